@@ -1,0 +1,110 @@
+"""Markets, their closing order within a date, and the union timeline.
+
+Information timeline (all times local):
+
+    date d        HK close 16:00 HKT  = 08:00 UTC   (known first)
+    date d        NY close 16:00 ET   = 21:00 UTC   (known about 13 hours later)
+    date d+1      HK close            = 08:00 UTC next day
+
+So on one calendar date Hong Kong's close is known before New York's.  Seesaw
+splits every date into one *slot* per market, ordered by closing time
+(``hk`` then ``us``).  A trade in a slot may only use prices known at that
+slot: the Hong Kong slot of date d sees New York's close of d-1, never d.
+
+The data's own dates are the truth of when a market traded; exchange
+calendars (``XNYS``, ``XHKG``) only drive the synthetic generator and flag
+gaps in real data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MARKETS", "Market", "market_rank", "next_index_at_or_after", "sessions", "union_dates"]
+
+
+@dataclass(frozen=True)
+class Market:
+    """A stock market Seesaw knows about."""
+
+    key: str
+    #: exchange-calendars code of the exchange's sessions.
+    calendar: str
+    #: Position of the market's close within one calendar date (0 closes first).
+    close_order: int
+    #: Local closing time and zone, for documentation and outputs.
+    close_local: str
+
+
+MARKETS: dict[str, Market] = {
+    "hk": Market("hk", "XHKG", 0, "16:00 Asia/Hong_Kong"),
+    "us": Market("us", "XNYS", 1, "16:00 America/New_York"),
+}
+
+
+def market_rank(markets: list[str] | tuple[str, ...]) -> dict[str, int]:
+    """Slot number of each distinct market in ``markets``, by closing order.
+
+    >>> market_rank(["us", "hk", "us"])
+    {'hk': 0, 'us': 1}
+    """
+    present = sorted(set(markets), key=lambda m: MARKETS[m].close_order)
+    return {m: i for i, m in enumerate(present)}
+
+
+def union_dates(indexes: list[pd.DatetimeIndex]) -> pd.DatetimeIndex:
+    """The sorted union of several date indexes: the run's timeline."""
+    out = pd.DatetimeIndex([], name="date")
+    for idx in indexes:
+        out = out.union(idx)
+    return pd.DatetimeIndex(out.sort_values(), name="date")
+
+
+def next_index_at_or_after(open_mask: np.ndarray) -> np.ndarray:
+    """For each row i, the first row j >= i where ``open_mask[j]`` is true (len(mask) if none).
+
+    Works column-wise on 2-D masks.
+
+    >>> next_index_at_or_after(np.array([False, True, False, False, True])).tolist()
+    [1, 1, 4, 4, 4]
+    """
+    mask = np.asarray(open_mask, dtype=bool)
+    n = mask.shape[0]
+    idx = np.where(mask, np.arange(n).reshape((n,) + (1,) * (mask.ndim - 1)), n)
+    # reverse cumulative minimum
+    return np.minimum.accumulate(idx[::-1], axis=0)[::-1]
+
+
+@functools.lru_cache(maxsize=16)
+def sessions(market: str, first: dt.date, last: dt.date) -> pd.DatetimeIndex:
+    """Exchange-calendar sessions of ``market`` within ``[first, last]`` (tz-naive dates).
+
+    exchange-calendars is imported lazily (it costs about half a second) and
+    its pandas-3 deprecation warnings are silenced around this call only.
+    Known errors of exchange-calendars 4.13.2: it lists 2023-09-01 and
+    2023-09-08 as XHKG sessions although Hong Kong closed (typhoon, rainstorm).
+    """
+    import exchange_calendars as xc
+
+    code = MARKETS[market].calendar
+    with warnings.catch_warnings():
+        for category in _calendar_warning_categories():
+            warnings.filterwarnings("ignore", category=category)
+        cal = xc.get_calendar(code, start=pd.Timestamp(first), end=pd.Timestamp(last))
+        out = cal.sessions
+    out = out[(out >= pd.Timestamp(first)) & (out <= pd.Timestamp(last))]
+    return pd.DatetimeIndex(out.tz_localize(None) if out.tz is not None else out, name="date")
+
+
+def _calendar_warning_categories() -> tuple[type[Warning], ...]:
+    """The warning classes exchange-calendars 4.13 triggers under pandas 3 (and only those)."""
+    import pandas.errors as pde
+
+    found = [getattr(pde, n) for n in ("Pandas4Warning", "PandasDeprecationWarning") if hasattr(pde, n)]
+    return (*found, DeprecationWarning, FutureWarning)

@@ -1,0 +1,25 @@
+"""Strategy configs: YAML reading, pydantic models and cross-field checks."""
+
+from engine.config.loader import load_config, load_configs, read_yaml
+from engine.config.models import (
+    AssetSpec,
+    Benchmark,
+    Costs,
+    DataSpec,
+    Execution,
+    Rule,
+    StrategyConfig,
+)
+
+__all__ = [
+    "AssetSpec",
+    "Benchmark",
+    "Costs",
+    "DataSpec",
+    "Execution",
+    "Rule",
+    "StrategyConfig",
+    "load_config",
+    "load_configs",
+    "read_yaml",
+]

@@ -1,0 +1,172 @@
+"""Cross-field checks of a :class:`~engine.config.models.StrategyConfig`.
+
+Each check is a named function that raises :class:`~engine.errors.ConfigError`
+(or :class:`~engine.errors.ExpressionError`) carrying the YAML path of the
+offending value, e.g. ``rules[1].when`` or ``signals.corr.window``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import re
+from collections.abc import Mapping
+
+from pydantic import ValidationError
+
+from engine import expr
+from engine.config.models import WEIGHT_TOLERANCE, StrategyConfig
+from engine.errors import ConfigError, ExpressionError
+
+__all__ = ["check_config", "format_loc"]
+
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_RESERVED = frozenset({"and", "or", "not", "true", "false", "none", *expr.FUNCTIONS})
+
+
+def format_loc(loc: tuple[str | int, ...]) -> str:
+    """``("rules", 1, "when")`` -> ``rules[1].when``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _unknown(kind: str, name: str, known: list[str] | Mapping[str, object]) -> str:
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {kind} {name!r} ({hint}known: {', '.join(names) or 'none'})"
+
+
+def check_names(cfg: StrategyConfig) -> None:
+    """Asset and signal names are identifiers that expressions can use."""
+    for section, names in (("assets", cfg.assets), ("signals", cfg.signals)):
+        for name in names:
+            if not _IDENT.match(name) or keyword.iskeyword(name) or name.lower() in _RESERVED:
+                raise ConfigError(
+                    f"invalid name {name!r}",
+                    path=f"{section}.{name}",
+                    expected="a name of letters, digits and _ that starts with a letter and is not a keyword",
+                    got=name,
+                )
+
+
+def check_signals(cfg: StrategyConfig) -> None:
+    """Every signal names a registered function, with parameters that fit it and assets that exist."""
+    from strategies import get_signal
+
+    for name, spec in cfg.signals.items():
+        base = f"signals.{name}"
+        fn = spec.get("fn")
+        if not isinstance(fn, str):
+            raise ConfigError(
+                "missing 'fn' (the signal function to use)", path=f"{base}.fn", expected="fn: NAME"
+            )
+        try:
+            sdef = get_signal(fn)
+        except KeyError as exc:
+            raise ConfigError(str(exc.args[0]), path=f"{base}.fn", got=fn) from None
+        params = {k: v for k, v in spec.items() if k != "fn"}
+        try:
+            sdef.params(**params)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = format_loc((*tuple(err["loc"]),))
+            message = _pydantic_message(err, sorted(sdef.params.model_fields))
+            raise ConfigError(
+                message, path=f"{base}.{where}" if where else base, got=err.get("input")
+            ) from None
+        for pname in sdef.asset_params:
+            if params[pname] not in cfg.assets:
+                raise ConfigError(
+                    _unknown("asset", params[pname], cfg.assets), path=f"{base}.{pname}", got=params[pname]
+                )
+
+
+def _check_weights(weights: Mapping[str, float], assets: Mapping[str, object], path: str) -> None:
+    for asset in weights:
+        if asset not in assets:
+            raise ConfigError(_unknown("asset", asset, assets), path=f"{path}.{asset}", got=asset)
+    total = sum(weights.values())
+    if total > 1.0 + WEIGHT_TOLERANCE:
+        raise ConfigError(
+            f"weights sum to {total:g}; expected at most 1 (the rest is cash; no leverage)",
+            path=path,
+            expected="sum of weights <= 1",
+            got=total,
+        )
+
+
+def check_rules(cfg: StrategyConfig) -> None:
+    """Rules end with one ``otherwise``, name known assets, and their ``when:`` parses."""
+    last = len(cfg.rules) - 1
+    for i, rule in enumerate(cfg.rules):
+        path = f"rules[{i}]"
+        if rule.otherwise is not None and i != last:
+            raise ConfigError("'otherwise' must be the last rule", path=path)
+        if rule.otherwise is None and i == last:
+            raise ConfigError(
+                "the last rule must be {otherwise: weights} (what to hold when no rule matches)",
+                path=path,
+                expected="otherwise: {...}",
+            )
+        _check_weights(
+            rule.target, cfg.assets, f"{path}.{'otherwise' if rule.otherwise is not None else 'weights'}"
+        )
+        if rule.when is not None:
+            try:
+                expr.parse_condition(rule.when, known=list(cfg.signals))
+            except ExpressionError as exc:
+                raise exc.located(path=f"{path}.when") from None
+
+
+def check_benchmarks(cfg: StrategyConfig) -> None:
+    """Benchmark names are unique and their weights name known assets."""
+    seen: set[str] = set()
+    for i, bench in enumerate(cfg.benchmarks):
+        if bench.name in seen:
+            raise ConfigError(f"duplicate benchmark name {bench.name!r}", path=f"benchmarks[{i}].name")
+        seen.add(bench.name)
+        _check_weights(bench.weights, cfg.assets, f"benchmarks[{i}].weights")
+
+
+def check_execution(cfg: StrategyConfig) -> None:
+    """``lag: 0`` trades on the close that produced the signal: only with ``allow_same_bar: true``."""
+    if cfg.execution.lag == 0 and not cfg.execution.allow_same_bar:
+        raise ConfigError(
+            "lag 0 trades at the close the decision was made on (look-ahead); "
+            "use lag >= 1 or set execution.allow_same_bar: true",
+            path="execution.lag",
+            expected="lag >= 1",
+            got=0,
+        )
+
+
+CHECKS = (check_names, check_signals, check_rules, check_benchmarks, check_execution)
+
+
+def check_config(cfg: StrategyConfig) -> None:
+    """Run every cross-field check; the first failure raises."""
+    for check in CHECKS:
+        check(cfg)
+
+
+def _pydantic_message(err: Mapping, known_keys: list[str]) -> str:
+    """One readable line for a pydantic error dict."""
+    kind = err["type"]
+    loc = err["loc"]
+    if kind == "extra_forbidden":
+        return _unknown("key", str(loc[-1]), known_keys)
+    if kind == "missing":
+        return f"missing required key {loc[-1]!r}"
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    got = err.get("input")
+    if kind not in ("value_error", "assertion_error") and not isinstance(got, dict | list):
+        msg += f" (got {got!r})"
+    return msg

@@ -1,0 +1,1 @@
+"""Price data: providers (csv, yahoo, synthetic), validation and the aligned panel."""

@@ -1,0 +1,111 @@
+"""Check one symbol's raw frame and reduce it to the price series Seesaw trades on.
+
+What is checked, and what happens (every change is reported in the notes):
+
+* dates must be unique and ascending: unsorted rows are sorted (noted); a date
+  repeated with identical values keeps one row (noted); a date repeated with
+  different values is a :class:`~engine.errors.DataError`.
+* the chosen price column (``Close`` or ``Adj Close``) must exist: a file with
+  no value at all in it is an error that names the other column if it has data.
+* rows whose price is empty are not sessions of that symbol (noted, counted);
+  non-positive prices are removed (noted with the first dates).
+* gaps: against the market's exchange calendar, sessions with no row are
+  counted and the first ones named; gaps longer than 10 calendar days are
+  listed.  Nothing is filled in: a missing session is simply a day on which
+  that symbol did not trade.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from engine.calendar import sessions
+from engine.errors import DataError
+
+__all__ = ["PRICE_COLUMNS", "calendar_gap_notes", "clean_prices"]
+
+#: config value of ``data.price`` -> raw column
+PRICE_COLUMNS = {"close": "Close", "adj_close": "Adj Close"}
+_LONG_GAP_DAYS = 10
+
+
+def _first_dates(index: pd.Index, k: int = 3) -> str:
+    shown = ", ".join(str(pd.Timestamp(d).date()) for d in index[:k])
+    return shown + (", …" if len(index) > k else "")
+
+
+def clean_prices(raw: pd.DataFrame, *, symbol: str, price: str) -> tuple[pd.Series, list[str]]:
+    """Validate ``raw`` and return (prices on the symbol's trading dates, notes).
+
+    ``price`` is ``close`` or ``adj_close``.  The result is indexed by date,
+    strictly positive, ascending and unique.
+    """
+    notes: list[str] = []
+    frame = raw
+    if not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index(kind="stable")
+        notes.append(f"{symbol}: rows were not in date order; sorted")
+    dup = frame.index.duplicated(keep=False)
+    if dup.any():
+        dups = frame[dup]
+        conflicting = dups.groupby(level=0).nunique(dropna=False).max(axis=1) > 1
+        if conflicting.any():
+            day = conflicting[conflicting].index[0]
+            raise DataError(
+                f"{symbol}: date {pd.Timestamp(day).date()} appears more than once with different values",
+                expected="unique dates",
+            )
+        frame = frame[~frame.index.duplicated(keep="last")]
+        notes.append(f"{symbol}: dropped {int(dup.sum()) - dups.index.nunique()} duplicate rows")
+    column = PRICE_COLUMNS[price]
+    values = frame[column]
+    if values.isna().all():
+        other = "adj_close" if price == "close" else "close"
+        has_other = len(frame) and frame[PRICE_COLUMNS[other]].notna().any()
+        hint = f"; this data has only {PRICE_COLUMNS[other]!r}: set data.price: {other}" if has_other else ""
+        raise DataError(
+            f"{symbol}: no {column!r} values{hint}",
+            expected=f"a {column!r} column with prices",
+        )
+    missing = values.isna()
+    if missing.any():
+        notes.append(
+            f"{symbol}: {int(missing.sum())} rows without {column} are not sessions "
+            f"({_first_dates(values.index[missing])})"
+        )
+    values = values[~missing]
+    nonpos = values <= 0
+    if nonpos.any():
+        notes.append(
+            f"{symbol}: removed {int(nonpos.sum())} non-positive {column} values "
+            f"({_first_dates(values.index[nonpos])})"
+        )
+        values = values[~nonpos]
+    series = pd.Series(values.to_numpy(dtype="float64"), index=pd.DatetimeIndex(values.index, name="date"))
+    return series, notes
+
+
+def calendar_gap_notes(series: pd.Series, *, symbol: str, market: str) -> list[str]:
+    """Notes on sessions the exchange calendar expects but ``series`` lacks, and on long gaps."""
+    if series.empty:
+        return []
+    notes: list[str] = []
+    first, last = series.index[0].date(), series.index[-1].date()
+    if first >= dt.date(2000, 1, 3):
+        expected = sessions(market, first, last)
+        absent = expected.difference(series.index)
+        if len(absent):
+            notes.append(
+                f"{symbol}: {len(absent)} {market} exchange-calendar sessions have no price "
+                f"({_first_dates(absent)}); treated as days it did not trade"
+            )
+    gaps = np.diff(series.index.to_numpy()).astype("timedelta64[D]").astype(int)
+    long_gaps = np.flatnonzero(gaps > _LONG_GAP_DAYS)
+    if len(long_gaps):
+        shown = ", ".join(f"{series.index[i].date()}→{series.index[i + 1].date()}" for i in long_gaps[:3])
+        more = ", …" if len(long_gaps) > 3 else ""
+        notes.append(f"{symbol}: {len(long_gaps)} gaps longer than {_LONG_GAP_DAYS} days ({shown}{more})")
+    return notes

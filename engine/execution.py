@@ -1,0 +1,164 @@
+"""From decisions to an order plan: lag, rebalance schedule and closed-market deferral.
+
+Timeline.  Every date of the union timeline is split into one *slot* per
+market, in closing order (Hong Kong, then New York); slot ``d*M + rank``.  A
+decision is taken after the last close of date t, from data up to that close.
+
+Rules (also in the README):
+
+1. **Events.**  ``on_change``: the first decision date and every date whose
+   target weights differ from the previous date's.  ``daily``: every date.
+   ``weekly`` / ``monthly``: the first decision date and the last date of each
+   week / month of the timeline.  An event rebalances *every* asset to the
+   event's targets.
+2. **Lag.**  An event decided on date t executes from date t+lag (``lag`` dates
+   of the union timeline later; ``lag >= 1`` unless ``allow_same_bar``).
+3. **Closed markets.**  Each leg executes at the close of the first session
+   of its asset's market on or after the execution date; the decision is never
+   re-dated.  vectorbt gets orders only on real trading prices.
+4. **Sells before buys.**  Legs that reduce a position (the target is below
+   the weight the position has drifted to since the previous event) go first;
+   buys execute at the first session of their market *strictly after* the last
+   sell slot of the same event, i.e. once the proceeds exist.  Within one
+   slot vectorbt orders sells first (``call_seq='auto'``) and buys are limited
+   to available cash (no leverage, no shorting).
+5. **Superseding.**  A leg still pending when a later event schedules the same
+   asset at the same or an earlier slot is dropped.
+
+The drift estimate in (4) uses closes known at the decision date and only
+decides the order of legs; sizes are computed by vectorbt at the fill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.calendar import market_rank
+
+__all__ = ["OrderPlan", "event_dates", "plan_orders"]
+
+NEVER = np.iinfo(np.int64).max
+_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class OrderPlan:
+    """Orders per slot, and the events they came from."""
+
+    slots_per_date: int
+    asset_slot: np.ndarray  # (A,) slot number of each asset's market within a date
+    size: np.ndarray  # (n*M, A) target weight of the order, NaN where there is none
+    event_decision: np.ndarray  # (K,) row of the decision date
+    event_execution: np.ndarray  # (K,) row of the execution date
+    event_targets: np.ndarray  # (K, A)
+    unfilled: tuple[tuple[int, int], ...]  # (decision row, asset) of legs never executed before the end
+
+    def in_force(self, n: int) -> np.ndarray:
+        """Targets of the latest event whose execution date is on or before each date (0 before)."""
+        out = np.zeros((n, self.event_targets.shape[1]))
+        if len(self.event_execution):
+            k = np.searchsorted(self.event_execution, np.arange(n), side="right") - 1
+            has = k >= 0
+            out[has] = self.event_targets[k[has]]
+        return out
+
+    def switches(self) -> int:
+        """Events after the first whose targets differ from the previous event's."""
+        t = self.event_targets
+        return int(np.any(np.abs(np.diff(t, axis=0)) > _EPS, axis=1).sum()) if len(t) > 1 else 0
+
+
+def event_dates(dates: pd.DatetimeIndex, targets: np.ndarray, first: int, rebalance: str) -> np.ndarray:
+    """Rows (>= ``first``) on which an event is decided; see rule 1 of the module docstring."""
+    n = len(dates)
+    rows = np.arange(first, n)
+    if rebalance == "daily":
+        return rows
+    if rebalance == "on_change":
+        changed = np.any(np.abs(targets[first + 1 :] - targets[first:-1]) > _EPS, axis=1)
+        return np.concatenate([[first], rows[1:][changed]]).astype(np.int64)
+    freq = {"weekly": "W", "monthly": "M"}[rebalance]
+    period = dates.to_period(freq).asi8
+    last_of_period = np.append(period[1:] != period[:-1], True)
+    scheduled = rows[last_of_period[first:]]
+    return np.unique(np.concatenate([[first], scheduled])).astype(np.int64)
+
+
+def plan_orders(
+    *,
+    targets: np.ndarray,
+    traded: np.ndarray,
+    known: np.ndarray,
+    markets: Sequence[str],
+    dates: pd.DatetimeIndex,
+    first_decision: int,
+    lag: int,
+    rebalance: str,
+) -> OrderPlan:
+    """Turn per-date target weights into the order plan (module docstring, rules 1-5)."""
+    n, n_assets = targets.shape
+    ranks = market_rank(list(markets))
+    m = len(ranks)
+    asset_slot = np.array([ranks[mk] for mk in markets], dtype=np.int64)
+
+    decided = event_dates(dates, targets, first_decision, rebalance)
+    execution = decided + lag
+    keep = execution < n
+    decided, execution = decided[keep], execution[keep]
+    w_new = targets[decided]
+    n_events = len(decided)
+    w_old = np.vstack([np.zeros((1, n_assets)), w_new[:-1]]) if n_events else np.zeros((0, n_assets))
+
+    # Drift of the previous event's weights up to the decision date (for the order of legs only).
+    prev_exec = np.concatenate([[0], execution[:-1]]) if n_events else np.zeros(0, dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = known[decided] / known[np.minimum(prev_exec, decided)]
+    rel = np.where(np.isfinite(rel) & (prev_exec[:, None] <= decided[:, None]), rel, 1.0)
+    held = w_old * rel
+    est = held / (held.sum(axis=1, keepdims=True) + (1.0 - w_old.sum(axis=1, keepdims=True)))
+    sell = w_new < est - _EPS
+    active = (w_new > _EPS) | (w_old > _EPS)
+
+    # First traded slot of each asset at or after a given slot.
+    traded_slots = [np.flatnonzero(traded[:, j]) * m + asset_slot[j] for j in range(n_assets)]
+
+    def first_slot(j: int, lower: np.ndarray) -> np.ndarray:
+        s = traded_slots[j]
+        idx = np.searchsorted(s, lower)
+        return np.where(idx < len(s), s[np.minimum(idx, len(s) - 1)] if len(s) else NEVER, NEVER)
+
+    base = execution * m
+    slots = np.full((n_events, n_assets), NEVER, dtype=np.int64)
+    for j in range(n_assets):
+        slots[:, j] = first_slot(j, base)
+    sell_slots = np.where(sell & active, slots, -1)
+    last_sell = sell_slots.max(axis=1) if n_assets else np.full(n_events, -1)
+    buy_lower = np.maximum(base, np.where(last_sell == NEVER, NEVER - 1, last_sell) + 1)
+    for j in range(n_assets):
+        is_buy = active[:, j] & ~sell[:, j]
+        slots[is_buy, j] = first_slot(j, buy_lower[is_buy])
+    slots = np.where(active, slots, NEVER)
+
+    size = np.full((n * m, n_assets), np.nan)
+    unfilled: list[tuple[int, int]] = []
+    for j in range(n_assets):
+        col = slots[:, j]
+        # suffix minimum over *later* events: a leg survives only if it executes before them
+        later_min = np.minimum.accumulate(np.append(col[1:], NEVER)[::-1])[::-1]
+        kept = active[:, j] & (col < later_min)
+        filled = kept & (col != NEVER)
+        size[col[filled], j] = w_new[filled, j]
+        unfilled += [(int(decided[k]), j) for k in np.flatnonzero(kept & (col == NEVER))]
+    return OrderPlan(
+        slots_per_date=m,
+        asset_slot=asset_slot,
+        size=size,
+        event_decision=decided,
+        event_execution=execution,
+        event_targets=w_new,
+        unfilled=tuple(unfilled),
+    )

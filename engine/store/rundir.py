@@ -1,0 +1,134 @@
+"""Write one run to ``results/<config-name>/<run-id>/``, atomically.
+
+Files (all human-readable):
+
+* ``config.yaml``: the fully resolved config (defaults and command-line
+  overrides applied), headed by the Seesaw version and data fingerprint.
+* ``metrics.json``: the strategy's and benchmarks' metrics and the run's
+  notes.  No timestamps and no paths, so the same config and data give a
+  byte-identical file.
+* ``equity.csv``: ``date,value,cash`` and one value column per asset.
+* ``weights.csv``: per asset ``<asset>_target`` (targets in force) and
+  ``<asset>_actual`` (end-of-day weight), and ``rule`` (which rule matched on
+  that date's decision).
+* ``trades.csv``: ``date,asset,side,quantity,price,value,fees``.
+* ``benchmarks.csv``: ``date`` and the value of each benchmark.
+* ``run.json``: run id and creation time (the only non-deterministic file).
+
+Everything is written into a hidden temporary directory next to the
+destination and renamed into place, so a run directory is either complete
+or absent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from engine.errors import StoreError
+
+__all__ = ["RunFiles", "config_hash", "dumps_json", "new_run_id", "write_run"]
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """What goes into one run directory (already computed)."""
+
+    config_name: str
+    resolved_config: dict[str, Any]
+    header: Sequence[str]
+    metrics: dict[str, Any]
+    equity: pd.DataFrame
+    weights: pd.DataFrame
+    trades: pd.DataFrame
+    benchmarks: pd.DataFrame
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe copy: NaN/inf become null, numpy scalars become Python numbers."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def dumps_json(obj: Any) -> str:
+    """Deterministic JSON (insertion order, NaN as null, trailing newline)."""
+    return json.dumps(_clean(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def config_hash(resolved_config: dict[str, Any]) -> str:
+    """sha256 of the resolved config as canonical JSON (first 16 hex digits)."""
+    text = json.dumps(_clean(resolved_config), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def new_run_id(now: dt.datetime, cfg_hash: str, data_fingerprint: str) -> str:
+    """``20261125T101500Z-1a2b3c4d``: UTC time of the run, then a hash of config and data."""
+    digest = hashlib.sha256(f"{cfg_hash}|{data_fingerprint}".encode()).hexdigest()[:8]
+    return f"{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{digest}"
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def _write(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt.datetime) -> Path:
+    """Write ``files`` to ``results_dir/<config>/<run_id>`` (a new suffix if that exists); return the path."""
+    parent = results_dir / files.config_name
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = parent / f".tmp-{run_id}-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        header = "".join(f"# {line}\n" for line in files.header)
+        _write(
+            tmp / "config.yaml",
+            header + yaml.safe_dump(files.resolved_config, sort_keys=False, allow_unicode=True),
+        )
+        _write(tmp / "metrics.json", dumps_json(files.metrics))
+        _write(tmp / "equity.csv", _csv(files.equity))
+        _write(tmp / "weights.csv", _csv(files.weights))
+        _write(tmp / "trades.csv", _csv(files.trades))
+        _write(tmp / "benchmarks.csv", _csv(files.benchmarks))
+        final, suffix = parent / run_id, 1
+        while True:
+            _write(tmp / "run.json", dumps_json({"run_id": final.name, "created_at": created_at.isoformat()}))
+            try:
+                os.rename(tmp, final)  # atomic; fails if final exists and is not empty
+                break
+            except OSError:
+                if not final.exists():
+                    raise
+                suffix += 1
+                final = parent / f"{run_id}-{suffix}"
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write run under {parent}: {exc.strerror or exc}", file=str(parent)
+        ) from None
+    return final

@@ -1,0 +1,27 @@
+"""Small numeric helpers shared by the signal modules (trailing-only, NaN-aware)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from strategies.registry import SignalInputs
+
+__all__ = ["later_closing", "log_returns"]
+
+
+def log_returns(x: SignalInputs, asset: str) -> pd.Series:
+    """r[t] = ln(P[t] / P[t-1]) on the union timeline (0 on the asset's holidays, NaN at t=0)."""
+    p = x.series(asset)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(p / p.shift(1))
+
+
+def later_closing(x: SignalInputs, a: str, b: str) -> str | None:
+    """Which of two assets' markets closes later on a date (None when the same market)."""
+    from engine.calendar import MARKETS
+
+    ma, mb = MARKETS[x.markets[a]], MARKETS[x.markets[b]]
+    if ma.close_order == mb.close_order:
+        return None
+    return a if ma.close_order > mb.close_order else b

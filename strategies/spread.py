@@ -1,0 +1,46 @@
+"""The HK/US price ratio: how stretched it is and which way it trends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import PositiveInt, conint
+
+from strategies.registry import AssetRef, SignalInputs, signal
+
+
+def _log_ratio(x: SignalInputs, a: str, b: str) -> pd.Series:
+    """s[t] = ln(Pb[t] / Pa[t]): with a = us, b = hk this is log(HK/US)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x.series(b) / x.series(a))
+
+
+@signal("spread_zscore", lookback=lambda p: p["window"] - 1)
+def spread_zscore(x: SignalInputs, *, a: AssetRef, b: AssetRef, window: conint(strict=True, ge=2)) -> np.ndarray:  # type: ignore[valid-type]
+    """Z-score of the log price ratio ln(Pb/Pa) over the trailing ``window`` rows.
+
+    z_t = (s_t - mean(s[t-window+1..t])) / std(s[t-window+1..t]), sample standard
+    deviation (ddof = 1), s = ln(Pb/Pa).  With a = us, b = hk, a large positive z
+    means HK is rich relative to its recent history against the US.  Warm-up:
+    ``window - 1`` rows.
+    """
+    s = _log_ratio(x, a, b)
+    roll = s.rolling(window, min_periods=window)
+    std = roll.std(ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (s - roll.mean()) / std
+    return z.where(std > 0).to_numpy(dtype="float64")
+
+
+@signal("ratio_trend", lookback=lambda p: p["window"] - 1)
+def ratio_trend(x: SignalInputs, *, a: AssetRef, b: AssetRef, window: PositiveInt) -> np.ndarray:
+    """Log distance of the ratio R = Pb/Pa from its ``window``-row simple moving average.
+
+    trend_t = ln(R_t / mean(R[t-window+1..t])).  With a = us, b = hk, positive
+    when HK/US is above its moving average (HK is trending up against the
+    US).  Warm-up: ``window - 1`` rows.
+    """
+    ratio = x.series(b) / x.series(a)
+    sma = ratio.rolling(window, min_periods=window).mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(ratio / sma).to_numpy(dtype="float64")
