@@ -81,14 +81,22 @@ def next_index_at_or_after(open_mask: np.ndarray) -> np.ndarray:
     return np.minimum.accumulate(idx[::-1], axis=0)[::-1]
 
 
-@functools.lru_cache(maxsize=16)
 def sessions(market: str, first: dt.date, last: dt.date) -> pd.DatetimeIndex:
     """Exchange-calendar sessions of ``market`` within ``[first, last]`` (tz-naive dates).
 
-    exchange-calendars is imported lazily (it costs about half a second) and
-    its pandas-3 deprecation warnings are silenced around this call only.
     Known errors of exchange-calendars 4.13.2: it lists 2023-09-01 and
     2023-09-08 as XHKG sessions although Hong Kong closed (typhoon, rainstorm).
+    """
+    out = _all_sessions(market)
+    return out[(out >= pd.Timestamp(first)) & (out <= pd.Timestamp(last))]
+
+
+@functools.lru_cache(maxsize=4)
+def _all_sessions(market: str) -> pd.DatetimeIndex:
+    """Every session exchange-calendars knows for ``market`` from 1960 (built once per process).
+
+    exchange-calendars is imported lazily (it costs about half a second) and
+    its pandas-3 deprecation warnings are silenced around this call only.
     """
     import exchange_calendars as xc
 
@@ -96,10 +104,11 @@ def sessions(market: str, first: dt.date, last: dt.date) -> pd.DatetimeIndex:
     with warnings.catch_warnings():
         for category in _calendar_warning_categories():
             warnings.filterwarnings("ignore", category=category)
-        cal = xc.get_calendar(code, start=pd.Timestamp(first), end=pd.Timestamp(last))
-        out = cal.sessions
-    out = out[(out >= pd.Timestamp(first)) & (out <= pd.Timestamp(last))]
+        out = xc.get_calendar(code, start=pd.Timestamp(_CALENDAR_FIRST)).sessions
     return pd.DatetimeIndex(out.tz_localize(None) if out.tz is not None else out, name="date")
+
+
+_CALENDAR_FIRST = dt.date(1960, 1, 1)
 
 
 def _calendar_warning_categories() -> tuple[type[Warning], ...]:

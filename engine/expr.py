@@ -213,9 +213,7 @@ class _Converter:
             elif ch == "#":
                 message = f"comments ('#') are not allowed (column {self._column(i)})"
             elif not (" " <= ch <= "~" or ch == "\t"):
-                message = (
-                    f"character {ch!r} at column {self._column(i)} is not allowed (printable ASCII only)"
-                )
+                message = f"character {ch!r} at column {self._column(i)} is not printable ASCII"
             else:
                 continue
             raise ExpressionError(message, got=ch)

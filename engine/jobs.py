@@ -21,7 +21,7 @@ from engine.config.models import DataSpec
 from engine.data.base import Provider
 from engine.data.panel import LoadedPanel, load_panel
 from engine.errors import ConfigError
-from engine.pipeline import RunResult, required_warmup, run_benchmark, run_strategy
+from engine.pipeline import RunResult, required_warmup, run_config
 from engine.simulate import Engine
 from engine.store import RunFiles, config_hash, new_run_id, write_run
 
@@ -197,7 +197,7 @@ def _files(run: ConfigRun, resolved: dict[str, Any]) -> RunFiles:
     label = " (SYNTHETIC)" if run.synthetic else ""
     header = [
         f"resolved config written by seesaw {__version__}",
-        f"data: {run.loaded.panel.source}{label}, fingerprint {run.loaded.panel.fingerprint}",
+        f"data: {run.loaded.panel.source}{label}, fingerprint {run.loaded.fingerprint}",
     ]
     return RunFiles(
         config_name=run.config.name,
@@ -216,7 +216,7 @@ def _data_block(run: ConfigRun) -> dict[str, Any]:
     return {
         "source": p.source,
         "synthetic": p.synthetic,
-        "fingerprint": p.fingerprint,
+        "fingerprint": run.loaded.fingerprint,
         "symbols": dict(zip(p.assets, p.symbols, strict=True)),
         "price": p.price_field,
         "warmup_dates": run.loaded.warmup_used,
@@ -262,8 +262,7 @@ def run_configs(
             end=cfg.data.end,
             warmup_rows=required_warmup(cfg),
         )
-        strategy = run_strategy(cfg, loaded, engine=opts.engine)
-        benchmarks = [run_benchmark(cfg, b, loaded, engine=opts.engine) for b in cfg.benchmarks]
+        strategy, *benchmarks = run_config(cfg, loaded, engine=opts.engine)
         notes = [*loaded.panel.notes, *getattr(provider, "notes", [])[notes_before:], *strategy.notes]
         run = ConfigRun(cfg, str(file), loaded, strategy, benchmarks, None, notes, _warnings(cfg, loaded))
         runs.append(run)
@@ -272,7 +271,7 @@ def run_configs(
         run_dir = None
         if opts.write:
             resolved = run.config.model_dump(mode="json")
-            run_id = new_run_id(now, config_hash(resolved), run.loaded.panel.fingerprint)
+            run_id = new_run_id(now, config_hash(resolved), run.loaded.fingerprint)
             run_dir = write_run(opts.results_dir, run_id, _files(run, resolved), created_at=now)
         written.append(
             ConfigRun(
@@ -293,7 +292,7 @@ def _rows(runs: list[ConfigRun]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     bench_rows: dict[tuple, dict[str, Any]] = {}
     for run in runs:
-        fp = run.loaded.panel.fingerprint
+        fp = run.loaded.fingerprint
         extra = {
             "synthetic": run.synthetic,
             "data_fingerprint": fp,

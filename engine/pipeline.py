@@ -23,7 +23,17 @@ from engine.rules import compile_rules, decide
 from engine.signals import compute_signals, signal_lookback
 from engine.simulate import Engine, SimResult, simulate
 
-__all__ = ["RunResult", "required_warmup", "run_allocation", "run_benchmark", "run_strategy", "slot_prices"]
+__all__ = [
+    "Allocation",
+    "RunResult",
+    "benchmark_allocation",
+    "required_warmup",
+    "run_allocations",
+    "run_config",
+    "run_strategy",
+    "slot_prices",
+    "strategy_allocation",
+]
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,8 @@ def slot_prices(panel: PricePanel, asset_slot: np.ndarray, m_slots: int) -> np.n
     """
     known = panel.known
     n, n_assets = known.shape
-    prev = np.vstack([np.full((1, n_assets), np.nan), known[:-1]])
+    # Row 0 has no earlier close; nothing can be held before the first row, so its own close is used.
+    prev = np.vstack([known[:1], known[:-1]])
     out = np.empty((n * m_slots, n_assets))
     for r in range(m_slots):
         out[r::m_slots] = np.where(asset_slot[None, :] <= r, known, prev)
@@ -96,52 +107,76 @@ def _trades_frame(
     )
 
 
-def run_allocation(
-    *,
-    kind: str,
-    name: str,
+@dataclass(frozen=True)
+class Allocation:
+    """Per-date target weights to simulate, and how to label them."""
+
+    kind: str
+    name: str
+    targets: np.ndarray  # (n, A) on the panel's dates
+    rebalance: str
+    rule: np.ndarray | None = None
+    rule_labels: tuple[str, ...] = ()
+
+
+def run_allocations(
+    allocations: list[Allocation],
     loaded: LoadedPanel,
-    targets: np.ndarray,
-    rebalance: str,
+    *,
     execution: Execution,
     costs: Costs,
     initial_cash: float,
     engine: Engine,
-    rule: np.ndarray | None = None,
-    rule_labels: tuple[str, ...] = (),
-) -> RunResult:
-    """Simulate per-date target weights on ``loaded`` and score the result."""
+) -> list[RunResult]:
+    """Simulate several allocations on ``loaded`` in one vectorbt call and score each."""
     panel, start = loaded.panel, loaded.start
-    n = len(panel.dates)
-    plan: OrderPlan = plan_orders(
-        targets=targets,
-        traded=panel.traded,
-        known=panel.known,
-        markets=panel.markets,
-        dates=panel.dates,
-        first_decision=max(start - execution.lag, 0),
-        lag=execution.lag,
-        rebalance=rebalance,
-    )
-    ms = plan.slots_per_date
-    prices = slot_prices(panel, plan.asset_slot, ms)
+    plans: list[OrderPlan] = [
+        plan_orders(
+            targets=a.targets,
+            traded=panel.traded,
+            known=panel.known,
+            markets=panel.markets,
+            dates=panel.dates,
+            first_decision=max(start - execution.lag, 0),
+            lag=execution.lag,
+            rebalance=a.rebalance,
+        )
+        for a in allocations
+    ]
+    ms = plans[0].slots_per_date
+    prices = slot_prices(panel, plans[0].asset_slot, ms)
     first_slot = start * ms
     rates = cost_rates(costs, panel.markets)
-    sim = simulate(
-        size=plan.size[first_slot:],
+    sims = simulate(
+        sizes=[p.size[first_slot:] for p in plans],
         price=prices[first_slot:],
         fees=rates.fees,
         slippage=rates.slippage,
         init_cash=initial_cash,
         engine=engine,
     )
+    return [
+        _score(a, plan, sim, loaded, prices[first_slot:], initial_cash)
+        for a, plan, sim in zip(allocations, plans, sims, strict=True)
+    ]
+
+
+def _score(
+    alloc: Allocation,
+    plan: OrderPlan,
+    sim: SimResult,
+    loaded: LoadedPanel,
+    prices: np.ndarray,
+    initial_cash: float,
+) -> RunResult:
+    panel, start = loaded.panel, loaded.start
+    ms = plan.slots_per_date
     eod = np.arange(ms - 1, len(sim.value), ms)  # last slot of each date
     dates = panel.dates[start:]
     value = sim.value[eod]
-    position = sim.position[eod]
-    asset_value = position * panel.known[start:]
-    trades = _trades_frame(sim, panel.dates, panel.assets, ms, first_slot)
-    slot_close = prices[first_slot:][sim.order_slot, sim.order_asset]
+    asset_value = sim.position[eod] * panel.known[start:]
+    trades = _trades_frame(sim, panel.dates, panel.assets, ms, start * ms)
+    slot_close = prices[sim.order_slot, sim.order_asset]
     notes = [
         f"order for {panel.assets[j]} decided {panel.dates[d].date()} never executed: its market did not open again"
         for d, j in plan.unfilled
@@ -155,8 +190,8 @@ def run_allocation(
     in_window = plan.event_execution >= start
     switches = int(np.any(np.abs(np.diff(plan.event_targets[in_window], axis=0)) > 1e-12, axis=1).sum())
     metrics: dict[str, Any] = {
-        "kind": kind,
-        "name": name,
+        "kind": alloc.kind,
+        "name": alloc.name,
         "start": str(dates[0].date()),
         "end": str(dates[-1].date()),
         "final_value": float(value[-1]),
@@ -178,55 +213,58 @@ def run_allocation(
         "periods_per_year": ppy,
     }
     return RunResult(
-        kind=kind,
-        name=name,
+        kind=alloc.kind,
+        name=alloc.name,
         dates=dates,
         assets=panel.assets,
         value=value,
         cash=sim.cash[eod],
         asset_value=asset_value,
-        target=plan.in_force(n)[start:],
-        rule=None if rule is None else rule[start:],
-        rule_labels=rule_labels,
+        target=plan.in_force(len(panel.dates))[start:],
+        rule=None if alloc.rule is None else alloc.rule[start:],
+        rule_labels=alloc.rule_labels,
         trades=trades,
         metrics=metrics,
         notes=tuple(notes),
     )
 
 
-def run_strategy(cfg: StrategyConfig, loaded: LoadedPanel, *, engine: Engine = "rust") -> RunResult:
-    """Signals -> rules -> orders -> simulation -> metrics for one config."""
-    panel = loaded.panel
+def strategy_allocation(cfg: StrategyConfig, panel: PricePanel) -> Allocation:
+    """Signals -> rules -> per-date targets for one config."""
     signals = compute_signals(cfg.signals, panel.signal_inputs())
     compiled = compile_rules(cfg.rules, panel.assets, list(cfg.signals))
     rule, targets = decide(compiled, signals, len(panel.dates))
-    return run_allocation(
-        kind="strategy",
-        name=cfg.name,
-        loaded=loaded,
-        targets=targets,
-        rebalance=cfg.execution.rebalance,
-        execution=cfg.execution,
-        costs=cfg.costs,
-        initial_cash=cfg.initial_cash,
-        engine=engine,
-        rule=rule,
-        rule_labels=compiled.labels,
-    )
+    return Allocation("strategy", cfg.name, targets, cfg.execution.rebalance, rule, compiled.labels)
 
 
-def run_benchmark(cfg: StrategyConfig, bench: Benchmark, loaded: LoadedPanel, *, engine: Engine = "rust") -> RunResult:
-    """A static allocation with the config's data, lag, costs and initial cash."""
-    weights = np.array([bench.weights.get(a, 0.0) for a in loaded.panel.assets])
-    targets = np.broadcast_to(weights, (len(loaded.panel.dates), len(weights))).copy()
-    return run_allocation(
-        kind="benchmark",
-        name=bench.name,
-        loaded=loaded,
-        targets=targets,
-        rebalance=bench.rebalance,
+def benchmark_allocation(bench: Benchmark, panel: PricePanel) -> Allocation:
+    """A static allocation: the same weights on every date."""
+    weights = np.array([bench.weights.get(a, 0.0) for a in panel.assets])
+    targets = np.broadcast_to(weights, (len(panel.dates), len(weights))).copy()
+    return Allocation("benchmark", bench.name, targets, bench.rebalance)
+
+
+def run_config(cfg: StrategyConfig, loaded: LoadedPanel, *, engine: Engine = "rust") -> list[RunResult]:
+    """The strategy and each of its benchmarks, simulated together: [strategy, *benchmarks]."""
+    allocations = [strategy_allocation(cfg, loaded.panel)]
+    allocations += [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks]
+    return run_allocations(
+        allocations,
+        loaded,
         execution=cfg.execution,
         costs=cfg.costs,
         initial_cash=cfg.initial_cash,
         engine=engine,
     )
+
+
+def run_strategy(cfg: StrategyConfig, loaded: LoadedPanel, *, engine: Engine = "rust") -> RunResult:
+    """Signals -> rules -> orders -> simulation -> metrics for one config (no benchmarks)."""
+    return run_allocations(
+        [strategy_allocation(cfg, loaded.panel)],
+        loaded,
+        execution=cfg.execution,
+        costs=cfg.costs,
+        initial_cash=cfg.initial_cash,
+        engine=engine,
+    )[0]

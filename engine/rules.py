@@ -41,9 +41,7 @@ def compile_rules(rules: Sequence[Rule], assets: Sequence[str], signal_names: Se
     return CompiledRules(conditions=conditions, targets=targets, labels=labels)
 
 
-def decide(
-    compiled: CompiledRules, signals: Mapping[str, np.ndarray], n: int
-) -> tuple[np.ndarray, np.ndarray]:
+def decide(compiled: CompiledRules, signals: Mapping[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Return (index of the matching rule per date, target weights per date x asset)."""
     matches = np.empty((len(compiled.conditions), n), dtype=bool)
     for i, cond in enumerate(compiled.conditions):

@@ -63,9 +63,7 @@ def check_signals(cfg: StrategyConfig) -> None:
         base = f"signals.{name}"
         fn = spec.get("fn")
         if not isinstance(fn, str):
-            raise ConfigError(
-                "missing 'fn' (the signal function to use)", path=f"{base}.fn", expected="fn: NAME"
-            )
+            raise ConfigError("missing 'fn' (the signal function to use)", path=f"{base}.fn", expected="fn: NAME")
         try:
             sdef = get_signal(fn)
         except KeyError as exc:
@@ -77,9 +75,7 @@ def check_signals(cfg: StrategyConfig) -> None:
             err = exc.errors()[0]
             where = format_loc((*tuple(err["loc"]),))
             message = _pydantic_message(err, sorted(sdef.params.model_fields))
-            raise ConfigError(
-                message, path=f"{base}.{where}" if where else base, got=err.get("input")
-            ) from None
+            raise ConfigError(message, path=f"{base}.{where}" if where else base, got=err.get("input")) from None
         for pname in sdef.asset_params:
             if params[pname] not in cfg.assets:
                 raise ConfigError(
@@ -114,9 +110,7 @@ def check_rules(cfg: StrategyConfig) -> None:
                 path=path,
                 expected="otherwise: {...}",
             )
-        _check_weights(
-            rule.target, cfg.assets, f"{path}.{'otherwise' if rule.otherwise is not None else 'weights'}"
-        )
+        _check_weights(rule.target, cfg.assets, f"{path}.{'otherwise' if rule.otherwise is not None else 'weights'}")
         if rule.when is not None:
             try:
                 expr.parse_condition(rule.when, known=list(cfg.signals))

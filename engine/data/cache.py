@@ -104,9 +104,7 @@ class FrameCache:
             return None
         digest = hashlib.sha256(data).hexdigest()
         if digest != meta["sha256"]:
-            raise _broken(
-                csv_path, "cached file does not match its checksum (corrupted or edited?)", got=digest
-            )
+            raise _broken(csv_path, "cached file does not match its checksum (corrupted or edited?)", got=digest)
         return _read_csv_bytes(data, csv_path), meta
 
     def put(self, provider: str, symbol: str, frame: pd.DataFrame, downloaded_at: dt.datetime) -> None:

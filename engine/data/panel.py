@@ -124,6 +124,15 @@ class LoadedPanel:
     warmup_needed: int
 
     @property
+    def fingerprint(self) -> str:
+        """Fingerprint of the simulated window (source, symbols, price field, dates and prices).
+
+        Warm-up rows are excluded, so configs with different look-backs run on
+        the same data share a fingerprint.
+        """
+        return self.panel.slice(self.start).fingerprint
+
+    @property
     def warmup_used(self) -> int:
         """Rows of history before the first simulated date that signals could warm up on."""
         return self.start

@@ -180,9 +180,7 @@ def _symbol_rng(seed: int, symbol: str) -> np.random.Generator:
     return np.random.default_rng([seed, 1, int.from_bytes(digest[:8], "little")])
 
 
-def _symbol_frame(
-    symbol: str, market: str, seed: int, factors: _Factors, sessions: pd.DatetimeIndex
-) -> pd.DataFrame:
+def _symbol_frame(symbol: str, market: str, seed: int, factors: _Factors, sessions: pd.DatetimeIndex) -> pd.DataFrame:
     rng = _symbol_rng(seed, symbol)
     vol = _VOL[market]
     level0 = _START_LEVEL[market] * float(np.exp(rng.uniform(-0.3, 0.3)))

@@ -17,8 +17,6 @@ What is checked, and what happens (every change is reported in the notes):
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 
@@ -80,8 +78,7 @@ def clean_prices(raw: pd.DataFrame, *, symbol: str, price: str) -> tuple[pd.Seri
     nonpos = values <= 0
     if nonpos.any():
         notes.append(
-            f"{symbol}: removed {int(nonpos.sum())} non-positive {column} values "
-            f"({_first_dates(values.index[nonpos])})"
+            f"{symbol}: removed {int(nonpos.sum())} non-positive {column} values ({_first_dates(values.index[nonpos])})"
         )
         values = values[~nonpos]
     series = pd.Series(values.to_numpy(dtype="float64"), index=pd.DatetimeIndex(values.index, name="date"))
@@ -94,14 +91,13 @@ def calendar_gap_notes(series: pd.Series, *, symbol: str, market: str) -> list[s
         return []
     notes: list[str] = []
     first, last = series.index[0].date(), series.index[-1].date()
-    if first >= dt.date(2000, 1, 3):
-        expected = sessions(market, first, last)
-        absent = expected.difference(series.index)
-        if len(absent):
-            notes.append(
-                f"{symbol}: {len(absent)} {market} exchange-calendar sessions have no price "
-                f"({_first_dates(absent)}); treated as days it did not trade"
-            )
+    expected = sessions(market, first, last)
+    absent = expected.difference(series.index)
+    if len(absent):
+        notes.append(
+            f"{symbol}: {len(absent)} {market} exchange-calendar sessions have no price "
+            f"({_first_dates(absent)}); treated as days it did not trade"
+        )
     gaps = np.diff(series.index.to_numpy()).astype("timedelta64[D]").astype(int)
     long_gaps = np.flatnonzero(gaps > _LONG_GAP_DAYS)
     if len(long_gaps):

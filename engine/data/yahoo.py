@@ -251,9 +251,7 @@ def _normalise(raw: pd.DataFrame | None, symbol: str) -> tuple[pd.DataFrame, lis
     repeated = out.index.duplicated(keep="last")
     if repeated.any():
         out = out[~repeated]
-        notes.append(
-            f"{symbol}: {int(repeated.sum())} date(s) appeared twice with different values; kept the last"
-        )
+        notes.append(f"{symbol}: {int(repeated.sum())} date(s) appeared twice with different values; kept the last")
     return out, notes
 
 

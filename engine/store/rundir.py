@@ -128,7 +128,5 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
                 suffix += 1
                 final = parent / f"{run_id}-{suffix}"
     except OSError as exc:
-        raise StoreError(
-            f"cannot write run under {parent}: {exc.strerror or exc}", file=str(parent)
-        ) from None
+        raise StoreError(f"cannot write run under {parent}: {exc.strerror or exc}", file=str(parent)) from None
     return final
