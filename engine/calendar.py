@@ -101,19 +101,20 @@ def _all_sessions(market: str) -> pd.DatetimeIndex:
     import exchange_calendars as xc
 
     code = MARKETS[market].calendar
+    deprecation: type[Warning] = getattr(pd.errors, "Pandas4Warning", DeprecationWarning)
     with warnings.catch_warnings():
-        for category in _calendar_warning_categories():
-            warnings.filterwarnings("ignore", category=category)
-        out = xc.get_calendar(code, start=pd.Timestamp(_CALENDAR_FIRST)).sessions
+        # exchange-calendars 4.13 uses pandas APIs that pandas 3 deprecates.  Only Pandas4Warning is
+        # emitted; most carry exchange_calendars' module, the Series.values one pandas' own module,
+        # hence the second, message-specific filter.
+        warnings.filterwarnings("ignore", category=deprecation, module="exchange_calendars")
+        warnings.filterwarnings(
+            "ignore",
+            message=r"Series\.values returning an ndarray that drops timezone",
+            category=deprecation,
+            module=r"pandas\.core\.series",
+        )
+        out = xc.get_calendar(code, start=pd.Timestamp(CALENDAR_FIRST)).sessions
     return pd.DatetimeIndex(out.tz_localize(None) if out.tz is not None else out, name="date")
 
 
-_CALENDAR_FIRST = dt.date(1960, 1, 1)
-
-
-def _calendar_warning_categories() -> tuple[type[Warning], ...]:
-    """The warning classes exchange-calendars 4.13 triggers under pandas 3 (and only those)."""
-    import pandas.errors as pde
-
-    found = [getattr(pde, n) for n in ("Pandas4Warning", "PandasDeprecationWarning") if hasattr(pde, n)]
-    return (*found, DeprecationWarning, FutureWarning)
+CALENDAR_FIRST = dt.date(1960, 1, 1)

@@ -116,6 +116,8 @@ def run(
     if format is Format.json:
         sys.stdout.write(rows_json(report.rows))
         err_console = Console(stderr=True, highlight=False)
+        if report.synthetic:
+            err_console.print("warning: SYNTHETIC data: generated prices, not market history", markup=False)
         for w in warnings:
             err_console.print(f"warning: {w}", markup=False)
         return

@@ -238,8 +238,6 @@ def _warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
             f"{cfg.name}: only {loaded.warmup_used} of {loaded.warmup_needed} warm-up dates before the start; "
             "until signals are complete the otherwise weights apply"
         )
-    if loaded.panel.synthetic:
-        out.append(f"{cfg.name}: SYNTHETIC data, not market history")
     return out
 
 

@@ -50,15 +50,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import exchange_calendars as xc
 import numpy as np
 import pandas as pd
 
-from engine.calendar import MARKETS
+from engine.calendar import CALENDAR_FIRST, MARKETS, sessions
 from engine.data.base import RAW_COLUMNS
 from engine.errors import DataError
 
@@ -78,12 +76,6 @@ _TILT = 0.15  # drift per year added to one market and taken from the other whil
 _SMOOTH_SPAN = 40
 _IDIO = 0.15  # idiosyncratic daily vol as a fraction of the market's
 
-# exchange-calendars 4.13 uses pandas APIs that pandas 3 deprecates; building a calendar emits
-# only Pandas4Warning (a DeprecationWarning).  Most are attributed to exchange_calendars' own
-# modules; the Series.values one is raised with pandas' default stacklevel and so carries the
-# module ``pandas.core.series``, hence the second, message-specific filter.
-_PANDAS_DEPRECATION: type[Warning] = getattr(pd.errors, "Pandas4Warning", DeprecationWarning)
-
 
 def market_sessions(market: str, first: dt.date, last: dt.date) -> pd.DatetimeIndex:
     """Sessions of ``market`` ("us": XNYS, "hk": XHKG) within ``[first, last]``, tz-naive midnight.
@@ -98,24 +90,9 @@ def market_sessions(market: str, first: dt.date, last: dt.date) -> pd.DatetimeIn
         raise DataError(f"unknown market '{market}'", expected=" or ".join(sorted(MARKETS)), got=market)
     if first > last:
         raise DataError(f"first date {first} is after last date {last}", got=(first, last))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=_PANDAS_DEPRECATION, module="exchange_calendars")
-        warnings.filterwarnings(
-            "ignore",
-            message=r"Series\.values returning an ndarray that drops timezone",
-            category=_PANDAS_DEPRECATION,
-            module=r"pandas\.core\.series",
-        )
-        try:
-            sessions = xc.get_calendar(MARKETS[market].calendar, start=first, end=last).sessions
-        except xc.errors.NoSessionsError:
-            return pd.DatetimeIndex([], dtype="datetime64[ns]", name="Date")
-        except (xc.errors.CalendarError, ValueError) as exc:  # e.g. dates beyond the calendar's bounds
-            raise DataError(
-                f"no {MARKETS[market].calendar} calendar for {first}..{last}: {exc}".splitlines()[0],
-                got=(first, last),
-            ) from None
-    return pd.DatetimeIndex(sessions.to_numpy(), name="Date")
+    if first < CALENDAR_FIRST:
+        raise DataError(f"no {MARKETS[market].calendar} calendar before {CALENDAR_FIRST}", got=(first, last))
+    return pd.DatetimeIndex(sessions(market, first, last).to_numpy(), name="Date")
 
 
 @dataclass(frozen=True)
