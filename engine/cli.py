@@ -104,7 +104,7 @@ def run(
             start=_date(start, "--start"),
             end=_date(end, "--end"),
             results_dir=results_dir,
-            engine=engine.value,  # type: ignore[arg-type]
+            engine=engine.value,
             cache_dir=cache_dir,
             offline=offline,
         )

@@ -7,14 +7,19 @@ import pandas as pd
 
 from strategies.registry import SignalInputs
 
-__all__ = ["later_closing", "log_returns"]
+__all__ = ["later_closing", "log_of", "log_returns"]
+
+
+def log_of(s: pd.Series) -> pd.Series:
+    """Natural log of a positive series (NaN stays NaN; no warnings)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return pd.Series(np.log(s.to_numpy(dtype="float64")), index=s.index)
 
 
 def log_returns(x: SignalInputs, asset: str) -> pd.Series:
     """r[t] = ln(P[t] / P[t-1]) on the union timeline (0 on the asset's holidays, NaN at t=0)."""
     p = x.series(asset)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(p / p.shift(1))
+    return log_of(p / p.shift(1))
 
 
 def later_closing(x: SignalInputs, a: str, b: str) -> str | None:

@@ -10,6 +10,8 @@ from pydantic import PositiveInt
 from strategies._common import later_closing, log_returns
 from strategies.registry import AssetRef, SignalInputs, signal
 
+__all__ = ["rolling_corr"]
+
 
 def _corr_lookback(p) -> int:
     base = p["window"] if p.get("on", "returns") == "returns" else p["window"] - 1

@@ -7,6 +7,8 @@ from pydantic import PositiveInt
 
 from strategies.registry import AssetRef, SignalInputs, signal
 
+__all__ = ["momentum", "relative_momentum"]
+
 
 def _trailing_return(x: SignalInputs, asset: str, window: int) -> np.ndarray:
     p = x.series(asset)

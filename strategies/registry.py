@@ -105,7 +105,7 @@ def signal(name: str, *, lookback: Callable[[Mapping[str, Any]], int]):
                 asset_params.append(pname)
             default = ... if param.default is inspect.Parameter.empty else param.default
             fields[pname] = (hint, default)
-        model = create_model(  # type: ignore[call-overload]
+        model = create_model(
             f"{name}_params", __config__=ConfigDict(extra="forbid", strict=True, frozen=True), **fields
         )
         REGISTRY[name] = SignalDef(

@@ -11,6 +11,8 @@ from strategies.registry import AssetRef, SignalInputs, signal
 #: Annualisation of realized_vol; a convention, independent of the run's timeline.
 TRADING_DAYS_PER_YEAR = 252
 
+__all__ = ["TRADING_DAYS_PER_YEAR", "drawdown", "realized_vol"]
+
 
 @signal("realized_vol", lookback=lambda p: p["window"])
 def realized_vol(x: SignalInputs, *, a: AssetRef, window: conint(strict=True, ge=2)) -> np.ndarray:  # type: ignore[valid-type]

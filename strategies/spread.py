@@ -6,13 +6,15 @@ import numpy as np
 import pandas as pd
 from pydantic import PositiveInt, conint
 
+from strategies._common import log_of
 from strategies.registry import AssetRef, SignalInputs, signal
+
+__all__ = ["ratio_trend", "spread_zscore"]
 
 
 def _log_ratio(x: SignalInputs, a: str, b: str) -> pd.Series:
     """s[t] = ln(Pb[t] / Pa[t]): with a = us, b = hk this is log(HK/US)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(x.series(b) / x.series(a))
+    return log_of(x.series(b) / x.series(a))
 
 
 @signal("spread_zscore", lookback=lambda p: p["window"] - 1)
@@ -42,5 +44,4 @@ def ratio_trend(x: SignalInputs, *, a: AssetRef, b: AssetRef, window: PositiveIn
     """
     ratio = x.series(b) / x.series(a)
     sma = ratio.rolling(window, min_periods=window).mean()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(ratio / sma).to_numpy(dtype="float64")
+    return log_of(ratio / sma).to_numpy(dtype="float64")

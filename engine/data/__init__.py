@@ -1,1 +1,3 @@
 """Price data: providers (csv, yahoo, synthetic), validation and the aligned panel."""
+
+__all__: list[str] = []

@@ -100,7 +100,7 @@ def build_panel(
 ) -> PricePanel:
     """Align per-asset price series (indexed by their trading dates) on their union timeline."""
     assets = tuple(specs)
-    dates = union_dates([series[a].index for a in assets])
+    dates = union_dates([pd.DatetimeIndex(series[a].index) for a in assets])
     close = np.column_stack([series[a].reindex(dates).to_numpy(dtype="float64") for a in assets])
     return PricePanel(
         dates=dates,

@@ -92,7 +92,7 @@ def calendar_gap_notes(series: pd.Series, *, symbol: str, market: str) -> list[s
     notes: list[str] = []
     first, last = series.index[0].date(), series.index[-1].date()
     expected = sessions(market, first, last)
-    absent = expected.difference(series.index)
+    absent = expected.difference(pd.DatetimeIndex(series.index))
     if len(absent):
         notes.append(
             f"{symbol}: {len(absent)} {market} exchange-calendar sessions have no price "
