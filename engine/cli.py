@@ -93,7 +93,12 @@ def run(
     ] = None,
     offline: Annotated[bool, typer.Option(help="Yahoo: use the cache only, never download.")] = False,
 ) -> None:
-    """Run configs and print one table: a row per config plus its benchmark rows."""
+    """Run configs and print one table: a row per config plus its benchmark rows.
+
+    Each run is written to RESULTS_DIR/<config-name>/<run-id>/. Volatility, Sharpe and Sortino are
+    annualised with the run's own trading periods per year (dates of the union US/HK timeline per
+    calendar year, about 258), not 365; CAGR uses calendar time; the risk-free rate is zero.
+    """
     from engine.jobs import RunOptions, run_configs
     from engine.render import rows_json, rows_table
 

@@ -15,6 +15,8 @@ vectorbt is imported lazily so that ``seesaw validate`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -63,12 +65,20 @@ def simulate(
         raise ValueError(f"unknown engine {engine!r}")
     import vectorbt as vbt
 
-    # vectorbt's derived-array methods (cash, assets) take no engine= and read the global
-    # setting; pin it for the duration of this call and restore it afterwards.
+    with _pinned(vbt, engine):
+        return _run(vbt, sizes, price, fees, slippage, init_cash, engine)
+
+
+@contextlib.contextmanager
+def _pinned(vbt: Any, engine: Engine) -> Iterator[None]:
+    """Pin vectorbt's global engine setting for one call and restore it afterwards.
+
+    Methods on the portfolio (records, cash, value) take no ``engine=`` and read the global setting.
+    """
     previous = vbt.settings["engine"]
     vbt.settings["engine"] = engine
     try:
-        return _run(vbt, sizes, price, fees, slippage, init_cash, engine)
+        yield
     finally:
         vbt.settings["engine"] = previous
 

@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
-__all__ = ["RAW_COLUMNS", "Provider", "empty_raw_frame", "symbol_to_filename"]
+__all__ = ["RAW_COLUMNS", "Provider", "between", "empty_raw_frame", "symbol_to_filename"]
 
 RAW_COLUMNS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
 
@@ -57,3 +57,10 @@ def empty_raw_frame() -> pd.DataFrame:
         {c: pd.Series(dtype="float64") for c in RAW_COLUMNS},
         index=pd.DatetimeIndex([], name="Date"),
     )
+
+
+def between(frame: pd.DataFrame, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+    """A copy of the rows of ``frame`` dated within ``[start, end]`` (inclusive; None is unbounded)."""
+    lo = pd.Timestamp(start) if start is not None else None
+    hi = pd.Timestamp(end) if end is not None else None
+    return frame.loc[lo:hi].copy()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.data.base import RAW_COLUMNS, symbol_to_filename
+from engine.data.base import RAW_COLUMNS, between, symbol_to_filename
 from engine.errors import DataError
 
 __all__ = ["CsvProvider"]
@@ -41,10 +41,7 @@ class CsvProvider:
         """Rows of ``symbol`` inside ``[start, end]`` (inclusive; None is unbounded)."""
         if symbol not in self._frames:
             self._frames[symbol] = self._read(symbol)
-        frame = self._frames[symbol]
-        lo = pd.Timestamp(start) if start is not None else None
-        hi = pd.Timestamp(end) if end is not None else None
-        return frame.loc[lo:hi].copy()
+        return between(self._frames[symbol], start, end)
 
     def _read(self, symbol: str) -> pd.DataFrame:
         path = self.path_for(symbol)

@@ -34,7 +34,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from engine.data.base import RAW_COLUMNS
+from engine.data.base import RAW_COLUMNS, between
 from engine.data.cache import FrameCache, parse_downloaded_at
 from engine.errors import DataError
 
@@ -142,10 +142,7 @@ class YahooProvider:
         """Rows of ``symbol`` inside ``[start, end]`` (inclusive; None is unbounded)."""
         if symbol not in self._frames:
             self._frames[symbol] = self._full_history(symbol)
-        frame = self._frames[symbol]
-        lo = pd.Timestamp(start) if start is not None else None
-        hi = pd.Timestamp(end) if end is not None else None
-        return frame.loc[lo:hi].copy()
+        return between(self._frames[symbol], start, end)
 
     def _full_history(self, symbol: str) -> pd.DataFrame:
         cached = self.cache.get(self.name, symbol)
