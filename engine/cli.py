@@ -65,7 +65,16 @@ def _fail(err: UserError) -> None:
     raise typer.Exit(2)
 
 
-@app.command()
+_RUN_HELP = (
+    "Run configs and print one table: a row per config plus its benchmark rows.\n\n"
+    "Each run is written to RESULTS_DIR/<config-name>/<run-id>/. "
+    "Volatility, Sharpe and Sortino are annualised with the run's own trading periods per year "
+    "(dates of the union US/HK timeline per calendar year, about 258), not 365; "
+    "CAGR uses calendar time; the risk-free rate is zero."
+)
+
+
+@app.command(help=_RUN_HELP)
 def run(
     configs: Annotated[list[Path], typer.Argument(help="Config files (or directories of *.yaml).")],
     source: Annotated[
@@ -93,12 +102,7 @@ def run(
     ] = None,
     offline: Annotated[bool, typer.Option(help="Yahoo: use the cache only, never download.")] = False,
 ) -> None:
-    """Run configs and print one table: a row per config plus its benchmark rows.
-
-    Each run is written to RESULTS_DIR/<config-name>/<run-id>/. Volatility, Sharpe and Sortino are
-    annualised with the run's own trading periods per year (dates of the union US/HK timeline per
-    calendar year, about 258), not 365; CAGR uses calendar time; the risk-free rate is zero.
-    """
+    """Run configs and print one table: a row per config plus its benchmark rows."""
     from engine.jobs import RunOptions, run_configs
     from engine.render import rows_json, rows_table
 
