@@ -12,7 +12,10 @@ Rules (also in the README):
    week / month of the timeline.  An event rebalances *every* asset to the
    event's targets.
 2. **Lag.**  An event decided on date t executes from date t+lag (``lag`` dates
-   of the union timeline later; ``lag >= 1`` unless ``allow_same_bar``).
+   of the union timeline later; ``lag >= 1`` unless ``allow_same_bar``).  No
+   leg fills before the decision: with ``lag: 0`` a US leg fills at the same
+   New York close (the look-ahead that option accepts), a Hong Kong leg at
+   Hong Kong's next close.
 3. **Closed markets.**  Each leg executes at the close of the first session
    of its asset's market on or after the execution date; the decision is never
    re-dated.  vectorbt gets orders only on real trading prices.
@@ -131,7 +134,10 @@ def plan_orders(
         idx = np.searchsorted(s, lower)
         return np.where(idx < len(s), s[np.minimum(idx, len(s) - 1)] if len(s) else NEVER, NEVER)
 
-    base = execution * m
+    # No leg may fill before the decision exists: after the last close of the decision date.  With
+    # lag >= 1 the execution date's first slot is already later; with lag 0 (allow_same_bar) this
+    # sends Hong Kong legs to Hong Kong's next close instead of the one 13 hours before the decision.
+    base = np.maximum(execution * m, decided * m + (m - 1))
     slots = np.full((n_events, n_assets), NEVER, dtype=np.int64)
     for j in range(n_assets):
         slots[:, j] = first_slot(j, base)

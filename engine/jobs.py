@@ -230,8 +230,8 @@ def _warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
     out = []
     if cfg.execution.lag == 0:
         out.append(
-            f"{cfg.name}: allow_same_bar with lag 0: orders fill at the close the decision was made on "
-            "(and Hong Kong trades use New York's close of the same date): look-ahead, results are optimistic"
+            f"{cfg.name}: allow_same_bar with lag 0: US orders fill at the New York close the decision was "
+            "made on (look-ahead: results are optimistic); Hong Kong orders fill at Hong Kong's next close"
         )
     if loaded.warmup_used < loaded.warmup_needed:
         out.append(

@@ -1,0 +1,104 @@
+"""Small helpers shared by tests: an in-memory price provider, real raw frames, perturbations.
+
+A *raw frame* is what a provider returns (:mod:`engine.data.base`): a ``DatetimeIndex``
+named ``Date`` and the float columns ``Open, High, Low, Close, Adj Close, Volume``.
+Perturbation helpers return modified copies; they never change their input::
+
+    frames = real_frames(data_dir, ["^GSPC", "^HSI"])
+    frames["^GSPC"] = scale_prices_after(frames["^GSPC"], "2020-03-16", seed=1)
+    loaded = load_panel(MemProvider(frames), cfg.assets, price_field="close", ...)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine.config.models import AssetSpec
+from engine.data.csv import CsvProvider
+from engine.data.panel import PricePanel, build_panel
+
+__all__ = [
+    "PRICE_COLUMNS",
+    "MemProvider",
+    "panel_from_closes",
+    "real_frames",
+    "scale_close_on",
+    "scale_prices_after",
+    "truncate_after",
+]
+
+#: The raw columns that hold prices (``Volume`` is left alone by the perturbations).
+PRICE_COLUMNS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close")
+
+
+class MemProvider:
+    """A provider over raw frames held in memory, ``{symbol: raw frame}`` (no I/O, not synthetic)."""
+
+    name = "mem"
+    synthetic = False
+
+    def __init__(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        self.frames = dict(frames)
+        self.notes: list[str] = []
+
+    def fetch(self, symbol: str, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+        """Rows of ``symbol`` inside ``[start, end]`` (inclusive; None is unbounded), as a copy."""
+        frame = self.frames[symbol]
+        lo = pd.Timestamp(start) if start is not None else None
+        hi = pd.Timestamp(end) if end is not None else None
+        return frame.loc[lo:hi].copy()
+
+
+@functools.cache
+def _read_raw(data_dir: str, symbol: str) -> pd.DataFrame:
+    return CsvProvider(data_dir).fetch(symbol, None, None)
+
+
+def real_frames(data_dir: Path | str, symbols: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """Raw frames of ``symbols`` from the CSVs in ``data_dir`` (read once per process; copies)."""
+    return {s: _read_raw(str(data_dir), s).copy() for s in symbols}
+
+
+def scale_prices_after(
+    frame: pd.DataFrame, day: str | dt.date, *, seed: int, low: float = 0.5, high: float = 1.5
+) -> pd.DataFrame:
+    """Prices of the rows strictly after ``day`` times random factors in ``[low, high)``, one per row."""
+    out = frame.copy()
+    after = out.index > pd.Timestamp(day)
+    factors = np.random.default_rng(seed).uniform(low, high, size=int(after.sum()))
+    for col in PRICE_COLUMNS:
+        out.loc[after, col] = out.loc[after, col].to_numpy() * factors
+    return out
+
+
+def truncate_after(frame: pd.DataFrame, day: str | dt.date) -> pd.DataFrame:
+    """The rows on or before ``day``."""
+    return frame[frame.index <= pd.Timestamp(day)].copy()
+
+
+def scale_close_on(frame: pd.DataFrame, day: str | dt.date, factor: float) -> pd.DataFrame:
+    """``Close`` and ``Adj Close`` of the row ``day`` times ``factor`` (KeyError when it is not a row)."""
+    out = frame.copy()
+    ts = pd.Timestamp(day)
+    if ts not in out.index:
+        raise KeyError(f"{ts.date()} is not a row of the frame")
+    for col in ("Close", "Adj Close"):
+        out.loc[ts, col] = out.loc[ts, col] * factor
+    return out
+
+
+def panel_from_closes(closes: Mapping[str, pd.Series], markets: Mapping[str, str]) -> PricePanel:
+    """A :class:`PricePanel` of assets named like their markets' keys, from close prices per asset.
+
+    ``closes[asset]`` is indexed by the dates the asset traded; ``markets[asset]`` is ``us``/``hk``.
+    Symbols are the asset names.
+    """
+    specs = {a: AssetSpec(symbol=a, market=markets[a]) for a in closes}
+    series = {a: pd.Series(s.to_numpy(dtype="float64"), index=pd.DatetimeIndex(s.index)) for a, s in closes.items()}
+    return build_panel(series, specs, price_field="close", source="test", synthetic=False)
