@@ -84,7 +84,7 @@ def run(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Directory of Yahoo-style CSVs for --source csv [default: $SEESAW_DATA_DIR or ../shared/data]."
+            help="Directory of Yahoo-style CSVs for --source csv (default: $SEESAW_DATA_DIR, else ../shared/data)."
         ),
     ] = None,
     start: Annotated[str | None, typer.Option(help="Override data.start (YYYY-MM-DD).")] = None,
@@ -98,7 +98,7 @@ def run(
     ] = EngineChoice.rust,
     cache_dir: Annotated[
         Path | None,
-        typer.Option(help="Yahoo download cache [default: $SEESAW_CACHE_DIR or ~/.cache/seesaw]."),
+        typer.Option(help="Yahoo download cache (default: $SEESAW_CACHE_DIR, else ~/.cache/seesaw)."),
     ] = None,
     offline: Annotated[bool, typer.Option(help="Yahoo: use the cache only, never download.")] = False,
 ) -> None:
@@ -124,7 +124,7 @@ def run(
     warnings = [w for r in report.runs for w in r.warnings]
     if format is Format.json:
         sys.stdout.write(rows_json(report.rows))
-        err_console = Console(stderr=True, highlight=False)
+        err_console = Console(stderr=True, highlight=False, soft_wrap=True)
         if report.synthetic:
             err_console.print("warning: SYNTHETIC data: generated prices, not market history", markup=False)
         for w in warnings:

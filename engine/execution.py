@@ -20,7 +20,8 @@ Rules (also in the README):
    of its asset's market on or after the execution date; the decision is never
    re-dated.  vectorbt gets orders only on real trading prices.
 4. **Sells before buys.**  Legs that reduce a position (the target is below
-   the weight the position has drifted to since the previous event) go first;
+   the weight the position has drifted to since its last *filled* order; a
+   pending order has not filled) go first;
    buys execute at the first session of their market *strictly after* the last
    sell slot of the same event, i.e. once the proceeds exist.  Within one
    slot vectorbt orders sells first (``call_seq='auto'``) and buys are limited
@@ -29,7 +30,8 @@ Rules (also in the README):
    asset at the same or an earlier slot is dropped.
 
 The drift estimate in (4) uses closes known at the decision date and only
-decides the order of legs; sizes are computed by vectorbt at the fill.
+decides the order of legs; sizes are computed by vectorbt at the fill.  Legs
+are scheduled event by event (a loop over events, not over dates or slots).
 """
 
 from __future__ import annotations
@@ -91,6 +93,57 @@ def event_dates(dates: pd.DatetimeIndex, targets: np.ndarray, first: int, rebala
     return np.unique(np.concatenate([[first], scheduled])).astype(np.int64)
 
 
+def _first_slot(slots: np.ndarray, lower: int) -> int:
+    """The first of the ascending ``slots`` at or after ``lower`` (NEVER if none)."""
+    i = int(np.searchsorted(slots, lower))
+    return int(slots[i]) if i < len(slots) else NEVER
+
+
+def _schedule_legs(
+    w_new: np.ndarray,
+    decided: np.ndarray,
+    base: np.ndarray,
+    known: np.ndarray,
+    traded_slots: list[np.ndarray],
+    m: int,
+) -> list[list[tuple[int, float, int]]]:
+    """Per asset, the kept legs ``(slot, target, decision row)`` of every event (rules 3-5).
+
+    Events are processed in order.  For each, what the portfolio holds is estimated from the last
+    leg of each asset that has *filled* before the event's first slot (pending legs have not), let
+    drift with the closes known at the decision date; legs whose target is below that estimate are
+    sells and go first, the others are buys and wait for the last sell of the event.
+    """
+    n_assets = w_new.shape[1]
+    legs: list[list[tuple[int, float, int]]] = [[] for _ in range(n_assets)]
+    for k in range(len(decided)):
+        d, lower = int(decided[k]), int(base[k])
+        held = np.zeros(n_assets)
+        drift = np.ones(n_assets)
+        pending = np.zeros(n_assets, dtype=bool)
+        for j, asset_legs in enumerate(legs):
+            filled = [leg for leg in asset_legs if leg[0] < lower]
+            pending[j] = len(filled) < len(asset_legs)
+            if filled:
+                slot, held[j], _ = filled[-1]
+                fill_row = slot // m
+                if fill_row <= d and known[fill_row, j] > 0:
+                    drift[j] = known[d, j] / known[fill_row, j]
+        grown = held * drift
+        est = grown / (grown.sum() + (1.0 - held.sum()))
+        active = (w_new[k] > _EPS) | (held > _EPS) | pending
+        sell = active & (w_new[k] < est - _EPS)
+        slots = {j: _first_slot(traded_slots[j], lower) for j in np.flatnonzero(sell)}
+        last_sell = max(slots.values(), default=lower - 1)
+        buy_lower = NEVER if last_sell == NEVER else max(lower, last_sell + 1)
+        for j in np.flatnonzero(active & ~sell):
+            slots[j] = _first_slot(traded_slots[j], buy_lower)
+        for j, slot in slots.items():
+            # superseding (rule 5): drop this asset's legs that have not filled before the new one
+            legs[j] = [leg for leg in legs[j] if leg[0] < slot] + [(slot, float(w_new[k, j]), d)]
+    return legs
+
+
 def plan_orders(
     *,
     targets: np.ndarray,
@@ -113,52 +166,22 @@ def plan_orders(
     keep = execution < n
     decided, execution = decided[keep], execution[keep]
     w_new = targets[decided]
-    n_events = len(decided)
-    w_old = np.vstack([np.zeros((1, n_assets)), w_new[:-1]]) if n_events else np.zeros((0, n_assets))
-
-    # Drift of the previous event's weights up to the decision date (for the order of legs only).
-    prev_exec = np.concatenate([[0], execution[:-1]]) if n_events else np.zeros(0, dtype=np.int64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = known[decided] / known[np.minimum(prev_exec, decided)]
-    rel = np.where(np.isfinite(rel) & (prev_exec[:, None] <= decided[:, None]), rel, 1.0)
-    held = w_old * rel
-    est = held / (held.sum(axis=1, keepdims=True) + (1.0 - w_old.sum(axis=1, keepdims=True)))
-    sell = w_new < est - _EPS
-    active = (w_new > _EPS) | (w_old > _EPS)
-
-    # First traded slot of each asset at or after a given slot.
+    # Traded slots of each asset, ascending: the only slots where it may fill.
     traded_slots = [np.flatnonzero(traded[:, j]) * m + asset_slot[j] for j in range(n_assets)]
-
-    def first_slot(j: int, lower: np.ndarray) -> np.ndarray:
-        s = traded_slots[j]
-        idx = np.searchsorted(s, lower)
-        return np.where(idx < len(s), s[np.minimum(idx, len(s) - 1)] if len(s) else NEVER, NEVER)
-
     # No leg may fill before the decision exists: after the last close of the decision date.  With
     # lag >= 1 the execution date's first slot is already later; with lag 0 (allow_same_bar) this
     # sends Hong Kong legs to Hong Kong's next close instead of the one 13 hours before the decision.
     base = np.maximum(execution * m, decided * m + (m - 1))
-    slots = np.full((n_events, n_assets), NEVER, dtype=np.int64)
-    for j in range(n_assets):
-        slots[:, j] = first_slot(j, base)
-    sell_slots = np.where(sell & active, slots, -1)
-    last_sell = sell_slots.max(axis=1) if n_assets else np.full(n_events, -1)
-    buy_lower = np.maximum(base, np.where(last_sell == NEVER, NEVER - 1, last_sell) + 1)
-    for j in range(n_assets):
-        is_buy = active[:, j] & ~sell[:, j]
-        slots[is_buy, j] = first_slot(j, buy_lower[is_buy])
-    slots = np.where(active, slots, NEVER)
+    legs = _schedule_legs(w_new, decided, base, known, traded_slots, m)
 
     size = np.full((n * m, n_assets), np.nan)
     unfilled: list[tuple[int, int]] = []
-    for j in range(n_assets):
-        col = slots[:, j]
-        # suffix minimum over *later* events: a leg survives only if it executes before them
-        later_min = np.minimum.accumulate(np.append(col[1:], NEVER)[::-1])[::-1]
-        kept = active[:, j] & (col < later_min)
-        filled = kept & (col != NEVER)
-        size[col[filled], j] = w_new[filled, j]
-        unfilled += [(int(decided[k]), j) for k in np.flatnonzero(kept & (col == NEVER))]
+    for j, asset_legs in enumerate(legs):
+        for slot, target, decision in asset_legs:
+            if slot == NEVER:
+                unfilled.append((decision, j))
+            else:
+                size[slot, j] = target
     return OrderPlan(
         slots_per_date=m,
         asset_slot=asset_slot,

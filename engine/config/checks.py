@@ -18,7 +18,7 @@ from engine import expr
 from engine.config.models import WEIGHT_TOLERANCE, StrategyConfig
 from engine.errors import ConfigError, ExpressionError
 
-__all__ = ["check_config", "format_loc"]
+__all__ = ["check_config", "first_error", "format_loc"]
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _RESERVED = frozenset({"and", "or", "not", "true", "false", "none", *expr.FUNCTIONS})
@@ -33,6 +33,12 @@ def format_loc(loc: tuple[str | int, ...]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def first_error(exc: ValidationError) -> Mapping:
+    """The error to report: an unknown key first (a misspelt key also makes its correct one 'missing')."""
+    errors = exc.errors()
+    return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
 
 
 def _unknown(kind: str, name: str, known: list[str] | Mapping[str, object]) -> str:
@@ -72,7 +78,7 @@ def check_signals(cfg: StrategyConfig) -> None:
         try:
             sdef.params(**params)
         except ValidationError as exc:
-            err = exc.errors()[0]
+            err = first_error(exc)
             where = format_loc((*tuple(err["loc"]),))
             message = _pydantic_message(err, sorted(sdef.params.model_fields))
             raise ConfigError(message, path=f"{base}.{where}" if where else base, got=err.get("input")) from None

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from engine.config.checks import _pydantic_message, check_config, format_loc
+from engine.config.checks import _pydantic_message, check_config, first_error, format_loc
 from engine.config.models import StrategyConfig
 from engine.errors import ConfigError, UserError
 
@@ -34,8 +34,11 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans and no duplicate keys."""
 
 
+# Booleans are re-added below as YAML 1.2's true/false only.  Timestamps stay strings, so a bad date
+# such as 2020-13-01 reaches pydantic and is reported at its YAML path (PyYAML would raise a bare
+# ValueError while constructing it).
 _Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    k: [(tag, rx) for tag, rx in v if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
@@ -133,12 +136,17 @@ def load_config(path: str | Path) -> StrategyConfig:
     try:
         cfg = StrategyConfig.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = first_error(exc)
         loc = tuple(err["loc"])
         owner = _model_at(StrategyConfig, loc[:-1]) if err["type"] == "extra_forbidden" else None
         known = sorted(owner.model_fields) if owner is not None else []
+        got = err.get("input")
         raise ConfigError(
-            _pydantic_message(err, known), file=file, path=format_loc(loc) or None, line=_line_for(lines, loc)
+            _pydantic_message(err, known),
+            file=file,
+            path=format_loc(loc) or None,
+            line=_line_for(lines, loc),
+            got=None if isinstance(got, dict | list) else got,
         ) from None
     try:
         check_config(cfg)

@@ -1,0 +1,295 @@
+"""End-to-end tests of the ``seesaw`` command line: real processes and typer's in-process runner.
+
+The two full synthetic runs of every shipped config are real processes (``python -m engine``),
+started together once per module; they also serve as the determinism check (two processes,
+two results directories, byte-identical files).  Everything else uses typer's ``CliRunner``
+in-process, which is much faster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.render import JSON_KEYS
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((REPO / "configs").glob("*.yaml"))
+RUN_FILES = {"config.yaml", "metrics.json", "equity.csv", "weights.csv", "trades.csv", "benchmarks.csv", "run.json"}
+DETERMINISTIC_FILES = sorted(RUN_FILES - {"run.json"})  # run.json holds the creation time
+RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+TRADES_HEADER = "date,asset,side,quantity,price,value,fees"
+# Environment variables that would make rich add colour or change the width of the output.
+_RICH_ENV = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS")
+
+
+def _yaml(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _csv_header(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()[0].split(",")
+
+
+def _plain(text: str) -> str:
+    """Help text without rich's box characters and line wrapping."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+@dataclass(frozen=True)
+class Proc:
+    returncode: int
+    stdout: str
+    stderr: str
+    results: Path
+
+
+def _process_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _RICH_ENV}
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def invoke(*args: str):
+    """Run the CLI in-process; stdout and stderr are kept apart."""
+    result = CliRunner().invoke(app, list(args), env=dict.fromkeys(_RICH_ENV), catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a bug: show its traceback
+    return result
+
+
+@pytest.fixture(scope="module")
+def synthetic_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Proc]:
+    """Every shipped config with --source synthetic, twice, in two real processes started together."""
+    base = tmp_path_factory.mktemp("synthetic_runs")
+    started = {}
+    for fmt in ("table", "json"):
+        cwd = base / fmt
+        cwd.mkdir()
+        cmd = [sys.executable, "-m", "engine", "run", *map(str, SHIPPED), "--source", "synthetic"]
+        cmd += ["--results-dir", str(cwd / "results"), "--format", fmt]
+        popen = subprocess.Popen(
+            cmd, cwd=cwd, env=_process_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        started[fmt] = (popen, cwd / "results")
+    out = {}
+    for fmt, (popen, results) in started.items():
+        stdout, stderr = popen.communicate(timeout=300)
+        out[fmt] = Proc(popen.returncode, stdout, stderr, results)
+    return out
+
+
+def _run_dir(results: Path, name: str) -> Path:
+    """The single run directory of config ``name``."""
+    children = sorted((results / name).iterdir())
+    assert len(children) == 1, f"expected one run directory under {results / name}, found {children}"
+    return children[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# `run` on every shipped config, synthetic data
+
+
+def test_run_table_exits_0_and_labels_synthetic_data(synthetic_runs: dict[str, Proc]) -> None:
+    proc = synthetic_runs["table"]
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    # The title and the caption both say so.
+    assert "Seesaw run — SYNTHETIC DATA" in proc.stdout
+    assert "SYNTHETIC DATA: generated prices, not market history." in proc.stdout
+    for cfg in SHIPPED:
+        assert f"wrote {proc.results / _yaml(cfg)['name']}/" in proc.stdout
+
+
+def test_run_writes_one_complete_run_directory_per_config(synthetic_runs: dict[str, Proc]) -> None:
+    results = synthetic_runs["table"].results
+    configs = {_yaml(p)["name"]: _yaml(p) for p in SHIPPED}
+    assert {p.name for p in results.iterdir()} == set(configs)  # nothing else, no temp directories
+    for name, cfg in configs.items():
+        run_dir = _run_dir(results, name)
+        assert RUN_ID.match(run_dir.name), run_dir.name
+        assert {p.name for p in run_dir.iterdir()} == RUN_FILES
+        assets = list(cfg["assets"])
+        assert _csv_header(run_dir / "equity.csv") == ["date", "value", "cash", *assets]
+        expected_weights = ["date"]
+        for a in assets:
+            expected_weights += [f"{a}_target", f"{a}_actual"]
+        assert _csv_header(run_dir / "weights.csv") == [*expected_weights, "rule"]
+        assert (run_dir / "trades.csv").read_text(encoding="utf-8").splitlines()[0] == TRADES_HEADER
+        assert _csv_header(run_dir / "benchmarks.csv") == ["date", *(b["name"] for b in cfg["benchmarks"])]
+        assert json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["run_id"] == run_dir.name
+
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        assert metrics["data"]["synthetic"] is True
+        assert metrics["data"]["source"] == "synthetic"
+        assert metrics["strategy"]["name"] == name
+        assert [b["name"] for b in metrics["benchmarks"]] == [b["name"] for b in cfg["benchmarks"]]
+        resolved = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+        assert resolved["name"] == name
+        assert resolved["data"]["source"] == "synthetic"  # the command-line override is recorded
+
+        # The files describe the same run: dates, final value, cash + holdings = value.
+        equity = pd.read_csv(run_dir / "equity.csv")
+        assert equity["date"].iloc[0] == metrics["strategy"]["start"]
+        assert equity["date"].iloc[-1] == metrics["strategy"]["end"]
+        assert equity["value"].iloc[-1] == pytest.approx(metrics["strategy"]["final_value"], rel=1e-12)
+        assert (equity["cash"] + equity[assets].sum(axis=1)).to_numpy() == pytest.approx(equity["value"], rel=1e-9)
+        assert len(pd.read_csv(run_dir / "weights.csv")) == len(equity)
+        assert len(pd.read_csv(run_dir / "trades.csv")) == metrics["strategy"]["trades"]
+
+
+def test_run_json_rows_follow_the_contract(synthetic_runs: dict[str, Proc]) -> None:
+    proc = synthetic_runs["json"]
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert isinstance(rows, list)
+    names = [_yaml(p)["name"] for p in SHIPPED]
+    strategies = [r for r in rows if r["kind"] == "strategy"]
+    benchmarks = [r for r in rows if r["kind"] == "benchmark"]
+    assert len(strategies) + len(benchmarks) == len(rows)
+    assert [r["name"] for r in strategies] == names
+    # Every shipped config has the same three benchmarks on the same data: shown once each.
+    assert sorted(r["name"] for r in benchmarks) == sorted({b["name"] for b in _yaml(SHIPPED[0])["benchmarks"]})
+    for row in rows:
+        assert list(row)[: len(JSON_KEYS)] == list(JSON_KEYS)
+        assert row["synthetic"] is True
+        assert Path(row["run_dir"]).is_dir()
+        # Fractions, not percent: final value = initial cash x (1 + total return).
+        assert row["final_value"] == pytest.approx(100_000 * (1 + row["total_return"]), rel=1e-9)
+        assert abs(row["cagr"]) < 1
+        assert 0 < row["ann_vol"] < 1
+        assert -1 <= row["max_drawdown"] <= 0
+        assert all(0 <= w <= 1 + 1e-9 for w in row["avg_weight"].values())
+        assert sum(row["avg_weight"].values()) <= 1 + 1e-9
+    assert "SYNTHETIC" in proc.stderr  # stdout is only the JSON document
+
+
+def test_json_rows_equal_the_run_directories_metrics(synthetic_runs: dict[str, Proc]) -> None:
+    rows = json.loads(synthetic_runs["json"].stdout)
+    for row in rows:
+        metrics = json.loads((Path(row["run_dir"]) / "metrics.json").read_text(encoding="utf-8"))
+        stored = metrics["strategy"] if row["kind"] == "strategy" else _named(metrics["benchmarks"], row["name"])
+        assert {k: row[k] for k in stored} == stored
+        assert row["data_fingerprint"] == metrics["data"]["fingerprint"]
+
+
+def _named(items: list[dict], name: str) -> dict:
+    [item] = [i for i in items if i["name"] == name]
+    return item
+
+
+def test_same_config_and_data_give_byte_identical_files(synthetic_runs: dict[str, Proc]) -> None:
+    first, second = synthetic_runs["table"].results, synthetic_runs["json"].results
+    assert first != second
+    for cfg in SHIPPED:
+        name = _yaml(cfg)["name"]
+        a, b = _run_dir(first, name), _run_dir(second, name)
+        assert a.name.split("-")[-1] == b.name.split("-")[-1]  # the run id's hash of config and data
+        for file in DETERMINISTIC_FILES:
+            assert (a / file).read_bytes() == (b / file).read_bytes(), f"{name}/{file} differs"
+
+
+def test_caption_explains_annualisation_and_risk_free_rate(synthetic_runs: dict[str, Proc]) -> None:
+    proc = synthetic_runs["table"]
+    found = re.search(r"annualised with the run's own trading periods per year \(([\d.]+)\), not 365\.", proc.stdout)
+    assert found, proc.stdout
+    metrics = json.loads((_run_dir(proc.results, "static_60_40") / "metrics.json").read_text(encoding="utf-8"))
+    # The number shown is the run's own, not a constant.
+    assert float(found.group(1)) == pytest.approx(metrics["strategy"]["periods_per_year"], abs=0.05)
+    assert "Sharpe and Sortino use a zero risk-free rate" in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# real data
+
+
+def _first_and_last_trading_dates(data_dir: Path, files: list[str], start: str, end: str) -> tuple[str, str]:
+    """Independent of the engine: the union of the files' dates with a Close, inside [start, end]."""
+    dates: set[str] = set()
+    for name in files:
+        frame = pd.read_csv(data_dir / name, dtype=str, keep_default_na=False)
+        has_close = frame["Close"] != ""
+        dates |= {d for d in frame.loc[has_close, "Date"] if start <= d <= end}
+    return min(dates), max(dates)
+
+
+@pytest.mark.realdata
+def test_run_on_real_csv_data(data_dir: Path, tmp_path: Path) -> None:
+    config = str(REPO / "configs" / "ratio_trend.yaml")
+    common = ["--source", "csv", "--data-dir", str(data_dir), "--start", "2005-01-01", "--end", "2024-12-31"]
+    first, last = _first_and_last_trading_dates(data_dir, ["GSPC.csv", "HSI.csv"], "2005-01-01", "2024-12-31")
+    assert (first, last) == ("2005-01-03", "2024-12-31")  # the data files' own calendar
+
+    result = invoke("run", config, *common, "--format", "json", "--results-dir", str(tmp_path / "json"))
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["kind"] for r in rows] == ["strategy", "benchmark", "benchmark", "benchmark"]
+    for row in rows:
+        assert (row["start"], row["end"]) == (first, last)
+        assert row["synthetic"] is False
+        assert row["data_fingerprint"] == rows[0]["data_fingerprint"]
+    metrics = json.loads((Path(rows[0]["run_dir"]) / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["data"]["synthetic"] is False
+    assert metrics["data"]["source"] == "csv"
+    assert "SYNTHETIC" not in result.stderr
+
+    table = invoke("run", config, *common, "--results-dir", str(tmp_path / "table"))
+    assert table.exit_code == 0, table.stderr
+    assert "ratio_trend" in table.stdout
+    assert f"{first}→{last}" in table.stdout
+    assert "SYNTHETIC" not in table.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# validate, schema, help
+
+
+def test_validate_shipped_configs_prints_one_ok_line_each() -> None:
+    result = invoke("validate", *map(str, SHIPPED))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{p}: ok" for p in SHIPPED]
+    assert result.stderr == ""
+
+
+def test_schema_is_json_with_every_top_level_key() -> None:
+    result = invoke("schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    expected = {"name", "data", "assets", "signals", "rules", "execution", "costs", "benchmarks", "initial_cash"}
+    assert expected <= set(schema["properties"])
+    assert schema["additionalProperties"] is False  # unknown keys are refused
+
+
+def test_top_level_help_explains_annualisation() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    text = _plain(result.stdout)
+    assert "trading periods per year" in text
+    assert "not vectorbt's 365" in text
+    assert "zero risk-free rate" in text
+
+
+def test_run_help_explains_annualisation() -> None:
+    result = invoke("run", "--help")
+    assert result.exit_code == 0
+    text = _plain(result.stdout)
+    assert "trading periods per year" in text
+    assert "not 365" in text
+
+
+def test_run_help_names_the_default_data_dir() -> None:
+    result = invoke("run", "--help")
+    assert result.exit_code == 0
+    assert "SEESAW_DATA_DIR" in _plain(result.stdout)
+    assert "SEESAW_CACHE_DIR" in _plain(result.stdout)

@@ -1,0 +1,347 @@
+"""Every user mistake is one error line that carries data, exit code 2, and nothing written.
+
+Table-driven: each case starts from the valid config :data:`BASE`, changes one thing, and names
+the YAML path the error must point at, the line it must report, and a fragment of the message.
+Each case is checked in-process (the exception's fields) and through the CLI (``run`` and
+``validate``: exit 2, one line on stderr, no traceback, nothing created).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.config import load_config, load_configs
+from engine.errors import ConfigError, ExpressionError, UserError
+
+_RICH_ENV = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS")
+
+BASE = """\
+name: mini
+data: {source: synthetic, start: 2020-01-01, end: 2020-06-30}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+signals:
+  corr: {fn: rolling_corr, a: us, b: hk, window: 20}
+  mom: {fn: relative_momentum, a: us, b: hk, window: 10}
+rules:
+  - when: corr < 0.2 and mom > 0
+    weights: {us: 1.0}
+  - when: mom < -0.1
+    weights: {hk: 1.0}
+  - otherwise: {us: 0.5, hk: 0.5}
+execution: {lag: 1, rebalance: on_change}
+costs: {fee_bps: 5, slippage_bps: 5}
+"""
+WHEN = "when: corr < 0.2 and mom > 0"
+
+
+@dataclass(frozen=True)
+class Case:
+    old: str  # text of BASE to replace (must occur in it)
+    new: str
+    path: str | None  # expected YAML path of the error (None: the file as a whole)
+    line_of: str | None  # the error's line is the one line of the broken file containing this
+    says: str  # a fragment of the message (not the full wording)
+    error: type[UserError] = ConfigError
+    got: object = None  # expected ``err.got`` when not None
+
+    def text(self) -> str:
+        assert self.old in BASE, self.old
+        return BASE.replace(self.old, self.new, 1)
+
+    def line(self) -> int | None:
+        if self.line_of is None:
+            return None
+        lines = [i for i, text in enumerate(self.text().splitlines(), 1) if self.line_of in text]
+        assert len(lines) == 1, f"{self.line_of!r} is on lines {lines}"
+        return lines[0]
+
+
+def known_bug(case: Case, reason: str, raises: type[BaseException] | None = None):
+    return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=reason, raises=raises))
+
+
+CASES = {
+    "unknown top-level key": Case(
+        "costs:", "benchmark: []\ncosts:", "benchmark", "benchmark: []", "did you mean 'benchmarks'"
+    ),
+    "unknown key in assets.us": Case(
+        "market: us}", "market: us, currency: USD}", "assets.us.currency", "currency", "unknown key 'currency'"
+    ),
+    "unknown key inside a signal": Case(
+        "window: 20}", "window: 20, windw: 30}", "signals.corr.windw", "windw", "did you mean 'window'"
+    ),
+    "misspelt key inside a signal": Case(
+        "window: 20}", "windw: 20}", "signals.corr.windw", "windw", "did you mean 'window'"
+    ),
+    "unknown signal function": Case(
+        "fn: rolling_corr", "fn: rolling_cor", "signals.corr.fn", "rolling_cor", "did you mean 'rolling_corr'"
+    ),
+    "unknown asset in a rule's weights": Case(
+        "weights: {us: 1.0}", "weights: {usa: 1.0}", "rules[0].weights.usa", "usa", "unknown asset 'usa'", got="usa"
+    ),
+    "unknown asset in a signal's a": Case(
+        "rolling_corr, a: us", "rolling_corr, a: uss", "signals.corr.a", "uss", "unknown asset 'uss'", got="uss"
+    ),
+    "negative weight": Case(
+        "weights: {us: 1.0}", "weights: {us: -0.5}", "rules[0].weights.us", "-0.5", "greater than or equal to 0"
+    ),
+    "weights sum above 1": Case(
+        "otherwise: {us: 0.5, hk: 0.5}",
+        "otherwise: {us: 0.7, hk: 0.7}",
+        "rules[2].otherwise",
+        "otherwise:",
+        "sum to 1.4",
+        got=pytest.approx(1.4),
+    ),
+    "bad date (quoted)": Case("start: 2020-01-01", "start: '2020-13-01'", "data.start", "start:", "2020-13-01"),
+    "bad date": Case("start: 2020-01-01", "start: 2020-13-01", "data.start", "start:", "2020-13-01"),
+    "start after end": Case("start: 2020-01-01", "start: 2021-01-01", "data", "start:", "before"),
+    "non-positive window": Case(
+        "window: 20}", "window: 0}", "signals.corr.window", "window: 0", "greater than 0", got=0
+    ),
+    "unparsable when": Case(WHEN, "when: corr <", "rules[0].when", "when: corr <", "", ExpressionError, got="corr <"),
+    "unknown name in when": Case(
+        WHEN, "when: cor < 0.2", "rules[0].when", "when: cor", "known: corr, mom", ExpressionError, got="cor"
+    ),
+    "otherwise not last": Case(
+        f"  - {WHEN}\n    weights: {{us: 1.0}}\n", "  - otherwise: {us: 1.0}\n", "rules[0]", "{us: 1.0}", "last"
+    ),
+    "missing otherwise": Case("  - otherwise: {us: 0.5, hk: 0.5}\n", "", "rules[1]", "when: mom < -0.1", "otherwise"),
+    "duplicate key": Case("execution:", "name: again\nexecution:", "name", "name: again", "duplicate key"),
+    "lag 0 without allow_same_bar": Case("lag: 1", "lag: 0", "execution.lag", "lag: 0", "allow_same_bar", got=0),
+    "string where a number is expected": Case("fee_bps: 5,", 'fee_bps: "5",', "costs.fee_bps", "fee_bps", "number"),
+    "YAML syntax error": Case(
+        "  hk: {symbol: ^HSI, market: hk}", "  hk: symbol: ^HSI", None, "hk: symbol", "invalid YAML"
+    ),
+    "not a mapping": Case(BASE, "- name: mini\n- rules: []\n", None, "- name: mini", "mapping"),
+}
+CASE_PARAMS = [
+    pytest.param(*c.values, marks=c.marks, id=k) if not isinstance(c, Case) else pytest.param(c, id=k)
+    for k, c in CASES.items()
+]
+
+
+def test_base_config_is_valid(tmp_path: Path) -> None:
+    path = tmp_path / "mini.yaml"
+    path.write_text(BASE, encoding="utf-8")
+    cfg = load_config(path)
+    assert cfg.name == "mini"
+    assert len(cfg.rules) == 3
+
+
+def invoke(*args: str):
+    """The CLI in-process; stdout and stderr kept apart; a crash re-raises with its traceback."""
+    result = CliRunner().invoke(app, list(args), env=dict.fromkeys(_RICH_ENV), catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def assert_one_error_line(stderr: str, file: Path | str, path: str | None) -> str:
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    prefix = f"error: {file}: " + (f"{path}: " if path else "")
+    assert lines[0].startswith(prefix), lines[0]
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def assert_only(directory: Path, names: set[str]) -> None:
+    """Nothing but ``names`` exists in ``directory`` (no results dir, no config subfolder)."""
+    assert {p.name for p in directory.iterdir()} == names
+
+
+@pytest.mark.parametrize("case", CASE_PARAMS)
+def test_config_error_in_process(case: Case, tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(case.text(), encoding="utf-8")
+    with pytest.raises(UserError) as info:
+        load_config(path)
+    err = info.value
+    assert type(err) is case.error
+    assert err.file == str(path)
+    assert err.path == case.path
+    assert err.line == case.line()
+    assert case.says in err.message
+    assert "\n" not in err.one_line()
+    if case.got is not None:
+        assert err.got == case.got
+
+
+@pytest.mark.parametrize("case", CASE_PARAMS)
+def test_config_error_through_the_cli(case: Case, tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(case.text(), encoding="utf-8")
+    results = tmp_path / "results"
+    for args in (["run", str(path), "--source", "synthetic", "--results-dir", str(results)], ["validate", str(path)]):
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, result.stdout, result.stderr)
+        line = assert_one_error_line(result.stderr, path, case.path)
+        assert case.says in line
+        assert result.stdout == ""
+        assert_only(tmp_path, {"broken.yaml"})
+
+
+def test_schema_errors_carry_what_was_found(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text(BASE.replace("fee_bps: 5,", 'fee_bps: "5",'), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.path == "costs.fee_bps"
+    assert info.value.got == "5"
+
+
+def test_two_configs_with_the_same_name_in_one_run(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(BASE, encoding="utf-8")
+    second.write_text(BASE.replace("rebalance: on_change", "rebalance: daily"), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_configs([first, second])
+    assert info.value.file == str(second)
+    assert info.value.path == "name"
+    assert str(first) in info.value.message  # names the other file
+
+    results = tmp_path / "results"
+    result = invoke("run", str(first), str(second), "--source", "synthetic", "--results-dir", str(results))
+    assert result.exit_code == 2
+    assert_one_error_line(result.stderr, second, "name")
+    assert result.stdout == ""
+    assert_only(tmp_path, {"a.yaml", "b.yaml"})  # the valid first config did not run either
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile `when:` expressions
+
+# expression -> what the error's ``got`` names: the forbidden construct itself
+HOSTILE = {
+    "__import__('os').system('touch CANARY')": "__import__('os').system",
+    "().__class__.__bases__[0].__subclasses__()": "().__class__.__bases__[0].__subclasses__",
+    "corr.__class__": "corr.__class__",
+    "open('x')": "open",
+    "eval('1')": "eval",
+    "[c for c in corr]": "[c for c in corr]",
+    "lambda: 1": "lambda: 1",
+    "corr if mom else 1": "corr if mom else 1",
+}
+CANARY_EXPRESSION = next(iter(HOSTILE))
+
+
+def _hostile_config(expression: str) -> str:
+    assert '"' not in expression
+    return BASE.replace(WHEN, f'when: "{expression}"', 1)
+
+
+@pytest.mark.parametrize(("expression", "construct"), HOSTILE.items())
+def test_hostile_when_is_rejected_before_anything_runs(
+    expression: str, construct: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "evil.yaml"
+    path.write_text(_hostile_config(expression), encoding="utf-8")
+    with pytest.raises(ExpressionError) as info:
+        load_config(path)
+    assert (info.value.file, info.value.path, info.value.line) == (str(path), "rules[0].when", 10)
+    assert info.value.got == construct
+
+    monkeypatch.chdir(tmp_path)  # a command that ran would create its file here
+    for args in (["run", "evil.yaml", "--source", "synthetic"], ["validate", "evil.yaml"]):
+        result = invoke(*args)
+        assert result.exit_code == 2
+        assert_one_error_line(result.stderr, "evil.yaml", "rules[0].when")
+        assert_only(tmp_path, {"evil.yaml"})  # no CANARY, no x, no results/
+
+
+def test_hostile_when_runs_no_code_in_a_real_process(tmp_path: Path) -> None:
+    (tmp_path / "evil.yaml").write_text(_hostile_config(CANARY_EXPRESSION), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in _RICH_ENV}
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "run", "evil.yaml", "--source", "synthetic", "--results-dir", "out"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert_one_error_line(proc.stderr, "evil.yaml", "rules[0].when")
+    assert not (tmp_path / "CANARY").exists()
+    assert_only(tmp_path, {"evil.yaml"})
+
+
+def test_the_canary_would_catch_code_that_ran(tmp_path: Path) -> None:
+    """The canary works: the same text run by Python does create the file."""
+    subprocess.run([sys.executable, "-c", CANARY_EXPRESSION], cwd=tmp_path, check=True, timeout=60)
+    assert (tmp_path / "CANARY").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# lag 0 with allow_same_bar, and data errors
+
+SAME_BAR = BASE.replace("lag: 1,", "lag: 0, allow_same_bar: true,")
+
+
+def test_lag_0_with_allow_same_bar_runs_with_a_look_ahead_warning(tmp_path: Path) -> None:
+    path = tmp_path / "same_bar.yaml"
+    path.write_text(SAME_BAR, encoding="utf-8")
+    assert load_config(path).execution.lag == 0
+
+    table = invoke("run", str(path), "--source", "synthetic", "--results-dir", str(tmp_path / "table"))
+    assert table.exit_code == 0, table.stderr
+    warning_lines = [line for line in table.stdout.splitlines() if "WARNING" in line and "look-ahead" in line]
+    assert len(warning_lines) == 1, table.stdout
+    [run_dir] = (tmp_path / "table" / "mini").iterdir()
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert any("look-ahead" in w for w in metrics["warnings"])
+
+    as_json = invoke(
+        "run", str(path), "--source", "synthetic", "--format", "json", "--results-dir", str(tmp_path / "json")
+    )
+    assert as_json.exit_code == 0, as_json.stderr
+    assert json.loads(as_json.stdout)[0]["name"] == "mini"  # warnings stay off stdout
+    assert "look-ahead" in " ".join(as_json.stderr.split())
+
+
+def test_json_mode_warnings_are_one_line_each(tmp_path: Path) -> None:
+    path = tmp_path / "same_bar.yaml"
+    path.write_text(SAME_BAR, encoding="utf-8")
+    result = invoke("run", str(path), "--source", "synthetic", "--format", "json", "--results-dir", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert all(line.startswith("warning: ") for line in lines), lines
+    assert any("look-ahead" in line for line in lines)
+
+
+def test_lag_1_has_no_look_ahead_warning(tmp_path: Path) -> None:
+    path = tmp_path / "mini.yaml"
+    path.write_text(BASE, encoding="utf-8")
+    result = invoke("run", str(path), "--source", "synthetic", "--results-dir", str(tmp_path / "results"))
+    assert result.exit_code == 0, result.stderr
+    assert "look-ahead" not in result.stdout
+
+
+def test_missing_data_file_is_one_line_and_nothing_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "mini.yaml"
+    path.write_text(BASE, encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    results = tmp_path / "results"
+    result = invoke("run", str(path), "--source", "csv", "--data-dir", str(empty), "--results-dir", str(results))
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "GSPC.csv" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert_only(tmp_path, {"mini.yaml", "empty"})
+    assert_only(empty, set())
