@@ -248,9 +248,7 @@ def test_unknown_market_is_a_data_error() -> None:
 
 
 def test_a_span_without_sessions_gives_empty_frames() -> None:
-    weekend = SyntheticProvider(
-        {"^GSPC": "us", "^HSI": "hk"}, first=dt.date(2024, 1, 6), last=dt.date(2024, 1, 7)
-    )
+    weekend = SyntheticProvider({"^GSPC": "us", "^HSI": "hk"}, first=dt.date(2024, 1, 6), last=dt.date(2024, 1, 7))
     for symbol in ("^GSPC", "^HSI"):
         frame = weekend.fetch(symbol, None, None)
         assert len(frame) == 0 and list(frame.columns) == list(RAW_COLUMNS)

@@ -65,9 +65,7 @@ def recorded_response(
         frame.index = pd.DatetimeIndex(frame.index).tz_localize(tz)
     frame = frame[sorted(frame.columns)]
     if multi_level:
-        frame.columns = pd.MultiIndex.from_product(
-            [list(frame.columns), [symbol.upper()]], names=["Price", "Ticker"]
-        )
+        frame.columns = pd.MultiIndex.from_product([list(frame.columns), [symbol.upper()]], names=["Price", "Ticker"])
     return frame
 
 
@@ -273,11 +271,7 @@ def test_cache_round_trip_is_exact_including_nan(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(got, frame, check_exact=True)
     assert np.array_equal(got.to_numpy(), frame.to_numpy(), equal_nan=True)
     assert meta["symbol"] == "^GSPC" and meta["provider"] == "yahoo" and meta["seesaw_cache_version"] == 1
-    assert (
-        (tmp_path / "yahoo" / "GSPC.csv")
-        .read_text()
-        .startswith("Date,Open,High,Low,Close,Adj Close,Volume\n")
-    )
+    assert (tmp_path / "yahoo" / "GSPC.csv").read_text().startswith("Date,Open,High,Low,Close,Adj Close,Volume\n")
 
 
 def test_edited_cache_file_fails_its_checksum(tmp_path: Path) -> None:
@@ -297,9 +291,7 @@ def test_csv_without_sidecar_or_of_another_symbol_is_absent(tmp_path: Path) -> N
     assert cache.get("yahoo", "^GSPC") is None
 
 
-def test_put_leaves_no_temp_files_even_when_a_write_fails(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_put_leaves_no_temp_files_even_when_a_write_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = seed_cache(tmp_path, expected_frame(), NOW)
     assert sorted(p.name for p in (tmp_path / "yahoo").iterdir()) == ["GSPC.csv", "GSPC.json"]
 
@@ -323,9 +315,7 @@ def test_default_cache_dir_follows_the_environment() -> None:
 # --- the real downloader's call, without the network ------------------------------------------------
 
 
-def test_default_downloader_asks_for_unadjusted_full_history(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_downloader_asks_for_unadjusted_full_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
 
     def recorder(*args: object, **kwargs: object) -> pd.DataFrame:
@@ -342,9 +332,7 @@ def test_default_downloader_asks_for_unadjusted_full_history(
     assert (kwargs["progress"], kwargs["threads"]) == (False, False)
 
 
-def test_default_downloader_reports_what_yfinance_logged(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_downloader_reports_what_yfinance_logged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def offline(*args: object, **kwargs: object) -> pd.DataFrame:
         logging.getLogger("yfinance").error("\n1 Failed download:")
         logging.getLogger("yfinance").error("['^GSPC']: YFRateLimitError('Too Many Requests')")
