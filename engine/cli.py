@@ -136,7 +136,8 @@ def run(
         for note in r.notes:
             console.print(f"note: {r.config.name}: {note}", markup=False)
         if r.run_dir is not None:
-            console.print(f"wrote {r.run_dir}", markup=False)
+            verb = "reused (same config and data; --force runs again)" if r.reused else "wrote"
+            console.print(f"{verb} {r.run_dir}", markup=False)
 
 
 @app.command()

@@ -36,6 +36,7 @@ are scheduled event by event (a loop over events, not over dates or slots).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -93,10 +94,10 @@ def event_dates(dates: pd.DatetimeIndex, targets: np.ndarray, first: int, rebala
     return np.unique(np.concatenate([[first], scheduled])).astype(np.int64)
 
 
-def _first_slot(slots: np.ndarray, lower: int) -> int:
+def _first_slot(slots: list[int], lower: int) -> int:
     """The first of the ascending ``slots`` at or after ``lower`` (NEVER if none)."""
-    i = int(np.searchsorted(slots, lower))
-    return int(slots[i]) if i < len(slots) else NEVER
+    i = bisect.bisect_left(slots, lower)
+    return slots[i] if i < len(slots) else NEVER
 
 
 def _schedule_legs(
@@ -115,32 +116,41 @@ def _schedule_legs(
     sells and go first, the others are buys and wait for the last sell of the event.
     """
     n_assets = w_new.shape[1]
+    # Per asset, kept legs in ascending slot order; the tail with slot >= an event's first slot is pending.
     legs: list[list[tuple[int, float, int]]] = [[] for _ in range(n_assets)]
-    for k in range(len(decided)):
-        d, lower = int(decided[k]), int(base[k])
-        held = np.zeros(n_assets)
-        drift = np.ones(n_assets)
-        pending = np.zeros(n_assets, dtype=bool)
+    # Plain Python floats: a handful of assets per event, where numpy's per-call overhead dominates.
+    targets = w_new.tolist()
+    first_slots = [ts.tolist() for ts in traded_slots]
+    for k, (d, lower) in enumerate(zip(decided.tolist(), base.tolist(), strict=True)):
+        held = [0.0] * n_assets
+        grown = [0.0] * n_assets
+        pending = [False] * n_assets
         for j, asset_legs in enumerate(legs):
-            filled = [leg for leg in asset_legs if leg[0] < lower]
-            pending[j] = len(filled) < len(asset_legs)
-            if filled:
-                slot, held[j], _ = filled[-1]
+            i = len(asset_legs)
+            while i and asset_legs[i - 1][0] >= lower:
+                i -= 1
+            pending[j] = i < len(asset_legs)
+            if i:
+                slot, held[j], _ = asset_legs[i - 1]
                 fill_row = slot // m
-                if fill_row <= d and known[fill_row, j] > 0:
-                    drift[j] = known[d, j] / known[fill_row, j]
-        grown = held * drift
-        est = grown / (grown.sum() + (1.0 - held.sum()))
-        active = (w_new[k] > _EPS) | (held > _EPS) | pending
-        sell = active & (w_new[k] < est - _EPS)
-        slots = {j: _first_slot(traded_slots[j], lower) for j in np.flatnonzero(sell)}
+                drift = known[d, j] / known[fill_row, j] if fill_row <= d and known[fill_row, j] > 0 else 1.0
+                grown[j] = held[j] * float(drift)
+        total = sum(grown) + (1.0 - sum(held))
+        want = targets[k]
+        active = [want[j] > _EPS or held[j] > _EPS or pending[j] for j in range(n_assets)]
+        sell = [active[j] and want[j] < grown[j] / total - _EPS for j in range(n_assets)]
+        slots = {j: _first_slot(first_slots[j], lower) for j in range(n_assets) if sell[j]}
         last_sell = max(slots.values(), default=lower - 1)
         buy_lower = NEVER if last_sell == NEVER else max(lower, last_sell + 1)
-        for j in np.flatnonzero(active & ~sell):
-            slots[j] = _first_slot(traded_slots[j], buy_lower)
+        for j in range(n_assets):
+            if active[j] and not sell[j]:
+                slots[j] = _first_slot(first_slots[j], buy_lower)
         for j, slot in slots.items():
             # superseding (rule 5): drop this asset's legs that have not filled before the new one
-            legs[j] = [leg for leg in legs[j] if leg[0] < slot] + [(slot, float(w_new[k, j]), d)]
+            asset_legs = legs[j]
+            while asset_legs and asset_legs[-1][0] >= slot:
+                asset_legs.pop()
+            asset_legs.append((slot, want[j], d))
     return legs
 
 

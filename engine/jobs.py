@@ -8,8 +8,9 @@ what it returns.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,14 @@ from engine.errors import ConfigError
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.simulate import Engine
 from engine.store import RunFiles, config_hash, new_run_id, write_run
+from engine.store.catalog import Catalog, default_store_path
 
 __all__ = [
     "DEFAULT_DATA_DIR",
     "ConfigRun",
     "RunOptions",
     "RunReport",
+    "catalog_for",
     "config_schema",
     "expand_config_paths",
     "run_configs",
@@ -54,24 +57,31 @@ class RunOptions:
     cache_dir: Path | None = None
     offline: bool = False
     write: bool = True
+    store: Path | None = None
+    force: bool = False
 
 
 @dataclass(frozen=True)
 class ConfigRun:
-    """One config's strategy run, its benchmarks and where they were written."""
+    """One config's run: its ``metrics.json`` content and where it is stored."""
 
     config: StrategyConfig
     file: str
-    loaded: LoadedPanel
-    strategy: RunResult
-    benchmarks: list[RunResult]
     run_dir: Path | None
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    metrics: dict[str, Any]
+    reused: bool = False
 
     @property
     def synthetic(self) -> bool:
-        return self.loaded.panel.synthetic
+        return bool(self.metrics["data"]["synthetic"])
+
+    @property
+    def notes(self) -> list[str]:
+        return list(self.metrics["notes"])
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.metrics["warnings"])
 
 
 @dataclass(frozen=True)
@@ -157,22 +167,15 @@ def _provider(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str], cac
     return cache[key]
 
 
-def _benchmark_key(cfg: StrategyConfig, bench_result: RunResult, fingerprint: str, bench: Any) -> tuple:
-    return (
-        bench.name,
-        tuple(sorted(bench.weights.items())),
-        bench.rebalance,
-        cfg.costs,
-        cfg.execution.lag,
-        cfg.initial_cash,
-        fingerprint,
-        bench_result.metrics["start"],
-        bench_result.metrics["end"],
-    )
-
-
-def _files(run: ConfigRun, resolved: dict[str, Any]) -> RunFiles:
-    s = run.strategy
+def _files(
+    cfg: StrategyConfig,
+    loaded: LoadedPanel,
+    results: list[RunResult],
+    resolved: dict[str, Any],
+    notes: list[str],
+    warnings: list[str],
+) -> RunFiles:
+    s, *benches = results
     equity = pd.DataFrame({"date": s.dates.strftime("%Y-%m-%d"), "value": s.value, "cash": s.cash})
     weights = pd.DataFrame({"date": equity["date"]})
     for j, a in enumerate(s.assets):
@@ -182,25 +185,38 @@ def _files(run: ConfigRun, resolved: dict[str, Any]) -> RunFiles:
     if s.rule is not None:
         weights["rule"] = s.rule
     benchmarks = pd.DataFrame({"date": equity["date"]})
-    for b in run.benchmarks:
+    for b in benches:
         benchmarks[b.name] = b.value
+    data = _data_block(loaded)
+    chash = config_hash(resolved)
     metrics = {
         "seesaw_version": __version__,
-        "config_hash": config_hash(resolved),
-        "data": _data_block(run),
+        "config_hash": chash,
+        "data": data,
         "strategy": s.metrics,
-        "benchmarks": [b.metrics for b in run.benchmarks],
+        "benchmarks": [b.metrics for b in benches],
         "rules": list(s.rule_labels),
-        "warnings": run.warnings,
-        "notes": run.notes,
+        "warnings": warnings,
+        "notes": notes,
     }
-    label = " (SYNTHETIC)" if run.synthetic else ""
+    label = " (SYNTHETIC)" if loaded.panel.synthetic else ""
     header = [
         f"resolved config written by seesaw {__version__}",
-        f"data: {run.loaded.panel.source}{label}, fingerprint {run.loaded.fingerprint}",
+        f"data: {loaded.panel.source}{label}, fingerprint {loaded.fingerprint}",
     ]
+    manifest = {
+        "config_name": cfg.name,
+        "config_hash": chash,
+        "data_fingerprint": loaded.fingerprint,
+        "data_source": loaded.panel.source,
+        "symbols": data["symbols"],
+        "synthetic": loaded.panel.synthetic,
+        "seesaw_version": __version__,
+        "start": s.metrics["start"],
+        "end": s.metrics["end"],
+    }
     return RunFiles(
-        config_name=run.config.name,
+        config_name=cfg.name,
         resolved_config=resolved,
         header=header,
         metrics=metrics,
@@ -208,20 +224,21 @@ def _files(run: ConfigRun, resolved: dict[str, Any]) -> RunFiles:
         weights=weights,
         trades=s.trades,
         benchmarks=benchmarks,
+        manifest=manifest,
     )
 
 
-def _data_block(run: ConfigRun) -> dict[str, Any]:
-    p = run.loaded.panel
+def _data_block(loaded: LoadedPanel) -> dict[str, Any]:
+    p = loaded.panel
     return {
         "source": p.source,
         "synthetic": p.synthetic,
-        "fingerprint": run.loaded.fingerprint,
+        "fingerprint": loaded.fingerprint,
         "symbols": dict(zip(p.assets, p.symbols, strict=True)),
         "price": p.price_field,
-        "warmup_dates": run.loaded.warmup_used,
-        "warmup_needed": run.loaded.warmup_needed,
-        "first_date": str(p.dates[run.loaded.start].date()),
+        "warmup_dates": loaded.warmup_used,
+        "warmup_needed": loaded.warmup_needed,
+        "first_date": str(p.dates[loaded.start].date()),
         "last_date": str(p.dates[-1].date()),
     }
 
@@ -241,14 +258,25 @@ def _warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
     return out
 
 
+def catalog_for(opts: RunOptions, env: Mapping[str, str]) -> Catalog:
+    """The results catalog: ``--store``, else ``$SEESAW_STORE``, else ``<results-dir>/seesaw.duckdb``."""
+    return Catalog(opts.store or default_store_path(opts.results_dir, dict(env)), opts.results_dir)
+
+
 def run_configs(
     paths: Sequence[str | Path], opts: RunOptions, *, env: Mapping[str, str], now: dt.datetime
 ) -> RunReport:
-    """Validate every config first, then run each and write its results directory."""
+    """Validate every config first, then run (or reuse) each and store what is new.
+
+    A config whose resolved form and data fingerprint match a stored complete run
+    reuses it (its metrics are read back) unless ``opts.force``.  Nothing is written
+    until every config has been validated, loaded and simulated.
+    """
     files = expand_config_paths(paths)
     configs = [_resolve(c, opts, env) for c in load_configs(files)]
+    catalog = catalog_for(opts, env) if opts.write else None
     providers: dict = {}
-    runs: list[ConfigRun] = []
+    done: list[tuple[ConfigRun, RunFiles | None]] = []
     for file, cfg in zip(files, configs, strict=True):
         provider = _provider(cfg, opts, env, providers)
         notes_before = len(getattr(provider, "notes", []))
@@ -260,47 +288,55 @@ def run_configs(
             end=cfg.data.end,
             warmup_rows=required_warmup(cfg),
         )
-        strategy, *benchmarks = run_config(cfg, loaded, engine=opts.engine)
-        notes = [*loaded.panel.notes, *getattr(provider, "notes", [])[notes_before:], *strategy.notes]
-        run = ConfigRun(cfg, str(file), loaded, strategy, benchmarks, None, notes, _warnings(cfg, loaded))
+        resolved = cfg.model_dump(mode="json")
+        stored = None
+        if catalog is not None and not opts.force:
+            stored = catalog.find(config_hash(resolved), loaded.fingerprint)
+        if stored is not None:
+            metrics = json.loads((stored / "metrics.json").read_text(encoding="utf-8"))
+            done.append((ConfigRun(cfg, str(file), stored, metrics, reused=True), None))
+            continue
+        results = run_config(cfg, loaded, engine=opts.engine)
+        notes = [*loaded.panel.notes, *getattr(provider, "notes", [])[notes_before:], *results[0].notes]
+        new_files = _files(cfg, loaded, results, resolved, notes, _warnings(cfg, loaded))
+        done.append((ConfigRun(cfg, str(file), None, new_files.metrics), new_files))
+    runs: list[ConfigRun] = []
+    for run, pending in done:
+        if pending is not None and catalog is not None:
+            run_id = new_run_id(now, pending.manifest["config_hash"], pending.manifest["data_fingerprint"])
+            run_dir = write_run(opts.results_dir, run_id, pending, created_at=now)
+            catalog.record(run_dir)
+            run = ConfigRun(run.config, run.file, run_dir, run.metrics)
         runs.append(run)
-    written: list[ConfigRun] = []
-    for run in runs:
-        run_dir = None
-        if opts.write:
-            resolved = run.config.model_dump(mode="json")
-            run_id = new_run_id(now, config_hash(resolved), run.loaded.fingerprint)
-            run_dir = write_run(opts.results_dir, run_id, _files(run, resolved), created_at=now)
-        written.append(
-            ConfigRun(
-                run.config,
-                run.file,
-                run.loaded,
-                run.strategy,
-                run.benchmarks,
-                run_dir,
-                run.notes,
-                run.warnings,
-            )
-        )
-    return RunReport(runs=written, rows=_rows(written))
+    return RunReport(runs=runs, rows=_rows(runs))
 
 
 def _rows(runs: list[ConfigRun]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     bench_rows: dict[tuple, dict[str, Any]] = {}
     for run in runs:
-        fp = run.loaded.fingerprint
+        data = run.metrics["data"]
         extra = {
-            "synthetic": run.synthetic,
-            "data_fingerprint": fp,
+            "synthetic": data["synthetic"],
+            "data_fingerprint": data["fingerprint"],
             "run_dir": str(run.run_dir) if run.run_dir is not None else None,
             "config": run.config.name,
-            "warmup_dates": run.loaded.warmup_used,
+            "warmup_dates": data["warmup_dates"],
         }
-        rows.append({**run.strategy.metrics, **extra})
-        for bench, result in zip(run.config.benchmarks, run.benchmarks, strict=True):
-            key = _benchmark_key(run.config, result, fp, bench)
+        rows.append({**run.metrics["strategy"], **extra})
+        cfg = run.config
+        for bench, metrics in zip(cfg.benchmarks, run.metrics["benchmarks"], strict=True):
+            key = (
+                bench.name,
+                tuple(sorted(bench.weights.items())),
+                bench.rebalance,
+                cfg.costs,
+                cfg.execution.lag,
+                cfg.initial_cash,
+                data["fingerprint"],
+                metrics["start"],
+                metrics["end"],
+            )
             if key not in bench_rows:
-                bench_rows[key] = {**result.metrics, **extra}
+                bench_rows[key] = {**metrics, **extra}
     return rows + list(bench_rows.values())

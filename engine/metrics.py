@@ -62,7 +62,8 @@ def cagr(value: np.ndarray, initial: float, years: float) -> float:
     """Compound annual growth from calendar time: (V_T / initial) ** (1 / years) - 1."""
     if years <= 0:
         return float("nan")
-    return float((value[-1] / initial) ** (1.0 / years) - 1.0)
+    with np.errstate(over="ignore"):  # a huge gain over a few days annualises to inf, honestly
+        return float(np.float64(value[-1] / initial) ** (1.0 / years) - 1.0)
 
 
 def annual_volatility(returns: np.ndarray, ppy: float) -> float:

@@ -26,8 +26,11 @@ from engine.render import JSON_KEYS
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "configs").glob("*.yaml"))
-RUN_FILES = {"config.yaml", "metrics.json", "equity.csv", "weights.csv", "trades.csv", "benchmarks.csv", "run.json"}
-DETERMINISTIC_FILES = sorted(RUN_FILES - {"run.json"})  # run.json holds the creation time
+TEXT_FILES = {"config.yaml", "metrics.json", "equity.csv", "weights.csv", "trades.csv", "benchmarks.csv", "run.json"}
+PARQUET_FILES = {"equity.parquet", "weights.parquet", "trades.parquet", "benchmarks.parquet"}
+RUN_FILES = TEXT_FILES | PARQUET_FILES
+DETERMINISTIC_FILES = sorted(TEXT_FILES - {"run.json"})  # run.json holds the creation time
+STORE_FILES = {"seesaw.duckdb", "seesaw.duckdb.lock"}
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
 TRADES_HEADER = "date,asset,side,quantity,price,value,fees"
 # Environment variables that would make rich add colour or change the width of the output.
@@ -115,7 +118,7 @@ def test_run_table_exits_0_and_labels_synthetic_data(synthetic_runs: dict[str, P
 def test_run_writes_one_complete_run_directory_per_config(synthetic_runs: dict[str, Proc]) -> None:
     results = synthetic_runs["table"].results
     configs = {_yaml(p)["name"]: _yaml(p) for p in SHIPPED}
-    assert {p.name for p in results.iterdir()} == set(configs)  # nothing else, no temp directories
+    assert {p.name for p in results.iterdir()} == set(configs) | STORE_FILES  # nothing else, no temp directories
     for name, cfg in configs.items():
         run_dir = _run_dir(results, name)
         assert RUN_ID.match(run_dir.name), run_dir.name

@@ -13,7 +13,11 @@ Files (all human-readable):
   that date's decision).
 * ``trades.csv``: ``date,asset,side,quantity,price,value,fees``.
 * ``benchmarks.csv``: ``date`` and the value of each benchmark.
-* ``run.json``: run id and creation time (the only non-deterministic file).
+* ``equity.parquet``, ``weights.parquet``, ``trades.parquet``, ``benchmarks.parquet``:
+  the same tables for the results catalog (:mod:`engine.store.catalog`).
+* ``run.json``: the manifest the catalog indexes (run id, config name and
+  hash, data fingerprint, Seesaw version, period, creation time, status); the
+  only non-deterministic file.
 
 Everything is written into a hidden temporary directory next to the
 destination and renamed into place, so a run directory is either complete
@@ -54,6 +58,7 @@ class RunFiles:
     weights: pd.DataFrame
     trades: pd.DataFrame
     benchmarks: pd.DataFrame
+    manifest: dict[str, Any]
 
 
 def _clean(obj: Any) -> Any:
@@ -97,6 +102,20 @@ def _write(path: Path, text: str) -> None:
         os.fsync(fh.fileno())
 
 
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    frame.to_parquet(path, index=False)
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
 def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt.datetime) -> Path:
     """Write ``files`` to ``results_dir/<config>/<run_id>`` (a new suffix if that exists); return the path."""
     parent = results_dir / files.config_name
@@ -116,11 +135,20 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
         _write(tmp / "weights.csv", _csv(files.weights))
         _write(tmp / "trades.csv", _csv(files.trades))
         _write(tmp / "benchmarks.csv", _csv(files.benchmarks))
+        for name in ("equity", "weights", "trades", "benchmarks"):
+            _write_parquet(tmp / f"{name}.parquet", getattr(files, name))
         final, suffix = parent / run_id, 1
         while True:
-            _write(tmp / "run.json", dumps_json({"run_id": final.name, "created_at": created_at.isoformat()}))
+            manifest = {
+                **files.manifest,
+                "run_id": final.name,
+                "created_at": created_at.isoformat(),
+                "status": "complete",
+            }
+            _write(tmp / "run.json", dumps_json(manifest))
             try:
                 os.rename(tmp, final)  # atomic; fails if final exists and is not empty
+                _fsync_dir(parent)
                 break
             except OSError:
                 if not final.exists():

@@ -1,0 +1,296 @@
+"""Metrics for ``seesaw compare``: several stored runs lined up on one window, one row each.
+
+Pure functions over pandas/numpy values (fractions, never percent), no I/O.  They reuse
+the conventions and functions of :mod:`engine.metrics`:
+
+* ``value`` is a date-indexed equity curve (end-of-day portfolio value on the union US/HK
+  timeline, ``DatetimeIndex`` sorted ascending); ``initial`` is the value before its first
+  date.  Daily simple returns r_t = V_t / V_{t-1} - 1 with V_{-1} = ``initial``.
+* years = calendar days first -> last / 365.25; periods_per_year (ppy) = (n_dates - 1) / years.
+* Sharpe-type ratios use a zero risk-free rate and std with ddof=1.
+
+Undefined results (a flat curve, zero tracking error, a single date) are NaN, not errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine import metrics as m
+
+__all__ = [
+    "betas",
+    "common_window",
+    "longest_drawdown_days",
+    "partial_years",
+    "rebase",
+    "relative_metrics",
+    "row_metrics",
+    "switches_per_year",
+    "turnover_per_year",
+    "year_returns",
+]
+
+#: A year's dates count as complete when they start by 4 January and end from 29 December on:
+#: the latest first and earliest last trading dates that weekends and the New Year holiday
+#: allow on either exchange (1 January a Friday -> Monday 4; 31 December a Sunday -> Friday 29).
+_FULL_YEAR_FIRST = (1, 4)
+_FULL_YEAR_LAST = (12, 29)
+
+
+def _span(s: pd.Series) -> str:
+    return f"{s.index[0].date()}→{s.index[-1].date()}"
+
+
+def common_window(
+    curves: Mapping[str, pd.Series], period: tuple[dt.date | None, dt.date | None] | None = None
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last date common to every curve and inside ``period`` (inclusive).
+
+    window = [max_k first_k, min_k last_k] ∩ [period start, period end] (None: open end),
+    snapped to the dates present in every curve.  ``ValueError`` naming the run(s) at fault
+    when a curve is empty, the curves' ranges do not overlap, the period misses them, or
+    fewer than 2 common dates remain (no return can be measured).
+
+    >>> idx = pd.bdate_range("2024-01-01", periods=5)
+    >>> common_window({"a": pd.Series(1.0, idx), "b": pd.Series(1.0, idx[2:])})
+    (Timestamp('2024-01-03 00:00:00'), Timestamp('2024-01-05 00:00:00'))
+    """
+    if not curves:
+        raise ValueError("no runs to compare")
+    for name, s in curves.items():
+        if len(s) == 0:
+            raise ValueError(f"run {name!r} has no dates")
+    late = max(curves, key=lambda k: curves[k].index[0])  # starts last
+    early = min(curves, key=lambda k: curves[k].index[-1])  # ends first
+    lo, hi = curves[late].index[0], curves[early].index[-1]
+    if lo > hi:
+        raise ValueError(
+            f"run {late!r} ({_span(curves[late])}) and run {early!r} ({_span(curves[early])}) do not overlap"
+        )
+    start, end = period if period is not None else (None, None)
+    if start is not None and end is not None and start > end:
+        raise ValueError(f"period start {start} is after its end {end}")
+    if start is not None:
+        if pd.Timestamp(start) > hi:
+            raise ValueError(f"period starts {start}, after run {early!r} ends ({_span(curves[early])})")
+        lo = max(lo, pd.Timestamp(start))
+    if end is not None:
+        if pd.Timestamp(end) < lo:
+            raise ValueError(f"period ends {end}, before run {late!r} starts ({_span(curves[late])})")
+        hi = min(hi, pd.Timestamp(end))
+    common: pd.Index | None = None
+    for s in curves.values():
+        inside = s.index[(s.index >= lo) & (s.index <= hi)]
+        common = inside if common is None else common.intersection(inside)
+    assert common is not None
+    if len(common) < 2:
+        names = ", ".join(repr(k) for k in curves)
+        raise ValueError(f"runs {names} share {len(common)} date(s) in {lo.date()}→{hi.date()}; need at least 2")
+    return common[0], common[-1]
+
+
+def rebase(value: pd.Series, first: Any, last: Any, *, initial: float | None) -> tuple[pd.Series, float]:
+    """Cut ``value`` to [first, last] and return it with the starting value V_{-1} for its returns.
+
+    * the cut starts on the curve's own first date: V_{-1} = ``initial``, the run's initial
+      cash, so the first day's trading costs count (as in the run's own metrics);
+      ``initial=None`` (a curve without a pre-start value, e.g. prices): V_{-1} = V_first,
+      the first return is then 0;
+    * the cut starts later: V_{-1} = the value on the date just before it, so a sub-period
+      starts from the previous close and its first day's return is included.
+
+    ``ValueError`` when the cut is empty or ``first`` precedes the curve.
+
+    >>> s = pd.Series([100.0, 110.0, 99.0], pd.bdate_range("2024-01-01", periods=3))
+    >>> rebase(s, s.index[1], s.index[2], initial=100.0)[1]  # previous close
+    100.0
+    """
+    first, last = pd.Timestamp(first), pd.Timestamp(last)
+    if len(value) == 0 or first < value.index[0]:
+        raise ValueError(f"window starts {first.date()}, before the curve's first date")
+    cut = value[(value.index >= first) & (value.index <= last)]
+    if len(cut) == 0:
+        raise ValueError(f"no dates in {first.date()}→{last.date()}")
+    if cut.index[0] == value.index[0]:
+        start = float(cut.iloc[0]) if initial is None else float(initial)
+    else:
+        start = float(value[value.index < cut.index[0]].iloc[-1])
+    return cut, start
+
+
+def longest_drawdown_days(value: pd.Series, initial: float) -> int:
+    """Longest drawdown in calendar days: from a peak to the date the curve first regains it.
+
+        duration = (recovery date, first t with V_t >= peak; else the last date) - peak date
+
+    The peak date is the latest date on which the curve stood at its running maximum;
+    ``initial`` is the first peak, dated the first date (it has no date of its own).
+    0 for a curve that never falls below its running maximum.
+    """
+    days = (value.index - value.index[0]).days.to_numpy()
+    days = np.concatenate([[0], days])  # initial, dated the first date
+    curve = np.concatenate([[initial], value.to_numpy(dtype=float)])
+    at_peak = curve >= np.maximum.accumulate(curve)
+    peak_idx = np.maximum.accumulate(np.where(at_peak, np.arange(len(curve)), 0))
+    in_or_ending = ~at_peak[1:] | ~at_peak[:-1]  # under water at t, or regaining at t
+    spans = days[1:] - days[peak_idx[:-1]]
+    return int(np.max(spans[in_or_ending])) if in_or_ending.any() else 0
+
+
+def partial_years(value: pd.Series) -> frozenset[int]:
+    """Calendar years the curve covers only in part (its first and last year at most).
+
+    A first year is complete when the first date is on or before 4 January, a last year when
+    the last date is on or after 29 December (``_FULL_YEAR_FIRST``, ``_FULL_YEAR_LAST``).
+    """
+    first, last = value.index[0], value.index[-1]
+    out = set()
+    if (first.month, first.day) > _FULL_YEAR_FIRST:
+        out.add(first.year)
+    if (last.month, last.day) < _FULL_YEAR_LAST:
+        out.add(last.year)
+    return frozenset(out)
+
+
+def year_returns(value: pd.Series, initial: float) -> dict[int, float]:
+    """Calendar-year returns: R_y = V(last date of y) / V(last date of y - 1) - 1.
+
+    The first year starts from ``initial`` (the run's cash, or the previous close after
+    :func:`rebase`); partial first and last years are included (see :func:`partial_years`).
+    Not annualised.
+
+    >>> s = pd.Series([110.0, 99.0, 121.0], pd.to_datetime(["2023-06-30", "2023-12-29", "2024-01-02"]))
+    >>> {y: round(r, 4) for y, r in year_returns(s, 100.0).items()}  # 99/100 - 1, 121/99 - 1
+    {2023: -0.01, 2024: 0.2222}
+    """
+    ends = value.groupby(pd.DatetimeIndex(value.index).year).last()
+    starts = np.concatenate([[initial], ends.to_numpy(dtype=float)[:-1]])
+    return {int(y): float(v / s - 1.0) for y, v, s in zip(ends.index, ends.to_numpy(dtype=float), starts, strict=True)}
+
+
+def row_metrics(value: pd.Series, initial: float) -> dict[str, Any]:
+    """One comparison row: the :mod:`engine.metrics` definitions plus drawdown length and worst year.
+
+    * total_return = V_T / initial - 1; cagr = (V_T / initial)^(1 / years) - 1
+    * ann_vol = std(r, ddof=1) * sqrt(ppy); sharpe = mean(r) / std(r, ddof=1) * sqrt(ppy)
+    * sortino = mean(r) / sqrt(mean(min(r, 0)^2)) * sqrt(ppy)
+    * max_drawdown = min_t (V_t / max_{s<=t} V_s - 1) <= 0; calmar = cagr / |max_drawdown|
+    * longest_drawdown_days: :func:`longest_drawdown_days`
+    * worst_year = min_y R_y of :func:`year_returns` (not annualised), worst_year_label
+      ``"2008"`` or ``"2024 (partial)"``; the earliest year wins a tie
+    * final_value, years, periods_per_year: the inputs of the annualisation
+
+    years and ppy come from the curve's own dates (module docstring); Sharpe and Sortino
+    use a zero risk-free rate (Sharpe 1994; Sortino & Price 1994).  NaN where undefined.
+    """
+    if len(value) == 0:
+        raise ValueError("empty equity curve")
+    v = value.to_numpy(dtype=float)
+    years = m.years_between(value.index[0].date(), value.index[-1].date())
+    ppy = m.periods_per_year(len(v), years)
+    r = m.daily_returns(v, initial)
+    cagr = m.cagr(v, initial, years)
+    mdd = m.max_drawdown(v, initial)
+    by_year = year_returns(value, initial)
+    worst = min(by_year, key=lambda y: by_year[y])
+    return {
+        "final_value": float(v[-1]),
+        "total_return": m.total_return(v, initial),
+        "cagr": cagr,
+        "ann_vol": m.annual_volatility(r, ppy),
+        "sharpe": m.sharpe(r, ppy),
+        "sortino": m.sortino(r, ppy),
+        "max_drawdown": mdd,
+        "calmar": m.calmar(cagr, mdd),
+        "longest_drawdown_days": longest_drawdown_days(value, initial),
+        "worst_year": by_year[worst],
+        "worst_year_label": f"{worst} (partial)" if worst in partial_years(value) else str(worst),
+        "years": years,
+        "periods_per_year": ppy,
+    }
+
+
+def relative_metrics(
+    strategy: pd.Series, benchmark: pd.Series, initial_s: float, initial_b: float, periods_per_year: float
+) -> dict[str, float]:
+    """Excess return, tracking error and information ratio of a strategy against a benchmark.
+
+    * excess_return = CAGR_s - CAGR_b: the *difference of the CAGRs* (each from calendar
+      time), not the CAGR of the excess returns nor the annualised mean difference
+    * d_t = r_s,t - r_b,t (daily simple returns, each from its own initial value)
+    * tracking_error = std(d, ddof=1) * sqrt(ppy)
+    * information_ratio = mean(d) / std(d, ddof=1) * sqrt(ppy) (Grinold & Kahn 2000), i.e.
+      ``engine.metrics.sharpe`` of d; NaN with zero tracking error
+
+    Both curves must have the same dates (``ValueError`` otherwise).
+    """
+    if not strategy.index.equals(benchmark.index):
+        raise ValueError("strategy and benchmark curves must have the same dates")
+    years = m.years_between(strategy.index[0].date(), strategy.index[-1].date())
+    s, b = strategy.to_numpy(dtype=float), benchmark.to_numpy(dtype=float)
+    d = m.daily_returns(s, initial_s) - m.daily_returns(b, initial_b)
+    return {
+        "excess_return": m.cagr(s, initial_s, years) - m.cagr(b, initial_b, years),
+        "tracking_error": m.annual_volatility(d, periods_per_year),
+        "information_ratio": m.sharpe(d, periods_per_year),
+    }
+
+
+def betas(value: pd.Series, initial: float, markets: Mapping[str, pd.Series]) -> dict[str, float]:
+    """OLS beta of the curve's daily returns on each market's daily returns, one market at a time.
+
+        beta_k = cov(r, m_k, ddof=1) / var(m_k, ddof=1),  m_k,t = P_k,t / P_k,t-1 - 1
+
+    Univariate per market (not a joint regression on both markets), with an intercept.
+    The first date is left out: the market has no previous close inside the window.  Each
+    market series must have the curve's dates (carried-forward closes).  Same-date returns
+    understate the HK-US link: Hong Kong closes before New York opens, so an HK move often
+    answers the *previous* US date, and carried-forward closes add zero returns on the
+    other market's holidays.  NaN with fewer than 2 returns or a flat market.
+    """
+    r = m.daily_returns(value.to_numpy(dtype=float), initial)[1:]
+    out: dict[str, float] = {}
+    for name, price in markets.items():
+        if not price.index.equals(value.index):
+            raise ValueError(f"market {name!r} does not have the curve's dates")
+        p = price.to_numpy(dtype=float)
+        mk = p[1:] / p[:-1] - 1.0
+        var = float(np.var(mk, ddof=1)) if len(mk) >= 2 else 0.0
+        out[name] = float(np.cov(r, mk, ddof=1)[0, 1] / var) if var > 0 else math.nan
+    return out
+
+
+def turnover_per_year(traded_value: pd.Series, value: pd.Series, years: float) -> float:
+    """One-way turnover per year over the curve's window: sum(traded value) / 2 / mean(V) / years.
+
+    ``traded_value`` is the traded value (buys and sells, currency) per date; only dates
+    from ``value``'s first to its last date count.  As ``engine.pipeline``'s ``turnover``;
+    NaN when years <= 0.
+    """
+    if not years > 0:
+        return math.nan
+    first, last = value.index[0], value.index[-1]
+    traded = traded_value[(traded_value.index >= first) & (traded_value.index <= last)]
+    return float(traded.sum()) / 2.0 / float(value.mean()) / years
+
+
+def switches_per_year(switch_dates: Iterable[Any], first: Any, last: Any) -> float:
+    """Target switches per year: #{switch dates d with first <= d <= last} / years(first, last).
+
+    A switch on ``first`` counts: a sub-period's returns start from the previous close, so
+    they include that day's trades.  As ``engine.pipeline``'s ``switches_per_year``; NaN
+    when the window is shorter than a day.
+    """
+    first, last = pd.Timestamp(first), pd.Timestamp(last)
+    years = m.years_between(first.date(), last.date())
+    if not years > 0:
+        return math.nan
+    dates = pd.DatetimeIndex(list(switch_dates))
+    return int(((dates >= first) & (dates <= last)).sum()) / years

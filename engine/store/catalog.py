@@ -1,0 +1,195 @@
+"""The results catalog: a DuckDB database indexing the run directories.
+
+Design, for DuckDB's one-writer rule (a process holding the file for writing
+blocks even read-only openers):
+
+* The run directories are the source of truth.  Each is written to a staging
+  directory and renamed into place (:mod:`engine.store.rundir`), with its
+  Parquet files (``equity``, ``weights``, ``trades``, ``benchmarks``) and a
+  ``run.json`` manifest.  Nothing is ever overwritten in place.
+* ``seesaw.duckdb`` holds two tables, ``runs`` and ``metrics``, rebuilt from the
+  manifests, plus views ``equity``, ``weights``, ``trades`` and ``benchmarks``
+  over the Parquet files.  Every open of the database happens under a
+  ``fcntl`` file lock next to it (exclusive to write, shared to read), so
+  Seesaw processes never meet DuckDB's own lock; the lock dies with its
+  process, so a killed writer cannot leave it held.
+* ``sync`` reconciles the tables with the directories: a run whose directory
+  landed but whose process died before indexing it is added; rows whose
+  directory is gone are dropped.  Every write path syncs first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from engine.errors import StoreError
+
+__all__ = ["MANIFEST", "Catalog", "default_store_path"]
+
+MANIFEST = "run.json"
+_RUN_COLUMNS = (
+    "run_id", "config_name", "config_hash", "data_fingerprint", "data_source", "symbols", "synthetic",
+    "seesaw_version", "start", "end", "created_at", "status", "run_dir",
+)  # fmt: skip
+_METRIC_COLUMNS = (
+    "kind", "name", "start", "end", "final_value", "total_return", "cagr", "ann_vol", "sharpe", "sortino",
+    "max_drawdown", "calmar", "turnover", "switches_per_year", "fees_paid", "slippage_paid", "trades",
+    "switches", "years", "periods_per_year",
+)  # fmt: skip
+_FLOATS = set(_METRIC_COLUMNS) - {"kind", "name", "start", "end", "trades", "switches"}
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, config_name VARCHAR, config_hash VARCHAR, data_fingerprint VARCHAR,
+    data_source VARCHAR, symbols VARCHAR, synthetic BOOLEAN, seesaw_version VARCHAR, start DATE, "end" DATE,
+    created_at TIMESTAMPTZ, status VARCHAR, run_dir VARCHAR);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id VARCHAR, kind VARCHAR, name VARCHAR, start DATE, "end" DATE,
+    {", ".join(f"{c} DOUBLE" for c in _METRIC_COLUMNS if c in _FLOATS)},
+    trades BIGINT, switches BIGINT, avg_weight VARCHAR);
+"""
+
+
+def default_store_path(results_dir: Path, env: dict[str, str] | None = None) -> Path:
+    """``$SEESAW_STORE`` if set, else ``<results_dir>/seesaw.duckdb``."""
+    override = (env or {}).get("SEESAW_STORE")
+    return Path(override) if override else results_dir / "seesaw.duckdb"
+
+
+class Catalog:
+    """The DuckDB catalog at ``db_path`` over the run directories under ``results_dir``."""
+
+    def __init__(self, db_path: Path, results_dir: Path) -> None:
+        self.db_path = Path(db_path)
+        self.results_dir = Path(results_dir)
+        self.lock_path = self.db_path.with_name(self.db_path.name + ".lock")
+
+    @contextlib.contextmanager
+    def _connect(self, *, write: bool) -> Iterator[Any]:
+        import duckdb
+
+        try:
+            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(self.lock_path, "a+")  # noqa: SIM115 - held for the whole block
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open the results store lock: {exc.strerror or exc}", file=str(self.lock_path)
+            ) from None
+        with lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX if write or not self.db_path.exists() else fcntl.LOCK_SH)
+            try:
+                con = duckdb.connect(str(self.db_path), read_only=not write and self.db_path.exists())
+            except duckdb.Error as exc:
+                raise StoreError(
+                    f"cannot open the results store: {str(exc).splitlines()[0]} "
+                    "(another program may hold it open; Seesaw's own processes take turns)",
+                    file=str(self.db_path),
+                ) from None
+            try:
+                if write:
+                    con.execute(_SCHEMA)
+                yield con
+            finally:
+                con.close()
+
+    # -- writing -------------------------------------------------------------------------------------------------
+
+    def record(self, run_dir: Path) -> None:
+        """Index one landed run directory (and anything else not yet indexed)."""
+        with self._connect(write=True) as con:
+            self._sync(con)
+            self._insert(con, Path(run_dir))
+            self._refresh_views(con)
+
+    def sync(self) -> int:
+        """Reconcile the catalog with the run directories; return the number of runs indexed."""
+        with self._connect(write=True) as con:
+            n = self._sync(con)
+            self._refresh_views(con)
+            return n
+
+    def _manifests(self) -> list[Path]:
+        if not self.results_dir.is_dir():
+            return []
+        return sorted(p.parent for p in self.results_dir.glob(f"*/*/{MANIFEST}") if not p.parent.name.startswith("."))
+
+    def _sync(self, con: Any) -> int:
+        present = {str(p.resolve()) for p in self._manifests()}
+        known = {row[0]: row[1] for row in con.execute("SELECT run_dir, run_id FROM runs").fetchall()}
+        for run_dir, run_id in known.items():
+            if run_dir not in present:
+                con.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
+                con.execute("DELETE FROM metrics WHERE run_id = ?", [run_id])
+        for run_dir in sorted(present - set(known)):
+            self._insert(con, Path(run_dir))
+        return len(present)
+
+    def _insert(self, con: Any, run_dir: Path) -> None:
+        try:
+            manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+            metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # not a complete run directory: never indexed
+        if manifest.get("status") != "complete":
+            return
+        row = {**{c: manifest.get(c) for c in _RUN_COLUMNS}, "run_dir": str(run_dir.resolve())}
+        row["symbols"] = json.dumps(row["symbols"])
+        con.execute("DELETE FROM runs WHERE run_id = ?", [row["run_id"]])
+        con.execute("DELETE FROM metrics WHERE run_id = ?", [row["run_id"]])
+        cols = ", ".join(f'"{c}"' for c in _RUN_COLUMNS)
+        con.execute(
+            f"INSERT INTO runs ({cols}) VALUES ({', '.join('?' * len(_RUN_COLUMNS))})", [row[c] for c in _RUN_COLUMNS]
+        )
+        for m in [metrics["strategy"], *metrics.get("benchmarks", [])]:
+            values = [row["run_id"], *[m.get(c) for c in _METRIC_COLUMNS], json.dumps(m.get("avg_weight"))]
+            mcols = ", ".join(f'"{c}"' for c in ("run_id", *_METRIC_COLUMNS, "avg_weight"))
+            con.execute(f"INSERT INTO metrics ({mcols}) VALUES ({', '.join('?' * len(values))})", values)
+
+    def _refresh_views(self, con: Any) -> None:
+        root = self.results_dir.resolve()
+        for table in ("equity", "weights", "trades", "benchmarks"):
+            files = sorted(root.glob(f"*/*/{table}.parquet"))
+            files = [f for f in files if not f.parent.name.startswith(".")]
+            if not files:
+                con.execute(f"DROP VIEW IF EXISTS {table}")
+                continue
+            pattern = str(root / "*" / "*" / f"{table}.parquet").replace("'", "''")
+            con.execute(
+                f"CREATE OR REPLACE VIEW {table} AS SELECT regexp_extract(filename, '([^/]+)/{table}\\.parquet$', 1) "
+                f"AS run_id, * EXCLUDE (filename) FROM read_parquet('{pattern}', filename = true, union_by_name = true)"
+            )
+
+    # -- reading -------------------------------------------------------------------------------------------------
+
+    def find(self, config_hash: str, data_fingerprint: str) -> Path | None:
+        """The newest complete run with this resolved config and data, if any."""
+        if not self.db_path.exists():
+            return None
+        with self._connect(write=False) as con:
+            row = con.execute(
+                "SELECT run_dir FROM runs WHERE config_hash = ? AND data_fingerprint = ? AND status = 'complete' "
+                "ORDER BY created_at DESC, run_id DESC LIMIT 1",
+                [config_hash, data_fingerprint],
+            ).fetchone()
+        if row is None or not (Path(row[0]) / MANIFEST).is_file():
+            return None
+        return Path(row[0])
+
+    def query(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
+        """Run a read-only SQL query; return (column names, rows)."""
+        import duckdb
+
+        if not self.db_path.exists():
+            self.sync()
+        with self._connect(write=False) as con:
+            try:
+                cur = con.execute(sql, params or [])
+            except duckdb.Error as exc:
+                raise StoreError(f"query failed: {str(exc).splitlines()[0]}", file=str(self.db_path)) from None
+            if cur.description is None:
+                return [], []
+            return [d[0] for d in cur.description], cur.fetchall()
