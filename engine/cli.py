@@ -101,6 +101,13 @@ def run(
         typer.Option(help="Yahoo download cache (default: $SEESAW_CACHE_DIR, else ~/.cache/seesaw)."),
     ] = None,
     offline: Annotated[bool, typer.Option(help="Yahoo: use the cache only, never download.")] = False,
+    store: Annotated[
+        Path | None,
+        typer.Option(help="Results catalog (default: $SEESAW_STORE, else RESULTS_DIR/seesaw.duckdb)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Run again even if an identical run (config and data) is stored.")
+    ] = False,
 ) -> None:
     """Run configs and print one table: a row per config plus its benchmark rows."""
     from engine.jobs import RunOptions, run_configs
@@ -116,6 +123,8 @@ def run(
             engine=engine.value,
             cache_dir=cache_dir,
             offline=offline,
+            store=store,
+            force=force,
         )
         report = run_configs(configs, opts, env=dict(os.environ), now=dt.datetime.now(dt.UTC))
     except UserError as err:

@@ -26,6 +26,7 @@ from engine.pipeline import RunResult, required_warmup, run_config
 from engine.simulate import Engine
 from engine.store import RunFiles, config_hash, new_run_id, write_run
 from engine.store.catalog import Catalog, default_store_path
+from engine.store.rundir import code_fingerprint
 
 __all__ = [
     "DEFAULT_DATA_DIR",
@@ -187,6 +188,9 @@ def _files(
     benchmarks = pd.DataFrame({"date": equity["date"]})
     for b in benches:
         benchmarks[b.name] = b.value
+    prices = pd.DataFrame({"date": equity["date"]})
+    for j, a in enumerate(s.assets):
+        prices[a] = loaded.panel.known[loaded.start :, j]
     data = _data_block(loaded)
     chash = config_hash(resolved)
     metrics = {
@@ -212,6 +216,7 @@ def _files(
         "symbols": data["symbols"],
         "synthetic": loaded.panel.synthetic,
         "seesaw_version": __version__,
+        "code_hash": code_fingerprint(),
         "start": s.metrics["start"],
         "end": s.metrics["end"],
     }
@@ -224,6 +229,7 @@ def _files(
         weights=weights,
         trades=s.trades,
         benchmarks=benchmarks,
+        prices=prices,
         manifest=manifest,
     )
 
@@ -291,7 +297,7 @@ def run_configs(
         resolved = cfg.model_dump(mode="json")
         stored = None
         if catalog is not None and not opts.force:
-            stored = catalog.find(config_hash(resolved), loaded.fingerprint)
+            stored = catalog.find(config_hash(resolved), loaded.fingerprint, code_fingerprint())
         if stored is not None:
             metrics = json.loads((stored / "metrics.json").read_text(encoding="utf-8"))
             done.append((ConfigRun(cfg, str(file), stored, metrics, reused=True), None))

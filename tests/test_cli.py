@@ -27,7 +27,7 @@ from engine.render import JSON_KEYS
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "configs").glob("*.yaml"))
 TEXT_FILES = {"config.yaml", "metrics.json", "equity.csv", "weights.csv", "trades.csv", "benchmarks.csv", "run.json"}
-PARQUET_FILES = {"equity.parquet", "weights.parquet", "trades.parquet", "benchmarks.parquet"}
+PARQUET_FILES = {"equity.parquet", "weights.parquet", "trades.parquet", "benchmarks.parquet", "prices.parquet"}
 RUN_FILES = TEXT_FILES | PARQUET_FILES
 DETERMINISTIC_FILES = sorted(TEXT_FILES - {"run.json"})  # run.json holds the creation time
 STORE_FILES = {"seesaw.duckdb", "seesaw.duckdb.lock"}

@@ -8,7 +8,7 @@ blocks even read-only openers):
   Parquet files (``equity``, ``weights``, ``trades``, ``benchmarks``) and a
   ``run.json`` manifest.  Nothing is ever overwritten in place.
 * ``seesaw.duckdb`` holds two tables, ``runs`` and ``metrics``, rebuilt from the
-  manifests, plus views ``equity``, ``weights``, ``trades`` and ``benchmarks``
+  manifests, plus views ``equity``, ``weights``, ``trades``, ``benchmarks`` and ``prices``
   over the Parquet files.  Every open of the database happens under a
   ``fcntl`` file lock next to it (exclusive to write, shared to read), so
   Seesaw processes never meet DuckDB's own lock; the lock dies with its
@@ -34,7 +34,7 @@ __all__ = ["MANIFEST", "Catalog", "default_store_path"]
 MANIFEST = "run.json"
 _RUN_COLUMNS = (
     "run_id", "config_name", "config_hash", "data_fingerprint", "data_source", "symbols", "synthetic",
-    "seesaw_version", "start", "end", "created_at", "status", "run_dir",
+    "seesaw_version", "code_hash", "start", "end", "created_at", "status", "run_dir",
 )  # fmt: skip
 _METRIC_COLUMNS = (
     "kind", "name", "start", "end", "final_value", "total_return", "cagr", "ann_vol", "sharpe", "sortino",
@@ -45,13 +45,27 @@ _FLOATS = set(_METRIC_COLUMNS) - {"kind", "name", "start", "end", "trades", "swi
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, config_name VARCHAR, config_hash VARCHAR, data_fingerprint VARCHAR,
-    data_source VARCHAR, symbols VARCHAR, synthetic BOOLEAN, seesaw_version VARCHAR, start DATE, "end" DATE,
+    data_source VARCHAR, symbols VARCHAR, synthetic BOOLEAN, seesaw_version VARCHAR, code_hash VARCHAR,
+    start DATE, "end" DATE,
     created_at TIMESTAMPTZ, status VARCHAR, run_dir VARCHAR);
 CREATE TABLE IF NOT EXISTS metrics (
     run_id VARCHAR, kind VARCHAR, name VARCHAR, start DATE, "end" DATE,
     {", ".join(f"{c} DOUBLE" for c in _METRIC_COLUMNS if c in _FLOATS)},
     trades BIGINT, switches BIGINT, avg_weight VARCHAR);
 """
+
+
+#: Bump when the tables change: the catalog is derived data, so an old one is dropped and rebuilt.
+SCHEMA_VERSION = 2
+
+
+def _ensure_schema(con: Any) -> None:
+    con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None or row[0] != str(SCHEMA_VERSION):
+        con.execute("DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS metrics")
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    con.execute(_SCHEMA)
 
 
 def default_store_path(results_dir: Path, env: dict[str, str] | None = None) -> Path:
@@ -91,7 +105,7 @@ class Catalog:
                 ) from None
             try:
                 if write:
-                    con.execute(_SCHEMA)
+                    _ensure_schema(con)
                 yield con
             finally:
                 con.close()
@@ -151,7 +165,7 @@ class Catalog:
 
     def _refresh_views(self, con: Any) -> None:
         root = self.results_dir.resolve()
-        for table in ("equity", "weights", "trades", "benchmarks"):
+        for table in ("equity", "weights", "trades", "benchmarks", "prices"):
             files = sorted(root.glob(f"*/*/{table}.parquet"))
             files = [f for f in files if not f.parent.name.startswith(".")]
             if not files:
@@ -165,15 +179,15 @@ class Catalog:
 
     # -- reading -------------------------------------------------------------------------------------------------
 
-    def find(self, config_hash: str, data_fingerprint: str) -> Path | None:
-        """The newest complete run with this resolved config and data, if any."""
+    def find(self, config_hash: str, data_fingerprint: str, code_hash: str) -> Path | None:
+        """The newest complete run with this resolved config, data and code, if any."""
         if not self.db_path.exists():
             return None
         with self._connect(write=False) as con:
             row = con.execute(
-                "SELECT run_dir FROM runs WHERE config_hash = ? AND data_fingerprint = ? AND status = 'complete' "
-                "ORDER BY created_at DESC, run_id DESC LIMIT 1",
-                [config_hash, data_fingerprint],
+                "SELECT run_dir FROM runs WHERE config_hash = ? AND data_fingerprint = ? AND code_hash = ? "
+                "AND status = 'complete' ORDER BY created_at DESC, run_id DESC LIMIT 1",
+                [config_hash, data_fingerprint, code_hash],
             ).fetchone()
         if row is None or not (Path(row[0]) / MANIFEST).is_file():
             return None

@@ -14,7 +14,9 @@ Files (all human-readable):
 * ``trades.csv``: ``date,asset,side,quantity,price,value,fees``.
 * ``benchmarks.csv``: ``date`` and the value of each benchmark.
 * ``equity.parquet``, ``weights.parquet``, ``trades.parquet``, ``benchmarks.parquet``:
-  the same tables for the results catalog (:mod:`engine.store.catalog`).
+  the same tables for the results catalog (:mod:`engine.store.catalog`), and
+  ``prices.parquet``: each asset's last traded price on every date of the run
+  (for betas and regimes in comparisons).
 * ``run.json``: the manifest the catalog indexes (run id, config name and
   hash, data fingerprint, Seesaw version, period, creation time, status); the
   only non-deterministic file.
@@ -27,6 +29,7 @@ or absent.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -43,7 +46,7 @@ import yaml
 
 from engine.errors import StoreError
 
-__all__ = ["RunFiles", "config_hash", "dumps_json", "new_run_id", "write_run"]
+__all__ = ["RunFiles", "code_fingerprint", "config_hash", "dumps_json", "new_run_id", "write_run"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class RunFiles:
     weights: pd.DataFrame
     trades: pd.DataFrame
     benchmarks: pd.DataFrame
+    prices: pd.DataFrame
     manifest: dict[str, Any]
 
 
@@ -83,6 +87,21 @@ def config_hash(resolved_config: dict[str, Any]) -> str:
     """sha256 of the resolved config as canonical JSON (first 16 hex digits)."""
     text = json.dumps(_clean(resolved_config), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """sha256 of Seesaw's own source (engine/ and strategies/), first 16 hex digits.
+
+    Part of the reuse key, so a stored run is never reused by a different version of the code.
+    """
+    root = Path(__file__).resolve().parents[2]
+    h = hashlib.sha256()
+    for package in ("engine", "strategies"):
+        for path in sorted((root / package).rglob("*.py")):
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def new_run_id(now: dt.datetime, cfg_hash: str, data_fingerprint: str) -> str:
@@ -135,7 +154,7 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
         _write(tmp / "weights.csv", _csv(files.weights))
         _write(tmp / "trades.csv", _csv(files.trades))
         _write(tmp / "benchmarks.csv", _csv(files.benchmarks))
-        for name in ("equity", "weights", "trades", "benchmarks"):
+        for name in ("equity", "weights", "trades", "benchmarks", "prices"):
             _write_parquet(tmp / f"{name}.parquet", getattr(files, name))
         final, suffix = parent / run_id, 1
         while True:
