@@ -149,6 +149,194 @@ def run(
             console.print(f"{verb} {r.run_dir}", markup=False)
 
 
+class CompareFormat(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+
+
+@app.command(
+    help=(
+        "Compare strategies on the same data and common window: run (or reuse) CONFIGS, or pick stored runs with "
+        "--runs. One row per strategy plus the benchmarks; bootstrap Sharpe intervals, PSR, deflated Sharpe and "
+        "Hansen's SPA p-value. Annualised with the run's own trading periods per year, not 365; zero risk-free rate."
+    )
+)
+def compare(
+    configs: Annotated[list[Path] | None, typer.Argument(help="Config files (or directories of *.yaml).")] = None,
+    runs: Annotated[str | None, typer.Option(help="Stored runs instead of configs: 'latest' or RUN_ID,RUN_ID.")] = None,
+    source: Annotated[Source | None, typer.Option(help="Override data.source.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="CSV directory for --source csv.")] = None,
+    start: Annotated[str | None, typer.Option(help="Override data.start (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="Override data.end (YYYY-MM-DD).")] = None,
+    period: Annotated[str | None, typer.Option(help="Compare only START:END (either side may be empty).")] = None,
+    by: Annotated[str | None, typer.Option(help="'year': add calendar-year returns, a column per year.")] = None,
+    benchmark: Annotated[
+        str | None, typer.Option(help="Reference for excess return, IR, PSR and SPA [default: 50/50 monthly].")
+    ] = None,
+    sort: Annotated[str | None, typer.Option(help="Sort strategies best-first by this column (e.g. sharpe).")] = None,
+    top: Annotated[int | None, typer.Option(min=1, help="Keep the first N strategies.")] = None,
+    format: Annotated[CompareFormat, typer.Option("--format")] = CompareFormat.table,
+    output: Annotated[Path | None, typer.Option(help="Write the output to FILE instead of stdout.")] = None,
+    allow_mixed: Annotated[bool, typer.Option(help="Allow runs on different data (fingerprints).")] = False,
+    reps: Annotated[int, typer.Option(min=100, help="Bootstrap resamples for the Sharpe CI and SPA.")] = 2000,
+    results_dir: Annotated[Path, typer.Option(help="Where run directories are written.")] = Path("results"),
+    store: Annotated[Path | None, typer.Option(help="Results catalog (default: RESULTS_DIR/seesaw.duckdb).")] = None,
+    force: Annotated[bool, typer.Option(help="Run configs again even if stored.")] = False,
+    engine: Annotated[EngineChoice, typer.Option(help="vectorbt engine.")] = EngineChoice.rust,
+) -> None:
+    from engine.jobs import RunOptions, compare_job, parse_period
+    from engine.render import compare_csv, compare_json, compare_markdown, compare_sort, compare_table
+
+    try:
+        if by not in (None, "year"):
+            raise UserError(f"--by: expected 'year', got {by!r}")
+        opts = RunOptions(
+            source=source.value if source else None,
+            data_dir=data_dir,
+            start=_date(start, "--start"),
+            end=_date(end, "--end"),
+            results_dir=results_dir,
+            engine=engine.value,
+            store=store,
+            force=force,
+        )
+        comparison, _ = compare_job(
+            configs or [],
+            opts,
+            runs=runs,
+            env=dict(os.environ),
+            now=dt.datetime.now(dt.UTC),
+            period=parse_period(period),
+            benchmark=benchmark,
+            allow_mixed=allow_mixed,
+            by_year=by == "year",
+            reps=reps,
+        )
+        try:
+            rows = compare_sort(comparison.rows, sort, top)
+        except KeyError as exc:
+            raise UserError(f"--sort: {exc.args[0]}") from None
+    except UserError as err:
+        _fail(err)
+        return
+    if format is CompareFormat.table:
+        console = Console(
+            highlight=False,
+            width=None if output is None and sys.stdout.isatty() else 240,
+            file=open(output, "w", encoding="utf-8") if output else None,  # noqa: SIM115
+            no_color=output is not None,
+        )
+        console.print(compare_table(comparison, rows, reps))
+        if output:
+            console.file.close()
+        return
+    text = {
+        CompareFormat.markdown: lambda: compare_markdown(comparison, rows, reps),
+        CompareFormat.csv: lambda: compare_csv(rows),
+        CompareFormat.json: lambda: compare_json(comparison, rows),
+    }[format]()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+runs_app = typer.Typer(help="Browse the results store.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+def _catalog(results_dir: Path, store: Path | None):
+    from engine.jobs import RunOptions, catalog_for
+
+    return catalog_for(RunOptions(results_dir=results_dir, store=store), dict(os.environ))
+
+
+def _print_rows(columns: list[str], rows: list[tuple], title: str | None = None) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console(highlight=False, width=None if sys.stdout.isatty() else 240).print(table)
+
+
+ResultsDir = Annotated[Path, typer.Option(help="Where run directories are.")]
+StorePath = Annotated[Path | None, typer.Option(help="Results catalog (default: RESULTS_DIR/seesaw.duckdb).")]
+
+
+@runs_app.command("list")
+def runs_list(results_dir: ResultsDir = Path("results"), store: StorePath = None) -> None:
+    """List stored runs, newest first, with their strategy's headline metrics."""
+    try:
+        cols, rows = _catalog(results_dir, store).query(
+            'SELECT r.run_id, r.config_name, r.data_source, r.start, r."end", r.data_fingerprint, '
+            "round(m.total_return, 4) AS total_return, round(m.sharpe, 3) AS sharpe, r.created_at "
+            "FROM runs r JOIN metrics m ON m.run_id = r.run_id AND m.kind = 'strategy' "
+            "ORDER BY r.created_at DESC, r.run_id DESC"
+        )
+    except UserError as err:
+        _fail(err)
+        return
+    _print_rows(cols, rows)
+
+
+@runs_app.command("show")
+def runs_show(run_id: str, results_dir: ResultsDir = Path("results"), store: StorePath = None) -> None:
+    """Show one run: its manifest and the metrics of its strategy and benchmarks."""
+    try:
+        catalog = _catalog(results_dir, store)
+        (run_dir,) = catalog.select(run_id)
+        cols, rows = catalog.query(
+            "SELECT kind, name, total_return, cagr, ann_vol, sharpe, sortino, max_drawdown, calmar, turnover, "
+            "switches_per_year, fees_paid FROM metrics WHERE run_id = (SELECT run_id FROM runs WHERE run_dir = ?) "
+            "ORDER BY kind DESC, name",
+            [str(run_dir)],
+        )
+    except UserError as err:
+        _fail(err)
+        return
+    print((run_dir / "run.json").read_text(encoding="utf-8"), end="")
+    print(f"run directory: {run_dir}")
+    _print_rows(cols, rows)
+
+
+@runs_app.command("query")
+def runs_query(
+    sql: str,
+    results_dir: ResultsDir = Path("results"),
+    store: StorePath = None,
+    format: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+) -> None:
+    """Run read-only SQL on the catalog: tables runs, metrics; views equity, weights, trades, benchmarks, prices."""
+    try:
+        if format not in ("table", "csv", "json"):
+            raise UserError(f"--format: expected table, csv or json, got {format!r}")
+        cols, rows = _catalog(results_dir, store).query(sql)
+    except UserError as err:
+        _fail(err)
+        return
+    if format == "table":
+        _print_rows(cols, rows)
+    elif format == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(cols)
+        writer.writerows(rows)
+    else:
+        from engine.store.rundir import dumps_json
+
+        sys.stdout.write(
+            dumps_json(
+                [dict(zip(cols, (str(v) if isinstance(v, dt.date) else v for v in r), strict=True)) for r in rows]
+            )
+        )
+
+
 @app.command()
 def validate(
     configs: Annotated[list[Path], typer.Argument(help="Config files (or directories of *.yaml).")],

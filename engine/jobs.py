@@ -12,21 +12,25 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from engine import __version__
+from engine.compare import Comparison
 from engine.config import StrategyConfig, load_configs
 from engine.config.models import DataSpec
 from engine.data.base import Provider
 from engine.data.panel import LoadedPanel, load_panel
-from engine.errors import ConfigError
+from engine.errors import ConfigError, UserError
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.simulate import Engine
 from engine.store import RunFiles, config_hash, new_run_id, write_run
 from engine.store.catalog import Catalog, default_store_path
 from engine.store.rundir import code_fingerprint
+
+if TYPE_CHECKING:
+    from engine.compare import Comparison
 
 __all__ = [
     "DEFAULT_DATA_DIR",
@@ -34,8 +38,10 @@ __all__ = [
     "RunOptions",
     "RunReport",
     "catalog_for",
+    "compare_job",
     "config_schema",
     "expand_config_paths",
+    "parse_period",
     "run_configs",
     "validate_configs",
 ]
@@ -346,3 +352,50 @@ def _rows(runs: list[ConfigRun]) -> list[dict[str, Any]]:
             if key not in bench_rows:
                 bench_rows[key] = {**metrics, **extra}
     return rows + list(bench_rows.values())
+
+
+def parse_period(text: str | None) -> tuple[dt.date | None, dt.date | None] | None:
+    """``2025-01-20:2025-03-17`` (either side may be empty) -> (start, end)."""
+    if text is None:
+        return None
+    left, sep, right = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return (dt.date.fromisoformat(left) if left else None, dt.date.fromisoformat(right) if right else None)
+    except ValueError:
+        raise UserError(f"--period: expected START:END as YYYY-MM-DD:YYYY-MM-DD, got {text!r}") from None
+
+
+def compare_job(
+    paths: Sequence[str | Path],
+    opts: RunOptions,
+    *,
+    runs: str | None,
+    env: Mapping[str, str],
+    now: dt.datetime,
+    period: tuple[dt.date | None, dt.date | None] | None = None,
+    benchmark: str | None = None,
+    allow_mixed: bool = False,
+    by_year: bool = False,
+    reps: int = 2000,
+) -> tuple[Comparison, list[ConfigRun]]:
+    """Run (or reuse) the configs, or select stored runs, and compare them."""
+    from engine.compare import compare_runs, load_run
+
+    if paths and runs:
+        raise UserError("give config files or --runs, not both")
+    if paths:
+        report = run_configs(paths, opts, env=env, now=now)
+        run_dirs = [r.run_dir for r in report.runs if r.run_dir is not None]
+        config_runs = report.runs
+    elif runs:
+        run_dirs = catalog_for(opts, env).select(runs)
+        config_runs = []
+    else:
+        raise UserError("nothing to compare: give config files or --runs latest|RUN_ID,...")
+    stored = [load_run(d) for d in run_dirs]
+    comparison = compare_runs(
+        stored, period=period, benchmark=benchmark, allow_mixed=allow_mixed, by_year=by_year, reps=reps
+    )
+    return comparison, config_runs

@@ -11,7 +11,19 @@ from rich.text import Text
 
 from engine.store.rundir import dumps_json
 
-__all__ = ["JSON_KEYS", "caption_lines", "rows_json", "rows_table"]
+__all__ = [
+    "COMPARE_COLUMNS",
+    "JSON_KEYS",
+    "caption_lines",
+    "compare_caption",
+    "compare_csv",
+    "compare_json",
+    "compare_markdown",
+    "compare_sort",
+    "compare_table",
+    "rows_json",
+    "rows_table",
+]
 
 #: Keys of every object in ``--format json`` output (the contract), in order; more may follow.
 JSON_KEYS = (
@@ -95,3 +107,167 @@ def rows_table(rows: Sequence[dict[str, Any]], warnings: Sequence[str] = ()) -> 
             weights,
         )
     return table
+
+
+# -- seesaw compare -------------------------------------------------------------------------------------------------
+
+#: (key, header, format, better): better is "high", "low" or "" (not ranked).
+COMPARE_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("total_return", "Total ret", "pct", "high"),
+    ("cagr", "CAGR", "pct", "high"),
+    ("ann_vol", "Vol", "pct", "low"),
+    ("sharpe", "Sharpe", "num", "high"),
+    ("sharpe_ci", "Sharpe 95% CI", "ci", ""),
+    ("sortino", "Sortino", "num", "high"),
+    ("max_drawdown", "Max DD", "pct", "high"),
+    ("longest_drawdown_days", "Longest DD d", "int", "low"),
+    ("calmar", "Calmar", "num", "high"),
+    ("turnover", "Turnover/yr", "num", ""),
+    ("switches_per_year", "Switch/yr", "num", ""),
+    ("excess_return", "Excess", "pct", "high"),
+    ("information_ratio", "IR", "num", "high"),
+    ("worst_year", "Worst year", "pct", "high"),
+    ("psr", "PSR", "num", "high"),
+    ("dsr", "DSR", "num", "high"),
+)  # fmt: skip
+
+
+def compare_sort(rows: Sequence[dict[str, Any]], key: str | None, top: int | None) -> list[dict[str, Any]]:
+    """Strategies sorted best-first by ``key`` (then benchmarks, in order); ``top`` keeps the first N strategies."""
+    strategies = [r for r in rows if r["kind"] == "strategy"]
+    benchmarks = [r for r in rows if r["kind"] != "strategy"]
+    if key is not None:
+        known = sorted(
+            {k for r in rows for k, v in r.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        )
+        if key not in known:
+            raise KeyError(f"cannot sort by {key!r} (columns: {', '.join(known)})")
+        lower_better = key in {k for k, _, _, better in COMPARE_COLUMNS if better == "low"}
+
+        def rank(r: dict[str, Any]) -> float:
+            v = r.get(key)
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                return math.inf
+            return float(v) if lower_better else -float(v)
+
+        strategies = sorted(strategies, key=rank)
+    if top is not None:
+        strategies = strategies[:top]
+    return strategies + benchmarks
+
+
+def _columns(assets: Sequence[str], years: Sequence[int]) -> list[tuple[str, str, str, str]]:
+    cols = list(COMPARE_COLUMNS)
+    cols += [(f"beta_{a}", f"β {a}", "num", "") for a in assets]
+    cols += [(f"y{y}", str(y), "pct", "high") for y in years]
+    return cols
+
+
+def _cell(row: dict[str, Any], key: str, kind: str) -> str:
+    if kind == "ci":
+        lo, hi = row.get("sharpe_ci_low"), row.get("sharpe_ci_high")
+        return "–" if lo is None else f"{_fmt(lo, 'num')}…{_fmt(hi, 'num')}"
+    if kind == "int":
+        v = row.get(key)
+        return "–" if v is None else f"{int(v):d}"
+    return _fmt(row.get(key), kind)
+
+
+def _weights(row: dict[str, Any]) -> str:
+    return " ".join(f"{a} {w * 100:.0f}%" for a, w in (row.get("avg_weight") or {}).items()) or "–"
+
+
+def compare_caption(c: Any, reps: int) -> list[str]:
+    """What every compare output says under the table."""
+    lines = []
+    if c.synthetic:
+        lines.append("SYNTHETIC DATA: generated prices, not market history.")
+    n_strategies = sum(r["kind"] == "strategy" for r in c.rows)
+    ppy = next(r["periods_per_year"] for r in c.rows)
+    lines += [
+        f"Common window {c.first.date()} → {c.last.date()}; data fingerprint {', '.join(c.fingerprints)}.",
+        f"Annualised with {ppy:.1f} trading periods per year (not 365); zero risk-free rate. "
+        f"Reference benchmark for excess return (difference of CAGRs), IR, PSR and SPA: {c.reference}. "
+        "Betas: same-date OLS betas on each asset's daily returns.",
+        f"Sharpe 95% CI: stationary bootstrap (arch), {reps} resamples, seed 20250120, automatic block length. "
+        f"PSR: probability the true Sharpe exceeds the reference's; DSR: deflated for {n_strategies} strategies.",
+    ]
+    if c.spa:
+        lines.append(
+            f"Hansen's SPA test, H0 'no strategy beats the reference': p = {c.spa['consistent']:.3f} "
+            f"(lower {c.spa['lower']:.3f}, upper {c.spa['upper']:.3f})."
+        )
+    lines.append("Turnover, switches and average weights are not stored for benchmarks (–).")
+    return lines
+
+
+def compare_table(c: Any, rows: Sequence[dict[str, Any]], reps: int) -> Table:
+    """The rich table: best value per column in bold green, worst in red."""
+    cols = _columns(c.assets, c.years)
+    title = "Seesaw compare" + (" — SYNTHETIC DATA" if c.synthetic else "")
+    table = Table(title=title, caption="\n".join(compare_caption(c, reps)), caption_justify="left")
+    table.add_column("Name", no_wrap=True)
+    table.add_column("Kind")
+    for _, header, _, _ in cols:
+        table.add_column(header, justify="right")
+    table.add_column("Avg weight", no_wrap=True)
+    extremes: dict[str, tuple[float, float]] = {}
+    for key, _, _, better in cols:
+        values = [r.get(key) for r in rows]
+        finite = [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
+        if better and len(finite) > 1 and min(finite) != max(finite):
+            best, worst = (max(finite), min(finite)) if better == "high" else (min(finite), max(finite))
+            extremes[key] = (best, worst)
+    previous = None
+    for r in rows:
+        if previous == "strategy" and r["kind"] != "strategy":
+            table.add_section()
+        previous = r["kind"]
+        cells = []
+        for key, _, kind, _ in cols:
+            text = _cell(r, key, kind)
+            v = r.get(key)
+            style = ""
+            if key in extremes and isinstance(v, int | float):
+                style = "bold green" if v == extremes[key][0] else "red" if v == extremes[key][1] else ""
+            cells.append(Text(text, style=style))
+        table.add_row(Text(r["name"], style="bold" if r["kind"] == "strategy" else ""), r["kind"], *cells, _weights(r))
+    return table
+
+
+def compare_markdown(c: Any, rows: Sequence[dict[str, Any]], reps: int) -> str:
+    """The same table as GitHub Markdown, caption as a paragraph below."""
+    cols = _columns(c.assets, c.years)
+    header = ["Name", "Kind", *(h for _, h, _, _ in cols), "Avg weight"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---", "---", *["---:"] * len(cols), "---"]) + "|"]
+    for r in rows:
+        cells = [r["name"], r["kind"], *(_cell(r, k, kind) for k, _, kind, _ in cols), _weights(r)]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n\n" + "\n".join(compare_caption(c, reps)) + "\n"
+
+
+def compare_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """Flat CSV (fractions, full precision); average weights become ``weight_<asset>`` columns."""
+    import pandas as pd
+
+    flat = []
+    for r in rows:
+        out = {k: v for k, v in r.items() if k != "avg_weight"}
+        out.update({f"weight_{a}": w for a, w in (r.get("avg_weight") or {}).items()})
+        flat.append(out)
+    return pd.DataFrame(flat).to_csv(index=False, lineterminator="\n")
+
+
+def compare_json(c: Any, rows: Sequence[dict[str, Any]]) -> str:
+    """JSON: the window, reference, SPA p-values and one object per row (fractions)."""
+    return dumps_json(
+        {
+            "first": str(c.first.date()),
+            "last": str(c.last.date()),
+            "reference": c.reference,
+            "data_fingerprints": list(c.fingerprints),
+            "synthetic": c.synthetic,
+            "spa": c.spa,
+            "rows": list(rows),
+        }
+    )

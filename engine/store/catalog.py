@@ -193,6 +193,26 @@ class Catalog:
             return None
         return Path(row[0])
 
+    def select(self, spec: str) -> list[Path]:
+        """Run directories for ``--runs``: ``latest`` (newest run of each config) or run ids, comma-separated."""
+        if spec == "latest":
+            sql = (
+                "SELECT run_dir FROM runs WHERE status = 'complete' QUALIFY row_number() OVER "
+                "(PARTITION BY config_name ORDER BY created_at DESC, run_id DESC) = 1 ORDER BY config_name"
+            )
+            _, rows = self.query(sql)
+            if not rows:
+                raise StoreError("no stored runs", file=str(self.db_path), expected="run some configs first")
+            return [Path(r[0]) for r in rows]
+        out = []
+        for run_id in [s.strip() for s in spec.split(",") if s.strip()]:
+            _, rows = self.query("SELECT run_dir FROM runs WHERE run_id = ? OR run_id LIKE ? || '%'", [run_id, run_id])
+            if len(rows) != 1:
+                problem = "no stored run" if not rows else f"{len(rows)} stored runs"
+                raise StoreError(f"{problem} matches run id {run_id!r}", file=str(self.db_path))
+            out.append(Path(rows[0][0]))
+        return out
+
     def query(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
         """Run a read-only SQL query; return (column names, rows)."""
         import duckdb

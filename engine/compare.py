@@ -1,0 +1,212 @@
+"""Build the ``seesaw compare`` table from stored runs (run directories in the results store).
+
+Every row is measured on one common window: the dates every compared curve has,
+inside ``--period``.  Rows are the strategies, then each distinct benchmark curve.
+A strategy's returns start from its initial cash when the window starts on its first
+date (so the first day's costs count), else from the previous close
+(:func:`engine.comparison.rebase`).
+
+Statistics (engine/significance.py): a 95% stationary-bootstrap interval of each
+strategy's annualised Sharpe (fixed seed), the probabilistic Sharpe ratio against the
+reference benchmark's Sharpe, the deflated Sharpe ratio given the number of strategies
+compared, and Hansen's SPA p-value of "no compared strategy beats the reference".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from engine import comparison as cmp
+from engine import metrics as m
+from engine import significance as sig
+from engine.errors import StoreError, UserError
+
+__all__ = ["Comparison", "StoredRun", "compare_runs", "load_run"]
+
+DEFAULT_BENCHMARK = "50/50 monthly"
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One run directory read back."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+    initial_cash: float
+    equity: pd.DataFrame  # indexed by date
+    benchmarks: pd.DataFrame
+    trades: pd.DataFrame
+    weights: pd.DataFrame
+    prices: pd.DataFrame
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["config_name"])
+
+
+def _table(run_dir: Path, name: str) -> pd.DataFrame:
+    frame = pd.read_parquet(run_dir / f"{name}.parquet")
+    if "date" in frame and name != "trades":
+        frame = frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame.pop("date")), name="date"))
+    return frame
+
+
+def load_run(run_dir: Path) -> StoredRun:
+    """Read a run directory (manifest, metrics, resolved config and Parquet tables)."""
+    try:
+        manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+        tables = {n: _table(run_dir, n) for n in ("equity", "benchmarks", "trades", "weights", "prices")}
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot read run: {exc}".splitlines()[0], file=str(run_dir)) from None
+    return StoredRun(run_dir, manifest, metrics, float(config["initial_cash"]), **tables)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The rows of one comparison and what the caption must say."""
+
+    rows: list[dict[str, Any]]
+    first: pd.Timestamp
+    last: pd.Timestamp
+    reference: str
+    fingerprints: tuple[str, ...]
+    synthetic: bool
+    spa: dict[str, float]
+    years: tuple[int, ...]
+    assets: tuple[str, ...]
+
+
+def _switch_dates(weights: pd.DataFrame) -> list[pd.Timestamp]:
+    targets = weights[[c for c in weights.columns if c.endswith("_target")]].to_numpy()
+    changed = np.any(np.abs(np.diff(targets, axis=0)) > 1e-12, axis=1)
+    return list(weights.index[1:][changed])
+
+
+def compare_runs(
+    runs: Sequence[StoredRun],
+    *,
+    period: tuple[dt.date | None, dt.date | None] | None = None,
+    benchmark: str | None = None,
+    allow_mixed: bool = False,
+    by_year: bool = False,
+    reps: int = 2000,
+) -> Comparison:
+    """Line ``runs`` up on their common window and compute every column and statistic."""
+    if not runs:
+        raise UserError("no runs to compare")
+    fingerprints = tuple(dict.fromkeys(r.manifest["data_fingerprint"] for r in runs))
+    if len(fingerprints) > 1 and not allow_mixed:
+        detail = ", ".join(f"{r.name}: {r.manifest['data_source']} {r.manifest['data_fingerprint']}" for r in runs)
+        raise UserError(
+            f"runs use different data ({detail}); compare runs on the same data and period, or pass --allow-mixed",
+            expected="one data fingerprint",
+        )
+    # label -> (curve, initial cash, the run it comes from, is it that run's strategy)
+    curves: dict[str, tuple[pd.Series, float, StoredRun, bool]] = {}
+    for r in runs:
+        if r.name in curves:
+            raise UserError(f"two runs of config {r.name!r} in one comparison", expected="one run per config")
+        curves[r.name] = (r.equity["value"], r.initial_cash, r, True)
+    seen: set[bytes] = set()
+    for r in runs:
+        for name in r.benchmarks.columns:
+            series = r.benchmarks[name]
+            key = series.to_numpy().tobytes() + pd.DatetimeIndex(series.index).asi8.tobytes()
+            if key in seen:
+                continue  # the same benchmark curve from another config: shown once
+            seen.add(key)
+            label = name if name not in curves else f"{name} ({r.name})"
+            curves[label] = (series, r.initial_cash, r, False)
+    bench_names = [k for k, v in curves.items() if not v[3]]
+    reference = benchmark or (DEFAULT_BENCHMARK if DEFAULT_BENCHMARK in bench_names else (bench_names or [""])[0])
+    if reference not in curves:
+        raise UserError(f"unknown benchmark {reference!r} (known: {', '.join(bench_names) or 'none'})")
+    try:
+        first, last = cmp.common_window({k: v[0] for k, v in curves.items()}, period)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+    cut: dict[str, tuple[pd.Series, float]] = {}
+    for label, (series, initial, _, _) in curves.items():
+        common = series.loc[first:last]
+        cut[label] = cmp.rebase(series, common.index[0], common.index[-1], initial=initial)
+    # Every curve on exactly the same dates (the union timelines of the runs may differ when mixed).
+    dates = cut[reference][0].index
+    for v, _ in cut.values():
+        dates = dates.intersection(v.index)
+    ref_value, ref_initial = cut[reference]
+    ref_value = ref_value.loc[dates]
+    ppy = m.periods_per_year(len(dates), m.years_between(dates[0].date(), dates[-1].date()))
+    ref_returns = m.daily_returns(ref_value.to_numpy(), ref_initial)
+    assets = tuple(dict.fromkeys(a for r in runs for a in r.prices.columns))
+
+    rows: list[dict[str, Any]] = []
+    strategy_returns: list[np.ndarray] = []
+    for label, (value, initial) in cut.items():
+        value = value.loc[dates]
+        _, _, run, is_strategy = curves[label]
+        row: dict[str, Any] = {"kind": "strategy" if is_strategy else "benchmark", "name": label}
+        row.update({"start": str(dates[0].date()), "end": str(dates[-1].date())})
+        row.update(cmp.row_metrics(value, initial))
+        returns = m.daily_returns(value.to_numpy(), initial)
+        row.update(cmp.relative_metrics(value, ref_value, initial, ref_initial, ppy))
+        markets = {a: run.prices.loc[dates, a] for a in run.prices.columns}
+        row.update({f"beta_{a}": b for a, b in cmp.betas(value, initial, markets).items()})
+        row["data_fingerprint"] = run.manifest["data_fingerprint"]
+        row["synthetic"] = bool(run.manifest["synthetic"])
+        if is_strategy:
+            traded = run.trades.assign(date=pd.to_datetime(run.trades["date"])).groupby("date")["value"].sum()
+            row["turnover"] = cmp.turnover_per_year(traded, value, row["years"])
+            row["switches_per_year"] = cmp.switches_per_year(_switch_dates(run.weights), dates[0], dates[-1])
+            actual = run.weights.loc[dates, [f"{a}_actual" for a in run.prices.columns]]
+            row["avg_weight"] = {c.removesuffix("_actual"): float(actual[c].mean()) for c in actual.columns}
+            row["run_id"] = run.manifest["run_id"]
+            strategy_returns.append(returns)
+        else:
+            # Benchmark trades and weights are not stored: turnover, switches and weights are left out.
+            row.update({"turnover": float("nan"), "switches_per_year": float("nan"), "avg_weight": {}})
+            row["run_id"] = run.manifest["run_id"]
+        if by_year:
+            row.update({f"y{y}": r for y, r in cmp.year_returns(value, initial).items()})
+        rows.append(row)
+
+    trial_sharpes = [sig.per_period_sharpe(x) for x in strategy_returns]
+    ref_sr = sig.per_period_sharpe(ref_returns)
+    i = 0
+    for row in rows:
+        if row["kind"] != "strategy":
+            continue
+        rets = strategy_returns[i]
+        i += 1
+        lo, hi = sig.sharpe_ci(rets, periods_per_year=ppy, reps=reps)
+        row.update(
+            sharpe_ci_low=lo,
+            sharpe_ci_high=hi,
+            psr=sig.probabilistic_sharpe(rets, benchmark_sharpe=ref_sr),
+            dsr=sig.deflated_sharpe(rets, trial_sharpes=trial_sharpes),
+        )
+    spa = sig.spa_pvalue(np.column_stack(strategy_returns), ref_returns, reps=reps) if strategy_returns else {}
+    years = tuple(sorted({int(k[1:]) for row in rows for k in row if k.startswith("y") and k[1:].isdigit()}))
+    return Comparison(
+        rows=rows,
+        first=dates[0],
+        last=dates[-1],
+        reference=reference,
+        fingerprints=fingerprints,
+        synthetic=any(r.manifest["synthetic"] for r in runs),
+        spa=spa,
+        years=years,
+        assets=assets,
+    )
