@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from engine import __version__
-from engine.compare import Comparison
 from engine.config import StrategyConfig, load_configs
 from engine.config.models import DataSpec
 from engine.data.base import Provider
@@ -317,9 +316,10 @@ def run_configs(
         if pending is not None and catalog is not None:
             run_id = new_run_id(now, pending.manifest["config_hash"], pending.manifest["data_fingerprint"])
             run_dir = write_run(opts.results_dir, run_id, pending, created_at=now)
-            catalog.record(run_dir)
             run = ConfigRun(run.config, run.file, run_dir, run.metrics)
         runs.append(run)
+    if catalog is not None:
+        catalog.record(*[r.run_dir for r, (_, pending) in zip(runs, done, strict=True) if pending and r.run_dir])
     return RunReport(runs=runs, rows=_rows(runs))
 
 

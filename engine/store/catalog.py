@@ -112,11 +112,12 @@ class Catalog:
 
     # -- writing -------------------------------------------------------------------------------------------------
 
-    def record(self, run_dir: Path) -> None:
-        """Index one landed run directory (and anything else not yet indexed)."""
+    def record(self, *run_dirs: Path) -> None:
+        """Index landed run directories (and anything else not yet indexed), in one transaction of the lock."""
         with self._connect(write=True) as con:
             self._sync(con)
-            self._insert(con, Path(run_dir))
+            for run_dir in run_dirs:
+                self._insert(con, Path(run_dir))
             self._refresh_views(con)
 
     def sync(self) -> int:
