@@ -14,7 +14,7 @@ from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 TEST_COMMAND = "pip install -e '.[dev]' && python -m pytest"
-RUN_COMMAND = "pip install -e . && seesaw run configs/*.yaml --source synthetic"
+RUN_COMMAND = "pip install -e . && seesaw compare configs/*.yaml --source synthetic"
 
 
 def _fields() -> list[tuple[str, str]]:
