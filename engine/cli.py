@@ -181,6 +181,12 @@ def compare(
     output: Annotated[Path | None, typer.Option(help="Write the output to FILE instead of stdout.")] = None,
     allow_mixed: Annotated[bool, typer.Option(help="Allow runs on different data (fingerprints).")] = False,
     reps: Annotated[int, typer.Option(min=100, help="Bootstrap resamples for the Sharpe CI and SPA.")] = 2000,
+    regime: Annotated[
+        str | None, typer.Option(help="Split history by this when:-style expression, e.g. 'corr < 0.2'.")
+    ] = None,
+    regime_config: Annotated[
+        Path | None, typer.Option(help="Config whose signals --regime names (its assets and data are used).")
+    ] = None,
     results_dir: Annotated[Path, typer.Option(help="Where run directories are written.")] = Path("results"),
     store: Annotated[Path | None, typer.Option(help="Results catalog (default: RESULTS_DIR/seesaw.duckdb).")] = None,
     force: Annotated[bool, typer.Option(help="Run configs again even if stored.")] = False,
@@ -213,6 +219,8 @@ def compare(
             allow_mixed=allow_mixed,
             by_year=by == "year",
             reps=reps,
+            regime=regime,
+            regime_config=regime_config,
         )
         try:
             rows = compare_sort(comparison.rows, sort, top)

@@ -86,6 +86,7 @@ class Comparison:
     spa: dict[str, float]
     years: tuple[int, ...]
     assets: tuple[str, ...]
+    regime: str | None = None
 
 
 def _switch_dates(weights: pd.DataFrame) -> list[pd.Timestamp]:
@@ -102,8 +103,13 @@ def compare_runs(
     allow_mixed: bool = False,
     by_year: bool = False,
     reps: int = 2000,
+    regime: pd.Series | None = None,
 ) -> Comparison:
-    """Line ``runs`` up on their common window and compute every column and statistic."""
+    """Line ``runs`` up on their common window and compute every column and statistic.
+
+    ``regime``: a boolean series by date (True where the regime held at the previous close);
+    adds :func:`engine.comparison.regime_metrics` to every row.
+    """
     if not runs:
         raise UserError("no runs to compare")
     fingerprints = tuple(dict.fromkeys(r.manifest["data_fingerprint"] for r in runs))
@@ -180,6 +186,8 @@ def compare_runs(
             row["run_id"] = run.manifest["run_id"]
         if by_year:
             row.update({f"y{y}": r for y, r in cmp.year_returns(value, initial).items()})
+        if regime is not None:
+            row.update(cmp.regime_metrics(value, initial, regime, ppy))
         rows.append(row)
 
     trial_sharpes = [sig.per_period_sharpe(x) for x in strategy_returns]
@@ -209,4 +217,5 @@ def compare_runs(
         spa=spa,
         years=years,
         assets=assets,
+        regime=None if regime is None else str(regime.attrs.get("text", "regime")),
     )

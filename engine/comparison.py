@@ -30,6 +30,7 @@ __all__ = [
     "longest_drawdown_days",
     "partial_years",
     "rebase",
+    "regime_metrics",
     "relative_metrics",
     "row_metrics",
     "switches_per_year",
@@ -294,3 +295,32 @@ def switches_per_year(switch_dates: Iterable[Any], first: Any, last: Any) -> flo
         return math.nan
     dates = pd.DatetimeIndex(list(switch_dates))
     return int(((dates >= first) & (dates <= last)).sum()) / years
+
+
+def regime_metrics(value: pd.Series, initial: float, in_regime: pd.Series, periods_per_year: float) -> dict[str, float]:
+    """Annualised return and Sharpe of the curve's daily returns on the days in and out of a regime.
+
+    Day t's return r_t = V_t / V_{t-1} - 1 is attributed by ``in_regime`` at t, which the caller
+    sets from the regime known at the close of t-1 (so a return is never classified by what
+    happened during it).  For the days D of one side, n = |D|:
+
+    * ann_return = prod_{t in D} (1 + r_t) ** (ppy / n) - 1   (geometric, as if the regime lasted a year)
+    * sharpe = mean_{t in D}(r_t) / std_{t in D}(r_t, ddof=1) * sqrt(ppy), zero risk-free rate
+    * share = n / number of days
+
+    NaN for a side with fewer than 2 days.
+    """
+    r = pd.Series(m.daily_returns(value.to_numpy(dtype=float), initial), index=value.index)
+    mask = in_regime.reindex(value.index).fillna(False).to_numpy(dtype=bool)
+    out: dict[str, float] = {}
+    for side, sel in (("in", mask), ("out", ~mask)):
+        x = r.to_numpy()[sel]
+        if len(x) < 2:
+            out[f"regime_{side}_return"] = float("nan")
+            out[f"regime_{side}_sharpe"] = float("nan")
+        else:
+            with np.errstate(over="ignore"):
+                out[f"regime_{side}_return"] = float(np.prod(1.0 + x) ** (periods_per_year / len(x)) - 1.0)
+            out[f"regime_{side}_sharpe"] = m.sharpe(x, periods_per_year)
+        out[f"regime_{side}_share"] = float(len(x) / len(r)) if len(r) else float("nan")
+    return out

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from engine import __version__
@@ -379,9 +380,17 @@ def compare_job(
     allow_mixed: bool = False,
     by_year: bool = False,
     reps: int = 2000,
+    regime: str | None = None,
+    regime_config: Path | None = None,
 ) -> tuple[Comparison, list[ConfigRun]]:
     """Run (or reuse) the configs, or select stored runs, and compare them."""
     from engine.compare import compare_runs, load_run
+
+    regime_mask = None
+    if regime is not None or regime_config is not None:
+        if regime is None or regime_config is None:
+            raise UserError("--regime EXPR and --regime-config FILE go together (the file defines the signals)")
+        regime_mask = regime_series(regime, regime_config, opts, env)
 
     if paths and runs:
         raise UserError("give config files or --runs, not both")
@@ -395,7 +404,54 @@ def compare_job(
     else:
         raise UserError("nothing to compare: give config files or --runs latest|RUN_ID,...")
     stored = [load_run(d) for d in run_dirs]
+    if regime_mask is not None and not allow_mixed:
+        sources = {r.manifest["data_source"] for r in stored}
+        if sources != {regime_mask.attrs["source"]}:
+            raise UserError(
+                f"the regime is computed on {regime_mask.attrs['source']} data but the runs use "
+                f"{', '.join(sorted(sources))}; use the same --source, or --allow-mixed"
+            )
     comparison = compare_runs(
-        stored, period=period, benchmark=benchmark, allow_mixed=allow_mixed, by_year=by_year, reps=reps
+        stored,
+        period=period,
+        benchmark=benchmark,
+        allow_mixed=allow_mixed,
+        by_year=by_year,
+        reps=reps,
+        regime=regime_mask,
     )
     return comparison, config_runs
+
+
+def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[str, str]) -> pd.Series:
+    """True on date t where ``text`` held at the close of t-1, from the signals of ``config_file``.
+
+    The expression uses the ``when:`` grammar over that config's signals, with the same NaN rule
+    (false while a signal it names is NaN).  Shifting by one date attributes each day's return
+    to the regime known before it.
+    """
+    from engine import expr
+    from engine.config import load_config
+    from engine.errors import ExpressionError
+    from engine.rules import condition_mask
+    from engine.signals import compute_signals, signal_lookback
+
+    cfg = _resolve(load_config(config_file), opts, env)
+    try:
+        cond = expr.parse_condition(text, known=list(cfg.signals))
+    except ExpressionError as exc:
+        raise exc.located(file="--regime") from None
+    loaded = load_panel(
+        _provider(cfg, opts, env, {}),
+        cfg.assets,
+        price_field=cfg.data.price,
+        start=cfg.data.start,
+        end=cfg.data.end,
+        warmup_rows=signal_lookback(cfg.signals) + 1,
+    )
+    panel = loaded.panel
+    mask = condition_mask(cond, compute_signals(cfg.signals, panel.signal_inputs()))
+    shifted = pd.Series(np.concatenate([[False], mask[:-1]]), index=panel.dates)
+    shifted.attrs["source"] = panel.source
+    shifted.attrs["text"] = expr.to_text(cond)
+    return shifted

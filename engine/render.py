@@ -156,8 +156,15 @@ def compare_sort(rows: Sequence[dict[str, Any]], key: str | None, top: int | Non
     return strategies + benchmarks
 
 
-def _columns(assets: Sequence[str], years: Sequence[int]) -> list[tuple[str, str, str, str]]:
+def _columns(assets: Sequence[str], years: Sequence[int], regime: bool = False) -> list[tuple[str, str, str, str]]:
     cols = list(COMPARE_COLUMNS)
+    if regime:
+        cols += [
+            ("regime_in_return", "Ret in regime", "pct", "high"),
+            ("regime_in_sharpe", "Sharpe in regime", "num", "high"),
+            ("regime_out_return", "Ret outside", "pct", "high"),
+            ("regime_out_sharpe", "Sharpe outside", "num", "high"),
+        ]
     cols += [(f"beta_{a}", f"β {a}", "num", "") for a in assets]
     cols += [(f"y{y}", str(y), "pct", "high") for y in years]
     return cols
@@ -197,13 +204,19 @@ def compare_caption(c: Any, reps: int) -> list[str]:
             f"Hansen's SPA test, H0 'no strategy beats the reference': p = {c.spa['consistent']:.3f} "
             f"(lower {c.spa['lower']:.3f}, upper {c.spa['upper']:.3f})."
         )
+    if c.regime is not None:
+        share = next(r["regime_in_share"] for r in c.rows)
+        lines.append(
+            f"Regime {c.regime!r}: {share * 100:.1f}% of days (each day classified by the regime at the previous "
+            "close); returns annualised geometrically, Sharpe with zero risk-free rate."
+        )
     lines.append("Turnover, switches and average weights are not stored for benchmarks (–).")
     return lines
 
 
 def compare_table(c: Any, rows: Sequence[dict[str, Any]], reps: int) -> Table:
     """The rich table: best value per column in bold green, worst in red."""
-    cols = _columns(c.assets, c.years)
+    cols = _columns(c.assets, c.years, c.regime is not None)
     title = "Seesaw compare" + (" — SYNTHETIC DATA" if c.synthetic else "")
     table = Table(title=title, caption="\n".join(compare_caption(c, reps)), caption_justify="left")
     table.add_column("Name", no_wrap=True)
@@ -237,7 +250,7 @@ def compare_table(c: Any, rows: Sequence[dict[str, Any]], reps: int) -> Table:
 
 def compare_markdown(c: Any, rows: Sequence[dict[str, Any]], reps: int) -> str:
     """The same table as GitHub Markdown, caption as a paragraph below."""
-    cols = _columns(c.assets, c.years)
+    cols = _columns(c.assets, c.years, c.regime is not None)
     header = ["Name", "Kind", *(h for _, h, _, _ in cols), "Avg weight"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---", "---", *["---:"] * len(cols), "---"]) + "|"]
     for r in rows:

@@ -19,7 +19,7 @@ import numpy as np
 from engine import expr
 from engine.config.models import Rule
 
-__all__ = ["CompiledRules", "compile_rules", "decide"]
+__all__ = ["CompiledRules", "compile_rules", "condition_mask", "decide"]
 
 
 @dataclass(frozen=True)
@@ -41,18 +41,20 @@ def compile_rules(rules: Sequence[Rule], assets: Sequence[str], signal_names: Se
     return CompiledRules(conditions=conditions, targets=targets, labels=labels)
 
 
+def condition_mask(cond: expr.Expr, signals: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Where ``cond`` holds: its value, and false wherever a signal it names is NaN (module docstring)."""
+    ok = np.asarray(expr.evaluate(cond, signals), dtype=bool).copy()
+    for name in expr.names(cond):
+        value = signals[name]
+        if isinstance(value, np.ndarray):
+            ok &= ~np.isnan(value)
+    return ok
+
+
 def decide(compiled: CompiledRules, signals: Mapping[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Return (index of the matching rule per date, target weights per date x asset)."""
     matches = np.empty((len(compiled.conditions), n), dtype=bool)
     for i, cond in enumerate(compiled.conditions):
-        if cond is None:
-            matches[i] = True
-            continue
-        ok = np.asarray(expr.evaluate(cond, signals), dtype=bool)
-        for name in expr.names(cond):
-            value = signals[name]
-            if isinstance(value, np.ndarray):
-                ok &= ~np.isnan(value)
-        matches[i] = ok
+        matches[i] = True if cond is None else condition_mask(cond, signals)
     rule_index = np.argmax(matches, axis=0)
     return rule_index, compiled.targets[rule_index]
