@@ -60,6 +60,34 @@ def _date(value: str | None, option: str) -> dt.date | None:
         raise UserError(f"{option}: expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
+def _run_options(
+    source: Source | None,
+    data_dir: Path | None,
+    start: str | None,
+    end: str | None,
+    results_dir: Path,
+    engine: EngineChoice,
+    store: Path | None,
+    force: bool,
+    cache_dir: Path | None,
+    offline: bool,
+):
+    from engine.jobs import RunOptions
+
+    return RunOptions(
+        source=source.value if source else None,
+        data_dir=data_dir,
+        start=_date(start, "--start"),
+        end=_date(end, "--end"),
+        results_dir=results_dir,
+        engine=engine.value,
+        cache_dir=cache_dir,
+        offline=offline,
+        store=store,
+        force=force,
+    )
+
+
 def _fail(err: UserError) -> None:
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {err.one_line()}", markup=False)
     raise typer.Exit(2)
@@ -110,22 +138,11 @@ def run(
     ] = False,
 ) -> None:
     """Run configs and print one table: a row per config plus its benchmark rows."""
-    from engine.jobs import RunOptions, run_configs
+    from engine.jobs import run_configs
     from engine.render import rows_json, rows_table
 
     try:
-        opts = RunOptions(
-            source=source.value if source else None,
-            data_dir=data_dir,
-            start=_date(start, "--start"),
-            end=_date(end, "--end"),
-            results_dir=results_dir,
-            engine=engine.value,
-            cache_dir=cache_dir,
-            offline=offline,
-            store=store,
-            force=force,
-        )
+        opts = _run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
         report = run_configs(configs, opts, env=dict(os.environ), now=dt.datetime.now(dt.UTC))
     except UserError as err:
         _fail(err)
@@ -191,23 +208,16 @@ def compare(
     store: Annotated[Path | None, typer.Option(help="Results catalog (default: RESULTS_DIR/seesaw.duckdb).")] = None,
     force: Annotated[bool, typer.Option(help="Run configs again even if stored.")] = False,
     engine: Annotated[EngineChoice, typer.Option(help="vectorbt engine.")] = EngineChoice.rust,
+    cache_dir: Annotated[Path | None, typer.Option(help="Yahoo download cache.")] = None,
+    offline: Annotated[bool, typer.Option(help="Yahoo: use the cache only, never download.")] = False,
 ) -> None:
-    from engine.jobs import RunOptions, compare_job, parse_period
+    from engine.jobs import compare_job, parse_period
     from engine.render import compare_csv, compare_json, compare_markdown, compare_sort, compare_table
 
     try:
         if by not in (None, "year"):
             raise UserError(f"--by: expected 'year', got {by!r}")
-        opts = RunOptions(
-            source=source.value if source else None,
-            data_dir=data_dir,
-            start=_date(start, "--start"),
-            end=_date(end, "--end"),
-            results_dir=results_dir,
-            engine=engine.value,
-            store=store,
-            force=force,
-        )
+        opts = _run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
         comparison, _ = compare_job(
             configs or [],
             opts,
