@@ -163,13 +163,13 @@ class YahooProvider:
         try:
             frame, notes = _normalise(self._download(symbol), symbol)
         except _BadResponse as exc:
-            reason = str(exc)
+            full, reason = str(exc), _short(str(exc))
             if cached is None:
                 raise DataError(
                     f"cannot download '{symbol}' from Yahoo Finance ({reason}) and no cached copy "
                     f"exists in {where} (offline?): {_SUGGESTION}",
                     expected=f"daily history for '{symbol}'",
-                    got=reason,
+                    got=full,
                 ) from None
             stale, meta = cached
             self.notes.append(
@@ -193,6 +193,14 @@ class YahooProvider:
         except Exception as exc:  # curl/requests/JSON errors: yfinance raises whatever its stack raised
             first_line = (str(exc).splitlines() or [""])[0][:200]
             raise _BadResponse(f"{type(exc).__name__}: {first_line}".rstrip(": ")) from exc
+
+
+def _short(reason: str) -> str:
+    """A readable summary of yfinance's (often repeated, multi-part) failure text; the full text stays in ``got``."""
+    if "Could not resolve host" in reason or "DNSError" in reason:
+        return "no network: the Yahoo host name did not resolve"
+    last = reason.split("; ")[-1]
+    return last if len(last) <= 160 else last[:157] + "..."
 
 
 def _stamp(when: dt.datetime) -> str:
