@@ -355,7 +355,7 @@ def test_network_guard_is_not_swallowed_by_download_failure_handling(tmp_path: P
 def test_failure_reasons_are_summarised_for_the_error_line() -> None:
     from engine.data.yahoo import _short
 
-    dns = "Cookie/crumb fetch failed (DNSError); Failed to get ticker '^GSPC' reason: curl: (6) Could not resolve host: x"
+    dns = "Cookie/crumb fetch failed (DNSError); Failed to get ticker '^GSPC': curl: (6) Could not resolve host: x"
     assert _short(dns) == "no network: the Yahoo host name did not resolve"
     assert _short("first; second problem") == "second problem"
     assert len(_short("x" * 500)) == 160
