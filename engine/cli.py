@@ -8,6 +8,7 @@ shows its traceback.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ import typer
 from rich.console import Console
 
 from engine import __version__
-from engine.errors import UserError
+from engine.errors import StoreError, UserError
 
 __all__ = ["app", "main"]
 
@@ -239,26 +240,28 @@ def compare(
     except UserError as err:
         _fail(err)
         return
-    if format is CompareFormat.table:
-        console = Console(
-            highlight=False,
-            width=None if output is None and sys.stdout.isatty() else 240,
-            file=open(output, "w", encoding="utf-8") if output else None,  # noqa: SIM115
-            no_color=output is not None,
+    if format is CompareFormat.table and output is None:
+        Console(highlight=False, width=None if sys.stdout.isatty() else 240).print(
+            compare_table(comparison, rows, reps)
         )
-        console.print(compare_table(comparison, rows, reps))
-        if output:
-            console.file.close()
         return
-    text = {
-        CompareFormat.markdown: lambda: compare_markdown(comparison, rows, reps),
-        CompareFormat.csv: lambda: compare_csv(rows),
-        CompareFormat.json: lambda: compare_json(comparison, rows),
-    }[format]()
-    if output:
-        output.write_text(text, encoding="utf-8")
+    if format is CompareFormat.table:
+        buffer = io.StringIO()
+        Console(file=buffer, highlight=False, width=240, no_color=True).print(compare_table(comparison, rows, reps))
+        text = buffer.getvalue()
     else:
+        text = {
+            CompareFormat.markdown: lambda: compare_markdown(comparison, rows, reps),
+            CompareFormat.csv: lambda: compare_csv(rows),
+            CompareFormat.json: lambda: compare_json(comparison, rows),
+        }[format]()
+    if output is None:
         sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(StoreError(f"cannot write the output: {exc.strerror or exc}", file=str(output)))
 
 
 runs_app = typer.Typer(help="Browse the results store.", no_args_is_help=True)
@@ -307,7 +310,10 @@ def runs_show(run_id: str, results_dir: ResultsDir = Path("results"), store: Sto
     """Show one run: its manifest and the metrics of its strategy and benchmarks."""
     try:
         catalog = _catalog(results_dir, store)
-        (run_dir,) = catalog.select(run_id)
+        selected = catalog.select(run_id)
+        if len(selected) != 1:
+            raise UserError(f"{run_id!r} selects {len(selected)} runs; runs show takes one run id")
+        (run_dir,) = selected
         cols, rows = catalog.query(
             "SELECT kind, name, total_return, cagr, ann_vol, sharpe, sortino, max_drawdown, calmar, turnover, "
             "switches_per_year, fees_paid FROM metrics WHERE run_id = (SELECT run_id FROM runs WHERE run_dir = ?) "

@@ -68,6 +68,18 @@ def _ensure_schema(con: Any) -> None:
     con.execute(_SCHEMA)
 
 
+@contextlib.contextmanager
+def _transaction(con: Any) -> Iterator[None]:
+    """All statements of one indexing step commit together, or not at all (a kill rolls back)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def default_store_path(results_dir: Path, env: dict[str, str] | None = None) -> Path:
     """``$SEESAW_STORE`` if set, else ``<results_dir>/seesaw.duckdb``."""
     override = (env or {}).get("SEESAW_STORE")
@@ -114,7 +126,7 @@ class Catalog:
 
     def record(self, *run_dirs: Path) -> None:
         """Index landed run directories (and anything else not yet indexed), in one transaction of the lock."""
-        with self._connect(write=True) as con:
+        with self._connect(write=True) as con, _transaction(con):
             self._sync(con)
             for run_dir in run_dirs:
                 self._insert(con, Path(run_dir))
@@ -122,7 +134,7 @@ class Catalog:
 
     def sync(self) -> int:
         """Reconcile the catalog with the run directories; return the number of runs indexed."""
-        with self._connect(write=True) as con:
+        with self._connect(write=True) as con, _transaction(con):
             n = self._sync(con)
             self._refresh_views(con)
             return n
@@ -133,15 +145,19 @@ class Catalog:
         return sorted(p.parent for p in self.results_dir.glob(f"*/*/{MANIFEST}") if not p.parent.name.startswith("."))
 
     def _sync(self, con: Any) -> int:
+        """Drop rows whose run directory is gone; add landed directories under ``results_dir`` not yet indexed.
+
+        Rows of other results directories sharing this catalog (``--store``) are kept while they exist.
+        """
         present = {str(p.resolve()) for p in self._manifests()}
         known = {row[0]: row[1] for row in con.execute("SELECT run_dir, run_id FROM runs").fetchall()}
         for run_dir, run_id in known.items():
-            if run_dir not in present:
+            if not (Path(run_dir) / MANIFEST).is_file():
                 con.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
                 con.execute("DELETE FROM metrics WHERE run_id = ?", [run_id])
         for run_dir in sorted(present - set(known)):
             self._insert(con, Path(run_dir))
-        return len(present)
+        return int(con.execute("SELECT count(*) FROM runs").fetchone()[0])
 
     def _insert(self, con: Any, run_dir: Path) -> None:
         try:
@@ -165,17 +181,18 @@ class Catalog:
             con.execute(f"INSERT INTO metrics ({mcols}) VALUES ({', '.join('?' * len(values))})", values)
 
     def _refresh_views(self, con: Any) -> None:
-        root = self.results_dir.resolve()
+        """Views over the Parquet files of the *indexed* runs only (an explicit file list, never a glob,
+        so a staging directory or another writer's half-written file is never read)."""
+        run_dirs = [Path(r[0]) for r in con.execute("SELECT run_dir FROM runs ORDER BY run_id").fetchall()]
         for table in ("equity", "weights", "trades", "benchmarks", "prices"):
-            files = sorted(root.glob(f"*/*/{table}.parquet"))
-            files = [f for f in files if not f.parent.name.startswith(".")]
+            files = [d / f"{table}.parquet" for d in run_dirs if (d / f"{table}.parquet").is_file()]
             if not files:
                 con.execute(f"DROP VIEW IF EXISTS {table}")
                 continue
-            pattern = str(root / "*" / "*" / f"{table}.parquet").replace("'", "''")
+            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
             con.execute(
                 f"CREATE OR REPLACE VIEW {table} AS SELECT regexp_extract(filename, '([^/]+)/{table}\\.parquet$', 1) "
-                f"AS run_id, * EXCLUDE (filename) FROM read_parquet('{pattern}', filename = true, union_by_name = true)"
+                f"AS run_id, * EXCLUDE (filename) FROM read_parquet([{listed}], filename = true, union_by_name = true)"
             )
 
     # -- reading -------------------------------------------------------------------------------------------------

@@ -1,0 +1,125 @@
+"""Run the ``seesaw`` command line and SIGKILL (or SIGSTOP) this very process at a chosen point.
+
+    python tests/store_helpers/kill_at.py POINT N [KILL|STOP] -- run CONFIG --source synthetic --results-dir R
+
+The patches only decide *when* to die; everything before that point runs the real code, and
+the death is a real ``SIGKILL`` (no ``finally``, no ``atexit``, no flushing, locks released
+by the kernel).  ``N`` counts calls of the patched function (1 = the first).  If the point is
+never reached the command finishes normally, so a caller can tell "killed" (exit -9) from
+"the point does not exist any more" (exit 0).  With ``STOP`` the process stops itself there
+instead (``SIGSTOP``), frozen mid-step until the caller sends ``SIGCONT``: a slow writer,
+caught at a precise moment, for another process to run into.
+
+Points:
+
+* ``simulated``: right after the simulation of a config returned; nothing written yet.
+* ``parquet``: on entry to the N-th ``rundir._write_parquet`` call (the text files and the
+  earlier Parquet files of the staging directory are complete).
+* ``parquet_footer``: inside the N-th Parquet write, before pyarrow closes the file, so the
+  staging directory holds a Parquet file without its footer (a kill in the middle of a write).
+* ``rename``: just before the staging directory (``run.json`` included) is renamed into place.
+* ``record``: after the rename, on entry to ``Catalog.record`` (landed, not indexed).
+* ``index``: inside ``Catalog.record``, before the N-th ``INSERT INTO metrics`` statement
+  (the ``runs`` row and N-1 metrics rows of the run are already in the database).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+_SIGNAL = signal.SIGKILL
+
+
+def _die() -> None:
+    os.kill(os.getpid(), _SIGNAL)
+
+
+def _kill_on_call(n: int, fn: Callable[..., Any], *, before: bool = True, when=lambda *a, **k: True):
+    calls = 0
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        if when(*args, **kwargs):
+            calls += 1
+            if before and calls == n:
+                _die()
+        out = fn(*args, **kwargs)
+        if not before and calls == n:
+            _die()
+        return out
+
+    return wrapper
+
+
+class _KillingConnection:
+    """A DuckDB connection that dies before the N-th ``INSERT INTO metrics``."""
+
+    def __init__(self, con: Any, counter: list[int], n: int) -> None:
+        self._con, self._counter, self._n = con, counter, n
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql.lstrip().upper().startswith("INSERT INTO METRICS"):
+            self._counter[0] += 1
+            if self._counter[0] == self._n:
+                _die()
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def install(point: str, n: int) -> None:
+    import engine.jobs
+    import engine.store.rundir
+    from engine.store.catalog import Catalog
+
+    if point == "simulated":
+        engine.jobs.run_config = _kill_on_call(n, engine.jobs.run_config, before=False)
+    elif point == "parquet":
+        engine.store.rundir._write_parquet = _kill_on_call(n, engine.store.rundir._write_parquet)
+    elif point == "parquet_footer":
+        import pyarrow.parquet as pq
+
+        pq.ParquetWriter.close = _kill_on_call(n, pq.ParquetWriter.close)
+    elif point == "rename":
+        staging = lambda src, dst: os.path.basename(os.fspath(src)).startswith(".tmp-")  # noqa: E731
+        engine.store.rundir.os.rename = _kill_on_call(n, os.rename, when=staging)
+    elif point == "record":
+        Catalog.record = _kill_on_call(n, Catalog.record)
+    elif point == "index":
+        original = Catalog._connect
+        counter = [0]
+
+        @contextlib.contextmanager
+        def connect(self: Catalog, *, write: bool) -> Iterator[Any]:
+            with original(self, write=write) as con:
+                yield _KillingConnection(con, counter, n) if write else con
+
+        Catalog._connect = connect  # type: ignore[method-assign]
+    else:
+        raise SystemExit(f"unknown kill point {point!r}")
+
+
+def main() -> None:
+    global _SIGNAL
+    args = sys.argv[1:]
+    sep = args.index("--")
+    point, n, *how = args[:sep]
+    _SIGNAL = {"KILL": signal.SIGKILL, "STOP": signal.SIGSTOP}[how[0] if how else "KILL"]
+    install(point, int(n))
+    cli_args = args[sep + 1 :]
+    from engine.cli import main as cli_main
+
+    sys.argv = ["seesaw", *cli_args]
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()

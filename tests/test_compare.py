@@ -1,0 +1,661 @@
+"""End-to-end tests of ``seesaw compare`` and ``seesaw runs``, checked against independent arithmetic.
+
+Every number compared here is recomputed from the stored run directories (``equity.csv``,
+``benchmarks.csv``, ``config.yaml``, ``run.json``) with plain pandas and the metric
+definitions of ``tests/oracle.py`` (which imports nothing from ``engine``); never with
+``engine.metrics`` or ``engine.comparison``.
+
+The configs run once per module into temporary results directories; every later
+comparison selects those stored runs with ``--runs`` (no data loading).  Bootstrap
+statistics use ``--reps 200``: their precision does not matter here.
+
+Golden file: ``tests/golden/compare_synthetic.md`` is the Markdown output of
+``seesaw compare`` on synthetic data (see ``GOLDEN_ARGS``), compared byte for byte, from this
+process and from a second one.  After an intended change of the output, regenerate it with
+
+    SEESAW_UPDATE_GOLDEN=1 python -m pytest tests/test_compare.py -k golden
+
+and review the diff of the golden file before committing it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.jobs import RunOptions, compare_job
+from tests import oracle
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
+GOLDEN = REPO / "tests" / "golden" / "compare_synthetic.md"
+UPDATE_GOLDEN = os.environ.get("SEESAW_UPDATE_GOLDEN") == "1"
+
+START, END = "2005-01-01", "2024-12-31"
+FIRST, LAST = "2005-01-03", "2024-12-31"  # the data files' first and last trading dates inside START..END
+REPS = "200"
+BENCHMARKS = ["buy & hold US", "buy & hold HK", "50/50 monthly"]  # every shipped config's, in order
+
+GOLDEN_CONFIGS = ["buy_hold_us", "ratio_trend", "static_60_40"]
+GOLDEN_ARGS = [
+    *(str(REPO / "configs" / f"{name}.yaml") for name in GOLDEN_CONFIGS),
+    *("--source", "synthetic", "--start", "2010-01-01", "--end", "2015-12-31", "--reps", REPS),
+    *("--format", "markdown"),
+]
+
+# Environment variables that would colour or resize rich's output, or move the results store.
+_UNSET = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS", "SEESAW_STORE")
+RUN_ID = re.compile(r"\b\d{8}T\d{6}Z-[0-9a-f]{8}(?:-\d+)?\b")
+EULER_GAMMA = 0.5772156649015329
+
+
+def invoke(*args: str):
+    """Run the CLI in-process; stdout and stderr apart; an exception other than exit is a bug."""
+    result = CliRunner().invoke(app, list(args), env=dict.fromkeys(_UNSET), catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def ok(*args: str) -> str:
+    result = invoke(*args)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def user_error(*args: str) -> str:
+    """The one-line message of a command that must fail with exit 2."""
+    result = invoke(*args)
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Independent reading of run directories
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    run_dir: Path
+    manifest: dict[str, Any]
+    initial: float
+    equity: pd.Series
+    benchmarks: pd.DataFrame
+
+
+def read_run(run_dir: Path) -> StoredRun:
+    equity = pd.read_csv(run_dir / "equity.csv", index_col="date", parse_dates=["date"])
+    benchmarks = pd.read_csv(run_dir / "benchmarks.csv", index_col="date", parse_dates=["date"])
+    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    return StoredRun(run_dir, manifest, float(config["initial_cash"]), equity["value"], benchmarks)
+
+
+def stored_runs(results: Path) -> list[StoredRun]:
+    return [read_run(p.parent) for p in sorted(results.glob("*/*/run.json"))]
+
+
+def run_of(results: Path, run_id: str) -> StoredRun:
+    [run_dir] = [p for p in results.glob(f"*/{run_id}") if p.is_dir()]
+    return read_run(run_dir)
+
+
+def curve_of(results: Path, row: dict) -> tuple[pd.Series, float]:
+    """The stored curve behind a compare row and the cash it started from."""
+    run = run_of(results, row["run_id"])
+    curve = run.equity if row["kind"] == "strategy" else run.benchmarks[row["name"]]
+    return curve, run.initial
+
+
+def window(curve: pd.Series, initial: float, first: str, last: str) -> tuple[pd.Series, float]:
+    """The curve on [first, last] and the value before it: the previous close, or the initial cash."""
+    inside = curve[(curve.index >= pd.Timestamp(first)) & (curve.index <= pd.Timestamp(last))]
+    before = curve[curve.index < pd.Timestamp(first)]
+    return inside, (initial if before.empty else float(before.iloc[-1]))
+
+
+def daily_returns(values: pd.Series, start: float) -> np.ndarray:
+    v = values.to_numpy(dtype=float)
+    return v / np.concatenate([[start], v[:-1]]) - 1.0
+
+
+def year_returns(values: pd.Series, start: float) -> dict[int, float]:
+    """R_y = V(last date of y) / V(last date of y - 1) - 1, the first year from ``start``."""
+    out, previous = {}, start
+    for year in sorted(set(values.index.year)):
+        end = float(values[values.index.year == year].iloc[-1])
+        out[year] = end / previous - 1.0
+        previous = end
+    return out
+
+
+def psr(r: np.ndarray, reference_sharpe: float) -> float:
+    """Bailey & Lopez de Prado (2012): Phi((SR - SR*) sqrt(n-1) / sqrt(1 - g3 SR + (g4-1)/4 SR^2)), per period."""
+    n = len(r)
+    sr = r.mean() / r.std(ddof=1)
+    dev = r - r.mean()
+    m2 = np.mean(dev**2)
+    g3, g4 = np.mean(dev**3) / m2**1.5, np.mean(dev**4) / m2**2
+    z = (sr - reference_sharpe) * math.sqrt(n - 1) / math.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr**2)
+    return statistics.NormalDist().cdf(z)
+
+
+def expected_max_sharpe(trial_sharpes: list[float]) -> float:
+    """Bailey & Lopez de Prado (2014), SR0 for N trials with sample variance V (ddof=1)."""
+    n, q = len(trial_sharpes), statistics.NormalDist().inv_cdf
+    v = statistics.variance(trial_sharpes)
+    return math.sqrt(v) * ((1 - EULER_GAMMA) * q(1 - 1 / n) + EULER_GAMMA * q(1 - 1 / (n * math.e)))
+
+
+def rel(x: float, rel_tol: float = 1e-9) -> Any:
+    return pytest.approx(x, rel=rel_tol, abs=0.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures: every shipped config on real data once, a small synthetic store
+
+
+@dataclass(frozen=True)
+class Real:
+    results: Path
+    data_dir: Path
+    doc: dict  # the JSON output of the first comparison
+
+
+@pytest.fixture(scope="module")
+def real(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Real:
+    results = tmp_path_factory.mktemp("real") / "results"
+    args = ["compare", *map(str, CONFIGS), "--source", "csv", "--data-dir", str(data_dir)]
+    args += ["--start", START, "--end", END, "--format", "json", "--reps", REPS, "--results-dir", str(results)]
+    return Real(results, data_dir, json.loads(ok(*args)))
+
+
+def compare_real(real: Real, *args: str) -> str:
+    return ok("compare", "--runs", "latest", "--results-dir", str(real.results), "--reps", REPS, *args)
+
+
+def compare_real_json(real: Real, *args: str) -> dict:
+    return json.loads(compare_real(real, *args, "--format", "json"))
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    results: Path
+    markdown: str  # the golden command's output, before anything else was stored
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Synthetic:
+    results = tmp_path_factory.mktemp("synthetic") / "results"
+    return Synthetic(results, ok("compare", *GOLDEN_ARGS, "--results-dir", str(results)))
+
+
+@pytest.fixture(scope="module")
+def store(synthetic: Synthetic) -> Path:
+    """The synthetic store plus a newer run of ratio_trend (``--force``: same config and data, a new run)."""
+    args = [str(REPO / "configs" / "ratio_trend.yaml"), "--source", "synthetic", "--start", "2010-01-01"]
+    ok("run", *args, "--end", "2015-12-31", "--force", "--format", "json", "--results-dir", str(synthetic.results))
+    return synthetic.results
+
+
+def newest_first(results: Path) -> list[dict]:
+    """Manifests, newest first: creation time, then run id (as documented for `runs list`)."""
+    manifests = [r.manifest for r in stored_runs(results)]
+    return sorted(manifests, key=lambda m: (dt.datetime.fromisoformat(m["created_at"]), m["run_id"]), reverse=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Real data, the full window
+
+
+@pytest.mark.realdata
+def test_window_is_the_common_first_and_last_date(real: Real) -> None:
+    doc = real.doc
+    assert (doc["first"], doc["last"]) == (FIRST, LAST)
+    assert doc["reference"] == "50/50 monthly"
+    assert doc["synthetic"] is False
+    assert len(doc["data_fingerprints"]) == 1
+    for run in stored_runs(real.results):
+        assert (str(run.equity.index[0].date()), str(run.equity.index[-1].date())) == (FIRST, LAST)
+    for row in doc["rows"]:
+        assert (row["start"], row["end"]) == (FIRST, LAST)
+
+
+@pytest.mark.realdata
+def test_one_row_per_config_then_each_distinct_benchmark(real: Real) -> None:
+    rows = real.doc["rows"]
+    names = [yaml.safe_load(p.read_text(encoding="utf-8"))["name"] for p in CONFIGS]
+    assert [r["name"] for r in rows if r["kind"] == "strategy"] == names
+    # Same costs, cash and data in every config: each benchmark curve once.
+    assert [r["name"] for r in rows if r["kind"] == "benchmark"] == BENCHMARKS
+    assert [r["kind"] for r in rows] == ["strategy"] * len(names) + ["benchmark"] * len(BENCHMARKS)
+
+
+@pytest.mark.realdata
+def test_metrics_equal_an_independent_recomputation_from_the_stored_curves(real: Real) -> None:
+    doc = real.doc
+    for row in doc["rows"]:
+        curve, initial = curve_of(real.results, row)
+        values, start = window(curve, initial, doc["first"], doc["last"])
+        assert start == initial  # the window starts on the curve's first date: from the initial cash
+        expected = oracle.metrics(values.index, values.to_numpy(), start)
+        for key in ("total_return", "cagr", "ann_vol", "sharpe", "max_drawdown", "sortino", "calmar"):
+            assert row[key] == rel(expected[key]), (row["name"], key)
+        assert row["final_value"] == rel(float(values.iloc[-1]))
+
+
+@pytest.mark.realdata
+def test_strategy_total_return_equals_its_runs_metrics_json(real: Real) -> None:
+    for row in real.doc["rows"]:
+        if row["kind"] != "strategy":
+            continue
+        run = run_of(real.results, row["run_id"])
+        metrics = json.loads((run.run_dir / "metrics.json").read_text(encoding="utf-8"))
+        assert metrics["strategy"]["name"] == row["name"]
+        assert row["total_return"] == rel(metrics["strategy"]["total_return"], 1e-12)
+        assert row["sharpe"] == rel(metrics["strategy"]["sharpe"], 1e-12)
+
+
+@pytest.mark.realdata
+def test_excess_return_tracking_error_and_ir_against_the_reference(real: Real) -> None:
+    doc = real.doc
+    [ref_row] = [r for r in doc["rows"] if r["name"] == doc["reference"]]
+    ref_values, ref_start = window(*curve_of(real.results, ref_row), doc["first"], doc["last"])
+    ref = oracle.metrics(ref_values.index, ref_values.to_numpy(), ref_start)
+    ref_r = daily_returns(ref_values, ref_start)
+    for row in doc["rows"]:
+        values, start = window(*curve_of(real.results, row), doc["first"], doc["last"])
+        d = daily_returns(values, start) - ref_r
+        ppy = (len(values) - 1) / ((values.index[-1] - values.index[0]).days / 365.25)
+        assert row["excess_return"] == pytest.approx(oracle.metrics(values.index, values, start)["cagr"] - ref["cagr"])
+        if row is ref_row:
+            assert row["excess_return"] == 0.0
+            assert row["tracking_error"] == 0.0
+            assert row["information_ratio"] is None  # NaN: zero tracking error
+        else:
+            assert row["tracking_error"] == rel(d.std(ddof=1) * math.sqrt(ppy))
+            assert row["information_ratio"] == rel(d.mean() / d.std(ddof=1) * math.sqrt(ppy))
+
+
+@pytest.mark.realdata
+def test_compare_job_reuses_the_stored_runs_and_gives_the_same_rows(real: Real) -> None:
+    opts = RunOptions(
+        source="csv",
+        data_dir=real.data_dir,
+        start=dt.date.fromisoformat(START),
+        end=dt.date.fromisoformat(END),
+        results_dir=real.results,
+    )
+    comparison, config_runs = compare_job(
+        CONFIGS, opts, runs=None, env={}, now=dt.datetime(2030, 1, 1, tzinfo=dt.UTC), reps=int(REPS)
+    )
+    assert all(r.reused for r in config_runs)  # nothing ran again
+    assert len(list(real.results.glob("*/*/run.json"))) == len(CONFIGS)
+    assert (str(comparison.first.date()), str(comparison.last.date())) == (FIRST, LAST)
+    assert [r["name"] for r in comparison.rows] == [r["name"] for r in real.doc["rows"]]
+    for mine, cli in zip(comparison.rows, real.doc["rows"], strict=True):
+        for key in ("total_return", "cagr", "ann_vol", "sharpe", "max_drawdown", "psr", "dsr"):
+            assert mine.get(key) == cli.get(key) or (math.isnan(mine[key]) and cli[key] is None), key
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Sub-period and calendar years
+
+
+@pytest.mark.realdata
+def test_period_rows_start_from_the_previous_close(real: Real) -> None:
+    doc = compare_real_json(real, "--period", "2020-01-01:2020-12-31", "--by", "year")
+    assert (doc["first"], doc["last"]) == ("2020-01-02", "2020-12-31")
+    for row in doc["rows"]:
+        assert (row["start"], row["end"]) == ("2020-01-02", "2020-12-31")
+        curve, _ = curve_of(real.results, row)
+        # By hand: the value on the last date over the value on the date before the first.
+        before = curve[curve.index < pd.Timestamp("2020-01-02")]
+        assert before.index[-1] == pd.Timestamp("2019-12-31")
+        by_hand = float(curve[pd.Timestamp("2020-12-31")]) / float(before.iloc[-1]) - 1.0
+        assert row["total_return"] == rel(by_hand)
+        values, start = window(curve, math.nan, doc["first"], doc["last"])
+        expected = oracle.metrics(values.index, values.to_numpy(), start)
+        for key in ("cagr", "ann_vol", "sharpe", "max_drawdown"):
+            assert row[key] == rel(expected[key]), (row["name"], key)
+        assert [k for k in row if re.fullmatch(r"y\d{4}", k)] == ["y2020"]
+        assert row["y2020"] == rel(by_hand)
+
+
+@pytest.mark.realdata
+def test_period_from_before_the_runs_starts_from_the_initial_cash(real: Real) -> None:
+    doc = compare_real_json(real, "--period", "2000-01-01:2005-06-30")
+    assert (doc["first"], doc["last"]) == (FIRST, "2005-06-30")
+    for row in doc["rows"]:
+        curve, initial = curve_of(real.results, row)
+        assert row["total_return"] == rel(float(curve[pd.Timestamp("2005-06-30")]) / initial - 1.0)
+
+
+@pytest.mark.realdata
+def test_year_columns_are_calendar_returns_that_compound_to_the_total(real: Real) -> None:
+    doc = compare_real_json(real, "--by", "year")
+    for row in doc["rows"]:
+        years = [k for k in row if re.fullmatch(r"y\d{4}", k)]
+        assert years == [f"y{y}" for y in range(2005, 2025)]
+        assert math.prod(1.0 + row[k] for k in years) - 1.0 == pytest.approx(row["total_return"], rel=1e-9)
+        values, start = window(*curve_of(real.results, row), doc["first"], doc["last"])
+        for year, r in year_returns(values, start).items():
+            assert row[f"y{year}"] == rel(r), (row["name"], year)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Mixed data
+
+
+@pytest.mark.realdata
+def test_runs_on_different_data_are_refused_unless_allowed(data_dir: Path, tmp_path: Path) -> None:
+    results = str(tmp_path / "results")
+    common = ["--start", START, "--end", END, "--format", "json", "--results-dir", results]
+    ok("run", str(REPO / "configs" / "buy_hold_us.yaml"), "--source", "csv", "--data-dir", str(data_dir), *common)
+    ok("run", str(REPO / "configs" / "ratio_trend.yaml"), "--source", "synthetic", *common)
+    ids = ",".join(r.manifest["run_id"] for r in stored_runs(tmp_path / "results"))
+
+    message = user_error("compare", "--runs", ids, "--results-dir", results, "--reps", REPS)
+    assert "--allow-mixed" in message
+
+    out = ok("compare", "--runs", ids, "--allow-mixed", "--results-dir", results, "--reps", REPS, "--format", "json")
+    doc = json.loads(out)
+    assert len(doc["data_fingerprints"]) == 2
+    assert doc["synthetic"] is True
+    assert [r["name"] for r in doc["rows"] if r["kind"] == "strategy"] == ["buy_hold_us", "ratio_trend"]
+    assert {r["synthetic"] for r in doc["rows"]} == {True, False}
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Reference benchmark, sorting, top
+
+
+@pytest.mark.realdata
+def test_benchmark_option_changes_the_reference(real: Real) -> None:
+    doc = compare_real_json(real, "--benchmark", "buy & hold US")
+    assert doc["reference"] == "buy & hold US"
+    rows = {r["name"]: r for r in doc["rows"]}
+    assert rows["buy & hold US"]["excess_return"] == 0.0
+    assert rows["buy & hold US"]["information_ratio"] is None
+    for row in doc["rows"]:
+        assert row["excess_return"] == pytest.approx(row["cagr"] - rows["buy & hold US"]["cagr"], abs=1e-12)
+    # PSR is against the new reference's Sharpe (the default reference has a lower one).
+    default = {r["name"]: r for r in real.doc["rows"]}
+    assert all(rows[n]["psr"] < default[n]["psr"] for n in rows if rows[n]["kind"] == "strategy")
+    assert 0.0 <= doc["spa"]["consistent"] <= 1.0
+
+
+@pytest.mark.realdata
+def test_unknown_benchmark_is_one_line_naming_the_known_ones(real: Real) -> None:
+    message = user_error("compare", "--runs", "latest", "--results-dir", str(real.results), "--benchmark", "nope")
+    assert "'nope'" in message
+    for name in BENCHMARKS:
+        assert name in message
+
+
+@pytest.mark.realdata
+def test_sort_by_sharpe_is_descending_with_benchmarks_last(real: Real) -> None:
+    rows = compare_real_json(real, "--sort", "sharpe")["rows"]
+    strategies = [r for r in rows if r["kind"] == "strategy"]
+    assert [r["kind"] for r in rows] == ["strategy"] * len(strategies) + ["benchmark"] * len(BENCHMARKS)
+    assert [r["name"] for r in rows[len(strategies) :]] == BENCHMARKS
+    expected = sorted((r for r in real.doc["rows"] if r["kind"] == "strategy"), key=lambda r: -r["sharpe"])
+    assert [r["name"] for r in strategies] == [r["name"] for r in expected]
+    sharpes = [r["sharpe"] for r in strategies]
+    assert sharpes == sorted(sharpes, reverse=True)
+    assert sharpes[0] > sharpes[-1]
+
+
+@pytest.mark.realdata
+def test_sort_by_volatility_is_ascending(real: Real) -> None:
+    rows = compare_real_json(real, "--sort", "ann_vol")["rows"]
+    vols = [r["ann_vol"] for r in rows if r["kind"] == "strategy"]
+    assert len(vols) == len(CONFIGS)
+    assert vols == sorted(vols)
+    assert vols[0] < vols[-1]
+
+
+@pytest.mark.realdata
+def test_top_keeps_the_best_strategies_and_every_benchmark(real: Real) -> None:
+    rows = compare_real_json(real, "--sort", "sharpe", "--top", "2")["rows"]
+    best = sorted((r for r in real.doc["rows"] if r["kind"] == "strategy"), key=lambda r: -r["sharpe"])[:2]
+    assert [r["name"] for r in rows] == [r["name"] for r in best] + BENCHMARKS
+
+
+@pytest.mark.realdata
+def test_unknown_sort_column_is_one_line(real: Real) -> None:
+    message = user_error("compare", "--runs", "latest", "--results-dir", str(real.results), "--sort", "nope")
+    assert "--sort" in message
+    assert "'nope'" in message
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Formats
+
+
+@pytest.mark.realdata
+def test_table_format(real: Real) -> None:
+    out = compare_real(real)
+    assert "Seesaw compare" in out
+    assert "SYNTHETIC" not in out
+    assert f"{FIRST} → {LAST}" in out
+    assert "SPA" in out
+    assert "\x1b[" not in out  # no colour when not a terminal
+    for row in real.doc["rows"]:
+        assert row["name"] in out
+
+
+@pytest.mark.realdata
+def test_markdown_format_one_line_per_row(real: Real) -> None:
+    lines = compare_real(real, "--format", "markdown").splitlines()
+    rows = real.doc["rows"]
+    assert lines[0].startswith("| Name | Kind | Total ret |")
+    assert set(lines[1]) <= set("|-:")
+    for line, row in zip(lines[2 : 2 + len(rows)], rows, strict=True):
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        assert cells[:3] == [row["name"], row["kind"], f"{row['total_return'] * 100:.1f}%"]
+    assert lines[2 + len(rows)] == ""
+    assert f"Common window {FIRST} → {LAST}" in lines[3 + len(rows)]
+
+
+@pytest.mark.realdata
+def test_csv_format_one_row_per_compared_row_with_weight_columns(real: Real) -> None:
+    frame = pd.read_csv(io.StringIO(compare_real(real, "--format", "csv")))
+    rows = real.doc["rows"]
+    assert list(frame["name"]) == [r["name"] for r in rows]
+    assert {"weight_us", "weight_hk"} <= set(frame.columns)
+    assert "avg_weight" not in frame.columns
+    for (_, line), row in zip(frame.iterrows(), rows, strict=True):
+        assert line["total_return"] == rel(row["total_return"], 1e-12)
+        if row["kind"] == "strategy":
+            assert line["weight_us"] == rel(row["avg_weight"]["us"], 1e-12)
+            assert line["weight_hk"] == rel(row["avg_weight"]["hk"], 1e-12)
+        else:
+            assert math.isnan(line["weight_us"])
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("fmt", ["markdown", "csv", "json"])
+def test_output_file_gets_what_stdout_would(real: Real, fmt: str, tmp_path: Path) -> None:
+    target = tmp_path / f"out.{fmt}"
+    assert compare_real(real, "--format", fmt, "--output", str(target)) == ""
+    assert target.read_text(encoding="utf-8") == compare_real(real, "--format", fmt)
+
+
+@pytest.mark.realdata
+def test_output_file_table_is_plain_text(real: Real, tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    assert compare_real(real, "--output", str(target)) == ""
+    text = target.read_text(encoding="utf-8")
+    assert "Seesaw compare" in text
+    assert f"{FIRST} → {LAST}" in text
+    assert "\x1b[" not in text
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Golden file
+
+
+def test_golden_markdown_on_synthetic_data(synthetic: Synthetic, tmp_path: Path) -> None:
+    if UPDATE_GOLDEN:
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(synthetic.markdown, encoding="utf-8", newline="")
+    assert GOLDEN.is_file(), f"{GOLDEN} missing: run with SEESAW_UPDATE_GOLDEN=1 to create it"
+    golden = GOLDEN.read_text(encoding="utf-8")
+    assert synthetic.markdown == golden
+    # A second process, its own results directory: the same bytes.
+    env = {k: v for k, v in os.environ.items() if k not in _UNSET}
+    cmd = [sys.executable, "-m", "engine", "compare", *GOLDEN_ARGS, "--results-dir", str(tmp_path / "results")]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert hashlib.sha256(proc.stdout.encode()).hexdigest() == hashlib.sha256(golden.encode()).hexdigest()
+
+
+def test_golden_markdown_labels_synthetic_data(synthetic: Synthetic) -> None:
+    assert "SYNTHETIC DATA: generated prices, not market history." in synthetic.markdown
+    assert "Common window 2010-01-04 → 2015-12-31" in synthetic.markdown
+    names = [line.split(" | ")[0].removeprefix("| ") for line in synthetic.markdown.splitlines()[2:8]]
+    assert names == [*GOLDEN_CONFIGS, *BENCHMARKS]
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. The store: --runs latest, runs list | show | query
+
+
+def test_runs_latest_compares_the_newest_run_of_each_config(store: Path) -> None:
+    manifests = newest_first(store)
+    assert len(manifests) == len(GOLDEN_CONFIGS) + 1
+    [older, newer] = [m for m in reversed(manifests) if m["config_name"] == "ratio_trend"]
+    assert older["run_id"] != newer["run_id"]
+    newest = {m["config_name"]: m["run_id"] for m in reversed(manifests)}  # later ones overwrite
+    assert newest["ratio_trend"] == newer["run_id"]
+
+    doc = json.loads(ok("compare", "--runs", "latest", "--results-dir", str(store), "--reps", REPS, "--format", "json"))
+    assert {r["name"]: r["run_id"] for r in doc["rows"] if r["kind"] == "strategy"} == newest
+    assert (doc["first"], doc["last"]) == ("2010-01-04", "2015-12-31")
+
+
+def test_runs_list_shows_every_run_newest_first(store: Path) -> None:
+    out = ok("runs", "list", "--results-dir", str(store))
+    assert RUN_ID.findall(out) == [m["run_id"] for m in newest_first(store)]
+    for name in GOLDEN_CONFIGS:
+        assert name in out
+
+
+def test_runs_show_by_prefix_prints_manifest_and_metrics(store: Path) -> None:
+    manifests = newest_first(store)
+    target = manifests[0]["run_id"]
+    others = [m["run_id"] for m in manifests[1:]]
+    prefix = next(target[:n] for n in range(10, len(target)) if not any(o.startswith(target[:n]) for o in others))
+    assert prefix != target
+    out = ok("runs", "show", prefix, "--results-dir", str(store))
+    manifest_text, rest = out.split("run directory: ", 1)
+    run_dir = store / "ratio_trend" / target
+    assert manifest_text == (run_dir / "run.json").read_text(encoding="utf-8")
+    assert rest.splitlines()[0] == str(run_dir.resolve())
+    assert re.search(r"strategy\s+│ ratio_trend", rest)
+    for name in BENCHMARKS:
+        assert name in rest
+
+
+def test_runs_query_counts_runs(store: Path) -> None:
+    out = ok("runs", "query", "SELECT count(*) AS n FROM runs", "--results-dir", str(store), "--format", "json")
+    assert json.loads(out) == [{"n": len(list(store.glob("*/*/run.json")))}]
+
+
+def test_runs_query_cannot_write(store: Path) -> None:
+    db = store / "seesaw.duckdb"
+    before = db.read_bytes()
+    count = ["runs", "query", "SELECT count(*) AS n FROM runs", "--results-dir", str(store), "--format", "json"]
+    n = json.loads(ok(*count))[0]["n"]
+    assert n > 0
+    user_error("runs", "query", "DELETE FROM runs", "--results-dir", str(store))
+    assert json.loads(ok(*count)) == [{"n": n}]
+    assert db.read_bytes() == before
+
+
+def test_runs_query_bad_sql_is_one_line(store: Path) -> None:
+    message = user_error("runs", "query", "SELEC count(*) FROM runs", "--results-dir", str(store))
+    assert "SELEC" in message
+
+
+def test_runs_show_of_several_runs_is_a_user_error(store: Path) -> None:
+    if len({m["config_name"] for m in newest_first(store)}) < 2:
+        raise RuntimeError("precondition: runs of several configs are stored")
+    result = CliRunner().invoke(app, ["runs", "show", "latest", "--results-dir", str(store)], env=dict.fromkeys(_UNSET))
+    assert result.exit_code == 2, f"exit {result.exit_code}: {result.exception!r}"
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_output_into_a_missing_directory_is_a_user_error(store: Path, tmp_path: Path) -> None:
+    args = ["compare", "--runs", "latest", "--results-dir", str(store), "--reps", REPS, "--format", "markdown"]
+    if invoke(*args).exit_code != 0:
+        raise RuntimeError("precondition: the same comparison without --output succeeds")
+    args += ["--output", str(tmp_path / "missing" / "out.md")]
+    result = CliRunner().invoke(app, args, env=dict.fromkeys(_UNSET))
+    assert result.exit_code == 2, f"exit {result.exit_code}: {result.exception!r}"
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Statistics on real data
+
+
+@pytest.mark.realdata
+def test_sharpe_lies_inside_its_bootstrap_interval(real: Real) -> None:
+    for row in real.doc["rows"]:
+        if row["kind"] == "strategy":
+            assert row["sharpe_ci_low"] < row["sharpe"] < row["sharpe_ci_high"], row["name"]
+        else:
+            assert "sharpe_ci_low" not in row
+
+
+@pytest.mark.realdata
+def test_psr_and_dsr_equal_the_formulas_of_the_papers(real: Real) -> None:
+    doc = real.doc
+    returns = {}
+    for row in doc["rows"]:
+        values, start = window(*curve_of(real.results, row), doc["first"], doc["last"])
+        returns[row["name"]] = daily_returns(values, start)
+    ref = returns[doc["reference"]]
+    ref_sharpe = ref.mean() / ref.std(ddof=1)
+    strategies = [r for r in doc["rows"] if r["kind"] == "strategy"]
+    trials = [float(returns[r["name"]].mean() / returns[r["name"]].std(ddof=1)) for r in strategies]
+    sr0 = expected_max_sharpe(trials)
+    for row in strategies:
+        assert 0.0 <= row["psr"] <= 1.0
+        assert 0.0 <= row["dsr"] <= 1.0
+        assert row["psr"] == pytest.approx(psr(returns[row["name"]], ref_sharpe), abs=1e-9)
+        assert row["dsr"] == pytest.approx(psr(returns[row["name"]], sr0), abs=1e-9)
+    for row in doc["rows"]:
+        if row["kind"] == "benchmark":
+            assert row.get("psr") is None and row.get("dsr") is None
+
+
+@pytest.mark.realdata
+def test_spa_p_values_are_probabilities_in_the_json(real: Real) -> None:
+    spa = real.doc["spa"]
+    assert set(spa) == {"consistent", "lower", "upper"}
+    assert all(0.0 <= p <= 1.0 for p in spa.values())
+    assert spa["lower"] <= spa["consistent"] <= spa["upper"]
