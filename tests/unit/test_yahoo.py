@@ -1,7 +1,8 @@
 """YahooProvider and FrameCache, with recorded yfinance responses and no network.
 
 The "recorded responses" are built from ``tests/fixtures/yahoo/gspc_2024_01.csv``
-(twelve real ^GSPC sessions) into the exact shape ``yfinance.download`` 1.7
+(twelve ^GSPC-like sessions: real dates, prices and volumes halved so that no shared market
+data is copied into the repository) into the exact shape ``yfinance.download`` 1.7
 returns with ``auto_adjust=False``: columns ``MultiIndex`` ``(Price, Ticker)``
 sorted by price field, ``Volume`` as int64, a ``DatetimeIndex`` named ``Date``.
 """
@@ -277,7 +278,7 @@ def test_cache_round_trip_is_exact_including_nan(tmp_path: Path) -> None:
 def test_edited_cache_file_fails_its_checksum(tmp_path: Path) -> None:
     cache = seed_cache(tmp_path, expected_frame(), NOW)
     csv_path = tmp_path / "yahoo" / "GSPC.csv"
-    csv_path.write_text(csv_path.read_text().replace("4742.830078125", "4742.83", 1))
+    csv_path.write_text(csv_path.read_text().replace("2371.4150390625", "2371.41", 1))
     with pytest.raises(DataError) as info:
         cache.get("yahoo", "^GSPC")
     assert info.value.file == str(csv_path)
