@@ -66,7 +66,48 @@ def simulate(
     import vectorbt as vbt
 
     with _pinned(vbt, engine):
-        return _run(vbt, sizes, price, fees, slippage, init_cash, engine)
+        n_groups, n_assets = len(sizes), price.shape[1]
+        c = np.ascontiguousarray
+        price_all = c(np.tile(price, (1, n_groups)), dtype=np.float64)
+        pf = vbt.Portfolio.from_orders(
+            close=price_all,
+            size=c(np.hstack(sizes), dtype=np.float64),
+            size_type="targetpercent",
+            direction="longonly",
+            price=price_all,
+            val_price=price_all,
+            fees=c(np.tile(np.broadcast_to(fees, (n_assets,)), n_groups), dtype=np.float64),
+            slippage=c(np.tile(np.broadcast_to(slippage, (n_assets,)), n_groups), dtype=np.float64),
+            init_cash=float(init_cash),
+            cash_sharing=True,
+            group_by=np.repeat(np.arange(n_groups), n_assets),
+            call_seq="auto",
+            allow_partial=True,
+            raise_reject=False,
+            ffill_val_price=True,
+            update_value=False,
+            engine=engine,
+        )
+        rec = pf.orders.values
+        cash, position = _cash_and_position(rec, len(price), n_groups, n_assets, float(init_cash))
+        out = []
+        for g in range(n_groups):
+            pos = position[:, g * n_assets : (g + 1) * n_assets]
+            mine = rec[(rec["col"] // n_assets) == g]
+            out.append(
+                SimResult(
+                    value=cash[:, g] + np.sum(pos * price, axis=1),
+                    cash=cash[:, g].copy(),
+                    position=pos.copy(),
+                    order_slot=mine["idx"].astype(np.int64),
+                    order_asset=(mine["col"] % n_assets).astype(np.int64),
+                    order_size=mine["size"].astype(np.float64),
+                    order_price=mine["price"].astype(np.float64),
+                    order_fees=mine["fees"].astype(np.float64),
+                    order_side=mine["side"].astype(np.int64),
+                )
+            )
+        return out
 
 
 @contextlib.contextmanager
@@ -81,59 +122,6 @@ def _pinned(vbt: Any, engine: Engine) -> Iterator[None]:
         yield
     finally:
         vbt.settings["engine"] = previous
-
-
-def _run(
-    vbt: Any,
-    sizes: list[np.ndarray],
-    price: np.ndarray,
-    fees: np.ndarray,
-    slippage: np.ndarray,
-    init_cash: float,
-    engine: Engine,
-) -> list[SimResult]:
-    n_groups, n_assets = len(sizes), price.shape[1]
-    c = np.ascontiguousarray
-    price_all = c(np.tile(price, (1, n_groups)), dtype=np.float64)
-    pf = vbt.Portfolio.from_orders(
-        close=price_all,
-        size=c(np.hstack(sizes), dtype=np.float64),
-        size_type="targetpercent",
-        direction="longonly",
-        price=price_all,
-        val_price=price_all,
-        fees=c(np.tile(np.broadcast_to(fees, (n_assets,)), n_groups), dtype=np.float64),
-        slippage=c(np.tile(np.broadcast_to(slippage, (n_assets,)), n_groups), dtype=np.float64),
-        init_cash=float(init_cash),
-        cash_sharing=True,
-        group_by=np.repeat(np.arange(n_groups), n_assets),
-        call_seq="auto",
-        allow_partial=True,
-        raise_reject=False,
-        ffill_val_price=True,
-        update_value=False,
-        engine=engine,
-    )
-    rec = pf.orders.values
-    cash, position = _cash_and_position(rec, len(price), n_groups, n_assets, float(init_cash))
-    out = []
-    for g in range(n_groups):
-        pos = position[:, g * n_assets : (g + 1) * n_assets]
-        mine = rec[(rec["col"] // n_assets) == g]
-        out.append(
-            SimResult(
-                value=cash[:, g] + np.sum(pos * price, axis=1),
-                cash=cash[:, g].copy(),
-                position=pos.copy(),
-                order_slot=mine["idx"].astype(np.int64),
-                order_asset=(mine["col"] % n_assets).astype(np.int64),
-                order_size=mine["size"].astype(np.float64),
-                order_price=mine["price"].astype(np.float64),
-                order_fees=mine["fees"].astype(np.float64),
-                order_side=mine["side"].astype(np.int64),
-            )
-        )
-    return out
 
 
 def _cash_and_position(

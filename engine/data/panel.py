@@ -123,7 +123,7 @@ class LoadedPanel:
     start: int
     warmup_needed: int
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Fingerprint of the simulated window (source, symbols, price field, dates and prices).
 
