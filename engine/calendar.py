@@ -40,11 +40,13 @@ class Market:
     close_order: int
     #: Local closing time and zone, for documentation and outputs.
     close_local: str
+    #: Currency its listings are quoted in (an asset's default ``currency``).
+    currency: str
 
 
 MARKETS: dict[str, Market] = {
-    "hk": Market("hk", "XHKG", 0, "16:00 Asia/Hong_Kong"),
-    "us": Market("us", "XNYS", 1, "16:00 America/New_York"),
+    "hk": Market("hk", "XHKG", 0, "16:00 Asia/Hong_Kong", "HKD"),
+    "us": Market("us", "XNYS", 1, "16:00 America/New_York", "USD"),
 }
 
 

@@ -30,7 +30,7 @@ from engine import metrics as m
 from engine import significance as sig
 from engine.errors import StoreError, UserError
 
-__all__ = ["Comparison", "StoredRun", "compare_runs", "load_run"]
+__all__ = ["Comparison", "StoredRun", "compare_runs", "data_mismatch", "load_run"]
 
 DEFAULT_BENCHMARK = "50/50 monthly"
 
@@ -48,6 +48,7 @@ class StoredRun:
     trades: pd.DataFrame
     weights: pd.DataFrame
     prices: pd.DataFrame
+    quotes: pd.DataFrame | None = None  # absent in runs written before quotes.parquet existed
 
     @property
     def name(self) -> str:
@@ -68,6 +69,8 @@ def load_run(run_dir: Path) -> StoredRun:
         metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
         config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
         tables = {n: _table(run_dir, n) for n in ("equity", "benchmarks", "trades", "weights", "prices")}
+        if (run_dir / "quotes.parquet").is_file():
+            tables["quotes"] = _table(run_dir, "quotes")
     except (OSError, ValueError) as exc:
         raise StoreError(f"cannot read run: {exc}".splitlines()[0], file=str(run_dir)) from None
     return StoredRun(run_dir, manifest, metrics, float(config["initial_cash"]), **tables)
@@ -87,6 +90,10 @@ class Comparison:
     years: tuple[int, ...]
     assets: tuple[str, ...]
     regime: str | None = None
+    #: what Sharpe and Sortino are in excess of (each run's cash rate), for the caption
+    risk_free: str = "zero"
+    #: the runs' modelling assumptions, {config name: [line, ...]} (metrics.json "assumptions")
+    assumptions: dict[str, list[str]] | None = None
 
 
 def _switch_dates(weights: pd.DataFrame) -> list[pd.Timestamp]:
@@ -113,11 +120,11 @@ def compare_runs(
     if not runs:
         raise UserError("no runs to compare")
     fingerprints = tuple(dict.fromkeys(r.manifest["data_fingerprint"] for r in runs))
-    if len(fingerprints) > 1 and not allow_mixed:
-        detail = ", ".join(f"{r.name}: {r.manifest['data_source']} {r.manifest['data_fingerprint']}" for r in runs)
+    mismatch = data_mismatch(runs)
+    if mismatch is not None and not allow_mixed:
         raise UserError(
-            f"runs use different data ({detail}); compare runs on the same data and period, or pass --allow-mixed",
-            expected="one data fingerprint",
+            f"runs use different data ({mismatch}); compare runs on the same data, or pass --allow-mixed",
+            expected="one source, one base currency, and the same prices for every symbol the runs share",
         )
     # label -> (curve, initial cash, the run it comes from, is it that run's strategy)
     curves: dict[str, tuple[pd.Series, float, StoredRun, bool]] = {}
@@ -155,7 +162,12 @@ def compare_runs(
     ref_value, ref_initial = cut[reference]
     ref_value = ref_value.loc[dates]
     ppy = m.periods_per_year(len(dates), m.years_between(dates[0].date(), dates[-1].date()))
-    ref_returns = m.daily_returns(ref_value.to_numpy(), ref_initial)
+    # Each row's Sharpe-type ratios are in excess of its own run's cash rate (zero without one).
+    rf = {
+        label: _risk_free(run, dates, starts_at_run=dates[0] == series.index[0])
+        for label, (series, _, run, _) in curves.items()
+    }
+    ref_returns = m.daily_returns(ref_value.to_numpy(), ref_initial) - rf[reference]
     assets = tuple(dict.fromkeys(a for r in runs for a in r.prices.columns))
 
     rows: list[dict[str, Any]] = []
@@ -165,7 +177,7 @@ def compare_runs(
         _, _, run, is_strategy = curves[label]
         row: dict[str, Any] = {"kind": "strategy" if is_strategy else "benchmark", "name": label}
         row.update({"start": str(dates[0].date()), "end": str(dates[-1].date())})
-        row.update(cmp.row_metrics(value, initial))
+        row.update(cmp.row_metrics(value, initial, risk_free=rf[label]))
         returns = m.daily_returns(value.to_numpy(), initial)
         row.update(cmp.relative_metrics(value, ref_value, initial, ref_initial, ppy))
         markets = {a: run.prices.loc[dates, a] for a in run.prices.columns}
@@ -173,13 +185,14 @@ def compare_runs(
         row["data_fingerprint"] = run.manifest["data_fingerprint"]
         row["synthetic"] = bool(run.manifest["synthetic"])
         if is_strategy:
-            traded = run.trades.assign(date=pd.to_datetime(run.trades["date"])).groupby("date")["value"].sum()
-            row["turnover"] = cmp.turnover_per_year(traded, value, row["years"])
+            traded_value = run.trades.assign(date=pd.to_datetime(run.trades["date"])).groupby("date")["value"].sum()
+            row["turnover"] = cmp.turnover_per_year(traded_value, value, row["years"])
             row["switches_per_year"] = cmp.switches_per_year(_switch_dates(run.weights), dates[0], dates[-1])
-            actual = run.weights.loc[dates, [f"{a}_actual" for a in run.prices.columns]]
+            traded = _traded_assets(run)
+            actual = run.weights.loc[dates, [f"{a}_actual" for a in traded]]
             row["avg_weight"] = {c.removesuffix("_actual"): float(actual[c].mean()) for c in actual.columns}
             row["run_id"] = run.manifest["run_id"]
-            strategy_returns.append(returns)
+            strategy_returns.append(returns - rf[label])
         else:
             # Benchmark trades and weights are not stored: turnover, switches and weights are left out.
             row.update({"turnover": float("nan"), "switches_per_year": float("nan"), "avg_weight": {}})
@@ -205,6 +218,7 @@ def compare_runs(
             psr=sig.probabilistic_sharpe(rets, benchmark_sharpe=ref_sr),
             dsr=sig.deflated_sharpe(rets, trial_sharpes=trial_sharpes),
         )
+    # SPA compares excess returns: (r_s - rf_s) - (r_ref - rf_ref); with one cash rate the rates cancel.
     spa = sig.spa_pvalue(np.column_stack(strategy_returns), ref_returns, reps=reps) if strategy_returns else {}
     years = tuple(sorted({int(k[1:]) for row in rows for k in row if k.startswith("y") and k[1:].isdigit()}))
     return Comparison(
@@ -218,4 +232,89 @@ def compare_runs(
         years=years,
         assets=assets,
         regime=None if regime is None else str(regime.attrs.get("text", "regime")),
+        risk_free=_risk_free_text(runs),
+        assumptions={r.name: list(r.metrics.get("assumptions") or []) for r in runs},
     )
+
+
+def _base_currency(run: StoredRun) -> str:
+    return str(run.metrics.get("data", {}).get("base_currency") or "USD")
+
+
+def _quoted_series(run: StoredRun) -> dict[tuple[str, str], pd.Series] | None:
+    """{(symbol, price column): quoted prices on the dates it traded}, None for a run without quotes."""
+    info = run.metrics.get("data", {}).get("assets")
+    if run.quotes is None or not info:
+        return None
+    return {(info[a]["symbol"], info[a]["price"]): run.quotes[a].dropna() for a in run.quotes.columns}
+
+
+def data_mismatch(runs: Sequence[StoredRun]) -> str | None:
+    """Why ``runs`` are not on the same data, or None when they are.
+
+    Same data: one source, one base currency, and every (symbol, price column) that several
+    runs hold has the same trading dates and quoted prices on the dates those runs share.
+    Runs without quotes (written before Seesaw stored them) must have equal fingerprints.
+    """
+    sources = dict.fromkeys(r.manifest["data_source"] for r in runs)
+    if len(sources) > 1:
+        return "sources " + ", ".join(f"{r.name}: {r.manifest['data_source']}" for r in runs)
+    bases = dict.fromkeys(_base_currency(r) for r in runs)
+    if len(bases) > 1:
+        return "base currencies " + ", ".join(f"{r.name}: {_base_currency(r)}" for r in runs)
+    quoted = [(r, _quoted_series(r)) for r in runs]
+    if any(q is None for _, q in quoted):
+        if len({r.manifest["data_fingerprint"] for r in runs}) > 1:
+            return ", ".join(f"{r.name}: {r.manifest['data_source']} {r.manifest['data_fingerprint']}" for r in runs)
+        return None
+    first_seen: dict[tuple[str, str], tuple[str, pd.Series]] = {}
+    for run, series in quoted:
+        assert series is not None
+        for key, s in series.items():
+            if key not in first_seen:
+                first_seen[key] = (run.name, s)
+                continue
+            other_name, other = first_seen[key]
+            lo, hi = max(s.index[0], other.index[0]), min(s.index[-1], other.index[-1])
+            a, b = s.loc[lo:hi], other.loc[lo:hi]
+            if not a.index.equals(b.index):
+                day = a.index.symmetric_difference(b.index)[0]
+                return f"{key[0]} ({key[1]}) traded on {day.date()} in one of {other_name}, {run.name} only"
+            differs = a.to_numpy() != b.to_numpy()
+            if differs.any():
+                day = a.index[int(np.argmax(differs))]
+                return (
+                    f"{key[0]} ({key[1]}) on {day.date()}: {other_name} {b.loc[day]:.6g}, {run.name} {a.loc[day]:.6g}"
+                )
+    return None
+
+
+def _traded_assets(run: StoredRun) -> list[str]:
+    """The run's assets that are bought and sold (signal-only assets have no weight to show)."""
+    info = run.metrics.get("data", {}).get("assets") or {}
+    return [a for a in run.prices.columns if info.get(a, {}).get("traded", True)]
+
+
+def _risk_free(run: StoredRun, dates: pd.DatetimeIndex, *, starts_at_run: bool) -> np.ndarray:
+    """Per-date risk-free returns on ``dates`` from ``run``'s cash index (zero for a run without one).
+
+    r_f,t = B_t / B_(t-1) - 1, the interest one unit of cash earned on date t; on the first date 0
+    when the window starts from the run's initial cash, else from the previous date's index.
+    """
+    if "cash_index" not in run.equity:
+        return np.zeros(len(dates))
+    index = run.equity["cash_index"]
+    b = index.loc[dates].to_numpy(dtype=float)
+    pos = int(index.index.get_loc(dates[0]))
+    before = b[0] if starts_at_run or pos == 0 else float(index.iloc[pos - 1])
+    return np.concatenate([[b[0] / before - 1.0], b[1:] / b[:-1] - 1.0])
+
+
+def _risk_free_text(runs: Sequence[StoredRun]) -> str:
+    """The caption's words for the risk-free rates: one for all runs, or each with the runs that use it."""
+    users: dict[str, list[str]] = {}
+    for r in runs:
+        users.setdefault(str(r.metrics.get("data", {}).get("risk_free") or "zero"), []).append(r.name)
+    if len(users) == 1:
+        return next(iter(users))
+    return "; ".join(f"{text} for {', '.join(names)}" for text, names in users.items())

@@ -7,7 +7,8 @@ the conventions and functions of :mod:`engine.metrics`:
   timeline, ``DatetimeIndex`` sorted ascending); ``initial`` is the value before its first
   date.  Daily simple returns r_t = V_t / V_{t-1} - 1 with V_{-1} = ``initial``.
 * years = calendar days first -> last / 365.25; periods_per_year (ppy) = (n_dates - 1) / years.
-* Sharpe-type ratios use a zero risk-free rate and std with ddof=1.
+* Sharpe and Sortino are of returns in excess of a per-date risk-free return when one is
+  given (the runs' cash rate), else of the returns themselves; std with ddof=1.
 
 Undefined results (a flat curve, zero tracking error, a single date) are NaN, not errors.
 """
@@ -176,7 +177,7 @@ def year_returns(value: pd.Series, initial: float) -> dict[int, float]:
     return {int(y): float(v / s - 1.0) for y, v, s in zip(ends.index, ends.to_numpy(dtype=float), starts, strict=True)}
 
 
-def row_metrics(value: pd.Series, initial: float) -> dict[str, Any]:
+def row_metrics(value: pd.Series, initial: float, risk_free: np.ndarray | None = None) -> dict[str, Any]:
     """One comparison row: the :mod:`engine.metrics` definitions plus drawdown length and worst year.
 
     * total_return = V_T / initial - 1; cagr = (V_T / initial)^(1 / years) - 1
@@ -189,7 +190,8 @@ def row_metrics(value: pd.Series, initial: float) -> dict[str, Any]:
     * final_value, years, periods_per_year: the inputs of the annualisation
 
     years and ppy come from the curve's own dates (module docstring); Sharpe and Sortino
-    use a zero risk-free rate (Sharpe 1994; Sortino & Price 1994).  NaN where undefined.
+    are of r - ``risk_free`` (per date, aligned with ``value``; zero when None) (Sharpe 1994;
+    Sortino & Price 1994).  NaN where undefined.
     """
     if len(value) == 0:
         raise ValueError("empty equity curve")
@@ -206,8 +208,8 @@ def row_metrics(value: pd.Series, initial: float) -> dict[str, Any]:
         "total_return": m.total_return(v, initial),
         "cagr": cagr,
         "ann_vol": m.annual_volatility(r, ppy),
-        "sharpe": m.sharpe(r, ppy),
-        "sortino": m.sortino(r, ppy),
+        "sharpe": m.sharpe(r, ppy, risk_free=risk_free),
+        "sortino": m.sortino(r, ppy, risk_free=risk_free),
         "max_drawdown": mdd,
         "calmar": m.calmar(cagr, mdd),
         "longest_drawdown_days": longest_drawdown_days(value, initial),

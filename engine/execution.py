@@ -28,6 +28,12 @@ Rules (also in the README):
    to available cash (no leverage, no shorting).
 5. **Superseding.**  A leg still pending when a later event schedules the same
    asset at the same or an earlier slot is dropped.
+6. **Fill price.**  ``fill: close`` (default) fills a leg at its session's
+   close.  ``fill: next_open`` fills it at the same session's open, and the
+   session must open after the decision: a decision from the closes of date t
+   fills at an open of t+1 at the earliest (with ``lag: 0`` too), so it never
+   trades at a price from before the close it was computed on.  Slots keep
+   their order (Hong Kong's open and close both come before New York's open).
 
 The drift estimate in (4) uses closes known at the decision date and only
 decides the order of legs; sizes are computed by vectorbt at the fill.  Legs
@@ -164,8 +170,9 @@ def plan_orders(
     first_decision: int,
     lag: int,
     rebalance: str,
+    fill: str = "close",
 ) -> OrderPlan:
-    """Turn per-date target weights into the order plan (module docstring, rules 1-5)."""
+    """Turn per-date target weights into the order plan (module docstring, rules 1-6)."""
     n, n_assets = targets.shape
     ranks = market_rank(list(markets))
     m = len(ranks)
@@ -181,7 +188,9 @@ def plan_orders(
     # No leg may fill before the decision exists: after the last close of the decision date.  With
     # lag >= 1 the execution date's first slot is already later; with lag 0 (allow_same_bar) this
     # sends Hong Kong legs to Hong Kong's next close instead of the one 13 hours before the decision.
-    base = np.maximum(execution * m, decided * m + (m - 1))
+    # With fill: next_open (rule 6) even the last market's open of the decision date came before the decision.
+    after_decision = decided * m + (m if fill == "next_open" else m - 1)
+    base = np.maximum(execution * m, after_decision)
     legs = _schedule_legs(w_new, decided, base, known, traded_slots, m)
 
     size = np.full((n * m, n_assets), np.nan)

@@ -19,9 +19,9 @@ import pandas as pd
 
 from engine import __version__
 from engine.config import StrategyConfig, load_configs
-from engine.config.models import DataSpec
+from engine.config.models import AssetSpec, DataSpec
 from engine.data.base import Provider
-from engine.data.panel import LoadedPanel, load_panel
+from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import ConfigError, UserError
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.simulate import Engine
@@ -150,7 +150,9 @@ def _resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> S
 def _provider(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str], cache: dict) -> Provider:
     data = cfg.data
     if data.source == "synthetic":
-        markets = {a.symbol: a.market for a in cfg.assets.values()}
+        markets = {a.symbol: a.market for a in cfg.assets.values()} | {data.fx_symbol: "fx"}
+        if isinstance(cfg.cash_rate, str):
+            markets[cfg.cash_rate] = "rate"
         key: tuple = ("synthetic", tuple(sorted(markets.items())))
         if key not in cache:
             from engine.data.synthetic import SyntheticProvider
@@ -189,15 +191,19 @@ def _files(
         equity[a] = s.asset_value[:, j]
         weights[f"{a}_target"] = s.target[:, j]
         weights[f"{a}_actual"] = s.weights[:, j]
+    equity["cash_index"] = s.cash_index  # value of one unit of cash: interest is its growth
     if s.rule is not None:
         weights["rule"] = s.rule
     benchmarks = pd.DataFrame({"date": equity["date"]})
     for b in benches:
         benchmarks[b.name] = b.value
     prices = pd.DataFrame({"date": equity["date"]})
+    assert s.unit_value is not None
+    quotes = pd.DataFrame({"date": equity["date"]})
     for j, a in enumerate(s.assets):
-        prices[a] = loaded.panel.known[loaded.start :, j]
-    data = _data_block(loaded)
+        prices[a] = s.unit_value[:, j]
+        quotes[a] = loaded.panel.close[loaded.start :, j]
+    data = _data_block(cfg, loaded)
     chash = config_hash(resolved)
     metrics = {
         "seesaw_version": __version__,
@@ -206,6 +212,7 @@ def _files(
         "strategy": s.metrics,
         "benchmarks": [b.metrics for b in benches],
         "rules": list(s.rule_labels),
+        "assumptions": assumptions(cfg, loaded),
         "warnings": warnings,
         "notes": notes,
     }
@@ -237,22 +244,90 @@ def _files(
         benchmarks=benchmarks,
         prices=prices,
         manifest=manifest,
+        quotes=quotes,
     )
 
 
-def _data_block(loaded: LoadedPanel) -> dict[str, Any]:
+def _data_block(cfg: StrategyConfig, loaded: LoadedPanel) -> dict[str, Any]:
     p = loaded.panel
+    traded = cfg.traded_assets
+    assets = {}
+    for j, a in enumerate(p.assets):
+        spec = cfg.assets[a]
+        assets[a] = {
+            "symbol": spec.symbol,
+            "market": spec.market,
+            "currency": p.currencies[j],
+            "price": p.price_fields[j],
+            "instrument": spec.kind,
+            "traded": a in traded,
+            "dividend_yield": spec.dividend_yield,
+            "stamp_duty_bps": _stamp_duty_text(spec, cfg),
+        }
     return {
         "source": p.source,
         "synthetic": p.synthetic,
         "fingerprint": loaded.fingerprint,
         "symbols": dict(zip(p.assets, p.symbols, strict=True)),
         "price": p.price_field,
+        "base_currency": p.base_currency,
+        "assets": assets,
+        "fx_symbol": p.fx_symbol,
+        "cash_rate": cfg.cash_rate,
+        "risk_free": risk_free_text(cfg),
+        "fill": cfg.execution.fill,
         "warmup_dates": loaded.warmup_used,
         "warmup_needed": loaded.warmup_needed,
         "first_date": str(p.dates[loaded.start].date()),
         "last_date": str(p.dates[-1].date()),
     }
+
+
+def _stamp_duty_text(spec: AssetSpec, cfg: StrategyConfig) -> float | str:
+    """The asset's stamp duty per side: bps, or ``hk schedule`` (engine/costs.py)."""
+    if spec.stamp_duty_bps is not None:
+        return spec.stamp_duty_bps
+    if spec.market != "hk" or spec.kind == "etf":
+        return 0.0
+    return cfg.costs.hk_stamp_duty_bps if cfg.costs.hk_stamp_duty_bps is not None else "hk schedule"
+
+
+def risk_free_text(cfg: StrategyConfig) -> str:
+    """What Sharpe and Sortino are measured in excess of."""
+    if cfg.cash_rate is None:
+        return "zero"
+    if isinstance(cfg.cash_rate, str):
+        return f"{cfg.cash_rate} (a series in percent a year)"
+    return f"{cfg.cash_rate * 100:g}% a year (constant cash rate)"
+
+
+def assumptions(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
+    """The modelling choices behind a run's numbers, one line each, for every output."""
+    p = loaded.panel
+    lines = [f"values in {p.base_currency}"]
+    foreign = [a for j, a in enumerate(p.assets) if p.currencies[j] != p.base_currency and a in cfg.traded_assets]
+    if foreign:
+        lines[0] += (
+            f"; {', '.join(foreign)} converted at {p.fx_symbol} closes (carried forward over FX holidays); "
+            "fx_return is the currency's contribution"
+        )
+    if cfg.cash_rate is None:
+        lines.append("cash earns no interest")
+    else:
+        lines.append(f"cash earns {risk_free_text(cfg)}, compounded daily (ACT/365)")
+    for a, spec in cfg.assets.items():
+        if spec.dividend_yield > 0:
+            lines.append(
+                f"APPROXIMATION: {a} ({spec.symbol}) dividends modelled as a constant {spec.dividend_yield * 100:.2f}% "
+                "a year accrued daily and reinvested, not actual payments"
+            )
+    prices = ", ".join(f"{a} {f}" for a, f in zip(p.assets, p.price_fields, strict=True))
+    fill = "the open of the next session" if cfg.execution.fill == "next_open" else "the close"
+    lines.append(f"prices: {prices}; orders fill at {fill}")
+    signal_only = [a for a in cfg.assets if a not in cfg.traded_assets]
+    if signal_only:
+        lines.append(f"signal-only (never traded): {', '.join(signal_only)}")
+    return lines
 
 
 def _warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
@@ -292,14 +367,7 @@ def run_configs(
     for file, cfg in zip(files, configs, strict=True):
         provider = _provider(cfg, opts, env, providers)
         notes_before = len(getattr(provider, "notes", []))
-        loaded = load_panel(
-            provider,
-            cfg.assets,
-            price_field=cfg.data.price,
-            start=cfg.data.start,
-            end=cfg.data.end,
-            warmup_rows=required_warmup(cfg),
-        )
+        loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
         resolved = cfg.model_dump(mode="json")
         stored = None
         if catalog is not None and not opts.force:
@@ -335,6 +403,9 @@ def _rows(runs: list[ConfigRun]) -> list[dict[str, Any]]:
             "run_dir": str(run.run_dir) if run.run_dir is not None else None,
             "config": run.config.name,
             "warmup_dates": data["warmup_dates"],
+            "base_currency": data["base_currency"],
+            "risk_free": risk_free_text(run.config),
+            "assumptions": run.metrics["assumptions"],
         }
         rows.append({**run.metrics["strategy"], **extra})
         cfg = run.config
@@ -441,14 +512,7 @@ def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[s
         cond = expr.parse_condition(text, known=list(cfg.signals))
     except ExpressionError as exc:
         raise exc.located(file="--regime") from None
-    loaded = load_panel(
-        _provider(cfg, opts, env, {}),
-        cfg.assets,
-        price_field=cfg.data.price,
-        start=cfg.data.start,
-        end=cfg.data.end,
-        warmup_rows=signal_lookback(cfg.signals) + 1,
-    )
+    loaded = load_for_config(_provider(cfg, opts, env, {}), cfg, warmup_rows=signal_lookback(cfg.signals) + 1)
     panel = loaded.panel
     mask = condition_mask(cond, compute_signals(cfg.signals, panel.signal_inputs()))
     shifted = pd.Series(np.concatenate([[False], mask[:-1]]), index=panel.dates)

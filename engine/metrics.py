@@ -9,7 +9,8 @@ Conventions, used by every function here:
 * ``periods_per_year`` = (number of dates - 1) / years: the real number of
   trading periods per year of this run's timeline (the union of both
   markets' trading dates, about 250-260), *not* vectorbt's default 365.
-* Sharpe and Sortino use a zero risk-free rate (no cash rate exists yet).
+* Sharpe and Sortino are of returns in excess of the per-date risk-free
+  return (the config's ``cash_rate``; zero without one).
 
 Each metric's formula is in its docstring.  They are cross-checked in the
 tests against vectorbt's returns accessor with the same annualisation.
@@ -73,25 +74,32 @@ def annual_volatility(returns: np.ndarray, ppy: float) -> float:
     return float(np.std(returns, ddof=1) * np.sqrt(ppy))
 
 
-def sharpe(returns: np.ndarray, ppy: float) -> float:
-    """mean(r) / std(r, ddof=1) * sqrt(periods_per_year); zero risk-free rate.
+def _excess(returns: np.ndarray, risk_free: np.ndarray | None) -> np.ndarray:
+    return returns if risk_free is None else returns - risk_free
 
-    NaN when the returns have no variation (e.g. all cash).
+
+def sharpe(returns: np.ndarray, ppy: float, *, risk_free: np.ndarray | None = None) -> float:
+    """mean(e) / std(e, ddof=1) * sqrt(periods_per_year), e = r - risk-free return of each date.
+
+    NaN when the excess returns have no variation (e.g. all cash).
     """
     if len(returns) < 2:
         return float("nan")
+    returns = _excess(returns, risk_free)
     sd = np.std(returns, ddof=1)
     return float(np.mean(returns) / sd * np.sqrt(ppy)) if sd > 0 else float("nan")
 
 
-def sortino(returns: np.ndarray, ppy: float) -> float:
-    """mean(r) / sqrt(mean(min(r, 0)^2)) * sqrt(periods_per_year); zero target and risk-free rate.
+def sortino(returns: np.ndarray, ppy: float, *, risk_free: np.ndarray | None = None) -> float:
+    """mean(e) / sqrt(mean(min(e, 0)^2)) * sqrt(periods_per_year), e = r - risk-free return.
 
-    The downside deviation averages over *all* periods (zeros for up days), as
-    in Sortino & Price (1994) and vectorbt's ``sortino_ratio``.
+    The target is the risk-free return.  The downside deviation averages over
+    *all* periods (zeros for up days), as in Sortino & Price (1994) and
+    vectorbt's ``sortino_ratio``.
     """
     if len(returns) < 2:
         return float("nan")
+    returns = _excess(returns, risk_free)
     downside = np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2))
     return float(np.mean(returns) / downside * np.sqrt(ppy)) if downside > 0 else float("nan")
 

@@ -8,6 +8,7 @@ metrics.  Nothing here reads files, the clock or the environment.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,13 +16,14 @@ import numpy as np
 import pandas as pd
 
 from engine import metrics as m
-from engine.config.models import Benchmark, Costs, Execution, StrategyConfig
+from engine.config.models import AssetSpec, Benchmark, Costs, Execution, StrategyConfig
 from engine.costs import cost_rates
 from engine.data.panel import LoadedPanel, PricePanel
 from engine.execution import OrderPlan, plan_orders
 from engine.rules import compile_rules, decide
 from engine.signals import compute_signals, signal_lookback
 from engine.simulate import Engine, SimResult, simulate
+from engine.valuation import Valuation, simulation_prices, valuation
 
 __all__ = [
     "Allocation",
@@ -31,7 +33,6 @@ __all__ = [
     "run_allocations",
     "run_config",
     "run_strategy",
-    "slot_prices",
     "strategy_allocation",
 ]
 
@@ -53,6 +54,9 @@ class RunResult:
     trades: pd.DataFrame
     metrics: dict[str, Any]
     notes: tuple[str, ...] = field(default=())
+    cash_index: np.ndarray | None = None  # (n,) value of one unit of cash (1 on the first date)
+    unit_value: np.ndarray | None = None  # (n, A) base-currency value of one unit of each asset
+    plan: OrderPlan | None = None  # the order plan on the panel's rows (warm-up included)
 
     @property
     def weights(self) -> np.ndarray:
@@ -72,37 +76,25 @@ def required_warmup(cfg: StrategyConfig) -> int:
     return lookback + int(crosses) + cfg.execution.lag
 
 
-def slot_prices(panel: PricePanel, asset_slot: np.ndarray, m_slots: int) -> np.ndarray:
-    """Price of each asset known in each slot: (n*M, A).
-
-    In slot (d, r) an asset whose market closes in slot <= r is valued at its
-    close of d (carried forward over its holidays); one that closes later is
-    valued at its close of d-1, because its close of d is not known yet.
-    """
-    known = panel.known
-    n, n_assets = known.shape
-    # Row 0 has no earlier close; nothing can be held before the first row, so its own close is used.
-    prev = np.vstack([known[:1], known[:-1]])
-    out = np.empty((n * m_slots, n_assets))
-    for r in range(m_slots):
-        out[r::m_slots] = np.where(asset_slot[None, :] <= r, known, prev)
-    return out
-
-
 def _trades_frame(
-    sim: SimResult, dates: pd.DatetimeIndex, assets: tuple[str, ...], m_slots: int, first_slot: int
+    sim: SimResult, growth: np.ndarray, panel: PricePanel, m_slots: int, first_slot: int, fill: str
 ) -> pd.DataFrame:
+    """Fills in money of the base currency; ``quoted_price`` is the exchange's price in the asset's currency."""
     day = (sim.order_slot + first_slot) // m_slots
     order = np.lexsort((sim.order_asset, sim.order_slot))
+    row, col = day[order], sim.order_asset[order]
+    quoted = panel.open if fill == "next_open" and panel.open is not None else panel.close
+    price = sim.order_price[order] * growth[order]
     return pd.DataFrame(
         {
-            "date": dates[day[order]].strftime("%Y-%m-%d"),
-            "asset": np.asarray(assets, dtype=object)[sim.order_asset[order]],
+            "date": panel.dates[row].strftime("%Y-%m-%d"),
+            "asset": np.asarray(panel.assets, dtype=object)[col],
             "side": np.where(sim.order_side[order] == 0, "buy", "sell"),
             "quantity": sim.order_size[order],
-            "price": sim.order_price[order],
-            "value": sim.order_size[order] * sim.order_price[order],
-            "fees": sim.order_fees[order],
+            "price": price,
+            "value": sim.order_size[order] * price,
+            "fees": sim.order_fees[order] * growth[order],
+            "quoted_price": quoted[row, col],
         }
     )
 
@@ -127,38 +119,67 @@ def run_allocations(
     costs: Costs,
     initial_cash: float,
     engine: Engine,
+    assets: Mapping[str, AssetSpec] | None = None,
+    cash_rate: float | None = None,
 ) -> list[RunResult]:
-    """Simulate several allocations on ``loaded`` in one vectorbt call and score each."""
+    """Simulate several allocations on ``loaded`` in one vectorbt call and score each.
+
+    ``assets``: the config's asset specs (currency, dividend yield, per-asset costs);
+    default: plain specs of the panel's symbols and markets.  ``cash_rate``: a constant
+    annual rate on cash; None uses the panel's cash-rate series, or none.  When an asset
+    is quoted in another currency than the base, each allocation is simulated a second
+    time with the exchange rate frozen at the first date, in the same call, for ``fx_return``.
+    """
     panel, start = loaded.panel, loaded.start
+    specs = assets or {
+        a: AssetSpec.model_validate({"symbol": sym, "market": mk, "currency": ccy})
+        for a, sym, mk, ccy in zip(panel.assets, panel.symbols, panel.markets, panel.currencies, strict=True)
+    }
+    yields = np.array([specs[a].dividend_yield for a in panel.assets], dtype="float64")
+    val = valuation(panel, dividend_yields=yields, cash_rate=cash_rate, start=start)
     plans: list[OrderPlan] = [
         plan_orders(
             targets=a.targets,
             traded=panel.traded,
-            known=panel.known,
+            known=val.known,
             markets=panel.markets,
             dates=panel.dates,
             first_decision=max(start - execution.lag, 0),
             lag=execution.lag,
             rebalance=a.rebalance,
+            fill=execution.fill,
         )
         for a in allocations
     ]
     ms = plans[0].slots_per_date
-    prices = slot_prices(panel, plans[0].asset_slot, ms)
     first_slot = start * ms
-    rates = cost_rates(costs, panel.markets)
+    close, order = simulation_prices(val, panel.traded, plans[0].asset_slot, ms, execution.fill)
+    closes, orders = [close[first_slot:]] * len(plans), [order[first_slot:]] * len(plans)
+    with_fx = panel.usdhkd is not None
+    if with_fx:
+        frozen = valuation(panel, dividend_yields=yields, cash_rate=cash_rate, start=start, frozen_fx=True)
+        close_f, order_f = simulation_prices(frozen, panel.traded, plans[0].asset_slot, ms, execution.fill)
+        closes += [close_f[first_slot:]] * len(plans)
+        orders += [order_f[first_slot:]] * len(plans)
+    sizes = [p.size[first_slot:] for p in plans] * (2 if with_fx else 1)
+    rates = cost_rates(costs, specs, panel.assets, panel.dates)
     sims = simulate(
-        sizes=[p.size[first_slot:] for p in plans],
-        price=prices[first_slot:],
-        fees=rates.fees,
+        sizes=sizes,
+        price=closes,
+        order_price=orders,
+        fees=np.repeat(rates.fees, ms, axis=0)[first_slot:],
         slippage=rates.slippage,
         init_cash=initial_cash,
         engine=engine,
     )
-    return [
-        _score(a, plan, sim, loaded, prices[first_slot:], initial_cash)
-        for a, plan, sim in zip(allocations, plans, sims, strict=True)
-    ]
+    cash_slots = np.repeat(val.cash_index, ms)[first_slot:]
+    out = []
+    for i, (a, plan) in enumerate(zip(allocations, plans, strict=True)):
+        frozen_final = sims[len(plans) + i].value[-1] * cash_slots[-1] if with_fx else None
+        out.append(
+            _score(a, plan, sims[i], loaded, val, orders[i], cash_slots, initial_cash, frozen_final, execution.fill)
+        )
+    return out
 
 
 def _score(
@@ -166,17 +187,25 @@ def _score(
     plan: OrderPlan,
     sim: SimResult,
     loaded: LoadedPanel,
-    prices: np.ndarray,
+    val: Valuation,
+    order_prices: np.ndarray,
+    cash_slots: np.ndarray,
     initial_cash: float,
+    frozen_final: float | None,
+    fill: str,
 ) -> RunResult:
+    """Back from cash-index units to money, then metrics (see engine/valuation.py)."""
     panel, start = loaded.panel, loaded.start
     ms = plan.slots_per_date
     eod = np.arange(ms - 1, len(sim.value), ms)  # last slot of each date
     dates = panel.dates[start:]
-    value = sim.value[eod]
-    asset_value = sim.position[eod] * panel.known[start:]
-    trades = _trades_frame(sim, panel.dates, panel.assets, ms, start * ms)
-    slot_close = prices[sim.order_slot, sim.order_asset]
+    index = val.cash_index[start:]
+    value = sim.value[eod] * index
+    cash = sim.cash[eod] * index
+    asset_value = sim.position[eod] * val.known[start:]
+    growth = cash_slots[sim.order_slot]
+    trades = _trades_frame(sim, growth, panel, ms, start * ms, fill)
+    quoted = order_prices[sim.order_slot, sim.order_asset]
     notes = [
         f"order for {panel.assets[j]} decided {panel.dates[d].date()} never executed: its market did not open again"
         for d, j in plan.unfilled
@@ -184,33 +213,44 @@ def _score(
     years = m.years_between(dates[0].date(), dates[-1].date())
     ppy = m.periods_per_year(len(dates), years)
     rets = m.daily_returns(value, initial_cash)
+    rf = val.risk_free(start)
     cagr = m.cagr(value, initial_cash, years)
     mdd = m.max_drawdown(value, initial_cash)
     traded_value = float(trades["value"].sum())
     in_window = plan.event_execution >= start
     switches = int(np.any(np.abs(np.diff(plan.event_targets[in_window], axis=0)) > 1e-12, axis=1).sum())
+    # Interest credited on date d: the cash held overnight (in cash-index units) times the index's rise.
+    interest = float(np.sum(sim.cash[eod][:-1] * np.diff(index)))
+    total = m.total_return(value, initial_cash)
     metrics: dict[str, Any] = {
         "kind": alloc.kind,
         "name": alloc.name,
         "start": str(dates[0].date()),
         "end": str(dates[-1].date()),
         "final_value": float(value[-1]),
-        "total_return": m.total_return(value, initial_cash),
+        "total_return": total,
         "cagr": cagr,
         "ann_vol": m.annual_volatility(rets, ppy),
-        "sharpe": m.sharpe(rets, ppy),
-        "sortino": m.sortino(rets, ppy),
+        "sharpe": m.sharpe(rets, ppy, risk_free=rf),
+        "sortino": m.sortino(rets, ppy, risk_free=rf),
         "max_drawdown": mdd,
         "calmar": m.calmar(cagr, mdd),
         "turnover": traded_value / 2.0 / float(np.mean(value)) / years if years > 0 else float("nan"),
         "switches_per_year": switches / years if years > 0 else float("nan"),
-        "avg_weight": {a: float(np.mean(asset_value[:, j] / value)) for j, a in enumerate(panel.assets)},
+        "avg_weight": {
+            a: float(np.mean(asset_value[:, j] / value))
+            for j, a in enumerate(panel.assets)
+            if a not in panel.signal_only
+        },
         "fees_paid": float(trades["fees"].sum()),
-        "slippage_paid": float(np.sum(sim.order_size * np.abs(sim.order_price - slot_close))),
+        "slippage_paid": float(np.sum(sim.order_size * np.abs(sim.order_price - quoted) * growth)),
         "trades": len(trades),
         "switches": switches,
         "years": years,
         "periods_per_year": ppy,
+        "fx_return": 0.0 if frozen_final is None else float(value[-1] / frozen_final - 1.0),
+        "cash_interest": interest,
+        "risk_free_return": float(index[-1] / index[0] - 1.0),
     }
     return RunResult(
         kind=alloc.kind,
@@ -218,7 +258,7 @@ def _score(
         dates=dates,
         assets=panel.assets,
         value=value,
-        cash=sim.cash[eod],
+        cash=cash,
         asset_value=asset_value,
         target=plan.in_force(len(panel.dates))[start:],
         rule=None if alloc.rule is None else alloc.rule[start:],
@@ -226,6 +266,9 @@ def _score(
         trades=trades,
         metrics=metrics,
         notes=tuple(notes),
+        cash_index=index,
+        unit_value=val.known[start:],
+        plan=plan,
     )
 
 
@@ -255,6 +298,8 @@ def run_config(cfg: StrategyConfig, loaded: LoadedPanel, *, engine: Engine = "ru
         costs=cfg.costs,
         initial_cash=cfg.initial_cash,
         engine=engine,
+        assets=cfg.assets,
+        cash_rate=cfg.cash_rate if isinstance(cfg.cash_rate, float | int) else None,
     )
 
 
@@ -267,4 +312,6 @@ def run_strategy(cfg: StrategyConfig, loaded: LoadedPanel, *, engine: Engine = "
         costs=cfg.costs,
         initial_cash=cfg.initial_cash,
         engine=engine,
+        assets=cfg.assets,
+        cash_rate=cfg.cash_rate if isinstance(cfg.cash_rate, float | int) else None,
     )[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.table import Table
@@ -14,6 +14,7 @@ from engine.store.rundir import dumps_json
 __all__ = [
     "COMPARE_COLUMNS",
     "JSON_KEYS",
+    "assumption_lines",
     "caption_lines",
     "compare_caption",
     "compare_csv",
@@ -43,6 +44,7 @@ _COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("calmar", "Calmar", "num"),
     ("turnover", "Turnover/yr", "num"),
     ("switches_per_year", "Switch/yr", "num"),
+    ("fx_return", "FX ret", "pct"),
     ("fees_paid", "Fees", "money"),
     ("final_value", "Final value", "money"),
 )
@@ -74,11 +76,38 @@ def caption_lines(rows: Sequence[dict[str, Any]], warnings: Sequence[str]) -> li
         "Returns are fractions shown as %; CAGR from calendar time; volatility, Sharpe and Sortino annualised "
         f"with the run's own trading periods per year ({', '.join(f'{p:g}' for p in ppy)}), not 365."
     )
-    lines.append("Sharpe and Sortino use a zero risk-free rate (no cash rate yet). Turnover: one-way, per year.")
+    rates = {r["config"]: r.get("risk_free") or "zero" for r in rows if r["kind"] == "strategy"}
+    if len(set(rates.values())) <= 1:
+        words = next(iter(rates.values()), "zero")
+    else:
+        words = "; ".join(f"{config}: {text}" for config, text in rates.items())
+    lines.append(f"Sharpe and Sortino are in excess of the risk-free rate, each run's cash rate: {words}.")
+    lines.append("Turnover: one-way, per year. fx_return: the currency's contribution to total return.")
+    lines += assumption_lines({r["config"]: r.get("assumptions") or [] for r in rows if r["kind"] == "strategy"})
     warm = sorted({(r["config"], r.get("warmup_dates")) for r in rows if r["kind"] == "strategy"})
     lines.append("Warm-up dates before start: " + ", ".join(f"{c} {w}" for c, w in warm) + ".")
     lines += [f"WARNING: {w}" for w in warnings]
     return lines
+
+
+def assumption_lines(per_config: Mapping[str, Sequence[str]]) -> list[str]:
+    """Each run's modelling assumptions (currency, cash rate and risk-free, dividends, prices, fills).
+
+    ``per_config``: {config name: its assumption lines}.  Each distinct line is shown once, in
+    order of first appearance, prefixed with the configs it applies to unless it applies to all.
+
+    >>> assumption_lines({"a": ["values in USD", "x"], "b": ["values in USD"]})
+    ['Assumption: values in USD.', 'Assumption (a): x.']
+    """
+    holders: dict[str, list[str]] = {}
+    for config, lines in per_config.items():
+        for line in lines:
+            holders.setdefault(line, []).append(config)
+    out = []
+    for line, configs in holders.items():
+        who = "" if len(configs) == len(per_config) else f" ({', '.join(configs)})"
+        out.append(f"Assumption{who}: {line}.")
+    return out
 
 
 def rows_table(rows: Sequence[dict[str, Any]], warnings: Sequence[str] = ()) -> Table:
@@ -184,6 +213,15 @@ def _weights(row: dict[str, Any]) -> str:
     return " ".join(f"{a} {w * 100:.0f}%" for a, w in (row.get("avg_weight") or {}).items()) or "–"
 
 
+def _data_words(c: Any) -> str:
+    if len(c.fingerprints) == 1:
+        return f"data fingerprint {c.fingerprints[0]}."
+    return (
+        f"{len(c.fingerprints)} data fingerprints (one per set of symbols; each row's is in the CSV and JSON), "
+        "checked to agree on every symbol the runs share: " + ", ".join(c.fingerprints) + "."
+    )
+
+
 def compare_caption(c: Any, reps: int) -> list[str]:
     """What every compare output says under the table."""
     lines = []
@@ -192,8 +230,10 @@ def compare_caption(c: Any, reps: int) -> list[str]:
     n_strategies = sum(r["kind"] == "strategy" for r in c.rows)
     ppy = next(r["periods_per_year"] for r in c.rows)
     lines += [
-        f"Common window {c.first.date()} → {c.last.date()}; data fingerprint {', '.join(c.fingerprints)}.",
-        f"Annualised with {ppy:.1f} trading periods per year (not 365); zero risk-free rate. "
+        f"Common window {c.first.date()} → {c.last.date()}; " + _data_words(c),
+        f"Annualised with {ppy:.1f} trading periods per year (not 365). "
+        "Sharpe, Sortino, the Sharpe interval, PSR, DSR and SPA are of returns in excess of each run's cash rate "
+        f"(a benchmark: its run's): {c.risk_free}. "
         f"Reference benchmark for excess return (difference of CAGRs), IR, PSR and SPA: {c.reference}. "
         "Betas: same-date OLS betas on each asset's daily returns.",
         f"Sharpe 95% CI: stationary bootstrap (arch), {reps} resamples, seed 20250120, automatic block length. "
@@ -211,6 +251,7 @@ def compare_caption(c: Any, reps: int) -> list[str]:
             "close); returns annualised geometrically, Sharpe with zero risk-free rate."
         )
     lines.append("Turnover, switches and average weights are not stored for benchmarks (–).")
+    lines += assumption_lines(c.assumptions or {})
     return lines
 
 

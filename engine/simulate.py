@@ -16,7 +16,7 @@ vectorbt is imported lazily so that ``seesaw validate`` stays fast.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,40 +43,56 @@ class SimResult:
     order_side: np.ndarray  # (F,) 0 = buy, 1 = sell
 
 
+def _per_group(x: np.ndarray | Sequence[np.ndarray], n_groups: int) -> np.ndarray:
+    """One (S, A) array shared by every group, or one per group, side by side: (S, G*A)."""
+    if isinstance(x, np.ndarray):
+        return np.ascontiguousarray(np.tile(x, (1, n_groups)), dtype=np.float64)
+    if len(x) != n_groups:
+        raise ValueError(f"expected {n_groups} price arrays, got {len(x)}")
+    return np.ascontiguousarray(np.hstack(list(x)), dtype=np.float64)
+
+
 def simulate(
     *,
     sizes: list[np.ndarray],
-    price: np.ndarray,
+    price: np.ndarray | Sequence[np.ndarray],
     fees: np.ndarray,
     slippage: np.ndarray,
     init_cash: float,
     engine: Engine,
+    order_price: np.ndarray | Sequence[np.ndarray] | None = None,
 ) -> list[SimResult]:
-    """Simulate target-percent orders of several allocations over the same prices.
+    """Simulate target-percent orders of several allocations.
 
     ``sizes[g][s, j]``: target weight of asset j that allocation g orders in
-    slot s (NaN: no order).  ``price[s, j]``: the price of asset j known in
-    slot s; orders are only placed where it is the asset's real close of that
-    slot (the caller guarantees this), and it values positions everywhere
-    else.  ``fees``/``slippage``: fractions per asset.  Each allocation starts
-    with ``init_cash`` and shares cash only among its own assets.
+    slot s (NaN: no order).  ``price[s, j]``: the value of asset j at the end
+    of slot s, which values positions (one array for every group, or one per
+    group).  ``order_price``: what an order in slot s fills at and what the
+    group is valued at when sizing it (default: ``price``); orders are only
+    placed where it is a real traded price (the caller guarantees this).
+    ``fees``: fractions per asset, (A,) or per slot (S, A); ``slippage``: (A,).
+    Each allocation starts with ``init_cash`` and shares cash only among its
+    own assets.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     import vectorbt as vbt
 
     with _pinned(vbt, engine):
-        n_groups, n_assets = len(sizes), price.shape[1]
+        n_groups = len(sizes)
+        close_all = _per_group(price, n_groups)
+        n_rows, n_assets = close_all.shape[0], close_all.shape[1] // n_groups
+        order_all = close_all if order_price is None else _per_group(order_price, n_groups)
         c = np.ascontiguousarray
-        price_all = c(np.tile(price, (1, n_groups)), dtype=np.float64)
+        fees_all = np.tile(np.broadcast_to(fees, (n_rows, n_assets)) if np.ndim(fees) == 2 else fees, (1, n_groups))
         pf = vbt.Portfolio.from_orders(
-            close=price_all,
+            close=close_all,
             size=c(np.hstack(sizes), dtype=np.float64),
             size_type="targetpercent",
             direction="longonly",
-            price=price_all,
-            val_price=price_all,
-            fees=c(np.tile(np.broadcast_to(fees, (n_assets,)), n_groups), dtype=np.float64),
+            price=order_all,
+            val_price=order_all,
+            fees=c(fees_all, dtype=np.float64),
             slippage=c(np.tile(np.broadcast_to(slippage, (n_assets,)), n_groups), dtype=np.float64),
             init_cash=float(init_cash),
             cash_sharing=True,
@@ -89,14 +105,15 @@ def simulate(
             engine=engine,
         )
         rec = pf.orders.values
-        cash, position = _cash_and_position(rec, len(price), n_groups, n_assets, float(init_cash))
+        cash, position = _cash_and_position(rec, n_rows, n_groups, n_assets, float(init_cash))
         out = []
         for g in range(n_groups):
-            pos = position[:, g * n_assets : (g + 1) * n_assets]
+            cols = slice(g * n_assets, (g + 1) * n_assets)
+            pos = position[:, cols]
             mine = rec[(rec["col"] // n_assets) == g]
             out.append(
                 SimResult(
-                    value=cash[:, g] + np.sum(pos * price, axis=1),
+                    value=cash[:, g] + np.sum(pos * close_all[:, cols], axis=1),
                     cash=cash[:, g].copy(),
                     position=pos.copy(),
                     order_slot=mine["idx"].astype(np.int64),

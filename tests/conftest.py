@@ -9,7 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
-SHIPPED_CONFIGS = sorted(CONFIGS.glob("*.yaml"))
+SHIPPED_CONFIGS = sorted(CONFIGS.rglob("*.yaml"))  # configs/hkd/ included
 
 
 def real_data_dir() -> Path:

@@ -97,8 +97,8 @@ def panel_from_closes(closes: Mapping[str, pd.Series], markets: Mapping[str, str
     """A :class:`PricePanel` of assets named like their markets' keys, from close prices per asset.
 
     ``closes[asset]`` is indexed by the dates the asset traded; ``markets[asset]`` is ``us``/``hk``.
-    Symbols are the asset names.
+    Symbols are the asset names; every price is in USD (these panels are about timing, not currency).
     """
-    specs = {a: AssetSpec(symbol=a, market=markets[a]) for a in closes}
+    specs = {a: AssetSpec(symbol=a, market=markets[a], currency="USD") for a in closes}
     series = {a: pd.Series(s.to_numpy(dtype="float64"), index=pd.DatetimeIndex(s.index)) for a, s in closes.items()}
     return build_panel(series, specs, price_field="close", source="test", synthetic=False)

@@ -142,6 +142,8 @@ def plan_legs(
     lag: int,
     rebalance: str,
     first_decision: int,
+    value: np.ndarray | None = None,
+    fill: str = "close",
 ) -> Plan:
     """Every leg of every event, its slot, and whether a later event superseded it.
 
@@ -149,13 +151,14 @@ def plan_legs(
 
     * lag: an event decided on row t executes from row t + lag (dropped past the
       end), and never before the decision exists: not before the last close of
-      row t (with lag 0 a Hong Kong leg goes to Hong Kong's next close);
+      row t (with lag 0 a Hong Kong leg goes to Hong Kong's next close; with
+      ``fill: next_open`` not before the first open of row t + 1);
     * closed markets: a leg fills at the first session of its market on or after that;
     * sells first: a leg is a *sell* when its target is below the weight the
       asset has drifted to since its last *filled* leg -- a leg scheduled before
       this event's first slot that no later event dropped; pending legs have not
       filled.  That weight: the filled leg's target, grown by the asset's
-      carried-forward close from the fill date to the decision date (no growth
+      unit value (``value``; default the carried-forward close) from the fill date to the decision date (no growth
       when the fill comes after the decision date), over the grown weights plus
       the cash the filled targets left (cash does not grow).  Sells go at the first
       session on or after the event's first slot; buys at the first session of
@@ -170,7 +173,7 @@ def plan_legs(
     n, n_assets = close.shape
     ranks = _ranks(markets)
     m = max(ranks) + 1
-    known = carried_forward(close)
+    known = carried_forward(close) if value is None else value  # what a unit is worth, for the drift
     sessions = [[d * m + ranks[j] for d in range(n) if not math.isnan(close[d, j])] for j in range(n_assets)]
 
     def first_session(j: int, lower: int) -> int | None:
@@ -186,7 +189,8 @@ def plan_legs(
     alive: list[list[Leg]] = [[] for _ in range(n_assets)]  # per asset, by slot
     superseded: list[Leg] = []
     for k, t in enumerate(decided):
-        first = max((t + lag) * m, t * m + (m - 1))
+        # next_open: even the last market's open of row t came before the decision
+        first = max((t + lag) * m, t * m + (m if fill == "next_open" else m - 1))
         new = [float(targets[t, j]) for j in range(n_assets)]
         held, grown = [0.0] * n_assets, [0.0] * n_assets
         for j in range(n_assets):
@@ -370,6 +374,9 @@ def run(
     initial_cash: float,
     start: int,
     assets: Sequence[str] | None = None,
+    value: np.ndarray | None = None,
+    cash_growth: np.ndarray | None = None,
+    fill_price: np.ndarray | None = None,
 ) -> OracleRun:
     """Re-compute a run: events and legs, then vectorbt's slot-by-slot order arithmetic.
 
@@ -378,6 +385,13 @@ def run(
     ``fees``: fraction per asset (fee plus stamp duty); ``slippage``: fraction
     (scalar or per asset).  ``start``: first simulated row; the first decision
     is taken ``lag`` rows earlier (row 0 at the earliest).
+
+    Money (all optional): ``value[d, j]`` is what one unit is worth at the end of
+    date d (default: the last close carried forward); ``cash_growth[d]`` multiplies
+    the cash at the start of date d (interest since the previous date);
+    ``fill_price[d, j]`` is the price an order fills at in asset j's slot of date d
+    (default: the close; the open for ``fill: next_open``); it is also what the asset
+    is valued at when that slot's orders are sized.
 
     Simulation (vectorbt ``Portfolio.from_orders`` with size_type targetpercent,
     cash sharing, call_seq auto, long only, allow_partial, update_value False,
@@ -403,6 +417,8 @@ def run(
         lag=lag,
         rebalance=rebalance,
         first_decision=max(start - lag, 0),
+        value=value,
+        fill="close" if fill_price is None else "next_open",
     )
     m = plan.slots_per_date
     orders: dict[int, dict[int, float]] = {}
@@ -411,18 +427,23 @@ def run(
         orders.setdefault(leg.slot, {})[leg.asset] = leg.target
 
     ranks = _ranks(markets)
-    known = carried_forward(close)
+    known = carried_forward(close) if value is None else np.asarray(value, dtype=float)
+    fills = close if fill_price is None else np.asarray(fill_price, dtype=float)
     cash = float(initial_cash)
     units = [0.0] * n_assets
     last_val = [math.nan] * n_assets  # ffill_val_price=True: a NaN valuation price keeps the last one
     eod_value, eod_cash, eod_units = [], [], []
     rows: list[tuple] = []
     for d in range(start, n):
+        if cash_growth is not None and d > start:
+            cash *= float(cash_growth[d])
         for r in range(m):
             slot = d * m + r
             for j in range(n_assets):
                 # the price known in this slot: today's close if the market has closed, else yesterday's
                 vp = known[d, j] if ranks[j] <= r else known[max(d - 1, 0), j]
+                if ranks[j] == r and not math.isnan(close[d, j]):
+                    vp = fills[d, j]  # its own session: valued at the fill price when sizing
                 if not math.isnan(vp):
                     last_val[j] = vp
             group_value = cash
@@ -434,7 +455,7 @@ def run(
             approx = [size[j] * group_value - units[j] * last_val[j] for j in range(n_assets)]
             for j in _argsort_nan_last(approx):
                 # every column is processed, also without an order (state clean-up in execute_order_nb)
-                price = close[d, j] if ranks[j] == r else math.nan
+                price = fills[d, j] if ranks[j] == r and not math.isnan(close[d, j]) else math.nan
                 if not math.isnan(size[j]) and math.isnan(price):
                     raise AssertionError(f"leg of asset {j} in slot {slot} but its market did not trade")
                 cash, units[j], fill = _execute_target_percent(

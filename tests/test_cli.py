@@ -27,12 +27,14 @@ from engine.render import JSON_KEYS
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "configs").glob("*.yaml"))
 TEXT_FILES = {"config.yaml", "metrics.json", "equity.csv", "weights.csv", "trades.csv", "benchmarks.csv", "run.json"}
-PARQUET_FILES = {"equity.parquet", "weights.parquet", "trades.parquet", "benchmarks.parquet", "prices.parquet"}
+PARQUET_FILES = {
+    *("equity.parquet", "weights.parquet", "trades.parquet", "benchmarks.parquet", "prices.parquet", "quotes.parquet")
+}
 RUN_FILES = TEXT_FILES | PARQUET_FILES
 DETERMINISTIC_FILES = sorted(TEXT_FILES - {"run.json"})  # run.json holds the creation time
 STORE_FILES = {"seesaw.duckdb", "seesaw.duckdb.lock"}
 RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
-TRADES_HEADER = "date,asset,side,quantity,price,value,fees"
+TRADES_HEADER = "date,asset,side,quantity,price,value,fees,quoted_price"
 # Environment variables that would make rich add colour or change the width of the output.
 _RICH_ENV = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS")
 
@@ -124,7 +126,7 @@ def test_run_writes_one_complete_run_directory_per_config(synthetic_runs: dict[s
         assert RUN_ID.match(run_dir.name), run_dir.name
         assert {p.name for p in run_dir.iterdir()} == RUN_FILES
         assets = list(cfg["assets"])
-        assert _csv_header(run_dir / "equity.csv") == ["date", "value", "cash", *assets]
+        assert _csv_header(run_dir / "equity.csv") == ["date", "value", "cash", *assets, "cash_index"]
         expected_weights = ["date"]
         for a in assets:
             expected_weights += [f"{a}_target", f"{a}_actual"]
@@ -162,8 +164,11 @@ def test_run_json_rows_follow_the_contract(synthetic_runs: dict[str, Proc]) -> N
     benchmarks = [r for r in rows if r["kind"] == "benchmark"]
     assert len(strategies) + len(benchmarks) == len(rows)
     assert [r["name"] for r in strategies] == names
-    # Every shipped config has the same three benchmarks on the same data: shown once each.
-    assert sorted(r["name"] for r in benchmarks) == sorted({b["name"] for b in _yaml(SHIPPED[0])["benchmarks"]})
+    # Identical benchmark curves (same data, costs, cash rate) are shown once: at least one row per
+    # distinct benchmark name, at most one per config and benchmark.
+    declared = [b["name"] for p in SHIPPED for b in _yaml(p)["benchmarks"]]
+    assert set(r["name"] for r in benchmarks) == set(declared)
+    assert len(set(declared)) <= len(benchmarks) < len(declared)
     for row in rows:
         assert list(row)[: len(JSON_KEYS)] == list(JSON_KEYS)
         assert row["synthetic"] is True
@@ -210,7 +215,11 @@ def test_caption_explains_annualisation_and_risk_free_rate(synthetic_runs: dict[
     metrics = json.loads((_run_dir(proc.results, "static_60_40") / "metrics.json").read_text(encoding="utf-8"))
     # The number shown is the run's own, not a constant.
     assert float(found.group(1)) == pytest.approx(metrics["strategy"]["periods_per_year"], abs=0.05)
-    assert "Sharpe and Sortino use a zero risk-free rate" in proc.stdout
+    # Each run's cash rate is the risk-free rate: zero for most shipped configs, the T-bill for some.
+    text = " ".join(proc.stdout.split())  # the caption wraps at the terminal's width
+    assert "Sharpe and Sortino are in excess of the risk-free rate, each run's cash rate: " in text
+    assert "static_60_40: zero" in text
+    assert "relative_momentum_total_return: ^IRX (a series in percent a year)" in text
 
 
 # ---------------------------------------------------------------------------------------------

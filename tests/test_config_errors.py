@@ -76,7 +76,7 @@ CASES = {
         "costs:", "benchmark: []\ncosts:", "benchmark", "benchmark: []", "did you mean 'benchmarks'"
     ),
     "unknown key in assets.us": Case(
-        "market: us}", "market: us, currency: USD}", "assets.us.currency", "currency", "unknown key 'currency'"
+        "market: us}", "market: us, curency: USD}", "assets.us.curency", "curency", "did you mean 'currency'"
     ),
     "unknown key inside a signal": Case(
         "window: 20}", "window: 20, windw: 30}", "signals.corr.windw", "windw", "did you mean 'window'"
@@ -125,6 +125,69 @@ CASES = {
         "  hk: {symbol: ^HSI, market: hk}", "  hk: symbol: ^HSI", None, "hk: symbol", "invalid YAML"
     ),
     "not a mapping": Case(BASE, "- name: mini\n- rules: []\n", None, "- name: mini", "mapping"),
+    # issue 4: currency, dividends, cash yield, instruments, fill timing
+    "unknown currency": Case(
+        "market: us}", "market: us, currency: EUR}", "assets.us.currency", "EUR", "'USD' or 'HKD'", got="EUR"
+    ),
+    "unknown base currency": Case(
+        "costs:", "base_currency: EUR\ncosts:", "base_currency", "base_currency", "'USD' or 'HKD'", got="EUR"
+    ),
+    "unknown price column of an asset": Case(
+        "market: hk}", "market: hk, price: adjusted}", "assets.hk.price", "adjusted", "'close' or 'adj_close'"
+    ),
+    "unknown instrument": Case(
+        "market: hk}", "market: hk, instrument: future}", "assets.hk.instrument", "future", "'etf'"
+    ),
+    "negative dividend yield": Case(
+        "market: hk}",
+        "market: hk, dividend_yield: -0.01}",
+        "assets.hk.dividend_yield",
+        "dividend",
+        "greater than or equal to 0",
+    ),
+    "dividend yield in percent": Case(
+        "market: hk}", "market: hk, dividend_yield: 3.5}", "assets.hk.dividend_yield", "dividend", "did you mean 0.035?"
+    ),
+    "dividend yield on adjusted closes": Case(
+        "market: hk}",
+        "market: hk, price: adj_close, dividend_yield: 0.03}",
+        "assets.hk.dividend_yield",
+        "dividend",
+        "counts dividends twice",
+        got=0.03,
+    ),
+    "negative per-asset stamp duty": Case(
+        "market: hk}",
+        "market: hk, stamp_duty_bps: -1}",
+        "assets.hk.stamp_duty_bps",
+        "stamp",
+        "greater than or equal to 0",
+    ),
+    "per-asset fee as a string": Case(
+        "market: hk}", 'market: hk, fee_bps: "3"}', "assets.hk.fee_bps", "hk, fee_bps", "number", got="3"
+    ),
+    "cash rate in percent": Case("costs:", "cash_rate: 5\ncosts:", "cash_rate", "cash_rate", "did you mean 0.05"),
+    "cash rate as a quoted number": Case(
+        "costs:", 'cash_rate: "0.03"\ncosts:', "cash_rate", "cash_rate", "without quotes"
+    ),
+    "cash rate of the wrong type": Case(
+        "costs:", "cash_rate: [0.03]\ncosts:", "cash_rate", "cash_rate", "a ticker such as ^IRX"
+    ),
+    "cash rate ticker with spaces": Case(
+        "costs:", "cash_rate: T bill\ncosts:", "cash_rate", "cash_rate", "expected a ticker"
+    ),
+    "unknown fill": Case(
+        "rebalance: on_change}", "rebalance: on_change, fill: open}", "execution.fill", "fill", "'next_open'"
+    ),
+    "fx band upside down": Case(
+        "end: 2020-06-30}", "end: 2020-06-30, fx_band: [7.86, 7.74]}", "data.fx_band", "fx_band", "0 < low < high"
+    ),
+    "fx band of one number": Case(
+        "end: 2020-06-30}", "end: 2020-06-30, fx_band: 7.8}", "data.fx_band", "fx_band", "[low, high]"
+    ),
+    "start neither a date nor auto": Case(
+        "start: 2020-01-01", "start: automatic", "data.start", "start:", "or 'auto'", got="automatic"
+    ),
 }
 CASE_PARAMS = [
     pytest.param(*c.values, marks=c.marks, id=k) if not isinstance(c, Case) else pytest.param(c, id=k)

@@ -28,8 +28,7 @@ import pytest
 from engine.config import load_config
 from engine.config.checks import check_config
 from engine.config.models import StrategyConfig
-from engine.data.panel import load_panel
-from engine.execution import plan_orders
+from engine.data.panel import load_for_config
 from engine.pipeline import RunResult, required_warmup, run_strategy
 from engine.rules import compile_rules, decide
 from engine.signals import compute_signals
@@ -55,6 +54,8 @@ def _config(path: Path) -> StrategyConfig:
 def frames(data_dir) -> dict[str, pd.DataFrame]:
     """Raw frames of every symbol the shipped configs use (read once)."""
     symbols = {spec.symbol for path in SHIPPED_CONFIGS for spec in _config(path).assets.values()}
+    symbols |= {_config(path).data.fx_symbol for path in SHIPPED_CONFIGS}  # HK prices are converted to USD
+    symbols |= {c for path in SHIPPED_CONFIGS if isinstance(c := _config(path).cash_rate, str)}
     return real_frames(data_dir, sorted(symbols))
 
 
@@ -73,31 +74,16 @@ class Trace:
 
 def trace(cfg: StrategyConfig, frames: Mapping[str, pd.DataFrame], start: dt.date = START) -> Trace:
     """Run ``cfg`` on ``frames`` and keep its signals, decisions and order plan as well."""
-    loaded = load_panel(
-        MemProvider(frames),
-        cfg.assets,
-        price_field=cfg.data.price,
-        start=start,
-        end=END,
-        warmup_rows=required_warmup(cfg),
-        check_calendar=False,
-    )
+    cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"start": start, "end": END})})
+    loaded = load_for_config(MemProvider(frames), cfg, warmup_rows=required_warmup(cfg), check_calendar=False)
     panel = loaded.panel
     signals = compute_signals(cfg.signals, panel.signal_inputs())
     compiled = compile_rules(cfg.rules, panel.assets, list(cfg.signals))
     rule, targets = decide(compiled, signals, len(panel.dates))
-    plan = plan_orders(
-        targets=targets,
-        traded=panel.traded,
-        known=panel.known,
-        markets=panel.markets,
-        dates=panel.dates,
-        first_decision=max(loaded.start - cfg.execution.lag, 0),
-        lag=cfg.execution.lag,
-        rebalance=cfg.execution.rebalance,
-    )
     result = run_strategy(cfg, loaded, engine="rust")
-    return Trace(panel.dates, signals, rule, targets, plan.size, plan.slots_per_date, result)
+    assert result.plan is not None
+    assert np.array_equal(result.target, result.plan.in_force(len(panel.dates))[loaded.start :])
+    return Trace(panel.dates, signals, rule, targets, result.plan.size, result.plan.slots_per_date, result)
 
 
 @pytest.fixture(scope="module")
@@ -281,7 +267,7 @@ def test_naive_date_join_finds_a_sharpe_that_the_timeline_removes(frames):
     hk = frames["^HSI"]["Close"].dropna()
     # Each market's returns over its own sessions, then joined on the date as a spreadsheet would.
     joined = pd.concat({"us": np.log(us).diff(), "hk": hk.pct_change()}, axis=1, join="inner")
-    joined = joined.loc["2000-01-01":"2024-12-31"].dropna()
+    joined = joined.loc["2002-01-01":"2024-12-31"].dropna()
     # "Lagged by one row, so no look-ahead": hold HK on row d+1 after a positive US return on row d.
     # But HK's row-(d+1) return starts at HK's close of d, 13 hours before New York's close of d.
     lagged = joined["hk"] * (joined["us"] > 0).shift(1, fill_value=False)
@@ -291,7 +277,8 @@ def test_naive_date_join_finds_a_sharpe_that_the_timeline_removes(frames):
 
     # Seesaw: decided after New York's close of d, filled at Hong Kong's close of d+1.
     cfg = _us_ret_config(lag=1)
-    res = trace(cfg, frames, start=dt.date(2000, 1, 1)).result
+    # (From 2002: the USD/HKD history that converts the Hang Seng to USD starts in July 2001.)
+    res = trace(cfg, frames, start=dt.date(2002, 1, 1)).result
     assert res.metrics["sharpe"] < 1  # about 0.3
     assert res.metrics["trades"] > 1000  # the rule did trade
 

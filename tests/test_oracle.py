@@ -26,7 +26,7 @@ import pytest
 from engine.config import load_config
 from engine.config.models import AssetSpec, Costs, Execution, StrategyConfig
 from engine.data.csv import CsvProvider
-from engine.data.panel import LoadedPanel, build_panel, load_panel
+from engine.data.panel import LoadedPanel, PricePanel, build_panel, load_for_config, load_panel
 from engine.pipeline import Allocation, RunResult, required_warmup, run_allocations, run_config, strategy_allocation
 from engine.simulate import simulate
 from tests import oracle
@@ -37,7 +37,11 @@ TRADE_KEYS = ["date", "asset", "side"]
 TRADE_NUMBERS = ["quantity", "price", "fees"]
 
 
-def config(name: str, *, lag: int | None = None, costs: Costs | None = None) -> StrategyConfig:
+#: The shipped configs' costs with a flat 10 bps HK stamp duty, so the oracle's per-asset fees apply.
+FLAT_COSTS = Costs(fee_bps=5, slippage_bps=5, hk_stamp_duty_bps=10)
+
+
+def config(name: str, *, lag: int | None = None, costs: Costs | None = FLAT_COSTS) -> StrategyConfig:
     cfg = load_config(CONFIGS / f"{name}.yaml")
     if lag is not None:
         cfg = cfg.model_copy(update={"execution": cfg.execution.model_copy(update={"lag": lag})})
@@ -74,6 +78,7 @@ class Case:
     cfg: StrategyConfig
     loaded: LoadedPanel
     results: list[RunResult]  # [strategy, *benchmarks]
+    data_dir: Path
 
 
 @pytest.fixture(scope="module")
@@ -85,23 +90,42 @@ def cases(data_dir: Path) -> dict[str, Case]:
         "relative_momentum": config("relative_momentum"),  # monthly, all cash when both momenta are negative
     }.items():
         loaded = load(cfg, data_dir)
-        out[key] = Case(cfg, loaded, run_config(cfg, loaded, engine="rust"))
+        out[key] = Case(cfg, loaded, run_config(cfg, loaded, engine="rust"), data_dir)
     return out
 
 
 def cost_fractions(costs: Costs, markets: tuple[str, ...]) -> tuple[list[float], float]:
     """(fee per asset, slippage) as fractions, from the documented bps (engine/costs.py docstring)."""
+    assert costs.hk_stamp_duty_bps is not None, "the oracle takes one fee per asset: use a flat stamp duty"
     fees = [(costs.fee_bps + (costs.hk_stamp_duty_bps if m == "hk" else 0.0)) / 10_000 for m in markets]
     return fees, costs.slippage_bps / 10_000
+
+
+def usd_per_hkd(data_dir: Path, dates: pd.DatetimeIndex) -> np.ndarray:
+    """USD per HKD on ``dates``, by hand from HKD_X.csv: closes outside 7.74-7.86 dropped, the last carried forward."""
+    fx = pd.read_csv(data_dir / "HKD_X.csv", index_col="Date", parse_dates=True)["Close"].dropna()
+    fx = fx[(fx >= 7.74) & (fx <= 7.86)]
+    return 1.0 / fx.reindex(fx.index.union(dates)).ffill().reindex(dates).to_numpy()
+
+
+def in_usd(panel: PricePanel, data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(closes, end-of-date unit values) in USD: HK prices times that date's USD per HKD."""
+    factor = np.ones(panel.close.shape)
+    for j, market in enumerate(panel.markets):
+        if market == "hk":
+            factor[:, j] = usd_per_hkd(data_dir, panel.dates)
+    return panel.close * factor, oracle.carried_forward(panel.close) * factor
 
 
 def oracle_run(case: Case, targets: np.ndarray, rebalance: str) -> oracle.OracleRun:
     panel = case.loaded.panel
     fees, slippage = cost_fractions(case.cfg.costs, panel.markets)
     assert min(fees) > 0 and slippage > 0 and fees[1] > fees[0]  # fee, slippage and HK stamp duty all in play
+    close, value = in_usd(panel, case.data_dir)
     return oracle.run(
         dates=panel.dates,
-        close=panel.close,
+        close=close,
+        value=value,
         markets=panel.markets,
         targets=targets,
         lag=case.cfg.execution.lag,
@@ -182,7 +206,7 @@ def test_other_rebalance_modes_match_oracle(data_dir: Path, rebalance: str) -> N
     cfg = config("static_60_40")
     cfg = cfg.model_copy(update={"execution": cfg.execution.model_copy(update={"rebalance": rebalance})})
     loaded = load(cfg, data_dir, start=dt.date(2015, 1, 1))
-    case = Case(cfg, loaded, run_config(cfg, loaded, engine="rust"))
+    case = Case(cfg, loaded, run_config(cfg, loaded, engine="rust"), data_dir)
     n = len(loaded.panel.dates)
     assert_same_run(case.results[0], oracle_run(case, np.tile([0.6, 0.4], (n, 1)), rebalance))
 
@@ -216,9 +240,11 @@ def test_two_assets_in_one_market_match_oracle(data_dir: Path) -> None:
         engine="rust",
     )[0]
     fees, slippage = cost_fractions(costs, loaded.panel.markets)
+    close, value = in_usd(loaded.panel, data_dir)
     expected = oracle.run(
         dates=loaded.panel.dates,
-        close=loaded.panel.close,
+        close=close,
+        value=value,
         markets=loaded.panel.markets,
         targets=targets,
         lag=1,
@@ -239,19 +265,41 @@ def test_two_assets_in_one_market_match_oracle(data_dir: Path) -> None:
 
 @pytest.mark.realdata
 @pytest.mark.parametrize(
-    ("name", "symbol", "expected"),
-    [("buy_hold_us", "GSPC", 1.200), ("buy_hold_hk", "HSI", -0.330)],
+    ("name", "symbol", "base", "local_return"),
+    [
+        ("buy_hold_us", "GSPC", "USD", 1.200),
+        ("buy_hold_hk", "HSI", "USD", -0.330),
+        ("buy_hold_us", "GSPC", "HKD", 1.200),
+        ("buy_hold_hk", "HSI", "HKD", -0.330),
+    ],
 )
-def test_buy_and_hold_equals_price_ratio(data_dir: Path, name: str, symbol: str, expected: float) -> None:
+def test_buy_and_hold_equals_price_ratio_times_fx_ratio(
+    data_dir: Path, name: str, symbol: str, base: str, local_return: float
+) -> None:
+    """The price ratio in the asset's currency, times the exchange-rate ratio when it is not the base."""
     cfg = config(name, costs=Costs(fee_bps=0, slippage_bps=0, hk_stamp_duty_bps=0))
-    loaded = load(cfg, data_dir, start=dt.date(2017, 12, 29), end=dt.date(2024, 12, 31))
+    cfg = cfg.model_copy(update={"base_currency": base})
+    loaded = load_for_config(
+        CsvProvider(data_dir),
+        cfg.model_copy(
+            update={"data": cfg.data.model_copy(update={"start": dt.date(2017, 12, 29), "end": dt.date(2024, 12, 31)})}
+        ),
+        warmup_rows=required_warmup(cfg),
+    )
     res = run_config(cfg, loaded, engine="rust")[0]
     # Decided on 2017-12-28 (a warm-up row), bought at the close of 2017-12-29, held to 2024-12-31.
     raw = pd.read_csv(data_dir / f"{symbol}.csv", index_col="Date", parse_dates=True)["Close"]
-    ratio = raw.loc["2024-12-31"] / raw.loc["2017-12-29"] - 1.0
+    ratio = raw.loc["2024-12-31"] / raw.loc["2017-12-29"]
+    usd_per_hkd_0, usd_per_hkd_1 = usd_per_hkd(data_dir, pd.DatetimeIndex(["2017-12-29", "2024-12-31"]))
+    quoted_in = "HKD" if symbol == "HSI" else "USD"
+    fx_ratio = 1.0
+    if quoted_in != base:  # HKD in USD: USD per HKD; USD in HKD: HKD per USD
+        fx_ratio = usd_per_hkd_1 / usd_per_hkd_0 if base == "USD" else usd_per_hkd_0 / usd_per_hkd_1
+        assert abs(fx_ratio - 1.0) > 1e-4  # the currency did move over the period
     assert res.trades[["date", "side"]].values.tolist() == [["2017-12-29", "buy"]]
-    assert res.metrics["total_return"] == pytest.approx(ratio, rel=1e-12)
-    assert abs(res.metrics["total_return"] - expected) < 0.001  # +120.0% / -33.0% to 0.1 percentage point
+    assert res.metrics["total_return"] == pytest.approx(ratio * fx_ratio - 1.0, rel=1e-12)
+    assert res.metrics["fx_return"] == pytest.approx(fx_ratio - 1.0, rel=1e-9, abs=1e-15)
+    assert abs(ratio - 1.0 - local_return) < 0.001  # +120.0% / -33.0% to 0.1 percentage point
     assert res.value[0] == pytest.approx(cfg.initial_cash, rel=1e-12)
 
 
@@ -351,7 +399,7 @@ def test_switch_by_hand() -> None:
     """
     us = pd.Series([100.0, 100, 120, 125, 130, 131], index=pd.to_datetime(DATES_US))
     hk = pd.Series([50.0, 50, 48, 50, 40], index=pd.to_datetime(DATES_HK))
-    specs = {"us": AssetSpec(symbol="US", market="us"), "hk": AssetSpec(symbol="HK", market="hk")}
+    specs = {"us": AssetSpec(symbol="US", market="us"), "hk": AssetSpec(symbol="HK", market="hk", currency="USD")}
     panel = build_panel({"us": us, "hk": hk}, specs, price_field="close", source="hand", synthetic=True)
     loaded = LoadedPanel(panel=panel, start=1, warmup_needed=1)
     targets = np.array([[1.0, 0.0]] * 2 + [[0.0, 1.0]] * 4)  # the "decided" column
@@ -440,7 +488,7 @@ def scenario(us_closed: list[str], targets: list[list[float]], lag: int = 1) -> 
     dates = pd.to_datetime(SCENARIO_DATES)
     us = pd.Series(100.0, index=dates.drop(pd.to_datetime(us_closed)))
     hk = pd.Series(50.0, index=dates)
-    specs = {"us": AssetSpec(symbol="US", market="us"), "hk": AssetSpec(symbol="HK", market="hk")}
+    specs = {"us": AssetSpec(symbol="US", market="us"), "hk": AssetSpec(symbol="HK", market="hk", currency="USD")}
     panel = build_panel({"us": us, "hk": hk}, specs, price_field="close", source="scenario", synthetic=True)
     res = run_allocations(
         [Allocation("strategy", "scenario", np.array(targets), "on_change")],

@@ -146,7 +146,21 @@ def check_execution(cfg: StrategyConfig) -> None:
         )
 
 
-CHECKS = (check_names, check_signals, check_rules, check_benchmarks, check_execution)
+def check_assets(cfg: StrategyConfig) -> None:
+    """A ``dividend_yield`` is for price series without dividends: not with ``adj_close``, which has them."""
+    for name, spec in cfg.assets.items():
+        if spec.dividend_yield > 0 and cfg.price_of(name) == "adj_close":
+            where = "assets." + name + ".price" if spec.price else "data.price"
+            raise ConfigError(
+                f"dividend_yield {spec.dividend_yield:g} with adj_close prices ({where}) counts dividends twice: "
+                "adjusted closes already include them",
+                path=f"assets.{name}.dividend_yield",
+                expected="dividend_yield: 0 with adj_close, or price: close",
+                got=spec.dividend_yield,
+            )
+
+
+CHECKS = (check_names, check_signals, check_rules, check_benchmarks, check_execution, check_assets)
 
 
 def check_config(cfg: StrategyConfig) -> None:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 __all__ = [
+    "DEFAULT_FX_BAND",
     "AssetSpec",
     "Benchmark",
     "Costs",
@@ -43,8 +44,84 @@ def _iso_date(value: Any) -> Any:
     return value
 
 
+def _start_date(value: Any) -> Any:
+    """``auto``, a date, or null; runs before the union so an error names ``data.start`` itself."""
+    if value == "auto" or value is None:
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"expected a date as YYYY-MM-DD or 'auto', got {value!r}") from None
+    value = _iso_date(value)
+    if not isinstance(value, dt.date):
+        raise ValueError(f"expected a date as YYYY-MM-DD, 'auto' or null, got {value!r}")
+    return value
+
+
+def _cash_rate(value: Any) -> Any:
+    """An annual rate (a number) or a ticker (a string that is not a number), checked before the union."""
+    if value is None:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected an annual rate such as 0.03 or a ticker such as ^IRX, got {value!r}")
+    if isinstance(value, str):
+        if not _TICKER.match(value):
+            raise ValueError(f"expected a ticker such as ^IRX (letters, digits, ^ . = -), got {value!r}")
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError(f"expected a number, not a string: write {value} without quotes (0.03 = 3%)")
+    if value != value or abs(value) == float("inf"):
+        raise ValueError(f"expected a finite annual rate, got {value!r}")
+    if not MIN_CASH_RATE <= value <= MAX_CASH_RATE:
+        hint = f" (did you mean {value / 100:g}? rates are fractions: 0.03 = 3%)" if value > MAX_CASH_RATE else ""
+        raise ValueError(
+            f"expected an annual rate between {MIN_CASH_RATE:g} and {MAX_CASH_RATE:g}, got {value!r}{hint}"
+        )
+    return float(value)
+
+
+def _fx_band(value: Any) -> Any:
+    """``[low, high]`` (a YAML list) -> a tuple, with 0 < low < high, both finite; null keeps every tick."""
+    if value is None:
+        return value
+    ok = isinstance(value, list | tuple) and len(value) == 2
+    ok = ok and all(isinstance(x, int | float) and not isinstance(x, bool) for x in value)
+    if not ok or not all(map(_finite, value)) or not 0 < value[0] < value[1]:
+        raise ValueError(f"expected [low, high] with 0 < low < high (HKD per USD), got {value!r}")
+    return (float(value[0]), float(value[1]))
+
+
+def _dividend_yield(value: Any) -> Any:
+    """A fraction a year in [0, 0.2]; a value that looks like percent gets a hint."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and _finite(value) and value > MAX_DIVIDEND_YIELD:
+        raise ValueError(
+            f"expected an annual yield as a fraction between 0 and {MAX_DIVIDEND_YIELD:g}, got {value!r}"
+            + (f" (did you mean {value / 100:g}? 0.035 = 3.5%)" if value / 100 <= MAX_DIVIDEND_YIELD else "")
+        )
+    return value
+
+
 Date = Annotated[dt.date, BeforeValidator(_iso_date)]
+StartDate = Annotated[dt.date | Literal["auto"] | None, BeforeValidator(_start_date)]
+CashRate = Annotated[float | str | None, BeforeValidator(_cash_rate)]
+FxBand = Annotated[tuple[float, float] | None, BeforeValidator(_fx_band)]
+_TICKER = re.compile(r"^[A-Za-z0-9^][A-Za-z0-9^.=_-]{0,30}$")
+#: Bounds of a constant ``cash_rate``: negative rates exist, 50% a year is surely a typo for 0.5%.
+MIN_CASH_RATE, MAX_CASH_RATE = -0.05, 0.5
+MAX_DIVIDEND_YIELD = 0.2
+Currency = Literal["USD", "HKD"]
+PriceField = Literal["close", "adj_close"]
+Bps = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
+#: Plausible USD/HKD closes: the 7.75-7.85 convertibility band, slightly widened.
+DEFAULT_FX_BAND = (7.74, 7.86)
 Weights = dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]]
+
+
+def _finite(x: float) -> bool:
+    return x == x and abs(x) != float("inf")
 
 
 class _Model(BaseModel):
@@ -52,26 +129,73 @@ class _Model(BaseModel):
 
 
 class DataSpec(_Model):
-    """Where prices come from and which period to simulate."""
+    """Where prices come from, which period to simulate, and the exchange-rate series."""
 
     source: Literal["yahoo", "csv", "synthetic"] = "yahoo"
-    start: Date | None = None
+    start: StartDate = Field(
+        default=None,
+        description="first simulated date; 'auto' (or omitted): the first date every series has data, after warm-up",
+    )
     end: Date | None = None
-    price: Literal["close", "adj_close"] = "close"
+    price: PriceField = Field(default="close", description="default price column of every asset")
     data_dir: str | None = Field(default=None, description="directory of Yahoo-style CSVs for source: csv")
+    fx_symbol: str = Field(default="HKD=X", min_length=1, description="USD/HKD series, HKD per 1 USD")
+    fx_band: FxBand = Field(
+        default=DEFAULT_FX_BAND,
+        description="USD/HKD closes outside [low, high] are dropped as bad ticks (null: keep all)",
+    )
 
     @model_validator(mode="after")
-    def _start_before_end(self) -> DataSpec:
-        if self.start is not None and self.end is not None and self.start >= self.end:
-            raise ValueError(f"start {self.start} must be before end {self.end}")
+    def _check(self) -> DataSpec:
+        start = None if self.start == "auto" else self.start
+        if start is not None and self.end is not None and start >= self.end:
+            raise ValueError(f"start {start} must be before end {self.end}")
         return self
+
+    @property
+    def start_date(self) -> dt.date | None:
+        """The explicit start date, or None for ``auto``."""
+        return None if self.start == "auto" else self.start
 
 
 class AssetSpec(_Model):
-    """One tradable asset: its ticker and the market whose sessions it trades in."""
+    """One asset: its ticker, the market whose sessions it trades in, and how it is valued and charged.
+
+    An asset named in no rule or benchmark weights is *signal-only*: it feeds signals and is never
+    traded (e.g. the index whose signal drives an ETF).
+    """
 
     symbol: str = Field(min_length=1)
     market: Literal["us", "hk"]
+    currency: Currency | None = Field(default=None, description="quote currency; default: us USD, hk HKD")
+    price: PriceField | None = Field(default=None, description="price column; default: data.price")
+    instrument: Literal["index", "etf", "stock"] | None = Field(
+        default=None, description="default: index for ^-tickers, else stock; ETFs pay no stamp duty"
+    )
+    dividend_yield: Annotated[float, BeforeValidator(_dividend_yield)] = Field(
+        default=0.0,
+        ge=0.0,
+        le=MAX_DIVIDEND_YIELD,
+        allow_inf_nan=False,
+        description="annual dividend yield (fraction) accrued daily while held, for price series without dividends",
+    )
+    fee_bps: Bps | None = Field(default=None, description="overrides costs.fee_bps for this asset")
+    slippage_bps: Bps | None = Field(default=None, description="overrides costs.slippage_bps for this asset")
+    stamp_duty_bps: Bps | None = Field(
+        default=None, description="per side; default: Hong Kong's dated schedule for hk indexes and stocks, else 0"
+    )
+
+    @property
+    def quote_currency(self) -> str:
+        """The currency its prices are in."""
+        from engine.calendar import MARKETS
+
+        return self.currency or MARKETS[self.market].currency
+
+    @property
+    def kind(self) -> str:
+        """index, etf or stock (declared, or inferred from the ticker)."""
+        return self.instrument or ("index" if self.symbol.startswith("^") else "stock")
 
 
 class Rule(_Model):
@@ -104,14 +228,20 @@ class Execution(_Model):
     lag: int = Field(default=1, ge=0, description="dates between decision and execution (>= 1)")
     rebalance: Literal["on_change", "daily", "weekly", "monthly"] = "on_change"
     allow_same_bar: bool = Field(default=False, description="permit lag: 0 (look-ahead prone; warned)")
+    fill: Literal["close", "next_open"] = Field(
+        default="close", description="fill at the close of the execution session, or at its open"
+    )
 
 
 class Costs(_Model):
-    """Trading costs in basis points of traded value (1 bp = 0.01%)."""
+    """Trading costs in basis points of traded value (1 bp = 0.01%); assets may override them."""
 
-    fee_bps: float = Field(default=0.0, ge=0, le=1000, allow_inf_nan=False)
-    slippage_bps: float = Field(default=0.0, ge=0, le=1000, allow_inf_nan=False)
-    hk_stamp_duty_bps: float = Field(default=10.0, ge=0, le=1000, allow_inf_nan=False)
+    fee_bps: Bps = 0.0
+    slippage_bps: Bps = 0.0
+    hk_stamp_duty_bps: Bps | None = Field(
+        default=None,
+        description="flat stamp duty per side for hk indexes and stocks; default (null): the dated schedule",
+    )
 
 
 class Benchmark(_Model):
@@ -135,3 +265,19 @@ class StrategyConfig(_Model):
     costs: Costs = Costs()
     benchmarks: list[Benchmark] = Field(default_factory=list)
     initial_cash: float = Field(default=100_000.0, gt=0, allow_inf_nan=False)
+    base_currency: Currency = Field(default="USD", description="currency of every reported value")
+    cash_rate: CashRate = Field(
+        default=None,
+        description="interest on uninvested cash: an annual rate (0.03 = 3%) or the ticker of a series in "
+        "percent per year (^IRX); also the risk-free rate of Sharpe and Sortino",
+    )
+
+    @property
+    def traded_assets(self) -> tuple[str, ...]:
+        """Assets named in some rule's or benchmark's weights (the others are signal-only)."""
+        named = {a for r in self.rules for a in r.target} | {a for b in self.benchmarks for a in b.weights}
+        return tuple(a for a in self.assets if a in named)
+
+    def price_of(self, asset: str) -> str:
+        """The price column of ``asset``: its own ``price``, else ``data.price``."""
+        return self.assets[asset].price or self.data.price

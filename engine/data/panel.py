@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from engine.calendar import union_dates
-from engine.config.models import AssetSpec
+from engine.config.models import DEFAULT_FX_BAND, AssetSpec, StrategyConfig
 from engine.data.base import Provider
-from engine.data.validate import calendar_gap_notes, clean_prices
+from engine.data.validate import calendar_gap_notes, clean_fx, clean_prices, clean_rate, open_prices
 from engine.errors import DataError
 from strategies.registry import SignalInputs
 
-__all__ = ["LoadedPanel", "PricePanel", "build_panel", "load_panel"]
+__all__ = ["LoadedPanel", "PricePanel", "build_panel", "load_for_config", "load_panel"]
 
 # Calendar days fetched per warm-up row: 10 sessions span at most ~16 days around holidays.
 _DAYS_PER_ROW = 1.6
@@ -33,17 +33,30 @@ _DAYS_MARGIN = 20
 
 @dataclass(frozen=True)
 class PricePanel:
-    """Prices of a config's assets on the union timeline (see the module docstring)."""
+    """Prices of a config's assets on the union timeline (see the module docstring).
+
+    ``close`` and ``open`` are in each asset's own currency, on its price column's
+    basis (``Close`` or ``Adj Close``); ``usdhkd`` (HKD per USD) and ``cash_rate``
+    (annual fraction) are the last values known on or before each date.
+    """
 
     dates: pd.DatetimeIndex
     assets: tuple[str, ...]
     symbols: tuple[str, ...]
     markets: tuple[str, ...]
     close: np.ndarray
-    price_field: str
+    price_fields: tuple[str, ...]
     source: str
     synthetic: bool
     notes: tuple[str, ...] = field(default=())
+    currencies: tuple[str, ...] = field(default=())
+    base_currency: str = "USD"
+    open: np.ndarray | None = None
+    usdhkd: np.ndarray | None = None
+    cash_rate: np.ndarray | None = None
+    fx_symbol: str | None = None
+    cash_symbol: str | None = None
+    signal_only: tuple[str, ...] = ()
 
     @cached_property
     def traded(self) -> np.ndarray:
@@ -55,17 +68,50 @@ class PricePanel:
         """Last traded price at or before each date (NaN before the first one)."""
         return pd.DataFrame(self.close).ffill().to_numpy(dtype="float64")
 
+    @property
+    def price_field(self) -> str:
+        """The price column of every asset, or ``mixed``."""
+        fields = set(self.price_fields)
+        return fields.pop() if len(fields) == 1 else "mixed"
+
     @cached_property
     def fingerprint(self) -> str:
-        """Hash of source, price field, symbols, dates and prices: equal data, equal fingerprint."""
+        """Hash of source, price fields, currencies, symbols, dates, prices, rates: equal data, equal fingerprint."""
         h = hashlib.sha256()
-        h.update(f"{self.source}|{self.price_field}|{','.join(self.symbols)}|".encode())
+        head = [self.source, ",".join(self.price_fields), ",".join(self.symbols), ",".join(self.currencies)]
+        head += [self.base_currency, str(self.fx_symbol), str(self.cash_symbol)]
+        h.update(("|".join(head) + "|").encode())
         h.update(np.ascontiguousarray(self.dates.asi8).tobytes())
-        h.update(np.ascontiguousarray(self.close).tobytes())
+        for arr in (self.close, self.open, self.usdhkd, self.cash_rate):
+            if arr is not None:
+                h.update(np.ascontiguousarray(arr).tobytes())
         return h.hexdigest()[:16]
 
+    def fx_factor(self, *, frozen_at: int | None = None) -> np.ndarray:
+        """(n, A): base-currency value of one unit of each asset's currency on each date.
+
+        ``frozen_at``: use that row's rate on every date (the counterfactual behind ``fx_return``).
+        Signal-only assets are never held; without an exchange-rate series they keep a factor of 1.
+        """
+        out = np.ones((len(self.dates), len(self.assets)))
+        foreign = [
+            a
+            for a, c in zip(self.assets, self.currencies, strict=True)
+            if c != self.base_currency and a not in self.signal_only
+        ]
+        if self.usdhkd is None:
+            if foreign:
+                raise ValueError(f"no USD/HKD series to convert {', '.join(foreign)} to {self.base_currency}")
+            return out
+        rate = self.usdhkd if frozen_at is None else np.full(len(self.dates), self.usdhkd[frozen_at])
+        for j, ccy in enumerate(self.currencies):
+            if ccy == self.base_currency:
+                continue
+            out[:, j] = 1.0 / rate if ccy == "HKD" else rate
+        return out
+
     def signal_inputs(self) -> SignalInputs:
-        """The read-only view signals see."""
+        """The read-only view signals see: quoted prices in each asset's own currency."""
         known, traded = self.known, self.traded
         return SignalInputs(
             dates=self.dates,
@@ -76,16 +122,17 @@ class PricePanel:
 
     def slice(self, first: int, last: int | None = None) -> PricePanel:
         """Rows ``first .. last-1`` as a new panel."""
-        return PricePanel(
+
+        def cut(arr: np.ndarray | None) -> np.ndarray | None:
+            return None if arr is None else arr[first:last]
+
+        return replace(
+            self,
             dates=self.dates[first:last],
-            assets=self.assets,
-            symbols=self.symbols,
-            markets=self.markets,
             close=self.close[first:last],
-            price_field=self.price_field,
-            source=self.source,
-            synthetic=self.synthetic,
-            notes=self.notes,
+            open=cut(self.open),
+            usdhkd=cut(self.usdhkd),
+            cash_rate=cut(self.cash_rate),
         )
 
 
@@ -93,25 +140,58 @@ def build_panel(
     series: Mapping[str, pd.Series],
     specs: Mapping[str, AssetSpec],
     *,
-    price_field: str,
+    price_field: str | Mapping[str, str],
     source: str,
     synthetic: bool,
     notes: tuple[str, ...] = (),
+    base_currency: str = "USD",
+    opens: Mapping[str, pd.Series] | None = None,
+    usdhkd: pd.Series | None = None,
+    cash_rate: pd.Series | None = None,
+    fx_symbol: str | None = None,
+    cash_symbol: str | None = None,
+    signal_only: tuple[str, ...] = (),
 ) -> PricePanel:
-    """Align per-asset price series (indexed by their trading dates) on their union timeline."""
+    """Align per-asset price series (indexed by their trading dates) on their union timeline.
+
+    ``usdhkd`` and ``cash_rate`` are sampled on that timeline by carrying their last value forward.
+    """
     assets = tuple(specs)
     dates = union_dates([pd.DatetimeIndex(series[a].index) for a in assets])
     close = np.column_stack([series[a].reindex(dates).to_numpy(dtype="float64") for a in assets])
+    fields = {a: price_field for a in assets} if isinstance(price_field, str) else dict(price_field)
+    open_ = None
+    if opens is not None:
+        open_ = np.column_stack(
+            [
+                opens[a].reindex(dates).to_numpy(dtype="float64") if a in opens else np.full(len(dates), np.nan)
+                for a in assets
+            ]
+        )
+
+    def sampled(s: pd.Series | None) -> np.ndarray | None:
+        if s is None:
+            return None
+        return np.ascontiguousarray(s.reindex(s.index.union(dates)).ffill().reindex(dates).to_numpy("float64"))
+
     return PricePanel(
         dates=dates,
         assets=assets,
         symbols=tuple(specs[a].symbol for a in assets),
         markets=tuple(specs[a].market for a in assets),
         close=np.ascontiguousarray(close),
-        price_field=price_field,
+        price_fields=tuple(fields[a] for a in assets),
         source=source,
         synthetic=synthetic,
         notes=notes,
+        currencies=tuple(specs[a].quote_currency for a in assets),
+        base_currency=base_currency,
+        open=None if open_ is None else np.ascontiguousarray(open_),
+        usdhkd=sampled(usdhkd),
+        cash_rate=sampled(cash_rate),
+        fx_symbol=fx_symbol if usdhkd is not None else None,
+        cash_symbol=cash_symbol if cash_rate is not None else None,
+        signal_only=signal_only,
     )
 
 
@@ -138,6 +218,25 @@ class LoadedPanel:
         return self.start
 
 
+@dataclass(frozen=True)
+class _Extra:
+    """A series that is not an asset (exchange rate, cash rate), cleaned, with its role for messages."""
+
+    role: str
+    symbol: str
+    values: pd.Series
+
+
+def _fetch_extra(
+    provider: Provider, role: str, symbol: str, start: dt.date | None, end: dt.date | None
+) -> pd.DataFrame:
+    raw = provider.fetch(symbol, start, end)
+    if raw.empty:
+        span = f" between {start or 'the beginning'} and {end or 'today'}"
+        raise DataError(f"no data for the {role} {symbol!r}{span} from source {provider.name}")
+    return raw
+
+
 def load_panel(
     provider: Provider,
     specs: Mapping[str, AssetSpec],
@@ -147,58 +246,106 @@ def load_panel(
     end: dt.date | None,
     warmup_rows: int,
     check_calendar: bool = True,
+    asset_prices: Mapping[str, str] | None = None,
+    base_currency: str = "USD",
+    traded: Collection[str] | None = None,
+    fx_symbol: str = "HKD=X",
+    fx_band: tuple[float, float] | None = DEFAULT_FX_BAND,
+    cash_symbol: str | None = None,
+    with_open: bool = False,
 ) -> LoadedPanel:
     """Fetch, validate and align every asset; keep at most ``warmup_rows`` rows before ``start``.
 
-    The run ends on the earliest last date among the assets (noted when that
-    is before ``end``), so no asset is carried forward past its data.  Every
-    asset must have a price on or before the first simulated date.
+    ``asset_prices`` overrides ``price_field`` per asset.  ``traded`` (default: all)
+    are the assets that are bought and sold: when one of them is quoted in another
+    currency than ``base_currency`` the USD/HKD series ``fx_symbol`` is loaded
+    (cleaned with ``fx_band``), and with ``with_open`` each of them needs an open
+    on every session it trades from the first simulated date on.  ``cash_symbol``
+    loads a cash-rate series in percent per year.
+
+    The run ends on the earliest last date among the assets and those series
+    (noted when that is before ``end``), so nothing is carried forward past its
+    data.  Every asset must have a price, and the exchange and cash rates a value,
+    on or before the first simulated date; with ``start`` None (``auto``) the run
+    starts on the first date where that holds, after the warm-up.
     """
+    traded = list(specs) if traded is None else [a for a in specs if a in traded]
+    fields = {a: (asset_prices or {}).get(a, price_field) for a in specs}
     fetch_start = None
     if start is not None:
         fetch_start = start - dt.timedelta(days=int(warmup_rows * _DAYS_PER_ROW) + _DAYS_MARGIN)
     series: dict[str, pd.Series] = {}
+    opens: dict[str, pd.Series] = {}
     notes: list[str] = []
     for asset, spec in specs.items():
         raw = provider.fetch(spec.symbol, fetch_start, end)
         if raw.empty:
             span = f" between {fetch_start or 'the beginning'} and {end or 'today'}"
             raise DataError(f"no data for {spec.symbol!r} (asset {asset!r}){span} from source {provider.name}")
-        s, asset_notes = clean_prices(raw, symbol=spec.symbol, price=price_field)
+        s, asset_notes = clean_prices(raw, symbol=spec.symbol, price=fields[asset], asset=asset)
         notes += asset_notes
         if check_calendar and not provider.synthetic:
             notes += calendar_gap_notes(s, symbol=spec.symbol, market=spec.market)
         series[asset] = s
-    last_common = min(s.index[-1] for s in series.values())
-    ends_early = [f"{specs[a].symbol} {s.index[-1].date()}" for a, s in series.items() if s.index[-1] > last_common]
+        if with_open and asset in traded:
+            opens[asset] = open_prices(raw, pd.DatetimeIndex(s.index), price=fields[asset])
+    extras: list[_Extra] = []
+    if any(specs[a].quote_currency != base_currency for a in traded):
+        fx, fx_notes = clean_fx(
+            _fetch_extra(provider, "exchange rate", fx_symbol, fetch_start, end), symbol=fx_symbol, band=fx_band
+        )
+        notes += fx_notes
+        extras.append(_Extra("exchange rate", fx_symbol, fx))
+    if cash_symbol is not None:
+        rate, rate_notes = clean_rate(
+            _fetch_extra(provider, "cash rate", cash_symbol, fetch_start, end), symbol=cash_symbol
+        )
+        notes += rate_notes
+        extras.append(_Extra("cash rate", cash_symbol, rate))
+    lasts = {specs[a].symbol: s.index[-1] for a, s in series.items()} | {e.symbol: e.values.index[-1] for e in extras}
+    last_common = min(lasts.values())
+    ends_early = [f"{sym} {last.date()}" for sym, last in lasts.items() if last > last_common]
     if ends_early:
         notes.append(
-            f"the run ends on {last_common.date()}, the last date every asset has data (later: {', '.join(ends_early)})"
+            f"the run ends on {last_common.date()}, the last date every series has data "
+            f"(later: {', '.join(ends_early)})"
         )
     series = {a: s[s.index <= last_common] for a, s in series.items()}
     panel = build_panel(
         series,
         specs,
-        price_field=price_field,
+        price_field=fields,
         source=provider.name,
         synthetic=provider.synthetic,
         notes=tuple(notes),
+        base_currency=base_currency,
+        opens=opens if with_open else None,
+        usdhkd=next((e.values for e in extras if e.role == "exchange rate"), None),
+        cash_rate=next((e.values for e in extras if e.role == "cash rate"), None),
+        fx_symbol=fx_symbol,
+        cash_symbol=cash_symbol,
+        signal_only=tuple(a for a in specs if a not in traded),
     )
     first_all = max(s.index[0] for s in series.values())
+    extra_first = {e.role: e.values.index[0] for e in extras}
     if start is None:
         s0 = int(panel.dates.searchsorted(first_all)) + warmup_rows
+        for first in extra_first.values():
+            s0 = max(s0, int(panel.dates.searchsorted(first)))
     else:
         s0 = int(panel.dates.searchsorted(pd.Timestamp(start)))
+        first_sim = panel.dates[min(s0, len(panel.dates) - 1)]
         late = [
-            (a, series[a].index[0])
+            (f"asset {a!r} ({specs[a].symbol})", series[a].index[0])
             for a in panel.assets
-            if series[a].index[0] > panel.dates[min(s0, len(panel.dates) - 1)]
+            if series[a].index[0] > first_sim
         ]
+        late += [(f"the {e.role} {e.symbol}", e.values.index[0]) for e in extras if e.values.index[0] > first_sim]
         if late:
-            asset, first = late[0]
+            what, first = late[0]
             raise DataError(
-                f"asset {asset!r} ({specs[asset].symbol}) has no price before {first.date()}, after the start {start}: "
-                f"use a start on or after {first.date()}",
+                f"{what} has no data before {first.date()}, after the start {start}: "
+                f"use a start on or after {first.date()}, or start: auto",
                 expected=f"data from {start} or earlier",
             )
     if s0 >= len(panel.dates) - 1:
@@ -207,5 +354,45 @@ def load_panel(
             f"to {panel.dates[-1].date()}",
             expected="a period with at least two trading dates",
         )
+    if with_open:
+        _check_opens(panel, s0, traded)
     keep_from = max(0, s0 - warmup_rows)
     return LoadedPanel(panel=panel.slice(keep_from), start=s0 - keep_from, warmup_needed=warmup_rows)
+
+
+def _check_opens(panel: PricePanel, s0: int, traded: Collection[str]) -> None:
+    """Every traded asset has an open on every session it trades from row ``s0`` on."""
+    assert panel.open is not None
+    for j, asset in enumerate(panel.assets):
+        if asset not in traded:
+            continue
+        missing = panel.traded[s0:, j] & np.isnan(panel.open[s0:, j])
+        if missing.any():
+            first = panel.dates[s0 + int(np.argmax(missing))].date()
+            raise DataError(
+                f"asset {asset!r} ({panel.symbols[j]}) has no Open on {int(missing.sum())} of its sessions in the run "
+                f"(first {first}); execution.fill: next_open needs an open on every session, use fill: close",
+                expected="an Open price on every session",
+            )
+
+
+def load_for_config(
+    provider: Provider, cfg: StrategyConfig, *, warmup_rows: int, check_calendar: bool = True
+) -> LoadedPanel:
+    """:func:`load_panel` with everything ``cfg`` asks for (prices, currency, cash rate, opens)."""
+    return load_panel(
+        provider,
+        cfg.assets,
+        price_field=cfg.data.price,
+        start=cfg.data.start_date,
+        end=cfg.data.end,
+        warmup_rows=warmup_rows,
+        check_calendar=check_calendar,
+        asset_prices={a: cfg.price_of(a) for a in cfg.assets},
+        base_currency=cfg.base_currency,
+        traded=cfg.traded_assets,
+        fx_symbol=cfg.data.fx_symbol,
+        fx_band=cfg.data.fx_band,
+        cash_symbol=cfg.cash_rate if isinstance(cfg.cash_rate, str) else None,
+        with_open=cfg.execution.fill == "next_open",
+    )

@@ -1,4 +1,4 @@
-"""Deterministic synthetic US/HK prices: the offline default source for demos and tests.
+"""Deterministic synthetic US/HK prices, ETFs, USD/HKD and a cash rate: the offline default source.
 
 Everything it produces is generated, not observed (``synthetic = True``); other code labels
 such outputs with :data:`SYNTHETIC_LABEL`.
@@ -37,6 +37,61 @@ symbols are configured).  With ``e1, e2 ~ iid N(0, 1)`` drawn from ``seed``:
   ``Open = previous Close * exp(N(0, 0.2 vol))``, ``High``/``Low`` extend ``max``/``min`` of
   Open and Close by ``|N(0, 0.4 vol)|`` in log terms, ``Adj Close = Close``, ``Volume`` is a
   positive integer that grows with ``|r|``.
+
+ETFs.  A symbol of this table mapped to "us" or "hk" trades on the sessions of the market it is
+mapped to but follows the table's factor ``m`` (so ``EWH`` mapped to "us" is a New York listing
+of Hong Kong: its New York day d carries the HK factor returns up to d), starts near the table's
+price instead of 1000/10000 (still times ``exp(U(-0.3, 0.3))``) and pays quarterly dividends::
+
+    symbol   factor  yield y a year  start price
+    SPY      us      1.8%            150
+    QQQ      us      0.7%            100
+    EWH      hk      3.0%             12
+    FXI      hk      2.5%             30
+    MCHI     hk      2.0%             50
+    KWEB     hk      0.5%             30
+    2800.HK  hk      3.0%             16
+
+``TR = L0 * exp(cumsum r)`` is its total-return path (``r`` as above, ``vol = vol_m``).  Ex-dates:
+its first session on or after the 15th of March, June, September and December, when that
+session lies in ``[first, last]``; ``N`` of them in all, ``n[t]`` up to and including t.  The cash
+dividend is ``D = (y / 4) * previous Close`` (L0 before the first session), so::
+
+    Close[t]     = TR[t] * (1 - y/4)^n[t]            (the price drops by D on an ex-date)
+    Adj Close[t] = Close[t] * (1 - y/4)^(N - n[t])   (Yahoo's back-adjustment: the product over
+                                                      later ex-dates of 1 - D / previous Close)
+
+Adj Close equals Close after the last ex-date and its returns are the total returns: on an
+ex-date ``Close[t] / (Close[t-1] - D) = TR[t] / TR[t-1]``.  Open, High and Low are those of the
+total-return path times the same ``(1 - y/4)^n[t]`` (an ex-date opens near ``Close[t-1] - D``).
+
+Two more kinds of series, independent of the factors (``e`` iid N(0, 1) drawn from
+``(seed, sha256(symbol))`` in a stream of each kind's own):
+
+* ``"fx"``: USD/HKD in HKD per 1 USD, Yahoo style (``HKD=X``), on every weekday (Monday-Friday)
+  of ``[first, last]``, holidays included.  A mean-reverting AR(1) (a discrete
+  Ornstein-Uhlenbeck process, half-life 260 weekdays) mapped into the convertibility band::
+
+      y[t] = phi * y[t-1] + d * e[t],   phi = 0.5^(1/260),  d = 0.7 * sqrt(1 - phi^2),  y[-1] ~ N(0, 0.7^2)
+      Close = 7.80 + 0.05 * tanh(clip(y, -3, 3))     always in [7.7502, 7.8498]
+
+  Open, High and Low are mapped the same way from ``y[t-1] + N(0, 0.2 d)`` and from ``max``/``min`` of
+  the Open and Close ``y`` extended by ``|N(0, 0.4 d)|``, so they stay in the band too;
+  ``Adj Close = Close``, ``Volume = 0``.
+* ``"rate"``: a short-term interest rate in percent a year, like Yahoo's ``^IRX`` (13-week
+  T-bill), on ``XNYS`` sessions.  A slow AR(1) (half-life 500 sessions, about two years)
+  smoothed by an EWMA, floored at zero::
+
+      u[t] = phi * u[t-1] + sqrt(1 - phi^2) * e[t],   phi = 0.5^(1/500),  u[-1] ~ N(0, 1)
+      x[t] = 2.5 + 1.75 * u[t]
+      Close = max(0, EWMA(x)[t]),   EWMA span 60 sessions, started at x[0]
+
+  so multi-year swings, mostly between 0 and 6, with stretches at the zero floor (about 7% of
+  the time on average over seeds), and day-to-day moves of about a basis point.
+  ``Adj Close = Close``; ``Open``, ``High``, ``Low`` and ``Volume`` are NaN, as in the real
+  ``^IRX`` history.
+
+Any other market is a :class:`~engine.errors.DataError`.
 
 A symbol's values depend only on ``(seed, first, last, symbol, market)``, never on the range
 passed to :meth:`SyntheticProvider.fetch`.
@@ -77,22 +132,61 @@ _SMOOTH_SPAN = 40
 _IDIO = 0.15  # idiosyncratic daily vol as a fraction of the market's
 
 
-def market_sessions(market: str, first: dt.date, last: dt.date) -> pd.DatetimeIndex:
-    """Sessions of ``market`` ("us": XNYS, "hk": XHKG) within ``[first, last]``, tz-naive midnight.
+@dataclass(frozen=True)
+class _Etf:
+    factor: str  # market whose factor it follows
+    dividend_yield: float  # fraction of the price a year, paid in four equal quarterly parts
+    start_price: float
 
-    Empty when the range holds no session; DataError for an unknown market or dates the
-    calendar does not cover (XHKG holidays start in 1960).
+
+_ETFS = {
+    "SPY": _Etf("us", 0.018, 150.0),
+    "QQQ": _Etf("us", 0.007, 100.0),
+    "EWH": _Etf("hk", 0.030, 12.0),
+    "FXI": _Etf("hk", 0.025, 30.0),
+    "MCHI": _Etf("hk", 0.020, 50.0),
+    "KWEB": _Etf("hk", 0.005, 30.0),
+    "2800.HK": _Etf("hk", 0.030, 16.0),
+}
+_EX_DIVIDEND_MONTHS = (3, 6, 9, 12)  # ex-date: first session on or after the 15th
+_EX_DIVIDEND_DAY = 15
+
+_FX_CENTRE, _FX_HALF_BAND = 7.80, 0.05  # HKD per USD: the 7.75-7.85 convertibility band
+_FX_CAP = 3.0  # |y| cap: 0.05 * (1 - tanh(3)) keeps every price 0.000247 inside the band
+_FX_HALF_LIFE = 260.0  # weekdays
+_FX_SPREAD = 0.7  # stationary standard deviation of y
+_RATE_MEAN, _RATE_SPREAD = 2.5, 1.75  # percent a year
+_RATE_HALF_LIFE = 500.0  # sessions, about two years
+_RATE_SMOOTH_SPAN = 60
+_SERIES_MARKETS = ("fx", "rate")  # kinds of series that are not listings on an exchange
+_KNOWN_MARKETS = " or ".join(sorted((*_VOL, *_SERIES_MARKETS)))
+# independent random streams of one symbol: its price path, fx path, rate path
+_PRICE_STREAM, _FX_STREAM, _RATE_STREAM = 1, 2, 3
+
+
+def market_sessions(market: str, first: dt.date, last: dt.date) -> pd.DatetimeIndex:
+    """Dates within ``[first, last]`` on which a synthetic symbol of ``market`` has a row.
+
+    "us": XNYS sessions, "hk": XHKG sessions, "rate": XNYS sessions, "fx": every weekday
+    (Monday-Friday, holidays included); tz-naive midnight.  Empty when the range holds no
+    session; DataError for an unknown market or dates an exchange calendar does not cover
+    (XHKG holidays start in 1960).
 
     >>> market_sessions("us", dt.date(2024, 7, 3), dt.date(2024, 7, 5)).strftime("%d").tolist()
     ['03', '05']
+    >>> market_sessions("fx", dt.date(2024, 7, 3), dt.date(2024, 7, 5)).strftime("%d").tolist()
+    ['03', '04', '05']
     """
-    if market not in MARKETS:
-        raise DataError(f"unknown market '{market}'", expected=" or ".join(sorted(MARKETS)), got=market)
+    if market not in _VOL and market not in _SERIES_MARKETS:
+        raise DataError(f"unknown market '{market}'", expected=_KNOWN_MARKETS, got=market)
     if first > last:
         raise DataError(f"first date {first} is after last date {last}", got=(first, last))
+    if market == "fx":
+        return pd.DatetimeIndex(pd.bdate_range(first, last).to_numpy(), name="Date")
+    exchange = "us" if market == "rate" else market
     if first < CALENDAR_FIRST:
-        raise DataError(f"no {MARKETS[market].calendar} calendar before {CALENDAR_FIRST}", got=(first, last))
-    return pd.DatetimeIndex(sessions(market, first, last).to_numpy(), name="Date")
+        raise DataError(f"no {MARKETS[exchange].calendar} calendar before {CALENDAR_FIRST}", got=(first, last))
+    return pd.DatetimeIndex(sessions(exchange, first, last).to_numpy(), name="Date")
 
 
 @dataclass(frozen=True)
@@ -151,22 +245,47 @@ def _factors(seed: int, timeline: pd.DatetimeIndex, first: dt.date, last: dt.dat
     return _Factors(timeline, returns)
 
 
-def _symbol_rng(seed: int, symbol: str) -> np.random.Generator:
-    """Generator seeded from the seed and a stable (process-independent) hash of ``symbol``."""
+def _symbol_rng(seed: int, symbol: str, stream: int = _PRICE_STREAM) -> np.random.Generator:
+    """Generator seeded from the seed, a stream number and a stable (process-independent) hash of ``symbol``."""
     digest = hashlib.sha256(symbol.encode("utf-8")).digest()
-    return np.random.default_rng([seed, 1, int.from_bytes(digest[:8], "little")])
+    return np.random.default_rng([seed, stream, int.from_bytes(digest[:8], "little")])
 
 
-def _symbol_frame(symbol: str, market: str, seed: int, factors: _Factors, sessions: pd.DatetimeIndex) -> pd.DataFrame:
+def _ex_dividend_counts(market: str, sessions: pd.DatetimeIndex, first: dt.date, last: dt.date) -> np.ndarray:
+    """``n[t]``: ex-dates among ``sessions[:t + 1]``, an ex-date being the first session of ``market``
+    on or after the 15th of March, June, September and December."""
+    ex = np.zeros(len(sessions), dtype=np.int64)
+    for year in range(first.year - 1, last.year + 1):
+        for month in _EX_DIVIDEND_MONTHS:
+            day = dt.date(year, month, _EX_DIVIDEND_DAY)
+            if day > last or (day < first and not _no_session_before(market, day, first)):
+                continue  # the quarter's ex-date is outside [first, last]
+            at = int(sessions.searchsorted(pd.Timestamp(day)))
+            if at < len(sessions):
+                ex[at] = 1
+    return np.cumsum(ex)
+
+
+def _no_session_before(market: str, day: dt.date, first: dt.date) -> bool:
+    """Whether ``market`` has no session in ``[day, first)`` (False when no calendar covers ``day``)."""
+    return day >= CALENDAR_FIRST and not len(market_sessions(market, day, first - dt.timedelta(days=1)))
+
+
+def _symbol_frame(
+    symbol: str, market: str, seed: int, factors: _Factors, sessions: pd.DatetimeIndex, first: dt.date, last: dt.date
+) -> pd.DataFrame:
+    etf = _ETFS.get(symbol)
+    factor = etf.factor if etf is not None else market
     rng = _symbol_rng(seed, symbol)
-    vol = _VOL[market]
-    level0 = _START_LEVEL[market] * float(np.exp(rng.uniform(-0.3, 0.3)))
-    r = factors.returns[market] + _IDIO * vol * rng.standard_normal(len(factors.timeline))
+    vol = _VOL[factor]
+    start = etf.start_price if etf is not None else _START_LEVEL[market]
+    level0 = start * float(np.exp(rng.uniform(-0.3, 0.3)))
+    r = factors.returns[factor] + _IDIO * vol * rng.standard_normal(len(factors.timeline))
     log_close_all = np.log(level0) + np.cumsum(r)
     at = factors.timeline.get_indexer(sessions)
     if (at < 0).any():  # impossible: the timeline is the union of the sessions
         raise AssertionError(f"{market} sessions missing from the union timeline")
-    log_close = log_close_all[at]
+    log_close = log_close_all[at]  # of the total-return path
     m = len(at)
     log_prev = np.concatenate(([np.log(level0)], log_close[:-1]))
     log_open = log_prev + rng.normal(0.0, 0.2 * vol, m)
@@ -174,25 +293,98 @@ def _symbol_frame(symbol: str, market: str, seed: int, factors: _Factors, sessio
     log_low = np.minimum(log_open, log_close) - np.abs(rng.normal(0.0, 0.4 * vol, m))
     move = np.abs(log_close - log_prev) / vol
     volume = np.rint(_VOLUME[market] * np.exp(rng.normal(0.0, 0.25, m)) * (1.0 + 0.3 * move))
-    close = np.exp(log_close)
+    if etf is None:
+        close = np.exp(log_close)
+        columns = {
+            "Open": np.exp(log_open),
+            "High": np.exp(log_high),
+            "Low": np.exp(log_low),
+            "Close": close,
+            "Adj Close": close.copy(),
+        }
+    else:
+        n = _ex_dividend_counts(market, sessions, first, last)
+        log_keep = np.log1p(-etf.dividend_yield / 4.0)  # ln(1 - y/4): the price kept on an ex-date
+        paid = n * log_keep
+        close = np.exp(log_close + paid)
+        later = ((n[-1] if m else 0) - n) * log_keep  # ex-dates after t
+        columns = {
+            "Open": np.exp(log_open + paid),
+            "High": np.exp(log_high + paid),
+            "Low": np.exp(log_low + paid),
+            "Close": close,
+            "Adj Close": close * np.exp(later),
+        }
+    columns["Volume"] = np.maximum(volume, 1.0)
+    return pd.DataFrame({c: columns[c].astype("float64") for c in RAW_COLUMNS}, index=sessions)
+
+
+def _ar1(e: np.ndarray, half_life: float) -> np.ndarray:
+    """Stationary unit-variance AR(1) driven by ``e``: ``u[0] = e[0]``,
+    ``u[k] = phi * u[k-1] + sqrt(1 - phi^2) * e[k]``, ``phi = 0.5^(1/half_life)``."""
+    phi = 0.5 ** (1.0 / half_life)
+    step = np.sqrt(1.0 - phi * phi)
+    u = np.empty(len(e))
+    prev = 0.0
+    for t, shock in enumerate(e.tolist()):
+        prev = shock if t == 0 else phi * prev + step * shock
+        u[t] = prev
+    return u
+
+
+def _fx_level(y: np.ndarray) -> np.ndarray:
+    """HKD per USD from the unbounded ``y``: increasing, inside the band whatever ``y``."""
+    return _FX_CENTRE + _FX_HALF_BAND * np.tanh(np.clip(y, -_FX_CAP, _FX_CAP))
+
+
+def _fx_frame(symbol: str, seed: int, sessions: pd.DatetimeIndex) -> pd.DataFrame:
+    rng = _symbol_rng(seed, symbol, _FX_STREAM)
+    m = len(sessions)
+    y_all = _FX_SPREAD * _ar1(rng.standard_normal(m + 1), _FX_HALF_LIFE)  # y[-1..m-1]
+    daily = _FX_SPREAD * np.sqrt(1.0 - 0.5 ** (2.0 / _FX_HALF_LIFE))  # d, the daily step of y
+    y_close = y_all[1:]
+    y_open = y_all[:-1] + rng.normal(0.0, 0.2 * daily, m)
+    y_high = np.maximum(y_open, y_close) + np.abs(rng.normal(0.0, 0.4 * daily, m))
+    y_low = np.minimum(y_open, y_close) - np.abs(rng.normal(0.0, 0.4 * daily, m))
+    close = _fx_level(y_close)
     columns = {
-        "Open": np.exp(log_open),
-        "High": np.exp(log_high),
-        "Low": np.exp(log_low),
+        "Open": _fx_level(y_open),
+        "High": _fx_level(y_high),
+        "Low": _fx_level(y_low),
         "Close": close,
         "Adj Close": close.copy(),
-        "Volume": np.maximum(volume, 1.0),
+        "Volume": np.zeros(m),
+    }
+    return pd.DataFrame({c: columns[c].astype("float64") for c in RAW_COLUMNS}, index=sessions)
+
+
+def _rate_frame(symbol: str, seed: int, sessions: pd.DatetimeIndex) -> pd.DataFrame:
+    rng = _symbol_rng(seed, symbol, _RATE_STREAM)
+    m = len(sessions)
+    x = _RATE_MEAN + _RATE_SPREAD * _ar1(rng.standard_normal(m + 1), _RATE_HALF_LIFE)[1:]
+    smooth = pd.Series(x).ewm(span=_RATE_SMOOTH_SPAN, adjust=False).mean().to_numpy()
+    close = np.maximum(smooth, 0.0)
+    empty = np.full(m, np.nan)
+    columns = {
+        "Open": empty,
+        "High": empty,
+        "Low": empty,
+        "Close": close,
+        "Adj Close": close.copy(),
+        "Volume": empty,
     }
     return pd.DataFrame({c: columns[c].astype("float64") for c in RAW_COLUMNS}, index=sessions)
 
 
 class SyntheticProvider:
-    """Provider of deterministic synthetic prices for symbols mapped to "us" or "hk".
+    """Provider of deterministic synthetic series for symbols mapped to "us", "hk", "fx" or "rate".
 
     Parameters
     ----------
     markets:
-        Symbol -> market key, e.g. ``{"^GSPC": "us", "^HSI": "hk"}``.
+        Symbol -> market key, e.g. ``{"^GSPC": "us", "^HSI": "hk", "EWH": "us", "HKD=X": "fx",
+        "^IRX": "rate"}``: "us"/"hk" are listings on that exchange (an ETF of the module's table
+        follows its table factor), "fx" is USD/HKD, "rate" a cash rate in percent a year.
     seed:
         Seed of every random draw; the same seed gives bitwise-identical frames.
     first, last:
@@ -211,28 +403,22 @@ class SyntheticProvider:
         last: dt.date = dt.date(2025, 12, 31),
     ) -> None:
         for symbol, market in markets.items():
-            if market not in _VOL:
-                raise DataError(
-                    f"symbol '{symbol}' has unknown market '{market}'",
-                    expected=" or ".join(sorted(_VOL)),
-                    got=market,
-                )
+            if market not in _VOL and market not in _SERIES_MARKETS:
+                raise DataError(f"symbol '{symbol}' has unknown market '{market}'", expected=_KNOWN_MARKETS, got=market)
         if first > last:
             raise DataError(f"first date {first} is after last date {last}", got=(first, last))
         self.markets = dict(markets)
         self.seed = seed
         self.first = first
         self.last = last
-        self._sessions: dict[str, pd.DatetimeIndex] | None = None
+        self._sessions: dict[str, pd.DatetimeIndex] = {}
         self._factors: _Factors | None = None
         self._frames: dict[str, pd.DataFrame] = {}
 
     def sessions(self, market: str) -> pd.DatetimeIndex:
-        """Sessions of ``market`` over ``[first, last]`` (calendars built once, lazily)."""
-        if self._sessions is None:
-            self._sessions = {m: market_sessions(m, self.first, self.last) for m in sorted(_VOL)}
+        """Sessions of ``market`` over ``[first, last]`` (see :func:`market_sessions`; built once, lazily)."""
         if market not in self._sessions:
-            raise DataError(f"unknown market '{market}'", expected=" or ".join(sorted(_VOL)), got=market)
+            self._sessions[market] = market_sessions(market, self.first, self.last)
         return self._sessions[market]
 
     def fetch(self, symbol: str, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
@@ -246,9 +432,15 @@ class SyntheticProvider:
             )
         if symbol not in self._frames:
             market = self.markets[symbol]
-            self._frames[symbol] = _symbol_frame(
-                symbol, market, self.seed, self._factor_returns(), self.sessions(market)
-            )
+            if market == "fx":
+                frame = _fx_frame(symbol, self.seed, self.sessions(market))
+            elif market == "rate":
+                frame = _rate_frame(symbol, self.seed, self.sessions(market))
+            else:
+                frame = _symbol_frame(
+                    symbol, market, self.seed, self._factor_returns(), self.sessions(market), self.first, self.last
+                )
+            self._frames[symbol] = frame
         frame = self._frames[symbol]
         lo = pd.Timestamp(start) if start is not None else None
         hi = pd.Timestamp(end) if end is not None else None

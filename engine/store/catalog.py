@@ -39,7 +39,7 @@ _RUN_COLUMNS = (
 _METRIC_COLUMNS = (
     "kind", "name", "start", "end", "final_value", "total_return", "cagr", "ann_vol", "sharpe", "sortino",
     "max_drawdown", "calmar", "turnover", "switches_per_year", "fees_paid", "slippage_paid", "trades",
-    "switches", "years", "periods_per_year",
+    "switches", "years", "periods_per_year", "fx_return", "cash_interest", "risk_free_return",
 )  # fmt: skip
 _FLOATS = set(_METRIC_COLUMNS) - {"kind", "name", "start", "end", "trades", "switches"}
 _SCHEMA = f"""
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 
 
 #: Bump when the tables change: the catalog is derived data, so an old one is dropped and rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _ensure_schema(con: Any) -> None:
@@ -184,7 +184,7 @@ class Catalog:
         """Views over the Parquet files of the *indexed* runs only (an explicit file list, never a glob,
         so a staging directory or another writer's half-written file is never read)."""
         run_dirs = [Path(r[0]) for r in con.execute("SELECT run_dir FROM runs ORDER BY run_id").fetchall()]
-        for table in ("equity", "weights", "trades", "benchmarks", "prices"):
+        for table in ("equity", "weights", "trades", "benchmarks", "prices", "quotes"):
             files = [d / f"{table}.parquet" for d in run_dirs if (d / f"{table}.parquet").is_file()]
             if not files:
                 con.execute(f"DROP VIEW IF EXISTS {table}")

@@ -15,8 +15,11 @@ Files (all human-readable):
 * ``benchmarks.csv``: ``date`` and the value of each benchmark.
 * ``equity.parquet``, ``weights.parquet``, ``trades.parquet``, ``benchmarks.parquet``:
   the same tables for the results catalog (:mod:`engine.store.catalog`), and
-  ``prices.parquet``: each asset's last traded price on every date of the run
-  (for betas and regimes in comparisons).
+  ``prices.parquet``: what one unit of each asset is worth on every date of the
+  run, in the base currency (for betas and regimes in comparisons), and
+  ``quotes.parquet``: each asset's quoted price in its own currency on the dates
+  it traded (empty elsewhere), which lets a comparison check that runs sharing a
+  symbol used the same data.
 * ``run.json``: the manifest the catalog indexes (run id, config name and
   hash, data fingerprint, Seesaw version, period, creation time, status); the
   only non-deterministic file.
@@ -63,6 +66,7 @@ class RunFiles:
     benchmarks: pd.DataFrame
     prices: pd.DataFrame
     manifest: dict[str, Any]
+    quotes: pd.DataFrame | None = None
 
 
 def _clean(obj: Any) -> Any:
@@ -154,8 +158,9 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
         _write(tmp / "weights.csv", _csv(files.weights))
         _write(tmp / "trades.csv", _csv(files.trades))
         _write(tmp / "benchmarks.csv", _csv(files.benchmarks))
-        for name in ("equity", "weights", "trades", "benchmarks", "prices"):
-            _write_parquet(tmp / f"{name}.parquet", getattr(files, name))
+        for name in ("equity", "weights", "trades", "benchmarks", "prices", "quotes"):
+            if getattr(files, name) is not None:
+                _write_parquet(tmp / f"{name}.parquet", getattr(files, name))
         final, suffix = parent / run_id, 1
         while True:
             manifest = {

@@ -28,7 +28,7 @@ _ = None  # market closed on that date
 Row = tuple[str, float | None, float | None, float, float]
 Trade = tuple[str, str, str, float, float]  # date, asset, side, quantity, price
 
-SPECS = {"us": AssetSpec(symbol="US", market="us"), "hk": AssetSpec(symbol="HK", market="hk")}
+SPECS = {"us": AssetSpec(symbol="US", market="us"), "hk": AssetSpec(symbol="HK", market="hk", currency="USD")}
 COLUMN = {"us": 1, "hk": 2}  # position of each asset's close in a row
 
 

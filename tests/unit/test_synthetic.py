@@ -18,13 +18,55 @@ from engine.data.base import RAW_COLUMNS, Provider
 from engine.data.synthetic import SYNTHETIC_LABEL, SyntheticProvider, market_sessions
 from engine.errors import DataError
 
-MARKETS = {"^GSPC": "us", "SPY": "us", "^HSI": "hk"}
+MARKETS = {"^GSPC": "us", "^NDX": "us", "^HSI": "hk"}
+FIRST, LAST = dt.date(2000, 1, 3), dt.date(2025, 12, 31)  # the provider's default span
 REPO = Path(__file__).resolve().parents[2]
+
+# The ETF table of the module docstring: symbol -> (factor, dividend yield a year).
+ETFS = {
+    "SPY": ("us", 0.018),
+    "QQQ": ("us", 0.007),
+    "EWH": ("hk", 0.030),
+    "FXI": ("hk", 0.025),
+    "MCHI": ("hk", 0.020),
+    "KWEB": ("hk", 0.005),
+    "2800.HK": ("hk", 0.030),
+}
+# Where each is listed in the tests: every US-listed one on XNYS (EWH, FXI, ... are New York
+# listings of Hong Kong), the tracker fund on XHKG.
+ETF_MARKETS = {symbol: "hk" if symbol.endswith(".HK") else "us" for symbol in ETFS}
+SERIES = {"HKD=X": "fx", "^IRX": "rate"}
+
+# Frames as the generator made them before ETFs, fx and rates were added: symbols outside the
+# ETF table mapped to "us"/"hk" must not change by a bit.  Each row: symbol, market, provider
+# options, the first 16 hex digits of frame_digest(), a date and the exact Close on it.
+SHORT = {"seed": 7, "first": dt.date(2018, 3, 1), "last": dt.date(2019, 6, 30)}
+PINNED = [
+    ("^GSPC", "us", {}, "12f7f37d0998b6e4", "2000-05-25", 850.3049024063073),
+    ("^HSI", "hk", {}, "e22082948d4d600b", "2000-05-31", 9982.548167133978),
+    ("^NDX", "us", {}, "5b1f968e602a286b", "2000-05-25", 973.4631917593897),
+    ("XYZ", "hk", {}, "2ea6f66abe98cdda", "2000-05-31", 7055.841086324375),
+    ("^GSPC", "us", SHORT, "aba3138382c1171a", "2018-07-24", 1167.290703650826),
+    ("^HSI", "hk", SHORT, "335424d22d9665c2", "2018-07-30", 9664.473098576022),
+    ("^NDX", "us", SHORT, "7cf7dd23a903926a", "2018-07-24", 1073.844038938286),
+    ("XYZ", "hk", SHORT, "e50020f80e315d8a", "2018-07-30", 9071.0027283738),
+]
 
 
 @pytest.fixture(scope="module")
 def provider() -> SyntheticProvider:
     return SyntheticProvider(MARKETS)
+
+
+@pytest.fixture(scope="module")
+def etfs() -> SyntheticProvider:
+    """Every ETF of the table, with the two index-like symbols to compare them with."""
+    return SyntheticProvider({**ETF_MARKETS, "^GSPC": "us", "^HSI": "hk"})
+
+
+@pytest.fixture(scope="module")
+def series() -> SyntheticProvider:
+    return SyntheticProvider(SERIES)
 
 
 def union_closes(provider: SyntheticProvider) -> pd.DataFrame:
@@ -46,6 +88,24 @@ def frame_digest(frame: pd.DataFrame) -> str:
     return hashlib.sha256(frame.index.asi8.tobytes() + frame.to_numpy().tobytes()).hexdigest()
 
 
+def expected_ex_dates(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """First date of ``index`` on or after the 15th of March, June, September, December."""
+    dates = []
+    for year in range(index[0].year, index[-1].year + 1):
+        for month in (3, 6, 9, 12):
+            later = index[index >= pd.Timestamp(year, month, 15)]
+            if len(later):
+                dates.append(later[0])
+    return pd.DatetimeIndex(dates)
+
+
+def adjustment_steps(frame: pd.DataFrame) -> pd.Series:
+    """``d`` on each date where ``Adj Close / Close`` moves: ``1 - ratio[t-1] / ratio[t]``."""
+    ratio = frame["Adj Close"] / frame["Close"]
+    d = 1.0 - ratio.shift(1) / ratio
+    return d[d.abs() > 1e-12]
+
+
 def test_public_surface() -> None:
     assert sorted(synthetic.__all__) == ["SYNTHETIC_LABEL", "SyntheticProvider", "market_sessions"]
     assert SYNTHETIC_LABEL == "SYNTHETIC"
@@ -54,9 +114,7 @@ def test_public_surface() -> None:
     assert (p.name, p.synthetic) == ("synthetic", True)
 
 
-@pytest.mark.parametrize("symbol", sorted(MARKETS))
-def test_frame_follows_the_raw_frame_contract(provider: SyntheticProvider, symbol: str) -> None:
-    frame = provider.fetch(symbol, None, None)
+def assert_raw_frame_shape(frame: pd.DataFrame) -> None:
     assert list(frame.columns) == list(RAW_COLUMNS)
     assert all(dtype == np.float64 for dtype in frame.dtypes)
     idx = frame.index
@@ -66,9 +124,25 @@ def test_frame_follows_the_raw_frame_contract(provider: SyntheticProvider, symbo
     assert (idx == idx.normalize()).all()
     assert idx.is_monotonic_increasing and idx.is_unique
     assert idx[0] >= pd.Timestamp("2000-01-03") and idx[-1] <= pd.Timestamp("2025-12-31")
+
+
+@pytest.mark.parametrize("symbol", sorted(MARKETS) + sorted(ETFS))
+def test_frame_follows_the_raw_frame_contract(
+    provider: SyntheticProvider, etfs: SyntheticProvider, symbol: str
+) -> None:
+    frame = (provider if symbol in MARKETS else etfs).fetch(symbol, None, None)
+    assert_raw_frame_shape(frame)
     assert not frame.isna().to_numpy().any()
     # 26 years of one market's sessions: roughly 245-253 a year
     assert 6_300 < len(frame) < 6_600
+
+
+@pytest.mark.parametrize("symbol", sorted(SERIES))
+def test_fx_and_rate_frames_have_the_raw_columns(series: SyntheticProvider, symbol: str) -> None:
+    frame = series.fetch(symbol, None, None)
+    assert_raw_frame_shape(frame)
+    assert not frame[["Close", "Adj Close"]].isna().to_numpy().any()
+    assert 6_300 < len(frame) < 6_800  # weekdays: about 261 a year
 
 
 def test_each_symbol_trades_exactly_on_its_market_sessions(provider: SyntheticProvider) -> None:
@@ -115,14 +189,21 @@ def test_same_seed_gives_identical_frames_in_another_process(provider: Synthetic
         """
         import hashlib
         from engine.data.synthetic import SyntheticProvider
-        f = SyntheticProvider({"^HSI": "hk"}).fetch("^HSI", None, None)
-        print(hashlib.sha256(f.index.asi8.tobytes() + f.to_numpy().tobytes()).hexdigest())
+        p = SyntheticProvider({"^HSI": "hk", "EWH": "us", "HKD=X": "fx", "^IRX": "rate"})
+        for symbol in ("^HSI", "EWH", "HKD=X", "^IRX"):
+            f = p.fetch(symbol, None, None)
+            print(hashlib.sha256(f.index.asi8.tobytes() + f.to_numpy().tobytes()).hexdigest())
         """
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, timeout=120
     )
-    assert out.stdout.strip() == frame_digest(provider.fetch("^HSI", None, None))
+    here = SyntheticProvider({"EWH": "us", **SERIES})
+    expected = [
+        frame_digest(provider.fetch("^HSI", None, None)),
+        *(frame_digest(here.fetch(symbol, None, None)) for symbol in ("EWH", "HKD=X", "^IRX")),
+    ]
+    assert out.stdout.split() == expected
 
 
 def test_another_seed_gives_other_data(provider: SyntheticProvider) -> None:
@@ -167,13 +248,16 @@ def test_a_shorter_span_is_generated_over_that_span() -> None:
     assert frame.index[-1] == pd.Timestamp("2024-03-28")  # Good Friday and Easter Monday follow
 
 
-@pytest.mark.parametrize("symbol", sorted(MARKETS))
-def test_ohlc_are_consistent_and_positive(provider: SyntheticProvider, symbol: str) -> None:
-    f = provider.fetch(symbol, None, None)
+@pytest.mark.parametrize("symbol", sorted(MARKETS) + sorted(ETFS))
+def test_ohlc_are_consistent_and_positive(provider: SyntheticProvider, etfs: SyntheticProvider, symbol: str) -> None:
+    f = (provider if symbol in MARKETS else etfs).fetch(symbol, None, None)
     assert (f[["Open", "High", "Low", "Close", "Volume"]] > 0).all().all()
     assert (f["High"] >= f[["Open", "Close"]].max(axis=1)).all()
     assert (f["Low"] <= f[["Open", "Close"]].min(axis=1)).all()
-    assert (f["Adj Close"] == f["Close"]).all()
+    if symbol in ETFS:  # back-adjusted for the dividends paid later
+        assert (f["Adj Close"] <= f["Close"]).all() and f["Adj Close"].iloc[0] < f["Close"].iloc[0]
+    else:
+        assert (f["Adj Close"] == f["Close"]).all()
     assert (f["Volume"] == np.round(f["Volume"])).all() and (f["Volume"] >= 1).all()
     # Open is the previous close times a small gap
     gap = np.log(f["Open"] / f["Close"].shift(1)).dropna()
@@ -224,7 +308,7 @@ def test_markets_diverge_for_long_stretches(provider: SyntheticProvider) -> None
 
 def test_two_symbols_of_one_market_are_close_but_not_equal(provider: SyntheticProvider) -> None:
     a = np.log(provider.fetch("^GSPC", None, None)["Close"]).diff()
-    b = np.log(provider.fetch("SPY", None, None)["Close"]).diff()
+    b = np.log(provider.fetch("^NDX", None, None)["Close"]).diff()
     assert a.corr(b) > 0.9
     assert not np.allclose(a.dropna(), b.dropna())
 
@@ -242,9 +326,13 @@ def test_unknown_market_is_a_data_error() -> None:
     with pytest.raises(DataError) as info:
         market_sessions("jp", dt.date(2024, 1, 1), dt.date(2024, 12, 31))
     assert info.value.got == "jp"
+    assert info.value.expected is not None
+    assert all(market in info.value.expected for market in ("us", "hk", "fx", "rate"))
     with pytest.raises(DataError) as info:
         SyntheticProvider({"^N225": "jp"})
     assert info.value.got == "jp"
+    assert info.value.expected is not None
+    assert all(market in info.value.expected for market in ("us", "hk", "fx", "rate"))
 
 
 def test_a_span_without_sessions_gives_empty_frames() -> None:
@@ -259,3 +347,242 @@ def test_dates_the_calendar_does_not_cover_are_a_data_error() -> None:
     with pytest.raises(DataError) as info:
         market_sessions("hk", dt.date(1900, 1, 1), dt.date(1900, 12, 31))
     assert info.value.got == (dt.date(1900, 1, 1), dt.date(1900, 12, 31))
+
+
+# --- symbols outside the ETF table are unchanged -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("symbol", "market", "options", "digest", "date", "close"),
+    PINNED,
+    ids=[f"{row[0]}-{'short' if row[2] else 'default'}" for row in PINNED],
+)
+def test_index_like_symbols_are_unchanged_bit_for_bit(
+    symbol: str, market: str, options: dict, digest: str, date: str, close: float
+) -> None:
+    # Pinned before ETFs, fx and rates were added: adding kinds of series must not move a bit of
+    # the existing ones (stored runs and golden files were made from them).
+    frame = SyntheticProvider({symbol: market}, **options).fetch(symbol, None, None)
+    assert frame.loc[date, "Close"] == close
+    assert frame_digest(frame)[:16] == digest
+
+
+# --- ETFs: table factor, listing sessions, quarterly dividends ------------------------------
+
+
+def test_a_us_listed_hk_etf_trades_on_xnys_and_follows_the_hk_factor(etfs: SyntheticProvider) -> None:
+    ewh = etfs.fetch("EWH", None, None)
+    assert ewh.index.equals(market_sessions("us", FIRST, LAST))
+    assert pd.Timestamp("2024-02-12") in ewh.index  # Lunar New Year: HK closed, New York open
+    assert pd.Timestamp("2024-07-04") not in ewh.index
+    assert etfs.fetch("2800.HK", None, None).index.equals(market_sessions("hk", FIRST, LAST))
+    closes = {s: etfs.fetch(s, None, None)["Adj Close"] for s in ("EWH", "^HSI", "^GSPC")}
+    weekly = np.log(pd.concat(closes, axis=1, sort=True).ffill().resample("W-FRI").last()).diff()
+    with_hk, with_us = weekly["EWH"].corr(weekly["^HSI"]), weekly["EWH"].corr(weekly["^GSPC"])
+    assert with_hk > 0.9  # same factor, 15% idiosyncratic noise
+    assert with_hk > with_us + 0.3  # the US factor would give the opposite
+
+
+@pytest.mark.parametrize("symbol", sorted(ETFS))
+def test_etf_adjustment_steps_only_on_ex_dates(etfs: SyntheticProvider, symbol: str) -> None:
+    f = etfs.fetch(symbol, None, None)
+    ex = expected_ex_dates(f.index)
+    assert adjustment_steps(f).index.equals(ex)
+    assert len(ex) == 4 * 26
+    # Adj Close is the price itself from the last ex-date on, below it before
+    before, after = f.loc[: ex[-1] - pd.Timedelta(days=1)], f.loc[ex[-1] :]
+    assert (after["Adj Close"] == after["Close"]).all()
+    assert (before["Adj Close"] < before["Close"]).all()
+
+
+@pytest.mark.parametrize("symbol", sorted(ETFS))
+def test_etf_ex_date_drop_is_a_quarter_of_the_yield(etfs: SyntheticProvider, symbol: str) -> None:
+    f = etfs.fetch(symbol, None, None)
+    quarter = ETFS[symbol][1] / 4
+    steps = adjustment_steps(f)
+    np.testing.assert_allclose(steps.to_numpy(), quarter, rtol=1e-9)
+    # D = quarter * previous Close; the price gives up D relative to the total return
+    ex = steps.index
+    prev = f["Close"].shift(1)
+    dividend = quarter * prev[ex]
+    total = f["Adj Close"] / f["Adj Close"].shift(1)
+    np.testing.assert_allclose(
+        (f.loc[ex, "Close"] / (prev[ex] - dividend)).to_numpy(), total[ex].to_numpy(), rtol=1e-12
+    )
+    # Open on an ex-date gaps down by about the dividend
+    gap = np.log(f["Open"] / prev)
+    assert gap[ex].mean() < gap.drop(ex).mean() - quarter / 2
+
+
+@pytest.mark.parametrize("symbol", sorted(ETFS))
+def test_etf_adj_close_returns_are_the_total_returns(etfs: SyntheticProvider, symbol: str) -> None:
+    f = etfs.fetch(symbol, None, None)
+    quarter = ETFS[symbol][1] / 4
+    close, prev = f["Close"], f["Close"].shift(1)
+    ex = expected_ex_dates(f.index)
+    # total return of holding one share: the price return, and on an ex-date the dividend
+    # D = quarter * previous Close reinvested at the ex-date reference price previous Close - D
+    dividend = pd.Series(0.0, index=f.index)
+    dividend[ex] = quarter * prev[ex]
+    total = (close / (prev - dividend)).iloc[1:]
+    adjusted = (f["Adj Close"] / f["Adj Close"].shift(1)).iloc[1:]
+    np.testing.assert_allclose(adjusted.to_numpy(), total.to_numpy(), rtol=1e-12)
+    assert not np.allclose((close / prev).iloc[1:].to_numpy(), total.to_numpy(), rtol=1e-6)  # prices alone are not
+
+
+@pytest.mark.parametrize("symbol", sorted(ETFS))
+def test_dividends_add_up_to_the_annual_yield(etfs: SyntheticProvider, symbol: str) -> None:
+    f = etfs.fetch(symbol, None, None)
+    steps = adjustment_steps(f)
+    per_year = steps.groupby(steps.index.year).size()
+    assert (per_year.loc[2001:2025] == 4).all()
+    years = (f.index[-1] - f.index[0]).days / 365.25
+    annual = steps.sum() / years
+    assert annual == pytest.approx(ETFS[symbol][1], rel=0.02)
+
+
+def test_etf_price_return_lags_its_total_return_by_the_yield(etfs: SyntheticProvider) -> None:
+    f = etfs.fetch("EWH", None, None)
+    years = (f.index[-1] - f.index[0]).days / 365.25
+    price = np.log(f["Close"].iloc[-1] / f["Close"].iloc[0]) / years
+    total = np.log(f["Adj Close"].iloc[-1] / f["Adj Close"].iloc[0]) / years
+    assert total - price == pytest.approx(-np.log1p(-0.03 / 4) * 4, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        # 15 March 2025 is a Saturday, 15 June a Sunday: the ex-dates are the Mondays after
+        ("2025-03-14", ["2025-03-17", "2025-06-16"]),
+        ("2025-03-16", ["2025-03-17", "2025-06-16"]),  # the span's first session is the March one
+        ("2025-03-17", ["2025-03-17", "2025-06-16"]),
+        ("2025-03-18", ["2025-06-16"]),  # the March ex-date was before the span
+    ],
+)
+def test_ex_dates_near_the_start_of_a_span(first: str, expected: list[str]) -> None:
+    # Through the private helper: on a span's first session the price before is the start level,
+    # so the frame alone cannot show whether it is an ex-date.
+    start, last = dt.date.fromisoformat(first), dt.date(2025, 6, 30)
+    days = market_sessions("us", start, last)
+    counts = synthetic._ex_dividend_counts("us", days, start, last)
+    assert days[np.diff(counts, prepend=0) == 1].strftime("%Y-%m-%d").tolist() == expected
+
+
+def test_etf_depends_only_on_its_own_symbol_and_market(etfs: SyntheticProvider) -> None:
+    alone = SyntheticProvider({"EWH": "us"}).fetch("EWH", None, None)
+    assert frame_digest(alone) == frame_digest(etfs.fetch("EWH", None, None))
+    in_hk = SyntheticProvider({"EWH": "hk"}).fetch("EWH", None, None)
+    assert in_hk.index.equals(market_sessions("hk", FIRST, LAST))
+
+
+# --- fx: USD/HKD inside the convertibility band, every weekday ------------------------------
+
+
+def test_fx_trades_every_weekday(series: SyntheticProvider) -> None:
+    fx = series.fetch("HKD=X", None, None)
+    assert fx.index.equals(pd.DatetimeIndex(pd.bdate_range(FIRST, LAST), name="Date"))
+    assert (fx.index.day_of_week < 5).all()
+    # exchange holidays are FX days: Christmas, Independence Day, Lunar New Year
+    assert all(pd.Timestamp(d) in fx.index for d in ("2024-12-25", "2024-07-04", "2024-02-12"))
+    assert series.fetch("HKD=X", dt.date(2024, 7, 3), dt.date(2024, 7, 8)).index.strftime("%m-%d").tolist() == [
+        "07-03",
+        "07-04",
+        "07-05",
+        "07-08",
+    ]
+
+
+def test_fx_stays_strictly_inside_the_convertibility_band(series: SyntheticProvider) -> None:
+    fx = series.fetch("HKD=X", None, None)
+    prices = fx[["Open", "High", "Low", "Close"]].to_numpy()
+    assert (prices > 7.75).all() and (prices < 7.85).all()
+    assert (fx["High"] >= fx[["Open", "Close"]].max(axis=1)).all()
+    assert (fx["Low"] <= fx[["Open", "Close"]].min(axis=1)).all()
+    assert (fx["Adj Close"] == fx["Close"]).all()
+    assert (fx["Volume"] == 0).all()
+
+
+def test_fx_band_holds_for_any_path() -> None:
+    # The paths above never reach the cap; the mapping itself must keep any y inside the band.
+    y = np.array([-1e300, -1e6, -50.0, -3.0, 0.0, 3.0, 50.0, 1e6, 1e300])
+    level = synthetic._fx_level(y)
+    assert (level > 7.75).all() and (level < 7.85).all()
+    assert level[4] == 7.80
+    assert (np.diff(level) >= 0).all()
+
+
+@pytest.mark.parametrize("seed", [20250120, 1, 42])
+def test_fx_reverts_to_7_80_and_uses_the_band(seed: int) -> None:
+    close = SyntheticProvider(SERIES, seed=seed).fetch("HKD=X", None, None)["Close"]
+    assert 7.77 < close.mean() < 7.83  # the 26-year mean: 7.80 give or take 0.012 (one sd)
+    assert 0.1 < (close > 7.80).mean() < 0.9  # both halves of the band, for long stretches
+    assert close.min() < 7.77 and close.max() > 7.83
+    daily = close.diff().abs()
+    assert daily.max() < 0.02  # a quiet pegged rate: no jumps across the band
+    assert daily.mean() > 0.0005  # ... but it moves
+
+
+# --- rate: a cash rate in percent a year on XNYS sessions -----------------------------------
+
+
+def test_rate_is_a_close_only_percent_series_on_xnys_sessions(series: SyntheticProvider) -> None:
+    rate = series.fetch("^IRX", None, None)
+    assert rate.index.equals(market_sessions("us", FIRST, LAST))
+    assert rate[["Open", "High", "Low", "Volume"]].isna().all().all()  # like the real ^IRX file
+    assert rate["Close"].notna().all()
+    assert (rate["Close"] >= 0).all()
+    assert (rate["Adj Close"] == rate["Close"]).all()
+
+
+@pytest.mark.parametrize("seed", [20250120, 1, 7])
+def test_rate_swings_slowly_mostly_between_0_and_6(seed: int) -> None:
+    close = SyntheticProvider(SERIES, seed=seed).fetch("^IRX", None, None)["Close"]
+    assert (close >= 0).all()
+    assert ((close >= 0) & (close <= 6)).mean() > 0.95
+    assert 0.5 < close.mean() < 4.5
+    yearly = close.rolling(252).mean().dropna()
+    assert yearly.max() - yearly.min() > 2.0  # multi-year swings of percentage points
+    assert close.diff().abs().max() < 0.1  # ... made of small daily moves (a fraction, not a percent)
+
+
+def test_rate_stays_at_the_zero_floor_for_a_while() -> None:
+    close = SyntheticProvider(SERIES).fetch("^IRX", None, None)["Close"]
+    assert (close == 0).mean() > 0.05  # default seed: a zero-rate era, no negative rates
+
+
+# --- every kind: deterministic, range-independent ---------------------------------------------
+
+
+ALL_KINDS = {"^GSPC": "us", "EWH": "us", "2800.HK": "hk", **SERIES}
+
+
+def test_every_kind_is_identical_in_fresh_instances() -> None:
+    a, b = SyntheticProvider(ALL_KINDS), SyntheticProvider(ALL_KINDS)
+    for symbol in ALL_KINDS:
+        fa, fb = a.fetch(symbol, None, None), b.fetch(symbol, None, None)
+        assert fa.index.equals(fb.index)
+        assert fa.to_numpy().tobytes() == fb.to_numpy().tobytes()
+
+
+@pytest.mark.parametrize("symbol", sorted(ALL_KINDS))
+def test_every_kind_ignores_the_requested_range_and_the_other_symbols(symbol: str) -> None:
+    full = SyntheticProvider(ALL_KINDS).fetch(symbol, None, None)
+    alone = SyntheticProvider({symbol: ALL_KINDS[symbol]})
+    narrow = alone.fetch(symbol, dt.date(2013, 5, 2), dt.date(2013, 5, 31))
+    pd.testing.assert_frame_equal(narrow, full.loc["2013-05-02":"2013-05-31"], check_exact=True)
+    assert frame_digest(alone.fetch(symbol, None, None)) == frame_digest(full)
+
+
+@pytest.mark.parametrize("symbol", sorted(ALL_KINDS))
+def test_every_kind_changes_with_the_seed(symbol: str) -> None:
+    a = SyntheticProvider(ALL_KINDS).fetch(symbol, None, None)["Close"]
+    b = SyntheticProvider(ALL_KINDS, seed=7).fetch(symbol, None, None)["Close"]
+    assert a.index.equals(b.index)
+    assert not np.isclose(a.to_numpy(), b.to_numpy()).all()
+
+
+def test_fx_and_rate_spans_without_sessions_give_empty_frames() -> None:
+    weekend = SyntheticProvider(SERIES, first=dt.date(2024, 1, 6), last=dt.date(2024, 1, 7))
+    for symbol in SERIES:
+        frame = weekend.fetch(symbol, None, None)
+        assert len(frame) == 0 and list(frame.columns) == list(RAW_COLUMNS)
