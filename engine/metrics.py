@@ -74,20 +74,28 @@ def annual_volatility(returns: np.ndarray, ppy: float) -> float:
     return float(np.std(returns, ddof=1) * np.sqrt(ppy))
 
 
-def _excess(returns: np.ndarray, risk_free: np.ndarray | None) -> np.ndarray:
-    return returns if risk_free is None else returns - risk_free
+#: Excess returns whose spread is below this fraction of the returns' own size are floating-point
+#: noise (cash that earns exactly the risk-free rate gives r - rf of about 1e-17): no variation.
+FLAT_RTOL = 1e-10
+
+
+def _excess(returns: np.ndarray, risk_free: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """(r - risk-free, the size below which a deviation of it is noise)."""
+    noise = FLAT_RTOL * float(np.max(np.abs(returns))) if len(returns) else 0.0
+    return (returns if risk_free is None else returns - risk_free), noise
 
 
 def sharpe(returns: np.ndarray, ppy: float, *, risk_free: np.ndarray | None = None) -> float:
     """mean(e) / std(e, ddof=1) * sqrt(periods_per_year), e = r - risk-free return of each date.
 
-    NaN when the excess returns have no variation (e.g. all cash).
+    NaN when the excess returns have no variation (e.g. all cash, or all cash earning
+    exactly the risk-free rate: a spread below ``FLAT_RTOL`` of max |r| is rounding noise).
     """
     if len(returns) < 2:
         return float("nan")
-    returns = _excess(returns, risk_free)
+    returns, noise = _excess(returns, risk_free)
     sd = np.std(returns, ddof=1)
-    return float(np.mean(returns) / sd * np.sqrt(ppy)) if sd > 0 else float("nan")
+    return float(np.mean(returns) / sd * np.sqrt(ppy)) if sd > noise else float("nan")
 
 
 def sortino(returns: np.ndarray, ppy: float, *, risk_free: np.ndarray | None = None) -> float:
@@ -99,9 +107,9 @@ def sortino(returns: np.ndarray, ppy: float, *, risk_free: np.ndarray | None = N
     """
     if len(returns) < 2:
         return float("nan")
-    returns = _excess(returns, risk_free)
+    returns, noise = _excess(returns, risk_free)
     downside = np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2))
-    return float(np.mean(returns) / downside * np.sqrt(ppy)) if downside > 0 else float("nan")
+    return float(np.mean(returns) / downside * np.sqrt(ppy)) if downside > noise else float("nan")
 
 
 def max_drawdown(value: np.ndarray, initial: float) -> float:

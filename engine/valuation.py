@@ -7,9 +7,10 @@ the portfolio holds is valued, and traded, at
 
 * ``Q[d, j]``: the asset's last quoted price known on date d (close or adjusted
   close; the open for an order filled at the open);
-* ``G_j(d) = (1 + y_j) ** (days from the panel's first date to d / 365.25)``:
+* ``G_j(d) = (1 + y_j) ** (days from the first simulated date to d / 365.25)``:
   the ``dividend_yield`` y_j accrued daily and reinvested in the asset, as in a
-  total-return index.  A buy-and-hold therefore earns exactly
+  total-return index (1 on the first simulated date, so a fill on that date is at
+  the quoted price).  A buy-and-hold therefore earns exactly
   ``Q_T / Q_0 * (1 + y) ** (calendar days / 365.25)``.  It is an approximation
   (real dividends are lumpy and vary); every output that uses it says so;
 * ``X_j(d)``: the base-currency value of one unit of the asset's currency, from
@@ -58,9 +59,9 @@ class Valuation:
         return np.concatenate([[0.0], b[1:] / b[:-1] - 1.0])
 
 
-def dividend_growth(dates: np.ndarray, yields: np.ndarray) -> np.ndarray:
-    """(n, A): ``(1 + y_j) ** (days since dates[0] / 365.25)``."""
-    days = (dates - dates[0]).astype("timedelta64[D]").astype("float64")
+def dividend_growth(dates: np.ndarray, yields: np.ndarray, start: int = 0) -> np.ndarray:
+    """(n, A): ``(1 + y_j) ** (days since dates[start] / 365.25)`` (below 1 on warm-up rows)."""
+    days = (dates - dates[start]).astype("timedelta64[D]").astype("float64")
     return np.power(1.0 + yields[None, :], days[:, None] / DAYS_PER_YEAR)
 
 
@@ -86,7 +87,7 @@ def valuation(
     ``frozen_fx``: exchange rates fixed at the first simulated date (for ``fx_return``).
     """
     dates = panel.dates.to_numpy()
-    scale = dividend_growth(dates, np.asarray(dividend_yields, dtype="float64"))
+    scale = dividend_growth(dates, np.asarray(dividend_yields, dtype="float64"), start)
     scale = scale * panel.fx_factor(frozen_at=start if frozen_fx else None)
     if cash_rate is not None:
         rate = np.full(len(dates), float(cash_rate))

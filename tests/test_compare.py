@@ -399,6 +399,62 @@ def test_runs_on_different_data_are_refused_unless_allowed(data_dir: Path, tmp_p
     assert {r["synthetic"] for r in doc["rows"]} == {True, False}
 
 
+def test_the_readme_main_job_compares_every_shipped_config_on_synthetic_data(tmp_path: Path) -> None:
+    """`seesaw compare configs/*.yaml --source synthetic`: different symbol sets and cash rates, one table."""
+    results = str(tmp_path / "results")
+    args = ["compare", *map(str, ALL_CONFIGS), "--source", "synthetic", "--reps", REPS, "--format", "json"]
+    doc = json.loads(ok(*args, "--results-dir", results))
+    names = [yaml.safe_load(p.read_text(encoding="utf-8"))["name"] for p in ALL_CONFIGS]
+    assert [r["name"] for r in doc["rows"] if r["kind"] == "strategy"] == names
+    assert doc["synthetic"] is True
+    # index configs, the ETF pair, and the index pair with the T-bill: three sets of series
+    assert len(doc["data_fingerprints"]) == 3
+    rows = {r["name"]: r for r in doc["rows"]}
+    for name in names:  # each strategy's Sharpe is in excess of its own cash rate, as in its run
+        run = run_of(tmp_path / "results", rows[name]["run_id"])
+        metrics = json.loads((run.run_dir / "metrics.json").read_text(encoding="utf-8"))
+        assert rows[name]["sharpe"] == rel(metrics["strategy"]["sharpe"], 1e-12), name
+
+
+def _two_runs(tmp_path: Path, second: str, **edits: str) -> str:
+    """Run buy_hold_us and an edited copy of ``second`` on synthetic data; return both run ids."""
+    results = tmp_path / "results"
+    text = (REPO / "configs" / f"{second}.yaml").read_text(encoding="utf-8")
+    for old, new in edits.items():
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / f"{second}.yaml"
+    path.write_text(text, encoding="utf-8")
+    common = ["--source", "synthetic", "--start", "2010-01-01", "--end", "2012-12-31", "--results-dir", str(results)]
+    ok("run", str(REPO / "configs" / "buy_hold_us.yaml"), *common, "--format", "json")
+    ok("run", str(path), *common, "--format", "json")
+    return ",".join(r.manifest["run_id"] for r in stored_runs(results))
+
+
+def test_runs_in_different_base_currencies_are_refused_unless_allowed(tmp_path: Path) -> None:
+    ids = _two_runs(tmp_path, "static_60_40", **{"name: static_60_40": "name: static_hkd\nbase_currency: HKD"})
+    results = str(tmp_path / "results")
+    message = user_error("compare", "--runs", ids, "--results-dir", results, "--reps", REPS)
+    assert "base currencies buy_hold_us: USD, static_hkd: HKD" in message
+    assert "--allow-mixed" in message
+    ok("compare", "--runs", ids, "--allow-mixed", "--results-dir", results, "--reps", REPS)
+
+
+def test_runs_whose_shared_symbol_has_other_prices_are_refused(tmp_path: Path) -> None:
+    """Same symbols, other data: a second synthetic seed cannot be chosen, so edit a stored quote."""
+    ids = _two_runs(tmp_path, "static_60_40")
+    results = tmp_path / "results"
+    [static] = [p for p in results.glob("static_60_40/*/quotes.parquet")]
+    quotes = pd.read_parquet(static)
+    row = quotes["us"].dropna().index[10]  # a day New York traded
+    quotes.loc[row, "us"] *= 1.001
+    quotes.to_parquet(static, index=False)
+    message = user_error("compare", "--runs", ids, "--results-dir", str(results), "--reps", REPS)
+    day = quotes.loc[row, "date"]
+    assert f"^GSPC (close) on {day}: buy_hold_us" in message
+    assert "--allow-mixed" in message
+
+
 # ---------------------------------------------------------------------------------------------
 # 4. Reference benchmark, sorting, top
 

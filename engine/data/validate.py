@@ -130,13 +130,28 @@ def clean_fx(raw: pd.DataFrame, *, symbol: str, band: tuple[float, float] | None
             f"{symbol}: dropped {int(bad.sum())} closes {where} as bad ticks ({shown}{more}); "
             "the previous close is carried forward over them"
         )
-    return values[~bad], notes
+    kept = values[~bad]
+    notes += _long_gaps(kept, symbol, "the previous close is carried forward over each")
+    return kept, notes
+
+
+def _long_gaps(values: pd.Series, symbol: str, consequence: str, days: int = 10) -> list[str]:
+    """A note naming the gaps of more than ``days`` calendar days between consecutive rows."""
+    index = pd.DatetimeIndex(values.index)
+    step = np.diff(index.to_numpy()).astype("timedelta64[D]").astype(int)
+    where = np.flatnonzero(step > days)
+    if not len(where):
+        return []
+    shown = ", ".join(f"{index[i].date()} → {index[i + 1].date()} ({step[i]} days)" for i in where[:3])
+    more = ", …" if len(where) > 3 else ""
+    return [f"{symbol}: {len(where)} gaps longer than {days} calendar days ({shown}{more}); {consequence}"]
 
 
 def clean_rate(raw: pd.DataFrame, *, symbol: str) -> tuple[pd.Series, list[str]]:
     """A cash-rate series in percent per year (Yahoo's ``^IRX``), as an annual fraction."""
     notes: list[str] = []
     values = _close_series(raw, symbol, "cash rate", notes)
+    notes += _long_gaps(values, symbol, "the previous rate is carried forward over each")
     return values / 100.0, notes
 
 
