@@ -36,30 +36,37 @@ Rules (also in the README):
    their order (Hong Kong's open and close both come before New York's open).
 
 The drift estimate in (4) uses closes known at the decision date and only
-decides the order of legs; sizes are computed by vectorbt at the fill.  Legs
-are scheduled event by event (a loop over events, not over dates or slots).
+decides the order of legs; sizes are computed by vectorbt at the fill.
+
+One code path for one allocation and for thousands: :func:`plan_batch` plans K
+allocations (a strategy and its benchmarks, or the combinations of a sweep) at
+once.  Events, lags and targets are numpy arrays over (dates, K); legs are
+scheduled event by event inside one compiled kernel (numba, cached on disk),
+which loops over the K columns in machine code, never in Python.
+:func:`plan_orders` is the same for a single allocation.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pandas as pd
 
 from engine.calendar import market_rank
 
-__all__ = ["OrderPlan", "event_dates", "plan_orders"]
+__all__ = ["BatchPlan", "OrderPlan", "event_mask", "plan_batch", "plan_orders"]
 
 NEVER = np.iinfo(np.int64).max
 _EPS = 1e-12
+REBALANCE_MODES = ("on_change", "daily", "weekly", "monthly")
 
 
 @dataclass(frozen=True)
 class OrderPlan:
-    """Orders per slot, and the events they came from."""
+    """Orders per slot, and the events they came from, for one allocation."""
 
     slots_per_date: int
     asset_slot: np.ndarray  # (A,) slot number of each asset's market within a date
@@ -84,80 +91,246 @@ class OrderPlan:
         return int(np.any(np.abs(np.diff(t, axis=0)) > _EPS, axis=1).sum()) if len(t) > 1 else 0
 
 
-def event_dates(dates: pd.DatetimeIndex, targets: np.ndarray, first: int, rebalance: str) -> np.ndarray:
-    """Rows (>= ``first``) on which an event is decided; see rule 1 of the module docstring."""
-    n = len(dates)
-    rows = np.arange(first, n)
-    if rebalance == "daily":
-        return rows
-    if rebalance == "on_change":
-        changed = np.any(np.abs(targets[first + 1 :] - targets[first:-1]) > _EPS, axis=1)
-        return np.concatenate([[first], rows[1:][changed]]).astype(np.int64)
-    freq = {"weekly": "W", "monthly": "M"}[rebalance]
-    period = dates.to_period(freq).asi8
-    last_of_period = np.append(period[1:] != period[:-1], True)
-    scheduled = rows[last_of_period[first:]]
-    return np.unique(np.concatenate([[first], scheduled])).astype(np.int64)
+@dataclass(frozen=True)
+class BatchPlan:
+    """The order plans of K allocations side by side (column block k*A .. k*A+A-1 is allocation k)."""
+
+    slots_per_date: int
+    asset_slot: np.ndarray  # (A,)
+    size: np.ndarray  # (n*M, K*A), NaN where there is no order; C-ordered
+    events: np.ndarray  # (n, K) bool: a decision with an event on that row that executes before the end
+    lag: np.ndarray  # (K,)
+    targets: np.ndarray  # (n, K, A) the targets decided on each row
+    unfilled: tuple[tuple[int, int, int], ...]  # (allocation, decision row, asset) never executed
+
+    @property
+    def n_allocations(self) -> int:
+        return self.events.shape[1]
+
+    def _last_executed(self) -> np.ndarray:
+        """(n, K): the decision row of the latest event executed on or before each row (-1 if none)."""
+        n, k = self.events.shape
+        src = np.full((n, k), -1, dtype=np.int64)
+        rows, cols = np.nonzero(self.events)
+        src[rows + self.lag[cols], cols] = rows
+        return np.maximum.accumulate(src, axis=0)
+
+    def in_force(self) -> np.ndarray:
+        """(n, K, A): the targets of the latest event executed on or before each row (0 before any)."""
+        last = self._last_executed()
+        out = self.targets[np.maximum(last, 0), np.arange(last.shape[1])[None, :]]
+        out[last < 0] = 0.0
+        return out
+
+    def switches(self, start: int) -> np.ndarray:
+        """(K,): events executed from row ``start`` on whose targets differ from the previous such event's."""
+        n, k = self.events.shape
+        rows = np.arange(n)[:, None]
+        counted = self.events & (rows + self.lag[None, :] >= start)
+        last = np.maximum.accumulate(np.where(counted, rows, -1), axis=0)
+        prev = np.vstack([np.full((1, k), -1), last[:-1]])
+        cols = np.arange(k)[None, :]
+        differs = np.any(np.abs(self.targets - self.targets[np.maximum(prev, 0), cols]) > _EPS, axis=2)
+        return (counted & (prev >= 0) & differs).sum(axis=0)
+
+    def single(self, k: int) -> OrderPlan:
+        """Allocation ``k``'s plan on its own."""
+        a = len(self.asset_slot)
+        decided = np.flatnonzero(self.events[:, k]).astype(np.int64)
+        return OrderPlan(
+            slots_per_date=self.slots_per_date,
+            asset_slot=self.asset_slot,
+            size=np.ascontiguousarray(self.size[:, k * a : (k + 1) * a]),
+            event_decision=decided,
+            event_execution=decided + int(self.lag[k]),
+            event_targets=self.targets[decided, k],
+            unfilled=tuple((d, j) for kk, d, j in self.unfilled if kk == k),
+        )
 
 
-def _first_slot(slots: list[int], lower: int) -> int:
-    """The first of the ascending ``slots`` at or after ``lower`` (NEVER if none)."""
-    i = bisect.bisect_left(slots, lower)
-    return slots[i] if i < len(slots) else NEVER
+def event_mask(dates: pd.DatetimeIndex, targets: np.ndarray, first: np.ndarray, rebalance: Sequence[str]) -> np.ndarray:
+    """(n, K) bool: rows (>= ``first[k]``) on which allocation k decides an event (rule 1).
 
-
-def _schedule_legs(
-    w_new: np.ndarray,
-    decided: np.ndarray,
-    base: np.ndarray,
-    known: np.ndarray,
-    traded_slots: list[np.ndarray],
-    m: int,
-) -> list[list[tuple[int, float, int]]]:
-    """Per asset, the kept legs ``(slot, target, decision row)`` of every event (rules 3-5).
-
-    Events are processed in order.  For each, what the portfolio holds is estimated from the last
-    leg of each asset that has *filled* before the event's first slot (pending legs have not), let
-    drift with the closes known at the decision date; legs whose target is below that estimate are
-    sells and go first, the others are buys and wait for the last sell of the event.
+    ``targets``: (n, K, A) decided targets; ``rebalance[k]``: the allocation's mode.
     """
-    n_assets = w_new.shape[1]
-    # Per asset, kept legs in ascending slot order; the tail with slot >= an event's first slot is pending.
-    legs: list[list[tuple[int, float, int]]] = [[] for _ in range(n_assets)]
-    # Plain Python floats: a handful of assets per event, where numpy's per-call overhead dominates.
-    targets = w_new.tolist()
-    first_slots = [ts.tolist() for ts in traded_slots]
-    for k, (d, lower) in enumerate(zip(decided.tolist(), base.tolist(), strict=True)):
-        held = [0.0] * n_assets
-        grown = [0.0] * n_assets
-        pending = [False] * n_assets
-        for j, asset_legs in enumerate(legs):
-            i = len(asset_legs)
-            while i and asset_legs[i - 1][0] >= lower:
-                i -= 1
-            pending[j] = i < len(asset_legs)
-            if i:
-                slot, held[j], _ = asset_legs[i - 1]
-                fill_row = slot // m
-                drift = known[d, j] / known[fill_row, j] if fill_row <= d and known[fill_row, j] > 0 else 1.0
-                grown[j] = held[j] * float(drift)
-        total = sum(grown) + (1.0 - sum(held))
-        want = targets[k]
-        active = [want[j] > _EPS or held[j] > _EPS or pending[j] for j in range(n_assets)]
-        sell = [active[j] and want[j] < grown[j] / total - _EPS for j in range(n_assets)]
-        slots = {j: _first_slot(first_slots[j], lower) for j in range(n_assets) if sell[j]}
-        last_sell = max(slots.values(), default=lower - 1)
-        buy_lower = NEVER if last_sell == NEVER else max(lower, last_sell + 1)
+    n, k = targets.shape[:2]
+    rows = np.arange(n)[:, None]
+    from_first = rows >= np.asarray(first)[None, :]
+    out = np.zeros((n, k), dtype=bool)
+    changed = np.zeros((n, k), dtype=bool)
+    changed[1:] = np.any(np.abs(targets[1:] - targets[:-1]) > _EPS, axis=2)
+    period_end: dict[str, np.ndarray] = {}
+    for mode in ("weekly", "monthly"):
+        period = dates.to_period({"weekly": "W", "monthly": "M"}[mode]).asi8
+        period_end[mode] = np.append(period[1:] != period[:-1], True)
+    for mode in set(rebalance):
+        if mode not in REBALANCE_MODES:
+            raise ValueError(f"unknown rebalance {mode!r}")
+        cols = np.array([i for i, r in enumerate(rebalance) if r == mode])
+        if mode == "daily":
+            out[:, cols] = True
+        elif mode == "on_change":
+            out[:, cols] = changed[:, cols]
+        else:
+            out[:, cols] = period_end[mode][:, None]
+    out &= from_first
+    first_row = np.asarray(first)
+    valid = first_row < n
+    out[first_row[valid], np.flatnonzero(valid)] = True  # the first decision is always an event
+    return out
+
+
+def _next_slots(traded: np.ndarray, asset_slot: np.ndarray, m: int) -> np.ndarray:
+    """(n*M + 1, A): the first slot at or after each slot in which the asset trades (NEVER if none)."""
+    n, a = traded.shape
+    out = np.full((n * m + 1, a), NEVER, dtype=np.int64)
+    every = np.arange(n * m)
+    for j in range(a):
+        slots = np.flatnonzero(traded[:, j]) * m + asset_slot[j]
+        at = np.searchsorted(slots, every)
+        has = at < len(slots)
+        out[:-1, j][has] = slots[at[has]]
+    return out
+
+
+@numba.njit(cache=True)
+def _schedule(targets, events, lag, known, next_slot, m, after, size, unfilled):  # pragma: no cover - compiled
+    """Rules 3-5 for each allocation k: keep legs per asset as stacks, fill ``size``; return #unfilled.
+
+    For each event, in order: what the portfolio holds is estimated from the last leg of each asset
+    that has *filled* before the event's first slot (pending legs have not), let drift with the
+    values known at the decision date; legs whose target is below that estimate are sells and go
+    first, the others are buys and wait for the last sell of the event.  A new leg drops the
+    asset's legs at the same or a later slot (superseding).
+    """
+    n, n_alloc, n_assets = targets.shape
+    total_slots = n * m
+    never = np.iinfo(np.int64).max
+    leg_slot = np.empty((n_assets, n + 1), np.int64)
+    leg_target = np.empty((n_assets, n + 1), np.float64)
+    leg_decision = np.empty((n_assets, n + 1), np.int64)
+    count = np.zeros(n_assets, np.int64)
+    held = np.zeros(n_assets)
+    grown = np.zeros(n_assets)
+    pending = np.zeros(n_assets, np.bool_)
+    active = np.zeros(n_assets, np.bool_)
+    sell = np.zeros(n_assets, np.bool_)
+    new_slot = np.zeros(n_assets, np.int64)
+    n_unfilled = 0
+    for k in range(n_alloc):
+        count[:] = 0
+        for d in range(n - lag[k]):
+            if not events[d, k]:
+                continue
+            lower = max((d + lag[k]) * m, d * m + after)
+            sum_held = 0.0
+            sum_grown = 0.0
+            for j in range(n_assets):
+                i = count[j]
+                while i > 0 and leg_slot[j, i - 1] >= lower:
+                    i -= 1
+                pending[j] = i < count[j]
+                held[j] = 0.0
+                grown[j] = 0.0
+                if i > 0:
+                    fill_row = leg_slot[j, i - 1] // m
+                    drift = 1.0
+                    if fill_row <= d and known[fill_row, j] > 0:
+                        drift = known[d, j] / known[fill_row, j]
+                    held[j] = leg_target[j, i - 1]
+                    grown[j] = held[j] * drift
+                sum_held += held[j]
+                sum_grown += grown[j]
+            total = sum_grown + (1.0 - sum_held)
+            last_sell = lower - 1
+            for j in range(n_assets):
+                want = targets[d, k, j]
+                active[j] = want > 1e-12 or held[j] > 1e-12 or pending[j]
+                sell[j] = active[j] and want < grown[j] / total - 1e-12
+                if sell[j]:
+                    new_slot[j] = next_slot[lower, j] if lower < total_slots else never
+                    if new_slot[j] > last_sell:
+                        last_sell = new_slot[j]
+            if last_sell == never:
+                buy_lower = never
+            else:
+                buy_lower = max(lower, last_sell + 1)
+            for j in range(n_assets):
+                if active[j] and not sell[j]:
+                    new_slot[j] = next_slot[buy_lower, j] if buy_lower < total_slots else never
+            for j in range(n_assets):
+                if not active[j]:
+                    continue
+                while count[j] > 0 and leg_slot[j, count[j] - 1] >= new_slot[j]:
+                    count[j] -= 1
+                leg_slot[j, count[j]] = new_slot[j]
+                leg_target[j, count[j]] = targets[d, k, j]
+                leg_decision[j, count[j]] = d
+                count[j] += 1
         for j in range(n_assets):
-            if active[j] and not sell[j]:
-                slots[j] = _first_slot(first_slots[j], buy_lower)
-        for j, slot in slots.items():
-            # superseding (rule 5): drop this asset's legs that have not filled before the new one
-            asset_legs = legs[j]
-            while asset_legs and asset_legs[-1][0] >= slot:
-                asset_legs.pop()
-            asset_legs.append((slot, want[j], d))
-    return legs
+            for i in range(count[j]):
+                if leg_slot[j, i] == never:
+                    unfilled[n_unfilled, 0] = k
+                    unfilled[n_unfilled, 1] = leg_decision[j, i]
+                    unfilled[n_unfilled, 2] = j
+                    n_unfilled += 1
+                else:
+                    size[leg_slot[j, i], k * n_assets + j] = leg_target[j, i]
+    return n_unfilled
+
+
+def plan_batch(
+    *,
+    targets: np.ndarray,
+    traded: np.ndarray,
+    known: np.ndarray,
+    markets: Sequence[str],
+    dates: pd.DatetimeIndex,
+    first_decision: np.ndarray,
+    lag: np.ndarray,
+    rebalance: Sequence[str],
+    fill: str = "close",
+) -> BatchPlan:
+    """Plan K allocations at once (module docstring, rules 1-6).
+
+    ``targets``: (n, K, A) targets decided on each row; ``first_decision``, ``lag``: (K,) rows;
+    ``rebalance``: K modes; ``traded``, ``known``: (n, A) shared by every allocation.
+    """
+    targets = np.ascontiguousarray(targets, dtype=np.float64)
+    n, n_alloc, n_assets = targets.shape
+    ranks = market_rank(list(markets))
+    m = len(ranks)
+    asset_slot = np.array([ranks[mk] for mk in markets], dtype=np.int64)
+    lag = np.asarray(lag, dtype=np.int64)
+    events = event_mask(dates, targets, np.asarray(first_decision, dtype=np.int64), rebalance)
+    events &= np.arange(n)[:, None] + lag[None, :] < n  # an event executing past the end is dropped
+    # No leg may fill before the decision exists: after the last close of the decision date.  With
+    # lag >= 1 the execution date's first slot is already later; with lag 0 (allow_same_bar) this
+    # sends Hong Kong legs to Hong Kong's next close instead of the one 13 hours before the decision.
+    # With fill: next_open (rule 6) even the last market's open of the decision date came before it.
+    after = m if fill == "next_open" else m - 1
+    size = np.full((n * m, n_alloc * n_assets), np.nan)
+    unfilled = np.zeros((n_alloc * n_assets, 3), dtype=np.int64)
+    count = _schedule(
+        targets,
+        np.ascontiguousarray(events),
+        lag,
+        np.ascontiguousarray(known, dtype=np.float64),
+        _next_slots(traded, asset_slot, m),
+        m,
+        after,
+        size,
+        unfilled,
+    )
+    return BatchPlan(
+        slots_per_date=m,
+        asset_slot=asset_slot,
+        size=size,
+        events=events,
+        lag=lag,
+        targets=targets,
+        unfilled=tuple((int(k), int(d), int(j)) for k, d, j in unfilled[:count]),
+    )
 
 
 def plan_orders(
@@ -172,41 +345,16 @@ def plan_orders(
     rebalance: str,
     fill: str = "close",
 ) -> OrderPlan:
-    """Turn per-date target weights into the order plan (module docstring, rules 1-6)."""
-    n, n_assets = targets.shape
-    ranks = market_rank(list(markets))
-    m = len(ranks)
-    asset_slot = np.array([ranks[mk] for mk in markets], dtype=np.int64)
-
-    decided = event_dates(dates, targets, first_decision, rebalance)
-    execution = decided + lag
-    keep = execution < n
-    decided, execution = decided[keep], execution[keep]
-    w_new = targets[decided]
-    # Traded slots of each asset, ascending: the only slots where it may fill.
-    traded_slots = [np.flatnonzero(traded[:, j]) * m + asset_slot[j] for j in range(n_assets)]
-    # No leg may fill before the decision exists: after the last close of the decision date.  With
-    # lag >= 1 the execution date's first slot is already later; with lag 0 (allow_same_bar) this
-    # sends Hong Kong legs to Hong Kong's next close instead of the one 13 hours before the decision.
-    # With fill: next_open (rule 6) even the last market's open of the decision date came before the decision.
-    after_decision = decided * m + (m if fill == "next_open" else m - 1)
-    base = np.maximum(execution * m, after_decision)
-    legs = _schedule_legs(w_new, decided, base, known, traded_slots, m)
-
-    size = np.full((n * m, n_assets), np.nan)
-    unfilled: list[tuple[int, int]] = []
-    for j, asset_legs in enumerate(legs):
-        for slot, target, decision in asset_legs:
-            if slot == NEVER:
-                unfilled.append((decision, j))
-            else:
-                size[slot, j] = target
-    return OrderPlan(
-        slots_per_date=m,
-        asset_slot=asset_slot,
-        size=size,
-        event_decision=decided,
-        event_execution=execution,
-        event_targets=w_new,
-        unfilled=tuple(unfilled),
+    """Turn one allocation's per-date target weights (n, A) into its order plan (rules 1-6)."""
+    batch = plan_batch(
+        targets=targets[:, None, :],
+        traded=traded,
+        known=known,
+        markets=markets,
+        dates=dates,
+        first_decision=np.array([first_decision]),
+        lag=np.array([lag]),
+        rebalance=[rebalance],
+        fill=fill,
     )
+    return batch.single(0)

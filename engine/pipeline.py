@@ -19,7 +19,7 @@ from engine import metrics as m
 from engine.config.models import AssetSpec, Benchmark, Costs, Execution, StrategyConfig
 from engine.costs import cost_rates
 from engine.data.panel import LoadedPanel, PricePanel
-from engine.execution import OrderPlan, plan_orders
+from engine.execution import OrderPlan, plan_batch
 from engine.rules import compile_rules, decide
 from engine.signals import compute_signals, signal_lookback
 from engine.simulate import Engine, SimResult, simulate
@@ -137,20 +137,18 @@ def run_allocations(
     }
     yields = np.array([specs[a].dividend_yield for a in panel.assets], dtype="float64")
     val = valuation(panel, dividend_yields=yields, cash_rate=cash_rate, start=start)
-    plans: list[OrderPlan] = [
-        plan_orders(
-            targets=a.targets,
-            traded=panel.traded,
-            known=val.known,
-            markets=panel.markets,
-            dates=panel.dates,
-            first_decision=max(start - execution.lag, 0),
-            lag=execution.lag,
-            rebalance=a.rebalance,
-            fill=execution.fill,
-        )
-        for a in allocations
-    ]
+    batch = plan_batch(
+        targets=np.stack([a.targets for a in allocations], axis=1),
+        traded=panel.traded,
+        known=val.known,
+        markets=panel.markets,
+        dates=panel.dates,
+        first_decision=np.full(len(allocations), max(start - execution.lag, 0)),
+        lag=np.full(len(allocations), execution.lag),
+        rebalance=[a.rebalance for a in allocations],
+        fill=execution.fill,
+    )
+    plans = [batch.single(k) for k in range(len(allocations))]
     ms = plans[0].slots_per_date
     first_slot = start * ms
     close, order = simulation_prices(val, panel.traded, plans[0].asset_slot, ms, execution.fill)
