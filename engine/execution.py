@@ -251,10 +251,7 @@ def _schedule(targets, events, lag, known, next_slot, m, after, size, unfilled):
                     new_slot[j] = next_slot[lower, j] if lower < total_slots else never
                     if new_slot[j] > last_sell:
                         last_sell = new_slot[j]
-            if last_sell == never:
-                buy_lower = never
-            else:
-                buy_lower = max(lower, last_sell + 1)
+            buy_lower = never if last_sell == never else max(lower, last_sell + 1)
             for j in range(n_assets):
                 if active[j] and not sell[j]:
                     new_slot[j] = next_slot[buy_lower, j] if buy_lower < total_slots else never
