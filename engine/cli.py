@@ -31,7 +31,7 @@ app = typer.Typer(
         "Seesaw: backtest YAML rotation rules between the US and Hong Kong stock markets on vectorbt.\n\n"
         "Returns are fractions; CAGR uses calendar time; volatility, Sharpe and Sortino are annualised with "
         "the run's own number of trading periods per year (the union of both markets' trading dates), "
-        "not vectorbt's 365. Sharpe and Sortino use a zero risk-free rate."
+        "not vectorbt's 365. Sharpe and Sortino are in excess of the config's cash rate (zero without one)."
     ),
 )
 
@@ -99,7 +99,7 @@ _RUN_HELP = (
     "Each run is written to RESULTS_DIR/<config-name>/<run-id>/. "
     "Volatility, Sharpe and Sortino are annualised with the run's own trading periods per year "
     "(dates of the union US/HK timeline per calendar year, about 258), not 365; "
-    "CAGR uses calendar time; the risk-free rate is zero."
+    "CAGR uses calendar time; Sharpe and Sortino are in excess of the config's cash_rate (zero without one)."
 )
 
 
@@ -178,7 +178,8 @@ class CompareFormat(StrEnum):
     help=(
         "Compare strategies on the same data and common window: run (or reuse) CONFIGS, or pick stored runs with "
         "--runs. One row per strategy plus the benchmarks; bootstrap Sharpe intervals, PSR, deflated Sharpe and "
-        "Hansen's SPA p-value. Annualised with the run's own trading periods per year, not 365; zero risk-free rate."
+        "Hansen's SPA p-value. Annualised with the run's own trading periods per year, not 365; Sharpe-type "
+        "ratios in excess of each run's cash rate."
     )
 )
 def compare(
@@ -395,3 +396,7 @@ def version() -> None:
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="seesaw")
+
+
+# The sweep commands live in their own module (this one would pass 500 lines); importing it registers them.
+import engine.cli_sweep  # noqa: E402, F401

@@ -137,13 +137,7 @@ def longest_drawdown_days(value: pd.Series, initial: float) -> int:
     0 for a curve that never falls below its running maximum.
     """
     days = (value.index - value.index[0]).days.to_numpy()
-    days = np.concatenate([[0], days])  # initial, dated the first date
-    curve = np.concatenate([[initial], value.to_numpy(dtype=float)])
-    at_peak = curve >= np.maximum.accumulate(curve)
-    peak_idx = np.maximum.accumulate(np.where(at_peak, np.arange(len(curve)), 0))
-    in_or_ending = ~at_peak[1:] | ~at_peak[:-1]  # under water at t, or regaining at t
-    spans = days[1:] - days[peak_idx[:-1]]
-    return int(np.max(spans[in_or_ending])) if in_or_ending.any() else 0
+    return int(m.longest_drawdown_days(days, value.to_numpy(dtype=float), initial))
 
 
 def partial_years(value: pd.Series) -> frozenset[int]:
@@ -264,9 +258,7 @@ def betas(value: pd.Series, initial: float, markets: Mapping[str, pd.Series]) ->
         if not price.index.equals(value.index):
             raise ValueError(f"market {name!r} does not have the curve's dates")
         p = price.to_numpy(dtype=float)
-        mk = p[1:] / p[:-1] - 1.0
-        var = float(np.var(mk, ddof=1)) if len(mk) >= 2 else 0.0
-        out[name] = float(np.cov(r, mk, ddof=1)[0, 1] / var) if var > 0 else math.nan
+        out[name] = float(m.betas(r, p[1:] / p[:-1] - 1.0))
     return out
 
 

@@ -99,7 +99,7 @@ class BatchPlan:
     asset_slot: np.ndarray  # (A,)
     size: np.ndarray  # (n*M, K*A), NaN where there is no order; C-ordered
     events: np.ndarray  # (n, K) bool: a decision with an event on that row that executes before the end
-    lag: np.ndarray  # (K,)
+    lag: np.ndarray  # (n, K) lag of a decision taken on each row
     targets: np.ndarray  # (n, K, A) the targets decided on each row
     unfilled: tuple[tuple[int, int, int], ...]  # (allocation, decision row, asset) never executed
 
@@ -112,7 +112,7 @@ class BatchPlan:
         n, k = self.events.shape
         src = np.full((n, k), -1, dtype=np.int64)
         rows, cols = np.nonzero(self.events)
-        src[rows + self.lag[cols], cols] = rows
+        src[rows + self.lag[rows, cols], cols] = rows
         return np.maximum.accumulate(src, axis=0)
 
     def in_force(self) -> np.ndarray:
@@ -126,7 +126,7 @@ class BatchPlan:
         """(K,): events executed from row ``start`` on whose targets differ from the previous such event's."""
         n, k = self.events.shape
         rows = np.arange(n)[:, None]
-        counted = self.events & (rows + self.lag[None, :] >= start)
+        counted = self.events & (rows + self.lag >= start)
         last = np.maximum.accumulate(np.where(counted, rows, -1), axis=0)
         prev = np.vstack([np.full((1, k), -1), last[:-1]])
         cols = np.arange(k)[None, :]
@@ -142,7 +142,7 @@ class BatchPlan:
             asset_slot=self.asset_slot,
             size=np.ascontiguousarray(self.size[:, k * a : (k + 1) * a]),
             event_decision=decided,
-            event_execution=decided + int(self.lag[k]),
+            event_execution=decided + self.lag[decided, k],
             event_targets=self.targets[decided, k],
             unfilled=tuple((d, j) for kk, d, j in self.unfilled if kk == k),
         )
@@ -219,10 +219,10 @@ def _schedule(targets, events, lag, known, next_slot, m, after, size, unfilled):
     n_unfilled = 0
     for k in range(n_alloc):
         count[:] = 0
-        for d in range(n - lag[k]):
+        for d in range(n):
             if not events[d, k]:
                 continue
-            lower = max((d + lag[k]) * m, d * m + after)
+            lower = max((d + lag[d, k]) * m, d * m + after)
             sum_held = 0.0
             sum_grown = 0.0
             for j in range(n_assets):
@@ -287,11 +287,14 @@ def plan_batch(
     lag: np.ndarray,
     rebalance: Sequence[str],
     fill: str = "close",
+    events: np.ndarray | None = None,
 ) -> BatchPlan:
     """Plan K allocations at once (module docstring, rules 1-6).
 
-    ``targets``: (n, K, A) targets decided on each row; ``first_decision``, ``lag``: (K,) rows;
-    ``rebalance``: K modes; ``traded``, ``known``: (n, A) shared by every allocation.
+    ``targets``: (n, K, A) targets decided on each row; ``first_decision``: (K,) rows; ``lag``:
+    (K,), or (n, K) for a lag that changes over time (a walk-forward's folds); ``rebalance``: K
+    modes; ``traded``, ``known``: (n, A) shared by every allocation.  ``events``: an (n, K) event
+    mask to use instead of the one the modes give.
     """
     targets = np.ascontiguousarray(targets, dtype=np.float64)
     n, n_alloc, n_assets = targets.shape
@@ -299,8 +302,10 @@ def plan_batch(
     m = len(ranks)
     asset_slot = np.array([ranks[mk] for mk in markets], dtype=np.int64)
     lag = np.asarray(lag, dtype=np.int64)
-    events = event_mask(dates, targets, np.asarray(first_decision, dtype=np.int64), rebalance)
-    events &= np.arange(n)[:, None] + lag[None, :] < n  # an event executing past the end is dropped
+    lag = np.ascontiguousarray(np.broadcast_to(lag if lag.ndim == 2 else lag[None, :], (n, n_alloc)))
+    if events is None:
+        events = event_mask(dates, targets, np.asarray(first_decision, dtype=np.int64), rebalance)
+    events = events & (np.arange(n)[:, None] + lag < n)  # an event executing past the end is dropped
     # No leg may fill before the decision exists: after the last close of the decision date.  With
     # lag >= 1 the execution date's first slot is already later; with lag 0 (allow_same_bar) this
     # sends Hong Kong legs to Hong Kong's next close instead of the one 13 hours before the decision.

@@ -509,12 +509,12 @@ def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[s
 
     cfg = _resolve(load_config(config_file), opts, env)
     try:
-        cond = expr.parse_condition(text, known=list(cfg.signals))
+        cond = expr.parse_condition(text, known=[*cfg.signals, *cfg.params])
     except ExpressionError as exc:
         raise exc.located(file="--regime") from None
-    loaded = load_for_config(_provider(cfg, opts, env, {}), cfg, warmup_rows=signal_lookback(cfg.signals) + 1)
+    loaded = load_for_config(_provider(cfg, opts, env, {}), cfg, warmup_rows=signal_lookback(cfg.resolved_signals) + 1)
     panel = loaded.panel
-    mask = condition_mask(cond, compute_signals(cfg.signals, panel.signal_inputs()))
+    mask = condition_mask(cond, {**compute_signals(cfg.resolved_signals, panel.signal_inputs()), **cfg.params})
     shifted = pd.Series(np.concatenate([[False], mask[:-1]]), index=panel.dates)
     shifted.attrs["source"] = panel.source
     shifted.attrs["text"] = expr.to_text(cond)

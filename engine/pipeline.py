@@ -28,6 +28,7 @@ from engine.valuation import Valuation, simulation_prices, valuation
 __all__ = [
     "Allocation",
     "RunResult",
+    "Schedule",
     "benchmark_allocation",
     "required_warmup",
     "run_allocations",
@@ -71,7 +72,7 @@ def required_warmup(cfg: StrategyConfig) -> int:
     (they look at the previous value), and the lag: the decision that fills on
     the first simulated date is taken ``lag`` rows earlier.
     """
-    lookback = signal_lookback(cfg.signals)
+    lookback = signal_lookback(cfg.resolved_signals)
     crosses = any("crosses_" in (r.when or "") for r in cfg.rules)
     return lookback + int(crosses) + cfg.execution.lag
 
@@ -111,6 +112,17 @@ class Allocation:
     rule_labels: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """Execution settings that change over time (a walk-forward's folds), per row of the panel."""
+
+    first_decision: int
+    lag: np.ndarray  # (n,) lag of a decision taken on each row
+    events: np.ndarray  # (n,) bool: rows on which an event is decided
+    fees: np.ndarray  # (n, A) fee fractions of a fill on each date
+    slippage: np.ndarray  # (n, A) slippage fractions of a fill on each date
+
+
 def run_allocations(
     allocations: list[Allocation],
     loaded: LoadedPanel,
@@ -121,6 +133,7 @@ def run_allocations(
     engine: Engine,
     assets: Mapping[str, AssetSpec] | None = None,
     cash_rate: float | None = None,
+    schedule: Schedule | None = None,
 ) -> list[RunResult]:
     """Simulate several allocations on ``loaded`` in one vectorbt call and score each.
 
@@ -129,24 +142,28 @@ def run_allocations(
     annual rate on cash; None uses the panel's cash-rate series, or none.  When an asset
     is quoted in another currency than the base, each allocation is simulated a second
     time with the exchange rate frozen at the first date, in the same call, for ``fx_return``.
+    ``schedule`` replaces ``execution.lag``, the rebalance events and ``costs`` for every allocation.
     """
     panel, start = loaded.panel, loaded.start
+    k = len(allocations)
     specs = assets or {
         a: AssetSpec.model_validate({"symbol": sym, "market": mk, "currency": ccy})
         for a, sym, mk, ccy in zip(panel.assets, panel.symbols, panel.markets, panel.currencies, strict=True)
     }
     yields = np.array([specs[a].dividend_yield for a in panel.assets], dtype="float64")
     val = valuation(panel, dividend_yields=yields, cash_rate=cash_rate, start=start)
+    first = max(start - execution.lag, 0) if schedule is None else schedule.first_decision
     batch = plan_batch(
         targets=np.stack([a.targets for a in allocations], axis=1),
         traded=panel.traded,
         known=val.known,
         markets=panel.markets,
         dates=panel.dates,
-        first_decision=np.full(len(allocations), max(start - execution.lag, 0)),
-        lag=np.full(len(allocations), execution.lag),
+        first_decision=np.full(k, first),
+        lag=np.full(k, execution.lag) if schedule is None else np.repeat(schedule.lag[:, None], k, axis=1),
         rebalance=[a.rebalance for a in allocations],
         fill=execution.fill,
+        events=None if schedule is None else np.repeat(schedule.events[:, None], k, axis=1),
     )
     plans = [batch.single(k) for k in range(len(allocations))]
     ms = plans[0].slots_per_date
@@ -160,13 +177,17 @@ def run_allocations(
         closes += [close_f[first_slot:]] * len(plans)
         orders += [order_f[first_slot:]] * len(plans)
     sizes = [p.size[first_slot:] for p in plans] * (2 if with_fx else 1)
-    rates = cost_rates(costs, specs, panel.assets, panel.dates)
+    if schedule is None:
+        rates = cost_rates(costs, specs, panel.assets, panel.dates)
+        fees, slippage = rates.fees, rates.slippage
+    else:
+        fees, slippage = schedule.fees, np.repeat(schedule.slippage, ms, axis=0)[first_slot:]
     sims = simulate(
         sizes=sizes,
         price=closes,
         order_price=orders,
-        fees=np.repeat(rates.fees, ms, axis=0)[first_slot:],
-        slippage=rates.slippage,
+        fees=np.repeat(fees, ms, axis=0)[first_slot:],
+        slippage=slippage,
         init_cash=initial_cash,
         engine=engine,
     )
@@ -272,9 +293,9 @@ def _score(
 
 def strategy_allocation(cfg: StrategyConfig, panel: PricePanel) -> Allocation:
     """Signals -> rules -> per-date targets for one config."""
-    signals = compute_signals(cfg.signals, panel.signal_inputs())
-    compiled = compile_rules(cfg.rules, panel.assets, list(cfg.signals))
-    rule, targets = decide(compiled, signals, len(panel.dates))
+    signals = compute_signals(cfg.resolved_signals, panel.signal_inputs())
+    compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
+    rule, targets = decide(compiled, {**signals, **cfg.params}, len(panel.dates))
     return Allocation("strategy", cfg.name, targets, cfg.execution.rebalance, rule, compiled.labels)
 
 

@@ -41,20 +41,31 @@ def compile_rules(rules: Sequence[Rule], assets: Sequence[str], signal_names: Se
     return CompiledRules(conditions=conditions, targets=targets, labels=labels)
 
 
-def condition_mask(cond: expr.Expr, signals: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Where ``cond`` holds: its value, and false wherever a signal it names is NaN (module docstring)."""
-    ok = np.asarray(expr.evaluate(cond, signals), dtype=bool).copy()
+def condition_mask(cond: expr.Expr, signals: Mapping[str, np.ndarray | float]) -> np.ndarray:
+    """Where ``cond`` holds: its value, and false wherever a signal it names is NaN (module docstring).
+
+    Parameters (numbers, or (1, K) rows of a sweep) are never NaN; a NaN signal masks every column.
+    """
+    ok = np.asarray(expr.evaluate(cond, signals), dtype=bool)
     for name in expr.names(cond):
         value = signals[name]
         if isinstance(value, np.ndarray):
-            ok &= ~np.isnan(value)
+            ok = ok & ~np.isnan(value)
     return ok
 
 
-def decide(compiled: CompiledRules, signals: Mapping[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (index of the matching rule per date, target weights per date x asset)."""
-    matches = np.empty((len(compiled.conditions), n), dtype=bool)
+def decide(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (index of the matching rule, target weights) per date, or per date and column.
+
+    ``env`` maps signal names to (n,) arrays and parameter names to numbers, or, for K parameter
+    columns at once (a sweep), to (1, K) arrays; signals may also be (n, 1) or (n, K).  The result
+    is (n,) and (n, A) when everything is one column, else (n, K) and (n, K, A).
+    """
+    shapes = [np.shape(v) for v in env.values()]
+    columns = max((s[1] for s in shapes if len(s) == 2), default=None)
+    shape = (n,) if columns is None else (n, columns)
+    matches = np.empty((len(compiled.conditions), *shape), dtype=bool)
     for i, cond in enumerate(compiled.conditions):
-        matches[i] = True if cond is None else condition_mask(cond, signals)
+        matches[i] = True if cond is None else np.broadcast_to(condition_mask(cond, env), shape)
     rule_index = np.argmax(matches, axis=0)
     return rule_index, compiled.targets[rule_index]

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["ENGINES", "Engine", "SimResult", "simulate"]
+__all__ = ["ENGINES", "BatchSim", "Engine", "SimResult", "simulate", "simulate_batch"]
 
 Engine = Literal["rust", "numba"]
 ENGINES: tuple[str, ...] = ("rust", "numba")
@@ -52,6 +52,102 @@ def _per_group(x: np.ndarray | Sequence[np.ndarray], n_groups: int) -> np.ndarra
     return np.ascontiguousarray(np.hstack(list(x)), dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class BatchSim:
+    """Every group of one vectorbt call, side by side: group g owns columns g*A .. g*A+A-1."""
+
+    cash: np.ndarray  # (S, G) cash after each slot
+    position: np.ndarray  # (S, G*A) units held after each slot
+    value: np.ndarray  # (S, G) cash + units x price at the end of each slot
+    records: np.ndarray  # vectorbt's order records (fields idx, col, size, price, fees, side)
+    n_assets: int
+
+
+def _wide(x: np.ndarray | Sequence[np.ndarray], n_rows: int, n_groups: int, n_assets: int) -> np.ndarray:
+    """An (S, A) array shared by every group, a list of G of them, or (S, G*A) already: (S, G*A)."""
+    if not isinstance(x, np.ndarray):
+        return _per_group(x, n_groups)
+    if x.ndim == 2 and x.shape[1] == n_groups * n_assets and n_groups > 1:
+        return np.ascontiguousarray(x, dtype=np.float64)
+    return _per_group(np.broadcast_to(x, (n_rows, n_assets)), n_groups)
+
+
+def simulate_batch(
+    *,
+    size: np.ndarray,
+    price: np.ndarray | Sequence[np.ndarray],
+    fees: np.ndarray,
+    slippage: np.ndarray,
+    init_cash: float,
+    engine: Engine,
+    n_assets: int,
+    order_price: np.ndarray | Sequence[np.ndarray] | None = None,
+) -> BatchSim:
+    """Simulate target-percent orders of G = size.shape[1] / A allocations in one call.
+
+    ``size[s, g*A + j]``: target weight of asset j that allocation g orders in slot s (NaN:
+    none).  ``price``: the value of each asset at the end of each slot, which values positions:
+    (S, A) for every group, a list of G such arrays, or (S, G*A).  ``order_price``: what an
+    order fills at and what the group is valued at when sizing it (default: ``price``); orders
+    are only placed where it is a real traded price (the caller guarantees this).  ``fees``:
+    fractions, (A,), (S, A) or (S, G*A); ``slippage``: (A,), (G*A,), (S, A) or (S, G*A).  Each allocation starts
+    with ``init_cash`` and shares cash only among its own assets.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}")
+    import vectorbt as vbt
+
+    n_rows, width = size.shape
+    n_groups = width // n_assets
+    close_all = _wide(price, n_rows, n_groups, n_assets)
+    order_all = close_all if order_price is None else _wide(order_price, n_rows, n_groups, n_assets)
+    fees = np.asarray(fees, dtype=np.float64)
+    fees_all = fees if fees.ndim == 2 and fees.shape[1] == width else _wide(fees, n_rows, n_groups, n_assets)
+    slippage = np.asarray(slippage, dtype=np.float64)
+    if slippage.ndim == 2:  # per slot and asset: (S, A) or (S, G*A)
+        slippage_all = slippage if slippage.shape[1] == width else _wide(slippage, n_rows, n_groups, n_assets)
+    elif slippage.shape == (width,):
+        slippage_all = slippage
+    else:
+        slippage_all = np.tile(np.broadcast_to(slippage, (n_assets,)), n_groups)
+    c = np.ascontiguousarray
+    # Only the rows where some column has an order go to vectorbt: between orders nothing changes
+    # cash or units (no interest is credited in cash-index units, no fees), and sizing reads only
+    # the current cash, units and that row's valuation prices, so leaving the other rows out is
+    # exact.  Their values are recomputed below from the order records.
+    rows = np.flatnonzero(~np.isnan(size).all(axis=1))
+    if len(rows) == 0:
+        from vectorbt.portfolio.enums import order_dt
+
+        rec = np.zeros(0, dtype=order_dt)
+    else:
+        with _pinned(vbt, engine):
+            pf = vbt.Portfolio.from_orders(
+                close=c(close_all[rows]),
+                size=c(size[rows], dtype=np.float64),
+                size_type="targetpercent",
+                direction="longonly",
+                price=c(order_all[rows]),
+                val_price=c(order_all[rows]),
+                fees=c(fees_all[rows], dtype=np.float64),
+                slippage=c(slippage_all[rows] if slippage_all.ndim == 2 else slippage_all, dtype=np.float64),
+                init_cash=float(init_cash),
+                cash_sharing=True,
+                group_by=np.repeat(np.arange(n_groups), n_assets),
+                call_seq="auto",
+                allow_partial=True,
+                raise_reject=False,
+                ffill_val_price=True,
+                update_value=False,
+                engine=engine,
+            )
+            rec = pf.orders.values.copy()
+        rec["idx"] = rows[rec["idx"]]
+    cash, position = _cash_and_position(rec, n_rows, n_groups, n_assets, float(init_cash))
+    held = (position * close_all).reshape(n_rows, n_groups, n_assets).sum(axis=2)
+    return BatchSim(cash=cash, position=position, value=cash + held, records=rec, n_assets=n_assets)
+
+
 def simulate(
     *,
     sizes: list[np.ndarray],
@@ -62,69 +158,39 @@ def simulate(
     engine: Engine,
     order_price: np.ndarray | Sequence[np.ndarray] | None = None,
 ) -> list[SimResult]:
-    """Simulate target-percent orders of several allocations.
+    """Simulate several allocations (``sizes[g]``: (S, A)) in one call; one :class:`SimResult` each.
 
-    ``sizes[g][s, j]``: target weight of asset j that allocation g orders in
-    slot s (NaN: no order).  ``price[s, j]``: the value of asset j at the end
-    of slot s, which values positions (one array for every group, or one per
-    group).  ``order_price``: what an order in slot s fills at and what the
-    group is valued at when sizing it (default: ``price``); orders are only
-    placed where it is a real traded price (the caller guarantees this).
-    ``fees``: fractions per asset, (A,) or per slot (S, A); ``slippage``: (A,).
-    Each allocation starts with ``init_cash`` and shares cash only among its
-    own assets.
+    See :func:`simulate_batch` for the arguments.
     """
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}")
-    import vectorbt as vbt
-
-    with _pinned(vbt, engine):
-        n_groups = len(sizes)
-        close_all = _per_group(price, n_groups)
-        n_rows, n_assets = close_all.shape[0], close_all.shape[1] // n_groups
-        order_all = close_all if order_price is None else _per_group(order_price, n_groups)
-        c = np.ascontiguousarray
-        fees_all = np.tile(np.broadcast_to(fees, (n_rows, n_assets)) if np.ndim(fees) == 2 else fees, (1, n_groups))
-        pf = vbt.Portfolio.from_orders(
-            close=close_all,
-            size=c(np.hstack(sizes), dtype=np.float64),
-            size_type="targetpercent",
-            direction="longonly",
-            price=order_all,
-            val_price=order_all,
-            fees=c(fees_all, dtype=np.float64),
-            slippage=c(np.tile(np.broadcast_to(slippage, (n_assets,)), n_groups), dtype=np.float64),
-            init_cash=float(init_cash),
-            cash_sharing=True,
-            group_by=np.repeat(np.arange(n_groups), n_assets),
-            call_seq="auto",
-            allow_partial=True,
-            raise_reject=False,
-            ffill_val_price=True,
-            update_value=False,
-            engine=engine,
-        )
-        rec = pf.orders.values
-        cash, position = _cash_and_position(rec, n_rows, n_groups, n_assets, float(init_cash))
-        out = []
-        for g in range(n_groups):
-            cols = slice(g * n_assets, (g + 1) * n_assets)
-            pos = position[:, cols]
-            mine = rec[(rec["col"] // n_assets) == g]
-            out.append(
-                SimResult(
-                    value=cash[:, g] + np.sum(pos * close_all[:, cols], axis=1),
-                    cash=cash[:, g].copy(),
-                    position=pos.copy(),
-                    order_slot=mine["idx"].astype(np.int64),
-                    order_asset=(mine["col"] % n_assets).astype(np.int64),
-                    order_size=mine["size"].astype(np.float64),
-                    order_price=mine["price"].astype(np.float64),
-                    order_fees=mine["fees"].astype(np.float64),
-                    order_side=mine["side"].astype(np.int64),
-                )
+    n_assets = sizes[0].shape[1]
+    batch = simulate_batch(
+        size=np.hstack(sizes),
+        price=price,
+        fees=fees,
+        slippage=slippage,
+        init_cash=init_cash,
+        engine=engine,
+        n_assets=n_assets,
+        order_price=order_price,
+    )
+    rec = batch.records
+    out = []
+    for g in range(len(sizes)):
+        mine = rec[(rec["col"] // n_assets) == g]
+        out.append(
+            SimResult(
+                value=batch.value[:, g].copy(),
+                cash=batch.cash[:, g].copy(),
+                position=batch.position[:, g * n_assets : (g + 1) * n_assets].copy(),
+                order_slot=mine["idx"].astype(np.int64),
+                order_asset=(mine["col"] % n_assets).astype(np.int64),
+                order_size=mine["size"].astype(np.float64),
+                order_price=mine["price"].astype(np.float64),
+                order_fees=mine["fees"].astype(np.float64),
+                order_side=mine["side"].astype(np.int64),
             )
-        return out
+        )
+    return out
 
 
 @contextlib.contextmanager

@@ -50,7 +50,7 @@ def _unknown(kind: str, name: str, known: list[str] | Mapping[str, object]) -> s
 
 def check_names(cfg: StrategyConfig) -> None:
     """Asset and signal names are identifiers that expressions can use."""
-    for section, names in (("assets", cfg.assets), ("signals", cfg.signals)):
+    for section, names in (("assets", cfg.assets), ("signals", cfg.signals), ("params", cfg.params)):
         for name in names:
             if not _IDENT.match(name) or keyword.iskeyword(name) or name.lower() in _RESERVED:
                 raise ConfigError(
@@ -59,13 +59,22 @@ def check_names(cfg: StrategyConfig) -> None:
                     expected="a name of letters, digits and _ that starts with a letter and is not a keyword",
                     got=name,
                 )
+    for name in cfg.params:
+        if name in cfg.signals:
+            raise ConfigError(
+                f"parameter {name!r} has the name of a signal; names in when: must be unique",
+                path=f"params.{name}",
+                got=name,
+            )
 
 
 def check_signals(cfg: StrategyConfig) -> None:
     """Every signal names a registered function, with parameters that fit it and assets that exist."""
+    from engine.params import resolve_refs
     from strategies import get_signal
 
-    for name, spec in cfg.signals.items():
+    resolved = resolve_refs(cfg.signals, cfg.params)
+    for name, spec in resolved.items():
         base = f"signals.{name}"
         fn = spec.get("fn")
         if not isinstance(fn, str):
@@ -119,7 +128,7 @@ def check_rules(cfg: StrategyConfig) -> None:
         _check_weights(rule.target, cfg.assets, f"{path}.{'otherwise' if rule.otherwise is not None else 'weights'}")
         if rule.when is not None:
             try:
-                expr.parse_condition(rule.when, known=list(cfg.signals))
+                expr.parse_condition(rule.when, known=[*cfg.signals, *cfg.params])
             except ExpressionError as exc:
                 raise exc.located(path=f"{path}.when") from None
 
@@ -160,7 +169,15 @@ def check_assets(cfg: StrategyConfig) -> None:
             )
 
 
-CHECKS = (check_names, check_signals, check_rules, check_benchmarks, check_execution, check_assets)
+def check_sweep(cfg: StrategyConfig) -> None:
+    """Every ``sweep:`` key names something sweepable and every value gives a valid config on its own."""
+    if cfg.sweep:
+        from engine.params import grid
+
+        grid(cfg, max_combos=2**62)  # the --max-combos cap is the command's, checked when it runs
+
+
+CHECKS = (check_names, check_signals, check_rules, check_benchmarks, check_execution, check_assets, check_sweep)
 
 
 def check_config(cfg: StrategyConfig) -> None:

@@ -94,6 +94,13 @@ def _fx_band(value: Any) -> Any:
     return (float(value[0]), float(value[1]))
 
 
+def _number(value: Any) -> Any:
+    """A parameter's value: an int or a float (never a bool or a string)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+        raise ValueError(f"expected a number, got {value!r}")
+    return value
+
+
 def _dividend_yield(value: Any) -> Any:
     """A fraction a year in [0, 0.2]; a value that looks like percent gets a hint."""
     if isinstance(value, int | float) and not isinstance(value, bool) and _finite(value) and value > MAX_DIVIDEND_YIELD:
@@ -105,6 +112,7 @@ def _dividend_yield(value: Any) -> Any:
 
 
 Date = Annotated[dt.date, BeforeValidator(_iso_date)]
+ParamValue = Annotated[int | float, BeforeValidator(_number)]
 StartDate = Annotated[dt.date | Literal["auto"] | None, BeforeValidator(_start_date)]
 CashRate = Annotated[float | str | None, BeforeValidator(_cash_rate)]
 FxBand = Annotated[tuple[float, float] | None, BeforeValidator(_fx_band)]
@@ -271,6 +279,23 @@ class StrategyConfig(_Model):
         description="interest on uninvested cash: an annual rate (0.03 = 3%) or the ticker of a series in "
         "percent per year (^IRX); also the risk-free rate of Sharpe and Sortino",
     )
+
+    params: dict[str, ParamValue] = Field(
+        default_factory=dict,
+        description="named numbers used in when: expressions (corr < corr_cut) and as signal arguments ($name)",
+    )
+    sweep: dict[str, Any] = Field(
+        default_factory=dict,
+        description="parameter names or YAML paths -> a list of values or {start, stop, step}; "
+        "seesaw sweep runs their product",
+    )
+
+    @property
+    def resolved_signals(self) -> dict[str, dict[str, Any]]:
+        """The signal specs with ``$name`` arguments replaced by the parameters' values."""
+        from engine.params import resolve_refs
+
+        return resolve_refs(self.signals, self.params)
 
     @property
     def traded_assets(self) -> tuple[str, ...]:

@@ -13,6 +13,8 @@ blocks even read-only openers):
   ``fcntl`` file lock next to it (exclusive to write, shared to read), so
   Seesaw processes never meet DuckDB's own lock; the lock dies with its
   process, so a killed writer cannot leave it held.
+* Finished sweeps (``<results>/<config>/sweeps/<sweep-id>/sweep.json``) are indexed in a ``sweeps``
+  table, and a view ``sweep_combos`` holds every combination of every indexed sweep.
 * ``sync`` reconciles the tables with the directories: a run whose directory
   landed but whose process died before indexing it is added; rows whose
   directory is gone are dropped.  Every write path syncs first.
@@ -48,6 +50,11 @@ CREATE TABLE IF NOT EXISTS runs (
     data_source VARCHAR, symbols VARCHAR, synthetic BOOLEAN, seesaw_version VARCHAR, code_hash VARCHAR,
     start DATE, "end" DATE,
     created_at TIMESTAMPTZ, status VARCHAR, run_dir VARCHAR);
+CREATE TABLE IF NOT EXISTS sweeps (
+    sweep_id VARCHAR PRIMARY KEY, config_name VARCHAR, combinations BIGINT, keys VARCHAR,
+    data_fingerprint VARCHAR, data_source VARCHAR, synthetic BOOLEAN, code_hash VARCHAR,
+    start DATE, "end" DATE, created_at TIMESTAMPTZ, status VARCHAR, pbo DOUBLE, best_dsr DOUBLE,
+    sweep_dir VARCHAR);
 CREATE TABLE IF NOT EXISTS metrics (
     run_id VARCHAR, kind VARCHAR, name VARCHAR, start DATE, "end" DATE,
     {", ".join(f"{c} DOUBLE" for c in _METRIC_COLUMNS if c in _FLOATS)},
@@ -56,14 +63,14 @@ CREATE TABLE IF NOT EXISTS metrics (
 
 
 #: Bump when the tables change: the catalog is derived data, so an old one is dropped and rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _ensure_schema(con: Any) -> None:
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is None or row[0] != str(SCHEMA_VERSION):
-        con.execute("DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS metrics")
+        con.execute("DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS metrics; DROP TABLE IF EXISTS sweeps")
         con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
     con.execute(_SCHEMA)
 
@@ -132,6 +139,39 @@ class Catalog:
                 self._insert(con, Path(run_dir))
             self._refresh_views(con)
 
+    def record_sweep(self, sweep_dir: Path) -> None:
+        """Index a finished sweep directory (``<results>/<config>/sweeps/<sweep-id>``) and refresh the views."""
+        with self._connect(write=True) as con, _transaction(con):
+            self._sync(con)
+            self._insert_sweep(con, Path(sweep_dir))
+            self._refresh_views(con)
+
+    def _sweep_dirs(self) -> list[Path]:
+        if not self.results_dir.is_dir():
+            return []
+        return sorted(
+            p.parent for p in self.results_dir.glob("*/sweeps/*/sweep.json") if not p.parent.name.startswith(".")
+        )
+
+    def _insert_sweep(self, con: Any, sweep_dir: Path) -> None:
+        try:
+            manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if manifest.get("status") != "complete":
+            return
+        cols = (
+            "sweep_id", "config_name", "combinations", "keys", "data_fingerprint", "data_source", "synthetic",
+            "code_hash", "start", "end", "created_at", "status", "pbo", "best_dsr",
+        )  # fmt: skip
+        values = [json.dumps(manifest.get(c)) if c == "keys" else manifest.get(c) for c in cols]
+        con.execute("DELETE FROM sweeps WHERE sweep_id = ?", [manifest["sweep_id"]])
+        con.execute(
+            f"INSERT INTO sweeps ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in cols)}, sweep_dir) "
+            f"VALUES ({', '.join('?' * (len(cols) + 1))})",
+            [*values, str(sweep_dir.resolve())],
+        )
+
     def sync(self) -> int:
         """Reconcile the catalog with the run directories; return the number of runs indexed."""
         with self._connect(write=True) as con, _transaction(con):
@@ -157,6 +197,13 @@ class Catalog:
                 con.execute("DELETE FROM metrics WHERE run_id = ?", [run_id])
         for run_dir in sorted(present - set(known)):
             self._insert(con, Path(run_dir))
+        sweeps = {str(p.resolve()) for p in self._sweep_dirs()}
+        known_sweeps = {row[0]: row[1] for row in con.execute("SELECT sweep_dir, sweep_id FROM sweeps").fetchall()}
+        for sweep_dir, sweep_id in known_sweeps.items():
+            if not (Path(sweep_dir) / "sweep.json").is_file():
+                con.execute("DELETE FROM sweeps WHERE sweep_id = ?", [sweep_id])
+        for sweep_dir in sorted(sweeps - set(known_sweeps)):
+            self._insert_sweep(con, Path(sweep_dir))
         return int(con.execute("SELECT count(*) FROM runs").fetchone()[0])
 
     def _insert(self, con: Any, run_dir: Path) -> None:
@@ -182,7 +229,19 @@ class Catalog:
 
     def _refresh_views(self, con: Any) -> None:
         """Views over the Parquet files of the *indexed* runs only (an explicit file list, never a glob,
-        so a staging directory or another writer's half-written file is never read)."""
+        so a staging directory or another writer's half-written file is never read); ``sweep_combos``
+        over the indexed sweeps' ``combos.parquet``."""
+        sweep_dirs = [Path(r[0]) for r in con.execute("SELECT sweep_dir FROM sweeps ORDER BY sweep_id").fetchall()]
+        files = [d / "combos.parquet" for d in sweep_dirs if (d / "combos.parquet").is_file()]
+        if files:
+            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+            con.execute(
+                "CREATE OR REPLACE VIEW sweep_combos AS SELECT "
+                "regexp_extract(filename, '([^/]+)/combos\\.parquet$', 1) AS sweep_id, * EXCLUDE (filename) "
+                f"FROM read_parquet([{listed}], filename = true, union_by_name = true)"
+            )
+        else:
+            con.execute("DROP VIEW IF EXISTS sweep_combos")
         run_dirs = [Path(r[0]) for r in con.execute("SELECT run_dir FROM runs ORDER BY run_id").fetchall()]
         for table in ("equity", "weights", "trades", "benchmarks", "prices", "quotes"):
             files = [d / f"{table}.parquet" for d in run_dirs if (d / f"{table}.parquet").is_file()]

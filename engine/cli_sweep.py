@@ -1,0 +1,314 @@
+"""``seesaw sweep`` and ``seesaw walkforward``: the command-line half of sweeps (printing and exit codes).
+
+Registered on :data:`engine.cli.app`; like :mod:`engine.cli`, the only code that prints or exits
+for these commands.  User mistakes are one line on stderr and exit 2; Ctrl-C during a sweep keeps
+the finished chunks and exits 130.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from engine.cli import EngineChoice, Source, _fail, _run_options, app
+from engine.errors import UserError
+
+__all__ = ["sweep", "walkforward"]
+
+
+class SweepFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+_PCT = {"total_return", "cagr", "ann_vol", "max_drawdown", "excess_return", "worst_year"}
+
+
+_INT = {"trades", "longest_drawdown_days"}
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if key in _INT:
+        return f"{int(value):d}"
+    if isinstance(value, float) and key in _PCT:
+        return f"{value * 100:.1f}%"
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return str(value)
+
+
+def _sweep_table(rows: Any, keys: tuple[str, ...], title: str, caption: list[str]) -> Table:
+    table = Table(title=title, caption="\n".join(caption), caption_justify="left")
+    metric_cols = [
+        "total_return", "cagr", "ann_vol", "sharpe", "sharpe_ci", "sortino", "max_drawdown",
+        "longest_drawdown_days", "calmar", "turnover", "switches_per_year", "excess_return",
+        "information_ratio", "worst_year", "psr", "dsr", "trades",
+    ]  # fmt: skip
+    weight_cols = [c for c in rows.columns if c.startswith("weight_")]
+    for k in ("#", *keys, *metric_cols, *weight_cols):
+        table.add_column(k, justify="right")
+    records = rows.to_dict(orient="records")  # per-column dtypes: an int key stays an int
+    for i, r in enumerate(records, 1):
+        cells = [str(i), *(str(r[k]) for k in keys)]
+        for c in metric_cols:
+            if c == "sharpe_ci":
+                lo, hi = r.get("sharpe_ci_low"), r.get("sharpe_ci_high")
+                cells.append("–" if lo is None or math.isnan(lo) else f"{lo:.2f}…{hi:.2f}")
+            else:
+                cells.append(_cell(c, r.get(c)))
+        cells += [f"{r[c] * 100:.0f}%" for c in weight_cols]
+        table.add_row(*cells)
+    return table
+
+
+def _caption(outcome: Any, reps: int, sort: str) -> list[str]:
+    man = outcome.manifest
+    lines = []
+    if outcome.synthetic:
+        lines.append("SYNTHETIC DATA: generated prices, not market history.")
+    lines.append(
+        f"{man['combinations']:,} combinations of {', '.join(outcome.keys)}; {man['start']} → {man['end']}; "
+        f"data fingerprint {man['data_fingerprint']}; sorted by {sort}."
+    )
+    lines.append(
+        f"Annualised with {man.get('periods_per_year', float('nan')):.1f} trading periods per year (not 365); "
+        "Sharpe, Sortino, the interval, PSR and DSR are in excess of the config's cash rate."
+    )
+    lines.append(
+        f"Sharpe 95% CI: stationary bootstrap, {reps} resamples. PSR against the reference benchmark's Sharpe; "
+        f"DSR deflated for all {man['combinations']:,} combinations tried, not only the rows shown."
+    )
+    if "pbo" in man:
+        lines.append(
+            f"Overfitting: probability of backtest overfitting (CSCV, {man['pbo_splits']} blocks, "
+            f"{man['pbo_combinations']:,} splits) PBO = {man['pbo']:.3f}; the best combination's deflated Sharpe "
+            f"DSR = {man['best_dsr']:.3f} (its Sharpe {man['best_sharpe']:.2f}, expected maximum of "
+            f"{man['combinations']:,} unskilled trials {man['best_sr0_annualised']:.2f})."
+        )
+        hist = man.get("pbo_logit_hist")
+        if hist:
+            bars = " ".join(f"{c}" for c in hist["counts"])
+            lines.append(
+                f"Logits of the best in-sample combination's out-of-sample rank, counts in bins from "
+                f"{hist['edges'][0]:.2f} to {hist['edges'][-1]:.2f}: {bars} (PBO = share of logits <= 0)."
+            )
+    lines.append(f'Stored in {outcome.sweep_dir} (query: seesaw runs query "SELECT * FROM sweep_combos").')
+    return lines
+
+
+@app.command(
+    help=(
+        "Run every combination of a config's sweep: block, vectorised on vectorbt in chunks, and print the best "
+        "rows. The sweep and all its combinations are stored in the results store. Ctrl-C stops cleanly and keeps "
+        "the finished chunks; --resume continues."
+    )
+)
+def sweep(
+    config: Annotated[Path, typer.Argument(help="A config with a sweep: block.")],
+    source: Annotated[Source | None, typer.Option(help="Override data.source.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="CSV directory for --source csv.")] = None,
+    start: Annotated[str | None, typer.Option(help="Override data.start (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="Override data.end (YYYY-MM-DD).")] = None,
+    top: Annotated[int, typer.Option(min=1, help="Print the best N combinations.")] = 20,
+    sort: Annotated[str, typer.Option(help="Rank by this metric (best first).")] = "sharpe",
+    max_combos: Annotated[int, typer.Option(min=1, help="Refuse grids with more combinations.")] = 100_000,
+    chunk_size: Annotated[
+        int | None, typer.Option(min=1, help="Combinations per vectorbt call [default: up to 100, by memory].")
+    ] = None,
+    heatmap: Annotated[str | None, typer.Option(help="Two sweep keys A,B: write a heatmap to --output.")] = None,
+    heatmap_metric: Annotated[str | None, typer.Option(help="Metric of the heatmap [default: --sort].")] = None,
+    output: Annotated[Path | None, typer.Option(help="HTML file for --heatmap.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue a stopped sweep of the same config and data.")] = False,
+    force: Annotated[bool, typer.Option(help="Run again even if this sweep is stored (or stopped).")] = False,
+    cluster: Annotated[
+        str | None, typer.Option(help="Run chunks on Dask: 'local' (a LocalCluster) or tcp://HOST:PORT.")
+    ] = None,
+    reps: Annotated[int, typer.Option(min=100, help="Bootstrap resamples for the top rows' Sharpe CI.")] = 1000,
+    format: Annotated[SweepFormat, typer.Option("--format")] = SweepFormat.table,
+    results_dir: Annotated[Path, typer.Option(help="Where results are written.")] = Path("results"),
+    store: Annotated[Path | None, typer.Option(help="Results catalog.")] = None,
+    engine: Annotated[EngineChoice, typer.Option(help="vectorbt engine.")] = EngineChoice.rust,
+    cache_dir: Annotated[Path | None, typer.Option(help="Yahoo download cache.")] = None,
+    offline: Annotated[bool, typer.Option(help="Yahoo: use the cache only.")] = False,
+) -> None:
+    from engine.sweep_job import SweepOptions, heatmap_html, run_sweep, sweep_top
+
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        pair = None
+        if heatmap is not None:
+            pair = tuple(p.strip() for p in heatmap.split(","))
+            if len(pair) != 2 or not all(pair):
+                raise UserError(f"--heatmap: expected two sweep keys as A,B, got {heatmap!r}")
+            if output is None:
+                raise UserError("--heatmap needs --output FILE.html")
+        opts = _run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
+        sopts = SweepOptions(max_combos=max_combos, chunk_size=chunk_size, resume=resume, cluster=cluster)
+        with Progress(
+            TextColumn("[bold]sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("combinations"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("sweep", total=None, rate="")
+            started = dt.datetime.now(dt.UTC)
+
+            def progress(done_chunks: int, total_chunks: int, done: int, total: int) -> None:
+                seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+                rate = f"{done / seconds:,.0f}/s" if seconds > 0 and done else ""
+                bar.update(task, completed=done, total=total, rate=rate)
+
+            outcome = run_sweep(config, opts, sopts, env=dict(os.environ), now=started, progress=progress)
+        if outcome.stopped:
+            err.print(
+                f"stopped: {outcome.chunks_done} of {outcome.chunks_total} chunks finished and kept in "
+                f"{outcome.sweep_dir}; continue with --resume",
+                markup=False,
+            )
+            raise typer.Exit(130)
+        rows = sweep_top(outcome, opts, env=dict(os.environ), sort=sort, top=top, reps=reps)
+        if pair is not None and output is not None:
+            heatmap_html(outcome, pair[0], pair[1], heatmap_metric or sort, output)
+    except UserError as exc:
+        _fail(exc)
+        return
+    if format is SweepFormat.json:
+        from engine.store.rundir import dumps_json
+
+        doc = {"sweep": outcome.manifest, "rows": rows.to_dict(orient="records")}
+        sys.stdout.write(dumps_json(doc))
+        return
+    if format is SweepFormat.csv:
+        sys.stdout.write(rows.to_csv(index=False, lineterminator="\n"))
+        return
+    title = f"Seesaw sweep: {outcome.cfg.name}" + (" — SYNTHETIC DATA" if outcome.synthetic else "")
+    console.print(_sweep_table(rows, outcome.keys, title, _caption(outcome, reps, sort)))
+    if outcome.reused:
+        console.print(f"reused {outcome.sweep_dir} (same config, data and code; --force runs again)", markup=False)
+    if pair is not None:
+        console.print(f"wrote {output}", markup=False)
+
+
+@app.command(
+    help=(
+        "Walk-forward validation of a config's sweep: on each fold choose the best combination on the training "
+        "window only, apply it to the following test window, and stitch the out-of-sample run (stored as "
+        "<name>_walkforward, comparable with seesaw compare). Durations: 5y, 18m, 90d."
+    )
+)
+def walkforward(
+    config: Annotated[Path, typer.Argument(help="A config with a sweep: block.")],
+    train: Annotated[str, typer.Option(help="Training window, e.g. 5y.")] = "5y",
+    test: Annotated[str, typer.Option(help="Test window, e.g. 1y.")] = "1y",
+    step: Annotated[str | None, typer.Option(help="Step between folds [default: --test].")] = None,
+    select: Annotated[str, typer.Option(help="Metric chosen on each training window.")] = "sharpe",
+    source: Annotated[Source | None, typer.Option(help="Override data.source.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="CSV directory for --source csv.")] = None,
+    start: Annotated[str | None, typer.Option(help="Override data.start (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="Override data.end (YYYY-MM-DD).")] = None,
+    max_combos: Annotated[int, typer.Option(min=1, help="Refuse grids with more combinations.")] = 100_000,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Combinations per vectorbt call.")] = 100,
+    cluster: Annotated[str | None, typer.Option(help="Run chunks on Dask: 'local' or tcp://HOST:PORT.")] = None,
+    results_dir: Annotated[Path, typer.Option(help="Where results are written.")] = Path("results"),
+    store: Annotated[Path | None, typer.Option(help="Results catalog.")] = None,
+    engine: Annotated[EngineChoice, typer.Option(help="vectorbt engine.")] = EngineChoice.rust,
+    cache_dir: Annotated[Path | None, typer.Option(help="Yahoo download cache.")] = None,
+    offline: Annotated[bool, typer.Option(help="Yahoo: use the cache only.")] = False,
+    format: Annotated[SweepFormat, typer.Option("--format")] = SweepFormat.table,
+) -> None:
+    from engine.jobs import _resolve
+    from engine.sweep_job import cluster_evaluator
+    from engine.walkforward_job import load_walkforward_panel, run_walkforward, store_walkforward
+
+    env = dict(os.environ)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        opts = _run_options(source, data_dir, start, end, results_dir, engine, store, False, cache_dir, offline)
+        providers: dict = {}
+        wf = run_walkforward(
+            config,
+            lambda cfg: _resolve(cfg, opts, env),
+            lambda cfg, warmup: load_walkforward_panel(cfg, opts, env, providers, warmup),
+            train=train,
+            test=test,
+            step=step,
+            select_metric=select,
+            engine=opts.engine,
+            max_combos=max_combos,
+            chunk_size=chunk_size,
+            evaluate=cluster_evaluator(cluster) if cluster else None,
+        )
+        run_dir = store_walkforward(wf, opts, env, now)
+    except UserError as exc:
+        _fail(exc)
+        return
+    strategy = wf.results[0].metrics
+    if format is SweepFormat.json:
+        from engine.store.rundir import dumps_json
+
+        doc = {
+            "select": select,
+            "folds": wf.folds_table.to_dict(orient="records"),
+            "out_of_sample": strategy,
+            "benchmarks": [r.metrics for r in wf.results[1:]],
+            "run_dir": str(run_dir),
+            "synthetic": wf.loaded.panel.synthetic,
+        }
+        sys.stdout.write(dumps_json(doc))
+        return
+    if format is SweepFormat.csv:
+        sys.stdout.write(wf.folds_table.to_csv(index=False, lineterminator="\n"))
+        return
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
+    title = f"Seesaw walk-forward: {wf.cfg.name}" + (" — SYNTHETIC DATA" if wf.loaded.panel.synthetic else "")
+    table = Table(title=title)
+    for col in wf.folds_table.columns:
+        table.add_column(col, justify="right")
+    for r in wf.folds_table.to_dict(orient="records"):
+        cells = [v if isinstance(v, str) else _cell(k.split("_", 1)[1] if k.startswith(("is_", "oos_")) else k, v)
+                 for k, v in r.items()]  # fmt: skip
+        table.add_row(*cells)
+    console.print(table)
+    is_mean = float(np.nanmean(wf.folds_table[f"is_{select}"]))
+    lines = []
+    if wf.loaded.panel.synthetic:
+        lines.append("SYNTHETIC DATA: generated prices, not market history.")
+    lines.append(
+        f"{len(wf.table):,} combinations; {len(wf.folds)} folds (train {train}, test {test}, step {step or test}); "
+        f"chosen by {select} on each training window only."
+    )
+    lines.append(
+        f"Out of sample {strategy['start']} → {strategy['end']} (one stitched run, switches traded with their costs): "
+        f"total {strategy['total_return'] * 100:.1f}%, CAGR {strategy['cagr'] * 100:.1f}%, "
+        f"Sharpe {strategy['sharpe']:.2f}, max DD {strategy['max_drawdown'] * 100:.1f}%; "
+        f"mean in-sample {select} of the chosen: {is_mean:.2f}."
+    )
+    for bench in wf.results[1:]:
+        b = bench.metrics
+        lines.append(
+            f"  {b['name']} over the same dates: total {b['total_return'] * 100:.1f}%, Sharpe {b['sharpe']:.2f}."
+        )
+    lines.append(f"wrote {run_dir} (compare it: seesaw compare --runs latest)")
+    for line in lines:
+        console.print(line, markup=False)

@@ -1,0 +1,256 @@
+"""Named parameters, ``$name`` references, and the ``sweep:`` grid of a config.
+
+A config may name its knobs once and use them twice::
+
+    params: {corr_cut: 0.2, mom_window: 63}
+    signals:
+      mom: {fn: relative_momentum, a: us, b: hk, window: $mom_window}   # a signal argument
+    rules:
+      - when: corr < corr_cut and mom > 0                              # a name in an expression
+    sweep: {corr_cut: [0.0, 0.1, 0.2, 0.3], mom_window: {start: 20, stop: 260, step: 5}, execution.lag: [1, 2]}
+
+``sweep:`` keys are parameter names (or ``params.<name>``) or one of the YAML paths in
+:data:`SWEEPABLE_PATHS` / ``signals.<signal>.<argument>``; values are a non-empty list, or a range
+``{start, stop, step}`` that includes ``stop`` when it is on the grid (``start + i * step <= stop``,
+with a tolerance of 1e-9 steps for floats).  The grid is the product of the lists, in the order
+the keys are written, the last key varying fastest.  Paths that would change the data (assets,
+dates, currency, cash rate, fills) are not sweepable: a sweep runs on one panel.
+
+Everything here is pure: configs in, configs or value lists out.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.config.models import StrategyConfig
+from engine.errors import ConfigError
+
+__all__ = [
+    "SWEEPABLE_PATHS",
+    "Combination",
+    "Grid",
+    "apply_combination",
+    "expand_values",
+    "grid",
+    "resolve_refs",
+    "sweep_target",
+]
+
+#: YAML paths a sweep may vary besides parameters and signal arguments.
+SWEEPABLE_PATHS = (
+    "execution.lag",
+    "execution.rebalance",
+    "costs.fee_bps",
+    "costs.slippage_bps",
+    "costs.hk_stamp_duty_bps",
+)
+#: A range may expand to at most this many values (the grid's own cap is ``--max-combos``).
+MAX_RANGE_VALUES = 1_000_000
+
+Combination = dict[str, Any]  # sweep key -> value
+
+
+def resolve_refs(signals: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The signal specs with every ``$name`` argument replaced by the parameter's value.
+
+    An unknown name raises :class:`ConfigError` at the argument's YAML path.
+
+    >>> resolve_refs({"mom": {"fn": "momentum", "a": "us", "window": "$w"}}, {"w": 63})
+    {'mom': {'fn': 'momentum', 'a': 'us', 'window': 63}}
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in signals.items():
+        resolved = {}
+        for key, value in spec.items():
+            if isinstance(value, str) and value.startswith("$"):
+                ref = value[1:]
+                if ref not in params:
+                    raise ConfigError(
+                        _unknown("parameter", ref, params),
+                        path=f"signals.{name}.{key}",
+                        expected="$NAME of a key under params:",
+                        got=value,
+                    )
+                value = params[ref]
+            resolved[key] = value
+        out[name] = resolved
+    return out
+
+
+def _unknown(kind: str, name: str, known: Sequence[str] | Mapping[str, Any]) -> str:
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {kind} {name!r} ({hint}known: {', '.join(names) or 'none'})"
+
+
+def sweep_target(cfg: StrategyConfig, key: str) -> tuple[str, ...]:
+    """Where sweep key ``key`` points: ``("params", name)``, ``("signals", sig, arg)`` or a path's parts.
+
+    Raises :class:`ConfigError` at ``sweep.<key>`` for a key that names nothing sweepable.
+    """
+    from strategies import get_signal
+
+    parts = tuple(key.split("."))
+    if key in cfg.params:
+        return ("params", key)
+    if len(parts) == 2 and parts[0] == "params" and parts[1] in cfg.params:
+        return parts
+    if key in SWEEPABLE_PATHS:
+        return parts
+    if len(parts) == 3 and parts[0] == "signals" and parts[1] in cfg.signals:
+        fn = cfg.signals[parts[1]].get("fn")
+        sdef = get_signal(str(fn))
+        arguments = [p for p in sdef.params.model_fields if p not in sdef.asset_params]
+        if parts[2] in arguments:
+            return parts
+        raise ConfigError(
+            _unknown(f"argument of signal {parts[1]!r} ({fn})", parts[2], arguments),
+            path=f"sweep.{key}",
+            got=key,
+        )
+    sweepable = [*cfg.params, *SWEEPABLE_PATHS, "signals.<signal>.<argument>"]
+    close = difflib.get_close_matches(key, [*cfg.params, *SWEEPABLE_PATHS], n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    changes_data = parts[0] in ("data", "assets", "base_currency", "cash_rate", "benchmarks", "initial_cash")
+    why = " (it changes the data or the benchmarks: a sweep runs on one panel)" if changes_data else ""
+    raise ConfigError(
+        f"unknown sweep key {key!r}{why} ({hint}sweepable: {', '.join(sweepable)})",
+        path=f"sweep.{key}",
+        expected="a parameter name or a sweepable YAML path",
+        got=key,
+    )
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def expand_values(key: str, spec: Any) -> list[Any]:
+    """The values of one sweep entry: a non-empty list, or ``{start, stop, step}`` (module docstring)."""
+    path = f"sweep.{key}"
+    if isinstance(spec, list):
+        if not spec:
+            raise ConfigError("empty list of values", path=path, expected="at least one value", got=spec)
+        for i, value in enumerate(spec):
+            if not (_is_number(value) or isinstance(value, str)):
+                raise ConfigError(
+                    f"value {value!r} is not a number or a name", path=f"{path}[{i}]", expected="a number", got=value
+                )
+        dup = next((v for i, v in enumerate(spec) if v in spec[:i]), None)
+        if dup is not None:
+            raise ConfigError(f"value {dup!r} is listed twice", path=path, expected="distinct values", got=dup)
+        return list(spec)
+    if isinstance(spec, dict):
+        missing = [k for k in ("start", "stop", "step") if k not in spec]
+        extra = [k for k in spec if k not in ("start", "stop", "step")]
+        if extra:
+            raise ConfigError(
+                _unknown("key", str(extra[0]), ["start", "step", "stop"]), path=f"{path}.{extra[0]}", got=extra[0]
+            )
+        if missing:
+            raise ConfigError(f"missing required key {missing[0]!r}", path=path, expected="{start, stop, step}")
+        for k in ("start", "stop", "step"):
+            if not _is_number(spec[k]):
+                raise ConfigError(
+                    f"{k} must be a number, got {spec[k]!r}", path=f"{path}.{k}", expected="a number", got=spec[k]
+                )
+        start, stop, step = spec["start"], spec["stop"], spec["step"]
+        if step <= 0:
+            raise ConfigError("step must be positive", path=f"{path}.step", expected="step > 0", got=step)
+        if stop < start:
+            raise ConfigError(f"stop {stop} is below start {start}", path=f"{path}.stop", expected=">= start", got=stop)
+        count = math.floor((stop - start) / step + 1e-9) + 1
+        if count > MAX_RANGE_VALUES:
+            raise ConfigError(f"range has {count} values", path=path, expected=f"at most {MAX_RANGE_VALUES}", got=count)
+        if all(isinstance(spec[k], int) for k in ("start", "stop", "step")):
+            return [start + i * step for i in range(count)]
+        return [float(round(start + i * step, 12)) for i in range(count)]
+    raise ConfigError(
+        "expected a list of values or a range {start, stop, step}",
+        path=path,
+        expected="[v1, v2, ...] or {start, stop, step}",
+        got=spec,
+    )
+
+
+def apply_combination(cfg: StrategyConfig, combo: Mapping[str, Any]) -> StrategyConfig:
+    """``cfg`` with the combination's values set and no ``sweep:`` block, validated and checked.
+
+    The result is the config of one point of the grid, as a user could have written it; a value
+    the config does not accept raises :class:`ConfigError` at ``sweep.<key>``.
+    """
+    from engine.config.checks import _pydantic_message, check_config, first_error, format_loc
+
+    raw = cfg.model_dump(mode="python", exclude={"sweep"})
+    for key, value in combo.items():
+        target = sweep_target(cfg, key)
+        node: dict[str, Any] = raw
+        for part in target[:-1]:
+            node = node[part]
+        node[target[-1]] = value
+    try:
+        out = StrategyConfig.model_validate(raw)
+        check_config(out)
+    except ConfigError as exc:
+        where = f"{exc.path}: " if exc.path else ""
+        raise ConfigError(f"{_describe(combo)}: {where}{exc.message}", path="sweep", got=exc.got) from None
+    except ValidationError as exc:
+        err = first_error(exc)
+        detail = f"{format_loc(tuple(err['loc']))}: {_pydantic_message(err, [])}"
+        raise ConfigError(f"{_describe(combo)}: {detail}", path="sweep", got=err.get("input")) from None
+    return out
+
+
+def _describe(combo: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} = {v!r}" for k, v in combo.items())
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The values of each sweep key, and their product."""
+
+    keys: tuple[str, ...]
+    values: tuple[tuple[Any, ...], ...]
+
+    @property
+    def size(self) -> int:
+        return math.prod(len(v) for v in self.values)
+
+    def __iter__(self) -> Iterator[Combination]:
+        for point in itertools.product(*self.values):
+            yield dict(zip(self.keys, point, strict=True))
+
+
+def grid(cfg: StrategyConfig, *, max_combos: int = 100_000) -> Grid:
+    """Expand ``cfg.sweep`` and check every value on its own; refuse a product over ``max_combos``."""
+    keys = tuple(cfg.sweep)
+    values = []
+    for key in keys:
+        sweep_target(cfg, key)
+        expanded = expand_values(key, cfg.sweep[key])
+        for i, value in enumerate(expanded):
+            try:
+                apply_combination(cfg, {key: value})
+            except ConfigError as exc:
+                where = f"sweep.{key}" if not isinstance(cfg.sweep[key], list) else f"sweep.{key}[{i}]"
+                raise ConfigError(exc.message, path=where, got=value) from None
+        values.append(tuple(expanded))
+    out = Grid(keys, tuple(values))
+    if out.size > max_combos:
+        sizes = " x ".join(f"{len(v)} {k}" for k, v in zip(keys, values, strict=True))
+        raise ConfigError(
+            f"the grid has {out.size:,} combinations ({sizes}), more than --max-combos {max_combos:,}",
+            path="sweep",
+            expected=f"at most {max_combos:,} combinations (raise --max-combos, or thin the lists)",
+            got=out.size,
+        )
+    return out

@@ -1,0 +1,491 @@
+"""Evaluate every combination of a ``sweep:`` grid, vectorised, in chunks of columns.
+
+The path is the single run's, with more columns (STYLE.md: one code path, many columns):
+
+1. :func:`prepare` loads nothing (the caller passes the panel) and computes, once per sweep,
+   what every combination shares: unit values and slot prices (engine/valuation.py), the cash
+   index and risk-free returns, the reference benchmark's curve, the markets' returns.
+2. :func:`evaluate_chunk` takes a list of combinations.  Their signals are computed once per
+   distinct signal-parameter set in the chunk (combinations are ordered so that those sharing
+   signals are neighbours, :func:`chunks`); rules are evaluated with the parameters as (1, k)
+   rows broadcast against (dates, 1) signals; :func:`engine.execution.plan_batch` plans every
+   column in one compiled kernel; one ``Portfolio.from_orders`` call simulates the chunk's
+   columns as groups (:func:`engine.simulate.simulate_batch`); the metrics of
+   :mod:`engine.metrics` are computed on the (dates, k) equity matrix.  No Python loop runs
+   over single combinations.
+3. A chunk's result is a table (one row per combination) plus, for the overfitting statistics,
+   per-block sums of each combination's daily excess returns.
+
+A combination's row equals a single run of the config with those values
+(:func:`engine.params.apply_combination`), to floating-point rounding: the tests check it.
+Sweeps leave out ``fx_return`` (it needs a second, frozen-FX simulation per column).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine import metrics as m
+from engine.config.models import Costs, StrategyConfig
+from engine.costs import cost_rates
+from engine.data.panel import LoadedPanel
+from engine.execution import plan_batch
+from engine.params import Combination, Grid, resolve_refs, sweep_target
+from engine.pipeline import benchmark_allocation, run_allocations
+from engine.rules import compile_rules, decide
+from engine.signals import compute_signals, signal_lookback
+from engine.simulate import Engine, simulate_batch
+from engine.valuation import Valuation, simulation_prices, valuation
+
+__all__ = [
+    "BLOCKS",
+    "METRIC_COLUMNS",
+    "WINDOW_METRICS",
+    "ChunkResult",
+    "Setting",
+    "SweepContext",
+    "chunks",
+    "default_chunk_size",
+    "evaluate_chunk",
+    "prepare",
+    "setting",
+    "sweep_warmup",
+    "window_metrics",
+]
+
+#: Contiguous blocks of the run's dates for the overfitting statistics (CSCV needs an even number).
+BLOCKS = 16
+#: The per-combination metrics, in table order (``weight_<asset>`` and ``beta_<asset>`` follow).
+METRIC_COLUMNS = (
+    "total_return",
+    "cagr",
+    "ann_vol",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "longest_drawdown_days",
+    "calmar",
+    "turnover",
+    "switches_per_year",
+    "excess_return",
+    "information_ratio",
+    "worst_year",
+    "trades",
+    "fees_paid",
+    "final_value",
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One combination's effective knobs: parameters, resolved signals, execution and costs."""
+
+    params: dict[str, Any]
+    signals: dict[str, dict[str, Any]]
+    lag: int
+    rebalance: str
+    costs: Costs
+
+    @property
+    def signal_key(self) -> str:
+        """Combinations with equal keys have equal signals."""
+        return json.dumps(self.signals, sort_keys=True, default=str)
+
+
+def setting(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Setting:
+    """The knobs of ``cfg`` with ``combo`` applied (each value was validated by :func:`engine.params.grid`)."""
+    params = dict(cfg.params)
+    signals = {name: dict(spec) for name, spec in cfg.signals.items()}
+    lag, costs = cfg.execution.lag, cfg.costs
+    rebalance: str = cfg.execution.rebalance
+    for key, value in combo.items():
+        target = sweep_target(cfg, key)
+        if target[0] == "params":
+            params[target[1]] = value
+        elif target[0] == "signals":
+            signals[target[1]][target[2]] = value
+        elif target == ("execution", "lag"):
+            lag = int(value)
+        elif target == ("execution", "rebalance"):
+            rebalance = str(value)
+        else:
+            costs = costs.model_copy(update={target[1]: float(value)})
+    return Setting(params, resolve_refs(signals, params), lag, rebalance, costs)
+
+
+def sweep_warmup(cfg: StrategyConfig, grid: Grid) -> int:
+    """Rows of history every combination needs before the start (the longest warm-up of all)."""
+    crosses = any("crosses_" in (r.when or "") for r in cfg.rules)
+    out = 0
+    seen: set[str] = set()
+    for combo in grid:
+        s = setting(cfg, combo)
+        key = s.signal_key + f"|{s.lag}"
+        if key in seen:
+            continue
+        seen.add(key)
+        out = max(out, signal_lookback(s.signals) + int(crosses) + s.lag)
+    return out
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """What every chunk of one sweep shares (computed once by :func:`prepare`)."""
+
+    cfg: StrategyConfig
+    loaded: LoadedPanel
+    val: Valuation
+    close: np.ndarray  # (S, A) slot values from the first simulated date, cash-index units
+    order: np.ndarray  # (S, A) fill prices, same units
+    cash_slots: np.ndarray  # (S,) cash index per slot
+    risk_free: np.ndarray  # (n,) per-date risk-free return on the run's dates
+    reference: str | None  # name of the reference benchmark
+    reference_value: np.ndarray | None  # (n,) its equity curve
+    market_returns: np.ndarray  # (n-1, A) daily returns of each asset's unit value
+    engine: Engine
+    #: (first, last) rows of the run's dates (inclusive) on which to score every combination as well
+    windows: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def start(self) -> int:
+        return self.loaded.start
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        return self.loaded.panel.dates[self.loaded.start :]
+
+
+def prepare(
+    cfg: StrategyConfig,
+    loaded: LoadedPanel,
+    *,
+    engine: Engine,
+    reference: str | None = None,
+    windows: Sequence[tuple[int, int]] = (),
+) -> SweepContext:
+    """Everything the chunks share: valuation, slot prices, the reference benchmark's curve."""
+    panel, start = loaded.panel, loaded.start
+    yields = np.array([cfg.assets[a].dividend_yield for a in panel.assets], dtype="float64")
+    constant = cfg.cash_rate if isinstance(cfg.cash_rate, float | int) else None
+    val = valuation(panel, dividend_yields=yields, cash_rate=constant, start=start)
+    plan_m = len(set(panel.markets))
+    from engine.calendar import market_rank
+
+    ranks = market_rank(list(panel.markets))
+    asset_slot = np.array([ranks[mk] for mk in panel.markets], dtype=np.int64)
+    close, order = simulation_prices(val, panel.traded, asset_slot, plan_m, cfg.execution.fill)
+    first_slot = start * plan_m
+    names = [b.name for b in cfg.benchmarks]
+    ref = reference or ("50/50 monthly" if "50/50 monthly" in names else (names[0] if names else None))
+    ref_value = None
+    if ref is not None:
+        if ref not in names:
+            from engine.errors import UserError
+
+            raise UserError(f"unknown benchmark {ref!r} (known: {', '.join(names) or 'none'})")
+        bench = next(b for b in cfg.benchmarks if b.name == ref)
+        [res] = run_allocations(
+            [benchmark_allocation(bench, panel)],
+            loaded,
+            execution=cfg.execution,
+            costs=cfg.costs,
+            initial_cash=cfg.initial_cash,
+            engine=engine,
+            assets=cfg.assets,
+            cash_rate=constant,
+        )
+        ref_value = res.value
+    unit = val.known[start:]
+    return SweepContext(
+        cfg=cfg,
+        loaded=loaded,
+        val=val,
+        close=np.ascontiguousarray(close[first_slot:]),
+        order=np.ascontiguousarray(order[first_slot:]),
+        cash_slots=np.repeat(val.cash_index, plan_m)[first_slot:],
+        risk_free=val.risk_free(start),
+        reference=ref,
+        reference_value=ref_value,
+        market_returns=unit[1:] / unit[:-1] - 1.0,
+        engine=engine,
+        windows=tuple((int(a), int(b)) for a, b in windows),
+    )
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """Rows of one chunk (one per combination) and the per-block sums of their excess returns."""
+
+    index: np.ndarray  # (k,) positions of the combinations in the grid's order
+    table: pd.DataFrame  # metrics, one row per combination
+    block_sum: np.ndarray  # (BLOCKS, k) sum of daily excess returns in each block of dates
+    block_sq: np.ndarray  # (BLOCKS, k) sum of their squares
+    block_n: np.ndarray  # (BLOCKS,) dates per block
+    returns: np.ndarray | None = None  # (n, k) daily excess returns, when asked for
+
+
+def _targets(cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[Setting]) -> np.ndarray:
+    """(n, k, A) targets: signals once per distinct set, rules with parameters as (1, k) rows."""
+    panel = ctx.loaded.panel
+    n, k, n_assets = len(panel.dates), len(settings), len(panel.assets)
+    out = np.empty((n, k, n_assets))
+    compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
+    groups: dict[str, list[int]] = {}
+    for i, s in enumerate(settings):
+        groups.setdefault(s.signal_key, []).append(i)
+    inputs = panel.signal_inputs()
+    cache: dict[str, np.ndarray] = {}  # each signal once per distinct spec (a set shares most of them)
+    for members in groups.values():
+        env: dict[str, np.ndarray | float] = {}
+        for name, spec in settings[members[0]].signals.items():
+            key = name + json.dumps(spec, sort_keys=True, default=str)
+            if key not in cache:
+                cache[key] = compute_signals({name: spec}, inputs)[name][:, None]
+            env[name] = cache[key]
+        for p in cfg.params:
+            env[p] = np.array([[settings[i].params[p] for i in members]], dtype=np.float64)
+        _, targets = decide(compiled, env, n)
+        out[:, members] = np.broadcast_to(targets, (n, len(members), n_assets))
+    return out
+
+
+def evaluate_chunk(
+    ctx: SweepContext, combos: Sequence[Combination], index: Sequence[int] | np.ndarray, *, keep_returns: bool = False
+) -> ChunkResult:
+    """Simulate and score the combinations ``combos`` (module docstring, step 2)."""
+    cfg, panel, start = ctx.cfg, ctx.loaded.panel, ctx.start
+    settings = [setting(cfg, c) for c in combos]
+    k, n_assets = len(settings), len(panel.assets)
+    targets = _targets(cfg, ctx, settings)
+    lags = np.array([s.lag for s in settings], dtype=np.int64)
+    batch = plan_batch(
+        targets=targets,
+        traded=panel.traded,
+        known=ctx.val.known,
+        markets=panel.markets,
+        dates=panel.dates,
+        first_decision=np.maximum(start - lags, 0),
+        lag=lags,
+        rebalance=[s.rebalance for s in settings],
+        fill=cfg.execution.fill,
+    )
+    ms = batch.slots_per_date
+    fees, slippage = _costs(cfg, ctx, settings, ms)
+    sim = simulate_batch(
+        size=np.ascontiguousarray(batch.size[start * ms :]),
+        price=ctx.close,
+        order_price=ctx.order,
+        fees=fees,
+        slippage=slippage,
+        init_cash=cfg.initial_cash,
+        engine=ctx.engine,
+        n_assets=n_assets,
+    )
+    eod = np.arange(ms - 1, len(sim.value), ms)
+    index_cash = ctx.val.cash_index[start:]
+    value = sim.value[eod] * index_cash[:, None]  # (n, k) money
+    unit = ctx.val.known[start:]
+    asset_value = (sim.position[eod].reshape(len(eod), k, n_assets)) * unit[:, None, :]
+    table = _metrics(ctx, value, asset_value, sim.records, batch.switches(start), k, n_assets)
+    if ctx.windows:
+        table = pd.concat([table, _window_metrics(ctx, value)], axis=1)
+    returns = m.daily_returns(value, cfg.initial_cash) - ctx.risk_free[:, None]
+    block_sum, block_sq, block_n = _block_sums(returns)
+    return ChunkResult(
+        index=np.asarray(index, dtype=np.int64),
+        table=table,
+        block_sum=block_sum,
+        block_sq=block_sq,
+        block_n=block_n,
+        returns=returns if keep_returns else None,
+    )
+
+
+def _costs(
+    cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[Setting], ms: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(S, k*A) fee fractions and (k*A,) slippage: one block per combination (costs may be swept)."""
+    panel, start = ctx.loaded.panel, ctx.start
+    by_costs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    fee_blocks, slip_blocks = [], []
+    for s in settings:
+        key = s.costs.model_dump_json()
+        if key not in by_costs:
+            rates = cost_rates(s.costs, cfg.assets, panel.assets, panel.dates)
+            by_costs[key] = (np.repeat(rates.fees, ms, axis=0)[start * ms :], rates.slippage)
+        fee_blocks.append(by_costs[key][0])
+        slip_blocks.append(by_costs[key][1])
+    if len(by_costs) == 1:  # the usual case: one cost setting, shared by every group
+        fees, slippage = next(iter(by_costs.values()))
+        return fees, slippage
+    return np.ascontiguousarray(np.hstack(fee_blocks)), np.concatenate(slip_blocks)
+
+
+def _metrics(
+    ctx: SweepContext,
+    value: np.ndarray,
+    asset_value: np.ndarray,
+    records: np.ndarray,
+    switches: np.ndarray,
+    k: int,
+    n_assets: int,
+) -> pd.DataFrame:
+    """The metric table of k equity curves, with the formulas of engine/metrics.py."""
+    cfg, panel = ctx.cfg, ctx.loaded.panel
+    dates = ctx.dates
+    initial = cfg.initial_cash
+    years = m.years_between(dates[0].date(), dates[-1].date())
+    ppy = m.periods_per_year(len(dates), years)
+    rets = m.daily_returns(value, initial)
+    cagr = m.cagr(value, initial, years)
+    mdd = m.max_drawdown(value, initial)
+    group = records["col"] // n_assets
+    growth = ctx.cash_slots[records["idx"]]
+    traded = np.bincount(group, weights=records["size"] * records["price"] * growth, minlength=k)
+    out: dict[str, Any] = {
+        "total_return": m.total_return(value, initial),
+        "cagr": cagr,
+        "ann_vol": m.annual_volatility(rets, ppy),
+        "sharpe": m.sharpe(rets, ppy, risk_free=ctx.risk_free),
+        "sortino": m.sortino(rets, ppy, risk_free=ctx.risk_free),
+        "max_drawdown": mdd,
+        "longest_drawdown_days": m.longest_drawdown_days((dates - dates[0]).days.to_numpy(), value, initial),
+        "calmar": m.calmar(cagr, mdd),
+        "turnover": traded / 2.0 / np.mean(np.ascontiguousarray(value.T), axis=1) / years
+        if years > 0
+        else np.full(k, np.nan),
+        "switches_per_year": switches / years if years > 0 else np.full(k, np.nan),
+        "excess_return": np.full(k, np.nan),
+        "information_ratio": np.full(k, np.nan),
+        "worst_year": m.worst_year(dates.year.to_numpy(), value, initial),
+        "trades": np.bincount(group, minlength=k),
+        "fees_paid": np.bincount(group, weights=records["fees"] * growth, minlength=k),
+        "final_value": value[-1],
+    }
+    if ctx.reference_value is not None:
+        ref = ctx.reference_value
+        d = rets - m.daily_returns(ref, initial)[:, None]
+        out["excess_return"] = cagr - m.cagr(ref, initial, years)
+        out["information_ratio"] = m.sharpe(d, ppy)
+    weights = asset_value / value[:, :, None]
+    for j, a in enumerate(panel.assets):
+        if a not in panel.signal_only:
+            out[f"weight_{a}"] = np.mean(np.ascontiguousarray(weights[:, :, j].T), axis=1)
+    for j, a in enumerate(panel.assets):
+        out[f"beta_{a}"] = m.betas(rets[1:], ctx.market_returns[:, j])
+    return pd.DataFrame(out)
+
+
+#: The metrics computed on each of :attr:`SweepContext.windows`, as columns ``w<i>:<metric>``.
+WINDOW_METRICS = ("total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar")
+
+
+def window_metrics(dates: pd.DatetimeIndex, value: np.ndarray, before: np.ndarray, risk_free: np.ndarray) -> dict:
+    """:data:`WINDOW_METRICS` of the (rows, k) curves ``value`` on ``dates``, starting from ``before`` (k,).
+
+    The first return is from ``before`` (the previous close, or the initial cash), so a window's
+    numbers use only the returns inside it.
+    """
+    years = m.years_between(dates[0].date(), dates[-1].date())
+    ppy = m.periods_per_year(len(dates), years)
+    rets = value / np.vstack([before[None, :], value[:-1]]) - 1.0
+    total = value[-1] / before - 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        cagr = (value[-1] / before) ** (1.0 / years) - 1.0 if years > 0 else np.full(value.shape[1], np.nan)
+    curve = np.vstack([before[None, :], value])
+    mdd = np.min(curve / np.maximum.accumulate(curve, axis=0) - 1.0, axis=0)
+    return {
+        "total_return": total,
+        "cagr": cagr,
+        "ann_vol": m.annual_volatility(rets, ppy),
+        "sharpe": m.sharpe(rets, ppy, risk_free=risk_free),
+        "sortino": m.sortino(rets, ppy, risk_free=risk_free),
+        "max_drawdown": mdd,
+        "calmar": m.calmar(cagr, mdd),
+    }
+
+
+def _window_metrics(ctx: SweepContext, value: np.ndarray) -> pd.DataFrame:
+    out: dict[str, np.ndarray] = {}
+    dates, initial = ctx.dates, ctx.cfg.initial_cash
+    for i, (first, last) in enumerate(ctx.windows):
+        before = value[first - 1] if first > 0 else np.full(value.shape[1], initial)
+        rf = ctx.risk_free[first : last + 1].copy()
+        if first == 0:
+            rf[0] = 0.0
+        found = window_metrics(dates[first : last + 1], value[first : last + 1], before, rf)
+        out.update({f"w{i}:{name}": v for name, v in found.items()})
+    return pd.DataFrame(out)
+
+
+def _block_sums(returns: np.ndarray, blocks: int = BLOCKS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-block sums of r and r^2 over ``blocks`` contiguous blocks of equal size (remainder rows dropped
+    from the start, so the most recent dates are always in)."""
+    n = len(returns)
+    size = n // blocks
+    if size < 2:
+        return np.zeros((blocks, returns.shape[1])), np.zeros((blocks, returns.shape[1])), np.zeros(blocks)
+    cut = returns[n - size * blocks :].reshape(blocks, size, returns.shape[1])
+    return cut.sum(axis=1), (cut**2).sum(axis=1), np.full(blocks, size, dtype=np.float64)
+
+
+def chunks(cfg: StrategyConfig, grid: Grid, chunk_size: int) -> list[np.ndarray]:
+    """Grid positions in chunks of at most ``chunk_size``, neighbours sharing their signals.
+
+    Combinations are ordered by their signal parameters (stable, so grid order within a set),
+    so a chunk computes few signal sets, and each set is computed in at most two chunks.
+    """
+    keys = [setting(cfg, c).signal_key for c in grid]
+    order = sorted(range(len(keys)), key=lambda i: keys[i])
+    order_arr = np.array(order, dtype=np.int64)
+    return [order_arr[i : i + chunk_size] for i in range(0, len(order_arr), chunk_size)]
+
+
+def default_chunk_size(n_slots: int, n_assets: int, available_bytes: int | None = None) -> int:
+    """About 100 combinations per vectorbt call (fastest here), fewer when memory is short.
+
+    A combination costs about 10 float64 arrays of (slots x assets) during one call (orders,
+    prices, fees, vectorbt's state and records); a chunk may use a quarter of available memory.
+    """
+    if available_bytes is None:
+        try:
+            import os
+
+            available_bytes = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            available_bytes = 2**31
+    per_combo = 10 * 8 * n_slots * max(n_assets, 1)
+    return int(max(1, min(100, available_bytes // 4 // max(per_combo, 1))))
+
+
+def grid_frame(grid: Grid) -> pd.DataFrame:
+    """The grid as a table: one row per combination (in grid order), one column per sweep key."""
+    return pd.DataFrame(list(grid), columns=list(grid.keys))
+
+
+def sweep_id(cfg: StrategyConfig, fingerprint: str, code: str) -> str:
+    """Identity of a sweep: the resolved config (sweep block included), the data and Seesaw's code."""
+    text = json.dumps(cfg.model_dump(mode="json"), sort_keys=True) + fingerprint + code
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def iterate(
+    ctx: SweepContext,
+    grid: Grid,
+    parts: Sequence[np.ndarray],
+    *,
+    skip: set[int] = frozenset(),  # type: ignore[assignment]
+) -> Iterator[tuple[int, ChunkResult]]:
+    """Evaluate the chunks in process, one after another, skipping the numbers in ``skip``."""
+    combos = list(grid)
+    for number, part in enumerate(parts):
+        if number in skip:
+            continue
+        yield number, evaluate_chunk(ctx, [combos[i] for i in part], part)

@@ -1,0 +1,451 @@
+"""``seesaw sweep``: run a config's grid in chunks, keep every finished chunk, store the sweep.
+
+I/O lives here (the pure evaluation is :mod:`engine.sweep`).  A sweep is written like a run:
+
+* while it runs, in ``RESULTS/<config>/sweeps/.partial-<sweep-id>/``: ``meta.json`` (the grid,
+  the chunking) and one ``chunk-NNNNN.parquet`` + ``chunk-NNNNN.npz`` per finished chunk, each
+  written to a temporary name and renamed, so a chunk file is complete or absent.  Ctrl-C (or
+  a kill) keeps the finished chunks; ``--resume`` evaluates only the missing ones.
+* when every chunk is done: ``combos.parquet`` (every combination: its values and metrics),
+  ``blocks.npz`` (per-block sums of daily excess returns, for the overfitting statistics),
+  ``config.yaml`` and ``sweep.json`` (manifest and the overfitting statistics) are written and the
+  directory is renamed to ``RESULTS/<config>/sweeps/<sweep-id>/``, then indexed in the catalog.
+
+The sweep id hashes the resolved config (sweep block included), the data fingerprint and
+Seesaw's code, so a changed config, data or code is a new sweep; an unchanged one is reused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from engine import __version__
+from engine import metrics as m
+from engine import significance as sig
+from engine.config import load_config
+from engine.config.models import StrategyConfig
+from engine.data.panel import LoadedPanel, load_for_config
+from engine.errors import StoreError, UserError
+from engine.params import Grid, grid
+from engine.store.rundir import code_fingerprint, dumps_json
+from engine.sweep import (
+    BLOCKS,
+    ChunkResult,
+    SweepContext,
+    chunks,
+    default_chunk_size,
+    evaluate_chunk,
+    grid_frame,
+    prepare,
+    sweep_id,
+    sweep_warmup,
+)
+
+__all__ = [
+    "SweepOptions",
+    "SweepOutcome",
+    "cluster_evaluator",
+    "heatmap_html",
+    "load_sweep",
+    "run_sweep",
+    "sweep_job",
+    "sweep_top",
+]
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    """What ``seesaw sweep`` adds to the run options."""
+
+    max_combos: int = 100_000
+    chunk_size: int | None = None
+    resume: bool = False
+    cluster: str | None = None  # None: in process; "local": a LocalCluster; "tcp://host:port": a scheduler
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """A finished (or stopped) sweep."""
+
+    cfg: StrategyConfig
+    keys: tuple[str, ...]
+    table: pd.DataFrame  # one row per combination, grid order: combo, keys, metrics
+    sweep_dir: Path
+    manifest: dict[str, Any]
+    loaded: LoadedPanel | None
+    chunks_done: int
+    chunks_total: int
+    reused: bool = False
+    stopped: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.manifest["synthetic"])
+
+
+ProgressFn = Callable[[int, int, int, int], None]  # (chunks done, chunks total, combinations done, total)
+
+
+def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    write(tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _savez(path: Path, **arrays: np.ndarray) -> None:
+    with open(path, "wb") as fh:  # a file object: np.savez would add ".npz" to a name without it
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+
+def _chunk_files(staging: Path, number: int) -> tuple[Path, Path]:
+    return staging / f"chunk-{number:05d}.parquet", staging / f"chunk-{number:05d}.npz"
+
+
+def _save_chunk(staging: Path, number: int, result: ChunkResult, combos: pd.DataFrame) -> None:
+    table_path, blocks_path = _chunk_files(staging, number)
+    frame = pd.concat([combos.iloc[result.index].reset_index(drop=True), result.table], axis=1)
+    frame.insert(0, "combo", result.index)
+    _write_atomic(
+        blocks_path,
+        lambda p: _savez(p, index=result.index, sum=result.block_sum, sq=result.block_sq, n=result.block_n),
+    )
+    _write_atomic(table_path, lambda p: frame.to_parquet(p, index=False))
+
+
+def _done_chunks(staging: Path, total: int) -> set[int]:
+    return {i for i in range(total) if all(p.is_file() for p in _chunk_files(staging, i))}
+
+
+def cluster_evaluator(
+    cluster: str,
+) -> Callable[[SweepContext, list[dict[str, Any]], Sequence[np.ndarray]], Iterator[tuple[int, ChunkResult]]]:
+    """A chunk evaluator that runs every chunk on the Dask cluster ``cluster`` (``local`` or an address)."""
+    return lambda ctx, combos, parts: _evaluate(ctx, combos, parts, list(range(len(parts))), cluster)
+
+
+def _evaluate(
+    ctx: SweepContext, combos: list[dict[str, Any]], parts: Sequence[np.ndarray], todo: list[int], cluster: str | None
+) -> Iterator[tuple[int, ChunkResult]]:
+    """Finished chunks as they come: in this process, or on a Dask cluster (same function, same inputs)."""
+    if cluster is None:
+        for number in todo:
+            yield number, evaluate_chunk(ctx, [combos[i] for i in parts[number]], parts[number])
+        return
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:  # pragma: no cover - a dependency
+        raise UserError("--cluster needs dask distributed: pip install 'dask[distributed]'") from None
+    local = None
+    try:
+        if cluster == "local":
+            local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(local)
+        else:
+            client = Client(cluster, timeout="10s")
+    except OSError as exc:
+        raise UserError(f"--cluster: cannot reach the Dask scheduler {cluster}: {exc}".splitlines()[0]) from None
+    try:
+        shared = client.scatter(ctx, broadcast=True)
+        futures = {
+            client.submit(evaluate_chunk, shared, [combos[i] for i in parts[n]], parts[n], pure=False): n for n in todo
+        }
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        client.close()
+        if local is not None:
+            local.close()
+
+
+def sweep_job(
+    path: str | Path,
+    resolve: Callable[[StrategyConfig], StrategyConfig],
+    load: Callable[[StrategyConfig, int], LoadedPanel],
+    *,
+    results_dir: Path,
+    options: SweepOptions,
+    engine: str,
+    now: dt.datetime,
+    force: bool = False,
+    progress: ProgressFn | None = None,
+    record: Callable[[Path], None] | None = None,
+) -> SweepOutcome:
+    """Run (or reuse, or resume) the sweep of the config at ``path``; see the module docstring.
+
+    ``resolve`` applies the command line to the config; ``load`` loads its panel with a given
+    warm-up; ``record`` indexes a finished sweep directory in the catalog.
+    """
+    cfg = resolve(load_config(path))
+    if not cfg.sweep:
+        raise UserError(f"{path}: no sweep: block to run", expected="sweep: {param: [values], ...}")
+    g = grid(cfg, max_combos=options.max_combos)
+    loaded = load(cfg, sweep_warmup(cfg, g))
+    sid = sweep_id(cfg, loaded.fingerprint, code_fingerprint())
+    parent = results_dir / cfg.name / "sweeps"
+    final, staging = parent / sid, parent / f".partial-{sid}"
+    if final.is_dir() and (final / "sweep.json").is_file() and not force:
+        outcome = load_sweep(final)
+        return SweepOutcome(**{**outcome.__dict__, "cfg": cfg, "loaded": loaded, "reused": True})
+    combos_frame = grid_frame(g)
+    meta = _staging_meta(staging, cfg, g, loaded, options, resume=options.resume, force=force)
+    parts = chunks(cfg, g, int(meta["chunk_size"]))
+    done = _done_chunks(staging, len(parts))
+    todo = [i for i in range(len(parts)) if i not in done]
+    ctx = prepare(cfg, loaded, engine=engine, reference=options.reference)  # type: ignore[arg-type]
+    combos = list(g)
+    finished = sum(len(parts[i]) for i in done)
+    if progress:
+        progress(len(done), len(parts), finished, g.size)
+    try:
+        for number, result in _evaluate(ctx, combos, parts, todo, options.cluster):
+            _save_chunk(staging, number, result, combos_frame)
+            done.add(number)
+            finished += len(result.index)
+            if progress:
+                progress(len(done), len(parts), finished, g.size)
+    except KeyboardInterrupt:
+        table = _assemble(staging, sorted(done))[0] if done else combos_frame.iloc[:0]
+        manifest = {**meta, "status": "stopped", "chunks_done": len(done)}
+        return SweepOutcome(cfg, g.keys, table, staging, manifest, loaded, len(done), len(parts), stopped=True)
+    table, blocks = _assemble(staging, list(range(len(parts))))
+    manifest = _finish(staging, final, cfg, g, loaded, meta, table, blocks, now)
+    if record is not None:
+        record(final)
+    return SweepOutcome(cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts))
+
+
+def _staging_meta(
+    staging: Path,
+    cfg: StrategyConfig,
+    g: Grid,
+    loaded: LoadedPanel,
+    options: SweepOptions,
+    *,
+    resume: bool,
+    force: bool,
+) -> dict[str, Any]:
+    """Create the staging directory (or reopen it with ``--resume``) and return its meta data."""
+    meta_path = staging / "meta.json"
+    if staging.is_dir() and meta_path.is_file():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if resume and not force:
+            return dict(meta)
+        if not force:
+            done = len(_done_chunks(staging, int(meta["chunks"])))
+            raise UserError(
+                f"a stopped sweep of this config and data is in {staging} ({done} of {meta['chunks']} chunks done): "
+                "continue it with --resume, or start over with --force",
+                expected="--resume or --force",
+            )
+        shutil.rmtree(staging)
+    panel = loaded.panel
+    size = options.chunk_size or default_chunk_size(
+        len(panel.dates[loaded.start :]) * len(set(panel.markets)), len(panel.assets)
+    )
+    meta = {
+        "sweep_id": staging.name.removeprefix(".partial-"),
+        "config_name": cfg.name,
+        "keys": list(g.keys),
+        "values": [list(v) for v in g.values],
+        "combinations": g.size,
+        "chunk_size": size,
+        "chunks": len(chunks(cfg, g, size)),
+        "data_fingerprint": loaded.fingerprint,
+        "data_source": panel.source,
+        "synthetic": panel.synthetic,
+        "seesaw_version": __version__,
+        "code_hash": code_fingerprint(),
+        "start": str(panel.dates[loaded.start].date()),
+        "end": str(panel.dates[-1].date()),
+    }
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+        _write_atomic(meta_path, lambda p: p.write_text(dumps_json(meta), encoding="utf-8"))
+    except OSError as exc:
+        raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None
+    return meta
+
+
+def _assemble(staging: Path, numbers: Sequence[int]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The chunks' rows in grid order, and their block sums (columns in the same order)."""
+    tables, sums, sqs, index = [], [], [], []
+    n = np.zeros(BLOCKS)
+    for number in numbers:
+        table_path, blocks_path = _chunk_files(staging, number)
+        tables.append(pd.read_parquet(table_path))
+        with np.load(blocks_path) as z:
+            index.append(z["index"])
+            sums.append(z["sum"])
+            sqs.append(z["sq"])
+            n = z["n"]
+    table = pd.concat(tables, ignore_index=True).sort_values("combo", kind="stable").reset_index(drop=True)
+    order = np.argsort(np.concatenate(index), kind="stable")
+    blocks = {"sum": np.hstack(sums)[:, order], "sq": np.hstack(sqs)[:, order], "n": n}
+    return table, blocks
+
+
+def overfitting_stats(table: pd.DataFrame, blocks: Mapping[str, np.ndarray], periods_per_year: float) -> dict[str, Any]:
+    """The deflated Sharpe ratio of the best combination and the PBO by CSCV (engine/overfitting.py)."""
+    from engine import overfitting as of
+
+    return of.sweep_statistics(table, blocks, periods_per_year)
+
+
+def _finish(
+    staging: Path,
+    final: Path,
+    cfg: StrategyConfig,
+    g: Grid,
+    loaded: LoadedPanel,
+    meta: dict[str, Any],
+    table: pd.DataFrame,
+    blocks: dict[str, np.ndarray],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    dates = loaded.panel.dates[loaded.start :]
+    ppy = (len(dates) - 1) / ((dates[-1] - dates[0]).days / 365.25)
+    stats = overfitting_stats(table, blocks, ppy)
+    manifest = {**meta, "status": "complete", "created_at": now.isoformat(), "periods_per_year": ppy, **stats}
+    try:
+        _write_atomic(staging / "combos.parquet", lambda p: table.to_parquet(p, index=False))
+        _write_atomic(staging / "blocks.npz", lambda p: _savez(p, **blocks))
+        resolved = cfg.model_dump(mode="json")
+        text = f"# resolved sweep config written by seesaw {__version__}\n" + yaml.safe_dump(resolved, sort_keys=False)
+        _write_atomic(staging / "config.yaml", lambda p: p.write_text(text, encoding="utf-8"))
+        _write_atomic(staging / "sweep.json", lambda p: p.write_text(dumps_json(manifest), encoding="utf-8"))
+        for number in range(int(meta["chunks"])):
+            for p in _chunk_files(staging, number):
+                p.unlink()
+        if final.exists():  # --force over a finished sweep: the new one replaces it
+            shutil.rmtree(final)
+        os.rename(staging, final)
+    except OSError as exc:
+        raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None
+    return manifest
+
+
+def load_sweep(sweep_dir: Path) -> SweepOutcome:
+    """A finished sweep read back from its directory."""
+    try:
+        manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
+        table = pd.read_parquet(sweep_dir / "combos.parquet")
+        cfg = StrategyConfig.model_validate(yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot read sweep: {exc}".splitlines()[0], file=str(sweep_dir)) from None
+    keys = tuple(manifest["keys"])
+    return SweepOutcome(cfg, keys, table, sweep_dir, manifest, None, manifest["chunks"], manifest["chunks"])
+
+
+def top_rows(
+    outcome: SweepOutcome, ctx_loaded: LoadedPanel, *, sort: str, top: int, engine: str, reps: int
+) -> pd.DataFrame:
+    """The best ``top`` rows by ``sort``, with the statistics that need each one's daily returns.
+
+    Sharpe 95% interval (stationary bootstrap), PSR against the reference benchmark's Sharpe, and
+    DSR deflated by the number of combinations tried (all of them, not only the rows shown).
+    """
+    table = outcome.table
+    if sort not in table.columns:
+        numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) and c != "combo"]
+        raise UserError(f"--sort: cannot sort by {sort!r} (columns: {', '.join(numeric)})")
+    lower_better = sort in {"ann_vol", "longest_drawdown_days", "turnover", "fees_paid"}
+    ranked = table.sort_values(sort, ascending=lower_better, na_position="last", kind="stable").head(top)
+    ctx = prepare(outcome.cfg, ctx_loaded, engine=engine)  # type: ignore[arg-type]
+    # column by column, so an int key stays an int (a row of mixed columns would become floats)
+    columns = {k: ranked[k].tolist() for k in outcome.keys}
+    combos = [{k: columns[k][j] for k in outcome.keys} for j in range(len(ranked))]
+    result = evaluate_chunk(ctx, combos, ranked["combo"].to_numpy(), keep_returns=True)
+    assert result.returns is not None
+    dates = ctx.dates
+    ppy = (len(dates) - 1) / ((dates[-1] - dates[0]).days / 365.25)
+    trials = table["sharpe"].to_numpy(dtype=float) / np.sqrt(ppy)
+    trials = trials[np.isfinite(trials)]
+    ref_sr = 0.0
+    if ctx.reference_value is not None:
+        ref_r = m.daily_returns(ctx.reference_value, outcome.cfg.initial_cash)
+        ref_sr = sig.per_period_sharpe(ref_r - ctx.risk_free)
+    extra = []
+    for j in range(len(ranked)):
+        r = result.returns[:, j]
+        lo, hi = sig.sharpe_ci(r, periods_per_year=ppy, reps=reps)
+        extra.append(
+            {
+                "sharpe_ci_low": lo,
+                "sharpe_ci_high": hi,
+                "psr": sig.probabilistic_sharpe(r, benchmark_sharpe=ref_sr),
+                "dsr": sig.deflated_sharpe(r, trial_sharpes=trials) if len(trials) else np.nan,
+            }
+        )
+    return pd.concat([ranked.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
+
+
+# -- the command's glue: options -> job -> store ------------------------------------------------------------------
+
+
+def run_sweep(
+    path: str | Path,
+    opts: Any,
+    sopts: SweepOptions,
+    *,
+    env: Mapping[str, str],
+    now: dt.datetime,
+    progress: ProgressFn | None = None,
+) -> SweepOutcome:
+    """``seesaw sweep``: resolve the command line, load the data, run or reuse, index the result."""
+    from engine.jobs import _provider, _resolve, catalog_for
+
+    providers: dict = {}
+    catalog = catalog_for(opts, env)
+
+    def load(cfg: StrategyConfig, warmup: int) -> LoadedPanel:
+        return load_for_config(_provider(cfg, opts, env, providers), cfg, warmup_rows=warmup)
+
+    return sweep_job(
+        path,
+        lambda cfg: _resolve(cfg, opts, env),
+        load,
+        results_dir=opts.results_dir,
+        options=sopts,
+        engine=opts.engine,
+        now=now,
+        force=opts.force,
+        progress=progress,
+        record=catalog.record_sweep,
+    )
+
+
+def sweep_top(
+    outcome: SweepOutcome, opts: Any, *, env: Mapping[str, str], sort: str, top: int, reps: int
+) -> pd.DataFrame:
+    """The rows ``seesaw sweep`` prints (see :func:`top_rows`); loads the panel again for a reused sweep."""
+    loaded = outcome.loaded
+    if loaded is None:  # pragma: no cover - run_sweep always loads
+        raise UserError("the sweep's data is not loaded")
+    return top_rows(outcome, loaded, sort=sort, top=top, engine=opts.engine, reps=reps)
+
+
+def heatmap_html(outcome: SweepOutcome, x: str, y: str, metric: str, output: Path) -> None:
+    """Write the heatmap of ``metric`` over sweep keys ``x`` and ``y`` to ``output`` (self-contained HTML)."""
+    from engine.heatmap import heatmap_figure
+
+    fig = heatmap_figure(outcome.table, outcome.keys, x, y, metric, title=f"Sweep of {outcome.cfg.name}")
+    html = fig.to_html(include_plotlyjs=True, full_html=True)
+    try:
+        _write_atomic(output, lambda p: p.write_text(html, encoding="utf-8"))
+    except OSError as exc:
+        raise StoreError(f"cannot write the heatmap: {exc.strerror or exc}", file=str(output)) from None

@@ -1,0 +1,116 @@
+"""Walk-forward validation: choose a combination on each training window, apply it to the next test window.
+
+Folds, on the run's dates (the union US/HK timeline from the first simulated date):
+
+    fold i trains on [t0 + i*step, t0 + i*step + train) and tests on [that end, that end + test)
+
+(calendar durations such as ``5y``, ``18m``, ``90d``; a window is the dates inside it; the last
+test window may be cut short by the end of the data; folds stop when no test date is left).
+
+Selection uses only the training window: every combination is scored on the returns of the dates
+inside it (from the previous close, see :func:`engine.sweep.window_metrics`), and the best by the
+chosen metric wins (ties: the first in grid order).  Signals on any date use the history before
+it (known at the time), so a test window's signals may look back into the training window and
+before; a test window's returns are never read before its fold is chosen.
+
+The out-of-sample run is one simulation (``stitch``): from the first test date on, the decisions
+taken on each row follow the combination chosen for the fold whose selection was known by then
+(after the close of the last training date, the fold's combination decides); switching between
+combinations is traded like any other change of targets, with its costs, and each fold's first
+decision is an event whatever the rebalance mode.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import UserError
+
+__all__ = ["Fold", "folds", "parse_duration", "select"]
+
+_DURATION = re.compile(r"^(\d+)([ymd])$")
+
+
+def parse_duration(text: str, option: str) -> pd.DateOffset:
+    """``5y``, ``18m`` or ``90d`` as a calendar offset; a one-line error for anything else.
+
+    >>> parse_duration("18m", "--train")
+    <DateOffset: months=18>
+    """
+    found = _DURATION.match(text.strip().lower())
+    if not found or int(found.group(1)) == 0:
+        raise UserError(f"{option}: expected a duration such as 5y, 18m or 90d, got {text!r}")
+    count, unit = int(found.group(1)), found.group(2)
+    return pd.DateOffset(**{{"y": "years", "m": "months", "d": "days"}[unit]: count})
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One fold, as inclusive row ranges of the run's dates."""
+
+    number: int
+    train: tuple[int, int]
+    test: tuple[int, int]
+
+    def describe(self, dates: pd.DatetimeIndex) -> dict[str, str]:
+        return {
+            "train_start": str(dates[self.train[0]].date()),
+            "train_end": str(dates[self.train[1]].date()),
+            "test_start": str(dates[self.test[0]].date()),
+            "test_end": str(dates[self.test[1]].date()),
+        }
+
+
+def folds(dates: pd.DatetimeIndex, train: pd.DateOffset, test: pd.DateOffset, step: pd.DateOffset) -> list[Fold]:
+    """Rolling folds over ``dates`` (module docstring); a one-line error when none fits."""
+    out: list[Fold] = []
+    origin = dates[0]
+    i = 0
+    while True:
+        train_start = origin + step * i if i else origin
+        train_end = train_start + train
+        test_end = train_end + test
+        a = int(dates.searchsorted(train_start))
+        b = int(dates.searchsorted(train_end))  # first test row
+        c = int(dates.searchsorted(test_end))
+        if b >= len(dates) or b - a < 2:
+            break
+        out.append(Fold(len(out), (a, b - 1), (b, min(c, len(dates)) - 1)))
+        i += 1
+    if not out:
+        raise UserError(
+            f"walk-forward: no fold fits in {dates[0].date()} → {dates[-1].date()} with --train {train} "
+            f"and --test {test}",
+            expected="a period longer than the training window",
+        )
+    return out
+
+
+def select(table: pd.DataFrame, fold: Fold, metric: str, *, lower_is_better: bool = False) -> int:
+    """Row position in ``table`` (grid order) of the best combination on ``fold``'s training window.
+
+    Reads only the column ``w<fold>:<metric>``; NaN never wins; ties go to the first row.
+    """
+    column = f"w{fold.number}:{metric}"
+    values = table[column].to_numpy(dtype=float)
+    if np.isnan(values).all():
+        raise UserError(f"walk-forward: {metric} is undefined for every combination on fold {fold.number}'s training")
+    score = np.where(np.isnan(values), np.inf if lower_is_better else -np.inf, values)
+    return int(np.argmin(score) if lower_is_better else np.argmax(score))
+
+
+def decision_fold(n_rows: int, fold_list: Sequence[Fold]) -> np.ndarray:
+    """(n_rows,): the fold whose combination decides on each row of the run's dates (-1 before the first).
+
+    The fold's combination is chosen after the close of its last training date, so it decides
+    from that row on, until the next fold's last training date.
+    """
+    out = np.full(n_rows, -1, dtype=np.int64)
+    for f in fold_list:
+        out[f.train[1] :] = f.number
+    return out

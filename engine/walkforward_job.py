@@ -1,0 +1,239 @@
+"""``seesaw walkforward``: select on training windows, run out of sample, store the stitched run.
+
+Steps (pure parts in :mod:`engine.walkforward` and :mod:`engine.sweep`):
+
+1. every combination of the config's grid is simulated over the whole period, in chunks, and
+   scored on each fold's training window (``w<fold>:<metric>`` columns, returns inside the
+   window only);
+2. on each fold the best combination by ``--select`` is chosen from its training scores alone;
+3. one out-of-sample run follows the chosen combinations fold by fold
+   (:func:`stitched_schedule`), with the config's benchmarks over the same dates;
+4. the run is written like any run, as config ``<name>_walkforward`` (its ``metrics.json`` has a
+   ``walkforward`` block: the folds, the chosen values, in- and out-of-sample metrics), so
+   ``seesaw compare`` can show it next to the plain configs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.config import load_config
+from engine.config.models import StrategyConfig
+from engine.costs import cost_rates
+from engine.data.panel import LoadedPanel, load_for_config
+from engine.errors import UserError
+from engine.execution import event_mask
+from engine.heatmap import LOWER_IS_BETTER
+from engine.params import grid
+from engine.pipeline import Allocation, RunResult, Schedule, benchmark_allocation, run_allocations
+from engine.sweep import WINDOW_METRICS, Setting, SweepContext, chunks, evaluate_chunk, prepare, setting, sweep_warmup
+from engine.walkforward import Fold, decision_fold, folds, parse_duration, select
+
+__all__ = ["WalkForward", "run_walkforward", "stitched_schedule", "walkforward_table"]
+
+
+@dataclass(frozen=True)
+class WalkForward:
+    """A finished walk-forward: its folds, choices, scores and the stitched out-of-sample run."""
+
+    cfg: StrategyConfig
+    loaded: LoadedPanel
+    keys: tuple[str, ...]
+    folds: list[Fold]
+    chosen: list[dict[str, Any]]  # the combination chosen on each fold
+    table: pd.DataFrame  # every combination, with its training scores
+    folds_table: pd.DataFrame  # one row per fold: windows, chosen values, IS and OOS metrics
+    results: list[RunResult]  # [stitched strategy, *benchmarks] from the first test date
+    select_metric: str
+    run_dir: Path | None = None
+
+
+def stitched_schedule(
+    cfg: StrategyConfig, ctx: SweepContext, fold_list: Sequence[Fold], settings: Sequence[Setting]
+) -> tuple[np.ndarray, Schedule]:
+    """(targets (n, A), schedule) of the run that follows each fold's chosen setting (module docstring).
+
+    Rows are the panel's (warm-up included).  A row decides with the setting of
+    :func:`engine.walkforward.decision_fold`; a fill on a date pays the costs of the fold whose
+    test window holds it (the first fold's before that).
+    """
+    from engine.sweep import _targets  # one code path for the targets of a setting
+
+    panel, start = ctx.loaded.panel, ctx.start
+    n = len(panel.dates)
+    run_rows = n - start
+    owner = decision_fold(run_rows, fold_list)  # run rows
+    targets = np.zeros((n, len(panel.assets)))
+    lag = np.full(n, settings[0].lag, dtype=np.int64)
+    events = np.zeros(n, dtype=bool)
+    per_fold = _targets(cfg, ctx, settings)  # (n, F, A)
+    first_decision = start + fold_list[0].train[1]
+    for f, s in enumerate(settings):
+        rows = start + np.flatnonzero(owner == f)
+        if not len(rows):
+            continue
+        targets[rows] = per_fold[rows, f]
+        lag[rows] = s.lag
+        mode = event_mask(panel.dates, per_fold[:, f : f + 1], np.array([rows[0]]), [s.rebalance])[:, 0]
+        events[rows] = mode[rows]
+        events[rows[0]] = True  # a new fold's combination always decides on its first row
+    fees = np.zeros((n, len(panel.assets)))
+    slippage = np.zeros((n, len(panel.assets)))
+    test_owner = np.zeros(n, dtype=np.int64)
+    for fold in fold_list:
+        test_owner[start + fold.test[0] :] = fold.number
+    for f, s in enumerate(settings):
+        rates = cost_rates(s.costs, cfg.assets, panel.assets, panel.dates)
+        rows = np.flatnonzero(test_owner == f)
+        fees[rows] = rates.fees[rows]
+        slippage[rows] = rates.slippage
+    return targets, Schedule(first_decision, lag, events, fees, slippage)
+
+
+def run_walkforward(
+    path: str | Path,
+    resolve: Callable[[StrategyConfig], StrategyConfig],
+    load: Callable[[StrategyConfig, int], LoadedPanel],
+    *,
+    train: str,
+    test: str,
+    step: str | None,
+    select_metric: str,
+    engine: str,
+    max_combos: int = 100_000,
+    chunk_size: int = 100,
+    evaluate: Callable[[SweepContext, list[dict[str, Any]], list[np.ndarray]], Any] | None = None,
+) -> WalkForward:
+    """Steps 1-3 of the module docstring (writing the run is the caller's)."""
+    if select_metric not in WINDOW_METRICS:
+        raise UserError(f"--select: expected one of {', '.join(WINDOW_METRICS)}, got {select_metric!r}")
+    cfg = resolve(load_config(path))
+    if not cfg.sweep:
+        raise UserError(f"{path}: no sweep: block to choose from", expected="sweep: {param: [values], ...}")
+    g = grid(cfg, max_combos=max_combos)
+    loaded = load(cfg, sweep_warmup(cfg, g))
+    dates = loaded.panel.dates[loaded.start :]
+    train_off, test_off = parse_duration(train, "--train"), parse_duration(test, "--test")
+    step_off = parse_duration(step, "--step") if step else test_off
+    fold_list = folds(dates, train_off, test_off, step_off)
+    ctx = prepare(cfg, loaded, engine=engine, windows=[f.train for f in fold_list])  # type: ignore[arg-type]
+    combos = list(g)
+    parts = chunks(cfg, g, chunk_size)
+    tables = []
+    results = (
+        evaluate(ctx, combos, parts)
+        if evaluate is not None
+        else ((i, evaluate_chunk(ctx, [combos[j] for j in part], part)) for i, part in enumerate(parts))
+    )
+    for _, result in results:
+        frame = result.table.copy()
+        frame.insert(0, "combo", result.index)
+        tables.append(frame)
+    table = pd.concat(tables, ignore_index=True).sort_values("combo", kind="stable").reset_index(drop=True)
+    for key in reversed(g.keys):
+        table.insert(1, key, [combos[i][key] for i in table["combo"]])
+    lower = select_metric in LOWER_IS_BETTER
+    chosen = [
+        combos[int(table["combo"].iloc[select(table, f, select_metric, lower_is_better=lower)])] for f in fold_list
+    ]
+    settings = [setting(cfg, c) for c in chosen]
+    targets, schedule = stitched_schedule(cfg, ctx, fold_list, settings)
+    oos = LoadedPanel(panel=loaded.panel, start=loaded.start + fold_list[0].test[0], warmup_needed=loaded.warmup_needed)
+    constant = cfg.cash_rate if isinstance(cfg.cash_rate, float | int) else None
+    common = {"initial_cash": cfg.initial_cash, "engine": engine, "assets": cfg.assets, "cash_rate": constant}
+    [strategy] = run_allocations(
+        [Allocation("strategy", f"{cfg.name}_walkforward", targets, settings[0].rebalance)],
+        oos,
+        execution=cfg.execution,
+        costs=cfg.costs,
+        schedule=schedule,
+        **common,  # type: ignore[arg-type]
+    )
+    benches = (
+        run_allocations(
+            [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks],
+            oos,
+            execution=cfg.execution,
+            costs=cfg.costs,
+            **common,  # type: ignore[arg-type]
+        )
+        if cfg.benchmarks
+        else []
+    )
+    folds_table = walkforward_table(ctx, fold_list, chosen, table, strategy, select_metric, g.keys)
+    return WalkForward(cfg, loaded, g.keys, fold_list, chosen, table, folds_table, [strategy, *benches], select_metric)
+
+
+def walkforward_table(
+    ctx: SweepContext,
+    fold_list: Sequence[Fold],
+    chosen: Sequence[Mapping[str, Any]],
+    table: pd.DataFrame,
+    strategy: RunResult,
+    metric: str,
+    keys: Sequence[str],
+) -> pd.DataFrame:
+    """One row per fold: windows, chosen values, in-sample (training) and out-of-sample (test) metrics.
+
+    In-sample: the chosen combination's scores on its training window.  Out-of-sample: the
+    stitched run on the test window, from the previous close.
+    """
+    from engine.sweep import window_metrics
+
+    dates = ctx.dates
+    offset = len(dates) - len(strategy.dates)  # the stitched run starts at the first test date
+    rows = []
+    for f, combo in zip(fold_list, chosen, strict=True):
+        match = np.ones(len(table), dtype=bool)
+        for k in keys:
+            match &= (table[k] == combo[k]).to_numpy()
+        row_is = table[match].iloc[0]
+        a, b = f.test[0] - offset, f.test[1] - offset
+        value = strategy.value[a : b + 1, None]
+        before = np.array([strategy.value[a - 1] if a > 0 else ctx.cfg.initial_cash])
+        rf = ctx.risk_free[f.test[0] : f.test[1] + 1].copy()
+        if a == 0:
+            rf[0] = 0.0
+        oos = window_metrics(dates[f.test[0] : f.test[1] + 1], value, before, rf)
+        row = {"fold": f.number, **f.describe(dates), **{k: combo[k] for k in keys}}
+        for name in ("sharpe", "cagr", "max_drawdown", metric):
+            row[f"is_{name}"] = float(row_is[f"w{f.number}:{name}"])
+            row[f"oos_{name}"] = float(np.asarray(oos[name]).ravel()[0])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def load_walkforward_panel(
+    cfg: StrategyConfig, opts: Any, env: Mapping[str, str], providers: dict, warmup: int
+) -> LoadedPanel:
+    """The panel of ``cfg`` with ``warmup`` rows, through the command's provider."""
+    from engine.jobs import _provider
+
+    return load_for_config(_provider(cfg, opts, env, providers), cfg, warmup_rows=warmup)
+
+
+def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: dt.datetime) -> Path:
+    """Write the stitched run as config ``<name>_walkforward`` and index it (step 4)."""
+    from engine.jobs import _files, _warnings, catalog_for
+    from engine.store import new_run_id, write_run
+
+    cfg = wf.cfg.model_copy(update={"name": f"{wf.cfg.name}_walkforward"})
+    loaded = LoadedPanel(panel=wf.loaded.panel, start=wf.loaded.start + wf.folds[0].test[0], warmup_needed=0)
+    resolved = cfg.model_dump(mode="json")
+    files = _files(cfg, loaded, wf.results, resolved, list(wf.loaded.panel.notes), _warnings(cfg, loaded))
+    files.metrics["walkforward"] = {
+        "select": wf.select_metric,
+        "keys": list(wf.keys),
+        "folds": wf.folds_table.to_dict(orient="records"),
+    }
+    run_id = new_run_id(now, files.manifest["config_hash"], files.manifest["data_fingerprint"])
+    run_dir = write_run(opts.results_dir, run_id, files, created_at=now)
+    catalog_for(opts, env).record(run_dir)
+    return run_dir

@@ -1,0 +1,399 @@
+"""Issue 5: parameter sweeps, vectorised; chunks, resume, Dask; walk-forward without look-ahead.
+
+The contract: a sweep's row for a combination equals a single run of the config with those
+values (engine.params.apply_combination), however the grid is chunked and wherever it runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+from engine.config import load_config
+from engine.data.panel import LoadedPanel, load_for_config
+from engine.data.synthetic import SyntheticProvider
+from engine.errors import ConfigError
+from engine.params import apply_combination, expand_values, grid
+from engine.pipeline import required_warmup, run_config
+from engine.sweep import chunks, evaluate_chunk, prepare, sweep_warmup
+from tests.conftest import REPO
+from tests.helpers import MemProvider, real_frames
+
+SWEEP_CONFIG = REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml"
+_RICH_ENV = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS", "SEESAW_STORE")
+
+SMALL = """\
+name: small_sweep
+data: {source: synthetic, start: 2012-01-01, end: 2016-12-30}
+params: {cut: 0.0, window: 40}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+signals:
+  rel: {fn: relative_momentum, a: us, b: hk, window: $window}
+  corr: {fn: rolling_corr, a: us, b: hk, window: 60}
+rules:
+  - when: rel > cut and corr < 0.5
+    weights: {us: 1.0}
+  - when: rel < -cut
+    weights: {hk: 1.0}
+  - otherwise: {us: 0.5, hk: 0.5}
+execution: {lag: 1, rebalance: on_change}
+costs: {fee_bps: 5, slippage_bps: 5}
+benchmarks:
+  - {name: 50/50 monthly, weights: {us: 0.5, hk: 0.5}, rebalance: monthly}
+sweep:
+  window: {start: 20, stop: 80, step: 20}
+  cut: [0.0, 0.05]
+  execution.lag: [1, 2]
+  execution.rebalance: [on_change, weekly]
+  costs.fee_bps: [1, 10]
+"""
+METRICS = ("total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar", "turnover")
+METRICS += ("switches_per_year", "fees_paid", "trades", "final_value")
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(app, list(args), env=dict.fromkeys(_RICH_ENV), catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory):
+    path = tmp_path_factory.mktemp("cfg") / "small.yaml"
+    path.write_text(SMALL, encoding="utf-8")
+    cfg = load_config(path)
+    g = grid(cfg)
+    provider = SyntheticProvider({"^GSPC": "us", "^HSI": "hk", "HKD=X": "fx"}, first=dt.date(2008, 1, 2))
+    loaded = load_for_config(provider, cfg, warmup_rows=sweep_warmup(cfg, g))
+    return path, cfg, g, provider, loaded
+
+
+def evaluate(cfg, g, loaded: LoadedPanel, chunk_size: int) -> pd.DataFrame:
+    ctx = prepare(cfg, loaded, engine="rust")
+    combos = list(g)
+    frames = []
+    for part in chunks(cfg, g, chunk_size):
+        result = evaluate_chunk(ctx, [combos[i] for i in part], part)
+        frames.append(result.table.assign(combo=result.index))
+    return pd.concat(frames).sort_values("combo").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------- grid
+
+
+def test_ranges_include_stop_and_lists_keep_their_order() -> None:
+    assert expand_values("w", {"start": 20, "stop": 260, "step": 5})[-1] == 260
+    assert len(expand_values("w", {"start": 20, "stop": 260, "step": 1})) == 241
+    assert expand_values("c", {"start": 0.0, "stop": 0.3, "step": 0.1}) == [0.0, 0.1, 0.2, 0.3]
+    assert expand_values("c", [0.3, 0.1]) == [0.3, 0.1]
+
+
+def test_the_grid_is_the_product_in_key_order_last_key_fastest(small) -> None:
+    _, cfg, g, _, _ = small
+    assert g.keys == ("window", "cut", "execution.lag", "execution.rebalance", "costs.fee_bps")
+    assert g.size == 4 * 2 * 2 * 2 * 2
+    combos = list(g)
+    assert combos[0] == {
+        "window": 20,
+        "cut": 0.0,
+        "execution.lag": 1,
+        "execution.rebalance": "on_change",
+        "costs.fee_bps": 1,
+    }
+    assert combos[1]["costs.fee_bps"] == 10 and combos[1]["window"] == 20
+    assert combos[-1] == {
+        "window": 80,
+        "cut": 0.05,
+        "execution.lag": 2,
+        "execution.rebalance": "weekly",
+        "costs.fee_bps": 10,
+    }
+
+
+def test_too_many_combinations_is_refused(small) -> None:
+    _, cfg, _, _, _ = small
+    with pytest.raises(ConfigError) as info:
+        grid(cfg, max_combos=10)
+    assert info.value.path == "sweep"
+    assert "64 combinations" in info.value.message and "--max-combos 10" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("sweep", "path", "says"),
+    [
+        ("{windw: [10, 20]}", "sweep.windw", "did you mean 'window'"),
+        ("{window: []}", "sweep.window", "empty list"),
+        ("{window: {start: a, stop: 30, step: 5}}", "sweep.window.start", "must be a number"),
+        ("{window: {start: 10, stop: 30}}", "sweep.window", "missing required key 'step'"),
+        ("{window: {start: 10, stop: 30, step: 0}}", "sweep.window.step", "positive"),
+        ("{window: [10, x]}", "sweep.window[1]", "window = 'x'"),
+        ("{window: [0]}", "sweep.window[0]", "greater than 0"),
+        ("{execution.lag: [0, 1]}", "sweep.execution.lag[0]", "allow_same_bar"),
+        ("{data.start: [2010-01-01]}", "sweep.data.start", "a sweep runs on one panel"),
+        ("{signals.rel.a: [hk]}", "sweep.signals.rel.a", "unknown argument"),
+    ],
+)
+def test_a_bad_sweep_block_is_one_line_with_its_yaml_path_and_exit_2(
+    tmp_path: Path, sweep: str, path: str, says: str
+) -> None:
+    text = SMALL[: SMALL.index("sweep:")] + f"sweep: {sweep}\n"
+    file = tmp_path / "bad.yaml"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    assert info.value.path == path
+    assert says in info.value.message
+    for args in (["sweep", str(file), "--results-dir", str(tmp_path / "r")], ["validate", str(file)]):
+        result = invoke(*args)
+        assert result.exit_code == 2, result.stdout
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"error: {file}: {path}: ")
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_reference_to_an_unknown_parameter_names_the_signal_argument(tmp_path: Path) -> None:
+    file = tmp_path / "bad.yaml"
+    file.write_text(SMALL.replace("window: $window}", "window: $windw}"), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    assert info.value.path == "signals.rel.window"
+    assert "unknown parameter 'windw' (did you mean 'window'?" in info.value.message
+
+
+# ------------------------------------------------------------------------------------ vectorised = single
+
+
+def test_sweep_rows_equal_single_runs_of_the_same_values(small) -> None:
+    _, cfg, g, provider, loaded = small
+    table = evaluate(cfg, g, loaded, chunk_size=100)
+    combos = list(g)
+    for i in (0, 5, 22, 37, 63):
+        single = apply_combination(cfg, combos[i])
+        own = load_for_config(provider, single, warmup_rows=required_warmup(single))
+        res = run_config(single, own, engine="rust")[0]
+        assert res.dates[0] == loaded.panel.dates[loaded.start]
+        for key in METRICS:
+            assert table.loc[i, key] == pytest.approx(res.metrics[key], rel=1e-12, abs=1e-12), (combos[i], key)
+
+
+def test_chunked_equals_unchunked_exactly(small) -> None:
+    _, cfg, g, _, loaded = small
+    one = evaluate(cfg, g, loaded, chunk_size=1000)
+    many = evaluate(cfg, g, loaded, chunk_size=7)
+    pd.testing.assert_frame_equal(one, many, check_exact=True)
+
+
+def test_combinations_sharing_signals_are_neighbours_in_chunks(small) -> None:
+    _, cfg, g, _, _ = small
+    parts = chunks(cfg, g, 16)
+    windows = [{list(g)[i]["window"] for i in part} for part in parts]
+    assert all(len(w) == 1 for w in windows)  # 16 combinations per window value: one signal set per chunk
+
+
+@pytest.mark.realdata
+def test_real_data_sweep_rows_equal_single_runs(data_dir: Path) -> None:
+    cfg = load_config(SWEEP_CONFIG)
+    data = cfg.data.model_copy(update={"start": dt.date(2008, 1, 2), "end": dt.date(2019, 12, 31)})
+    cfg = cfg.model_copy(update={"data": data})
+    g = grid(cfg)
+    frames = real_frames(data_dir, ["^GSPC", "^HSI", "HKD=X"])
+    loaded = load_for_config(MemProvider(frames), cfg, warmup_rows=sweep_warmup(cfg, g), check_calendar=False)
+    combos = list(g)
+    picks = [0, 97, 200, 391]
+    ctx = prepare(cfg, loaded, engine="rust")
+    result = evaluate_chunk(ctx, [combos[i] for i in picks], picks)
+    for j, i in enumerate(picks):
+        single = apply_combination(cfg, combos[i])
+        own = load_for_config(MemProvider(frames), single, warmup_rows=required_warmup(single), check_calendar=False)
+        res = run_config(single, own, engine="rust")[0]
+        for key in METRICS:
+            assert result.table.loc[j, key] == pytest.approx(res.metrics[key], rel=1e-12, abs=1e-12), (combos[i], key)
+
+
+# ------------------------------------------------------------------------------------------- the command
+
+
+def test_sweep_command_stores_every_combination_and_a_heatmap(small, tmp_path: Path) -> None:
+    path = small[0]
+    results, html = tmp_path / "results", tmp_path / "heat.html"
+    args = ["sweep", str(path), "--results-dir", str(results), "--top", "5", "--reps", "200"]
+    result = invoke(*args, "--heatmap", "window,cut", "--output", str(html), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert len(doc["rows"]) == 5
+    sharpes = [r["sharpe"] for r in doc["rows"]]
+    assert sharpes == sorted(sharpes, reverse=True)
+    assert doc["sweep"]["combinations"] == 64
+    assert 0.0 <= doc["sweep"]["pbo"] <= 1.0 and 0.0 <= doc["sweep"]["best_dsr"] <= 1.0
+    assert all(0.0 <= r["dsr"] <= 1.0 and r["sharpe_ci_low"] <= r["sharpe"] <= r["sharpe_ci_high"] for r in doc["rows"])
+    text = html.read_text(encoding="utf-8")
+    assert "plotly" in text.lower() and '"type":"heatmap"' in text.replace(" ", "")
+    [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
+    assert {p.name for p in sweep_dir.iterdir()} == {
+        "combos.parquet",
+        "blocks.npz",
+        "config.yaml",
+        "sweep.json",
+        "meta.json",
+    }
+    stored = pd.read_parquet(sweep_dir / "combos.parquet")
+    assert len(stored) == 64 and list(stored["combo"]) == list(range(64))
+    count = invoke("runs", "query", "SELECT count(*) AS n FROM sweep_combos", "--results-dir", str(results))
+    assert count.exit_code == 0, count.stderr
+    assert "64" in count.stdout
+    again = invoke(*args)
+    assert again.exit_code == 0 and "reused" in again.stdout
+
+
+def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, tmp_path: Path, monkeypatch) -> None:
+    import engine.sweep_job as sj
+
+    path = small[0]
+    complete = tmp_path / "complete"
+    assert invoke("sweep", str(path), "--results-dir", str(complete), "--chunk-size", "10").exit_code == 0
+    calls = {"n": 0}
+    real = sj.evaluate_chunk
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sj, "evaluate_chunk", interrupted)
+    stopped = tmp_path / "stopped"
+    result = invoke("sweep", str(path), "--results-dir", str(stopped), "--chunk-size", "10")
+    assert result.exit_code == 130
+    assert "3 of 7 chunks finished" in result.stderr and "--resume" in result.stderr
+    [partial] = (stopped / "small_sweep" / "sweeps").iterdir()
+    assert partial.name.startswith(".partial-") and len(list(partial.glob("chunk-*.parquet"))) == 3
+    again = invoke("sweep", str(path), "--results-dir", str(stopped))
+    assert again.exit_code == 2 and "--resume" in again.stderr  # a stopped sweep is never silently redone
+    monkeypatch.setattr(sj, "evaluate_chunk", real)
+    resumed = invoke("sweep", str(path), "--results-dir", str(stopped), "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+    [done] = (stopped / "small_sweep" / "sweeps").iterdir()
+    [ref] = (complete / "small_sweep" / "sweeps").iterdir()
+    assert done.name == ref.name
+    pd.testing.assert_frame_equal(pd.read_parquet(done / "combos.parquet"), pd.read_parquet(ref / "combos.parquet"))
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_equals_in_process_bit_for_bit(small, tmp_path: Path) -> None:
+    path = small[0]
+    local, dask = tmp_path / "local", tmp_path / "dask"
+    assert invoke("sweep", str(path), "--results-dir", str(local), "--chunk-size", "16").exit_code == 0
+    result = invoke("sweep", str(path), "--results-dir", str(dask), "--chunk-size", "16", "--cluster", "local")
+    assert result.exit_code == 0, result.stderr
+    [a] = (local / "small_sweep" / "sweeps").iterdir()
+    [b] = (dask / "small_sweep" / "sweeps").iterdir()
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(a / "combos.parquet"), pd.read_parquet(b / "combos.parquet"), check_exact=True
+    )
+    with np.load(a / "blocks.npz") as x, np.load(b / "blocks.npz") as y:
+        assert all(np.array_equal(x[k], y[k]) for k in ("sum", "sq", "n"))
+
+
+# ----------------------------------------------------------------------------------------- walk-forward
+
+
+WALK = SMALL.replace(
+    "data: {source: synthetic, start: 2012-01-01, end: 2016-12-30}",
+    "data: {source: synthetic, start: 2008-01-01, end: 2016-12-30}",
+)
+
+
+def _walk(tmp_path: Path, frames: dict[str, pd.DataFrame]):
+    from engine.walkforward_job import run_walkforward
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "walk.yaml"
+    path.write_text(WALK, encoding="utf-8")
+
+    def load(cfg, warmup):
+        return load_for_config(MemProvider(frames), cfg, warmup_rows=warmup, check_calendar=False)
+
+    return run_walkforward(
+        path, lambda cfg: cfg, load, train="3y", test="1y", step=None, select_metric="sharpe", engine="rust"
+    )
+
+
+@pytest.fixture(scope="module")
+def walk_frames() -> dict[str, pd.DataFrame]:
+    provider = SyntheticProvider({"^GSPC": "us", "^HSI": "hk", "HKD=X": "fx"}, first=dt.date(2006, 1, 2))
+    return {s: provider.fetch(s, None, None) for s in ("^GSPC", "^HSI", "HKD=X")}
+
+
+def test_walk_forward_folds_choose_on_training_windows_and_stitch_one_run(tmp_path: Path, walk_frames) -> None:
+    wf = _walk(tmp_path, walk_frames)
+    dates = wf.loaded.panel.dates[wf.loaded.start :]
+    assert len(wf.folds) == 6  # 2008-2010 train / 2011 test, ..., 2013-2015 / 2016
+    for f, combo in zip(wf.folds, wf.chosen, strict=True):
+        scores = wf.table[f"w{f.number}:sharpe"].to_numpy()
+        best = wf.table.iloc[int(np.nanargmax(scores))]
+        assert all(best[k] == combo[k] for k in wf.keys)
+        assert f.train[1] + 1 == f.test[0]
+        assert dates[f.test[0]].year == dates[f.train[0]].year + 3
+    stitched = wf.results[0]
+    assert stitched.dates[0] == dates[wf.folds[0].test[0]]
+    assert stitched.dates[-1] == dates[-1]
+    # a fold's first fill follows the decision at the close of its last training date
+    assert pd.Timestamp(stitched.trades["date"].iloc[0]) >= dates[wf.folds[0].test[0]]
+    assert len(wf.folds_table) == len(wf.folds)
+
+
+def test_walk_forward_selection_never_sees_its_test_window(tmp_path: Path, walk_frames) -> None:
+    """Change every price inside fold k's test window: fold k's choice and training scores stay put."""
+    base = _walk(tmp_path / "a", walk_frames)
+    dates = base.loaded.panel.dates[base.loaded.start :]
+    k = 2
+    lo, hi = dates[base.folds[k].test[0]], dates[base.folds[k].test[1]]
+    rng = np.random.default_rng(7)
+    changed = {}
+    for symbol, frame in walk_frames.items():
+        frame = frame.copy()
+        inside = (frame.index >= lo) & (frame.index <= hi)
+        if symbol != "HKD=X":
+            factors = rng.uniform(0.6, 1.4, int(inside.sum()))
+            for col in ("Open", "High", "Low", "Close", "Adj Close"):
+                frame.loc[inside, col] = frame.loc[inside, col].to_numpy() * factors
+        changed[symbol] = frame
+    other = _walk(tmp_path / "b", changed)
+    for f in range(k + 1):  # this fold and every earlier one: nothing they read moved
+        assert other.chosen[f] == base.chosen[f]
+        col = f"w{f}:sharpe"
+        np.testing.assert_array_equal(other.table[col].to_numpy(), base.table[col].to_numpy())
+    # ... and the change is real: the next fold, which trains on those dates, scores differently
+    col = f"w{k + 1}:sharpe"
+    assert not np.array_equal(other.table[col].to_numpy(), base.table[col].to_numpy())
+
+
+def test_walkforward_command_stores_a_run_that_compare_shows(tmp_path: Path) -> None:
+    path = tmp_path / "walk.yaml"
+    path.write_text(WALK, encoding="utf-8")
+    results = str(tmp_path / "results")
+    result = invoke(
+        "walkforward", str(path), "--train", "3y", "--test", "1y", "--results-dir", results, "--format", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert len(doc["folds"]) == 6 and doc["out_of_sample"]["name"] == "small_sweep_walkforward"
+    assert Path(doc["run_dir"]).is_dir()
+    plain = REPO / "configs" / "static_60_40.yaml"
+    assert invoke("run", str(plain), "--source", "synthetic", "--results-dir", results).exit_code == 0
+    shown = invoke("compare", "--runs", "latest", "--results-dir", results, "--reps", "200", "--format", "json")
+    assert shown.exit_code == 0, shown.stderr
+    names = [r["name"] for r in json.loads(shown.stdout)["rows"] if r["kind"] == "strategy"]
+    assert names == ["small_sweep_walkforward", "static_60_40"]
+    bad = invoke("walkforward", str(path), "--train", "3 years", "--results-dir", results)
+    assert bad.exit_code == 2 and "--train: expected a duration" in bad.stderr
