@@ -43,15 +43,6 @@ class SimResult:
     order_side: np.ndarray  # (F,) 0 = buy, 1 = sell
 
 
-def _per_group(x: np.ndarray | Sequence[np.ndarray], n_groups: int) -> np.ndarray:
-    """One (S, A) array shared by every group, or one per group, side by side: (S, G*A)."""
-    if isinstance(x, np.ndarray):
-        return np.ascontiguousarray(np.tile(x, (1, n_groups)), dtype=np.float64)
-    if len(x) != n_groups:
-        raise ValueError(f"expected {n_groups} price arrays, got {len(x)}")
-    return np.ascontiguousarray(np.hstack(list(x)), dtype=np.float64)
-
-
 @dataclass(frozen=True)
 class BatchSim:
     """Every group of one vectorbt call, side by side: group g owns columns g*A .. g*A+A-1."""
@@ -63,13 +54,19 @@ class BatchSim:
     n_assets: int
 
 
-def _wide(x: np.ndarray | Sequence[np.ndarray], n_rows: int, n_groups: int, n_assets: int) -> np.ndarray:
-    """An (S, A) array shared by every group, a list of G of them, or (S, G*A) already: (S, G*A)."""
+def _wide(
+    x: np.ndarray | Sequence[np.ndarray], rows: np.ndarray, n_rows: int, n_groups: int, n_assets: int
+) -> np.ndarray:
+    """Rows ``rows`` of an (S, A) array shared by every group, of a list of G of them, or of an
+    (S, G*A) array, as one C-ordered (len(rows), G*A) array (rows are taken before tiling)."""
     if not isinstance(x, np.ndarray):
-        return _per_group(x, n_groups)
+        if len(x) != n_groups:
+            raise ValueError(f"expected {n_groups} price arrays, got {len(x)}")
+        return np.ascontiguousarray(np.hstack([np.asarray(a)[rows] for a in x]), dtype=np.float64)
     if x.ndim == 2 and x.shape[1] == n_groups * n_assets and n_groups > 1:
-        return np.ascontiguousarray(x, dtype=np.float64)
-    return _per_group(np.broadcast_to(x, (n_rows, n_assets)), n_groups)
+        return np.ascontiguousarray(x[rows], dtype=np.float64)
+    full = np.broadcast_to(x, (n_rows, n_assets))[rows]
+    return np.ascontiguousarray(np.tile(full, (1, n_groups)), dtype=np.float64)
 
 
 def simulate_batch(
@@ -82,6 +79,7 @@ def simulate_batch(
     engine: Engine,
     n_assets: int,
     order_price: np.ndarray | Sequence[np.ndarray] | None = None,
+    report_rows: np.ndarray | None = None,
 ) -> BatchSim:
     """Simulate target-percent orders of G = size.shape[1] / A allocations in one call.
 
@@ -90,8 +88,10 @@ def simulate_batch(
     (S, A) for every group, a list of G such arrays, or (S, G*A).  ``order_price``: what an
     order fills at and what the group is valued at when sizing it (default: ``price``); orders
     are only placed where it is a real traded price (the caller guarantees this).  ``fees``:
-    fractions, (A,), (S, A) or (S, G*A); ``slippage``: (A,), (G*A,), (S, A) or (S, G*A).  Each allocation starts
-    with ``init_cash`` and shares cash only among its own assets.
+    fractions, (A,), (S, A) or (S, G*A); ``slippage``: (A,), (G*A,), (S, A) or (S, G*A).  Each
+    allocation starts with ``init_cash`` and shares cash only among its own assets.
+    ``report_rows``: the slots at which cash, units and value are returned (default: every slot;
+    a sweep asks for the last slot of each date only).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
@@ -99,38 +99,39 @@ def simulate_batch(
 
     n_rows, width = size.shape
     n_groups = width // n_assets
-    close_all = _wide(price, n_rows, n_groups, n_assets)
-    order_all = close_all if order_price is None else _wide(order_price, n_rows, n_groups, n_assets)
-    fees = np.asarray(fees, dtype=np.float64)
-    fees_all = fees if fees.ndim == 2 and fees.shape[1] == width else _wide(fees, n_rows, n_groups, n_assets)
-    slippage = np.asarray(slippage, dtype=np.float64)
-    if slippage.ndim == 2:  # per slot and asset: (S, A) or (S, G*A)
-        slippage_all = slippage if slippage.shape[1] == width else _wide(slippage, n_rows, n_groups, n_assets)
-    elif slippage.shape == (width,):
-        slippage_all = slippage
-    else:
-        slippage_all = np.tile(np.broadcast_to(slippage, (n_assets,)), n_groups)
     c = np.ascontiguousarray
     # Only the rows where some column has an order go to vectorbt: between orders nothing changes
     # cash or units (no interest is credited in cash-index units, no fees), and sizing reads only
     # the current cash, units and that row's valuation prices, so leaving the other rows out is
-    # exact.  Their values are recomputed below from the order records.
+    # exact.  Values at any row are recomputed below from the order records.
     rows = np.flatnonzero(~np.isnan(size).all(axis=1))
     if len(rows) == 0:
         from vectorbt.portfolio.enums import order_dt
 
         rec = np.zeros(0, dtype=order_dt)
     else:
+        order_rows = _wide(price if order_price is None else order_price, rows, n_rows, n_groups, n_assets)
+        fees = np.asarray(fees, dtype=np.float64)
+        fee_rows = (
+            c(fees[rows])
+            if fees.ndim == 2 and fees.shape[1] == width
+            else _wide(fees, rows, n_rows, n_groups, n_assets)
+        )
+        slip = np.asarray(slippage, dtype=np.float64)
+        if slip.ndim == 2:  # per slot and asset: (S, A) or (S, G*A)
+            slip_rows = c(slip[rows]) if slip.shape[1] == width else _wide(slip, rows, n_rows, n_groups, n_assets)
+        else:
+            slip_rows = slip if slip.shape == (width,) else np.tile(np.broadcast_to(slip, (n_assets,)), n_groups)
         with _pinned(vbt, engine):
             pf = vbt.Portfolio.from_orders(
-                close=c(close_all[rows]),
+                close=order_rows,  # vectorbt values at close only in wrappers Seesaw does not use
                 size=c(size[rows], dtype=np.float64),
                 size_type="targetpercent",
                 direction="longonly",
-                price=c(order_all[rows]),
-                val_price=c(order_all[rows]),
-                fees=c(fees_all[rows], dtype=np.float64),
-                slippage=c(slippage_all[rows] if slippage_all.ndim == 2 else slippage_all, dtype=np.float64),
+                price=order_rows,
+                val_price=order_rows,
+                fees=fee_rows,
+                slippage=c(slip_rows, dtype=np.float64),
                 init_cash=float(init_cash),
                 cash_sharing=True,
                 group_by=np.repeat(np.arange(n_groups), n_assets),
@@ -143,8 +144,10 @@ def simulate_batch(
             )
             rec = pf.orders.values.copy()
         rec["idx"] = rows[rec["idx"]]
-    cash, position = _cash_and_position(rec, n_rows, n_groups, n_assets, float(init_cash))
-    held = (position * close_all).reshape(n_rows, n_groups, n_assets).sum(axis=2)
+    out_rows = np.arange(n_rows) if report_rows is None else np.asarray(report_rows, dtype=np.int64)
+    cash, position = _cash_and_position(rec, out_rows, n_groups, n_assets, float(init_cash))
+    close_out = _wide(price, out_rows, n_rows, n_groups, n_assets)
+    held = (position * close_out).reshape(len(out_rows), n_groups, n_assets).sum(axis=2)
     return BatchSim(cash=cash, position=position, value=cash + held, records=rec, n_assets=n_assets)
 
 
@@ -208,21 +211,26 @@ def _pinned(vbt: Any, engine: Engine) -> Iterator[None]:
 
 
 def _cash_and_position(
-    rec: np.ndarray, n_rows: int, n_groups: int, n_assets: int, init_cash: float
+    rec: np.ndarray, out_rows: np.ndarray, n_groups: int, n_assets: int, init_cash: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cash per group and units per column after each row, from the order records.
+    """Cash per group and units per column after each of ``out_rows`` (ascending), from the order records.
 
     This is how vectorbt's own ``cash()`` and ``assets()`` derive them (cumulative
     sums of cash and asset flows), without the wrappers' overhead of several
     milliseconds a call; portfolio value is then cash + units x price, as in
-    ``value()``.  The tests check all three against vectorbt's methods.
+    ``value()``.  The tests check all three against vectorbt's methods.  Each
+    record's flow counts from the first reported row at or after its own.
     """
+    width = n_groups * n_assets
+    n_out = len(out_rows)
     buy = rec["side"] == 0
     units = np.where(buy, rec["size"], -rec["size"])
     traded = rec["size"] * rec["price"]
     flow = np.where(buy, -(traded + rec["fees"]), traded - rec["fees"])
-    asset_flow = np.zeros((n_rows, n_groups * n_assets))
-    np.add.at(asset_flow, (rec["idx"], rec["col"]), units)
-    cash_flow = np.zeros((n_rows, n_groups))
-    np.add.at(cash_flow, (rec["idx"], rec["col"] // n_assets), flow)
+    at = np.searchsorted(out_rows, rec["idx"])
+    keep = at < n_out  # an order after the last reported row changes none of them
+    at, col = at[keep], rec["col"][keep]
+    asset_flow = np.bincount(at * width + col, weights=units[keep], minlength=n_out * width).reshape(n_out, width)
+    group_flow = np.bincount(at * n_groups + col // n_assets, weights=flow[keep], minlength=n_out * n_groups)
+    cash_flow = group_flow.reshape(n_out, n_groups)
     return init_cash + np.cumsum(cash_flow, axis=0), np.cumsum(asset_flow, axis=0)

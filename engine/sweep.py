@@ -231,53 +231,122 @@ class ChunkResult:
     returns: np.ndarray | None = None  # (n, k) daily excess returns, when asked for
 
 
-def _targets(cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[Setting]) -> np.ndarray:
-    """(n, k, A) targets: signals once per distinct set, rules with parameters as (1, k) rows."""
+@dataclass(frozen=True)
+class _Columns:
+    """The knobs of k combinations as arrays, grouped where several share a computation."""
+
+    params: dict[str, np.ndarray]  # parameter -> (k,) values
+    signal_groups: list[tuple[np.ndarray, dict[str, dict[str, Any]]]]  # (rows, resolved signal specs)
+    lag: np.ndarray  # (k,)
+    rebalance: list[str]  # k modes
+    cost_groups: list[tuple[np.ndarray, Costs]]  # (rows, costs)
+
+
+def _groups(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[np.ndarray, dict[str, Any]]]:
+    """Row positions of each distinct combination of ``keys`` (all rows when there are none)."""
+    if not keys:
+        return [(np.arange(len(frame)), {})]
+    out = []
+    for values, rows in frame.groupby(list(keys), sort=False).indices.items():
+        values = values if isinstance(values, tuple) else (values,)
+        out.append((np.asarray(rows), {k: _plain(v) for k, v in zip(keys, values, strict=True)}))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number or string it stands for (configs validate Python types)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _columns(cfg: StrategyConfig, frame: pd.DataFrame) -> _Columns:
+    """Vectorised :func:`setting`: one pass per distinct signal set and cost setting, none per combination."""
+    k = len(frame)
+    targets = {key: sweep_target(cfg, key) for key in frame.columns}
+    referenced = {v[1:] for spec in cfg.signals.values() for v in spec.values() if isinstance(v, str) and v[:1] == "$"}
+    signal_keys = [
+        key for key, t in targets.items() if t[0] == "signals" or (t[0] == "params" and t[1] in referenced)
+    ]
+    params = {}
+    for p in cfg.params:
+        key = next((key for key, t in targets.items() if t == ("params", p)), None)
+        params[p] = frame[key].to_numpy(dtype=np.float64) if key else np.full(k, float(cfg.params[p]))
+    lag_key = next((key for key, t in targets.items() if t == ("execution", "lag")), None)
+    reb_key = next((key for key, t in targets.items() if t == ("execution", "rebalance")), None)
+    cost_keys = [key for key, t in targets.items() if t[0] == "costs"]
+    return _Columns(
+        params=params,
+        signal_groups=[(rows, setting(cfg, combo).signals) for rows, combo in _groups(frame, signal_keys)],
+        lag=frame[lag_key].to_numpy(dtype=np.int64) if lag_key else np.full(k, cfg.execution.lag, dtype=np.int64),
+        rebalance=frame[reb_key].astype(str).tolist() if reb_key else [cfg.execution.rebalance] * k,
+        cost_groups=[(rows, setting(cfg, combo).costs) for rows, combo in _groups(frame, cost_keys)],
+    )
+
+
+def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Columns) -> np.ndarray:
+    """(n, k, A) targets: signals once per distinct spec, rules with the parameters as (1, k) rows."""
     panel = ctx.loaded.panel
-    n, k, n_assets = len(panel.dates), len(settings), len(panel.assets)
+    n, k, n_assets = len(panel.dates), len(cols.lag), len(panel.assets)
     out = np.empty((n, k, n_assets))
     compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
-    groups: dict[str, list[int]] = {}
-    for i, s in enumerate(settings):
-        groups.setdefault(s.signal_key, []).append(i)
     inputs = panel.signal_inputs()
     cache: dict[str, np.ndarray] = {}  # each signal once per distinct spec (a set shares most of them)
-    for members in groups.values():
+    for rows, specs in cols.signal_groups:
         env: dict[str, np.ndarray | float] = {}
-        for name, spec in settings[members[0]].signals.items():
+        for name, spec in specs.items():
             key = name + json.dumps(spec, sort_keys=True, default=str)
             if key not in cache:
                 cache[key] = compute_signals({name: spec}, inputs)[name][:, None]
             env[name] = cache[key]
-        for p in cfg.params:
-            env[p] = np.array([[settings[i].params[p] for i in members]], dtype=np.float64)
+        for p, values in cols.params.items():
+            env[p] = values[rows][None, :]
         _, targets = decide(compiled, env, n)
-        out[:, members] = np.broadcast_to(targets, (n, len(members), n_assets))
+        out[:, rows] = np.broadcast_to(targets, (n, len(rows), n_assets))
     return out
 
 
+def setting_targets(cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[Setting]) -> np.ndarray:
+    """(n, len(settings), A): the targets of explicit settings (a walk-forward's chosen combinations)."""
+    cols = _Columns(
+        params={p: np.array([s.params[p] for s in settings], dtype=np.float64) for p in cfg.params},
+        signal_groups=[(np.array([i]), s.signals) for i, s in enumerate(settings)],
+        lag=np.array([s.lag for s in settings], dtype=np.int64),
+        rebalance=[s.rebalance for s in settings],
+        cost_groups=[(np.array([i]), s.costs) for i, s in enumerate(settings)],
+    )
+    return _targets(cfg, ctx, cols)
+
+
 def evaluate_chunk(
-    ctx: SweepContext, combos: Sequence[Combination], index: Sequence[int] | np.ndarray, *, keep_returns: bool = False
+    ctx: SweepContext,
+    combos: pd.DataFrame | Sequence[Combination],
+    index: Sequence[int] | np.ndarray,
+    *,
+    keep_returns: bool = False,
 ) -> ChunkResult:
-    """Simulate and score the combinations ``combos`` (module docstring, step 2)."""
+    """Simulate and score the combinations ``combos`` (module docstring, step 2).
+
+    ``combos``: one row per combination, one column per sweep key (or a list of dicts).
+    """
     cfg, panel, start = ctx.cfg, ctx.loaded.panel, ctx.start
-    settings = [setting(cfg, c) for c in combos]
-    k, n_assets = len(settings), len(panel.assets)
-    targets = _targets(cfg, ctx, settings)
-    lags = np.array([s.lag for s in settings], dtype=np.int64)
+    frame = combos if isinstance(combos, pd.DataFrame) else pd.DataFrame(list(combos), columns=list(cfg.sweep))
+    frame = frame.reset_index(drop=True)
+    cols = _columns(cfg, frame)
+    k, n_assets = len(frame), len(panel.assets)
+    targets = _targets(cfg, ctx, cols)
     batch = plan_batch(
         targets=targets,
         traded=panel.traded,
         known=ctx.val.known,
         markets=panel.markets,
         dates=panel.dates,
-        first_decision=np.maximum(start - lags, 0),
-        lag=lags,
-        rebalance=[s.rebalance for s in settings],
+        first_decision=np.maximum(start - cols.lag, 0),
+        lag=cols.lag,
+        rebalance=cols.rebalance,
         fill=cfg.execution.fill,
     )
     ms = batch.slots_per_date
-    fees, slippage = _costs(cfg, ctx, settings, ms)
+    fees, slippage = _costs(cfg, ctx, cols, ms)
+    eod = np.arange(ms - 1, (len(panel.dates) - start) * ms, ms)
     sim = simulate_batch(
         size=np.ascontiguousarray(batch.size[start * ms :]),
         price=ctx.close,
@@ -287,12 +356,12 @@ def evaluate_chunk(
         init_cash=cfg.initial_cash,
         engine=ctx.engine,
         n_assets=n_assets,
+        report_rows=eod,
     )
-    eod = np.arange(ms - 1, len(sim.value), ms)
     index_cash = ctx.val.cash_index[start:]
-    value = sim.value[eod] * index_cash[:, None]  # (n, k) money
+    value = sim.value * index_cash[:, None]  # (n, k) money, at the end of each date
     unit = ctx.val.known[start:]
-    asset_value = (sim.position[eod].reshape(len(eod), k, n_assets)) * unit[:, None, :]
+    asset_value = (sim.position.reshape(len(eod), k, n_assets)) * unit[:, None, :]
     table = _metrics(ctx, value, asset_value, sim.records, batch.switches(start), k, n_assets)
     if ctx.windows:
         table = pd.concat([table, _window_metrics(ctx, value)], axis=1)
@@ -308,24 +377,20 @@ def evaluate_chunk(
     )
 
 
-def _costs(
-    cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[Setting], ms: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(S, k*A) fee fractions and (k*A,) slippage: one block per combination (costs may be swept)."""
+def _costs(cfg: StrategyConfig, ctx: SweepContext, cols: _Columns, ms: int) -> tuple[np.ndarray, np.ndarray]:
+    """(S, k*A) fee fractions and (k*A,) slippage, or the shared (S, A) and (A,) when costs are not swept."""
     panel, start = ctx.loaded.panel, ctx.start
-    by_costs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    fee_blocks, slip_blocks = [], []
-    for s in settings:
-        key = s.costs.model_dump_json()
-        if key not in by_costs:
-            rates = cost_rates(s.costs, cfg.assets, panel.assets, panel.dates)
-            by_costs[key] = (np.repeat(rates.fees, ms, axis=0)[start * ms :], rates.slippage)
-        fee_blocks.append(by_costs[key][0])
-        slip_blocks.append(by_costs[key][1])
-    if len(by_costs) == 1:  # the usual case: one cost setting, shared by every group
-        fees, slippage = next(iter(by_costs.values()))
-        return fees, slippage
-    return np.ascontiguousarray(np.hstack(fee_blocks)), np.concatenate(slip_blocks)
+    n_assets = len(panel.assets)
+    rates = [cost_rates(c, cfg.assets, panel.assets, panel.dates) for _, c in cols.cost_groups]
+    if len(rates) == 1:
+        return np.repeat(rates[0].fees, ms, axis=0)[start * ms :], rates[0].slippage
+    k = len(cols.lag)
+    fees = np.empty(((len(panel.dates) - start) * ms, k, n_assets))
+    slippage = np.empty((k, n_assets))
+    for (rows, _), r in zip(cols.cost_groups, rates, strict=True):  # a loop over cost settings, not combinations
+        fees[:, rows, :] = np.repeat(r.fees, ms, axis=0)[start * ms :, None, :]
+        slippage[rows] = r.slippage
+    return fees.reshape(len(fees), k * n_assets), slippage.reshape(-1)
 
 
 def _metrics(

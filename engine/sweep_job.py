@@ -133,18 +133,18 @@ def _done_chunks(staging: Path, total: int) -> set[int]:
 
 def cluster_evaluator(
     cluster: str,
-) -> Callable[[SweepContext, list[dict[str, Any]], Sequence[np.ndarray]], Iterator[tuple[int, ChunkResult]]]:
+) -> Callable[[SweepContext, pd.DataFrame, Sequence[np.ndarray]], Iterator[tuple[int, ChunkResult]]]:
     """A chunk evaluator that runs every chunk on the Dask cluster ``cluster`` (``local`` or an address)."""
-    return lambda ctx, combos, parts: _evaluate(ctx, combos, parts, list(range(len(parts))), cluster)
+    return lambda ctx, frame, parts: _evaluate(ctx, frame, parts, list(range(len(parts))), cluster)
 
 
 def _evaluate(
-    ctx: SweepContext, combos: list[dict[str, Any]], parts: Sequence[np.ndarray], todo: list[int], cluster: str | None
+    ctx: SweepContext, frame: pd.DataFrame, parts: Sequence[np.ndarray], todo: list[int], cluster: str | None
 ) -> Iterator[tuple[int, ChunkResult]]:
     """Finished chunks as they come: in this process, or on a Dask cluster (same function, same inputs)."""
     if cluster is None:
         for number in todo:
-            yield number, evaluate_chunk(ctx, [combos[i] for i in parts[number]], parts[number])
+            yield number, evaluate_chunk(ctx, frame.iloc[parts[number]], parts[number])
         return
     try:
         from distributed import Client, LocalCluster, as_completed
@@ -161,9 +161,7 @@ def _evaluate(
         raise UserError(f"--cluster: cannot reach the Dask scheduler {cluster}: {exc}".splitlines()[0]) from None
     try:
         shared = client.scatter(ctx, broadcast=True)
-        futures = {
-            client.submit(evaluate_chunk, shared, [combos[i] for i in parts[n]], parts[n], pure=False): n for n in todo
-        }
+        futures = {client.submit(evaluate_chunk, shared, frame.iloc[parts[n]], parts[n], pure=False): n for n in todo}
         for future in as_completed(futures):
             yield futures[future], future.result()
     finally:
@@ -207,12 +205,11 @@ def sweep_job(
     done = _done_chunks(staging, len(parts))
     todo = [i for i in range(len(parts)) if i not in done]
     ctx = prepare(cfg, loaded, engine=engine, reference=options.reference)  # type: ignore[arg-type]
-    combos = list(g)
     finished = sum(len(parts[i]) for i in done)
     if progress:
         progress(len(done), len(parts), finished, g.size)
     try:
-        for number, result in _evaluate(ctx, combos, parts, todo, options.cluster):
+        for number, result in _evaluate(ctx, combos_frame, parts, todo, options.cluster):
             _save_chunk(staging, number, result, combos_frame)
             done.add(number)
             finished += len(result.index)
@@ -366,10 +363,7 @@ def top_rows(
     lower_better = sort in {"ann_vol", "longest_drawdown_days", "turnover", "fees_paid"}
     ranked = table.sort_values(sort, ascending=lower_better, na_position="last", kind="stable").head(top)
     ctx = prepare(outcome.cfg, ctx_loaded, engine=engine)  # type: ignore[arg-type]
-    # column by column, so an int key stays an int (a row of mixed columns would become floats)
-    columns = {k: ranked[k].tolist() for k in outcome.keys}
-    combos = [{k: columns[k][j] for k in outcome.keys} for j in range(len(ranked))]
-    result = evaluate_chunk(ctx, combos, ranked["combo"].to_numpy(), keep_returns=True)
+    result = evaluate_chunk(ctx, ranked[list(outcome.keys)], ranked["combo"].to_numpy(), keep_returns=True)
     assert result.returns is not None
     dates = ctx.dates
     ppy = (len(dates) - 1) / ((dates[-1] - dates[0]).days / 365.25)

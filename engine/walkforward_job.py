@@ -33,7 +33,18 @@ from engine.execution import event_mask
 from engine.heatmap import LOWER_IS_BETTER
 from engine.params import grid
 from engine.pipeline import Allocation, RunResult, Schedule, benchmark_allocation, run_allocations
-from engine.sweep import WINDOW_METRICS, Setting, SweepContext, chunks, evaluate_chunk, prepare, setting, sweep_warmup
+from engine.sweep import (
+    WINDOW_METRICS,
+    Setting,
+    SweepContext,
+    chunks,
+    evaluate_chunk,
+    grid_frame,
+    prepare,
+    setting,
+    setting_targets,
+    sweep_warmup,
+)
 from engine.walkforward import Fold, decision_fold, folds, parse_duration, select
 
 __all__ = ["WalkForward", "run_walkforward", "stitched_schedule", "walkforward_table"]
@@ -64,8 +75,6 @@ def stitched_schedule(
     :func:`engine.walkforward.decision_fold`; a fill on a date pays the costs of the fold whose
     test window holds it (the first fold's before that).
     """
-    from engine.sweep import _targets  # one code path for the targets of a setting
-
     panel, start = ctx.loaded.panel, ctx.start
     n = len(panel.dates)
     run_rows = n - start
@@ -73,7 +82,7 @@ def stitched_schedule(
     targets = np.zeros((n, len(panel.assets)))
     lag = np.full(n, settings[0].lag, dtype=np.int64)
     events = np.zeros(n, dtype=bool)
-    per_fold = _targets(cfg, ctx, settings)  # (n, F, A)
+    per_fold = setting_targets(cfg, ctx, settings)  # (n, F, A)
     first_decision = start + fold_list[0].train[1]
     for f, s in enumerate(settings):
         rows = start + np.flatnonzero(owner == f)
@@ -109,7 +118,7 @@ def run_walkforward(
     engine: str,
     max_combos: int = 100_000,
     chunk_size: int = 100,
-    evaluate: Callable[[SweepContext, list[dict[str, Any]], list[np.ndarray]], Any] | None = None,
+    evaluate: Callable[[SweepContext, pd.DataFrame, list[np.ndarray]], Any] | None = None,
 ) -> WalkForward:
     """Steps 1-3 of the module docstring (writing the run is the caller's)."""
     if select_metric not in WINDOW_METRICS:
@@ -125,12 +134,13 @@ def run_walkforward(
     fold_list = folds(dates, train_off, test_off, step_off)
     ctx = prepare(cfg, loaded, engine=engine, windows=[f.train for f in fold_list])  # type: ignore[arg-type]
     combos = list(g)
+    frame = grid_frame(g)
     parts = chunks(cfg, g, chunk_size)
     tables = []
     results = (
-        evaluate(ctx, combos, parts)
+        evaluate(ctx, frame, parts)
         if evaluate is not None
-        else ((i, evaluate_chunk(ctx, [combos[j] for j in part], part)) for i, part in enumerate(parts))
+        else ((i, evaluate_chunk(ctx, frame.iloc[part], part)) for i, part in enumerate(parts))
     )
     for _, result in results:
         frame = result.table.copy()

@@ -99,7 +99,7 @@ def test_ranges_include_stop_and_lists_keep_their_order() -> None:
 
 
 def test_the_grid_is_the_product_in_key_order_last_key_fastest(small) -> None:
-    _, cfg, g, _, _ = small
+    _, _, g, _, _ = small
     assert g.keys == ("window", "cut", "execution.lag", "execution.rebalance", "costs.fee_bps")
     assert g.size == 4 * 2 * 2 * 2 * 2
     combos = list(g)

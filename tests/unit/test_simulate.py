@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import vectorbt as vbt
 
-from engine.simulate import _cash_and_position, simulate
+from engine.simulate import _cash_and_position, simulate, simulate_batch
 
 
 def _orders(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -36,13 +36,26 @@ def test_cash_units_value_match_vectorbt(engine: str) -> None:
     )
     both = np.ascontiguousarray(np.tile(price, (1, 2)))
     pf = vbt.Portfolio.from_orders(close=both, size=np.hstack([size, size_b]), price=both, val_price=both, **kwargs)
-    cash, units = _cash_and_position(pf.orders.values, len(price), 2, 2, 1000.0)
+    cash, units = _cash_and_position(pf.orders.values, np.arange(len(price)), 2, 2, 1000.0)
     np.testing.assert_allclose(cash, pf.cash().to_numpy(), rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(units, pf.assets().to_numpy(), rtol=1e-12, atol=1e-12)
     sims = simulate(sizes=[size, size_b], price=price, fees=fees, slippage=slip, init_cash=1000.0, engine=engine)
     np.testing.assert_allclose(np.column_stack([s.value for s in sims]), pf.value().to_numpy(), rtol=1e-12)
     assert len(sims[0].order_slot) + len(sims[1].order_slot) == len(pf.orders.values)
     assert len(sims[0].order_slot) > 10  # the scenario really trades
+    # vectorbt was given only the 18 rows with orders (of 120): the same fills and values
+    assert np.isnan(size).all(axis=1).sum() > 100
+
+
+def test_reported_rows_equal_the_full_arrays_at_those_rows() -> None:
+    price, size = _orders(120, seed=3)
+    kwargs = dict(price=price, fees=np.array([0.001, 0.0]), slippage=np.zeros(2), init_cash=1000.0, n_assets=2)
+    full = simulate_batch(size=size, engine="rust", **kwargs)
+    rows = np.arange(1, 120, 2)  # e.g. the last slot of each date with two slots a date
+    part = simulate_batch(size=size, engine="rust", report_rows=rows, **kwargs)
+    np.testing.assert_array_equal(part.cash, full.cash[rows])
+    np.testing.assert_array_equal(part.position, full.position[rows])
+    np.testing.assert_array_equal(part.value, full.value[rows])
 
 
 def test_engine_is_pinned_and_restored() -> None:

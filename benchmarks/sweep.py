@@ -1,0 +1,241 @@
+"""Speed of a parameter sweep: the vectorised engine against a loop of single runs and one naive call.
+
+Grid: a relative-momentum rotation, 241 momentum windows (20..260) x 21 thresholds (0..0.10):
+5,061 combinations, on the real daily S&P 500 / Hang Seng history in ``SEESAW_DATA_DIR`` (or
+../shared/data), 2002-01-02 .. 2026-08-26 (the USD/HKD series that converts the Hang Seng starts
+in July 2001).  Variants, interleaved in this one process (``--rounds`` times):
+
+* sweep: :mod:`engine.sweep` in process, Rust engine, chunks of ``--chunk-size`` combinations;
+* (a) loop: a Python loop of single runs (``engine.pipeline.run_strategy``, one vectorbt call
+  each) over a sample of 50 combinations, extrapolated to the grid;
+* (b) naive: one ``Portfolio.from_orders(..., engine='numba')`` call over every combination, on
+  pandas frames of the same orders and prices (the order plans are given to it for free), plus
+  ``final_value()``; numba is compiled before timing.
+
+First it checks that sweep rows equal single runs (rel 1e-12).  Peak memory is the highest
+resident set size sampled every 5 ms while a variant runs, minus the size before it.
+
+    python benchmarks/sweep.py [--rounds 2] [--chunk-size 100] [--skip-naive]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from engine.config import load_config  # noqa: E402
+from engine.data.csv import CsvProvider  # noqa: E402
+from engine.data.panel import load_for_config  # noqa: E402
+from engine.params import apply_combination, grid  # noqa: E402
+from engine.pipeline import required_warmup, run_strategy  # noqa: E402
+from engine.sweep import _columns, _targets, chunks, evaluate_chunk, grid_frame, prepare, sweep_warmup  # noqa: E402
+
+CONFIG = """\
+name: bench_sweep
+data: {source: csv, start: 2002-01-01, end: 2026-08-26}
+params: {window: 63, cut: 0.0}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+signals:
+  rel: {fn: relative_momentum, a: us, b: hk, window: $window}
+rules:
+  - when: rel > cut
+    weights: {us: 1.0}
+  - when: rel < -cut
+    weights: {hk: 1.0}
+  - otherwise: {us: 0.5, hk: 0.5}
+execution: {lag: 1, rebalance: on_change}
+costs: {fee_bps: 5, slippage_bps: 5}
+benchmarks:
+  - {name: 50/50 monthly, weights: {us: 0.5, hk: 0.5}, rebalance: monthly}
+sweep:
+  window: {start: 20, stop: 260, step: 1}
+  cut: {start: 0.0, stop: 0.1, step: 0.005}
+"""
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class PeakMemory:
+    """The highest resident set size above the starting one, sampled every 5 ms in a thread."""
+
+    def __enter__(self) -> PeakMemory:
+        gc.collect()
+        self.base = _rss()
+        self.peak = self.base
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, _rss())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+
+    @property
+    def used(self) -> int:
+        return self.peak - self.base
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--chunk-size", type=int, default=100)
+    parser.add_argument("--skip-naive", action="store_true", help="leave out (b), which needs several GB")
+    args = parser.parse_args()
+
+    data_dir = Path(os.environ.get("SEESAW_DATA_DIR") or REPO.parent / "shared" / "data")
+    path = Path("/tmp") / f"seesaw-bench-sweep-{os.getpid()}.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    cfg = load_config(path)
+    cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"data_dir": str(data_dir)})})
+    g = grid(cfg)
+    combos = list(g)
+    provider = CsvProvider(data_dir)
+    loaded = load_for_config(provider, cfg, warmup_rows=sweep_warmup(cfg, g))
+    ctx = prepare(cfg, loaded, engine="rust")
+    n_dates = len(ctx.dates)
+    parts = chunks(cfg, g, args.chunk_size)
+    print(
+        f"data: {data_dir} {ctx.dates[0].date()}..{ctx.dates[-1].date()} ({n_dates} dates, "
+        f"{n_dates * len(set(loaded.panel.markets))} slots); grid {g.size:,} combinations "
+        f"({len(g.values[0])} windows x {len(g.values[1])} thresholds); chunks of {args.chunk_size}; "
+        f"{os.cpu_count()} cores"
+    )
+
+    # 0. correctness first: sweep rows equal single runs
+    rng = np.random.default_rng(20250120)
+    sample = sorted(rng.choice(g.size, size=5, replace=False).tolist())
+    frame = grid_frame(g)
+    check = evaluate_chunk(ctx, frame.iloc[sample], sample)
+    for j, i in enumerate(sample):
+        single = apply_combination(cfg, combos[i])
+        res = run_strategy(single, load_for_config(provider, single, warmup_rows=required_warmup(single)))
+        for key in ("total_return", "sharpe", "max_drawdown", "turnover"):
+            if not np.isclose(check.table.loc[j, key], res.metrics[key], rtol=1e-12, atol=1e-12):
+                print(f"MISMATCH {combos[i]} {key}: sweep {check.table.loc[j, key]} single {res.metrics[key]}")
+                return 1
+    print(f"check: 5 sweep rows equal single runs (rel 1e-12): {[combos[i] for i in sample]}")
+
+    loop_sample = rng.choice(g.size, size=50, replace=False).tolist()
+    naive_inputs = None if args.skip_naive else _naive_inputs(cfg, ctx, combos)
+    if naive_inputs is not None:
+        _naive(*naive_inputs, compile_only=True)
+    results: dict[str, list[tuple[float, int]]] = {"sweep": [], "loop": [], "naive": []}
+    for _ in range(args.rounds):
+        with PeakMemory() as mem:
+            t0 = time.perf_counter()
+            for part in parts:
+                evaluate_chunk(ctx, frame.iloc[part], part)
+            results["sweep"].append((time.perf_counter() - t0, mem.used))
+        with PeakMemory() as mem:
+            t0 = time.perf_counter()
+            for i in loop_sample:
+                single = apply_combination(cfg, combos[i])
+                run_strategy(single, loaded)
+            per = (time.perf_counter() - t0) / len(loop_sample)
+            results["loop"].append((per * g.size, mem.used))
+        if naive_inputs is not None:
+            with PeakMemory() as mem:
+                t0 = time.perf_counter()
+                _naive(*naive_inputs)
+                results["naive"].append((time.perf_counter() - t0, mem.used))
+
+    bars = n_dates * g.size
+    best = {k: min(v) for k, v in results.items() if v}
+    print(f"{'variant':34s} {'seconds':>9s} {'combos/s':>10s} {'bar-combos/s':>14s} {'peak MB':>8s} {'ratio':>7s}")
+    sweep_s = best["sweep"][0]
+    labels = {
+        "sweep": "sweep (rust, chunked, in process)",
+        "loop": "(a) loop of single runs, extrap.",
+        "naive": "(b) one naive numba call, pandas",
+    }
+    for key, (seconds, used) in best.items():
+        ratio = seconds / sweep_s
+        print(
+            f"{labels[key]:34s} {seconds:9.2f} {g.size / seconds:10,.0f} {bars / seconds:14,.0f} "
+            f"{used / 2**20:8.0f} {ratio:6.1f}x"
+        )
+    print(f"best of {args.rounds} rounds each; ratio = variant seconds / sweep seconds")
+    path.unlink()
+    return 0
+
+
+def _naive_inputs(cfg, ctx, combos):
+    """Pandas frames of every combination's orders and prices, as a plain vectorbt user would pass them."""
+    import pandas as pd
+
+    from engine.costs import cost_rates
+    from engine.execution import plan_batch
+
+    panel, start = ctx.loaded.panel, ctx.start
+    targets = _targets(cfg, ctx, _columns(cfg, grid_frame(grid(cfg))))
+    batch = plan_batch(
+        targets=targets,
+        traded=panel.traded,
+        known=ctx.val.known,
+        markets=panel.markets,
+        dates=panel.dates,
+        first_decision=np.full(len(combos), start - 1),
+        lag=np.ones(len(combos), dtype=np.int64),
+        rebalance=["on_change"] * len(combos),
+    )
+    ms = batch.slots_per_date
+    k, n_assets = len(combos), len(panel.assets)
+    size = pd.DataFrame(batch.size[start * ms :])
+    close = pd.DataFrame(np.tile(ctx.close, (1, k)))
+    order = pd.DataFrame(np.tile(ctx.order, (1, k)))
+    rates = cost_rates(cfg.costs, cfg.assets, panel.assets, panel.dates)
+    fees = pd.DataFrame(np.tile(np.repeat(rates.fees, ms, axis=0)[start * ms :], (1, k)))
+    return size, close, order, fees, np.tile(rates.slippage, k), np.repeat(np.arange(k), n_assets), cfg.initial_cash
+
+
+def _naive(size, close, order, fees, slippage, groups, cash, *, compile_only: bool = False) -> None:
+    import vectorbt as vbt
+
+    if compile_only:  # numba compiles on first use: do it on two rows, outside the timing
+        size, close, order, fees = (x.iloc[:2, :2] for x in (size, close, order, fees))
+        slippage, groups = slippage[:2], groups[:2]
+    pf = vbt.Portfolio.from_orders(
+        close=close,
+        size=size,
+        size_type="targetpercent",
+        direction="longonly",
+        price=order,
+        val_price=order,
+        fees=fees,
+        slippage=slippage,
+        init_cash=cash,
+        cash_sharing=True,
+        group_by=groups,
+        call_seq="auto",
+        engine="numba",
+    )
+    pf.final_value()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
