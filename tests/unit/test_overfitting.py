@@ -1,8 +1,13 @@
-"""engine/overfitting.py: hand-enumerated CSCV splits, an independent slow oracle and properties.
+"""engine/overfitting.py: hand-enumerated CSCV splits, an independent slow oracle, properties, published DSR.
 
 Worked examples:
 
 * PBO: an 8 x 3 matrix cut into S = 4 blocks, whose 6 splits are enumerated by hand below.
+* DSR: Bailey & López de Prado (2014)'s numerical example (N = 100 trials with annualised
+  Sharpe variance 1/2, 250 days a year, a selected annualised Sharpe ratio of 2.5 over 1250 days,
+  skewness -3, kurtosis 10: SR0 = 0.1132 per day, DSR = 0.9004; 0.9505 from 46 trials).
+  ``tests/unit/test_significance.py`` reproduces it from the moments; here it is rebuilt as a
+  1250 x 100 matrix of returns and recovered by ``deflated_sharpe_of_best``.
 """
 
 from __future__ import annotations
@@ -16,15 +21,18 @@ import numpy as np
 import pytest
 
 import engine.overfitting as ovf
-from engine.overfitting import logit_histogram, pbo_cscv
+from engine.overfitting import deflated_sharpe_of_best, logit_histogram, pbo_cscv
+from engine.significance import deflated_sharpe, per_period_sharpe, probabilistic_sharpe
 
 LN3 = math.log(3.0)
 
 
 def test_public_api() -> None:
     assert sorted(ovf.__all__) == [
+        "DeflatedBest",
         "MAX_ENUMERATED_SPLITS",
         "PBOResult",
+        "deflated_sharpe_of_best",
         "logit_histogram",
         "pbo_cscv",
     ]
@@ -370,3 +378,89 @@ def test_logit_histogram_rejects_odd_bins() -> None:
     for bins in (0, 3, 7):
         with pytest.raises(ValueError, match="bins"):
             logit_histogram(res, bins=bins)
+
+
+# ------------------------------------------------------------------------------ DSR of the best
+
+
+def _paper_matrix() -> tuple[np.ndarray, float]:
+    """1250 days x 100 trials built so that the trials reproduce Bailey & López de Prado's (2014) example.
+
+    z: 1145 days of +105 and 105 days of -1145 (mean exactly 0), scaled to std(ddof=1) = 1.  A two-point
+    distribution with q = 1145/1250 = 0.916 of the mass on the high value has skewness -(2q - 1) / sqrt(q(1 - q))
+    = -0.832 / sqrt(0.076944) = -2.9994 and kurtosis 1 / (q(1 - q)) - 3 = 9.9965: the paper's -3 and 10 (which
+    lie on the two-point bound kurtosis = 1 + skewness^2).  Column j is 1% * (s_j + z in its own random order),
+    so its per-day Sharpe ratio is s_j.  s: the selected 2.5 / sqrt(250) = 0.158114 at column 42, and 99 values
+    w * linspace(-1, 1, 99) with w set so that var(s, ddof=1) = 0.5 / 250 = 0.002:
+        99 * 0.002 = b^2 + w^2 * sum(e^2) - b^2 / 100  ->  w^2 = (0.198 - 0.99 * 0.025) / 33.6735,  w = 0.071729.
+    """
+    z = np.array([105.0] * 1145 + [-1145.0] * 105)
+    z /= z.std(ddof=1)
+    best = 2.5 / math.sqrt(250)
+    e = np.linspace(-1.0, 1.0, 99)
+    w = math.sqrt((0.002 * 99 - 0.99 * best**2) / float(np.sum(e * e)))
+    s = np.insert(w * e, 42, best)
+    rng = np.random.default_rng(0)
+    return np.column_stack([0.01 * (s[j] + rng.permutation(z)) for j in range(100)]), best
+
+
+def test_dsr_of_best_reproduces_the_paper_from_returns() -> None:
+    r, best = _paper_matrix()
+    res = deflated_sharpe_of_best(r)
+    assert res.best_index == 42
+    assert res.n_trials == 100
+    assert res.sharpe == pytest.approx(best, rel=1e-12)
+    assert res.var_sharpe == pytest.approx(0.002, rel=1e-12)
+    assert res.sr0 == pytest.approx(0.1132, abs=5e-5)
+    assert res.dsr == pytest.approx(0.9004, abs=5e-5)
+    # the same strategy selected from 46 trials
+    assert deflated_sharpe_of_best(r, n_trials=46).dsr == pytest.approx(0.9505, abs=5e-5)
+
+
+def test_dsr_of_best_is_significance_deflated_sharpe_of_that_column() -> None:
+    rng = np.random.default_rng(31)
+    r = rng.standard_t(4, (500, 15)) * 0.01 + rng.normal(0.0003, 0.0004, 15)
+    sharpes = [per_period_sharpe(r[:, k]) for k in range(15)]
+    res = deflated_sharpe_of_best(r)
+    assert res.best_index == int(np.argmax(sharpes))
+    assert res.sharpe == pytest.approx(max(sharpes), rel=1e-12)
+    assert res.var_sharpe == pytest.approx(np.var(sharpes, ddof=1), rel=1e-12)
+    assert res.dsr == pytest.approx(deflated_sharpe(r[:, res.best_index], trial_sharpes=sharpes), rel=1e-12)
+
+
+def test_more_trials_lower_the_dsr() -> None:
+    r, _ = _paper_matrix()
+    dsrs = [deflated_sharpe_of_best(r, n_trials=n).dsr for n in (1, 2, 10, 46, 100, 1000, 100_000)]
+    assert all(a > b for a, b in itertools.pairwise(dsrs))
+    one = deflated_sharpe_of_best(r, n_trials=1)
+    assert one.sr0 == 0.0
+    assert one.dsr == probabilistic_sharpe(r[:, 42])
+
+
+def test_dsr_of_best_skips_flat_columns_but_counts_them_as_trials() -> None:
+    rng = np.random.default_rng(32)
+    noise = rng.normal(0.0004, 0.01, (300, 3))
+    # cash (zeros) and a constant 0.1 a day: its computed std is 1.4e-17, not 0 (per_period_sharpe reads it as a
+    # Sharpe ratio of 7e15), flat all the same
+    r = np.column_stack([np.zeros(300), noise, np.full(300, 0.1)])
+    res = deflated_sharpe_of_best(r)
+    sharpes = [per_period_sharpe(noise[:, k]) for k in range(3)]
+    assert res.best_index == 1 + int(np.argmax(sharpes))
+    assert res.var_sharpe == pytest.approx(np.var(sharpes, ddof=1), rel=1e-12)
+    assert res.n_trials == 5
+
+
+def test_dsr_of_best_rejects_bad_input() -> None:
+    r, _ = _paper_matrix()
+    with pytest.raises(ValueError, match="at least 3 rows"):
+        deflated_sharpe_of_best(r[:2])
+    with pytest.raises(ValueError, match="2-D"):
+        deflated_sharpe_of_best(r[:, 0])
+    with pytest.raises(ValueError, match="zero variance"):
+        deflated_sharpe_of_best(np.zeros((10, 3)))
+    with pytest.raises(ValueError, match="n_trials"):
+        deflated_sharpe_of_best(r, n_trials=0)
+    bad = r.copy()
+    bad[5, 5] = math.nan
+    with pytest.raises(ValueError, match="NaN"):
+        deflated_sharpe_of_best(bad)
