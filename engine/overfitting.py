@@ -284,11 +284,11 @@ class _BlockSums:
     def _sharpe(self, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
         """mean / std(ddof=1) from a half's sums, -inf where flat; in place (fresh (k, N) temporaries cost more)."""
         n = self.rows
-        flat = s2 * _FLAT_RTOL
+        tolerance = s2 * _FLAT_RTOL
         square = np.multiply(s1, s1)
         square /= n
         s2 -= square  # sum of squared deviations from the half's own mean: s2 - s1^2 / n
-        flat = np.less_equal(s2, flat)
+        flat = np.less_equal(s2, tolerance)
         s2 /= n - 1
         out = self._mean(s1)
         # flat halves: s2 may be 0 or a rounding-negative number; they become -inf just below
