@@ -94,10 +94,11 @@ def _caption(outcome: Any, reps: int, sort: str) -> list[str]:
     )
     if "pbo" in man:
         lines.append(
-            f"Overfitting: probability of backtest overfitting (CSCV, {man['pbo_splits']} blocks, "
-            f"{man['pbo_combinations']:,} splits) PBO = {man['pbo']:.3f}; the best combination's deflated Sharpe "
-            f"DSR = {man['best_dsr']:.3f} (its Sharpe {man['best_sharpe']:.2f}, expected maximum of "
-            f"{man['combinations']:,} unskilled trials {man['best_sr0_annualised']:.2f})."
+            f"Overfitting: probability of backtest overfitting (CSCV, {man['pbo_splits']} blocks of "
+            f"{man['pbo_block_dates']} dates, {man['pbo_split_count']:,} splits) PBO = {man['pbo']:.3f}, "
+            f"probability of an out-of-sample loss {man['pbo_prob_loss']:.3f}; the best combination's deflated "
+            f"Sharpe DSR = {man['best_dsr']:.3f} (its Sharpe {man['best_sharpe']:.2f} against the expected maximum "
+            f"of {man['combinations']:,} unskilled trials, {man['best_sr0_annualised']:.2f})."
         )
         hist = man.get("pbo_logit_hist")
         if hist:

@@ -82,6 +82,7 @@ __all__ = [
     "deflated_sharpe_of_best",
     "logit_histogram",
     "pbo_cscv",
+    "pbo_from_block_sums",
 ]
 
 Metric = Literal["sharpe", "mean"] | Callable[[np.ndarray], np.ndarray]
@@ -266,6 +267,23 @@ class _BlockSums:
         self.rows = n_blocks // 2 * block_size  # rows in a half
         self.metric = metric
 
+    @classmethod
+    def from_raw(cls, block_sum: np.ndarray, block_sq: np.ndarray, block_size: int, metric: str) -> _BlockSums:
+        """The same sums from raw per-block sums of r and r^2 (what a sweep keeps per chunk).
+
+        With c the column mean over all blocks: sum(d) = sum(r) - b c, sum(d^2) = sum(r^2) - 2 c sum(r) + b c^2.
+        """
+        out = cls.__new__(cls)
+        n_blocks = len(block_sum)
+        out.center = block_sum.sum(axis=0) / (n_blocks * block_size)
+        out.s1 = block_sum - block_size * out.center
+        out.s2 = block_sq - 2.0 * out.center * block_sum + block_size * out.center**2
+        out.total1 = out.s1.sum(axis=0)
+        out.total2 = out.s2.sum(axis=0)
+        out.rows = n_blocks // 2 * block_size
+        out.metric = metric
+        return out
+
     def __call__(self, halves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(IS, OOS) performance, each (k, N), of the k splits whose IS blocks ``halves`` marks with 1."""
         s1 = np.einsum("ks,sn->kn", halves, self.s1)
@@ -390,10 +408,60 @@ def pbo_cscv(
     if metric == "sharpe" and s // 2 * block < 2:
         raise ValueError(f"each half has {s // 2 * block} row; a Sharpe ratio needs at least 2")
     r = r[dropped:]
+    return _cscv(_performance(r, metric, s, block), s, n, block, dropped, max_splits, seed)
+
+
+def pbo_from_block_sums(
+    block_sum: np.ndarray,
+    block_sq: np.ndarray,
+    block_size: int,
+    *,
+    metric: Literal["sharpe", "mean"] = "sharpe",
+    n_rows_dropped: int = 0,
+    max_splits: int | None = None,
+    seed: int = DEFAULT_SEED,
+) -> PBOResult:
+    """:func:`pbo_cscv` from per-block sums: ``block_sum[b, n]`` = sum of column n's returns in block b.
+
+    ``block_sq`` holds the sums of squares; ``block_size`` the rows per block (the same for every
+    block).  What a chunked sweep keeps instead of the (T, N) matrix; the same results as
+    :func:`pbo_cscv` on the rows that made the blocks, to rounding.
+
+    >>> r = np.random.default_rng(2).normal(0.0, 0.01, (160, 6))
+    >>> blocks = r.reshape(8, 20, 6)
+    >>> res = pbo_from_block_sums(blocks.sum(axis=1), (blocks**2).sum(axis=1), 20)
+    >>> res.pbo == pbo_cscv(r, n_splits=8).pbo, len(res.logits)
+    (True, 70)
+    """
+    s1, s2 = np.asarray(block_sum, dtype=np.float64), np.asarray(block_sq, dtype=np.float64)
+    if s1.ndim != 2 or s1.shape != s2.shape:
+        raise ValueError(f"block sums must be two (S, N) arrays, got {s1.shape} and {s2.shape}")
+    s, n = s1.shape
+    if s < 2 or s % 2:
+        raise ValueError(f"the number of blocks must be even and >= 2, got {s}")
+    if n < 2:
+        raise ValueError(f"need at least 2 combinations, got {n}")
+    if metric == "sharpe" and s // 2 * block_size < 2:
+        raise ValueError(f"each half has {s // 2 * block_size} row; a Sharpe ratio needs at least 2")
+    if not (np.all(np.isfinite(s1)) and np.all(np.isfinite(s2))):
+        raise ValueError("block sums must be finite")
+    perf = _BlockSums.from_raw(s1, s2, int(block_size), metric)
+    return _cscv(perf, s, n, int(block_size), n_rows_dropped, max_splits, seed)
+
+
+def _cscv(
+    perf: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    s: int,
+    n: int,
+    block: int,
+    dropped: int,
+    max_splits: int | None,
+    seed: int,
+) -> PBOResult:
+    """Steps 2-5 of the module docstring, given each split's IS and OOS performance."""
     blocks = _split_blocks(s, max_splits, seed)
     halves = np.zeros((len(blocks), s))
     halves[np.arange(len(blocks))[:, None], blocks] = 1.0
-    perf = _performance(r, metric, s, block)
 
     count = len(blocks)
     best = np.empty(count, dtype=np.intp)

@@ -263,9 +263,7 @@ def _columns(cfg: StrategyConfig, frame: pd.DataFrame) -> _Columns:
     k = len(frame)
     targets = {key: sweep_target(cfg, key) for key in frame.columns}
     referenced = {v[1:] for spec in cfg.signals.values() for v in spec.values() if isinstance(v, str) and v[:1] == "$"}
-    signal_keys = [
-        key for key, t in targets.items() if t[0] == "signals" or (t[0] == "params" and t[1] in referenced)
-    ]
+    signal_keys = [key for key, t in targets.items() if t[0] == "signals" or (t[0] == "params" and t[1] in referenced)]
     params = {}
     for p in cfg.params:
         key = next((key for key, t in targets.items() if t == ("params", p)), None)

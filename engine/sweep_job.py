@@ -220,7 +220,7 @@ def sweep_job(
         manifest = {**meta, "status": "stopped", "chunks_done": len(done)}
         return SweepOutcome(cfg, g.keys, table, staging, manifest, loaded, len(done), len(parts), stopped=True)
     table, blocks = _assemble(staging, list(range(len(parts))))
-    manifest = _finish(staging, final, cfg, g, loaded, meta, table, blocks, now)
+    manifest = _finish(staging, final, ctx, meta, table, blocks, now)
     if record is not None:
         record(final)
     return SweepOutcome(cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts))
@@ -296,28 +296,65 @@ def _assemble(staging: Path, numbers: Sequence[int]) -> tuple[pd.DataFrame, dict
     return table, blocks
 
 
-def overfitting_stats(table: pd.DataFrame, blocks: Mapping[str, np.ndarray], periods_per_year: float) -> dict[str, Any]:
-    """The deflated Sharpe ratio of the best combination and the PBO by CSCV (engine/overfitting.py)."""
-    from engine import overfitting as of
+def overfitting_stats(ctx: SweepContext, table: pd.DataFrame, blocks: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """The overfitting controls shown with every sweep (engine/overfitting.py, engine/significance.py).
 
-    return of.sweep_statistics(table, blocks, periods_per_year)
+    * PBO by CSCV on the per-block sums of every combination's daily excess returns (16 blocks,
+      all 12,870 splits), with the histogram of its logits;
+    * the deflated Sharpe ratio of the best combination by Sharpe: PSR of its daily excess returns
+      against SR0, the expected maximum Sharpe of N unskilled trials, N = every combination tried,
+      V = the variance of their (finite) per-period Sharpe ratios.
+    """
+    from engine.overfitting import logit_histogram, pbo_from_block_sums
+
+    dates = ctx.dates
+    ppy = m.periods_per_year(len(dates), m.years_between(dates[0].date(), dates[-1].date()))
+    out: dict[str, Any] = {"periods_per_year": ppy}
+    size = int(blocks["n"][0]) if len(blocks["n"]) else 0
+    if len(table) >= 2 and size >= 1:
+        res = pbo_from_block_sums(
+            blocks["sum"], blocks["sq"], size, n_rows_dropped=len(dates) - size * len(blocks["sum"])
+        )
+        edges, counts = logit_histogram(res, bins=20)
+        out.update(
+            pbo=res.pbo,
+            pbo_splits=res.n_splits,
+            pbo_split_count=len(res.logits),
+            pbo_block_dates=res.block_size,
+            pbo_prob_loss=res.prob_loss,
+            pbo_logit_hist={"edges": edges.tolist(), "counts": counts.tolist()},
+        )
+    sharpe = table["sharpe"].to_numpy(dtype=float)
+    if np.isfinite(sharpe).any():
+        best = int(np.nanargmax(sharpe))
+        combo = table.iloc[[best]][list(ctx.cfg.sweep)]
+        result = evaluate_chunk(ctx, combo, [int(table["combo"].iloc[best])], keep_returns=True)
+        assert result.returns is not None
+        trials = sharpe[np.isfinite(sharpe)] / np.sqrt(ppy)
+        var = float(np.var(trials, ddof=1)) if len(trials) > 1 else 0.0
+        sr0 = sig.expected_max_sharpe(len(table), var)
+        out.update(
+            best_combo=int(table["combo"].iloc[best]),
+            best_sharpe=float(sharpe[best]),
+            best_sr0_annualised=float(sr0 * np.sqrt(ppy)),
+            best_dsr=sig.probabilistic_sharpe(result.returns[:, 0], benchmark_sharpe=sr0),
+            dsr_trials=len(table),
+        )
+    return out
 
 
 def _finish(
     staging: Path,
     final: Path,
-    cfg: StrategyConfig,
-    g: Grid,
-    loaded: LoadedPanel,
+    ctx: SweepContext,
     meta: dict[str, Any],
     table: pd.DataFrame,
     blocks: dict[str, np.ndarray],
     now: dt.datetime,
 ) -> dict[str, Any]:
-    dates = loaded.panel.dates[loaded.start :]
-    ppy = (len(dates) - 1) / ((dates[-1] - dates[0]).days / 365.25)
-    stats = overfitting_stats(table, blocks, ppy)
-    manifest = {**meta, "status": "complete", "created_at": now.isoformat(), "periods_per_year": ppy, **stats}
+    cfg = ctx.cfg
+    stats = overfitting_stats(ctx, table, blocks)
+    manifest = {**meta, "status": "complete", "created_at": now.isoformat(), **stats}
     try:
         _write_atomic(staging / "combos.parquet", lambda p: table.to_parquet(p, index=False))
         _write_atomic(staging / "blocks.npz", lambda p: _savez(p, **blocks))
