@@ -289,7 +289,7 @@ def test_top_level_help_explains_annualisation() -> None:
     text = _plain(result.stdout)
     assert "trading periods per year" in text
     assert "not vectorbt's 365" in text
-    assert "zero risk-free rate" in text
+    assert "in excess of the config's cash rate (zero without one)" in text
 
 
 def test_run_help_explains_annualisation() -> None:
