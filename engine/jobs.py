@@ -24,6 +24,7 @@ from engine.data.base import Provider
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import ConfigError, UserError
 from engine.pipeline import RunResult, required_warmup, run_config
+from engine.signals import compute_signals
 from engine.simulate import Engine
 from engine.store import RunFiles, config_hash, new_run_id, write_run
 from engine.store.catalog import Catalog, default_store_path
@@ -203,6 +204,11 @@ def _files(
     for j, a in enumerate(s.assets):
         prices[a] = s.unit_value[:, j]
         quotes[a] = loaded.panel.close[loaded.start :, j]
+    # The signal values the rules saw, on the run's dates: the same pure functions of the same panel
+    # as in engine.pipeline.strategy_allocation (recomputed here rather than threaded through RunResult).
+    signals = pd.DataFrame({"date": equity["date"]})
+    for name, values in compute_signals(cfg.signals, loaded.panel.signal_inputs()).items():
+        signals[name] = np.asarray(values, dtype="float64")[loaded.start :]
     data = _data_block(cfg, loaded)
     chash = config_hash(resolved)
     metrics = {
@@ -245,6 +251,7 @@ def _files(
         prices=prices,
         manifest=manifest,
         quotes=quotes,
+        signals=signals,
     )
 
 
@@ -505,7 +512,7 @@ def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[s
     from engine.config import load_config
     from engine.errors import ExpressionError
     from engine.rules import condition_mask
-    from engine.signals import compute_signals, signal_lookback
+    from engine.signals import signal_lookback
 
     cfg = _resolve(load_config(config_file), opts, env)
     try:

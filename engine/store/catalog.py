@@ -8,7 +8,7 @@ blocks even read-only openers):
   Parquet files (``equity``, ``weights``, ``trades``, ``benchmarks``) and a
   ``run.json`` manifest.  Nothing is ever overwritten in place.
 * ``seesaw.duckdb`` holds two tables, ``runs`` and ``metrics``, rebuilt from the
-  manifests, plus views ``equity``, ``weights``, ``trades``, ``benchmarks`` and ``prices``
+  manifests, plus views ``equity``, ``weights``, ``trades``, ``benchmarks``, ``prices``, ``quotes`` and ``signals``
   over the Parquet files.  Every open of the database happens under a
   ``fcntl`` file lock next to it (exclusive to write, shared to read), so
   Seesaw processes never meet DuckDB's own lock; the lock dies with its
@@ -184,7 +184,7 @@ class Catalog:
         """Views over the Parquet files of the *indexed* runs only (an explicit file list, never a glob,
         so a staging directory or another writer's half-written file is never read)."""
         run_dirs = [Path(r[0]) for r in con.execute("SELECT run_dir FROM runs ORDER BY run_id").fetchall()]
-        for table in ("equity", "weights", "trades", "benchmarks", "prices", "quotes"):
+        for table in ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals"):
             files = [d / f"{table}.parquet" for d in run_dirs if (d / f"{table}.parquet").is_file()]
             if not files:
                 con.execute(f"DROP VIEW IF EXISTS {table}")
