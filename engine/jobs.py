@@ -40,9 +40,11 @@ __all__ = [
     "RunReport",
     "catalog_for",
     "compare_job",
+    "compare_report_job",
     "config_schema",
     "expand_config_paths",
     "parse_period",
+    "report_job",
     "run_configs",
     "validate_configs",
 ]
@@ -526,3 +528,37 @@ def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[s
     shifted.attrs["source"] = panel.source
     shifted.attrs["text"] = expr.to_text(cond)
     return shifted
+
+
+def report_job(
+    run: str, opts: RunOptions, *, env: Mapping[str, str], output: Path, png_dir: Path | None = None
+) -> list[Path]:
+    """``seesaw report``: the HTML report of one stored run, written to ``output`` (+ PNGs); the files written.
+
+    ``run``: a run id (or a unique prefix of one), or ``latest``: the most recently created run.
+    """
+    from engine.compare import load_run
+    from engine.report import run_report
+    from engine.report.files import report_target, write_report
+
+    browser = report_target(output, png_dir, env)
+    catalog = catalog_for(opts, env)
+    run_dir = catalog.latest() if run == "latest" else catalog.select_one(run)
+    return write_report(run_report(load_run(run_dir)), output, png_dir=png_dir, browser=browser)
+
+
+def compare_report_job(
+    comparison: Comparison,
+    rows: Sequence[dict[str, Any]],
+    reps: int,
+    *,
+    env: Mapping[str, str],
+    output: Path,
+    png_dir: Path | None = None,
+) -> list[Path]:
+    """``seesaw compare --format html``: the comparison's report written to ``output`` (+ PNGs)."""
+    from engine.report import compare_report
+    from engine.report.files import report_target, write_report
+
+    browser = report_target(output, png_dir, env)
+    return write_report(compare_report(comparison, rows, reps), output, png_dir=png_dir, browser=browser)

@@ -231,6 +231,22 @@ class Catalog:
             out.append(Path(rows[0][0]))
         return out
 
+    def latest(self) -> Path:
+        """The run directory of the most recently created complete run (of any config)."""
+        _, rows = self.query(
+            "SELECT run_dir FROM runs WHERE status = 'complete' ORDER BY created_at DESC, run_id DESC LIMIT 1"
+        )
+        if not rows:
+            raise StoreError("no stored runs", file=str(self.db_path), expected="run some configs first")
+        return Path(rows[0][0])
+
+    def select_one(self, run_id: str) -> Path:
+        """The run directory of one run id (or a unique prefix of one)."""
+        if "," in run_id or run_id == "latest":
+            raise StoreError(f"expected one run id, got {run_id!r}", file=str(self.db_path))
+        (run_dir,) = self.select(run_id)
+        return run_dir
+
     def query(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
         """Run a read-only SQL query; return (column names, rows)."""
         import duckdb
