@@ -8,7 +8,7 @@ others are the comparison curves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,19 +32,29 @@ __all__ = [
 
 #: Line colours in order (colour-blind-safe Okabe-Ito, then greys).
 PALETTE = ("#0b4f9c", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f", "#000000", "#b9b9b9")
-_RULE_FILLS = ("rgba(0,158,115,0.18)", "rgba(213,94,0,0.18)", "rgba(86,180,233,0.22)", "rgba(204,121,167,0.2)")
+_RULE_FILLS = ("rgba(0,158,115,0.25)", "rgba(213,94,0,0.25)", "rgba(204,121,167,0.28)", "rgba(230,159,0,0.28)")
+_OTHERWISE_FILL = "rgba(127,127,127,0.07)"  # the fallback rule: shaded faintly, so the others stand out
 
 
 def _dates(index: pd.Index) -> list[str]:
     return [str(d) for d in pd.DatetimeIndex(index).strftime("%Y-%m-%d")]
 
 
+#: More legend entries than this go in a column on the right instead of a row above the plot.
+_LEGEND_ROW_MAX = 6
+
+
 def _layout(fig: go.Figure, title: str, **kwargs: Any) -> go.Figure:
+    entries = len({t.legendgroup or t.name for t in fig.data if t.showlegend is not False})
+    if entries > _LEGEND_ROW_MAX:
+        legend = {"orientation": "v", "y": 1, "yanchor": "top", "x": 1.01, "xanchor": "left", "font": {"size": 10}}
+    else:
+        legend = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"}
     layout: dict[str, Any] = {
         "title": {"text": title, "x": 0, "xanchor": "left"},
         "template": "plotly_white",
         "margin": {"l": 60, "r": 20, "t": 70, "b": 40},
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"},
+        "legend": legend,
         "hovermode": "x unified",
     }
     fig.update_layout(**{**layout, **kwargs})
@@ -55,32 +65,38 @@ def _color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def _lines(fig: go.Figure, curves: Mapping[str, pd.Series], hover: str, **trace: Any) -> None:
+def _lines(fig: go.Figure, curves: Mapping[str, pd.Series], hover: str, dotted: Collection[str]) -> None:
+    """One line per curve; with no ``dotted`` curves the first is the subject (thicker), else ``dotted`` are
+    the benchmarks (dotted) among equals."""
     for i, (name, s) in enumerate(curves.items()):
+        width = 1.3 if dotted else (2.2 if i == 0 else 1.3)
         fig.add_trace(
             go.Scatter(
                 x=_dates(s.index),
                 y=s.to_numpy(dtype=float),
                 name=name,
                 mode="lines",
-                line={"width": 2.2 if i == 0 else 1.3, "color": _color(i)},
+                line={"width": width, "color": _color(i), "dash": "dot" if name in dotted else "solid"},
                 hovertemplate=hover,
-                **trace,
             )
         )
 
 
-def equity_figure(curves: Mapping[str, pd.Series], *, title: str, y_title: str) -> go.Figure:
-    """Curves on a log scale (equal vertical distances are equal percentage moves)."""
+def equity_figure(
+    curves: Mapping[str, pd.Series], *, title: str, y_title: str, dotted: Collection[str] = ()
+) -> go.Figure:
+    """Curves on a log scale (equal vertical distances are equal percentage moves); ``dotted``: see ``_lines``."""
     fig = go.Figure()
-    _lines(fig, curves, "%{y:,.4g}")
+    _lines(fig, curves, "%{y:,.4g}", dotted)
     return _layout(fig, title, yaxis={"type": "log", "title": y_title})
 
 
-def drawdown_figure(drawdowns: Mapping[str, pd.Series], *, title: str = "Drawdown from the running peak") -> go.Figure:
+def drawdown_figure(
+    drawdowns: Mapping[str, pd.Series], *, title: str = "Drawdown from the running peak", dotted: Collection[str] = ()
+) -> go.Figure:
     """Drawdowns (fractions <= 0) drawn as percent."""
     fig = go.Figure()
-    _lines(fig, drawdowns, "%{y:.1%}")
+    _lines(fig, drawdowns, "%{y:.1%}", dotted)
     return _layout(fig, title, yaxis={"tickformat": ".0%", "title": "drawdown"})
 
 
@@ -137,7 +153,7 @@ def signal_figure(
                     mode="lines",
                     line={"width": 0, "shape": "hv"},
                     fill="tozeroy",
-                    fillcolor=_RULE_FILLS[i % len(_RULE_FILLS)],
+                    fillcolor=_OTHERWISE_FILL if label == "otherwise" else _RULE_FILLS[i % len(_RULE_FILLS)],
                     yaxis="y2",
                     hoverinfo="skip",
                 )
@@ -242,6 +258,7 @@ def risk_return_figure(points: Sequence[tuple[str, str, float, float]], *, title
                 name=kind,
                 mode="markers+text",
                 textposition="top center",
+                textfont={"size": 10},
                 marker={"size": 11, "symbol": symbol, "color": PALETTE[0] if kind == "strategy" else PALETTE[6]},
                 hovertemplate="%{text}<br>vol %{x:.1%}<br>CAGR %{y:.1%}<extra></extra>",
             )

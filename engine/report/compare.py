@@ -126,13 +126,17 @@ def compare_report(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) -> 
             _compare_table(c, rows) + paragraphs(compare_caption(c, reps), "small muted"),
         )
     )
+    benchmarks = {r["name"] for r in rows if r["kind"] != "strategy"}
     figures["equity"] = charts.equity_figure(
         {k: ser.normalised(v, start) for k, (v, start) in curves.items()},
-        title="Growth of 1 on the common window (log scale)",
+        title="Growth of 1 on the common window (log scale; benchmarks dotted)",
         y_title="value / value before the first date",
+        dotted=benchmarks,
     )
     sections.append(Section("equity", "Equity, normalised to 1", figure_html(figures["equity"], "fig-equity")))
-    figures["drawdown"] = charts.drawdown_figure({k: ser.drawdown(v, start) for k, (v, start) in curves.items()})
+    figures["drawdown"] = charts.drawdown_figure(
+        {k: ser.drawdown(v, start) for k, (v, start) in curves.items()}, dotted=benchmarks
+    )
     sections.append(Section("drawdowns", "Drawdowns", figure_html(figures["drawdown"], "fig-drawdown")))
     figures["risk_return"] = charts.risk_return_figure(
         [(r["name"], r["kind"], r["ann_vol"], r["cagr"]) for r in rows],
