@@ -161,6 +161,16 @@ def test_thresholds_are_the_constants_each_rule_compares_a_signal_with(
     assert [(t.signal, t.op, t.value, t.rule) for t in thresholds(whens, names)] == expected
 
 
+def test_signal_only_assets_have_no_weight_but_feed_the_signals(tmp_path: Path) -> None:
+    """etf_pair_us trades SPY and EWH on signals of the two indexes, which are never held."""
+    results = tmp_path / "results"
+    args = ["--source", "synthetic", "--start", "2013-01-01", "--end", "2014-12-31", "--results-dir", str(results)]
+    assert invoke("run", str(CONFIGS / "etf_pair_us.yaml"), *args).exit_code == 0
+    figs = figures(run_report(load_run(stored_run_dir(results, "etf_pair_us"))).html)
+    assert [t["name"] for t in figs["fig-weights"]["data"]] == ["spy", "ewh", "cash"]
+    assert {"fig-signal-corr", "fig-signal-mom"} <= set(figs)
+
+
 def test_a_run_written_before_signals_were_stored_renders_and_says_so(report_results: Path, tmp_path: Path) -> None:
     old = tmp_path / "old-run"
     shutil.copytree(stored_run_dir(report_results, "corr_breakdown"), old)

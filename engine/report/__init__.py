@@ -2,8 +2,8 @@
 
 Pure functions, no I/O: each report function takes what the store holds (a
 :class:`engine.compare.StoredRun`, a :class:`engine.compare.Comparison`) and returns a
-:class:`Report` (the page as a string, its figures by name for ``--png``, and the body-row
-count of each table).  Writing files is :mod:`engine.report.files`, called by the jobs.
+:class:`Report` (the page as a string and its figures by name, for ``--png``).  Writing files
+is :mod:`engine.report.files`, called by the jobs.
 
 * :func:`run_report` (``seesaw report RUN_ID``) - :mod:`engine.report.run`
 * :func:`compare_report` (``seesaw compare … --format html``) - :mod:`engine.report.compare`

@@ -187,5 +187,4 @@ def compare_report(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) -> 
     title = "Seesaw comparison"
     subtitle = f"{len(rows)} rows · common window {c.first.date()} → {c.last.date()}"
     html = page_html(title, sections, banner=SYNTHETIC_BANNER if c.synthetic else None, subtitle=subtitle)
-    tables = {"compare": len(rows), "years": len(rows) if c.years else 0, "statistics": len(strategies)}
-    return Report(title=title, html=html, figures=figures, tables=tables)
+    return Report(title=title, html=html, figures=figures)

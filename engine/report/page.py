@@ -90,7 +90,6 @@ class Report:
     title: str
     html: str
     figures: Mapping[str, go.Figure] = field(default_factory=dict)
-    tables: Mapping[str, int] = field(default_factory=dict)  # table id -> number of body rows
 
 
 def _esc(text: Any) -> str:

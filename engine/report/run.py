@@ -208,11 +208,13 @@ def run_report(run: StoredRun) -> Report:
     figures["drawdown"] = charts.drawdown_figure({k: ser.drawdown(v, initial) for k, v in curves.items()})
     sections.append(Section("drawdowns", "Drawdowns", figure_html(figures["drawdown"], "fig-drawdown")))
 
-    traded = [a for a, info in (run.metrics.get("data", {}).get("assets") or {}).items() if info.get("traded", True)]
-    traded = [a for a in traded if f"{a}_actual" in run.weights] or [
-        c.removesuffix("_actual") for c in run.weights.columns if c.endswith("_actual")
+    info = run.metrics.get("data", {}).get("assets") or {}
+    traded = [  # signal-only assets have no weight to show
+        c
+        for c in run.weights.columns
+        if c.endswith("_actual") and info.get(c.removesuffix("_actual"), {}).get("traded", True)
     ]
-    actual = run.weights[[f"{a}_actual" for a in traded]].rename(columns=lambda c: c.removesuffix("_actual"))
+    actual = run.weights[traded].rename(columns=lambda c: c.removesuffix("_actual"))
     figures["weights"] = charts.weights_figure(actual)
     sections.append(Section("weights", "Weights", figure_html(figures["weights"], "fig-weights")))
     sections.append(Section("signals", "Signals and rules", _signals_section(run, figures)))
@@ -270,6 +272,4 @@ def run_report(run: StoredRun) -> Report:
     banner = SYNTHETIC_BANNER if run.manifest.get("synthetic") else None
     subtitle = f"run {run.manifest.get('run_id')} · {run.manifest.get('start')} → {run.manifest.get('end')}"
     html = page_html(title, sections, banner=banner, subtitle=subtitle)
-    n_years = len({y for v in years.values() for y in v})
-    tables = {"metrics": len(_metrics_rows(run)), "years": n_years, "trades": len(run.trades)}
-    return Report(title=title, html=html, figures=figures, tables=tables)
+    return Report(title=title, html=html, figures=figures)
