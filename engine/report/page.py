@@ -9,8 +9,8 @@ holds the full-precision number it was formatted from (``data-key`` names the co
 test or a script can read the exact values back from the page.
 
 >>> cell = Cell("12.3%", value=0.1234, key="cagr")
->>> table_html(["CAGR"], [[cell]], table_id="t")[:40]
-'<table class="data" id="t"><thead><tr><t'
+>>> table_html(["CAGR"], [[cell]], table_id="t")
+'<div class="wide"><table ...<tbody><tr><td class="n" data-key="cagr" data-value="0.1234">12.3%</td></tr>...'
 """
 
 from __future__ import annotations
