@@ -172,6 +172,7 @@ class CompareFormat(StrEnum):
     markdown = "markdown"
     csv = "csv"
     json = "json"
+    html = "html"
 
 
 @app.command(
@@ -196,8 +197,13 @@ def compare(
     ] = None,
     sort: Annotated[str | None, typer.Option(help="Sort strategies best-first by this column (e.g. sharpe).")] = None,
     top: Annotated[int | None, typer.Option(min=1, help="Keep the first N strategies.")] = None,
-    format: Annotated[CompareFormat, typer.Option("--format")] = CompareFormat.table,
+    format: Annotated[
+        CompareFormat, typer.Option("--format", help="html: a self-contained report page (needs --output).")
+    ] = CompareFormat.table,
     output: Annotated[Path | None, typer.Option(help="Write the output to FILE instead of stdout.")] = None,
+    png: Annotated[
+        Path | None, typer.Option(help="With --format html: also write each chart as DIR/<chart>.png (Chromium).")
+    ] = None,
     allow_mixed: Annotated[bool, typer.Option(help="Allow runs on different data (fingerprints).")] = False,
     reps: Annotated[int, typer.Option(min=100, help="Bootstrap resamples for the Sharpe CI and SPA.")] = 2000,
     regime: Annotated[
@@ -219,6 +225,15 @@ def compare(
     try:
         if by not in (None, "year"):
             raise UserError(f"--by: expected 'year', got {by!r}")
+        html = format is CompareFormat.html
+        if png is not None and not html:
+            raise UserError("--png goes with --format html (the images are the report's charts)")
+        if html:
+            from engine.report.files import report_target
+
+            if output is None:
+                raise UserError("--format html writes a report file: give --output FILE")
+            report_target(output, png, dict(os.environ))  # refuse before running anything
         opts = _run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
         comparison, _ = compare_job(
             configs or [],
@@ -229,7 +244,7 @@ def compare(
             period=parse_period(period),
             benchmark=benchmark,
             allow_mixed=allow_mixed,
-            by_year=by == "year",
+            by_year=by == "year" or html,  # the report's year-by-year table
             reps=reps,
             regime=regime,
             regime_config=regime_config,
@@ -238,8 +253,15 @@ def compare(
             rows = compare_sort(comparison.rows, sort, top)
         except KeyError as exc:
             raise UserError(f"--sort: {exc.args[0]}") from None
+        if html and output is not None:
+            from engine.jobs import compare_report_job
+
+            written = compare_report_job(comparison, rows, reps, env=dict(os.environ), output=output, png_dir=png)
     except UserError as err:
         _fail(err)
+        return
+    if html:
+        _print_written(written)
         return
     if format is CompareFormat.table and output is None:
         Console(highlight=False, width=None if sys.stdout.isatty() else 240).print(
@@ -263,6 +285,39 @@ def compare(
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         _fail(StoreError(f"cannot write the output: {exc.strerror or exc}", file=str(output)))
+
+
+def _print_written(files: list[Path]) -> None:
+    for f in files:
+        print(f"wrote {f}")
+
+
+@app.command(
+    help=(
+        "Write the HTML report of a stored run: RUN_ID (or a unique prefix), or 'latest' (the most recently created "
+        "run). One self-contained file that opens offline: metrics, equity against the benchmarks, drawdowns, "
+        "weights, signals with their rules, rolling one-year return and Sharpe, calendar years, trades."
+    )
+)
+def report(
+    run: Annotated[str, typer.Argument(help="RUN_ID, a unique prefix of one, or 'latest'.")],
+    output: Annotated[Path | None, typer.Option(help="The HTML file to write (its directory must exist).")] = None,
+    png: Annotated[Path | None, typer.Option(help="Also write each chart as DIR/<chart>.png (Chromium).")] = None,
+    results_dir: Annotated[Path, typer.Option(help="Where run directories are.")] = Path("results"),
+    store: Annotated[Path | None, typer.Option(help="Results catalog (default: RESULTS_DIR/seesaw.duckdb).")] = None,
+) -> None:
+    from engine.jobs import RunOptions, report_job
+
+    try:
+        if output is None:
+            raise UserError("a report is a file: give --output FILE (e.g. --output report.html)")
+        written = report_job(
+            run, RunOptions(results_dir=results_dir, store=store), env=dict(os.environ), output=output, png_dir=png
+        )
+    except UserError as err:
+        _fail(err)
+        return
+    _print_written(written)
 
 
 runs_app = typer.Typer(help="Browse the results store.", no_args_is_help=True)

@@ -49,6 +49,9 @@ class StoredRun:
     weights: pd.DataFrame
     prices: pd.DataFrame
     quotes: pd.DataFrame | None = None  # absent in runs written before quotes.parquet existed
+    signals: pd.DataFrame | None = None  # absent in runs written before signals.parquet existed
+    config: dict[str, Any] | None = None  # the resolved config (config.yaml)
+    config_text: str = ""  # config.yaml as written, header comments included
 
     @property
     def name(self) -> str:
@@ -67,13 +70,17 @@ def load_run(run_dir: Path) -> StoredRun:
     try:
         manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
         metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+        config_text = (run_dir / "config.yaml").read_text(encoding="utf-8")
+        config = yaml.safe_load(config_text)
         tables = {n: _table(run_dir, n) for n in ("equity", "benchmarks", "trades", "weights", "prices")}
-        if (run_dir / "quotes.parquet").is_file():
-            tables["quotes"] = _table(run_dir, "quotes")
+        for optional in ("quotes", "signals"):
+            if (run_dir / f"{optional}.parquet").is_file():
+                tables[optional] = _table(run_dir, optional)
     except (OSError, ValueError) as exc:
         raise StoreError(f"cannot read run: {exc}".splitlines()[0], file=str(run_dir)) from None
-    return StoredRun(run_dir, manifest, metrics, float(config["initial_cash"]), **tables)
+    return StoredRun(
+        run_dir, manifest, metrics, float(config["initial_cash"]), **tables, config=config, config_text=config_text
+    )
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,9 @@ class Comparison:
     risk_free: str = "zero"
     #: the runs' modelling assumptions, {config name: [line, ...]} (metrics.json "assumptions")
     assumptions: dict[str, list[str]] | None = None
+    #: each row's curve on the common dates and the value before its first date (V_-1), by row name:
+    #: the values every row's metrics were computed from (for charts)
+    curves: dict[str, tuple[pd.Series, float]] | None = None
 
 
 def _switch_dates(weights: pd.DataFrame) -> list[pd.Timestamp]:
@@ -172,8 +182,10 @@ def compare_runs(
 
     rows: list[dict[str, Any]] = []
     strategy_returns: list[np.ndarray] = []
+    measured: dict[str, tuple[pd.Series, float]] = {}
     for label, (value, initial) in cut.items():
         value = value.loc[dates]
+        measured[label] = (value, initial)
         _, _, run, is_strategy = curves[label]
         row: dict[str, Any] = {"kind": "strategy" if is_strategy else "benchmark", "name": label}
         row.update({"start": str(dates[0].date()), "end": str(dates[-1].date())})
@@ -234,6 +246,7 @@ def compare_runs(
         regime=None if regime is None else str(regime.attrs.get("text", "regime")),
         risk_free=_risk_free_text(runs),
         assumptions={r.name: list(r.metrics.get("assumptions") or []) for r in runs},
+        curves=measured,
     )
 
 

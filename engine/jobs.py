@@ -24,6 +24,7 @@ from engine.data.base import Provider
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import ConfigError, UserError
 from engine.pipeline import RunResult, required_warmup, run_config
+from engine.signals import compute_signals
 from engine.simulate import Engine
 from engine.store import RunFiles, config_hash, new_run_id, write_run
 from engine.store.catalog import Catalog, default_store_path
@@ -39,9 +40,11 @@ __all__ = [
     "RunReport",
     "catalog_for",
     "compare_job",
+    "compare_report_job",
     "config_schema",
     "expand_config_paths",
     "parse_period",
+    "report_job",
     "run_configs",
     "validate_configs",
 ]
@@ -203,6 +206,11 @@ def _files(
     for j, a in enumerate(s.assets):
         prices[a] = s.unit_value[:, j]
         quotes[a] = loaded.panel.close[loaded.start :, j]
+    # The signal values the rules saw, on the run's dates: the same pure functions of the same panel
+    # as in engine.pipeline.strategy_allocation (recomputed here rather than threaded through RunResult).
+    signals = pd.DataFrame({"date": equity["date"]})
+    for name, values in compute_signals(cfg.signals, loaded.panel.signal_inputs()).items():
+        signals[name] = np.asarray(values, dtype="float64")[loaded.start :]
     data = _data_block(cfg, loaded)
     chash = config_hash(resolved)
     metrics = {
@@ -245,6 +253,7 @@ def _files(
         prices=prices,
         manifest=manifest,
         quotes=quotes,
+        signals=signals,
     )
 
 
@@ -505,7 +514,7 @@ def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[s
     from engine.config import load_config
     from engine.errors import ExpressionError
     from engine.rules import condition_mask
-    from engine.signals import compute_signals, signal_lookback
+    from engine.signals import signal_lookback
 
     cfg = _resolve(load_config(config_file), opts, env)
     try:
@@ -519,3 +528,37 @@ def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[s
     shifted.attrs["source"] = panel.source
     shifted.attrs["text"] = expr.to_text(cond)
     return shifted
+
+
+def report_job(
+    run: str, opts: RunOptions, *, env: Mapping[str, str], output: Path, png_dir: Path | None = None
+) -> list[Path]:
+    """``seesaw report``: the HTML report of one stored run, written to ``output`` (+ PNGs); the files written.
+
+    ``run``: a run id (or a unique prefix of one), or ``latest``: the most recently created run.
+    """
+    from engine.compare import load_run
+    from engine.report import run_report
+    from engine.report.files import report_target, write_report
+
+    browser = report_target(output, png_dir, env)
+    catalog = catalog_for(opts, env)
+    run_dir = catalog.latest() if run == "latest" else catalog.select_one(run)
+    return write_report(run_report(load_run(run_dir)), output, png_dir=png_dir, browser=browser)
+
+
+def compare_report_job(
+    comparison: Comparison,
+    rows: Sequence[dict[str, Any]],
+    reps: int,
+    *,
+    env: Mapping[str, str],
+    output: Path,
+    png_dir: Path | None = None,
+) -> list[Path]:
+    """``seesaw compare --format html``: the comparison's report written to ``output`` (+ PNGs)."""
+    from engine.report import compare_report
+    from engine.report.files import report_target, write_report
+
+    browser = report_target(output, png_dir, env)
+    return write_report(compare_report(comparison, rows, reps), output, png_dir=png_dir, browser=browser)

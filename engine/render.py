@@ -14,14 +14,19 @@ from engine.store.rundir import dumps_json
 __all__ = [
     "COMPARE_COLUMNS",
     "JSON_KEYS",
+    "RUN_COLUMNS",
     "assumption_lines",
     "caption_lines",
+    "column_extremes",
     "compare_caption",
+    "compare_cell",
+    "compare_columns",
     "compare_csv",
     "compare_json",
     "compare_markdown",
     "compare_sort",
     "compare_table",
+    "format_value",
     "rows_json",
     "rows_table",
 ]
@@ -48,6 +53,13 @@ _COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("fees_paid", "Fees", "money"),
     ("final_value", "Final value", "money"),
 )
+#: The run table's columns, (key, header, format), for the other renderers (the HTML report).
+RUN_COLUMNS = _COLUMNS
+
+
+def format_value(value: Any, kind: str) -> str:
+    """A fraction, ratio or amount as shown in every table: ``pct`` 12.3%, ``num`` 0.51, ``money`` 1,234; NaN ``–``."""
+    return _fmt(value, kind)
 
 
 def _fmt(value: Any, kind: str) -> str:
@@ -255,6 +267,31 @@ def compare_caption(c: Any, reps: int) -> list[str]:
     return lines
 
 
+def compare_columns(c: Any, *, years: bool = True) -> list[tuple[str, str, str, str]]:
+    """The compare table's columns for comparison ``c``: (key, header, format, better); ``years=False`` drops
+    the calendar-year columns."""
+    return _columns(c.assets, c.years if years else (), c.regime is not None)
+
+
+def compare_cell(row: dict[str, Any], key: str, kind: str) -> str:
+    """One compare-table cell as text (``ci``: the Sharpe interval ``low…high``)."""
+    return _cell(row, key, kind)
+
+
+def column_extremes(
+    cols: Sequence[tuple[str, str, str, str]], rows: Sequence[dict[str, Any]]
+) -> dict[str, tuple[float, float]]:
+    """{key: (best, worst)} of each ranked column whose finite values are not all equal."""
+    extremes: dict[str, tuple[float, float]] = {}
+    for key, _, _, better in cols:
+        values = [r.get(key) for r in rows]
+        finite = [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
+        if better and len(finite) > 1 and min(finite) != max(finite):
+            best, worst = (max(finite), min(finite)) if better == "high" else (min(finite), max(finite))
+            extremes[key] = (best, worst)
+    return extremes
+
+
 def compare_table(c: Any, rows: Sequence[dict[str, Any]], reps: int) -> Table:
     """The rich table: best value per column in bold green, worst in red."""
     cols = _columns(c.assets, c.years, c.regime is not None)
@@ -265,13 +302,7 @@ def compare_table(c: Any, rows: Sequence[dict[str, Any]], reps: int) -> Table:
     for _, header, _, _ in cols:
         table.add_column(header, justify="right")
     table.add_column("Avg weight", no_wrap=True)
-    extremes: dict[str, tuple[float, float]] = {}
-    for key, _, _, better in cols:
-        values = [r.get(key) for r in rows]
-        finite = [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
-        if better and len(finite) > 1 and min(finite) != max(finite):
-            best, worst = (max(finite), min(finite)) if better == "high" else (min(finite), max(finite))
-            extremes[key] = (best, worst)
+    extremes = column_extremes(cols, rows)
     previous = None
     for r in rows:
         if previous == "strategy" and r["kind"] != "strategy":

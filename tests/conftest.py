@@ -27,3 +27,28 @@ def data_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+#: The configs of the report tests' stored runs: two signals and three rules, one signal with
+#: thresholds either side of zero, and one config without signals.
+REPORT_CONFIGS = ("corr_breakdown", "spread_reversion", "static_60_40")
+
+
+@pytest.fixture(scope="session")
+def report_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A results directory (with its catalog) holding synthetic runs of :data:`REPORT_CONFIGS`, 2010-2014."""
+    import datetime as dt
+
+    from engine.jobs import RunOptions, run_configs
+
+    results = tmp_path_factory.mktemp("report") / "results"
+    opts = RunOptions(source="synthetic", start=dt.date(2010, 1, 1), end=dt.date(2014, 12, 31), results_dir=results)
+    now = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    run_configs([CONFIGS / f"{name}.yaml" for name in REPORT_CONFIGS], opts, env={}, now=now)
+    return results
+
+
+def stored_run_dir(results: Path, config_name: str) -> Path:
+    """The single run directory of ``config_name`` under ``results``."""
+    (run_dir,) = [p for p in (results / config_name).iterdir() if not p.name.startswith(".")]
+    return run_dir

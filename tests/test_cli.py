@@ -28,7 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "configs").glob("*.yaml"))
 TEXT_FILES = {"config.yaml", "metrics.json", "equity.csv", "weights.csv", "trades.csv", "benchmarks.csv", "run.json"}
 PARQUET_FILES = {
-    *("equity.parquet", "weights.parquet", "trades.parquet", "benchmarks.parquet", "prices.parquet", "quotes.parquet")
+    *("equity.parquet", "weights.parquet", "trades.parquet", "benchmarks.parquet", "prices.parquet", "quotes.parquet"),
+    "signals.parquet",
 }
 RUN_FILES = TEXT_FILES | PARQUET_FILES
 DETERMINISTIC_FILES = sorted(TEXT_FILES - {"run.json"})  # run.json holds the creation time
@@ -152,6 +153,30 @@ def test_run_writes_one_complete_run_directory_per_config(synthetic_runs: dict[s
         assert (equity["cash"] + equity[assets].sum(axis=1)).to_numpy() == pytest.approx(equity["value"], rel=1e-9)
         assert len(pd.read_csv(run_dir / "weights.csv")) == len(equity)
         assert len(pd.read_csv(run_dir / "trades.csv")) == metrics["strategy"]["trades"]
+
+
+def test_stored_signals_are_the_values_the_rules_saw(synthetic_runs: dict[str, Proc]) -> None:
+    """signals.parquet holds every signal on the run's dates: evaluating the config's rules on those stored
+    values gives back the stored rule of every date (weights.csv), so the report's charts show what decided.
+    (No shipped config uses crosses_above/below, whose first date would need the day before the run.)"""
+    from engine.config import load_config
+    from engine.rules import compile_rules, decide
+
+    results = synthetic_runs["table"].results
+    for path in SHIPPED:
+        cfg = load_config(path)
+        run_dir = _run_dir(results, cfg.name)
+        signals = pd.read_parquet(run_dir / "signals.parquet")
+        weights = pd.read_csv(run_dir / "weights.csv")
+        assert list(signals.columns) == ["date", *cfg.signals], cfg.name
+        assert signals["date"].tolist() == weights["date"].tolist()
+        if not cfg.signals:
+            continue
+        assert signals[list(cfg.signals)].notna().all().all(), f"{cfg.name}: a signal is NaN after the warm-up"
+        compiled = compile_rules(cfg.rules, list(cfg.assets), list(cfg.signals))
+        values = {name: signals[name].to_numpy() for name in cfg.signals}
+        rule, _ = decide(compiled, values, len(signals))
+        assert rule.tolist() == weights["rule"].tolist(), cfg.name
 
 
 def test_run_json_rows_follow_the_contract(synthetic_runs: dict[str, Proc]) -> None:

@@ -8,7 +8,7 @@ blocks even read-only openers):
   Parquet files (``equity``, ``weights``, ``trades``, ``benchmarks``) and a
   ``run.json`` manifest.  Nothing is ever overwritten in place.
 * ``seesaw.duckdb`` holds two tables, ``runs`` and ``metrics``, rebuilt from the
-  manifests, plus views ``equity``, ``weights``, ``trades``, ``benchmarks`` and ``prices``
+  manifests, plus views ``equity``, ``weights``, ``trades``, ``benchmarks``, ``prices``, ``quotes`` and ``signals``
   over the Parquet files.  Every open of the database happens under a
   ``fcntl`` file lock next to it (exclusive to write, shared to read), so
   Seesaw processes never meet DuckDB's own lock; the lock dies with its
@@ -243,7 +243,7 @@ class Catalog:
         else:
             con.execute("DROP VIEW IF EXISTS sweep_combos")
         run_dirs = [Path(r[0]) for r in con.execute("SELECT run_dir FROM runs ORDER BY run_id").fetchall()]
-        for table in ("equity", "weights", "trades", "benchmarks", "prices", "quotes"):
+        for table in ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals"):
             files = [d / f"{table}.parquet" for d in run_dirs if (d / f"{table}.parquet").is_file()]
             if not files:
                 con.execute(f"DROP VIEW IF EXISTS {table}")
@@ -289,6 +289,22 @@ class Catalog:
                 raise StoreError(f"{problem} matches run id {run_id!r}", file=str(self.db_path))
             out.append(Path(rows[0][0]))
         return out
+
+    def latest(self) -> Path:
+        """The run directory of the most recently created complete run (of any config)."""
+        _, rows = self.query(
+            "SELECT run_dir FROM runs WHERE status = 'complete' ORDER BY created_at DESC, run_id DESC LIMIT 1"
+        )
+        if not rows:
+            raise StoreError("no stored runs", file=str(self.db_path), expected="run some configs first")
+        return Path(rows[0][0])
+
+    def select_one(self, run_id: str) -> Path:
+        """The run directory of one run id (or a unique prefix of one)."""
+        if "," in run_id or run_id == "latest":
+            raise StoreError(f"expected one run id, got {run_id!r}", file=str(self.db_path))
+        (run_dir,) = self.select(run_id)
+        return run_dir
 
     def query(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
         """Run a read-only SQL query; return (column names, rows)."""

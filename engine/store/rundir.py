@@ -20,6 +20,9 @@ Files (all human-readable):
   ``quotes.parquet``: each asset's quoted price in its own currency on the dates
   it traded (empty elsewhere), which lets a comparison check that runs sharing a
   symbol used the same data.
+* ``signals.parquet``: ``date`` and the value of each of the config's signals on
+  every date of the run (only ``date`` for a config without signals), for the
+  report's signal charts.
 * ``run.json``: the manifest the catalog indexes (run id, config name and
   hash, data fingerprint, Seesaw version, period, creation time, status); the
   only non-deterministic file.
@@ -67,6 +70,7 @@ class RunFiles:
     prices: pd.DataFrame
     manifest: dict[str, Any]
     quotes: pd.DataFrame | None = None
+    signals: pd.DataFrame | None = None
 
 
 def _clean(obj: Any) -> Any:
@@ -158,7 +162,7 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
         _write(tmp / "weights.csv", _csv(files.weights))
         _write(tmp / "trades.csv", _csv(files.trades))
         _write(tmp / "benchmarks.csv", _csv(files.benchmarks))
-        for name in ("equity", "weights", "trades", "benchmarks", "prices", "quotes"):
+        for name in ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals"):
             if getattr(files, name) is not None:
                 _write_parquet(tmp / f"{name}.parquet", getattr(files, name))
         final, suffix = parent / run_id, 1

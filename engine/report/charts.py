@@ -1,0 +1,292 @@
+"""Plotly figures for the reports: pure functions from series (fractions) to ``go.Figure``.
+
+Every figure uses SVG traces (no WebGL, so it renders in any headless browser), dates as
+``YYYY-MM-DD`` strings, fractions formatted as percent by the axis (``tickformat``), never
+multiplied by 100.  The first curve of a mapping is drawn as the subject (thicker); the
+others are the comparison curves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from engine.report.series import Threshold
+
+__all__ = [
+    "PALETTE",
+    "drawdown_figure",
+    "equity_figure",
+    "risk_return_figure",
+    "rolling_figure",
+    "sharpe_interval_figure",
+    "signal_figure",
+    "weights_figure",
+    "year_returns_figure",
+]
+
+#: Line colours in order (colour-blind-safe Okabe-Ito, then greys).
+PALETTE = ("#0b4f9c", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f", "#000000", "#b9b9b9")
+_RULE_FILLS = ("rgba(0,158,115,0.25)", "rgba(213,94,0,0.25)", "rgba(204,121,167,0.28)", "rgba(230,159,0,0.28)")
+_OTHERWISE_FILL = "rgba(127,127,127,0.07)"  # the fallback rule: shaded faintly, so the others stand out
+
+
+def _dates(index: pd.Index) -> list[str]:
+    return [str(d) for d in pd.DatetimeIndex(index).strftime("%Y-%m-%d")]
+
+
+#: More legend entries than this go in a column on the right instead of a row above the plot.
+_LEGEND_ROW_MAX = 6
+
+
+def _layout(fig: go.Figure, title: str, **kwargs: Any) -> go.Figure:
+    entries = len({t.legendgroup or t.name for t in fig.data if t.showlegend is not False})
+    if entries > _LEGEND_ROW_MAX:
+        legend = {"orientation": "v", "y": 1, "yanchor": "top", "x": 1.01, "xanchor": "left", "font": {"size": 10}}
+    else:
+        legend = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"}
+    layout: dict[str, Any] = {
+        "title": {"text": title, "x": 0, "xanchor": "left"},
+        "template": "plotly_white",
+        "margin": {"l": 60, "r": 20, "t": 70, "b": 40},
+        "legend": legend,
+        "hovermode": "x unified",
+    }
+    fig.update_layout(**{**layout, **kwargs})
+    return fig
+
+
+def _color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _lines(fig: go.Figure, curves: Mapping[str, pd.Series], hover: str, dotted: Collection[str]) -> None:
+    """One line per curve; with no ``dotted`` curves the first is the subject (thicker), else ``dotted`` are
+    the benchmarks (dotted) among equals."""
+    for i, (name, s) in enumerate(curves.items()):
+        width = 1.3 if dotted else (2.2 if i == 0 else 1.3)
+        fig.add_trace(
+            go.Scatter(
+                x=_dates(s.index),
+                y=s.to_numpy(dtype=float),
+                name=name,
+                mode="lines",
+                line={"width": width, "color": _color(i), "dash": "dot" if name in dotted else "solid"},
+                hovertemplate=hover,
+            )
+        )
+
+
+def equity_figure(
+    curves: Mapping[str, pd.Series], *, title: str, y_title: str, dotted: Collection[str] = ()
+) -> go.Figure:
+    """Curves on a log scale (equal vertical distances are equal percentage moves); ``dotted``: see ``_lines``."""
+    fig = go.Figure()
+    _lines(fig, curves, "%{y:,.4g}", dotted)
+    return _layout(fig, title, yaxis={"type": "log", "title": y_title})
+
+
+def drawdown_figure(
+    drawdowns: Mapping[str, pd.Series], *, title: str = "Drawdown from the running peak", dotted: Collection[str] = ()
+) -> go.Figure:
+    """Drawdowns (fractions <= 0) drawn as percent."""
+    fig = go.Figure()
+    _lines(fig, drawdowns, "%{y:.1%}", dotted)
+    return _layout(fig, title, yaxis={"tickformat": ".0%", "title": "drawdown"})
+
+
+def weights_figure(weights: pd.DataFrame, *, title: str = "Weights at the end of each date") -> go.Figure:
+    """Stacked areas of the actual end-of-day weights, plus cash (1 minus their sum) on top."""
+    fig = go.Figure()
+    columns = {c: weights[c].to_numpy(dtype=float) for c in weights.columns}
+    columns["cash"] = np.clip(1.0 - weights.sum(axis=1).to_numpy(dtype=float), 0.0, None)
+    x = _dates(weights.index)
+    for i, (name, values) in enumerate(columns.items()):
+        color = "#c9ccd3" if name == "cash" else _color(i)
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=values,
+                name=name,
+                mode="lines",
+                stackgroup="weights",
+                line={"width": 0.5, "color": color},
+                fillcolor=color,
+                hovertemplate="%{y:.1%}",
+            )
+        )
+    return _layout(fig, title, yaxis={"tickformat": ".0%", "range": [0, 1.0001], "title": "weight"})
+
+
+def signal_figure(
+    name: str,
+    values: pd.Series,
+    thresholds: Sequence[Threshold],
+    rule: pd.Series | None,
+    rule_labels: Sequence[str],
+    *,
+    description: str = "",
+) -> go.Figure:
+    """A signal's values, its rules' thresholds as dashed lines, and the active rule shaded.
+
+    The shading is one filled step trace per rule on a hidden 0..1 axis: 1 on the dates whose
+    decision matched that rule (``weights.rule``), 0 elsewhere.
+    """
+    fig = go.Figure()
+    x = _dates(values.index)
+    if rule is not None:
+        r = rule.to_numpy()
+        for i, label in enumerate(rule_labels):
+            active = (r == i).astype(float)
+            if not active.any():
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=active,
+                    name=f"rule {i + 1} active: {label}",
+                    mode="lines",
+                    line={"width": 0, "shape": "hv"},
+                    fill="tozeroy",
+                    fillcolor=_OTHERWISE_FILL if label == "otherwise" else _RULE_FILLS[i % len(_RULE_FILLS)],
+                    yaxis="y2",
+                    hoverinfo="skip",
+                )
+            )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=values.to_numpy(dtype=float),
+            name=name,
+            mode="lines",
+            line={"width": 1.4, "color": PALETTE[0]},
+            hovertemplate="%{y:.4g}",
+        )
+    )
+    by_value: dict[float, dict[str, list[int]]] = {}
+    for t in thresholds:
+        by_value.setdefault(t.value, {}).setdefault(t.label, []).append(t.rule + 1)
+    for value, labels in sorted(by_value.items()):
+        label = "; ".join(
+            f"{text} (rule{'s' if len(rules) > 1 else ''} {', '.join(map(str, dict.fromkeys(rules)))})"
+            for text, rules in labels.items()
+        )
+        fig.add_hline(
+            y=value,
+            line={"dash": "dash", "color": "#444", "width": 1},
+            annotation_text=label,
+            annotation_position="top left",
+            annotation_font_size=10,
+        )
+    title = f"Signal {name}" + (f": {description}" if description else "")
+    return _layout(
+        fig,
+        title,
+        yaxis={"title": name, "zeroline": False},
+        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
+    )
+
+
+def rolling_figure(
+    returns: Mapping[str, pd.Series], sharpes: Mapping[str, pd.Series], *, rows: int, title: str
+) -> go.Figure:
+    """Two panels sharing the date axis: trailing one-year return (top) and Sharpe (bottom)."""
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=(f"return over the trailing {rows} dates", f"Sharpe over the trailing {rows} dates"),
+    )
+    for panel, (curves, hover) in enumerate(((returns, "%{y:.1%}"), (sharpes, "%{y:.2f}")), start=1):
+        for i, (name, s) in enumerate(curves.items()):
+            fig.add_trace(
+                go.Scatter(
+                    x=_dates(s.index),
+                    y=s.to_numpy(dtype=float),
+                    name=name,
+                    legendgroup=name,
+                    showlegend=panel == 1,
+                    mode="lines",
+                    line={"width": 1.8 if i == 0 else 1.0, "color": _color(i)},
+                    hovertemplate=hover,
+                ),
+                row=panel,
+                col=1,
+            )
+    fig.update_yaxes(tickformat=".0%", row=1, col=1)
+    _layout(fig, title)
+    fig.update_layout(margin={"t": 100})  # room for the legend above the first panel's title
+    return fig
+
+
+def year_returns_figure(years: Mapping[str, Mapping[int, float]], *, title: str, partial: set[int]) -> go.Figure:
+    """Grouped bars of calendar-year returns, one group per year ('*' marks a partial year)."""
+    fig = go.Figure()
+    all_years = sorted({y for v in years.values() for y in v})
+    labels = [f"{y}*" if y in partial else str(y) for y in all_years]
+    for i, (name, by_year) in enumerate(years.items()):
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=np.array([by_year.get(y, np.nan) for y in all_years], dtype=float),
+                name=name,
+                marker_color=_color(i),
+                hovertemplate="%{y:.1%}",
+            )
+        )
+    return _layout(fig, title, barmode="group", yaxis={"tickformat": ".0%"}, xaxis={"type": "category"})
+
+
+def risk_return_figure(points: Sequence[tuple[str, str, float, float]], *, title: str) -> go.Figure:
+    """Labelled scatter of (name, kind, annual volatility, CAGR): strategies as dots, benchmarks as diamonds."""
+    fig = go.Figure()
+    for kind, symbol in (("strategy", "circle"), ("benchmark", "diamond")):
+        pts = [p for p in points if p[1] == kind]
+        if not pts:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=np.array([p[2] for p in pts], dtype=float),
+                y=np.array([p[3] for p in pts], dtype=float),
+                text=[p[0] for p in pts],
+                name=kind,
+                mode="markers+text",
+                textposition="top center",
+                textfont={"size": 10},
+                marker={"size": 11, "symbol": symbol, "color": PALETTE[0] if kind == "strategy" else PALETTE[6]},
+                hovertemplate="%{text}<br>vol %{x:.1%}<br>CAGR %{y:.1%}<extra></extra>",
+            )
+        )
+    return _layout(
+        fig,
+        title,
+        hovermode="closest",
+        xaxis={"tickformat": ".0%", "title": "annualised volatility"},
+        yaxis={"tickformat": ".0%", "title": "CAGR"},
+    )
+
+
+def sharpe_interval_figure(points: Sequence[tuple[str, float, float, float]], *, title: str) -> go.Figure:
+    """Each strategy's Sharpe with its bootstrap interval: (name, sharpe, low, high)."""
+    names = [p[0] for p in points]
+    sharpe = np.array([p[1] for p in points], dtype=float)
+    low = np.array([p[2] for p in points], dtype=float)
+    high = np.array([p[3] for p in points], dtype=float)
+    fig = go.Figure(
+        go.Scatter(
+            x=names,
+            y=sharpe,
+            mode="markers",
+            name="Sharpe",
+            marker={"size": 10, "color": PALETTE[0]},
+            error_y={"type": "data", "symmetric": False, "array": high - sharpe, "arrayminus": sharpe - low},
+            hovertemplate="%{x}: %{y:.2f}<extra></extra>",
+        )
+    )
+    return _layout(fig, title, hovermode="closest", yaxis={"title": "annualised Sharpe", "zeroline": True})

@@ -1,0 +1,195 @@
+"""One self-contained HTML page: sections of prose, tables and plotly figures, plotly's JavaScript inline once.
+
+Pure string building, no I/O.  A page opens offline from disk: nothing is fetched (no CDN, no
+fonts, no images by URL), plotly.js is inlined once in the ``<head>``, and every figure is a
+``<div>`` plus a ``Plotly.newPlot`` call with a fixed id, so the same input gives the same bytes.
+
+Tables carry their numbers twice: the cell text is rounded for reading, and ``data-value``
+holds the full-precision number it was formatted from (``data-key`` names the column), so a
+test or a script can read the exact values back from the page.
+
+>>> cell = Cell("12.3%", value=0.1234, key="cagr")
+>>> table_html(["CAGR"], [[cell]], table_id="t")
+'<div class="wide"><table ...<tbody><tr><td class="n" data-key="cagr" data-value="0.1234">12.3%</td></tr>...'
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+__all__ = [
+    "SYNTHETIC_BANNER",
+    "Cell",
+    "Report",
+    "Section",
+    "facts_html",
+    "figure_html",
+    "notice",
+    "page_html",
+    "paragraphs",
+    "preformatted",
+    "table_html",
+]
+
+#: The banner across the top of every page made from synthetic data.
+SYNTHETIC_BANNER = "SYNTHETIC DATA: generated prices, not market history."
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;background:#fff}
+main{max-width:1280px;margin:0 auto;padding:16px 24px 48px}
+h1{font-size:1.6em;margin:.4em 0}h2{font-size:1.2em;margin:1.6em 0 .4em;border-bottom:1px solid #dde}
+p,li{line-height:1.45}.muted{color:#5a6270}.small{font-size:.85em}
+.banner{background:#b3261e;color:#fff;font-weight:700;padding:10px 16px;letter-spacing:.04em}
+.notice{background:#fff4d6;border-left:4px solid #e0a000;padding:8px 12px;margin:8px 0}
+table.data{border-collapse:collapse;font-size:.85em;font-variant-numeric:tabular-nums}
+table.data th,table.data td{padding:3px 8px;border-bottom:1px solid #e6e8ee;white-space:nowrap}
+table.data th{background:#f3f4f8;position:sticky;top:0;text-align:left}
+table.data td.n{text-align:right}table.data tr.strategy td:first-child{font-weight:600}
+td.best{color:#0a7a2f;font-weight:700}td.worst{color:#b3261e}
+.scroll{max-height:420px;overflow:auto;border:1px solid #e6e8ee}.wide{overflow-x:auto}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}
+dl.facts dt{color:#5a6270}dl.facts dd{margin:0;font-family:ui-monospace,monospace}
+pre{background:#f6f7f9;padding:10px;overflow:auto;max-height:420px;font-size:.8em}
+.figure{height:440px;margin:4px 0 12px}.figure.tall{height:620px}
+"""
+
+_PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: the text shown, and the number it shows (``value``) under column ``key``."""
+
+    text: str
+    value: float | int | None = None
+    key: str | None = None
+    css: str = ""
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled part of the page: ``body`` is an HTML fragment (already escaped)."""
+
+    anchor: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """A finished page and the figures on it (by file-safe name, in page order, for ``--png``)."""
+
+    title: str
+    html: str
+    figures: Mapping[str, go.Figure] = field(default_factory=dict)
+
+
+def _esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _data_value(value: float | int | None) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    return f' data-value="{value!r}"' if isinstance(value, float) else f' data-value="{int(value)}"'
+
+
+def _td(cell: Cell | str) -> str:
+    if not isinstance(cell, Cell):
+        return f"<td>{_esc(cell)}</td>"
+    classes = " ".join(c for c in ("n" if cell.value is not None or cell.key else "", cell.css) if c)
+    attrs = f' class="{classes}"' if classes else ""
+    if cell.key is not None:
+        attrs += f' data-key="{_esc(cell.key)}"'
+    attrs += _data_value(cell.value)
+    if cell.style:
+        attrs += f' style="{_esc(cell.style)}"'
+    return f"<td{attrs}>{_esc(cell.text)}</td>"
+
+
+def table_html(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Cell | str]],
+    *,
+    table_id: str,
+    row_classes: Sequence[str] | None = None,
+    scroll: bool = False,
+) -> str:
+    """A ``<table class="data">`` with one ``<tr>`` per row in ``<tbody>``; ``scroll`` caps its height."""
+    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
+    body = []
+    for i, row in enumerate(rows):
+        css = f' class="{_esc(row_classes[i])}"' if row_classes and row_classes[i] else ""
+        body.append(f"<tr{css}>" + "".join(_td(c) for c in row) + "</tr>")
+    table = (
+        f'<table class="data" id="{_esc(table_id)}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+    return f'<div class="{"scroll" if scroll else "wide"}">{table}</div>'
+
+
+def figure_html(fig: go.Figure, div_id: str, *, tall: bool = False) -> str:
+    """The figure as a ``<div>`` and its ``Plotly.newPlot`` script (plotly.js is not included here)."""
+    inner = pio.to_html(
+        fig,
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config=_PLOT_CONFIG,
+        default_width="100%",
+        default_height="100%",
+        validate=False,
+    )
+    return f'<div class="figure{" tall" if tall else ""}">{inner}</div>'
+
+
+def facts_html(facts: Sequence[tuple[str, str]]) -> str:
+    """A definition list of (label, value) pairs."""
+    return '<dl class="facts">' + "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in facts) + "</dl>"
+
+
+def paragraphs(lines: Sequence[str], css: str = "") -> str:
+    """Each line as a ``<p>`` (escaped)."""
+    attr = f' class="{css}"' if css else ""
+    return "".join(f"<p{attr}>{_esc(line)}</p>" for line in lines)
+
+
+def notice(text: str) -> str:
+    """A highlighted note: something the page cannot show, and why."""
+    return f'<div class="notice">{_esc(text)}</div>'
+
+
+def preformatted(text: str) -> str:
+    """``text`` as an escaped ``<pre>`` block."""
+    return f"<pre>{_esc(text)}</pre>"
+
+
+def page_html(title: str, sections: Sequence[Section], *, banner: str | None = None, subtitle: str = "") -> str:
+    """The whole document: plotly.js once, a table of contents, then the sections in order."""
+    from plotly.offline import get_plotlyjs
+
+    toc = " · ".join(f'<a href="#{_esc(s.anchor)}">{_esc(s.title)}</a>' for s in sections)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_esc(title)}</title>",
+        f"<style>{_CSS}</style>",
+        f'<script type="text/javascript">{get_plotlyjs()}</script>',
+        "</head><body>",
+        f'<div class="banner" id="synthetic-banner">{_esc(banner)}</div>' if banner else "",
+        f"<main><h1>{_esc(title)}</h1>",
+        f'<p class="muted">{_esc(subtitle)}</p>' if subtitle else "",
+        f'<nav class="small">{toc}</nav>',
+        *(f'<section id="{_esc(s.anchor)}"><h2>{_esc(s.title)}</h2>{s.body}</section>' for s in sections),
+        "</main></body></html>\n",
+    ]
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,172 @@
+"""The reports in a real browser: headless Chromium (Debian's ``chromium``, or ``$CHROMIUM``) driven by Playwright.
+
+Each test writes a report with the ``seesaw`` command, opens it from disk (``file://``), waits
+until plotly has drawn every chart, then checks the number of charts and of traces drawn in
+each, the number of rows of each table, that the browser console shows no error, and that the
+page asked for nothing from the network (it is self-contained).  A full-page screenshot of
+each is saved under ``test-artifacts/`` (git-ignored).
+
+``pytest -m browser`` runs these alone.  Without Chromium or Playwright they are skipped, and
+under CI (``CI`` set) they fail instead: ``.ci/run`` installs Debian's chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from engine.report.run import SIGNALS_MISSING
+from tests.conftest import REPO, stored_run_dir
+from tests.report_html import figures
+from tests.test_report import invoke
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+_ALL_DRAWN = "() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d._fullLayout && d.data)"
+
+
+def _missing(message: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def chromium_path() -> str:
+    """``$CHROMIUM``, else ``/usr/bin/chromium``; skip (fail under CI) when it is not there."""
+    path = os.environ.get("CHROMIUM") or "/usr/bin/chromium"
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        _missing(f"Chromium not found at {path} (apt-get install chromium, or set CHROMIUM)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    path = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright for Python is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_report(browser: Any, html: Path, screenshot: str) -> tuple[Any, list[str]]:
+    """Open ``html`` from disk, wait for every chart, save a screenshot; return the page and its problems."""
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("request", lambda req: None if req.url.startswith(("file:", "data:")) else problems.append(req.url))
+    page.goto(html.as_uri())
+    page.wait_for_function(_ALL_DRAWN, timeout=30_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+    return page, problems
+
+
+def drawn(page: Any) -> dict[str, int]:
+    """{chart id: number of traces drawn in its SVG}."""
+    return page.evaluate(
+        "() => Object.fromEntries([...document.querySelectorAll('.plotly-graph-div')]"
+        ".map(d => [d.id, d.querySelectorAll('g.trace').length]))"
+    )
+
+
+def rows(page: Any, table: str) -> int:
+    return page.locator(f"#{table} tbody tr").count()
+
+
+def test_run_report_renders_every_chart_and_table(browser: Any, report_results: Path, tmp_path: Path) -> None:
+    run_dir = stored_run_dir(report_results, "corr_breakdown")
+    out = tmp_path / "run.html"
+    result = invoke("report", run_dir.name, "--results-dir", str(report_results), "--output", str(out))
+    assert result.exit_code == 0, result.stderr
+    expected = {k: len(v["data"]) for k, v in figures(out.read_text(encoding="utf-8")).items()}
+    assert list(expected) == [
+        *("fig-equity", "fig-drawdown", "fig-weights", "fig-signal-corr", "fig-signal-mom", "fig-rolling", "fig-years")
+    ]
+    page, problems = open_report(browser, out, "run_report.png")
+    assert drawn(page) == expected
+    assert page.locator(".js-plotly-plot").count() == 7
+    assert page.locator("#fig-signal-corr .shapelayer path").count() == 1  # the threshold line at 0.2
+    assert rows(page, "metrics") == 4  # the strategy and its three benchmarks
+    assert rows(page, "years") == 5
+    assert rows(page, "trades") == len(pd.read_csv(run_dir / "trades.csv")) > 0
+    assert page.locator("#synthetic-banner").is_visible()
+    assert problems == []
+    page.close()
+
+
+def test_report_of_a_run_without_stored_signals_renders(browser: Any, report_results: Path, tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    shutil.copytree(report_results / "corr_breakdown", results / "corr_breakdown")
+    old = stored_run_dir(results, "corr_breakdown")
+    (old / "signals.parquet").unlink()  # as written before Seesaw stored signals
+    out = tmp_path / "old.html"
+    result = invoke("report", "latest", "--results-dir", str(results), "--output", str(out))
+    assert result.exit_code == 0, result.stderr
+    page, problems = open_report(browser, out, "run_report_without_signals.png")
+    assert list(drawn(page)) == ["fig-equity", "fig-drawdown", "fig-weights", "fig-rolling", "fig-years"]
+    assert page.get_by_text(SIGNALS_MISSING).is_visible()  # said, not faked
+    assert problems == []
+    page.close()
+
+
+def test_compare_report_renders_every_chart_and_table(browser: Any, report_results: Path, tmp_path: Path) -> None:
+    out = tmp_path / "compare.html"
+    args = ["--runs", "latest", "--results-dir", str(report_results), "--reps", "200"]
+    result = invoke("compare", *args, "--format", "html", "--output", str(out))
+    assert result.exit_code == 0, result.stderr
+    expected = {k: len(v["data"]) for k, v in figures(out.read_text(encoding="utf-8")).items()}
+    assert list(expected) == ["fig-equity", "fig-drawdown", "fig-risk-return", "fig-sharpe-interval"]
+    page, problems = open_report(browser, out, "compare_report.png")
+    assert drawn(page) == expected
+    n_rows = expected["fig-equity"]  # one curve per row: 3 strategies and the distinct benchmarks
+    assert rows(page, "compare") == n_rows == 6
+    assert rows(page, "years") == n_rows
+    assert rows(page, "statistics") == 3
+    assert page.locator("#fig-risk-return .textpoint").count() == n_rows  # every point labelled
+    assert problems == []
+    page.close()
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_png_writes_each_chart_with_kaleido_and_chromium(report_results: Path, tmp_path: Path) -> None:
+    chromium = chromium_path()
+    run_dir = stored_run_dir(report_results, "spread_reversion")
+    out, png = tmp_path / "run.html", tmp_path / "png"
+    result = invoke(
+        "report", run_dir.name, "--results-dir", str(report_results), "--output", str(out), "--png", str(png),
+        env={"CHROMIUM": chromium},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    names = ["equity", "drawdown", "weights", "signal_z", "rolling", "years"]
+    assert sorted(p.name for p in png.iterdir()) == sorted(f"{n}.png" for n in names)  # no staging left
+    assert result.stdout.splitlines() == [f"wrote {out}", *(f"wrote {png / n}.png" for n in names)]
+    for name in names:
+        assert _png_size(png / f"{name}.png") == (1200, 650)
