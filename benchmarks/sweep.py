@@ -21,7 +21,6 @@ resident set size sampled every 5 ms while a variant runs, minus the size before
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
 import os
 import sys

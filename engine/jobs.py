@@ -209,7 +209,7 @@ def _files(
     # The signal values the rules saw, on the run's dates: the same pure functions of the same panel
     # as in engine.pipeline.strategy_allocation (recomputed here rather than threaded through RunResult).
     signals = pd.DataFrame({"date": equity["date"]})
-    for name, values in compute_signals(cfg.signals, loaded.panel.signal_inputs()).items():
+    for name, values in compute_signals(cfg.resolved_signals, loaded.panel.signal_inputs()).items():
         signals[name] = np.asarray(values, dtype="float64")[loaded.start :]
     data = _data_block(cfg, loaded)
     chash = config_hash(resolved)

@@ -77,9 +77,9 @@ def trace(cfg: StrategyConfig, frames: Mapping[str, pd.DataFrame], start: dt.dat
     cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"start": start, "end": END})})
     loaded = load_for_config(MemProvider(frames), cfg, warmup_rows=required_warmup(cfg), check_calendar=False)
     panel = loaded.panel
-    signals = compute_signals(cfg.signals, panel.signal_inputs())
-    compiled = compile_rules(cfg.rules, panel.assets, list(cfg.signals))
-    rule, targets = decide(compiled, signals, len(panel.dates))
+    signals = compute_signals(cfg.resolved_signals, panel.signal_inputs())
+    compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
+    rule, targets = decide(compiled, {**signals, **cfg.params}, len(panel.dates))
     result = run_strategy(cfg, loaded, engine="rust")
     assert result.plan is not None
     assert np.array_equal(result.target, result.plan.in_force(len(panel.dates))[loaded.start :])
