@@ -97,7 +97,10 @@ class BatchPlan:
 
     slots_per_date: int
     asset_slot: np.ndarray  # (A,)
-    size: np.ndarray  # (n*M, K*A), NaN where there is no order; C-ordered
+    n_slots: int  # n*M
+    leg_slot: np.ndarray  # (L,) slot of each order (leg)
+    leg_column: np.ndarray  # (L,) its column k*A + j
+    leg_target: np.ndarray  # (L,) its target weight
     events: np.ndarray  # (n, K) bool: a decision with an event on that row that executes before the end
     lag: np.ndarray  # (n, K) lag of a decision taken on each row
     targets: np.ndarray  # (n, K, A) the targets decided on each row
@@ -106,6 +109,23 @@ class BatchPlan:
     @property
     def n_allocations(self) -> int:
         return self.events.shape[1]
+
+    @property
+    def size(self) -> np.ndarray:
+        """(n*M, K*A) target weight of the order in each slot and column, NaN where there is none."""
+        out = np.full((self.n_slots, self.events.shape[1] * len(self.asset_slot)), np.nan)
+        out[self.leg_slot, self.leg_column] = self.leg_target
+        return out
+
+    def orders_from(self, first_slot: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, sizes): the slots from ``first_slot`` on with some order (relative to it, ascending)
+        and their (len(rows), K*A) sizes, NaN where a column has none: what the simulator needs."""
+        keep = self.leg_slot >= first_slot
+        slots = self.leg_slot[keep] - first_slot
+        rows, at = np.unique(slots, return_inverse=True)
+        out = np.full((len(rows), self.events.shape[1] * len(self.asset_slot)), np.nan)
+        out[at, self.leg_column[keep]] = self.leg_target[keep]
+        return rows, out
 
     def _last_executed(self) -> np.ndarray:
         """(n, K): the decision row of the latest event executed on or before each row (-1 if none)."""
@@ -125,13 +145,14 @@ class BatchPlan:
     def switches(self, start: int) -> np.ndarray:
         """(K,): events executed from row ``start`` on whose targets differ from the previous such event's."""
         n, k = self.events.shape
-        rows = np.arange(n)[:, None]
-        counted = self.events & (rows + self.lag >= start)
-        last = np.maximum.accumulate(np.where(counted, rows, -1), axis=0)
-        prev = np.vstack([np.full((1, k), -1), last[:-1]])
-        cols = np.arange(k)[None, :]
-        differs = np.any(np.abs(self.targets - self.targets[np.maximum(prev, 0), cols]) > _EPS, axis=2)
-        return (counted & (prev >= 0) & differs).sum(axis=0)
+        counted = self.events & (np.arange(n)[:, None] + self.lag >= start)
+        cols, rows = np.nonzero(counted.T)  # grouped by column, rows ascending within each
+        if len(cols) < 2:
+            return np.zeros(k, dtype=np.int64)
+        at = self.targets[rows, cols]  # (E, A): the targets of each counted event
+        same_column = cols[1:] == cols[:-1]
+        differs = np.any(np.abs(at[1:] - at[:-1]) > _EPS, axis=1) & same_column
+        return np.bincount(cols[1:][differs], minlength=k)
 
     def single(self, k: int) -> OrderPlan:
         """Allocation ``k``'s plan on its own."""
@@ -194,8 +215,11 @@ def _next_slots(traded: np.ndarray, asset_slot: np.ndarray, m: int) -> np.ndarra
 
 
 @numba.njit(cache=True)
-def _schedule(targets, events, lag, known, next_slot, m, after, size, unfilled):  # pragma: no cover - compiled
-    """Rules 3-5 for each allocation k: keep legs per asset as stacks, fill ``size``; return #unfilled.
+def _schedule(targets, events, lag, known, next_slot, m, after, leg_out, unfilled):  # pragma: no cover - compiled
+    """Rules 3-5 for each allocation k: keep legs per asset as stacks; return (#legs, #unfilled).
+
+    ``leg_out[i] = (slot, column k*A + j, target)`` of every kept leg, by column; ``unfilled``
+    the (k, decision row, asset) of legs whose market never opened again.
 
     For each event, in order: what the portfolio holds is estimated from the last leg of each asset
     that has *filled* before the event's first slot (pending legs have not), let drift with the
@@ -217,6 +241,7 @@ def _schedule(targets, events, lag, known, next_slot, m, after, size, unfilled):
     sell = np.zeros(n_assets, np.bool_)
     new_slot = np.zeros(n_assets, np.int64)
     n_unfilled = 0
+    n_legs = 0
     for k in range(n_alloc):
         count[:] = 0
         for d in range(n):
@@ -272,8 +297,11 @@ def _schedule(targets, events, lag, known, next_slot, m, after, size, unfilled):
                     unfilled[n_unfilled, 2] = j
                     n_unfilled += 1
                 else:
-                    size[leg_slot[j, i], k * n_assets + j] = leg_target[j, i]
-    return n_unfilled
+                    leg_out[n_legs, 0] = leg_slot[j, i]
+                    leg_out[n_legs, 1] = k * n_assets + j
+                    leg_out[n_legs, 2] = leg_target[j, i]
+                    n_legs += 1
+    return n_legs, n_unfilled
 
 
 def plan_batch(
@@ -311,9 +339,10 @@ def plan_batch(
     # sends Hong Kong legs to Hong Kong's next close instead of the one 13 hours before the decision.
     # With fill: next_open (rule 6) even the last market's open of the decision date came before it.
     after = m if fill == "next_open" else m - 1
-    size = np.full((n * m, n_alloc * n_assets), np.nan)
+    # every kept leg; at most one per event, asset and allocation
+    leg_out = np.empty((int(events.sum()) * n_assets, 3), dtype=np.float64)
     unfilled = np.zeros((n_alloc * n_assets, 3), dtype=np.int64)
-    count = _schedule(
+    n_legs, count = _schedule(
         targets,
         np.ascontiguousarray(events),
         lag,
@@ -321,13 +350,17 @@ def plan_batch(
         _next_slots(traded, asset_slot, m),
         m,
         after,
-        size,
+        leg_out,
         unfilled,
     )
+    legs = leg_out[:n_legs]
     return BatchPlan(
         slots_per_date=m,
         asset_slot=asset_slot,
-        size=size,
+        n_slots=n * m,
+        leg_slot=legs[:, 0].astype(np.int64),
+        leg_column=legs[:, 1].astype(np.int64),
+        leg_target=np.ascontiguousarray(legs[:, 2]),
         events=events,
         lag=lag,
         targets=targets,

@@ -80,6 +80,8 @@ def simulate_batch(
     n_assets: int,
     order_price: np.ndarray | Sequence[np.ndarray] | None = None,
     report_rows: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
+    n_slots: int | None = None,
 ) -> BatchSim:
     """Simulate target-percent orders of G = size.shape[1] / A allocations in one call.
 
@@ -91,20 +93,29 @@ def simulate_batch(
     fractions, (A,), (S, A) or (S, G*A); ``slippage``: (A,), (G*A,), (S, A) or (S, G*A).  Each
     allocation starts with ``init_cash`` and shares cash only among its own assets.
     ``report_rows``: the slots at which cash, units and value are returned (default: every slot;
-    a sweep asks for the last slot of each date only).
+    a sweep asks for the last slot of each date only).  ``rows`` (with ``n_slots``, the number of
+    slots S): ``size`` holds only these slots, ascending, every other slot has no order (what
+    :meth:`engine.execution.BatchPlan.orders_from` gives, without an (S, G*A) array of NaN).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     import vectorbt as vbt
 
-    n_rows, width = size.shape
+    width = size.shape[1]
     n_groups = width // n_assets
     c = np.ascontiguousarray
     # Only the rows where some column has an order go to vectorbt: between orders nothing changes
     # cash or units (no interest is credited in cash-index units, no fees), and sizing reads only
     # the current cash, units and that row's valuation prices, so leaving the other rows out is
     # exact.  Values at any row are recomputed below from the order records.
-    rows = np.flatnonzero(~np.isnan(size).all(axis=1))
+    if rows is None:
+        n_rows = size.shape[0]
+        rows = np.flatnonzero(~np.isnan(size).all(axis=1))
+        active = size[rows]
+    else:
+        if n_slots is None:
+            raise ValueError("rows needs n_slots, the number of slots")
+        n_rows, active = n_slots, size
     if len(rows) == 0:
         from vectorbt.portfolio.enums import order_dt
 
@@ -123,26 +134,17 @@ def simulate_batch(
         else:
             slip_rows = slip if slip.shape == (width,) else np.tile(np.broadcast_to(slip, (n_assets,)), n_groups)
         with _pinned(vbt, engine):
-            pf = vbt.Portfolio.from_orders(
-                close=order_rows,  # vectorbt values at close only in wrappers Seesaw does not use
-                size=c(size[rows], dtype=np.float64),
-                size_type="targetpercent",
-                direction="longonly",
+            rec = _order_records(
+                vbt,
+                engine,
+                size=c(active, dtype=np.float64),
                 price=order_rows,
-                val_price=order_rows,
                 fees=fee_rows,
                 slippage=c(slip_rows, dtype=np.float64),
                 init_cash=float(init_cash),
-                cash_sharing=True,
-                group_by=np.repeat(np.arange(n_groups), n_assets),
-                call_seq="auto",
-                allow_partial=True,
-                raise_reject=False,
-                ffill_val_price=True,
-                update_value=False,
-                engine=engine,
+                n_groups=n_groups,
+                n_assets=n_assets,
             )
-            rec = pf.orders.values.copy()
         rec["idx"] = rows[rec["idx"]]
     out_rows = np.arange(n_rows) if report_rows is None else np.asarray(report_rows, dtype=np.int64)
     cash, position = _cash_and_position(rec, out_rows, n_groups, n_assets, float(init_cash))
@@ -194,6 +196,62 @@ def simulate(
             )
         )
     return out
+
+
+def _order_records(
+    vbt: Any,
+    engine: Engine,
+    *,
+    size: np.ndarray,
+    price: np.ndarray,
+    fees: np.ndarray,
+    slippage: np.ndarray,
+    init_cash: float,
+    n_groups: int,
+    n_assets: int,
+) -> np.ndarray:
+    """vectorbt's order simulation, as ``Portfolio.from_orders`` runs it, returning its order records.
+
+    ``Portfolio.from_orders(close=price, size=size, size_type="targetpercent", direction="longonly",
+    price=price, val_price=price, fees=fees, slippage=slippage, init_cash=init_cash,
+    cash_sharing=True, group_by=<A columns a group>, call_seq="auto", allow_partial=True,
+    raise_reject=False, ffill_val_price=True, update_value=False)`` prepares exactly these arguments
+    for ``vectorbt.portfolio.dispatch.simulate_from_orders`` (vectorbt 1.2, ``base.py``) and then
+    wraps the records in pandas objects Seesaw never reads; calling the dispatch directly skips
+    that wrapping (about a fifth of a sweep chunk's time).  ``tests/unit/test_simulate.py`` checks
+    the records against ``from_orders`` on both engines.
+    """
+    from vectorbt.portfolio import dispatch
+    from vectorbt.portfolio.enums import CallSeqType, Direction, SizeType
+    from vectorbt.portfolio.nb import build_call_seq
+
+    shape = size.shape
+    group_lens = np.full(n_groups, n_assets, dtype=np.int64)
+    records, _ = dispatch.simulate_from_orders(
+        shape,
+        group_lens,
+        np.full(n_groups, init_cash, dtype=np.float64),
+        build_call_seq(shape, group_lens, call_seq_type=CallSeqType.Default),
+        size=size,
+        price=price,
+        size_type=np.asarray(SizeType.TargetPercent),
+        direction=np.asarray(Direction.LongOnly),
+        fees=fees,
+        slippage=slippage,
+        allow_partial=np.asarray(True),
+        raise_reject=np.asarray(False),
+        log=np.asarray(False),
+        val_price=price,
+        close=price,
+        auto_call_seq=True,
+        ffill_val_price=True,
+        update_value=False,
+        max_orders=shape[0] * shape[1],
+        max_logs=1,
+        flex_2d=True,
+        engine=engine,
+    )
+    return np.asarray(records).copy()
 
 
 @contextlib.contextmanager

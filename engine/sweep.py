@@ -345,8 +345,11 @@ def evaluate_chunk(
     ms = batch.slots_per_date
     fees, slippage = _costs(cfg, ctx, cols, ms)
     eod = np.arange(ms - 1, (len(panel.dates) - start) * ms, ms)
+    rows, sizes = batch.orders_from(start * ms)
     sim = simulate_batch(
-        size=np.ascontiguousarray(batch.size[start * ms :]),
+        size=sizes,
+        rows=rows,
+        n_slots=len(ctx.close),
         price=ctx.close,
         order_price=ctx.order,
         fees=fees,
