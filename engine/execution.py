@@ -178,27 +178,29 @@ def event_mask(dates: pd.DatetimeIndex, targets: np.ndarray, first: np.ndarray, 
     rows = np.arange(n)[:, None]
     from_first = rows >= np.asarray(first)[None, :]
     out = np.zeros((n, k), dtype=bool)
-    changed = np.zeros((n, k), dtype=bool)
-    changed[1:] = np.any(np.abs(targets[1:] - targets[:-1]) > _EPS, axis=2)
-    period_end: dict[str, np.ndarray] = {}
-    for mode in ("weekly", "monthly"):
-        period = dates.to_period({"weekly": "W", "monthly": "M"}[mode]).asi8
-        period_end[mode] = np.append(period[1:] != period[:-1], True)
-    for mode in set(rebalance):
+    modes = np.asarray(rebalance)
+    for mode in sorted(set(rebalance)):
         if mode not in REBALANCE_MODES:
             raise ValueError(f"unknown rebalance {mode!r}")
-        cols = np.array([i for i, r in enumerate(rebalance) if r == mode])
+        cols = np.flatnonzero(modes == mode)
         if mode == "daily":
             out[:, cols] = True
         elif mode == "on_change":
-            out[:, cols] = changed[:, cols]
+            sub = targets[:, cols] if len(cols) < k else targets
+            out[1:, cols] = np.any(np.abs(sub[1:] - sub[:-1]) > _EPS, axis=2)
         else:
-            out[:, cols] = period_end[mode][:, None]
+            out[:, cols] = _period_ends(dates, mode)[:, None]
     out &= from_first
     first_row = np.asarray(first)
     valid = first_row < n
     out[first_row[valid], np.flatnonzero(valid)] = True  # the first decision is always an event
     return out
+
+
+def _period_ends(dates: pd.DatetimeIndex, mode: str) -> np.ndarray:
+    """(n,) bool: the last date of each week or month of ``dates``."""
+    period = dates.to_period({"weekly": "W", "monthly": "M"}[mode]).asi8
+    return np.append(period[1:] != period[:-1], True)
 
 
 def _next_slots(traded: np.ndarray, asset_slot: np.ndarray, m: int) -> np.ndarray:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -152,6 +152,13 @@ class SweepContext:
     engine: Engine
     #: (first, last) rows of the run's dates (inclusive) on which to score every combination as well
     windows: tuple[tuple[int, int], ...] = ()
+    #: signals already computed in this process, by name and spec: neighbouring chunks share them
+    signal_cache: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:  # a copy sent to a Dask worker starts with an empty cache
+        state = dict(self.__dict__)
+        state["signal_cache"] = {}
+        return state
 
     @property
     def start(self) -> int:
@@ -287,7 +294,9 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Columns) -> np.ndarr
     out = np.empty((n, k, n_assets))
     compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
     inputs = panel.signal_inputs()
-    cache: dict[str, np.ndarray] = {}  # each signal once per distinct spec (a set shares most of them)
+    cache = ctx.signal_cache  # each signal once per distinct spec in this process
+    if len(cache) > 512:
+        cache.clear()
     for rows, specs in cols.signal_groups:
         env: dict[str, np.ndarray | float] = {}
         for name, spec in specs.items():
