@@ -8,12 +8,11 @@ the finished chunks and exits 130.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -23,6 +22,7 @@ from rich.table import Table
 
 from engine.cli import EngineChoice, Source, _fail, _run_options, app
 from engine.errors import UserError
+from engine.sweep_render import sweep_caption, sweep_cell, sweep_table
 
 __all__ = ["sweep", "walkforward"]
 
@@ -31,84 +31,6 @@ class SweepFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-_PCT = {"total_return", "cagr", "ann_vol", "max_drawdown", "excess_return", "worst_year"}
-
-
-_INT = {"trades", "longest_drawdown_days"}
-
-
-def _cell(key: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if key in _INT:
-        return f"{int(value):d}"
-    if isinstance(value, float) and key in _PCT:
-        return f"{value * 100:.1f}%"
-    if isinstance(value, float):
-        return f"{value:.2f}" if abs(value) < 1e6 else f"{value:,.0f}"
-    return str(value)
-
-
-def _sweep_table(rows: Any, keys: tuple[str, ...], title: str, caption: list[str]) -> Table:
-    table = Table(title=title, caption="\n".join(caption), caption_justify="left")
-    metric_cols = [
-        "total_return", "cagr", "ann_vol", "sharpe", "sharpe_ci", "sortino", "max_drawdown",
-        "longest_drawdown_days", "calmar", "turnover", "switches_per_year", "excess_return",
-        "information_ratio", "worst_year", "psr", "dsr", "trades",
-    ]  # fmt: skip
-    weight_cols = [c for c in rows.columns if c.startswith("weight_")]
-    for k in ("#", *keys, *metric_cols, *weight_cols):
-        table.add_column(k, justify="right")
-    records = rows.to_dict(orient="records")  # per-column dtypes: an int key stays an int
-    for i, r in enumerate(records, 1):
-        cells = [str(i), *(str(r[k]) for k in keys)]
-        for c in metric_cols:
-            if c == "sharpe_ci":
-                lo, hi = r.get("sharpe_ci_low"), r.get("sharpe_ci_high")
-                cells.append("–" if lo is None or math.isnan(lo) else f"{lo:.2f}…{hi:.2f}")
-            else:
-                cells.append(_cell(c, r.get(c)))
-        cells += [f"{r[c] * 100:.0f}%" for c in weight_cols]
-        table.add_row(*cells)
-    return table
-
-
-def _caption(outcome: Any, reps: int, sort: str) -> list[str]:
-    man = outcome.manifest
-    lines = []
-    if outcome.synthetic:
-        lines.append("SYNTHETIC DATA: generated prices, not market history.")
-    lines.append(
-        f"{man['combinations']:,} combinations of {', '.join(outcome.keys)}; {man['start']} → {man['end']}; "
-        f"data fingerprint {man['data_fingerprint']}; sorted by {sort}."
-    )
-    lines.append(
-        f"Annualised with {man.get('periods_per_year', float('nan')):.1f} trading periods per year (not 365); "
-        "Sharpe, Sortino, the interval, PSR and DSR are in excess of the config's cash rate."
-    )
-    lines.append(
-        f"Sharpe 95% CI: stationary bootstrap, {reps} resamples. PSR against the reference benchmark's Sharpe; "
-        f"DSR deflated for all {man['combinations']:,} combinations tried, not only the rows shown."
-    )
-    if "pbo" in man:
-        lines.append(
-            f"Overfitting: probability of backtest overfitting (CSCV, {man['pbo_splits']} blocks of "
-            f"{man['pbo_block_dates']} dates, {man['pbo_split_count']:,} splits) PBO = {man['pbo']:.3f}, "
-            f"probability of an out-of-sample loss {man['pbo_prob_loss']:.3f}; the best combination's deflated "
-            f"Sharpe DSR = {man['best_dsr']:.3f} (its Sharpe {man['best_sharpe']:.2f} against the expected maximum "
-            f"of {man['combinations']:,} unskilled trials, {man['best_sr0_annualised']:.2f})."
-        )
-        hist = man.get("pbo_logit_hist")
-        if hist:
-            bars = " ".join(f"{c}" for c in hist["counts"])
-            lines.append(
-                f"Logits of the best in-sample combination's out-of-sample rank, counts in bins from "
-                f"{hist['edges'][0]:.2f} to {hist['edges'][-1]:.2f}: {bars} (PBO = share of logits <= 0)."
-            )
-    lines.append(f'Stored in {outcome.sweep_dir} (query: seesaw runs query "SELECT * FROM sweep_combos").')
-    return lines
 
 
 @app.command(
@@ -204,7 +126,7 @@ def sweep(
         sys.stdout.write(rows.to_csv(index=False, lineterminator="\n"))
         return
     title = f"Seesaw sweep: {outcome.cfg.name}" + (" — SYNTHETIC DATA" if outcome.synthetic else "")
-    console.print(_sweep_table(rows, outcome.keys, title, _caption(outcome, reps, sort)))
+    console.print(sweep_table(rows, outcome.keys, title, sweep_caption(outcome, reps, sort)))
     if outcome.reused:
         console.print(f"reused {outcome.sweep_dir} (same config, data and code; --force runs again)", markup=False)
     if pair is not None:
@@ -287,7 +209,7 @@ def walkforward(
     for col in wf.folds_table.columns:
         table.add_column(col, justify="right")
     for r in wf.folds_table.to_dict(orient="records"):
-        cells = [v if isinstance(v, str) else _cell(k.split("_", 1)[1] if k.startswith(("is_", "oos_")) else k, v)
+        cells = [v if isinstance(v, str) else sweep_cell(k.split("_", 1)[1] if k.startswith(("is_", "oos_")) else k, v)
                  for k, v in r.items()]  # fmt: skip
         table.add_row(*cells)
     console.print(table)
