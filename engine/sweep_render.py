@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.table import Table
 
-__all__ = ["SWEEP_METRIC_COLUMNS", "sweep_caption", "sweep_cell", "sweep_row_cells", "sweep_table"]
+__all__ = ["PERCENT_COLUMNS", "SWEEP_METRIC_COLUMNS", "sweep_caption", "sweep_cell", "sweep_row_cells", "sweep_table"]
 
 #: The metric columns of the sweep table, in order (``sharpe_ci``: the bootstrap interval, low…high).
 SWEEP_METRIC_COLUMNS = (
@@ -26,7 +26,8 @@ SWEEP_METRIC_COLUMNS = (
     "information_ratio", "worst_year", "psr", "dsr", "trades",
 )  # fmt: skip
 
-_PCT = {"total_return", "cagr", "ann_vol", "max_drawdown", "excess_return", "worst_year"}
+#: Columns that are fractions shown as percent.
+PERCENT_COLUMNS = frozenset({"total_return", "cagr", "ann_vol", "max_drawdown", "excess_return", "worst_year"})
 _INT = {"trades", "longest_drawdown_days"}
 
 
@@ -36,7 +37,7 @@ def sweep_cell(key: str, value: Any) -> str:
         return "–"
     if key in _INT:
         return f"{int(value):d}"
-    if isinstance(value, float) and key in _PCT:
+    if isinstance(value, float) and key in PERCENT_COLUMNS:
         return f"{value * 100:.1f}%"
     if isinstance(value, float):
         return f"{value:.2f}" if abs(value) < 1e6 else f"{value:,.0f}"
