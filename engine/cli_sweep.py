@@ -33,6 +33,24 @@ class SweepFormat(StrEnum):
     csv = "csv"
 
 
+def _report_target(report: Path | None, png: Path | None, *, report_rows: int | None = None) -> str | None:
+    """Refuse, before any work, a report that cannot be written; the Chromium for ``--png`` (None without)."""
+    if png is not None and report is None:
+        raise UserError("--png goes with --report FILE (the images are the report's charts)")
+    if report_rows is not None and report is None:
+        raise UserError("--report-rows goes with --report FILE (it sizes the report's table)")
+    if report is None:
+        return None
+    from engine.report.files import report_target
+
+    return report_target(report, png, dict(os.environ))
+
+
+def _print_written(files: list[Path], console: Console) -> None:
+    for f in files:
+        console.print(f"wrote {f}", markup=False)
+
+
 @app.command(
     help=(
         "Run every combination of a config's sweep: block, vectorised on vectorbt in chunks, and print the best "
@@ -55,6 +73,15 @@ def sweep(
     heatmap: Annotated[str | None, typer.Option(help="Two sweep keys A,B: write a heatmap to --output.")] = None,
     heatmap_metric: Annotated[str | None, typer.Option(help="Metric of the heatmap [default: --sort].")] = None,
     output: Annotated[Path | None, typer.Option(help="HTML file for --heatmap.")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write the sweep's HTML report to FILE: tables, heatmaps, PBO, walk-forward."),
+    ] = None,
+    png: Annotated[Path | None, typer.Option(help="With --report: also write each chart as DIR/<chart>.png.")] = None,
+    report_rows: Annotated[
+        int | None,
+        typer.Option(min=1, help="Rows of the report's table of combinations, the best by --sort (default 500)."),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue a stopped sweep of the same config and data.")] = False,
     force: Annotated[bool, typer.Option(help="Run again even if this sweep is stored (or stopped).")] = False,
     cluster: Annotated[
@@ -80,6 +107,7 @@ def sweep(
                 raise UserError(f"--heatmap: expected two sweep keys as A,B, got {heatmap!r}")
             if output is None:
                 raise UserError("--heatmap needs --output FILE.html")
+        browser = _report_target(report, png, report_rows=report_rows)  # refuse before running anything
         opts = _run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
         sopts = SweepOptions(max_combos=max_combos, chunk_size=chunk_size, resume=resume, cluster=cluster)
         with Progress(
@@ -113,6 +141,22 @@ def sweep(
         rows = sweep_top(outcome, opts, env=dict(os.environ), sort=sort, top=top, reps=reps)
         if pair is not None and output is not None:
             heatmap_html(outcome, pair[0], pair[1], heatmap_metric or sort, output)
+        written: list[Path] = []
+        if report is not None:
+            from engine.report_jobs import sweep_report_job
+
+            written = sweep_report_job(
+                outcome,
+                rows,
+                opts,
+                env=dict(os.environ),
+                sort=sort,
+                reps=reps,
+                max_rows=report_rows,
+                output=report,
+                png_dir=png,
+                browser=browser,
+            )
     except UserError as exc:
         _fail(exc)
         return
@@ -121,9 +165,11 @@ def sweep(
 
         doc = {"sweep": outcome.manifest, "rows": rows.to_dict(orient="records")}
         sys.stdout.write(dumps_json(doc))
+        _print_written(written, err)
         return
     if format is SweepFormat.csv:
         sys.stdout.write(rows.to_csv(index=False, lineterminator="\n"))
+        _print_written(written, err)
         return
     title = f"Seesaw sweep: {outcome.cfg.name}" + (" — SYNTHETIC DATA" if outcome.synthetic else "")
     console.print(sweep_table(rows, outcome.keys, title, sweep_caption(outcome, reps, sort)))
@@ -131,6 +177,7 @@ def sweep(
         console.print(f"reused {outcome.sweep_dir} (same config, data and code; --force runs again)", markup=False)
     if pair is not None:
         console.print(f"wrote {output}", markup=False)
+    _print_written(written, console)
 
 
 @app.command(
@@ -159,6 +206,11 @@ def walkforward(
     cache_dir: Annotated[Path | None, typer.Option(help="Yahoo download cache.")] = None,
     offline: Annotated[bool, typer.Option(help="Yahoo: use the cache only.")] = False,
     format: Annotated[SweepFormat, typer.Option("--format")] = SweepFormat.table,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write the walk-forward's HTML report to FILE: folds, IS vs OOS, equity."),
+    ] = None,
+    png: Annotated[Path | None, typer.Option(help="With --report: also write each chart as DIR/<chart>.png.")] = None,
 ) -> None:
     from engine.jobs import _resolve
     from engine.sweep_job import cluster_evaluator
@@ -167,6 +219,7 @@ def walkforward(
     env = dict(os.environ)
     now = dt.datetime.now(dt.UTC)
     try:
+        browser = _report_target(report, png)  # refuse before running anything
         opts = _run_options(source, data_dir, start, end, results_dir, engine, store, False, cache_dir, offline)
         providers: dict = {}
         wf = run_walkforward(
@@ -183,9 +236,15 @@ def walkforward(
             evaluate=cluster_evaluator(cluster) if cluster else None,
         )
         run_dir = store_walkforward(wf, opts, env, now)
+        written: list[Path] = []
+        if report is not None:
+            from engine.report_jobs import walkforward_report_job
+
+            written = walkforward_report_job(run_dir, output=report, png_dir=png, browser=browser)
     except UserError as exc:
         _fail(exc)
         return
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     strategy = wf.results[0].metrics
     if format is SweepFormat.json:
         from engine.store.rundir import dumps_json
@@ -199,9 +258,11 @@ def walkforward(
             "synthetic": wf.loaded.panel.synthetic,
         }
         sys.stdout.write(dumps_json(doc))
+        _print_written(written, err)
         return
     if format is SweepFormat.csv:
         sys.stdout.write(wf.folds_table.to_csv(index=False, lineterminator="\n"))
+        _print_written(written, err)
         return
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
     title = f"Seesaw walk-forward: {wf.cfg.name}" + (" — SYNTHETIC DATA" if wf.loaded.panel.synthetic else "")
@@ -235,3 +296,4 @@ def walkforward(
     lines.append(f"wrote {run_dir} (compare it: seesaw compare --runs latest)")
     for line in lines:
         console.print(line, markup=False)
+    _print_written(written, console)
