@@ -8,12 +8,11 @@ the finished chunks and exits 130.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -23,6 +22,7 @@ from rich.table import Table
 
 from engine.cli import EngineChoice, Source, _fail, _run_options, app
 from engine.errors import UserError
+from engine.sweep_render import sweep_caption, sweep_cell, sweep_table
 
 __all__ = ["sweep", "walkforward"]
 
@@ -33,82 +33,22 @@ class SweepFormat(StrEnum):
     csv = "csv"
 
 
-_PCT = {"total_return", "cagr", "ann_vol", "max_drawdown", "excess_return", "worst_year"}
+def _report_target(report: Path | None, png: Path | None, *, report_rows: int | None = None) -> str | None:
+    """Refuse, before any work, a report that cannot be written; the Chromium for ``--png`` (None without)."""
+    if png is not None and report is None:
+        raise UserError("--png goes with --report FILE (the images are the report's charts)")
+    if report_rows is not None and report is None:
+        raise UserError("--report-rows goes with --report FILE (it sizes the report's table)")
+    if report is None:
+        return None
+    from engine.report.files import report_target
+
+    return report_target(report, png, dict(os.environ))
 
 
-_INT = {"trades", "longest_drawdown_days"}
-
-
-def _cell(key: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if key in _INT:
-        return f"{int(value):d}"
-    if isinstance(value, float) and key in _PCT:
-        return f"{value * 100:.1f}%"
-    if isinstance(value, float):
-        return f"{value:.2f}" if abs(value) < 1e6 else f"{value:,.0f}"
-    return str(value)
-
-
-def _sweep_table(rows: Any, keys: tuple[str, ...], title: str, caption: list[str]) -> Table:
-    table = Table(title=title, caption="\n".join(caption), caption_justify="left")
-    metric_cols = [
-        "total_return", "cagr", "ann_vol", "sharpe", "sharpe_ci", "sortino", "max_drawdown",
-        "longest_drawdown_days", "calmar", "turnover", "switches_per_year", "excess_return",
-        "information_ratio", "worst_year", "psr", "dsr", "trades",
-    ]  # fmt: skip
-    weight_cols = [c for c in rows.columns if c.startswith("weight_")]
-    for k in ("#", *keys, *metric_cols, *weight_cols):
-        table.add_column(k, justify="right")
-    records = rows.to_dict(orient="records")  # per-column dtypes: an int key stays an int
-    for i, r in enumerate(records, 1):
-        cells = [str(i), *(str(r[k]) for k in keys)]
-        for c in metric_cols:
-            if c == "sharpe_ci":
-                lo, hi = r.get("sharpe_ci_low"), r.get("sharpe_ci_high")
-                cells.append("–" if lo is None or math.isnan(lo) else f"{lo:.2f}…{hi:.2f}")
-            else:
-                cells.append(_cell(c, r.get(c)))
-        cells += [f"{r[c] * 100:.0f}%" for c in weight_cols]
-        table.add_row(*cells)
-    return table
-
-
-def _caption(outcome: Any, reps: int, sort: str) -> list[str]:
-    man = outcome.manifest
-    lines = []
-    if outcome.synthetic:
-        lines.append("SYNTHETIC DATA: generated prices, not market history.")
-    lines.append(
-        f"{man['combinations']:,} combinations of {', '.join(outcome.keys)}; {man['start']} → {man['end']}; "
-        f"data fingerprint {man['data_fingerprint']}; sorted by {sort}."
-    )
-    lines.append(
-        f"Annualised with {man.get('periods_per_year', float('nan')):.1f} trading periods per year (not 365); "
-        "Sharpe, Sortino, the interval, PSR and DSR are in excess of the config's cash rate."
-    )
-    lines.append(
-        f"Sharpe 95% CI: stationary bootstrap, {reps} resamples. PSR against the reference benchmark's Sharpe; "
-        f"DSR deflated for all {man['combinations']:,} combinations tried, not only the rows shown."
-    )
-    if "pbo" in man:
-        lines.append(
-            f"Overfitting: probability of backtest overfitting (CSCV, {man['pbo_splits']} blocks of "
-            f"{man['pbo_block_dates']} dates, {man['pbo_split_count']:,} splits) PBO = {man['pbo']:.3f}, "
-            f"probability of an out-of-sample loss {man['pbo_prob_loss']:.3f}; the best combination's deflated "
-            f"Sharpe DSR = {man['best_dsr']:.3f} (its Sharpe {man['best_sharpe']:.2f} against the expected maximum "
-            f"of {man['combinations']:,} unskilled trials, {man['best_sr0_annualised']:.2f})."
-        )
-        hist = man.get("pbo_logit_hist")
-        if hist:
-            bars = " ".join(f"{c}" for c in hist["counts"])
-            lines.append(
-                f"Logits of the best in-sample combination's out-of-sample rank, counts in bins from "
-                f"{hist['edges'][0]:.2f} to {hist['edges'][-1]:.2f}: {bars} (PBO = share of logits <= 0)."
-            )
-    lines.append(f'Stored in {outcome.sweep_dir} (query: seesaw runs query "SELECT * FROM sweep_combos").')
-    return lines
+def _print_written(files: list[Path], console: Console) -> None:
+    for f in files:
+        console.print(f"wrote {f}", markup=False)
 
 
 @app.command(
@@ -133,6 +73,15 @@ def sweep(
     heatmap: Annotated[str | None, typer.Option(help="Two sweep keys A,B: write a heatmap to --output.")] = None,
     heatmap_metric: Annotated[str | None, typer.Option(help="Metric of the heatmap [default: --sort].")] = None,
     output: Annotated[Path | None, typer.Option(help="HTML file for --heatmap.")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write the sweep's HTML report to FILE: tables, heatmaps, PBO, walk-forward."),
+    ] = None,
+    png: Annotated[Path | None, typer.Option(help="With --report: also write each chart as DIR/<chart>.png.")] = None,
+    report_rows: Annotated[
+        int | None,
+        typer.Option(min=1, help="Rows of the report's table of combinations, the best by --sort (default 500)."),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue a stopped sweep of the same config and data.")] = False,
     force: Annotated[bool, typer.Option(help="Run again even if this sweep is stored (or stopped).")] = False,
     cluster: Annotated[
@@ -158,6 +107,7 @@ def sweep(
                 raise UserError(f"--heatmap: expected two sweep keys as A,B, got {heatmap!r}")
             if output is None:
                 raise UserError("--heatmap needs --output FILE.html")
+        browser = _report_target(report, png, report_rows=report_rows)  # refuse before running anything
         opts = _run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
         sopts = SweepOptions(max_combos=max_combos, chunk_size=chunk_size, resume=resume, cluster=cluster)
         with Progress(
@@ -191,6 +141,22 @@ def sweep(
         rows = sweep_top(outcome, opts, env=dict(os.environ), sort=sort, top=top, reps=reps)
         if pair is not None and output is not None:
             heatmap_html(outcome, pair[0], pair[1], heatmap_metric or sort, output)
+        written: list[Path] = []
+        if report is not None:
+            from engine.report_jobs import sweep_report_job
+
+            written = sweep_report_job(
+                outcome,
+                rows,
+                opts,
+                env=dict(os.environ),
+                sort=sort,
+                reps=reps,
+                max_rows=report_rows,
+                output=report,
+                png_dir=png,
+                browser=browser,
+            )
     except UserError as exc:
         _fail(exc)
         return
@@ -199,16 +165,19 @@ def sweep(
 
         doc = {"sweep": outcome.manifest, "rows": rows.to_dict(orient="records")}
         sys.stdout.write(dumps_json(doc))
+        _print_written(written, err)
         return
     if format is SweepFormat.csv:
         sys.stdout.write(rows.to_csv(index=False, lineterminator="\n"))
+        _print_written(written, err)
         return
     title = f"Seesaw sweep: {outcome.cfg.name}" + (" — SYNTHETIC DATA" if outcome.synthetic else "")
-    console.print(_sweep_table(rows, outcome.keys, title, _caption(outcome, reps, sort)))
+    console.print(sweep_table(rows, outcome.keys, title, sweep_caption(outcome, reps, sort)))
     if outcome.reused:
         console.print(f"reused {outcome.sweep_dir} (same config, data and code; --force runs again)", markup=False)
     if pair is not None:
         console.print(f"wrote {output}", markup=False)
+    _print_written(written, console)
 
 
 @app.command(
@@ -237,6 +206,11 @@ def walkforward(
     cache_dir: Annotated[Path | None, typer.Option(help="Yahoo download cache.")] = None,
     offline: Annotated[bool, typer.Option(help="Yahoo: use the cache only.")] = False,
     format: Annotated[SweepFormat, typer.Option("--format")] = SweepFormat.table,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write the walk-forward's HTML report to FILE: folds, IS vs OOS, equity."),
+    ] = None,
+    png: Annotated[Path | None, typer.Option(help="With --report: also write each chart as DIR/<chart>.png.")] = None,
 ) -> None:
     from engine.jobs import _resolve
     from engine.sweep_job import cluster_evaluator
@@ -245,6 +219,7 @@ def walkforward(
     env = dict(os.environ)
     now = dt.datetime.now(dt.UTC)
     try:
+        browser = _report_target(report, png)  # refuse before running anything
         opts = _run_options(source, data_dir, start, end, results_dir, engine, store, False, cache_dir, offline)
         providers: dict = {}
         wf = run_walkforward(
@@ -261,9 +236,15 @@ def walkforward(
             evaluate=cluster_evaluator(cluster) if cluster else None,
         )
         run_dir = store_walkforward(wf, opts, env, now)
+        written: list[Path] = []
+        if report is not None:
+            from engine.report_jobs import walkforward_report_job
+
+            written = walkforward_report_job(run_dir, output=report, png_dir=png, browser=browser)
     except UserError as exc:
         _fail(exc)
         return
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     strategy = wf.results[0].metrics
     if format is SweepFormat.json:
         from engine.store.rundir import dumps_json
@@ -277,9 +258,11 @@ def walkforward(
             "synthetic": wf.loaded.panel.synthetic,
         }
         sys.stdout.write(dumps_json(doc))
+        _print_written(written, err)
         return
     if format is SweepFormat.csv:
         sys.stdout.write(wf.folds_table.to_csv(index=False, lineterminator="\n"))
+        _print_written(written, err)
         return
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
     title = f"Seesaw walk-forward: {wf.cfg.name}" + (" — SYNTHETIC DATA" if wf.loaded.panel.synthetic else "")
@@ -287,7 +270,7 @@ def walkforward(
     for col in wf.folds_table.columns:
         table.add_column(col, justify="right")
     for r in wf.folds_table.to_dict(orient="records"):
-        cells = [v if isinstance(v, str) else _cell(k.split("_", 1)[1] if k.startswith(("is_", "oos_")) else k, v)
+        cells = [v if isinstance(v, str) else sweep_cell(k.split("_", 1)[1] if k.startswith(("is_", "oos_")) else k, v)
                  for k, v in r.items()]  # fmt: skip
         table.add_row(*cells)
     console.print(table)
@@ -313,3 +296,4 @@ def walkforward(
     lines.append(f"wrote {run_dir} (compare it: seesaw compare --runs latest)")
     for line in lines:
         console.print(line, markup=False)
+    _print_written(written, console)

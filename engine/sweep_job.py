@@ -53,15 +53,21 @@ from engine.sweep import (
 )
 
 __all__ = [
+    "SORT_LOWER_IS_BETTER",
     "SweepOptions",
     "SweepOutcome",
     "cluster_evaluator",
     "heatmap_html",
     "load_sweep",
+    "rank_combinations",
     "run_sweep",
     "sweep_job",
     "sweep_top",
 ]
+
+
+#: Metrics that ``--sort`` ranks lowest first (the rest: highest first).
+SORT_LOWER_IS_BETTER = frozenset({"ann_vol", "longest_drawdown_days", "turnover", "fees_paid"})
 
 
 @dataclass(frozen=True)
@@ -385,6 +391,16 @@ def load_sweep(sweep_dir: Path) -> SweepOutcome:
     return SweepOutcome(cfg, keys, table, sweep_dir, manifest, None, manifest["chunks"], manifest["chunks"])
 
 
+def rank_combinations(table: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """Every row of ``table``, best first by ``sort`` (lowest first for :data:`SORT_LOWER_IS_BETTER`), NaN last,
+    ties in grid order; a one-line error for a column that is not there."""
+    if sort not in table.columns:
+        numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) and c != "combo"]
+        raise UserError(f"--sort: cannot sort by {sort!r} (columns: {', '.join(numeric)})")
+    lower_better = sort in SORT_LOWER_IS_BETTER
+    return table.sort_values(sort, ascending=lower_better, na_position="last", kind="stable")
+
+
 def top_rows(
     outcome: SweepOutcome, ctx_loaded: LoadedPanel, *, sort: str, top: int, engine: str, reps: int
 ) -> pd.DataFrame:
@@ -394,11 +410,7 @@ def top_rows(
     DSR deflated by the number of combinations tried (all of them, not only the rows shown).
     """
     table = outcome.table
-    if sort not in table.columns:
-        numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) and c != "combo"]
-        raise UserError(f"--sort: cannot sort by {sort!r} (columns: {', '.join(numeric)})")
-    lower_better = sort in {"ann_vol", "longest_drawdown_days", "turnover", "fees_paid"}
-    ranked = table.sort_values(sort, ascending=lower_better, na_position="last", kind="stable").head(top)
+    ranked = rank_combinations(table, sort).head(top)
     ctx = prepare(outcome.cfg, ctx_loaded, engine=engine)  # type: ignore[arg-type]
     result = evaluate_chunk(ctx, ranked[list(outcome.keys)], ranked["combo"].to_numpy(), keep_returns=True)
     assert result.returns is not None

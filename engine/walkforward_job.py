@@ -142,10 +142,10 @@ def run_walkforward(
         if evaluate is not None
         else ((i, evaluate_chunk(ctx, frame.iloc[part], part)) for i, part in enumerate(parts))
     )
-    for _, result in results:
-        frame = result.table.copy()
-        frame.insert(0, "combo", result.index)
-        tables.append(frame)
+    for _, result in results:  # a name of its own: the generator above still reads ``frame``, the grid
+        part_table = result.table.copy()
+        part_table.insert(0, "combo", result.index)
+        tables.append(part_table)
     table = pd.concat(tables, ignore_index=True).sort_values("combo", kind="stable").reset_index(drop=True)
     for key in reversed(g.keys):
         table.insert(1, key, [combos[i][key] for i in table["combo"]])

@@ -52,3 +52,67 @@ def stored_run_dir(results: Path, config_name: str) -> Path:
     """The single run directory of ``config_name`` under ``results``."""
     (run_dir,) = [p for p in (results / config_name).iterdir() if not p.name.startswith(".")]
     return run_dir
+
+
+#: The sweep of the sweep-report tests: 3 x 2 x 2 = 12 combinations (three numeric keys: three heatmaps),
+#: synthetic 2008-2014, so that a walk-forward training 3y and testing 1y has four folds (2011-2014).
+REPORT_SWEEP = """\
+name: report_sweep
+description: A small sweep for the report tests
+data: {source: synthetic, start: 2008-01-01, end: 2014-12-31}
+params: {cut: 0.0, window: 40}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+signals:
+  rel: {fn: relative_momentum, a: us, b: hk, window: $window}
+rules:
+  - when: rel > cut
+    weights: {us: 1.0}
+  - when: rel < -cut
+    weights: {hk: 1.0}
+  - otherwise: {us: 0.5, hk: 0.5}
+execution: {lag: 1, rebalance: on_change}
+costs: {fee_bps: 5, slippage_bps: 5}
+benchmarks:
+  - {name: 50/50 monthly, weights: {us: 0.5, hk: 0.5}, rebalance: monthly}
+sweep:
+  window: [20, 40, 60]
+  cut: [0.0, 0.05]
+  execution.lag: [1, 2]
+"""
+
+
+@pytest.fixture(scope="session")
+def sweep_reports(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A stored walk-forward and sweep of :data:`REPORT_SWEEP`, each with its ``--report``, made by the commands.
+
+    Keys: ``config``, ``results``, ``sweep_html``, ``walkforward_html``, and the ``--format json`` documents
+    ``sweep`` and ``walkforward`` (the walk-forward first, so the sweep's report shows it).
+    """
+    import json
+
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    root = tmp_path_factory.mktemp("sweep-report")
+    config, results = root / "report_sweep.yaml", root / "results"
+    config.write_text(REPORT_SWEEP, encoding="utf-8")
+    out = {"config": config, "results": results}
+    runner = CliRunner()
+    env = dict.fromkeys(("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "SEESAW_STORE"))
+    commands = {
+        "walkforward": ["walkforward", str(config), "--train", "3y", "--test", "1y", "--chunk-size", "5"],
+        "sweep": ["sweep", str(config), "--top", "5", "--reps", "200", "--chunk-size", "5"],
+    }
+    for name, args in commands.items():
+        html = root / f"{name}.html"
+        result = runner.invoke(
+            app, [*args, "--results-dir", str(results), "--format", "json", "--report", str(html)], env=env
+        )
+        assert result.exit_code == 0, result.stderr
+        assert result.stderr == f"wrote {html}\n"  # stdout stays JSON
+        out[name] = json.loads(result.stdout)
+        out[f"{name}_html"] = html
+    return out

@@ -98,7 +98,9 @@ def figures(html: str) -> dict[str, dict]:
 
 
 def array(value: object) -> np.ndarray:
-    """A trace's ``x``/``y``: a plain list, or plotly's base64 typed array."""
+    """A trace's ``x``/``y``/``z``: a plain list, or plotly's base64 typed array (with its ``shape``, e.g. "2, 3")."""
     if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
     return np.asarray(value)

@@ -170,3 +170,78 @@ def test_png_writes_each_chart_with_kaleido_and_chromium(report_results: Path, t
     assert result.stdout.splitlines() == [f"wrote {out}", *(f"wrote {png / n}.png" for n in names)]
     for name in names:
         assert _png_size(png / f"{name}.png") == (1200, 650)
+
+
+def _first_combo(page: Any) -> int:
+    return int(page.locator("#combinations tbody tr").first.locator("td[data-key=combo]").inner_text())
+
+
+def test_sweep_report_renders_every_chart_and_sorts_its_table(browser: Any, sweep_reports: dict) -> None:
+    html = sweep_reports["sweep_html"]
+    expected = {k: len(v["data"]) for k, v in figures(html.read_text(encoding="utf-8")).items()}
+    assert list(expected) == [
+        "fig-heatmap-window-cut", "fig-heatmap-window-execution-lag", "fig-heatmap-cut-execution-lag",
+        "fig-pbo", "fig-walkforward-is-oos", "fig-walkforward-equity",
+    ]  # fmt: skip
+    page, problems = open_report(browser, html, "sweep_report.png")
+    heatmaps = [k for k in expected if k.startswith("fig-heatmap")]
+    assert drawn(page) == {k: 0 if k in heatmaps else n for k, n in expected.items()}  # scatter and bar traces
+    for fig in heatmaps:  # a heatmap is drawn as an image in its own layer, not a g.trace
+        assert page.locator(f"#{fig} .heatmaplayer g.hm image").count() == expected[fig] == 1
+    assert page.locator(".js-plotly-plot").count() == 6
+    assert page.locator("#fig-pbo g.point").count() == 20  # a bar per stored histogram bin
+    assert rows(page, "top") == 5
+    assert rows(page, "combinations") == 12
+    assert rows(page, "folds") == len(sweep_reports["walkforward"]["folds"]) == 4
+    assert rows(page, "walkforward-metrics") == 2  # the stitched run and its benchmark
+    assert page.locator("#synthetic-banner").is_visible()
+
+    combos = pd.read_parquet(next((sweep_reports["results"] / "report_sweep" / "sweeps").iterdir()) / "combos.parquet")
+    assert _first_combo(page) == int(combos.loc[combos["sharpe"].idxmax(), "combo"])  # as written: by --sort
+    header = page.locator("#combinations thead th", has_text="ann_vol")
+    header.click()
+    assert _first_combo(page) == int(combos.loc[combos["ann_vol"].idxmin(), "combo"])
+    assert header.get_attribute("aria-sort") == "ascending"
+    header.click()  # again: reversed
+    assert _first_combo(page) == int(combos.loc[combos["ann_vol"].idxmax(), "combo"])
+    assert header.get_attribute("aria-sort") == "descending"
+    page.locator("#combinations thead th", has_text="combo").click()
+    assert _first_combo(page) == 0
+    assert rows(page, "combinations") == 12  # sorting moves rows, never drops one
+    ranks = page.locator("#top tbody td[data-key=rank]").all_inner_texts()
+    page.locator("#top thead th", has_text="#").click()  # the top table sorts too; its order is already 1..5
+    page.locator("#top thead th", has_text="#").click()
+    assert page.locator("#top tbody td[data-key=rank]").all_inner_texts() == list(reversed(ranks))
+    page.screenshot(path=str(ARTIFACTS / "sweep_report_sorted.png"), full_page=False)
+    assert problems == []
+    page.close()
+
+
+def test_walkforward_report_renders_every_chart_and_table(browser: Any, sweep_reports: dict) -> None:
+    html = sweep_reports["walkforward_html"]
+    expected = {k: len(v["data"]) for k, v in figures(html.read_text(encoding="utf-8")).items()}
+    assert list(expected) == ["fig-walkforward-is-oos", "fig-walkforward-equity"]
+    page, problems = open_report(browser, html, "walkforward_report.png")
+    assert drawn(page) == expected
+    assert page.locator("#fig-walkforward-is-oos .textpoint").count() == 3 * 4  # every fold labelled, 3 panels
+    assert rows(page, "folds") == 4
+    assert rows(page, "walkforward-metrics") == 2
+    assert problems == []
+    page.close()
+
+
+def test_sweep_png_writes_each_chart(sweep_reports: dict, tmp_path: Path) -> None:
+    chromium = chromium_path()
+    out, png = tmp_path / "sweep.html", tmp_path / "png"
+    result = invoke(
+        "sweep", str(sweep_reports["config"]), "--results-dir", str(sweep_reports["results"]), "--reps", "200",
+        "--top", "3", "--report", str(out), "--png", str(png), env={"CHROMIUM": chromium},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "reused" in result.stdout  # the stored sweep: only the report is new
+    names = ["heatmap_window_cut", "heatmap_window_execution-lag", "heatmap_cut_execution-lag", "pbo"]
+    names += ["walkforward_is_oos", "walkforward_equity"]
+    assert sorted(p.name for p in png.iterdir()) == sorted(f"{n}.png" for n in names)
+    assert result.stdout.splitlines()[-7:] == [f"wrote {out}", *(f"wrote {png / n}.png" for n in names)]
+    for name in names:
+        assert _png_size(png / f"{name}.png") == (1200, 650)

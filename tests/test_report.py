@@ -28,8 +28,11 @@ from engine.render import RUN_COLUMNS, format_value
 from engine.report import run_report
 from engine.report.run import SIGNALS_MISSING
 from engine.report.series import thresholds
+from engine.report.sweep import sweep_report
+from engine.sweep_job import load_sweep
+from engine.sweep_render import SWEEP_METRIC_COLUMNS
 from tests.conftest import CONFIGS, stored_run_dir
-from tests.report_html import array, figures, tables
+from tests.report_html import Table, array, figures, tables
 
 _RICH_ENV = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS", "SEESAW_STORE")
 
@@ -347,3 +350,227 @@ def test_report_of_a_real_data_run_has_no_synthetic_banner(data_dir: Path, tmp_p
     assert "synthetic-banner" not in html and "SYNTHETIC" not in html
     assert "csv" in html and "2015-01-02 → 2016-12-30" in html
     assert len(figures(html)) == 6  # equity, drawdown, weights, one signal, rolling, years
+
+
+# ---------------------------------------------------------------------------------------------
+# sweep and walk-forward reports (tests/conftest.py: sweep_reports, a 12-combination sweep and its walk-forward)
+
+
+def _sweep_dir(results: Path) -> Path:
+    (sweep_dir,) = [p for p in (results / "report_sweep" / "sweeps").iterdir() if not p.name.startswith(".")]
+    return sweep_dir
+
+
+def _parquet_value(v: object) -> float | None:
+    return None if isinstance(v, float) and math.isnan(v) else float(v)  # type: ignore[arg-type]
+
+
+def _texts(table: Table, key: str) -> list[str]:
+    return [text for row in table.rows for text, attrs in row if attrs.get("data-key") == key]
+
+
+def test_sweep_report_top_table_is_the_printed_rows(sweep_reports: dict) -> None:
+    doc = sweep_reports["sweep"]
+    rows, keys = doc["rows"], doc["sweep"]["keys"]
+    table = tables(sweep_reports["sweep_html"].read_text(encoding="utf-8"))["top"]
+    assert table.headers == ["#", *keys, *SWEEP_METRIC_COLUMNS, "weight_us", "weight_hk"]
+    assert table.column("rank") == [1, 2, 3, 4, 5]
+    numeric = [*keys, *(c for c in SWEEP_METRIC_COLUMNS if c != "sharpe_ci"), "weight_us", "weight_hk"]
+    for key in numeric:
+        assert table.column(key) == [_value(r[key]) for r in rows], key  # exactly the --format json numbers
+    # the cells read as in the terminal table
+    assert _texts(table, "cagr") == [f"{r['cagr'] * 100:.1f}%" for r in rows]
+    assert _texts(table, "sharpe") == [f"{r['sharpe']:.2f}" for r in rows]
+    assert _texts(table, "trades") == [str(r["trades"]) for r in rows]
+    assert _texts(table, "weight_us") == [f"{r['weight_us'] * 100:.0f}%" for r in rows]
+    assert _texts(table, "sharpe_ci") == [f"{r['sharpe_ci_low']:.2f}…{r['sharpe_ci_high']:.2f}" for r in rows]
+
+
+def test_sweep_report_table_of_all_combinations_is_combos_parquet(sweep_reports: dict) -> None:
+    html = sweep_reports["sweep_html"].read_text(encoding="utf-8")
+    combos = pd.read_parquet(_sweep_dir(sweep_reports["results"]) / "combos.parquet")
+    ranked = combos.sort_values("sharpe", ascending=False, kind="stable")  # best first, as --sort sharpe
+    table = tables(html)["combinations"]
+    weights = [c for c in combos.columns if c.startswith("weight_")]
+    assert weights == ["weight_us", "weight_hk"]
+    assert table.headers == ["#", *(c for c in combos.columns if c not in weights), *weights]  # weights last
+    assert len(table.rows) == len(combos) == 12
+    assert table.column("rank") == list(range(1, 13))
+    for col in combos.columns:
+        assert table.column(col) == [_parquet_value(v) for v in ranked[col].tolist()], col
+    assert 'aria-sort="descending">sharpe</th>' in html  # the order the rows come in
+    assert "The best 12 of 12 combinations by sharpe (all of them)" in html
+
+
+def test_sweep_report_heatmaps_show_the_best_over_the_other_key(sweep_reports: dict) -> None:
+    figs = figures(sweep_reports["sweep_html"].read_text(encoding="utf-8"))
+    combos = pd.read_parquet(_sweep_dir(sweep_reports["results"]) / "combos.parquet")
+    pairs = {
+        "fig-heatmap-window-cut": ("window", "cut"),
+        "fig-heatmap-window-execution-lag": ("window", "execution.lag"),
+        "fig-heatmap-cut-execution-lag": ("cut", "execution.lag"),
+    }
+    assert [k for k in figs if k.startswith("fig-heatmap")] == list(pairs)
+    for name, (x, y) in pairs.items():
+        (trace,) = figs[name]["data"]
+        best = combos.groupby([y, x])["sharpe"].max().unstack(x)  # the third key: its best value per cell
+        assert trace["x"] == [str(v) for v in best.columns] and trace["y"] == [str(v) for v in best.index]
+        assert array(trace["z"]).tolist() == best.to_numpy().tolist()
+
+
+def test_sweep_report_pbo_chart_is_the_stored_histogram(sweep_reports: dict) -> None:
+    html = sweep_reports["sweep_html"].read_text(encoding="utf-8")
+    man = sweep_reports["sweep"]["sweep"]
+    stored = json.loads((_sweep_dir(sweep_reports["results"]) / "sweep.json").read_text(encoding="utf-8"))
+    assert stored["pbo"] == man["pbo"] and stored["pbo_logit_hist"] == man["pbo_logit_hist"]
+    edges, counts = np.array(man["pbo_logit_hist"]["edges"]), man["pbo_logit_hist"]["counts"]
+    fig = figures(html)["fig-pbo"]
+    (bars,) = fig["data"]
+    assert array(bars["y"]).tolist() == counts
+    assert array(bars["x"]) == pytest.approx((edges[:-1] + edges[1:]) / 2, abs=1e-15)
+    red = [c == "#b3261e" for c in bars["marker"]["color"]]
+    assert red == (edges[1:] <= 0).tolist()  # bins closed on the right: the red ones hold the logits <= 0
+    assert sum(c for c, r in zip(counts, red, strict=True) if r) == round(man["pbo"] * man["pbo_split_count"])
+    assert [(s["x0"], s["x1"]) for s in fig["layout"]["shapes"]] == [(0, 0)]  # the zero line
+    assert f"PBO = {man['pbo']:.3f}" in html
+    assert f"out-of-sample Sharpe below zero): {man['pbo_prob_loss']:.3f}." in html  # probability of a loss
+    assert f"DSR = {man['best_dsr']:.3f}" in html and f"{man['pbo_split_count']:,} splits" in html
+
+
+def test_walkforward_part_is_the_stored_walkforward_run(sweep_reports: dict) -> None:
+    doc = sweep_reports["walkforward"]
+    run_dir = Path(doc["run_dir"])
+    metrics = _metrics(run_dir)
+    folds, keys = doc["folds"], metrics["walkforward"]["keys"]
+    assert metrics["walkforward"]["folds"] == folds and len(folds) == 4
+    equity = pd.read_csv(run_dir / "equity.csv")
+    benchmarks = pd.read_csv(run_dir / "benchmarks.csv")
+    for page in (sweep_reports["sweep_html"], sweep_reports["walkforward_html"]):
+        html = page.read_text(encoding="utf-8")
+        assert run_dir.name in html
+        table = tables(html)["folds"]
+        assert table.column("fold") == [0, 1, 2, 3]
+        assert [row[1][0] for row in table.rows] == [f"{f['train_start']} → {f['train_end']}" for f in folds]
+        assert [row[2][0] for row in table.rows] == [f"{f['test_start']} → {f['test_end']}" for f in folds]
+        metric_keys = [k for k in folds[0] if k.startswith(("is_", "oos_"))]
+        assert metric_keys == ["is_sharpe", "oos_sharpe", "is_cagr", "oos_cagr", "is_max_drawdown", "oos_max_drawdown"]
+        for key in [*keys, *metric_keys]:
+            assert table.column(key) == [f[key] for f in folds], key
+        figs = figures(html)
+        points = [t for t in figs["fig-walkforward-is-oos"]["data"] if t["name"] == "fold"]
+        for trace, metric in zip(points, ("sharpe", "cagr", "max_drawdown"), strict=True):
+            assert array(trace["x"]).tolist() == [f[f"is_{metric}"] for f in folds]
+            assert array(trace["y"]).tolist() == [f[f"oos_{metric}"] for f in folds]
+        curves = {t["name"]: t for t in figs["fig-walkforward-equity"]["data"]}
+        assert list(curves) == ["report_sweep_walkforward", "50/50 monthly"]
+        assert curves["report_sweep_walkforward"]["x"] == equity["date"].tolist()
+        assert array(curves["report_sweep_walkforward"]["y"]).tolist() == equity["value"].tolist()
+        assert array(curves["50/50 monthly"]["y"]).tolist() == benchmarks["50/50 monthly"].tolist()
+        shown = tables(html)["walkforward-metrics"]
+        for key in ("total_return", "cagr", "sharpe", "max_drawdown"):
+            assert shown.column(key) == [metrics["strategy"][key], *(b[key] for b in metrics["benchmarks"])]
+
+
+def test_walkforward_report_is_one_self_contained_page(sweep_reports: dict) -> None:
+    html = sweep_reports["walkforward_html"].read_text(encoding="utf-8")
+    assert "<title>Seesaw walk-forward report: report_sweep_walkforward</title>" in html
+    assert html.count("* plotly.js v") == 1 and "<script src" not in html
+    assert list(figures(html)) == ["fig-walkforward-is-oos", "fig-walkforward-equity"]
+    assert 'id="synthetic-banner"' in html and "# resolved config written by seesaw" in html
+    assert "table.sortable" not in html.split("</style>")[1]  # no sortable table: no sort script
+
+
+def test_sweep_report_header_and_page(sweep_reports: dict) -> None:
+    html = sweep_reports["sweep_html"].read_text(encoding="utf-8")
+    man = sweep_reports["sweep"]["sweep"]
+    assert 'id="synthetic-banner">SYNTHETIC DATA' in html
+    for fact in (man["sweep_id"], man["data_fingerprint"], man["code_hash"], "0.1.0", "2008-01-02 → 2014-12-31"):
+        assert fact in html
+    assert "A small sweep for the report tests" in html  # the description
+    assert "12 = 3 × 2 × 2" in html and "<dd>20, 40, 60</dd>" in html
+    assert "# resolved sweep config written by seesaw" in html and "sweep:\n  window:" in html  # config.yaml
+    assert html.count("* plotly.js v") == 1  # plotly's JavaScript once, inline
+    assert "<script src" not in html and "<link" not in html and "@import" not in html
+    assert html.count('document.querySelectorAll("table.sortable")') == 1  # the sort script, once
+    assert html.count("Plotly.newPlot(") == len(figures(html)) == 6  # 3 heatmaps, PBO, IS vs OOS, equity
+
+
+def test_sweep_report_is_pure_and_cuts_the_table(sweep_reports: dict) -> None:
+    outcome = load_sweep(_sweep_dir(sweep_reports["results"]))
+    rows = pd.DataFrame(sweep_reports["sweep"]["rows"])
+    report = sweep_report(outcome, rows, sort="sharpe", reps=200, config_text="name: x", max_rows=5)
+    assert report.html == sweep_report(outcome, rows, sort="sharpe", reps=200, config_text="name: x", max_rows=5).html
+    table = tables(report.html)["combinations"]
+    assert len(table.rows) == 5 and "The best 5 of 12 combinations by sharpe (7 left out" in report.html
+    assert "No walk-forward of this config on this data is stored" in report.html  # none given: said, not faked
+    assert list(report.figures) == [
+        "heatmap_window_cut", "heatmap_window_execution-lag", "heatmap_cut_execution-lag", "pbo"
+    ]  # fmt: skip
+    by_vol = tables(sweep_report(outcome, rows, sort="ann_vol", reps=200, config_text="").html)["combinations"]
+    assert by_vol.column("ann_vol") == sorted(outcome.table["ann_vol"].tolist())  # lower is better: lowest first
+    labelled = dataclasses.replace(outcome, table=outcome.table.assign(label="x"))  # as a text key would be
+    by_text = sweep_report(labelled, rows, sort="label", reps=200, config_text="")
+    assert "No heatmap: the sort column label is not a number" in by_text.html and list(by_text.figures) == ["pbo"]
+    one_key = dataclasses.replace(outcome, keys=("window",))
+    assert (
+        "No heatmap: a heatmap needs two numeric sweep keys"
+        in sweep_report(one_key, rows, sort="sharpe", reps=200, config_text="").html
+    )
+
+
+def test_a_walkforward_is_shown_only_for_the_same_config_and_data(sweep_reports: dict) -> None:
+    from engine.data.panel import load_for_config
+    from engine.data.synthetic import SyntheticProvider
+    from engine.jobs import SYNTHETIC_FIRST, RunOptions
+    from engine.params import grid
+    from engine.report_jobs import find_walkforward
+    from engine.sweep import sweep_warmup
+
+    results = sweep_reports["results"]
+    opts = RunOptions(results_dir=results)
+    outcome = load_sweep(_sweep_dir(results))
+    cfg = outcome.cfg
+    markets = {"^GSPC": "us", "^HSI": "hk", "HKD=X": "fx"}
+
+    def loaded(seed: int):
+        provider = SyntheticProvider(markets, seed=seed, first=SYNTHETIC_FIRST)
+        return load_for_config(provider, cfg, warmup_rows=sweep_warmup(cfg, grid(cfg)))
+
+    same = dataclasses.replace(outcome, loaded=loaded(20250120))  # the synthetic data the commands used
+    assert find_walkforward(same, opts, {}) == Path(sweep_reports["walkforward"]["run_dir"])
+    assert find_walkforward(outcome, opts, {}) is None  # no panel to check the data against
+    other_data = dataclasses.replace(outcome, loaded=loaded(7))  # same dates and config, other prices
+    assert find_walkforward(other_data, opts, {}) is None
+    cheaper = cfg.costs.model_copy(update={"fee_bps": 1.0})
+    other_config = dataclasses.replace(same, cfg=cfg.model_copy(update={"costs": cheaper}))
+    assert find_walkforward(other_config, opts, {}) is None
+
+
+@pytest.mark.parametrize("command", ["sweep", "walkforward"])
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--png", "{tmp}/png"], {}, "--png goes with --report FILE"),
+        (["--report", "{tmp}/missing/s.html"], {}, "does not exist"),
+        (["--report", "{tmp}"], {}, "the output is a directory"),
+        (["--report", "{tmp}/s.html", "--png", "{tmp}/png"], {"CHROMIUM": "/nonexistent/chromium"},
+         "CHROMIUM=/nonexistent/chromium is not an executable"),
+    ],
+)  # fmt: skip
+def test_sweep_report_errors_come_before_the_sweep_runs(
+    sweep_reports: dict, tmp_path: Path, command: str, args: list[str], env: dict[str, str], message: str
+) -> None:
+    results = tmp_path / "results"  # never created: the error comes first
+    argv = [a.format(tmp=tmp_path) for a in args]
+    result = invoke(command, str(sweep_reports["config"]), "--results-dir", str(results), *argv, env=env)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_rows_goes_with_report(sweep_reports: dict, tmp_path: Path) -> None:
+    result = invoke("sweep", str(sweep_reports["config"]), "--results-dir", str(tmp_path / "r"), "--report-rows", "9")
+    assert result.exit_code == 2 and "--report-rows goes with --report FILE" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -313,7 +313,7 @@ WALK = SMALL.replace(
 )
 
 
-def _walk(tmp_path: Path, frames: dict[str, pd.DataFrame]):
+def _walk(tmp_path: Path, frames: dict[str, pd.DataFrame], chunk_size: int = 100):
     from engine.walkforward_job import run_walkforward
 
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -324,7 +324,15 @@ def _walk(tmp_path: Path, frames: dict[str, pd.DataFrame]):
         return load_for_config(MemProvider(frames), cfg, warmup_rows=warmup, check_calendar=False)
 
     return run_walkforward(
-        path, lambda cfg: cfg, load, train="3y", test="1y", step=None, select_metric="sharpe", engine="rust"
+        path,
+        lambda cfg: cfg,
+        load,
+        train="3y",
+        test="1y",
+        step=None,
+        select_metric="sharpe",
+        engine="rust",
+        chunk_size=chunk_size,
     )
 
 
@@ -350,6 +358,16 @@ def test_walk_forward_folds_choose_on_training_windows_and_stitch_one_run(tmp_pa
     # a fold's first fill follows the decision at the close of its last training date
     assert pd.Timestamp(stitched.trades["date"].iloc[0]) >= dates[wf.folds[0].test[0]]
     assert len(wf.folds_table) == len(wf.folds)
+
+
+def test_walk_forward_in_chunks_equals_one_chunk(tmp_path: Path, walk_frames) -> None:
+    """Regression: with more than one chunk in process, the second chunk was cut from the first chunk's
+    result table instead of the grid (IndexError; ``seesaw walkforward`` failed on any grid over 100)."""
+    one = _walk(tmp_path / "one", walk_frames)
+    many = _walk(tmp_path / "many", walk_frames, chunk_size=7)  # 64 combinations: 10 chunks
+    pd.testing.assert_frame_equal(one.table, many.table, check_exact=True)
+    assert one.chosen == many.chosen
+    pd.testing.assert_frame_equal(one.folds_table, many.folds_table, check_exact=True)
 
 
 def test_walk_forward_selection_never_sees_its_test_window(tmp_path: Path, walk_frames) -> None:

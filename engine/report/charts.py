@@ -1,4 +1,4 @@
-"""Plotly figures for the reports: pure functions from series (fractions) to ``go.Figure``.
+"""Plotly figures for the reports: pure functions from series (fractions) or stored statistics to ``go.Figure``.
 
 Every figure uses SVG traces (no WebGL, so it renders in any headless browser), dates as
 ``YYYY-MM-DD`` strings, fractions formatted as percent by the axis (``tickformat``), never
@@ -22,6 +22,8 @@ __all__ = [
     "PALETTE",
     "drawdown_figure",
     "equity_figure",
+    "is_oos_figure",
+    "pbo_figure",
     "risk_return_figure",
     "rolling_figure",
     "sharpe_interval_figure",
@@ -290,3 +292,101 @@ def sharpe_interval_figure(points: Sequence[tuple[str, float, float, float]], *,
         )
     )
     return _layout(fig, title, hovermode="closest", yaxis={"title": "annualised Sharpe", "zeroline": True})
+
+
+def pbo_figure(edges: Sequence[float], counts: Sequence[int], *, pbo: float, title: str) -> go.Figure:
+    """The stored histogram of the CSCV logits as bars, the bins left of 0 (overfit) in red, a line at 0.
+
+    Bins are closed on the right (:func:`engine.overfitting.logit_histogram`), so the red bars hold
+    PBO x splits logits; ``pbo`` (the stored value) is written next to the zero line.
+    """
+    e = np.asarray(edges, dtype=float)
+    c = np.asarray(counts, dtype=np.int64)
+    left = e[1:] <= 0
+    fig = go.Figure(
+        go.Bar(
+            x=(e[:-1] + e[1:]) / 2,
+            y=c,
+            width=np.diff(e),
+            name="logits",
+            marker={"color": np.where(left, "#b3261e", PALETTE[0]).tolist(), "line": {"width": 0.5, "color": "#fff"}},
+            customdata=np.column_stack([e[:-1], e[1:]]),
+            hovertemplate="logit in (%{customdata[0]:.2f}, %{customdata[1]:.2f}]: %{y} splits<extra></extra>",
+        )
+    )
+    fig.add_vline(
+        x=0.0,
+        line={"color": "#1d2330", "width": 1.5, "dash": "dash"},
+        annotation_text=f"PBO = {pbo:.3f} (share of logits <= 0, red)",
+        annotation_position="top left",
+    )
+    return _layout(
+        fig,
+        title,
+        hovermode="closest",
+        showlegend=False,
+        bargap=0,
+        xaxis={"title": "logit of the in-sample best's out-of-sample rank (> 0: above the median)", "zeroline": False},
+        yaxis={"title": "splits"},
+    )
+
+
+def is_oos_figure(
+    metrics: Sequence[tuple[str, str, Sequence[float], Sequence[float]]],
+    labels: Sequence[str],
+    details: Sequence[str],
+    *,
+    title: str,
+) -> go.Figure:
+    """One panel per metric: each fold's in-sample value (x) against its out-of-sample value (y), y = x dashed.
+
+    ``metrics``: (name, format ``pct`` or ``num``, in-sample values, out-of-sample values), one value per
+    fold; ``labels``: each fold's point label, ``details`` its hover text.  A point below the diagonal did
+    worse out of sample than in sample.
+    """
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[m[0] for m in metrics], horizontal_spacing=0.07)
+    for col, (name, kind, ins, outs) in enumerate(metrics, start=1):
+        x, y = np.asarray(ins, dtype=float), np.asarray(outs, dtype=float)
+        both = np.concatenate([x, y])
+        both = both[np.isfinite(both)]
+        lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 1.0)
+        pad = (hi - lo) * 0.08 or 0.1
+        fmt = ".1%" if kind == "pct" else ".2f"
+        fig.add_trace(
+            go.Scatter(
+                x=[lo - pad, hi + pad],
+                y=[lo - pad, hi + pad],
+                mode="lines",
+                name="out of sample = in sample",
+                legendgroup="diagonal",
+                showlegend=col == 1,
+                line={"dash": "dash", "color": "#7f7f7f", "width": 1},
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="markers+text",
+                name="fold",
+                legendgroup="fold",
+                showlegend=col == 1,
+                text=list(labels),
+                textposition="top center",
+                textfont={"size": 9},
+                customdata=list(details),
+                marker={"size": 10, "color": PALETTE[0]},
+                hovertemplate=f"%{{customdata}}<br>in sample %{{x:{fmt}}}<br>out of sample %{{y:{fmt}}}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        axis = {"tickformat": ".0%"} if kind == "pct" else {}
+        fig.update_xaxes(title_text=f"in sample ({name})", row=1, col=col, **axis)
+        fig.update_yaxes(title_text=f"out of sample ({name})", row=1, col=col, **axis)
+    _layout(fig, title, hovermode="closest")
+    fig.update_layout(margin={"t": 110}, legend={"y": 1.1})  # the legend above the panels' titles
+    return fig

@@ -6,7 +6,9 @@ fonts, no images by URL), plotly.js is inlined once in the ``<head>``, and every
 
 Tables carry their numbers twice: the cell text is rounded for reading, and ``data-value``
 holds the full-precision number it was formatted from (``data-key`` names the column), so a
-test or a script can read the exact values back from the page.
+test or a script can read the exact values back from the page.  A table made with
+``sortable=True`` sorts in the browser when a header is clicked (a small inline script, added
+once to a page that has such a table; nothing is fetched).
 
 >>> cell = Cell("12.3%", value=0.1234, key="cagr")
 >>> table_html(["CAGR"], [[cell]], table_id="t")
@@ -52,12 +54,51 @@ table.data{border-collapse:collapse;font-size:.85em;font-variant-numeric:tabular
 table.data th,table.data td{padding:3px 8px;border-bottom:1px solid #e6e8ee;white-space:nowrap}
 table.data th{background:#f3f4f8;position:sticky;top:0;text-align:left}
 table.data td.n{text-align:right}table.data tr.strategy td:first-child{font-weight:600}
-td.best{color:#0a7a2f;font-weight:700}td.worst{color:#b3261e}
+td.best{color:#0a7a2f;font-weight:700}td.worst{color:#b3261e}td.oos{background:#f1f5fc}
 .scroll{max-height:420px;overflow:auto;border:1px solid #e6e8ee}.wide{overflow-x:auto}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}
 dl.facts dt{color:#5a6270}dl.facts dd{margin:0;font-family:ui-monospace,monospace}
 pre{background:#f6f7f9;padding:10px;overflow:auto;max-height:420px;font-size:.8em}
 .figure{height:440px;margin:4px 0 12px}.figure.tall{height:620px}
+.pair{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:0 16px}.pair>*{min-width:0}
+table.sortable th{cursor:pointer;user-select:none}table.sortable th:hover{background:#e4e7f0}
+table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}
+table.sortable th[aria-sort=descending]::after{content:" \\25BC"}
+"""
+
+#: The class of a sortable table, and the script that sorts it (added once, only to pages that have one).
+_SORTABLE = "data sortable"
+_SORT_SCRIPT = """
+(function () {
+  function num(td) { var v = td.getAttribute("data-value"); return v === null || v === "" ? null : parseFloat(v); }
+  function sort(table, th, col) {
+    var asc = th.getAttribute("aria-sort") !== "ascending";
+    var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+    var numeric = rows.some(function (r) { return r.cells[col].hasAttribute("data-value"); });
+    rows.sort(function (a, b) {
+      var x = a.cells[col], y = b.cells[col], c;
+      if (numeric) {
+        var p = num(x), q = num(y);
+        if (p === null || q === null) { return (p === null) - (q === null); }
+        c = p - q;
+      } else {
+        c = x.textContent.localeCompare(y.textContent, undefined, {numeric: true});
+      }
+      return asc ? c : -c;
+    });
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (h) { h.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+    var frag = document.createDocumentFragment();
+    rows.forEach(function (r) { frag.appendChild(r); });
+    body.appendChild(frag);
+  }
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
+      th.addEventListener("click", function () { sort(table, th, col); });
+      th.addEventListener("keydown", function (e) { if (e.key === "Enter") { sort(table, th, col); } });
+    });
+  });
+})();
 """
 
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -115,6 +156,13 @@ def _td(cell: Cell | str) -> str:
     return f"<td{attrs}>{_esc(cell.text)}</td>"
 
 
+def _th(header: str, sortable: bool, sorted_by: tuple[str, str] | None) -> str:
+    if not sortable:
+        return f"<th>{_esc(header)}</th>"
+    state = f' aria-sort="{sorted_by[1]}"' if sorted_by and sorted_by[0] == header else ""
+    return f'<th tabindex="0" title="sort by {_esc(header)}"{state}>{_esc(header)}</th>'
+
+
 def table_html(
     headers: Sequence[str],
     rows: Sequence[Sequence[Cell | str]],
@@ -122,15 +170,22 @@ def table_html(
     table_id: str,
     row_classes: Sequence[str] | None = None,
     scroll: bool = False,
+    sortable: bool = False,
+    sorted_by: tuple[str, str] | None = None,
 ) -> str:
-    """A ``<table class="data">`` with one ``<tr>`` per row in ``<tbody>``; ``scroll`` caps its height."""
-    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
+    """A ``<table class="data">`` with one ``<tr>`` per row in ``<tbody>``; ``scroll`` caps its height.
+
+    ``sortable``: a click on a header sorts the rows by that column in the browser (again: reversed), by
+    ``data-value`` where the column has numbers (cells without one last), else by text; :func:`page_html`
+    adds the script.  ``sorted_by``: (header, ``"ascending"`` or ``"descending"``), the order the rows come in.
+    """
+    head = "".join(_th(h, sortable, sorted_by) for h in headers)
     body = []
     for i, row in enumerate(rows):
         css = f' class="{_esc(row_classes[i])}"' if row_classes and row_classes[i] else ""
         body.append(f"<tr{css}>" + "".join(_td(c) for c in row) + "</tr>")
     table = (
-        f'<table class="data" id="{_esc(table_id)}"><thead><tr>{head}</tr></thead>'
+        f'<table class="{_SORTABLE if sortable else "data"}" id="{_esc(table_id)}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )
     return f'<div class="{"scroll" if scroll else "wide"}">{table}</div>'
@@ -190,6 +245,8 @@ def page_html(title: str, sections: Sequence[Section], *, banner: str | None = N
         f'<p class="muted">{_esc(subtitle)}</p>' if subtitle else "",
         f'<nav class="small">{toc}</nav>',
         *(f'<section id="{_esc(s.anchor)}"><h2>{_esc(s.title)}</h2>{s.body}</section>' for s in sections),
-        "</main></body></html>\n",
+        "</main>",
+        f"<script>{_SORT_SCRIPT}</script>" if any(f'class="{_SORTABLE}"' in s.body for s in sections) else "",
+        "</body></html>\n",
     ]
     return "\n".join(p for p in parts if p)

@@ -36,7 +36,7 @@ from engine.report.page import (
     table_html,
 )
 
-__all__ = ["SIGNALS_MISSING", "run_report"]
+__all__ = ["SIGNALS_MISSING", "metrics_table", "run_facts", "run_report", "strategy_and_benchmarks"]
 
 SIGNALS_MISSING = (
     "Signal values are not stored in this run directory (it was written before Seesaw stored signals.parquet), "
@@ -54,7 +54,8 @@ _TRADE_COLUMNS = (
 )
 
 
-def _strategy_and_benchmarks(run: StoredRun) -> dict[str, pd.Series]:
+def strategy_and_benchmarks(run: StoredRun) -> dict[str, pd.Series]:
+    """The run's value and each benchmark's, by name (the strategy first)."""
     curves = {run.name: run.equity["value"]}
     for name in run.benchmarks.columns:
         curves[name if name not in curves else f"{name} (benchmark)"] = run.benchmarks[name]
@@ -65,7 +66,8 @@ def _metrics_rows(run: StoredRun) -> list[dict[str, Any]]:
     return [run.metrics["strategy"], *run.metrics.get("benchmarks", [])]
 
 
-def _metrics_table(run: StoredRun) -> str:
+def metrics_table(run: StoredRun, table_id: str = "metrics") -> str:
+    """The strategy's and the benchmarks' rows of ``metrics.json``, cells as the terminal table's."""
     headers = ["Name", "Kind", "Period", *(h for _, h, _ in RUN_COLUMNS), "Avg weight"]
     rows, classes = [], []
     for r in _metrics_rows(run):
@@ -75,10 +77,11 @@ def _metrics_table(run: StoredRun) -> str:
         cells.append(weights or "–")
         rows.append(cells)
         classes.append(r["kind"])
-    return table_html(headers, rows, table_id="metrics", row_classes=classes)
+    return table_html(headers, rows, table_id=table_id, row_classes=classes)
 
 
-def _header(run: StoredRun) -> str:
+def run_facts(run: StoredRun) -> str:
+    """The run's header: config, data, fingerprint, hashes, version; its assumptions, warnings and notes."""
     data, cfg, man = run.metrics.get("data", {}), run.config or {}, run.manifest
     synthetic = " (SYNTHETIC)" if man.get("synthetic") else ""
     facts = [
@@ -180,16 +183,16 @@ def run_report(run: StoredRun) -> Report:
     """The run's report page and its figures."""
     metrics = run.metrics["strategy"]
     initial = run.initial_cash
-    curves = _strategy_and_benchmarks(run)
+    curves = strategy_and_benchmarks(run)
     figures: dict[str, Any] = {}
     sections: list[Section] = []
 
-    sections.append(Section("run", "Run", _header(run)))
+    sections.append(Section("run", "Run", run_facts(run)))
     sections.append(
         Section(
             "metrics",
             "Metrics",
-            _metrics_table(run)
+            metrics_table(run)
             + paragraphs(
                 [
                     "From metrics.json, as computed by the run. Returns are fractions shown as %; CAGR from calendar "

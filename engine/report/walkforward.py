@@ -1,0 +1,161 @@
+"""The walk-forward part of the reports (``seesaw walkforward --report``, the sweep report): pure, from the stored run.
+
+A walk-forward is stored as the run ``<config>_walkforward`` (:func:`engine.walkforward_job.store_walkforward`):
+its ``metrics.json`` has a ``walkforward`` block (the selection metric, the sweep keys, and per fold
+the windows, the chosen values and the in-sample / out-of-sample metrics), and its ``equity`` and
+``benchmarks`` are the stitched out-of-sample run and the benchmarks over the same dates.  Every
+number shown is one of those: the folds table is the ``walkforward`` block's rows (cells as
+``seesaw walkforward`` prints them), the scatter is each fold's ``is_<metric>`` against
+``oos_<metric>``, the equity curves are the stored ones, the metrics table is ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+
+from engine.compare import StoredRun
+from engine.report import charts
+from engine.report.page import (
+    SYNTHETIC_BANNER,
+    Cell,
+    Report,
+    Section,
+    facts_html,
+    figure_html,
+    page_html,
+    paragraphs,
+    preformatted,
+    table_html,
+)
+from engine.report.run import metrics_table, run_facts, strategy_and_benchmarks
+from engine.sweep_render import PERCENT_COLUMNS, sweep_cell
+
+__all__ = ["fold_metrics", "walkforward_report", "walkforward_sections"]
+
+
+def fold_metrics(folds: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The metrics stored for each fold in and out of sample, in their stored order (``is_sharpe`` -> sharpe)."""
+    if not folds:
+        return []
+    return [k.removeprefix("is_") for k in folds[0] if k.startswith("is_") and f"oos_{k[3:]}" in folds[0]]
+
+
+def _folds_table(folds: Sequence[Mapping[str, Any]], keys: Sequence[str], metrics: Sequence[str]) -> str:
+    headers = ["Fold", "Train", "Test", *keys]
+    for m in metrics:
+        headers += [f"IS {m}", f"OOS {m}"]
+    rows = []
+    for f in folds:
+        cells: list[Cell | str] = [
+            Cell(str(f["fold"]), value=f["fold"], key="fold"),
+            f"{f['train_start']} → {f['train_end']}",
+            f"{f['test_start']} → {f['test_end']}",
+        ]
+        for k in keys:
+            v = f[k]
+            number = v if isinstance(v, int | float) and not isinstance(v, bool) else None
+            cells.append(Cell(str(v), value=number, key=k) if number is not None else str(v))
+        for m in metrics:
+            for side in ("is", "oos"):
+                v = f[f"{side}_{m}"]
+                cells.append(Cell(sweep_cell(m, v), value=v, key=f"{side}_{m}", css=side))
+        rows.append(cells)
+    return table_html(headers, rows, table_id="folds")
+
+
+def _fold_labels(folds: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> tuple[list[str], list[str]]:
+    labels = [f"fold {f['fold']}" for f in folds]
+    details = [
+        f"fold {f['fold']}: test {f['test_start']} → {f['test_end']}<br>" + ", ".join(f"{k} = {f[k]}" for k in keys)
+        for f in folds
+    ]
+    return labels, details
+
+
+def walkforward_sections(run: StoredRun, figures: dict[str, go.Figure]) -> list[Section]:
+    """The walk-forward's sections: folds with IS vs OOS metrics and their scatter; the stitched run's equity.
+
+    Adds figures ``walkforward_is_oos`` and ``walkforward_equity`` to ``figures``.
+    """
+    block = run.metrics["walkforward"]
+    folds: list[dict[str, Any]] = block["folds"]
+    keys: list[str] = block["keys"]
+    select: str = block["select"]
+    metrics = fold_metrics(folds)
+    strategy = run.metrics["strategy"]
+    facts = [
+        ("walk-forward run", f"{run.manifest.get('run_id')} ({run.name}, created {run.manifest.get('created_at')})"),
+        ("chosen by", f"{select} on each training window only"),
+        (
+            "folds",
+            f"{len(folds)}: the first trains {folds[0]['train_start']} → {folds[0]['train_end']}, "
+            f"the last tests {folds[-1]['test_start']} → {folds[-1]['test_end']}",
+        ),
+        ("out of sample", f"{strategy['start']} → {strategy['end']} (one stitched run)"),
+        ("data fingerprint", str(run.manifest.get("data_fingerprint"))),
+    ]
+    labels, details = _fold_labels(folds, keys)
+    figures["walkforward_is_oos"] = charts.is_oos_figure(
+        [
+            (m, "pct" if m in PERCENT_COLUMNS else "num", [f[f"is_{m}"] for f in folds], [f[f"oos_{m}"] for f in folds])
+            for m in metrics
+        ],
+        labels,
+        details,
+        title="In sample (training window) against out of sample (test window), per fold",
+    )
+    notes = [
+        "In sample (IS): the chosen combination's metrics on its training window, where it was chosen as the best "
+        f"by {select}. Out of sample (OOS): the stitched run on the fold's test window, from the previous close, "
+        "switches traded with their costs. Points below the dashed diagonal did worse out of sample.",
+    ]
+    folds_body = (
+        facts_html(facts)
+        + _folds_table(folds, keys, metrics)
+        + figure_html(figures["walkforward_is_oos"], "fig-walkforward-is-oos")
+        + paragraphs(notes, "small muted")
+    )
+    curves = strategy_and_benchmarks(run)
+    currency = (run.metrics.get("data") or {}).get("base_currency", "")
+    fig = charts.equity_figure(
+        curves,
+        title="Out-of-sample value (log scale): the stitched run against the benchmarks over the same dates",
+        y_title=f"value ({currency})".strip(),
+    )
+    for f in folds[1:]:
+        fig.add_vline(x=f["test_start"], line={"dash": "dot", "color": "#9aa0ab", "width": 1})
+    figures["walkforward_equity"] = fig
+    equity_body = (
+        figure_html(fig, "fig-walkforward-equity")
+        + paragraphs(
+            [
+                "Dotted vertical lines: the first date of each later fold's test window. The run starts with the "
+                "initial cash on the first test date; the benchmarks are run over the same dates. Metrics from "
+                "metrics.json of the walk-forward run:"
+            ],
+            "small muted",
+        )
+        + metrics_table(run, "walkforward-metrics")
+    )
+    return [
+        Section("walkforward", "Walk-forward: in sample vs out of sample", folds_body),
+        Section("walkforward-equity", "Walk-forward: the out-of-sample run", equity_body),
+    ]
+
+
+def walkforward_report(run: StoredRun) -> Report:
+    """The report of a stored walk-forward run (``seesaw walkforward --report``) and its figures."""
+    if "walkforward" not in run.metrics:
+        raise ValueError(f"{run.run_dir} is not a walk-forward run (its metrics.json has no walkforward block)")
+    figures: dict[str, go.Figure] = {}
+    sections = [Section("run", "Run", run_facts(run))]
+    sections += walkforward_sections(run, figures)
+    sections.append(Section("config", "Resolved config", preformatted(run.config_text or "(config.yaml missing)")))
+    title = f"Seesaw walk-forward report: {run.name}"
+    strategy = run.metrics["strategy"]
+    subtitle = f"run {run.manifest.get('run_id')} · out of sample {strategy['start']} → {strategy['end']}"
+    banner = SYNTHETIC_BANNER if run.manifest.get("synthetic") else None
+    return Report(title=title, html=page_html(title, sections, banner=banner, subtitle=subtitle), figures=figures)

@@ -1,0 +1,112 @@
+"""The jobs of ``seesaw sweep --report`` and ``seesaw walkforward --report``: read the store, build the page, write it.
+
+The pages are pure (:mod:`engine.report.sweep`, :mod:`engine.report.walkforward`); this module reads
+what they show from the results store and writes them with :func:`engine.report.files.write_report`.
+The checks that come before any work (output directory, Chromium for ``--png``) are
+:func:`engine.report.files.report_target`, called by the command before the sweep runs.
+
+A sweep report shows a walk-forward when one of the same config and data is stored
+(:func:`find_walkforward`): the newest complete run named ``<config>_walkforward`` whose resolved
+config is the sweep's (but for its name) and whose data fingerprint is the sweep panel's over the
+walk-forward's dates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from engine.errors import StoreError
+from engine.sweep_job import SweepOutcome
+
+__all__ = ["find_walkforward", "sweep_report_job", "walkforward_report_job"]
+
+
+def _same_data(outcome: SweepOutcome, manifest: Mapping[str, Any]) -> bool:
+    """Whether the sweep's panel, from the walk-forward run's first date, has that run's data fingerprint."""
+    if outcome.loaded is None:
+        return False
+    panel = outcome.loaded.panel
+    first = pd.Timestamp(manifest["start"])
+    i = int(panel.dates.searchsorted(first))
+    if i == len(panel.dates) or panel.dates[i] != first:
+        return False
+    return panel.slice(i).fingerprint == manifest["data_fingerprint"]
+
+
+def find_walkforward(outcome: SweepOutcome, opts: Any, env: Mapping[str, str]) -> Path | None:
+    """The run directory of the newest stored walk-forward of the sweep's config and data (module docstring)."""
+    from engine.jobs import catalog_for
+
+    name = f"{outcome.cfg.name}_walkforward"
+    _, rows = catalog_for(opts, env).query(
+        "SELECT run_dir FROM runs WHERE config_name = ? AND status = 'complete' ORDER BY created_at DESC, run_id DESC",
+        [name],
+    )
+    want = {**outcome.cfg.model_dump(mode="json"), "name": name}
+    for (run_dir,) in rows:
+        path = Path(run_dir)
+        try:
+            config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
+            manifest = json.loads((path / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # a run directory removed or half-written since it was indexed: not this one
+            continue
+        if config == want and _same_data(outcome, manifest):
+            return path
+    return None
+
+
+def sweep_report_job(
+    outcome: SweepOutcome,
+    rows: pd.DataFrame,
+    opts: Any,
+    *,
+    env: Mapping[str, str],
+    sort: str,
+    reps: int,
+    max_rows: int | None,
+    output: Path,
+    png_dir: Path | None = None,
+    browser: str | None = None,
+) -> list[Path]:
+    """``seesaw sweep --report``: the sweep's report (+ PNGs with ``png_dir``); the files written.
+
+    ``rows``: the top rows as printed (:func:`engine.sweep_job.sweep_top`); ``max_rows``: rows of the table of
+    all combinations (None: :data:`engine.report.sweep.DEFAULT_TABLE_ROWS`); ``browser``: from ``report_target``.
+    """
+    from engine.compare import load_run
+    from engine.report.files import write_report
+    from engine.report.sweep import sweep_report
+
+    try:
+        config_text = (outcome.sweep_dir / "config.yaml").read_text(encoding="utf-8")
+    except OSError as exc:
+        why = exc.strerror or exc
+        raise StoreError(f"cannot read the sweep's config: {why}", file=str(outcome.sweep_dir)) from None
+    found = find_walkforward(outcome, opts, env)
+    report = sweep_report(
+        outcome,
+        rows,
+        sort=sort,
+        reps=reps,
+        config_text=config_text,
+        walkforward=load_run(found) if found is not None else None,
+        max_rows=max_rows,
+    )
+    return write_report(report, output, png_dir=png_dir, browser=browser)
+
+
+def walkforward_report_job(
+    run_dir: Path, *, output: Path, png_dir: Path | None = None, browser: str | None = None
+) -> list[Path]:
+    """``seesaw walkforward --report``: the report of the stored walk-forward run (+ PNGs); the files written."""
+    from engine.compare import load_run
+    from engine.report.files import write_report
+    from engine.report.walkforward import walkforward_report
+
+    return write_report(walkforward_report(load_run(run_dir)), output, png_dir=png_dir, browser=browser)

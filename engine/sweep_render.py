@@ -1,0 +1,120 @@
+"""The cells and caption of ``seesaw sweep``'s table, shared by the terminal and the HTML report (no printing here).
+
+A sweep row (one combination of :func:`engine.sweep_job.top_rows` or ``combos.parquet``) is shown
+as: its rank, its sweep-key values, :data:`SWEEP_METRIC_COLUMNS` and its average weights.
+:func:`sweep_row_cells` gives each cell as (column, text, number shown), so the terminal table
+(:func:`sweep_table`) and the report's tables print the same text for the same number.
+
+>>> sweep_cell("cagr", 0.1234), sweep_cell("sharpe", 0.517), sweep_cell("trades", 12.0)
+('12.3%', '0.52', '12')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.table import Table
+
+__all__ = ["PERCENT_COLUMNS", "SWEEP_METRIC_COLUMNS", "sweep_caption", "sweep_cell", "sweep_row_cells", "sweep_table"]
+
+#: The metric columns of the sweep table, in order (``sharpe_ci``: the bootstrap interval, low…high).
+SWEEP_METRIC_COLUMNS = (
+    "total_return", "cagr", "ann_vol", "sharpe", "sharpe_ci", "sortino", "max_drawdown",
+    "longest_drawdown_days", "calmar", "turnover", "switches_per_year", "excess_return",
+    "information_ratio", "worst_year", "psr", "dsr", "trades",
+)  # fmt: skip
+
+#: Columns that are fractions shown as percent.
+PERCENT_COLUMNS = frozenset({"total_return", "cagr", "ann_vol", "max_drawdown", "excess_return", "worst_year"})
+_INT = {"trades", "longest_drawdown_days"}
+
+
+def sweep_cell(key: str, value: Any) -> str:
+    """``value`` of column ``key`` as the sweep table shows it: fractions as %, counts whole, NaN ``–``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if key in _INT:
+        return f"{int(value):d}"
+    if isinstance(value, float) and key in PERCENT_COLUMNS:
+        return f"{value * 100:.1f}%"
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return str(value)
+
+
+def _number(value: Any) -> float | int | None:
+    """The number a cell shows (None for text, NaN and missing values)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def sweep_row_cells(
+    record: Mapping[str, Any], rank: int, keys: Sequence[str], columns: Sequence[str], weights: Sequence[str]
+) -> list[tuple[str, str, float | int | None]]:
+    """(column, text, number) of each cell of one row: ``#``, the keys, ``columns``, the ``weights`` columns.
+
+    ``sharpe_ci`` is one cell, ``low…high``, with no single number.
+    """
+    cells: list[tuple[str, str, float | int | None]] = [("rank", str(rank), rank)]
+    cells += [(k, str(record[k]), _number(record[k])) for k in keys]
+    for c in columns:
+        if c == "sharpe_ci":
+            lo, hi = record.get("sharpe_ci_low"), record.get("sharpe_ci_high")
+            cells.append((c, "–" if lo is None or math.isnan(lo) else f"{lo:.2f}…{hi:.2f}", None))
+        else:
+            v = record.get(c)
+            cells.append((c, sweep_cell(c, v), _number(v)))
+    cells += [(c, f"{record[c] * 100:.0f}%", _number(record[c])) for c in weights]
+    return cells
+
+
+def sweep_table(rows: Any, keys: Sequence[str], title: str, caption: Sequence[str]) -> Table:
+    """The terminal table of ``seesaw sweep`` (``rows``: the frame of :func:`engine.sweep_job.top_rows`)."""
+    table = Table(title=title, caption="\n".join(caption), caption_justify="left")
+    weight_cols = [c for c in rows.columns if c.startswith("weight_")]
+    for k in ("#", *keys, *SWEEP_METRIC_COLUMNS, *weight_cols):
+        table.add_column(k, justify="right")
+    records = rows.to_dict(orient="records")  # per-column dtypes: an int key stays an int
+    for i, r in enumerate(records, 1):
+        table.add_row(*(text for _, text, _ in sweep_row_cells(r, i, keys, SWEEP_METRIC_COLUMNS, weight_cols)))
+    return table
+
+
+def sweep_caption(outcome: Any, reps: int, sort: str) -> list[str]:
+    """The lines under the sweep table: data, annualisation, the statistics and the overfitting controls."""
+    man = outcome.manifest
+    lines = []
+    if outcome.synthetic:
+        lines.append("SYNTHETIC DATA: generated prices, not market history.")
+    lines.append(
+        f"{man['combinations']:,} combinations of {', '.join(outcome.keys)}; {man['start']} → {man['end']}; "
+        f"data fingerprint {man['data_fingerprint']}; sorted by {sort}."
+    )
+    lines.append(
+        f"Annualised with {man.get('periods_per_year', float('nan')):.1f} trading periods per year (not 365); "
+        "Sharpe, Sortino, the interval, PSR and DSR are in excess of the config's cash rate."
+    )
+    lines.append(
+        f"Sharpe 95% CI: stationary bootstrap, {reps} resamples. PSR against the reference benchmark's Sharpe; "
+        f"DSR deflated for all {man['combinations']:,} combinations tried, not only the rows shown."
+    )
+    if "pbo" in man:
+        lines.append(
+            f"Overfitting: probability of backtest overfitting (CSCV, {man['pbo_splits']} blocks of "
+            f"{man['pbo_block_dates']} dates, {man['pbo_split_count']:,} splits) PBO = {man['pbo']:.3f}, "
+            f"probability of an out-of-sample loss {man['pbo_prob_loss']:.3f}; the best combination's deflated "
+            f"Sharpe DSR = {man['best_dsr']:.3f} (its Sharpe {man['best_sharpe']:.2f} against the expected maximum "
+            f"of {man['combinations']:,} unskilled trials, {man['best_sr0_annualised']:.2f})."
+        )
+        hist = man.get("pbo_logit_hist")
+        if hist:
+            bars = " ".join(f"{c}" for c in hist["counts"])
+            lines.append(
+                f"Logits of the best in-sample combination's out-of-sample rank, counts in bins from "
+                f"{hist['edges'][0]:.2f} to {hist['edges'][-1]:.2f}: {bars} (PBO = share of logits <= 0)."
+            )
+    lines.append(f'Stored in {outcome.sweep_dir} (query: seesaw runs query "SELECT * FROM sweep_combos").')
+    return lines
