@@ -37,6 +37,7 @@ from engine.config import load_config
 from engine.config.models import StrategyConfig
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import StoreError, UserError
+from engine.heatmap import LOWER_IS_BETTER
 from engine.params import Grid, grid
 from engine.store.rundir import code_fingerprint, dumps_json
 from engine.sweep import (
@@ -67,7 +68,8 @@ __all__ = [
 
 
 #: Metrics that ``--sort`` ranks lowest first (the rest: highest first).
-SORT_LOWER_IS_BETTER = frozenset({"ann_vol", "longest_drawdown_days", "turnover", "fees_paid"})
+#: Sweep metrics where lower is better: one set for the tables, the heatmaps and walk-forward selection.
+SORT_LOWER_IS_BETTER = LOWER_IS_BETTER
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,9 @@ def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: d
     from engine.store import new_run_id, write_run
 
     cfg = wf.cfg.model_copy(update={"name": f"{wf.cfg.name}_walkforward"})
-    loaded = LoadedPanel(panel=wf.loaded.panel, start=wf.loaded.start + wf.folds[0].test[0], warmup_needed=0)
+    # the out-of-sample run starts at the first test date: everything before it is its warm-up
+    first_test = wf.loaded.start + wf.folds[0].test[0]
+    loaded = LoadedPanel(panel=wf.loaded.panel, start=first_test, warmup_needed=wf.loaded.warmup_needed)
     resolved = cfg.model_dump(mode="json")
     files = _files(cfg, loaded, wf.results, resolved, list(wf.loaded.panel.notes), _warnings(cfg, loaded))
     files.metrics["walkforward"] = {
