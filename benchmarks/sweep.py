@@ -5,7 +5,8 @@ Grid: a relative-momentum rotation, 241 momentum windows (20..260) x 21 threshol
 ../shared/data), 2002-01-02 .. 2026-08-26 (the USD/HKD series that converts the Hang Seng starts
 in July 2001).  Variants, interleaved in this one process (``--rounds`` times):
 
-* sweep: :mod:`engine.sweep` in process, Rust engine, chunks of ``--chunk-size`` combinations;
+* sweep: :mod:`engine.sweep` in process, Rust engine, chunks of ``--chunk-size`` combinations,
+  on one thread, and on ``--workers`` threads as ``seesaw sweep`` runs it (default: the cores);
 * (a) loop: a Python loop of single runs (``engine.pipeline.run_strategy``, one vectorbt call
   each) over a sample of 50 combinations, extrapolated to the grid;
 * (b) naive: one ``Portfolio.from_orders(..., engine='numba')`` call over every combination, on
@@ -38,7 +39,17 @@ from engine.data.csv import CsvProvider  # noqa: E402
 from engine.data.panel import load_for_config  # noqa: E402
 from engine.params import apply_combination, grid  # noqa: E402
 from engine.pipeline import required_warmup, run_strategy  # noqa: E402
-from engine.sweep import _columns, _targets, chunks, evaluate_chunk, grid_frame, prepare, sweep_warmup  # noqa: E402
+from engine.sweep import (  # noqa: E402
+    DEFAULT_CHUNK,
+    _columns,
+    _targets,
+    chunks,
+    evaluate_chunk,
+    grid_frame,
+    prepare,
+    sweep_warmup,
+)
+from engine.sweep_job import _evaluate, default_workers  # noqa: E402
 
 CONFIG = """\
 name: bench_sweep
@@ -63,6 +74,14 @@ sweep:
   window: {start: 20, stop: 260, step: 1}
   cut: {start: 0.0, stop: 0.1, step: 0.005}
 """
+
+
+def _peak_rss() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def _rss() -> int:
@@ -102,7 +121,8 @@ class PeakMemory:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--chunk-size", type=int, default=100)
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK)
+    parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--skip-naive", action="store_true", help="leave out (b), which needs several GB")
     args = parser.parse_args()
 
@@ -143,8 +163,14 @@ def main() -> int:
     naive_inputs = None if args.skip_naive else _naive_inputs(cfg, ctx, combos)
     if naive_inputs is not None:
         _naive(*naive_inputs, compile_only=True)
-    results: dict[str, list[tuple[float, int]]] = {"sweep": [], "loop": [], "naive": []}
+    results: dict[str, list[tuple[float, int]]] = {"threads": [], "sweep": [], "loop": [], "naive": []}
+    todo = list(range(len(parts)))
     for _ in range(args.rounds):
+        with PeakMemory() as mem:
+            t0 = time.perf_counter()
+            for _number, _result in _evaluate(ctx, frame, parts, todo, None, args.workers):
+                pass
+            results["threads"].append((time.perf_counter() - t0, mem.used))
         with PeakMemory() as mem:
             t0 = time.perf_counter()
             for part in parts:
@@ -165,20 +191,23 @@ def main() -> int:
 
     bars = n_dates * g.size
     best = {k: min(v) for k, v in results.items() if v}
-    print(f"{'variant':34s} {'seconds':>9s} {'combos/s':>10s} {'bar-combos/s':>14s} {'peak MB':>8s} {'ratio':>7s}")
-    sweep_s = best["sweep"][0]
+    print(f"{'variant':38s} {'seconds':>9s} {'combos/s':>10s} {'bar-combos/s':>14s} {'peak MB':>8s} {'ratio':>7s}")
+    sweep_s = best["threads"][0]
     labels = {
-        "sweep": "sweep (rust, chunked, in process)",
+        "threads": f"sweep, {args.workers} threads (seesaw sweep)",
+        "sweep": "sweep, 1 thread",
         "loop": "(a) loop of single runs, extrap.",
         "naive": "(b) one naive numba call, pandas",
     }
     for key, (seconds, used) in best.items():
         ratio = seconds / sweep_s
         print(
-            f"{labels[key]:34s} {seconds:9.2f} {g.size / seconds:10,.0f} {bars / seconds:14,.0f} "
+            f"{labels[key]:38s} {seconds:9.2f} {g.size / seconds:10,.0f} {bars / seconds:14,.0f} "
             f"{used / 2**20:8.0f} {ratio:6.1f}x"
         )
-    print(f"best of {args.rounds} rounds each; ratio = variant seconds / sweep seconds")
+    print(f"best of {args.rounds} rounds each; ratio = variant seconds / seconds of the sweep as seesaw sweep runs it")
+    naive = "; the naive call's frames dominate it" if results["naive"] else ""
+    print(f"peak resident memory of this process, every variant included: {_peak_rss() / 2**20:.0f} MB{naive}")
     path.unlink()
     return 0
 

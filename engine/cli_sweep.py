@@ -68,7 +68,7 @@ def sweep(
     sort: Annotated[str, typer.Option(help="Rank by this metric (best first).")] = "sharpe",
     max_combos: Annotated[int, typer.Option(min=1, help="Refuse grids with more combinations.")] = 100_000,
     chunk_size: Annotated[
-        int | None, typer.Option(min=1, help="Combinations per vectorbt call [default: up to 100, by memory].")
+        int | None, typer.Option(min=1, help="Combinations per vectorbt call (default: 16, fewer when memory is short).")
     ] = None,
     heatmap: Annotated[str | None, typer.Option(help="Two sweep keys A,B: write a heatmap to --output.")] = None,
     heatmap_metric: Annotated[str | None, typer.Option(help="Metric of the heatmap [default: --sort].")] = None,
@@ -86,6 +86,9 @@ def sweep(
     force: Annotated[bool, typer.Option(help="Run again even if this sweep is stored (or stopped).")] = False,
     cluster: Annotated[
         str | None, typer.Option(help="Run chunks on Dask: 'local' (a LocalCluster) or tcp://HOST:PORT.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Threads running chunks in this process (default: the cores, up to 8).")
     ] = None,
     reps: Annotated[int, typer.Option(min=100, help="Bootstrap resamples for the top rows' Sharpe CI.")] = 1000,
     format: Annotated[SweepFormat, typer.Option("--format")] = SweepFormat.table,
@@ -109,7 +112,9 @@ def sweep(
                 raise UserError("--heatmap needs --output FILE.html")
         browser = _report_target(report, png, report_rows=report_rows)  # refuse before running anything
         opts = _run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
-        sopts = SweepOptions(max_combos=max_combos, chunk_size=chunk_size, resume=resume, cluster=cluster)
+        sopts = SweepOptions(
+            max_combos=max_combos, chunk_size=chunk_size, resume=resume, cluster=cluster, workers=workers
+        )
         with Progress(
             TextColumn("[bold]sweep"),
             BarColumn(),
@@ -198,8 +203,11 @@ def walkforward(
     start: Annotated[str | None, typer.Option(help="Override data.start (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option(help="Override data.end (YYYY-MM-DD).")] = None,
     max_combos: Annotated[int, typer.Option(min=1, help="Refuse grids with more combinations.")] = 100_000,
-    chunk_size: Annotated[int, typer.Option(min=1, help="Combinations per vectorbt call.")] = 100,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Combinations per vectorbt call.")] = 16,
     cluster: Annotated[str | None, typer.Option(help="Run chunks on Dask: 'local' or tcp://HOST:PORT.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Threads running chunks in this process (default: the cores, up to 8).")
+    ] = None,
     results_dir: Annotated[Path, typer.Option(help="Where results are written.")] = Path("results"),
     store: Annotated[Path | None, typer.Option(help="Results catalog.")] = None,
     engine: Annotated[EngineChoice, typer.Option(help="vectorbt engine.")] = EngineChoice.rust,
@@ -213,7 +221,7 @@ def walkforward(
     png: Annotated[Path | None, typer.Option(help="With --report: also write each chart as DIR/<chart>.png.")] = None,
 ) -> None:
     from engine.jobs import _resolve
-    from engine.sweep_job import cluster_evaluator
+    from engine.sweep_job import cluster_evaluator, default_workers, thread_evaluator
     from engine.walkforward_job import load_walkforward_panel, run_walkforward, store_walkforward
 
     env = dict(os.environ)
@@ -233,7 +241,7 @@ def walkforward(
             engine=opts.engine,
             max_combos=max_combos,
             chunk_size=chunk_size,
-            evaluate=cluster_evaluator(cluster) if cluster else None,
+            evaluate=cluster_evaluator(cluster) if cluster else thread_evaluator(workers or default_workers()),
         )
         run_dir = store_walkforward(wf, opts, env, now)
         written: list[Path] = []

@@ -216,7 +216,7 @@ def _next_slots(traded: np.ndarray, asset_slot: np.ndarray, m: int) -> np.ndarra
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)  # nogil: sweep chunks plan in parallel threads
 def _schedule(targets, events, lag, known, next_slot, m, after, leg_out, unfilled):  # pragma: no cover - compiled
     """Rules 3-5 for each allocation k: keep legs per asset as stacks; return (#legs, #unfilled).
 

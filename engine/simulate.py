@@ -7,18 +7,19 @@ allocations (a strategy and its benchmarks, later sweep combinations) are
 simulated in one call as separate groups of columns: vectorbt's "matrices
 are first-class" idea, and most of a call's cost is Python overhead.
 
-The engine is pinned explicitly: vectorbt 1.2's default ``'auto'`` switches
-to Rust silently when vectorbt-rust is installed.  Arrays are passed
+The engine is pinned explicitly: every call passes ``engine=`` to vectorbt's
+simulation dispatch (vectorbt 1.2's default ``'auto'`` switches to Rust
+silently when vectorbt-rust is installed); vectorbt's global setting is
+never read nor changed, so threads may simulate at the same time.  Arrays are passed
 C-contiguous (the Rust engine is about 2x slower on column-major arrays).
 vectorbt is imported lazily so that ``seesaw validate`` stays fast.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -99,8 +100,6 @@ def simulate_batch(
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
-    import vectorbt as vbt
-
     width = size.shape[1]
     n_groups = width // n_assets
     c = np.ascontiguousarray
@@ -133,18 +132,16 @@ def simulate_batch(
             slip_rows = c(slip[rows]) if slip.shape[1] == width else _wide(slip, rows, n_rows, n_groups, n_assets)
         else:
             slip_rows = slip if slip.shape == (width,) else np.tile(np.broadcast_to(slip, (n_assets,)), n_groups)
-        with _pinned(vbt, engine):
-            rec = _order_records(
-                vbt,
-                engine,
-                size=c(active, dtype=np.float64),
-                price=order_rows,
-                fees=fee_rows,
-                slippage=c(slip_rows, dtype=np.float64),
-                init_cash=float(init_cash),
-                n_groups=n_groups,
-                n_assets=n_assets,
-            )
+        rec = _order_records(
+            engine,
+            size=c(active, dtype=np.float64),
+            price=order_rows,
+            fees=fee_rows,
+            slippage=c(slip_rows, dtype=np.float64),
+            init_cash=float(init_cash),
+            n_groups=n_groups,
+            n_assets=n_assets,
+        )
         rec["idx"] = rows[rec["idx"]]
     out_rows = np.arange(n_rows) if report_rows is None else np.asarray(report_rows, dtype=np.int64)
     cash, position = _cash_and_position(rec, out_rows, n_groups, n_assets, float(init_cash))
@@ -199,7 +196,6 @@ def simulate(
 
 
 def _order_records(
-    vbt: Any,
     engine: Engine,
     *,
     size: np.ndarray,
@@ -252,20 +248,6 @@ def _order_records(
         engine=engine,
     )
     return np.asarray(records).copy()
-
-
-@contextlib.contextmanager
-def _pinned(vbt: Any, engine: Engine) -> Iterator[None]:
-    """Pin vectorbt's global engine setting for one call and restore it afterwards.
-
-    Methods on the portfolio (records, cash, value) take no ``engine=`` and read the global setting.
-    """
-    previous = vbt.settings["engine"]
-    vbt.settings["engine"] = engine
-    try:
-        yield
-    finally:
-        vbt.settings["engine"] = previous
 
 
 def _cash_and_position(

@@ -60,6 +60,8 @@ __all__ = [
     "window_metrics",
 ]
 
+#: Combinations per vectorbt call, unless memory is short (see :func:`default_chunk_size`).
+DEFAULT_CHUNK = 16
 #: Contiguous blocks of the run's dates for the overfitting statistics (CSCV needs an even number).
 BLOCKS = 16
 #: The per-combination metrics, in table order (``weight_<asset>`` and ``beta_<asset>`` follow).
@@ -524,10 +526,13 @@ def chunks(cfg: StrategyConfig, grid: Grid, chunk_size: int) -> list[np.ndarray]
 
 
 def default_chunk_size(n_slots: int, n_assets: int, available_bytes: int | None = None) -> int:
-    """About 100 combinations per vectorbt call (fastest here), fewer when memory is short.
+    """16 combinations per vectorbt call (the fastest of 5 to 200 measured in ``benchmarks/sweep.py``),
+    fewer when memory is short.
 
-    A combination costs about 10 float64 arrays of (slots x assets) during one call (orders,
-    prices, fees, vectorbt's state and records); a chunk may use a quarter of available memory.
+    Smaller chunks than vectorbt's usual ~100 win here because the simulator only gets the slots
+    where some column of the chunk trades: fewer columns, fewer such slots.  A combination costs
+    about 10 float64 arrays of (slots x assets) during one call; a chunk may use a quarter of
+    available memory.
     """
     if available_bytes is None:
         try:
@@ -537,7 +542,7 @@ def default_chunk_size(n_slots: int, n_assets: int, available_bytes: int | None 
         except (ValueError, OSError, AttributeError):
             available_bytes = 2**31
     per_combo = 10 * 8 * n_slots * max(n_assets, 1)
-    return int(max(1, min(100, available_bytes // 4 // max(per_combo, 1))))
+    return int(max(1, min(DEFAULT_CHUNK, available_bytes // 4 // max(per_combo, 1))))
 
 
 def grid_frame(grid: Grid) -> pd.DataFrame:

@@ -58,12 +58,14 @@ __all__ = [
     "SweepOptions",
     "SweepOutcome",
     "cluster_evaluator",
+    "default_workers",
     "heatmap_html",
     "load_sweep",
     "rank_combinations",
     "run_sweep",
     "sweep_job",
     "sweep_top",
+    "thread_evaluator",
 ]
 
 
@@ -81,6 +83,13 @@ class SweepOptions:
     resume: bool = False
     cluster: str | None = None  # None: in process; "local": a LocalCluster; "tcp://host:port": a scheduler
     reference: str | None = None
+    workers: int | None = None  # threads in process (default: the machine's cores, at most 8)
+
+
+def default_workers() -> int:
+    """Threads for in-process chunks: vectorbt's Rust simulation, the numba planner and numpy's big
+    operations release the GIL, so two threads ran a sweep 1.6x faster on two cores."""
+    return max(1, min(8, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -146,13 +155,38 @@ def cluster_evaluator(
     return lambda ctx, frame, parts: _evaluate(ctx, frame, parts, list(range(len(parts))), cluster)
 
 
+def thread_evaluator(
+    workers: int,
+) -> Callable[[SweepContext, pd.DataFrame, Sequence[np.ndarray]], Iterator[tuple[int, ChunkResult]]]:
+    """A chunk evaluator that runs the chunks in ``workers`` threads of this process."""
+    return lambda ctx, frame, parts: _evaluate(ctx, frame, parts, list(range(len(parts))), None, workers)
+
+
 def _evaluate(
-    ctx: SweepContext, frame: pd.DataFrame, parts: Sequence[np.ndarray], todo: list[int], cluster: str | None
+    ctx: SweepContext,
+    frame: pd.DataFrame,
+    parts: Sequence[np.ndarray],
+    todo: list[int],
+    cluster: str | None,
+    workers: int = 1,
 ) -> Iterator[tuple[int, ChunkResult]]:
-    """Finished chunks as they come: in this process, or on a Dask cluster (same function, same inputs)."""
+    """Finished chunks: in this process (``workers`` threads, in chunk order), or on a Dask cluster
+    (as they come).  The same function on the same inputs either way, so the same bits."""
     if cluster is None:
-        for number in todo:
-            yield number, evaluate_chunk(ctx, frame.iloc[parts[number]], parts[number])
+        if workers <= 1 or len(todo) <= 1:
+            for number in todo:
+                yield number, evaluate_chunk(ctx, frame.iloc[parts[number]], parts[number])
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [(n, pool.submit(evaluate_chunk, ctx, frame.iloc[parts[n]], parts[n])) for n in todo]
+            try:
+                for number, future in futures:
+                    yield number, future.result()
+            finally:  # stopped (Ctrl-C, an error): drop what has not started; running chunks finish
+                for _, future in futures:
+                    future.cancel()
         return
     try:
         from distributed import Client, LocalCluster, as_completed
@@ -169,9 +203,9 @@ def _evaluate(
         raise UserError(f"--cluster: cannot reach the Dask scheduler {cluster}: {exc}".splitlines()[0]) from None
     try:
         shared = client.scatter(ctx, broadcast=True)
-        futures = {client.submit(evaluate_chunk, shared, frame.iloc[parts[n]], parts[n], pure=False): n for n in todo}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        remote = {client.submit(evaluate_chunk, shared, frame.iloc[parts[n]], parts[n], pure=False): n for n in todo}
+        for future in as_completed(remote):
+            yield remote[future], future.result()
     finally:
         client.close()
         if local is not None:
@@ -217,7 +251,8 @@ def sweep_job(
     if progress:
         progress(len(done), len(parts), finished, g.size)
     try:
-        for number, result in _evaluate(ctx, combos_frame, parts, todo, options.cluster):
+        workers = options.workers or default_workers()
+        for number, result in _evaluate(ctx, combos_frame, parts, todo, options.cluster, workers):
             _save_chunk(staging, number, result, combos_frame)
             done.add(number)
             finished += len(result.index)

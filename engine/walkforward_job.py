@@ -117,7 +117,7 @@ def run_walkforward(
     select_metric: str,
     engine: str,
     max_combos: int = 100_000,
-    chunk_size: int = 100,
+    chunk_size: int = 16,
     evaluate: Callable[[SweepContext, pd.DataFrame, list[np.ndarray]], Any] | None = None,
 ) -> WalkForward:
     """Steps 1-3 of the module docstring (writing the run is the caller's)."""
