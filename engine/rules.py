@@ -64,8 +64,16 @@ def decide(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: in
     shapes = [np.shape(v) for v in env.values()]
     columns = max((s[1] for s in shapes if len(s) == 2), default=None)
     shape = (n,) if columns is None else (n, columns)
-    matches = np.empty((len(compiled.conditions), *shape), dtype=bool)
-    for i, cond in enumerate(compiled.conditions):
-        matches[i] = True if cond is None else np.broadcast_to(condition_mask(cond, env), shape)
-    rule_index = np.argmax(matches, axis=0)
+    # First match: walk the rules from the last (always ``otherwise``) up, each overwriting where it holds.
+    rule_index = np.full(shape, len(compiled.conditions) - 1, dtype=np.int64)
+    if compiled.conditions and compiled.conditions[-1] is not None:  # not from a checked config: no fallback
+        rule_index[...] = len(compiled.conditions)
+    for i in range(len(compiled.conditions) - 1, -1, -1):
+        cond = compiled.conditions[i]
+        if cond is None:
+            rule_index[...] = i
+        else:
+            rule_index[np.broadcast_to(condition_mask(cond, env), shape)] = i
+    if compiled.conditions and compiled.conditions[-1] is not None:
+        rule_index[rule_index == len(compiled.conditions)] = 0  # as argmax of no match: the first rule
     return rule_index, compiled.targets[rule_index]
