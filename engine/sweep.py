@@ -303,9 +303,11 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Columns) -> np.ndarr
         env: dict[str, np.ndarray | float] = {}
         for name, spec in specs.items():
             key = name + json.dumps(spec, sort_keys=True, default=str)
-            if key not in cache:
-                cache[key] = compute_signals({name: spec}, inputs)[name][:, None]
-            env[name] = cache[key]
+            value = cache.get(key)  # one lookup: another thread may clear the cache meanwhile
+            if value is None:
+                value = compute_signals({name: spec}, inputs)[name][:, None]
+                cache[key] = value
+            env[name] = value
         for p, values in cols.params.items():
             env[p] = values[rows][None, :]
         _, targets = decide(compiled, env, n)
