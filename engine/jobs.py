@@ -206,10 +206,9 @@ def _files(
     for j, a in enumerate(s.assets):
         prices[a] = s.unit_value[:, j]
         quotes[a] = loaded.panel.close[loaded.start :, j]
-    # The signal values the rules saw, on the run's dates: the same pure functions of the same panel
-    # as in engine.pipeline.strategy_allocation (recomputed here rather than threaded through RunResult).
+    # The signal values the rules saw, on the run's dates (computed once, by engine.pipeline.strategy_allocation).
     signals = pd.DataFrame({"date": equity["date"]})
-    for name, values in compute_signals(cfg.resolved_signals, loaded.panel.signal_inputs()).items():
+    for name, values in (s.signals or {}).items():
         signals[name] = np.asarray(values, dtype="float64")[loaded.start :]
     data = _data_block(cfg, loaded)
     chash = config_hash(resolved)

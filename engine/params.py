@@ -24,12 +24,13 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from engine.config.checks import _unknown
 from engine.config.models import StrategyConfig
 from engine.errors import ConfigError
 
@@ -83,13 +84,6 @@ def resolve_refs(signals: Mapping[str, Mapping[str, Any]], params: Mapping[str, 
             resolved[key] = value
         out[name] = resolved
     return out
-
-
-def _unknown(kind: str, name: str, known: Sequence[str] | Mapping[str, Any]) -> str:
-    names = sorted(known)
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown {kind} {name!r} ({hint}known: {', '.join(names) or 'none'})"
 
 
 def sweep_target(cfg: StrategyConfig, key: str) -> tuple[str, ...]:

@@ -58,6 +58,7 @@ class RunResult:
     cash_index: np.ndarray | None = None  # (n,) value of one unit of cash (1 on the first date)
     unit_value: np.ndarray | None = None  # (n, A) base-currency value of one unit of each asset
     plan: OrderPlan | None = None  # the order plan on the panel's rows (warm-up included)
+    signals: Mapping[str, np.ndarray] | None = None  # the values the rules saw, on the panel's rows
 
     @property
     def weights(self) -> np.ndarray:
@@ -110,6 +111,7 @@ class Allocation:
     rebalance: str
     rule: np.ndarray | None = None
     rule_labels: tuple[str, ...] = ()
+    signals: Mapping[str, np.ndarray] | None = None  # what ``rule`` was decided from
 
 
 @dataclass(frozen=True)
@@ -288,6 +290,7 @@ def _score(
         cash_index=index,
         unit_value=val.known[start:],
         plan=plan,
+        signals=alloc.signals,
     )
 
 
@@ -296,7 +299,7 @@ def strategy_allocation(cfg: StrategyConfig, panel: PricePanel) -> Allocation:
     signals = compute_signals(cfg.resolved_signals, panel.signal_inputs())
     compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
     rule, targets = decide(compiled, {**signals, **cfg.params}, len(panel.dates))
-    return Allocation("strategy", cfg.name, targets, cfg.execution.rebalance, rule, compiled.labels)
+    return Allocation("strategy", cfg.name, targets, cfg.execution.rebalance, rule, compiled.labels, signals)
 
 
 def benchmark_allocation(bench: Benchmark, panel: PricePanel) -> Allocation:

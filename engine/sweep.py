@@ -376,10 +376,11 @@ def evaluate_chunk(
     value = sim.value * index_cash[:, None]  # (n, k) money, at the end of each date
     unit = ctx.val.known[start:]
     asset_value = (sim.position.reshape(len(eod), k, n_assets)) * unit[:, None, :]
-    table = _metrics(ctx, value, asset_value, sim.records, batch.switches(start), k, n_assets)
+    rets = m.daily_returns(value, cfg.initial_cash)
+    table = _metrics(ctx, value, rets, asset_value, sim.records, batch.switches(start), k, n_assets)
     if ctx.windows:
         table = pd.concat([table, _window_metrics(ctx, value)], axis=1)
-    returns = m.daily_returns(value, cfg.initial_cash) - ctx.risk_free[:, None]
+    returns = rets - ctx.risk_free[:, None]
     block_sum, block_sq, block_n = _block_sums(returns)
     return ChunkResult(
         index=np.asarray(index, dtype=np.int64),
@@ -410,19 +411,19 @@ def _costs(cfg: StrategyConfig, ctx: SweepContext, cols: _Columns, ms: int) -> t
 def _metrics(
     ctx: SweepContext,
     value: np.ndarray,
+    rets: np.ndarray,
     asset_value: np.ndarray,
     records: np.ndarray,
     switches: np.ndarray,
     k: int,
     n_assets: int,
 ) -> pd.DataFrame:
-    """The metric table of k equity curves, with the formulas of engine/metrics.py."""
+    """The metric table of k equity curves (``rets``: their daily returns), with the formulas of engine/metrics.py."""
     cfg, panel = ctx.cfg, ctx.loaded.panel
     dates = ctx.dates
     initial = cfg.initial_cash
     years = m.years_between(dates[0].date(), dates[-1].date())
     ppy = m.periods_per_year(len(dates), years)
-    rets = m.daily_returns(value, initial)
     cagr = m.cagr(value, initial, years)
     mdd = m.max_drawdown(value, initial)
     group = records["col"] // n_assets

@@ -17,12 +17,13 @@ Seesaw's code, so a changed config, data or code is a new sweep; an unchanged on
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import StoreError, UserError
 from engine.heatmap import LOWER_IS_BETTER
 from engine.params import Grid, grid
-from engine.store.rundir import code_fingerprint, dumps_json
+from engine.store.rundir import code_fingerprint, dumps_json, write_atomic
 from engine.sweep import (
     BLOCKS,
     ChunkResult,
@@ -54,7 +55,6 @@ from engine.sweep import (
 )
 
 __all__ = [
-    "SORT_LOWER_IS_BETTER",
     "SweepOptions",
     "SweepOutcome",
     "cluster_evaluator",
@@ -70,8 +70,6 @@ __all__ = [
 
 
 #: Metrics that ``--sort`` ranks lowest first (the rest: highest first).
-#: Sweep metrics where lower is better: one set for the tables, the heatmaps and walk-forward selection.
-SORT_LOWER_IS_BETTER = LOWER_IS_BETTER
 
 
 @dataclass(frozen=True)
@@ -106,7 +104,7 @@ class SweepOutcome:
     chunks_total: int
     reused: bool = False
     stopped: bool = False
-    notes: list[str] = field(default_factory=list)
+    ctx: SweepContext | None = None  # what the chunks shared, when this process ran them
 
     @property
     def synthetic(self) -> bool:
@@ -114,14 +112,6 @@ class SweepOutcome:
 
 
 ProgressFn = Callable[[int, int, int, int], None]  # (chunks done, chunks total, combinations done, total)
-
-
-def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    write(tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _savez(path: Path, **arrays: np.ndarray) -> None:
@@ -137,11 +127,11 @@ def _save_chunk(staging: Path, number: int, result: ChunkResult, combos: pd.Data
     table_path, blocks_path = _chunk_files(staging, number)
     frame = pd.concat([combos.iloc[result.index].reset_index(drop=True), result.table], axis=1)
     frame.insert(0, "combo", result.index)
-    _write_atomic(
+    write_atomic(
         blocks_path,
         lambda p: _savez(p, index=result.index, sum=result.block_sum, sq=result.block_sq, n=result.block_n),
     )
-    _write_atomic(table_path, lambda p: frame.to_parquet(p, index=False))
+    write_atomic(table_path, lambda p: frame.to_parquet(p, index=False))
 
 
 def _done_chunks(staging: Path, total: int) -> set[int]:
@@ -240,7 +230,7 @@ def sweep_job(
     final, staging = parent / sid, parent / f".partial-{sid}"
     if final.is_dir() and (final / "sweep.json").is_file() and not force:
         outcome = load_sweep(final)
-        return SweepOutcome(**{**outcome.__dict__, "cfg": cfg, "loaded": loaded, "reused": True})
+        return dataclasses.replace(outcome, cfg=cfg, loaded=loaded, reused=True)
     combos_frame = grid_frame(g)
     meta = _staging_meta(staging, cfg, g, loaded, options, resume=options.resume, force=force)
     parts = chunks(cfg, g, int(meta["chunk_size"]))
@@ -266,7 +256,7 @@ def sweep_job(
     manifest = _finish(staging, final, ctx, meta, table, blocks, now)
     if record is not None:
         record(final)
-    return SweepOutcome(cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts))
+    return SweepOutcome(cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts), ctx=ctx)
 
 
 def _staging_meta(
@@ -315,7 +305,7 @@ def _staging_meta(
     }
     try:
         staging.mkdir(parents=True, exist_ok=True)
-        _write_atomic(meta_path, lambda p: p.write_text(dumps_json(meta), encoding="utf-8"))
+        write_atomic(meta_path, lambda p: p.write_text(dumps_json(meta), encoding="utf-8"))
     except OSError as exc:
         raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None
     return meta
@@ -399,12 +389,12 @@ def _finish(
     stats = overfitting_stats(ctx, table, blocks)
     manifest = {**meta, "status": "complete", "created_at": now.isoformat(), **stats}
     try:
-        _write_atomic(staging / "combos.parquet", lambda p: table.to_parquet(p, index=False))
-        _write_atomic(staging / "blocks.npz", lambda p: _savez(p, **blocks))
+        write_atomic(staging / "combos.parquet", lambda p: table.to_parquet(p, index=False))
+        write_atomic(staging / "blocks.npz", lambda p: _savez(p, **blocks))
         resolved = cfg.model_dump(mode="json")
         text = f"# resolved sweep config written by seesaw {__version__}\n" + yaml.safe_dump(resolved, sort_keys=False)
-        _write_atomic(staging / "config.yaml", lambda p: p.write_text(text, encoding="utf-8"))
-        _write_atomic(staging / "sweep.json", lambda p: p.write_text(dumps_json(manifest), encoding="utf-8"))
+        write_atomic(staging / "config.yaml", lambda p: p.write_text(text, encoding="utf-8"))
+        write_atomic(staging / "sweep.json", lambda p: p.write_text(dumps_json(manifest), encoding="utf-8"))
         for number in range(int(meta["chunks"])):
             for p in _chunk_files(staging, number):
                 p.unlink()
@@ -429,12 +419,12 @@ def load_sweep(sweep_dir: Path) -> SweepOutcome:
 
 
 def rank_combinations(table: pd.DataFrame, sort: str) -> pd.DataFrame:
-    """Every row of ``table``, best first by ``sort`` (lowest first for :data:`SORT_LOWER_IS_BETTER`), NaN last,
+    """Every row of ``table``, best first by ``sort`` (lowest first for :data:`LOWER_IS_BETTER`), NaN last,
     ties in grid order; a one-line error for a column that is not there."""
     if sort not in table.columns:
         numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) and c != "combo"]
         raise UserError(f"--sort: cannot sort by {sort!r} (columns: {', '.join(numeric)})")
-    lower_better = sort in SORT_LOWER_IS_BETTER
+    lower_better = sort in LOWER_IS_BETTER
     return table.sort_values(sort, ascending=lower_better, na_position="last", kind="stable")
 
 
@@ -448,11 +438,12 @@ def top_rows(
     """
     table = outcome.table
     ranked = rank_combinations(table, sort).head(top)
-    ctx = prepare(outcome.cfg, ctx_loaded, engine=engine)  # type: ignore[arg-type]
+    # the sweep's own context when this process ran it; a reused sweep prepares it again
+    ctx = outcome.ctx or prepare(outcome.cfg, ctx_loaded, engine=engine)  # type: ignore[arg-type]
     result = evaluate_chunk(ctx, ranked[list(outcome.keys)], ranked["combo"].to_numpy(), keep_returns=True)
     assert result.returns is not None
     dates = ctx.dates
-    ppy = (len(dates) - 1) / ((dates[-1] - dates[0]).days / 365.25)
+    ppy = m.periods_per_year(len(dates), m.years_between(dates[0].date(), dates[-1].date()))
     trials = table["sharpe"].to_numpy(dtype=float) / np.sqrt(ppy)
     trials = trials[np.isfinite(trials)]
     ref_sr = 0.0
@@ -526,6 +517,6 @@ def heatmap_html(outcome: SweepOutcome, x: str, y: str, metric: str, output: Pat
     fig = heatmap_figure(outcome.table, outcome.keys, x, y, metric, title=f"Sweep of {outcome.cfg.name}")
     html = fig.to_html(include_plotlyjs=True, full_html=True)
     try:
-        _write_atomic(output, lambda p: p.write_text(html, encoding="utf-8"))
+        write_atomic(output, lambda p: p.write_text(html, encoding="utf-8"))
     except OSError as exc:
         raise StoreError(f"cannot write the heatmap: {exc.strerror or exc}", file=str(output)) from None

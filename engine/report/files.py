@@ -13,9 +13,7 @@ Every failure is a :class:`~engine.errors.StoreError` naming the file: one line,
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -23,6 +21,7 @@ from pathlib import Path
 
 from engine.errors import StoreError
 from engine.report.page import Report
+from engine.store.rundir import write_atomic
 
 __all__ = ["IMAGE_SIZE", "find_chromium", "report_target", "write_report"]
 
@@ -66,18 +65,8 @@ def report_target(output: Path, png_dir: Path | None, env: Mapping[str, str]) ->
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a hidden sibling of ``path`` (created with the usual permissions), then rename it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path`` whole or not at all (:func:`engine.store.rundir.write_atomic`)."""
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
 
 
 def _render_images(report: Report, staging: Path, browser: str) -> list[tuple[Path, str]]:

@@ -41,7 +41,7 @@ from engine.report.page import (
     table_html,
 )
 from engine.report.walkforward import walkforward_sections
-from engine.sweep_job import SORT_LOWER_IS_BETTER, SweepOutcome, rank_combinations
+from engine.sweep_job import SweepOutcome, rank_combinations
 from engine.sweep_render import SWEEP_METRIC_COLUMNS, sweep_caption, sweep_row_cells
 
 __all__ = ["DEFAULT_TABLE_ROWS", "MAX_HEATMAPS", "heatmap_pairs", "sweep_report"]
@@ -91,7 +91,7 @@ def _header(outcome: SweepOutcome, sort: str) -> str:
             f"({man['chunks']} chunk(s) of up to {man['chunk_size']})",
         ),
         *((f"sweep: {k}", ", ".join(str(v) for v in vs)) for k, vs in zip(man["keys"], values, strict=True)),
-        ("sorted by", f"{sort} ({'lowest' if sort in SORT_LOWER_IS_BETTER else 'highest'} first)"),
+        ("sorted by", f"{sort} ({'lowest' if sort in LOWER_IS_BETTER else 'highest'} first)"),
         ("stored in", str(outcome.sweep_dir)),
     ]
     return facts_html(facts)
@@ -121,7 +121,7 @@ def _all_table(outcome: SweepOutcome, sort: str, max_rows: int) -> str:
         cells = sweep_row_cells(r, i, keys, metrics, weights)
         cells.insert(1, ("combo", str(r["combo"]), int(r["combo"])))
         body.append(_cells(cells))
-    order = "ascending" if sort in SORT_LOWER_IS_BETTER else "descending"
+    order = "ascending" if sort in LOWER_IS_BETTER else "descending"
     html = table_html(headers, body, table_id="combinations", scroll=True, sortable=True, sorted_by=(sort, order))
     left = len(table) - len(shown)
     lines = [

@@ -34,14 +34,16 @@ or absent.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
 import json
 import math
 import os
+import secrets
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +54,7 @@ import yaml
 
 from engine.errors import StoreError
 
-__all__ = ["RunFiles", "code_fingerprint", "config_hash", "dumps_json", "new_run_id", "write_run"]
+__all__ = ["RunFiles", "code_fingerprint", "config_hash", "dumps_json", "new_run_id", "write_atomic", "write_run"]
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,23 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Create ``path`` whole or not at all: ``write`` fills a hidden sibling, which is fsynced and renamed.
+
+    On any failure (an interrupt included) the sibling is removed and ``path`` is left as it was.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
