@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from engine.calendar import market_rank
+from engine.simulate import group_rows
 
 __all__ = ["BatchPlan", "OrderPlan", "event_mask", "plan_batch", "plan_orders"]
 
@@ -118,13 +119,15 @@ class BatchPlan:
         return out
 
     def orders_from(self, first_slot: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, sizes): the slots from ``first_slot`` on with some order (relative to it, ascending)
-        and their (len(rows), K*A) sizes, NaN where a column has none: what the simulator needs."""
+        """(rows, sizes): each allocation's slots from ``first_slot`` on with some order (relative
+        to it), as :func:`engine.simulate.group_rows` lays them out, (R, K), and their (R, K*A)
+        sizes, NaN where a column has none: what the simulator needs."""
         keep = self.leg_slot >= first_slot
-        slots = self.leg_slot[keep] - first_slot
-        rows, at = np.unique(slots, return_inverse=True)
-        out = np.full((len(rows), self.events.shape[1] * len(self.asset_slot)), np.nan)
-        out[at, self.leg_column[keep]] = self.leg_target[keep]
+        column = self.leg_column[keep]
+        a = len(self.asset_slot)
+        rows, at = group_rows(self.leg_slot[keep] - first_slot, column // a, self.events.shape[1])
+        out = np.full((len(rows), self.events.shape[1] * a), np.nan)
+        out[at, column] = self.leg_target[keep]
         return rows, out
 
     def _last_executed(self) -> np.ndarray:

@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["ENGINES", "BatchSim", "Engine", "SimResult", "simulate", "simulate_batch"]
+__all__ = ["ENGINES", "BatchSim", "Engine", "SimResult", "group_rows", "simulate", "simulate_batch"]
 
 Engine = Literal["rust", "numba"]
 ENGINES: tuple[str, ...] = ("rust", "numba")
@@ -55,19 +55,43 @@ class BatchSim:
     n_assets: int
 
 
-def _wide(
+def group_rows(slots: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's own order slots, as the rows of one compact simulation.
+
+    ``slots``, ``groups``: (L,) the slot and group of each order.  Returns ``rows`` (R, G), where
+    column g lists group g's distinct slots ascending (R: the most any group has), padded with
+    its last slot (slot 0 for a group without orders), and ``at`` (L,), the row of each order.
+    """
+    slots, groups = np.asarray(slots, dtype=np.int64), np.asarray(groups, dtype=np.int64)
+    if len(slots) == 0:
+        return np.zeros((0, n_groups), dtype=np.int64), np.zeros(0, dtype=np.int64)
+    span = int(slots.max()) + 1
+    keys, inverse = np.unique(groups * span + slots, return_inverse=True)
+    key_group, key_slot = keys // span, keys % span
+    counts = np.bincount(key_group, minlength=n_groups)
+    first = np.cumsum(counts) - counts
+    row = np.arange(len(keys)) - first[key_group]
+    last = np.where(counts > 0, key_slot[np.maximum(first + counts - 1, 0)], 0)
+    rows = np.repeat(last[None, :], int(counts.max()), axis=0)
+    rows[row, key_group] = key_slot
+    return rows, row[inverse.reshape(-1)]
+
+
+def _gather(
     x: np.ndarray | Sequence[np.ndarray], rows: np.ndarray, n_rows: int, n_groups: int, n_assets: int
 ) -> np.ndarray:
-    """Rows ``rows`` of an (S, A) array shared by every group, of a list of G of them, or of an
-    (S, G*A) array, as one C-ordered (len(rows), G*A) array (rows are taken before tiling)."""
+    """Group g's values at its rows ``rows[:, g]``, side by side: one C-ordered (R, G*A) array.
+
+    ``x``: an (S, A) array (or (A,)) shared by every group, a list of G such arrays, or (S, G*A).
+    """
     if not isinstance(x, np.ndarray):
         if len(x) != n_groups:
             raise ValueError(f"expected {n_groups} price arrays, got {len(x)}")
-        return np.ascontiguousarray(np.hstack([np.asarray(a)[rows] for a in x]), dtype=np.float64)
+        return np.ascontiguousarray(np.hstack([np.asarray(a)[rows[:, g]] for g, a in enumerate(x)]), dtype=np.float64)
     if x.ndim == 2 and x.shape[1] == n_groups * n_assets and n_groups > 1:
-        return np.ascontiguousarray(x[rows], dtype=np.float64)
-    full = np.broadcast_to(x, (n_rows, n_assets))[rows]
-    return np.ascontiguousarray(np.tile(full, (1, n_groups)), dtype=np.float64)
+        return np.ascontiguousarray(x[np.repeat(rows, n_assets, axis=1), np.arange(n_groups * n_assets)], dtype=np.float64)
+    full = np.broadcast_to(x, (n_rows, n_assets))
+    return np.ascontiguousarray(full[rows].reshape(len(rows), n_groups * n_assets), dtype=np.float64)
 
 
 def simulate_batch(
@@ -94,23 +118,26 @@ def simulate_batch(
     fractions, (A,), (S, A) or (S, G*A); ``slippage``: (A,), (G*A,), (S, A) or (S, G*A).  Each
     allocation starts with ``init_cash`` and shares cash only among its own assets.
     ``report_rows``: the slots at which cash, units and value are returned (default: every slot;
-    a sweep asks for the last slot of each date only).  ``rows`` (with ``n_slots``, the number of
-    slots S): ``size`` holds only these slots, ascending, every other slot has no order (what
-    :meth:`engine.execution.BatchPlan.orders_from` gives, without an (S, G*A) array of NaN).
+    a sweep asks for the last slot of each date only).  ``rows`` (R, G), with ``n_slots`` (the
+    number of slots S): ``size`` is already compact, row r of group g being slot ``rows[r, g]``
+    (what :meth:`engine.execution.BatchPlan.orders_from` gives, without an (S, G*A) array of NaN).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     width = size.shape[1]
     n_groups = width // n_assets
-    c = np.ascontiguousarray
-    # Only the rows where some column has an order go to vectorbt: between orders nothing changes
-    # cash or units (no interest is credited in cash-index units, no fees), and sizing reads only
-    # the current cash, units and that row's valuation prices, so leaving the other rows out is
-    # exact.  Values at any row are recomputed below from the order records.
+    # Each group is simulated on its own order slots only (group_rows): between its orders nothing
+    # changes its cash or units (no interest is credited in cash-index units, no fees), and sizing
+    # reads only the current cash, units and that slot's valuation prices, so leaving the other
+    # slots out is exact, and a group's fills do not depend on which groups share the call.  The
+    # groups' row r are different slots: prices and fees are gathered per group.  Values at any
+    # slot are recomputed below from the order records.
     if rows is None:
         n_rows = size.shape[0]
-        rows = np.flatnonzero(~np.isnan(size).all(axis=1))
-        active = size[rows]
+        slot, column = np.nonzero(~np.isnan(size))
+        rows, at = group_rows(slot, column // n_assets, n_groups)
+        active = np.full((len(rows), width), np.nan)
+        active[at, column] = size[slot, column]
     else:
         if n_slots is None:
             raise ValueError("rows needs n_slots, the number of slots")
@@ -120,32 +147,26 @@ def simulate_batch(
 
         rec = np.zeros(0, dtype=order_dt)
     else:
-        order_rows = _wide(price if order_price is None else order_price, rows, n_rows, n_groups, n_assets)
-        fees = np.asarray(fees, dtype=np.float64)
-        fee_rows = (
-            c(fees[rows])
-            if fees.ndim == 2 and fees.shape[1] == width
-            else _wide(fees, rows, n_rows, n_groups, n_assets)
-        )
         slip = np.asarray(slippage, dtype=np.float64)
         if slip.ndim == 2:  # per slot and asset: (S, A) or (S, G*A)
-            slip_rows = c(slip[rows]) if slip.shape[1] == width else _wide(slip, rows, n_rows, n_groups, n_assets)
+            slip_rows = _gather(slip, rows, n_rows, n_groups, n_assets)
         else:
             slip_rows = slip if slip.shape == (width,) else np.tile(np.broadcast_to(slip, (n_assets,)), n_groups)
         rec = _order_records(
             engine,
-            size=c(active, dtype=np.float64),
-            price=order_rows,
-            fees=fee_rows,
-            slippage=c(slip_rows, dtype=np.float64),
+            size=np.ascontiguousarray(active, dtype=np.float64),
+            price=_gather(price if order_price is None else order_price, rows, n_rows, n_groups, n_assets),
+            fees=_gather(np.asarray(fees, dtype=np.float64), rows, n_rows, n_groups, n_assets),
+            slippage=np.ascontiguousarray(slip_rows, dtype=np.float64),
             init_cash=float(init_cash),
             n_groups=n_groups,
             n_assets=n_assets,
         )
-        rec["idx"] = rows[rec["idx"]]
+        rec["idx"] = rows[rec["idx"], rec["col"] // n_assets]
     out_rows = np.arange(n_rows) if report_rows is None else np.asarray(report_rows, dtype=np.int64)
     cash, position = _cash_and_position(rec, out_rows, n_groups, n_assets, float(init_cash))
-    close_out = _wide(price, out_rows, n_rows, n_groups, n_assets)
+    every = np.broadcast_to(out_rows[:, None], (len(out_rows), n_groups))
+    close_out = _gather(price, every, n_rows, n_groups, n_assets)
     held = (position * close_out).reshape(len(out_rows), n_groups, n_assets).sum(axis=2)
     return BatchSim(cash=cash, position=position, value=cash + held, records=rec, n_assets=n_assets)
 
