@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numba
 import numpy as np
 
 __all__ = [
@@ -50,22 +51,51 @@ Array = np.ndarray
 Metric = Any
 
 
-def _by_column(x: Array) -> Array:
-    """Each curve as one contiguous row (the transpose of a (dates, K) matrix; a 1-d curve as is).
+def _columns(x: Array) -> Array:
+    """A (dates,) curve or (dates, K) matrix as a C-ordered (dates, K) float matrix for the kernels.
 
-    Sums along a contiguous axis use numpy's pairwise summation for every column alike, so a
-    column's mean or standard deviation is the same bits whether it is reduced alone (a single
-    run) or with any number of others (a sweep chunk of any size).
+    The compiled kernels below reduce each column in date order, the same operations whatever
+    the other columns are, so a column's metrics are the same bits whether it is scored alone
+    (a single run) or beside any number of others (a sweep chunk of any size).
     """
-    return x if x.ndim == 1 else np.ascontiguousarray(x.T)
+    x = np.asarray(x, dtype=np.float64)
+    return np.ascontiguousarray(x.reshape(len(x), -1))
 
 
 def _mean(x: Array) -> Array:
-    return np.mean(_by_column(x), axis=-1)
+    """Mean of each column (a float for a 1-d curve)."""
+    out = _moments_nb(_columns(x), np.zeros(len(x)))[0]
+    return out[0] if np.ndim(x) == 1 else out
 
 
-def _std(x: Array) -> Array:
-    return np.std(_by_column(x), ddof=1, axis=-1)
+@numba.njit(cache=True, nogil=True)
+def _moments_nb(r: Array, rf: Array) -> tuple[Array, Array, Array, Array]:  # pragma: no cover - compiled
+    """Per column of e = r - rf (rf per row): mean, std (ddof=1), sqrt(mean(min(e, 0)^2)), max |r|.
+
+    Two passes in date order (the mean, then squared deviations from it), as numpy's var does;
+    NaN in a column makes its results NaN, as numpy's reductions do.
+    """
+    n, k = r.shape
+    total = np.zeros(k)
+    biggest = np.zeros(k)
+    for i in range(n):
+        for j in range(k):
+            total[j] += r[i, j] - rf[i]
+            a = abs(r[i, j])
+            if a > biggest[j] or a != a:
+                biggest[j] = a if a != a or biggest[j] == biggest[j] else biggest[j]
+    mean = total / n
+    squares = np.zeros(k)
+    down = np.zeros(k)
+    for i in range(n):
+        for j in range(k):
+            e = r[i, j] - rf[i]
+            d = e - mean[j]
+            squares[j] += d * d
+            if e < 0.0 or e != e:
+                down[j] += e * e
+    std = np.sqrt(squares / (n - 1)) if n > 1 else np.full(k, np.nan)
+    return mean, std, np.sqrt(down / n), biggest
 
 
 def _out(x: Any) -> Metric:
@@ -105,27 +135,28 @@ def cagr(value: Array, initial: float, years: float) -> Metric:
         return _out((last / initial) ** (1.0 / years) - 1.0)
 
 
+def _stats(returns: Array, risk_free: Array | None) -> tuple[Array, Array, Array, Array]:
+    """:func:`_moments_nb` of ``returns`` (dates,) or (dates, K) less the per-date ``risk_free``."""
+    r = _columns(returns)
+    rf = np.zeros(len(r)) if risk_free is None else np.asarray(risk_free, dtype=np.float64).reshape(-1)
+    return _moments_nb(r, np.ascontiguousarray(np.broadcast_to(rf, (len(r),))))
+
+
+def _shaped(x: Array, returns: Array) -> Metric:
+    """Per-column results as the caller's shape: a float for a (dates,) input."""
+    return _out(x[0] if np.ndim(returns) == 1 else x)
+
+
 def annual_volatility(returns: Array, ppy: float) -> Metric:
     """std(r, ddof=1) * sqrt(periods_per_year)."""
-    returns = np.asarray(returns, dtype=np.float64)
     if len(returns) < 2:
-        return _out(np.full(returns.shape[1:], np.nan))
-    return _out(_std(returns) * np.sqrt(ppy))
+        return _out(np.full(np.shape(returns)[1:], np.nan))
+    return _shaped(_stats(returns, None)[1] * np.sqrt(ppy), returns)
 
 
 #: Excess returns whose spread is below this fraction of the returns' own size are floating-point
 #: noise (cash that earns exactly the risk-free rate gives r - rf of about 1e-17): no variation.
 FLAT_RTOL = 1e-10
-
-
-def _excess(returns: Array, risk_free: Array | None) -> tuple[Array, Array]:
-    """(r - risk-free, the size below which a deviation of it is noise), per column."""
-    returns = np.asarray(returns, dtype=np.float64)
-    noise = FLAT_RTOL * np.max(np.abs(returns), axis=0)
-    if risk_free is not None:
-        rf = np.asarray(risk_free, dtype=np.float64)
-        returns = returns - (rf if returns.ndim == rf.ndim else rf.reshape(-1, *([1] * (returns.ndim - 1))))
-    return returns, noise
 
 
 def sharpe(returns: Array, ppy: float, *, risk_free: Array | None = None) -> Metric:
@@ -134,13 +165,11 @@ def sharpe(returns: Array, ppy: float, *, risk_free: Array | None = None) -> Met
     NaN when the excess returns have no variation (e.g. all cash, or all cash earning
     exactly the risk-free rate: a spread below ``FLAT_RTOL`` of max |r| is rounding noise).
     """
-    returns = np.asarray(returns, dtype=np.float64)
     if len(returns) < 2:
-        return _out(np.full(returns.shape[1:], np.nan))
-    e, noise = _excess(returns, risk_free)
-    sd = _std(e)
+        return _out(np.full(np.shape(returns)[1:], np.nan))
+    mean, sd, _, biggest = _stats(returns, risk_free)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _out(np.where(sd > noise, _mean(e) / sd * np.sqrt(ppy), np.nan))
+        return _shaped(np.where(sd > FLAT_RTOL * biggest, mean / sd * np.sqrt(ppy), np.nan), returns)
 
 
 def sortino(returns: Array, ppy: float, *, risk_free: Array | None = None) -> Metric:
@@ -150,20 +179,56 @@ def sortino(returns: Array, ppy: float, *, risk_free: Array | None = None) -> Me
     *all* periods (zeros for up days), as in Sortino & Price (1994) and
     vectorbt's ``sortino_ratio``.
     """
-    returns = np.asarray(returns, dtype=np.float64)
     if len(returns) < 2:
-        return _out(np.full(returns.shape[1:], np.nan))
-    e, noise = _excess(returns, risk_free)
-    downside = np.sqrt(_mean(np.minimum(e, 0.0) ** 2))
+        return _out(np.full(np.shape(returns)[1:], np.nan))
+    mean, _, downside, biggest = _stats(returns, risk_free)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _out(np.where(downside > noise, _mean(e) / downside * np.sqrt(ppy), np.nan))
+        return _shaped(np.where(downside > FLAT_RTOL * biggest, mean / downside * np.sqrt(ppy), np.nan), returns)
+
+
+@numba.njit(cache=True, nogil=True)
+def _drawdowns_nb(value: Array, initial: float, days: Array) -> tuple[Array, Array]:  # pragma: no cover
+    """Per column: the max drawdown and the longest drawdown in days (see the two functions below).
+
+    One pass in date order over the curve [initial, V_0, V_1, ...], the running maximum
+    propagating NaN as numpy's ``maximum.accumulate`` does.
+    """
+    n, k = value.shape
+    deepest = np.zeros(k)
+    longest = np.zeros(k)
+    peak = np.full(k, initial)
+    peak_day = np.full(k, days[0])
+    was_at_peak = np.full(k, initial >= initial)
+    for i in range(n):
+        for j in range(k):
+            v = value[i, j]
+            if v != v or peak[j] != peak[j]:
+                peak[j] = np.nan
+            elif v > peak[j]:
+                peak[j] = v
+            dd = v / peak[j] - 1.0
+            if dd < deepest[j] or dd != dd:
+                deepest[j] = dd if deepest[j] == deepest[j] else deepest[j]
+            at_peak = v >= peak[j]
+            if not at_peak or not was_at_peak[j]:  # under water at i, or regaining at i
+                span = days[i] - peak_day[j]
+                if span > longest[j]:
+                    longest[j] = span
+            if at_peak:
+                peak_day[j] = days[i]
+            was_at_peak[j] = at_peak
+    return deepest, longest
+
+
+def _drawdowns(value: Array, initial: float, days: Array | None = None) -> tuple[Array, Array]:
+    v = _columns(value)
+    d = np.zeros(len(v)) if days is None else np.asarray(days, dtype=np.float64)
+    return _drawdowns_nb(v, float(initial), np.ascontiguousarray(d))
 
 
 def max_drawdown(value: Array, initial: float) -> Metric:
     """min_t (V_t / max_{s<=t} V_s - 1), the initial cash counting as the first peak; <= 0."""
-    value = np.asarray(value, dtype=np.float64)
-    curve = np.concatenate([np.full((1, *value.shape[1:]), initial), value])
-    return _out(np.min(curve / np.maximum.accumulate(curve, axis=0) - 1.0, axis=0))
+    return _shaped(_drawdowns(value, initial)[0], value)
 
 
 def calmar(cagr_value: Metric, max_dd: Metric) -> Metric:
@@ -182,16 +247,7 @@ def longest_drawdown_days(days: Array, value: Array, initial: float) -> Metric:
     on which the curve stood at its running maximum; ``initial`` is the first peak, dated the
     first date.  0 for a curve that never falls below its running maximum.
     """
-    value = np.asarray(value, dtype=np.float64)
-    shape = value.shape[1:]
-    day = np.concatenate([[days[0]], np.asarray(days)]).reshape(-1, *([1] * len(shape)))
-    curve = np.concatenate([np.full((1, *shape), initial), value])
-    at_peak = curve >= np.maximum.accumulate(curve, axis=0)
-    index = np.arange(len(curve)).reshape(-1, *([1] * len(shape)))
-    peak_idx = np.maximum.accumulate(np.where(at_peak, index, 0), axis=0)
-    in_or_ending = ~at_peak[1:] | ~at_peak[:-1]  # under water at t, or regaining at t
-    spans = day[1:] - np.take_along_axis(np.broadcast_to(day, curve.shape), peak_idx[:-1], axis=0)
-    return _out(np.max(np.where(in_or_ending, spans, 0), axis=0))
+    return _shaped(_drawdowns(value, initial, days)[1], value)
 
 
 def year_end_rows(years: Array) -> Array:
@@ -214,7 +270,24 @@ def betas(returns: Array, market_returns: Array) -> Metric:
     if len(mk) < 2:
         return _out(np.full(r.shape[1:], np.nan))
     var = np.var(mk, ddof=1)
-    mk = mk.reshape(-1, *([1] * (r.ndim - 1)))
-    centred = (r - (_mean(r) if r.ndim == 1 else _mean(r)[None, :])) * (mk - mk.mean())
-    cov = np.sum(_by_column(centred), axis=-1) / (len(mk) - 1)
-    return _out(cov / var if var > 0 else np.full(r.shape[1:], np.nan))
+    if not var > 0:
+        return _out(np.full(r.shape[1:], np.nan))
+    return _shaped(_covariances_nb(_columns(r), np.ascontiguousarray(mk)) / var, r)
+
+
+@numba.njit(cache=True, nogil=True)
+def _covariances_nb(r: Array, mk: Array) -> Array:  # pragma: no cover - compiled
+    """cov(r[:, j], mk, ddof=1) per column: sum((r - mean r)(mk - mean mk)) / (n - 1), in date order."""
+    n, k = r.shape
+    mean = np.zeros(k)
+    for i in range(n):
+        for j in range(k):
+            mean[j] += r[i, j]
+    mean /= n
+    m_mean = mk.sum() / n
+    out = np.zeros(k)
+    for i in range(n):
+        dm = mk[i] - m_mean
+        for j in range(k):
+            out[j] += (r[i, j] - mean[j]) * dm
+    return out / (n - 1)

@@ -89,7 +89,9 @@ def _gather(
             raise ValueError(f"expected {n_groups} price arrays, got {len(x)}")
         return np.ascontiguousarray(np.hstack([np.asarray(a)[rows[:, g]] for g, a in enumerate(x)]), dtype=np.float64)
     if x.ndim == 2 and x.shape[1] == n_groups * n_assets and n_groups > 1:
-        return np.ascontiguousarray(x[np.repeat(rows, n_assets, axis=1), np.arange(n_groups * n_assets)], dtype=np.float64)
+        return np.ascontiguousarray(
+            x[np.repeat(rows, n_assets, axis=1), np.arange(n_groups * n_assets)], dtype=np.float64
+        )
     full = np.broadcast_to(x, (n_rows, n_assets))
     return np.ascontiguousarray(full[rows].reshape(len(rows), n_groups * n_assets), dtype=np.float64)
 
