@@ -33,6 +33,7 @@ __all__ = [
     "cagr",
     "calmar",
     "daily_returns",
+    "drawdowns",
     "longest_drawdown_days",
     "max_drawdown",
     "periods_per_year",
@@ -224,6 +225,12 @@ def _drawdowns(value: Array, initial: float, days: Array | None = None) -> tuple
     v = _columns(value)
     d = np.zeros(len(v)) if days is None else np.asarray(days, dtype=np.float64)
     return _drawdowns_nb(v, float(initial), np.ascontiguousarray(d))
+
+
+def drawdowns(days: Array, value: Array, initial: float) -> tuple[Metric, Metric]:
+    """(:func:`max_drawdown`, :func:`longest_drawdown_days`) of the same curves, in one pass."""
+    deepest, longest = _drawdowns(value, initial, days)
+    return _shaped(deepest, value), _shaped(longest, value)
 
 
 def max_drawdown(value: Array, initial: float) -> Metric:

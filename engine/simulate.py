@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numba
 import numpy as np
 
 __all__ = ["ENGINES", "BatchSim", "Engine", "SimResult", "group_rows", "simulate", "simulate_batch"]
@@ -166,11 +167,21 @@ def simulate_batch(
         )
         rec["idx"] = rows[rec["idx"], rec["col"] // n_assets]
     out_rows = np.arange(n_rows) if report_rows is None else np.asarray(report_rows, dtype=np.int64)
-    cash, position = _cash_and_position(rec, out_rows, n_groups, n_assets, float(init_cash))
-    every = np.broadcast_to(out_rows[:, None], (len(out_rows), n_groups))
-    close_out = _gather(price, every, n_rows, n_groups, n_assets)
-    held = (position * close_out).reshape(len(out_rows), n_groups, n_assets).sum(axis=2)
-    return BatchSim(cash=cash, position=position, value=cash + held, records=rec, n_assets=n_assets)
+    if isinstance(price, np.ndarray) and price.ndim == 2 and price.shape[1] == width and n_groups > 1:
+        close_out, price_col = price[out_rows], np.arange(width)  # (S, G*A): one column each
+    elif isinstance(price, np.ndarray):  # (S, A) or (A,), shared by every group
+        close_out = np.broadcast_to(price, (n_rows, n_assets))[out_rows]
+        price_col = np.tile(np.arange(n_assets), n_groups)
+    else:  # one (S, A) array per group
+        close_out = _gather(
+            price, np.broadcast_to(out_rows[:, None], (len(out_rows), n_groups)), n_rows, n_groups, n_assets
+        )
+        price_col = np.arange(width)
+    cash, position, value = _cash_and_position(
+        rec, out_rows, n_groups, n_assets, float(init_cash), close_out, price_col
+    )
+    assert value is not None
+    return BatchSim(cash=cash, position=position, value=value, records=rec, n_assets=n_assets)
 
 
 def simulate(
@@ -274,26 +285,81 @@ def _order_records(
 
 
 def _cash_and_position(
-    rec: np.ndarray, out_rows: np.ndarray, n_groups: int, n_assets: int, init_cash: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cash per group and units per column after each of ``out_rows`` (ascending), from the order records.
+    rec: np.ndarray,
+    out_rows: np.ndarray,
+    n_groups: int,
+    n_assets: int,
+    init_cash: float,
+    close: np.ndarray | None = None,
+    price_col: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Cash per group, units per column and (given ``close``) value per group after each of
+    ``out_rows`` (ascending), from the order records.
 
-    This is how vectorbt's own ``cash()`` and ``assets()`` derive them (cumulative
-    sums of cash and asset flows), without the wrappers' overhead of several
-    milliseconds a call; portfolio value is then cash + units x price, as in
-    ``value()``.  The tests check all three against vectorbt's methods.  Each
-    record's flow counts from the first reported row at or after its own.
+    This is how vectorbt's own ``cash()``, ``assets()`` and ``value()`` derive them (cumulative
+    sums of cash and asset flows; cash + units x price), without the wrappers' overhead of
+    several milliseconds a call.  The tests check all three against vectorbt's methods.  Each
+    record's flow counts from the first reported row at or after its own.  ``close``: (len(out_rows), P)
+    prices at those rows; column c of the group layout is priced by ``close[:, price_col[c]]``.
     """
-    width = n_groups * n_assets
-    n_out = len(out_rows)
     buy = rec["side"] == 0
     units = np.where(buy, rec["size"], -rec["size"])
     traded = rec["size"] * rec["price"]
     flow = np.where(buy, -(traded + rec["fees"]), traded - rec["fees"])
-    at = np.searchsorted(out_rows, rec["idx"])
-    keep = at < n_out  # an order after the last reported row changes none of them
-    at, col = at[keep], rec["col"][keep]
-    asset_flow = np.bincount(at * width + col, weights=units[keep], minlength=n_out * width).reshape(n_out, width)
-    group_flow = np.bincount(at * n_groups + col // n_assets, weights=flow[keep], minlength=n_out * n_groups)
-    cash_flow = group_flow.reshape(n_out, n_groups)
-    return init_cash + np.cumsum(cash_flow, axis=0), np.cumsum(asset_flow, axis=0)
+    at = np.searchsorted(out_rows, rec["idx"]).astype(np.int64)
+    width = n_groups * n_assets
+    priced = close is not None
+    if close is None or price_col is None:
+        close, price_col = np.zeros((len(out_rows), 1)), np.zeros(width, dtype=np.int64)
+    cash, position, value = _equity_nb(
+        at,
+        rec["col"].astype(np.int64),
+        units.astype(np.float64),
+        flow.astype(np.float64),
+        np.ascontiguousarray(close, dtype=np.float64),
+        np.asarray(price_col, dtype=np.int64),
+        n_groups,
+        n_assets,
+        float(init_cash),
+    )
+    return cash, position, value if priced else None
+
+
+@numba.njit(cache=True, nogil=True)
+def _equity_nb(
+    at: np.ndarray,
+    col: np.ndarray,
+    units: np.ndarray,
+    flow: np.ndarray,
+    close: np.ndarray,
+    price_col: np.ndarray,
+    n_groups: int,
+    n_assets: int,
+    init_cash: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Flows summed per reported row in record order, then running sums in row order (the
+    operations, and so the bits, of ``init_cash + cumsum(bincount(...))``), and value."""
+    n_out = close.shape[0]
+    width = n_groups * n_assets
+    cash = np.zeros((n_out, n_groups))
+    position = np.zeros((n_out, width))
+    for r in range(len(at)):
+        if at[r] < n_out:  # an order after the last reported row changes none of them
+            position[at[r], col[r]] += units[r]
+            cash[at[r], col[r] // n_assets] += flow[r]
+    value = np.empty((n_out, n_groups))
+    cash_sum = np.zeros(n_groups)
+    units_sum = np.zeros(width)
+    for i in range(n_out):
+        for c in range(width):
+            units_sum[c] += position[i, c]
+            position[i, c] = units_sum[c]
+        for g in range(n_groups):
+            cash_sum[g] += cash[i, g]
+            cash[i, g] = init_cash + cash_sum[g]
+            held = 0.0
+            for j in range(n_assets):
+                c = g * n_assets + j
+                held += position[i, c] * close[i, price_col[c]]
+            value[i, g] = cash[i, g] + held
+    return cash, position, value

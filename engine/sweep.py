@@ -425,7 +425,7 @@ def _metrics(
     years = m.years_between(dates[0].date(), dates[-1].date())
     ppy = m.periods_per_year(len(dates), years)
     cagr = m.cagr(value, initial, years)
-    mdd = m.max_drawdown(value, initial)
+    mdd, longest = m.drawdowns((dates - dates[0]).days.to_numpy(), value, initial)
     group = records["col"] // n_assets
     growth = ctx.cash_slots[records["idx"]]
     traded = np.bincount(group, weights=records["size"] * records["price"] * growth, minlength=k)
@@ -436,7 +436,7 @@ def _metrics(
         "sharpe": m.sharpe(rets, ppy, risk_free=ctx.risk_free),
         "sortino": m.sortino(rets, ppy, risk_free=ctx.risk_free),
         "max_drawdown": mdd,
-        "longest_drawdown_days": m.longest_drawdown_days((dates - dates[0]).days.to_numpy(), value, initial),
+        "longest_drawdown_days": longest,
         "calmar": m.calmar(cagr, mdd),
         "turnover": traded / 2.0 / np.mean(np.ascontiguousarray(value.T), axis=1) / years
         if years > 0

@@ -36,7 +36,7 @@ def test_cash_units_value_match_vectorbt(engine: str) -> None:
     )
     both = np.ascontiguousarray(np.tile(price, (1, 2)))
     pf = vbt.Portfolio.from_orders(close=both, size=np.hstack([size, size_b]), price=both, val_price=both, **kwargs)
-    cash, units = _cash_and_position(pf.orders.values, np.arange(len(price)), 2, 2, 1000.0)
+    cash, units, _ = _cash_and_position(pf.orders.values, np.arange(len(price)), 2, 2, 1000.0)
     np.testing.assert_allclose(cash, pf.cash().to_numpy(), rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(units, pf.assets().to_numpy(), rtol=1e-12, atol=1e-12)
     sims = simulate(sizes=[size, size_b], price=price, fees=fees, slippage=slip, init_cash=1000.0, engine=engine)
