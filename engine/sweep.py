@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 #: Combinations per vectorbt call, unless memory is short (see :func:`default_chunk_size`).
-DEFAULT_CHUNK = 16
+DEFAULT_CHUNK = 100
 #: Contiguous blocks of the run's dates for the overfitting statistics (CSCV needs an even number).
 BLOCKS = 16
 #: The per-combination metrics, in table order (``weight_<asset>`` and ``beta_<asset>`` follow).
@@ -529,13 +529,13 @@ def chunks(cfg: StrategyConfig, grid: Grid, chunk_size: int) -> list[np.ndarray]
 
 
 def default_chunk_size(n_slots: int, n_assets: int, available_bytes: int | None = None) -> int:
-    """16 combinations per vectorbt call (the fastest of 5 to 200 measured in ``benchmarks/sweep.py``),
+    """100 combinations per vectorbt call (the fastest of 16 to 160 measured in ``benchmarks/sweep.py``),
     fewer when memory is short.
 
-    Smaller chunks than vectorbt's usual ~100 win here because the simulator only gets the slots
-    where some column of the chunk trades: fewer columns, fewer such slots.  A combination costs
-    about 10 float64 arrays of (slots x assets) during one call; a chunk may use a quarter of
-    available memory.
+    Each combination is simulated on its own order slots only (:func:`engine.simulate.group_rows`),
+    so a call's size grows with its columns, not with the union of their slots, and bigger chunks
+    spread the per-call Python work over more combinations.  A combination costs about 10
+    float64 arrays of (slots x assets) during one call; a chunk may use a quarter of available memory.
     """
     if available_bytes is None:
         try:
