@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import vectorbt as vbt
 
-from engine.simulate import _cash_and_position, simulate, simulate_batch
+from engine.simulate import _cash_and_position, group_rows, simulate, simulate_batch
 
 
 def _orders(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -65,3 +65,47 @@ def test_engine_is_pinned_and_restored() -> None:
     assert vbt.settings["engine"] == previous
     with pytest.raises(ValueError, match="unknown engine"):
         simulate(sizes=[size], price=price, fees=np.zeros(2), slippage=np.zeros(2), init_cash=1.0, engine="auto")  # type: ignore[arg-type]
+
+
+def test_group_rows_lays_out_each_groups_own_slots() -> None:
+    rows, at = group_rows(np.array([7, 3, 3, 9, 5]), np.array([0, 0, 2, 0, 2]), 3)
+    # group 0 trades at 3, 7, 9; group 1 never (slot 0); group 2 at 3, 5 (padded with 5)
+    np.testing.assert_array_equal(rows, [[3, 0, 3], [7, 0, 5], [9, 0, 5]])
+    np.testing.assert_array_equal(at, [1, 0, 0, 2, 1])
+
+
+@pytest.mark.parametrize("engine", ["rust", "numba"])
+def test_groups_trading_on_different_slots_match_vectorbt(engine: str) -> None:
+    # Each group is simulated on its own order slots: the fills and values must still be those of
+    # one from_orders call over every slot.
+    price, size = _orders(150, seed=5)
+    size_b = np.full_like(size, np.nan)
+    size_b[2::11] = [0.8, 0.2]
+    size_b[6::11] = [0.1, 0.6]
+    wide = np.ascontiguousarray(np.hstack([price, price * 1.01, price * 0.99]))  # (S, G*A) prices
+    sizes = np.hstack([size, size_b, np.full_like(size, np.nan)])  # the third group never trades
+    fees = np.array([0.001, 0.002])
+    pf = vbt.Portfolio.from_orders(
+        close=wide,
+        size=sizes,
+        price=wide,
+        val_price=wide,
+        size_type="targetpercent",
+        direction="longonly",
+        fees=np.tile(fees, 3),
+        slippage=0.0005,
+        init_cash=1000.0,
+        cash_sharing=True,
+        group_by=np.array([0, 0, 1, 1, 2, 2]),
+        call_seq="auto",
+        engine=engine,
+    )
+    batch = simulate_batch(
+        size=sizes, price=wide, fees=fees, slippage=np.full(6, 0.0005), init_cash=1000.0, engine=engine, n_assets=2
+    )
+    np.testing.assert_allclose(batch.value, pf.value().to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(batch.cash, pf.cash().to_numpy(), rtol=1e-12, atol=1e-9)
+    mine = np.sort(batch.records[["col", "idx"]], order=["col", "idx"])
+    theirs = np.sort(pf.orders.values[["col", "idx"]], order=["col", "idx"])
+    np.testing.assert_array_equal(mine["idx"], theirs["idx"])
+    assert len(mine) > 40
