@@ -68,7 +68,7 @@ def sweep(
     sort: Annotated[str, typer.Option(help="Rank by this metric (best first).")] = "sharpe",
     max_combos: Annotated[int, typer.Option(min=1, help="Refuse grids with more combinations.")] = 100_000,
     chunk_size: Annotated[
-        int | None, typer.Option(min=1, help="Combinations per vectorbt call (default 16, fewer when memory is short).")
+        int | None, typer.Option(min=1, help="Combinations per vectorbt call (default 100; fewer if memory is short).")
     ] = None,
     heatmap: Annotated[str | None, typer.Option(help="Two sweep keys A,B: write a heatmap to --output.")] = None,
     heatmap_metric: Annotated[str | None, typer.Option(help="Metric of the heatmap [default: --sort].")] = None,
