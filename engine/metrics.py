@@ -63,12 +63,6 @@ def _columns(x: Array) -> Array:
     return np.ascontiguousarray(x.reshape(len(x), -1))
 
 
-def _mean(x: Array) -> Array:
-    """Mean of each column (a float for a 1-d curve)."""
-    out = _moments_nb(_columns(x), np.zeros(len(x)))[0]
-    return out[0] if np.ndim(x) == 1 else out
-
-
 @numba.njit(cache=True, nogil=True)
 def _moments_nb(r: Array, rf: Array) -> tuple[Array, Array, Array, Array]:  # pragma: no cover - compiled
     """Per column of e = r - rf (rf per row): mean, std (ddof=1), sqrt(mean(min(e, 0)^2)), max |r|.
@@ -82,9 +76,8 @@ def _moments_nb(r: Array, rf: Array) -> tuple[Array, Array, Array, Array]:  # pr
     for i in range(n):
         for j in range(k):
             total[j] += r[i, j] - rf[i]
-            a = abs(r[i, j])
-            if a > biggest[j] or a != a:
-                biggest[j] = a if a != a or biggest[j] == biggest[j] else biggest[j]
+            if abs(r[i, j]) > biggest[j]:  # NaN is skipped: its column's mean is NaN anyway
+                biggest[j] = abs(r[i, j])
     mean = total / n
     squares = np.zeros(k)
     down = np.zeros(k)
@@ -208,8 +201,10 @@ def _drawdowns_nb(value: Array, initial: float, days: Array) -> tuple[Array, Arr
             elif v > peak[j]:
                 peak[j] = v
             dd = v / peak[j] - 1.0
-            if dd < deepest[j] or dd != dd:
-                deepest[j] = dd if deepest[j] == deepest[j] else deepest[j]
+            if dd != dd:  # NaN sticks, as in numpy's min
+                deepest[j] = np.nan
+            elif dd < deepest[j]:
+                deepest[j] = dd
             at_peak = v >= peak[j]
             if not at_peak or not was_at_peak[j]:  # under water at i, or regaining at i
                 span = days[i] - peak_day[j]
