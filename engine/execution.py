@@ -147,15 +147,7 @@ class BatchPlan:
 
     def switches(self, start: int) -> np.ndarray:
         """(K,): events executed from row ``start`` on whose targets differ from the previous such event's."""
-        n, k = self.events.shape
-        counted = self.events & (np.arange(n)[:, None] + self.lag >= start)
-        cols, rows = np.nonzero(counted.T)  # grouped by column, rows ascending within each
-        if len(cols) < 2:
-            return np.zeros(k, dtype=np.int64)
-        at = self.targets[rows, cols]  # (E, A): the targets of each counted event
-        same_column = cols[1:] == cols[:-1]
-        differs = np.any(np.abs(at[1:] - at[:-1]) > _EPS, axis=1) & same_column
-        return np.bincount(cols[1:][differs], minlength=k)
+        return _switches(self.events, self.lag, self.targets, start, _EPS)
 
     def single(self, k: int) -> OrderPlan:
         """Allocation ``k``'s plan on its own."""
@@ -170,6 +162,26 @@ class BatchPlan:
             event_targets=self.targets[decided, k],
             unfilled=tuple((d, j) for kk, d, j in self.unfilled if kk == k),
         )
+
+
+@numba.njit(cache=True, nogil=True)
+def _switches(events, lag, targets, start, eps):  # pragma: no cover - compiled
+    """:meth:`BatchPlan.switches`: per column, counted events whose targets differ from the previous one's."""
+    n, k, a = targets.shape
+    out = np.zeros(k, dtype=np.int64)
+    last = np.full(k, -1, dtype=np.int64)  # row of the column's previous counted event
+    for d in range(n):
+        for c in range(k):
+            if not events[d, c] or d + lag[d, c] < start:
+                continue
+            p = last[c]
+            if p >= 0:
+                for j in range(a):
+                    if abs(targets[d, c, j] - targets[p, c, j]) > eps:
+                        out[c] += 1
+                        break
+            last[c] = d
+    return out
 
 
 def event_mask(dates: pd.DatetimeIndex, targets: np.ndarray, first: np.ndarray, rebalance: Sequence[str]) -> np.ndarray:
@@ -190,13 +202,27 @@ def event_mask(dates: pd.DatetimeIndex, targets: np.ndarray, first: np.ndarray, 
             out[:, cols] = True
         elif mode == "on_change":
             sub = targets[:, cols] if len(cols) < k else targets
-            out[1:, cols] = np.any(np.abs(sub[1:] - sub[:-1]) > _EPS, axis=2)
+            out[:, cols] = _changed(np.ascontiguousarray(sub, dtype=np.float64), _EPS)
         else:
             out[:, cols] = _period_ends(dates, mode)[:, None]
     out &= from_first
     first_row = np.asarray(first)
     valid = first_row < n
     out[first_row[valid], np.flatnonzero(valid)] = True  # the first decision is always an event
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _changed(targets: np.ndarray, eps: float) -> np.ndarray:  # pragma: no cover - compiled
+    """(n, K) bool: rows whose targets differ from the previous row's by more than ``eps`` in any asset."""
+    n, k, a = targets.shape
+    out = np.zeros((n, k), dtype=np.bool_)
+    for d in range(1, n):
+        for c in range(k):
+            for j in range(a):
+                if abs(targets[d, c, j] - targets[d - 1, c, j]) > eps:
+                    out[d, c] = True
+                    break
     return out
 
 
@@ -232,7 +258,7 @@ def _schedule(targets, events, lag, known, next_slot, m, after, leg_out, unfille
     first, the others are buys and wait for the last sell of the event.  A new leg drops the
     asset's legs at the same or a later slot (superseding).
     """
-    n, n_alloc, n_assets = targets.shape
+    n, n_alloc, n_assets = targets.shape  # events: (K, n)
     total_slots = n * m
     never = np.iinfo(np.int64).max
     leg_slot = np.empty((n_assets, n + 1), np.int64)
@@ -250,7 +276,7 @@ def _schedule(targets, events, lag, known, next_slot, m, after, leg_out, unfille
     for k in range(n_alloc):
         count[:] = 0
         for d in range(n):
-            if not events[d, k]:
+            if not events[k, d]:
                 continue
             lower = max((d + lag[d, k]) * m, d * m + after)
             sum_held = 0.0
@@ -349,7 +375,7 @@ def plan_batch(
     unfilled = np.zeros((n_alloc * n_assets, 3), dtype=np.int64)
     n_legs, count = _schedule(
         targets,
-        np.ascontiguousarray(events),
+        np.ascontiguousarray(events.T),  # (K, n): the kernel reads each allocation's events in date order
         lag,
         np.ascontiguousarray(known, dtype=np.float64),
         _next_slots(traded, asset_slot, m),
