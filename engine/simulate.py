@@ -66,16 +66,43 @@ def group_rows(slots: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np
     slots, groups = np.asarray(slots, dtype=np.int64), np.asarray(groups, dtype=np.int64)
     if len(slots) == 0:
         return np.zeros((0, n_groups), dtype=np.int64), np.zeros(0, dtype=np.int64)
-    span = int(slots.max()) + 1
-    keys, inverse = np.unique(groups * span + slots, return_inverse=True)
-    key_group, key_slot = keys // span, keys % span
-    counts = np.bincount(key_group, minlength=n_groups)
-    first = np.cumsum(counts) - counts
-    row = np.arange(len(keys)) - first[key_group]
-    last = np.where(counts > 0, key_slot[np.maximum(first + counts - 1, 0)], 0)
-    rows = np.repeat(last[None, :], int(counts.max()), axis=0)
-    rows[row, key_group] = key_slot
-    return rows, row[inverse.reshape(-1)]
+    return _group_rows_nb(slots, groups, n_groups)
+
+
+@numba.njit(cache=True, nogil=True)
+def _group_rows_nb(slots: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`group_rows`: a counting sort by group, then each group's slots sorted and made distinct."""
+    counts = np.zeros(n_groups + 1, dtype=np.int64)
+    for g in groups:
+        counts[g + 1] += 1
+    begin = np.cumsum(counts)  # begin[g]: first position of group g in ``perm``
+    fill = begin[:-1].copy()
+    perm = np.empty(len(slots), dtype=np.int64)
+    for i in range(len(slots)):
+        perm[fill[groups[i]]] = i
+        fill[groups[i]] += 1
+    at = np.empty(len(slots), dtype=np.int64)
+    distinct = np.zeros(n_groups, dtype=np.int64)
+    ordered = np.empty(len(slots), dtype=np.int64)  # each group's orders by slot
+    for g in range(n_groups):
+        seg = perm[begin[g] : begin[g + 1]]
+        order = seg[np.argsort(slots[seg], kind="mergesort")]
+        ordered[begin[g] : begin[g + 1]] = order
+        row = -1
+        previous = -1
+        for i in order:
+            if slots[i] != previous:
+                row += 1
+                previous = slots[i]
+            at[i] = row
+        distinct[g] = row + 1
+    rows = np.zeros((distinct.max(), n_groups), dtype=np.int64)
+    for g in range(n_groups):
+        for p in range(begin[g], begin[g + 1]):
+            rows[at[ordered[p]], g] = slots[ordered[p]]
+        if distinct[g] > 0:
+            rows[distinct[g] :, g] = rows[distinct[g] - 1, g]
+    return rows, at
 
 
 def _gather(
@@ -302,20 +329,18 @@ def _cash_and_position(
     record's flow counts from the first reported row at or after its own.  ``close``: (len(out_rows), P)
     prices at those rows; column c of the group layout is priced by ``close[:, price_col[c]]``.
     """
-    buy = rec["side"] == 0
-    units = np.where(buy, rec["size"], -rec["size"])
-    traded = rec["size"] * rec["price"]
-    flow = np.where(buy, -(traded + rec["fees"]), traded - rec["fees"])
-    at = np.searchsorted(out_rows, rec["idx"]).astype(np.int64)
     width = n_groups * n_assets
     priced = close is not None
     if close is None or price_col is None:
         close, price_col = np.zeros((len(out_rows), 1)), np.zeros(width, dtype=np.int64)
     cash, position, value = _equity_nb(
-        at,
-        rec["col"].astype(np.int64),
-        units.astype(np.float64),
-        flow.astype(np.float64),
+        np.asarray(out_rows, dtype=np.int64),
+        rec["idx"],
+        rec["col"],
+        rec["size"],
+        rec["price"],
+        rec["fees"],
+        rec["side"],
         np.ascontiguousarray(close, dtype=np.float64),
         np.asarray(price_col, dtype=np.int64),
         n_groups,
@@ -327,26 +352,37 @@ def _cash_and_position(
 
 @numba.njit(cache=True, nogil=True)
 def _equity_nb(
-    at: np.ndarray,
+    out_rows: np.ndarray,
+    idx: np.ndarray,
     col: np.ndarray,
-    units: np.ndarray,
-    flow: np.ndarray,
+    size: np.ndarray,
+    price: np.ndarray,
+    fees: np.ndarray,
+    side: np.ndarray,
     close: np.ndarray,
     price_col: np.ndarray,
     n_groups: int,
     n_assets: int,
     init_cash: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """Flows summed per reported row in record order, then running sums in row order (the
+    """Each record's units and cash flow (a buy pays size x price + fees, a sell receives size x
+    price - fees) summed per reported row in record order, then running sums in row order (the
     operations, and so the bits, of ``init_cash + cumsum(bincount(...))``), and value."""
     n_out = close.shape[0]
     width = n_groups * n_assets
     cash = np.zeros((n_out, n_groups))
     position = np.zeros((n_out, width))
-    for r in range(len(at)):
-        if at[r] < n_out:  # an order after the last reported row changes none of them
-            position[at[r], col[r]] += units[r]
-            cash[at[r], col[r] // n_assets] += flow[r]
+    for r in range(len(idx)):
+        at = np.searchsorted(out_rows, idx[r])  # the first reported row at or after the record's
+        if at < n_out:  # an order after the last reported row changes none of them
+            traded = size[r] * price[r]
+            c = col[r]
+            if side[r] == 0:
+                position[at, c] += size[r]
+                cash[at, c // n_assets] += -(traded + fees[r])
+            else:
+                position[at, c] += -size[r]
+                cash[at, c // n_assets] += traded - fees[r]
     value = np.empty((n_out, n_groups))
     cash_sum = np.zeros(n_groups)
     units_sum = np.zeros(width)

@@ -74,6 +74,22 @@ def test_group_rows_lays_out_each_groups_own_slots() -> None:
     np.testing.assert_array_equal(at, [1, 0, 0, 2, 1])
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_group_rows_matches_a_plain_layout(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_groups = int(rng.integers(1, 6))
+    slots = rng.integers(0, 40, size=int(rng.integers(1, 60)))
+    groups = rng.integers(0, n_groups, size=len(slots))
+    rows, at = group_rows(slots, groups, n_groups)
+    own = [sorted(set(slots[groups == g].tolist())) for g in range(n_groups)]
+    assert rows.shape == (max(len(o) for o in own), n_groups)
+    for g, o in enumerate(own):
+        padded = o + [o[-1] if o else 0] * (len(rows) - len(o))
+        assert rows[:, g].tolist() == padded
+    for i, (s, g) in enumerate(zip(slots, groups, strict=True)):
+        assert own[g][at[i]] == s
+
+
 @pytest.mark.parametrize("engine", ["rust", "numba"])
 def test_groups_trading_on_different_slots_match_vectorbt(engine: str) -> None:
     # Each group is simulated on its own order slots: the fills and values must still be those of
