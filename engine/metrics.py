@@ -29,6 +29,8 @@ import numpy as np
 
 __all__ = [
     "annual_volatility",
+    "average",
+    "average_weights",
     "betas",
     "cagr",
     "calmar",
@@ -37,6 +39,7 @@ __all__ = [
     "longest_drawdown_days",
     "max_drawdown",
     "periods_per_year",
+    "risk_ratios",
     "sharpe",
     "sortino",
     "total_return",
@@ -64,32 +67,66 @@ def _columns(x: Array) -> Array:
 
 
 @numba.njit(cache=True, nogil=True)
-def _moments_nb(r: Array, rf: Array) -> tuple[Array, Array, Array, Array]:  # pragma: no cover - compiled
-    """Per column of e = r - rf (rf per row): mean, std (ddof=1), sqrt(mean(min(e, 0)^2)), max |r|.
+def _moments_nb(r: Array, rf: Array) -> tuple[Array, Array, Array, Array, Array]:  # pragma: no cover
+    """Per column of e = r - rf (rf per row): mean, std (ddof=1), sqrt(mean(min(e, 0)^2)), max |r|,
+    and the std (ddof=1) of r itself.
 
-    Two passes in date order (the mean, then squared deviations from it), as numpy's var does;
+    Two passes in date order (the means, then squared deviations from them), as numpy's var does;
     NaN in a column makes its results NaN, as numpy's reductions do.
     """
     n, k = r.shape
     total = np.zeros(k)
+    total_raw = np.zeros(k)
     biggest = np.zeros(k)
     for i in range(n):
         for j in range(k):
             total[j] += r[i, j] - rf[i]
+            total_raw[j] += r[i, j]
             if abs(r[i, j]) > biggest[j]:  # NaN is skipped: its column's mean is NaN anyway
                 biggest[j] = abs(r[i, j])
     mean = total / n
+    mean_raw = total_raw / n
     squares = np.zeros(k)
+    squares_raw = np.zeros(k)
     down = np.zeros(k)
     for i in range(n):
         for j in range(k):
             e = r[i, j] - rf[i]
             d = e - mean[j]
             squares[j] += d * d
+            d = r[i, j] - mean_raw[j]
+            squares_raw[j] += d * d
             if e < 0.0 or e != e:
                 down[j] += e * e
-    std = np.sqrt(squares / (n - 1)) if n > 1 else np.full(k, np.nan)
-    return mean, std, np.sqrt(down / n), biggest
+    if n > 1:
+        std, std_raw = np.sqrt(squares / (n - 1)), np.sqrt(squares_raw / (n - 1))
+    else:
+        std, std_raw = np.full(k, np.nan), np.full(k, np.nan)
+    return mean, std, np.sqrt(down / n), biggest, std_raw
+
+
+@numba.njit(cache=True, nogil=True)
+def _means_nb(x: Array) -> Array:  # pragma: no cover - compiled
+    """Per column: the sum in date order, divided by the number of rows."""
+    n, k = x.shape
+    total = np.zeros(k)
+    for i in range(n):
+        for j in range(k):
+            total[j] += x[i, j]
+    return total / n
+
+
+@numba.njit(cache=True, nogil=True)
+def _weights_nb(units: Array, unit_value: Array, value: Array) -> Array:  # pragma: no cover - compiled
+    """(K, A): per column k and asset j, the mean over rows of units[i, k*A+j] * unit_value[i, j] / value[i, k]."""
+    n, n_assets = unit_value.shape
+    k = value.shape[1]
+    total = np.zeros((k, n_assets))
+    for i in range(n):
+        for c in range(k):
+            for j in range(n_assets):
+                total[c, j] += units[i, c * n_assets + j] * unit_value[i, j] / value[i, c]
+    return total / n
 
 
 def _out(x: Any) -> Metric:
@@ -129,7 +166,7 @@ def cagr(value: Array, initial: float, years: float) -> Metric:
         return _out((last / initial) ** (1.0 / years) - 1.0)
 
 
-def _stats(returns: Array, risk_free: Array | None) -> tuple[Array, Array, Array, Array]:
+def _stats(returns: Array, risk_free: Array | None) -> tuple[Array, Array, Array, Array, Array]:
     """:func:`_moments_nb` of ``returns`` (dates,) or (dates, K) less the per-date ``risk_free``."""
     r = _columns(returns)
     rf = np.zeros(len(r)) if risk_free is None else np.asarray(risk_free, dtype=np.float64).reshape(-1)
@@ -141,16 +178,31 @@ def _shaped(x: Array, returns: Array) -> Metric:
     return _out(x[0] if np.ndim(returns) == 1 else x)
 
 
-def annual_volatility(returns: Array, ppy: float) -> Metric:
-    """std(r, ddof=1) * sqrt(periods_per_year)."""
-    if len(returns) < 2:
-        return _out(np.full(np.shape(returns)[1:], np.nan))
-    return _shaped(_stats(returns, None)[1] * np.sqrt(ppy), returns)
-
-
 #: Excess returns whose spread is below this fraction of the returns' own size are floating-point
 #: noise (cash that earns exactly the risk-free rate gives r - rf of about 1e-17): no variation.
 FLAT_RTOL = 1e-10
+
+
+def risk_ratios(returns: Array, ppy: float, *, risk_free: Array | None = None) -> tuple[Metric, Metric, Metric]:
+    """(:func:`annual_volatility`, :func:`sharpe`, :func:`sortino`) of the same returns, from one pass."""
+    if len(returns) < 2:
+        nan = _out(np.full(np.shape(returns)[1:], np.nan))
+        return nan, nan, nan
+    mean, sd, downside, biggest, sd_raw = _stats(returns, risk_free)
+    root = np.sqrt(ppy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = (
+            sd_raw * root,
+            np.where(sd > FLAT_RTOL * biggest, mean / sd * root, np.nan),
+            np.where(downside > FLAT_RTOL * biggest, mean / downside * root, np.nan),
+        )
+    vol, sharpe_, sortino_ = (_shaped(x, returns) for x in ratios)
+    return vol, sharpe_, sortino_
+
+
+def annual_volatility(returns: Array, ppy: float) -> Metric:
+    """std(r, ddof=1) * sqrt(periods_per_year)."""
+    return risk_ratios(returns, ppy)[0]
 
 
 def sharpe(returns: Array, ppy: float, *, risk_free: Array | None = None) -> Metric:
@@ -159,11 +211,7 @@ def sharpe(returns: Array, ppy: float, *, risk_free: Array | None = None) -> Met
     NaN when the excess returns have no variation (e.g. all cash, or all cash earning
     exactly the risk-free rate: a spread below ``FLAT_RTOL`` of max |r| is rounding noise).
     """
-    if len(returns) < 2:
-        return _out(np.full(np.shape(returns)[1:], np.nan))
-    mean, sd, _, biggest = _stats(returns, risk_free)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _shaped(np.where(sd > FLAT_RTOL * biggest, mean / sd * np.sqrt(ppy), np.nan), returns)
+    return risk_ratios(returns, ppy, risk_free=risk_free)[1]
 
 
 def sortino(returns: Array, ppy: float, *, risk_free: Array | None = None) -> Metric:
@@ -173,11 +221,21 @@ def sortino(returns: Array, ppy: float, *, risk_free: Array | None = None) -> Me
     *all* periods (zeros for up days), as in Sortino & Price (1994) and
     vectorbt's ``sortino_ratio``.
     """
-    if len(returns) < 2:
-        return _out(np.full(np.shape(returns)[1:], np.nan))
-    mean, _, downside, biggest = _stats(returns, risk_free)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _shaped(np.where(downside > FLAT_RTOL * biggest, mean / downside * np.sqrt(ppy), np.nan), returns)
+    return risk_ratios(returns, ppy, risk_free=risk_free)[2]
+
+
+def average(x: Array) -> Metric:
+    """The mean of each column over the dates, summed in date order (the same bits in any chunk)."""
+    return _shaped(_means_nb(_columns(x)), x)
+
+
+def average_weights(units: Array, unit_value: Array, value: Array) -> Array:
+    """(K, A) mean end-of-day weight of each asset: mean over dates of units x unit value / portfolio value.
+
+    ``units``: (dates, K*A) units held (column k*A + j: column k's asset j), ``unit_value``: (dates, A),
+    ``value``: (dates,) or (dates, K) in the same money.  Summed in date order per column.
+    """
+    return _weights_nb(_columns(units), _columns(unit_value), _columns(value))
 
 
 @numba.njit(cache=True, nogil=True)

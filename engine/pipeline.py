@@ -243,6 +243,8 @@ def _score(
     # Interest credited on date d: the cash held overnight (in cash-index units) times the index's rise.
     interest = float(np.sum(sim.cash[eod][:-1] * np.diff(index)))
     total = m.total_return(value, initial_cash)
+    vol, sharpe, sortino = m.risk_ratios(rets, ppy, risk_free=rf)
+    weights = m.average_weights(sim.position[eod], val.known[start:], value)[0]
     metrics: dict[str, Any] = {
         "kind": alloc.kind,
         "name": alloc.name,
@@ -251,18 +253,14 @@ def _score(
         "final_value": float(value[-1]),
         "total_return": total,
         "cagr": cagr,
-        "ann_vol": m.annual_volatility(rets, ppy),
-        "sharpe": m.sharpe(rets, ppy, risk_free=rf),
-        "sortino": m.sortino(rets, ppy, risk_free=rf),
+        "ann_vol": vol,
+        "sharpe": sharpe,
+        "sortino": sortino,
         "max_drawdown": mdd,
         "calmar": m.calmar(cagr, mdd),
-        "turnover": traded_value / 2.0 / float(np.mean(value)) / years if years > 0 else float("nan"),
+        "turnover": traded_value / 2.0 / m.average(value) / years if years > 0 else float("nan"),
         "switches_per_year": switches / years if years > 0 else float("nan"),
-        "avg_weight": {
-            a: float(np.mean(asset_value[:, j] / value))
-            for j, a in enumerate(panel.assets)
-            if a not in panel.signal_only
-        },
+        "avg_weight": {a: float(weights[j]) for j, a in enumerate(panel.assets) if a not in panel.signal_only},
         "fees_paid": float(trades["fees"].sum()),
         "slippage_paid": float(np.sum(sim.order_size * np.abs(sim.order_price - quoted) * growth)),
         "trades": len(trades),

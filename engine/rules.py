@@ -19,7 +19,7 @@ import numpy as np
 from engine import expr
 from engine.config.models import Rule
 
-__all__ = ["CompiledRules", "compile_rules", "condition_mask", "decide"]
+__all__ = ["CompiledRules", "compile_rules", "condition_mask", "decide", "match"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,12 @@ def decide(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: in
     columns at once (a sweep), to (1, K) arrays; signals may also be (n, 1) or (n, K).  The result
     is (n,) and (n, A) when everything is one column, else (n, K) and (n, K, A).
     """
+    rule_index = match(compiled, env, n)
+    return rule_index, np.take(compiled.targets, rule_index, axis=0)
+
+
+def match(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: int) -> np.ndarray:
+    """The index of the first matching rule per date, or per date and column (see :func:`decide`)."""
     shapes = [np.shape(v) for v in env.values()]
     columns = max((s[1] for s in shapes if len(s) == 2), default=None)
     shape = (n,) if columns is None else (n, columns)
@@ -76,4 +82,4 @@ def decide(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: in
             rule_index[np.broadcast_to(condition_mask(cond, env), shape)] = i
     if compiled.conditions and compiled.conditions[-1] is not None:
         rule_index[rule_index == len(compiled.conditions)] = 0  # as argmax of no match: the first rule
-    return rule_index, compiled.targets[rule_index]
+    return rule_index

@@ -39,7 +39,7 @@ from engine.data.panel import LoadedPanel
 from engine.execution import plan_batch
 from engine.params import Combination, Grid, resolve_refs, sweep_target
 from engine.pipeline import benchmark_allocation, run_allocations
-from engine.rules import compile_rules, decide
+from engine.rules import compile_rules, match
 from engine.signals import compute_signals, signal_lookback
 from engine.simulate import Engine, simulate_batch
 from engine.valuation import Valuation, simulation_prices, valuation
@@ -292,8 +292,8 @@ def _columns(cfg: StrategyConfig, frame: pd.DataFrame) -> _Columns:
 def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Columns) -> np.ndarray:
     """(n, k, A) targets: signals once per distinct spec, rules with the parameters as (1, k) rows."""
     panel = ctx.loaded.panel
-    n, k, n_assets = len(panel.dates), len(cols.lag), len(panel.assets)
-    out = np.empty((n, k, n_assets))
+    n, k = len(panel.dates), len(cols.lag)
+    index = np.empty((n, k), dtype=np.intp)  # each column's matching rule; one gather at the end
     compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
     inputs = panel.signal_inputs()
     cache = ctx.signal_cache  # each signal once per distinct spec in this process
@@ -310,9 +310,8 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Columns) -> np.ndarr
             env[name] = value
         for p, values in cols.params.items():
             env[p] = values[rows][None, :]
-        _, targets = decide(compiled, env, n)
-        out[:, rows] = np.broadcast_to(targets, (n, len(rows), n_assets))
-    return out
+        index[:, rows] = match(compiled, env, n)
+    return np.take(compiled.targets, index, axis=0)  # (n, k, A); np.take is ~10x faster than [index]
 
 
 def setting_targets(cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[Setting]) -> np.ndarray:
@@ -374,10 +373,8 @@ def evaluate_chunk(
     )
     index_cash = ctx.val.cash_index[start:]
     value = sim.value * index_cash[:, None]  # (n, k) money, at the end of each date
-    unit = ctx.val.known[start:]
-    asset_value = (sim.position.reshape(len(eod), k, n_assets)) * unit[:, None, :]
     rets = m.daily_returns(value, cfg.initial_cash)
-    table = _metrics(ctx, value, rets, asset_value, sim.records, batch.switches(start), k, n_assets)
+    table = _metrics(ctx, value, rets, sim.position, sim.records, batch.switches(start), k, n_assets)
     if ctx.windows:
         table = pd.concat([table, _window_metrics(ctx, value)], axis=1)
     returns = rets - ctx.risk_free[:, None]
@@ -412,19 +409,21 @@ def _metrics(
     ctx: SweepContext,
     value: np.ndarray,
     rets: np.ndarray,
-    asset_value: np.ndarray,
+    units: np.ndarray,
     records: np.ndarray,
     switches: np.ndarray,
     k: int,
     n_assets: int,
 ) -> pd.DataFrame:
-    """The metric table of k equity curves (``rets``: their daily returns), with the formulas of engine/metrics.py."""
+    """The metric table of k equity curves (``rets``: their daily returns; ``units``: (n, k*A) units held at
+    the end of each date), with the formulas of engine/metrics.py."""
     cfg, panel = ctx.cfg, ctx.loaded.panel
     dates = ctx.dates
     initial = cfg.initial_cash
     years = m.years_between(dates[0].date(), dates[-1].date())
     ppy = m.periods_per_year(len(dates), years)
     cagr = m.cagr(value, initial, years)
+    vol, sharpe, sortino = m.risk_ratios(rets, ppy, risk_free=ctx.risk_free)
     mdd, longest = m.drawdowns((dates - dates[0]).days.to_numpy(), value, initial)
     group = records["col"] // n_assets
     growth = ctx.cash_slots[records["idx"]]
@@ -432,15 +431,13 @@ def _metrics(
     out: dict[str, Any] = {
         "total_return": m.total_return(value, initial),
         "cagr": cagr,
-        "ann_vol": m.annual_volatility(rets, ppy),
-        "sharpe": m.sharpe(rets, ppy, risk_free=ctx.risk_free),
-        "sortino": m.sortino(rets, ppy, risk_free=ctx.risk_free),
+        "ann_vol": vol,
+        "sharpe": sharpe,
+        "sortino": sortino,
         "max_drawdown": mdd,
         "longest_drawdown_days": longest,
         "calmar": m.calmar(cagr, mdd),
-        "turnover": traded / 2.0 / np.mean(np.ascontiguousarray(value.T), axis=1) / years
-        if years > 0
-        else np.full(k, np.nan),
+        "turnover": traded / 2.0 / m.average(value) / years if years > 0 else np.full(k, np.nan),
         "switches_per_year": switches / years if years > 0 else np.full(k, np.nan),
         "excess_return": np.full(k, np.nan),
         "information_ratio": np.full(k, np.nan),
@@ -454,10 +451,10 @@ def _metrics(
         d = rets - m.daily_returns(ref, initial)[:, None]
         out["excess_return"] = cagr - m.cagr(ref, initial, years)
         out["information_ratio"] = m.sharpe(d, ppy)
-    weights = asset_value / value[:, :, None]
+    weights = m.average_weights(units, ctx.val.known[ctx.start :], value)  # (k, A)
     for j, a in enumerate(panel.assets):
         if a not in panel.signal_only:
-            out[f"weight_{a}"] = np.mean(np.ascontiguousarray(weights[:, :, j].T), axis=1)
+            out[f"weight_{a}"] = weights[:, j]
     for j, a in enumerate(panel.assets):
         out[f"beta_{a}"] = m.betas(rets[1:], ctx.market_returns[:, j])
     return pd.DataFrame(out)
