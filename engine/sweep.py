@@ -37,6 +37,7 @@ from engine.config.models import Costs, StrategyConfig
 from engine.costs import cost_rates
 from engine.data.panel import LoadedPanel
 from engine.execution import plan_batch
+from engine.memory import keep_freed_memory
 from engine.params import Combination, Grid, resolve_refs, sweep_target
 from engine.pipeline import benchmark_allocation, run_allocations
 from engine.rules import compile_rules, match
@@ -337,6 +338,7 @@ def evaluate_chunk(
 
     ``combos``: one row per combination, one column per sweep key (or a list of dicts).
     """
+    keep_freed_memory()  # the next chunk reuses this one's big arrays without page faults (engine/memory.py)
     cfg, panel, start = ctx.cfg, ctx.loaded.panel, ctx.start
     frame = combos if isinstance(combos, pd.DataFrame) else pd.DataFrame(list(combos), columns=list(cfg.sweep))
     frame = frame.reset_index(drop=True)
