@@ -160,9 +160,6 @@ def main() -> int:
     print(f"check: 5 sweep rows equal single runs (rel 1e-12): {[combos[i] for i in sample]}")
 
     loop_sample = rng.choice(g.size, size=50, replace=False).tolist()
-    naive_inputs = None if args.skip_naive else _naive_inputs(cfg, ctx, combos)
-    if naive_inputs is not None:
-        _naive(*naive_inputs, compile_only=True)
     results: dict[str, list[tuple[float, int]]] = {"threads": [], "sweep": [], "loop": [], "naive": []}
     todo = list(range(len(parts)))
     for _ in range(args.rounds):
@@ -183,11 +180,18 @@ def main() -> int:
                 run_strategy(single, loaded)
             per = (time.perf_counter() - t0) / len(loop_sample)
             results["loop"].append((per * g.size, mem.used))
-        if naive_inputs is not None:
+        if not args.skip_naive:
+            # Built anew each round and freed after it: its 4 GB of frames must not sit in memory
+            # while the other variants run (with them resident, two threads scaled worse).
+            naive_inputs = _naive_inputs(cfg, ctx, combos)
+            if not results["naive"]:
+                _naive(*naive_inputs, compile_only=True)
             with PeakMemory() as mem:
                 t0 = time.perf_counter()
                 _naive(*naive_inputs)
                 results["naive"].append((time.perf_counter() - t0, mem.used))
+            del naive_inputs
+            gc.collect()
 
     bars = n_dates * g.size
     best = {k: min(v) for k, v in results.items() if v}
