@@ -71,35 +71,44 @@ def group_rows(slots: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np
 
 @numba.njit(cache=True, nogil=True)
 def _group_rows_nb(slots: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`group_rows`: a counting sort by group, then each group's slots sorted and made distinct."""
-    counts = np.zeros(n_groups + 1, dtype=np.int64)
+    """:func:`group_rows`: orders by group (a counting sort), then each group's distinct slots in
+    order by marking them on the slot axis and scanning it from the group's first to last slot
+    (no sorting routine: numba takes seconds to compile one)."""
+    begin = np.zeros(n_groups + 1, dtype=np.int64)
     for g in groups:
-        counts[g + 1] += 1
-    begin = np.cumsum(counts)  # begin[g]: first position of group g in ``perm``
-    fill = begin[:-1].copy()
+        begin[g + 1] += 1
+    begin = np.cumsum(begin)
+    pointer = begin[:-1].copy()
     perm = np.empty(len(slots), dtype=np.int64)
     for i in range(len(slots)):
-        perm[fill[groups[i]]] = i
-        fill[groups[i]] += 1
+        perm[pointer[groups[i]]] = i
+        pointer[groups[i]] += 1
+    span = slots.max() + 1
+    seen = np.zeros(span, dtype=np.bool_)
+    row_of = np.zeros(span, dtype=np.int64)
     at = np.empty(len(slots), dtype=np.int64)
     distinct = np.zeros(n_groups, dtype=np.int64)
-    ordered = np.empty(len(slots), dtype=np.int64)  # each group's orders by slot
     for g in range(n_groups):
-        seg = perm[begin[g] : begin[g + 1]]
-        order = seg[np.argsort(slots[seg], kind="mergesort")]
-        ordered[begin[g] : begin[g + 1]] = order
-        row = -1
-        previous = -1
-        for i in order:
-            if slots[i] != previous:
-                row += 1
-                previous = slots[i]
-            at[i] = row
-        distinct[g] = row + 1
-    rows = np.zeros((distinct.max(), n_groups), dtype=np.int64)
-    for g in range(n_groups):
+        if begin[g] == begin[g + 1]:
+            continue
+        low, high = span, -1
         for p in range(begin[g], begin[g + 1]):
-            rows[at[ordered[p]], g] = slots[ordered[p]]
+            slot = slots[perm[p]]
+            seen[slot] = True
+            low, high = min(low, slot), max(high, slot)
+        row = 0
+        for slot in range(low, high + 1):
+            if seen[slot]:
+                row_of[slot] = row
+                row += 1
+                seen[slot] = False
+        for p in range(begin[g], begin[g + 1]):
+            at[perm[p]] = row_of[slots[perm[p]]]
+        distinct[g] = row
+    rows = np.zeros((distinct.max(), n_groups), dtype=np.int64)
+    for i in range(len(slots)):
+        rows[at[i], groups[i]] = slots[i]
+    for g in range(n_groups):
         if distinct[g] > 0:
             rows[distinct[g] :, g] = rows[distinct[g] - 1, g]
     return rows, at
