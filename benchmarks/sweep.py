@@ -12,6 +12,9 @@ in July 2001).  Variants, interleaved in this one process (``--rounds`` times):
 * (b) naive: one ``Portfolio.from_orders(..., engine='numba')`` call over every combination, on
   pandas frames of the same orders and prices (the order plans are given to it for free), plus
   ``final_value()``; numba is compiled before timing.
+* (c) simulator alone: only the vectorbt simulation calls of the sweep (Rust engine, the
+  same chunks, on ``--workers`` threads), with their inputs recorded beforehand: the ceiling that
+  vectorbt's simulator sets on this machine at that moment.  The sweep's share of it is printed.
 
 First it checks that sweep rows equal single runs (rel 1e-12).  Peak memory is the highest
 resident set size sampled every 5 ms while a variant runs, minus the size before it.
@@ -160,8 +163,9 @@ def main() -> int:
     print(f"check: 5 sweep rows equal single runs (rel 1e-12): {[combos[i] for i in sample]}")
 
     loop_sample = rng.choice(g.size, size=50, replace=False).tolist()
-    results: dict[str, list[tuple[float, int]]] = {"threads": [], "sweep": [], "loop": [], "naive": []}
+    results: dict[str, list[tuple[float, int]]] = {"threads": [], "sweep": [], "loop": [], "naive": [], "sim": []}
     todo = list(range(len(parts)))
+    calls = _simulator_calls(ctx, frame, parts)
     for _ in range(args.rounds):
         with PeakMemory() as mem:
             t0 = time.perf_counter()
@@ -180,6 +184,10 @@ def main() -> int:
                 run_strategy(single, loaded)
             per = (time.perf_counter() - t0) / len(loop_sample)
             results["loop"].append((per * g.size, mem.used))
+        with PeakMemory() as mem:
+            t0 = time.perf_counter()
+            _simulate_only(calls, args.workers)
+            results["sim"].append((time.perf_counter() - t0, mem.used))
         if not args.skip_naive:
             # Built anew each round and freed after it: its 4 GB of frames must not sit in memory
             # while the other variants run (with them resident, two threads scaled worse).
@@ -202,6 +210,7 @@ def main() -> int:
         "sweep": "sweep, 1 thread",
         "loop": "(a) loop of single runs, extrap.",
         "naive": "(b) one naive numba call, pandas",
+        "sim": f"(c) simulator alone, {args.workers} threads",
     }
     for key, (seconds, used) in best.items():
         ratio = seconds / sweep_s
@@ -210,10 +219,40 @@ def main() -> int:
             f"{used / 2**20:8.0f} {ratio:6.1f}x"
         )
     print(f"best of {args.rounds} rounds each; ratio = variant seconds / seconds of the sweep as seesaw sweep runs it")
+    print(f"the sweep reaches {best['sim'][0] / sweep_s:.0%} of the simulator's own throughput (c)")
     naive = "; the naive call's frames dominate it" if results["naive"] else ""
     print(f"peak resident memory of this process, every variant included: {_peak_rss() / 2**20:.0f} MB{naive}")
     path.unlink()
     return 0
+
+
+def _simulator_calls(ctx, frame, parts) -> list[dict]:
+    """The arguments of every chunk's vectorbt simulation call, recorded during one pass of the sweep."""
+    from engine import simulate
+
+    calls: list[dict] = []
+    real = simulate._order_records
+
+    def record(engine, **kwargs):
+        calls.append({"engine": engine, **kwargs})
+        return real(engine, **kwargs)
+
+    simulate._order_records = record
+    try:
+        for part in parts:
+            evaluate_chunk(ctx, frame.iloc[part], part)
+    finally:
+        simulate._order_records = real
+    return calls
+
+
+def _simulate_only(calls: list[dict], workers: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine import simulate
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda kw: simulate._order_records(**kw), calls))
 
 
 def _naive_inputs(cfg, ctx, combos):
