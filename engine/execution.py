@@ -86,9 +86,10 @@ class OrderPlan:
             out[has] = self.event_targets[k[has]]
         return out
 
-    def switches(self) -> int:
-        """Events after the first whose targets differ from the previous event's."""
-        t = self.event_targets
+    def switches(self, start: int) -> int:
+        """Events executed from row ``start`` on whose targets differ from the previous such event's
+        (:meth:`BatchPlan.switches` for one allocation)."""
+        t = self.event_targets[self.event_execution >= start]
         return int(np.any(np.abs(np.diff(t, axis=0)) > _EPS, axis=1).sum()) if len(t) > 1 else 0
 
 
@@ -167,19 +168,15 @@ class BatchPlan:
 @numba.njit(cache=True, nogil=True)
 def _switches(events, lag, targets, start, eps):  # pragma: no cover - compiled
     """:meth:`BatchPlan.switches`: per column, counted events whose targets differ from the previous one's."""
-    n, k, a = targets.shape
+    n, k = targets.shape[:2]
     out = np.zeros(k, dtype=np.int64)
     last = np.full(k, -1, dtype=np.int64)  # row of the column's previous counted event
     for d in range(n):
         for c in range(k):
             if not events[d, c] or d + lag[d, c] < start:
                 continue
-            p = last[c]
-            if p >= 0:
-                for j in range(a):
-                    if abs(targets[d, c, j] - targets[p, c, j]) > eps:
-                        out[c] += 1
-                        break
+            if last[c] >= 0 and _differ(targets, d, last[c], c, eps):
+                out[c] += 1
             last[c] = d
     return out
 
@@ -215,15 +212,21 @@ def event_mask(dates: pd.DatetimeIndex, targets: np.ndarray, first: np.ndarray, 
 @numba.njit(cache=True, nogil=True)
 def _changed(targets: np.ndarray, eps: float) -> np.ndarray:  # pragma: no cover - compiled
     """(n, K) bool: rows whose targets differ from the previous row's by more than ``eps`` in any asset."""
-    n, k, a = targets.shape
+    n, k = targets.shape[:2]
     out = np.zeros((n, k), dtype=np.bool_)
     for d in range(1, n):
         for c in range(k):
-            for j in range(a):
-                if abs(targets[d, c, j] - targets[d - 1, c, j]) > eps:
-                    out[d, c] = True
-                    break
+            out[d, c] = _differ(targets, d, d - 1, c, eps)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _differ(targets, d, p, c, eps):  # pragma: no cover - compiled
+    """Whether column c's targets on rows d and p differ by more than ``eps`` in any asset."""
+    for j in range(targets.shape[2]):  # noqa: SIM110 - a plain loop: numba compiles it, not any() of a generator
+        if abs(targets[d, c, j] - targets[p, c, j]) > eps:
+            return True
+    return False
 
 
 def _period_ends(dates: pd.DatetimeIndex, mode: str) -> np.ndarray:

@@ -339,11 +339,7 @@ def betas(returns: Array, market_returns: Array) -> Metric:
 def _covariances_nb(r: Array, mk: Array) -> Array:  # pragma: no cover - compiled
     """cov(r[:, j], mk, ddof=1) per column: sum((r - mean r)(mk - mean mk)) / (n - 1), in date order."""
     n, k = r.shape
-    mean = np.zeros(k)
-    for i in range(n):
-        for j in range(k):
-            mean[j] += r[i, j]
-    mean /= n
+    mean = _means_nb(r)
     m_mean = mk.sum() / n
     out = np.zeros(k)
     for i in range(n):

@@ -238,8 +238,7 @@ def _score(
     cagr = m.cagr(value, initial_cash, years)
     mdd = m.max_drawdown(value, initial_cash)
     traded_value = float(trades["value"].sum())
-    in_window = plan.event_execution >= start
-    switches = int(np.any(np.abs(np.diff(plan.event_targets[in_window], axis=0)) > 1e-12, axis=1).sum())
+    switches = plan.switches(start)
     # Interest credited on date d: the cash held overnight (in cash-index units) times the index's rise.
     interest = float(np.sum(sim.cash[eod][:-1] * np.diff(index)))
     total = m.total_return(value, initial_cash)
