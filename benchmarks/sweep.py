@@ -264,23 +264,29 @@ def _naive_inputs(cfg, ctx, combos):
 
     panel, start = ctx.loaded.panel, ctx.start
     targets = _targets(cfg, ctx, _columns(cfg, grid_frame(grid(cfg))))
+    ms = len(ctx.close) // (len(panel.dates) - start)
+    rates = cost_rates(cfg.costs, cfg.assets, panel.assets, panel.dates)
+    fees_slots = np.repeat(rates.fees, ms, axis=0)[start * ms :]
     batch = plan_batch(
         targets=targets,
         traded=panel.traded,
-        known=ctx.val.known,
         markets=panel.markets,
         dates=panel.dates,
         first_decision=np.full(len(combos), start - 1),
         lag=np.ones(len(combos), dtype=np.int64),
         rebalance=["on_change"] * len(combos),
+        close=ctx.close,
+        order_price=ctx.order,
+        fees=fees_slots,
+        slippage=rates.slippage,
+        init_cash=cfg.initial_cash,
+        first_slot=start * ms,
     )
-    ms = batch.slots_per_date
     k, n_assets = len(combos), len(panel.assets)
     size = pd.DataFrame(batch.size[start * ms :])
     close = pd.DataFrame(np.tile(ctx.close, (1, k)))
     order = pd.DataFrame(np.tile(ctx.order, (1, k)))
-    rates = cost_rates(cfg.costs, cfg.assets, panel.assets, panel.dates)
-    fees = pd.DataFrame(np.tile(np.repeat(rates.fees, ms, axis=0)[start * ms :], (1, k)))
+    fees = pd.DataFrame(np.tile(fees_slots, (1, k)))
     return size, close, order, fees, np.tile(rates.slippage, k), np.repeat(np.arange(k), n_assets), cfg.initial_cash
 
 

@@ -19,13 +19,20 @@ Rules (also in the README):
 3. **Closed markets.**  Each leg executes at the close of the first session
    of its asset's market on or after the execution date; the decision is never
    re-dated.  vectorbt gets orders only on real trading prices.
-4. **Sells before buys.**  Legs that reduce a position (the target is below
-   the weight the position has drifted to since its last *filled* order; a
-   pending order has not filled) go first;
-   buys execute at the first session of their market *strictly after* the last
-   sell slot of the same event, i.e. once the proceeds exist.  Within one
-   slot vectorbt orders sells first (``call_seq='auto'``) and buys are limited
-   to available cash (no leverage, no shorting).
+4. **Sales first; a buy waits only for the sales that fund it.**  A leg is a
+   *sale* when its target is below the asset's actual end-of-day weight on the
+   decision date (what the portfolio holds after every fill up to then, valued
+   at that date's end-of-day values, cash included; with ``lag: 0`` and
+   ``fill: close``, before the fills of that date's last close); every other
+   leg is a *buy*.  A sale executes at the first session of its market on or
+   after the execution date; a buy at the first session of its market *at or
+   after* the event's last sale slot (on or after the execution date when the
+   event sells nothing).  So two legs in one market switch at the same close;
+   a New York sale funds a Hong Kong buy at Hong Kong's next close; a Hong
+   Kong sale funds a New York buy at New York's close of the same date.
+   Within one slot vectorbt orders sells first (``call_seq='auto'``) and buys
+   are limited to available cash (no leverage, no shorting).  Orders are sized
+   when they fill: a target percent of the portfolio's value in that slot.
 5. **Superseding.**  A leg still pending when a later event schedules the same
    asset at the same or an earlier slot is dropped.
 6. **Fill price.**  ``fill: close`` (default) fills a leg at its session's
@@ -35,15 +42,16 @@ Rules (also in the README):
    trades at a price from before the close it was computed on.  Slots keep
    their order (Hong Kong's open and close both come before New York's open).
 
-The drift estimate in (4) uses closes known at the decision date and only
-decides the order of legs; sizes are computed by vectorbt at the fill.
+The actual holdings in (4) depend on every earlier fill, so the legs are
+scheduled while they are filled, slot by slot, with vectorbt's own order
+primitives (:mod:`engine.execution_nb`); the simulation of :mod:`engine.simulate`
+then fills the same legs (the tests check that the fills agree).
 
 One code path for one allocation and for thousands: :func:`plan_batch` plans K
 allocations (a strategy and its benchmarks, or the combinations of a sweep) at
 once.  Events, lags and targets are numpy arrays over (dates, K); legs are
 scheduled event by event inside one compiled kernel (numba, cached on disk),
 which loops over the K columns in machine code, never in Python.
-:func:`plan_orders` is the same for a single allocation.
 """
 
 from __future__ import annotations
@@ -58,7 +66,7 @@ import pandas as pd
 from engine.calendar import market_rank
 from engine.simulate import group_rows
 
-__all__ = ["BatchPlan", "OrderPlan", "event_mask", "plan_batch", "plan_orders"]
+__all__ = ["BatchPlan", "OrderPlan", "event_mask", "plan_batch"]
 
 NEVER = np.iinfo(np.int64).max
 _EPS = 1e-12
@@ -107,6 +115,7 @@ class BatchPlan:
     lag: np.ndarray  # (n, K) lag of a decision taken on each row
     targets: np.ndarray  # (n, K, A) the targets decided on each row
     unfilled: tuple[tuple[int, int, int], ...]  # (allocation, decision row, asset) never executed
+    fills: np.ndarray  # the scheduler's own fills: vectorbt order records, idx = slot - first_slot
 
     @property
     def n_allocations(self) -> int:
@@ -248,106 +257,21 @@ def _next_slots(traded: np.ndarray, asset_slot: np.ndarray, m: int) -> np.ndarra
     return out
 
 
-@numba.njit(cache=True, nogil=True)  # nogil: sweep chunks plan in parallel threads
-def _schedule(targets, events, lag, known, next_slot, m, after, leg_out, unfilled):  # pragma: no cover - compiled
-    """Rules 3-5 for each allocation k: keep legs per asset as stacks; return (#legs, #unfilled).
-
-    ``leg_out[i] = (slot, column k*A + j, target)`` of every kept leg, by column; ``unfilled``
-    the (k, decision row, asset) of legs whose market never opened again.
-
-    For each event, in order: what the portfolio holds is estimated from the last leg of each asset
-    that has *filled* before the event's first slot (pending legs have not), let drift with the
-    values known at the decision date; legs whose target is below that estimate are sells and go
-    first, the others are buys and wait for the last sell of the event.  A new leg drops the
-    asset's legs at the same or a later slot (superseding).
-    """
-    n, n_alloc, n_assets = targets.shape  # events: (K, n)
-    total_slots = n * m
-    never = np.iinfo(np.int64).max
-    leg_slot = np.empty((n_assets, n + 1), np.int64)
-    leg_target = np.empty((n_assets, n + 1), np.float64)
-    leg_decision = np.empty((n_assets, n + 1), np.int64)
-    count = np.zeros(n_assets, np.int64)
-    held = np.zeros(n_assets)
-    grown = np.zeros(n_assets)
-    pending = np.zeros(n_assets, np.bool_)
-    active = np.zeros(n_assets, np.bool_)
-    sell = np.zeros(n_assets, np.bool_)
-    new_slot = np.zeros(n_assets, np.int64)
-    n_unfilled = 0
-    n_legs = 0
-    for k in range(n_alloc):
-        count[:] = 0
-        for d in range(n):
-            if not events[k, d]:
-                continue
-            lower = max((d + lag[d, k]) * m, d * m + after)
-            sum_held = 0.0
-            sum_grown = 0.0
-            for j in range(n_assets):
-                i = count[j]
-                while i > 0 and leg_slot[j, i - 1] >= lower:
-                    i -= 1
-                pending[j] = i < count[j]
-                held[j] = 0.0
-                grown[j] = 0.0
-                if i > 0:
-                    fill_row = leg_slot[j, i - 1] // m
-                    drift = 1.0
-                    if fill_row <= d and known[fill_row, j] > 0:
-                        drift = known[d, j] / known[fill_row, j]
-                    held[j] = leg_target[j, i - 1]
-                    grown[j] = held[j] * drift
-                sum_held += held[j]
-                sum_grown += grown[j]
-            total = sum_grown + (1.0 - sum_held)
-            last_sell = lower - 1
-            for j in range(n_assets):
-                want = targets[d, k, j]
-                active[j] = want > 1e-12 or held[j] > 1e-12 or pending[j]
-                sell[j] = active[j] and want < grown[j] / total - 1e-12
-                if sell[j]:
-                    new_slot[j] = next_slot[lower, j] if lower < total_slots else never
-                    if new_slot[j] > last_sell:
-                        last_sell = new_slot[j]
-            buy_lower = never if last_sell == never else max(lower, last_sell + 1)
-            for j in range(n_assets):
-                if active[j] and not sell[j]:
-                    new_slot[j] = next_slot[buy_lower, j] if buy_lower < total_slots else never
-            for j in range(n_assets):
-                if not active[j]:
-                    continue
-                while count[j] > 0 and leg_slot[j, count[j] - 1] >= new_slot[j]:
-                    count[j] -= 1
-                leg_slot[j, count[j]] = new_slot[j]
-                leg_target[j, count[j]] = targets[d, k, j]
-                leg_decision[j, count[j]] = d
-                count[j] += 1
-        for j in range(n_assets):
-            for i in range(count[j]):
-                if leg_slot[j, i] == never:
-                    unfilled[n_unfilled, 0] = k
-                    unfilled[n_unfilled, 1] = leg_decision[j, i]
-                    unfilled[n_unfilled, 2] = j
-                    n_unfilled += 1
-                else:
-                    leg_out[n_legs, 0] = leg_slot[j, i]
-                    leg_out[n_legs, 1] = k * n_assets + j
-                    leg_out[n_legs, 2] = leg_target[j, i]
-                    n_legs += 1
-    return n_legs, n_unfilled
-
-
 def plan_batch(
     *,
     targets: np.ndarray,
     traded: np.ndarray,
-    known: np.ndarray,
     markets: Sequence[str],
     dates: pd.DatetimeIndex,
     first_decision: np.ndarray,
     lag: np.ndarray,
     rebalance: Sequence[str],
+    close: np.ndarray,
+    order_price: np.ndarray,
+    fees: np.ndarray,
+    slippage: np.ndarray,
+    init_cash: float,
+    first_slot: int,
     fill: str = "close",
     events: np.ndarray | None = None,
 ) -> BatchPlan:
@@ -355,9 +279,14 @@ def plan_batch(
 
     ``targets``: (n, K, A) targets decided on each row; ``first_decision``: (K,) rows; ``lag``:
     (K,), or (n, K) for a lag that changes over time (a walk-forward's folds); ``rebalance``: K
-    modes; ``traded``, ``known``: (n, A) shared by every allocation.  ``events``: an (n, K) event
-    mask to use instead of the one the modes give.
+    modes; ``traded``: (n, A) shared by every allocation.  ``events``: an (n, K) event mask to
+    use instead of the one the modes give.  What the simulation gets, from slot ``first_slot``
+    (the first simulated date's first slot) on: ``close`` and ``order_price``, (S, A) in
+    cash-index units (:func:`engine.valuation.simulation_prices`); ``fees``: (S, A) or (S, K*A)
+    fractions; ``slippage``: (A,), (K*A,), (S, A) or (S, K*A); ``init_cash``.
     """
+    from engine.execution_nb import ORDER_DT, schedule_nb  # imports vectorbt: only when a plan is made
+
     targets = np.ascontiguousarray(targets, dtype=np.float64)
     n, n_alloc, n_assets = targets.shape
     ranks = market_rank(list(markets))
@@ -373,19 +302,32 @@ def plan_batch(
     # sends Hong Kong legs to Hong Kong's next close instead of the one 13 hours before the decision.
     # With fill: next_open (rule 6) even the last market's open of the decision date came before it.
     after = m if fill == "next_open" else m - 1
+    fees = np.ascontiguousarray(fees, dtype=np.float64)
+    slip = np.asarray(slippage, dtype=np.float64)
+    slip = np.ascontiguousarray(slip[None, :] if slip.ndim == 1 else slip)
+    n_events = int(events.sum())
     # every kept leg; at most one per event, asset and allocation
-    leg_out = np.empty((int(events.sum()) * n_assets, 3), dtype=np.float64)
+    leg_out = np.empty((n_events * n_assets, 3), dtype=np.float64)
     unfilled = np.zeros((n_alloc * n_assets, 3), dtype=np.int64)
-    n_legs, count = _schedule(
+    records = np.empty(n_events * n_assets, dtype=ORDER_DT)
+    n_legs, count, n_fills = schedule_nb(
         targets,
         np.ascontiguousarray(events.T),  # (K, n): the kernel reads each allocation's events in date order
         lag,
-        np.ascontiguousarray(known, dtype=np.float64),
         _next_slots(traded, asset_slot, m),
         m,
         after,
+        np.ascontiguousarray(close, dtype=np.float64),
+        np.ascontiguousarray(order_price, dtype=np.float64),
+        fees,
+        fees.shape[1] != n_assets,
+        slip,
+        slip.shape[1] != n_assets,
+        float(init_cash),
+        int(first_slot),
         leg_out,
         unfilled,
+        records,
     )
     legs = leg_out[:n_legs]
     return BatchPlan(
@@ -399,31 +341,5 @@ def plan_batch(
         lag=lag,
         targets=targets,
         unfilled=tuple((int(k), int(d), int(j)) for k, d, j in unfilled[:count]),
+        fills=records[:n_fills],
     )
-
-
-def plan_orders(
-    *,
-    targets: np.ndarray,
-    traded: np.ndarray,
-    known: np.ndarray,
-    markets: Sequence[str],
-    dates: pd.DatetimeIndex,
-    first_decision: int,
-    lag: int,
-    rebalance: str,
-    fill: str = "close",
-) -> OrderPlan:
-    """Turn one allocation's per-date target weights (n, A) into its order plan (rules 1-6)."""
-    batch = plan_batch(
-        targets=targets[:, None, :],
-        traded=traded,
-        known=known,
-        markets=markets,
-        dates=dates,
-        first_decision=np.array([first_decision]),
-        lag=np.array([lag]),
-        rebalance=[rebalance],
-        fill=fill,
-    )
-    return batch.single(0)

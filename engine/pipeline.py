@@ -9,13 +9,14 @@ metrics.  Nothing here reads files, the clock or the environment.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from engine import metrics as m
+from engine.calendar import market_rank
 from engine.config.models import AssetSpec, Benchmark, Costs, Execution, StrategyConfig
 from engine.costs import cost_rates
 from engine.data.panel import LoadedPanel, PricePanel
@@ -30,6 +31,7 @@ __all__ = [
     "RunResult",
     "Schedule",
     "benchmark_allocation",
+    "incomplete_signals",
     "required_warmup",
     "run_allocations",
     "run_config",
@@ -155,40 +157,48 @@ def run_allocations(
     yields = np.array([specs[a].dividend_yield for a in panel.assets], dtype="float64")
     val = valuation(panel, dividend_yields=yields, cash_rate=cash_rate, start=start)
     first = max(start - execution.lag, 0) if schedule is None else schedule.first_decision
+    ranks = market_rank(list(panel.markets))
+    ms = len(ranks)
+    asset_slot = np.array([ranks[mk] for mk in panel.markets], dtype=np.int64)
+    first_slot = start * ms
+    close, order = simulation_prices(val, panel.traded, asset_slot, ms, execution.fill)
+    if schedule is None:
+        rates = cost_rates(costs, specs, panel.assets, panel.dates)
+        fees, slippage = np.repeat(rates.fees, ms, axis=0)[first_slot:], rates.slippage
+    else:
+        fees = np.repeat(schedule.fees, ms, axis=0)[first_slot:]
+        slippage = np.repeat(schedule.slippage, ms, axis=0)[first_slot:]
     batch = plan_batch(
         targets=np.stack([a.targets for a in allocations], axis=1),
         traded=panel.traded,
-        known=val.known,
         markets=panel.markets,
         dates=panel.dates,
         first_decision=np.full(k, first),
         lag=np.full(k, execution.lag) if schedule is None else np.repeat(schedule.lag[:, None], k, axis=1),
         rebalance=[a.rebalance for a in allocations],
+        close=close[first_slot:],
+        order_price=order[first_slot:],
+        fees=fees,
+        slippage=slippage,
+        init_cash=initial_cash,
+        first_slot=first_slot,
         fill=execution.fill,
         events=None if schedule is None else np.repeat(schedule.events[:, None], k, axis=1),
     )
     plans = [batch.single(k) for k in range(len(allocations))]
-    ms = plans[0].slots_per_date
-    first_slot = start * ms
-    close, order = simulation_prices(val, panel.traded, plans[0].asset_slot, ms, execution.fill)
     closes, orders = [close[first_slot:]] * len(plans), [order[first_slot:]] * len(plans)
     with_fx = panel.usdhkd is not None
     if with_fx:
         frozen = valuation(panel, dividend_yields=yields, cash_rate=cash_rate, start=start, frozen_fx=True)
-        close_f, order_f = simulation_prices(frozen, panel.traded, plans[0].asset_slot, ms, execution.fill)
+        close_f, order_f = simulation_prices(frozen, panel.traded, asset_slot, ms, execution.fill)
         closes += [close_f[first_slot:]] * len(plans)
         orders += [order_f[first_slot:]] * len(plans)
     sizes = [p.size[first_slot:] for p in plans] * (2 if with_fx else 1)
-    if schedule is None:
-        rates = cost_rates(costs, specs, panel.assets, panel.dates)
-        fees, slippage = rates.fees, rates.slippage
-    else:
-        fees, slippage = schedule.fees, np.repeat(schedule.slippage, ms, axis=0)[first_slot:]
     sims = simulate(
         sizes=sizes,
         price=closes,
         order_price=orders,
-        fees=np.repeat(fees, ms, axis=0)[first_slot:],
+        fees=fees,
         slippage=slippage,
         init_cash=initial_cash,
         engine=engine,
@@ -197,9 +207,28 @@ def run_allocations(
     out = []
     for i, (a, plan) in enumerate(zip(allocations, plans, strict=True)):
         frozen_final = sims[len(plans) + i].value[-1] * cash_slots[-1] if with_fx else None
-        out.append(
-            _score(a, plan, sims[i], loaded, val, orders[i], cash_slots, initial_cash, frozen_final, execution.fill)
-        )
+        res = _score(a, plan, sims[i], loaded, val, orders[i], cash_slots, initial_cash, frozen_final, execution.fill)
+        lacking = incomplete_signals(a.signals, panel.dates, first)
+        out.append(replace(res, notes=(*lacking, *res.notes)) if lacking else res)
+    return out
+
+
+def incomplete_signals(signals: Mapping[str, np.ndarray] | None, dates: pd.DatetimeIndex, first: int) -> list[str]:
+    """A note for each signal that is NaN at the first decision (row ``first``): how many dates of
+    history it lacked (until its first value), during which a rule naming it is false."""
+    out = []
+    for name, values in (signals or {}).items():
+        column = np.asarray(values, dtype=np.float64).reshape(len(dates), -1)[:, 0]
+        if first >= len(dates) or not np.isnan(column[first]):
+            continue
+        finite = np.flatnonzero(~np.isnan(column[first:]))
+        if len(finite):
+            out.append(
+                f"signal {name!r} is not complete at the first decision ({dates[first].date()}): the data lacked "
+                f"{int(finite[0])} dates of history; rules naming it are false until {dates[first + finite[0]].date()}"
+            )
+        else:
+            out.append(f"signal {name!r} has no value from the first decision ({dates[first].date()}) on")
     return out
 
 

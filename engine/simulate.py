@@ -24,7 +24,7 @@ from typing import Literal
 import numba
 import numpy as np
 
-__all__ = ["ENGINES", "BatchSim", "Engine", "SimResult", "group_rows", "simulate", "simulate_batch"]
+__all__ = ["ENGINES", "BatchSim", "Engine", "SimResult", "from_fills", "group_rows", "simulate", "simulate_batch"]
 
 Engine = Literal["rust", "numba"]
 ENGINES: tuple[str, ...] = ("rust", "numba")
@@ -218,6 +218,24 @@ def simulate_batch(
     )
     assert value is not None
     return BatchSim(cash=cash, position=position, value=value, records=rec, n_assets=n_assets)
+
+
+def from_fills(
+    records: np.ndarray, *, price: np.ndarray, init_cash: float, n_groups: int, n_assets: int, report_rows: np.ndarray
+) -> BatchSim:
+    """Cash, units and value after each of ``report_rows`` from fills already made: vectorbt order
+    records (``idx`` the slot, ``col`` g*A + j), such as those of the order scheduler
+    (:attr:`engine.execution.BatchPlan.fills`), which executes every leg with vectorbt's own order
+    primitives as ``from_orders`` does.  ``price``: (S, A) values of one unit at the end of each slot,
+    shared by every group.
+    """
+    out_rows = np.asarray(report_rows, dtype=np.int64)
+    close_out = np.asarray(price)[out_rows]
+    cash, position, value = _cash_and_position(
+        records, out_rows, n_groups, n_assets, float(init_cash), close_out, np.tile(np.arange(n_assets), n_groups)
+    )
+    assert value is not None
+    return BatchSim(cash=cash, position=position, value=value, records=records, n_assets=n_assets)
 
 
 def simulate(

@@ -42,7 +42,7 @@ from engine.params import Combination, Grid, resolve_refs, sweep_target
 from engine.pipeline import benchmark_allocation, run_allocations
 from engine.rules import compile_rules, match
 from engine.signals import compute_signals, signal_lookback
-from engine.simulate import Engine, simulate_batch
+from engine.simulate import Engine, from_fills
 from engine.valuation import Valuation, simulation_prices, valuation
 
 __all__ = [
@@ -345,33 +345,29 @@ def evaluate_chunk(
     cols = _columns(cfg, frame)
     k, n_assets = len(frame), len(panel.assets)
     targets = _targets(cfg, ctx, cols)
+    ms = len(ctx.close) // (len(panel.dates) - start)
+    fees, slippage = _costs(cfg, ctx, cols, ms)
     batch = plan_batch(
         targets=targets,
         traded=panel.traded,
-        known=ctx.val.known,
         markets=panel.markets,
         dates=panel.dates,
         first_decision=np.maximum(start - cols.lag, 0),
         lag=cols.lag,
         rebalance=cols.rebalance,
-        fill=cfg.execution.fill,
-    )
-    ms = batch.slots_per_date
-    fees, slippage = _costs(cfg, ctx, cols, ms)
-    eod = np.arange(ms - 1, (len(panel.dates) - start) * ms, ms)
-    rows, sizes = batch.orders_from(start * ms)
-    sim = simulate_batch(
-        size=sizes,
-        rows=rows,
-        n_slots=len(ctx.close),
-        price=ctx.close,
+        close=ctx.close,
         order_price=ctx.order,
         fees=fees,
         slippage=slippage,
         init_cash=cfg.initial_cash,
-        engine=ctx.engine,
-        n_assets=n_assets,
-        report_rows=eod,
+        first_slot=start * ms,
+        fill=cfg.execution.fill,
+    )
+    eod = np.arange(ms - 1, (len(panel.dates) - start) * ms, ms)
+    # The scheduler has filled every leg with vectorbt's order primitives, exactly as from_orders
+    # would (a sweep row equals its single run, simulated by ``--engine``: the tests check it).
+    sim = from_fills(
+        batch.fills, price=ctx.close, init_cash=cfg.initial_cash, n_groups=k, n_assets=n_assets, report_rows=eod
     )
     index_cash = ctx.val.cash_index[start:]
     value = sim.value * index_cash[:, None]  # (n, k) money, at the end of each date

@@ -1,0 +1,440 @@
+"""The compiled order scheduler of :mod:`engine.execution`: legs decided from the portfolio actually held.
+
+Which legs of an event are sales depends on what the portfolio holds at the end of the decision
+date (rule 4), and that depends on every earlier fill.  So the scheduler walks each allocation's
+slots in time order and fills the legs as it goes, with vectorbt's own order primitives
+(``order_nb``, ``approx_order_value_nb``, ``insert_argsort_nb``, ``process_order_nb``) called
+exactly as ``Portfolio.from_orders`` calls them for a target-percent, long-only, cash-sharing
+group with ``call_seq='auto'`` (vectorbt 1.2, ``simulate_from_orders_nb``): at a slot where the
+group has an order, every column's valuation price is that slot's price, the group's value is
+cash plus units at those prices, the orders run sells first by approximate order value, and each
+is sized on the value at the start of the slot.  Its fills are therefore the fills vectorbt's
+simulation makes of the same legs (``tests/unit/test_execution.py`` checks both engines).
+
+This module imports vectorbt (about 2 s), so :mod:`engine.execution` imports it lazily.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from vectorbt.portfolio.enums import Direction, ProcessOrderState, SizeType, log_dt, order_dt
+from vectorbt.portfolio.nb import approx_order_value_nb, order_nb, process_order_nb
+from vectorbt.utils.array_ import insert_argsort_nb
+
+__all__ = ["ORDER_DT", "schedule_nb"]
+
+ORDER_DT = order_dt
+_TARGET_PERCENT = SizeType.TargetPercent
+_LONG_ONLY = Direction.LongOnly
+_EPS = 1e-12
+_NEVER = np.iinfo(np.int64).max
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_slot(  # pragma: no cover - compiled
+    s,
+    row,
+    k,
+    n_assets,
+    leg_slot,
+    leg_target,
+    nxt,
+    count,
+    order_price,
+    fees,
+    fee_per_col,
+    slippage,
+    slip_per_col,
+    state,
+    units,
+    last_val,
+    temp,
+    seq,
+    records,
+    logs,
+):
+    """Fill allocation k's legs at slot ``s`` (price row ``row``) as vectorbt's from_orders does.
+
+    ``state``: [cash, free cash, record count].  Returns nothing; updates the state arrays.
+    """
+    any_leg = False
+    for j in range(n_assets):
+        if nxt[j] < count[j] and leg_slot[j, nxt[j]] == s:
+            any_leg = True
+            break
+    if not any_leg:
+        return
+    for j in range(n_assets):
+        p = order_price[row, j]
+        if not np.isnan(p):
+            last_val[j] = p
+    cash = state[0]
+    free_cash = state[1]
+    value = cash
+    for j in range(n_assets):
+        if units[j] != 0:
+            value += units[j] * last_val[j]
+    for j in range(n_assets):
+        size = np.nan
+        if nxt[j] < count[j] and leg_slot[j, nxt[j]] == s:
+            size = leg_target[j, nxt[j]]
+        temp[j] = approx_order_value_nb(
+            size, _TARGET_PERCENT, _LONG_ONLY, cash, units[j], free_cash, last_val[j], value
+        )
+        seq[j] = j
+    insert_argsort_nb(temp, seq)
+    oidx = int(state[2])
+    for q in range(n_assets):
+        j = seq[q]
+        if not (nxt[j] < count[j] and leg_slot[j, nxt[j]] == s):
+            continue
+        col = k * n_assets + j
+        fee = fees[row, col if fee_per_col else j]
+        slip = slippage[row if slippage.shape[0] > 1 else 0, col if slip_per_col else j]
+        order = order_nb(
+            leg_target[j, nxt[j]],
+            order_price[row, j],
+            _TARGET_PERCENT,
+            _LONG_ONLY,
+            fee,
+            0.0,
+            slip,
+            0.0,
+            np.inf,
+            np.nan,
+            0.0,
+            False,
+            True,
+            False,
+            False,
+        )
+        before = ProcessOrderState(cash, units[j], 0.0, free_cash, last_val[j], value, oidx, 0)
+        _, after = process_order_nb(row, col, k, before, False, order, records, logs)
+        cash = after.cash
+        free_cash = after.free_cash
+        units[j] = after.position
+        if not np.isnan(after.val_price):
+            last_val[j] = after.val_price
+        oidx = after.oidx
+        nxt[j] += 1
+    state[0] = cash
+    state[1] = free_cash
+    state[2] = oidx
+
+
+@numba.njit(cache=True, nogil=True)
+def schedule_nb(  # pragma: no cover - compiled
+    targets,
+    events,
+    lag,
+    next_slot,
+    m,
+    after,
+    close,
+    order_price,
+    fees,
+    fee_per_col,
+    slippage,
+    slip_per_col,
+    init_cash,
+    first_slot,
+    leg_out,
+    unfilled,
+    records,
+):
+    """Rules 2-5 of :mod:`engine.execution` for each allocation k, filling legs as time passes.
+
+    ``targets``: (n, K, A); ``events``: (K, n); ``lag``: (n, K); ``next_slot``: (n*m + 1, A) the
+    first slot at or after each slot in which each asset trades; ``after``: the first slot
+    offset within the decision date at which a leg may fill (m - 1 with ``fill: close``, m with
+    ``next_open``).  ``close``, ``order_price``: (S, A) value of one unit at the end of each slot
+    and the price an order fills at (and the group is valued at) in it, both in cash-index units,
+    row 0 being slot ``first_slot``; ``fees``: (S, A) or (S, K*A) (``fee_per_col``);
+    ``slippage``: (1 or S, A or K*A) (``slip_per_col``).  Writes ``leg_out[i] = (slot, column
+    k*A + j, target)`` of every kept leg, by column, ``unfilled`` the (k, decision row, asset) of
+    legs whose market never opened again, and ``records`` vectorbt's order records of the fills
+    (``idx``: the slot relative to ``first_slot``); returns (#legs, #unfilled, #records).
+
+    An event decided on date d is scheduled once the portfolio's state at the end of d is known
+    (before d's last slot with ``lag: 0`` and ``fill: close``, whose legs may fill there): a leg
+    is a sale when its target is below the asset's actual weight at the end of d, valued at d's
+    end-of-day prices, cash included; sales go to their market's first session on or after the
+    execution date, buys to their market's first session at or after the event's last sale slot.
+    A new leg drops the asset's pending legs at the same or a later slot (superseding).
+    """
+    n, n_alloc, n_assets = targets.shape
+    total_slots = n * m
+    never = np.iinfo(np.int64).max
+    leg_slot = np.empty((n_assets, n + 1), np.int64)
+    leg_target = np.empty((n_assets, n + 1), np.float64)
+    leg_decision = np.empty((n_assets, n + 1), np.int64)
+    count = np.zeros(n_assets, np.int64)
+    nxt = np.zeros(n_assets, np.int64)  # each asset's first leg not yet filled
+    units = np.zeros(n_assets)
+    last_val = np.full(n_assets, np.nan)
+    weight = np.zeros(n_assets)
+    temp = np.empty(n_assets)
+    seq = np.empty(n_assets, np.int64)
+    sell = np.zeros(n_assets, np.bool_)
+    active = np.zeros(n_assets, np.bool_)
+    new_slot = np.zeros(n_assets, np.int64)
+    state = np.zeros(3)
+    logs = np.empty(0, dtype=log_dt)
+    n_unfilled = 0
+    n_legs = 0
+    n_records = 0
+    for k in range(n_alloc):
+        count[:] = 0
+        nxt[:] = 0
+        units[:] = 0.0
+        last_val[:] = np.nan
+        state[0] = init_cash
+        state[1] = init_cash
+        state[2] = n_records
+        due = never  # the earliest slot of a leg not yet filled
+        for d in range(n):
+            event = events[k, d]
+            if not event and due >= (d + 1) * m:
+                continue
+            lower = 0
+            early = False  # decided before the date's last slot (lag 0, fill: close)
+            if event:
+                lower = max((d + lag[d, k]) * m, d * m + after)
+                early = lower <= d * m + m - 1
+            if event and early:
+                due = _fill_until(
+                    d * m + m - 1,
+                    due,
+                    k,
+                    leg_slot,
+                    leg_target,
+                    nxt,
+                    count,
+                    order_price,
+                    fees,
+                    fee_per_col,
+                    slippage,
+                    slip_per_col,
+                    first_slot,
+                    state,
+                    units,
+                    last_val,
+                    temp,
+                    seq,
+                    records,
+                    logs,
+                )
+                _decide(
+                    d,
+                    k,
+                    lower,
+                    targets,
+                    next_slot,
+                    close,
+                    first_slot,
+                    total_slots,
+                    never,
+                    m,
+                    state,
+                    units,
+                    weight,
+                    sell,
+                    active,
+                    new_slot,
+                    leg_slot,
+                    leg_target,
+                    leg_decision,
+                    count,
+                    nxt,
+                )
+                due = _next_due(leg_slot, nxt, count, never)
+            due = _fill_until(
+                (d + 1) * m,
+                due,
+                k,
+                leg_slot,
+                leg_target,
+                nxt,
+                count,
+                order_price,
+                fees,
+                fee_per_col,
+                slippage,
+                slip_per_col,
+                first_slot,
+                state,
+                units,
+                last_val,
+                temp,
+                seq,
+                records,
+                logs,
+            )
+            if event and not early:
+                _decide(
+                    d,
+                    k,
+                    lower,
+                    targets,
+                    next_slot,
+                    close,
+                    first_slot,
+                    total_slots,
+                    never,
+                    m,
+                    state,
+                    units,
+                    weight,
+                    sell,
+                    active,
+                    new_slot,
+                    leg_slot,
+                    leg_target,
+                    leg_decision,
+                    count,
+                    nxt,
+                )
+                due = _next_due(leg_slot, nxt, count, never)
+        n_records = int(state[2])
+        for j in range(n_assets):
+            for i in range(count[j]):
+                if leg_slot[j, i] == never:
+                    unfilled[n_unfilled, 0] = k
+                    unfilled[n_unfilled, 1] = leg_decision[j, i]
+                    unfilled[n_unfilled, 2] = j
+                    n_unfilled += 1
+                else:
+                    leg_out[n_legs, 0] = leg_slot[j, i]
+                    leg_out[n_legs, 1] = k * n_assets + j
+                    leg_out[n_legs, 2] = leg_target[j, i]
+                    n_legs += 1
+    return n_legs, n_unfilled, n_records
+
+
+@numba.njit(cache=True, nogil=True)
+def _next_due(leg_slot, nxt, count, never):  # pragma: no cover - compiled
+    """The earliest slot of any asset's first leg not yet filled (``never`` if none)."""
+    out = never
+    for j in range(len(count)):
+        if nxt[j] < count[j] and leg_slot[j, nxt[j]] < out:
+            out = leg_slot[j, nxt[j]]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_until(  # pragma: no cover - compiled
+    end,
+    due,
+    k,
+    leg_slot,
+    leg_target,
+    nxt,
+    count,
+    order_price,
+    fees,
+    fee_per_col,
+    slippage,
+    slip_per_col,
+    first_slot,
+    state,
+    units,
+    last_val,
+    temp,
+    seq,
+    records,
+    logs,
+):
+    """Fill every leg due before slot ``end``, slot by slot; return the next due slot."""
+    while due < end:
+        if due >= first_slot:
+            _fill_slot(
+                due,
+                due - first_slot,
+                k,
+                len(count),
+                leg_slot,
+                leg_target,
+                nxt,
+                count,
+                order_price,
+                fees,
+                fee_per_col,
+                slippage,
+                slip_per_col,
+                state,
+                units,
+                last_val,
+                temp,
+                seq,
+                records,
+                logs,
+            )
+        else:  # before the simulated period (the simulation leaves such legs out too)
+            for j in range(len(count)):
+                if nxt[j] < count[j] and leg_slot[j, nxt[j]] == due:
+                    nxt[j] += 1
+        due = _next_due(leg_slot, nxt, count, _NEVER)
+    return due
+
+
+@numba.njit(cache=True, nogil=True)
+def _decide(  # pragma: no cover - compiled
+    d,
+    k,
+    lower,
+    targets,
+    next_slot,
+    close,
+    first_slot,
+    total_slots,
+    never,
+    m,
+    state,
+    units,
+    weight,
+    sell,
+    active,
+    new_slot,
+    leg_slot,
+    leg_target,
+    leg_decision,
+    count,
+    nxt,
+):
+    """Schedule the legs of the event decided on date d from the state filled so far (rule 4)."""
+    n_assets = targets.shape[2]
+    eod = d * m + m - 1 - first_slot  # the decision date's last slot: its end-of-day values
+    value = state[0]
+    for j in range(n_assets):
+        weight[j] = 0.0
+    if eod >= 0:
+        for j in range(n_assets):
+            if units[j] != 0:
+                weight[j] = units[j] * close[eod, j]
+                value += weight[j]
+        if value > 0:
+            for j in range(n_assets):
+                weight[j] /= value
+    last_sell = -1
+    for j in range(n_assets):
+        want = targets[d, k, j]
+        active[j] = want > _EPS or units[j] != 0 or nxt[j] < count[j]
+        sell[j] = active[j] and want < weight[j] - _EPS
+        if sell[j]:
+            new_slot[j] = next_slot[lower, j] if lower < total_slots else never
+            if new_slot[j] > last_sell:
+                last_sell = new_slot[j]
+    buy_lower = lower if last_sell < 0 else last_sell
+    for j in range(n_assets):
+        if active[j] and not sell[j]:
+            new_slot[j] = next_slot[buy_lower, j] if buy_lower < total_slots else never
+    for j in range(n_assets):
+        if not active[j]:
+            continue
+        while count[j] > nxt[j] and leg_slot[j, count[j] - 1] >= new_slot[j]:
+            count[j] -= 1
+        leg_slot[j, count[j]] = new_slot[j]
+        leg_target[j, count[j]] = targets[d, k, j]
+        leg_decision[j, count[j]] = d
+        count[j] += 1
