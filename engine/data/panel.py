@@ -356,8 +356,23 @@ def load_panel(
         )
     if with_open:
         _check_opens(panel, s0, traded)
-    keep_from = max(0, s0 - warmup_rows)
+    keep_from = _first_kept_row(panel.traded, max(0, s0 - warmup_rows))
     return LoadedPanel(panel=panel.slice(keep_from), start=s0 - keep_from, warmup_needed=warmup_rows)
+
+
+def _first_kept_row(traded: np.ndarray, first: int) -> int:
+    """The first row to keep so that every asset has a price carried forward from row ``first`` on.
+
+    The warm-up counts rows of the union timeline; when row ``first`` is a date one market was closed,
+    its assets' last prices are on earlier rows, which are kept too (so a signal on that market is
+    complete at the first decision).  An asset with no price before ``first`` keeps it unchanged.
+    """
+    out = first
+    for j in range(traded.shape[1]):
+        rows = np.flatnonzero(traded[: first + 1, j])
+        if len(rows):
+            out = min(out, int(rows[-1]))
+    return out
 
 
 def _check_opens(panel: PricePanel, s0: int, traded: Collection[str]) -> None:
