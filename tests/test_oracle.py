@@ -1,4 +1,4 @@
-"""The engine against an independent re-computation (tests/oracle.py), vectorbt, and the hand.
+"""The engine against the independent reference (tests/reference.py), vectorbt, and the hand.
 
 * real data: end-of-day equity to 1e-9 on every day and the same fills as the
   oracle, with targets recomputed from the signal formulas (signals + rules +
@@ -29,7 +29,7 @@ from engine.data.csv import CsvProvider
 from engine.data.panel import LoadedPanel, PricePanel, build_panel, load_for_config, load_panel
 from engine.pipeline import Allocation, RunResult, required_warmup, run_allocations, run_config, strategy_allocation
 from engine.simulate import simulate
-from tests import oracle
+from tests import oracle, reference
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 START, END = dt.date(2005, 1, 1), dt.date(2024, 12, 31)
@@ -94,13 +94,6 @@ def cases(data_dir: Path) -> dict[str, Case]:
     return out
 
 
-def cost_fractions(costs: Costs, markets: tuple[str, ...]) -> tuple[list[float], float]:
-    """(fee per asset, slippage) as fractions, from the documented bps (engine/costs.py docstring)."""
-    assert costs.hk_stamp_duty_bps is not None, "the oracle takes one fee per asset: use a flat stamp duty"
-    fees = [(costs.fee_bps + (costs.hk_stamp_duty_bps if m == "hk" else 0.0)) / 10_000 for m in markets]
-    return fees, costs.slippage_bps / 10_000
-
-
 def usd_per_hkd(data_dir: Path, dates: pd.DatetimeIndex) -> np.ndarray:
     """USD per HKD on ``dates``, by hand from HKD_X.csv: closes outside 7.74-7.86 dropped, the last carried forward."""
     fx = pd.read_csv(data_dir / "HKD_X.csv", index_col="Date", parse_dates=True)["Close"].dropna()
@@ -108,41 +101,76 @@ def usd_per_hkd(data_dir: Path, dates: pd.DatetimeIndex) -> np.ndarray:
     return 1.0 / fx.reindex(fx.index.union(dates)).ffill().reindex(dates).to_numpy()
 
 
-def in_usd(panel: PricePanel, data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(closes, end-of-date unit values) in USD: HK prices times that date's USD per HKD."""
-    factor = np.ones(panel.close.shape)
-    for j, market in enumerate(panel.markets):
-        if market == "hk":
-            factor[:, j] = usd_per_hkd(data_dir, panel.dates)
-    return panel.close * factor, oracle.carried_forward(panel.close) * factor
-
-
-def oracle_run(case: Case, targets: np.ndarray, rebalance: str) -> oracle.OracleRun:
-    panel = case.loaded.panel
-    fees, slippage = cost_fractions(case.cfg.costs, panel.markets)
-    assert min(fees) > 0 and slippage > 0 and fees[1] > fees[0]  # fee, slippage and HK stamp duty all in play
-    close, value = in_usd(panel, case.data_dir)
-    return oracle.run(
-        dates=panel.dates,
-        close=close,
-        value=value,
-        markets=panel.markets,
-        targets=targets,
-        lag=case.cfg.execution.lag,
+def reference_run(
+    panel: PricePanel,
+    start: int,
+    targets: np.ndarray,
+    *,
+    data_dir: Path,
+    lag: int,
+    rebalance: str,
+    fee_bps: float,
+    slippage_bps: float,
+    stamp_bps: float,
+    initial_cash: float,
+    yields: dict[str, float] | None = None,
+    cash_rate: float | None = None,
+    fill: str = "close",
+    opens: pd.DataFrame | None = None,
+) -> reference.ReferenceRun:
+    """The independent reference (tests/reference.py) on the panel's quoted closes, in USD, with the
+    USD/HKD closes read by hand from HKD_X.csv (outside 7.74-7.86 dropped, the last carried forward)."""
+    closes = pd.DataFrame(panel.close, index=panel.dates, columns=list(panel.assets))
+    usdhkd = None
+    if "hk" in panel.markets:
+        fx = pd.read_csv(data_dir / "HKD_X.csv", index_col="Date", parse_dates=True)["Close"].dropna()
+        fx = fx[(fx >= 7.74) & (fx <= 7.86)]
+        usdhkd = fx.reindex(fx.index.union(panel.dates)).ffill().reindex(panel.dates)
+    return reference.backtest(
+        closes,
+        markets=dict(zip(panel.assets, panel.markets, strict=True)),
+        targets=pd.DataFrame(targets, index=panel.dates, columns=list(panel.assets)),
+        start=panel.dates[start],
+        lag=lag,
         rebalance=rebalance,
-        fees=fees,
-        slippage=slippage,
-        initial_cash=case.cfg.initial_cash,
-        start=case.loaded.start,
-        assets=panel.assets,
+        fill=fill,
+        opens=opens,
+        base_currency="USD",
+        usdhkd=usdhkd,
+        fee_bps=fee_bps,
+        slippage_bps=slippage_bps,
+        stamp_duty={a: stamp_bps if m == "hk" else None for a, m in zip(panel.assets, panel.markets, strict=True)},
+        dividend_yield=yields,
+        cash_rate=cash_rate,
+        initial_cash=initial_cash,
     )
 
 
-def assert_same_run(engine: RunResult, expected: oracle.OracleRun) -> None:
+def oracle_run(case: Case, targets: np.ndarray, rebalance: str) -> reference.ReferenceRun:
+    costs = case.cfg.costs
+    assert costs.fee_bps > 0 and costs.slippage_bps > 0 and costs.hk_stamp_duty_bps  # all in play
+    return reference_run(
+        case.loaded.panel,
+        case.loaded.start,
+        targets,
+        data_dir=case.data_dir,
+        lag=case.cfg.execution.lag,
+        rebalance=rebalance,
+        fee_bps=costs.fee_bps,
+        slippage_bps=costs.slippage_bps,
+        stamp_bps=costs.hk_stamp_duty_bps,
+        initial_cash=case.cfg.initial_cash,
+    )
+
+
+def assert_same_run(engine: RunResult, expected: reference.ReferenceRun) -> None:
     """Equity to 1e-9 on every date, and the same fills (keys exactly, numbers to 1e-9)."""
-    assert list(engine.dates) == list(expected.dates)
-    np.testing.assert_allclose(engine.value, expected.value, rtol=1e-9, atol=0)
-    got, want = engine.trades.reset_index(drop=True), expected.trades
+    assert list(engine.dates) == list(expected.equity.index)
+    np.testing.assert_allclose(engine.value, expected.equity["value"].to_numpy(), rtol=1e-9, atol=0)
+    got = engine.trades.reset_index(drop=True)
+    want = expected.trades.assign(date=pd.DatetimeIndex(expected.trades["date"]).strftime("%Y-%m-%d"))
+    got = got.sort_values(TRADE_KEYS, kind="stable").reset_index(drop=True)
+    want = want.sort_values(TRADE_KEYS, kind="stable").reset_index(drop=True)
     assert len(got) == len(want), f"{len(got)} fills, expected {len(want)}"
     pd.testing.assert_frame_equal(got[TRADE_KEYS], want[TRADE_KEYS])
     for col in TRADE_NUMBERS:
@@ -167,15 +195,18 @@ def test_strategy_matches_oracle_with_independent_targets(cases: dict[str, Case]
     expected = oracle_run(case, targets, case.cfg.execution.rebalance)
     assert_same_run(case.results[0], expected)
 
-    # the run exercises what it claims to: switches, HK buys that wait for US proceeds
-    plan = expected.plan
+    # the run exercises what it claims to: switches, and HK buys that wait for US proceeds (a US sale
+    # at New York's close funds a Hong Kong buy at Hong Kong's next close)
+    trades = case.results[0].trades
     assert len(expected.trades) > 90
-    assert any(leg.slot // plan.slots_per_date > leg.decision + case.cfg.execution.lag for leg in plan.legs)
+    us_sales = set(trades.loc[(trades["asset"] == "us") & (trades["side"] == "sell"), "date"])
+    hk_buys = trades.loc[(trades["asset"] == "hk") & (trades["side"] == "buy"), "date"]
+    dates = case.loaded.panel.dates.strftime("%Y-%m-%d")
+    waited = [d for d in hk_buys if dates[dates.get_loc(d) - 1] in us_sales]
+    assert waited, "no Hong Kong buy waited for a US sale"
     if key == "relative_momentum":
-        all_cash = np.all(expected.units == 0, axis=1)
-        assert all_cash[20:].any(), "no all-cash period after the first month"
-    if key == "corr_breakdown":
-        assert plan.superseded, "no leg was superseded"
+        held = case.results[0].asset_value.sum(axis=1)
+        assert (held[20:] == 0).any(), "no all-cash period after the first month"
 
 
 @pytest.mark.realdata
@@ -239,21 +270,17 @@ def test_two_assets_in_one_market_match_oracle(data_dir: Path) -> None:
         initial_cash=100_000.0,
         engine="rust",
     )[0]
-    fees, slippage = cost_fractions(costs, loaded.panel.markets)
-    close, value = in_usd(loaded.panel, data_dir)
-    expected = oracle.run(
-        dates=loaded.panel.dates,
-        close=close,
-        value=value,
-        markets=loaded.panel.markets,
-        targets=targets,
+    expected = reference_run(
+        loaded.panel,
+        loaded.start,
+        targets,
+        data_dir=data_dir,
         lag=1,
         rebalance="on_change",
-        fees=fees,
-        slippage=slippage,
+        fee_bps=5,
+        slippage_bps=5,
+        stamp_bps=10,
         initial_cash=100_000.0,
-        start=loaded.start,
-        assets=loaded.panel.assets,
     )
     assert_same_run(res, expected)
     us_fills = res.trades[res.trades["asset"] != "hk"].groupby(["date", "side"]).size()
@@ -279,31 +306,24 @@ def test_dividends_cash_interest_fx_and_costs_together_match_oracle(data_dir: Pa
     )
     results = run_config(cfg, loaded, engine="rust")
     panel, start = loaded.panel, loaded.start
-    days = (panel.dates - panel.dates[start]).days.to_numpy(dtype=float)
-    growth = np.column_stack([(1 + yields[a]) ** (days / 365.25) for a in panel.assets])
-    close, value = in_usd(panel, data_dir)
-    step = np.diff(panel.dates.to_numpy()).astype("timedelta64[D]").astype(float)
-    cash_growth = np.concatenate([[1.0], (1 + 0.04 / 365) ** step])
-    fees, slippage = cost_fractions(cfg.costs, panel.markets)
     targets = strategy_allocation(cfg, panel).targets
     for res, alloc_targets, rebalance, min_fills in (
         (results[0], targets, cfg.execution.rebalance, 10),
         (results[3], np.tile([0.5, 0.5], (len(panel.dates), 1)), "monthly", 200),
     ):
-        expected = oracle.run(
-            dates=panel.dates,
-            close=close * growth,
-            value=value * growth,
-            cash_growth=cash_growth,
-            markets=panel.markets,
-            targets=alloc_targets,
+        expected = reference_run(
+            panel,
+            start,
+            alloc_targets,
+            data_dir=data_dir,
             lag=cfg.execution.lag,
             rebalance=rebalance,
-            fees=fees,
-            slippage=slippage,
+            fee_bps=cfg.costs.fee_bps,
+            slippage_bps=cfg.costs.slippage_bps,
+            stamp_bps=cfg.costs.hk_stamp_duty_bps or 0.0,
             initial_cash=cfg.initial_cash,
-            start=start,
-            assets=panel.assets,
+            yields=yields,
+            cash_rate=0.04,
         )
         assert_same_run(res, expected)
         assert len(expected.trades) > min_fills
@@ -337,19 +357,19 @@ def test_next_open_fills_match_oracle(data_dir: Path) -> None:
             for s in ("SPY", "QQQ")
         ]
     )
-    expected = oracle.run(
-        dates=panel.dates,
-        close=panel.close,
-        fill_price=opens,
-        markets=panel.markets,
-        targets=np.tile([0.6, 0.4], (len(panel.dates), 1)),
+    expected = reference_run(
+        panel,
+        loaded.start,
+        np.tile([0.6, 0.4], (len(panel.dates), 1)),
+        data_dir=data_dir,
         lag=1,
         rebalance="weekly",
-        fees=[3e-4, 3e-4],
-        slippage=4e-4,
+        fee_bps=3,
+        slippage_bps=4,
+        stamp_bps=0.0,
         initial_cash=cfg.initial_cash,
-        start=loaded.start,
-        assets=panel.assets,
+        fill="next_open",
+        opens=pd.DataFrame(opens, index=panel.dates, columns=list(panel.assets)),
     )
     assert_same_run(res, expected)
     assert len(expected.trades) > 150
@@ -526,20 +546,16 @@ def test_switch_by_hand() -> None:
     )
 
     # the oracle agrees with the hand
-    mine = oracle.run(
-        dates=panel.dates,
-        close=panel.close,
-        markets=panel.markets,
-        targets=targets,
-        lag=1,
-        rebalance="on_change",
-        fees=[0.001, 0.001],
-        slippage=0.0,
+    mine = reference.backtest(
+        pd.DataFrame(panel.close, index=panel.dates, columns=list(panel.assets)),
+        markets={"us": "us", "hk": "hk"},
+        currencies={"us": "USD", "hk": "USD"},
+        targets=pd.DataFrame(targets, index=panel.dates, columns=list(panel.assets)),
+        start=panel.dates[1],
+        fee_bps=10,
         initial_cash=100_100.0,
-        start=1,
-        assets=panel.assets,
     )
-    np.testing.assert_allclose(mine.value, expected_value, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(mine.equity["value"], expected_value, rtol=1e-12, atol=0)
 
 
 def test_metrics_by_hand() -> None:
@@ -578,7 +594,9 @@ def test_metrics_by_hand() -> None:
 SCENARIO_DATES = ["2024-01-08", "2024-01-09", "2024-01-10", "2024-01-11", "2024-01-12", "2024-01-15", "2024-01-16"]
 
 
-def scenario(us_closed: list[str], targets: list[list[float]], lag: int = 1) -> tuple[RunResult, oracle.OracleRun]:
+def scenario(
+    us_closed: list[str], targets: list[list[float]], lag: int = 1
+) -> tuple[RunResult, reference.ReferenceRun]:
     """The engine and the oracle on a seven-date (us, hk) panel with ``targets`` decided each date."""
     dates = pd.to_datetime(SCENARIO_DATES)
     us = pd.Series(100.0, index=dates.drop(pd.to_datetime(us_closed)))
@@ -593,18 +611,14 @@ def scenario(us_closed: list[str], targets: list[list[float]], lag: int = 1) -> 
         initial_cash=100_000.0,
         engine="rust",
     )[0]
-    mine = oracle.run(
-        dates=panel.dates,
-        close=panel.close,
-        markets=panel.markets,
-        targets=np.array(targets),
+    mine = reference.backtest(
+        pd.DataFrame(panel.close, index=panel.dates, columns=list(panel.assets)),
+        markets={"us": "us", "hk": "hk"},
+        currencies={"us": "USD", "hk": "USD"},
+        targets=pd.DataFrame(np.array(targets), index=panel.dates, columns=list(panel.assets)),
+        start=panel.dates[1],
         lag=lag,
-        rebalance="on_change",
-        fees=[0.0, 0.0],
-        slippage=0.0,
         initial_cash=100_000.0,
-        start=1,
-        assets=panel.assets,
     )
     return res, mine
 
@@ -635,7 +649,6 @@ def test_superseded_leg_is_dropped() -> None:
     ]
     np.testing.assert_allclose(res.cash[-1], 20_000.0, rtol=1e-12)
     np.testing.assert_allclose(res.weights[-1], [0.6, 0.2], rtol=1e-12)
-    assert sorted((leg.decision, leg.asset) for leg in mine.plan.superseded) == [(1, 0), (1, 1)]
     assert_same_run(res, mine)
 
 
