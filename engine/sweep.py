@@ -8,9 +8,11 @@ The path is the single run's, with more columns (STYLE.md: one code path, many c
 2. :func:`evaluate_chunk` takes a list of combinations.  Their signals are computed once per
    distinct signal-parameter set in the chunk (combinations are ordered so that those sharing
    signals are neighbours, :func:`chunks`); rules are evaluated with the parameters as (1, k)
-   rows broadcast against (dates, 1) signals; :func:`engine.execution.plan_batch` plans every
-   column in one compiled kernel; one ``Portfolio.from_orders`` call simulates the chunk's
-   columns as groups (:func:`engine.simulate.simulate_batch`); the metrics of
+   rows broadcast against (dates, 1) signals; :func:`engine.execution.plan_batch` plans and
+   fills every column in one compiled kernel, with vectorbt's own order primitives as
+   ``Portfolio.from_orders`` calls them (the legs depend on the holdings, so planning is
+   filling); cash, units and value come from those fills (:func:`engine.simulate.from_fills`);
+   the metrics of
    :mod:`engine.metrics` are computed on the (dates, k) equity matrix.  No Python loop runs
    over single combinations.
 3. A chunk's result is a table (one row per combination) plus, for the overfitting statistics,
