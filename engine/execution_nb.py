@@ -198,104 +198,22 @@ def schedule_nb(  # pragma: no cover - compiled
             if not event and due >= (d + 1) * m:
                 continue
             lower = 0
-            early = False  # decided before the date's last slot (lag 0, fill: close)
+            decide_before = (d + 1) * m  # the event is decided once the date's slots before this are filled
             if event:
                 lower = max((d + lag[d, k]) * m, d * m + after)
-                early = lower <= d * m + m - 1
-            if event and early:
+                decide_before = min(decide_before, lower)  # lag 0, fill: close: before the last slot
+            for stage in range(2 if event else 1):
+                end = decide_before if event and stage == 0 else (d + 1) * m
                 due = _fill_until(
-                    d * m + m - 1,
-                    due,
-                    k,
-                    leg_slot,
-                    leg_target,
-                    nxt,
-                    count,
-                    order_price,
-                    fees,
-                    fee_per_col,
-                    slippage,
-                    slip_per_col,
-                    first_slot,
-                    state,
-                    units,
-                    last_val,
-                    temp,
-                    seq,
-                    records,
-                    logs,
-                )
-                _decide(
-                    d,
-                    k,
-                    lower,
-                    targets,
-                    next_slot,
-                    close,
-                    first_slot,
-                    total_slots,
-                    never,
-                    m,
-                    state,
-                    units,
-                    weight,
-                    sell,
-                    active,
-                    new_slot,
-                    leg_slot,
-                    leg_target,
-                    leg_decision,
-                    count,
-                    nxt,
-                )
-                due = _next_due(leg_slot, nxt, count, never)
-            due = _fill_until(
-                (d + 1) * m,
-                due,
-                k,
-                leg_slot,
-                leg_target,
-                nxt,
-                count,
-                order_price,
-                fees,
-                fee_per_col,
-                slippage,
-                slip_per_col,
-                first_slot,
-                state,
-                units,
-                last_val,
-                temp,
-                seq,
-                records,
-                logs,
-            )
-            if event and not early:
-                _decide(
-                    d,
-                    k,
-                    lower,
-                    targets,
-                    next_slot,
-                    close,
-                    first_slot,
-                    total_slots,
-                    never,
-                    m,
-                    state,
-                    units,
-                    weight,
-                    sell,
-                    active,
-                    new_slot,
-                    leg_slot,
-                    leg_target,
-                    leg_decision,
-                    count,
-                    nxt,
-                )
-                due = _next_due(leg_slot, nxt, count, never)
+                    end, due, k, leg_slot, leg_target, nxt, count, order_price, fees, fee_per_col, slippage,
+                    slip_per_col, first_slot, state, units, last_val, temp, seq, records, logs,
+                )  # fmt: skip
+                if event and stage == 0:
+                    _decide(
+                        d, k, lower, targets, next_slot, close, first_slot, total_slots, never, m, state, units,
+                        weight, sell, active, new_slot, leg_slot, leg_target, leg_decision, count, nxt,
+                    )  # fmt: skip
+                    due = _next_due(leg_slot, nxt, count, never)
         n_records = int(state[2])
         for j in range(n_assets):
             for i in range(count[j]):
