@@ -12,7 +12,7 @@ in July 2001).  Variants, interleaved in this one process (``--rounds`` times):
 * (b) naive: one ``Portfolio.from_orders(..., engine='numba')`` call over every combination, on
   pandas frames of the same orders and prices (the order plans are given to it for free), plus
   ``final_value()``; numba is compiled before timing.
-* (c) simulator alone: only the vectorbt simulation calls of the sweep (Rust engine, the
+* (c) simulator alone: only a vectorbt simulation of the legs the sweep's chunks schedule (Rust engine, the
   same chunks, on ``--workers`` threads), with their inputs recorded beforehand: the ceiling that
   vectorbt's simulator sets on this machine at that moment.  The sweep's share of it is printed.
 
@@ -227,9 +227,28 @@ def main() -> int:
 
 
 def _simulator_calls(ctx, frame, parts) -> list[dict]:
-    """The arguments of every chunk's vectorbt simulation call, recorded during one pass of the sweep."""
-    from engine import simulate
+    """The arguments of a Rust ``from_orders`` simulation of every chunk's scheduled legs.
 
+    Sweep chunks take their fills from the order scheduler, so the chunks' plans are captured during
+    one pass of the sweep and each is given to :func:`engine.simulate.simulate_batch` (on the sweep's
+    engine), whose vectorbt call is recorded: what vectorbt's simulator alone needs for the same legs.
+    """
+    from engine import simulate, sweep
+
+    plans: list[tuple[object, dict]] = []
+    real_plan = sweep.plan_batch
+
+    def capture(**kwargs):
+        batch = real_plan(**kwargs)
+        plans.append((batch, kwargs))
+        return batch
+
+    sweep.plan_batch = capture
+    try:
+        for part in parts:
+            evaluate_chunk(ctx, frame.iloc[part], part)
+    finally:
+        sweep.plan_batch = real_plan
     calls: list[dict] = []
     real = simulate._order_records
 
@@ -239,8 +258,20 @@ def _simulator_calls(ctx, frame, parts) -> list[dict]:
 
     simulate._order_records = record
     try:
-        for part in parts:
-            evaluate_chunk(ctx, frame.iloc[part], part)
+        for batch, kw in plans:
+            rows, sizes = batch.orders_from(kw["first_slot"])
+            simulate.simulate_batch(
+                size=sizes,
+                rows=rows,
+                n_slots=len(ctx.close),
+                price=ctx.close,
+                order_price=ctx.order,
+                fees=kw["fees"],
+                slippage=kw["slippage"],
+                init_cash=kw["init_cash"],
+                engine=ctx.engine,
+                n_assets=len(ctx.loaded.panel.assets),
+            )
     finally:
         simulate._order_records = real
     return calls
