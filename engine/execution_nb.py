@@ -32,98 +32,6 @@ _NEVER = np.iinfo(np.int64).max
 
 
 @numba.njit(cache=True, nogil=True)
-def _fill_slot(  # pragma: no cover - compiled
-    s,
-    row,
-    k,
-    n_assets,
-    leg_slot,
-    leg_target,
-    nxt,
-    count,
-    order_price,
-    fees,
-    fee_per_col,
-    slippage,
-    slip_per_col,
-    state,
-    units,
-    last_val,
-    temp,
-    seq,
-    records,
-    logs,
-):
-    """Fill allocation k's legs at slot ``s`` (price row ``row``) as vectorbt's from_orders does.
-
-    ``state``: [cash, free cash, record count].  Returns nothing; updates the state arrays.
-    """
-    any_leg = False
-    for j in range(n_assets):
-        if nxt[j] < count[j] and leg_slot[j, nxt[j]] == s:
-            any_leg = True
-            break
-    if not any_leg:
-        return
-    for j in range(n_assets):
-        p = order_price[row, j]
-        if not np.isnan(p):
-            last_val[j] = p
-    cash = state[0]
-    free_cash = state[1]
-    value = cash
-    for j in range(n_assets):
-        if units[j] != 0:
-            value += units[j] * last_val[j]
-    for j in range(n_assets):
-        size = np.nan
-        if nxt[j] < count[j] and leg_slot[j, nxt[j]] == s:
-            size = leg_target[j, nxt[j]]
-        temp[j] = approx_order_value_nb(
-            size, _TARGET_PERCENT, _LONG_ONLY, cash, units[j], free_cash, last_val[j], value
-        )
-        seq[j] = j
-    insert_argsort_nb(temp, seq)
-    oidx = int(state[2])
-    for q in range(n_assets):
-        j = seq[q]
-        if not (nxt[j] < count[j] and leg_slot[j, nxt[j]] == s):
-            continue
-        col = k * n_assets + j
-        fee = fees[row, col if fee_per_col else j]
-        slip = slippage[row if slippage.shape[0] > 1 else 0, col if slip_per_col else j]
-        order = order_nb(
-            leg_target[j, nxt[j]],
-            order_price[row, j],
-            _TARGET_PERCENT,
-            _LONG_ONLY,
-            fee,
-            0.0,
-            slip,
-            0.0,
-            np.inf,
-            np.nan,
-            0.0,
-            False,
-            True,
-            False,
-            False,
-        )
-        before = ProcessOrderState(cash, units[j], 0.0, free_cash, last_val[j], value, oidx, 0)
-        _, after = process_order_nb(row, col, k, before, False, order, records, logs)
-        cash = after.cash
-        free_cash = after.free_cash
-        units[j] = after.position
-        if not np.isnan(after.val_price):
-            last_val[j] = after.val_price
-        oidx = after.oidx
-        nxt[j] += 1
-    state[0] = cash
-    state[1] = free_cash
-    state[2] = oidx
-
-
-@numba.njit(cache=True, nogil=True)
 def schedule_nb(  # pragma: no cover - compiled
     targets,
     events,
@@ -165,7 +73,6 @@ def schedule_nb(  # pragma: no cover - compiled
     """
     n, n_alloc, n_assets = targets.shape
     total_slots = n * m
-    never = np.iinfo(np.int64).max
     leg_slot = np.empty((n_assets, n + 1), np.int64)
     leg_target = np.empty((n_assets, n + 1), np.float64)
     leg_decision = np.empty((n_assets, n + 1), np.int64)
@@ -192,7 +99,7 @@ def schedule_nb(  # pragma: no cover - compiled
         state[0] = init_cash
         state[1] = init_cash
         state[2] = n_records
-        due = never  # the earliest slot of a leg not yet filled
+        due = _NEVER  # the earliest slot of a leg not yet filled
         for d in range(n):
             event = events[k, d]
             if not event and due >= (d + 1) * m:
@@ -210,14 +117,14 @@ def schedule_nb(  # pragma: no cover - compiled
                 )  # fmt: skip
                 if event and stage == 0:
                     _decide(
-                        d, k, lower, targets, next_slot, close, first_slot, total_slots, never, m, state, units,
+                        d, k, lower, targets, next_slot, close, first_slot, total_slots, m, state, units,
                         weight, sell, active, new_slot, leg_slot, leg_target, leg_decision, count, nxt,
                     )  # fmt: skip
-                    due = _next_due(leg_slot, nxt, count, never)
+                    due = _next_due(leg_slot, nxt, count)
         n_records = int(state[2])
         for j in range(n_assets):
             for i in range(count[j]):
-                if leg_slot[j, i] == never:
+                if leg_slot[j, i] == _NEVER:
                     unfilled[n_unfilled, 0] = k
                     unfilled[n_unfilled, 1] = leg_decision[j, i]
                     unfilled[n_unfilled, 2] = j
@@ -231,9 +138,9 @@ def schedule_nb(  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _next_due(leg_slot, nxt, count, never):  # pragma: no cover - compiled
-    """The earliest slot of any asset's first leg not yet filled (``never`` if none)."""
-    out = never
+def _next_due(leg_slot, nxt, count):  # pragma: no cover - compiled
+    """The earliest slot of any asset's first leg not yet filled (``_NEVER`` if none)."""
+    out = _NEVER
     for j in range(len(count)):
         if nxt[j] < count[j] and leg_slot[j, nxt[j]] < out:
             out = leg_slot[j, nxt[j]]
@@ -242,57 +149,71 @@ def _next_due(leg_slot, nxt, count, never):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _fill_until(  # pragma: no cover - compiled
-    end,
-    due,
-    k,
-    leg_slot,
-    leg_target,
-    nxt,
-    count,
-    order_price,
-    fees,
-    fee_per_col,
-    slippage,
-    slip_per_col,
-    first_slot,
-    state,
-    units,
-    last_val,
-    temp,
-    seq,
-    records,
-    logs,
-):
-    """Fill every leg due before slot ``end``, slot by slot; return the next due slot."""
+    end, due, k, leg_slot, leg_target, nxt, count, order_price, fees, fee_per_col, slippage, slip_per_col,
+    first_slot, state, units, last_val, temp, seq, records, logs,
+):  # fmt: skip
+    """Fill allocation k's legs due before slot ``end``, slot by slot, as vectorbt's from_orders does;
+    return the next due slot.
+
+    ``due``: the earliest slot with a leg not yet filled.  ``state``: [cash, free cash, record count].
+    At a slot with legs every column is valued at that slot's price, the group's value is cash plus
+    units at those prices, and the legs run sells first by approximate order value, each sized on the
+    value at the start of the slot.  Legs before ``first_slot`` are skipped (the simulation leaves
+    them out too).
+    """
+    n_assets = len(count)
     while due < end:
-        if due >= first_slot:
-            _fill_slot(
-                due,
-                due - first_slot,
-                k,
-                len(count),
-                leg_slot,
-                leg_target,
-                nxt,
-                count,
-                order_price,
-                fees,
-                fee_per_col,
-                slippage,
-                slip_per_col,
-                state,
-                units,
-                last_val,
-                temp,
-                seq,
-                records,
-                logs,
-            )
-        else:  # before the simulated period (the simulation leaves such legs out too)
-            for j in range(len(count)):
+        if due < first_slot:
+            for j in range(n_assets):
                 if nxt[j] < count[j] and leg_slot[j, nxt[j]] == due:
                     nxt[j] += 1
-        due = _next_due(leg_slot, nxt, count, _NEVER)
+            due = _next_due(leg_slot, nxt, count)
+            continue
+        row = due - first_slot
+        for j in range(n_assets):
+            p = order_price[row, j]
+            if not np.isnan(p):
+                last_val[j] = p
+        cash = state[0]
+        free_cash = state[1]
+        value = cash
+        for j in range(n_assets):
+            if units[j] != 0:
+                value += units[j] * last_val[j]
+        for j in range(n_assets):
+            size = np.nan
+            if nxt[j] < count[j] and leg_slot[j, nxt[j]] == due:
+                size = leg_target[j, nxt[j]]
+            temp[j] = approx_order_value_nb(
+                size, _TARGET_PERCENT, _LONG_ONLY, cash, units[j], free_cash, last_val[j], value
+            )
+            seq[j] = j
+        insert_argsort_nb(temp, seq)
+        oidx = int(state[2])
+        for q in range(n_assets):
+            j = seq[q]
+            if not (nxt[j] < count[j] and leg_slot[j, nxt[j]] == due):
+                continue
+            col = k * n_assets + j
+            fee = fees[row, col if fee_per_col else j]
+            slip = slippage[row if slippage.shape[0] > 1 else 0, col if slip_per_col else j]
+            order = order_nb(
+                leg_target[j, nxt[j]], order_price[row, j], _TARGET_PERCENT, _LONG_ONLY, fee, 0.0, slip,
+                0.0, np.inf, np.nan, 0.0, False, True, False, False,
+            )  # fmt: skip
+            before = ProcessOrderState(cash, units[j], 0.0, free_cash, last_val[j], value, oidx, 0)
+            _, after = process_order_nb(row, col, k, before, False, order, records, logs)
+            cash = after.cash
+            free_cash = after.free_cash
+            units[j] = after.position
+            if not np.isnan(after.val_price):
+                last_val[j] = after.val_price
+            oidx = after.oidx
+            nxt[j] += 1
+        state[0] = cash
+        state[1] = free_cash
+        state[2] = oidx
+        due = _next_due(leg_slot, nxt, count)
     return due
 
 
@@ -306,7 +227,6 @@ def _decide(  # pragma: no cover - compiled
     close,
     first_slot,
     total_slots,
-    never,
     m,
     state,
     units,
@@ -340,13 +260,13 @@ def _decide(  # pragma: no cover - compiled
         active[j] = want > _EPS or units[j] != 0 or nxt[j] < count[j]
         sell[j] = active[j] and want < weight[j] - _EPS
         if sell[j]:
-            new_slot[j] = next_slot[lower, j] if lower < total_slots else never
+            new_slot[j] = next_slot[lower, j] if lower < total_slots else _NEVER
             if new_slot[j] > last_sell:
                 last_sell = new_slot[j]
     buy_lower = lower if last_sell < 0 else last_sell
     for j in range(n_assets):
         if active[j] and not sell[j]:
-            new_slot[j] = next_slot[buy_lower, j] if buy_lower < total_slots else never
+            new_slot[j] = next_slot[buy_lower, j] if buy_lower < total_slots else _NEVER
     for j in range(n_assets):
         if not active[j]:
             continue
