@@ -395,7 +395,7 @@ def runs_query(
     try:
         if format not in ("table", "csv", "json"):
             raise UserError(f"--format: expected table, csv or json, got {format!r}")
-        cols, rows = _catalog(results_dir, store).query(sql)
+        cols, rows = _catalog(results_dir, store).user_query(sql)
     except UserError as err:
         _fail(err)
         return

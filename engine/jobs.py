@@ -372,6 +372,9 @@ def run_configs(
     catalog = catalog_for(opts, env) if opts.write else None
     providers: dict = {}
     done: list[tuple[ConfigRun, RunFiles | None]] = []
+    if catalog is not None:
+        for file, cfg in zip(files, configs, strict=True):
+            catalog.check_name(cfg.name, str(file))
     for file, cfg in zip(files, configs, strict=True):
         provider = _provider(cfg, opts, env, providers)
         notes_before = len(getattr(provider, "notes", []))

@@ -41,6 +41,7 @@ from engine.errors import StoreError, UserError
 from engine.heatmap import LOWER_IS_BETTER
 from engine.params import Grid, grid
 from engine.store.rundir import code_fingerprint, dumps_json, write_atomic
+from engine.store.staging import clean_stale, replace_dir
 from engine.sweep import (
     BLOCKS,
     ChunkResult,
@@ -398,9 +399,8 @@ def _finish(
         for number in range(int(meta["chunks"])):
             for p in _chunk_files(staging, number):
                 p.unlink()
-        if final.exists():  # --force over a finished sweep: the new one replaces it
-            shutil.rmtree(final)
-        os.rename(staging, final)
+        clean_stale(staging)  # temporary files of an earlier, killed attempt at a chunk
+        replace_dir(staging, final)  # with --force, the old sweep stays readable until the new one is in place
     except OSError as exc:
         raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None
     return manifest
@@ -486,9 +486,13 @@ def run_sweep(
     def load(cfg: StrategyConfig, warmup: int) -> LoadedPanel:
         return load_for_config(_provider(cfg, opts, env, providers), cfg, warmup_rows=warmup)
 
+    def resolve(cfg: StrategyConfig) -> StrategyConfig:
+        catalog.check_name(cfg.name, str(path))
+        return _resolve(cfg, opts, env)
+
     return sweep_job(
         path,
-        lambda cfg: _resolve(cfg, opts, env),
+        resolve,
         load,
         results_dir=opts.results_dir,
         options=sopts,

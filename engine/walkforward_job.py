@@ -245,7 +245,9 @@ def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: d
         "keys": list(wf.keys),
         "folds": wf.folds_table.to_dict(orient="records"),
     }
+    catalog = catalog_for(opts, env)
+    catalog.check_name(cfg.name)
     run_id = new_run_id(now, files.manifest["config_hash"], files.manifest["data_fingerprint"])
     run_dir = write_run(opts.results_dir, run_id, files, created_at=now)
-    catalog_for(opts, env).record(run_dir)
+    catalog.record(run_dir)
     return run_dir

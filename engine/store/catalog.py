@@ -29,9 +29,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.errors import StoreError
+from engine.errors import ConfigError, StoreError
+from engine.store.staging import clean_stale
 
-__all__ = ["MANIFEST", "Catalog", "default_store_path"]
+__all__ = ["MANIFEST", "MAX_QUERY_ROWS", "Catalog", "check_read_only_sql", "default_store_path"]
 
 MANIFEST = "run.json"
 _RUN_COLUMNS = (
@@ -43,6 +44,7 @@ _METRIC_COLUMNS = (
     "max_drawdown", "calmar", "turnover", "switches_per_year", "fees_paid", "slippage_paid", "trades",
     "switches", "years", "periods_per_year", "fx_return", "cash_interest", "risk_free_return",
 )  # fmt: skip
+_RUN_TABLES = ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals")
 _FLOATS = set(_METRIC_COLUMNS) - {"kind", "name", "start", "end", "trades", "switches"}
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
@@ -103,6 +105,7 @@ class Catalog:
 
     @contextlib.contextmanager
     def _connect(self, *, write: bool) -> Iterator[Any]:
+        """A connection under the file lock; a reading one is sealed (see :func:`_seal`) before it is yielded."""
         import duckdb
 
         try:
@@ -114,8 +117,13 @@ class Catalog:
             ) from None
         with lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX if write or not self.db_path.exists() else fcntl.LOCK_SH)
+            read_only = not write and self.db_path.exists()
             try:
-                con = duckdb.connect(str(self.db_path), read_only=not write and self.db_path.exists())
+                con = duckdb.connect(
+                    str(self.db_path),
+                    read_only=read_only,
+                    config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+                )
             except duckdb.Error as exc:
                 raise StoreError(
                     f"cannot open the results store: {str(exc).splitlines()[0]} "
@@ -125,9 +133,27 @@ class Catalog:
             try:
                 if write:
                     _ensure_schema(con)
+                elif read_only:
+                    _seal(con)
                 yield con
             finally:
                 con.close()
+
+    def own_files(self) -> tuple[Path, ...]:
+        """The catalog's files: the database, DuckDB's write-ahead log and temporary directory, the lock."""
+        return tuple(self.db_path.with_name(self.db_path.name + s) for s in ("", ".wal", ".tmp", ".lock"))
+
+    def check_name(self, name: str, file: str | None = None) -> None:
+        """Refuse a config whose run directory (``<results>/<name>``) would be one of the catalog's files."""
+        target = (self.results_dir / name).resolve()
+        if any(target == p.resolve() for p in self.own_files()):
+            raise ConfigError(
+                f"name {name!r} is a file of the results store {self.db_path}",
+                file=file,
+                path="name",
+                expected="a name that is not the store's file name",
+                got=name,
+            )
 
     # -- writing -------------------------------------------------------------------------------------------------
 
@@ -188,7 +214,9 @@ class Catalog:
         """Drop rows whose run directory is gone; add landed directories under ``results_dir`` not yet indexed.
 
         Rows of other results directories sharing this catalog (``--store``) are kept while they exist.
+        What killed writers left under ``results_dir`` is cleaned up first (:func:`clean_stale`).
         """
+        clean_stale(self.results_dir)
         present = {str(p.resolve()) for p in self._manifests()}
         known = {row[0]: row[1] for row in con.execute("SELECT run_dir, run_id FROM runs").fetchall()}
         for run_dir, run_id in known.items():
@@ -243,7 +271,7 @@ class Catalog:
         else:
             con.execute("DROP VIEW IF EXISTS sweep_combos")
         run_dirs = [Path(r[0]) for r in con.execute("SELECT run_dir FROM runs ORDER BY run_id").fetchall()]
-        for table in ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals"):
+        for table in _RUN_TABLES:
             files = [d / f"{table}.parquet" for d in run_dirs if (d / f"{table}.parquet").is_file()]
             if not files:
                 con.execute(f"DROP VIEW IF EXISTS {table}")
@@ -281,8 +309,13 @@ class Catalog:
             if not rows:
                 raise StoreError("no stored runs", file=str(self.db_path), expected="run some configs first")
             return [Path(r[0]) for r in rows]
+        ids = [s.strip() for s in spec.split(",") if s.strip()]
+        if not ids:
+            raise StoreError(
+                f"no run id in {spec!r}", file=str(self.db_path), expected="'latest' or run ids, comma-separated"
+            )
         out = []
-        for run_id in [s.strip() for s in spec.split(",") if s.strip()]:
+        for run_id in ids:
             _, rows = self.query("SELECT run_dir FROM runs WHERE run_id = ? OR run_id LIKE ? || '%'", [run_id, run_id])
             if len(rows) != 1:
                 problem = "no stored run" if not rows else f"{len(rows)} stored runs"
@@ -307,16 +340,128 @@ class Catalog:
         return run_dir
 
     def query(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
-        """Run a read-only SQL query; return (column names, rows)."""
+        """Run one read-only statement on a sealed connection; return (column names, rows).
+
+        The catalog is first reconciled with the directories if a run or sweep was deleted or landed
+        since it was last written, so a directory removed by hand is never listed; what killed writers
+        left is cleaned up first (:func:`clean_stale`), as on every write.
+        """
+        clean_stale(self.results_dir)
+        if not self.db_path.exists() or self._stale():
+            self.sync()
+        return self._read(sql, params)
+
+    def user_query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """``seesaw runs query``: like :meth:`query`, for one ``SELECT`` (or ``EXPLAIN``) statement only."""
+        check_read_only_sql(sql, file=str(self.db_path))
+        return self.query(sql)
+
+    def _read(self, sql: str, params: list[Any] | None) -> tuple[list[str], list[tuple]]:
         import duckdb
 
-        if not self.db_path.exists():
-            self.sync()
         with self._connect(write=False) as con:
             try:
                 cur = con.execute(sql, params or [])
+                if cur.description is None:
+                    return [], []
+                rows = cur.fetchmany(MAX_QUERY_ROWS + 1)
+            except duckdb.PermissionException as exc:
+                raise StoreError(
+                    f"query refused: {_first_line(exc)} (a query reads only the catalog's tables and views)",
+                    file=str(self.db_path),
+                    expected="a query of the catalog's tables and views",
+                ) from None
             except duckdb.Error as exc:
-                raise StoreError(f"query failed: {str(exc).splitlines()[0]}", file=str(self.db_path)) from None
-            if cur.description is None:
-                return [], []
-            return [d[0] for d in cur.description], cur.fetchall()
+                raise StoreError(f"query failed: {_first_line(exc)}", file=str(self.db_path)) from None
+            if len(rows) > MAX_QUERY_ROWS:
+                raise StoreError(
+                    f"the query returns more than {MAX_QUERY_ROWS:,} rows",
+                    file=str(self.db_path),
+                    expected="a LIMIT, a WHERE or an aggregate",
+                )
+            return [d[0] for d in cur.description], rows
+
+    def _stale(self) -> bool:
+        """Whether an indexed run or sweep directory is gone, or a landed one is not indexed."""
+        import duckdb
+
+        with self._connect(write=False) as con:
+            try:
+                runs = {r[0] for r in con.execute("SELECT run_dir FROM runs").fetchall()}
+                sweeps = {r[0] for r in con.execute("SELECT sweep_dir FROM sweeps").fetchall()}
+            except duckdb.Error:  # an old or foreign schema: the write path rebuilds it
+                return True
+        landed = {str(p.resolve()) for p in self._manifests()}
+        landed_sweeps = {str(p.resolve()) for p in self._sweep_dirs()}
+        gone = any(not (Path(d) / MANIFEST).is_file() for d in runs) or any(
+            not (Path(d) / "sweep.json").is_file() for d in sweeps
+        )
+        return gone or bool(landed - runs) or bool(landed_sweeps - sweeps)
+
+
+#: ``seesaw runs query`` refuses a result larger than this (a LIMIT keeps it small).
+MAX_QUERY_ROWS = 1_000_000
+#: What a reading connection may use: DuckDB's memory limit and threads.
+_READ_MEMORY_LIMIT = "2GB"
+_ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def check_read_only_sql(sql: str, *, file: str | None = None) -> None:
+    """Refuse anything but one ``SELECT`` (``WITH``, ``FROM``, ``DESCRIBE``, ``SHOW``, ``VALUES`` included)
+    or ``EXPLAIN`` statement: no ``COPY``, ``EXPORT``, ``ATTACH``, ``INSTALL``, ``LOAD``, ``SET``,
+    ``PRAGMA``, ``CALL`` or anything that writes.
+
+    >>> check_read_only_sql("SELECT 1")
+    >>> check_read_only_sql("COPY runs TO 'x.csv'")
+    Traceback (most recent call last):
+    ...
+    engine.errors.StoreError: runs query takes one read-only SELECT statement, not COPY
+    """
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise StoreError(f"query failed: {_first_line(exc)}", file=file) from None
+    if len(statements) != 1:
+        raise StoreError(
+            f"runs query takes one read-only SELECT statement, got {len(statements)} statements",
+            file=file,
+            expected="one SELECT statement",
+        )
+    kind = statements[0].type.name
+    if kind not in _ALLOWED_STATEMENTS:
+        raise StoreError(
+            f"runs query takes one read-only SELECT statement, not {kind}",
+            file=file,
+            expected="one SELECT statement",
+        )
+
+
+def _seal(con: Any) -> None:
+    """Confine a read-only connection to the catalog: its tables and the Parquet files its views list.
+
+    DuckDB's ``enable_external_access = false`` refuses every other file (``read_csv``, ``read_text``,
+    ``glob``, ``COPY ... TO``, ``EXPORT DATABASE``, ``ATTACH``) and every extension install or load;
+    ``allowed_paths`` lets the views read their own files; ``lock_configuration`` keeps a statement from
+    undoing any of it.  Memory and threads are capped so one query cannot take the machine.
+    """
+    import duckdb
+
+    files: list[str] = []
+    with contextlib.suppress(duckdb.Error):  # an empty or old catalog has no such tables: nothing to allow
+        for (run_dir,) in con.execute("SELECT run_dir FROM runs").fetchall():
+            files += [str(Path(run_dir) / f"{t}.parquet") for t in _RUN_TABLES]
+    with contextlib.suppress(duckdb.Error):
+        files += [str(Path(d) / "combos.parquet") for (d,) in con.execute("SELECT sweep_dir FROM sweeps").fetchall()]
+    if files:
+        con.execute("SET allowed_paths = ?", [files])
+    con.execute(f"SET memory_limit = '{_READ_MEMORY_LIMIT}'")
+    con.execute("SET temp_directory = ''")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")

@@ -21,6 +21,16 @@ Points:
 * ``record``: after the rename, on entry to ``Catalog.record`` (landed, not indexed).
 * ``index``: inside ``Catalog.record``, before the N-th ``INSERT INTO metrics`` statement
   (the ``runs`` row and N-1 metrics rows of the run are already in the database).
+
+Sweeps (``-- sweep CONFIG ...``):
+
+* ``chunk``: on entry to the N-th ``sweep_job._save_chunk`` (N-1 chunks finished).
+* ``replace``: the sweep is complete in its staging directory, just before it replaces (or
+  becomes) the stored one.
+* ``exchange``: inside a replacement, the new sweep renamed next to the old one, before the swap.
+* ``set_aside``: on a system without an atomic swap (simulated), after the old sweep was renamed
+  aside and before the new one is renamed into place.
+* ``delete_old``: the swap done, the old sweep half deleted (``combos.parquet`` gone).
 """
 
 from __future__ import annotations
@@ -103,6 +113,32 @@ def install(point: str, n: int) -> None:
                 yield _KillingConnection(con, counter, n) if write else con
 
         Catalog._connect = connect  # type: ignore[method-assign]
+    elif point == "chunk":
+        import engine.sweep_job
+
+        engine.sweep_job._save_chunk = _kill_on_call(n, engine.sweep_job._save_chunk)
+    elif point == "replace":
+        import engine.sweep_job
+
+        engine.sweep_job.replace_dir = _kill_on_call(n, engine.sweep_job.replace_dir)
+    elif point == "exchange":
+        import engine.store.staging
+
+        engine.store.staging._exchange = _kill_on_call(n, engine.store.staging._exchange)
+    elif point == "set_aside":
+        import engine.store.staging
+
+        engine.store.staging._exchange = lambda a, b: False
+        incoming = lambda src, dst: os.path.basename(os.fspath(src)).startswith(".replacing.")  # noqa: E731
+        engine.store.staging.os.rename = _kill_on_call(n, os.rename, when=incoming)
+    elif point == "delete_old":
+        import engine.store.staging
+
+        def half_delete(path: Any, *args: Any, **kwargs: Any) -> None:
+            os.unlink(os.path.join(path, "combos.parquet"))
+            _die()
+
+        engine.store.staging.shutil.rmtree = half_delete
     else:
         raise SystemExit(f"unknown kill point {point!r}")
 

@@ -1,0 +1,174 @@
+"""Crash-safe replacement of a finished directory, and the clean-up of what killed writers leave.
+
+Every write in the results directory goes to a hidden name first and is renamed into place, so a
+reader sees a result whole or not at all.  Two things remain for this module:
+
+* **Replacing** a finished directory (``sweep --force``): :func:`replace_dir` keeps the old one
+  readable until the new one is complete.  On Linux the two are swapped in one
+  ``renameat2(RENAME_EXCHANGE)`` call, so the destination always holds a complete result; elsewhere
+  the old one is first renamed aside to ``.replaced.<pid>.<token>.<name>``, and if the process dies
+  before the new one lands, :func:`clean_stale` renames it back.
+* **Leftovers** of a writer killed mid-write: staging directories of runs (``.tmp-<run-id>-<pid>``),
+  temporary files (``.<file>.<pid>.<token>.tmp``) and directories set aside by a replacement.  Each
+  name carries its writer's process id; :func:`clean_stale` removes one only when that process is
+  gone (or the id now belongs to a process started after the file was written).  A stopped sweep's
+  ``.partial-<sweep-id>`` directory is not a leftover: ``sweep --resume`` continues it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+__all__ = ["clean_stale", "replace_dir", "writer_alive"]
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_SET_ASIDE = (".replaced.", ".replacing.")
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap ``a`` and ``b`` atomically (Linux ``renameat2``); False where the system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(a))
+
+
+def replace_dir(new: Path, final: Path) -> None:
+    """Move the complete directory ``new`` to ``final``, replacing a directory already there.
+
+    ``final`` holds the old result until the new one is in place, then the old one is deleted.
+    A kill at any point leaves ``final`` complete (old or new) or, on a system without an atomic
+    exchange, the old result set aside where :func:`clean_stale` restores it.
+    """
+    parent = final.parent
+    if not final.exists():
+        os.rename(new, final)
+        _fsync_dir(parent)
+        return
+    token = f"{os.getpid()}.{secrets.token_hex(4)}.{final.name}"
+    incoming = parent / f".replacing.{token}"
+    os.rename(new, incoming)
+    if _exchange(incoming, final):
+        old = incoming
+    else:
+        old = parent / f".replaced.{token}"
+        os.rename(final, old)
+        os.rename(incoming, final)
+    _fsync_dir(parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _start_time(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), from ``/proc``; None where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(
+            float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
+        )
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
+
+
+def writer_alive(pid: int, written_at: float) -> bool:
+    """Whether the process that wrote a file at ``written_at`` (its mtime) may still be writing it.
+
+    False if no process ``pid`` exists, or if the one that does started after the file was written
+    (the id was reused).  When in doubt, alive: a leftover is then kept, never a live writer's file
+    deleted.
+    """
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    started = _start_time(pid)
+    return started is None or started <= written_at + 1.0
+
+
+def _writer_pid(name: str) -> int | None:
+    """The writer's process id in a leftover's name, or None if the name is not one of ours."""
+    parts: list[str]
+    if name.startswith(_SET_ASIDE):
+        parts = name.split(".", 3)  # ['', 'replaced', pid, 'token.name']
+        candidate = parts[2]
+    elif name.startswith(".tmp-"):
+        candidate = name.rsplit("-", 1)[-1]
+    elif name.startswith(".") and name.endswith(".tmp"):
+        parts = name[:-4].rsplit(".", 2)  # ['.file', pid, token]
+        candidate = parts[1] if len(parts) == 3 else ""
+    else:
+        return None
+    return int(candidate) if candidate.isdigit() else None
+
+
+def _candidates(results_dir: Path) -> list[Path]:
+    patterns = (
+        "*/.tmp-*",  # a run's staging directory
+        "*/sweeps/.replaced.*",
+        "*/sweeps/.replacing.*",
+        "*/sweeps/*/.*.tmp",  # a temporary file in a finished or stopped sweep
+        "*/*/.*.tmp",
+        ".*.tmp",
+    )
+    found: set[Path] = set()
+    for pattern in patterns:
+        found.update(results_dir.glob(pattern))
+    return sorted(found)
+
+
+def clean_stale(results_dir: Path) -> list[Path]:
+    """Remove what dead writers left under ``results_dir`` (restoring a set-aside result whose
+    replacement never landed); return the paths removed or restored."""
+    if not results_dir.is_dir():
+        return []
+    done = []
+    for path in _candidates(results_dir):
+        pid = _writer_pid(path.name)
+        if pid is None:
+            continue
+        try:
+            written_at = path.lstat().st_mtime
+        except OSError:
+            continue
+        if writer_alive(pid, written_at):
+            continue
+        if path.name.startswith(".replaced."):
+            target = path.with_name(path.name.split(".", 4)[-1])
+            if not target.exists():
+                with contextlib.suppress(OSError):
+                    os.rename(path, target)
+                    done.append(target)
+                    continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        done.append(path)
+    return done

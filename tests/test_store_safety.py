@@ -1,0 +1,351 @@
+"""Issue 13: the results store is read-only to queries, and a kill never loses or half-writes a result.
+
+* ``runs query`` runs one ``SELECT`` on a sealed DuckDB connection: hostile SQL (reading or writing
+  any other file, installing extensions, attaching databases, changing settings) is refused with one
+  line and exit 2, and leaves no file behind.
+* A config name can never be one of the store's own files.
+* ``sweep --force`` keeps the old sweep readable until the new one is complete; a real ``SIGKILL`` at
+  each step of a sweep (and at random moments of ``sweep``, ``sweep --force`` and ``compare``) leaves
+  every stored result complete and readable, and the next command cleans up what the kill left.
+* A run or sweep directory deleted by hand disappears from the catalog at the next read.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engine.store import staging
+from tests.test_store import CORR, KILL_AT, RATIO, _process_env, _run_dirs, check_catalog, invoke, run_ok
+from tests.test_sweep import SMALL
+
+# ---------------------------------------------------------------------------------------------------------------
+# 1. runs query is read-only in fact
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    results = tmp_path_factory.mktemp("store") / "R"
+    run_ok(RATIO, results=results)
+    return results
+
+
+HOSTILE = {
+    "read_csv": "SELECT * FROM read_csv('/etc/passwd')",
+    "read_csv_auto": "SELECT * FROM read_csv_auto('/etc/hostname')",
+    "read_text": "SELECT * FROM read_text('/etc/passwd')",
+    "read_blob": "SELECT * FROM read_blob('/etc/passwd')",
+    "read_json": "SELECT * FROM read_json('/etc/os-release')",
+    "replacement_scan": "SELECT * FROM '/etc/passwd'",
+    "glob": "SELECT * FROM glob('/root/*')",
+    "parquet_elsewhere": "SELECT * FROM read_parquet('/tmp/*.parquet')",
+    "copy_to": "COPY runs TO '{out}'",
+    "copy_select_to": "COPY (SELECT 1) TO '{out}' (FORMAT csv)",
+    "export": "EXPORT DATABASE '{out_dir}'",
+    "install": "INSTALL httpfs",
+    "load": "LOAD httpfs",
+    "force_install": "FORCE INSTALL httpfs",
+    "attach": "ATTACH '{out}' AS other",
+    "detach": "DETACH seesaw",
+    "set_access": "SET enable_external_access = true",
+    "reset": "RESET enable_external_access",
+    "pragma": "PRAGMA enable_profiling",
+    "call": "CALL pragma_version()",
+    "two_statements": "SELECT 1; SELECT 2",
+    "select_then_copy": "SELECT 1; COPY runs TO '{out}'",
+    "create": "CREATE TABLE t AS SELECT 1",
+    "insert": "INSERT INTO runs (run_id) VALUES ('x')",
+    "delete": "DELETE FROM runs",
+    "drop": "DROP TABLE metrics",
+    "update": "UPDATE metrics SET sharpe = 9",
+    "checkpoint": "CHECKPOINT",
+    "create_secret": "CREATE SECRET s (TYPE s3, KEY_ID 'a', SECRET 'b')",
+    "use": "USE memory",
+    "vacuum": "VACUUM",
+    "syntax_error": "SELEC 1",
+    "empty": "   ",
+    "huge_result": "SELECT * FROM range(2000000)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_sql_is_refused_in_one_line_and_touches_nothing(store: Path, tmp_path: Path, name: str) -> None:
+    out, out_dir = tmp_path / "leak.csv", tmp_path / "leak"
+    db = store / "seesaw.duckdb"
+    before = {p.name: p.stat().st_mtime_ns for p in store.iterdir() if p.is_file()}
+    sql = HOSTILE[name].format(out=out, out_dir=out_dir)
+    result = invoke("runs", "query", sql, "--results-dir", store)
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stderr.startswith(f"error: {db}: ") and result.stderr.count("\n") == 1, result.stderr
+    assert "root:" not in result.stdout + result.stderr  # no line of /etc/passwd
+    assert not out.exists() and not out_dir.exists()
+    after = {p.name: p.stat().st_mtime_ns for p in store.iterdir() if p.is_file()}
+    assert after == before  # the catalog was not written
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT count(*) AS n FROM equity",
+        "WITH s AS (SELECT * FROM metrics WHERE kind = 'strategy') SELECT name, sharpe FROM s",
+        "FROM runs SELECT config_name",
+        "DESCRIBE runs",
+        "SHOW TABLES",
+        "EXPLAIN SELECT * FROM trades",
+        "SELECT r.config_name, count(*) FROM runs r JOIN weights w USING (run_id) GROUP BY ALL",
+    ],
+)
+def test_read_only_queries_of_the_catalog_still_work(store: Path, sql: str) -> None:
+    result = invoke("runs", "query", sql, "--results-dir", store, "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) >= 2
+
+
+def test_views_read_exactly_the_run_files(store: Path) -> None:
+    [run_dir] = _run_dirs(store)
+    result = invoke("runs", "query", "SELECT count(*) AS n FROM equity", "--results-dir", store, "--format", "csv")
+    assert result.stdout.splitlines()[1] == str(len(pd.read_csv(run_dir / "equity.csv")))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 2. names never collide with the store
+
+
+@pytest.mark.parametrize("name", ["seesaw.duckdb", "seesaw.duckdb.wal", "seesaw.duckdb.lock", "store.duckdb"])
+def test_a_config_named_like_a_store_file_is_refused_before_anything_is_written(tmp_path: Path, name: str) -> None:
+    config = tmp_path / "x.yaml"
+    config.write_text(RATIO.read_text(encoding="utf-8").replace("name: ratio_trend", f"name: {name}"), "utf-8")
+    results = tmp_path / "R"
+    store_opt = ["--store", str(results / "store.duckdb")] if name == "store.duckdb" else []
+    result = invoke("run", config, "--source", "synthetic", "--results-dir", results, *store_opt)
+    assert result.exit_code == 2, result.stderr
+    assert str(config) in result.stderr and "name" in result.stderr
+    assert not (results / name).is_dir()
+    run_ok(CORR, *store_opt, results=results)  # the store still works
+    assert invoke("runs", "list", "--results-dir", results, *store_opt).exit_code == 0
+
+
+def test_report_of_an_empty_run_id_is_a_user_error(store: Path, tmp_path: Path) -> None:
+    result = invoke("report", "", "--output", tmp_path / "r.html", "--results-dir", store)
+    assert result.exit_code == 2 and "run id" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3. a directory deleted by hand is noticed at the next read
+
+
+def test_a_run_deleted_by_hand_leaves_the_catalog_at_the_next_read(tmp_path: Path) -> None:
+    import shutil
+
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    run_ok(CORR, results=results)
+    [corr] = _run_dirs(results, "corr_breakdown")
+    shutil.rmtree(corr)
+    listed = invoke("runs", "query", "SELECT config_name FROM runs", "--results-dir", results, "--format", "csv")
+    assert listed.stdout.split() == ["config_name", "ratio_trend"]
+    compared = invoke("compare", "--runs", "latest", "--results-dir", results)
+    assert compared.exit_code == 0, compared.stderr
+    reported = invoke("report", "latest", "--output", tmp_path / "r.html", "--results-dir", results)
+    assert reported.exit_code == 0, reported.stderr
+    check_catalog(results / "seesaw.duckdb", results)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 4. replacing a directory, and what a killed writer leaves
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _sweep_like(path: Path, tag: str) -> Path:
+    path.mkdir(parents=True)
+    (path / "sweep.json").write_text(tag, encoding="utf-8")
+    (path / "combos.parquet").write_bytes(tag.encode() * 100)
+    return path
+
+
+@pytest.mark.parametrize("atomic_swap", [True, False], ids=["renameat2-exchange", "rename-aside"])
+def test_replace_dir_swaps_a_complete_directory_in(tmp_path: Path, monkeypatch, atomic_swap: bool) -> None:
+    if not atomic_swap:
+        monkeypatch.setattr(staging, "_exchange", lambda a, b: False)
+    final = _sweep_like(tmp_path / "sid", "old")
+    new = _sweep_like(tmp_path / ".partial-sid", "new")
+    staging.replace_dir(new, final)
+    assert _tree(final) == {"combos.parquet": b"new" * 100, "sweep.json": b"new"}
+    assert [p.name for p in tmp_path.iterdir()] == ["sid"]
+
+
+def test_the_atomic_swap_is_used_on_linux(tmp_path: Path) -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("renameat2 is Linux's")
+    a, b = _sweep_like(tmp_path / "a", "A"), _sweep_like(tmp_path / "b", "B")
+    assert staging._exchange(a, b)
+    assert (a / "sweep.json").read_text() == "B" and (b / "sweep.json").read_text() == "A"
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
+def test_clean_stale_removes_what_dead_writers_left_and_restores_a_set_aside_sweep(tmp_path: Path) -> None:
+    dead, alive = _dead_pid(), os.getpid()
+    sweeps = tmp_path / "cfg" / "sweeps"
+    finished = _sweep_like(sweeps / "s1", "s1")
+    (finished / f".chunk-00001.parquet.{dead}.ab12cd34.tmp").write_bytes(b"half")
+    (finished / f".combos.parquet.{alive}.ab12cd34.tmp").write_bytes(b"being written")
+    aside = _sweep_like(sweeps / f".replaced.{dead}.ab12cd34.s2", "s2")  # its replacement never landed
+    _sweep_like(sweeps / f".replaced.{dead}.ab12cd34.s1", "old s1")  # s1 landed: this one goes
+    _sweep_like(sweeps / f".replacing.{dead}.ab12cd34.s1", "new s1, never swapped in")
+    run_staging = tmp_path / "cfg" / f".tmp-20260101T000000Z-deadbeef-{dead}"
+    run_staging.mkdir()
+    live_staging = tmp_path / "cfg" / f".tmp-20260101T000000Z-deadbeef-{alive}"
+    live_staging.mkdir()
+    reused = tmp_path / "cfg" / f".tmp-20260101T000000Z-cafe-{alive}"  # pid reused: written before it started
+    reused.mkdir()
+    os.utime(reused, (0, 0))
+    partial = sweeps / ".partial-s3"  # a stopped sweep: --resume continues it
+    partial.mkdir()
+
+    staging.clean_stale(tmp_path)
+
+    assert _tree(sweeps / "s2") == {"combos.parquet": b"s2" * 100, "sweep.json": b"s2"} and not aside.exists()
+    assert _tree(finished) == {
+        "combos.parquet": b"s1" * 100,
+        "sweep.json": b"s1",
+        f".combos.parquet.{alive}.ab12cd34.tmp": b"being written",
+    }
+    assert sorted(p.name for p in sweeps.iterdir()) == [".partial-s3", "s1", "s2"]
+    assert sorted(p.name for p in (tmp_path / "cfg").iterdir()) == [live_staging.name, "sweeps"]
+
+
+def test_writer_alive_is_false_for_a_reused_pid_and_true_for_this_process() -> None:
+    assert staging.writer_alive(os.getpid(), time.time())
+    assert not staging.writer_alive(os.getpid(), 0.0)  # this process started after 1970
+    assert not staging.writer_alive(_dead_pid(), time.time())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 5. SIGKILL during sweeps, sweep --force and compare
+
+
+@pytest.fixture(scope="module")
+def sweep_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sweepcfg") / "small.yaml"
+    path.write_text(SMALL, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference_sweep(tmp_path_factory: pytest.TempPathFactory, sweep_config: Path) -> pd.DataFrame:
+    results = tmp_path_factory.mktemp("ref") / "R"
+    assert invoke("sweep", sweep_config, "--results-dir", results, "--chunk-size", "10").exit_code == 0
+    [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
+    return pd.read_parquet(sweep_dir / "combos.parquet")
+
+
+def _sweep_cmd(config: Path, results: Path, *extra: str) -> list[str]:
+    return ["sweep", str(config), "--results-dir", str(results), "--chunk-size", "10", *extra]
+
+
+def _killed(point: str, n: int, cli: list[str], cwd: Path) -> int:
+    cmd = [sys.executable, str(KILL_AT), point, str(n), "KILL", "--", *cli]
+    proc = subprocess.run(cmd, cwd=cwd, env=_process_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 1, proc.stderr
+    return proc.returncode
+
+
+def _check_sweeps(results: Path, reference: pd.DataFrame, *, expect_stored: bool) -> None:
+    """After the next command (a query): every stored sweep is complete and equals the reference, and
+    the catalog lists exactly those."""
+    query = invoke("runs", "query", "SELECT count(*) AS n FROM sweeps", "--results-dir", results, "--format", "csv")
+    assert query.exit_code == 0, query.stderr
+    parent = results / "small_sweep" / "sweeps"
+    stored = [p for p in parent.iterdir() if not p.name.startswith(".")] if parent.is_dir() else []
+    assert len(stored) == (1 if expect_stored else 0), stored
+    for sweep_dir in stored:
+        assert {"sweep.json", "combos.parquet", "config.yaml", "blocks.npz"} <= {p.name for p in sweep_dir.iterdir()}
+        pd.testing.assert_frame_equal(pd.read_parquet(sweep_dir / "combos.parquet"), reference)
+    assert query.stdout.split()[1] == str(len(stored))
+
+
+def _leftovers(results: Path) -> list[Path]:
+    return [p for p in results.rglob(".*") if not p.name.startswith(".partial-") and ".lock" not in p.name]
+
+
+@pytest.mark.parametrize(
+    ("point", "n"),
+    [("chunk", 3), ("replace", 1), ("exchange", 1), ("set_aside", 1), ("delete_old", 1)],
+)
+def test_sigkill_during_sweep_force_keeps_the_stored_sweep(
+    tmp_path: Path, sweep_config: Path, reference_sweep: pd.DataFrame, point: str, n: int
+) -> None:
+    results = tmp_path / "R"
+    assert invoke(*_sweep_cmd(sweep_config, results)).exit_code == 0
+    assert _killed(point, n, _sweep_cmd(sweep_config, results, "--force"), tmp_path) == -signal.SIGKILL
+    _check_sweeps(results, reference_sweep, expect_stored=True)  # the read restores a set-aside sweep
+    assert _leftovers(results) == []
+    again = invoke(*_sweep_cmd(sweep_config, results, "--force"))
+    assert again.exit_code == 0, again.stderr
+    _check_sweeps(results, reference_sweep, expect_stored=True)
+    assert _leftovers(results) == [] and not list(results.rglob(".partial-*"))
+
+
+@pytest.mark.parametrize("point", ["chunk", "replace"])
+def test_sigkill_during_a_first_sweep_stores_nothing_and_resume_finishes_it(
+    tmp_path: Path, sweep_config: Path, reference_sweep: pd.DataFrame, point: str
+) -> None:
+    results = tmp_path / "R"
+    assert _killed(point, 3 if point == "chunk" else 1, _sweep_cmd(sweep_config, results), tmp_path) == -9
+    _check_sweeps(results, reference_sweep, expect_stored=False)
+    resumed = invoke(*_sweep_cmd(sweep_config, results, "--resume"))
+    assert resumed.exit_code == 0, resumed.stderr
+    _check_sweeps(results, reference_sweep, expect_stored=True)
+
+
+# One random moment in each stretch of the 1-14 s the commands take here (imports, data, simulation, writing).
+_RANDOM = random.Random(13)
+_DELAYS = [round(_RANDOM.uniform(lo, lo + 2.2), 2) for lo in (1.0, 3.2, 5.4, 7.6, 9.8, 12.0)]
+
+
+def _kill_after(cli: list[str], cwd: Path, delay_s: float) -> int:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine", *cli], cwd=cwd, env=_process_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        proc.wait(timeout=delay_s)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    return proc.returncode
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay_s", _DELAYS)
+def test_sigkill_at_a_random_moment_of_sweep_force_and_compare(
+    tmp_path: Path, sweep_config: Path, reference_sweep: pd.DataFrame, delay_s: float
+) -> None:
+    results = tmp_path / "R"
+    assert invoke(*_sweep_cmd(sweep_config, results)).exit_code == 0
+    code = _kill_after(_sweep_cmd(sweep_config, results, "--force"), tmp_path, delay_s)
+    assert code in (0, -signal.SIGKILL)
+    _check_sweeps(results, reference_sweep, expect_stored=True)
+    compare = ["compare", str(RATIO), str(CORR), "--source", "synthetic", "--results-dir", str(results)]
+    code = _kill_after(compare, tmp_path, delay_s)
+    assert code in (0, -signal.SIGKILL)
+    indexed = check_catalog(results / "seesaw.duckdb", results)
+    assert len(indexed) == len(_run_dirs(results)) <= 2
+    assert invoke(*compare).exit_code == 0
+    assert len(check_catalog(results / "seesaw.duckdb", results)) == 2
+    assert _leftovers(results) == []
