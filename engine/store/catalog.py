@@ -347,50 +347,53 @@ class Catalog:
         left is cleaned up first (:func:`clean_stale`), as on every write.
         """
         clean_stale(self.results_dir)
-        if not self.db_path.exists() or self._stale():
+        if not self.db_path.exists():
             self.sync()
-        return self._read(sql, params)
+        with self._connect(write=False) as con:
+            if not self._stale(con):
+                return self._read(con, sql, params)
+        self.sync()  # outside the shared lock: the write takes it exclusively
+        with self._connect(write=False) as con:
+            return self._read(con, sql, params)
 
     def user_query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """``seesaw runs query``: like :meth:`query`, for one ``SELECT`` (or ``EXPLAIN``) statement only."""
         check_read_only_sql(sql, file=str(self.db_path))
         return self.query(sql)
 
-    def _read(self, sql: str, params: list[Any] | None) -> tuple[list[str], list[tuple]]:
+    def _read(self, con: Any, sql: str, params: list[Any] | None) -> tuple[list[str], list[tuple]]:
         import duckdb
 
-        with self._connect(write=False) as con:
-            try:
-                cur = con.execute(sql, params or [])
-                if cur.description is None:
-                    return [], []
-                rows = cur.fetchmany(MAX_QUERY_ROWS + 1)
-            except duckdb.PermissionException as exc:
-                raise StoreError(
-                    f"query refused: {_first_line(exc)} (a query reads only the catalog's tables and views)",
-                    file=str(self.db_path),
-                    expected="a query of the catalog's tables and views",
-                ) from None
-            except duckdb.Error as exc:
-                raise StoreError(f"query failed: {_first_line(exc)}", file=str(self.db_path)) from None
-            if len(rows) > MAX_QUERY_ROWS:
-                raise StoreError(
-                    f"the query returns more than {MAX_QUERY_ROWS:,} rows",
-                    file=str(self.db_path),
-                    expected="a LIMIT, a WHERE or an aggregate",
-                )
-            return [d[0] for d in cur.description], rows
+        try:
+            cur = con.execute(sql, params or [])
+            if cur.description is None:
+                return [], []
+            rows = cur.fetchmany(MAX_QUERY_ROWS + 1)
+        except duckdb.PermissionException as exc:
+            raise StoreError(
+                f"query refused: {_first_line(exc)} (a query reads only the catalog's tables and views)",
+                file=str(self.db_path),
+                expected="a query of the catalog's tables and views",
+            ) from None
+        except duckdb.Error as exc:
+            raise StoreError(f"query failed: {_first_line(exc)}", file=str(self.db_path)) from None
+        if len(rows) > MAX_QUERY_ROWS:
+            raise StoreError(
+                f"the query returns more than {MAX_QUERY_ROWS:,} rows",
+                file=str(self.db_path),
+                expected="a LIMIT, a WHERE or an aggregate",
+            )
+        return [d[0] for d in cur.description], rows
 
-    def _stale(self) -> bool:
+    def _stale(self, con: Any) -> bool:
         """Whether an indexed run or sweep directory is gone, or a landed one is not indexed."""
         import duckdb
 
-        with self._connect(write=False) as con:
-            try:
-                runs = {r[0] for r in con.execute("SELECT run_dir FROM runs").fetchall()}
-                sweeps = {r[0] for r in con.execute("SELECT sweep_dir FROM sweeps").fetchall()}
-            except duckdb.Error:  # an old or foreign schema: the write path rebuilds it
-                return True
+        try:
+            runs = {r[0] for r in con.execute("SELECT run_dir FROM runs").fetchall()}
+            sweeps = {r[0] for r in con.execute("SELECT sweep_dir FROM sweeps").fetchall()}
+        except duckdb.Error:  # an old or foreign schema: the write path rebuilds it
+            return True
         landed = {str(p.resolve()) for p in self._manifests()}
         landed_sweeps = {str(p.resolve()) for p in self._sweep_dirs()}
         gone = any(not (Path(d) / MANIFEST).is_file() for d in runs) or any(
