@@ -66,9 +66,13 @@ def real_frames(data_dir: Path | str, symbols: Iterable[str]) -> dict[str, pd.Da
 
 
 def scale_prices_after(
-    frame: pd.DataFrame, day: str | dt.date, *, seed: int, low: float = 0.5, high: float = 1.5
+    frame: pd.DataFrame, day: str | dt.date, *, seed: int, low: float = 0.9, high: float = 1.1
 ) -> pd.DataFrame:
-    """Prices of the rows strictly after ``day`` times random factors in ``[low, high)``, one per row."""
+    """Prices of the rows strictly after ``day`` times random factors in ``[low, high)``, one per row.
+
+    The default range keeps the result plausible: factors of 0.5-1.5 made one-day spikes and
+    split-like jumps, which loading repairs or refuses (:mod:`engine.data.validate`).
+    """
     out = frame.copy()
     after = out.index > pd.Timestamp(day)
     factors = np.random.default_rng(seed).uniform(low, high, size=int(after.sum()))

@@ -12,13 +12,34 @@ happen later, in :mod:`engine.data.validate` and :mod:`engine.data.panel`.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
-__all__ = ["RAW_COLUMNS", "Provider", "between", "empty_raw_frame", "symbol_to_filename"]
+from engine.errors import DataError
+
+__all__ = [
+    "MAX_SYMBOL_LENGTH",
+    "RAW_COLUMNS",
+    "TICKER_RULE",
+    "Provider",
+    "between",
+    "check_symbol",
+    "empty_raw_frame",
+    "file_inside",
+    "is_ticker",
+    "symbol_to_filename",
+]
 
 RAW_COLUMNS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
+
+#: Longest accepted ticker (Yahoo's longest are about 20 characters).
+MAX_SYMBOL_LENGTH = 32
+# Letters, digits and ^ . - = _, starting with none of "." (so never a hidden file, "." or "..").
+_SYMBOL = re.compile(r"[A-Za-z0-9^=_-][A-Za-z0-9^.=_-]*")
 
 
 @runtime_checkable
@@ -46,9 +67,61 @@ def symbol_to_filename(symbol: str) -> str:
 
     >>> symbol_to_filename("^HSI"), symbol_to_filename("2800.HK"), symbol_to_filename("HKD=X")
     ('HSI.csv', '2800_HK.csv', 'HKD_X.csv')
+
+    Raises :class:`~engine.errors.DataError` for anything that is not a ticker
+    (:func:`check_symbol`), so no symbol can name a path.
     """
-    stem = symbol.lstrip("^").replace(".", "_").replace("=", "_")
+    stem = check_symbol(symbol).lstrip("^").replace(".", "_").replace("=", "_")
     return f"{stem}.csv"
+
+
+def is_ticker(symbol: object) -> bool:
+    """Whether ``symbol`` is a plausible Yahoo ticker: the one rule for every symbol Seesaw accepts.
+
+    1 to :data:`MAX_SYMBOL_LENGTH` letters, digits and ``^ . - = _``, not starting with ``.``,
+    no ``..``, at least one letter or digit: never a path separator, a NUL, a newline or a
+    parent-directory step, so a symbol can never name a file outside its directory.
+
+    >>> is_ticker("^GSPC"), is_ticker("2800.HK"), is_ticker("HKD=X"), is_ticker("../etc/passwd")
+    (True, True, True, False)
+    """
+    return (
+        isinstance(symbol, str)
+        and len(symbol) <= MAX_SYMBOL_LENGTH
+        and _SYMBOL.fullmatch(symbol) is not None
+        and ".." not in symbol
+        and any(c.isalnum() for c in symbol)
+    )
+
+
+#: What :func:`is_ticker` accepts, in words (for error messages).
+TICKER_RULE = f"1-{MAX_SYMBOL_LENGTH} letters, digits and ^ . - = _ (no leading '.', no '..', no '/')"
+
+
+def check_symbol(symbol: str) -> str:
+    """``symbol`` itself if it is a ticker (:func:`is_ticker`), else a :class:`~engine.errors.DataError`.
+
+    >>> check_symbol("^GSPC"), check_symbol("2800.HK"), check_symbol("HKD=X")
+    ('^GSPC', '2800.HK', 'HKD=X')
+    """
+    if not is_ticker(symbol):
+        shown = repr(symbol) if len(repr(symbol)) <= 60 else repr(symbol)[:57] + "..."
+        raise DataError(f"symbol {shown} is not a ticker", expected=TICKER_RULE, got=symbol)
+    return symbol
+
+
+def file_inside(directory: Path, name: str) -> Path:
+    """``directory / name``, checked to lie directly inside ``directory`` (else a DataError).
+
+    The check is on the absolute, normalised path (``..`` and ``/`` resolved
+    lexically); symbolic links are not followed, so a data directory whose files
+    are links to elsewhere keeps working.
+    """
+    root = Path(os.path.abspath(directory))
+    path = Path(os.path.abspath(root / name))
+    if path.parent != root or not path.name or path.name in (".", ".."):
+        raise DataError(f"file name {name!r} leaves the directory {directory}", file=str(path), got=name)
+    return path
 
 
 def empty_raw_frame() -> pd.DataFrame:

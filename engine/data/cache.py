@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.data.base import RAW_COLUMNS, symbol_to_filename
+from engine.data.base import RAW_COLUMNS, file_inside, symbol_to_filename
 from engine.errors import DataError
 
 __all__ = ["CACHE_VERSION", "FrameCache", "default_cache_dir", "parse_downloaded_at"]
@@ -78,8 +78,11 @@ class FrameCache:
         self.root = Path(root)
 
     def csv_path(self, provider: str, symbol: str) -> Path:
-        """The CSV file of the entry for ``symbol`` from ``provider``."""
-        return self.root / provider / symbol_to_filename(symbol)
+        """The CSV file of the entry for ``symbol`` from ``provider``.
+
+        Raises :class:`DataError` for a symbol that is not a ticker, so no entry lies outside ``root``.
+        """
+        return file_inside(file_inside(self.root, provider), symbol_to_filename(symbol))
 
     def get(self, provider: str, symbol: str) -> tuple[pd.DataFrame, dict[str, Any]] | None:
         """The cached raw frame and its sidecar metadata, or None when there is no entry.

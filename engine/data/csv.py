@@ -6,20 +6,44 @@ An empty field is a missing value (NaN), never zero.  Extra columns are
 ignored; a missing standard column becomes all-NaN and is recorded in
 :attr:`CsvProvider.notes`, so a file with only ``Adj Close`` loads and the
 choice of price column is made, and checked, later.
+
+What the file itself must be, checked here with the data row and date named
+(the values are checked later, in :mod:`engine.data.validate`):
+
+* the symbol is a ticker and its file lies in the data directory
+  (:func:`engine.data.base.check_symbol`); the file exists, is readable, is
+  UTF-8 (a byte-order mark is ignored), has a ``Date`` column and data rows;
+* a last line that does not end in a newline and has fewer fields than the
+  header, an unparsable date, or a price more than 20% (in log terms) away from
+  the previous line's is a write cut short: it is dropped (noted).  A complete
+  last line without a newline is read as is;
+* dates are ``YYYY-MM-DD`` between 1900-01-01 and 2100-12-31; numbers are
+  numbers or empty fields, never ``inf``;
+* rows out of date order are sorted (noted, naming the first row out of order).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from engine.data.base import RAW_COLUMNS, between, symbol_to_filename
+from engine.data.base import RAW_COLUMNS, between, file_inside, symbol_to_filename
 from engine.errors import DataError
 
 __all__ = ["CsvProvider"]
+
+
+#: Dates outside these bounds are refused (the earliest real file starts in 1927).
+FIRST_DATE = pd.Timestamp("1900-01-01")
+LAST_DATE = pd.Timestamp("2100-12-31")
+#: A last line without a newline whose price is further than this (absolute log move) from the line before is cut short.
+TRUNCATED_MOVE = 0.2
+_PRICES = ("Open", "High", "Low", "Close", "Adj Close")
 
 
 class CsvProvider:
@@ -32,18 +56,25 @@ class CsvProvider:
         self.data_dir = Path(data_dir)
         self.notes: list[str] = []
         self._frames: dict[str, pd.DataFrame] = {}
+        self._file_notes: dict[str, list[str]] = {}
 
     def path_for(self, symbol: str) -> Path:
-        """The file that holds ``symbol``."""
-        return self.data_dir / symbol_to_filename(symbol)
+        """The file that holds ``symbol`` (a DataError for a symbol that is not a ticker)."""
+        return file_inside(self.data_dir, symbol_to_filename(symbol))
 
     def fetch(self, symbol: str, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
-        """Rows of ``symbol`` inside ``[start, end]`` (inclusive; None is unbounded)."""
+        """Rows of ``symbol`` inside ``[start, end]`` (inclusive; None is unbounded).
+
+        The notes on the file (repairs, missing columns) are added to :attr:`notes` on every fetch.
+        """
         if symbol not in self._frames:
-            self._frames[symbol] = self._read(symbol)
+            notes: list[str] = []
+            self._frames[symbol] = self._read(symbol, notes)
+            self._file_notes[symbol] = notes
+        self.notes += self._file_notes[symbol]
         return between(self._frames[symbol], start, end)
 
-    def _read(self, symbol: str) -> pd.DataFrame:
+    def _read(self, symbol: str, notes: list[str]) -> pd.DataFrame:
         path = self.path_for(symbol)
         if not self.data_dir.is_dir():
             raise DataError(
@@ -57,36 +88,118 @@ class CsvProvider:
                 expected=f"{path.name} with columns Date,{','.join(RAW_COLUMNS)}",
             )
         try:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataError(f"cannot read CSV: {exc}".splitlines()[0], file=str(path)) from None
+            data = path.read_bytes()
+        except OSError as exc:
+            raise DataError(f"cannot read the file ({exc.strerror or exc})", file=str(path)) from None
+        text = _decode(data, path)
+        text = _without_truncated_last_line(text, data, symbol, path, notes)
+        try:
+            raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            what = "the file is empty" if not text.strip() else f"cannot read CSV: {exc}".splitlines()[0]
+            raise DataError(what, file=str(path), expected=f"header Date,{','.join(RAW_COLUMNS)}") from None
         if "Date" not in raw.columns:
             raise DataError(
                 "no 'Date' column",
                 file=str(path),
                 expected="header Date,Open,High,Low,Close,Adj Close,Volume",
             )
+        if raw.empty:
+            raise DataError("the file has a header but no data rows", file=str(path), expected="data rows")
         dates = pd.to_datetime(raw["Date"], format="%Y-%m-%d", errors="coerce")
-        bad = raw["Date"][dates.isna()]
+        bad = raw["Date"][dates.isna() | (dates < FIRST_DATE) | (dates > LAST_DATE)]
         if len(bad):
             raise DataError(
-                f"unparsable date {bad.iloc[0]!r} on data row {int(bad.index[0]) + 1}",
+                f"unparsable or out-of-range date {bad.iloc[0]!r} on data row {int(bad.index[0]) + 1}",
                 file=str(path),
-                expected="dates as YYYY-MM-DD",
+                expected=f"dates as YYYY-MM-DD from {FIRST_DATE.date()} to {LAST_DATE.date()}",
+                got=bad.iloc[0],
             )
         out = pd.DataFrame(index=pd.DatetimeIndex(dates.to_numpy(), name="Date"))
         for col in RAW_COLUMNS:
             if col not in raw.columns:
                 out[col] = np.nan
-                self.notes.append(f"{symbol}: {path.name} has no '{col}' column (treated as missing)")
+                notes.append(f"{symbol}: {path.name} has no '{col}' column (treated as missing)")
                 continue
             values = pd.to_numeric(raw[col], errors="coerce")
-            bad_num = raw[col][values.isna() & raw[col].notna()]
+            bad_num = raw[col][(values.isna() & raw[col].notna()) | np.isinf(values)]
             if len(bad_num):
+                row = int(bad_num.index[0])
                 raise DataError(
-                    f"non-numeric {col} {bad_num.iloc[0]!r} on data row {int(bad_num.index[0]) + 1}",
+                    f"non-numeric or infinite {col} {bad_num.iloc[0]!r} on data row {row + 1} "
+                    f"({raw['Date'].iloc[row]})",
                     file=str(path),
                     expected="numbers or empty fields",
+                    got=bad_num.iloc[0],
                 )
             out[col] = values.to_numpy(dtype="float64")
-        return out
+        return _sorted(out, symbol, path, notes)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    """``data`` as UTF-8 text without a byte-order mark; a DataError naming the line otherwise."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} (data row {line - 1})",
+            file=str(path),
+            expected="a UTF-8 CSV",
+        ) from None
+
+
+def _without_truncated_last_line(text: str, data: bytes, symbol: str, path: Path, notes: list[str]) -> str:
+    """``text`` without its last line when that line was cut short (see the module docstring)."""
+    if not data or data.endswith((b"\n", b"\r")):
+        return text
+    lines = text.splitlines()
+    body = [i for i, line in enumerate(lines) if line.strip()]
+    if len(body) < 3:  # header, one row to compare with, the last row
+        return text
+    header = lines[body[0]].split(",")
+    last, prev = lines[body[-1]].split(","), lines[body[-2]].split(",")
+    reason = _truncation(header, last, prev)
+    if reason is None:
+        return text
+    notes.append(
+        f"{symbol}: {path.name}: the last line {lines[body[-1]]!r} (data row {len(body) - 1}) ends without a newline "
+        f"and {reason}: dropped as cut short"
+    )
+    return "\n".join(lines[: body[-1]]) + "\n"
+
+
+def _truncation(header: list[str], last: list[str], prev: list[str]) -> str | None:
+    """Why the last line looks cut short, or None."""
+    if len(last) < len(header):
+        return f"has {len(last)} of {len(header)} fields"
+    if "Date" in header and pd.isna(pd.to_datetime(last[header.index("Date")], format="%Y-%m-%d", errors="coerce")):
+        return "its date is unparsable"
+    for col in _PRICES:
+        if col not in header or len(prev) < len(header):
+            continue
+        j = header.index(col)
+        a, b = _number(prev[j]), _number(last[j])
+        if a is not None and b is not None and a > 0 and b > 0 and abs(math.log(b / a)) > TRUNCATED_MOVE:
+            return f"its {col} {last[j]} is far from the previous line's {prev[j]}"
+    return None
+
+
+def _number(field: str) -> float | None:
+    try:
+        value = float(field)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _sorted(frame: pd.DataFrame, symbol: str, path: Path, notes: list[str]) -> pd.DataFrame:
+    """``frame`` in date order (stable: equal dates keep their file order), noted when it was not."""
+    if frame.index.is_monotonic_increasing:
+        return frame
+    step = np.flatnonzero(np.diff(frame.index.asi8) < 0)[0]
+    before, after = frame.index[step].date(), frame.index[step + 1].date()
+    notes.append(
+        f"{symbol}: {path.name}: rows were not in date order (data row {step + 2}, {after}, follows {before}); sorted"
+    )
+    return frame.sort_index(kind="stable")

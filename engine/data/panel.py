@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from engine.calendar import union_dates
 from engine.config.models import DEFAULT_FX_BAND, AssetSpec, StrategyConfig
-from engine.data.base import Provider
+from engine.data.base import Provider, between
 from engine.data.validate import calendar_gap_notes, clean_fx, clean_prices, clean_rate, open_prices
 from engine.errors import DataError
 from strategies.registry import SignalInputs
@@ -232,9 +233,30 @@ def _fetch_extra(
 ) -> pd.DataFrame:
     raw = provider.fetch(symbol, start, end)
     if raw.empty:
-        span = f" between {start or 'the beginning'} and {end or 'today'}"
-        raise DataError(f"no data for the {role} {symbol!r}{span} from source {provider.name}")
+        raise _no_data(provider, role, symbol, start, end)
     return raw
+
+
+def _no_data(provider: Provider, role: str, symbol: str, start: dt.date | None, end: dt.date | None) -> DataError:
+    span = f" between {start or 'the beginning'} and {end or 'today'}"
+    return DataError(
+        f"no data for the {role} {symbol!r}{span} from source {provider.name}", file=_file_of(provider, symbol)
+    )
+
+
+def _file_of(provider: Provider, symbol: str) -> str | None:
+    """The file ``provider`` reads ``symbol`` from, when it reads files (the CSV provider)."""
+    path_for = getattr(provider, "path_for", None)
+    return str(path_for(symbol)) if callable(path_for) else None
+
+
+@contextmanager
+def _in_file(provider: Provider, symbol: str) -> Iterator[None]:
+    """Re-raise a validation :class:`DataError` with the file of ``symbol`` filled in."""
+    try:
+        yield
+    except DataError as err:
+        raise err.located(file=_file_of(provider, symbol)) from None
 
 
 def load_panel(
@@ -281,8 +303,13 @@ def load_panel(
         raw = provider.fetch(spec.symbol, fetch_start, end)
         if raw.empty:
             span = f" between {fetch_start or 'the beginning'} and {end or 'today'}"
-            raise DataError(f"no data for {spec.symbol!r} (asset {asset!r}){span} from source {provider.name}")
-        s, asset_notes = clean_prices(raw, symbol=spec.symbol, price=fields[asset], asset=asset)
+            raise DataError(
+                f"no data for {spec.symbol!r} (asset {asset!r}){span} from source {provider.name}",
+                file=_file_of(provider, spec.symbol),
+            )
+        market = spec.market if check_calendar and not provider.synthetic else None
+        with _in_file(provider, spec.symbol):
+            s, asset_notes = clean_prices(raw, symbol=spec.symbol, price=fields[asset], asset=asset, market=market)
         notes += asset_notes
         if check_calendar and not provider.synthetic:
             notes += calendar_gap_notes(s, symbol=spec.symbol, market=spec.market)
@@ -291,15 +318,19 @@ def load_panel(
             opens[asset] = open_prices(raw, pd.DatetimeIndex(s.index), price=fields[asset])
     extras: list[_Extra] = []
     if any(specs[a].quote_currency != base_currency for a in traded):
-        fx, fx_notes = clean_fx(
-            _fetch_extra(provider, "exchange rate", fx_symbol, fetch_start, end), symbol=fx_symbol, band=fx_band
-        )
+        fx_raw = _fetch_extra(provider, "exchange rate", fx_symbol, fetch_start, end)
+        with _in_file(provider, fx_symbol):
+            fx, fx_notes = clean_fx(fx_raw, symbol=fx_symbol, band=fx_band)
         notes += fx_notes
         extras.append(_Extra("exchange rate", fx_symbol, fx))
     if cash_symbol is not None:
-        rate, rate_notes = clean_rate(
-            _fetch_extra(provider, "cash rate", cash_symbol, fetch_start, end), symbol=cash_symbol
-        )
+        # fetched from the beginning: the written-as-fractions test looks at the whole history (see clean_rate)
+        history = _fetch_extra(provider, "cash rate", cash_symbol, None, end)
+        rate_raw = between(history, fetch_start, end)
+        if rate_raw.empty:
+            raise _no_data(provider, "cash rate", cash_symbol, fetch_start, end)
+        with _in_file(provider, cash_symbol):
+            rate, rate_notes = clean_rate(rate_raw, symbol=cash_symbol, history=history)
         notes += rate_notes
         extras.append(_Extra("cash rate", cash_symbol, rate))
     lasts = {specs[a].symbol: s.index[-1] for a, s in series.items()} | {e.symbol: e.values.index[-1] for e in extras}

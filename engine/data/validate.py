@@ -1,24 +1,71 @@
 """Check one symbol's raw frame and reduce it to the price series Seesaw trades on.
 
-What is checked, and what happens (every change is reported in the notes):
+Every check either repairs the data, when the repair is unambiguous, and says
+so in a note (symbol, date, what was done; notes reach the run's printed output
+and ``metrics.json``), or refuses with a :class:`~engine.errors.DataError` naming
+the date (the loader adds the file).  Nothing is changed silently.  What the
+file itself must be (encoding, header, dates, numbers, a last line cut short)
+is checked when it is read, in :mod:`engine.data.csv`; the detectors and their
+thresholds are in :mod:`engine.data.faults`.
+
+Prices (:func:`clean_prices`), in this order:
 
 * dates must be unique and ascending: unsorted rows are sorted (noted); a date
   repeated with identical values keeps one row (noted); a date repeated with
-  different values is a :class:`~engine.errors.DataError`.
+  different values is refused.
 * the chosen price column (``Close`` or ``Adj Close``) must exist: a file with
-  no value at all in it is an error that names the other column if it has data.
-* rows whose price is empty are not sessions of that symbol (noted, counted);
-  non-positive prices are removed (noted with the first dates).
+  no value at all in it is refused, naming the other column if it has data.
+* rows whose price is empty are not sessions of that symbol (noted, counted).
+* ``inf`` or ``-inf`` is refused; non-positive prices are removed (noted with
+  the first dates); a positive price at or below 1e-6 or at or above 1e7 is
+  refused (the real indices and ETFs range from about 2 to 35,000).
+* non-sessions: rows on a Saturday or Sunday are dropped (noted).  With the
+  asset's ``market``, a weekday row from 1960 on that is not a session of the
+  market's exchange calendar (``XNYS``, ``XHKG``) is dropped when it is a
+  placeholder: no trading (High equal to Low or empty, Volume 0 or empty) on a
+  row whose predecessor shows trading (a range or a volume), such as a close
+  copied onto Christmas or a typhoon day.  Other such rows are kept and noted:
+  the calendar can be wrong (it closes Hong Kong on Buddha's Birthday before
+  1999, when it was not yet a holiday), and a file without ranges or volumes
+  cannot tell.
+* one-day spikes: with ``r`` the daily log move and the typical move the
+  median ``|r|`` of the previous 63 moves, a move is *extreme* beyond
+  ``max(8 x typical, 0.25)``.  A row reached by an extreme move and left by an
+  opposite extreme move that gives back all but a third of it (``|r_t +
+  r_t+1| <= min(|r_t|, |r_t+1|) / 3``) is a bad tick: the row is dropped (noted
+  with the three prices), the day counting as one the symbol did not trade.
+* unadjusted splits: an extreme move that persists, with a price ratio within
+  2% of 2, 3, 4, 5, 8, 10, 20, 50, 100 or their inverses, is refused naming the
+  two dates, suggesting split-adjusted data (``price: adj_close``).
+  Back-adjusting would be a guess: a real -50% day is possible.  (1.5 is not
+  on the list: the Hang Seng's -33% of 1987-10-26 is real.)
+* a stale feed: the same price on 20 or more consecutive rows is refused with
+  the first and last date (no index on the real files repeats more than 5).
+* a series with no row left after these checks is refused.
 * gaps: against the market's exchange calendar, sessions with no row are
   counted and the first ones named; gaps longer than 10 calendar days are
   listed.  Nothing is filled in: a missing session is simply a day on which
   that symbol did not trade.
-* the USD/HKD rate (:func:`clean_fx`): closes outside a plausibility band
-  (default 7.74-7.86, around the 7.75-7.85 convertibility band) are bad ticks
-  and are dropped, with the dates and values in the notes; the rate is later
-  carried forward over them as over any FX holiday.
-* a cash-rate series (:func:`clean_rate`) is read from ``Close`` in percent
-  per year; opens (:func:`open_prices`) are put on the price column's basis.
+
+The USD/HKD rate (:func:`clean_fx`): ``inf`` is refused; weekend rows are
+dropped (noted; FX trades on exchange holidays, so no exchange calendar
+applies); closes outside a plausibility band (default 7.74-7.86, around the
+7.75-7.85 convertibility band) or not positive are bad ticks and are dropped,
+with the dates and values in the notes, and the rate is later carried forward
+over them as over any FX holiday (a series with every close dropped is
+refused).  Without a band, values outside 1e-6..1e7 are
+refused and one-day spikes are dropped as for prices.  A pegged rate may
+repeat: 60 or more equal consecutive closes are only noted.
+
+A cash-rate series (:func:`clean_rate`) is read from ``Close`` in percent per
+year (Yahoo's ``^IRX``): ``inf`` and values outside -1% to 25% are refused
+naming the date; weekend rows are dropped (noted); a series that looks written
+as fractions (over the file's whole history, every value below 1 and the
+median below 0.3, so 0.05 would mean 5%) is refused: it is ambiguous, and
+reading it as percent would make cash interest 100 times too small.  20 or
+more equal consecutive values other than 0 are noted (rates are sometimes
+quoted stale; a rate held at 0 is not).
+Opens (:func:`open_prices`) are put on the price column's basis.
 """
 
 from __future__ import annotations
@@ -27,6 +74,7 @@ import numpy as np
 import pandas as pd
 
 from engine.calendar import sessions
+from engine.data import faults
 from engine.errors import DataError
 
 __all__ = ["PRICE_COLUMNS", "calendar_gap_notes", "clean_fx", "clean_prices", "clean_rate", "open_prices"]
@@ -34,6 +82,10 @@ __all__ = ["PRICE_COLUMNS", "calendar_gap_notes", "clean_fx", "clean_prices", "c
 #: config value of ``data.price`` -> raw column
 PRICE_COLUMNS = {"close": "Close", "adj_close": "Adj Close"}
 _LONG_GAP_DAYS = 10
+#: Equal consecutive USD/HKD closes noted (the real file repeats up to 34 in 2002).
+_FX_STALE_ROWS = 60
+#: A cash-rate history whose values are all below 1 with a median below this looks written as fractions.
+_FRACTION_MEDIAN = 0.3
 
 
 def _first_dates(index: pd.Index, k: int = 3) -> str:
@@ -42,13 +94,14 @@ def _first_dates(index: pd.Index, k: int = 3) -> str:
 
 
 def clean_prices(
-    raw: pd.DataFrame, *, symbol: str, price: str, asset: str | None = None
+    raw: pd.DataFrame, *, symbol: str, price: str, asset: str | None = None, market: str | None = None
 ) -> tuple[pd.Series, list[str]]:
     """Validate ``raw`` and return (prices on the symbol's trading dates, notes).
 
     ``price`` is ``close`` or ``adj_close``; ``asset`` (the config's name) makes
-    the hint of a missing column name the asset's own ``price`` key.  The result
-    is indexed by date, strictly positive, ascending and unique.
+    the hint of a missing column name the asset's own ``price`` key; ``market``
+    (``us``, ``hk``) enables the exchange-calendar check of non-session rows.  The
+    result is indexed by date, strictly positive, ascending and unique.
     """
     notes: list[str] = []
     frame = _ordered(raw, symbol, notes)
@@ -70,14 +123,59 @@ def clean_prices(
             f"({_first_dates(values.index[missing])})"
         )
     values = values[~missing]
+    faults.non_finite(values, symbol=symbol, column=column)
     nonpos = values <= 0
     if nonpos.any():
         notes.append(
             f"{symbol}: removed {int(nonpos.sum())} non-positive {column} values ({_first_dates(values.index[nonpos])})"
         )
         values = values[~nonpos]
+    faults.absurd_values(values, symbol=symbol, column=column)
+    values = _drop_non_sessions(frame.loc[values.index], values, symbol, market, notes)
+    values = _drop_spikes(values, symbol, column, notes)
+    faults.unadjusted_splits(values, symbol=symbol, column=column)
+    stale = faults.stale_runs(values, faults.STALE_PRICE_ROWS)
+    if stale:
+        first, last, n, value = stale[0]
+        raise DataError(
+            f"{symbol}: {column} is {value:g} on {n} consecutive rows from {first.date()} to {last.date()}: "
+            "a stale (frozen) feed",
+            expected=f"fewer than {faults.STALE_PRICE_ROWS} equal consecutive prices",
+        )
+    if values.empty:
+        raise DataError(f"{symbol}: no usable {column} value is left", expected=f"positive {column} prices on sessions")
     series = pd.Series(values.to_numpy(dtype="float64"), index=pd.DatetimeIndex(values.index, name="date"))
     return series, notes
+
+
+def _drop_non_sessions(
+    frame: pd.DataFrame, values: pd.Series, symbol: str, market: str | None, notes: list[str]
+) -> pd.Series:
+    """``values`` without weekend and placeholder non-session rows (noted; see the module docstring)."""
+    drop, kept = faults.non_sessions(frame, market=market)
+    if len(drop):
+        where = f"not {market} exchange sessions" if market else "on weekends"
+        notes.append(
+            f"{symbol}: dropped {len(drop)} rows dated on days that are {where} ({_first_dates(drop, 5)}); "
+            "treated as days it did not trade"
+        )
+    if len(kept):
+        notes.append(
+            f"{symbol}: kept {len(kept)} rows on weekdays the {market} exchange calendar has no session for "
+            f"({_first_dates(kept, 5)}): the data shows trading, or cannot tell"
+        )
+    return values.drop(drop)
+
+
+def _drop_spikes(values: pd.Series, symbol: str, what: str, notes: list[str]) -> pd.Series:
+    """``values`` without one-day reverting spikes, each noted with its neighbours."""
+    spikes = faults.reverting_spikes(values)
+    for day, before, value, after in spikes:
+        notes.append(
+            f"{symbol}: {day.date()}: {what} {value:g} is a one-day spike between {before:g} and {after:g}; "
+            "row dropped (treated as a day it did not trade)"
+        )
+    return values.drop([s[0] for s in spikes]) if spikes else values
 
 
 def _ordered(raw: pd.DataFrame, symbol: str, notes: list[str]) -> pd.DataFrame:
@@ -97,7 +195,10 @@ def _ordered(raw: pd.DataFrame, symbol: str, notes: list[str]) -> pd.DataFrame:
                 expected="unique dates",
             )
         frame = frame[~frame.index.duplicated(keep="last")]
-        notes.append(f"{symbol}: dropped {int(dup.sum()) - dups.index.nunique()} duplicate rows")
+        notes.append(
+            f"{symbol}: dropped {int(dup.sum()) - dups.index.nunique()} duplicate rows "
+            f"({_first_dates(dups.index.unique())})"
+        )
     return frame
 
 
@@ -106,6 +207,7 @@ def _close_series(raw: pd.DataFrame, symbol: str, what: str, notes: list[str]) -
     values = frame["Close"].dropna()
     if values.empty:
         raise DataError(f"{symbol}: no 'Close' values for the {what}", expected=f"a {what} series with a Close column")
+    faults.non_finite(values, symbol=symbol, column="Close")
     return pd.Series(values.to_numpy(dtype="float64"), index=pd.DatetimeIndex(values.index, name="date"))
 
 
@@ -118,21 +220,42 @@ def clean_fx(raw: pd.DataFrame, *, symbol: str, band: tuple[float, float] | None
     """
     notes: list[str] = []
     values = _close_series(raw, symbol, "exchange rate", notes)
+    values = _drop_non_sessions(values.to_frame("Close"), values, symbol, None, notes)
     bad = values <= 0
     if band is not None:
         bad |= (values < band[0]) | (values > band[1])
+    where = f"outside the band {band[0]:g}-{band[1]:g} (data.fx_band)" if band is not None else "not positive"
+    if bad.all():
+        span = f" from {values.index[0].date()} to {values.index[-1].date()}" if len(values) else ""
+        raise DataError(
+            f"{symbol}: none of the {len(values)} closes{span} is usable (all {where})",
+            expected="USD/HKD closes (HKD per USD) inside data.fx_band",
+        )
     if bad.any():
         worst = values[bad].iloc[:4]
         shown = ", ".join(f"{d.date()} {v:.4f}" for d, v in zip(pd.DatetimeIndex(worst.index), worst, strict=True))
         more = ", …" if bad.sum() > 4 else ""
-        where = f"outside the band {band[0]:g}-{band[1]:g} (data.fx_band)" if band is not None else "not positive"
         notes.append(
             f"{symbol}: dropped {int(bad.sum())} closes {where} as bad ticks ({shown}{more}); "
             "the previous close is carried forward over them"
         )
     kept = values[~bad]
+    if band is None:
+        faults.absurd_values(kept, symbol=symbol, column="Close")
+        kept = _drop_spikes(kept, symbol, "Close", notes)
+    notes += _stale_notes(kept, symbol, _FX_STALE_ROWS, "a pegged rate may repeat; kept")
     notes += _long_gaps(kept, symbol, "the previous close is carried forward over each")
     return kept, notes
+
+
+def _stale_notes(values: pd.Series, symbol: str, rows: int, consequence: str, *, zero: bool = True) -> list[str]:
+    """A note on the runs of ``rows`` or more equal values (runs of 0 left out unless ``zero``)."""
+    runs = [run for run in faults.stale_runs(values, rows) if zero or run[3] != 0]
+    if not runs:
+        return []
+    shown = ", ".join(f"{a.date()} → {b.date()} ({n} rows at {v:g})" for a, b, n, v in runs[:3])
+    more = ", …" if len(runs) > 3 else ""
+    return [f"{symbol}: {len(runs)} runs of {rows} or more equal values ({shown}{more}); {consequence}"]
 
 
 def _long_gaps(values: pd.Series, symbol: str, consequence: str, days: int = 10) -> list[str]:
@@ -147,10 +270,38 @@ def _long_gaps(values: pd.Series, symbol: str, consequence: str, days: int = 10)
     return [f"{symbol}: {len(where)} gaps longer than {days} calendar days ({shown}{more}); {consequence}"]
 
 
-def clean_rate(raw: pd.DataFrame, *, symbol: str) -> tuple[pd.Series, list[str]]:
-    """A cash-rate series in percent per year (Yahoo's ``^IRX``), as an annual fraction."""
+def clean_rate(raw: pd.DataFrame, *, symbol: str, history: pd.DataFrame | None = None) -> tuple[pd.Series, list[str]]:
+    """A cash-rate series in percent per year (Yahoo's ``^IRX``), as an annual fraction.
+
+    ``history`` (default ``raw``) is the symbol's whole history, on which the
+    written-as-fractions test runs: a short window of near-zero rates (2009-2015)
+    is not a reason to refuse a file that is in percent elsewhere.
+    """
     notes: list[str] = []
     values = _close_series(raw, symbol, "cash rate", notes)
+    values = _drop_non_sessions(values.to_frame("Close"), values, symbol, None, notes)
+    lo, hi = faults.RATE_BAND_PCT
+    out = (values < lo) | (values > hi)
+    if out.any():
+        day = values.index[out.to_numpy()][0]
+        raise DataError(
+            f"{symbol}: cash rate {values[day]:g} on {pd.Timestamp(day).date()} is outside {lo:g}..{hi:g} "
+            f"percent per year ({int(out.sum())} such rows)",
+            expected=f"a rate in percent per year between {lo:g} and {hi:g}",
+            got=float(values[day]),
+        )
+    whole = values if history is None else history["Close"].dropna()
+    if len(whole) and float(whole.abs().max()) < 1.0 and float(whole.median()) < _FRACTION_MEDIAN:
+        raise DataError(
+            f"{symbol}: every cash rate from {pd.Timestamp(whole.index[0]).date()} to "
+            f"{pd.Timestamp(whole.index[-1]).date()} is below 1 (median {float(whole.median()):g}): it looks written "
+            "as fractions (0.05 for 5%), but is read as percent per year; write it in percent, as ^IRX is",
+            expected="a rate in percent per year (5.0 for 5%)",
+            got=float(whole.median()),
+        )
+    # a rate held at exactly 0 (a floor) is not a stale quote
+    stale = "kept (rates are sometimes quoted stale)"
+    notes += _stale_notes(values, symbol, faults.STALE_PRICE_ROWS, stale, zero=False)
     notes += _long_gaps(values, symbol, "the previous rate is carried forward over each")
     return values / 100.0, notes
 

@@ -1,0 +1,192 @@
+"""Detectors for planted-looking faults in one price series: the thresholds behind :mod:`engine.data.validate`.
+
+Each function takes a date-indexed float series (ascending, unique, positive
+unless said otherwise) and either returns what to keep plus notes, or raises
+:class:`~engine.errors.DataError` naming the date.  The thresholds are module
+constants, documented in :mod:`engine.data.validate`.
+
+Moves are daily log moves ``r_t = ln(p_t / p_{t-1})`` between consecutive rows.
+Their *typical size* on row t is the median of ``|r|`` over the
+:data:`SCALE_WINDOW` moves before it (the whole series' median while fewer than
+:data:`SCALE_MIN` are available); a move is *extreme* when
+``|r_t| > max(EXTREME_SCALES x typical size, EXTREME_FLOOR)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.calendar import CALENDAR_FIRST, sessions
+from engine.errors import DataError
+
+__all__ = [
+    "ABSURD_HIGH",
+    "ABSURD_LOW",
+    "EXTREME_FLOOR",
+    "EXTREME_SCALES",
+    "RATE_BAND_PCT",
+    "SPLIT_RATIOS",
+    "SPLIT_TOLERANCE",
+    "STALE_PRICE_ROWS",
+    "absurd_values",
+    "extreme_threshold",
+    "non_finite",
+    "non_sessions",
+    "reverting_spikes",
+    "stale_runs",
+    "unadjusted_splits",
+]
+
+#: Prices at or below this, or at or above :data:`ABSURD_HIGH`, are not prices (any currency, any era).
+ABSURD_LOW = 1e-6
+ABSURD_HIGH = 1e7
+#: Moves used for the typical size of a move, and the fewest that make it local.
+SCALE_WINDOW = 63
+SCALE_MIN = 20
+#: A move is extreme beyond this many typical sizes, and never below the floor (a log move; 0.25 is +28%/-22%).
+EXTREME_SCALES = 8.0
+EXTREME_FLOOR = 0.25
+#: A spike's second move gives back all but this fraction of the smaller of the two moves.
+SPIKE_NET_FRACTION = 1.0 / 3.0
+#: Price ratios (before / after) of a forward or reverse split, and the relative tolerance around them.
+SPLIT_RATIOS = (2.0, 3.0, 4.0, 5.0, 8.0, 10.0, 20.0, 50.0, 100.0, 1 / 2, 1 / 3, 1 / 4, 1 / 5, 1 / 8, 1 / 10, 1 / 20)
+SPLIT_TOLERANCE = 0.02
+#: A price repeated on this many consecutive rows is a frozen feed.
+STALE_PRICE_ROWS = 20
+#: Plausible cash rates, percent per year.
+RATE_BAND_PCT = (-1.0, 25.0)
+
+
+def _day(ts: object) -> str:
+    return str(pd.Timestamp(ts).date())
+
+
+def non_finite(values: pd.Series, *, symbol: str, column: str) -> None:
+    """Refuse ``inf``/``-inf`` (NaN is a missing value and handled by the caller)."""
+    bad = np.isinf(values.to_numpy(dtype="float64"))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"{symbol}: {column} is {values.iloc[i]} on {_day(values.index[i])} ({int(bad.sum())} such rows)",
+            expected="finite numbers",
+            got=float(values.iloc[i]),
+        )
+
+
+def absurd_values(values: pd.Series, *, symbol: str, column: str) -> None:
+    """Refuse positive values at or below :data:`ABSURD_LOW` or at or above :data:`ABSURD_HIGH`."""
+    bad = ((values > 0) & (values <= ABSURD_LOW)) | (values >= ABSURD_HIGH)
+    if bad.any():
+        day = values.index[bad.to_numpy()][0]
+        raise DataError(
+            f"{symbol}: {column} {values[day]:g} on {_day(day)} is not a plausible price "
+            f"({int(bad.sum())} rows outside {ABSURD_LOW:g}..{ABSURD_HIGH:g})",
+            expected=f"prices between {ABSURD_LOW:g} and {ABSURD_HIGH:g}",
+            got=float(values[day]),
+        )
+
+
+def non_sessions(frame: pd.DataFrame, *, market: str | None) -> tuple[pd.Index, pd.Index]:
+    """(rows to drop, rows kept although the calendar has no session) of ``frame``.
+
+    Dropped: Saturdays and Sundays; with a ``market``, also weekdays from
+    :data:`~engine.calendar.CALENDAR_FIRST` on that are not sessions of its
+    exchange calendar when the row is a placeholder: it shows no trading (High
+    equal to Low or missing, Volume 0 or missing) while the row before it does
+    (a range or a volume), like a close copied onto a closed day.  Any other
+    weekday non-session row is kept (the data's dates are the truth; exchange
+    calendars have errors, such as Hong Kong's Buddha's Birthday before 1999,
+    and in files without ranges or volumes the data cannot tell) and returned
+    second, to be noted.
+    """
+    index = pd.DatetimeIndex(frame.index)
+    weekend = index.day_of_week >= 5
+    if market is None or not len(index):
+        return frame.index[weekend], frame.index[:0]
+    first = max(index[0], pd.Timestamp(CALENDAR_FIRST))
+    known = sessions(market, first.date(), index[-1].date()) if first <= index[-1] else pd.DatetimeIndex([])
+    off = ~weekend & (index >= pd.Timestamp(CALENDAR_FIRST)) & ~index.isin(known)
+    ranged = (frame["High"] > frame["Low"]).to_numpy()
+    traded = ranged | (frame["Volume"] > 0).to_numpy()
+    before = np.concatenate([[False], traded[:-1]])
+    placeholder = off & ~traded & before
+    return frame.index[weekend | placeholder], frame.index[off & ~placeholder]
+
+
+def extreme_threshold(moves: np.ndarray) -> np.ndarray:
+    """Per move, the size beyond which it is extreme (see the module docstring)."""
+    size = pd.Series(np.abs(moves))
+    typical = size.rolling(SCALE_WINDOW, min_periods=SCALE_MIN).median().shift(1)
+    overall = float(np.nanmedian(size)) if len(size) else 0.0
+    typical = typical.fillna(overall).to_numpy()
+    return np.maximum(EXTREME_SCALES * typical, EXTREME_FLOOR)
+
+
+def reverting_spikes(values: pd.Series) -> list[tuple[pd.Timestamp, float, float, float]]:
+    """Rows whose price jumps by an extreme move and comes back the next row.
+
+    Row t is a spike when ``r_t`` and ``r_{t+1}`` are both extreme (by row t's
+    threshold), of opposite signs, and ``|r_t + r_{t+1}|`` is at most
+    :data:`SPIKE_NET_FRACTION` of the smaller: the price on t-1 and t+1 agree and
+    t alone is off.  Returns (date, before, value, after) for each.
+    """
+    p = values.to_numpy(dtype="float64")
+    if len(p) < 3:
+        return []
+    r = np.diff(np.log(p))
+    thr = extreme_threshold(r)
+    r1, r2, t1 = r[:-1], r[1:], thr[:-1]
+    hit = (
+        (np.abs(r1) > t1)
+        & (np.abs(r2) > t1)
+        & (np.sign(r1) != np.sign(r2))
+        & (np.abs(r1 + r2) <= SPIKE_NET_FRACTION * np.minimum(np.abs(r1), np.abs(r2)))
+    )
+    out = []
+    for k in np.flatnonzero(hit):
+        out.append((pd.Timestamp(values.index[k + 1]), float(p[k]), float(p[k + 1]), float(p[k + 2])))
+    return out
+
+
+def unadjusted_splits(values: pd.Series, *, symbol: str, column: str) -> None:
+    """Refuse an extreme one-row move whose price ratio is within :data:`SPLIT_TOLERANCE` of a split ratio.
+
+    Called after reverting spikes were removed, so such a move persists: it looks
+    like a split (or reverse split) that the prices were not adjusted for.
+    Back-adjusting would be a guess (a real crash of -50% is possible), so this
+    refuses and names the date.
+    """
+    p = values.to_numpy(dtype="float64")
+    if len(p) < 2:
+        return
+    r = np.diff(np.log(p))
+    thr = extreme_threshold(r)
+    for k in np.flatnonzero(np.abs(r) > thr):
+        ratio = p[k] / p[k + 1]
+        near = [q for q in SPLIT_RATIOS if abs(ratio / q - 1.0) <= SPLIT_TOLERANCE]
+        if near:
+            q = near[0]
+            kind = f"{q:g}-for-1 split" if q > 1 else f"1-for-{1 / q:g} reverse split"
+            raise DataError(
+                f"{symbol}: {column} goes from {p[k]:g} on {_day(values.index[k])} to {p[k + 1]:g} on "
+                f"{_day(values.index[k + 1])} (a ratio of {ratio:.3f}): this looks like an unadjusted {kind}; "
+                "use split-adjusted data (price: adj_close, or an adjusted file)",
+                expected="split-adjusted prices",
+                got=float(ratio),
+            )
+
+
+def stale_runs(values: pd.Series, rows: int) -> list[tuple[pd.Timestamp, pd.Timestamp, int, float]]:
+    """(first date, last date, length, value) of each run of at least ``rows`` equal consecutive values."""
+    p = values.to_numpy(dtype="float64")
+    if len(p) < rows:
+        return []
+    change = np.concatenate([[True], p[1:] != p[:-1]])
+    starts = np.flatnonzero(change)
+    ends = np.concatenate([starts[1:], [len(p)]])
+    return [
+        (pd.Timestamp(values.index[a]), pd.Timestamp(values.index[b - 1]), int(b - a), float(p[a]))
+        for a, b in zip(starts, ends, strict=True)
+        if b - a >= rows
+    ]

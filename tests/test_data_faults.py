@@ -1,0 +1,607 @@
+"""Planted data faults: each one is repaired and noted, or refused naming the file and the date; none is silent.
+
+A clean, realistic set of Yahoo-style CSVs (S&P 500 and Hang Seng on their exchange
+sessions, USD/HKD on weekdays, ^IRX in percent) is generated with a fixed seed into a
+temporary directory; one fault is planted in one file; the real loading path
+(:func:`engine.data.panel.load_for_config` over :class:`engine.data.csv.CsvProvider`)
+reads it.  The outcome must be exactly the one the fault's row says:
+
+* ``repaired``: the load succeeds, a note that the clean run did not have names the
+  symbol and the date, and every price in the panel is the clean one (or absent);
+* ``refused``: a :class:`DataError` whose ``file`` is the planted file and whose
+  message names the row or date.
+
+A handful also go through ``seesaw run`` in a subprocess: exit 0 or 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from engine.calendar import sessions
+from engine.config.loader import load_config
+from engine.data.cache import FrameCache
+from engine.data.csv import CsvProvider
+from engine.data.panel import LoadedPanel, load_for_config
+from engine.errors import DataError
+
+FIRST, LAST = dt.date(2018, 1, 2), dt.date(2019, 12, 31)
+CONFIG = """\
+name: faults
+description: Planted data faults
+data: {{source: csv, start: {start}, end: 2019-12-31, price: {price}}}
+cash_rate: ^IRX
+assets:
+  us: {{symbol: ^GSPC, market: us}}
+  hk: {{symbol: ^HSI, market: hk}}
+rules:
+  - otherwise: {{us: 0.5, hk: 0.5}}
+execution: {{lag: 1, rebalance: monthly}}
+costs: {{fee_bps: 5, slippage_bps: 5}}
+benchmarks:
+  - {{name: buy & hold US, weights: {{us: 1.0}}, rebalance: on_change}}
+initial_cash: 100000
+"""
+HEADER = "Date,Open,High,Low,Close,Adj Close,Volume"
+
+
+def _index_csv(dates: pd.DatetimeIndex, start: float, vol: float, seed: int) -> str:
+    """OHLC-consistent prices on ``dates``: a random walk with daily log volatility ``vol``."""
+    rng = np.random.default_rng(seed)
+    close = start * np.exp(np.cumsum(rng.normal(0.0003, vol, len(dates))))
+    open_ = np.concatenate([[start], close[:-1]]) * np.exp(rng.normal(0, 0.003, len(dates)))
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.004, len(dates))))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.004, len(dates))))
+    volume = rng.integers(1_000_000, 5_000_000, len(dates))
+    lines = [HEADER]
+    for i, d in enumerate(dates):
+        c = f"{close[i]:.2f}"
+        lines.append(f"{d.date()},{open_[i]:.2f},{high[i]:.2f},{low[i]:.2f},{c},{c},{volume[i]}")
+    return "\n".join(lines) + "\n"
+
+
+def _close_only_csv(dates: pd.DatetimeIndex, values: np.ndarray, digits: int) -> str:
+    lines = [HEADER] + [f"{d.date()},,,,{v:.{digits}f},{v:.{digits}f}," for d, v in zip(dates, values, strict=True)]
+    return "\n".join(lines) + "\n"
+
+
+def clean_files() -> dict[str, str]:
+    """File name -> text of the clean data set."""
+    us = sessions("us", FIRST, LAST)
+    hk = sessions("hk", FIRST, LAST)
+    weekdays = pd.bdate_range(FIRST, LAST)
+    rng = np.random.default_rng(7)
+    fx = np.clip(7.80 + np.cumsum(rng.normal(0, 0.002, len(weekdays))), 7.76, 7.84) + rng.normal(0, 1e-4, len(weekdays))
+    irx = 2.0 + np.cumsum(rng.normal(0, 0.02, len(us)))
+    return {
+        "GSPC.csv": _index_csv(us, 2700.0, 0.011, seed=1),
+        "HSI.csv": _index_csv(hk, 30000.0, 0.013, seed=2),
+        "HKD_X.csv": _close_only_csv(weekdays, fx, 4),
+        "IRX.csv": _close_only_csv(us, irx, 3),
+    }
+
+
+CLEAN = clean_files()
+#: A US session in the run, and its row in GSPC.csv (1-based data row = position + 1).
+D = pd.Timestamp("2019-06-14")
+US_DATES = [line.split(",")[0] for line in CLEAN["GSPC.csv"].splitlines()[1:]]
+K = US_DATES.index("2019-06-14")
+HK_DATES = [line.split(",")[0] for line in CLEAN["HSI.csv"].splitlines()[1:]]
+FX_DATES = [line.split(",")[0] for line in CLEAN["HKD_X.csv"].splitlines()[1:]]
+
+
+# --- text mutations -----------------------------------------------------------------------------------
+
+
+def _rows(text: str) -> tuple[str, list[str]]:
+    lines = text.splitlines()
+    return lines[0], lines[1:]
+
+
+def _join(header: str, rows: list[str]) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def _scale(row: str, factor: float, cols: tuple[int, ...] = (1, 2, 3, 4, 5)) -> str:
+    f = row.split(",")
+    for j in cols:
+        if f[j]:
+            f[j] = f"{float(f[j]) * factor:.6g}"
+    return ",".join(f)
+
+
+def _set(row: str, value: str, cols: tuple[int, ...] = (4, 5)) -> str:
+    f = row.split(",")
+    for j in cols:
+        f[j] = value
+    return ",".join(f)
+
+
+def spike(factor: float, k: int = K) -> Callable[[str], bytes]:
+    def go(text: str) -> bytes:
+        h, r = _rows(text)
+        r[k] = _scale(r[k], factor)
+        return _join(h, r)
+
+    return go
+
+
+def split(ratio: float, k: int = K) -> Callable[[str], bytes]:
+    def go(text: str) -> bytes:
+        h, r = _rows(text)
+        return _join(h, r[:k] + [_scale(x, 1 / ratio) for x in r[k:]])
+
+    return go
+
+
+def set_close(value: str, k: int = K) -> Callable[[str], bytes]:
+    def go(text: str) -> bytes:
+        h, r = _rows(text)
+        r[k] = _set(r[k], value)
+        return _join(h, r)
+
+    return go
+
+
+def set_rate(value: str, k: int) -> Callable[[str], bytes]:
+    return set_close(value, k)
+
+
+def insert_row(date: str, *, copy_of: int = K, placeholder: bool = True) -> Callable[[str], bytes]:
+    """A row dated ``date`` copying row ``copy_of``'s close (flat and volume 0 when ``placeholder``), in order."""
+
+    def go(text: str) -> bytes:
+        h, r = _rows(text)
+        f = r[copy_of].split(",")
+        if placeholder:
+            f = [date, f[4], f[4], f[4], f[4], f[5], "0" if f[6] else ""]
+        else:
+            f[0] = date
+        r.append(",".join(f))
+        r.sort(key=lambda x: x.split(",")[0])
+        return _join(h, r)
+
+    return go
+
+
+def move_to_top(k: int = K) -> Callable[[str], bytes]:
+    def go(text: str) -> bytes:
+        h, r = _rows(text)
+        return _join(h, [r[k], *r[:k], *r[k + 1 :]])
+
+    return go
+
+
+def shuffled(text: str) -> bytes:
+    h, r = _rows(text)
+    order = np.random.default_rng(3).permutation(len(r))
+    return _join(h, [r[i] for i in order])
+
+
+def reversed_rows(text: str) -> bytes:
+    h, r = _rows(text)
+    return _join(h, r[::-1])
+
+
+def duplicate(*, different: bool) -> Callable[[str], bytes]:
+    def go(text: str) -> bytes:
+        h, r = _rows(text)
+        extra = _scale(r[K], 1.01) if different else r[K]
+        return _join(h, [*r[: K + 1], extra, *r[K + 1 :]])
+
+    return go
+
+
+def stale(rows: int) -> Callable[[str], bytes]:
+    def go(text: str) -> bytes:
+        h, r = _rows(text)
+        value = r[K].split(",")[4]
+        return _join(h, r[:K] + [_set(x, value, (1, 2, 3, 4, 5)) for x in r[K : K + rows]] + r[K + rows :])
+
+    return go
+
+
+def cut_last_line(keep: Callable[[str], int]) -> Callable[[str], bytes]:
+    """The file cut inside its last line, after ``keep(last_line)`` characters (no final newline)."""
+
+    def go(text: str) -> bytes:
+        body = text.rstrip("\n")
+        start = body.rfind("\n") + 1
+        return body[: start + keep(body[start:])].encode()
+
+    return go
+
+
+def drop_column(name: str) -> Callable[[str], bytes]:
+    def go(text: str) -> bytes:
+        h, r = _rows(text)
+        j = h.split(",").index(name)
+        cut = [",".join(f for i, f in enumerate(x.split(",")) if i != j) for x in [h, *r]]
+        return _join(cut[0], cut[1:])
+
+    return go
+
+
+def replace_date(new: str, k: int = K) -> Callable[[str], bytes]:
+    def go(text: str) -> bytes:
+        h, r = _rows(text)
+        r[k] = ",".join([new, *r[k].split(",")[1:]])
+        return _join(h, r)
+
+    return go
+
+
+def raw_bytes(fn: Callable[[str], str | bytes]) -> Callable[[str], bytes]:
+    def go(text: str) -> bytes:
+        out = fn(text)
+        return out if isinstance(out, bytes) else out.encode()
+
+    return go
+
+
+def fx_all(factor: float) -> Callable[[str], bytes]:
+    def go(text: str) -> bytes:
+        h, r = _rows(text)
+        return _join(h, [_scale(x, factor, (4, 5)) for x in r])
+
+    return go
+
+
+# --- the battery --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One planted fault: which file, how, the expected outcome and what the note or error must name."""
+
+    id: str
+    file: str
+    plant: Callable[[str], bytes] | None  # None: the file is replaced by something else (see _plant)
+    outcome: str  # "repaired" or "refused"
+    names: tuple[str, ...]
+    price: str = "close"
+    start: str = "2019-01-02"
+    special: str | None = None
+
+
+def _day(i: int, dates: list[str] = US_DATES) -> str:
+    return dates[i]
+
+
+SYM = {"GSPC.csv": "^GSPC", "HSI.csv": "^HSI", "HKD_X.csv": "HKD=X", "IRX.csv": "^IRX"}
+LAST_US = US_DATES[-1]
+FX_K = FX_DATES.index("2019-06-14")
+HK_K = HK_DATES.index("2019-06-14")
+K_NEW_YEAR = US_DATES.index("2018-12-31")
+K_HK_HOLIDAY = HK_DATES.index("2019-09-30")
+
+FAULTS = [
+    # one-day spikes that revert: the row is dropped
+    Fault("spike_up_10x", "GSPC.csv", spike(10.0), "repaired", ("^GSPC", "2019-06-14", "spike")),
+    Fault("spike_down_10x", "GSPC.csv", spike(0.1), "repaired", ("^GSPC", "2019-06-14", "spike")),
+    Fault("spike_up_2x", "GSPC.csv", spike(2.0), "repaired", ("^GSPC", "2019-06-14", "spike")),
+    Fault("spike_down_half", "GSPC.csv", spike(0.5), "repaired", ("^GSPC", "2019-06-14", "spike")),
+    Fault("spike_up_hk", "HSI.csv", spike(10.0, HK_K), "repaired", ("^HSI", "2019-06-14", "spike")),
+    Fault("spike_adj_close", "GSPC.csv", spike(10.0), "repaired", ("^GSPC", "2019-06-14"), price="adj_close"),
+    # unadjusted splits (a jump near a round ratio that stays): refused
+    Fault("split_2_for_1", "GSPC.csv", split(2.0), "refused", ("2019-06-14", "split")),
+    Fault("split_3_for_1", "GSPC.csv", split(3.0), "refused", ("2019-06-14", "split")),
+    Fault("split_4_for_1", "GSPC.csv", split(4.0), "refused", ("2019-06-14", "split")),
+    Fault("split_10_for_1", "GSPC.csv", split(10.0), "refused", ("2019-06-14", "split")),
+    Fault("reverse_split_1_for_2", "GSPC.csv", split(0.5), "refused", ("2019-06-14", "reverse split")),
+    Fault("reverse_split_1_for_10", "HSI.csv", split(0.1, HK_K), "refused", ("2019-06-14", "reverse split")),
+    # a write cut short: the last line is dropped
+    Fault("truncated_mid_close", "GSPC.csv", cut_last_line(lambda s: len(s.split(",", 4)[0]) + 30), "repaired", ()),
+    Fault("truncated_mid_row", "GSPC.csv", cut_last_line(lambda s: 15), "repaired", ("^GSPC", "2019-12-3")),
+    Fault("truncated_in_date", "GSPC.csv", cut_last_line(lambda s: 8), "repaired", ("^GSPC", "2019-12")),
+    Fault("truncated_last_number", "GSPC.csv", None, "repaired", ("^GSPC", LAST_US), "adj_close", special="cut_num"),
+    # order
+    Fault("row_moved_to_top", "GSPC.csv", move_to_top(), "repaired", ("^GSPC", "2019-06-14", "sorted")),
+    Fault("shuffled", "GSPC.csv", shuffled, "repaired", ("^GSPC", "sorted")),
+    Fault("reversed", "GSPC.csv", reversed_rows, "repaired", ("^GSPC", LAST_US, "sorted")),
+    Fault("shuffled_weekend_start", "GSPC.csv", shuffled, "repaired", ("^GSPC", "sorted"), start="2019-01-05"),
+    Fault("duplicate_row_identical", "GSPC.csv", duplicate(different=False), "repaired", ("^GSPC", "2019-06-14")),
+    Fault("duplicate_date_different", "GSPC.csv", duplicate(different=True), "refused", ("2019-06-14",)),
+    # rows on days the market was closed
+    Fault("saturday_row", "GSPC.csv", insert_row("2019-06-15", placeholder=False), "repaired", ("^GSPC", "2019-06-15")),
+    Fault("sunday_row", "GSPC.csv", insert_row("2019-06-16", placeholder=False), "repaired", ("^GSPC", "2019-06-16")),
+    Fault("christmas_row", "GSPC.csv", insert_row("2019-12-25"), "repaired", ("^GSPC", "2019-12-25")),
+    Fault(
+        "new_year_row", "GSPC.csv", insert_row("2019-01-01", copy_of=K_NEW_YEAR), "repaired", ("^GSPC", "2019-01-01")
+    ),
+    Fault(
+        "hk_national_day", "HSI.csv", insert_row("2019-10-01", copy_of=K_HK_HOLIDAY), "repaired", ("^HSI", "2019-10-01")
+    ),
+    # values
+    Fault("stale_3_months", "GSPC.csv", stale(63), "refused", ("2019-06-14", "stale")),
+    Fault("inf_close", "GSPC.csv", set_close("inf"), "refused", ("2019-06-14", f"row {K + 1}")),
+    Fault("minus_inf_close", "GSPC.csv", set_close("-inf"), "refused", ("2019-06-14",)),
+    Fault("nan_string_close", "GSPC.csv", set_close("nan"), "refused", ("2019-06-14",)),
+    Fault("tiny_1e-300", "GSPC.csv", set_close("1e-300"), "refused", ("2019-06-14",)),
+    Fault("huge_1e308", "GSPC.csv", set_close("1e308"), "refused", ("2019-06-14",)),
+    Fault("zero_close", "GSPC.csv", set_close("0"), "repaired", ("^GSPC", "2019-06-14", "non-positive")),
+    Fault("negative_close", "GSPC.csv", set_close("-2744.5"), "repaired", ("^GSPC", "2019-06-14")),
+    Fault("non_numeric_close", "GSPC.csv", set_close("abc"), "refused", ("2019-06-14", "'abc'")),
+    Fault("thousands_separator", "GSPC.csv", set_close('"2,744.50"'), "refused", ("2019-06-14",)),
+    Fault("empty_close_rows", "GSPC.csv", set_close(""), "repaired", ("^GSPC", "2019-06-14")),
+    # file shape
+    Fault("empty_file", "GSPC.csv", lambda t: b"", "refused", ("empty",)),
+    Fault("header_only", "GSPC.csv", lambda t: (HEADER + "\n").encode(), "refused", ("no data rows",)),
+    Fault("missing_date_column", "GSPC.csv", drop_column("Date"), "refused", ("Date",)),
+    Fault("missing_close_column", "GSPC.csv", drop_column("Close"), "refused", ("'Close'",)),
+    Fault("semicolon_delimited", "GSPC.csv", lambda t: t.replace(",", ";").encode(), "refused", ("Date",)),
+    Fault("header_repeated_midfile", "GSPC.csv", None, "refused", ("'Date'", f"row {K + 1}"), special="header"),
+    Fault("non_utf8_bytes", "GSPC.csv", None, "refused", (f"line {K + 2}",), special="latin1"),
+    # dates
+    Fault("bad_date_format", "GSPC.csv", replace_date("06/14/2019"), "refused", ("06/14/2019", f"row {K + 1}")),
+    Fault("date_with_time", "GSPC.csv", replace_date("2019-06-14 00:00:00"), "refused", (f"row {K + 1}",)),
+    Fault("date_year_9999", "GSPC.csv", replace_date("9999-06-14", len(US_DATES) - 1), "refused", ("9999-06-14",)),
+    Fault("date_before_1900", "GSPC.csv", replace_date("1850-06-14", 0), "refused", ("1850-06-14", "row 1")),
+    # the exchange rate (pegged, HKD per USD)
+    Fault("fx_78_ten_times", "HKD_X.csv", set_close("78.0", FX_K), "repaired", ("HKD=X", "2019-06-14", "band")),
+    Fault("fx_zero", "HKD_X.csv", set_close("0", FX_K), "repaired", ("HKD=X", "2019-06-14")),
+    Fault("fx_outside_band", "HKD_X.csv", set_close("7.5", FX_K), "repaired", ("HKD=X", "2019-06-14", "band")),
+    Fault("fx_inf", "HKD_X.csv", set_close("inf", FX_K), "refused", ("2019-06-14",)),
+    Fault("fx_saturday_row", "HKD_X.csv", insert_row("2019-06-15", copy_of=FX_K), "repaired", ("HKD=X", "2019-06-15")),
+    Fault("fx_whole_file_10x", "HKD_X.csv", fx_all(10.0), "refused", ("HKD=X", "band", "2019-12-31")),
+    # the cash rate (^IRX, percent per year)
+    Fault("irx_5000", "IRX.csv", set_rate("5000", K), "refused", ("2019-06-14", "5000")),
+    Fault("irx_below_minus_1", "IRX.csv", set_rate("-2.5", K), "refused", ("2019-06-14", "-2.5")),
+    Fault("irx_as_fraction", "IRX.csv", fx_all(0.01), "refused", ("fractions",)),
+    Fault("irx_inf", "IRX.csv", set_rate("inf", K), "refused", ("2019-06-14",)),
+    Fault("irx_saturday_row", "IRX.csv", insert_row("2019-06-15"), "repaired", ("^IRX", "2019-06-15")),
+    # the file itself
+    Fault("file_is_a_directory", "GSPC.csv", None, "refused", ("GSPC.csv",), special="dir"),
+    Fault("file_missing", "GSPC.csv", None, "refused", ("GSPC.csv",), special="missing"),
+    Fault("file_unreadable", "GSPC.csv", None, "refused", ("GSPC.csv",), special="chmod"),
+]
+
+#: Variations that are not faults: they must load exactly like the clean files, with no new note.
+CONTROLS = {
+    "crlf_line_endings": lambda t: t.replace("\n", "\r\n").encode(),
+    "byte_order_mark": lambda t: b"\xef\xbb\xbf" + t.encode(),
+    "extra_columns": lambda t: "\n".join(
+        x + (",Dividends" if i == 0 else ",0") for i, x in enumerate(t.splitlines())
+    ).encode(),
+    "no_final_newline": lambda t: t.rstrip("\n").encode(),
+    "blank_line_inside": lambda t: t.replace(f"\n{US_DATES[K]},", f"\n\n{US_DATES[K]},").encode(),
+}
+
+
+def _write(directory: Path, fault: Fault | None = None) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in CLEAN.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    if fault is None:
+        return
+    path = directory / fault.file
+    text = CLEAN[fault.file]
+    if fault.plant is not None:
+        path.write_bytes(fault.plant(text))
+    elif fault.special == "cut_num":  # no Volume column, so the last field is a price: "2744.12" -> "27"
+        body = drop_column("Volume")(text).decode().rstrip("\n")
+        path.write_bytes(body[: body.rfind(",") + 3].encode())
+    elif fault.special == "header":  # two downloads concatenated
+        h, r = _rows(text)
+        path.write_bytes(_join(h, [*r[:K], h, *r[K:]]))
+    elif fault.special == "latin1":
+        h, r = _rows(text)
+        r[K] = r[K].replace(",", ",\xe9", 1)
+        path.write_bytes(_join(h, r).replace("\xe9".encode(), b"\xe9"))
+    elif fault.special == "dir":
+        path.unlink()
+        path.mkdir()
+    elif fault.special == "missing":
+        path.unlink()
+    elif fault.special == "chmod":
+        path.chmod(0)
+
+
+def _config(directory: Path, fault: Fault | None = None) -> Path:
+    path = directory / "faults.yaml"
+    start, price = (fault.start, fault.price) if fault else ("2019-01-02", "close")
+    path.write_text(CONFIG.format(start=start, price=price), encoding="utf-8")
+    return path
+
+
+def _load(directory: Path, fault: Fault | None = None) -> tuple[LoadedPanel, list[str]]:
+    provider = CsvProvider(directory)
+    cfg = load_config(_config(directory, fault))
+    loaded = load_for_config(provider, cfg, warmup_rows=5)
+    return loaded, [*loaded.panel.notes, *provider.notes]
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[LoadedPanel, list[str]]]:
+    """The clean files loaded once per price field."""
+    out = {}
+    for price in ("close", "adj_close"):
+        directory = tmp_path_factory.mktemp(f"clean_{price}")
+        _write(directory)
+        out[price] = _load(directory, Fault("clean", "GSPC.csv", None, "repaired", (), price=price))
+    return out
+
+
+def test_the_clean_files_load_without_a_note(clean: dict[str, tuple[LoadedPanel, list[str]]]) -> None:
+    loaded, notes = clean["close"]
+    assert notes == []
+    assert loaded.panel.dates[0] <= pd.Timestamp("2019-01-02") < loaded.panel.dates[loaded.start + 1]
+
+
+def assert_none_silent(notes: list[str], clean_notes: list[str], error: DataError | None) -> None:
+    """Every fault either adds a note the clean run did not have, or is an error."""
+    assert error is not None or set(notes) - set(clean_notes), "fault passed silently"
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.id for f in FAULTS])
+def test_fault_is_repaired_and_noted_or_refused(
+    fault: Fault, tmp_path: Path, clean: dict[str, tuple[LoadedPanel, list[str]]]
+) -> None:
+    if fault.special == "chmod" and os.geteuid() == 0:
+        pytest.skip("root reads files whatever their mode")
+    _write(tmp_path, fault)
+    clean_loaded, clean_notes = clean[fault.price]
+    error: DataError | None = None
+    try:
+        loaded, notes = _load(tmp_path, fault)
+    except DataError as exc:
+        error, notes = exc, []
+    assert_none_silent(notes, clean_notes, error)
+    if fault.outcome == "refused":
+        assert error is not None, f"expected a refusal, got notes {notes}"
+        assert error.file is not None and Path(error.file).name == fault.file, error
+        for name in fault.names:
+            assert name in str(error), (name, str(error))
+        return
+    assert error is None, f"expected a repair, got {error}"
+    new = [n for n in notes if n not in clean_notes]
+    symbol = SYM[fault.file]
+    names = fault.names or (symbol, LAST_US)
+    assert any(all(name in n for name in names) for n in new), (names, new)
+    assert any(symbol in n for n in new)
+    _assert_clean_prices(loaded, clean_loaded)
+
+
+def _assert_clean_prices(loaded: LoadedPanel, clean_loaded: LoadedPanel) -> None:
+    """Every price left in the repaired panel is the clean file's price for that date."""
+    got = pd.DataFrame(loaded.panel.close, index=loaded.panel.dates, columns=loaded.panel.assets)
+    want = pd.DataFrame(clean_loaded.panel.close, index=clean_loaded.panel.dates, columns=clean_loaded.panel.assets)
+    assert got.index.isin(want.index).all(), "the repair invented dates"
+    want = want.reindex(got.index)
+    kept = got.notna()
+    assert np.allclose(got[kept].fillna(0), want[kept].fillna(0), rtol=1e-12, atol=0), "a repaired price differs"
+
+
+@pytest.mark.parametrize("name", sorted(CONTROLS))
+def test_harmless_variations_load_like_the_clean_files(
+    name: str, tmp_path: Path, clean: dict[str, tuple[LoadedPanel, list[str]]]
+) -> None:
+    _write(tmp_path)
+    (tmp_path / "GSPC.csv").write_bytes(CONTROLS[name](CLEAN["GSPC.csv"]))
+    loaded, notes = _load(tmp_path)
+    clean_loaded, clean_notes = clean["close"]
+    assert notes == clean_notes
+    assert loaded.panel.fingerprint == clean_loaded.panel.fingerprint
+
+
+def test_a_weekday_non_session_with_trading_is_kept_and_noted(tmp_path: Path) -> None:
+    """Exchange calendars can be wrong (Hong Kong's Buddha's Birthday before 1999): a row with a range stays."""
+    _write(tmp_path)
+    (tmp_path / "GSPC.csv").write_bytes(insert_row("2019-12-25", placeholder=False)(CLEAN["GSPC.csv"]))
+    loaded, notes = _load(tmp_path)
+    assert pd.Timestamp("2019-12-25") in loaded.panel.dates
+    assert any("^GSPC" in n and "2019-12-25" in n and "kept" in n for n in notes), notes
+
+
+def test_a_spike_repair_restores_the_drawdown(tmp_path: Path, clean: dict[str, tuple[LoadedPanel, list[str]]]) -> None:
+    """The motivating case: a 10x one-day spike no longer turns a small drawdown into -80%."""
+    _write(tmp_path, FAULTS[0])
+    loaded, _ = _load(tmp_path, FAULTS[0])
+    us = loaded.panel.known[:, 0]
+    drawdown = float(np.min(us / np.maximum.accumulate(us) - 1))
+    clean_us = clean["close"][0].panel.known[:, 0]
+    assert drawdown == pytest.approx(float(np.min(clean_us / np.maximum.accumulate(clean_us) - 1)), abs=0.02)
+    assert drawdown > -0.5
+
+
+# --- symbols that would be paths -----------------------------------------------------------------------
+
+BAD_SYMBOLS = {
+    "slash": "a/b",
+    "dot_dot": "..",
+    "dot_dot_inside": "A..B",
+    "absolute_path": "/etc/passwd",
+    "parent_path": "../../x",
+    "nul": "AB\x00C",
+    "newline": "AB\nC",
+    "backslash": "..\\x",
+    "leading_dot": ".hidden",
+    "too_long": "A" * 200,
+    "empty": "",
+    "caret_only": "^",
+    "space": "A B",
+}
+
+
+@pytest.mark.parametrize("symbol", BAD_SYMBOLS.values(), ids=list(BAD_SYMBOLS))
+def test_a_symbol_is_never_a_path(symbol: str, tmp_path: Path) -> None:
+    _write(tmp_path / "data")
+    with pytest.raises(DataError) as err:
+        CsvProvider(tmp_path / "data").fetch(symbol, None, None)
+    assert err.value.got == symbol
+    with pytest.raises(DataError):
+        FrameCache(tmp_path / "cache").csv_path("yahoo", symbol)
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("symbol", ["^GSPC", "2800.HK", "HKD=X", "BRK-B", "^IRX", "ES=F", "0700.HK"])
+def test_real_tickers_map_to_files_in_the_directory(symbol: str, tmp_path: Path) -> None:
+    path = CsvProvider(tmp_path).path_for(symbol)
+    assert path.parent == tmp_path.absolute()
+    assert FrameCache(tmp_path).csv_path("yahoo", symbol).parent == tmp_path.absolute() / "yahoo"
+
+
+# --- through the command line: exit 0 or 2, never a traceback ------------------------------------------
+
+CLI_FAULTS = [
+    "spike_up_10x",
+    "split_2_for_1",
+    "truncated_mid_close",
+    "shuffled_weekend_start",
+    "inf_close",
+    "non_utf8_bytes",
+    "irx_5000",
+    "irx_as_fraction",
+]
+
+
+def _cli_run(config: Path, data: Path, tmp_path: Path) -> list[str]:
+    results = ["--results-dir", str(tmp_path / "results"), "--store", str(tmp_path / "store.duckdb")]
+    return [sys.executable, "-m", "engine", "run", str(config), "--source", "csv", "--data-dir", str(data), *results]
+
+
+@pytest.mark.parametrize("fault_id", CLI_FAULTS)
+def test_the_cli_exits_0_or_2_without_a_traceback(fault_id: str, tmp_path: Path) -> None:
+    fault = next(f for f in FAULTS if f.id == fault_id)
+    data = tmp_path / "data"
+    _write(data, fault)
+    config = _config(tmp_path, fault)
+    proc = subprocess.run(
+        _cli_run(config, data, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if fault.outcome == "repaired":
+        assert proc.returncode == 0, proc.stderr
+        assert all(name in proc.stdout for name in fault.names), proc.stdout
+    else:
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert fault.file in proc.stderr + proc.stdout
+
+
+def test_a_config_symbol_that_is_a_path_exits_2(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _write(data)
+    config = _config(tmp_path)
+    config.write_text(config.read_text().replace("symbol: ^GSPC", "symbol: /etc/passwd"), encoding="utf-8")
+    proc = subprocess.run(
+        _cli_run(config, data, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "/etc/passwd" in proc.stderr + proc.stdout
