@@ -19,7 +19,25 @@ __all__ = [
     "SeesawError",
     "StoreError",
     "UserError",
+    "printable",
 ]
+
+#: Longest message part of :meth:`UserError.one_line`; longer ones keep their start and end.
+MAX_MESSAGE_CHARS = 500
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character escaped as in ``repr`` (``\\n``, ``\\x1b``, ``\\u2028``).
+
+    Config keys and values reach error messages; a newline or an ANSI escape in them must not
+    break the one-line format or drive the terminal.
+
+    >>> printable("a\\nb\\x1b[2J")
+    'a\\\\nb\\\\x1b[2J'
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class SeesawError(Exception):
@@ -62,9 +80,16 @@ class UserError(SeesawError):
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
-        """``file: path: message (line N)`` with the parts that are known."""
-        parts = [p for p in (self.file, self.path) if p]
-        text = ": ".join([*parts, self.message])
+        """``file: path: message (line N)`` with the parts that are known.
+
+        Non-printable characters are escaped (:func:`printable`) and a message longer than
+        :data:`MAX_MESSAGE_CHARS` is shortened in the middle, so the result is one short line.
+        """
+        message = printable(self.message)
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = f"{message[: MAX_MESSAGE_CHARS - 100]} ... {message[-90:]}"
+        parts = [printable(p) for p in (self.file, self.path) if p]
+        text = ": ".join([*parts, message])
         if self.line is not None:
             text += f" (line {self.line})"
         return text

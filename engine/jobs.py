@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from engine import __version__
 from engine.config import StrategyConfig, load_configs
+from engine.config.checks import _pydantic_message, first_error
 from engine.config.models import AssetSpec, DataSpec
 from engine.data.base import Provider
 from engine.data.panel import LoadedPanel, load_for_config
@@ -146,7 +148,17 @@ def _resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> S
         update["data_dir"] = str(opts.data_dir or data.data_dir or env.get("SEESAW_DATA_DIR") or DEFAULT_DATA_DIR)
     elif opts.source is not None:
         update["data_dir"] = None
-    resolved = DataSpec.model_validate({**data.model_dump(), **update})
+    try:
+        resolved = DataSpec.model_validate({**data.model_dump(), **update})
+    except ValidationError as exc:
+        err = first_error(exc)
+        field = str(err["loc"][0]) if err["loc"] else ""
+        options = [f"--{k}" for k in ("start", "end") if k in update]
+        if field:
+            where = f"--{field.replace('_', '-')}" if field in update else f"data.{field}"
+        else:  # a check across fields (start before end)
+            where = "/".join(options) or "data"
+        raise ConfigError(_pydantic_message(err, []), path=where, got=err.get("input")) from None
     return cfg.model_copy(update={"data": resolved})
 
 

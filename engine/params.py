@@ -12,9 +12,11 @@ A config may name its knobs once and use them twice::
 ``sweep:`` keys are parameter names (or ``params.<name>``) or one of the YAML paths in
 :data:`SWEEPABLE_PATHS` / ``signals.<signal>.<argument>``; values are a non-empty list, or a range
 ``{start, stop, step}`` that includes ``stop`` when it is on the grid (``start + i * step <= stop``,
-with a tolerance of 1e-9 steps for floats).  The grid is the product of the lists, in the order
-the keys are written, the last key varying fastest.  Paths that would change the data (assets,
-dates, currency, cash rate, fills) are not sweepable: a sweep runs on one panel.
+with a tolerance of 1e-9 steps for floats).  A range holds at most :data:`MAX_RANGE_VALUES` values,
+counted from its bounds before anything is expanded; a list at most :data:`MAX_LIST_VALUES`.
+The grid is the product of the lists, in the order the keys are written, the last key varying
+fastest.  Paths that would change the data (assets, dates, currency, cash rate, fills) are not
+sweepable: a sweep runs on one panel.
 
 Everything here is pure: configs in, configs or value lists out.
 """
@@ -54,7 +56,9 @@ SWEEPABLE_PATHS = (
     "costs.hk_stamp_duty_bps",
 )
 #: A range may expand to at most this many values (the grid's own cap is ``--max-combos``).
-MAX_RANGE_VALUES = 1_000_000
+MAX_RANGE_VALUES = 100_000
+#: A list may hold at most this many values (each is validated on its own; write a range for more).
+MAX_LIST_VALUES = 10_000
 
 Combination = dict[str, Any]  # sweep key -> value
 
@@ -134,14 +138,23 @@ def expand_values(key: str, spec: Any) -> list[Any]:
     if isinstance(spec, list):
         if not spec:
             raise ConfigError("empty list of values", path=path, expected="at least one value", got=spec)
+        if len(spec) > MAX_LIST_VALUES:
+            raise ConfigError(
+                f"list of {len(spec):,} values exceeds the limit of {MAX_LIST_VALUES:,} "
+                "(a range {start, stop, step} may hold more)",
+                path=path,
+                expected=f"at most {MAX_LIST_VALUES:,} values",
+                got=len(spec),
+            )
+        seen: set[Any] = set()
         for i, value in enumerate(spec):
             if not (_is_number(value) or isinstance(value, str)):
                 raise ConfigError(
                     f"value {value!r} is not a number or a name", path=f"{path}[{i}]", expected="a number", got=value
                 )
-        dup = next((v for i, v in enumerate(spec) if v in spec[:i]), None)
-        if dup is not None:
-            raise ConfigError(f"value {dup!r} is listed twice", path=path, expected="distinct values", got=dup)
+            if value in seen:
+                raise ConfigError(f"value {value!r} is listed twice", path=path, expected="distinct values", got=value)
+            seen.add(value)
         return list(spec)
     if isinstance(spec, dict):
         missing = [k for k in ("start", "stop", "step") if k not in spec]
@@ -158,13 +171,7 @@ def expand_values(key: str, spec: Any) -> list[Any]:
                     f"{k} must be a number, got {spec[k]!r}", path=f"{path}.{k}", expected="a number", got=spec[k]
                 )
         start, stop, step = spec["start"], spec["stop"], spec["step"]
-        if step <= 0:
-            raise ConfigError("step must be positive", path=f"{path}.step", expected="step > 0", got=step)
-        if stop < start:
-            raise ConfigError(f"stop {stop} is below start {start}", path=f"{path}.stop", expected=">= start", got=stop)
-        count = math.floor((stop - start) / step + 1e-9) + 1
-        if count > MAX_RANGE_VALUES:
-            raise ConfigError(f"range has {count} values", path=path, expected=f"at most {MAX_RANGE_VALUES}", got=count)
+        count = _range_count(key, start, stop, step)
         if all(isinstance(spec[k], int) for k in ("start", "stop", "step")):
             return [start + i * step for i in range(count)]
         return [float(round(start + i * step, 12)) for i in range(count)]
@@ -174,6 +181,30 @@ def expand_values(key: str, spec: Any) -> list[Any]:
         expected="[v1, v2, ...] or {start, stop, step}",
         got=spec,
     )
+
+
+def _range_count(key: str, start: float, stop: float, step: float) -> int:
+    """How many values ``{start, stop, step}`` holds, from the bounds alone; ConfigError over MAX_RANGE_VALUES."""
+    path = f"sweep.{key}"
+    if step <= 0:
+        raise ConfigError("step must be positive", path=f"{path}.step", expected="step > 0", got=step)
+    if stop < start:
+        raise ConfigError(f"stop {stop} is below start {start}", path=f"{path}.stop", expected=">= start", got=stop)
+    count: int | None
+    if all(isinstance(x, int) for x in (start, stop, step)):
+        count = int((stop - start) // step) + 1
+    else:
+        steps = (stop - start) / step  # inf when the bounds are far apart and the step tiny
+        count = math.floor(steps + 1e-9) + 1 if steps <= MAX_RANGE_VALUES else None
+    if count is None or count > MAX_RANGE_VALUES:
+        size = f"{count:,} values" if count is not None else f"more than {MAX_RANGE_VALUES:,} values"
+        raise ConfigError(
+            f"range of {size} exceeds the limit of {MAX_RANGE_VALUES:,}",
+            path=path,
+            expected=f"at most {MAX_RANGE_VALUES:,} values",
+            got=count,
+        )
+    return count
 
 
 def apply_combination(cfg: StrategyConfig, combo: Mapping[str, Any]) -> StrategyConfig:
@@ -225,19 +256,46 @@ class Grid:
 
 
 def grid(cfg: StrategyConfig, *, max_combos: int = 100_000) -> Grid:
-    """Expand ``cfg.sweep`` and check every value on its own; refuse a product over ``max_combos``."""
+    """Expand ``cfg.sweep`` and check its values; refuse a product over ``max_combos``.
+
+    Every value of a list is checked on its own.  A range is checked at its two ends only: every
+    sweepable number's valid values form an interval (bounds, and ``lag >= 1`` unless
+    ``allow_same_bar``), and a range's values share one type, so the ends decide.  Two keys may
+    not name the same value (``corr_cut`` and ``params.corr_cut``; ``signals.s.window`` and the
+    parameter its ``$name`` refers to): the rows would be labelled with one and run with the other.
+    """
     keys = tuple(cfg.sweep)
+    targets: dict[tuple[str, ...], str] = {}
     values = []
     for key in keys:
-        sweep_target(cfg, key)
-        expanded = expand_values(key, cfg.sweep[key])
-        for i, value in enumerate(expanded):
+        target = sweep_target(cfg, key)
+        if target in targets:
+            raise ConfigError(
+                f"sweep keys {targets[target]!r} and {key!r} name the same value; keep one",
+                path=f"sweep.{key}",
+                expected="each swept value named once",
+                got=key,
+            )
+        targets[target] = key
+        spec = cfg.sweep[key]
+        expanded = expand_values(key, spec)
+        checked = range(len(expanded)) if isinstance(spec, list) else sorted({0, len(expanded) - 1})
+        for i in checked:
             try:
-                apply_combination(cfg, {key: value})
+                apply_combination(cfg, {key: expanded[i]})
             except ConfigError as exc:
-                where = f"sweep.{key}" if not isinstance(cfg.sweep[key], list) else f"sweep.{key}[{i}]"
-                raise ConfigError(exc.message, path=where, got=value) from None
+                where = f"sweep.{key}[{i}]" if isinstance(spec, list) else f"sweep.{key}"
+                raise ConfigError(exc.message, path=where, got=expanded[i]) from None
         values.append(tuple(expanded))
+    for target, key in targets.items():
+        ref = cfg.signals[target[1]].get(target[2]) if target[0] == "signals" else None
+        if isinstance(ref, str) and ref.startswith("$") and ("params", ref[1:]) in targets:
+            raise ConfigError(
+                f"sweep key {key!r} replaces {ref}, which sweep key {targets[('params', ref[1:])]!r} varies; keep one",
+                path=f"sweep.{key}",
+                expected="each swept value named once",
+                got=key,
+            )
     out = Grid(keys, tuple(values))
     if out.size > max_combos:
         sizes = " x ".join(f"{len(v)} {k}" for k, v in zip(keys, values, strict=True))

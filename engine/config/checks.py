@@ -15,12 +15,14 @@ from collections.abc import Mapping
 from pydantic import ValidationError
 
 from engine import expr
-from engine.config.models import WEIGHT_TOLERANCE, StrategyConfig
+from engine.config.models import MAX_PARAM, WEIGHT_TOLERANCE, StrategyConfig
 from engine.errors import ConfigError, ExpressionError
 
 __all__ = ["check_config", "first_error", "format_loc"]
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+#: Largest integer argument of a signal: every one is a window of sessions (10,000 is about 40 years).
+MAX_WINDOW = 10_000
 _RESERVED = frozenset({"and", "or", "not", "true", "false", "none", *expr.FUNCTIONS})
 
 
@@ -91,11 +93,33 @@ def check_signals(cfg: StrategyConfig) -> None:
             where = format_loc((*tuple(err["loc"]),))
             message = _pydantic_message(err, sorted(sdef.params.model_fields))
             raise ConfigError(message, path=f"{base}.{where}" if where else base, got=err.get("input")) from None
+        _check_signal_numbers(params, base)
         for pname in sdef.asset_params:
             if params[pname] not in cfg.assets:
                 raise ConfigError(
                     _unknown("asset", params[pname], cfg.assets), path=f"{base}.{pname}", got=params[pname]
                 )
+
+
+def _check_signal_numbers(params: Mapping[str, object], base: str) -> None:
+    """Integer arguments (windows) are at most MAX_WINDOW; float arguments are finite and at most MAX_PARAM."""
+    for key, value in params.items():
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and value > MAX_WINDOW:
+            raise ConfigError(
+                f"{key} {value} is longer than {MAX_WINDOW:,} sessions (about 40 years)",
+                path=f"{base}.{key}",
+                expected=f"at most {MAX_WINDOW:,}",
+                got=value,
+            )
+        if isinstance(value, float) and not abs(value) <= MAX_PARAM:
+            raise ConfigError(
+                f"{key} {value!r} is not between {-MAX_PARAM:g} and {MAX_PARAM:g}",
+                path=f"{base}.{key}",
+                expected=f"a finite number of magnitude at most {MAX_PARAM:g}",
+                got=value,
+            )
 
 
 def _check_weights(weights: Mapping[str, float], assets: Mapping[str, object], path: str) -> None:

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from engine.data.base import TICKER_RULE, is_ticker
+
 __all__ = [
     "DEFAULT_FX_BAND",
     "AssetSpec",
@@ -31,16 +33,59 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 WEIGHT_TOLERANCE = 1e-9
 
+# Ranges a run can use.  Each is far beyond any sensible config and well inside what the code
+# after validation handles (pandas timestamps end in 2262; numpy indexes are int64).
+#: Dates: pandas and exchange-calendars handle these; no data source has prices outside them.
+MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+#: Sessions between a decision and its execution (250 is about a year).
+MAX_LAG = 250
+#: Starting cash in the base currency: at least one unit, at most a trillion.
+MIN_INITIAL_CASH, MAX_INITIAL_CASH = 1.0, 1e12
+#: Largest magnitude of a named parameter (``params:``; windows are capped where they are used).
+MAX_PARAM = 1e12
+#: A USD/HKD band must hold the 7.75-7.85 convertibility band, and stay below this many HKD per USD.
+PEG_LOW, PEG_HIGH, MAX_FX = 7.75, 7.85, 100.0
+#: Results-store files next to the run directories (``<results>/<name>/``): a config name must not
+#: be one of them, nor hidden.
+_STORE_SUFFIXES = (".duckdb", ".wal", ".lock", ".tmp")
+
+
+def _in_date_range(value: dt.date) -> dt.date:
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise ValueError(f"expected a date between {MIN_DATE} and {MAX_DATE}, got {value}")
+    return value
+
 
 def _iso_date(value: Any) -> Any:
-    """Accept ``YYYY-MM-DD`` strings for dates (YAML usually gives a date already)."""
+    """Accept ``YYYY-MM-DD`` strings for dates (YAML usually gives a date already), within MIN_DATE-MAX_DATE."""
     if isinstance(value, dt.datetime):
         raise ValueError("expected a date (YYYY-MM-DD), got a date and time")
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value)
+            value = dt.date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+    if isinstance(value, dt.date):
+        return _in_date_range(value)
+    return value
+
+
+def _ticker(value: Any) -> Any:
+    """A Yahoo-style ticker (``^GSPC``, ``0700.HK``, ``HKD=X``): it names cache files, so no paths."""
+    if isinstance(value, str) and not is_ticker(value):
+        raise ValueError(f"expected a ticker of {TICKER_RULE}, got {value!r}")
+    return value
+
+
+def _run_name(value: Any) -> Any:
+    """A config name is a directory of the results store: refuse the store's own file names."""
+    if isinstance(value, str):
+        lower = value.lower()
+        if lower.startswith(("seesaw.duckdb", ".")) or lower.endswith(_STORE_SUFFIXES):
+            raise ValueError(
+                f"name {value!r} could clash with the results store's files (seesaw.duckdb*, *.wal, *.lock, "
+                "*.tmp, *.duckdb, hidden names); choose another"
+            )
     return value
 
 
@@ -50,9 +95,10 @@ def _start_date(value: Any) -> Any:
         return value
     if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             raise ValueError(f"expected a date as YYYY-MM-DD or 'auto', got {value!r}") from None
+        return _in_date_range(day)
     value = _iso_date(value)
     if not isinstance(value, dt.date):
         raise ValueError(f"expected a date as YYYY-MM-DD, 'auto' or null, got {value!r}")
@@ -66,8 +112,8 @@ def _cash_rate(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"expected an annual rate such as 0.03 or a ticker such as ^IRX, got {value!r}")
     if isinstance(value, str):
-        if not _TICKER.match(value):
-            raise ValueError(f"expected a ticker such as ^IRX (letters, digits, ^ . = -), got {value!r}")
+        if not is_ticker(value):
+            raise ValueError(f"expected a ticker such as ^IRX (letters, digits, ^ . = - _), got {value!r}")
         try:
             float(value)
         except ValueError:
@@ -84,20 +130,31 @@ def _cash_rate(value: Any) -> Any:
 
 
 def _fx_band(value: Any) -> Any:
-    """``[low, high]`` (a YAML list) -> a tuple, with 0 < low < high, both finite; null keeps every tick."""
+    """``[low, high]`` (a YAML list) -> a tuple, with 0 < low <= 7.75 and 7.85 <= high <= 100; null keeps every tick.
+
+    USD/HKD closes outside the band are dropped as bad ticks: a band that does not hold the
+    convertibility band 7.75-7.85 would drop good closes (or all of them).
+    """
     if value is None:
         return value
     ok = isinstance(value, list | tuple) and len(value) == 2
     ok = ok and all(isinstance(x, int | float) and not isinstance(x, bool) for x in value)
     if not ok or not all(map(_finite, value)) or not 0 < value[0] < value[1]:
         raise ValueError(f"expected [low, high] with 0 < low < high (HKD per USD), got {value!r}")
+    if not (value[0] <= PEG_LOW and PEG_HIGH <= value[1] <= MAX_FX):
+        raise ValueError(
+            f"expected [low, high] HKD per USD with 0 < low <= {PEG_LOW:g} and {PEG_HIGH:g} <= high <= {MAX_FX:g} "
+            f"(the band must hold the {PEG_LOW:g}-{PEG_HIGH:g} peg), got {value!r}"
+        )
     return (float(value[0]), float(value[1]))
 
 
 def _number(value: Any) -> Any:
-    """A parameter's value: an int or a float (never a bool or a string)."""
+    """A parameter's value: an int or a float (never a bool or a string), at most MAX_PARAM in magnitude."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
         raise ValueError(f"expected a number, got {value!r}")
+    if abs(value) > MAX_PARAM:
+        raise ValueError(f"expected a number between {-MAX_PARAM:g} and {MAX_PARAM:g}, got {value!r}")
     return value
 
 
@@ -116,16 +173,23 @@ ParamValue = Annotated[int | float, BeforeValidator(_number)]
 StartDate = Annotated[dt.date | Literal["auto"] | None, BeforeValidator(_start_date)]
 CashRate = Annotated[float | str | None, BeforeValidator(_cash_rate)]
 FxBand = Annotated[tuple[float, float] | None, BeforeValidator(_fx_band)]
-_TICKER = re.compile(r"^[A-Za-z0-9^][A-Za-z0-9^.=_-]{0,30}$")
 #: Bounds of a constant ``cash_rate``: negative rates exist, 50% a year is surely a typo for 0.5%.
 MIN_CASH_RATE, MAX_CASH_RATE = -0.05, 0.5
 MAX_DIVIDEND_YIELD = 0.2
+Ticker = Annotated[str, BeforeValidator(_ticker)]
 Currency = Literal["USD", "HKD"]
 PriceField = Literal["close", "adj_close"]
 Bps = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
 #: Plausible USD/HKD closes: the 7.75-7.85 convertibility band, slightly widened.
 DEFAULT_FX_BAND = (7.74, 7.86)
 Weights = dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]]
+
+
+def _printable(value: Any) -> Any:
+    """A name shown in tables: no control characters."""
+    if isinstance(value, str) and not value.isprintable():
+        raise ValueError(f"expected a name without control characters, got {value!r}")
+    return value
 
 
 def _finite(x: float) -> bool:
@@ -147,7 +211,7 @@ class DataSpec(_Model):
     end: Date | None = None
     price: PriceField = Field(default="close", description="default price column of every asset")
     data_dir: str | None = Field(default=None, description="directory of Yahoo-style CSVs for source: csv")
-    fx_symbol: str = Field(default="HKD=X", min_length=1, description="USD/HKD series, HKD per 1 USD")
+    fx_symbol: Ticker = Field(default="HKD=X", min_length=1, description="USD/HKD series, HKD per 1 USD")
     fx_band: FxBand = Field(
         default=DEFAULT_FX_BAND,
         description="USD/HKD closes outside [low, high] are dropped as bad ticks (null: keep all)",
@@ -173,7 +237,7 @@ class AssetSpec(_Model):
     traded (e.g. the index whose signal drives an ETF).
     """
 
-    symbol: str = Field(min_length=1)
+    symbol: Ticker = Field(min_length=1)
     market: Literal["us", "hk"]
     currency: Currency | None = Field(default=None, description="quote currency; default: us USD, hk HKD")
     price: PriceField | None = Field(default=None, description="price column; default: data.price")
@@ -233,7 +297,7 @@ class Rule(_Model):
 class Execution(_Model):
     """When decisions turn into trades."""
 
-    lag: int = Field(default=1, ge=0, description="dates between decision and execution (>= 1)")
+    lag: int = Field(default=1, ge=0, le=MAX_LAG, description="dates between decision and execution (>= 1)")
     rebalance: Literal["on_change", "daily", "weekly", "monthly"] = "on_change"
     allow_same_bar: bool = Field(default=False, description="permit lag: 0 (look-ahead prone; warned)")
     fill: Literal["close", "next_open"] = Field(
@@ -255,7 +319,7 @@ class Costs(_Model):
 class Benchmark(_Model):
     """A static allocation simulated with the same data, costs and execution as the strategy."""
 
-    name: str = Field(min_length=1)
+    name: Annotated[str, BeforeValidator(_printable)] = Field(min_length=1, max_length=200)
     weights: Weights
     rebalance: Literal["on_change", "daily", "weekly", "monthly"] = "monthly"
 
@@ -263,7 +327,7 @@ class Benchmark(_Model):
 class StrategyConfig(_Model):
     """A whole strategy file."""
 
-    name: str = Field(pattern=_RUN_NAME.pattern, max_length=80)
+    name: Annotated[str, BeforeValidator(_run_name)] = Field(pattern=_RUN_NAME.pattern, max_length=80)
     description: str = ""
     data: DataSpec = DataSpec()
     assets: dict[str, AssetSpec] = Field(min_length=1)
@@ -272,7 +336,7 @@ class StrategyConfig(_Model):
     execution: Execution = Execution()
     costs: Costs = Costs()
     benchmarks: list[Benchmark] = Field(default_factory=list)
-    initial_cash: float = Field(default=100_000.0, gt=0, allow_inf_nan=False)
+    initial_cash: float = Field(default=100_000.0, ge=MIN_INITIAL_CASH, le=MAX_INITIAL_CASH, allow_inf_nan=False)
     base_currency: Currency = Field(default="USD", description="currency of every reported value")
     cash_rate: CashRate = Field(
         default=None,
