@@ -344,6 +344,8 @@ def test_sigkill_at_a_random_moment_of_sweep_force_and_compare(
     compare = ["compare", str(RATIO), str(CORR), "--source", "synthetic", "--results-dir", str(results)]
     code = _kill_after(compare, tmp_path, delay_s)
     assert code in (0, -signal.SIGKILL)
+    listed = invoke("runs", "list", "--results-dir", results)  # the next command reconciles the catalog
+    assert listed.exit_code == 0, listed.stderr
     indexed = check_catalog(results / "seesaw.duckdb", results)
     assert len(indexed) == len(_run_dirs(results)) <= 2
     assert invoke(*compare).exit_code == 0
