@@ -399,7 +399,10 @@ def run_configs(
             metrics = json.loads((stored / "metrics.json").read_text(encoding="utf-8"))
             done.append((ConfigRun(cfg, str(file), stored, metrics, reused=True), None))
             continue
-        results = run_config(cfg, loaded, engine=opts.engine)
+        try:
+            results = run_config(cfg, loaded, engine=opts.engine)
+        except ConfigError as err:  # a value the data cannot support (pipeline.check_usable)
+            raise err.located(file=str(file)) from None
         notes = [*loaded.panel.notes, *getattr(provider, "notes", [])[notes_before:], *results[0].notes]
         new_files = _files(cfg, loaded, results, resolved, notes, _warnings(cfg, loaded))
         done.append((ConfigRun(cfg, str(file), None, new_files.metrics), new_files))

@@ -20,6 +20,7 @@ from engine.calendar import market_rank
 from engine.config.models import AssetSpec, Benchmark, Costs, Execution, StrategyConfig
 from engine.costs import cost_rates
 from engine.data.panel import LoadedPanel, PricePanel
+from engine.errors import ConfigError
 from engine.execution import OrderPlan, plan_batch
 from engine.rules import compile_rules, decide
 from engine.signals import compute_signals, signal_lookback
@@ -31,6 +32,7 @@ __all__ = [
     "RunResult",
     "Schedule",
     "benchmark_allocation",
+    "check_usable",
     "incomplete_signals",
     "required_warmup",
     "run_allocations",
@@ -157,6 +159,8 @@ def run_allocations(
     yields = np.array([specs[a].dividend_yield for a in panel.assets], dtype="float64")
     val = valuation(panel, dividend_yields=yields, cash_rate=cash_rate, start=start)
     first = max(start - execution.lag, 0) if schedule is None else schedule.first_decision
+    if schedule is None:
+        check_usable(allocations, panel.dates, first, execution.lag)
     ranks = market_rank(list(panel.markets))
     ms = len(ranks)
     asset_slot = np.array([ranks[mk] for mk in panel.markets], dtype=np.int64)
@@ -211,6 +215,32 @@ def run_allocations(
         lacking = incomplete_signals(a.signals, panel.dates, first)
         out.append(replace(res, notes=(*lacking, *res.notes)) if lacking else res)
     return out
+
+
+def check_usable(allocations: list[Allocation], dates: pd.DatetimeIndex, first: int, lag: int) -> None:
+    """Refuse a run that cannot use its config: a lag that leaves no date to trade on, or a signal
+    with no value on any decision date (its window needs more history than the data has).
+
+    Both would otherwise run and report numbers that only the ``otherwise`` rule, or no trade at
+    all, produced.
+    """
+    if first + lag >= len(dates):
+        raise ConfigError(
+            f"lag {lag} leaves no date to trade on: the data has {len(dates) - first} dates from the first "
+            f"decision ({dates[min(first, len(dates) - 1)].date()})",
+            path="execution.lag",
+            got=lag,
+        )
+    for a in allocations:
+        for name, values in (a.signals or {}).items():
+            column = np.asarray(values, dtype=np.float64).reshape(len(dates), -1)[first:, 0]
+            if len(column) and np.isnan(column).all():
+                raise ConfigError(
+                    f"signal {name!r} has no value on any decision date ({dates[first].date()} to "
+                    f"{dates[-1].date()}): its window needs more history than the data has",
+                    path=f"signals.{name}",
+                    expected="a window shorter than the data",
+                )
 
 
 def incomplete_signals(signals: Mapping[str, np.ndarray] | None, dates: pd.DatetimeIndex, first: int) -> list[str]:

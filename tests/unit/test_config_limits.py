@@ -353,3 +353,32 @@ def test_long_sweep_list_is_refused(tmp_path: Path) -> None:
     err = _error(tmp_path, _doc(sweep={"corr_cut": values}))
     assert err.path == "sweep.corr_cut"
     assert f"{MAX_LIST_VALUES:,}" in err.message
+
+
+# ---- values valid on their own that the loaded data cannot support ----------------------------------------------
+
+
+def _run(tmp_path: Path, text: str):
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    args = ["run", str(path), "--source", "synthetic", "--results-dir", str(tmp_path / "R"), "--end", "2012-12-31"]
+    return path, CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+
+
+def test_a_window_longer_than_the_data_is_refused_at_its_signal(tmp_path: Path) -> None:
+    text = (ROOT / "configs/corr_breakdown.yaml").read_text(encoding="utf-8").replace("window: 90", "window: 9000")
+    path, result = _run(tmp_path, text)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: {path}: signals.corr: signal 'corr' has no value on any decision date")
+    assert not (tmp_path / "R").exists() or not list((tmp_path / "R").glob("*/*/run.json"))
+
+
+def test_a_window_the_data_just_supports_runs(tmp_path: Path) -> None:
+    # 2002-2012 on the synthetic timeline is about 2,800 dates plus the warm-up before 2002
+    text = (ROOT / "configs/corr_breakdown.yaml").read_text(encoding="utf-8").replace("window: 90", "window: 2500")
+    _, result = _run(tmp_path, text)
+    assert result.exit_code == 0, result.output
