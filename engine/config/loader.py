@@ -226,6 +226,8 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
                 if _SafeBase is not yaml.SafeLoader
                 else text.count("\n", 0, position) + 1
             )
+        if "nesting depth" in str(problem):  # libyaml 0.2.5's own cap (about 1,000 levels), met before ours
+            raise ConfigError(f"lists and mappings nest deeper than {MAX_DEPTH} levels", file=file, line=line) from None
         raise ConfigError(f"invalid YAML: {problem}", file=file, line=line) from None
     return data, builder.lines if node is not None else {}
 
