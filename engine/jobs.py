@@ -113,7 +113,10 @@ def expand_config_paths(paths: Sequence[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(p.glob("*.yaml"))
+            found = sorted(p.glob("*.yaml"))
+            if not found:
+                raise ConfigError("directory holds no *.yaml config", file=str(p), expected="one or more YAML files")
+            out += found
         else:
             out.append(p)
     if not out:

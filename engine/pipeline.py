@@ -237,7 +237,8 @@ def check_usable(allocations: list[Allocation], dates: pd.DatetimeIndex, first: 
             if len(column) and np.isnan(column).all():
                 raise ConfigError(
                     f"signal {name!r} has no value on any decision date ({dates[first].date()} to "
-                    f"{dates[-1].date()}): its window needs more history than the data has",
+                    f"{dates[-1].date()}): its window needs more history than the data has, or is too short to "
+                    "define it",
                     path=f"signals.{name}",
                     expected="a window shorter than the data",
                 )

@@ -224,7 +224,10 @@ def sweep_job(
     cfg = resolve(load_config(path))
     if not cfg.sweep:
         raise UserError(f"{path}: no sweep: block to run", expected="sweep: {param: [values], ...}")
-    g = grid(cfg, max_combos=options.max_combos)
+    try:
+        g = grid(cfg, max_combos=options.max_combos)
+    except UserError as err:
+        raise err.located(file=str(path)) from None
     loaded = load(cfg, sweep_warmup(cfg, g))
     sid = sweep_id(cfg, loaded.fingerprint, code_fingerprint())
     parent = results_dir / cfg.name / "sweeps"

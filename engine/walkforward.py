@@ -33,7 +33,11 @@ from engine.errors import UserError
 
 __all__ = ["Fold", "folds", "parse_duration", "select"]
 
-_DURATION = re.compile(r"^(\d+)([ymd])$")
+_DURATION = re.compile(r"^(\d{1,6})([ymd])$")
+#: Longest --train, --test or --step (the data Seesaw handles spans 1900-2100).
+MAX_DURATION_YEARS = 200
+#: Most folds a walk-forward may have (a one-day step over decades would make thousands).
+MAX_FOLDS = 1_000
 
 
 def parse_duration(text: str, option: str) -> pd.DateOffset:
@@ -46,6 +50,11 @@ def parse_duration(text: str, option: str) -> pd.DateOffset:
     if not found or int(found.group(1)) == 0:
         raise UserError(f"{option}: expected a duration such as 5y, 18m or 90d, got {text!r}")
     count, unit = int(found.group(1)), found.group(2)
+    limit = {"y": MAX_DURATION_YEARS, "m": 12 * MAX_DURATION_YEARS, "d": 366 * MAX_DURATION_YEARS}[unit]
+    if count > limit:
+        raise UserError(
+            f"{option}: {text!r} is longer than {MAX_DURATION_YEARS} years", expected=f"at most {limit}{unit}"
+        )
     return pd.DateOffset(**{{"y": "years", "m": "months", "d": "days"}[unit]: count})
 
 
@@ -81,6 +90,12 @@ def folds(dates: pd.DatetimeIndex, train: pd.DateOffset, test: pd.DateOffset, st
         if b >= len(dates) or b - a < 2:
             break
         out.append(Fold(len(out), (a, b - 1), (b, min(c, len(dates)) - 1)))
+        if len(out) > MAX_FOLDS:
+            raise UserError(
+                f"walk-forward: --step {step} makes more than {MAX_FOLDS:,} folds in {dates[0].date()} → "
+                f"{dates[-1].date()}",
+                expected=f"at most {MAX_FOLDS:,} folds (a longer --step)",
+            )
         i += 1
     if not out:
         raise UserError(

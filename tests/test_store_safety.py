@@ -351,3 +351,21 @@ def test_sigkill_at_a_random_moment_of_sweep_force_and_compare(
     assert invoke(*compare).exit_code == 0
     assert len(check_catalog(results / "seesaw.duckdb", results)) == 2
     assert _leftovers(results) == []
+
+
+def test_a_report_never_replaces_a_device_or_a_pipe(store: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "report.html"
+    os.mkfifo(fifo)
+    result = invoke("report", "latest", "--output", fifo, "--results-dir", store)
+    assert result.exit_code == 2 and "not a regular file" in result.stderr
+    assert not fifo.is_file() and fifo.exists()  # still the pipe
+    assert invoke("report", "latest", "--output", tmp_path / "r.html", "--results-dir", store).exit_code == 0
+
+
+@pytest.mark.parametrize("pattern", ["%", "_", "%" + "0" * 3, "2026%"])
+def test_a_run_id_prefix_is_a_prefix_not_a_pattern(store: Path, tmp_path: Path, pattern: str) -> None:
+    result = invoke("report", pattern, "--output", tmp_path / "r.html", "--results-dir", store)
+    assert result.exit_code == 2 and "no stored run matches" in result.stderr
+    [run_dir] = _run_dirs(store)
+    prefix = invoke("report", run_dir.name[:10], "--output", tmp_path / "r.html", "--results-dir", store)
+    assert prefix.exit_code == 0, prefix.stderr

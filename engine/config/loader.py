@@ -49,6 +49,12 @@ _Loader.yaml_implicit_resolvers = {
     k: [(tag, rx) for tag, rx in v if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+# YAML 1.2 floats with an exponent and no sign or dot (1e12, 2.5e6): PyYAML's 1.1 rule reads them as text.
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
@@ -119,7 +125,7 @@ def _check_shape(text: str, file: str) -> None:
         total += added
         if total > MAX_NODES:
             raise ConfigError(
-                f"the file expands to more than {MAX_NODES:,} values (each alias repeats the node it names)",
+                f"the file holds more than {MAX_NODES:,} values (an alias counts as every value it repeats)",
                 file=file,
                 line=line,
             )
@@ -196,7 +202,10 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     """
     file = str(path)
     try:
-        raw = path.read_bytes()
+        if path.exists() and not path.is_file():
+            raise ConfigError("not a regular file", file=file, expected="a YAML file")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)  # never more: a device or a huge file is refused below
     except OSError as exc:
         raise ConfigError(f"cannot read file: {exc.strerror or exc}", file=file) from None
     if len(raw) > MAX_CONFIG_BYTES:

@@ -316,10 +316,10 @@ class Catalog:
             )
         out = []
         for run_id in ids:
-            _, rows = self.query("SELECT run_dir FROM runs WHERE run_id = ? OR run_id LIKE ? || '%'", [run_id, run_id])
+            _, rows = self.query("SELECT run_dir FROM runs WHERE starts_with(run_id, ?)", [run_id])
             if len(rows) != 1:
-                problem = "no stored run" if not rows else f"{len(rows)} stored runs"
-                raise StoreError(f"{problem} matches run id {run_id!r}", file=str(self.db_path))
+                problem = "no stored run matches" if not rows else f"{len(rows)} stored runs match"
+                raise StoreError(f"{problem} run id {run_id!r}", file=str(self.db_path))
             out.append(Path(rows[0][0]))
         return out
 

@@ -143,7 +143,10 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Create ``path`` whole or not at all: ``write`` fills a hidden sibling, which is fsynced and renamed.
 
     On any failure (an interrupt included) the sibling is removed and ``path`` is left as it was.
+    An existing ``path`` that is not a regular file (a device, a pipe, a directory) is never replaced.
     """
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise StoreError("not a regular file: it is never replaced", file=str(path), expected="a file path")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         write(tmp)

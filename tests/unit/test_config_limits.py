@@ -382,3 +382,57 @@ def test_a_window_the_data_just_supports_runs(tmp_path: Path) -> None:
     text = (ROOT / "configs/corr_breakdown.yaml").read_text(encoding="utf-8").replace("window: 90", "window: 2500")
     _, result = _run(tmp_path, text)
     assert result.exit_code == 0, result.output
+
+
+def test_a_config_that_is_not_a_regular_file_is_refused_unread(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # opening it to read would block forever; /dev/zero would never end
+    with pytest.raises(ConfigError, match="not a regular file") as info:
+        read_yaml(fifo)
+    assert info.value.file == str(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        read_yaml(Path("/dev/zero"))
+
+
+@pytest.mark.parametrize(("text", "value"), [("1e12", 1e12), ("1.0e12", 1e12), ("2.5E-3", 0.0025), (".5e3", 500.0)])
+def test_yaml_1_2_exponent_floats_are_numbers(tmp_path: Path, text: str, value: float) -> None:
+    data, _ = read_yaml(_write(tmp_path, f"x: {text}\ny: e5\nz: 5\n"))
+    assert data == {"x": value, "y": "e5", "z": 5}
+
+
+def test_initial_cash_written_with_an_exponent_meets_its_cap(tmp_path: Path) -> None:
+    path = _write(tmp_path, _doc(initial_cash=None))
+    path.write_text(path.read_text(encoding="utf-8") + "initial_cash: 2e12\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.path == "initial_cash" and "less than or equal" in info.value.message
+    path.write_text(path.read_text(encoding="utf-8").replace("2e12", "1e12"), encoding="utf-8")
+    assert load_config(path).initial_cash == 1e12
+
+
+@pytest.mark.parametrize("text", ["201y", "2413m", "73600d", "99999999999999999999d"])
+def test_walk_forward_durations_are_capped(text: str) -> None:
+    from engine.walkforward import parse_duration
+
+    with pytest.raises(UserError, match="--train"):
+        parse_duration(text, "--train")
+    assert parse_duration("200y", "--train") == pd_offset(years=200)
+
+
+def pd_offset(**kw: int):
+    import pandas as pd
+
+    return pd.DateOffset(**kw)
+
+
+def test_walk_forward_folds_are_capped() -> None:
+    import pandas as pd
+
+    from engine.walkforward import MAX_FOLDS, folds
+
+    dates = pd.bdate_range("2000-01-03", "2020-12-31")
+    with pytest.raises(UserError, match=f"more than {MAX_FOLDS:,} folds"):
+        folds(dates, pd.DateOffset(years=5), pd.DateOffset(days=1), pd.DateOffset(days=1))
+    assert len(folds(dates, pd.DateOffset(years=5), pd.DateOffset(years=1), pd.DateOffset(years=1))) == 16
