@@ -38,6 +38,7 @@ from engine import metrics as m
 from engine.config.models import Costs, StrategyConfig
 from engine.costs import cost_rates
 from engine.data.panel import LoadedPanel
+from engine.errors import ConfigError
 from engine.execution import plan_batch
 from engine.memory import keep_freed_memory
 from engine.params import Combination, Grid, resolve_refs, sweep_target
@@ -54,6 +55,7 @@ __all__ = [
     "ChunkResult",
     "Setting",
     "SweepContext",
+    "check_usable",
     "chunks",
     "default_chunk_size",
     "evaluate_chunk",
@@ -138,6 +140,38 @@ def sweep_warmup(cfg: StrategyConfig, grid: Grid) -> int:
         seen.add(key)
         out = max(out, signal_lookback(s.signals) + int(crosses) + s.lag)
     return out
+
+
+def check_usable(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> None:
+    """Refuse a grid in which a combination's signal needs more history than the whole data has.
+
+    Such a signal has no value on any decision date, so its combination would be ranked on what
+    the other rules alone produced (the single-run twin is :func:`engine.pipeline.check_usable`).
+    """
+    dates = loaded.panel.dates
+    seen: set[str] = set()
+    for combo in grid:
+        for name, spec in setting(cfg, combo).signals.items():
+            key = json.dumps([name, spec], sort_keys=True, default=str)
+            if key in seen:
+                continue
+            seen.add(key)
+            need = signal_lookback({name: spec})
+            if need < len(dates):
+                continue
+            refs = {v[1:] for v in cfg.signals[name].values() if isinstance(v, str) and v[:1] == "$"}
+            keys = [
+                k
+                for k in grid.keys
+                if sweep_target(cfg, k)[:2] == ("signals", name) or sweep_target(cfg, k)[-1] in refs
+            ]
+            raise ConfigError(
+                f"signal {name!r} with {', '.join(f'{k}={v}' for k, v in spec.items() if k != 'fn')} needs {need:,} "
+                f"dates of history and the data has {len(dates):,} ({dates[0].date()} to {dates[-1].date()}): "
+                "no decision could use it",
+                path=f"sweep.{keys[0]}" if keys else "sweep",
+                expected="swept windows shorter than the data",
+            )
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from engine.sweep import (
     BLOCKS,
     ChunkResult,
     SweepContext,
+    check_usable,
     chunks,
     default_chunk_size,
     evaluate_chunk,
@@ -229,6 +230,10 @@ def sweep_job(
     except UserError as err:
         raise err.located(file=str(path)) from None
     loaded = load(cfg, sweep_warmup(cfg, g))
+    try:
+        check_usable(cfg, g, loaded)
+    except UserError as err:
+        raise err.located(file=str(path)) from None
     sid = sweep_id(cfg, loaded.fingerprint, code_fingerprint())
     parent = results_dir / cfg.name / "sweeps"
     final, staging = parent / sid, parent / f".partial-{sid}"

@@ -436,3 +436,17 @@ def test_walk_forward_folds_are_capped() -> None:
     with pytest.raises(UserError, match=f"more than {MAX_FOLDS:,} folds"):
         folds(dates, pd.DateOffset(years=5), pd.DateOffset(days=1), pd.DateOffset(days=1))
     assert len(folds(dates, pd.DateOffset(years=5), pd.DateOffset(years=1), pd.DateOffset(years=1))) == 16
+
+
+def test_a_swept_window_longer_than_the_data_is_refused_at_its_sweep_key(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+    from tests.test_sweep import SMALL
+
+    path = tmp_path / "s.yaml"
+    path.write_text(SMALL.replace("window: {start: 20, stop: 80, step: 20}", "window: [20, 9000]"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["sweep", str(path), "--results-dir", str(tmp_path / "R")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: {path}: sweep.window: signal 'rel' with a=us, b=hk, window=9000 needs")
+    assert not (tmp_path / "R" / "small_sweep" / "sweeps").exists()
