@@ -53,6 +53,7 @@ import pandas as pd
 import yaml
 
 from engine.errors import StoreError
+from engine.store.staging import fsync_dir
 
 __all__ = ["RunFiles", "code_fingerprint", "config_hash", "dumps_json", "new_run_id", "write_atomic", "write_run"]
 
@@ -131,14 +132,6 @@ def _write(path: Path, text: str) -> None:
         os.fsync(fh.fileno())
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Create ``path`` whole or not at all: ``write`` fills a hidden sibling, which is fsynced and renamed.
 
@@ -198,7 +191,7 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
             _write(tmp / "run.json", dumps_json(manifest))
             try:
                 os.rename(tmp, final)  # atomic; fails if final exists and is not empty
-                _fsync_dir(parent)
+                fsync_dir(parent)
                 break
             except OSError:
                 if not final.exists():

@@ -25,14 +25,15 @@ import secrets
 import shutil
 from pathlib import Path
 
-__all__ = ["clean_stale", "replace_dir", "writer_alive"]
+__all__ = ["clean_stale", "fsync_dir", "replace_dir", "writer_alive"]
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _SET_ASIDE = (".replaced.", ".replacing.")
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename inside ``directory`` durable (fsync of the directory itself)."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -65,7 +66,7 @@ def replace_dir(new: Path, final: Path) -> None:
     parent = final.parent
     if not final.exists():
         os.rename(new, final)
-        _fsync_dir(parent)
+        fsync_dir(parent)
         return
     token = f"{os.getpid()}.{secrets.token_hex(4)}.{final.name}"
     incoming = parent / f".replacing.{token}"
@@ -76,7 +77,7 @@ def replace_dir(new: Path, final: Path) -> None:
         old = parent / f".replaced.{token}"
         os.rename(final, old)
         os.rename(incoming, final)
-    _fsync_dir(parent)
+    fsync_dir(parent)
     shutil.rmtree(old, ignore_errors=True)
 
 
