@@ -38,9 +38,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from engine.config import load_config  # noqa: E402
+from engine.config.params import apply_combination, grid  # noqa: E402
 from engine.data.csv import CsvProvider  # noqa: E402
 from engine.data.panel import load_for_config  # noqa: E402
-from engine.params import apply_combination, grid  # noqa: E402
+from engine.jobs.sweep import _evaluate, default_workers  # noqa: E402
 from engine.pipeline import required_warmup, run_strategy  # noqa: E402
 from engine.sweep import (  # noqa: E402
     DEFAULT_CHUNK,
@@ -52,7 +53,6 @@ from engine.sweep import (  # noqa: E402
     prepare,
     sweep_warmup,
 )
-from engine.sweep_job import _evaluate, default_workers  # noqa: E402
 
 CONFIG = """\
 name: bench_sweep

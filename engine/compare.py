@@ -1,10 +1,10 @@
-"""Build the ``seesaw compare`` table from stored runs (run directories in the results store).
+"""Build the ``seesaw compare`` table from stored runs (read by :func:`engine.store.rundir.load_run`).
 
 Every row is measured on one common window: the dates every compared curve has,
 inside ``--period``.  Rows are the strategies, then each distinct benchmark curve.
 A strategy's returns start from its initial cash when the window starts on its first
 date (so the first day's costs count), else from the previous close
-(:func:`engine.comparison.rebase`).
+(:func:`engine.metrics.frames.rebase`).
 
 Statistics (engine/significance.py): a 95% stationary-bootstrap interval of each
 strategy's annualised Sharpe (fixed seed), the probabilistic Sharpe ratio against the
@@ -15,72 +15,22 @@ compared, and Hansen's SPA p-value of "no compared strategy beats the reference"
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from engine import comparison as cmp
 from engine import metrics as m
-from engine import significance as sig
-from engine.errors import StoreError, UserError
+from engine.errors import UserError
+from engine.metrics import frames as cmp
+from engine.metrics import significance as sig
+from engine.store.rundir import StoredRun
 
-__all__ = ["Comparison", "StoredRun", "compare_runs", "data_mismatch", "load_run"]
+__all__ = ["DEFAULT_BENCHMARK", "Comparison", "compare_runs", "data_mismatch"]
 
 DEFAULT_BENCHMARK = "50/50 monthly"
-
-
-@dataclass(frozen=True)
-class StoredRun:
-    """One run directory read back."""
-
-    run_dir: Path
-    manifest: dict[str, Any]
-    metrics: dict[str, Any]
-    initial_cash: float
-    equity: pd.DataFrame  # indexed by date
-    benchmarks: pd.DataFrame
-    trades: pd.DataFrame
-    weights: pd.DataFrame
-    prices: pd.DataFrame
-    quotes: pd.DataFrame | None = None  # absent in runs written before quotes.parquet existed
-    signals: pd.DataFrame | None = None  # absent in runs written before signals.parquet existed
-    config: dict[str, Any] | None = None  # the resolved config (config.yaml)
-    config_text: str = ""  # config.yaml as written, header comments included
-
-    @property
-    def name(self) -> str:
-        return str(self.manifest["config_name"])
-
-
-def _table(run_dir: Path, name: str) -> pd.DataFrame:
-    frame = pd.read_parquet(run_dir / f"{name}.parquet")
-    if "date" in frame and name != "trades":
-        frame = frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame.pop("date")), name="date"))
-    return frame
-
-
-def load_run(run_dir: Path) -> StoredRun:
-    """Read a run directory (manifest, metrics, resolved config and Parquet tables)."""
-    try:
-        manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-        config_text = (run_dir / "config.yaml").read_text(encoding="utf-8")
-        config = yaml.safe_load(config_text)
-        tables = {n: _table(run_dir, n) for n in ("equity", "benchmarks", "trades", "weights", "prices")}
-        for optional in ("quotes", "signals"):
-            if (run_dir / f"{optional}.parquet").is_file():
-                tables[optional] = _table(run_dir, optional)
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"cannot read run: {exc}".splitlines()[0], file=str(run_dir)) from None
-    return StoredRun(
-        run_dir, manifest, metrics, float(config["initial_cash"]), **tables, config=config, config_text=config_text
-    )
 
 
 @dataclass(frozen=True)
@@ -125,7 +75,7 @@ def compare_runs(
     """Line ``runs`` up on their common window and compute every column and statistic.
 
     ``regime``: a boolean series by date (True where the regime held at the previous close);
-    adds :func:`engine.comparison.regime_metrics` to every row.
+    adds :func:`engine.metrics.frames.regime_metrics` to every row.
     """
     if not runs:
         raise UserError("no runs to compare")

@@ -19,7 +19,7 @@ The path is the single run's, with more columns (STYLE.md: one code path, many c
    per-block sums of each combination's daily excess returns.
 
 A combination's row equals a single run of the config with those values
-(:func:`engine.params.apply_combination`), to floating-point rounding: the tests check it.
+(:func:`engine.config.params.apply_combination`), to floating-point rounding: the tests check it.
 Sweeps leave out ``fx_return`` (it needs a second, frozen-FX simulation per column).
 """
 
@@ -36,12 +36,13 @@ import pandas as pd
 
 from engine import metrics as m
 from engine.config.models import Costs, StrategyConfig
+from engine.config.params import Combination, Grid, sweep_target
+from engine.config.refs import resolve_refs
 from engine.costs import cost_rates
 from engine.data.panel import LoadedPanel
-from engine.errors import ConfigError
+from engine.errors import ConfigError, UserError
 from engine.execution import plan_batch
 from engine.memory import keep_freed_memory
-from engine.params import Combination, Grid, resolve_refs, sweep_target
 from engine.pipeline import benchmark_allocation, run_allocations
 from engine.rules import compile_rules, match
 from engine.signals import compute_signals, signal_lookback
@@ -50,6 +51,7 @@ from engine.valuation import Valuation, simulation_prices, valuation
 
 __all__ = [
     "BLOCKS",
+    "LOWER_IS_BETTER",
     "METRIC_COLUMNS",
     "WINDOW_METRICS",
     "ChunkResult",
@@ -60,6 +62,7 @@ __all__ = [
     "default_chunk_size",
     "evaluate_chunk",
     "prepare",
+    "rank_combinations",
     "setting",
     "sweep_warmup",
     "window_metrics",
@@ -107,7 +110,7 @@ class Setting:
 
 
 def setting(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Setting:
-    """The knobs of ``cfg`` with ``combo`` applied (each value was validated by :func:`engine.params.grid`)."""
+    """The knobs of ``cfg`` with ``combo`` applied (each value was validated by :func:`engine.config.params.grid`)."""
     params = dict(cfg.params)
     signals = {name: dict(spec) for name, spec in cfg.signals.items()}
     lag, costs = cfg.execution.lag, cfg.costs
@@ -603,3 +606,17 @@ def iterate(
         if number in skip:
             continue
         yield number, evaluate_chunk(ctx, [combos[i] for i in part], part)
+
+
+#: Metrics that ``--sort`` ranks lowest first (the rest: highest first).
+LOWER_IS_BETTER = frozenset({"ann_vol", "longest_drawdown_days", "turnover", "fees_paid", "trades"})
+
+
+def rank_combinations(table: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """Every row of ``table``, best first by ``sort`` (lowest first for :data:`LOWER_IS_BETTER`), NaN last,
+    ties in grid order; a one-line error for a column that is not there."""
+    if sort not in table.columns:
+        numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) and c != "combo"]
+        raise UserError(f"--sort: cannot sort by {sort!r} (columns: {', '.join(numeric)})")
+    lower_better = sort in LOWER_IS_BETTER
+    return table.sort_values(sort, ascending=lower_better, na_position="last", kind="stable")

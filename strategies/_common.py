@@ -24,9 +24,7 @@ def log_returns(x: SignalInputs, asset: str) -> pd.Series:
 
 def later_closing(x: SignalInputs, a: str, b: str) -> str | None:
     """Which of two assets' markets closes later on a date (None when the same market)."""
-    from engine.calendar import MARKETS
-
-    ma, mb = MARKETS[x.markets[a]], MARKETS[x.markets[b]]
-    if ma.close_order == mb.close_order:
+    oa, ob = x.close_order[x.markets[a]], x.close_order[x.markets[b]]
+    if oa == ob:
         return None
-    return a if ma.close_order > mb.close_order else b
+    return a if oa > ob else b

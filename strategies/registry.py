@@ -54,12 +54,15 @@ class SignalInputs:
     forward over that market's holidays, NaN before its first price).
     ``traded[asset]`` is True on the dates the asset actually traded.
     ``markets[asset]`` is ``us`` or ``hk``.
+    ``close_order[market]`` is the position of that market's close within one calendar date
+    (0 closes first: Hong Kong's close is known about 13 hours before New York's).
     """
 
     dates: pd.DatetimeIndex
     prices: Mapping[str, np.ndarray]
     traded: Mapping[str, np.ndarray]
     markets: Mapping[str, str]
+    close_order: Mapping[str, int]
 
     def series(self, asset: str) -> pd.Series:
         """``prices[asset]`` as a Series on :attr:`dates` (a copy)."""

@@ -12,9 +12,14 @@ CONFIGS = REPO / "configs"
 SHIPPED_CONFIGS = sorted(CONFIGS.rglob("*.yaml"))  # configs/hkd/ included
 
 
+# The product has no default data directory (``--source csv`` needs ``--data-dir`` or
+# ``SEESAW_DATA_DIR``); the tests and the commands they start default it to ../shared/data.
+os.environ.setdefault("SEESAW_DATA_DIR", str(REPO.parent / "shared" / "data"))
+
+
 def real_data_dir() -> Path:
-    """``SEESAW_DATA_DIR`` or ``../shared/data`` next to the repository."""
-    return Path(os.environ.get("SEESAW_DATA_DIR") or REPO.parent / "shared" / "data")
+    """``SEESAW_DATA_DIR``, which defaults to ``../shared/data`` next to the repository."""
+    return Path(os.environ["SEESAW_DATA_DIR"])
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +44,8 @@ def report_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A results directory (with its catalog) holding synthetic runs of :data:`REPORT_CONFIGS`, 2010-2014."""
     import datetime as dt
 
-    from engine.jobs import RunOptions, run_configs
+    from engine.jobs.common import RunOptions
+    from engine.jobs.run import run_configs
 
     results = tmp_path_factory.mktemp("report") / "results"
     opts = RunOptions(source="synthetic", start=dt.date(2010, 1, 1), end=dt.date(2014, 12, 31), results_dir=results)

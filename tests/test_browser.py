@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from engine.report.run import SIGNALS_MISSING
+from engine.render.html.run import SIGNALS_MISSING
 from tests.conftest import REPO, stored_run_dir
 from tests.report_html import figures
 from tests.test_report import invoke

@@ -22,7 +22,7 @@ import yaml
 from typer.testing import CliRunner
 
 from engine.cli import app
-from engine.render import JSON_KEYS
+from engine.render.text import JSON_KEYS
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "configs").glob("*.yaml"))
@@ -330,3 +330,22 @@ def test_run_help_names_the_default_data_dir() -> None:
     assert result.exit_code == 0
     assert "SEESAW_DATA_DIR" in _plain(result.stdout)
     assert "SEESAW_CACHE_DIR" in _plain(result.stdout)
+
+
+def test_csv_source_without_a_data_directory_is_one_line_naming_the_ways_to_give_one(tmp_path: Path) -> None:
+    """The product has no default data directory: --source csv needs --data-dir, data.data_dir or $SEESAW_DATA_DIR."""
+    env = {k: v for k, v in os.environ.items() if k != "SEESAW_DATA_DIR"}
+    config = REPO / "configs" / "static_60_40.yaml"
+    for command in ("run", "compare"):
+        args = [command, str(config), "--source", "csv", "--results-dir", str(tmp_path / "results")]
+        proc = subprocess.run(
+            [sys.executable, "-m", "engine", *args], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+        assert "data.data_dir" in proc.stderr and "--data-dir" in proc.stderr and "SEESAW_DATA_DIR" in proc.stderr
+        assert not (tmp_path / "results").exists()  # nothing written
+    with_dir = subprocess.run(
+        [sys.executable, "-m", "engine", "validate", str(config)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert with_dir.returncode == 0  # validating needs no data

@@ -3,7 +3,7 @@
 Every number compared here is recomputed from the stored run directories (``equity.csv``,
 ``benchmarks.csv``, ``config.yaml``, ``run.json``) with plain pandas and the metric
 definitions of ``tests/oracle.py`` (which imports nothing from ``engine``); never with
-``engine.metrics`` or ``engine.comparison``.
+``engine.metrics`` or ``engine.metrics.frames``.
 
 The configs run once per module into temporary results directories; every later
 comparison selects those stored runs with ``--runs`` (no data loading).  Bootstrap
@@ -41,7 +41,8 @@ import yaml
 from typer.testing import CliRunner
 
 from engine.cli import app
-from engine.jobs import RunOptions, compare_job
+from engine.jobs.common import RunOptions
+from engine.jobs.compare import compare_job
 from tests import oracle
 
 REPO = Path(__file__).resolve().parents[1]

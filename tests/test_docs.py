@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from engine.config import models
-from engine.render import JSON_KEYS
+from engine.render.text import JSON_KEYS
 from strategies import REGISTRY
 from tests.conftest import REPO
 

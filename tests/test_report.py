@@ -23,14 +23,14 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
-from engine.compare import load_run
-from engine.render import RUN_COLUMNS, format_value
-from engine.report import run_report
-from engine.report.run import SIGNALS_MISSING
-from engine.report.series import thresholds
-from engine.report.sweep import sweep_report
-from engine.sweep_job import load_sweep
-from engine.sweep_render import SWEEP_METRIC_COLUMNS
+from engine.jobs.sweep import load_sweep
+from engine.render.html import run_report
+from engine.render.html.run import SIGNALS_MISSING
+from engine.render.html.series import thresholds
+from engine.render.html.sweep import sweep_report
+from engine.render.sweep_text import SWEEP_METRIC_COLUMNS
+from engine.render.text import RUN_COLUMNS, format_value
+from engine.store.rundir import load_run
 from tests.conftest import CONFIGS, stored_run_dir
 from tests.report_html import Table, array, figures, tables
 
@@ -519,11 +519,11 @@ def test_sweep_report_is_pure_and_cuts_the_table(sweep_reports: dict) -> None:
 
 
 def test_a_walkforward_is_shown_only_for_the_same_config_and_data(sweep_reports: dict) -> None:
+    from engine.config.params import grid
     from engine.data.panel import load_for_config
     from engine.data.synthetic import SyntheticProvider
-    from engine.jobs import SYNTHETIC_FIRST, RunOptions
-    from engine.params import grid
-    from engine.report_jobs import find_walkforward
+    from engine.jobs.common import SYNTHETIC_FIRST, RunOptions
+    from engine.jobs.report import find_walkforward
     from engine.sweep import sweep_warmup
 
     results = sweep_reports["results"]

@@ -1,7 +1,7 @@
 """Issue 5: parameter sweeps, vectorised; chunks, resume, Dask; walk-forward without look-ahead.
 
 The contract: a sweep's row for a combination equals a single run of the config with those
-values (engine.params.apply_combination), however the grid is chunked and wherever it runs.
+values (engine.config.params.apply_combination), however the grid is chunked and wherever it runs.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.config import load_config
+from engine.config.params import apply_combination, expand_values, grid
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.data.synthetic import SyntheticProvider
 from engine.errors import ConfigError
-from engine.params import apply_combination, expand_values, grid
 from engine.pipeline import required_warmup, run_config
 from engine.sweep import chunks, evaluate_chunk, prepare, sweep_warmup
 from tests.conftest import REPO
@@ -256,7 +256,7 @@ def test_sweep_command_stores_every_combination_and_a_heatmap(small, tmp_path: P
 
 
 def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, tmp_path: Path, monkeypatch) -> None:
-    import engine.sweep_job as sj
+    import engine.jobs.sweep as sj
 
     path = small[0]
     complete = tmp_path / "complete"
@@ -314,7 +314,7 @@ WALK = SMALL.replace(
 
 
 def _walk(tmp_path: Path, frames: dict[str, pd.DataFrame], chunk_size: int = 100):
-    from engine.walkforward_job import run_walkforward
+    from engine.jobs.walkforward import run_walkforward
 
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "walk.yaml"

@@ -7,7 +7,6 @@ offending value, e.g. ``rules[1].when`` or ``signals.corr.window``.
 
 from __future__ import annotations
 
-import difflib
 import keyword
 import re
 from collections.abc import Mapping
@@ -15,39 +14,17 @@ from collections.abc import Mapping
 from pydantic import ValidationError
 
 from engine import expr
+from engine.config.messages import first_error, format_loc, pydantic_message, unknown
 from engine.config.models import MAX_PARAM, WEIGHT_TOLERANCE, StrategyConfig
+from engine.config.refs import resolve_refs
 from engine.errors import ConfigError, ExpressionError
 
-__all__ = ["check_config", "first_error", "format_loc"]
+__all__ = ["CHECKS", "MAX_WINDOW", "check_config"]
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Largest integer argument of a signal: every one is a window of sessions (10,000 is about 40 years).
 MAX_WINDOW = 10_000
 _RESERVED = frozenset({"and", "or", "not", "true", "false", "none", *expr.FUNCTIONS})
-
-
-def format_loc(loc: tuple[str | int, ...]) -> str:
-    """``("rules", 1, "when")`` -> ``rules[1].when``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def first_error(exc: ValidationError) -> Mapping:
-    """The error to report: an unknown key first (a misspelt key also makes its correct one 'missing')."""
-    errors = exc.errors()
-    return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-
-
-def _unknown(kind: str, name: str, known: list[str] | Mapping[str, object]) -> str:
-    names = sorted(known)
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return f"unknown {kind} {name!r} ({hint}known: {', '.join(names) or 'none'})"
 
 
 def check_names(cfg: StrategyConfig) -> None:
@@ -72,7 +49,6 @@ def check_names(cfg: StrategyConfig) -> None:
 
 def check_signals(cfg: StrategyConfig) -> None:
     """Every signal names a registered function, with parameters that fit it and assets that exist."""
-    from engine.params import resolve_refs
     from strategies import get_signal
 
     resolved = resolve_refs(cfg.signals, cfg.params)
@@ -91,13 +67,13 @@ def check_signals(cfg: StrategyConfig) -> None:
         except ValidationError as exc:
             err = first_error(exc)
             where = format_loc((*tuple(err["loc"]),))
-            message = _pydantic_message(err, sorted(sdef.params.model_fields))
+            message = pydantic_message(err, sorted(sdef.params.model_fields))
             raise ConfigError(message, path=f"{base}.{where}" if where else base, got=err.get("input")) from None
         _check_signal_numbers(params, base)
         for pname in sdef.asset_params:
             if params[pname] not in cfg.assets:
                 raise ConfigError(
-                    _unknown("asset", params[pname], cfg.assets), path=f"{base}.{pname}", got=params[pname]
+                    unknown("asset", params[pname], cfg.assets), path=f"{base}.{pname}", got=params[pname]
                 )
 
 
@@ -125,7 +101,7 @@ def _check_signal_numbers(params: Mapping[str, object], base: str) -> None:
 def _check_weights(weights: Mapping[str, float], assets: Mapping[str, object], path: str) -> None:
     for asset in weights:
         if asset not in assets:
-            raise ConfigError(_unknown("asset", asset, assets), path=f"{path}.{asset}", got=asset)
+            raise ConfigError(unknown("asset", asset, assets), path=f"{path}.{asset}", got=asset)
     total = sum(weights.values())
     if total > 1.0 + WEIGHT_TOLERANCE:
         raise ConfigError(
@@ -193,35 +169,11 @@ def check_assets(cfg: StrategyConfig) -> None:
             )
 
 
-def check_sweep(cfg: StrategyConfig) -> None:
-    """Every ``sweep:`` key names something sweepable and every value gives a valid config on its own."""
-    if cfg.sweep:
-        from engine.params import grid
-
-        grid(cfg, max_combos=2**62)  # the --max-combos cap is the command's, checked when it runs
-
-
-CHECKS = (check_names, check_signals, check_rules, check_benchmarks, check_execution, check_assets, check_sweep)
+CHECKS = (check_names, check_signals, check_rules, check_benchmarks, check_execution, check_assets)
 
 
 def check_config(cfg: StrategyConfig) -> None:
-    """Run every cross-field check; the first failure raises."""
+    """Run every cross-field check; the first failure raises (the ``sweep:`` block is
+    :func:`engine.config.params.check_sweep`'s)."""
     for check in CHECKS:
         check(cfg)
-
-
-def _pydantic_message(err: Mapping, known_keys: list[str]) -> str:
-    """One readable line for a pydantic error dict."""
-    kind = err["type"]
-    loc = err["loc"]
-    if kind == "extra_forbidden":
-        return _unknown("key", str(loc[-1]), known_keys)
-    if kind == "missing":
-        return f"missing required key {loc[-1]!r}"
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    got = err.get("input")
-    if kind not in ("value_error", "assertion_error") and not isinstance(got, dict | list):
-        msg += f" (got {got!r})"
-    return msg

@@ -24,8 +24,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from engine.config.checks import _pydantic_message, check_config, first_error, format_loc
+from engine.config.checks import check_config
+from engine.config.messages import first_error, format_loc, pydantic_message
 from engine.config.models import StrategyConfig
+from engine.config.params import check_sweep
 from engine.errors import ConfigError, UserError
 
 __all__ = ["load_config", "load_configs", "read_yaml"]
@@ -289,7 +291,7 @@ def load_config(path: str | Path) -> StrategyConfig:
         known = sorted(owner.model_fields) if owner is not None else []
         got = err.get("input")
         raise ConfigError(
-            _pydantic_message(err, known),
+            pydantic_message(err, known),
             file=file,
             path=format_loc(loc) or None,
             line=_line_for(lines, loc),
@@ -297,6 +299,7 @@ def load_config(path: str | Path) -> StrategyConfig:
         ) from None
     try:
         check_config(cfg)
+        check_sweep(cfg)
     except UserError as exc:
         loc = _parse_path(exc.path or "")
         raise exc.located(file=file, line=_line_for(lines, loc)) from None

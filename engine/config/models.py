@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from engine.config.refs import resolve_refs
 from engine.data.base import TICKER_RULE, is_ticker
 
 __all__ = [
@@ -357,8 +358,6 @@ class StrategyConfig(_Model):
     @property
     def resolved_signals(self) -> dict[str, dict[str, Any]]:
         """The signal specs with ``$name`` arguments replaced by the parameters' values."""
-        from engine.params import resolve_refs
-
         return resolve_refs(self.signals, self.params)
 
     @property

@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from engine.calendar import union_dates
+from engine.calendar import MARKETS, union_dates
 from engine.config.models import DEFAULT_FX_BAND, AssetSpec, StrategyConfig
 from engine.data.base import Provider, between
 from engine.data.validate import calendar_gap_notes, clean_fx, clean_prices, clean_rate, open_prices
@@ -119,6 +119,7 @@ class PricePanel:
             prices={a: known[:, j] for j, a in enumerate(self.assets)},
             traded={a: traded[:, j] for j, a in enumerate(self.assets)},
             markets=dict(zip(self.assets, self.markets, strict=True)),
+            close_order={m: MARKETS[m].close_order for m in sorted(set(self.markets))},
         )
 
     def slice(self, first: int, last: int | None = None) -> PricePanel:

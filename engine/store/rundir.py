@@ -55,7 +55,17 @@ import yaml
 from engine.errors import StoreError
 from engine.store.staging import fsync_dir
 
-__all__ = ["RunFiles", "code_fingerprint", "config_hash", "dumps_json", "new_run_id", "write_atomic", "write_run"]
+__all__ = [
+    "RunFiles",
+    "StoredRun",
+    "code_fingerprint",
+    "config_hash",
+    "dumps_json",
+    "load_run",
+    "new_run_id",
+    "write_atomic",
+    "write_run",
+]
 
 
 @dataclass(frozen=True)
@@ -201,3 +211,54 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
     except OSError as exc:
         raise StoreError(f"cannot write run under {parent}: {exc.strerror or exc}", file=str(parent)) from None
     return final
+
+
+# -- reading a run directory back ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One run directory read back."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+    initial_cash: float
+    equity: pd.DataFrame  # indexed by date
+    benchmarks: pd.DataFrame
+    trades: pd.DataFrame
+    weights: pd.DataFrame
+    prices: pd.DataFrame
+    quotes: pd.DataFrame | None = None  # absent in runs written before quotes.parquet existed
+    signals: pd.DataFrame | None = None  # absent in runs written before signals.parquet existed
+    config: dict[str, Any] | None = None  # the resolved config (config.yaml)
+    config_text: str = ""  # config.yaml as written, header comments included
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["config_name"])
+
+
+def _read_table(run_dir: Path, name: str) -> pd.DataFrame:
+    frame = pd.read_parquet(run_dir / f"{name}.parquet")
+    if "date" in frame and name != "trades":
+        frame = frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame.pop("date")), name="date"))
+    return frame
+
+
+def load_run(run_dir: Path) -> StoredRun:
+    """Read a run directory (manifest, metrics, resolved config and Parquet tables)."""
+    try:
+        manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        config_text = (run_dir / "config.yaml").read_text(encoding="utf-8")
+        config = yaml.safe_load(config_text)
+        tables = {n: _read_table(run_dir, n) for n in ("equity", "benchmarks", "trades", "weights", "prices")}
+        for optional in ("quotes", "signals"):
+            if (run_dir / f"{optional}.parquet").is_file():
+                tables[optional] = _read_table(run_dir, optional)
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot read run: {exc}".splitlines()[0], file=str(run_dir)) from None
+    return StoredRun(
+        run_dir, manifest, metrics, float(config["initial_cash"]), **tables, config=config, config_text=config_text
+    )

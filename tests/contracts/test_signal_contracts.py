@@ -87,6 +87,7 @@ def _copy(x: SignalInputs) -> SignalInputs:
         prices={a: np.array(p, copy=True) for a, p in x.prices.items()},
         traded={a: np.array(t, copy=True) for a, t in x.traded.items()},
         markets=dict(x.markets),
+        close_order=dict(x.close_order),
     )
 
 
@@ -203,6 +204,7 @@ def _truncated(x: SignalInputs, t: int) -> SignalInputs:
         prices={a: np.array(p[: t + 1]) for a, p in x.prices.items()},
         traded={a: np.array(v[: t + 1]) for a, v in x.traded.items()},
         markets=dict(x.markets),
+        close_order=dict(x.close_order),
     )
 
 

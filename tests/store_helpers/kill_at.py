@@ -86,12 +86,12 @@ class _KillingConnection:
 
 
 def install(point: str, n: int) -> None:
-    import engine.jobs
+    import engine.jobs.run
     import engine.store.rundir
     from engine.store.catalog import Catalog
 
     if point == "simulated":
-        engine.jobs.run_config = _kill_on_call(n, engine.jobs.run_config, before=False)
+        engine.jobs.run.run_config = _kill_on_call(n, engine.jobs.run.run_config, before=False)
     elif point == "parquet":
         engine.store.rundir._write_parquet = _kill_on_call(n, engine.store.rundir._write_parquet)
     elif point == "parquet_footer":
@@ -114,13 +114,13 @@ def install(point: str, n: int) -> None:
 
         Catalog._connect = connect  # type: ignore[method-assign]
     elif point == "chunk":
-        import engine.sweep_job
+        import engine.jobs.sweep
 
-        engine.sweep_job._save_chunk = _kill_on_call(n, engine.sweep_job._save_chunk)
+        engine.jobs.sweep.save_chunk = _kill_on_call(n, engine.jobs.sweep.save_chunk)
     elif point == "replace":
-        import engine.sweep_job
+        import engine.store.sweeps
 
-        engine.sweep_job.replace_dir = _kill_on_call(n, engine.sweep_job.replace_dir)
+        engine.store.sweeps.replace_dir = _kill_on_call(n, engine.store.sweeps.replace_dir)
     elif point == "exchange":
         import engine.store.staging
 

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import engine.comparison as cmp
-from engine.comparison import (
+import engine.metrics.frames as cmp
+from engine.metrics.frames import (
     betas,
     common_window,
     rebase,

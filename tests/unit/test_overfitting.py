@@ -20,9 +20,9 @@ from dataclasses import FrozenInstanceError
 import numpy as np
 import pytest
 
-import engine.overfitting as ovf
-from engine.overfitting import deflated_sharpe_of_best, logit_histogram, pbo_cscv
-from engine.significance import deflated_sharpe, per_period_sharpe, probabilistic_sharpe
+import engine.metrics.overfitting as ovf
+from engine.metrics.overfitting import deflated_sharpe_of_best, logit_histogram, pbo_cscv
+from engine.metrics.significance import deflated_sharpe, per_period_sharpe, probabilistic_sharpe
 
 LN3 = math.log(3.0)
 

@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
-from engine.comparison import regime_metrics
-from engine.jobs import RunOptions, regime_series
+from engine.jobs.common import RunOptions
+from engine.jobs.compare import regime_series
+from engine.metrics.frames import regime_metrics
 from tests.conftest import CONFIGS
 
 
@@ -54,7 +55,7 @@ def test_regime_is_the_condition_at_the_previous_close(tmp_path: Path) -> None:
     pd.testing.assert_series_equal(shifted, again)
     # Recompute the signal by hand: rolling 90-row corr of HK day d vs US day d-1 log returns.
     from engine.data.synthetic import SyntheticProvider
-    from engine.jobs import SYNTHETIC_FIRST
+    from engine.jobs.common import SYNTHETIC_FIRST
 
     provider = SyntheticProvider({"^GSPC": "us", "^HSI": "hk"}, first=SYNTHETIC_FIRST)
     closes = pd.concat(

@@ -171,6 +171,7 @@ def test_rolling_corr_same_market_async_is_sync_one_row_later(x):
         prices={"a": x.prices["us"], "b": x.prices["hk"]},
         traded={"a": x.traded["us"], "b": x.traded["hk"]},
         markets={"a": "us", "b": "us"},
+        close_order=x.close_order,
     )
     sync = run(both_us, "rolling_corr", a="a", b="b", window=3, align="sync")
     check(run(both_us, "rolling_corr", a="a", b="b", window=3, align="async"), [NAN, *sync[:-1].tolist()])

@@ -25,8 +25,8 @@ import pytest
 from arch.bootstrap import SPA, StationaryBootstrap
 from scipy.stats import norm
 
-import engine.significance as sig
-from engine.significance import (
+import engine.metrics.significance as sig
+from engine.metrics.significance import (
     deflated_sharpe,
     expected_max_sharpe,
     per_period_sharpe,

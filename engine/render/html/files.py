@@ -1,4 +1,4 @@
-"""Writing reports: the report package's only I/O (called by :mod:`engine.jobs`).
+"""Writing reports: the report package's only I/O (called by :mod:`engine.jobs.run`).
 
 * The HTML page is written to a hidden temporary file next to the output and renamed over
   it, so the output is either the whole new page or untouched.
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from engine.errors import StoreError
-from engine.report.page import Report
+from engine.render.html.page import Report
 from engine.store.rundir import write_atomic
 
 __all__ = ["IMAGE_SIZE", "find_chromium", "report_target", "write_report"]

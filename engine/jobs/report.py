@@ -1,9 +1,10 @@
-"""The jobs of ``seesaw sweep --report`` and ``seesaw walkforward --report``: read the store, build the page, write it.
+"""The report jobs (``seesaw report``, ``compare --format html``, ``sweep --report``, ``walkforward --report``).
 
-The pages are pure (:mod:`engine.report.sweep`, :mod:`engine.report.walkforward`); this module reads
-what they show from the results store and writes them with :func:`engine.report.files.write_report`.
+Read the store, build the page, write it.
+The pages are pure (:mod:`engine.render.html.sweep`, :mod:`engine.render.html.walkforward`); this module reads
+what they show from the results store and writes them with :func:`engine.render.html.files.write_report`.
 The checks that come before any work (output directory, Chromium for ``--png``) are
-:func:`engine.report.files.report_target`, called by the command before the sweep runs.
+:func:`engine.render.html.files.report_target`, called by the command before the sweep runs.
 
 A sweep report shows a walk-forward when one of the same config and data is stored
 (:func:`find_walkforward`): the newest complete run named ``<config>_walkforward`` whose resolved
@@ -14,17 +15,22 @@ walk-forward's dates.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
+from engine.compare import Comparison
 from engine.errors import StoreError
-from engine.sweep_job import SweepOutcome
+from engine.jobs.common import RunOptions, catalog_for
+from engine.render.html import compare_report, run_report, sweep_report, walkforward_report
+from engine.render.html.files import report_target, write_report
+from engine.store.rundir import load_run
+from engine.store.sweeps import SweepOutcome
 
-__all__ = ["find_walkforward", "sweep_report_job", "walkforward_report_job"]
+__all__ = ["compare_report_job", "find_walkforward", "report_job", "sweep_report_job", "walkforward_report_job"]
 
 
 def _same_data(outcome: SweepOutcome, manifest: Mapping[str, Any]) -> bool:
@@ -41,8 +47,6 @@ def _same_data(outcome: SweepOutcome, manifest: Mapping[str, Any]) -> bool:
 
 def find_walkforward(outcome: SweepOutcome, opts: Any, env: Mapping[str, str]) -> Path | None:
     """The run directory of the newest stored walk-forward of the sweep's config and data (module docstring)."""
-    from engine.jobs import catalog_for
-
     name = f"{outcome.cfg.name}_walkforward"
     _, rows = catalog_for(opts, env).query(
         "SELECT run_dir FROM runs WHERE config_name = ? AND status = 'complete' ORDER BY created_at DESC, run_id DESC",
@@ -76,12 +80,9 @@ def sweep_report_job(
 ) -> list[Path]:
     """``seesaw sweep --report``: the sweep's report (+ PNGs with ``png_dir``); the files written.
 
-    ``rows``: the top rows as printed (:func:`engine.sweep_job.sweep_top`); ``max_rows``: rows of the table of
-    all combinations (None: :data:`engine.report.sweep.DEFAULT_TABLE_ROWS`); ``browser``: from ``report_target``.
+    ``rows``: the top rows as printed (:func:`engine.jobs.sweep.sweep_top`); ``max_rows``: rows of the table of
+    all combinations (None: :data:`engine.render.html.sweep.DEFAULT_TABLE_ROWS`); ``browser``: from ``report_target``.
     """
-    from engine.compare import load_run
-    from engine.report.files import write_report
-    from engine.report.sweep import sweep_report
 
     try:
         config_text = (outcome.sweep_dir / "config.yaml").read_text(encoding="utf-8")
@@ -105,8 +106,33 @@ def walkforward_report_job(
     run_dir: Path, *, output: Path, png_dir: Path | None = None, browser: str | None = None
 ) -> list[Path]:
     """``seesaw walkforward --report``: the report of the stored walk-forward run (+ PNGs); the files written."""
-    from engine.compare import load_run
-    from engine.report.files import write_report
-    from engine.report.walkforward import walkforward_report
 
     return write_report(walkforward_report(load_run(run_dir)), output, png_dir=png_dir, browser=browser)
+
+
+def report_job(
+    run: str, opts: RunOptions, *, env: Mapping[str, str], output: Path, png_dir: Path | None = None
+) -> list[Path]:
+    """``seesaw report``: the HTML report of one stored run, written to ``output`` (+ PNGs); the files written.
+
+    ``run``: a run id (or a unique prefix of one), or ``latest``: the most recently created run.
+    """
+
+    browser = report_target(output, png_dir, env)
+    catalog = catalog_for(opts, env)
+    run_dir = catalog.latest() if run == "latest" else catalog.select_one(run)
+    return write_report(run_report(load_run(run_dir)), output, png_dir=png_dir, browser=browser)
+
+
+def compare_report_job(
+    comparison: Comparison,
+    rows: Sequence[dict[str, Any]],
+    reps: int,
+    *,
+    env: Mapping[str, str],
+    output: Path,
+    png_dir: Path | None = None,
+) -> list[Path]:
+    """``seesaw compare --format html``: the comparison's report written to ``output`` (+ PNGs)."""
+    browser = report_target(output, png_dir, env)
+    return write_report(compare_report(comparison, rows, reps), output, png_dir=png_dir, browser=browser)

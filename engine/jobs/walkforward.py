@@ -26,14 +26,17 @@ import pandas as pd
 
 from engine.config import load_config
 from engine.config.models import StrategyConfig
+from engine.config.params import grid
 from engine.costs import cost_rates
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import UserError
 from engine.execution import event_mask
-from engine.heatmap import LOWER_IS_BETTER
-from engine.params import grid
+from engine.jobs.common import catalog_for, data_provider
+from engine.jobs.run import run_files, run_warnings
 from engine.pipeline import Allocation, RunResult, Schedule, benchmark_allocation, run_allocations
+from engine.store import new_run_id, write_run
 from engine.sweep import (
+    LOWER_IS_BETTER,
     WINDOW_METRICS,
     Setting,
     SweepContext,
@@ -123,7 +126,10 @@ def run_walkforward(
     """Steps 1-3 of the module docstring (writing the run is the caller's)."""
     if select_metric not in WINDOW_METRICS:
         raise UserError(f"--select: expected one of {', '.join(WINDOW_METRICS)}, got {select_metric!r}")
-    cfg = resolve(load_config(path))
+    try:
+        cfg = resolve(load_config(path))
+    except UserError as err:
+        raise err.located(file=str(path)) from None
     if not cfg.sweep:
         raise UserError(f"{path}: no sweep: block to choose from", expected="sweep: {param: [values], ...}")
     g = grid(cfg, max_combos=max_combos)
@@ -224,22 +230,17 @@ def load_walkforward_panel(
     cfg: StrategyConfig, opts: Any, env: Mapping[str, str], providers: dict, warmup: int
 ) -> LoadedPanel:
     """The panel of ``cfg`` with ``warmup`` rows, through the command's provider."""
-    from engine.jobs import _provider
-
-    return load_for_config(_provider(cfg, opts, env, providers), cfg, warmup_rows=warmup)
+    return load_for_config(data_provider(cfg, opts, env, providers), cfg, warmup_rows=warmup)
 
 
 def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: dt.datetime) -> Path:
     """Write the stitched run as config ``<name>_walkforward`` and index it (step 4)."""
-    from engine.jobs import _files, _warnings, catalog_for
-    from engine.store import new_run_id, write_run
-
     cfg = wf.cfg.model_copy(update={"name": f"{wf.cfg.name}_walkforward"})
     # the out-of-sample run starts at the first test date: everything before it is its warm-up
     first_test = wf.loaded.start + wf.folds[0].test[0]
     loaded = LoadedPanel(panel=wf.loaded.panel, start=first_test, warmup_needed=wf.loaded.warmup_needed)
     resolved = cfg.model_dump(mode="json")
-    files = _files(cfg, loaded, wf.results, resolved, list(wf.loaded.panel.notes), _warnings(cfg, loaded))
+    files = run_files(cfg, loaded, wf.results, resolved, list(wf.loaded.panel.notes), run_warnings(cfg, loaded))
     files.metrics["walkforward"] = {
         "select": wf.select_metric,
         "keys": list(wf.keys),

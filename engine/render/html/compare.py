@@ -1,7 +1,7 @@
 """The HTML report of a comparison (``seesaw compare … --format html``): pure, from a :class:`Comparison`.
 
 Every number is one that :func:`engine.compare.compare_runs` computed: the table cells are its
-rows (formatted by :mod:`engine.render`, exactly as the terminal and Markdown tables), the
+rows (formatted by :mod:`engine.render.text`, exactly as the terminal and Markdown tables), the
 curves are the values its metrics were measured on (``Comparison.curves``), the scatter is
 each row's ``ann_vol`` and ``cagr``, the heat table its ``y<year>`` returns, the statistics its
 bootstrap interval, PSR, DSR and SPA p-values.  Nothing is recomputed differently here.
@@ -13,12 +13,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from engine import comparison as cmp
 from engine.compare import Comparison
-from engine.render import column_extremes, compare_caption, compare_cell, compare_columns, format_value
-from engine.report import charts
-from engine.report import series as ser
-from engine.report.page import (
+from engine.metrics import frames as cmp
+from engine.render.html import charts
+from engine.render.html import series as ser
+from engine.render.html.page import (
     SYNTHETIC_BANNER,
     Cell,
     Report,
@@ -30,6 +29,7 @@ from engine.report.page import (
     paragraphs,
     table_html,
 )
+from engine.render.text import column_extremes, compare_caption, compare_cell, compare_columns, format_value
 
 __all__ = ["compare_report", "heat_colour"]
 

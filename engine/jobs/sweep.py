@@ -29,19 +29,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from engine import __version__
 from engine import metrics as m
-from engine import significance as sig
 from engine.config import load_config
 from engine.config.models import StrategyConfig
+from engine.config.params import Grid, grid
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import StoreError, UserError
-from engine.heatmap import LOWER_IS_BETTER
-from engine.params import Grid, grid
+from engine.jobs.common import catalog_for, data_provider
+from engine.jobs.common import resolve as resolve_data
+from engine.metrics import significance as sig
 from engine.store.rundir import code_fingerprint, dumps_json, write_atomic
-from engine.store.staging import clean_stale, replace_dir
+from engine.store.sweeps import SweepOutcome, assemble_chunks, done_chunks, load_sweep, save_chunk, write_sweep
 from engine.sweep import (
     BLOCKS,
     ChunkResult,
@@ -52,26 +52,21 @@ from engine.sweep import (
     evaluate_chunk,
     grid_frame,
     prepare,
+    rank_combinations,
     sweep_id,
     sweep_warmup,
 )
 
 __all__ = [
     "SweepOptions",
-    "SweepOutcome",
     "cluster_evaluator",
     "default_workers",
     "heatmap_html",
-    "load_sweep",
-    "rank_combinations",
     "run_sweep",
     "sweep_job",
     "sweep_top",
     "thread_evaluator",
 ]
-
-
-#: Metrics that ``--sort`` ranks lowest first (the rest: highest first).
 
 
 @dataclass(frozen=True)
@@ -92,52 +87,7 @@ def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-@dataclass(frozen=True)
-class SweepOutcome:
-    """A finished (or stopped) sweep."""
-
-    cfg: StrategyConfig
-    keys: tuple[str, ...]
-    table: pd.DataFrame  # one row per combination, grid order: combo, keys, metrics
-    sweep_dir: Path
-    manifest: dict[str, Any]
-    loaded: LoadedPanel | None
-    chunks_done: int
-    chunks_total: int
-    reused: bool = False
-    stopped: bool = False
-    ctx: SweepContext | None = None  # what the chunks shared, when this process ran them
-
-    @property
-    def synthetic(self) -> bool:
-        return bool(self.manifest["synthetic"])
-
-
 ProgressFn = Callable[[int, int, int, int], None]  # (chunks done, chunks total, combinations done, total)
-
-
-def _savez(path: Path, **arrays: np.ndarray) -> None:
-    with open(path, "wb") as fh:  # a file object: np.savez would add ".npz" to a name without it
-        np.savez(fh, **arrays)  # type: ignore[arg-type]
-
-
-def _chunk_files(staging: Path, number: int) -> tuple[Path, Path]:
-    return staging / f"chunk-{number:05d}.parquet", staging / f"chunk-{number:05d}.npz"
-
-
-def _save_chunk(staging: Path, number: int, result: ChunkResult, combos: pd.DataFrame) -> None:
-    table_path, blocks_path = _chunk_files(staging, number)
-    frame = pd.concat([combos.iloc[result.index].reset_index(drop=True), result.table], axis=1)
-    frame.insert(0, "combo", result.index)
-    write_atomic(
-        blocks_path,
-        lambda p: _savez(p, index=result.index, sum=result.block_sum, sq=result.block_sq, n=result.block_n),
-    )
-    write_atomic(table_path, lambda p: frame.to_parquet(p, index=False))
-
-
-def _done_chunks(staging: Path, total: int) -> set[int]:
-    return {i for i in range(total) if all(p.is_file() for p in _chunk_files(staging, i))}
 
 
 def cluster_evaluator(
@@ -222,7 +172,10 @@ def sweep_job(
     ``resolve`` applies the command line to the config; ``load`` loads its panel with a given
     warm-up; ``record`` indexes a finished sweep directory in the catalog.
     """
-    cfg = resolve(load_config(path))
+    try:
+        cfg = resolve(load_config(path))
+    except UserError as err:
+        raise err.located(file=str(path)) from None
     if not cfg.sweep:
         raise UserError(f"{path}: no sweep: block to run", expected="sweep: {param: [values], ...}")
     try:
@@ -243,7 +196,7 @@ def sweep_job(
     combos_frame = grid_frame(g)
     meta = _staging_meta(staging, cfg, g, loaded, options, resume=options.resume, force=force)
     parts = chunks(cfg, g, int(meta["chunk_size"]))
-    done = _done_chunks(staging, len(parts))
+    done = done_chunks(staging, len(parts))
     todo = [i for i in range(len(parts)) if i not in done]
     ctx = prepare(cfg, loaded, engine=engine, reference=options.reference)  # type: ignore[arg-type]
     finished = sum(len(parts[i]) for i in done)
@@ -252,16 +205,16 @@ def sweep_job(
     try:
         workers = options.workers or default_workers()
         for number, result in _evaluate(ctx, combos_frame, parts, todo, options.cluster, workers):
-            _save_chunk(staging, number, result, combos_frame)
+            save_chunk(staging, number, result, combos_frame)
             done.add(number)
             finished += len(result.index)
             if progress:
                 progress(len(done), len(parts), finished, g.size)
     except KeyboardInterrupt:
-        table = _assemble(staging, sorted(done))[0] if done else combos_frame.iloc[:0]
+        table = assemble_chunks(staging, sorted(done), BLOCKS)[0] if done else combos_frame.iloc[:0]
         manifest = {**meta, "status": "stopped", "chunks_done": len(done)}
         return SweepOutcome(cfg, g.keys, table, staging, manifest, loaded, len(done), len(parts), stopped=True)
-    table, blocks = _assemble(staging, list(range(len(parts))))
+    table, blocks = assemble_chunks(staging, list(range(len(parts))), BLOCKS)
     manifest = _finish(staging, final, ctx, meta, table, blocks, now)
     if record is not None:
         record(final)
@@ -285,7 +238,7 @@ def _staging_meta(
         if resume and not force:
             return dict(meta)
         if not force:
-            done = len(_done_chunks(staging, int(meta["chunks"])))
+            done = len(done_chunks(staging, int(meta["chunks"])))
             raise UserError(
                 f"a stopped sweep of this config and data is in {staging} ({done} of {meta['chunks']} chunks done): "
                 "continue it with --resume, or start over with --force",
@@ -320,24 +273,6 @@ def _staging_meta(
     return meta
 
 
-def _assemble(staging: Path, numbers: Sequence[int]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """The chunks' rows in grid order, and their block sums (columns in the same order)."""
-    tables, sums, sqs, index = [], [], [], []
-    n = np.zeros(BLOCKS)
-    for number in numbers:
-        table_path, blocks_path = _chunk_files(staging, number)
-        tables.append(pd.read_parquet(table_path))
-        with np.load(blocks_path) as z:
-            index.append(z["index"])
-            sums.append(z["sum"])
-            sqs.append(z["sq"])
-            n = z["n"]
-    table = pd.concat(tables, ignore_index=True).sort_values("combo", kind="stable").reset_index(drop=True)
-    order = np.argsort(np.concatenate(index), kind="stable")
-    blocks = {"sum": np.hstack(sums)[:, order], "sq": np.hstack(sqs)[:, order], "n": n}
-    return table, blocks
-
-
 def overfitting_stats(ctx: SweepContext, table: pd.DataFrame, blocks: Mapping[str, np.ndarray]) -> dict[str, Any]:
     """The overfitting controls shown with every sweep (engine/overfitting.py, engine/significance.py).
 
@@ -347,7 +282,7 @@ def overfitting_stats(ctx: SweepContext, table: pd.DataFrame, blocks: Mapping[st
       against SR0, the expected maximum Sharpe of N unskilled trials, N = every combination tried,
       V = the variance of their (finite) per-period Sharpe ratios.
     """
-    from engine.overfitting import logit_histogram, pbo_from_block_sums
+    from engine.metrics.overfitting import logit_histogram, pbo_from_block_sums
 
     dates = ctx.dates
     ppy = m.periods_per_year(len(dates), m.years_between(dates[0].date(), dates[-1].date()))
@@ -394,46 +329,11 @@ def _finish(
     blocks: dict[str, np.ndarray],
     now: dt.datetime,
 ) -> dict[str, Any]:
-    cfg = ctx.cfg
-    stats = overfitting_stats(ctx, table, blocks)
-    manifest = {**meta, "status": "complete", "created_at": now.isoformat(), **stats}
-    try:
-        write_atomic(staging / "combos.parquet", lambda p: table.to_parquet(p, index=False))
-        write_atomic(staging / "blocks.npz", lambda p: _savez(p, **blocks))
-        resolved = cfg.model_dump(mode="json")
-        text = f"# resolved sweep config written by seesaw {__version__}\n" + yaml.safe_dump(resolved, sort_keys=False)
-        write_atomic(staging / "config.yaml", lambda p: p.write_text(text, encoding="utf-8"))
-        write_atomic(staging / "sweep.json", lambda p: p.write_text(dumps_json(manifest), encoding="utf-8"))
-        for number in range(int(meta["chunks"])):
-            for p in _chunk_files(staging, number):
-                p.unlink()
-        clean_stale(staging)  # temporary files of an earlier, killed attempt at a chunk
-        replace_dir(staging, final)  # with --force, the old sweep stays readable until the new one is in place
-    except OSError as exc:
-        raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None
+    """The finished sweep's manifest (with its overfitting statistics), once its files are in place."""
+    manifest = {**meta, "status": "complete", "created_at": now.isoformat(), **overfitting_stats(ctx, table, blocks)}
+    header = f"resolved sweep config written by seesaw {__version__}"
+    write_sweep(staging, final, ctx.cfg, manifest, table, blocks, chunks=int(meta["chunks"]), header=header)
     return manifest
-
-
-def load_sweep(sweep_dir: Path) -> SweepOutcome:
-    """A finished sweep read back from its directory."""
-    try:
-        manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
-        table = pd.read_parquet(sweep_dir / "combos.parquet")
-        cfg = StrategyConfig.model_validate(yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"cannot read sweep: {exc}".splitlines()[0], file=str(sweep_dir)) from None
-    keys = tuple(manifest["keys"])
-    return SweepOutcome(cfg, keys, table, sweep_dir, manifest, None, manifest["chunks"], manifest["chunks"])
-
-
-def rank_combinations(table: pd.DataFrame, sort: str) -> pd.DataFrame:
-    """Every row of ``table``, best first by ``sort`` (lowest first for :data:`LOWER_IS_BETTER`), NaN last,
-    ties in grid order; a one-line error for a column that is not there."""
-    if sort not in table.columns:
-        numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) and c != "combo"]
-        raise UserError(f"--sort: cannot sort by {sort!r} (columns: {', '.join(numeric)})")
-    lower_better = sort in LOWER_IS_BETTER
-    return table.sort_values(sort, ascending=lower_better, na_position="last", kind="stable")
 
 
 def top_rows(
@@ -486,17 +386,15 @@ def run_sweep(
     progress: ProgressFn | None = None,
 ) -> SweepOutcome:
     """``seesaw sweep``: resolve the command line, load the data, run or reuse, index the result."""
-    from engine.jobs import _provider, _resolve, catalog_for
-
     providers: dict = {}
     catalog = catalog_for(opts, env)
 
     def load(cfg: StrategyConfig, warmup: int) -> LoadedPanel:
-        return load_for_config(_provider(cfg, opts, env, providers), cfg, warmup_rows=warmup)
+        return load_for_config(data_provider(cfg, opts, env, providers), cfg, warmup_rows=warmup)
 
     def resolve(cfg: StrategyConfig) -> StrategyConfig:
         catalog.check_name(cfg.name, str(path))
-        return _resolve(cfg, opts, env)
+        return resolve_data(cfg, opts, env)
 
     return sweep_job(
         path,
@@ -524,7 +422,7 @@ def sweep_top(
 
 def heatmap_html(outcome: SweepOutcome, x: str, y: str, metric: str, output: Path) -> None:
     """Write the heatmap of ``metric`` over sweep keys ``x`` and ``y`` to ``output`` (self-contained HTML)."""
-    from engine.heatmap import heatmap_figure
+    from engine.render.heatmap import heatmap_figure
 
     fig = heatmap_figure(outcome.table, outcome.keys, x, y, metric, title=f"Sweep of {outcome.cfg.name}")
     html = fig.to_html(include_plotlyjs=True, full_html=True)

@@ -4,7 +4,7 @@ Pure functions over a (T, N) numpy matrix of per-period simple returns (fraction
 date, column n one combination of a sweep, every column on the same dates.  No I/O.  A NaN or
 infinite value is a caller bug (align the dates first) and raises ``ValueError``.
 
-Units and conventions are those of ``engine.significance``: the "per-period" Sharpe ratio
+Units and conventions are those of ``engine.metrics.significance``: the "per-period" Sharpe ratio
 SR = mean(r) / std(r, ddof=1) with a zero risk-free rate, not annualised (multiply by
 sqrt(periods_per_year) to annualise); skewness and non-excess kurtosis from population moments.
 
@@ -50,8 +50,8 @@ O(S * N), not O(T * N): all 12,870 splits (S = 16) of a 6,500 x 5,000 matrix too
 two busy cores, so no split is sampled by default.
 
 Deflated Sharpe ratio of the best column (``deflated_sharpe_of_best``): Bailey & López de
-Prado (2014), through ``engine.significance.expected_max_sharpe`` and
-``engine.significance.probabilistic_sharpe`` (the formulas live there).
+Prado (2014), through ``engine.metrics.significance.expected_max_sharpe`` and
+``engine.metrics.significance.probabilistic_sharpe`` (the formulas live there).
 
 References
 ----------
@@ -73,7 +73,7 @@ from typing import Literal
 
 import numpy as np
 
-from engine.significance import DEFAULT_SEED, MIN_OBS, expected_max_sharpe, probabilistic_sharpe
+from engine.metrics.significance import DEFAULT_SEED, MIN_OBS, expected_max_sharpe, probabilistic_sharpe
 
 __all__ = [
     "MAX_ENUMERATED_SPLITS",
@@ -558,7 +558,7 @@ def deflated_sharpe_of_best(returns: np.ndarray, *, n_trials: int | None = None)
         SR_n = mean(r_n) / std(r_n, ddof=1),  n* = argmax_n SR_n,  V = var(SR_1..SR_N, ddof=1)
         SR0 = ``expected_max_sharpe(n_trials, V)``,  DSR = ``probabilistic_sharpe(r_{n*}, SR0)``
 
-    The same composition as ``engine.significance.deflated_sharpe``, whose N is the number
+    The same composition as ``engine.metrics.significance.deflated_sharpe``, whose N is the number
     of trial Sharpe ratios passed; here N defaults to the number of columns and may be set to
     any N >= 1: higher when more combinations were tried than the matrix holds, lower for
     correlated ones.  Correlated combinations (neighbouring parameter values) are fewer independent

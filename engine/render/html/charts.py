@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from engine.report.series import Threshold
+from engine.render.html.series import Threshold
 
 __all__ = [
     "PALETTE",
@@ -297,7 +297,7 @@ def sharpe_interval_figure(points: Sequence[tuple[str, float, float, float]], *,
 def pbo_figure(edges: Sequence[float], counts: Sequence[int], *, pbo: float, title: str) -> go.Figure:
     """The stored histogram of the CSCV logits as bars, the bins left of 0 (overfit) in red, a line at 0.
 
-    Bins are closed on the right (:func:`engine.overfitting.logit_histogram`), so the red bars hold
+    Bins are closed on the right (:func:`engine.metrics.overfitting.logit_histogram`), so the red bars hold
     PBO x splits logits; ``pbo`` (the stored value) is written next to the zero line.
     """
     e = np.asarray(edges, dtype=float)

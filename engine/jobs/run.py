@@ -1,8 +1,7 @@
-"""One function per command: read configs and data, call the pipeline, write results.
+"""``seesaw run``, ``validate`` and ``schema``: run configs (or reuse stored runs) and write their results.
 
-This module may touch files and the environment (it receives the
-environment and the clock as arguments); it never prints: the CLI renders
-what it returns.
+Jobs may touch files and the environment (they receive the environment and the clock as
+arguments); they never print: :mod:`engine.cli` renders what they return.
 """
 
 from __future__ import annotations
@@ -12,65 +11,33 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
 from engine import __version__
 from engine.config import StrategyConfig, load_configs
-from engine.config.checks import _pydantic_message, first_error
-from engine.config.models import AssetSpec, DataSpec
-from engine.data.base import Provider
+from engine.config.models import AssetSpec
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import ConfigError, UserError
+from engine.jobs.common import RunOptions, catalog_for, data_provider, expand_config_paths, resolve
 from engine.pipeline import RunResult, required_warmup, run_config
-from engine.signals import compute_signals
-from engine.simulate import Engine
 from engine.store import RunFiles, config_hash, new_run_id, write_run
-from engine.store.catalog import Catalog, default_store_path
 from engine.store.rundir import code_fingerprint
 
-if TYPE_CHECKING:
-    from engine.compare import Comparison
-
 __all__ = [
-    "DEFAULT_DATA_DIR",
     "ConfigRun",
-    "RunOptions",
     "RunReport",
-    "catalog_for",
-    "compare_job",
-    "compare_report_job",
+    "assumptions",
     "config_schema",
-    "expand_config_paths",
-    "parse_period",
-    "report_job",
+    "data_block",
+    "risk_free_text",
     "run_configs",
+    "run_files",
+    "run_warnings",
     "validate_configs",
 ]
-
-DEFAULT_DATA_DIR = "../shared/data"
-#: The synthetic generator starts early enough that configs starting in 2000 have warm-up history.
-SYNTHETIC_FIRST = dt.date(1998, 1, 2)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Command-line overrides and where to write."""
-
-    source: str | None = None
-    data_dir: Path | None = None
-    start: dt.date | None = None
-    end: dt.date | None = None
-    results_dir: Path = Path("results")
-    engine: Engine = "rust"
-    cache_dir: Path | None = None
-    offline: bool = False
-    write: bool = True
-    store: Path | None = None
-    force: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,22 +75,6 @@ class RunReport:
         return any(r.synthetic for r in self.runs)
 
 
-def expand_config_paths(paths: Sequence[str | Path]) -> list[Path]:
-    """Files as given; a directory stands for the ``*.yaml`` files in it (sorted)."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found = sorted(p.glob("*.yaml"))
-            if not found:
-                raise ConfigError("directory holds no *.yaml config", file=str(p), expected="one or more YAML files")
-            out += found
-        else:
-            out.append(p)
-    if not out:
-        raise ConfigError("no config files given", expected="one or more YAML files")
-    return out
-
-
 def validate_configs(paths: Sequence[str | Path]) -> list[StrategyConfig]:
     """Load and check every config; the first error raises."""
     return load_configs(expand_config_paths(paths))
@@ -137,64 +88,7 @@ def config_schema() -> dict[str, Any]:
     return schema
 
 
-def _resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:
-    data = cfg.data
-    update: dict[str, Any] = {}
-    if opts.source is not None:
-        update["source"] = opts.source
-    if opts.start is not None:
-        update["start"] = opts.start
-    if opts.end is not None:
-        update["end"] = opts.end
-    source = update.get("source", data.source)
-    if source == "csv":
-        update["data_dir"] = str(opts.data_dir or data.data_dir or env.get("SEESAW_DATA_DIR") or DEFAULT_DATA_DIR)
-    elif opts.source is not None:
-        update["data_dir"] = None
-    try:
-        resolved = DataSpec.model_validate({**data.model_dump(), **update})
-    except ValidationError as exc:
-        err = first_error(exc)
-        field = str(err["loc"][0]) if err["loc"] else ""
-        options = [f"--{k}" for k in ("start", "end") if k in update]
-        if field:
-            where = f"--{field.replace('_', '-')}" if field in update else f"data.{field}"
-        else:  # a check across fields (start before end)
-            where = "/".join(options) or "data"
-        raise ConfigError(_pydantic_message(err, []), path=where, got=err.get("input")) from None
-    return cfg.model_copy(update={"data": resolved})
-
-
-def _provider(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str], cache: dict) -> Provider:
-    data = cfg.data
-    if data.source == "synthetic":
-        markets = {a.symbol: a.market for a in cfg.assets.values()} | {data.fx_symbol: "fx"}
-        if isinstance(cfg.cash_rate, str):
-            markets[cfg.cash_rate] = "rate"
-        key: tuple = ("synthetic", tuple(sorted(markets.items())))
-        if key not in cache:
-            from engine.data.synthetic import SyntheticProvider
-
-            cache[key] = SyntheticProvider(markets, first=SYNTHETIC_FIRST)
-        return cache[key]
-    if data.source == "csv":
-        key = ("csv", data.data_dir)
-        if key not in cache:
-            from engine.data.csv import CsvProvider
-
-            cache[key] = CsvProvider(Path(data.data_dir or DEFAULT_DATA_DIR))
-        return cache[key]
-    key = ("yahoo",)
-    if key not in cache:
-        from engine.data.cache import FrameCache, default_cache_dir
-        from engine.data.yahoo import YahooProvider
-
-        root = opts.cache_dir or default_cache_dir(env)
-        cache[key] = YahooProvider(FrameCache(root), offline=opts.offline)
-    return cache[key]
-
-
-def _files(
+def run_files(
     cfg: StrategyConfig,
     loaded: LoadedPanel,
     results: list[RunResult],
@@ -225,7 +119,7 @@ def _files(
     signals = pd.DataFrame({"date": equity["date"]})
     for name, values in (s.signals or {}).items():
         signals[name] = np.asarray(values, dtype="float64")[loaded.start :]
-    data = _data_block(cfg, loaded)
+    data = data_block(cfg, loaded)
     chash = config_hash(resolved)
     metrics = {
         "seesaw_version": __version__,
@@ -271,7 +165,7 @@ def _files(
     )
 
 
-def _data_block(cfg: StrategyConfig, loaded: LoadedPanel) -> dict[str, Any]:
+def data_block(cfg: StrategyConfig, loaded: LoadedPanel) -> dict[str, Any]:
     p = loaded.panel
     traded = cfg.traded_assets
     assets = {}
@@ -285,7 +179,7 @@ def _data_block(cfg: StrategyConfig, loaded: LoadedPanel) -> dict[str, Any]:
             "instrument": spec.kind,
             "traded": a in traded,
             "dividend_yield": spec.dividend_yield,
-            "stamp_duty_bps": _stamp_duty_text(spec, cfg),
+            "stamp_duty_bps": stamp_duty_text(spec, cfg),
         }
     return {
         "source": p.source,
@@ -306,7 +200,7 @@ def _data_block(cfg: StrategyConfig, loaded: LoadedPanel) -> dict[str, Any]:
     }
 
 
-def _stamp_duty_text(spec: AssetSpec, cfg: StrategyConfig) -> float | str:
+def stamp_duty_text(spec: AssetSpec, cfg: StrategyConfig) -> float | str:
     """The asset's stamp duty per side: bps, or ``hk schedule`` (engine/costs.py)."""
     if spec.stamp_duty_bps is not None:
         return spec.stamp_duty_bps
@@ -353,7 +247,7 @@ def assumptions(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
     return lines
 
 
-def _warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
+def run_warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
     out = []
     if cfg.execution.lag == 0:
         out.append(
@@ -368,11 +262,6 @@ def _warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
     return out
 
 
-def catalog_for(opts: RunOptions, env: Mapping[str, str]) -> Catalog:
-    """The results catalog: ``--store``, else ``$SEESAW_STORE``, else ``<results-dir>/seesaw.duckdb``."""
-    return Catalog(opts.store or default_store_path(opts.results_dir, dict(env)), opts.results_dir)
-
-
 def run_configs(
     paths: Sequence[str | Path], opts: RunOptions, *, env: Mapping[str, str], now: dt.datetime
 ) -> RunReport:
@@ -383,7 +272,7 @@ def run_configs(
     until every config has been validated, loaded and simulated.
     """
     files = expand_config_paths(paths)
-    configs = [_resolve(c, opts, env) for c in load_configs(files)]
+    configs = [_resolved(file, c, opts, env) for file, c in zip(files, load_configs(files), strict=True)]
     catalog = catalog_for(opts, env) if opts.write else None
     providers: dict = {}
     done: list[tuple[ConfigRun, RunFiles | None]] = []
@@ -391,7 +280,7 @@ def run_configs(
         for file, cfg in zip(files, configs, strict=True):
             catalog.check_name(cfg.name, str(file))
     for file, cfg in zip(files, configs, strict=True):
-        provider = _provider(cfg, opts, env, providers)
+        provider = data_provider(cfg, opts, env, providers)
         notes_before = len(getattr(provider, "notes", []))
         loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
         resolved = cfg.model_dump(mode="json")
@@ -407,7 +296,7 @@ def run_configs(
         except ConfigError as err:  # a value the data cannot support (pipeline.check_usable)
             raise err.located(file=str(file)) from None
         notes = [*loaded.panel.notes, *getattr(provider, "notes", [])[notes_before:], *results[0].notes]
-        new_files = _files(cfg, loaded, results, resolved, notes, _warnings(cfg, loaded))
+        new_files = run_files(cfg, loaded, results, resolved, notes, run_warnings(cfg, loaded))
         done.append((ConfigRun(cfg, str(file), None, new_files.metrics), new_files))
     runs: list[ConfigRun] = []
     for run, pending in done:
@@ -419,6 +308,13 @@ def run_configs(
     if catalog is not None:
         catalog.record(*[r.run_dir for r, (_, pending) in zip(runs, done, strict=True) if pending and r.run_dir])
     return RunReport(runs=runs, rows=_rows(runs))
+
+
+def _resolved(file: Path, cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:
+    try:
+        return resolve(cfg, opts, env)
+    except UserError as err:
+        raise err.located(file=str(file)) from None
 
 
 def _rows(runs: list[ConfigRun]) -> list[dict[str, Any]]:
@@ -453,132 +349,3 @@ def _rows(runs: list[ConfigRun]) -> list[dict[str, Any]]:
             if key not in bench_rows:
                 bench_rows[key] = {**metrics, **extra}
     return rows + list(bench_rows.values())
-
-
-def parse_period(text: str | None) -> tuple[dt.date | None, dt.date | None] | None:
-    """``2025-01-20:2025-03-17`` (either side may be empty) -> (start, end)."""
-    if text is None:
-        return None
-    left, sep, right = text.partition(":")
-    try:
-        if not sep:
-            raise ValueError
-        return (dt.date.fromisoformat(left) if left else None, dt.date.fromisoformat(right) if right else None)
-    except ValueError:
-        raise UserError(f"--period: expected START:END as YYYY-MM-DD:YYYY-MM-DD, got {text!r}") from None
-
-
-def compare_job(
-    paths: Sequence[str | Path],
-    opts: RunOptions,
-    *,
-    runs: str | None,
-    env: Mapping[str, str],
-    now: dt.datetime,
-    period: tuple[dt.date | None, dt.date | None] | None = None,
-    benchmark: str | None = None,
-    allow_mixed: bool = False,
-    by_year: bool = False,
-    reps: int = 2000,
-    regime: str | None = None,
-    regime_config: Path | None = None,
-) -> tuple[Comparison, list[ConfigRun]]:
-    """Run (or reuse) the configs, or select stored runs, and compare them."""
-    from engine.compare import compare_runs, load_run
-
-    regime_mask = None
-    if regime is not None or regime_config is not None:
-        if regime is None or regime_config is None:
-            raise UserError("--regime EXPR and --regime-config FILE go together (the file defines the signals)")
-        regime_mask = regime_series(regime, regime_config, opts, env)
-
-    if paths and runs:
-        raise UserError("give config files or --runs, not both")
-    if paths:
-        report = run_configs(paths, opts, env=env, now=now)
-        run_dirs = [r.run_dir for r in report.runs if r.run_dir is not None]
-        config_runs = report.runs
-    elif runs:
-        run_dirs = catalog_for(opts, env).select(runs)
-        config_runs = []
-    else:
-        raise UserError("nothing to compare: give config files or --runs latest|RUN_ID,...")
-    stored = [load_run(d) for d in run_dirs]
-    if regime_mask is not None and not allow_mixed:
-        sources = {r.manifest["data_source"] for r in stored}
-        if sources != {regime_mask.attrs["source"]}:
-            raise UserError(
-                f"the regime is computed on {regime_mask.attrs['source']} data but the runs use "
-                f"{', '.join(sorted(sources))}; use the same --source, or --allow-mixed"
-            )
-    comparison = compare_runs(
-        stored,
-        period=period,
-        benchmark=benchmark,
-        allow_mixed=allow_mixed,
-        by_year=by_year,
-        reps=reps,
-        regime=regime_mask,
-    )
-    return comparison, config_runs
-
-
-def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[str, str]) -> pd.Series:
-    """True on date t where ``text`` held at the close of t-1, from the signals of ``config_file``.
-
-    The expression uses the ``when:`` grammar over that config's signals, with the same NaN rule
-    (false while a signal it names is NaN).  Shifting by one date attributes each day's return
-    to the regime known before it.
-    """
-    from engine import expr
-    from engine.config import load_config
-    from engine.errors import ExpressionError
-    from engine.rules import condition_mask
-    from engine.signals import signal_lookback
-
-    cfg = _resolve(load_config(config_file), opts, env)
-    try:
-        cond = expr.parse_condition(text, known=[*cfg.signals, *cfg.params])
-    except ExpressionError as exc:
-        raise exc.located(file="--regime") from None
-    loaded = load_for_config(_provider(cfg, opts, env, {}), cfg, warmup_rows=signal_lookback(cfg.resolved_signals) + 1)
-    panel = loaded.panel
-    mask = condition_mask(cond, {**compute_signals(cfg.resolved_signals, panel.signal_inputs()), **cfg.params})
-    shifted = pd.Series(np.concatenate([[False], mask[:-1]]), index=panel.dates)
-    shifted.attrs["source"] = panel.source
-    shifted.attrs["text"] = expr.to_text(cond)
-    return shifted
-
-
-def report_job(
-    run: str, opts: RunOptions, *, env: Mapping[str, str], output: Path, png_dir: Path | None = None
-) -> list[Path]:
-    """``seesaw report``: the HTML report of one stored run, written to ``output`` (+ PNGs); the files written.
-
-    ``run``: a run id (or a unique prefix of one), or ``latest``: the most recently created run.
-    """
-    from engine.compare import load_run
-    from engine.report import run_report
-    from engine.report.files import report_target, write_report
-
-    browser = report_target(output, png_dir, env)
-    catalog = catalog_for(opts, env)
-    run_dir = catalog.latest() if run == "latest" else catalog.select_one(run)
-    return write_report(run_report(load_run(run_dir)), output, png_dir=png_dir, browser=browser)
-
-
-def compare_report_job(
-    comparison: Comparison,
-    rows: Sequence[dict[str, Any]],
-    reps: int,
-    *,
-    env: Mapping[str, str],
-    output: Path,
-    png_dir: Path | None = None,
-) -> list[Path]:
-    """``seesaw compare --format html``: the comparison's report written to ``output`` (+ PNGs)."""
-    from engine.report import compare_report
-    from engine.report.files import report_target, write_report
-
-    browser = report_target(output, png_dir, env)
-    return write_report(compare_report(comparison, rows, reps), output, png_dir=png_dir, browser=browser)

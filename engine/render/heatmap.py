@@ -14,11 +14,9 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import UserError
+from engine.sweep import LOWER_IS_BETTER
 
-__all__ = ["LOWER_IS_BETTER", "heatmap_figure", "heatmap_grid"]
-
-#: Metrics where lower is better (the rest: higher is better).
-LOWER_IS_BETTER = frozenset({"ann_vol", "longest_drawdown_days", "turnover", "fees_paid", "trades"})
+__all__ = ["heatmap_figure", "heatmap_grid"]
 
 
 def heatmap_grid(table: pd.DataFrame, keys: Sequence[str], x: str, y: str, metric: str) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """The cells and caption of ``seesaw sweep``'s table, shared by the terminal and the HTML report (no printing here).
 
-A sweep row (one combination of :func:`engine.sweep_job.top_rows` or ``combos.parquet``) is shown
+A sweep row (one combination of :func:`engine.jobs.sweep.top_rows` or ``combos.parquet``) is shown
 as: its rank, its sweep-key values, :data:`SWEEP_METRIC_COLUMNS` and its average weights.
 :func:`sweep_row_cells` gives each cell as (column, text, number shown), so the terminal table
 (:func:`sweep_table`) and the report's tables print the same text for the same number.
@@ -72,7 +72,7 @@ def sweep_row_cells(
 
 
 def sweep_table(rows: Any, keys: Sequence[str], title: str, caption: Sequence[str]) -> Table:
-    """The terminal table of ``seesaw sweep`` (``rows``: the frame of :func:`engine.sweep_job.top_rows`)."""
+    """The terminal table of ``seesaw sweep`` (``rows``: the frame of :func:`engine.jobs.sweep.top_rows`)."""
     table = Table(title=title, caption="\n".join(caption), caption_justify="left")
     weight_cols = [c for c in rows.columns if c.startswith("weight_")]
     for k in ("#", *keys, *SWEEP_METRIC_COLUMNS, *weight_cols):

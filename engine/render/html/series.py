@@ -1,6 +1,6 @@
 """The time series a report draws, from a stored run's curves: pure functions, fractions, no I/O.
 
-Each uses the definitions of :mod:`engine.metrics` (and :mod:`engine.comparison` for calendar
+Each uses the definitions of :mod:`engine.metrics` (and :mod:`engine.metrics.frames` for calendar
 years), so a chart and the metrics table beside it agree: the lowest point of
 :func:`drawdown` is ``max_drawdown``, the last point of :func:`normalised` is
 ``1 + total_return``, :func:`rolling_sharpe` on the last window is ``engine.metrics.sharpe``
@@ -54,7 +54,7 @@ def normalised(value: pd.Series, start: float) -> pd.Series:
     """V_t / V_{-1}: growth of 1 invested at the close before the first date (``start`` = V_{-1}).
 
     V_{-1} is the run's initial cash, or the previous close for a later window
-    (:func:`engine.comparison.rebase`), so the last point is ``1 + total_return``.
+    (:func:`engine.metrics.frames.rebase`), so the last point is ``1 + total_return``.
     """
     return value.astype(float) / float(start)
 

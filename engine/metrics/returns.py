@@ -24,8 +24,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import numba
 import numpy as np
+
+from engine.metrics.nb import covariances_nb, drawdowns_nb, means_nb, moments_nb, weights_nb
 
 __all__ = [
     "annual_volatility",
@@ -66,69 +67,6 @@ def _columns(x: Array) -> Array:
     return np.ascontiguousarray(x.reshape(len(x), -1))
 
 
-@numba.njit(cache=True, nogil=True)
-def _moments_nb(r: Array, rf: Array) -> tuple[Array, Array, Array, Array, Array]:  # pragma: no cover
-    """Per column of e = r - rf (rf per row): mean, std (ddof=1), sqrt(mean(min(e, 0)^2)), max |r|,
-    and the std (ddof=1) of r itself.
-
-    Two passes in date order (the means, then squared deviations from them), as numpy's var does;
-    NaN in a column makes its results NaN, as numpy's reductions do.
-    """
-    n, k = r.shape
-    total = np.zeros(k)
-    total_raw = np.zeros(k)
-    biggest = np.zeros(k)
-    for i in range(n):
-        for j in range(k):
-            total[j] += r[i, j] - rf[i]
-            total_raw[j] += r[i, j]
-            if abs(r[i, j]) > biggest[j]:  # NaN is skipped: its column's mean is NaN anyway
-                biggest[j] = abs(r[i, j])
-    mean = total / n
-    mean_raw = total_raw / n
-    squares = np.zeros(k)
-    squares_raw = np.zeros(k)
-    down = np.zeros(k)
-    for i in range(n):
-        for j in range(k):
-            e = r[i, j] - rf[i]
-            d = e - mean[j]
-            squares[j] += d * d
-            d = r[i, j] - mean_raw[j]
-            squares_raw[j] += d * d
-            if e < 0.0 or e != e:
-                down[j] += e * e
-    if n > 1:
-        std, std_raw = np.sqrt(squares / (n - 1)), np.sqrt(squares_raw / (n - 1))
-    else:
-        std, std_raw = np.full(k, np.nan), np.full(k, np.nan)
-    return mean, std, np.sqrt(down / n), biggest, std_raw
-
-
-@numba.njit(cache=True, nogil=True)
-def _means_nb(x: Array) -> Array:  # pragma: no cover - compiled
-    """Per column: the sum in date order, divided by the number of rows."""
-    n, k = x.shape
-    total = np.zeros(k)
-    for i in range(n):
-        for j in range(k):
-            total[j] += x[i, j]
-    return total / n
-
-
-@numba.njit(cache=True, nogil=True)
-def _weights_nb(units: Array, unit_value: Array, value: Array) -> Array:  # pragma: no cover - compiled
-    """(K, A): per column k and asset j, the mean over rows of units[i, k*A+j] * unit_value[i, j] / value[i, k]."""
-    n, n_assets = unit_value.shape
-    k = value.shape[1]
-    total = np.zeros((k, n_assets))
-    for i in range(n):
-        for c in range(k):
-            for j in range(n_assets):
-                total[c, j] += units[i, c * n_assets + j] * unit_value[i, j] / value[i, c]
-    return total / n
-
-
 def _out(x: Any) -> Metric:
     """A 0-d result as a Python float, a 1-d one as a float array (one value per column)."""
     arr = np.asarray(x, dtype=np.float64)
@@ -167,10 +105,10 @@ def cagr(value: Array, initial: float, years: float) -> Metric:
 
 
 def _stats(returns: Array, risk_free: Array | None) -> tuple[Array, Array, Array, Array, Array]:
-    """:func:`_moments_nb` of ``returns`` (dates,) or (dates, K) less the per-date ``risk_free``."""
+    """:func:`moments_nb` of ``returns`` (dates,) or (dates, K) less the per-date ``risk_free``."""
     r = _columns(returns)
     rf = np.zeros(len(r)) if risk_free is None else np.asarray(risk_free, dtype=np.float64).reshape(-1)
-    return _moments_nb(r, np.ascontiguousarray(np.broadcast_to(rf, (len(r),))))
+    return moments_nb(r, np.ascontiguousarray(np.broadcast_to(rf, (len(r),))))
 
 
 def _shaped(x: Array, returns: Array) -> Metric:
@@ -226,7 +164,7 @@ def sortino(returns: Array, ppy: float, *, risk_free: Array | None = None) -> Me
 
 def average(x: Array) -> Metric:
     """The mean of each column over the dates, summed in date order (the same bits in any chunk)."""
-    return _shaped(_means_nb(_columns(x)), x)
+    return _shaped(means_nb(_columns(x)), x)
 
 
 def average_weights(units: Array, unit_value: Array, value: Array) -> Array:
@@ -235,49 +173,13 @@ def average_weights(units: Array, unit_value: Array, value: Array) -> Array:
     ``units``: (dates, K*A) units held (column k*A + j: column k's asset j), ``unit_value``: (dates, A),
     ``value``: (dates,) or (dates, K) in the same money.  Summed in date order per column.
     """
-    return _weights_nb(_columns(units), _columns(unit_value), _columns(value))
-
-
-@numba.njit(cache=True, nogil=True)
-def _drawdowns_nb(value: Array, initial: float, days: Array) -> tuple[Array, Array]:  # pragma: no cover
-    """Per column: the max drawdown and the longest drawdown in days (see the two functions below).
-
-    One pass in date order over the curve [initial, V_0, V_1, ...], the running maximum
-    propagating NaN as numpy's ``maximum.accumulate`` does.
-    """
-    n, k = value.shape
-    deepest = np.zeros(k)
-    longest = np.zeros(k)
-    peak = np.full(k, initial)
-    peak_day = np.full(k, days[0])
-    was_at_peak = np.full(k, initial >= initial)
-    for i in range(n):
-        for j in range(k):
-            v = value[i, j]
-            if v != v or peak[j] != peak[j]:
-                peak[j] = np.nan
-            elif v > peak[j]:
-                peak[j] = v
-            dd = v / peak[j] - 1.0
-            if dd != dd:  # NaN sticks, as in numpy's min
-                deepest[j] = np.nan
-            elif dd < deepest[j]:
-                deepest[j] = dd
-            at_peak = v >= peak[j]
-            if not at_peak or not was_at_peak[j]:  # under water at i, or regaining at i
-                span = days[i] - peak_day[j]
-                if span > longest[j]:
-                    longest[j] = span
-            if at_peak:
-                peak_day[j] = days[i]
-            was_at_peak[j] = at_peak
-    return deepest, longest
+    return weights_nb(_columns(units), _columns(unit_value), _columns(value))
 
 
 def _drawdowns(value: Array, initial: float, days: Array | None = None) -> tuple[Array, Array]:
     v = _columns(value)
     d = np.zeros(len(v)) if days is None else np.asarray(days, dtype=np.float64)
-    return _drawdowns_nb(v, float(initial), np.ascontiguousarray(d))
+    return drawdowns_nb(v, float(initial), np.ascontiguousarray(d))
 
 
 def drawdowns(days: Array, value: Array, initial: float) -> tuple[Metric, Metric]:
@@ -332,18 +234,4 @@ def betas(returns: Array, market_returns: Array) -> Metric:
     var = np.var(mk, ddof=1)
     if not var > 0:
         return _out(np.full(r.shape[1:], np.nan))
-    return _shaped(_covariances_nb(_columns(r), np.ascontiguousarray(mk)) / var, r)
-
-
-@numba.njit(cache=True, nogil=True)
-def _covariances_nb(r: Array, mk: Array) -> Array:  # pragma: no cover - compiled
-    """cov(r[:, j], mk, ddof=1) per column: sum((r - mean r)(mk - mean mk)) / (n - 1), in date order."""
-    n, k = r.shape
-    mean = _means_nb(r)
-    m_mean = mk.sum() / n
-    out = np.zeros(k)
-    for i in range(n):
-        dm = mk[i] - m_mean
-        for j in range(k):
-            out[j] += (r[i, j] - mean[j]) * dm
-    return out / (n - 1)
+    return _shaped(covariances_nb(_columns(r), np.ascontiguousarray(mk)) / var, r)

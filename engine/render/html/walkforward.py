@@ -1,6 +1,6 @@
 """The walk-forward part of the reports (``seesaw walkforward --report``, the sweep report): pure, from the stored run.
 
-A walk-forward is stored as the run ``<config>_walkforward`` (:func:`engine.walkforward_job.store_walkforward`):
+A walk-forward is stored as the run ``<config>_walkforward`` (:func:`engine.jobs.walkforward.store_walkforward`):
 its ``metrics.json`` has a ``walkforward`` block (the selection metric, the sweep keys, and per fold
 the windows, the chosen values and the in-sample / out-of-sample metrics), and its ``equity`` and
 ``benchmarks`` are the stitched out-of-sample run and the benchmarks over the same dates.  Every
@@ -16,9 +16,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from engine.compare import StoredRun
-from engine.report import charts
-from engine.report.page import (
+from engine.render.html import charts
+from engine.render.html.page import (
     SYNTHETIC_BANNER,
     Cell,
     Report,
@@ -30,8 +29,9 @@ from engine.report.page import (
     preformatted,
     table_html,
 )
-from engine.report.run import metrics_table, run_facts, strategy_and_benchmarks
-from engine.sweep_render import PERCENT_COLUMNS, sweep_cell
+from engine.render.html.run import metrics_table, run_facts, strategy_and_benchmarks
+from engine.render.sweep_text import PERCENT_COLUMNS, sweep_cell
+from engine.store.rundir import StoredRun
 
 __all__ = ["fold_metrics", "walkforward_report", "walkforward_sections"]
 

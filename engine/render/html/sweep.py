@@ -2,12 +2,12 @@
 
 Every number shown is a stored or printed one: the header is the sweep's ``sweep.json`` (and its
 ``config.yaml``, as written), the top table is the frame ``seesaw sweep`` prints
-(:func:`engine.sweep_job.sweep_top`, cells by :mod:`engine.sweep_render`, as in the terminal), the
+(:func:`engine.jobs.sweep.sweep_top`, cells by :mod:`engine.render.sweep_text`, as in the terminal), the
 table of all combinations is ``combos.parquet`` ranked as the top rows are
-(:func:`engine.sweep_job.rank_combinations`), each heatmap is :func:`engine.heatmap.heatmap_figure`
+(:func:`engine.jobs.sweep.rank_combinations`), each heatmap is :func:`engine.render.heatmap.heatmap_figure`
 of ``combos.parquet``, the PBO chart is the stored histogram of the CSCV logits with the stored PBO,
 probability of loss and deflated Sharpe, and the walk-forward part is a stored walk-forward run
-(:mod:`engine.report.walkforward`).
+(:mod:`engine.render.html.walkforward`).
 
 Sections: sweep (header), the best rows, all combinations (sortable in the browser; the best
 ``max_rows`` of them), heatmaps over pairs of numeric sweep keys, overfitting (PBO, DSR),
@@ -24,10 +24,9 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from engine.compare import StoredRun
-from engine.heatmap import LOWER_IS_BETTER, heatmap_figure
-from engine.report import charts
-from engine.report.page import (
+from engine.render.heatmap import heatmap_figure
+from engine.render.html import charts
+from engine.render.html.page import (
     SYNTHETIC_BANNER,
     Cell,
     Report,
@@ -40,9 +39,11 @@ from engine.report.page import (
     preformatted,
     table_html,
 )
-from engine.report.walkforward import walkforward_sections
-from engine.sweep_job import SweepOutcome, rank_combinations
-from engine.sweep_render import SWEEP_METRIC_COLUMNS, sweep_caption, sweep_row_cells
+from engine.render.html.walkforward import walkforward_sections
+from engine.render.sweep_text import SWEEP_METRIC_COLUMNS, sweep_caption, sweep_row_cells
+from engine.store.rundir import StoredRun
+from engine.store.sweeps import SweepOutcome
+from engine.sweep import LOWER_IS_BETTER, rank_combinations
 
 __all__ = ["DEFAULT_TABLE_ROWS", "MAX_HEATMAPS", "heatmap_pairs", "sweep_report"]
 
@@ -223,7 +224,7 @@ def sweep_report(
 ) -> Report:
     """The sweep's report page and its figures.
 
-    ``rows``: the top rows as ``seesaw sweep`` prints them (:func:`engine.sweep_job.sweep_top` with ``sort``
+    ``rows``: the top rows as ``seesaw sweep`` prints them (:func:`engine.jobs.sweep.sweep_top` with ``sort``
     and ``reps``); ``config_text``: the sweep's stored ``config.yaml``; ``walkforward``: a stored walk-forward
     run of the same config and data, if any; ``max_rows``: rows of the table of all combinations (None:
     :data:`DEFAULT_TABLE_ROWS`).

@@ -32,7 +32,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.config.checks import _unknown
+from engine.config.checks import check_config
+from engine.config.messages import first_error, format_loc, pydantic_message, unknown
 from engine.config.models import StrategyConfig
 from engine.errors import ConfigError
 
@@ -41,9 +42,9 @@ __all__ = [
     "Combination",
     "Grid",
     "apply_combination",
+    "check_sweep",
     "expand_values",
     "grid",
-    "resolve_refs",
     "sweep_target",
 ]
 
@@ -61,33 +62,6 @@ MAX_RANGE_VALUES = 100_000
 MAX_LIST_VALUES = 10_000
 
 Combination = dict[str, Any]  # sweep key -> value
-
-
-def resolve_refs(signals: Mapping[str, Mapping[str, Any]], params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The signal specs with every ``$name`` argument replaced by the parameter's value.
-
-    An unknown name raises :class:`ConfigError` at the argument's YAML path.
-
-    >>> resolve_refs({"mom": {"fn": "momentum", "a": "us", "window": "$w"}}, {"w": 63})
-    {'mom': {'fn': 'momentum', 'a': 'us', 'window': 63}}
-    """
-    out: dict[str, dict[str, Any]] = {}
-    for name, spec in signals.items():
-        resolved = {}
-        for key, value in spec.items():
-            if isinstance(value, str) and value.startswith("$"):
-                ref = value[1:]
-                if ref not in params:
-                    raise ConfigError(
-                        _unknown("parameter", ref, params),
-                        path=f"signals.{name}.{key}",
-                        expected="$NAME of a key under params:",
-                        got=value,
-                    )
-                value = params[ref]
-            resolved[key] = value
-        out[name] = resolved
-    return out
 
 
 def sweep_target(cfg: StrategyConfig, key: str) -> tuple[str, ...]:
@@ -111,7 +85,7 @@ def sweep_target(cfg: StrategyConfig, key: str) -> tuple[str, ...]:
         if parts[2] in arguments:
             return parts
         raise ConfigError(
-            _unknown(f"argument of signal {parts[1]!r} ({fn})", parts[2], arguments),
+            unknown(f"argument of signal {parts[1]!r} ({fn})", parts[2], arguments),
             path=f"sweep.{key}",
             got=key,
         )
@@ -161,7 +135,7 @@ def expand_values(key: str, spec: Any) -> list[Any]:
         extra = [k for k in spec if k not in ("start", "stop", "step")]
         if extra:
             raise ConfigError(
-                _unknown("key", str(extra[0]), ["start", "step", "stop"]), path=f"{path}.{extra[0]}", got=extra[0]
+                unknown("key", str(extra[0]), ["start", "step", "stop"]), path=f"{path}.{extra[0]}", got=extra[0]
             )
         if missing:
             raise ConfigError(f"missing required key {missing[0]!r}", path=path, expected="{start, stop, step}")
@@ -213,8 +187,6 @@ def apply_combination(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Strategy
     The result is the config of one point of the grid, as a user could have written it; a value
     the config does not accept raises :class:`ConfigError` at ``sweep.<key>``.
     """
-    from engine.config.checks import _pydantic_message, check_config, first_error, format_loc
-
     raw = cfg.model_dump(mode="python", exclude={"sweep"})
     for key, value in combo.items():
         target = sweep_target(cfg, key)
@@ -230,7 +202,7 @@ def apply_combination(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Strategy
         raise ConfigError(f"{_describe(combo)}: {where}{exc.message}", path="sweep", got=exc.got) from None
     except ValidationError as exc:
         err = first_error(exc)
-        detail = f"{format_loc(tuple(err['loc']))}: {_pydantic_message(err, [])}"
+        detail = f"{format_loc(tuple(err['loc']))}: {pydantic_message(err, [])}"
         raise ConfigError(f"{_describe(combo)}: {detail}", path="sweep", got=err.get("input")) from None
     return out
 
@@ -306,3 +278,9 @@ def grid(cfg: StrategyConfig, *, max_combos: int = 100_000) -> Grid:
             got=out.size,
         )
     return out
+
+
+def check_sweep(cfg: StrategyConfig) -> None:
+    """Every ``sweep:`` key names something sweepable and every value gives a valid config on its own."""
+    if cfg.sweep:
+        grid(cfg, max_combos=2**62)  # the --max-combos cap is the command's, checked when it runs

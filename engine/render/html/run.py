@@ -17,12 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from engine import comparison as cmp
-from engine.compare import StoredRun
-from engine.render import RUN_COLUMNS, format_value
-from engine.report import charts
-from engine.report import series as ser
-from engine.report.page import (
+from engine.metrics import frames as cmp
+from engine.render.html import charts
+from engine.render.html import series as ser
+from engine.render.html.page import (
     SYNTHETIC_BANNER,
     Cell,
     Report,
@@ -35,6 +33,8 @@ from engine.report.page import (
     preformatted,
     table_html,
 )
+from engine.render.text import RUN_COLUMNS, format_value
+from engine.store.rundir import StoredRun
 
 __all__ = ["SIGNALS_MISSING", "metrics_table", "run_facts", "run_report", "strategy_and_benchmarks"]
 

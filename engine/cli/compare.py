@@ -1,0 +1,159 @@
+"""``seesaw compare``: strategies side by side on the same data and common window."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from engine.cli.app import app
+from engine.cli.options import (
+    CacheDirOpt,
+    DataDirOpt,
+    EndOpt,
+    EngineChoice,
+    EngineOpt,
+    ForceOpt,
+    OfflineOpt,
+    PngOpt,
+    ResultsDirOpt,
+    SourceOpt,
+    StartOpt,
+    StoreOpt,
+    out_console,
+    print_written,
+    run_options,
+    user_errors,
+)
+from engine.errors import StoreError, UserError
+
+__all__ = ["compare"]
+
+
+class CompareFormat(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+    html = "html"
+
+
+_HELP = (
+    "Compare strategies on the same data and common window: run (or reuse) CONFIGS, or pick stored runs with "
+    "--runs. One row per strategy plus the benchmarks; bootstrap Sharpe intervals, PSR, deflated Sharpe and "
+    "Hansen's SPA p-value. Annualised with the run's own trading periods per year, not 365; Sharpe-type "
+    "ratios in excess of each run's cash rate."
+)
+
+
+@app.command(help=_HELP)
+def compare(
+    configs: Annotated[list[Path] | None, typer.Argument(help="Config files (or directories of *.yaml).")] = None,
+    runs: Annotated[str | None, typer.Option(help="Stored runs instead of configs: 'latest' or RUN_ID,RUN_ID.")] = None,
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    period: Annotated[str | None, typer.Option(help="Compare only START:END (either side may be empty).")] = None,
+    by: Annotated[str | None, typer.Option(help="'year': add calendar-year returns, a column per year.")] = None,
+    benchmark: Annotated[
+        str | None, typer.Option(help="Reference for excess return, IR, PSR and SPA [default: 50/50 monthly].")
+    ] = None,
+    sort: Annotated[str | None, typer.Option(help="Sort strategies best-first by this column (e.g. sharpe).")] = None,
+    top: Annotated[int | None, typer.Option(min=1, help="Keep the first N strategies.")] = None,
+    format: Annotated[
+        CompareFormat, typer.Option("--format", help="html: a self-contained report page (needs --output).")
+    ] = CompareFormat.table,
+    output: Annotated[Path | None, typer.Option(help="Write the output to FILE instead of stdout.")] = None,
+    png: PngOpt = None,
+    allow_mixed: Annotated[bool, typer.Option(help="Allow runs on different data (fingerprints).")] = False,
+    reps: Annotated[int, typer.Option(min=100, help="Bootstrap resamples for the Sharpe CI and SPA.")] = 2000,
+    regime: Annotated[
+        str | None, typer.Option(help="Split history by this when:-style expression, e.g. 'corr < 0.2'.")
+    ] = None,
+    regime_config: Annotated[
+        Path | None, typer.Option(help="Config whose signals --regime names (its assets and data are used).")
+    ] = None,
+    results_dir: ResultsDirOpt = Path("results"),
+    store: StoreOpt = None,
+    force: ForceOpt = False,
+    engine: EngineOpt = EngineChoice.rust,
+    cache_dir: CacheDirOpt = None,
+    offline: OfflineOpt = False,
+) -> None:
+    from engine.jobs.compare import compare_job, parse_period
+    from engine.render.text import compare_sort
+
+    html = format is CompareFormat.html
+    with user_errors():
+        if by not in (None, "year"):
+            raise UserError(f"--by: expected 'year', got {by!r}")
+        if png is not None and not html:
+            raise UserError("--png goes with --format html (the images are the report's charts)")
+        if html:
+            from engine.render.html.files import report_target
+
+            if output is None:
+                raise UserError("--format html writes a report file: give --output FILE")
+            report_target(output, png, dict(os.environ))  # refuse before running anything
+        opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
+        comparison, _ = compare_job(
+            configs or [],
+            opts,
+            runs=runs,
+            env=dict(os.environ),
+            now=dt.datetime.now(dt.UTC),
+            period=parse_period(period),
+            benchmark=benchmark,
+            allow_mixed=allow_mixed,
+            by_year=by == "year" or html,  # the report's year-by-year table
+            reps=reps,
+            regime=regime,
+            regime_config=regime_config,
+        )
+        try:
+            rows = compare_sort(comparison.rows, sort, top)
+        except KeyError as exc:
+            raise UserError(f"--sort: {exc.args[0]}") from None
+        if html and output is not None:
+            from engine.jobs.report import compare_report_job
+
+            written = compare_report_job(comparison, rows, reps, env=dict(os.environ), output=output, png_dir=png)
+    if html:
+        print_written(written)
+        return
+    _emit(format, comparison, rows, reps, output)
+
+
+def _emit(format: CompareFormat, comparison: Any, rows: list[dict[str, Any]], reps: int, output: Path | None) -> None:
+    """The comparison in ``format``, on stdout or into ``output``."""
+    from engine.render.text import compare_csv, compare_json, compare_markdown, compare_table
+
+    if format is CompareFormat.table and output is None:
+        out_console().print(compare_table(comparison, rows, reps))
+        return
+    if format is CompareFormat.table:
+        buffer = io.StringIO()
+        Console(file=buffer, highlight=False, width=240, no_color=True).print(compare_table(comparison, rows, reps))
+        text = buffer.getvalue()
+    else:
+        text = {
+            CompareFormat.markdown: lambda: compare_markdown(comparison, rows, reps),
+            CompareFormat.csv: lambda: compare_csv(rows),
+            CompareFormat.json: lambda: compare_json(comparison, rows),
+        }[format]()
+    if output is None:
+        sys.stdout.write(text)
+        return
+    with user_errors():
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise StoreError(f"cannot write the output: {exc.strerror or exc}", file=str(output)) from None

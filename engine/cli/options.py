@@ -1,0 +1,151 @@
+"""Every command-line option that more than one command takes, declared once, and the one error handler.
+
+A command names an option by its type here (``source: SourceOpt = None``), so its flag, help and
+checks are the same wherever it appears.  :func:`user_errors` turns a user's mistake into one
+line on stderr and exit code 2; anything else is a bug and shows its traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from engine.errors import UserError
+
+if TYPE_CHECKING:
+    from engine.jobs.common import RunOptions
+
+__all__ = [
+    "CacheDirOpt",
+    "ConfigsArg",
+    "DataDirOpt",
+    "EndOpt",
+    "EngineChoice",
+    "EngineOpt",
+    "ForceOpt",
+    "OfflineOpt",
+    "PngOpt",
+    "ResultsDirOpt",
+    "Source",
+    "SourceOpt",
+    "StartOpt",
+    "StoreOpt",
+    "err_console",
+    "out_console",
+    "parse_date",
+    "print_written",
+    "run_options",
+    "user_errors",
+]
+
+
+class Source(StrEnum):
+    yahoo = "yahoo"
+    csv = "csv"
+    synthetic = "synthetic"
+
+
+class EngineChoice(StrEnum):
+    rust = "rust"
+    numba = "numba"
+
+
+ConfigsArg = Annotated[list[Path], typer.Argument(help="Config files (or directories of *.yaml).")]
+SourceOpt = Annotated[
+    Source | None, typer.Option(help="Override data.source: yahoo (internet, cached), csv, synthetic (offline).")
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Directory of Yahoo-style CSVs for --source csv (default: data.data_dir, else $SEESAW_DATA_DIR)."
+    ),
+]
+StartOpt = Annotated[str | None, typer.Option(help="Override data.start (YYYY-MM-DD).")]
+EndOpt = Annotated[str | None, typer.Option(help="Override data.end (YYYY-MM-DD).")]
+ResultsDirOpt = Annotated[Path, typer.Option(help="Where run directories are written and read.")]
+EngineOpt = Annotated[EngineChoice, typer.Option(help="vectorbt simulation engine (pinned, never 'auto').")]
+CacheDirOpt = Annotated[
+    Path | None, typer.Option(help="Yahoo download cache (default: $SEESAW_CACHE_DIR, else ~/.cache/seesaw).")
+]
+OfflineOpt = Annotated[bool, typer.Option(help="Yahoo: use the cache only, never download.")]
+StoreOpt = Annotated[
+    Path | None, typer.Option(help="Results catalog (default: $SEESAW_STORE, else RESULTS_DIR/seesaw.duckdb).")
+]
+ForceOpt = Annotated[bool, typer.Option(help="Run again even if an identical run (config, data, code) is stored.")]
+PngOpt = Annotated[Path | None, typer.Option(help="Also write each chart of the report as DIR/<chart>.png (Chromium).")]
+
+
+def parse_date(value: str | None, option: str) -> dt.date | None:
+    """``--start``/``--end`` as a date; a user error naming the option otherwise."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option}: expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def run_options(
+    source: Source | None,
+    data_dir: Path | None,
+    start: str | None,
+    end: str | None,
+    results_dir: Path,
+    engine: EngineChoice,
+    store: Path | None,
+    force: bool,
+    cache_dir: Path | None,
+    offline: bool,
+) -> RunOptions:
+    """The jobs' :class:`~engine.jobs.common.RunOptions` from the shared options' values."""
+    from engine.jobs.common import RunOptions
+
+    return RunOptions(
+        source=source.value if source else None,
+        data_dir=data_dir,
+        start=parse_date(start, "--start"),
+        end=parse_date(end, "--end"),
+        results_dir=results_dir,
+        engine=engine.value,
+        cache_dir=cache_dir,
+        offline=offline,
+        store=store,
+        force=force,
+    )
+
+
+def err_console() -> Console:
+    """stderr, no markup or highlighting, lines never wrapped."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def out_console(piped_width: int = 240) -> Console:
+    """stdout: the terminal's width, or ``piped_width`` columns when piped."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else piped_width)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Run a command's work: a :class:`UserError` becomes ``error: <one line>`` on stderr and exit code 2."""
+    try:
+        yield
+    except UserError as err:
+        err_console().print(f"error: {err.one_line()}", markup=False)
+        raise typer.Exit(2) from None
+
+
+def print_written(files: list[Path], console: Console | None = None) -> None:
+    """``wrote FILE`` for each file a command wrote."""
+    for f in files:
+        if console is None:
+            print(f"wrote {f}")
+        else:
+            console.print(f"wrote {f}", markup=False)

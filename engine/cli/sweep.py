@@ -1,0 +1,212 @@
+"""``seesaw sweep``: every combination of a config's sweep, the best rows printed.
+
+Ctrl-C during a sweep keeps the finished chunks and exits 130.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from engine.cli.app import app
+from engine.cli.options import (
+    CacheDirOpt,
+    DataDirOpt,
+    EndOpt,
+    EngineChoice,
+    EngineOpt,
+    ForceOpt,
+    OfflineOpt,
+    PngOpt,
+    ResultsDirOpt,
+    SourceOpt,
+    StartOpt,
+    StoreOpt,
+    err_console,
+    out_console,
+    print_written,
+    run_options,
+    user_errors,
+)
+from engine.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from engine.store.sweeps import SweepOutcome
+
+__all__ = ["SweepFormat", "report_target", "sweep"]
+
+
+class SweepFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+ClusterOpt = Annotated[
+    str | None, typer.Option(help="Run chunks on Dask: 'local' (a LocalCluster) or tcp://HOST:PORT.")
+]
+WorkersOpt = Annotated[
+    int | None, typer.Option(min=1, help="Threads running chunks in this process (default: the cores, up to 8).")
+]
+MaxCombosOpt = Annotated[int, typer.Option(min=1, help="Refuse grids with more combinations.")]
+FormatOpt = Annotated[SweepFormat, typer.Option("--format")]
+
+
+def report_target(report: Path | None, png: Path | None, *, report_rows: int | None = None) -> str | None:
+    """Refuse, before any work, a report that cannot be written; the Chromium for ``--png`` (None without)."""
+    if png is not None and report is None:
+        raise UserError("--png goes with --report FILE (the images are the report's charts)")
+    if report_rows is not None and report is None:
+        raise UserError("--report-rows goes with --report FILE (it sizes the report's table)")
+    if report is None:
+        return None
+    from engine.render.html.files import report_target as check_target
+
+    return check_target(report, png, dict(os.environ))
+
+
+def _heatmap_pair(heatmap: str | None, output: Path | None) -> tuple[str, str] | None:
+    if heatmap is None:
+        return None
+    pair = tuple(p.strip() for p in heatmap.split(","))
+    if len(pair) != 2 or not all(pair):
+        raise UserError(f"--heatmap: expected two sweep keys as A,B, got {heatmap!r}")
+    if output is None:
+        raise UserError("--heatmap needs --output FILE.html")
+    return pair[0], pair[1]
+
+
+@contextmanager
+def _progress_bar(err: Console) -> Iterator[Callable[[int, int, int, int], None]]:
+    """A progress bar on stderr (only on a terminal); yields the sweep's progress callback."""
+    columns = (TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("combinations"))
+    timing = (TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, *timing, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("sweep", total=None, rate="")
+        started = dt.datetime.now(dt.UTC)
+
+        def progress(done_chunks: int, total_chunks: int, done: int, total: int) -> None:
+            seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
+            rate = f"{done / seconds:,.0f}/s" if seconds > 0 and done else ""
+            bar.update(task, completed=done, total=total, rate=rate)
+
+        yield progress
+
+
+_HELP = (
+    "Run every combination of a config's sweep: block, vectorised on vectorbt in chunks, and print the best "
+    "rows. The sweep and all its combinations are stored in the results store. Ctrl-C stops cleanly and keeps "
+    "the finished chunks; --resume continues."
+)
+
+
+@app.command(help=_HELP)
+def sweep(
+    config: Annotated[Path, typer.Argument(help="A config with a sweep: block.")],
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    top: Annotated[int, typer.Option(min=1, help="Print the best N combinations.")] = 20,
+    sort: Annotated[str, typer.Option(help="Rank by this metric (best first).")] = "sharpe",
+    max_combos: MaxCombosOpt = 100_000,
+    chunk_size: Annotated[
+        int | None, typer.Option(min=1, help="Combinations per vectorbt call (default 100; fewer if memory is short).")
+    ] = None,
+    heatmap: Annotated[str | None, typer.Option(help="Two sweep keys A,B: write a heatmap to --output.")] = None,
+    heatmap_metric: Annotated[str | None, typer.Option(help="Metric of the heatmap [default: --sort].")] = None,
+    output: Annotated[Path | None, typer.Option(help="HTML file for --heatmap.")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write the sweep's HTML report to FILE: tables, heatmaps, PBO, walk-forward."),
+    ] = None,
+    png: PngOpt = None,
+    report_rows: Annotated[
+        int | None,
+        typer.Option(min=1, help="Rows of the report's table of combinations, the best by --sort (default 500)."),
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue a stopped sweep of the same config and data.")] = False,
+    force: ForceOpt = False,
+    cluster: ClusterOpt = None,
+    workers: WorkersOpt = None,
+    reps: Annotated[int, typer.Option(min=100, help="Bootstrap resamples for the top rows' Sharpe CI.")] = 1000,
+    format: FormatOpt = SweepFormat.table,
+    results_dir: ResultsDirOpt = Path("results"),
+    store: StoreOpt = None,
+    engine: EngineOpt = EngineChoice.rust,
+    cache_dir: CacheDirOpt = None,
+    offline: OfflineOpt = False,
+) -> None:
+    from engine.jobs.sweep import SweepOptions, heatmap_html, run_sweep, sweep_top
+
+    env, err = dict(os.environ), err_console()
+    with user_errors():
+        pair = _heatmap_pair(heatmap, output)
+        browser = report_target(report, png, report_rows=report_rows)  # refuse before running anything
+        opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
+        sopts = SweepOptions(
+            max_combos=max_combos, chunk_size=chunk_size, resume=resume, cluster=cluster, workers=workers
+        )
+        with _progress_bar(err) as progress:
+            outcome = run_sweep(config, opts, sopts, env=env, now=dt.datetime.now(dt.UTC), progress=progress)
+        if outcome.stopped:
+            err.print(
+                f"stopped: {outcome.chunks_done} of {outcome.chunks_total} chunks finished and kept in "
+                f"{outcome.sweep_dir}; continue with --resume",
+                markup=False,
+            )
+            raise typer.Exit(130)
+        rows = sweep_top(outcome, opts, env=env, sort=sort, top=top, reps=reps)
+        if pair is not None and output is not None:
+            heatmap_html(outcome, pair[0], pair[1], heatmap_metric or sort, output)
+        written: list[Path] = []
+        if report is not None:
+            from engine.jobs.report import sweep_report_job
+
+            written = sweep_report_job(
+                outcome, rows, opts, env=env, sort=sort, reps=reps, max_rows=report_rows, output=report,
+                png_dir=png, browser=browser,
+            )  # fmt: skip
+    _emit(outcome, rows, format, reps=reps, sort=sort, heatmap_output=output if pair else None, written=written)
+
+
+def _emit(
+    outcome: SweepOutcome,
+    rows: pd.DataFrame,
+    format: SweepFormat,
+    *,
+    reps: int,
+    sort: str,
+    heatmap_output: Path | None,
+    written: list[Path],
+) -> None:
+    """The best rows in ``format`` on stdout; what was written, on stderr for json and csv."""
+    from engine.render.sweep_text import sweep_caption, sweep_table
+    from engine.store.rundir import dumps_json
+
+    if format is not SweepFormat.table:
+        doc: Any = {"sweep": outcome.manifest, "rows": rows.to_dict(orient="records")}
+        text = dumps_json(doc) if format is SweepFormat.json else rows.to_csv(index=False, lineterminator="\n")
+        sys.stdout.write(text)
+        print_written(written, err_console())
+        return
+    console = out_console()
+    title = f"Seesaw sweep: {outcome.cfg.name}" + (" — SYNTHETIC DATA" if outcome.synthetic else "")
+    console.print(sweep_table(rows, outcome.keys, title, sweep_caption(outcome, reps, sort)))
+    if outcome.reused:
+        console.print(f"reused {outcome.sweep_dir} (same config, data and code; --force runs again)", markup=False)
+    if heatmap_output is not None:
+        console.print(f"wrote {heatmap_output}", markup=False)
+    print_written(written, console)

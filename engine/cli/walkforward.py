@@ -1,0 +1,165 @@
+"""``seesaw walkforward``: choose on each training window, test on the next, stitch the out-of-sample run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from engine.cli.app import app
+from engine.cli.options import (
+    CacheDirOpt,
+    DataDirOpt,
+    EndOpt,
+    EngineChoice,
+    EngineOpt,
+    OfflineOpt,
+    PngOpt,
+    ResultsDirOpt,
+    SourceOpt,
+    StartOpt,
+    StoreOpt,
+    err_console,
+    out_console,
+    print_written,
+    run_options,
+    user_errors,
+)
+from engine.cli.sweep import ClusterOpt, FormatOpt, MaxCombosOpt, SweepFormat, WorkersOpt, report_target
+
+if TYPE_CHECKING:
+    from engine.jobs.walkforward import WalkForward
+
+__all__ = ["walkforward"]
+
+_HELP = (
+    "Walk-forward validation of a config's sweep: on each fold choose the best combination on the training "
+    "window only, apply it to the following test window, and stitch the out-of-sample run (stored as "
+    "<name>_walkforward, comparable with seesaw compare). Durations: 5y, 18m, 90d."
+)
+
+
+@app.command(help=_HELP)
+def walkforward(
+    config: Annotated[Path, typer.Argument(help="A config with a sweep: block.")],
+    train: Annotated[str, typer.Option(help="Training window, e.g. 5y.")] = "5y",
+    test: Annotated[str, typer.Option(help="Test window, e.g. 1y.")] = "1y",
+    step: Annotated[str | None, typer.Option(help="Step between folds [default: --test].")] = None,
+    select: Annotated[str, typer.Option(help="Metric chosen on each training window.")] = "sharpe",
+    source: SourceOpt = None,
+    data_dir: DataDirOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    max_combos: MaxCombosOpt = 100_000,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Combinations per vectorbt call.")] = 16,
+    cluster: ClusterOpt = None,
+    workers: WorkersOpt = None,
+    results_dir: ResultsDirOpt = Path("results"),
+    store: StoreOpt = None,
+    engine: EngineOpt = EngineChoice.rust,
+    cache_dir: CacheDirOpt = None,
+    offline: OfflineOpt = False,
+    format: FormatOpt = SweepFormat.table,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Also write the walk-forward's HTML report to FILE: folds, IS vs OOS, equity."),
+    ] = None,
+    png: PngOpt = None,
+) -> None:
+    from engine.jobs.common import resolve
+    from engine.jobs.sweep import cluster_evaluator, default_workers, thread_evaluator
+    from engine.jobs.walkforward import load_walkforward_panel, run_walkforward, store_walkforward
+
+    env = dict(os.environ)
+    with user_errors():
+        browser = report_target(report, png)  # refuse before running anything
+        opts = run_options(source, data_dir, start, end, results_dir, engine, store, False, cache_dir, offline)
+        providers: dict = {}
+        wf = run_walkforward(
+            config,
+            lambda cfg: resolve(cfg, opts, env),
+            lambda cfg, warmup: load_walkforward_panel(cfg, opts, env, providers, warmup),
+            train=train,
+            test=test,
+            step=step,
+            select_metric=select,
+            engine=opts.engine,
+            max_combos=max_combos,
+            chunk_size=chunk_size,
+            evaluate=cluster_evaluator(cluster) if cluster else thread_evaluator(workers or default_workers()),
+        )
+        run_dir = store_walkforward(wf, opts, env, dt.datetime.now(dt.UTC))
+        written: list[Path] = []
+        if report is not None:
+            from engine.jobs.report import walkforward_report_job
+
+            written = walkforward_report_job(run_dir, output=report, png_dir=png, browser=browser)
+    if format is SweepFormat.table:
+        _print_table(wf, run_dir, select=select, windows=(train, test, step or test))
+        print_written(written, out_console())
+        return
+    if format is SweepFormat.json:
+        from engine.store.rundir import dumps_json
+
+        doc = {
+            "select": select,
+            "folds": wf.folds_table.to_dict(orient="records"),
+            "out_of_sample": wf.results[0].metrics,
+            "benchmarks": [r.metrics for r in wf.results[1:]],
+            "run_dir": str(run_dir),
+            "synthetic": wf.loaded.panel.synthetic,
+        }
+        sys.stdout.write(dumps_json(doc))
+    else:
+        sys.stdout.write(wf.folds_table.to_csv(index=False, lineterminator="\n"))
+    print_written(written, err_console())
+
+
+def _print_table(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str, str, str]) -> None:
+    """The folds table, then the out-of-sample run against its benchmarks in words."""
+    from engine.render.sweep_text import sweep_cell
+
+    console = out_console()
+    title = f"Seesaw walk-forward: {wf.cfg.name}" + (" — SYNTHETIC DATA" if wf.loaded.panel.synthetic else "")
+    table = Table(title=title)
+    for col in wf.folds_table.columns:
+        table.add_column(col, justify="right")
+    for r in wf.folds_table.to_dict(orient="records"):
+        cells = [v if isinstance(v, str) else sweep_cell(k.split("_", 1)[1] if k.startswith(("is_", "oos_")) else k, v)
+                 for k, v in r.items()]  # fmt: skip
+        table.add_row(*cells)
+    console.print(table)
+    for line in _summary(wf, run_dir, select=select, windows=windows):
+        console.print(line, markup=False)
+
+
+def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str, str, str]) -> list[str]:
+    strategy = wf.results[0].metrics
+    is_mean = float(np.nanmean(wf.folds_table[f"is_{select}"]))
+    train, test, step = windows
+    lines = []
+    if wf.loaded.panel.synthetic:
+        lines.append("SYNTHETIC DATA: generated prices, not market history.")
+    lines.append(
+        f"{len(wf.table):,} combinations; {len(wf.folds)} folds (train {train}, test {test}, step {step}); "
+        f"chosen by {select} on each training window only."
+    )
+    lines.append(
+        f"Out of sample {strategy['start']} → {strategy['end']} (one stitched run, switches traded with their costs): "
+        f"total {strategy['total_return'] * 100:.1f}%, CAGR {strategy['cagr'] * 100:.1f}%, "
+        f"Sharpe {strategy['sharpe']:.2f}, max DD {strategy['max_drawdown'] * 100:.1f}%; "
+        f"mean in-sample {select} of the chosen: {is_mean:.2f}."
+    )
+    for bench in wf.results[1:]:
+        b = bench.metrics
+        lines.append(
+            f"  {b['name']} over the same dates: total {b['total_return'] * 100:.1f}%, Sharpe {b['sharpe']:.2f}."
+        )
+    lines.append(f"wrote {run_dir} (compare it: seesaw compare --runs latest)")
+    return lines

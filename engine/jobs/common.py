@@ -1,0 +1,134 @@
+"""What every command shares: the command-line options, the configs they name, data providers, the catalog.
+
+Jobs may touch files and the environment (they receive the environment and the clock as
+arguments); they never print: :mod:`engine.cli` renders what they return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.config import StrategyConfig
+from engine.config.messages import first_error, pydantic_message
+from engine.config.models import DataSpec
+from engine.data.base import Provider
+from engine.errors import ConfigError
+from engine.simulate import Engine
+from engine.store.catalog import Catalog, default_store_path
+
+__all__ = ["SYNTHETIC_FIRST", "RunOptions", "catalog_for", "data_provider", "expand_config_paths", "resolve"]
+
+#: The synthetic generator starts early enough that configs starting in 2000 have warm-up history.
+SYNTHETIC_FIRST = dt.date(1998, 1, 2)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Command-line overrides and where to write."""
+
+    source: str | None = None
+    data_dir: Path | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    results_dir: Path = Path("results")
+    engine: Engine = "rust"
+    cache_dir: Path | None = None
+    offline: bool = False
+    write: bool = True
+    store: Path | None = None
+    force: bool = False
+
+
+def expand_config_paths(paths: Sequence[str | Path]) -> list[Path]:
+    """Files as given; a directory stands for the ``*.yaml`` files in it (sorted)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(p.glob("*.yaml"))
+            if not found:
+                raise ConfigError("directory holds no *.yaml config", file=str(p), expected="one or more YAML files")
+            out += found
+        else:
+            out.append(p)
+    if not out:
+        raise ConfigError("no config files given", expected="one or more YAML files")
+    return out
+
+
+def resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:
+    """``cfg`` with the command line's data overrides applied and its data directory settled (exit 2 if none)."""
+    data = cfg.data
+    update: dict[str, Any] = {}
+    if opts.source is not None:
+        update["source"] = opts.source
+    if opts.start is not None:
+        update["start"] = opts.start
+    if opts.end is not None:
+        update["end"] = opts.end
+    source = update.get("source", data.source)
+    if source == "csv":
+        data_dir = opts.data_dir or data.data_dir or env.get("SEESAW_DATA_DIR")
+        if not data_dir:
+            raise ConfigError(
+                "source csv reads Yahoo-style CSV files from a directory and none is given: "
+                "pass --data-dir DIR, set data.data_dir in the config, or set SEESAW_DATA_DIR",
+                path="data.data_dir",
+                expected="--data-dir DIR, data.data_dir in the config, or the SEESAW_DATA_DIR environment variable",
+            )
+        update["data_dir"] = str(data_dir)
+    elif opts.source is not None:
+        update["data_dir"] = None
+    try:
+        resolved = DataSpec.model_validate({**data.model_dump(), **update})
+    except ValidationError as exc:
+        err = first_error(exc)
+        field = str(err["loc"][0]) if err["loc"] else ""
+        options = [f"--{k}" for k in ("start", "end") if k in update]
+        if field:
+            where = f"--{field.replace('_', '-')}" if field in update else f"data.{field}"
+        else:  # a check across fields (start before end)
+            where = "/".join(options) or "data"
+        raise ConfigError(pydantic_message(err, []), path=where, got=err.get("input")) from None
+    return cfg.model_copy(update={"data": resolved})
+
+
+def data_provider(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str], cache: dict) -> Provider:
+    """The provider of a resolved config's ``data.source``, shared through ``cache`` by the configs of one command."""
+    data = cfg.data
+    if data.source == "synthetic":
+        markets = {a.symbol: a.market for a in cfg.assets.values()} | {data.fx_symbol: "fx"}
+        if isinstance(cfg.cash_rate, str):
+            markets[cfg.cash_rate] = "rate"
+        key: tuple = ("synthetic", tuple(sorted(markets.items())))
+        if key not in cache:
+            from engine.data.synthetic import SyntheticProvider
+
+            cache[key] = SyntheticProvider(markets, first=SYNTHETIC_FIRST)
+        return cache[key]
+    if data.source == "csv":
+        key = ("csv", data.data_dir)
+        if key not in cache:
+            from engine.data.csv import CsvProvider
+
+            assert data.data_dir is not None  # resolve() gives every csv config a directory
+            cache[key] = CsvProvider(Path(data.data_dir))
+        return cache[key]
+    key = ("yahoo",)
+    if key not in cache:
+        from engine.data.cache import FrameCache, default_cache_dir
+        from engine.data.yahoo import YahooProvider
+
+        root = opts.cache_dir or default_cache_dir(env)
+        cache[key] = YahooProvider(FrameCache(root), offline=opts.offline)
+    return cache[key]
+
+
+def catalog_for(opts: RunOptions, env: Mapping[str, str]) -> Catalog:
+    """The results catalog: ``--store``, else ``$SEESAW_STORE``, else ``<results-dir>/seesaw.duckdb``."""
+    return Catalog(opts.store or default_store_path(opts.results_dir, dict(env)), opts.results_dir)

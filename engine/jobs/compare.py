@@ -1,0 +1,114 @@
+"""``seesaw compare``: run (or reuse) configs, or select stored runs, and compare them on a common window."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from engine import expr
+from engine.compare import Comparison, compare_runs
+from engine.config import load_config
+from engine.data.panel import load_for_config
+from engine.errors import ExpressionError, UserError
+from engine.jobs.common import RunOptions, catalog_for, data_provider, resolve
+from engine.jobs.run import ConfigRun, run_configs
+from engine.rules import condition_mask
+from engine.signals import compute_signals, signal_lookback
+from engine.store.rundir import load_run
+
+__all__ = ["compare_job", "parse_period", "regime_series"]
+
+
+def parse_period(text: str | None) -> tuple[dt.date | None, dt.date | None] | None:
+    """``2025-01-20:2025-03-17`` (either side may be empty) -> (start, end)."""
+    if text is None:
+        return None
+    left, sep, right = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return (dt.date.fromisoformat(left) if left else None, dt.date.fromisoformat(right) if right else None)
+    except ValueError:
+        raise UserError(f"--period: expected START:END as YYYY-MM-DD:YYYY-MM-DD, got {text!r}") from None
+
+
+def compare_job(
+    paths: Sequence[str | Path],
+    opts: RunOptions,
+    *,
+    runs: str | None,
+    env: Mapping[str, str],
+    now: dt.datetime,
+    period: tuple[dt.date | None, dt.date | None] | None = None,
+    benchmark: str | None = None,
+    allow_mixed: bool = False,
+    by_year: bool = False,
+    reps: int = 2000,
+    regime: str | None = None,
+    regime_config: Path | None = None,
+) -> tuple[Comparison, list[ConfigRun]]:
+    """Run (or reuse) the configs, or select stored runs, and compare them."""
+
+    regime_mask = None
+    if regime is not None or regime_config is not None:
+        if regime is None or regime_config is None:
+            raise UserError("--regime EXPR and --regime-config FILE go together (the file defines the signals)")
+        regime_mask = regime_series(regime, regime_config, opts, env)
+
+    if paths and runs:
+        raise UserError("give config files or --runs, not both")
+    if paths:
+        report = run_configs(paths, opts, env=env, now=now)
+        run_dirs = [r.run_dir for r in report.runs if r.run_dir is not None]
+        config_runs = report.runs
+    elif runs:
+        run_dirs = catalog_for(opts, env).select(runs)
+        config_runs = []
+    else:
+        raise UserError("nothing to compare: give config files or --runs latest|RUN_ID,...")
+    stored = [load_run(d) for d in run_dirs]
+    if regime_mask is not None and not allow_mixed:
+        sources = {r.manifest["data_source"] for r in stored}
+        if sources != {regime_mask.attrs["source"]}:
+            raise UserError(
+                f"the regime is computed on {regime_mask.attrs['source']} data but the runs use "
+                f"{', '.join(sorted(sources))}; use the same --source, or --allow-mixed"
+            )
+    comparison = compare_runs(
+        stored,
+        period=period,
+        benchmark=benchmark,
+        allow_mixed=allow_mixed,
+        by_year=by_year,
+        reps=reps,
+        regime=regime_mask,
+    )
+    return comparison, config_runs
+
+
+def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[str, str]) -> pd.Series:
+    """True on date t where ``text`` held at the close of t-1, from the signals of ``config_file``.
+
+    The expression uses the ``when:`` grammar over that config's signals, with the same NaN rule
+    (false while a signal it names is NaN).  Shifting by one date attributes each day's return
+    to the regime known before it.
+    """
+
+    cfg = resolve(load_config(config_file), opts, env)
+    try:
+        cond = expr.parse_condition(text, known=[*cfg.signals, *cfg.params])
+    except ExpressionError as exc:
+        raise exc.located(file="--regime") from None
+    loaded = load_for_config(
+        data_provider(cfg, opts, env, {}), cfg, warmup_rows=signal_lookback(cfg.resolved_signals) + 1
+    )
+    panel = loaded.panel
+    mask = condition_mask(cond, {**compute_signals(cfg.resolved_signals, panel.signal_inputs()), **cfg.params})
+    shifted = pd.Series(np.concatenate([[False], mask[:-1]]), index=panel.dates)
+    shifted.attrs["source"] = panel.source
+    shifted.attrs["text"] = expr.to_text(cond)
+    return shifted

@@ -1,0 +1,129 @@
+"""Compiled kernels of the metrics: numpy arrays in, numpy arrays out, named ``*_nb``.
+
+Each kernel takes C-ordered ``(dates, K)`` float matrices and reduces every column in date order
+with the same operations whatever the other columns are, so a column's metric is the same bits
+whether it is scored alone (a single run) or beside any number of others (a sweep chunk).  The
+wrappers in :mod:`engine.metrics.returns` shape their inputs and document the formulas.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["covariances_nb", "drawdowns_nb", "means_nb", "moments_nb", "weights_nb"]
+
+Array = np.ndarray
+
+
+@numba.njit(cache=True, nogil=True)
+def moments_nb(r: Array, rf: Array) -> tuple[Array, Array, Array, Array, Array]:
+    """Per column of e = r - rf (rf per row): mean, std (ddof=1), sqrt(mean(min(e, 0)^2)), max |r|,
+    and the std (ddof=1) of r itself.
+
+    Two passes in date order (the means, then squared deviations from them), as numpy's var does;
+    NaN in a column makes its results NaN, as numpy's reductions do.
+    """
+    n, k = r.shape
+    total = np.zeros(k)
+    total_raw = np.zeros(k)
+    biggest = np.zeros(k)
+    for i in range(n):
+        for j in range(k):
+            total[j] += r[i, j] - rf[i]
+            total_raw[j] += r[i, j]
+            if abs(r[i, j]) > biggest[j]:  # NaN is skipped: its column's mean is NaN anyway
+                biggest[j] = abs(r[i, j])
+    mean = total / n
+    mean_raw = total_raw / n
+    squares = np.zeros(k)
+    squares_raw = np.zeros(k)
+    down = np.zeros(k)
+    for i in range(n):
+        for j in range(k):
+            e = r[i, j] - rf[i]
+            d = e - mean[j]
+            squares[j] += d * d
+            d = r[i, j] - mean_raw[j]
+            squares_raw[j] += d * d
+            if e < 0.0 or e != e:
+                down[j] += e * e
+    if n > 1:
+        std, std_raw = np.sqrt(squares / (n - 1)), np.sqrt(squares_raw / (n - 1))
+    else:
+        std, std_raw = np.full(k, np.nan), np.full(k, np.nan)
+    return mean, std, np.sqrt(down / n), biggest, std_raw
+
+
+@numba.njit(cache=True, nogil=True)
+def means_nb(x: Array) -> Array:
+    """Per column: the sum in date order, divided by the number of rows."""
+    n, k = x.shape
+    total = np.zeros(k)
+    for i in range(n):
+        for j in range(k):
+            total[j] += x[i, j]
+    return total / n
+
+
+@numba.njit(cache=True, nogil=True)
+def weights_nb(units: Array, unit_value: Array, value: Array) -> Array:
+    """(K, A): per column k and asset j, the mean over rows of units[i, k*A+j] * unit_value[i, j] / value[i, k]."""
+    n, n_assets = unit_value.shape
+    k = value.shape[1]
+    total = np.zeros((k, n_assets))
+    for i in range(n):
+        for c in range(k):
+            for j in range(n_assets):
+                total[c, j] += units[i, c * n_assets + j] * unit_value[i, j] / value[i, c]
+    return total / n
+
+
+@numba.njit(cache=True, nogil=True)
+def drawdowns_nb(value: Array, initial: float, days: Array) -> tuple[Array, Array]:
+    """Per column: the max drawdown and the longest drawdown in days (see the two functions below).
+
+    One pass in date order over the curve [initial, V_0, V_1, ...], the running maximum
+    propagating NaN as numpy's ``maximum.accumulate`` does.
+    """
+    n, k = value.shape
+    deepest = np.zeros(k)
+    longest = np.zeros(k)
+    peak = np.full(k, initial)
+    peak_day = np.full(k, days[0])
+    was_at_peak = np.full(k, initial >= initial)
+    for i in range(n):
+        for j in range(k):
+            v = value[i, j]
+            if v != v or peak[j] != peak[j]:
+                peak[j] = np.nan
+            elif v > peak[j]:
+                peak[j] = v
+            dd = v / peak[j] - 1.0
+            if dd != dd:  # NaN sticks, as in numpy's min
+                deepest[j] = np.nan
+            elif dd < deepest[j]:
+                deepest[j] = dd
+            at_peak = v >= peak[j]
+            if not at_peak or not was_at_peak[j]:  # under water at i, or regaining at i
+                span = days[i] - peak_day[j]
+                if span > longest[j]:
+                    longest[j] = span
+            if at_peak:
+                peak_day[j] = days[i]
+            was_at_peak[j] = at_peak
+    return deepest, longest
+
+
+@numba.njit(cache=True, nogil=True)
+def covariances_nb(r: Array, mk: Array) -> Array:
+    """cov(r[:, j], mk, ddof=1) per column: sum((r - mean r)(mk - mean mk)) / (n - 1), in date order."""
+    n, k = r.shape
+    mean = means_nb(r)
+    m_mean = mk.sum() / n
+    out = np.zeros(k)
+    for i in range(n):
+        dm = mk[i] - m_mean
+        for j in range(k):
+            out[j] += (r[i, j] - mean[j]) * dm
+    return out / (n - 1)

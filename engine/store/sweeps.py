@@ -1,0 +1,153 @@
+"""A sweep's directory in the results store: chunks while it runs, one finished sweep after.
+
+* while it runs, ``RESULTS/<config>/sweeps/.partial-<sweep-id>/`` holds ``meta.json`` and one
+  ``chunk-NNNNN.parquet`` + ``chunk-NNNNN.npz`` per finished chunk, each written to a temporary
+  name and renamed, so a chunk file is complete or absent;
+* when every chunk is done, ``combos.parquet``, ``blocks.npz``, ``config.yaml`` and ``sweep.json``
+  are written and the directory replaces ``RESULTS/<config>/sweeps/<sweep-id>/`` in one step
+  (:func:`engine.store.staging.replace_dir`).
+
+What the files hold is described in :mod:`engine.jobs.sweep`; this module only reads and writes them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from engine.config.models import StrategyConfig
+from engine.data.panel import LoadedPanel
+from engine.errors import StoreError
+from engine.store.rundir import dumps_json, write_atomic
+from engine.store.staging import clean_stale, replace_dir
+
+if TYPE_CHECKING:
+    from engine.sweep import ChunkResult, SweepContext
+
+__all__ = [
+    "SweepOutcome",
+    "assemble_chunks",
+    "chunk_files",
+    "done_chunks",
+    "load_sweep",
+    "save_chunk",
+    "savez",
+    "write_sweep",
+]
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """A finished (or stopped) sweep."""
+
+    cfg: StrategyConfig
+    keys: tuple[str, ...]
+    table: pd.DataFrame  # one row per combination, grid order: combo, keys, metrics
+    sweep_dir: Path
+    manifest: dict[str, Any]
+    loaded: LoadedPanel | None
+    chunks_done: int
+    chunks_total: int
+    reused: bool = False
+    stopped: bool = False
+    ctx: SweepContext | None = None  # what the chunks shared, when this process ran them
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.manifest["synthetic"])
+
+
+def savez(path: Path, **arrays: np.ndarray) -> None:
+    """``np.savez`` to exactly ``path``."""
+    with open(path, "wb") as fh:  # a file object: np.savez would add ".npz" to a name without it
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+
+def chunk_files(staging: Path, number: int) -> tuple[Path, Path]:
+    """The table and block-sum files of chunk ``number``."""
+    return staging / f"chunk-{number:05d}.parquet", staging / f"chunk-{number:05d}.npz"
+
+
+def save_chunk(staging: Path, number: int, result: ChunkResult, combos: pd.DataFrame) -> None:
+    """Write a finished chunk: its combinations' values and metrics, and its block sums."""
+    table_path, blocks_path = chunk_files(staging, number)
+    frame = pd.concat([combos.iloc[result.index].reset_index(drop=True), result.table], axis=1)
+    frame.insert(0, "combo", result.index)
+    write_atomic(
+        blocks_path,
+        lambda p: savez(p, index=result.index, sum=result.block_sum, sq=result.block_sq, n=result.block_n),
+    )
+    write_atomic(table_path, lambda p: frame.to_parquet(p, index=False))
+
+
+def done_chunks(staging: Path, total: int) -> set[int]:
+    """The chunks of ``staging`` whose two files are both there."""
+    return {i for i in range(total) if all(p.is_file() for p in chunk_files(staging, i))}
+
+
+def assemble_chunks(staging: Path, numbers: Sequence[int], n_blocks: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The chunks' rows in grid order, and their block sums (columns in the same order)."""
+    tables, sums, sqs, index = [], [], [], []
+    n = np.zeros(n_blocks)
+    for number in numbers:
+        table_path, blocks_path = chunk_files(staging, number)
+        tables.append(pd.read_parquet(table_path))
+        with np.load(blocks_path) as z:
+            index.append(z["index"])
+            sums.append(z["sum"])
+            sqs.append(z["sq"])
+            n = z["n"]
+    table = pd.concat(tables, ignore_index=True).sort_values("combo", kind="stable").reset_index(drop=True)
+    order = np.argsort(np.concatenate(index), kind="stable")
+    blocks = {"sum": np.hstack(sums)[:, order], "sq": np.hstack(sqs)[:, order], "n": n}
+    return table, blocks
+
+
+def load_sweep(sweep_dir: Path) -> SweepOutcome:
+    """A finished sweep read back from its directory."""
+    try:
+        manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
+        table = pd.read_parquet(sweep_dir / "combos.parquet")
+        cfg = StrategyConfig.model_validate(yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot read sweep: {exc}".splitlines()[0], file=str(sweep_dir)) from None
+    keys = tuple(manifest["keys"])
+    return SweepOutcome(cfg, keys, table, sweep_dir, manifest, None, manifest["chunks"], manifest["chunks"])
+
+
+def write_sweep(
+    staging: Path,
+    final: Path,
+    cfg: StrategyConfig,
+    manifest: dict[str, Any],
+    table: pd.DataFrame,
+    blocks: dict[str, np.ndarray],
+    *,
+    chunks: int,
+    header: str,
+) -> None:
+    """Write the finished sweep's files into ``staging``, drop its chunks, and put it in place of ``final``.
+
+    With ``--force`` the old sweep stays readable until the new one is in place.
+    """
+    try:
+        write_atomic(staging / "combos.parquet", lambda p: table.to_parquet(p, index=False))
+        write_atomic(staging / "blocks.npz", lambda p: savez(p, **blocks))
+        resolved = cfg.model_dump(mode="json")
+        text = f"# {header}\n" + yaml.safe_dump(resolved, sort_keys=False)
+        write_atomic(staging / "config.yaml", lambda p: p.write_text(text, encoding="utf-8"))
+        write_atomic(staging / "sweep.json", lambda p: p.write_text(dumps_json(manifest), encoding="utf-8"))
+        for number in range(chunks):
+            for p in chunk_files(staging, number):
+                p.unlink()
+        clean_stale(staging)  # temporary files of an earlier, killed attempt at a chunk
+        replace_dir(staging, final)
+    except OSError as exc:
+        raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None
