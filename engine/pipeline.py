@@ -22,6 +22,8 @@ from engine.costs import cost_rates
 from engine.data.panel import LoadedPanel, PricePanel
 from engine.errors import ConfigError
 from engine.execution import OrderPlan, plan_batch
+from engine.metrics import specs
+from engine.metrics.specs import Curves
 from engine.rules import compile_rules, decide
 from engine.signals import compute_signals, signal_lookback
 from engine.simulate import Engine, SimResult, simulate
@@ -40,6 +42,11 @@ __all__ = [
     "run_strategy",
     "strategy_allocation",
 ]
+
+
+#: The metrics of a run computed from its equity curve, in ``metrics.json`` order (after kind, name, start, end).
+RUN_METRICS = ("final_value", "total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar",
+               "turnover", "switches_per_year")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -291,41 +298,35 @@ def _score(
         f"order for {panel.assets[j]} decided {panel.dates[d].date()} never executed: its market did not open again"
         for d, j in plan.unfilled
     ]
-    years = m.years_between(dates[0].date(), dates[-1].date())
-    ppy = m.periods_per_year(len(dates), years)
-    rets = m.daily_returns(value, initial_cash)
-    rf = val.risk_free(start)
-    cagr = m.cagr(value, initial_cash, years)
-    mdd = m.max_drawdown(value, initial_cash)
-    traded_value = float(trades["value"].sum())
     switches = plan.switches(start)
+    curves = Curves(
+        dates=dates,
+        value=value[:, None],
+        initial=initial_cash,
+        risk_free=val.risk_free(start),
+        traded=np.array([trades["value"].sum()]),
+        fees=np.array([trades["fees"].sum()]),
+        trades=np.array([len(trades)]),
+        switches=np.array([switches]),
+    )
+    scored = {name: v.item() for name, v in specs.compute((*RUN_METRICS, "fees_paid"), curves).items()}
+    fees_paid = scored.pop("fees_paid")
     # Interest credited on date d: the cash held overnight (in cash-index units) times the index's rise.
     interest = float(np.sum(sim.cash[eod][:-1] * np.diff(index)))
-    total = m.total_return(value, initial_cash)
-    vol, sharpe, sortino = m.risk_ratios(rets, ppy, risk_free=rf)
     weights = m.average_weights(sim.position[eod], val.known[start:], value)[0]
     metrics: dict[str, Any] = {
         "kind": alloc.kind,
         "name": alloc.name,
         "start": str(dates[0].date()),
         "end": str(dates[-1].date()),
-        "final_value": float(value[-1]),
-        "total_return": total,
-        "cagr": cagr,
-        "ann_vol": vol,
-        "sharpe": sharpe,
-        "sortino": sortino,
-        "max_drawdown": mdd,
-        "calmar": m.calmar(cagr, mdd),
-        "turnover": traded_value / 2.0 / m.average(value) / years if years > 0 else float("nan"),
-        "switches_per_year": switches / years if years > 0 else float("nan"),
+        **scored,
         "avg_weight": {a: float(weights[j]) for j, a in enumerate(panel.assets) if a not in panel.signal_only},
-        "fees_paid": float(trades["fees"].sum()),
+        "fees_paid": fees_paid,
         "slippage_paid": float(np.sum(sim.order_size * np.abs(sim.order_price - quoted) * growth)),
         "trades": len(trades),
         "switches": switches,
-        "years": years,
-        "periods_per_year": ppy,
+        "years": curves.years,
+        "periods_per_year": curves.periods_per_year,
         "fx_return": 0.0 if frozen_final is None else float(value[-1] / frozen_final - 1.0),
         "cash_interest": interest,
         "risk_free_return": float(index[-1] / index[0] - 1.0),

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,8 @@ from engine.data.panel import LoadedPanel
 from engine.errors import ConfigError, UserError
 from engine.execution import plan_batch
 from engine.memory import keep_freed_memory
+from engine.metrics import specs
+from engine.metrics.specs import Curves
 from engine.pipeline import benchmark_allocation, run_allocations
 from engine.rules import compile_rules, match
 from engine.signals import compute_signals, signal_lookback
@@ -51,9 +53,6 @@ from engine.valuation import Valuation, simulation_prices, valuation
 
 __all__ = [
     "BLOCKS",
-    "LOWER_IS_BETTER",
-    "METRIC_COLUMNS",
-    "WINDOW_METRICS",
     "ChunkResult",
     "Setting",
     "SweepContext",
@@ -72,25 +71,6 @@ __all__ = [
 DEFAULT_CHUNK = 100
 #: Contiguous blocks of the run's dates for the overfitting statistics (CSCV needs an even number).
 BLOCKS = 16
-#: The per-combination metrics, in table order (``weight_<asset>`` and ``beta_<asset>`` follow).
-METRIC_COLUMNS = (
-    "total_return",
-    "cagr",
-    "ann_vol",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "longest_drawdown_days",
-    "calmar",
-    "turnover",
-    "switches_per_year",
-    "excess_return",
-    "information_ratio",
-    "worst_year",
-    "trades",
-    "fees_paid",
-    "final_value",
-)
 
 
 @dataclass(frozen=True)
@@ -339,9 +319,9 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Columns) -> np.ndarr
     cache = ctx.signal_cache  # each signal once per distinct spec in this process
     if len(cache) > 512:
         cache.clear()
-    for rows, specs in cols.signal_groups:
+    for rows, signal_specs in cols.signal_groups:
         env: dict[str, np.ndarray | float] = {}
-        for name, spec in specs.items():
+        for name, spec in signal_specs.items():
             key = name + json.dumps(spec, sort_keys=True, default=str)
             value = cache.get(key)  # one lookup: another thread may clear the cache meanwhile
             if value is None:
@@ -410,11 +390,11 @@ def evaluate_chunk(
     )
     index_cash = ctx.val.cash_index[start:]
     value = sim.value * index_cash[:, None]  # (n, k) money, at the end of each date
-    rets = m.daily_returns(value, cfg.initial_cash)
-    table = _metrics(ctx, value, rets, sim.position, sim.records, batch.switches(start), k, n_assets)
+    curves = _curves(ctx, value, sim.records, batch.switches(start))
+    table = _metrics(ctx, curves, sim.position)
     if ctx.windows:
         table = pd.concat([table, _window_metrics(ctx, value)], axis=1)
-    returns = rets - ctx.risk_free[:, None]
+    returns = curves.returns - ctx.risk_free[:, None]
     block_sum, block_sq, block_n = _block_sums(returns)
     return ChunkResult(
         index=np.asarray(index, dtype=np.int64),
@@ -442,88 +422,46 @@ def _costs(cfg: StrategyConfig, ctx: SweepContext, cols: _Columns, ms: int) -> t
     return fees.reshape(len(fees), k * n_assets), slippage.reshape(-1)
 
 
-def _metrics(
-    ctx: SweepContext,
-    value: np.ndarray,
-    rets: np.ndarray,
-    units: np.ndarray,
-    records: np.ndarray,
-    switches: np.ndarray,
-    k: int,
-    n_assets: int,
-) -> pd.DataFrame:
-    """The metric table of k equity curves (``rets``: their daily returns; ``units``: (n, k*A) units held at
-    the end of each date), with the formulas of engine/metrics.py."""
-    cfg, panel = ctx.cfg, ctx.loaded.panel
-    dates = ctx.dates
-    initial = cfg.initial_cash
-    years = m.years_between(dates[0].date(), dates[-1].date())
-    ppy = m.periods_per_year(len(dates), years)
-    cagr = m.cagr(value, initial, years)
-    vol, sharpe, sortino = m.risk_ratios(rets, ppy, risk_free=ctx.risk_free)
-    mdd, longest = m.drawdowns((dates - dates[0]).days.to_numpy(), value, initial)
-    group = records["col"] // n_assets
-    growth = ctx.cash_slots[records["idx"]]
-    traded = np.bincount(group, weights=records["size"] * records["price"] * growth, minlength=k)
-    out: dict[str, Any] = {
-        "total_return": m.total_return(value, initial),
-        "cagr": cagr,
-        "ann_vol": vol,
-        "sharpe": sharpe,
-        "sortino": sortino,
-        "max_drawdown": mdd,
-        "longest_drawdown_days": longest,
-        "calmar": m.calmar(cagr, mdd),
-        "turnover": traded / 2.0 / m.average(value) / years if years > 0 else np.full(k, np.nan),
-        "switches_per_year": switches / years if years > 0 else np.full(k, np.nan),
-        "excess_return": np.full(k, np.nan),
-        "information_ratio": np.full(k, np.nan),
-        "worst_year": m.worst_year(dates.year.to_numpy(), value, initial),
-        "trades": np.bincount(group, minlength=k),
-        "fees_paid": np.bincount(group, weights=records["fees"] * growth, minlength=k),
-        "final_value": value[-1],
-    }
-    if ctx.reference_value is not None:
-        ref = ctx.reference_value
-        d = rets - m.daily_returns(ref, initial)[:, None]
-        out["excess_return"] = cagr - m.cagr(ref, initial, years)
-        out["information_ratio"] = m.sharpe(d, ppy)
-    weights = m.average_weights(units, ctx.val.known[ctx.start :], value)  # (k, A)
+def _metrics(ctx: SweepContext, curves: Curves, units: np.ndarray) -> pd.DataFrame:
+    """The metric table of the chunk's curves (:data:`~engine.metrics.specs.SWEEP_COLUMNS`, then each asset's
+    average weight and beta); ``units``: (n, k*A) units held at the end of each date."""
+    panel = ctx.loaded.panel
+    out: dict[str, Any] = specs.compute(specs.SWEEP_COLUMNS, curves)
+    weights = m.average_weights(units, ctx.val.known[ctx.start :], curves.value)  # (k, A)
     for j, a in enumerate(panel.assets):
         if a not in panel.signal_only:
             out[f"weight_{a}"] = weights[:, j]
     for j, a in enumerate(panel.assets):
-        out[f"beta_{a}"] = m.betas(rets[1:], ctx.market_returns[:, j])
+        out[f"beta_{a}"] = m.betas(curves.returns[1:], ctx.market_returns[:, j])
     return pd.DataFrame(out)
 
 
-#: The metrics computed on each of :attr:`SweepContext.windows`, as columns ``w<i>:<metric>``.
-WINDOW_METRICS = ("total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar")
+def _curves(ctx: SweepContext, value: np.ndarray, records: np.ndarray, switches: np.ndarray) -> Curves:
+    """The chunk's k curves with what each traded (``records``: vectorbt's order records)."""
+    k, n_assets = value.shape[1], len(ctx.loaded.panel.assets)
+    group = records["col"] // n_assets
+    growth = ctx.cash_slots[records["idx"]]
+    return Curves(
+        dates=ctx.dates,
+        value=value,
+        initial=ctx.cfg.initial_cash,
+        risk_free=ctx.risk_free,
+        traded=np.bincount(group, weights=records["size"] * records["price"] * growth, minlength=k),
+        fees=np.bincount(group, weights=records["fees"] * growth, minlength=k),
+        trades=np.bincount(group, minlength=k),
+        switches=switches,
+        reference=ctx.reference_value,
+    )
 
 
 def window_metrics(dates: pd.DatetimeIndex, value: np.ndarray, before: np.ndarray, risk_free: np.ndarray) -> dict:
-    """:data:`WINDOW_METRICS` of the (rows, k) curves ``value`` on ``dates``, starting from ``before`` (k,).
+    """:data:`~engine.metrics.specs.WINDOW_METRICS` of the (rows, k) curves ``value`` on ``dates``, each
+    starting from its value ``before`` (k,) the window.
 
     The first return is from ``before`` (the previous close, or the initial cash), so a window's
     numbers use only the returns inside it.
     """
-    years = m.years_between(dates[0].date(), dates[-1].date())
-    ppy = m.periods_per_year(len(dates), years)
-    rets = value / np.vstack([before[None, :], value[:-1]]) - 1.0
-    total = value[-1] / before - 1.0
-    with np.errstate(over="ignore", invalid="ignore"):
-        cagr = (value[-1] / before) ** (1.0 / years) - 1.0 if years > 0 else np.full(value.shape[1], np.nan)
-    curve = np.vstack([before[None, :], value])
-    mdd = np.min(curve / np.maximum.accumulate(curve, axis=0) - 1.0, axis=0)
-    return {
-        "total_return": total,
-        "cagr": cagr,
-        "ann_vol": m.annual_volatility(rets, ppy),
-        "sharpe": m.sharpe(rets, ppy, risk_free=risk_free),
-        "sortino": m.sortino(rets, ppy, risk_free=risk_free),
-        "max_drawdown": mdd,
-        "calmar": m.calmar(cagr, mdd),
-    }
+    return specs.compute(specs.WINDOW_METRICS, Curves(dates, value, before, risk_free=risk_free))
 
 
 def _window_metrics(ctx: SweepContext, value: np.ndarray) -> pd.DataFrame:
@@ -593,30 +531,11 @@ def sweep_id(cfg: StrategyConfig, fingerprint: str, code: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def iterate(
-    ctx: SweepContext,
-    grid: Grid,
-    parts: Sequence[np.ndarray],
-    *,
-    skip: set[int] = frozenset(),  # type: ignore[assignment]
-) -> Iterator[tuple[int, ChunkResult]]:
-    """Evaluate the chunks in process, one after another, skipping the numbers in ``skip``."""
-    combos = list(grid)
-    for number, part in enumerate(parts):
-        if number in skip:
-            continue
-        yield number, evaluate_chunk(ctx, [combos[i] for i in part], part)
-
-
-#: Metrics that ``--sort`` ranks lowest first (the rest: highest first).
-LOWER_IS_BETTER = frozenset({"ann_vol", "longest_drawdown_days", "turnover", "fees_paid", "trades"})
-
-
 def rank_combinations(table: pd.DataFrame, sort: str) -> pd.DataFrame:
-    """Every row of ``table``, best first by ``sort`` (lowest first for :data:`LOWER_IS_BETTER`), NaN last,
+    """Every row of ``table``, best first by ``sort`` (lowest first if lower is better), NaN last,
     ties in grid order; a one-line error for a column that is not there."""
     if sort not in table.columns:
         numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) and c != "combo"]
         raise UserError(f"--sort: cannot sort by {sort!r} (columns: {', '.join(numeric)})")
-    lower_better = sort in LOWER_IS_BETTER
+    lower_better = sort in specs.LOWER_IS_BETTER
     return table.sort_values(sort, ascending=lower_better, na_position="last", kind="stable")

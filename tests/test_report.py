@@ -24,11 +24,11 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.jobs.sweep import load_sweep
+from engine.metrics.specs import SWEEP_TABLE
 from engine.render.html import run_report
 from engine.render.html.run import SIGNALS_MISSING
 from engine.render.html.series import thresholds
 from engine.render.html.sweep import sweep_report
-from engine.render.sweep_text import SWEEP_METRIC_COLUMNS
 from engine.render.text import RUN_COLUMNS, format_value
 from engine.store.rundir import load_run
 from tests.conftest import CONFIGS, stored_run_dir
@@ -373,9 +373,9 @@ def test_sweep_report_top_table_is_the_printed_rows(sweep_reports: dict) -> None
     doc = sweep_reports["sweep"]
     rows, keys = doc["rows"], doc["sweep"]["keys"]
     table = tables(sweep_reports["sweep_html"].read_text(encoding="utf-8"))["top"]
-    assert table.headers == ["#", *keys, *SWEEP_METRIC_COLUMNS, "weight_us", "weight_hk"]
+    assert table.headers == ["#", *keys, *SWEEP_TABLE, "weight_us", "weight_hk"]
     assert table.column("rank") == [1, 2, 3, 4, 5]
-    numeric = [*keys, *(c for c in SWEEP_METRIC_COLUMNS if c != "sharpe_ci"), "weight_us", "weight_hk"]
+    numeric = [*keys, *(c for c in SWEEP_TABLE if c != "sharpe_ci"), "weight_us", "weight_hk"]
     for key in numeric:
         assert table.column(key) == [_value(r[key]) for r in rows], key  # exactly the --format json numbers
     # the cells read as in the terminal table

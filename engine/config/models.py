@@ -204,18 +204,37 @@ class _Model(BaseModel):
 class DataSpec(_Model):
     """Where prices come from, which period to simulate, and the exchange-rate series."""
 
-    source: Literal["yahoo", "csv", "synthetic"] = "yahoo"
+    source: Literal["yahoo", "csv", "synthetic"] = Field(
+        default="yahoo",
+        description="where prices come from: yahoo (downloaded, cached), csv or synthetic; --source overrides",
+    )
     start: StartDate = Field(
         default=None,
-        description="first simulated date; 'auto' (or omitted): the first date every series has data, after warm-up",
+        description="first simulated date (signals warm up on the history before it); 'auto' or null: the first "
+        "date every series (assets, exchange rate, cash rate) has data, after the warm-up; --start overrides",
     )
-    end: Date | None = None
-    price: PriceField = Field(default="close", description="default price column of every asset")
-    data_dir: str | None = Field(default=None, description="directory of Yahoo-style CSVs for source: csv")
-    fx_symbol: Ticker = Field(default="HKD=X", min_length=1, description="USD/HKD series, HKD per 1 USD")
+    end: Date | None = Field(
+        default=None, description="last simulated date; null: as far as the data goes; --end overrides"
+    )
+    price: PriceField = Field(
+        default="close",
+        description="price column of every asset without its own price: close, or adj_close (dividend-adjusted)",
+    )
+    data_dir: str | None = Field(
+        default=None,
+        description="directory of Yahoo-style CSVs for source: csv; --data-dir overrides it, $SEESAW_DATA_DIR "
+        "applies when neither is set",
+    )
+    fx_symbol: Ticker = Field(
+        default="HKD=X",
+        min_length=1,
+        description="USD/HKD series, HKD per 1 USD; loaded only when a traded asset's currency differs from "
+        "base_currency",
+    )
     fx_band: FxBand = Field(
         default=DEFAULT_FX_BAND,
-        description="USD/HKD closes outside [low, high] are dropped as bad ticks (null: keep all)",
+        description="USD/HKD closes outside [low, high] are dropped as bad ticks (named in a note) and the previous "
+        "close is carried forward; low <= 7.75 and 7.85 <= high <= 100; null: keep every tick",
     )
 
     @model_validator(mode="after")
@@ -238,19 +257,23 @@ class AssetSpec(_Model):
     traded (e.g. the index whose signal drives an ETF).
     """
 
-    symbol: Ticker = Field(min_length=1)
-    market: Literal["us", "hk"]
-    currency: Currency | None = Field(default=None, description="quote currency; default: us USD, hk HKD")
+    symbol: Ticker = Field(min_length=1, description="the Yahoo ticker (^GSPC, ^HSI, SPY, 2800.HK)")
+    market: Literal["us", "hk"] = Field(description="whose trading days and closing time the asset follows")
+    currency: Currency | None = Field(
+        default=None, description="the currency its prices are in; default: us USD, hk HKD"
+    )
     price: PriceField | None = Field(default=None, description="price column; default: data.price")
     instrument: Literal["index", "etf", "stock"] | None = Field(
-        default=None, description="default: index for ^-tickers, else stock; ETFs pay no stamp duty"
+        default=None,
+        description="index, etf or stock; default: index for a ^ ticker, else stock; an etf pays no stamp duty",
     )
     dividend_yield: Annotated[float, BeforeValidator(_dividend_yield)] = Field(
         default=0.0,
         ge=0.0,
         le=MAX_DIVIDEND_YIELD,
         allow_inf_nan=False,
-        description="annual dividend yield (fraction) accrued daily while held, for price series without dividends",
+        description="annual dividend yield as a fraction (0.035), accrued daily while held and reinvested, for price "
+        "series without dividends (an approximation); never with adj_close",
     )
     fee_bps: Bps | None = Field(default=None, description="overrides costs.fee_bps for this asset")
     slippage_bps: Bps | None = Field(default=None, description="overrides costs.slippage_bps for this asset")
@@ -274,9 +297,11 @@ class AssetSpec(_Model):
 class Rule(_Model):
     """``{when: EXPR, weights: {...}}`` or ``{otherwise: {...}}`` (weights; ``{}`` is all cash)."""
 
-    when: str | None = None
-    weights: Weights | None = None
-    otherwise: Weights | None = None
+    when: str | None = Field(default=None, description="a condition in the when: language over signals and params")
+    weights: Weights | None = Field(default=None, description="target weights per asset while when holds")
+    otherwise: Weights | None = Field(
+        default=None, description="the last rule: target weights when no when: holds (and while signals warm up)"
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> Rule:
@@ -298,9 +323,18 @@ class Rule(_Model):
 class Execution(_Model):
     """When decisions turn into trades."""
 
-    lag: int = Field(default=1, ge=0, le=MAX_LAG, description="dates between decision and execution (>= 1)")
-    rebalance: Literal["on_change", "daily", "weekly", "monthly"] = "on_change"
-    allow_same_bar: bool = Field(default=False, description="permit lag: 0 (look-ahead prone; warned)")
+    lag: int = Field(
+        default=1,
+        ge=0,
+        le=MAX_LAG,
+        description="dates of the union timeline between decision and execution (0 needs allow_same_bar)",
+    )
+    rebalance: Literal["on_change", "daily", "weekly", "monthly"] = Field(
+        default="on_change",
+        description="on_change: trade when the target changes; daily: back to target every date; weekly, monthly: "
+        "decide on the last date of each week or month of the timeline",
+    )
+    allow_same_bar: bool = Field(default=False, description="permit lag: 0 (look-ahead; warned in every output)")
     fill: Literal["close", "next_open"] = Field(
         default="close", description="fill at the close of the execution session, or at its open"
     )
@@ -309,8 +343,10 @@ class Execution(_Model):
 class Costs(_Model):
     """Trading costs in basis points of traded value (1 bp = 0.01%); assets may override them."""
 
-    fee_bps: Bps = 0.0
-    slippage_bps: Bps = 0.0
+    fee_bps: Bps = Field(default=0.0, description="fee on every trade, unless an asset sets its own")
+    slippage_bps: Bps = Field(
+        default=0.0, description="the fill price moves against the trade by this much, unless an asset sets its own"
+    )
     hk_stamp_duty_bps: Bps | None = Field(
         default=None,
         description="flat stamp duty per side for hk indexes and stocks; default (null): the dated schedule",
@@ -320,25 +356,50 @@ class Costs(_Model):
 class Benchmark(_Model):
     """A static allocation simulated with the same data, costs and execution as the strategy."""
 
-    name: Annotated[str, BeforeValidator(_printable)] = Field(min_length=1, max_length=200)
-    weights: Weights
-    rebalance: Literal["on_change", "daily", "weekly", "monthly"] = "monthly"
+    name: Annotated[str, BeforeValidator(_printable)] = Field(
+        min_length=1, max_length=200, description="the row's name in every table"
+    )
+    weights: Weights = Field(description="static target weights per asset (the rest is cash)")
+    rebalance: Literal["on_change", "daily", "weekly", "monthly"] = Field(
+        default="monthly", description="as execution.rebalance"
+    )
 
 
 class StrategyConfig(_Model):
     """A whole strategy file."""
 
-    name: Annotated[str, BeforeValidator(_run_name)] = Field(pattern=_RUN_NAME.pattern, max_length=80)
-    description: str = ""
-    data: DataSpec = DataSpec()
-    assets: dict[str, AssetSpec] = Field(min_length=1)
-    signals: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    rules: list[Rule] = Field(min_length=1)
-    execution: Execution = Execution()
-    costs: Costs = Costs()
-    benchmarks: list[Benchmark] = Field(default_factory=list)
-    initial_cash: float = Field(default=100_000.0, ge=MIN_INITIAL_CASH, le=MAX_INITIAL_CASH, allow_inf_nan=False)
-    base_currency: Currency = Field(default="USD", description="currency of every reported value")
+    name: Annotated[str, BeforeValidator(_run_name)] = Field(
+        pattern=_RUN_NAME.pattern,
+        max_length=80,
+        description="names the results directory; unique among the configs of one command; never a store file name",
+    )
+    description: str = Field(default="", description="a one-line rationale, kept in the resolved config")
+    data: DataSpec = Field(default=DataSpec(), description="where prices come from and the simulated period")
+    assets: dict[str, AssetSpec] = Field(
+        min_length=1, description="a short name (used in signals and rules) for each asset"
+    )
+    signals: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="a name (used in when:) for each signal: {fn: a registered signal, its parameters}",
+    )
+    rules: list[Rule] = Field(
+        min_length=1, description="evaluated top to bottom on every decision date; the first match wins"
+    )
+    execution: Execution = Field(default=Execution(), description="when decisions turn into trades")
+    costs: Costs = Field(default=Costs(), description="fees, slippage and stamp duty")
+    benchmarks: list[Benchmark] = Field(
+        default_factory=list, description="static allocations simulated alongside the strategy"
+    )
+    initial_cash: float = Field(
+        default=100_000.0,
+        ge=MIN_INITIAL_CASH,
+        le=MAX_INITIAL_CASH,
+        allow_inf_nan=False,
+        description="starting cash, in base_currency",
+    )
+    base_currency: Currency = Field(
+        default="USD", description="currency of every value, cash, fee and reported number; HK prices are converted"
+    )
     cash_rate: CashRate = Field(
         default=None,
         description="interest on uninvested cash: an annual rate (0.03 = 3%) or the ticker of a series in "
@@ -351,7 +412,7 @@ class StrategyConfig(_Model):
     )
     sweep: dict[str, Any] = Field(
         default_factory=dict,
-        description="parameter names or YAML paths -> a list of values or {start, stop, step}; "
+        description="parameter names or YAML paths, each with a list of values or {start, stop, step}; "
         "seesaw sweep runs their product",
     )
 

@@ -33,11 +33,10 @@ from engine.errors import UserError
 from engine.execution import event_mask
 from engine.jobs.common import catalog_for, data_provider
 from engine.jobs.run import run_files, run_warnings
+from engine.metrics.specs import LOWER_IS_BETTER, WINDOW_METRICS
 from engine.pipeline import Allocation, RunResult, Schedule, benchmark_allocation, run_allocations
 from engine.store import new_run_id, write_run
 from engine.sweep import (
-    LOWER_IS_BETTER,
-    WINDOW_METRICS,
     Setting,
     SweepContext,
     chunks,

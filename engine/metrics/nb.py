@@ -80,18 +80,19 @@ def weights_nb(units: Array, unit_value: Array, value: Array) -> Array:
 
 
 @numba.njit(cache=True, nogil=True)
-def drawdowns_nb(value: Array, initial: float, days: Array) -> tuple[Array, Array]:
+def drawdowns_nb(value: Array, initial: Array, days: Array) -> tuple[Array, Array]:
     """Per column: the max drawdown and the longest drawdown in days (see the two functions below).
 
-    One pass in date order over the curve [initial, V_0, V_1, ...], the running maximum
-    propagating NaN as numpy's ``maximum.accumulate`` does.
+    One pass in date order over the curve [initial[j], V_0, V_1, ...] (``initial``: (K,), each
+    column's value before its first date), the running maximum propagating NaN as numpy's
+    ``maximum.accumulate`` does.
     """
     n, k = value.shape
     deepest = np.zeros(k)
     longest = np.zeros(k)
-    peak = np.full(k, initial)
+    peak = initial.copy()
     peak_day = np.full(k, days[0])
-    was_at_peak = np.full(k, initial >= initial)
+    was_at_peak = initial >= initial
     for i in range(n):
         for j in range(k):
             v = value[i, j]

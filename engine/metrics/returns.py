@@ -83,19 +83,19 @@ def periods_per_year(n_dates: int, years: float) -> float:
     return (n_dates - 1) / years if years > 0 else float("nan")
 
 
-def daily_returns(value: Array, initial: float) -> Array:
+def daily_returns(value: Array, initial: float | Array) -> Array:
     """r_t = V_t / V_{t-1} - 1, with V_{-1} = ``initial`` (along axis 0: one column per curve)."""
     value = np.asarray(value, dtype=np.float64)
     prev = np.concatenate([np.full((1, *value.shape[1:]), initial), value[:-1]])
     return value / prev - 1.0
 
 
-def total_return(value: Array, initial: float) -> Metric:
+def total_return(value: Array, initial: float | Array) -> Metric:
     """V_T / initial - 1."""
     return _out(np.asarray(value)[-1] / initial - 1.0)
 
 
-def cagr(value: Array, initial: float, years: float) -> Metric:
+def cagr(value: Array, initial: float | Array, years: float) -> Metric:
     """Compound annual growth from calendar time: (V_T / initial) ** (1 / years) - 1."""
     last = np.asarray(value, dtype=np.float64)[-1]
     if years <= 0:
@@ -176,19 +176,23 @@ def average_weights(units: Array, unit_value: Array, value: Array) -> Array:
     return weights_nb(_columns(units), _columns(unit_value), _columns(value))
 
 
-def _drawdowns(value: Array, initial: float, days: Array | None = None) -> tuple[Array, Array]:
+def _drawdowns(value: Array, initial: float | Array, days: Array | None = None) -> tuple[Array, Array]:
     v = _columns(value)
     d = np.zeros(len(v)) if days is None else np.asarray(days, dtype=np.float64)
-    return drawdowns_nb(v, float(initial), np.ascontiguousarray(d))
+    start = np.array(np.broadcast_to(np.asarray(initial, dtype=np.float64), (v.shape[1],)))  # one per column
+    return drawdowns_nb(v, start, np.ascontiguousarray(d))
 
 
-def drawdowns(days: Array, value: Array, initial: float) -> tuple[Metric, Metric]:
-    """(:func:`max_drawdown`, :func:`longest_drawdown_days`) of the same curves, in one pass."""
+def drawdowns(days: Array, value: Array, initial: float | Array) -> tuple[Metric, Metric]:
+    """(:func:`max_drawdown`, :func:`longest_drawdown_days`) of the same curves, in one pass.
+
+    ``initial``: the value before the first date, one for every column or (K,), one per column.
+    """
     deepest, longest = _drawdowns(value, initial, days)
     return _shaped(deepest, value), _shaped(longest, value)
 
 
-def max_drawdown(value: Array, initial: float) -> Metric:
+def max_drawdown(value: Array, initial: float | Array) -> Metric:
     """min_t (V_t / max_{s<=t} V_s - 1), the initial cash counting as the first peak; <= 0."""
     return _shaped(_drawdowns(value, initial)[0], value)
 
@@ -200,7 +204,7 @@ def calmar(cagr_value: Metric, max_dd: Metric) -> Metric:
         return _out(np.where(d < 0, c / np.abs(d), np.nan))
 
 
-def longest_drawdown_days(days: Array, value: Array, initial: float) -> Metric:
+def longest_drawdown_days(days: Array, value: Array, initial: float | Array) -> Metric:
     """Longest drawdown in calendar days: from a peak to the date the curve first regains it.
 
         duration = (recovery date, first t with V_t >= peak; else the last date) - peak date
@@ -218,7 +222,7 @@ def year_end_rows(years: Array) -> Array:
     return np.flatnonzero(np.append(years[1:] != years[:-1], True))
 
 
-def worst_year(years: Array, value: Array, initial: float) -> Metric:
+def worst_year(years: Array, value: Array, initial: float | Array) -> Metric:
     """min_y R_y, R_y = V(last date of y) / V(last date of y - 1) - 1, the first year from ``initial``."""
     value = np.asarray(value, dtype=np.float64)
     ends = value[year_end_rows(years)]

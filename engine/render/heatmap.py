@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import UserError
-from engine.sweep import LOWER_IS_BETTER
+from engine.metrics.specs import LOWER_IS_BETTER
 
 __all__ = ["heatmap_figure", "heatmap_grid"]
 

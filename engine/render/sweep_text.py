@@ -1,7 +1,7 @@
 """The cells and caption of ``seesaw sweep``'s table, shared by the terminal and the HTML report (no printing here).
 
 A sweep row (one combination of :func:`engine.jobs.sweep.top_rows` or ``combos.parquet``) is shown
-as: its rank, its sweep-key values, :data:`SWEEP_METRIC_COLUMNS` and its average weights.
+as: its rank, its sweep-key values, :data:`~engine.metrics.specs.SWEEP_TABLE` and its average weights.
 :func:`sweep_row_cells` gives each cell as (column, text, number shown), so the terminal table
 (:func:`sweep_table`) and the report's tables print the same text for the same number.
 
@@ -17,18 +17,11 @@ from typing import Any
 
 from rich.table import Table
 
-__all__ = ["PERCENT_COLUMNS", "SWEEP_METRIC_COLUMNS", "sweep_caption", "sweep_cell", "sweep_row_cells", "sweep_table"]
+from engine.metrics.specs import PERCENT_METRICS, SPECS, SWEEP_TABLE
 
-#: The metric columns of the sweep table, in order (``sharpe_ci``: the bootstrap interval, low…high).
-SWEEP_METRIC_COLUMNS = (
-    "total_return", "cagr", "ann_vol", "sharpe", "sharpe_ci", "sortino", "max_drawdown",
-    "longest_drawdown_days", "calmar", "turnover", "switches_per_year", "excess_return",
-    "information_ratio", "worst_year", "psr", "dsr", "trades",
-)  # fmt: skip
+__all__ = ["sweep_caption", "sweep_cell", "sweep_row_cells", "sweep_table"]
 
-#: Columns that are fractions shown as percent.
-PERCENT_COLUMNS = frozenset({"total_return", "cagr", "ann_vol", "max_drawdown", "excess_return", "worst_year"})
-_INT = {"trades", "longest_drawdown_days"}
+_INT = frozenset(s.name for s in SPECS if s.fmt == "int")
 
 
 def sweep_cell(key: str, value: Any) -> str:
@@ -37,7 +30,7 @@ def sweep_cell(key: str, value: Any) -> str:
         return "–"
     if key in _INT:
         return f"{int(value):d}"
-    if isinstance(value, float) and key in PERCENT_COLUMNS:
+    if isinstance(value, float) and key in PERCENT_METRICS:
         return f"{value * 100:.1f}%"
     if isinstance(value, float):
         return f"{value:.2f}" if abs(value) < 1e6 else f"{value:,.0f}"
@@ -75,11 +68,11 @@ def sweep_table(rows: Any, keys: Sequence[str], title: str, caption: Sequence[st
     """The terminal table of ``seesaw sweep`` (``rows``: the frame of :func:`engine.jobs.sweep.top_rows`)."""
     table = Table(title=title, caption="\n".join(caption), caption_justify="left")
     weight_cols = [c for c in rows.columns if c.startswith("weight_")]
-    for k in ("#", *keys, *SWEEP_METRIC_COLUMNS, *weight_cols):
+    for k in ("#", *keys, *SWEEP_TABLE, *weight_cols):
         table.add_column(k, justify="right")
     records = rows.to_dict(orient="records")  # per-column dtypes: an int key stays an int
     for i, r in enumerate(records, 1):
-        table.add_row(*(text for _, text, _ in sweep_row_cells(r, i, keys, SWEEP_METRIC_COLUMNS, weight_cols)))
+        table.add_row(*(text for _, text, _ in sweep_row_cells(r, i, keys, SWEEP_TABLE, weight_cols)))
     return table
 
 

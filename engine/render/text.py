@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from engine.metrics.specs import COMPARE_TABLE, LOWER_IS_BETTER, RUN_TABLE, MetricSpec, spec
 from engine.store.rundir import dumps_json
 
 __all__ = [
@@ -38,23 +39,8 @@ JSON_KEYS = (
     "data_fingerprint", "run_dir",
 )  # fmt: skip
 
-_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    # key, header, format
-    ("total_return", "Total ret", "pct"),
-    ("cagr", "CAGR", "pct"),
-    ("ann_vol", "Vol", "pct"),
-    ("sharpe", "Sharpe", "num"),
-    ("sortino", "Sortino", "num"),
-    ("max_drawdown", "Max DD", "pct"),
-    ("calmar", "Calmar", "num"),
-    ("turnover", "Turnover/yr", "num"),
-    ("switches_per_year", "Switch/yr", "num"),
-    ("fx_return", "FX ret", "pct"),
-    ("fees_paid", "Fees", "money"),
-    ("final_value", "Final value", "money"),
-)
 #: The run table's columns, (key, header, format), for the other renderers (the HTML report).
-RUN_COLUMNS = _COLUMNS
+RUN_COLUMNS: tuple[tuple[str, str, str], ...] = tuple((n, spec(n).label, spec(n).fmt) for n in RUN_TABLE)
 
 
 def format_value(value: Any, kind: str) -> str:
@@ -130,7 +116,7 @@ def rows_table(rows: Sequence[dict[str, Any]], warnings: Sequence[str] = ()) -> 
     table.add_column("Name", no_wrap=True)
     table.add_column("Kind")
     table.add_column("Period", no_wrap=True)
-    for _, header, _ in _COLUMNS:
+    for _, header, _ in RUN_COLUMNS:
         table.add_column(header, justify="right")
     table.add_column("Avg weight", no_wrap=True)
     previous_kind = None
@@ -144,7 +130,7 @@ def rows_table(rows: Sequence[dict[str, Any]], warnings: Sequence[str] = ()) -> 
             name,
             r["kind"],
             f"{r['start']}→{r['end']}",
-            *(_fmt(r.get(key), kind) for key, _, kind in _COLUMNS),
+            *(_fmt(r.get(key), kind) for key, _, kind in RUN_COLUMNS),
             weights,
         )
     return table
@@ -152,25 +138,18 @@ def rows_table(rows: Sequence[dict[str, Any]], warnings: Sequence[str] = ()) -> 
 
 # -- seesaw compare -------------------------------------------------------------------------------------------------
 
+
+def _ranked(s: MetricSpec) -> str:
+    """A compare column's colouring: "high" or "low" for a scored metric with a direction, "" otherwise."""
+    if not s.score or s.better is None:
+        return ""
+    return "high" if s.better == "higher" else "low"
+
+
 #: (key, header, format, better): better is "high", "low" or "" (not ranked).
-COMPARE_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
-    ("total_return", "Total ret", "pct", "high"),
-    ("cagr", "CAGR", "pct", "high"),
-    ("ann_vol", "Vol", "pct", "low"),
-    ("sharpe", "Sharpe", "num", "high"),
-    ("sharpe_ci", "Sharpe 95% CI", "ci", ""),
-    ("sortino", "Sortino", "num", "high"),
-    ("max_drawdown", "Max DD", "pct", "high"),
-    ("longest_drawdown_days", "Longest DD d", "int", "low"),
-    ("calmar", "Calmar", "num", "high"),
-    ("turnover", "Turnover/yr", "num", ""),
-    ("switches_per_year", "Switch/yr", "num", ""),
-    ("excess_return", "Excess", "pct", "high"),
-    ("information_ratio", "IR", "num", "high"),
-    ("worst_year", "Worst year", "pct", "high"),
-    ("psr", "PSR", "num", "high"),
-    ("dsr", "DSR", "num", "high"),
-)  # fmt: skip
+COMPARE_COLUMNS: tuple[tuple[str, str, str, str], ...] = tuple(
+    (n, spec(n).label, spec(n).fmt, _ranked(spec(n))) for n in COMPARE_TABLE
+)
 
 
 def compare_sort(rows: Sequence[dict[str, Any]], key: str | None, top: int | None) -> list[dict[str, Any]]:
@@ -183,7 +162,7 @@ def compare_sort(rows: Sequence[dict[str, Any]], key: str | None, top: int | Non
         )
         if key not in known:
             raise KeyError(f"cannot sort by {key!r} (columns: {', '.join(known)})")
-        lower_better = key in {k for k, _, _, better in COMPARE_COLUMNS if better == "low"}
+        lower_better = key in LOWER_IS_BETTER
 
         def rank(r: dict[str, Any]) -> float:
             v = r.get(key)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError, StoreError
+from engine.metrics.specs import CATALOG_COLUMNS, spec
 from engine.store.staging import clean_stale
 
 __all__ = ["MANIFEST", "MAX_QUERY_ROWS", "Catalog", "check_read_only_sql", "default_store_path"]
@@ -39,13 +40,10 @@ _RUN_COLUMNS = (
     "run_id", "config_name", "config_hash", "data_fingerprint", "data_source", "symbols", "synthetic",
     "seesaw_version", "code_hash", "start", "end", "created_at", "status", "run_dir",
 )  # fmt: skip
-_METRIC_COLUMNS = (
-    "kind", "name", "start", "end", "final_value", "total_return", "cagr", "ann_vol", "sharpe", "sortino",
-    "max_drawdown", "calmar", "turnover", "switches_per_year", "fees_paid", "slippage_paid", "trades",
-    "switches", "years", "periods_per_year", "fx_return", "cash_interest", "risk_free_return",
-)  # fmt: skip
+_METRIC_COLUMNS = ("kind", "name", "start", "end", *CATALOG_COLUMNS)
 _RUN_TABLES = ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals")
-_FLOATS = set(_METRIC_COLUMNS) - {"kind", "name", "start", "end", "trades", "switches"}
+_FLOATS = {c for c in CATALOG_COLUMNS if spec(c).fmt != "int"}
+_INTS = set(CATALOG_COLUMNS) - _FLOATS
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, config_name VARCHAR, config_hash VARCHAR, data_fingerprint VARCHAR,
@@ -60,7 +58,7 @@ CREATE TABLE IF NOT EXISTS sweeps (
 CREATE TABLE IF NOT EXISTS metrics (
     run_id VARCHAR, kind VARCHAR, name VARCHAR, start DATE, "end" DATE,
     {", ".join(f"{c} DOUBLE" for c in _METRIC_COLUMNS if c in _FLOATS)},
-    trades BIGINT, switches BIGINT, avg_weight VARCHAR);
+    {", ".join(f"{c} BIGINT" for c in _METRIC_COLUMNS if c in _INTS)}, avg_weight VARCHAR);
 """
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.compare import Comparison
 from engine.metrics import frames as cmp
+from engine.metrics.specs import spec
 from engine.render.html import charts
 from engine.render.html import series as ser
 from engine.render.html.page import (
@@ -34,11 +35,11 @@ from engine.render.text import column_extremes, compare_caption, compare_cell, c
 __all__ = ["compare_report", "heat_colour"]
 
 _STAT_COLUMNS = (
-    ("sharpe", "Sharpe", "num"),
+    ("sharpe", spec("sharpe").label, spec("sharpe").fmt),
     ("sharpe_ci_low", "CI low", "num"),
     ("sharpe_ci_high", "CI high", "num"),
-    ("psr", "PSR", "num"),
-    ("dsr", "DSR", "num"),
+    ("psr", spec("psr").label, spec("psr").fmt),
+    ("dsr", spec("dsr").label, spec("dsr").fmt),
 )
 
 

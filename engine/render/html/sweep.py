@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from engine.metrics.specs import LOWER_IS_BETTER, SWEEP_TABLE
 from engine.render.heatmap import heatmap_figure
 from engine.render.html import charts
 from engine.render.html.page import (
@@ -40,10 +41,10 @@ from engine.render.html.page import (
     table_html,
 )
 from engine.render.html.walkforward import walkforward_sections
-from engine.render.sweep_text import SWEEP_METRIC_COLUMNS, sweep_caption, sweep_row_cells
+from engine.render.sweep_text import sweep_caption, sweep_row_cells
 from engine.store.rundir import StoredRun
 from engine.store.sweeps import SweepOutcome
-from engine.sweep import LOWER_IS_BETTER, rank_combinations
+from engine.sweep import rank_combinations
 
 __all__ = ["DEFAULT_TABLE_ROWS", "MAX_HEATMAPS", "heatmap_pairs", "sweep_report"]
 
@@ -100,9 +101,9 @@ def _header(outcome: SweepOutcome, sort: str) -> str:
 
 def _top_table(outcome: SweepOutcome, rows: pd.DataFrame, sort: str, reps: int) -> str:
     weights = [c for c in rows.columns if c.startswith("weight_")]
-    headers = ["#", *outcome.keys, *SWEEP_METRIC_COLUMNS, *weights]
+    headers = ["#", *outcome.keys, *SWEEP_TABLE, *weights]
     body = [
-        _cells(sweep_row_cells(r, i, outcome.keys, SWEEP_METRIC_COLUMNS, weights))
+        _cells(sweep_row_cells(r, i, outcome.keys, SWEEP_TABLE, weights))
         for i, r in enumerate(rows.to_dict(orient="records"), 1)
     ]
     table = table_html(headers, body, table_id="top", sortable=True)

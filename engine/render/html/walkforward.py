@@ -16,6 +16,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from engine.metrics.specs import PERCENT_METRICS
 from engine.render.html import charts
 from engine.render.html.page import (
     SYNTHETIC_BANNER,
@@ -30,7 +31,7 @@ from engine.render.html.page import (
     table_html,
 )
 from engine.render.html.run import metrics_table, run_facts, strategy_and_benchmarks
-from engine.render.sweep_text import PERCENT_COLUMNS, sweep_cell
+from engine.render.sweep_text import sweep_cell
 from engine.store.rundir import StoredRun
 
 __all__ = ["fold_metrics", "walkforward_report", "walkforward_sections"]
@@ -100,7 +101,7 @@ def walkforward_sections(run: StoredRun, figures: dict[str, go.Figure]) -> list[
     labels, details = _fold_labels(folds, keys)
     figures["walkforward_is_oos"] = charts.is_oos_figure(
         [
-            (m, "pct" if m in PERCENT_COLUMNS else "num", [f[f"is_{m}"] for f in folds], [f[f"oos_{m}"] for f in folds])
+            (m, "pct" if m in PERCENT_METRICS else "num", [f[f"is_{m}"] for f in folds], [f[f"oos_{m}"] for f in folds])
             for m in metrics
         ],
         labels,
