@@ -33,6 +33,7 @@ __all__ = [
     "config_schema",
     "data_block",
     "risk_free_text",
+    "row_extra",
     "run_configs",
     "run_files",
     "run_warnings",
@@ -317,21 +318,27 @@ def _resolved(file: Path, cfg: StrategyConfig, opts: RunOptions, env: Mapping[st
         raise err.located(file=str(file)) from None
 
 
+def row_extra(run: ConfigRun) -> dict[str, Any]:
+    """What every table row of ``run`` (its strategy and each benchmark) carries besides its metrics."""
+    data = run.metrics["data"]
+    return {
+        "synthetic": data["synthetic"],
+        "data_fingerprint": data["fingerprint"],
+        "run_dir": str(run.run_dir) if run.run_dir is not None else None,
+        "config": run.config.name,
+        "warmup_dates": data["warmup_dates"],
+        "base_currency": data["base_currency"],
+        "risk_free": risk_free_text(run.config),
+        "assumptions": run.metrics["assumptions"],
+    }
+
+
 def _rows(runs: list[ConfigRun]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     bench_rows: dict[tuple, dict[str, Any]] = {}
     for run in runs:
         data = run.metrics["data"]
-        extra = {
-            "synthetic": data["synthetic"],
-            "data_fingerprint": data["fingerprint"],
-            "run_dir": str(run.run_dir) if run.run_dir is not None else None,
-            "config": run.config.name,
-            "warmup_dates": data["warmup_dates"],
-            "base_currency": data["base_currency"],
-            "risk_free": risk_free_text(run.config),
-            "assumptions": run.metrics["assumptions"],
-        }
+        extra = row_extra(run)
         rows.append({**run.metrics["strategy"], **extra})
         cfg = run.config
         for bench, metrics in zip(cfg.benchmarks, run.metrics["benchmarks"], strict=True):
