@@ -1,7 +1,7 @@
 """Independent signal formulas and metrics, for the tests (imports nothing from ``engine``).
 
-Targets recomputed from the signal formulas of the README's signal table with plain loops, and the
-README's metric definitions, so the tests can check signals + rules and metrics apart from the
+Targets recomputed with plain loops from the documented signal formulas and the metric
+definitions of docs/methodology.md, so the tests can check signals + rules and metrics apart from the
 engine.  The execution (events, legs, fills, currency, cash, dividends) is re-derived by the
 independent reference backtester, ``tests/reference.py``.
 """

@@ -1,6 +1,6 @@
 """The engine against the independent reference backtester (``tests/reference.py``).
 
-The reference was written from README.md's execution, costs, currency, cash and dividend sections
+The reference was written from the execution, costs, currency, cash and dividend rules (docs/methodology.md)
 by someone who had not read ``engine/``, and imports nothing from it.  Here both get the same
 closes, opens, targets and settings; the engine must agree to 1e-9 relative on every date's value
 and cash, with the same fills.  Hypothesis draws the cases on two calendars (random holidays in

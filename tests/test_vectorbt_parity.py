@@ -1,6 +1,6 @@
 """Seesaw against one plain ``vbt.Portfolio.from_orders`` call, wherever the traded assets share one market.
 
-When every traded asset trades on the same sessions, the README's execution rules reduce to what a
+When every traded asset trades on the same sessions, the execution rules of docs/methodology.md reduce to what a
 plain vectorbt user writes: each event's targets are ordered, all at once, at the close of the
 first session on or after its execution date (``lag`` dates of the timeline after the decision);
 a later event landing on the same session replaces an earlier one; within a close vectorbt sells
