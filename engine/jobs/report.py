@@ -1,8 +1,7 @@
 """The report jobs (``seesaw report``, ``compare --format html``, ``sweep --report``, ``walkforward --report``).
 
-Read the store, build the page, write it.
-The pages are pure (:mod:`engine.render.html.sweep`, :mod:`engine.render.html.walkforward`); this module reads
-what they show from the results store and writes them with :func:`engine.render.html.files.write_report`.
+Each reads what its page shows from the results store, builds the page (pure: :mod:`engine.render.html`)
+and writes it with :func:`engine.render.html.files.write_report`.
 The checks that come before any work (output directory, Chromium for ``--png``) are
 :func:`engine.render.html.files.report_target`, called by the command before the sweep runs.
 
