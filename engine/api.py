@@ -25,15 +25,16 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, get_args, overload
 
 import pandas as pd
 
 from engine.compare import Comparison
 from engine.config import StrategyConfig
 from engine.config import load_config as _load_config
+from engine.config.models import DataSpec
 from engine.errors import UserError
-from engine.jobs.common import RunOptions
+from engine.jobs.common import RunOptions, parse_date
 from engine.jobs.compare import compare_job, parse_period
 from engine.jobs.run import ConfigRun, row_extra, run_configs
 from engine.jobs.sweep import SweepOptions, run_sweep, sweep_top
@@ -47,8 +48,8 @@ __all__ = ["Compared", "Run", "RunSet", "Sweep", "compare", "load_config", "run"
 PathLike = str | os.PathLike[str]
 DateLike = str | dt.date | None
 
-_SOURCES = ("yahoo", "csv", "synthetic")
-_ENGINES = ("rust", "numba")
+_SOURCES: tuple[str, ...] = get_args(DataSpec.model_fields["source"].annotation)
+_ENGINES: tuple[str, ...] = get_args(Engine)
 
 
 # -- what the functions return --------------------------------------------------------------------------------------
@@ -389,10 +390,7 @@ def _date(value: DateLike, name: str) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise UserError(f"{name}: expected a date as YYYY-MM-DD, got {value!r}") from None
+    return parse_date(str(value), name)
 
 
 def _period(period: str | tuple[DateLike, DateLike] | None) -> tuple[dt.date | None, dt.date | None] | None:

@@ -7,7 +7,6 @@ line on stderr and exit code 2; anything else is a bug and shows its traceback.
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,7 +39,6 @@ __all__ = [
     "StoreOpt",
     "err_console",
     "out_console",
-    "parse_date",
     "print_written",
     "run_options",
     "user_errors",
@@ -83,16 +81,6 @@ ForceOpt = Annotated[bool, typer.Option(help="Run again even if an identical run
 PngOpt = Annotated[Path | None, typer.Option(help="Also write each chart of the report as DIR/<chart>.png (Chromium).")]
 
 
-def parse_date(value: str | None, option: str) -> dt.date | None:
-    """``--start``/``--end`` as a date; a user error naming the option otherwise."""
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"{option}: expected a date as YYYY-MM-DD, got {value!r}") from None
-
-
 def run_options(
     source: Source | None,
     data_dir: Path | None,
@@ -106,7 +94,7 @@ def run_options(
     offline: bool,
 ) -> RunOptions:
     """The jobs' :class:`~engine.jobs.common.RunOptions` from the shared options' values."""
-    from engine.jobs.common import RunOptions
+    from engine.jobs.common import RunOptions, parse_date  # the jobs load only when a command runs
 
     return RunOptions(
         source=source.value if source else None,

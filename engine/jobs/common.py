@@ -18,11 +18,19 @@ from engine.config import StrategyConfig
 from engine.config.messages import first_error, pydantic_message
 from engine.config.models import DataSpec
 from engine.data.base import Provider
-from engine.errors import ConfigError
+from engine.errors import ConfigError, UserError
 from engine.simulate import Engine
 from engine.store.catalog import Catalog, default_store_path
 
-__all__ = ["SYNTHETIC_FIRST", "RunOptions", "catalog_for", "data_provider", "expand_config_paths", "resolve"]
+__all__ = [
+    "SYNTHETIC_FIRST",
+    "RunOptions",
+    "catalog_for",
+    "data_provider",
+    "expand_config_paths",
+    "parse_date",
+    "resolve",
+]
 
 #: The synthetic generator starts early enough that configs starting in 2000 have warm-up history.
 SYNTHETIC_FIRST = dt.date(1998, 1, 2)
@@ -59,6 +67,16 @@ def expand_config_paths(paths: Sequence[str | Path]) -> list[Path]:
     if not out:
         raise ConfigError("no config files given", expected="one or more YAML files")
     return out
+
+
+def parse_date(value: str | None, option: str) -> dt.date | None:
+    """Text ``YYYY-MM-DD`` (``--start``, ``--end``, the API's ``start=``) as a date; a user error naming ``option``."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option}: expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
 def resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:
