@@ -1,14 +1,15 @@
-"""The composition root: config + panel -> simulated run with metrics.
+"""A config's run: config + panel -> the strategy and its benchmarks, simulated and scored.
 
-``run_strategy`` is what the CLI, the tests, the benchmarks and (later)
-sweeps call.  Data flows one way: signals -> rules -> target weights ->
-order plan -> the one vectorbt call -> daily equity, weights, trades ->
-metrics.  Nothing here reads files, the clock or the environment.
+``run_config`` is what the CLI, the API, the tests and the benchmarks call.  Data flows one
+way: signals -> rules -> target weights (:func:`strategy_allocation`) -> the columns of one
+evaluation (:mod:`engine.evaluate`, the path sweeps and walk-forward runs share) -> daily
+equity, weights, trades -> metrics (:mod:`engine.metrics.specs`).  Nothing here reads files,
+the clock or the environment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,23 +17,20 @@ import numpy as np
 import pandas as pd
 
 from engine import metrics as m
-from engine.calendar import market_rank
 from engine.config.models import AssetSpec, Benchmark, Costs, Execution, StrategyConfig
-from engine.costs import cost_rates
 from engine.data.panel import LoadedPanel, PricePanel
 from engine.errors import ConfigError
-from engine.execution import OrderPlan, plan_batch
+from engine.evaluate import Columns, Evaluation, Market, cost_groups, evaluate, first_decision, market, warmup_rows
+from engine.execution import OrderPlan
 from engine.metrics import specs
-from engine.metrics.specs import Curves
 from engine.rules import compile_rules, decide
-from engine.signals import compute_signals, signal_lookback
-from engine.simulate import Engine, SimResult, simulate
-from engine.valuation import Valuation, simulation_prices, valuation
+from engine.signals import compute_signals
+from engine.simulate import Engine
 
 __all__ = [
     "Allocation",
     "RunResult",
-    "Schedule",
+    "allocation_columns",
     "benchmark_allocation",
     "check_usable",
     "incomplete_signals",
@@ -78,38 +76,9 @@ class RunResult:
 
 
 def required_warmup(cfg: StrategyConfig) -> int:
-    """Rows of history before the start that make every signal valid for the first decision.
-
-    The longest signal warm-up, one more row for ``crosses_above``/``crosses_below``
-    (they look at the previous value), and the lag: the decision that fills on
-    the first simulated date is taken ``lag`` rows earlier.
-    """
-    lookback = signal_lookback(cfg.resolved_signals)
-    crosses = any("crosses_" in (r.when or "") for r in cfg.rules)
-    return lookback + int(crosses) + cfg.execution.lag
-
-
-def _trades_frame(
-    sim: SimResult, growth: np.ndarray, panel: PricePanel, m_slots: int, first_slot: int, fill: str
-) -> pd.DataFrame:
-    """Fills in money of the base currency; ``quoted_price`` is the exchange's price in the asset's currency."""
-    day = (sim.order_slot + first_slot) // m_slots
-    order = np.lexsort((sim.order_asset, sim.order_slot))
-    row, col = day[order], sim.order_asset[order]
-    quoted = panel.open if fill == "next_open" and panel.open is not None else panel.close
-    price = sim.order_price[order] * growth[order]
-    return pd.DataFrame(
-        {
-            "date": panel.dates[row].strftime("%Y-%m-%d"),
-            "asset": np.asarray(panel.assets, dtype=object)[col],
-            "side": np.where(sim.order_side[order] == 0, "buy", "sell"),
-            "quantity": sim.order_size[order],
-            "price": price,
-            "value": sim.order_size[order] * price,
-            "fees": sim.order_fees[order] * growth[order],
-            "quoted_price": quoted[row, col],
-        }
-    )
+    """Rows of history before the start that make every signal valid for the first decision
+    (:func:`engine.evaluate.warmup_rows` of the config's signals, rules and lag)."""
+    return warmup_rows(cfg.resolved_signals, cfg.rules, cfg.execution.lag)
 
 
 @dataclass(frozen=True)
@@ -125,15 +94,17 @@ class Allocation:
     signals: Mapping[str, np.ndarray] | None = None  # what ``rule`` was decided from
 
 
-@dataclass(frozen=True)
-class Schedule:
-    """Execution settings that change over time (a walk-forward's folds), per row of the panel."""
-
-    first_decision: int
-    lag: np.ndarray  # (n,) lag of a decision taken on each row
-    events: np.ndarray  # (n,) bool: rows on which an event is decided
-    fees: np.ndarray  # (n, A) fee fractions of a fill on each date
-    slippage: np.ndarray  # (n, A) slippage fractions of a fill on each date
+def allocation_columns(allocations: Sequence[Allocation], mk: Market, execution: Execution, costs: Costs) -> Columns:
+    """The allocations as the columns of one evaluation: the config's lag and costs for each."""
+    k = len(allocations)
+    lag = np.full(k, execution.lag, dtype=np.int64)
+    return Columns(
+        targets=np.stack([a.targets for a in allocations], axis=1),
+        lag=lag,
+        rebalance=[a.rebalance for a in allocations],
+        costs=cost_groups([(np.arange(k), costs)], mk),
+        first_decision=first_decision(mk.start, lag),
+    )
 
 
 def run_allocations(
@@ -146,7 +117,7 @@ def run_allocations(
     engine: Engine,
     assets: Mapping[str, AssetSpec] | None = None,
     cash_rate: float | None = None,
-    schedule: Schedule | None = None,
+    columns: Columns | None = None,
 ) -> list[RunResult]:
     """Simulate several allocations on ``loaded`` in one vectorbt call and score each.
 
@@ -155,71 +126,23 @@ def run_allocations(
     annual rate on cash; None uses the panel's cash-rate series, or none.  When an asset
     is quoted in another currency than the base, each allocation is simulated a second
     time with the exchange rate frozen at the first date, in the same call, for ``fx_return``.
-    ``schedule`` replaces ``execution.lag``, the rebalance events and ``costs`` for every allocation.
+    ``columns``: the columns to evaluate instead of :func:`allocation_columns` (a walk-forward's
+    schedule of lags, events and costs; its targets replace the allocations').
     """
-    panel, start = loaded.panel, loaded.start
-    k = len(allocations)
-    specs = assets or {
-        a: AssetSpec.model_validate({"symbol": sym, "market": mk, "currency": ccy})
-        for a, sym, mk, ccy in zip(panel.assets, panel.symbols, panel.markets, panel.currencies, strict=True)
-    }
-    yields = np.array([specs[a].dividend_yield for a in panel.assets], dtype="float64")
-    val = valuation(panel, dividend_yields=yields, cash_rate=cash_rate, start=start)
-    first = max(start - execution.lag, 0) if schedule is None else schedule.first_decision
-    if schedule is None:
-        check_usable(allocations, panel.dates, first, execution.lag)
-    ranks = market_rank(list(panel.markets))
-    ms = len(ranks)
-    asset_slot = np.array([ranks[mk] for mk in panel.markets], dtype=np.int64)
-    first_slot = start * ms
-    close, order = simulation_prices(val, panel.traded, asset_slot, ms, execution.fill)
-    if schedule is None:
-        rates = cost_rates(costs, specs, panel.assets, panel.dates)
-        fees, slippage = np.repeat(rates.fees, ms, axis=0)[first_slot:], rates.slippage
+    mk = market(loaded, assets=assets, cash_rate=cash_rate, fill=execution.fill)
+    if columns is None:
+        cols = allocation_columns(allocations, mk, execution, costs)
+        check_usable(allocations, mk.panel.dates, int(cols.first_decision[0]), execution.lag)
     else:
-        fees = np.repeat(schedule.fees, ms, axis=0)[first_slot:]
-        slippage = np.repeat(schedule.slippage, ms, axis=0)[first_slot:]
-    batch = plan_batch(
-        targets=np.stack([a.targets for a in allocations], axis=1),
-        traded=panel.traded,
-        markets=panel.markets,
-        dates=panel.dates,
-        first_decision=np.full(k, first),
-        lag=np.full(k, execution.lag) if schedule is None else np.repeat(schedule.lag[:, None], k, axis=1),
-        rebalance=[a.rebalance for a in allocations],
-        close=close[first_slot:],
-        order_price=order[first_slot:],
-        fees=fees,
-        slippage=slippage,
-        init_cash=initial_cash,
-        first_slot=first_slot,
-        fill=execution.fill,
-        events=None if schedule is None else np.repeat(schedule.events[:, None], k, axis=1),
-    )
-    plans = [batch.single(k) for k in range(len(allocations))]
-    closes, orders = [close[first_slot:]] * len(plans), [order[first_slot:]] * len(plans)
-    with_fx = panel.usdhkd is not None
-    if with_fx:
-        frozen = valuation(panel, dividend_yields=yields, cash_rate=cash_rate, start=start, frozen_fx=True)
-        close_f, order_f = simulation_prices(frozen, panel.traded, asset_slot, ms, execution.fill)
-        closes += [close_f[first_slot:]] * len(plans)
-        orders += [order_f[first_slot:]] * len(plans)
-    sizes = [p.size[first_slot:] for p in plans] * (2 if with_fx else 1)
-    sims = simulate(
-        sizes=sizes,
-        price=closes,
-        order_price=orders,
-        fees=fees,
-        slippage=slippage,
-        init_cash=initial_cash,
-        engine=engine,
-    )
-    cash_slots = np.repeat(val.cash_index, ms)[first_slot:]
+        cols = columns
+    ev = evaluate(mk, cols, init_cash=initial_cash, engine=engine, frozen_fx=True)
+    scored = specs.compute((*RUN_METRICS, "fees_paid"), ev.curves)
+    weights = m.average_weights(ev.units, mk.val.known[mk.start :], ev.value)  # (K, A)
+    first = int(cols.first_decision[0])
     out = []
-    for i, (a, plan) in enumerate(zip(allocations, plans, strict=True)):
-        frozen_final = sims[len(plans) + i].value[-1] * cash_slots[-1] if with_fx else None
-        res = _score(a, plan, sims[i], loaded, val, orders[i], cash_slots, initial_cash, frozen_final, execution.fill)
-        lacking = incomplete_signals(a.signals, panel.dates, first)
+    for i, a in enumerate(allocations):
+        res = _result(a, i, mk, ev, {name: v[i].item() for name, v in scored.items()}, weights[i])
+        lacking = incomplete_signals(a.signals, mk.panel.dates, first)
         out.append(replace(res, notes=(*lacking, *res.notes)) if lacking else res)
     return out
 
@@ -270,83 +193,80 @@ def incomplete_signals(signals: Mapping[str, np.ndarray] | None, dates: pd.Datet
     return out
 
 
-def _score(
-    alloc: Allocation,
-    plan: OrderPlan,
-    sim: SimResult,
-    loaded: LoadedPanel,
-    val: Valuation,
-    order_prices: np.ndarray,
-    cash_slots: np.ndarray,
-    initial_cash: float,
-    frozen_final: float | None,
-    fill: str,
-) -> RunResult:
-    """Back from cash-index units to money, then metrics (see engine/valuation.py)."""
-    panel, start = loaded.panel, loaded.start
-    ms = plan.slots_per_date
-    eod = np.arange(ms - 1, len(sim.value), ms)  # last slot of each date
-    dates = panel.dates[start:]
-    index = val.cash_index[start:]
-    value = sim.value[eod] * index
-    cash = sim.cash[eod] * index
-    asset_value = sim.position[eod] * val.known[start:]
-    growth = cash_slots[sim.order_slot]
-    trades = _trades_frame(sim, growth, panel, ms, start * ms, fill)
-    quoted = order_prices[sim.order_slot, sim.order_asset]
-    notes = [
-        f"order for {panel.assets[j]} decided {panel.dates[d].date()} never executed: its market did not open again"
-        for d, j in plan.unfilled
-    ]
-    switches = plan.switches(start)
-    curves = Curves(
-        dates=dates,
-        value=value[:, None],
-        initial=initial_cash,
-        risk_free=val.risk_free(start),
-        traded=np.array([trades["value"].sum()]),
-        fees=np.array([trades["fees"].sum()]),
-        trades=np.array([len(trades)]),
-        switches=np.array([switches]),
+def _trades_frame(mk: Market, rec: np.ndarray, quoted_price: np.ndarray) -> pd.DataFrame:
+    """One column's fills in money of the base currency (``rec``: its order records, sorted);
+    ``quoted_price`` is the exchange's price in the asset's currency."""
+    panel, n_assets = mk.panel, len(mk.panel.assets)
+    row = (rec["idx"] + mk.first_slot) // mk.slots_per_date
+    col = rec["col"] % n_assets
+    growth = mk.cash_slots[rec["idx"]]
+    price = rec["price"] * growth
+    return pd.DataFrame(
+        {
+            "date": panel.dates[row].strftime("%Y-%m-%d"),
+            "asset": np.asarray(panel.assets, dtype=object)[col],
+            "side": np.where(rec["side"] == 0, "buy", "sell"),
+            "quantity": rec["size"],
+            "price": price,
+            "value": rec["size"] * price,
+            "fees": rec["fees"] * growth,
+            "quoted_price": quoted_price[row, col],
+        }
     )
-    scored = {name: v.item() for name, v in specs.compute((*RUN_METRICS, "fees_paid"), curves).items()}
+
+
+def _result(
+    alloc: Allocation, i: int, mk: Market, ev: Evaluation, scored: dict[str, Any], weights: np.ndarray
+) -> RunResult:
+    """Column ``i`` of ``ev`` as a run: back from cash-index units to money (engine/valuation.py), then
+    the metrics :func:`run_allocations` scored, and what only a single run reports."""
+    panel, start, n_assets = mk.panel, mk.start, len(mk.panel.assets)
+    rec = ev.records[ev.records["col"] // n_assets == i]
+    rec = rec[np.lexsort((rec["col"], rec["idx"]))]
+    index = mk.val.cash_index[start:]
+    value, cash = ev.value[:, i], ev.cash[:, i] * index
+    growth = mk.cash_slots[rec["idx"]]
+    quoted = ev.order_price[rec["idx"], rec["col"] % n_assets]
+    plan = ev.plan.single(i)
     fees_paid = scored.pop("fees_paid")
-    # Interest credited on date d: the cash held overnight (in cash-index units) times the index's rise.
-    interest = float(np.sum(sim.cash[eod][:-1] * np.diff(index)))
-    weights = m.average_weights(sim.position[eod], val.known[start:], value)[0]
     metrics: dict[str, Any] = {
         "kind": alloc.kind,
         "name": alloc.name,
-        "start": str(dates[0].date()),
-        "end": str(dates[-1].date()),
+        "start": str(mk.dates[0].date()),
+        "end": str(mk.dates[-1].date()),
         **scored,
         "avg_weight": {a: float(weights[j]) for j, a in enumerate(panel.assets) if a not in panel.signal_only},
         "fees_paid": fees_paid,
-        "slippage_paid": float(np.sum(sim.order_size * np.abs(sim.order_price - quoted) * growth)),
-        "trades": len(trades),
-        "switches": switches,
-        "years": curves.years,
-        "periods_per_year": curves.periods_per_year,
-        "fx_return": 0.0 if frozen_final is None else float(value[-1] / frozen_final - 1.0),
-        "cash_interest": interest,
+        "slippage_paid": float(np.sum(rec["size"] * np.abs(rec["price"] - quoted) * growth)),
+        "trades": len(rec),
+        "switches": int(np.asarray(ev.curves.switches)[i]),
+        "years": ev.curves.years,
+        "periods_per_year": ev.curves.periods_per_year,
+        "fx_return": 0.0 if ev.frozen_value is None else float(value[-1] / ev.frozen_value[-1, i] - 1.0),
+        # interest credited on date d: the cash held overnight (in cash-index units) times the index's rise
+        "cash_interest": float(np.sum(ev.cash[:-1, i] * np.diff(index))),
         "risk_free_return": float(index[-1] / index[0] - 1.0),
     }
+    quoted_price = panel.open if mk.fill == "next_open" and panel.open is not None else panel.close
     return RunResult(
         kind=alloc.kind,
         name=alloc.name,
-        dates=dates,
+        dates=mk.dates,
         assets=panel.assets,
         value=value,
         cash=cash,
-        asset_value=asset_value,
+        asset_value=ev.units[:, i * n_assets : (i + 1) * n_assets] * mk.val.known[start:],
         target=plan.in_force(len(panel.dates))[start:],
         rule=None if alloc.rule is None else alloc.rule[start:],
         rule_labels=alloc.rule_labels,
-        trades=trades,
+        trades=_trades_frame(mk, rec, quoted_price),
         metrics=metrics,
-        notes=tuple(notes),
+        notes=tuple(
+            f"order for {panel.assets[j]} decided {panel.dates[d].date()} never executed: its market did not open again"
+            for d, j in plan.unfilled
+        ),
         cash_index=index,
-        unit_value=val.known[start:],
+        unit_value=mk.val.known[start:],
         plan=plan,
         signals=alloc.signals,
     )

@@ -1,20 +1,20 @@
 """Evaluate every combination of a ``sweep:`` grid, vectorised, in chunks of columns.
 
-The path is the single run's, with more columns (STYLE.md: one code path, many columns):
+A chunk is one call of the path a single run takes (:func:`engine.evaluate.evaluate`), with
+one column per combination (STYLE.md: one code path, many columns); this module only turns
+combinations into columns, chunks the grid and ranks the rows:
 
 1. :func:`prepare` loads nothing (the caller passes the panel) and computes, once per sweep,
-   what every combination shares: unit values and slot prices (engine/valuation.py), the cash
-   index and risk-free returns, the reference benchmark's curve, the markets' returns.
+   what every combination shares: the market (:func:`engine.evaluate.market`: unit values,
+   slot prices, cash index, risk-free returns), the reference benchmark's curve, the assets'
+   returns.
 2. :func:`evaluate_chunk` takes a list of combinations.  Their signals are computed once per
    distinct signal-parameter set in the chunk (combinations are ordered so that those sharing
    signals are neighbours, :func:`chunks`); rules are evaluated with the parameters as (1, k)
-   rows broadcast against (dates, 1) signals; :func:`engine.execution.plan_batch` plans and
-   fills every column in one compiled kernel, with vectorbt's own order primitives as
-   ``Portfolio.from_orders`` calls them (the legs depend on the holdings, so planning is
-   filling); cash, units and value come from those fills (:func:`engine.simulate.from_fills`);
-   the metrics of
-   :mod:`engine.metrics` are computed on the (dates, k) equity matrix.  No Python loop runs
-   over single combinations.
+   rows broadcast against (dates, 1) signals; the k columns are planned and filled in one
+   compiled kernel, whose fills (vectorbt's own order primitives, as ``Portfolio.from_orders``
+   calls them) give cash, units and value; the metrics of :mod:`engine.metrics.specs` are
+   computed on the (dates, k) equity matrix.  No Python loop runs over single combinations.
 3. A chunk's result is a table (one row per combination) plus, for the overfitting statistics,
    per-block sums of each combination's daily excess returns.
 
@@ -38,18 +38,17 @@ from engine import metrics as m
 from engine.config.models import Costs, StrategyConfig
 from engine.config.params import Combination, Grid, sweep_target
 from engine.config.refs import resolve_refs
-from engine.costs import cost_rates
 from engine.data.panel import LoadedPanel
 from engine.errors import ConfigError, UserError
-from engine.execution import plan_batch
+from engine.evaluate import Columns, Market, cost_groups, evaluate, first_decision, market, warmup_rows
 from engine.memory import keep_freed_memory
 from engine.metrics import specs
 from engine.metrics.specs import Curves
 from engine.pipeline import benchmark_allocation, run_allocations
 from engine.rules import compile_rules, match
 from engine.signals import compute_signals, signal_lookback
-from engine.simulate import Engine, from_fills
-from engine.valuation import Valuation, simulation_prices, valuation
+from engine.simulate import Engine
+from engine.valuation import Valuation
 
 __all__ = [
     "BLOCKS",
@@ -112,7 +111,6 @@ def setting(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Setting:
 
 def sweep_warmup(cfg: StrategyConfig, grid: Grid) -> int:
     """Rows of history every combination needs before the start (the longest warm-up of all)."""
-    crosses = any("crosses_" in (r.when or "") for r in cfg.rules)
     out = 0
     seen: set[str] = set()
     for combo in grid:
@@ -121,7 +119,7 @@ def sweep_warmup(cfg: StrategyConfig, grid: Grid) -> int:
         if key in seen:
             continue
         seen.add(key)
-        out = max(out, signal_lookback(s.signals) + int(crosses) + s.lag)
+        out = max(out, warmup_rows(s.signals, cfg.rules, s.lag))
     return out
 
 
@@ -162,12 +160,7 @@ class SweepContext:
     """What every chunk of one sweep shares (computed once by :func:`prepare`)."""
 
     cfg: StrategyConfig
-    loaded: LoadedPanel
-    val: Valuation
-    close: np.ndarray  # (S, A) slot values from the first simulated date, cash-index units
-    order: np.ndarray  # (S, A) fill prices, same units
-    cash_slots: np.ndarray  # (S,) cash index per slot
-    risk_free: np.ndarray  # (n,) per-date risk-free return on the run's dates
+    market: Market  # valuation, slot prices, cash index and risk-free returns of the run's dates
     reference: str | None  # name of the reference benchmark
     reference_value: np.ndarray | None  # (n,) its equity curve
     market_returns: np.ndarray  # (n-1, A) daily returns of each asset's unit value
@@ -183,12 +176,35 @@ class SweepContext:
         return state
 
     @property
+    def loaded(self) -> LoadedPanel:
+        return self.market.loaded
+
+    @property
     def start(self) -> int:
-        return self.loaded.start
+        return self.market.start
 
     @property
     def dates(self) -> pd.DatetimeIndex:
-        return self.loaded.panel.dates[self.loaded.start :]
+        return self.market.dates
+
+    @property
+    def val(self) -> Valuation:
+        return self.market.val
+
+    @property
+    def close(self) -> np.ndarray:
+        """(S, A) slot values from the first simulated date, cash-index units."""
+        return self.market.close
+
+    @property
+    def order(self) -> np.ndarray:
+        """(S, A) fill prices, same units."""
+        return self.market.order
+
+    @property
+    def risk_free(self) -> np.ndarray:
+        """(n,) per-date risk-free return on the run's dates."""
+        return self.market.risk_free
 
 
 def prepare(
@@ -199,29 +215,18 @@ def prepare(
     reference: str | None = None,
     windows: Sequence[tuple[int, int]] = (),
 ) -> SweepContext:
-    """Everything the chunks share: valuation, slot prices, the reference benchmark's curve."""
-    panel, start = loaded.panel, loaded.start
-    yields = np.array([cfg.assets[a].dividend_yield for a in panel.assets], dtype="float64")
+    """Everything the chunks share: the market (:func:`engine.evaluate.market`), the reference benchmark's curve."""
     constant = cfg.cash_rate if isinstance(cfg.cash_rate, float | int) else None
-    val = valuation(panel, dividend_yields=yields, cash_rate=constant, start=start)
-    plan_m = len(set(panel.markets))
-    from engine.calendar import market_rank
-
-    ranks = market_rank(list(panel.markets))
-    asset_slot = np.array([ranks[mk] for mk in panel.markets], dtype=np.int64)
-    close, order = simulation_prices(val, panel.traded, asset_slot, plan_m, cfg.execution.fill)
-    first_slot = start * plan_m
+    mk = market(loaded, assets=cfg.assets, cash_rate=constant, fill=cfg.execution.fill)
     names = [b.name for b in cfg.benchmarks]
     ref = reference or ("50/50 monthly" if "50/50 monthly" in names else (names[0] if names else None))
     ref_value = None
     if ref is not None:
         if ref not in names:
-            from engine.errors import UserError
-
             raise UserError(f"unknown benchmark {ref!r} (known: {', '.join(names) or 'none'})")
         bench = next(b for b in cfg.benchmarks if b.name == ref)
         [res] = run_allocations(
-            [benchmark_allocation(bench, panel)],
+            [benchmark_allocation(bench, loaded.panel)],
             loaded,
             execution=cfg.execution,
             costs=cfg.costs,
@@ -231,15 +236,10 @@ def prepare(
             cash_rate=constant,
         )
         ref_value = res.value
-    unit = val.known[start:]
+    unit = mk.val.known[loaded.start :]
     return SweepContext(
         cfg=cfg,
-        loaded=loaded,
-        val=val,
-        close=np.ascontiguousarray(close[first_slot:]),
-        order=np.ascontiguousarray(order[first_slot:]),
-        cash_slots=np.repeat(val.cash_index, plan_m)[first_slot:],
-        risk_free=val.risk_free(start),
+        market=mk,
         reference=ref,
         reference_value=ref_value,
         market_returns=unit[1:] / unit[:-1] - 1.0,
@@ -261,7 +261,7 @@ class ChunkResult:
 
 
 @dataclass(frozen=True)
-class _Columns:
+class _Knobs:
     """The knobs of k combinations as arrays, grouped where several share a computation."""
 
     params: dict[str, np.ndarray]  # parameter -> (k,) values
@@ -287,7 +287,7 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _columns(cfg: StrategyConfig, frame: pd.DataFrame) -> _Columns:
+def _knobs(cfg: StrategyConfig, frame: pd.DataFrame) -> _Knobs:
     """Vectorised :func:`setting`: one pass per distinct signal set and cost setting, none per combination."""
     k = len(frame)
     targets = {key: sweep_target(cfg, key) for key in frame.columns}
@@ -300,7 +300,7 @@ def _columns(cfg: StrategyConfig, frame: pd.DataFrame) -> _Columns:
     lag_key = next((key for key, t in targets.items() if t == ("execution", "lag")), None)
     reb_key = next((key for key, t in targets.items() if t == ("execution", "rebalance")), None)
     cost_keys = [key for key, t in targets.items() if t[0] == "costs"]
-    return _Columns(
+    return _Knobs(
         params=params,
         signal_groups=[(rows, setting(cfg, combo).signals) for rows, combo in _groups(frame, signal_keys)],
         lag=frame[lag_key].to_numpy(dtype=np.int64) if lag_key else np.full(k, cfg.execution.lag, dtype=np.int64),
@@ -309,7 +309,7 @@ def _columns(cfg: StrategyConfig, frame: pd.DataFrame) -> _Columns:
     )
 
 
-def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Columns) -> np.ndarray:
+def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray:
     """(n, k, A) targets: signals once per distinct spec, rules with the parameters as (1, k) rows."""
     panel = ctx.loaded.panel
     n, k = len(panel.dates), len(cols.lag)
@@ -336,7 +336,7 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Columns) -> np.ndarr
 
 def setting_targets(cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[Setting]) -> np.ndarray:
     """(n, len(settings), A): the targets of explicit settings (a walk-forward's chosen combinations)."""
-    cols = _Columns(
+    cols = _Knobs(
         params={p: np.array([s.params[p] for s in settings], dtype=np.float64) for p in cfg.params},
         signal_groups=[(np.array([i]), s.signals) for i, s in enumerate(settings)],
         lag=np.array([s.lag for s in settings], dtype=np.int64),
@@ -358,43 +358,24 @@ def evaluate_chunk(
     ``combos``: one row per combination, one column per sweep key (or a list of dicts).
     """
     keep_freed_memory()  # the next chunk reuses this one's big arrays without page faults (engine/memory.py)
-    cfg, panel, start = ctx.cfg, ctx.loaded.panel, ctx.start
+    cfg, mk = ctx.cfg, ctx.market
     frame = combos if isinstance(combos, pd.DataFrame) else pd.DataFrame(list(combos), columns=list(cfg.sweep))
     frame = frame.reset_index(drop=True)
-    cols = _columns(cfg, frame)
-    k, n_assets = len(frame), len(panel.assets)
-    targets = _targets(cfg, ctx, cols)
-    ms = len(ctx.close) // (len(panel.dates) - start)
-    fees, slippage = _costs(cfg, ctx, cols, ms)
-    batch = plan_batch(
-        targets=targets,
-        traded=panel.traded,
-        markets=panel.markets,
-        dates=panel.dates,
-        first_decision=np.maximum(start - cols.lag, 0),
-        lag=cols.lag,
-        rebalance=cols.rebalance,
-        close=ctx.close,
-        order_price=ctx.order,
-        fees=fees,
-        slippage=slippage,
-        init_cash=cfg.initial_cash,
-        first_slot=start * ms,
-        fill=cfg.execution.fill,
+    knobs = _knobs(cfg, frame)
+    columns = Columns(
+        targets=_targets(cfg, ctx, knobs),
+        lag=knobs.lag,
+        rebalance=knobs.rebalance,
+        costs=cost_groups(knobs.cost_groups, mk),
+        first_decision=first_decision(mk.start, knobs.lag),
     )
-    eod = np.arange(ms - 1, (len(panel.dates) - start) * ms, ms)
-    # The scheduler has filled every leg with vectorbt's order primitives, exactly as from_orders
+    # The scheduler fills every leg with vectorbt's order primitives, exactly as from_orders
     # would (a sweep row equals its single run, simulated by ``--engine``: the tests check it).
-    sim = from_fills(
-        batch.fills, price=ctx.close, init_cash=cfg.initial_cash, n_groups=k, n_assets=n_assets, report_rows=eod
-    )
-    index_cash = ctx.val.cash_index[start:]
-    value = sim.value * index_cash[:, None]  # (n, k) money, at the end of each date
-    curves = _curves(ctx, value, sim.records, batch.switches(start))
-    table = _metrics(ctx, curves, sim.position)
+    ev = evaluate(mk, columns, init_cash=cfg.initial_cash, engine=None, reference=ctx.reference_value)
+    table = _metrics(ctx, ev.curves, ev.units)
     if ctx.windows:
-        table = pd.concat([table, _window_metrics(ctx, value)], axis=1)
-    returns = curves.returns - ctx.risk_free[:, None]
+        table = pd.concat([table, _window_metrics(ctx, ev.value)], axis=1)
+    returns = ev.curves.returns - ctx.risk_free[:, None]
     block_sum, block_sq, block_n = _block_sums(returns)
     return ChunkResult(
         index=np.asarray(index, dtype=np.int64),
@@ -404,22 +385,6 @@ def evaluate_chunk(
         block_n=block_n,
         returns=returns if keep_returns else None,
     )
-
-
-def _costs(cfg: StrategyConfig, ctx: SweepContext, cols: _Columns, ms: int) -> tuple[np.ndarray, np.ndarray]:
-    """(S, k*A) fee fractions and (k*A,) slippage, or the shared (S, A) and (A,) when costs are not swept."""
-    panel, start = ctx.loaded.panel, ctx.start
-    n_assets = len(panel.assets)
-    rates = [cost_rates(c, cfg.assets, panel.assets, panel.dates) for _, c in cols.cost_groups]
-    if len(rates) == 1:
-        return np.repeat(rates[0].fees, ms, axis=0)[start * ms :], rates[0].slippage
-    k = len(cols.lag)
-    fees = np.empty(((len(panel.dates) - start) * ms, k, n_assets))
-    slippage = np.empty((k, n_assets))
-    for (rows, _), r in zip(cols.cost_groups, rates, strict=True):  # a loop over cost settings, not combinations
-        fees[:, rows, :] = np.repeat(r.fees, ms, axis=0)[start * ms :, None, :]
-        slippage[rows] = r.slippage
-    return fees.reshape(len(fees), k * n_assets), slippage.reshape(-1)
 
 
 def _metrics(ctx: SweepContext, curves: Curves, units: np.ndarray) -> pd.DataFrame:
@@ -434,24 +399,6 @@ def _metrics(ctx: SweepContext, curves: Curves, units: np.ndarray) -> pd.DataFra
     for j, a in enumerate(panel.assets):
         out[f"beta_{a}"] = m.betas(curves.returns[1:], ctx.market_returns[:, j])
     return pd.DataFrame(out)
-
-
-def _curves(ctx: SweepContext, value: np.ndarray, records: np.ndarray, switches: np.ndarray) -> Curves:
-    """The chunk's k curves with what each traded (``records``: vectorbt's order records)."""
-    k, n_assets = value.shape[1], len(ctx.loaded.panel.assets)
-    group = records["col"] // n_assets
-    growth = ctx.cash_slots[records["idx"]]
-    return Curves(
-        dates=ctx.dates,
-        value=value,
-        initial=ctx.cfg.initial_cash,
-        risk_free=ctx.risk_free,
-        traded=np.bincount(group, weights=records["size"] * records["price"] * growth, minlength=k),
-        fees=np.bincount(group, weights=records["fees"] * growth, minlength=k),
-        trades=np.bincount(group, minlength=k),
-        switches=switches,
-        reference=ctx.reference_value,
-    )
 
 
 def window_metrics(dates: pd.DatetimeIndex, value: np.ndarray, before: np.ndarray, risk_free: np.ndarray) -> dict:

@@ -29,9 +29,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from engine.config.models import StrategyConfig
+from engine.costs import CostRates, cost_rates
 from engine.errors import UserError
+from engine.evaluate import Columns
+from engine.execution import event_mask
+from engine.sweep import Setting, SweepContext, setting_targets
 
-__all__ = ["Fold", "folds", "parse_duration", "select"]
+__all__ = ["Fold", "decision_fold", "folds", "parse_duration", "select", "stitched_columns"]
 
 _DURATION = re.compile(r"^(\d{1,6})([ymd])$")
 #: Longest --train, --test or --step (the data Seesaw handles spans 1900-2100).
@@ -129,3 +134,57 @@ def decision_fold(n_rows: int, fold_list: Sequence[Fold]) -> np.ndarray:
     for f in fold_list:
         out[f.train[1] :] = f.number
     return out
+
+
+def stitched_columns(
+    cfg: StrategyConfig, ctx: SweepContext, fold_list: Sequence[Fold], settings: Sequence[Setting]
+) -> Columns:
+    """The one column of the run that follows each fold's chosen setting (module docstring).
+
+    Rows are the panel's (warm-up included).  A row decides with the setting of
+    :func:`decision_fold`, with its lag; each fold's first row is an event, the others are
+    events as the setting's rebalance mode makes them.  A fill on a date pays the costs of the
+    fold whose test window holds it (the first fold's before that).
+    """
+    panel, start = ctx.loaded.panel, ctx.start
+    n, n_assets = len(panel.dates), len(panel.assets)
+    owner = decision_fold(n - start, fold_list)  # run rows
+    targets = np.zeros((n, n_assets))
+    lag = np.full(n, settings[0].lag, dtype=np.int64)
+    events = np.zeros(n, dtype=bool)
+    per_fold = setting_targets(cfg, ctx, settings)  # (n, F, A)
+    for f, s in enumerate(settings):
+        rows = start + np.flatnonzero(owner == f)
+        if not len(rows):
+            continue
+        targets[rows] = per_fold[rows, f]
+        lag[rows] = s.lag
+        mode = event_mask(panel.dates, per_fold[:, f : f + 1], np.array([rows[0]]), [s.rebalance])[:, 0]
+        events[rows] = mode[rows]
+        events[rows[0]] = True  # a new fold's combination always decides on its first row
+    return Columns(
+        targets=targets[:, None, :],
+        lag=lag[:, None],
+        rebalance=[settings[0].rebalance],
+        costs=[(np.arange(1), _fold_costs(cfg, ctx, fold_list, settings))],
+        first_decision=np.array([start + fold_list[0].train[1]]),
+        events=events[:, None],
+    )
+
+
+def _fold_costs(
+    cfg: StrategyConfig, ctx: SweepContext, fold_list: Sequence[Fold], settings: Sequence[Setting]
+) -> CostRates:
+    """Per-date fee and slippage fractions: each date pays the costs of the fold whose test window holds it."""
+    panel, start = ctx.loaded.panel, ctx.start
+    n, n_assets = len(panel.dates), len(panel.assets)
+    fees, slippage = np.zeros((n, n_assets)), np.zeros((n, n_assets))
+    test_owner = np.zeros(n, dtype=np.int64)
+    for fold in fold_list:
+        test_owner[start + fold.test[0] :] = fold.number
+    for f, s in enumerate(settings):
+        rates = cost_rates(s.costs, cfg.assets, panel.assets, panel.dates)
+        rows = np.flatnonzero(test_owner == f)
+        fees[rows] = rates.fees[rows]
+        slippage[rows] = rates.slippage
+    return CostRates(fees=fees, slippage=slippage)

@@ -7,7 +7,7 @@ Steps (pure parts in :mod:`engine.walkforward` and :mod:`engine.sweep`):
    window only);
 2. on each fold the best combination by ``--select`` is chosen from its training scores alone;
 3. one out-of-sample run follows the chosen combinations fold by fold
-   (:func:`stitched_schedule`), with the config's benchmarks over the same dates;
+   (:func:`engine.walkforward.stitched_columns`), with the config's benchmarks over the same dates;
 4. the run is written like any run, as config ``<name>_walkforward`` (its ``metrics.json`` has a
    ``walkforward`` block: the folds, the chosen values, in- and out-of-sample metrics), so
    ``seesaw compare`` can show it next to the plain configs.
@@ -27,29 +27,25 @@ import pandas as pd
 from engine.config import load_config
 from engine.config.models import StrategyConfig
 from engine.config.params import grid
-from engine.costs import cost_rates
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import UserError
-from engine.execution import event_mask
 from engine.jobs.common import catalog_for, data_provider
 from engine.jobs.run import run_files, run_warnings
 from engine.metrics.specs import LOWER_IS_BETTER, WINDOW_METRICS
-from engine.pipeline import Allocation, RunResult, Schedule, benchmark_allocation, run_allocations
+from engine.pipeline import Allocation, RunResult, benchmark_allocation, run_allocations
 from engine.store import new_run_id, write_run
 from engine.sweep import (
-    Setting,
     SweepContext,
     chunks,
     evaluate_chunk,
     grid_frame,
     prepare,
     setting,
-    setting_targets,
     sweep_warmup,
 )
-from engine.walkforward import Fold, decision_fold, folds, parse_duration, select
+from engine.walkforward import Fold, folds, parse_duration, select, stitched_columns
 
-__all__ = ["WalkForward", "run_walkforward", "stitched_schedule", "walkforward_table"]
+__all__ = ["WalkForward", "run_walkforward", "walkforward_table"]
 
 
 @dataclass(frozen=True)
@@ -66,46 +62,6 @@ class WalkForward:
     results: list[RunResult]  # [stitched strategy, *benchmarks] from the first test date
     select_metric: str
     run_dir: Path | None = None
-
-
-def stitched_schedule(
-    cfg: StrategyConfig, ctx: SweepContext, fold_list: Sequence[Fold], settings: Sequence[Setting]
-) -> tuple[np.ndarray, Schedule]:
-    """(targets (n, A), schedule) of the run that follows each fold's chosen setting (module docstring).
-
-    Rows are the panel's (warm-up included).  A row decides with the setting of
-    :func:`engine.walkforward.decision_fold`; a fill on a date pays the costs of the fold whose
-    test window holds it (the first fold's before that).
-    """
-    panel, start = ctx.loaded.panel, ctx.start
-    n = len(panel.dates)
-    run_rows = n - start
-    owner = decision_fold(run_rows, fold_list)  # run rows
-    targets = np.zeros((n, len(panel.assets)))
-    lag = np.full(n, settings[0].lag, dtype=np.int64)
-    events = np.zeros(n, dtype=bool)
-    per_fold = setting_targets(cfg, ctx, settings)  # (n, F, A)
-    first_decision = start + fold_list[0].train[1]
-    for f, s in enumerate(settings):
-        rows = start + np.flatnonzero(owner == f)
-        if not len(rows):
-            continue
-        targets[rows] = per_fold[rows, f]
-        lag[rows] = s.lag
-        mode = event_mask(panel.dates, per_fold[:, f : f + 1], np.array([rows[0]]), [s.rebalance])[:, 0]
-        events[rows] = mode[rows]
-        events[rows[0]] = True  # a new fold's combination always decides on its first row
-    fees = np.zeros((n, len(panel.assets)))
-    slippage = np.zeros((n, len(panel.assets)))
-    test_owner = np.zeros(n, dtype=np.int64)
-    for fold in fold_list:
-        test_owner[start + fold.test[0] :] = fold.number
-    for f, s in enumerate(settings):
-        rates = cost_rates(s.costs, cfg.assets, panel.assets, panel.dates)
-        rows = np.flatnonzero(test_owner == f)
-        fees[rows] = rates.fees[rows]
-        slippage[rows] = rates.slippage
-    return targets, Schedule(first_decision, lag, events, fees, slippage)
 
 
 def run_walkforward(
@@ -159,16 +115,16 @@ def run_walkforward(
         combos[int(table["combo"].iloc[select(table, f, select_metric, lower_is_better=lower)])] for f in fold_list
     ]
     settings = [setting(cfg, c) for c in chosen]
-    targets, schedule = stitched_schedule(cfg, ctx, fold_list, settings)
+    columns = stitched_columns(cfg, ctx, fold_list, settings)
     oos = LoadedPanel(panel=loaded.panel, start=loaded.start + fold_list[0].test[0], warmup_needed=loaded.warmup_needed)
     constant = cfg.cash_rate if isinstance(cfg.cash_rate, float | int) else None
     common = {"initial_cash": cfg.initial_cash, "engine": engine, "assets": cfg.assets, "cash_rate": constant}
     [strategy] = run_allocations(
-        [Allocation("strategy", f"{cfg.name}_walkforward", targets, settings[0].rebalance)],
+        [Allocation("strategy", f"{cfg.name}_walkforward", columns.targets[:, 0], settings[0].rebalance)],
         oos,
         execution=cfg.execution,
         costs=cfg.costs,
-        schedule=schedule,
+        columns=columns,
         **common,  # type: ignore[arg-type]
     )
     benches = (
