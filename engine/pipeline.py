@@ -38,6 +38,7 @@ __all__ = [
     "run_allocations",
     "run_config",
     "run_strategy",
+    "run_with_config",
     "strategy_allocation",
 ]
 
@@ -287,10 +288,15 @@ def benchmark_allocation(bench: Benchmark, panel: PricePanel) -> Allocation:
     return Allocation("benchmark", bench.name, targets, bench.rebalance)
 
 
-def run_config(cfg: StrategyConfig, loaded: LoadedPanel, *, engine: Engine = "rust") -> list[RunResult]:
-    """The strategy and each of its benchmarks, simulated together: [strategy, *benchmarks]."""
-    allocations = [strategy_allocation(cfg, loaded.panel)]
-    allocations += [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks]
+def run_with_config(
+    cfg: StrategyConfig,
+    allocations: list[Allocation],
+    loaded: LoadedPanel,
+    *,
+    engine: Engine,
+    columns: Columns | None = None,
+) -> list[RunResult]:
+    """:func:`run_allocations` with ``cfg``'s execution, costs, cash, assets and cash rate."""
     return run_allocations(
         allocations,
         loaded,
@@ -299,19 +305,18 @@ def run_config(cfg: StrategyConfig, loaded: LoadedPanel, *, engine: Engine = "ru
         initial_cash=cfg.initial_cash,
         engine=engine,
         assets=cfg.assets,
-        cash_rate=cfg.cash_rate if isinstance(cfg.cash_rate, float | int) else None,
+        cash_rate=cfg.constant_cash_rate,
+        columns=columns,
     )
+
+
+def run_config(cfg: StrategyConfig, loaded: LoadedPanel, *, engine: Engine = "rust") -> list[RunResult]:
+    """The strategy and each of its benchmarks, simulated together: [strategy, *benchmarks]."""
+    allocations = [strategy_allocation(cfg, loaded.panel)]
+    allocations += [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks]
+    return run_with_config(cfg, allocations, loaded, engine=engine)
 
 
 def run_strategy(cfg: StrategyConfig, loaded: LoadedPanel, *, engine: Engine = "rust") -> RunResult:
     """Signals -> rules -> orders -> simulation -> metrics for one config (no benchmarks)."""
-    return run_allocations(
-        [strategy_allocation(cfg, loaded.panel)],
-        loaded,
-        execution=cfg.execution,
-        costs=cfg.costs,
-        initial_cash=cfg.initial_cash,
-        engine=engine,
-        assets=cfg.assets,
-        cash_rate=cfg.cash_rate if isinstance(cfg.cash_rate, float | int) else None,
-    )[0]
+    return run_with_config(cfg, [strategy_allocation(cfg, loaded.panel)], loaded, engine=engine)[0]

@@ -44,7 +44,7 @@ from engine.evaluate import Columns, Market, cost_groups, evaluate, first_decisi
 from engine.memory import keep_freed_memory
 from engine.metrics import specs
 from engine.metrics.specs import Curves
-from engine.pipeline import benchmark_allocation, run_allocations
+from engine.pipeline import benchmark_allocation, run_with_config
 from engine.rules import compile_rules, match
 from engine.signals import compute_signals, signal_lookback
 from engine.simulate import Engine
@@ -216,7 +216,7 @@ def prepare(
     windows: Sequence[tuple[int, int]] = (),
 ) -> SweepContext:
     """Everything the chunks share: the market (:func:`engine.evaluate.market`), the reference benchmark's curve."""
-    constant = cfg.cash_rate if isinstance(cfg.cash_rate, float | int) else None
+    constant = cfg.constant_cash_rate
     mk = market(loaded, assets=cfg.assets, cash_rate=constant, fill=cfg.execution.fill)
     names = [b.name for b in cfg.benchmarks]
     ref = reference or ("50/50 monthly" if "50/50 monthly" in names else (names[0] if names else None))
@@ -225,16 +225,7 @@ def prepare(
         if ref not in names:
             raise UserError(f"unknown benchmark {ref!r} (known: {', '.join(names) or 'none'})")
         bench = next(b for b in cfg.benchmarks if b.name == ref)
-        [res] = run_allocations(
-            [benchmark_allocation(bench, loaded.panel)],
-            loaded,
-            execution=cfg.execution,
-            costs=cfg.costs,
-            initial_cash=cfg.initial_cash,
-            engine=engine,
-            assets=cfg.assets,
-            cash_rate=constant,
-        )
+        [res] = run_with_config(cfg, [benchmark_allocation(bench, loaded.panel)], loaded, engine=engine)
         ref_value = res.value
     unit = mk.val.known[loaded.start :]
     return SweepContext(
@@ -401,25 +392,28 @@ def _metrics(ctx: SweepContext, curves: Curves, units: np.ndarray) -> pd.DataFra
     return pd.DataFrame(out)
 
 
-def window_metrics(dates: pd.DatetimeIndex, value: np.ndarray, before: np.ndarray, risk_free: np.ndarray) -> dict:
-    """:data:`~engine.metrics.specs.WINDOW_METRICS` of the (rows, k) curves ``value`` on ``dates``, each
-    starting from its value ``before`` (k,) the window.
+def window_metrics(
+    dates: pd.DatetimeIndex, value: np.ndarray, window: tuple[int, int], initial: float, risk_free: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:data:`~engine.metrics.specs.WINDOW_METRICS` of the (n, k) curves ``value`` on rows
+    ``window`` = (first, last) of ``dates`` (inclusive), scored as if each curve started there.
 
-    The first return is from ``before`` (the previous close, or the initial cash), so a window's
-    numbers use only the returns inside it.
+    The first return is from the previous close (``initial`` on the first row), so a window's
+    numbers use only the returns inside it; ``risk_free``: (n,) per-date returns on ``dates``.
     """
-    return specs.compute(specs.WINDOW_METRICS, Curves(dates, value, before, risk_free=risk_free))
+    first, last = window
+    before = value[first - 1] if first > 0 else np.full(value.shape[1], initial)
+    rf = risk_free[first : last + 1].copy()
+    if first == 0:
+        rf[0] = 0.0
+    curves = Curves(dates[first : last + 1], value[first : last + 1], before, risk_free=rf)
+    return specs.compute(specs.WINDOW_METRICS, curves)
 
 
 def _window_metrics(ctx: SweepContext, value: np.ndarray) -> pd.DataFrame:
     out: dict[str, np.ndarray] = {}
-    dates, initial = ctx.dates, ctx.cfg.initial_cash
-    for i, (first, last) in enumerate(ctx.windows):
-        before = value[first - 1] if first > 0 else np.full(value.shape[1], initial)
-        rf = ctx.risk_free[first : last + 1].copy()
-        if first == 0:
-            rf[0] = 0.0
-        found = window_metrics(dates[first : last + 1], value[first : last + 1], before, rf)
+    for i, window in enumerate(ctx.windows):
+        found = window_metrics(ctx.dates, value, window, ctx.cfg.initial_cash, ctx.risk_free)
         out.update({f"w{i}:{name}": v for name, v in found.items()})
     return pd.DataFrame(out)
 

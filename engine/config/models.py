@@ -422,6 +422,11 @@ class StrategyConfig(_Model):
         return resolve_refs(self.signals, self.params)
 
     @property
+    def constant_cash_rate(self) -> float | None:
+        """``cash_rate`` when it is a number; None when it names a rate series (or is absent)."""
+        return float(self.cash_rate) if isinstance(self.cash_rate, float | int) else None
+
+    @property
     def traded_assets(self) -> tuple[str, ...]:
         """Assets named in some rule's or benchmark's weights (the others are signal-only)."""
         named = {a for r in self.rules for a in r.target} | {a for b in self.benchmarks for a in b.weights}

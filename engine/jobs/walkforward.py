@@ -26,13 +26,13 @@ import pandas as pd
 
 from engine.config import load_config
 from engine.config.models import StrategyConfig
-from engine.config.params import grid
+from engine.config.params import Grid, grid
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import UserError
 from engine.jobs.common import catalog_for, data_provider
 from engine.jobs.run import run_files, run_warnings
 from engine.metrics.specs import LOWER_IS_BETTER, WINDOW_METRICS
-from engine.pipeline import Allocation, RunResult, benchmark_allocation, run_allocations
+from engine.pipeline import Allocation, RunResult, benchmark_allocation, run_with_config
 from engine.store import new_run_id, write_run
 from engine.sweep import (
     SweepContext,
@@ -42,6 +42,7 @@ from engine.sweep import (
     prepare,
     setting,
     sweep_warmup,
+    window_metrics,
 )
 from engine.walkforward import Fold, folds, parse_duration, select, stitched_columns
 
@@ -95,21 +96,7 @@ def run_walkforward(
     fold_list = folds(dates, train_off, test_off, step_off)
     ctx = prepare(cfg, loaded, engine=engine, windows=[f.train for f in fold_list])  # type: ignore[arg-type]
     combos = list(g)
-    frame = grid_frame(g)
-    parts = chunks(cfg, g, chunk_size)
-    tables = []
-    results = (
-        evaluate(ctx, frame, parts)
-        if evaluate is not None
-        else ((i, evaluate_chunk(ctx, frame.iloc[part], part)) for i, part in enumerate(parts))
-    )
-    for _, result in results:  # a name of its own: the generator above still reads ``frame``, the grid
-        part_table = result.table.copy()
-        part_table.insert(0, "combo", result.index)
-        tables.append(part_table)
-    table = pd.concat(tables, ignore_index=True).sort_values("combo", kind="stable").reset_index(drop=True)
-    for key in reversed(g.keys):
-        table.insert(1, key, [combos[i][key] for i in table["combo"]])
+    table = _scores(ctx, g, chunks(cfg, g, chunk_size), evaluate)
     lower = select_metric in LOWER_IS_BETTER
     chosen = [
         combos[int(table["combo"].iloc[select(table, f, select_metric, lower_is_better=lower)])] for f in fold_list
@@ -117,29 +104,37 @@ def run_walkforward(
     settings = [setting(cfg, c) for c in chosen]
     columns = stitched_columns(cfg, ctx, fold_list, settings)
     oos = LoadedPanel(panel=loaded.panel, start=loaded.start + fold_list[0].test[0], warmup_needed=loaded.warmup_needed)
-    constant = cfg.cash_rate if isinstance(cfg.cash_rate, float | int) else None
-    common = {"initial_cash": cfg.initial_cash, "engine": engine, "assets": cfg.assets, "cash_rate": constant}
-    [strategy] = run_allocations(
-        [Allocation("strategy", f"{cfg.name}_walkforward", columns.targets[:, 0], settings[0].rebalance)],
-        oos,
-        execution=cfg.execution,
-        costs=cfg.costs,
-        columns=columns,
-        **common,  # type: ignore[arg-type]
-    )
-    benches = (
-        run_allocations(
-            [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks],
-            oos,
-            execution=cfg.execution,
-            costs=cfg.costs,
-            **common,  # type: ignore[arg-type]
-        )
-        if cfg.benchmarks
-        else []
-    )
+    stitched = Allocation("strategy", f"{cfg.name}_walkforward", columns.targets[:, 0], settings[0].rebalance)
+    [strategy] = run_with_config(cfg, [stitched], oos, engine=engine, columns=columns)  # type: ignore[arg-type]
+    benches = [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks]
+    results = [strategy, *(run_with_config(cfg, benches, oos, engine=engine) if benches else [])]  # type: ignore[arg-type]
     folds_table = walkforward_table(ctx, fold_list, chosen, table, strategy, select_metric, g.keys)
-    return WalkForward(cfg, loaded, g.keys, fold_list, chosen, table, folds_table, [strategy, *benches], select_metric)
+    return WalkForward(cfg, loaded, g.keys, fold_list, chosen, table, folds_table, results, select_metric)
+
+
+def _scores(
+    ctx: SweepContext,
+    g: Grid,
+    parts: list[np.ndarray],
+    evaluate: Callable[[SweepContext, pd.DataFrame, list[np.ndarray]], Any] | None,
+) -> pd.DataFrame:
+    """Every combination's row (its training-window scores), in grid order, with its values (step 1)."""
+    frame = grid_frame(g)
+    results = (
+        evaluate(ctx, frame, parts)
+        if evaluate is not None
+        else ((i, evaluate_chunk(ctx, frame.iloc[part], part)) for i, part in enumerate(parts))
+    )
+    tables = []
+    for _, result in results:
+        part_table = result.table.copy()
+        part_table.insert(0, "combo", result.index)
+        tables.append(part_table)
+    table = pd.concat(tables, ignore_index=True).sort_values("combo", kind="stable").reset_index(drop=True)
+    combos = list(g)
+    for key in reversed(g.keys):
+        table.insert(1, key, [combos[i][key] for i in table["combo"]])
+    return table
 
 
 def walkforward_table(
@@ -156,8 +151,6 @@ def walkforward_table(
     In-sample: the chosen combination's scores on its training window.  Out-of-sample: the
     stitched run on the test window, from the previous close.
     """
-    from engine.sweep import window_metrics
-
     dates = ctx.dates
     offset = len(dates) - len(strategy.dates)  # the stitched run starts at the first test date
     rows = []
@@ -166,13 +159,10 @@ def walkforward_table(
         for k in keys:
             match &= (table[k] == combo[k]).to_numpy()
         row_is = table[match].iloc[0]
-        a, b = f.test[0] - offset, f.test[1] - offset
-        value = strategy.value[a : b + 1, None]
-        before = np.array([strategy.value[a - 1] if a > 0 else ctx.cfg.initial_cash])
-        rf = ctx.risk_free[f.test[0] : f.test[1] + 1].copy()
-        if a == 0:
-            rf[0] = 0.0
-        oos = window_metrics(dates[f.test[0] : f.test[1] + 1], value, before, rf)
+        test = (f.test[0] - offset, f.test[1] - offset)
+        oos = window_metrics(
+            dates[offset:], strategy.value[:, None], test, ctx.cfg.initial_cash, ctx.risk_free[offset:]
+        )
         row = {"fold": f.number, **f.describe(dates), **{k: combo[k] for k in keys}}
         for name in ("sharpe", "cagr", "max_drawdown", metric):
             row[f"is_{name}"] = float(row_is[f"w{f.number}:{name}"])
