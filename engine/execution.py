@@ -257,6 +257,16 @@ def _next_slots(traded: np.ndarray, asset_slot: np.ndarray, m: int) -> np.ndarra
     return out
 
 
+def _first_fill_slot(m: int, fill: str) -> int:
+    """The first slot after a decision in which its legs may fill: after the last close of the decision date.
+
+    With lag >= 1 the execution date's first slot is already later; with lag 0 (allow_same_bar) this
+    sends Hong Kong legs to Hong Kong's next close instead of the one 13 hours before the decision.
+    With fill: next_open (rule 6) even the last market's open of the decision date came before it.
+    """
+    return m if fill == "next_open" else m - 1
+
+
 def plan_batch(
     *,
     targets: np.ndarray,
@@ -285,10 +295,8 @@ def plan_batch(
     cash-index units (:func:`engine.valuation.simulation_prices`); ``fees``: (S, A) or (S, K*A)
     fractions; ``slippage``: (A,), (K*A,), (S, A) or (S, K*A); ``init_cash``.
     """
-    from engine.execution_nb import ORDER_DT, schedule_nb  # imports vectorbt: only when a plan is made
-
     targets = np.ascontiguousarray(targets, dtype=np.float64)
-    n, n_alloc, n_assets = targets.shape
+    n, n_alloc = targets.shape[:2]
     ranks = market_rank(list(markets))
     m = len(ranks)
     asset_slot = np.array([ranks[mk] for mk in markets], dtype=np.int64)
@@ -297,11 +305,30 @@ def plan_batch(
     if events is None:
         events = event_mask(dates, targets, np.asarray(first_decision, dtype=np.int64), rebalance)
     events = events & (np.arange(n)[:, None] + lag < n)  # an event executing past the end is dropped
-    # No leg may fill before the decision exists: after the last close of the decision date.  With
-    # lag >= 1 the execution date's first slot is already later; with lag 0 (allow_same_bar) this
-    # sends Hong Kong legs to Hong Kong's next close instead of the one 13 hours before the decision.
-    # With fill: next_open (rule 6) even the last market's open of the decision date came before it.
-    after = m if fill == "next_open" else m - 1
+    return _schedule(
+        targets, events, lag, traded, asset_slot, m, fill, close, order_price, fees, slippage, init_cash, first_slot
+    )
+
+
+def _schedule(
+    targets: np.ndarray,
+    events: np.ndarray,
+    lag: np.ndarray,
+    traded: np.ndarray,
+    asset_slot: np.ndarray,
+    m: int,
+    fill: str,
+    close: np.ndarray,
+    order_price: np.ndarray,
+    fees: np.ndarray,
+    slippage: np.ndarray,
+    init_cash: float,
+    first_slot: int,
+) -> BatchPlan:
+    """:func:`plan_batch` once its events and lags are known: the compiled scheduler plans and fills every leg."""
+    from engine.execution_nb import ORDER_DT, schedule_nb  # imports vectorbt: only when a plan is made
+
+    n, n_alloc, n_assets = targets.shape
     fees = np.ascontiguousarray(fees, dtype=np.float64)
     slip = np.asarray(slippage, dtype=np.float64)
     slip = np.ascontiguousarray(slip[None, :] if slip.ndim == 1 else slip)
@@ -316,7 +343,7 @@ def plan_batch(
         lag,
         _next_slots(traded, asset_slot, m),
         m,
-        after,
+        _first_fill_slot(m, fill),
         np.ascontiguousarray(close, dtype=np.float64),
         np.ascontiguousarray(order_price, dtype=np.float64),
         fees,
