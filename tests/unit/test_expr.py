@@ -505,6 +505,10 @@ def test_public_api() -> None:
 
 
 def test_module_never_calls_a_python_evaluator() -> None:
-    source = inspect.getsource(ex)
+    import engine.expr_eval
+    import engine.expr_parse
+    import engine.expr_tree
+
+    source = "".join(inspect.getsource(mod) for mod in (ex, engine.expr_tree, engine.expr_parse, engine.expr_eval))
     for token in ("eval(", "exec(", "compile(", "import pandas", "import numexpr", "builtins"):
         assert token not in source

@@ -1,0 +1,230 @@
+"""The public surface of each module is its ``__all__``, listed here (STYLE.md 9: small public surface).
+
+Each listed module's ``__all__`` must *equal* the set written below, so adding or dropping a public
+name is a deliberate change to this file; every listed name must exist and appear once.  Modules
+under restructuring (``engine.pipeline``, ``engine.sweep``, ``engine.walkforward``) are held only to
+the structural checks: entries exist, are unique and are in ruff's RUF022 ("isort-style") order.
+Every public module of ``engine/`` and ``strategies/`` (no underscored part, not ``__main__``) must
+define ``__all__``; that check reads the source, so it does not depend on the modules importing.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+EXPECTED: dict[str, set[str]] = {
+    "engine.api": {"Compared", "Run", "RunSet", "Sweep", "compare", "load_config", "run", "sweep"},
+    "engine.calendar": {"MARKETS", "Market", "market_rank", "next_index_at_or_after", "sessions", "union_dates"},
+    "engine.config": {
+        "AssetSpec",
+        "Benchmark",
+        "Costs",
+        "DataSpec",
+        "Execution",
+        "Rule",
+        "StrategyConfig",
+        "load_config",
+        "load_configs",
+        "read_yaml",
+    },
+    "engine.costs": {"BPS", "CostRates", "HK_STAMP_DUTY", "cost_rates", "stamp_duty_bps"},
+    "engine.errors": {
+        "ConfigError",
+        "DataError",
+        "ExpressionError",
+        "SeesawError",
+        "StoreError",
+        "UserError",
+        "printable",
+    },
+    "engine.execution": {"BatchPlan", "OrderPlan", "event_mask", "plan_batch"},
+    "engine.expr": {
+        "FUNCTIONS",
+        "MAX_DEPTH",
+        "MAX_LENGTH",
+        "BinOp",
+        "BoolOp",
+        "Call",
+        "Compare",
+        "Expr",
+        "Name",
+        "Neg",
+        "Not",
+        "Number",
+        "evaluate",
+        "names",
+        "parse_condition",
+        "to_text",
+    },
+    "engine.expr_eval": {"evaluate"},
+    "engine.expr_parse": {"parse_condition"},
+    "engine.expr_tree": {
+        "FUNCTIONS",
+        "MAX_DEPTH",
+        "MAX_LENGTH",
+        "ArithOp",
+        "BinOp",
+        "BoolOp",
+        "BoolOpName",
+        "Call",
+        "Compare",
+        "CompareOp",
+        "Expr",
+        "Name",
+        "Neg",
+        "Not",
+        "Number",
+        "names",
+        "to_text",
+    },
+    "engine.metrics.returns": {
+        "annual_volatility",
+        "average",
+        "average_weights",
+        "betas",
+        "cagr",
+        "calmar",
+        "daily_returns",
+        "drawdowns",
+        "longest_drawdown_days",
+        "max_drawdown",
+        "periods_per_year",
+        "risk_ratios",
+        "sharpe",
+        "sortino",
+        "total_return",
+        "worst_year",
+        "year_end_rows",
+        "years_between",
+    },
+    "engine.metrics.specs": {
+        "CATALOG_COLUMNS",
+        "COMPARE_TABLE",
+        "LOWER_IS_BETTER",
+        "PERCENT_METRICS",
+        "RUN_TABLE",
+        "SPECS",
+        "SWEEP_COLUMNS",
+        "SWEEP_TABLE",
+        "WINDOW_METRICS",
+        "Curves",
+        "MetricSpec",
+        "compute",
+        "spec",
+    },
+    "engine.rules": {"CompiledRules", "compile_rules", "condition_mask", "decide", "match"},
+    "engine.signals": {"compute_signals", "signal_lookback"},
+    "engine.simulate": {
+        "ENGINES",
+        "BatchSim",
+        "Engine",
+        "SimResult",
+        "from_fills",
+        "group_rows",
+        "simulate",
+        "simulate_batch",
+    },
+    "engine.store": {"RunFiles", "config_hash", "new_run_id", "write_run"},
+    "engine.valuation": {"Valuation", "cash_index", "dividend_growth", "simulation_prices", "slot_prices", "valuation"},
+    "strategies.registry": {"AssetRef", "REGISTRY", "SignalDef", "SignalInputs", "get_signal", "signal"},
+}
+
+# Being restructured: their names are not pinned here yet, only the structure of their __all__.
+UNPINNED = ("engine.pipeline", "engine.sweep", "engine.walkforward")
+
+
+def _public_all(module: str) -> list[str]:
+    names = importlib.import_module(module).__all__
+    assert all(isinstance(name, str) for name in names), f"{module}.__all__ holds a non-string"
+    return list(names)
+
+
+def _check_structure(module: str, names: list[str]) -> None:
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    assert duplicates == [], f"{module}.__all__ lists {duplicates} more than once"
+    mod = importlib.import_module(module)
+    missing = [n for n in names if not hasattr(mod, n)]
+    assert missing == [], f"{module}.__all__ lists names it does not define: {missing}"
+
+
+def _isort_key(name: str) -> tuple[int, list[int | str]]:
+    """ruff's RUF022 order: SCREAMING_CASE, then CamelCase, then the rest; natural order within each."""
+    if len(name) > 1 and name.upper() == name:
+        kind = 0
+    elif name[:1].isupper():
+        kind = 1
+    else:
+        kind = 2
+    return kind, [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+@pytest.mark.parametrize("module", sorted(EXPECTED))
+def test_all_is_the_expected_public_surface(module: str) -> None:
+    names = _public_all(module)
+    _check_structure(module, names)
+    assert set(names) == EXPECTED[module]
+
+
+@pytest.mark.parametrize("module", UNPINNED)
+def test_all_of_modules_under_restructuring_is_well_formed(module: str) -> None:
+    names = _public_all(module)
+    _check_structure(module, names)
+    assert names == sorted(names, key=_isort_key), f"{module}.__all__ is not in RUF022 order"
+
+
+def test_the_sort_key_is_ruffs() -> None:
+    shuffled = ["run", "MAX_DEPTH", "Expr", "x10", "B", "x2", "ENGINES"]
+    assert sorted(shuffled, key=_isort_key) == ["ENGINES", "MAX_DEPTH", "B", "Expr", "run", "x2", "x10"]
+
+
+def _public_module_files() -> dict[str, Path]:
+    """Every module of ``engine/`` and ``strategies/`` whose dotted name has no underscored part."""
+    found = {}
+    for package in ("engine", "strategies"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            parts = list(path.relative_to(REPO).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            if not any(part.startswith("_") for part in parts):
+                found[".".join(parts)] = path
+    return found
+
+
+def _defines_all(path: Path) -> bool:
+    """Whether the module's top level assigns ``__all__`` (plain or annotated)."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            return True
+    return False
+
+
+def test_every_public_module_defines_all() -> None:
+    modules = _public_module_files()
+    assert {"engine.api", "engine.expr", "engine.config", "strategies.registry"} <= set(modules)
+    assert "engine.__main__" not in modules
+    assert [m for m, path in modules.items() if not _defines_all(path)] == []
+
+
+def test_the_all_finder_sees_a_missing_all(tmp_path: Path) -> None:
+    with_all, without = tmp_path / "a.py", tmp_path / "b.py"
+    with_all.write_text('"""Doc."""\n\n__all__: list[str] = ["f"]\n', encoding="utf-8")
+    without.write_text('"""Doc."""\n\nALL = ["f"]\n', encoding="utf-8")
+    assert _defines_all(with_all)
+    assert not _defines_all(without)
+
+
+def test_expected_modules_are_pinned_once() -> None:
+    assert not set(EXPECTED) & set(UNPINNED)
