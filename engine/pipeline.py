@@ -256,7 +256,7 @@ def _result(
         assets=panel.assets,
         value=value,
         cash=cash,
-        asset_value=ev.units[:, i * n_assets : (i + 1) * n_assets] * mk.val.known[start:],
+        asset_value=_held_value(ev.units[:, i * n_assets : (i + 1) * n_assets], mk.val.known[start:]),
         target=plan.in_force(len(panel.dates))[start:],
         rule=None if alloc.rule is None else alloc.rule[start:],
         rule_labels=alloc.rule_labels,
@@ -271,6 +271,11 @@ def _result(
         plan=plan,
         signals=alloc.signals,
     )
+
+
+def _held_value(units: np.ndarray, unit_value: np.ndarray) -> np.ndarray:
+    """Units x unit value, 0 where nothing is held (a signal-only asset may have no price yet)."""
+    return np.where(units == 0.0, 0.0, units * unit_value)
 
 
 def strategy_allocation(cfg: StrategyConfig, panel: PricePanel) -> Allocation:

@@ -163,61 +163,110 @@ def simulate_batch(
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
-    width = size.shape[1]
-    n_groups = width // n_assets
-    # Each group is simulated on its own order slots only (group_rows): between its orders nothing
-    # changes its cash or units (no interest is credited in cash-index units, no fees), and sizing
-    # reads only the current cash, units and that slot's valuation prices, so leaving the other
-    # slots out is exact, and a group's fills do not depend on which groups share the call.  The
-    # groups' row r are different slots: prices and fees are gathered per group.  Values at any
-    # slot are recomputed below from the order records.
-    if rows is None:
-        n_rows = size.shape[0]
-        slot, column = np.nonzero(~np.isnan(size))
-        rows, at = group_rows(slot, column // n_assets, n_groups)
-        active = np.full((len(rows), width), np.nan)
-        active[at, column] = size[slot, column]
-    else:
-        if n_slots is None:
-            raise ValueError("rows needs n_slots, the number of slots")
-        n_rows, active = n_slots, size
-    if len(rows) == 0:
-        from vectorbt.portfolio.enums import order_dt
-
-        rec = np.zeros(0, dtype=order_dt)
-    else:
-        slip = np.asarray(slippage, dtype=np.float64)
-        if slip.ndim == 2:  # per slot and asset: (S, A) or (S, G*A)
-            slip_rows = _gather(slip, rows, n_rows, n_groups, n_assets)
-        else:
-            slip_rows = slip if slip.shape == (width,) else np.tile(np.broadcast_to(slip, (n_assets,)), n_groups)
-        rec = _order_records(
-            engine,
-            size=np.ascontiguousarray(active, dtype=np.float64),
-            price=_gather(price if order_price is None else order_price, rows, n_rows, n_groups, n_assets),
-            fees=_gather(np.asarray(fees, dtype=np.float64), rows, n_rows, n_groups, n_assets),
-            slippage=np.ascontiguousarray(slip_rows, dtype=np.float64),
-            init_cash=float(init_cash),
-            n_groups=n_groups,
-            n_assets=n_assets,
-        )
-        rec["idx"] = rows[rec["idx"], rec["col"] // n_assets]
+    n_groups = size.shape[1] // n_assets
+    rows, active, n_rows = _compact(size, n_assets, n_groups, rows, n_slots)
+    rec = _batch_records(
+        engine,
+        active=active,
+        rows=rows,
+        n_rows=n_rows,
+        price=price if order_price is None else order_price,
+        fees=fees,
+        slippage=slippage,
+        init_cash=float(init_cash),
+        n_assets=n_assets,
+    )
     out_rows = np.arange(n_rows) if report_rows is None else np.asarray(report_rows, dtype=np.int64)
-    if isinstance(price, np.ndarray) and price.ndim == 2 and price.shape[1] == width and n_groups > 1:
-        close_out, price_col = price[out_rows], np.arange(width)  # (S, G*A): one column each
-    elif isinstance(price, np.ndarray):  # (S, A) or (A,), shared by every group
-        close_out = np.broadcast_to(price, (n_rows, n_assets))[out_rows]
-        price_col = np.tile(np.arange(n_assets), n_groups)
-    else:  # one (S, A) array per group
-        close_out = _gather(
-            price, np.broadcast_to(out_rows[:, None], (len(out_rows), n_groups)), n_rows, n_groups, n_assets
-        )
-        price_col = np.arange(width)
+    close_out, price_col = _report_prices(price, out_rows, n_rows, n_groups, n_assets)
     cash, position, value = _cash_and_position(
         rec, out_rows, n_groups, n_assets, float(init_cash), close_out, price_col
     )
     assert value is not None
     return BatchSim(cash=cash, position=position, value=value, records=rec, n_assets=n_assets)
+
+
+def _compact(
+    size: np.ndarray, n_assets: int, n_groups: int, rows: np.ndarray | None, n_slots: int | None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(rows, active, n_rows)``: each group's order slots ``rows`` (R, G), its orders on those rows
+    ``active`` (R, G*A), and the number of slots S.
+
+    Each group is simulated on its own order slots only (:func:`group_rows`): between its orders
+    nothing changes its cash or units (no interest is credited in cash-index units, no fees), and
+    sizing reads only the current cash, units and that slot's valuation prices, so leaving the other
+    slots out is exact, and a group's fills do not depend on which groups share the call.  The
+    groups' row r are different slots: prices and fees are gathered per group.  Values at any slot
+    are recomputed afterwards from the order records.  Given ``rows``, ``size`` is already compact.
+    """
+    if rows is not None:
+        if n_slots is None:
+            raise ValueError("rows needs n_slots, the number of slots")
+        return rows, size, n_slots
+    slot, column = np.nonzero(~np.isnan(size))
+    rows, at = group_rows(slot, column // n_assets, n_groups)
+    active = np.full((len(rows), size.shape[1]), np.nan)
+    active[at, column] = size[slot, column]
+    return rows, active, size.shape[0]
+
+
+def _batch_records(
+    engine: Engine,
+    *,
+    active: np.ndarray,
+    rows: np.ndarray,
+    n_rows: int,
+    price: np.ndarray | Sequence[np.ndarray],
+    fees: np.ndarray,
+    slippage: np.ndarray,
+    init_cash: float,
+    n_assets: int,
+) -> np.ndarray:
+    """vectorbt's order records for the compact orders ``active`` (R, G*A) on the slots ``rows``
+    (R, G), with ``idx`` mapped back from the compact row to the slot.
+
+    ``price`` (what orders fill at), ``fees`` and ``slippage`` are in :func:`simulate_batch`'s
+    layouts over all ``n_rows`` slots; each group's rows are gathered from them.
+    """
+    if len(rows) == 0:
+        from vectorbt.portfolio.enums import order_dt
+
+        return np.zeros(0, dtype=order_dt)
+    width = active.shape[1]
+    n_groups = width // n_assets
+    slip = np.asarray(slippage, dtype=np.float64)
+    if slip.ndim == 2:  # per slot and asset: (S, A) or (S, G*A)
+        slip_rows = _gather(slip, rows, n_rows, n_groups, n_assets)
+    else:
+        slip_rows = slip if slip.shape == (width,) else np.tile(np.broadcast_to(slip, (n_assets,)), n_groups)
+    rec = _order_records(
+        engine,
+        size=np.ascontiguousarray(active, dtype=np.float64),
+        price=_gather(price, rows, n_rows, n_groups, n_assets),
+        fees=_gather(np.asarray(fees, dtype=np.float64), rows, n_rows, n_groups, n_assets),
+        slippage=np.ascontiguousarray(slip_rows, dtype=np.float64),
+        init_cash=init_cash,
+        n_groups=n_groups,
+        n_assets=n_assets,
+    )
+    rec["idx"] = rows[rec["idx"], rec["col"] // n_assets]
+    return rec
+
+
+def _report_prices(
+    price: np.ndarray | Sequence[np.ndarray], out_rows: np.ndarray, n_rows: int, n_groups: int, n_assets: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(close_out, price_col)``: the valuation prices at ``out_rows`` and, for each column c of the
+    group layout, the column of ``close_out`` that prices it (see :func:`_cash_and_position`)."""
+    width = n_groups * n_assets
+    if isinstance(price, np.ndarray) and price.ndim == 2 and price.shape[1] == width and n_groups > 1:
+        return price[out_rows], np.arange(width)  # (S, G*A): one column each
+    if isinstance(price, np.ndarray):  # (S, A) or (A,), shared by every group
+        return np.broadcast_to(price, (n_rows, n_assets))[out_rows], np.tile(np.arange(n_assets), n_groups)
+    # one (S, A) array per group
+    close_out = _gather(
+        price, np.broadcast_to(out_rows[:, None], (len(out_rows), n_groups)), n_rows, n_groups, n_assets
+    )
+    return close_out, np.arange(width)
 
 
 def from_fills(
@@ -423,6 +472,7 @@ def _equity_nb(
             held = 0.0
             for j in range(n_assets):
                 c = g * n_assets + j
-                held += position[i, c] * close[i, price_col[c]]
+                if position[i, c] != 0.0:  # no units are worth 0, even at a NaN price (as vectorbt's value())
+                    held += position[i, c] * close[i, price_col[c]]
             value[i, g] = cash[i, g] + held
     return cash, position, value
