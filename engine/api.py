@@ -281,14 +281,13 @@ def compare(
         c.spa["consistent"], c.reference, c.first, c.last
     """
     opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
-    if runs is not None and not isinstance(runs, str):
-        runs = ",".join(runs)
+    run_ids = runs if runs is None or isinstance(runs, str) else ",".join(runs)
     if reps < 100:
         raise UserError(f"reps: expected at least 100 bootstrap resamples, got {reps}")
     comparison, config_runs = compare_job(
         [Path(c) for c in configs],
         opts,
-        runs=runs,
+        runs=run_ids,
         env=_env(env),
         now=_now(),
         period=_period(period),
@@ -299,12 +298,7 @@ def compare(
         regime=regime,
         regime_config=Path(regime_config) if regime_config is not None else None,
     )
-    try:
-        rows = compare_sort(comparison.rows, sort, top)
-    except KeyError as exc:
-        raise UserError(f"sort: {exc.args[0]}") from None
-    table = pd.DataFrame(json.loads(compare_json(comparison, rows))["rows"])
-    return Compared(table=table, comparison=comparison, runs=_run_set(config_runs, None))
+    return _compared(comparison, config_runs, sort, top)
 
 
 def sweep(
@@ -345,12 +339,7 @@ def sweep(
         s.manifest["pbo"]
     """
     opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
-    for name, value, least in (("top", top, 1), ("max_combos", max_combos, 1), ("reps", reps, 100)):
-        if value < least:
-            raise UserError(f"{name}: expected at least {least}, got {value}")
-    for name, maybe in (("chunk_size", chunk_size), ("workers", workers)):
-        if maybe is not None and maybe < 1:
-            raise UserError(f"{name}: expected at least 1, got {maybe}")
+    _check_sweep_counts(top=top, max_combos=max_combos, reps=reps, chunk_size=chunk_size, workers=workers)
     sopts = SweepOptions(max_combos=max_combos, chunk_size=chunk_size, resume=resume, cluster=cluster, workers=workers)
     environ = _env(env)
     outcome = run_sweep(Path(config), opts, sopts, env=environ, now=_now())
@@ -372,6 +361,26 @@ def sweep(
 
 
 # -- helpers --------------------------------------------------------------------------------------------------------
+
+
+def _compared(comparison: Comparison, config_runs: Sequence[ConfigRun], sort: str | None, top: int | None) -> Compared:
+    """The :class:`Compared` of ``comparison``, its rows ordered and cut by ``sort`` and ``top``."""
+    try:
+        rows = compare_sort(comparison.rows, sort, top)
+    except KeyError as exc:
+        raise UserError(f"sort: {exc.args[0]}") from None
+    table = pd.DataFrame(json.loads(compare_json(comparison, rows))["rows"])
+    return Compared(table=table, comparison=comparison, runs=_run_set(config_runs, None))
+
+
+def _check_sweep_counts(*, top: int, max_combos: int, reps: int, chunk_size: int | None, workers: int | None) -> None:
+    """:func:`sweep`'s counts are at least 1 (``reps`` at least 100), as the command's options."""
+    for name, value, least in (("top", top, 1), ("max_combos", max_combos, 1), ("reps", reps, 100)):
+        if value < least:
+            raise UserError(f"{name}: expected at least {least}, got {value}")
+    for name, maybe in (("chunk_size", chunk_size), ("workers", workers)):
+        if maybe is not None and maybe < 1:
+            raise UserError(f"{name}: expected at least 1, got {maybe}")
 
 
 def _env(env: Mapping[str, str] | None) -> dict[str, str]:

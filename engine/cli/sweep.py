@@ -43,6 +43,7 @@ from engine.errors import UserError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from engine.jobs.common import RunOptions
     from engine.store.sweeps import SweepOutcome
 
 __all__ = ["SweepFormat", "report_target", "sweep"]
@@ -161,25 +162,50 @@ def sweep(
         )
         with _progress_bar(err) as progress:
             outcome = run_sweep(config, opts, sopts, env=env, now=dt.datetime.now(dt.UTC), progress=progress)
-        if outcome.stopped:
-            err.print(
-                f"stopped: {outcome.chunks_done} of {outcome.chunks_total} chunks finished and kept in "
-                f"{outcome.sweep_dir}; continue with --resume",
-                markup=False,
-            )
-            raise typer.Exit(130)
+        _exit_if_stopped(outcome, err)
         rows = sweep_top(outcome, opts, env=env, sort=sort, top=top, reps=reps)
         if pair is not None and output is not None:
             heatmap_html(outcome, pair[0], pair[1], heatmap_metric or sort, output)
-        written: list[Path] = []
-        if report is not None:
-            from engine.jobs.report import sweep_report_job
-
-            written = sweep_report_job(
-                outcome, rows, opts, env=env, sort=sort, reps=reps, max_rows=report_rows, output=report,
-                png_dir=png, browser=browser,
-            )  # fmt: skip
+        written = _write_report(
+            report, outcome, rows, opts, env=env, sort=sort, reps=reps, max_rows=report_rows, png_dir=png,
+            browser=browser,
+        )  # fmt: skip
     _emit(outcome, rows, format, reps=reps, sort=sort, heatmap_output=output if pair else None, written=written)
+
+
+def _exit_if_stopped(outcome: SweepOutcome, err: Console) -> None:
+    """After Ctrl-C: say which chunks were kept and where, and exit with 130."""
+    if outcome.stopped:
+        err.print(
+            f"stopped: {outcome.chunks_done} of {outcome.chunks_total} chunks finished and kept in "
+            f"{outcome.sweep_dir}; continue with --resume",
+            markup=False,
+        )
+        raise typer.Exit(130)
+
+
+def _write_report(
+    report: Path | None,
+    outcome: SweepOutcome,
+    rows: pd.DataFrame,
+    opts: RunOptions,
+    *,
+    env: dict[str, str],
+    sort: str,
+    reps: int,
+    max_rows: int | None,
+    png_dir: Path | None,
+    browser: str | None,
+) -> list[Path]:
+    """``--report``: the sweep's report (+ PNGs) written to ``report``; the files written (none without it)."""
+    if report is None:
+        return []
+    from engine.jobs.report import sweep_report_job
+
+    return sweep_report_job(
+        outcome, rows, opts, env=env, sort=sort, reps=reps, max_rows=max_rows, output=report, png_dir=png_dir,
+        browser=browser,
+    )  # fmt: skip
 
 
 def _emit(

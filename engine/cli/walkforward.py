@@ -100,11 +100,24 @@ def walkforward(
             from engine.jobs.report import walkforward_report_job
 
             written = walkforward_report_job(run_dir, output=report, png_dir=png, browser=browser)
-    if format is SweepFormat.table:
-        _print_table(wf, run_dir, select=select, windows=(train, test, step or test))
+    _write_output(wf, run_dir, written, format, select=select, windows=(train, test, step or test))
+
+
+def _write_output(
+    wf: WalkForward,
+    run_dir: Path,
+    written: list[Path],
+    fmt: SweepFormat,
+    *,
+    select: str,
+    windows: tuple[str, str, str],
+) -> None:
+    """The result in ``fmt`` on stdout; the report files written after it (on stderr unless a table)."""
+    if fmt is SweepFormat.table:
+        _print_table(wf, run_dir, select=select, windows=windows)
         print_written(written, out_console())
         return
-    if format is SweepFormat.json:
+    if fmt is SweepFormat.json:
         from engine.store.rundir import dumps_json
 
         doc = {

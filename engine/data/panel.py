@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -20,8 +19,8 @@ import pandas as pd
 
 from engine.calendar import MARKETS, union_dates
 from engine.config.models import DEFAULT_FX_BAND, AssetSpec, StrategyConfig
-from engine.data.base import Provider, between
-from engine.data.validate import calendar_gap_notes, clean_fx, clean_prices, clean_rate, open_prices
+from engine.data.base import Provider
+from engine.data.loading import Extra, load_assets, load_rates
 from engine.errors import DataError
 from strategies.registry import SignalInputs
 
@@ -220,46 +219,6 @@ class LoadedPanel:
         return self.start
 
 
-@dataclass(frozen=True)
-class _Extra:
-    """A series that is not an asset (exchange rate, cash rate), cleaned, with its role for messages."""
-
-    role: str
-    symbol: str
-    values: pd.Series
-
-
-def _fetch_extra(
-    provider: Provider, role: str, symbol: str, start: dt.date | None, end: dt.date | None
-) -> pd.DataFrame:
-    raw = provider.fetch(symbol, start, end)
-    if raw.empty:
-        raise _no_data(provider, role, symbol, start, end)
-    return raw
-
-
-def _no_data(provider: Provider, role: str, symbol: str, start: dt.date | None, end: dt.date | None) -> DataError:
-    span = f" between {start or 'the beginning'} and {end or 'today'}"
-    return DataError(
-        f"no data for the {role} {symbol!r}{span} from source {provider.name}", file=_file_of(provider, symbol)
-    )
-
-
-def _file_of(provider: Provider, symbol: str) -> str | None:
-    """The file ``provider`` reads ``symbol`` from, when it reads files (the CSV provider)."""
-    path_for = getattr(provider, "path_for", None)
-    return str(path_for(symbol)) if callable(path_for) else None
-
-
-@contextmanager
-def _in_file(provider: Provider, symbol: str) -> Iterator[None]:
-    """Re-raise a validation :class:`DataError` with the file of ``symbol`` filled in."""
-    try:
-        yield
-    except DataError as err:
-        raise err.located(file=_file_of(provider, symbol)) from None
-
-
 def load_panel(
     provider: Provider,
     specs: Mapping[str, AssetSpec],
@@ -279,70 +238,27 @@ def load_panel(
 ) -> LoadedPanel:
     """Fetch, validate and align every asset; keep at most ``warmup_rows`` rows before ``start``.
 
-    ``asset_prices`` overrides ``price_field`` per asset.  ``traded`` (default: all)
-    are the assets that are bought and sold: when one of them is quoted in another
-    currency than ``base_currency`` the USD/HKD series ``fx_symbol`` is loaded
-    (cleaned with ``fx_band``), and with ``with_open`` each of them needs an open
-    on every session it trades from the first simulated date on.  ``cash_symbol``
+    ``asset_prices`` overrides ``price_field`` per asset.  ``traded`` (default: all) are the assets that
+    are bought and sold: when one of them is quoted in another currency than ``base_currency`` the
+    USD/HKD series ``fx_symbol`` is loaded (cleaned with ``fx_band``), and with ``with_open`` each of
+    them needs an open on every session it trades from the first simulated date on.  ``cash_symbol``
     loads a cash-rate series in percent per year.
 
-    The run ends on the earliest last date among the assets and those series
-    (noted when that is before ``end``), so nothing is carried forward past its
-    data.  Every asset must have a price, and the exchange and cash rates a value,
-    on or before the first simulated date; with ``start`` None (``auto``) the run
-    starts on the first date where that holds, after the warm-up.
+    The run ends on the earliest last date among the assets and those series (noted when that is
+    before ``end``), so nothing is carried forward past its data.  Every asset must have a price, and
+    the exchange and cash rates a value, on or before the first simulated date; with ``start`` None
+    (``auto``) the run starts on the first date where that holds, after the warm-up.
     """
     traded = list(specs) if traded is None else [a for a in specs if a in traded]
     fields = {a: (asset_prices or {}).get(a, price_field) for a in specs}
-    fetch_start = None
-    if start is not None:
-        fetch_start = start - dt.timedelta(days=int(warmup_rows * _DAYS_PER_ROW) + _DAYS_MARGIN)
-    series: dict[str, pd.Series] = {}
-    opens: dict[str, pd.Series] = {}
-    notes: list[str] = []
-    for asset, spec in specs.items():
-        raw = provider.fetch(spec.symbol, fetch_start, end)
-        if raw.empty:
-            span = f" between {fetch_start or 'the beginning'} and {end or 'today'}"
-            raise DataError(
-                f"no data for {spec.symbol!r} (asset {asset!r}){span} from source {provider.name}",
-                file=_file_of(provider, spec.symbol),
-            )
-        market = spec.market if check_calendar and not provider.synthetic else None
-        with _in_file(provider, spec.symbol):
-            s, asset_notes = clean_prices(raw, symbol=spec.symbol, price=fields[asset], asset=asset, market=market)
-        notes += asset_notes
-        if check_calendar and not provider.synthetic:
-            notes += calendar_gap_notes(s, symbol=spec.symbol, market=spec.market)
-        series[asset] = s
-        if with_open and asset in traded:
-            opens[asset] = open_prices(raw, pd.DatetimeIndex(s.index), price=fields[asset])
-    extras: list[_Extra] = []
-    if any(specs[a].quote_currency != base_currency for a in traded):
-        fx_raw = _fetch_extra(provider, "exchange rate", fx_symbol, fetch_start, end)
-        with _in_file(provider, fx_symbol):
-            fx, fx_notes = clean_fx(fx_raw, symbol=fx_symbol, band=fx_band)
-        notes += fx_notes
-        extras.append(_Extra("exchange rate", fx_symbol, fx))
-    if cash_symbol is not None:
-        # fetched from the beginning: the written-as-fractions test looks at the whole history (see clean_rate)
-        history = _fetch_extra(provider, "cash rate", cash_symbol, None, end)
-        rate_raw = between(history, fetch_start, end)
-        if rate_raw.empty:
-            raise _no_data(provider, "cash rate", cash_symbol, fetch_start, end)
-        with _in_file(provider, cash_symbol):
-            rate, rate_notes = clean_rate(rate_raw, symbol=cash_symbol, history=history)
-        notes += rate_notes
-        extras.append(_Extra("cash rate", cash_symbol, rate))
-    lasts = {specs[a].symbol: s.index[-1] for a, s in series.items()} | {e.symbol: e.values.index[-1] for e in extras}
-    last_common = min(lasts.values())
-    ends_early = [f"{sym} {last.date()}" for sym, last in lasts.items() if last > last_common]
-    if ends_early:
-        notes.append(
-            f"the run ends on {last_common.date()}, the last date every series has data "
-            f"(later: {', '.join(ends_early)})"
-        )
-    series = {a: s[s.index <= last_common] for a, s in series.items()}
+    fetch_start = _fetch_start(start, warmup_rows)
+    series, opens, asset_notes = load_assets(
+        provider, specs, fields, fetch_start, end, check_calendar=check_calendar, opens_of=traded if with_open else ()
+    )
+    needs_fx = any(specs[a].quote_currency != base_currency for a in traded)
+    extras, rate_notes = load_rates(provider, fx_symbol if needs_fx else None, fx_band, cash_symbol, fetch_start, end)
+    series, end_notes = _cut_to_common_end(series, specs, extras)
+    notes = [*asset_notes, *rate_notes, *end_notes]
     panel = build_panel(
         series,
         specs,
@@ -358,38 +274,88 @@ def load_panel(
         cash_symbol=cash_symbol,
         signal_only=tuple(a for a in specs if a not in traded),
     )
-    first_all = max(s.index[0] for s in series.values())
-    extra_first = {e.role: e.values.index[0] for e in extras}
+    s0 = _first_simulated_row(panel, series, specs, extras, start=start, warmup_rows=warmup_rows)
+    if with_open:
+        _check_opens(panel, s0, traded)
+    keep_from = _first_kept_row(panel.traded, max(0, s0 - warmup_rows))
+    return LoadedPanel(panel=panel.slice(keep_from), start=s0 - keep_from, warmup_needed=warmup_rows)
+
+
+def _fetch_start(start: dt.date | None, warmup_rows: int) -> dt.date | None:
+    """The first date to fetch: far enough before ``start`` for ``warmup_rows`` rows (None: from the beginning)."""
     if start is None:
+        return None
+    return start - dt.timedelta(days=int(warmup_rows * _DAYS_PER_ROW) + _DAYS_MARGIN)
+
+
+def _cut_to_common_end(
+    series: dict[str, pd.Series], specs: Mapping[str, AssetSpec], extras: list[Extra]
+) -> tuple[dict[str, pd.Series], list[str]]:
+    """The asset series up to the earliest last date of every series, and a note when that cuts any."""
+    lasts = {specs[a].symbol: s.index[-1] for a, s in series.items()} | {e.symbol: e.values.index[-1] for e in extras}
+    last_common = min(lasts.values())
+    ends_early = [f"{sym} {last.date()}" for sym, last in lasts.items() if last > last_common]
+    notes = []
+    if ends_early:
+        notes.append(
+            f"the run ends on {last_common.date()}, the last date every series has data "
+            f"(later: {', '.join(ends_early)})"
+        )
+    return {a: s[s.index <= last_common] for a, s in series.items()}, notes
+
+
+def _first_simulated_row(
+    panel: PricePanel,
+    series: Mapping[str, pd.Series],
+    specs: Mapping[str, AssetSpec],
+    extras: list[Extra],
+    *,
+    start: dt.date | None,
+    warmup_rows: int,
+) -> int:
+    """Row of ``panel`` where the simulation starts (see :func:`load_panel`); errors when data is missing there.
+
+    With ``start`` None: the first row after ``warmup_rows`` rows from where every asset has a price, and
+    not before the first value of the exchange or cash rate.  With a ``start``: its row, and every asset and
+    extra series must have data on or before it.  At least two dates must remain to simulate.
+    """
+    if start is None:
+        first_all = max(s.index[0] for s in series.values())
         s0 = int(panel.dates.searchsorted(first_all)) + warmup_rows
-        for first in extra_first.values():
-            s0 = max(s0, int(panel.dates.searchsorted(first)))
+        for e in extras:
+            s0 = max(s0, int(panel.dates.searchsorted(e.values.index[0])))
     else:
         s0 = int(panel.dates.searchsorted(pd.Timestamp(start)))
-        first_sim = panel.dates[min(s0, len(panel.dates) - 1)]
-        late = [
-            (f"asset {a!r} ({specs[a].symbol})", series[a].index[0])
-            for a in panel.assets
-            if series[a].index[0] > first_sim
-        ]
-        late += [(f"the {e.role} {e.symbol}", e.values.index[0]) for e in extras if e.values.index[0] > first_sim]
-        if late:
-            what, first = late[0]
-            raise DataError(
-                f"{what} has no data before {first.date()}, after the start {start}: "
-                f"use a start on or after {first.date()}, or start: auto",
-                expected=f"data from {start} or earlier",
-            )
+        _check_data_by(panel.dates[min(s0, len(panel.dates) - 1)], start, panel, series, specs, extras)
     if s0 >= len(panel.dates) - 1:
         raise DataError(
             f"fewer than two dates to simulate from {panel.dates[min(s0, len(panel.dates) - 1)].date()} "
             f"to {panel.dates[-1].date()}",
             expected="a period with at least two trading dates",
         )
-    if with_open:
-        _check_opens(panel, s0, traded)
-    keep_from = _first_kept_row(panel.traded, max(0, s0 - warmup_rows))
-    return LoadedPanel(panel=panel.slice(keep_from), start=s0 - keep_from, warmup_needed=warmup_rows)
+    return s0
+
+
+def _check_data_by(
+    first_sim: pd.Timestamp,
+    start: dt.date,
+    panel: PricePanel,
+    series: Mapping[str, pd.Series],
+    specs: Mapping[str, AssetSpec],
+    extras: list[Extra],
+) -> None:
+    """Every asset and extra series has data on or before ``first_sim``, the first simulated date."""
+    late = [
+        (f"asset {a!r} ({specs[a].symbol})", series[a].index[0]) for a in panel.assets if series[a].index[0] > first_sim
+    ]
+    late += [(f"the {e.role} {e.symbol}", e.values.index[0]) for e in extras if e.values.index[0] > first_sim]
+    if late:
+        what, first = late[0]
+        raise DataError(
+            f"{what} has no data before {first.date()}, after the start {start}: "
+            f"use a start on or after {first.date()}, or start: auto",
+            expected=f"data from {start} or earlier",
+        )
 
 
 def _first_kept_row(traded: np.ndarray, first: int) -> int:

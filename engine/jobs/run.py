@@ -97,7 +97,45 @@ def run_files(
     notes: list[str],
     warnings: list[str],
 ) -> RunFiles:
+    """What :func:`engine.store.write_run` writes for one run; ``results``: the strategy's, then each benchmark's."""
     s, *benches = results
+    tables = _run_tables(s, benches, loaded)
+    data = data_block(cfg, loaded)
+    chash = config_hash(resolved)
+    metrics = {
+        "seesaw_version": __version__,
+        "config_hash": chash,
+        "data": data,
+        "strategy": s.metrics,
+        "benchmarks": [b.metrics for b in benches],
+        "rules": list(s.rule_labels),
+        "assumptions": assumptions(cfg, loaded),
+        "warnings": warnings,
+        "notes": notes,
+    }
+    label = " (SYNTHETIC)" if loaded.panel.synthetic else ""
+    header = [
+        f"resolved config written by seesaw {__version__}",
+        f"data: {loaded.panel.source}{label}, fingerprint {loaded.fingerprint}",
+    ]
+    return RunFiles(
+        config_name=cfg.name,
+        resolved_config=resolved,
+        header=header,
+        metrics=metrics,
+        equity=tables["equity"],
+        weights=tables["weights"],
+        trades=s.trades,
+        benchmarks=tables["benchmarks"],
+        prices=tables["prices"],
+        manifest=_manifest(cfg, loaded, s, data["symbols"], chash),
+        quotes=tables["quotes"],
+        signals=tables["signals"],
+    )
+
+
+def _run_tables(s: RunResult, benches: Sequence[RunResult], loaded: LoadedPanel) -> dict[str, pd.DataFrame]:
+    """The run's tables by name (equity, weights, benchmarks, prices, quotes, signals), a row per run date."""
     equity = pd.DataFrame({"date": s.dates.strftime("%Y-%m-%d"), "value": s.value, "cash": s.cash})
     weights = pd.DataFrame({"date": equity["date"]})
     for j, a in enumerate(s.assets):
@@ -120,50 +158,32 @@ def run_files(
     signals = pd.DataFrame({"date": equity["date"]})
     for name, values in (s.signals or {}).items():
         signals[name] = np.asarray(values, dtype="float64")[loaded.start :]
-    data = data_block(cfg, loaded)
-    chash = config_hash(resolved)
-    metrics = {
-        "seesaw_version": __version__,
-        "config_hash": chash,
-        "data": data,
-        "strategy": s.metrics,
-        "benchmarks": [b.metrics for b in benches],
-        "rules": list(s.rule_labels),
-        "assumptions": assumptions(cfg, loaded),
-        "warnings": warnings,
-        "notes": notes,
+    return {
+        "equity": equity,
+        "weights": weights,
+        "benchmarks": benchmarks,
+        "prices": prices,
+        "quotes": quotes,
+        "signals": signals,
     }
-    label = " (SYNTHETIC)" if loaded.panel.synthetic else ""
-    header = [
-        f"resolved config written by seesaw {__version__}",
-        f"data: {loaded.panel.source}{label}, fingerprint {loaded.fingerprint}",
-    ]
-    manifest = {
+
+
+def _manifest(
+    cfg: StrategyConfig, loaded: LoadedPanel, s: RunResult, symbols: dict[str, str], chash: str
+) -> dict[str, Any]:
+    """``run.json``'s content but the run id, creation time and status (added when the run is written)."""
+    return {
         "config_name": cfg.name,
         "config_hash": chash,
         "data_fingerprint": loaded.fingerprint,
         "data_source": loaded.panel.source,
-        "symbols": data["symbols"],
+        "symbols": symbols,
         "synthetic": loaded.panel.synthetic,
         "seesaw_version": __version__,
         "code_hash": code_fingerprint(),
         "start": s.metrics["start"],
         "end": s.metrics["end"],
     }
-    return RunFiles(
-        config_name=cfg.name,
-        resolved_config=resolved,
-        header=header,
-        metrics=metrics,
-        equity=equity,
-        weights=weights,
-        trades=s.trades,
-        benchmarks=benchmarks,
-        prices=prices,
-        manifest=manifest,
-        quotes=quotes,
-        signals=signals,
-    )
 
 
 def data_block(cfg: StrategyConfig, loaded: LoadedPanel) -> dict[str, Any]:

@@ -142,24 +142,7 @@ def signal_figure(
     fig = go.Figure()
     x = _dates(values.index)
     if rule is not None:
-        r = rule.to_numpy()
-        for i, label in enumerate(rule_labels):
-            active = (r == i).astype(float)
-            if not active.any():
-                continue
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=active,
-                    name=f"rule {i + 1} active: {label}",
-                    mode="lines",
-                    line={"width": 0, "shape": "hv"},
-                    fill="tozeroy",
-                    fillcolor=_OTHERWISE_FILL if label == "otherwise" else _RULE_FILLS[i % len(_RULE_FILLS)],
-                    yaxis="y2",
-                    hoverinfo="skip",
-                )
-            )
+        _add_rule_shading(fig, x, rule, rule_labels)
     fig.add_trace(
         go.Scatter(
             x=x,
@@ -170,6 +153,40 @@ def signal_figure(
             hovertemplate="%{y:.4g}",
         )
     )
+    _add_threshold_lines(fig, thresholds)
+    title = f"Signal {name}" + (f": {description}" if description else "")
+    return _layout(
+        fig,
+        title,
+        yaxis={"title": name, "zeroline": False},
+        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
+    )
+
+
+def _add_rule_shading(fig: go.Figure, x: list[str], rule: pd.Series, rule_labels: Sequence[str]) -> None:
+    """One filled step trace per rule that matched any date, on the hidden axis ``y2``."""
+    r = rule.to_numpy()
+    for i, label in enumerate(rule_labels):
+        active = (r == i).astype(float)
+        if not active.any():
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=active,
+                name=f"rule {i + 1} active: {label}",
+                mode="lines",
+                line={"width": 0, "shape": "hv"},
+                fill="tozeroy",
+                fillcolor=_OTHERWISE_FILL if label == "otherwise" else _RULE_FILLS[i % len(_RULE_FILLS)],
+                yaxis="y2",
+                hoverinfo="skip",
+            )
+        )
+
+
+def _add_threshold_lines(fig: go.Figure, thresholds: Sequence[Threshold]) -> None:
+    """One dashed line per distinct threshold value, labelled with each comparison and its rules."""
     by_value: dict[float, dict[str, list[int]]] = {}
     for t in thresholds:
         by_value.setdefault(t.value, {}).setdefault(t.label, []).append(t.rule + 1)
@@ -185,13 +202,6 @@ def signal_figure(
             annotation_position="top left",
             annotation_font_size=10,
         )
-    title = f"Signal {name}" + (f": {description}" if description else "")
-    return _layout(
-        fig,
-        title,
-        yaxis={"title": name, "zeroline": False},
-        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
-    )
 
 
 def rolling_figure(

@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
+
 from engine.compare import Comparison
 from engine.metrics import frames as cmp
 from engine.metrics.specs import spec
@@ -104,14 +106,8 @@ def _stats_table(rows: Sequence[dict[str, Any]]) -> str:
     return table_html(["Name", *(h for _, h, _ in _STAT_COLUMNS)], out, table_id="statistics")
 
 
-def compare_report(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) -> Report:
-    """The comparison's report page and its figures; ``rows`` as shown (sorted, cut to ``--top``)."""
-    if c.curves is None:
-        raise ValueError("the comparison carries no curves (made by an older compare_runs?)")
-    curves = {r["name"]: c.curves[r["name"]] for r in rows}
-    figures: dict[str, Any] = {}
-    sections: list[Section] = []
-
+def _summary_sections(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) -> list[Section]:
+    """The comparison's facts and its table."""
     facts = [
         ("common window", f"{c.first.date()} → {c.last.date()}"),
         ("data fingerprints", ", ".join(c.fingerprints)),
@@ -119,14 +115,14 @@ def compare_report(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) -> 
         ("strategies", str(sum(r["kind"] == "strategy" for r in rows))),
         ("risk-free rate", c.risk_free),
     ]
-    sections.append(Section("summary", "Comparison", facts_html(facts)))
-    sections.append(
-        Section(
-            "table",
-            "Compare table",
-            _compare_table(c, rows) + paragraphs(compare_caption(c, reps), "small muted"),
-        )
-    )
+    table = _compare_table(c, rows) + paragraphs(compare_caption(c, reps), "small muted")
+    return [Section("summary", "Comparison", facts_html(facts)), Section("table", "Compare table", table)]
+
+
+def _curve_sections(
+    rows: Sequence[dict[str, Any]], curves: dict[str, tuple[pd.Series, float]], figures: dict[str, Any]
+) -> list[Section]:
+    """Equity normalised to 1 and drawdowns (benchmarks dotted), and the risk-return scatter."""
     benchmarks = {r["name"] for r in rows if r["kind"] != "strategy"}
     figures["equity"] = charts.equity_figure(
         {k: ser.normalised(v, start) for k, (v, start) in curves.items()},
@@ -134,17 +130,23 @@ def compare_report(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) -> 
         y_title="value / value before the first date",
         dotted=benchmarks,
     )
-    sections.append(Section("equity", "Equity, normalised to 1", figure_html(figures["equity"], "fig-equity")))
     figures["drawdown"] = charts.drawdown_figure(
         {k: ser.drawdown(v, start) for k, (v, start) in curves.items()}, dotted=benchmarks
     )
-    sections.append(Section("drawdowns", "Drawdowns", figure_html(figures["drawdown"], "fig-drawdown")))
     figures["risk_return"] = charts.risk_return_figure(
         [(r["name"], r["kind"], r["ann_vol"], r["cagr"]) for r in rows],
         title="Risk and return: CAGR against annualised volatility",
     )
-    sections.append(Section("risk-return", "Risk and return", figure_html(figures["risk_return"], "fig-risk-return")))
+    return [
+        Section("equity", "Equity, normalised to 1", figure_html(figures["equity"], "fig-equity")),
+        Section("drawdowns", "Drawdowns", figure_html(figures["drawdown"], "fig-drawdown")),
+        Section("risk-return", "Risk and return", figure_html(figures["risk_return"], "fig-risk-return")),
+    ]
 
+
+def _years_section(
+    c: Comparison, rows: Sequence[dict[str, Any]], curves: dict[str, tuple[pd.Series, float]]
+) -> Section:
     if c.years:
         first_curve = next(iter(curves.values()))[0]
         partial = set(cmp.partial_years(first_curve))
@@ -154,8 +156,11 @@ def compare_report(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) -> 
         )
     else:
         years_body = notice("Year-by-year returns were not computed for this comparison (compare --by year).")
-    sections.append(Section("years", "Year by year", years_body))
+    return Section("years", "Year by year", years_body)
 
+
+def _statistics_section(c: Comparison, rows: Sequence[dict[str, Any]], reps: int, figures: dict[str, Any]) -> Section:
+    """The strategies' Sharpe intervals, PSR and DSR, and the SPA test."""
     strategies = [r for r in rows if r["kind"] == "strategy"]
     figures["sharpe_interval"] = charts.sharpe_interval_figure(
         [(r["name"], r["sharpe"], r["sharpe_ci_low"], r["sharpe_ci_high"]) for r in strategies],
@@ -169,22 +174,27 @@ def compare_report(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) -> 
         if c.spa
         else ["No SPA test: no strategy in the comparison."]
     )
-    sections.append(
-        Section(
-            "statistics",
-            "Statistics",
-            figure_html(figures["sharpe_interval"], "fig-sharpe-interval")
-            + _stats_table(rows)
-            + paragraphs(
-                [
-                    *spa,
-                    f"Sharpe interval: stationary bootstrap (arch), {reps} resamples, seed 20250120. PSR: probability "
-                    f"the true Sharpe exceeds {c.reference}'s. DSR: deflated for {len(strategies)} strategies.",
-                ],
-                "small",
-            ),
-        )
-    )
+    notes = [
+        *spa,
+        f"Sharpe interval: stationary bootstrap (arch), {reps} resamples, seed 20250120. PSR: probability "
+        f"the true Sharpe exceeds {c.reference}'s. DSR: deflated for {len(strategies)} strategies.",
+    ]
+    body = figure_html(figures["sharpe_interval"], "fig-sharpe-interval") + _stats_table(rows)
+    return Section("statistics", "Statistics", body + paragraphs(notes, "small"))
+
+
+def compare_report(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) -> Report:
+    """The comparison's report page and its figures; ``rows`` as shown (sorted, cut to ``--top``)."""
+    if c.curves is None:
+        raise ValueError("the comparison carries no curves (made by an older compare_runs?)")
+    curves = {r["name"]: c.curves[r["name"]] for r in rows}
+    figures: dict[str, Any] = {}
+    sections = [
+        *_summary_sections(c, rows, reps),
+        *_curve_sections(rows, curves, figures),
+        _years_section(c, rows, curves),
+        _statistics_section(c, rows, reps, figures),
+    ]
     title = "Seesaw comparison"
     subtitle = f"{len(rows)} rows · common window {c.first.date()} → {c.last.date()}"
     html = page_html(title, sections, banner=SYNTHETIC_BANNER if c.synthetic else None, subtitle=subtitle)

@@ -3,7 +3,9 @@
 Everything shown comes from the stored run (:class:`engine.compare.StoredRun`): the metrics
 table is ``metrics.json`` as written by the run, the curves are ``equity``/``benchmarks``,
 the weights and the rule of each date are ``weights``, the signals are ``signals`` (runs
-written before Seesaw stored them say so instead of showing them), the trades are ``trades``.
+written before Seesaw stored them say so instead of showing them, and so does a walk-forward
+run, whose parameters change from fold to fold), the trades are ``trades``.  A rule's threshold
+is a constant its ``when:`` compares a signal with, a ``params`` name counting as its value.
 
 Sections: header (config, data, fingerprint, version, resolved config), metrics, equity
 (log scale) against the benchmarks, drawdowns, weights (stacked), each signal with its
@@ -13,10 +15,13 @@ calendar-year returns, trades.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
+from engine import expr
 from engine.metrics import frames as cmp
 from engine.render.html import charts
 from engine.render.html import series as ser
@@ -36,11 +41,22 @@ from engine.render.html.page import (
 from engine.render.text import RUN_COLUMNS, format_value
 from engine.store.rundir import StoredRun
 
-__all__ = ["SIGNALS_MISSING", "metrics_table", "run_facts", "run_report", "strategy_and_benchmarks"]
+__all__ = [
+    "SIGNALS_MISSING",
+    "SIGNALS_WALKFORWARD",
+    "metrics_table",
+    "run_facts",
+    "run_report",
+    "strategy_and_benchmarks",
+]
 
 SIGNALS_MISSING = (
     "Signal values are not stored in this run directory (it was written before Seesaw stored signals.parquet), "
     "so the signal charts are left out; run the config again to get them."
+)
+SIGNALS_WALKFORWARD = (
+    "This is a walk-forward run: each fold trades the parameters chosen on its training window (the walkforward "
+    "block of metrics.json), so no single set of signals and rules applies and the signal charts are left out."
 )
 _TRADE_COLUMNS = (
     ("date", "Date", ""),
@@ -115,16 +131,55 @@ def _rule_texts(cfg: dict[str, Any]) -> list[str | None]:
     return [r.get("when") for r in cfg.get("rules", [])]
 
 
+def _with_values(node: expr.Expr, values: Mapping[str, float]) -> expr.Expr:
+    """``node`` with every name in ``values`` replaced by that number."""
+    if isinstance(node, expr.Name):
+        return expr.Number(float(values[node.id])) if node.id in values else node
+    changes: dict[str, Any] = {}
+    for field in dataclasses.fields(node):
+        child = getattr(node, field.name)
+        if isinstance(child, expr.Expr):
+            changes[field.name] = _with_values(child, values)
+        elif isinstance(child, tuple):
+            changes[field.name] = tuple(_with_values(c, values) for c in child)
+    return dataclasses.replace(node, **changes)
+
+
+def _params_as_numbers(when: str, known: Sequence[str], params: Mapping[str, float]) -> str:
+    """``when`` with each ``params`` name written as its value (``corr < corr_cut`` -> ``(corr < 0.2)``).
+
+    The text as written when it names no parameter, or when the rewritten text would be too long for
+    the language (its parameter comparisons then draw no line).
+    """
+    cond = expr.parse_condition(when, known=list(known))
+    if not expr.names(cond) & params.keys():
+        return when
+    text = expr.to_text(_with_values(cond, params))
+    return text if len(text) <= expr.MAX_LENGTH else when
+
+
+def _rule_thresholds(cfg: dict[str, Any], signal_names: Sequence[str]) -> list[ser.Threshold]:
+    """The constants the rules compare each signal with, a ``params`` name counting as its value.
+
+    The ``when:`` language names signals and ``params`` (as the config checks and the pipeline read it).
+    """
+    params: dict[str, float] = cfg.get("params") or {}
+    known = [*signal_names, *params]
+    whens = [None if w is None else _params_as_numbers(w, known, params) for w in _rule_texts(cfg)]
+    return [t for t in ser.thresholds(whens, known) if t.signal in signal_names]
+
+
 def _signals_section(run: StoredRun, figures: dict[str, Any]) -> str:
     cfg = run.config or {}
     specs: dict[str, Any] = cfg.get("signals") or {}
     if not specs:
         return paragraphs(["This config has no signals: its rules are static weights."])
+    if "walkforward" in run.metrics:
+        return notice(SIGNALS_WALKFORWARD)
     if run.signals is None:
         return notice(SIGNALS_MISSING)
-    whens = _rule_texts(cfg)
-    labels = [w if w is not None else "otherwise" for w in whens]
-    lines = ser.thresholds(whens, list(specs))
+    labels = [w if w is not None else "otherwise" for w in _rule_texts(cfg)]
+    lines = _rule_thresholds(cfg, list(specs))
     rule = run.weights.get("rule")
     body = [
         paragraphs(
@@ -179,38 +234,30 @@ def _trades_table(trades: pd.DataFrame) -> str:
     return table_html([h for _, h, _ in cols], rows, table_id="trades", scroll=True)
 
 
-def run_report(run: StoredRun) -> Report:
-    """The run's report page and its figures."""
-    metrics = run.metrics["strategy"]
-    initial = run.initial_cash
-    curves = strategy_and_benchmarks(run)
-    figures: dict[str, Any] = {}
-    sections: list[Section] = []
-
-    sections.append(Section("run", "Run", run_facts(run)))
-    sections.append(
-        Section(
-            "metrics",
-            "Metrics",
-            metrics_table(run)
-            + paragraphs(
-                [
-                    "From metrics.json, as computed by the run. Returns are fractions shown as %; CAGR from calendar "
-                    "time; volatility, Sharpe and Sortino annualised with the run's own "
-                    f"{metrics['periods_per_year']:.1f} trading periods per year, not 365. Turnover: one-way, per year."
-                ],
-                "small muted",
-            ),
-        )
+def _metrics_section(run: StoredRun) -> Section:
+    ppy = run.metrics["strategy"]["periods_per_year"]
+    note = (
+        "From metrics.json, as computed by the run. Returns are fractions shown as %; CAGR from calendar "
+        "time; volatility, Sharpe and Sortino annualised with the run's own "
+        f"{ppy:.1f} trading periods per year, not 365. Turnover: one-way, per year."
     )
+    return Section("metrics", "Metrics", metrics_table(run) + paragraphs([note], "small muted"))
+
+
+def _equity_sections(run: StoredRun, curves: dict[str, pd.Series], figures: dict[str, Any]) -> list[Section]:
+    """Equity (log scale) against the benchmarks, and their drawdowns."""
     currency = (run.metrics.get("data") or {}).get("base_currency", "")
     figures["equity"] = charts.equity_figure(
         curves, title="Portfolio value (log scale) against the benchmarks", y_title=f"value ({currency})".strip()
     )
-    sections.append(Section("equity", "Equity", figure_html(figures["equity"], "fig-equity")))
-    figures["drawdown"] = charts.drawdown_figure({k: ser.drawdown(v, initial) for k, v in curves.items()})
-    sections.append(Section("drawdowns", "Drawdowns", figure_html(figures["drawdown"], "fig-drawdown")))
+    figures["drawdown"] = charts.drawdown_figure({k: ser.drawdown(v, run.initial_cash) for k, v in curves.items()})
+    return [
+        Section("equity", "Equity", figure_html(figures["equity"], "fig-equity")),
+        Section("drawdowns", "Drawdowns", figure_html(figures["drawdown"], "fig-drawdown")),
+    ]
 
+
+def _weights_section(run: StoredRun, figures: dict[str, Any]) -> Section:
     info = run.metrics.get("data", {}).get("assets") or {}
     traded = [  # signal-only assets have no weight to show
         c
@@ -219,58 +266,59 @@ def run_report(run: StoredRun) -> Report:
     ]
     actual = run.weights[traded].rename(columns=lambda c: c.removesuffix("_actual"))
     figures["weights"] = charts.weights_figure(actual)
-    sections.append(Section("weights", "Weights", figure_html(figures["weights"], "fig-weights")))
-    sections.append(Section("signals", "Signals and rules", _signals_section(run, figures)))
+    return Section("weights", "Weights", figure_html(figures["weights"], "fig-weights"))
 
-    rows = ser.window_rows(metrics["periods_per_year"])
+
+def _rolling_section(run: StoredRun, curves: dict[str, pd.Series], figures: dict[str, Any]) -> Section:
+    initial = run.initial_cash
+    ppy = run.metrics["strategy"]["periods_per_year"]
+    rows = ser.window_rows(ppy)
     rf = ser.risk_free_returns(run.equity.get("cash_index"), run.equity.index)
-    ppy = metrics["periods_per_year"]
     figures["rolling"] = charts.rolling_figure(
         {k: ser.rolling_return(v, initial, rows) for k, v in curves.items()},
         {k: ser.rolling_sharpe(v, initial, rows, ppy, rf) for k, v in curves.items()},
         rows=rows,
         title="Trailing one-year return and Sharpe",
     )
-    sections.append(
-        Section(
-            "rolling",
-            "Rolling one-year return and Sharpe",
-            figure_html(figures["rolling"], "fig-rolling", tall=True)
-            + paragraphs(
-                [
-                    f"One year = {rows} dates (the run's periods per year, rounded). Sharpe of daily returns in "
-                    "excess of the run's cash rate, as in the metrics table."
-                ],
-                "small muted",
-            ),
-        )
+    note = (
+        f"One year = {rows} dates (the run's periods per year, rounded). Sharpe of daily returns in "
+        "excess of the run's cash rate, as in the metrics table."
     )
+    body = figure_html(figures["rolling"], "fig-rolling", tall=True) + paragraphs([note], "small muted")
+    return Section("rolling", "Rolling one-year return and Sharpe", body)
 
-    years = {k: cmp.year_returns(v, initial) for k, v in curves.items()}
+
+def _years_section(run: StoredRun, curves: dict[str, pd.Series], figures: dict[str, Any]) -> Section:
+    years = {k: cmp.year_returns(v, run.initial_cash) for k, v in curves.items()}
     partial = set(cmp.partial_years(run.equity["value"]))
     figures["years"] = charts.year_returns_figure(
         years, title="Calendar-year returns (* partial year)", partial=partial
     )
-    sections.append(
-        Section(
-            "years",
-            "Calendar-year returns",
-            figure_html(figures["years"], "fig-years") + _years_table(years, partial, "years"),
-        )
-    )
-    sections.append(
-        Section(
-            "trades",
-            f"Trades ({len(run.trades)})",
-            _trades_table(run.trades)
-            + paragraphs(
-                ["Price: the fill price in the base currency, slippage included; fees include stamp duty."],
-                "small muted",
-            ),
-        )
-    )
-    sections.append(Section("config", "Resolved config", preformatted(run.config_text or "(config.yaml missing)")))
+    body = figure_html(figures["years"], "fig-years") + _years_table(years, partial, "years")
+    return Section("years", "Calendar-year returns", body)
 
+
+def _trades_section(run: StoredRun) -> Section:
+    note = "Price: the fill price in the base currency, slippage included; fees include stamp duty."
+    body = _trades_table(run.trades) + paragraphs([note], "small muted")
+    return Section("trades", f"Trades ({len(run.trades)})", body)
+
+
+def run_report(run: StoredRun) -> Report:
+    """The run's report page and its figures."""
+    curves = strategy_and_benchmarks(run)
+    figures: dict[str, Any] = {}
+    sections = [
+        Section("run", "Run", run_facts(run)),
+        _metrics_section(run),
+        *_equity_sections(run, curves, figures),
+        _weights_section(run, figures),
+        Section("signals", "Signals and rules", _signals_section(run, figures)),
+        _rolling_section(run, curves, figures),
+        _years_section(run, curves, figures),
+        _trades_section(run),
+        Section("config", "Resolved config", preformatted(run.config_text or "(config.yaml missing)")),
+    ]
     title = f"Seesaw run report: {run.name}"
     banner = SYNTHETIC_BANNER if run.manifest.get("synthetic") else None
     subtitle = f"run {run.manifest.get('run_id')} · {run.manifest.get('start')} → {run.manifest.get('end')}"

@@ -81,6 +81,15 @@ def walkforward_sections(run: StoredRun, figures: dict[str, go.Figure]) -> list[
 
     Adds figures ``walkforward_is_oos`` and ``walkforward_equity`` to ``figures``.
     """
+    folds: list[dict[str, Any]] = run.metrics["walkforward"]["folds"]
+    return [
+        Section("walkforward", "Walk-forward: in sample vs out of sample", _folds_body(run, figures)),
+        Section("walkforward-equity", "Walk-forward: the out-of-sample run", _equity_body(run, folds, figures)),
+    ]
+
+
+def _folds_body(run: StoredRun, figures: dict[str, go.Figure]) -> str:
+    """Facts, the folds table and the IS-against-OOS scatter (figure ``walkforward_is_oos``)."""
     block = run.metrics["walkforward"]
     folds: list[dict[str, Any]] = block["folds"]
     keys: list[str] = block["keys"]
@@ -113,12 +122,16 @@ def walkforward_sections(run: StoredRun, figures: dict[str, go.Figure]) -> list[
         f"by {select}. Out of sample (OOS): the stitched run on the fold's test window, from the previous close, "
         "switches traded with their costs. Points below the dashed diagonal did worse out of sample.",
     ]
-    folds_body = (
+    return (
         facts_html(facts)
         + _folds_table(folds, keys, metrics)
         + figure_html(figures["walkforward_is_oos"], "fig-walkforward-is-oos")
         + paragraphs(notes, "small muted")
     )
+
+
+def _equity_body(run: StoredRun, folds: Sequence[Mapping[str, Any]], figures: dict[str, go.Figure]) -> str:
+    """The stitched run against the benchmarks, folds marked (figure ``walkforward_equity``), and its metrics."""
     curves = strategy_and_benchmarks(run)
     currency = (run.metrics.get("data") or {}).get("base_currency", "")
     fig = charts.equity_figure(
@@ -129,7 +142,7 @@ def walkforward_sections(run: StoredRun, figures: dict[str, go.Figure]) -> list[
     for f in folds[1:]:
         fig.add_vline(x=f["test_start"], line={"dash": "dot", "color": "#9aa0ab", "width": 1})
     figures["walkforward_equity"] = fig
-    equity_body = (
+    return (
         figure_html(fig, "fig-walkforward-equity")
         + paragraphs(
             [
@@ -141,10 +154,6 @@ def walkforward_sections(run: StoredRun, figures: dict[str, go.Figure]) -> list[
         )
         + metrics_table(run, "walkforward-metrics")
     )
-    return [
-        Section("walkforward", "Walk-forward: in sample vs out of sample", folds_body),
-        Section("walkforward-equity", "Walk-forward: the out-of-sample run", equity_body),
-    ]
 
 
 def walkforward_report(run: StoredRun) -> Report:
