@@ -62,6 +62,10 @@ def _switch_dates(weights: pd.DataFrame) -> list[pd.Timestamp]:
     return list(weights.index[1:][changed])
 
 
+#: label -> (curve, initial cash, the run it comes from, is it that run's strategy)
+_Labelled = dict[str, tuple[pd.Series, float, StoredRun, bool]]
+
+
 def compare_runs(
     runs: Sequence[StoredRun],
     *,
@@ -80,106 +84,29 @@ def compare_runs(
     if not runs:
         raise UserError("no runs to compare")
     fingerprints = tuple(dict.fromkeys(r.manifest["data_fingerprint"] for r in runs))
-    mismatch = data_mismatch(runs)
-    if mismatch is not None and not allow_mixed:
-        raise UserError(
-            f"runs use different data ({mismatch}); compare runs on the same data, or pass --allow-mixed",
-            expected="one source, one base currency, and the same prices for every symbol the runs share",
-        )
-    # label -> (curve, initial cash, the run it comes from, is it that run's strategy)
-    curves: dict[str, tuple[pd.Series, float, StoredRun, bool]] = {}
-    for r in runs:
-        if r.name in curves:
-            raise UserError(f"two runs of config {r.name!r} in one comparison", expected="one run per config")
-        curves[r.name] = (r.equity["value"], r.initial_cash, r, True)
-    seen: set[bytes] = set()
-    for r in runs:
-        for name in r.benchmarks.columns:
-            series = r.benchmarks[name]
-            key = series.to_numpy().tobytes() + pd.DatetimeIndex(series.index).asi8.tobytes()
-            if key in seen:
-                continue  # the same benchmark curve from another config: shown once
-            seen.add(key)
-            label = name if name not in curves else f"{name} ({r.name})"
-            curves[label] = (series, r.initial_cash, r, False)
-    bench_names = [k for k, v in curves.items() if not v[3]]
-    reference = benchmark or (DEFAULT_BENCHMARK if DEFAULT_BENCHMARK in bench_names else (bench_names or [""])[0])
-    if reference not in curves:
-        raise UserError(f"unknown benchmark {reference!r} (known: {', '.join(bench_names) or 'none'})")
-    try:
-        first, last = cmp.common_window({k: v[0] for k, v in curves.items()}, period)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-
-    cut: dict[str, tuple[pd.Series, float]] = {}
-    for label, (series, initial, _, _) in curves.items():
-        common = series.loc[first:last]
-        cut[label] = cmp.rebase(series, common.index[0], common.index[-1], initial=initial)
-    # Every curve on exactly the same dates (the union timelines of the runs may differ when mixed).
-    dates = cut[reference][0].index
-    for v, _ in cut.values():
-        dates = dates.intersection(v.index)
-    ref_value, ref_initial = cut[reference]
-    ref_value = ref_value.loc[dates]
+    _check_same_data(runs, allow_mixed)
+    curves = _labelled_curves(runs)
+    reference = _reference_name(curves, benchmark)
+    measured, dates = _on_common_dates(curves, period, reference)
     ppy = m.periods_per_year(len(dates), m.years_between(dates[0].date(), dates[-1].date()))
     # Each row's Sharpe-type ratios are in excess of its own run's cash rate (zero without one).
     rf = {
         label: _risk_free(run, dates, starts_at_run=dates[0] == series.index[0])
         for label, (series, _, run, _) in curves.items()
     }
+    ref_value, ref_initial = measured[reference]
     ref_returns = m.daily_returns(ref_value.to_numpy(), ref_initial) - rf[reference]
     assets = tuple(dict.fromkeys(a for r in runs for a in r.prices.columns))
 
     rows: list[dict[str, Any]] = []
     strategy_returns: list[np.ndarray] = []
-    measured: dict[str, tuple[pd.Series, float]] = {}
-    for label, (value, initial) in cut.items():
-        value = value.loc[dates]
-        measured[label] = (value, initial)
+    for label, (value, initial) in measured.items():
         _, _, run, is_strategy = curves[label]
-        row: dict[str, Any] = {"kind": "strategy" if is_strategy else "benchmark", "name": label}
-        row.update({"start": str(dates[0].date()), "end": str(dates[-1].date())})
-        row.update(cmp.row_metrics(value, initial, risk_free=rf[label]))
-        returns = m.daily_returns(value.to_numpy(), initial)
-        row.update(cmp.relative_metrics(value, ref_value, initial, ref_initial, ppy))
-        markets = {a: run.prices.loc[dates, a] for a in run.prices.columns}
-        row.update({f"beta_{a}": b for a, b in cmp.betas(value, initial, markets).items()})
-        row["data_fingerprint"] = run.manifest["data_fingerprint"]
-        row["synthetic"] = bool(run.manifest["synthetic"])
+        rows.append(_row(label, value, initial, run, is_strategy, rf[label], measured[reference], ppy))
         if is_strategy:
-            traded_value = run.trades.assign(date=pd.to_datetime(run.trades["date"])).groupby("date")["value"].sum()
-            row["turnover"] = cmp.turnover_per_year(traded_value, value, row["years"])
-            row["switches_per_year"] = cmp.switches_per_year(_switch_dates(run.weights), dates[0], dates[-1])
-            traded = _traded_assets(run)
-            actual = run.weights.loc[dates, [f"{a}_actual" for a in traded]]
-            row["avg_weight"] = {c.removesuffix("_actual"): float(actual[c].mean()) for c in actual.columns}
-            row["run_id"] = run.manifest["run_id"]
-            strategy_returns.append(returns - rf[label])
-        else:
-            # Benchmark trades and weights are not stored: turnover, switches and weights are left out.
-            row.update({"turnover": float("nan"), "switches_per_year": float("nan"), "avg_weight": {}})
-            row["run_id"] = run.manifest["run_id"]
-        if by_year:
-            row.update({f"y{y}": r for y, r in cmp.year_returns(value, initial).items()})
-        if regime is not None:
-            row.update(cmp.regime_metrics(value, initial, regime, ppy))
-        rows.append(row)
-
-    trial_sharpes = [sig.per_period_sharpe(x) for x in strategy_returns]
-    ref_sr = sig.per_period_sharpe(ref_returns)
-    i = 0
-    for row in rows:
-        if row["kind"] != "strategy":
-            continue
-        rets = strategy_returns[i]
-        i += 1
-        lo, hi = sig.sharpe_ci(rets, periods_per_year=ppy, reps=reps)
-        row.update(
-            sharpe_ci_low=lo,
-            sharpe_ci_high=hi,
-            psr=sig.probabilistic_sharpe(rets, benchmark_sharpe=ref_sr),
-            dsr=sig.deflated_sharpe(rets, trial_sharpes=trial_sharpes),
-        )
+            strategy_returns.append(m.daily_returns(value.to_numpy(), initial) - rf[label])
+        rows[-1].update(_extra_columns(value, initial, ppy, by_year=by_year, regime=regime))
+    _add_statistics(rows, strategy_returns, ref_returns, ppy, reps)
     # SPA compares excess returns: (r_s - rf_s) - (r_ref - rf_ref); with one cash rate the rates cancel.
     spa = sig.spa_pvalue(np.column_stack(strategy_returns), ref_returns, reps=reps) if strategy_returns else {}
     years = tuple(sorted({int(k[1:]) for row in rows for k in row if k.startswith("y") and k[1:].isdigit()}))
@@ -198,6 +125,137 @@ def compare_runs(
         assumptions={r.name: list(r.metrics.get("assumptions") or []) for r in runs},
         curves=measured,
     )
+
+
+def _check_same_data(runs: Sequence[StoredRun], allow_mixed: bool) -> None:
+    """UserError when ``runs`` are on different data (:func:`data_mismatch`) and that is not allowed."""
+    mismatch = data_mismatch(runs)
+    if mismatch is not None and not allow_mixed:
+        raise UserError(
+            f"runs use different data ({mismatch}); compare runs on the same data, or pass --allow-mixed",
+            expected="one source, one base currency, and the same prices for every symbol the runs share",
+        )
+
+
+def _labelled_curves(runs: Sequence[StoredRun]) -> _Labelled:
+    """Every run's strategy curve by config name, then each distinct benchmark curve (shown once)."""
+    curves: _Labelled = {}
+    for r in runs:
+        if r.name in curves:
+            raise UserError(f"two runs of config {r.name!r} in one comparison", expected="one run per config")
+        curves[r.name] = (r.equity["value"], r.initial_cash, r, True)
+    seen: set[bytes] = set()
+    for r in runs:
+        for name in r.benchmarks.columns:
+            series = r.benchmarks[name]
+            key = series.to_numpy().tobytes() + pd.DatetimeIndex(series.index).asi8.tobytes()
+            if key in seen:
+                continue  # the same benchmark curve from another config: shown once
+            seen.add(key)
+            label = name if name not in curves else f"{name} ({r.name})"
+            curves[label] = (series, r.initial_cash, r, False)
+    return curves
+
+
+def _reference_name(curves: _Labelled, benchmark: str | None) -> str:
+    """The reference row: ``benchmark``, else ``DEFAULT_BENCHMARK`` when present, else the first benchmark."""
+    bench_names = [k for k, v in curves.items() if not v[3]]
+    reference = benchmark or (DEFAULT_BENCHMARK if DEFAULT_BENCHMARK in bench_names else (bench_names or [""])[0])
+    if reference not in curves:
+        raise UserError(f"unknown benchmark {reference!r} (known: {', '.join(bench_names) or 'none'})")
+    return reference
+
+
+def _on_common_dates(
+    curves: _Labelled, period: tuple[dt.date | None, dt.date | None] | None, reference: str
+) -> tuple[dict[str, tuple[pd.Series, float]], pd.DatetimeIndex]:
+    """Each curve cut to the common window on the dates every curve has, with its V_-1; and those dates."""
+    try:
+        first, last = cmp.common_window({k: v[0] for k, v in curves.items()}, period)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    cut: dict[str, tuple[pd.Series, float]] = {}
+    for label, (series, initial, _, _) in curves.items():
+        common = series.loc[first:last]
+        cut[label] = cmp.rebase(series, common.index[0], common.index[-1], initial=initial)
+    # Every curve on exactly the same dates (the union timelines of the runs may differ when mixed).
+    dates = cut[reference][0].index
+    for v, _ in cut.values():
+        dates = dates.intersection(v.index)
+    return {label: (value.loc[dates], initial) for label, (value, initial) in cut.items()}, dates
+
+
+def _row(
+    label: str,
+    value: pd.Series,
+    initial: float,
+    run: StoredRun,
+    is_strategy: bool,
+    risk_free: np.ndarray,
+    reference: tuple[pd.Series, float],
+    ppy: float,
+) -> dict[str, Any]:
+    """One row before its statistics: the metrics of ``value``, against the ``reference`` curve and its V_-1,
+    its betas, its data, and (a strategy's only) its trading."""
+    dates = value.index
+    row: dict[str, Any] = {"kind": "strategy" if is_strategy else "benchmark", "name": label}
+    row.update({"start": str(dates[0].date()), "end": str(dates[-1].date())})
+    row.update(cmp.row_metrics(value, initial, risk_free=risk_free))
+    row.update(cmp.relative_metrics(value, reference[0], initial, reference[1], ppy))
+    markets = {a: run.prices.loc[dates, a] for a in run.prices.columns}
+    row.update({f"beta_{a}": b for a, b in cmp.betas(value, initial, markets).items()})
+    row["data_fingerprint"] = run.manifest["data_fingerprint"]
+    row["synthetic"] = bool(run.manifest["synthetic"])
+    if is_strategy:
+        row.update(_trading(run, value, row["years"]))
+    else:
+        # Benchmark trades and weights are not stored: turnover, switches and weights are left out.
+        row.update({"turnover": float("nan"), "switches_per_year": float("nan"), "avg_weight": {}})
+    row["run_id"] = run.manifest["run_id"]
+    return row
+
+
+def _extra_columns(
+    value: pd.Series, initial: float, ppy: float, *, by_year: bool, regime: pd.Series | None
+) -> dict[str, float]:
+    """The optional columns: calendar-year returns ``y<year>`` and the regime metrics."""
+    out: dict[str, float] = {}
+    if by_year:
+        out.update({f"y{y}": r for y, r in cmp.year_returns(value, initial).items()})
+    if regime is not None:
+        out.update(cmp.regime_metrics(value, initial, regime, ppy))
+    return out
+
+
+def _trading(run: StoredRun, value: pd.Series, years: float) -> dict[str, Any]:
+    """A strategy's turnover and switches per year over its compared curve ``value``, and its average
+    weight per traded asset; ``years``: the window's calendar years."""
+    dates = value.index
+    traded_value = run.trades.assign(date=pd.to_datetime(run.trades["date"])).groupby("date")["value"].sum()
+    actual = run.weights.loc[dates, [f"{a}_actual" for a in _traded_assets(run)]]
+    return {
+        "turnover": cmp.turnover_per_year(traded_value, value, years),
+        "switches_per_year": cmp.switches_per_year(_switch_dates(run.weights), dates[0], dates[-1]),
+        "avg_weight": {c.removesuffix("_actual"): float(actual[c].mean()) for c in actual.columns},
+    }
+
+
+def _add_statistics(
+    rows: list[dict[str, Any]], strategy_returns: list[np.ndarray], ref_returns: np.ndarray, ppy: float, reps: int
+) -> None:
+    """Add to each strategy row (in order, with its excess returns in ``strategy_returns``) its Sharpe
+    interval, its PSR against the reference's Sharpe and its DSR over the strategies compared."""
+    trial_sharpes = [sig.per_period_sharpe(x) for x in strategy_returns]
+    ref_sr = sig.per_period_sharpe(ref_returns)
+    strategies = [row for row in rows if row["kind"] == "strategy"]
+    for row, rets in zip(strategies, strategy_returns, strict=True):
+        lo, hi = sig.sharpe_ci(rets, periods_per_year=ppy, reps=reps)
+        row.update(
+            sharpe_ci_low=lo,
+            sharpe_ci_high=hi,
+            psr=sig.probabilistic_sharpe(rets, benchmark_sharpe=ref_sr),
+            dsr=sig.deflated_sharpe(rets, trial_sharpes=trial_sharpes),
+        )
 
 
 def _base_currency(run: StoredRun) -> str:

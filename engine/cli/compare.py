@@ -89,20 +89,10 @@ def compare(
     offline: OfflineOpt = False,
 ) -> None:
     from engine.jobs.compare import compare_job, parse_period
-    from engine.render.text import compare_sort
 
     html = format is CompareFormat.html
     with user_errors():
-        if by not in (None, "year"):
-            raise UserError(f"--by: expected 'year', got {by!r}")
-        if png is not None and not html:
-            raise UserError("--png goes with --format html (the images are the report's charts)")
-        if html:
-            from engine.render.html.files import report_target
-
-            if output is None:
-                raise UserError("--format html writes a report file: give --output FILE")
-            report_target(output, png, dict(os.environ))  # refuse before running anything
+        _check_options(by, png, output, html=html)
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
         comparison, _ = compare_job(
             configs or [],
@@ -118,15 +108,48 @@ def compare(
             regime=regime,
             regime_config=regime_config,
         )
-        try:
-            rows = compare_sort(comparison.rows, sort, top)
-        except KeyError as exc:
-            raise UserError(f"--sort: {exc.args[0]}") from None
-        if html and output is not None:
-            from engine.jobs.report import compare_report_job
+        rows = _sorted_rows(comparison.rows, sort, top)
+    _output(format, comparison, rows, reps, output, png)
 
-            written = compare_report_job(comparison, rows, reps, env=dict(os.environ), output=output, png_dir=png)
+
+def _check_options(by: str | None, png: Path | None, output: Path | None, *, html: bool) -> None:
+    """Refuse option combinations ``compare`` cannot honour, before anything runs (UserError)."""
+    if by not in (None, "year"):
+        raise UserError(f"--by: expected 'year', got {by!r}")
+    if png is not None and not html:
+        raise UserError("--png goes with --format html (the images are the report's charts)")
     if html:
+        from engine.render.html.files import report_target
+
+        if output is None:
+            raise UserError("--format html writes a report file: give --output FILE")
+        report_target(output, png, dict(os.environ))  # refuse before running anything
+
+
+def _sorted_rows(rows: list[dict[str, Any]], sort: str | None, top: int | None) -> list[dict[str, Any]]:
+    """The rows sorted by ``--sort`` and cut to ``--top`` (an unknown column is a UserError)."""
+    from engine.render.text import compare_sort
+
+    try:
+        return compare_sort(rows, sort, top)
+    except KeyError as exc:
+        raise UserError(f"--sort: {exc.args[0]}") from None
+
+
+def _output(
+    format: CompareFormat,
+    comparison: Any,
+    rows: list[dict[str, Any]],
+    reps: int,
+    output: Path | None,
+    png: Path | None,
+) -> None:
+    """The HTML report written to ``output`` (its paths printed), or the comparison in ``format``."""
+    if format is CompareFormat.html and output is not None:
+        from engine.jobs.report import compare_report_job
+
+        with user_errors():
+            written = compare_report_job(comparison, rows, reps, env=dict(os.environ), output=output, png_dir=png)
         print_written(written)
         return
     _emit(format, comparison, rows, reps, output)

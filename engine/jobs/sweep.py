@@ -172,21 +172,7 @@ def sweep_job(
     ``resolve`` applies the command line to the config; ``load`` loads its panel with a given
     warm-up; ``record`` indexes a finished sweep directory in the catalog.
     """
-    try:
-        cfg = resolve(load_config(path))
-    except UserError as err:
-        raise err.located(file=str(path)) from None
-    if not cfg.sweep:
-        raise UserError(f"{path}: no sweep: block to run", expected="sweep: {param: [values], ...}")
-    try:
-        g = grid(cfg, max_combos=options.max_combos)
-    except UserError as err:
-        raise err.located(file=str(path)) from None
-    loaded = load(cfg, sweep_warmup(cfg, g))
-    try:
-        check_usable(cfg, g, loaded)
-    except UserError as err:
-        raise err.located(file=str(path)) from None
+    cfg, g, loaded = _load_checked(path, resolve, load, max_combos=options.max_combos)
     sid = sweep_id(cfg, loaded.fingerprint, code_fingerprint())
     parent = results_dir / cfg.name / "sweeps"
     final, staging = parent / sid, parent / f".partial-{sid}"
@@ -219,6 +205,33 @@ def sweep_job(
     if record is not None:
         record(final)
     return SweepOutcome(cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts), ctx=ctx)
+
+
+def _load_checked(
+    path: str | Path,
+    resolve: Callable[[StrategyConfig], StrategyConfig],
+    load: Callable[[StrategyConfig, int], LoadedPanel],
+    *,
+    max_combos: int,
+) -> tuple[StrategyConfig, Grid, LoadedPanel]:
+    """The resolved config at ``path``, its grid and its panel (with the grid's warm-up), checked usable;
+    a user error in any of them is located in ``path``."""
+    try:
+        cfg = resolve(load_config(path))
+    except UserError as err:
+        raise err.located(file=str(path)) from None
+    if not cfg.sweep:
+        raise UserError(f"{path}: no sweep: block to run", expected="sweep: {param: [values], ...}")
+    try:
+        g = grid(cfg, max_combos=max_combos)
+    except UserError as err:
+        raise err.located(file=str(path)) from None
+    loaded = load(cfg, sweep_warmup(cfg, g))
+    try:
+        check_usable(cfg, g, loaded)
+    except UserError as err:
+        raise err.located(file=str(path)) from None
+    return cfg, g, loaded
 
 
 def _staging_meta(

@@ -1,7 +1,10 @@
 """Metrics for ``seesaw compare``: several stored runs lined up on one window, one row each.
 
-Pure functions over pandas/numpy values (fractions, never percent), no I/O.  They reuse
-the conventions and functions of :mod:`engine.metrics`:
+Pure functions over pandas/numpy values (fractions, never percent), no I/O.  The pandas glue of
+the metrics: windows, calendar years and regimes are cut here, and every metric a run or sweep also
+reports comes from its spec in :mod:`engine.metrics.specs` (``specs.compute`` over a one-column
+:class:`~engine.metrics.specs.Curves` built from the dated series), so each formula lives once.
+The conventions are those of :mod:`engine.metrics`:
 
 * ``value`` is a date-indexed equity curve (end-of-day portfolio value on the union US/HK
   timeline, ``DatetimeIndex`` sorted ascending); ``initial`` is the value before its first
@@ -17,13 +20,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from engine import metrics as m
+from engine.metrics import specs
+from engine.metrics.specs import Curves
 
 __all__ = [
     "betas",
@@ -44,6 +49,22 @@ __all__ = [
 #: allow on either exchange (1 January a Friday -> Monday 4; 31 December a Sunday -> Friday 29).
 _FULL_YEAR_FIRST = (1, 4)
 _FULL_YEAR_LAST = (12, 29)
+
+#: The specs behind :func:`row_metrics`, in its keys' order (years and periods per year follow).
+_ROW_METRICS = ("final_value", "total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar",
+                "longest_drawdown_days", "worst_year")  # fmt: skip
+#: The specs behind :func:`relative_metrics`, in its keys' order.
+_RELATIVE_METRICS = ("excess_return", "tracking_error", "information_ratio")
+
+
+def _curves(value: pd.Series, initial: float, **given: Any) -> Curves:
+    """``value`` as a one-column :class:`Curves` on its own dates; ``given``: the other Curves fields."""
+    return Curves(pd.DatetimeIndex(value.index), value.to_numpy(dtype=float)[:, None], initial, **given)
+
+
+def _scalars(names: Sequence[str], curves: Curves) -> dict[str, Any]:
+    """{name: value} of the named specs of a one-column ``curves``, as Python numbers."""
+    return {name: values.item() for name, values in specs.compute(names, curves).items()}
 
 
 def _span(s: pd.Series) -> str:
@@ -185,33 +206,19 @@ def row_metrics(value: pd.Series, initial: float, risk_free: np.ndarray | None =
 
     years and ppy come from the curve's own dates (module docstring); Sharpe and Sortino
     are of r - ``risk_free`` (per date, aligned with ``value``; zero when None) (Sharpe 1994;
-    Sortino & Price 1994).  NaN where undefined.
+    Sortino & Price 1994).  NaN where undefined.  Each number is its spec's in
+    :mod:`engine.metrics.specs`; only the worst year's label is worked out here.
     """
     if len(value) == 0:
         raise ValueError("empty equity curve")
-    v = value.to_numpy(dtype=float)
-    years = m.years_between(value.index[0].date(), value.index[-1].date())
-    ppy = m.periods_per_year(len(v), years)
-    r = m.daily_returns(v, initial)
-    cagr = m.cagr(v, initial, years)
-    mdd = m.max_drawdown(v, initial)
+    curves = _curves(value, initial, risk_free=risk_free)
+    row = _scalars(_ROW_METRICS, curves)
+    row["longest_drawdown_days"] = int(row["longest_drawdown_days"])
     by_year = year_returns(value, initial)
     worst = min(by_year, key=lambda y: by_year[y])
-    return {
-        "final_value": float(v[-1]),
-        "total_return": m.total_return(v, initial),
-        "cagr": cagr,
-        "ann_vol": m.annual_volatility(r, ppy),
-        "sharpe": m.sharpe(r, ppy, risk_free=risk_free),
-        "sortino": m.sortino(r, ppy, risk_free=risk_free),
-        "max_drawdown": mdd,
-        "calmar": m.calmar(cagr, mdd),
-        "longest_drawdown_days": longest_drawdown_days(value, initial),
-        "worst_year": by_year[worst],
-        "worst_year_label": f"{worst} (partial)" if worst in partial_years(value) else str(worst),
-        "years": years,
-        "periods_per_year": ppy,
-    }
+    row["worst_year_label"] = f"{worst} (partial)" if worst in partial_years(value) else str(worst)
+    row.update(years=curves.years, periods_per_year=curves.periods_per_year)
+    return row
 
 
 def relative_metrics(
@@ -226,18 +233,14 @@ def relative_metrics(
     * information_ratio = mean(d) / std(d, ddof=1) * sqrt(ppy) (Grinold & Kahn 2000), i.e.
       ``engine.metrics.sharpe`` of d; NaN with zero tracking error
 
-    Both curves must have the same dates (``ValueError`` otherwise).
+    Both curves must have the same dates (``ValueError`` otherwise).  The numbers are the
+    specs ``excess_return``, ``tracking_error`` and ``information_ratio``.
     """
     if not strategy.index.equals(benchmark.index):
         raise ValueError("strategy and benchmark curves must have the same dates")
-    years = m.years_between(strategy.index[0].date(), strategy.index[-1].date())
-    s, b = strategy.to_numpy(dtype=float), benchmark.to_numpy(dtype=float)
-    d = m.daily_returns(s, initial_s) - m.daily_returns(b, initial_b)
-    return {
-        "excess_return": m.cagr(s, initial_s, years) - m.cagr(b, initial_b, years),
-        "tracking_error": m.annual_volatility(d, periods_per_year),
-        "information_ratio": m.sharpe(d, periods_per_year),
-    }
+    reference = benchmark.to_numpy(dtype=float)
+    curves = _curves(strategy, initial_s, reference=reference, reference_initial=initial_b, ppy_given=periods_per_year)
+    return _scalars(_RELATIVE_METRICS, curves)
 
 
 def betas(value: pd.Series, initial: float, markets: Mapping[str, pd.Series]) -> dict[str, float]:
@@ -266,29 +269,29 @@ def turnover_per_year(traded_value: pd.Series, value: pd.Series, years: float) -
     """One-way turnover per year over the curve's window: sum(traded value) / 2 / mean(V) / years.
 
     ``traded_value`` is the traded value (buys and sells, currency) per date; only dates
-    from ``value``'s first to its last date count.  As ``engine.pipeline``'s ``turnover``;
-    NaN when years <= 0.
+    from ``value``'s first to its last date count.  The spec ``turnover``, as a run reports
+    it; NaN when years <= 0.
     """
-    if not years > 0:
-        return math.nan
     first, last = value.index[0], value.index[-1]
     traded = traded_value[(traded_value.index >= first) & (traded_value.index <= last)]
-    return float(traded.sum()) / 2.0 / float(value.mean()) / years
+    # turnover reads no value before the first date: NaN stands in for the one Curves requires
+    curves = _curves(value, math.nan, traded=np.array([float(traded.sum())]), years_given=years)
+    return float(specs.spec("turnover")(curves).item())
 
 
 def switches_per_year(switch_dates: Iterable[Any], first: Any, last: Any) -> float:
     """Target switches per year: #{switch dates d with first <= d <= last} / years(first, last).
 
     A switch on ``first`` counts: a sub-period's returns start from the previous close, so
-    they include that day's trades.  As ``engine.pipeline``'s ``switches_per_year``; NaN
+    they include that day's trades.  The spec ``switches_per_year``, as a run reports it; NaN
     when the window is shorter than a day.
     """
     first, last = pd.Timestamp(first), pd.Timestamp(last)
-    years = m.years_between(first.date(), last.date())
-    if not years > 0:
-        return math.nan
     dates = pd.DatetimeIndex(list(switch_dates))
-    return int(((dates >= first) & (dates <= last)).sum()) / years
+    count = int(((dates >= first) & (dates <= last)).sum())
+    # the spec reads the count and the window's years (from its first and last dates), no values
+    window = Curves(pd.DatetimeIndex([first, last]), np.full((2, 1), math.nan), math.nan, switches=np.array([count]))
+    return float(specs.spec("switches_per_year")(window).item())
 
 
 def regime_metrics(value: pd.Series, initial: float, in_regime: pd.Series, periods_per_year: float) -> dict[str, float]:

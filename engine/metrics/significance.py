@@ -111,6 +111,14 @@ def _auto_block(x: np.ndarray) -> int:
     return max(1, round(mean)) if math.isfinite(mean) else 1
 
 
+def _check_bootstrap(reps: int, block: int | None) -> None:
+    """ValueError unless ``reps`` >= 1 and ``block`` is None or >= 1."""
+    if reps < 1:
+        raise ValueError(f"reps must be >= 1, got {reps}")
+    if block is not None and block < 1:
+        raise ValueError(f"block must be >= 1, got {block}")
+
+
 # ---------------------------------------------------------------------------- Sharpe CI
 
 
@@ -132,13 +140,8 @@ def sharpe_ci(
     resamples made of blocks of geometric length with mean ``block``, which keeps the serial
     dependence (volatility clustering) of daily returns that an iid bootstrap destroys.  The
     interval is the percentile interval [q_{(1-level)/2}, q_{(1+level)/2}] of the resampled
-    SR_ann (numpy's linear interpolation between order statistics).
-
-    Why percentile and not BCa: BCa's acceleration comes from a delete-one jackknife, which
-    treats the days as independent and so ignores the very dependence the block bootstrap is
-    there to keep; it also costs n extra evaluations.  The percentile interval is
-    transformation-respecting and needs no extra assumption; its coverage error is larger
-    for strongly skewed statistics, an accepted trade-off here.
+    SR_ann (numpy's linear interpolation between order statistics); why percentile and not
+    BCa: ``_percentile_interval``.
 
     Parameters
     ----------
@@ -173,18 +176,29 @@ def sharpe_ci(
         raise ValueError(f"periods_per_year must be > 0, got {periods_per_year}")
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    if reps < 1:
-        raise ValueError(f"reps must be >= 1, got {reps}")
-    if block is not None and block < 1:
-        raise ValueError(f"block must be >= 1, got {block}")
+    _check_bootstrap(reps, block)
     if math.isnan(per_period_sharpe(r)):
         return math.nan, math.nan
     size = _auto_block(r) if block is None else block
+    return _percentile_interval(r, periods_per_year, level=level, reps=reps, seed=seed, block=size)
+
+
+def _percentile_interval(
+    r: np.ndarray, periods_per_year: float, *, level: float, reps: int, seed: int, block: int
+) -> tuple[float, float]:
+    """The ``level`` percentile interval of ``sharpe(x, periods_per_year)`` over stationary-bootstrap resamples x.
+
+    Why percentile and not BCa: BCa's acceleration comes from a delete-one jackknife, which
+    treats the days as independent and so ignores the very dependence the block bootstrap is
+    there to keep; it also costs n extra evaluations.  The percentile interval is
+    transformation-respecting and needs no extra assumption; its coverage error is larger
+    for strongly skewed statistics, an accepted trade-off here.
+    """
 
     def statistic(x: np.ndarray) -> np.ndarray:
         return np.array([sharpe(x, periods_per_year)])
 
-    bs = StationaryBootstrap(size, r, seed=np.random.default_rng(seed))
+    bs = StationaryBootstrap(block, r, seed=np.random.default_rng(seed))
     ci = bs.conf_int(statistic, reps=reps, method="percentile", size=level)
     return float(ci[0, 0]), float(ci[1, 0])
 
@@ -328,6 +342,35 @@ def _long_run_variance(d: np.ndarray, block: int) -> np.ndarray:
     return np.asarray(acov[0] + 2 * kappa @ acov[1:])
 
 
+def _spa_inputs(strategy_returns: np.ndarray, benchmark_returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(strategy returns (T, K), benchmark returns (T,)) as float arrays; ValueError on a bad shape or value."""
+    strat = np.asarray(strategy_returns, dtype=float)
+    if strat.ndim != 2 or strat.shape[1] < 1:
+        raise ValueError(f"strategy_returns must be 2-D (T x K) with K >= 1, got shape {strat.shape}")
+    bench = _returns_1d(benchmark_returns, name="benchmark_returns")
+    if strat.shape[0] != len(bench):
+        raise ValueError(f"strategy_returns has {strat.shape[0]} rows but benchmark_returns has {len(bench)}")
+    if not np.all(np.isfinite(strat)):
+        raise ValueError("strategy_returns contain NaN or infinite values; align the dates first")
+    return strat, bench
+
+
+def _varying_differentials(strat: np.ndarray, bench: np.ndarray) -> np.ndarray | float:
+    """The loss differentials d = r_k - b that vary, (T, K'); or every p-value when none is left to test.
+
+    A constant differential (std below ``_CONSTANT_RTOL`` of the returns' size) that is positive
+    beats the benchmark every day: all p-values 0.0.  The other constant ones never beat it and are
+    left out; with none left, all p-values are 1.0.
+    """
+    d = strat - bench[:, None]
+    scale = np.max(np.abs(strat), axis=0) + np.max(np.abs(bench))
+    constant = np.std(d, axis=0) <= _CONSTANT_RTOL * scale
+    if np.any(constant & (d.mean(axis=0) > 0)):
+        return 0.0
+    d = d[:, ~constant]
+    return 1.0 if d.shape[1] == 0 else d
+
+
 def spa_pvalue(
     strategy_returns: np.ndarray,
     benchmark_returns: np.ndarray,
@@ -351,18 +394,11 @@ def spa_pvalue(
       own (negative) mean -- Hansen's recommended p-value.
     * ``lower``: every strategy with a negative mean keeps it (liberal).
 
-    Deliberate difference from ``arch``: arch 8.0's ``SPA`` compares raw means (its
-    ``studentize`` flag only changes the variance estimate, not the statistic), so one very
-    noisy strategy can hide a strong one.  Hansen's statistic is studentized, so each
-    differential is divided by its omega_k before it reaches arch (benchmark losses 0,
-    model losses -d_k / omega_k); with one strategy this changes nothing.  Unlike Hansen's
-    T = max(..., 0), arch does not truncate at 0: for a lone clearly-worse strategy the
-    ``consistent`` and ``lower`` p-values sit near 0.5 (its null is centred at its own
-    mean) and ``upper`` near 1 -- none of them rejects.
+    Deliberately unlike ``arch``, the differentials are studentized before arch sees them
+    (``_studentized_spa`` says why, and what arch's missing truncation at 0 gives).
 
-    Constant differentials (std below 1e-10 of the returns' size): a strategy that beats
-    the benchmark by the same amount every day makes all three p-values 0; one that never
-    beats it is left out; if every strategy is left out, all three are 1.
+    Constant differentials (``_varying_differentials``): one that beats the benchmark every
+    day makes all three p-values 0; the others are left out; none left, all three are 1.
 
     Parameters
     ----------
@@ -386,32 +422,29 @@ def spa_pvalue(
     >>> spa_pvalue((b + 0.001)[:, None], b)  # beats the benchmark by 0.1% every day
     {'consistent': 0.0, 'lower': 0.0, 'upper': 0.0}
     """
-    strat = np.asarray(strategy_returns, dtype=float)
-    if strat.ndim != 2 or strat.shape[1] < 1:
-        raise ValueError(f"strategy_returns must be 2-D (T x K) with K >= 1, got shape {strat.shape}")
-    bench = _returns_1d(benchmark_returns, name="benchmark_returns")
-    if strat.shape[0] != len(bench):
-        raise ValueError(f"strategy_returns has {strat.shape[0]} rows but benchmark_returns has {len(bench)}")
-    if not np.all(np.isfinite(strat)):
-        raise ValueError("strategy_returns contain NaN or infinite values; align the dates first")
-    if reps < 1:
-        raise ValueError(f"reps must be >= 1, got {reps}")
-    if block is not None and block < 1:
-        raise ValueError(f"block must be >= 1, got {block}")
+    strat, bench = _spa_inputs(strategy_returns, benchmark_returns)
+    _check_bootstrap(reps, block)
     if len(bench) < MIN_OBS:
         return dict.fromkeys(SPA_KEYS, math.nan)
+    d = _varying_differentials(strat, bench)
+    if isinstance(d, float):
+        return dict.fromkeys(SPA_KEYS, d)
+    return _studentized_spa(d, _auto_block(d) if block is None else block, reps, seed)
 
-    d = strat - bench[:, None]
-    scale = np.max(np.abs(strat), axis=0) + np.max(np.abs(bench))
-    constant = np.std(d, axis=0) <= _CONSTANT_RTOL * scale
-    if np.any(constant & (d.mean(axis=0) > 0)):
-        return dict.fromkeys(SPA_KEYS, 0.0)
-    d = d[:, ~constant]
-    if d.shape[1] == 0:
-        return dict.fromkeys(SPA_KEYS, 1.0)
 
-    size = _auto_block(d) if block is None else block
+def _studentized_spa(d: np.ndarray, size: int, reps: int, seed: int) -> dict[str, float]:
+    """``arch.bootstrap.SPA``'s three p-values of the (T, K) loss differentials ``d``, each studentized.
+
+    Deliberate difference from ``arch``: arch 8.0's ``SPA`` compares raw means (its
+    ``studentize`` flag only changes the variance estimate, not the statistic), so one very
+    noisy strategy can hide a strong one.  Hansen's statistic is studentized, so each
+    differential is divided by its omega_k before it reaches arch (benchmark losses 0,
+    model losses -d_k / omega_k); with one strategy this changes nothing.  Unlike Hansen's
+    T = max(..., 0), arch does not truncate at 0: for a lone clearly-worse strategy the
+    ``consistent`` and ``lower`` p-values sit near 0.5 (its null is centred at its own
+    mean) and ``upper`` near 1 -- none of them rejects.
+    """
     studentized = d / np.sqrt(_long_run_variance(d, size))
-    test = SPA(np.zeros(len(bench)), -studentized, block_size=size, reps=reps, seed=np.random.default_rng(seed))
+    test = SPA(np.zeros(len(d)), -studentized, block_size=size, reps=reps, seed=np.random.default_rng(seed))
     test.compute()
     return {key: float(test.pvalues[key]) for key in SPA_KEYS}

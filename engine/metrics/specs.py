@@ -56,7 +56,10 @@ class Curves:
     first date (V_-1); ``risk_free``: the per-date risk-free return (None: zero); per column
     ``traded`` (total traded value), ``fees`` (fees and stamp duty paid), ``trades`` (fills) and
     ``switches`` (changes of the target allocation after the first); ``reference``: the reference
-    benchmark's (dates,) curve for relative metrics (None: they are NaN).
+    benchmark's (dates,) curve for relative metrics (None: they are NaN), ``reference_initial`` its
+    value before the first date (None: ``initial``, a benchmark run beside the strategy from the
+    same cash).  ``years_given`` and ``ppy_given`` replace the calendar years and periods per year
+    of ``dates`` when a caller fixed them (None: from the dates, as documented below).
     """
 
     dates: pd.DatetimeIndex
@@ -68,6 +71,9 @@ class Curves:
     trades: np.ndarray | None = None
     switches: np.ndarray | None = None
     reference: np.ndarray | None = None
+    reference_initial: float | None = None
+    years_given: float | None = None
+    ppy_given: float | None = None
 
     @property
     def k(self) -> int:
@@ -75,11 +81,27 @@ class Curves:
 
     @cached_property
     def years(self) -> float:
+        if self.years_given is not None:
+            return self.years_given
         return m.years_between(self.dates[0].date(), self.dates[-1].date())
 
     @cached_property
     def periods_per_year(self) -> float:
+        if self.ppy_given is not None:
+            return self.ppy_given
         return m.periods_per_year(len(self.dates), self.years)
+
+    @property
+    def reference_start(self) -> float | np.ndarray:
+        """The reference's value before the first date: ``reference_initial``, else ``initial``."""
+        return self.initial if self.reference_initial is None else self.reference_initial
+
+    @cached_property
+    def active_returns(self) -> np.ndarray | None:
+        """d = r - r_reference, (dates, K), each from its own value before the first date; None without a reference."""
+        if self.reference is None:
+            return None
+        return self.returns - m.daily_returns(self.reference, self.reference_start)[:, None]
 
     @cached_property
     def returns(self) -> np.ndarray:
@@ -121,14 +143,19 @@ def _turnover(c: Curves) -> np.ndarray:
 def _excess(c: Curves) -> np.ndarray:
     if c.reference is None:
         return c._nan()
-    return c.cagr - m.cagr(c.reference, c.initial, c.years)
+    return c.cagr - m.cagr(c.reference, c.reference_start, c.years)
 
 
 def _information_ratio(c: Curves) -> np.ndarray:
-    if c.reference is None:
+    if c.active_returns is None:
         return c._nan()
-    d = c.returns - m.daily_returns(c.reference, c.initial)[:, None]
-    return np.asarray(m.sharpe(d, c.periods_per_year))
+    return np.asarray(m.sharpe(c.active_returns, c.periods_per_year))
+
+
+def _tracking_error(c: Curves) -> np.ndarray:
+    if c.active_returns is None:
+        return c._nan()
+    return np.asarray(m.annual_volatility(c.active_returns, c.periods_per_year))
 
 
 @dataclass(frozen=True)
@@ -180,6 +207,8 @@ SPECS: tuple[MetricSpec, ...] = (
     MetricSpec("excess_return", "Excess", "pct", "higher", "CAGR - CAGR of the reference benchmark", _excess),
     MetricSpec("information_ratio", "IR", "num", "higher",
                "mean(d) / std(d, ddof=1) * sqrt(periods per year), d = r - r_reference", _information_ratio),
+    MetricSpec("tracking_error", "TE", "pct", None,
+               "std(d, ddof=1) * sqrt(periods per year), d = r - r_reference", _tracking_error, score=False),
     MetricSpec("worst_year", "Worst year", "pct", "higher",
                "min over calendar years of V(last date of y) / V(last date of y - 1) - 1",
                lambda c: m.worst_year(c.dates.year.to_numpy(), c.value, c.initial)),
