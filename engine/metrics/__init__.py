@@ -1,12 +1,16 @@
 """Metrics and statistics of equity curves, in fractions (never percent).
 
+* :mod:`engine.metrics.specs`: every metric defined once (key, label, format, direction,
+  formula, function over K curves), which runs, sweeps, compare, tables and reports read;
 * :mod:`engine.metrics.returns`: return, risk and drawdown metrics of one curve or K curves side
   by side (the package exports these);
 * :mod:`engine.metrics.nb`: their compiled kernels;
-* :mod:`engine.metrics.frames`: the same metrics on dated pandas series (common windows, calendar
-  years, relative metrics, regimes), as compare and the reports use them;
+* :mod:`engine.metrics.frames`: pandas glue for compare and the reports (common windows, calendar
+  years, regimes), computing each metric through the specs;
 * :mod:`engine.metrics.significance`: bootstrap intervals, PSR, DSR, Hansen's SPA;
-* :mod:`engine.metrics.overfitting`: the probability of backtest overfitting (CSCV).
+* :mod:`engine.metrics.overfitting`: the probability of backtest overfitting (CSCV, in
+  :mod:`~engine.metrics.cscv`) and the deflated Sharpe ratio of the best column
+  (:mod:`~engine.metrics.deflated`), with their shared input checks (:mod:`~engine.metrics.matrix`).
 """
 
 from engine.metrics.returns import (
