@@ -45,7 +45,7 @@ from engine.jobs.sweep import _evaluate, default_workers  # noqa: E402
 from engine.pipeline import required_warmup, run_strategy  # noqa: E402
 from engine.sweep import (  # noqa: E402
     DEFAULT_CHUNK,
-    _columns,
+    _knobs,
     _targets,
     chunks,
     evaluate_chunk,
@@ -233,22 +233,22 @@ def _simulator_calls(ctx, frame, parts) -> list[dict]:
     one pass of the sweep and each is given to :func:`engine.simulate.simulate_batch` (on the sweep's
     engine), whose vectorbt call is recorded: what vectorbt's simulator alone needs for the same legs.
     """
-    from engine import simulate, sweep
+    from engine import evaluate, simulate
 
     plans: list[tuple[object, dict]] = []
-    real_plan = sweep.plan_batch
+    real_plan = evaluate.plan_batch
 
     def capture(**kwargs):
         batch = real_plan(**kwargs)
         plans.append((batch, kwargs))
         return batch
 
-    sweep.plan_batch = capture
+    evaluate.plan_batch = capture
     try:
         for part in parts:
             evaluate_chunk(ctx, frame.iloc[part], part)
     finally:
-        sweep.plan_batch = real_plan
+        evaluate.plan_batch = real_plan
     calls: list[dict] = []
     real = simulate._order_records
 
@@ -294,7 +294,7 @@ def _naive_inputs(cfg, ctx, combos):
     from engine.execution import plan_batch
 
     panel, start = ctx.loaded.panel, ctx.start
-    targets = _targets(cfg, ctx, _columns(cfg, grid_frame(grid(cfg))))
+    targets = _targets(cfg, ctx, _knobs(cfg, grid_frame(grid(cfg))))
     ms = len(ctx.close) // (len(panel.dates) - start)
     rates = cost_rates(cfg.costs, cfg.assets, panel.assets, panel.dates)
     fees_slots = np.repeat(rates.fees, ms, axis=0)[start * ms :]
