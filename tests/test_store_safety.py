@@ -142,7 +142,7 @@ def test_report_of_an_empty_run_id_is_a_user_error(store: Path, tmp_path: Path) 
 # 3. a directory deleted by hand is noticed at the next read
 
 
-def test_a_run_deleted_by_hand_leaves_the_catalog_at_the_next_read(tmp_path: Path) -> None:
+def test_a_run_deleted_by_hand_is_never_listed_and_reads_write_nothing(tmp_path: Path) -> None:
     import shutil
 
     results = tmp_path / "R"
@@ -150,13 +150,28 @@ def test_a_run_deleted_by_hand_leaves_the_catalog_at_the_next_read(tmp_path: Pat
     run_ok(CORR, results=results)
     [corr] = _run_dirs(results, "corr_breakdown")
     shutil.rmtree(corr)
+    before = {p: p.read_bytes() for p in results.glob("seesaw.duckdb*")}
     listed = invoke("runs", "query", "SELECT config_name FROM runs", "--results-dir", results, "--format", "csv")
     assert listed.stdout.split() == ["config_name", "ratio_trend"]
     compared = invoke("compare", "--runs", "latest", "--results-dir", results)
     assert compared.exit_code == 0, compared.stderr
+    assert "corr_breakdown" not in compared.stdout
     reported = invoke("report", "latest", "--output", tmp_path / "r.html", "--results-dir", results)
     assert reported.exit_code == 0, reported.stderr
+    assert {p: p.read_bytes() for p in results.glob("seesaw.duckdb*")} == before  # reading changed no file
+    run_ok(RATIO, results=results)  # the next write brings the catalog file up to date
     check_catalog(results / "seesaw.duckdb", results)
+
+
+def test_reading_an_empty_results_directory_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    for args in (("runs", "list"), ("runs", "query", "SELECT 1"), ("compare", "--runs", "latest")):
+        out = invoke(*args, "--results-dir", tmp_path / "none")
+        assert out.exit_code == 2, (args, out.stdout, out.stderr)
+        assert len(out.stderr.strip().splitlines()) == 1 and "nothing is stored" in out.stderr, out.stderr
+    store = tmp_path / "elsewhere.duckdb"
+    out = invoke("runs", "query", "SELECT 1", "--store", store, "--results-dir", tmp_path / "none")
+    assert out.exit_code == 2, out.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -269,10 +284,13 @@ def _check_sweeps(results: Path, reference: pd.DataFrame, *, expect_stored: bool
     """After the next command (a query): every stored sweep is complete and equals the reference, and
     the catalog lists exactly those."""
     query = invoke("runs", "query", "SELECT count(*) AS n FROM sweeps", "--results-dir", results, "--format", "csv")
-    assert query.exit_code == 0, query.stderr
     parent = results / "small_sweep" / "sweeps"
     stored = [p for p in parent.iterdir() if not p.name.startswith(".")] if parent.is_dir() else []
     assert len(stored) == (1 if expect_stored else 0), stored
+    if not stored and not (results / "seesaw.duckdb").exists():  # nothing stored, no catalog: one line, exit 2
+        assert query.exit_code == 2 and "nothing is stored" in query.stderr, query.stderr
+        return
+    assert query.exit_code == 0, query.stderr
     for sweep_dir in stored:
         assert {"sweep.json", "combos.parquet", "config.yaml", "blocks.npz"} <= {p.name for p in sweep_dir.iterdir()}
         pd.testing.assert_frame_equal(pd.read_parquet(sweep_dir / "combos.parquet"), reference)
@@ -344,11 +362,11 @@ def test_sigkill_at_a_random_moment_of_sweep_force_and_compare(
     compare = ["compare", str(RATIO), str(CORR), "--source", "synthetic", "--results-dir", str(results)]
     code = _kill_after(compare, tmp_path, delay_s)
     assert code in (0, -signal.SIGKILL)
-    listed = invoke("runs", "list", "--results-dir", results)  # the next command reconciles the catalog
-    assert listed.exit_code == 0, listed.stderr
-    indexed = check_catalog(results / "seesaw.duckdb", results)
-    assert len(indexed) == len(_run_dirs(results)) <= 2
-    assert invoke(*compare).exit_code == 0
+    listed = invoke("runs", "query", "SELECT run_dir FROM runs", "--results-dir", results, "--format", "csv")
+    assert listed.exit_code == 0, listed.stderr  # a read lists what is on disk, the catalog file as it was
+    assert sorted(listed.stdout.split()[1:]) == sorted(str(d.resolve()) for d in _run_dirs(results))
+    assert len(_run_dirs(results)) <= 2
+    assert invoke(*compare).exit_code == 0  # the next write reconciles the catalog file
     assert len(check_catalog(results / "seesaw.duckdb", results)) == 2
     assert _leftovers(results) == []
 

@@ -27,7 +27,9 @@ app.add_typer(runs_app, name="runs")
 def _catalog(results_dir: Path, store: Path | None) -> Catalog:
     from engine.jobs.common import RunOptions, catalog_for
 
-    return catalog_for(RunOptions(results_dir=results_dir, store=store), dict(os.environ))
+    catalog = catalog_for(RunOptions(results_dir=results_dir, store=store), dict(os.environ))
+    catalog.check_stored()
+    return catalog
 
 
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:

@@ -103,25 +103,16 @@ class Catalog:
 
     @contextlib.contextmanager
     def _connect(self, *, write: bool) -> Iterator[Any]:
-        """A connection under the file lock; a reading one is sealed (see :func:`_seal`) before it is yielded."""
+        """A connection under the file lock; a reading one is sealed (see :func:`_seal`) before it is yielded.
+
+        Only a writing connection creates anything (the directory, the lock, the database); a reading
+        one opens an existing database read-only.
+        """
         import duckdb
 
-        try:
-            self.db_path.parent.mkdir(parents=True, exist_ok=True)
-            lock = open(self.lock_path, "a+")  # noqa: SIM115 - held for the whole block
-        except OSError as exc:
-            raise StoreError(
-                f"cannot open the results store lock: {exc.strerror or exc}", file=str(self.lock_path)
-            ) from None
-        with lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX if write or not self.db_path.exists() else fcntl.LOCK_SH)
-            read_only = not write and self.db_path.exists()
+        with self._lock(write=write):
             try:
-                con = duckdb.connect(
-                    str(self.db_path),
-                    read_only=read_only,
-                    config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
-                )
+                con = duckdb.connect(str(self.db_path), read_only=not write, config=_CONNECT_CONFIG)
             except duckdb.Error as exc:
                 raise StoreError(
                     f"cannot open the results store: {str(exc).splitlines()[0]} "
@@ -131,11 +122,30 @@ class Catalog:
             try:
                 if write:
                     _ensure_schema(con)
-                elif read_only:
+                else:
                     _seal(con)
                 yield con
             finally:
                 con.close()
+
+    @contextlib.contextmanager
+    def _lock(self, *, write: bool) -> Iterator[None]:
+        """The ``fcntl`` lock next to the database: exclusive to write, shared to read.  A reader of a
+        database that has no lock file yet (never written by Seesaw) reads without one."""
+        if not write and not self.lock_path.exists():
+            yield
+            return
+        try:
+            if write:
+                self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(self.lock_path, "a+" if write else "r")  # noqa: SIM115 - held for the whole block
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open the results store lock: {exc.strerror or exc}", file=str(self.lock_path)
+            ) from None
+        with lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX if write else fcntl.LOCK_SH)
+            yield
 
     def own_files(self) -> tuple[Path, ...]:
         """The catalog's files: the database, DuckDB's write-ahead log and temporary directory, the lock."""
@@ -208,13 +218,15 @@ class Catalog:
             return []
         return sorted(p.parent for p in self.results_dir.glob(f"*/*/{MANIFEST}") if not p.parent.name.startswith("."))
 
-    def _sync(self, con: Any) -> int:
+    def _sync(self, con: Any, *, clean: bool = True) -> int:
         """Drop rows whose run directory is gone; add landed directories under ``results_dir`` not yet indexed.
 
         Rows of other results directories sharing this catalog (``--store``) are kept while they exist.
-        What killed writers left under ``results_dir`` is cleaned up first (:func:`clean_stale`).
+        With ``clean`` (every write), what killed writers left under ``results_dir`` is cleaned up
+        first (:func:`clean_stale`).
         """
-        clean_stale(self.results_dir)
+        if clean:
+            clean_stale(self.results_dir)
         present = {str(p.resolve()) for p in self._manifests()}
         known = {row[0]: row[1] for row in con.execute("SELECT run_dir, run_id FROM runs").fetchall()}
         for run_dir, run_id in known.items():
@@ -298,6 +310,7 @@ class Catalog:
 
     def select(self, spec: str) -> list[Path]:
         """Run directories for ``--runs``: ``latest`` (newest run of each config) or run ids, comma-separated."""
+        self.check_stored()
         if spec == "latest":
             sql = (
                 "SELECT run_dir FROM runs WHERE status = 'complete' QUALIFY row_number() OVER "
@@ -323,6 +336,7 @@ class Catalog:
 
     def latest(self) -> Path:
         """The run directory of the most recently created complete run (of any config)."""
+        self.check_stored()
         _, rows = self.query(
             "SELECT run_dir FROM runs WHERE status = 'complete' ORDER BY created_at DESC, run_id DESC LIMIT 1"
         )
@@ -340,19 +354,50 @@ class Catalog:
     def query(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
         """Run one read-only statement on a sealed connection; return (column names, rows).
 
-        The catalog is first reconciled with the directories if a run or sweep was deleted or landed
-        since it was last written, so a directory removed by hand is never listed; what killed writers
-        left is cleaned up first (:func:`clean_stale`), as on every write.
+        Reading never creates a file nor writes the catalog.  It only finishes what a killed writer
+        left (:func:`clean_stale`: a result set aside while being replaced is restored, temporary
+        directories of dead processes are removed), so a stored result is never missing from a read.
+        When the catalog is missing, or behind the directories (a run or sweep deleted by hand, or
+        landed by a writer that died before indexing it), the statement runs on an index rebuilt in
+        memory from the catalog and the directories, so a directory removed by hand is never listed;
+        the file catches up at the next write.
         """
         clean_stale(self.results_dir)
-        if not self.db_path.exists():
-            self.sync()
-        with self._connect(write=False) as con:
-            if not self._stale(con):
-                return self._read(con, sql, params)
-        self.sync()  # outside the shared lock: the write takes it exclusively
-        with self._connect(write=False) as con:
+        if self.db_path.exists():
+            with self._connect(write=False) as con:
+                if not self._stale(con):
+                    return self._read(con, sql, params)
+        with self._in_memory() as con:
             return self._read(con, sql, params)
+
+    @contextlib.contextmanager
+    def _in_memory(self) -> Iterator[Any]:
+        """A sealed in-memory catalog: the file's rows (if it has the current schema), reconciled with the
+        directories as :meth:`sync` would, without cleaning up or writing anything."""
+        import duckdb
+
+        con = duckdb.connect(":memory:", config=_CONNECT_CONFIG)
+        try:
+            _ensure_schema(con)
+            if self.db_path.exists():
+                with self._lock(write=False):
+                    _copy_tables(con, self.db_path)
+            self._sync(con, clean=False)
+            self._refresh_views(con)
+            _seal(con)
+            yield con
+        finally:
+            con.close()
+
+    def check_stored(self) -> None:
+        """A one-line error when there is no catalog and nothing stored under the results directory
+        (a browsing command pointed at the wrong place)."""
+        if not self.db_path.exists() and not self._manifests() and not self._sweep_dirs():
+            raise StoreError(
+                f"no results store: nothing is stored under {self.results_dir}",
+                file=str(self.db_path),
+                expected="a results directory with runs in it (--results-dir, --store), or a run first",
+            )
 
     def user_query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """``seesaw runs query``: like :meth:`query`, for one ``SELECT`` (or ``EXPLAIN``) statement only."""
@@ -405,6 +450,32 @@ MAX_QUERY_ROWS = 1_000_000
 #: What a reading connection may use: DuckDB's memory limit and threads.
 _READ_MEMORY_LIMIT = "2GB"
 _ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
+
+
+#: DuckDB never installs or loads an extension behind the catalog's back.
+_CONNECT_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
+def _copy_tables(con: Any, db_path: Path) -> None:
+    """Copy the catalog file's tables into the in-memory ``con`` when its schema is the current one."""
+    import duckdb
+
+    try:
+        con.execute(f"ATTACH '{str(db_path).replace(chr(39), chr(39) * 2)}' AS disk (READ_ONLY)")
+    except duckdb.Error:
+        return  # unreadable: rebuilt from the directories alone
+    try:
+        row = con.execute("SELECT value FROM disk.meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and row[0] == str(SCHEMA_VERSION):
+            for table in ("runs", "metrics", "sweeps"):
+                con.execute(f"INSERT INTO {table} SELECT * FROM disk.{table}")
+    except duckdb.Error:
+        pass  # an old or foreign schema: rebuilt from the directories alone
+    finally:
+        con.execute("DETACH disk")
 
 
 def _first_line(exc: BaseException) -> str:
