@@ -31,6 +31,7 @@ from typing import Any
 
 from engine.errors import ConfigError, StoreError
 from engine.metrics.specs import CATALOG_COLUMNS, spec
+from engine.store.readonly import CONNECT_CONFIG, MAX_QUERY_ROWS, RUN_TABLES, check_read_only_sql, read, seal
 from engine.store.staging import clean_stale
 
 __all__ = ["MANIFEST", "MAX_QUERY_ROWS", "Catalog", "check_read_only_sql", "default_store_path"]
@@ -41,7 +42,6 @@ _RUN_COLUMNS = (
     "seesaw_version", "code_hash", "start", "end", "created_at", "status", "run_dir",
 )  # fmt: skip
 _METRIC_COLUMNS = ("kind", "name", "start", "end", *CATALOG_COLUMNS)
-_RUN_TABLES = ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals")
 _FLOATS = {c for c in CATALOG_COLUMNS if spec(c).fmt != "int"}
 _INTS = set(CATALOG_COLUMNS) - _FLOATS
 _SCHEMA = f"""
@@ -103,7 +103,7 @@ class Catalog:
 
     @contextlib.contextmanager
     def _connect(self, *, write: bool) -> Iterator[Any]:
-        """A connection under the file lock; a reading one is sealed (see :func:`_seal`) before it is yielded.
+        """A connection under the file lock; a reading one is sealed (:func:`engine.store.readonly.seal`) first.
 
         Only a writing connection creates anything (the directory, the lock, the database); a reading
         one opens an existing database read-only.
@@ -112,7 +112,7 @@ class Catalog:
 
         with self._lock(write=write):
             try:
-                con = duckdb.connect(str(self.db_path), read_only=not write, config=_CONNECT_CONFIG)
+                con = duckdb.connect(str(self.db_path), read_only=not write, config=CONNECT_CONFIG)
             except duckdb.Error as exc:
                 raise StoreError(
                     f"cannot open the results store: {str(exc).splitlines()[0]} "
@@ -123,7 +123,7 @@ class Catalog:
                 if write:
                     _ensure_schema(con)
                 else:
-                    _seal(con)
+                    seal(con)
                 yield con
             finally:
                 con.close()
@@ -281,7 +281,7 @@ class Catalog:
         else:
             con.execute("DROP VIEW IF EXISTS sweep_combos")
         run_dirs = [Path(r[0]) for r in con.execute("SELECT run_dir FROM runs ORDER BY run_id").fetchall()]
-        for table in _RUN_TABLES:
+        for table in RUN_TABLES:
             files = [d / f"{table}.parquet" for d in run_dirs if (d / f"{table}.parquet").is_file()]
             if not files:
                 con.execute(f"DROP VIEW IF EXISTS {table}")
@@ -366,9 +366,9 @@ class Catalog:
         if self.db_path.exists():
             with self._connect(write=False) as con:
                 if not self._stale(con):
-                    return self._read(con, sql, params)
+                    return read(con, sql, params, file=str(self.db_path))
         with self._in_memory() as con:
-            return self._read(con, sql, params)
+            return read(con, sql, params, file=str(self.db_path))
 
     @contextlib.contextmanager
     def _in_memory(self) -> Iterator[Any]:
@@ -376,7 +376,7 @@ class Catalog:
         directories as :meth:`sync` would, without cleaning up or writing anything."""
         import duckdb
 
-        con = duckdb.connect(":memory:", config=_CONNECT_CONFIG)
+        con = duckdb.connect(":memory:", config=CONNECT_CONFIG)
         try:
             _ensure_schema(con)
             if self.db_path.exists():
@@ -384,7 +384,7 @@ class Catalog:
                     _copy_tables(con, self.db_path)
             self._sync(con, clean=False)
             self._refresh_views(con)
-            _seal(con)
+            seal(con)
             yield con
         finally:
             con.close()
@@ -404,30 +404,6 @@ class Catalog:
         check_read_only_sql(sql, file=str(self.db_path))
         return self.query(sql)
 
-    def _read(self, con: Any, sql: str, params: list[Any] | None) -> tuple[list[str], list[tuple]]:
-        import duckdb
-
-        try:
-            cur = con.execute(sql, params or [])
-            if cur.description is None:
-                return [], []
-            rows = cur.fetchmany(MAX_QUERY_ROWS + 1)
-        except duckdb.PermissionException as exc:
-            raise StoreError(
-                f"query refused: {_first_line(exc)} (a query reads only the catalog's tables and views)",
-                file=str(self.db_path),
-                expected="a query of the catalog's tables and views",
-            ) from None
-        except duckdb.Error as exc:
-            raise StoreError(f"query failed: {_first_line(exc)}", file=str(self.db_path)) from None
-        if len(rows) > MAX_QUERY_ROWS:
-            raise StoreError(
-                f"the query returns more than {MAX_QUERY_ROWS:,} rows",
-                file=str(self.db_path),
-                expected="a LIMIT, a WHERE or an aggregate",
-            )
-        return [d[0] for d in cur.description], rows
-
     def _stale(self, con: Any) -> bool:
         """Whether an indexed run or sweep directory is gone, or a landed one is not indexed."""
         import duckdb
@@ -443,20 +419,6 @@ class Catalog:
             not (Path(d) / "sweep.json").is_file() for d in sweeps
         )
         return gone or bool(landed - runs) or bool(landed_sweeps - sweeps)
-
-
-#: ``seesaw runs query`` refuses a result larger than this (a LIMIT keeps it small).
-MAX_QUERY_ROWS = 1_000_000
-#: What a reading connection may use: DuckDB's memory limit and threads.
-_READ_MEMORY_LIMIT = "2GB"
-_ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
-
-
-#: DuckDB never installs or loads an extension behind the catalog's back.
-_CONNECT_CONFIG: dict[str, str | bool | int | float | list[str]] = {
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-}
 
 
 def _copy_tables(con: Any, db_path: Path) -> None:
@@ -476,64 +438,3 @@ def _copy_tables(con: Any, db_path: Path) -> None:
         pass  # an old or foreign schema: rebuilt from the directories alone
     finally:
         con.execute("DETACH disk")
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
-def check_read_only_sql(sql: str, *, file: str | None = None) -> None:
-    """Refuse anything but one ``SELECT`` (``WITH``, ``FROM``, ``DESCRIBE``, ``SHOW``, ``VALUES`` included)
-    or ``EXPLAIN`` statement: no ``COPY``, ``EXPORT``, ``ATTACH``, ``INSTALL``, ``LOAD``, ``SET``,
-    ``PRAGMA``, ``CALL`` or anything that writes.
-
-    >>> check_read_only_sql("SELECT 1")
-    >>> check_read_only_sql("COPY runs TO 'x.csv'")
-    Traceback (most recent call last):
-    ...
-    engine.errors.StoreError: runs query takes one read-only SELECT statement, not COPY
-    """
-    import duckdb
-
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise StoreError(f"query failed: {_first_line(exc)}", file=file) from None
-    if len(statements) != 1:
-        raise StoreError(
-            f"runs query takes one read-only SELECT statement, got {len(statements)} statements",
-            file=file,
-            expected="one SELECT statement",
-        )
-    kind = statements[0].type.name
-    if kind not in _ALLOWED_STATEMENTS:
-        raise StoreError(
-            f"runs query takes one read-only SELECT statement, not {kind}",
-            file=file,
-            expected="one SELECT statement",
-        )
-
-
-def _seal(con: Any) -> None:
-    """Confine a read-only connection to the catalog: its tables and the Parquet files its views list.
-
-    DuckDB's ``enable_external_access = false`` refuses every other file (``read_csv``, ``read_text``,
-    ``glob``, ``COPY ... TO``, ``EXPORT DATABASE``, ``ATTACH``) and every extension install or load;
-    ``allowed_paths`` lets the views read their own files; ``lock_configuration`` keeps a statement from
-    undoing any of it.  Memory and threads are capped so one query cannot take the machine.
-    """
-    import duckdb
-
-    files: list[str] = []
-    with contextlib.suppress(duckdb.Error):  # an empty or old catalog has no such tables: nothing to allow
-        for (run_dir,) in con.execute("SELECT run_dir FROM runs").fetchall():
-            files += [str(Path(run_dir) / f"{t}.parquet") for t in _RUN_TABLES]
-    with contextlib.suppress(duckdb.Error):
-        files += [str(Path(d) / "combos.parquet") for (d,) in con.execute("SELECT sweep_dir FROM sweeps").fetchall()]
-    if files:
-        con.execute("SET allowed_paths = ?", [files])
-    con.execute(f"SET memory_limit = '{_READ_MEMORY_LIMIT}'")
-    con.execute("SET temp_directory = ''")
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")

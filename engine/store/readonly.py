@@ -1,0 +1,120 @@
+"""What a read of the results catalog may do: one statement, on a sealed connection, with a row cap.
+
+``seesaw runs query`` runs a user's SQL on the catalog (:class:`engine.store.catalog.Catalog`);
+every reading connection is sealed first (:func:`seal`), so the statement sees the catalog's tables
+and the Parquet files its views list, and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from engine.errors import StoreError
+
+__all__ = ["CONNECT_CONFIG", "MAX_QUERY_ROWS", "RUN_TABLES", "check_read_only_sql", "first_line", "read", "seal"]
+
+#: The Parquet files of a run directory that the catalog's views read.
+RUN_TABLES = ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals")
+
+#: ``seesaw runs query`` refuses a result larger than this (a LIMIT keeps it small).
+MAX_QUERY_ROWS = 1_000_000
+#: What a reading connection may use: DuckDB's memory limit and threads.
+_READ_MEMORY_LIMIT = "2GB"
+_ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
+
+
+#: DuckDB never installs or loads an extension behind the catalog's back.
+CONNECT_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
+def first_line(exc: BaseException) -> str:
+    lines = str(exc).splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def check_read_only_sql(sql: str, *, file: str | None = None) -> None:
+    """Refuse anything but one ``SELECT`` (``WITH``, ``FROM``, ``DESCRIBE``, ``SHOW``, ``VALUES`` included)
+    or ``EXPLAIN`` statement: no ``COPY``, ``EXPORT``, ``ATTACH``, ``INSTALL``, ``LOAD``, ``SET``,
+    ``PRAGMA``, ``CALL`` or anything that writes.
+
+    >>> check_read_only_sql("SELECT 1")
+    >>> check_read_only_sql("COPY runs TO 'x.csv'")
+    Traceback (most recent call last):
+    ...
+    engine.errors.StoreError: runs query takes one read-only SELECT statement, not COPY
+    """
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise StoreError(f"query failed: {first_line(exc)}", file=file) from None
+    if len(statements) != 1:
+        raise StoreError(
+            f"runs query takes one read-only SELECT statement, got {len(statements)} statements",
+            file=file,
+            expected="one SELECT statement",
+        )
+    kind = statements[0].type.name
+    if kind not in _ALLOWED_STATEMENTS:
+        raise StoreError(
+            f"runs query takes one read-only SELECT statement, not {kind}",
+            file=file,
+            expected="one SELECT statement",
+        )
+
+
+def seal(con: Any) -> None:
+    """Confine a read-only connection to the catalog: its tables and the Parquet files its views list.
+
+    DuckDB's ``enable_external_access = false`` refuses every other file (``read_csv``, ``read_text``,
+    ``glob``, ``COPY ... TO``, ``EXPORT DATABASE``, ``ATTACH``) and every extension install or load;
+    ``allowed_paths`` lets the views read their own files; ``lock_configuration`` keeps a statement from
+    undoing any of it.  Memory and threads are capped so one query cannot take the machine.
+    """
+    import duckdb
+
+    files: list[str] = []
+    with contextlib.suppress(duckdb.Error):  # an empty or old catalog has no such tables: nothing to allow
+        for (run_dir,) in con.execute("SELECT run_dir FROM runs").fetchall():
+            files += [str(Path(run_dir) / f"{t}.parquet") for t in RUN_TABLES]
+    with contextlib.suppress(duckdb.Error):
+        files += [str(Path(d) / "combos.parquet") for (d,) in con.execute("SELECT sweep_dir FROM sweeps").fetchall()]
+    if files:
+        con.execute("SET allowed_paths = ?", [files])
+    con.execute(f"SET memory_limit = '{_READ_MEMORY_LIMIT}'")
+    con.execute("SET temp_directory = ''")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
+def read(con: Any, sql: str, params: list[Any] | None, *, file: str) -> tuple[list[str], list[tuple]]:
+    """Run ``sql`` on the sealed ``con``: (column names, rows); a one-line error for a refused or failed
+    statement, or for more than :data:`MAX_QUERY_ROWS` rows."""
+    import duckdb
+
+    try:
+        cur = con.execute(sql, params or [])
+        if cur.description is None:
+            return [], []
+        rows = cur.fetchmany(MAX_QUERY_ROWS + 1)
+    except duckdb.PermissionException as exc:
+        raise StoreError(
+            f"query refused: {first_line(exc)} (a query reads only the catalog's tables and views)",
+            file=file,
+            expected="a query of the catalog's tables and views",
+        ) from None
+    except duckdb.Error as exc:
+        raise StoreError(f"query failed: {first_line(exc)}", file=file) from None
+    if len(rows) > MAX_QUERY_ROWS:
+        raise StoreError(
+            f"the query returns more than {MAX_QUERY_ROWS:,} rows",
+            file=file,
+            expected="a LIMIT, a WHERE or an aggregate",
+        )
+    return [d[0] for d in cur.description], rows
