@@ -9,7 +9,9 @@ behind a function-local import still fails.  Rules:
 * ``strategies/`` imports nothing from ``engine/`` (the registry's inputs are its own);
 * floors: the front doors ``engine.cli`` (prints, exits) and ``engine.api`` (for notebooks) >
   ``engine.jobs`` (files, environment) > ``engine.render`` (formatting) > the rest (the pure core
-  and the store); a module never imports a floor above its own.
+  and the store); a module never imports a floor above its own;
+* no module over 500 lines, no function over 60 lines (signature and docstring included) except
+  compiled numba kernels.
 """
 
 from __future__ import annotations
@@ -165,3 +167,40 @@ def test_imports_never_climb_a_floor(module: str) -> None:
         return  # the entry point sits above every floor
     above = sorted(t for t in _edges()[module] if _floor(t) > _floor(module))
     assert above == [], f"{module} (floor {_floor(module)}) imports {above}"
+
+
+#: STYLE.md's sizes: a module a reader can hold, a function that fits on a screen.
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 60
+
+
+def _compiled(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A numba kernel (``@numba.njit``, ``@njit(...)``): exempt from the function length."""
+    return any("njit" in ast.unparse(d) for d in node.decorator_list)
+
+
+def _long_functions(source: str) -> list[tuple[str, int]]:
+    tree = ast.parse(source)
+    return [
+        (node.name, node.end_lineno - node.lineno + 1)  # type: ignore[operator]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and not _compiled(node)
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES  # type: ignore[operator]
+    ]
+
+
+def test_no_module_is_longer_than_the_style_allows() -> None:
+    long = {m: n for m, p in _modules().items() if (n := p.read_text(encoding="utf-8").count("\n")) > MAX_MODULE_LINES}
+    assert long == {}
+
+
+def test_no_function_is_longer_than_the_style_allows() -> None:
+    long = {m: f for m, p in _modules().items() if (f := _long_functions(p.read_text(encoding="utf-8")))}
+    assert long == {}
+
+
+def test_the_length_check_finds_a_long_function_and_spares_a_kernel() -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    source = f"def long():\n{body}\n\n@numba.njit(cache=True)\ndef kernel():\n{body}\n"
+    assert _long_functions(source) == [("long", MAX_FUNCTION_LINES + 1)]
