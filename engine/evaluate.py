@@ -280,7 +280,7 @@ def evaluate(
         if sim.value.shape[1] > k:
             frozen_value = sim.value[:, k:] * mk.val.cash_index[mk.start :, None]
     value = sim.value[:, :k] * mk.val.cash_index[mk.start :, None]
-    records = sim.records[sim.records["col"] < k * n_assets]
+    records = sim.records if frozen_value is None else sim.records[sim.records["col"] < k * n_assets]
     curves = _curves(mk, value, records, plan.switches(mk.start), init_cash, reference)
     return Evaluation(
         plan, records, sim.cash[:, :k], sim.position[:, : k * n_assets], value, curves, frozen_value, mk.order
