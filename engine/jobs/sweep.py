@@ -62,6 +62,7 @@ __all__ = [
     "cluster_evaluator",
     "default_workers",
     "heatmap_html",
+    "load_sweep_config",
     "run_sweep",
     "sweep_job",
     "sweep_top",
@@ -172,7 +173,7 @@ def sweep_job(
     ``resolve`` applies the command line to the config; ``load`` loads its panel with a given
     warm-up; ``record`` indexes a finished sweep directory in the catalog.
     """
-    cfg, g, loaded = _load_checked(path, resolve, load, max_combos=options.max_combos)
+    cfg, g, loaded = load_sweep_config(path, resolve, load, max_combos=options.max_combos)
     sid = sweep_id(cfg, loaded.fingerprint, code_fingerprint())
     parent = results_dir / cfg.name / "sweeps"
     final, staging = parent / sid, parent / f".partial-{sid}"
@@ -207,21 +208,22 @@ def sweep_job(
     return SweepOutcome(cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts), ctx=ctx)
 
 
-def _load_checked(
+def load_sweep_config(
     path: str | Path,
     resolve: Callable[[StrategyConfig], StrategyConfig],
     load: Callable[[StrategyConfig, int], LoadedPanel],
     *,
     max_combos: int,
+    purpose: str = "run",
 ) -> tuple[StrategyConfig, Grid, LoadedPanel]:
     """The resolved config at ``path``, its grid and its panel (with the grid's warm-up), checked usable;
-    a user error in any of them is located in ``path``."""
+    a user error in any of them is located in ``path`` (``purpose``: what the missing ``sweep:`` block is for)."""
     try:
         cfg = resolve(load_config(path))
     except UserError as err:
         raise err.located(file=str(path)) from None
     if not cfg.sweep:
-        raise UserError(f"{path}: no sweep: block to run", expected="sweep: {param: [values], ...}")
+        raise UserError(f"{path}: no sweep: block to {purpose}", expected="sweep: {param: [values], ...}")
     try:
         g = grid(cfg, max_combos=max_combos)
     except UserError as err:

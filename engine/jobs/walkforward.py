@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.config import load_config
 from engine.config.models import StrategyConfig
-from engine.config.params import Grid, grid
+from engine.config.params import Grid
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import UserError
 from engine.jobs.common import catalog_for, data_provider
 from engine.jobs.run import run_files, run_warnings
+from engine.jobs.sweep import load_sweep_config
 from engine.metrics.specs import LOWER_IS_BETTER, WINDOW_METRICS
 from engine.pipeline import Allocation, RunResult, benchmark_allocation, run_with_config
 from engine.store import new_run_id, write_run
@@ -41,7 +41,6 @@ from engine.sweep import (
     grid_frame,
     prepare,
     setting,
-    sweep_warmup,
     window_metrics,
 )
 from engine.walkforward import Fold, folds, parse_duration, select, stitched_columns
@@ -82,14 +81,7 @@ def run_walkforward(
     """Steps 1-3 of the module docstring (writing the run is the caller's)."""
     if select_metric not in WINDOW_METRICS:
         raise UserError(f"--select: expected one of {', '.join(WINDOW_METRICS)}, got {select_metric!r}")
-    try:
-        cfg = resolve(load_config(path))
-    except UserError as err:
-        raise err.located(file=str(path)) from None
-    if not cfg.sweep:
-        raise UserError(f"{path}: no sweep: block to choose from", expected="sweep: {param: [values], ...}")
-    g = grid(cfg, max_combos=max_combos)
-    loaded = load(cfg, sweep_warmup(cfg, g))
+    cfg, g, loaded = load_sweep_config(path, resolve, load, max_combos=max_combos, purpose="choose from")
     dates = loaded.panel.dates[loaded.start :]
     train_off, test_off = parse_duration(train, "--train"), parse_duration(test, "--test")
     step_off = parse_duration(step, "--step") if step else test_off
