@@ -299,6 +299,21 @@ def test_validate_shipped_configs_prints_one_ok_line_each() -> None:
     assert result.stderr == ""
 
 
+def test_validate_reports_every_file_and_exits_2_if_any_is_refused(tmp_path: Path) -> None:
+    good = SHIPPED[0]
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(good.read_text(encoding="utf-8").replace("rules:", "rulez:", 1), encoding="utf-8")
+    twin = tmp_path / "twin.yaml"  # valid alone, but the same name as ``good``
+    twin.write_text(good.read_text(encoding="utf-8"), encoding="utf-8")
+    result = invoke("validate", str(typo), str(good), str(twin))
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == [f"{good}: ok"]
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2, errors
+    assert str(typo) in errors[0] and "rulez" in errors[0]
+    assert str(twin) in errors[1] and "also used by" in errors[1]
+
+
 def test_schema_is_json_with_every_top_level_key() -> None:
     result = invoke("schema")
     assert result.exit_code == 0

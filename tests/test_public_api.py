@@ -30,6 +30,7 @@ EXPECTED: dict[str, set[str]] = {
         "Execution",
         "Rule",
         "StrategyConfig",
+        "check_configs",
         "load_config",
         "load_configs",
         "read_yaml",

@@ -1,6 +1,6 @@
 """Strategy configs: YAML reading, pydantic models and cross-field checks."""
 
-from engine.config.loader import load_config, load_configs, read_yaml
+from engine.config.loader import check_configs, load_config, load_configs, read_yaml
 from engine.config.models import (
     AssetSpec,
     Benchmark,
@@ -19,6 +19,7 @@ __all__ = [
     "Execution",
     "Rule",
     "StrategyConfig",
+    "check_configs",
     "load_config",
     "load_configs",
     "read_yaml",

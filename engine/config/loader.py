@@ -314,17 +314,31 @@ def _parse_path(path: str) -> tuple:
     return tuple(out)
 
 
+def check_configs(paths: Iterable[str | Path]) -> list[tuple[Path, StrategyConfig | UserError]]:
+    """Each config file with its config, or the error that refuses it, every file checked: on its
+    own, then for a name that an earlier valid file already uses."""
+    out: list[tuple[Path, StrategyConfig | UserError]] = []
+    seen: dict[str, str] = {}
+    for file in map(Path, paths):
+        try:
+            cfg = load_config(file)
+        except UserError as err:
+            out.append((file, err))
+            continue
+        if cfg.name in seen:
+            message = f"name {cfg.name!r} is also used by {seen[cfg.name]}; config names must be unique in one run"
+            out.append((file, ConfigError(message, file=str(file), path="name")))
+            continue
+        seen[cfg.name] = str(file)
+        out.append((file, cfg))
+    return out
+
+
 def load_configs(paths: Iterable[str | Path]) -> list[StrategyConfig]:
     """Load every file; the first error raises, before anything runs."""
-    files = list(paths)
-    configs = [load_config(p) for p in files]
-    seen: dict[str, str] = {}
-    for file, cfg in zip(files, configs, strict=True):
-        if cfg.name in seen:
-            raise ConfigError(
-                f"name {cfg.name!r} is also used by {seen[cfg.name]}; config names must be unique in one run",
-                file=str(file),
-                path="name",
-            )
-        seen[cfg.name] = str(file)
+    configs = []
+    for _, found in check_configs(paths):
+        if isinstance(found, UserError):
+            raise found
+        configs.append(found)
     return configs
