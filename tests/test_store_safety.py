@@ -163,6 +163,19 @@ def test_a_run_deleted_by_hand_is_never_listed_and_reads_write_nothing(tmp_path:
     check_catalog(results / "seesaw.duckdb", results)
 
 
+def test_a_run_that_landed_but_was_never_recorded_is_reused(tmp_path: Path) -> None:
+    """A writer killed after its run directory landed and before it was indexed: the next run of the same
+    config finds it on disk (reads never write the catalog, so the file alone would not list it)."""
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    for own in results.glob("seesaw.duckdb*"):
+        own.unlink()
+    again = run_ok(RATIO, results=results)
+    assert "reused" in again.stdout + again.stderr
+    assert len(_run_dirs(results, "ratio_trend")) == 1
+    check_catalog(results / "seesaw.duckdb", results)
+
+
 def test_reading_an_empty_results_directory_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
     for args in (("runs", "list"), ("runs", "query", "SELECT 1"), ("compare", "--runs", "latest")):
         out = invoke(*args, "--results-dir", tmp_path / "none")

@@ -295,18 +295,18 @@ class Catalog:
     # -- reading -------------------------------------------------------------------------------------------------
 
     def find(self, config_hash: str, data_fingerprint: str, code_hash: str) -> Path | None:
-        """The newest complete run with this resolved config, data and code, if any."""
-        if not self.db_path.exists():
+        """The newest complete run with this resolved config, data and code, if any (a landed run the
+        catalog file does not list yet counts: :meth:`query` reads the directories too)."""
+        if not self.db_path.exists() and not self._manifests():
             return None
-        with self._connect(write=False) as con:
-            row = con.execute(
-                "SELECT run_dir FROM runs WHERE config_hash = ? AND data_fingerprint = ? AND code_hash = ? "
-                "AND status = 'complete' ORDER BY created_at DESC, run_id DESC LIMIT 1",
-                [config_hash, data_fingerprint, code_hash],
-            ).fetchone()
-        if row is None or not (Path(row[0]) / MANIFEST).is_file():
+        _, rows = self.query(
+            "SELECT run_dir FROM runs WHERE config_hash = ? AND data_fingerprint = ? AND code_hash = ? "
+            "AND status = 'complete' ORDER BY created_at DESC, run_id DESC LIMIT 1",
+            [config_hash, data_fingerprint, code_hash],
+        )
+        if not rows or not (Path(rows[0][0]) / MANIFEST).is_file():
             return None
-        return Path(row[0])
+        return Path(rows[0][0])
 
     def select(self, spec: str) -> list[Path]:
         """Run directories for ``--runs``: ``latest`` (newest run of each config) or run ids, comma-separated."""
