@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -253,6 +254,9 @@ def test_sweep_command_stores_every_combination_and_a_heatmap(small, tmp_path: P
     assert "64" in count.stdout
     again = invoke(*args)
     assert again.exit_code == 0 and "reused" in again.stdout
+    hint = re.search(r'query: seesaw runs query "(.+)" --results-dir (\S+)\)', " ".join(again.stdout.split()))
+    assert hint is not None and hint.group(2) == str(results)  # the printed query reads this sweep's catalog
+    assert "64" in invoke("runs", "query", hint.group(1), "--results-dir", hint.group(2)).stdout
 
 
 def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, tmp_path: Path, monkeypatch) -> None:

@@ -12,7 +12,9 @@ as: its rank, its sweep-key values, :data:`~engine.metrics.specs.SWEEP_TABLE` an
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -109,5 +111,9 @@ def sweep_caption(outcome: Any, reps: int, sort: str) -> list[str]:
                 f"Logits of the best in-sample combination's out-of-sample rank, counts in bins from "
                 f"{hist['edges'][0]:.2f} to {hist['edges'][-1]:.2f}: {bars} (PBO = share of logits <= 0)."
             )
-    lines.append(f'Stored in {outcome.sweep_dir} (query: seesaw runs query "SELECT * FROM sweep_combos").')
+    results = shlex.quote(str(Path(outcome.sweep_dir).parents[2]))  # <results>/<config>/sweeps/<sweep-id>
+    lines.append(
+        f"Stored in {outcome.sweep_dir} "
+        f'(query: seesaw runs query "SELECT * FROM sweep_combos" --results-dir {results}).'
+    )
     return lines
