@@ -28,9 +28,19 @@ from engine.metrics import frames as cmp
 from engine.metrics import significance as sig
 from engine.store.rundir import StoredRun
 
-__all__ = ["DEFAULT_BENCHMARK", "Comparison", "compare_runs", "data_mismatch"]
+__all__ = [
+    "DEFAULT_BENCHMARK",
+    "SAME_CURVE_RTOL",
+    "Comparison",
+    "compare_runs",
+    "data_mismatch",
+    "qualified_labels",
+    "same_curve",
+]
 
 DEFAULT_BENCHMARK = "50/50 monthly"
+#: Benchmark curves whose values agree to this relative tolerance (same dates) are shown once.
+SAME_CURVE_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,8 @@ class Comparison:
     #: each row's curve on the common dates and the value before its first date (V_-1), by row name:
     #: the values every row's metrics were computed from (for charts)
     curves: dict[str, tuple[pd.Series, float]] | None = None
+    #: how benchmark rows were merged (equal curves) and named (a name several curves share)
+    notes: tuple[str, ...] | list[str] = ()
 
 
 def _switch_dates(weights: pd.DataFrame) -> list[pd.Timestamp]:
@@ -85,7 +97,7 @@ def compare_runs(
         raise UserError("no runs to compare")
     fingerprints = tuple(dict.fromkeys(r.manifest["data_fingerprint"] for r in runs))
     _check_same_data(runs, allow_mixed)
-    curves = _labelled_curves(runs)
+    curves, notes = _labelled_curves(runs)
     reference = _reference_name(curves, benchmark)
     measured, dates = _on_common_dates(curves, period, reference)
     ppy = m.periods_per_year(len(dates), m.years_between(dates[0].date(), dates[-1].date()))
@@ -124,6 +136,7 @@ def compare_runs(
         risk_free=_risk_free_text(runs),
         assumptions={r.name: list(r.metrics.get("assumptions") or []) for r in runs},
         curves=measured,
+        notes=notes,
     )
 
 
@@ -137,33 +150,104 @@ def _check_same_data(runs: Sequence[StoredRun], allow_mixed: bool) -> None:
         )
 
 
-def _labelled_curves(runs: Sequence[StoredRun]) -> _Labelled:
-    """Every run's strategy curve by config name, then each distinct benchmark curve (shown once)."""
+def _labelled_curves(runs: Sequence[StoredRun]) -> tuple[_Labelled, list[str]]:
+    """Every run's strategy curve by config name, then each distinct benchmark curve, and the notes
+    on how benchmark rows were merged and named.
+
+    Benchmark curves on the same dates whose values agree to :data:`SAME_CURVE_RTOL` (relative), in
+    the same currency and with the same cash rate, are one row; a name that several distinct
+    curves share is qualified on every such row (:func:`qualified_labels`).
+    """
     curves: _Labelled = {}
     for r in runs:
         if r.name in curves:
             raise UserError(f"two runs of config {r.name!r} in one comparison", expected="one run per config")
         curves[r.name] = (r.equity["value"], r.initial_cash, r, True)
-    seen: set[bytes] = set()
+    distinct: list[tuple[str, pd.Series, StoredRun, list[str]]] = []  # (name, curve, run, configs holding it)
+    merged: list[str] = []
     for r in runs:
         for name in r.benchmarks.columns:
             series = r.benchmarks[name]
-            key = series.to_numpy().tobytes() + pd.DatetimeIndex(series.index).asi8.tobytes()
-            if key in seen:
-                continue  # the same benchmark curve from another config: shown once
-            seen.add(key)
-            label = name if name not in curves else f"{name} ({r.name})"
-            curves[label] = (series, r.initial_cash, r, False)
-    return curves
+            same = next((d for d in distinct if same_curve(d[1], series) and _same_basis(d[2], r)), None)
+            if same is None:
+                distinct.append((name, series, r, [r.name]))
+                continue
+            same[3].append(r.name)
+            if not np.array_equal(same[1].to_numpy(), series.to_numpy()):
+                merged.append(f"{name!r} of {r.name} into {same[0]!r} of {same[2].name}")
+    labels = qualified_labels([(name, run.name, _base_currency(run)) for name, _, run, _ in distinct])
+    shared = []
+    for label, (name, series, run, holders) in zip(labels, distinct, strict=True):
+        if label in curves:  # a benchmark named like a compared config
+            label = f"{label} ({run.name})"
+        curves[label] = (series, run.initial_cash, run, False)
+        if label != name and len(holders) > 1:
+            shared.append(f"{label} is also that of {', '.join(holders[1:])}")
+    notes = []
+    if merged:
+        notes.append(f"Shown once (curves equal to {SAME_CURVE_RTOL:g} relative): " + "; ".join(merged) + ".")
+    if shared:
+        notes.append("Benchmarks named after the first config holding them: " + "; ".join(shared) + ".")
+    return curves, notes
+
+
+def same_curve(a: pd.Series, b: pd.Series) -> bool:
+    """Same dates and values equal to :data:`SAME_CURVE_RTOL` relative (NaN equal to NaN).
+
+    >>> dates = pd.to_datetime(["2024-01-02", "2024-01-03"])
+    >>> same_curve(pd.Series([1.0, 2.0], dates), pd.Series([1.0, 2.0 * (1 + 2e-10)], dates))
+    True
+    >>> same_curve(pd.Series([1.0, 2.0], dates), pd.Series([1.0, 2.0 * (1 + 2e-9)], dates))
+    False
+    """
+    if len(a) != len(b) or not pd.DatetimeIndex(a.index).equals(pd.DatetimeIndex(b.index)):
+        return False
+    return bool(np.allclose(a.to_numpy(), b.to_numpy(), rtol=SAME_CURVE_RTOL, atol=0.0, equal_nan=True))
+
+
+def _same_basis(a: StoredRun, b: StoredRun) -> bool:
+    """Rows of two runs measure alike: same base currency and cash rate (their Sharpe ratios agree)."""
+    rf = (str(r.metrics.get("data", {}).get("risk_free") or "zero") for r in (a, b))
+    return _base_currency(a) == _base_currency(b) and next(rf) == next(rf)
+
+
+def qualified_labels(entries: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Row labels from (name, config, currency) per row: a name several rows share names each row's
+    currency when that tells them apart, else its config (and currency, when those differ).
+
+    >>> qualified_labels([("B&H", "a", "USD"), ("B&H", "b", "HKD"), ("x", "a", "USD")])
+    ['B&H (USD)', 'B&H (HKD)', 'x']
+    >>> qualified_labels([("B&H", "a", "USD"), ("B&H", "b", "USD")])
+    ['B&H (a)', 'B&H (b)']
+    """
+    rows_of: dict[str, list[int]] = {}
+    for i, (name, _, _) in enumerate(entries):
+        rows_of.setdefault(name, []).append(i)
+    labels = [name for name, _, _ in entries]
+    for name, rows in rows_of.items():
+        currencies = {entries[i][2] for i in rows}
+        if len(rows) < 2:
+            continue
+        for i in rows:
+            _, config, currency = entries[i]
+            if len(currencies) == len(rows):
+                labels[i] = f"{name} ({currency})"
+            else:
+                labels[i] = f"{name} ({config}, {currency})" if len(currencies) > 1 else f"{name} ({config})"
+    return labels
 
 
 def _reference_name(curves: _Labelled, benchmark: str | None) -> str:
-    """The reference row: ``benchmark``, else ``DEFAULT_BENCHMARK`` when present, else the first benchmark."""
+    """The reference row: ``benchmark``, else ``DEFAULT_BENCHMARK`` when present, else the first benchmark;
+    a benchmark's plain name picks the first row of that name when several rows qualify it."""
     bench_names = [k for k, v in curves.items() if not v[3]]
-    reference = benchmark or (DEFAULT_BENCHMARK if DEFAULT_BENCHMARK in bench_names else (bench_names or [""])[0])
-    if reference not in curves:
-        raise UserError(f"unknown benchmark {reference!r} (known: {', '.join(bench_names) or 'none'})")
-    return reference
+    wanted = benchmark or DEFAULT_BENCHMARK
+    for label in bench_names:
+        if label == wanted or label.startswith(f"{wanted} ("):
+            return label
+    if benchmark is None:
+        return (bench_names or [""])[0]
+    raise UserError(f"unknown benchmark {benchmark!r} (known: {', '.join(bench_names) or 'none'})")
 
 
 def _on_common_dates(
@@ -204,6 +288,7 @@ def _row(
     row.update(cmp.relative_metrics(value, reference[0], initial, reference[1], ppy))
     markets = {a: run.prices.loc[dates, a] for a in run.prices.columns}
     row.update({f"beta_{a}": b for a, b in cmp.betas(value, initial, markets).items()})
+    row["currency"] = _base_currency(run)
     row["data_fingerprint"] = run.manifest["data_fingerprint"]
     row["synthetic"] = bool(run.manifest["synthetic"])
     if is_strategy:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from engine.cli.app import app
 from engine.cli.options import (
     CacheDirOpt,
+    ColumnsOpt,
     DataDirOpt,
     EndOpt,
     EngineChoice,
@@ -27,12 +26,16 @@ from engine.cli.options import (
     SourceOpt,
     StartOpt,
     StoreOpt,
-    out_console,
+    print_printout,
     print_written,
     run_options,
+    table_width,
     user_errors,
 )
 from engine.errors import StoreError, UserError
+
+if TYPE_CHECKING:
+    from engine.render.fit import Printout
 
 __all__ = ["compare"]
 
@@ -62,7 +65,8 @@ def compare(
     start: StartOpt = None,
     end: EndOpt = None,
     period: Annotated[str | None, typer.Option(help="Compare only START:END (either side may be empty).")] = None,
-    by: Annotated[str | None, typer.Option(help="'year': add calendar-year returns, a column per year.")] = None,
+    by: Annotated[str | None, typer.Option(help="'year': also calendar-year returns, a row per year.")] = None,
+    columns: ColumnsOpt = None,
     benchmark: Annotated[
         str | None, typer.Option(help="Reference for excess return, IR, PSR and SPA [default: 50/50 monthly].")
     ] = None,
@@ -109,7 +113,7 @@ def compare(
             regime_config=regime_config,
         )
         rows = _sorted_rows(comparison.rows, sort, top)
-    _output(format, comparison, rows, reps, output, png)
+    _output(format, comparison, rows, reps, output, png, columns)
 
 
 def _check_options(by: str | None, png: Path | None, output: Path | None, *, html: bool) -> None:
@@ -143,6 +147,7 @@ def _output(
     reps: int,
     output: Path | None,
     png: Path | None,
+    columns: str | None = None,
 ) -> None:
     """The HTML report written to ``output`` (its paths printed), or the comparison in ``format``."""
     if format is CompareFormat.html and output is not None:
@@ -152,25 +157,51 @@ def _output(
             written = compare_report_job(comparison, rows, reps, env=dict(os.environ), output=output, png_dir=png)
         print_written(written)
         return
-    _emit(format, comparison, rows, reps, output)
+    with user_errors():
+        try:
+            _emit(format, comparison, rows, reps, output, columns)
+        except ValueError as exc:  # an unknown --columns name
+            raise UserError(str(exc)) from None
 
 
-def _emit(format: CompareFormat, comparison: Any, rows: list[dict[str, Any]], reps: int, output: Path | None) -> None:
-    """The comparison in ``format``, on stdout or into ``output``."""
-    from engine.render.text import compare_csv, compare_json, compare_markdown, compare_table
+def _table_parts(
+    comparison: Any, rows: list[dict[str, Any]], reps: int, columns: str | None, width: int | None
+) -> list[Printout]:
+    """The terminal table, and with ``--by year`` the years × rows table, fitted to ``width``."""
+    from engine.render.tables import compare_printout, year_printout
+
+    parts = [compare_printout(comparison, rows, reps, columns=columns, width=width)]
+    if comparison.years:
+        parts.append(year_printout(comparison, rows, width=width))
+    return parts
+
+
+def _emit(
+    format: CompareFormat,
+    comparison: Any,
+    rows: list[dict[str, Any]],
+    reps: int,
+    output: Path | None,
+    columns: str | None,
+) -> None:
+    """The comparison in ``format``, on stdout or into ``output`` (ValueError: an unknown ``--columns`` name)."""
+    from engine.render.fit import plain_text
+    from engine.render.tables import compare_chosen
+    from engine.render.text import compare_csv, compare_json, compare_markdown
 
     if format is CompareFormat.table and output is None:
-        out_console().print(compare_table(comparison, rows, reps))
+        for part in _table_parts(comparison, rows, reps, columns, table_width(os.environ)):
+            print_printout(part)
         return
-    if format is CompareFormat.table:
-        buffer = io.StringIO()
-        Console(file=buffer, highlight=False, width=240, no_color=True).print(compare_table(comparison, rows, reps))
-        text = buffer.getvalue()
+    if format is CompareFormat.table:  # a file: plain text at its natural width
+        text = "\n".join(plain_text(part) for part in _table_parts(comparison, rows, reps, columns, None))
     else:
+        cols = compare_chosen(comparison, rows, columns, terminal=False)
+        keys = None if columns is None else [k for k, _, _, _ in cols]
         text = {
-            CompareFormat.markdown: lambda: compare_markdown(comparison, rows, reps),
-            CompareFormat.csv: lambda: compare_csv(rows),
-            CompareFormat.json: lambda: compare_json(comparison, rows),
+            CompareFormat.markdown: lambda: compare_markdown(comparison, rows, reps, cols),
+            CompareFormat.csv: lambda: compare_csv(rows, keys),
+            CompareFormat.json: lambda: compare_json(comparison, rows, keys),
         }[format]()
     if output is None:
         sys.stdout.write(text)

@@ -8,7 +8,7 @@ line on stderr and exit code 2; anything else is a bug and shows its traceback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -21,9 +21,11 @@ from engine.errors import UserError
 
 if TYPE_CHECKING:
     from engine.jobs.common import RunOptions
+    from engine.render.fit import Printout
 
 __all__ = [
     "CacheDirOpt",
+    "ColumnsOpt",
     "ConfigsArg",
     "DataDirOpt",
     "EndOpt",
@@ -39,8 +41,10 @@ __all__ = [
     "StoreOpt",
     "err_console",
     "out_console",
+    "print_printout",
     "print_written",
     "run_options",
+    "table_width",
     "user_errors",
 ]
 
@@ -78,6 +82,13 @@ StoreOpt = Annotated[
     Path | None, typer.Option(help="Results catalog (default: $SEESAW_STORE, else RESULTS_DIR/seesaw.duckdb).")
 ]
 ForceOpt = Annotated[bool, typer.Option(help="Run again even if an identical run (config, data, code) is stored.")]
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Terminal table columns: a comma-separated list (e.g. cagr,sharpe,max_drawdown) or 'all' "
+        "[default: a compact set]; also narrows --format markdown, csv and json, which show all by default."
+    ),
+]
 PngOpt = Annotated[Path | None, typer.Option(help="Also write each chart of the report as DIR/<chart>.png (Chromium).")]
 
 
@@ -118,6 +129,22 @@ def err_console() -> Console:
 def out_console(piped_width: int = 240) -> Console:
     """stdout: the terminal's width, or ``piped_width`` columns when piped."""
     return Console(highlight=False, width=None if sys.stdout.isatty() else piped_width)
+
+
+def table_width(env: Mapping[str, str]) -> int | None:
+    """The width terminal tables fit: ``$COLUMNS`` when set, else the terminal's when stdout is one, else
+    None (piped: plain text at its natural width, nothing cut)."""
+    columns = env.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return Console().size.width if sys.stdout.isatty() else None
+
+
+def print_printout(printout: Printout) -> None:
+    """Tables and text lines on stdout: colour on a terminal; text lines wrap only when a width was fitted."""
+    console = Console(highlight=False, width=printout.width, soft_wrap=not printout.wrap)
+    for part in printout.parts:
+        console.print(part, markup=False)
 
 
 @contextmanager

@@ -30,9 +30,11 @@ from engine.metrics import returns as m
 
 __all__ = [
     "CATALOG_COLUMNS",
+    "COMPARE_COMPACT",
     "COMPARE_TABLE",
     "LOWER_IS_BETTER",
     "PERCENT_METRICS",
+    "RUN_COMPACT",
     "RUN_TABLE",
     "SPECS",
     "SWEEP_COLUMNS",
@@ -255,6 +257,11 @@ RUN_TABLE = ("total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdo
 COMPARE_TABLE = ("total_return", "cagr", "ann_vol", "sharpe", "sharpe_ci", "sortino", "max_drawdown",
                  "longest_drawdown_days", "calmar", "turnover", "switches_per_year", "excess_return",
                  "information_ratio", "worst_year", "psr", "dsr")  # fmt: skip
+#: ``seesaw run``'s terminal table by default (``--columns`` shows others).
+RUN_COMPACT = ("total_return", "cagr", "ann_vol", "sharpe", "max_drawdown", "calmar", "turnover", "final_value")
+#: ``seesaw compare``'s terminal table by default (``--columns`` shows others).
+COMPARE_COMPACT = ("total_return", "cagr", "ann_vol", "sharpe", "sharpe_ci", "max_drawdown", "calmar", "turnover",
+                   "psr", "dsr")  # fmt: skip
 #: ``seesaw sweep``'s table of the best combinations.
 SWEEP_TABLE = (*COMPARE_TABLE, "trades")
 #: What a sweep computes for every combination (``weight_<asset>`` and ``beta_<asset>`` follow).

@@ -1,13 +1,13 @@
-"""Turn run rows into a rich table or JSON (no printing here: the CLI prints)."""
+"""Run and compare rows as Markdown, CSV or JSON, and the captions and cells every table shares.
+
+No printing here: the CLI prints.  The terminal tables are in :mod:`engine.render.tables`.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-from rich.table import Table
-from rich.text import Text
 
 from engine.metrics.specs import COMPARE_TABLE, LOWER_IS_BETTER, RUN_TABLE, MetricSpec, spec
 from engine.store.rundir import dumps_json
@@ -26,10 +26,9 @@ __all__ = [
     "compare_json",
     "compare_markdown",
     "compare_sort",
-    "compare_table",
     "format_value",
+    "narrow_rows",
     "rows_json",
-    "rows_table",
 ]
 
 #: Keys of every object in ``--format json`` output (the contract), in order; more may follow.
@@ -58,8 +57,11 @@ def _fmt(value: Any, kind: str) -> str:
     return f"{value:.2f}"
 
 
-def rows_json(rows: Sequence[dict[str, Any]]) -> str:
-    """The ``--format json`` document: a list with one object per row, contract keys first."""
+def rows_json(rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = None) -> str:
+    """The ``--format json`` document: a list with one object per row, contract keys first; ``keys``:
+    only these ``--columns`` (:func:`narrow_rows`)."""
+    if keys is not None:
+        return dumps_json(narrow_rows(rows, keys))
     ordered = [{**{k: r.get(k) for k in JSON_KEYS}, **{k: v for k, v in r.items() if k not in JSON_KEYS}} for r in rows]
     return dumps_json(ordered)
 
@@ -106,34 +108,6 @@ def assumption_lines(per_config: Mapping[str, Sequence[str]]) -> list[str]:
         who = "" if len(configs) == len(per_config) else f" ({', '.join(configs)})"
         out.append(f"Assumption{who}: {line}.")
     return out
-
-
-def rows_table(rows: Sequence[dict[str, Any]], warnings: Sequence[str] = ()) -> Table:
-    """A rich table: one row per strategy, then one per distinct benchmark."""
-    synthetic = any(r.get("synthetic") for r in rows)
-    title = "Seesaw run" + (" — SYNTHETIC DATA" if synthetic else "")
-    table = Table(title=title, caption="\n".join(caption_lines(rows, warnings)), caption_justify="left")
-    table.add_column("Name", no_wrap=True)
-    table.add_column("Kind")
-    table.add_column("Period", no_wrap=True)
-    for _, header, _ in RUN_COLUMNS:
-        table.add_column(header, justify="right")
-    table.add_column("Avg weight", no_wrap=True)
-    previous_kind = None
-    for r in rows:
-        if previous_kind == "strategy" and r["kind"] == "benchmark":
-            table.add_section()
-        previous_kind = r["kind"]
-        weights = " ".join(f"{a} {w * 100:.0f}%" for a, w in r["avg_weight"].items())
-        name = Text(r["name"], style="bold" if r["kind"] == "strategy" else "")
-        table.add_row(
-            name,
-            r["kind"],
-            f"{r['start']}→{r['end']}",
-            *(_fmt(r.get(key), kind) for key, _, kind in RUN_COLUMNS),
-            weights,
-        )
-    return table
 
 
 # -- seesaw compare -------------------------------------------------------------------------------------------------
@@ -242,6 +216,7 @@ def compare_caption(c: Any, reps: int) -> list[str]:
             "close); returns annualised geometrically, Sharpe with zero risk-free rate."
         )
     lines.append("Turnover, switches and average weights are not stored for benchmarks (–).")
+    lines += list(getattr(c, "notes", ()) or ())
     lines += assumption_lines(c.assumptions or {})
     return lines
 
@@ -271,59 +246,64 @@ def column_extremes(
     return extremes
 
 
-def compare_table(c: Any, rows: Sequence[dict[str, Any]], reps: int) -> Table:
-    """The rich table: best value per column in bold green, worst in red."""
-    cols = _columns(c.assets, c.years, c.regime is not None)
-    title = "Seesaw compare" + (" — SYNTHETIC DATA" if c.synthetic else "")
-    table = Table(title=title, caption="\n".join(compare_caption(c, reps)), caption_justify="left")
-    table.add_column("Name", no_wrap=True)
-    table.add_column("Kind")
-    for _, header, _, _ in cols:
-        table.add_column(header, justify="right")
-    table.add_column("Avg weight", no_wrap=True)
-    extremes = column_extremes(cols, rows)
-    previous = None
+def compare_markdown(
+    c: Any, rows: Sequence[dict[str, Any]], reps: int, cols: Sequence[tuple[str, str, str, str]] | None = None
+) -> str:
+    """The same table as GitHub Markdown, caption as a paragraph below; ``cols`` (key, header, format,
+    better) after the name: the columns to show (default: kind, the compare columns, average weights)."""
+    if cols is None:
+        cols = [("kind", "Kind", "text", ""), *compare_columns(c), ("avg_weight", "Avg weight", "weights", "")]
+    header = ["Name", *(h for _, h, _, _ in cols)]
+    align = ["---", *("---" if kind in ("text", "weights") else "---:" for _, _, kind, _ in cols)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     for r in rows:
-        if previous == "strategy" and r["kind"] != "strategy":
-            table.add_section()
-        previous = r["kind"]
-        cells = []
-        for key, _, kind, _ in cols:
-            text = _cell(r, key, kind)
-            v = r.get(key)
-            style = ""
-            if key in extremes and isinstance(v, int | float):
-                style = "bold green" if v == extremes[key][0] else "red" if v == extremes[key][1] else ""
-            cells.append(Text(text, style=style))
-        table.add_row(Text(r["name"], style="bold" if r["kind"] == "strategy" else ""), r["kind"], *cells, _weights(r))
-    return table
-
-
-def compare_markdown(c: Any, rows: Sequence[dict[str, Any]], reps: int) -> str:
-    """The same table as GitHub Markdown, caption as a paragraph below."""
-    cols = _columns(c.assets, c.years, c.regime is not None)
-    header = ["Name", "Kind", *(h for _, h, _, _ in cols), "Avg weight"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---", "---", *["---:"] * len(cols), "---"]) + "|"]
-    for r in rows:
-        cells = [r["name"], r["kind"], *(_cell(r, k, kind) for k, _, kind, _ in cols), _weights(r)]
+        cells = [r["name"], *(_markdown_cell(r, k, kind) for k, _, kind, _ in cols)]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines) + "\n\n" + "\n".join(compare_caption(c, reps)) + "\n"
 
 
-def compare_csv(rows: Sequence[dict[str, Any]]) -> str:
-    """Flat CSV (fractions, full precision); average weights become ``weight_<asset>`` columns."""
+def _markdown_cell(row: dict[str, Any], key: str, kind: str) -> str:
+    if kind == "weights":
+        return _weights(row)
+    if kind == "text":
+        return str(row.get(key) or "")
+    return _cell(row, key, kind)
+
+
+def narrow_rows(rows: Sequence[dict[str, Any]], keys: Sequence[str] | None) -> list[dict[str, Any]]:
+    """Each row cut to ``kind``, ``name`` and the ``--columns`` ``keys`` (None: whole); ``sharpe_ci`` is
+    ``sharpe_ci_low`` and ``sharpe_ci_high``, ``period`` is ``start`` and ``end``.
+
+    >>> narrow_rows([{"kind": "strategy", "name": "a", "cagr": 0.1, "psr": 0.5}], ["cagr"])
+    [{'kind': 'strategy', 'name': 'a', 'cagr': 0.1}]
+    """
+    if keys is None:
+        return list(rows)
+    expand = {"sharpe_ci": ["sharpe_ci_low", "sharpe_ci_high"], "period": ["start", "end"]}
+    expand["currency"] = ["currency", "base_currency"]
+    wanted = ["kind", "name"]
+    for key in keys:
+        wanted += expand.get(key, [key])
+    present = [k for k in dict.fromkeys(wanted) if any(k in r for r in rows)]
+    return [{k: r.get(k) for k in present} for r in rows]
+
+
+def compare_csv(rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = None) -> str:
+    """Flat CSV (fractions, full precision); average weights become ``weight_<asset>`` columns;
+    ``keys``: only these ``--columns`` (:func:`narrow_rows`)."""
     import pandas as pd
 
     flat = []
-    for r in rows:
+    for r in narrow_rows(rows, keys):
         out = {k: v for k, v in r.items() if k != "avg_weight"}
         out.update({f"weight_{a}": w for a, w in (r.get("avg_weight") or {}).items()})
         flat.append(out)
     return pd.DataFrame(flat).to_csv(index=False, lineterminator="\n")
 
 
-def compare_json(c: Any, rows: Sequence[dict[str, Any]]) -> str:
-    """JSON: the window, reference, SPA p-values and one object per row (fractions)."""
+def compare_json(c: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = None) -> str:
+    """JSON: the window, reference, SPA p-values and one object per row (fractions); ``keys``: only
+    these ``--columns`` in each row (:func:`narrow_rows`)."""
     return dumps_json(
         {
             "first": str(c.first.date()),
@@ -332,6 +312,6 @@ def compare_json(c: Any, rows: Sequence[dict[str, Any]]) -> str:
             "data_fingerprints": list(c.fingerprints),
             "synthetic": c.synthetic,
             "spa": c.spa,
-            "rows": list(rows),
+            "rows": narrow_rows(rows, keys),
         }
     )

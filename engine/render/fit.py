@@ -1,0 +1,221 @@
+"""Fit a text table to a width without ever cutting a number.
+
+Every cell keeps its full text: a column is never narrower than its widest cell.  To fit a
+width, in this order: headers wrap between words (and after ``/`` and ``_``), long row names
+are shortened to a prefix and a marker ``[n]`` explained in a legend under the table, and
+finally the columns are split into several blocks, each repeating the name column.  With no
+width (output piped to a file or a program) the table is printed at its natural width.
+
+>>> from rich.text import Text
+>>> f = fit_table("T", "Name", [FitColumn("r", "Total ret")], ["a_long_name"], [[Text("12.5%")]], width=None)
+>>> (f.legend, f.width)
+([], 22)
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich import box
+from rich.console import Console, JustifyMethod
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
+
+__all__ = ["FitColumn", "Fitted", "Printout", "fit_table", "plain_text", "resolve_columns", "shorten_names"]
+
+#: Names are never shortened below this many characters (marker included).
+MIN_NAME = 12
+
+
+@dataclass(frozen=True)
+class FitColumn:
+    """One column after the name column: its key (for ``--columns``), header and justification."""
+
+    key: str
+    header: str
+    justify: JustifyMethod = "right"
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The tables to print (one per block of columns), the legend of shortened names, and the
+    width to print them at (at least the requested one; wider only if one column block is)."""
+
+    tables: list[Table]
+    legend: list[str]
+    width: int
+
+
+@dataclass(frozen=True)
+class Printout:
+    """What a command prints: tables and lines of text, at ``width``; ``wrap``: the text lines wrap at
+    ``width`` (a terminal), else they stay whole (natural width, for pipes and files)."""
+
+    parts: list[Table | str]
+    width: int
+    wrap: bool
+
+
+def plain_text(printout: Printout) -> str:
+    """``printout`` as plain text: no colour, no style."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=printout.width, no_color=True, highlight=False, soft_wrap=not printout.wrap)
+    for part in printout.parts:
+        console.print(part, markup=False)
+    return buffer.getvalue()
+
+
+def resolve_columns(
+    requested: str | None, available: Sequence[str], default: Sequence[str], every: Sequence[str] | None = None
+) -> list[str]:
+    """The column keys ``--columns`` asks for: ``None`` the ``default`` (those available), ``all`` every
+    column (``every``, else all ``available``), else a comma-separated list in the order given
+    (ValueError naming the valid keys).
+
+    >>> resolve_columns("cagr, sharpe", ["cagr", "sharpe", "psr"], ["psr"])
+    ['cagr', 'sharpe']
+    >>> resolve_columns(None, ["cagr", "psr"], ["psr", "dsr"])
+    ['psr']
+    """
+    if requested is None:
+        return [k for k in default if k in available]
+    if requested.strip() == "all":
+        return list(available if every is None else every)
+    keys = [k.strip() for k in requested.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in available]
+    if unknown or not keys:
+        what = f"unknown column {unknown[0]!r}" if unknown else "no column named"
+        raise ValueError(f"--columns: {what} (valid: all, {', '.join(available)})")
+    return list(dict.fromkeys(keys))
+
+
+def shorten_names(names: Sequence[str], limit: int) -> tuple[list[str], list[str]]:
+    """Names longer than ``limit`` become a prefix and ``[n]``; returns (names, legend lines).
+
+    >>> shorten_names(["abc", "relative_momentum_total_return"], 14)
+    (['abc', 'relative_mo[1]'], ['[1] relative_momentum_total_return'])
+    """
+    out: list[str] = []
+    legend: list[str] = []
+    for name in names:
+        if len(name) <= limit:
+            out.append(name)
+            continue
+        marker = f"[{len(legend) + 1}]"
+        out.append(name[: max(limit - len(marker), 1)].rstrip() + marker)
+        legend.append(f"{marker} {name}")
+    return out, legend
+
+
+def _pieces(header: str) -> list[str]:
+    """Where a header may wrap: after spaces, ``/`` and ``_``."""
+    return [p for p in re.split(r"(?<=[/_])|\s+", header) if p]
+
+
+def _wrapped(header: str, width: int) -> str:
+    """``header`` packed greedily into lines of ``width`` characters at its wrap points."""
+    lines: list[str] = []
+    for piece in _pieces(header):
+        glue = "" if not lines or lines[-1].endswith(("/", "_")) else " "
+        if lines and len(lines[-1]) + len(glue) + len(piece) <= width:
+            lines[-1] += glue + piece
+        else:
+            lines.append(piece)
+    return "\n".join(lines)
+
+
+def _widths(columns: Sequence[FitColumn], cells: Sequence[Sequence[Text]], *, wrap: bool) -> list[int]:
+    """Each column's width: its widest cell, and its header whole (``wrap=False``) or its longest piece."""
+    out = []
+    for j, col in enumerate(columns):
+        widest = max((row[j].cell_len for row in cells), default=0)
+        header = max(len(p) for p in _pieces(col.header)) if wrap else len(col.header)
+        out.append(max(widest, header, 1))
+    return out
+
+
+def _table(title: str | None, name_header: str, names: Sequence[Text], cols: Sequence[tuple[FitColumn, int]],
+           cells: Sequence[Sequence[Text]], sections: Sequence[int]) -> Table:  # fmt: skip
+    name_width = max([len(name_header), *(n.cell_len for n in names)])
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0), pad_edge=False)
+    table.add_column(name_header, width=name_width, no_wrap=True)
+    for col, width in cols:
+        table.add_column(_wrapped(col.header, width), width=width, justify=col.justify, no_wrap=True)
+    for i, (name, row) in enumerate(zip(names, cells, strict=True)):
+        if i in sections:
+            table.add_section()
+        table.add_row(name, *row)
+    return table
+
+
+def _measure(table: Table) -> int:
+    console = Console(width=100_000, color_system=None)
+    return Measurement.get(console, console.options, table).maximum
+
+
+def fit_table(
+    title: str | None,
+    name_header: str,
+    columns: Sequence[FitColumn],
+    names: Sequence[str | Text],
+    cells: Sequence[Sequence[Text]],
+    *,
+    width: int | None,
+    sections: Sequence[int] = (),
+) -> Fitted:
+    """``names`` (one per row) and ``cells`` (a Text per row and column) as tables that fit ``width``.
+
+    ``sections``: row indexes a rule is drawn above (strategies, then benchmarks).
+    """
+    texts = [n if isinstance(n, Text) else Text(n) for n in names]
+
+    def build(wrap: bool, shown: Sequence[Text]) -> Table:
+        cols = list(zip(columns, _widths(columns, cells, wrap=wrap), strict=True))
+        return _table(title, name_header, shown, cols, cells, sections)
+
+    natural = build(False, texts)
+    if width is None or _measure(natural) <= width:
+        return Fitted([natural], [], _measure(natural) if width is None else width)
+    if _measure(wrapped := build(True, texts)) <= width:
+        return Fitted([wrapped], [], width)
+    longest = max((t.cell_len for t in texts), default=0)
+    rest = _measure(wrapped) - max(longest, len(name_header))
+    limit = max(width - rest, MIN_NAME)
+    shown, legend = _shortened(texts, limit)
+    if _measure(table := build(True, shown)) <= width:
+        return Fitted([table], legend, width)
+    # Split into blocks of columns: the names may then take up to a third of the width.
+    shown, legend = _shortened(texts, max(MIN_NAME, min(longest, width // 3)))
+    tables = _blocks(title, name_header, columns, shown, cells, sections, width)
+    return Fitted(tables, legend, max(width, *(_measure(t) for t in tables)))
+
+
+def _shortened(texts: Sequence[Text], limit: int) -> tuple[list[Text], list[str]]:
+    short, legend = shorten_names([t.plain for t in texts], limit)
+    return [Text(s, style=t.style) for s, t in zip(short, texts, strict=True)], legend
+
+
+def _blocks(title: str | None, name_header: str, columns: Sequence[FitColumn], names: Sequence[Text],
+            cells: Sequence[Sequence[Text]], sections: Sequence[int], width: int) -> list[Table]:  # fmt: skip
+    """The columns split greedily into tables no wider than ``width``, each with the name column
+    (a single column wider than ``width`` still gets its own table, whole)."""
+    widths = _widths(columns, cells, wrap=True)
+    groups: list[list[int]] = [[]]
+    for j in range(len(columns)):
+        trial = [*groups[-1], j]
+        cols = [(columns[i], widths[i]) for i in trial]
+        sub = [[row[i] for i in trial] for row in cells]
+        if groups[-1] and _measure(_table(None, name_header, names, cols, sub, sections)) > width:
+            groups.append([j])
+        else:
+            groups[-1] = trial
+    tables = []
+    for k, group in enumerate(groups):
+        cols = [(columns[i], widths[i]) for i in group]
+        sub = [[row[i] for i in group] for row in cells]
+        tables.append(_table(title if k == 0 else None, name_header, names, cols, sub, sections))
+    return tables
