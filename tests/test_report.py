@@ -139,10 +139,10 @@ def test_signal_charts_draw_the_thresholds_and_shade_the_active_rule(report_resu
             assert array(line["y"]).tolist() == signals[name].tolist()
             shaded = [t for t in fig["data"] if t["name"].startswith("rule ")]
             assert shaded, "no rule shaded"
-            for t in shaded:
-                i = int(t["name"].split()[1]) - 1
-                assert array(t["y"]).tolist() == (rule == i).astype(float).tolist()
-            assert {int(t["name"].split()[1]) - 1 for t in shaded} == set(rule.tolist())
+            for t in shaded:  # the legend's "rule k" is the k that weights.csv holds (both count from 1)
+                k = int(t["name"].split()[1])
+                assert array(t["y"]).tolist() == (rule == k).astype(float).tolist()
+            assert {int(t["name"].split()[1]) for t in shaded} == set(rule.tolist())
 
 
 @pytest.mark.parametrize(

@@ -430,17 +430,21 @@ def test_store_option_and_environment_move_the_catalog(tmp_path: Path) -> None:
     reused = run_ok(RATIO, "--store", store, results=results)
     assert f"{REUSED} {first}" in reused.stdout
 
-    # SEESAW_STORE: a new, empty catalog, so the config runs again; that catalog then indexes both runs.
+    # SEESAW_STORE: a new catalog.  The run directory on disk is the source of truth: it is reused, and
+    # the new catalog indexes it.
     env = {"SEESAW_STORE": str(env_store)}
-    assert REUSED not in run_ok(RATIO, results=results, env=env).stdout
+    assert f"{REUSED} {first}" in run_ok(RATIO, results=results, env=env).stdout
+    assert set(_runs(env_store)) == {first.name}
+    forced = run_ok(RATIO, "--force", results=results, env=env)
+    assert REUSED not in forced.stdout
     [second] = set(_run_dirs(results)) - {first}
     assert set(_runs(env_store)) == {first.name, second.name}
-    assert f"{REUSED} {second}" in run_ok(RATIO, results=results, env=env).stdout
-    # --store beats SEESAW_STORE: that catalog only knows the first run.
+    # --store beats SEESAW_STORE: only that catalog is written (and it catches up with the second run).
     env_before = _snapshot(env_store)
     both = run_ok(RATIO, "--store", store, results=results, env=env)
-    assert f"{REUSED} {first}" in both.stdout
+    assert REUSED in both.stdout
     assert _snapshot(env_store) == env_before
+    assert set(_runs(store)) == {first.name, second.name}
     assert not (results / "seesaw.duckdb").exists()
     check_catalog(env_store, results)
 

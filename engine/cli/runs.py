@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,8 +15,12 @@ import typer
 from engine.cli.app import app
 from engine.cli.options import ResultsDirOpt, StoreOpt, out_console, user_errors
 from engine.errors import UserError
+from engine.metrics.specs import RUN_TABLE
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from engine.store.catalog import Catalog
 
 __all__ = ["runs_app", "runs_list", "runs_query", "runs_show"]
@@ -32,28 +37,69 @@ def _catalog(results_dir: Path, store: Path | None) -> Catalog:
     return catalog
 
 
+def _console() -> Console:
+    """stdout at the terminal's width; piped, ``COLUMNS`` wide when that is set (else 240)."""
+    columns = os.environ.get("COLUMNS", "")
+    return out_console(piped_width=int(columns) if columns.isdigit() else 240)
+
+
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """A query's rows as they come; a cell too long for the window is folded, never cut."""
     from rich.table import Table
 
     table = Table()
     for c in columns:
-        table.add_column(c)
+        table.add_column(c, overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
-    out_console().print(table)
+    _console().print(table)
+
+
+def _metric_table(fixed: Sequence[tuple[str, str]], metrics: Sequence[str], rows: list[tuple[Any, ...]]) -> Table:
+    """``rows``: the ``fixed`` columns' values (header, key) then ``metrics``' values, formatted as every table
+    formats them (:func:`engine.render.text.format_value`: percent with one decimal, ratios with two).
+
+    Numbers and run ids are never wrapped nor cut: a narrow window wraps the widest of the other columns
+    first (a period at its arrow, a name between words, a long config name anywhere).
+    """
+    from rich.table import Table
+
+    from engine.metrics.specs import spec
+    from engine.render.text import format_value
+
+    table = Table()
+    for header, key in fixed:
+        table.add_column(header, no_wrap=key in _NO_WRAP, overflow="fold")
+    for name in metrics:
+        table.add_column(spec(name).label, justify="right", no_wrap=True)
+    for row in rows:
+        texts = ["" if v is None else str(v) for v in row[: len(fixed)]]
+        values = row[len(fixed) :]
+        texts += [format_value(v, spec(name).fmt) for name, v in zip(metrics, values, strict=True)]
+        table.add_row(*texts)
+    return table
+
+
+_NO_WRAP = frozenset({"run_id", "kind"})
+#: ``runs list``: the strategy's headline metrics.
+_LIST_METRICS = ("total_return", "sharpe")
+#: ``runs show``: the run table's metrics (:data:`engine.metrics.specs.RUN_TABLE`) in two tables that each fit
+#: 100 columns: returns and risk, then trading.
+_SHOW_SPLIT = RUN_TABLE.index("turnover")
 
 
 @runs_app.command("list")
 def runs_list(results_dir: ResultsDirOpt = Path("results"), store: StoreOpt = None) -> None:
     """List stored runs, newest first, with their strategy's headline metrics."""
     with user_errors():
-        cols, rows = _catalog(results_dir, store).query(
-            'SELECT r.run_id, r.config_name, r.data_source, r.start, r."end", r.data_fingerprint, '
-            "round(m.total_return, 4) AS total_return, round(m.sharpe, 3) AS sharpe, r.created_at "
+        _, rows = _catalog(results_dir, store).query(
+            "SELECT r.run_id, r.config_name, r.data_source, CAST(r.start AS VARCHAR) || ' → ' || CAST(r.\"end\" "
+            f"AS VARCHAR), {', '.join(f'm.{n}' for n in _LIST_METRICS)} "
             "FROM runs r JOIN metrics m ON m.run_id = r.run_id AND m.kind = 'strategy' "
             "ORDER BY r.created_at DESC, r.run_id DESC"
         )
-    _print_rows(cols, rows)
+    fixed = [("Run id", "run_id"), ("Config", "config"), ("Source", "source"), ("Period", "period")]
+    _console().print(_metric_table(fixed, _LIST_METRICS, rows))
 
 
 @runs_app.command("show")
@@ -65,15 +111,16 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
         if len(selected) != 1:
             raise UserError(f"{run_id!r} selects {len(selected)} runs; runs show takes one run id")
         (run_dir,) = selected
-        cols, rows = catalog.query(
-            "SELECT kind, name, total_return, cagr, ann_vol, sharpe, sortino, max_drawdown, calmar, turnover, "
-            "switches_per_year, fees_paid FROM metrics WHERE run_id = (SELECT run_id FROM runs WHERE run_dir = ?) "
-            "ORDER BY kind DESC, name",
+        _, rows = catalog.query(
+            f"SELECT kind, name, {', '.join(RUN_TABLE)} FROM metrics "
+            "WHERE run_id = (SELECT run_id FROM runs WHERE run_dir = ?) ORDER BY kind DESC, name",
             [str(run_dir)],
         )
     print((run_dir / "run.json").read_text(encoding="utf-8"), end="")
     print(f"run directory: {run_dir}")
-    _print_rows(cols, rows)
+    console, fixed = _console(), [("Kind", "kind"), ("Name", "name")]
+    console.print(_metric_table(fixed, RUN_TABLE[:_SHOW_SPLIT], [r[: 2 + _SHOW_SPLIT] for r in rows]))
+    console.print(_metric_table(fixed, RUN_TABLE[_SHOW_SPLIT:], [r[:2] + r[2 + _SHOW_SPLIT :] for r in rows]))
 
 
 @runs_app.command("query")

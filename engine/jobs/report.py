@@ -24,6 +24,7 @@ import yaml
 from engine.compare import Comparison
 from engine.errors import StoreError
 from engine.jobs.common import RunOptions, catalog_for
+from engine.jobs.run import resolved_config
 from engine.render.html import compare_report, run_report, sweep_report, walkforward_report
 from engine.render.html.files import report_target, write_report
 from engine.store.rundir import load_run
@@ -51,7 +52,7 @@ def find_walkforward(outcome: SweepOutcome, opts: Any, env: Mapping[str, str]) -
         "SELECT run_dir FROM runs WHERE config_name = ? AND status = 'complete' ORDER BY created_at DESC, run_id DESC",
         [name],
     )
-    want = {**outcome.cfg.model_dump(mode="json"), "name": name}
+    want = resolved_config(outcome.cfg.model_copy(update={"name": name}))
     for (run_dir,) in rows:
         path = Path(run_dir)
         try:

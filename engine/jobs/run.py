@@ -24,7 +24,7 @@ from engine.errors import ConfigError, UserError
 from engine.jobs.common import RunOptions, catalog_for, data_provider, expand_config_paths, resolve
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
-from engine.store.rundir import code_fingerprint
+from engine.store.rundir import FIRST_RULE, code_fingerprint
 
 __all__ = [
     "ConfigRun",
@@ -32,6 +32,7 @@ __all__ = [
     "assumptions",
     "config_schema",
     "data_block",
+    "resolved_config",
     "risk_free_text",
     "row_extra",
     "run_configs",
@@ -144,7 +145,7 @@ def _run_tables(s: RunResult, benches: Sequence[RunResult], loaded: LoadedPanel)
         weights[f"{a}_actual"] = s.weights[:, j]
     equity["cash_index"] = s.cash_index  # value of one unit of cash: interest is its growth
     if s.rule is not None:
-        weights["rule"] = s.rule
+        weights["rule"] = s.rule + FIRST_RULE  # numbered as the report and the docs number rules: 1 is the first
     benchmarks = pd.DataFrame({"date": equity["date"]})
     for b in benches:
         benchmarks[b.name] = b.value
@@ -183,7 +184,23 @@ def _manifest(
         "code_hash": code_fingerprint(),
         "start": s.metrics["start"],
         "end": s.metrics["end"],
+        "rule_base": FIRST_RULE,
     }
+
+
+def resolved_config(cfg: StrategyConfig) -> dict[str, Any]:
+    """The config a run stores in ``config.yaml`` and hashes for reuse: every field, with each asset's
+    ``currency``, ``price`` and ``instrument`` the values the run used (as ``metrics.json``'s data block
+    reports them) where the file left them to their defaults.
+
+    Only for storing: the defaults depend on other fields (``price`` on ``data.price``, ``instrument``
+    on ``symbol``), so a config to run or sweep is never rebuilt from this.
+    """
+    out = cfg.model_dump(mode="json")
+    for name, asset in out["assets"].items():
+        spec = cfg.assets[name]
+        asset.update(currency=spec.quote_currency, price=cfg.price_of(name), instrument=spec.kind)
+    return out
 
 
 def data_block(cfg: StrategyConfig, loaded: LoadedPanel) -> dict[str, Any]:
@@ -304,7 +321,7 @@ def run_configs(
         provider = data_provider(cfg, opts, env, providers)
         notes_before = len(getattr(provider, "notes", []))
         loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
-        resolved = cfg.model_dump(mode="json")
+        resolved = resolved_config(cfg)
         stored = None
         if catalog is not None and not opts.force:
             stored = catalog.find(config_hash(resolved), loaded.fingerprint, code_fingerprint())

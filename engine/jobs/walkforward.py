@@ -29,7 +29,7 @@ from engine.config.params import Grid
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import UserError
 from engine.jobs.common import catalog_for, data_provider
-from engine.jobs.run import run_files, run_warnings
+from engine.jobs.run import resolved_config, run_files, run_warnings
 from engine.jobs.sweep import load_sweep_config
 from engine.metrics.specs import LOWER_IS_BETTER, WINDOW_METRICS
 from engine.pipeline import Allocation, RunResult, benchmark_allocation, run_with_config
@@ -176,7 +176,7 @@ def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: d
     # the out-of-sample run starts at the first test date: everything before it is its warm-up
     first_test = wf.loaded.start + wf.folds[0].test[0]
     loaded = LoadedPanel(panel=wf.loaded.panel, start=first_test, warmup_needed=wf.loaded.warmup_needed)
-    resolved = cfg.model_dump(mode="json")
+    resolved = resolved_config(cfg)
     files = run_files(cfg, loaded, wf.results, resolved, list(wf.loaded.panel.notes), run_warnings(cfg, loaded))
     files.metrics["walkforward"] = {
         "select": wf.select_metric,

@@ -3,14 +3,16 @@
 Files (all human-readable):
 
 * ``config.yaml``: the fully resolved config (defaults and command-line
-  overrides applied), headed by the Seesaw version and data fingerprint.
+  overrides applied, each asset's currency, price and instrument as the run used
+  them: :func:`engine.jobs.run.resolved_config`), headed by the Seesaw version and
+  data fingerprint.
 * ``metrics.json``: the strategy's and benchmarks' metrics and the run's
   notes.  No timestamps and no paths, so the same config and data give a
   byte-identical file.
 * ``equity.csv``: ``date,value,cash`` and one value column per asset.
 * ``weights.csv``: per asset ``<asset>_target`` (targets in force) and
   ``<asset>_actual`` (end-of-day weight), and ``rule`` (which rule matched on
-  that date's decision).
+  that date's decision, numbered from :data:`FIRST_RULE`: 1 is the first rule of ``rules:``).
 * ``trades.csv``: ``date,asset,side,quantity,price,value,fees``.
 * ``benchmarks.csv``: ``date`` and the value of each benchmark.
 * ``equity.parquet``, ``weights.parquet``, ``trades.parquet``, ``benchmarks.parquet``:
@@ -23,6 +25,9 @@ Files (all human-readable):
 * ``signals.parquet``: ``date`` and the value of each of the config's signals on
   every date of the run (only ``date`` for a config without signals), for the
   report's signal charts.
+
+Every Parquet file stores ``date`` as a typed date (Arrow ``date32``, DuckDB ``DATE``); the CSV
+files hold the same dates as ``YYYY-MM-DD`` text.
 * ``run.json``: the manifest the catalog indexes (run id, config name and
   hash, data fingerprint, Seesaw version, period, creation time, status); the
   only non-deterministic file.
@@ -50,12 +55,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from engine.errors import StoreError
 from engine.store.staging import fsync_dir
 
 __all__ = [
+    "FIRST_RULE",
     "RunFiles",
     "StoredRun",
     "code_fingerprint",
@@ -66,6 +74,14 @@ __all__ = [
     "write_atomic",
     "write_run",
 ]
+
+
+#: The number of the first rule of a config's ``rules:`` in every output a user reads (``weights.csv``,
+#: ``weights.parquet``, the catalog's ``weights`` view, ``Run.weights``, the report's legends).  Inside
+#: the engine rules are indexed from 0 (:func:`engine.rules.decide`); the run job adds this when it
+#: writes the ``rule`` column.  ``run.json``'s ``rule_base`` records it (absent: a run written when the
+#: files counted from 0, which :func:`load_run` renumbers).
+FIRST_RULE = 1
 
 
 @dataclass(frozen=True)
@@ -162,8 +178,21 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
         raise
 
 
+def _parquet_table(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as an Arrow table, its ``date`` column (``YYYY-MM-DD`` text or datetimes) a typed ``date32``.
+
+    Without pandas' schema metadata: it would turn the dates back into the frame's text when read.
+    """
+    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+    if "date" in frame.columns:
+        dates = pd.to_datetime(frame["date"], format="ISO8601").to_numpy(dtype="datetime64[D]")
+        i = table.schema.get_field_index("date")
+        table = table.set_column(i, pa.field("date", pa.date32()), pa.array(dates, type=pa.date32()))
+    return table
+
+
 def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
-    frame.to_parquet(path, index=False)
+    pq.write_table(_parquet_table(frame), path)
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())
 
@@ -240,10 +269,25 @@ class StoredRun:
 
 
 def _read_table(run_dir: Path, name: str) -> pd.DataFrame:
+    """A run's Parquet table; ``date`` (a typed date, or text in runs written before) as datetimes: the index,
+    but for ``trades``, which keeps it a column (several fills share a date)."""
     frame = pd.read_parquet(run_dir / f"{name}.parquet")
-    if "date" in frame and name != "trades":
-        frame = frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame.pop("date")), name="date"))
+    if "date" in frame:
+        # parsed from the ISO text, so the datetimes have the resolution pandas gives the CSV files' dates
+        dates = pd.to_datetime(frame["date"].astype(str), format="ISO8601")
+        if name == "trades":
+            frame["date"] = dates
+        else:
+            frame = frame.drop(columns="date").set_index(pd.DatetimeIndex(dates, name="date"))
     return frame
+
+
+def _renumbered(weights: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+    """``weights`` with its ``rule`` column numbered from :data:`FIRST_RULE` (older runs counted from 0)."""
+    base = int(manifest.get("rule_base", 0))
+    if "rule" not in weights or base == FIRST_RULE:
+        return weights
+    return weights.assign(rule=weights["rule"] - base + FIRST_RULE)
 
 
 def load_run(run_dir: Path) -> StoredRun:
@@ -259,6 +303,7 @@ def load_run(run_dir: Path) -> StoredRun:
                 tables[optional] = _read_table(run_dir, optional)
     except (OSError, ValueError) as exc:
         raise StoreError(f"cannot read run: {exc}".splitlines()[0], file=str(run_dir)) from None
+    tables["weights"] = _renumbered(tables["weights"], manifest)
     return StoredRun(
         run_dir, manifest, metrics, float(config["initial_cash"]), **tables, config=config, config_text=config_text
     )

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.render.html.series import Threshold
+from engine.store.rundir import FIRST_RULE
 
 __all__ = [
     "PALETTE",
@@ -137,7 +138,8 @@ def signal_figure(
     """A signal's values, its rules' thresholds as dashed lines, and the active rule shaded.
 
     The shading is one filled step trace per rule on a hidden 0..1 axis: 1 on the dates whose
-    decision matched that rule (``weights.rule``), 0 elsewhere.
+    decision matched that rule (``weights.rule``, numbered from :data:`~engine.store.rundir.FIRST_RULE`
+    as every output numbers rules: ``rule 1`` is the first of ``rule_labels``), 0 elsewhere.
     """
     fig = go.Figure()
     x = _dates(values.index)
@@ -167,14 +169,15 @@ def _add_rule_shading(fig: go.Figure, x: list[str], rule: pd.Series, rule_labels
     """One filled step trace per rule that matched any date, on the hidden axis ``y2``."""
     r = rule.to_numpy()
     for i, label in enumerate(rule_labels):
-        active = (r == i).astype(float)
+        number = i + FIRST_RULE  # what weights.rule holds on the dates this rule matched
+        active = (r == number).astype(float)
         if not active.any():
             continue
         fig.add_trace(
             go.Scatter(
                 x=x,
                 y=active,
-                name=f"rule {i + 1} active: {label}",
+                name=f"rule {number} active: {label}",
                 mode="lines",
                 line={"width": 0, "shape": "hv"},
                 fill="tozeroy",
@@ -189,7 +192,7 @@ def _add_threshold_lines(fig: go.Figure, thresholds: Sequence[Threshold]) -> Non
     """One dashed line per distinct threshold value, labelled with each comparison and its rules."""
     by_value: dict[float, dict[str, list[int]]] = {}
     for t in thresholds:
-        by_value.setdefault(t.value, {}).setdefault(t.label, []).append(t.rule + 1)
+        by_value.setdefault(t.value, {}).setdefault(t.label, []).append(t.rule + FIRST_RULE)  # t.rule: a position
     for value, labels in sorted(by_value.items()):
         label = "; ".join(
             f"{text} (rule{'s' if len(rules) > 1 else ''} {', '.join(map(str, dict.fromkeys(rules)))})"

@@ -39,7 +39,7 @@ from engine.render.html.page import (
     table_html,
 )
 from engine.render.text import RUN_COLUMNS, format_value
-from engine.store.rundir import StoredRun
+from engine.store.rundir import FIRST_RULE, StoredRun
 
 __all__ = [
     "SIGNALS_MISSING",
@@ -59,7 +59,7 @@ SIGNALS_WALKFORWARD = (
     "block of metrics.json), so no single set of signals and rules applies and the signal charts are left out."
 )
 _TRADE_COLUMNS = (
-    ("date", "Date", ""),
+    ("date", "Date", "date"),
     ("asset", "Asset", ""),
     ("side", "Side", ""),
     ("quantity", "Quantity", "qty"),
@@ -185,7 +185,8 @@ def _signals_section(run: StoredRun, figures: dict[str, Any]) -> str:
         paragraphs(
             [
                 "Shaded: the rule that matched each date's decision (taken after both closes; its orders execute "
-                f"{(cfg.get('execution') or {}).get('lag', 1)} date(s) later). Dashed: the constants the rules compare "
+                f"{(cfg.get('execution') or {}).get('lag', 1)} date(s) later), numbered as in weights.csv: rule "
+                f"{FIRST_RULE} is the first of rules:. Dashed: the constants the rules compare "
                 "the signal with. Before a signal is complete (warm-up) its rules are false and the otherwise "
                 "weights apply."
             ],
@@ -225,12 +226,15 @@ def _trade_text(value: Any, kind: str) -> str:
     return f"{value:,.4f}" if kind in ("qty", "price") else str(value)
 
 
+def _trade_cell(value: Any, key: str, kind: str) -> Cell | str:
+    if kind == "date":  # a datetime (a typed date in trades.parquet), shown as the CSV shows it
+        return f"{pd.Timestamp(value):%Y-%m-%d}"
+    return Cell(_trade_text(value, kind), value=value, key=key) if kind else str(value)
+
+
 def _trades_table(trades: pd.DataFrame) -> str:
     cols = [c for c in _TRADE_COLUMNS if c[0] in trades.columns]
-    rows = [
-        [Cell(_trade_text(rec[k], kind), value=rec[k], key=k) if kind else str(rec[k]) for k, _, kind in cols]
-        for rec in trades.to_dict("records")
-    ]
+    rows = [[_trade_cell(rec[k], k, kind) for k, _, kind in cols] for rec in trades.to_dict("records")]
     return table_html([h for _, h, _ in cols], rows, table_id="trades", scroll=True)
 
 

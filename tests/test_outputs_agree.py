@@ -1,0 +1,223 @@
+"""Regression tests for the issue "Outputs that disagree": every output of one stored run says the same thing.
+
+1. Rules are numbered the same way everywhere a user reads them: ``weights.csv``, ``weights.parquet``,
+   the catalog's ``weights`` view, the API's ``Run.weights`` and the HTML report's legends all call the
+   first rule of ``rules:`` rule 1.  The oracle is the YAML itself: with ``lag: 1`` the targets in
+   force on a date are the weights of the rule numbered on the date before.
+2. Every Parquet file of a run stores ``date`` as a typed date, which the catalog sees as ``DATE``.
+3. The stored ``config.yaml`` holds the currency, price column and instrument the run used (those of
+   ``metrics.json``), and an unchanged config is still reused.
+4. ``runs list`` and ``runs show`` print percent and two-decimal ratios, within 100 columns, nothing cut.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from engine import api
+from engine.cli import app
+from engine.config import load_config
+from engine.jobs.run import resolved_config
+from engine.render.html import run_report
+from engine.store import config_hash
+from engine.store.rundir import load_run
+from tests.conftest import CONFIGS
+from tests.report_html import array, figures
+
+CORR = CONFIGS / "corr_breakdown.yaml"
+PARQUET = ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals")
+#: Environment variables that change rich's output, cleared for every command (COLUMNS set where wanted).
+_CLEAN_ENV = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS", "SEESAW_STORE")
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> api.Run:
+    """corr_breakdown on synthetic data, 2012-2015: three rules (two conditions and otherwise), each matched."""
+    results = tmp_path_factory.mktemp("agree") / "results"
+    return api.run(CORR, source="synthetic", start="2012-01-01", end="2015-12-31", results_dir=results, env={})[0]
+
+
+def _cli(*args: str, columns: int | None = None) -> str:
+    env: dict[str, str | None] = dict.fromkeys(_CLEAN_ENV)
+    if columns is not None:
+        env["COLUMNS"] = str(columns)
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _config(run: api.Run) -> dict[str, Any]:
+    return yaml.safe_load((run.run_dir / "config.yaml").read_text(encoding="utf-8"))
+
+
+# -- 1. rule numbers ------------------------------------------------------------------------------------------------
+
+
+def test_weights_file_numbers_the_first_rule_of_the_yaml_1(stored: api.Run) -> None:
+    rules = _config(stored)["rules"]
+    weights = pd.read_csv(stored.run_dir / "weights.csv")
+    assert set(weights["rule"]) == set(range(1, len(rules) + 1))  # every rule matched some date
+    targets = weights[["us_target", "hk_target"]].to_numpy()
+    for number, decided in enumerate(weights["rule"].iloc[:-1], start=1):  # lag 1: in force the next date
+        rule = rules[decided - 1]
+        want = rule["weights"] if rule["when"] is not None else rule["otherwise"]
+        assert targets[number].tolist() == [want.get("us", 0.0), want.get("hk", 0.0)], weights["date"][number]
+
+
+def test_rule_numbers_agree_in_csv_parquet_catalog_api_and_report(stored: api.Run) -> None:
+    csv_rule = pd.read_csv(stored.run_dir / "weights.csv")["rule"].to_numpy()
+    assert pd.read_parquet(stored.run_dir / "weights.parquet")["rule"].tolist() == csv_rule.tolist()
+    assert stored.weights["rule"].tolist() == csv_rule.tolist()
+    sql = f"SELECT rule FROM weights WHERE run_id = '{stored.run_dir.name}' ORDER BY date"
+    out = _cli("runs", "query", sql, "--results-dir", str(stored.run_dir.parents[1]), "--format", "json")
+    assert [r["rule"] for r in json.loads(out)] == csv_rule.tolist()
+
+    rules = _config(stored)["rules"]
+    figs = figures(run_report(load_run(stored.run_dir)).html)
+    for name in ("corr", "mom"):
+        shaded = {t["name"]: array(t["y"]) for t in figs[f"fig-signal-{name}"]["data"] if t["name"].startswith("rule ")}
+        assert len(shaded) == len(rules)
+        for k, rule in enumerate(rules, start=1):
+            label = rule["when"] if rule["when"] is not None else "otherwise"
+            assert shaded[f"rule {k} active: {label}"].tolist() == (csv_rule == k).astype(float).tolist()
+    # The dashed lines name the rules that compare the signal with them: corr < 0.2 in rules 1 and 2.
+    assert [a["text"] for a in figs["fig-signal-corr"]["layout"]["annotations"]] == ["corr < 0.2 (rules 1, 2)"]
+    assert [a["text"] for a in figs["fig-signal-mom"]["layout"]["annotations"]] == [
+        "mom > 0 (rule 1); mom <= 0 (rule 2)"  # one line at 0, its comparisons in rule order
+    ]
+
+
+def test_a_run_written_when_rules_counted_from_0_is_read_numbered_from_1(stored: api.Run, tmp_path: Path) -> None:
+    old = tmp_path / stored.run_dir.name
+    old.mkdir()
+    for f in stored.run_dir.iterdir():
+        old.joinpath(f.name).write_bytes(f.read_bytes())
+    manifest = json.loads((old / "run.json").read_text(encoding="utf-8"))
+    assert manifest.pop("rule_base") == 1
+    (old / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
+    weights = pd.read_parquet(old / "weights.parquet")
+    weights.assign(rule=weights["rule"] - 1).to_parquet(old / "weights.parquet", index=False)
+    assert load_run(old).weights["rule"].tolist() == stored.weights["rule"].tolist()
+
+
+# -- 2. typed dates -------------------------------------------------------------------------------------------------
+
+
+def test_every_parquet_date_is_a_typed_date_and_the_csv_keeps_text(stored: api.Run) -> None:
+    csv_dates = pd.read_csv(stored.run_dir / "equity.csv", dtype={"date": str})["date"]
+    assert csv_dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    for name in PARQUET:
+        table = pq.read_table(stored.run_dir / f"{name}.parquet")
+        assert table.schema.field("date").type == pa.date32(), name
+        dates = [d.isoformat() for d in table.column("date").to_pylist()]
+        if name == "trades":
+            want = pd.read_csv(stored.run_dir / "trades.csv", dtype={"date": str})["date"].tolist()
+        else:
+            want = csv_dates.tolist()
+        assert dates == want, name
+    assert isinstance(pd.read_parquet(stored.run_dir / "equity.parquet")["date"].iloc[0], dt.date)
+
+
+def test_catalog_views_see_dates(stored: api.Run) -> None:
+    sql = "SELECT max(date) AS last, typeof(max(date)) AS type FROM equity"
+    out = _cli("runs", "query", sql, "--results-dir", str(stored.run_dir.parents[1]), "--format", "json")
+    end = json.loads((stored.run_dir / "metrics.json").read_text(encoding="utf-8"))["strategy"]["end"]
+    assert json.loads(out) == [{"last": end, "type": "DATE"}]
+
+
+# -- 3. the resolved config -----------------------------------------------------------------------------------------
+
+
+def test_stored_config_shows_the_values_the_run_used(stored: api.Run) -> None:
+    assets = _config(stored)["assets"]
+    used = json.loads((stored.run_dir / "metrics.json").read_text(encoding="utf-8"))["data"]["assets"]
+    assert {a: (s["currency"], s["price"], s["instrument"]) for a, s in assets.items()} == {
+        "us": ("USD", "close", "index"),
+        "hk": ("HKD", "close", "index"),
+    }
+    for a, spec in assets.items():
+        assert (spec["currency"], spec["price"], spec["instrument"]) == (
+            used[a]["currency"],
+            used[a]["price"],
+            used[a]["instrument"],
+        )
+
+
+def test_defaults_written_out_hash_as_left_out_and_the_stored_config_is_stable() -> None:
+    cfg = load_config(CORR)
+    explicit = cfg.model_copy(
+        update={
+            "assets": {
+                "us": cfg.assets["us"].model_copy(update={"currency": "USD", "price": "close", "instrument": "index"}),
+                "hk": cfg.assets["hk"].model_copy(update={"currency": "HKD"}),
+            }
+        }
+    )
+    assert config_hash(resolved_config(explicit)) == config_hash(resolved_config(cfg))
+    stored = resolved_config(cfg)
+    again = type(cfg).model_validate(stored)  # the stored config is a valid config of the same run
+    assert resolved_config(again) == stored
+    etf = cfg.model_copy(
+        update={"assets": {**cfg.assets, "hk": cfg.assets["hk"].model_copy(update={"symbol": "2800.HK"})}}
+    )
+    assert resolved_config(etf)["assets"]["hk"]["instrument"] == "stock"  # inferred from the ticker, not "index"
+
+
+def test_unchanged_config_is_reused(stored: api.Run) -> None:
+    again = api.run(
+        CORR, source="synthetic", start="2012-01-01", end="2015-12-31", results_dir=stored.run_dir.parents[1], env={}
+    )[0]
+    assert again.reused and again.run_dir == stored.run_dir
+
+
+# -- 4. runs list and runs show -------------------------------------------------------------------------------------
+
+
+def _cells(out: str, first: str) -> list[str]:
+    """The cells of the table line whose first cell is ``first``."""
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip("│┃ ").split("│")]
+        if cells[0] == first:
+            return cells
+    raise AssertionError(f"no row {first!r} in:\n{out}")
+
+
+def test_runs_list_and_show_format_numbers_like_the_run_table_in_100_columns(stored: api.Run) -> None:
+    results = str(stored.run_dir.parents[1])
+    strategy = json.loads((stored.run_dir / "metrics.json").read_text(encoding="utf-8"))["strategy"]
+    pct = f"{strategy['total_return'] * 100:.1f}%"
+
+    listed = _cli("runs", "list", "--results-dir", results, columns=100)
+    shown = _cli("runs", "show", stored.run_dir.name, "--results-dir", results, columns=100)
+    for out in (listed, shown):
+        assert max(len(line) for line in out.splitlines()) <= 100
+        assert "…" not in out
+    assert _cells(listed, stored.run_dir.name)[-2:] == [pct, f"{strategy['sharpe']:.2f}"]
+
+    returns, trading = _cells(shown, "strategy"), _cells(shown.split("Turnover/yr", 1)[1], "strategy")
+    assert returns[1:] == [
+        "corr_breakdown",
+        pct,
+        *(f"{strategy[k] * 100:.1f}%" for k in ("cagr", "ann_vol")),
+        *(f"{strategy[k]:.2f}" for k in ("sharpe", "sortino")),
+        f"{strategy['max_drawdown'] * 100:.1f}%",
+        f"{strategy['calmar']:.2f}",
+    ]
+    assert trading[1:] == [
+        "corr_breakdown",
+        f"{strategy['turnover']:.2f}",
+        f"{strategy['switches_per_year']:.2f}",
+        f"{strategy['fx_return'] * 100:.1f}%",
+        f"{strategy['fees_paid']:,.0f}",
+        f"{strategy['final_value']:,.0f}",
+    ]
