@@ -107,9 +107,11 @@ EXPECTED: dict[str, set[str]] = {
     },
     "engine.metrics.specs": {
         "CATALOG_COLUMNS",
+        "COMPARE_COMPACT",
         "COMPARE_TABLE",
         "LOWER_IS_BETTER",
         "PERCENT_METRICS",
+        "RUN_COMPACT",
         "RUN_TABLE",
         "SPECS",
         "SWEEP_COLUMNS",
