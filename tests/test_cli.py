@@ -364,3 +364,24 @@ def test_csv_source_without_a_data_directory_is_one_line_naming_the_ways_to_give
         [sys.executable, "-m", "engine", "validate", str(config)], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert with_dir.returncode == 0  # validating needs no data
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["run"], ["compare"], ["report"], ["sweep"], ["walkforward"], ["runs", "list"], ["runs", "query"], ["validate"]],
+)
+def test_help_loses_no_text_to_markup(command: list[str]) -> None:
+    """Rich reads ``[default: x]`` in a help string as a markup tag and drops it, leaving "word ."."""
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "250", "NO_COLOR": "1"})
+    assert result.exit_code == 0
+    assert not re.search(r"\w \.", result.stdout), result.stdout
+
+
+def test_runs_query_help_names_every_table_and_view() -> None:
+    from engine.store.readonly import RUN_TABLES
+
+    result = CliRunner().invoke(app, ["runs", "query", "--help"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    for name in ("runs", "metrics", "sweeps", "sweep_combos", *RUN_TABLES):
+        assert re.search(rf"\b{name}\b", text), name

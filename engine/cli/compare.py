@@ -68,7 +68,7 @@ def compare(
     by: Annotated[str | None, typer.Option(help="'year': also calendar-year returns, a row per year.")] = None,
     columns: ColumnsOpt = None,
     benchmark: Annotated[
-        str | None, typer.Option(help="Reference for excess return, IR, PSR and SPA [default: 50/50 monthly].")
+        str | None, typer.Option(help="Reference for excess return, IR, PSR and SPA (default: 50/50 monthly).")
     ] = None,
     sort: Annotated[str | None, typer.Option(help="Sort strategies best-first by this column (e.g. sharpe).")] = None,
     top: Annotated[int | None, typer.Option(min=1, help="Keep the first N strategies.")] = None,

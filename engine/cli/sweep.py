@@ -127,7 +127,7 @@ def sweep(
         int | None, typer.Option(min=1, help="Combinations per vectorbt call (default 100; fewer if memory is short).")
     ] = None,
     heatmap: Annotated[str | None, typer.Option(help="Two sweep keys A,B: write a heatmap to --output.")] = None,
-    heatmap_metric: Annotated[str | None, typer.Option(help="Metric of the heatmap [default: --sort].")] = None,
+    heatmap_metric: Annotated[str | None, typer.Option(help="Metric of the heatmap (default: --sort).")] = None,
     output: Annotated[Path | None, typer.Option(help="HTML file for --heatmap.")] = None,
     report: Annotated[
         Path | None,

@@ -50,7 +50,7 @@ def walkforward(
     config: Annotated[Path, typer.Argument(help="A config with a sweep: block.")],
     train: Annotated[str, typer.Option(help="Training window, e.g. 5y.")] = "5y",
     test: Annotated[str, typer.Option(help="Test window, e.g. 1y.")] = "1y",
-    step: Annotated[str | None, typer.Option(help="Step between folds [default: --test].")] = None,
+    step: Annotated[str | None, typer.Option(help="Step between folds (default: --test).")] = None,
     select: Annotated[str, typer.Option(help="Metric chosen on each training window.")] = "sharpe",
     source: SourceOpt = None,
     data_dir: DataDirOpt = None,
