@@ -222,9 +222,7 @@ class Evaluation:
     """The K columns simulated: the plan, the state at the end of each run date, the curves in money."""
 
     plan: BatchPlan
-    records: (
-        np.ndarray
-    )  # vectorbt order records of the K columns: ``idx`` slot from the first simulated one, ``col`` k*A + j
+    records: np.ndarray  # the K columns' vectorbt order records (``idx``: run slot, ``col``: k*A + j)
     cash: np.ndarray  # (n, K) cash at the end of each run date, cash-index units
     units: np.ndarray  # (n, K*A) units held at the end of each run date
     value: np.ndarray  # (n, K) money at the end of each run date
