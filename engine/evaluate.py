@@ -228,7 +228,6 @@ class Evaluation:
     value: np.ndarray  # (n, K) money at the end of each run date
     curves: Curves
     frozen_value: np.ndarray | None  # (n, K) money with exchange rates frozen (only with ``frozen_fx``)
-    order_price: np.ndarray  # (S, A) the fill prices before slippage the orders saw, cash-index units
 
 
 def evaluate(
@@ -280,9 +279,7 @@ def evaluate(
     value = sim.value[:, :k] * mk.val.cash_index[mk.start :, None]
     records = sim.records if frozen_value is None else sim.records[sim.records["col"] < k * n_assets]
     curves = _curves(mk, value, records, plan.switches(mk.start), init_cash, reference)
-    return Evaluation(
-        plan, records, sim.cash[:, :k], sim.position[:, : k * n_assets], value, curves, frozen_value, mk.order
-    )
+    return Evaluation(plan, records, sim.cash[:, :k], sim.position[:, : k * n_assets], value, curves, frozen_value)
 
 
 def _simulate(

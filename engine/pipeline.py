@@ -227,7 +227,7 @@ def _result(
     index = mk.val.cash_index[start:]
     value, cash = ev.value[:, i], ev.cash[:, i] * index
     growth = mk.cash_slots[rec["idx"]]
-    quoted = ev.order_price[rec["idx"], rec["col"] % n_assets]
+    quoted = mk.order[rec["idx"], rec["col"] % n_assets]  # the fill price before slippage
     plan = ev.plan.single(i)
     fees_paid = scored.pop("fees_paid")
     metrics: dict[str, Any] = {
