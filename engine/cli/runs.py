@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from engine.cli.app import app
-from engine.cli.options import ResultsDirOpt, StoreOpt, out_console, user_errors
+from engine.cli.options import ResultsDirOpt, StoreOpt, out_console, table_width, user_errors
 from engine.errors import UserError
 from engine.metrics.specs import RUN_TABLE
 
@@ -38,9 +38,8 @@ def _catalog(results_dir: Path, store: Path | None) -> Catalog:
 
 
 def _console() -> Console:
-    """stdout at the terminal's width; piped, ``COLUMNS`` wide when that is set (else 240)."""
-    columns = os.environ.get("COLUMNS", "")
-    return out_console(piped_width=int(columns) if columns.isdigit() else 240)
+    """stdout at the terminal's width; piped, ``COLUMNS`` wide when that is set (:func:`table_width`), else 240."""
+    return out_console(piped_width=table_width(os.environ) or 240)
 
 
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:

@@ -17,13 +17,16 @@ from engine.compare import qualified_labels
 from engine.metrics.specs import COMPARE_COMPACT, RUN_COMPACT
 from engine.render.fit import FitColumn, Printout, fit_table, resolve_columns
 from engine.render.text import (
+    KIND_COLUMN,
     RUN_COLUMNS,
+    WEIGHTS_COLUMN,
     caption_lines,
     column_extremes,
     compare_caption,
     compare_cell,
     compare_columns,
     format_value,
+    weights_cell,
 )
 
 __all__ = [
@@ -37,9 +40,7 @@ __all__ = [
 ]
 
 #: (key, header, format, better) of the columns every table may show besides the metrics.
-_KIND = ("kind", "Kind", "text", "")
 _CURRENCY = ("currency", "Currency", "text", "")
-_WEIGHTS = ("avg_weight", "Avg weight", "weights", "")
 _PERIOD = ("period", "Period", "text", "")
 
 Col = tuple[str, str, str, str]
@@ -59,7 +60,7 @@ def _terminal_cell(row: dict[str, Any], key: str, kind: str) -> str:
         lo, hi = row.get("sharpe_ci_low"), row.get("sharpe_ci_high")
         return "–" if lo is None else f"[{format_value(lo, 'num')}, {format_value(hi, 'num')}]"
     if kind == "weights":
-        return " ".join(f"{a} {w * 100:.0f}%" for a, w in (row.get("avg_weight") or {}).items()) or "–"
+        return weights_cell(row)
     if key == "kind":
         return str(row["kind"])
     if key == "currency":
@@ -73,8 +74,8 @@ def compare_keys(c: Any, rows: Sequence[dict[str, Any]], *, years: bool) -> tupl
     """(every column of the full compare table, every column ``--columns`` may name), in order; the
     currency column is in the first only when the rows' currencies differ."""
     metrics = compare_columns(c, years=years)
-    valid = [_KIND, _CURRENCY, *metrics, _WEIGHTS]
-    every = [_KIND, *([_CURRENCY] if _mixed_currency(rows) else []), *metrics, _WEIGHTS]
+    valid = [KIND_COLUMN, _CURRENCY, *metrics, WEIGHTS_COLUMN]
+    every = [KIND_COLUMN, *([_CURRENCY] if _mixed_currency(rows) else []), *metrics, WEIGHTS_COLUMN]
     return every, valid
 
 
@@ -145,8 +146,8 @@ def year_printout(c: Any, rows: Sequence[dict[str, Any]], width: int | None = No
 def run_keys(rows: Sequence[dict[str, Any]]) -> tuple[list[Col], list[Col]]:
     """(every column of the full run table, every column ``--columns`` may name), in order."""
     metrics = [(key, header, kind, "") for key, header, kind in RUN_COLUMNS]
-    valid = [_KIND, _PERIOD, _CURRENCY, *metrics, _WEIGHTS]
-    every = [_KIND, _PERIOD, *([_CURRENCY] if _mixed_currency(rows) else []), *metrics, _WEIGHTS]
+    valid = [KIND_COLUMN, _PERIOD, _CURRENCY, *metrics, WEIGHTS_COLUMN]
+    every = [KIND_COLUMN, _PERIOD, *([_CURRENCY] if _mixed_currency(rows) else []), *metrics, WEIGHTS_COLUMN]
     return every, valid
 
 

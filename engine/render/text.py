@@ -15,7 +15,9 @@ from engine.store.rundir import dumps_json
 __all__ = [
     "COMPARE_COLUMNS",
     "JSON_KEYS",
+    "KIND_COLUMN",
     "RUN_COLUMNS",
+    "WEIGHTS_COLUMN",
     "assumption_lines",
     "caption_lines",
     "column_extremes",
@@ -29,6 +31,7 @@ __all__ = [
     "format_value",
     "narrow_rows",
     "rows_json",
+    "weights_cell",
 ]
 
 #: Keys of every object in ``--format json`` output (the contract), in order; more may follow.
@@ -174,7 +177,13 @@ def _cell(row: dict[str, Any], key: str, kind: str) -> str:
     return _fmt(row.get(key), kind)
 
 
-def _weights(row: dict[str, Any]) -> str:
+#: (key, header, format, better) of the kind and average-weight columns every compare table may show.
+KIND_COLUMN = ("kind", "Kind", "text", "")
+WEIGHTS_COLUMN = ("avg_weight", "Avg weight", "weights", "")
+
+
+def weights_cell(row: dict[str, Any]) -> str:
+    """A row's average weights as ``us 60% hk 40%`` (``–`` without any)."""
     return " ".join(f"{a} {w * 100:.0f}%" for a, w in (row.get("avg_weight") or {}).items()) or "–"
 
 
@@ -252,7 +261,7 @@ def compare_markdown(
     """The same table as GitHub Markdown, caption as a paragraph below; ``cols`` (key, header, format,
     better) after the name: the columns to show (default: kind, the compare columns, average weights)."""
     if cols is None:
-        cols = [("kind", "Kind", "text", ""), *compare_columns(c), ("avg_weight", "Avg weight", "weights", "")]
+        cols = [KIND_COLUMN, *compare_columns(c), WEIGHTS_COLUMN]
     header = ["Name", *(h for _, h, _, _ in cols)]
     align = ["---", *("---" if kind in ("text", "weights") else "---:" for _, _, kind, _ in cols)]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
@@ -264,7 +273,7 @@ def compare_markdown(
 
 def _markdown_cell(row: dict[str, Any], key: str, kind: str) -> str:
     if kind == "weights":
-        return _weights(row)
+        return weights_cell(row)
     if kind == "text":
         return str(row.get(key) or "")
     return _cell(row, key, kind)
