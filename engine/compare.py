@@ -329,16 +329,17 @@ def _add_statistics(
     rows: list[dict[str, Any]], strategy_returns: list[np.ndarray], ref_returns: np.ndarray, ppy: float, reps: int
 ) -> None:
     """Add to each strategy row (in order, with its excess returns in ``strategy_returns``) its Sharpe
-    interval, its PSR against the reference's Sharpe and its DSR over the strategies compared."""
+    interval, its PSR (against a Sharpe of 0), the probability its Sharpe beats the reference's, and
+    its DSR over the strategies compared (never above its PSR)."""
     trial_sharpes = [sig.per_period_sharpe(x) for x in strategy_returns]
-    ref_sr = sig.per_period_sharpe(ref_returns)
     strategies = [row for row in rows if row["kind"] == "strategy"]
     for row, rets in zip(strategies, strategy_returns, strict=True):
         lo, hi = sig.sharpe_ci(rets, periods_per_year=ppy, reps=reps)
         row.update(
             sharpe_ci_low=lo,
             sharpe_ci_high=hi,
-            psr=sig.probabilistic_sharpe(rets, benchmark_sharpe=ref_sr),
+            psr=sig.probabilistic_sharpe(rets),
+            p_beats_ref=sig.sharpe_beats_probability(rets, ref_returns, reps=reps),
             dsr=sig.deflated_sharpe(rets, trial_sharpes=trial_sharpes),
         )
 

@@ -356,8 +356,9 @@ def top_rows(
 ) -> pd.DataFrame:
     """The best ``top`` rows by ``sort``, with the statistics that need each one's daily returns.
 
-    Sharpe 95% interval (stationary bootstrap), PSR against the reference benchmark's Sharpe, and
-    DSR deflated by the number of combinations tried (all of them, not only the rows shown).
+    Sharpe 95% interval (stationary bootstrap), PSR against a Sharpe of 0, the probability the Sharpe
+    beats the reference benchmark's (paired bootstrap; NaN without a reference), and DSR deflated by
+    the number of combinations tried (all of them, not only the rows shown).
     """
     table = outcome.table
     ranked = rank_combinations(table, sort).head(top)
@@ -369,10 +370,9 @@ def top_rows(
     ppy = m.periods_per_year(len(dates), m.years_between(dates[0].date(), dates[-1].date()))
     trials = table["sharpe"].to_numpy(dtype=float) / np.sqrt(ppy)
     trials = trials[np.isfinite(trials)]
-    ref_sr = 0.0
+    ref_r = None
     if ctx.reference_value is not None:
-        ref_r = m.daily_returns(ctx.reference_value, outcome.cfg.initial_cash)
-        ref_sr = sig.per_period_sharpe(ref_r - ctx.risk_free)
+        ref_r = m.daily_returns(ctx.reference_value, outcome.cfg.initial_cash) - ctx.risk_free
     extra = []
     for j in range(len(ranked)):
         r = result.returns[:, j]
@@ -381,7 +381,8 @@ def top_rows(
             {
                 "sharpe_ci_low": lo,
                 "sharpe_ci_high": hi,
-                "psr": sig.probabilistic_sharpe(r, benchmark_sharpe=ref_sr),
+                "psr": sig.probabilistic_sharpe(r),
+                "p_beats_ref": np.nan if ref_r is None else sig.sharpe_beats_probability(r, ref_r, reps=reps),
                 "dsr": sig.deflated_sharpe(r, trial_sharpes=trials) if len(trials) else np.nan,
             }
         )

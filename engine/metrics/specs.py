@@ -215,9 +215,13 @@ SPECS: tuple[MetricSpec, ...] = (
                "min over calendar years of V(last date of y) / V(last date of y - 1) - 1",
                lambda c: m.worst_year(c.dates.year.to_numpy(), c.value, c.initial)),
     MetricSpec("psr", "PSR", "num", "higher",
-               "probability the true Sharpe exceeds the reference's (Bailey & Lopez de Prado 2012)"),
+               "probability the true Sharpe exceeds 0, from its estimate, skew, kurtosis and length "
+               "(Bailey & Lopez de Prado 2012)"),
+    MetricSpec("p_beats_ref", "P(SR>ref)", "num", "higher",
+               "share of paired block-bootstrap resamples in which the Sharpe exceeds the reference's"),
     MetricSpec("dsr", "DSR", "num", "higher",
-               "PSR against the expected maximum Sharpe of the trials tried (Bailey & Lopez de Prado 2014)"),
+               "PSR against the expected maximum Sharpe of N zero-skill trials (N = strategies compared); "
+               "never above PSR (Bailey & Lopez de Prado 2014)"),
     MetricSpec("trades", "Trades", "int", "lower", "number of fills", lambda c: c.given(c.trades, "trades"),
                score=False),
     MetricSpec("fx_return", "FX ret", "pct", None,
@@ -256,7 +260,7 @@ RUN_TABLE = ("total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdo
 #: ``seesaw compare``'s table (regime, beta and calendar-year columns follow).
 COMPARE_TABLE = ("total_return", "cagr", "ann_vol", "sharpe", "sharpe_ci", "sortino", "max_drawdown",
                  "longest_drawdown_days", "calmar", "turnover", "switches_per_year", "excess_return",
-                 "information_ratio", "worst_year", "psr", "dsr")  # fmt: skip
+                 "information_ratio", "worst_year", "psr", "p_beats_ref", "dsr")  # fmt: skip
 #: ``seesaw run``'s terminal table by default (``--columns`` shows others).
 RUN_COMPACT = ("total_return", "cagr", "ann_vol", "sharpe", "max_drawdown", "calmar", "turnover", "final_value")
 #: ``seesaw compare``'s terminal table by default (``--columns`` shows others).

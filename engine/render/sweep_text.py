@@ -20,6 +20,7 @@ from typing import Any
 from rich.table import Table
 
 from engine.metrics.specs import PERCENT_METRICS, SPECS, SWEEP_TABLE
+from engine.render.text import significance_lines
 
 __all__ = ["sweep_caption", "sweep_cell", "sweep_row_cells", "sweep_table"]
 
@@ -90,12 +91,10 @@ def sweep_caption(outcome: Any, reps: int, sort: str) -> list[str]:
     )
     lines.append(
         f"Annualised with {man.get('periods_per_year', float('nan')):.1f} trading periods per year (not 365); "
-        "Sharpe, Sortino, the interval, PSR and DSR are in excess of the config's cash rate."
+        "Sharpe, Sortino, the interval, PSR, P(SR>ref) and DSR are in excess of the config's cash rate."
     )
-    lines.append(
-        f"Sharpe 95% CI: stationary bootstrap, {reps} resamples. PSR against the reference benchmark's Sharpe; "
-        f"DSR deflated for all {man['combinations']:,} combinations tried, not only the rows shown."
-    )
+    lines.append(f"Sharpe 95% CI: stationary bootstrap, {reps} resamples.")
+    lines += significance_lines("the reference benchmark", int(man["combinations"]), "combinations (all tried)")
     if "pbo" in man:
         lines.append(
             f"Overfitting: probability of backtest overfitting (CSCV, {man['pbo_splits']} blocks of "

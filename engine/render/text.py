@@ -31,6 +31,7 @@ __all__ = [
     "format_value",
     "narrow_rows",
     "rows_json",
+    "significance_lines",
     "weights_cell",
 ]
 
@@ -196,6 +197,18 @@ def _data_words(c: Any) -> str:
     )
 
 
+def significance_lines(reference: str, n_trials: int, trials: str = "strategies") -> list[str]:
+    """The one-line definitions of PSR, P(SR>ref) and DSR that every table showing them carries;
+    ``reference``: whose Sharpe P(SR>ref) is against, ``n_trials`` ``trials``: what the DSR deflates for."""
+    return [
+        "PSR: probability that the true Sharpe exceeds 0, from its estimate, skew, kurtosis and length "
+        "(Bailey & López de Prado 2012).",
+        f"P(SR>ref): share of paired block-bootstrap resamples in which the Sharpe beats that of {reference}.",
+        f"DSR: the PSR against the best Sharpe expected from {n_trials:,} zero-skill {trials} "
+        "(Bailey & López de Prado 2014); never above the PSR.",
+    ]
+
+
 def compare_caption(c: Any, reps: int) -> list[str]:
     """What every compare output says under the table."""
     lines = []
@@ -208,10 +221,10 @@ def compare_caption(c: Any, reps: int) -> list[str]:
         f"Annualised with {ppy:.1f} trading periods per year (not 365). "
         "Sharpe, Sortino, the Sharpe interval, PSR, DSR and SPA are of returns in excess of each run's cash rate "
         f"(a benchmark: its run's): {c.risk_free}. "
-        f"Reference benchmark for excess return (difference of CAGRs), IR, PSR and SPA: {c.reference}. "
+        f"Reference benchmark for excess return (difference of CAGRs), IR, P(SR>ref) and SPA: {c.reference}. "
         "Betas: same-date OLS betas on each asset's daily returns.",
-        f"Sharpe 95% CI: stationary bootstrap (arch), {reps} resamples, seed 20250120, automatic block length. "
-        f"PSR: probability the true Sharpe exceeds the reference's; DSR: deflated for {n_strategies} strategies.",
+        f"Sharpe 95% CI: stationary bootstrap (arch), {reps} resamples, seed 20250120, automatic block length.",
+        *significance_lines(str(c.reference), n_strategies),
     ]
     if c.spa:
         lines.append(

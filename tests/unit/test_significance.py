@@ -23,6 +23,8 @@ import math
 import numpy as np
 import pytest
 from arch.bootstrap import SPA, StationaryBootstrap
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
 import engine.metrics.significance as sig
@@ -32,6 +34,7 @@ from engine.metrics.significance import (
     per_period_sharpe,
     probabilistic_sharpe,
     probabilistic_sharpe_from_moments,
+    sharpe_beats_probability,
     sharpe_ci,
     spa_pvalue,
 )
@@ -58,6 +61,7 @@ def test_public_api() -> None:
         "per_period_sharpe",
         "probabilistic_sharpe",
         "probabilistic_sharpe_from_moments",
+        "sharpe_beats_probability",
         "sharpe_ci",
         "spa_pvalue",
     ]
@@ -150,6 +154,58 @@ def test_dsr_with_one_trial_is_psr_zero_and_more_trials_deflate_more() -> None:
     dsr_10 = deflated_sharpe(r, trial_sharpes=spread)
     dsr_40 = deflated_sharpe(r, trial_sharpes=np.tile(spread, 4))
     assert dsr_40 < dsr_10 < probabilistic_sharpe(r)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(3, 400),
+    mu=st.floats(-0.01, 0.01),
+    trials=st.lists(st.floats(-1.0, 1.0), min_size=1, max_size=30),
+)
+def test_dsr_never_exceeds_psr(seed: int, n: int, mu: float, trials: list[float]) -> None:
+    """Deflating can only lower the probability: SR0 >= 0 for every number and spread of trials."""
+    r = np.random.default_rng(seed).standard_t(3, n) * 0.01 + mu
+    dsr, psr = deflated_sharpe(r, trial_sharpes=trials), probabilistic_sharpe(r)
+    assert math.isnan(dsr) == math.isnan(psr)
+    if not math.isnan(psr):
+        assert dsr <= psr
+
+
+def _jobson_korkie(x: np.ndarray, y: np.ndarray) -> float:
+    """Phi(z), z = (SR_x - SR_y) / sqrt(V / n), V = 2 - 2 rho + (SR_x^2 + SR_y^2 - 2 SR_x SR_y rho^2) / 2
+    (Jobson & Korkie 1981 with Memmel's 2003 correction), per-period Sharpe ratios."""
+    sx, sy = x.mean() / x.std(ddof=1), y.mean() / y.std(ddof=1)
+    rho = float(np.corrcoef(x, y)[0, 1])
+    v = 2 - 2 * rho + 0.5 * (sx**2 + sy**2 - 2 * sx * sy * rho**2)
+    return float(norm.cdf((sx - sy) / math.sqrt(v / len(x))))
+
+
+@pytest.mark.parametrize(("rho", "edge"), [(0.0, 0.0002), (0.5, 0.0003), (0.8, 0.0001), (0.3, -0.0002), (0.9, 0.0)])
+def test_sharpe_beats_probability_matches_jobson_korkie_for_normal_returns(rho: float, edge: float) -> None:
+    cov = np.array([[1.0, rho], [rho, 1.0]]) * 1e-4
+    xy = np.random.default_rng(11).multivariate_normal([0.0004 + edge, 0.0004], cov, 1500)
+    x, y = xy[:, 0], xy[:, 1]
+    assert sharpe_beats_probability(x, y, reps=2000, block=1) == pytest.approx(_jobson_korkie(x, y), abs=0.03)
+
+
+def test_sharpe_beats_probability_is_antisymmetric_and_deterministic() -> None:
+    rng = np.random.default_rng(12)
+    y = rng.normal(0.0003, 0.01, 800)
+    x = 0.6 * y + rng.normal(0.0002, 0.008, 800)
+    p = sharpe_beats_probability(x, y, reps=500)
+    assert p == sharpe_beats_probability(x, y, reps=500)  # fixed seed
+    assert p + sharpe_beats_probability(y, x, reps=500) == pytest.approx(1.0, abs=1e-12)
+    assert sharpe_beats_probability(x, y, reps=500, seed=1) != p
+
+
+def test_sharpe_beats_probability_edge_cases() -> None:
+    y = np.random.default_rng(13).normal(0.0, 0.01, 500)
+    assert sharpe_beats_probability(y, y, reps=100) == 0.5
+    assert sharpe_beats_probability(y + 0.002, y, reps=200) == 1.0  # higher mean, the same noise
+    assert math.isnan(sharpe_beats_probability(np.full(10, 0.01), y[:10], reps=100))  # no variation
+    with pytest.raises(ValueError, match="length"):
+        sharpe_beats_probability(y, y[:-1])
 
 
 def test_dsr_rejects_bad_trials() -> None:
