@@ -26,6 +26,7 @@ from engine import metrics as m
 from engine.errors import UserError
 from engine.metrics import frames as cmp
 from engine.metrics import significance as sig
+from engine.metrics.samples import episode_notes, withhold_annualised
 from engine.store.rundir import StoredRun
 
 __all__ = [
@@ -117,11 +118,11 @@ def compare_runs(
         rows.append(_row(label, value, initial, run, is_strategy, rf[label], measured[reference], ppy))
         if is_strategy:
             strategy_returns.append(m.daily_returns(value.to_numpy(), initial) - rf[label])
-        rows[-1].update(_extra_columns(value, initial, ppy, by_year=by_year, regime=regime))
+        rows[-1].update(_extra_columns(value, initial, ppy, by_year=by_year, regime=regime, risk_free=rf[label]))
     _add_statistics(rows, strategy_returns, ref_returns, ppy, reps)
+    notes += _sample_notes(rows, dates)
     # SPA compares excess returns: (r_s - rf_s) - (r_ref - rf_ref); with one cash rate the rates cancel.
     spa = sig.spa_pvalue(np.column_stack(strategy_returns), ref_returns, reps=reps) if strategy_returns else {}
-    years = tuple(sorted({int(k[1:]) for row in rows for k in row if k.startswith("y") and k[1:].isdigit()}))
     return Comparison(
         rows=rows,
         first=dates[0],
@@ -130,7 +131,7 @@ def compare_runs(
         fingerprints=fingerprints,
         synthetic=any(r.manifest["synthetic"] for r in runs),
         spa=spa,
-        years=years,
+        years=tuple(sorted({int(k[1:]) for row in rows for k in row if k.startswith("y") and k[1:].isdigit()})),
         assets=assets,
         regime=None if regime is None else str(regime.attrs.get("text", "regime")),
         risk_free=_risk_free_text(runs),
@@ -138,6 +139,13 @@ def compare_runs(
         curves=measured,
         notes=notes,
     )
+
+
+def _sample_notes(rows: list[dict[str, Any]], dates: pd.DatetimeIndex) -> list[str]:
+    """What the window's size does not support, withheld from ``rows`` in place, and the notes saying so
+    (:mod:`engine.metrics.samples`)."""
+    thin = episode_notes(rows)  # before the switches per year may be withheld
+    return thin + withhold_annualised(rows, m.years_between(dates[0].date(), dates[-1].date()), len(dates))
 
 
 def _check_same_data(runs: Sequence[StoredRun], allow_mixed: bool) -> None:
@@ -301,14 +309,15 @@ def _row(
 
 
 def _extra_columns(
-    value: pd.Series, initial: float, ppy: float, *, by_year: bool, regime: pd.Series | None
+    value: pd.Series, initial: float, ppy: float, *, by_year: bool, regime: pd.Series | None, risk_free: np.ndarray
 ) -> dict[str, float]:
-    """The optional columns: calendar-year returns ``y<year>`` and the regime metrics."""
+    """The optional columns: calendar-year returns ``y<year>`` and the regime metrics (Sharpe in excess
+    of ``risk_free``, the row's per-date cash rate, as the main Sharpe)."""
     out: dict[str, float] = {}
     if by_year:
         out.update({f"y{y}": r for y, r in cmp.year_returns(value, initial).items()})
     if regime is not None:
-        out.update(cmp.regime_metrics(value, initial, regime, ppy))
+        out.update(cmp.regime_metrics(value, initial, regime, ppy, risk_free))
     return out
 
 

@@ -366,6 +366,19 @@ def test_period_rows_start_from_the_previous_close(real: Real) -> None:
 
 
 @pytest.mark.realdata
+def test_a_window_under_a_year_prints_no_annualised_figure(real: Real) -> None:
+    """40 days after the 2025 inauguration would print a CAGR of hundreds of percent: withheld, and said."""
+    doc = compare_real_json(real, "--period", "2024-10-01:2024-11-15")
+    for row in doc["rows"]:
+        for key in ("cagr", "ann_vol", "sharpe", "sortino", "calmar", "excess_return", "information_ratio"):
+            assert row.get(key) is None, (row["name"], key)
+        assert row["total_return"] is not None and row["max_drawdown"] is not None
+    text = compare_real(real, "--period", "2024-10-01:2024-11-15")
+    assert "under one year no annualised figure is shown" in " ".join(text.split())
+    assert re.search(r"rest on only \d+ daily returns", " ".join(text.split()))
+
+
+@pytest.mark.realdata
 def test_period_from_before_the_runs_starts_from_the_initial_cash(real: Real) -> None:
     doc = compare_real_json(real, "--period", "2000-01-01:2005-06-30")
     assert (doc["first"], doc["last"]) == (FIRST, "2005-06-30")

@@ -75,6 +75,7 @@ def run(
 ) -> None:
     """Run configs and print one table: a row per config plus its benchmark rows."""
     from engine.jobs.run import run_configs
+    from engine.metrics.samples import withhold_short_runs
     from engine.render.tables import run_column_keys, run_printout
     from engine.render.text import rows_json
 
@@ -86,16 +87,17 @@ def run(
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
         report = run_configs(configs, opts, env=dict(os.environ), now=dt.datetime.now(dt.UTC))
     warnings = [w for r in report.runs for w in r.warnings]
+    short = withhold_short_runs(report.rows)
     if format is Format.json:
         sys.stdout.write(rows_json(report.rows, keys))
         err = err_console()
         if report.synthetic:
             err.print("warning: SYNTHETIC data: generated prices, not market history", markup=False)
-        for w in warnings:
+        for w in [*warnings, *short]:
             err.print(f"warning: {w}", markup=False)
         return
     rows, merged = _merge_equal_benchmarks(report.rows)
-    printout = run_printout(rows, warnings, columns=columns, width=table_width(os.environ), notes=merged)
+    printout = run_printout(rows, warnings, columns=columns, width=table_width(os.environ), notes=[*merged, *short])
     print_printout(printout)
     console = Console(highlight=False, width=printout.width, soft_wrap=not printout.wrap)
     for r in report.runs:

@@ -294,7 +294,13 @@ def switches_per_year(switch_dates: Iterable[Any], first: Any, last: Any) -> flo
     return float(specs.spec("switches_per_year")(window).item())
 
 
-def regime_metrics(value: pd.Series, initial: float, in_regime: pd.Series, periods_per_year: float) -> dict[str, float]:
+def regime_metrics(
+    value: pd.Series,
+    initial: float,
+    in_regime: pd.Series,
+    periods_per_year: float,
+    risk_free: np.ndarray | None = None,
+) -> dict[str, float]:
     """Annualised return and Sharpe of the curve's daily returns on the days in and out of a regime.
 
     Day t's return r_t = V_t / V_{t-1} - 1 is attributed by ``in_regime`` at t, which the caller
@@ -302,22 +308,25 @@ def regime_metrics(value: pd.Series, initial: float, in_regime: pd.Series, perio
     happened during it).  For the days D of one side, n = |D|:
 
     * ann_return = prod_{t in D} (1 + r_t) ** (ppy / n) - 1   (geometric, as if the regime lasted a year)
-    * sharpe = mean_{t in D}(r_t) / std_{t in D}(r_t, ddof=1) * sqrt(ppy), zero risk-free rate
-    * share = n / number of days
+    * sharpe = mean_{t in D}(e_t) / std_{t in D}(e_t, ddof=1) * sqrt(ppy), e_t = r_t - rf_t: in excess
+      of ``risk_free`` (the per-date rate the main table's Sharpe uses; None: zero)
+    * share = n / number of days; episodes = number of runs of consecutive days in the regime
 
     NaN for a side with fewer than 2 days.
     """
-    r = pd.Series(m.daily_returns(value.to_numpy(dtype=float), initial), index=value.index)
+    r = m.daily_returns(value.to_numpy(dtype=float), initial)
+    excess = r if risk_free is None else r - np.asarray(risk_free, dtype=float)
     mask = in_regime.reindex(value.index).fillna(False).to_numpy(dtype=bool)
     out: dict[str, float] = {}
     for side, sel in (("in", mask), ("out", ~mask)):
-        x = r.to_numpy()[sel]
+        x = r[sel]
         if len(x) < 2:
             out[f"regime_{side}_return"] = float("nan")
             out[f"regime_{side}_sharpe"] = float("nan")
         else:
             with np.errstate(over="ignore"):
                 out[f"regime_{side}_return"] = float(np.prod(1.0 + x) ** (periods_per_year / len(x)) - 1.0)
-            out[f"regime_{side}_sharpe"] = m.sharpe(x, periods_per_year)
+            out[f"regime_{side}_sharpe"] = m.sharpe(excess[sel], periods_per_year)
         out[f"regime_{side}_share"] = float(len(x) / len(r)) if len(r) else float("nan")
+    out["regime_in_episodes"] = int(np.sum(np.diff(mask.astype(np.int8), prepend=np.int8(0)) == 1))
     return out

@@ -277,20 +277,16 @@ def sharpe_beats_probability(
     seed: int = DEFAULT_SEED,
     block: int | None = None,
 ) -> float:
-    """Bootstrap probability that ``returns`` has a higher Sharpe ratio than ``reference`` (same dates).
+    """P = share of paired stationary-bootstrap resamples b with SR(r_b) > SR(y_b), ties one half.
 
-        P = share of paired resamples b with SR(x_b) > SR(y_b), ties counted one half
+    Each resample draws the *same* dates for ``returns`` r and ``reference`` y (same dates, same
+    length), so their correlation, serial dependence and the reference's own estimation error count
+    (a PSR against y's Sharpe treats it as known).  Mean block length: ``optimal_block_length`` on
+    r - y when ``block`` is None.  For i.i.d. normal returns it is close to the Jobson-Korkie test
+    with Memmel's correction (tests/unit/test_significance.py).  NaN with fewer than 3 returns or
+    a series without variation; 0.5 for identical series.
 
-    Each resample draws the *same* stationary-bootstrap dates for both series (Politis &
-    Romano 1994), so their correlation and serial dependence are kept and the reference's
-    own estimation error counts (the PSR against a fixed Sharpe SR* ignores both).  The
-    mean block length is ``optimal_block_length``'s estimate on the difference r - y when
-    ``block`` is None.  Close to the Jobson-Korkie test with Memmel's correction,
-    Phi((SR_x - SR_y) / sqrt(V / n)), for i.i.d. normal returns (tests/unit/test_significance.py).
-    NaN with fewer than 3 returns or either series without variation; 0.5 for identical series.
-
-    >>> rng = np.random.default_rng(1)
-    >>> y = rng.normal(0.0, 0.01, 750)
+    >>> y = np.random.default_rng(1).normal(0.0, 0.01, 750)
     >>> bool(sharpe_beats_probability(y + 0.001, y, reps=200) > 0.99)
     True
     """
@@ -300,31 +296,20 @@ def sharpe_beats_probability(
     _check_bootstrap(reps, block)
     if math.isnan(per_period_sharpe(r)) or math.isnan(per_period_sharpe(y)):
         return math.nan
-    d = r - y
-    if not np.any(d != d[0]):
+    if not np.any(r - y != r[0] - y[0]):
         return 0.5  # the same Sharpe in every resample
-    size = _auto_block(d) if block is None else block
-    bs = StationaryBootstrap(size, d, seed=np.random.default_rng(seed))
-    diffs = np.concatenate(
-        [_sharpe_differences(r, y, np.stack([bs.update_indices() for _ in range(k)])) for k in _batches(reps)]
-    )
+    bs = StationaryBootstrap(block or _auto_block(r - y), r - y, seed=np.random.default_rng(seed))
+    # lazily, 100 resamples at a time: bounds the memory of one gather
+    batches = (np.stack([bs.update_indices() for _ in range(min(100, reps - i))]) for i in range(0, reps, 100))
+    diffs = np.concatenate([_sharpe_differences(r, y, index) for index in batches])
     diffs = diffs[np.isfinite(diffs)]
-    if len(diffs) == 0:
-        return math.nan
-    return float(np.mean(diffs > 0) + 0.5 * np.mean(diffs == 0))
-
-
-def _batches(reps: int, size: int = 100) -> list[int]:
-    """``reps`` split into batches of at most ``size`` resamples (bounds the memory of one gather)."""
-    return [min(size, reps - i) for i in range(0, reps, size)]
+    return float(np.mean(diffs > 0) + 0.5 * np.mean(diffs == 0)) if len(diffs) else math.nan
 
 
 def _sharpe_differences(r: np.ndarray, y: np.ndarray, index: np.ndarray) -> np.ndarray:
     """SR(r[i]) - SR(y[i]) per period for each row i of ``index`` (NaN where a resample has no variation)."""
-    sr = []
-    n = index.shape[1]
-    for series in (r, y):
-        x = series[index]
+    n, sr = index.shape[1], []
+    for x in (r[index], y[index]):
         mean = x.mean(axis=1)
         var = (np.einsum("ij,ij->i", x, x) - n * mean**2) / (n - 1)
         with np.errstate(divide="ignore", invalid="ignore"):

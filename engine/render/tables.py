@@ -58,7 +58,7 @@ def _terminal_cell(row: dict[str, Any], key: str, kind: str) -> str:
     """A cell as the terminal shows it: the Sharpe interval as ``[low, high]``, weights ``us 60% hk 40%``."""
     if kind == "ci":
         lo, hi = row.get("sharpe_ci_low"), row.get("sharpe_ci_high")
-        return "–" if lo is None else f"[{format_value(lo, 'num')}, {format_value(hi, 'num')}]"
+        return "–" if lo is None or lo != lo else f"[{format_value(lo, 'num')}, {format_value(hi, 'num')}]"
     if kind == "weights":
         return weights_cell(row)
     if key == "kind":

@@ -171,7 +171,7 @@ def _columns(assets: Sequence[str], years: Sequence[int], regime: bool = False) 
 def _cell(row: dict[str, Any], key: str, kind: str) -> str:
     if kind == "ci":
         lo, hi = row.get("sharpe_ci_low"), row.get("sharpe_ci_high")
-        return "–" if lo is None else f"{_fmt(lo, 'num')}…{_fmt(hi, 'num')}"
+        return "–" if lo is None or lo != lo else f"{_fmt(lo, 'num')}…{_fmt(hi, 'num')}"
     if kind == "int":
         v = row.get(key)
         return "–" if v is None else f"{int(v):d}"
@@ -219,8 +219,8 @@ def compare_caption(c: Any, reps: int) -> list[str]:
     lines += [
         f"Common window {c.first.date()} → {c.last.date()}; " + _data_words(c),
         f"Annualised with {ppy:.1f} trading periods per year (not 365). "
-        "Sharpe, Sortino, the Sharpe interval, PSR, DSR and SPA are of returns in excess of each run's cash rate "
-        f"(a benchmark: its run's): {c.risk_free}. "
+        "Sharpe, Sortino, the Sharpe interval, PSR, P(SR>ref), DSR and SPA are of returns in excess of each run's "
+        f"cash rate (a benchmark: its run's): {c.risk_free}. "
         f"Reference benchmark for excess return (difference of CAGRs), IR, P(SR>ref) and SPA: {c.reference}. "
         "Betas: same-date OLS betas on each asset's daily returns.",
         f"Sharpe 95% CI: stationary bootstrap (arch), {reps} resamples, seed 20250120, automatic block length.",
@@ -235,7 +235,7 @@ def compare_caption(c: Any, reps: int) -> list[str]:
         share = next(r["regime_in_share"] for r in c.rows)
         lines.append(
             f"Regime {c.regime!r}: {share * 100:.1f}% of days (each day classified by the regime at the previous "
-            "close); returns annualised geometrically, Sharpe with zero risk-free rate."
+            "close); returns annualised geometrically, Sharpe in excess of the cash rate as in the main table."
         )
     lines.append("Turnover, switches and average weights are not stored for benchmarks (–).")
     lines += list(getattr(c, "notes", ()) or ())

@@ -31,6 +31,19 @@ def test_regime_metrics_by_hand() -> None:
     assert out["regime_out_return"] == pytest.approx(0.0, abs=1e-15)
     assert np.isnan(out["regime_out_sharpe"])
     assert out["regime_out_share"] == pytest.approx(0.4)
+    assert out["regime_in_episodes"] == 2  # days 1-2, then day 4
+
+
+def test_regime_sharpe_is_in_excess_of_the_risk_free_rate_as_the_main_sharpe() -> None:
+    dates = pd.date_range("2024-01-01", periods=5, freq="D")
+    value = pd.Series([110.0, 99.0, 99.0, 108.9, 108.9], index=dates)
+    in_regime = pd.Series([True, True, False, True, False], index=dates)
+    rf = np.array([0.01, 0.02, 0.0, 0.03, 0.0])
+    out = regime_metrics(value, 100.0, in_regime, periods_per_year=2.0, risk_free=rf)
+    e_in = np.array([0.10 - 0.01, -0.10 - 0.02, 0.10 - 0.03])
+    assert out["regime_in_sharpe"] == pytest.approx(e_in.mean() / e_in.std(ddof=1) * np.sqrt(2.0), rel=1e-12)
+    # the return stays the curve's own (not in excess)
+    assert out["regime_in_return"] == pytest.approx((1.1 * 0.9 * 1.1) ** (2 / 3) - 1, rel=1e-12)
 
 
 def test_regime_side_with_one_day_is_nan() -> None:

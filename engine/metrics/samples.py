@@ -1,0 +1,142 @@
+"""Samples too small for a statistic to mean anything: what is withheld, and what is said.
+
+* **Annualised figures over less than a year are withheld.**  A CAGR, volatility, Sharpe, Sortino,
+  Calmar, turnover or IR extrapolates the window to a year: over 40 days a 17% rise prints as a
+  CAGR of 311%.  Below :data:`MIN_YEARS` (one year of calendar days / 365.25, the first date's own
+  period included: :func:`covered_years`) the metrics whose spec is ``annualised``
+  (:mod:`engine.metrics.specs`) become NaN in every output (shown as "–"), and one note says so.
+  Total return, drawdowns, final value and counts stay.
+* **A regime side seen for less than a year of days** has its annualised return and Sharpe
+  withheld in the same way.
+* **Statistics of daily returns over fewer than :data:`MIN_RETURNS` returns** (the Sharpe
+  interval, PSR, P(SR>ref), DSR, SPA) are shown with a note giving the count: they are computed
+  correctly but rest on too little.
+* **Few independent episodes.**  A strategy that switched k >= 1 times made k + 1 holding decisions;
+  with fewer than :data:`MIN_EPISODES` its record cannot tell skill from luck, whatever the number
+  of days, and a note names it (one that never switches makes no timing decision to judge).  The
+  same for a regime seen in fewer than :data:`MIN_EPISODES` separate spells.
+
+The thresholds are conventions, stated here and in docs/compare.md, not tests of significance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+from engine.metrics.specs import SPECS
+
+__all__ = [
+    "ANNUALISED",
+    "MIN_EPISODES",
+    "MIN_RETURNS",
+    "MIN_YEARS",
+    "covered_years",
+    "episode_notes",
+    "withhold_annualised",
+    "withhold_short_runs",
+]
+
+#: Below this many years (calendar days / 365.25) no annualised figure is shown.
+MIN_YEARS = 1.0
+#: Below this many daily returns, the statistics of daily returns carry a note.
+MIN_RETURNS = 252
+#: Below this many holding periods (switches + 1), or regime spells, a note says the record is thin.
+MIN_EPISODES = 10
+
+#: Row keys that extrapolate a window to a year.
+ANNUALISED = frozenset([s.name for s in SPECS if s.annualised] + ["sharpe_ci_low", "sharpe_ci_high"])
+_REGIME_ANNUALISED = ("return", "sharpe")
+
+
+def _nan_keys(row: MutableMapping[str, Any], keys: Iterable[str]) -> None:
+    for key in keys:
+        if key in row:
+            row[key] = math.nan
+
+
+def covered_years(years: float, n_returns: int) -> float:
+    """The years ``n_returns`` daily returns cover: ``years`` (first to last date, as in the CAGR) plus the
+    first date's own period, so that a calendar year of closes (2020-01-02 to 2020-12-31, 0.997 years
+    between them, returns from the 2019 close) counts as the year it is."""
+    return years * n_returns / (n_returns - 1) if n_returns > 1 else years
+
+
+def withhold_annualised(rows: Iterable[MutableMapping[str, Any]], years: float, n_returns: int) -> list[str]:
+    """Withhold, in place, what ``rows`` (one window of ``years`` and ``n_returns`` daily returns)
+    cannot support (module docstring); return the notes that say so."""
+    rows = list(rows)
+    notes = []
+    covered = covered_years(years, n_returns)
+    if covered < MIN_YEARS:
+        for row in rows:
+            _nan_keys(row, ANNUALISED)
+        notes.append(
+            f"The window is {covered:.2f} years ({n_returns} daily returns): under one year no annualised "
+            "figure is shown (CAGR, volatility, Sharpe and its interval, Sortino, Calmar, turnover, excess "
+            "return, IR: –); total return and drawdowns are of the window itself."
+        )
+    if n_returns < MIN_RETURNS and any(row.get("kind") == "strategy" for row in rows):
+        notes.append(
+            f"PSR, P(SR>ref), DSR and the SPA test rest on only {n_returns} daily returns (under "
+            f"{MIN_RETURNS}): read them as indications, not evidence."
+        )
+    short_regime = []
+    for side in ("in", "out"):
+        share = next((row.get(f"regime_{side}_share") for row in rows if f"regime_{side}_share" in row), None)
+        if share is not None and math.isfinite(share) and share * years < MIN_YEARS:
+            for row in rows:
+                _nan_keys(row, (f"regime_{side}_{k}" for k in _REGIME_ANNUALISED))
+            short_regime.append("in the regime" if side == "in" else "outside it")
+    if short_regime:
+        notes.append(
+            "Under one year of days " + " and ".join(short_regime) + ": the regime's annualised return and "
+            "Sharpe there are not shown (–)."
+        )
+    return notes
+
+
+def episode_notes(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
+    """Notes for the strategies whose record rests on fewer than :data:`MIN_EPISODES` holding
+    periods, and for a regime seen in fewer than :data:`MIN_EPISODES` spells (module docstring).
+    Call it before :func:`withhold_annualised`, which may withhold the switches per year."""
+    rows = list(rows)
+    thin = []
+    for row in rows:
+        switches = row.get("switches_per_year", math.nan) * row.get("years", math.nan)
+        # a strategy that never switches (a buy-and-hold, a fixed mix) makes no timing decisions to judge
+        if row.get("kind") == "strategy" and math.isfinite(switches) and 0 < round(switches) < MIN_EPISODES - 1:
+            k = round(switches)
+            thin.append(f"{row['name']} ({k} switch{'es' if k > 1 else ''})")
+    notes = []
+    if thin:
+        notes.append(
+            f"Fewer than {MIN_EPISODES} holding periods in the window, too few to tell skill from luck "
+            "whatever the number of days: " + ", ".join(thin) + "."
+        )
+    spells = next((row["regime_in_episodes"] for row in rows if "regime_in_episodes" in row), None)
+    if spells is not None and spells < MIN_EPISODES:
+        notes.append(
+            f"The regime held in {spells} separate spell{'s' if spells != 1 else ''} in the window: its "
+            "in/out figures rest on that few independent episodes."
+        )
+    return notes
+
+
+def withhold_short_runs(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
+    """Withhold, in place, the annualised figures of every run row (``seesaw run``'s table) whose own
+    window, its ``years``, is under :data:`MIN_YEARS`; return the note naming those runs."""
+    short = [
+        row for row in rows if row.get("years", math.inf) + 1.0 / row.get("periods_per_year", math.inf) < MIN_YEARS
+    ]
+    for row in short:
+        _nan_keys(row, ANNUALISED)
+    names = list(dict.fromkeys(str(row.get("config") or row["name"]) for row in short))
+    if not names:
+        return []
+    years = min(float(row["years"]) for row in short)
+    return [
+        f"Under one year of history ({years:.2f} years) for {', '.join(names)}: no annualised figure is "
+        "shown (CAGR, volatility, Sharpe, Sortino, Calmar, turnover: –)."
+    ]

@@ -1,0 +1,94 @@
+"""engine/metrics/samples.py: what a short window or a thin record withholds and says.
+
+Semantics under test (module docstring of engine/metrics/samples.py and docs/compare.md#small-samples):
+under one year (calendar days / 365.25) every annualised figure is NaN and a note says so; under 252
+daily returns a note names the count; a strategy with 1 to 8 switches (fewer than 10 holding
+periods) is named; a buy-and-hold (0 switches) is not.
+"""
+
+from __future__ import annotations
+
+import math
+
+from engine.metrics.samples import ANNUALISED, episode_notes, withhold_annualised, withhold_short_runs
+from engine.metrics.specs import SPECS
+
+
+def _row(kind: str = "strategy", **extra: float) -> dict:
+    row = {"kind": kind, "name": "s", "total_return": 0.17, "max_drawdown": -0.04, "final_value": 117.0}
+    row.update({s.name: 1.0 for s in SPECS if s.annualised and s.fmt != "ci"})
+    row.update(sharpe_ci_low=0.5, sharpe_ci_high=1.5, psr=0.9)
+    row.update(extra)
+    return row
+
+
+def test_every_annualised_spec_is_withheld_under_one_year() -> None:
+    assert {"cagr", "ann_vol", "sharpe", "sortino", "calmar", "turnover", "information_ratio"} <= ANNUALISED
+    assert {"total_return", "max_drawdown", "final_value", "psr"}.isdisjoint(ANNUALISED)
+    rows = [_row(), _row("benchmark")]
+    notes = withhold_annualised(rows, 0.15, 41)
+    for row in rows:
+        assert all(math.isnan(row[k]) for k in ANNUALISED if k in row)
+        assert row["total_return"] == 0.17 and row["max_drawdown"] == -0.04 and row["psr"] == 0.9
+    assert any("0.15 years" in n and "no annualised figure" in n for n in notes)
+    assert any("41 daily returns" in n and "PSR" in n for n in notes)
+
+
+def test_a_year_or_more_keeps_everything() -> None:
+    rows = [_row()]
+    assert withhold_annualised(rows, 1.0, 260) == []
+    assert rows[0]["cagr"] == 1.0 and rows[0]["sharpe_ci_low"] == 0.5
+
+
+def test_few_returns_over_a_year_note_without_withholding() -> None:
+    rows = [_row()]
+    notes = withhold_annualised(rows, 1.5, 200)  # e.g. monthly data
+    assert rows[0]["cagr"] == 1.0
+    assert len(notes) == 1 and "200 daily returns" in notes[0]
+
+
+def test_a_regime_side_under_a_year_is_withheld() -> None:
+    rows = [_row(regime_in_share=0.2, regime_in_return=0.3, regime_in_sharpe=2.0,
+                 regime_out_share=0.8, regime_out_return=0.1, regime_out_sharpe=0.5)]  # fmt: skip
+    notes = withhold_annualised(rows, 3.0, 780)  # 0.6 years in the regime, 2.4 outside
+    assert math.isnan(rows[0]["regime_in_return"]) and math.isnan(rows[0]["regime_in_sharpe"])
+    assert rows[0]["regime_out_return"] == 0.1 and rows[0]["regime_out_sharpe"] == 0.5
+    assert any("in the regime" in n for n in notes)
+
+
+def test_thin_records_are_named_and_buy_and_hold_is_not() -> None:
+    rows = [
+        _row(name="thin", switches_per_year=0.5, years=4.0),  # 2 switches
+        _row(name="one", switches_per_year=0.25, years=4.0),  # 1 switch
+        _row(name="busy", switches_per_year=5.0, years=4.0),
+        _row(name="static", switches_per_year=0.0, years=4.0),
+        _row("benchmark", name="bench", switches_per_year=math.nan, years=4.0),
+    ]
+    for row, name in zip(rows, ["thin", "one", "busy", "static", "bench"], strict=True):
+        row["name"] = name
+    notes = episode_notes(rows)
+    assert len(notes) == 1
+    assert "thin (2 switches)" in notes[0] and "one (1 switch)" in notes[0]
+    assert "busy" not in notes[0] and "static" not in notes[0] and "bench" not in notes[0]
+
+
+def test_few_regime_spells_are_said() -> None:
+    assert episode_notes([_row(regime_in_episodes=3)]) == [
+        "The regime held in 3 separate spells in the window: its in/out figures rest on that few independent episodes."
+    ]
+    assert episode_notes([_row(regime_in_episodes=12)]) == []
+
+
+def test_short_runs_are_withheld_per_row() -> None:
+    rows = [_row(years=0.5, config="short"), _row(years=3.0, config="long")]
+    notes = withhold_short_runs(rows)
+    assert math.isnan(rows[0]["cagr"]) and rows[1]["cagr"] == 1.0
+    assert len(notes) == 1 and "short" in notes[0] and "long" not in notes[0]
+
+
+def test_a_calendar_year_of_closes_is_a_year() -> None:
+    """2020-01-02 to 2020-12-31 is 364 days between the closes, but its 253 returns start from the 2019 close."""
+    rows = [_row()]
+    assert withhold_annualised(rows, 364 / 365.25, 253) == []
+    assert rows[0]["cagr"] == 1.0
+    assert withhold_annualised(rows, 330 / 365.25, 230) != []
