@@ -272,3 +272,30 @@ def test_run_shows_benchmark_curves_equal_to_1e9_once(tmp_path: Path) -> None:
     assert notes == ["Shown once (curves equal to 1e-09 relative): 'B&H' of b into 'B&H' of a."]
     rows[3]["base_currency"] = "HKD"  # another currency: never merged
     assert len(_merge_equal_benchmarks(rows)[0]) == 6
+
+
+@pytest.fixture(scope="module")
+def walkforward_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    results = tmp_path_factory.mktemp("wf") / "results"
+    config = REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml"
+    args = ("walkforward", str(config), "--source", "synthetic", "--results-dir", str(results), "--train", "4y")
+    return config, {"args": args, "doc": json.loads(ok(*args, "--format", "json"))}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_walkforward_folds_table_fits_and_prints_every_number_whole(
+    walkforward_json: tuple[Path, dict], width: int
+) -> None:
+    """The folds table follows the terminal's width (splitting into blocks that repeat the fold number)."""
+    _, run = walkforward_json
+    out = ok(*run["args"], columns=width)
+    tables = out.split("Each training window ends")[0]
+    assert max(len(line) for line in tables.splitlines()) <= width
+    for fold in run["doc"]["folds"]:
+        line = next(
+            line for line in tables.splitlines() if line.startswith(f"{fold['fold']} ") and fold["test_start"] in line
+        )
+        assert fold["train_start"] in line and fold["test_end"] in line
+        for key in ("is_sharpe", "oos_sharpe", "is_cagr", "oos_cagr", "is_max_drawdown", "oos_max_drawdown"):
+            fmt = "num" if key.endswith("sharpe") else "pct"
+            assert written(fold[key], fmt) in tables, (fold["fold"], key)

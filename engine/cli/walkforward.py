@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
-from rich.table import Table
 
 from engine.cli.app import app
 from engine.cli.options import (
@@ -27,8 +26,10 @@ from engine.cli.options import (
     StoreOpt,
     err_console,
     out_console,
+    print_printout,
     print_written,
     run_options,
+    table_width,
     user_errors,
 )
 from engine.cli.sweep import ClusterOpt, FormatOpt, MaxCombosOpt, SweepFormat, WorkersOpt, report_target
@@ -136,20 +137,11 @@ def _write_output(
 
 def _print_table(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str, str, str]) -> None:
     """The folds table, then the out-of-sample run against its benchmarks in words."""
-    from engine.render.sweep_text import sweep_cell
+    from engine.render.sweep_text import folds_printout
 
-    console = out_console()
     title = f"Seesaw walk-forward: {wf.cfg.name}" + (" — SYNTHETIC DATA" if wf.loaded.panel.synthetic else "")
-    table = Table(title=title)
-    for col in wf.folds_table.columns:
-        table.add_column(col, justify="right")
-    for r in wf.folds_table.to_dict(orient="records"):
-        cells = [v if isinstance(v, str) else sweep_cell(k.split("_", 1)[1] if k.startswith(("is_", "oos_")) else k, v)
-                 for k, v in r.items()]  # fmt: skip
-        table.add_row(*cells)
-    console.print(table)
-    for line in _summary(wf, run_dir, select=select, windows=windows):
-        console.print(line, markup=False)
+    summary = _summary(wf, run_dir, select=select, windows=windows)
+    print_printout(folds_printout(wf.folds_table, title, summary, table_width(os.environ)))
 
 
 def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str, str, str]) -> list[str]:

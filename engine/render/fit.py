@@ -1,7 +1,7 @@
 """Fit a text table to a width without ever cutting a number.
 
 Every cell keeps its full text: a column is never narrower than its widest cell.  To fit a
-width, in this order: headers wrap between words (and after ``/`` and ``_``), long row names
+width, in this order: headers wrap between words (and after ``/``, ``_``, ``.``), long row names
 are shortened to a prefix and a marker ``[n]`` explained in a legend under the table, and
 finally the columns are split into several blocks, each repeating the name column.  With no
 width (output piped to a file or a program) the table is printed at its natural width.
@@ -112,15 +112,15 @@ def shorten_names(names: Sequence[str], limit: int) -> tuple[list[str], list[str
 
 
 def _pieces(header: str) -> list[str]:
-    """Where a header may wrap: after spaces, ``/`` and ``_``."""
-    return [p for p in re.split(r"(?<=[/_])|\s+", header) if p]
+    """Where a header may wrap: after spaces, ``/``, ``_`` and ``.`` (``execution.lag``)."""
+    return [p for p in re.split(r"(?<=[/_.])|\s+", header) if p]
 
 
 def _wrapped(header: str, width: int) -> str:
     """``header`` packed greedily into lines of ``width`` characters at its wrap points."""
     lines: list[str] = []
     for piece in _pieces(header):
-        glue = "" if not lines or lines[-1].endswith(("/", "_")) else " "
+        glue = "" if not lines or lines[-1].endswith(("/", "_", ".")) else " "
         if lines and len(lines[-1]) + len(glue) + len(piece) <= width:
             lines[-1] += glue + piece
         else:

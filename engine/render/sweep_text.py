@@ -17,12 +17,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from rich.table import Table
+from rich.text import Text
 
-from engine.metrics.specs import PERCENT_METRICS, SPECS, SWEEP_TABLE
+from engine.metrics.specs import PERCENT_METRICS, SPECS, SWEEP_TABLE, spec
+from engine.render.fit import FitColumn, Printout, fit_table
 from engine.render.text import significance_lines
 
-__all__ = ["sweep_caption", "sweep_cell", "sweep_row_cells", "sweep_table"]
+__all__ = ["folds_printout", "sweep_caption", "sweep_cell", "sweep_row_cells", "sweep_table"]
 
 _INT = frozenset(s.name for s in SPECS if s.fmt == "int")
 
@@ -116,3 +119,30 @@ def sweep_caption(outcome: Any, reps: int, sort: str) -> list[str]:
         f'(query: seesaw runs query "SELECT * FROM sweep_combos" --results-dir {results}).'
     )
     return lines
+
+
+def _fold_header(key: str) -> str:
+    """``is_sharpe`` -> "IS Sharpe", ``test_start`` -> "Test from", a sweep key as it is."""
+    side, _, metric = key.partition("_")
+    if side in ("is", "oos") and metric in {s.name for s in SPECS}:
+        return f"{side.upper()} {spec(metric).label}"
+    return {"train_start": "Train from", "test_start": "Test from", "test_end": "Test to"}.get(key, key)
+
+
+def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], width: int | None) -> Printout:
+    """The walk-forward's folds table (a row per fold) fitted to ``width`` (None: natural width).
+
+    ``train_end`` is left out: a training window always ends on the date before its test starts,
+    which the first caption line says; ``--format csv|json`` keep it.
+    """
+    keys = [k for k in folds.columns if k not in ("fold", "train_end")]
+    columns = [FitColumn(k, _fold_header(k)) for k in keys]
+    records = folds.to_dict(orient="records")
+    cells = [
+        [Text(v if isinstance(v, str) else sweep_cell(k.split("_", 1)[1] if k.startswith(("is_", "oos_")) else k, v))
+         for k, v in ((k, r[k]) for k in keys)]
+        for r in records
+    ]  # fmt: skip
+    fitted = fit_table(title, "Fold", columns, [str(r["fold"]) for r in records], cells, width=width)
+    note = "Each training window ends on the date before its test starts (train_end in --format csv and json)."
+    return Printout([*fitted.tables, note, *caption], fitted.width, wrap=width is not None)
