@@ -16,6 +16,11 @@
   of days, and a note names it (one that never switches makes no timing decision to judge).  The
   same for a regime seen in fewer than :data:`MIN_EPISODES` separate spells.
 
+* **An information ratio over a tiny tracking error** (under :data:`MIN_TRACKING_ERROR` a year) is
+  a steady drift divided by almost nothing: a benchmark against its total-return twin differs by
+  the modelled dividend accrued daily and prints an IR of 27.  It is shown, with a note naming the
+  row and its tracking error.
+
 The thresholds are conventions, stated here and in docs/compare.md, not tests of significance.
 """
 
@@ -31,6 +36,7 @@ __all__ = [
     "ANNUALISED",
     "MIN_EPISODES",
     "MIN_RETURNS",
+    "MIN_TRACKING_ERROR",
     "MIN_YEARS",
     "covered_years",
     "episode_notes",
@@ -42,6 +48,8 @@ __all__ = [
 MIN_YEARS = 1.0
 #: Below this many daily returns, the statistics of daily returns carry a note.
 MIN_RETURNS = 252
+#: Below this annualised tracking error, an information ratio carries a note.
+MIN_TRACKING_ERROR = 0.01
 #: Below this many holding periods (switches + 1), or regime spells, a note says the record is thin.
 MIN_EPISODES = 10
 
@@ -99,7 +107,8 @@ def withhold_annualised(rows: Iterable[MutableMapping[str, Any]], years: float, 
 
 def episode_notes(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
     """Notes for the strategies whose record rests on fewer than :data:`MIN_EPISODES` holding
-    periods, and for a regime seen in fewer than :data:`MIN_EPISODES` spells (module docstring).
+    periods, for information ratios over a tracking error under :data:`MIN_TRACKING_ERROR`, and for a
+    regime seen in fewer than :data:`MIN_EPISODES` spells (module docstring).
     Call it before :func:`withhold_annualised`, which may withhold the switches per year."""
     rows = list(rows)
     thin = []
@@ -114,6 +123,17 @@ def episode_notes(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
         notes.append(
             f"Fewer than {MIN_EPISODES} holding periods in the window, too few to tell skill from luck "
             "whatever the number of days: " + ", ".join(thin) + "."
+        )
+    steady = [
+        f"{row['name']} ({row['information_ratio']:.2f} over {row['tracking_error'] * 100:.2g}% a year)"
+        for row in rows
+        if math.isfinite(row.get("information_ratio", math.nan))
+        and row.get("tracking_error", math.inf) < MIN_TRACKING_ERROR
+    ]
+    if steady:
+        notes.append(
+            f"Information ratios over a tracking error under {MIN_TRACKING_ERROR:.0%} a year measure a steady "
+            "drift (such as a modelled dividend), not skill: " + "; ".join(steady) + "."
         )
     spells = next((row["regime_in_episodes"] for row in rows if "regime_in_episodes" in row), None)
     if spells is not None and spells < MIN_EPISODES:

@@ -92,3 +92,16 @@ def test_a_calendar_year_of_closes_is_a_year() -> None:
     assert withhold_annualised(rows, 364 / 365.25, 253) == []
     assert rows[0]["cagr"] == 1.0
     assert withhold_annualised(rows, 330 / 365.25, 230) != []
+
+
+def test_an_information_ratio_over_a_tiny_tracking_error_is_noted() -> None:
+    rows = [
+        _row("benchmark", name="twin", information_ratio=27.34, tracking_error=0.00097),
+        _row(name="active", information_ratio=0.4, tracking_error=0.08),
+        _row("benchmark", name="reference", information_ratio=math.nan, tracking_error=0.0),
+    ]
+    notes = episode_notes(rows)
+    assert notes == [
+        "Information ratios over a tracking error under 1% a year measure a steady drift (such as a modelled "
+        "dividend), not skill: twin (27.34 over 0.097% a year)."
+    ]
