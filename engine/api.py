@@ -252,6 +252,7 @@ def compare(
     allow_mixed: bool = False,
     regime: str | None = None,
     regime_config: PathLike | None = None,
+    currency: str | None = None,
     source: str | None = None,
     data_dir: PathLike | None = None,
     start: DateLike = None,
@@ -266,13 +267,13 @@ def compare(
 ) -> Compared:
     """Compare strategies on their common window like ``seesaw compare``.
 
-    Give config files (run or reused first, like :func:`run`), or ``runs=`` stored runs:
-    ``"latest"`` (the newest run of each config) or run ids (a list, or comma-separated).
-    ``period`` is ``"START:END"`` (either side may be empty) or a ``(start, end)`` pair;
-    ``benchmark`` the reference (default ``50/50 monthly``); ``by_year`` adds a ``y<year>``
-    column per calendar year; ``reps`` bootstrap resamples; ``sort`` and ``top`` order and cut
-    the strategies as ``--sort``/``--top`` do; ``regime`` (a ``when:`` expression) with
-    ``regime_config`` (the config defining its signals) splits every row's returns by regime.
+    Give config files (run or reused first, like :func:`run`), or ``runs=`` stored runs: ``"latest"``
+    (the newest run of each config) or run ids (a list, or comma-separated).  ``period`` is
+    ``"START:END"`` (either side may be empty) or a ``(start, end)`` pair; ``benchmark`` the reference
+    (default ``50/50 monthly``); ``by_year`` adds a ``y<year>`` column per calendar year; ``reps``
+    bootstrap resamples; ``sort``/``top`` as ``--sort``/``--top``; ``regime`` (a ``when:`` expression)
+    with ``regime_config`` (the config defining its signals) splits every row's returns by regime;
+    ``currency`` (``"USD"`` or ``"HKD"``) shows every run in it (default: the majority's).
 
     Example::
 
@@ -281,13 +282,12 @@ def compare(
         c.spa["consistent"], c.reference, c.first, c.last
     """
     opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
-    run_ids = runs if runs is None or isinstance(runs, str) else ",".join(runs)
     if reps < 100:
         raise UserError(f"reps: expected at least 100 bootstrap resamples, got {reps}")
     comparison, config_runs = compare_job(
         [Path(c) for c in configs],
         opts,
-        runs=run_ids,
+        runs=runs if runs is None or isinstance(runs, str) else ",".join(runs),
         env=_env(env),
         now=_now(),
         period=_period(period),
@@ -297,6 +297,7 @@ def compare(
         reps=reps,
         regime=regime,
         regime_config=Path(regime_config) if regime_config is not None else None,
+        currency=currency,
     )
     return _compared(comparison, config_runs, sort, top)
 

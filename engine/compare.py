@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from engine import metrics as m
+from engine.currency import base_currency
 from engine.errors import UserError
 from engine.metrics import frames as cmp
 from engine.metrics import significance as sig
@@ -162,9 +163,9 @@ def _labelled_curves(runs: Sequence[StoredRun]) -> tuple[_Labelled, list[str]]:
     """Every run's strategy curve by config name, then each distinct benchmark curve, and the notes
     on how benchmark rows were merged and named.
 
-    Benchmark curves on the same dates whose values agree to :data:`SAME_CURVE_RTOL` (relative), in
-    the same currency and with the same cash rate, are one row; a name that several distinct
-    curves share is qualified on every such row (:func:`qualified_labels`).
+    Benchmark curves on the same dates whose values over their run's initial capital agree to
+    :data:`SAME_CURVE_RTOL` (relative), in the same currency and with the same cash rate, are one row;
+    a name that several distinct curves share is qualified on every such row (:func:`qualified_labels`).
     """
     curves: _Labelled = {}
     for r in runs:
@@ -176,14 +177,23 @@ def _labelled_curves(runs: Sequence[StoredRun]) -> tuple[_Labelled, list[str]]:
     for r in runs:
         for name in r.benchmarks.columns:
             series = r.benchmarks[name]
-            same = next((d for d in distinct if same_curve(d[1], series) and _same_basis(d[2], r)), None)
+            # equal as returns on their initial capital (a run converted from another currency, or with
+            # another initial cash, holds the same benchmark at another scale)
+            same = next(
+                (
+                    d
+                    for d in distinct
+                    if _same_basis(d[2], r) and same_curve(d[1] / d[2].initial_cash, series / r.initial_cash)
+                ),
+                None,
+            )
             if same is None:
                 distinct.append((name, series, r, [r.name]))
                 continue
             same[3].append(r.name)
-            if not np.array_equal(same[1].to_numpy(), series.to_numpy()):
+            if not np.array_equal(same[1].to_numpy() / same[2].initial_cash, series.to_numpy() / r.initial_cash):
                 merged.append(f"{name!r} of {r.name} into {same[0]!r} of {same[2].name}")
-    labels = qualified_labels([(name, run.name, _base_currency(run)) for name, _, run, _ in distinct])
+    labels = qualified_labels([(name, run.name, base_currency(run)) for name, _, run, _ in distinct])
     shared = []
     for label, (name, series, run, holders) in zip(labels, distinct, strict=True):
         if label in curves:  # a benchmark named like a compared config
@@ -216,7 +226,7 @@ def same_curve(a: pd.Series, b: pd.Series) -> bool:
 def _same_basis(a: StoredRun, b: StoredRun) -> bool:
     """Rows of two runs measure alike: same base currency and cash rate (their Sharpe ratios agree)."""
     rf = (str(r.metrics.get("data", {}).get("risk_free") or "zero") for r in (a, b))
-    return _base_currency(a) == _base_currency(b) and next(rf) == next(rf)
+    return base_currency(a) == base_currency(b) and next(rf) == next(rf)
 
 
 def qualified_labels(entries: Sequence[tuple[str, str, str]]) -> list[str]:
@@ -296,7 +306,7 @@ def _row(
     row.update(cmp.relative_metrics(value, reference[0], initial, reference[1], ppy))
     markets = {a: run.prices.loc[dates, a] for a in run.prices.columns}
     row.update({f"beta_{a}": b for a, b in cmp.betas(value, initial, markets).items()})
-    row["currency"] = _base_currency(run)
+    row["currency"] = base_currency(run)
     row["data_fingerprint"] = run.manifest["data_fingerprint"]
     row["synthetic"] = bool(run.manifest["synthetic"])
     if is_strategy:
@@ -353,10 +363,6 @@ def _add_statistics(
         )
 
 
-def _base_currency(run: StoredRun) -> str:
-    return str(run.metrics.get("data", {}).get("base_currency") or "USD")
-
-
 def _quoted_series(run: StoredRun) -> dict[tuple[str, str], pd.Series] | None:
     """{(symbol, price column): quoted prices on the dates it traded}, None for a run without quotes."""
     info = run.metrics.get("data", {}).get("assets")
@@ -375,9 +381,9 @@ def data_mismatch(runs: Sequence[StoredRun]) -> str | None:
     sources = dict.fromkeys(r.manifest["data_source"] for r in runs)
     if len(sources) > 1:
         return "sources " + ", ".join(f"{r.name}: {r.manifest['data_source']}" for r in runs)
-    bases = dict.fromkeys(_base_currency(r) for r in runs)
+    bases = dict.fromkeys(base_currency(r) for r in runs)
     if len(bases) > 1:
-        return "base currencies " + ", ".join(f"{r.name}: {_base_currency(r)}" for r in runs)
+        return "base currencies " + ", ".join(f"{r.name}: {base_currency(r)}" for r in runs)
     quoted = [(r, _quoted_series(r)) for r in runs]
     if any(q is None for _, q in quoted):
         if len({r.manifest["data_fingerprint"] for r in runs}) > 1:

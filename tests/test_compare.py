@@ -454,13 +454,15 @@ def _two_runs(tmp_path: Path, second: str, **edits: str) -> str:
     return ",".join(r.manifest["run_id"] for r in stored_runs(results))
 
 
-def test_runs_in_different_base_currencies_are_refused_unless_allowed(tmp_path: Path) -> None:
+def test_runs_in_different_base_currencies_are_shown_in_one(tmp_path: Path) -> None:
+    """Converted at their own HKD=X closes (tests/test_compare_currency.py checks the numbers on real data)."""
     ids = _two_runs(tmp_path, "static_60_40", **{"name: static_60_40": "name: static_hkd\nbase_currency: HKD"})
     results = str(tmp_path / "results")
-    message = user_error("compare", "--runs", ids, "--results-dir", results, "--reps", REPS)
-    assert "base currencies buy_hold_us: USD, static_hkd: HKD" in message
-    assert "--allow-mixed" in message
-    ok("compare", "--runs", ids, "--allow-mixed", "--results-dir", results, "--reps", REPS)
+    text = " ".join(ok("compare", "--runs", ids, "--results-dir", results, "--reps", REPS).split())
+    assert "Shown in USD (the majority currency; --currency USD|HKD chooses): static_hkd (HKD) converted" in text
+    doc = json.loads(ok("compare", "--runs", ids, "--currency", "HKD", "--results-dir", results, "--reps", REPS,
+                        "--format", "json"))  # fmt: skip
+    assert {row["currency"] for row in doc["rows"]} == {"HKD"}
 
 
 def test_runs_whose_shared_symbol_has_other_prices_are_refused(tmp_path: Path) -> None:

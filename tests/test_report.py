@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import shutil
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +27,11 @@ from engine.cli import app
 from engine.jobs.sweep import load_sweep
 from engine.metrics.specs import SWEEP_TABLE
 from engine.render.html import run_report
+from engine.render.html.page import page_html
 from engine.render.html.run import SIGNALS_MISSING
 from engine.render.html.series import thresholds
 from engine.render.html.sweep import sweep_report
+from engine.render.html.tearsheet import tearsheet_sections
 from engine.render.text import RUN_COLUMNS, format_value
 from engine.store.rundir import load_run
 from tests.conftest import CONFIGS, stored_run_dir
@@ -574,3 +577,103 @@ def test_report_rows_goes_with_report(sweep_reports: dict, tmp_path: Path) -> No
     result = invoke("sweep", str(sweep_reports["config"]), "--results-dir", str(tmp_path / "r"), "--report-rows", "9")
     assert result.exit_code == 2 and "--report-rows goes with --report FILE" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# the tear sheet: seesaw report RUN --format text, and its HTML sections
+
+
+def test_report_text_prints_the_tear_sheet_within_100_columns(report_results: Path, tmp_path: Path) -> None:
+    from engine.render.tearsheet_text import tearsheet_text
+
+    run_dir = stored_run_dir(report_results, "corr_breakdown")
+    result = invoke("report", run_dir.name, "--format", "text", "--results-dir", str(report_results))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout == tearsheet_text(load_run(run_dir))
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) <= 100
+    ts = _metrics(run_dir)["tearsheet"]
+    for year, months in ts["monthly_returns"].items():  # each year's row ends with its compounded return
+        (row,) = [line for line in lines if line.startswith(f"{year} ")]
+        assert row.split()[-1] == f"{months['year'] * 100:.1f}%"
+    worst = ts["worst_drawdowns"][0]
+    assert any(line.split()[1:4] == [worst["start"], worst["trough"], worst["recovery"] or "not"] for line in lines)
+    assert f"{ts['var_95'] * 100:.2f}%" in result.stdout
+    assert lines[1] == "SYNTHETIC DATA: generated prices, not market history."
+    out = tmp_path / "tearsheet.txt"
+    written = invoke(
+        "report", run_dir.name, "--format", "text", "--output", str(out), "--results-dir", str(report_results)
+    )
+    assert written.exit_code == 0 and written.stderr == f"wrote {out}\n"
+    assert out.read_text(encoding="utf-8") == written.stdout == result.stdout
+
+
+def test_report_text_refuses_png(report_results: Path, tmp_path: Path) -> None:
+    args = ["latest", "--format", "text", "--png", str(tmp_path / "png"), "--results-dir", str(report_results)]
+    result = invoke("report", *args)
+    assert result.exit_code == 2 and "--png goes with --format html" in result.stderr
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_the_stored_tearsheet_is_what_the_stored_tables_give(report_results: Path) -> None:
+    from engine.render.tearsheet_text import run_tearsheet
+    from engine.store.rundir import dumps_json
+
+    for config in ("corr_breakdown", "static_60_40"):
+        run = load_run(stored_run_dir(report_results, config))
+        metrics = {k: v for k, v in run.metrics.items() if k != "tearsheet"}
+        assert dumps_json(run_tearsheet(dataclasses.replace(run, metrics=metrics))) == dumps_json(
+            run.metrics["tearsheet"]
+        )
+
+
+def test_a_run_stored_before_the_tear_sheet_has_one_computed_without_the_currency(
+    report_results: Path, tmp_path: Path
+) -> None:
+    from engine.render.tearsheet_text import CURRENCY_UNAVAILABLE, tearsheet_text
+
+    old = tmp_path / "old"
+    shutil.copytree(stored_run_dir(report_results, "corr_breakdown"), old)
+    metrics = _metrics(old)
+    stored = metrics.pop("tearsheet")
+    (old / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    (old / "fx.parquet").unlink()
+    run = load_run(old)
+    assert run.fx is None and "tearsheet" not in run.metrics
+    text = tearsheet_text(run)
+    assert CURRENCY_UNAVAILABLE in text.splitlines()
+    sections = tearsheet_sections(run)
+    table = tables(page_html("t", sections))["contribution"]
+    c = stored["contribution"]
+    assert table.first_column() == ["us", "hk", "cash interest", "fees and slippage", "total return"]
+    got = table.column("contribution")
+    assert got[1] == pytest.approx(c["hk"] + c["currency"], abs=1e-12)  # the currency stays in the HKD asset
+    assert got[0] == pytest.approx(c["us"], abs=1e-12) and got[2:4] == [c["cash_interest"], c["costs"]]
+    assert escape(CURRENCY_UNAVAILABLE) in page_html("t", sections)
+
+
+def test_tearsheet_sections_show_the_stored_numbers(report_results: Path) -> None:
+    run = load_run(stored_run_dir(report_results, "corr_breakdown"))
+    ts = run.metrics["tearsheet"]
+    figs: dict = {}
+    sections = tearsheet_sections(run, figs)
+    assert [s.anchor for s in sections] == [
+        "monthly", "worst-drawdowns", "rolling-beta", "daily-stats", "switches", "contribution",
+    ]  # fmt: skip
+    html = page_html("t", sections)
+    got = tables(html)
+    assert got["monthly"].column("year") == [m["year"] for m in ts["monthly_returns"].values()]
+    for m in range(1, 13):
+        assert got["monthly"].column(str(m)) == [y.get(str(m)) for y in ts["monthly_returns"].values()]
+    assert got["worst-drawdowns"].column("depth") == [d["depth"] for d in ts["worst_drawdowns"]]
+    assert got["holdings"].column("return") == [h["return"] for h in ts["holdings"]]
+    assert got["switch-stats"].column("win_rate") == [ts["switch_stats"]["win_rate"]]
+    c = ts["contribution"]
+    assert got["contribution"].column("contribution") == [*c.values(), run.metrics["strategy"]["total_return"]]
+    assert got["contribution"].first_column()[:3] == ["us (local)", "hk (local)", "currency"]
+    assert got["rolling-beta"].column("last") == [
+        ts["rolling"][a][w]["last"] for a in ("us", "hk") for w in ("correlation", "beta")
+    ]
+    (fig,) = [f for f in figures(html).values()]
+    assert list(figs) == ["rolling_beta"] and len(fig["data"]) == 4  # correlation and beta to us and hk

@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 __all__ = ["compare"]
 
 
+class Currency(StrEnum):
+    USD = "USD"
+    HKD = "HKD"
+
+
 class CompareFormat(StrEnum):
     table = "table"
     markdown = "markdown"
@@ -47,6 +52,17 @@ class CompareFormat(StrEnum):
     json = "json"
     html = "html"
 
+
+CurrencyOpt = Annotated[
+    Currency | None,
+    typer.Option(
+        help="Show every run in this currency, converted at the HKD=X closes of its own data (default: the "
+        "runs' currency; the majority's when they differ)."
+    ),
+]
+BenchmarkOpt = Annotated[
+    str | None, typer.Option(help="Reference for excess return, IR, P(SR>ref) and SPA (default: 50/50 monthly).")
+]
 
 _HELP = (
     "Compare strategies on the same data and common window: run (or reuse) CONFIGS, or pick stored runs with "
@@ -67,9 +83,7 @@ def compare(
     period: Annotated[str | None, typer.Option(help="Compare only START:END (either side may be empty).")] = None,
     by: Annotated[str | None, typer.Option(help="'year': also calendar-year returns, a row per year.")] = None,
     columns: ColumnsOpt = None,
-    benchmark: Annotated[
-        str | None, typer.Option(help="Reference for excess return, IR, PSR and SPA (default: 50/50 monthly).")
-    ] = None,
+    benchmark: BenchmarkOpt = None,
     sort: Annotated[str | None, typer.Option(help="Sort strategies best-first by this column (e.g. sharpe).")] = None,
     top: Annotated[int | None, typer.Option(min=1, help="Keep the first N strategies.")] = None,
     format: Annotated[
@@ -78,6 +92,7 @@ def compare(
     output: Annotated[Path | None, typer.Option(help="Write the output to FILE instead of stdout.")] = None,
     png: PngOpt = None,
     allow_mixed: Annotated[bool, typer.Option(help="Allow runs on different data (fingerprints).")] = False,
+    currency: CurrencyOpt = None,
     reps: Annotated[int, typer.Option(min=100, help="Bootstrap resamples for the Sharpe CI and SPA.")] = 2000,
     regime: Annotated[
         str | None, typer.Option(help="Split history by this when:-style expression, e.g. 'corr < 0.2'.")
@@ -111,6 +126,7 @@ def compare(
             reps=reps,
             regime=regime,
             regime_config=regime_config,
+            currency=None if currency is None else currency.value,
         )
         rows = _sorted_rows(comparison.rows, sort, top)
     _output(format, comparison, rows, reps, output, png, columns)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -12,15 +13,16 @@ import pandas as pd
 from engine import expr
 from engine.compare import Comparison, compare_runs
 from engine.config import load_config
+from engine.currency import base_currency, in_currency, majority_currency
 from engine.data.panel import load_for_config
 from engine.errors import ExpressionError, UserError
 from engine.jobs.common import RunOptions, catalog_for, data_provider, resolve
 from engine.jobs.run import ConfigRun, run_configs
 from engine.rules import condition_mask
 from engine.signals import compute_signals, signal_lookback
-from engine.store.rundir import load_run
+from engine.store.rundir import StoredRun, load_run
 
-__all__ = ["compare_job", "parse_period", "regime_series"]
+__all__ = ["compare_job", "one_currency", "parse_period", "regime_series"]
 
 
 def parse_period(text: str | None) -> tuple[dt.date | None, dt.date | None] | None:
@@ -50,8 +52,10 @@ def compare_job(
     reps: int = 2000,
     regime: str | None = None,
     regime_config: Path | None = None,
+    currency: str | None = None,
 ) -> tuple[Comparison, list[ConfigRun]]:
-    """Run (or reuse) the configs, or select stored runs, and compare them."""
+    """Run (or reuse) the configs, or select stored runs, and compare them; in ``currency`` when given,
+    else in the runs' currency, or the majority's when they differ (:func:`one_currency`)."""
 
     regime_mask = None
     if regime is not None or regime_config is not None:
@@ -70,7 +74,7 @@ def compare_job(
         config_runs = []
     else:
         raise UserError("nothing to compare: give config files or --runs latest|RUN_ID,...")
-    stored = [load_run(d) for d in run_dirs]
+    stored, currency_notes = one_currency([load_run(d) for d in run_dirs], currency)
     if regime_mask is not None and not allow_mixed:
         sources = {r.manifest["data_source"] for r in stored}
         if sources != {regime_mask.attrs["source"]}:
@@ -87,7 +91,24 @@ def compare_job(
         reps=reps,
         regime=regime_mask,
     )
+    if currency_notes:
+        comparison = dataclasses.replace(comparison, notes=[*comparison.notes, *currency_notes])
     return comparison, config_runs
+
+
+def one_currency(stored: Sequence[StoredRun], currency: str | None) -> tuple[list[StoredRun], list[str]]:
+    """``stored`` in one currency, ``currency`` or else the majority's when they differ (engine/currency.py),
+    and the note saying which runs were converted."""
+    target = currency or majority_currency(stored)
+    converted = [r for r in stored if base_currency(r) != target]
+    if not converted:
+        return list(stored), []
+    why = "as --currency asks" if currency else "the majority currency; --currency USD|HKD chooses"
+    names = ", ".join(f"{r.name} ({base_currency(r)})" for r in converted)
+    return [in_currency(r, target) for r in stored], [
+        f"Shown in {target} ({why}): {names} converted at the HKD=X closes of its own data, so its returns "
+        f"include the exchange rate's move; its Sharpe stays in excess of its own cash rate."
+    ]
 
 
 def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[str, str]) -> pd.Series:

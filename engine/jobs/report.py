@@ -27,10 +27,18 @@ from engine.jobs.common import RunOptions, catalog_for
 from engine.jobs.run import resolved_config
 from engine.render.html import compare_report, run_report, sweep_report, walkforward_report
 from engine.render.html.files import report_target, write_report
-from engine.store.rundir import load_run
+from engine.render.tearsheet_text import tearsheet_text
+from engine.store.rundir import load_run, write_atomic
 from engine.store.sweeps import SweepOutcome
 
-__all__ = ["compare_report_job", "find_walkforward", "report_job", "sweep_report_job", "walkforward_report_job"]
+__all__ = [
+    "compare_report_job",
+    "find_walkforward",
+    "report_job",
+    "report_text_job",
+    "sweep_report_job",
+    "walkforward_report_job",
+]
 
 
 def _same_data(outcome: SweepOutcome, manifest: Mapping[str, Any]) -> bool:
@@ -119,9 +127,27 @@ def report_job(
     """
 
     browser = report_target(output, png_dir, env)
+    return write_report(run_report(load_run(_run_dir(run, opts, env))), output, png_dir=png_dir, browser=browser)
+
+
+def _run_dir(run: str, opts: RunOptions, env: Mapping[str, str]) -> Path:
+    """The stored run ``run`` names: a run id, a unique prefix of one, or ``latest``."""
     catalog = catalog_for(opts, env)
-    run_dir = catalog.latest() if run == "latest" else catalog.select_one(run)
-    return write_report(run_report(load_run(run_dir)), output, png_dir=png_dir, browser=browser)
+    return catalog.latest() if run == "latest" else catalog.select_one(run)
+
+
+def report_text_job(
+    run: str, opts: RunOptions, *, env: Mapping[str, str], output: Path | None = None, width: int = 100
+) -> str:
+    """``seesaw report --format text``: the run's headline metrics and tear sheet as text ``width`` columns
+    wide (:func:`engine.render.tearsheet_text.tearsheet_text`), also written to ``output`` when given."""
+    text = tearsheet_text(load_run(_run_dir(run, opts, env)), width)
+    if output is not None:
+        try:
+            write_atomic(output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        except OSError as exc:
+            raise StoreError(f"cannot write the report: {exc.strerror or exc}", file=str(output)) from None
+    return text
 
 
 def compare_report_job(

@@ -22,6 +22,7 @@ from engine.config.models import AssetSpec
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import ConfigError, UserError
 from engine.jobs.common import RunOptions, catalog_for, data_provider, expand_config_paths, resolve
+from engine.metrics.tearsheet import tearsheet
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
 from engine.store.rundir import FIRST_RULE, code_fingerprint
@@ -38,6 +39,7 @@ __all__ = [
     "run_configs",
     "run_files",
     "run_warnings",
+    "stored_tearsheet",
     "validate_configs",
 ]
 
@@ -109,6 +111,7 @@ def run_files(
         "data": data,
         "strategy": s.metrics,
         "benchmarks": [b.metrics for b in benches],
+        "tearsheet": stored_tearsheet(tables, s.trades, s.metrics, cfg.initial_cash),
         "rules": list(s.rule_labels),
         "assumptions": assumptions(cfg, loaded),
         "warnings": warnings,
@@ -132,11 +135,35 @@ def run_files(
         manifest=_manifest(cfg, loaded, s, data["symbols"], chash),
         quotes=tables["quotes"],
         signals=tables["signals"],
+        fx=tables["fx"],
+    )
+
+
+def stored_tearsheet(
+    tables: Mapping[str, pd.DataFrame], trades: pd.DataFrame, strategy: Mapping[str, Any], initial: float
+) -> dict[str, Any]:
+    """The strategy's tear sheet (:func:`engine.metrics.tearsheet.tearsheet`) from the tables as they are stored,
+    so that recomputing it from the run directory gives the same numbers."""
+    # indexed by date, as engine.store.rundir.load_run reads the tables back
+    dates = pd.DatetimeIndex(pd.to_datetime(tables["equity"]["date"], format="ISO8601"), name="date")
+    frames = {
+        n: tables[n].drop(columns="date").set_axis(dates) for n in ("equity", "weights", "prices", "quotes", "fx")
+    }
+    return tearsheet(
+        frames["equity"],
+        frames["weights"],
+        frames["prices"],
+        trades.assign(date=pd.to_datetime(trades["date"], format="ISO8601")),
+        initial=initial,
+        assets=list(strategy["avg_weight"]),
+        periods_per_year=strategy["periods_per_year"],
+        quotes=frames["quotes"],
+        fx=frames["fx"],
     )
 
 
 def _run_tables(s: RunResult, benches: Sequence[RunResult], loaded: LoadedPanel) -> dict[str, pd.DataFrame]:
-    """The run's tables by name (equity, weights, benchmarks, prices, quotes, signals), a row per run date."""
+    """The run's tables by name (equity, weights, benchmarks, prices, quotes, signals, fx), a row per run date."""
     equity = pd.DataFrame({"date": s.dates.strftime("%Y-%m-%d"), "value": s.value, "cash": s.cash})
     weights = pd.DataFrame({"date": equity["date"]})
     for j, a in enumerate(s.assets):
@@ -159,6 +186,10 @@ def _run_tables(s: RunResult, benches: Sequence[RunResult], loaded: LoadedPanel)
     signals = pd.DataFrame({"date": equity["date"]})
     for name, values in (s.signals or {}).items():
         signals[name] = np.asarray(values, dtype="float64")[loaded.start :]
+    fx = pd.DataFrame({"date": equity["date"]})
+    factor = loaded.panel.fx_factor()[loaded.start :]  # base-currency value of one unit of each asset's currency
+    for j, a in enumerate(s.assets):
+        fx[a] = factor[:, j]
     return {
         "equity": equity,
         "weights": weights,
@@ -166,6 +197,7 @@ def _run_tables(s: RunResult, benches: Sequence[RunResult], loaded: LoadedPanel)
         "prices": prices,
         "quotes": quotes,
         "signals": signals,
+        "fx": fx,
     }
 
 

@@ -8,6 +8,8 @@
 * :mod:`engine.metrics.frames`: pandas glue for compare and the reports (common windows, calendar
   years, regimes), computing each metric through the specs;
 * :mod:`engine.metrics.significance`: bootstrap intervals, PSR, DSR, Hansen's SPA;
+* :mod:`engine.metrics.tearsheet`: the tear sheet of a stored run (monthly returns, worst drawdowns, rolling
+  correlation and beta, VaR, ...; what it held in :mod:`~engine.metrics.tearsheet_positions`);
 * :mod:`engine.metrics.overfitting`: the probability of backtest overfitting (CSCV, in
   :mod:`~engine.metrics.cscv`) and the deflated Sharpe ratio of the best column
   (:mod:`~engine.metrics.deflated`), with their shared input checks (:mod:`~engine.metrics.matrix`).

@@ -25,6 +25,10 @@ Files (all human-readable):
 * ``signals.parquet``: ``date`` and the value of each of the config's signals on
   every date of the run (only ``date`` for a config without signals), for the
   report's signal charts.
+* ``fx.parquet``: ``date`` and, per asset, the base-currency value of one unit of
+  its currency on every date of the run (1.0 for an asset in the base currency),
+  for the currency's part of the tear sheet's contribution (absent in runs written
+  before it existed: :attr:`StoredRun.fx` is None).
 
 Every Parquet file stores ``date`` as a typed date (Arrow ``date32``, DuckDB ``DATE``); the CSV
 files hold the same dates as ``YYYY-MM-DD`` text.
@@ -100,6 +104,7 @@ class RunFiles:
     manifest: dict[str, Any]
     quotes: pd.DataFrame | None = None
     signals: pd.DataFrame | None = None
+    fx: pd.DataFrame | None = None
 
 
 def _clean(obj: Any) -> Any:
@@ -216,7 +221,7 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
         _write(tmp / "weights.csv", _csv(files.weights))
         _write(tmp / "trades.csv", _csv(files.trades))
         _write(tmp / "benchmarks.csv", _csv(files.benchmarks))
-        for name in ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals"):
+        for name in ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals", "fx"):
             if getattr(files, name) is not None:
                 _write_parquet(tmp / f"{name}.parquet", getattr(files, name))
         final, suffix = parent / run_id, 1
@@ -260,6 +265,7 @@ class StoredRun:
     prices: pd.DataFrame
     quotes: pd.DataFrame | None = None  # absent in runs written before quotes.parquet existed
     signals: pd.DataFrame | None = None  # absent in runs written before signals.parquet existed
+    fx: pd.DataFrame | None = None  # absent in runs written before fx.parquet existed
     config: dict[str, Any] | None = None  # the resolved config (config.yaml)
     config_text: str = ""  # config.yaml as written, header comments included
 
@@ -298,7 +304,7 @@ def load_run(run_dir: Path) -> StoredRun:
         config_text = (run_dir / "config.yaml").read_text(encoding="utf-8")
         config = yaml.safe_load(config_text)
         tables = {n: _read_table(run_dir, n) for n in ("equity", "benchmarks", "trades", "weights", "prices")}
-        for optional in ("quotes", "signals"):
+        for optional in ("quotes", "signals", "fx"):
             if (run_dir / f"{optional}.parquet").is_file():
                 tables[optional] = _read_table(run_dir, optional)
     except (OSError, ValueError) as exc:
