@@ -677,3 +677,18 @@ def test_tearsheet_sections_show_the_stored_numbers(report_results: Path) -> Non
     ]
     (fig,) = [f for f in figures(html).values()]
     assert list(figs) == ["rolling_beta"] and len(fig["data"]) == 4  # correlation and beta to us and hk
+
+
+def test_report_text_of_a_run_under_a_year_prints_no_annualised_figure(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    args = ["--source", "synthetic", "--start", "2020-01-01", "--end", "2020-06-30", "--results-dir", str(results)]
+    assert invoke("run", str(CONFIGS / "relative_momentum.yaml"), *args).exit_code == 0
+    result = invoke("report", "latest", "--format", "text", "--results-dir", str(results))
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "Total ret" in line)
+    header, row = lines[at : at + 2]
+    assert header.split()[:4] == ["Total", "ret", "CAGR", "Vol"]
+    total, cagr, vol = row.split()[1:4]
+    assert total.endswith("%") and cagr == "–" and vol == "–"
+    assert "no annualised figure is shown" in " ".join(result.stdout.split())

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.metrics.samples import withhold_short_runs
 from engine.metrics.tearsheet import tearsheet
 from engine.render.text import RUN_COLUMNS, format_value
 from engine.store.rundir import StoredRun
@@ -122,9 +123,11 @@ def _headline(run: StoredRun, width: int) -> list[str]:
         f"{s['start']} → {s['end']}, data {man.get('data_source')}, values in {data.get('base_currency', '–')}",
         "",
     ]
+    s = dict(s)
+    short = withhold_short_runs([s])  # under a year: no annualised figure (engine/metrics/samples.py)
     headers = [h for _, h, _ in RUN_COLUMNS]
     cells = [format_value(s.get(k), kind) for k, _, kind in RUN_COLUMNS]
-    return lines + table_lines(["", *headers], [["strategy", *cells]], width)
+    return lines + table_lines(["", *headers], [["strategy", *cells]], width) + short
 
 
 def _monthly(ts: dict[str, Any], width: int) -> list[str]:
