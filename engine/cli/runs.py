@@ -130,7 +130,7 @@ def runs_query(
     format: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
 ) -> None:
     """Run read-only SQL on the catalog: tables runs, metrics, sweeps; views equity, weights, trades, benchmarks,
-    prices, quotes, signals, sweep_combos."""
+    prices, quotes, signals, fx, sweep_combos."""
     with user_errors():
         if format not in ("table", "csv", "json"):
             raise UserError(f"--format: expected table, csv or json, got {format!r}")

@@ -16,7 +16,7 @@ from engine.errors import StoreError
 __all__ = ["CONNECT_CONFIG", "MAX_QUERY_ROWS", "RUN_TABLES", "check_read_only_sql", "first_line", "read", "seal"]
 
 #: The Parquet files of a run directory that the catalog's views read.
-RUN_TABLES = ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals")
+RUN_TABLES = ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals", "fx")
 
 #: ``seesaw runs query`` refuses a result larger than this (a LIMIT keeps it small).
 MAX_QUERY_ROWS = 1_000_000
