@@ -200,7 +200,8 @@ def test_runs_list_and_show_format_numbers_like_the_run_table_in_100_columns(sto
     listed = _cli("runs", "list", "--results-dir", results, columns=100)
     shown = _cli("runs", "show", stored.run_dir.name, "--results-dir", results, columns=100)
     for out in (listed, shown):
-        assert max(len(line) for line in out.splitlines()) <= 100
+        # a path is one unbreakable word, as long as the temporary directory makes it
+        assert max(len(line) for line in out.splitlines() if str(stored.run_dir) not in line) <= 100
         assert "…" not in out
     assert _cells(listed, stored.run_dir.name)[-2:] == [pct, f"{strategy['sharpe']:.2f}"]
 
