@@ -1,7 +1,8 @@
 """Read a report page back without the engine: its tables (with each cell's ``data-key``/``data-value``)
 and its figures (the JSON handed to ``Plotly.newPlot``), using only the standard library and numpy.
 
-plotly encodes numpy arrays as ``{"dtype": "f8", "bdata": <base64>}``; :func:`array` decodes them.
+plotly encodes numpy arrays as ``{"dtype": "f8", "bdata": <base64>}``; :func:`array` decodes them.  A long
+text axis shared by several traces is put back into each (:func:`figures`).
 """
 
 from __future__ import annotations
@@ -81,18 +82,34 @@ def tables(html: str) -> dict[str, Table]:
     return parser.tables
 
 
-_NEWPLOT = re.compile(r'Plotly\.newPlot\(\s*"([^"]+)",\s*')
+_NEWPLOT = re.compile(r'Plotly\.newPlot\(\s*"([^"]+)",\s*(seesawData\()?')
+_SHARED = re.compile(r'<script type="application/json" id="(seesaw-x-[0-9a-f]+)">(.*?)</script>', re.S)
+
+
+def _resolve(trace: dict, shared: dict[str, list]) -> None:
+    """A trace's shared axis (``{"seesaw_table": id, "index": positions}``) back as its list of values."""
+    ref = trace.get("x")
+    if isinstance(ref, dict) and "seesaw_table" in ref:
+        values = shared[ref["seesaw_table"]]
+        trace["x"] = [values[i] for i in array(ref["index"]).tolist()] if "index" in ref else list(values)
 
 
 def figures(html: str) -> dict[str, dict]:
-    """{div id: {"data": [...], "layout": {...}}} of every ``Plotly.newPlot(id, data, layout, config)`` call."""
+    """{div id: {"data": [...], "layout": {...}}} of every ``Plotly.newPlot(id, data, layout, config)`` call.
+
+    A page writes a long text axis once (``<script type="application/json" id="seesaw-x-…">``) and its
+    traces name it (``seesawData`` resolves them in the browser); here they are resolved the same way.
+    """
+    shared = {m.group(1): json.loads(m.group(2).replace("<\\/", "</")) for m in _SHARED.finditer(html)}
     decoder = json.JSONDecoder()
     out = {}
     for m in _NEWPLOT.finditer(html):
         data, end = decoder.raw_decode(html, m.end())
-        rest = re.compile(r"\s*,\s*").match(html, end)
+        rest = re.compile(r"\)?\s*,\s*" if m.group(2) else r"\s*,\s*").match(html, end)
         assert rest is not None
         layout, _ = decoder.raw_decode(html, rest.end())
+        for trace in data:
+            _resolve(trace, shared)
         out[m.group(1)] = {"data": data, "layout": layout}
     return out
 

@@ -144,7 +144,9 @@ def test_compare_report_renders_every_chart_and_table(browser: Any, report_resul
     assert rows(page, "compare") == n_rows == 6
     assert rows(page, "years") == n_rows
     assert rows(page, "statistics") == 3
-    assert page.locator("#fig-risk-return .textpoint").count() == n_rows  # every point labelled
+    labels = page.eval_on_selector_all("#fig-risk-return .annotation-text", "els => els.map(e => e.textContent)")
+    names = page.locator("#compare tbody tr td:first-child").all_inner_texts()
+    assert sorted(n for label in labels for n in label.split(" = ")) == sorted(names)  # every row named, once
     assert problems == []
     page.close()
 
@@ -223,7 +225,8 @@ def test_walkforward_report_renders_every_chart_and_table(browser: Any, sweep_re
     assert list(expected) == ["fig-walkforward-is-oos", "fig-walkforward-equity"]
     page, problems = open_report(browser, html, "walkforward_report.png")
     assert drawn(page) == expected
-    assert page.locator("#fig-walkforward-is-oos .textpoint").count() == 3 * 4  # every fold labelled, 3 panels
+    assert page.locator("#fig-walkforward-is-oos .textpoint").count() == 0  # a fold's number is its colour
+    assert page.locator("#fig-walkforward-is-oos .colorbar").count() == 1  # one colour bar: fold 0..3
     assert rows(page, "folds") == 4
     assert rows(page, "walkforward-metrics") == 2
     assert problems == []

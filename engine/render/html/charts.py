@@ -4,26 +4,34 @@ Every figure uses SVG traces (no WebGL, so it renders in any headless browser), 
 ``YYYY-MM-DD`` strings, fractions formatted as percent by the axis (``tickformat``), never
 multiplied by 100.  The first curve of a mapping is drawn as the subject (thicker); the
 others are the comparison curves.
+
+A curve of more than :data:`MAX_POINTS` dates is drawn through the lowest and highest value of
+each run of k dates (:func:`engine.render.html.series.envelope`), and the chart's title says so.
+No text is drawn on points where labels could collide: the risk-return labels are placed apart
+(:func:`_label_offsets`), a fold's number is its colour, a threshold's text is its legend entry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
-from engine.render.html.series import Threshold
+from engine.render.html.series import Threshold, envelope
 from engine.store.rundir import FIRST_RULE
 
 __all__ = [
+    "MAX_POINTS",
     "PALETTE",
     "drawdown_figure",
     "equity_figure",
-    "is_oos_figure",
+    "layout",
     "pbo_figure",
     "risk_return_figure",
     "rolling_figure",
@@ -37,6 +45,9 @@ __all__ = [
 PALETTE = ("#0b4f9c", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f7f7f", "#000000", "#b9b9b9")
 _RULE_FILLS = ("rgba(0,158,115,0.25)", "rgba(213,94,0,0.25)", "rgba(204,121,167,0.28)", "rgba(230,159,0,0.28)")
 _OTHERWISE_FILL = "rgba(127,127,127,0.07)"  # the fallback rule: shaded faintly, so the others stand out
+#: Points drawn per curve at most: two per pixel column of a chart on the page (about 1150 px wide).
+MAX_POINTS = 2400
+_THRESHOLD_COLOURS = ("#444444", "#8a3b12", "#1f5f8b", "#5b6b2f")
 
 
 def _dates(index: pd.Index) -> list[str]:
@@ -47,20 +58,32 @@ def _dates(index: pd.Index) -> list[str]:
 _LEGEND_ROW_MAX = 6
 
 
-def _layout(fig: go.Figure, title: str, **kwargs: Any) -> go.Figure:
+@cache
+def _template() -> go.layout.Template:
+    """plotly_white with only the parts our figures use (the whole template is 7 kB on every figure)."""
+    full = pio.templates["plotly_white"].to_plotly_json()
+    unused = ("geo", "mapbox", "polar", "scene", "ternary")
+    return go.layout.Template(
+        layout={k: v for k, v in full["layout"].items() if k not in unused},
+        data={k: v for k, v in full["data"].items() if k in ("bar", "heatmap", "scatter")},
+    )
+
+
+def layout(fig: go.Figure, title: str, **kwargs: Any) -> go.Figure:
+    """The house style of every figure: title on the left, white template, the legend above (or right, when long)."""
     entries = len({t.legendgroup or t.name for t in fig.data if t.showlegend is not False})
     if entries > _LEGEND_ROW_MAX:
         legend = {"orientation": "v", "y": 1, "yanchor": "top", "x": 1.01, "xanchor": "left", "font": {"size": 10}}
     else:
         legend = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "xanchor": "left"}
-    layout: dict[str, Any] = {
+    style: dict[str, Any] = {
         "title": {"text": title, "x": 0, "xanchor": "left"},
-        "template": "plotly_white",
+        "template": _template(),
         "margin": {"l": 60, "r": 20, "t": 70, "b": 40},
         "legend": legend,
         "hovermode": "x unified",
     }
-    fig.update_layout(**{**layout, **kwargs})
+    fig.update_layout(**{**style, **kwargs})
     return fig
 
 
@@ -68,21 +91,36 @@ def _color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def _lines(fig: go.Figure, curves: Mapping[str, pd.Series], hover: str, dotted: Collection[str]) -> None:
+def _thin(s: pd.Series) -> tuple[list[str], np.ndarray, int]:
+    """The dates and values a chart draws of ``s`` (:func:`~engine.render.html.series.envelope`), and k."""
+    y, dates = s.to_numpy(dtype=float), _dates(s.index)
+    keep, k = envelope(y, MAX_POINTS)
+    return ([dates[j] for j in keep], y[keep], k) if k > 1 else (dates, y, 1)
+
+
+def _thinned(k: int) -> str:
+    return "" if k == 1 else f"each curve drawn through the lowest and highest value of every {k} dates"
+
+
+def _lines(fig: go.Figure, curves: Mapping[str, pd.Series], hover: str, dotted: Collection[str]) -> str:
     """One line per curve; with no ``dotted`` curves the first is the subject (thicker), else ``dotted`` are
-    the benchmarks (dotted) among equals."""
+    the benchmarks (dotted) among equals.  Returns the note for the date axis when a curve is thinned, else ""."""
+    thinned = 1
     for i, (name, s) in enumerate(curves.items()):
         width = 1.3 if dotted else (2.2 if i == 0 else 1.3)
+        x, y, k = _thin(s)
+        thinned = max(thinned, k)
         fig.add_trace(
             go.Scatter(
-                x=_dates(s.index),
-                y=s.to_numpy(dtype=float),
+                x=x,
+                y=y,
                 name=name,
                 mode="lines",
                 line={"width": width, "color": _color(i), "dash": "dot" if name in dotted else "solid"},
                 hovertemplate=hover,
             )
         )
+    return _thinned(thinned)
 
 
 def equity_figure(
@@ -90,8 +128,8 @@ def equity_figure(
 ) -> go.Figure:
     """Curves on a log scale (equal vertical distances are equal percentage moves); ``dotted``: see ``_lines``."""
     fig = go.Figure()
-    _lines(fig, curves, "%{y:,.4g}", dotted)
-    return _layout(fig, title, yaxis={"type": "log", "title": y_title})
+    note = _lines(fig, curves, "%{y:,.4g}", dotted)
+    return layout(fig, title, yaxis={"type": "log", "title": y_title}, xaxis=_note(note))
 
 
 def drawdown_figure(
@@ -99,8 +137,13 @@ def drawdown_figure(
 ) -> go.Figure:
     """Drawdowns (fractions <= 0) drawn as percent."""
     fig = go.Figure()
-    _lines(fig, drawdowns, "%{y:.1%}", dotted)
-    return _layout(fig, title, yaxis={"tickformat": ".0%", "title": "drawdown"})
+    note = _lines(fig, drawdowns, "%{y:.1%}", dotted)
+    return layout(fig, title, yaxis={"tickformat": ".0%", "title": "drawdown"}, xaxis=_note(note))
+
+
+def _note(note: str) -> dict[str, Any]:
+    """The date axis, titled with ``note`` (a thinned curve says so under its chart)."""
+    return {"title": {"text": note, "font": {"size": 11, "color": "#5a6270"}}} if note else {}
 
 
 def weights_figure(weights: pd.DataFrame, *, title: str = "Weights at the end of each date") -> go.Figure:
@@ -123,7 +166,7 @@ def weights_figure(weights: pd.DataFrame, *, title: str = "Weights at the end of
                 hovertemplate="%{y:.1%}",
             )
         )
-    return _layout(fig, title, yaxis={"tickformat": ".0%", "range": [0, 1.0001], "title": "weight"})
+    return layout(fig, title, yaxis={"tickformat": ".0%", "range": [0, 1.0001], "title": "weight"})
 
 
 def signal_figure(
@@ -145,23 +188,27 @@ def signal_figure(
     x = _dates(values.index)
     if rule is not None:
         _add_rule_shading(fig, x, rule, rule_labels)
+    line_x, line_y, k = _thin(values)
     fig.add_trace(
         go.Scatter(
-            x=x,
-            y=values.to_numpy(dtype=float),
+            x=line_x,
+            y=line_y,
             name=name,
             mode="lines",
             line={"width": 1.4, "color": PALETTE[0]},
             hovertemplate="%{y:.4g}",
         )
     )
-    _add_threshold_lines(fig, thresholds)
+    both = np.concatenate([values.to_numpy(dtype=float), [t.value for t in thresholds]])
+    y_range = _padded(both[np.isfinite(both)] if np.isfinite(both).any() else np.zeros(1), 0.06)
+    _add_threshold_lines(fig, thresholds, y_range)
     title = f"Signal {name}" + (f": {description}" if description else "")
-    return _layout(
+    return layout(
         fig,
         title,
-        yaxis={"title": name, "zeroline": False},
+        yaxis={"title": name, "zeroline": False, "range": y_range},
         yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
+        xaxis=_note(_thinned(k).replace("each curve", "the signal")),
     )
 
 
@@ -170,7 +217,7 @@ def _add_rule_shading(fig: go.Figure, x: list[str], rule: pd.Series, rule_labels
     r = rule.to_numpy()
     for i, label in enumerate(rule_labels):
         number = i + FIRST_RULE  # what weights.rule holds on the dates this rule matched
-        active = (r == number).astype(float)
+        active = (r == number).astype(np.uint8)  # 0/1: a byte each on the page, not eight
         if not active.any():
             continue
         fig.add_trace(
@@ -188,23 +235,47 @@ def _add_rule_shading(fig: go.Figure, x: list[str], rule: pd.Series, rule_labels
         )
 
 
-def _add_threshold_lines(fig: go.Figure, thresholds: Sequence[Threshold]) -> None:
-    """One dashed line per distinct threshold value, labelled with each comparison and its rules."""
+def _add_threshold_lines(fig: go.Figure, thresholds: Sequence[Threshold], y_range: Sequence[float]) -> None:
+    """One dashed line per distinct threshold value, labelled with each comparison and its rules.
+
+    A label sits on its line at the left; when it would touch one placed before (two thresholds close
+    together), it moves right along its own line until it is clear (:func:`_along_the_line`).
+    """
     by_value: dict[float, dict[str, list[int]]] = {}
     for t in thresholds:
         by_value.setdefault(t.value, {}).setdefault(t.label, []).append(t.rule + FIRST_RULE)  # t.rule: a position
+    taken: list[tuple[float, float, float, float]] = []
     for value, labels in sorted(by_value.items()):
         label = "; ".join(
             f"{text} (rule{'s' if len(rules) > 1 else ''} {', '.join(map(str, dict.fromkeys(rules)))})"
             for text, rules in labels.items()
         )
-        fig.add_hline(
-            y=value,
-            line={"dash": "dash", "color": "#444", "width": 1},
-            annotation_text=label,
-            annotation_position="top left",
-            annotation_font_size=10,
-        )
+        x, above = _along_the_line(value, label, y_range, taken)
+        fig.add_hline(y=value, line={"dash": "dash", "color": "#444", "width": 1})
+        fig.add_annotation(
+            text=label, x=x, xref="x domain", y=value, yref="y", xanchor="left", yanchor="bottom" if above else "top",
+            showarrow=False, font={"size": 10}, bgcolor="rgba(255,255,255,0.7)",
+        )  # fmt: skip
+
+
+def _along_the_line(
+    value: float, label: str, y_range: Sequence[float], taken: list[tuple[float, float, float, float]]
+) -> tuple[float, bool]:
+    """Where a threshold's label goes: (left edge as a share of the plot's width, above the line), first clear."""
+    width, height = _PLOT_PX
+    y = (y_range[1] - value) / (y_range[1] - y_range[0]) * height
+    w = len(label) * _CHAR_PX + 8
+    for above in (True, False):
+        top = y - _LABEL_PX if above else y
+        x = 4.0
+        while x + w <= width:
+            box = (x, top, x + w, top + _LABEL_PX)
+            hits = [b for b in taken if box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]]
+            if not hits:
+                taken.append(box)
+                return x / width, above
+            x = max(b[2] for b in hits) + 12
+    return 0.0, True
 
 
 def rolling_figure(
@@ -218,12 +289,15 @@ def rolling_figure(
         vertical_spacing=0.08,
         subplot_titles=(f"return over the trailing {rows} dates", f"Sharpe over the trailing {rows} dates"),
     )
+    thinned = 1
     for panel, (curves, hover) in enumerate(((returns, "%{y:.1%}"), (sharpes, "%{y:.2f}")), start=1):
         for i, (name, s) in enumerate(curves.items()):
+            x, y, k = _thin(s)
+            thinned = max(thinned, k)
             fig.add_trace(
                 go.Scatter(
-                    x=_dates(s.index),
-                    y=s.to_numpy(dtype=float),
+                    x=x,
+                    y=y,
                     name=name,
                     legendgroup=name,
                     showlegend=panel == 1,
@@ -235,8 +309,9 @@ def rolling_figure(
                 col=1,
             )
     fig.update_yaxes(tickformat=".0%", row=1, col=1)
-    _layout(fig, title)
-    fig.update_layout(margin={"t": 100})  # room for the legend above the first panel's title
+    fig.update_xaxes(_note(_thinned(thinned)), row=2, col=1)
+    layout(fig, title)
+    fig.update_layout(margin={"t": 100}, legend={"y": 1.06, "x": 1, "xanchor": "right"})  # above the panel title, right
     return fig
 
 
@@ -255,11 +330,79 @@ def year_returns_figure(years: Mapping[str, Mapping[int, float]], *, title: str,
                 hovertemplate="%{y:.1%}",
             )
         )
-    return _layout(fig, title, barmode="group", yaxis={"tickformat": ".0%"}, xaxis={"type": "category"})
+    return layout(fig, title, barmode="group", yaxis={"tickformat": ".0%"}, xaxis={"type": "category"})
+
+
+#: The plot area of a figure on the page, in CSS pixels (1232 px wide, 440 high, less margins and axis titles),
+#: a width of one character of a 10 px label (an upper bound for system-ui), and a label's height.
+_PLOT_PX, _CHAR_PX, _LABEL_PX = (1100.0, 300.0), 6.2, 15.0
+_RADII = (28, 40, 55, 75, 100, 130, 170, 220)
+_DIRECTIONS = [(np.cos(a), -np.sin(a)) for a in np.radians([90, 270, 30, 150, 210, 330, 0, 180, 60, 120, 240, 300])]
+
+
+def _overlaps(box: tuple[float, float, float, float], boxes: list[tuple[float, float, float, float]]) -> bool:
+    return any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes)
+
+
+def _label_offsets(px: np.ndarray, py: np.ndarray, texts: Sequence[str]) -> list[tuple[float, float]]:
+    """For each point (pixels in the plot area, y down), the offset of its label's centre: the nearest free place.
+
+    Greedy: each label in turn tries rings of growing radius around its point, twelve directions each (a wide
+    label steps further sideways), and takes the first box inside the plot that touches no marker and no
+    label placed before it.
+    """
+    width, height = _PLOT_PX
+    taken = [(x - 7, y - 7, x + 7, y + 7) for x, y in zip(px, py, strict=True)]  # the markers
+    out = []
+    for x, y, text in zip(px, py, texts, strict=True):
+        w = len(text) * _CHAR_PX + 6
+        rings = ((dx * r * (1 + w / 60 * abs(dx)), dy * r) for r in _RADII for dx, dy in _DIRECTIONS)
+        fits = (
+            (dx, dy, box)
+            for dx, dy in rings
+            if (box := _box(x + dx, y + dy, w)) and box[0] >= 0 and box[2] <= width and box[1] >= 0
+            and box[3] <= height and not _overlaps(box, taken)
+        )  # fmt: skip
+        dx, dy, box = next(fits, (0.0, -28.0, _box(x, y - 28, w)))
+        taken.append(box)
+        out.append((float(dx), float(dy)))
+    return out
+
+
+def _box(cx: float, cy: float, w: float) -> tuple[float, float, float, float]:
+    return (cx - w / 2 - 2, cy - _LABEL_PX / 2 - 1, cx + w / 2 + 2, cy + _LABEL_PX / 2 + 1)
+
+
+def _padded(values: np.ndarray, share: float) -> list[float]:
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    pad = (hi - lo) * share or abs(hi) * share or 0.01
+    return [lo - pad, hi + pad]
+
+
+def _point_labels(points: Sequence[tuple[str, str, float, float]], xr: list[float], yr: list[float]) -> list[dict]:
+    """One annotation per distinct (volatility, CAGR), naming every row there, placed by :func:`_label_offsets`."""
+    spots: dict[tuple[float, float], list[str]] = {}
+    for name, _, x, y in points:
+        if np.isfinite(x) and np.isfinite(y):
+            spots.setdefault((x, y), []).append(name)
+    xy = np.array(list(spots), dtype=float).reshape(-1, 2)
+    px = (xy[:, 0] - xr[0]) / (xr[1] - xr[0]) * _PLOT_PX[0]
+    py = (1 - (xy[:, 1] - yr[0]) / (yr[1] - yr[0])) * _PLOT_PX[1]
+    texts = [" = ".join(names) for names in spots.values()]
+    offsets = _label_offsets(px, py, texts)
+    return [
+        {"x": x, "y": y, "ax": dx, "ay": dy, "text": text, "showarrow": True, "arrowhead": 0, "arrowwidth": 1,
+         "arrowcolor": "#6b7280", "standoff": 6, "font": {"size": 10}, "bgcolor": "rgba(255,255,255,0.85)"}
+        for (x, y), text, (dx, dy) in zip(xy.tolist(), texts, offsets, strict=True)
+    ]  # fmt: skip
 
 
 def risk_return_figure(points: Sequence[tuple[str, str, float, float]], *, title: str) -> go.Figure:
-    """Labelled scatter of (name, kind, annual volatility, CAGR): strategies as dots, benchmarks as diamonds."""
+    """Scatter of (name, kind, annual volatility, CAGR): strategies as dots, benchmarks as diamonds.
+
+    Each point is named by a label placed clear of the others (rows at the same place share one label,
+    names joined by " = "), with a thin line to its point; the hover text names it too.
+    """
     fig = go.Figure()
     for kind, symbol in (("strategy", "circle"), ("benchmark", "diamond")):
         pts = [p for p in points if p[1] == kind]
@@ -271,19 +414,23 @@ def risk_return_figure(points: Sequence[tuple[str, str, float, float]], *, title
                 y=np.array([p[3] for p in pts], dtype=float),
                 text=[p[0] for p in pts],
                 name=kind,
-                mode="markers+text",
-                textposition="top center",
-                textfont={"size": 10},
+                mode="markers",
                 marker={"size": 11, "symbol": symbol, "color": PALETTE[0] if kind == "strategy" else PALETTE[6]},
                 hovertemplate="%{text}<br>vol %{x:.1%}<br>CAGR %{y:.1%}<extra></extra>",
             )
         )
-    return _layout(
+    xs = np.array([p[2] for p in points], dtype=float)
+    ys = np.array([p[3] for p in points], dtype=float)
+    if not np.isfinite(xs).any() or not np.isfinite(ys).any():
+        return layout(fig, title, hovermode="closest")
+    xr, yr = _padded(xs, 0.12), _padded(ys, 0.15)
+    return layout(
         fig,
         title,
         hovermode="closest",
-        xaxis={"tickformat": ".0%", "title": "annualised volatility"},
-        yaxis={"tickformat": ".0%", "title": "CAGR"},
+        annotations=_point_labels(points, xr, yr),
+        xaxis={"tickformat": ".0%", "title": "annualised volatility", "range": xr},
+        yaxis={"tickformat": ".0%", "title": "CAGR", "range": yr},
     )
 
 
@@ -304,7 +451,7 @@ def sharpe_interval_figure(points: Sequence[tuple[str, float, float, float]], *,
             hovertemplate="%{x}: %{y:.2f}<extra></extra>",
         )
     )
-    return _layout(fig, title, hovermode="closest", yaxis={"title": "annualised Sharpe", "zeroline": True})
+    return layout(fig, title, hovermode="closest", yaxis={"title": "annualised Sharpe", "zeroline": True})
 
 
 def pbo_figure(edges: Sequence[float], counts: Sequence[int], *, pbo: float, title: str) -> go.Figure:
@@ -333,7 +480,7 @@ def pbo_figure(edges: Sequence[float], counts: Sequence[int], *, pbo: float, tit
         annotation_text=f"PBO = {pbo:.3f} (share of logits <= 0, red)",
         annotation_position="top left",
     )
-    return _layout(
+    return layout(
         fig,
         title,
         hovermode="closest",
@@ -342,64 +489,3 @@ def pbo_figure(edges: Sequence[float], counts: Sequence[int], *, pbo: float, tit
         xaxis={"title": "logit of the in-sample best's out-of-sample rank (> 0: above the median)", "zeroline": False},
         yaxis={"title": "splits"},
     )
-
-
-def is_oos_figure(
-    metrics: Sequence[tuple[str, str, Sequence[float], Sequence[float]]],
-    labels: Sequence[str],
-    details: Sequence[str],
-    *,
-    title: str,
-) -> go.Figure:
-    """One panel per metric: each fold's in-sample value (x) against its out-of-sample value (y), y = x dashed.
-
-    ``metrics``: (name, format ``pct`` or ``num``, in-sample values, out-of-sample values), one value per
-    fold; ``labels``: each fold's point label, ``details`` its hover text.  A point below the diagonal did
-    worse out of sample than in sample.
-    """
-    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[m[0] for m in metrics], horizontal_spacing=0.07)
-    for col, (name, kind, ins, outs) in enumerate(metrics, start=1):
-        x, y = np.asarray(ins, dtype=float), np.asarray(outs, dtype=float)
-        both = np.concatenate([x, y])
-        both = both[np.isfinite(both)]
-        lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 1.0)
-        pad = (hi - lo) * 0.08 or 0.1
-        fmt = ".1%" if kind == "pct" else ".2f"
-        fig.add_trace(
-            go.Scatter(
-                x=[lo - pad, hi + pad],
-                y=[lo - pad, hi + pad],
-                mode="lines",
-                name="out of sample = in sample",
-                legendgroup="diagonal",
-                showlegend=col == 1,
-                line={"dash": "dash", "color": "#7f7f7f", "width": 1},
-                hoverinfo="skip",
-            ),
-            row=1,
-            col=col,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=y,
-                mode="markers+text",
-                name="fold",
-                legendgroup="fold",
-                showlegend=col == 1,
-                text=list(labels),
-                textposition="top center",
-                textfont={"size": 9},
-                customdata=list(details),
-                marker={"size": 10, "color": PALETTE[0]},
-                hovertemplate=f"%{{customdata}}<br>in sample %{{x:{fmt}}}<br>out of sample %{{y:{fmt}}}<extra></extra>",
-            ),
-            row=1,
-            col=col,
-        )
-        axis = {"tickformat": ".0%"} if kind == "pct" else {}
-        fig.update_xaxes(title_text=f"in sample ({name})", row=1, col=col, **axis)
-        fig.update_yaxes(title_text=f"out of sample ({name})", row=1, col=col, **axis)
-    _layout(fig, title, hovermode="closest")
-    fig.update_layout(margin={"t": 110}, legend={"y": 1.1})  # the legend above the panels' titles
-    return fig

@@ -32,7 +32,14 @@ from engine.render.html.page import (
     paragraphs,
     table_html,
 )
-from engine.render.text import column_extremes, compare_caption, compare_cell, compare_columns, format_value
+from engine.render.text import (
+    column_extremes,
+    compare_caption,
+    compare_cell,
+    compare_columns,
+    format_value,
+    significance_lines,
+)
 
 __all__ = ["compare_report", "heat_colour"]
 
@@ -41,6 +48,7 @@ _STAT_COLUMNS = (
     ("sharpe_ci_low", "CI low", "num"),
     ("sharpe_ci_high", "CI high", "num"),
     ("psr", spec("psr").label, spec("psr").fmt),
+    ("p_beats_ref", spec("p_beats_ref").label, spec("p_beats_ref").fmt),
     ("dsr", spec("dsr").label, spec("dsr").fmt),
 )
 
@@ -160,7 +168,7 @@ def _years_section(
 
 
 def _statistics_section(c: Comparison, rows: Sequence[dict[str, Any]], reps: int, figures: dict[str, Any]) -> Section:
-    """The strategies' Sharpe intervals, PSR and DSR, and the SPA test."""
+    """The strategies' Sharpe intervals, PSR, P(SR>ref) and DSR, and the SPA test."""
     strategies = [r for r in rows if r["kind"] == "strategy"]
     figures["sharpe_interval"] = charts.sharpe_interval_figure(
         [(r["name"], r["sharpe"], r["sharpe_ci_low"], r["sharpe_ci_high"]) for r in strategies],
@@ -176,8 +184,8 @@ def _statistics_section(c: Comparison, rows: Sequence[dict[str, Any]], reps: int
     )
     notes = [
         *spa,
-        f"Sharpe interval: stationary bootstrap (arch), {reps} resamples, seed 20250120. PSR: probability "
-        f"the true Sharpe exceeds {c.reference}'s. DSR: deflated for {len(strategies)} strategies.",
+        f"Sharpe interval: stationary bootstrap (arch), {reps} resamples, seed 20250120.",
+        *significance_lines(str(c.reference), len(strategies)),
     ]
     body = figure_html(figures["sharpe_interval"], "fig-sharpe-interval") + _stats_table(rows)
     return Section("statistics", "Statistics", body + paragraphs(notes, "small"))

@@ -1,8 +1,21 @@
 """One self-contained HTML page: sections of prose, tables and plotly figures, plotly's JavaScript inline once.
 
-Pure string building, no I/O.  A page opens offline from disk: nothing is fetched (no CDN, no
-fonts, no images by URL), plotly.js is inlined once in the ``<head>``, and every figure is a
-``<div>`` plus a ``Plotly.newPlot`` call with a fixed id, so the same input gives the same bytes.
+Pure string building; the only file read is the vendored plotly.js bundle (package data).  A page
+opens offline from disk: nothing is fetched (no CDN, no fonts, no images by URL), plotly.js is
+inlined once in the ``<head>``, and every figure is a ``<div>`` plus a ``Plotly.newPlot`` call with
+a fixed id, so the same input gives the same bytes.
+
+Size: plotly.js is the official *cartesian* partial bundle (``plotly.js-cartesian-dist-min``, MIT,
+vendored in ``assets/``: scatter, bar, heatmap and the other 2-D traces, 1.5 MB instead of the full
+bundle's 4.8 MB), the version plotly.py expects (:func:`plotly_js_version`; a test fails when they
+differ).  A long axis of text (the dates of a curve) is written once per page, in a
+``<script type="application/json" id="seesaw-x-…">``, and each trace names it (``{"seesaw_table": id}``,
+with ``index``: the positions it uses, as little-endian ``u2``/``u4``); ``seesawData`` puts the values
+back before ``Plotly.newPlot`` draws them.
+
+Layout: the page never scrolls sideways; a table wider than the page scrolls inside its own box
+(``div.wide``, or ``div.scroll``, which also caps its height), and long unbroken text (a path, a
+fingerprint) wraps.
 
 Tables carry their numbers twice: the cell text is rounded for reading, and ``data-value``
 holds the full-precision number it was formatted from (``data-key`` names the column), so a
@@ -17,14 +30,21 @@ once to a page that has such a table; nothing is fetched).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
+import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
-import plotly.io as pio
+from plotly.io.json import to_json_plotly
 
 __all__ = [
     "SYNTHETIC_BANNER",
@@ -36,6 +56,8 @@ __all__ = [
     "notice",
     "page_html",
     "paragraphs",
+    "plotly_js",
+    "plotly_js_version",
     "preformatted",
     "table_html",
 ]
@@ -56,8 +78,10 @@ table.data th{background:#f3f4f8;position:sticky;top:0;text-align:left}
 table.data td.n{text-align:right}table.data tr.strategy td:first-child{font-weight:600}
 td.best{color:#0a7a2f;font-weight:700}td.worst{color:#b3261e}td.oos{background:#f1f5fc}
 .scroll{max-height:420px;overflow:auto;border:1px solid #e6e8ee}.wide{overflow-x:auto}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}
-dl.facts dt{color:#5a6270}dl.facts dd{margin:0;font-family:ui-monospace,monospace}
+.scroll,.wide{max-width:100%}main,section{min-width:0}
+dl.facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 16px;margin:0}
+dl.facts dt{color:#5a6270}dl.facts dd{margin:0;font-family:ui-monospace,monospace;overflow-wrap:anywhere}
+h1,h2,p,li,nav{overflow-wrap:anywhere}
 pre{background:#f6f7f9;padding:10px;overflow:auto;max-height:420px;font-size:.8em}
 .figure{height:440px;margin:4px 0 12px}.figure.tall{height:620px}
 .pair{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:0 16px}.pair>*{min-width:0}
@@ -102,6 +126,52 @@ _SORT_SCRIPT = """
 """
 
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+
+#: The vendored plotly.js bundle and its licence, in this package's ``assets/``.
+PLOTLY_BUNDLE = "plotly-cartesian.min.js"
+_BUNDLE_VERSION = re.compile(r"\* plotly\.js \(cartesian - minified\) v(\d+\.\d+\.\d+)")
+#: A text axis at least this long is written once per page and named by its traces.
+_SHARE_MIN = 64
+_SHARED_TABLE = re.compile(r'<script type="application/json" id="(seesaw-x-[0-9a-f]+)">.*?</script>', re.S)
+#: Puts each shared axis back into the traces (see the module docstring); defined once, in the <head>.
+_DATA_SCRIPT = """
+window.seesawData = function (data) {
+  function table(id) {
+    var el = document.getElementById(id);
+    if (!el._values) { el._values = JSON.parse(el.textContent); }
+    return el._values;
+  }
+  function positions(spec) {
+    var raw = atob(spec.bdata), bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) { bytes[i] = raw.charCodeAt(i); }
+    return spec.dtype === "u2" ? new Uint16Array(bytes.buffer) : new Uint32Array(bytes.buffer);
+  }
+  data.forEach(function (trace) {
+    var ref = trace.x;
+    if (ref && typeof ref === "object" && ref.seesaw_table) {
+      var all = table(ref.seesaw_table);
+      trace.x = ref.index
+        ? Array.prototype.map.call(positions(ref.index), function (i) { return all[i]; })
+        : all.slice();
+    }
+  });
+  return data;
+};
+"""
+
+
+@cache
+def plotly_js() -> str:
+    """The vendored plotly.js bundle (package data ``assets/plotly-cartesian.min.js``)."""
+    return resources.files("engine.render.html").joinpath("assets", PLOTLY_BUNDLE).read_text(encoding="utf-8")
+
+
+def plotly_js_version() -> str:
+    """The version written in the vendored bundle's header (``4.1.1``)."""
+    found = _BUNDLE_VERSION.search(plotly_js(), 0, 400)
+    if found is None:  # pragma: no cover - the asset is checked by the tests
+        raise ValueError(f"{PLOTLY_BUNDLE}: no version in its header")
+    return found.group(1)
 
 
 @dataclass(frozen=True)
@@ -191,19 +261,50 @@ def table_html(
     return f'<div class="{"scroll" if scroll else "wide"}">{table}</div>'
 
 
+def _text_axis(value: Any) -> list[str] | None:
+    if isinstance(value, list | tuple) and len(value) >= _SHARE_MIN and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None
+
+
+def _share_axes(data: list[dict[str, Any]]) -> tuple[str, str]:
+    """Replace each long text ``x`` in ``data`` by a reference to one table; return (table id, table JSON)."""
+    axes = {i: axis for i, t in enumerate(data) if (axis := _text_axis(t.get("x"))) is not None}
+    if not axes:
+        return "", ""
+    values = sorted({v for axis in axes.values() for v in axis})
+    table = json.dumps(values, separators=(",", ":")).replace("</", "<\\/")
+    table_id = "seesaw-x-" + hashlib.sha1(table.encode()).hexdigest()[:12]
+    where = {v: i for i, v in enumerate(values)}
+    dtype = "<u2" if len(values) <= 1 << 16 else "<u4"
+    for i, axis in axes.items():
+        ref: dict[str, Any] = {"seesaw_table": table_id}
+        if axis != values:
+            raw = np.array([where[v] for v in axis], dtype=dtype).tobytes()
+            ref["index"] = {"dtype": dtype[1:], "bdata": base64.b64encode(raw).decode("ascii")}
+        data[i]["x"] = ref
+    return table_id, table
+
+
 def figure_html(fig: go.Figure, div_id: str, *, tall: bool = False) -> str:
-    """The figure as a ``<div>`` and its ``Plotly.newPlot`` script (plotly.js is not included here)."""
-    inner = pio.to_html(
-        fig,
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=div_id,
-        config=_PLOT_CONFIG,
-        default_width="100%",
-        default_height="100%",
-        validate=False,
+    """The figure as a ``<div>`` and its ``Plotly.newPlot`` script (plotly.js is not included here).
+
+    Numeric arrays are plotly's base64 typed arrays; a long text ``x`` (dates) is a shared table
+    (see the module docstring), which :func:`page_html` keeps once per page.
+    """
+    spec = fig.to_dict()  # numpy arrays become base64 typed arrays here
+    data: list[dict[str, Any]] = spec.get("data", [])
+    table_id, table = _share_axes(data)
+    shared = f'<script type="application/json" id="{table_id}">{table}</script>' if table_id else ""
+    script = (
+        f'Plotly.newPlot("{div_id}", seesawData({to_json_plotly(data)}), {to_json_plotly(spec.get("layout", {}))}, '
+        f"{json.dumps(_PLOT_CONFIG)});"
     )
-    return f'<div class="figure{" tall" if tall else ""}">{inner}</div>'
+    return (
+        f'<div class="figure{" tall" if tall else ""}">{shared}'
+        f'<div id="{div_id}" class="plotly-graph-div" style="height:100%;width:100%"></div>'
+        f"<script>{script}</script></div>"
+    )
 
 
 def facts_html(facts: Sequence[tuple[str, str]]) -> str:
@@ -228,9 +329,18 @@ def preformatted(text: str) -> str:
 
 
 def page_html(title: str, sections: Sequence[Section], *, banner: str | None = None, subtitle: str = "") -> str:
-    """The whole document: plotly.js once, a table of contents, then the sections in order."""
-    from plotly.offline import get_plotlyjs
+    """The whole document: plotly.js once, a table of contents, then the sections in order.
 
+    A shared axis table that several figures carry (:func:`figure_html`) is kept where it first appears.
+    """
+    seen: set[str] = set()
+
+    def first(m: re.Match[str]) -> str:
+        keep = m.group(1) not in seen
+        seen.add(m.group(1))
+        return m.group(0) if keep else ""
+
+    bodies = [(s, _SHARED_TABLE.sub(first, s.body)) for s in sections]
     toc = " · ".join(f'<a href="#{_esc(s.anchor)}">{_esc(s.title)}</a>' for s in sections)
     parts = [
         "<!DOCTYPE html>",
@@ -238,13 +348,15 @@ def page_html(title: str, sections: Sequence[Section], *, banner: str | None = N
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_esc(title)}</title>",
         f"<style>{_CSS}</style>",
-        f'<script type="text/javascript">{get_plotlyjs()}</script>',
+        f"<script>/* plotly.js v{plotly_js_version()}: the cartesian partial bundle "
+        f"(plotly.js-cartesian-dist-min, MIT licence, Plotly, Inc.) */\n{plotly_js()}</script>",
+        f"<script>{_DATA_SCRIPT}</script>",
         "</head><body>",
         f'<div class="banner" id="synthetic-banner">{_esc(banner)}</div>' if banner else "",
         f"<main><h1>{_esc(title)}</h1>",
         f'<p class="muted">{_esc(subtitle)}</p>' if subtitle else "",
         f'<nav class="small">{toc}</nav>',
-        *(f'<section id="{_esc(s.anchor)}"><h2>{_esc(s.title)}</h2>{s.body}</section>' for s in sections),
+        *(f'<section id="{_esc(s.anchor)}"><h2>{_esc(s.title)}</h2>{body}</section>' for s, body in bodies),
         "</main>",
         f"<script>{_SORT_SCRIPT}</script>" if any(f'class="{_SORTABLE}"' in s.body for s in sections) else "",
         "</body></html>\n",

@@ -23,6 +23,7 @@ import pandas as pd
 
 from engine import expr
 from engine.metrics import frames as cmp
+from engine.metrics.samples import withhold_short_runs
 from engine.render.html import charts
 from engine.render.html import series as ser
 from engine.render.html.page import (
@@ -38,6 +39,7 @@ from engine.render.html.page import (
     preformatted,
     table_html,
 )
+from engine.render.html.tearsheet import tearsheet_sections
 from engine.render.text import RUN_COLUMNS, format_value
 from engine.store.rundir import FIRST_RULE, StoredRun
 
@@ -78,15 +80,18 @@ def strategy_and_benchmarks(run: StoredRun) -> dict[str, pd.Series]:
     return curves
 
 
-def _metrics_rows(run: StoredRun) -> list[dict[str, Any]]:
-    return [run.metrics["strategy"], *run.metrics.get("benchmarks", [])]
+def _metrics_rows(run: StoredRun) -> tuple[list[dict[str, Any]], list[str]]:
+    """The strategy's and the benchmarks' rows of ``metrics.json``, annualised figures withheld under a
+    year (engine/metrics/samples.py), and the note saying so."""
+    rows = [dict(r) for r in (run.metrics["strategy"], *run.metrics.get("benchmarks", []))]
+    return rows, withhold_short_runs(rows)
 
 
 def metrics_table(run: StoredRun, table_id: str = "metrics") -> str:
     """The strategy's and the benchmarks' rows of ``metrics.json``, cells as the terminal table's."""
     headers = ["Name", "Kind", "Period", *(h for _, h, _ in RUN_COLUMNS), "Avg weight"]
     rows, classes = [], []
-    for r in _metrics_rows(run):
+    for r in _metrics_rows(run)[0]:
         weights = " ".join(f"{a} {w * 100:.0f}%" for a, w in (r.get("avg_weight") or {}).items())
         cells: list[Cell | str] = [r["name"], r["kind"], f"{r['start']}→{r['end']}"]
         cells += [Cell(format_value(r.get(k), kind), value=r.get(k), key=k) for k, _, kind in RUN_COLUMNS]
@@ -245,7 +250,8 @@ def _metrics_section(run: StoredRun) -> Section:
         "time; volatility, Sharpe and Sortino annualised with the run's own "
         f"{ppy:.1f} trading periods per year, not 365. Turnover: one-way, per year."
     )
-    return Section("metrics", "Metrics", metrics_table(run) + paragraphs([note], "small muted"))
+    short = _metrics_rows(run)[1]
+    return Section("metrics", "Metrics", metrics_table(run) + paragraphs([*short, note], "small muted"))
 
 
 def _equity_sections(run: StoredRun, curves: dict[str, pd.Series], figures: dict[str, Any]) -> list[Section]:
@@ -320,6 +326,7 @@ def run_report(run: StoredRun) -> Report:
         Section("signals", "Signals and rules", _signals_section(run, figures)),
         _rolling_section(run, curves, figures),
         _years_section(run, curves, figures),
+        *tearsheet_sections(run, figures),
         _trades_section(run),
         Section("config", "Resolved config", preformatted(run.config_text or "(config.yaml missing)")),
     ]

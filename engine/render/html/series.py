@@ -24,6 +24,7 @@ from engine import metrics as m
 __all__ = [
     "Threshold",
     "drawdown",
+    "envelope",
     "normalised",
     "risk_free_returns",
     "rolling_return",
@@ -57,6 +58,34 @@ def normalised(value: pd.Series, start: float) -> pd.Series:
     (:func:`engine.metrics.frames.rebase`), so the last point is ``1 + total_return``.
     """
     return value.astype(float) / float(start)
+
+
+def envelope(values: np.ndarray, max_points: int) -> tuple[np.ndarray, int]:
+    """The positions a chart draws of a curve longer than ``max_points``, and the dates per bucket (1: all).
+
+    The dates are cut into buckets of ``k = ceil(n / (max_points // 2))`` consecutive dates; of each
+    bucket the lowest and the highest value are kept (their own dates and exact values), and the
+    first missing value (a gap stays a gap), plus the first and last date.  A line through them is
+    the curve as a screen of ``max_points / 2`` pixel columns shows it: every peak and trough is there.
+
+    >>> envelope(np.array([5.0, 1.0, 2.0, 9.0, 3.0, 4.0, 0.0]), 4)  # buckets [5 1 2 9] [3 4 0]
+    (array([0, 1, 3, 5, 6]), 4)
+    """
+    n = len(values)
+    if n <= max_points:
+        return np.arange(n), 1
+    k = -(-n // max(1, max_points // 2))
+    buckets = -(-n // k)
+    flat = np.full(buckets * k, np.nan)
+    flat[:n] = values
+    grid = flat.reshape(buckets, k)
+    finite = np.isfinite(grid)
+    low = np.where(finite, grid, np.inf).argmin(axis=1)
+    high = np.where(finite, grid, -np.inf).argmax(axis=1)
+    gap = (~finite).argmax(axis=1)
+    start = np.arange(buckets) * k
+    keep = np.concatenate([start + low, start + high, (start + gap)[(~finite).any(axis=1)], [0, n - 1]])
+    return np.unique(keep[keep < n]), k
 
 
 def window_rows(periods_per_year: float) -> int:

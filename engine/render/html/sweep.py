@@ -5,7 +5,8 @@ Every number shown is a stored or printed one: the header is the sweep's ``sweep
 (:func:`engine.jobs.sweep.sweep_top`, cells by :mod:`engine.render.sweep_text`, as in the terminal), the
 table of all combinations is ``combos.parquet`` ranked as the top rows are
 (:func:`engine.jobs.sweep.rank_combinations`), each heatmap is :func:`engine.render.heatmap.heatmap_figure`
-of ``combos.parquet``, the PBO chart is the stored histogram of the CSCV logits with the stored PBO,
+of ``combos.parquet`` (all on one colour scale: :mod:`engine.render.html.heatmap`), the PBO chart is
+the stored histogram of the CSCV logits with the stored PBO,
 probability of loss and deflated Sharpe, and the walk-forward part is a stored walk-forward run
 (:mod:`engine.render.html.walkforward`).
 
@@ -27,6 +28,7 @@ import plotly.graph_objects as go
 from engine.metrics.specs import LOWER_IS_BETTER, SWEEP_TABLE
 from engine.render.heatmap import heatmap_figure
 from engine.render.html import charts
+from engine.render.html.heatmap import share_colour_scale
 from engine.render.html.page import (
     SYNTHETIC_BANNER,
     Cell,
@@ -147,23 +149,31 @@ def _heatmaps(outcome: SweepOutcome, sort: str, figures: dict[str, go.Figure]) -
         )
     shown = pairs[:MAX_HEATMAPS]
     best = "lowest" if sort in LOWER_IS_BETTER else "highest"
-    divs = []
+    made = {}
     for x, y in shown:
-        name = f"heatmap_{_safe(x)}_{_safe(y)}"
         fig = heatmap_figure(outcome.table, outcome.keys, x, y, sort, title=f"{x} × {y}")
         others = [k for k in outcome.keys if k not in (x, y)]
         over = f"<br><sup>each cell: the {best} over {', '.join(others)}</sup>" if others else ""
         fig.update_layout(title={"text": f"{sort} over {x} × {y}{over}", "x": 0, "xanchor": "left"})  # two lines
-        figures[name] = fig
-        divs.append(figure_html(fig, f"fig-{name.replace('_', '-')}"))
+        made[f"heatmap_{_safe(x)}_{_safe(y)}"] = fig
+    scale = share_colour_scale(list(made.values()), sort)
+    figures.update(made)
+    divs = [figure_html(fig, f"fig-{name.replace('_', '-')}") for name, fig in made.items()]
     more = (
         f" The first {len(shown)} of {len(pairs)} pairs are shown; any other: seesaw sweep CONFIG --heatmap A,B."
         if len(pairs) > len(shown)
         else ""
     )
+    same = (
+        f" Every heatmap has the same colour scale, {scale[0]:.4g} to {scale[1]:.4g}"
+        + (", 0 in the middle" if scale[0] < 0 < scale[1] else "")
+        + ": a colour is the same value in each."
+        if scale
+        else ""
+    )
     text = (
         f"{sort} over each pair of numeric sweep keys, from combos.parquet. With more than two keys each cell is "
-        f"the {best} {sort} over the other keys' values, named in its hover text." + more
+        f"the {best} {sort} over the other keys' values, named in its hover text." + same + more
     )
     return f'<div class="pair">{"".join(divs)}</div>' + paragraphs([text], "small muted")
 

@@ -19,8 +19,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.metrics.tearsheet import monthly_table, rolling_series
-from engine.render.html.charts import PALETTE
+from engine.render.html.charts import MAX_POINTS, PALETTE
 from engine.render.html.page import Cell, Section, facts_html, figure_html, notice, paragraphs, table_html
+from engine.render.html.series import envelope
 from engine.render.tearsheet_text import CURRENCY_UNAVAILABLE, MONTHS, pct, risky_assets, run_tearsheet
 from engine.store.rundir import StoredRun
 
@@ -83,15 +84,23 @@ def rolling_figure(series: dict[str, Any], window: int) -> go.Figure:
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, subplot_titles=("Correlation", "Beta")
     )
+    thinned = 1
     for i, (asset, frame) in enumerate(series.items()):
-        x = [str(d) for d in frame.index.strftime("%Y-%m-%d")]
+        dates = np.asarray(frame.index.strftime("%Y-%m-%d"), dtype=object)
         colour = PALETTE[i % len(PALETTE)]
         for row, what in ((1, "correlation"), (2, "beta")):
-            y = [None if np.isnan(v) else float(v) for v in frame[what].to_numpy(dtype="float64")]
+            values = frame[what].to_numpy(dtype="float64")
+            keep, k = envelope(values, MAX_POINTS)  # every peak and trough kept (engine/render/html/series.py)
+            thinned = max(thinned, k)
+            y = [None if np.isnan(v) else float(v) for v in values[keep]]
             line = {"color": colour, "width": 1.5}
-            trace = go.Scatter(x=x, y=y, mode="lines", name=asset, legendgroup=asset, showlegend=row == 1, line=line)
+            trace = go.Scatter(
+                x=list(dates[keep]), y=y, mode="lines", name=asset, legendgroup=asset, showlegend=row == 1, line=line
+            )
             fig.add_trace(trace, row=row, col=1)
     title = f"Rolling one-year ({window} dates) correlation and beta of daily returns to each asset"
+    if thinned > 1:
+        title += f"<br><sup>each line drawn through the lowest and highest value of every {thinned} dates</sup>"
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"},
         template="plotly_white",

@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from engine.metrics.specs import PERCENT_METRICS
 from engine.render.html import charts
@@ -67,13 +69,82 @@ def _folds_table(folds: Sequence[Mapping[str, Any]], keys: Sequence[str], metric
     return table_html(headers, rows, table_id="folds")
 
 
-def _fold_labels(folds: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> tuple[list[str], list[str]]:
-    labels = [f"fold {f['fold']}" for f in folds]
-    details = [
+def _fold_details(folds: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[str]:
+    return [
         f"fold {f['fold']}: test {f['test_start']} → {f['test_end']}<br>" + ", ".join(f"{k} = {f[k]}" for k in keys)
         for f in folds
     ]
-    return labels, details
+
+
+def _fold_points(
+    x: np.ndarray, y: np.ndarray, numbers: Sequence[int], details: Sequence[str], fmt: str, *, scale: bool
+) -> go.Scatter:
+    """The folds of one panel; a fold's number is its colour (text on the points would collide), ``scale``: the bar."""
+    low, high = min(numbers, default=0), max(numbers, default=1)
+    return go.Scatter(
+        x=x,
+        y=y,
+        mode="markers",
+        name="fold",
+        legendgroup="fold",
+        showlegend=False,
+        customdata=list(details),
+        marker={
+            "size": 10,
+            "color": np.asarray(numbers, dtype=float),
+            "colorscale": "Viridis",
+            "cmin": low,
+            "cmax": max(high, low + 1),
+            "showscale": scale,
+            "colorbar": {"title": {"text": "fold"}, "thickness": 12, "len": 0.8, "dtick": max(1, -(-len(x) // 6))},
+            "line": {"width": 0.5, "color": "#ffffff"},
+        },
+        hovertemplate=f"%{{customdata}}<br>in sample %{{x:{fmt}}}<br>out of sample %{{y:{fmt}}}<extra></extra>",
+    )
+
+
+def _is_oos_figure(
+    metrics: Sequence[tuple[str, str, Sequence[float], Sequence[float]]],
+    numbers: Sequence[int],
+    details: Sequence[str],
+    *,
+    title: str,
+) -> go.Figure:
+    """One panel per metric: each fold's in-sample value (x) against its out-of-sample value (y), y = x dashed.
+
+    ``metrics``: (name, format ``pct`` or ``num``, in-sample values, out-of-sample values), one value per
+    fold; ``numbers``: each fold's number, ``details`` its hover text.  A fold's colour is its number (the
+    colour bar); a point below the diagonal did worse out of sample than in sample.
+    """
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[m[0] for m in metrics], horizontal_spacing=0.07)
+    for col, (name, kind, ins, outs) in enumerate(metrics, start=1):
+        x, y = np.asarray(ins, dtype=float), np.asarray(outs, dtype=float)
+        both = np.concatenate([x, y])
+        both = both[np.isfinite(both)]
+        lo, hi = (float(both.min()), float(both.max())) if len(both) else (0.0, 1.0)
+        pad = (hi - lo) * 0.08 or 0.1
+        fmt = ".1%" if kind == "pct" else ".2f"
+        fig.add_trace(
+            go.Scatter(
+                x=[lo - pad, hi + pad],
+                y=[lo - pad, hi + pad],
+                mode="lines",
+                name="out of sample = in sample",
+                legendgroup="diagonal",
+                showlegend=col == 1,
+                line={"dash": "dash", "color": "#7f7f7f", "width": 1},
+                hoverinfo="skip",
+            ),
+            row=1,
+            col=col,
+        )
+        fig.add_trace(_fold_points(x, y, numbers, details, fmt, scale=col == 1), row=1, col=col)
+        axis = {"tickformat": ".0%"} if kind == "pct" else {}
+        fig.update_xaxes(title_text=f"in sample ({name})", row=1, col=col, **axis)
+        fig.update_yaxes(title_text=f"out of sample ({name})", row=1, col=col, **axis)
+    charts.layout(fig, title, hovermode="closest")
+    fig.update_layout(margin={"t": 110}, legend={"y": 1.1})  # the legend above the panels' titles
+    return fig
 
 
 def walkforward_sections(run: StoredRun, figures: dict[str, go.Figure]) -> list[Section]:
@@ -107,14 +178,13 @@ def _folds_body(run: StoredRun, figures: dict[str, go.Figure]) -> str:
         ("out of sample", f"{strategy['start']} → {strategy['end']} (one stitched run)"),
         ("data fingerprint", str(run.manifest.get("data_fingerprint"))),
     ]
-    labels, details = _fold_labels(folds, keys)
-    figures["walkforward_is_oos"] = charts.is_oos_figure(
+    figures["walkforward_is_oos"] = _is_oos_figure(
         [
             (m, "pct" if m in PERCENT_METRICS else "num", [f[f"is_{m}"] for f in folds], [f[f"oos_{m}"] for f in folds])
             for m in metrics
         ],
-        labels,
-        details,
+        [int(f["fold"]) for f in folds],
+        _fold_details(folds, keys),
         title="In sample (training window) against out of sample (test window), per fold",
     )
     notes = [
