@@ -5,7 +5,7 @@ Every number shown is a stored or printed one: the header is the sweep's ``sweep
 (:func:`engine.jobs.sweep.sweep_top`, cells by :mod:`engine.render.sweep_text`, as in the terminal), the
 table of all combinations is ``combos.parquet`` ranked as the top rows are
 (:func:`engine.jobs.sweep.rank_combinations`), each heatmap is :func:`engine.render.heatmap.heatmap_figure`
-of ``combos.parquet`` (all on one colour scale: :mod:`engine.render.html.heatmap`), the PBO chart is
+of ``combos.parquet`` (all on one colour scale: :mod:`engine.render.html.colour_scale`), the PBO chart is
 the stored histogram of the CSCV logits with the stored PBO,
 probability of loss and deflated Sharpe, and the walk-forward part is a stored walk-forward run
 (:mod:`engine.render.html.walkforward`).
@@ -28,7 +28,7 @@ import plotly.graph_objects as go
 from engine.metrics.specs import LOWER_IS_BETTER, SWEEP_TABLE
 from engine.render.heatmap import heatmap_figure
 from engine.render.html import charts
-from engine.render.html.heatmap import share_colour_scale
+from engine.render.html.colour_scale import share_colour_scale
 from engine.render.html.page import (
     SYNTHETIC_BANNER,
     Cell,
