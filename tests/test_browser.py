@@ -102,11 +102,14 @@ def test_run_report_renders_every_chart_and_table(browser: Any, report_results: 
     assert result.exit_code == 0, result.stderr
     expected = {k: len(v["data"]) for k, v in figures(out.read_text(encoding="utf-8")).items()}
     assert list(expected) == [
-        *("fig-equity", "fig-drawdown", "fig-weights", "fig-signal-corr", "fig-signal-mom", "fig-rolling", "fig-years")
+        *("fig-equity", "fig-drawdown", "fig-weights", "fig-signal-corr", "fig-signal-mom", "fig-rolling", "fig-years"),
+        "fig-rolling-beta",  # the tear sheet's rolling correlation and beta
     ]
     page, problems = open_report(browser, out, "run_report.png")
     assert drawn(page) == expected
-    assert page.locator(".js-plotly-plot").count() == 7
+    assert page.locator(".js-plotly-plot").count() == 8
+    for table in ("monthly", "worst-drawdowns", "holdings", "contribution"):
+        assert rows(page, table) > 0, table
     assert page.locator("#fig-signal-corr .shapelayer path").count() == 1  # the threshold line at 0.2
     assert rows(page, "metrics") == 4  # the strategy and its three benchmarks
     assert rows(page, "years") == 5
@@ -125,7 +128,14 @@ def test_report_of_a_run_without_stored_signals_renders(browser: Any, report_res
     result = invoke("report", "latest", "--results-dir", str(results), "--output", str(out))
     assert result.exit_code == 0, result.stderr
     page, problems = open_report(browser, out, "run_report_without_signals.png")
-    assert list(drawn(page)) == ["fig-equity", "fig-drawdown", "fig-weights", "fig-rolling", "fig-years"]
+    assert list(drawn(page)) == [
+        "fig-equity",
+        "fig-drawdown",
+        "fig-weights",
+        "fig-rolling",
+        "fig-years",
+        "fig-rolling-beta",
+    ]
     assert page.get_by_text(SIGNALS_MISSING).is_visible()  # said, not faked
     assert problems == []
     page.close()
@@ -167,7 +177,7 @@ def test_png_writes_each_chart_with_kaleido_and_chromium(report_results: Path, t
         env={"CHROMIUM": chromium},
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    names = ["equity", "drawdown", "weights", "signal_z", "rolling", "years"]
+    names = ["equity", "drawdown", "weights", "signal_z", "rolling", "years", "rolling_beta"]
     assert sorted(p.name for p in png.iterdir()) == sorted(f"{n}.png" for n in names)  # no staging left
     assert result.stdout.splitlines() == [f"wrote {out}", *(f"wrote {png / n}.png" for n in names)]
     for name in names:
