@@ -183,7 +183,7 @@ def test_a_run_written_before_signals_were_stored_renders_and_says_so(report_res
     (old / "signals.parquet").unlink()
     report = run_report(load_run(old))
     assert SIGNALS_MISSING in report.html
-    assert list(report.figures) == ["equity", "drawdown", "weights", "rolling", "years"]
+    assert list(report.figures) == ["equity", "drawdown", "weights", "rolling", "years", "rolling_beta"]
     assert not [k for k in figures(report.html) if "signal" in k]
 
 
@@ -191,7 +191,7 @@ def test_a_config_without_signals_says_so(report_results: Path) -> None:
     report = run_report(load_run(stored_run_dir(report_results, "static_60_40")))
     assert "This config has no signals" in report.html
     assert SIGNALS_MISSING not in report.html
-    assert list(report.figures) == ["equity", "drawdown", "weights", "rolling", "years"]
+    assert list(report.figures) == ["equity", "drawdown", "weights", "rolling", "years", "rolling_beta"]
 
 
 def test_header_states_data_version_and_config_and_synthetic_banner(report_results: Path) -> None:
@@ -212,7 +212,7 @@ def test_a_page_is_self_contained_and_deterministic(report_results: Path) -> Non
     html = report.html
     assert html.count("* plotly.js v") == 1  # plotly's JavaScript once, inline
     assert "<script src" not in html and "<link" not in html and "@import" not in html
-    assert html.count("Plotly.newPlot(") == len(report.figures) == 7
+    assert html.count("Plotly.newPlot(") == len(report.figures) == 8  # with the tear sheet's rolling beta
     assert run_report(run).html == html
 
 
@@ -352,7 +352,7 @@ def test_report_of_a_real_data_run_has_no_synthetic_banner(data_dir: Path, tmp_p
     html = out.read_text(encoding="utf-8")
     assert "synthetic-banner" not in html and "SYNTHETIC" not in html
     assert "csv" in html and "2015-01-02 → 2016-12-30" in html
-    assert len(figures(html)) == 6  # equity, drawdown, weights, one signal, rolling, years
+    assert len(figures(html)) == 7  # equity, drawdown, weights, one signal, rolling, years, rolling beta
 
 
 # ---------------------------------------------------------------------------------------------
