@@ -30,6 +30,7 @@ TEXT_FILES = {"config.yaml", "metrics.json", "equity.csv", "weights.csv", "trade
 PARQUET_FILES = {
     *("equity.parquet", "weights.parquet", "trades.parquet", "benchmarks.parquet", "prices.parquet", "quotes.parquet"),
     "signals.parquet",
+    "fx.parquet",
 }
 RUN_FILES = TEXT_FILES | PARQUET_FILES
 DETERMINISTIC_FILES = sorted(TEXT_FILES - {"run.json"})  # run.json holds the creation time

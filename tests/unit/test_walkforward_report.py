@@ -69,7 +69,14 @@ def test_the_report_of_a_stored_walkforward_run_is_written(config: Path, tmp_pat
     html = _report(results, tmp_path / "wf.html")
     assert "<title>Seesaw run report: wf_report_walkforward</title>" in html
     assert SIGNALS_WALKFORWARD in html and SIGNALS_MISSING not in html
-    assert list(figures(html)) == ["fig-equity", "fig-drawdown", "fig-weights", "fig-rolling", "fig-years"]
+    assert list(figures(html)) == [
+        "fig-equity",
+        "fig-drawdown",
+        "fig-weights",
+        "fig-rolling",
+        "fig-years",
+        "fig-rolling-beta",
+    ]
 
 
 def test_a_run_of_a_config_with_params_draws_each_param_as_its_value(config: Path, tmp_path: Path) -> None:

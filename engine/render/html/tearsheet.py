@@ -114,6 +114,8 @@ def rolling_figure(series: dict[str, Any], window: int) -> go.Figure:
 def _rolling_section(run: StoredRun, ts: dict[str, Any], figures: dict[str, Any]) -> Section:
     window = int(ts["rolling"]["window"])
     series = rolling_series(run.equity["value"], run.prices, risky_assets(run), window)
+    # on every run date (undefined before a full window), so the chart shares the page's date axis
+    series = {asset: frame.reindex(run.equity.index) for asset, frame in series.items()}
     figures["rolling_beta"] = rolling_figure(series, window)
     rows: list[list[Cell | str]] = []
     for asset in series:
