@@ -15,7 +15,17 @@ from html.parser import HTMLParser
 
 import numpy as np
 
-__all__ = ["Table", "array", "figures", "tables"]
+__all__ = ["RUN_FIGURES_WITHOUT_SIGNALS", "Table", "array", "figures", "tables"]
+
+#: The charts of a run report whose run has no signal chart (signals not stored, or a walk-forward), in order.
+RUN_FIGURES_WITHOUT_SIGNALS = [
+    "fig-equity",
+    "fig-drawdown",
+    "fig-weights",
+    "fig-rolling",
+    "fig-years",
+    "fig-rolling-beta",
+]
 
 
 @dataclass

@@ -24,7 +24,7 @@ import pytest
 
 from engine.render.html.run import SIGNALS_MISSING
 from tests.conftest import REPO, stored_run_dir
-from tests.report_html import figures
+from tests.report_html import RUN_FIGURES_WITHOUT_SIGNALS, figures
 from tests.test_report import invoke
 
 pytestmark = pytest.mark.browser
@@ -128,14 +128,7 @@ def test_report_of_a_run_without_stored_signals_renders(browser: Any, report_res
     result = invoke("report", "latest", "--results-dir", str(results), "--output", str(out))
     assert result.exit_code == 0, result.stderr
     page, problems = open_report(browser, out, "run_report_without_signals.png")
-    assert list(drawn(page)) == [
-        "fig-equity",
-        "fig-drawdown",
-        "fig-weights",
-        "fig-rolling",
-        "fig-years",
-        "fig-rolling-beta",
-    ]
+    assert list(drawn(page)) == RUN_FIGURES_WITHOUT_SIGNALS
     assert page.get_by_text(SIGNALS_MISSING).is_visible()  # said, not faked
     assert problems == []
     page.close()

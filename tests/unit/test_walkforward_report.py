@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.render.html.run import SIGNALS_MISSING, SIGNALS_WALKFORWARD
-from tests.report_html import figures
+from tests.report_html import RUN_FIGURES_WITHOUT_SIGNALS, figures
 
 # A sweep whose rules name a parameter (cut) and whose signal takes one ($window): 2 x 2 combinations,
 # synthetic 2009-2013, so a walk-forward training 3y and testing 1y has two folds.
@@ -69,14 +69,7 @@ def test_the_report_of_a_stored_walkforward_run_is_written(config: Path, tmp_pat
     html = _report(results, tmp_path / "wf.html")
     assert "<title>Seesaw run report: wf_report_walkforward</title>" in html
     assert SIGNALS_WALKFORWARD in html and SIGNALS_MISSING not in html
-    assert list(figures(html)) == [
-        "fig-equity",
-        "fig-drawdown",
-        "fig-weights",
-        "fig-rolling",
-        "fig-years",
-        "fig-rolling-beta",
-    ]
+    assert list(figures(html)) == RUN_FIGURES_WITHOUT_SIGNALS
 
 
 def test_a_run_of_a_config_with_params_draws_each_param_as_its_value(config: Path, tmp_path: Path) -> None:
