@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine import metrics as m
+from engine.metrics.frames import year_returns
 from engine.metrics.tearsheet_positions import contribution, holdings, switch_stats, time_invested
 
 __all__ = [
@@ -66,10 +68,8 @@ VAR_CUT = 0.05
 
 
 def daily_returns(value: pd.Series, initial: float) -> pd.Series:
-    """r_t = V_t / V_{t-1} - 1 with V_{-1} = ``initial`` (as :func:`engine.metrics.returns.daily_returns`)."""
-    v = value.to_numpy(dtype="float64")
-    prev = np.concatenate([[initial], v[:-1]])
-    return pd.Series(v / prev - 1.0, index=value.index, name="return")
+    """:func:`engine.metrics.returns.daily_returns` (V_{-1} = ``initial``) as a series on the run's dates."""
+    return pd.Series(m.daily_returns(value.to_numpy(dtype="float64"), initial), index=value.index, name="return")
 
 
 def monthly_table(value: pd.Series, initial: float) -> pd.DataFrame:
@@ -79,9 +79,8 @@ def monthly_table(value: pd.Series, initial: float) -> pd.DataFrame:
     v = ends.to_numpy(dtype="float64")
     month = pd.Series(v / np.concatenate([[initial], v[:-1]]) - 1.0, index=ends.index)
     table = month.unstack().reindex(columns=range(1, 13))
-    year_end = value.groupby(index.year).last().to_numpy(dtype="float64")
-    table["year"] = year_end / np.concatenate([[initial], year_end[:-1]]) - 1.0
     table.index = table.index.astype(int)
+    table["year"] = pd.Series(year_returns(value, initial))
     return table
 
 
