@@ -25,7 +25,7 @@ from engine.jobs.common import RunOptions, catalog_for, data_provider, expand_co
 from engine.metrics.tearsheet import tearsheet
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
-from engine.store.rundir import FIRST_RULE, code_fingerprint
+from engine.store.rundir import FIRST_RULE, code_fingerprint, read_back
 
 __all__ = [
     "ConfigRun",
@@ -144,16 +144,12 @@ def stored_tearsheet(
 ) -> dict[str, Any]:
     """The strategy's tear sheet (:func:`engine.metrics.tearsheet.tearsheet`) from the tables as they are stored,
     so that recomputing it from the run directory gives the same numbers."""
-    # indexed by date, as engine.store.rundir.load_run reads the tables back
-    dates = pd.DatetimeIndex(pd.to_datetime(tables["equity"]["date"], format="ISO8601"), name="date")
-    frames = {
-        n: tables[n].drop(columns="date").set_axis(dates) for n in ("equity", "weights", "prices", "quotes", "fx")
-    }
+    frames = {n: read_back(tables[n], n) for n in ("equity", "weights", "prices", "quotes", "fx")}
     return tearsheet(
         frames["equity"],
         frames["weights"],
         frames["prices"],
-        trades.assign(date=pd.to_datetime(trades["date"], format="ISO8601")),
+        read_back(trades, "trades"),
         initial=initial,
         assets=list(strategy["avg_weight"]),
         periods_per_year=strategy["periods_per_year"],

@@ -75,6 +75,7 @@ __all__ = [
     "dumps_json",
     "load_run",
     "new_run_id",
+    "read_back",
     "write_atomic",
     "write_run",
 ]
@@ -275,14 +276,19 @@ class StoredRun:
 
 
 def _read_table(run_dir: Path, name: str) -> pd.DataFrame:
-    """A run's Parquet table; ``date`` (a typed date, or text in runs written before) as datetimes: the index,
-    but for ``trades``, which keeps it a column (several fills share a date)."""
-    frame = pd.read_parquet(run_dir / f"{name}.parquet")
+    """A run's Parquet table as :func:`read_back` frames it."""
+    return read_back(pd.read_parquet(run_dir / f"{name}.parquet"), name)
+
+
+def read_back(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Run table ``name`` as :func:`load_run` gives it: ``date`` (a typed date, or text in runs written
+    before, or a table about to be written) as datetimes: the index, but for ``trades``, which keeps it a
+    column (several fills share a date)."""
     if "date" in frame:
         # parsed from the ISO text, so the datetimes have the resolution pandas gives the CSV files' dates
         dates = pd.to_datetime(frame["date"].astype(str), format="ISO8601")
         if name == "trades":
-            frame["date"] = dates
+            frame = frame.assign(date=dates)
         else:
             frame = frame.drop(columns="date").set_index(pd.DatetimeIndex(dates, name="date"))
     return frame
