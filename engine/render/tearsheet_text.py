@@ -28,6 +28,7 @@ __all__ = [
     "risky_assets",
     "run_fx",
     "run_tearsheet",
+    "stat_facts",
     "table_lines",
     "tearsheet_text",
 ]
@@ -165,17 +166,22 @@ def _rolling(ts: dict[str, Any], width: int) -> list[str]:
     return [title, *table_lines(["", "Last", "Median", "Min", "Max"], rows, width)] if rows else [title, "(no asset)"]
 
 
-def _stats(ts: dict[str, Any], width: int) -> list[str]:
-    rows = [
-        ["daily VaR 95% (5th percentile)", pct(ts["var_95"], 2)],
-        ["daily CVaR 95% (mean below VaR)", pct(ts["cvar_95"], 2)],
-        ["skew", _num(ts["skew"])],
-        ["excess kurtosis", _num(ts["kurtosis"])],
-        ["positive days", pct(ts["positive_days"])],
-        ["positive months", pct(ts["positive_months"])],
-        *([f"time invested: {a}", pct(v)] for a, v in ts["time_invested"].items() if a != "cash_only"),
-        ["time in cash only", pct(ts["time_invested"]["cash_only"])],
+def stat_facts(ts: dict[str, Any]) -> list[tuple[str, str]]:
+    """The daily-return statistics and time invested as (label, text), for the text and the HTML report."""
+    return [
+        ("daily VaR 95% (5th percentile)", pct(ts["var_95"], 2)),
+        ("daily CVaR 95% (mean below VaR)", pct(ts["cvar_95"], 2)),
+        ("skew", _num(ts["skew"])),
+        ("excess kurtosis", _num(ts["kurtosis"])),
+        ("positive days", pct(ts["positive_days"])),
+        ("positive months", pct(ts["positive_months"])),
+        *((f"time invested: {a}", pct(v)) for a, v in ts["time_invested"].items() if a != "cash_only"),
+        ("time in cash only", pct(ts["time_invested"]["cash_only"])),
     ]
+
+
+def _stats(ts: dict[str, Any], width: int) -> list[str]:
+    rows = [list(fact) for fact in stat_facts(ts)]
     return ["Daily returns and time invested", *table_lines(["", ""], rows, width)[1:]]
 
 

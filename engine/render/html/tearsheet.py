@@ -22,7 +22,7 @@ from engine.metrics.tearsheet import monthly_table, rolling_series
 from engine.render.html.charts import MAX_POINTS, PALETTE
 from engine.render.html.page import Cell, Section, facts_html, figure_html, notice, paragraphs, table_html
 from engine.render.html.series import envelope
-from engine.render.tearsheet_text import CURRENCY_UNAVAILABLE, MONTHS, pct, risky_assets, run_tearsheet
+from engine.render.tearsheet_text import CURRENCY_UNAVAILABLE, MONTHS, pct, risky_assets, run_tearsheet, stat_facts
 from engine.store.rundir import StoredRun
 
 __all__ = ["monthly_colour", "rolling_figure", "tearsheet_sections"]
@@ -132,17 +132,7 @@ def _rolling_section(run: StoredRun, ts: dict[str, Any], figures: dict[str, Any]
 
 
 def _stats_section(ts: dict[str, Any]) -> Section:
-    facts = [
-        ("daily VaR 95% (5th percentile)", pct(ts["var_95"], 2)),
-        ("daily CVaR 95% (mean below VaR)", pct(ts["cvar_95"], 2)),
-        ("skew", f"{ts['skew']:.2f}"),
-        ("excess kurtosis", f"{ts['kurtosis']:.2f}"),
-        ("positive days", pct(ts["positive_days"])),
-        ("positive months", pct(ts["positive_months"])),
-        *((f"time invested: {a}", pct(v)) for a, v in ts["time_invested"].items() if a != "cash_only"),
-        ("time in cash only", pct(ts["time_invested"]["cash_only"])),
-    ]
-    return Section("daily-stats", "Daily returns and time invested", facts_html(facts))
+    return Section("daily-stats", "Daily returns and time invested", facts_html(stat_facts(ts)))
 
 
 def _switches_section(ts: dict[str, Any]) -> Section:
