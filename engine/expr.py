@@ -24,18 +24,22 @@ Grammar (EBNF; anything else is rejected with an :class:`~engine.errors.Expressi
     product     = unary { ( "*" | "/" ) unary } ;
     unary       = ( "-" | "+" ) unary | atom ;
     atom        = NAME | NUMBER | call | "(" disjunction ")" ;
-    call        = "abs" "(" sum ")" | ( "crosses_above" | "crosses_below" ) "(" sum "," sum ")" ;
+    call        = "abs" "(" sum ")" | ( "crosses_above" | "crosses_below" ) "(" sum "," sum ")"
+                | "clip" "(" sum "," sum "," sum ")" | ( "min" | "max" ) "(" sum "," sum { "," sum } ")" ;
 
 ``NAME`` is a signal or parameter name (names starting with ``_`` are reserved); ``NUMBER`` is an int
 or float literal.  Types: an expression is a number or a condition.  Comparisons and ``crosses_*``
-take numbers and give a condition; ``and``/``or``/``not`` take conditions; arithmetic and ``abs``
-take numbers.  ``0 < x < 1`` means ``0 < x and x < 1``.  Limits: at most :data:`MAX_LENGTH`
+take numbers and give a condition; ``and``/``or``/``not`` take conditions; arithmetic, ``abs``,
+``clip(x, lo, hi)`` (``min(max(x, lo), hi)``), ``min`` and ``max`` take numbers and give a number.
+A ``when:`` must be a condition (:func:`parse_condition`); a weight must be a number
+(:func:`parse_number`).  ``0 < x < 1`` means ``0 < x and x < 1``.  Limits: at most :data:`MAX_LENGTH`
 characters, printable ASCII on one line, no comments, brackets and tree at most :data:`MAX_DEPTH`
 levels deep (a dropped unary ``+`` still counts as a level).
 
 NaN semantics of :func:`evaluate`:
 
-* arithmetic propagates NaN; ``x / 0`` gives ``inf`` or NaN; no numpy warnings are emitted;
+* arithmetic, ``clip``, ``min`` and ``max`` propagate NaN; ``x / 0`` gives ``inf`` or NaN; no numpy
+  warnings are emitted;
 * every comparison involving NaN is False, ``!=`` included (numpy alone would say True there);
 * ``not`` is plain negation, so ``not (x < 1)`` is True where ``x`` is NaN; the rules layer masks the
   dates where a referenced signal is NaN;
@@ -55,7 +59,7 @@ Example:
 from __future__ import annotations
 
 from engine.expr_eval import evaluate
-from engine.expr_parse import parse_condition
+from engine.expr_parse import parse_condition, parse_number
 from engine.expr_tree import (
     FUNCTIONS,
     MAX_DEPTH,
@@ -92,5 +96,6 @@ __all__ = [
     "evaluate",
     "names",
     "parse_condition",
+    "parse_number",
     "to_text",
 ]

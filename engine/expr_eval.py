@@ -62,6 +62,12 @@ def _evaluate(expr: Expr, env: Mapping[str, np.ndarray | float]) -> np.ndarray:
             return np.logical_not(_evaluate(x, env))
         case Call(func="abs", args=(x,)):
             return np.abs(_evaluate(x, env))
+        case Call(func="clip", args=(x, lo, hi)):
+            return np.minimum(np.maximum(_evaluate(x, env), _evaluate(lo, env)), _evaluate(hi, env))
+        case Call(func="min", args=items):
+            return functools.reduce(np.minimum, (_evaluate(x, env) for x in items))
+        case Call(func="max", args=items):
+            return functools.reduce(np.maximum, (_evaluate(x, env) for x in items))
         case Call(func=func, args=(a, b)) if func in ("crosses_above", "crosses_below"):
             return _crosses(_evaluate(a, env), _evaluate(b, env), above=func == "crosses_above")
     raise TypeError(f"not an expression node: {expr!r}")

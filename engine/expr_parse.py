@@ -37,7 +37,7 @@ from engine.expr_tree import (
     Number,
 )
 
-__all__ = ["parse_condition"]
+__all__ = ["parse_condition", "parse_number"]
 
 _ARITH: dict[type[ast.operator], ArithOp] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _COMPARE_TYPES = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
@@ -60,7 +60,16 @@ _CONSTRUCTS: dict[type[ast.AST], str] = {
     ast.Starred: "'*' unpacking is",
 }
 _LITERALS = {str: "a string", bytes: "a bytes literal", complex: "a complex number"}
-_ARITY = {"abs": 1, "crosses_above": 2, "crosses_below": 2}
+#: Arguments each function takes: an exact count, or (at least, None) for min and max.
+_ARITY: dict[str, tuple[int, int | None]] = {
+    "abs": (1, 1),
+    "crosses_above": (2, 2),
+    "crosses_below": (2, 2),
+    "clip": (3, 3),
+    "min": (2, None),
+    "max": (2, None),
+}
+_NUMBER_FUNCTIONS = frozenset({"abs", "clip", "min", "max"})
 _BRACKETS = {")": "(", "]": "[", "}": "{"}
 
 
@@ -73,7 +82,7 @@ def _hint(word: str, options: Collection[str], label: str) -> str:
 
 
 def _is_condition(expr: Expr) -> bool:
-    return isinstance(expr, Compare | BoolOp | Not) or (isinstance(expr, Call) and expr.func != "abs")
+    return isinstance(expr, Compare | BoolOp | Not) or (isinstance(expr, Call) and expr.func not in _NUMBER_FUNCTIONS)
 
 
 def _kind(expr: Expr) -> str:
@@ -280,15 +289,35 @@ class _Converter:
             self._fail(f"keyword arguments are not allowed in {func.id}() ({self._where(node)})")
         if any(isinstance(arg, ast.Starred) for arg in node.args):
             self._fail(f"'*' unpacking is not allowed in {func.id}() ({self._where(node)})")
-        arity = _ARITY[func.id]
-        if len(node.args) != arity:
-            plural = "s" if arity > 1 else ""
+        least, most = _ARITY[func.id]
+        if len(node.args) < least or (most is not None and len(node.args) > most):
+            count = f"{least} argument{'s' if least > 1 else ''}" if most == least else f"{least} or more arguments"
             self._fail(
-                f"{func.id}() takes {arity} argument{plural}, got {len(node.args)} ({self._where(node)})",
-                expected=f"{arity} argument{plural}",
+                f"{func.id}() takes {count}, got {len(node.args)} ({self._where(node)})",
+                expected=count,
                 got=len(node.args),
             )
         return Call(func.id, tuple(self._typed(a, depth + 1, False, f"{func.id}()") for a in node.args))
+
+
+def parse_number(text: str, known: Collection[str]) -> Expr:
+    """Parse a number-valued expression (a weight such as ``clip(0.4 + 0.1 * z, 0, 1)``).
+
+    The grammar is the ``when:`` language's; the result must be a number, not a condition.
+
+    >>> from engine.expr_tree import to_text
+    >>> to_text(parse_number("clip(0.4 + 0.1 * z, 0, 1)", known=["z"]))
+    'clip((0.4 + (0.1 * z)), 0, 1)'
+    """
+    converter = _Converter(text, known)
+    expr = converter.parse()
+    if _is_condition(expr):
+        raise ExpressionError(
+            f"expected a number, got a condition ('{converter.text}')",
+            expected="a number (a weight)",
+            got="a condition",
+        )
+    return expr
 
 
 def parse_condition(text: str, known: Collection[str]) -> Expr:

@@ -38,7 +38,7 @@ MAX_LENGTH = 500
 """Longest accepted expression text, in characters."""
 MAX_DEPTH = 32
 """Deepest accepted nesting, of brackets in the text and of nodes in the tree."""
-FUNCTIONS = ("abs", "crosses_above", "crosses_below")
+FUNCTIONS = ("abs", "clip", "crosses_above", "crosses_below", "max", "min")
 """The only callable names."""
 
 ArithOp = Literal["+", "-", "*", "/"]
