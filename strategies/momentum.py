@@ -1,4 +1,4 @@
-"""Trailing momentum of one asset, and the momentum of one market relative to the other."""
+"""Trailing momentum of one asset, its distance from its moving average, and one market's relative momentum."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pydantic import PositiveInt
 
 from strategies.registry import AssetRef, SignalInputs, signal
 
-__all__ = ["momentum", "relative_momentum"]
+__all__ = ["momentum", "price_vs_ma", "relative_momentum"]
 
 
 def _trailing_return(x: SignalInputs, asset: str, window: int) -> np.ndarray:
@@ -32,3 +32,14 @@ def relative_momentum(x: SignalInputs, *, a: AssetRef, b: AssetRef, window: Posi
     when a has done better.  Warm-up: ``window`` rows.
     """
     return _trailing_return(x, a, window) - _trailing_return(x, b, window)
+
+
+@signal("price_vs_ma", lookback=lambda p: p["window"] - 1)
+def price_vs_ma(x: SignalInputs, *, a: AssetRef, window: PositiveInt) -> np.ndarray:
+    """Distance of a's price from its trailing simple moving average of ``window`` rows.
+
+    d_t = P[t] / mean(P[t-window+1..t]) - 1: positive above the average (an uptrend), 0.05
+    when 5% above it.  Warm-up: ``window - 1`` rows.
+    """
+    p = x.series(a)
+    return (p / p.rolling(window, min_periods=window).mean() - 1.0).to_numpy(dtype="float64")

@@ -7,10 +7,13 @@ A signal is a pure function of the aligned price panel::
         '''Difference of trailing returns: a's minus b's.'''
 
 Its keyword-only parameters *are* the YAML keys (``{fn: relative_momentum, a: us, b: hk, window: 63}``);
-their annotations validate the values (pydantic, strict, unknown keys refused) and
-parameters annotated :data:`AssetRef` must name an asset of the config.
+their annotations validate the values (pydantic, strict, unknown keys refused);
+parameters annotated :data:`AssetRef` must name an asset of the config, and
+parameters annotated :data:`SignalRef` name another signal of the config or an
+asset (then its price series), read with :meth:`SignalInputs.values`.
 ``lookback`` gives, for validated parameters, the number of leading rows that are
-NaN on a clean full history: how much warm-up the signal needs.  The
+NaN on a clean full history: how much warm-up the signal needs (for a signal with
+a :data:`SignalRef`, its own part only: the engine adds the warm-up of what it reads).  The
 docstring (formula first) is the signal's documentation.
 
 Contract, checked for every registered signal by ``tests/contracts``: the
@@ -31,7 +34,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, create_model
 
-__all__ = ["REGISTRY", "AssetRef", "SignalDef", "SignalInputs", "get_signal", "signal"]
+__all__ = ["REGISTRY", "AssetRef", "SignalDef", "SignalInputs", "SignalRef", "get_signal", "signal"]
 
 
 class _AssetMarker:
@@ -46,6 +49,19 @@ ASSET = _AssetMarker()
 AssetRef = Annotated[str, ASSET]
 
 
+class _SignalMarker:
+    """Marks a parameter that names another signal of the config, or an asset (its price series)."""
+
+    def __repr__(self) -> str:
+        return "SignalRef"
+
+
+SIGNAL = _SignalMarker()
+#: Annotation of a parameter that names another signal of the config, or an asset whose
+#: price series is then the input (``^VIX``, a T-bill yield: read, never traded).
+SignalRef = Annotated[str, SIGNAL]
+
+
 @dataclass(frozen=True)
 class SignalInputs:
     """What a signal may look at: prices known at each date's close on the union timeline.
@@ -56,6 +72,8 @@ class SignalInputs:
     ``markets[asset]`` is ``us`` or ``hk``.
     ``close_order[market]`` is the position of that market's close within one calendar date
     (0 closes first: Hong Kong's close is known about 13 hours before New York's).
+    ``signals[name]`` are the signals of the config already computed (the engine computes
+    the ones a :data:`SignalRef` names first).
     """
 
     dates: pd.DatetimeIndex
@@ -63,15 +81,33 @@ class SignalInputs:
     traded: Mapping[str, np.ndarray]
     markets: Mapping[str, str]
     close_order: Mapping[str, int]
+    signals: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def series(self, asset: str) -> pd.Series:
         """``prices[asset]`` as a Series on :attr:`dates` (a copy)."""
         return pd.Series(np.array(self.prices[asset], dtype="float64"), index=self.dates)
 
+    def values(self, name: str) -> pd.Series:
+        """What a :data:`SignalRef` names, as a Series on :attr:`dates` (a copy).
+
+        The computed signal ``name`` when there is one, else the price series of asset ``name``.
+        """
+        if name in self.signals:
+            return pd.Series(np.array(self.signals[name], dtype="float64"), index=self.dates)
+        if name in self.prices:
+            return self.series(name)
+        known = sorted({*self.signals, *self.prices})
+        raise KeyError(f"{name!r} is neither a computed signal nor an asset (known: {', '.join(known)})")
+
 
 @dataclass(frozen=True)
 class SignalDef:
-    """A registered signal: its function, parameter model and warm-up."""
+    """A registered signal: its function, parameter model and warm-up.
+
+    ``asset_params`` are the parameters annotated :data:`AssetRef`, ``signal_params`` those
+    annotated :data:`SignalRef`; ``origin`` is ``seesaw`` for the built-in signals (the
+    engine checks the output of a signal from elsewhere against the contract each time).
+    """
 
     name: str
     func: Callable[..., np.ndarray]
@@ -79,6 +115,8 @@ class SignalDef:
     asset_params: tuple[str, ...]
     lookback: Callable[[Mapping[str, Any]], int]
     doc: str = field(repr=False)
+    signal_params: tuple[str, ...] = ()
+    origin: str = "seesaw"
 
     def __call__(self, inputs: SignalInputs, **params: Any) -> np.ndarray:
         out = np.asarray(self.func(inputs, **params), dtype="float64")
@@ -99,6 +137,7 @@ def signal(name: str, *, lookback: Callable[[Mapping[str, Any]], int]):
         hints = get_type_hints(func, include_extras=True)
         fields: dict[str, Any] = {}
         asset_params: list[str] = []
+        signal_params: list[str] = []
         params = list(inspect.signature(func).parameters.items())
         for pname, param in params[1:]:  # params[0] receives the SignalInputs
             if param.kind is not inspect.Parameter.KEYWORD_ONLY:
@@ -106,6 +145,8 @@ def signal(name: str, *, lookback: Callable[[Mapping[str, Any]], int]):
             hint = hints[pname]
             if get_origin(hint) is Annotated and ASSET in get_args(hint)[1:]:
                 asset_params.append(pname)
+            if get_origin(hint) is Annotated and SIGNAL in get_args(hint)[1:]:
+                signal_params.append(pname)
             default = ... if param.default is inspect.Parameter.empty else param.default
             fields[pname] = (hint, default)
         model = create_model(
@@ -118,6 +159,7 @@ def signal(name: str, *, lookback: Callable[[Mapping[str, Any]], int]):
             asset_params=tuple(asset_params),
             lookback=lookback,
             doc=inspect.getdoc(func) or "",
+            signal_params=tuple(signal_params),
         )
         return func
 

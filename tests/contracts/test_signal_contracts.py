@@ -33,6 +33,9 @@ from tests.helpers import panel_from_closes, real_frames
 #: Assets of the panels; asset parameters take these values in every order.
 ASSETS = ("us", "hk")
 MARKETS = {"us": "us", "hk": "hk"}
+#: Values of a parameter that names another signal or an asset (a SignalRef): the battery runs a
+#: signal on its own, so it reads an asset's price series (composition is tested in tests/unit).
+SIGNAL_REF_SAMPLES = ASSETS
 #: Sample value of an integer parameter (a window, in rows).
 SAMPLE_INT = 20
 #: Sample values for parameters whose type cannot be derived generically: {signal: {param: [values]}}.
@@ -59,13 +62,17 @@ def _field_values(sdef: SignalDef, name: str, annotation: Any) -> list[Any]:
 
 def sample_params(sdef: SignalDef) -> list[dict[str, Any]]:
     """Validated parameter sets for ``sdef``: asset parameters in every order of ``us``/``hk``,
-    every choice of a ``Literal`` or ``bool``, ``SAMPLE_INT`` for integers (a window)."""
+    each of ``us``/``hk`` for a SignalRef, every choice of a ``Literal`` or ``bool``, ``SAMPLE_INT``
+    for integers (a window)."""
     fields = sdef.params.model_fields
     others = [n for n in fields if n not in sdef.asset_params]
     asset_choices = list(itertools.permutations(ASSETS, len(sdef.asset_params)))
     if not asset_choices:
         raise TypeError(f"signal {sdef.name}: more asset parameters than the panels have assets")
-    value_choices = [_field_values(sdef, n, fields[n].annotation) for n in others]
+    value_choices = [
+        list(SIGNAL_REF_SAMPLES) if n in sdef.signal_params else _field_values(sdef, n, fields[n].annotation)
+        for n in others
+    ]
     out = []
     for assets in asset_choices:
         for values in itertools.product(*value_choices):

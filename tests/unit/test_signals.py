@@ -21,7 +21,7 @@ library (``statistics``) and ``np.corrcoef``, never the pandas calls the signals
 from __future__ import annotations
 
 import math
-from statistics import mean, stdev
+from statistics import covariance, mean, stdev, variance
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ import pytest
 from pydantic import PositiveInt, ValidationError
 
 from strategies import REGISTRY, AssetRef, SignalInputs, get_signal, signal
-from tests.helpers import panel_from_closes
+from tests.helpers import panel_from_closes, real_frames
 
 ln = math.log
 NAN = float("nan")
@@ -177,6 +177,68 @@ def test_rolling_corr_same_market_async_is_sync_one_row_later(x):
     check(run(both_us, "rolling_corr", a="a", b="b", window=3, align="async"), [NAN, *sync[:-1].tolist()])
 
 
+def beta(pairs: list[tuple[float, float]]) -> float:
+    """OLS slope of the first of each pair on the second: sample covariance over sample variance."""
+    u, v = zip(*pairs, strict=True)
+    return covariance(u, v) / variance(v)
+
+
+def test_rolling_beta_sync_regresses_same_date_returns(x):
+    # beta of HK on US over 3 rows of (r_hk[d], r_us[d]); r[0] is NaN, so rows 0-2 are NaN
+    expected = [NAN, NAN, NAN]
+    expected += [beta([(R_HK[d], R_US[d]) for d in range(t - 2, t + 1)]) for t in range(3, 8)]
+    check(run(x, "rolling_beta", a="hk", b="us", window=3, align="sync"), expected)
+
+
+def test_rolling_beta_async_regresses_hk_day_on_the_previous_us_day(x):
+    # Hong Kong closes first: its return of d reacts to New York's of d-1.  Row 3 would need
+    # r_us[0] (NaN), so rows 0-3 are NaN (warm-up window + 1 = 4).
+    expected = [NAN, NAN, NAN, NAN]
+    # row 4: HK 01-04 (holiday, 0), 01-05, 01-08 on US 01-03, 01-04, 01-05
+    expected.append(beta([(0.0, ln(102 / 100)), (ln(51 / 52), ln(101 / 102)), (ln(49 / 51), ln(104 / 101))]))
+    expected += [beta([(R_HK[d], R_US[d - 1]) for d in range(t - 2, t + 1)]) for t in range(5, 8)]
+    check(run(x, "rolling_beta", a="hk", b="us", window=3), expected)
+    # a = us, b = hk pairs the same dates the other way round: r_us[d-1] on r_hk[d]
+    swapped = [NAN] * 4 + [beta([(R_US[d - 1], R_HK[d]) for d in range(t - 2, t + 1)]) for t in range(4, 8)]
+    check(run(x, "rolling_beta", a="us", b="hk", window=3, align="async"), swapped)
+
+
+def test_rolling_beta_is_nan_when_b_does_not_move():
+    dates = DATES[:5]
+    panel = panel_from_closes(
+        {"a": pd.Series([10.0, 11, 12, 11, 13], index=dates), "b": pd.Series([5.0, 5, 5, 5, 6], index=dates)},
+        {"a": "us", "b": "us"},
+    )
+    got = run(panel.signal_inputs(), "rolling_beta", a="a", b="b", window=2, align="sync")
+    # rows 2 and 3 see b's returns 0, 0: no variance; row 4 sees 0 and ln(6/5)
+    check(got, [NAN, NAN, NAN, NAN, beta([(ln(11 / 12), 0.0), (ln(13 / 11), ln(6 / 5))])])
+
+
+@pytest.mark.realdata
+def test_rolling_beta_equals_covariance_over_variance_on_real_data(data_dir):
+    # ^HSI on ^GSPC, 2005-2012, 60-row windows: an independent numpy computation on every row
+    frames = real_frames(data_dir, ["^GSPC", "^HSI"])
+    closes = {
+        a: frames[s].loc["2005-01-01":"2012-12-31", "Close"].dropna() for a, s in (("us", "^GSPC"), ("hk", "^HSI"))
+    }
+    panel = panel_from_closes(closes, {"us": "us", "hk": "hk"})
+    x = panel.slice(int(np.flatnonzero(panel.traded.all(axis=1))[0])).signal_inputs()
+    n, window = len(x.dates), 60
+    r_us = np.concatenate([[NAN], np.log(x.prices["us"][1:] / x.prices["us"][:-1])])
+    r_hk = np.concatenate([[NAN], np.log(x.prices["hk"][1:] / x.prices["hk"][:-1])])
+    for align, v_of in (("sync", lambda d: r_us[d]), ("async", lambda d: r_us[d - 1])):
+        first = window + (1 if align == "async" else 0)
+        expected = np.full(n, NAN)
+        for t in range(first, n):
+            u = r_hk[t - window + 1 : t + 1]
+            v = np.array([v_of(d) for d in range(t - window + 1, t + 1)])
+            expected[t] = np.cov(u, v, ddof=1)[0, 1] / np.var(v, ddof=1)
+        got = run(x, "rolling_beta", a="hk", b="us", window=window, align=align)
+        assert n > 1500
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12, equal_nan=True)
+        assert np.isnan(got[:first]).all()
+
+
 # ----------------------------------------------------------------------------- spread and ratio
 
 
@@ -214,6 +276,18 @@ def test_ratio_trend(x):
     r = [50 / 100, 52 / 102, 52 / 101, 51 / 104, 49 / 103, 50 / 106, 53 / 105, 52 / 108]
     expected = [NAN, NAN] + [ln(r[t] / mean(r[t - 2 : t + 1])) for t in range(2, 8)]
     check(run(x, "ratio_trend", a="us", b="hk", window=3), expected)
+
+
+def test_price_vs_ma(x):
+    # d[t] = P[t] / mean(P[t-2..t]) - 1
+    expected = [NAN, NAN] + [US[t] / mean(US[t - 2 : t + 1]) - 1 for t in range(2, 8)]
+    assert expected[2] == 101 / 101 - 1
+    check(run(x, "price_vs_ma", a="us", window=3), expected)
+
+
+def test_level_is_the_price_as_signals_see_it(x):
+    check(run(x, "level", a="hk"), HK)  # the holiday's 52 carried forward
+    assert REGISTRY["level"].lookback({"a": "hk"}) == 0
 
 
 # ----------------------------------------------------------------------------- risk
@@ -281,6 +355,10 @@ def test_registry_refuses_parameters_that_are_not_keyword_only(registry_snapshot
 def test_registry_reads_parameters_from_the_signature():
     sdef = REGISTRY["rolling_corr"]
     assert sdef.asset_params == ("a", "b")
+    assert sdef.signal_params == ()
+    assert sdef.origin == "seesaw"
+    assert REGISTRY["zscore"].signal_params == ("of",)
+    assert REGISTRY["zscore"].asset_params == ()
     assert sdef.params(a="us", b="hk", window=5).model_dump() == {
         "a": "us",
         "b": "hk",
