@@ -38,7 +38,9 @@ def schema() -> None:
     """Print the JSON Schema of the config file, for editors."""
     from engine.jobs.run import config_schema
 
-    print(json.dumps(config_schema(), indent=2))
+    with user_errors():
+        schema = config_schema()
+    print(json.dumps(schema, indent=2))
 
 
 @app.command()
