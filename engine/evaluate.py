@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from engine.calendar import market_rank
-from engine.config.models import AssetSpec, Costs, Rule
+from engine.config.models import AssetSpec, Costs, Rule, Sizing
 from engine.costs import CostRates, cost_rates
 from engine.data.panel import LoadedPanel, PricePanel
 from engine.execution import BatchPlan, plan_batch
@@ -51,15 +51,19 @@ __all__ = [
 ]
 
 
-def warmup_rows(signals: Mapping[str, Mapping[str, object]], rules: Iterable[Rule], lag: int) -> int:
+def warmup_rows(
+    signals: Mapping[str, Mapping[str, object]], rules: Iterable[Rule], lag: int, *, sizing: Sizing | None = None
+) -> int:
     """Rows of history before the start that make every signal valid for the first decision.
 
     The longest signal warm-up, one more row for ``crosses_above``/``crosses_below`` (they look at
-    the previous value), and the lag: the decision that fills on the first simulated date is taken
-    ``lag`` rows earlier.
+    the previous value), or the sizing window (``window`` returns need ``window`` rows before the
+    decision), whichever is longer, and the lag: the decision that fills on the first simulated date
+    is taken ``lag`` rows earlier.
     """
-    crosses = any("crosses_" in (r.when or "") for r in rules)
-    return signal_lookback(signals) + int(crosses) + lag
+    texts = [text for r in rules for text in (r.when, r.until, *(v for v in r.target.values() if isinstance(v, str)))]
+    crosses = any("crosses_" in (text or "") for text in texts)
+    return max(signal_lookback(signals) + int(crosses), sizing.window if sizing is not None else 0) + lag
 
 
 def first_decision(start: int, lag: np.ndarray | int) -> np.ndarray:

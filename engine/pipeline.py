@@ -23,9 +23,11 @@ from engine.errors import ConfigError
 from engine.evaluate import Columns, Evaluation, Market, cost_groups, evaluate, first_decision, market, warmup_rows
 from engine.execution import OrderPlan
 from engine.metrics import specs
-from engine.rules import compile_rules, decide
+from engine.rules import compile_rules
 from engine.signals import compute_signals
 from engine.simulate import Engine
+from engine.strategy import decide_columns, knobs
+from engine.valuation import valuation
 
 __all__ = [
     "Allocation",
@@ -33,6 +35,7 @@ __all__ = [
     "allocation_columns",
     "benchmark_allocation",
     "check_usable",
+    "decision_notes",
     "incomplete_signals",
     "required_warmup",
     "run_allocations",
@@ -79,7 +82,7 @@ class RunResult:
 def required_warmup(cfg: StrategyConfig) -> int:
     """Rows of history before the start that make every signal valid for the first decision
     (:func:`engine.evaluate.warmup_rows` of the config's signals, rules and lag)."""
-    return warmup_rows(cfg.resolved_signals, cfg.rules, cfg.execution.lag)
+    return warmup_rows(cfg.resolved_signals, cfg.rules, cfg.execution.lag, sizing=cfg.sizing)
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class Allocation:
     rule: np.ndarray | None = None
     rule_labels: tuple[str, ...] = ()
     signals: Mapping[str, np.ndarray] | None = None  # what ``rule`` was decided from
+    decisions: Mapping[str, int] | None = None  # the counts of docs/rules.md (a strategy's)
 
 
 def allocation_columns(allocations: Sequence[Allocation], mk: Market, execution: Execution, costs: Costs) -> Columns:
@@ -248,6 +252,8 @@ def _result(
         "cash_interest": float(np.sum(ev.cash[:-1, i] * np.diff(index))),
         "risk_free_return": float(index[-1] / index[0] - 1.0),
     }
+    if alloc.decisions is not None:
+        metrics["decisions"] = dict(alloc.decisions)
     quoted_price = panel.open if mk.fill == "next_open" and panel.open is not None else panel.close
     return RunResult(
         kind=alloc.kind,
@@ -262,10 +268,7 @@ def _result(
         rule_labels=alloc.rule_labels,
         trades=_trades_frame(mk, rec, quoted_price),
         metrics=metrics,
-        notes=tuple(
-            f"order for {panel.assets[j]} decided {panel.dates[d].date()} never executed: its market did not open again"
-            for d, j in plan.unfilled
-        ),
+        notes=(*_unfilled_notes(panel, plan), *decision_notes(alloc.decisions)),
         cash_index=index,
         unit_value=mk.val.known[start:],
         plan=plan,
@@ -273,17 +276,63 @@ def _result(
     )
 
 
+def _unfilled_notes(panel: PricePanel, plan: OrderPlan) -> list[str]:
+    return [
+        f"order for {panel.assets[j]} decided {panel.dates[d].date()} never executed: its market did not open again"
+        for d, j in plan.unfilled
+    ]
+
+
+def decision_notes(counts: Mapping[str, int] | None) -> list[str]:
+    """Notes for weights that had to be clipped or could not be sized (docs/rules.md)."""
+    counts = counts or {}
+    out = []
+    if counts.get("clipped"):
+        out.append(
+            f"weights clipped to [0, 1] or scaled to the gross limit on {counts['clipped']:,} decision dates "
+            "(docs/rules.md, Weights)"
+        )
+    if counts.get("unsized"):
+        out.append(
+            f"sizing not applied on {counts['unsized']:,} decision dates: a volatility in the window was "
+            "missing or zero, the rule's weights were kept"
+        )
+    return out
+
+
 def _held_value(units: np.ndarray, unit_value: np.ndarray) -> np.ndarray:
     """Units x unit value, 0 where nothing is held (a signal-only asset may have no price yet)."""
     return np.where(units == 0.0, 0.0, units * unit_value)
 
 
-def strategy_allocation(cfg: StrategyConfig, panel: PricePanel) -> Allocation:
-    """Signals -> rules -> per-date targets for one config."""
+def strategy_allocation(cfg: StrategyConfig, panel: PricePanel, start: int = 0) -> Allocation:
+    """Signals -> rules (with their state) -> sizing -> per-date targets for one config; the state starts
+    on the first decision for a first simulated date on row ``start`` (docs/rules.md)."""
     signals = compute_signals(cfg.resolved_signals, panel.signal_inputs())
     compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
-    rule, targets = decide(compiled, {**signals, **cfg.params}, len(panel.dates))
-    return Allocation("strategy", cfg.name, targets, cfg.execution.rebalance, rule, compiled.labels, signals)
+    first = int(first_decision(start, cfg.execution.lag)[()])
+    unit_value = None
+    if cfg.sizing is not None:
+        yields = np.array([cfg.assets[a].dividend_yield for a in panel.assets], dtype="float64")
+        unit_value = valuation(panel, dividend_yields=yields, cash_rate=0.0, start=start).known
+    d = decide_columns(
+        compiled,
+        {**signals, **cfg.params},
+        len(panel.dates),
+        knobs(cfg, first, panel.assets),
+        unit_value=unit_value,
+        dates=panel.dates.to_numpy(),
+    )
+    return Allocation(
+        "strategy",
+        cfg.name,
+        d.targets[:, 0],
+        cfg.execution.rebalance,
+        d.rule[:, 0],
+        compiled.labels,
+        signals,
+        d.column_counts(0),
+    )
 
 
 def benchmark_allocation(bench: Benchmark, panel: PricePanel) -> Allocation:
@@ -317,11 +366,11 @@ def run_with_config(
 
 def run_config(cfg: StrategyConfig, loaded: LoadedPanel, *, engine: Engine = "rust") -> list[RunResult]:
     """The strategy and each of its benchmarks, simulated together: [strategy, *benchmarks]."""
-    allocations = [strategy_allocation(cfg, loaded.panel)]
+    allocations = [strategy_allocation(cfg, loaded.panel, loaded.start)]
     allocations += [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks]
     return run_with_config(cfg, allocations, loaded, engine=engine)
 
 
 def run_strategy(cfg: StrategyConfig, loaded: LoadedPanel, *, engine: Engine = "rust") -> RunResult:
     """Signals -> rules -> orders -> simulation -> metrics for one config (no benchmarks)."""
-    return run_with_config(cfg, [strategy_allocation(cfg, loaded.panel)], loaded, engine=engine)[0]
+    return run_with_config(cfg, [strategy_allocation(cfg, loaded.panel, loaded.start)], loaded, engine=engine)[0]

@@ -1,12 +1,17 @@
-"""First-match rules: from signals to target weights on every decision date.
+"""Rules: from signals to target weights on every decision date (docs/rules.md is the contract).
 
-Rules are evaluated top to bottom on every date; the first whose ``when:``
-holds decides the weights, and ``otherwise`` (always last) applies when none
-does.  A ``when:`` is false on every date where any signal it names is NaN
-(still warming up, or undefined), so during warm-up the ``otherwise``
-weights apply.  (Inside the expression language a comparison with NaN is
-false, so ``not corr < 0.2`` alone would be *true*; this mask is what makes
-"warming up means otherwise" hold for every expression.)
+Rules are evaluated top to bottom on every date; the first rule *in force* decides, and
+``otherwise`` (always last) applies when none is.  A rule is in force where its ``when:`` holds, or,
+with ``until:``, from a date its ``when:`` holds until its ``until:`` holds (a latch).  A ``when:``
+or ``until:`` is false on every date where any signal it names is NaN (still warming up, or
+undefined), and a rule is not in force where a signal one of its weight expressions names is NaN;
+so during warm-up the ``otherwise`` weights apply.  (Inside the expression language a comparison
+with NaN is false, so ``not corr < 0.2`` alone would be *true*; this mask is what makes "warming
+up means otherwise" hold for every expression.)  ``execution.min_hold`` keeps a rule deciding for
+at least that many dates once it began, ``execution.cooldown`` keeps a rule that stopped deciding
+from deciding again for that many dates; that state starts fresh on the first decision date, in
+the compiled kernel of :mod:`engine.rules_nb`.  The deciding rule's weights (numbers, expressions,
+``rest``) are then made valid: clipped to [0, 1], scaled to sum at most 1 (:func:`valid_weights`).
 """
 
 from __future__ import annotations
@@ -18,27 +23,68 @@ import numpy as np
 
 from engine import expr
 from engine.config.models import Rule
+from engine.config.values import REST, WEIGHT_TOLERANCE
 
-__all__ = ["CompiledRules", "compile_rules", "condition_mask", "decide", "match"]
+__all__ = [
+    "CompiledRules",
+    "Decisions",
+    "compile_rules",
+    "condition_mask",
+    "decide",
+    "decisions",
+    "match",
+    "valid_weights",
+]
+
+Weight = float | expr.Expr | None  # a number, an expression, or None for ``rest``
 
 
 @dataclass(frozen=True)
 class CompiledRules:
-    """Parsed conditions (None for ``otherwise``) and one target-weight row per rule."""
+    """Parsed conditions (None for ``otherwise``), exits (None without ``until:``) and weights per rule."""
 
     conditions: tuple[expr.Expr | None, ...]
-    targets: np.ndarray  # (n_rules, n_assets)
+    exits: tuple[expr.Expr | None, ...]
+    weights: tuple[tuple[Weight, ...], ...]  # (n_rules, n_assets); 0.0 for an asset the rule does not name
     labels: tuple[str, ...]
+
+    @property
+    def targets(self) -> np.ndarray:
+        """(n_rules, n_assets) constant target weights (NaN where a weight is an expression or ``rest``)."""
+        return np.array([[w if isinstance(w, float) else np.nan for w in row] for row in self.weights])
+
+    @property
+    def constant(self) -> bool:
+        """Whether every weight is a number (then the targets are one row per rule)."""
+        return all(isinstance(w, float) for row in self.weights for w in row)
+
+    @property
+    def stateful(self) -> bool:
+        """Whether a rule has ``until:`` (the first match then depends on earlier dates)."""
+        return any(e is not None for e in self.exits)
 
 
 def compile_rules(rules: Sequence[Rule], assets: Sequence[str], signal_names: Sequence[str]) -> CompiledRules:
-    """Parse every ``when:`` and lay the weights out in asset order."""
-    conditions = tuple(
-        None if r.when is None else expr.parse_condition(r.when, known=list(signal_names)) for r in rules
+    """Parse every ``when:``, ``until:`` and weight expression, and lay the weights out in asset order."""
+    known = list(signal_names)
+    conditions = tuple(None if r.when is None else expr.parse_condition(r.when, known=known) for r in rules)
+    exits = tuple(None if r.until is None else expr.parse_condition(r.until, known=known) for r in rules)
+
+    def weight(value: float | str | None) -> Weight:
+        if value is None:
+            return 0.0
+        if value == REST:
+            return None
+        if isinstance(value, str):
+            return expr.parse_number(value, known=known)
+        return float(value)
+
+    weights = tuple(tuple(weight(r.target.get(a)) for a in assets) for r in rules)
+    labels = tuple(
+        "otherwise" if c is None else expr.to_text(c) + ("" if e is None else " until " + expr.to_text(e))
+        for c, e in zip(conditions, exits, strict=True)
     )
-    targets = np.array([[r.target.get(a, 0.0) for a in assets] for r in rules], dtype="float64")
-    labels = tuple("otherwise" if c is None else expr.to_text(c) for c in conditions)
-    return CompiledRules(conditions=conditions, targets=targets, labels=labels)
+    return CompiledRules(conditions=conditions, exits=exits, weights=weights, labels=labels)
 
 
 def condition_mask(cond: expr.Expr, signals: Mapping[str, np.ndarray | float]) -> np.ndarray:
@@ -47,39 +93,153 @@ def condition_mask(cond: expr.Expr, signals: Mapping[str, np.ndarray | float]) -
     Parameters (numbers, or (1, K) rows of a sweep) are never NaN; a NaN signal masks every column.
     """
     ok = np.asarray(expr.evaluate(cond, signals), dtype=bool)
-    for name in expr.names(cond):
+    return ok & _known_mask(expr.names(cond), signals)
+
+
+def _known_mask(names: frozenset[str], signals: Mapping[str, np.ndarray | float]) -> np.ndarray | bool:
+    """False wherever one of the signals ``names`` is NaN (True when none is an array)."""
+    ok: np.ndarray | bool = True
+    for name in names:
         value = signals[name]
         if isinstance(value, np.ndarray):
             ok = ok & ~np.isnan(value)
     return ok
 
 
-def decide(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (index of the matching rule, target weights) per date, or per date and column.
+@dataclass(frozen=True)
+class Decisions:
+    """The rule that decided on each date, the targets it set, and what the state and clipping did.
 
-    ``env`` maps signal names to (n,) arrays and parameter names to numbers, or, for K parameter
-    columns at once (a sweep), to (1, K) arrays; signals may also be (n, 1) or (n, K).  The result
-    is (n,) and (n, A) when everything is one column, else (n, K) and (n, K, A).
+    ``rule`` is (n,) and ``targets`` (n, A) for one column, else (n, K) and (n, K, A); the counts are
+    (K,) over the dates from each column's first decision on (docs/rules.md).
     """
-    rule_index = match(compiled, env, n)
-    return rule_index, np.take(compiled.targets, rule_index, axis=0)
+
+    rule: np.ndarray
+    targets: np.ndarray
+    held: np.ndarray
+    cooled: np.ndarray
+    clipped: np.ndarray
+
+
+def _columns(env: Mapping[str, np.ndarray | float], *per_column: np.ndarray | int) -> int | None:
+    """K when ``env`` holds (·, K) arrays or a knob has K values; None for one column of plain arrays."""
+    sizes = [np.shape(v)[1] for v in env.values() if np.ndim(v) == 2] + [np.size(x) for x in per_column]
+    k = max(sizes, default=1)
+    return k if k > 1 or any(np.ndim(v) == 2 for v in env.values()) else None
+
+
+def _as_columns(x: np.ndarray | float | bool, n: int, k: int) -> np.ndarray:
+    """(n, K): a number, an (n,) array of dates or a (1, K) / (n, 1) / (n, K) array, broadcast."""
+    x = np.asarray(x)
+    return np.broadcast_to(x[:, None] if x.ndim == 1 else x, (n, k))
+
+
+def decisions(
+    compiled: CompiledRules,
+    env: Mapping[str, np.ndarray | float],
+    n: int,
+    *,
+    first: np.ndarray | int = 0,
+    min_hold: np.ndarray | int = 0,
+    cooldown: np.ndarray | int = 0,
+) -> Decisions:
+    """Decide on every date (module docstring): ``env`` maps signal names to (n,) arrays and parameter
+    names to numbers, or, for K parameter columns at once (a sweep), to (1, K) arrays; signals may also
+    be (n, 1) or (n, K).  ``first``, ``min_hold``, ``cooldown``: a number or one per column."""
+    from engine.rules_nb import decide_nb  # numba: compiled on first use, cached on disk
+
+    columns = _columns(env, first, min_hold, cooldown)
+    k = columns or 1
+    r = len(compiled.conditions)
+    in_force = np.empty((r, n, k), dtype=np.bool_)
+    exits = np.zeros((r, n, k), dtype=np.bool_)
+    for i, (cond, exit_) in enumerate(zip(compiled.conditions, compiled.exits, strict=True)):
+        weight_names = frozenset().union(*(expr.names(w) for w in compiled.weights[i] if isinstance(w, expr.Expr)))
+        held = True if cond is None else condition_mask(cond, env)
+        in_force[i] = _as_columns(held & _known_mask(weight_names, env), n, k)
+        if exit_ is not None:
+            exits[i] = _as_columns(condition_mask(exit_, env), n, k)
+    fallback = r - 1 if compiled.conditions and compiled.conditions[-1] is None else 0
+
+    def per_column(x: np.ndarray | int) -> np.ndarray:
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.int64), (k,)))
+
+    rule, held_count, cooled = decide_nb(
+        in_force,
+        exits,
+        np.array([e is not None for e in compiled.exits]),
+        np.array([c is None for c in compiled.conditions]),
+        fallback,
+        per_column(first),
+        per_column(min_hold),
+        per_column(cooldown),
+    )
+    targets, clipped = _targets(compiled, env, rule, per_column(first))
+    if columns is None:
+        rule, targets = rule[:, 0], targets[:, 0]
+    return Decisions(rule=rule, targets=targets, held=held_count, cooled=cooled, clipped=clipped)
+
+
+def _targets(
+    compiled: CompiledRules, env: Mapping[str, np.ndarray | float], rule: np.ndarray, first: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n, K, A) the deciding rule's valid weights on each date, and (K,) the clipped dates from ``first``."""
+    n, k = rule.shape
+    if compiled.constant:
+        return np.take(compiled.targets, rule, axis=0), np.zeros(k, dtype=np.int64)  # np.take: ~10x faster
+    a = len(compiled.weights[0]) if compiled.weights else 0
+    out = np.zeros((n, k, a))
+    changed = np.zeros((n, k), dtype=bool)
+    for i, row in enumerate(compiled.weights):
+        at = rule == i
+        if not at.any():
+            continue
+        raw = np.empty((n, k, a))
+        for j, w in enumerate(row):
+            value = w if not isinstance(w, expr.Expr) else expr.evaluate(w, env)
+            raw[:, :, j] = _as_columns(np.nan if value is None else value, n, k)
+        rest = [j for j, w in enumerate(row) if w is None]
+        weights, fixed = valid_weights(raw[at], rest[0] if rest else None)
+        out[at] = weights
+        changed[at] = fixed
+    from_first = np.arange(n)[:, None] >= first[None, :]
+    return out, (changed & from_first).sum(axis=0).astype(np.int64)
+
+
+def valid_weights(raw: np.ndarray, rest: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(m, A) weights made valid (docs/rules.md, *Weights*), and (m,) whether anything changed.
+
+    Non-``rest`` weights: NaN -> 0, clipped to [0, 1], divided by their sum when it exceeds 1 (by more
+    than 1e-9); the ``rest`` column (its ``raw`` is ignored) gets 1 minus their sum, never below 0.
+    """
+    w = np.array(raw, dtype=np.float64)
+    if rest is not None:
+        w[:, rest] = 0.0
+    fixed = np.isnan(w).any(axis=1) | (w < 0).any(axis=1) | (w > 1).any(axis=1)
+    w = np.clip(np.nan_to_num(w, nan=0.0), 0.0, 1.0)
+    total = w.sum(axis=1)
+    over = total > 1.0 + WEIGHT_TOLERANCE
+    w[over] /= total[over, None]
+    fixed |= over
+    if rest is not None:
+        w[:, rest] = np.maximum(1.0 - w.sum(axis=1), 0.0)
+    return w, fixed
+
+
+def decide(
+    compiled: CompiledRules,
+    env: Mapping[str, np.ndarray | float],
+    n: int,
+    *,
+    first: np.ndarray | int = 0,
+    min_hold: np.ndarray | int = 0,
+    cooldown: np.ndarray | int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(index of the deciding rule, target weights) per date, or per date and column (:func:`decisions`)."""
+    d = decisions(compiled, env, n, first=first, min_hold=min_hold, cooldown=cooldown)
+    return d.rule, d.targets
 
 
 def match(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: int) -> np.ndarray:
-    """The index of the first matching rule per date, or per date and column (see :func:`decide`)."""
-    shapes = [np.shape(v) for v in env.values()]
-    columns = max((s[1] for s in shapes if len(s) == 2), default=None)
-    shape = (n,) if columns is None else (n, columns)
-    # First match: walk the rules from the last (always ``otherwise``) up, each overwriting where it holds.
-    rule_index = np.full(shape, len(compiled.conditions) - 1, dtype=np.int64)
-    if compiled.conditions and compiled.conditions[-1] is not None:  # not from a checked config: no fallback
-        rule_index[...] = len(compiled.conditions)
-    for i in range(len(compiled.conditions) - 1, -1, -1):
-        cond = compiled.conditions[i]
-        if cond is None:
-            rule_index[...] = i
-        else:
-            rule_index[np.broadcast_to(condition_mask(cond, env), shape)] = i
-    if compiled.conditions and compiled.conditions[-1] is not None:
-        rule_index[rule_index == len(compiled.conditions)] = 0  # as argmax of no match: the first rule
-    return rule_index
+    """The index of the deciding rule per date, or per date and column, without holding or cooling."""
+    return decide(compiled, env, n)[0]

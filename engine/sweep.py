@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,19 +35,20 @@ import numpy as np
 import pandas as pd
 
 from engine import metrics as m
-from engine.config.models import Costs, StrategyConfig
+from engine.config.models import Costs, Sizing, StrategyConfig
 from engine.config.params import Combination, Grid, sweep_target
-from engine.config.refs import resolve_refs
 from engine.data.panel import LoadedPanel
-from engine.errors import ConfigError, UserError
-from engine.evaluate import Columns, Market, cost_groups, evaluate, first_decision, market, warmup_rows
+from engine.errors import UserError
+from engine.evaluate import Columns, Market, cost_groups, evaluate, first_decision, market
 from engine.memory import keep_freed_memory
 from engine.metrics import specs
 from engine.metrics.specs import Curves
 from engine.pipeline import benchmark_allocation, run_with_config
-from engine.rules import compile_rules, match
-from engine.signals import compute_signals, signal_lookback
+from engine.rules import compile_rules
+from engine.signals import compute_signals
 from engine.simulate import Engine
+from engine.strategy import DecisionKnobs, decide_columns, sizing_plan
+from engine.sweep_setting import Setting, check_usable, setting, sweep_warmup
 from engine.valuation import Valuation
 
 __all__ = [
@@ -70,89 +71,6 @@ __all__ = [
 DEFAULT_CHUNK = 100
 #: Contiguous blocks of the run's dates for the overfitting statistics (CSCV needs an even number).
 BLOCKS = 16
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One combination's effective knobs: parameters, resolved signals, execution and costs."""
-
-    params: dict[str, Any]
-    signals: dict[str, dict[str, Any]]
-    lag: int
-    rebalance: str
-    costs: Costs
-
-    @property
-    def signal_key(self) -> str:
-        """Combinations with equal keys have equal signals."""
-        return json.dumps(self.signals, sort_keys=True, default=str)
-
-
-def setting(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Setting:
-    """The knobs of ``cfg`` with ``combo`` applied (each value was validated by :func:`engine.config.params.grid`)."""
-    params = dict(cfg.params)
-    signals = {name: dict(spec) for name, spec in cfg.signals.items()}
-    lag, costs = cfg.execution.lag, cfg.costs
-    rebalance: str = cfg.execution.rebalance
-    for key, value in combo.items():
-        target = sweep_target(cfg, key)
-        if target[0] == "params":
-            params[target[1]] = value
-        elif target[0] == "signals":
-            signals[target[1]][target[2]] = value
-        elif target == ("execution", "lag"):
-            lag = int(value)
-        elif target == ("execution", "rebalance"):
-            rebalance = str(value)
-        else:
-            costs = costs.model_copy(update={target[1]: float(value)})
-    return Setting(params, resolve_refs(signals, params), lag, rebalance, costs)
-
-
-def sweep_warmup(cfg: StrategyConfig, grid: Grid) -> int:
-    """Rows of history every combination needs before the start (the longest warm-up of all)."""
-    out = 0
-    seen: set[str] = set()
-    for combo in grid:
-        s = setting(cfg, combo)
-        key = s.signal_key + f"|{s.lag}"
-        if key in seen:
-            continue
-        seen.add(key)
-        out = max(out, warmup_rows(s.signals, cfg.rules, s.lag))
-    return out
-
-
-def check_usable(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> None:
-    """Refuse a grid in which a combination's signal needs more history than the whole data has.
-
-    Such a signal has no value on any decision date, so its combination would be ranked on what
-    the other rules alone produced (the single-run twin is :func:`engine.pipeline.check_usable`).
-    """
-    dates = loaded.panel.dates
-    seen: set[str] = set()
-    for combo in grid:
-        for name, spec in setting(cfg, combo).signals.items():
-            key = json.dumps([name, spec], sort_keys=True, default=str)
-            if key in seen:
-                continue
-            seen.add(key)
-            need = signal_lookback({name: spec})
-            if need < len(dates):
-                continue
-            refs = {v[1:] for v in cfg.signals[name].values() if isinstance(v, str) and v[:1] == "$"}
-            keys = [
-                k
-                for k in grid.keys
-                if sweep_target(cfg, k)[:2] == ("signals", name) or sweep_target(cfg, k)[-1] in refs
-            ]
-            raise ConfigError(
-                f"signal {name!r} with {', '.join(f'{k}={v}' for k, v in spec.items() if k != 'fn')} needs {need:,} "
-                f"dates of history and the data has {len(dates):,} ({dates[0].date()} to {dates[-1].date()}): "
-                "no decision could use it",
-                path=f"sweep.{keys[0]}" if keys else "sweep",
-                expected="swept windows shorter than the data",
-            )
 
 
 @dataclass(frozen=True)
@@ -260,6 +178,9 @@ class _Knobs:
     lag: np.ndarray  # (k,)
     rebalance: list[str]  # k modes
     cost_groups: list[tuple[np.ndarray, Costs]]  # (rows, costs)
+    min_hold: np.ndarray  # (k,)
+    cooldown: np.ndarray  # (k,)
+    sizing: list[Sizing | None]  # k sizing blocks
 
 
 def _groups(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[np.ndarray, dict[str, Any]]]:
@@ -291,12 +212,22 @@ def _knobs(cfg: StrategyConfig, frame: pd.DataFrame) -> _Knobs:
     lag_key = next((key for key, t in targets.items() if t == ("execution", "lag")), None)
     reb_key = next((key for key, t in targets.items() if t == ("execution", "rebalance")), None)
     cost_keys = [key for key, t in targets.items() if t[0] == "costs"]
+    state_keys = [key for key, t in targets.items() if t[0] == "sizing" or t[1:] in (("min_hold",), ("cooldown",))]
+    state = [setting(cfg, combo) for _, combo in _groups(frame, state_keys)]
+    state_rows = [rows for rows, _ in _groups(frame, state_keys)]
+    per_row: list[Any] = [None] * k
+    for rows, s in zip(state_rows, state, strict=True):
+        for r in rows:
+            per_row[r] = s
     return _Knobs(
         params=params,
         signal_groups=[(rows, setting(cfg, combo).signals) for rows, combo in _groups(frame, signal_keys)],
         lag=frame[lag_key].to_numpy(dtype=np.int64) if lag_key else np.full(k, cfg.execution.lag, dtype=np.int64),
         rebalance=frame[reb_key].astype(str).tolist() if reb_key else [cfg.execution.rebalance] * k,
         cost_groups=[(rows, setting(cfg, combo).costs) for rows, combo in _groups(frame, cost_keys)],
+        min_hold=np.array([s.min_hold for s in per_row], dtype=np.int64),
+        cooldown=np.array([s.cooldown for s in per_row], dtype=np.int64),
+        sizing=[s.sizing for s in per_row],
     )
 
 
@@ -304,25 +235,27 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray
     """(n, k, A) targets: signals once per distinct spec, rules with the parameters as (1, k) rows."""
     panel = ctx.loaded.panel
     n, k = len(panel.dates), len(cols.lag)
-    index = np.empty((n, k), dtype=np.intp)  # each column's matching rule; one gather at the end
+    out = np.empty((n, k, len(panel.assets)))
     compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
     inputs = panel.signal_inputs()
     cache = ctx.signal_cache  # each signal once per distinct spec in this process
     if len(cache) > 512:
         cache.clear()
+    knobs = DecisionKnobs(
+        first=first_decision(ctx.start, cols.lag),
+        min_hold=cols.min_hold,
+        cooldown=cols.cooldown,
+        sizing=sizing_plan(cols.sizing, panel.assets),
+    )
     for rows, signal_specs in cols.signal_groups:
-        env: dict[str, np.ndarray | float] = {}
-        for name, spec in signal_specs.items():
-            key = name + json.dumps(spec, sort_keys=True, default=str)
-            value = cache.get(key)  # one lookup: another thread may clear the cache meanwhile
-            if value is None:
-                value = compute_signals({name: spec}, inputs)[name][:, None]
-                cache[key] = value
-            env[name] = value
+        env: dict[str, np.ndarray | float] = {
+            name: value[:, None] for name, value in compute_signals(signal_specs, inputs, cache=cache).items()
+        }
         for p, values in cols.params.items():
             env[p] = values[rows][None, :]
-        index[:, rows] = match(compiled, env, n)
-    return np.take(compiled.targets, index, axis=0)  # (n, k, A); np.take is ~10x faster than [index]
+        d = decide_columns(compiled, env, n, knobs.subset(rows), unit_value=ctx.val.known, dates=panel.dates.to_numpy())
+        out[:, rows] = d.targets
+    return out
 
 
 def setting_targets(cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[Setting]) -> np.ndarray:
@@ -333,6 +266,9 @@ def setting_targets(cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[S
         lag=np.array([s.lag for s in settings], dtype=np.int64),
         rebalance=[s.rebalance for s in settings],
         cost_groups=[(np.array([i]), s.costs) for i, s in enumerate(settings)],
+        min_hold=np.array([s.min_hold for s in settings], dtype=np.int64),
+        cooldown=np.array([s.cooldown for s in settings], dtype=np.int64),
+        sizing=[s.sizing for s in settings],
     )
     return _targets(cfg, ctx, cols)
 

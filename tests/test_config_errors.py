@@ -94,7 +94,7 @@ CASES = {
         "rolling_corr, a: us", "rolling_corr, a: uss", "signals.corr.a", "uss", "unknown asset 'uss'", got="uss"
     ),
     "negative weight": Case(
-        "weights: {us: 1.0}", "weights: {us: -0.5}", "rules[0].weights.us", "-0.5", "greater than or equal to 0"
+        "weights: {us: 1.0}", "weights: {us: -0.5}", "rules[0].weights.us", "-0.5", "expected a weight >= 0"
     ),
     "weights sum above 1": Case(
         "otherwise: {us: 0.5, hk: 0.5}",
@@ -184,6 +184,78 @@ CASES = {
     ),
     "fx band of one number": Case(
         "end: 2020-06-30}", "end: 2020-06-30, fx_band: 7.8}", "data.fx_band", "fx_band", "[low, high]"
+    ),
+    "until on the otherwise rule": Case(
+        "  - otherwise: {us: 0.5, hk: 0.5}",
+        "  - otherwise: {us: 0.5, hk: 0.5}\n    until: mom > 0",
+        "rules[2]",
+        "otherwise: {",
+        "'until' needs a 'when'",
+    ),
+    "until outside the grammar": Case(
+        WHEN,
+        WHEN + "\n    until: corr >> 0.4",
+        "rules[0].until",
+        "until:",
+        "operator '>>' is not allowed",
+        error=ExpressionError,
+    ),
+    "weight expression that is a condition": Case(
+        "weights: {us: 1.0}",
+        'weights: {us: "mom > 0"}',
+        "rules[0].weights.us",
+        '"mom > 0"',
+        "expected a number",
+        error=ExpressionError,
+    ),
+    "unknown name in a weight expression": Case(
+        "weights: {us: 1.0}",
+        'weights: {us: "clip(mon, 0, 1)"}',
+        "rules[0].weights.us",
+        "mon,",
+        "unknown name 'mon'",
+        error=ExpressionError,
+    ),
+    "two assets take the rest": Case(
+        "otherwise: {us: 0.5, hk: 0.5}",
+        "otherwise: {us: rest, hk: rest}",
+        "rules[2].otherwise.hk",
+        "rest, hk: rest",
+        "more than one asset takes the rest",
+    ),
+    "negative min_hold": Case(
+        "rebalance: on_change}",
+        "rebalance: on_change, min_hold: -1}",
+        "execution.min_hold",
+        "min_hold",
+        "greater than or equal to 0",
+    ),
+    "fractional cooldown": Case(
+        "rebalance: on_change}", "rebalance: on_change, cooldown: 2.5}", "execution.cooldown", "cooldown", "integer"
+    ),
+    "target_vol written as percent": Case(
+        "costs: {", "sizing: {target_vol: 12}\ncosts: {", "sizing.target_vol", "target_vol", "less than or equal to 2"
+    ),
+    "max_gross above 1 (no leverage)": Case(
+        "costs: {", "sizing: {max_gross: 1.5}\ncosts: {", "sizing.max_gross", "max_gross", "less than or equal to 1"
+    ),
+    "sizing window of one date": Case(
+        "costs: {", "sizing: {window: 1}\ncosts: {", "sizing.window", "sizing:", "greater than or equal to 2"
+    ),
+    "unknown asset in inverse_vol": Case(
+        "costs: {",
+        "sizing: {inverse_vol: [us, hkk]}\ncosts: {",
+        "sizing.inverse_vol[1]",
+        "hkk",
+        "unknown asset 'hkk'",
+        got="hkk",
+    ),
+    "inverse_vol and equal_risk together": Case(
+        "costs: {",
+        "sizing: {inverse_vol: [us, hk], equal_risk: [us, hk]}\ncosts: {",
+        "sizing",
+        "equal_risk",
+        "not both",
     ),
     "start neither a date nor auto": Case(
         "start: 2020-01-01", "start: automatic", "data.start", "start:", "or 'auto'", got="automatic"

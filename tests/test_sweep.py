@@ -142,6 +142,8 @@ def test_too_many_combinations_is_refused(small) -> None:
         ("{execution.lag: [0, 1]}", "sweep.execution.lag[0]", "allow_same_bar"),
         ("{data.start: [2010-01-01]}", "sweep.data.start", "a sweep runs on one panel"),
         ("{signals.rel.a: [hk]}", "sweep.signals.rel.a", "unknown argument"),
+        ("{sizing.target_vol: [0.1]}", "sweep.sizing.target_vol", "the config has none"),
+        ("{execution.min_hold: [-1]}", "sweep.execution.min_hold[0]", "greater than or equal to 0"),
     ],
 )
 def test_a_bad_sweep_block_is_one_line_with_its_yaml_path_and_exit_2(

@@ -15,8 +15,9 @@ from pydantic import ValidationError
 
 from engine import expr
 from engine.config.messages import first_error, format_loc, pydantic_message, unknown
-from engine.config.models import MAX_PARAM, WEIGHT_TOLERANCE, StrategyConfig
+from engine.config.models import StrategyConfig
 from engine.config.refs import resolve_refs
+from engine.config.values import MAX_PARAM, REST, WEIGHT_TOLERANCE
 from engine.errors import ConfigError, ExpressionError
 
 __all__ = ["CHECKS", "MAX_WINDOW", "check_config"]
@@ -48,10 +49,12 @@ def check_names(cfg: StrategyConfig) -> None:
 
 
 def check_signals(cfg: StrategyConfig) -> None:
-    """Every signal names a registered function, with parameters that fit it and assets that exist."""
+    """Every signal names a registered function, with parameters that fit it and assets that exist;
+    a signal reference (``of:``) names another signal or an asset, and references form no cycle."""
     from strategies import get_signal
 
     resolved = resolve_refs(cfg.signals, cfg.params)
+    reads: dict[str, list[tuple[str, str]]] = {}  # signal -> (parameter, signal it reads)
     for name, spec in resolved.items():
         base = f"signals.{name}"
         fn = spec.get("fn")
@@ -75,6 +78,44 @@ def check_signals(cfg: StrategyConfig) -> None:
                 raise ConfigError(
                     unknown("asset", params[pname], cfg.assets), path=f"{base}.{pname}", got=params[pname]
                 )
+        reads[name] = [(p, params[p]) for p in sdef.signal_params if params[p] in cfg.signals]
+        _check_signal_refs(cfg, name, {p: params[p] for p in sdef.signal_params})
+    _check_signal_cycles(reads)
+
+
+def _check_signal_refs(cfg: StrategyConfig, name: str, refs: Mapping[str, str]) -> None:
+    """Each SignalRef argument of signal ``name`` names another signal or an asset of the config."""
+    for pname, ref in refs.items():
+        path = f"signals.{name}.{pname}"
+        if ref == name:
+            raise ConfigError(
+                f"signal {name!r} reads itself", path=path, expected="another signal or an asset", got=ref
+            )
+        if ref not in cfg.signals and ref not in cfg.assets:
+            raise ConfigError(unknown("signal or asset", ref, [*cfg.signals, *cfg.assets]), path=path, got=ref)
+
+
+def _check_signal_cycles(reads: Mapping[str, list[tuple[str, str]]]) -> None:
+    """No signal reads itself through others; the error points at the reference that closes the cycle."""
+    done: set[str] = set()
+    stack: list[str] = []
+
+    def visit(name: str) -> None:
+        stack.append(name)
+        for pname, ref in reads.get(name, []):
+            if ref in stack:
+                cycle = " -> ".join([*stack[stack.index(ref) :], ref])
+                raise ConfigError(
+                    f"signals read each other in a cycle: {cycle}", path=f"signals.{name}.{pname}", got=ref
+                )
+            if ref not in done:
+                visit(ref)
+        stack.pop()
+        done.add(name)
+
+    for name in reads:
+        if name not in done:
+            visit(name)
 
 
 def _check_signal_numbers(params: Mapping[str, object], base: str) -> None:
@@ -98,11 +139,25 @@ def _check_signal_numbers(params: Mapping[str, object], base: str) -> None:
             )
 
 
-def _check_weights(weights: Mapping[str, float], assets: Mapping[str, object], path: str) -> None:
-    for asset in weights:
-        if asset not in assets:
-            raise ConfigError(unknown("asset", asset, assets), path=f"{path}.{asset}", got=asset)
-    total = sum(weights.values())
+def _check_weights(weights: Mapping[str, float | str], cfg: StrategyConfig, path: str) -> None:
+    """Assets exist; at most one ``rest``; expressions parse as numbers; the numbers sum to at most 1."""
+    for asset, value in weights.items():
+        if asset not in cfg.assets:
+            raise ConfigError(unknown("asset", asset, cfg.assets), path=f"{path}.{asset}", got=asset)
+        if isinstance(value, str) and value != REST:
+            try:
+                expr.parse_number(value, known=[*cfg.signals, *cfg.params])
+            except ExpressionError as exc:
+                raise exc.located(path=f"{path}.{asset}") from None
+    rest = [a for a, v in weights.items() if v == REST]
+    if len(rest) > 1:
+        raise ConfigError(
+            f"more than one asset takes the rest ({', '.join(rest)}); at most one may",
+            path=f"{path}.{rest[1]}",
+            expected="rest for at most one asset",
+            got=REST,
+        )
+    total = sum(v for v in weights.values() if not isinstance(v, str))
     if total > 1.0 + WEIGHT_TOLERANCE:
         raise ConfigError(
             f"weights sum to {total:g}; expected at most 1 (the rest is cash; no leverage)",
@@ -113,8 +168,9 @@ def _check_weights(weights: Mapping[str, float], assets: Mapping[str, object], p
 
 
 def check_rules(cfg: StrategyConfig) -> None:
-    """Rules end with one ``otherwise``, name known assets, and their ``when:`` parses."""
+    """Rules end with one ``otherwise``, name known assets, and their ``when:``/``until:``/weights parse."""
     last = len(cfg.rules) - 1
+    known = [*cfg.signals, *cfg.params]
     for i, rule in enumerate(cfg.rules):
         path = f"rules[{i}]"
         if rule.otherwise is not None and i != last:
@@ -125,12 +181,14 @@ def check_rules(cfg: StrategyConfig) -> None:
                 path=path,
                 expected="otherwise: {...}",
             )
-        _check_weights(rule.target, cfg.assets, f"{path}.{'otherwise' if rule.otherwise is not None else 'weights'}")
-        if rule.when is not None:
-            try:
-                expr.parse_condition(rule.when, known=[*cfg.signals, *cfg.params])
-            except ExpressionError as exc:
-                raise exc.located(path=f"{path}.when") from None
+        _check_weights(rule.target, cfg, f"{path}.{'otherwise' if rule.otherwise is not None else 'weights'}")
+        for key in ("when", "until"):
+            text = getattr(rule, key)
+            if text is not None:
+                try:
+                    expr.parse_condition(text, known=known)
+                except ExpressionError as exc:
+                    raise exc.located(path=f"{path}.{key}") from None
 
 
 def check_benchmarks(cfg: StrategyConfig) -> None:
@@ -140,7 +198,7 @@ def check_benchmarks(cfg: StrategyConfig) -> None:
         if bench.name in seen:
             raise ConfigError(f"duplicate benchmark name {bench.name!r}", path=f"benchmarks[{i}].name")
         seen.add(bench.name)
-        _check_weights(bench.weights, cfg.assets, f"benchmarks[{i}].weights")
+        _check_weights(bench.weights, cfg, f"benchmarks[{i}].weights")
 
 
 def check_execution(cfg: StrategyConfig) -> None:
@@ -169,7 +227,36 @@ def check_assets(cfg: StrategyConfig) -> None:
             )
 
 
-CHECKS = (check_names, check_signals, check_rules, check_benchmarks, check_execution, check_assets)
+def check_sizing(cfg: StrategyConfig) -> None:
+    """The assets ``sizing:`` shares by risk exist, are traded, and are listed once."""
+    if cfg.sizing is None:
+        return
+    key = "inverse_vol" if cfg.sizing.inverse_vol is not None else "equal_risk"
+    traded = cfg.traded_assets
+    for i, asset in enumerate(cfg.sizing.risk_assets):
+        path = f"sizing.{key}[{i}]"
+        if asset not in cfg.assets:
+            raise ConfigError(unknown("asset", asset, cfg.assets), path=path, got=asset)
+        if asset not in traded:
+            raise ConfigError(
+                f"asset {asset!r} is in no rule's weights: sizing can only share the weight of traded assets",
+                path=path,
+                expected="an asset some rule holds",
+                got=asset,
+            )
+        if asset in cfg.sizing.risk_assets[:i]:
+            raise ConfigError(f"asset {asset!r} is listed twice", path=path, got=asset)
+
+
+CHECKS = (
+    check_names,
+    check_signals,
+    check_rules,
+    check_benchmarks,
+    check_execution,
+    check_assets,
+    check_sizing,
+)
 
 
 def check_config(cfg: StrategyConfig) -> None:

@@ -10,191 +10,46 @@ silently (dates may be written as YAML dates or ``YYYY-MM-DD`` strings).
 from __future__ import annotations
 
 import datetime as dt
-import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine.config.refs import resolve_refs
-from engine.data.base import TICKER_RULE, is_ticker
+from engine.config.values import (
+    DEFAULT_FX_BAND,
+    MAX_DIVIDEND_YIELD,
+    MAX_HOLD,
+    MAX_INITIAL_CASH,
+    MAX_LAG,
+    MIN_INITIAL_CASH,
+    RUN_NAME_PATTERN,
+    Bps,
+    CashRate,
+    Currency,
+    Date,
+    DisplayName,
+    DividendYield,
+    FxBand,
+    ParamValue,
+    PriceField,
+    RuleWeights,
+    RunName,
+    StartDate,
+    Ticker,
+    Weights,
+)
 
 __all__ = [
-    "DEFAULT_FX_BAND",
     "AssetSpec",
     "Benchmark",
     "Costs",
     "DataSpec",
     "Execution",
     "Rule",
+    "Sizing",
     "StrategyConfig",
     "Weights",
 ]
-
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-WEIGHT_TOLERANCE = 1e-9
-
-# Ranges a run can use.  Each is far beyond any sensible config and well inside what the code
-# after validation handles (pandas timestamps end in 2262; numpy indexes are int64).
-#: Dates: pandas and exchange-calendars handle these; no data source has prices outside them.
-MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
-#: Sessions between a decision and its execution (250 is about a year).
-MAX_LAG = 250
-#: Starting cash in the base currency: at least one unit, at most a trillion.
-MIN_INITIAL_CASH, MAX_INITIAL_CASH = 1.0, 1e12
-#: Largest magnitude of a named parameter (``params:``; windows are capped where they are used).
-MAX_PARAM = 1e12
-#: A USD/HKD band must hold the 7.75-7.85 convertibility band, and stay below this many HKD per USD.
-PEG_LOW, PEG_HIGH, MAX_FX = 7.75, 7.85, 100.0
-#: Results-store files next to the run directories (``<results>/<name>/``): a config name must not
-#: be one of them, nor hidden.
-_STORE_SUFFIXES = (".duckdb", ".wal", ".lock", ".tmp")
-
-
-def _in_date_range(value: dt.date) -> dt.date:
-    if not MIN_DATE <= value <= MAX_DATE:
-        raise ValueError(f"expected a date between {MIN_DATE} and {MAX_DATE}, got {value}")
-    return value
-
-
-def _iso_date(value: Any) -> Any:
-    """Accept ``YYYY-MM-DD`` strings for dates (YAML usually gives a date already), within MIN_DATE-MAX_DATE."""
-    if isinstance(value, dt.datetime):
-        raise ValueError("expected a date (YYYY-MM-DD), got a date and time")
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
-    if isinstance(value, dt.date):
-        return _in_date_range(value)
-    return value
-
-
-def _ticker(value: Any) -> Any:
-    """A Yahoo-style ticker (``^GSPC``, ``0700.HK``, ``HKD=X``): it names cache files, so no paths."""
-    if isinstance(value, str) and not is_ticker(value):
-        raise ValueError(f"expected a ticker of {TICKER_RULE}, got {value!r}")
-    return value
-
-
-def _run_name(value: Any) -> Any:
-    """A config name is a directory of the results store: refuse the store's own file names."""
-    if isinstance(value, str):
-        lower = value.lower()
-        if lower.startswith(("seesaw.duckdb", ".")) or lower.endswith(_STORE_SUFFIXES):
-            raise ValueError(
-                f"name {value!r} could clash with the results store's files (seesaw.duckdb*, *.wal, *.lock, "
-                "*.tmp, *.duckdb, hidden names); choose another"
-            )
-    return value
-
-
-def _start_date(value: Any) -> Any:
-    """``auto``, a date, or null; runs before the union so an error names ``data.start`` itself."""
-    if value == "auto" or value is None:
-        return value
-    if isinstance(value, str):
-        try:
-            day = dt.date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"expected a date as YYYY-MM-DD or 'auto', got {value!r}") from None
-        return _in_date_range(day)
-    value = _iso_date(value)
-    if not isinstance(value, dt.date):
-        raise ValueError(f"expected a date as YYYY-MM-DD, 'auto' or null, got {value!r}")
-    return value
-
-
-def _cash_rate(value: Any) -> Any:
-    """An annual rate (a number) or a ticker (a string that is not a number), checked before the union."""
-    if value is None:
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"expected an annual rate such as 0.03 or a ticker such as ^IRX, got {value!r}")
-    if isinstance(value, str):
-        if not is_ticker(value):
-            raise ValueError(f"expected a ticker such as ^IRX (letters, digits, ^ . = - _), got {value!r}")
-        try:
-            float(value)
-        except ValueError:
-            return value
-        raise ValueError(f"expected a number, not a string: write {value} without quotes (0.03 = 3%)")
-    if value != value or abs(value) == float("inf"):
-        raise ValueError(f"expected a finite annual rate, got {value!r}")
-    if not MIN_CASH_RATE <= value <= MAX_CASH_RATE:
-        hint = f" (did you mean {value / 100:g}? rates are fractions: 0.03 = 3%)" if value > MAX_CASH_RATE else ""
-        raise ValueError(
-            f"expected an annual rate between {MIN_CASH_RATE:g} and {MAX_CASH_RATE:g}, got {value!r}{hint}"
-        )
-    return float(value)
-
-
-def _fx_band(value: Any) -> Any:
-    """``[low, high]`` (a YAML list) -> a tuple, with 0 < low <= 7.75 and 7.85 <= high <= 100; null keeps every tick.
-
-    USD/HKD closes outside the band are dropped as bad ticks: a band that does not hold the
-    convertibility band 7.75-7.85 would drop good closes (or all of them).
-    """
-    if value is None:
-        return value
-    ok = isinstance(value, list | tuple) and len(value) == 2
-    ok = ok and all(isinstance(x, int | float) and not isinstance(x, bool) for x in value)
-    if not ok or not all(map(_finite, value)) or not 0 < value[0] < value[1]:
-        raise ValueError(f"expected [low, high] with 0 < low < high (HKD per USD), got {value!r}")
-    if not (value[0] <= PEG_LOW and PEG_HIGH <= value[1] <= MAX_FX):
-        raise ValueError(
-            f"expected [low, high] HKD per USD with 0 < low <= {PEG_LOW:g} and {PEG_HIGH:g} <= high <= {MAX_FX:g} "
-            f"(the band must hold the {PEG_LOW:g}-{PEG_HIGH:g} peg), got {value!r}"
-        )
-    return (float(value[0]), float(value[1]))
-
-
-def _number(value: Any) -> Any:
-    """A parameter's value: an int or a float (never a bool or a string), at most MAX_PARAM in magnitude."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
-        raise ValueError(f"expected a number, got {value!r}")
-    if abs(value) > MAX_PARAM:
-        raise ValueError(f"expected a number between {-MAX_PARAM:g} and {MAX_PARAM:g}, got {value!r}")
-    return value
-
-
-def _dividend_yield(value: Any) -> Any:
-    """A fraction a year in [0, 0.2]; a value that looks like percent gets a hint."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and _finite(value) and value > MAX_DIVIDEND_YIELD:
-        raise ValueError(
-            f"expected an annual yield as a fraction between 0 and {MAX_DIVIDEND_YIELD:g}, got {value!r}"
-            + (f" (did you mean {value / 100:g}? 0.035 = 3.5%)" if value / 100 <= MAX_DIVIDEND_YIELD else "")
-        )
-    return value
-
-
-Date = Annotated[dt.date, BeforeValidator(_iso_date)]
-ParamValue = Annotated[int | float, BeforeValidator(_number)]
-StartDate = Annotated[dt.date | Literal["auto"] | None, BeforeValidator(_start_date)]
-CashRate = Annotated[float | str | None, BeforeValidator(_cash_rate)]
-FxBand = Annotated[tuple[float, float] | None, BeforeValidator(_fx_band)]
-#: Bounds of a constant ``cash_rate``: negative rates exist, 50% a year is surely a typo for 0.5%.
-MIN_CASH_RATE, MAX_CASH_RATE = -0.05, 0.5
-MAX_DIVIDEND_YIELD = 0.2
-Ticker = Annotated[str, BeforeValidator(_ticker)]
-Currency = Literal["USD", "HKD"]
-PriceField = Literal["close", "adj_close"]
-Bps = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
-#: Plausible USD/HKD closes: the 7.75-7.85 convertibility band, slightly widened.
-DEFAULT_FX_BAND = (7.74, 7.86)
-Weights = dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]]
-
-
-def _printable(value: Any) -> Any:
-    """A name shown in tables: no control characters."""
-    if isinstance(value, str) and not value.isprintable():
-        raise ValueError(f"expected a name without control characters, got {value!r}")
-    return value
-
-
-def _finite(x: float) -> bool:
-    return x == x and abs(x) != float("inf")
 
 
 class _Model(BaseModel):
@@ -267,7 +122,7 @@ class AssetSpec(_Model):
         default=None,
         description="index, etf or stock; default: index for a ^ ticker, else stock; an etf pays no stamp duty",
     )
-    dividend_yield: Annotated[float, BeforeValidator(_dividend_yield)] = Field(
+    dividend_yield: DividendYield = Field(
         default=0.0,
         ge=0.0,
         le=MAX_DIVIDEND_YIELD,
@@ -298,8 +153,16 @@ class Rule(_Model):
     """``{when: EXPR, weights: {...}}`` or ``{otherwise: {...}}`` (weights; ``{}`` is all cash)."""
 
     when: str | None = Field(default=None, description="a condition in the when: language over signals and params")
-    weights: Weights | None = Field(default=None, description="target weights per asset while when holds")
-    otherwise: Weights | None = Field(
+    until: str | None = Field(
+        default=None,
+        description="hysteresis: once when holds, the rule stays in force until this condition holds (docs/rules.md)",
+    )
+    weights: RuleWeights | None = Field(
+        default=None,
+        description="target weights per asset while when holds: numbers, expressions in quotes "
+        "(clip(0.4 + 0.1 * z, 0, 1)) or rest (1 minus the others)",
+    )
+    otherwise: RuleWeights | None = Field(
         default=None, description="the last rule: target weights when no when: holds (and while signals warm up)"
     )
 
@@ -308,12 +171,14 @@ class Rule(_Model):
         if self.otherwise is not None:
             if self.when is not None or self.weights is not None:
                 raise ValueError("a rule is either {when, weights} or {otherwise}, not both")
+            if self.until is not None:
+                raise ValueError("'until' needs a 'when' to enter the rule; the otherwise rule is always in force")
         elif self.when is None or self.weights is None:
             raise ValueError("a rule needs both 'when' and 'weights' (or is {otherwise: weights})")
         return self
 
     @property
-    def target(self) -> dict[str, float]:
+    def target(self) -> dict[str, float | str]:
         """The weights this rule asks for."""
         out = self.otherwise if self.otherwise is not None else self.weights
         assert out is not None
@@ -338,6 +203,55 @@ class Execution(_Model):
     fill: Literal["close", "next_open"] = Field(
         default="close", description="fill at the close of the execution session, or at its open"
     )
+    min_hold: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_HOLD,
+        description="dates a rule keeps deciding once it began, before another rule may replace it (docs/rules.md)",
+    )
+    cooldown: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_HOLD,
+        description="dates a rule that stopped deciding may not decide again (otherwise never cools; docs/rules.md)",
+    )
+
+
+class Sizing(_Model):
+    """Risk sizing of the strategy's weights on every decision date (docs/rules.md)."""
+
+    target_vol: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=2.0,
+        allow_inf_nan=False,
+        description="annualised volatility to scale the portfolio to (0.12 = 12%); null: no volatility targeting",
+    )
+    window: int = Field(default=63, ge=2, le=MAX_HOLD, description="dates of the trailing volatility window")
+    max_gross: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="the most the weights may sum to after sizing (at most 1: no leverage)",
+    )
+    inverse_vol: list[str] | None = Field(
+        default=None, min_length=2, description="assets whose weight is shared in inverse proportion to volatility"
+    )
+    equal_risk: list[str] | None = Field(
+        default=None, min_length=2, description="assets whose weight is shared so each contributes the same risk"
+    )
+
+    @model_validator(mode="after")
+    def _one_scheme(self) -> Sizing:
+        if self.inverse_vol is not None and self.equal_risk is not None:
+            raise ValueError("give inverse_vol or equal_risk, not both")
+        return self
+
+    @property
+    def risk_assets(self) -> tuple[str, ...]:
+        """The assets whose weight is shared by risk (empty without a scheme)."""
+        return tuple(self.inverse_vol or self.equal_risk or ())
 
 
 class Costs(_Model):
@@ -356,9 +270,7 @@ class Costs(_Model):
 class Benchmark(_Model):
     """A static allocation simulated with the same data, costs and execution as the strategy."""
 
-    name: Annotated[str, BeforeValidator(_printable)] = Field(
-        min_length=1, max_length=200, description="the row's name in every table"
-    )
+    name: DisplayName = Field(min_length=1, max_length=200, description="the row's name in every table")
     weights: Weights = Field(description="static target weights per asset (the rest is cash)")
     rebalance: Literal["on_change", "daily", "weekly", "monthly"] = Field(
         default="monthly", description="as execution.rebalance"
@@ -368,8 +280,8 @@ class Benchmark(_Model):
 class StrategyConfig(_Model):
     """A whole strategy file."""
 
-    name: Annotated[str, BeforeValidator(_run_name)] = Field(
-        pattern=_RUN_NAME.pattern,
+    name: RunName = Field(
+        pattern=RUN_NAME_PATTERN,
         max_length=80,
         description="names the results directory; unique among the configs of one command; never a store file name",
     )
@@ -387,6 +299,9 @@ class StrategyConfig(_Model):
     )
     execution: Execution = Field(default=Execution(), description="when decisions turn into trades")
     costs: Costs = Field(default=Costs(), description="fees, slippage and stamp duty")
+    sizing: Sizing | None = Field(
+        default=None, description="risk sizing of the strategy's weights: volatility target, inverse-vol, equal risk"
+    )
     benchmarks: list[Benchmark] = Field(
         default_factory=list, description="static allocations simulated alongside the strategy"
     )

@@ -55,6 +55,11 @@ SWEEPABLE_PATHS = (
     "costs.fee_bps",
     "costs.slippage_bps",
     "costs.hk_stamp_duty_bps",
+    "execution.min_hold",
+    "execution.cooldown",
+    "sizing.target_vol",
+    "sizing.window",
+    "sizing.max_gross",
 )
 #: A range may expand to at most this many values (the grid's own cap is ``--max-combos``).
 MAX_RANGE_VALUES = 100_000
@@ -77,11 +82,19 @@ def sweep_target(cfg: StrategyConfig, key: str) -> tuple[str, ...]:
     if len(parts) == 2 and parts[0] == "params" and parts[1] in cfg.params:
         return parts
     if key in SWEEPABLE_PATHS:
+        if parts[0] == "sizing" and cfg.sizing is None:
+            raise ConfigError(
+                f"sweep key {key!r} varies the sizing: block, and the config has none",
+                path=f"sweep.{key}",
+                expected="a sizing: block (e.g. sizing: {target_vol: 0.12}) to vary",
+                got=key,
+            )
         return parts
     if len(parts) == 3 and parts[0] == "signals" and parts[1] in cfg.signals:
         fn = cfg.signals[parts[1]].get("fn")
         sdef = get_signal(str(fn))
-        arguments = [p for p in sdef.params.model_fields if p not in sdef.asset_params]
+        names = (*sdef.asset_params, *sdef.signal_params)  # a sweep varies numbers and options, not what is read
+        arguments = [p for p in sdef.params.model_fields if p not in names]
         if parts[2] in arguments:
             return parts
         raise ConfigError(

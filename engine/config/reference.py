@@ -29,7 +29,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from engine.config.models import AssetSpec, Benchmark, Costs, DataSpec, Execution, Rule, StrategyConfig
+from engine.config.models import AssetSpec, Benchmark, Costs, DataSpec, Execution, Rule, Sizing, StrategyConfig
 
 __all__ = ["SECTION_PROSE", "config_reference", "model_sections", "plain_type"]
 
@@ -91,14 +91,20 @@ SIGNALS = """\
 ## `signals.<name>`
 
 A map from a name (used in `when:`) to `fn` (a registered signal function) and that function's
-parameters. Parameters named `a`/`b` name assets. Built in (`strategies/`):
+parameters. Parameters named `a`/`b` name assets. `of` (the transforms: `sma`, `ema`, `zscore`,
+`lag`, `diff`, `percentile`) names another signal of the config, or an asset whose price series is
+then the input; a signal-only asset such as `^VIX` can be read this way, or through `level`, without
+being traded. Warm-ups add up along `of`: `{fn: zscore, of: mom, window: 20}` over a 63-row `mom`
+needs 19 + 63 rows. A reference must name a signal or an asset, never the signal itself, and
+references may not form a cycle. Built in (`strategies/`):
 
 {signal_table}
 
 Signals see each asset's last traded price on every date of the union timeline (a holiday
-contributes a zero return) and only rows up to t. Adding one is a decorated function in
-`strategies/` (see `strategies/registry.py`); it is then covered by the contract tests
-(`tests/contracts/`) automatically.
+contributes a zero return) and only rows up to t. Formulas, warm-ups, the information-time
+pairing of `align: async` and a VIX-filtered example are in [signals.md](signals.md). Adding one is
+a decorated function in `strategies/` (see `strategies/registry.py`); it is then covered by the
+contract tests (`tests/contracts/`) automatically.
 """
 
 #: The built-in signals: (fn, parameters, value at date t, warm-up rows).
@@ -122,6 +128,35 @@ SIGNAL_ROWS = (
     ("`ratio_trend`", "`a, b, window`", "`ln(R_t / mean(R over window))`, R = Pb/Pa", "`window−1`"),
     ("`realized_vol`", "`a, window ≥ 2`", "std of log returns over `window` rows (ddof 1) × √252", "`window`"),
     ("`drawdown`", "`a, window`", "`P[t] / max(P over window) − 1`", "`window−1`"),
+    (
+        "`rolling_beta`",
+        "`a, b, window ≥ 2, align: async|sync`",
+        "OLS beta of a's log returns on b's over `window` rows: cov/var (ddof 1); paired like `rolling_corr`",
+        "`window`, +1 for `async`",
+    ),
+    ("`price_vs_ma`", "`a, window`", "`P[t] / mean(P over window) − 1`", "`window−1`"),
+    ("`level`", "`a`", "`P[t]` itself: for series read, not traded (^VIX, ^IRX, HKD=X)", "0"),
+    ("`sma`", "`of, window`", "mean of v over the trailing `window` rows (v: what `of` names)", "`window−1` + v's"),
+    (
+        "`ema`",
+        "`of, span`",
+        "`Σ w_i·v[t−i]`, `w_i ∝ (1−α)^i`, α = 2/(span+1), i < L = 4·span, weights summing to 1 (a finite window)",
+        "`4·span−1` + v's",
+    ),
+    (
+        "`zscore`",
+        "`of, window ≥ 2`",
+        "`(v_t − mean) / std` over `window` rows (ddof 1); NaN when flat",
+        "`window−1` + v's",
+    ),
+    ("`lag`", "`of, n`", "`v[t−n]`", "`n` + v's"),
+    ("`diff`", "`of, n`", "`v[t] − v[t−n]`", "`n` + v's"),
+    (
+        "`percentile`",
+        "`of, window`",
+        "share of the trailing `window` values (today's included) that are ≤ `v_t`, in (0, 1]",
+        "`window−1` + v's",
+    ),
 )
 
 WHEN = """\
@@ -137,12 +172,14 @@ sum        := product (("+" | "-") product)*
 product    := unary (("*" | "/") unary)*
 unary      := ("-" | "+") unary | NAME | NUMBER | "(" sum ")" | call
 call       := "abs(" sum ")" | "crosses_above(" sum "," sum ")" | "crosses_below(" sum "," sum ")"
+            | "clip(" sum "," sum "," sum ")" | ("min(" | "max(") sum ("," sum)+ ")"
 ```
 
 Names are the config's signal names and `params`. `crosses_above(x, y)` is true on t when `x > y`
-on t and `x <= y` on t−1. A comparison with NaN is false. Anything else (attribute access, other
-calls, subscripts, lambdas, strings, names starting with `_`) is refused with a one-line error, as
-are expressions over 500 characters or 32 levels deep.
+on t and `x <= y` on t−1. `clip(x, lo, hi)` is `min(max(x, lo), hi)`. A `when:` or `until:` must
+be a condition; a weight expression must be a number (`sum`). A comparison with NaN is false.
+Anything else (attribute access, other calls, subscripts, lambdas, strings, names starting with
+`_`) is refused with a one-line error, as are expressions over 500 characters or 32 levels deep.
 """
 
 #: Hand-written prose printed under each model's heading, before its table.
@@ -180,11 +217,15 @@ weight. `fee_bps`, `slippage_bps` and `stamp_duty_bps` override `costs:` for thi
 (`stamp_duty_bps` per side, overriding the Hong Kong schedule).
 """,
     Rule: """\
-Evaluated top to bottom on every date, after both markets' closes; the first rule whose condition
-(`when`) holds sets the target `weights`. The last rule must be `otherwise: {...}`. Weights are
-fractions ≥ 0 summing to at most 1 (the rest is cash; `{}` is all cash; no leverage, no shorting).
-**While a signal that a rule names is NaN (warming up), that rule is false**, so the `otherwise`
-weights apply.
+Evaluated top to bottom on every date, after both markets' closes; the first rule in force sets the
+target `weights`. The last rule must be `otherwise: {...}`. A rule is in force where its `when`
+holds; with `until`, from a date its `when` holds until its `until` holds (hysteresis). Weights are
+fractions ≥ 0 summing to at most 1 (the rest is cash; `{}` is all cash; no leverage, no shorting), an
+expression in quotes (`hk: "clip(0.4 + 0.1 * z, 0, 1)"`), or `rest` for one asset (1 minus the
+others); expressions are clipped to [0, 1] and scaled to sum at most 1 on the data, and the dates
+that needed it are counted in `metrics.json` and a note. **While a signal that a rule names is NaN
+(warming up), that rule is false**, so the `otherwise` weights apply. The state semantics (which rule
+decides when several are in force, `min_hold`, `cooldown`) are in [rules.md](rules.md).
 """,
     Execution: """\
 A decision taken after the close of date t executes at the close `lag` dates later on the union
@@ -195,7 +236,16 @@ session, never earlier than the first session after the decision date (also with
 needs an `Open` on every session the asset trades in the run (a one-line error names the first one
 missing; the adjusted-only ETF files have none). With `adj_close` the open is put on the adjusted
 basis (`Open x Adj Close / Close`). See the
-[execution timeline](methodology.md#execution-timeline-two-markets-one-clock).
+[execution timeline](methodology.md#execution-timeline-two-markets-one-clock). `min_hold` and
+`cooldown` count dates of the union timeline and act on the decisions, before the lag
+([rules.md](rules.md)).
+""",
+    Sizing: """\
+Optional. Reshapes the strategy's weights on every decision date from the trailing `window` daily
+returns of each asset's unit value (base currency): shares the held listed assets' total weight by
+`inverse_vol` or `equal_risk`, then scales the portfolio to `target_vol` (its volatility with today's
+weights over the window), never above `max_gross`. Benchmarks are not sized. The warm-up covers the
+window. Definitions and the counts it reports: [rules.md](rules.md#sizing).
 """,
     Costs: """\
 In basis points of traded value (1 bp = 0.01%). Stamp duty is charged on buys and sells of
@@ -257,6 +307,7 @@ def _section_of(model: type[BaseModel]) -> str:
         Rule: "`rules[]`",
         Execution: "`execution`",
         Costs: "`costs`",
+        Sizing: "`sizing`",
         Benchmark: "`benchmarks[]`",
     }[model]
 

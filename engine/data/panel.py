@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from engine.calendar import MARKETS, union_dates
-from engine.config.models import DEFAULT_FX_BAND, AssetSpec, StrategyConfig
+from engine.config.models import AssetSpec, StrategyConfig
+from engine.config.values import DEFAULT_FX_BAND
 from engine.data.base import Provider
 from engine.data.loading import Extra, load_assets, load_rates
 from engine.errors import DataError

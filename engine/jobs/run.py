@@ -26,6 +26,7 @@ from engine.metrics.tearsheet import tearsheet
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
 from engine.store.rundir import FIRST_RULE, code_fingerprint, read_back
+from strategies.errors import SignalError
 
 __all__ = [
     "ConfigRun",
@@ -85,8 +86,13 @@ def validate_configs(paths: Sequence[str | Path]) -> list[StrategyConfig]:
 
 
 def config_schema() -> dict[str, Any]:
-    """JSON Schema of the config file, for editors."""
+    """JSON Schema of the config file, for editors; each signal's parameters are those of its ``fn``
+    (every registered signal, packages' included: :func:`engine.jobs.schema.signals_schema`)."""
+    from engine.jobs.schema import signals_schema
+    from strategies import all_signals
+
     schema = StrategyConfig.model_json_schema()
+    schema["properties"]["signals"] = signals_schema(all_signals(), schema["properties"]["signals"])
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Seesaw strategy config (v1)"
     return schema
@@ -359,7 +365,7 @@ def run_configs(
             continue
         try:
             results = run_config(cfg, loaded, engine=opts.engine)
-        except ConfigError as err:  # a value the data cannot support (pipeline.check_usable)
+        except (ConfigError, SignalError) as err:  # a value the data cannot support; a plugin breaking its contract
             raise err.located(file=str(file)) from None
         notes = [*loaded.panel.notes, *getattr(provider, "notes", [])[notes_before:], *results[0].notes]
         new_files = run_files(cfg, loaded, results, resolved, notes, run_warnings(cfg, loaded))

@@ -15,8 +15,8 @@ import yaml
 from engine.config import load_config, read_yaml
 from engine.config.checks import MAX_WINDOW
 from engine.config.loader import MAX_DEPTH, MAX_INT_DIGITS, MAX_NODES
-from engine.config.models import MAX_DATE, MAX_INITIAL_CASH, MAX_LAG, MAX_PARAM, MIN_DATE, MIN_INITIAL_CASH
 from engine.config.params import MAX_LIST_VALUES, MAX_RANGE_VALUES, grid
+from engine.config.values import MAX_DATE, MAX_INITIAL_CASH, MAX_LAG, MAX_PARAM, MIN_DATE, MIN_INITIAL_CASH
 from engine.errors import ConfigError, UserError, printable
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,124 @@
+"""One combination of a sweep as settings: its parameters, signals, execution, costs and sizing.
+
+:func:`setting` applies a combination to a config's knobs without building a whole config (the
+sweep's hot path); :func:`engine.config.params.apply_combination` builds the config a user could
+have written, and a sweep row equals that config's single run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.config.models import Costs, Execution, Sizing, StrategyConfig
+from engine.config.params import Grid, sweep_target
+from engine.config.refs import resolve_refs
+from engine.data.panel import LoadedPanel
+from engine.errors import ConfigError
+from engine.evaluate import warmup_rows
+from engine.signals import signal_key, signal_lookback
+
+__all__ = ["Setting", "check_usable", "setting", "sweep_warmup"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One combination's effective knobs: parameters, resolved signals, execution and costs."""
+
+    params: dict[str, Any]
+    signals: dict[str, dict[str, Any]]
+    lag: int
+    rebalance: str
+    costs: Costs
+    min_hold: int = 0
+    cooldown: int = 0
+    sizing: Sizing | None = None
+
+    @property
+    def signal_key(self) -> str:
+        """Combinations with equal keys have equal signals."""
+        return json.dumps(self.signals, sort_keys=True, default=str)
+
+
+def setting(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Setting:
+    """The knobs of ``cfg`` with ``combo`` applied (each value was validated by :func:`engine.config.params.grid`)."""
+    params = dict(cfg.params)
+    signals = {name: dict(spec) for name, spec in cfg.signals.items()}
+    costs, sizing = cfg.costs, cfg.sizing
+    execution: dict[str, str | int] = {"lag": cfg.execution.lag, "rebalance": cfg.execution.rebalance}
+    execution.update(_holds(cfg.execution))
+    for key, value in combo.items():
+        target = sweep_target(cfg, key)
+        if target[0] == "params":
+            params[target[1]] = value
+        elif target[0] == "signals":
+            signals[target[1]][target[2]] = value
+        elif target[0] == "execution":
+            execution[target[1]] = str(value) if target[1] == "rebalance" else int(value)
+        elif target[0] == "sizing" and sizing is not None:
+            sizing = sizing.model_copy(update={target[1]: value})
+        else:
+            costs = costs.model_copy(update={target[1]: float(value)})
+    return Setting(
+        params,
+        resolve_refs(signals, params),
+        int(execution["lag"]),
+        str(execution["rebalance"]),
+        costs,
+        min_hold=int(execution["min_hold"]),
+        cooldown=int(execution["cooldown"]),
+        sizing=sizing,
+    )
+
+
+def _holds(execution: Execution) -> dict[str, int]:
+    return {"min_hold": execution.min_hold, "cooldown": execution.cooldown}
+
+
+def sweep_warmup(cfg: StrategyConfig, grid: Grid) -> int:
+    """Rows of history every combination needs before the start (the longest warm-up of all)."""
+    out = 0
+    seen: set[str] = set()
+    for combo in grid:
+        s = setting(cfg, combo)
+        key = s.signal_key + f"|{s.lag}|{s.sizing.window if s.sizing else 0}"
+        if key in seen:
+            continue
+        seen.add(key)
+        out = max(out, warmup_rows(s.signals, cfg.rules, s.lag, sizing=s.sizing))
+    return out
+
+
+def check_usable(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> None:
+    """Refuse a grid in which a combination's signal needs more history than the whole data has.
+
+    Such a signal has no value on any decision date, so its combination would be ranked on what
+    the other rules alone produced (the single-run twin is :func:`engine.pipeline.check_usable`).
+    """
+    dates = loaded.panel.dates
+    seen: set[str] = set()
+    for combo in grid:
+        specs = setting(cfg, combo).signals
+        for name, spec in specs.items():
+            key = signal_key(specs, name)
+            if key in seen:
+                continue
+            seen.add(key)
+            need = signal_lookback(specs, name)
+            if need < len(dates):
+                continue
+            refs = {v[1:] for v in cfg.signals[name].values() if isinstance(v, str) and v[:1] == "$"}
+            keys = [
+                k
+                for k in grid.keys
+                if sweep_target(cfg, k)[:2] == ("signals", name) or sweep_target(cfg, k)[-1] in refs
+            ]
+            raise ConfigError(
+                f"signal {name!r} with {', '.join(f'{k}={v}' for k, v in spec.items() if k != 'fn')} needs {need:,} "
+                f"dates of history and the data has {len(dates):,} ({dates[0].date()} to {dates[-1].date()}): "
+                "no decision could use it",
+                path=f"sweep.{keys[0]}" if keys else "sweep",
+                expected="swept windows shorter than the data",
+            )

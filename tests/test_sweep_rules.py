@@ -1,0 +1,100 @@
+"""Sweeps over the rule keys of docs/rules.md equal single runs: until, weight expressions, min_hold,
+cooldown and sizing, each a sweep key or a parameter they use (the sweep contract of tests/test_sweep.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from engine.config import load_config
+from engine.config.params import apply_combination, grid
+from engine.data.panel import load_for_config
+from engine.data.synthetic import SyntheticProvider
+from engine.pipeline import required_warmup, run_config
+from engine.sweep import evaluate_chunk, prepare, sweep_warmup
+
+CONFIG = """\
+name: rules_sweep
+data: {source: synthetic, start: 2012-01-01, end: 2015-12-31}
+params: {enter: 0.2, leave: 0.4, tilt: 2.0}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+signals:
+  corr: {fn: rolling_corr, a: us, b: hk, window: 60}
+  mom: {fn: relative_momentum, a: us, b: hk, window: 40}
+  z: {fn: zscore, of: mom, window: 60}
+rules:
+  - when: corr < enter and mom < 0
+    until: corr > leave
+    weights: {hk: 1.0}
+  - when: corr < enter and mom > 0
+    weights: {us: 1.0}
+  - otherwise: {hk: "clip(0.4 - 0.1 * tilt * z, 0, 1)", us: rest}
+execution: {lag: 1, rebalance: weekly, min_hold: 10, cooldown: 5}
+costs: {fee_bps: 5, slippage_bps: 5}
+sizing: {target_vol: 0.12, window: 40, inverse_vol: [us, hk]}
+benchmarks:
+  - {name: 50/50 monthly, weights: {us: 0.5, hk: 0.5}, rebalance: monthly}
+sweep:
+  leave: [0.3, 0.5]
+  tilt: [0.0, 3.0]
+  execution.min_hold: [0, 15]
+  execution.cooldown: [0, 8]
+  sizing.target_vol: [0.08, 0.15]
+  sizing.window: [20, 60]
+  sizing.max_gross: [0.8, 1.0]
+"""
+METRICS = ("total_return", "ann_vol", "sharpe", "max_drawdown", "turnover", "trades", "fees_paid", "final_value")
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory: pytest.TempPathFactory):
+    path = tmp_path_factory.mktemp("cfg") / "rules_sweep.yaml"
+    path.write_text(CONFIG, encoding="utf-8")
+    cfg = load_config(path)
+    g = grid(cfg)
+    provider = SyntheticProvider({"^GSPC": "us", "^HSI": "hk", "HKD=X": "fx"}, first=dt.date(2008, 1, 2))
+    loaded = load_for_config(provider, cfg, warmup_rows=sweep_warmup(cfg, g))
+    return path, cfg, g, provider, loaded
+
+
+def test_the_grid_covers_every_new_key(swept) -> None:
+    _, cfg, g, _, _ = swept
+    assert g.size == 2**7
+    assert {"execution.min_hold", "execution.cooldown", "sizing.target_vol", "sizing.window"} <= set(cfg.sweep)
+
+
+def test_sweep_rows_over_the_rule_keys_equal_single_runs(swept) -> None:
+    _, cfg, g, provider, loaded = swept
+    combos = list(g)
+    picks = [0, 1, 2, 9, 37, 64, 90, 127]  # every key at both values among them
+    ctx = prepare(cfg, loaded, engine="rust")
+    result = evaluate_chunk(ctx, [combos[i] for i in picks], picks)
+    moved = set()
+    for j, i in enumerate(picks):
+        single = apply_combination(cfg, combos[i])
+        own = load_for_config(provider, single, warmup_rows=required_warmup(single))
+        res = run_config(single, own, engine="rust")[0]
+        assert res.dates[0] == loaded.panel.dates[loaded.start]
+        for key in METRICS:
+            assert result.table.loc[j, key] == pytest.approx(res.metrics[key], rel=1e-12, abs=1e-12), (combos[i], key)
+        moved.add(round(res.metrics["final_value"], 6))
+    assert len(moved) == len(picks)  # every pick is a different strategy: the keys reach the decisions
+
+
+def test_a_sweep_row_without_sizing_keys_keeps_the_configs_sizing(swept, tmp_path: Path) -> None:
+    _, _, _, provider, loaded = swept
+    text = CONFIG[: CONFIG.index("sweep:")] + "sweep:\n  tilt: [0.0, 3.0]\n"
+    path = tmp_path / "tilt.yaml"
+    path.write_text(text, encoding="utf-8")
+    small = load_config(path)
+    g = grid(small)
+    ctx = prepare(small, loaded, engine="rust")
+    result = evaluate_chunk(ctx, list(g), [0, 1])
+    for j, combo in enumerate(g):
+        single = apply_combination(small, combo)
+        res = run_config(single, load_for_config(provider, single, warmup_rows=required_warmup(single)))[0]
+        assert result.table.loc[j, "ann_vol"] == pytest.approx(res.metrics["ann_vol"], rel=1e-12)
