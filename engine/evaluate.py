@@ -187,6 +187,7 @@ class Columns:
     costs: Sequence[tuple[np.ndarray, CostRates]]  # (columns, rates): every column in exactly one group
     first_decision: np.ndarray  # (K,) rows
     events: np.ndarray | None = None  # (n, K) decision events, instead of those the modes give
+    band: np.ndarray | None = None  # (K,) rebalancing bands (NaN: none)
 
 
 def cost_groups(groups: Sequence[tuple[np.ndarray, Costs]], mk: Market) -> list[tuple[np.ndarray, CostRates]]:
@@ -270,6 +271,7 @@ def evaluate(
         first_slot=mk.first_slot,
         fill=mk.fill,
         events=cols.events,
+        band=cols.band,
     )
     frozen_value = None
     if engine is None:

@@ -9,8 +9,11 @@ Rules (also in the README):
 1. **Events.**  ``on_change``: the first decision date and every date whose
    target weights differ from the previous date's.  ``daily``: every date.
    ``weekly`` / ``monthly``: the first decision date and the last date of each
-   week / month of the timeline.  An event rebalances *every* asset to the
-   event's targets.
+   week / month of the timeline.  ``{band: b}`` (mode ``band``, or its ``every``
+   schedule): the first decision date and every date, with no leg of an earlier
+   event still pending, on which some asset's actual end-of-day weight (as in
+   rule 4) differs from that date's target by more than b.  An event rebalances
+   *every* asset to the event's targets.
 2. **Lag.**  An event decided on date t executes from date t+lag (``lag`` dates
    of the union timeline later; ``lag >= 1`` unless ``allow_same_bar``).  No
    leg fills before the decision: with ``lag: 0`` a US leg fills at the same
@@ -70,7 +73,7 @@ __all__ = ["BatchPlan", "OrderPlan", "event_mask", "plan_batch"]
 
 NEVER = np.iinfo(np.int64).max
 _EPS = 1e-12
-REBALANCE_MODES = ("on_change", "daily", "weekly", "monthly")
+REBALANCE_MODES = ("on_change", "daily", "weekly", "monthly", "band")
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,8 @@ def event_mask(dates: pd.DatetimeIndex, targets: np.ndarray, first: np.ndarray, 
         cols = np.flatnonzero(modes == mode)
         if mode == "daily":
             out[:, cols] = True
+        elif mode == "band":  # only the first decision: the scheduler adds the drift events (rule 1)
+            continue
         elif mode == "on_change":
             sub = targets[:, cols] if len(cols) < k else targets
             out[:, cols] = _changed(np.ascontiguousarray(sub, dtype=np.float64), _EPS)
@@ -284,14 +289,16 @@ def plan_batch(
     first_slot: int,
     fill: str = "close",
     events: np.ndarray | None = None,
+    band: np.ndarray | None = None,
 ) -> BatchPlan:
     """Plan K allocations at once (module docstring, rules 1-6).
 
     ``targets``: (n, K, A) targets decided on each row; ``first_decision``: (K,) rows; ``lag``:
     (K,), or (n, K) for a lag that changes over time (a walk-forward's folds); ``rebalance``: K
     modes; ``traded``: (n, A) shared by every allocation.  ``events``: an (n, K) event mask to
-    use instead of the one the modes give.  What the simulation gets, from slot ``first_slot``
-    (the first simulated date's first slot) on: ``close`` and ``order_price``, (S, A) in
+    use instead of the one the modes give; ``band``: (K,) rebalancing bands, NaN for none (rule
+    1).  What the simulation gets, from slot ``first_slot`` (the first simulated date's first
+    slot) on: ``close`` and ``order_price``, (S, A) in
     cash-index units (:func:`engine.valuation.simulation_prices`); ``fees``: (S, A) or (S, K*A)
     fractions; ``slippage``: (A,), (K*A,), (S, A) or (S, K*A); ``init_cash``.
     """
@@ -305,41 +312,36 @@ def plan_batch(
     if events is None:
         events = event_mask(dates, targets, np.asarray(first_decision, dtype=np.int64), rebalance)
     events = events & (np.arange(n)[:, None] + lag < n)  # an event executing past the end is dropped
+    bands = np.full(n_alloc, np.nan) if band is None else np.asarray(band, dtype=np.float64)
+    first = np.broadcast_to(np.asarray(first_decision, dtype=np.int64), (n_alloc,))
     return _schedule(
-        targets, events, lag, traded, asset_slot, m, fill, close, order_price, fees, slippage, init_cash, first_slot
-    )
+        targets, events, lag, traded, asset_slot, m, fill, close, order_price, fees, slippage, init_cash, first_slot,
+        np.ascontiguousarray(bands), np.ascontiguousarray(first),
+    )  # fmt: skip
 
 
 def _schedule(
-    targets: np.ndarray,
-    events: np.ndarray,
-    lag: np.ndarray,
-    traded: np.ndarray,
-    asset_slot: np.ndarray,
-    m: int,
-    fill: str,
-    close: np.ndarray,
-    order_price: np.ndarray,
-    fees: np.ndarray,
-    slippage: np.ndarray,
-    init_cash: float,
-    first_slot: int,
-) -> BatchPlan:
-    """:func:`plan_batch` once its events and lags are known: the compiled scheduler plans and fills every leg."""
+    targets: np.ndarray, events: np.ndarray, lag: np.ndarray, traded: np.ndarray, asset_slot: np.ndarray, m: int,
+    fill: str, close: np.ndarray, order_price: np.ndarray, fees: np.ndarray, slippage: np.ndarray, init_cash: float,
+    first_slot: int, band: np.ndarray, first: np.ndarray,
+) -> BatchPlan:  # fmt: skip
+    """:func:`plan_batch` once its events and lags are known: the compiled scheduler plans and fills every leg
+    (and adds the drift events of a band, so ``events`` is a copy it writes into)."""
     from engine.execution_nb import ORDER_DT, schedule_nb  # imports vectorbt: only when a plan is made
 
     n, n_alloc, n_assets = targets.shape
     fees = np.ascontiguousarray(fees, dtype=np.float64)
     slip = np.asarray(slippage, dtype=np.float64)
     slip = np.ascontiguousarray(slip[None, :] if slip.ndim == 1 else slip)
-    n_events = int(events.sum())
-    # every kept leg; at most one per event, asset and allocation
-    leg_out = np.empty((n_events * n_assets, 3), dtype=np.float64)
+    banded = ~np.isnan(band)
+    n_legs_max = (int(events[:, ~banded].sum()) + int(banded.sum()) * n) * n_assets  # a band may trade every date
+    leg_out = np.empty((n_legs_max, 3), dtype=np.float64)  # at most one leg per event, asset and allocation
     unfilled = np.zeros((n_alloc * n_assets, 3), dtype=np.int64)
-    records = np.empty(n_events * n_assets, dtype=ORDER_DT)
+    records = np.empty(n_legs_max, dtype=ORDER_DT)
+    by_column = np.array(events.T, dtype=np.bool_, order="C")  # (K, n), in date order; the kernel adds drift events
     n_legs, count, n_fills = schedule_nb(
         targets,
-        np.ascontiguousarray(events.T),  # (K, n): the kernel reads each allocation's events in date order
+        by_column,
         lag,
         _next_slots(traded, asset_slot, m),
         m,
@@ -355,8 +357,11 @@ def _schedule(
         leg_out,
         unfilled,
         records,
+        band,
+        first,
     )
     legs = leg_out[:n_legs]
+    events = by_column.T
     return BatchPlan(
         slots_per_date=m,
         asset_slot=asset_slot,

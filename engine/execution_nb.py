@@ -50,6 +50,8 @@ def schedule_nb(  # pragma: no cover - compiled
     leg_out,
     unfilled,
     records,
+    band,
+    first,
 ):
     """Rules 2-5 of :mod:`engine.execution` for each allocation k, filling legs as time passes.
 
@@ -70,6 +72,11 @@ def schedule_nb(  # pragma: no cover - compiled
     end-of-day prices, cash included; sales go to their market's first session on or after the
     execution date, buys to their market's first session at or after the event's last sale slot.
     A new leg drops the asset's pending legs at the same or a later slot (superseding).
+
+    ``band`` (K,): a rebalancing band (NaN: none).  From row ``first[k]`` on, a date without an
+    event whose decision would execute before the end becomes one (``events[k, d]`` is set) when
+    no earlier leg is still pending and some asset's actual weight at the end of the date (as an
+    event's sales are decided from) is more than ``band`` from the date's target (rule 1).
     """
     n, n_alloc, n_assets = targets.shape
     total_slots = n * m
@@ -100,21 +107,26 @@ def schedule_nb(  # pragma: no cover - compiled
         state[1] = init_cash
         state[2] = n_records
         due = _NEVER  # the earliest slot of a leg not yet filled
+        banded = not np.isnan(band[k])
         for d in range(n):
             event = events[k, d]
-            if not event and due >= (d + 1) * m:
+            drift = banded and not event and d >= first[k] and d + lag[d, k] < n
+            if not event and not drift and due >= (d + 1) * m:
                 continue
             lower = 0
             decide_before = (d + 1) * m  # the event is decided once the date's slots before this are filled
-            if event:
+            if event or drift:
                 lower = max((d + lag[d, k]) * m, d * m + after)
                 decide_before = min(decide_before, lower)  # lag 0, fill: close: before the last slot
-            for stage in range(2 if event else 1):
-                end = decide_before if event and stage == 0 else (d + 1) * m
+            for stage in range(2 if event or drift else 1):
+                end = decide_before if (event or drift) and stage == 0 else (d + 1) * m
                 due = _fill_until(
                     end, due, k, leg_slot, leg_target, nxt, count, order_price, fees, fee_per_col, slippage,
                     slip_per_col, first_slot, state, units, last_val, temp, seq, records, logs,
                 )  # fmt: skip
+                if drift and stage == 0 and due == _NEVER:
+                    event = _drifted(d, k, targets, close, first_slot, m, state, units, band[k])
+                    events[k, d] = event
                 if event and stage == 0:
                     _decide(
                         d, k, lower, targets, next_slot, close, first_slot, total_slots, m, state, units,
@@ -135,6 +147,26 @@ def schedule_nb(  # pragma: no cover - compiled
                     leg_out[n_legs, 2] = leg_target[j, i]
                     n_legs += 1
     return n_legs, n_unfilled, n_records
+
+
+@numba.njit(cache=True, nogil=True)
+def _drifted(d, k, targets, close, first_slot, m, state, units, band):  # pragma: no cover - compiled
+    """Whether some asset's actual weight at the end of date d (units held now, at d's end-of-day values,
+    cash included) is more than ``band`` from allocation k's target decided on d."""
+    n_assets = targets.shape[2]
+    eod = d * m + m - 1 - first_slot
+    value = state[0]
+    if eod >= 0:
+        for j in range(n_assets):
+            if units[j] != 0:
+                value += units[j] * close[eod, j]
+    for j in range(n_assets):
+        held = 0.0
+        if eod >= 0 and units[j] != 0 and value > 0:
+            held = units[j] * close[eod, j] / value
+        if abs(held - targets[d, k, j]) > band:
+            return True
+    return False
 
 
 @numba.njit(cache=True, nogil=True)

@@ -97,6 +97,7 @@ class Allocation:
     rule_labels: tuple[str, ...] = ()
     signals: Mapping[str, np.ndarray] | None = None  # what ``rule`` was decided from
     decisions: Mapping[str, int] | None = None  # the counts of docs/rules.md (a strategy's)
+    band: float | None = None  # a rebalancing band (execution.rebalance: {band: ...})
 
 
 def allocation_columns(allocations: Sequence[Allocation], mk: Market, execution: Execution, costs: Costs) -> Columns:
@@ -109,6 +110,7 @@ def allocation_columns(allocations: Sequence[Allocation], mk: Market, execution:
         rebalance=[a.rebalance for a in allocations],
         costs=cost_groups([(np.arange(k), costs)], mk),
         first_decision=first_decision(mk.start, lag),
+        band=np.array([np.nan if a.band is None else a.band for a in allocations]),
     )
 
 
@@ -327,11 +329,12 @@ def strategy_allocation(cfg: StrategyConfig, panel: PricePanel, start: int = 0) 
         "strategy",
         cfg.name,
         d.targets[:, 0],
-        cfg.execution.rebalance,
-        d.rule[:, 0],
-        compiled.labels,
-        signals,
-        d.column_counts(0),
+        cfg.execution.mode,
+        rule=d.rule[:, 0],
+        rule_labels=compiled.labels,
+        signals=signals,
+        decisions=d.column_counts(0),
+        band=cfg.execution.band,
     )
 
 

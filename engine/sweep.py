@@ -181,6 +181,7 @@ class _Knobs:
     min_hold: np.ndarray  # (k,)
     cooldown: np.ndarray  # (k,)
     sizing: list[Sizing | None]  # k sizing blocks
+    band: np.ndarray  # (k,) rebalancing bands, NaN for none
 
 
 def _groups(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[np.ndarray, dict[str, Any]]]:
@@ -210,9 +211,8 @@ def _knobs(cfg: StrategyConfig, frame: pd.DataFrame) -> _Knobs:
         key = next((key for key, t in targets.items() if t == ("params", p)), None)
         params[p] = frame[key].to_numpy(dtype=np.float64) if key else np.full(k, float(cfg.params[p]))
     lag_key = next((key for key, t in targets.items() if t == ("execution", "lag")), None)
-    reb_key = next((key for key, t in targets.items() if t == ("execution", "rebalance")), None)
     cost_keys = [key for key, t in targets.items() if t[0] == "costs"]
-    state_keys = [key for key, t in targets.items() if t[0] == "sizing" or t[1:] in (("min_hold",), ("cooldown",))]
+    state_keys = [key for key, t in targets.items() if t[0] in ("sizing", "execution") and t[1] != "lag"]
     state = [setting(cfg, combo) for _, combo in _groups(frame, state_keys)]
     state_rows = [rows for rows, _ in _groups(frame, state_keys)]
     per_row: list[Any] = [None] * k
@@ -223,11 +223,12 @@ def _knobs(cfg: StrategyConfig, frame: pd.DataFrame) -> _Knobs:
         params=params,
         signal_groups=[(rows, setting(cfg, combo).signals) for rows, combo in _groups(frame, signal_keys)],
         lag=frame[lag_key].to_numpy(dtype=np.int64) if lag_key else np.full(k, cfg.execution.lag, dtype=np.int64),
-        rebalance=frame[reb_key].astype(str).tolist() if reb_key else [cfg.execution.rebalance] * k,
+        rebalance=[s.rebalance for s in per_row],
         cost_groups=[(rows, setting(cfg, combo).costs) for rows, combo in _groups(frame, cost_keys)],
         min_hold=np.array([s.min_hold for s in per_row], dtype=np.int64),
         cooldown=np.array([s.cooldown for s in per_row], dtype=np.int64),
         sizing=[s.sizing for s in per_row],
+        band=np.array([np.nan if s.band is None else s.band for s in per_row]),
     )
 
 
@@ -269,6 +270,7 @@ def setting_targets(cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[S
         min_hold=np.array([s.min_hold for s in settings], dtype=np.int64),
         cooldown=np.array([s.cooldown for s in settings], dtype=np.int64),
         sizing=[s.sizing for s in settings],
+        band=np.array([np.nan if s.band is None else s.band for s in settings]),
     )
     return _targets(cfg, ctx, cols)
 
@@ -295,6 +297,7 @@ def evaluate_chunk(
         rebalance=knobs.rebalance,
         costs=cost_groups(knobs.cost_groups, mk),
         first_decision=first_decision(mk.start, knobs.lag),
+        band=knobs.band,
     )
     # The scheduler fills every leg with vectorbt's order primitives, exactly as from_orders
     # would (a sweep row equals its single run, simulated by ``--engine``: the tests check it).

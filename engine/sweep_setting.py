@@ -35,6 +35,7 @@ class Setting:
     min_hold: int = 0
     cooldown: int = 0
     sizing: Sizing | None = None
+    band: float | None = None  # a rebalancing band (rebalance is then its schedule, or "band")
 
     @property
     def signal_key(self) -> str:
@@ -47,16 +48,21 @@ def setting(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Setting:
     params = dict(cfg.params)
     signals = {name: dict(spec) for name, spec in cfg.signals.items()}
     costs, sizing = cfg.costs, cfg.sizing
-    execution: dict[str, str | int] = {"lag": cfg.execution.lag, "rebalance": cfg.execution.rebalance}
+    execution: dict[str, str | int] = {"lag": cfg.execution.lag, "rebalance": cfg.execution.mode}
     execution.update(_holds(cfg.execution))
+    band = cfg.execution.band
     for key, value in combo.items():
         target = sweep_target(cfg, key)
         if target[0] == "params":
             params[target[1]] = value
         elif target[0] == "signals":
             signals[target[1]][target[2]] = value
+        elif target == ("execution", "rebalance", "band"):
+            band = float(value)
+        elif target == ("execution", "rebalance"):  # a mode replaces a band
+            execution["rebalance"], band = str(value), None
         elif target[0] == "execution":
-            execution[target[1]] = str(value) if target[1] == "rebalance" else int(value)
+            execution[target[1]] = int(value)
         elif target[0] == "sizing" and sizing is not None:
             sizing = sizing.model_copy(update={target[1]: value})
         else:
@@ -70,6 +76,7 @@ def setting(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Setting:
         min_hold=int(execution["min_hold"]),
         cooldown=int(execution["cooldown"]),
         sizing=sizing,
+        band=band,
     )
 
 

@@ -162,7 +162,11 @@ def stitched_columns(
         mode = event_mask(panel.dates, per_fold[:, f : f + 1], np.array([rows[0]]), [s.rebalance])[:, 0]
         events[rows] = mode[rows]
         events[rows[0]] = True  # a new fold's combination always decides on its first row
+    if len({s.band for s in settings}) > 1:
+        raise UserError("a walk-forward whose folds choose different rebalancing bands is not supported")
+    band = settings[0].band
     return Columns(
+        band=np.array([np.nan if band is None else band]),
         targets=targets[:, None, :],
         lag=lag[:, None],
         rebalance=[settings[0].rebalance],

@@ -257,6 +257,20 @@ CASES = {
         "equal_risk",
         "not both",
     ),
+    "a band of zero": Case(
+        "rebalance: on_change}",
+        "rebalance: {band: 0}}",
+        "execution.rebalance.band",
+        "band: 0",
+        "greater than 0",
+    ),
+    "a band rebalancing daily": Case(
+        "rebalance: on_change}",
+        "rebalance: {band: 0.05, every: daily}}",
+        "execution.rebalance.every",
+        "every: daily",
+        "'weekly' or 'monthly'",
+    ),
     "start neither a date nor auto": Case(
         "start: 2020-01-01", "start: automatic", "data.start", "start:", "or 'auto'", got="automatic"
     ),

@@ -143,6 +143,7 @@ def test_too_many_combinations_is_refused(small) -> None:
         ("{data.start: [2010-01-01]}", "sweep.data.start", "a sweep runs on one panel"),
         ("{signals.rel.a: [hk]}", "sweep.signals.rel.a", "unknown argument"),
         ("{sizing.target_vol: [0.1]}", "sweep.sizing.target_vol", "the config has none"),
+        ("{execution.rebalance.band: [0.1]}", "sweep.execution.rebalance.band", "varies a rebalancing band"),
         ("{execution.min_hold: [-1]}", "sweep.execution.min_hold[0]", "greater than or equal to 0"),
     ],
 )

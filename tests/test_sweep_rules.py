@@ -98,3 +98,24 @@ def test_a_sweep_row_without_sizing_keys_keeps_the_configs_sizing(swept, tmp_pat
         single = apply_combination(small, combo)
         res = run_config(single, load_for_config(provider, single, warmup_rows=required_warmup(single)))[0]
         assert result.table.loc[j, "ann_vol"] == pytest.approx(res.metrics["ann_vol"], rel=1e-12)
+
+
+def test_sweeping_a_rebalancing_band_equals_single_runs(swept, tmp_path: Path) -> None:
+    _, _, _, provider, loaded = swept
+    head = CONFIG[: CONFIG.index("sweep:")]
+    text = head.replace("rebalance: weekly,", "rebalance: {band: 0.05, every: monthly},")
+    text += "sweep:\n  execution.rebalance.band: [0.02, 0.1]\n"
+    path = tmp_path / "band.yaml"
+    path.write_text(text, encoding="utf-8")
+    cfg = load_config(path)
+    assert cfg.execution.band == 0.05 and cfg.execution.mode == "monthly"
+    g = grid(cfg)
+    result = evaluate_chunk(prepare(cfg, loaded, engine="rust"), list(g), [0, 1])
+    trades = []
+    for j, combo in enumerate(g):
+        single = apply_combination(cfg, combo)
+        res = run_config(single, load_for_config(provider, single, warmup_rows=required_warmup(single)))[0]
+        for key in METRICS:
+            assert result.table.loc[j, key] == pytest.approx(res.metrics[key], rel=1e-12, abs=1e-12), (combo, key)
+        trades.append(res.metrics["trades"])
+    assert trades[0] > trades[1]  # a narrower band trades more

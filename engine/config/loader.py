@@ -251,10 +251,17 @@ def _line_for(lines: dict[tuple, int], loc: tuple) -> int | None:
 
 
 def _unwrap_optional(tp: Any) -> Any:
+    """``X | None`` -> X; a union with one model among its members (a tagged union) -> that model."""
+    if typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
+        args = [typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a for a in args]
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
         if len(args) == 1:
             return args[0]
+        if len(models) == 1:
+            return models[0]
     return tp
 
 

@@ -25,9 +25,12 @@ def format_loc(loc: tuple[str | int, ...]) -> str:
 
 
 def first_error(exc: ValidationError) -> Mapping:
-    """The error to report: an unknown key first (a misspelt key also makes its correct one 'missing')."""
+    """The error to report: an unknown key first (a misspelt key also makes its correct one 'missing'),
+    its location without the tags of a tagged union (``<band>``: not a YAML key)."""
     errors = exc.errors()
-    return next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("<") and p.endswith(">")))
+    return {**err, "loc": loc}
 
 
 def unknown(kind: str, name: str, known: list[str] | Mapping[str, object]) -> str:

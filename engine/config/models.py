@@ -10,9 +10,9 @@ silently (dates may be written as YAML dates or ``YYYY-MM-DD`` strings).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from engine.config.refs import resolve_refs
 from engine.config.values import (
@@ -41,6 +41,7 @@ from engine.config.values import (
 
 __all__ = [
     "AssetSpec",
+    "Band",
     "Benchmark",
     "Costs",
     "DataSpec",
@@ -185,6 +186,32 @@ class Rule(_Model):
         return out
 
 
+class Band(_Model):
+    """``rebalance: {band: 0.05}``: trade when a weight drifts more than ``band`` from its target."""
+
+    band: float = Field(
+        gt=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="rebalance when an asset's actual weight is more than this far from its target (0.05 = 5 points)",
+    )
+    every: Literal["weekly", "monthly"] | None = Field(
+        default=None, description="also rebalance on the last date of each week or month, whatever the drift"
+    )
+
+
+def _rebalance_kind(value: Any) -> str:
+    """Which form of ``rebalance`` a value is: a mapping is a band, anything else a mode (its errors say so)."""
+    return "<band>" if isinstance(value, dict | Band) else "<mode>"
+
+
+#: A mode or a band; errors name only the form written (tags in angle brackets never reach a message).
+Rebalance = Annotated[
+    Annotated[Literal["on_change", "daily", "weekly", "monthly"], Tag("<mode>")] | Annotated[Band, Tag("<band>")],
+    Discriminator(_rebalance_kind),
+]
+
+
 class Execution(_Model):
     """When decisions turn into trades."""
 
@@ -194,10 +221,11 @@ class Execution(_Model):
         le=MAX_LAG,
         description="dates of the union timeline between decision and execution (0 needs allow_same_bar)",
     )
-    rebalance: Literal["on_change", "daily", "weekly", "monthly"] = Field(
+    rebalance: Rebalance = Field(
         default="on_change",
         description="on_change: trade when the target changes; daily: back to target every date; weekly, monthly: "
-        "decide on the last date of each week or month of the timeline",
+        "decide on the last date of each week or month of the timeline; {band: 0.05}: when a weight drifts more than "
+        "5 points from its target (plus {every: weekly|monthly})",
     )
     allow_same_bar: bool = Field(default=False, description="permit lag: 0 (look-ahead; warned in every output)")
     fill: Literal["close", "next_open"] = Field(
@@ -215,6 +243,18 @@ class Execution(_Model):
         le=MAX_HOLD,
         description="dates a rule that stopped deciding may not decide again (otherwise never cools; docs/rules.md)",
     )
+
+    @property
+    def mode(self) -> str:
+        """The rebalance schedule as a mode of :data:`engine.execution.REBALANCE_MODES` (``band``: none)."""
+        if isinstance(self.rebalance, Band):
+            return self.rebalance.every or "band"
+        return self.rebalance
+
+    @property
+    def band(self) -> float | None:
+        """The rebalancing band, or None."""
+        return self.rebalance.band if isinstance(self.rebalance, Band) else None
 
 
 class Sizing(_Model):

@@ -55,6 +55,7 @@ SWEEPABLE_PATHS = (
     "costs.fee_bps",
     "costs.slippage_bps",
     "costs.hk_stamp_duty_bps",
+    "execution.rebalance.band",
     "execution.min_hold",
     "execution.cooldown",
     "sizing.target_vol",
@@ -82,6 +83,13 @@ def sweep_target(cfg: StrategyConfig, key: str) -> tuple[str, ...]:
     if len(parts) == 2 and parts[0] == "params" and parts[1] in cfg.params:
         return parts
     if key in SWEEPABLE_PATHS:
+        if key == "execution.rebalance.band" and cfg.execution.band is None:
+            raise ConfigError(
+                f"sweep key {key!r} varies a rebalancing band, and execution.rebalance is {cfg.execution.rebalance!r}",
+                path=f"sweep.{key}",
+                expected="execution.rebalance: {band: ...} to vary",
+                got=key,
+            )
         if parts[0] == "sizing" and cfg.sizing is None:
             raise ConfigError(
                 f"sweep key {key!r} varies the sizing: block, and the config has none",

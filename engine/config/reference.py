@@ -29,7 +29,17 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from engine.config.models import AssetSpec, Benchmark, Costs, DataSpec, Execution, Rule, Sizing, StrategyConfig
+from engine.config.models import (
+    AssetSpec,
+    Band,
+    Benchmark,
+    Costs,
+    DataSpec,
+    Execution,
+    Rule,
+    Sizing,
+    StrategyConfig,
+)
 
 __all__ = ["SECTION_PROSE", "config_reference", "model_sections", "plain_type"]
 
@@ -240,6 +250,13 @@ basis (`Open x Adj Close / Close`). See the
 `cooldown` count dates of the union timeline and act on the decisions, before the lag
 ([rules.md](rules.md)).
 """,
+    Band: """\
+`rebalance: {band: 0.05}` trades only when some asset's actual end-of-day weight is more than
+`band` from the target decided that date (5 points), and on the first decision; `every: monthly`
+(or `weekly`) also rebalances on that schedule. A drift is not checked while an earlier event's
+orders are still waiting to fill. Useful with `sizing:` and weight expressions, whose targets move
+a little every day.
+""",
     Sizing: """\
 Optional. Reshapes the strategy's weights on every decision date from the trailing `window` daily
 returns of each asset's unit value (base currency): shares the held listed assets' total weight by
@@ -306,6 +323,7 @@ def _section_of(model: type[BaseModel]) -> str:
         AssetSpec: "`assets.<name>`",
         Rule: "`rules[]`",
         Execution: "`execution`",
+        Band: "`execution.rebalance` band",
         Costs: "`costs`",
         Sizing: "`sizing`",
         Benchmark: "`benchmarks[]`",

@@ -57,7 +57,8 @@ def test_scheduler_fills_equal_vectorbt_simulation_of_its_legs(engine: str, seed
         dates=panel.dates,
         first_decision=np.full(k, 4),
         lag=rng.integers(1, 4, size=k),
-        rebalance=["on_change", "daily", "weekly", "monthly", "on_change", "daily"],
+        rebalance=["on_change", "daily", "weekly", "monthly", "band", "on_change"],
+        band=np.array([np.nan, np.nan, 0.05, np.nan, 0.03, 0.1]),  # drift events, decided from the fills so far
         close=close[first_slot:],
         order_price=order[first_slot:],
         fees=fees,
@@ -85,3 +86,58 @@ def test_scheduler_fills_equal_vectorbt_simulation_of_its_legs(engine: str, seed
         np.testing.assert_array_equal(mine[field], theirs[field])
     for field in ("size", "price", "fees"):
         np.testing.assert_allclose(mine[field], theirs[field], rtol=1e-12, atol=0)
+
+
+def _band_plan(lag: int, band: float = 0.05):
+    """Two New York assets, 50/50 targets on every date, a band; no costs.  us2 stays at 100; us
+    starts rising once the first decision has filled (row ``lag``)."""
+    dates = pd.bdate_range("2021-03-01", periods=9 + lag - 1)
+    path = [110.0, 121.0, 133.1, 133.1, 100.0, 100.0, 100.0]
+    us = pd.Series([100.0] * (lag + 1) + path[: 9 + lag - 1 - (lag + 1)], index=dates)
+    us2 = pd.Series(100.0, index=dates)
+    specs = {"us": AssetSpec(symbol="US", market="us"), "us2": AssetSpec(symbol="US2", market="us")}
+    panel = build_panel({"us": us, "us2": us2}, specs, price_field="close", source="t", synthetic=True)
+    val = valuation(panel, dividend_yields=np.zeros(2), cash_rate=0.0, start=1)
+    close, order = simulation_prices(val, panel.traded, np.zeros(2, dtype=np.int64), 1, "close")
+    n = len(dates)
+    return plan_batch(
+        targets=np.full((n, 1, 2), 0.5),
+        traded=panel.traded,
+        markets=panel.markets,
+        dates=panel.dates,
+        first_decision=np.array([0]),
+        lag=np.array([lag]),
+        rebalance=["band"],
+        close=close[1:],
+        order_price=order[1:],
+        fees=np.zeros((n - 1, 2)),
+        slippage=np.zeros(2),
+        init_cash=100_000.0,
+        first_slot=1,
+        band=np.array([band]),
+    )
+
+
+def test_a_band_rebalances_only_when_a_weight_drifts_past_it() -> None:
+    """Hand-computed: bought 50/50 at 100 on row 1 (500 units each, 100,000).
+    row 2: us 110 -> 55,000 / 105,000 = 0.5238, drift 0.024: no event
+    row 3: us 121 -> 60,500 / 110,500 = 0.5475, drift 0.048: no event
+    row 4: us 133.1 -> 66,550 / 116,550 = 0.5710, drift 0.071 > 0.05: event, fills on row 5
+    row 5: back to 50/50 of 116,550 at 133.1: 437.83 us, 582.75 us2; drift 0
+    row 6: us 100 -> 43,782.9 / 102,057.9 = 0.4290, drift 0.071: event, fills on row 7
+    """
+    plan = _band_plan(lag=1)
+    assert np.flatnonzero(plan.events[:, 0]).tolist() == [0, 4, 6]
+    fills = np.sort(plan.fills, order=["idx", "col"])
+    assert sorted(set((fills["idx"] + 1).tolist())) == [1, 5, 7]  # rows of the fills (idx counts from row 1)
+    sold = fills[(fills["idx"] + 1 == 5) & (fills["col"] == 0)]
+    assert float(sold["size"][0]) == pytest.approx(500 - 116_550 / 2 / 133.1, rel=1e-12)
+
+
+def test_a_band_waits_for_pending_legs_before_it_fires_again() -> None:
+    """With lag 2 everything is a row later: bought on row 2, drift 0.071 on row 5 (an event that fills
+    on row 7); row 6 drifts by 0.071 too, but the legs of row 5 are pending, so it is no event.  Row
+    7's fill at 100 brings the weights back: no event until the end."""
+    plan = _band_plan(lag=2)
+    assert np.flatnonzero(plan.events[:, 0]).tolist() == [0, 5]
+    assert np.flatnonzero(_band_plan(lag=1, band=0.08).events[:, 0]).tolist() == [0]  # 0.071 < 0.08
