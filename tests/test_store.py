@@ -177,6 +177,8 @@ def _metrics(db: Path, run_id: str) -> list[dict[str, Any]]:
     for row in rows:
         row["start"], row["end"] = str(row["start"]), str(row["end"])
         row["avg_weight"] = json.loads(row["avg_weight"])
+        if (decisions := json.loads(row.pop("decisions"))) is not None:  # a strategy's decision counts
+            row["decisions"] = decisions
     return rows
 
 

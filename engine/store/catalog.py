@@ -58,12 +58,12 @@ CREATE TABLE IF NOT EXISTS sweeps (
 CREATE TABLE IF NOT EXISTS metrics (
     run_id VARCHAR, kind VARCHAR, name VARCHAR, start DATE, "end" DATE,
     {", ".join(f"{c} DOUBLE" for c in _METRIC_COLUMNS if c in _FLOATS)},
-    {", ".join(f"{c} BIGINT" for c in _METRIC_COLUMNS if c in _INTS)}, avg_weight VARCHAR);
+    {", ".join(f"{c} BIGINT" for c in _METRIC_COLUMNS if c in _INTS)}, avg_weight VARCHAR, decisions VARCHAR);
 """
 
 
 #: Bump when the tables change: the catalog is derived data, so an old one is dropped and rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _ensure_schema(con: Any) -> None:
@@ -261,8 +261,9 @@ class Catalog:
             f"INSERT INTO runs ({cols}) VALUES ({', '.join('?' * len(_RUN_COLUMNS))})", [row[c] for c in _RUN_COLUMNS]
         )
         for m in [metrics["strategy"], *metrics.get("benchmarks", [])]:
-            values = [row["run_id"], *[m.get(c) for c in _METRIC_COLUMNS], json.dumps(m.get("avg_weight"))]
-            mcols = ", ".join(f'"{c}"' for c in ("run_id", *_METRIC_COLUMNS, "avg_weight"))
+            values = [row["run_id"], *[m.get(c) for c in _METRIC_COLUMNS]]
+            values += [json.dumps(m.get("avg_weight")), json.dumps(m.get("decisions"))]  # JSON text; null: none
+            mcols = ", ".join(f'"{c}"' for c in ("run_id", *_METRIC_COLUMNS, "avg_weight", "decisions"))
             con.execute(f"INSERT INTO metrics ({mcols}) VALUES ({', '.join('?' * len(values))})", values)
 
     def _refresh_views(self, con: Any) -> None:
