@@ -8,7 +8,8 @@ others are the comparison curves.
 A curve of more than :data:`MAX_POINTS` dates is drawn through the lowest and highest value of
 each run of k dates (:func:`engine.render.html.series.envelope`), and the chart's title says so.
 No text is drawn on points where labels could collide: the risk-return labels are placed apart
-(:func:`_label_offsets`), a fold's number is its colour, a threshold's text is its legend entry.
+(:func:`engine.render.html.labels.label_offsets`), a fold's number is its colour, a threshold's
+text is its legend entry.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from engine.render.html import labels
 from engine.render.html.series import Threshold, envelope
 from engine.store.rundir import FIRST_RULE
 
@@ -239,43 +241,23 @@ def _add_threshold_lines(fig: go.Figure, thresholds: Sequence[Threshold], y_rang
     """One dashed line per distinct threshold value, labelled with each comparison and its rules.
 
     A label sits on its line at the left; when it would touch one placed before (two thresholds close
-    together), it moves right along its own line until it is clear (:func:`_along_the_line`).
+    together), it moves right along its own line until it is clear (:func:`engine.render.html.labels.along_the_line`).
     """
     by_value: dict[float, dict[str, list[int]]] = {}
     for t in thresholds:
         by_value.setdefault(t.value, {}).setdefault(t.label, []).append(t.rule + FIRST_RULE)  # t.rule: a position
     taken: list[tuple[float, float, float, float]] = []
-    for value, labels in sorted(by_value.items()):
+    for value, texts in sorted(by_value.items()):
         label = "; ".join(
             f"{text} (rule{'s' if len(rules) > 1 else ''} {', '.join(map(str, dict.fromkeys(rules)))})"
-            for text, rules in labels.items()
+            for text, rules in texts.items()
         )
-        x, above = _along_the_line(value, label, y_range, taken)
+        x, above = labels.along_the_line(value, label, y_range, taken)
         fig.add_hline(y=value, line={"dash": "dash", "color": "#444", "width": 1})
         fig.add_annotation(
             text=label, x=x, xref="x domain", y=value, yref="y", xanchor="left", yanchor="bottom" if above else "top",
             showarrow=False, font={"size": 10}, bgcolor="rgba(255,255,255,0.7)",
         )  # fmt: skip
-
-
-def _along_the_line(
-    value: float, label: str, y_range: Sequence[float], taken: list[tuple[float, float, float, float]]
-) -> tuple[float, bool]:
-    """Where a threshold's label goes: (left edge as a share of the plot's width, above the line), first clear."""
-    width, height = _PLOT_PX
-    y = (y_range[1] - value) / (y_range[1] - y_range[0]) * height
-    w = len(label) * _CHAR_PX + 8
-    for above in (True, False):
-        top = y - _LABEL_PX if above else y
-        x = 4.0
-        while x + w <= width:
-            box = (x, top, x + w, top + _LABEL_PX)
-            hits = [b for b in taken if box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]]
-            if not hits:
-                taken.append(box)
-                return x / width, above
-            x = max(b[2] for b in hits) + 12
-    return 0.0, True
 
 
 def rolling_figure(
@@ -333,68 +315,10 @@ def year_returns_figure(years: Mapping[str, Mapping[int, float]], *, title: str,
     return layout(fig, title, barmode="group", yaxis={"tickformat": ".0%"}, xaxis={"type": "category"})
 
 
-#: The plot area of a figure on the page, in CSS pixels (1232 px wide, 440 high, less margins and axis titles),
-#: a width of one character of a 10 px label (an upper bound for system-ui), and a label's height.
-_PLOT_PX, _CHAR_PX, _LABEL_PX = (1100.0, 300.0), 6.2, 15.0
-_RADII = (28, 40, 55, 75, 100, 130, 170, 220)
-_DIRECTIONS = [(np.cos(a), -np.sin(a)) for a in np.radians([90, 270, 30, 150, 210, 330, 0, 180, 60, 120, 240, 300])]
-
-
-def _overlaps(box: tuple[float, float, float, float], boxes: list[tuple[float, float, float, float]]) -> bool:
-    return any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes)
-
-
-def _label_offsets(px: np.ndarray, py: np.ndarray, texts: Sequence[str]) -> list[tuple[float, float]]:
-    """For each point (pixels in the plot area, y down), the offset of its label's centre: the nearest free place.
-
-    Greedy: each label in turn tries rings of growing radius around its point, twelve directions each (a wide
-    label steps further sideways), and takes the first box inside the plot that touches no marker and no
-    label placed before it.
-    """
-    width, height = _PLOT_PX
-    taken = [(x - 7, y - 7, x + 7, y + 7) for x, y in zip(px, py, strict=True)]  # the markers
-    out = []
-    for x, y, text in zip(px, py, texts, strict=True):
-        w = len(text) * _CHAR_PX + 6
-        rings = ((dx * r * (1 + w / 60 * abs(dx)), dy * r) for r in _RADII for dx, dy in _DIRECTIONS)
-        fits = (
-            (dx, dy, box)
-            for dx, dy in rings
-            if (box := _box(x + dx, y + dy, w)) and box[0] >= 0 and box[2] <= width and box[1] >= 0
-            and box[3] <= height and not _overlaps(box, taken)
-        )  # fmt: skip
-        dx, dy, box = next(fits, (0.0, -28.0, _box(x, y - 28, w)))
-        taken.append(box)
-        out.append((float(dx), float(dy)))
-    return out
-
-
-def _box(cx: float, cy: float, w: float) -> tuple[float, float, float, float]:
-    return (cx - w / 2 - 2, cy - _LABEL_PX / 2 - 1, cx + w / 2 + 2, cy + _LABEL_PX / 2 + 1)
-
-
 def _padded(values: np.ndarray, share: float) -> list[float]:
     lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
     pad = (hi - lo) * share or abs(hi) * share or 0.01
     return [lo - pad, hi + pad]
-
-
-def _point_labels(points: Sequence[tuple[str, str, float, float]], xr: list[float], yr: list[float]) -> list[dict]:
-    """One annotation per distinct (volatility, CAGR), naming every row there, placed by :func:`_label_offsets`."""
-    spots: dict[tuple[float, float], list[str]] = {}
-    for name, _, x, y in points:
-        if np.isfinite(x) and np.isfinite(y):
-            spots.setdefault((x, y), []).append(name)
-    xy = np.array(list(spots), dtype=float).reshape(-1, 2)
-    px = (xy[:, 0] - xr[0]) / (xr[1] - xr[0]) * _PLOT_PX[0]
-    py = (1 - (xy[:, 1] - yr[0]) / (yr[1] - yr[0])) * _PLOT_PX[1]
-    texts = [" = ".join(names) for names in spots.values()]
-    offsets = _label_offsets(px, py, texts)
-    return [
-        {"x": x, "y": y, "ax": dx, "ay": dy, "text": text, "showarrow": True, "arrowhead": 0, "arrowwidth": 1,
-         "arrowcolor": "#6b7280", "standoff": 6, "font": {"size": 10}, "bgcolor": "rgba(255,255,255,0.85)"}
-        for (x, y), text, (dx, dy) in zip(xy.tolist(), texts, offsets, strict=True)
-    ]  # fmt: skip
 
 
 def risk_return_figure(points: Sequence[tuple[str, str, float, float]], *, title: str) -> go.Figure:
@@ -428,7 +352,7 @@ def risk_return_figure(points: Sequence[tuple[str, str, float, float]], *, title
         fig,
         title,
         hovermode="closest",
-        annotations=_point_labels(points, xr, yr),
+        annotations=labels.point_labels(points, xr, yr),
         xaxis={"tickformat": ".0%", "title": "annualised volatility", "range": xr},
         yaxis={"tickformat": ".0%", "title": "CAGR", "range": yr},
     )

@@ -18,7 +18,7 @@ import pandas as pd
 from engine.compare import Comparison
 from engine.metrics import frames as cmp
 from engine.metrics.specs import spec
-from engine.render.html import charts
+from engine.render.html import charts, labels
 from engine.render.html import series as ser
 from engine.render.html.page import (
     SYNTHETIC_BANNER,
@@ -141,14 +141,15 @@ def _curve_sections(
     figures["drawdown"] = charts.drawdown_figure(
         {k: ser.drawdown(v, start) for k, (v, start) in curves.items()}, dotted=benchmarks
     )
+    points = [(r["name"], r["kind"], r["ann_vol"], r["cagr"]) for r in rows]
     figures["risk_return"] = charts.risk_return_figure(
-        [(r["name"], r["kind"], r["ann_vol"], r["cagr"]) for r in rows],
-        title="Risk and return: CAGR against annualised volatility",
+        points, title="Risk and return: CAGR against annualised volatility"
     )
+    tall = labels.is_tall_risk_return(points)
     return [
         Section("equity", "Equity, normalised to 1", figure_html(figures["equity"], "fig-equity")),
         Section("drawdowns", "Drawdowns", figure_html(figures["drawdown"], "fig-drawdown")),
-        Section("risk-return", "Risk and return", figure_html(figures["risk_return"], "fig-risk-return")),
+        Section("risk-return", "Risk and return", figure_html(figures["risk_return"], "fig-risk-return", tall=tall)),
     ]
 
 

@@ -132,8 +132,17 @@ def _signal_description(spec: dict[str, Any]) -> str:
     return f"{spec.get('fn')}({params})"
 
 
-def _rule_texts(cfg: dict[str, Any]) -> list[str | None]:
-    return [r.get("when") for r in cfg.get("rules", [])]
+def _rule_texts(cfg: dict[str, Any], key: str = "when") -> list[str | None]:
+    """Each rule's ``when:`` (or ``until:``) text, None where it has none."""
+    return [r.get(key) for r in cfg.get("rules", [])]
+
+
+def _rule_labels(cfg: dict[str, Any]) -> list[str]:
+    """Each rule as the legend names it: ``<when>``, ``<when> until <until>`` or ``otherwise``."""
+    out = []
+    for when, until in zip(_rule_texts(cfg), _rule_texts(cfg, "until"), strict=True):
+        out.append("otherwise" if when is None else when + (f" until {until}" if until else ""))
+    return out
 
 
 def _with_values(node: expr.Expr, values: Mapping[str, float]) -> expr.Expr:
@@ -170,8 +179,11 @@ def _rule_thresholds(cfg: dict[str, Any], signal_names: Sequence[str]) -> list[s
     """
     params: dict[str, float] = cfg.get("params") or {}
     known = [*signal_names, *params]
-    whens = [None if w is None else _params_as_numbers(w, known, params) for w in _rule_texts(cfg)]
-    return [t for t in ser.thresholds(whens, known) if t.signal in signal_names]
+    found = []
+    for key in ("when", "until"):  # an until: is where a latched rule lets go
+        texts = [None if w is None else _params_as_numbers(w, known, params) for w in _rule_texts(cfg, key)]
+        found += [t for t in ser.thresholds(texts, known) if t.signal in signal_names]
+    return found
 
 
 def _signals_section(run: StoredRun, figures: dict[str, Any]) -> str:
@@ -183,13 +195,13 @@ def _signals_section(run: StoredRun, figures: dict[str, Any]) -> str:
         return notice(SIGNALS_WALKFORWARD)
     if run.signals is None:
         return notice(SIGNALS_MISSING)
-    labels = [w if w is not None else "otherwise" for w in _rule_texts(cfg)]
+    labels = _rule_labels(cfg)
     lines = _rule_thresholds(cfg, list(specs))
     rule = run.weights.get("rule")
     body = [
         paragraphs(
             [
-                "Shaded: the rule that matched each date's decision (taken after both closes; its orders execute "
+                "Shaded: the rule that decided on each date (taken after both closes; its orders execute "
                 f"{(cfg.get('execution') or {}).get('lag', 1)} date(s) later), numbered as in weights.csv: rule "
                 f"{FIRST_RULE} is the first of rules:. Dashed: the constants the rules compare "
                 "the signal with. Before a signal is complete (warm-up) its rules are false and the otherwise "
