@@ -159,11 +159,14 @@ def test_run_writes_one_complete_run_directory_per_config(synthetic_runs: dict[s
 def test_stored_signals_are_the_values_the_rules_saw(synthetic_runs: dict[str, Proc]) -> None:
     """signals.parquet holds every signal on the run's dates: evaluating the config's rules on those stored
     values gives back the stored rule of every date (weights.csv), so the report's charts show what decided.
-    (No shipped config uses crosses_above/below, whose first date would need the day before the run.)"""
+    (No shipped config uses crosses_above/below, whose first date would need the day before the run.
+    Configs whose rules keep state (until:, min_hold, cooldown) decide from the day before the run on,
+    so the run's own dates cannot replay them: tests/test_decision_reference.py checks those.)"""
     from engine.config import load_config
     from engine.rules import compile_rules, decide
 
     results = synthetic_runs["table"].results
+    stateful: list[str] = []
     for path in SHIPPED:
         cfg = load_config(path)
         run_dir = _run_dir(results, cfg.name)
@@ -174,10 +177,14 @@ def test_stored_signals_are_the_values_the_rules_saw(synthetic_runs: dict[str, P
         if not cfg.signals:
             continue
         assert signals[list(cfg.signals)].notna().all().all(), f"{cfg.name}: a signal is NaN after the warm-up"
-        compiled = compile_rules(cfg.rules, list(cfg.assets), list(cfg.signals))
+        compiled = compile_rules(cfg.rules, list(cfg.assets), [*cfg.signals, *cfg.params])
+        if compiled.stateful or cfg.execution.min_hold > 1 or cfg.execution.cooldown > 0:
+            stateful.append(cfg.name)
+            continue
         values = {name: signals[name].to_numpy() for name in cfg.signals}
-        rule, _ = decide(compiled, values, len(signals))
+        rule, _ = decide(compiled, {**values, **cfg.params}, len(signals))
         assert (rule + 1).tolist() == weights["rule"].tolist(), cfg.name  # decide counts from 0, the files from 1
+    assert stateful == ["corr_breakdown_hysteresis", "vix_filter"]  # the others were replayed
 
 
 def test_run_json_rows_follow_the_contract(synthetic_runs: dict[str, Proc]) -> None:

@@ -430,8 +430,8 @@ def test_the_readme_main_job_compares_every_shipped_config_on_synthetic_data(tmp
     names = [yaml.safe_load(p.read_text(encoding="utf-8"))["name"] for p in ALL_CONFIGS]
     assert [r["name"] for r in doc["rows"] if r["kind"] == "strategy"] == names
     assert doc["synthetic"] is True
-    # index configs, the ETF pair, and the index pair with the T-bill: three sets of series
-    assert len(doc["data_fingerprints"]) == 3
+    # index configs, the ETF pair, the index pair with the T-bill, and the pair with the VIX: four sets of series
+    assert len(doc["data_fingerprints"]) == 4
     rows = {r["name"]: r for r in doc["rows"]}
     for name in names:  # each strategy's Sharpe is in excess of its own cash rate, as in its run
         run = run_of(tmp_path / "results", rows[name]["run_id"])

@@ -217,10 +217,10 @@ def test_missing_name_in_env_is_a_key_error() -> None:
         ("().__class__.__bases__", "attribute access is not allowed"),
         ("corr.__class__", "attribute access is not allowed ('corr.__class__' at column 1)"),
         ("x.y(1) < 2", "attribute access is not allowed"),
-        ("open('x')", "function 'open' is not allowed (allowed: abs, crosses_above, crosses_below)"),
+        ("open('x')", "function 'open' is not allowed (allowed: abs, clip, crosses_above, crosses_below, max, min)"),
         ("eval('1')", "function 'eval' is not allowed"),
         ("(x)(1) < 1", "function 'x' is not allowed"),
-        ("abs(x)(1) < 1", "only calls of abs, crosses_above, crosses_below are allowed"),
+        ("abs(x)(1) < 1", "only calls of abs, clip, crosses_above, crosses_below, max, min are allowed"),
         ("[x for x in y]", "comprehensions are not allowed"),
         ("lambda: 1", "lambdas are not allowed"),
         ("corr if mom else 1", "'if' expressions are not allowed"),
@@ -500,7 +500,7 @@ def test_public_api() -> None:
         "to_text",
     }
     assert all(hasattr(ex, name) for name in ex.__all__)
-    assert ex.FUNCTIONS == ("abs", "crosses_above", "crosses_below")
+    assert ex.FUNCTIONS == ("abs", "clip", "crosses_above", "crosses_below", "max", "min")
     assert (MAX_LENGTH, MAX_DEPTH) == (500, 32)
 
 
@@ -512,3 +512,30 @@ def test_module_never_calls_a_python_evaluator() -> None:
     source = "".join(inspect.getsource(mod) for mod in (ex, engine.expr_tree, engine.expr_parse, engine.expr_eval))
     for token in ("eval(", "exec(", "compile(", "import pandas", "import numexpr", "builtins"):
         assert token not in source
+
+
+def test_clip_min_and_max_are_numbers_that_propagate_nan() -> None:
+    x = np.array([-1.0, 0.25, 3.0, np.nan])
+    env = {"x": x, "k": 0.5}
+    assert ex.evaluate(ex.parse_number("clip(x, 0, 1)", ["x"]), env).tolist()[:3] == [0.0, 0.25, 1.0]
+    assert np.isnan(ex.evaluate(ex.parse_number("clip(x, 0, 1)", ["x"]), env)[3])
+    assert ex.evaluate(ex.parse_number("min(x, k, 2)", ["x", "k"]), env).tolist()[:3] == [-1.0, 0.25, 0.5]
+    assert ex.evaluate(ex.parse_number("max(x, k)", ["x", "k"]), env).tolist()[:3] == [0.5, 0.5, 3.0]
+    assert ex.evaluate(ex.parse_condition("clip(x, 0, 1) >= 1", ["x"]), env).tolist() == [False, False, True, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "parse", "says"),
+    [
+        ("x > 1", "number", "expected a number, got a condition"),
+        ("clip(x, 0, 1)", "condition", "expected a condition"),
+        ("clip(x, 0)", "number", "clip() takes 3 arguments, got 2"),
+        ("max(x)", "number", "max() takes 2 or more arguments, got 1"),
+        ("min(x > 1, 2)", "number", "min() needs a number, got a condition"),
+    ],
+)
+def test_weights_are_numbers_and_conditions_are_conditions(text: str, parse: str, says: str) -> None:
+    parser = ex.parse_number if parse == "number" else ex.parse_condition
+    with pytest.raises(ExpressionError) as info:
+        parser(text, ["x"])
+    assert says in info.value.message
