@@ -286,9 +286,15 @@ def _unfilled_notes(panel: PricePanel, plan: OrderPlan) -> list[str]:
 
 
 def decision_notes(counts: Mapping[str, int] | None) -> list[str]:
-    """Notes for weights that had to be clipped or could not be sized (docs/rules.md)."""
+    """Notes on what the rules' state did, and on weights that had to be clipped or could not be sized
+    (docs/rules.md)."""
     counts = counts or {}
     out = []
+    if counts.get("held") or counts.get("cooled"):
+        out.append(
+            f"rule state: the minimum hold kept the deciding rule on {counts.get('held', 0):,} decision dates, "
+            f"a cooling rule was passed over on {counts.get('cooled', 0):,} (docs/rules.md)"
+        )
     if counts.get("clipped"):
         out.append(
             f"weights clipped to [0, 1] or scaled to the gross limit on {counts['clipped']:,} decision dates "
