@@ -755,8 +755,11 @@ def test_psr_and_dsr_equal_the_formulas_of_the_papers(real: Real) -> None:
         assert 0.0 <= row["dsr"] <= row["psr"] <= 1.0  # deflating can only lower it
         assert row["psr"] == pytest.approx(psr(r, 0.0), abs=1e-9)
         assert row["dsr"] == pytest.approx(psr(r, sr0), abs=1e-9)
-        # the paired bootstrap is close to the Jobson-Korkie test with Memmel's correction
-        assert row["p_beats_ref"] == pytest.approx(jobson_korkie(r, ref), abs=0.1), row["name"]
+        # the paired bootstrap is close to the Jobson-Korkie test with Memmel's correction: within 0.05 for
+        # the methods, plus three Monte Carlo standard errors of a share estimated from REPS resamples
+        jk = jobson_korkie(r, ref)
+        allowed = 0.05 + 3 * np.sqrt(jk * (1 - jk) / int(REPS))
+        assert row["p_beats_ref"] == pytest.approx(jk, abs=allowed), row["name"]
         assert (row["p_beats_ref"] > 0.5) == (r.mean() / r.std(ddof=1) > ref_sharpe), row["name"]
     for row in doc["rows"]:
         if row["kind"] == "benchmark":
