@@ -146,10 +146,14 @@ def decisions(
     """Decide on every date (module docstring): ``env`` maps signal names to (n,) arrays and parameter
     names to numbers, or, for K parameter columns at once (a sweep), to (1, K) arrays; signals may also
     be (n, 1) or (n, K).  ``first``, ``min_hold``, ``cooldown``: a number or one per column."""
-    from engine.rules_nb import decide_nb  # numba: compiled on first use, cached on disk
-
     columns = _columns(env, first, min_hold, cooldown)
     k = columns or 1
+    if not compiled.stateful and np.all(np.asarray(min_hold) <= 1) and np.all(np.asarray(cooldown) == 0):
+        rule = _first_in_force(compiled, env, n, k)  # no state: the first match, vectorised
+        zeros = np.zeros(k, dtype=np.int64)
+        return _decided(compiled, env, rule, np.broadcast_to(np.asarray(first), (k,)), zeros, zeros, columns)
+    from engine.rules_nb import decide_nb  # numba: compiled on first use, cached on disk
+
     r = len(compiled.conditions)
     in_force = np.empty((r, n, k), dtype=np.bool_)
     exits = np.zeros((r, n, k), dtype=np.bool_)
@@ -174,10 +178,37 @@ def decisions(
         per_column(min_hold),
         per_column(cooldown),
     )
-    targets, clipped = _targets(compiled, env, rule, per_column(first))
+    return _decided(compiled, env, rule, per_column(first), held_count, cooled, columns)
+
+
+def _decided(
+    compiled: CompiledRules,
+    env: Mapping[str, np.ndarray | float],
+    rule: np.ndarray,
+    first: np.ndarray,
+    held: np.ndarray,
+    cooled: np.ndarray,
+    columns: int | None,
+) -> Decisions:
+    """The :class:`Decisions` of the (n, K) deciding rules ``rule``: their valid weights, one column's
+    arrays as (n,) and (n, A) when ``columns`` is None."""
+    targets, clipped = _targets(compiled, env, rule, first)
     if columns is None:
         rule, targets = rule[:, 0], targets[:, 0]
-    return Decisions(rule=rule, targets=targets, held=held_count, cooled=cooled, clipped=clipped)
+    return Decisions(rule=rule, targets=targets, held=held, cooled=cooled, clipped=clipped)
+
+
+def _first_in_force(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: int, k: int) -> np.ndarray:
+    """(n, K): the first rule in force on each date (rules without ``until:``), from the last rule up."""
+    r = len(compiled.conditions)
+    fallback = r - 1 if compiled.conditions and compiled.conditions[-1] is None else 0
+    rule = np.full((n, k), fallback, dtype=np.int64)
+    for i in range(r - 1, -1, -1):
+        cond = compiled.conditions[i]
+        weight_names = frozenset().union(*(expr.names(w) for w in compiled.weights[i] if isinstance(w, expr.Expr)))
+        held = True if cond is None else condition_mask(cond, env)
+        rule[_as_columns(held & _known_mask(weight_names, env), n, k)] = i
+    return rule
 
 
 def _targets(
