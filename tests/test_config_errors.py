@@ -271,6 +271,18 @@ CASES = {
         "every: daily",
         "'weekly' or 'monthly'",
     ),
+    "a data series held by a rule": Case(
+        "  hk: {symbol: ^HSI, market: hk}\nsignals:\n  corr: {fn: rolling_corr, a: us, b: hk, window: 20}\n"
+        "  mom: {fn: relative_momentum, a: us, b: hk, window: 10}\nrules:\n  - when: corr < 0.2 and mom > 0\n"
+        "    weights: {us: 1.0}",
+        "  hk: {symbol: ^HSI, market: hk}\n  bill: {symbol: ^IRX, market: us, instrument: series}\nsignals:\n"
+        "  corr: {fn: rolling_corr, a: us, b: hk, window: 20}\n"
+        "  mom: {fn: relative_momentum, a: us, b: hk, window: 10}\nrules:\n  - when: corr < 0.2 and mom > 0\n"
+        "    weights: {bill: 1.0}",
+        "rules[0].weights.bill",
+        "weights: {bill",
+        "not a price: it cannot be held",
+    ),
     "start neither a date nor auto": Case(
         "start: 2020-01-01", "start: automatic", "data.start", "start:", "or 'auto'", got="automatic"
     ),

@@ -214,7 +214,22 @@ def check_execution(cfg: StrategyConfig) -> None:
 
 
 def check_assets(cfg: StrategyConfig) -> None:
-    """A ``dividend_yield`` is for price series without dividends: not with ``adj_close``, which has them."""
+    """A ``dividend_yield`` is for price series without dividends: not with ``adj_close``, which has them;
+    an ``instrument: series`` (not a price) is never traded."""
+    series = {name for name, spec in cfg.assets.items() if spec.kind == "series"}
+    holders: list[tuple[str, Mapping[str, object]]] = [
+        (f"rules[{i}].{'otherwise' if r.otherwise is not None else 'weights'}", r.target)
+        for i, r in enumerate(cfg.rules)
+    ]
+    holders += [(f"benchmarks[{i}].weights", b.weights) for i, b in enumerate(cfg.benchmarks)]
+    for path, weights in holders:
+        for asset in series & set(weights):
+            raise ConfigError(
+                f"asset {asset!r} is a data series (instrument: series), not a price: it cannot be held",
+                path=f"{path}.{asset}",
+                expected="series assets only in signals",
+                got=asset,
+            )
     for name, spec in cfg.assets.items():
         if spec.dividend_yield > 0 and cfg.price_of(name) == "adj_close":
             where = "assets." + name + ".price" if spec.price else "data.price"

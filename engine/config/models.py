@@ -119,9 +119,11 @@ class AssetSpec(_Model):
         default=None, description="the currency its prices are in; default: us USD, hk HKD"
     )
     price: PriceField | None = Field(default=None, description="price column; default: data.price")
-    instrument: Literal["index", "etf", "stock"] | None = Field(
+    instrument: Literal["index", "etf", "stock", "series"] | None = Field(
         default=None,
-        description="index, etf or stock; default: index for a ^ ticker, else stock; an etf pays no stamp duty",
+        description="index, etf or stock; default: index for a ^ ticker, else stock; an etf pays no stamp duty; "
+        "series: a data series that is not a price (a yield such as ^IRX, an exchange rate such as HKD=X), read as "
+        "signal input only, never traded",
     )
     dividend_yield: DividendYield = Field(
         default=0.0,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from engine.config.models import AssetSpec
 from engine.data.base import Provider, between
-from engine.data.validate import calendar_gap_notes, clean_fx, clean_prices, clean_rate, open_prices
+from engine.data.validate import calendar_gap_notes, clean_fx, clean_prices, clean_rate, clean_series, open_prices
 from engine.errors import DataError
 
 __all__ = ["Extra", "load_assets", "load_rates"]
@@ -92,7 +92,10 @@ def load_assets(
             )
         market = spec.market if check_calendar else None
         with _in_file(provider, spec.symbol):
-            s, asset_notes = clean_prices(raw, symbol=spec.symbol, price=fields[asset], asset=asset, market=market)
+            if spec.kind == "series":  # not a price: no split, spike or positivity checks
+                s, asset_notes = clean_series(raw, symbol=spec.symbol, market=market)
+            else:
+                s, asset_notes = clean_prices(raw, symbol=spec.symbol, price=fields[asset], asset=asset, market=market)
         notes += asset_notes
         if check_calendar:
             notes += calendar_gap_notes(s, symbol=spec.symbol, market=spec.market)

@@ -77,7 +77,15 @@ from engine.calendar import sessions
 from engine.data import faults
 from engine.errors import DataError
 
-__all__ = ["PRICE_COLUMNS", "calendar_gap_notes", "clean_fx", "clean_prices", "clean_rate", "open_prices"]
+__all__ = [
+    "PRICE_COLUMNS",
+    "calendar_gap_notes",
+    "clean_fx",
+    "clean_prices",
+    "clean_rate",
+    "clean_series",
+    "open_prices",
+]
 
 #: config value of ``data.price`` -> raw column
 PRICE_COLUMNS = {"close": "Close", "adj_close": "Adj Close"}
@@ -268,6 +276,32 @@ def _long_gaps(values: pd.Series, symbol: str, consequence: str, days: int = 10)
     shown = ", ".join(f"{index[i].date()} → {index[i + 1].date()} ({step[i]} days)" for i in where[:3])
     more = ", …" if len(where) > 3 else ""
     return [f"{symbol}: {len(where)} gaps longer than {days} calendar days ({shown}{more}); {consequence}"]
+
+
+def clean_series(raw: pd.DataFrame, *, symbol: str, market: str | None = None) -> tuple[pd.Series, list[str]]:
+    """A data series that is not a price (a yield, an exchange rate, a spread): its closes on the symbol's dates.
+
+    Read for signals only (``instrument: series``): any finite value is kept, zero and negative ones
+    too, and nothing is taken for a split or a spike; rows off ``market``'s sessions (weekends
+    without a market) are dropped with a note, so a series never adds a date to the timeline; stale
+    runs and long gaps are noted.
+    """
+    notes: list[str] = []
+    values = _close_series(raw, symbol, "series", notes)
+    if market is not None:  # never a date of its own on the timeline: only its market's sessions
+        off = ~values.index.isin(sessions(market, values.index[0].date(), values.index[-1].date()))
+        if off.any():
+            notes.append(
+                f"{symbol}: dropped {int(off.sum())} rows dated on days that are not {market} exchange sessions "
+                f"({_first_dates(values.index[off], 5)}); a series is read on its market's sessions only"
+            )
+            values = values[~off]
+    else:
+        values = values[values.index.day_of_week < 5]
+    kept = "kept (a series may stay put)"
+    notes += _stale_notes(values, symbol, faults.STALE_PRICE_ROWS, kept, zero=False)
+    notes += _long_gaps(values, symbol, "the previous value is carried forward over each")
+    return values, notes
 
 
 def clean_rate(raw: pd.DataFrame, *, symbol: str, history: pd.DataFrame | None = None) -> tuple[pd.Series, list[str]]:
