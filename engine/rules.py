@@ -119,6 +119,7 @@ class Decisions:
     held: np.ndarray
     cooled: np.ndarray
     clipped: np.ndarray
+    clipped_at: np.ndarray  # (n, K) bool: the dates whose weights were clipped or scaled
 
 
 def _columns(env: Mapping[str, np.ndarray | float], *per_column: np.ndarray | int) -> int | None:
@@ -192,10 +193,11 @@ def _decided(
 ) -> Decisions:
     """The :class:`Decisions` of the (n, K) deciding rules ``rule``: their valid weights, one column's
     arrays as (n,) and (n, A) when ``columns`` is None."""
-    targets, clipped = _targets(compiled, env, rule, first)
+    targets, changed = _targets(compiled, env, rule)
+    clipped = (changed & (np.arange(len(rule))[:, None] >= first[None, :])).sum(axis=0).astype(np.int64)
     if columns is None:
         rule, targets = rule[:, 0], targets[:, 0]
-    return Decisions(rule=rule, targets=targets, held=held, cooled=cooled, clipped=clipped)
+    return Decisions(rule=rule, targets=targets, held=held, cooled=cooled, clipped=clipped, clipped_at=changed)
 
 
 def _first_in_force(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: int, k: int) -> np.ndarray:
@@ -212,12 +214,12 @@ def _first_in_force(compiled: CompiledRules, env: Mapping[str, np.ndarray | floa
 
 
 def _targets(
-    compiled: CompiledRules, env: Mapping[str, np.ndarray | float], rule: np.ndarray, first: np.ndarray
+    compiled: CompiledRules, env: Mapping[str, np.ndarray | float], rule: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(n, K, A) the deciding rule's valid weights on each date, and (K,) the clipped dates from ``first``."""
+    """(n, K, A) the deciding rule's valid weights on each date, and (n, K) where clipping changed them."""
     n, k = rule.shape
     if compiled.constant:
-        return np.take(compiled.targets, rule, axis=0), np.zeros(k, dtype=np.int64)  # np.take: ~10x faster
+        return np.take(compiled.targets, rule, axis=0), np.zeros((n, k), dtype=bool)  # np.take: ~10x faster
     a = len(compiled.weights[0]) if compiled.weights else 0
     out = np.zeros((n, k, a))
     changed = np.zeros((n, k), dtype=bool)
@@ -233,8 +235,7 @@ def _targets(
         weights, fixed = valid_weights(raw[at], rest[0] if rest else None)
         out[at] = weights
         changed[at] = fixed
-    from_first = np.arange(n)[:, None] >= first[None, :]
-    return out, (changed & from_first).sum(axis=0).astype(np.int64)
+    return out, changed
 
 
 def valid_weights(raw: np.ndarray, rest: int | None) -> tuple[np.ndarray, np.ndarray]:

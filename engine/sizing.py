@@ -12,8 +12,9 @@ accrued) over the trailing ``window`` returns s = t-window+1 .. t:
    own dates per year;
 3. without ``target_vol``, weights summing to more than ``max_gross`` are scaled down to it.
 
-A date whose window has a NaN or zero volatility is left unchanged and counted as *unsized*; a
-date the gross cap changed is counted as *clipped*.  Everything is trailing: the covariance on t
+A date whose window has a NaN or zero volatility keeps the weights of the step that needed it and
+goes on to the next step, and is counted once as *unsized*; a date the gross cap changed is counted
+as *clipped*.  Everything is trailing: the covariance on t
 uses returns up to t.
 """
 
@@ -46,12 +47,13 @@ class SizingPlan:
 def size_targets(
     targets: np.ndarray, unit_value: np.ndarray, dates: np.ndarray, first: np.ndarray, plan: SizingPlan
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(sized (n, K, A) targets, unsized (K,), clipped (K,)): :data:`plan` applied to every date
-    (module docstring); the counts are of dates from each column's ``first`` on."""
+    """(sized (n, K, A) targets, unsized (K,), capped (n, K)): :data:`plan` applied to every date
+    (module docstring); ``unsized`` counts dates from each column's ``first`` on, ``capped`` marks
+    the dates the gross cap scaled (the caller counts them with the weights' own clipping)."""
     targets = np.array(targets, dtype=np.float64)  # a copy: sized in place
     n, k, _ = targets.shape
     unsized = np.zeros(k, dtype=np.int64)
-    clipped = np.zeros(k, dtype=np.int64)
+    clipped = np.zeros((n, k), dtype=np.bool_)
     with np.errstate(divide="ignore", invalid="ignore"):
         returns = np.concatenate([np.full((1, unit_value.shape[1]), np.nan), unit_value[1:] / unit_value[:-1] - 1.0])
     days = dates.astype("datetime64[D]").astype(np.int64).astype(np.float64)
@@ -74,7 +76,7 @@ def size_targets(
             WEIGHT_TOLERANCE,
         )
         targets[:, cols] = sub
-        unsized[cols], clipped[cols] = u, c
+        unsized[cols], clipped[:, cols] = u, c
     return targets, unsized, clipped
 
 
@@ -175,19 +177,13 @@ def _size_nb(targets, cov, ppy, first, target_vol, max_gross, risk, scheme, tol)
     """:func:`size_targets` for columns sharing one window: sizes ``targets`` (n, K, A) in place."""
     n, k, a = targets.shape
     unsized = np.zeros(k, np.int64)
-    clipped = np.zeros(k, np.int64)
+    clipped = np.zeros((n, k), np.bool_)
     for c in range(k):
         for t in range(n):
             w = targets[t, c]
-            counted = t >= first[c]
-            if scheme != 0 and not _share(w, cov[t], risk, scheme):
-                if counted:
-                    unsized[c] += 1
-                continue
+            missing = scheme != 0 and not _share(w, cov[t], risk, scheme)  # kept as they are, then steps 2-3
             gross = w.sum()
-            if gross <= 0:
-                continue
-            if not np.isnan(target_vol[c]):
+            if gross > 0 and not np.isnan(target_vol[c]):
                 var = 0.0
                 for i in range(a):
                     if w[i] != 0:
@@ -195,13 +191,13 @@ def _size_nb(targets, cov, ppy, first, target_vol, max_gross, risk, scheme, tol)
                             if w[j] != 0:
                                 var += w[i] * w[j] * cov[t, i, j]
                 sigma = np.sqrt(var * ppy[t])
-                if not (sigma > 0) or np.isnan(sigma):
-                    if counted:
-                        unsized[c] += 1
-                    continue
-                w *= min(target_vol[c] / sigma, max_gross[c] / gross)
+                if sigma > 0 and not np.isnan(sigma):
+                    w *= min(target_vol[c] / sigma, max_gross[c] / gross)
+                else:
+                    missing = True
             elif gross > max_gross[c] + tol:
                 w *= max_gross[c] / gross
-                if counted:
-                    clipped[c] += 1
+                clipped[t, c] = True
+            if missing and t >= first[c]:
+                unsized[c] += 1
     return unsized, clipped

@@ -103,8 +103,9 @@ def decide_columns(
     if k.sizing is not None:
         if unit_value is None or dates is None:
             raise ValueError("sizing needs the unit values and dates")
-        targets, unsized, sized_clipped = size_targets(targets, unit_value, dates, k.first, k.sizing)
-        clipped = clipped + sized_clipped
+        targets, unsized, capped = size_targets(targets, unit_value, dates, k.first, k.sizing)
+        at = np.broadcast_to(d.clipped_at, capped.shape) | capped  # a date counts once, clipped or capped
+        clipped = (at & (np.arange(n)[:, None] >= k.first[None, :])).sum(axis=0).astype(np.int64)
     counts = {
         "held": np.broadcast_to(d.held, (len(k.first),)).copy(),
         "cooled": np.broadcast_to(d.cooled, (len(k.first),)).copy(),

@@ -250,6 +250,15 @@ CASES = {
         "unknown asset 'hkk'",
         got="hkk",
     ),
+    "inverse_vol over an asset only a benchmark holds": Case(
+        "  hk: {symbol: ^HSI, market: hk}\n",
+        "  hk: {symbol: ^HSI, market: hk}\n  ewh: {symbol: EWH, market: us}\nsizing: {inverse_vol: [us, ewh]}\n"
+        "benchmarks: [{name: b, weights: {ewh: 1.0}}]\n",
+        "sizing.inverse_vol[1]",
+        "inverse_vol: [us, ewh]",
+        "is in no rule's weights",
+        got="ewh",
+    ),
     "inverse_vol and equal_risk together": Case(
         "costs: {",
         "sizing: {inverse_vol: [us, hk], equal_risk: [us, hk]}\ncosts: {",

@@ -144,6 +144,11 @@ def test_too_many_combinations_is_refused(small) -> None:
         ("{signals.rel.a: [hk]}", "sweep.signals.rel.a", "unknown argument"),
         ("{sizing.target_vol: [0.1]}", "sweep.sizing.target_vol", "the config has none"),
         ("{execution.rebalance.band: [0.1]}", "sweep.execution.rebalance.band", "varies a rebalancing band"),
+        (
+            "{execution.rebalance: [weekly], execution.rebalance.band: [0.1]}",
+            "sweep.execution.rebalance.band",
+            "cannot be swept together",
+        ),
         ("{execution.min_hold: [-1]}", "sweep.execution.min_hold[0]", "greater than or equal to 0"),
     ],
 )

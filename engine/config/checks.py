@@ -247,7 +247,7 @@ def check_sizing(cfg: StrategyConfig) -> None:
     if cfg.sizing is None:
         return
     key = "inverse_vol" if cfg.sizing.inverse_vol is not None else "equal_risk"
-    traded = cfg.traded_assets
+    traded = {a for r in cfg.rules for a in r.target}  # sizing never touches the benchmarks
     for i, asset in enumerate(cfg.sizing.risk_assets):
         path = f"sizing.{key}[{i}]"
         if asset not in cfg.assets:

@@ -302,6 +302,15 @@ def grid(cfg: StrategyConfig, *, max_combos: int = 100_000) -> Grid:
 
 
 def check_sweep(cfg: StrategyConfig) -> None:
-    """Every ``sweep:`` key names something sweepable and every value gives a valid config on its own."""
+    """Every ``sweep:`` key names something sweepable and every value gives a valid config on its own;
+    ``execution.rebalance`` (a mode replaces a band) and ``execution.rebalance.band`` are not swept together."""
+    if "execution.rebalance" in cfg.sweep and "execution.rebalance.band" in cfg.sweep:
+        raise ConfigError(
+            "execution.rebalance and execution.rebalance.band cannot be swept together: a rebalance mode replaces "
+            "the band",
+            path="sweep.execution.rebalance.band",
+            expected="one of the two keys",
+            got="execution.rebalance.band",
+        )
     if cfg.sweep:
         grid(cfg, max_combos=2**62)  # the --max-combos cap is the command's, checked when it runs

@@ -14,7 +14,7 @@ import pytest
 from engine.config.models import Rule, Sizing
 from engine.rules import compile_rules, decisions
 from engine.sizing import SizingPlan, equal_risk_shares, size_targets
-from engine.strategy import sizing_plan
+from engine.strategy import DecisionKnobs, decide_columns, sizing_plan
 
 NAN = np.nan
 ASSETS = ["us", "hk"]
@@ -166,7 +166,7 @@ def test_target_vol_scales_by_the_windows_own_dates_per_year() -> None:
     r4 = np.diff(us[1:5]) / us[1:4]  # row 4's window: -1%, +2%, 0
     assert sized[4, 0, 0] == pytest.approx(min(0.1 / (np.std(r4, ddof=1) * np.sqrt(365.25)), 1.0), rel=1e-12)
     assert sized[6, 0, 0] == 1.0  # window of zero returns: sigma 0 -> unsized, weights kept
-    assert unsized.tolist() == [1] and clipped.tolist() == [0]
+    assert unsized.tolist() == [1] and not clipped.any()
     assert sized[2, 0, 0] == 1.0  # before the window is full: kept (before first: not counted)
 
 
@@ -204,6 +204,30 @@ def test_equal_risk_contributions_are_equal_and_two_assets_equal_inverse_vol() -
 def test_the_gross_cap_scales_down_and_counts_without_target_vol() -> None:
     unit = np.column_stack([100 + np.arange(5.0), 50 + np.arange(5.0)])
     targets = np.array([[[0.6, 0.4]]] * 5)
-    sized, _, clipped = size_targets(targets, unit, DAYS[:5], np.array([2]), _plan(window=2, max_gross=0.5))
+    sized, _, capped = size_targets(targets, unit, DAYS[:5], np.array([2]), _plan(window=2, max_gross=0.5))
     np.testing.assert_allclose(sized[:, 0], [[0.3, 0.2]] * 5, rtol=1e-15)
-    assert clipped.tolist() == [3]  # rows 2, 3, 4: from the first decision on
+    assert capped[:, 0].tolist() == [True] * 5  # every date was scaled; decide_columns counts from the first
+
+
+def test_a_date_clipped_and_capped_counts_once() -> None:
+    rules = _rules(Rule(otherwise={"us": "z", "hk": 0.0}))
+    z = np.full(5, 1.5)  # clipped to 1 on every date, then capped to 0.5 by max_gross
+    unit = np.column_stack([100 + np.arange(5.0), 50 + np.arange(5.0)])
+    d = decide_columns(
+        rules, {"z": z}, 5, DecisionKnobs(np.array([2]), np.array([0]), np.array([0]), _plan(window=2, max_gross=0.5)),
+        unit_value=unit, dates=DAYS[:5],
+    )  # fmt: skip
+    np.testing.assert_allclose(d.targets[:, 0], [[0.5, 0.0]] * 5, rtol=1e-15)
+    assert d.column_counts(0)["clipped"] == 3  # rows 2, 3 and 4, each once
+
+
+def test_an_unusable_volatility_keeps_the_risk_weights_and_still_caps_the_gross() -> None:
+    """hk is flat over the window: its volatility is 0, so inverse_vol cannot share the weight (unsized), but
+    the gross cap still applies (docs/rules.md: the step that needs the volatility is skipped, not the rest)."""
+    unit = np.column_stack([[100.0, 101.0, 100.0, 101.0, 100.0], [50.0] * 5])
+    targets = np.array([[[0.5, 0.5]]] * 5)
+    sized, unsized, capped = size_targets(
+        targets, unit, DAYS[:5], np.array([3]), _plan(window=3, max_gross=0.6, inverse_vol=["us", "hk"])
+    )
+    np.testing.assert_allclose(sized[3:, 0], [[0.3, 0.3]] * 2, rtol=1e-15)
+    assert unsized.tolist() == [2] and capped[3:, 0].all()
