@@ -234,7 +234,7 @@ CASES = {
         "rebalance: on_change}", "rebalance: on_change, cooldown: 2.5}", "execution.cooldown", "cooldown", "integer"
     ),
     "target_vol written as percent": Case(
-        "costs: {", "sizing: {target_vol: 12}\ncosts: {", "sizing.target_vol", "target_vol", "less than or equal to 2"
+        "costs: {", "sizing: {target_vol: 12}\ncosts: {", "sizing.target_vol", "target_vol", "did you mean 0.12?"
     ),
     "max_gross above 1 (no leverage)": Case(
         "costs: {", "sizing: {max_gross: 1.5}\ncosts: {", "sizing.max_gross", "max_gross", "less than or equal to 1"

@@ -21,6 +21,7 @@ from engine.config.values import (
     MAX_HOLD,
     MAX_INITIAL_CASH,
     MAX_LAG,
+    MAX_VOL,
     MIN_INITIAL_CASH,
     RUN_NAME_PATTERN,
     Bps,
@@ -36,6 +37,7 @@ from engine.config.values import (
     RunName,
     StartDate,
     Ticker,
+    Volatility,
     Weights,
 )
 
@@ -262,10 +264,10 @@ class Execution(_Model):
 class Sizing(_Model):
     """Risk sizing of the strategy's weights on every decision date (docs/rules.md)."""
 
-    target_vol: float | None = Field(
+    target_vol: Volatility | None = Field(
         default=None,
         gt=0.0,
-        le=2.0,
+        le=MAX_VOL,
         allow_inf_nan=False,
         description="annualised volatility to scale the portfolio to (0.12 = 12%); null: no volatility targeting",
     )

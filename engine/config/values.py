@@ -24,6 +24,7 @@ __all__ = [
     "MAX_INITIAL_CASH",
     "MAX_LAG",
     "MAX_PARAM",
+    "MAX_VOL",
     "MIN_CASH_RATE",
     "MIN_DATE",
     "MIN_INITIAL_CASH",
@@ -45,6 +46,7 @@ __all__ = [
     "RunName",
     "StartDate",
     "Ticker",
+    "Volatility",
     "Weights",
 ]
 
@@ -235,7 +237,20 @@ def _finite(x: float) -> bool:
     return x == x and abs(x) != float("inf")
 
 
+def _volatility(value: Any) -> Any:
+    """An annualised volatility as a fraction; a value that looks like percent gets a hint."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and _finite(value) and value > MAX_VOL:
+        hint = f" (did you mean {value / 100:g}? 0.12 is 12%)" if value / 100 <= MAX_VOL else ""
+        raise ValueError(
+            f"expected an annualised volatility as a fraction between 0 and {MAX_VOL:g}, got {value!r}{hint}"
+        )
+    return value
+
+
+#: Largest accepted ``sizing.target_vol``: 200% a year.
+MAX_VOL = 2.0
 RunName = Annotated[str, BeforeValidator(_run_name)]
+Volatility = Annotated[float, BeforeValidator(_volatility)]
 DisplayName = Annotated[str, BeforeValidator(_printable)]
 DividendYield = Annotated[float, BeforeValidator(_dividend_yield)]
 RUN_NAME_PATTERN = _RUN_NAME.pattern
