@@ -32,7 +32,6 @@ __all__ = [
     "condition_mask",
     "decide",
     "decisions",
-    "match",
     "valid_weights",
 ]
 
@@ -158,13 +157,10 @@ def decisions(
     r = len(compiled.conditions)
     in_force = np.empty((r, n, k), dtype=np.bool_)
     exits = np.zeros((r, n, k), dtype=np.bool_)
-    for i, (cond, exit_) in enumerate(zip(compiled.conditions, compiled.exits, strict=True)):
-        weight_names = frozenset().union(*(expr.names(w) for w in compiled.weights[i] if isinstance(w, expr.Expr)))
-        held = True if cond is None else condition_mask(cond, env)
-        in_force[i] = _as_columns(held & _known_mask(weight_names, env), n, k)
+    for i, exit_ in enumerate(compiled.exits):
+        in_force[i] = _as_columns(_when_holds(compiled, i, env), n, k)
         if exit_ is not None:
             exits[i] = _as_columns(condition_mask(exit_, env), n, k)
-    fallback = r - 1 if compiled.conditions and compiled.conditions[-1] is None else 0
 
     def per_column(x: np.ndarray | int) -> np.ndarray:
         return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.int64), (k,)))
@@ -174,7 +170,7 @@ def decisions(
         exits,
         np.array([e is not None for e in compiled.exits]),
         np.array([c is None for c in compiled.conditions]),
-        fallback,
+        _fallback(compiled),
         per_column(first),
         per_column(min_hold),
         per_column(cooldown),
@@ -202,15 +198,23 @@ def _decided(
 
 def _first_in_force(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: int, k: int) -> np.ndarray:
     """(n, K): the first rule in force on each date (rules without ``until:``), from the last rule up."""
-    r = len(compiled.conditions)
-    fallback = r - 1 if compiled.conditions and compiled.conditions[-1] is None else 0
-    rule = np.full((n, k), fallback, dtype=np.int64)
-    for i in range(r - 1, -1, -1):
-        cond = compiled.conditions[i]
-        weight_names = frozenset().union(*(expr.names(w) for w in compiled.weights[i] if isinstance(w, expr.Expr)))
-        held = True if cond is None else condition_mask(cond, env)
-        rule[_as_columns(held & _known_mask(weight_names, env), n, k)] = i
+    rule = np.full((n, k), _fallback(compiled), dtype=np.int64)
+    for i in range(len(compiled.conditions) - 1, -1, -1):
+        rule[_as_columns(_when_holds(compiled, i, env), n, k)] = i
     return rule
+
+
+def _when_holds(compiled: CompiledRules, i: int, env: Mapping[str, np.ndarray | float]) -> np.ndarray | bool:
+    """Where rule ``i``'s ``when:`` holds (always for ``otherwise``) and its weight expressions are known."""
+    cond = compiled.conditions[i]
+    weight_names = frozenset().union(*(expr.names(w) for w in compiled.weights[i] if isinstance(w, expr.Expr)))
+    holds = True if cond is None else condition_mask(cond, env)
+    return holds & _known_mask(weight_names, env)
+
+
+def _fallback(compiled: CompiledRules) -> int:
+    """The rule when none is in force: ``otherwise`` (last) in a checked config, else the first."""
+    return len(compiled.conditions) - 1 if compiled.conditions and compiled.conditions[-1] is None else 0
 
 
 def _targets(
@@ -270,8 +274,3 @@ def decide(
     """(index of the deciding rule, target weights) per date, or per date and column (:func:`decisions`)."""
     d = decisions(compiled, env, n, first=first, min_hold=min_hold, cooldown=cooldown)
     return d.rule, d.targets
-
-
-def match(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: int) -> np.ndarray:
-    """The index of the deciding rule per date, or per date and column, without holding or cooling."""
-    return decide(compiled, env, n)[0]

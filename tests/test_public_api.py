@@ -130,7 +130,6 @@ EXPECTED: dict[str, set[str]] = {
         "condition_mask",
         "decide",
         "decisions",
-        "match",
         "valid_weights",
     },
     "engine.signals": {"compute_signals", "signal_dependencies", "signal_key", "signal_lookback", "signal_order"},
