@@ -42,10 +42,14 @@ HK_STAMP_DUTY: tuple[tuple[dt.date, float], ...] = (
 
 @dataclass(frozen=True)
 class CostRates:
-    """Fractions: ``fees[d, j]`` of traded value on date d, ``slippage[j]`` of price."""
+    """Fractions: ``fees[d, j]`` of traded value on date d, ``slippage[j]`` of price; a margin account's
+    financing a year (docs/shorts.md): ``borrow`` of its shorts' value, ``margin_spread`` above the cash
+    rate on borrowed cash."""
 
     fees: np.ndarray  # (n, A)
     slippage: np.ndarray  # (A,)
+    borrow: float = 0.0
+    margin_spread: float = 0.0
 
 
 def stamp_duty_bps(spec: AssetSpec, costs: Costs, dates: pd.DatetimeIndex) -> np.ndarray:
@@ -86,4 +90,9 @@ def cost_rates(
         columns.append((fee + stamp_duty_bps(spec, costs, dates)) * BPS)
         slippage.append((costs.slippage_bps if spec.slippage_bps is None else spec.slippage_bps) * BPS)
     fees = np.column_stack(columns) if columns else np.zeros((len(dates), 0))
-    return CostRates(fees=np.ascontiguousarray(fees, dtype="float64"), slippage=np.array(slippage, dtype="float64"))
+    return CostRates(
+        fees=np.ascontiguousarray(fees, dtype="float64"),
+        slippage=np.array(slippage, dtype="float64"),
+        borrow=costs.borrow_bps * BPS,
+        margin_spread=costs.margin_spread_bps * BPS,
+    )

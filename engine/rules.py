@@ -11,7 +11,8 @@ up means otherwise" hold for every expression.)  ``execution.min_hold`` keeps a 
 at least that many dates once it began, ``execution.cooldown`` keeps a rule that stopped deciding
 from deciding again for that many dates; that state starts fresh on the first decision date, in
 the compiled kernel of :mod:`engine.rules_nb`.  The deciding rule's weights (numbers, expressions,
-``rest``) are then made valid: clipped to [0, 1], scaled to sum at most 1 (:func:`valid_weights`).
+``rest``) are then made valid: clipped to [0, 1], scaled to sum at most 1 (:func:`valid_weights`); in
+a margin account (docs/shorts.md) clipped to [-G, G] and scaled to a gross of at most G.
 """
 
 from __future__ import annotations
@@ -142,16 +143,19 @@ def decisions(
     first: np.ndarray | int = 0,
     min_hold: np.ndarray | int = 0,
     cooldown: np.ndarray | int = 0,
+    max_gross: np.ndarray | float = np.nan,
 ) -> Decisions:
     """Decide on every date (module docstring): ``env`` maps signal names to (n,) arrays and parameter
     names to numbers, or, for K parameter columns at once (a sweep), to (1, K) arrays; signals may also
-    be (n, 1) or (n, K).  ``first``, ``min_hold``, ``cooldown``: a number or one per column."""
+    be (n, 1) or (n, K).  ``first``, ``min_hold``, ``cooldown``: a number or one per column;
+    ``max_gross``: a margin account's gross limit, a number or one per column (NaN: a cash account)."""
     columns = _columns(env, first, min_hold, cooldown)
     k = columns or 1
+    gross = np.broadcast_to(np.asarray(max_gross, dtype=np.float64), (k,))
     if not compiled.stateful and np.all(np.asarray(min_hold) <= 1) and np.all(np.asarray(cooldown) == 0):
         rule = _first_in_force(compiled, env, n, k)  # no state: the first match, vectorised
         zeros = np.zeros(k, dtype=np.int64)
-        return _decided(compiled, env, rule, np.broadcast_to(np.asarray(first), (k,)), zeros, zeros, columns)
+        return _decided(compiled, env, rule, np.broadcast_to(np.asarray(first), (k,)), zeros, zeros, columns, gross)
     from engine.rules_nb import decide_nb  # numba: compiled on first use, cached on disk
 
     r = len(compiled.conditions)
@@ -175,7 +179,7 @@ def decisions(
         per_column(min_hold),
         per_column(cooldown),
     )
-    return _decided(compiled, env, rule, per_column(first), held_count, cooled, columns)
+    return _decided(compiled, env, rule, per_column(first), held_count, cooled, columns, gross)
 
 
 def _decided(
@@ -186,10 +190,11 @@ def _decided(
     held: np.ndarray,
     cooled: np.ndarray,
     columns: int | None,
+    max_gross: np.ndarray,
 ) -> Decisions:
-    """The :class:`Decisions` of the (n, K) deciding rules ``rule``: their valid weights, one column's
-    arrays as (n,) and (n, A) when ``columns`` is None."""
-    targets, changed = _targets(compiled, env, rule)
+    """The :class:`Decisions` of the (n, K) deciding rules ``rule``: their valid weights (``max_gross``:
+    (K,), NaN for a cash account), one column's arrays as (n,) and (n, A) when ``columns`` is None."""
+    targets, changed = _targets(compiled, env, rule, max_gross)
     clipped = (changed & (np.arange(len(rule))[:, None] >= first[None, :])).sum(axis=0).astype(np.int64)
     if columns is None:
         rule, targets = rule[:, 0], targets[:, 0]
@@ -218,7 +223,7 @@ def _fallback(compiled: CompiledRules) -> int:
 
 
 def _targets(
-    compiled: CompiledRules, env: Mapping[str, np.ndarray | float], rule: np.ndarray
+    compiled: CompiledRules, env: Mapping[str, np.ndarray | float], rule: np.ndarray, max_gross: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(n, K, A) the deciding rule's valid weights on each date, and (n, K) where clipping changed them."""
     n, k = rule.shape
@@ -236,29 +241,51 @@ def _targets(
             value = w if not isinstance(w, expr.Expr) else expr.evaluate(w, env)
             raw[:, :, j] = _as_columns(np.nan if value is None else value, n, k)
         rest = [j for j, w in enumerate(row) if w is None]
-        weights, fixed = valid_weights(raw[at], rest[0] if rest else None)
+        limit = np.broadcast_to(max_gross[None, :], (n, k))[at]
+        weights, fixed = valid_weights(raw[at], rest[0] if rest else None, limit)
         out[at] = weights
         changed[at] = fixed
     return out, changed
 
 
-def valid_weights(raw: np.ndarray, rest: int | None) -> tuple[np.ndarray, np.ndarray]:
+def valid_weights(
+    raw: np.ndarray, rest: int | None, max_gross: np.ndarray | float = np.nan
+) -> tuple[np.ndarray, np.ndarray]:
     """(m, A) weights made valid (docs/rules.md, *Weights*), and (m,) whether anything changed.
 
-    Non-``rest`` weights: NaN -> 0, clipped to [0, 1], divided by their sum when it exceeds 1 (by more
-    than 1e-9); the ``rest`` column (its ``raw`` is ignored) gets 1 minus their sum, never below 0.
+    A cash account (``max_gross`` NaN): non-``rest`` weights NaN -> 0, clipped to [0, 1], divided by
+    their sum when it exceeds 1 (by more than 1e-9); the ``rest`` column (its ``raw`` is ignored) gets 1
+    minus their sum, never below 0.  A margin account with gross limit G (docs/shorts.md): NaN -> 0,
+    clipped to [-G, G], ``rest`` 1 minus the others' sum, clipped to [-G, G] too, and the set divided by
+    gross / G when its gross (sum of absolute weights) exceeds G (by more than 1e-9).  ``max_gross``:
+    a number or one per row.
     """
     w = np.array(raw, dtype=np.float64)
+    limit = np.broadcast_to(np.asarray(max_gross, dtype=np.float64), (len(w),))
+    margin = ~np.isnan(limit)
     if rest is not None:
         w[:, rest] = 0.0
-    fixed = np.isnan(w).any(axis=1) | (w < 0).any(axis=1) | (w > 1).any(axis=1)
-    w = np.clip(np.nan_to_num(w, nan=0.0), 0.0, 1.0)
-    total = w.sum(axis=1)
-    over = total > 1.0 + WEIGHT_TOLERANCE
-    w[over] /= total[over, None]
-    fixed |= over
+    low = np.where(margin, -limit, 0.0)[:, None]
+    high = np.where(margin, limit, 1.0)[:, None]
+    fixed = np.isnan(w).any(axis=1) | (w < low).any(axis=1) | (w > high).any(axis=1)
+    w = np.clip(np.nan_to_num(w, nan=0.0), low, high)
+    if not margin.any():
+        total = w.sum(axis=1)
+        over = total > 1.0 + WEIGHT_TOLERANCE
+        w[over] /= total[over, None]
+        fixed |= over
+        if rest is not None:
+            w[:, rest] = np.maximum(1.0 - w.sum(axis=1), 0.0)
+        return w, fixed
     if rest is not None:
-        w[:, rest] = np.maximum(1.0 - w.sum(axis=1), 0.0)
+        left = 1.0 - w.sum(axis=1)
+        w[:, rest] = np.clip(left, low[:, 0], high[:, 0])
+        fixed |= w[:, rest] != left
+    cap = np.where(margin, limit, np.inf)
+    gross = np.where(margin, np.abs(w).sum(axis=1), w.sum(axis=1))
+    over = gross > np.where(margin, cap, 1.0) + WEIGHT_TOLERANCE
+    w[over] *= (np.where(margin, cap, 1.0)[over] / gross[over])[:, None]
+    fixed |= over
     return w, fixed
 
 

@@ -7,10 +7,12 @@ accrued) over the trailing ``window`` returns s = t-window+1 .. t:
 1. ``inverse_vol`` / ``equal_risk``: the total weight G of the listed assets the rule holds (two or
    more) is shared in inverse proportion to their volatilities, or so that each contributes the
    same risk under their sample covariance;
-2. ``target_vol``: the weights are multiplied by ``min(target_vol / sigma_p, max_gross / gross)``,
+2. ``target_vol``: the weights are multiplied by ``min(target_vol / sigma_p, max_gross / gross)``
+   (gross: the sum of the absolute weights),
    sigma_p the sample volatility of ``sum_j w_j R_j`` over the window, annualised with the window's
    own dates per year;
-3. without ``target_vol``, weights summing to more than ``max_gross`` are scaled down to it.
+3. without ``target_vol``, weights whose gross (the sum of their absolute values: a short counts by
+   its size) is above ``max_gross`` are scaled down to it.
 
 A date whose window has a NaN or zero volatility keeps the weights of the step that needed it and
 goes on to the next step, and is counted once as *unsized*; a date the gross cap changed is counted
@@ -182,7 +184,7 @@ def _size_nb(targets, cov, ppy, first, target_vol, max_gross, risk, scheme, tol)
         for t in range(n):
             w = targets[t, c]
             missing = scheme != 0 and not _share(w, cov[t], risk, scheme)  # kept as they are, then steps 2-3
-            gross = w.sum()
+            gross = np.abs(w).sum()  # shorts count by their size (docs/shorts.md)
             if gross > 0 and not np.isnan(target_vol[c]):
                 var = 0.0
                 for i in range(a):

@@ -31,13 +31,20 @@ class DecisionKnobs:
     min_hold: np.ndarray  # (K,)
     cooldown: np.ndarray  # (K,)
     sizing: SizingPlan | None
+    max_gross: np.ndarray | None = None  # (K,) a margin account's gross limit (NaN: a cash account); None: all cash
 
     def subset(self, rows: np.ndarray) -> DecisionKnobs:
         """The knobs of columns ``rows``."""
         plan = self.sizing
         if plan is not None:
             plan = SizingPlan(plan.target_vol[rows], plan.window[rows], plan.max_gross[rows], plan.risk, plan.scheme)
-        return DecisionKnobs(self.first[rows], self.min_hold[rows], self.cooldown[rows], plan)
+        gross = None if self.max_gross is None else self.max_gross[rows]
+        return DecisionKnobs(self.first[rows], self.min_hold[rows], self.cooldown[rows], plan, gross)
+
+    @property
+    def gross_limit(self) -> np.ndarray:
+        """(K,) each column's margin-account gross limit, NaN for a cash account."""
+        return np.full(len(self.first), np.nan) if self.max_gross is None else self.max_gross
 
 
 def sizing_plan(sizings: Sequence[Sizing | None], assets: Sequence[str]) -> SizingPlan | None:
@@ -66,6 +73,7 @@ def knobs(cfg: StrategyConfig, first: int, assets: Sequence[str]) -> DecisionKno
         min_hold=np.array([cfg.execution.min_hold], dtype=np.int64),
         cooldown=np.array([cfg.execution.cooldown], dtype=np.int64),
         sizing=sizing_plan([cfg.sizing], assets),
+        max_gross=np.array([np.nan if cfg.execution.max_gross is None else cfg.execution.max_gross]),
     )
 
 
@@ -93,7 +101,7 @@ def decide_columns(
 ) -> StrategyDecisions:
     """Decide and size K columns (module docstring); ``env`` as :func:`engine.rules.decisions` takes it,
     with parameters as (1, K) rows or numbers.  ``unit_value`` (n, A) and ``dates`` (n,): for sizing."""
-    d = decisions(compiled, env, n, first=k.first, min_hold=k.min_hold, cooldown=k.cooldown)
+    d = decisions(compiled, env, n, first=k.first, min_hold=k.min_hold, cooldown=k.cooldown, max_gross=k.gross_limit)
     rule = d.rule if d.rule.ndim == 2 else np.broadcast_to(d.rule[:, None], (n, len(k.first)))
     targets = (
         d.targets if d.targets.ndim == 3 else np.broadcast_to(d.targets[:, None], (n, len(k.first), d.targets.shape[1]))

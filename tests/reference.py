@@ -59,7 +59,8 @@ Order arithmetic (vectorbt's ``from_orders`` with cash sharing, call_seq 'auto',
     stamp duty are a fraction of the slipped traded value.  A buy needing more than the cash
     available (within vectorbt's tolerance, rel 1e-9 / abs 1e-12) spends all the cash:
     ``cash / (1 + fee)`` on the asset and the rest as fees; a sale is capped at the units held.
-    Sizes that are zero within tolerance are ignored.  Long only, no leverage.
+    Sizes that are zero within tolerance are ignored.  Long only, no leverage (the cash account; see
+    "Margin account" for ``max_gross``).
 
 Outputs
     ``equity`` from the start date: end-of-date value, cash and each holding's value;
@@ -73,7 +74,53 @@ Outputs
     sqrt(ppy)`` (same NaN rule; +inf with no downside); ``max_drawdown = min(V / running max - 1)``
     with the initial cash as first peak; ``calmar = cagr / |max_drawdown|`` (NaN without a
     drawdown); ``fees_paid``; ``turnover = sum(quantity x price) / 2 / mean(V) / years``;
-    ``trades`` the number of fills; ``cash_interest`` in money; ``risk_free_return = B_T - 1``.
+    ``trades`` the number of fills; ``cash_interest`` in money; ``risk_free_return = B_T - 1``;
+    ``borrow_paid`` and ``margin_paid``, the financing paid in money (0 for a cash account).
+
+Margin account (docs/shorts.md; only when ``max_gross`` is given)
+    Interpretations, where the contract leaves room (the most literal reading was chosen):
+
+    1. ``max_gross`` G must be in (0, 5].  The targets are taken as final: a NaN or a row whose gross
+       ``sum |w|`` is above G (+1e-12) is refused with ValueError, never clipped or scaled (making
+       computed weights valid is the config step, upstream of the simulation).
+    2. ``borrow_bps`` and ``margin_spread_bps`` must be in [0, 10000].  Without ``max_gross`` they
+       have no effect (a cash account has no short and no borrowing).
+    3. An event gives a leg to every asset with ``|target| > 1e-12``, with units other than 0 (long
+       or short), or with a pending leg.
+    4. The actual weight on the decision date is ``u * V[t] / (cash + sum u * V[t])`` with whatever
+       sign that total has (a negative total flips the signs); at a total of exactly 0 every weight
+       is 0.  A leg is a sale when its signed target is below it minus 1e-12.
+    5. A leg whose slot-start value is at or below 0 (0 within vectorbt's tolerance) is rejected and
+       dropped, never retried later; the other legs of that slot are sized on the same value and so
+       are rejected too.
+    6. Financing: ``short(d-1)`` uses the units at the end of d-1 (after all its fills) times
+       ``V[d-1]`` (the last close carried, with that date's dividend and FX factors); ``debt(d-1)``
+       uses the end-of-d-1 cash before d's interest.  The interest on a negative cash is negative and
+       counts in ``cash_interest``.
+    7. Cash and units after a fill are updated with vectorbt's tolerance snapping (``add_nb``) for
+       buys and sales; a sale whose proceeds less fees would be negative does not fill.
+    8. ``cagr`` (and so ``calmar``) is NaN when the final value is below 0; returns are computed as
+       written (``V_t / V_{t-1} - 1``) whatever the signs.
+
+    Semantics.  Targets may be negative: a short of that fraction of the account's value; the cash
+    weight ``1 - sum w`` may be negative (borrowed cash).  Legs, slots, sales-first, superseding,
+    fill prices, currency and dividends are as above, except:
+
+    * Orders: size ``target * value / price - units`` on the slot-start value (shorts count
+      negative).  A positive size is a buy paying ``size * price * (1 + slip)`` plus the fee
+      fraction of that; a negative size is a sale receiving ``|size| * price * (1 - slip)`` less the
+      fee fraction.  Buys are never cut to the cash (cash may go negative), sales never capped at the
+      units held (selling below 0 units opens or adds to a short): no partial fills.
+    * A short of ``u < 0`` units is worth ``u * V`` (negative, dividends and FX included), moves on
+      its own market's closes and keeps its last value when that market is closed; the holding
+      column of ``equity`` is then negative.
+    * Financing: cash, of either sign, grows with the cash index as above.  From the second
+      simulated date on, with ``D`` the calendar days between timeline dates d-1 and d, the start of
+      d pays, after the interest and before the first slot, ``borrow = borrow_bps / 1e4 * D / 365 *
+      sum max(-u, 0) * V[d-1]`` and ``margin = margin_spread_bps / 1e4 * D / 365 * max(-cash(d-1),
+      0)``, both computed on the end-of-d-1 state (simple ACT/365).  Nothing is paid for the first
+      simulated date.  They are summed in ``borrow_paid`` and ``margin_paid``; ``fees_paid`` stays
+      the trading fees and stamp duty.
 """
 
 from __future__ import annotations
@@ -181,6 +228,9 @@ class _Simulator:
         dividend_yield: Mapping[str, float] | None,
         cash_rate: float | pd.Series | None,
         initial_cash: float,
+        max_gross: float | None = None,
+        borrow_bps: float = 0.0,
+        margin_spread_bps: float = 0.0,
     ) -> None:
         index = closes.index
         if not isinstance(index, pd.DatetimeIndex) or not index.is_monotonic_increasing or not index.is_unique:
@@ -205,8 +255,22 @@ class _Simulator:
         if not targets.index.equals(index) or list(targets.columns) != self.assets:
             raise ValueError("targets must have the index and columns of closes")
         tvals = targets.to_numpy(dtype=float)
-        if np.isnan(tvals).any() or (tvals < 0).any():
-            raise ValueError("targets must be >= 0 and not NaN (long only)")
+        self.margin = max_gross is not None
+        if max_gross is None:
+            if np.isnan(tvals).any() or (tvals < 0).any():
+                raise ValueError("targets must be >= 0 and not NaN (long only)")
+        else:
+            if not 0 < max_gross <= 5:
+                raise ValueError("max_gross must be above 0 and at most 5")
+            if np.isnan(tvals).any():
+                raise ValueError("targets must not be NaN")
+            if (np.abs(tvals).sum(axis=1) > max_gross + WEIGHT_TOL).any():
+                raise ValueError(f"a target row's gross exposure is above max_gross {max_gross}")
+        for name, bps in (("borrow_bps", borrow_bps), ("margin_spread_bps", margin_spread_bps)):
+            if not 0 <= bps <= 10_000:
+                raise ValueError(f"{name} must be between 0 and 10000")
+        self.borrow_rate = float(borrow_bps) / 1e4
+        self.margin_rate = float(margin_spread_bps) / 1e4
 
         self.index = index
         self.n = len(index)
@@ -279,6 +343,8 @@ class _Simulator:
         self.fills: list[dict[str, object]] = []
         self.cash_interest = 0.0
         self.cash_index = 1.0
+        self.borrow_paid = 0.0
+        self.margin_paid = 0.0
 
     # ---------------------------------------------------------------- events
 
@@ -320,7 +386,10 @@ class _Simulator:
         targets = {a: float(self.targets[t, j]) for a, j in self.col.items()}
         held_value = {a: u * self.value[t, self.col[a]] for a, u in self.units.items() if u != 0}
         total = self.cash + sum(held_value.values())
-        weight = {a: held_value.get(a, 0.0) / total for a in self.assets}
+        if self.margin and total == 0:
+            weight = dict.fromkeys(self.assets, 0.0)
+        else:
+            weight = {a: held_value.get(a, 0.0) / total for a in self.assets}
 
         if self.same_bar_close():
             bound: Slot = (t, NY_SLOT)  # the decision exists at New York's close of t
@@ -330,7 +399,12 @@ class _Simulator:
             bound = (t + self.lag, 0)
 
         pending_assets = {leg.asset for leg in self.pending}
-        leg_assets = [a for a in self.assets if targets[a] > WEIGHT_TOL or self.units[a] > 0 or a in pending_assets]
+        if self.margin:
+            leg_assets = [
+                a for a in self.assets if abs(targets[a]) > WEIGHT_TOL or self.units[a] != 0 or a in pending_assets
+            ]
+        else:
+            leg_assets = [a for a in self.assets if targets[a] > WEIGHT_TOL or self.units[a] > 0 or a in pending_assets]
         sales = [a for a in leg_assets if targets[a] < weight[a] - WEIGHT_TOL]
         buys = [a for a in leg_assets if a not in sales]
 
@@ -387,7 +461,10 @@ class _Simulator:
         # call_seq 'auto': stable ascending sort on the approximate order value (sales first)
         legs.sort(key=lambda leg: leg.target * value_now - self.units[leg.asset] * price[leg.asset])
         for leg in legs:
-            self.execute_order(r, leg, price[leg.asset], value_now)
+            if self.margin:
+                self.execute_margin_order(r, leg, price[leg.asset], value_now)
+            else:
+                self.execute_order(r, leg, price[leg.asset], value_now)
 
     def execute_order(self, r: int, leg: _Leg, price: float, value_now: float) -> None:
         """vectorbt's execute_order_nb + buy_nb / sell_nb for a long-only target-percent order."""
@@ -444,6 +521,54 @@ class _Simulator:
             {"date": date, "asset": a, "side": side, "quantity": final_size, "price": adj_price, "fees": fees_paid}
         )
 
+    def execute_margin_order(self, r: int, leg: _Leg, price: float, value_now: float) -> None:
+        """vectorbt's execute_order_nb + buy_nb / sell_nb, direction 'both', cash never limiting."""
+        a = leg.asset
+        date = self.index[r]
+        fees = self.fee_fraction(a, date)
+        slippage = self.slippage[a]
+        cash = 0.0 if _is_close(self.cash, 0.0) else self.cash
+        position = 0.0 if _is_close(self.units[a], 0.0) else self.units[a]
+        value = 0.0 if _is_close(value_now, 0.0) else value_now
+        if value <= 0:
+            return  # rejected: value zero or negative
+        size = leg.target * value / price - position
+        if _is_close(size, 0.0):
+            return  # ignored: size zero
+        if size > 0:  # buy: no cash limit
+            adj_price = price * (1 + slippage)
+            quantity = size
+            req_cash = quantity * adj_price
+            fees_paid = req_cash * fees
+            self.cash = _add(cash, -(req_cash + fees_paid))
+            self.units[a] = _add(position, quantity)
+            side = "buy"
+        else:  # sale: never capped at the units held
+            adj_price = price * (1 - slippage)
+            quantity = -size
+            acq_cash = quantity * adj_price
+            fees_paid = acq_cash * fees
+            final_acq = _add(acq_cash, -fees_paid)
+            if final_acq < 0:
+                return
+            self.cash = _add(cash, final_acq)
+            self.units[a] = _add(position, -quantity)
+            side = "sell"
+        self.fills.append(
+            {"date": date, "asset": a, "side": side, "quantity": quantity, "price": adj_price, "fees": fees_paid}
+        )
+
+    def financing(self, r: int, days: int) -> tuple[float, float]:
+        """Borrow and margin spread paid at the start of row r, on the end-of-day state of row r - 1."""
+        short = 0.0
+        for a, u in self.units.items():
+            if u < 0:
+                short += -u * float(self.value[r - 1, self.col[a]])
+        debt = max(-self.cash, 0.0)
+        borrow = self.borrow_rate * days / 365.0 * short
+        margin = self.margin_rate * days / 365.0 * debt
+        return borrow, margin
+
     # ---------------------------------------------------------------- the run
 
     def run(self) -> ReferenceRun:
@@ -459,10 +584,16 @@ class _Simulator:
             if r > self.start_row:
                 days = (self.index[r] - self.index[r - 1]).days
                 growth = float((1.0 + self.rate[r - 1] / 365.0) ** days)
+                if self.margin:
+                    borrow, margin = self.financing(r, days)  # on the end of r - 1, before the interest
                 before = self.cash
                 self.cash = self.cash * growth
                 self.cash_interest += self.cash - before
                 self.cash_index *= growth
+                if self.margin:
+                    self.cash = self.cash - borrow - margin
+                    self.borrow_paid += borrow
+                    self.margin_paid += margin
             rf.append(growth - 1.0)
             for k in self.slots:
                 if self.same_bar_close() and k == self.slots[-1] and r in events:
@@ -485,6 +616,8 @@ class _Simulator:
             initial_cash=self.initial_cash,
             cash_interest=self.cash_interest,
             cash_index=self.cash_index,
+            borrow_paid=self.borrow_paid,
+            margin_paid=self.margin_paid,
         )
         return ReferenceRun(equity=equity, trades=trades, metrics=metrics)
 
@@ -497,6 +630,8 @@ def _metrics(
     initial_cash: float,
     cash_interest: float,
     cash_index: float,
+    borrow_paid: float = 0.0,
+    margin_paid: float = 0.0,
 ) -> dict[str, float]:
     """README "How the numbers are computed", from the end-of-date values."""
     v = value.to_numpy(dtype=float)
@@ -505,11 +640,13 @@ def _metrics(
     years = days / 365.25
     final = float(v[-1])
     prev = np.concatenate([[initial_cash], v[:-1]])
-    r = v / prev - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):  # a margin account's value may reach 0
+        r = v / prev - 1.0
     e = r - rf
     nan = float("nan")
     ppy = (n - 1) / years if years > 0 else nan
-    cagr = (final / initial_cash) ** (365.25 / days) - 1.0 if days > 0 else nan
+    growth = final / initial_cash
+    cagr = growth ** (365.25 / days) - 1.0 if days > 0 and growth >= 0 else nan
     std_r = float(np.std(r, ddof=1)) if n > 1 else nan
     std_e = float(np.std(e, ddof=1)) if n > 1 else nan
     no_excess_variation = not (std_e > 1e-10 * float(np.max(np.abs(r))))  # NaN-safe
@@ -540,6 +677,8 @@ def _metrics(
         "trades": float(len(trades)),
         "cash_interest": float(cash_interest),
         "risk_free_return": float(cash_index - 1.0),
+        "borrow_paid": float(borrow_paid),
+        "margin_paid": float(margin_paid),
     }
 
 
@@ -562,8 +701,15 @@ def backtest(
     dividend_yield: Mapping[str, float] | None = None,
     cash_rate: float | pd.Series | None = None,
     initial_cash: float = 100_000.0,
+    max_gross: float | None = None,
+    borrow_bps: float = 0.0,
+    margin_spread_bps: float = 0.0,
 ) -> ReferenceRun:
-    """Simulate ``targets`` on ``closes`` under the contract of the module docstring."""
+    """Simulate ``targets`` on ``closes`` under the contract of the module docstring.
+
+    ``max_gross`` makes the account a margin account (shorts, leverage, financing; see the module
+    docstring's "Margin account"); ``None`` keeps the long-only cash account.
+    """
     sim = _Simulator(
         closes,
         markets,
@@ -582,5 +728,8 @@ def backtest(
         dividend_yield,
         cash_rate,
         initial_cash,
+        max_gross,
+        borrow_bps,
+        margin_spread_bps,
     )
     return sim.run()

@@ -139,8 +139,11 @@ def _check_signal_numbers(params: Mapping[str, object], base: str) -> None:
             )
 
 
-def _check_weights(weights: Mapping[str, float | str], cfg: StrategyConfig, path: str) -> None:
-    """Assets exist; at most one ``rest``; expressions parse as numbers; the numbers sum to at most 1."""
+def _check_weights(
+    weights: Mapping[str, float | str], cfg: StrategyConfig, path: str, *, max_gross: float | None = None
+) -> None:
+    """Assets exist; at most one ``rest``; expressions parse as numbers; the numbers are >= 0 and sum to at
+    most 1, or, in a margin account (``max_gross``, docs/shorts.md), their absolute values sum to at most it."""
     for asset, value in weights.items():
         if asset not in cfg.assets:
             raise ConfigError(unknown("asset", asset, cfg.assets), path=f"{path}.{asset}", got=asset)
@@ -149,6 +152,13 @@ def _check_weights(weights: Mapping[str, float | str], cfg: StrategyConfig, path
                 expr.parse_number(value, known=[*cfg.signals, *cfg.params])
             except ExpressionError as exc:
                 raise exc.located(path=f"{path}.{asset}") from None
+        if not isinstance(value, str) and value < 0 and max_gross is None:
+            raise ConfigError(
+                f"weight {value:g} is a short; shorting needs a margin account (execution.max_gross, docs/shorts.md)",
+                path=f"{path}.{asset}",
+                expected="a weight >= 0 (no shorting without execution.max_gross)",
+                got=value,
+            )
     rest = [a for a, v in weights.items() if v == REST]
     if len(rest) > 1:
         raise ConfigError(
@@ -157,10 +167,22 @@ def _check_weights(weights: Mapping[str, float | str], cfg: StrategyConfig, path
             expected="rest for at most one asset",
             got=REST,
         )
-    total = sum(v for v in weights.values() if not isinstance(v, str))
+    numbers = [v for v in weights.values() if not isinstance(v, str)]
+    if max_gross is not None:
+        gross = sum(abs(v) for v in numbers)
+        if gross > max_gross + WEIGHT_TOLERANCE:
+            raise ConfigError(
+                f"weights have a gross exposure (sum of absolute weights) of {gross:g}; "
+                f"expected at most execution.max_gross = {max_gross:g}",
+                path=path,
+                expected=f"sum of |weights| <= {max_gross:g}",
+                got=gross,
+            )
+        return
+    total = sum(numbers)
     if total > 1.0 + WEIGHT_TOLERANCE:
         raise ConfigError(
-            f"weights sum to {total:g}; expected at most 1 (the rest is cash; no leverage)",
+            f"weights sum to {total:g}; expected at most 1 (the rest is cash; leverage needs execution.max_gross)",
             path=path,
             expected="sum of weights <= 1",
             got=total,
@@ -181,7 +203,8 @@ def check_rules(cfg: StrategyConfig) -> None:
                 path=path,
                 expected="otherwise: {...}",
             )
-        _check_weights(rule.target, cfg, f"{path}.{'otherwise' if rule.otherwise is not None else 'weights'}")
+        key = "otherwise" if rule.otherwise is not None else "weights"
+        _check_weights(rule.target, cfg, f"{path}.{key}", max_gross=cfg.execution.max_gross)
         for key in ("when", "until"):
             text = getattr(rule, key)
             if text is not None:
@@ -246,6 +269,25 @@ def check_sizing(cfg: StrategyConfig) -> None:
     """The assets ``sizing:`` shares by risk exist, are traded, and are listed once."""
     if cfg.sizing is None:
         return
+    limit = cfg.execution.max_gross
+    if cfg.sizing.max_gross > (limit or 1.0):
+        above = (
+            "execution.max_gross" if limit else "1, the most a cash account holds (leverage needs execution.max_gross)"
+        )
+        raise ConfigError(
+            f"sizing.max_gross {cfg.sizing.max_gross:g} is above {above}",
+            path="sizing.max_gross",
+            expected=f"at most {limit or 1.0:g}",
+            got=cfg.sizing.max_gross,
+        )
+    if limit is not None and cfg.sizing.risk_assets:
+        key = "inverse_vol" if cfg.sizing.inverse_vol is not None else "equal_risk"
+        raise ConfigError(
+            f"sizing.{key} shares a long weight by risk; it is not available in a margin account (execution.max_gross)",
+            path=f"sizing.{key}",
+            expected="no inverse_vol or equal_risk with execution.max_gross",
+            got=key,
+        )
     key = "inverse_vol" if cfg.sizing.inverse_vol is not None else "equal_risk"
     traded = {a for r in cfg.rules for a in r.target}  # sizing never touches the benchmarks
     for i, asset in enumerate(cfg.sizing.risk_assets):

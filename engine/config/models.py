@@ -18,6 +18,7 @@ from engine.config.refs import resolve_refs
 from engine.config.values import (
     DEFAULT_FX_BAND,
     MAX_DIVIDEND_YIELD,
+    MAX_GROSS,
     MAX_HOLD,
     MAX_INITIAL_CASH,
     MAX_LAG,
@@ -247,6 +248,14 @@ class Execution(_Model):
         le=MAX_HOLD,
         description="dates a rule that stopped deciding may not decide again (otherwise never cools; docs/rules.md)",
     )
+    max_gross: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=MAX_GROSS,
+        allow_inf_nan=False,
+        description="makes the strategy's account a margin account: weights may be negative (shorts) and their "
+        "absolute sum may reach this (docs/shorts.md); null: a cash account, long only, no leverage",
+    )
 
     @property
     def mode(self) -> str:
@@ -275,9 +284,10 @@ class Sizing(_Model):
     max_gross: float = Field(
         default=1.0,
         gt=0.0,
-        le=1.0,
+        le=MAX_GROSS,
         allow_inf_nan=False,
-        description="the most the weights may sum to after sizing (at most 1: no leverage)",
+        description="the most the absolute weights may sum to after sizing (at most 1, or execution.max_gross in a "
+        "margin account)",
     )
     inverse_vol: list[str] | None = Field(
         default=None, min_length=2, description="assets whose weight is shared in inverse proportion to volatility"
@@ -308,6 +318,13 @@ class Costs(_Model):
     hk_stamp_duty_bps: Bps | None = Field(
         default=None,
         description="flat stamp duty per side for hk indexes and stocks; default (null): the dated schedule",
+    )
+    borrow_bps: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)] = Field(
+        default=0.0, description="a year, on the value of every short of a margin account (docs/shorts.md)"
+    )
+    margin_spread_bps: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)] = Field(
+        default=0.0,
+        description="a year above the cash rate, on the cash a margin account borrows (docs/shorts.md)",
     )
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "MAX_DATE",
     "MAX_DIVIDEND_YIELD",
     "MAX_FX",
+    "MAX_GROSS",
     "MAX_HOLD",
     "MAX_INITIAL_CASH",
     "MAX_LAG",
@@ -206,20 +207,23 @@ DEFAULT_FX_BAND = (7.74, 7.86)
 Weights = dict[str, Annotated[float, Field(ge=0.0, allow_inf_nan=False)]]
 #: The literal a rule writes for the asset that takes what its other weights leave.
 REST = "rest"
+#: Largest accepted ``execution.max_gross``: five times the portfolio's value in assets.
+MAX_GROSS = 5.0
 #: Longest accepted ``min_hold``, ``cooldown`` and sizing ``window``, in dates (about 40 years).
 MAX_HOLD = 10_000
 
 
 def _rule_weight(value: Any) -> Any:
-    """A rule's weight: a number >= 0, ``rest``, or an expression (text; parsed by the rule checks)."""
+    """A rule's weight: a number (negative only in a margin account: the rule checks), ``rest``, or an
+    expression (text; parsed by the rule checks)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"expected a number >= 0, 'rest' or an expression in quotes, got {value!r}")
+        raise ValueError(f"expected a number, 'rest' or an expression in quotes, got {value!r}")
     if isinstance(value, str):
         if not value.strip():
             raise ValueError("expected a number, 'rest' or an expression, got empty text")
         return value.strip()
-    if not _finite(value) or value < 0:
-        raise ValueError(f"expected a weight >= 0 (no shorting), got {value!r}")
+    if not _finite(value):
+        raise ValueError(f"expected a finite weight, got {value!r}")
     return float(value)
 
 
