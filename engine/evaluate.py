@@ -22,7 +22,7 @@ The warm-up a config needs and the row of its first decision are defined here to
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -123,6 +123,14 @@ class Market:
         return np.repeat(self.val.cash_index, self.slots_per_date)[self.first_slot :]
 
     @cached_property
+    def accrual(self) -> np.ndarray:
+        """(n,) a margin account's financing factor from the previous date to each date of the panel
+        (docs/shorts.md): calendar days / 365 x B[d-1] / B[d], so a charge lands in cash-index units of d."""
+        b = self.val.cash_index
+        days = np.diff(self.panel.dates.to_numpy()).astype("timedelta64[D]").astype(np.float64)
+        return np.concatenate([[0.0], days / 365.0 * b[:-1] / b[1:]])
+
+    @cached_property
     def risk_free(self) -> np.ndarray:
         """(n,) per-date risk-free return on the run's dates (0 on the first)."""
         return self.val.risk_free(self.start)
@@ -188,6 +196,17 @@ class Columns:
     first_decision: np.ndarray  # (K,) rows
     events: np.ndarray | None = None  # (n, K) decision events, instead of those the modes give
     band: np.ndarray | None = None  # (K,) rebalancing bands (NaN: none)
+    margin: np.ndarray | None = None  # (K,) bool: margin accounts (docs/shorts.md); None: all cash accounts
+
+    def financing(self) -> np.ndarray:
+        """(K, 2) each margin account's borrow and spread fractions a year (0 for a cash account)."""
+        k = self.targets.shape[1]
+        out = np.zeros((k, 2))
+        for rows, rates in self.costs:
+            out[rows] = (rates.borrow, rates.margin_spread)
+        if self.margin is not None:
+            out[~np.asarray(self.margin, dtype=bool)] = 0.0
+        return out
 
 
 def cost_groups(groups: Sequence[tuple[np.ndarray, Costs]], mk: Market) -> list[tuple[np.ndarray, CostRates]]:
@@ -233,6 +252,7 @@ class Evaluation:
     value: np.ndarray  # (n, K) money at the end of each run date
     curves: Curves
     frozen_value: np.ndarray | None  # (n, K) money with exchange rates frozen (only with ``frozen_fx``)
+    financing: np.ndarray | None = None  # (K, 2) margin accounts' borrow and margin spread paid, money
 
 
 def evaluate(
@@ -255,7 +275,36 @@ def evaluate(
     panel = mk.panel
     k, n_assets = cols.targets.shape[1], len(panel.assets)
     fees, slippage = _slot_costs(mk, cols.costs, k)
-    plan = plan_batch(
+    plan = _plan(mk, cols, fees, slippage, init_cash)
+    frozen_value = financing = None
+    if plan.has_margin:  # from_orders cannot debit financing: the scheduler's fills are the simulation
+        sim, value = _own_fills(mk, plan, init_cash)
+        financing = _financing_money(mk, plan)
+        if frozen_fx and engine is not None and mk.has_fx:
+            close_f, order_f = mk.frozen_prices()
+            frozen = replace(mk, close=close_f, order=order_f)
+            again = replace(cols, events=plan.events, band=None)
+            frozen_value = _own_fills(frozen, _plan(frozen, again, fees, slippage, init_cash), init_cash)[1]
+    elif engine is None:
+        sim = from_fills(
+            plan.fills, price=mk.close, init_cash=init_cash, n_groups=k, n_assets=n_assets, report_rows=mk.eod
+        )
+        value = sim.value[:, :k] * mk.val.cash_index[mk.start :, None]
+    else:
+        sim = _simulate(mk, plan, fees, slippage, init_cash, engine, frozen_fx and mk.has_fx)
+        if sim.value.shape[1] > k:
+            frozen_value = sim.value[:, k:] * mk.val.cash_index[mk.start :, None]
+        value = sim.value[:, :k] * mk.val.cash_index[mk.start :, None]
+    records = sim.records if sim.value.shape[1] == k else sim.records[sim.records["col"] < k * n_assets]
+    curves = _curves(mk, value, records, plan.switches(mk.start), init_cash, reference)
+    units = sim.position[:, : k * n_assets]
+    return Evaluation(plan, records, sim.cash[:, :k], units, value, curves, frozen_value, financing)
+
+
+def _plan(mk: Market, cols: Columns, fees: np.ndarray, slippage: np.ndarray, init_cash: float) -> BatchPlan:
+    """The columns' order plan and the scheduler's own fills on ``mk``'s prices."""
+    panel = mk.panel
+    return plan_batch(
         targets=cols.targets,
         traded=panel.traded,
         markets=panel.markets,
@@ -272,20 +321,27 @@ def evaluate(
         fill=mk.fill,
         events=cols.events,
         band=cols.band,
+        margin=cols.margin,
+        financing=cols.financing() if cols.margin is not None else None,
+        accrual=mk.accrual if cols.margin is not None else None,
     )
-    frozen_value = None
-    if engine is None:
-        sim = from_fills(
-            plan.fills, price=mk.close, init_cash=init_cash, n_groups=k, n_assets=n_assets, report_rows=mk.eod
-        )
-    else:
-        sim = _simulate(mk, plan, fees, slippage, init_cash, engine, frozen_fx and mk.has_fx)
-        if sim.value.shape[1] > k:
-            frozen_value = sim.value[:, k:] * mk.val.cash_index[mk.start :, None]
-    value = sim.value[:, :k] * mk.val.cash_index[mk.start :, None]
-    records = sim.records if frozen_value is None else sim.records[sim.records["col"] < k * n_assets]
-    curves = _curves(mk, value, records, plan.switches(mk.start), init_cash, reference)
-    return Evaluation(plan, records, sim.cash[:, :k], sim.position[:, : k * n_assets], value, curves, frozen_value)
+
+
+def _own_fills(mk: Market, plan: BatchPlan, init_cash: float) -> tuple[BatchSim, np.ndarray]:
+    """The scheduler's fills as cash, units and value at the end of each run date, the margin accounts'
+    financing taken from cash (cash-index units), and the (n, K) value in money."""
+    k, n_assets = plan.n_allocations, len(mk.panel.assets)
+    sim = from_fills(plan.fills, price=mk.close, init_cash=init_cash, n_groups=k, n_assets=n_assets, report_rows=mk.eod)
+    if plan.charges is not None:
+        paid = np.cumsum(plan.charges[mk.start :].sum(axis=2), axis=0)
+        sim = replace(sim, cash=sim.cash - paid, value=sim.value - paid)
+    return sim, sim.value * mk.val.cash_index[mk.start :, None]
+
+
+def _financing_money(mk: Market, plan: BatchPlan) -> np.ndarray:
+    """(K, 2): the borrow and margin spread each column paid over the run, in money."""
+    assert plan.charges is not None
+    return np.einsum("nkc,n->kc", plan.charges[mk.start :], mk.val.cash_index[mk.start :])
 
 
 def _simulate(

@@ -119,6 +119,13 @@ class BatchPlan:
     targets: np.ndarray  # (n, K, A) the targets decided on each row
     unfilled: tuple[tuple[int, int, int], ...]  # (allocation, decision row, asset) never executed
     fills: np.ndarray  # the scheduler's own fills: vectorbt order records, idx = slot - first_slot
+    charges: np.ndarray | None = None  # (n, K, 2) margin accounts' (borrow, margin) paid at the start of each date
+    margin: np.ndarray | None = None  # (K,) bool: margin accounts (docs/shorts.md)
+
+    @property
+    def has_margin(self) -> bool:
+        """Whether some column is a margin account (its fills are the scheduler's: docs/shorts.md)."""
+        return self.margin is not None and bool(self.margin.any())
 
     @property
     def n_allocations(self) -> int:
@@ -290,6 +297,9 @@ def plan_batch(
     fill: str = "close",
     events: np.ndarray | None = None,
     band: np.ndarray | None = None,
+    margin: np.ndarray | None = None,
+    financing: np.ndarray | None = None,
+    accrual: np.ndarray | None = None,
 ) -> BatchPlan:
     """Plan K allocations at once (module docstring, rules 1-6).
 
@@ -300,7 +310,10 @@ def plan_batch(
     1).  What the simulation gets, from slot ``first_slot`` (the first simulated date's first
     slot) on: ``close`` and ``order_price``, (S, A) in
     cash-index units (:func:`engine.valuation.simulation_prices`); ``fees``: (S, A) or (S, K*A)
-    fractions; ``slippage``: (A,), (K*A,), (S, A) or (S, K*A); ``init_cash``.
+    fractions; ``slippage``: (A,), (K*A,), (S, A) or (S, K*A); ``init_cash``.  ``margin``: (K,) bool,
+    the margin accounts of docs/shorts.md (default none), with ``financing`` (K, 2) their borrow and
+    spread fractions a year and ``accrual`` (n,) each date's calendar days since the previous one / 365
+    x B[d-1] / B[d] (B the cash index).
     """
     targets = np.ascontiguousarray(targets, dtype=np.float64)
     n, n_alloc = targets.shape[:2]
@@ -314,16 +327,32 @@ def plan_batch(
     events = events & (np.arange(n)[:, None] + lag < n)  # an event executing past the end is dropped
     bands = np.full(n_alloc, np.nan) if band is None else np.asarray(band, dtype=np.float64)
     first = np.broadcast_to(np.asarray(first_decision, dtype=np.int64), (n_alloc,))
+    account = _Account(
+        margin=np.zeros(n_alloc, dtype=np.bool_) if margin is None else np.ascontiguousarray(margin, dtype=np.bool_),
+        financing=np.zeros((n_alloc, 2)) if financing is None else np.ascontiguousarray(financing, dtype=np.float64),
+        accrual=np.zeros(n) if accrual is None else np.ascontiguousarray(accrual, dtype=np.float64),
+        charges=np.zeros((n, n_alloc, 2)),
+    )
     return _schedule(
         targets, events, lag, traded, asset_slot, m, fill, close, order_price, fees, slippage, init_cash, first_slot,
-        np.ascontiguousarray(bands), np.ascontiguousarray(first),
+        np.ascontiguousarray(bands), np.ascontiguousarray(first), account,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Account:
+    """Which columns are margin accounts, their financing (K, 2) a year, and each date's accrual factor (n,)."""
+
+    margin: np.ndarray
+    financing: np.ndarray
+    accrual: np.ndarray
+    charges: np.ndarray  # (n, K, 2) written by the scheduler: (borrow, margin) paid at the start of each date
 
 
 def _schedule(
     targets: np.ndarray, events: np.ndarray, lag: np.ndarray, traded: np.ndarray, asset_slot: np.ndarray, m: int,
     fill: str, close: np.ndarray, order_price: np.ndarray, fees: np.ndarray, slippage: np.ndarray, init_cash: float,
-    first_slot: int, band: np.ndarray, first: np.ndarray,
+    first_slot: int, band: np.ndarray, first: np.ndarray, account: _Account,
 ) -> BatchPlan:  # fmt: skip
     """:func:`plan_batch` once its events and lags are known: the compiled scheduler plans and fills every leg
     (and adds the drift events of a band, so ``events`` is a copy it writes into)."""
@@ -359,6 +388,7 @@ def _schedule(
         records,
         band,
         first,
+        *(account.margin, account.financing, account.accrual, account.charges),
     )
     legs = leg_out[:n_legs]
     events = by_column.T
@@ -374,4 +404,6 @@ def _schedule(
         targets=targets,
         unfilled=tuple((int(k), int(d), int(j)) for k, d, j in unfilled[:count]),
         fills=records[:n_fills],
+        charges=account.charges if account.margin.any() else None,
+        margin=account.margin,
     )

@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from vectorbt.portfolio.enums import Direction, ProcessOrderState, SizeType, log_dt, order_dt
+from vectorbt.portfolio.enums import Direction, OrderSide, OrderStatus, ProcessOrderState, SizeType, log_dt, order_dt
 from vectorbt.portfolio.nb import approx_order_value_nb, order_nb, process_order_nb
 from vectorbt.utils.array_ import insert_argsort_nb
+from vectorbt.utils.math_ import add_nb, is_close_nb
 
 __all__ = ["ORDER_DT", "schedule_nb"]
 
 ORDER_DT = order_dt
 _TARGET_PERCENT = SizeType.TargetPercent
 _LONG_ONLY = Direction.LongOnly
+_BOTH = Direction.Both
+_FILLED = OrderStatus.Filled
+_BUY = OrderSide.Buy
 _EPS = 1e-12
 _NEVER = np.iinfo(np.int64).max
 
@@ -52,6 +56,10 @@ def schedule_nb(  # pragma: no cover - compiled
     records,
     band,
     first,
+    margin,
+    financing,
+    accrual,
+    charges,
 ):
     """Rules 2-5 of :mod:`engine.execution` for each allocation k, filling legs as time passes.
 
@@ -108,7 +116,10 @@ def schedule_nb(  # pragma: no cover - compiled
         state[2] = n_records
         due = _NEVER  # the earliest slot of a leg not yet filled
         banded = not np.isnan(band[k])
+        financed = margin[k] and (financing[k, 0] > 0 or financing[k, 1] > 0)
         for d in range(n):
+            if financed and d * m > first_slot:
+                _charge(d, k, m, close, first_slot, state, units, financing, accrual, charges)
             event = events[k, d]
             drift = banded and not event and d >= first[k] and d + lag[d, k] < n
             if not event and not drift and due >= (d + 1) * m:
@@ -122,7 +133,7 @@ def schedule_nb(  # pragma: no cover - compiled
                 end = decide_before if (event or drift) and stage == 0 else (d + 1) * m
                 due = _fill_until(
                     end, due, k, leg_slot, leg_target, nxt, count, order_price, fees, fee_per_col, slippage,
-                    slip_per_col, first_slot, state, units, last_val, temp, seq, records, logs,
+                    slip_per_col, first_slot, state, units, last_val, temp, seq, records, logs, margin[k],
                 )  # fmt: skip
                 if drift and stage == 0 and due == _NEVER:
                     event = _drifted(d, k, targets, close, first_slot, m, state, units, band[k])
@@ -170,6 +181,24 @@ def _drifted(d, k, targets, close, first_slot, m, state, units, band):  # pragma
 
 
 @numba.njit(cache=True, nogil=True)
+def _charge(d, k, m, close, first_slot, state, units, financing, accrual, charges):  # pragma: no cover - compiled
+    """A margin account's financing for the gap from date d-1 to d (docs/shorts.md), paid from cash at the
+    start of d: borrow on its shorts' value and the spread on its borrowed cash, both at the end of d-1."""
+    eod = d * m - 1 - first_slot  # the last slot of d-1
+    short = 0.0
+    for j in range(len(units)):
+        if units[j] < 0:
+            short -= units[j] * close[eod, j]
+    debt = max(-state[0], 0.0)
+    borrow = financing[k, 0] * short * accrual[d]
+    spread = financing[k, 1] * debt * accrual[d]
+    state[0] -= borrow + spread
+    state[1] -= borrow + spread
+    charges[d, k, 0] = borrow
+    charges[d, k, 1] = spread
+
+
+@numba.njit(cache=True, nogil=True)
 def _next_due(leg_slot, nxt, count):  # pragma: no cover - compiled
     """The earliest slot of any asset's first leg not yet filled (``_NEVER`` if none)."""
     out = _NEVER
@@ -182,10 +211,10 @@ def _next_due(leg_slot, nxt, count):  # pragma: no cover - compiled
 @numba.njit(cache=True, nogil=True)
 def _fill_until(  # pragma: no cover - compiled
     end, due, k, leg_slot, leg_target, nxt, count, order_price, fees, fee_per_col, slippage, slip_per_col,
-    first_slot, state, units, last_val, temp, seq, records, logs,
+    first_slot, state, units, last_val, temp, seq, records, logs, margin,
 ):  # fmt: skip
     """Fill allocation k's legs due before slot ``end``, slot by slot, as vectorbt's from_orders does;
-    return the next due slot.
+    return the next due slot.  ``margin``: a margin account's legs (:func:`_fill_margin`).
 
     ``due``: the earliest slot with a leg not yet filled.  ``state``: [cash, free cash, record count].
     At a slot with legs every column is valued at that slot's price, the group's value is cash plus
@@ -217,7 +246,7 @@ def _fill_until(  # pragma: no cover - compiled
             if nxt[j] < count[j] and leg_slot[j, nxt[j]] == due:
                 size = leg_target[j, nxt[j]]
             temp[j] = approx_order_value_nb(
-                size, _TARGET_PERCENT, _LONG_ONLY, cash, units[j], free_cash, last_val[j], value
+                size, _TARGET_PERCENT, _BOTH if margin else _LONG_ONLY, cash, units[j], free_cash, last_val[j], value
             )
             seq[j] = j
         insert_argsort_nb(temp, seq)
@@ -230,13 +259,17 @@ def _fill_until(  # pragma: no cover - compiled
             fee = fees[row, col if fee_per_col else j]
             slip = slippage[row if slippage.shape[0] > 1 else 0, col if slip_per_col else j]
             order = order_nb(
-                leg_target[j, nxt[j]], order_price[row, j], _TARGET_PERCENT, _LONG_ONLY, fee, 0.0, slip,
-                0.0, np.inf, np.nan, 0.0, False, True, False, False,
+                leg_target[j, nxt[j]], order_price[row, j], _TARGET_PERCENT, _BOTH if margin else _LONG_ONLY, fee,
+                0.0, slip, 0.0, np.inf, np.nan, 0.0, False, True, False, False,
             )  # fmt: skip
-            before = ProcessOrderState(cash, units[j], 0.0, free_cash, last_val[j], value, oidx, 0)
-            _, after = process_order_nb(row, col, k, before, False, order, records, logs)
-            cash = after.cash
-            free_cash = after.free_cash
+            if margin:
+                after, cash = _fill_margin(row, col, k, cash, units[j], last_val[j], value, oidx, order, records, logs)
+                free_cash = cash
+            else:
+                before = ProcessOrderState(cash, units[j], 0.0, free_cash, last_val[j], value, oidx, 0)
+                _, after = process_order_nb(row, col, k, before, False, order, records, logs)
+                cash = after.cash
+                free_cash = after.free_cash
             units[j] = after.position
             if not np.isnan(after.val_price):
                 last_val[j] = after.val_price
@@ -247,6 +280,23 @@ def _fill_until(  # pragma: no cover - compiled
         state[2] = oidx
         due = _next_due(leg_slot, nxt, count)
     return due
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_margin(row, col, k, cash, position, val_price, value, oidx, order, records, logs):  # pragma: no cover
+    """One leg of a margin account (docs/shorts.md): vectorbt's ``process_order_nb`` (direction both) on an
+    unlimited cash line, so no buy is cut and no sale capped; the account's cash follows from the fill's
+    size, price and fees with vectorbt's arithmetic (a buy: ``add_nb(cash, -(size x price + fees))``, a
+    sale: ``cash + add_nb(size x price, -fees)``).  Returns (vectorbt's state after the order, cash)."""
+    if is_close_nb(cash, 0):
+        cash = 0.0
+    before = ProcessOrderState(np.inf, position, 0.0, np.inf, val_price, value, oidx, 0)
+    result, after = process_order_nb(row, col, k, before, False, order, records, logs)
+    if result.status == _FILLED:
+        traded = result.size * result.price
+        buy = result.side == _BUY
+        cash = add_nb(cash, -(traded + result.fees)) if buy else cash + add_nb(traded, -result.fees)
+    return after, cash
 
 
 @numba.njit(cache=True, nogil=True)
@@ -289,7 +339,7 @@ def _decide(  # pragma: no cover - compiled
     last_sell = -1
     for j in range(n_assets):
         want = targets[d, k, j]
-        active[j] = want > _EPS or units[j] != 0 or nxt[j] < count[j]
+        active[j] = abs(want) > _EPS or units[j] != 0 or nxt[j] < count[j]
         sell[j] = active[j] and want < weight[j] - _EPS
         if sell[j]:
             new_slot[j] = next_slot[lower, j] if lower < total_slots else _NEVER

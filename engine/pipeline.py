@@ -111,7 +111,16 @@ def allocation_columns(allocations: Sequence[Allocation], mk: Market, execution:
         costs=cost_groups([(np.arange(k), costs)], mk),
         first_decision=first_decision(mk.start, lag),
         band=np.array([np.nan if a.band is None else a.band for a in allocations]),
+        margin=_margin_accounts(allocations, execution),
     )
+
+
+def _margin_accounts(allocations: Sequence[Allocation], execution: Execution) -> np.ndarray | None:
+    """(K,) bool: the strategy's account is a margin account when ``execution.max_gross`` is set, a
+    benchmark's never (docs/shorts.md); None when every account is a cash account."""
+    if execution.max_gross is None:
+        return None
+    return np.array([a.kind == "strategy" for a in allocations], dtype=bool)
 
 
 def run_allocations(
@@ -256,6 +265,9 @@ def _result(
     }
     if alloc.decisions is not None:
         metrics["decisions"] = dict(alloc.decisions)
+    margin = ev.plan.margin is not None and bool(ev.plan.margin[i])
+    if margin and ev.financing is not None:
+        metrics["financing"] = {"borrow": float(ev.financing[i, 0]), "margin": float(ev.financing[i, 1])}
     quoted_price = panel.open if mk.fill == "next_open" and panel.open is not None else panel.close
     return RunResult(
         kind=alloc.kind,
@@ -270,7 +282,7 @@ def _result(
         rule_labels=alloc.rule_labels,
         trades=_trades_frame(mk, rec, quoted_price),
         metrics=metrics,
-        notes=(*_unfilled_notes(panel, plan), *decision_notes(alloc.decisions)),
+        notes=(*_unfilled_notes(panel, plan), *decision_notes(alloc.decisions), *_margin_notes(metrics, margin)),
         cash_index=index,
         unit_value=mk.val.known[start:],
         plan=plan,
@@ -282,6 +294,18 @@ def _unfilled_notes(panel: PricePanel, plan: OrderPlan) -> list[str]:
     return [
         f"order for {panel.assets[j]} decided {panel.dates[d].date()} never executed: its market did not open again"
         for d, j in plan.unfilled
+    ]
+
+
+def _margin_notes(metrics: Mapping[str, Any], margin: bool) -> list[str]:
+    """What a margin account's run should say (docs/shorts.md)."""
+    if not margin:
+        return []
+    paid = metrics.get("financing") or {"borrow": 0.0, "margin": 0.0}
+    return [
+        "margin account (execution.max_gross): shorts and borrowed cash allowed; fills by the order scheduler with "
+        "vectorbt's order functions, not re-simulated by from_orders (docs/shorts.md); financing paid: borrow "
+        f"{paid['borrow']:,.2f}, margin spread {paid['margin']:,.2f}"
     ]
 
 
@@ -297,7 +321,7 @@ def decision_notes(counts: Mapping[str, int] | None) -> list[str]:
         )
     if counts.get("clipped"):
         out.append(
-            f"weights clipped to [0, 1] or scaled to the gross limit on {counts['clipped']:,} decision dates "
+            f"weights clipped to their bounds or scaled to the gross limit on {counts['clipped']:,} decision dates "
             "(docs/rules.md, Weights)"
         )
     if counts.get("unsized"):

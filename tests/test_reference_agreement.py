@@ -47,6 +47,9 @@ class Case:
     dividend_yield: dict[str, float] | None = None
     cash_rate: float | pd.Series | None = None  # a fraction, or a series in percent a year
     initial_cash: float = 100_000.0
+    max_gross: float | None = None  # a margin account (docs/shorts.md)
+    borrow_bps: float = 0.0
+    margin_spread_bps: float = 0.0
 
 
 def run_engine(case: Case) -> RunResult:
@@ -80,8 +83,20 @@ def run_engine(case: Case) -> RunResult:
     (res,) = run_allocations(
         [Allocation("strategy", "t", targets, case.rebalance)],
         LoadedPanel(panel=panel, start=case.start, warmup_needed=0),
-        execution=Execution(lag=case.lag, rebalance=case.rebalance, fill=case.fill, allow_same_bar=case.lag == 0),
-        costs=Costs(fee_bps=case.fee_bps, slippage_bps=case.slippage_bps, hk_stamp_duty_bps=case.hk_stamp_duty_bps),
+        execution=Execution(
+            lag=case.lag,
+            rebalance=case.rebalance,
+            fill=case.fill,
+            allow_same_bar=case.lag == 0,
+            max_gross=case.max_gross,
+        ),
+        costs=Costs(
+            fee_bps=case.fee_bps,
+            slippage_bps=case.slippage_bps,
+            hk_stamp_duty_bps=case.hk_stamp_duty_bps,
+            borrow_bps=case.borrow_bps,
+            margin_spread_bps=case.margin_spread_bps,
+        ),
         initial_cash=case.initial_cash,
         engine="rust",
         assets=specs,
@@ -112,6 +127,9 @@ def run_reference(case: Case) -> reference.ReferenceRun:
         dividend_yield=case.dividend_yield,
         cash_rate=case.cash_rate,
         initial_cash=case.initial_cash,
+        max_gross=case.max_gross,
+        borrow_bps=case.borrow_bps,
+        margin_spread_bps=case.margin_spread_bps,
     )
 
 
@@ -140,8 +158,9 @@ def assert_properties(case: Case, res: RunResult) -> None:
     # rule 3: no fill on a date the asset's market was closed
     for row in trades.itertuples():
         assert not np.isnan(case.closes.at[row.date, row.asset]), f"{row.asset} filled on {row.date}, a closed day"
-    # buys are limited to the cash that exists: never below zero at the end of a date
-    assert res.cash.min() >= -1e-6 * res.value.max()
+    # a cash account's buys are limited to the cash that exists: never below zero at the end of a date
+    if case.max_gross is None:
+        assert res.cash.min() >= -1e-6 * res.value.max()
     # rule 4, one market: on a date a sale fills while the targets in force are fully invested, the
     # proceeds are spent at that same close (a switch never leaves money idle overnight)
     if len(set(case.markets.values())) == 1:

@@ -141,3 +141,65 @@ def test_a_band_waits_for_pending_legs_before_it_fires_again() -> None:
     plan = _band_plan(lag=2)
     assert np.flatnonzero(plan.events[:, 0]).tolist() == [0, 5]
     assert np.flatnonzero(_band_plan(lag=1, band=0.08).events[:, 0]).tolist() == [0]  # 0.071 < 0.08
+
+
+@pytest.mark.parametrize("engine", ["rust", "numba"])
+@pytest.mark.parametrize("seed", [4, 5])
+def test_margin_fills_equal_vectorbt_from_orders_with_shorts(engine: str, seed: int) -> None:
+    """A margin account without financing whose cash never limits a buy (dollar-neutral spreads and
+    shorts, docs/shorts.md) fills as vectorbt's own ``Portfolio.from_orders(direction='both')`` does."""
+    import vectorbt as vbt
+
+    panel = _panel(seed)
+    rng = np.random.default_rng(seed + 200)
+    n, a, k = len(panel.dates), len(panel.assets), 4
+    menu = np.array([[1, 0, -1], [-1, 1, 0], [0, -0.5, 0.5], [0.5, 0, 0], [0, 0, 0], [-0.3, 0.3, 0.3]], dtype=float)
+    targets = menu[np.repeat(rng.integers(0, len(menu), size=(n // 8 + 1, k)), 8, axis=0)[:n]]
+    val = valuation(panel, dividend_yields=np.zeros(a), cash_rate=0.02, start=5)
+    m = len(market_rank(list(panel.markets)))
+    asset_slot = np.array([market_rank(list(panel.markets))[mk] for mk in panel.markets])
+    close, order = simulation_prices(val, panel.traded, asset_slot, m, "close")
+    first_slot = 5 * m
+    fees, slippage = np.full((n * m - first_slot, a), 7e-4), np.array([2e-4, 3e-4, 5e-4])
+    batch = plan_batch(
+        targets=targets,
+        traded=panel.traded,
+        markets=panel.markets,
+        dates=panel.dates,
+        first_decision=np.full(k, 4),
+        lag=np.array([1, 2, 1, 3]),
+        rebalance=["on_change", "daily", "weekly", "on_change"],
+        close=close[first_slot:],
+        order_price=order[first_slot:],
+        fees=fees,
+        slippage=slippage,
+        init_cash=100_000.0,
+        first_slot=first_slot,
+        margin=np.ones(k, dtype=bool),
+    )
+    size = batch.size[first_slot:]
+    pf = vbt.Portfolio.from_orders(
+        close=np.tile(close[first_slot:], k),
+        size=size,
+        size_type="targetpercent",
+        direction="both",
+        price=np.tile(order[first_slot:], k),
+        val_price=np.tile(order[first_slot:], k),
+        fees=np.tile(fees, k),
+        slippage=np.tile(slippage, k),
+        init_cash=100_000.0,
+        cash_sharing=True,
+        group_by=np.repeat(np.arange(k), a),
+        call_seq="auto",
+        ffill_val_price=True,
+        update_value=False,
+        engine=engine,
+    )
+    theirs = np.sort(pf.orders.values, order=["col", "idx"])
+    mine = np.sort(batch.fills, order=["col", "idx"])
+    assert (batch.fills["side"] == 1).sum() > 50 and len(mine) == len(theirs) > 100
+    for field in ("col", "idx", "side"):
+        np.testing.assert_array_equal(mine[field], theirs[field])
+    for field in ("size", "price", "fees"):
+        np.testing.assert_allclose(mine[field], theirs[field], rtol=1e-12, atol=0)
+    assert pf.cash(group_by=np.repeat(np.arange(k), a)).to_numpy().min() > 0  # cash never limited a buy
