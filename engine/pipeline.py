@@ -265,9 +265,7 @@ def _result(
     }
     if alloc.decisions is not None:
         metrics["decisions"] = dict(alloc.decisions)
-    margin = ev.plan.margin is not None and bool(ev.plan.margin[i])
-    if margin and ev.financing is not None:
-        metrics["financing"] = {"borrow": float(ev.financing[i, 0]), "margin": float(ev.financing[i, 1])}
+    margin = _add_financing(metrics, ev, i)
     quoted_price = panel.open if mk.fill == "next_open" and panel.open is not None else panel.close
     return RunResult(
         kind=alloc.kind,
@@ -282,7 +280,11 @@ def _result(
         rule_labels=alloc.rule_labels,
         trades=_trades_frame(mk, rec, quoted_price),
         metrics=metrics,
-        notes=(*_unfilled_notes(panel, plan), *decision_notes(alloc.decisions), *_margin_notes(metrics, margin)),
+        notes=(
+            *_unfilled_notes(panel, plan),
+            *decision_notes(alloc.decisions),
+            *_margin_notes(metrics, margin, value, mk.dates),
+        ),
         cash_index=index,
         unit_value=mk.val.known[start:],
         plan=plan,
@@ -297,16 +299,33 @@ def _unfilled_notes(panel: PricePanel, plan: OrderPlan) -> list[str]:
     ]
 
 
-def _margin_notes(metrics: Mapping[str, Any], margin: bool) -> list[str]:
-    """What a margin account's run should say (docs/shorts.md)."""
+def _add_financing(metrics: dict[str, Any], ev: Evaluation, i: int) -> bool:
+    """Whether column ``i`` is a margin account; if so, ``metrics["financing"]``: what it paid (docs/shorts.md)."""
+    margin = ev.plan.margin is not None and bool(ev.plan.margin[i])
+    if margin and ev.financing is not None:
+        metrics["financing"] = {"borrow": float(ev.financing[i, 0]), "margin": float(ev.financing[i, 1])}
+    return margin
+
+
+def _margin_notes(metrics: Mapping[str, Any], margin: bool, value: np.ndarray, dates: pd.DatetimeIndex) -> list[str]:
+    """What a margin account's run should say (docs/shorts.md): how it was simulated, what financing cost,
+    and the first date its value fell to zero or below, after which its legs do not fill."""
     if not margin:
         return []
     paid = metrics.get("financing") or {"borrow": 0.0, "margin": 0.0}
-    return [
+    out = [
         "margin account (execution.max_gross): shorts and borrowed cash allowed; fills by the order scheduler with "
         "vectorbt's order functions, not re-simulated by from_orders (docs/shorts.md); financing paid: borrow "
         f"{paid['borrow']:,.2f}, margin spread {paid['margin']:,.2f}"
     ]
+    lost = np.flatnonzero(value <= 0)
+    if len(lost):
+        out.append(
+            f"the margin account's value fell to {value[lost[0]]:,.2f} on {dates[lost[0]].date()} (lowest "
+            f"{value.min():,.2f}): no leg fills while it is at or below zero, and returns through a value at or below "
+            "zero are not meaningful"
+        )
+    return out
 
 
 def decision_notes(counts: Mapping[str, int] | None) -> list[str]:

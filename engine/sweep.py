@@ -182,6 +182,13 @@ class _Knobs:
     cooldown: np.ndarray  # (k,)
     sizing: list[Sizing | None]  # k sizing blocks
     band: np.ndarray  # (k,) rebalancing bands, NaN for none
+    max_gross: np.ndarray  # (k,) margin accounts' gross limits, NaN for a cash account
+
+    @property
+    def margin(self) -> np.ndarray | None:
+        """(k,) bool: the margin accounts (docs/shorts.md), None when all are cash accounts."""
+        out = ~np.isnan(self.max_gross)
+        return out if out.any() else None
 
 
 def _groups(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[np.ndarray, dict[str, Any]]]:
@@ -229,6 +236,7 @@ def _knobs(cfg: StrategyConfig, frame: pd.DataFrame) -> _Knobs:
         cooldown=np.array([s.cooldown for s in per_row], dtype=np.int64),
         sizing=[s.sizing for s in per_row],
         band=np.array([np.nan if s.band is None else s.band for s in per_row]),
+        max_gross=np.array([np.nan if s.max_gross is None else s.max_gross for s in per_row]),
     )
 
 
@@ -247,6 +255,7 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray
         min_hold=cols.min_hold,
         cooldown=cols.cooldown,
         sizing=sizing_plan(cols.sizing, panel.assets),
+        max_gross=cols.max_gross,
     )
     for rows, signal_specs in cols.signal_groups:
         env: dict[str, np.ndarray | float] = {
@@ -271,6 +280,7 @@ def setting_targets(cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[S
         cooldown=np.array([s.cooldown for s in settings], dtype=np.int64),
         sizing=[s.sizing for s in settings],
         band=np.array([np.nan if s.band is None else s.band for s in settings]),
+        max_gross=np.array([np.nan if s.max_gross is None else s.max_gross for s in settings]),
     )
     return _targets(cfg, ctx, cols)
 
@@ -298,6 +308,7 @@ def evaluate_chunk(
         costs=cost_groups(knobs.cost_groups, mk),
         first_decision=first_decision(mk.start, knobs.lag),
         band=knobs.band,
+        margin=knobs.margin,
     )
     # The scheduler fills every leg with vectorbt's order primitives, exactly as from_orders
     # would (a sweep row equals its single run, simulated by ``--engine``: the tests check it).

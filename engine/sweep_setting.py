@@ -36,6 +36,7 @@ class Setting:
     cooldown: int = 0
     sizing: Sizing | None = None
     band: float | None = None  # a rebalancing band (rebalance is then its schedule, or "band")
+    max_gross: float | None = None  # a margin account's gross limit (docs/shorts.md); None: a cash account
 
     @property
     def signal_key(self) -> str:
@@ -50,7 +51,7 @@ def setting(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Setting:
     costs, sizing = cfg.costs, cfg.sizing
     execution: dict[str, str | int] = {"lag": cfg.execution.lag, "rebalance": cfg.execution.mode}
     execution.update(_holds(cfg.execution))
-    band = cfg.execution.band
+    band, max_gross = cfg.execution.band, cfg.execution.max_gross
     for key, value in combo.items():
         target = sweep_target(cfg, key)
         if target[0] == "params":
@@ -61,6 +62,8 @@ def setting(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Setting:
             band = float(value)
         elif target == ("execution", "rebalance"):  # a mode replaces a band
             execution["rebalance"], band = str(value), None
+        elif target == ("execution", "max_gross"):
+            max_gross = float(value)
         elif target[0] == "execution":
             execution[target[1]] = int(value)
         elif target[0] == "sizing" and sizing is not None:
@@ -77,6 +80,7 @@ def setting(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Setting:
         cooldown=int(execution["cooldown"]),
         sizing=sizing,
         band=band,
+        max_gross=max_gross,
     )
 
 

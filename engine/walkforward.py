@@ -164,6 +164,11 @@ def stitched_columns(
         events[rows[0]] = True  # a new fold's combination always decides on its first row
     if len({s.band for s in settings}) > 1:
         raise UserError("a walk-forward whose folds choose different rebalancing bands is not supported")
+    if len({(s.max_gross, s.costs.borrow_bps, s.costs.margin_spread_bps) for s in settings}) > 1:
+        raise UserError(
+            "a walk-forward whose folds choose different margin settings (execution.max_gross, costs.borrow_bps, "
+            "costs.margin_spread_bps) is not supported"
+        )
     band = settings[0].band
     return Columns(
         band=np.array([np.nan if band is None else band]),
@@ -173,6 +178,7 @@ def stitched_columns(
         costs=[(np.arange(1), _fold_costs(cfg, ctx, fold_list, settings))],
         first_decision=np.array([start + fold_list[0].train[1]]),
         events=events[:, None],
+        margin=None if settings[0].max_gross is None else np.array([True]),
     )
 
 
@@ -191,4 +197,5 @@ def _fold_costs(
         rows = np.flatnonzero(test_owner == f)
         fees[rows] = rates.fees[rows]
         slippage[rows] = rates.slippage
-    return CostRates(fees=fees, slippage=slippage)
+    first = cost_rates(settings[0].costs, cfg.assets, panel.assets, panel.dates[:1])  # the folds' financing is one
+    return CostRates(fees=fees, slippage=slippage, borrow=first.borrow, margin_spread=first.margin_spread)

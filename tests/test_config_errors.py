@@ -94,7 +94,71 @@ CASES = {
         "rolling_corr, a: us", "rolling_corr, a: uss", "signals.corr.a", "uss", "unknown asset 'uss'", got="uss"
     ),
     "negative weight": Case(
-        "weights: {us: 1.0}", "weights: {us: -0.5}", "rules[0].weights.us", "-0.5", "expected a weight >= 0"
+        "weights: {us: 1.0}", "weights: {us: -0.5}", "rules[0].weights.us", "-0.5", "shorting needs a margin account"
+    ),
+    "negative benchmark weight in a margin account": Case(
+        "execution: {lag: 1, rebalance: on_change}\ncosts: {",
+        "execution: {lag: 1, rebalance: on_change, max_gross: 2}\nbenchmarks: [{name: short, weights: {us: -0.5}}]\ncosts: {",
+        "benchmarks[0].weights.us",
+        "benchmarks:",
+        "greater than or equal to 0",
+    ),
+    "gross above execution.max_gross": Case(
+        "otherwise: {us: 0.5, hk: 0.5}\nexecution: {lag: 1, rebalance: on_change}",
+        "otherwise: {us: 1.5, hk: -1.0}\nexecution: {lag: 1, rebalance: on_change, max_gross: 2}",
+        "rules[2].otherwise",
+        "otherwise:",
+        "gross exposure (sum of absolute weights) of 2.5",
+        got=pytest.approx(2.5),
+    ),
+    "leverage without a margin account": Case(
+        "otherwise: {us: 0.5, hk: 0.5}",
+        "otherwise: {us: 1.5}",
+        "rules[2].otherwise",
+        "otherwise:",
+        "needs execution.max_gross",
+    ),
+    "execution.max_gross above 5": Case(
+        "rebalance: on_change}",
+        "rebalance: on_change, max_gross: 6}",
+        "execution.max_gross",
+        "max_gross",
+        "less than or equal to 5",
+    ),
+    "execution.max_gross of zero": Case(
+        "rebalance: on_change}",
+        "rebalance: on_change, max_gross: 0}",
+        "execution.max_gross",
+        "max_gross",
+        "greater than 0",
+    ),
+    "negative borrow_bps": Case(
+        "costs: {fee_bps: 5,",
+        "costs: {borrow_bps: -1, fee_bps: 5,",
+        "costs.borrow_bps",
+        "costs:",
+        "greater than or equal to 0",
+    ),
+    "margin_spread_bps above 100% a year": Case(
+        "costs: {fee_bps: 5,",
+        "costs: {margin_spread_bps: 20000, fee_bps: 5,",
+        "costs.margin_spread_bps",
+        "costs:",
+        "less than or equal to 10000",
+    ),
+    "sizing.max_gross above execution.max_gross": Case(
+        "execution: {lag: 1, rebalance: on_change}\ncosts: {",
+        "execution: {lag: 1, rebalance: on_change, max_gross: 2}\nsizing: {max_gross: 2.5}\ncosts: {",
+        "sizing.max_gross",
+        "max_gross: 2.5",
+        "above execution.max_gross",
+    ),
+    "inverse_vol in a margin account": Case(
+        "execution: {lag: 1, rebalance: on_change}\ncosts: {",
+        "execution: {lag: 1, rebalance: on_change, max_gross: 2}\nsizing: {inverse_vol: [us, hk]}\ncosts: {",
+        "sizing.inverse_vol",
+        "sizing:",
+        "not available in a margin account",
     ),
     "weights sum above 1": Case(
         "otherwise: {us: 0.5, hk: 0.5}",
@@ -237,7 +301,7 @@ CASES = {
         "costs: {", "sizing: {target_vol: 12}\ncosts: {", "sizing.target_vol", "target_vol", "did you mean 0.12?"
     ),
     "max_gross above 1 (no leverage)": Case(
-        "costs: {", "sizing: {max_gross: 1.5}\ncosts: {", "sizing.max_gross", "max_gross", "less than or equal to 1"
+        "costs: {", "sizing: {max_gross: 1.5}\ncosts: {", "sizing.max_gross", "max_gross", "is above 1"
     ),
     "sizing window of one date": Case(
         "costs: {", "sizing: {window: 1}\ncosts: {", "sizing.window", "sizing:", "greater than or equal to 2"

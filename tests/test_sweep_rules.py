@@ -119,3 +119,52 @@ def test_sweeping_a_rebalancing_band_equals_single_runs(swept, tmp_path: Path) -
             assert result.table.loc[j, key] == pytest.approx(res.metrics[key], rel=1e-12, abs=1e-12), (combo, key)
         trades.append(res.metrics["trades"])
     assert trades[0] > trades[1]  # a narrower band trades more
+
+
+SPREAD = """\
+name: spread_sweep
+data: {source: synthetic, start: 2012-01-01, end: 2015-12-31}
+params: {gap: 0.05, lean: 0.5}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+signals:
+  mom: {fn: relative_momentum, a: hk, b: us, window: 40}
+  z: {fn: zscore, of: mom, window: 60}
+rules:
+  - when: mom < -gap
+    weights: {hk: 1.0, us: -1.0}
+  - when: mom > gap
+    weights: {hk: "clip(-lean * z, -1.5, 1.5)", us: rest}
+  - otherwise: {}
+execution: {lag: 1, rebalance: weekly, max_gross: 2.0}
+costs: {fee_bps: 5, slippage_bps: 5, borrow_bps: 50, margin_spread_bps: 100}
+benchmarks:
+  - {name: 50/50 monthly, weights: {us: 0.5, hk: 0.5}, rebalance: monthly}
+sweep:
+  lean: [0.5, 2.0]
+  execution.max_gross: [2.0, 3.0]
+  costs.borrow_bps: [0, 300]
+  costs.margin_spread_bps: [0, 500]
+"""
+
+
+def test_sweeping_the_margin_keys_equals_single_runs(swept, tmp_path: Path) -> None:
+    """execution.max_gross, costs.borrow_bps and costs.margin_spread_bps (docs/shorts.md) as sweep keys:
+    every row equals the single run of its config, and each key moves the result."""
+    _, _, _, provider, loaded = swept
+    path = tmp_path / "spread_sweep.yaml"
+    path.write_text(SPREAD, encoding="utf-8")
+    cfg = load_config(path)
+    g = grid(cfg)
+    combos = list(g)
+    assert len(combos) == 16
+    result = evaluate_chunk(prepare(cfg, loaded, engine="rust"), combos, list(range(16)))
+    finals = []
+    for j, combo in enumerate(combos):
+        single = apply_combination(cfg, combo)
+        res = run_config(single, load_for_config(provider, single, warmup_rows=required_warmup(single)))[0]
+        for key in METRICS:
+            assert result.table.loc[j, key] == pytest.approx(res.metrics[key], rel=1e-12, abs=1e-12), (combo, key)
+        finals.append(res.metrics["final_value"])
+    assert len({round(f, 6) for f in finals}) == 16  # every key reaches the result

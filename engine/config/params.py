@@ -61,6 +61,9 @@ SWEEPABLE_PATHS = (
     "sizing.target_vol",
     "sizing.window",
     "sizing.max_gross",
+    "execution.max_gross",
+    "costs.borrow_bps",
+    "costs.margin_spread_bps",
 )
 #: A range may expand to at most this many values (the grid's own cap is ``--max-combos``).
 MAX_RANGE_VALUES = 100_000
