@@ -98,7 +98,8 @@ CASES = {
     ),
     "negative benchmark weight in a margin account": Case(
         "execution: {lag: 1, rebalance: on_change}\ncosts: {",
-        "execution: {lag: 1, rebalance: on_change, max_gross: 2}\nbenchmarks: [{name: short, weights: {us: -0.5}}]\ncosts: {",
+        "execution: {lag: 1, rebalance: on_change, max_gross: 2}\n"
+        "benchmarks: [{name: short, weights: {us: -0.5}}]\ncosts: {",
         "benchmarks[0].weights.us",
         "benchmarks:",
         "greater than or equal to 0",
