@@ -149,24 +149,32 @@ def _note(note: str) -> dict[str, Any]:
 
 
 def weights_figure(weights: pd.DataFrame, *, title: str = "Weights at the end of each date") -> go.Figure:
-    """Stacked areas of the actual end-of-day weights, plus cash (1 minus their sum) on top."""
+    """Stacked areas of the actual end-of-day weights, plus cash (1 minus their sum) on top; a margin
+    account's weights (a short, or more than the value invested) as lines, shorts and borrowed cash
+    below zero (docs/shorts.md)."""
     fig = go.Figure()
     columns = {c: weights[c].to_numpy(dtype=float) for c in weights.columns}
-    columns["cash"] = np.clip(1.0 - weights.sum(axis=1).to_numpy(dtype=float), 0.0, None)
+    cash = 1.0 - weights.sum(axis=1).to_numpy(dtype=float)
+    signed = bool((weights.to_numpy(dtype=float) < -1e-9).any() or (cash < -1e-6).any())
+    columns["cash"] = cash if signed else np.clip(cash, 0.0, None)
     x = _dates(weights.index)
     for i, (name, values) in enumerate(columns.items()):
-        color = "#c9ccd3" if name == "cash" else _color(i)
+        color = "#8a909c" if name == "cash" else _color(i)
+        stacked = {} if signed else {"stackgroup": "weights", "fillcolor": "#c9ccd3" if name == "cash" else color}
         fig.add_trace(
             go.Scatter(
                 x=x,
                 y=values,
                 name=name,
                 mode="lines",
-                stackgroup="weights",
-                line={"width": 0.5, "color": color},
-                fillcolor=color,
+                line={"width": 1.2 if signed else 0.5, "color": color},
                 hovertemplate="%{y:.1%}",
+                **stacked,
             )
+        )
+    if signed:
+        return layout(
+            fig, title + " (shorts and borrowed cash below zero)", yaxis={"tickformat": ".0%", "title": "weight"}
         )
     return layout(fig, title, yaxis={"tickformat": ".0%", "range": [0, 1.0001], "title": "weight"})
 
