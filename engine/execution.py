@@ -34,7 +34,9 @@ Rules (also in the README):
    a New York sale funds a Hong Kong buy at Hong Kong's next close; a Hong
    Kong sale funds a New York buy at New York's close of the same date.
    Within one slot vectorbt orders sells first (``call_seq='auto'``) and buys
-   are limited to available cash (no leverage, no shorting).  Orders are sized
+   are limited to available cash (no leverage, no shorting), except in a margin
+   account (docs/shorts.md): targets may be negative, no buy is cut to the cash,
+   and financing is paid at the start of each date.  Orders are sized
    when they fill: a target percent of the portfolio's value in that slot.
 5. **Superseding.**  A leg still pending when a later event schedules the same
    asset at the same or an earlier slot is dropped.

@@ -149,7 +149,7 @@ def decisions(
     names to numbers, or, for K parameter columns at once (a sweep), to (1, K) arrays; signals may also
     be (n, 1) or (n, K).  ``first``, ``min_hold``, ``cooldown``: a number or one per column;
     ``max_gross``: a margin account's gross limit, a number or one per column (NaN: a cash account)."""
-    columns = _columns(env, first, min_hold, cooldown)
+    columns = _columns(env, first, min_hold, cooldown, np.asarray(max_gross))
     k = columns or 1
     gross = np.broadcast_to(np.asarray(max_gross, dtype=np.float64), (k,))
     if not compiled.stateful and np.all(np.asarray(min_hold) <= 1) and np.all(np.asarray(cooldown) == 0):

@@ -71,6 +71,15 @@ I9. **Gross cap** applies when ``g > max_gross + 1e-9`` (the same tolerance as t
     target's own ``max_gross / g`` bound is not a clip and is not counted.
 I10. **The last date** is a decision date and is counted, although its targets fill after the run.
 I11. ``equal_risk``'s zero/NaN check is on the listed held assets' variances (the diagonal of Sigma).
+I12. **Margin-account weights** (``valid_weights(..., max_gross=G)``, docs/rules.md *Weights*, last
+    paragraph, and docs/shorts.md *Weights*), in this order: (1) each non-``rest`` weight NaN -> 0, then
+    clipped to ``[-G, G]``; (2) ``rest`` = ``1 - sum`` of the others *after* (1), clipped to ``[-G, G]``;
+    (3) when the gross ``sum |w|`` (``rest`` included) exceeds ``G + 1e-9`` (absolute tolerance, as in
+    step 2 of the cash account) every weight, ``rest`` included, is multiplied by ``G / gross``. The cash
+    account's step 2 (dividing the non-``rest`` weights by their sum above 1) does not apply. The date is
+    *changed* (clipped) when (1) changed a value (NaN -> 0 included; ``-0.0`` is not a change), when
+    (2)'s clip to ``[-G, G]`` changed ``rest`` (unlike I6: here the bound is a real one, up to ``G`` away
+    from the unclipped value, and the docs count "any of this changes a value"), or when (3) scaled.
 """
 
 from __future__ import annotations
@@ -161,8 +170,15 @@ def condition(
 # --------------------------------------------------------------------------- weights
 
 
-def valid_weights(raw: Mapping[str, float | str], assets: Sequence[str]) -> tuple[np.ndarray, bool]:
-    """The rule's weights at one date made valid (*Weights* steps 1-3); returns (weights, clipped)."""
+def valid_weights(
+    raw: Mapping[str, float | str], assets: Sequence[str], *, max_gross: float | None = None
+) -> tuple[np.ndarray, bool]:
+    """The rule's weights at one date made valid (*Weights* steps 1-3); returns (weights, clipped).
+
+    With ``max_gross`` (G) the margin account's bounds apply instead (interpretation I12).
+    """
+    if max_gross is not None:
+        return _valid_margin_weights(raw, assets, float(max_gross))
     out = np.zeros(len(assets))
     clipped = False
     named = {}
@@ -188,6 +204,42 @@ def valid_weights(raw: Mapping[str, float | str], assets: Sequence[str]) -> tupl
     if rest_asset is not None:
         out[assets.index(rest_asset)] = max(0.0, 1.0 - total)
     return out, clipped
+
+
+def _valid_margin_weights(raw: Mapping[str, float | str], assets: Sequence[str], g: float) -> tuple[np.ndarray, bool]:
+    """Margin-account *Weights* (I12): clip to [-G, G], ``rest`` clipped to [-G, G], gross scaled to G."""
+    if not g > 0:
+        raise ValueError(f"max_gross must be > 0, got {g!r}")
+    out = np.zeros(len(assets))
+    changed = False
+    rest_asset = None
+    named: dict[str, float] = {}
+    for asset, w in raw.items():
+        if isinstance(w, str):
+            if w != REST:
+                raise ValueError(f"unknown weight {w!r}")
+            if rest_asset is not None:
+                raise ValueError("rest for more than one asset")
+            rest_asset = asset
+            continue
+        x = float(w)
+        y = 0.0 if math.isnan(x) else min(max(x, -g), g)
+        if y != x:  # NaN != anything, so NaN -> 0 counts
+            changed = True
+        named[asset] = y
+    for asset, v in named.items():
+        out[assets.index(asset)] = v
+    if rest_asset is not None:
+        r = 1.0 - math.fsum(named.values())
+        rc = min(max(r, -g), g)
+        if rc != r:
+            changed = True
+        out[assets.index(rest_asset)] = rc
+    gross = math.fsum(abs(v) for v in out)
+    if gross > g + 1e-9:
+        out = out * (g / gross)
+        changed = True
+    return out, changed
 
 
 # --------------------------------------------------------------------------- sizing

@@ -184,7 +184,7 @@ def test_stored_signals_are_the_values_the_rules_saw(synthetic_runs: dict[str, P
         values = {name: signals[name].to_numpy() for name in cfg.signals}
         rule, _ = decide(compiled, {**values, **cfg.params}, len(signals))
         assert (rule + 1).tolist() == weights["rule"].tolist(), cfg.name  # decide counts from 0, the files from 1
-    assert stateful == ["corr_breakdown_hysteresis", "vix_filter"]  # the others were replayed
+    assert stateful == ["corr_breakdown_hysteresis", "hk_us_spread", "vix_filter"]  # the others were replayed
 
 
 def test_run_json_rows_follow_the_contract(synthetic_runs: dict[str, Proc]) -> None:
@@ -211,8 +211,13 @@ def test_run_json_rows_follow_the_contract(synthetic_runs: dict[str, Proc]) -> N
         assert abs(row["cagr"]) < 1
         assert 0 < row["ann_vol"] < 1
         assert -1 <= row["max_drawdown"] <= 0
-        assert all(0 <= w <= 1 + 1e-9 for w in row["avg_weight"].values())
-        assert sum(row["avg_weight"].values()) <= 1 + 1e-9
+        own = REPO / "configs" / f"{row['name']}.yaml"
+        gross = _yaml(own).get("execution", {}).get("max_gross") if row["kind"] == "strategy" else None
+        if gross is None:  # a cash account: long only, no leverage
+            assert all(0 <= w <= 1 + 1e-9 for w in row["avg_weight"].values())
+            assert sum(row["avg_weight"].values()) <= 1 + 1e-9
+        else:  # a margin account (docs/shorts.md): shorts, gross up to execution.max_gross
+            assert sum(abs(w) for w in row["avg_weight"].values()) <= gross + 1e-9
     assert "SYNTHETIC" in proc.stderr  # stdout is only the JSON document
 
 

@@ -138,11 +138,11 @@ def test_every_heatmap_of_the_metric_has_one_colour_scale(sweep_reports: dict) -
 
 @pytest.fixture(scope="module")
 def real_compare(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The comparison of the fourteen shipped strategies (configs/*.yaml) on the real data, 2001-07-16 to its end."""
+    """The comparison of the fifteen shipped strategies (configs/*.yaml) on the real data, 2001-07-16 to its end."""
     root = tmp_path_factory.mktemp("real-compare")
     out = root / "compare.html"
     configs = sorted(str(p) for p in CONFIGS.glob("*.yaml"))
-    assert len(configs) == 14
+    assert len(configs) == 15
     result = invoke(
         "compare", *configs, "--source", "csv", "--data-dir", str(data_dir), "--start", "2001-07-16",
         "--allow-mixed", "--reps", "100", "--results-dir", str(root / "results"), "--format", "html",
@@ -159,7 +159,7 @@ def test_a_25_year_comparison_of_the_shipped_strategies_is_under_4_mb(real_compa
     figs = figures(html)
     first, last = figs["fig-equity"]["data"][0]["x"][0], figs["fig-equity"]["data"][0]["x"][-1]
     assert first == "2001-07-16" and int(last[:4]) >= 2025  # 25 years
-    assert len([r for r in figs["fig-risk-return"]["data"][0]["text"]]) == 14  # every shipped strategy
+    assert len([r for r in figs["fig-risk-return"]["data"][0]["text"]]) == 15  # every shipped strategy
     assert real_compare.stat().st_size < MAX_PAGE_BYTES
 
 

@@ -179,6 +179,8 @@ def _metrics(db: Path, run_id: str) -> list[dict[str, Any]]:
         row["avg_weight"] = json.loads(row["avg_weight"])
         if (decisions := json.loads(row.pop("decisions"))) is not None:  # a strategy's decision counts
             row["decisions"] = decisions
+        if (financing := json.loads(row.pop("financing"))) is not None:  # a margin account's (docs/shorts.md)
+            row["financing"] = financing
     return rows
 
 

@@ -230,12 +230,15 @@ weight. `fee_bps`, `slippage_bps` and `stamp_duty_bps` override `costs:` for thi
 Evaluated top to bottom on every date, after both markets' closes; the first rule in force sets the
 target `weights`. The last rule must be `otherwise: {...}`. A rule is in force where its `when`
 holds; with `until`, from a date its `when` holds until its `until` holds (hysteresis). Weights are
-fractions ≥ 0 summing to at most 1 (the rest is cash; `{}` is all cash; no leverage, no shorting), an
+fractions ≥ 0 summing to at most 1 (the rest is cash; `{}` is all cash), an
 expression in quotes (`hk: "clip(0.4 + 0.1 * z, 0, 1)"`), or `rest` for one asset (1 minus the
 others); expressions are clipped to [0, 1] and scaled to sum at most 1 on the data, and the dates
 that needed it are counted in `metrics.json` and a note. **While a signal that a rule names is NaN
 (warming up), that rule is false**, so the `otherwise` weights apply. The state semantics (which rule
-decides when several are in force, `min_hold`, `cooldown`) are in [rules.md](rules.md).
+decides when several are in force, `min_hold`, `cooldown`) are in [rules.md](rules.md). With
+`execution.max_gross` the strategy's account is a margin account: a weight may be negative (a short)
+and the absolute weights may sum to up to `max_gross`; computed weights are then clipped to
+[−max_gross, max_gross] and scaled to that gross ([shorts.md](shorts.md)).
 """,
     Execution: """\
 A decision taken after the close of date t executes at the close `lag` dates later on the union

@@ -58,12 +58,13 @@ CREATE TABLE IF NOT EXISTS sweeps (
 CREATE TABLE IF NOT EXISTS metrics (
     run_id VARCHAR, kind VARCHAR, name VARCHAR, start DATE, "end" DATE,
     {", ".join(f"{c} DOUBLE" for c in _METRIC_COLUMNS if c in _FLOATS)},
-    {", ".join(f"{c} BIGINT" for c in _METRIC_COLUMNS if c in _INTS)}, avg_weight VARCHAR, decisions VARCHAR);
+    {", ".join(f"{c} BIGINT" for c in _METRIC_COLUMNS if c in _INTS)}, avg_weight VARCHAR, decisions VARCHAR,
+    financing VARCHAR);
 """
 
 
 #: Bump when the tables change: the catalog is derived data, so an old one is dropped and rebuilt.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _ensure_schema(con: Any) -> None:
@@ -262,8 +263,9 @@ class Catalog:
         )
         for m in [metrics["strategy"], *metrics.get("benchmarks", [])]:
             values = [row["run_id"], *[m.get(c) for c in _METRIC_COLUMNS]]
-            values += [json.dumps(m.get("avg_weight")), json.dumps(m.get("decisions"))]  # JSON text; null: none
-            mcols = ", ".join(f'"{c}"' for c in ("run_id", *_METRIC_COLUMNS, "avg_weight", "decisions"))
+            extra = ("avg_weight", "decisions", "financing")  # JSON text; null: none
+            values += [json.dumps(m.get(c)) for c in extra]
+            mcols = ", ".join(f'"{c}"' for c in ("run_id", *_METRIC_COLUMNS, *extra))
             con.execute(f"INSERT INTO metrics ({mcols}) VALUES ({', '.join('?' * len(values))})", values)
 
     def _refresh_views(self, con: Any) -> None:

@@ -121,6 +121,33 @@ def test_weight_expressions_clip_rest_and_count() -> None:
     assert d.clipped.tolist() == [2]
 
 
+def test_a_margin_account_clips_weights_to_plus_minus_g_and_scales_to_gross_g() -> None:
+    """docs/rules.md, Weights, in a margin account with G = 2: [-G, G] per weight, rest 1 minus the others
+    (clipped to [-G, G]), the set divided by gross / G above G; a cash account of the same rules as before."""
+    rules = _rules(
+        Rule(when="x < 0.2", weights={"hk": "z", "us": "rest"}),
+        Rule(otherwise={"us": "z", "hk": "-z"}),
+    )
+    x = np.array([0.1, 0.1, 0.1, 0.5, 0.5])
+    z = np.array([-0.5, 1.5, 2.5, 0.5, 1.5])
+    d = decisions(rules, {"x": x, "z": z}, 5, max_gross=2.0)
+    expected = [
+        [1.5, -0.5],  # us = rest = 1 - (-0.5) = 1.5; gross 2: kept
+        [-0.5 * 2 / 2.0, 1.5 * 2 / 2.0],  # us = -0.5, hk 1.5: gross 2, kept
+        [-1.0 * 2 / 3.0, 2.0 * 2 / 3.0],  # hk 2.5 -> 2 (clipped), us = rest = -1: gross 3 -> scaled by 2/3
+        [0.5, -0.5],  # gross 1
+        [1.5 * 2 / 3.0, -1.5 * 2 / 3.0],  # gross 3 -> scaled by 2/3
+    ]
+    np.testing.assert_allclose(d.targets, expected, rtol=1e-15)
+    assert d.clipped.tolist() == [2]
+    cash = decisions(rules, {"x": x, "z": z}, 5)  # the same rules in a cash account
+    np.testing.assert_allclose(cash.targets[0], [1.0, 0.0])  # hk -0.5 -> 0, us = rest = 1
+    assert (cash.targets >= 0).all() and (cash.targets.sum(axis=1) <= 1 + 1e-12).all()
+    cols = decisions(rules, {"x": x[:, None], "z": z[:, None]}, 5, max_gross=np.array([2.0, np.nan]))
+    np.testing.assert_allclose(cols.targets[:, 0], d.targets, rtol=1e-15)  # per column: margin ...
+    np.testing.assert_allclose(cols.targets[:, 1], cash.targets, rtol=1e-15)  # ... and cash side by side
+
+
 def test_a_nan_weight_keeps_its_rule_out_of_force_and_otherwise_gets_zero() -> None:
     rules = _rules(Rule(when="x < 0.2", weights={"hk": "z"}), Rule(otherwise={"us": "z", "hk": 0.2}))
     d = decisions(rules, {"x": np.array([0.1, 0.1]), "z": np.array([0.4, NAN])}, 2)
