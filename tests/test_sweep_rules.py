@@ -109,16 +109,8 @@ def test_sweeping_a_rebalancing_band_equals_single_runs(swept, tmp_path: Path) -
     path.write_text(text, encoding="utf-8")
     cfg = load_config(path)
     assert cfg.execution.band == 0.05 and cfg.execution.mode == "monthly"
-    g = grid(cfg)
-    result = evaluate_chunk(prepare(cfg, loaded, engine="rust"), list(g), [0, 1])
-    trades = []
-    for j, combo in enumerate(g):
-        single = apply_combination(cfg, combo)
-        res = run_config(single, load_for_config(provider, single, warmup_rows=required_warmup(single)))[0]
-        for key in METRICS:
-            assert result.table.loc[j, key] == pytest.approx(res.metrics[key], rel=1e-12, abs=1e-12), (combo, key)
-        trades.append(res.metrics["trades"])
-    assert trades[0] > trades[1]  # a narrower band trades more
+    runs = _rows_equal_single_runs(cfg, list(grid(cfg)), loaded, provider)
+    assert runs[0]["trades"] > runs[1]["trades"]  # a narrower band trades more
 
 
 SPREAD = """\
@@ -156,15 +148,21 @@ def test_sweeping_the_margin_keys_equals_single_runs(swept, tmp_path: Path) -> N
     path = tmp_path / "spread_sweep.yaml"
     path.write_text(SPREAD, encoding="utf-8")
     cfg = load_config(path)
-    g = grid(cfg)
-    combos = list(g)
+    combos = list(grid(cfg))
     assert len(combos) == 16
-    result = evaluate_chunk(prepare(cfg, loaded, engine="rust"), combos, list(range(16)))
-    finals = []
+    runs = _rows_equal_single_runs(cfg, combos, loaded, provider)
+    assert len({round(m["final_value"], 6) for m in runs}) == 16  # every key reaches the result
+
+
+def _rows_equal_single_runs(cfg, combos: list, loaded, provider) -> list[dict]:
+    """Sweep rows of ``combos`` (one chunk) against each combination's own single run: METRICS to 1e-12;
+    returns the single runs' metrics."""
+    result = evaluate_chunk(prepare(cfg, loaded, engine="rust"), combos, list(range(len(combos))))
+    out = []
     for j, combo in enumerate(combos):
         single = apply_combination(cfg, combo)
         res = run_config(single, load_for_config(provider, single, warmup_rows=required_warmup(single)))[0]
         for key in METRICS:
             assert result.table.loc[j, key] == pytest.approx(res.metrics[key], rel=1e-12, abs=1e-12), (combo, key)
-        finals.append(res.metrics["final_value"])
-    assert len({round(f, 6) for f in finals}) == 16  # every key reaches the result
+        out.append(res.metrics)
+    return out
