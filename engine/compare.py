@@ -121,7 +121,7 @@ def compare_runs(
             strategy_returns.append(m.daily_returns(value.to_numpy(), initial) - rf[label])
         rows[-1].update(_extra_columns(value, initial, ppy, by_year=by_year, regime=regime, risk_free=rf[label]))
     _add_statistics(rows, strategy_returns, ref_returns, ppy, reps)
-    notes += _sample_notes(rows, dates)
+    notes += _sample_notes(rows, dates) + _margin_notes(runs)
     # SPA compares excess returns: (r_s - rf_s) - (r_ref - rf_ref); with one cash rate the rates cancel.
     spa = sig.spa_pvalue(np.column_stack(strategy_returns), ref_returns, reps=reps) if strategy_returns else {}
     return Comparison(
@@ -285,6 +285,21 @@ def _on_common_dates(
     for v, _ in cut.values():
         dates = dates.intersection(v.index)
     return {label: (value.loc[dates], initial) for label, (value, initial) in cut.items()}, dates
+
+
+def _margin_notes(runs: Sequence[StoredRun]) -> list[str]:
+    """One note naming the margin accounts among the strategies (docs/shorts.md), with what their financing
+    cost over their own run (not only the common window)."""
+    paid = [
+        f"{r.metrics['strategy']['name']} (borrow {f['borrow']:,.2f}, margin spread {f['margin']:,.2f})"
+        for r in runs
+        if (f := r.metrics["strategy"].get("financing")) is not None
+    ]
+    if not paid:
+        return []
+    return [
+        "Margin accounts (shorts and borrowed cash, docs/shorts.md); financing paid over each run: " + "; ".join(paid)
+    ]
 
 
 def _row(

@@ -335,6 +335,11 @@ def _own_fills(mk: Market, plan: BatchPlan, init_cash: float) -> tuple[BatchSim,
     if plan.charges is not None:
         paid = np.cumsum(plan.charges[mk.start :].sum(axis=2), axis=0)
         sim = replace(sim, cash=sim.cash - paid, value=sim.value - paid)
+    ruined = plan.ruined if plan.ruined is not None else np.full(k, -1)
+    for c in np.flatnonzero(ruined >= mk.start):
+        r = ruined[c] - mk.start  # closed out at the end of run row r: its value stays in cash
+        sim.cash[r + 1 :, c] = sim.value[r + 1 :, c] = sim.value[r, c]
+        sim.position[r + 1 :, c * n_assets : (c + 1) * n_assets] = 0.0
     return sim, sim.value * mk.val.cash_index[mk.start :, None]
 
 

@@ -123,6 +123,7 @@ class BatchPlan:
     fills: np.ndarray  # the scheduler's own fills: vectorbt order records, idx = slot - first_slot
     charges: np.ndarray | None = None  # (n, K, 2) margin accounts' (borrow, margin) paid at the start of each date
     margin: np.ndarray | None = None  # (K,) bool: margin accounts (docs/shorts.md)
+    ruined: np.ndarray | None = None  # (K,) the row a margin account's value fell to zero or below at (-1: never)
 
     @property
     def has_margin(self) -> bool:
@@ -334,6 +335,7 @@ def plan_batch(
         financing=np.zeros((n_alloc, 2)) if financing is None else np.ascontiguousarray(financing, dtype=np.float64),
         accrual=np.zeros(n) if accrual is None else np.ascontiguousarray(accrual, dtype=np.float64),
         charges=np.zeros((n, n_alloc, 2)),
+        ruined=np.full(n_alloc, -1, dtype=np.int64),
     )
     return _schedule(
         targets, events, lag, traded, asset_slot, m, fill, close, order_price, fees, slippage, init_cash, first_slot,
@@ -349,6 +351,7 @@ class _Account:
     financing: np.ndarray
     accrual: np.ndarray
     charges: np.ndarray  # (n, K, 2) written by the scheduler: (borrow, margin) paid at the start of each date
+    ruined: np.ndarray  # (K,) written by the scheduler: the row a margin account was closed out at (-1: never)
 
 
 def _schedule(
@@ -390,7 +393,7 @@ def _schedule(
         records,
         band,
         first,
-        *(account.margin, account.financing, account.accrual, account.charges),
+        *(account.margin, account.financing, account.accrual, account.charges, account.ruined),
     )
     legs = leg_out[:n_legs]
     events = by_column.T
@@ -408,4 +411,5 @@ def _schedule(
         fills=records[:n_fills],
         charges=account.charges if account.margin.any() else None,
         margin=account.margin,
+        ruined=account.ruined,
     )

@@ -60,6 +60,7 @@ def schedule_nb(  # pragma: no cover - compiled
     financing,
     accrual,
     charges,
+    ruined,
 ):
     """Rules 2-5 of :mod:`engine.execution` for each allocation k, filling legs as time passes.
 
@@ -117,7 +118,16 @@ def schedule_nb(  # pragma: no cover - compiled
         due = _NEVER  # the earliest slot of a leg not yet filled
         banded = not np.isnan(band[k])
         financed = margin[k] and (financing[k, 0] > 0 or financing[k, 1] > 0)
-        for d in range(n):
+        ruined[k] = -1
+        for d in range(n + 1):
+            if margin[k] and d * m > first_slot and _worthless(d, m, close, first_slot, state, units):
+                ruined[k] = d - 1  # closed out at the end of d-1: nothing pending, no later event
+                for j in range(n_assets):
+                    count[j] = nxt[j]
+                events[k, d:] = False
+                break
+            if d == n:
+                break
             if financed and d * m > first_slot:
                 _charge(d, k, m, close, first_slot, state, units, financing, accrual, charges)
             event = events[k, d]
@@ -178,6 +188,18 @@ def _drifted(d, k, targets, close, first_slot, m, state, units, band):  # pragma
         if abs(held - targets[d, k, j]) > band:
             return True
     return False
+
+
+@numba.njit(cache=True, nogil=True)
+def _worthless(d, m, close, first_slot, state, units):  # pragma: no cover - compiled
+    """Whether the account's value at the end of date d-1 (cash and every holding at its end-of-day value)
+    is at or below zero."""
+    eod = d * m - 1 - first_slot
+    value = state[0]
+    for j in range(len(units)):
+        if units[j] != 0:
+            value += units[j] * close[eod, j]
+    return value <= 0
 
 
 @numba.njit(cache=True, nogil=True)

@@ -321,9 +321,9 @@ def _margin_notes(metrics: Mapping[str, Any], margin: bool, value: np.ndarray, d
     lost = np.flatnonzero(value <= 0)
     if len(lost):
         out.append(
-            f"the margin account's value fell to {value[lost[0]]:,.2f} on {dates[lost[0]].date()} (lowest "
-            f"{value.min():,.2f}): no leg fills while it is at or below zero, and returns through a value at or below "
-            "zero are not meaningful"
+            f"the margin account's value fell to {value[lost[0]]:,.2f} on {dates[lost[0]].date()}: it was closed out "
+            "at that date's end-of-day values and traded no more; what was left (a debt when negative) stayed in cash "
+            "(docs/shorts.md)"
         )
     return out
 

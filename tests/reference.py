@@ -75,7 +75,8 @@ Outputs
     with the initial cash as first peak; ``calmar = cagr / |max_drawdown|`` (NaN without a
     drawdown); ``fees_paid``; ``turnover = sum(quantity x price) / 2 / mean(V) / years``;
     ``trades`` the number of fills; ``cash_interest`` in money; ``risk_free_return = B_T - 1``;
-    ``borrow_paid`` and ``margin_paid``, the financing paid in money (0 for a cash account).
+    ``borrow_paid`` and ``margin_paid``, the financing paid in money (0 for a cash account);
+    ``closed_out``, the close-out date 'YYYY-MM-DD' of a margin account or None.
 
 Margin account (docs/shorts.md; only when ``max_gross`` is given)
     Interpretations, where the contract leaves room (the most literal reading was chosen):
@@ -101,6 +102,17 @@ Margin account (docs/shorts.md; only when ``max_gross`` is given)
        buys and sales; a sale whose proceeds less fees would be negative does not fill.
     8. ``cagr`` (and so ``calmar``) is NaN when the final value is below 0; returns are computed as
        written (``V_t / V_{t-1} - 1``) whatever the signs.
+    9. Close-out (shorts.md rule 3).  After a date's slots and its decision, if the end-of-date value
+       ``cash + sum u * V[d]`` is at or below 0 (or 0 within vectorbt's tolerance), the account is
+       closed out on that date.  The close-out date's ``equity`` row reports the end-of-date state
+       that was valued, holdings and cash as they were (the rule closes positions *because of* that
+       end-of-date value, "at those values", so the closing follows it); its value is the same either
+       way.  From the next date on: every holding 0, cash = that value (a debt when negative, not
+       snapped), growing only with the cash index (its interest counts in ``cash_interest``), no
+       borrow and no margin spread (even on a debt), value = cash.  The close-out is not an order:
+       it adds no row to ``trades``, no fee and no turnover.  Pending legs and the close-out date's
+       own decision are dropped, and no later decision makes a leg.  ``metrics["closed_out"]`` is the
+       date as ``'YYYY-MM-DD'``, or None (always None for a cash account, which is never closed out).
 
     Semantics.  Targets may be negative: a short of that fraction of the account's value; the cash
     weight ``1 - sum w`` may be negative (borrowed cash).  Legs, slots, sales-first, superseding,
@@ -114,6 +126,8 @@ Margin account (docs/shorts.md; only when ``max_gross`` is given)
     * A short of ``u < 0`` units is worth ``u * V`` (negative, dividends and FX included), moves on
       its own market's closes and keeps its last value when that market is closed; the holding
       column of ``equity`` is then negative.
+    * An account worth nothing is closed out (interpretation 9); a leg sized on a value at or below
+      0 within a date does not fill (interpretation 5) and does not by itself close the account.
     * Financing: cash, of either sign, grows with the cash index as above.  From the second
       simulated date on, with ``D`` the calendar days between timeline dates d-1 and d, the start of
       d pays, after the interest and before the first slot, ``borrow = borrow_bps / 1e4 * D / 365 *
@@ -150,7 +164,7 @@ class ReferenceRun:
 
     equity: pd.DataFrame
     trades: pd.DataFrame
-    metrics: dict[str, float]
+    metrics: dict[str, float | str | None]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -345,6 +359,7 @@ class _Simulator:
         self.cash_index = 1.0
         self.borrow_paid = 0.0
         self.margin_paid = 0.0
+        self.closed_out: int | None = None  # the row the margin account was closed out on
 
     # ---------------------------------------------------------------- events
 
@@ -584,25 +599,35 @@ class _Simulator:
             if r > self.start_row:
                 days = (self.index[r] - self.index[r - 1]).days
                 growth = float((1.0 + self.rate[r - 1] / 365.0) ** days)
-                if self.margin:
+                financed = self.margin and self.closed_out is None  # no financing after a close-out
+                if financed:
                     borrow, margin = self.financing(r, days)  # on the end of r - 1, before the interest
                 before = self.cash
                 self.cash = self.cash * growth
                 self.cash_interest += self.cash - before
                 self.cash_index *= growth
-                if self.margin:
+                if financed:
                     self.cash = self.cash - borrow - margin
                     self.borrow_paid += borrow
                     self.margin_paid += margin
             rf.append(growth - 1.0)
+            trading = self.closed_out is None  # a closed-out account trades no more
             for k in self.slots:
-                if self.same_bar_close() and k == self.slots[-1] and r in events:
+                if trading and self.same_bar_close() and k == self.slots[-1] and r in events:
                     self.decide(r)
-                self.execute_slot(r, k)
-            if not self.same_bar_close() and r in events:
+                if trading:
+                    self.execute_slot(r, k)
+            if trading and not self.same_bar_close() and r in events:
                 self.decide(r)
             holdings = {a: (u * self.value[r, self.col[a]] if u != 0 else 0.0) for a, u in self.units.items()}
-            rows.append({"value": self.cash + sum(holdings.values()), "cash": self.cash, **holdings})
+            value = self.cash + sum(holdings.values())
+            rows.append({"value": value, "cash": self.cash, **holdings})
+            if self.margin and trading and (value <= 0 or _is_close(value, 0.0)):
+                # shorts.md rule 3: close every position at the end-of-date values, without costs
+                self.closed_out = r
+                self.cash = value
+                self.units = dict.fromkeys(self.assets, 0.0)
+                self.pending = []
 
         equity = pd.DataFrame(rows, index=self.index[self.start_row :], columns=["value", "cash", *self.assets])
         trades = pd.DataFrame(self.fills, columns=["date", "asset", "side", "quantity", "price", "fees"])
@@ -619,6 +644,7 @@ class _Simulator:
             borrow_paid=self.borrow_paid,
             margin_paid=self.margin_paid,
         )
+        metrics["closed_out"] = None if self.closed_out is None else self.index[self.closed_out].strftime("%Y-%m-%d")
         return ReferenceRun(equity=equity, trades=trades, metrics=metrics)
 
 
@@ -632,7 +658,7 @@ def _metrics(
     cash_index: float,
     borrow_paid: float = 0.0,
     margin_paid: float = 0.0,
-) -> dict[str, float]:
+) -> dict[str, float | str | None]:
     """README "How the numbers are computed", from the end-of-date values."""
     v = value.to_numpy(dtype=float)
     n = len(v)

@@ -112,6 +112,14 @@ CASES = {
         "gross exposure (sum of absolute weights) of 2.5",
         got=pytest.approx(2.5),
     ),
+    "gross with rest above execution.max_gross": Case(
+        "otherwise: {us: 0.5, hk: 0.5}\nexecution: {lag: 1, rebalance: on_change}",
+        "otherwise: {us: -2.0, hk: rest}\nexecution: {lag: 1, rebalance: on_change, max_gross: 2}",
+        "rules[2].otherwise",
+        "otherwise:",
+        "gross exposure (sum of absolute weights) of 5",
+        got=pytest.approx(5.0),
+    ),
     "leverage without a margin account": Case(
         "otherwise: {us: 0.5, hk: 0.5}",
         "otherwise: {us: 1.5}",

@@ -30,6 +30,8 @@ def margin_cases(draw) -> Case:
     markets = {"a": "us", "b": "hk"} if draw(st.booleans()) else {"a": "us", "b": "us"}
     names = list(markets)
     prices = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, size=(n, 2)), axis=0))
+    if draw(st.booleans()):  # a squeeze: a rises twentyfold, b falls by 63%: a short of a can lose everything
+        prices *= np.exp(np.outer(np.linspace(0, 1, n), [3.0, -1.0]))
     closes = pd.DataFrame(prices, index=dates, columns=names)
     for a, m in markets.items():
         closes.loc[~(us_open if m == "us" else hk_open), a] = np.nan
@@ -113,3 +115,31 @@ def test_the_hand_computed_short_over_a_hong_kong_holiday_is_what_the_engine_doe
     borrow, margin = _financing(res)
     assert (borrow, margin) == pytest.approx((ref.metrics["borrow_paid"], ref.metrics["margin_paid"]), rel=1e-12)
     assert borrow > b_mon and margin > m_mon  # the holiday and Wednesday accrue too
+
+
+def test_an_account_that_loses_everything_is_closed_out_as_the_reference_does() -> None:
+    """tests/test_margin_reference.py's close-out table through the engine: leveraged long and a short, Monday's
+    end is below zero, so the account is closed out there; afterwards the debt only grows with the cash rate,
+    no financing is charged and Monday's decision never trades (docs/shorts.md, rule 3)."""
+    dates = pd.DatetimeIndex(["2024-02-29", "2024-03-01", "2024-03-04", "2024-03-05", "2024-03-06"])
+    closes = pd.DataFrame({"us": [100, 100, 40, 100, 120], "s": [50, 50, 60, 40, 30]}, index=dates, dtype=float)
+    targets = pd.DataFrame({"us": [2.0, 2.0, 1.0, 1.0, 1.0], "s": [-0.5, -0.5, 0.0, 0.0, 0.0]}, index=dates)
+    case = Case(
+        closes=closes,
+        markets={"us": "us", "s": "us"},
+        targets=targets,
+        start=1,
+        cash_rate=0.0365,
+        max_gross=3.0,
+        borrow_bps=100,
+        margin_spread_bps=365,
+    )
+    res, ref = run_engine(case), run_reference(case)
+    assert_agree(res, ref)
+    assert ref.metrics["closed_out"] == "2024-03-04"
+    c_mon = -50_000 * 1.0001**3 - 0.01 * 3 / 365 * 50_000 - 0.0365 * 3 / 365 * 50_000
+    v_mon = c_mon + 2000 * 40 - 1000 * 60
+    assert res.value.tolist() == pytest.approx([100_000, v_mon, v_mon * 1.0001, v_mon * 1.0001**2], rel=1e-12)
+    assert (res.asset_value[2:] == 0).all() and len(res.trades) == 2
+    assert _financing(res) == pytest.approx((ref.metrics["borrow_paid"], ref.metrics["margin_paid"]), rel=1e-12)
+    assert any("closed out" in note and "2024-03-04" in note for note in res.notes)

@@ -187,32 +187,110 @@ def test_dollar_neutral_spread_fills_with_costs() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# d. an account worth nothing stops trading
+# d. an account worth nothing is closed out (shorts.md rule 3)
 
 
-def test_a_leg_sized_on_a_non_positive_value_does_not_fill() -> None:
+def test_an_account_worth_nothing_is_closed_out_and_trades_no_more() -> None:
     dates = ["2024-02-29", "2024-03-01", "2024-03-04", "2024-03-05", "2024-03-06"]  # Thu..Wed
     closes = frame(dates, us=[100, 100, 45, 45, 80])
-    targets = frame(dates, us=[2.0, 2.0, 1.0, 1.0, 1.0])
+    targets = frame(dates, us=[2.0, 2.0, 1.0, 0.5, 1.5])  # a new decision every date from Mon
     run = backtest(closes, markets={"us": "us"}, targets=targets, start=pd.Timestamp("2024-03-01"), max_gross=2.0)
-    # Fri: 2000 us at 100, cash -100000.  Mon: 2000 x 45 - 100000 = -10000.  Mon decides 1.0: Tue's
-    # leg is sized on -10000 <= 0: no fill, and it is dropped (Wed's recovery does not revive it).
+    # Fri: 2000 us at 100, cash -100000.  Mon's end: 2000 x 45 - 100000 = -10000 <= 0: closed out on
+    # Mon.  Mon's row keeps Mon's end-of-day state (90000 of us, cash -100000); from Tue on the 2000
+    # units are gone, cash is -10000 (no cash rate: constant), and Mon's decision (Tue's leg), Tue's
+    # and Wed's are dropped: Wed's recovery to 80 neither revives a leg nor moves the value.
     assert fills(run) == [("2024-03-01", "us", "buy")]
     assert run.trades["quantity"].tolist() == [approx(2000)]
     eq = run.equity
-    assert eq["value"].tolist() == [approx(100_000), approx(-10_000), approx(-10_000), approx(60_000)]
-    assert eq["cash"].tolist() == [approx(-100_000)] * 4
-    assert eq["us"].tolist() == [approx(200_000), approx(90_000), approx(90_000), approx(160_000)]
-    assert run.metrics["trades"] == 1
+    assert eq["value"].tolist() == [approx(100_000), approx(-10_000), approx(-10_000), approx(-10_000)]
+    assert eq["cash"].tolist() == [approx(-100_000), approx(-100_000), approx(-10_000), approx(-10_000)]
+    assert eq["us"].tolist() == [approx(200_000), approx(90_000), 0.0, 0.0]
+    m = run.metrics
+    assert m["closed_out"] == "2024-03-04"
+    assert m["trades"] == 1 and m["fees_paid"] == 0
+    assert m["final_value"] == approx(-10_000)
+    assert math.isnan(m["cagr"]) and math.isnan(m["calmar"])  # a negative final value has no CAGR
 
 
-def test_negative_final_value_has_no_cagr() -> None:
-    dates = ["2024-02-29", "2024-03-01", "2024-03-04"]
-    closes = frame(dates, us=[100, 100, 45])
-    targets = frame(dates, us=[2.0] * 3)
+def test_a_value_of_exactly_zero_is_closed_out() -> None:
+    dates = ["2024-02-29", "2024-03-01", "2024-03-04", "2024-03-05"]  # Thu..Tue
+    closes = frame(dates, us=[100, 100, 50, 90])
+    targets = frame(dates, us=[2.0, 2.0, 2.0, 1.0])
     run = backtest(closes, markets={"us": "us"}, targets=targets, start=pd.Timestamp("2024-03-01"), max_gross=2.0)
-    assert run.metrics["final_value"] == approx(2000 * 45 - 100_000)
-    assert math.isnan(run.metrics["cagr"]) and math.isnan(run.metrics["calmar"])
+    # Mon's end: 2000 x 50 - 100000 = 0, "at or below 0": closed out, nothing left.
+    assert run.metrics["closed_out"] == "2024-03-04"
+    assert fills(run) == [("2024-03-01", "us", "buy")]
+    assert run.equity["value"].tolist() == [approx(100_000), 0.0, 0.0]
+    assert run.equity["cash"].tolist() == [approx(-100_000), approx(-100_000), 0.0]
+    assert run.equity["us"].tolist() == [approx(200_000), approx(100_000), 0.0]
+
+
+def test_after_the_close_out_the_debt_grows_with_the_cash_rate_without_financing() -> None:
+    dates = ["2024-02-29", "2024-03-01", "2024-03-04", "2024-03-05", "2024-03-06"]  # Thu..Wed
+    closes = frame(dates, us=[100, 100, 40, 100, 120], s=[50, 50, 60, 40, 30])
+    targets = frame(dates, us=[2.0, 2.0, 1.0, 1.0, 1.0], s=[-0.5, -0.5, 0.0, 0.0, 0.0])
+    run = backtest(
+        closes,
+        markets={"us": "us", "s": "us"},
+        targets=targets,
+        start=pd.Timestamp("2024-03-01"),
+        max_gross=3.0,
+        cash_rate=0.0365,  # 1.0001 a calendar day
+        borrow_bps=100,
+        margin_spread_bps=365,
+    )
+    # Fri NY slot, both sized on 100000: sell 0.5 x 100000 / 50 = 1000 s (sales first), buy
+    # 2 x 100000 / 100 = 2000 us: cash 100000 + 50000 - 200000 = -50000.
+    # Mon (3 days), on Friday's end: interest on -50000, borrow on 1000 x 50, spread on 50000.
+    i_mon = -50_000 * (1.0001**3 - 1)
+    b_mon = 0.01 * 3 / 365 * (1000 * 50)
+    m_mon = 0.0365 * 3 / 365 * 50_000
+    c_mon = -50_000 + i_mon - b_mon - m_mon
+    # Mon's end: c_mon + 2000 x 40 - 1000 x 60 = c_mon + 20000 < 0: closed out on Mon.
+    v_mon = c_mon + 2000 * 40 - 1000 * 60
+    assert v_mon < 0
+    # Tue, Wed: the debt v_mon grows with the cash index only; no borrow (the short is gone) and no
+    # margin spread on the debt; Mon's decision (us 1.0, cover s) never trades.
+    c_tue = v_mon * 1.0001
+    c_wed = c_tue * 1.0001
+    assert fills(run) == [("2024-03-01", "s", "sell"), ("2024-03-01", "us", "buy")]
+    assert run.trades["quantity"].tolist() == [approx(1000), approx(2000)]
+    eq = run.equity
+    assert eq["cash"].tolist() == [approx(-50_000), approx(c_mon), approx(c_tue), approx(c_wed)]
+    assert eq["us"].tolist() == [approx(200_000), approx(80_000), 0.0, 0.0]
+    assert eq["s"].tolist() == [approx(-50_000), approx(-60_000), 0.0, 0.0]
+    assert eq["value"].tolist() == [approx(100_000), approx(v_mon), approx(c_tue), approx(c_wed)]
+    m = run.metrics
+    assert m["closed_out"] == "2024-03-04"
+    assert m["borrow_paid"] == approx(b_mon)
+    assert m["margin_paid"] == approx(m_mon)
+    assert m["cash_interest"] == approx(i_mon + (c_tue - v_mon) + (c_wed - c_tue))
+    assert m["risk_free_return"] == approx(1.0001**5 - 1)
+    assert m["trades"] == 2 and m["final_value"] == approx(c_wed)
+
+
+def test_a_leg_sized_on_a_non_positive_value_within_a_date_does_not_fill() -> None:
+    dates = ["2024-02-29", "2024-03-01", "2024-03-04", "2024-03-05", "2024-03-06"]  # Thu..Wed
+    opens = frame(dates, us=[100, 100, 100, 45, 80])
+    closes = frame(dates, us=[100, 100, 100, 80, 80])
+    targets = frame(dates, us=[2.0, 2.0, 1.0, 1.0, 1.0])
+    run = backtest(
+        closes,
+        markets={"us": "us"},
+        targets=targets,
+        start=pd.Timestamp("2024-03-01"),
+        fill="next_open",
+        opens=opens,
+        max_gross=2.0,
+    )
+    # Fri open: 2000 us at 100, cash -100000.  Mon decides 1.0: Tue's open leg is sized on
+    # 2000 x 45 - 100000 = -10000 <= 0: no fill, dropped.  Tue's end: 2000 x 80 - 100000 = 60000 > 0:
+    # not closed out, and nothing trades again (no new decision).
+    assert fills(run) == [("2024-03-01", "us", "buy")]
+    eq = run.equity
+    assert eq["value"].tolist() == [approx(100_000), approx(100_000), approx(60_000), approx(60_000)]
+    assert eq["cash"].tolist() == [approx(-100_000)] * 4
+    assert run.metrics["closed_out"] is None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -233,6 +311,7 @@ def test_without_max_gross_the_cash_account_is_unchanged() -> None:
     assert default.trades["quantity"].tolist() == [approx(100_000 / 1.001 / 100)]
     assert default.equity["cash"].tolist() == [0.0, 0.0]
     assert default.metrics["borrow_paid"] == 0.0 and default.metrics["margin_paid"] == 0.0
+    assert default.metrics["closed_out"] is None
     # the margin account buys the full 1000 units and borrows the fee
     margin = backtest(closes, **kw, max_gross=1.0)
     assert margin.trades["quantity"].tolist() == [approx(1000)]

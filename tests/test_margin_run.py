@@ -53,6 +53,11 @@ def test_the_spread_run_reports_its_financing_and_signed_weights(spread_run: Pat
     assert all("stackgroup" not in t for t in fig["data"])
     assert lines["us"].tolist() == weights["us_actual"].tolist()
     assert lines["us"] + lines["hk"] + lines["cash"] == pytest.approx(1.0, abs=1e-9)
+    tear = metrics["tearsheet"]
+    parts = tear["contribution"]  # financing has its own part, and the parts add up to the total return
+    assert parts["financing"] == pytest.approx(-sum(strategy["financing"].values()) / 100_000, rel=1e-12)
+    assert sum(v for v in parts.values() if v is not None) == pytest.approx(strategy["total_return"], abs=1e-9)
+    assert tear["time_invested"]["us"] == pytest.approx((weights["us_actual"] != 0).mean())  # a short counts
 
 
 def test_borrow_costs_lower_the_spread_by_what_it_paid() -> None:

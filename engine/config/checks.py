@@ -170,6 +170,8 @@ def _check_weights(
     numbers = [v for v in weights.values() if not isinstance(v, str)]
     if max_gross is not None:
         gross = sum(abs(v) for v in numbers)
+        if rest and len(numbers) == len(weights) - 1:  # constants and rest: rest is known too
+            gross += abs(1.0 - sum(numbers))
         if gross > max_gross + WEIGHT_TOLERANCE:
             raise ConfigError(
                 f"weights have a gross exposure (sum of absolute weights) of {gross:g}; "

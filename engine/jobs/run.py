@@ -161,6 +161,7 @@ def stored_tearsheet(
         periods_per_year=strategy["periods_per_year"],
         quotes=frames["quotes"],
         fx=frames["fx"],
+        financing=strategy.get("financing"),
     )
 
 

@@ -96,12 +96,14 @@ def total_return(value: Array, initial: float | Array) -> Metric:
 
 
 def cagr(value: Array, initial: float | Array, years: float) -> Metric:
-    """Compound annual growth from calendar time: (V_T / initial) ** (1 / years) - 1."""
+    """Compound annual growth from calendar time: (V_T / initial) ** (1 / years) - 1; NaN when V_T <= 0
+    (a margin account that lost more than everything has no growth rate, docs/shorts.md)."""
     last = np.asarray(value, dtype=np.float64)[-1]
     if years <= 0:
         return _out(np.full(np.shape(last), np.nan))
-    with np.errstate(over="ignore"):  # a huge gain over a few days annualises to inf, honestly
-        return _out((last / initial) ** (1.0 / years) - 1.0)
+    growth = np.where(last > 0, last / initial, np.nan)
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge gain over a few days annualises to inf, honestly
+        return _out(growth ** (1.0 / years) - 1.0)
 
 
 def _stats(returns: Array, risk_free: Array | None) -> tuple[Array, Array, Array, Array, Array]:

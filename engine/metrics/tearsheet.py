@@ -188,6 +188,7 @@ def tearsheet(
     periods_per_year: float,
     quotes: pd.DataFrame | None = None,
     fx: pd.DataFrame | None = None,
+    financing: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Every tear-sheet statistic of one run, JSON-ready (module docstring), from its stored tables.
 
@@ -212,5 +213,7 @@ def tearsheet(
         "time_invested": time_invested(equity, assets),
         "holdings": segments,
         "switch_stats": switch_stats(segments),
-        "contribution": contribution(equity, prices, trades, initial=initial, assets=assets, quotes=quotes, fx=fx),
+        "contribution": contribution(
+            equity, prices, trades, initial=initial, assets=assets, quotes=quotes, fx=fx, financing=financing
+        ),
     }

@@ -1,8 +1,8 @@
 """The tear-sheet statistics of what a run held (hand-written: no library computes them; see
 :mod:`engine.metrics.tearsheet` for the rest), in fractions.
 
-* ``time_invested``: {asset: share of run dates whose end-of-day holding of it is > 0, "cash_only": share
-  of dates holding no asset}.
+* ``time_invested``: {asset: share of run dates whose end-of-day holding of it is not 0 (long, or short in
+  a margin account), "cash_only": share of dates holding no asset}.
 * ``holdings``: the run's dates split into segments of constant target weights, one starting on the first
   date and on every date whose targets differ from the previous date's, each ending on the date the next
   starts (the last on the last date, ``open``): start, end, target, return = V_end / V_start - 1,
@@ -20,15 +20,16 @@
     open with ``fill: next_open``);
   - currency_j = sum_t u_{t-1,j} L_{t,j} (X_{t,j} - X_{t-1,j}); asset_j = holding + trade-day - currency_j;
   - cash_interest = sum_t cash_{t-1} (B_t / B_{t-1} - 1), B the cash index;
-  - costs = -(fees + slippage), slippage = sum over fills of |q| |fill price - p0|.
+  - costs = -(fees + slippage), slippage = sum over fills of |q| |fill price - p0|;
+  - financing = -(borrow + margin spread) a margin account paid (docs/shorts.md; only for one).
 
   They sum to total_return exactly (up to rounding): end-of-day value is cash + sum_j u_j V_j, cash moves
-  only by interest, fills at the fill price and fees (engine/valuation.py, engine/pipeline.py).
+  only by interest, fills at the fill price, fees and financing (engine/valuation.py, engine/pipeline.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,8 +39,9 @@ __all__ = ["contribution", "holdings", "switch_stats", "time_invested"]
 
 
 def time_invested(equity: pd.DataFrame, assets: Sequence[str]) -> dict[str, float]:
-    """Share of dates holding each asset (end-of-day value > 0), and of dates holding none (``cash_only``)."""
-    held = equity[list(assets)].to_numpy(dtype="float64") > 0.0
+    """Share of dates holding each asset (end-of-day value not 0: a short counts), and of dates holding none
+    (``cash_only``)."""
+    held = equity[list(assets)].to_numpy(dtype="float64") != 0.0
     out = {a: float(held[:, j].mean()) for j, a in enumerate(assets)}
     out["cash_only"] = float((~held.any(axis=1)).mean())
     return out
@@ -125,8 +127,10 @@ def contribution(
     assets: Sequence[str],
     quotes: pd.DataFrame | None,
     fx: pd.DataFrame | None,
+    financing: Mapping[str, float] | None = None,
 ) -> dict[str, float | None] | None:
-    """Each asset's, the currency's, cash interest's and costs' part of total_return (module docstring).
+    """Each asset's, the currency's, cash interest's and costs' part of total_return (module docstring);
+    ``financing``: a margin account's ``{borrow, margin}`` paid, money (``metrics.json``), its own part.
 
     None without ``quotes`` (no fill price before slippage) or ``cash_index``; ``fx`` None: ``currency``
     is None and each asset's part is in the base currency (its currency's move included).
@@ -155,4 +159,6 @@ def contribution(
     out["currency"] = currency
     out["cash_interest"] = float(np.sum(cash[:-1] * (index[1:] / index[:-1] - 1.0)) / initial)
     out["costs"] = -(float(trades["fees"].sum()) + slippage) / initial
+    if financing is not None:
+        out["financing"] = -(float(financing["borrow"]) + float(financing["margin"])) / initial
     return out

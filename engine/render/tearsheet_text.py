@@ -23,6 +23,7 @@ from engine.store.rundir import StoredRun
 
 __all__ = [
     "CURRENCY_UNAVAILABLE",
+    "FINANCING",
     "MONTHS",
     "pct",
     "risky_assets",
@@ -41,6 +42,8 @@ CURRENCY_UNAVAILABLE = (
 SYNTHETIC_BANNER = "SYNTHETIC DATA: generated prices, not market history."
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _GAP = 2
+#: The contribution table's label of a margin account's borrow and margin spread (docs/shorts.md).
+FINANCING = {"financing": "borrow and margin spread"}
 
 
 def pct(value: float | None, digits: int = 1) -> str:
@@ -85,6 +88,7 @@ def run_tearsheet(run: StoredRun) -> dict[str, Any]:
         periods_per_year=strategy["periods_per_year"],
         quotes=run.quotes,
         fx=run_fx(run),
+        financing=strategy.get("financing"),
     )
 
 
@@ -204,7 +208,7 @@ def _contribution(ts: dict[str, Any], total: float, width: int) -> list[str]:
     title = "Contribution to the total return (fractions of the initial capital; they add up)"
     if c is None:
         return [title, "unavailable: the run directory lacks quotes.parquet or the cash index"]
-    labels = {"currency": "currency", "cash_interest": "cash interest", "costs": "fees and slippage"}
+    labels = {"currency": "currency", "cash_interest": "cash interest", "costs": "fees and slippage", **FINANCING}
     rows = [[labels.get(k, f"{k} (local)" if c.get("currency") is not None else k), pct(v, 2)] for k, v in c.items()]
     rows = [r for r, (k, v) in zip(rows, c.items(), strict=True) if not (k == "currency" and v is None)]
     out = [title, *table_lines(["", ""], [*rows, ["total return", pct(total, 2)]], width)[1:]]

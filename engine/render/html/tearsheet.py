@@ -22,7 +22,15 @@ from engine.metrics.tearsheet import monthly_table, rolling_series
 from engine.render.html.charts import MAX_POINTS, PALETTE
 from engine.render.html.page import Cell, Section, facts_html, figure_html, notice, paragraphs, table_html
 from engine.render.html.series import envelope
-from engine.render.tearsheet_text import CURRENCY_UNAVAILABLE, MONTHS, pct, risky_assets, run_tearsheet, stat_facts
+from engine.render.tearsheet_text import (
+    CURRENCY_UNAVAILABLE,
+    FINANCING,
+    MONTHS,
+    pct,
+    risky_assets,
+    run_tearsheet,
+    stat_facts,
+)
 from engine.store.rundir import StoredRun
 
 __all__ = ["monthly_colour", "rolling_figure", "tearsheet_sections"]
@@ -179,7 +187,7 @@ def _contribution_section(run: StoredRun, ts: dict[str, Any]) -> Section:
         return Section(
             "contribution", "Contribution", notice("unavailable: the run lacks quotes.parquet or the cash index")
         )
-    labels = {"currency": "currency", "cash_interest": "cash interest", "costs": "fees and slippage"}
+    labels = {"currency": "currency", "cash_interest": "cash interest", "costs": "fees and slippage", **FINANCING}
     local = c.get("currency") is not None
     rows = [
         [labels.get(k, f"{k} (local)" if local else k), _pct_cell(v, "contribution", 2)]
