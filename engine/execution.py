@@ -121,6 +121,7 @@ class BatchPlan:
     targets: np.ndarray  # (n, K, A) the targets decided on each row
     unfilled: tuple[tuple[int, int, int], ...]  # (allocation, decision row, asset) never executed
     fills: np.ndarray  # the scheduler's own fills: vectorbt order records, idx = slot - first_slot
+    leg_decision: np.ndarray | None = None  # (L,) the row each leg was decided on
     charges: np.ndarray | None = None  # (n, K, 2) margin accounts' (borrow, margin) paid at the start of each date
     margin: np.ndarray | None = None  # (K,) bool: margin accounts (docs/shorts.md)
     ruined: np.ndarray | None = None  # (K,) the row a margin account's value fell to zero or below at (-1: never)
@@ -369,7 +370,7 @@ def _schedule(
     slip = np.ascontiguousarray(slip[None, :] if slip.ndim == 1 else slip)
     banded = ~np.isnan(band)
     n_legs_max = (int(events[:, ~banded].sum()) + int(banded.sum()) * n) * n_assets  # a band may trade every date
-    leg_out = np.empty((n_legs_max, 3), dtype=np.float64)  # at most one leg per event, asset and allocation
+    leg_out = np.empty((n_legs_max, 4), dtype=np.float64)  # at most one leg per event, asset and allocation
     unfilled = np.zeros((n_alloc * n_assets, 3), dtype=np.int64)
     records = np.empty(n_legs_max, dtype=ORDER_DT)
     by_column = np.array(events.T, dtype=np.bool_, order="C")  # (K, n), in date order; the kernel adds drift events
@@ -404,6 +405,7 @@ def _schedule(
         leg_slot=legs[:, 0].astype(np.int64),
         leg_column=legs[:, 1].astype(np.int64),
         leg_target=np.ascontiguousarray(legs[:, 2]),
+        leg_decision=legs[:, 3].astype(np.int64),
         events=events,
         lag=lag,
         targets=targets,

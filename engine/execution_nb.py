@@ -71,7 +71,7 @@ def schedule_nb(  # pragma: no cover - compiled
     and the price an order fills at (and the group is valued at) in it, both in cash-index units,
     row 0 being slot ``first_slot``; ``fees``: (S, A) or (S, K*A) (``fee_per_col``);
     ``slippage``: (1 or S, A or K*A) (``slip_per_col``).  Writes ``leg_out[i] = (slot, column
-    k*A + j, target)`` of every kept leg, by column, ``unfilled`` the (k, decision row, asset) of
+    k*A + j, target, decision row)`` of every kept leg, by column, ``unfilled`` the (k, decision row, asset) of
     legs whose market never opened again, and ``records`` vectorbt's order records of the fills
     (``idx``: the slot relative to ``first_slot``); returns (#legs, #unfilled, #records).
 
@@ -166,6 +166,7 @@ def schedule_nb(  # pragma: no cover - compiled
                     leg_out[n_legs, 0] = leg_slot[j, i]
                     leg_out[n_legs, 1] = k * n_assets + j
                     leg_out[n_legs, 2] = leg_target[j, i]
+                    leg_out[n_legs, 3] = leg_decision[j, i]
                     n_legs += 1
     return n_legs, n_unfilled, n_records
 

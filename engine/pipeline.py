@@ -356,10 +356,14 @@ def _held_value(units: np.ndarray, unit_value: np.ndarray) -> np.ndarray:
     return np.where(units == 0.0, 0.0, units * unit_value)
 
 
-def strategy_allocation(cfg: StrategyConfig, panel: PricePanel, start: int = 0) -> Allocation:
+def strategy_allocation(
+    cfg: StrategyConfig, panel: PricePanel, start: int = 0, *, signals: Mapping[str, np.ndarray] | None = None
+) -> Allocation:
     """Signals -> rules (with their state) -> sizing -> per-date targets for one config; the state starts
-    on the first decision for a first simulated date on row ``start`` (docs/rules.md)."""
-    signals = compute_signals(cfg.resolved_signals, panel.signal_inputs())
+    on the first decision for a first simulated date on row ``start`` (docs/rules.md).  ``signals``: use
+    these values instead of computing them (the look-ahead audit's planted control, engine/audit.py)."""
+    if signals is None:
+        signals = compute_signals(cfg.resolved_signals, panel.signal_inputs())
     compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
     first = int(first_decision(start, cfg.execution.lag)[()])
     unit_value = None

@@ -308,3 +308,20 @@ def test_the_check_catches_a_wrong_output(convert, expected: str) -> None:
         return convert(_trailing(x, a, window))
 
     assert _problem(_external("_wrong", lambda p: p["window"], wrong)).message.endswith(expected)
+
+
+# ----------------------------------------------------------------------------- seesaw audit
+
+
+def test_seesaw_audit_passes_a_trailing_plugin_and_fails_a_peeking_one(install: Install, tmp_path: Path) -> None:
+    """The look-ahead audit covers signals from the user's own packages (engine/audit.py): a trailing one
+    passes with its control caught; one that reads the future fails, exit 1, naming it."""
+    install("seesaw-trend", "seesaw_trend", GOOD)
+    install("seesaw-peek", "seesaw_peek", PEEK)
+    good = invoke("audit", _config(tmp_path, "trend_gap"), "--source", "synthetic", "--format", "json")
+    assert good.exit_code == 0, good.stderr
+    (row,) = json.loads(good.stdout)
+    assert row["passed"] and row["control"]["caught"] is True
+    bad = invoke("audit", _config(tmp_path, "peek"), "--source", "synthetic")
+    assert bad.exit_code == 1, bad.stderr
+    assert "FAIL" in bad.stdout and "signal peek (package seesaw-peek) looks ahead" in bad.stdout
