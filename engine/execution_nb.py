@@ -117,10 +117,11 @@ def schedule_nb(  # pragma: no cover - compiled
         state[2] = n_records
         due = _NEVER  # the earliest slot of a leg not yet filled
         banded = not np.isnan(band[k])
-        financed = margin[k] and (financing[k, 0] > 0 or financing[k, 1] > 0)
+        on_margin = margin[k]
+        financed = on_margin and (financing[k, 0] > 0 or financing[k, 1] > 0)
         ruined[k] = -1
         for d in range(n + 1):
-            if margin[k] and d * m > first_slot and _worthless(d, m, close, first_slot, state, units):
+            if on_margin and d * m > first_slot and _worthless(d, m, close, first_slot, state, units):
                 ruined[k] = d - 1  # closed out at the end of d-1: nothing pending, no later event
                 for j in range(n_assets):
                     count[j] = nxt[j]
@@ -143,7 +144,7 @@ def schedule_nb(  # pragma: no cover - compiled
                 end = decide_before if (event or drift) and stage == 0 else (d + 1) * m
                 due = _fill_until(
                     end, due, k, leg_slot, leg_target, nxt, count, order_price, fees, fee_per_col, slippage,
-                    slip_per_col, first_slot, state, units, last_val, temp, seq, records, logs, margin[k],
+                    slip_per_col, first_slot, state, units, last_val, temp, seq, records, logs, on_margin,
                 )  # fmt: skip
                 if drift and stage == 0 and due == _NEVER:
                     event = _drifted(d, k, targets, close, first_slot, m, state, units, band[k])
