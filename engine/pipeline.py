@@ -309,7 +309,7 @@ def _add_financing(metrics: dict[str, Any], ev: Evaluation, i: int) -> bool:
 
 def _margin_notes(metrics: Mapping[str, Any], margin: bool, value: np.ndarray, dates: pd.DatetimeIndex) -> list[str]:
     """What a margin account's run should say (docs/shorts.md): how it was simulated, what financing cost,
-    and the first date its value fell to zero or below, after which its legs do not fill."""
+    and the date its value fell to zero or below, where it was closed out."""
     if not margin:
         return []
     paid = metrics.get("financing") or {"borrow": 0.0, "margin": 0.0}
