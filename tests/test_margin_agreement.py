@@ -30,7 +30,8 @@ def margin_cases(draw) -> Case:
     markets = {"a": "us", "b": "hk"} if draw(st.booleans()) else {"a": "us", "b": "us"}
     names = list(markets)
     prices = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, size=(n, 2)), axis=0))
-    if draw(st.booleans()):  # a squeeze: a rises twentyfold, b falls by 63%: a short of a can lose everything
+    squeeze = rng.random() < 0.5  # from the drawn seed: about half the cases, however hypothesis explores
+    if squeeze:  # a rises twentyfold, b falls by 63%: a leveraged short of a can lose everything (a close-out)
         prices *= np.exp(np.outer(np.linspace(0, 1, n), [3.0, -1.0]))
     closes = pd.DataFrame(prices, index=dates, columns=names)
     for a, m in markets.items():
@@ -38,6 +39,8 @@ def margin_cases(draw) -> Case:
     gross = draw(st.sampled_from([1.0, 2.0, 3.0]))
     menu = [np.array(w) for w in ([1.0, -1.0], [-0.5, 0.5], [0.0, 0.0], [1.0, 0.0], [0.4, 0.6])]
     menu += [np.array([1.5, 0.5]), np.array([-1.0, 0.0]), np.array([2.0, -1.0])]
+    if squeeze:  # mostly short a, levered
+        menu += [np.array([-gross / 2, gross / 2])] * 4
     menu = [w * min(1.0, gross / np.abs(w).sum()) if np.abs(w).sum() else w for w in menu]
     path, current = np.empty((n, 2)), menu[0]
     for d in range(n):
