@@ -38,7 +38,8 @@ from engine.data.panel import LoadedPanel, PricePanel
 from engine.evaluate import Market, evaluate, market
 from engine.execution import BatchPlan
 from engine.pipeline import allocation_columns, strategy_allocation
-from engine.rules import compile_rules, condition_mask
+from engine.rules import CompiledRules, compile_rules, condition_mask
+from engine.signals import compute_signals
 
 __all__ = ["CUTS", "Audit", "Check", "Cut", "audit", "cut_rows"]
 
@@ -121,9 +122,10 @@ def audit(cfg: StrategyConfig, loaded: LoadedPanel, *, cuts: int = CUTS, control
     rows = cut_rows(loaded.start, len(panel.dates), cuts)
     closes = list(market_rank(list(panel.markets)))  # the panel's markets in closing order
     plan = [Cut(r, mk, "noise") for r in rows for mk in closes] + [Cut(r, closes[-1], "truncated") for r in rows]
-    checks = _audit_cuts(cfg, loaded, plan, None)
+    compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
+    checks = _audit_cuts(cfg, compiled, loaded, plan, None)
     out = Audit(cfg.name, list(panel.dates), plan, checks)
-    used = _signals_rules_read(cfg)
+    used = _signals_rules_read(cfg, compiled)
     if not control or not used:
         return out
     name = used[0]
@@ -132,12 +134,14 @@ def audit(cfg: StrategyConfig, loaded: LoadedPanel, *, cuts: int = CUTS, control
         future = np.append(signals[name][1:], np.nan)
         return {**signals, name: future}
 
-    return replace(out, control_signal=name, control=_audit_cuts(cfg, loaded, plan, shifted))
+    return replace(out, control_signal=name, control=_audit_cuts(cfg, compiled, loaded, plan, shifted))
 
 
-def _audit_cuts(cfg: StrategyConfig, loaded: LoadedPanel, plan: list[Cut], tamper: Tamper | None) -> list[Check]:
+def _audit_cuts(
+    cfg: StrategyConfig, compiled: CompiledRules, loaded: LoadedPanel, plan: list[Cut], tamper: Tamper | None
+) -> list[Check]:
     """The checks of every signal, rule, the decisions and the orders over the cuts ``plan``."""
-    base = _trace(cfg, loaded, tamper)
+    base = _trace(cfg, compiled, loaded, tamper)
     checks = [Check("signal", s) for s in base.signals]
     checks += [Check("rule", r) for r in base.rules]
     checks += [Check("decision", "deciding rule and weights"), Check("orders", "legs up to each cut")]
@@ -147,13 +151,14 @@ def _audit_cuts(cfg: StrategyConfig, loaded: LoadedPanel, plan: list[Cut], tampe
         timing.failed_at, timing.row = Cut(decided, _market_of(slot, loaded.panel), "as is"), decided
     checks.append(timing)
     rng = np.random.default_rng(_SEED)
-    markets = list(loaded.panel.markets)
+    ranks = market_rank(list(loaded.panel.markets))
     for cut in plan:
-        other = _trace(cfg, _after(loaded, cut, rng), tamper)
+        other = _trace(cfg, compiled, _after(loaded, cut, rng), tamper)
         known = cut.row + 1 if cut.kind == "truncated" else cut.row  # rows decided before the cut
+        slot = cut.row * len(ranks) + ranks[cut.market]  # the cut's close (engine.execution's slots)
         for c in checks:
             if c.passed:
-                row = _first_change(c, base, other, known, _slot(cut, loaded.panel), len(market_rank(markets)))
+                row = _first_change(c, base, other, known, slot, len(ranks))
                 if row is not None:
                     c.failed_at, c.row = cut, row
     return checks
@@ -191,22 +196,13 @@ def _first_bad_leg(mine: np.ndarray, theirs: np.ndarray) -> int:
     return int(rest[0, 0])
 
 
-def _slot(cut: Cut, panel: PricePanel) -> int:
-    """The slot of the cut's close (engine.execution's slots: one per market a date, in closing order)."""
-    ranks = market_rank(list(panel.markets))
-    return cut.row * len(ranks) + ranks[cut.market]
-
-
-def _trace(cfg: StrategyConfig, loaded: LoadedPanel, tamper: Tamper | None) -> _Trace:
-    """Signals, rule masks, decisions and order legs of ``cfg`` on ``loaded``."""
+def _trace(cfg: StrategyConfig, compiled: CompiledRules, loaded: LoadedPanel, tamper: Tamper | None) -> _Trace:
+    """Signals, rule masks, decisions and order legs of ``cfg`` (its rules ``compiled``) on ``loaded``."""
     panel = loaded.panel
-    alloc = strategy_allocation(cfg, panel, loaded.start)
+    given = None if tamper is None else tamper(compute_signals(cfg.resolved_signals, panel.signal_inputs()))
+    alloc = strategy_allocation(cfg, panel, loaded.start, signals=given)
     signals = dict(alloc.signals or {})
-    if tamper is not None:
-        signals = tamper(signals)
-        alloc = strategy_allocation(cfg, panel, loaded.start, signals=signals)
     env = {**signals, **cfg.params}
-    compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
     masks: dict[str, np.ndarray] = {}
     for i, (cond, exit_) in enumerate(zip(compiled.conditions, compiled.exits, strict=True)):
         if cond is not None:
@@ -244,17 +240,10 @@ def _mask(x: np.ndarray | bool, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,)).copy()
 
 
-def _signals_rules_read(cfg: StrategyConfig) -> list[str]:
-    """The signals some rule's ``when:``, ``until:`` or weight names, in config order."""
-    known = [*cfg.signals, *cfg.params]
-    names: set[str] = set()
-    for r in cfg.rules:
-        for text in (r.when, r.until):
-            if text:
-                names |= set(expr.names(expr.parse_condition(text, known=known)))
-        for w in r.target.values():
-            if isinstance(w, str) and w != "rest":
-                names |= set(expr.names(expr.parse_number(w, known=known)))
+def _signals_rules_read(cfg: StrategyConfig, compiled: CompiledRules) -> list[str]:
+    """The signals some rule's ``when:``, ``until:`` or weight expression names, in config order."""
+    trees = [*compiled.conditions, *compiled.exits, *(w for row in compiled.weights for w in row)]
+    names = frozenset().union(*(expr.names(t) for t in trees if isinstance(t, expr.Expr)))
     return [s for s in cfg.signals if s in names]
 
 
