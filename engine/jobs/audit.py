@@ -15,8 +15,7 @@ from typing import Any
 from engine.audit import CUTS, Audit, Check, Cut, audit
 from engine.config import load_configs
 from engine.data.panel import load_for_config
-from engine.errors import UserError
-from engine.jobs.common import RunOptions, data_provider, expand_config_paths, resolve
+from engine.jobs.common import RunOptions, data_provider, expand_config_paths, resolve_in_file
 from engine.pipeline import required_warmup
 from strategies.errors import SignalContractError
 
@@ -38,12 +37,7 @@ def audit_configs(
 ) -> list[AuditReport]:
     """Validate every config first, then load its data and audit it."""
     files = expand_config_paths(paths)
-    configs = []
-    for file, cfg in zip(files, load_configs(files), strict=True):
-        try:
-            configs.append(resolve(cfg, opts, env))
-        except UserError as err:
-            raise err.located(file=str(file)) from None
+    configs = [resolve_in_file(file, cfg, opts, env) for file, cfg in zip(files, load_configs(files), strict=True)]
     providers: dict = {}
     out = []
     for file, cfg in zip(files, configs, strict=True):

@@ -30,6 +30,7 @@ __all__ = [
     "expand_config_paths",
     "parse_date",
     "resolve",
+    "resolve_in_file",
 ]
 
 #: The synthetic generator starts early enough that configs starting in 2000 have warm-up history.
@@ -77,6 +78,14 @@ def parse_date(value: str | None, option: str) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise UserError(f"{option}: expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def resolve_in_file(file: Path, cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:
+    """:func:`resolve` for the config read from ``file``: a mistake names that file."""
+    try:
+        return resolve(cfg, opts, env)
+    except UserError as err:
+        raise err.located(file=str(file)) from None
 
 
 def resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:

@@ -20,8 +20,8 @@ from engine import __version__
 from engine.config import StrategyConfig, load_configs
 from engine.config.models import AssetSpec
 from engine.data.panel import LoadedPanel, load_for_config
-from engine.errors import ConfigError, UserError
-from engine.jobs.common import RunOptions, catalog_for, data_provider, expand_config_paths, resolve
+from engine.errors import ConfigError
+from engine.jobs.common import RunOptions, catalog_for, data_provider, expand_config_paths, resolve_in_file
 from engine.metrics.tearsheet import tearsheet
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
@@ -345,7 +345,7 @@ def run_configs(
     until every config has been validated, loaded and simulated.
     """
     files = expand_config_paths(paths)
-    configs = [_resolved(file, c, opts, env) for file, c in zip(files, load_configs(files), strict=True)]
+    configs = [resolve_in_file(file, c, opts, env) for file, c in zip(files, load_configs(files), strict=True)]
     catalog = catalog_for(opts, env) if opts.write else None
     providers: dict = {}
     done: list[tuple[ConfigRun, RunFiles | None]] = []
@@ -381,13 +381,6 @@ def run_configs(
     if catalog is not None:
         catalog.record(*[r.run_dir for r, (_, pending) in zip(runs, done, strict=True) if pending and r.run_dir])
     return RunReport(runs=runs, rows=_rows(runs))
-
-
-def _resolved(file: Path, cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:
-    try:
-        return resolve(cfg, opts, env)
-    except UserError as err:
-        raise err.located(file=str(file)) from None
 
 
 def row_extra(run: ConfigRun) -> dict[str, Any]:
