@@ -7,7 +7,7 @@ import pandas as pd
 
 from strategies.registry import SignalInputs
 
-__all__ = ["later_closing", "log_of", "log_returns"]
+__all__ = ["later_closing", "log_of", "log_returns", "prices_in"]
 
 
 def log_of(s: pd.Series) -> pd.Series:
@@ -20,6 +20,20 @@ def log_returns(x: SignalInputs, asset: str) -> pd.Series:
     """r[t] = ln(P[t] / P[t-1]) on the union timeline (0 on the asset's holidays, NaN at t=0)."""
     p = x.series(asset)
     return log_of(p / p.shift(1))
+
+
+def prices_in(x: SignalInputs, asset: str, currency: str) -> pd.Series:
+    """``asset``'s known prices in its own currency (``local``) or converted to the base currency (``base``).
+
+    A price of date d is converted at the rate known on d.  Raises ValueError when the data holds
+    no rate for the asset's currency.
+    """
+    p = x.series(asset)
+    if currency == "local":
+        return p
+    if asset not in x.fx:
+        raise ValueError(f"currency: base needs an exchange rate for {asset!r}, and the data holds none")
+    return p * np.asarray(x.fx[asset], dtype="float64")
 
 
 def later_closing(x: SignalInputs, a: str, b: str) -> str | None:

@@ -74,6 +74,9 @@ class SignalInputs:
     (0 closes first: Hong Kong's close is known about 13 hours before New York's).
     ``signals[name]`` are the signals of the config already computed (the engine computes
     the ones a :data:`SignalRef` names first).
+    ``fx[asset]`` is the value in the run's base currency of one unit of the asset's quote
+    currency, as known on each date (1 for an asset quoted in the base currency); an asset in
+    another currency has no entry when the data holds no exchange rate.
     """
 
     dates: pd.DatetimeIndex
@@ -82,6 +85,7 @@ class SignalInputs:
     markets: Mapping[str, str]
     close_order: Mapping[str, int]
     signals: Mapping[str, np.ndarray] = field(default_factory=dict)
+    fx: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def series(self, asset: str) -> pd.Series:
         """``prices[asset]`` as a Series on :attr:`dates` (a copy)."""

@@ -72,15 +72,28 @@ def test_json_describes_each_signal() -> None:
 
 
 def test_the_lookback_of_each_choice_is_evaluated() -> None:
-    """rolling_corr: window rows of returns (window - 1 of levels), plus one when aligned async."""
+    """rolling_corr: window rows of returns (window - 1 of levels), plus one when aligned async, plus
+    window // 4 + 10 on common dates; the currency changes nothing, so it is not a case."""
     corr = _listed()["rolling_corr"]
     assert corr["lookback"] == [
-        {"when": {"on": "returns", "align": "async"}, "rows": "window + 1"},
-        {"when": {"on": "returns", "align": "sync"}, "rows": "window"},
-        {"when": {"on": "levels", "align": "async"}, "rows": "window"},
-        {"when": {"on": "levels", "align": "sync"}, "rows": "window - 1"},
+        {"when": {"on": on, "align": align, "dates": dates}, "rows": rows}
+        for on, align, dates, rows in [
+            ("returns", "async", "union", "window + 1"),
+            ("returns", "async", "common", "window + window // 4 + 11"),
+            ("returns", "sync", "union", "window"),
+            ("returns", "sync", "common", "window + window // 4 + 10"),
+            ("levels", "async", "union", "window"),
+            ("levels", "async", "common", "window + window // 4 + 10"),
+            ("levels", "sync", "union", "window - 1"),
+            ("levels", "sync", "common", "window + window // 4 + 9"),
+        ]
     ]
-    assert [p["text"] for p in corr["parameters"]][3:] == ["on: returns|levels = returns", "align: async|sync = async"]
+    assert [p["text"] for p in corr["parameters"]][3:] == [
+        "on: returns|levels = returns",
+        "align: async|sync = async",
+        "dates: union|common = union",
+        "currency: local|base = local",
+    ]
 
 
 def test_a_lookback_that_is_no_sum_of_parameters_shows_its_code() -> None:
@@ -98,7 +111,7 @@ def test_one_signal_shows_its_whole_docstring() -> None:
     result = invoke("signals", "rolling_corr")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("rolling_corr (origin: seesaw)\n")
-    assert "  window - 1 (on=levels, align=sync)\n" in result.stdout
+    assert "  window - 1 (on=levels, align=sync, dates=union)\n" in result.stdout
     for line in REGISTRY["rolling_corr"].doc.replace("``", "").splitlines():
         assert line in result.stdout
     one = json.loads(invoke("signals", "rolling_corr", "--format", "json").stdout)

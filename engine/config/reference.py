@@ -121,11 +121,13 @@ contract tests (`tests/contracts/`) automatically.
 SIGNAL_ROWS = (
     (
         "`rolling_corr`",
-        "`a, b, window, on: returns|levels, align: async|sync`",
-        "Pearson correlation over the trailing `window` rows of log returns (or levels). `async` pairs Hong Kong's "
-        "day d with New York's day d−1 (HK closes ~13 h before NY, so same-date returns understate the link); "
-        "`sync` pairs same dates",
-        "`window` (returns) / `window−1` (levels), +1 for `async`",
+        "`a, b, window, on: returns|levels, align: async|sync, dates: union|common, currency: local|base`",
+        "Pearson correlation over the trailing `window` observations of log returns (or levels). `async` pairs "
+        "Hong Kong's day d with New York's day d−1 (HK closes ~13 h before NY, so same-date returns understate "
+        "the link); `sync` pairs same dates. `dates: common` takes observations on the dates both traded only "
+        "(returns between consecutive common dates; the value stays until the next one); `currency: base` "
+        "converts prices at USD/HKD first",
+        "`window` (returns) / `window−1` (levels), +1 for `async`, + `window // 4 + 10` for `common`",
     ),
     ("`momentum`", "`a, window`", "`P[t]/P[t−window] − 1`", "`window`"),
     ("`relative_momentum`", "`a, b, window`", "a's trailing return minus b's", "`window`"),

@@ -112,14 +112,23 @@ class PricePanel:
         return out
 
     def signal_inputs(self) -> SignalInputs:
-        """The read-only view signals see: quoted prices in each asset's own currency."""
+        """The read-only view signals see: quoted prices in each asset's own currency, and the rates
+        that convert them to the base currency (none for a foreign asset without an exchange rate)."""
         known, traded = self.known, self.traded
+        convertible = [c == self.base_currency or self.usdhkd is not None for c in self.currencies]
+        factor = self.fx_factor() if any(convertible) and self.usdhkd is not None else None
+        fx = {
+            a: (np.ones(len(self.dates)) if factor is None else factor[:, j])
+            for j, a in enumerate(self.assets)
+            if convertible[j]
+        }
         return SignalInputs(
             dates=self.dates,
             prices={a: known[:, j] for j, a in enumerate(self.assets)},
             traded={a: traded[:, j] for j, a in enumerate(self.assets)},
             markets=dict(zip(self.assets, self.markets, strict=True)),
             close_order={m: MARKETS[m].close_order for m in sorted(set(self.markets))},
+            fx=fx,
         )
 
     def slice(self, first: int, last: int | None = None) -> PricePanel:
@@ -236,14 +245,14 @@ def load_panel(
     fx_band: tuple[float, float] | None = DEFAULT_FX_BAND,
     cash_symbol: str | None = None,
     with_open: bool = False,
+    fx_for_signals: bool = False,
 ) -> LoadedPanel:
     """Fetch, validate and align every asset; keep at most ``warmup_rows`` rows before ``start``.
 
-    ``asset_prices`` overrides ``price_field`` per asset.  ``traded`` (default: all) are the assets that
-    are bought and sold: when one of them is quoted in another currency than ``base_currency`` the
-    USD/HKD series ``fx_symbol`` is loaded (cleaned with ``fx_band``), and with ``with_open`` each of
-    them needs an open on every session it trades from the first simulated date on.  ``cash_symbol``
-    loads a cash-rate series in percent per year.
+    ``asset_prices`` overrides ``price_field`` per asset.  ``traded`` (default: all) are the assets bought
+    and sold: if one (any asset, with ``fx_for_signals``) is quoted in another currency than ``base_currency``
+    the USD/HKD series ``fx_symbol`` is loaded (cleaned with ``fx_band``); with ``with_open`` each needs an
+    open on every session it trades from the first simulated date on.  ``cash_symbol`` loads a cash rate.
 
     The run ends on the earliest last date among the assets and those series (noted when that is
     before ``end``), so nothing is carried forward past its data.  Every asset must have a price, and
@@ -256,8 +265,8 @@ def load_panel(
     series, opens, asset_notes = load_assets(
         provider, specs, fields, fetch_start, end, check_calendar=check_calendar, opens_of=traded if with_open else ()
     )
-    needs_fx = any(specs[a].quote_currency != base_currency for a in traded)
-    extras, rate_notes = load_rates(provider, fx_symbol if needs_fx else None, fx_band, cash_symbol, fetch_start, end)
+    fx_needed = any(specs[a].quote_currency != base_currency for a in (specs if fx_for_signals else traded))
+    extras, rate_notes = load_rates(provider, fx_symbol if fx_needed else None, fx_band, cash_symbol, fetch_start, end)
     series, end_notes = _cut_to_common_end(series, specs, extras)
     notes = [*asset_notes, *rate_notes, *end_notes]
     panel = build_panel(
@@ -409,4 +418,5 @@ def load_for_config(
         fx_band=cfg.data.fx_band,
         cash_symbol=cfg.cash_rate if isinstance(cfg.cash_rate, str) else None,
         with_open=cfg.execution.fill == "next_open",
+        fx_for_signals=any(spec.get("currency") == "base" for spec in cfg.resolved_signals.values()),
     )

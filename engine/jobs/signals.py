@@ -123,6 +123,13 @@ class _Linear:
 
     __rmul__ = __mul__
 
+    def __floordiv__(self, other: object) -> _Linear:
+        """``window // 4``: a term of its own, for a lone parameter divided by a whole number."""
+        whole = isinstance(other, int) and not isinstance(other, bool) and other > 0
+        if whole and not self.const and list(self.terms.values()) == [1]:
+            return _Linear({f"{next(iter(self.terms))} // {other}": 1})
+        raise TypeError("only a parameter divided by a whole number has a formula")
+
     def __neg__(self) -> _Linear:
         return self * -1
 
@@ -178,8 +185,17 @@ def lookback_cases(sdef: SignalDef) -> list[dict[str, Any]]:
         return [{"when": {}, "rows": _source(sdef)}]
     if len(set(rows)) == 1:
         return [{"when": {}, "rows": rows[0]}]
-    varying = [k for k in choices if len({c[k] for c in combos}) > 1]
-    return [{"when": {k: c[k] for k in varying}, "rows": r} for c, r in zip(combos, rows, strict=True)]
+    by_combo = {tuple(c.values()): r for c, r in zip(combos, rows, strict=True)}
+    keys = list(choices)
+
+    def matters(i: int) -> bool:  # changing this choice alone changes the warm-up somewhere
+        return any(by_combo[(*k[:i], v, *k[i + 1 :])] != r for k, r in by_combo.items() for v in choices[keys[i]])
+
+    kept = [i for i in range(len(keys)) if matters(i)]
+    out: dict[tuple, dict[str, Any]] = {}
+    for combo, r in by_combo.items():
+        out.setdefault(tuple(combo[i] for i in kept), {"when": {keys[i]: combo[i] for i in kept}, "rows": r})
+    return list(out.values())
 
 
 def _source(sdef: SignalDef) -> str:

@@ -95,6 +95,7 @@ def _copy(x: SignalInputs) -> SignalInputs:
         traded={a: np.array(t, copy=True) for a, t in x.traded.items()},
         markets=dict(x.markets),
         close_order=dict(x.close_order),
+        fx={a: np.array(f, copy=True) for a, f in x.fx.items()},
     )
 
 
@@ -212,6 +213,7 @@ def _truncated(x: SignalInputs, t: int) -> SignalInputs:
         traded={a: np.array(v[: t + 1]) for a, v in x.traded.items()},
         markets=dict(x.markets),
         close_order=dict(x.close_order),
+        fx={a: np.array(f[: t + 1]) for a, f in x.fx.items()},
     )
 
 
@@ -221,6 +223,8 @@ def _garbage_after(x: SignalInputs, t: int, rng: np.random.Generator) -> SignalI
     for a in out.prices:
         out.prices[a][t + 1 :] = np.exp(rng.uniform(-3.0, 12.0, k))  # positive prices from 0.05 to 160,000
         out.traded[a][t + 1 :] = rng.random(k) < 0.5
+    for a in out.fx:
+        out.fx[a][t + 1 :] = rng.uniform(0.1, 10.0, k)
     return out
 
 

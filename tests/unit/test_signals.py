@@ -365,6 +365,8 @@ def test_registry_reads_parameters_from_the_signature():
         "window": 5,
         "on": "returns",
         "align": "async",
+        "dates": "union",
+        "currency": "local",
     }
     with pytest.raises(ValidationError):
         sdef.params(a="us", b="hk", window="5")  # strict: no coercion
