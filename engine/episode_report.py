@@ -1,0 +1,61 @@
+"""What ``seesaw episodes`` found: the object the command prints, stores and charts (docs/episodes.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from engine.episodes import DEFAULT_GAP, MIN_HISTORY, Direction, Threshold
+
+__all__ = ["EpisodeReport"]
+
+
+@dataclass(frozen=True)
+class EpisodeReport:
+    """Everything ``seesaw episodes`` shows, stores and charts (see docs/episodes.md for the fields)."""
+
+    config: str
+    file: str
+    signal: str
+    direction: Direction
+    threshold: Threshold
+    synthetic: bool
+    data: dict[str, Any]
+    observations: dict[str, Any]
+    episodes: list[dict[str, Any]]
+    summary: dict[str, dict[str, dict[str, Any]]]
+    runs: dict[str, str]
+    notes: list[str]
+    history: pd.Series = field(repr=False)  # the signal's observations, for the charts
+    paths: dict[str, pd.Series] = field(repr=False)  # each series' base-currency level, for the charts
+    gap: int = DEFAULT_GAP
+
+    def threshold_text(self) -> str:
+        """What makes an observation part of an episode, in words."""
+        op = "≤" if self.direction == "low" else "≥"
+        if self.threshold.kind == "value":
+            return f"{self.signal} {op} {self.threshold.value:g}"
+        return (
+            f"{self.signal}'s percentile in its history so far {op} {self.threshold.value:g} "
+            f"(never among the first {MIN_HISTORY} observations)"
+        )
+
+    def stored(self) -> dict[str, Any]:
+        """The object written to ``episodes.json``."""
+        return {
+            "config": self.config,
+            "file": self.file,
+            "signal": self.signal,
+            "direction": self.direction,
+            "threshold": {"kind": self.threshold.kind, "value": self.threshold.value},
+            "gap": self.gap,
+            "synthetic": self.synthetic,
+            "data": self.data,
+            "observations": self.observations,
+            "episodes": self.episodes,
+            "summary": self.summary,
+            "runs": self.runs,
+            "notes": self.notes,
+        }

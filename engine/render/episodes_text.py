@@ -1,0 +1,135 @@
+"""``seesaw episodes`` in the terminal (tables) and as CSV; the JSON is the report's own lists."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from engine.episode_report import EpisodeReport
+
+__all__ = ["CSV_FIELDS", "episodes_csv", "episodes_lines"]
+
+#: Columns of ``--format csv``: one row per episode and series, the horizons last.
+CSV_FIELDS = (
+    "config", "signal", "direction", "synthetic", "date", "value", "rank", "percentile", "most_extreme_since",
+    "record", "ci_low", "ci_high", "bootstrap_low", "bootstrap_high", "indistinguishable_count",
+    "indistinguishable_first", "start", "end", "observations", "series", "1m", "3m", "6m", "12m",
+)  # fmt: skip
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:+.1%}"
+
+
+def _num(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def _band(low: float | None, high: float | None) -> str:
+    return "–" if low is None or high is None else f"{low:.2f}…{high:.2f}"
+
+
+def _episode_table(r: EpisodeReport) -> Table:
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=None)
+    for name, just in (("date", "left"), ("value [95% Fisher]", "right"), ("95% bootstrap", "right"),
+                       ("rank", "right"), ("pctile", "right"), ("extreme since", "left"), ("obs", "right"),
+                       ("as close", "right")):  # fmt: skip
+        t.add_column(name, justify=just, no_wrap=True)  # type: ignore[arg-type]
+    for e in r.episodes:
+        same = e["indistinguishable"]
+        value = f"{e['value']:.3f}"
+        if e["ci_low"] is not None:
+            value += f" [{e['ci_low']:.2f}, {e['ci_high']:.2f}]"
+        boot = "–" if e["bootstrap_low"] is None else f"[{e['bootstrap_low']:.2f}, {e['bootstrap_high']:.2f}]"
+        t.add_row(
+            e["date"],
+            value,
+            boot,
+            str(e["rank"]),
+            f"{e['percentile']:.1f}",
+            e["most_extreme_since"] or "ever",
+            str(e["observations"]),
+            "–" if same is None or same["share"] is None else f"{same['share']:.0%}",
+        )
+    return t
+
+
+def _forward_table(r: EpisodeReport) -> Table:
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("from (episode start)")
+    t.add_column("series")
+    for h in ("1m", "3m", "6m", "12m"):
+        t.add_column(h, justify="right")
+    for e in r.episodes:
+        for k, (name, fwd) in enumerate(e["forward"].items()):
+            t.add_row(e["start"] if k == 0 else "", name, *(_pct(fwd[h]) for h in ("1m", "3m", "6m", "12m")))
+    return t
+
+
+def _study_table(summary: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Table:
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, just in (("series", "left"), ("h", "left"), ("mean", "right"), ("95% CI", "right"),
+                       ("indep./all", "right"), ("others", "right"), ("difference", "right"),
+                       ("95% CI", "right")):  # fmt: skip
+        t.add_column(name, justify=just, no_wrap=True)  # type: ignore[arg-type]
+    for name, by_h in summary.items():
+        for k, (h, s) in enumerate(by_h.items()):
+            t.add_row(
+                name if k == 0 else "",
+                h,
+                _pct(s["mean"]),
+                _pct_band(s["ci_low"], s["ci_high"]),
+                f"{s['n_independent']}/{s['n_episodes']}",
+                _pct(s["others_mean"]),
+                _pct(s["difference"]),
+                _pct_band(s["difference_low"], s["difference_high"]),
+            )
+    return t
+
+
+def _pct_band(low: float | None, high: float | None) -> str:
+    return "–" if low is None or high is None else f"{low:+.1%}…{high:+.1%}"
+
+
+def episodes_lines(r: EpisodeReport) -> list[Any]:
+    """What the terminal shows: a heading, the episodes, what followed, the event study."""
+    label = " (SYNTHETIC DATA)" if r.synthetic else ""
+    obs = r.observations
+    head = [
+        f"{r.config}{label}: episodes of {r.signal} at its {'lowest' if r.direction == 'low' else 'highest'}",
+        f"  {obs['count']} observations, {obs['first']} … {obs['last']}",
+        f"  an episode: {r.threshold_text()}",
+        f"  (runs separated by fewer than {r.gap} other observations are one episode)",
+    ]
+    if not r.episodes:
+        return [*head, "  no episode"]
+    return [
+        *head,
+        _episode_table(r),
+        "  extreme since: the last earlier date as extreme (ever: a record); obs: observations it spans;",
+        "  as close: the share of earlier dates whose value a 5% test cannot tell apart from it",
+        "What came after (base-currency returns from each asset's first close after the episode's start)",
+        _forward_table(r),
+        "Event study: independent episodes (h-month windows not overlapping) against every other date",
+        _study_table(r.summary),
+    ]
+
+
+def episodes_csv(r: EpisodeReport) -> str:
+    """One row per episode and series (:data:`CSV_FIELDS`)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for e in r.episodes:
+        same = e["indistinguishable"] or {}
+        base = {k: e.get(k) for k in CSV_FIELDS if k in e}
+        base |= {"indistinguishable_count": same.get("count"), "indistinguishable_first": same.get("first")}
+        for name, fwd in e["forward"].items():
+            w.writerow(base | {"series": name, **fwd})
+    return buf.getvalue()

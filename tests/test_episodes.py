@@ -1,0 +1,264 @@
+"""``seesaw episodes``: hand-computed cases for each definition of docs/episodes.md, scipy for the
+intervals, and the command end to end (formats, stored results, ``--configs``, bad input).
+
+The independent reference on whole data sets is tests/test_episodes_reference.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from engine.episode_bands import Z95, bootstrap_band, fisher_band, indistinguishable
+from engine.episode_study import asset_forward, equity_forward, non_overlapping, study
+from engine.episodes import MIN_HISTORY, Threshold, find_episodes, observations, percentiles
+from tests.conftest import REPO
+
+DAYS = pd.bdate_range("2024-01-01", periods=8)
+
+
+# ----------------------------------------------------------------------------- observations and ranks
+
+
+def test_a_value_carried_forward_is_not_a_new_observation():
+    v = np.array([np.nan, 0.3, 0.3, 0.1, np.nan, 0.1, 0.2, 0.2])
+    obs = observations(DAYS, v)
+    assert list(obs.rows) == [1, 3, 5, 6]
+    assert list(obs.values) == [0.3, 0.1, 0.1, 0.2]
+
+
+def test_percentile_rank_and_since_by_hand():
+    # values:      0.5  0.2  0.4  0.2  0.1  0.3
+    # pct (<=):   100   50  66.7  50   20  66.7 (4 of 6 are <= 0.3: 0.2, 0.2, 0.1, 0.3)
+    values = np.array([0.5, 0.2, 0.4, 0.2, 0.1, 0.3])
+    assert percentiles(values) == pytest.approx([100, 50, 200 / 3, 50, 20, 200 / 3])
+    obs = observations(pd.bdate_range("2024-01-01", periods=6), values)
+    eps, _ = find_episodes(obs, "low", Threshold("value", 0.2), gap=0)
+    assert [(e.first, e.last, e.peak) for e in eps] == [(1, 1, 1), (3, 4, 4)]
+    first, second = eps
+    assert (first.rank, first.since) == (1, None)  # nothing earlier is lower: a record
+    assert (second.rank, second.since) == (1, None)  # 0.1 at observation 4, the run's most extreme
+    eps_high, _ = find_episodes(obs, "high", Threshold("value", 0.4), gap=0)
+    assert [(e.peak, e.rank, e.since) for e in eps_high] == [(0, 1, None), (2, 2, 0)]
+
+
+def test_a_tie_counts_as_as_extreme_for_since_but_not_for_rank():
+    values = np.array([0.2, 0.5, 0.2])
+    obs = observations(pd.bdate_range("2024-01-01", periods=3), values)
+    eps, _ = find_episodes(obs, "low", Threshold("value", 0.2), gap=0)
+    assert [(e.peak, e.rank, e.since) for e in eps] == [(0, 1, None), (2, 1, 0)]
+
+
+def test_gap_joins_runs_fewer_than_gap_observations_apart():
+    values = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0])
+    values = values + np.arange(10) * 1e-3  # distinct observations
+    obs = observations(pd.bdate_range("2024-01-01", periods=10), values)
+    spans = lambda gap: [(e.first, e.last) for e in find_episodes(obs, "low", Threshold("value", 0.5), gap)[0]]  # noqa: E731
+    assert spans(0) == [(0, 0), (3, 3), (5, 5), (9, 9)]
+    assert spans(2) == [(0, 0), (3, 5), (9, 9)]  # one observation between 3 and 5: joined; two elsewhere: not
+    assert spans(3) == [(0, 5), (9, 9)]
+    assert spans(4) == [(0, 9)]
+
+
+def test_percentile_threshold_needs_history_and_reads_no_future():
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=MIN_HISTORY + 200)
+    values[10] = -10.0  # extreme, but inside the first MIN_HISTORY observations
+    dates = pd.bdate_range("2000-01-03", periods=len(values))
+    obs = observations(dates, values)
+    eps, pct = find_episodes(obs, "low", Threshold("percentile", 5.0), gap=0)
+    assert all(e.first >= MIN_HISTORY for e in eps)
+    assert eps
+    # the same episodes on the history cut after the last one: nothing depends on later values
+    cut = eps[-1].last + 1
+    again, _ = find_episodes(observations(dates[:cut], values[:cut]), "low", Threshold("percentile", 5.0), gap=0)
+    assert [(e.first, e.last, e.peak, e.rank) for e in again] == [(e.first, e.last, e.peak, e.rank) for e in eps]
+    assert pct[:cut] == pytest.approx(percentiles(values[:cut]))
+
+
+# ----------------------------------------------------------------------------- bands
+
+
+def test_fisher_band_by_hand():
+    band = fisher_band(-0.1, 90)
+    half = 1.959963984540054 / math.sqrt(87)
+    assert band.low == pytest.approx(math.tanh(math.atanh(-0.1) - half))
+    assert band.high == pytest.approx(math.tanh(math.atanh(-0.1) + half))
+    assert fisher_band(0.5, 3) is None
+    assert stats.norm.ppf(0.975) == pytest.approx(Z95)
+
+
+def test_indistinguishable_counts_values_within_the_test():
+    earlier = np.array([-0.5, -0.15, 0.0, 0.1, 0.6])
+    dates = pd.bdate_range("2020-01-01", periods=5)
+    got = indistinguishable(-0.1, 90, earlier, dates)
+    limit = Z95 * math.sqrt(2 / 87)
+    inside = [abs(math.atanh(v) - math.atanh(-0.1)) < limit for v in earlier]
+    assert inside == [False, True, True, True, False]
+    assert (got.count, got.first, got.last, got.share) == (3, dates[1], dates[3], 0.6)
+
+
+def test_bootstrap_band_brackets_the_correlation_and_is_reproducible():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=90)
+    pairs = np.column_stack([x, 0.5 * x + rng.normal(size=90)])
+    r = np.corrcoef(pairs[:, 0], pairs[:, 1])[0, 1]
+    band = bootstrap_band(pairs)
+    assert band.low < r < band.high
+    assert bootstrap_band(pairs) == band
+    assert 0.2 < band.high - band.low < 0.6  # about four Fisher standard errors wide
+
+
+# ----------------------------------------------------------------------------- forward returns and the study
+
+
+def test_asset_forward_starts_at_the_next_close_and_ends_within_the_horizon():
+    dates = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-02", "2024-02-29", "2024-03-01", "2024-03-04"])
+    closes = pd.Series([10.0, 11.0, 12.0, 13.0, 15.0, 16.0], index=dates)
+    # from 2024-01-31: first close after it is 2024-02-02 (12); + 1 month = 2024-03-02 -> last close 2024-03-01 (15)
+    got = asset_forward(closes, pd.DatetimeIndex(["2024-01-31", "2024-02-29"]), 1)
+    assert got[0] == pytest.approx(15 / 12 - 1)
+    assert np.isnan(got[1])  # from 2024-03-01 a month ends after the data does
+
+
+def test_equity_forward_runs_from_the_start_dates_value():
+    dates = pd.bdate_range("2024-01-01", "2024-04-30")
+    equity = pd.Series(np.linspace(100, 130, len(dates)), index=dates)
+    got = equity_forward(equity, pd.DatetimeIndex(["2024-01-15", "2024-01-13"]), 3)
+    end = equity[: pd.Timestamp("2024-04-15")].iloc[-1]
+    assert got[0] == pytest.approx(end / equity[pd.Timestamp("2024-01-15")] - 1)
+    assert np.isnan(got[1])  # a Saturday: the strategy has no value that day
+
+
+def test_non_overlapping_keeps_a_date_once_the_previous_window_is_over():
+    d = pd.DatetimeIndex(["2020-01-10", "2020-02-01", "2020-02-10", "2020-03-09", "2020-03-10"])
+    assert list(non_overlapping(d, 1)) == [0, 2, 4]
+
+
+def test_study_matches_scipy_t_and_welch_intervals():
+    rng = np.random.default_rng(7)
+    starts = pd.DatetimeIndex(pd.date_range("2001-01-01", periods=12, freq="4MS"))
+    ep = rng.normal(0.02, 0.05, len(starts))
+    others = pd.bdate_range("2001-01-01", "2005-12-31")
+    other_r = rng.normal(0.01, 0.04, len(others))
+    s = study(starts, ep, others, other_r, 3)
+    assert s.n_independent == 12 and s.n_episodes == 12
+    lo, hi = stats.t.interval(0.95, 11, loc=ep.mean(), scale=stats.sem(ep))
+    assert (s.ci_low, s.ci_high) == pytest.approx((lo, hi))
+    sample = other_r[non_overlapping(others, 3)]
+    welch = stats.ttest_ind(ep, sample, equal_var=False).confidence_interval(0.95)
+    shift = other_r.mean() - sample.mean()  # the mean uses every other date, the error a sparse sample
+    assert s.others_mean == pytest.approx(other_r.mean())
+    assert (s.difference_low, s.difference_high) == pytest.approx((welch.low - shift, welch.high - shift))
+
+
+def test_study_counts_only_independent_episodes():
+    starts = pd.DatetimeIndex(["2020-01-01", "2020-01-20", "2020-03-01", "2020-06-01"])
+    s = study(starts, np.array([0.1, 0.2, np.nan, 0.3]), pd.DatetimeIndex([]), np.array([]), 3)
+    assert (s.n_episodes, s.n_independent) == (3, 2)  # 2020-01-20 overlaps 2020-01-01's window; nan not known
+    assert s.mean == pytest.approx(0.2)
+    assert math.isnan(s.others_mean) and math.isnan(s.difference_low)
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def _episodes(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "engine", "episodes", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "100", "PYTHONPATH": str(REPO)},
+        timeout=600,
+    )
+
+
+CONFIG = str(REPO / "configs" / "episodes" / "hsi_spx_divergence.yaml")
+
+
+def test_synthetic_json_csv_and_table_agree_and_are_stored(tmp_path):
+    common = [CONFIG, "--signal", "corr", "--low", "--source", "synthetic", "--results-dir", str(tmp_path)]
+    out = _episodes(*common, "--format", "json", "--percentile", "10", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    episodes = json.loads(out.stdout)
+    assert episodes
+    keys = {"date", "value", "rank", "percentile", "most_extreme_since", "ci_low", "ci_high", "start", "end", "forward"}
+    assert all(keys <= set(e) and e["synthetic"] is True for e in episodes)
+    assert all(
+        set(e["forward"]) == {"spx", "hsi"} and set(e["forward"]["spx"]) == {"1m", "3m", "6m", "12m"} for e in episodes
+    )
+    (stored,) = tmp_path.glob("episodes/*/episodes.json")
+    full = json.loads(stored.read_text())
+    assert full["episodes"] == episodes
+    assert set(full["summary"]) == {"spx", "hsi"} and full["threshold"] == {"kind": "percentile", "value": 10.0}
+    assert f"stored {stored}" in out.stderr.replace("\n", "")
+    csv_out = _episodes(*common, "--format", "csv", "--percentile", "10", cwd=tmp_path)
+    rows = pd.read_csv(pd.io.common.StringIO(csv_out.stdout))
+    assert len(rows) == 2 * len(episodes)
+    assert list(rows["date"].unique()) == [e["date"] for e in episodes]
+    table = _episodes(*common, "--percentile", "10", cwd=tmp_path)
+    assert "SYNTHETIC" in table.stdout
+    assert all(e["date"] in table.stdout for e in episodes)
+    assert max(len(line) for line in table.stdout.splitlines()) <= 100
+
+
+def test_configs_are_run_and_stored_like_runs(tmp_path):
+    out = _episodes(
+        CONFIG, "--signal", "corr", "--low", "--source", "synthetic", "--results-dir", str(tmp_path),
+        "--configs", str(REPO / "configs" / "buy_hold_us.yaml"), "--format", "json", "--percentile", "10",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    episodes = json.loads(out.stdout)
+    assert all("buy_hold_us" in e["forward"] for e in episodes)
+    (stored,) = tmp_path.glob("episodes/*/episodes.json")
+    run_dir = Path(json.loads(stored.read_text())["runs"]["buy_hold_us"])
+    assert (run_dir / "metrics.json").is_file() and run_dir.parent.name == "buy_hold_us"
+    # buy & hold the S&P 500 from the start of the episode: its forward return is the asset's, give or take
+    # the first day's costs and the one-close entry lag
+    known = [e for e in episodes if e["forward"]["buy_hold_us"]["12m"] is not None and e["forward"]["spx"]["12m"]]
+    assert known
+    for e in known:
+        assert e["forward"]["buy_hold_us"]["12m"] == pytest.approx(e["forward"]["spx"]["12m"], abs=0.08)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--signal", "corr"], "exactly one of --low and --high"),
+        (["--signal", "corr", "--low", "--high"], "exactly one of --low and --high"),
+        (["--signal", "nope", "--low"], "signals: --signal 'nope' is not a signal of the config"),
+        (["--signal", "corr", "--low", "--threshold", "0", "--percentile", "5"], "not both"),
+        (["--signal", "corr", "--low", "--since", "2020-13-01"], "--since"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    out = _episodes(CONFIG, *args, "--source", "synthetic", "--results-dir", str(tmp_path), cwd=tmp_path)
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert not list(tmp_path.glob("episodes/*"))
+
+
+def test_headline_on_real_data(data_dir, tmp_path):
+    """The March 2025 divergence: the same-date 90-day correlation of the S&P 500 and the Hang Seng."""
+    out = _episodes(
+        CONFIG, "--signal", "corr", "--low", "--since", "2025-01-01", "--source", "csv",
+        "--data-dir", str(data_dir), "--results-dir", str(tmp_path), "--format", "json", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    first = json.loads(out.stdout)[0]
+    assert first["date"] == "2025-02-24"
+    assert first["value"] == pytest.approx(-0.0994, abs=5e-4)
+    assert first["most_extreme_since"] == "2005-09-26"
+    assert first["ci_low"] < first["value"] < first["ci_high"]
+    assert first["bootstrap_low"] < first["value"] < first["bootstrap_high"]
