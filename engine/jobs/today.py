@@ -1,0 +1,192 @@
+"""``seesaw today``: read configs and their data as ``run`` does, and report each config's state (engine/today.py).
+
+The clock is an argument (``now``, an aware datetime): the staleness of each series is judged
+against it, never against the machine's time.  docs/today.md describes every field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.config import StrategyConfig, load_configs
+from engine.data.base import Provider
+from engine.data.panel import LoadedPanel, load_for_config
+from engine.errors import UserError
+from engine.jobs.common import RunOptions, data_provider, expand_config_paths, resolve_in_file
+from engine.pipeline import required_warmup
+from engine.today import Today, session_status, today
+
+__all__ = ["SeriesState", "TodayReport", "parse_now", "today_configs", "today_json"]
+
+#: Calendar days of raw history read back to find each series' last date.
+_LOOKBACK_DAYS = 60
+
+
+@dataclass(frozen=True)
+class SeriesState:
+    """One series a config loads: its last date in the source, and whether that is stale at the clock."""
+
+    series: str  # the asset's name, "fx" or "cash_rate"
+    symbol: str
+    market: str  # us, hk, or fx (weekdays)
+    last_date: dt.date | None
+    last_session: dt.date | None  # the market's last session closed at or before the clock
+    stale: bool
+    session_today: dt.date | None  # the market's session on the clock's UTC date, if any (closed or not)
+    missing_today: bool
+
+
+@dataclass(frozen=True)
+class TodayReport:
+    """One config's state, where it came from, and what to warn about."""
+
+    file: str
+    today: Today
+    synthetic: bool
+    source: str
+    now: dt.datetime
+    data: tuple[SeriesState, ...]
+    warnings: tuple[str, ...]
+    execution: dict[str, Any]
+
+
+def parse_now(text: str | None, clock: dt.datetime) -> dt.datetime:
+    """``--now``: an ISO datetime (UTC unless it has an offset) or a date (the end of that day, UTC);
+    None is ``clock``.  A user error for anything else."""
+    if text is None:
+        return clock.astimezone(dt.UTC)
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            return dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC)
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--now: expected an ISO date or datetime (UTC), got {text!r}") from None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def today_configs(
+    paths: Sequence[str | Path], opts: RunOptions, *, env: Mapping[str, str], now: dt.datetime
+) -> list[TodayReport]:
+    """Validate every config first, then load its data and report its state at the clock ``now``."""
+    files = expand_config_paths(paths)
+    configs = [resolve_in_file(file, cfg, opts, env) for file, cfg in zip(files, load_configs(files), strict=True)]
+    providers: dict = {}
+    out = []
+    for file, cfg in zip(files, configs, strict=True):
+        provider = data_provider(cfg, opts, env, providers)
+        loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
+        found = today(cfg, loaded)
+        data = _series_states(cfg, loaded, provider, now)
+        out.append(
+            TodayReport(
+                file=str(file),
+                today=found,
+                synthetic=loaded.panel.synthetic,
+                source=loaded.panel.source,
+                now=now,
+                data=data,
+                warnings=_warnings(found, data, loaded, cfg),
+                execution=_execution(cfg),
+            )
+        )
+    return out
+
+
+def _execution(cfg: StrategyConfig) -> dict[str, Any]:
+    ex = cfg.execution
+    return {"lag": ex.lag, "fill": ex.fill, "allow_same_bar": ex.allow_same_bar, "rebalance": ex.mode}
+
+
+def _series_states(
+    cfg: StrategyConfig, loaded: LoadedPanel, provider: Provider, now: dt.datetime
+) -> tuple[SeriesState, ...]:
+    """Each asset (signal-only ones too), then the exchange-rate and cash-rate series the panel loaded."""
+    panel = loaded.panel
+    wanted = [(a, s, m) for a, s, m in zip(panel.assets, panel.symbols, panel.markets, strict=True)]
+    if panel.fx_symbol is not None:
+        wanted.append(("fx", panel.fx_symbol, "fx"))
+    if panel.cash_symbol is not None:
+        wanted.append(("cash_rate", panel.cash_symbol, "us"))
+    since = panel.dates[-1].date() - dt.timedelta(days=_LOOKBACK_DAYS)
+    out = []
+    for name, symbol, mkt in wanted:
+        raw = provider.fetch(symbol, since, cfg.data.end)
+        priced = raw[["Close", "Adj Close"]].notna().any(axis=1).to_numpy() if len(raw) else np.zeros(0, dtype=bool)
+        last = raw.index[np.flatnonzero(priced)[-1]].date() if priced.any() else None
+        status = session_status(mkt, now)
+        stale = last is None or (status.last_session is not None and last < status.last_session)
+        today_ = status.session_today
+        missing = today_ is not None and (last is None or last < today_)
+        out.append(SeriesState(name, symbol, mkt, last, status.last_session, stale, today_, missing))
+    return tuple(out)
+
+
+def _warnings(found: Today, data: tuple[SeriesState, ...], loaded: LoadedPanel, cfg: StrategyConfig) -> tuple[str, ...]:
+    """Stale series, a decision date earlier than some series' data, synthetic data, same-bar execution."""
+    out = []
+    if loaded.panel.synthetic:
+        out.append("SYNTHETIC DATA: generated prices, not market history")
+    for s in data:
+        if s.stale:
+            out.append(f"{s.symbol} is stale: last date {s.last_date}, its market's last session {s.last_session}")
+    later = [f"{s.symbol} {s.last_date}" for s in data if s.last_date is not None and s.last_date > found.as_of]
+    if later:
+        out.append(f"decided as of {found.as_of}, the last date every series has data (later: {', '.join(later)})")
+    if cfg.execution.allow_same_bar:
+        out.append("execution.allow_same_bar: a lag of 0 trades at the close the decision used (look-ahead)")
+    return tuple(out)
+
+
+def _day(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def today_json(reports: Sequence[TodayReport]) -> list[dict[str, Any]]:
+    """One object per config (docs/today.md): ``config``, ``as_of``, ``weights``, ``next_weights``, ``rule``,
+    ``signals``, ``last_switch``, ``pending``, ``data`` and more."""
+    return [_row(r) for r in reports]
+
+
+def _row(r: TodayReport) -> dict[str, Any]:
+    t = r.today
+    d = t.decision
+    closed = {s.market: s.last_session for s in r.data}  # each market's last session closed by the clock
+    return {
+        "config": t.config,
+        "file": r.file,
+        "synthetic": r.synthetic,
+        "source": r.source,
+        "now": r.now.isoformat(),
+        "as_of": t.as_of.isoformat(),
+        "weights": t.weights,
+        "next_weights": t.next_weights,
+        "changes": any(abs(t.weights[a] - t.next_weights[a]) > 1e-12 for a in t.weights),
+        "actual_weights": t.actual_weights,
+        "rule": {"index": d.rule, "label": d.label, "when": t.rules[d.rule - 1].when,
+                 "until": t.rules[d.rule - 1].until, "state": d.state, "held": d.held, "reasons": list(d.reasons)},
+        "rules": [asdict(s) for s in t.rules],
+        "signals": {
+            s.name: {"value": s.value, "comparisons": [asdict(c) for c in s.comparisons]} for s in t.signals
+        },
+        "last_switch": None if t.last_switch is None else {
+            "decided": t.last_switch.decided.isoformat(), "filled": _day(t.last_switch.filled),
+            "rule": t.last_switch.rule, "from": t.last_switch.from_weights, "to": t.last_switch.to_weights,
+        },
+        "pending": [
+            {"asset": g.asset, "market": g.market, "from": g.from_weight, "to": g.to_weight,
+             "decided": g.decided.isoformat(), "session": _day(g.session),
+             "session_closed": g.session is not None and g.session <= (closed.get(g.market) or dt.date.min)}
+            for g in t.pending
+        ],
+        "execution": r.execution,
+        "data": [{**asdict(s), **{k: _day(getattr(s, k)) for k in ("last_date", "last_session", "session_today")}}
+                 for s in r.data],
+        "warnings": list(r.warnings),
+    }  # fmt: skip

@@ -1,0 +1,235 @@
+"""``seesaw today`` (engine/today.py, docs/today.md), run as a user runs it, with a fixed clock.
+
+The fixture data under tests/fixtures/today/ are hand-made Yahoo-style CSVs (deterministic prices on
+each exchange's sessions, 2023-10-02 to 2024-02-12): Hong Kong is closed on 2024-02-12 and 13 (Lunar
+New Year) while New York trades; ^GSPC falls 6% on 2024-02-09 and stays there; ^VIX stops on
+2024-02-06.  Expected values are computed here from the CSV files with numpy, or read from
+exchange-calendars directly, never from the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import warnings
+from pathlib import Path
+
+import exchange_calendars as xc
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+from tests.conftest import CONFIGS
+
+FIXTURES = Path(__file__).parent / "fixtures" / "today"
+_RICH_ENV = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS")
+#: After New York's close of Monday 2024-02-12 (21:00 UTC); Hong Kong is closed on the 12th and 13th.
+CLOCK = "2024-02-13T00:30:00"
+KEYS = {"config", "as_of", "weights", "next_weights", "rule", "signals", "last_switch", "pending", "data"}
+
+HOLIDAY = """\
+name: holiday_rotation
+description: Hold Hong Kong when the S&P 500 fell more than 3% over five dates, else the S&P 500.
+data: {source: csv, start: 2023-11-01, price: close}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+signals:
+  us_mom: {fn: momentum, a: us, window: 5}
+rules:
+  - when: us_mom < -0.03
+    weights: {hk: 1.0}
+  - otherwise: {us: 1.0}
+execution: {lag: 1, rebalance: on_change}
+"""
+
+STALE = """\
+name: vix_gate
+description: Half and half, in cash when the VIX is above 20.
+data: {source: csv, start: 2023-11-01, price: close}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+  vix: {symbol: ^VIX, market: us}
+signals:
+  vix_level: {fn: level, a: vix}
+rules:
+  - when: vix_level > 20
+    weights: {}
+  - otherwise: {us: 0.5, hk: 0.5}
+"""
+
+
+def invoke(*args: str, env: dict[str, str | None] | None = None):
+    result = CliRunner().invoke(app, ["today", *args], env={**dict.fromkeys(_RICH_ENV), **(env or {})})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def today_json(*args: str) -> list[dict]:
+    result = invoke(*args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def configs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("today")
+    out = {}
+    for name, text in (("holiday", HOLIDAY), ("stale", STALE)):
+        out[name] = root / f"{name}.yaml"
+        out[name].write_text(text, encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def rows(configs: dict[str, Path]) -> dict[str, dict]:
+    found = today_json(str(configs["holiday"]), str(configs["stale"]), "--data-dir", str(FIXTURES), "--now", CLOCK)
+    return {row["config"]: row for row in found}
+
+
+def next_session(code: str, date: str) -> dt.date:
+    """exchange-calendars' next session of ``code`` after ``date`` (its pandas deprecation warnings silenced)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return xc.get_calendar(code).next_session(date).date()
+
+
+def closes(symbol_file: str) -> pd.Series:
+    frame = pd.read_csv(FIXTURES / symbol_file, parse_dates=["Date"], index_col="Date")
+    return frame["Close"]
+
+
+def test_every_contract_key_is_in_the_json(rows: dict[str, dict]) -> None:
+    for row in rows.values():
+        assert row.keys() >= KEYS
+        assert row["synthetic"] is False
+        for sig in row["signals"].values():
+            assert {"value", "comparisons"} <= sig.keys()
+            assert all({"threshold", "holds", "distance"} <= c.keys() for c in sig["comparisons"])
+        for series in row["data"]:
+            assert {"symbol", "last_date", "stale", "missing_today"} <= series.keys()
+
+
+def test_hong_kong_holiday_leaves_the_hong_kong_buy_pending_until_its_next_session(rows: dict[str, dict]) -> None:
+    row = rows["holiday_rotation"]
+    # Every series must have data up to the decision date: ^HSI's last date, Friday 2024-02-09.
+    assert row["as_of"] == "2024-02-09"
+    assert row["rule"]["index"] == 1 and row["rule"]["state"] == "when"
+    assert row["weights"] == {"us": 1.0, "hk": 0.0, "cash": 0.0}
+    assert row["next_weights"] == {"us": 0.0, "hk": 1.0, "cash": 0.0}
+    legs = {leg["asset"]: leg for leg in row["pending"]}
+    # lag 1: the next date of the union timeline is Monday the 12th (New York only); the sale of the
+    # S&P 500 fills at its close, the Hong Kong buy waits for it and for Hong Kong's next session.
+    us, hk = next_session("XNYS", "2024-02-09"), next_session("XHKG", "2024-02-09")
+    assert (us, hk) == (dt.date(2024, 2, 12), dt.date(2024, 2, 14))
+    assert legs["us"] == {
+        "asset": "us", "market": "us", "from": 1.0, "to": 0.0, "decided": "2024-02-09",
+        "session": us.isoformat(), "session_closed": True,
+    }  # fmt: skip
+    assert legs["hk"]["from"] == 0.0 and legs["hk"]["to"] == 1.0
+    assert legs["hk"]["session"] == hk.isoformat() and legs["hk"]["session_closed"] is False
+    assert row["last_switch"]["decided"] == "2024-02-09" and row["last_switch"]["filled"] is None
+
+
+def test_the_signal_its_threshold_and_distance_match_the_csv(rows: dict[str, dict]) -> None:
+    row = rows["holiday_rotation"]
+    us, hk = closes("GSPC.csv"), closes("HSI.csv")
+    union = us.index.union(hk.index)
+    union = union[union <= pd.Timestamp(row["as_of"])]
+    p = us.reindex(union).ffill().to_numpy()
+    value = p[-1] / p[-6] - 1.0  # momentum over five dates of the union timeline
+    sig = row["signals"]["us_mom"]
+    assert sig["value"] == pytest.approx(value, abs=1e-12)
+    (comp,) = sig["comparisons"]
+    assert comp["threshold"] == -0.03 and comp["holds"] is True
+    assert comp["distance"] == pytest.approx(-0.03 - value, abs=1e-12)
+    assert comp["relative"] == pytest.approx((-0.03 - value) / abs(value), abs=1e-12)
+    assert comp["rule_if_flipped"] == 2  # at -0.03 the when: is false: otherwise decides
+
+
+def test_a_stale_series_is_flagged_and_a_hong_kong_holiday_is_not(rows: dict[str, dict]) -> None:
+    row = rows["vix_gate"]
+    data = {s["symbol"]: s for s in row["data"]}
+    assert data["^VIX"]["last_date"] == "2024-02-06" and data["^VIX"]["stale"] is True
+    assert data["^VIX"]["last_session"] == "2024-02-12"
+    assert data["^HSI"]["last_date"] == "2024-02-09" and data["^HSI"]["last_session"] == "2024-02-09"
+    assert data["^HSI"]["stale"] is False and data["^HSI"]["missing_today"] is False
+    assert data["^GSPC"]["stale"] is False
+    assert data["^GSPC"]["missing_today"] is True  # New York trades on the 13th and has not closed yet
+    assert any("^VIX is stale" in w for w in row["warnings"])
+    assert row["as_of"] == "2024-02-06"  # a run ends on the last date every series has data
+    level = closes("VIX.csv").iloc[-1]
+    assert row["signals"]["vix_level"]["value"] == pytest.approx(level, abs=1e-9)
+
+
+def test_the_table_fits_100_columns_and_says_what_is_stale(configs: dict[str, Path]) -> None:
+    result = invoke(
+        str(configs["stale"]), "--data-dir", str(FIXTURES), "--now", CLOCK, env={"COLUMNS": "100"}
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert any("^VIX" in line and "STALE" in line for line in lines)
+    assert not any("^HSI" in line and "STALE" in line for line in lines)
+    assert "SYNTHETIC" not in result.stdout
+
+
+def test_synthetic_data_is_labelled_synthetic() -> None:
+    args = (str(CONFIGS / "corr_breakdown.yaml"), "--source", "synthetic", "--start", "2020-01-01")
+    (row,) = today_json(*args, "--now", "2025-12-31T23:00:00")
+    assert row["synthetic"] is True and any("SYNTHETIC" in w for w in row["warnings"])
+    assert row.keys() >= KEYS
+    table = invoke(*args, "--now", "2025-12-31T23:00:00")
+    assert table.exit_code == 0 and "SYNTHETIC DATA" in table.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("missing.yaml",),
+        ("{holiday}", "--now", "yesterday"),
+        ("{holiday}", "--data-dir", "{empty}"),
+    ],
+    ids=["no config", "bad clock", "no data"],
+)
+def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], configs: dict[str, Path], tmp_path: Path) -> None:
+    filled = [a.format(holiday=configs["holiday"], empty=tmp_path) for a in args]
+    if "--data-dir" not in filled:
+        filled += ["--data-dir", str(FIXTURES)]
+    result = invoke(*filled, "--now", CLOCK) if "--now" not in filled else invoke(*filled)
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: ")
+    assert "Traceback" not in result.output
+
+
+def test_shipped_config_on_the_real_data(data_dir: Path) -> None:
+    config = str(CONFIGS / "corr_breakdown.yaml")
+    (row,) = today_json(config, "--source", "csv", "--data-dir", str(data_dir), "--now", "2026-09-01T00:00:00")
+    assert row.keys() >= KEYS and row["synthetic"] is False
+    us = closes_from(data_dir / "GSPC.csv")
+    hk = closes_from(data_dir / "HSI.csv")
+    assert row["as_of"] == min(us.index[-1], hk.index[-1]).date().isoformat()
+    assert set(row["signals"]) == {"corr", "mom"}
+    total = sum(w for a, w in row["weights"].items())
+    assert total == pytest.approx(1.0)
+    assert all(np.isfinite(s["value"]) for s in row["signals"].values())
+
+
+def closes_from(path: Path) -> pd.Series:
+    frame = pd.read_csv(path, parse_dates=["Date"], index_col="Date")
+    return frame["Close"].dropna()
+
+
+def test_a_rule_kept_by_the_minimum_hold_says_so(data_dir: Path) -> None:
+    # 2020-03-20: the correlation broke down (rule 2's when: holds) less than min_hold: 20 dates after
+    # the 50/50 rule began deciding, so the 50/50 rule still decides.
+    config = str(CONFIGS / "corr_breakdown_hysteresis.yaml")
+    args = ("--source", "csv", "--data-dir", str(data_dir), "--end", "2020-03-20", "--now", "2020-03-20")
+    (row,) = today_json(config, *args)
+    assert row["as_of"] == "2020-03-20"
+    assert row["rule"]["index"] == 3 and row["rule"]["state"] == "min_hold" and row["rule"]["held"] is True
+    assert [r["in_force"] for r in row["rules"]] == [False, True, True]
