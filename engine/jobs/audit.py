@@ -13,10 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.audit import CUTS, Audit, Check, Cut, audit
-from engine.config import load_configs
-from engine.data.panel import load_for_config
-from engine.jobs.common import RunOptions, data_provider, expand_config_paths, resolve_in_file
-from engine.pipeline import required_warmup
+from engine.jobs.common import RunOptions, configs_with_data
 from strategies.errors import SignalContractError
 
 __all__ = ["AuditReport", "audit_configs", "audit_json"]
@@ -36,12 +33,8 @@ def audit_configs(
     paths: Sequence[str | Path], opts: RunOptions, *, env: Mapping[str, str], cuts: int = CUTS
 ) -> list[AuditReport]:
     """Validate every config first, then load its data and audit it."""
-    files = expand_config_paths(paths)
-    configs = [resolve_in_file(file, cfg, opts, env) for file, cfg in zip(files, load_configs(files), strict=True)]
-    providers: dict = {}
     out = []
-    for file, cfg in zip(files, configs, strict=True):
-        loaded = load_for_config(data_provider(cfg, opts, env, providers), cfg, warmup_rows=required_warmup(cfg))
+    for file, cfg, _, loaded in configs_with_data(paths, opts, env):
         try:
             found = audit(cfg, loaded, cuts=cuts)
             out.append(AuditReport(str(file), found, loaded.panel.synthetic))

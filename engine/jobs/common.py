@@ -7,7 +7,7 @@ arguments); they never print: :mod:`engine.cli` renders what they return.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from engine.config import StrategyConfig
 from engine.config.messages import first_error, pydantic_message
 from engine.config.models import DataSpec
 from engine.data.base import Provider
+from engine.data.panel import LoadedPanel
 from engine.errors import ConfigError, UserError
 from engine.simulate import Engine
 from engine.store.catalog import Catalog, default_store_path
@@ -26,6 +27,7 @@ __all__ = [
     "SYNTHETIC_FIRST",
     "RunOptions",
     "catalog_for",
+    "configs_with_data",
     "data_provider",
     "expand_config_paths",
     "parse_date",
@@ -86,6 +88,22 @@ def resolve_in_file(file: Path, cfg: StrategyConfig, opts: RunOptions, env: Mapp
         return resolve(cfg, opts, env)
     except UserError as err:
         raise err.located(file=str(file)) from None
+
+
+def configs_with_data(
+    paths: Sequence[str | Path], opts: RunOptions, env: Mapping[str, str]
+) -> Iterator[tuple[Path, StrategyConfig, Provider, LoadedPanel]]:
+    """Every config validated and resolved first, then each with its data, loaded as ``run`` loads it."""
+    from engine.config import load_configs
+    from engine.data.panel import load_for_config
+    from engine.pipeline import required_warmup
+
+    files = expand_config_paths(paths)
+    configs = [resolve_in_file(file, cfg, opts, env) for file, cfg in zip(files, load_configs(files), strict=True)]
+    providers: dict = {}
+    for file, cfg in zip(files, configs, strict=True):
+        provider = data_provider(cfg, opts, env, providers)
+        yield file, cfg, provider, load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
 
 
 def resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:

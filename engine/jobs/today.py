@@ -14,12 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from engine.config import StrategyConfig, load_configs
+from engine.config import StrategyConfig
 from engine.data.base import Provider
-from engine.data.panel import LoadedPanel, load_for_config
+from engine.data.panel import LoadedPanel
 from engine.errors import UserError
-from engine.jobs.common import RunOptions, data_provider, expand_config_paths, resolve_in_file
-from engine.pipeline import required_warmup
+from engine.jobs.common import RunOptions, configs_with_data
 from engine.today import Today, session_status, today
 
 __all__ = ["SeriesState", "TodayReport", "parse_now", "today_configs", "today_json"]
@@ -75,13 +74,8 @@ def today_configs(
     paths: Sequence[str | Path], opts: RunOptions, *, env: Mapping[str, str], now: dt.datetime
 ) -> list[TodayReport]:
     """Validate every config first, then load its data and report its state at the clock ``now``."""
-    files = expand_config_paths(paths)
-    configs = [resolve_in_file(file, cfg, opts, env) for file, cfg in zip(files, load_configs(files), strict=True)]
-    providers: dict = {}
     out = []
-    for file, cfg in zip(files, configs, strict=True):
-        provider = data_provider(cfg, opts, env, providers)
-        loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
+    for file, cfg, provider, loaded in configs_with_data(paths, opts, env):
         found = today(cfg, loaded)
         data = _series_states(cfg, loaded, provider, now)
         out.append(
