@@ -15,7 +15,6 @@ import typer
 from engine.cli.app import app
 from engine.cli.options import ResultsDirOpt, StoreOpt, out_console, table_width, user_errors
 from engine.errors import UserError
-from engine.metrics.specs import RUN_TABLE
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -83,8 +82,8 @@ _NO_WRAP = frozenset({"run_id", "kind"})
 #: ``runs list``: the strategy's headline metrics.
 _LIST_METRICS = ("total_return", "sharpe")
 #: ``runs show``: the run table's metrics (:data:`engine.metrics.specs.RUN_TABLE`) in two tables that each fit
-#: 100 columns: returns and risk, then trading.
-_SHOW_SPLIT = RUN_TABLE.index("turnover")
+#: 100 columns: returns and risk, then trading (from this metric on).
+_SHOW_SPLIT_AT = "turnover"
 
 
 @runs_app.command("list")
@@ -104,6 +103,9 @@ def runs_list(results_dir: ResultsDirOpt = Path("results"), store: StoreOpt = No
 @runs_app.command("show")
 def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: StoreOpt = None) -> None:
     """Show one run: its manifest and the metrics of its strategy and benchmarks."""
+    from engine.metrics.specs import RUN_TABLE  # numba: only when a command shows metrics
+
+    split = RUN_TABLE.index(_SHOW_SPLIT_AT)
     with user_errors():
         catalog = _catalog(results_dir, store)
         selected = catalog.select(run_id)
@@ -118,8 +120,8 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
     print((run_dir / "run.json").read_text(encoding="utf-8"), end="")
     print(f"run directory: {run_dir}")
     console, fixed = _console(), [("Kind", "kind"), ("Name", "name")]
-    console.print(_metric_table(fixed, RUN_TABLE[:_SHOW_SPLIT], [r[: 2 + _SHOW_SPLIT] for r in rows]))
-    console.print(_metric_table(fixed, RUN_TABLE[_SHOW_SPLIT:], [r[:2] + r[2 + _SHOW_SPLIT :] for r in rows]))
+    console.print(_metric_table(fixed, RUN_TABLE[:split], [r[: 2 + split] for r in rows]))
+    console.print(_metric_table(fixed, RUN_TABLE[split:], [r[:2] + r[2 + split :] for r in rows]))
 
 
 @runs_app.command("query")

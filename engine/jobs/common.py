@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -20,8 +20,10 @@ from engine.config.models import DataSpec
 from engine.data.base import Provider
 from engine.data.panel import LoadedPanel
 from engine.errors import ConfigError, UserError
-from engine.simulate import Engine
-from engine.store.catalog import Catalog, default_store_path
+
+if TYPE_CHECKING:
+    from engine.simulate import Engine  # types only: the simulator and the catalog import numba
+    from engine.store.catalog import Catalog
 
 __all__ = [
     "SYNTHETIC_FIRST",
@@ -176,4 +178,6 @@ def data_provider(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str],
 
 def catalog_for(opts: RunOptions, env: Mapping[str, str]) -> Catalog:
     """The results catalog: ``--store``, else ``$SEESAW_STORE``, else ``<results-dir>/seesaw.duckdb``."""
+    from engine.store.catalog import Catalog, default_store_path
+
     return Catalog(opts.store or default_store_path(opts.results_dir, dict(env)), opts.results_dir)

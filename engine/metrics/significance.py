@@ -39,7 +39,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from arch.bootstrap import SPA, StationaryBootstrap, optimal_block_length
 from scipy.stats import norm
 
 from engine.metrics import sharpe
@@ -107,6 +106,8 @@ def _auto_block(x: np.ndarray) -> int:
     Rounded to an integer (``arch`` types ``block_size`` as ``int``) and floored at 1 (a
     block of 1 is the iid bootstrap, the estimate for serially uncorrelated data).
     """
+    from arch.bootstrap import optimal_block_length  # arch takes about 1.8 s to import: only when needed
+
     lengths = optimal_block_length(x)["stationary"].to_numpy(dtype=float)
     mean = float(np.mean(lengths))
     return max(1, round(mean)) if math.isfinite(mean) else 1
@@ -198,6 +199,8 @@ def _percentile_interval(
 
     def statistic(x: np.ndarray) -> np.ndarray:
         return np.array([sharpe(x, periods_per_year)])
+
+    from arch.bootstrap import StationaryBootstrap  # arch takes about 1.8 s to import: only when needed
 
     bs = StationaryBootstrap(block, r, seed=np.random.default_rng(seed))
     ci = bs.conf_int(statistic, reps=reps, method="percentile", size=level)
@@ -298,6 +301,8 @@ def sharpe_beats_probability(
         return math.nan
     if not np.any(r - y != r[0] - y[0]):
         return 0.5  # the same Sharpe in every resample
+    from arch.bootstrap import StationaryBootstrap  # arch takes about 1.8 s to import: only when needed
+
     bs = StationaryBootstrap(block or _auto_block(r - y), r - y, seed=np.random.default_rng(seed))
     # lazily, 100 resamples at a time: bounds the memory of one gather
     batches = (np.stack([bs.update_indices() for _ in range(min(100, reps - i))]) for i in range(0, reps, 100))
@@ -494,6 +499,8 @@ def _studentized_spa(d: np.ndarray, size: int, reps: int, seed: int) -> dict[str
     mean) and ``upper`` near 1 -- none of them rejects.
     """
     studentized = d / np.sqrt(_long_run_variance(d, size))
+    from arch.bootstrap import SPA  # arch takes about 1.8 s to import: only when needed
+
     test = SPA(np.zeros(len(d)), -studentized, block_size=size, reps=reps, seed=np.random.default_rng(seed))
     test.compute()
     return {key: float(test.pvalues[key]) for key in SPA_KEYS}

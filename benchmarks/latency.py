@@ -1,0 +1,88 @@
+"""What a user waits for: each command as a whole process, against the floor every command pays.
+
+Each command runs ``--runs`` times as a fresh ``python -m engine …`` process (real CSV data from
+``SEESAW_DATA_DIR`` or ../shared/data, results into a temporary directory, the first run of each
+discarded as a warm-up of the disk cache and numba's on-disk cache); the table shows min, median
+and max wall time.  Two baselines are measured in the same run the same way:
+
+* ``python``: ``python -c pass``, the interpreter alone;
+* ``import``: ``python -c "import engine.cli"``, the command line loaded (what ``--help`` costs).
+
+``command − import`` is then what the command itself adds: reading data, computing, importing what
+only it needs (vectorbt, arch), writing.
+
+    python benchmarks/latency.py [--runs 5] [--only validate,run]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def commands(data: Path, results: Path) -> dict[str, list[str]]:
+    """The commands timed, by label (the README's and each command family's everyday use)."""
+    csv = ["--source", "csv", "--data-dir", str(data), "--results-dir", str(results)]
+    cfg = str(REPO / "configs" / "corr_breakdown.yaml")
+    episodes = str(REPO / "configs" / "episodes" / "hsi_spx_divergence.yaml")
+    return {
+        "validate": ["validate", cfg],
+        "signals": ["signals"],
+        "run (1 config)": ["run", cfg, *csv, "--force"],
+        "run (reused)": ["run", cfg, *csv],
+        "today (1 config)": ["today", cfg, *csv[:4], "--format", "json"],
+        "audit (1 config)": ["audit", cfg, *csv[:4]],
+        "episodes": ["episodes", episodes, "--signal", "corr", "--low", *csv, "--format", "json"],
+        "compare (all)": ["compare", *sorted(str(p) for p in (REPO / "configs").glob("*.yaml")), *csv],
+    }
+
+
+def wall(argv: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    done = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True)
+    took = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return took
+
+
+def timed(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
+    wall(argv, env)  # warm-up, not counted
+    return [wall(argv, env) for _ in range(runs)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default="", help="comma-separated labels (a prefix is enough)")
+    args = parser.parse_args()
+    data = Path(os.environ.get("SEESAW_DATA_DIR") or REPO.parent / "shared" / "data")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "100"}
+    py = [sys.executable]
+    with tempfile.TemporaryDirectory() as tmp:
+        todo = commands(data, Path(tmp))
+        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        todo = {k: v for k, v in todo.items() if not wanted or any(k.startswith(w) for w in wanted)}
+        print(f"data: {data}; {args.runs} runs each after one warm-up; wall seconds")
+        rows = {"python": timed([*py, "-c", "pass"], env, args.runs)}
+        rows["import"] = timed([*py, "-c", "import engine.cli"], env, args.runs)
+        for label, argv in todo.items():
+            rows[label] = timed([*py, "-m", "engine", *argv], env, args.runs)
+    floor = statistics.median(rows["import"])
+    print(f"{'command':<20}{'min':>8}{'median':>8}{'max':>8}{'− import':>10}")
+    for label, t in rows.items():
+        extra = "" if label in ("python", "import") else f"{statistics.median(t) - floor:>10.2f}"
+        print(f"{label:<20}{min(t):>8.2f}{statistics.median(t):>8.2f}{max(t):>8.2f}{extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
