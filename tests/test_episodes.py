@@ -262,3 +262,29 @@ def test_headline_on_real_data(data_dir, tmp_path):
     assert first["most_extreme_since"] == "2005-09-26"
     assert first["ci_low"] < first["value"] < first["ci_high"]
     assert first["bootstrap_low"] < first["value"] < first["bootstrap_high"]
+
+
+def test_a_configs_base_currency_other_than_the_episodes_is_refused_before_anything_runs(tmp_path):
+    out = _episodes(
+        CONFIG, "--signal", "corr", "--low", "--source", "synthetic", "--results-dir", str(tmp_path),
+        "--configs", str(REPO / "configs" / "hkd" / "corr_breakdown_hkd.yaml"), cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "corr_breakdown_hkd.yaml: base_currency: --configs corr_breakdown_hkd counts in HKD" in out.stderr
+    assert list(tmp_path.iterdir()) == []  # no run, no episodes stored
+
+
+def test_without_an_exchange_rate_only_the_foreign_forward_returns_are_missing(data_dir, tmp_path):
+    csvs = tmp_path / "csv"
+    csvs.mkdir()
+    for name in ("GSPC.csv", "HSI.csv"):  # no HKD_X.csv
+        (csvs / name).symlink_to(data_dir / name)
+    out = _episodes(
+        CONFIG, "--signal", "corr", "--low", "--since", "2025-01-01", "--source", "csv", "--data-dir", str(csvs),
+        "--results-dir", str(tmp_path / "r"), "--format", "json", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    first = json.loads(out.stdout)[0]
+    assert first["date"] == "2025-02-24"
+    assert first["forward"]["hsi"]["1m"] is None and first["forward"]["spx"]["1m"] is not None
+    assert "no exchange rate for the forward returns" in out.stderr

@@ -25,7 +25,7 @@ from engine.episode_bands import bootstrap_band, fisher_band, indistinguishable
 from engine.episode_report import EpisodeReport
 from engine.episode_study import HORIZONS, asset_forward, equity_forward, inside_any, study
 from engine.episodes import DEFAULT_GAP, Direction, Episode, Observations, Threshold, find_episodes, observations
-from engine.errors import ConfigError, UserError
+from engine.errors import ConfigError, DataError, UserError
 from engine.jobs.common import RunOptions, data_provider, expand_config_paths, resolve_in_file
 from engine.pipeline import required_warmup
 from engine.signals import compute_signals
@@ -64,16 +64,18 @@ def _base_closes(panel: PricePanel, cfg: StrategyConfig, provider: Any, notes: l
         rate = panel.usdhkd
         if rate is None:
             first, last = panel.dates[0].date(), panel.dates[-1].date()
-            extras, _ = load_rates(provider, cfg.data.fx_symbol, cfg.data.fx_band, None, first, last)
-            fx = extras[0].values
-            rate = fx.reindex(fx.index.union(panel.dates)).ffill().reindex(panel.dates).to_numpy("float64")
+            try:
+                extras, _ = load_rates(provider, cfg.data.fx_symbol, cfg.data.fx_band, None, first, last)
+                fx = extras[0].values
+                rate = fx.reindex(fx.index.union(panel.dates)).ffill().reindex(panel.dates).to_numpy("float64")
+            except DataError as err:  # only the forward returns need it: they are null without it
+                notes.append(f"no exchange rate for the forward returns ({err.one_line()})")
+                rate = np.full(len(panel.dates), np.nan)
             if np.isnan(rate).any():
                 known = panel.dates[np.isfinite(rate)]
-                since = known[0].date() if len(known) else "never"
                 names = ", ".join(panel.assets[j] for j in foreign)
-                notes.append(
-                    f"{names}: no {cfg.data.fx_symbol} rate before {since}; forward returns before it are null"
-                )
+                when = f"before {known[0].date()}" if len(known) else "in the data"
+                notes.append(f"{names}: no {cfg.data.fx_symbol} rate {when}; its forward returns there are null")
         for j in foreign:
             factor[:, j] = 1.0 / rate if panel.currencies[j] == "HKD" else rate
     out = {}
@@ -138,13 +140,6 @@ def _config_runs(
     series: dict[str, tuple[str, pd.Series]] = {}
     dirs: dict[str, str] = {}
     for r in report.runs:
-        if r.config.base_currency != cfg.base_currency:
-            raise ConfigError(
-                f"--configs {r.config.name} counts in {r.config.base_currency}, the episodes in {cfg.base_currency}",
-                file=r.file,
-                path="base_currency",
-                expected=cfg.base_currency,
-            )
         if r.run_dir is None:
             raise UserError(f"--configs {r.config.name}: the run was not stored", file=r.file)
         series[r.config.name] = ("config", load_run(r.run_dir).equity["value"])
@@ -213,8 +208,15 @@ def _signal_history(
     (file,) = expand_config_paths([config])
     cfg = resolve_in_file(file, load_configs([file])[0], opts, env)
     _signal_spec(cfg, signal, file)
-    if configs:
-        load_configs(expand_config_paths(configs))  # every config checked before anything runs
+    others = expand_config_paths(configs) if configs else []
+    for other_file, other in zip(others, load_configs(others), strict=True):  # all checked before anything runs
+        if other.base_currency != cfg.base_currency:
+            raise ConfigError(
+                f"--configs {other.name} counts in {other.base_currency}, the episodes in {cfg.base_currency}",
+                file=str(other_file),
+                path="base_currency",
+                expected=cfg.base_currency,
+            )
     provider = data_provider(cfg, opts, env, {})
     loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
     try:
