@@ -74,8 +74,12 @@ def _base_closes(panel: PricePanel, cfg: StrategyConfig, provider: Any, notes: l
             if np.isnan(rate).any():
                 known = panel.dates[np.isfinite(rate)]
                 names = ", ".join(panel.assets[j] for j in foreign)
-                when = f"before {known[0].date()}" if len(known) else "in the data"
-                notes.append(f"{names}: no {cfg.data.fx_symbol} rate {when}; its forward returns there are null")
+                if len(known):
+                    notes.append(
+                        f"{names}: no {cfg.data.fx_symbol} rate before {known[0].date()}; forward returns from before it are null"
+                    )
+                else:
+                    notes.append(f"{names}: no {cfg.data.fx_symbol} rate; its forward returns are null")
         for j in foreign:
             factor[:, j] = 1.0 / rate if panel.currencies[j] == "HKD" else rate
     out = {}
