@@ -76,7 +76,8 @@ def _base_closes(panel: PricePanel, cfg: StrategyConfig, provider: Any, notes: l
                 names = ", ".join(panel.assets[j] for j in foreign)
                 if len(known):
                     notes.append(
-                        f"{names}: no {cfg.data.fx_symbol} rate before {known[0].date()}; forward returns from before it are null"
+                        f"{names}: no {cfg.data.fx_symbol} rate before {known[0].date()}; "
+                        "earlier forward returns are null"
                     )
                 else:
                     notes.append(f"{names}: no {cfg.data.fx_symbol} rate; its forward returns are null")
