@@ -1,47 +1,49 @@
 """Honest statistics for strategies run on the same dates: bootstrap CI, PSR, P(Sharpe beats a reference), DSR, SPA.
 
-Pure functions over numpy arrays of daily *simple* returns (fractions), no I/O.
-The caller aligns every series on the same dates first; a NaN or infinite value
-is a caller bug and raises ``ValueError``.  Fewer than ``MIN_OBS`` (3)
-observations, or returns with no variation, give NaN results, not exceptions.
+Pure functions over numpy arrays of daily *simple* returns (fractions), no I/O.  The caller aligns every
+series on the same dates first; a NaN or infinite value is a caller bug and raises ``ValueError``.  Fewer
+than ``MIN_OBS`` (3) observations, or returns with no variation, give NaN results, not exceptions.
 
 Units, shared by every function:
-
-* "per-period" Sharpe: SR = mean(r) / std(r, ddof=1) with a zero risk-free
-  rate -- the daily Sharpe of ``engine.metrics.sharpe`` before the
-  ``sqrt(periods_per_year)`` factor.  PSR and DSR work in per-period units, as
-  in the papers; only ``sharpe_ci`` annualises (by ``sqrt(periods_per_year)``,
-  the run's own trading periods per year, as ``engine.metrics`` does).
-* skewness g3 = m3 / m2^1.5 and *non-excess* kurtosis g4 = m4 / m2^2 from the
-  population (biased, 1/n) central moments m_k: normal returns give g3 = 0,
-  g4 = 3.
+* "per-period" Sharpe: SR = mean(r) / std(r, ddof=1) with a zero risk-free rate -- the daily Sharpe of
+  ``engine.metrics.sharpe`` before the ``sqrt(periods_per_year)`` factor.  PSR and DSR work in per-period
+  units, as in the papers; only ``sharpe_ci`` annualises (by ``sqrt(periods_per_year)``, the run's own
+  trading periods per year, as ``engine.metrics`` does).
+* skewness g3 = m3 / m2^1.5 and *non-excess* kurtosis g4 = m4 / m2^2 from the population (biased, 1/n)
+  central moments m_k: normal returns give g3 = 0, g4 = 3.
 
 References
 ----------
 * Politis, D. N. & Romano, J. P. (1994). The stationary bootstrap. *JASA* 89(428), 1303-1313.
 * Politis, D. N. & White, H. (2004). Automatic block-length selection for the dependent
   bootstrap. *Econometric Reviews* 23(1), 53-70; correction by Patton, Politis & White (2009).
-* Bailey, D. H. & López de Prado, M. (2012). The Sharpe ratio efficient frontier.
-  *Journal of Risk* 15(2), 3-44.
+* Bailey, D. H. & López de Prado, M. (2012). The Sharpe ratio efficient frontier. *J. Risk* 15(2), 3-44.
 * Bailey, D. H. & López de Prado, M. (2014). The deflated Sharpe ratio: correcting for
   selection bias, backtest overfitting and non-normality. *J. Portfolio Management* 40(5), 94-107.
-* Bailey, D. H., Borwein, J., López de Prado, M. & Zhu, Q. J. (2014). Pseudo-mathematics and
-  financial charlatanism: the effects of backtest overfitting on out-of-sample performance.
-  *Notices of the AMS* 61(5), 458-471.
+* Bailey, D. H., Borwein, J., López de Prado, M. & Zhu, Q. J. (2014). Pseudo-mathematics and financial
+  charlatanism: the effects of backtest overfitting on out-of-sample performance. *Notices AMS* 61(5), 458-471.
 * Hansen, P. R. (2005). A test for superior predictive ability. *JBES* 23(4), 365-380.
-* The ``arch`` package (K. Sheppard), ``arch.bootstrap``: the stationary bootstrap, the
-  optimal block length and the SPA test used here.
+* The ``arch`` package (K. Sheppard): the stationary bootstrap, block length and SPA test used here.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
 from scipy.stats import norm
 
 from engine.metrics import sharpe
+
+
+def _arch() -> ModuleType:
+    """``arch.bootstrap``, imported when a statistic first needs it (about 1.8 s, matplotlib included)."""
+    import arch.bootstrap
+
+    return arch.bootstrap
+
 
 __all__ = [
     "DEFAULT_SEED",
@@ -106,9 +108,7 @@ def _auto_block(x: np.ndarray) -> int:
     Rounded to an integer (``arch`` types ``block_size`` as ``int``) and floored at 1 (a
     block of 1 is the iid bootstrap, the estimate for serially uncorrelated data).
     """
-    from arch.bootstrap import optimal_block_length  # arch takes about 1.8 s to import: only when needed
-
-    lengths = optimal_block_length(x)["stationary"].to_numpy(dtype=float)
+    lengths = _arch().optimal_block_length(x)["stationary"].to_numpy(dtype=float)
     mean = float(np.mean(lengths))
     return max(1, round(mean)) if math.isfinite(mean) else 1
 
@@ -200,9 +200,7 @@ def _percentile_interval(
     def statistic(x: np.ndarray) -> np.ndarray:
         return np.array([sharpe(x, periods_per_year)])
 
-    from arch.bootstrap import StationaryBootstrap  # arch takes about 1.8 s to import: only when needed
-
-    bs = StationaryBootstrap(block, r, seed=np.random.default_rng(seed))
+    bs = _arch().StationaryBootstrap(block, r, seed=np.random.default_rng(seed))
     ci = bs.conf_int(statistic, reps=reps, method="percentile", size=level)
     return float(ci[0, 0]), float(ci[1, 0])
 
@@ -301,9 +299,7 @@ def sharpe_beats_probability(
         return math.nan
     if not np.any(r - y != r[0] - y[0]):
         return 0.5  # the same Sharpe in every resample
-    from arch.bootstrap import StationaryBootstrap  # arch takes about 1.8 s to import: only when needed
-
-    bs = StationaryBootstrap(block or _auto_block(r - y), r - y, seed=np.random.default_rng(seed))
+    bs = _arch().StationaryBootstrap(block or _auto_block(r - y), r - y, seed=np.random.default_rng(seed))
     # lazily, 100 resamples at a time: bounds the memory of one gather
     batches = (np.stack([bs.update_indices() for _ in range(min(100, reps - i))]) for i in range(0, reps, 100))
     diffs = np.concatenate([_sharpe_differences(r, y, index) for index in batches])
@@ -499,8 +495,6 @@ def _studentized_spa(d: np.ndarray, size: int, reps: int, seed: int) -> dict[str
     mean) and ``upper`` near 1 -- none of them rejects.
     """
     studentized = d / np.sqrt(_long_run_variance(d, size))
-    from arch.bootstrap import SPA  # arch takes about 1.8 s to import: only when needed
-
-    test = SPA(np.zeros(len(d)), -studentized, block_size=size, reps=reps, seed=np.random.default_rng(seed))
+    test = _arch().SPA(np.zeros(len(d)), -studentized, block_size=size, reps=reps, seed=np.random.default_rng(seed))
     test.compute()
     return {key: float(test.pvalues[key]) for key in SPA_KEYS}
