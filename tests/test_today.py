@@ -1,10 +1,11 @@
 """``seesaw today`` (engine/today.py, docs/today.md), run as a user runs it, with a fixed clock.
 
-The fixture data under tests/fixtures/today/ are hand-made Yahoo-style CSVs (deterministic prices on
-each exchange's sessions, 2023-10-02 to 2024-02-12): Hong Kong is closed on 2024-02-12 and 13 (Lunar
-New Year) while New York trades; ^GSPC falls 6% on 2024-02-09 and stays there; ^VIX stops on
-2024-02-06.  Expected values are computed here from the CSV files with numpy, or read from
-exchange-calendars directly, never from the engine.
+The fixture data under tests/fixtures/today/ are hand-made Yahoo-style CSVs of made-up tickers (^TESTUS
+for a New York index, ^TESTHK for a Hong Kong one, ^TESTVOL for a volatility index, TESTHKD=X for
+USD/HKD; deterministic prices on each exchange's sessions, 2023-10-02 to 2024-02-12): Hong Kong is
+closed on 2024-02-12 and 13 (Lunar New Year) while New York trades; ^TESTUS falls 6% on 2024-02-09
+and stays there; ^TESTVOL stops on 2024-02-06.  Expected values are computed here from the CSV files
+with numpy, or read from exchange-calendars directly, never from the engine.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ KEYS = {"config", "as_of", "weights", "next_weights", "rule", "signals", "last_s
 HOLIDAY = """\
 name: holiday_rotation
 description: Hold Hong Kong when the S&P 500 fell more than 3% over five dates, else the S&P 500.
-data: {source: csv, start: 2023-11-01, price: close}
+data: {source: csv, start: 2023-11-01, price: close, fx_symbol: TESTHKD=X}
 assets:
-  us: {symbol: ^GSPC, market: us}
-  hk: {symbol: ^HSI, market: hk}
+  us: {symbol: ^TESTUS, market: us}
+  hk: {symbol: ^TESTHK, market: hk}
 signals:
   us_mom: {fn: momentum, a: us, window: 5}
 rules:
@@ -48,11 +49,11 @@ execution: {lag: 1, rebalance: on_change}
 STALE = """\
 name: vix_gate
 description: Half and half, in cash when the VIX is above 20.
-data: {source: csv, start: 2023-11-01, price: close}
+data: {source: csv, start: 2023-11-01, price: close, fx_symbol: TESTHKD=X}
 assets:
-  us: {symbol: ^GSPC, market: us}
-  hk: {symbol: ^HSI, market: hk}
-  vix: {symbol: ^VIX, market: us}
+  us: {symbol: ^TESTUS, market: us}
+  hk: {symbol: ^TESTHK, market: hk}
+  vix: {symbol: ^TESTVOL, market: us}
 signals:
   vix_level: {fn: level, a: vix}
 rules:
@@ -116,7 +117,7 @@ def test_every_contract_key_is_in_the_json(rows: dict[str, dict]) -> None:
 
 def test_hong_kong_holiday_leaves_the_hong_kong_buy_pending_until_its_next_session(rows: dict[str, dict]) -> None:
     row = rows["holiday_rotation"]
-    # Every series must have data up to the decision date: ^HSI's last date, Friday 2024-02-09.
+    # Every series must have data up to the decision date: ^TESTHK's last date, Friday 2024-02-09.
     assert row["as_of"] == "2024-02-09"
     assert row["rule"]["index"] == 1 and row["rule"]["state"] == "when"
     assert row["weights"] == {"us": 1.0, "hk": 0.0, "cash": 0.0}
@@ -137,7 +138,7 @@ def test_hong_kong_holiday_leaves_the_hong_kong_buy_pending_until_its_next_sessi
 
 def test_the_signal_its_threshold_and_distance_match_the_csv(rows: dict[str, dict]) -> None:
     row = rows["holiday_rotation"]
-    us, hk = closes("GSPC.csv"), closes("HSI.csv")
+    us, hk = closes("TESTUS.csv"), closes("TESTHK.csv")
     union = us.index.union(hk.index)
     union = union[union <= pd.Timestamp(row["as_of"])]
     p = us.reindex(union).ffill().to_numpy()
@@ -154,15 +155,15 @@ def test_the_signal_its_threshold_and_distance_match_the_csv(rows: dict[str, dic
 def test_a_stale_series_is_flagged_and_a_hong_kong_holiday_is_not(rows: dict[str, dict]) -> None:
     row = rows["vix_gate"]
     data = {s["symbol"]: s for s in row["data"]}
-    assert data["^VIX"]["last_date"] == "2024-02-06" and data["^VIX"]["stale"] is True
-    assert data["^VIX"]["last_session"] == "2024-02-12"
-    assert data["^HSI"]["last_date"] == "2024-02-09" and data["^HSI"]["last_session"] == "2024-02-09"
-    assert data["^HSI"]["stale"] is False and data["^HSI"]["missing_today"] is False
-    assert data["^GSPC"]["stale"] is False
-    assert data["^GSPC"]["missing_today"] is True  # New York trades on the 13th and has not closed yet
-    assert any("^VIX is stale" in w for w in row["warnings"])
+    assert data["^TESTVOL"]["last_date"] == "2024-02-06" and data["^TESTVOL"]["stale"] is True
+    assert data["^TESTVOL"]["last_session"] == "2024-02-12"
+    assert data["^TESTHK"]["last_date"] == "2024-02-09" and data["^TESTHK"]["last_session"] == "2024-02-09"
+    assert data["^TESTHK"]["stale"] is False and data["^TESTHK"]["missing_today"] is False
+    assert data["^TESTUS"]["stale"] is False
+    assert data["^TESTUS"]["missing_today"] is True  # New York trades on the 13th and has not closed yet
+    assert any("^TESTVOL is stale" in w for w in row["warnings"])
     assert row["as_of"] == "2024-02-06"  # a run ends on the last date every series has data
-    level = closes("VIX.csv").iloc[-1]
+    level = closes("TESTVOL.csv").iloc[-1]
     assert row["signals"]["vix_level"]["value"] == pytest.approx(level, abs=1e-9)
 
 
@@ -173,8 +174,8 @@ def test_the_table_fits_100_columns_and_says_what_is_stale(configs: dict[str, Pa
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 100
-    assert any("^VIX" in line and "STALE" in line for line in lines)
-    assert not any("^HSI" in line and "STALE" in line for line in lines)
+    assert any("^TESTVOL" in line and "STALE" in line for line in lines)
+    assert not any("^TESTHK" in line and "STALE" in line for line in lines)
     assert "SYNTHETIC" not in result.stdout
 
 
