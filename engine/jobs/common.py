@@ -35,6 +35,7 @@ __all__ = [
     "parse_date",
     "resolve",
     "resolve_in_file",
+    "resolved_configs",
 ]
 
 #: The synthetic generator starts early enough that configs starting in 2000 have warm-up history.
@@ -92,18 +93,25 @@ def resolve_in_file(file: Path, cfg: StrategyConfig, opts: RunOptions, env: Mapp
         raise err.located(file=str(file)) from None
 
 
+def resolved_configs(
+    paths: Sequence[str | Path], opts: RunOptions, env: Mapping[str, str]
+) -> list[tuple[Path, StrategyConfig]]:
+    """Every config the paths name, each validated and resolved against the options, with its file."""
+    from engine.config import load_configs
+
+    files = expand_config_paths(paths)
+    return [(file, resolve_in_file(file, cfg, opts, env)) for file, cfg in zip(files, load_configs(files), strict=True)]
+
+
 def configs_with_data(
     paths: Sequence[str | Path], opts: RunOptions, env: Mapping[str, str]
 ) -> Iterator[tuple[Path, StrategyConfig, Provider, LoadedPanel]]:
     """Every config validated and resolved first, then each with its data, loaded as ``run`` loads it."""
-    from engine.config import load_configs
     from engine.data.panel import load_for_config
     from engine.pipeline import required_warmup
 
-    files = expand_config_paths(paths)
-    configs = [resolve_in_file(file, cfg, opts, env) for file, cfg in zip(files, load_configs(files), strict=True)]
     providers: dict = {}
-    for file, cfg in zip(files, configs, strict=True):
+    for file, cfg in resolved_configs(paths, opts, env):
         provider = data_provider(cfg, opts, env, providers)
         yield file, cfg, provider, load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
 

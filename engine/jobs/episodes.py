@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.config import StrategyConfig, load_configs
+from engine.config import StrategyConfig
 from engine.data.loading import load_rates
 from engine.data.panel import LoadedPanel, PricePanel, load_for_config
 from engine.episode_bands import bootstrap_band, fisher_band, indistinguishable
@@ -26,7 +26,7 @@ from engine.episode_report import EpisodeReport
 from engine.episode_study import HORIZONS, asset_forward, equity_forward, inside_any, study
 from engine.episodes import DEFAULT_GAP, Direction, Episode, Observations, Threshold, find_episodes, observations
 from engine.errors import ConfigError, DataError, UserError
-from engine.jobs.common import RunOptions, data_provider, expand_config_paths, resolve_in_file
+from engine.jobs.common import RunOptions, data_provider, resolved_configs
 from engine.pipeline import required_warmup
 from engine.signals import compute_signals
 from engine.store.rundir import dumps_json, load_run, write_atomic
@@ -90,14 +90,23 @@ def _base_closes(panel: PricePanel, cfg: StrategyConfig, provider: Any, notes: l
     return out
 
 
-def _bands(spec: Mapping[str, Any], panel: PricePanel, obs: Observations, ep: Episode) -> dict[str, Any]:
+def _corr_pairs(spec: Mapping[str, Any], panel: PricePanel) -> tuple[pd.Series, pd.Series] | None:
+    """The pairs a ``rolling_corr`` signal correlates (None for any other signal)."""
+    if spec.get("fn") != "rolling_corr":
+        return None
+    params = {k: spec[k] for k in ("on", "align", "dates", "currency") if k in spec}
+    return corr_pairs(panel.signal_inputs(), spec["a"], spec["b"], **params)
+
+
+def _bands(
+    spec: Mapping[str, Any], pairs_of: tuple[pd.Series, pd.Series] | None, obs: Observations, ep: Episode
+) -> dict[str, Any]:
     """The Fisher and bootstrap bands and the indistinguishable earlier values (a rolling_corr only)."""
     empty = {"ci_low": None, "ci_high": None, "bootstrap_low": None, "bootstrap_high": None, "indistinguishable": None}
-    if spec.get("fn") != "rolling_corr":
+    if pairs_of is None:
         return empty
     n, r = int(spec["window"]), float(obs.values[ep.peak])
-    params = {k: spec[k] for k in ("on", "align", "dates", "currency") if k in spec}
-    u, v = corr_pairs(panel.signal_inputs(), spec["a"], spec["b"], **params)
+    u, v = pairs_of
     upto = u.index <= obs.dates[ep.peak]
     pairs = np.column_stack([u[upto].to_numpy()[-n:], v[upto].to_numpy()[-n:]])
     fisher = fisher_band(r, n)
@@ -178,7 +187,8 @@ def episodes_report(
     strat, dirs = _config_runs(configs, cfg, opts, env, now)
     series.update(strat)
     listed = [e for e in found if since is None or obs.dates[e.peak].date() >= since]
-    episodes = [_episode_json(spec, panel, obs, e) for e in listed]
+    pairs_of = _corr_pairs(spec, panel)
+    episodes = [_episode_json(spec, pairs_of, obs, e) for e in listed]
     starts = pd.DatetimeIndex([obs.dates[e.first] for e in listed])
     fwd = _forwards(series, starts)
     for k, ep in enumerate(episodes):
@@ -210,11 +220,9 @@ def _signal_history(
     config: str | Path, signal: str, opts: RunOptions, env: Mapping[str, str], configs: Sequence[str | Path]
 ) -> tuple[Path, StrategyConfig, Any, LoadedPanel, Observations]:
     """Validate the configs, load the config's data and compute the signal's observations."""
-    (file,) = expand_config_paths([config])
-    cfg = resolve_in_file(file, load_configs([file])[0], opts, env)
+    ((file, cfg),) = resolved_configs([config], opts, env)
     _signal_spec(cfg, signal, file)
-    others = expand_config_paths(configs) if configs else []
-    for other_file, other in zip(others, load_configs(others), strict=True):  # all checked before anything runs
+    for other_file, other in resolved_configs(configs, opts, env) if configs else []:  # checked before any work
         if other.base_currency != cfg.base_currency:
             raise ConfigError(
                 f"--configs {other.name} counts in {other.base_currency}, the episodes in {cfg.base_currency}",
@@ -234,7 +242,9 @@ def _signal_history(
     return file, cfg, provider, loaded, obs
 
 
-def _episode_json(spec: Mapping[str, Any], panel: PricePanel, obs: Observations, e: Episode) -> dict[str, Any]:
+def _episode_json(
+    spec: Mapping[str, Any], pairs_of: tuple[pd.Series, pd.Series] | None, obs: Observations, e: Episode
+) -> dict[str, Any]:
     return {
         "date": _day(obs.dates[e.peak]),
         "value": float(obs.values[e.peak]),
@@ -242,7 +252,7 @@ def _episode_json(spec: Mapping[str, Any], panel: PricePanel, obs: Observations,
         "percentile": e.percentile,
         "most_extreme_since": None if e.since is None else _day(obs.dates[e.since]),
         "record": e.since is None,
-        **_bands(spec, panel, obs, e),
+        **_bands(spec, pairs_of, obs, e),
         "start": _day(obs.dates[e.first]),
         "end": _day(obs.dates[e.last]),
         "observations": e.last - e.first + 1,

@@ -21,7 +21,7 @@ from engine.config import StrategyConfig, load_configs
 from engine.config.models import AssetSpec
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import ConfigError
-from engine.jobs.common import RunOptions, catalog_for, data_provider, expand_config_paths, resolve_in_file
+from engine.jobs.common import RunOptions, catalog_for, data_provider, expand_config_paths, resolved_configs
 from engine.metrics.tearsheet import tearsheet
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
@@ -344,15 +344,14 @@ def run_configs(
     reuses it (its metrics are read back) unless ``opts.force``.  Nothing is written
     until every config has been validated, loaded and simulated.
     """
-    files = expand_config_paths(paths)
-    configs = [resolve_in_file(file, c, opts, env) for file, c in zip(files, load_configs(files), strict=True)]
+    configs = resolved_configs(paths, opts, env)
     catalog = catalog_for(opts, env) if opts.write else None
     providers: dict = {}
     done: list[tuple[ConfigRun, RunFiles | None]] = []
     if catalog is not None:
-        for file, cfg in zip(files, configs, strict=True):
+        for file, cfg in configs:
             catalog.check_name(cfg.name, str(file))
-    for file, cfg in zip(files, configs, strict=True):
+    for file, cfg in configs:
         provider = data_provider(cfg, opts, env, providers)
         notes_before = len(getattr(provider, "notes", []))
         loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
