@@ -325,7 +325,7 @@ def _int(x: int | None) -> str:
 
 def _c(d: Mapping[str, Any], key: str, fmt: Callable[[Any], str], name: str = "") -> Cell:
     """A cell of ``d[key]``: its text by ``fmt``, its exact number as ``data-value`` under ``name`` (or ``key``)."""
-    v = d.get(key)  # the summary holds numpy floats, whose repr is not a number: as Python's
+    v = d.get(key)
     return Cell(fmt(v), value=float(v) if isinstance(v, float) else v, key=name or key)
 
 
