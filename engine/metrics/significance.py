@@ -29,17 +29,18 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 
 import numpy as np
 from scipy.stats import norm
 
 from engine.metrics import sharpe
+from engine.metrics.resample import optimal_block, stationary_indices
 
 
 def _arch() -> ModuleType:
-    """``arch.bootstrap``, imported when a statistic first needs it (about 1.8 s, matplotlib included)."""
+    """``arch.bootstrap``, imported when a statistic first needs it (about 1.5 s)."""
     import arch.bootstrap
 
     return arch.bootstrap
@@ -100,17 +101,6 @@ def _moments(r: np.ndarray) -> tuple[float, float, float]:
     g3 = float(np.mean(dev**3)) / m2**1.5
     g4 = float(np.mean(dev**4)) / m2**2
     return sr, g3, g4
-
-
-def _auto_block(x: np.ndarray) -> int:
-    """Mean of arch's Politis-White stationary-bootstrap block lengths over the columns of ``x``.
-
-    Rounded to an integer (``arch`` types ``block_size`` as ``int``) and floored at 1 (a
-    block of 1 is the iid bootstrap, the estimate for serially uncorrelated data).
-    """
-    lengths = _arch().optimal_block_length(x)["stationary"].to_numpy(dtype=float)
-    mean = float(np.mean(lengths))
-    return max(1, round(mean)) if math.isfinite(mean) else 1
 
 
 def _check_bootstrap(reps: int, block: int | None) -> None:
@@ -181,7 +171,7 @@ def sharpe_ci(
     _check_bootstrap(reps, block)
     if math.isnan(per_period_sharpe(r)):
         return math.nan, math.nan
-    size = _auto_block(r) if block is None else block
+    size = optimal_block(r) if block is None else block
     return _percentile_interval(r, periods_per_year, level=level, reps=reps, seed=seed, block=size)
 
 
@@ -196,13 +186,17 @@ def _percentile_interval(
     transformation-respecting and needs no extra assumption; its coverage error is larger
     for strongly skewed statistics, an accepted trade-off here.
     """
+    draws = np.concatenate([sharpe(r[index.T], periods_per_year) for index in _resamples(r, block, reps, seed)])
+    # arch's conf_int(method="percentile"): np.percentile at 100 * (1 - level) / 2 and its mirror
+    alpha = (1.0 - level) / 2
+    lower, upper = np.percentile(draws, [100 * alpha, 100 * (1.0 - alpha)])
+    return float(lower), float(upper)
 
-    def statistic(x: np.ndarray) -> np.ndarray:
-        return np.array([sharpe(x, periods_per_year)])
 
-    bs = _arch().StationaryBootstrap(block, r, seed=np.random.default_rng(seed))
-    ci = bs.conf_int(statistic, reps=reps, method="percentile", size=level)
-    return float(ci[0, 0]), float(ci[1, 0])
+def _resamples(x: np.ndarray, block: int, reps: int, seed: int) -> Iterator[np.ndarray]:
+    """The (b, n) index batches of ``arch.bootstrap.StationaryBootstrap(block, x, seed=default_rng(seed))``'s
+    ``reps`` resamples (:mod:`engine.metrics.resample`): each batch is reduced as columns in one call."""
+    return stationary_indices(len(x), block=block, reps=reps, seed=seed)
 
 
 # ---------------------------------------------------------------------------- PSR
@@ -299,9 +293,7 @@ def sharpe_beats_probability(
         return math.nan
     if not np.any(r - y != r[0] - y[0]):
         return 0.5  # the same Sharpe in every resample
-    bs = _arch().StationaryBootstrap(block or _auto_block(r - y), r - y, seed=np.random.default_rng(seed))
-    # lazily, 100 resamples at a time: bounds the memory of one gather
-    batches = (np.stack([bs.update_indices() for _ in range(min(100, reps - i))]) for i in range(0, reps, 100))
+    batches = _resamples(r - y, block or optimal_block(r - y), reps, seed)
     diffs = np.concatenate([_sharpe_differences(r, y, index) for index in batches])
     diffs = diffs[np.isfinite(diffs)]
     return float(np.mean(diffs > 0) + 0.5 * np.mean(diffs == 0)) if len(diffs) else math.nan
@@ -479,7 +471,7 @@ def spa_pvalue(
     d = _varying_differentials(strat, bench)
     if isinstance(d, float):
         return dict.fromkeys(SPA_KEYS, d)
-    return _studentized_spa(d, _auto_block(d) if block is None else block, reps, seed)
+    return _studentized_spa(d, optimal_block(d) if block is None else block, reps, seed)
 
 
 def _studentized_spa(d: np.ndarray, size: int, reps: int, seed: int) -> dict[str, float]:
