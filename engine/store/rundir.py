@@ -285,13 +285,30 @@ def read_back(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     before, or a table about to be written) as datetimes: the index, but for ``trades``, which keeps it a
     column (several fills share a date)."""
     if "date" in frame:
-        # parsed from the ISO text, so the datetimes have the resolution pandas gives the CSV files' dates
-        dates = pd.to_datetime(frame["date"].astype(str), format="ISO8601")
+        dates = _datetimes(frame["date"])
         if name == "trades":
             frame = frame.assign(date=dates)
         else:
             frame = frame.drop(columns="date").set_index(pd.DatetimeIndex(dates, name="date"))
     return frame
+
+
+#: libyaml's safe loader when PyYAML was built with it (a resolved config loads ten times faster), else PyYAML's
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _datetimes(column: pd.Series) -> pd.Series:
+    """``column`` as datetimes with the resolution pandas gives the CSV files' ISO dates: typed dates
+    (a Parquet date32 column) converted directly (eight times faster), text parsed."""
+    if len(column) and column.dtype == object and isinstance(column.iloc[0], dt.date):
+        return pd.to_datetime(column).dt.as_unit(_iso_unit())
+    return pd.to_datetime(column.astype(str), format="ISO8601")
+
+
+@functools.cache
+def _iso_unit() -> str:
+    """The resolution of datetimes pandas parses from ISO dates (microseconds in pandas 3)."""
+    return str(pd.to_datetime(pd.Series(["2000-01-03"]), format="ISO8601").dt.unit)
 
 
 def _renumbered(weights: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
@@ -308,7 +325,7 @@ def load_run(run_dir: Path) -> StoredRun:
         manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
         metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
         config_text = (run_dir / "config.yaml").read_text(encoding="utf-8")
-        config = yaml.safe_load(config_text)
+        config = yaml.load(config_text, Loader=_SAFE_LOADER)
         tables = {n: _read_table(run_dir, n) for n in ("equity", "benchmarks", "trades", "weights", "prices")}
         for optional in ("quotes", "signals", "fx"):
             if (run_dir / f"{optional}.parquet").is_file():
