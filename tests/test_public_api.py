@@ -106,7 +106,7 @@ EXPECTED: dict[str, set[str]] = {
         "year_end_rows",
         "years_between",
     },
-    "engine.metrics.resample": {"BATCH", "optimal_block", "stationary_indices"},
+    "engine.metrics.resample": {"BATCH", "KEPT", "optimal_block", "stationary_indices"},
     "engine.metrics.specs": {
         "CATALOG_COLUMNS",
         "COMPARE_COMPACT",

@@ -40,3 +40,14 @@ def test_optimal_block_is_the_rounded_mean_of_archs_estimates() -> None:
     mean = optimal_block_length(x)["stationary"].mean()
     assert optimal_block(x) == max(1, round(mean))
     assert optimal_block(rng.normal(size=600)) >= 1
+
+
+def test_a_kept_set_is_handed_out_again_unchanged() -> None:
+    first = np.concatenate(list(stationary_indices(300, block=4, reps=50, seed=2)))
+    again = np.concatenate(list(stationary_indices(300, block=4, reps=50, seed=2, batch=7)))
+    other = np.concatenate(list(stationary_indices(300, block=5, reps=50, seed=2)))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    with pytest.raises(ValueError, match="read-only"):
+        first_batch = next(stationary_indices(300, block=4, reps=50, seed=2))
+        first_batch[0, 0] = 1
