@@ -106,6 +106,7 @@ EXPECTED: dict[str, set[str]] = {
         "year_end_rows",
         "years_between",
     },
+    "engine.metrics.cscv_blocks": {"BlockSums", "splits_nb"},
     "engine.metrics.resample": {"BATCH", "KEPT", "optimal_block", "stationary_indices"},
     "engine.metrics.specs": {
         "CATALOG_COLUMNS",

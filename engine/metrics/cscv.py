@@ -67,7 +67,8 @@ from typing import Literal
 
 import numpy as np
 
-from engine.metrics.matrix import FLAT_SS_RTOL, check_int, returns_matrix
+from engine.metrics.cscv_blocks import BlockSums
+from engine.metrics.matrix import check_int, returns_matrix
 from engine.metrics.significance import DEFAULT_SEED
 
 __all__ = [
@@ -185,84 +186,12 @@ def _split_blocks(n_splits: int, max_splits: int | None, seed: int) -> np.ndarra
 # ---------------------------------------------------------------------------- performance
 
 
-class _BlockSums:
-    """Per-block sums of d = r - column mean and of d^2: any half's mean and Sharpe in O(S * N).
-
-    A half's sums are a (k, S) 0/1 block matrix times the (S, N) block sums, by ``np.einsum``
-    rather than BLAS: a multithreaded BLAS matmul this small ran 5 to 20 times slower when the
-    other cores were busy, and einsum's fixed summation order gives the same bits whatever the
-    thread count.  The OOS sums are the all-block totals minus the IS sums.
-    """
-
-    def __init__(self, r: np.ndarray, n_blocks: int, block_size: int, metric: str) -> None:
-        self.center = r.mean(axis=0)
-        self.s1 = np.empty((n_blocks, r.shape[1]))
-        self.s2 = np.empty((n_blocks, r.shape[1]))
-        for b in range(n_blocks):
-            d = r[b * block_size : (b + 1) * block_size] - self.center
-            self.s1[b] = d.sum(axis=0)
-            self.s2[b] = np.einsum("ij,ij->j", d, d)
-        self.total1 = self.s1.sum(axis=0)
-        self.total2 = self.s2.sum(axis=0)
-        self.rows = n_blocks // 2 * block_size  # rows in a half
-        self.metric = metric
-
-    @classmethod
-    def from_raw(cls, block_sum: np.ndarray, block_sq: np.ndarray, block_size: int, metric: str) -> _BlockSums:
-        """The same sums from raw per-block sums of r and r^2 (what a sweep keeps per chunk).
-
-        With c the column mean over all blocks: sum(d) = sum(r) - b c, sum(d^2) = sum(r^2) - 2 c sum(r) + b c^2.
-        """
-        out = cls.__new__(cls)
-        n_blocks = len(block_sum)
-        out.center = block_sum.sum(axis=0) / (n_blocks * block_size)
-        out.s1 = block_sum - block_size * out.center
-        out.s2 = block_sq - 2.0 * out.center * block_sum + block_size * out.center**2
-        out.total1 = out.s1.sum(axis=0)
-        out.total2 = out.s2.sum(axis=0)
-        out.rows = n_blocks // 2 * block_size
-        out.metric = metric
-        return out
-
-    def __call__(self, halves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(IS, OOS) performance, each (k, N), of the k splits whose IS blocks ``halves`` marks with 1."""
-        s1 = np.einsum("ks,sn->kn", halves, self.s1)
-        o1 = self.total1 - s1
-        if self.metric == "mean":
-            return self._mean(s1), self._mean(o1)
-        s2 = np.einsum("ks,sn->kn", halves, self.s2)
-        o2 = self.total2 - s2
-        return self._sharpe(s1, s2), self._sharpe(o1, o2)
-
-    def _mean(self, s1: np.ndarray) -> np.ndarray:
-        s1 /= self.rows
-        s1 += self.center
-        return s1
-
-    def _sharpe(self, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
-        """mean / std(ddof=1) from a half's sums, -inf where flat; in place (fresh (k, N) temporaries cost more)."""
-        n = self.rows
-        tolerance = s2 * FLAT_SS_RTOL
-        square = np.multiply(s1, s1)
-        square /= n
-        s2 -= square  # sum of squared deviations from the half's own mean: s2 - s1^2 / n
-        flat = np.less_equal(s2, tolerance)
-        s2 /= n - 1
-        out = self._mean(s1)
-        # flat halves: s2 may be 0 or a rounding-negative number; they become -inf just below
-        with np.errstate(invalid="ignore", divide="ignore"):
-            np.sqrt(s2, out=s2)
-            out /= s2
-        out[flat] = -np.inf
-        return out
-
-
 def _performance(
     r: np.ndarray, metric: Metric, n_blocks: int, block_size: int
 ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """A function from a (k, S) 0/1 matrix of IS blocks to the (IS, OOS) performance, each (k, N)."""
     if metric == "sharpe" or metric == "mean":
-        return _BlockSums(r, n_blocks, block_size, metric)
+        return BlockSums(r, n_blocks, block_size, metric)
     if not callable(metric):
         raise ValueError(f"metric must be 'sharpe', 'mean' or a callable, got {metric!r}")
     user = metric
@@ -391,7 +320,7 @@ def pbo_from_block_sums(
         raise ValueError(f"each half has {s // 2 * block_size} row; a Sharpe ratio needs at least 2")
     if not (np.all(np.isfinite(s1)) and np.all(np.isfinite(s2))):
         raise ValueError("block sums must be finite")
-    perf = _BlockSums.from_raw(s1, s2, int(block_size), metric)
+    perf = BlockSums.from_raw(s1, s2, int(block_size), metric)
     return _cscv(perf, s, n, int(block_size), n_rows_dropped, max_splits, seed)
 
 
@@ -406,28 +335,15 @@ def _cscv(
 ) -> PBOResult:
     """Steps 2-5 of the module docstring, given each split's IS and OOS performance."""
     blocks = _split_blocks(s, max_splits, seed)
-    halves = np.zeros((len(blocks), s))
-    halves[np.arange(len(blocks))[:, None], blocks] = 1.0
-
     count = len(blocks)
     best = np.empty(count, dtype=np.intp)
     is_best = np.empty(count)
     oos_best = np.empty(count)
     rank = np.empty(count)
-    step = max(1, _CHUNK_ELEMENTS // n)
-    for lo in range(0, count, step):
-        part = slice(lo, min(lo + step, count))
-        is_perf, oos_perf = perf(halves[part])
-        star = np.argmax(is_perf, axis=1)
-        rows = np.arange(len(star))
-        winner = oos_perf[rows, star][:, None]
-        below = np.count_nonzero(oos_perf < winner, axis=1)
-        equal = np.count_nonzero(oos_perf == winner, axis=1)  # includes n* itself
-        best[part] = star
-        is_best[part] = is_perf[rows, star]
-        oos_best[part] = winner[:, 0]
-        rank[part] = below + (equal + 1) / 2.0
-
+    if isinstance(perf, BlockSums):
+        perf.score(blocks, best, is_best, oos_best, rank)
+    else:
+        _score(perf, _halves(blocks, s), n, best, is_best, oos_best, rank)
     logits = np.log(rank) - np.log(n + 1 - rank)
     for arr in (logits, rank, blocks, best, is_best, oos_best):
         arr.flags.writeable = False
@@ -445,6 +361,38 @@ def _cscv(
         block_size=block,
         n_rows_dropped=dropped,
     )
+
+
+def _halves(blocks: np.ndarray, s: int) -> np.ndarray:
+    """The (splits, S) 0/1 matrix of each split's in-sample blocks."""
+    halves = np.zeros((len(blocks), s))
+    halves[np.arange(len(blocks))[:, None], blocks] = 1.0
+    return halves
+
+
+def _score(
+    perf: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    halves: np.ndarray,
+    n: int,
+    best: np.ndarray,
+    is_best: np.ndarray,
+    oos_best: np.ndarray,
+    rank: np.ndarray,
+) -> None:
+    """Steps 3-4 for a user's metric: each split's IS winner, its IS and OOS values and OOS midrank."""
+    step = max(1, _CHUNK_ELEMENTS // n)
+    for lo in range(0, len(halves), step):
+        part = slice(lo, min(lo + step, len(halves)))
+        is_perf, oos_perf = perf(halves[part])
+        star = np.argmax(is_perf, axis=1)
+        rows = np.arange(len(star))
+        winner = oos_perf[rows, star][:, None]
+        below = np.count_nonzero(oos_perf < winner, axis=1)
+        equal = np.count_nonzero(oos_perf == winner, axis=1)  # includes n* itself
+        best[part] = star
+        is_best[part] = is_perf[rows, star]
+        oos_best[part] = winner[:, 0]
+        rank[part] = below + (equal + 1) / 2.0
 
 
 def logit_histogram(result: PBOResult, *, bins: int = 20) -> tuple[np.ndarray, np.ndarray]:

@@ -481,3 +481,39 @@ def test_dsr_of_best_rejects_bad_input() -> None:
     bad[5, 5] = math.nan
     with pytest.raises(ValueError, match="NaN"):
         deflated_sharpe_of_best(bad)
+
+
+@pytest.mark.parametrize("metric", ["sharpe", "mean"])
+@pytest.mark.parametrize(("rows", "columns", "blocks", "max_splits"), [(1600, 300, 16, None), (600, 9, 12, 200)])
+def test_compiled_splits_are_the_numpy_formulation_bit_for_bit(
+    metric: str, rows: int, columns: int, blocks: int, max_splits: int | None
+) -> None:
+    # the compiled pass (engine.metrics.cscv_nb) against the (splits, S) x (S, N) products it replaced,
+    # with a tie (two equal columns), a flat column (-inf Sharpe in every half) and sampled splits
+    from engine.metrics import cscv
+    from engine.metrics.cscv_blocks import BlockSums
+
+    rng = np.random.default_rng(columns)
+    r = rng.normal(0.0003, 0.01, (rows, columns))
+    r[:, 1] = r[:, 0]
+    r[:, 2] = 0.0
+    size = rows // blocks
+    cut = r[: size * blocks].reshape(blocks, size, columns)
+    result = cscv.pbo_from_block_sums(
+        cut.sum(axis=1),
+        (cut**2).sum(axis=1),
+        size,
+        metric=metric,
+        max_splits=max_splits,  # type: ignore[arg-type]
+    )
+    perf = BlockSums.from_raw(cut.sum(axis=1), (cut**2).sum(axis=1), size, metric)
+    halves = np.zeros((len(result.in_sample_blocks), blocks))
+    halves[np.arange(len(halves))[:, None], result.in_sample_blocks] = 1.0
+    is_perf, oos_perf = perf(halves)
+    star = np.argmax(is_perf, axis=1)
+    winner = oos_perf[np.arange(len(star)), star]
+    rank = (oos_perf < winner[:, None]).sum(axis=1) + ((oos_perf == winner[:, None]).sum(axis=1) + 1) / 2.0
+    np.testing.assert_array_equal(result.best_in_sample, star)
+    np.testing.assert_array_equal(result.is_performance, is_perf[np.arange(len(star)), star])
+    np.testing.assert_array_equal(result.oos_performance, winner)
+    np.testing.assert_array_equal(result.oos_rank, rank)

@@ -1,0 +1,180 @@
+"""CSCV's splits scored from per-block sums: every split's in-sample winner and its out-of-sample rank.
+
+:func:`engine.metrics.cscv.pbo_from_block_sums` (and ``pbo_cscv`` with the built-in metrics) scores each
+of the C(S, S/2) splits from per-block sums of every column (:class:`BlockSums`).  Done with numpy
+(:meth:`BlockSums.__call__`), that is two (splits, S) x (S, N) products and a dozen (splits, N)
+temporaries; the compiled pass (:func:`splits_nb`) reads only each split's S/2 in-sample blocks and keeps
+no (splits, N) array: 2.2 times faster on 12,870 splits of 5,061 columns (2 cores).  Its arithmetic is the
+numpy path's, operation for operation: a half's sums add its blocks in ascending order from 0.0 (as
+``np.einsum("ks,sn->kn")`` with a 0/1 matrix does), the out-of-sample sums are the totals minus them,
+and the Sharpe ratio follows :meth:`BlockSums._sharpe`, so the results are the same bits (the tests
+check both).  Splits are independent: ranges of them run on threads (the kernel releases the GIL).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+
+from engine.metrics.matrix import FLAT_SS_RTOL
+
+__all__ = ["BlockSums", "splits_nb"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _perf(a, q, center, rows, sharpe, flat_rtol):  # pragma: no cover - compiled
+    """A half's metric from its sums ``a`` (of d) and ``q`` (of d^2), d the returns less the column mean
+    ``center``: the mean, or mean / std(ddof=1) (-inf when the half is flat)."""
+    mean = a / rows
+    mean = mean + center
+    if not sharpe:
+        return mean
+    tolerance = q * flat_rtol
+    square = a * a
+    square = square / rows
+    q = q - square
+    if q <= tolerance:
+        return -np.inf
+    q = q / (rows - 1)
+    return mean / np.sqrt(q)
+
+
+@numba.njit(cache=True, nogil=True)
+def splits_nb(  # pragma: no cover - compiled
+    blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best, rank
+):
+    """Score splits ``lo`` .. ``hi``-1: ``blocks`` (splits, S/2) their in-sample blocks, ``s1``/``s2``
+    (N, S) per-block sums of d and d^2 (a row per column: its blocks adjacent), ``total1``/``total2``
+    (N,) their totals.  Writes each split's in-sample winner n* (the first maximum, or the first NaN,
+    as ``np.argmax``), its IS and OOS metric and its OOS midrank among the N columns
+    (below + (equal + 1) / 2, n* included in equal)."""
+    n = s1.shape[0]
+    half = blocks.shape[1]
+    a_is = np.empty(n)
+    q_is = np.empty(n)
+    for k in range(lo, hi):
+        star = 0
+        top = 0.0
+        for j in range(n):
+            a = 0.0
+            q = 0.0
+            for i in range(half):
+                a += s1[j, blocks[k, i]]
+            if sharpe:
+                for i in range(half):
+                    q += s2[j, blocks[k, i]]
+            a_is[j] = a
+            q_is[j] = q
+            value = _perf(a, q, center[j], rows, sharpe, flat_rtol)
+            if j == 0 or value > top or (value != value and top == top):
+                star = j
+                top = value
+        winner = _perf(total1[star] - a_is[star], total2[star] - q_is[star], center[star], rows, sharpe, flat_rtol)
+        below = 0
+        equal = 0
+        for j in range(n):
+            value = _perf(total1[j] - a_is[j], total2[j] - q_is[j], center[j], rows, sharpe, flat_rtol)
+            if value < winner:
+                below += 1
+            elif value == winner:
+                equal += 1
+        best[k] = star
+        is_best[k] = top
+        oos_best[k] = winner
+        rank[k] = below + (equal + 1) / 2.0
+
+
+class BlockSums:
+    """Per-block sums of d = r - column mean and of d^2: any half's mean and Sharpe in O(S * N).
+
+    A half's sums are a (k, S) 0/1 block matrix times the (S, N) block sums, by ``np.einsum``
+    rather than BLAS: a multithreaded BLAS matmul this small ran 5 to 20 times slower when the
+    other cores were busy, and einsum's fixed summation order gives the same bits whatever the
+    thread count.  The OOS sums are the all-block totals minus the IS sums.
+    """
+
+    def __init__(self, r: np.ndarray, n_blocks: int, block_size: int, metric: str) -> None:
+        self.center = r.mean(axis=0)
+        self.s1 = np.empty((n_blocks, r.shape[1]))
+        self.s2 = np.empty((n_blocks, r.shape[1]))
+        for b in range(n_blocks):
+            d = r[b * block_size : (b + 1) * block_size] - self.center
+            self.s1[b] = d.sum(axis=0)
+            self.s2[b] = np.einsum("ij,ij->j", d, d)
+        self.total1 = self.s1.sum(axis=0)
+        self.total2 = self.s2.sum(axis=0)
+        self.rows = n_blocks // 2 * block_size  # rows in a half
+        self.metric = metric
+
+    @classmethod
+    def from_raw(cls, block_sum: np.ndarray, block_sq: np.ndarray, block_size: int, metric: str) -> BlockSums:
+        """The same sums from raw per-block sums of r and r^2 (what a sweep keeps per chunk).
+
+        With c the column mean over all blocks: sum(d) = sum(r) - b c, sum(d^2) = sum(r^2) - 2 c sum(r) + b c^2.
+        """
+        out = cls.__new__(cls)
+        n_blocks = len(block_sum)
+        out.center = block_sum.sum(axis=0) / (n_blocks * block_size)
+        out.s1 = block_sum - block_size * out.center
+        out.s2 = block_sq - 2.0 * out.center * block_sum + block_size * out.center**2
+        out.total1 = out.s1.sum(axis=0)
+        out.total2 = out.s2.sum(axis=0)
+        out.rows = n_blocks // 2 * block_size
+        out.metric = metric
+        return out
+
+    def score(
+        self, blocks: np.ndarray, best: np.ndarray, is_best: np.ndarray, oos: np.ndarray, rank: np.ndarray
+    ) -> None:
+        """Steps 3-4 for every split (``blocks``: their IS blocks) by the compiled pass
+        (:func:`splits_nb`, the same bits as :meth:`__call__`), ranges of splits on the cores."""
+        s1, s2 = np.ascontiguousarray(self.s1.T), np.ascontiguousarray(self.s2.T)
+        args = (s1, s2, self.total1, self.total2, self.center, float(self.rows), self.metric == "sharpe")
+        blocks = np.ascontiguousarray(blocks, dtype=np.int64)
+        edges = np.linspace(0, len(blocks), min(os.cpu_count() or 1, len(blocks)) + 1).astype(int)
+        work = [(lo, hi) for lo, hi in itertools.pairwise(edges) if hi > lo]
+        scored = np.empty(len(blocks), dtype=np.int64)
+
+        def run(span: tuple[int, int]) -> None:
+            splits_nb(blocks, *args, FLAT_SS_RTOL, *span, scored, is_best, oos, rank)
+
+        with ThreadPoolExecutor(len(work)) as pool:
+            list(pool.map(run, work))
+        best[:] = scored
+
+    def __call__(self, halves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(IS, OOS) performance, each (k, N), of the k splits whose IS blocks ``halves`` marks with 1
+        (the numpy formulation of :meth:`score`, for a caller's own halves and for the tests)."""
+        s1 = np.einsum("ks,sn->kn", halves, self.s1)
+        o1 = self.total1 - s1
+        if self.metric == "mean":
+            return self._mean(s1), self._mean(o1)
+        s2 = np.einsum("ks,sn->kn", halves, self.s2)
+        o2 = self.total2 - s2
+        return self._sharpe(s1, s2), self._sharpe(o1, o2)
+
+    def _mean(self, s1: np.ndarray) -> np.ndarray:
+        s1 /= self.rows
+        s1 += self.center
+        return s1
+
+    def _sharpe(self, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
+        """mean / std(ddof=1) from a half's sums, -inf where flat; in place (fresh (k, N) temporaries cost more)."""
+        n = self.rows
+        tolerance = s2 * FLAT_SS_RTOL
+        square = np.multiply(s1, s1)
+        square /= n
+        s2 -= square  # sum of squared deviations from the half's own mean: s2 - s1^2 / n
+        flat = np.less_equal(s2, tolerance)
+        s2 /= n - 1
+        out = self._mean(s1)
+        # flat halves: s2 may be 0 or a rounding-negative number; they become -inf just below
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.sqrt(s2, out=s2)
+            out /= s2
+        out[flat] = -np.inf
+        return out
