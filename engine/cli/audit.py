@@ -20,6 +20,7 @@ from engine.cli.options import (
     OfflineOpt,
     SourceOpt,
     StartOpt,
+    compile_notice,
     table_width,
     user_errors,
 )
@@ -62,7 +63,7 @@ def audit(
     from engine.cli.options import EngineChoice, run_options
     from engine.jobs.audit import audit_configs, audit_json
 
-    with user_errors():
+    with user_errors(), compile_notice():
         opts = run_options(
             source, data_dir, start, end, Path("results"), EngineChoice.rust, None, False, cache_dir, offline
         )

@@ -26,6 +26,7 @@ from engine.cli.options import (
     SourceOpt,
     StartOpt,
     StoreOpt,
+    compile_notice,
     print_printout,
     print_written,
     run_options,
@@ -110,7 +111,7 @@ def compare(
     from engine.jobs.compare import compare_job, parse_period
 
     html = format is CompareFormat.html
-    with user_errors():
+    with user_errors(), compile_notice():
         _check_options(by, png, output, html=html)
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
         comparison, _ = compare_job(

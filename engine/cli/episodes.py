@@ -23,6 +23,7 @@ from engine.cli.options import (
     SourceOpt,
     StartOpt,
     StoreOpt,
+    compile_notice,
     err_console,
     out_console,
     run_options,
@@ -116,7 +117,7 @@ def episodes(
     from engine.jobs.episodes import episodes_report, store_report
 
     now = dt.datetime.now(dt.UTC)
-    with user_errors():
+    with user_errors(), compile_notice():
         if low == high:
             raise UserError("give exactly one of --low and --high", expected="--low or --high")
         if report is not None:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from engine.render.fit import Printout
 
 __all__ = [
+    "COMPILING",
     "CacheDirOpt",
     "ColumnsOpt",
     "ConfigsArg",
@@ -39,6 +40,7 @@ __all__ = [
     "SourceOpt",
     "StartOpt",
     "StoreOpt",
+    "compile_notice",
     "err_console",
     "out_console",
     "print_printout",
@@ -155,6 +157,40 @@ def user_errors() -> Iterator[None]:
     except UserError as err:
         err_console().print(f"error: {err.one_line()}", markup=False)
         raise typer.Exit(2) from None
+
+
+#: What a terminal shows when numba starts compiling a kernel its cache does not hold yet.
+COMPILING = "compiling Seesaw's numerical kernels: once after installing or upgrading (up to a minute), then cached"
+
+
+@contextmanager
+def compile_notice(console: Console | None = None) -> Iterator[None]:
+    """While a command computes: :data:`COMPILING` on stderr, once, if numba starts compiling (on a cache
+    miss only: numba's ``numba:compile`` event), so the first run's silent minute is explained.  Only on a
+    terminal, like a progress bar: a script's or a test's stderr stays as it was."""
+    out = console or err_console()
+    if not out.is_terminal:
+        yield
+        return
+    from numba.core import event
+
+    class Notice(event.Listener):
+        shown = False
+
+        def on_start(self, ev: event.Event) -> None:
+            if not self.shown:
+                self.shown = True
+                out.print(COMPILING, markup=False, style="dim")
+
+        def on_end(self, ev: event.Event) -> None:
+            pass
+
+    listener = Notice()
+    event.register("numba:compile", listener)
+    try:
+        yield
+    finally:
+        event.unregister("numba:compile", listener)
 
 
 def print_written(files: list[Path], console: Console | None = None) -> None:

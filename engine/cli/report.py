@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from engine.cli.app import app
-from engine.cli.options import PngOpt, ResultsDirOpt, StoreOpt, err_console, print_written, user_errors
+from engine.cli.options import PngOpt, ResultsDirOpt, StoreOpt, compile_notice, err_console, print_written, user_errors
 from engine.errors import UserError
 
 __all__ = ["ReportFormat", "report"]
@@ -49,7 +49,7 @@ def report(
     from engine.jobs.report import report_job, report_text_job
 
     opts = RunOptions(results_dir=results_dir, store=store)
-    with user_errors():
+    with user_errors(), compile_notice():
         if format is ReportFormat.text:
             if png is not None:
                 raise UserError("--png goes with --format html (the images are the report's charts)")

@@ -27,6 +27,7 @@ from engine.cli.options import (
     SourceOpt,
     StartOpt,
     StoreOpt,
+    compile_notice,
     err_console,
     print_printout,
     run_options,
@@ -79,7 +80,7 @@ def run(
     from engine.render.tables import run_column_keys, run_printout
     from engine.render.text import rows_json
 
-    with user_errors():
+    with user_errors(), compile_notice():
         try:
             keys = run_column_keys(columns)
         except ValueError as exc:  # an unknown --columns name, before anything runs

@@ -32,6 +32,7 @@ from engine.cli.options import (
     SourceOpt,
     StartOpt,
     StoreOpt,
+    compile_notice,
     err_console,
     out_console,
     print_written,
@@ -153,7 +154,7 @@ def sweep(
     from engine.jobs.sweep import SweepOptions, heatmap_html, run_sweep, sweep_top
 
     env, err = dict(os.environ), err_console()
-    with user_errors():
+    with user_errors(), compile_notice():
         pair = _heatmap_pair(heatmap, output)
         browser = report_target(report, png, report_rows=report_rows)  # refuse before running anything
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)

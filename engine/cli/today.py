@@ -23,6 +23,7 @@ from engine.cli.options import (
     OfflineOpt,
     SourceOpt,
     StartOpt,
+    compile_notice,
     table_width,
     user_errors,
 )
@@ -69,7 +70,7 @@ def today(
     from engine.cli.options import EngineChoice, run_options
     from engine.jobs.today import parse_now, today_configs, today_json
 
-    with user_errors():
+    with user_errors(), compile_notice():
         clock = parse_now(now, dt.datetime.now(dt.UTC))
         opts = run_options(
             source, data_dir, start, end, Path("results"), EngineChoice.rust, None, False, cache_dir, offline

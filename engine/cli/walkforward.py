@@ -24,6 +24,7 @@ from engine.cli.options import (
     SourceOpt,
     StartOpt,
     StoreOpt,
+    compile_notice,
     err_console,
     out_console,
     print_printout,
@@ -78,7 +79,7 @@ def walkforward(
     from engine.jobs.walkforward import load_walkforward_panel, run_walkforward, store_walkforward
 
     env = dict(os.environ)
-    with user_errors():
+    with user_errors(), compile_notice():
         browser = report_target(report, png)  # refuse before running anything
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, False, cache_dir, offline)
         providers: dict = {}

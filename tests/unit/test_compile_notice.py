@@ -1,0 +1,46 @@
+"""engine.cli.options.compile_notice: one line on a terminal when numba compiles, nothing otherwise."""
+
+from __future__ import annotations
+
+import io
+
+import numba
+from rich.console import Console
+
+from engine.cli.options import COMPILING, compile_notice
+
+
+def _console(terminal: bool) -> tuple[Console, io.StringIO]:
+    buffer = io.StringIO()
+    return Console(file=buffer, force_terminal=terminal, width=200, color_system=None), buffer
+
+
+def _fresh_kernel(offset: float):  # a new dispatcher each call, never cached: calling it compiles
+    @numba.njit(cache=False)
+    def kernel(x: float) -> float:
+        return x + offset
+
+    return kernel
+
+
+def test_a_compile_on_a_terminal_prints_the_notice_once() -> None:
+    console, buffer = _console(terminal=True)
+    with compile_notice(console):
+        assert _fresh_kernel(1.0)(1.0) == 2.0
+        assert _fresh_kernel(2.0)(1.0) == 3.0  # a second compile: no second line
+    assert buffer.getvalue() == COMPILING + "\n"
+    _fresh_kernel(3.0)(1.0)  # after the command: the listener is gone
+    assert buffer.getvalue() == COMPILING + "\n"
+
+
+def test_no_notice_without_a_compile_or_off_a_terminal() -> None:
+    compiled = _fresh_kernel(1.0)
+    compiled(1.0)
+    console, buffer = _console(terminal=True)
+    with compile_notice(console):
+        compiled(2.0)  # already compiled for floats: numba loads nothing, compiles nothing
+    assert buffer.getvalue() == ""
+    console, buffer = _console(terminal=False)
+    with compile_notice(console):
+        _fresh_kernel(4.0)(1.0)
+    assert buffer.getvalue() == ""
