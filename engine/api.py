@@ -320,7 +320,7 @@ def sweep(
     results_dir: PathLike = "results",
     store: PathLike | None = None,
     force: bool = False,
-    engine: str = "rust",
+    engine: str = "fused",
     cache_dir: PathLike | None = None,
     offline: bool = False,
     env: Mapping[str, str] | None = None,
@@ -330,7 +330,8 @@ def sweep(
     Every combination is evaluated (vectorised, in chunks of ``chunk_size``, on ``workers``
     threads or a Dask ``cluster``) and stored under ``results_dir/<config>/sweeps/``; an
     identical sweep (config, data, code) is reused unless ``force=True``.  ``top`` rows by
-    ``sort`` get their Sharpe interval (``reps`` resamples), PSR and DSR.
+    ``sort`` get their Sharpe interval (``reps`` resamples), PSR and DSR.  ``engine``: "fused" (the
+    compiled scheduler's own fills) or "rust"/"numba" (vectorbt re-simulates every chunk), as ``--engine``.
 
     Example::
 
@@ -339,9 +340,10 @@ def sweep(
         s.combinations.pivot_table("sharpe", "mom_window", "corr_cut")
         s.manifest["pbo"]
     """
-    opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
+    opts = _options(source, data_dir, start, end, results_dir, store, force, _vectorbt(engine), cache_dir, offline)
     _check_sweep_counts(top=top, max_combos=max_combos, reps=reps, chunk_size=chunk_size, workers=workers)
-    sopts = SweepOptions(max_combos=max_combos, chunk_size=chunk_size, resume=resume, cluster=cluster, workers=workers)
+    simulator = None if engine == "fused" else opts.engine
+    sopts = SweepOptions(max_combos, chunk_size, resume, cluster, workers=workers, simulator=simulator)
     environ = _env(env)
     outcome = run_sweep(Path(config), opts, sopts, env=environ, now=_now())
     if outcome.stopped:
@@ -411,6 +413,13 @@ def _period(period: str | tuple[DateLike, DateLike] | None) -> tuple[dt.date | N
     except (TypeError, ValueError):
         raise UserError(f"period: expected 'START:END' or a (start, end) pair, got {period!r}") from None
     return _date(first, "period"), _date(last, "period")
+
+
+def _vectorbt(engine: str) -> str:
+    """vectorbt's engine of a sweep's ``engine`` (fused, rust, numba): rust for fused (its benchmarks)."""
+    if engine not in ("fused", *_ENGINES):
+        raise UserError(f"engine: expected one of fused, {', '.join(_ENGINES)}, got {engine!r}")
+    return "rust" if engine == "fused" else engine
 
 
 def _options(

@@ -82,7 +82,10 @@ class SweepContext:
     reference: str | None  # name of the reference benchmark
     reference_value: np.ndarray | None  # (n,) its equity curve
     market_returns: np.ndarray  # (n-1, A) daily returns of each asset's unit value
-    engine: Engine
+    engine: Engine  # vectorbt's engine for the reference benchmark
+    #: the chunks' fills: None, the order scheduler's own (vectorbt's order primitives, compiled with the
+    #: plan: "fused"); "rust"/"numba", every chunk's planned orders re-simulated by vectorbt's from_orders
+    simulator: Engine | None = None
     #: (first, last) rows of the run's dates (inclusive) on which to score every combination as well
     windows: tuple[tuple[int, int], ...] = ()
     #: signals already computed in this process, by name and spec: neighbouring chunks share them
@@ -132,8 +135,10 @@ def prepare(
     engine: Engine,
     reference: str | None = None,
     windows: Sequence[tuple[int, int]] = (),
+    simulator: Engine | None = None,
 ) -> SweepContext:
-    """Everything the chunks share: the market (:func:`engine.evaluate.market`), the reference benchmark's curve."""
+    """Everything the chunks share: the market (:func:`engine.evaluate.market`), the reference benchmark's curve;
+    ``simulator``: :attr:`SweepContext.simulator`."""
     constant = cfg.constant_cash_rate
     mk = market(loaded, assets=cfg.assets, cash_rate=constant, fill=cfg.execution.fill)
     names = [b.name for b in cfg.benchmarks]
@@ -153,6 +158,7 @@ def prepare(
         reference_value=ref_value,
         market_returns=unit[1:] / unit[:-1] - 1.0,
         engine=engine,
+        simulator=simulator,
         windows=tuple((int(a), int(b)) for a, b in windows),
     )
 
@@ -310,9 +316,9 @@ def evaluate_chunk(
         band=knobs.band,
         margin=knobs.margin,
     )
-    # The scheduler fills every leg with vectorbt's order primitives, exactly as from_orders
-    # would (a sweep row equals its single run, simulated by ``--engine``: the tests check it).
-    ev = evaluate(mk, columns, init_cash=cfg.initial_cash, engine=None, reference=ctx.reference_value)
+    # The scheduler fills every leg with vectorbt's order primitives, exactly as from_orders would
+    # (a row equals its single run, and the same sweep re-simulated by vectorbt: the tests check both).
+    ev = evaluate(mk, columns, init_cash=cfg.initial_cash, engine=ctx.simulator, reference=ctx.reference_value)
     table = _metrics(ctx, ev.curves, ev.units)
     if ctx.windows:
         table = pd.concat([table, _window_metrics(ctx, ev.value)], axis=1)
@@ -416,9 +422,10 @@ def grid_frame(grid: Grid) -> pd.DataFrame:
     return pd.DataFrame(list(grid), columns=list(grid.keys))
 
 
-def sweep_id(cfg: StrategyConfig, fingerprint: str, code: str) -> str:
-    """Identity of a sweep: the resolved config (sweep block included), the data and Seesaw's code."""
-    text = json.dumps(cfg.model_dump(mode="json"), sort_keys=True) + fingerprint + code
+def sweep_id(cfg: StrategyConfig, fingerprint: str, code: str, simulator: str | None = None) -> str:
+    """Identity of a sweep: the resolved config (sweep block included), the data, Seesaw's code and the
+    simulator of its chunks (:attr:`SweepContext.simulator`)."""
+    text = json.dumps(cfg.model_dump(mode="json"), sort_keys=True) + fingerprint + code + (simulator or "fused")
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

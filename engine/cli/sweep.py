@@ -24,7 +24,6 @@ from engine.cli.options import (
     DataDirOpt,
     EndOpt,
     EngineChoice,
-    EngineOpt,
     ForceOpt,
     OfflineOpt,
     PngOpt,
@@ -47,7 +46,7 @@ if TYPE_CHECKING:
     from engine.jobs.common import RunOptions
     from engine.store.sweeps import SweepOutcome
 
-__all__ = ["SweepFormat", "report_target", "sweep"]
+__all__ = ["SweepEngine", "SweepFormat", "report_target", "sweep"]
 
 
 class SweepFormat(StrEnum):
@@ -56,6 +55,21 @@ class SweepFormat(StrEnum):
     csv = "csv"
 
 
+class SweepEngine(StrEnum):
+    fused = "fused"
+    rust = "rust"
+    numba = "numba"
+
+
+SweepEngineOpt = Annotated[
+    SweepEngine,
+    typer.Option(
+        "--engine",
+        help="fused: Seesaw's compiled scheduler fills every chunk with vectorbt's order primitives (fast; "
+        "equal to vectorbt's simulation, which the tests check); rust|numba: every chunk re-simulated by "
+        "vectorbt's from_orders on that engine (the reference, slower).",
+    ),
+]
 ClusterOpt = Annotated[
     str | None, typer.Option(help="Run chunks on Dask: 'local' (a LocalCluster) or tcp://HOST:PORT.")
 ]
@@ -147,7 +161,7 @@ def sweep(
     format: FormatOpt = SweepFormat.table,
     results_dir: ResultsDirOpt = Path("results"),
     store: StoreOpt = None,
-    engine: EngineOpt = EngineChoice.rust,
+    engine: SweepEngineOpt = SweepEngine.fused,
     cache_dir: CacheDirOpt = None,
     offline: OfflineOpt = False,
 ) -> None:
@@ -157,10 +171,10 @@ def sweep(
     with user_errors(), compile_notice():
         pair = _heatmap_pair(heatmap, output)
         browser = report_target(report, png, report_rows=report_rows)  # refuse before running anything
-        opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
-        sopts = SweepOptions(
-            max_combos=max_combos, chunk_size=chunk_size, resume=resume, cluster=cluster, workers=workers
-        )
+        vectorbt = EngineChoice.rust if engine is SweepEngine.fused else EngineChoice(engine.value)
+        opts = run_options(source, data_dir, start, end, results_dir, vectorbt, store, force, cache_dir, offline)
+        simulator = None if engine is SweepEngine.fused else opts.engine
+        sopts = SweepOptions(max_combos, chunk_size, resume, cluster, workers=workers, simulator=simulator)
         with _progress_bar(err) as progress:
             outcome = run_sweep(config, opts, sopts, env=env, now=dt.datetime.now(dt.UTC), progress=progress)
         _exit_if_stopped(outcome, err)

@@ -40,6 +40,7 @@ from engine.errors import StoreError, UserError
 from engine.jobs.common import catalog_for, data_provider
 from engine.jobs.common import resolve as resolve_data
 from engine.metrics import significance as sig
+from engine.simulate import Engine
 from engine.store.rundir import code_fingerprint, dumps_json, write_atomic
 from engine.store.sweeps import SweepOutcome, assemble_chunks, done_chunks, load_sweep, save_chunk, write_sweep
 from engine.sweep import (
@@ -80,6 +81,7 @@ class SweepOptions:
     cluster: str | None = None  # None: in process; "local": a LocalCluster; "tcp://host:port": a scheduler
     reference: str | None = None
     workers: int | None = None  # threads in process (default: the machine's cores, at most 8)
+    simulator: Engine | None = None  # the chunks' fills: None the scheduler's own, else vectorbt on that engine
 
 
 def default_workers() -> int:
@@ -174,7 +176,7 @@ def sweep_job(
     warm-up; ``record`` indexes a finished sweep directory in the catalog.
     """
     cfg, g, loaded = load_sweep_config(path, resolve, load, max_combos=options.max_combos)
-    sid = sweep_id(cfg, loaded.fingerprint, code_fingerprint())
+    sid = sweep_id(cfg, loaded.fingerprint, code_fingerprint(), options.simulator)
     parent = results_dir / cfg.name / "sweeps"
     final, staging = parent / sid, parent / f".partial-{sid}"
     if final.is_dir() and (final / "sweep.json").is_file() and not force:
@@ -185,7 +187,7 @@ def sweep_job(
     parts = chunks(cfg, g, int(meta["chunk_size"]))
     done = done_chunks(staging, len(parts))
     todo = [i for i in range(len(parts)) if i not in done]
-    ctx = prepare(cfg, loaded, engine=engine, reference=options.reference)  # type: ignore[arg-type]
+    ctx = prepare(cfg, loaded, engine=engine, reference=options.reference, simulator=options.simulator)  # type: ignore[arg-type]
     finished = sum(len(parts[i]) for i in done)
     if progress:
         progress(len(done), len(parts), finished, g.size)
@@ -277,6 +279,7 @@ def _staging_meta(
         "synthetic": panel.synthetic,
         "seesaw_version": __version__,
         "code_hash": code_fingerprint(),
+        "simulator": options.simulator or "fused",
         "start": str(panel.dates[loaded.start].date()),
         "end": str(panel.dates[-1].date()),
     }
@@ -363,7 +366,9 @@ def top_rows(
     table = outcome.table
     ranked = rank_combinations(table, sort).head(top)
     # the sweep's own context when this process ran it; a reused sweep prepares it again
-    ctx = outcome.ctx or prepare(outcome.cfg, ctx_loaded, engine=engine)  # type: ignore[arg-type]
+    stored = outcome.manifest.get("simulator", "fused")
+    simulator = None if stored == "fused" else stored
+    ctx = outcome.ctx or prepare(outcome.cfg, ctx_loaded, engine=engine, simulator=simulator)  # type: ignore[arg-type]
     result = evaluate_chunk(ctx, ranked[list(outcome.keys)], ranked["combo"].to_numpy(), keep_returns=True)
     assert result.returns is not None
     dates = ctx.dates
