@@ -48,7 +48,7 @@ from engine.rules import compile_rules
 from engine.signals import compute_signals
 from engine.simulate import Engine
 from engine.strategy import DecisionKnobs, decide_columns, sizing_plan
-from engine.sweep_setting import Setting, check_usable, setting, sweep_warmup
+from engine.sweep_setting import Setting, check_usable, setting, signal_keys, sub_grid, sweep_warmup
 from engine.valuation import Valuation
 
 __all__ = [
@@ -389,12 +389,13 @@ def chunks(cfg: StrategyConfig, grid: Grid, chunk_size: int) -> list[np.ndarray]
     """Grid positions in chunks of at most ``chunk_size``, neighbours sharing their signals.
 
     Combinations are ordered by their signal parameters (stable, so grid order within a set),
-    so a chunk computes few signal sets, and each set is computed in at most two chunks.
+    so a chunk computes few signal sets, and each set is computed in at most two chunks.  The
+    signal sets are the distinct values of the keys that change a signal (:func:`sub_grid`).
     """
-    keys = [setting(cfg, c).signal_key for c in grid]
-    order = sorted(range(len(keys)), key=lambda i: keys[i])
-    order_arr = np.array(order, dtype=np.int64)
-    return [order_arr[i : i + chunk_size] for i in range(0, len(order_arr), chunk_size)]
+    sets, index = sub_grid(grid, signal_keys(cfg, grid.keys))
+    rank = np.unique([setting(cfg, c).signal_key for c in sets], return_inverse=True)[1]  # equal sets, equal rank
+    order = np.argsort(rank[index], kind="stable")
+    return [order[i : i + chunk_size] for i in range(0, len(order), chunk_size)]
 
 
 def default_chunk_size(n_slots: int, n_assets: int, available_bytes: int | None = None) -> int:

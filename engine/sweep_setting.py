@@ -8,9 +8,12 @@ have written, and a sweep row equals that config's single run.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from engine.config.models import Costs, Execution, Sizing, StrategyConfig
 from engine.config.params import Grid, sweep_target
@@ -20,7 +23,7 @@ from engine.errors import ConfigError
 from engine.evaluate import warmup_rows
 from engine.signals import signal_key, signal_lookback
 
-__all__ = ["Setting", "check_usable", "setting", "sweep_warmup"]
+__all__ = ["Setting", "check_usable", "setting", "signal_keys", "sub_grid", "sweep_warmup"]
 
 
 @dataclass(frozen=True)
@@ -88,16 +91,41 @@ def _holds(execution: Execution) -> dict[str, int]:
     return {"min_hold": execution.min_hold, "cooldown": execution.cooldown}
 
 
+def signal_keys(cfg: StrategyConfig, keys: Sequence[str]) -> list[str]:
+    """The sweep ``keys`` that change a signal: a signal's argument, or a parameter a signal names (``$name``)."""
+    named = {v[1:] for spec in cfg.signals.values() for v in spec.values() if isinstance(v, str) and v[:1] == "$"}
+    out = []
+    for key in keys:
+        target = sweep_target(cfg, key)
+        if target[0] == "signals" or (target[0] == "params" and target[1] in named):
+            out.append(key)
+    return out
+
+
+def sub_grid(grid: Grid, keys: Sequence[str]) -> tuple[Grid, np.ndarray]:
+    """The product of ``keys``' values only (in ``grid``'s key order), and for each combination of ``grid``
+    (in its order) the position of its values of ``keys`` in that product: what a pass over the grid that
+    depends on ``keys`` alone needs, without visiting every combination."""
+    kept = [i for i, k in enumerate(grid.keys) if k in keys]
+    lengths = [len(v) for v in grid.values]
+    position = np.arange(grid.size, dtype=np.int64)
+    index = np.zeros(grid.size, dtype=np.int64)
+    for i in kept:
+        inner = math.prod(lengths[i + 1 :])  # the last key varies fastest (itertools.product)
+        index = index * lengths[i] + (position // inner) % lengths[i]
+    return Grid(tuple(grid.keys[i] for i in kept), tuple(grid.values[i] for i in kept)), index
+
+
 def sweep_warmup(cfg: StrategyConfig, grid: Grid) -> int:
-    """Rows of history every combination needs before the start (the longest warm-up of all)."""
+    """Rows of history every combination needs before the start (the longest warm-up of all): one
+    pass over the distinct values of the keys that change a signal, the lag or the sizing window."""
+    keys = signal_keys(cfg, grid.keys)
+    keys += [
+        k for k in grid.keys if sweep_target(cfg, k)[:2] == ("execution", "lag") or sweep_target(cfg, k)[0] == "sizing"
+    ]
     out = 0
-    seen: set[str] = set()
-    for combo in grid:
+    for combo in sub_grid(grid, keys)[0]:
         s = setting(cfg, combo)
-        key = s.signal_key + f"|{s.lag}|{s.sizing.window if s.sizing else 0}"
-        if key in seen:
-            continue
-        seen.add(key)
         out = max(out, warmup_rows(s.signals, cfg.rules, s.lag, sizing=s.sizing))
     return out
 
@@ -110,7 +138,7 @@ def check_usable(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> None:
     """
     dates = loaded.panel.dates
     seen: set[str] = set()
-    for combo in grid:
+    for combo in sub_grid(grid, signal_keys(cfg, grid.keys))[0]:
         specs = setting(cfg, combo).signals
         for name, spec in specs.items():
             key = signal_key(specs, name)
