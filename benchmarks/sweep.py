@@ -15,6 +15,15 @@ in July 2001).  Variants, interleaved in this one process (``--rounds`` times):
 * (c) simulator alone: only a vectorbt simulation of the legs the sweep's chunks schedule (Rust engine, the
   same chunks, on ``--workers`` threads), with their inputs recorded beforehand: the ceiling that
   vectorbt's simulator sets on this machine at that moment.  The sweep's share of it is printed.
+* (d) fused kernel alone: only the chunks' order planner and scheduler (``engine.execution.plan_batch``,
+  which decides and fills every leg with vectorbt's order primitives), inputs recorded beforehand, on
+  ``--workers`` threads: what the sweep spends outside signals, rules and metrics.
+* (e) the sweep with ``--engine rust``: every chunk's planned orders re-simulated by vectorbt's
+  ``from_orders`` (the reference the fused fills are checked against), on ``--workers`` threads.
+* (f) ceiling: a minimal compiled rotation kernel on the same grid and dates (US / Hong Kong / half
+  each from the sign of the momentum against the threshold, lag 1, a cost per switch, the final value
+  and the Sharpe ratio in the same pass), on ``--workers`` threads: how fast a loop that does nothing
+  but rotate can go on this machine.  Not Seesaw's arithmetic (no calendars, no cash, no order sizing).
 
 First it checks that sweep rows equal single runs (rel 1e-12).  Peak memory is the highest
 resident set size sampled every 5 ms while a variant runs, minus the size before it.
@@ -32,6 +41,7 @@ import threading
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
@@ -163,9 +173,14 @@ def main() -> int:
     print(f"check: 5 sweep rows equal single runs (rel 1e-12): {[combos[i] for i in sample]}")
 
     loop_sample = rng.choice(g.size, size=50, replace=False).tolist()
-    results: dict[str, list[tuple[float, int]]] = {"threads": [], "sweep": [], "loop": [], "naive": [], "sim": []}
+    results: dict[str, list[tuple[float, int]]] = {
+        key: [] for key in ("threads", "sweep", "loop", "naive", "sim", "fused", "rust", "ceiling")
+    }
     todo = list(range(len(parts)))
-    calls = _simulator_calls(ctx, frame, parts)
+    plans, calls = _simulator_calls(ctx, frame, parts)
+    ctx_rust = prepare(cfg, loaded, engine="rust", simulator="rust")
+    ceiling = _ceiling_inputs(ctx, g)
+    _ceiling(*ceiling, workers=1)  # compile outside the timing
     for _ in range(args.rounds):
         with PeakMemory() as mem:
             t0 = time.perf_counter()
@@ -188,6 +203,19 @@ def main() -> int:
             t0 = time.perf_counter()
             _simulate_only(calls, args.workers)
             results["sim"].append((time.perf_counter() - t0, mem.used))
+        with PeakMemory() as mem:
+            t0 = time.perf_counter()
+            _plan_only(plans, args.workers)
+            results["fused"].append((time.perf_counter() - t0, mem.used))
+        with PeakMemory() as mem:
+            t0 = time.perf_counter()
+            for _number, _result in _evaluate(ctx_rust, frame, parts, todo, None, args.workers):
+                pass
+            results["rust"].append((time.perf_counter() - t0, mem.used))
+        with PeakMemory() as mem:
+            t0 = time.perf_counter()
+            _ceiling(*ceiling, workers=args.workers)
+            results["ceiling"].append((time.perf_counter() - t0, mem.used))
         if not args.skip_naive:
             # Built anew each round and freed after it: its 4 GB of frames must not sit in memory
             # while the other variants run (with them resident, two threads scaled worse).
@@ -211,6 +239,9 @@ def main() -> int:
         "loop": "(a) loop of single runs, extrap.",
         "naive": "(b) one naive numba call, pandas",
         "sim": f"(c) simulator alone, {args.workers} threads",
+        "fused": f"(d) fused kernel alone, {args.workers} threads",
+        "rust": f"(e) sweep --engine rust, {args.workers} thr.",
+        "ceiling": f"(f) minimal rotation kernel, {args.workers} thr.",
     }
     for key, (seconds, used) in best.items():
         ratio = seconds / sweep_s
@@ -220,13 +251,17 @@ def main() -> int:
         )
     print(f"best of {args.rounds} rounds each; ratio = variant seconds / seconds of the sweep as seesaw sweep runs it")
     print(f"the sweep reaches {best['sim'][0] / sweep_s:.0%} of the simulator's own throughput (c)")
+    print(
+        f"the fused kernel (d) is {best['fused'][0] / sweep_s:.0%} of the sweep's time; ceiling (f) / sweep: "
+        f"{sweep_s / best['ceiling'][0]:,.0f}x faster"
+    )
     naive = "; the naive call's frames dominate it" if results["naive"] else ""
     print(f"peak resident memory of this process, every variant included: {_peak_rss() / 2**20:.0f} MB{naive}")
     path.unlink()
     return 0
 
 
-def _simulator_calls(ctx, frame, parts) -> list[dict]:
+def _simulator_calls(ctx, frame, parts) -> tuple[list[dict], list[dict]]:
     """The arguments of a Rust ``from_orders`` simulation of every chunk's scheduled legs.
 
     Sweep chunks take their fills from the order scheduler, so the chunks' plans are captured during
@@ -274,7 +309,67 @@ def _simulator_calls(ctx, frame, parts) -> list[dict]:
             )
     finally:
         simulate._order_records = real
-    return calls
+    return [kw for _, kw in plans], calls
+
+
+def _plan_only(plans: list[dict], workers: int) -> None:
+    """The recorded ``plan_batch`` calls again (each fills its own fresh outputs), on ``workers`` threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.execution import plan_batch
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda kw: plan_batch(**kw), plans))
+
+
+def _ceiling_inputs(ctx, g):
+    """Daily returns of the two assets in USD (their unit values), each window's relative momentum on the
+    run's dates, the thresholds, and the per-switch cost of the grid's config."""
+    unit = ctx.val.known[ctx.start - 1 :]
+    returns = np.ascontiguousarray(unit[1:] / unit[:-1] - 1.0)  # (n, 2): the run's dates
+    windows, cuts = (np.asarray(v, dtype=np.float64) for v in g.values)
+    level = ctx.val.known
+    momentum = np.empty((len(returns), len(windows)))
+    for j, w in enumerate(windows.astype(int)):
+        past = np.roll(level, w, axis=0)
+        rel = np.log(level[:, 0] / past[:, 0]) - np.log(level[:, 1] / past[:, 1])
+        momentum[:, j] = rel[ctx.start - 1 : -1]  # known at the previous close: lag 1
+    return returns, np.ascontiguousarray(momentum), cuts, 0.001
+
+
+def _ceiling(returns, momentum, cuts, cost, *, workers: int) -> np.ndarray:
+    from concurrent.futures import ThreadPoolExecutor
+
+    k = momentum.shape[1] * len(cuts)
+    out = np.empty((k, 2))
+    edges = np.linspace(0, k, workers + 1).astype(int)
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda i: _rotate_nb(returns, momentum, cuts, cost, edges[i], edges[i + 1], out), range(workers)))
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _rotate_nb(returns, momentum, cuts, cost, lo, hi, out):  # pragma: no cover - compiled
+    """Combinations lo..hi-1 (window-major): hold US when momentum > cut, Hong Kong when < -cut, else half
+    each; a switch costs ``cost``; writes the final value and the daily Sharpe ratio."""
+    n = returns.shape[0]
+    n_cuts = len(cuts)
+    for c in range(lo, hi):
+        w, cut = c // n_cuts, cuts[c % n_cuts]
+        value, held, total, squares = 1.0, -1, 0.0, 0.0
+        for t in range(n):
+            s = momentum[t, w]
+            want = 0 if s > cut else (1 if s < -cut else 2)
+            r = returns[t, 0] if want == 0 else (returns[t, 1] if want == 1 else 0.5 * (returns[t, 0] + returns[t, 1]))
+            if want != held:
+                r = (1.0 + r) * (1.0 - cost) - 1.0
+                held = want
+            value *= 1.0 + r
+            total += r
+            squares += r * r
+        mean = total / n
+        out[c, 0] = value
+        out[c, 1] = mean / np.sqrt((squares - n * mean * mean) / (n - 1))
 
 
 def _simulate_only(calls: list[dict], workers: int) -> None:

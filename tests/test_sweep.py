@@ -429,3 +429,20 @@ def test_walkforward_command_stores_a_run_that_compare_shows(tmp_path: Path) -> 
     assert names == ["small_sweep_walkforward", "static_60_40"]
     bad = invoke("walkforward", str(path), "--train", "3 years", "--results-dir", results)
     assert bad.exit_code == 2 and "--train: expected a duration" in bad.stderr
+
+
+def test_threads_hold_a_bounded_number_of_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a sweep of a million combinations is 10,000 chunks: the threads may run ahead by two chunks each,
+    # never hold every finished chunk until the end
+    import engine.jobs.sweep as jobs
+
+    started: list[int] = []
+    monkeypatch.setattr(jobs, "evaluate_chunk", lambda ctx, frame, part: started.append(int(part[0])) or int(part[0]))
+    parts = [np.array([i]) for i in range(200)]
+    frame = pd.DataFrame({"x": range(200)})
+    seen = []
+    for number, result in jobs._evaluate(None, frame, parts, list(range(200)), None, workers=3):  # type: ignore[arg-type]
+        assert number == result == len(seen)  # in order
+        assert len(started) <= len(seen) + 1 + 2 * 3
+        seen.append(number)
+    assert seen == list(range(200)) and sorted(started) == seen

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import os
 import shutil
@@ -122,16 +123,7 @@ def _evaluate(
             for number in todo:
                 yield number, evaluate_chunk(ctx, frame.iloc[parts[number]], parts[number])
             return
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [(n, pool.submit(evaluate_chunk, ctx, frame.iloc[parts[n]], parts[n])) for n in todo]
-            try:
-                for number, future in futures:
-                    yield number, future.result()
-            finally:  # stopped (Ctrl-C, an error): drop what has not started; running chunks finish
-                for _, future in futures:
-                    future.cancel()
+        yield from _threaded(ctx, frame, parts, todo, workers)
         return
     try:
         from distributed import Client, LocalCluster, as_completed
@@ -155,6 +147,30 @@ def _evaluate(
         client.close()
         if local is not None:
             local.close()
+
+
+def _threaded(
+    ctx: SweepContext, frame: pd.DataFrame, parts: Sequence[np.ndarray], todo: list[int], workers: int
+) -> Iterator[tuple[int, ChunkResult]]:
+    """The chunks ``todo`` on ``workers`` threads, yielded in order; at most two per thread are submitted
+    ahead and a yielded chunk is let go, so memory stays bounded whatever the number of chunks."""
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pending: deque[tuple[int, Future[ChunkResult]]] = deque()
+    queue = iter(todo)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        try:
+            while True:
+                for number in itertools.islice(queue, 2 * workers - len(pending)):
+                    pending.append((number, pool.submit(evaluate_chunk, ctx, frame.iloc[parts[number]], parts[number])))
+                if not pending:
+                    return
+                number, future = pending.popleft()
+                yield number, future.result()
+        finally:  # stopped (Ctrl-C, an error): drop what has not started; running chunks finish
+            for _, future in pending:
+                future.cancel()
 
 
 def sweep_job(
