@@ -181,41 +181,32 @@ def main() -> int:
     ctx_rust = prepare(cfg, loaded, engine="rust", simulator="rust")
     ceiling = _ceiling_inputs(ctx, g)
     _ceiling(*ceiling, workers=1)  # compile outside the timing
+
+    def run_all(context) -> None:
+        for _number, _result in _evaluate(context, frame, parts, todo, None, args.workers):
+            pass
+
+    def loop() -> None:
+        for i in loop_sample:
+            run_strategy(apply_combination(cfg, combos[i]), loaded)
+
+    variants = {
+        "threads": lambda: run_all(ctx),
+        "sweep": lambda: [evaluate_chunk(ctx, frame.iloc[part], part) for part in parts],
+        "loop": loop,
+        "sim": lambda: _simulate_only(calls, args.workers),
+        "fused": lambda: _plan_only(plans, args.workers),
+        "rust": lambda: run_all(ctx_rust),
+        "ceiling": lambda: _ceiling(*ceiling, workers=args.workers),
+    }
     for _ in range(args.rounds):
-        with PeakMemory() as mem:
-            t0 = time.perf_counter()
-            for _number, _result in _evaluate(ctx, frame, parts, todo, None, args.workers):
-                pass
-            results["threads"].append((time.perf_counter() - t0, mem.used))
-        with PeakMemory() as mem:
-            t0 = time.perf_counter()
-            for part in parts:
-                evaluate_chunk(ctx, frame.iloc[part], part)
-            results["sweep"].append((time.perf_counter() - t0, mem.used))
-        with PeakMemory() as mem:
-            t0 = time.perf_counter()
-            for i in loop_sample:
-                single = apply_combination(cfg, combos[i])
-                run_strategy(single, loaded)
-            per = (time.perf_counter() - t0) / len(loop_sample)
-            results["loop"].append((per * g.size, mem.used))
-        with PeakMemory() as mem:
-            t0 = time.perf_counter()
-            _simulate_only(calls, args.workers)
-            results["sim"].append((time.perf_counter() - t0, mem.used))
-        with PeakMemory() as mem:
-            t0 = time.perf_counter()
-            _plan_only(plans, args.workers)
-            results["fused"].append((time.perf_counter() - t0, mem.used))
-        with PeakMemory() as mem:
-            t0 = time.perf_counter()
-            for _number, _result in _evaluate(ctx_rust, frame, parts, todo, None, args.workers):
-                pass
-            results["rust"].append((time.perf_counter() - t0, mem.used))
-        with PeakMemory() as mem:
-            t0 = time.perf_counter()
-            _ceiling(*ceiling, workers=args.workers)
-            results["ceiling"].append((time.perf_counter() - t0, mem.used))
+        for key, variant in variants.items():
+            with PeakMemory() as mem:
+                t0 = time.perf_counter()
+                variant()
+                took = time.perf_counter() - t0
+            scale = g.size / len(loop_sample) if key == "loop" else 1.0  # the loop's sample, extrapolated
+            results[key].append((took * scale, mem.used))
         if not args.skip_naive:
             # Built anew each round and freed after it: its 4 GB of frames must not sit in memory
             # while the other variants run (with them resident, two threads scaled worse).
