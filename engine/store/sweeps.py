@@ -93,33 +93,28 @@ def done_chunks(staging: Path, total: int) -> set[int]:
 
 
 def assemble_chunks(staging: Path, numbers: Sequence[int], n_blocks: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """The chunks' rows in grid order, and their block sums (columns in the same order).
-
-    The chunks' tables are joined as Arrow tables and become one pandas frame at the end (as
-    ``pd.read_parquet`` makes it): ten thousand small pandas frames, a million-combination sweep's,
-    took a gigabyte more.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    tables, sums, sqs, index = [], [], [], []
+    """The chunks' rows in grid order, and their block sums (columns in the same order)."""
+    tables, index = [], []
     n = np.zeros(n_blocks)
     for number in numbers:
         table_path, blocks_path = chunk_files(staging, number)
-        tables.append(pq.read_table(table_path))
-        with np.load(blocks_path) as z:
+        tables.append(pd.read_parquet(table_path))
+        with np.load(blocks_path) as z:  # an .npz reads only the arrays asked for
             index.append(z["index"])
-            sums.append(z["sum"])
-            sqs.append(z["sq"])
             n = z["n"]
-    # promote: a column that is all null in one chunk takes the other chunks' type
-    joined = pa.concat_tables(tables, promote_options="default")
+    table = pd.concat(tables, ignore_index=True).sort_values("combo", kind="stable").reset_index(drop=True)
     del tables
-    rows = np.argsort(joined.column("combo").to_numpy(), kind="stable")
-    table = joined.take(rows).to_pandas()
-    del joined
-    order = np.argsort(np.concatenate(index), kind="stable")
-    blocks = {"sum": np.hstack(sums)[:, order], "sq": np.hstack(sqs)[:, order], "n": n}
+    # each chunk's block sums read again straight into their columns (grid order): no joined copies
+    # (a million combinations' sums are 256 MB; joining and reordering them held three times that)
+    rank = np.empty(sum(len(i) for i in index), dtype=np.int64)
+    rank[np.argsort(np.concatenate(index), kind="stable")] = np.arange(len(rank))
+    blocks = {"sum": np.empty((n_blocks, len(rank))), "sq": np.empty((n_blocks, len(rank))), "n": n}
+    start = 0
+    for number, part in zip(numbers, index, strict=True):
+        where = rank[start : start + len(part)]
+        with np.load(chunk_files(staging, number)[1]) as z:
+            blocks["sum"][:, where], blocks["sq"][:, where] = z["sum"], z["sq"]
+        start += len(part)
     return table, blocks
 
 

@@ -1,7 +1,7 @@
 """engine.store.sweeps.assemble_chunks: a stopped or finished sweep's chunk files back in grid order.
 
-Reference: the chunk tables read with ``pd.read_parquet``, concatenated and sorted by ``combo`` with
-pandas, as the rows of a sweep were assembled before the tables were joined in Arrow.
+Reference: the chunk files read back one by one, the tables concatenated and sorted by ``combo`` with
+pandas, the block sums joined and put in the order of their combinations with numpy.
 """
 
 from __future__ import annotations
