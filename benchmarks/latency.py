@@ -26,6 +26,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchmarks_grid import CONFIG  # noqa: E402
 
 
 def commands(data: Path, results: Path) -> dict[str, list[str]]:
@@ -33,6 +36,8 @@ def commands(data: Path, results: Path) -> dict[str, list[str]]:
     csv = ["--source", "csv", "--data-dir", str(data), "--results-dir", str(results)]
     cfg = str(REPO / "configs" / "corr_breakdown.yaml")
     episodes = str(REPO / "configs" / "episodes" / "hsi_spx_divergence.yaml")
+    grid = results / "grid_5061.yaml"
+    grid.write_text(CONFIG, encoding="utf-8")
     return {
         "validate": ["validate", cfg],
         "signals": ["signals"],
@@ -42,6 +47,7 @@ def commands(data: Path, results: Path) -> dict[str, list[str]]:
         "audit (1 config)": ["audit", cfg, *csv[:4]],
         "episodes": ["episodes", episodes, "--signal", "corr", "--low", *csv, "--format", "json"],
         "compare (all)": ["compare", *sorted(str(p) for p in (REPO / "configs").glob("*.yaml")), *csv],
+        "sweep (5,061)": ["sweep", str(grid), *csv, "--force", "--format", "csv"],
     }
 
 

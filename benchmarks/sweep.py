@@ -47,6 +47,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks_grid import CONFIG  # noqa: E402
+
 from engine.config import load_config  # noqa: E402
 from engine.config.params import apply_combination, grid  # noqa: E402
 from engine.data.csv import CsvProvider  # noqa: E402
@@ -63,30 +65,6 @@ from engine.sweep import (  # noqa: E402
     prepare,
     sweep_warmup,
 )
-
-CONFIG = """\
-name: bench_sweep
-data: {source: csv, start: 2002-01-01, end: 2026-08-26}
-params: {window: 63, cut: 0.0}
-assets:
-  us: {symbol: ^GSPC, market: us}
-  hk: {symbol: ^HSI, market: hk}
-signals:
-  rel: {fn: relative_momentum, a: us, b: hk, window: $window}
-rules:
-  - when: rel > cut
-    weights: {us: 1.0}
-  - when: rel < -cut
-    weights: {hk: 1.0}
-  - otherwise: {us: 0.5, hk: 0.5}
-execution: {lag: 1, rebalance: on_change}
-costs: {fee_bps: 5, slippage_bps: 5}
-benchmarks:
-  - {name: 50/50 monthly, weights: {us: 0.5, hk: 0.5}, rebalance: monthly}
-sweep:
-  window: {start: 20, stop: 260, step: 1}
-  cut: {start: 0.0, stop: 0.1, step: 0.005}
-"""
 
 
 def _peak_rss() -> int:
@@ -238,7 +216,7 @@ def main() -> int:
         ratio = seconds / sweep_s
         print(
             f"{labels[key]:38s} {seconds:9.2f} {g.size / seconds:10,.0f} {bars / seconds:14,.0f} "
-            f"{used / 2**20:8.0f} {ratio:6.1f}x"
+            f"{used / 2**20:8.0f} {ratio:6.2f}x"
         )
     print(f"best of {args.rounds} rounds each; ratio = variant seconds / seconds of the sweep as seesaw sweep runs it")
     print(f"the sweep reaches {best['sim'][0] / sweep_s:.0%} of the simulator's own throughput (c)")
