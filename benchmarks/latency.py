@@ -26,9 +26,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from benchmarks_grid import CONFIG  # noqa: E402
+CONFIG = (Path(__file__).resolve().parent / "grid_5061.yaml").read_text(encoding="utf-8")
 
 
 def commands(data: Path, results: Path) -> dict[str, list[str]]:

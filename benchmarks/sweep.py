@@ -1,7 +1,7 @@
 """Speed of a parameter sweep: the vectorised engine against a loop of single runs and one naive call.
 
-Grid: a relative-momentum rotation, 241 momentum windows (20..260) x 21 thresholds (0..0.10):
-5,061 combinations, on the real daily S&P 500 / Hang Seng history in ``SEESAW_DATA_DIR`` (or
+Grid (``benchmarks/grid_5061.yaml``): a relative-momentum rotation, 241 momentum windows (20..260)
+x 21 thresholds (0..0.10): 5,061 combinations, on the real daily S&P 500 / Hang Seng history in ``SEESAW_DATA_DIR`` (or
 ../shared/data), 2002-01-02 .. 2026-08-26 (the USD/HKD series that converts the Hang Seng starts
 in July 2001).  Variants, interleaved in this one process (``--rounds`` times):
 
@@ -45,9 +45,9 @@ import numba
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+CONFIG = (Path(__file__).resolve().parent / "grid_5061.yaml").read_text(encoding="utf-8")
 sys.path.insert(0, str(REPO))
 
-from benchmarks_grid import CONFIG  # noqa: E402
 
 from engine.config import load_config  # noqa: E402
 from engine.config.params import apply_combination, grid  # noqa: E402

@@ -217,8 +217,6 @@ def _knobs(cfg: StrategyConfig, frame: pd.DataFrame) -> _Knobs:
     """Vectorised :func:`setting`: one pass per distinct signal set and cost setting, none per combination."""
     k = len(frame)
     targets = {key: sweep_target(cfg, key) for key in frame.columns}
-    referenced = {v[1:] for spec in cfg.signals.values() for v in spec.values() if isinstance(v, str) and v[:1] == "$"}
-    signal_keys = [key for key, t in targets.items() if t[0] == "signals" or (t[0] == "params" and t[1] in referenced)]
     params = {}
     for p in cfg.params:
         key = next((key for key, t in targets.items() if t == ("params", p)), None)
@@ -234,7 +232,9 @@ def _knobs(cfg: StrategyConfig, frame: pd.DataFrame) -> _Knobs:
             per_row[r] = s
     return _Knobs(
         params=params,
-        signal_groups=[(rows, setting(cfg, combo).signals) for rows, combo in _groups(frame, signal_keys)],
+        signal_groups=[
+            (rows, setting(cfg, combo).signals) for rows, combo in _groups(frame, signal_keys(cfg, list(frame.columns)))
+        ],
         lag=frame[lag_key].to_numpy(dtype=np.int64) if lag_key else np.full(k, cfg.execution.lag, dtype=np.int64),
         rebalance=[s.rebalance for s in per_row],
         cost_groups=[(rows, setting(cfg, combo).costs) for rows, combo in _groups(frame, cost_keys)],

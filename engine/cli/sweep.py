@@ -116,6 +116,8 @@ def _progress_bar(err: Console) -> Iterator[Callable[[int, int, int, int], None]
         def progress(done_chunks: int, total_chunks: int, done: int, total: int) -> None:
             seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
             rate = f"{done / seconds:,.0f}/s" if seconds > 0 and done else ""
+            if done == total and done_chunks == total_chunks:  # a big grid's last step takes minutes
+                rate = f"{rate}; all computed: reading them back, overfitting statistics"
             bar.update(task, completed=done, total=total, rate=rate)
 
         yield progress
