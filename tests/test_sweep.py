@@ -446,3 +446,20 @@ def test_threads_hold_a_bounded_number_of_chunks(monkeypatch: pytest.MonkeyPatch
         assert len(started) <= len(seen) + 1 + 2 * 3
         seen.append(number)
     assert seen == list(range(200)) and sorted(started) == seen
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_sweep_table_fits_the_terminal_and_keeps_every_value_whole(small, tmp_path: Path, width: int) -> None:
+    # 24 columns cut to '…' in every cell at 100 columns: the table is printed in blocks of columns
+    path = small[0]
+    args = ["sweep", str(path), "--results-dir", str(tmp_path / "r"), "--top", "3", "--reps", "100"]
+    env = {**dict.fromkeys(_RICH_ENV), "COLUMNS": str(width)}
+    table = CliRunner().invoke(app, args, env=env)
+    assert table.exit_code == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert max(len(line) for line in lines) <= width
+    rows = json.loads(invoke(*args, "--format", "json").stdout)["rows"]
+    for r in rows:
+        # each number is shown whole on its row's line(s): the first cell of every block is the rank
+        shown = " ".join(line for line in lines if line.split()[:1] == [str(rows.index(r) + 1)])
+        assert f"{r['sharpe']:.2f}" in shown and f"{r['trades']:.0f}" in shown and f"{r['dsr']:.2f}" in shown

@@ -34,8 +34,10 @@ from engine.cli.options import (
     compile_notice,
     err_console,
     out_console,
+    print_printout,
     print_written,
     run_options,
+    table_width,
     user_errors,
 )
 from engine.errors import UserError
@@ -117,7 +119,7 @@ def _progress_bar(err: Console) -> Iterator[Callable[[int, int, int, int], None]
             seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
             rate = f"{done / seconds:,.0f}/s" if seconds > 0 and done else ""
             if done == total and done_chunks == total_chunks:  # a big grid's last step takes minutes
-                rate = f"{rate}; all computed: reading them back, overfitting statistics"
+                rate = f"{rate}, all computed; overfitting statistics…"
             bar.update(task, completed=done, total=total, rate=rate)
 
         yield progress
@@ -236,7 +238,7 @@ def _emit(
     written: list[Path],
 ) -> None:
     """The best rows in ``format`` on stdout; what was written, on stderr for json and csv."""
-    from engine.render.sweep_text import sweep_caption, sweep_table
+    from engine.render.sweep_text import sweep_caption, sweep_printout
     from engine.store.rundir import dumps_json
 
     if format is not SweepFormat.table:
@@ -247,7 +249,8 @@ def _emit(
         return
     console = out_console()
     title = f"Seesaw sweep: {outcome.cfg.name}" + (" — SYNTHETIC DATA" if outcome.synthetic else "")
-    console.print(sweep_table(rows, outcome.keys, title, sweep_caption(outcome, reps, sort)))
+    caption = sweep_caption(outcome, reps, sort)
+    print_printout(sweep_printout(rows, outcome.keys, title, caption, table_width(os.environ)))
     if outcome.reused:
         console.print(f"reused {outcome.sweep_dir} (same config, data and code; --force runs again)", markup=False)
     if heatmap_output is not None:

@@ -3,7 +3,7 @@
 A sweep row (one combination of :func:`engine.jobs.sweep.top_rows` or ``combos.parquet``) is shown
 as: its rank, its sweep-key values, :data:`~engine.metrics.specs.SWEEP_TABLE` and its average weights.
 :func:`sweep_row_cells` gives each cell as (column, text, number shown), so the terminal table
-(:func:`sweep_table`) and the report's tables print the same text for the same number.
+(:func:`sweep_printout`) and the report's tables print the same text for the same number.
 
 >>> sweep_cell("cagr", 0.1234), sweep_cell("sharpe", 0.517), sweep_cell("trades", 12.0)
 ('12.3%', '0.52', '12')
@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from rich.table import Table
 from rich.text import Text
 
 from engine.metrics.specs import PERCENT_METRICS, SPECS, SWEEP_TABLE, spec
 from engine.render.fit import FitColumn, Printout, fit_table
 from engine.render.text import significance_lines
 
-__all__ = ["folds_printout", "sweep_caption", "sweep_cell", "sweep_row_cells", "sweep_table"]
+__all__ = ["folds_printout", "sweep_caption", "sweep_cell", "sweep_printout", "sweep_row_cells"]
 
 _INT = frozenset(s.name for s in SPECS if s.fmt == "int")
 
@@ -70,16 +69,18 @@ def sweep_row_cells(
     return cells
 
 
-def sweep_table(rows: Any, keys: Sequence[str], title: str, caption: Sequence[str]) -> Table:
-    """The terminal table of ``seesaw sweep`` (``rows``: the frame of :func:`engine.jobs.sweep.top_rows`)."""
-    table = Table(title=title, caption="\n".join(caption), caption_justify="left")
+def sweep_printout(rows: Any, keys: Sequence[str], title: str, caption: Sequence[str], width: int | None) -> Printout:
+    """The terminal table of ``seesaw sweep`` (``rows``: the frame of :func:`engine.jobs.sweep.top_rows`) and
+    its ``caption``, fitted to ``width`` (None: natural width): a terminal narrower than the table gets its
+    columns in blocks, each a table with the ``#`` column, instead of cut cells."""
     weight_cols = [c for c in rows.columns if c.startswith("weight_")]
-    for k in ("#", *keys, *SWEEP_TABLE, *weight_cols):
-        table.add_column(k, justify="right")
     records = rows.to_dict(orient="records")  # per-column dtypes: an int key stays an int
-    for i, r in enumerate(records, 1):
-        table.add_row(*(text for _, text, _ in sweep_row_cells(r, i, keys, SWEEP_TABLE, weight_cols)))
-    return table
+    cells = [sweep_row_cells(r, i, keys, SWEEP_TABLE, weight_cols) for i, r in enumerate(records, 1)]
+    columns = [FitColumn(k, k) for k in (*keys, *SWEEP_TABLE, *weight_cols)]
+    texts = [[Text(text) for _, text, _ in row[1:]] for row in cells]
+    fitted = fit_table(title, "#", columns, [row[0][1] for row in cells], texts, width=width)
+    legend = ["Names shortened:", *fitted.legend] if fitted.legend else []
+    return Printout([*fitted.tables, *legend, *caption], fitted.width, wrap=width is not None)
 
 
 def sweep_caption(outcome: Any, reps: int, sort: str) -> list[str]:

@@ -17,7 +17,7 @@ def test_the_bar_says_what_follows_the_last_chunk() -> None:
     with _progress_bar(console) as progress:
         progress(1, 2, 50, 100)
         progress(2, 2, 100, 100)
-    assert "all computed: reading them back, overfitting statistics" in buffer.getvalue()
+    assert "all computed; overfitting statistics" in buffer.getvalue()
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=200, color_system=None)
     with _progress_bar(console) as progress:
