@@ -37,7 +37,7 @@ from engine.errors import UserError
 from engine.jobs.common import RunOptions, parse_date
 from engine.jobs.compare import compare_job, parse_period
 from engine.jobs.run import ConfigRun, row_extra, run_configs
-from engine.jobs.sweep import SweepOptions, run_sweep, sweep_top
+from engine.jobs.sweep import SweepOptions, run_sweep, sweep_engines, sweep_top
 from engine.render.text import compare_json, compare_sort, rows_json
 from engine.simulate import Engine
 from engine.store.rundir import StoredRun, load_run
@@ -340,9 +340,9 @@ def sweep(
         s.combinations.pivot_table("sharpe", "mom_window", "corr_cut")
         s.manifest["pbo"]
     """
-    opts = _options(source, data_dir, start, end, results_dir, store, force, _vectorbt(engine), cache_dir, offline)
+    vectorbt, simulator = sweep_engines(engine)
+    opts = _options(source, data_dir, start, end, results_dir, store, force, vectorbt, cache_dir, offline)
     _check_sweep_counts(top=top, max_combos=max_combos, reps=reps, chunk_size=chunk_size, workers=workers)
-    simulator = None if engine == "fused" else opts.engine
     sopts = SweepOptions(max_combos, chunk_size, resume, cluster, workers=workers, simulator=simulator)
     environ = _env(env)
     outcome = run_sweep(Path(config), opts, sopts, env=environ, now=_now())
@@ -413,13 +413,6 @@ def _period(period: str | tuple[DateLike, DateLike] | None) -> tuple[dt.date | N
     except (TypeError, ValueError):
         raise UserError(f"period: expected 'START:END' or a (start, end) pair, got {period!r}") from None
     return _date(first, "period"), _date(last, "period")
-
-
-def _vectorbt(engine: str) -> str:
-    """vectorbt's engine of a sweep's ``engine`` (fused, rust, numba): rust for fused (its benchmarks)."""
-    if engine not in ("fused", *_ENGINES):
-        raise UserError(f"engine: expected one of fused, {', '.join(_ENGINES)}, got {engine!r}")
-    return "rust" if engine == "fused" else engine
 
 
 def _options(

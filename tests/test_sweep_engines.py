@@ -127,3 +127,14 @@ def test_the_command_records_its_engine_and_keeps_the_sweeps_apart(tmp_path: Pat
     fused, rust = (pd.DataFrame(out[e]["rows"]) for e in ("fused", "rust"))
     assert list(fused["combo"]) == list(rust["combo"])
     np.testing.assert_allclose(fused["sharpe"], rust["sharpe"], rtol=1e-9)
+
+
+def test_engine_names_map_to_the_benchmark_engine_and_the_chunks_simulator() -> None:
+    from engine.errors import UserError
+    from engine.jobs.sweep import FUSED, sweep_engines
+
+    assert sweep_engines(FUSED) == ("rust", None)
+    assert sweep_engines("rust") == ("rust", "rust")
+    assert sweep_engines("numba") == ("numba", "numba")
+    with pytest.raises(UserError, match="engine: expected one of fused, rust, numba, got 'auto'"):
+        sweep_engines("auto")

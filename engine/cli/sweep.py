@@ -169,15 +169,16 @@ def sweep(
     cache_dir: CacheDirOpt = None,
     offline: OfflineOpt = False,
 ) -> None:
-    from engine.jobs.sweep import SweepOptions, heatmap_html, run_sweep, sweep_top
+    from engine.jobs.sweep import SweepOptions, heatmap_html, run_sweep, sweep_engines, sweep_top
 
     env, err = dict(os.environ), err_console()
     with user_errors(), compile_notice():
         pair = _heatmap_pair(heatmap, output)
         browser = report_target(report, png, report_rows=report_rows)  # refuse before running anything
-        vectorbt = EngineChoice.rust if engine is SweepEngine.fused else EngineChoice(engine.value)
-        opts = run_options(source, data_dir, start, end, results_dir, vectorbt, store, force, cache_dir, offline)
-        simulator = None if engine is SweepEngine.fused else opts.engine
+        vectorbt, simulator = sweep_engines(engine.value)
+        opts = run_options(
+            source, data_dir, start, end, results_dir, EngineChoice(vectorbt), store, force, cache_dir, offline
+        )
         sopts = SweepOptions(max_combos, chunk_size, resume, cluster, workers=workers, simulator=simulator)
         with _progress_bar(err) as progress:
             outcome = run_sweep(config, opts, sopts, env=env, now=dt.datetime.now(dt.UTC), progress=progress)

@@ -26,7 +26,7 @@ import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
@@ -60,12 +60,14 @@ from engine.sweep import (
 )
 
 __all__ = [
+    "FUSED",
     "SweepOptions",
     "cluster_evaluator",
     "default_workers",
     "heatmap_html",
     "load_sweep_config",
     "run_sweep",
+    "sweep_engines",
     "sweep_job",
     "sweep_top",
     "thread_evaluator",
@@ -83,6 +85,21 @@ class SweepOptions:
     reference: str | None = None
     workers: int | None = None  # threads in process (default: the machine's cores, at most 8)
     simulator: Engine | None = None  # the chunks' fills: None the scheduler's own, else vectorbt on that engine
+
+
+#: ``--engine``'s value for the scheduler's own fills (:attr:`engine.sweep.SweepContext.simulator` None)
+FUSED = "fused"
+
+
+def sweep_engines(engine: str) -> tuple[Engine, Engine | None]:
+    """(vectorbt's engine for the reference benchmark, the chunks' simulator) of a sweep's ``--engine``:
+    ``fused`` is rust and the scheduler's own fills, ``rust``/``numba`` that engine for both."""
+    if engine == FUSED:
+        return "rust", None
+    for vectorbt in get_args(Engine):
+        if engine == vectorbt:
+            return vectorbt, vectorbt
+    raise UserError(f"engine: expected one of {FUSED}, {', '.join(get_args(Engine))}, got {engine!r}")
 
 
 def default_workers() -> int:
@@ -295,7 +312,7 @@ def _staging_meta(
         "synthetic": panel.synthetic,
         "seesaw_version": __version__,
         "code_hash": code_fingerprint(),
-        "simulator": options.simulator or "fused",
+        "simulator": options.simulator or FUSED,
         "start": str(panel.dates[loaded.start].date()),
         "end": str(panel.dates[-1].date()),
     }
@@ -382,8 +399,7 @@ def top_rows(
     table = outcome.table
     ranked = rank_combinations(table, sort).head(top)
     # the sweep's own context when this process ran it; a reused sweep prepares it again
-    stored = outcome.manifest.get("simulator", "fused")
-    simulator = None if stored == "fused" else stored
+    simulator = sweep_engines(outcome.manifest.get("simulator", FUSED))[1]
     ctx = outcome.ctx or prepare(outcome.cfg, ctx_loaded, engine=engine, simulator=simulator)  # type: ignore[arg-type]
     result = evaluate_chunk(ctx, ranked[list(outcome.keys)], ranked["combo"].to_numpy(), keep_returns=True)
     assert result.returns is not None

@@ -91,10 +91,11 @@ def splits_nb(  # pragma: no cover - compiled
 class BlockSums:
     """Per-block sums of d = r - column mean and of d^2: any half's mean and Sharpe in O(S * N).
 
-    A half's sums are a (k, S) 0/1 block matrix times the (S, N) block sums, by ``np.einsum``
-    rather than BLAS: a multithreaded BLAS matmul this small ran 5 to 20 times slower when the
-    other cores were busy, and einsum's fixed summation order gives the same bits whatever the
-    thread count.  The OOS sums are the all-block totals minus the IS sums.
+    :meth:`score` scores every split with the compiled pass.  :meth:`__call__` is the numpy
+    formulation: a half's sums are a (k, S) 0/1 block matrix times the (S, N) block sums, by
+    ``np.einsum`` rather than BLAS (a multithreaded BLAS matmul this small ran 5 to 20 times slower
+    when the other cores were busy, and einsum's fixed summation order gives the same bits whatever
+    the thread count).  The OOS sums are the all-block totals minus the IS sums.
     """
 
     def __init__(self, r: np.ndarray, n_blocks: int, block_size: int, metric: str) -> None:

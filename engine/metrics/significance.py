@@ -29,7 +29,7 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from types import ModuleType
 
 import numpy as np
@@ -186,17 +186,13 @@ def _percentile_interval(
     transformation-respecting and needs no extra assumption; its coverage error is larger
     for strongly skewed statistics, an accepted trade-off here.
     """
-    draws = np.concatenate([sharpe(r[index.T], periods_per_year) for index in _resamples(r, block, reps, seed)])
+    # arch's resamples, 100 at a time, each batch reduced as the columns of one array (engine/metrics/resample.py)
+    batches = stationary_indices(len(r), block=block, reps=reps, seed=seed)
+    draws = np.concatenate([sharpe(r[index.T], periods_per_year) for index in batches])
     # arch's conf_int(method="percentile"): np.percentile at 100 * (1 - level) / 2 and its mirror
     alpha = (1.0 - level) / 2
     lower, upper = np.percentile(draws, [100 * alpha, 100 * (1.0 - alpha)])
     return float(lower), float(upper)
-
-
-def _resamples(x: np.ndarray, block: int, reps: int, seed: int) -> Iterator[np.ndarray]:
-    """The (b, n) index batches of ``arch.bootstrap.StationaryBootstrap(block, x, seed=default_rng(seed))``'s
-    ``reps`` resamples (:mod:`engine.metrics.resample`): each batch is reduced as columns in one call."""
-    return stationary_indices(len(x), block=block, reps=reps, seed=seed)
 
 
 # ---------------------------------------------------------------------------- PSR
@@ -293,7 +289,7 @@ def sharpe_beats_probability(
         return math.nan
     if not np.any(r - y != r[0] - y[0]):
         return 0.5  # the same Sharpe in every resample
-    batches = _resamples(r - y, block or optimal_block(r - y), reps, seed)
+    batches = stationary_indices(len(r), block=block or optimal_block(r - y), reps=reps, seed=seed)
     diffs = np.concatenate([_sharpe_differences(r, y, index) for index in batches])
     diffs = diffs[np.isfinite(diffs)]
     return float(np.mean(diffs > 0) + 0.5 * np.mean(diffs == 0)) if len(diffs) else math.nan

@@ -49,6 +49,11 @@ class Fitted:
     legend: list[str]
     width: int
 
+    def printout(self, lines: Sequence[str], *, wrap: bool) -> Printout:
+        """The tables, the legend under a "Names shortened:" line when a name was, then ``lines``."""
+        legend = ["Names shortened:", *self.legend] if self.legend else []
+        return Printout([*self.tables, *legend, *lines], self.width, wrap=wrap)
+
 
 @dataclass(frozen=True)
 class Printout:

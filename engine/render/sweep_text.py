@@ -79,8 +79,7 @@ def sweep_printout(rows: Any, keys: Sequence[str], title: str, caption: Sequence
     columns = [FitColumn(k, k) for k in (*keys, *SWEEP_TABLE, *weight_cols)]
     texts = [[Text(text) for _, text, _ in row[1:]] for row in cells]
     fitted = fit_table(title, "#", columns, [row[0][1] for row in cells], texts, width=width)
-    legend = ["Names shortened:", *fitted.legend] if fitted.legend else []
-    return Printout([*fitted.tables, *legend, *caption], fitted.width, wrap=width is not None)
+    return fitted.printout(caption, wrap=width is not None)
 
 
 def sweep_caption(outcome: Any, reps: int, sort: str) -> list[str]:

@@ -120,8 +120,7 @@ def _printout(
     sections = [i for i in range(1, len(rows)) if rows[i - 1]["kind"] == "strategy" and rows[i]["kind"] != "strategy"]
     columns = [FitColumn(k, header, "left" if kind in ("text", "weights") else "right") for k, header, kind, _ in cols]
     fitted = fit_table(title, "Name", columns, names, _cells(rows, cols), width=width, sections=sections)
-    legend = ["Names shortened:", *fitted.legend] if fitted.legend else []
-    return Printout([*fitted.tables, *legend, *caption], fitted.width, wrap=width is not None)
+    return fitted.printout(caption, wrap=width is not None)
 
 
 def compare_printout(

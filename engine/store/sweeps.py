@@ -94,26 +94,20 @@ def done_chunks(staging: Path, total: int) -> set[int]:
 
 def assemble_chunks(staging: Path, numbers: Sequence[int], n_blocks: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """The chunks' rows in grid order, and their block sums (columns in the same order)."""
-    tables, index = [], []
-    n = np.zeros(n_blocks)
-    for number in numbers:
-        table_path, blocks_path = chunk_files(staging, number)
-        tables.append(pd.read_parquet(table_path))
-        with np.load(blocks_path) as z:  # an .npz reads only the arrays asked for
-            index.append(z["index"])
-            n = z["n"]
+    tables = [pd.read_parquet(chunk_files(staging, number)[0]) for number in numbers]
+    index = [t["combo"].to_numpy() for t in tables]  # each chunk's grid positions, as its block sums have them
     table = pd.concat(tables, ignore_index=True).sort_values("combo", kind="stable").reset_index(drop=True)
     del tables
-    # each chunk's block sums read again straight into their columns (grid order): no joined copies
+    # each chunk's block sums read straight into their columns (grid order): no joined copies
     # (a million combinations' sums are 256 MB; joining and reordering them held three times that)
     rank = np.empty(sum(len(i) for i in index), dtype=np.int64)
     rank[np.argsort(np.concatenate(index), kind="stable")] = np.arange(len(rank))
-    blocks = {"sum": np.empty((n_blocks, len(rank))), "sq": np.empty((n_blocks, len(rank))), "n": n}
+    blocks = {"sum": np.empty((n_blocks, len(rank))), "sq": np.empty((n_blocks, len(rank))), "n": np.zeros(n_blocks)}
     start = 0
     for number, part in zip(numbers, index, strict=True):
         where = rank[start : start + len(part)]
         with np.load(chunk_files(staging, number)[1]) as z:
-            blocks["sum"][:, where], blocks["sq"][:, where] = z["sum"], z["sq"]
+            blocks["sum"][:, where], blocks["sq"][:, where], blocks["n"] = z["sum"], z["sq"], z["n"]
         start += len(part)
     return table, blocks
 
