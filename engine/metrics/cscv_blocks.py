@@ -48,11 +48,11 @@ def splits_nb(  # pragma: no cover - compiled
     blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best, rank
 ):
     """Score splits ``lo`` .. ``hi``-1: ``blocks`` (splits, S/2) their in-sample blocks, ``s1``/``s2``
-    (N, S) per-block sums of d and d^2 (a row per column: its blocks adjacent), ``total1``/``total2``
-    (N,) their totals.  Writes each split's in-sample winner n* (the first maximum, or the first NaN,
+    (S, N) per-block sums of d and d^2 (as :class:`BlockSums` keeps them: a split reads S/2 rows
+    side by side, no transposed copy), ``total1``/``total2`` (N,) their totals.  Writes each split's in-sample winner n* (the first maximum, or the first NaN,
     as ``np.argmax``), its IS and OOS metric and its OOS midrank among the N columns
     (below + (equal + 1) / 2, n* included in equal)."""
-    n = s1.shape[0]
+    n = s1.shape[1]
     half = blocks.shape[1]
     a_is = np.empty(n)
     q_is = np.empty(n)
@@ -63,10 +63,10 @@ def splits_nb(  # pragma: no cover - compiled
             a = 0.0
             q = 0.0
             for i in range(half):
-                a += s1[j, blocks[k, i]]
+                a += s1[blocks[k, i], j]
             if sharpe:
                 for i in range(half):
-                    q += s2[j, blocks[k, i]]
+                    q += s2[blocks[k, i], j]
             a_is[j] = a
             q_is[j] = q
             value = _perf(a, q, center[j], rows, sharpe, flat_rtol)
@@ -120,8 +120,15 @@ class BlockSums:
         out = cls.__new__(cls)
         n_blocks = len(block_sum)
         out.center = block_sum.sum(axis=0) / (n_blocks * block_size)
-        out.s1 = block_sum - block_size * out.center
-        out.s2 = block_sq - 2.0 * out.center * block_sum + block_size * out.center**2
+        # a block (row) at a time: the same arithmetic as the whole-array expressions, without their
+        # (S, N) temporaries (three of them, 384 MB for a million columns)
+        shift, twice, square = block_size * out.center, 2.0 * out.center, block_size * out.center**2
+        out.s1, out.s2 = np.empty_like(block_sum), np.empty_like(block_sq)
+        for b in range(n_blocks):
+            np.subtract(block_sum[b], shift, out=out.s1[b])
+            np.multiply(twice, block_sum[b], out=out.s2[b])
+            np.subtract(block_sq[b], out.s2[b], out=out.s2[b])
+            out.s2[b] += square
         out.total1 = out.s1.sum(axis=0)
         out.total2 = out.s2.sum(axis=0)
         out.rows = n_blocks // 2 * block_size
@@ -133,8 +140,7 @@ class BlockSums:
     ) -> None:
         """Steps 3-4 for every split (``blocks``: their IS blocks) by the compiled pass
         (:func:`splits_nb`, the same bits as :meth:`__call__`), ranges of splits on the cores."""
-        s1, s2 = np.ascontiguousarray(self.s1.T), np.ascontiguousarray(self.s2.T)
-        args = (s1, s2, self.total1, self.total2, self.center, float(self.rows), self.metric == "sharpe")
+        args = (self.s1, self.s2, self.total1, self.total2, self.center, float(self.rows), self.metric == "sharpe")
         blocks = np.ascontiguousarray(blocks, dtype=np.int64)
         edges = np.linspace(0, len(blocks), min(os.cpu_count() or 1, len(blocks)) + 1).astype(int)
         work = [(lo, hi) for lo, hi in itertools.pairwise(edges) if hi > lo]
