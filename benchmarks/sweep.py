@@ -53,7 +53,7 @@ from engine.config import load_config  # noqa: E402
 from engine.config.params import apply_combination, grid  # noqa: E402
 from engine.data.csv import CsvProvider  # noqa: E402
 from engine.data.panel import load_for_config  # noqa: E402
-from engine.jobs.sweep import _evaluate, default_workers  # noqa: E402
+from engine.jobs.chunk_workers import default_workers, evaluate_chunks  # noqa: E402
 from engine.pipeline import required_warmup, run_strategy  # noqa: E402
 from engine.sweep import (  # noqa: E402
     DEFAULT_CHUNK,
@@ -161,7 +161,7 @@ def main() -> int:
     _ceiling(*ceiling, workers=1)  # compile outside the timing
 
     def run_all(context) -> None:
-        for _number, _result in _evaluate(context, frame, parts, todo, None, args.workers):
+        for _number, _result in evaluate_chunks(context, frame, parts, todo, None, args.workers):
             pass
 
     def loop() -> None:

@@ -268,7 +268,7 @@ def test_sweep_command_stores_every_combination_and_a_heatmap(small, tmp_path: P
 
 
 def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, tmp_path: Path, monkeypatch) -> None:
-    import engine.jobs.sweep as sj
+    import engine.jobs.chunk_workers as sj
 
     path = small[0]
     complete = tmp_path / "complete"
@@ -434,14 +434,16 @@ def test_walkforward_command_stores_a_run_that_compare_shows(tmp_path: Path) -> 
 def test_threads_hold_a_bounded_number_of_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     # a sweep of a million combinations is 10,000 chunks: the threads may run ahead by two chunks each,
     # never hold every finished chunk until the end
-    import engine.jobs.sweep as jobs
+    import engine.jobs.chunk_workers as chunk_workers
 
     started: list[int] = []
-    monkeypatch.setattr(jobs, "evaluate_chunk", lambda ctx, frame, part: started.append(int(part[0])) or int(part[0]))
+    monkeypatch.setattr(
+        chunk_workers, "evaluate_chunk", lambda ctx, frame, part: started.append(int(part[0])) or int(part[0])
+    )
     parts = [np.array([i]) for i in range(200)]
     frame = pd.DataFrame({"x": range(200)})
     seen = []
-    for number, result in jobs._evaluate(None, frame, parts, list(range(200)), None, workers=3):  # type: ignore[arg-type]
+    for number, result in chunk_workers.evaluate_chunks(None, frame, parts, list(range(200)), None, workers=3):  # type: ignore[arg-type]
         assert number == result == len(seen)  # in order
         assert len(started) <= len(seen) + 1 + 2 * 3
         seen.append(number)

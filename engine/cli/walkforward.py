@@ -74,8 +74,8 @@ def walkforward(
     ] = None,
     png: PngOpt = None,
 ) -> None:
+    from engine.jobs.chunk_workers import cluster_evaluator, default_workers, thread_evaluator
     from engine.jobs.common import resolve
-    from engine.jobs.sweep import cluster_evaluator, default_workers, thread_evaluator
     from engine.jobs.walkforward import load_walkforward_panel, run_walkforward, store_walkforward
 
     env = dict(os.environ)

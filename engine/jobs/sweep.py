@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import itertools
 import json
-import os
 import shutil
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
@@ -38,15 +36,24 @@ from engine.config.models import StrategyConfig
 from engine.config.params import Grid, grid
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import StoreError, UserError
+from engine.jobs.chunk_workers import default_workers, evaluate_chunks
 from engine.jobs.common import catalog_for, data_provider
 from engine.jobs.common import resolve as resolve_data
 from engine.metrics import significance as sig
 from engine.simulate import Engine
+from engine.store.chunk_assembly import ChunkAssembly
 from engine.store.rundir import code_fingerprint, dumps_json, write_atomic
-from engine.store.sweeps import SweepOutcome, assemble_chunks, done_chunks, load_sweep, save_chunk, write_sweep
+from engine.store.sweeps import (
+    SweepOutcome,
+    chunk_files,
+    done_chunks,
+    load_sweep,
+    save_chunk,
+    write_blocks,
+    write_sweep,
+)
 from engine.sweep import (
     BLOCKS,
-    ChunkResult,
     SweepContext,
     check_usable,
     chunks,
@@ -62,15 +69,12 @@ from engine.sweep import (
 __all__ = [
     "FUSED",
     "SweepOptions",
-    "cluster_evaluator",
-    "default_workers",
     "heatmap_html",
     "load_sweep_config",
     "run_sweep",
     "sweep_engines",
     "sweep_job",
     "sweep_top",
-    "thread_evaluator",
 ]
 
 
@@ -102,92 +106,7 @@ def sweep_engines(engine: str) -> tuple[Engine, Engine | None]:
     raise UserError(f"engine: expected one of {FUSED}, {', '.join(get_args(Engine))}, got {engine!r}")
 
 
-def default_workers() -> int:
-    """Threads for in-process chunks: vectorbt's Rust simulation, the numba planner and numpy's big
-    operations release the GIL, so two threads ran a sweep 1.6x faster on two cores."""
-    return max(1, min(8, os.cpu_count() or 1))
-
-
 ProgressFn = Callable[[int, int, int, int], None]  # (chunks done, chunks total, combinations done, total)
-
-
-def cluster_evaluator(
-    cluster: str,
-) -> Callable[[SweepContext, pd.DataFrame, Sequence[np.ndarray]], Iterator[tuple[int, ChunkResult]]]:
-    """A chunk evaluator that runs every chunk on the Dask cluster ``cluster`` (``local`` or an address)."""
-    return lambda ctx, frame, parts: _evaluate(ctx, frame, parts, list(range(len(parts))), cluster)
-
-
-def thread_evaluator(
-    workers: int,
-) -> Callable[[SweepContext, pd.DataFrame, Sequence[np.ndarray]], Iterator[tuple[int, ChunkResult]]]:
-    """A chunk evaluator that runs the chunks in ``workers`` threads of this process."""
-    return lambda ctx, frame, parts: _evaluate(ctx, frame, parts, list(range(len(parts))), None, workers)
-
-
-def _evaluate(
-    ctx: SweepContext,
-    frame: pd.DataFrame,
-    parts: Sequence[np.ndarray],
-    todo: list[int],
-    cluster: str | None,
-    workers: int = 1,
-) -> Iterator[tuple[int, ChunkResult]]:
-    """Finished chunks: in this process (``workers`` threads, in chunk order), or on a Dask cluster
-    (as they come).  The same function on the same inputs either way, so the same bits."""
-    if cluster is None:
-        if workers <= 1 or len(todo) <= 1:
-            for number in todo:
-                yield number, evaluate_chunk(ctx, frame.iloc[parts[number]], parts[number])
-            return
-        yield from _threaded(ctx, frame, parts, todo, workers)
-        return
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError:  # pragma: no cover - a dependency
-        raise UserError("--cluster needs dask distributed: pip install 'dask[distributed]'") from None
-    local = None
-    try:
-        if cluster == "local":
-            local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-            client = Client(local)
-        else:
-            client = Client(cluster, timeout="10s")
-    except OSError as exc:
-        raise UserError(f"--cluster: cannot reach the Dask scheduler {cluster}: {exc}".splitlines()[0]) from None
-    try:
-        shared = client.scatter(ctx, broadcast=True)
-        remote = {client.submit(evaluate_chunk, shared, frame.iloc[parts[n]], parts[n], pure=False): n for n in todo}
-        for future in as_completed(remote):
-            yield remote[future], future.result()
-    finally:
-        client.close()
-        if local is not None:
-            local.close()
-
-
-def _threaded(
-    ctx: SweepContext, frame: pd.DataFrame, parts: Sequence[np.ndarray], todo: list[int], workers: int
-) -> Iterator[tuple[int, ChunkResult]]:
-    """The chunks ``todo`` on ``workers`` threads, yielded in order; at most two per thread are submitted
-    ahead and a yielded chunk is let go, so memory stays bounded whatever the number of chunks."""
-    from collections import deque
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    pending: deque[tuple[int, Future[ChunkResult]]] = deque()
-    queue = iter(todo)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        try:
-            while True:
-                for number in itertools.islice(queue, 2 * workers - len(pending)):
-                    pending.append((number, pool.submit(evaluate_chunk, ctx, frame.iloc[parts[number]], parts[number])))
-                if not pending:
-                    return
-                number, future = pending.popleft()
-                yield number, future.result()
-        finally:  # stopped (Ctrl-C, an error): drop what has not started; running chunks finish
-            for _, future in pending:
-                future.cancel()
 
 
 def sweep_job(
@@ -222,21 +141,26 @@ def sweep_job(
     todo = [i for i in range(len(parts)) if i not in done]
     ctx = prepare(cfg, loaded, engine=engine, reference=options.reference, simulator=options.simulator)  # type: ignore[arg-type]
     finished = sum(len(parts[i]) for i in done)
+    assembly = ChunkAssembly(g.size, BLOCKS)  # rows and block sums in grid order, filled as chunks finish
+    for number in sorted(done):
+        assembly.read(*chunk_files(staging, number))
     if progress:
         progress(len(done), len(parts), finished, g.size)
     try:
         workers = options.workers or default_workers()
-        for number, result in _evaluate(ctx, combos_frame, parts, todo, options.cluster, workers):
-            save_chunk(staging, number, result, combos_frame)
+        for number, result in evaluate_chunks(ctx, combos_frame, parts, todo, options.cluster, workers):
+            rows = save_chunk(staging, number, result, combos_frame)
+            assembly.add(rows, result.block_sum, result.block_sq, result.block_n)
             done.add(number)
             finished += len(result.index)
             if progress:
                 progress(len(done), len(parts), finished, g.size)
     except KeyboardInterrupt:
-        table = assemble_chunks(staging, sorted(done), BLOCKS)[0] if done else combos_frame.iloc[:0]
+        table = assembly.table() if done else combos_frame.iloc[:0]
         manifest = {**meta, "status": "stopped", "chunks_done": len(done)}
         return SweepOutcome(cfg, g.keys, table, staging, manifest, loaded, len(done), len(parts), stopped=True)
-    table, blocks = assemble_chunks(staging, list(range(len(parts))), BLOCKS)
+    table, blocks = assembly.table(), assembly.blocks
+    del assembly
     manifest = _finish(staging, final, ctx, meta, table, blocks, now)
     if record is not None:
         record(final)
@@ -341,7 +265,11 @@ def overfitting_stats(ctx: SweepContext, table: pd.DataFrame, blocks: Mapping[st
     size = int(blocks["n"][0]) if len(blocks["n"]) else 0
     if len(table) >= 2 and size >= 1:
         res = pbo_from_block_sums(
-            blocks["sum"], blocks["sq"], size, n_rows_dropped=len(dates) - size * len(blocks["sum"])
+            blocks["sum"],
+            blocks["sq"],
+            size,
+            n_rows_dropped=len(dates) - size * len(blocks["sum"]),
+            overwrite_input=True,
         )
         edges, counts = logit_histogram(res, bins=20)
         out.update(
@@ -380,10 +308,15 @@ def _finish(
     blocks: dict[str, np.ndarray],
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """The finished sweep's manifest (with its overfitting statistics), once its files are in place."""
+    """The finished sweep's manifest (with its overfitting statistics), once its files are in place.
+
+    The block sums are written first: the statistics then centre them in place (a million combinations'
+    sums are 256 MB) and ``blocks`` is emptied."""
+    write_blocks(staging, blocks)
     manifest = {**meta, "status": "complete", "created_at": now.isoformat(), **overfitting_stats(ctx, table, blocks)}
+    blocks.clear()
     header = f"resolved sweep config written by seesaw {__version__}"
-    write_sweep(staging, final, ctx.cfg, manifest, table, blocks, chunks=int(meta["chunks"]), header=header)
+    write_sweep(staging, final, ctx.cfg, manifest, table, chunks=int(meta["chunks"]), header=header)
     return manifest
 
 

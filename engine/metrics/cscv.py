@@ -295,12 +295,15 @@ def pbo_from_block_sums(
     n_rows_dropped: int = 0,
     max_splits: int | None = None,
     seed: int = DEFAULT_SEED,
+    overwrite_input: bool = False,
 ) -> PBOResult:
     """:func:`pbo_cscv` from per-block sums: ``block_sum[b, n]`` = sum of column n's returns in block b.
 
     ``block_sq`` holds the sums of squares; ``block_size`` the rows per block (the same for every
     block).  What a chunked sweep keeps instead of the (T, N) matrix; the same results as
-    :func:`pbo_cscv` on the rows that made the blocks, to rounding.
+    :func:`pbo_cscv` on the rows that made the blocks, to rounding.  With ``overwrite_input`` (and
+    float64 arrays) the sums are centred in place, which leaves them changed but needs no second
+    pair of (S, N) arrays (as ``overwrite_input`` of ``numpy.median``); the results are the same bits.
 
     >>> r = np.random.default_rng(2).normal(0.0, 0.01, (160, 6))
     >>> blocks = r.reshape(8, 20, 6)
@@ -308,7 +311,7 @@ def pbo_from_block_sums(
     >>> res.pbo == pbo_cscv(r, n_splits=8).pbo, len(res.logits)
     (True, 70)
     """
-    s1, s2 = np.asarray(block_sum, dtype=np.float64), np.asarray(block_sq, dtype=np.float64)
+    s1, s2 = np.ascontiguousarray(block_sum, dtype=np.float64), np.ascontiguousarray(block_sq, dtype=np.float64)
     if s1.ndim != 2 or s1.shape != s2.shape:
         raise ValueError(f"block sums must be two (S, N) arrays, got {s1.shape} and {s2.shape}")
     s, n = s1.shape
@@ -320,7 +323,7 @@ def pbo_from_block_sums(
         raise ValueError(f"each half has {s // 2 * block_size} row; a Sharpe ratio needs at least 2")
     if not (np.all(np.isfinite(s1)) and np.all(np.isfinite(s2))):
         raise ValueError("block sums must be finite")
-    perf = BlockSums.from_raw(s1, s2, int(block_size), metric)
+    perf = BlockSums.from_raw(s1, s2, int(block_size), metric, overwrite=overwrite_input)
     return _cscv(perf, s, n, int(block_size), n_rows_dropped, max_splits, seed)
 
 

@@ -48,10 +48,10 @@ def splits_nb(  # pragma: no cover - compiled
     blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best, rank
 ):
     """Score splits ``lo`` .. ``hi``-1: ``blocks`` (splits, S/2) their in-sample blocks, ``s1``/``s2``
-    (S, N) per-block sums of d and d^2 (as :class:`BlockSums` keeps them: a split reads S/2 rows
-    side by side, no transposed copy), ``total1``/``total2`` (N,) their totals.  Writes each split's in-sample winner n* (the first maximum, or the first NaN,
-    as ``np.argmax``), its IS and OOS metric and its OOS midrank among the N columns
-    (below + (equal + 1) / 2, n* included in equal)."""
+    (S, N) per-block sums of d and d^2 (as :class:`BlockSums` keeps them: a split reads S/2 rows side
+    by side, no transposed copy), ``total1``/``total2`` (N,) their totals.  Writes each split's
+    in-sample winner n* (the first maximum, or the first NaN, as ``np.argmax``), its IS and OOS
+    metric and its OOS midrank among the N columns (below + (equal + 1) / 2, n* included in equal)."""
     n = s1.shape[1]
     half = blocks.shape[1]
     a_is = np.empty(n)
@@ -112,8 +112,11 @@ class BlockSums:
         self.metric = metric
 
     @classmethod
-    def from_raw(cls, block_sum: np.ndarray, block_sq: np.ndarray, block_size: int, metric: str) -> BlockSums:
-        """The same sums from raw per-block sums of r and r^2 (what a sweep keeps per chunk).
+    def from_raw(
+        cls, block_sum: np.ndarray, block_sq: np.ndarray, block_size: int, metric: str, *, overwrite: bool = False
+    ) -> BlockSums:
+        """The same sums from raw per-block sums of r and r^2 (what a sweep keeps per chunk), in new
+        arrays, or with ``overwrite`` in ``block_sum`` and ``block_sq`` themselves (float64 arrays).
 
         With c the column mean over all blocks: sum(d) = sum(r) - b c, sum(d^2) = sum(r^2) - 2 c sum(r) + b c^2.
         """
@@ -123,12 +126,13 @@ class BlockSums:
         # a block (row) at a time: the same arithmetic as the whole-array expressions, without their
         # (S, N) temporaries (three of them, 384 MB for a million columns)
         shift, twice, square = block_size * out.center, 2.0 * out.center, block_size * out.center**2
-        out.s1, out.s2 = np.empty_like(block_sum), np.empty_like(block_sq)
+        out.s1, out.s2 = (block_sum, block_sq) if overwrite else (np.empty_like(block_sum), np.empty_like(block_sq))
+        scratch = np.empty_like(out.center)
         for b in range(n_blocks):
-            np.subtract(block_sum[b], shift, out=out.s1[b])
-            np.multiply(twice, block_sum[b], out=out.s2[b])
-            np.subtract(block_sq[b], out.s2[b], out=out.s2[b])
+            np.multiply(twice, block_sum[b], out=scratch)
+            np.subtract(block_sq[b], scratch, out=out.s2[b])
             out.s2[b] += square
+            np.subtract(block_sum[b], shift, out=out.s1[b])  # last: in place, it overwrites block_sum[b]
         out.total1 = out.s1.sum(axis=0)
         out.total2 = out.s2.sum(axis=0)
         out.rows = n_blocks // 2 * block_size

@@ -13,7 +13,6 @@ What the files hold is described in :mod:`engine.jobs.sweep`; this module only r
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,12 +32,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SweepOutcome",
-    "assemble_chunks",
     "chunk_files",
     "done_chunks",
     "load_sweep",
     "save_chunk",
     "savez",
+    "write_blocks",
     "write_sweep",
 ]
 
@@ -75,8 +74,8 @@ def chunk_files(staging: Path, number: int) -> tuple[Path, Path]:
     return staging / f"chunk-{number:05d}.parquet", staging / f"chunk-{number:05d}.npz"
 
 
-def save_chunk(staging: Path, number: int, result: ChunkResult, combos: pd.DataFrame) -> None:
-    """Write a finished chunk: its combinations' values and metrics, and its block sums."""
+def save_chunk(staging: Path, number: int, result: ChunkResult, combos: pd.DataFrame) -> pd.DataFrame:
+    """Write a finished chunk: its combinations' values and metrics, and its block sums; the rows written."""
     table_path, blocks_path = chunk_files(staging, number)
     frame = pd.concat([combos.iloc[result.index].reset_index(drop=True), result.table], axis=1)
     frame.insert(0, "combo", result.index)
@@ -85,6 +84,7 @@ def save_chunk(staging: Path, number: int, result: ChunkResult, combos: pd.DataF
         lambda p: savez(p, index=result.index, sum=result.block_sum, sq=result.block_sq, n=result.block_n),
     )
     write_atomic(table_path, lambda p: frame.to_parquet(p, index=False))
+    return frame
 
 
 def done_chunks(staging: Path, total: int) -> set[int]:
@@ -92,24 +92,13 @@ def done_chunks(staging: Path, total: int) -> set[int]:
     return {i for i in range(total) if all(p.is_file() for p in chunk_files(staging, i))}
 
 
-def assemble_chunks(staging: Path, numbers: Sequence[int], n_blocks: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """The chunks' rows in grid order, and their block sums (columns in the same order)."""
-    tables = [pd.read_parquet(chunk_files(staging, number)[0]) for number in numbers]
-    index = [t["combo"].to_numpy() for t in tables]  # each chunk's grid positions, as its block sums have them
-    table = pd.concat(tables, ignore_index=True).sort_values("combo", kind="stable").reset_index(drop=True)
-    del tables
-    # each chunk's block sums read straight into their columns (grid order): no joined copies
-    # (a million combinations' sums are 256 MB; joining and reordering them held three times that)
-    rank = np.empty(sum(len(i) for i in index), dtype=np.int64)
-    rank[np.argsort(np.concatenate(index), kind="stable")] = np.arange(len(rank))
-    blocks = {"sum": np.empty((n_blocks, len(rank))), "sq": np.empty((n_blocks, len(rank))), "n": np.zeros(n_blocks)}
-    start = 0
-    for number, part in zip(numbers, index, strict=True):
-        where = rank[start : start + len(part)]
-        with np.load(chunk_files(staging, number)[1]) as z:
-            blocks["sum"][:, where], blocks["sq"][:, where], blocks["n"] = z["sum"], z["sq"], z["n"]
-        start += len(part)
-    return table, blocks
+def write_blocks(staging: Path, blocks: dict[str, np.ndarray]) -> None:
+    """The finished sweep's block sums (``blocks.npz``), written before its overfitting statistics are
+    computed from them (which may centre them in place)."""
+    try:
+        write_atomic(staging / "blocks.npz", lambda p: savez(p, **blocks))
+    except OSError as exc:
+        raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None
 
 
 def load_sweep(sweep_dir: Path) -> SweepOutcome:
@@ -130,18 +119,17 @@ def write_sweep(
     cfg: StrategyConfig,
     manifest: dict[str, Any],
     table: pd.DataFrame,
-    blocks: dict[str, np.ndarray],
     *,
     chunks: int,
     header: str,
 ) -> None:
-    """Write the finished sweep's files into ``staging``, drop its chunks, and put it in place of ``final``.
+    """Write the finished sweep's files into ``staging`` (its ``blocks.npz`` already there, :func:`write_blocks`),
+    drop its chunks, and put it in place of ``final``.
 
     With ``--force`` the old sweep stays readable until the new one is in place.
     """
     try:
         write_atomic(staging / "combos.parquet", lambda p: table.to_parquet(p, index=False))
-        write_atomic(staging / "blocks.npz", lambda p: savez(p, **blocks))
         resolved = cfg.model_dump(mode="json")
         text = f"# {header}\n" + yaml.safe_dump(resolved, sort_keys=False)
         write_atomic(staging / "config.yaml", lambda p: p.write_text(text, encoding="utf-8"))

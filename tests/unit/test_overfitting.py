@@ -517,3 +517,20 @@ def test_compiled_splits_are_the_numpy_formulation_bit_for_bit(
     np.testing.assert_array_equal(result.is_performance, is_perf[np.arange(len(star)), star])
     np.testing.assert_array_equal(result.oos_performance, winner)
     np.testing.assert_array_equal(result.oos_rank, rank)
+
+
+def test_block_sums_centred_in_place_give_the_same_bits() -> None:
+    # overwrite_input (what a finished sweep uses on its 256 MB of sums) changes the arrays, not the result
+    from engine.metrics import cscv
+
+    rng = np.random.default_rng(8)
+    cut = rng.normal(0.0004, 0.01, (1200, 40)).reshape(12, 100, 40)
+    block_sum, block_sq = cut.sum(axis=1), (cut**2).sum(axis=1)
+    kept = cscv.pbo_from_block_sums(block_sum, block_sq, 100)
+    raw = block_sum.copy()
+    consumed = cscv.pbo_from_block_sums(block_sum, block_sq, 100, overwrite_input=True)
+    assert not np.array_equal(block_sum, raw)  # centred in place: each column's mean taken out
+    np.testing.assert_allclose(block_sum, raw - raw.mean(axis=0), atol=1e-15)
+    for name in ("logits", "oos_rank", "best_in_sample", "is_performance", "oos_performance"):
+        np.testing.assert_array_equal(getattr(consumed, name), getattr(kept, name))
+    assert consumed.pbo == kept.pbo
