@@ -73,7 +73,8 @@ def evaluate_chunks(
         shared = client.scatter(ctx, broadcast=True)
         remote = {client.submit(evaluate_chunk, shared, frame.iloc[parts[n]], parts[n], pure=False): n for n in todo}
         for future in as_completed(remote):
-            yield remote[future], future.result()
+            # a chunk's future is let go once read, so its result leaves the worker's memory
+            yield remote.pop(future), future.result()
     finally:
         client.close()
         if local is not None:

@@ -351,24 +351,29 @@ def run_configs(
     if catalog is not None:
         for file, cfg in configs:
             catalog.check_name(cfg.name, str(file))
-    for file, cfg in configs:
+    inputs = []  # (loaded data, its provider's notes) of each config
+    for _, cfg in configs:
         provider = data_provider(cfg, opts, env, providers)
         notes_before = len(getattr(provider, "notes", []))
         loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
-        resolved = resolved_config(cfg)
-        stored = None
-        if catalog is not None and not opts.force:
-            stored = catalog.find(config_hash(resolved), loaded.fingerprint, code_fingerprint())
-        if stored is not None:
-            metrics = json.loads((stored / "metrics.json").read_text(encoding="utf-8"))
-            done.append((ConfigRun(cfg, str(file), stored, metrics, reused=True), None))
+        inputs.append((loaded, getattr(provider, "notes", [])[notes_before:]))
+    resolved = [resolved_config(cfg) for _, cfg in configs]
+    keys = [
+        (config_hash(r), loaded.fingerprint, code_fingerprint())
+        for r, (loaded, _) in zip(resolved, inputs, strict=True)
+    ]
+    stored = catalog.find(keys) if catalog is not None and not opts.force else [None] * len(configs)
+    for (file, cfg), (loaded, data_notes), resolved_cfg, found in zip(configs, inputs, resolved, stored, strict=True):
+        if found is not None:
+            metrics = json.loads((found / "metrics.json").read_text(encoding="utf-8"))
+            done.append((ConfigRun(cfg, str(file), found, metrics, reused=True), None))
             continue
         try:
             results = run_config(cfg, loaded, engine=opts.engine)
         except (ConfigError, SignalError) as err:  # a value the data cannot support; a plugin breaking its contract
             raise err.located(file=str(file)) from None
-        notes = [*loaded.panel.notes, *getattr(provider, "notes", [])[notes_before:], *results[0].notes]
-        new_files = run_files(cfg, loaded, results, resolved, notes, run_warnings(cfg, loaded))
+        notes = [*loaded.panel.notes, *data_notes, *results[0].notes]
+        new_files = run_files(cfg, loaded, results, resolved_cfg, notes, run_warnings(cfg, loaded))
         done.append((ConfigRun(cfg, str(file), None, new_files.metrics), new_files))
     runs: list[ConfigRun] = []
     for run, pending in done:

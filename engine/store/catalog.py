@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -297,19 +297,24 @@ class Catalog:
 
     # -- reading -------------------------------------------------------------------------------------------------
 
-    def find(self, config_hash: str, data_fingerprint: str, code_hash: str) -> Path | None:
-        """The newest complete run with this resolved config, data and code, if any (a landed run the
-        catalog file does not list yet counts: :meth:`query` reads the directories too)."""
-        if not self.db_path.exists() and not self._manifests():
-            return None
+    def find(self, keys: Sequence[tuple[str, str, str]]) -> list[Path | None]:
+        """For each (config hash, data fingerprint, code hash) of ``keys``, the newest complete run with that
+        resolved config, data and code, or None, in one query (a landed run the catalog file does not list
+        yet counts: :meth:`query` reads the directories too)."""
+        if not keys or (not self.db_path.exists() and not self._manifests()):
+            return [None] * len(keys)
+        wanted = ", ".join("(?, ?, ?, ?)" for _ in keys)
         _, rows = self.query(
-            "SELECT run_dir FROM runs WHERE config_hash = ? AND data_fingerprint = ? AND code_hash = ? "
-            "AND status = 'complete' ORDER BY created_at DESC, run_id DESC LIMIT 1",
-            [config_hash, data_fingerprint, code_hash],
+            f"SELECT k.i, r.run_dir FROM (VALUES {wanted}) AS k(i, config_hash, data_fingerprint, code_hash) "
+            "JOIN runs AS r USING (config_hash, data_fingerprint, code_hash) WHERE r.status = 'complete' "
+            "QUALIFY row_number() OVER (PARTITION BY k.i ORDER BY r.created_at DESC, r.run_id DESC) = 1",
+            [value for i, key in enumerate(keys) for value in (i, *key)],
         )
-        if not rows or not (Path(rows[0][0]) / MANIFEST).is_file():
-            return None
-        return Path(rows[0][0])
+        found: list[Path | None] = [None] * len(keys)
+        for i, run_dir in rows:
+            if (Path(run_dir) / MANIFEST).is_file():
+                found[i] = Path(run_dir)
+        return found
 
     def select(self, spec: str) -> list[Path]:
         """Run directories for ``--runs``: ``latest`` (newest run of each config) or run ids, comma-separated."""
