@@ -27,6 +27,7 @@ from engine.currency import base_currency
 from engine.errors import UserError
 from engine.metrics import frames as cmp
 from engine.metrics import significance as sig
+from engine.metrics.row_stats import row_statistics
 from engine.metrics.samples import episode_notes, withhold_annualised
 from engine.store.rundir import StoredRun
 
@@ -367,15 +368,9 @@ def _add_statistics(
     its DSR over the strategies compared (never above its PSR)."""
     trial_sharpes = [sig.per_period_sharpe(x) for x in strategy_returns]
     strategies = [row for row in rows if row["kind"] == "strategy"]
-    for row, rets in zip(strategies, strategy_returns, strict=True):
-        lo, hi = sig.sharpe_ci(rets, periods_per_year=ppy, reps=reps)
-        row.update(
-            sharpe_ci_low=lo,
-            sharpe_ci_high=hi,
-            psr=sig.probabilistic_sharpe(rets),
-            p_beats_ref=sig.sharpe_beats_probability(rets, ref_returns, reps=reps),
-            dsr=sig.deflated_sharpe(rets, trial_sharpes=trial_sharpes),
-        )
+    stats = row_statistics(strategy_returns, ref_returns, periods_per_year=ppy, reps=reps, trial_sharpes=trial_sharpes)
+    for row, values in zip(strategies, stats, strict=True):
+        row.update(values)
 
 
 def _quoted_series(run: StoredRun) -> dict[tuple[str, str], pd.Series] | None:

@@ -63,7 +63,9 @@ def evaluate_chunks(
     local = None
     try:
         if cluster == "local":
-            local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+            # the scheduler's HTTP server on a free port: with None it still takes 8787 and warns when
+            # another local cluster (another sweep) holds it
+            local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
             client = Client(local)
         else:
             client = Client(cluster, timeout="10s")

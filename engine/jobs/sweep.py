@@ -40,6 +40,7 @@ from engine.jobs.chunk_workers import default_workers, evaluate_chunks
 from engine.jobs.common import catalog_for, data_provider
 from engine.jobs.common import resolve as resolve_data
 from engine.metrics import significance as sig
+from engine.metrics.row_stats import row_statistics
 from engine.simulate import Engine
 from engine.store.chunk_assembly import ChunkAssembly
 from engine.store.rundir import code_fingerprint, dumps_json, write_atomic
@@ -343,19 +344,8 @@ def top_rows(
     ref_r = None
     if ctx.reference_value is not None:
         ref_r = m.daily_returns(ctx.reference_value, outcome.cfg.initial_cash) - ctx.risk_free
-    extra = []
-    for j in range(len(ranked)):
-        r = result.returns[:, j]
-        lo, hi = sig.sharpe_ci(r, periods_per_year=ppy, reps=reps)
-        extra.append(
-            {
-                "sharpe_ci_low": lo,
-                "sharpe_ci_high": hi,
-                "psr": sig.probabilistic_sharpe(r),
-                "p_beats_ref": np.nan if ref_r is None else sig.sharpe_beats_probability(r, ref_r, reps=reps),
-                "dsr": sig.deflated_sharpe(r, trial_sharpes=trials) if len(trials) else np.nan,
-            }
-        )
+    returns = [result.returns[:, j] for j in range(len(ranked))]
+    extra = row_statistics(returns, ref_r, periods_per_year=ppy, reps=reps, trial_sharpes=trials)
     return pd.concat([ranked.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -46,13 +47,19 @@ def stationary_indices(n: int, *, block: int, reps: int, seed: int, batch: int =
     statistics of several series of the same dates (a comparison's rows, a sweep's best rows) whose
     block lengths agree draw them once (arch draws 2n random numbers per resample, most of the cost).
     """
-    drawn = _drawn(n, block, reps, seed)
+    with _LOCKS_GUARD:  # threads that need the same set (rows' statistics in parallel) wait for one draw
+        lock = _LOCKS.setdefault((n, block, reps, seed), threading.Lock())
+    with lock:
+        drawn = _drawn(n, block, reps, seed)
     for start in range(0, reps, batch):
         yield drawn[start : start + batch]
 
 
 #: Index sets kept by :func:`stationary_indices` (2,000 resamples of 6,000 dates take 48 MB as int32).
 KEPT = 4
+
+_LOCKS: dict[tuple[int, int, int, int], threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
 
 
 @functools.lru_cache(maxsize=KEPT)

@@ -1,0 +1,81 @@
+"""engine.metrics.row_stats.row_statistics: rows' statistics on threads equal to one row after another.
+
+Reference: each statistic called directly from engine.metrics.significance, row by row, in one thread.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from engine.metrics import resample
+from engine.metrics import significance as sig
+from engine.metrics.row_stats import ROW_STATS, row_statistics
+
+
+def _rows(count: int, n: int = 700) -> list[np.ndarray]:
+    rng = np.random.default_rng(11)
+    common = rng.normal(0.0003, 0.01, n)
+    rows = []
+    for i in range(count):
+        noise = rng.normal(0.0, 0.004 * (1 + i % 3), n)
+        # every third row serially correlated: a longer block than the others
+        rows.append(common + (np.convolve(noise, np.ones(5) / 5, mode="same") if i % 3 == 2 else noise))
+    return rows
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_threaded_rows_are_the_sequential_statistics_bit_for_bit(workers: int) -> None:
+    rows = _rows(7)
+    reference = np.random.default_rng(5).normal(0.0002, 0.01, 700)
+    trials = [sig.per_period_sharpe(r) for r in rows]
+    got = row_statistics(rows, reference, periods_per_year=252.0, reps=300, trial_sharpes=trials, workers=workers)
+    assert [list(g) for g in got] == [list(ROW_STATS)] * 7
+    for r, g in zip(rows, got, strict=True):
+        lo, hi = sig.sharpe_ci(r, periods_per_year=252.0, reps=300)
+        assert (g["sharpe_ci_low"], g["sharpe_ci_high"]) == (lo, hi)
+        assert g["psr"] == sig.probabilistic_sharpe(r)
+        assert g["p_beats_ref"] == sig.sharpe_beats_probability(r, reference, reps=300)
+        assert g["dsr"] == sig.deflated_sharpe(r, trial_sharpes=trials)
+    assert len({resample.optimal_block(r) for r in rows}) > 1  # the rows really need different resamples
+
+
+def test_without_a_reference_or_trials_those_statistics_are_nan() -> None:
+    [got] = row_statistics(_rows(1), None, periods_per_year=252.0, reps=100, trial_sharpes=[])
+    assert math.isnan(got["p_beats_ref"]) and math.isnan(got["dsr"])
+    assert got["sharpe_ci_low"] < got["sharpe_ci_high"]
+    assert row_statistics([], None, periods_per_year=252.0, reps=100, trial_sharpes=[]) == []
+
+
+def test_threads_needing_the_same_resamples_draw_them_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # two rows with the same dates and block length share one set of indices, even when their threads
+    # ask for it at the same moment (a slow draw: without the lock both threads would draw it)
+    import arch.bootstrap
+
+    built: list[int] = []
+
+    class Counted(arch.bootstrap.StationaryBootstrap):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            built.append(1)
+            time.sleep(0.2)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(arch.bootstrap, "StationaryBootstrap", Counted)
+    barrier = threading.Barrier(2)
+    drawn: list[np.ndarray] = []
+
+    def draw() -> None:
+        barrier.wait()
+        drawn.append(np.vstack(list(resample.stationary_indices(300, block=4, reps=50, seed=987_654_321))))
+
+    threads = [threading.Thread(target=draw) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1
+    np.testing.assert_array_equal(drawn[0], drawn[1])
