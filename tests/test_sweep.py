@@ -450,6 +450,35 @@ def test_threads_hold_a_bounded_number_of_chunks(monkeypatch: pytest.MonkeyPatch
     assert seen == list(range(200)) and sorted(started) == seen
 
 
+_STARTED: list[int] = []
+
+
+def _fake_chunk(ctx: object, frame: pd.DataFrame, part: np.ndarray) -> int:
+    _STARTED.append(int(part[0]))
+    return int(part[0])
+
+
+def test_a_cluster_holds_a_bounded_number_of_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the same bound on a Dask cluster (in-process workers here, so the stand-in chunk function is seen):
+    # chunks are submitted a few at a time, not all 10,000 of a million combinations at once
+    from distributed import LocalCluster
+
+    import engine.jobs.chunk_workers as chunk_workers
+
+    monkeypatch.setattr(chunk_workers, "evaluate_chunk", _fake_chunk)
+    _STARTED.clear()
+    parts = [np.array([i]) for i in range(120)]
+    frame = pd.DataFrame({"x": range(120)})
+    seen: list[int] = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
+        chunks_run = chunk_workers.evaluate_chunks(None, frame, parts, list(range(120)), cluster.scheduler_address)  # type: ignore[arg-type]
+        for number, result in chunks_run:
+            assert number == result
+            assert len(_STARTED) <= len(seen) + 1 + 8  # at most eight ahead (two per thread, at least eight)
+            seen.append(number)
+    assert sorted(seen) == list(range(120)) and sorted(_STARTED) == sorted(seen)
+
+
 @pytest.mark.parametrize("width", [80, 100])
 def test_sweep_table_fits_the_terminal_and_keeps_every_value_whole(small, tmp_path: Path, width: int) -> None:
     # 24 columns cut to '…' in every cell at 100 columns: the table is printed in blocks of columns

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,7 @@ def evaluate_chunks(
         yield from _threaded(ctx, frame, parts, todo, workers)
         return
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - a dependency
         raise UserError("--cluster needs dask distributed: pip install 'dask[distributed]'") from None
     local = None
@@ -72,15 +73,52 @@ def evaluate_chunks(
     except OSError as exc:
         raise UserError(f"--cluster: cannot reach the Dask scheduler {cluster}: {exc}".splitlines()[0]) from None
     try:
-        shared = client.scatter(ctx, broadcast=True)
-        remote = {client.submit(evaluate_chunk, shared, frame.iloc[parts[n]], parts[n], pure=False): n for n in todo}
-        for future in as_completed(remote):
-            # a chunk's future is let go once read, so its result leaves the worker's memory
-            yield remote.pop(future), future.result()
+        yield from _on_cluster(client, ctx, frame, parts, todo)
     finally:
         client.close()
         if local is not None:
             local.close()
+
+
+#: Chunks submitted to a cluster ahead of those finished: per worker thread, and at least.
+_AHEAD_PER_THREAD, _AHEAD_MIN = 2, 8
+#: Finished chunks between two looks at the cluster's thread count (workers may join while it runs).
+_RECOUNT = 100
+
+
+def _on_cluster(
+    client: Any, ctx: SweepContext, frame: pd.DataFrame, parts: Sequence[np.ndarray], todo: list[int]
+) -> Iterator[tuple[int, ChunkResult]]:
+    """The chunks ``todo`` on a Dask cluster, yielded as they finish.  Two chunks per worker thread (at
+    least eight) are submitted ahead of those finished, and a chunk's future is let go once read, so
+    this process, the scheduler and the workers hold a few chunks at a time whatever their number."""
+    from distributed import as_completed
+
+    shared = client.scatter(ctx, broadcast=True)
+    queue = iter(todo)
+    remote: dict[Any, int] = {}
+
+    def submit(count: int) -> list[Any]:
+        new: list[Any] = []
+        for number in itertools.islice(queue, max(count, 0)):
+            future = client.submit(evaluate_chunk, shared, frame.iloc[parts[number]], parts[number], pure=False)
+            remote[future] = number
+            new.append(future)
+        return new
+
+    def ahead() -> int:
+        return max(_AHEAD_MIN, _AHEAD_PER_THREAD * sum(client.nthreads().values()))
+
+    window = ahead()
+    finished = as_completed(submit(window))
+    for done, future in enumerate(finished, start=1):
+        number = remote.pop(future)
+        result = future.result()
+        del future  # let go: the result leaves the worker's memory
+        if done % _RECOUNT == 0:
+            window = ahead()
+        finished.update(submit(window - len(remote)))
+        yield number, result
 
 
 def _threaded(
