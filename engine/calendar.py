@@ -20,11 +20,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib.metadata
+import os
+import tempfile
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from engine.cache_dir import default_cache_dir
 
 __all__ = ["MARKETS", "Market", "market_rank", "next_index_at_or_after", "sessions", "union_dates"]
 
@@ -95,14 +101,22 @@ def sessions(market: str, first: dt.date, last: dt.date) -> pd.DatetimeIndex:
 
 @functools.lru_cache(maxsize=4)
 def _all_sessions(market: str) -> pd.DatetimeIndex:
-    """Every session exchange-calendars knows for ``market`` from 1960 (built once per process).
+    """Every session exchange-calendars knows for ``market`` from 1960: built once per process, and
+    kept on disk for the day (:func:`_stored_sessions`)."""
+    code = MARKETS[market].calendar
+    path = _sessions_file(code)
+    out = _stored_sessions(path)
+    if out is None:
+        out = _computed_sessions(code)
+        _store_sessions(path, out)
+    return pd.DatetimeIndex(out, name="date")
 
-    exchange-calendars is imported lazily (it costs about half a second) and
-    its pandas-3 deprecation warnings are silenced around this call only.
-    """
+
+def _computed_sessions(code: str) -> pd.DatetimeIndex:
+    """exchange-calendars' sessions of ``code`` from 1960 (0.2 s each, and 0.1 s to import it, hence the
+    disk copy); its pandas-3 deprecation warnings are silenced around this call only."""
     import exchange_calendars as xc
 
-    code = MARKETS[market].calendar
     deprecation: type[Warning] = getattr(pd.errors, "Pandas4Warning", DeprecationWarning)
     with warnings.catch_warnings():
         # exchange-calendars 4.13 uses pandas APIs that pandas 3 deprecates.  Only Pandas4Warning is
@@ -117,6 +131,46 @@ def _all_sessions(market: str) -> pd.DatetimeIndex:
         )
         out = xc.get_calendar(code, start=pd.Timestamp(CALENDAR_FIRST)).sessions
     return pd.DatetimeIndex(out.tz_localize(None) if out.tz is not None else out, name="date")
+
+
+def _sessions_file(code: str) -> Path:
+    """``<cache>/sessions/<code>-<exchange-calendars version>-<today>.npy``: the sessions depend on the
+    library's rules and, through its default last session (a year ahead), on the day they are built."""
+    version = importlib.metadata.version("exchange-calendars")
+    return default_cache_dir(os.environ) / "sessions" / f"{code}-{version}-{dt.date.today().isoformat()}.npy"
+
+
+def _stored_sessions(path: Path) -> np.ndarray | None:
+    """The sessions stored at ``path`` (datetime64[ns], ascending), or None when absent or unreadable."""
+    try:
+        values = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if (
+        values.dtype != np.dtype("datetime64[ns]")
+        or values.ndim != 1
+        or not (np.diff(values) > np.timedelta64(0)).all()
+    ):
+        return None
+    return values
+
+
+def _store_sessions(path: Path, sessions: pd.DatetimeIndex) -> None:
+    """Write ``sessions`` to ``path`` atomically and remove the same calendar's older files; a cache
+    that cannot be written is left alone (the sessions are computed again next time)."""
+    temp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as fh:
+            temp = Path(fh.name)
+            np.save(fh, sessions.to_numpy(dtype="datetime64[ns]"), allow_pickle=False)
+        os.replace(temp, path)
+        for old in path.parent.glob(f"{path.name.split('-')[0]}-*.npy"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        if temp is not None:
+            temp.unlink(missing_ok=True)
 
 
 CALENDAR_FIRST = dt.date(1960, 1, 1)

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.cache_dir import default_cache_dir
 from engine.data.base import RAW_COLUMNS, file_inside, symbol_to_filename
 from engine.errors import DataError
 
@@ -48,27 +49,6 @@ __all__ = ["CACHE_VERSION", "FrameCache", "default_cache_dir", "parse_downloaded
 CACHE_VERSION = 1
 
 _META_KEYS = ("symbol", "provider", "downloaded_at", "first", "last", "rows", "sha256")
-
-
-def default_cache_dir(env: Mapping[str, str]) -> Path:
-    """Where the cache lives, from an explicitly passed environment mapping.
-
-    ``$SEESAW_CACHE_DIR`` if set and non-empty, else ``$XDG_CACHE_HOME/seesaw``,
-    else ``$HOME/.cache/seesaw`` (the user's home directory when ``HOME`` is unset).
-
-    >>> default_cache_dir({"SEESAW_CACHE_DIR": "/tmp/c"}).as_posix()
-    '/tmp/c'
-    >>> default_cache_dir({"XDG_CACHE_HOME": "/x", "HOME": "/h"}).as_posix()
-    '/x/seesaw'
-    >>> default_cache_dir({"HOME": "/h"}).as_posix()
-    '/h/.cache/seesaw'
-    """
-    if env.get("SEESAW_CACHE_DIR"):
-        return Path(env["SEESAW_CACHE_DIR"])
-    if env.get("XDG_CACHE_HOME"):
-        return Path(env["XDG_CACHE_HOME"]) / "seesaw"
-    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
-    return home / ".cache" / "seesaw"
 
 
 class FrameCache:
