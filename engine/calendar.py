@@ -146,13 +146,9 @@ def _stored_sessions(path: Path) -> np.ndarray | None:
         values = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None
-    if (
-        values.dtype != np.dtype("datetime64[ns]")
-        or values.ndim != 1
-        or not (np.diff(values) > np.timedelta64(0)).all()
-    ):
-        return None
-    return values
+    if values.dtype != np.dtype("datetime64[ns]") or values.ndim != 1 or len(values) == 0:
+        return None  # an empty file would make every date a non-session
+    return values if bool((np.diff(values) > np.timedelta64(0)).all()) else None
 
 
 def _store_sessions(path: Path, sessions: pd.DatetimeIndex) -> None:

@@ -57,9 +57,11 @@ def test_a_damaged_file_is_computed_again_and_replaced(cache: Path) -> None:
     calendar.sessions("us", dt.date(2020, 1, 1), dt.date(2020, 12, 31))
     [stored] = cache.glob("XNYS-*.npy")
     expected = np.load(stored)
-    for damage in (b"not a numpy file", None):
-        if damage is None:  # a valid file whose dates are out of order
+    for damage in (b"not a numpy file", "reversed", "empty"):
+        if damage == "reversed":  # a valid file whose dates are out of order
             np.save(stored, expected[::-1])
+        elif damage == "empty":  # a valid file without a session
+            np.save(stored, expected[:0])
         else:
             stored.write_bytes(damage)
         calendar._all_sessions.cache_clear()
