@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from strategies.registry import SignalInputs
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["later_closing", "log_of", "log_returns", "prices_in"]
 
 
 def log_of(s: pd.Series) -> pd.Series:
     """Natural log of a positive series (NaN stays NaN; no warnings)."""
+    import pandas as pd  # imported on use: `seesaw validate` loads the signal library without pandas
+
     with np.errstate(divide="ignore", invalid="ignore"):
         return pd.Series(np.log(s.to_numpy(dtype="float64")), index=s.index)
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import PositiveInt, conint
 
 from strategies._common import later_closing, log_of, log_returns, prices_in
 from strategies.registry import AssetRef, SignalInputs, signal
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["corr_pairs", "on_union_timeline", "rolling_beta", "rolling_corr"]
 

@@ -28,11 +28,13 @@ import difflib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin, get_type_hints
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, create_model
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["REGISTRY", "AssetRef", "SignalDef", "SignalInputs", "SignalRef", "get_signal", "signal"]
 
@@ -89,6 +91,8 @@ class SignalInputs:
 
     def series(self, asset: str) -> pd.Series:
         """``prices[asset]`` as a Series on :attr:`dates` (a copy)."""
+        import pandas as pd  # imported on use: `seesaw validate` loads the registry without pandas
+
         return pd.Series(np.array(self.prices[asset], dtype="float64"), index=self.dates)
 
     def values(self, name: str) -> pd.Series:
@@ -97,6 +101,8 @@ class SignalInputs:
         The computed signal ``name`` when there is one, else the price series of asset ``name``.
         """
         if name in self.signals:
+            import pandas as pd
+
             return pd.Series(np.array(self.signals[name], dtype="float64"), index=self.dates)
         if name in self.prices:
             return self.series(name)
@@ -153,9 +159,9 @@ def signal(name: str, *, lookback: Callable[[Mapping[str, Any]], int]):
                 signal_params.append(pname)
             default = ... if param.default is inspect.Parameter.empty else param.default
             fields[pname] = (hint, default)
-        model = create_model(
-            f"{name}_params", __config__=ConfigDict(extra="forbid", strict=True, frozen=True), **fields
-        )
+        # defer_build: the validator is built when a config first uses the signal, not at import
+        config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+        model = create_model(f"{name}_params", __config__=config, **fields)
         REGISTRY[name] = SignalDef(
             name=name,
             func=func,

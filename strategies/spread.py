@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 from pydantic import PositiveInt, conint
 
 from strategies._common import log_of
 from strategies.registry import AssetRef, SignalInputs, signal
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ratio_trend", "spread_zscore"]
 

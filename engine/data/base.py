@@ -15,11 +15,12 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Protocol, runtime_checkable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from engine.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "MAX_SYMBOL_LENGTH",
@@ -126,6 +127,8 @@ def file_inside(directory: Path, name: str) -> Path:
 
 def empty_raw_frame() -> pd.DataFrame:
     """A raw frame with no rows and the standard columns."""
+    import pandas as pd  # imported on use: config validation reads the ticker rules here without pandas
+
     return pd.DataFrame(
         {c: pd.Series(dtype="float64") for c in RAW_COLUMNS},
         index=pd.DatetimeIndex([], name="Date"),
@@ -134,6 +137,8 @@ def empty_raw_frame() -> pd.DataFrame:
 
 def between(frame: pd.DataFrame, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
     """A copy of the rows of ``frame`` dated within ``[start, end]`` (inclusive; None is unbounded)."""
+    import pandas as pd
+
     lo = pd.Timestamp(start) if start is not None else None
     hi = pd.Timestamp(end) if end is not None else None
     return frame.loc[lo:hi].copy()

@@ -18,10 +18,10 @@ from engine.config import StrategyConfig
 from engine.config.messages import first_error, pydantic_message
 from engine.config.models import DataSpec
 from engine.data.base import Provider
-from engine.data.panel import LoadedPanel
 from engine.errors import ConfigError, UserError
 
 if TYPE_CHECKING:
+    from engine.data.panel import LoadedPanel  # types only: the panel imports pandas, `validate` does not
     from engine.simulate import Engine  # types only: the simulator and the catalog import numba
     from engine.store.catalog import Catalog
 
