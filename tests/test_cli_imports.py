@@ -1,8 +1,8 @@
 """Commands import only what they use: checking configs never loads the numeric stack.
 
-``seesaw validate`` and ``seesaw --help`` answer in about half a second because they import
-neither pandas nor the simulator (vectorbt, numba) nor the statistics (scipy, arch) nor the
-store and the charts; each of those costs from 0.2 to 4 seconds.  Each case runs in a fresh
+``seesaw validate``, ``schema``, ``signals`` and ``--help`` answer in about half a second because
+they import neither pandas nor the simulator (vectorbt, numba) nor the statistics (scipy, arch)
+nor the store and the charts; each of those costs from 0.2 to 4 seconds.  Each case runs in a fresh
 interpreter and lists the heavy packages it found in ``sys.modules`` afterwards.
 """
 
@@ -47,6 +47,8 @@ def _imports_after(*args: str) -> dict:
         pytest.param(("--help",), id="help"),
         pytest.param(("validate", "configs"), id="validate-shipped"),
         pytest.param(("validate", "configs/corr_breakdown.yaml"), id="validate-one"),
+        pytest.param(("schema",), id="schema"),
+        pytest.param(("signals",), id="signals"),
     ],
 )
 def test_checking_configs_loads_no_numeric_stack(args: tuple[str, ...]) -> None:

@@ -36,7 +36,7 @@ def validate(configs: ConfigsArg) -> None:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the config file, for editors."""
-    from engine.jobs.run import config_schema
+    from engine.jobs.schema import config_schema
 
     with user_errors():
         schema = config_schema()

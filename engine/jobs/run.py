@@ -32,7 +32,6 @@ __all__ = [
     "ConfigRun",
     "RunReport",
     "assumptions",
-    "config_schema",
     "data_block",
     "resolved_config",
     "risk_free_text",
@@ -83,19 +82,6 @@ class RunReport:
 def validate_configs(paths: Sequence[str | Path]) -> list[StrategyConfig]:
     """Load and check every config; the first error raises."""
     return load_configs(expand_config_paths(paths))
-
-
-def config_schema() -> dict[str, Any]:
-    """JSON Schema of the config file, for editors; each signal's parameters are those of its ``fn``
-    (every registered signal, packages' included: :func:`engine.jobs.schema.signals_schema`)."""
-    from engine.jobs.schema import signals_schema
-    from strategies import all_signals
-
-    schema = StrategyConfig.model_json_schema()
-    schema["properties"]["signals"] = signals_schema(all_signals(), schema["properties"]["signals"])
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Seesaw strategy config (v1)"
-    return schema
 
 
 def run_files(

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.config import StrategyConfig
 from engine.jobs.signals import formula
-from strategies import SignalDef
+from strategies import SignalDef, all_signals
 
-__all__ = ["PARAM_REF", "signal_schema", "signals_schema"]
+__all__ = ["PARAM_REF", "config_schema", "signal_schema", "signals_schema"]
 
 #: A ``$name`` reference to a key under ``params:``, accepted wherever a parameter value is.
 PARAM_REF: dict[str, Any] = {"type": "string", "pattern": "^\\$", "description": "$NAME of a key under params:"}
@@ -53,3 +54,13 @@ def signals_schema(signals: Mapping[str, SignalDef], base: Mapping[str, Any]) ->
 def _or_ref(prop: Mapping[str, Any]) -> dict[str, Any]:
     kept = {k: v for k, v in prop.items() if k in _ANNOTATIONS}
     return {**kept, "anyOf": [{k: v for k, v in prop.items() if k not in _ANNOTATIONS}, PARAM_REF]}
+
+
+def config_schema() -> dict[str, Any]:
+    """JSON Schema of the config file, for editors; each signal's parameters are those of its ``fn``
+    (every registered signal, packages' included: :func:`signals_schema`)."""
+    schema = StrategyConfig.model_json_schema()
+    schema["properties"]["signals"] = signals_schema(all_signals(), schema["properties"]["signals"])
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Seesaw strategy config (v1)"
+    return schema
