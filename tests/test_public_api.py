@@ -98,6 +98,7 @@ EXPECTED: dict[str, set[str]] = {
         "longest_drawdown_days",
         "max_drawdown",
         "periods_per_year",
+        "resampled_sharpes",
         "risk_ratios",
         "sharpe",
         "sortino",
@@ -107,7 +108,7 @@ EXPECTED: dict[str, set[str]] = {
         "years_between",
     },
     "engine.metrics.cscv_blocks": {"BlockSums", "splits_nb"},
-    "engine.metrics.resample": {"BATCH", "KEPT", "optimal_block", "stationary_indices"},
+    "engine.metrics.resample": {"BATCH", "optimal_block", "stationary_indices"},
     "engine.metrics.specs": {
         "CATALOG_COLUMNS",
         "COMPARE_COMPACT",

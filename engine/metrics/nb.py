@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["covariances_nb", "drawdowns_nb", "means_nb", "moments_nb", "weights_nb"]
+__all__ = ["covariances_nb", "drawdowns_nb", "means_nb", "moments_nb", "resampled_sharpes_nb", "weights_nb"]
 
 Array = np.ndarray
 
@@ -128,3 +128,32 @@ def covariances_nb(r: Array, mk: Array) -> Array:
         for j in range(k):
             out[j] += (r[i, j] - mean[j]) * dm
     return out / (n - 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def resampled_sharpes_nb(r: Array, index: Array, root: float, flat_rtol: float) -> Array:
+    """Per row b of ``index``: the Sharpe ratio of the resample x = r[index[b]], as :func:`moments_nb`
+    scores the column x with rf = 0: mean / std (ddof=1) * root, NaN when std <= flat_rtol * max |x|.
+
+    The same operations in the same order as ``moments_nb`` on the gathered column, so the same bits,
+    without gathering the resamples into a (dates, reps) array first.
+    """
+    reps, n = index.shape
+    out = np.empty(reps)
+    for b in range(reps):
+        row = index[b]
+        total = 0.0
+        biggest = 0.0
+        for i in range(n):
+            x = r[row[i]]
+            total += x - 0.0
+            if abs(x) > biggest:
+                biggest = abs(x)
+        mean = total / n
+        squares = 0.0
+        for i in range(n):
+            d = (r[row[i]] - 0.0) - mean
+            squares += d * d
+        std = np.sqrt(squares / (n - 1)) if n > 1 else np.nan
+        out[b] = mean / std * root if std > flat_rtol * biggest else np.nan
+    return out

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.metrics.nb import covariances_nb, drawdowns_nb, means_nb, moments_nb, weights_nb
+from engine.metrics.nb import covariances_nb, drawdowns_nb, means_nb, moments_nb, resampled_sharpes_nb, weights_nb
 
 __all__ = [
     "annual_volatility",
@@ -40,6 +40,7 @@ __all__ = [
     "longest_drawdown_days",
     "max_drawdown",
     "periods_per_year",
+    "resampled_sharpes",
     "risk_ratios",
     "sharpe",
     "sortino",
@@ -152,6 +153,16 @@ def sharpe(returns: Array, ppy: float, *, risk_free: Array | None = None) -> Met
     exactly the risk-free rate: a spread below ``FLAT_RTOL`` of max |r| is rounding noise).
     """
     return risk_ratios(returns, ppy, risk_free=risk_free)[1]
+
+
+def resampled_sharpes(returns: Array, index: Array, ppy: float) -> Array:
+    """``sharpe(returns[index.T], ppy)``, bit for bit, without building the (dates, reps) array.
+
+    ``returns``: (dates,) returns, no risk-free deduction; ``index``: (reps, dates) integer rows, each
+    a resample's positions.  One Sharpe ratio per row of ``index``.
+    """
+    r = np.ascontiguousarray(returns, dtype=np.float64)
+    return resampled_sharpes_nb(r, np.ascontiguousarray(index), float(np.sqrt(ppy)), FLAT_RTOL)
 
 
 def sortino(returns: Array, ppy: float, *, risk_free: Array | None = None) -> Metric:

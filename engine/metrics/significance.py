@@ -30,21 +30,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from types import ModuleType
 
 import numpy as np
 from scipy.stats import norm
 
 from engine.metrics import sharpe
 from engine.metrics.resample import optimal_block, stationary_indices
-
-
-def _arch() -> ModuleType:
-    """``arch.bootstrap``, imported when a statistic first needs it (about 1.5 s)."""
-    import arch.bootstrap
-
-    return arch.bootstrap
-
+from engine.metrics.returns import resampled_sharpes
+from engine.metrics.spa import long_run_variance, spa_pvalues
 
 __all__ = [
     "DEFAULT_SEED",
@@ -188,7 +181,7 @@ def _percentile_interval(
     """
     # arch's resamples, 100 at a time, each batch reduced as the columns of one array (engine/metrics/resample.py)
     batches = stationary_indices(len(r), block=block, reps=reps, seed=seed)
-    draws = np.concatenate([sharpe(r[index.T], periods_per_year) for index in batches])
+    draws = np.concatenate([resampled_sharpes(r, index, periods_per_year) for index in batches])
     # arch's conf_int(method="percentile"): np.percentile at 100 * (1 - level) / 2 and its mirror
     alpha = (1.0 - level) / 2
     lower, upper = np.percentile(draws, [100 * alpha, 100 * (1.0 - alpha)])
@@ -296,14 +289,9 @@ def sharpe_beats_probability(
 
 
 def _sharpe_differences(r: np.ndarray, y: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """SR(r[i]) - SR(y[i]) per period for each row i of ``index`` (NaN where a resample has no variation)."""
-    n, sr = index.shape[1], []
-    for x in (r[index], y[index]):
-        mean = x.mean(axis=1)
-        var = (np.einsum("ij,ij->i", x, x) - n * mean**2) / (n - 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sr.append(np.where(var > 0, mean / np.sqrt(var), np.nan))
-    return sr[0] - sr[1]
+    """SR(r[i]) - SR(y[i]) per period for each row i of ``index``, each SR as ``sharpe(x, 1.0)``
+    (NaN where a resample has no variation)."""
+    return resampled_sharpes(r, index, 1.0) - resampled_sharpes(y, index, 1.0)
 
 
 # ---------------------------------------------------------------------------- DSR
@@ -361,25 +349,6 @@ def deflated_sharpe(returns: Sequence[float] | np.ndarray, *, trial_sharpes: Seq
 # ---------------------------------------------------------------------------- SPA
 
 
-def _long_run_variance(d: np.ndarray, block: int) -> np.ndarray:
-    """Stationary-bootstrap variance of sqrt(T) * mean, per column (Politis & Romano 1994, Hansen 2005).
-
-        omega^2 = g_0 + 2 * sum_{i=1}^{T-1} k_i * g_i,
-        k_i = (1 - i/T) (1 - q)^i + (i/T) (1 - q)^(T-i),  q = 1 / block,
-
-    g_i the 1/T autocovariances; the estimator ``arch.bootstrap.SPA`` uses internally.
-    """
-    t = d.shape[0]
-    dev = d - d.mean(axis=0)
-    nfft = 1 << (2 * t - 1).bit_length()
-    spec = np.fft.rfft(dev, n=nfft, axis=0)
-    acov = np.fft.irfft(spec * np.conj(spec), n=nfft, axis=0)[:t] / t
-    lag = np.arange(1, t)
-    q = 1.0 / block
-    kappa = (1 - lag / t) * (1 - q) ** lag + (lag / t) * (1 - q) ** (t - lag)
-    return np.asarray(acov[0] + 2 * kappa @ acov[1:])
-
-
 def _spa_inputs(strategy_returns: np.ndarray, benchmark_returns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(strategy returns (T, K), benchmark returns (T,)) as float arrays; ValueError on a bad shape or value."""
     strat = np.asarray(strategy_returns, dtype=float)
@@ -422,9 +391,10 @@ def spa_pvalue(
     Losses are negative returns, so the loss differential of strategy k on day t is
     d_kt = loss_bench - loss_k = r_kt - b_t, positive when the strategy beats the benchmark,
     and H0 is max_k E[d_k] <= 0.  The statistic is max_k d̄_k / omega_k (omega_k^2 the
-    stationary-bootstrap long-run variance of d_k, ``_long_run_variance``); its null
-    distribution comes from ``arch.bootstrap.SPA`` (stationary bootstrap, ``reps``
-    resamples, ``np.random.default_rng(seed)``) with Hansen's three recentrings:
+    stationary-bootstrap long-run variance of d_k, :func:`engine.metrics.spa.long_run_variance`);
+    its null distribution is ``arch.bootstrap.SPA``'s (stationary bootstrap, ``reps`` resamples,
+    ``np.random.default_rng(seed)``; computed by :mod:`engine.metrics.spa`, the same p-values)
+    with Hansen's three recentrings:
 
     * ``upper``: every strategy recentred as if its mean were 0 (White's Reality Check
       null, the least favourable configuration; conservative).
@@ -482,7 +452,7 @@ def _studentized_spa(d: np.ndarray, size: int, reps: int, seed: int) -> dict[str
     ``consistent`` and ``lower`` p-values sit near 0.5 (its null is centred at its own
     mean) and ``upper`` near 1 -- none of them rejects.
     """
-    studentized = d / np.sqrt(_long_run_variance(d, size))
-    test = _arch().SPA(np.zeros(len(d)), -studentized, block_size=size, reps=reps, seed=np.random.default_rng(seed))
-    test.compute()
-    return {key: float(test.pvalues[key]) for key in SPA_KEYS}
+    studentized = d / np.sqrt(long_run_variance(d, size))
+    # arch.bootstrap.SPA(np.zeros(T), -studentized, block_size=size, reps=reps, seed=default_rng(seed))
+    p = spa_pvalues(0.0 - (-studentized), block=size, reps=reps, seed=seed)
+    return {key: p[key] for key in SPA_KEYS}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -51,31 +50,25 @@ def test_without_a_reference_or_trials_those_statistics_are_nan() -> None:
     assert row_statistics([], None, periods_per_year=252.0, reps=100, trial_sharpes=[]) == []
 
 
-def test_threads_needing_the_same_resamples_draw_them_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    # two rows with the same dates and block length share one set of indices, even when their threads
-    # ask for it at the same moment (a slow draw: without the lock both threads would draw it)
-    import arch.bootstrap
+def test_threads_drawing_the_same_resamples_at_once_get_archs_indices() -> None:
+    """The draws keep their generator state in their own object: two threads drawing the same set at
+    the same moment each get arch's indices, as one thread alone does."""
+    from arch.bootstrap import StationaryBootstrap
 
-    built: list[int] = []
-
-    class Counted(arch.bootstrap.StationaryBootstrap):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            built.append(1)
-            time.sleep(0.2)
-            super().__init__(*args, **kwargs)
-
-    monkeypatch.setattr(arch.bootstrap, "StationaryBootstrap", Counted)
-    barrier = threading.Barrier(2)
+    bs = StationaryBootstrap(4, np.empty(3000), seed=np.random.default_rng(987_654_321))
+    expected = np.stack([bs.index.copy() for _ in bs.bootstrap(60)])
+    barrier = threading.Barrier(4)
     drawn: list[np.ndarray] = []
 
     def draw() -> None:
         barrier.wait()
-        drawn.append(np.vstack(list(resample.stationary_indices(300, block=4, reps=50, seed=987_654_321))))
+        drawn.append(np.vstack(list(resample.stationary_indices(3000, block=4, reps=60, seed=987_654_321, batch=3))))
 
-    threads = [threading.Thread(target=draw) for _ in range(2)]
+    threads = [threading.Thread(target=draw) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(built) == 1
-    np.testing.assert_array_equal(drawn[0], drawn[1])
+    assert len(drawn) == 4
+    for d in drawn:
+        np.testing.assert_array_equal(d, expected)

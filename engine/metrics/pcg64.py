@@ -1,0 +1,115 @@
+"""numpy's ``PCG64`` random stream and arch's stationary-bootstrap indices, compiled.
+
+:class:`StationaryDraws` hands out the index vectors that ``arch.bootstrap.StationaryBootstrap``'s
+``update_indices`` would return, one resample after another, from a ``numpy.random.Generator``
+over ``PCG64``: the same random numbers in the same order, so the same bits
+(``tests/unit/test_pcg64.py`` compares them with arch over odd and even lengths and many seeds).
+arch calls numpy and a Cython loop once per resample (about 80 µs for 6,300 dates, most of it
+holding the GIL); this loop draws every resample of a set in one call without the GIL, so the
+statistics of several rows draw their sets on several threads at once.
+
+What it reproduces, from numpy's ``pcg64.h`` and ``distributions.c``:
+
+* ``PCG64`` (XSL-RR 128/64): the 128-bit state steps ``state = state * M + inc`` (mod 2**128),
+  then the output is ``rotr64(hi ^ lo, hi >> 58)`` of the new state.
+* 32-bit draws use both halves of a 64-bit output, low half first; the unused high half is kept in
+  the generator's ``has_uint32``/``uinteger`` fields for the next 32-bit draw.
+* ``Generator.integers(n, size=m, dtype=int64)`` for n <= 2**32 draws each value with Lemire's
+  bounded method on 32-bit draws; ``Generator.random(m)`` is ``(next64 >> 11) / 2**53``.
+* arch's resample: ``integers(n, size=n)`` then ``random(n)``; position 0 keeps its random start,
+  position i > 0 continues the previous one (``+1``, wrapping at n) when ``u[i] > 1 / block``.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba.extending import intrinsic
+
+__all__ = ["StationaryDraws"]
+
+_MASK32 = np.uint64(0xFFFFFFFF)
+_MULT_HI = np.uint64(0x2360ED051FC65DA4)  # PCG's default 128-bit multiplier, high and low words
+_MULT_LO = np.uint64(0x4385DF649FCCF645)
+
+
+class StationaryDraws:
+    """The resamples of ``StationaryBootstrap(block, x, seed=np.random.default_rng(seed))`` for any x
+    of n rows, handed out in order: each :meth:`next` continues the stream where the last stopped."""
+
+    def __init__(self, n: int, *, block: int, seed: int) -> None:
+        if not 1 <= n < 2**31:
+            raise ValueError(f"n must be in [1, 2**31), got {n}")
+        if block < 1:
+            raise ValueError(f"block must be >= 1, got {block}")
+        state = np.random.default_rng(seed).bit_generator.state
+        pcg, word = state["state"], 2**64 - 1
+        self._n, self._p = n, 1.0 / block
+        words = (pcg["state"] >> 64, pcg["state"] & word, pcg["inc"] >> 64, pcg["inc"] & word)
+        self._state = np.array([*words, state["has_uint32"], state["uinteger"]], dtype=np.uint64)
+
+    def next(self, reps: int) -> np.ndarray:
+        """The next ``reps`` resamples' indices, (reps, n) int32."""
+        out = np.empty((reps, self._n), dtype=np.int32)
+        _draw_nb(self._state, self._n, self._p, out)
+        return out
+
+
+@intrinsic
+def _mulhi64(typingctx, a, b):
+    """The high 64 bits of the 128-bit product of two uint64 (one machine multiply, as numpy's C)."""
+    sig = numba.types.uint64(numba.types.uint64, numba.types.uint64)
+
+    def codegen(context, builder, signature, args):
+        wide = ir.IntType(128)
+        product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        return builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
+
+    return sig, codegen
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _step(hi: np.uint64, lo: np.uint64, inc_hi: np.uint64, inc_lo: np.uint64) -> tuple:
+    """PCG64's next state (hi, lo) and its 64-bit output."""
+    new_lo = lo * _MULT_LO
+    new_hi = _mulhi64(lo, _MULT_LO) + lo * _MULT_HI + hi * _MULT_LO  # type: ignore[call-arg]
+    lo = new_lo + inc_lo
+    hi = new_hi + inc_hi + (np.uint64(1) if lo < new_lo else np.uint64(0))
+    value = hi ^ lo
+    rot = hi >> np.uint64(58)
+    return hi, lo, (value >> rot) | (value << ((np.uint64(64) - rot) & np.uint64(63)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _draw_nb(s: np.ndarray, n: int, p: float, out: np.ndarray) -> None:
+    """Fill each row of ``out`` with one stationary-bootstrap resample's indices (module docstring).
+
+    ``s`` = [state hi, state lo, inc hi, inc lo, has_uint32, uinteger] of the generator.
+    """
+    hi, lo, inc_hi, inc_lo = s[0], s[1], s[2], s[3]
+    has32, kept = s[4] != 0, s[5]
+    size = np.uint64(n)
+    threshold = (_MASK32 - (size - np.uint64(1))) % size
+    scale = 1.0 / 9007199254740992.0
+    for b in range(out.shape[0]):
+        row = out[b]
+        for i in range(n):
+            # numpy's Lemire draw in [0, n) from 32-bit draws; a 64-bit output gives two, low half first
+            while True:
+                if has32:
+                    x32, has32 = kept, False
+                else:
+                    hi, lo, x = _step(hi, lo, inc_hi, inc_lo)
+                    x32, kept, has32 = x & _MASK32, x >> np.uint64(32), True
+                m = x32 * size
+                if (m & _MASK32) >= threshold:  # numpy tests leftover < n first: the same outcome
+                    break
+            row[i] = np.int32(m >> np.uint64(32))
+        hi, lo, x = _step(hi, lo, inc_hi, inc_lo)  # u[0]: drawn, never used
+        for i in range(1, n):
+            hi, lo, x = _step(hi, lo, inc_hi, inc_lo)
+            if np.float64(x >> np.uint64(11)) * scale > p:
+                nxt = row[i - 1] + 1
+                row[i] = 0 if nxt == n else nxt
+    s[0], s[1], s[4], s[5] = hi, lo, np.uint64(1 if has32 else 0), kept
