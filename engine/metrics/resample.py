@@ -12,13 +12,15 @@ resample the same bits as the callback would.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from engine.metrics.pcg64 import StationaryDraws
 
-__all__ = ["BATCH", "optimal_block", "stationary_indices"]
+__all__ = ["BATCH", "Resampled", "evaluate", "optimal_block", "stationary_indices"]
 
 #: Resamples per batch: a batch of 100 resamples of 6,000 dates gathers 4.8 MB per series.
 BATCH = 100
@@ -51,3 +53,44 @@ def stationary_indices(n: int, *, block: int, reps: int, seed: int, batch: int =
     draws = StationaryDraws(n, block=block, seed=seed)
     for start in range(0, reps, batch):
         yield draws.next(min(batch, reps - start))
+
+
+@dataclass(frozen=True)
+class Resampled:
+    """A statistic over the stationary-bootstrap resamples of n dates with mean block length ``block``.
+
+    ``reduce`` maps a (b, n) batch of resample indices to the statistic's b values, ``finish`` all
+    ``reps`` values (in resample order) to the result.  Statistics of the same (n, block) need the
+    same resamples: :func:`evaluate` draws them once for all of them.
+    """
+
+    n: int
+    block: int
+    reduce: Callable[[np.ndarray], np.ndarray]
+    finish: Callable[[np.ndarray], Any]
+
+
+def evaluate(
+    stats: Sequence[Resampled],
+    *,
+    reps: int,
+    seed: int,
+    map_groups: Callable[[Callable[[list[int]], None], Iterable[list[int]]], Iterable[None]] = map,
+) -> list[Any]:
+    """Each statistic's result, in order.  Statistics of the same (n, block) form a group that draws
+    its ``reps`` resamples once, batch by batch, and hands each batch to every member; ``map_groups``
+    runs the groups (``map``: one after another; an executor's ``map``: on its threads)."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, stat in enumerate(stats):
+        groups.setdefault((stat.n, stat.block), []).append(i)
+    parts: list[list[np.ndarray]] = [[] for _ in stats]
+
+    def run(members: list[int]) -> None:
+        first = stats[members[0]]
+        for index in stationary_indices(first.n, block=first.block, reps=reps, seed=seed):
+            for i in members:
+                parts[i].append(stats[i].reduce(index))
+
+    for _ in map_groups(run, list(groups.values())):
+        pass
+    return [stat.finish(np.concatenate(part)) for stat, part in zip(stats, parts, strict=True)]

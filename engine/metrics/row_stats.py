@@ -4,10 +4,12 @@ For each row's daily excess returns: its Sharpe ratio's 95% interval (stationary
 against a Sharpe of 0, the probability its Sharpe beats the reference's (paired bootstrap) and its
 DSR deflated by the trials' Sharpe ratios (:mod:`engine.metrics.significance` defines each one).
 
-Rows are computed on threads.  Each statistic draws its resamples from its own seeded generator, so a
-row's numbers do not depend on the thread that computes it nor on the other rows: the results are
-those of one row after another, bit for bit (``tests/unit/test_row_stats.py``).  Most of the work is
-arch drawing resamples and numpy reducing them, which release the GIL for their bulk.
+The statistics that need resamples (the interval and the paired probability) are grouped by the
+resamples they need (the dates and the block length: every statistic uses the same seed), each group
+draws them once and the groups run on threads.  Each group's draws start from their own seeded
+generator, so a row's numbers do not depend on the thread nor on the other rows: the results are
+those of each statistic called alone, bit for bit (``tests/unit/test_row_stats.py``).  Drawing the
+resamples and reducing them are compiled and release the GIL.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
 from engine.metrics import significance as sig
+from engine.metrics.resample import Resampled, evaluate
 
 __all__ = ["ROW_STATS", "row_statistics"]
 
@@ -43,19 +47,39 @@ def row_statistics(
     deflates by (none: NaN).  ``workers``: threads (default: the machine's cores, at most 4).
     """
     trials = np.asarray(trial_sharpes, dtype=float)
-
-    def one(r: np.ndarray) -> dict[str, float]:
-        lo, hi = sig.sharpe_ci(r, periods_per_year=periods_per_year, reps=reps)
-        return {
-            "sharpe_ci_low": lo,
-            "sharpe_ci_high": hi,
-            "psr": sig.probabilistic_sharpe(r),
-            "p_beats_ref": math.nan if reference is None else sig.sharpe_beats_probability(r, reference, reps=reps),
-            "dsr": sig.deflated_sharpe(r, trial_sharpes=trials) if len(trials) else math.nan,
-        }
-
-    threads = min(len(returns), workers or min(4, os.cpu_count() or 1))
+    rows: list[dict[str, Any]] = []
+    for r in returns:
+        ci = sig.sharpe_ci_resampled(r, periods_per_year=periods_per_year)
+        beats = math.nan if reference is None else sig.sharpe_beats_resampled(r, reference)
+        rows.append(
+            {
+                "ci": ci,
+                "psr": sig.probabilistic_sharpe(r),
+                "p_beats_ref": beats,
+                "dsr": sig.deflated_sharpe(r, trial_sharpes=trials) if len(trials) else math.nan,
+            }
+        )
+    # the statistics that need resamples, drawn once per (dates, block length) and group, groups on threads
+    pending = [
+        (i, key) for i, row in enumerate(rows) for key in ("ci", "p_beats_ref") if isinstance(row[key], Resampled)
+    ]
+    plans = [rows[i][key] for i, key in pending]
+    groups = len({(p.n, p.block) for p in plans})
+    threads = min(groups, workers or min(4, os.cpu_count() or 1))
     if threads <= 1:
-        return [one(r) for r in returns]
-    with ThreadPoolExecutor(threads) as pool:
-        return list(pool.map(one, returns))
+        done = evaluate(plans, reps=reps, seed=sig.DEFAULT_SEED)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            done = evaluate(plans, reps=reps, seed=sig.DEFAULT_SEED, map_groups=pool.map)
+    for (i, key), value in zip(pending, done, strict=True):
+        rows[i][key] = value
+    return [
+        {
+            "sharpe_ci_low": row["ci"][0],
+            "sharpe_ci_high": row["ci"][1],
+            "psr": row["psr"],
+            "p_beats_ref": row["p_beats_ref"],
+            "dsr": row["dsr"],
+        }
+        for row in rows
+    ]

@@ -35,7 +35,7 @@ import numpy as np
 from scipy.stats import norm
 
 from engine.metrics import sharpe
-from engine.metrics.resample import optimal_block, stationary_indices
+from engine.metrics.resample import Resampled, evaluate, optimal_block
 from engine.metrics.returns import resampled_sharpes
 from engine.metrics.spa import long_run_variance, spa_pvalues
 
@@ -50,7 +50,9 @@ __all__ = [
     "probabilistic_sharpe",
     "probabilistic_sharpe_from_moments",
     "sharpe_beats_probability",
+    "sharpe_beats_resampled",
     "sharpe_ci",
+    "sharpe_ci_resampled",
     "spa_pvalue",
 ]
 
@@ -126,7 +128,7 @@ def sharpe_ci(
     dependence (volatility clustering) of daily returns that an iid bootstrap destroys.  The
     interval is the percentile interval [q_{(1-level)/2}, q_{(1+level)/2}] of the resampled
     SR_ann (numpy's linear interpolation between order statistics); why percentile and not
-    BCa: ``_percentile_interval``.
+    BCa: :func:`sharpe_ci_resampled`.
 
     Parameters
     ----------
@@ -156,36 +158,46 @@ def sharpe_ci(
     >>> bool(lo < sharpe(r, 252) < hi)
     True
     """
+    plan = sharpe_ci_resampled(returns, periods_per_year=periods_per_year, level=level, block=block)
+    _check_bootstrap(reps, block)
+    return plan if isinstance(plan, tuple) else evaluate([plan], reps=reps, seed=seed)[0]
+
+
+def sharpe_ci_resampled(
+    returns: Sequence[float] | np.ndarray, *, periods_per_year: float, level: float = 0.95, block: int | None = None
+) -> tuple[float, float] | Resampled:
+    """:func:`sharpe_ci` before its resamples are drawn: the interval when none are needed (NaN, NaN),
+    else the statistic for :func:`engine.metrics.resample.evaluate` (which several can share).
+
+    The interval is the ``level`` percentile interval of ``sharpe(x, periods_per_year)`` over the
+    resamples x.  Why percentile and not BCa: BCa's acceleration comes from a delete-one jackknife,
+    which treats the days as independent and so ignores the very dependence the block bootstrap is
+    there to keep; it also costs n extra evaluations.  The percentile interval is
+    transformation-respecting and needs no extra assumption; its coverage error is larger for
+    strongly skewed statistics, an accepted trade-off here.
+    """
     r = _returns_1d(returns)
     if not periods_per_year > 0:
         raise ValueError(f"periods_per_year must be > 0, got {periods_per_year}")
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    _check_bootstrap(reps, block)
+    _check_bootstrap(1, block)
     if math.isnan(per_period_sharpe(r)):
         return math.nan, math.nan
-    size = optimal_block(r) if block is None else block
-    return _percentile_interval(r, periods_per_year, level=level, reps=reps, seed=seed, block=size)
-
-
-def _percentile_interval(
-    r: np.ndarray, periods_per_year: float, *, level: float, reps: int, seed: int, block: int
-) -> tuple[float, float]:
-    """The ``level`` percentile interval of ``sharpe(x, periods_per_year)`` over stationary-bootstrap resamples x.
-
-    Why percentile and not BCa: BCa's acceleration comes from a delete-one jackknife, which
-    treats the days as independent and so ignores the very dependence the block bootstrap is
-    there to keep; it also costs n extra evaluations.  The percentile interval is
-    transformation-respecting and needs no extra assumption; its coverage error is larger
-    for strongly skewed statistics, an accepted trade-off here.
-    """
-    # arch's resamples, 100 at a time, each batch reduced as the columns of one array (engine/metrics/resample.py)
-    batches = stationary_indices(len(r), block=block, reps=reps, seed=seed)
-    draws = np.concatenate([resampled_sharpes(r, index, periods_per_year) for index in batches])
-    # arch's conf_int(method="percentile"): np.percentile at 100 * (1 - level) / 2 and its mirror
     alpha = (1.0 - level) / 2
-    lower, upper = np.percentile(draws, [100 * alpha, 100 * (1.0 - alpha)])
-    return float(lower), float(upper)
+
+    def interval(draws: np.ndarray) -> tuple[float, float]:
+        # arch's conf_int(method="percentile"): np.percentile at 100 * (1 - level) / 2 and its mirror
+        lower, upper = np.percentile(draws, [100 * alpha, 100 * (1.0 - alpha)])
+        return float(lower), float(upper)
+
+    # each batch of resamples reduced at once, as the columns of one array would be (engine/metrics/resample.py)
+    return Resampled(
+        len(r),
+        optimal_block(r) if block is None else block,
+        lambda index: resampled_sharpes(r, index, periods_per_year),
+        interval,
+    )
 
 
 # ---------------------------------------------------------------------------- PSR
@@ -274,24 +286,35 @@ def sharpe_beats_probability(
     >>> bool(sharpe_beats_probability(y + 0.001, y, reps=200) > 0.99)
     True
     """
+    plan = sharpe_beats_resampled(returns, reference, block=block)
+    _check_bootstrap(reps, block)
+    return plan if isinstance(plan, float) else evaluate([plan], reps=reps, seed=seed)[0]
+
+
+def sharpe_beats_resampled(
+    returns: Sequence[float] | np.ndarray, reference: Sequence[float] | np.ndarray, *, block: int | None = None
+) -> float | Resampled:
+    """:func:`sharpe_beats_probability` before its resamples are drawn: the probability when none are
+    needed (NaN, or 0.5 for series that differ by a constant), else the statistic for
+    :func:`engine.metrics.resample.evaluate`."""
     r, y = _returns_1d(returns), _returns_1d(reference, name="reference")
     if r.shape != y.shape:
         raise ValueError(f"returns and reference differ in length: {len(r)} and {len(y)}")
-    _check_bootstrap(reps, block)
+    _check_bootstrap(1, block)
     if math.isnan(per_period_sharpe(r)) or math.isnan(per_period_sharpe(y)):
         return math.nan
     if not np.any(r - y != r[0] - y[0]):
         return 0.5  # the same Sharpe in every resample
-    batches = stationary_indices(len(r), block=block or optimal_block(r - y), reps=reps, seed=seed)
-    diffs = np.concatenate([_sharpe_differences(r, y, index) for index in batches])
-    diffs = diffs[np.isfinite(diffs)]
-    return float(np.mean(diffs > 0) + 0.5 * np.mean(diffs == 0)) if len(diffs) else math.nan
 
+    def differences(index: np.ndarray) -> np.ndarray:
+        # SR(r[i]) - SR(y[i]) per period for each row i, each SR as sharpe(x, 1.0) (NaN: no variation)
+        return resampled_sharpes(r, index, 1.0) - resampled_sharpes(y, index, 1.0)
 
-def _sharpe_differences(r: np.ndarray, y: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """SR(r[i]) - SR(y[i]) per period for each row i of ``index``, each SR as ``sharpe(x, 1.0)``
-    (NaN where a resample has no variation)."""
-    return resampled_sharpes(r, index, 1.0) - resampled_sharpes(y, index, 1.0)
+    def probability(diffs: np.ndarray) -> float:
+        diffs = diffs[np.isfinite(diffs)]
+        return float(np.mean(diffs > 0) + 0.5 * np.mean(diffs == 0)) if len(diffs) else math.nan
+
+    return Resampled(len(r), block or optimal_block(r - y), differences, probability)
 
 
 # ---------------------------------------------------------------------------- DSR

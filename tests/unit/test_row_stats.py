@@ -72,3 +72,22 @@ def test_threads_drawing_the_same_resamples_at_once_get_archs_indices() -> None:
     assert len(drawn) == 4
     for d in drawn:
         np.testing.assert_array_equal(d, expected)
+
+
+def test_statistics_needing_the_same_resamples_draw_them_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _rows(6)
+    reference = np.random.default_rng(5).normal(0.0002, 0.01, 700)
+    drawn: list[tuple[int, int]] = []
+    real = resample.StationaryDraws
+
+    def counted(n: int, *, block: int, seed: int) -> object:
+        drawn.append((n, block))
+        return real(n, block=block, seed=seed)
+
+    monkeypatch.setattr(resample, "StationaryDraws", counted)
+    row_statistics(rows, reference, periods_per_year=252.0, reps=120, trial_sharpes=[], workers=2)
+    needed = {(700, resample.optimal_block(r)) for r in rows} | {
+        (700, resample.optimal_block(r - reference)) for r in rows
+    }
+    assert sorted(drawn) == sorted(needed)  # one draw per distinct block length, 12 statistics in all
+    assert len(needed) < 12

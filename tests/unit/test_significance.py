@@ -62,7 +62,9 @@ def test_public_api() -> None:
         "probabilistic_sharpe",
         "probabilistic_sharpe_from_moments",
         "sharpe_beats_probability",
+        "sharpe_beats_resampled",
         "sharpe_ci",
+        "sharpe_ci_resampled",
         "spa_pvalue",
     ]
 
