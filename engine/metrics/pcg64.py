@@ -3,18 +3,18 @@
 :class:`StationaryDraws` hands out the index vectors that ``arch.bootstrap.StationaryBootstrap``'s
 ``update_indices`` would return, one resample after another, from a ``numpy.random.Generator``
 over ``PCG64``: the same random numbers in the same order, so the same bits
-(``tests/unit/test_pcg64.py`` compares them with arch over odd and even lengths and many seeds).
-arch calls numpy and a Cython loop once per resample (about 80 µs for 6,300 dates, most of it
-holding the GIL); this loop draws every resample of a set in one call without the GIL, so the
-statistics of several rows draw their sets on several threads at once.
+(``tests/unit/test_resample.py`` compares them with arch's over odd and even lengths and several
+seeds).  arch calls numpy twice and a Cython loop once per resample (about 80 µs for 6,300 dates,
+its Python and Cython parts holding the GIL); this loop draws a whole batch of resamples in one call
+without the GIL (about 30 µs each), so statistics on several threads draw at the same time.
 
-What it reproduces, from numpy's ``pcg64.h`` and ``distributions.c``:
+What it reproduces of numpy (the tests check the result against numpy's and arch's own draws):
 
 * ``PCG64`` (XSL-RR 128/64): the 128-bit state steps ``state = state * M + inc`` (mod 2**128),
   then the output is ``rotr64(hi ^ lo, hi >> 58)`` of the new state.
 * 32-bit draws use both halves of a 64-bit output, low half first; the unused high half is kept in
   the generator's ``has_uint32``/``uinteger`` fields for the next 32-bit draw.
-* ``Generator.integers(n, size=m, dtype=int64)`` for n <= 2**32 draws each value with Lemire's
+* ``Generator.integers(n, size=m, dtype=int64)`` for n < 2**32 draws each value with Lemire's
   bounded method on 32-bit draws; ``Generator.random(m)`` is ``(next64 >> 11) / 2**53``.
 * arch's resample: ``integers(n, size=n)`` then ``random(n)``; position 0 keeps its random start,
   position i > 0 continues the previous one (``+1``, wrapping at n) when ``u[i] > 1 / block``.

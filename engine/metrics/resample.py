@@ -44,7 +44,7 @@ def stationary_indices(n: int, *, block: int, reps: int, seed: int, batch: int =
     ``arch.bootstrap.StationaryBootstrap(block, x, seed=np.random.default_rng(seed)).bootstrap(reps)``
     resamples any x of n rows with, in the same order.
 
-    Each batch is drawn when it is asked for, by :func:`engine.metrics.pcg64.stationary_draws`
+    Each batch is drawn when it is asked for, by :class:`engine.metrics.pcg64.StationaryDraws`
     (arch's random stream, compiled, without the GIL), so statistics computed on several threads
     draw at the same time and no set of indices is held longer than its batch.
     """
