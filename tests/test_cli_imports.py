@@ -36,7 +36,7 @@ def _imports_after(*args: str) -> dict:
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a first run compiles the numba kernels
     )
     return json.loads(proc.stderr.strip().splitlines()[-1])
 
