@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.metrics.block_length import stationary_block_lengths
 from engine.metrics.pcg64 import StationaryDraws
 
 __all__ = ["BATCH", "Resampled", "evaluate", "optimal_block", "stationary_indices"]
@@ -27,15 +28,13 @@ BATCH = 100
 
 
 def optimal_block(x: np.ndarray) -> int:
-    """Mean of arch's Politis-White stationary-bootstrap block lengths over the columns of ``x``.
+    """Mean of arch's Politis-White stationary-bootstrap block lengths over the columns of ``x``
+    (``arch.bootstrap.optimal_block_length(x)["stationary"]``, :mod:`engine.metrics.block_length`).
 
     Rounded to an integer (``arch`` types ``block_size`` as ``int``) and floored at 1 (a
     block of 1 is the iid bootstrap, the estimate for serially uncorrelated data).
     """
-    from arch.bootstrap import optimal_block_length  # about 1.5 s to import: only when a statistic needs it
-
-    lengths = optimal_block_length(x)["stationary"].to_numpy(dtype=float)
-    mean = float(np.mean(lengths))
+    mean = float(np.mean(stationary_block_lengths(x)))
     return max(1, round(mean)) if math.isfinite(mean) else 1
 
 
