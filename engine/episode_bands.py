@@ -6,9 +6,10 @@ normal with standard error 1/sqrt(n - 3):
 * the 95% Fisher interval is tanh(atanh(r) -/+ 1.959964 / sqrt(n - 3));
 * an earlier value r' is *indistinguishable* from r when |atanh(r) - atanh(r')| < 1.959964 x
   sqrt(2 / (n - 3)), the two-sided 5% test of equal correlations in independent samples;
-* the circular block bootstrap (arch) resamples the n pairs in blocks of ceil(n^(1/3)), keeping the
-  short-range dependence of daily returns, and takes the 2.5% and 97.5% quantiles of the resampled
-  correlations.  Circular, not moving: a moving block rarely draws the first and last pairs of the
+* the circular block bootstrap (arch's ``CircularBlockBootstrap`` resamples, drawn by
+  :func:`engine.metrics.pcg64.circular_draws`) resamples the n pairs in blocks of ceil(n^(1/3)),
+  keeping the short-range dependence of daily returns, and takes the 2.5% and 97.5% quantiles of
+  the resampled correlations.  Circular, not moving: a moving block rarely draws the first and last pairs of the
   window, so one large move at either end (often what made the value extreme) would be under-weighted
   and the band pulled away from the value.
 """
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from engine.metrics.pcg64 import circular_draws
 
 __all__ = ["BOOTSTRAP_REPS", "Z95", "Band", "Indistinguishable", "bootstrap_band", "fisher_band", "indistinguishable"]
 
@@ -70,14 +73,12 @@ def indistinguishable(r: float, n: int, earlier: np.ndarray, dates: pd.DatetimeI
 
 def bootstrap_band(pairs: np.ndarray, *, reps: int = BOOTSTRAP_REPS, seed: int = 0) -> Band | None:
     """2.5% and 97.5% quantiles of the correlation over circular-block resamples of the (n, 2) ``pairs``."""
-    from arch.bootstrap import CircularBlockBootstrap  # about 1.5 s to import: only when there is a band to draw
-
     n = len(pairs)
     if n <= 3:
         return None
     block = next(b for b in range(1, n + 1) if b**3 >= n)  # ceil(n^(1/3)) in integers (27 -> 3, not 4)
-    bs = CircularBlockBootstrap(block, pairs, seed=seed)
-    idx = np.array([bs.update_indices() for _ in range(reps)])  # the resamples bs.bootstrap(reps) would draw
+    # the resamples CircularBlockBootstrap(block, pairs, seed=seed).bootstrap(reps) draws, without importing arch
+    idx = circular_draws(n, block=block, reps=reps, seed=seed)
     x, y = pairs[idx, 0], pairs[idx, 1]
     x = x - x.mean(axis=1, keepdims=True)
     y = y - y.mean(axis=1, keepdims=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-HEAVY = ("pandas", "pyarrow", "vectorbt", "numba", "scipy", "arch", "duckdb", "plotly", "matplotlib")
+HEAVY = ("pandas", "pyarrow", "vectorbt", "numba", "scipy", "scipy.stats", "arch", "duckdb", "plotly", "matplotlib")
 
 PROBE = """
 import json, sys
@@ -63,6 +63,16 @@ def test_a_refused_config_loads_no_numeric_stack_either(tmp_path: Path) -> None:
     found = _imports_after("validate", str(bad))
     assert found["code"] == 2
     assert found["heavy"] == []
+
+
+def test_episodes_draws_its_bootstrap_bands_without_arch_or_the_simulator(tmp_path: Path) -> None:
+    """The bands' circular-block resamples are arch's (tests/test_episodes_reference.py), drawn without arch."""
+    config = "configs/episodes/hsi_spx_divergence.yaml"
+    found = _imports_after(
+        "episodes", config, "--signal", "corr", "--low", "--source", "synthetic", "--results-dir", str(tmp_path)
+    )
+    assert found["code"] in (0, None)
+    assert not {"arch", "vectorbt", "scipy.stats"} & set(found["heavy"])
 
 
 def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:

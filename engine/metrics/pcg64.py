@@ -27,7 +27,7 @@ import numpy as np
 from llvmlite import ir
 from numba.extending import intrinsic
 
-__all__ = ["StationaryDraws"]
+__all__ = ["StationaryDraws", "circular_draws"]
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 _MULT_HI = np.uint64(0x2360ED051FC65DA4)  # PCG's default 128-bit multiplier, high and low words
@@ -43,17 +43,38 @@ class StationaryDraws:
             raise ValueError(f"n must be in [1, 2**31), got {n}")
         if block < 1:
             raise ValueError(f"block must be >= 1, got {block}")
-        state = np.random.default_rng(seed).bit_generator.state
-        pcg, word = state["state"], 2**64 - 1
         self._n, self._p = n, 1.0 / block
-        words = (pcg["state"] >> 64, pcg["state"] & word, pcg["inc"] >> 64, pcg["inc"] & word)
-        self._state = np.array([*words, state["has_uint32"], state["uinteger"]], dtype=np.uint64)
+        self._state = _seeded(seed)
 
     def next(self, reps: int) -> np.ndarray:
         """The next ``reps`` resamples' indices, (reps, n) int32."""
         out = np.empty((reps, self._n), dtype=np.int32)
         _draw_nb(self._state, self._n, self._p, out)
         return out
+
+
+def circular_draws(n: int, *, block: int, reps: int, seed: int) -> np.ndarray:
+    """(reps, n) int64 indices: ``reps`` calls of ``CircularBlockBootstrap(block, x,
+    seed=np.random.default_rng(seed)).update_indices()`` for any x of n rows, in order.
+
+    arch's circular block resample: ceil(n / block) random starts (``integers(n, size=blocks)``),
+    each followed by ``block`` consecutive positions wrapping at n, the first n kept.
+    """
+    if not 1 <= n < 2**31:
+        raise ValueError(f"n must be in [1, 2**31), got {n}")
+    if block < 1:
+        raise ValueError(f"block must be >= 1, got {block}")
+    out = np.empty((reps, n), dtype=np.int64)
+    _circular_nb(_seeded(seed), n, block, out)
+    return out
+
+
+def _seeded(seed: int) -> np.ndarray:
+    """[state hi, state lo, inc hi, inc lo, has_uint32, uinteger] of ``np.random.default_rng(seed)``."""
+    state = np.random.default_rng(seed).bit_generator.state
+    pcg, word = state["state"], 2**64 - 1
+    words = (pcg["state"] >> 64, pcg["state"] & word, pcg["inc"] >> 64, pcg["inc"] & word)
+    return np.array([*words, state["has_uint32"], state["uinteger"]], dtype=np.uint64)
 
 
 @intrinsic
@@ -81,11 +102,26 @@ def _step(hi: np.uint64, lo: np.uint64, inc_hi: np.uint64, inc_lo: np.uint64) ->
     return hi, lo, (value >> rot) | (value << ((np.uint64(64) - rot) & np.uint64(63)))
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _bounded(hi, lo, inc_hi, inc_lo, has32, kept, size, threshold):
+    """numpy's Lemire draw of an integer in [0, size) from 32-bit draws (a 64-bit output gives two, low
+    half first); ``threshold`` = (2**32 - size) % size.  Returns the new (hi, lo, has32, kept) and the draw."""
+    while True:
+        if has32:
+            x32, has32 = kept, False
+        else:
+            hi, lo, x = _step(hi, lo, inc_hi, inc_lo)
+            x32, kept, has32 = x & _MASK32, x >> np.uint64(32), True
+        m = x32 * size
+        if (m & _MASK32) >= threshold:  # numpy tests leftover < size first: the same outcome
+            return hi, lo, has32, kept, np.int64(m >> np.uint64(32))
+
+
 @numba.njit(cache=True, nogil=True)
 def _draw_nb(s: np.ndarray, n: int, p: float, out: np.ndarray) -> None:
     """Fill each row of ``out`` with one stationary-bootstrap resample's indices (module docstring).
 
-    ``s`` = [state hi, state lo, inc hi, inc lo, has_uint32, uinteger] of the generator.
+    ``s`` = [state hi, state lo, inc hi, inc lo, has_uint32, uinteger] of the generator, updated.
     """
     hi, lo, inc_hi, inc_lo = s[0], s[1], s[2], s[3]
     has32, kept = s[4] != 0, s[5]
@@ -95,21 +131,32 @@ def _draw_nb(s: np.ndarray, n: int, p: float, out: np.ndarray) -> None:
     for b in range(out.shape[0]):
         row = out[b]
         for i in range(n):
-            # numpy's Lemire draw in [0, n) from 32-bit draws; a 64-bit output gives two, low half first
-            while True:
-                if has32:
-                    x32, has32 = kept, False
-                else:
-                    hi, lo, x = _step(hi, lo, inc_hi, inc_lo)
-                    x32, kept, has32 = x & _MASK32, x >> np.uint64(32), True
-                m = x32 * size
-                if (m & _MASK32) >= threshold:  # numpy tests leftover < n first: the same outcome
-                    break
-            row[i] = np.int32(m >> np.uint64(32))
+            hi, lo, has32, kept, value = _bounded(hi, lo, inc_hi, inc_lo, has32, kept, size, threshold)
+            row[i] = np.int32(value)
         hi, lo, x = _step(hi, lo, inc_hi, inc_lo)  # u[0]: drawn, never used
         for i in range(1, n):
             hi, lo, x = _step(hi, lo, inc_hi, inc_lo)
             if np.float64(x >> np.uint64(11)) * scale > p:
                 nxt = row[i - 1] + 1
                 row[i] = 0 if nxt == n else nxt
+    s[0], s[1], s[4], s[5] = hi, lo, np.uint64(1 if has32 else 0), kept
+
+
+@numba.njit(cache=True, nogil=True)
+def _circular_nb(s: np.ndarray, n: int, block: int, out: np.ndarray) -> None:
+    """Fill each row of ``out`` with one circular-block resample's indices (:func:`circular_draws`)."""
+    hi, lo, inc_hi, inc_lo = s[0], s[1], s[2], s[3]
+    has32, kept = s[4] != 0, s[5]
+    size = np.uint64(n)
+    threshold = (_MASK32 - (size - np.uint64(1))) % size
+    blocks = n // block + (1 if (n // block) * block < n else 0)
+    for b in range(out.shape[0]):
+        row = out[b]
+        at = 0
+        for _ in range(blocks):
+            hi, lo, has32, kept, start = _bounded(hi, lo, inc_hi, inc_lo, has32, kept, size, threshold)
+            for j in range(block):
+                if at < n:
+                    row[at] = (start + j) % n
+                    at += 1
     s[0], s[1], s[4], s[5] = hi, lo, np.uint64(1 if has32 else 0), kept

@@ -12,6 +12,7 @@ import pytest
 from arch.bootstrap import StationaryBootstrap, optimal_block_length
 
 from engine.metrics import sharpe
+from engine.metrics.pcg64 import circular_draws
 from engine.metrics.resample import optimal_block, stationary_indices
 from engine.metrics.returns import resampled_sharpes
 from engine.metrics.significance import sharpe_beats_probability, sharpe_ci
@@ -96,3 +97,14 @@ def test_resampled_sharpes_are_the_gathered_columns_sharpes_bit_for_bit() -> Non
     got = resampled_sharpes(r, index, 252.0)
     assert np.isnan(got[0]) and np.isnan(expected[0])
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("n", [1, 7, 90, 91, 6319])
+@pytest.mark.parametrize("block", [1, 3, 5, 30])
+def test_circular_draws_are_archs_circular_block_resamples(n: int, block: int) -> None:
+    from arch.bootstrap import CircularBlockBootstrap
+
+    seed = n * 31 + block
+    bs = CircularBlockBootstrap(block, np.empty(n), seed=seed)
+    expected = np.stack([bs.update_indices() for _ in range(8)])
+    np.testing.assert_array_equal(circular_draws(n, block=block, reps=8, seed=seed), expected)
