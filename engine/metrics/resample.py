@@ -68,6 +68,11 @@ class Resampled:
     reduce: Callable[[np.ndarray], np.ndarray]
     finish: Callable[[np.ndarray], Any]
 
+    @property
+    def key(self) -> tuple[int, int]:
+        """What decides the resamples (the seed aside): statistics with equal keys share them."""
+        return self.n, self.block
+
 
 def evaluate(
     stats: Sequence[Resampled],
@@ -81,7 +86,7 @@ def evaluate(
     runs the groups (``map``: one after another; an executor's ``map``: on its threads)."""
     groups: dict[tuple[int, int], list[int]] = {}
     for i, stat in enumerate(stats):
-        groups.setdefault((stat.n, stat.block), []).append(i)
+        groups.setdefault(stat.key, []).append(i)
     parts: list[list[np.ndarray]] = [[] for _ in stats]
 
     def run(members: list[int]) -> None:

@@ -64,7 +64,7 @@ def row_statistics(
         (i, key) for i, row in enumerate(rows) for key in ("ci", "p_beats_ref") if isinstance(row[key], Resampled)
     ]
     plans = [rows[i][key] for i, key in pending]
-    groups = len({(p.n, p.block) for p in plans})
+    groups = len({p.key for p in plans})
     threads = min(groups, workers or min(4, os.cpu_count() or 1))
     if threads <= 1:
         done = evaluate(plans, reps=reps, seed=sig.DEFAULT_SEED)

@@ -100,8 +100,16 @@ def _moments(r: np.ndarray) -> tuple[float, float, float]:
 
 def _check_bootstrap(reps: int, block: int | None) -> None:
     """ValueError unless ``reps`` >= 1 and ``block`` is None or >= 1."""
+    _check_reps(reps)
+    _check_block(block)
+
+
+def _check_reps(reps: int) -> None:
     if reps < 1:
         raise ValueError(f"reps must be >= 1, got {reps}")
+
+
+def _check_block(block: int | None) -> None:
     if block is not None and block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
 
@@ -159,7 +167,7 @@ def sharpe_ci(
     True
     """
     plan = sharpe_ci_resampled(returns, periods_per_year=periods_per_year, level=level, block=block)
-    _check_bootstrap(reps, block)
+    _check_reps(reps)
     return plan if isinstance(plan, tuple) else evaluate([plan], reps=reps, seed=seed)[0]
 
 
@@ -181,7 +189,7 @@ def sharpe_ci_resampled(
         raise ValueError(f"periods_per_year must be > 0, got {periods_per_year}")
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    _check_bootstrap(1, block)
+    _check_block(block)
     if math.isnan(per_period_sharpe(r)):
         return math.nan, math.nan
     alpha = (1.0 - level) / 2
@@ -287,7 +295,7 @@ def sharpe_beats_probability(
     True
     """
     plan = sharpe_beats_resampled(returns, reference, block=block)
-    _check_bootstrap(reps, block)
+    _check_reps(reps)
     return plan if isinstance(plan, float) else evaluate([plan], reps=reps, seed=seed)[0]
 
 
@@ -300,7 +308,7 @@ def sharpe_beats_resampled(
     r, y = _returns_1d(returns), _returns_1d(reference, name="reference")
     if r.shape != y.shape:
         raise ValueError(f"returns and reference differ in length: {len(r)} and {len(y)}")
-    _check_bootstrap(1, block)
+    _check_block(block)
     if math.isnan(per_period_sharpe(r)) or math.isnan(per_period_sharpe(y)):
         return math.nan
     if not np.any(r - y != r[0] - y[0]):
