@@ -39,10 +39,7 @@ class StationaryDraws:
     of n rows, handed out in order: each :meth:`next` continues the stream where the last stopped."""
 
     def __init__(self, n: int, *, block: int, seed: int) -> None:
-        if not 1 <= n < 2**31:
-            raise ValueError(f"n must be in [1, 2**31), got {n}")
-        if block < 1:
-            raise ValueError(f"block must be >= 1, got {block}")
+        _check(n, block)
         self._n, self._p = n, 1.0 / block
         self._state = _seeded(seed)
 
@@ -60,13 +57,18 @@ def circular_draws(n: int, *, block: int, reps: int, seed: int) -> np.ndarray:
     arch's circular block resample: ceil(n / block) random starts (``integers(n, size=blocks)``),
     each followed by ``block`` consecutive positions wrapping at n, the first n kept.
     """
+    _check(n, block)
+    out = np.empty((reps, n), dtype=np.int64)
+    _circular_nb(_seeded(seed), n, block, out)
+    return out
+
+
+def _check(n: int, block: int) -> None:
+    """ValueError unless 1 <= n < 2**31 (the indices fit int32 and numpy's 32-bit bounded draws) and block >= 1."""
     if not 1 <= n < 2**31:
         raise ValueError(f"n must be in [1, 2**31), got {n}")
     if block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
-    out = np.empty((reps, n), dtype=np.int64)
-    _circular_nb(_seeded(seed), n, block, out)
-    return out
 
 
 def _seeded(seed: int) -> np.ndarray:
