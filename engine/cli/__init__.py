@@ -36,4 +36,4 @@ def _without_vectorbt_quantstats_adapter() -> None:
     and vectorbt then leaves the adapter out.  Only the command line does this: a program that
     imports :mod:`engine` keeps its own quantstats.
     """
-    sys.modules.setdefault("quantstats", None)
+    sys.modules.setdefault("quantstats", None)  # type: ignore[arg-type]  # None: "not installed", by design

@@ -25,8 +25,10 @@ What the file itself must be, checked here with the data row and date named
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +59,22 @@ class CsvProvider:
         self.notes: list[str] = []
         self._frames: dict[str, pd.DataFrame] = {}
         self._file_notes: dict[str, list[str]] = {}
+
+    def input_key(self, symbols: Iterable[str]) -> str | None:
+        """sha256 of the bytes of each symbol's file (a missing file counts as missing): what a load of
+        ``symbols`` reads (:mod:`engine.data.inputs`).  None when a file cannot be read or a symbol is
+        not a ticker; the load then reports why."""
+        h = hashlib.sha256(b"csv\0")
+        for symbol in sorted(set(symbols)):
+            try:
+                data = self.path_for(symbol).read_bytes()
+            except FileNotFoundError:
+                data = None
+            except (OSError, DataError):
+                return None
+            digest = b"missing" if data is None else hashlib.sha256(data).digest()
+            h.update(symbol.encode() + b"\0" + digest)
+        return h.hexdigest()
 
     def path_for(self, symbol: str) -> Path:
         """The file that holds ``symbol`` (a DataError for a symbol that is not a ticker)."""

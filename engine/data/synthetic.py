@@ -105,7 +105,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -414,6 +414,12 @@ class SyntheticProvider:
         self._sessions: dict[str, pd.DatetimeIndex] = {}
         self._factors: _Factors | None = None
         self._frames: dict[str, pd.DataFrame] = {}
+
+    def input_key(self, symbols: Iterable[str]) -> str:
+        """What the generated history of ``symbols`` depends on: the seed, the span and each symbol's
+        market (a symbol's history never depends on the others, :mod:`engine.data.inputs`)."""
+        text = "|".join(f"{s}={self.markets.get(s)}" for s in sorted(set(symbols)))
+        return hashlib.sha256(f"synthetic|{self.seed}|{self.first}|{self.last}|{text}".encode()).hexdigest()
 
     def sessions(self, market: str) -> pd.DatetimeIndex:
         """Sessions of ``market`` over ``[first, last]`` (see :func:`market_sessions`; built once, lazily)."""

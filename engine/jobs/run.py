@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ import pandas as pd
 from engine import __version__
 from engine.config import StrategyConfig, load_configs
 from engine.config.models import AssetSpec
+from engine.data.inputs import input_key
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import ConfigError
 from engine.jobs.common import RunOptions, catalog_for, data_provider, expand_config_paths, resolved_configs
@@ -27,6 +28,9 @@ from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
 from engine.store.rundir import FIRST_RULE, code_fingerprint, read_back
 from strategies.errors import SignalError
+
+if TYPE_CHECKING:
+    from engine.store.catalog import Catalog, DataKey
 
 __all__ = [
     "ConfigRun",
@@ -91,8 +95,13 @@ def run_files(
     resolved: dict[str, Any],
     notes: list[str],
     warnings: list[str],
+    *,
+    input_key: str | None = None,
 ) -> RunFiles:
-    """What :func:`engine.store.write_run` writes for one run; ``results``: the strategy's, then each benchmark's."""
+    """What :func:`engine.store.write_run` writes for one run; ``results``: the strategy's, then each benchmark's.
+
+    ``input_key``: the key of the files the data was loaded from (:mod:`engine.data.inputs`), if any.
+    """
     s, *benches = results
     tables = _run_tables(s, benches, loaded)
     data = data_block(cfg, loaded)
@@ -124,7 +133,7 @@ def run_files(
         trades=s.trades,
         benchmarks=tables["benchmarks"],
         prices=tables["prices"],
-        manifest=_manifest(cfg, loaded, s, data["symbols"], chash),
+        manifest={**_manifest(cfg, loaded, s, data["symbols"], chash), "input_key": input_key},
         quotes=tables["quotes"],
         signals=tables["signals"],
         fx=tables["fx"],
@@ -326,40 +335,40 @@ def run_configs(
 ) -> RunReport:
     """Validate every config first, then run (or reuse) each and store what is new.
 
-    A config whose resolved form and data fingerprint match a stored complete run
-    reuses it (its metrics are read back) unless ``opts.force``.  Nothing is written
-    until every config has been validated, loaded and simulated.
+    A config whose resolved form, data and code match a stored complete run reuses it (its metrics
+    are read back) unless ``opts.force``.  The data is matched first by the key of the files a load
+    would read (:mod:`engine.data.inputs`), so such a config's data is not even loaded; the others
+    are loaded and matched by the loaded data's fingerprint.  Nothing is written until every config
+    has been validated, loaded and simulated.
     """
     configs = resolved_configs(paths, opts, env)
     catalog = catalog_for(opts, env) if opts.write else None
-    providers: dict = {}
-    done: list[tuple[ConfigRun, RunFiles | None]] = []
     if catalog is not None:
         for file, cfg in configs:
             catalog.check_name(cfg.name, str(file))
-    inputs = []  # (loaded data, its provider's notes) of each config
-    for _, cfg in configs:
-        provider = data_provider(cfg, opts, env, providers)
-        notes_before = len(getattr(provider, "notes", []))
-        loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
-        inputs.append((loaded, getattr(provider, "notes", [])[notes_before:]))
+    providers: dict = {}
     resolved = [resolved_config(cfg) for _, cfg in configs]
-    keys = [
-        (config_hash(r), loaded.fingerprint, code_fingerprint())
-        for r, (loaded, _) in zip(resolved, inputs, strict=True)
-    ]
-    stored = catalog.find(keys) if catalog is not None and not opts.force else [None] * len(configs)
-    for (file, cfg), (loaded, data_notes), resolved_cfg, found in zip(configs, inputs, resolved, stored, strict=True):
+    hashes, code = [config_hash(r) for r in resolved], code_fingerprint()
+    keys = [input_key(cfg, data_provider(cfg, opts, env, providers)) for _, cfg in configs]
+    reuse = catalog is not None and not opts.force
+    stored = _find(catalog, [(h, k, code) for h, k in zip(hashes, keys, strict=True)], "input_key", reuse)
+    inputs = {i: _load(cfg, opts, env, providers) for i, (_, cfg) in enumerate(configs) if stored[i] is None}
+    by_data = _find(catalog, [(hashes[i], inputs[i][0].fingerprint, code) for i in inputs], "data_fingerprint", reuse)
+    stored = [by_data.pop(0) if i in inputs else found for i, found in enumerate(stored)]
+    done: list[tuple[ConfigRun, RunFiles | None]] = []
+    for i, ((file, cfg), resolved_cfg, found) in enumerate(zip(configs, resolved, stored, strict=True)):
         if found is not None:
             metrics = json.loads((found / "metrics.json").read_text(encoding="utf-8"))
             done.append((ConfigRun(cfg, str(file), found, metrics, reused=True), None))
             continue
+        loaded, data_notes = inputs[i]
         try:
             results = run_config(cfg, loaded, engine=opts.engine)
         except (ConfigError, SignalError) as err:  # a value the data cannot support; a plugin breaking its contract
             raise err.located(file=str(file)) from None
         notes = [*loaded.panel.notes, *data_notes, *results[0].notes]
-        new_files = run_files(cfg, loaded, results, resolved_cfg, notes, run_warnings(cfg, loaded))
+        warnings = run_warnings(cfg, loaded)
+        new_files = run_files(cfg, loaded, results, resolved_cfg, notes, warnings, input_key=keys[i])
         done.append((ConfigRun(cfg, str(file), None, new_files.metrics), new_files))
     runs: list[ConfigRun] = []
     for run, pending in done:
@@ -371,6 +380,33 @@ def run_configs(
     if catalog is not None:
         catalog.record(*[r.run_dir for r, (_, pending) in zip(runs, done, strict=True) if pending and r.run_dir])
     return RunReport(runs=runs, rows=_rows(runs))
+
+
+def _find(
+    catalog: Catalog | None,
+    keys: list[tuple[str, str | None, str]],
+    data: DataKey,
+    reuse: bool,
+) -> list[Path | None]:
+    """:meth:`Catalog.find` of the keys whose data key is known, None for the others (and for all
+    without ``reuse``)."""
+    known = {i: (h, k, code) for i, (h, k, code) in enumerate(keys) if k is not None}
+    found: list[Path | None] = [None] * len(keys)
+    if catalog is None or not reuse or not known:
+        return found
+    for i, run_dir in zip(known, catalog.find(list(known.values()), data=data), strict=True):
+        found[i] = run_dir
+    return found
+
+
+def _load(
+    cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str], providers: dict
+) -> tuple[LoadedPanel, list[str]]:
+    """``cfg``'s data as a run loads it, and the notes its provider added while loading it."""
+    provider = data_provider(cfg, opts, env, providers)
+    notes_before = len(getattr(provider, "notes", []))
+    loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
+    return loaded, getattr(provider, "notes", [])[notes_before:]
 
 
 def row_extra(run: ConfigRun) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import fcntl
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from engine.errors import ConfigError, StoreError
 from engine.metrics.specs import CATALOG_COLUMNS, spec
@@ -39,7 +39,7 @@ __all__ = ["MANIFEST", "MAX_QUERY_ROWS", "Catalog", "check_read_only_sql", "defa
 MANIFEST = "run.json"
 _RUN_COLUMNS = (
     "run_id", "config_name", "config_hash", "data_fingerprint", "data_source", "symbols", "synthetic",
-    "seesaw_version", "code_hash", "start", "end", "created_at", "status", "run_dir",
+    "seesaw_version", "code_hash", "input_key", "start", "end", "created_at", "status", "run_dir",
 )  # fmt: skip
 _METRIC_COLUMNS = ("kind", "name", "start", "end", *CATALOG_COLUMNS)
 _FLOATS = {c for c in CATALOG_COLUMNS if spec(c).fmt != "int"}
@@ -48,7 +48,7 @@ _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, config_name VARCHAR, config_hash VARCHAR, data_fingerprint VARCHAR,
     data_source VARCHAR, symbols VARCHAR, synthetic BOOLEAN, seesaw_version VARCHAR, code_hash VARCHAR,
-    start DATE, "end" DATE,
+    input_key VARCHAR, start DATE, "end" DATE,
     created_at TIMESTAMPTZ, status VARCHAR, run_dir VARCHAR);
 CREATE TABLE IF NOT EXISTS sweeps (
     sweep_id VARCHAR PRIMARY KEY, config_name VARCHAR, combinations BIGINT, keys VARCHAR,
@@ -63,8 +63,11 @@ CREATE TABLE IF NOT EXISTS metrics (
 """
 
 
+#: The columns a stored run's data is matched by (:meth:`Catalog.find`).
+DataKey = Literal["data_fingerprint", "input_key"]
+
 #: Bump when the tables change: the catalog is derived data, so an old one is dropped and rebuilt.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _ensure_schema(con: Any) -> None:
@@ -297,16 +300,19 @@ class Catalog:
 
     # -- reading -------------------------------------------------------------------------------------------------
 
-    def find(self, keys: Sequence[tuple[str, str, str]]) -> list[Path | None]:
-        """For each (config hash, data fingerprint, code hash) of ``keys``, the newest complete run with that
+    def find(self, keys: Sequence[tuple[str, str, str]], *, data: DataKey = "data_fingerprint") -> list[Path | None]:
+        """For each (config hash, data key, code hash) of ``keys``, the newest complete run with that
         resolved config, data and code, or None, in one query (a landed run the catalog file does not list
-        yet counts: :meth:`query` reads the directories too)."""
+        yet counts: :meth:`query` reads the directories too).  ``data`` names the data key: the loaded
+        data's fingerprint, or the key of the files a load would read (:mod:`engine.data.inputs`)."""
+        if data not in ("data_fingerprint", "input_key"):
+            raise ValueError(f"data must be data_fingerprint or input_key, got {data!r}")
         if not keys or (not self.db_path.exists() and not self._manifests()):
             return [None] * len(keys)
         wanted = ", ".join("(?, ?, ?, ?)" for _ in keys)
         _, rows = self.query(
-            f"SELECT k.i, r.run_dir FROM (VALUES {wanted}) AS k(i, config_hash, data_fingerprint, code_hash) "
-            "JOIN runs AS r USING (config_hash, data_fingerprint, code_hash) WHERE r.status = 'complete' "
+            f"SELECT k.i, r.run_dir FROM (VALUES {wanted}) AS k(i, config_hash, {data}, code_hash) "
+            f"JOIN runs AS r USING (config_hash, {data}, code_hash) WHERE r.status = 'complete' "
             "QUALIFY row_number() OVER (PARTITION BY k.i ORDER BY r.created_at DESC, r.run_id DESC) = 1",
             [value for i, key in enumerate(keys) for value in (i, *key)],
         )

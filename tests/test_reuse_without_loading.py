@@ -1,0 +1,162 @@
+"""A stored run is reused before its data is loaded when the files it was loaded from are unchanged.
+
+The contract (engine/data/inputs.py, docs/results.md): a run stores the key of what its data was
+loaded from: for CSV data the bytes of every file the config may read (its assets, the exchange
+rate, a named cash rate; a missing file counts as missing), for synthetic data the generator's
+seed, span and the symbols' markets, in both cases with the versions of the packages that read
+them.  A later run of the same resolved config and code whose key matches reuses that run without
+loading anything.  Otherwise the data is loaded and matched by its fingerprint as before, so a
+change to a file that leaves the prices alone still reuses the run, and a change to a price runs
+again.  Yahoo data has no key (a download may bring new rows): it is always loaded.
+
+The loads are counted by wrapping the loader the run job calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from engine.config import load_config
+from engine.data.cache import FrameCache
+from engine.data.csv import CsvProvider
+from engine.data.inputs import input_key
+from engine.data.synthetic import SyntheticProvider
+from engine.data.yahoo import YahooProvider
+from engine.jobs import run as run_job
+from engine.jobs.common import RunOptions
+from engine.store.catalog import Catalog
+
+REPO = Path(__file__).resolve().parents[1]
+RATIO = REPO / "configs" / "ratio_trend.yaml"
+NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+
+def _write_yahoo_csv(path: Path, frame: pd.DataFrame) -> None:
+    frame.to_csv(path, index_label="Date", date_format="%Y-%m-%d", float_format="%.17g")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """^GSPC, ^HSI and HKD=X as Yahoo-style CSVs (generated: the test owns its files)."""
+    provider = SyntheticProvider({"^GSPC": "us", "^HSI": "hk", "HKD=X": "fx"}, first=dt.date(2008, 1, 2))
+    out = tmp_path / "data"
+    out.mkdir()
+    for symbol, name in (("^GSPC", "GSPC"), ("^HSI", "HSI"), ("HKD=X", "HKD_X")):
+        _write_yahoo_csv(out / f"{name}.csv", provider.fetch(symbol, dt.date(2010, 1, 1), None))
+    return out
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the configs whose data the run job loads, in order."""
+    seen: list[str] = []
+    real = run_job.load_for_config
+
+    def counted(provider, cfg, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(cfg.name)
+        return real(provider, cfg, **kwargs)
+
+    monkeypatch.setattr(run_job, "load_for_config", counted)
+    return seen
+
+
+def _run(opts: RunOptions) -> run_job.ConfigRun:
+    [run] = run_job.run_configs([RATIO], opts, env={}, now=NOW).runs
+    return run
+
+
+def _csv_options(data_dir: Path, results: Path) -> RunOptions:
+    return RunOptions(source="csv", data_dir=data_dir, start=dt.date(2012, 1, 3), results_dir=results)
+
+
+@pytest.mark.parametrize("source", ["csv", "synthetic"])
+def test_an_unchanged_config_is_reused_without_loading_its_data(
+    source: str, data_dir: Path, tmp_path: Path, loads: list[str]
+) -> None:
+    if source == "csv":
+        opts = _csv_options(data_dir, tmp_path / "R")
+    else:
+        opts = RunOptions(source="synthetic", start=dt.date(2012, 1, 3), results_dir=tmp_path / "R")
+    first = _run(opts)
+    assert loads == ["ratio_trend"] and not first.reused
+    manifest = json.loads((first.run_dir / "run.json").read_text(encoding="utf-8"))
+    assert isinstance(manifest["input_key"], str) and len(manifest["input_key"]) == 16
+
+    again = _run(opts)
+    assert loads == ["ratio_trend"]  # not loaded a second time
+    assert again.reused and again.run_dir == first.run_dir
+    assert again.metrics == first.metrics
+
+    forced = _run(RunOptions(**{**opts.__dict__, "force": True}))
+    assert loads == ["ratio_trend", "ratio_trend"] and not forced.reused
+
+
+def test_a_file_changed_outside_the_prices_is_loaded_and_then_reused_by_its_data(
+    data_dir: Path, tmp_path: Path, loads: list[str]
+) -> None:
+    opts = _csv_options(data_dir, tmp_path / "R")
+    first = _run(opts)
+    frame = pd.read_csv(data_dir / "GSPC.csv", index_col="Date")
+    frame["Volume"] = frame["Volume"] + 1  # other bytes, the same prices
+    _write_yahoo_csv(data_dir / "GSPC.csv", frame)
+
+    again = _run(opts)
+    assert loads == ["ratio_trend", "ratio_trend"]  # the key changed: loaded ...
+    assert again.reused and again.run_dir == first.run_dir  # ... and the same data found the stored run
+
+
+def test_a_changed_price_runs_again(data_dir: Path, tmp_path: Path, loads: list[str]) -> None:
+    opts = _csv_options(data_dir, tmp_path / "R")
+    first = _run(opts)
+    frame = pd.read_csv(data_dir / "HSI.csv", index_col="Date")
+    frame.iloc[-5, frame.columns.get_loc("Close")] *= 1.01
+    _write_yahoo_csv(data_dir / "HSI.csv", frame)
+
+    again = _run(opts)
+    assert loads == ["ratio_trend", "ratio_trend"]
+    assert not again.reused and again.run_dir != first.run_dir
+    assert again.metrics["data"]["fingerprint"] != first.metrics["data"]["fingerprint"]
+    assert _run(opts).reused and loads == ["ratio_trend", "ratio_trend"]  # the new run is found by its key
+
+
+def test_the_csv_key_covers_every_file_a_config_may_read(data_dir: Path) -> None:
+    cfg = load_config(RATIO)
+    provider = CsvProvider(data_dir)
+    key = input_key(cfg, provider)
+    assert key is not None
+
+    (data_dir / "HKD_X.csv").rename(data_dir / "elsewhere.csv")  # the exchange rate: missing counts as missing
+    missing = input_key(cfg, provider)
+    assert missing is not None and missing != key
+    (data_dir / "elsewhere.csv").rename(data_dir / "HKD_X.csv")
+    assert input_key(cfg, provider) == key
+
+    (data_dir / "HSI.csv").unlink()
+    (data_dir / "HSI.csv").mkdir()  # unreadable: no key; the load will say why
+    assert input_key(cfg, provider) is None
+
+
+def test_the_synthetic_key_follows_the_generator(tmp_path: Path) -> None:
+    cfg = load_config(RATIO)
+    markets = {"^GSPC": "us", "^HSI": "hk", "HKD=X": "fx"}
+    key = input_key(cfg, SyntheticProvider(markets))
+    assert key == input_key(cfg, SyntheticProvider(dict(markets)))
+    assert key != input_key(cfg, SyntheticProvider(markets, seed=7))
+    assert key != input_key(cfg, SyntheticProvider(markets, last=dt.date(2024, 12, 31)))
+    assert key != input_key(cfg, SyntheticProvider({**markets, "^HSI": "us"}))
+
+
+def test_yahoo_data_has_no_key_and_is_always_loaded(tmp_path: Path) -> None:
+    provider = YahooProvider(FrameCache(tmp_path / "cache"), offline=True)
+    assert input_key(load_config(RATIO), provider) is None
+
+
+def test_the_catalog_matches_only_known_data_keys(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "R" / "seesaw.duckdb", tmp_path / "R")
+    with pytest.raises(ValueError, match="data must be"):
+        catalog.find([("a", "b", "c")], data="config_name")  # type: ignore[arg-type]
