@@ -32,7 +32,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import ndtr, ndtri  # scipy.stats.norm's cdf and ppf, without importing scipy.stats (0.4 s)
 
 from engine.metrics import sharpe
 from engine.metrics.resample import Resampled, evaluate, optimal_block
@@ -250,6 +249,8 @@ def probabilistic_sharpe_from_moments(
     if not radicand > 0:
         return math.nan
     z = (sharpe_ratio - benchmark_sharpe) * math.sqrt(n - 1) / math.sqrt(radicand)
+    from scipy.special import ndtr  # scipy.stats.norm's cdf; imported on use (0.2 s), not by every table
+
     return float(ndtr(z))
 
 
@@ -348,6 +349,8 @@ def expected_max_sharpe(n_trials: int, var_sharpe: float) -> float:
         raise ValueError(f"var_sharpe must be finite and >= 0, got {var_sharpe}")
     if n_trials == 1:
         return 0.0  # Phi^-1(0) = -inf: the formula is for N > 1; one trial has nothing to deflate
+    from scipy.special import ndtri  # scipy.stats.norm's ppf; imported on use (0.2 s), not by every table
+
     quantiles = (1 - EULER_GAMMA) * ndtri(1 - 1 / n_trials) + EULER_GAMMA * ndtri(1 - 1 / (n_trials * math.e))
     return float(math.sqrt(var_sharpe) * quantiles)
 
