@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,18 +114,25 @@ def compare_runs(
     ref_returns = m.daily_returns(ref_value.to_numpy(), ref_initial) - rf[reference]
     assets = tuple(dict.fromkeys(a for r in runs for a in r.prices.columns))
 
-    rows: list[dict[str, Any]] = []
-    strategy_returns: list[np.ndarray] = []
-    for label, (value, initial) in measured.items():
-        _, _, run, is_strategy = curves[label]
-        rows.append(_row(label, value, initial, run, is_strategy, rf[label], measured[reference], ppy))
-        if is_strategy:
-            strategy_returns.append(m.daily_returns(value.to_numpy(), initial) - rf[label])
-        rows[-1].update(_extra_columns(value, initial, ppy, by_year=by_year, regime=regime, risk_free=rf[label]))
-    _add_statistics(rows, strategy_returns, ref_returns, ppy, reps)
+    strategy_returns = [
+        m.daily_returns(value.to_numpy(), initial) - rf[label]
+        for label, (value, initial) in measured.items()
+        if curves[label][3]
+    ]
+    # The bootstrap statistics (compiled, without the GIL) are drawn on other threads while this one
+    # computes the rows and SPA; each number is the same whichever thread computes it.
+    with ThreadPoolExecutor(1) as background:
+        statistics = background.submit(_statistics, strategy_returns, ref_returns, ppy, reps)
+        rows: list[dict[str, Any]] = []
+        for label, (value, initial) in measured.items():
+            _, _, run, is_strategy = curves[label]
+            rows.append(_row(label, value, initial, run, is_strategy, rf[label], measured[reference], ppy))
+            rows[-1].update(_extra_columns(value, initial, ppy, by_year=by_year, regime=regime, risk_free=rf[label]))
+        # SPA compares excess returns: (r_s - rf_s) - (r_ref - rf_ref); with one cash rate the rates cancel.
+        spa = sig.spa_pvalue(np.column_stack(strategy_returns), ref_returns, reps=reps) if strategy_returns else {}
+        for row, values in zip([r for r in rows if r["kind"] == "strategy"], statistics.result(), strict=True):
+            row.update(values)
     notes += _sample_notes(rows, dates) + _margin_notes(runs)
-    # SPA compares excess returns: (r_s - rf_s) - (r_ref - rf_ref); with one cash rate the rates cancel.
-    spa = sig.spa_pvalue(np.column_stack(strategy_returns), ref_returns, reps=reps) if strategy_returns else {}
     return Comparison(
         rows=rows,
         first=dates[0],
@@ -360,17 +368,14 @@ def _trading(run: StoredRun, value: pd.Series, years: float) -> dict[str, Any]:
     }
 
 
-def _add_statistics(
-    rows: list[dict[str, Any]], strategy_returns: list[np.ndarray], ref_returns: np.ndarray, ppy: float, reps: int
-) -> None:
-    """Add to each strategy row (in order, with its excess returns in ``strategy_returns``) its Sharpe
-    interval, its PSR (against a Sharpe of 0), the probability its Sharpe beats the reference's, and
-    its DSR over the strategies compared (never above its PSR)."""
+def _statistics(
+    strategy_returns: list[np.ndarray], ref_returns: np.ndarray, ppy: float, reps: int
+) -> list[dict[str, float]]:
+    """Each strategy's (in order, with its excess returns in ``strategy_returns``) Sharpe interval, PSR
+    (against a Sharpe of 0), probability its Sharpe beats the reference's, and DSR over the strategies
+    compared (never above its PSR)."""
     trial_sharpes = [sig.per_period_sharpe(x) for x in strategy_returns]
-    strategies = [row for row in rows if row["kind"] == "strategy"]
-    stats = row_statistics(strategy_returns, ref_returns, periods_per_year=ppy, reps=reps, trial_sharpes=trial_sharpes)
-    for row, values in zip(strategies, stats, strict=True):
-        row.update(values)
+    return row_statistics(strategy_returns, ref_returns, periods_per_year=ppy, reps=reps, trial_sharpes=trial_sharpes)
 
 
 def _quoted_series(run: StoredRun) -> dict[tuple[str, str], pd.Series] | None:
