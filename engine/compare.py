@@ -110,28 +110,8 @@ def compare_runs(
         label: _risk_free(run, dates, starts_at_run=dates[0] == series.index[0])
         for label, (series, _, run, _) in curves.items()
     }
-    ref_value, ref_initial = measured[reference]
-    ref_returns = m.daily_returns(ref_value.to_numpy(), ref_initial) - rf[reference]
     assets = tuple(dict.fromkeys(a for r in runs for a in r.prices.columns))
-
-    strategy_returns = [
-        m.daily_returns(value.to_numpy(), initial) - rf[label]
-        for label, (value, initial) in measured.items()
-        if curves[label][3]
-    ]
-    # The bootstrap statistics (compiled, without the GIL) are drawn on other threads while this one
-    # computes the rows and SPA; each number is the same whichever thread computes it.
-    with ThreadPoolExecutor(1) as background:
-        statistics = background.submit(_statistics, strategy_returns, ref_returns, ppy, reps)
-        rows: list[dict[str, Any]] = []
-        for label, (value, initial) in measured.items():
-            _, _, run, is_strategy = curves[label]
-            rows.append(_row(label, value, initial, run, is_strategy, rf[label], measured[reference], ppy))
-            rows[-1].update(_extra_columns(value, initial, ppy, by_year=by_year, regime=regime, risk_free=rf[label]))
-        # SPA compares excess returns: (r_s - rf_s) - (r_ref - rf_ref); with one cash rate the rates cancel.
-        spa = sig.spa_pvalue(np.column_stack(strategy_returns), ref_returns, reps=reps) if strategy_returns else {}
-        for row, values in zip([r for r in rows if r["kind"] == "strategy"], statistics.result(), strict=True):
-            row.update(values)
+    rows, spa = _rows_and_spa(curves, measured, reference, rf, ppy, reps, by_year=by_year, regime=regime)
     notes += _sample_notes(rows, dates) + _margin_notes(runs)
     return Comparison(
         rows=rows,
@@ -366,6 +346,43 @@ def _trading(run: StoredRun, value: pd.Series, years: float) -> dict[str, Any]:
         "switches_per_year": cmp.switches_per_year(_switch_dates(run.weights), dates[0], dates[-1]),
         "avg_weight": {c.removesuffix("_actual"): float(actual[c].mean()) for c in actual.columns},
     }
+
+
+def _rows_and_spa(
+    curves: _Labelled,
+    measured: dict[str, tuple[pd.Series, float]],
+    reference: str,
+    rf: dict[str, np.ndarray],
+    ppy: float,
+    reps: int,
+    *,
+    by_year: bool,
+    regime: pd.Series | None,
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Every row (metrics, extra columns, and each strategy's statistics) and SPA's p-values.
+
+    The bootstrap statistics (compiled, without the GIL) are drawn on other threads while this one
+    computes the rows and SPA; each number is the same whichever thread computes it.
+    """
+    ref_value, ref_initial = measured[reference]
+    ref_returns = m.daily_returns(ref_value.to_numpy(), ref_initial) - rf[reference]
+    strategy_returns = [
+        m.daily_returns(value.to_numpy(), initial) - rf[label]
+        for label, (value, initial) in measured.items()
+        if curves[label][3]
+    ]
+    with ThreadPoolExecutor(1) as background:
+        statistics = background.submit(_statistics, strategy_returns, ref_returns, ppy, reps)
+        rows = [
+            _row(label, value, initial, curves[label][2], curves[label][3], rf[label], measured[reference], ppy)
+            | _extra_columns(value, initial, ppy, by_year=by_year, regime=regime, risk_free=rf[label])
+            for label, (value, initial) in measured.items()
+        ]
+        # SPA compares excess returns: (r_s - rf_s) - (r_ref - rf_ref); with one cash rate the rates cancel.
+        spa = sig.spa_pvalue(np.column_stack(strategy_returns), ref_returns, reps=reps) if strategy_returns else {}
+        for row, values in zip([r for r in rows if r["kind"] == "strategy"], statistics.result(), strict=True):
+            row.update(values)
+    return rows, spa
 
 
 def _statistics(
