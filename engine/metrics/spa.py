@@ -16,7 +16,10 @@ d = benchmark - models of shape (T, K):
 arch loops over the resamples in Python and reduces each one three times (about 1.4 s for 2,000
 resamples of 6,300 dates and 15 strategies); here the resamples come in batches from
 :func:`engine.metrics.resample.stationary_indices` (arch's own stream) and each batch is reduced
-once, with numpy's reductions on the same axes, so steps 4 and 5 give arch's bits.  omega_k^2 is
+once: its means by a compiled loop that sums each column in date order as numpy's mean over the
+dates of the gathered (batch, T, K) array does (:func:`engine.metrics.nb.resampled_means_nb`,
+without gathering it; with one column numpy sums pairwise, and its own mean is used), the rest
+with numpy's reductions on arch's axes, so steps 4 and 5 give arch's bits.  omega_k^2 is
 the estimator arch uses, computed by FFT (:func:`long_run_variance`): the same number up to
 rounding, which can change step 2 only for a mean within rounding of its threshold
 (``tests/unit/test_spa.py`` checks the p-values against arch's).
@@ -26,12 +29,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.metrics.nb import resampled_means_nb
 from engine.metrics.resample import stationary_indices
 
 __all__ = ["long_run_variance", "spa_pvalues"]
 
-#: Resamples reduced at once: 10 resamples of 6,300 dates and 15 strategies gather 7.6 MB.
-_BATCH = 10
+#: Resamples reduced at once (a batch of 6,300 dates' indices is 25 KB per resample).
+_BATCH = 100
 
 
 def long_run_variance(d: np.ndarray, block: int) -> np.ndarray:
@@ -70,7 +74,8 @@ def spa_pvalues(d: np.ndarray, *, block: int, reps: int, seed: int) -> dict[str,
     exceed = np.zeros(3)
     observed = np.max(mean)
     for index in stationary_indices(t, block=block, reps=reps, seed=seed, batch=_BATCH):
-        star = d[index].mean(axis=1)  # (b, K): each resample's means, reduced over dates as arch does
+        # (b, K): each resample's means, reduced over dates as arch does (numpy sums one column pairwise)
+        star = resampled_means_nb(d, index) if d.shape[1] > 1 else d[index].mean(axis=1)
         simulated = np.max(star[:, None, :] - centres[None, :, :], axis=2)  # (b, 3)
         exceed += np.sum(simulated > observed, axis=0)
     p = exceed / reps

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from arch.bootstrap import SPA
 
+from engine.metrics.nb import resampled_means_nb
 from engine.metrics.spa import long_run_variance, spa_pvalues
 
 
@@ -60,3 +61,12 @@ def test_long_run_variance_is_archs_direct_sum() -> None:
         kappa = ((1.0 - (i / t)) * ((1 - p) ** i)) + ((i / t) * ((1 - p) ** (t - i)))
         expected += 2 * kappa * np.sum(demeaned[: (t - i), :] * demeaned[i:, :], 0) / t
     np.testing.assert_allclose(long_run_variance(d, block), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("t", "k"), [(5, 2), (301, 3), (6357, 15), (1000, 40)])
+def test_the_compiled_resample_means_are_numpys_bits(t: int, k: int) -> None:
+    """The means SPA reduces each resample to: numpy's mean over the dates of the gathered array."""
+    rng = np.random.default_rng(t + k)
+    d = rng.normal(size=(t, k)) * 10.0 ** rng.integers(-4, 4, size=k)
+    index = rng.integers(0, t, size=(7, t)).astype(np.int32)
+    assert np.array_equal(resampled_means_nb(d, index), d[index].mean(axis=1))
