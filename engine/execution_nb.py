@@ -3,13 +3,19 @@
 Which legs of an event are sales depends on what the portfolio holds at the end of the decision
 date (rule 4), and that depends on every earlier fill.  So the scheduler walks each allocation's
 slots in time order and fills the legs as it goes, with vectorbt's own order primitives
-(``order_nb``, ``approx_order_value_nb``, ``insert_argsort_nb``, ``process_order_nb``) called
-exactly as ``Portfolio.from_orders`` calls them for a target-percent, long-only, cash-sharing
-group with ``call_seq='auto'`` (vectorbt 1.2, ``simulate_from_orders_nb``): at a slot where the
+(``order_nb``, ``approx_order_value_nb``, ``insert_argsort_nb``, and ``execute_order_nb`` with
+``fill_order_record_nb``, which is what ``process_order_nb`` does with ``update_value=False`` and
+no logs) called exactly as ``Portfolio.from_orders`` calls them for a target-percent, long-only,
+cash-sharing group with ``call_seq='auto'`` (vectorbt 1.2, ``simulate_from_orders_nb``): at a slot where the
 group has an order, every column's valuation price is that slot's price, the group's value is
 cash plus units at those prices, the orders run sells first by approximate order value, and each
 is sized on the value at the start of the slot.  Its fills are therefore the fills vectorbt's
 simulation makes of the same legs (``tests/unit/test_execution.py`` checks both engines).
+
+The helpers are inlined into :func:`schedule_nb` (``inline="always"``): a compiled call that passes
+arrays counts references to each of them on the way in and out, which cost more than the work of a
+fill (the scheduler ran 1.7x slower with them as calls).  For the same reason vectorbt's
+``process_order_nb``, which takes the record arrays, is replaced by the two functions it calls.
 
 This module imports vectorbt (about 2 s), so :mod:`engine.execution` imports it lazily.
 """
@@ -18,8 +24,8 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from vectorbt.portfolio.enums import Direction, OrderSide, OrderStatus, ProcessOrderState, SizeType, log_dt, order_dt
-from vectorbt.portfolio.nb import approx_order_value_nb, order_nb, process_order_nb
+from vectorbt.portfolio.enums import Direction, OrderSide, OrderStatus, ProcessOrderState, SizeType, order_dt
+from vectorbt.portfolio.nb import approx_order_value_nb, execute_order_nb, fill_order_record_nb, order_nb
 from vectorbt.utils.array_ import insert_argsort_nb
 from vectorbt.utils.math_ import add_nb, is_close_nb
 
@@ -103,7 +109,6 @@ def schedule_nb(  # pragma: no cover - compiled
     active = np.zeros(n_assets, np.bool_)
     new_slot = np.zeros(n_assets, np.int64)
     state = np.zeros(3)
-    logs = np.empty(0, dtype=log_dt)
     n_unfilled = 0
     n_legs = 0
     n_records = 0
@@ -144,7 +149,7 @@ def schedule_nb(  # pragma: no cover - compiled
                 end = decide_before if (event or drift) and stage == 0 else (d + 1) * m
                 due = _fill_until(
                     end, due, k, leg_slot, leg_target, nxt, count, order_price, fees, fee_per_col, slippage,
-                    slip_per_col, first_slot, state, units, last_val, temp, seq, records, logs, on_margin,
+                    slip_per_col, first_slot, state, units, last_val, temp, seq, records, on_margin,
                 )  # fmt: skip
                 if drift and stage == 0 and due == _NEVER:
                     event = _drifted(d, k, targets, close, first_slot, m, state, units, band[k])
@@ -172,7 +177,7 @@ def schedule_nb(  # pragma: no cover - compiled
     return n_legs, n_unfilled, n_records
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _drifted(d, k, targets, close, first_slot, m, state, units, band):  # pragma: no cover - compiled
     """Whether some asset's actual weight at the end of date d (units held now, at d's end-of-day values,
     cash included) is more than ``band`` from allocation k's target decided on d."""
@@ -192,7 +197,7 @@ def _drifted(d, k, targets, close, first_slot, m, state, units, band):  # pragma
     return False
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _worthless(d, m, close, first_slot, state, units):  # pragma: no cover - compiled
     """Whether the account's value at the end of date d-1 (cash and every holding at its end-of-day value)
     is at or below zero."""
@@ -204,7 +209,7 @@ def _worthless(d, m, close, first_slot, state, units):  # pragma: no cover - com
     return value <= 0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _charge(d, k, m, close, first_slot, state, units, financing, accrual, charges):  # pragma: no cover - compiled
     """A margin account's financing for the gap from date d-1 to d (docs/shorts.md), paid from cash at the
     start of d: borrow on its shorts' value and the spread on its borrowed cash, both at the end of d-1."""
@@ -222,7 +227,7 @@ def _charge(d, k, m, close, first_slot, state, units, financing, accrual, charge
     charges[d, k, 1] = spread
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _next_due(leg_slot, nxt, count):  # pragma: no cover - compiled
     """The earliest slot of any asset's first leg not yet filled (``_NEVER`` if none)."""
     out = _NEVER
@@ -232,10 +237,10 @@ def _next_due(leg_slot, nxt, count):  # pragma: no cover - compiled
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _fill_until(  # pragma: no cover - compiled
     end, due, k, leg_slot, leg_target, nxt, count, order_price, fees, fee_per_col, slippage, slip_per_col,
-    first_slot, state, units, last_val, temp, seq, records, logs, margin,
+    first_slot, state, units, last_val, temp, seq, records, margin,
 ):  # fmt: skip
     """Fill allocation k's legs due before slot ``end``, slot by slot, as vectorbt's from_orders does;
     return the next due slot.  ``margin``: a margin account's legs (:func:`_fill_margin`).
@@ -287,17 +292,15 @@ def _fill_until(  # pragma: no cover - compiled
                 0.0, slip, 0.0, np.inf, np.nan, 0.0, False, True, False, False,
             )  # fmt: skip
             if margin:
-                after, cash = _fill_margin(row, col, k, cash, units[j], last_val[j], value, oidx, order, records, logs)
+                position, cash, oidx = _fill_margin(row, col, cash, units[j], last_val[j], value, oidx, order, records)
                 free_cash = cash
             else:
                 before = ProcessOrderState(cash, units[j], 0.0, free_cash, last_val[j], value, oidx, 0)
-                _, after = process_order_nb(row, col, k, before, False, order, records, logs)
+                after, _, oidx = _process(row, col, before, order, records)
                 cash = after.cash
                 free_cash = after.free_cash
-            units[j] = after.position
-            if not np.isnan(after.val_price):
-                last_val[j] = after.val_price
-            oidx = after.oidx
+                position = after.position
+            units[j] = position
             nxt[j] += 1
         state[0] = cash
         state[1] = free_cash
@@ -306,24 +309,42 @@ def _fill_until(  # pragma: no cover - compiled
     return due
 
 
-@numba.njit(cache=True, nogil=True)
-def _fill_margin(row, col, k, cash, position, val_price, value, oidx, order, records, logs):  # pragma: no cover
-    """One leg of a margin account (docs/shorts.md): vectorbt's ``process_order_nb`` (direction both) on an
+@numba.njit(cache=True, nogil=True, inline="always")
+def _process(row, col, state, order, records):  # pragma: no cover - compiled
+    """vectorbt's ``process_order_nb(row, col, group, state, update_value=False, order, records, logs)``
+    for an order without a log: ``execute_order_nb``, then the fill's record (``fill_order_record_nb``)
+    at ``state.oidx``.  Returns (vectorbt's cash, units and debt after the order, the order's result,
+    the next record index); the valuation price and value, which that call leaves as they were, are
+    not returned."""
+    after, result = execute_order_nb(state, order)
+    oidx = state.oidx
+    if result.status == _FILLED:
+        if oidx > len(records) - 1:
+            raise IndexError("order_records index out of range. Set a higher max_orders.")
+        fill_order_record_nb(records[oidx], oidx, row, col, result)
+        oidx += 1
+    return after, result, oidx
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _fill_margin(row, col, cash, position, val_price, value, oidx, order, records):  # pragma: no cover
+    """One leg of a margin account (docs/shorts.md): vectorbt's order execution (direction both) on an
     unlimited cash line, so no buy is cut and no sale capped; the account's cash follows from the fill's
     size, price and fees with vectorbt's arithmetic (a buy: ``add_nb(cash, -(size x price + fees))``, a
-    sale: ``cash + add_nb(size x price, -fees)``).  Returns (vectorbt's state after the order, cash)."""
+    sale: ``cash + add_nb(size x price, -fees)``).  Returns (units held after the leg, cash, the next
+    record index)."""
     if is_close_nb(cash, 0):
         cash = 0.0
     before = ProcessOrderState(np.inf, position, 0.0, np.inf, val_price, value, oidx, 0)
-    result, after = process_order_nb(row, col, k, before, False, order, records, logs)
+    after, result, oidx = _process(row, col, before, order, records)
     if result.status == _FILLED:
         traded = result.size * result.price
         buy = result.side == _BUY
         cash = add_nb(cash, -(traded + result.fees)) if buy else cash + add_nb(traded, -result.fees)
-    return after, cash
+    return after.position, cash, oidx
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _decide(  # pragma: no cover - compiled
     d,
     k,
