@@ -23,11 +23,13 @@ HEAVY = (
     "numba",
     "scipy",
     "scipy.stats",
+    "scipy.special",
     "arch",
     "duckdb",
     "plotly",
     "matplotlib",
     "quantstats",
+    "exchange_calendars",
 )
 
 PROBE = """
@@ -101,3 +103,15 @@ def test_a_command_that_simulates_leaves_out_vectorbts_quantstats_adapter(tmp_pa
     assert found["code"] in (0, None)
     assert "vectorbt" in found["heavy"]
     assert not {"quantstats", "matplotlib"} & set(found["heavy"])
+
+
+def test_a_run_reused_from_the_store_loads_no_data_and_no_simulator(tmp_path: Path) -> None:
+    """Its data is unchanged (the run's input_key), so nothing is loaded nor simulated: no vectorbt, no
+    scipy statistics (that the data is not even read is tests/test_reuse_without_loading.py's)."""
+    args = ("run", "configs/corr_breakdown.yaml", "--source", "synthetic", "--results-dir", str(tmp_path))
+    first = _imports_after(*args)
+    assert first["code"] in (0, None)
+    assert "vectorbt" in first["heavy"]
+    again = _imports_after(*args)
+    assert again["code"] in (0, None)
+    assert not {"vectorbt", "scipy.stats", "scipy.special", "arch"} & set(again["heavy"])
