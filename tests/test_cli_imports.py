@@ -105,6 +105,29 @@ def test_a_command_that_simulates_leaves_out_vectorbts_quantstats_adapter(tmp_pa
     assert not {"quantstats", "matplotlib"} & set(found["heavy"])
 
 
+def test_quantstats_stays_importable_by_anything_but_vectorbt(tmp_path: Path) -> None:
+    """Only vectorbt's own import of quantstats is refused: after a command, the process (a signal
+    plugin, say) imports it as usual."""
+    code = (
+        "import sys\n"
+        "from engine.cli import main\n"
+        "sys.argv = ['seesaw', 'run', 'configs/buy_hold_us.yaml', '--source', 'synthetic',\n"
+        "            '--results-dir', sys.argv[1]]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "assert 'vectorbt' in sys.modules and sys.modules.get('quantstats') is None\n"
+        "import quantstats\n"
+        "print('imported', quantstats.__name__)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "imported quantstats"
+
+
 def test_a_run_reused_from_the_store_loads_no_data_and_no_simulator(tmp_path: Path) -> None:
     """Its data is unchanged (the run's input_key), so nothing is loaded nor simulated: no vectorbt, no
     scipy statistics (that the data is not even read is tests/test_reuse_without_loading.py's)."""

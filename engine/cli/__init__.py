@@ -9,7 +9,9 @@ and ``--help`` stay fast.
 
 from __future__ import annotations
 
+import importlib.abc
 import sys
+from types import FrameType
 
 # Importing a command module registers its commands; this order is the order of `seesaw --help`.
 # isort: off
@@ -23,17 +25,33 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Console-script entry point."""
-    _without_vectorbt_quantstats_adapter()
+    if not any(isinstance(finder, _QuantstatsHiddenFromVectorbt) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _QuantstatsHiddenFromVectorbt())
     app(prog_name="seesaw")
 
 
-def _without_vectorbt_quantstats_adapter() -> None:
-    """Keep vectorbt from importing quantstats in this process.
+class _QuantstatsHiddenFromVectorbt(importlib.abc.MetaPathFinder):
+    """Refuse vectorbt's own ``import quantstats`` in the command's process, as if it were not installed.
 
-    When quantstats is installed, ``import vectorbt`` imports it (and matplotlib, seaborn, yfinance)
+    When quantstats is installed, importing vectorbt imports it (and matplotlib, seaborn, yfinance)
     for the ``returns.qs`` adapter, which no command uses: 0.6-0.9 s of every command that
-    simulates.  ``None`` in ``sys.modules`` makes that import fail as if quantstats were absent,
-    and vectorbt then leaves the adapter out.  Only the command line does this: a program that
-    imports :mod:`engine` keeps its own quantstats.
+    simulates.  vectorbt catches the ImportError and leaves the adapter out.  Only an import made by
+    vectorbt's modules is refused: anything else (a signal plugin, say) imports quantstats as usual,
+    and once quantstats is imported vectorbt gets it too.  Only the command line installs this
+    finder; a program that imports :mod:`engine` is left alone.
     """
-    sys.modules.setdefault("quantstats", None)  # type: ignore[arg-type]  # None: "not installed", by design
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "quantstats" and _imported_by_vectorbt():
+            raise ModuleNotFoundError("quantstats is not offered to vectorbt by the seesaw command", name=name)
+        return None
+
+
+def _imported_by_vectorbt() -> bool:
+    """Whether a module of vectorbt is among the callers (its import statement is running)."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if str(frame.f_globals.get("__name__", "")).split(".")[0] == "vectorbt":
+            return True
+        frame = frame.f_back
+    return False
