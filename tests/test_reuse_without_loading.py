@@ -27,6 +27,7 @@ from engine.data.csv import CsvProvider
 from engine.data.inputs import input_key
 from engine.data.synthetic import SyntheticProvider
 from engine.data.yahoo import YahooProvider
+from engine.errors import DataError
 from engine.jobs import run as run_job
 from engine.jobs.common import RunOptions
 from engine.store.catalog import Catalog
@@ -126,19 +127,38 @@ def test_a_changed_price_runs_again(data_dir: Path, tmp_path: Path, loads: list[
 
 def test_the_csv_key_covers_every_file_a_config_may_read(data_dir: Path) -> None:
     cfg = load_config(RATIO)
-    provider = CsvProvider(data_dir)
-    key = input_key(cfg, provider)
+    key = input_key(cfg, CsvProvider(data_dir))
     assert key is not None
 
     (data_dir / "HKD_X.csv").rename(data_dir / "elsewhere.csv")  # the exchange rate: missing counts as missing
-    missing = input_key(cfg, provider)
+    missing = input_key(cfg, CsvProvider(data_dir))
     assert missing is not None and missing != key
     (data_dir / "elsewhere.csv").rename(data_dir / "HKD_X.csv")
-    assert input_key(cfg, provider) == key
+    assert input_key(cfg, CsvProvider(data_dir)) == key
 
     (data_dir / "HSI.csv").unlink()
     (data_dir / "HSI.csv").mkdir()  # unreadable: no key; the load will say why
-    assert input_key(cfg, provider) is None
+    assert input_key(cfg, CsvProvider(data_dir)) is None
+
+
+def test_the_bytes_hashed_are_the_bytes_parsed(data_dir: Path) -> None:
+    """A file that changes between the key and the load (another process rewriting it) is parsed as
+    it was hashed, and one missing when hashed stays missing: a stored key always names its data."""
+    cfg = load_config(RATIO)
+    provider = CsvProvider(data_dir)
+    before = pd.read_csv(data_dir / "GSPC.csv", index_col="Date")
+    (data_dir / "HKD_X.csv").rename(data_dir / "elsewhere.csv")
+    assert input_key(cfg, provider) is not None
+    changed = before.copy()
+    changed["Close"] *= 2.0
+    _write_yahoo_csv(data_dir / "GSPC.csv", changed)
+    (data_dir / "elsewhere.csv").rename(data_dir / "HKD_X.csv")
+
+    fetched = provider.fetch("^GSPC", None, None)
+    assert fetched["Close"].to_numpy() == pytest.approx(before["Close"].to_numpy(), rel=1e-15)
+    with pytest.raises(DataError, match=r"no file HKD_X\.csv"):
+        provider.fetch("HKD=X", None, None)
+    assert CsvProvider(data_dir).fetch("^GSPC", None, None)["Close"].iloc[0] == pytest.approx(changed["Close"].iloc[0])
 
 
 def test_the_synthetic_key_follows_the_generator(tmp_path: Path) -> None:

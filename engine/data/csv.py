@@ -46,6 +46,8 @@ LAST_DATE = pd.Timestamp("2100-12-31")
 #: A last line without a newline whose price is further than this (absolute log move) from the line before is cut short.
 TRUNCATED_MOVE = 0.2
 _PRICES = ("Open", "High", "Low", "Close", "Adj Close")
+#: :meth:`CsvProvider.input_key`'s digest of a file that does not exist.
+_MISSING = b"missing"
 
 
 class CsvProvider:
@@ -59,21 +61,28 @@ class CsvProvider:
         self.notes: list[str] = []
         self._frames: dict[str, pd.DataFrame] = {}
         self._file_notes: dict[str, list[str]] = {}
+        self._digests: dict[str, bytes] = {}  # sha256 of each file's bytes as read (input_key, then parsed)
+        self._unparsed: dict[str, bytes] = {}  # bytes input_key read that no fetch has parsed yet
 
     def input_key(self, symbols: Iterable[str]) -> str | None:
         """sha256 of the bytes of each symbol's file (a missing file counts as missing): what a load of
         ``symbols`` reads (:mod:`engine.data.inputs`).  None when a file cannot be read or a symbol is
-        not a ticker; the load then reports why."""
+        not a ticker; the load then reports why.  A file is read once per provider: the bytes hashed
+        are the bytes parsed, even if the file changes meanwhile."""
         h = hashlib.sha256(b"csv\0")
         for symbol in sorted(set(symbols)):
-            try:
-                data = self.path_for(symbol).read_bytes()
-            except FileNotFoundError:
-                data = None
-            except (OSError, DataError):
-                return None
-            digest = b"missing" if data is None else hashlib.sha256(data).digest()
-            h.update(symbol.encode() + b"\0" + digest)
+            if symbol not in self._digests:
+                try:
+                    data = self.path_for(symbol).read_bytes()
+                except FileNotFoundError:
+                    self._digests[symbol] = _MISSING  # and missing for the fetches of this provider too
+                    h.update(symbol.encode() + b"\0" + _MISSING)
+                    continue
+                except (OSError, DataError):
+                    return None
+                self._unparsed[symbol] = data
+                self._digests[symbol] = hashlib.sha256(data).digest()
+            h.update(symbol.encode() + b"\0" + self._digests[symbol])
         return h.hexdigest()
 
     def path_for(self, symbol: str) -> Path:
@@ -99,16 +108,19 @@ class CsvProvider:
                 f"data directory {self.data_dir} does not exist",
                 expected="a directory of Yahoo-style CSVs (--data-dir DIR or SEESAW_DATA_DIR)",
             )
-        if not path.is_file():
+        if self._digests.get(symbol) == _MISSING or not path.is_file():
             raise DataError(
                 f"no file {path.name} for symbol '{symbol}' in {self.data_dir}",
                 file=str(path),
                 expected=f"{path.name} with columns Date,{','.join(RAW_COLUMNS)}",
             )
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise DataError(f"cannot read the file ({exc.strerror or exc})", file=str(path)) from None
+        data = self._unparsed.pop(symbol, None)  # the bytes input_key hashed, so the key names what is parsed
+        if data is None:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise DataError(f"cannot read the file ({exc.strerror or exc})", file=str(path)) from None
+            self._digests[symbol] = hashlib.sha256(data).digest()
         text = _decode(data, path)
         text = _without_truncated_last_line(text, data, symbol, path, notes)
         try:
