@@ -85,6 +85,29 @@ class CsvProvider:
             h.update(symbol.encode() + b"\0" + self._digests[symbol])
         return h.hexdigest()
 
+    def _file_bytes(self, symbol: str, path: Path) -> bytes:
+        """The bytes of ``symbol``'s file: those :meth:`input_key` read and hashed (so the key names what
+        is parsed, and a file missing then is missing now), else read here."""
+        if not self.data_dir.is_dir():
+            raise DataError(
+                f"data directory {self.data_dir} does not exist",
+                expected="a directory of Yahoo-style CSVs (--data-dir DIR or SEESAW_DATA_DIR)",
+            )
+        if self._digests.get(symbol) == _MISSING or not path.is_file():
+            raise DataError(
+                f"no file {path.name} for symbol '{symbol}' in {self.data_dir}",
+                file=str(path),
+                expected=f"{path.name} with columns Date,{','.join(RAW_COLUMNS)}",
+            )
+        data = self._unparsed.pop(symbol, None)
+        if data is None:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise DataError(f"cannot read the file ({exc.strerror or exc})", file=str(path)) from None
+            self._digests[symbol] = hashlib.sha256(data).digest()
+        return data
+
     def path_for(self, symbol: str) -> Path:
         """The file that holds ``symbol`` (a DataError for a symbol that is not a ticker)."""
         return file_inside(self.data_dir, symbol_to_filename(symbol))
@@ -103,24 +126,7 @@ class CsvProvider:
 
     def _read(self, symbol: str, notes: list[str]) -> pd.DataFrame:
         path = self.path_for(symbol)
-        if not self.data_dir.is_dir():
-            raise DataError(
-                f"data directory {self.data_dir} does not exist",
-                expected="a directory of Yahoo-style CSVs (--data-dir DIR or SEESAW_DATA_DIR)",
-            )
-        if self._digests.get(symbol) == _MISSING or not path.is_file():
-            raise DataError(
-                f"no file {path.name} for symbol '{symbol}' in {self.data_dir}",
-                file=str(path),
-                expected=f"{path.name} with columns Date,{','.join(RAW_COLUMNS)}",
-            )
-        data = self._unparsed.pop(symbol, None)  # the bytes input_key hashed, so the key names what is parsed
-        if data is None:
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise DataError(f"cannot read the file ({exc.strerror or exc})", file=str(path)) from None
-            self._digests[symbol] = hashlib.sha256(data).digest()
+        data = self._file_bytes(symbol, path)
         text = _decode(data, path)
         text = _without_truncated_last_line(text, data, symbol, path, notes)
         try:
