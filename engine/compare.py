@@ -373,11 +373,11 @@ def _rows_and_spa(
     ]
     with ThreadPoolExecutor(1) as background:
         statistics = background.submit(_statistics, strategy_returns, ref_returns, ppy, reps)
-        rows = [
-            _row(label, value, initial, curves[label][2], curves[label][3], rf[label], measured[reference], ppy)
-            | _extra_columns(value, initial, ppy, by_year=by_year, regime=regime, risk_free=rf[label])
-            for label, (value, initial) in measured.items()
-        ]
+        rows: list[dict[str, Any]] = []
+        for label, (value, initial) in measured.items():
+            _, _, run, is_strategy = curves[label]
+            rows.append(_row(label, value, initial, run, is_strategy, rf[label], measured[reference], ppy))
+            rows[-1].update(_extra_columns(value, initial, ppy, by_year=by_year, regime=regime, risk_free=rf[label]))
         # SPA compares excess returns: (r_s - rf_s) - (r_ref - rf_ref); with one cash rate the rates cancel.
         spa = sig.spa_pvalue(np.column_stack(strategy_returns), ref_returns, reps=reps) if strategy_returns else {}
         for row, values in zip([r for r in rows if r["kind"] == "strategy"], statistics.result(), strict=True):
