@@ -56,6 +56,12 @@ def test_reported_rows_equal_the_full_arrays_at_those_rows() -> None:
     np.testing.assert_array_equal(part.cash, full.cash[rows])
     np.testing.assert_array_equal(part.position, full.position[rows])
     np.testing.assert_array_equal(part.value, full.value[rows])
+    # irregular rows, and rows ending before the last orders (a row's flows are summed in another order: not bitwise)
+    for rows in (np.array([0, 5, 6, 40, 41, 97, 119]), np.arange(2, 90, 3)):
+        part = simulate_batch(size=size, engine="rust", report_rows=rows, **kwargs)
+        np.testing.assert_allclose(part.cash, full.cash[rows], rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(part.position, full.position[rows], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(part.value, full.value[rows], rtol=1e-12, atol=1e-9)
 
 
 def test_engine_is_pinned_and_restored() -> None:
