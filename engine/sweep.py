@@ -270,8 +270,15 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray
         for p, values in cols.params.items():
             env[p] = values[rows][None, :]
         d = decide_columns(compiled, env, n, knobs.subset(rows), unit_value=ctx.val.known, dates=panel.dates.to_numpy())
-        out[:, rows] = d.targets
+        out[:, _as_slice(rows)] = d.targets
     return out
+
+
+def _as_slice(rows: np.ndarray) -> slice | np.ndarray:
+    """Consecutive ascending rows as a slice (copying into a slice is about 8x faster than into listed rows)."""
+    if len(rows) and bool((np.diff(rows) == 1).all()):
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
 
 
 def setting_targets(cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[Setting]) -> np.ndarray:

@@ -7,6 +7,7 @@ values (engine.config.params.apply_combination), however the grid is chunked and
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 from pathlib import Path
@@ -200,6 +201,19 @@ def test_chunked_equals_unchunked_exactly(small) -> None:
     one = evaluate(cfg, g, loaded, chunk_size=1000)
     many = evaluate(cfg, g, loaded, chunk_size=7)
     pd.testing.assert_frame_equal(one, many, check_exact=True)
+
+
+def test_a_chunk_in_any_order_scores_each_combination_the_same(small) -> None:
+    """Combinations sharing a signal need not be neighbours within a chunk (their targets go to listed columns)."""
+    _, cfg, g, _, loaded = small
+    ctx = prepare(cfg, loaded, engine="rust")
+    combos = list(g)
+    order = np.random.default_rng(7).permutation(len(combos))  # the windows interleaved
+    windows = [combos[i]["window"] for i in order]
+    assert sum(a != b for a, b in itertools.pairwise(windows)) > len(set(windows))  # some window's rows are apart
+    shuffled = evaluate_chunk(ctx, [combos[i] for i in order], order).table.set_axis(order).sort_index()
+    in_order = evaluate(cfg, g, loaded, chunk_size=1000).drop(columns="combo")
+    pd.testing.assert_frame_equal(shuffled, in_order, check_exact=True)
 
 
 def test_combinations_sharing_signals_are_neighbours_in_chunks(small) -> None:
