@@ -29,6 +29,8 @@ HEAVY = (
     "plotly",
     "matplotlib",
     "quantstats",
+    "ipywidgets",
+    "IPython",
     "exchange_calendars",
 )
 
@@ -96,18 +98,31 @@ def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
     assert {"pandas", "vectorbt", "numba"} <= set(found["heavy"])
 
 
-def test_a_command_that_simulates_leaves_out_vectorbts_quantstats_adapter(tmp_path: Path) -> None:
+def test_a_command_that_simulates_leaves_out_vectorbts_quantstats_adapter_and_widgets(tmp_path: Path) -> None:
     """vectorbt imports quantstats (matplotlib, seaborn, yfinance) when it is installed, for an adapter
-    no command uses; the command line keeps it out (0.6-0.9 s)."""
+    no command uses, and plotly's notebook widget (ipywidgets, IPython); the command line keeps them out
+    (0.6-0.9 s and 0.3-0.6 s)."""
     found = _imports_after("run", "configs/buy_hold_us.yaml", "--source", "synthetic", "--results-dir", str(tmp_path))
     assert found["code"] in (0, None)
     assert "vectorbt" in found["heavy"]
-    assert not {"quantstats", "matplotlib"} & set(found["heavy"])
+    assert not {"quantstats", "matplotlib", "ipywidgets", "IPython"} & set(found["heavy"])
 
 
-def test_quantstats_stays_importable_by_anything_but_vectorbt(tmp_path: Path) -> None:
-    """Only vectorbt's own import of quantstats is refused: after a command, the process (a signal
-    plugin, say) imports it as usual."""
+def test_a_sweep_draws_its_heatmap_without_widgets(tmp_path: Path) -> None:
+    """plotly's figures, not its widgets: a sweep simulates and writes its heatmap with ipywidgets refused to
+    vectorbt."""
+    html = tmp_path / "heat.html"
+    args = ("sweep", "configs/sweeps/corr_breakdown_sweep.yaml", "--source", "synthetic", "--results-dir")
+    found = _imports_after(*args, str(tmp_path), "--heatmap", "corr_cut,mom_window", "--output", str(html))
+    assert found["code"] in (0, None)
+    assert {"vectorbt", "plotly"} <= set(found["heavy"])
+    assert not {"ipywidgets", "IPython"} & set(found["heavy"])
+    assert '"type":"heatmap"' in html.read_text(encoding="utf-8").replace(" ", "")
+
+
+def test_quantstats_and_ipywidgets_stay_importable_by_anything_but_vectorbt(tmp_path: Path) -> None:
+    """Only vectorbt's own imports of quantstats and ipywidgets are refused: after a command, the process
+    (a signal plugin, say) imports them as usual."""
     code = (
         "import sys\n"
         "from engine.cli import main\n"
@@ -118,14 +133,15 @@ def test_quantstats_stays_importable_by_anything_but_vectorbt(tmp_path: Path) ->
         "except SystemExit:\n"
         "    pass\n"
         "assert 'vectorbt' in sys.modules and sys.modules.get('quantstats') is None\n"
-        "import quantstats\n"
-        "print('imported', quantstats.__name__)\n"
+        "assert sys.modules.get('ipywidgets') is None\n"
+        "import quantstats, ipywidgets\n"
+        "print('imported', quantstats.__name__, ipywidgets.__name__)\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip().splitlines()[-1] == "imported quantstats"
+    assert proc.stdout.strip().splitlines()[-1] == "imported quantstats ipywidgets"
 
 
 def test_a_run_reused_from_the_store_loads_no_data_and_no_simulator(tmp_path: Path) -> None:

@@ -25,25 +25,31 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Console-script entry point."""
-    if not any(isinstance(finder, _QuantstatsHiddenFromVectorbt) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _QuantstatsHiddenFromVectorbt())
+    if not any(isinstance(finder, _HiddenFromVectorbt) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _HiddenFromVectorbt())
     app(prog_name="seesaw")
 
 
-class _QuantstatsHiddenFromVectorbt(importlib.abc.MetaPathFinder):
-    """Refuse vectorbt's own ``import quantstats`` in the command's process, as if it were not installed.
+class _HiddenFromVectorbt(importlib.abc.MetaPathFinder):
+    """Refuse two of vectorbt's imports in the command's process, as if the packages were not installed.
 
-    When quantstats is installed, importing vectorbt imports it (and matplotlib, seaborn, yfinance)
-    for the ``returns.qs`` adapter, which no command uses: 0.6-0.9 s of every command that
-    simulates.  vectorbt catches the ImportError and leaves the adapter out.  Only an import made by
-    vectorbt's modules is refused: anything else (a signal plugin, say) imports quantstats as usual,
-    and once quantstats is imported vectorbt gets it too.  Only the command line installs this
-    finder; a program that imports :mod:`engine` is left alone.
+    * ``quantstats``: when it is installed, importing vectorbt imports it (and matplotlib, seaborn,
+      yfinance) for the ``returns.qs`` adapter, which no command uses: 0.6-0.9 s of every command that
+      simulates.  vectorbt catches the ImportError and leaves the adapter out.
+    * ``ipywidgets``: vectorbt asks plotly for ``FigureWidget``, a notebook widget, and plotly imports
+      ipywidgets and IPython for it: 0.3-0.6 s.  plotly catches the ImportError and gives a stand-in
+      that only raises when a widget is made; the commands draw figures, never widgets.
+
+    Only an import made while a vectorbt module's import statement runs is refused: anything else (a
+    signal plugin, say) imports these packages as usual, and once imported vectorbt gets them too.
+    Only the command line installs this finder; a program that imports :mod:`engine` is left alone.
     """
 
+    REFUSED = frozenset({"quantstats", "ipywidgets"})
+
     def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if name == "quantstats" and _imported_by_vectorbt():
-            raise ModuleNotFoundError("quantstats is not offered to vectorbt by the seesaw command", name=name)
+        if name in self.REFUSED and _imported_by_vectorbt():
+            raise ModuleNotFoundError(f"{name} is not offered to vectorbt by the seesaw command", name=name)
         return None
 
 
