@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
@@ -37,6 +38,7 @@ from engine.config.params import Grid, grid
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import StoreError, UserError
 from engine.jobs.chunk_workers import default_workers, evaluate_chunks
+from engine.jobs.chunk_writer import ChunkWriter, Written
 from engine.jobs.common import catalog_for, data_provider
 from engine.jobs.common import resolve as resolve_data
 from engine.metrics import significance as sig
@@ -55,6 +57,7 @@ from engine.store.sweeps import (
 )
 from engine.sweep import (
     BLOCKS,
+    ChunkResult,
     SweepContext,
     check_usable,
     chunks,
@@ -147,16 +150,16 @@ def sweep_job(
         assembly.read(*chunk_files(staging, number))
     if progress:
         progress(len(done), len(parts), finished, g.size)
-    try:
-        workers = options.workers or default_workers()
-        for number, result in evaluate_chunks(ctx, combos_frame, parts, todo, options.cluster, workers):
-            rows = save_chunk(staging, number, result, combos_frame)
-            assembly.add(rows, result.block_sum, result.block_sq, result.block_n)
-            done.add(number)
-            finished += len(result.index)
-            if progress:
-                progress(len(done), len(parts), finished, g.size)
-    except KeyboardInterrupt:
+
+    def written(combinations: int) -> None:
+        nonlocal finished
+        finished += combinations
+        if progress:
+            progress(len(done), len(parts), finished, g.size)
+
+    evaluated = evaluate_chunks(ctx, combos_frame, parts, todo, options.cluster, options.workers or default_workers())
+    save = functools.partial(save_chunk, staging, combos=combos_frame)
+    if not _save_chunks(evaluated, save, assembly, done, written):
         table = assembly.table() if done else combos_frame.iloc[:0]
         manifest = {**meta, "status": "stopped", "chunks_done": len(done)}
         return SweepOutcome(cfg, g.keys, table, staging, manifest, loaded, len(done), len(parts), stopped=True)
@@ -166,6 +169,34 @@ def sweep_job(
     if record is not None:
         record(final)
     return SweepOutcome(cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts), ctx=ctx)
+
+
+def _save_chunks(
+    evaluated: Iterator[tuple[int, ChunkResult]],
+    save: Callable[[int, ChunkResult], pd.DataFrame],
+    assembly: ChunkAssembly,
+    done: set[int],
+    written: Callable[[int], None],
+) -> bool:
+    """Save each evaluated chunk on the writer's thread (engine/jobs/chunk_writer.py); once its files are
+    written, add it to ``assembly`` and ``done`` and call ``written`` with its number of combinations.
+    False when stopped (Ctrl-C), the chunks handed over written and added."""
+
+    def add(chunks: list[Written]) -> None:
+        for chunk in chunks:
+            assembly.add(chunk.rows, chunk.result.block_sum, chunk.result.block_sq, chunk.result.block_n)
+            done.add(chunk.number)
+            written(len(chunk.result.index))
+
+    with ChunkWriter(save) as writer:
+        try:
+            for number, result in evaluated:
+                add(writer.put(number, result))
+        except KeyboardInterrupt:
+            add(writer.drain())
+            return False
+        add(writer.drain())
+    return True
 
 
 def load_sweep_config(
