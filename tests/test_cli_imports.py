@@ -154,3 +154,28 @@ def test_a_run_reused_from_the_store_loads_no_data_and_no_simulator(tmp_path: Pa
     again = _imports_after(*args)
     assert again["code"] in (0, None)
     assert not {"vectorbt", "scipy.stats", "scipy.special", "arch"} & set(again["heavy"])
+
+
+def _imported_in_worker() -> dict[str, bool]:
+    import vectorbt  # noqa: F401 - what a chunk's first task imports
+
+    return {name: sys.modules.get(name) is not None for name in ("vectorbt", "quantstats", "ipywidgets")}
+
+
+def test_a_sweeps_local_cluster_workers_leave_out_vectorbts_unused_imports() -> None:
+    """The workers of the LocalCluster ``--cluster local`` starts get the command's finder (about 1 s and 75 MB
+    each); a plain interpreter does import both, so the test can tell."""
+    from distributed import Client, LocalCluster
+
+    from engine.jobs.chunk_workers import _hiding_plugin
+
+    probe = "import sys, vectorbt; print(sorted(n for n in ('quantstats', 'ipywidgets') if n in sys.modules))"
+    plain = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=True)
+    assert plain.stdout.strip() == "['ipywidgets', 'quantstats']"
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        client.register_plugin(_hiding_plugin())
+        found = client.submit(_imported_in_worker, pure=False).result(timeout=300)
+    assert found == {"vectorbt": True, "quantstats": False, "ipywidgets": False}

@@ -68,6 +68,9 @@ def evaluate_chunks(
             # another local cluster (another sweep) holds it
             local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
             client = Client(local)
+            # the workers are this sweep's own: spared vectorbt's unused imports (engine/import_guard.py),
+            # about 1 s and 75 MB each; a cluster at an address is the user's and left as it is
+            client.register_plugin(_hiding_plugin())
         else:
             client = Client(cluster, timeout="10s")
     except OSError as exc:
@@ -143,3 +146,20 @@ def _threaded(
         finally:  # stopped (Ctrl-C, an error): drop what has not started; running chunks finish
             for _, future in pending:
                 future.cancel()
+
+
+def _hiding_plugin() -> Any:
+    """A Dask worker plugin that runs :func:`engine.import_guard.hide_from_vectorbt` in each worker (one that
+    restarts included) before its first task."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    from engine.import_guard import hide_from_vectorbt
+
+    class HideFromVectorbt(WorkerPlugin):
+        name = "seesaw-hide-from-vectorbt"
+        idempotent = True
+
+        def setup(self, worker: Any) -> None:
+            hide_from_vectorbt()
+
+    return HideFromVectorbt()
