@@ -362,12 +362,11 @@ def _schedule(
 ) -> BatchPlan:  # fmt: skip
     """:func:`plan_batch` once its events and lags are known: the compiled scheduler plans and fills every leg
     (and adds the drift events of a band, so ``events`` is a copy it writes into)."""
-    from engine.execution_nb import ORDER_DT, schedule_nb  # imports vectorbt: only when a plan is made
+    from engine.execution_nb import ORDER_DT, schedule_nb, work_arrays  # imports vectorbt: only when a plan is made
 
     n, n_alloc, n_assets = targets.shape
     fees = np.ascontiguousarray(fees, dtype=np.float64)
-    slip = np.asarray(slippage, dtype=np.float64)
-    slip = np.ascontiguousarray(slip[None, :] if slip.ndim == 1 else slip)
+    slip = np.ascontiguousarray(np.atleast_2d(np.asarray(slippage, dtype=np.float64)))  # (A,) or (K*A,) as one row
     banded = ~np.isnan(band)
     n_legs_max = (int(events[:, ~banded].sum()) + int(banded.sum()) * n) * n_assets  # a band may trade every date
     leg_out = np.empty((n_legs_max, 4), dtype=np.float64)  # at most one leg per event, asset and allocation
@@ -395,6 +394,7 @@ def _schedule(
         band,
         first,
         *(account.margin, account.financing, account.accrual, account.charges, account.ruined),
+        *work_arrays(n, n_assets),
     )
     legs = leg_out[:n_legs]
     events = by_column.T

@@ -18,11 +18,11 @@ separate compiled calls, each passed a dozen arrays, they cost more than the wor
 likely numba counting references to every array a call is passed).  The scheduler took 1.56 times
 as long on the benchmark grid's chunks that way, with the same fills.  Inlined, the counting stays:
 numba increments and decrements (atomically) a count for every array an inlined helper is passed.
-So the walk, :func:`_walk_nb`, is compiled without numba's runtime (``_nrt=False``, the option numba
-uses for its own string and sorting kernels): it allocates nothing, :func:`schedule_nb` gives it its
-work arrays, and no count is kept.  It also calls :func:`_fill_until` only when a leg is due before
-the slot it fills up to, and sorts a slot's legs only when there are two.  On the benchmark grid's
-chunks these took the scheduler from 31 to 18-20 ms per 100 combinations, with the same fills.
+So :func:`schedule_nb` is compiled without numba's runtime (``_nrt=False``, the option numba uses
+for its own string and sorting kernels): it allocates nothing, its caller gives it its work arrays
+(:func:`work_arrays`), and no count is kept.  It also calls :func:`_fill_until` only when a leg is
+due before the slot it fills up to, and sorts a slot's legs only when there are two.  On the benchmark
+grid's chunks these took the scheduler from 31 to 17.5 ms per 100 combinations, with the same fills.
 
 This module imports vectorbt (about 2 s), so :mod:`engine.execution` imports it lazily.
 """
@@ -36,7 +36,7 @@ from vectorbt.portfolio.nb import approx_order_value_nb, execute_order_nb, fill_
 from vectorbt.utils.array_ import insert_argsort_nb
 from vectorbt.utils.math_ import add_nb, is_close_nb
 
-__all__ = ["ORDER_DT", "schedule_nb"]
+__all__ = ["ORDER_DT", "schedule_nb", "work_arrays"]
 
 ORDER_DT = order_dt
 _TARGET_PERCENT = SizeType.TargetPercent
@@ -48,73 +48,18 @@ _EPS = 1e-12
 _NEVER = np.iinfo(np.int64).max
 
 
-@numba.njit(cache=True, nogil=True)
-def schedule_nb(  # pragma: no cover - compiled
-    targets,
-    events,
-    lag,
-    next_slot,
-    m,
-    after,
-    close,
-    order_price,
-    fees,
-    fee_per_col,
-    slippage,
-    slip_per_col,
-    init_cash,
-    first_slot,
-    leg_out,
-    unfilled,
-    records,
-    band,
-    first,
-    margin,
-    financing,
-    accrual,
-    charges,
-    ruined,
-):
-    """Rules 2-5 of :mod:`engine.execution` for each allocation k, filling legs as time passes.
-
-    ``targets``: (n, K, A); ``events``: (K, n); ``lag``: (n, K); ``next_slot``: (n*m + 1, A) the
-    first slot at or after each slot in which each asset trades; ``after``: the first slot
-    offset within the decision date at which a leg may fill (m - 1 with ``fill: close``, m with
-    ``next_open``).  ``close``, ``order_price``: (S, A) value of one unit at the end of each slot
-    and the price an order fills at (and the group is valued at) in it, both in cash-index units,
-    row 0 being slot ``first_slot``; ``fees``: (S, A) or (S, K*A) (``fee_per_col``);
-    ``slippage``: (1 or S, A or K*A) (``slip_per_col``).  Writes ``leg_out[i] = (slot, column
-    k*A + j, target, decision row)`` of every kept leg, by column, ``unfilled`` the (k, decision row, asset) of
-    legs whose market never opened again, and ``records`` vectorbt's order records of the fills
-    (``idx``: the slot relative to ``first_slot``); returns (#legs, #unfilled, #records).
-
-    An event decided on date d is scheduled once the portfolio's state at the end of d is known
-    (before d's last slot with ``lag: 0`` and ``fill: close``, whose legs may fill there): a leg
-    is a sale when its target is below the asset's actual weight at the end of d, valued at d's
-    end-of-day prices, cash included; sales go to their market's first session on or after the
-    execution date, buys to their market's first session at or after the event's last sale slot.
-    A new leg drops the asset's pending legs at the same or a later slot (superseding).
-
-    ``band`` (K,): a rebalancing band (NaN: none).  From row ``first[k]`` on, a date without an
-    event whose decision would execute before the end becomes one (``events[k, d]`` is set) when
-    no earlier leg is still pending and some asset's actual weight at the end of the date (as an
-    event's sales are decided from) is more than ``band`` from the date's target (rule 1).
-    """
-    n, _, n_assets = targets.shape
+def work_arrays(n: int, n_assets: int) -> tuple[np.ndarray, ...]:
+    """:func:`schedule_nb`'s work arrays for n dates and ``n_assets`` assets (its last six arguments)."""
     legs = np.empty((2, n_assets, n + 1), np.int64)  # each asset's legs: slot, decision row
     leg_target = np.empty((n_assets, n + 1), np.float64)
     ints = np.zeros((4, n_assets), np.int64)  # count, nxt, seq, new_slot
     floats = np.zeros((4, n_assets))  # units, last_val, weight, temp
     flags = np.zeros((2, n_assets), np.bool_)  # sell, active
-    return _walk_nb(
-        targets, events, lag, next_slot, m, after, close, order_price, fees, fee_per_col, slippage, slip_per_col,
-        init_cash, first_slot, leg_out, unfilled, records, band, first, margin, financing, accrual, charges, ruined,
-        legs, leg_target, ints, floats, flags, np.zeros(3),
-    )  # fmt: skip
+    return legs, leg_target, ints, floats, flags, np.zeros(3)
 
 
 @numba.njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # the stubs omit _nrt
-def _walk_nb(  # pragma: no cover - compiled
+def schedule_nb(  # pragma: no cover - compiled
     targets,
     events,
     lag,
@@ -146,8 +91,35 @@ def _walk_nb(  # pragma: no cover - compiled
     flags,
     state,
 ):
-    """:func:`schedule_nb`'s walk, on work arrays it is given: ``legs`` (2, A, n+1) each asset's leg slots and
-    decision rows, ``leg_target`` (A, n+1), ``ints`` (4, A), ``floats`` (4, A), ``flags`` (2, A), ``state`` (3,)."""
+    """Rules 2-5 of :mod:`engine.execution` for each allocation k, filling legs as time passes.
+
+    ``targets``: (n, K, A); ``events``: (K, n); ``lag``: (n, K); ``next_slot``: (n*m + 1, A) the
+    first slot at or after each slot in which each asset trades; ``after``: the first slot
+    offset within the decision date at which a leg may fill (m - 1 with ``fill: close``, m with
+    ``next_open``).  ``close``, ``order_price``: (S, A) value of one unit at the end of each slot
+    and the price an order fills at (and the group is valued at) in it, both in cash-index units,
+    row 0 being slot ``first_slot``; ``fees``: (S, A) or (S, K*A) (``fee_per_col``);
+    ``slippage``: (1 or S, A or K*A) (``slip_per_col``).  Writes ``leg_out[i] = (slot, column
+    k*A + j, target, decision row)`` of every kept leg, by column, ``unfilled`` the (k, decision row, asset) of
+    legs whose market never opened again, and ``records`` vectorbt's order records of the fills
+    (``idx``: the slot relative to ``first_slot``); returns (#legs, #unfilled, #records).
+
+    An event decided on date d is scheduled once the portfolio's state at the end of d is known
+    (before d's last slot with ``lag: 0`` and ``fill: close``, whose legs may fill there): a leg
+    is a sale when its target is below the asset's actual weight at the end of d, valued at d's
+    end-of-day prices, cash included; sales go to their market's first session on or after the
+    execution date, buys to their market's first session at or after the event's last sale slot.
+    A new leg drops the asset's pending legs at the same or a later slot (superseding).
+
+    ``band`` (K,): a rebalancing band (NaN: none).  From row ``first[k]`` on, a date without an
+    event whose decision would execute before the end becomes one (``events[k, d]`` is set) when
+    no earlier leg is still pending and some asset's actual weight at the end of the date (as an
+    event's sales are decided from) is more than ``band`` from the date's target (rule 1).
+
+    The last six arguments are :func:`work_arrays` (compiled without numba's runtime, this allocates
+    nothing): ``legs`` (2, A, n+1) each asset's leg slots and decision rows, ``leg_target`` (A, n+1),
+    ``ints`` (4, A), ``floats`` (4, A), ``flags`` (2, A), ``state`` (3,).
+    """
     n, n_alloc, n_assets = targets.shape
     total_slots = n * m
     leg_slot, leg_decision = legs[0], legs[1]
