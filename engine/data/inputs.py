@@ -20,19 +20,24 @@ from importlib.metadata import PackageNotFoundError, version
 from engine.config import StrategyConfig
 from engine.data.base import Provider
 
-__all__ = ["config_symbols", "input_key"]
+__all__ = ["config_markets", "config_symbols", "input_key"]
 
 #: The packages that read the files into prices and sessions (parsing, calendars).
 _READERS = ("numpy", "pandas", "exchange-calendars")
 
 
-def config_symbols(cfg: StrategyConfig) -> list[str]:
-    """Every symbol a load of ``cfg`` may read: its assets, the exchange rate, a named cash rate."""
-    symbols = [spec.symbol for spec in cfg.assets.values()]
-    symbols.append(cfg.data.fx_symbol)
+def config_markets(cfg: StrategyConfig) -> dict[str, str]:
+    """Every symbol a load of ``cfg`` may read, with what it is: its assets (their markets), the exchange
+    rate (``fx``) and a named cash rate (``rate``); what the synthetic generator makes of each."""
+    markets = {spec.symbol: spec.market for spec in cfg.assets.values()} | {cfg.data.fx_symbol: "fx"}
     if isinstance(cfg.cash_rate, str):
-        symbols.append(cfg.cash_rate)
-    return symbols
+        markets[cfg.cash_rate] = "rate"
+    return markets
+
+
+def config_symbols(cfg: StrategyConfig) -> list[str]:
+    """Every symbol a load of ``cfg`` may read (:func:`config_markets`)."""
+    return list(config_markets(cfg))
 
 
 def input_key(cfg: StrategyConfig, provider: Provider) -> str | None:

@@ -18,6 +18,7 @@ from engine.config import StrategyConfig
 from engine.config.messages import first_error, pydantic_message
 from engine.config.models import DataSpec
 from engine.data.base import Provider
+from engine.data.inputs import config_markets
 from engine.errors import ConfigError, UserError
 
 if TYPE_CHECKING:
@@ -157,9 +158,7 @@ def data_provider(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str],
     """The provider of a resolved config's ``data.source``, shared through ``cache`` by the configs of one command."""
     data = cfg.data
     if data.source == "synthetic":
-        markets = {a.symbol: a.market for a in cfg.assets.values()} | {data.fx_symbol: "fx"}
-        if isinstance(cfg.cash_rate, str):
-            markets[cfg.cash_rate] = "rate"
+        markets = config_markets(cfg)
         key: tuple = ("synthetic", tuple(sorted(markets.items())))
         if key not in cache:
             from engine.data.synthetic import SyntheticProvider
