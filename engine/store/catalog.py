@@ -27,7 +27,7 @@ import fcntl
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from engine.errors import ConfigError, StoreError
 from engine.metrics.specs import CATALOG_COLUMNS, spec
@@ -305,7 +305,7 @@ class Catalog:
         resolved config, data and code, or None, in one query (a landed run the catalog file does not list
         yet counts: :meth:`query` reads the directories too).  ``data`` names the data key: the loaded
         data's fingerprint, or the key of the files a load would read (:mod:`engine.data.inputs`)."""
-        if data not in ("data_fingerprint", "input_key"):
+        if data not in get_args(DataKey):
             raise ValueError(f"data must be data_fingerprint or input_key, got {data!r}")
         if not keys or (not self.db_path.exists() and not self._manifests()):
             return [None] * len(keys)
