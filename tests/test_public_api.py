@@ -108,7 +108,14 @@ EXPECTED: dict[str, set[str]] = {
         "years_between",
     },
     "engine.metrics.cscv_blocks": {"BlockSums", "splits_nb"},
-    "engine.metrics.resample": {"BATCH", "Resampled", "evaluate", "optimal_block", "stationary_indices"},
+    "engine.metrics.resample": {
+        "BATCH",
+        "Resampled",
+        "evaluate",
+        "optimal_block",
+        "stationary_batches",
+        "stationary_indices",
+    },
     "engine.metrics.specs": {
         "CATALOG_COLUMNS",
         "COMPARE_COMPACT",

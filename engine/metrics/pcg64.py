@@ -6,7 +6,8 @@ over ``PCG64``: the same random numbers in the same order, so the same bits
 (``tests/unit/test_resample.py`` compares them with arch's over odd and even lengths and several
 seeds).  arch calls numpy twice and a Cython loop once per resample (about 80 µs for 6,300 dates,
 its Python and Cython parts holding the GIL); this loop draws a whole batch of resamples in one call
-without the GIL (about 30 µs each), so statistics on several threads draw at the same time.
+without the GIL (about 30 µs each), so statistics on several threads draw at the same time, and the
+resamples of several block lengths from one stream at once.
 
 What it reproduces of numpy (the tests check the result against numpy's and arch's own draws):
 
@@ -22,6 +23,8 @@ What it reproduces of numpy (the tests check the result against numpy's and arch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numba
 import numpy as np
 from llvmlite import ir
@@ -36,16 +39,26 @@ _MULT_LO = np.uint64(0x4385DF649FCCF645)
 
 class StationaryDraws:
     """The resamples of ``StationaryBootstrap(block, x, seed=np.random.default_rng(seed))`` for any x
-    of n rows, handed out in order: each :meth:`next` continues the stream where the last stopped."""
+    of n rows and each block length of ``blocks``, handed out in order: each :meth:`next` continues the
+    stream where the last stopped.
 
-    def __init__(self, n: int, *, block: int, seed: int) -> None:
-        _check(n, block)
-        self._n, self._p = n, 1.0 / block
+    A resample draws the same random numbers whatever its block length (n random starts, then n
+    uniforms that decide, against 1 / block, whether each position continues the previous one), so
+    the resamples of several block lengths come from one stream: each block length's indices are
+    those it would get alone, and drawing them for k block lengths costs one draw, not k.
+    """
+
+    def __init__(self, n: int, *, blocks: Sequence[int], seed: int) -> None:
+        if not blocks:
+            raise ValueError("blocks must name at least one block length")
+        for block in blocks:
+            _check(n, block)
+        self._n, self._p = n, np.array([1.0 / block for block in blocks], dtype=np.float64)
         self._state = _seeded(seed)
 
     def next(self, reps: int) -> np.ndarray:
-        """The next ``reps`` resamples' indices, (reps, n) int32."""
-        out = np.empty((reps, self._n), dtype=np.int32)
+        """The next ``reps`` resamples' indices for each block length, (len(blocks), reps, n) int32."""
+        out = np.empty((len(self._p), reps, self._n), dtype=np.int32)
         _draw_nb(self._state, self._n, self._p, out)
         return out
 
@@ -120,8 +133,8 @@ def _bounded(hi, lo, inc_hi, inc_lo, has32, kept, size, threshold):
 
 
 @numba.njit(cache=True, nogil=True)
-def _draw_nb(s: np.ndarray, n: int, p: float, out: np.ndarray) -> None:
-    """Fill each row of ``out`` with one stationary-bootstrap resample's indices (module docstring).
+def _draw_nb(s: np.ndarray, n: int, p: np.ndarray, out: np.ndarray) -> None:
+    """Fill ``out[j, b]`` with resample b's indices for continuation probability ``1 - p[j]`` (module docstring).
 
     ``s`` = [state hi, state lo, inc hi, inc lo, has_uint32, uinteger] of the generator, updated.
     """
@@ -130,17 +143,24 @@ def _draw_nb(s: np.ndarray, n: int, p: float, out: np.ndarray) -> None:
     size = np.uint64(n)
     threshold = (_MASK32 - (size - np.uint64(1))) % size
     scale = 1.0 / 9007199254740992.0
-    for b in range(out.shape[0]):
-        row = out[b]
+    start = np.empty(n, dtype=np.int32)  # one resample's random starts and uniforms, shared by every p
+    u = np.empty(n, dtype=np.float64)
+    for b in range(out.shape[1]):
         for i in range(n):
             hi, lo, has32, kept, value = _bounded(hi, lo, inc_hi, inc_lo, has32, kept, size, threshold)
-            row[i] = np.int32(value)
-        hi, lo, x = _step(hi, lo, inc_hi, inc_lo)  # u[0]: drawn, never used
-        for i in range(1, n):
+            start[i] = np.int32(value)
+        for i in range(n):  # u[0]: drawn, never used
             hi, lo, x = _step(hi, lo, inc_hi, inc_lo)
-            if np.float64(x >> np.uint64(11)) * scale > p:
-                nxt = row[i - 1] + 1
-                row[i] = 0 if nxt == n else nxt
+            u[i] = np.float64(x >> np.uint64(11)) * scale
+        for j in range(p.shape[0]):  # without branches: whether a position continues is a coin toss
+            row, pj = out[j, b], p[j]
+            prev = start[0]
+            row[0] = prev
+            for i in range(1, n):
+                nxt = prev + 1
+                nxt = np.int32(0) if nxt == n else nxt
+                prev = nxt if u[i] > pj else start[i]
+                row[i] = prev
     s[0], s[1], s[4], s[5] = hi, lo, np.uint64(1 if has32 else 0), kept
 
 

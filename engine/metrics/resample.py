@@ -21,7 +21,7 @@ import numpy as np
 from engine.metrics.block_length import stationary_block_lengths
 from engine.metrics.pcg64 import StationaryDraws
 
-__all__ = ["BATCH", "Resampled", "evaluate", "optimal_block", "stationary_indices"]
+__all__ = ["BATCH", "Resampled", "evaluate", "optimal_block", "stationary_batches", "stationary_indices"]
 
 #: Resamples per batch: a batch of 100 resamples of 6,000 dates gathers 4.8 MB per series.
 BATCH = 100
@@ -47,9 +47,18 @@ def stationary_indices(n: int, *, block: int, reps: int, seed: int, batch: int =
     (arch's random stream, compiled, without the GIL), so statistics computed on several threads
     draw at the same time and no set of indices is held longer than its batch.
     """
+    for drawn in stationary_batches(n, blocks=(block,), reps=reps, seed=seed, batch=batch):
+        yield drawn[0]
+
+
+def stationary_batches(
+    n: int, *, blocks: Sequence[int], reps: int, seed: int, batch: int = BATCH
+) -> Iterator[np.ndarray]:
+    """(len(blocks), b, n) index arrays: for each block length, the batch :func:`stationary_indices` gives
+    it, all drawn from one stream (:class:`engine.metrics.pcg64.StationaryDraws`)."""
     if reps < 1:
         raise ValueError(f"reps must be >= 1, got {reps}")
-    draws = StationaryDraws(n, block=block, seed=seed)
+    draws = StationaryDraws(n, blocks=blocks, seed=seed)
     for start in range(0, reps, batch):
         yield draws.next(min(batch, reps - start))
 
@@ -79,22 +88,43 @@ def evaluate(
     *,
     reps: int,
     seed: int,
-    map_groups: Callable[[Callable[[list[int]], None], Iterable[list[int]]], Iterable[None]] = map,
+    map_groups: Callable[
+        [Callable[[dict[int, list[int]]], None], Iterable[dict[int, list[int]]]], Iterable[None]
+    ] = map,
+    parts: int = 1,
 ) -> list[Any]:
-    """Each statistic's result, in order.  Statistics of the same (n, block) form a group that draws
-    its ``reps`` resamples once, batch by batch, and hands each batch to every member; ``map_groups``
-    runs the groups (``map``: one after another; an executor's ``map``: on its threads)."""
-    groups: dict[tuple[int, int], list[int]] = {}
+    """Each statistic's result, in order.
+
+    Statistics of the same n draw their resamples from one stream whatever their block lengths
+    (:class:`engine.metrics.pcg64.StationaryDraws`): their distinct block lengths are split into at most
+    ``parts`` groups, each group draws the ``reps`` resamples once, batch by batch, for its block
+    lengths, and hands each member the batch of its own block length.  ``map_groups`` runs the groups
+    (``map``: one after another; an executor's ``map``: on its threads, ``parts`` of them per n).
+    Each statistic gets the indices it would get alone, so its result does not depend on the grouping.
+    """
+    by_n: dict[int, dict[int, list[int]]] = {}
     for i, stat in enumerate(stats):
-        groups.setdefault(stat.key, []).append(i)
-    parts: list[list[np.ndarray]] = [[] for _ in stats]
+        by_n.setdefault(stat.n, {}).setdefault(stat.block, []).append(i)
+    results: list[list[np.ndarray]] = [[] for _ in stats]
 
-    def run(members: list[int]) -> None:
-        first = stats[members[0]]
-        for index in stationary_indices(first.n, block=first.block, reps=reps, seed=seed):
-            for i in members:
-                parts[i].append(stats[i].reduce(index))
+    def run(group: dict[int, list[int]]) -> None:
+        blocks = list(group)
+        for drawn in stationary_batches(stats[group[blocks[0]][0]].n, blocks=blocks, reps=reps, seed=seed):
+            for index, block in zip(drawn, blocks, strict=True):
+                for i in group[block]:
+                    results[i].append(stats[i].reduce(index))
 
-    for _ in map_groups(run, list(groups.values())):
+    groups = [group for members in by_n.values() for group in _split(members, parts)]
+    for _ in map_groups(run, groups):
         pass
-    return [stat.finish(np.concatenate(part)) for stat, part in zip(stats, parts, strict=True)]
+    return [stat.finish(np.concatenate(part)) for stat, part in zip(stats, results, strict=True)]
+
+
+def _split(members: dict[int, list[int]], parts: int) -> list[dict[int, list[int]]]:
+    """The block lengths of ``members`` (block length -> statistics) in at most ``parts`` groups of about
+    as many statistics each: the most-shared block lengths first, each to the group with fewest."""
+    groups: list[dict[int, list[int]]] = [{} for _ in range(max(1, min(parts, len(members))))]
+    for block in sorted(members, key=lambda b: (-len(members[b]), b)):
+        emptiest = min(groups, key=lambda g: sum(len(m) for m in g.values()))
+        emptiest[block] = members[block]
+    return groups

@@ -5,11 +5,13 @@ against a Sharpe of 0, the probability its Sharpe beats the reference's (paired 
 DSR deflated by the trials' Sharpe ratios (:mod:`engine.metrics.significance` defines each one).
 
 The statistics that need resamples (the interval and the paired probability) are grouped by the
-resamples they need (the dates and the block length: every statistic uses the same seed), each group
-draws them once and the groups run on threads.  Each group's draws start from their own seeded
-generator, so a row's numbers do not depend on the thread nor on the other rows: the results are
-those of each statistic called alone, bit for bit (``tests/unit/test_row_stats.py``).  Drawing the
-resamples and reducing them are compiled and release the GIL.
+resamples they need (the dates and the block length: every statistic uses the same seed).  The
+resamples of one set of dates come from one random stream whatever the block length, so the block
+lengths are split between the threads and each thread draws the stream once for its share
+(:func:`engine.metrics.resample.evaluate`).  Each thread's draws start from their own seeded generator,
+so a row's numbers do not depend on the thread nor on the other rows: the results are those of each
+statistic called alone, bit for bit (``tests/unit/test_row_stats.py``).  Drawing the resamples and
+reducing them are compiled and release the GIL.
 """
 
 from __future__ import annotations
@@ -64,13 +66,12 @@ def row_statistics(
         (i, key) for i, row in enumerate(rows) for key in ("ci", "p_beats_ref") if isinstance(row[key], Resampled)
     ]
     plans = [rows[i][key] for i, key in pending]
-    groups = len({p.key for p in plans})
-    threads = min(groups, workers or min(4, os.cpu_count() or 1))
+    threads = min(len({p.key for p in plans}), workers or min(4, os.cpu_count() or 1))
     if threads <= 1:
         done = evaluate(plans, reps=reps, seed=sig.DEFAULT_SEED)
     else:
         with ThreadPoolExecutor(threads) as pool:
-            done = evaluate(plans, reps=reps, seed=sig.DEFAULT_SEED, map_groups=pool.map)
+            done = evaluate(plans, reps=reps, seed=sig.DEFAULT_SEED, map_groups=pool.map, parts=threads)
     for (i, key), value in zip(pending, done, strict=True):
         rows[i][key] = value
     return [

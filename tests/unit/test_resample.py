@@ -13,7 +13,7 @@ from arch.bootstrap import StationaryBootstrap, optimal_block_length
 
 from engine.metrics import sharpe
 from engine.metrics.pcg64 import circular_draws
-from engine.metrics.resample import optimal_block, stationary_indices
+from engine.metrics.resample import Resampled, evaluate, optimal_block, stationary_batches, stationary_indices
 from engine.metrics.returns import resampled_sharpes
 from engine.metrics.significance import sharpe_beats_probability, sharpe_ci
 
@@ -66,6 +66,38 @@ def test_arch_streams_of_odd_and_even_lengths(n: int, seed: int) -> None:
     )
 
 
+@pytest.mark.parametrize("n", [1, 7, 6318])
+def test_several_block_lengths_from_one_stream_are_each_archs_own_resamples(n: int) -> None:
+    """One stream serves several block lengths (a block of 1 included, and one twice): each gets the
+    indices arch draws for it alone, in order, across batches."""
+    blocks = (3, 1, 25, 3, 2)
+    batches = list(stationary_batches(n, blocks=blocks, reps=11, seed=77, batch=4))
+    assert [b.shape for b in batches] == [(5, 4, n), (5, 4, n), (5, 3, n)]
+    for j, block in enumerate(blocks):
+        bs = StationaryBootstrap(block, np.empty(n), seed=np.random.default_rng(77))
+        expected = np.stack([bs.update_indices() for _ in range(11)])
+        np.testing.assert_array_equal(np.concatenate([b[j] for b in batches]), expected)
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3, 8])
+def test_statistics_get_the_same_results_however_their_block_lengths_are_split(parts: int) -> None:
+    """evaluate splits the block lengths of each set of dates between groups that each draw the stream
+    once; every statistic's values are those of its own resamples drawn alone."""
+    rng = np.random.default_rng(6)
+    series = {n: rng.normal(size=n) for n in (300, 301)}
+    stats = [
+        Resampled(n, block, lambda index, n=n: series[n][index].sum(axis=1), np.copy)
+        for n in (300, 301)
+        for block in (1, 4, 4, 9, 2)
+    ]
+    got = evaluate(stats, reps=23, seed=5, parts=parts)
+    for stat, values in zip(stats, got, strict=True):
+        alone = np.concatenate(
+            [series[stat.n][i].sum(axis=1) for i in stationary_indices(stat.n, block=stat.block, reps=23, seed=5)]
+        )
+        np.testing.assert_array_equal(values, alone)
+
+
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="block"):
         next(stationary_indices(10, block=0, reps=5, seed=1))
@@ -73,6 +105,10 @@ def test_bad_arguments_are_refused() -> None:
         next(stationary_indices(10, block=2, reps=0, seed=1))
     with pytest.raises(ValueError, match="n must"):
         next(stationary_indices(0, block=2, reps=5, seed=1))
+    with pytest.raises(ValueError, match="blocks"):
+        next(stationary_batches(10, blocks=(), reps=5, seed=1))
+    with pytest.raises(ValueError, match="block"):
+        next(stationary_batches(10, blocks=(2, 0), reps=5, seed=1))
 
 
 def test_sharpe_beats_probability_is_archs_paired_bootstrap_bit_for_bit() -> None:

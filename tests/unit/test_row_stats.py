@@ -74,20 +74,20 @@ def test_threads_drawing_the_same_resamples_at_once_get_archs_indices() -> None:
         np.testing.assert_array_equal(d, expected)
 
 
-def test_statistics_needing_the_same_resamples_draw_them_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_statistics_of_the_same_dates_draw_their_resamples_once_per_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     rows = _rows(6)
     reference = np.random.default_rng(5).normal(0.0002, 0.01, 700)
-    drawn: list[tuple[int, int]] = []
+    drawn: list[tuple[int, tuple[int, ...]]] = []
     real = resample.StationaryDraws
 
-    def counted(n: int, *, block: int, seed: int) -> object:
-        drawn.append((n, block))
-        return real(n, block=block, seed=seed)
+    def counted(n: int, *, blocks: tuple[int, ...], seed: int) -> object:
+        drawn.append((n, tuple(blocks)))
+        return real(n, blocks=blocks, seed=seed)
 
     monkeypatch.setattr(resample, "StationaryDraws", counted)
     row_statistics(rows, reference, periods_per_year=252.0, reps=120, trial_sharpes=[], workers=2)
-    needed = {(700, resample.optimal_block(r)) for r in rows} | {
-        (700, resample.optimal_block(r - reference)) for r in rows
-    }
-    assert sorted(drawn) == sorted(needed)  # one draw per distinct block length, 12 statistics in all
-    assert len(needed) < 12
+    needed = {resample.optimal_block(r) for r in rows} | {resample.optimal_block(r - reference) for r in rows}
+    # one stream per thread, each distinct block length drawn by exactly one of them: 12 statistics in all
+    assert len(drawn) == 2 and {n for n, _ in drawn} == {700}
+    assert sorted(b for _, blocks in drawn for b in blocks) == sorted(needed)
+    assert len(needed) > 2
