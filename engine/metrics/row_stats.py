@@ -61,7 +61,7 @@ def row_statistics(
                 "dsr": sig.deflated_sharpe(r, trial_sharpes=trials) if len(trials) else math.nan,
             }
         )
-    # the statistics that need resamples: one draw per (dates, block length) group, the groups on threads
+    # the statistics that need resamples: one stream per set of dates and thread (module docstring)
     pending = [
         (i, key) for i, row in enumerate(rows) for key in ("ci", "p_beats_ref") if isinstance(row[key], Resampled)
     ]
