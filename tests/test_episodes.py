@@ -117,6 +117,28 @@ def test_bootstrap_band_brackets_the_correlation_and_is_reproducible():
     assert 0.2 < band.high - band.low < 0.6  # about four Fisher standard errors wide
 
 
+@pytest.mark.parametrize(("n", "some_flat"), [(4, True), (27, True), (90, True), (251, False)])
+def test_bootstrap_band_is_the_quantiles_of_each_resamples_correlation(n: int, some_flat: bool) -> None:
+    """The band against numpy's own correlation of every circular-block resample (arch's resamples, the
+    same indices), one resample at a time; a long flat stretch makes some resamples flat, their
+    correlation undefined and left out."""
+    from arch.bootstrap import CircularBlockBootstrap
+
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n)
+    x[: 3 * n // 4] = 0.0
+    pairs = np.column_stack([x, 0.4 * x + rng.normal(size=n)])
+    block = next(b for b in range(1, n + 1) if b**3 >= n)
+    bs = CircularBlockBootstrap(block, pairs, seed=np.random.default_rng(0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rs = np.array([np.corrcoef(sample[:, 0], sample[:, 1])[0, 1] for (sample,), _ in bs.bootstrap(2000)])
+    assert np.isnan(rs).any() == some_flat
+    rs = rs[np.isfinite(rs)]
+    band = bootstrap_band(pairs)
+    assert band is not None
+    np.testing.assert_allclose([band.low, band.high], np.quantile(rs, [0.025, 0.975]), rtol=0, atol=1e-12)
+
+
 # ----------------------------------------------------------------------------- forward returns and the study
 
 
