@@ -24,6 +24,10 @@ in July 2001).  Variants, interleaved in this one process (``--rounds`` times):
   each from the sign of the momentum against the threshold, lag 1, a cost per switch, the final value
   and the Sharpe ratio in the same pass), on ``--workers`` threads: how fast a loop that does nothing
   but rotate can go on this machine.  Not Seesaw's arithmetic (no calendars, no cash, no order sizing).
+* (g) the sweep's chunks on ``--workers`` forked processes instead of threads (chunk i on process
+  i mod workers, results discarded): the same work without sharing one interpreter's GIL (but
+  faulting in the pages the fork shares): when it is no faster than the threads, the GIL is not what
+  keeps two threads from twice one thread's speed.  Its peak memory is not counted (the children's).
 
 First it checks that sweep rows equal single runs (rel 1e-12).  Peak memory is the highest
 resident set size sampled every 5 ms while a variant runs, minus the size before it.
@@ -152,7 +156,7 @@ def main() -> int:
 
     loop_sample = rng.choice(g.size, size=50, replace=False).tolist()
     results: dict[str, list[tuple[float, int]]] = {
-        key: [] for key in ("threads", "sweep", "loop", "naive", "sim", "fused", "rust", "ceiling")
+        key: [] for key in ("threads", "sweep", "loop", "naive", "sim", "fused", "rust", "ceiling", "procs")
     }
     todo = list(range(len(parts)))
     plans, calls = _simulator_calls(ctx, frame, parts)
@@ -176,6 +180,7 @@ def main() -> int:
         "fused": lambda: _plan_only(plans, args.workers),
         "rust": lambda: run_all(ctx_rust),
         "ceiling": lambda: _ceiling(*ceiling, workers=args.workers),
+        "procs": lambda: _processes(ctx, frame, parts, args.workers),
     }
     for _ in range(args.rounds):
         for key, variant in variants.items():
@@ -211,12 +216,14 @@ def main() -> int:
         "fused": f"(d) fused kernel alone, {args.workers} threads",
         "rust": f"(e) sweep --engine rust, {args.workers} thr.",
         "ceiling": f"(f) minimal rotation kernel, {args.workers} thr.",
+        "procs": f"(g) sweep, {args.workers} processes",
     }
     for key, (seconds, used) in best.items():
         ratio = seconds / sweep_s
+        memory = "-" if key == "procs" else f"{used / 2**20:.0f}"  # (g): the children's, not measured
         print(
             f"{labels[key]:38s} {seconds:9.2f} {g.size / seconds:10,.0f} {bars / seconds:14,.0f} "
-            f"{used / 2**20:8.0f} {ratio:6.2f}x"
+            f"{memory:>8s} {ratio:6.2f}x"
         )
     print(f"best of {args.rounds} rounds each; ratio = variant seconds / seconds of the sweep as seesaw sweep runs it")
     print(f"the sweep reaches {best['sim'][0] / sweep_s:.0%} of the simulator's own throughput (c)")
@@ -224,6 +231,7 @@ def main() -> int:
         f"the fused kernel (d) is {best['fused'][0] / sweep_s:.0%} of the sweep's time; ceiling (f) / sweep: "
         f"{sweep_s / best['ceiling'][0]:,.0f}x faster"
     )
+    print(f"{args.workers} processes (g) take {best['procs'][0] / sweep_s:.0%} of the threads' time")
     naive = "; the naive call's frames dominate it" if results["naive"] else ""
     print(f"peak resident memory of this process, every variant included: {_peak_rss() / 2**20:.0f} MB{naive}")
     path.unlink()
@@ -289,6 +297,23 @@ def _plan_only(plans: list[dict], workers: int) -> None:
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(lambda kw: plan_batch(**kw), plans))
+
+
+def _processes(ctx, frame, parts, workers: int) -> None:
+    """(g): the chunks on ``workers`` forked processes, chunk i on process i mod workers."""
+    import multiprocessing
+
+    def share(w: int) -> None:
+        for part in parts[w::workers]:
+            evaluate_chunk(ctx, frame.iloc[part], part)
+
+    procs = [multiprocessing.get_context("fork").Process(target=share, args=(w,)) for w in range(workers)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    if any(proc.exitcode for proc in procs):
+        raise SystemExit(f"(g): a process failed (exit codes {[proc.exitcode for proc in procs]})")
 
 
 def _ceiling_inputs(ctx, g):
