@@ -110,6 +110,7 @@ EXPECTED: dict[str, set[str]] = {
     "engine.metrics.cscv_blocks": {"BlockSums", "splits_nb"},
     "engine.metrics.resample": {
         "BATCH",
+        "BATCH_BYTES",
         "Resampled",
         "evaluate",
         "optimal_block",

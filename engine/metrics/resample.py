@@ -21,10 +21,13 @@ import numpy as np
 from engine.metrics.block_length import stationary_block_lengths
 from engine.metrics.pcg64 import StationaryDraws
 
-__all__ = ["BATCH", "Resampled", "evaluate", "optimal_block", "stationary_batches", "stationary_indices"]
+__all__ = ["BATCH", "BATCH_BYTES", "Resampled", "evaluate", "optimal_block", "stationary_batches", "stationary_indices"]
 
 #: Resamples per batch: a batch of 100 resamples of 6,000 dates gathers 4.8 MB per series.
 BATCH = 100
+#: At most this many bytes of indices per batch drawn for several block lengths at once (fewer
+#: resamples per batch when there are many block lengths).
+BATCH_BYTES = 32 * 2**20
 
 
 def optimal_block(x: np.ndarray) -> int:
@@ -100,7 +103,8 @@ def evaluate(
     ``parts`` groups, each group draws the ``reps`` resamples once, batch by batch, for its block
     lengths, and hands each member the batch of its own block length.  ``map_groups`` runs the groups
     (``map``: one after another; an executor's ``map``: on its threads, ``parts`` of them per n).
-    Each statistic gets the indices it would get alone, so its result does not depend on the grouping.
+    Each statistic gets the indices it would get alone, so its result does not depend on the grouping
+    nor on the batches (at most :data:`BATCH_BYTES` of indices each).
     """
     by_n: dict[int, dict[int, list[int]]] = {}
     for i, stat in enumerate(stats):
@@ -109,7 +113,9 @@ def evaluate(
 
     def run(group: dict[int, list[int]]) -> None:
         blocks = list(group)
-        for drawn in stationary_batches(stats[group[blocks[0]][0]].n, blocks=blocks, reps=reps, seed=seed):
+        n = stats[group[blocks[0]][0]].n
+        batch = max(1, min(BATCH, BATCH_BYTES // (4 * n * len(blocks))))  # int32 indices
+        for drawn in stationary_batches(n, blocks=blocks, reps=reps, seed=seed, batch=batch):
             for index, block in zip(drawn, blocks, strict=True):
                 for i in group[block]:
                     results[i].append(stats[i].reduce(index))

@@ -98,6 +98,30 @@ def test_statistics_get_the_same_results_however_their_block_lengths_are_split(p
         np.testing.assert_array_equal(values, alone)
 
 
+def test_many_block_lengths_are_drawn_in_smaller_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Indices for many block lengths at once stay within BATCH_BYTES a batch, with the same results."""
+    from engine.metrics import resample
+
+    monkeypatch.setattr(resample, "BATCH_BYTES", 4 * 500 * 6 * 7)  # 7 resamples of 500 dates, 6 blocks
+    shapes: list[tuple[int, ...]] = []
+    real = resample.StationaryDraws
+
+    class Recorded(real):  # type: ignore[misc, valid-type]
+        def next(self, reps: int) -> np.ndarray:
+            out = super().next(reps)
+            shapes.append(out.shape)
+            return out
+
+    monkeypatch.setattr(resample, "StationaryDraws", Recorded)
+    x = np.random.default_rng(1).normal(size=500)
+    stats = [Resampled(500, block, lambda index: x[index].sum(axis=1), np.copy) for block in range(1, 7)]
+    got = evaluate(stats, reps=30, seed=4)
+    assert shapes == [(6, 7, 500)] * 4 + [(6, 2, 500)]
+    for stat, values in zip(stats, got, strict=True):
+        alone = np.concatenate([x[i].sum(axis=1) for i in stationary_indices(500, block=stat.block, reps=30, seed=4)])
+        np.testing.assert_array_equal(values, alone)
+
+
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="block"):
         next(stationary_indices(10, block=0, reps=5, seed=1))
