@@ -28,6 +28,8 @@ BATCH = 100
 #: At most this many bytes of indices per batch drawn for several block lengths at once (fewer
 #: resamples per batch when there are many block lengths).
 BATCH_BYTES = 32 * 2**20
+#: A group of statistics that draw one stream: their dates' count n, and each block length's statistics.
+_Group = tuple[int, dict[int, list[int]]]
 
 
 def optimal_block(x: np.ndarray) -> int:
@@ -91,9 +93,7 @@ def evaluate(
     *,
     reps: int,
     seed: int,
-    map_groups: Callable[
-        [Callable[[dict[int, list[int]]], None], Iterable[dict[int, list[int]]]], Iterable[None]
-    ] = map,
+    map_groups: Callable[[Callable[[_Group], None], Iterable[_Group]], Iterable[None]] = map,
     parts: int = 1,
 ) -> list[Any]:
     """Each statistic's result, in order.
@@ -111,16 +111,16 @@ def evaluate(
         by_n.setdefault(stat.n, {}).setdefault(stat.block, []).append(i)
     results: list[list[np.ndarray]] = [[] for _ in stats]
 
-    def run(group: dict[int, list[int]]) -> None:
-        blocks = list(group)
-        n = stats[group[blocks[0]][0]].n
+    def run(group: _Group) -> None:
+        n, members = group
+        blocks = list(members)
         batch = max(1, min(BATCH, BATCH_BYTES // (4 * n * len(blocks))))  # int32 indices
         for drawn in stationary_batches(n, blocks=blocks, reps=reps, seed=seed, batch=batch):
             for index, block in zip(drawn, blocks, strict=True):
-                for i in group[block]:
+                for i in members[block]:
                     results[i].append(stats[i].reduce(index))
 
-    groups = [group for members in by_n.values() for group in _split(members, parts)]
+    groups = [(n, share) for n, members in by_n.items() for share in _split(members, parts)]
     for _ in map_groups(run, groups):
         pass
     return [stat.finish(np.concatenate(part)) for stat, part in zip(stats, results, strict=True)]
