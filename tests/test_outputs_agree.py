@@ -128,6 +128,32 @@ def test_every_parquet_date_is_a_typed_date_and_the_csv_keeps_text(stored: api.R
     assert isinstance(pd.read_parquet(stored.run_dir / "equity.parquet")["date"].iloc[0], dt.date)
 
 
+def test_a_run_reads_back_as_pandas_reads_its_files_typed_dates_or_text(stored: api.Run, tmp_path: Path) -> None:
+    """load_run turns the typed dates into datetimes in Arrow; the frames are those pandas' own reader
+    gives, the dates parsed: the index (a column for trades) at the resolution of parsed ISO dates, the
+    values unchanged.  A run written with text dates reads the same."""
+    text = tmp_path / stored.run_dir.name
+    text.mkdir()
+    for f in stored.run_dir.iterdir():
+        text.joinpath(f.name).write_bytes(f.read_bytes())
+    for name in PARQUET:
+        frame = pd.read_parquet(text / f"{name}.parquet")
+        frame.assign(date=frame["date"].map(dt.date.isoformat)).to_parquet(text / f"{name}.parquet", index=False)
+    typed, untyped = load_run(stored.run_dir), load_run(text)
+    unit = pd.to_datetime(pd.Series(["2000-01-03"]), format="ISO8601").dt.unit
+    for name in PARQUET:
+        raw = pd.read_parquet(stored.run_dir / f"{name}.parquet")
+        dates = pd.to_datetime(raw.pop("date").map(dt.date.isoformat), format="ISO8601")
+        if name == "trades":
+            want = raw.assign(date=dates)[list(getattr(typed, name).columns)]
+            assert getattr(typed, name)["date"].dt.unit == unit
+        else:
+            want = raw.set_index(pd.DatetimeIndex(dates, name="date"))
+            assert getattr(typed, name).index.unit == unit, name
+        pd.testing.assert_frame_equal(getattr(typed, name), want, check_freq=False, obj=name)
+        pd.testing.assert_frame_equal(getattr(untyped, name), want, check_freq=False, obj=f"{name} (text dates)")
+
+
 def test_catalog_views_see_dates(stored: api.Run) -> None:
     sql = "SELECT max(date) AS last, typeof(max(date)) AS type FROM equity"
     out = _cli("runs", "query", sql, "--results-dir", str(stored.run_dir.parents[1]), "--format", "json")
