@@ -8,7 +8,10 @@ no (splits, N) array: 2.2 times faster on 12,870 splits of 5,061 columns (2 core
 numpy path's, operation for operation: a half's sums add its blocks in ascending order from 0.0 (as
 ``np.einsum("ks,sn->kn")`` with a 0/1 matrix does), the out-of-sample sums are the totals minus them,
 and the Sharpe ratio follows :meth:`BlockSums._sharpe`, so the results are the same bits (the tests
-check both).  Splits are independent: ranges of them run on threads (the kernel releases the GIL).
+check both).  Each column's metrics are computed without a branch on the data (numpy's error model: a
+flat half's IEEE inf or NaN is replaced by -inf afterwards, where numba's default would test every
+division for zero), so those loops run on the vector units: 0.60 s to 0.23 s for those splits, the same
+bits.  Splits are independent: ranges of them run on threads (the kernel releases the GIL).
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from engine.metrics.matrix import FLAT_SS_RTOL
 __all__ = ["BlockSums", "splits_nb"]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _perf(a, q, center, rows, sharpe, flat_rtol):  # pragma: no cover - compiled
     """A half's metric from its sums ``a`` (of d) and ``q`` (of d^2), d the returns less the column mean
-    ``center``: the mean, or mean / std(ddof=1) (-inf when the half is flat)."""
+    ``center``: the mean, or mean / std(ddof=1) (-inf when the half is flat).  Without a branch on the
+    data: a flat half's ratio is computed too (with numpy's error model an IEEE inf or NaN, never an
+    exception) and replaced, so the loops calling this run on the vector units."""
     mean = a / rows
     mean = mean + center
     if not sharpe:
@@ -37,13 +42,13 @@ def _perf(a, q, center, rows, sharpe, flat_rtol):  # pragma: no cover - compiled
     square = a * a
     square = square / rows
     q = q - square
-    if q <= tolerance:
-        return -np.inf
+    flat = q <= tolerance
     q = q / (rows - 1)
-    return mean / np.sqrt(q)
+    value = mean / np.sqrt(q)
+    return -np.inf if flat else value
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def splits_nb(  # pragma: no cover - compiled
     blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best, rank
 ):
@@ -56,6 +61,7 @@ def splits_nb(  # pragma: no cover - compiled
     half = blocks.shape[1]
     a_is = np.empty(n)
     q_is = np.empty(n)
+    value = np.empty(n)
     for k in range(lo, hi):
         # each column's IS sums add its blocks in ascending order from 0.0, a block row at a time
         # (contiguous, so the adds run side by side; every column still sums in the same order)
@@ -70,22 +76,21 @@ def splits_nb(  # pragma: no cover - compiled
                 row = s2[blocks[k, i]]
                 for j in range(n):
                     q_is[j] += row[j]
+        for j in range(n):  # every column's metric first (vectorised), then the first maximum
+            value[j] = _perf(a_is[j], q_is[j], center[j], rows, sharpe, flat_rtol)
         star = 0
-        top = 0.0
-        for j in range(n):
-            value = _perf(a_is[j], q_is[j], center[j], rows, sharpe, flat_rtol)
-            if j == 0 or value > top or (value != value and top == top):
+        top = value[0]
+        for j in range(1, n):
+            if value[j] > top or (value[j] != value[j] and top == top):
                 star = j
-                top = value
+                top = value[j]
         winner = _perf(total1[star] - a_is[star], total2[star] - q_is[star], center[star], rows, sharpe, flat_rtol)
         below = 0
         equal = 0
-        for j in range(n):
-            value = _perf(total1[j] - a_is[j], total2[j] - q_is[j], center[j], rows, sharpe, flat_rtol)
-            if value < winner:
-                below += 1
-            elif value == winner:
-                equal += 1
+        for j in range(n):  # counts without branches (vectorised; NaN is neither below nor equal)
+            oos = _perf(total1[j] - a_is[j], total2[j] - q_is[j], center[j], rows, sharpe, flat_rtol)
+            below += oos < winner
+            equal += oos == winner
         best[k] = star
         is_best[k] = top
         oos_best[k] = winner
