@@ -9,7 +9,11 @@ and max wall time.  Two baselines are measured in the same run the same way:
 * ``import``: ``python -c "import engine.cli"``, the command line loaded (what ``--help`` costs).
 
 ``command − import`` is then what the command itself adds: reading data, computing, importing what
-only it needs (vectorbt, arch), writing.
+only it needs (vectorbt, arch), writing.  ``in-process`` is the same command's own time: one more
+process imports the command line, runs the command once as a warm-up and then ``--runs`` times,
+each timed from the call to its return (every import done, numba's kernels loaded, output
+discarded); ``ratio`` is the median wall time over the median in-process time, what starting a
+process costs the user on top of the command's work.
 
     python benchmarks/latency.py [--runs 5] [--only validate,run]
 """
@@ -36,15 +40,17 @@ def commands(data: Path, results: Path) -> dict[str, list[str]]:
     episodes = str(REPO / "configs" / "episodes" / "hsi_spx_divergence.yaml")
     grid = results / "grid_5061.yaml"
     grid.write_text(CONFIG, encoding="utf-8")
+    shipped = sorted(str(p) for p in (REPO / "configs").glob("*.yaml"))
     return {
         "validate": ["validate", cfg],
         "signals": ["signals"],
         "run (1 config)": ["run", cfg, *csv, "--force"],
         "run (reused)": ["run", cfg, *csv],
+        "run (all)": ["run", *shipped, *csv, "--force"],
         "today (1 config)": ["today", cfg, *csv[:4], "--format", "json"],
         "audit (1 config)": ["audit", cfg, *csv[:4]],
         "episodes": ["episodes", episodes, "--signal", "corr", "--low", *csv, "--format", "json"],
-        "compare (all)": ["compare", *sorted(str(p) for p in (REPO / "configs").glob("*.yaml")), *csv],
+        "compare (all)": ["compare", *shipped, *csv],
         "sweep (5,061)": ["sweep", str(grid), *csv, "--force", "--format", "csv"],
     }
 
@@ -63,6 +69,39 @@ def timed(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
     return [wall(argv, env) for _ in range(runs)]
 
 
+#: A command run in one process, once as a warm-up, then timed ``runs`` times (sys.argv: -c, runs, argv...).
+IN_PROCESS = """
+import contextlib, io, sys, time
+from engine.cli import main
+runs, argv = int(sys.argv[1]), sys.argv[2:]
+
+def once():
+    sys.argv = ["seesaw", *argv]
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            main()
+    except SystemExit as stop:
+        if stop.code:
+            raise
+    return time.perf_counter()
+
+once()
+for _ in range(runs):
+    start = time.perf_counter()
+    print(once() - start, file=sys.stderr)
+"""
+
+
+def in_process(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
+    """The command's own seconds, ``runs`` times in one process after a warm-up call (:data:`IN_PROCESS`)."""
+    done = subprocess.run(
+        [sys.executable, "-c", IN_PROCESS, str(runs), *argv], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} in one process failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return [float(line) for line in done.stderr.splitlines()[-runs:]]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
@@ -78,12 +117,17 @@ def main() -> int:
         print(f"data: {data}; {args.runs} runs each after one warm-up; wall seconds")
         rows = {"python": timed([*py, "-c", "pass"], env, args.runs)}
         rows["import"] = timed([*py, "-c", "import engine.cli"], env, args.runs)
+        own = {}
         for label, argv in todo.items():
             rows[label] = timed([*py, "-m", "engine", *argv], env, args.runs)
+            own[label] = statistics.median(in_process(argv, env, args.runs))
     floor = statistics.median(rows["import"])
-    print(f"{'command':<20}{'min':>8}{'median':>8}{'max':>8}{'− import':>10}")
+    print(f"{'command':<20}{'min':>8}{'median':>8}{'max':>8}{'− import':>10}{'in-process':>12}{'ratio':>7}")
     for label, t in rows.items():
-        extra = "" if label in ("python", "import") else f"{statistics.median(t) - floor:>10.2f}"
+        extra = ""
+        if label in own:
+            median = statistics.median(t)
+            extra = f"{median - floor:>10.2f}{own[label]:>12.2f}{median / own[label]:>7.1f}"
         print(f"{label:<20}{min(t):>8.2f}{statistics.median(t):>8.2f}{max(t):>8.2f}{extra}")
     return 0
 
