@@ -154,6 +154,20 @@ def test_a_run_reads_back_as_pandas_reads_its_files_typed_dates_or_text(stored: 
         pd.testing.assert_frame_equal(getattr(untyped, name), want, check_freq=False, obj=f"{name} (text dates)")
 
 
+def test_dates_become_the_same_typed_dates_however_they_are_given() -> None:
+    from engine.store.rundir import _parquet_table
+
+    want = [dt.date(2020, 1, 2), dt.date(2024, 2, 29)]
+    for dates in (
+        pd.Series(["2020-01-02", "2024-02-29"], dtype="str"),  # what runs write: Arrow parses it
+        pd.Series(["20200102", "2024-02-29T00:00:00"], dtype="str"),  # other ISO forms: pandas parses them
+        pd.Series(pd.to_datetime(["2020-01-02", "2024-02-29"])),
+    ):
+        table = _parquet_table(pd.DataFrame({"date": dates, "x": [1.0, 2.0]}))
+        assert table.schema.field("date").type == pa.date32()
+        assert table.column("date").to_pylist() == want
+
+
 def test_catalog_views_see_dates(stored: api.Run) -> None:
     sql = "SELECT max(date) AS last, typeof(max(date)) AS type FROM equity"
     out = _cli("runs", "query", sql, "--results-dir", str(stored.run_dir.parents[1]), "--format", "json")
