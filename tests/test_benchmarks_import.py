@@ -4,6 +4,7 @@ renamed function would otherwise only show when someone next measures (they are 
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -18,3 +19,22 @@ def test_benchmark_imports(path: Path) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # top-level imports only: each runs under ``if __name__ == "__main__"``
     assert callable(module.main)
+
+
+def _module(stem: str) -> object:
+    path = next(p for p in BENCHMARKS if p.stem == stem)
+    spec = importlib.util.spec_from_file_location(f"bench_{stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_latency_times_a_command_in_one_process() -> None:
+    latency = _module("latency")
+    env = {**os.environ, "PYTHONPATH": str(latency.REPO)}  # type: ignore[attr-defined]
+    config = str(latency.REPO / "configs" / "corr_breakdown.yaml")  # type: ignore[attr-defined]
+    seconds = latency.in_process(["validate", config], env, 2)  # type: ignore[attr-defined]
+    assert len(seconds) == 2 and all(0 < s < 60 for s in seconds)
+    with pytest.raises(SystemExit, match="in one process failed"):
+        latency.in_process(["validate", config + ".missing"], env, 1)  # type: ignore[attr-defined]
