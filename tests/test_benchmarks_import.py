@@ -30,11 +30,16 @@ def _module(stem: str) -> object:
     return module
 
 
-def test_latency_times_a_command_in_one_process() -> None:
+def test_latency_times_a_command_in_one_process(tmp_path: Path) -> None:
     latency = _module("latency")
     env = {**os.environ, "PYTHONPATH": str(latency.REPO)}  # type: ignore[attr-defined]
     config = str(latency.REPO / "configs" / "corr_breakdown.yaml")  # type: ignore[attr-defined]
     seconds = latency.in_process(["validate", config], env, 2)  # type: ignore[attr-defined]
     assert len(seconds) == 2 and all(0 < s < 60 for s in seconds)
+    # a command's own lines on stderr (episodes says where it stored its table) are not timings
+    episodes = str(latency.REPO / "configs" / "episodes" / "hsi_spx_divergence.yaml")  # type: ignore[attr-defined]
+    argv = ["episodes", episodes, "--signal", "corr", "--low", "--source", "synthetic", "--results-dir", str(tmp_path)]
+    assert len(latency.in_process([*argv, "--format", "json"], env, 2)) == 2  # type: ignore[attr-defined]
+    assert list(tmp_path.rglob("episodes.json"))
     with pytest.raises(SystemExit, match="in one process failed"):
         latency.in_process(["validate", config + ".missing"], env, 1)  # type: ignore[attr-defined]
