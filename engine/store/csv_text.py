@@ -1,8 +1,8 @@
 """A run's table as CSV text: byte for byte what ``frame.to_csv(index=False, lineterminator="\\n")`` writes.
 
 pandas turns a float column into text with numpy's ``astype(str)``, which took most of the time of
-writing a run's four CSV files (about 1 s of the 1.6 s it took for the 15 shipped configs).  For a
-float64 that text is the shortest string that reads back as the same number, with exponent
+writing a run's four CSV files (about 1 s of the 1.6 s they took for the 15 shipped configs, under
+cProfile).  For a float64 that text is the shortest string that reads back as the same number, with exponent
 notation below 1e-4 and from 1e16 on: what Python's ``repr`` of the float gives, at a fraction of
 the cost.  So float64 columns are formatted with ``repr`` (NaN as the empty string, pandas'
 default ``na_rep``), int64 and bool columns with ``str``, text columns as they are, and the rows go
