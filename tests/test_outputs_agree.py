@@ -168,6 +168,16 @@ def test_dates_become_the_same_typed_dates_however_they_are_given() -> None:
         assert table.column("date").to_pylist() == want
 
 
+def test_every_csv_file_is_the_text_pandas_writes_for_its_table(stored: api.Run) -> None:
+    # pandas as the oracle of the CSV files (engine/store/csv_text.py writes them): each table read back
+    # from its Parquet file, dates as ISO text, through DataFrame.to_csv
+    for name in ("equity", "weights", "trades", "benchmarks"):
+        frame = pd.read_parquet(stored.run_dir / f"{name}.parquet")
+        frame["date"] = pd.Series([d.isoformat() for d in frame["date"]], dtype="str")
+        want = frame.to_csv(index=False, lineterminator="\n")
+        assert (stored.run_dir / f"{name}.csv").read_text(encoding="utf-8") == want, name
+
+
 def test_catalog_views_see_dates(stored: api.Run) -> None:
     sql = "SELECT max(date) AS last, typeof(max(date)) AS type FROM equity"
     out = _cli("runs", "query", sql, "--results-dir", str(stored.run_dir.parents[1]), "--format", "json")
