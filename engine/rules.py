@@ -195,7 +195,10 @@ def _decided(
     """The :class:`Decisions` of the (n, K) deciding rules ``rule``: their valid weights (``max_gross``:
     (K,), NaN for a cash account), one column's arrays as (n,) and (n, A) when ``columns`` is None."""
     targets, changed = _targets(compiled, env, rule, max_gross)
-    clipped = (changed & (np.arange(len(rule))[:, None] >= first[None, :])).sum(axis=0).astype(np.int64)
+    if compiled.constant:  # numbers are taken as they are (_targets): none is clipped, no (n, K) passes
+        clipped = np.zeros(rule.shape[1], dtype=np.int64)
+    else:
+        clipped = (changed & (np.arange(len(rule))[:, None] >= first[None, :])).sum(axis=0).astype(np.int64)
     if columns is None:
         rule, targets = rule[:, 0], targets[:, 0]
     return Decisions(rule=rule, targets=targets, held=held, cooled=cooled, clipped=clipped, clipped_at=changed)
@@ -214,7 +217,7 @@ def _when_holds(compiled: CompiledRules, i: int, env: Mapping[str, np.ndarray | 
     cond = compiled.conditions[i]
     weight_names = frozenset().union(*(expr.names(w) for w in compiled.weights[i] if isinstance(w, expr.Expr)))
     holds = True if cond is None else condition_mask(cond, env)
-    return holds & _known_mask(weight_names, env)
+    return holds & _known_mask(weight_names, env) if weight_names else holds  # numbers: no second (n, K) pass
 
 
 def _fallback(compiled: CompiledRules) -> int:
