@@ -176,8 +176,7 @@ def _sharpe1(r: Array, row: Array, root: float, flat_rtol: float) -> float:
     for i in range(n):
         d = (r[row[i]] - 0.0) - mean
         squares += d * d
-    std = np.sqrt(squares / (n - 1)) if n > 1 else np.nan
-    return mean / std * root if std > flat_rtol * biggest else np.nan
+    return _ratio(mean, squares, biggest, n, root, flat_rtol)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -211,9 +210,18 @@ def _sharpes4(r: Array, i0: Array, i1: Array, i2: Array, i3: Array, root: float,
         s1 += d1 * d1
         s2 += d2 * d2
         s3 += d3 * d3
-    for j, (mean, squares, biggest) in enumerate(((m0, s0, g0), (m1, s1, g1), (m2, s2, g2), (m3, s3, g3))):
-        std = np.sqrt(squares / (n - 1)) if n > 1 else np.nan
-        out[j] = mean / std * root if std > flat_rtol * biggest else np.nan
+    out[0] = _ratio(m0, s0, g0, n, root, flat_rtol)
+    out[1] = _ratio(m1, s1, g1, n, root, flat_rtol)
+    out[2] = _ratio(m2, s2, g2, n, root, flat_rtol)
+    out[3] = _ratio(m3, s3, g3, n, root, flat_rtol)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _ratio(mean: float, squares: float, biggest: float, n: int, root: float, flat_rtol: float) -> float:
+    """A resample's Sharpe ratio from its mean, sum of squared deviations and max |x| (``moments_nb``'s
+    std with ddof=1, NaN when it is within ``flat_rtol`` of max |x|)."""
+    std = np.sqrt(squares / (n - 1)) if n > 1 else np.nan
+    return mean / std * root if std > flat_rtol * biggest else np.nan
 
 
 @numba.njit(cache=True, nogil=True)
