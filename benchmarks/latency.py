@@ -99,8 +99,8 @@ def in_process(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
     )
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} in one process failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-    timed = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("seesaw-seconds ")]
-    return [float(t) for t in timed]  # the command's own lines on stderr (notes, warnings) left out
+    marked = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("seesaw-seconds ")]
+    return [float(t) for t in marked]  # the command's own lines on stderr (notes, warnings) left out
 
 
 def main() -> int:
