@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +99,7 @@ def test_rule_numbers_agree_in_csv_parquet_catalog_api_and_report(stored: api.Ru
 
 
 def test_a_run_written_when_rules_counted_from_0_is_read_numbered_from_1(stored: api.Run, tmp_path: Path) -> None:
-    old = tmp_path / stored.run_dir.name
-    old.mkdir()
-    for f in stored.run_dir.iterdir():
-        old.joinpath(f.name).write_bytes(f.read_bytes())
+    old = Path(shutil.copytree(stored.run_dir, tmp_path / stored.run_dir.name))
     manifest = json.loads((old / "run.json").read_text(encoding="utf-8"))
     assert manifest.pop("rule_base") == 1
     (old / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -132,10 +130,7 @@ def test_a_run_reads_back_as_pandas_reads_its_files_typed_dates_or_text(stored: 
     """load_run turns the typed dates into datetimes in Arrow; the frames are those pandas' own reader
     gives, the dates parsed: the index (a column for trades) at the resolution of parsed ISO dates, the
     values unchanged.  A run written with text dates reads the same."""
-    text = tmp_path / stored.run_dir.name
-    text.mkdir()
-    for f in stored.run_dir.iterdir():
-        text.joinpath(f.name).write_bytes(f.read_bytes())
+    text = Path(shutil.copytree(stored.run_dir, tmp_path / stored.run_dir.name))
     for name in PARQUET:
         frame = pd.read_parquet(text / f"{name}.parquet")
         frame.assign(date=frame["date"].map(dt.date.isoformat)).to_parquet(text / f"{name}.parquet", index=False)
