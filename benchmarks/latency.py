@@ -13,14 +13,18 @@ only it needs (vectorbt, arch), writing.  ``in-process`` is the same command's o
 process imports the command line, runs the command once as a warm-up and then ``--runs`` times,
 each timed from the call to its return (every import done, numba's kernels loaded, output
 discarded); ``ratio`` is the median wall time over the median in-process time, what starting a
-process costs the user on top of the command's work.
+process costs the user on top of the command's work.  ``server`` is the median wall time of the
+same command forked by a ``seesaw server`` started for the benchmark (``--no-server`` leaves it out):
+what a user who started one waits for.  The benchmark checks that the server did serve every one of
+those runs (its count of commands served).
 
-    python benchmarks/latency.py [--runs 5] [--only validate,run]
+    python benchmarks/latency.py [--runs 5] [--only validate,run] [--no-server]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -103,13 +107,32 @@ def in_process(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
     return [float(t) for t in marked]  # the command's own lines on stderr (notes, warnings) left out
 
 
+def served(env: dict[str, str]) -> int:
+    """How many commands the benchmark's server has served."""
+    argv = [sys.executable, "-m", "engine", "server", "status", "--json"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"the benchmark's server is not running: {done.stdout.strip()} {done.stderr.strip()}")
+    return int(json.loads(done.stdout)["commands"])
+
+
+def through_server(argv: list[str], env: dict[str, str], runs: int) -> list[float]:
+    """The command forked by the server, ``runs`` times after a warm-up; every run checked to be served."""
+    before = served(env)
+    seconds = timed(argv, env, runs)
+    if served(env) != before + runs + 1:
+        raise SystemExit(f"{' '.join(argv)}: the server did not serve every run (a refused command runs on its own)")
+    return seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default="", help="comma-separated labels (a prefix is enough)")
+    parser.add_argument("--no-server", action="store_true", help="leave out the `server` column")
     args = parser.parse_args()
     data = Path(os.environ.get("SEESAW_DATA_DIR") or REPO.parent / "shared" / "data")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "100"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "100", "SEESAW_SERVER": "off"}
     py = [sys.executable]
     with tempfile.TemporaryDirectory() as tmp:
         todo = commands(data, Path(tmp))
@@ -118,19 +141,33 @@ def main() -> int:
         print(f"data: {data}; {args.runs} runs each after one warm-up; wall seconds")
         rows = {"python": timed([*py, "-c", "pass"], env, args.runs)}
         rows["import"] = timed([*py, "-c", "import engine.cli"], env, args.runs)
-        own = {}
+        own, warm = {}, {}
         for label, argv in todo.items():
             rows[label] = timed([*py, "-m", "engine", *argv], env, args.runs)
             own[label] = statistics.median(in_process(argv, env, args.runs))
+        if not args.no_server:
+            server_env = {**env, "SEESAW_SERVER": "on", "SEESAW_SERVER_DIR": str(Path(tmp) / "server")}
+            wall([*py, "-m", "engine", "server", "start", "--idle-minutes", "60"], server_env)
+            try:
+                for label, argv in todo.items():
+                    warm[label] = statistics.median(through_server([*py, "-m", "engine", *argv], server_env, args.runs))
+            finally:
+                subprocess.run([*py, "-m", "engine", "server", "stop"], env=server_env, capture_output=True)
+    print_table(rows, own, warm)
+    return 0
+
+
+def print_table(rows: dict[str, list[float]], own: dict[str, float], warm: dict[str, float]) -> None:
     floor = statistics.median(rows["import"])
-    print(f"{'command':<20}{'min':>8}{'median':>8}{'max':>8}{'− import':>10}{'in-process':>12}{'ratio':>7}")
+    server = f"{'server':>8}" if warm else ""
+    print(f"{'command':<20}{'min':>8}{'median':>8}{'max':>8}{'− import':>10}{'in-process':>12}{'ratio':>7}{server}")
     for label, t in rows.items():
         extra = ""
         if label in own:
             median = statistics.median(t)
             extra = f"{median - floor:>10.2f}{own[label]:>12.2f}{median / own[label]:>7.1f}"
+            extra += f"{warm[label]:>8.2f}" if label in warm else ""
         print(f"{label:<20}{min(t):>8.2f}{statistics.median(t):>8.2f}{max(t):>8.2f}{extra}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """``python -m engine`` is the ``seesaw`` command."""
 
-from engine.cli import main
+from engine.launch import main
 
 main()

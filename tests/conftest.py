@@ -15,6 +15,9 @@ SHIPPED_CONFIGS = sorted(CONFIGS.rglob("*.yaml"))  # configs/hkd/ included
 # The product has no default data directory (``--source csv`` needs ``--data-dir`` or
 # ``SEESAW_DATA_DIR``); the tests and the commands they start default it to ../shared/data.
 os.environ.setdefault("SEESAW_DATA_DIR", str(REPO.parent / "shared" / "data"))
+# Commands the tests start run in their own process even when a `seesaw server` runs for this checkout
+# (tests/test_server.py turns it on for the commands it sends to the server it starts).
+os.environ["SEESAW_SERVER"] = "off"
 
 
 def real_data_dir() -> Path:

@@ -13,7 +13,7 @@ import gc
 
 # Importing a command module registers its commands; this order is the order of `seesaw --help`.
 # isort: off
-from engine.cli import run, compare, report, runs, config, signals, sweep, walkforward, audit, today, episodes  # noqa: F401
+from engine.cli import run, compare, report, runs, config, signals, sweep, walkforward, audit, today, episodes, server  # noqa: F401
 
 # isort: on
 from engine.cli.app import app

@@ -1,0 +1,277 @@
+"""``seesaw server``: a command forked from the warm server gives what the same command gives on its own.
+
+Every command here is a real process (``python -m engine``).  That a command went through the server
+is checked by the server's count of commands served, so no test passes by quietly running the
+command in its own process; the same command with ``SEESAW_SERVER=off`` is the reference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pty
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.server.process import _changed, _differs, _module_files, status
+from engine.server.protocol import socket_path
+from tests.conftest import CONFIGS
+
+CONFIG = CONFIGS / "relative_momentum.yaml"
+RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
+
+
+def _env(folder: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "SEESAW_SERVER": "on", "SEESAW_SERVER_DIR": str(folder), **extra}
+
+
+def _seesaw(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600
+    )
+
+
+def _served(env: dict[str, str]) -> int:
+    info = status(socket_path(env))
+    assert info is not None, "the server is not running"
+    return int(info["commands"])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A server of this checkout on a socket of its own, stopped (or killed) after the module's tests."""
+    folder = tmp_path_factory.mktemp("server") / "sockets"
+    env = _env(folder)
+    started = _seesaw(["server", "start", "--idle-minutes", "30"], env, folder.parent)
+    assert started.returncode == 0, started.stderr
+    assert "seesaw server ready: pid" in started.stdout
+    pid = int(status(socket_path(env))["pid"])  # type: ignore[index]
+    yield env
+    _seesaw(["server", "stop"], env, folder.parent)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_the_server_imports_but_starts_no_thread_of_its_own(server: dict[str, str]) -> None:
+    info = status(socket_path(server))
+    assert info is not None
+    assert info["python_threads"] == 1
+    assert info["seesaw"] == str(Path(__file__).resolve().parents[1] / "engine")
+
+
+def test_a_run_through_the_server_prints_and_writes_what_a_run_of_its_own_does(
+    server: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    args = ["run", str(CONFIG), "--source", "synthetic"]
+    narrow = {**server, "COLUMNS": "72"}  # the command's environment is the client's: a narrower table
+    before = _served(server)
+    forked = _seesaw(args, narrow, tmp_path / "a")
+    assert _served(server) == before + 1
+    alone = _seesaw(args, {**narrow, "SEESAW_SERVER": "off"}, tmp_path / "b")
+    assert _served(server) == before + 1
+    assert (forked.returncode, alone.returncode) == (0, 0), forked.stderr + alone.stderr
+    assert RUN_ID.sub("ID", forked.stdout) == RUN_ID.sub("ID", alone.stdout)
+    assert max(map(len, forked.stdout.splitlines())) <= 72
+    assert RUN_ID.sub("ID", forked.stderr) == RUN_ID.sub("ID", alone.stderr)
+    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a" / "results").rglob("*.csv"))
+    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b" / "results").rglob("*.csv"))
+    assert len(files_a) >= 4
+    assert [RUN_ID.sub("ID", str(p)) for p in files_a] == [RUN_ID.sub("ID", str(p)) for p in files_b]
+    for a, b in zip(files_a, files_b, strict=True):
+        assert (tmp_path / "a" / a).read_bytes() == (tmp_path / "b" / b).read_bytes(), a
+
+
+def test_a_users_mistake_is_the_same_line_and_exit_code(server: dict[str, str], tmp_path: Path) -> None:
+    before = _served(server)
+    forked = _seesaw(["run", "missing.yaml", "--source", "synthetic"], server, tmp_path)
+    alone = _seesaw(["run", "missing.yaml", "--source", "synthetic"], {**server, "SEESAW_SERVER": "off"}, tmp_path)
+    assert _served(server) == before + 1
+    assert forked.returncode == alone.returncode == 2
+    assert forked.stderr == alone.stderr
+    assert forked.stderr.startswith("error: missing.yaml")
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> bytes:
+    """What a command writes to a terminal (a pseudo-terminal 100 columns wide) until it exits."""
+    leader, follower = pty.openpty()
+    os.set_blocking(leader, True)
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engine", *args], stdin=follower, stdout=follower, stderr=follower, env=env, cwd=cwd
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal's other end closed: every process holding it has exited
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert process.wait(timeout=600) == 0
+    return b"".join(chunks)
+
+
+def test_on_a_terminal_the_bytes_are_those_of_the_command_alone(server: dict[str, str], tmp_path: Path) -> None:
+    """Colours, widths and the last byte: nothing the server's own imports hooked onto its exit."""
+    env = {k: v for k, v in server.items() if k != "COLUMNS"}
+    args = ["run", str(CONFIG), "--source", "synthetic"]
+    _seesaw(args, {**env, "SEESAW_SERVER": "off"}, tmp_path)  # stored first: both print the reused run
+    before = _served(server)
+    forked = _on_a_terminal(args, env, tmp_path)
+    assert _served(server) == before + 1
+    alone = _on_a_terminal(args, {**env, "SEESAW_SERVER": "off"}, tmp_path)
+    assert b"\x1b[" in alone  # a terminal gets colours
+    assert forked == alone
+
+
+def test_a_command_whose_interpreter_would_start_differently_runs_on_its_own(
+    server: dict[str, str], tmp_path: Path
+) -> None:
+    before = _served(server)
+    proc = _seesaw(["validate", str(CONFIG)], {**server, "NUMBA_NUM_THREADS": "1"}, tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith(": ok")
+    assert _served(server) == before
+    log = socket_path(server).with_suffix(".log").read_text()
+    assert "refused a command: $NUMBA_NUM_THREADS differs from the server's" in log
+
+
+def test_what_makes_a_command_start_differently() -> None:
+    from engine.server.protocol import request
+
+    message = json.loads(json.dumps(request(["validate"])))
+    message["path"] = ["script dir", *sys.path]
+    from engine.server import process as server_module
+
+    server_module._BASE_PATH[:] = sys.path
+    try:
+        assert _differs(message) is None
+        numba_opt = {**message, "env": {**message["env"], "NUMBA_OPT": "0"}}
+        assert _differs(numba_opt) == "$NUMBA_OPT differs from the server's"
+        assert _differs({**message, "env": {**message["env"], "SEESAW_DATA_DIR": "/elsewhere"}}) is None
+        assert _differs({**message, "path": ["script dir", "/plugins", *sys.path]}) is not None
+        flags = {**message["start"], "x": ["('importtime', True)"]}
+        assert _differs({**message, "start": flags}) == "the client's Python flags differ from the server's"
+    finally:
+        server_module._BASE_PATH.clear()
+
+
+def test_a_changed_or_removed_file_is_noticed(tmp_path: Path) -> None:
+    module = tmp_path / "probe.py"
+    module.write_text("x = 1\n")
+    files = {str(module): (module.stat().st_mtime_ns, module.stat().st_size)}
+    assert _changed(files) is None
+    module.write_text("x = 22\n")
+    assert _changed(files) == str(module)
+    module.unlink()
+    assert _changed(files) == str(module)
+    assert _changed(_module_files()) is None  # every file this process imported, unchanged
+
+
+def test_the_client_forwards_ctrl_c_to_the_command_and_returns_its_exit_code(tmp_path: Path) -> None:
+    """Against a stand-in server: the command is a `sleep`, which the client's SIGINT must reach."""
+    folder = tmp_path / "s"
+    folder.mkdir(mode=0o700)
+    env = _env(folder)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(socket_path(env)))
+    listener.listen(1)
+    command = subprocess.Popen(["sleep", "60"])
+    seen: dict[str, object] = {}
+
+    def stand_in() -> None:
+        conn, _ = listener.accept()
+        data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+        while not data.endswith(b"\n"):
+            data += conn.recv(1 << 16)
+        seen["argv"] = json.loads(data)["argv"]
+        seen["fds"] = len(fds)
+        for fd in fds:
+            os.close(fd)
+        conn.sendall(json.dumps({"pid": command.pid}).encode() + b"\n")
+        seen["signal"] = command.wait(timeout=60)
+        conn.sendall(json.dumps({"exit": 130}).encode() + b"\n")
+        conn.close()
+
+    thread = threading.Thread(target=stand_in)
+    thread.start()
+    client = subprocess.Popen([sys.executable, "-m", "engine", "validate", "x.yaml"], env=env, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while "argv" not in seen and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # the client installs its signal handlers once it has the command's pid
+    client.send_signal(signal.SIGINT)
+    assert client.wait(timeout=60) == 130
+    thread.join(timeout=60)
+    listener.close()
+    assert seen["argv"] == ["validate", "x.yaml"] and seen["fds"] == 3
+    assert seen["signal"] == -signal.SIGINT
+
+
+def test_after_stop_commands_run_on_their_own(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    env = _env(folder)
+    assert _seesaw(["server", "start", "--idle-minutes", "5"], env, tmp_path).returncode == 0
+    stopped = _seesaw(["server", "stop"], env, tmp_path)
+    assert stopped.stdout.startswith("seesaw server stopped: pid")
+    assert status(socket_path(env)) is None
+    proc = _seesaw(["validate", str(CONFIG)], env, tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith(": ok")
+    assert _seesaw(["server", "status"], env, tmp_path).returncode == 1
+
+
+def test_the_latency_benchmark_counts_only_commands_the_server_served(server: dict[str, str]) -> None:
+    from tests.test_benchmarks_import import BENCHMARKS, _module
+
+    latency = _module(next(p for p in BENCHMARKS if p.stem == "latency"))
+    argv = [sys.executable, "-m", "engine", "validate", str(CONFIG)]
+    assert len(latency.through_server(argv, server, 2)) == 2
+    with pytest.raises(SystemExit, match="did not serve every run"):
+        latency.through_server(argv, {**server, "NUMBA_NUM_THREADS": "1"}, 1)
+
+
+def test_status_as_json(server: dict[str, str], tmp_path: Path) -> None:
+    proc = _seesaw(["server", "status", "--json"], server, tmp_path)
+    info = json.loads(proc.stdout)
+    assert proc.returncode == 0 and info["running"] is True
+    assert info["socket"] == str(socket_path(server)) and info["commands"] == _served(server)
+    gone = _seesaw(["server", "status", "--json"], {**server, "SEESAW_SERVER_DIR": str(tmp_path / "none")}, tmp_path)
+    assert gone.returncode == 1 and json.loads(gone.stdout)["running"] is False
+
+
+def test_a_server_whose_code_changed_stops_and_the_command_runs_on_its_own(tmp_path: Path) -> None:
+    """A module the server imported (a ``sitecustomize`` on ``PYTHONPATH``) changes on disk."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("VALUE = 1\n")
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
+    env = _env(tmp_path / "s", PYTHONPATH=path)
+    assert _seesaw(["server", "start", "--idle-minutes", "5"], env, tmp_path).returncode == 0
+    try:
+        assert _seesaw(["validate", str(CONFIG)], env, tmp_path).returncode == 0
+        assert _served(env) == 1
+        (site / "sitecustomize.py").write_text("VALUE = 22\n")
+        proc = _seesaw(["validate", str(CONFIG)], env, tmp_path)
+        assert proc.returncode == 0 and proc.stdout.strip().endswith(": ok")
+        assert status(socket_path(env)) is None  # it stopped itself
+        log = socket_path(env).with_suffix(".log").read_text()
+        assert f"refused a command: {site / 'sitecustomize.py'} changed since the server started" in log
+    finally:
+        _seesaw(["server", "stop"], env, tmp_path)
