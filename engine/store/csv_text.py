@@ -5,8 +5,9 @@ writing a run's four CSV files (about 1 s of the 1.6 s they took for the 15 ship
 cProfile).  For a float64 that text is the shortest string that reads back as the same number, with exponent
 notation below 1e-4 and from 1e16 on: what Python's ``repr`` of the float gives, at a fraction of
 the cost.  So float64 columns are formatted with ``repr`` (NaN as the empty string, pandas'
-default ``na_rep``), int64 and bool columns with ``str``, text columns as they are, and the rows go
-through the writer pandas itself uses (the standard library's ``csv.writer``, minimal quoting).
+default ``na_rep``), int64 and bool columns with ``str``, text columns as they are, by the writer
+pandas itself uses (the standard library's ``csv.writer``, minimal quoting), which formats floats
+with ``repr`` and other numbers with ``str``.
 A frame with a column of any other type, or a column name that is not text, is written by pandas.
 ``tests/unit/test_csv_text.py`` compares the bytes with pandas' on generated frames and on frames
 shaped like a run's tables.
@@ -35,15 +36,23 @@ def csv_text(frame: pd.DataFrame) -> str:
     return out.getvalue()
 
 
-def _cells(column: pd.Series) -> list[str] | None:
-    """One column's cells as pandas writes them, or None for a type left to pandas."""
+def _cells(column: pd.Series) -> list[object] | None:
+    """One column's cells for the writer, or None for a type left to pandas.
+
+    The writer formats a float with ``repr`` and an int or bool with ``str`` itself (in C, a tenth
+    faster than formatting them here), and writes None as the empty field, pandas' ``na_rep``.
+    """
     dtype = column.dtype
     if isinstance(dtype, np.dtype):
         if dtype == np.float64:
-            return [repr(x) if x == x else "" for x in column.to_numpy().tolist()]
+            values = column.to_numpy()
+            cells: list[object] = values.tolist()
+            for i in np.flatnonzero(np.isnan(values)).tolist():
+                cells[i] = None
+            return cells
         if dtype == np.int64 or dtype == np.bool_:
-            return [str(x) for x in column.to_numpy().tolist()]
+            return column.to_numpy().tolist()
         return None
     if isinstance(dtype, pd.StringDtype):
-        return [x if isinstance(x, str) else "" for x in column.to_numpy(dtype=object).tolist()]
+        return [x if isinstance(x, str) else None for x in column.to_numpy(dtype=object).tolist()]
     return None
