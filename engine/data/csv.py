@@ -30,12 +30,16 @@ import io
 import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from engine.data.base import RAW_COLUMNS, between, file_inside, symbol_to_filename
 from engine.errors import DataError
+
+if TYPE_CHECKING:
+    from engine.data.parsed_cache import ParsedCache
 
 __all__ = ["CsvProvider"]
 
@@ -56,8 +60,10 @@ class CsvProvider:
     name = "csv"
     synthetic = False
 
-    def __init__(self, data_dir: Path | str) -> None:
+    def __init__(self, data_dir: Path | str, parsed: ParsedCache | None = None) -> None:
+        """``parsed``: where files parsed before are kept by their bytes' digest (none: every file is parsed)."""
         self.data_dir = Path(data_dir)
+        self.parsed = parsed
         self.notes: list[str] = []
         self._frames: dict[str, pd.DataFrame] = {}
         self._file_notes: dict[str, list[str]] = {}
@@ -125,51 +131,64 @@ class CsvProvider:
         return between(self._frames[symbol], start, end)
 
     def _read(self, symbol: str, notes: list[str]) -> pd.DataFrame:
+        """The file's frame, parsed, or as the same bytes parsed before (:mod:`engine.data.parsed_cache`)."""
         path = self.path_for(symbol)
         data = self._file_bytes(symbol, path)
-        text = _decode(data, path)
-        text = _without_truncated_last_line(text, data, symbol, path, notes)
-        try:
-            raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            what = "the file is empty" if not text.strip() else f"cannot read CSV: {exc}".splitlines()[0]
-            raise DataError(what, file=str(path), expected=f"header Date,{','.join(RAW_COLUMNS)}") from None
-        if "Date" not in raw.columns:
+        digest = self._digests[symbol]
+        kept = self.parsed.get(symbol, path.name, digest) if self.parsed is not None else None
+        if kept is not None:
+            notes.extend(kept[1])
+            return kept[0]
+        frame = _parse(data, symbol, path, notes)
+        if self.parsed is not None:
+            self.parsed.put(symbol, path.name, digest, frame, notes)
+        return frame
+
+
+def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFrame:
+    """The frame of a file's bytes, every date and number checked (module docstring); notes appended."""
+    text = _decode(data, path)
+    text = _without_truncated_last_line(text, data, symbol, path, notes)
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        what = "the file is empty" if not text.strip() else f"cannot read CSV: {exc}".splitlines()[0]
+        raise DataError(what, file=str(path), expected=f"header Date,{','.join(RAW_COLUMNS)}") from None
+    if "Date" not in raw.columns:
+        raise DataError(
+            "no 'Date' column",
+            file=str(path),
+            expected="header Date,Open,High,Low,Close,Adj Close,Volume",
+        )
+    if raw.empty:
+        raise DataError("the file has a header but no data rows", file=str(path), expected="data rows")
+    dates = pd.to_datetime(raw["Date"], format="%Y-%m-%d", errors="coerce")
+    bad = raw["Date"][dates.isna() | (dates < FIRST_DATE) | (dates > LAST_DATE)]
+    if len(bad):
+        raise DataError(
+            f"unparsable or out-of-range date {bad.iloc[0]!r} on data row {int(bad.index[0]) + 1}",
+            file=str(path),
+            expected=f"dates as YYYY-MM-DD from {FIRST_DATE.date()} to {LAST_DATE.date()}",
+            got=bad.iloc[0],
+        )
+    out = pd.DataFrame(index=pd.DatetimeIndex(dates.to_numpy(), name="Date"))
+    for col in RAW_COLUMNS:
+        if col not in raw.columns:
+            out[col] = np.nan
+            notes.append(f"{symbol}: {path.name} has no '{col}' column (treated as missing)")
+            continue
+        values = pd.to_numeric(raw[col], errors="coerce")
+        bad_num = raw[col][(values.isna() & raw[col].notna()) | np.isinf(values)]
+        if len(bad_num):
+            row = int(bad_num.index[0])
             raise DataError(
-                "no 'Date' column",
+                f"non-numeric or infinite {col} {bad_num.iloc[0]!r} on data row {row + 1} ({raw['Date'].iloc[row]})",
                 file=str(path),
-                expected="header Date,Open,High,Low,Close,Adj Close,Volume",
+                expected="numbers or empty fields",
+                got=bad_num.iloc[0],
             )
-        if raw.empty:
-            raise DataError("the file has a header but no data rows", file=str(path), expected="data rows")
-        dates = pd.to_datetime(raw["Date"], format="%Y-%m-%d", errors="coerce")
-        bad = raw["Date"][dates.isna() | (dates < FIRST_DATE) | (dates > LAST_DATE)]
-        if len(bad):
-            raise DataError(
-                f"unparsable or out-of-range date {bad.iloc[0]!r} on data row {int(bad.index[0]) + 1}",
-                file=str(path),
-                expected=f"dates as YYYY-MM-DD from {FIRST_DATE.date()} to {LAST_DATE.date()}",
-                got=bad.iloc[0],
-            )
-        out = pd.DataFrame(index=pd.DatetimeIndex(dates.to_numpy(), name="Date"))
-        for col in RAW_COLUMNS:
-            if col not in raw.columns:
-                out[col] = np.nan
-                notes.append(f"{symbol}: {path.name} has no '{col}' column (treated as missing)")
-                continue
-            values = pd.to_numeric(raw[col], errors="coerce")
-            bad_num = raw[col][(values.isna() & raw[col].notna()) | np.isinf(values)]
-            if len(bad_num):
-                row = int(bad_num.index[0])
-                raise DataError(
-                    f"non-numeric or infinite {col} {bad_num.iloc[0]!r} on data row {row + 1} "
-                    f"({raw['Date'].iloc[row]})",
-                    file=str(path),
-                    expected="numbers or empty fields",
-                    got=bad_num.iloc[0],
-                )
-            out[col] = values.to_numpy(dtype="float64")
-        return _sorted(out, symbol, path, notes)
+        out[col] = values.to_numpy(dtype="float64")
+    return _sorted(out, symbol, path, notes)
 
 
 def _decode(data: bytes, path: Path) -> str:

@@ -168,10 +168,13 @@ def data_provider(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str],
     if data.source == "csv":
         key = ("csv", data.data_dir)
         if key not in cache:
+            from engine.cache_dir import default_cache_dir
             from engine.data.csv import CsvProvider
+            from engine.data.parsed_cache import ParsedCache
 
             assert data.data_dir is not None  # resolve() gives every csv config a directory
-            cache[key] = CsvProvider(Path(data.data_dir))
+            parsed = ParsedCache(opts.cache_dir or default_cache_dir(env))
+            cache[key] = CsvProvider(Path(data.data_dir), parsed=parsed)
         return cache[key]
     key = ("yahoo",)
     if key not in cache:
