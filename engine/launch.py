@@ -51,40 +51,107 @@ def _may_use_server(argv: list[str]) -> bool:
 def _through_server(argv: list[str]) -> int | None:
     """The command's exit code from the server, or None when no server takes it."""
     path = socket_path()
-    if not private(path.parent):
+    if not private(path.parent) or not _streams_open():
         return None
+    client = _Client()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(_ANSWER_SECONDS)  # a server busy or stuck: the command runs here
     try:
         sock.connect(str(path))
         for _name, stream in streams():  # what this process buffered comes before the command's output
             getattr(stream, "flush", lambda: None)()
-        send_message(sock, request(argv), [0, 1, 2])
+        here = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            send_message(sock, request(argv, client.ignored), [0, 1, 2, here])
+        finally:
+            os.close(here)
         replies = sock.makefile("rb")
         first = json.loads(replies.readline() or b"{}")
     except (OSError, ValueError):
         sock.close()
+        client.restore()
         return None
     if "pid" not in first:
         sock.close()
+        client.restore()
         return None
-    return _wait_for_exit(int(first["pid"]), replies, sock)
+    sock.settimeout(None)
+    return client.wait(int(first["pid"]), replies, sock)
 
 
-def _wait_for_exit(pid: int, replies: BinaryIO, sock: socket.socket) -> int:
-    """Forward the terminal's signals to the command's process until it reports its exit code."""
+#: Seconds the client waits for the server to take a command before running it itself.
+_ANSWER_SECONDS = 10.0
+#: The signals passed on to the command (SIGTSTP stops it with the client, SIGCONT resumes both).
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
-    def forward(signum: int, _frame: object) -> None:
+
+def _streams_open() -> bool:
+    """stdin, stdout and stderr are open (a closed one would be filled by the socket)."""
+    try:
+        for fd in (0, 1, 2):
+            os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+class _Client:
+    """The client's signals while its command runs: each forwarded to the command once its pid is known
+    (one arriving earlier waits for it); a signal this process ignores stays ignored by the command."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.pending: list[int] = []
+        self.before = {s: signal.getsignal(s) for s in (*_FORWARDED, signal.SIGTSTP)}
+        self.ignored = [int(s) for s, h in self.before.items() if h == signal.SIG_IGN]
+        for s in _FORWARDED:
+            if s not in self.ignored:
+                signal.signal(s, self._forward)
+        if signal.SIGTSTP not in self.ignored:
+            signal.signal(signal.SIGTSTP, self._stop)
+
+    def restore(self) -> None:
+        for s, handler in self.before.items():
+            signal.signal(s, handler)
+
+    def _forward(self, signum: int, _frame: object) -> None:
+        if self.pid is None:
+            self.pending.append(signum)
+            return
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
+            os.kill(self.pid, signum)
 
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-        signal.signal(signum, forward)
-    while True:
-        line = replies.readline()
-        if not line:
-            sys.stderr.write("seesaw: the command's process ended without an exit code (killed?)\n")
-            return 1
-        message = json.loads(line)
+    def _stop(self, _signum: int, _frame: object) -> None:
+        """Ctrl-Z: stop the command, then this process; when continued, continue the command."""
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGSTOP)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until SIGCONT
+        signal.signal(signal.SIGTSTP, self._stop)
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGCONT)
+
+    def wait(self, pid: int, replies: BinaryIO, sock: socket.socket) -> int:
+        """The command's exit code; a command killed by a signal kills this process with it."""
+        self.pid = pid
+        for signum in self.pending:
+            self._forward(signum, None)
+        try:
+            message = json.loads(replies.readline() or b"{}")
+        except (OSError, ValueError):
+            message = {}
+        sock.close()
         if "exit" in message:
-            sock.close()
             return int(message["exit"])
+        if "signal" in message:
+            signum = int(message["signal"])
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return 128 + signum  # a signal that does not end a process
+        sys.stderr.write("seesaw: the server went away before the command ended\n")
+        return 1

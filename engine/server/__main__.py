@@ -1,11 +1,17 @@
-"""``python -m engine.server SOCKET IDLE_SECONDS``: the server process that ``seesaw server start`` starts."""
+"""``python -m engine.server SOCKET IDLE_SECONDS SEESAW_DIR``: the server process ``seesaw server start`` starts.
 
-import os
+It runs in the directory that holds ``SEESAW_DIR`` (so that directory comes first on ``sys.path``) and
+refuses to serve a Seesaw imported from anywhere else.
+"""
+
 import sys
 from pathlib import Path
 
-from engine.server.process import serve
+from engine.server.protocol import seesaw_dir
 
-if sys.path and sys.path[0] in ("", os.getcwd()):
-    sys.path.pop(0)  # the server's own directory; each command gets its client's sys.path
+if str(seesaw_dir()) != sys.argv[3]:
+    sys.exit(f"refused to start: this Python imports Seesaw from {seesaw_dir()}, not {sys.argv[3]}")
+
+from engine.server.process import serve  # only for the Seesaw it was asked to serve
+
 serve(Path(sys.argv[1]), float(sys.argv[2]), "engine.cli:main")

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import fcntl
 import gc
 import importlib
 import json
 import os
 import pkgutil
+import resource
 import signal
 import socket
 import subprocess
@@ -36,18 +38,24 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from engine.server.protocol import IMPORT_TIME_PREFIXES, send_message, start_flags
+from engine.server.kernels import Kernels
+from engine.server.protocol import IMPORT_TIME_PREFIXES, LIMITS, seesaw_dir, send_message, start_flags
 
 __all__ = ["PRELOADED", "ServerError", "serve", "start", "status", "stop"]
 
 #: Packages the commands import when they run, imported by the server besides Seesaw's own modules.
-PRELOADED = ("duckdb", "pyarrow.parquet", "exchange_calendars")
+PRELOADED = (
+    "duckdb", "pyarrow.parquet", "pyarrow.dataset", "pyarrow.pandas_compat", "exchange_calendars", "vectorbt_rust",
+    "rich._emoji_codes",
+)  # fmt: skip
 
 #: ``sys.path`` as the server started, without its first entry (a client's first is its script's directory).
 _BASE_PATH: list[str] = []
 
-#: Seconds between the server's checks that it is idle or replaced.
+#: Seconds between the server's checks that it is idle, replaced or out of date.
 _TICK = 30.0
+#: Seconds a client has to send its request once connected.
+_REQUEST_SECONDS = 5.0
 
 
 class ServerError(Exception):
@@ -55,19 +63,32 @@ class ServerError(Exception):
 
 
 def start(path: Path, idle: float, wait: float = 180.0) -> dict[str, Any]:
-    """Start a server on ``path`` in the background (unless one answers there) and return its status."""
+    """Start a server on ``path`` in the background (unless one answers there) and return its status.
+
+    The server imports this copy of Seesaw (its parent directory first on ``sys.path``), whatever
+    ``PYTHONPATH`` or the installed packages would give.  Two starts at once are serialised by a lock.
+    """
     if not sys.platform.startswith("linux"):
         raise ServerError("the server runs on Linux only (it checks each client's user with SO_PEERCRED)")
-    running = status(path)
-    if running is not None:
-        return {**running, "already": True}
     _private_folder(path.parent)
-    path.unlink(missing_ok=True)  # a socket left by a server that was killed
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        running = status(path)
+        if running is not None:
+            return {**running, "already": True}
+        if _accepts(path):
+            raise ServerError(f"a server on {path} accepts connections but does not answer; try again shortly")
+        path.unlink(missing_ok=True)  # a socket left by a server that was killed
+        return _spawn(path, idle, wait)
+
+
+def _spawn(path: Path, idle: float, wait: float) -> dict[str, Any]:
     log = path.with_suffix(".log")
-    argv = [sys.executable, "-m", "engine.server", str(path), str(idle)]
-    with log.open("wb") as out:
+    root = seesaw_dir().parent
+    argv = [sys.executable, "-m", "engine.server", str(path), str(idle), str(seesaw_dir())]
+    with log.open("ab") as out:
         process = subprocess.Popen(
-            argv, cwd=path.parent, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            argv, cwd=root, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, close_fds=True,
         )  # fmt: skip
     deadline = time.monotonic() + wait
@@ -94,7 +115,7 @@ def stop(path: Path) -> dict[str, Any] | None:
 
 def _control(path: Path, action: str) -> dict[str, Any] | None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(10.0)
+    sock.settimeout(2 * _REQUEST_SECONDS)  # behind a stalled client for at most _REQUEST_SECONDS
     try:
         sock.connect(str(path))
         send_message(sock, {"control": action})
@@ -102,6 +123,17 @@ def _control(path: Path, action: str) -> dict[str, Any] | None:
         return json.loads(line) if line else None
     except (OSError, ValueError):
         return None
+    finally:
+        sock.close()
+
+
+def _accepts(path: Path) -> bool:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+        return True
+    except OSError:
+        return False
     finally:
         sock.close()
 
@@ -124,32 +156,32 @@ def serve(path: Path, idle: float, command: str) -> None:
     ``seesaw`` does): the command line.
     """
     started = time.time()
-    _BASE_PATH[:] = sys.path
+    _BASE_PATH[:] = sys.path[1:]
     _preload()
-    kernels = _load_cached_kernels()
+    kernels = Kernels.of_imported_modules()
+    kernels.refresh()
     gc.collect()
     gc.freeze()  # the children's collections skip the imported objects, so their pages stay shared
     files = _module_files()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    staging = path.with_name(f"{path.name}.{os.getpid()}")
-    staging.unlink(missing_ok=True)
-    listener.bind(str(staging))
-    listener.listen(64)
-    os.replace(staging, path)  # clients see the socket only once it accepts
+    listener = _listen(path)
     inode = path.stat().st_ino
-    listener.settimeout(_TICK)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the waiters are reaped by the kernel
     state = {"pid": os.getpid(), "started": started, "commands": 0, "last": time.monotonic(), "idle": idle}
-    ready = f"ready in {time.time() - started:.2f} s on {path}, {kernels} kernels loaded"
-    print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {ready}", flush=True)
-    while _still_ours(path, inode) and time.monotonic() - state["last"] < idle:
+    state["kernels"] = kernels.loaded
+    _log(f"ready in {time.time() - started:.2f} s on {path}, {kernels.loaded} kernels loaded")
+    while True:
+        why = _why_stop(path, inode, state, files)
+        if why:
+            _log(f"stopping: {why}")
+            break
         try:
             conn, _ = listener.accept()
         except TimeoutError:
+            kernels.refresh()
             continue
         try:
-            conn.settimeout(None)
-            keep = _answer(conn, listener, state, files, command)
+            conn.settimeout(_REQUEST_SECONDS)
+            keep = _answer(conn, listener, state, files, (command, kernels))
         except Exception:  # one bad request must not stop the server
             traceback.print_exc()
             keep = True
@@ -162,6 +194,30 @@ def serve(path: Path, idle: float, command: str) -> None:
         path.unlink(missing_ok=True)
 
 
+def _listen(path: Path) -> socket.socket:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    staging = path.with_name(f"{path.name}.{os.getpid()}")
+    staging.unlink(missing_ok=True)
+    listener.bind(str(staging))
+    listener.listen(64)
+    os.replace(staging, path)  # clients see the socket only once it accepts
+    listener.settimeout(_TICK)
+    return listener
+
+
+def _why_stop(path: Path, inode: int, state: dict[str, Any], files: dict[str, tuple[int, int]]) -> str | None:
+    if not _still_ours(path, inode):
+        return f"{path} is no longer this server's socket"
+    if time.monotonic() - state["last"] >= state["idle"]:
+        return f"no command for {state['idle'] / 60:.0f} min"
+    changed = _changed(files)
+    return f"{changed} changed since the server started" if changed else None
+
+
+def _log(line: str) -> None:
+    print(f"{dt.datetime.now():%Y-%m-%d %H:%M:%S} {line}", flush=True)
+
+
 def _still_ours(path: Path, inode: int) -> bool:
     try:
         return path.stat().st_ino == inode
@@ -170,53 +226,22 @@ def _still_ours(path: Path, inode: int) -> bool:
 
 
 def _preload() -> None:
-    """Import every module of Seesaw and the packages its commands import when they run."""
+    """Import every module of ``engine`` (a module that fails is left to the commands, which import it
+    themselves), the signal library as commands import it, and :data:`PRELOADED`."""
     from engine.import_guard import hide_from_vectorbt
 
     hide_from_vectorbt()
     import engine
-    import strategies
 
-    for package in (engine, strategies):
-        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
-            if not module.name.endswith("__main__"):
-                importlib.import_module(module.name)
-    for name in PRELOADED:
-        importlib.import_module(name)
+    names = [m.name for m in pkgutil.walk_packages(engine.__path__, "engine.") if not m.name.endswith("__main__")]
+    for name in [*names, "strategies", *PRELOADED]:
+        try:
+            importlib.import_module(name)
+        except Exception as err:  # as without a server: the command that imports it meets the error
+            _log(f"not preloaded: {name}: {type(err).__name__}: {err}")
     colorama = sys.modules.get("colorama.initialise")
     if colorama is not None:  # numba's error messages start colorama, whose exit hook writes a colour reset to
         atexit.unregister(colorama.reset_all)  # the stdout it saw: in a command, the client's terminal
-
-
-def _load_cached_kernels() -> int:
-    """Load every numba kernel numba's cache holds for the imported code, without running any.
-
-    A command otherwise loads each kernel it calls from the cache, about 0.4 s for a run.  Only
-    entries numba itself would load are taken (the same signature, processor and bytecode hash);
-    numba's cache layout is internal to numba, so on any surprise the kernels are left to the
-    commands, which load them as usual.  Returns how many were loaded.
-    """
-    from numba.core.caching import NullCache
-    from numba.core.registry import CPUDispatcher
-
-    loaded, seen = 0, set()
-    for module in list(sys.modules.values()):
-        for value in list(getattr(module, "__dict__", {}).values()):
-            if not isinstance(value, CPUDispatcher) or id(value) in seen:
-                continue
-            seen.add(id(value))
-            kernel: Any = value  # numba's cache attributes are not in its type stubs
-            if isinstance(kernel._cache, NullCache):
-                continue
-            try:
-                codegen = kernel.targetctx.codegen()
-                for key in kernel._cache._cache_file._load_index():
-                    if kernel._cache._index_key(key[0], codegen) == key:
-                        kernel.compile(key[0])
-                        loaded += 1
-            except Exception as err:  # a kernel left to the commands, as without a server
-                print(f"not preloaded: {getattr(kernel, '__qualname__', kernel)}: {err!r}", flush=True)
-    return loaded
 
 
 def _module_files() -> dict[str, tuple[int, int]]:
@@ -244,31 +269,35 @@ def _changed(files: dict[str, tuple[int, int]]) -> str | None:
     return None
 
 
-def _answer(conn: socket.socket, listener: socket.socket, state: dict[str, Any], files: dict, command: str) -> bool:
+def _answer(
+    conn: socket.socket, listener: socket.socket, state: dict[str, Any], files: dict, job: tuple[str, Kernels]
+) -> bool:
     """Serve one connection; False when the server should stop."""
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
     if int.from_bytes(creds[4:8], sys.byteorder) != os.getuid():
         return True
     message, fds = _receive(conn)
-    if "control" in message:
-        answer = _status(state)
-        send_message(conn, answer)
-        return message["control"] != "stop"
     try:
+        if "control" in message:
+            send_message(conn, {**_status(state), "kernels": job[1].loaded})
+            return message["control"] != "stop"
         changed = _changed(files)
-        refused = f"{changed} changed since the server started" if changed else _differs(message)
+        refused = f"{changed} changed since the server started" if changed else _differs(message, len(fds))
         if refused:
             send_message(conn, {"refused": refused})
-            print(f"refused a command: {refused}", flush=True)
+            _log(f"refused a command: {refused}")
             return changed is None
+        job[1].refresh()  # kernels a command compiled since the last one, loaded before the fork
         state["commands"] += 1
         state["last"] = time.monotonic()
         if os.fork() == 0:
             try:
                 listener.close()
-                _become_command(message, fds, conn, command)  # ends the process with the command's code
+                from engine.server.command import run_command
+
+                run_command(message, fds, conn, job[0])
             finally:
-                os._exit(1)  # never back into the server's loop, whatever happened
+                os._exit(0)  # never back into the server's loop, whatever happened
         return True
     finally:
         for fd in fds:
@@ -277,7 +306,7 @@ def _answer(conn: socket.socket, listener: socket.socket, state: dict[str, Any],
 
 def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
     """A request and the descriptors that came with it (closed again if the request cannot be read)."""
-    data, fds, _flags, _addr = socket.recv_fds(conn, 1 << 16, 3)
+    data, fds, _flags, _addr = socket.recv_fds(conn, 1 << 16, 4)
     try:
         while data and not data.endswith(b"\n"):
             more = conn.recv(1 << 16)
@@ -294,8 +323,12 @@ def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
     return message, list(fds)
 
 
-def _differs(message: dict[str, Any]) -> str | None:
-    """Why this process would not start the way the client's would, if it would not."""
+def _differs(message: dict[str, Any], descriptors: int) -> str | None:
+    """Why this process would not start the way the client's would (or could not become it), if so."""
+    if descriptors != 4 or not isinstance(message.get("argv"), list):
+        return "a request carries the arguments, stdin, stdout, stderr and the working directory"
+    if message.get("seesaw") != str(seesaw_dir()):
+        return f"the client runs Seesaw from {message.get('seesaw')}, the server from {seesaw_dir()}"
     if message.get("start") != json.loads(json.dumps(start_flags())):
         return "the client's Python flags differ from the server's"
     env: dict[str, str] = message.get("env", {})
@@ -304,7 +337,19 @@ def _differs(message: dict[str, Any]) -> str | None:
             return f"${name} differs from the server's"
     if message.get("path", [""])[1:] != _BASE_PATH:
         return "the client's sys.path differs from the server's"
+    if message.get("mounts") != os.readlink("/proc/self/ns/mnt"):
+        return "the client sees other mounts (another mount namespace)"
+    if int(message.get("nice", 0)) < os.getpriority(os.PRIO_PROCESS, 0):
+        return "the client runs at a higher priority than the server can give"
+    for name in LIMITS:
+        soft, hard = message.get("limits", {}).get(name, resource.getrlimit(getattr(resource, name)))
+        if not _within(hard, resource.getrlimit(getattr(resource, name))[1]) or not _within(soft, hard):
+            return f"the client's {name} is above what the server can give"
     return None
+
+
+def _within(limit: int, ceiling: int) -> bool:
+    return ceiling == resource.RLIM_INFINITY or (limit != resource.RLIM_INFINITY and limit <= ceiling)
 
 
 def _status(state: dict[str, Any]) -> dict[str, Any]:
@@ -322,72 +367,3 @@ def _status(state: dict[str, Any]) -> dict[str, Any]:
         "python": sys.executable,
         "seesaw": str(Path(__file__).resolve().parents[1]),
     }
-
-
-def _become_command(message: dict[str, Any], fds: list[int], conn: socket.socket, command: str) -> None:
-    """In the forked child: take on the client's process state, run the command, report its exit code."""
-    for signum in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGQUIT):
-        signal.signal(signum, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for target, fd in enumerate(fds):
-        os.dup2(fd, target)
-    for fd in fds:
-        if fd > 2:
-            os.close(fd)
-    os.chdir(message["cwd"])
-    os.umask(int(message["umask"]))
-    os.environ.clear()
-    os.environ.update(message["env"])
-    time.tzset()
-    sys.path[:] = message.get("path", sys.path)
-    sys.argv = ["seesaw", *message["argv"]]
-    _reopen_streams(message.get("streams", {}))
-    send_message(conn, {"pid": os.getpid()})
-    code = _run(command)
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    try:
-        send_message(conn, {"exit": code})
-    finally:
-        os._exit(code)
-
-
-def _reopen_streams(encodings: dict[str, list[str | None]]) -> None:
-    """``sys.stdin``, ``sys.stdout`` and ``sys.stderr`` on the client's descriptors, as Python opens them."""
-    for fd, name in enumerate(("stdin", "stdout", "stderr")):
-        encoding, errors = (encodings.get(name) or [None, None])[:2]
-        line_buffered = name == "stderr" or (name == "stdout" and os.isatty(fd))
-        stream = open(  # noqa: SIM115 - the process's own standard stream, open until it exits
-            fd, "r" if fd == 0 else "w", buffering=-1, encoding=encoding or "utf-8", errors=errors or "strict",
-            closefd=False, newline=None if fd == 0 else "\n",
-        )  # fmt: skip
-        if line_buffered:
-            stream.reconfigure(line_buffering=True)
-        setattr(sys, name, stream)
-        setattr(sys, f"__{name}__", stream)
-
-
-def _run(command: str) -> int:
-    """Call ``command`` (``module:function``) as a script's entry point and return the process's exit code."""
-    module, _, function = command.partition(":")
-    try:
-        getattr(importlib.import_module(module), function)()
-        code: object = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    except KeyboardInterrupt:
-        traceback.print_exc()
-        code = 130
-    except BaseException:
-        sys.excepthook(*sys.exc_info())
-        code = 1
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):
-        print(code, file=sys.stderr)
-        code = 1
-    atexit._run_exitfuncs()
-    shutdown = getattr(threading, "_shutdown", None)  # wait for non-daemon threads, as at exit
-    if shutdown is not None:
-        shutdown()
-    return code

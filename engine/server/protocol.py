@@ -3,16 +3,18 @@ a request holds, and what makes two interpreters start differently.  Standard li
 ``seesaw`` script imports it before anything else.
 
 One connection per command, newline-delimited JSON: the client sends the request with its stdin,
-stdout and stderr attached (``SCM_RIGHTS``); the server answers ``{"pid": N}`` (the command's process,
-to which the client forwards SIGINT, SIGTERM, SIGHUP and SIGQUIT) or ``{"refused": reason}``; the
-command's process sends ``{"exit": code}`` when it ends.  ``{"control": "status"}`` and
-``{"control": "stop"}`` ask the server itself.
+stdout, stderr and working directory attached (``SCM_RIGHTS``); the server answers ``{"pid": N}``
+(the command's process, to which the client forwards the signals it receives) or
+``{"refused": reason}``; when the command's process ends, ``{"exit": code}`` or
+``{"signal": number}`` (it was killed).  A client that goes away takes its command with it.
+``{"control": "status"}`` and ``{"control": "stop"}`` ask the server itself.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import socket
 import stat
 import sys
@@ -20,7 +22,17 @@ from collections.abc import Mapping
 from hashlib import sha256
 from pathlib import Path
 
-__all__ = ["IMPORT_TIME_PREFIXES", "private", "request", "send_message", "socket_path", "start_flags", "streams"]
+__all__ = [
+    "IMPORT_TIME_PREFIXES",
+    "LIMITS",
+    "private",
+    "request",
+    "seesaw_dir",
+    "send_message",
+    "socket_path",
+    "start_flags",
+    "streams",
+]
 
 #: Environment variables read when the interpreter starts or packages are imported (the locale
 #: included: it decides Python's text encodings): a command whose values differ from the server's runs
@@ -28,6 +40,15 @@ __all__ = ["IMPORT_TIME_PREFIXES", "private", "request", "send_message", "socket
 IMPORT_TIME_PREFIXES = (
     "PYTHON", "NUMBA_", "OMP_", "OPENBLAS_", "MKL_", "GOTO", "LD_", "MALLOC_", "ARROW_", "NUMEXPR_", "LANG", "LC_",
 )  # fmt: skip
+
+
+def seesaw_dir() -> Path:
+    """The directory of this copy of Seesaw's ``engine`` package."""
+    return Path(__file__).resolve().parents[1]
+
+
+#: The resource limits a command takes from its client (``resource.RLIMIT_*``).
+LIMITS = tuple(sorted(name for name in dir(resource) if name.startswith("RLIMIT_")))
 
 
 def socket_path(env: Mapping[str, str] | None = None) -> Path:
@@ -39,12 +60,12 @@ def socket_path(env: Mapping[str, str] | None = None) -> Path:
     """
     env = os.environ if env is None else env
     if env.get("SEESAW_SERVER_DIR"):
-        folder = Path(env["SEESAW_SERVER_DIR"])
+        folder = Path(env["SEESAW_SERVER_DIR"]).absolute()
     elif env.get("XDG_RUNTIME_DIR"):
-        folder = Path(env["XDG_RUNTIME_DIR"]) / "seesaw"
+        folder = Path(env["XDG_RUNTIME_DIR"]).absolute() / "seesaw"
     else:
         folder = Path("/tmp") / f"seesaw-{os.getuid()}"
-    key = f"{sys.prefix}\0{Path(__file__).resolve().parents[1]}".encode()
+    key = f"{sys.prefix}\0{seesaw_dir()}".encode()
     return folder / f"{sha256(key).hexdigest()[:16]}.sock"
 
 
@@ -58,7 +79,8 @@ def private(folder: Path) -> bool:
 
 
 def start_flags() -> dict[str, object]:
-    """What makes two interpreters start differently: flags, ``-X`` and ``-W`` options."""
+    """What makes two interpreters start differently: flags, ``-X`` and ``-W`` options (``-u`` shows in the
+    streams' buffering, sent with each request)."""
     return {"flags": list(sys.flags), "x": sorted(map(str, sys._xoptions.items())), "w": list(sys.warnoptions)}
 
 
@@ -67,19 +89,28 @@ def streams() -> list[tuple[str, object]]:
     return [("stdin", sys.stdin), ("stdout", sys.stdout), ("stderr", sys.stderr)]
 
 
-def request(argv: list[str]) -> dict[str, object]:
-    """The command as the server needs it: arguments, directory, environment, umask, ``sys.path``, encodings."""
+def request(argv: list[str], ignored: list[int]) -> dict[str, object]:
+    """The command as the server needs it: what makes this process the command (``ignored``: the
+    signals it ignores).  Its standard streams and working directory go with it as descriptors."""
     umask = os.umask(0o022)
     os.umask(umask)
-    encodings = {name: [getattr(s, "encoding", None), getattr(s, "errors", None)] for name, s in streams()}
+    buffering = {
+        name: [getattr(s, a, None) for a in ("encoding", "errors", "line_buffering", "write_through")]
+        for name, s in streams()
+    }
     return {
         "argv": argv,
-        "cwd": os.getcwd(),
         "env": dict(os.environ),
         "path": list(sys.path),
+        "seesaw": str(seesaw_dir()),
         "umask": umask,
+        "ignored": ignored,
         "start": start_flags(),
-        "streams": encodings,
+        "streams": buffering,
+        "nice": os.getpriority(os.PRIO_PROCESS, 0),
+        "affinity": sorted(os.sched_getaffinity(0)),
+        "limits": {name: list(resource.getrlimit(getattr(resource, name))) for name in LIMITS},
+        "mounts": os.readlink("/proc/self/ns/mnt"),
     }
 
 

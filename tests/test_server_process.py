@@ -1,0 +1,214 @@
+"""What makes a process the command, carried from the client to the process the server forks.
+
+A probe server (the real server, serving ``tests.server_probe:main`` instead of the command line)
+reports its command's process: working directory, umask, priority, CPU set, file limit, ignored
+signals, stdout's buffering.  Each client is a real ``python -m engine`` process whose attributes
+the test sets; every test checks that the probe server served it (its count of commands), so none
+passes by the client running the command itself.  Then how the command ends: its exit code, a
+signal that kills it (the client dies of the same one), a client killed first (the command dies
+too), and what the client does when it cannot hand the command over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.server.kernels import Kernels
+from engine.server.process import status
+from engine.server.protocol import socket_path
+from tests.conftest import REPO
+
+SERVE_PROBE = (
+    "import sys; from pathlib import Path; import tests.server_probe; from engine.server.process import serve; "
+    "serve(Path(sys.argv[1]), 600.0, 'tests.server_probe:main')"
+)
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The environment of clients of a probe server (stopped after the module's tests)."""
+    folder = tmp_path_factory.mktemp("probe") / "s"
+    folder.mkdir(mode=0o700)
+    quiet = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # so that -u shows
+    env = {**quiet, "SEESAW_SERVER": "on", "SEESAW_SERVER_DIR": str(folder)}
+    path = socket_path(env)
+    log = (folder / "probe.log").open("wb")
+    server = subprocess.Popen([sys.executable, "-c", SERVE_PROBE, str(path)], cwd=REPO, env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + 120
+    while status(path) is None:
+        assert server.poll() is None and time.monotonic() < deadline, (folder / "probe.log").read_text()
+        time.sleep(0.1)
+    yield env
+    server.kill()
+    server.wait()
+    log.close()
+
+
+def _served(env: dict[str, str]) -> int:
+    info = status(socket_path(env))
+    assert info is not None
+    return int(info["commands"])
+
+
+def _client(env: dict[str, str], cwd: Path, setup: Callable[[], None] | None = None, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, *kw.pop("flags", []), "-m", "engine", "probe", "args"],
+        env=env, cwd=cwd, preexec_fn=setup, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw,
+    )  # fmt: skip
+
+
+def _report(proc: subprocess.Popen) -> dict:
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    return json.loads(out)
+
+
+def test_the_command_takes_the_clients_process_attributes(probe: dict[str, str], tmp_path: Path) -> None:
+    nice = os.getpriority(os.PRIO_PROCESS, 0) + 3
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+
+    def setup() -> None:
+        os.nice(3)
+        os.sched_setaffinity(0, {0})
+        resource.setrlimit(resource.RLIMIT_NOFILE, (200, hard))
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        os.umask(0o027)
+
+    before = _served(probe)
+    report = _report(_client({**probe, "PROBE": "from the client"}, tmp_path, setup, flags=["-u"]))
+    assert _served(probe) == before + 1
+    assert report["argv"] == ["probe", "args"] and report["cwd"] == str(tmp_path) and report["umask"] == 0o027
+    assert report["nice"] == nice and report["affinity"] == [0] and report["nofile"] == [200, hard]
+    assert report["ignored"] == [int(signal.SIGHUP)] and report["probe"] == "from the client"
+    assert report["write_through"] is True  # python -u
+    plain = _report(_client(probe, tmp_path))
+    assert plain["write_through"] is False and plain["ignored"] == [] and plain["nofile"] == [soft, hard]
+
+
+def test_the_exit_code_comes_back(probe: dict[str, str], tmp_path: Path) -> None:
+    proc = _client({**probe, "PROBE_MODE": "exit", "PROBE_CODE": "7"}, tmp_path)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 7
+
+
+def _sleeping(probe: dict[str, str], tmp_path: Path, setup: Callable[[], None] | None = None) -> tuple:
+    pidfile = tmp_path / "pid"
+    before = _served(probe)
+    proc = _client({**probe, "PROBE_MODE": "sleep", "PROBE_PIDFILE": str(pidfile)}, tmp_path, setup)
+    deadline = time.monotonic() + 60
+    while not pidfile.is_file() or not pidfile.read_text():
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    assert _served(probe) == before + 1
+    return proc, int(pidfile.read_text())
+
+
+def _gone(pid: int) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_command_killed_by_a_signal_takes_its_client_with_it(probe: dict[str, str], tmp_path: Path) -> None:
+    proc, pid = _sleeping(probe, tmp_path)
+    time.sleep(0.2)  # the client forwards signals once it knows the command's pid
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+    assert _gone(pid)
+
+
+def test_a_signal_the_client_ignores_is_ignored_by_its_command(probe: dict[str, str], tmp_path: Path) -> None:
+    proc, pid = _sleeping(probe, tmp_path, lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    assert proc.poll() is None and not _gone_now(pid)
+    proc.send_signal(signal.SIGQUIT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGQUIT
+
+
+def _gone_now(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_client_killed_first_takes_its_command_with_it(probe: dict[str, str], tmp_path: Path) -> None:
+    proc, pid = _sleeping(probe, tmp_path)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert _gone(pid)
+
+
+def test_without_stdin_the_command_runs_in_the_client(probe: dict[str, str], tmp_path: Path) -> None:
+    """A closed stream would be taken by the client's socket: the client runs the command itself."""
+    before = _served(probe)
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "validate", str(REPO / "configs" / "corr_breakdown.yaml")],
+        env=probe, cwd=tmp_path, preexec_fn=lambda: os.close(0), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0 and proc.stdout.strip().endswith(": ok")
+    assert _served(probe) == before
+
+
+def test_a_stalled_connection_does_not_hold_up_the_next_command(probe: dict[str, str], tmp_path: Path) -> None:
+    stalled = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stalled.connect(str(socket_path(probe)))  # sends nothing
+    try:
+        before = _served(probe)
+        report = _report(_client(probe, tmp_path))
+        assert report["argv"] == ["probe", "args"]
+        assert _served(probe) == before + 1
+    finally:
+        stalled.close()
+
+
+def test_a_server_refuses_to_serve_another_copy_of_seesaw(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir(mode=0o700)
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.server", str(folder / "x.sock"), "60", "/elsewhere/engine"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "refused to start: this Python imports Seesaw from" in proc.stderr
+    assert not (folder / "x.sock").exists()
+
+
+def test_kernels_a_command_compiled_are_loaded_by_the_next_refresh(tmp_path: Path, monkeypatch) -> None:
+    """A cached numba function compiled by another process appears in this one without being called."""
+    (tmp_path / "toy_kernels.py").write_text(
+        "import numba\n\n@numba.njit(cache=True)\ndef double(x):\n    return 2 * x\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import toy_kernels
+
+    kernels = Kernels.of_imported_modules([toy_kernels])
+    assert len(kernels.dispatchers) == 1 and kernels.refresh() == 0
+    compile_elsewhere = "import toy_kernels; toy_kernels.double(2.5)"
+    subprocess.run([sys.executable, "-c", compile_elsewhere], cwd=tmp_path, check=True, timeout=300)
+    assert kernels.refresh() == 1 and kernels.loaded == 1
+    assert len(toy_kernels.double.signatures) == 1  # loaded, never called here
+    assert kernels.refresh() == 0
+    with contextlib.suppress(KeyError):
+        del sys.modules["toy_kernels"]
