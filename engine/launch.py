@@ -66,17 +66,17 @@ def _through_server(argv: list[str]) -> int | None:
         finally:
             os.close(here)
         replies = sock.makefile("rb")
+        if "ready" not in json.loads(replies.readline() or b"{}"):
+            raise ValueError("refused")
+        sock.sendall(b"go\n")  # from here the server runs the command, unless this process goes away
         first = json.loads(replies.readline() or b"{}")
-    except (OSError, ValueError):
-        sock.close()
-        client.restore()
-        return None
-    if "pid" not in first:
-        sock.close()
+        pid = int(first["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        sock.close()  # a command already forked dies with the connection (engine.server.command)
         client.restore()
         return None
     sock.settimeout(None)
-    return client.wait(int(first["pid"]), replies, sock)
+    return client.wait(pid, replies, sock)
 
 
 #: Seconds the client waits for the server to take a command before running it itself.
@@ -111,8 +111,12 @@ class _Client:
             signal.signal(signal.SIGTSTP, self._stop)
 
     def restore(self) -> None:
+        """The handlers as they were; a signal that arrived meanwhile is raised again, for them."""
         for s, handler in self.before.items():
             signal.signal(s, handler)
+        for signum in self.pending:
+            os.kill(os.getpid(), signum)
+        self.pending.clear()
 
     def _forward(self, signum: int, _frame: object) -> None:
         if self.pid is None:

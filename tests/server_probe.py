@@ -2,7 +2,8 @@
 
 Not a test module: the probe server imports it and runs :func:`main` for each command, as the real
 server runs the command line.  ``PROBE_MODE=sleep`` then sleeps (for the signal tests; its pid in
-``$PROBE_PIDFILE``), ``PROBE_MODE=exit`` exits with ``$PROBE_CODE``.
+``$PROBE_PIDFILE``), ``PROBE_MODE=exit`` exits with ``$PROBE_CODE``; ``$PROBE_MARK`` names a file it
+appends a line to each time it runs.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def main() -> None:
         ),
         flush=True,
     )
+    if os.environ.get("PROBE_MARK"):
+        with open(os.environ["PROBE_MARK"], "a") as out:
+            out.write("ran\n")
     mode = os.environ.get("PROBE_MODE")
     if mode == "sleep":
         with open(os.environ["PROBE_PIDFILE"], "w") as out:

@@ -205,6 +205,8 @@ def test_the_client_forwards_ctrl_c_to_the_command_and_returns_its_exit_code(tmp
         seen["fds"] = len(fds)
         for fd in fds:
             os.close(fd)
+        conn.sendall(json.dumps({"ready": True}).encode() + b"\n")
+        seen["go"] = conn.recv(3)
         conn.sendall(json.dumps({"pid": command.pid}).encode() + b"\n")
         seen["signal"] = command.wait(timeout=60)
         conn.sendall(json.dumps({"exit": 130}).encode() + b"\n")
@@ -221,7 +223,7 @@ def test_the_client_forwards_ctrl_c_to_the_command_and_returns_its_exit_code(tmp
     assert client.wait(timeout=60) == 130
     thread.join(timeout=60)
     listener.close()
-    assert seen["argv"] == ["validate", "x.yaml"] and seen["fds"] == 4
+    assert seen["argv"] == ["validate", "x.yaml"] and seen["fds"] == 4 and seen["go"] == b"go\n"
     assert seen["signal"] == -signal.SIGINT
 
 

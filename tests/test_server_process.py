@@ -212,3 +212,73 @@ def test_kernels_a_command_compiled_are_loaded_by_the_next_refresh(tmp_path: Pat
     assert kernels.refresh() == 0
     with contextlib.suppress(KeyError):
         del sys.modules["toy_kernels"]
+
+
+def test_a_command_the_client_gave_up_on_never_runs_in_the_server(probe: dict[str, str], tmp_path: Path) -> None:
+    """Three stalled connections hold the server for 15 s; the client gives up after 10 and runs the
+    command itself (the command line, which has no command ``probe``); the server must not run it."""
+    mark = tmp_path / "ran"
+    stalled = []
+    for _ in range(3):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(str(socket_path(probe)))
+        stalled.append(sock)
+    try:
+        proc = _client({**probe, "PROBE_MARK": str(mark)}, tmp_path)
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 2 and "No such command 'probe'" in err.decode()  # ran in the client
+    finally:
+        for sock in stalled:
+            sock.close()
+    _report(_client(probe, tmp_path))  # the server has dealt with every connection before this one
+    assert not mark.exists()
+
+
+def test_a_signal_sent_the_moment_the_pid_is_known_is_not_lost(probe: dict[str, str], tmp_path: Path) -> None:
+    """Held from the fork until the command runs, so the command dies of it every time."""
+    from engine.server.protocol import request, send_message
+
+    for _ in range(5):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(str(socket_path(probe)))
+        message = {**request(["probe"], []), "env": {**probe, "PROBE_MODE": "sleep", "PROBE_PIDFILE": "/dev/null"}}
+        here = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)
+        send_message(sock, message, [0, 1, 2, here])
+        os.close(here)
+        replies = sock.makefile("rb")
+        assert "ready" in json.loads(replies.readline())
+        sock.sendall(b"go\n")
+        os.kill(int(json.loads(replies.readline())["pid"]), signal.SIGINT)
+        assert json.loads(replies.readline()) == {"signal": int(signal.SIGINT)}
+        sock.close()
+
+
+def test_a_client_with_a_memory_limit_runs_the_command_itself(probe: dict[str, str], tmp_path: Path) -> None:
+    """The forked process would start with the server's address space, beyond a limit set for a fresh one."""
+    before = _served(probe)
+    limit = 64 << 30
+    proc = _client(probe, tmp_path, lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "No such command 'probe'" in err.decode()
+    assert _served(probe) == before
+
+
+def test_what_else_makes_a_client_run_its_command_itself(tmp_path: Path) -> None:
+    from engine.server import process as server_module
+    from engine.server.protocol import request
+
+    message = json.loads(json.dumps(request(["validate", "x.yaml"], [])))
+    message["path"] = [str(tmp_path), *sys.path[1:]]
+    server_module._BASE_PATH[:] = sys.path[1:]
+    try:
+        assert server_module._differs(message, 4) is None
+        fd_arg = {**message, "argv": ["validate", "/dev/fd/7"]}
+        assert server_module._differs(fd_arg, 4) == "an argument names one of the client's descriptors"
+        (tmp_path / "json.py").write_text("")  # the client would import this json, not the server's
+        assert (
+            server_module._differs(message, 4)
+            == f"{tmp_path / 'json.py'} in the client's first sys.path entry would shadow the server's"
+        )
+        assert server_module._shadowed(str(REPO)) is None  # Seesaw's own packages, where the server found them
+    finally:
+        server_module._BASE_PATH.clear()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import importlib
+import io
 import os
 import resource
 import select
@@ -34,37 +35,73 @@ from engine.server.protocol import send_message
 __all__ = ["run_command"]
 
 
+#: The signals a client passes on (engine.launch): blocked from before the command's process is
+#: forked until it runs the command, so one that arrives in between is held, not lost.
+FORWARDED = (
+    signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGTSTP,
+)  # fmt: skip
+
+
 def run_command(message: dict[str, Any], fds: list[int], conn: socket.socket, command: str) -> None:
     """In the waiter (a fork of the server): fork the command's process, report how it ends, exit."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+    waiter = os.getpid()
     pid = os.fork()
     if pid == 0:
         try:
+            _die_with(waiter)
             conn.close()
             _become(message, fds)
             _exit(_run(command))
+        except BaseException:
+            traceback.print_exc()
         finally:
             os._exit(1)  # never back into the server's loop, whatever happened
     for fd in fds:
         os.close(fd)
-    send_message(conn, {"pid": pid})
+    try:
+        send_message(conn, {"pid": pid})
+    except OSError:  # the client is gone: so is its command
+        _kill(pid)
+        return
     status = _wait(pid, conn)
     code = os.waitstatus_to_exitcode(status)
     with contextlib.suppress(OSError):
         send_message(conn, {"signal": -code} if code < 0 else {"exit": code})
 
 
+def _die_with(waiter: int) -> None:
+    """Have the kernel kill this process if its waiter dies (Linux's PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != waiter:  # it died before the request took effect
+        os._exit(1)
+
+
+def _kill(pid: int) -> int:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
+
+
 def _wait(pid: int, conn: socket.socket) -> int:
-    """The command's wait status; a client that hangs up first has its command killed."""
+    """The command's wait status; a client that hangs up (or whose connection fails) first has its
+    command killed."""
     watched: list[Any] = [conn]
     with contextlib.suppress(AttributeError, OSError):
         watched.append(os.pidfd_open(pid))  # readable when the command ends (Linux 5.3 and later)
     while True:
         readable = select.select(watched, [], [], 0.2)[0]
-        if conn in readable and not conn.recv(1):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            return os.waitpid(pid, 0)[1]
+        if conn in readable:
+            try:
+                gone = not conn.recv(1)
+            except OSError:
+                gone = True
+            if gone:
+                return _kill(pid)
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             return status
@@ -99,28 +136,41 @@ def _become(message: dict[str, Any], fds: list[int]) -> None:
 
 
 def _reopen_streams(buffering: dict[str, list[Any]]) -> None:
-    """``sys.stdin``, ``sys.stdout`` and ``sys.stderr`` on the client's descriptors, as the client had them."""
+    """``sys.stdin``, ``sys.stdout`` and ``sys.stderr`` on the client's descriptors, built as Python built
+    the client's (unbuffered under ``-u``)."""
     for fd, name in enumerate(("stdin", "stdout", "stderr")):
-        encoding, errors, line_buffering, write_through = (buffering.get(name) or [None] * 4)[:4]
-        stream = open(  # noqa: SIM115 - the process's own standard stream, open until it exits
-            fd, "r" if fd == 0 else "w", buffering=-1, encoding=encoding or "utf-8", errors=errors or "strict",
-            closefd=False, newline=None if fd == 0 else "\n",
+        encoding, errors, line_buffering, write_through, raw = (list(buffering.get(name) or []) + [None] * 5)[:5]
+        binary: Any = io.FileIO(fd, "r" if fd == 0 else "w", closefd=False)
+        binary.name = f"<{name}>"
+        if not raw:
+            binary = io.BufferedReader(binary) if fd == 0 else io.BufferedWriter(binary)
+        stream = io.TextIOWrapper(
+            binary, encoding=encoding or "utf-8", errors=errors or "strict", newline=None if fd == 0 else "\n",
+            line_buffering=bool(line_buffering), write_through=bool(write_through),
         )  # fmt: skip
-        stream.reconfigure(line_buffering=bool(line_buffering), write_through=bool(write_through))
+        stream.mode = "r" if fd == 0 else "w"  # type: ignore[misc]  # as Python names its standard streams
         setattr(sys, name, stream)
         setattr(sys, f"__{name}__", stream)
 
 
 def _run(command: str) -> int:
-    """Call ``command`` (``module:function``) as a script's entry point; the process's exit code."""
+    """Call ``command`` (``module:function``) as a script's entry point; the process's exit code.
+
+    The signals held since the fork are let in first; an uncaught KeyboardInterrupt ends the process
+    as Python ends it: the traceback, then death by SIGINT.
+    """
     module, _, function = command.partition(":")
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
         getattr(importlib.import_module(module), function)()
         code: object = 0
     except SystemExit as exit_:
         code = exit_.code
     except KeyboardInterrupt:
         traceback.print_exc()
+        _flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
         code = 130
     except BaseException:
         sys.excepthook(*sys.exc_info())
@@ -133,6 +183,12 @@ def _run(command: str) -> int:
     return 1
 
 
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+
+
 def _exit(code: int) -> None:
     """End the process as Python ends: other threads joined, exit handlers, streams flushed (a failed
     flush of stdout is reported as Python reports it, with exit code 120)."""
@@ -141,10 +197,11 @@ def _exit(code: int) -> None:
         shutdown()
     atexit._run_exitfuncs()
     for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
         try:
-            getattr(sys, name).flush()
+            stream.flush()
         except (OSError, ValueError) as err:
-            report = f"Exception ignored in: <_io.TextIOWrapper name='<{name}>'>\n{type(err).__name__}: {err}\n"
+            report = f"Exception ignored in: {stream!r}\n{type(err).__name__}: {err}\n"
             with contextlib.suppress(OSError, ValueError):
                 os.write(2, report.encode())
             code = 120

@@ -169,15 +169,18 @@ def serve(path: Path, idle: float, command: str) -> None:
     state = {"pid": os.getpid(), "started": started, "commands": 0, "last": time.monotonic(), "idle": idle}
     state["kernels"] = kernels.loaded
     _log(f"ready in {time.time() - started:.2f} s on {path}, {kernels.loaded} kernels loaded")
+    ticked = False
     while True:
-        why = _why_stop(path, inode, state, files)
+        why = _why_stop(path, inode, state, files if ticked else None)
         if why:
             _log(f"stopping: {why}")
             break
         try:
             conn, _ = listener.accept()
+            ticked = False
         except TimeoutError:
             kernels.refresh()
+            ticked = True
             continue
         try:
             conn.settimeout(_REQUEST_SECONDS)
@@ -205,12 +208,13 @@ def _listen(path: Path) -> socket.socket:
     return listener
 
 
-def _why_stop(path: Path, inode: int, state: dict[str, Any], files: dict[str, tuple[int, int]]) -> str | None:
+def _why_stop(path: Path, inode: int, state: dict[str, Any], files: dict[str, tuple[int, int]] | None) -> str | None:
+    """Why the server should stop now, if it should (``files``: checked for changes unless None)."""
     if not _still_ours(path, inode):
         return f"{path} is no longer this server's socket"
     if time.monotonic() - state["last"] >= state["idle"]:
         return f"no command for {state['idle'] / 60:.0f} min"
-    changed = _changed(files)
+    changed = _changed(files) if files is not None else None
     return f"{changed} changed since the server started" if changed else None
 
 
@@ -288,6 +292,13 @@ def _answer(
             _log(f"refused a command: {refused}")
             return changed is None
         job[1].refresh()  # kernels a command compiled since the last one, loaded before the fork
+        try:
+            send_message(conn, {"ready": True})
+            go = conn.recv(3)
+        except OSError:
+            go = b""
+        if go != b"go\n":  # the client gave up waiting: it runs the command itself
+            return True
         state["commands"] += 1
         state["last"] = time.monotonic()
         if os.fork() == 0:
@@ -341,10 +352,38 @@ def _differs(message: dict[str, Any], descriptors: int) -> str | None:
         return "the client sees other mounts (another mount namespace)"
     if int(message.get("nice", 0)) < os.getpriority(os.PRIO_PROCESS, 0):
         return "the client runs at a higher priority than the server can give"
+    for name in ("RLIMIT_AS", "RLIMIT_DATA"):  # the server's address space comes with the fork
+        if message.get("limits", {}).get(name, [resource.RLIM_INFINITY])[0] != resource.RLIM_INFINITY:
+            return f"the client limits {name}, which the server's address space would exceed"
+    if any(fd_path in str(a) for a in message["argv"] for fd_path in ("/dev/fd/", "/proc/self/fd/", "/dev/std")):
+        return "an argument names one of the client's descriptors"
+    shadowed = _shadowed(str(message.get("path", [""])[0]))
+    if shadowed:
+        return f"{shadowed} in the client's first sys.path entry would shadow the server's"
     for name in LIMITS:
         soft, hard = message.get("limits", {}).get(name, resource.getrlimit(getattr(resource, name)))
         if not _within(hard, resource.getrlimit(getattr(resource, name))[1]) or not _within(soft, hard):
             return f"the client's {name} is above what the server can give"
+    return None
+
+
+def _shadowed(first: str) -> str | None:
+    """A module or package in ``first`` (the client's ``sys.path[0]``) named like a top-level module the
+    server imported from elsewhere: the client would import the one in ``first`` instead."""
+    if not first:
+        return None
+    try:
+        names = os.listdir(first)
+    except OSError:
+        return None
+    for entry in names:
+        stem = entry[:-3] if entry.endswith(".py") else entry
+        module = sys.modules.get(stem)
+        if module is None or not (entry.endswith(".py") or os.path.isfile(os.path.join(first, entry, "__init__.py"))):
+            continue
+        origin = os.path.realpath(str(getattr(module, "__file__", "") or ""))
+        if not origin.startswith(os.path.realpath(first) + os.sep):
+            return os.path.join(first, entry)
     return None
 
 

@@ -3,15 +3,18 @@ a request holds, and what makes two interpreters start differently.  Standard li
 ``seesaw`` script imports it before anything else.
 
 One connection per command, newline-delimited JSON: the client sends the request with its stdin,
-stdout, stderr and working directory attached (``SCM_RIGHTS``); the server answers ``{"pid": N}``
-(the command's process, to which the client forwards the signals it receives) or
-``{"refused": reason}``; when the command's process ends, ``{"exit": code}`` or
-``{"signal": number}`` (it was killed).  A client that goes away takes its command with it.
+stdout, stderr and working directory attached (``SCM_RIGHTS``); the server answers
+``{"refused": reason}`` or ``{"ready": true}``.  Only when the client then sends ``go`` (it has not
+given up waiting and run the command itself) does the server fork the command, and answer
+``{"pid": N}`` (the command's process, to which the client forwards the signals it receives); when
+that process ends, ``{"exit": code}`` or ``{"signal": number}`` (it was killed).  A client that goes
+away takes its command with it, so a command never runs both in the server and in its client.
 ``{"control": "status"}`` and ``{"control": "stop"}`` ask the server itself.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import resource
@@ -96,6 +99,7 @@ def request(argv: list[str], ignored: list[int]) -> dict[str, object]:
     os.umask(umask)
     buffering = {
         name: [getattr(s, a, None) for a in ("encoding", "errors", "line_buffering", "write_through")]
+        + [isinstance(getattr(s, "buffer", None), io.FileIO)]  # unbuffered: python -u
         for name, s in streams()
     }
     return {
