@@ -167,7 +167,6 @@ def serve(path: Path, idle: float, command: str) -> None:
     inode = path.stat().st_ino
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the waiters are reaped by the kernel
     state = {"pid": os.getpid(), "started": started, "commands": 0, "last": time.monotonic(), "idle": idle}
-    state["kernels"] = kernels.loaded
     _log(f"ready in {time.time() - started:.2f} s on {path}, {kernels.loaded} kernels loaded")
     ticked = False
     while True:
