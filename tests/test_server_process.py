@@ -29,6 +29,7 @@ from engine.server.kernels import Kernels
 from engine.server.process import status
 from engine.server.protocol import socket_path
 from tests.conftest import REPO
+from tests.test_server import _served
 
 SERVE_PROBE = (
     "import sys; from pathlib import Path; import tests.server_probe; from engine.server.process import serve; "
@@ -54,12 +55,6 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     server.kill()
     server.wait()
     log.close()
-
-
-def _served(env: dict[str, str]) -> int:
-    info = status(socket_path(env))
-    assert info is not None
-    return int(info["commands"])
 
 
 def _client(env: dict[str, str], cwd: Path, setup: Callable[[], None] | None = None, **kw) -> subprocess.Popen:
@@ -116,11 +111,10 @@ def _sleeping(probe: dict[str, str], tmp_path: Path, setup: Callable[[], None] |
 
 
 def _gone(pid: int) -> bool:
+    """Whether ``pid`` has ended within 10 s."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if _gone_now(pid):
             return True
         time.sleep(0.05)
     return False

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.server.kernels import Kernels
-from engine.server.protocol import IMPORT_TIME_PREFIXES, LIMITS, seesaw_dir, send_message, start_flags
+from engine.server.protocol import IMPORT_TIME_PREFIXES, LIMITS, private, seesaw_dir, send_message, start_flags
 
 __all__ = ["PRELOADED", "ServerError", "serve", "start", "status", "stop"]
 
@@ -142,10 +142,9 @@ def _private_folder(folder: Path) -> None:
     """Create the socket's directory for this user only, or refuse one that others may use."""
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = folder.stat()
     except OSError as err:
         raise ServerError(f"cannot create the server's directory {folder}: {err.strerror}") from None
-    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+    if not private(folder):  # the clients' own check
         raise ServerError(f"the server's directory {folder} must belong to this user with mode 0700")
 
 
