@@ -581,7 +581,7 @@ def _timed_killer(delay_s: float):
         pytest.param(_killer("parquet_footer", 1), False, id="staging-mid-parquet-file"),
         pytest.param(_killer("rename"), False, id="staging-complete-before-rename"),
         pytest.param(_killer("record"), True, id="landed-before-indexing"),
-        pytest.param(_killer("index", 2), True, id="while-indexing"),
+        pytest.param(_killer("index", 1), True, id="while-indexing"),
     ],
 )  # fmt: skip
 def test_sigkill_never_leaves_a_partial_run(tmp_path: Path, killer, lands: bool) -> None:
@@ -605,6 +605,22 @@ def test_landed_but_unindexed_run_is_picked_up_by_sync(tmp_path: Path) -> None:
     assert landed.name not in indexed
     assert Catalog(results / "seesaw.duckdb", results).sync() == 2
     assert set(check_catalog(results / "seesaw.duckdb", results).values()) == {good, landed}
+
+
+def test_sync_indexes_many_landed_runs_over_several_statements(tmp_path: Path, monkeypatch) -> None:
+    import engine.store.catalog as catalog_module
+
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    [first] = _run_dirs(results)
+    for k in range(5):  # landed copies under other run ids, none indexed yet
+        copy = first.with_name(f"{first.name}-copy{k}")
+        shutil.copytree(first, copy)
+        manifest = _json(copy / "run.json")
+        (copy / "run.json").write_text(json.dumps({**manifest, "run_id": copy.name}), encoding="utf-8")
+    monkeypatch.setattr(catalog_module, "_ROWS_PER_STATEMENT", 2)  # three statements' worth of runs
+    assert Catalog(results / "seesaw.duckdb", results).sync() == 6
+    assert len(check_catalog(results / "seesaw.duckdb", results)) == 6
 
 
 # ---------------------------------------------------------------------------------------------------------------

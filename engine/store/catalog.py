@@ -70,6 +70,21 @@ DataKey = Literal["data_fingerprint", "input_key"]
 SCHEMA_VERSION = 7
 
 
+#: The metrics columns held as JSON text (null: none).
+_METRIC_JSON = ("avg_weight", "decisions", "financing")
+#: Runs indexed by one statement (its parameters: about 16 per run and 30 per metrics row).
+_ROWS_PER_STATEMENT = 200
+
+
+def _insert_rows(con: Any, table: str, columns: Sequence[str], rows: list[list[Any]]) -> None:
+    """``rows`` (each a value per column of ``columns``) inserted into ``table`` by one statement."""
+    if not rows:
+        return
+    one = f"({', '.join('?' * len(columns))})"
+    names = ", ".join(f'"{c}"' for c in columns)
+    con.execute(f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(rows))}", [v for r in rows for v in r])
+
+
 def _ensure_schema(con: Any) -> None:
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -172,9 +187,8 @@ class Catalog:
     def record(self, *run_dirs: Path) -> None:
         """Index landed run directories (and anything else not yet indexed), in one transaction of the lock."""
         with self._connect(write=True) as con, _transaction(con):
-            self._sync(con)
-            for run_dir in run_dirs:
-                self._insert(con, Path(run_dir))
+            indexed = self._sync(con)[1]
+            self._insert(con, [d for d in map(Path, run_dirs) if str(d.resolve()) not in indexed])
             self._refresh_views(con)
 
     def record_sweep(self, sweep_dir: Path) -> None:
@@ -213,7 +227,7 @@ class Catalog:
     def sync(self) -> int:
         """Reconcile the catalog with the run directories; return the number of runs indexed."""
         with self._connect(write=True) as con, _transaction(con):
-            n = self._sync(con)
+            n = self._sync(con)[0]
             self._refresh_views(con)
             return n
 
@@ -222,8 +236,9 @@ class Catalog:
             return []
         return sorted(p.parent for p in self.results_dir.glob(f"*/*/{MANIFEST}") if not p.parent.name.startswith("."))
 
-    def _sync(self, con: Any, *, clean: bool = True) -> int:
+    def _sync(self, con: Any, *, clean: bool = True) -> tuple[int, set[str]]:
         """Drop rows whose run directory is gone; add landed directories under ``results_dir`` not yet indexed.
+        The number of runs indexed, and the (resolved) directories this call added.
 
         Rows of other results directories sharing this catalog (``--store``) are kept while they exist.
         With ``clean`` (every write), what killed writers left under ``results_dir`` is cleaned up
@@ -237,8 +252,8 @@ class Catalog:
             if not (Path(run_dir) / MANIFEST).is_file():
                 con.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
                 con.execute("DELETE FROM metrics WHERE run_id = ?", [run_id])
-        for run_dir in sorted(present - set(known)):
-            self._insert(con, Path(run_dir))
+        added = present - set(known)
+        self._insert(con, [Path(d) for d in sorted(added)])
         sweeps = {str(p.resolve()) for p in self._sweep_dirs()}
         known_sweeps = {row[0]: row[1] for row in con.execute("SELECT sweep_dir, sweep_id FROM sweeps").fetchall()}
         for sweep_dir, sweep_id in known_sweeps.items():
@@ -246,30 +261,37 @@ class Catalog:
                 con.execute("DELETE FROM sweeps WHERE sweep_id = ?", [sweep_id])
         for sweep_dir in sorted(sweeps - set(known_sweeps)):
             self._insert_sweep(con, Path(sweep_dir))
-        return int(con.execute("SELECT count(*) FROM runs").fetchone()[0])
+        return int(con.execute("SELECT count(*) FROM runs").fetchone()[0]), added
 
-    def _insert(self, con: Any, run_dir: Path) -> None:
-        try:
-            manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-            metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return  # not a complete run directory: never indexed
-        if manifest.get("status") != "complete":
-            return
-        row = {**{c: manifest.get(c) for c in _RUN_COLUMNS}, "run_dir": str(run_dir.resolve())}
-        row["symbols"] = json.dumps(row["symbols"])
-        con.execute("DELETE FROM runs WHERE run_id = ?", [row["run_id"]])
-        con.execute("DELETE FROM metrics WHERE run_id = ?", [row["run_id"]])
-        cols = ", ".join(f'"{c}"' for c in _RUN_COLUMNS)
-        con.execute(
-            f"INSERT INTO runs ({cols}) VALUES ({', '.join('?' * len(_RUN_COLUMNS))})", [row[c] for c in _RUN_COLUMNS]
-        )
-        for m in [metrics["strategy"], *metrics.get("benchmarks", [])]:
-            values = [row["run_id"], *[m.get(c) for c in _METRIC_COLUMNS]]
-            extra = ("avg_weight", "decisions", "financing")  # JSON text; null: none
-            values += [json.dumps(m.get(c)) for c in extra]
-            mcols = ", ".join(f'"{c}"' for c in ("run_id", *_METRIC_COLUMNS, *extra))
-            con.execute(f"INSERT INTO metrics ({mcols}) VALUES ({', '.join('?' * len(values))})", values)
+    def _insert(self, con: Any, run_dirs: Sequence[Path]) -> None:
+        """Index (or index again) the complete run directories among ``run_dirs``: a few statements for all
+        of them, each a round trip to DuckDB that costs more than its rows."""
+        runs: dict[str, list[Any]] = {}  # run id -> its runs row
+        metric_rows: dict[str, list[list[Any]]] = {}
+        for run_dir in run_dirs:
+            try:
+                manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+                metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # not a complete run directory: never indexed
+            if manifest.get("status") != "complete":
+                continue
+            row = {**{c: manifest.get(c) for c in _RUN_COLUMNS}, "run_dir": str(run_dir.resolve())}
+            row["symbols"] = json.dumps(row["symbols"])
+            runs[row["run_id"]] = [row[c] for c in _RUN_COLUMNS]
+            metric_rows[row["run_id"]] = [
+                [row["run_id"], *[m.get(c) for c in _METRIC_COLUMNS], *[json.dumps(m.get(c)) for c in _METRIC_JSON]]
+                for m in [metrics["strategy"], *metrics.get("benchmarks", [])]
+            ]
+        ids = list(runs)
+        for start in range(0, len(ids), _ROWS_PER_STATEMENT):
+            part = ids[start : start + _ROWS_PER_STATEMENT]
+            marks = ", ".join("?" * len(part))
+            con.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", part)
+            con.execute(f"DELETE FROM metrics WHERE run_id IN ({marks})", part)
+            _insert_rows(con, "runs", _RUN_COLUMNS, [runs[i] for i in part])
+            metric_columns = ("run_id", *_METRIC_COLUMNS, *_METRIC_JSON)
+            _insert_rows(con, "metrics", metric_columns, [r for i in part for r in metric_rows[i]])
 
     def _refresh_views(self, con: Any) -> None:
         """Views over the Parquet files of the *indexed* runs only (an explicit file list, never a glob,

@@ -19,8 +19,8 @@ Points:
   staging directory holds a Parquet file without its footer (a kill in the middle of a write).
 * ``rename``: just before the staging directory (``run.json`` included) is renamed into place.
 * ``record``: after the rename, on entry to ``Catalog.record`` (landed, not indexed).
-* ``index``: inside ``Catalog.record``, before the N-th ``INSERT INTO metrics`` statement
-  (the ``runs`` row and N-1 metrics rows of the run are already in the database).
+* ``index``: inside ``Catalog.record``, before the N-th ``INSERT INTO metrics`` statement (with
+  N = 1, the run's ``runs`` row is already in the database and none of its metrics rows).
 
 Sweeps (``-- sweep CONFIG ...``):
 
