@@ -19,6 +19,7 @@ docs/api.md has a worked example (run by tests/test_api.py).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -221,12 +222,15 @@ def run(
     cache_dir: PathLike | None = None,
     offline: bool = False,
     env: Mapping[str, str] | None = None,
+    workers: int | None = None,
 ) -> RunSet:
     """Run (or reuse) config files like ``seesaw run`` and read each stored run back.
 
     ``configs`` are YAML files or directories of them.  Every config is validated, loaded and
     simulated before anything is written to ``results_dir``; a config whose resolved form, data
-    and code match a stored run reuses it (``force=True`` runs again).
+    and code match a stored run reuses it (``force=True`` runs again).  ``workers``: processes
+    running the configs (default: the cores, at most 8; this process alone while it runs other
+    threads, as a notebook's kernel does); the results do not depend on it.
 
     Example::
 
@@ -235,7 +239,10 @@ def run(
         r.equity["value"].plot()
         runs.metrics[["name", "kind", "cagr", "sharpe", "max_drawdown"]]
     """
+    if workers is not None and workers < 1:
+        raise UserError(f"workers: expected at least 1, got {workers}")
     opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
+    opts = dataclasses.replace(opts, workers=workers)
     report = run_configs([Path(c) for c in configs], opts, env=_env(env), now=_now())
     return _run_set(report.runs, report.rows)
 

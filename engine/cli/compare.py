@@ -22,6 +22,7 @@ from engine.cli.options import (
     ForceOpt,
     OfflineOpt,
     PngOpt,
+    ProcessesOpt,
     ResultsDirOpt,
     SourceOpt,
     StartOpt,
@@ -107,13 +108,14 @@ def compare(
     engine: EngineOpt = EngineChoice.rust,
     cache_dir: CacheDirOpt = None,
     offline: OfflineOpt = False,
+    workers: ProcessesOpt = None,
 ) -> None:
     from engine.jobs.compare import compare_job, parse_period
 
     html = format is CompareFormat.html
     with user_errors(), compile_notice():
         _check_options(by, png, output, html=html)
-        opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
+        opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers)
         comparison, _ = compare_job(
             configs or [],
             opts,

@@ -84,6 +84,14 @@ StoreOpt = Annotated[
     Path | None, typer.Option(help="Results catalog (default: $SEESAW_STORE, else RESULTS_DIR/seesaw.duckdb).")
 ]
 ForceOpt = Annotated[bool, typer.Option(help="Run again even if an identical run (config, data, code) is stored.")]
+ProcessesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Processes loading, running and writing the configs (default: the cores, up to 8; 1: this process only).",
+    ),
+]
 ColumnsOpt = Annotated[
     str | None,
     typer.Option(
@@ -105,6 +113,7 @@ def run_options(
     force: bool,
     cache_dir: Path | None,
     offline: bool,
+    workers: int | None = None,
 ) -> RunOptions:
     """The jobs' :class:`~engine.jobs.common.RunOptions` from the shared options' values."""
     from engine.jobs.common import RunOptions, parse_date  # the jobs load only when a command runs
@@ -120,6 +129,7 @@ def run_options(
         offline=offline,
         store=store,
         force=force,
+        workers=workers,
     )
 
 

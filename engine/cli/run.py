@@ -23,6 +23,7 @@ from engine.cli.options import (
     EngineOpt,
     ForceOpt,
     OfflineOpt,
+    ProcessesOpt,
     ResultsDirOpt,
     SourceOpt,
     StartOpt,
@@ -73,6 +74,7 @@ def run(
     offline: OfflineOpt = False,
     store: StoreOpt = None,
     force: ForceOpt = False,
+    workers: ProcessesOpt = None,
 ) -> None:
     """Run configs and print one table: a row per config plus its benchmark rows."""
     from engine.jobs.run import run_configs
@@ -85,7 +87,7 @@ def run(
             keys = run_column_keys(columns)
         except ValueError as exc:  # an unknown --columns name, before anything runs
             raise UserError(str(exc)) from None
-        opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
+        opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers)
         report = run_configs(configs, opts, env=dict(os.environ), now=dt.datetime.now(dt.UTC))
     warnings = [w for r in report.runs for w in r.warnings]
     short = withhold_short_runs(report.rows)

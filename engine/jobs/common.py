@@ -58,6 +58,7 @@ class RunOptions:
     write: bool = True
     store: Path | None = None
     force: bool = False
+    workers: int | None = None  # processes loading, running and writing configs (None: the cores, at most 8)
 
 
 def expand_config_paths(paths: Sequence[str | Path]) -> list[Path]:

@@ -23,6 +23,7 @@ from engine.data.inputs import input_key
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import ConfigError
 from engine.jobs.common import RunOptions, catalog_for, data_provider, expand_config_paths, resolved_configs
+from engine.jobs.config_workers import config_steps, default_processes
 from engine.metrics.tearsheet import tearsheet
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
@@ -30,6 +31,7 @@ from engine.store.rundir import FIRST_RULE, code_fingerprint, read_back
 from strategies.errors import SignalError
 
 if TYPE_CHECKING:
+    from engine.simulate import Engine
     from engine.store.catalog import Catalog, DataKey
 
 __all__ = [
@@ -352,34 +354,67 @@ def run_configs(
     keys = [input_key(cfg, data_provider(cfg, opts, env, providers)) for _, cfg in configs]
     reuse = catalog is not None and not opts.force
     stored = _find(catalog, [(h, k, code) for h, k in zip(hashes, keys, strict=True)], "input_key", reuse)
-    inputs = {i: _load(cfg, opts, env, providers) for i, (_, cfg) in enumerate(configs) if stored[i] is None}
-    by_data = _find(catalog, [(hashes[i], inputs[i][0].fingerprint, code) for i in inputs], "data_fingerprint", reuse)
-    stored = [by_data.pop(0) if i in inputs else found for i, found in enumerate(stored)]
-    done: list[tuple[ConfigRun, RunFiles | None]] = []
-    for i, ((file, cfg), resolved_cfg, found) in enumerate(zip(configs, resolved, stored, strict=True)):
-        if found is not None:
-            metrics = json.loads((found / "metrics.json").read_text(encoding="utf-8"))
-            done.append((ConfigRun(cfg, str(file), found, metrics, reused=True), None))
-            continue
-        loaded, data_notes = inputs[i]
-        try:
-            results = run_config(cfg, loaded, engine=opts.engine)
-        except (ConfigError, SignalError) as err:  # a value the data cannot support; a plugin breaking its contract
-            raise err.located(file=str(file)) from None
-        notes = [*loaded.panel.notes, *data_notes, *results[0].notes]
-        warnings = run_warnings(cfg, loaded)
-        new_files = run_files(cfg, loaded, results, resolved_cfg, notes, warnings, input_key=keys[i])
-        done.append((ConfigRun(cfg, str(file), None, new_files.metrics), new_files))
-    runs: list[ConfigRun] = []
-    for run, pending in done:
-        if pending is not None and catalog is not None:
-            run_id = new_run_id(now, pending.manifest["config_hash"], pending.manifest["data_fingerprint"])
-            run_dir = write_run(opts.results_dir, run_id, pending, created_at=now)
-            run = ConfigRun(run.config, run.file, run_dir, run.metrics)
-        runs.append(run)
+    todo = [i for i, found in enumerate(stored) if found is None]
+    # what each config's steps leave for its next step, in the process that runs them (engine/jobs/config_workers.py)
+    inputs: dict[int, tuple[LoadedPanel, list[str]]] = {}
+    pending: dict[int, RunFiles] = {}
+
+    def load(i: int, _: None) -> str:
+        inputs[i] = _load(configs[i][1], opts, env, providers)
+        return inputs[i][0].fingerprint
+
+    def simulate(i: int, _: None) -> dict[str, Any]:
+        pending[i] = _simulated(*configs[i], *inputs.pop(i), resolved[i], keys[i], opts.engine)
+        return pending[i].metrics
+
+    def write(i: int, run_id: str) -> Path:
+        return write_run(opts.results_dir, run_id, pending.pop(i), created_at=now)
+
+    workers = min(opts.workers or default_processes(len(todo)), len(todo))
+    if workers > 1:
+        import engine.execution_nb  # noqa: F401  vectorbt: imported once here, not once in each worker (1.5 s)
+    with config_steps([load, simulate, write], workers, affinity=hashes.__getitem__) as steps:
+        fingerprints = dict(zip(todo, steps.map(load, todo), strict=True))
+        by_data = _find(catalog, [(hashes[i], fingerprints[i], code) for i in todo], "data_fingerprint", reuse)
+        stored = [by_data.pop(0) if i in fingerprints else found for i, found in enumerate(stored)]
+        new = [i for i in todo if stored[i] is None]
+        metrics = dict(zip(new, steps.map(simulate, new), strict=True))
+        # nothing is written until every config has been validated, loaded and simulated
+        written: dict[int, Path] = {}
+        if catalog is not None:
+            ids = [new_run_id(now, hashes[i], fingerprints[i]) for i in new]
+            written = dict(zip(new, steps.map(write, new, ids), strict=True))
+    runs = [
+        ConfigRun(cfg, str(file), written.get(i), metrics[i]) if found is None else _reused(cfg, file, found)
+        for i, ((file, cfg), found) in enumerate(zip(configs, stored, strict=True))
+    ]
     if catalog is not None:
-        catalog.record(*[r.run_dir for r, (_, pending) in zip(runs, done, strict=True) if pending and r.run_dir])
+        catalog.record(*[written[i] for i in new])
     return RunReport(runs=runs, rows=_rows(runs))
+
+
+def _simulated(
+    file: Path,
+    cfg: StrategyConfig,
+    loaded: LoadedPanel,
+    data_notes: list[str],
+    resolved: dict[str, Any],
+    key: str | None,
+    engine: Engine,
+) -> RunFiles:
+    """What a new run of ``cfg`` writes: simulated on ``loaded``, its tables and metrics."""
+    try:
+        results = run_config(cfg, loaded, engine=engine)
+    except (ConfigError, SignalError) as err:  # a value the data cannot support; a plugin breaking its contract
+        raise err.located(file=str(file)) from None
+    notes = [*loaded.panel.notes, *data_notes, *results[0].notes]
+    return run_files(cfg, loaded, results, resolved, notes, run_warnings(cfg, loaded), input_key=key)
+
+
+def _reused(cfg: StrategyConfig, file: Path, run_dir: Path) -> ConfigRun:
+    """The stored run ``run_dir`` that ``cfg`` reuses, its metrics read back."""
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    return ConfigRun(cfg, str(file), run_dir, metrics, reused=True)
 
 
 def _find(

@@ -1,0 +1,187 @@
+"""engine/jobs/config_workers.py: steps over config indexes, in this process or in forked workers.
+
+What the module promises, checked from outside: an index's steps all run in the process that ran its
+first one (so what a step leaves is there for the next); values come back in index order; the error
+of the lowest failing index is raised, a user error whole and any other with the worker's traceback;
+a worker that dies is an error naming the config and leaves no process behind; numba compiling in a
+worker reaches the parent's listeners once; one worker, or other threads in the process, mean no fork.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.errors import DataError
+from engine.jobs.config_workers import Steps, config_steps
+
+_state: dict[int, int] = {}  # what the first step leaves, in the process that ran it
+
+
+def _first(i: int, _: Any) -> int:
+    _state[i] = os.getpid()
+    return os.getpid()
+
+
+def _second(i: int, arg: Any) -> tuple[int, int, Any]:
+    return _state.pop(i), os.getpid(), arg
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_each_index_stays_with_the_worker_that_first_ran_it() -> None:
+    steps = Steps([_first, _second], workers=2)
+    try:
+        assert steps.workers == 2
+        first = steps.map(_first, list(range(8)))
+        second = steps.map(_second, [5, 1, 7], args=["a", "b", "c"])
+    finally:
+        steps.close()
+    assert os.getpid() not in first
+    assert len(set(first)) == 2  # both workers took indexes
+    assert second == [(first[5], first[5], "a"), (first[1], first[1], "b"), (first[7], first[7], "c")]
+
+
+def test_equal_affinity_keys_share_a_worker() -> None:
+    with config_steps([_first], 2, affinity=lambda i: i // 2) as steps:
+        pids = steps.map(_first, list(range(6)))
+    assert [pids[0], pids[2], pids[4]] == [pids[1], pids[3], pids[5]]
+
+
+def _fail_odd(i: int, _: Any) -> int:
+    if i % 2:
+        raise ValueError(f"bad {i}")
+    return i
+
+
+def test_the_lowest_failing_index_is_raised_with_the_worker_traceback() -> None:
+    with config_steps([_fail_odd], 2) as steps:
+        with pytest.raises(ValueError) as caught:
+            steps.map(_fail_odd, [0, 1, 2, 3, 4])
+        assert str(caught.value) == "bad 1"
+        assert steps.map(_fail_odd, [4, 2]) == [4, 2]  # the workers carry on after an error
+    notes = "".join(getattr(caught.value, "__notes__", []))
+    assert "in the worker process" in notes and "_fail_odd" in notes
+
+
+def _user_error(i: int, _: Any) -> None:
+    raise DataError(f"no rows for config {i}", file="x.csv", path="data.start", expected="a date")
+
+
+def test_a_user_error_arrives_whole() -> None:
+    with config_steps([_user_error], 2) as steps, pytest.raises(DataError) as caught:
+        steps.map(_user_error, [3, 4])
+    err = caught.value
+    assert (err.message, err.file, err.path, err.expected) == ("no rows for config 3", "x.csv", "data.start", "a date")
+    assert err.one_line() == "x.csv: data.start: no rows for config 3"
+    assert not getattr(err, "__notes__", None)  # one line for the user, no traceback
+
+
+def _die_on_one(i: int, _: Any) -> int:
+    if i == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return i
+
+
+def test_a_dead_worker_is_an_error_naming_the_config_and_no_worker_outlives_the_steps() -> None:
+    steps = Steps([_die_on_one], workers=2)
+    pids = list(steps._pids)
+    try:
+        with pytest.raises(RuntimeError, match="running config 2 ended without answering"):
+            steps.map(_die_on_one, [0, 1, 2])
+    finally:
+        steps.close()
+    assert len(pids) == 2 and all(_gone(pid) for pid in pids)
+
+
+def _compile(i: int, _: Any) -> int:
+    from numba.core import event
+
+    for _ in range(2):
+        event.start_event("numba:compile")
+        event.end_event("numba:compile")
+    return i
+
+
+def test_numba_compiling_in_a_worker_reaches_the_parent_once() -> None:
+    from numba.core import event
+
+    starts: list[int] = []
+
+    class Count(event.Listener):
+        def on_start(self, ev: event.Event) -> None:
+            starts.append(os.getpid())
+
+        def on_end(self, ev: event.Event) -> None:
+            pass
+
+    listener = Count()
+    event.register("numba:compile", listener)
+    try:
+        with config_steps([_compile], 2) as steps:
+            assert steps.workers == 2
+            steps.map(_compile, [0])
+    finally:
+        event.unregister("numba:compile", listener)
+    assert starts == [os.getpid()]
+
+
+def test_one_worker_or_another_thread_means_this_process() -> None:
+    with config_steps([_first], 1) as steps:
+        assert steps.workers == 0
+        assert steps.map(_first, [0, 1]) == [os.getpid()] * 2
+    done = threading.Event()
+    other = threading.Thread(target=done.wait)
+    other.start()
+    try:
+        with config_steps([_first], 2) as steps:
+            assert steps.workers == 0
+            assert steps.map(_first, [0]) == [os.getpid()]
+    finally:
+        done.set()
+        other.join()
+
+
+_ORPHAN_DRIVER = """
+import sys, time
+from engine.jobs.config_workers import Steps
+
+def nap(i, _):
+    time.sleep(120)
+
+steps = Steps([nap], workers=2)
+print(*steps._pids, flush=True)
+steps.map(nap, [0, 1])
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_busy_workers_die_with_their_parent() -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    with subprocess.Popen([sys.executable, "-c", _ORPHAN_DRIVER], stdout=subprocess.PIPE, text=True, env=env) as driver:
+        try:
+            assert driver.stdout is not None
+            pids = [int(p) for p in driver.stdout.readline().split()]
+            assert len(pids) == 2
+            time.sleep(0.3)  # both in their step
+            assert not any(_gone(pid) for pid in pids)
+        finally:
+            driver.kill()
+    deadline = time.monotonic() + 10
+    while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_gone(pid) for pid in pids)
