@@ -321,6 +321,32 @@ def test_catalog_round_trip_equals_the_run_directories(tmp_path: Path) -> None:
         assert_views_equal_csv(db, run_dir)
 
 
+def test_views_equal_duckdbs_union_by_name_read_of_every_file(tmp_path: Path) -> None:
+    """The views read each distinct file schema separately (engine/store/catalog_views.py); DuckDB's own
+    ``union_by_name`` read of the same files, in run order, is the oracle: the same columns, types and rows."""
+    results = tmp_path / "R"
+    names = ("ratio_trend", "etf_pair_us", "vix_filter", "buy_hold_us", "corr_breakdown")
+    run_ok(*[REPO / "configs" / f"{n}.yaml" for n in names], results=results)
+    run_ok(REPO / "configs" / "etf_pair_us.yaml", "--force", results=results)  # two runs of one schema
+    db = results / "seesaw.duckdb"
+    run_dirs = sorted(_run_dirs(results), key=lambda d: d.name)
+    assert len(run_dirs) == 6
+    for table in ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals", "fx"):
+        listed = ", ".join(f"'{d / f'{table}.parquet'}'" for d in run_dirs)
+        oracle = (
+            f"SELECT regexp_extract(filename, '([^/]+)/{table}\\.parquet$', 1) AS run_id, * EXCLUDE (filename) "
+            f"FROM read_parquet([{listed}], filename = true, union_by_name = true)"
+        )
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            assert con.execute(f"DESCRIBE {table}").fetchall() == con.execute(f"DESCRIBE {oracle}").fetchall(), table
+            got = con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+            assert got == con.execute(f"SELECT * FROM ({oracle}) ORDER BY ALL").fetchall(), table
+        finally:
+            con.close()
+        assert len({row[0] for row in got}) == 6, table
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 2. reuse and invalidation
 

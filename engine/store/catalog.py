@@ -31,7 +31,8 @@ from typing import Any, Literal, get_args
 
 from engine.errors import ConfigError, StoreError
 from engine.metrics.specs import CATALOG_COLUMNS, spec
-from engine.store.readonly import CONNECT_CONFIG, MAX_QUERY_ROWS, RUN_TABLES, check_read_only_sql, read, seal
+from engine.store.catalog_views import RUN_FILES_SCHEMA, file_schemas, refresh_views
+from engine.store.readonly import CONNECT_CONFIG, MAX_QUERY_ROWS, check_read_only_sql, read, seal
 from engine.store.staging import clean_stale
 
 __all__ = ["MANIFEST", "MAX_QUERY_ROWS", "Catalog", "check_read_only_sql", "default_store_path"]
@@ -60,6 +61,7 @@ CREATE TABLE IF NOT EXISTS metrics (
     {", ".join(f"{c} DOUBLE" for c in _METRIC_COLUMNS if c in _FLOATS)},
     {", ".join(f"{c} BIGINT" for c in _METRIC_COLUMNS if c in _INTS)}, avg_weight VARCHAR, decisions VARCHAR,
     financing VARCHAR);
+{RUN_FILES_SCHEMA}
 """
 
 
@@ -67,7 +69,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 DataKey = Literal["data_fingerprint", "input_key"]
 
 #: Bump when the tables change: the catalog is derived data, so an old one is dropped and rebuilt.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 #: The metrics columns held as JSON text (null: none).
@@ -89,7 +91,10 @@ def _ensure_schema(con: Any) -> None:
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is None or row[0] != str(SCHEMA_VERSION):
-        con.execute("DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS metrics; DROP TABLE IF EXISTS sweeps")
+        con.execute(
+            "DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS metrics; DROP TABLE IF EXISTS sweeps; "
+            "DROP TABLE IF EXISTS run_files"
+        )
         con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
     con.execute(_SCHEMA)
 
@@ -250,8 +255,8 @@ class Catalog:
         known = {row[0]: row[1] for row in con.execute("SELECT run_dir, run_id FROM runs").fetchall()}
         for run_dir, run_id in known.items():
             if not (Path(run_dir) / MANIFEST).is_file():
-                con.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
-                con.execute("DELETE FROM metrics WHERE run_id = ?", [run_id])
+                for table in ("runs", "metrics", "run_files"):
+                    con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
         added = present - set(known)
         self._insert(con, [Path(d) for d in sorted(added)])
         sweeps = {str(p.resolve()) for p in self._sweep_dirs()}
@@ -268,6 +273,7 @@ class Catalog:
         of them, each a round trip to DuckDB that costs more than its rows."""
         runs: dict[str, list[Any]] = {}  # run id -> its runs row
         metric_rows: dict[str, list[list[Any]]] = {}
+        file_rows: dict[str, list[list[Any]]] = {}
         for run_dir in run_dirs:
             try:
                 manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
@@ -283,42 +289,23 @@ class Catalog:
                 [row["run_id"], *[m.get(c) for c in _METRIC_COLUMNS], *[json.dumps(m.get(c)) for c in _METRIC_JSON]]
                 for m in [metrics["strategy"], *metrics.get("benchmarks", [])]
             ]
+            file_rows[row["run_id"]] = [[row["run_id"], t, key] for t, key in file_schemas(run_dir)]
         ids = list(runs)
         for start in range(0, len(ids), _ROWS_PER_STATEMENT):
             part = ids[start : start + _ROWS_PER_STATEMENT]
             marks = ", ".join("?" * len(part))
-            con.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", part)
-            con.execute(f"DELETE FROM metrics WHERE run_id IN ({marks})", part)
+            for table in ("runs", "metrics", "run_files"):
+                con.execute(f"DELETE FROM {table} WHERE run_id IN ({marks})", part)
             _insert_rows(con, "runs", _RUN_COLUMNS, [runs[i] for i in part])
             metric_columns = ("run_id", *_METRIC_COLUMNS, *_METRIC_JSON)
             _insert_rows(con, "metrics", metric_columns, [r for i in part for r in metric_rows[i]])
+            _insert_rows(
+                con, "run_files", ("run_id", "table_name", "schema_key"), [r for i in part for r in file_rows[i]]
+            )
 
     def _refresh_views(self, con: Any) -> None:
-        """Views over the Parquet files of the *indexed* runs only (an explicit file list, never a glob,
-        so a staging directory or another writer's half-written file is never read); ``sweep_combos``
-        over the indexed sweeps' ``combos.parquet``."""
-        sweep_dirs = [Path(r[0]) for r in con.execute("SELECT sweep_dir FROM sweeps ORDER BY sweep_id").fetchall()]
-        files = [d / "combos.parquet" for d in sweep_dirs if (d / "combos.parquet").is_file()]
-        if files:
-            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-            con.execute(
-                "CREATE OR REPLACE VIEW sweep_combos AS SELECT "
-                "regexp_extract(filename, '([^/]+)/combos\\.parquet$', 1) AS sweep_id, * EXCLUDE (filename) "
-                f"FROM read_parquet([{listed}], filename = true, union_by_name = true)"
-            )
-        else:
-            con.execute("DROP VIEW IF EXISTS sweep_combos")
-        run_dirs = [Path(r[0]) for r in con.execute("SELECT run_dir FROM runs ORDER BY run_id").fetchall()]
-        for table in RUN_TABLES:
-            files = [d / f"{table}.parquet" for d in run_dirs if (d / f"{table}.parquet").is_file()]
-            if not files:
-                con.execute(f"DROP VIEW IF EXISTS {table}")
-                continue
-            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-            con.execute(
-                f"CREATE OR REPLACE VIEW {table} AS SELECT regexp_extract(filename, '([^/]+)/{table}\\.parquet$', 1) "
-                f"AS run_id, * EXCLUDE (filename) FROM read_parquet([{listed}], filename = true, union_by_name = true)"
-            )
+        """The views over the indexed runs' and sweeps' Parquet files (:mod:`engine.store.catalog_views`)."""
+        refresh_views(con)
 
     # -- reading -------------------------------------------------------------------------------------------------
 
@@ -468,7 +455,7 @@ def _copy_tables(con: Any, db_path: Path) -> None:
     try:
         row = con.execute("SELECT value FROM disk.meta WHERE key = 'schema_version'").fetchone()
         if row is not None and row[0] == str(SCHEMA_VERSION):
-            for table in ("runs", "metrics", "sweeps"):
+            for table in ("runs", "metrics", "sweeps", "run_files"):
                 con.execute(f"INSERT INTO {table} SELECT * FROM disk.{table}")
     except duckdb.Error:
         pass  # an old or foreign schema: rebuilt from the directories alone
