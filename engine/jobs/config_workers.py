@@ -136,7 +136,12 @@ class Steps:
             event.start_event("numba:compile")
             event.end_event("numba:compile")
         if ok is False:
-            value = pickle.loads(value)
+            try:
+                value = pickle.loads(value)
+            except Exception as exc:  # an exception type that cannot be rebuilt from its arguments
+                value = RuntimeError(
+                    f"config {index + 1} failed in a worker process with an error that could not be read back: {exc!r}"
+                )
         return ok, value
 
     def _fork(self, workers: int) -> None:
@@ -213,20 +218,24 @@ def _die_with(parent: int) -> None:  # pragma: no cover - runs in the worker
 
 
 def _pickled(exc: BaseException) -> bytes:
-    """``exc`` pickled with its traceback as a note, or, if it does not pickle, a RuntimeError saying what it was."""
+    """``exc`` pickled: a user error as itself (or, if it does not pickle, as a plain :class:`UserError` with the same
+    line), any other with the worker's traceback as a note (or as a RuntimeError holding that traceback)."""
+    from engine.errors import UserError
+
+    if isinstance(exc, UserError):
+        try:
+            return pickle.dumps(exc)
+        except Exception:  # a value in ``got`` that does not pickle: the user still gets the same one line
+            try:
+                return pickle.dumps(type(exc)(exc.one_line()))
+            except Exception:
+                return pickle.dumps(UserError(exc.one_line()))
     tb = "".join(traceback.format_exception(exc))
     try:
-        if not isinstance(exc, _user_errors()):
-            exc.add_note(f"in the worker process {os.getpid()}:\n{tb}")
+        exc.add_note(f"in the worker process {os.getpid()}:\n{tb}")
         return pickle.dumps(exc)
     except Exception:
         return pickle.dumps(RuntimeError(f"in the worker process {os.getpid()}:\n{tb}"))
-
-
-def _user_errors() -> type[BaseException]:
-    from engine.errors import UserError
-
-    return UserError
 
 
 def _report_compiling(conn: Connection) -> None:  # pragma: no cover - runs in the worker

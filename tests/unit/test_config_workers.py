@@ -185,3 +185,30 @@ def test_busy_workers_die_with_their_parent() -> None:
     while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert all(_gone(pid) for pid in pids)
+
+
+class _Unpicklable:
+    def __reduce__(self) -> Any:
+        raise TypeError("not picklable")
+
+
+def _user_error_with_odd_value(i: int, _: Any) -> None:
+    raise DataError("a value nobody can pickle", file="x.csv", got=_Unpicklable())
+
+
+class _NeedsTwo(Exception):
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__(f"{a} {b}")
+
+
+def _odd_error(i: int, _: Any) -> None:
+    raise _NeedsTwo("half", "two")
+
+
+def test_errors_that_do_not_travel_well_still_arrive_as_one_line_or_a_runtime_error() -> None:
+    with config_steps([_user_error_with_odd_value, _odd_error], 2) as steps:
+        with pytest.raises(DataError) as caught:  # the line the user would have seen, not a traceback
+            steps.map(_user_error_with_odd_value, [0])
+        assert caught.value.one_line() == "x.csv: a value nobody can pickle"
+        with pytest.raises(RuntimeError, match="config 2 failed in a worker process"):
+            steps.map(_odd_error, [1])
