@@ -9,12 +9,14 @@ worker reaches the parent's listeners once; one worker, or other threads in the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,17 @@ def _first(i: int, _: Any) -> int:
 
 def _second(i: int, arg: Any) -> tuple[int, int, Any]:
     return _state.pop(i), os.getpid(), arg
+
+
+@contextlib.contextmanager
+def _forked(steps: list[Any]) -> Iterator[Steps]:
+    """Two forked workers, whatever threads this test process runs (``config_steps`` would then stay in it)."""
+    pool = Steps(steps, workers=2)
+    try:
+        assert pool.workers == 2
+        yield pool
+    finally:
+        pool.close()
 
 
 def _gone(pid: int) -> bool:
@@ -57,8 +70,9 @@ def test_each_index_stays_with_the_worker_that_first_ran_it() -> None:
 
 
 def test_equal_affinity_keys_share_a_worker() -> None:
-    with config_steps([_first], 2, affinity=lambda i: i // 2) as steps:
+    with contextlib.closing(Steps([_first], 2, affinity=lambda i: i // 2)) as steps:
         pids = steps.map(_first, list(range(6)))
+    assert os.getpid() not in pids and len(set(pids)) == 2
     assert [pids[0], pids[2], pids[4]] == [pids[1], pids[3], pids[5]]
 
 
@@ -69,7 +83,7 @@ def _fail_odd(i: int, _: Any) -> int:
 
 
 def test_the_lowest_failing_index_is_raised_with_the_worker_traceback() -> None:
-    with config_steps([_fail_odd], 2) as steps:
+    with _forked([_fail_odd]) as steps:
         with pytest.raises(ValueError) as caught:
             steps.map(_fail_odd, [0, 1, 2, 3, 4])
         assert str(caught.value) == "bad 1"
@@ -83,7 +97,7 @@ def _user_error(i: int, _: Any) -> None:
 
 
 def test_a_user_error_arrives_whole() -> None:
-    with config_steps([_user_error], 2) as steps, pytest.raises(DataError) as caught:
+    with _forked([_user_error]) as steps, pytest.raises(DataError) as caught:
         steps.map(_user_error, [3, 4])
     err = caught.value
     assert (err.message, err.file, err.path, err.expected) == ("no rows for config 3", "x.csv", "data.start", "a date")
@@ -132,8 +146,7 @@ def test_numba_compiling_in_a_worker_reaches_the_parent_once() -> None:
     listener = Count()
     event.register("numba:compile", listener)
     try:
-        with config_steps([_compile], 2) as steps:
-            assert steps.workers == 2
+        with _forked([_compile]) as steps:
             steps.map(_compile, [0])
     finally:
         event.unregister("numba:compile", listener)
@@ -206,7 +219,7 @@ def _odd_error(i: int, _: Any) -> None:
 
 
 def test_errors_that_do_not_travel_well_still_arrive_as_one_line_or_a_runtime_error() -> None:
-    with config_steps([_user_error_with_odd_value, _odd_error], 2) as steps:
+    with _forked([_user_error_with_odd_value, _odd_error]) as steps:
         with pytest.raises(DataError) as caught:  # the line the user would have seen, not a traceback
             steps.map(_user_error_with_odd_value, [0])
         assert caught.value.one_line() == "x.csv: a value nobody can pickle"
