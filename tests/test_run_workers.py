@@ -29,8 +29,11 @@ from engine.jobs.run import run_configs
 forked = []
 fork = W.Steps._fork
 W.Steps._fork = lambda self, n: (forked.append(n), fork(self, n))[1]
-results, workers, source, *configs = sys.argv[1:]
-opts = RunOptions(source=source, results_dir=Path(results), workers=int(workers))
+results, workers, options, *configs = sys.argv[1:]
+options = json.loads(options)
+if "cache_dir" in options:
+    options["cache_dir"] = Path(options["cache_dir"])
+opts = RunOptions(**options, results_dir=Path(results), workers=int(workers))
 try:
     report = run_configs(configs, opts, env=dict(os.environ), now=dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
 except UserError as err:
@@ -40,9 +43,11 @@ else:
 """
 
 
-def _drive(results: Path, workers: int, source: str, configs: list[Path], **env_extra: str) -> dict:
+def _drive(results: Path, workers: int, source: str | dict, configs: list[Path], **env_extra: str) -> dict:
+    """Run ``configs`` in a fresh interpreter (``source``: the data source, or the run options as a dict)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), **env_extra}
-    cmd = [sys.executable, "-c", _DRIVER, str(results), str(workers), source, *map(str, configs)]
+    options = json.dumps(source if isinstance(source, dict) else {"source": source})
+    cmd = [sys.executable, "-c", _DRIVER, str(results), str(workers), options, *map(str, configs)]
     done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -62,10 +67,8 @@ def test_two_workers_write_the_bytes_one_process_writes(tmp_path: Path) -> None:
     one = _drive(tmp_path / "one", 1, "synthetic", configs)
     two = _drive(tmp_path / "two", 2, "synthetic", configs)
     assert (one["forked"], two["forked"]) == ([], [2])
-    for out, results in ((one, tmp_path / "one"), (two, tmp_path / "two")):
-        for row in out["rows"]:
-            row["run_dir"] = Path(row["run_dir"]).relative_to(results).as_posix()
-    assert two["rows"] == one["rows"] and len(one["rows"]) > len(configs)
+    assert _rows(two, tmp_path / "two") == _rows(one, tmp_path / "one")
+    assert len(one["rows"]) > len(configs)
     files_one, files_two = _files(tmp_path / "one"), _files(tmp_path / "two")
     assert sum(name.endswith("/equity.parquet") for name in files_one) == len(configs)
     assert files_two.keys() == files_one.keys()
@@ -106,3 +109,37 @@ def test_workers_must_be_at_least_one(command: str, tmp_path: Path) -> None:
     done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "--workers" in done.stderr
+
+
+def test_yahoo_data_is_fetched_and_noted_once_whatever_the_workers(tmp_path: Path, data_dir: Path) -> None:
+    """Yahoo's provider notes a symbol (here: read offline from its cache) once per command, on the first config
+    that uses it; loading with workers would note it once per worker."""
+    import datetime as dt
+
+    from engine.data.cache import FrameCache
+    from engine.data.csv import CsvProvider
+
+    cache = FrameCache(tmp_path / "cache")
+    for symbol in ("^GSPC", "^HSI", "HKD=X"):
+        frame = CsvProvider(data_dir).fetch(symbol, None, None)
+        cache.put("yahoo", symbol, frame, dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    options = {"source": "yahoo", "offline": True, "cache_dir": str(tmp_path / "cache")}
+    configs = [CONFIGS / f"{name}.yaml" for name in ("ratio_trend", "static_60_40", "relative_momentum")]
+    one = _drive(tmp_path / "one", 1, options, configs)
+    two = _drive(tmp_path / "two", 2, options, configs)
+    assert two["forked"] == [2]
+    assert _rows(two, tmp_path / "two") == _rows(one, tmp_path / "one")
+    notes = [json.loads((d / "metrics.json").read_bytes())["notes"] for d in _run_dirs(tmp_path / "one")]
+    assert sum("offline; using cached data" in n for note in notes for n in note) == 3  # one per symbol
+    files_one, files_two = _files(tmp_path / "one"), _files(tmp_path / "two")
+    assert files_two.keys() == files_one.keys()
+    assert [name for name in files_one if files_one[name] != files_two[name]] == []
+
+
+def _rows(out: dict, results: Path) -> list[dict]:
+    """The table's rows, each run directory relative to ``results``."""
+    return [{**row, "run_dir": Path(row["run_dir"]).relative_to(results).as_posix()} for row in out["rows"]]
+
+
+def _run_dirs(results: Path) -> list[Path]:
+    return sorted(p.parent for p in results.glob("*/*/metrics.json"))

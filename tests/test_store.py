@@ -347,6 +347,20 @@ def test_views_equal_duckdbs_union_by_name_read_of_every_file(tmp_path: Path) ->
         assert len({row[0] for row in got}) == 6, table
 
 
+def test_a_damaged_parquet_file_is_left_out_of_its_view_not_an_error(tmp_path: Path) -> None:
+    results = tmp_path / "R"
+    run_ok(RATIO, CORR, results=results)
+    [ratio] = _run_dirs(results, "ratio_trend")
+    [corr] = _run_dirs(results, "corr_breakdown")
+    (corr / "equity.parquet").write_bytes(b"not parquet")  # damaged by hand
+    for leftover in results.glob("seesaw.duckdb*"):
+        leftover.unlink()  # indexed again from the directories, reading every file's schema
+    assert Catalog(results / "seesaw.duckdb", results).sync() == 2
+    db = results / "seesaw.duckdb"
+    assert {r["run_id"] for r in _query(db, "SELECT DISTINCT run_id FROM equity")} == {ratio.name}
+    assert {r["run_id"] for r in _query(db, "SELECT DISTINCT run_id FROM weights")} == {ratio.name, corr.name}
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 2. reuse and invalidation
 

@@ -47,19 +47,29 @@ _COMPILING = "compiling"
 
 
 def default_processes(count: int) -> int:
-    """Worker processes for ``count`` configs: the cores, at most 8, never more than the configs."""
-    return max(1, min(8, os.cpu_count() or 1, count))
+    """Worker processes for ``count`` configs: the cores this process may run on, at most 8, never more
+    than the configs."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(8, cores, count))
 
 
 class Steps:
     """The steps ``steps`` over config indexes, in this process (``workers`` 1) or in forked workers."""
 
-    def __init__(self, steps: Sequence[Step], workers: int, affinity: Callable[[int], Hashable] = lambda i: i):
+    def __init__(
+        self,
+        steps: Sequence[Step],
+        workers: int,
+        affinity: Callable[[int], Hashable] = lambda i: i,
+        name: Callable[[int], str] = lambda i: f"config {i + 1}",
+    ):
         self._steps = list(steps)
         self._affinity = affinity
+        self._name = name
         self._conns: list[Connection] = []
         self._pids: list[int] = []
         self._owner: dict[Hashable, int] = {}
+        self._dead: set[int] = set()
         if workers > 1:
             self._fork(workers)
 
@@ -105,31 +115,50 @@ class Steps:
                     continue
                 worker = self._owner.get(self._affinity(i))
                 if worker is None:
-                    worker = next((w for w in range(len(self._conns)) if w not in busy), None)
+                    idle = [w for w in range(len(self._conns)) if w not in busy and w not in self._dead]
+                    worker = idle[0] if idle else None
+                    if worker is None and len(self._dead) == len(self._conns):
+                        worker = min(self._dead)  # every worker is gone: each index fails below
                 if worker is None or worker in busy:
                     continue
-                self._owner[self._affinity(i)] = worker
-                self._conns[worker].send((number, i, arg))
-                busy[worker] = i
                 waiting.remove(pos)
+                self._owner[self._affinity(i)] = worker
+                if worker in self._dead or not self._send(worker, (number, i, arg)):
+                    failed[i] = self._gone(i)
+                    continue
+                busy[worker] = i
             if not busy:
-                break
+                continue
             for ready in wait([self._conns[w] for w in busy]):
                 worker = self._conns.index(ready)  # type: ignore[arg-type]
                 ok, value = self._receive(self._conns[worker], busy[worker])
                 if ok is None:  # a note from the worker, not its answer
                     continue
                 i = busy.pop(worker)
+                if ok is False and isinstance(value, _Gone):
+                    self._dead.add(worker)
                 (done if ok else failed)[i] = value
         if failed:
             raise failed[min(failed)]
         return [done[i] for i, _ in todo]
 
+    def _send(self, worker: int, message: tuple[int, int, Any]) -> bool:
+        """Hand ``message`` to ``worker``; False (and the worker counted dead) when its pipe is broken."""
+        try:
+            self._conns[worker].send(message)
+        except OSError:
+            self._dead.add(worker)
+            return False
+        return True
+
+    def _gone(self, index: int) -> RuntimeError:
+        return _Gone(f"the worker process running {self._name(index)} ended without answering")
+
     def _receive(self, conn: Connection, index: int) -> tuple[bool | None, Any]:
         try:
             ok, value = conn.recv()
         except (EOFError, OSError):
-            raise RuntimeError(f"the worker process running config {index + 1} ended without answering") from None
+            return False, self._gone(index)
         if ok is None and value == _COMPILING:
             from numba.core import event
 
@@ -140,30 +169,51 @@ class Steps:
                 value = pickle.loads(value)
             except Exception as exc:  # an exception type that cannot be rebuilt from its arguments
                 value = RuntimeError(
-                    f"config {index + 1} failed in a worker process with an error that could not be read back: {exc!r}"
+                    f"{self._name(index)} failed in a worker process with an error that could not be read back: {exc!r}"
                 )
         return ok, value
 
     def _fork(self, workers: int) -> None:
-        # objects made before the fork stay out of the workers' garbage collections, which would otherwise
-        # write to (and so copy) every page of this process's heap
-        gc.freeze()
+        # Objects made before the fork stay out of the workers' garbage collections, which would otherwise
+        # write to (and so copy) every page of this process's heap; a process that froze its objects already
+        # (the warm server's command) is left as it is.
+        freeze = gc.get_freeze_count() == 0
+        if freeze:
+            gc.freeze()
         parent_pid = os.getpid()
-        for _ in range(workers):
-            parent, child = Pipe()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - the worker (its work is checked through the parent)
-                parent.close()
-                _serve(child, self._steps, parent_pid)
-            child.close()
-            self._conns.append(parent)
-            self._pids.append(pid)
-        gc.unfreeze()
+        try:
+            for _ in range(workers):
+                parent, child = Pipe()
+                try:
+                    pid = os.fork()
+                except OSError:  # no more processes for this user: the workers started so far do it all
+                    parent.close()
+                    child.close()
+                    break
+                if pid == 0:  # pragma: no cover - the worker (its work is checked through the parent)
+                    for other in [parent, *self._conns]:  # only the parent holds the other ends
+                        other.close()
+                    _serve(child, self._steps, parent_pid)
+                child.close()
+                self._conns.append(parent)
+                self._pids.append(pid)
+        finally:
+            if freeze:
+                gc.unfreeze()
+        if len(self._conns) == 1:  # one worker alone is this process with extra steps
+            self.close()
+
+
+class _Gone(RuntimeError):
+    """A worker process that ended without answering (killed, out of memory)."""
 
 
 @contextmanager
 def config_steps(
-    steps: Sequence[Step], workers: int, affinity: Callable[[int], Hashable] = lambda i: i
+    steps: Sequence[Step],
+    workers: int,
+    affinity: Callable[[int], Hashable] = lambda i: i,
+    name: Callable[[int], str] = lambda i: f"config {i + 1}",
 ) -> Iterator[Steps]:
     """:class:`Steps` that end their workers on the way out (an error or an interrupt included).
 
@@ -171,7 +221,7 @@ def config_steps(
     process runs other threads (a notebook's, an application's): a lock one of them held at the fork
     would stay locked forever in the worker."""
     alone = hasattr(os, "fork") and threading.active_count() == 1
-    pool = Steps(steps, workers if alone else 1, affinity)
+    pool = Steps(steps, workers if alone else 1, affinity, name)
     try:
         yield pool
     finally:
@@ -186,8 +236,9 @@ def _serve(conn: Connection, steps: list[Step], parent: int) -> None:  # pragma:
     and die with the parent (a killed command leaves no worker writing on)."""
     status = 0
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # ignored by the command: ignored here too
+                signal.signal(sig, signal.SIG_DFL)
         _die_with(parent)
         _report_compiling(conn)
         while True:

@@ -370,11 +370,12 @@ def run_configs(
     def write(i: int, run_id: str) -> Path:
         return write_run(opts.results_dir, run_id, pending.pop(i), created_at=now)
 
-    workers = min(opts.workers or default_processes(len(todo)), len(todo))
-    if workers > 1:
-        import engine.execution_nb  # noqa: F401  vectorbt: imported once here, not once in each worker (1.5 s)
-    with config_steps([load, simulate, write], workers, affinity=hashes.__getitem__) as steps:
-        fingerprints = dict(zip(todo, steps.map(load, todo), strict=True))
+    workers = _worker_count(opts, len(todo))
+    # Yahoo's provider downloads and notes a symbol once per command: loaded here, before the fork, as one process
+    here = workers > 1 and any(configs[i][1].data.source == "yahoo" for i in todo)
+    fingerprints = {i: load(i, None) for i in todo} if here else {}
+    with config_steps([load, simulate, write], workers, hashes.__getitem__, lambda i: str(configs[i][0])) as steps:
+        fingerprints = fingerprints or dict(zip(todo, steps.map(load, todo), strict=True))
         by_data = _find(catalog, [(hashes[i], fingerprints[i], code) for i in todo], "data_fingerprint", reuse)
         stored = [by_data.pop(0) if i in fingerprints else found for i, found in enumerate(stored)]
         new = [i for i in todo if stored[i] is None]
@@ -391,6 +392,16 @@ def run_configs(
     if catalog is not None:
         catalog.record(*[written[i] for i in new])
     return RunReport(runs=runs, rows=_rows(runs))
+
+
+def _worker_count(opts: RunOptions, configs: int) -> int:
+    """Processes for ``configs`` configs to run (1: this one); with more, vectorbt is imported here first, once,
+    not once in each worker (1.5 s)."""
+    workers = min(opts.workers or default_processes(configs), configs)
+    if workers > 1:
+        import engine.execution_nb  # noqa: F401
+
+    return workers
 
 
 def _simulated(

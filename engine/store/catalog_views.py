@@ -28,16 +28,20 @@ RUN_FILES_SCHEMA = "CREATE TABLE IF NOT EXISTS run_files (run_id VARCHAR, table_
 
 
 def file_schemas(run_dir: Path) -> list[tuple[str, str]]:
-    """(table, schema key) of each of :data:`RUN_TABLES` whose Parquet file ``run_dir`` holds."""
+    """(table, schema key) of each of :data:`RUN_TABLES` whose Parquet file ``run_dir`` holds (a file that is
+    missing or cannot be read as Parquet is left out, as it would fail every query of its view)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     out = []
     for table in RUN_TABLES:
         path = run_dir / f"{table}.parquet"
-        if path.is_file():
+        try:
             schema = pq.read_schema(path)
-            text = "\n".join(f"{field.name}\t{field.type}" for field in schema)
-            out.append((table, hashlib.sha256(text.encode()).hexdigest()[:16]))
+        except (OSError, pa.ArrowException):  # missing, or not Parquet (damaged by hand): left out of the views
+            continue
+        text = "\n".join(f"{field.name}\t{field.type}" for field in schema)
+        out.append((table, hashlib.sha256(text.encode()).hexdigest()[:16]))
     return out
 
 

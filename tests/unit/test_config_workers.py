@@ -225,3 +225,115 @@ def test_errors_that_do_not_travel_well_still_arrive_as_one_line_or_a_runtime_er
         assert caught.value.one_line() == "x.csv: a value nobody can pickle"
         with pytest.raises(RuntimeError, match="config 2 failed in a worker process"):
             steps.map(_odd_error, [1])
+
+
+def _nap(i: int, _: Any) -> int:
+    time.sleep(0.4 if i == 0 else 0.05)
+    return i
+
+
+def test_a_worker_gone_between_steps_is_an_error_naming_the_config_not_a_broken_pipe() -> None:
+    steps = Steps([_first, _second], workers=2, name=lambda i: f"file{i}.yaml")
+    try:
+        pids = steps.map(_first, [0, 1])
+        os.kill(pids[0], signal.SIGKILL)
+        os.waitpid(pids[0], 0)
+        with pytest.raises(RuntimeError, match=r"^the worker process running file0\.yaml ended without answering$"):
+            steps.map(_second, [0, 1])
+    finally:
+        steps.close()
+
+
+def _fail_two_die_three(i: int, _: Any) -> int:
+    if i == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if i == 2:
+        time.sleep(0.3)  # fails after the worker of index 3 died
+        raise DataError("bad data", file=f"c{i}.csv")
+    return i
+
+
+def test_a_dead_worker_does_not_hide_the_error_of_a_lower_config() -> None:
+    with _forked([_fail_two_die_three]) as steps, pytest.raises(DataError, match=r"c2\.csv: bad data"):
+        steps.map(_fail_two_die_three, [2, 3])
+
+
+def _record_start(i: int, path: Any) -> int:
+    with open(path, "a") as fh:
+        fh.write(f"{i}\n")
+    if i == 1:
+        raise ValueError("one")
+    time.sleep(0.3)
+    return i
+
+
+def test_no_config_after_the_failing_one_is_started(tmp_path: Path) -> None:
+    log = tmp_path / "started"
+    with _forked([_record_start]) as steps, pytest.raises(ValueError, match="one"):
+        steps.map(_record_start, [0, 1, 2, 3, 4], args=[log] * 5)
+    assert sorted(log.read_text().split()) == ["0", "1"]
+
+
+_IGNORING_DRIVER = """
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # a background job of a script: Ctrl-C is not for it
+from engine.jobs.config_workers import Steps
+
+def nap(i, _):
+    time.sleep(1.0)
+    return i
+
+steps = Steps([nap], workers=2)
+print("started", flush=True)
+print(steps.map(nap, [0, 1, 2, 3]), flush=True)
+steps.close()
+"""
+
+
+def test_workers_of_a_command_that_ignores_ctrl_c_ignore_it_too() -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    cmd = [sys.executable, "-c", _IGNORING_DRIVER]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env, start_new_session=True) as driver:
+        assert driver.stdout is not None
+        assert driver.stdout.readline().strip() == "started"
+        time.sleep(0.3)
+        os.killpg(driver.pid, signal.SIGINT)
+        out, _ = driver.communicate(timeout=30)
+    assert driver.returncode == 0
+    assert out.strip() == "[0, 1, 2, 3]"
+
+
+def test_the_garbage_collector_is_left_as_it_was() -> None:
+    import gc
+
+    gc.freeze()  # a process that froze its objects already, as the warm server's command has
+    try:
+        frozen = gc.get_freeze_count()
+        with _forked([_first]) as steps:
+            steps.map(_first, [0])
+        assert gc.get_freeze_count() >= frozen > 0
+    finally:
+        gc.unfreeze()
+    with _forked([_first]) as steps:
+        steps.map(_first, [0])
+    assert gc.get_freeze_count() == 0
+
+
+def test_when_no_process_can_be_forked_the_steps_run_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_fork, forks = os.fork, []
+
+    def fork() -> int:
+        if forks:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        forks.append(real_fork())
+        return forks[-1]
+
+    monkeypatch.setattr(os, "fork", fork)
+    steps = Steps([_first], workers=2)
+    monkeypatch.setattr(os, "fork", real_fork)
+    try:
+        assert steps.workers == 0
+        assert steps.map(_first, [0, 1]) == [os.getpid()] * 2
+    finally:
+        steps.close()
+    assert len(forks) == 1 and _gone(forks[0])
