@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,13 @@ os.environ.setdefault("SEESAW_DATA_DIR", str(REPO.parent / "shared" / "data"))
 # Commands the tests start run in their own process even when a `seesaw server` runs for this checkout
 # (tests/test_server.py turns it on for the commands it sends to the server it starts).
 os.environ["SEESAW_SERVER"] = "off"
+# The commands the tests start inherit this process's signal dispositions, and the tests of Ctrl-C and of
+# ignored signals expect those of a terminal.  A shell starting the suite as a background job without job
+# control (``pytest &`` in a script) ignores SIGINT and SIGQUIT: restored here.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGQUIT) is signal.SIG_IGN:
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def real_data_dir() -> Path:

@@ -209,13 +209,19 @@ def _user_error_with_odd_value(i: int, _: Any) -> None:
     raise DataError("a value nobody can pickle", file="x.csv", got=_Unpicklable())
 
 
-class _NeedsTwo(Exception):
-    def __init__(self, a: str, b: str) -> None:
-        super().__init__(f"{a} {b}")
+def _explode() -> None:
+    raise TypeError("cannot be rebuilt")
+
+
+class _BreaksOnLoad(Exception):
+    """Pickles, and fails when unpickled (whatever exception pickling other packages install)."""
+
+    def __reduce__(self) -> Any:
+        return (_explode, ())
 
 
 def _odd_error(i: int, _: Any) -> None:
-    raise _NeedsTwo("half", "two")
+    raise _BreaksOnLoad("half two")
 
 
 def test_errors_that_do_not_travel_well_still_arrive_as_one_line_or_a_runtime_error() -> None:
