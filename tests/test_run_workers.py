@@ -143,3 +143,26 @@ def _rows(out: dict, results: Path) -> list[dict]:
 
 def _run_dirs(results: Path) -> list[Path]:
     return sorted(p.parent for p in results.glob("*/*/metrics.json"))
+
+
+def test_a_config_failing_in_its_simulation_is_the_error_one_process_gives_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    """The third of four configs has a signal whose window outlasts the data: refused when simulated, after
+    every config was loaded (and the others simulated or simulating on the other worker)."""
+    base = (CONFIGS / "ratio_trend.yaml").read_text()
+    configs = []
+    for name in "abcd":
+        text = base.replace("name: ratio_trend", f"name: {name}")
+        if name == "c":
+            text = text.replace("window: 200", "window: 9000")
+        configs.append(tmp_path / f"{name}.yaml")
+        configs[-1].write_text(text)
+    one = _drive(tmp_path / "one", 1, "synthetic", configs)
+    two = _drive(tmp_path / "two", 2, "synthetic", configs)
+    assert two["forked"] == [2]
+    assert one["error"] == two["error"]
+    assert one["error"].startswith(f"{configs[2]}: signals.trend: signal 'trend' has no value on any decision date")
+    assert one["type"] == two["type"] == "ConfigError"
+    for results in (tmp_path / "one", tmp_path / "two"):
+        assert not results.exists() or _files(results) == {}
