@@ -4,7 +4,7 @@ A command that runs several configs does it in steps (load every config, then ru
 each), and a config's step needs what its earlier steps left (its loaded data, its results).
 :class:`Steps` runs such steps over the configs' indexes:
 
-* with one worker, in this process, one index after another;
+* with one worker, in this process, one index after another (also where no process can be forked);
 * with more, in worker processes forked when the steps start.  Each index is handed to the first
   idle worker the first time and to that same worker at every later step, so what a step leaves
   stays in the process that made it; only each step's return value (small: a fingerprint, the
@@ -17,11 +17,12 @@ it leaves with ``os._exit`` (no flushing of the parent's buffers, no ``atexit`` 
 catalog's database connection).  Either way :meth:`Steps.map` returns the values in index order or
 raises the error of the lowest failing index, after the indexes already started have finished and
 without starting any after it: what one process would raise, since it would stop there.  A
-worker's unexpected error keeps its traceback as a note.  Workers take Ctrl-C as they were born
-(the default action, so they end silently); the parent's own interrupt ends them on the way out.
-A worker that dies (the kernel's out-of-memory killer, a signal) is a ``RuntimeError`` naming the
-index; on Linux a worker dies with its parent (a command killed mid-step leaves no worker writing
-on).  Workers report numba compiling a kernel to the parent, which raises numba's event itself (so
+worker's unexpected error keeps its traceback as a note.  A worker ends silently on Ctrl-C (the
+default action) unless the command ignores it, and then ignores it too; the parent's own interrupt
+ends them on the way out.  A worker that dies (the kernel's out-of-memory killer, a signal) is a
+``RuntimeError`` naming its config, whether it dies in a step or between two; on Linux a worker dies
+with its parent (a command killed mid-step leaves no worker writing on).  Workers report numba
+compiling a kernel to the parent, which raises numba's event itself (so
 :func:`engine.cli.options.compile_notice` shows its note once, whichever process compiles).
 """
 
@@ -269,8 +270,8 @@ def _die_with(parent: int) -> None:  # pragma: no cover - runs in the worker
 
 
 def _pickled(exc: BaseException) -> bytes:
-    """``exc`` pickled: a user error as itself (or, if it does not pickle, as a plain :class:`UserError` with the same
-    line), any other with the worker's traceback as a note (or as a RuntimeError holding that traceback)."""
+    """``exc`` pickled: a user error as itself (or, if it does not pickle, rebuilt from its one line, so the user
+    reads the same line), any other with the worker's traceback as a note (or as a RuntimeError holding it)."""
     from engine.errors import UserError
 
     if isinstance(exc, UserError):
@@ -308,6 +309,9 @@ def _report_compiling(conn: Connection) -> None:  # pragma: no cover - runs in t
         def on_end(self, ev: event.Event) -> None:
             pass
 
-    for listener in list(event._registered.get("numba:compile", [])):
+    registered = getattr(event, "_registered", None)  # numba's own table: if it moves, no note is relayed
+    if registered is None:
+        return
+    for listener in list(registered.get("numba:compile", [])):
         event.unregister("numba:compile", listener)
     event.register("numba:compile", Tell())
