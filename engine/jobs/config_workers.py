@@ -39,6 +39,8 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any
 
+from engine.parent_death import die_with
+
 __all__ = ["Step", "Steps", "config_steps", "default_processes"]
 
 #: A step: ``fn(index, arg)`` for one config index (``arg``: the per-index argument given to ``map``).
@@ -240,7 +242,7 @@ def _serve(conn: Connection, steps: list[Step], parent: int) -> None:  # pragma:
         for sig in (signal.SIGINT, signal.SIGTERM):
             if signal.getsignal(sig) is not signal.SIG_IGN:  # ignored by the command: ignored here too
                 signal.signal(sig, signal.SIG_DFL)
-        _die_with(parent)
+        die_with(parent)  # a killed command leaves no worker writing on
         _report_compiling(conn)
         while True:
             try:
@@ -255,18 +257,6 @@ def _serve(conn: Connection, steps: list[Step], parent: int) -> None:  # pragma:
         status = 1
     finally:
         os._exit(status)
-
-
-def _die_with(parent: int) -> None:  # pragma: no cover - runs in the worker
-    """Have the kernel kill this process when ``parent`` dies (Linux's PR_SET_PDEATHSIG; elsewhere the closed
-    pipe ends the worker once its step is done)."""
-    import contextlib
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
-    if os.getppid() != parent:  # it died before the request took effect
-        os._exit(1)
 
 
 def _pickled(exc: BaseException) -> bytes:

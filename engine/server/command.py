@@ -30,6 +30,7 @@ import time
 import traceback
 from typing import Any
 
+from engine.parent_death import die_with
 from engine.server.protocol import send_message
 
 __all__ = ["run_command"]
@@ -50,7 +51,7 @@ def run_command(message: dict[str, Any], fds: list[int], conn: socket.socket, co
     pid = os.fork()
     if pid == 0:
         try:
-            _die_with(waiter)
+            die_with(waiter)  # the kernel kills the command if its waiter dies
             conn.close()
             _become(message, fds)
             _exit(_run(command))
@@ -69,16 +70,6 @@ def run_command(message: dict[str, Any], fds: list[int], conn: socket.socket, co
     code = os.waitstatus_to_exitcode(status)
     with contextlib.suppress(OSError):
         send_message(conn, {"signal": -code} if code < 0 else {"exit": code})
-
-
-def _die_with(waiter: int) -> None:
-    """Have the kernel kill this process if its waiter dies (Linux's PR_SET_PDEATHSIG)."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
-    if os.getppid() != waiter:  # it died before the request took effect
-        os._exit(1)
 
 
 def _kill(pid: int) -> int:
