@@ -78,6 +78,15 @@ _METRIC_JSON = ("avg_weight", "decisions", "financing")
 _ROWS_PER_STATEMENT = 200
 
 
+def _forget(con: Any, run_ids: Sequence[str]) -> None:
+    """Every row of the runs ``run_ids`` (in ``runs``, ``metrics`` and ``run_files``) deleted."""
+    for start in range(0, len(run_ids), _ROWS_PER_STATEMENT):
+        part = list(run_ids[start : start + _ROWS_PER_STATEMENT])
+        marks = ", ".join("?" * len(part))
+        for table in ("runs", "metrics", "run_files"):
+            con.execute(f"DELETE FROM {table} WHERE run_id IN ({marks})", part)
+
+
 def _insert_rows(con: Any, table: str, columns: Sequence[str], rows: list[list[Any]]) -> None:
     """``rows`` (each a value per column of ``columns``) inserted into ``table`` by one statement."""
     if not rows:
@@ -194,14 +203,14 @@ class Catalog:
         with self._connect(write=True) as con, _transaction(con):
             indexed = self._sync(con)[1]
             self._insert(con, [d for d in map(Path, run_dirs) if str(d.resolve()) not in indexed])
-            self._refresh_views(con)
+            refresh_views(con)
 
     def record_sweep(self, sweep_dir: Path) -> None:
         """Index a finished sweep directory (``<results>/<config>/sweeps/<sweep-id>``) and refresh the views."""
         with self._connect(write=True) as con, _transaction(con):
             self._sync(con)
             self._insert_sweep(con, Path(sweep_dir))
-            self._refresh_views(con)
+            refresh_views(con)
 
     def _sweep_dirs(self) -> list[Path]:
         if not self.results_dir.is_dir():
@@ -233,7 +242,7 @@ class Catalog:
         """Reconcile the catalog with the run directories; return the number of runs indexed."""
         with self._connect(write=True) as con, _transaction(con):
             n = self._sync(con)[0]
-            self._refresh_views(con)
+            refresh_views(con)
             return n
 
     def _manifests(self) -> list[Path]:
@@ -253,10 +262,7 @@ class Catalog:
             clean_stale(self.results_dir)
         present = {str(p.resolve()) for p in self._manifests()}
         known = {row[0]: row[1] for row in con.execute("SELECT run_dir, run_id FROM runs").fetchall()}
-        for run_dir, run_id in known.items():
-            if not (Path(run_dir) / MANIFEST).is_file():
-                for table in ("runs", "metrics", "run_files"):
-                    con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+        _forget(con, [run_id for run_dir, run_id in known.items() if not (Path(run_dir) / MANIFEST).is_file()])
         added = present - set(known)
         self._insert(con, [Path(d) for d in sorted(added)])
         sweeps = {str(p.resolve()) for p in self._sweep_dirs()}
@@ -291,21 +297,15 @@ class Catalog:
             ]
             file_rows[row["run_id"]] = [[row["run_id"], t, key] for t, key in file_schemas(run_dir)]
         ids = list(runs)
+        _forget(con, ids)
         for start in range(0, len(ids), _ROWS_PER_STATEMENT):
             part = ids[start : start + _ROWS_PER_STATEMENT]
-            marks = ", ".join("?" * len(part))
-            for table in ("runs", "metrics", "run_files"):
-                con.execute(f"DELETE FROM {table} WHERE run_id IN ({marks})", part)
             _insert_rows(con, "runs", _RUN_COLUMNS, [runs[i] for i in part])
             metric_columns = ("run_id", *_METRIC_COLUMNS, *_METRIC_JSON)
             _insert_rows(con, "metrics", metric_columns, [r for i in part for r in metric_rows[i]])
             _insert_rows(
                 con, "run_files", ("run_id", "table_name", "schema_key"), [r for i in part for r in file_rows[i]]
             )
-
-    def _refresh_views(self, con: Any) -> None:
-        """The views over the indexed runs' and sweeps' Parquet files (:mod:`engine.store.catalog_views`)."""
-        refresh_views(con)
 
     # -- reading -------------------------------------------------------------------------------------------------
 
@@ -406,7 +406,7 @@ class Catalog:
                 with self._lock(write=False):
                     _copy_tables(con, self.db_path)
             self._sync(con, clean=False)
-            self._refresh_views(con)
+            refresh_views(con)
             seal(con)
             yield con
         finally:
