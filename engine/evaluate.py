@@ -32,7 +32,7 @@ from engine.calendar import market_rank
 from engine.config.models import AssetSpec, Costs, Rule, Sizing
 from engine.costs import CostRates, cost_rates
 from engine.data.panel import LoadedPanel, PricePanel
-from engine.execution import BatchPlan, plan_batch
+from engine.execution import BatchPlan, next_slots, plan_batch
 from engine.metrics.specs import Curves
 from engine.signals import signal_lookback
 from engine.simulate import BatchSim, Engine, from_fills, simulate_batch
@@ -116,6 +116,12 @@ class Market:
     def eod(self) -> np.ndarray:
         """The last slot of each run date, counted from the first simulated slot."""
         return np.arange(self.slots_per_date - 1, len(self.close), self.slots_per_date)
+
+    @cached_property
+    def next_slots(self) -> np.ndarray:
+        """(n*M + 1, A): the first slot at or after each slot in which each asset trades
+        (:func:`engine.execution.next_slots`), the same for every column on this panel."""
+        return next_slots(self.panel.traded, self.asset_slot, self.slots_per_date)
 
     @cached_property
     def cash_slots(self) -> np.ndarray:
@@ -296,7 +302,7 @@ def evaluate(
             frozen_value = sim.value[:, k:] * mk.val.cash_index[mk.start :, None]
         value = sim.value[:, :k] * mk.val.cash_index[mk.start :, None]
     records = sim.records if sim.value.shape[1] == k else sim.records[sim.records["col"] < k * n_assets]
-    curves = _curves(mk, value, records, plan.switches(mk.start), init_cash, reference)
+    curves = _curves(mk, value, records, plan.switches, init_cash, reference)
     units = sim.position[:, : k * n_assets]
     return Evaluation(plan, records, sim.cash[:, :k], units, value, curves, frozen_value, financing)
 
@@ -324,6 +330,7 @@ def _plan(mk: Market, cols: Columns, fees: np.ndarray, slippage: np.ndarray, ini
         margin=cols.margin,
         financing=cols.financing() if cols.margin is not None else None,
         accrual=mk.accrual if cols.margin is not None else None,
+        next_slot=mk.next_slots,
     )
 
 

@@ -71,7 +71,7 @@ import pandas as pd
 from engine.calendar import market_rank
 from engine.simulate import group_rows
 
-__all__ = ["BatchPlan", "OrderPlan", "event_mask", "plan_batch"]
+__all__ = ["BatchPlan", "OrderPlan", "event_mask", "next_slots", "plan_batch"]
 
 NEVER = np.iinfo(np.int64).max
 _EPS = 1e-12
@@ -101,7 +101,7 @@ class OrderPlan:
 
     def switches(self, start: int) -> int:
         """Events executed from row ``start`` on whose targets differ from the previous such event's
-        (:meth:`BatchPlan.switches` for one allocation)."""
+        (:attr:`BatchPlan.switches` for one allocation)."""
         t = self.event_targets[self.event_execution >= start]
         return int(np.any(np.abs(np.diff(t, axis=0)) > _EPS, axis=1).sum()) if len(t) > 1 else 0
 
@@ -121,6 +121,7 @@ class BatchPlan:
     targets: np.ndarray  # (n, K, A) the targets decided on each row
     unfilled: tuple[tuple[int, int, int], ...]  # (allocation, decision row, asset) never executed
     fills: np.ndarray  # the scheduler's own fills: vectorbt order records, idx = slot - first_slot
+    switches: np.ndarray  # (K,) events executed from the first simulated date on that change the previous one's targets
     leg_decision: np.ndarray | None = None  # (L,) the row each leg was decided on
     charges: np.ndarray | None = None  # (n, K, 2) margin accounts' (borrow, margin) paid at the start of each date
     margin: np.ndarray | None = None  # (K,) bool: margin accounts (docs/shorts.md)
@@ -169,10 +170,6 @@ class BatchPlan:
         out[last < 0] = 0.0
         return out
 
-    def switches(self, start: int) -> np.ndarray:
-        """(K,): events executed from row ``start`` on whose targets differ from the previous such event's."""
-        return _switches(self.events, self.lag, self.targets, start, _EPS)
-
     def single(self, k: int) -> OrderPlan:
         """Allocation ``k``'s plan on its own."""
         a = len(self.asset_slot)
@@ -186,22 +183,6 @@ class BatchPlan:
             event_targets=self.targets[decided, k],
             unfilled=tuple((d, j) for kk, d, j in self.unfilled if kk == k),
         )
-
-
-@numba.njit(cache=True, nogil=True)
-def _switches(events, lag, targets, start, eps):  # pragma: no cover - compiled
-    """:meth:`BatchPlan.switches`: per column, counted events whose targets differ from the previous one's."""
-    n, k = targets.shape[:2]
-    out = np.zeros(k, dtype=np.int64)
-    last = np.full(k, -1, dtype=np.int64)  # row of the column's previous counted event
-    for d in range(n):
-        for c in range(k):
-            if not events[d, c] or d + lag[d, c] < start:
-                continue
-            if last[c] >= 0 and _differ(targets, d, last[c], c, eps):
-                out[c] += 1
-            last[c] = d
-    return out
 
 
 def event_mask(dates: pd.DatetimeIndex, targets: np.ndarray, first: np.ndarray, rebalance: Sequence[str]) -> np.ndarray:
@@ -260,7 +241,20 @@ def _period_ends(dates: pd.DatetimeIndex, mode: str) -> np.ndarray:
     return np.append(period[1:] != period[:-1], True)
 
 
-def _next_slots(traded: np.ndarray, asset_slot: np.ndarray, m: int) -> np.ndarray:
+def _executable(events: np.ndarray, lag: np.ndarray, *, fresh: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``events`` without the decisions whose execution date ``d + lag`` is past the last row (rule 1),
+    and the (n, K) lag of a decision on each row; ``lag``: (K,) or (n, K).  A ``fresh`` mask (the
+    scheduler's own) is changed in place."""
+    n, k = events.shape
+    if lag.ndim == 2:
+        return events & (np.arange(n)[:, None] + lag < n), np.ascontiguousarray(lag)
+    out = events if fresh else events.copy()
+    for value in np.unique(lag):  # per distinct lag, not per column: the last ``lag`` rows
+        out[max(n - int(value), 0) :, lag == value] = False
+    return out, np.ascontiguousarray(np.broadcast_to(lag[None, :], (n, k)))
+
+
+def next_slots(traded: np.ndarray, asset_slot: np.ndarray, m: int) -> np.ndarray:
     """(n*M + 1, A): the first slot at or after each slot in which the asset trades (NEVER if none)."""
     n, a = traded.shape
     out = np.full((n * m + 1, a), NEVER, dtype=np.int64)
@@ -304,6 +298,7 @@ def plan_batch(
     margin: np.ndarray | None = None,
     financing: np.ndarray | None = None,
     accrual: np.ndarray | None = None,
+    next_slot: np.ndarray | None = None,
 ) -> BatchPlan:
     """Plan K allocations at once (module docstring, rules 1-6).
 
@@ -317,7 +312,8 @@ def plan_batch(
     fractions; ``slippage``: (A,), (K*A,), (S, A) or (S, K*A); ``init_cash``.  ``margin``: (K,) bool,
     the margin accounts of docs/shorts.md (default none), with ``financing`` (K, 2) their borrow and
     spread fractions a year and ``accrual`` (n,) each date's calendar days since the previous one / 365
-    x B[d-1] / B[d] (B the cash index).
+    x B[d-1] / B[d] (B the cash index).  ``next_slot``: :func:`next_slots` of ``traded``, when the caller
+    keeps it (it depends on the panel only).
     """
     targets = np.ascontiguousarray(targets, dtype=np.float64)
     n, n_alloc = targets.shape[:2]
@@ -325,10 +321,9 @@ def plan_batch(
     m = len(ranks)
     asset_slot = np.array([ranks[mk] for mk in markets], dtype=np.int64)
     lag = np.asarray(lag, dtype=np.int64)
-    lag = np.ascontiguousarray(np.broadcast_to(lag if lag.ndim == 2 else lag[None, :], (n, n_alloc)))
-    if events is None:
-        events = event_mask(dates, targets, np.asarray(first_decision, dtype=np.int64), rebalance)
-    events = events & (np.arange(n)[:, None] + lag < n)  # an event executing past the end is dropped
+    own = event_mask(dates, targets, np.asarray(first_decision, dtype=np.int64), rebalance) if events is None else None
+    events, lag = _executable(events if own is None else own, lag, fresh=own is not None)
+    next_slot = next_slots(traded, asset_slot, m) if next_slot is None else next_slot
     bands = np.full(n_alloc, np.nan) if band is None else np.asarray(band, dtype=np.float64)
     first = np.broadcast_to(np.asarray(first_decision, dtype=np.int64), (n_alloc,))
     account = _Account(
@@ -339,7 +334,7 @@ def plan_batch(
         ruined=np.full(n_alloc, -1, dtype=np.int64),
     )
     return _schedule(
-        targets, events, lag, traded, asset_slot, m, fill, close, order_price, fees, slippage, init_cash, first_slot,
+        targets, events, lag, next_slot, asset_slot, m, fill, close, order_price, fees, slippage, init_cash, first_slot,
         np.ascontiguousarray(bands), np.ascontiguousarray(first), account,
     )  # fmt: skip
 
@@ -356,7 +351,7 @@ class _Account:
 
 
 def _schedule(
-    targets: np.ndarray, events: np.ndarray, lag: np.ndarray, traded: np.ndarray, asset_slot: np.ndarray, m: int,
+    targets: np.ndarray, events: np.ndarray, lag: np.ndarray, next_slot: np.ndarray, asset_slot: np.ndarray, m: int,
     fill: str, close: np.ndarray, order_price: np.ndarray, fees: np.ndarray, slippage: np.ndarray, init_cash: float,
     first_slot: int, band: np.ndarray, first: np.ndarray, account: _Account,
 ) -> BatchPlan:  # fmt: skip
@@ -368,36 +363,21 @@ def _schedule(
     fees = np.ascontiguousarray(fees, dtype=np.float64)
     slip = np.ascontiguousarray(np.atleast_2d(np.asarray(slippage, dtype=np.float64)))  # (A,) or (K*A,) as one row
     banded = ~np.isnan(band)
-    n_legs_max = (int(events[:, ~banded].sum()) + int(banded.sum()) * n) * n_assets  # a band may trade every date
+    n_legs_max = (np.count_nonzero(events[:, ~banded]) + int(banded.sum()) * n) * n_assets  # a band: every date
     leg_out = np.empty((n_legs_max, 4), dtype=np.float64)  # at most one leg per event, asset and allocation
     unfilled = np.zeros((n_alloc * n_assets, 3), dtype=np.int64)
     records = np.empty(n_legs_max, dtype=ORDER_DT)
     by_column = np.array(events.T, dtype=np.bool_, order="C")  # (K, n), in date order; the kernel adds drift events
+    switches = np.zeros(n_alloc, dtype=np.int64)
     n_legs, count, n_fills = schedule_nb(
-        targets,
-        by_column,
-        lag,
-        _next_slots(traded, asset_slot, m),
-        m,
-        _first_fill_slot(m, fill),
-        np.ascontiguousarray(close, dtype=np.float64),
-        np.ascontiguousarray(order_price, dtype=np.float64),
-        fees,
-        fees.shape[1] != n_assets,
-        slip,
-        slip.shape[1] != n_assets,
-        float(init_cash),
-        int(first_slot),
-        leg_out,
-        unfilled,
-        records,
-        band,
-        first,
-        *(account.margin, account.financing, account.accrual, account.charges, account.ruined),
+        targets, by_column, lag, next_slot, m, _first_fill_slot(m, fill),
+        np.ascontiguousarray(close, dtype=np.float64), np.ascontiguousarray(order_price, dtype=np.float64),
+        fees, fees.shape[1] != n_assets, slip, slip.shape[1] != n_assets, float(init_cash), int(first_slot),
+        leg_out, unfilled, records, band, first,
+        *(account.margin, account.financing, account.accrual, account.charges, account.ruined), switches,
         *work_arrays(n, n_assets),
-    )
+    )  # fmt: skip
     legs = leg_out[:n_legs]
-    events = by_column.T
     return BatchPlan(
         slots_per_date=m,
         asset_slot=asset_slot,
@@ -406,11 +386,12 @@ def _schedule(
         leg_column=legs[:, 1].astype(np.int64),
         leg_target=np.ascontiguousarray(legs[:, 2]),
         leg_decision=legs[:, 3].astype(np.int64),
-        events=events,
+        events=by_column.T,
         lag=lag,
         targets=targets,
         unfilled=tuple((int(k), int(d), int(j)) for k, d, j in unfilled[:count]),
         fills=records[:n_fills],
+        switches=switches,
         charges=account.charges if account.margin.any() else None,
         margin=account.margin,
         ruined=account.ruined,

@@ -84,6 +84,7 @@ def schedule_nb(  # pragma: no cover - compiled
     accrual,
     charges,
     ruined,
+    switches,
     legs,
     leg_target,
     ints,
@@ -116,6 +117,10 @@ def schedule_nb(  # pragma: no cover - compiled
     no earlier leg is still pending and some asset's actual weight at the end of the date (as an
     event's sales are decided from) is more than ``band`` from the date's target (rule 1).
 
+    ``switches`` (K,): written, each allocation's switches, the events executing from the first simulated
+    date on (``(d + lag) * m >= first_slot``) whose targets differ by more than ``_EPS`` in some asset from
+    the previous such event's.
+
     The last six arguments are :func:`work_arrays` (compiled without numba's runtime, this allocates
     nothing): ``legs`` (2, A, n+1) each asset's leg slots and decision rows, ``leg_target`` (A, n+1),
     ``ints`` (4, A), ``floats`` (4, A), ``flags`` (2, A), ``state`` (3,).
@@ -142,6 +147,8 @@ def schedule_nb(  # pragma: no cover - compiled
         on_margin = margin[k]
         financed = on_margin and (financing[k, 0] > 0 or financing[k, 1] > 0)
         ruined[k] = -1
+        switches[k] = 0
+        counted = -1  # row of the allocation's previous event executing from first_slot on
         for d in range(n + 1):
             if on_margin and d * m > first_slot and _worthless(d, m, close, first_slot, state, units):
                 ruined[k] = d - 1  # closed out at the end of d-1: nothing pending, no later event
@@ -173,6 +180,10 @@ def schedule_nb(  # pragma: no cover - compiled
                     event = _drifted(d, k, targets, close, first_slot, m, state, units, band[k])
                     events[k, d] = event
                 if event and stage == 0:
+                    if (d + lag[d, k]) * m >= first_slot:
+                        if counted >= 0 and _differ(targets, d, counted, k):
+                            switches[k] += 1
+                        counted = d
                     _decide(
                         d, k, lower, targets, next_slot, close, first_slot, total_slots, m, state, units,
                         weight, sell, active, new_slot, leg_slot, leg_target, leg_decision, count, nxt,
@@ -243,6 +254,15 @@ def _charge(d, k, m, close, first_slot, state, units, financing, accrual, charge
     state[1] -= borrow + spread
     charges[d, k, 0] = borrow
     charges[d, k, 1] = spread
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _differ(targets, d, p, k):  # pragma: no cover - compiled
+    """Whether allocation k's targets decided on rows d and p differ by more than ``_EPS`` in some asset."""
+    for j in range(targets.shape[2]):  # noqa: SIM110 - a plain loop: numba compiles it, not any() of a generator
+        if abs(targets[d, k, j] - targets[p, k, j]) > _EPS:
+            return True
+    return False
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

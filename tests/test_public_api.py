@@ -45,7 +45,7 @@ EXPECTED: dict[str, set[str]] = {
         "UserError",
         "printable",
     },
-    "engine.execution": {"BatchPlan", "OrderPlan", "event_mask", "plan_batch"},
+    "engine.execution": {"BatchPlan", "OrderPlan", "event_mask", "next_slots", "plan_batch"},
     "engine.expr": {
         "FUNCTIONS",
         "MAX_DEPTH",

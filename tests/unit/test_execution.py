@@ -88,6 +88,63 @@ def test_scheduler_fills_equal_vectorbt_simulation_of_its_legs(engine: str, seed
         np.testing.assert_allclose(mine[field], theirs[field], rtol=1e-12, atol=0)
 
 
+def _switches_from_events(events: np.ndarray, lag: np.ndarray, targets: np.ndarray, start: int) -> np.ndarray:
+    """Per column: the events executing on or after row ``start`` (decision row d, execution d + lag[d])
+    whose targets differ by more than 1e-12 in some asset from the previous such event's."""
+    out = np.zeros(events.shape[1], dtype=np.int64)
+    for k in range(events.shape[1]):
+        rows = [d for d in np.flatnonzero(events[:, k]) if d + lag[d, k] >= start]
+        t = targets[rows, k]
+        out[k] = int((np.abs(np.diff(t, axis=0)) > 1e-12).any(axis=1).sum())
+    return out
+
+
+@pytest.mark.parametrize("given", [False, True])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_scheduler_counts_switches_of_the_events_it_kept(seed: int, given: bool) -> None:
+    """The scheduler's count of switches equals a count over the plan's final events (drift events of a
+    band included): only events executing from the first simulated date on, a change under 1e-12 not
+    counted; no event executing past the last date.  ``given``: events of the caller's, some decided before the
+    start (and a lag per row for one seed), which plan_batch leaves as they were."""
+    panel = _panel(seed)
+    rng = np.random.default_rng(seed + 300)
+    n, a, k = len(panel.dates), len(panel.assets), 5
+    menu = np.array([[1, 0, 0], [1, 0, 1e-13], [0, 1, 0], [0.3, 0.3, 0.4], [0.3, 0.3, 0.4 + 1e-11]], dtype=float)
+    targets = menu[np.repeat(rng.integers(0, len(menu), size=(n // 6 + 1, k)), 6, axis=0)[:n]]
+    val = valuation(panel, dividend_yields=np.zeros(a), cash_rate=0.02, start=20)
+    ranks = market_rank(list(panel.markets))
+    m = len(ranks)
+    close, order = simulation_prices(val, panel.traded, np.array([ranks[mk] for mk in panel.markets]), m, "close")
+    first_slot = 20 * m
+    lag = rng.integers(1, 6, size=(n, k)) if given and seed == 1 else rng.integers(1, 4, size=k)
+    events = rng.random((n, k)) < 0.3
+    events[-6:] = True  # decisions whose execution date would be past the end are dropped
+    kept = events.copy()
+    batch = plan_batch(
+        targets=targets,
+        traded=panel.traded,
+        markets=panel.markets,
+        dates=panel.dates,
+        first_decision=np.full(k, 2 if given else 17),
+        lag=lag,
+        rebalance=["on_change", "daily", "weekly", "band", "on_change"],
+        events=events if given else None,
+        band=np.array([np.nan, np.nan, np.nan, 0.02, np.nan]),
+        close=close[first_slot:],
+        order_price=order[first_slot:],
+        fees=np.full((n * m - first_slot, a), 7e-4),
+        slippage=np.array([2e-4, 3e-4, 5e-4]),
+        init_cash=100_000.0,
+        first_slot=first_slot,
+    )
+    np.testing.assert_array_equal(events, kept)  # the caller's mask is not written to
+    assert not (batch.events & (np.arange(n)[:, None] + batch.lag >= n)).any()
+    assert batch.events[-7].any() and not batch.unfilled
+    expected = _switches_from_events(batch.events, batch.lag, batch.targets, 20)
+    assert (expected > 5).all()
+    np.testing.assert_array_equal(batch.switches, expected)
+
+
 def _band_plan(lag: int, band: float = 0.05):
     """Two New York assets, 50/50 targets on every date, a band; no costs.  us2 stays at 100; us
     starts rising once the first decision has filled (row ``lag``)."""
