@@ -53,3 +53,38 @@ def test_risk_ratios_equal_the_separate_metrics_and_numpy(curves) -> None:
     np.testing.assert_allclose(sortino, e.mean(axis=0) / down * np.sqrt(ppy), rtol=1e-12)
     one = m.risk_ratios(rets[:, 4], ppy, risk_free=rf)
     assert one == (vol[4], sharpe[4], sortino[4])
+
+
+def _drawdowns_by_definition(days: np.ndarray, v: np.ndarray, initial: float) -> tuple[float, float]:
+    """Max drawdown: min over t of V_t / max(initial, V_0..V_t) - 1 (NaN from the first NaN on, as numpy's
+    running maximum and min give).  Longest drawdown: the most calendar days from a peak (the latest date
+    at the running maximum; ``initial`` is a peak on the first date) to the date the curve first regains
+    it, or to the last date if it never does."""
+    curve = np.concatenate([[initial], v])
+    running = np.maximum.accumulate(curve)
+    deepest = float(np.min(curve[1:] / running[1:] - 1.0)) if len(v) else 0.0
+    longest, peak_day = 0.0, days[0]
+    for t in range(len(v)):
+        if not v[t] >= running[t + 1] or not (t == 0 or v[t - 1] >= running[t]):
+            longest = max(longest, days[t] - peak_day)
+        if v[t] >= running[t + 1]:
+            peak_day = days[t]
+    return min(deepest, 0.0) if deepest == deepest else deepest, longest
+
+
+def test_drawdowns_of_every_column_follow_their_definition_alone_or_side_by_side() -> None:
+    rng = np.random.default_rng(11)
+    n, k = 260, 7
+    value = 100.0 * np.cumprod(1.0 + rng.normal(0.0, 0.02, (n, k)), axis=0)
+    value[:, 1] = 100.0  # never below its first peak
+    value[120, 2] = np.nan  # NaN from there on
+    value[200:, 3] = -4.0  # a margin account below zero
+    value[:, 4] = np.linspace(90.0, 80.0, n)  # never regains the initial value
+    days = np.cumsum(rng.integers(1, 4, n)).astype(np.float64)
+    deepest, longest = m.drawdowns(days, value, 100.0)
+    for c in range(k):
+        want = _drawdowns_by_definition(days, value[:, c], 100.0)
+        np.testing.assert_allclose([deepest[c], longest[c]], want, rtol=1e-15, atol=0)
+        alone = m.drawdowns(days, value[:, c], 100.0)
+        assert np.array_equal(alone, (deepest[c], longest[c]), equal_nan=True)  # the same bits alone
+    assert np.isnan(deepest[2]) and deepest[3] < -1.0 and deepest[1] == 0.0 and longest[4] == days[-1] - days[0]
