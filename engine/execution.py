@@ -322,7 +322,7 @@ def plan_batch(
     asset_slot = np.array([ranks[mk] for mk in markets], dtype=np.int64)
     lag = np.asarray(lag, dtype=np.int64)
     own = event_mask(dates, targets, np.asarray(first_decision, dtype=np.int64), rebalance) if events is None else None
-    events, lag = _executable(events if own is None else own, lag, fresh=own is not None)
+    events, lag = _executable(events if own is None else own, lag, fresh=own is not None)  # type: ignore[arg-type]
     next_slot = next_slots(traded, asset_slot, m) if next_slot is None else next_slot
     bands = np.full(n_alloc, np.nan) if band is None else np.asarray(band, dtype=np.float64)
     first = np.broadcast_to(np.asarray(first_decision, dtype=np.int64), (n_alloc,))
