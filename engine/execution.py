@@ -217,22 +217,19 @@ def event_mask(dates: pd.DatetimeIndex, targets: np.ndarray, first: np.ndarray, 
 
 @numba.njit(cache=True, nogil=True)
 def _changed(targets: np.ndarray, eps: float) -> np.ndarray:  # pragma: no cover - compiled
-    """(n, K) bool: rows whose targets differ from the previous row's by more than ``eps`` in any asset."""
-    n, k = targets.shape[:2]
+    """(n, K) bool: rows whose targets differ from the previous row's by more than ``eps`` in any asset.
+
+    Every asset is compared (no early exit), so a row's columns go through the vector units together.
+    """
+    n, k, a = targets.shape
     out = np.zeros((n, k), dtype=np.bool_)
     for d in range(1, n):
         for c in range(k):
-            out[d, c] = _differ(targets, d, d - 1, c, eps)
+            differ = False
+            for j in range(a):
+                differ |= abs(targets[d, c, j] - targets[d - 1, c, j]) > eps
+            out[d, c] = differ
     return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _differ(targets, d, p, c, eps):  # pragma: no cover - compiled
-    """Whether column c's targets on rows d and p differ by more than ``eps`` in any asset."""
-    for j in range(targets.shape[2]):  # noqa: SIM110 - a plain loop: numba compiles it, not any() of a generator
-        if abs(targets[d, c, j] - targets[p, c, j]) > eps:
-            return True
-    return False
 
 
 def _period_ends(dates: pd.DatetimeIndex, mode: str) -> np.ndarray:
