@@ -191,25 +191,24 @@ def event_mask(dates: pd.DatetimeIndex, targets: np.ndarray, first: np.ndarray, 
     ``targets``: (n, K, A) decided targets; ``rebalance[k]``: the allocation's mode.
     """
     n, k = targets.shape[:2]
-    rows = np.arange(n)[:, None]
-    from_first = rows >= np.asarray(first)[None, :]
     out = np.zeros((n, k), dtype=bool)
     modes = np.asarray(rebalance)
     for mode in sorted(set(rebalance)):
         if mode not in REBALANCE_MODES:
             raise ValueError(f"unknown rebalance {mode!r}")
-        cols = np.flatnonzero(modes == mode)
+        listed = np.flatnonzero(modes == mode)
+        cols = slice(None) if len(listed) == k else listed  # every column: a copy, not a gather and scatter
         if mode == "daily":
             out[:, cols] = True
         elif mode == "band":  # only the first decision: the scheduler adds the drift events (rule 1)
             continue
         elif mode == "on_change":
-            sub = targets[:, cols] if len(cols) < k else targets
-            out[:, cols] = _changed(np.ascontiguousarray(sub, dtype=np.float64), _EPS)
+            out[:, cols] = _changed(np.ascontiguousarray(targets[:, cols], dtype=np.float64), _EPS)
         else:
             out[:, cols] = _period_ends(dates, mode)[:, None]
-    out &= from_first
     first_row = np.asarray(first)
+    for row in np.unique(first_row):  # per distinct first decision: nothing before it
+        out[: max(int(row), 0), first_row == row] = False
     valid = first_row < n
     out[first_row[valid], np.flatnonzero(valid)] = True  # the first decision is always an event
     return out

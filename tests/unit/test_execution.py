@@ -14,7 +14,7 @@ import pytest
 from engine.calendar import market_rank
 from engine.config.models import AssetSpec
 from engine.data.panel import build_panel
-from engine.execution import plan_batch
+from engine.execution import event_mask, plan_batch
 from engine.simulate import simulate_batch
 from engine.valuation import simulation_prices, valuation
 
@@ -143,6 +143,33 @@ def test_the_scheduler_counts_switches_of_the_events_it_kept(seed: int, given: b
     expected = _switches_from_events(batch.events, batch.lag, batch.targets, 20)
     assert (expected > 5).all()
     np.testing.assert_array_equal(batch.switches, expected)
+
+
+def test_the_event_mask_follows_each_column_s_mode_from_its_first_decision() -> None:
+    """Rule 1, column by column: nothing before the first decision, which is always an event; from it on,
+    ``on_change`` where some target moved by more than 1e-12 since the previous date, ``daily`` every
+    date, ``weekly``/``monthly`` the last date of each week or month, ``band`` only the first decision."""
+    dates = pd.bdate_range("2022-01-03", periods=90)
+    rng = np.random.default_rng(5)
+    menu = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.5, 0.5 + 1e-13]])
+    modes = ["on_change", "daily", "weekly", "monthly", "band", "on_change", "daily"]
+    targets = menu[np.repeat(rng.integers(0, len(menu), size=(30, len(modes))), 3, axis=0)]
+    first = np.array([0, 4, 10, 0, 7, 33, 95])  # the last one's first decision is past the end
+    got = event_mask(dates, targets, first, modes)
+    week, month = dates.isocalendar().week.to_numpy(), dates.month
+    for k, mode in enumerate(modes):
+        want = np.zeros(len(dates), dtype=bool)
+        for d in range(first[k], len(dates)):
+            last_of_week = d == len(dates) - 1 or week[d + 1] != week[d]
+            last_of_month = d == len(dates) - 1 or month[d + 1] != month[d]
+            moved = d > 0 and bool((np.abs(targets[d, k] - targets[d - 1, k]) > 1e-12).any())
+            want[d] = d == first[k] or {
+                "on_change": moved, "daily": True, "weekly": last_of_week, "monthly": last_of_month, "band": False
+            }[mode]  # fmt: skip
+        np.testing.assert_array_equal(got[:, k], want, err_msg=f"column {k} ({mode})")
+    assert got[:, 0].sum() > 5 and not got[:, 6].any()
+    one = event_mask(dates, targets[:, [0]], first[[0]], ["on_change"])
+    np.testing.assert_array_equal(one[:, 0], got[:, 0])  # a column alone gives the same events
 
 
 def _band_plan(lag: int, band: float = 0.05):
