@@ -11,8 +11,12 @@ __all__ = ["momentum", "price_vs_ma", "relative_momentum"]
 
 
 def _trailing_return(x: SignalInputs, asset: str, window: int) -> np.ndarray:
-    p = x.series(asset)
-    return (p / p.shift(window) - 1.0).to_numpy(dtype="float64")
+    """P[t] / P[t-window] - 1, NaN on the first ``window`` rows (plain arrays: a sweep computes one per window)."""
+    p = np.asarray(x.prices[asset], dtype="float64")
+    out = np.full(len(p), np.nan)
+    if window < len(p):
+        out[window:] = p[window:] / p[: len(p) - window] - 1.0
+    return out
 
 
 @signal("momentum", lookback=lambda p: p["window"])
