@@ -32,6 +32,7 @@ __all__ = [
     "compile_rules",
     "condition_mask",
     "decide",
+    "deciding_rules",
     "decisions",
     "valid_weights",
 ]
@@ -152,10 +153,26 @@ def decisions(
     columns = _columns(env, first, min_hold, cooldown, np.asarray(max_gross))
     k = columns or 1
     gross = np.broadcast_to(np.asarray(max_gross, dtype=np.float64), (k,))
+    rule, held, cooled = deciding_rules(compiled, env, n, k, first=first, min_hold=min_hold, cooldown=cooldown)
+    return _decided(compiled, env, rule, np.broadcast_to(np.asarray(first), (k,)), held, cooled, columns, gross)
+
+
+def deciding_rules(
+    compiled: CompiledRules,
+    env: Mapping[str, np.ndarray | float],
+    n: int,
+    k: int,
+    *,
+    first: np.ndarray | int = 0,
+    min_hold: np.ndarray | int = 0,
+    cooldown: np.ndarray | int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rule (n, K), held (K,), cooled (K,)): the rule that decides on every date of K columns, before its
+    weights are taken (:func:`decisions`, which a sweep of rules whose weights are numbers skips: it
+    takes the weights of all its columns at once)."""
     if not compiled.stateful and np.all(np.asarray(min_hold) <= 1) and np.all(np.asarray(cooldown) == 0):
-        rule = _first_in_force(compiled, env, n, k)  # no state: the first match, vectorised
         zeros = np.zeros(k, dtype=np.int64)
-        return _decided(compiled, env, rule, np.broadcast_to(np.asarray(first), (k,)), zeros, zeros, columns, gross)
+        return _first_in_force(compiled, env, n, k), zeros, zeros  # no state: the first match, vectorised
     from engine.rules_nb import decide_nb  # numba: compiled on first use, cached on disk
 
     r = len(compiled.conditions)
@@ -169,7 +186,7 @@ def decisions(
     def per_column(x: np.ndarray | int) -> np.ndarray:
         return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.int64), (k,)))
 
-    rule, held_count, cooled = decide_nb(
+    return decide_nb(
         in_force,
         exits,
         np.array([e is not None for e in compiled.exits]),
@@ -179,7 +196,6 @@ def decisions(
         per_column(min_hold),
         per_column(cooldown),
     )
-    return _decided(compiled, env, rule, per_column(first), held_count, cooled, columns, gross)
 
 
 def _decided(

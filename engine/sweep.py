@@ -44,7 +44,7 @@ from engine.memory import keep_freed_memory
 from engine.metrics import specs
 from engine.metrics.specs import Curves
 from engine.pipeline import benchmark_allocation, run_with_config
-from engine.rules import compile_rules
+from engine.rules import compile_rules, deciding_rules
 from engine.signals import compute_signals
 from engine.simulate import Engine
 from engine.strategy import DecisionKnobs, decide_columns, sizing_plan
@@ -250,7 +250,6 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray
     """(n, k, A) targets: signals once per distinct spec, rules with the parameters as (1, k) rows."""
     panel = ctx.loaded.panel
     n, k = len(panel.dates), len(cols.lag)
-    out = np.empty((n, k, len(panel.assets)))
     compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
     inputs = panel.signal_inputs()
     cache = ctx.signal_cache  # each signal once per distinct spec in this process
@@ -263,15 +262,25 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray
         sizing=sizing_plan(cols.sizing, panel.assets),
         max_gross=cols.max_gross,
     )
+    numbers = compiled.constant and knobs.sizing is None  # weights taken as they are: one np.take for the chunk
+    rules = np.empty((n, k), dtype=np.int64) if numbers else None
+    out = np.empty((0, 0, 0) if numbers else (n, k, len(panel.assets)))
     for rows, signal_specs in cols.signal_groups:
         env: dict[str, np.ndarray | float] = {
             name: value[:, None] for name, value in compute_signals(signal_specs, inputs, cache=cache).items()
         }
         for p, values in cols.params.items():
             env[p] = values[rows][None, :]
-        d = decide_columns(compiled, env, n, knobs.subset(rows), unit_value=ctx.val.known, dates=panel.dates.to_numpy())
+        sub = knobs.subset(rows)
+        if rules is not None:
+            found = deciding_rules(
+                compiled, env, n, len(rows), first=sub.first, min_hold=sub.min_hold, cooldown=sub.cooldown
+            )
+            rules[:, _as_slice(rows)] = found[0]
+            continue
+        d = decide_columns(compiled, env, n, sub, unit_value=ctx.val.known, dates=panel.dates.to_numpy())
         out[:, _as_slice(rows)] = d.targets
-    return out
+    return out if rules is None else np.take(compiled.targets, rules, axis=0)  # np.take: ~10x faster than indexing
 
 
 def _as_slice(rows: np.ndarray) -> slice | np.ndarray:

@@ -140,6 +140,7 @@ EXPECTED: dict[str, set[str]] = {
         "compile_rules",
         "condition_mask",
         "decide",
+        "deciding_rules",
         "decisions",
         "valid_weights",
     },

@@ -166,3 +166,43 @@ def _rows_equal_single_runs(cfg, combos: list, loaded, provider) -> list[dict]:
             assert result.table.loc[j, key] == pytest.approx(res.metrics[key], rel=1e-12, abs=1e-12), (combo, key)
         out.append(res.metrics)
     return out
+
+
+def test_a_sweep_of_number_weights_with_state_equals_single_runs(swept, tmp_path: Path) -> None:
+    """Rules whose weights are numbers take the chunk's weights at once: with a latch (``until``), a
+    minimum hold and a cooldown swept (the stateful decision), and without them, across signal sets."""
+    _, _, _, provider, loaded = swept
+    text = """\
+name: numbers_sweep
+data: {source: synthetic, start: 2012-01-01, end: 2015-12-31}
+params: {enter: 0.2, leave: 0.4}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+signals:
+  corr: {fn: rolling_corr, a: us, b: hk, window: 60}
+  mom: {fn: relative_momentum, a: us, b: hk, window: 40}
+rules:
+  - when: corr < enter and mom < 0
+    until: corr > leave
+    weights: {hk: 1.0}
+  - when: mom > 0
+    weights: {us: 0.7, hk: 0.3}
+  - otherwise: {us: 0.5, hk: 0.5}
+execution: {lag: 1, rebalance: on_change}
+costs: {fee_bps: 5, slippage_bps: 5}
+sweep:
+  signals.mom.window: [20, 40]
+  leave: [0.3, 0.5]
+  execution.min_hold: [0, 12]
+  execution.cooldown: [0, 7]
+"""
+    path = tmp_path / "numbers.yaml"
+    path.write_text(text, encoding="utf-8")
+    cfg = load_config(path)
+    combos = list(grid(cfg))
+    runs = _rows_equal_single_runs(cfg, combos, loaded, provider)
+    for key in cfg.sweep:  # each key changes some row's result when it alone moves
+        pairs = [(i, j) for i, a in enumerate(combos) for j, b in enumerate(combos) if i < j and a != b]
+        alone = [(i, j) for i, j in pairs if {k for k in cfg.sweep if combos[i][k] != combos[j][k]} == {key}]
+        assert any(runs[i]["final_value"] != runs[j]["final_value"] for i, j in alone), key
