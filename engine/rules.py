@@ -222,9 +222,15 @@ def _decided(
 
 def _first_in_force(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: int, k: int) -> np.ndarray:
     """(n, K): the first rule in force on each date (rules without ``until:``), from the last rule up."""
-    rule = np.full((n, k), _fallback(compiled), dtype=np.int64)
+    fallback = _fallback(compiled)
+    rule = np.full((n, k), fallback, dtype=np.int64)
     for i in range(len(compiled.conditions) - 1, -1, -1):
-        rule[_as_columns(_when_holds(compiled, i, env), n, k)] = i
+        holds = _when_holds(compiled, i, env)
+        if isinstance(holds, bool):  # ``otherwise`` with number weights: every date, or (the fallback) no change
+            if holds and i != fallback:
+                rule[:] = i
+            continue
+        rule[_as_columns(holds, n, k)] = i
     return rule
 
 
