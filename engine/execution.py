@@ -326,7 +326,7 @@ def plan_batch(
         margin=np.zeros(n_alloc, dtype=np.bool_) if margin is None else np.ascontiguousarray(margin, dtype=np.bool_),
         financing=np.zeros((n_alloc, 2)) if financing is None else np.ascontiguousarray(financing, dtype=np.float64),
         accrual=np.zeros(n) if accrual is None else np.ascontiguousarray(accrual, dtype=np.float64),
-        charges=np.zeros((n, n_alloc, 2)),
+        charges=np.zeros((n, n_alloc, 2) if margin is not None and np.any(margin) else (1, 1, 2)),  # cash: none
         ruined=np.full(n_alloc, -1, dtype=np.int64),
     )
     return _schedule(
