@@ -335,10 +335,13 @@ def evaluate_chunk(
     # The scheduler fills every leg with vectorbt's order primitives, exactly as from_orders would
     # (a row equals its single run, and the same sweep re-simulated by vectorbt: the tests check both).
     ev = evaluate(mk, columns, init_cash=cfg.initial_cash, engine=ctx.simulator, reference=ctx.reference_value)
-    table = _metrics(ctx, ev.curves, ev.units)
+    curves, units = ev.curves, ev.units
+    del ev, columns  # the plan's arrays and the cash: freed before the metrics allocate theirs (engine/memory.py)
+    table = _metrics(ctx, curves, units)
+    del units
     if ctx.windows:
-        table = pd.concat([table, _window_metrics(ctx, ev.value)], axis=1)
-    returns = ev.curves.returns - ctx.risk_free[:, None]
+        table = pd.concat([table, _window_metrics(ctx, curves.value)], axis=1)
+    returns = curves.returns - ctx.risk_free[:, None]
     block_sum, block_sq, block_n = _block_sums(returns)
     return ChunkResult(
         index=np.asarray(index, dtype=np.int64),
