@@ -226,8 +226,8 @@ def _first_in_force(compiled: CompiledRules, env: Mapping[str, np.ndarray | floa
     rule = np.full((n, k), fallback, dtype=np.int64)
     for i in range(len(compiled.conditions) - 1, -1, -1):
         holds = _when_holds(compiled, i, env)
-        if isinstance(holds, bool):  # ``otherwise`` with number weights: every date, or (the fallback) no change
-            if holds and i != fallback:
+        if isinstance(holds, bool):  # ``otherwise`` with number weights: every date
+            if holds and not (i == fallback == len(compiled.conditions) - 1):  # the last and the fallback: as filled
                 rule[:] = i
             continue
         rule[_as_columns(holds, n, k)] = i

@@ -258,3 +258,18 @@ def test_an_unusable_volatility_keeps_the_risk_weights_and_still_caps_the_gross(
     )
     np.testing.assert_allclose(sized[3:, 0], [[0.3, 0.3]] * 2, rtol=1e-15)
     assert unsized.tolist() == [2] and capped[3:, 0].all()
+
+
+def test_an_otherwise_that_is_not_the_last_rule_decides_as_the_stateful_scan_does() -> None:
+    """``compile_rules`` takes rules in any order (only a checked config puts ``otherwise`` last): an
+    ``otherwise`` first is always in force, so it decides every date, with or without state."""
+    rules = [
+        Rule.model_validate({"otherwise": {"us": 1.0}}),
+        Rule.model_validate({"when": "x > 0", "weights": {"hk": 1.0}}),
+    ]
+    compiled = compile_rules(rules, ["us", "hk"], ["x"])
+    env = {"x": np.array([-1.0, 1.0, -1.0, 2.0])}
+    plain = decisions(compiled, env, 4).rule
+    with_state = decisions(compiled, env, 4, min_hold=2).rule  # the compiled scan
+    np.testing.assert_array_equal(plain, [0, 0, 0, 0])
+    np.testing.assert_array_equal(with_state, plain)
