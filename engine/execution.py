@@ -188,10 +188,12 @@ class BatchPlan:
 def event_mask(dates: pd.DatetimeIndex, targets: np.ndarray, first: np.ndarray, rebalance: Sequence[str]) -> np.ndarray:
     """(n, K) bool: rows (>= ``first[k]``) on which allocation k decides an event (rule 1).
 
-    ``targets``: (n, K, A) decided targets; ``rebalance[k]``: the allocation's mode.
+    ``targets``: (n, K, A) decided targets; ``first``: (K,) rows, or one for every column;
+    ``rebalance[k]``: the allocation's mode.
     """
     n, k = targets.shape[:2]
     out = np.zeros((n, k), dtype=bool)
+    first = np.broadcast_to(np.asarray(first), (k,))  # one for every column, or one each
     modes = np.asarray(rebalance)
     for mode in sorted(set(rebalance)):
         if mode not in REBALANCE_MODES:
@@ -243,7 +245,9 @@ def _executable(events: np.ndarray, lag: np.ndarray, *, fresh: bool) -> tuple[np
     scheduler's own) is changed in place."""
     n, k = events.shape
     if lag.ndim == 2:
-        return events & (np.arange(n)[:, None] + lag < n), np.ascontiguousarray(lag)
+        full = np.ascontiguousarray(np.broadcast_to(lag, (n, k)))  # (1, K) or (n, 1) as well
+        return events & (np.arange(n)[:, None] + full < n), full
+    lag = np.broadcast_to(lag, (k,))
     out = events if fresh else events.copy()
     for value in np.unique(lag):  # per distinct lag, not per column: the last ``lag`` rows
         out[max(n - int(value), 0) :, lag == value] = False

@@ -170,6 +170,39 @@ def test_the_event_mask_follows_each_column_s_mode_from_its_first_decision() -> 
     assert got[:, 0].sum() > 5 and not got[:, 6].any()
     one = event_mask(dates, targets[:, [0]], first[[0]], ["on_change"])
     np.testing.assert_array_equal(one[:, 0], got[:, 0])  # a column alone gives the same events
+    shared = event_mask(dates, targets[:, :3], 4, ["band", "band", "monthly"])  # one first row for all
+    np.testing.assert_array_equal(shared, event_mask(dates, targets[:, :3], np.full(3, 4), ["band", "band", "monthly"]))
+    assert shared[4].all()
+
+
+@pytest.mark.parametrize("shape", ["(K,)", "(1,)", "(1, K)", "(n, 1)"])
+def test_a_lag_for_every_column_or_date_plans_as_the_full_lag_does(shape: str) -> None:
+    """A lag given once for every column or every date is the (n, K) lag it stands for, not a smaller
+    array the compiled scheduler would read past."""
+    panel = _panel(7)
+    n, a, k = len(panel.dates), len(panel.assets), 3
+    menu = np.array([[1, 0, 0], [0, 1, 0], [0.3, 0.3, 0.4]], dtype=float)
+    targets = menu[np.repeat(np.random.default_rng(8).integers(0, 3, size=(n // 5 + 1, k)), 5, axis=0)[:n]]
+    val = valuation(panel, dividend_yields=np.zeros(a), cash_rate=0.0, start=5)
+    ranks = market_rank(list(panel.markets))
+    m = len(ranks)
+    close, order = simulation_prices(val, panel.traded, np.array([ranks[mk] for mk in panel.markets]), m, "close")
+    given = {"(K,)": np.full(k, 2), "(1,)": np.array([2]), "(1, K)": np.full((1, k), 2), "(n, 1)": np.full((n, 1), 2)}
+
+    def plan(lag: np.ndarray):
+        return plan_batch(
+            targets=targets, traded=panel.traded, markets=panel.markets, dates=panel.dates,
+            first_decision=np.full(k, 3), lag=lag, rebalance=["on_change"] * k, close=close[5 * m :],
+            order_price=order[5 * m :], fees=np.full((n * m - 5 * m, a), 1e-3), slippage=np.zeros(a),
+            init_cash=100_000.0, first_slot=5 * m,
+        )  # fmt: skip
+
+    mine, full = plan(given[shape]), plan(np.full((n, k), 2))
+    assert len(full.fills) > 30
+    np.testing.assert_array_equal(mine.events, full.events)
+    np.testing.assert_array_equal(mine.lag, full.lag)
+    for field in ("col", "idx", "size", "price", "fees"):
+        np.testing.assert_array_equal(mine.fills[field], full.fills[field])
 
 
 def _band_plan(lag: int, band: float = 0.05):
