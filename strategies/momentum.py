@@ -15,7 +15,8 @@ def _trailing_return(x: SignalInputs, asset: str, window: int) -> np.ndarray:
     p = np.asarray(x.prices[asset], dtype="float64")
     out = np.full(len(p), np.nan)
     if window < len(p):
-        out[window:] = p[window:] / p[: len(p) - window] - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):  # a zero price gives inf or NaN, as pandas does, silently
+            out[window:] = p[window:] / p[: len(p) - window] - 1.0
     return out
 
 

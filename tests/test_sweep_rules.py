@@ -168,11 +168,32 @@ def _rows_equal_single_runs(cfg, combos: list, loaded, provider) -> list[dict]:
     return out
 
 
-def test_a_sweep_of_number_weights_with_state_equals_single_runs(swept, tmp_path: Path) -> None:
+STATEFUL = """\
+  - when: corr < enter and mom < 0
+    until: corr > leave
+    weights: {hk: 1.0}
+"""
+STATELESS = """\
+  - when: corr < enter and mom < 0
+    weights: {hk: 1.0}
+"""
+
+
+@pytest.mark.parametrize(
+    ("first_rule", "keys"),
+    [
+        (STATEFUL, "  leave: [0.3, 0.5]\n  execution.min_hold: [0, 12]\n  execution.cooldown: [0, 7]\n"),
+        (STATELESS, "  enter: [0.1, 0.3]\n"),
+    ],
+    ids=["latch-hold-cooldown", "no-state"],
+)
+def test_a_sweep_of_number_weights_equals_single_runs(swept, tmp_path: Path, first_rule: str, keys: str) -> None:
     """Rules whose weights are numbers take the chunk's weights at once: with a latch (``until``), a
-    minimum hold and a cooldown swept (the stateful decision), and without them, across signal sets."""
+    minimum hold and a cooldown swept (the compiled scan of the decisions), and without any state (the
+    first rule in force), across signal sets."""
     _, _, _, provider, loaded = swept
-    text = """\
+    text = (
+        """\
 name: numbers_sweep
 data: {source: synthetic, start: 2012-01-01, end: 2015-12-31}
 params: {enter: 0.2, leave: 0.4}
@@ -183,9 +204,9 @@ signals:
   corr: {fn: rolling_corr, a: us, b: hk, window: 60}
   mom: {fn: relative_momentum, a: us, b: hk, window: 40}
 rules:
-  - when: corr < enter and mom < 0
-    until: corr > leave
-    weights: {hk: 1.0}
+"""
+        + first_rule
+        + """\
   - when: mom > 0
     weights: {us: 0.7, hk: 0.3}
   - otherwise: {us: 0.5, hk: 0.5}
@@ -193,10 +214,9 @@ execution: {lag: 1, rebalance: on_change}
 costs: {fee_bps: 5, slippage_bps: 5}
 sweep:
   signals.mom.window: [20, 40]
-  leave: [0.3, 0.5]
-  execution.min_hold: [0, 12]
-  execution.cooldown: [0, 7]
 """
+        + keys
+    )
     path = tmp_path / "numbers.yaml"
     path.write_text(text, encoding="utf-8")
     cfg = load_config(path)

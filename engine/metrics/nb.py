@@ -100,7 +100,9 @@ def drawdowns_nb(value: Array, initial: Array, days: Array) -> tuple[Array, Arra
     column's value before its first date), the running maximum propagating NaN as numpy's
     ``maximum.accumulate`` does.  Every step is a select, not a branch, and a division by a zero
     peak gives IEEE's inf or NaN (numpy's error model) instead of a test per date: the columns of a
-    row go through the vector units together (three times faster on a sweep chunk, the same results).
+    row go through the vector units together (three times faster on a sweep chunk).  The values are
+    those of a branching loop, except that a zero peak (an initial value of 0) gives inf or NaN, not an
+    error, and that a NaN result keeps the sign bit of the NaN that made it.
     """
     n, k = value.shape
     deepest = np.zeros(k)

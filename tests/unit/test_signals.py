@@ -384,3 +384,25 @@ def test_get_signal_suggests_the_closest_name():
     with pytest.raises(KeyError) as err:
         get_signal("zzz")
     assert "did you mean" not in err.value.args[0]
+
+
+def test_trailing_returns_are_pandas_shift_returns_bit_for_bit_and_silent_on_a_zero_price() -> None:
+    """momentum and relative_momentum: P[t] / P[t-window] - 1 as ``p / p.shift(window) - 1`` gives it, NaN
+    prices and a zero price included (inf and NaN, no warning: the test run turns warnings into errors)."""
+    n = 40
+    rng = np.random.default_rng(3)
+    a = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
+    a[:4], a[12], a[20] = np.nan, 0.0, np.nan
+    b = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
+    dates = pd.bdate_range("2020-01-01", periods=n)
+    x = SignalInputs(dates=dates, prices={"a": a, "b": b}, traded={}, markets={"a": "us", "b": "hk"}, close_order={})
+    pa, pb = pd.Series(a, index=dates), pd.Series(b, index=dates)
+    for window in (1, 8, 39, 40, 55):
+        want_a = (pa / pa.shift(window) - 1.0).to_numpy()
+        got = get_signal("momentum").func(x, a="a", window=window)
+        assert np.array_equal(got, want_a, equal_nan=True), window
+        want = want_a - (pb / pb.shift(window) - 1.0).to_numpy()
+        assert np.array_equal(
+            get_signal("relative_momentum").func(x, a="a", b="b", window=window), want, equal_nan=True
+        )
+    assert np.isinf(get_signal("momentum").func(x, a="a", window=5)[17])  # 5 rows after the zero price
