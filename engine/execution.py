@@ -241,8 +241,8 @@ def _period_ends(dates: pd.DatetimeIndex, mode: str) -> np.ndarray:
 
 def _executable(events: np.ndarray, lag: np.ndarray, *, fresh: bool) -> tuple[np.ndarray, np.ndarray]:
     """``events`` without the decisions whose execution date ``d + lag`` is past the last row (rule 1),
-    and the (n, K) lag of a decision on each row; ``lag``: (K,) or (n, K).  A ``fresh`` mask (the
-    scheduler's own) is changed in place."""
+    and the (n, K) lag of a decision on each row; ``lag``: (K,) or (n, K), or anything that broadcasts
+    to them (one value, (1, K), (n, 1)).  A ``fresh`` mask (the scheduler's own) is changed in place."""
     n, k = events.shape
     if lag.ndim == 2:
         full = np.ascontiguousarray(np.broadcast_to(lag, (n, k)))  # (1, K) or (n, 1) as well
