@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from engine.compile_event import first_compile_listener
 from engine.errors import UserError
 
 if TYPE_CHECKING:
@@ -184,18 +185,7 @@ def compile_notice(console: Console | None = None) -> Iterator[None]:
         return
     from numba.core import event
 
-    class Notice(event.Listener):
-        shown = False
-
-        def on_start(self, ev: event.Event) -> None:
-            if not self.shown:
-                self.shown = True
-                out.print(COMPILING, markup=False, style="dim")
-
-        def on_end(self, ev: event.Event) -> None:
-            pass
-
-    listener = Notice()
+    listener = first_compile_listener(lambda: out.print(COMPILING, markup=False, style="dim"))
     event.register("numba:compile", listener)
     try:
         yield

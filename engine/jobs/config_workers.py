@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any
 
+from engine.compile_event import first_compile_listener
 from engine.parent_death import die_with
 
 __all__ = ["Step", "Steps", "config_steps", "default_processes"]
@@ -288,20 +289,9 @@ def _report_compiling(conn: Connection) -> None:  # pragma: no cover - runs in t
         return
     from numba.core import event
 
-    class Tell(event.Listener):
-        told = False
-
-        def on_start(self, ev: event.Event) -> None:
-            if not self.told:
-                self.told = True
-                conn.send((None, _COMPILING))
-
-        def on_end(self, ev: event.Event) -> None:
-            pass
-
     registered = getattr(event, "_registered", None)  # numba's own table: if it moves, no note is relayed
     if registered is None:
         return
     for listener in list(registered.get("numba:compile", [])):
         event.unregister("numba:compile", listener)
-    event.register("numba:compile", Tell())
+    event.register("numba:compile", first_compile_listener(lambda: conn.send((None, _COMPILING))))
