@@ -21,7 +21,8 @@ numba increments and decrements (atomically) a count for every array an inlined 
 So :func:`schedule_nb` is compiled without numba's runtime (``_nrt=False``, the option numba uses
 for its own string and sorting kernels): it allocates nothing, its caller gives it its work arrays
 (:func:`work_arrays`), and no count is kept.  It also calls :func:`_fill_until` only when a leg is
-due before the slot it fills up to, and sorts a slot's legs only when there are two.  On the benchmark
+due before the slot it fills up to, sorts a slot's legs only when there are two, and, for a column
+without a band or a margin account, goes from one date to the next with an event or a due leg.  On the benchmark
 grid's chunks these took the scheduler from 31 to 17.5 ms per 100 combinations, with the same fills.
 
 This module imports vectorbt (about 2 s), so :mod:`engine.execution` imports it lazily.
@@ -149,7 +150,9 @@ def schedule_nb(  # pragma: no cover - compiled
         ruined[k] = -1
         switches[k] = 0
         counted = -1  # row of the allocation's previous event executing from first_slot on
-        for d in range(n + 1):
+        skips = not banded and not on_margin  # only an event or a due leg makes a date do anything
+        d = 0
+        while d <= n:
             if on_margin and d * m > first_slot and _worthless(d, m, close, first_slot, state, units):
                 ruined[k] = d - 1  # closed out at the end of d-1: nothing pending, no later event
                 for j in range(n_assets):
@@ -163,6 +166,9 @@ def schedule_nb(  # pragma: no cover - compiled
             event = events[k, d]
             drift = banded and not event and d >= first[k] and d + lag[d, k] < n
             if not event and not drift and due >= (d + 1) * m:
+                d += 1
+                while skips and d < n and not events[k, d] and due >= (d + 1) * m:
+                    d += 1
                 continue
             lower = 0
             decide_before = (d + 1) * m  # the event is decided once the date's slots before this are filled
@@ -189,6 +195,7 @@ def schedule_nb(  # pragma: no cover - compiled
                         weight, sell, active, new_slot, leg_slot, leg_target, leg_decision, count, nxt,
                     )  # fmt: skip
                     due = _next_due(leg_slot, nxt, count)
+            d += 1
         n_records = int(state[2])
         for j in range(n_assets):
             for i in range(count[j]):
