@@ -134,7 +134,7 @@ def run_reference(case: Case) -> reference.ReferenceRun:
 
 
 def assert_agree(res: RunResult, ref: reference.ReferenceRun) -> None:
-    """Value and cash on every date to 1e-9 relative, and the same fills."""
+    """Value and cash on every date to 1e-9 relative, the same fills, and the same turnover and fees paid."""
     assert list(res.dates) == list(ref.equity.index)
     np.testing.assert_allclose(res.value, ref.equity["value"].to_numpy(), rtol=RTOL, atol=1e-6, err_msg="value")
     np.testing.assert_allclose(res.cash, ref.equity["cash"].to_numpy(), rtol=RTOL, atol=1e-6, err_msg="cash")
@@ -150,6 +150,9 @@ def assert_agree(res: RunResult, ref: reference.ReferenceRun) -> None:
     assert mine[key].values.tolist() == theirs[key].values.tolist()
     for col in ("quantity", "price", "fees"):
         np.testing.assert_allclose(mine[col], theirs[col], rtol=RTOL, atol=1e-9, err_msg=col)
+    # what the fills add up to, in money on their dates (cash interest grows the cash-index prices)
+    for key in ("turnover", "fees_paid"):
+        np.testing.assert_allclose(res.metrics[key], ref.metrics[key], rtol=RTOL, atol=1e-9, err_msg=key)
 
 
 def assert_properties(case: Case, res: RunResult) -> None:
