@@ -242,16 +242,19 @@ def _period_ends(dates: pd.DatetimeIndex, mode: str) -> np.ndarray:
 def _executable(events: np.ndarray, lag: np.ndarray, *, fresh: bool) -> tuple[np.ndarray, np.ndarray]:
     """``events`` without the decisions whose execution date ``d + lag`` is past the last row (rule 1),
     and the (n, K) lag of a decision on each row; ``lag``: (K,) or (n, K), or anything that broadcasts
-    to them (one value, (1, K), (n, 1)).  A ``fresh`` mask (the scheduler's own) is changed in place."""
+    to them (one value, (1, K), (n, 1)).  A ``fresh`` mask (the scheduler's own) is changed in place.
+
+    A lag that does not change over time comes back as a read-only view of its one row (no (n, K) copy).
+    """
     n, k = events.shape
-    if lag.ndim == 2:
-        full = np.ascontiguousarray(np.broadcast_to(lag, (n, k)))  # (1, K) or (n, 1) as well
+    if lag.ndim == 2 and lag.shape[0] > 1:
+        full = np.ascontiguousarray(np.broadcast_to(lag, (n, k)))  # (n, 1) as well
         return events & (np.arange(n)[:, None] + full < n), full
-    lag = np.broadcast_to(lag, (k,))
+    lag = np.broadcast_to(lag.reshape(-1) if lag.ndim == 2 else lag, (k,))
     out = events if fresh else events.copy()
     for value in np.unique(lag):  # per distinct lag, not per column: the last ``lag`` rows
         out[max(n - int(value), 0) :, lag == value] = False
-    return out, np.ascontiguousarray(np.broadcast_to(lag[None, :], (n, k)))
+    return out, np.broadcast_to(lag[None, :], (n, k))
 
 
 def next_slots(traded: np.ndarray, asset_slot: np.ndarray, m: int) -> np.ndarray:
@@ -369,8 +372,9 @@ def _schedule(
     records = np.empty(n_legs_max, dtype=ORDER_DT)
     by_column = np.array(events.T, dtype=np.bool_, order="C")  # (K, n), in date order; the kernel adds drift events
     switches = np.zeros(n_alloc, dtype=np.int64)
+    rows = lag if lag.strides[0] else lag[:1]  # a lag the same on every row: its one row, (1, K)
     n_legs, count, n_fills = schedule_nb(
-        targets, by_column, lag, next_slot, m, _first_fill_slot(m, fill),
+        targets, by_column, np.ascontiguousarray(rows), next_slot, m, _first_fill_slot(m, fill),
         np.ascontiguousarray(close, dtype=np.float64), np.ascontiguousarray(order_price, dtype=np.float64),
         fees, fees.shape[1] != n_assets, slip, slip.shape[1] != n_assets, float(init_cash), int(first_slot),
         leg_out, unfilled, records, band, first,

@@ -95,12 +95,12 @@ def schedule_nb(  # pragma: no cover - compiled
 ):
     """Rules 2-5 of :mod:`engine.execution` for each allocation k, filling legs as time passes.
 
-    ``targets``: (n, K, A); ``events``: (K, n); ``lag``: (n, K); ``next_slot``: (n*m + 1, A) the
-    first slot at or after each slot in which each asset trades; ``after``: the first slot
-    offset within the decision date at which a leg may fill (m - 1 with ``fill: close``, m with
-    ``next_open``).  ``close``, ``order_price``: (S, A) value of one unit at the end of each slot
-    and the price an order fills at (and the group is valued at) in it, both in cash-index units,
-    row 0 being slot ``first_slot``; ``fees``: (S, A) or (S, K*A) (``fee_per_col``);
+    ``targets``: (n, K, A); ``events``: (K, n); ``lag``: (n, K), or (1, K) when the same on every row;
+    ``next_slot``: (n*m + 1, A) the first slot at or after each slot in which each asset trades;
+    ``after``: the first slot offset within the decision date at which a leg may fill (m - 1 with
+    ``fill: close``, m with ``next_open``).  ``close``, ``order_price``: (S, A) value of one unit at
+    the end of each slot and the price an order fills at (and the group is valued at) in it, both in
+    cash-index units, row 0 being slot ``first_slot``; ``fees``: (S, A) or (S, K*A) (``fee_per_col``);
     ``slippage``: (1 or S, A or K*A) (``slip_per_col``).  Writes ``leg_out[i] = (slot, column
     k*A + j, target, decision row)`` of every kept leg, by column, ``unfilled`` the (k, decision row, asset) of
     legs whose market never opened again, and ``records`` vectorbt's order records of the fills
@@ -128,6 +128,7 @@ def schedule_nb(  # pragma: no cover - compiled
     """
     n, n_alloc, n_assets = targets.shape
     total_slots = n * m
+    by_row = 1 if lag.shape[0] > 1 else 0  # lag[d * by_row, k]: a decision's lag on row d
     leg_slot, leg_decision = legs[0], legs[1]
     count, nxt, seq, new_slot = ints[0], ints[1], ints[2], ints[3]  # nxt: each asset's first leg not yet filled
     units, last_val, weight, temp = floats[0], floats[1], floats[2], floats[3]
@@ -164,7 +165,7 @@ def schedule_nb(  # pragma: no cover - compiled
             if financed and d * m > first_slot:
                 _charge(d, k, m, close, first_slot, state, units, financing, accrual, charges)
             event = events[k, d]
-            drift = banded and not event and d >= first[k] and d + lag[d, k] < n
+            drift = banded and not event and d >= first[k] and d + lag[d * by_row, k] < n
             if not event and not drift and due >= (d + 1) * m:
                 d += 1
                 while skips and d < n and not events[k, d] and due >= (d + 1) * m:
@@ -173,7 +174,7 @@ def schedule_nb(  # pragma: no cover - compiled
             lower = 0
             decide_before = (d + 1) * m  # the event is decided once the date's slots before this are filled
             if event or drift:
-                lower = max((d + lag[d, k]) * m, d * m + after)
+                lower = max((d + lag[d * by_row, k]) * m, d * m + after)
                 decide_before = min(decide_before, lower)  # lag 0, fill: close: before the last slot
             for stage in range(2 if event or drift else 1):
                 end = decide_before if (event or drift) and stage == 0 else (d + 1) * m
@@ -186,7 +187,7 @@ def schedule_nb(  # pragma: no cover - compiled
                     event = _drifted(d, k, targets, close, first_slot, m, state, units, band[k])
                     events[k, d] = event
                 if event and stage == 0:
-                    if (d + lag[d, k]) * m >= first_slot:
+                    if (d + lag[d * by_row, k]) * m >= first_slot:
                         if counted >= 0 and _differ(targets, d, counted, k):
                             switches[k] += 1
                         counted = d
