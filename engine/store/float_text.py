@@ -207,18 +207,12 @@ def _shortest(mantissa, exponent):  # pragma: no cover - compiled
         while vp // _U10 > vm // _U10:
             vm_trailing_zeros = vm_trailing_zeros and vm % _U10 == _U0
             vr_trailing_zeros = vr_trailing_zeros and last_removed == _U0
-            last_removed = vr % _U10
-            vr //= _U10
-            vp //= _U10
-            vm //= _U10
+            vr, vp, vm, last_removed = _drop_digit(vr, vp, vm)
             removed += 1
         if vm_trailing_zeros:
             while vm % _U10 == _U0:
                 vr_trailing_zeros = vr_trailing_zeros and last_removed == _U0
-                last_removed = vr % _U10
-                vr //= _U10
-                vp //= _U10
-                vm //= _U10
+                vr, vp, vm, last_removed = _drop_digit(vr, vp, vm)
                 removed += 1
         if vr_trailing_zeros and last_removed == _U5 and vr % _U2 == _U0:
             last_removed = _U4  # exactly halfway: round to even
@@ -232,12 +226,16 @@ def _shortest(mantissa, exponent):  # pragma: no cover - compiled
         vm //= _U100
         removed += 2
     while vp // _U10 > vm // _U10:
-        round_up = vr % _U10 >= _U5
-        vr //= _U10
-        vp //= _U10
-        vm //= _U10
+        vr, vp, vm, last = _drop_digit(vr, vp, vm)
+        round_up = last >= _U5
         removed += 1
     return vr + (_U1 if (vr == vm or round_up) else _U0), e10 + removed
+
+
+@numba.njit(cache=True, nogil=True)
+def _drop_digit(vr, vp, vm):  # pragma: no cover - compiled
+    """The three candidates without their last decimal digit, and the digit ``vr`` lost."""
+    return vr // _U10, vp // _U10, vm // _U10, vr % _U10
 
 
 @numba.njit(cache=True, nogil=True)
