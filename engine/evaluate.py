@@ -422,10 +422,14 @@ def _record_totals_nb(col, idx, size, price, fees, growth, n_assets, k):  # prag
     """Per column g of k: the value traded (size x price x growth) and fees paid (fees x growth) summed
     in record order, and the number of fills, of the order records with ``col // n_assets == g``
     (``growth``: the cash index per slot, ``idx`` a record's slot).  The bits of ``np.bincount`` with
-    those weights, in one pass over the records instead of three and their temporaries."""
+    those weights, in one pass over the records instead of three and their temporaries (floats also when
+    no column traded, where ``np.bincount`` gives integer zeros).  A record outside the k columns or the
+    slots raises IndexError rather than reading or writing past an array (numba checks no bounds)."""
     traded, paid, count = np.zeros(k), np.zeros(k), np.zeros(k, dtype=np.int64)
     for r in range(len(col)):
         g = col[r] // n_assets
+        if not (0 <= g < k and 0 <= idx[r] < len(growth)):
+            raise IndexError("an order record outside the columns or the slots")
         w = growth[idx[r]]
         traded[g] += size[r] * price[r] * w
         paid[g] += fees[r] * w

@@ -55,14 +55,15 @@ def csv_text(frame: pd.DataFrame) -> str:
     cells = [cell for column in texts for cell in column]
     joined = "".join(cells)
     ascii_only = joined.isascii()
-    sizes = map(len, cells) if ascii_only else (len(cell.encode("utf-8")) for cell in cells)
+    # UTF-8 bytes, a lone surrogate (which a Python string may hold) passed through and restored at the end
+    sizes = map(len, cells) if ascii_only else (len(cell.encode("utf-8", "surrogatepass")) for cell in cells)
     lengths = np.fromiter(sizes, dtype=np.int64, count=len(cells))
     starts = np.cumsum(lengths) - lengths
-    text = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
+    text = np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
     values = (np.stack(floats) if floats else np.empty((0, n))).view(np.uint64)
     out = np.empty(n * (n_cols + len(floats) * WIDEST) + len(text), dtype=np.uint8)
     end = _rows_nb(n, kinds, values, text, starts.reshape(len(texts), n), lengths.reshape(len(texts), n), out)
-    return header + out[:end].tobytes().decode("ascii" if ascii_only else "utf-8")
+    return header + out[:end].tobytes().decode("ascii" if ascii_only else "utf-8", "surrogatepass")
 
 
 def _column(column: pd.Series) -> np.ndarray | list[str] | None:

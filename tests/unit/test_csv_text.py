@@ -75,6 +75,14 @@ def test_generated_frames_are_written_as_pandas_writes_them(floats: list[float],
         assert csv_text(part) == _pandas(part)
 
 
+def test_text_beyond_utf_8_is_written_as_pandas_writes_it() -> None:
+    # a Python string column may hold a lone surrogate, which pandas writes into its text as it is
+    frame = pd.DataFrame(
+        {"t": pd.Series(["a\ud800b", "é,x", None], dtype=pd.StringDtype("python")), "x": [1.0, 2.0, 3.5]}
+    )
+    assert csv_text(frame) == _pandas(frame)
+
+
 @pytest.mark.parametrize("name", [None, 0, "a,b", 'q"'])
 def test_headers_are_written_as_pandas_writes_them(name: object) -> None:
     frame = pd.DataFrame({name: [1.0, 2.0], "y": [3, 4]})

@@ -67,3 +67,26 @@ def test_groups_per_date_slippage_and_shared_rates_agree(setting, engine) -> Non
     assert mixed.value[-1, 3] > shared.value[-1, 0] * 1.001  # the column without costs ends higher
     np.testing.assert_allclose(mixed.curves.fees[:3], shared.curves.fees[0], rtol=1e-12)
     assert mixed.curves.fees[3] == 0.0
+
+
+def test_record_totals_are_the_bincounts_of_the_records() -> None:
+    """Value traded (size x price x cash growth), fees (x growth) and fills per column of the order
+    records: the bits of ``np.bincount`` with those weights, records of the columns in any order."""
+    from engine.evaluate import _record_totals_nb
+
+    rng = np.random.default_rng(3)
+    n_assets, k, slots = 2, 7, 40
+    growth = 1 + np.cumsum(rng.random(slots) * 1e-4)
+    for n in (0, 1, 300):
+        col, idx = rng.integers(0, k * n_assets, n), rng.integers(0, slots, n)
+        size, price, fees = rng.random(n) * 1e3, 10 ** rng.uniform(-2, 5, n), rng.random(n)
+        traded, paid, count = _record_totals_nb(col, idx, size, price, fees, growth, n_assets, k)
+        group = col // n_assets
+        np.testing.assert_array_equal(traded, np.bincount(group, weights=size * price * growth[idx], minlength=k))
+        np.testing.assert_array_equal(paid, np.bincount(group, weights=fees * growth[idx], minlength=k))
+        np.testing.assert_array_equal(count, np.bincount(group, minlength=k))
+        assert traded.dtype == paid.dtype == np.float64  # also when no column traded
+    one = np.ones(1)
+    for bad_col, bad_idx in ((k * n_assets, 0), (-1, 0), (0, slots), (0, -1)):
+        with pytest.raises(IndexError):
+            _record_totals_nb(np.array([bad_col]), np.array([bad_idx]), one, one, one, growth, n_assets, k)
