@@ -7,13 +7,13 @@ change its bits (tested with a ``LocalCluster``); only the order in which chunks
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from engine.cores import usable_cores
 from engine.errors import UserError
 from engine.sweep import ChunkResult, SweepContext, evaluate_chunk
 
@@ -21,9 +21,10 @@ __all__ = ["cluster_evaluator", "default_workers", "evaluate_chunks", "thread_ev
 
 
 def default_workers() -> int:
-    """Threads for in-process chunks: vectorbt's Rust simulation, the numba planner and numpy's big
-    operations release the GIL, so two threads ran a sweep 1.6x faster on two cores."""
-    return max(1, min(8, os.cpu_count() or 1))
+    """Threads for in-process chunks, one per core this process may use, at most 8: vectorbt's Rust
+    simulation, the numba planner and numpy's big operations release the GIL, so two threads ran a
+    sweep 1.6x faster on two cores."""
+    return min(8, usable_cores())
 
 
 def cluster_evaluator(

@@ -40,6 +40,7 @@ from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any
 
 from engine.compile_event import first_compile_listener
+from engine.cores import usable_cores
 from engine.parent_death import die_with
 
 __all__ = ["Step", "Steps", "config_steps", "default_processes"]
@@ -53,8 +54,7 @@ _COMPILING = "compiling"
 def default_processes(count: int) -> int:
     """Worker processes for ``count`` configs: the cores this process may run on, at most 8, never more
     than the configs."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(8, cores, count))
+    return max(1, min(8, usable_cores(), count))
 
 
 class Steps:

@@ -91,7 +91,7 @@ class SweepOptions:
     resume: bool = False
     cluster: str | None = None  # None: in process; "local": a LocalCluster; "tcp://host:port": a scheduler
     reference: str | None = None
-    workers: int | None = None  # threads in process (default: the machine's cores, at most 8)
+    workers: int | None = None  # threads in process (default: the cores it may use, at most 8)
     simulator: Engine | None = None  # the chunks' fills: None the scheduler's own, else vectorbt on that engine
 
 

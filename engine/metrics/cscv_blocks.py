@@ -17,12 +17,12 @@ bits.  Splits are independent: ranges of them run on threads (the kernel release
 from __future__ import annotations
 
 import itertools
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
+from engine.cores import usable_cores
 from engine.metrics.matrix import FLAT_SS_RTOL
 
 __all__ = ["BlockSums", "splits_nb"]
@@ -152,10 +152,10 @@ class BlockSums:
         self, blocks: np.ndarray, best: np.ndarray, is_best: np.ndarray, oos: np.ndarray, rank: np.ndarray
     ) -> None:
         """Steps 3-4 for every split (``blocks``: their IS blocks) by the compiled pass
-        (:func:`splits_nb`, the same bits as :meth:`__call__`), ranges of splits on the cores."""
+        (:func:`splits_nb`, the same bits as :meth:`__call__`), ranges of splits on the cores this process may use."""
         args = (self.s1, self.s2, self.total1, self.total2, self.center, float(self.rows), self.metric == "sharpe")
         blocks = np.ascontiguousarray(blocks, dtype=np.int64)
-        edges = np.linspace(0, len(blocks), min(os.cpu_count() or 1, len(blocks)) + 1).astype(int)
+        edges = np.linspace(0, len(blocks), min(usable_cores(), len(blocks)) + 1).astype(int)
         work = [(lo, hi) for lo, hi in itertools.pairwise(edges) if hi > lo]
         scored = np.empty(len(blocks), dtype=np.int64)
 

@@ -17,13 +17,13 @@ reducing them are compiled and release the GIL.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
+from engine.cores import usable_cores
 from engine.metrics import significance as sig
 from engine.metrics.resample import Resampled, evaluate
 
@@ -46,7 +46,7 @@ def row_statistics(
 
     ``reference``: the reference benchmark's daily excess returns on the same dates (None: no
     ``p_beats_ref``, NaN).  ``trial_sharpes``: the per-period Sharpe ratios of every trial the DSR
-    deflates by (none: NaN).  ``workers``: threads (default: the machine's cores, at most 4).
+    deflates by (none: NaN).  ``workers``: threads (default: the cores this process may use, at most 4).
     """
     trials = np.asarray(trial_sharpes, dtype=float)
     rows: list[dict[str, Any]] = []
@@ -66,7 +66,7 @@ def row_statistics(
         (i, key) for i, row in enumerate(rows) for key in ("ci", "p_beats_ref") if isinstance(row[key], Resampled)
     ]
     plans = [rows[i][key] for i, key in pending]
-    threads = min(len({p.key for p in plans}), workers or min(4, os.cpu_count() or 1))
+    threads = min(len({p.key for p in plans}), workers or min(4, usable_cores()))
     if threads <= 1:
         done = evaluate(plans, reps=reps, seed=sig.DEFAULT_SEED)
     else:
