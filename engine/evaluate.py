@@ -14,7 +14,9 @@ are each one call of :func:`evaluate`:
    sweep's way) or re-simulates the planned orders with vectorbt's ``from_orders``
    (``engine="rust"`` or ``"numba"``, a single run's way, which also gives the frozen-FX
    counterfactual behind ``fx_return``), and returns the (dates, K) equity curves in money
-   with what each column traded (:class:`~engine.metrics.specs.Curves`).
+   with what each column traded (:class:`~engine.metrics.specs.Curves`).  :func:`evaluate_curves`
+   gives only the curves and each asset's average weight, the sweep's need: with the scheduler's
+   fills it values them in one pass (:mod:`engine.fill_curves`) and keeps no cash or units.
 
 The warm-up a config needs and the row of its first decision are defined here too, once.
 """
@@ -34,6 +36,8 @@ from engine.config.models import AssetSpec, Costs, Rule, Sizing
 from engine.costs import CostRates, cost_rates
 from engine.data.panel import LoadedPanel, PricePanel
 from engine.execution import BatchPlan, next_slots, plan_batch
+from engine.fill_curves import curves_from_fills
+from engine.metrics.returns import average_weights
 from engine.metrics.specs import Curves
 from engine.signals import signal_lookback
 from engine.simulate import BatchSim, Engine, from_fills, simulate_batch
@@ -46,6 +50,7 @@ __all__ = [
     "asset_specs",
     "cost_groups",
     "evaluate",
+    "evaluate_curves",
     "first_decision",
     "market",
     "warmup_rows",
@@ -306,6 +311,36 @@ def evaluate(
     curves = _curves(mk, value, records, plan.switches, init_cash, reference)
     units = sim.position[:, : k * n_assets]
     return Evaluation(plan, records, sim.cash[:, :k], units, value, curves, frozen_value, financing)
+
+
+def evaluate_curves(
+    mk: Market, cols: Columns, *, init_cash: float, engine: Engine | None, reference: np.ndarray | None = None
+) -> tuple[Curves, np.ndarray]:
+    """The curves of :func:`evaluate` and each asset's average weight (K, A) (units x unit value / value,
+    the mean over the run's dates), without the cash and units of every date.
+
+    With the scheduler's fills (``engine=None``) and no margin account, the fills are valued and the
+    weights summed in one pass (:func:`engine.fill_curves.curves_from_fills`); otherwise this is
+    :func:`evaluate` followed by :func:`engine.metrics.returns.average_weights`.  Both give the same bits.
+    """
+    unit_value = mk.val.known[mk.start :]
+    if engine is not None or cols.margin is not None:
+        ev = evaluate(mk, cols, init_cash=init_cash, engine=engine, reference=reference)
+        return ev.curves, average_weights(ev.units, unit_value, ev.value)
+    k, n_assets = cols.targets.shape[1], len(mk.panel.assets)
+    fees, slippage = _slot_costs(mk, cols.costs, k)
+    plan = _plan(mk, cols, fees, slippage, init_cash)
+    value, weights = curves_from_fills(
+        plan.fills,
+        price=mk.close,
+        init_cash=init_cash,
+        n_groups=k,
+        n_assets=n_assets,
+        report_rows=mk.eod,
+        scale=mk.val.cash_index[mk.start :],
+        unit_value=unit_value,
+    )
+    return _curves(mk, value, plan.fills, plan.switches, init_cash, reference), weights
 
 
 def _plan(mk: Market, cols: Columns, fees: np.ndarray, slippage: np.ndarray, init_cash: float) -> BatchPlan:

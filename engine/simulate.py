@@ -24,6 +24,8 @@ from typing import Literal
 import numba
 import numpy as np
 
+from engine.fill_curves import first_at_or_after
+
 __all__ = ["ENGINES", "BatchSim", "Engine", "SimResult", "from_fills", "group_rows", "simulate", "simulate_batch"]
 
 Engine = Literal["rust", "numba"]
@@ -448,7 +450,7 @@ def _equity_nb(
     width = n_groups * n_assets
     cash = np.zeros((n_out, n_groups))
     position = np.zeros((n_out, width))
-    first_at = _first_at_or_after(out_rows)
+    first_at = first_at_or_after(out_rows)
     for r in range(len(idx)):
         # the first reported row at or after the record's (a table: binary searches cost twice the rest)
         at = first_at[idx[r]] if 0 <= idx[r] < len(first_at) else np.searchsorted(out_rows, idx[r])
@@ -478,16 +480,3 @@ def _equity_nb(
                     held += position[i, c] * close[i, price_col[c]]
             value[i, g] = cash[i, g] + held
     return cash, position, value
-
-
-@numba.njit(cache=True, nogil=True)
-def _first_at_or_after(out_rows: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """For each row 0..out_rows[-1], the index of the first of ``out_rows`` (ascending) at or after it."""
-    n_out = len(out_rows)
-    table = np.empty(max(out_rows[n_out - 1] + 1, 0) if n_out > 0 else 0, np.int64)
-    at = 0
-    for row in range(len(table)):
-        while out_rows[at] < row:
-            at += 1
-        table[row] = at
-    return table

@@ -1,6 +1,6 @@
 """Evaluate every combination of a ``sweep:`` grid, vectorised, in chunks of columns.
 
-A chunk is one call of the path a single run takes (:func:`engine.evaluate.evaluate`), with
+A chunk is one call of the path a single run takes (:func:`engine.evaluate.evaluate_curves`), with
 one column per combination (STYLE.md: one code path, many columns); this module only turns
 combinations into columns, chunks the grid and ranks the rows:
 
@@ -13,7 +13,7 @@ combinations into columns, chunks the grid and ranks the rows:
    signals are neighbours, :func:`chunks`); rules are evaluated with the parameters as (1, k)
    rows broadcast against (dates, 1) signals; the k columns are planned and filled in one
    compiled kernel, whose fills (vectorbt's own order primitives, as ``Portfolio.from_orders``
-   calls them) give cash, units and value; the metrics of :mod:`engine.metrics.specs` are
+   calls them) give the value and each asset's average weight; the metrics of :mod:`engine.metrics.specs` are
    computed on the (dates, k) equity matrix.  No Python loop runs over single combinations.
 3. A chunk's result is a table (one row per combination) plus, for the overfitting statistics,
    per-block sums of each combination's daily excess returns.
@@ -39,7 +39,7 @@ from engine.config.models import Costs, Sizing, StrategyConfig
 from engine.config.params import Combination, Grid, sweep_target
 from engine.data.panel import LoadedPanel
 from engine.errors import UserError
-from engine.evaluate import Columns, Market, cost_groups, evaluate, first_decision, market
+from engine.evaluate import Columns, Market, cost_groups, evaluate_curves, first_decision, market
 from engine.memory import keep_freed_memory
 from engine.metrics import specs
 from engine.metrics.specs import Curves
@@ -334,11 +334,11 @@ def evaluate_chunk(
     )
     # The scheduler fills every leg with vectorbt's order primitives, exactly as from_orders would
     # (a row equals its single run, and the same sweep re-simulated by vectorbt: the tests check both).
-    ev = evaluate(mk, columns, init_cash=cfg.initial_cash, engine=ctx.simulator, reference=ctx.reference_value)
-    curves, units = ev.curves, ev.units
-    del ev, columns  # the plan's arrays and the cash: freed before the metrics allocate theirs (engine/memory.py)
-    table = _metrics(ctx, curves, units)
-    del units
+    curves, weights = evaluate_curves(
+        mk, columns, init_cash=cfg.initial_cash, engine=ctx.simulator, reference=ctx.reference_value
+    )
+    del columns  # the targets: freed before the metrics allocate their arrays (engine/memory.py)
+    table = _metrics(ctx, curves, weights)
     if ctx.windows:
         table = pd.concat([table, _window_metrics(ctx, curves.value)], axis=1)
     returns = curves.returns - ctx.risk_free[:, None]
@@ -353,12 +353,11 @@ def evaluate_chunk(
     )
 
 
-def _metrics(ctx: SweepContext, curves: Curves, units: np.ndarray) -> pd.DataFrame:
+def _metrics(ctx: SweepContext, curves: Curves, weights: np.ndarray) -> pd.DataFrame:
     """The metric table of the chunk's curves (:data:`~engine.metrics.specs.SWEEP_COLUMNS`, then each asset's
-    average weight and beta); ``units``: (n, k*A) units held at the end of each date."""
+    average weight and beta); ``weights``: (k, A) each asset's average weight."""
     panel = ctx.loaded.panel
     out: dict[str, Any] = specs.compute(specs.SWEEP_COLUMNS, curves)
-    weights = m.average_weights(units, ctx.val.known[ctx.start :], curves.value)  # (k, A)
     for j, a in enumerate(panel.assets):
         if a not in panel.signal_only:
             out[f"weight_{a}"] = weights[:, j]

@@ -86,6 +86,7 @@ EXPECTED: dict[str, set[str]] = {
         "names",
         "to_text",
     },
+    "engine.fill_curves": {"curves_from_fills", "first_at_or_after"},
     "engine.metrics.returns": {
         "annual_volatility",
         "average",
