@@ -42,6 +42,7 @@ from engine.errors import UserError
 from engine.evaluate import Columns, Market, cost_groups, evaluate_curves, first_decision, market
 from engine.memory import keep_freed_memory
 from engine.metrics import specs
+from engine.metrics.nb import block_sums_nb
 from engine.metrics.specs import Curves
 from engine.pipeline import benchmark_allocation, run_with_config
 from engine.rules import compile_rules, deciding_rules
@@ -341,15 +342,15 @@ def evaluate_chunk(
     table = _metrics(ctx, curves, weights)
     if ctx.windows:
         table = pd.concat([table, _window_metrics(ctx, curves.value)], axis=1)
-    returns = curves.returns - ctx.risk_free[:, None]
-    block_sum, block_sq, block_n = _block_sums(returns)
+    block_sum, block_sq, block_n = _block_sums(curves.returns, ctx.risk_free)
+    returns = curves.returns - ctx.risk_free[:, None] if keep_returns else None
     return ChunkResult(
         index=np.asarray(index, dtype=np.int64),
         table=table,
         block_sum=block_sum,
         block_sq=block_sq,
         block_n=block_n,
-        returns=returns if keep_returns else None,
+        returns=returns,
     )
 
 
@@ -392,15 +393,19 @@ def _window_metrics(ctx: SweepContext, value: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _block_sums(returns: np.ndarray, blocks: int = BLOCKS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-block sums of r and r^2 over ``blocks`` contiguous blocks of equal size (remainder rows dropped
-    from the start, so the most recent dates are always in)."""
+def _block_sums(
+    returns: np.ndarray, risk_free: np.ndarray, blocks: int = BLOCKS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-block sums of e and e^2, e = returns - risk_free (per date), over ``blocks`` contiguous blocks of
+    equal size (remainder rows dropped from the start, so the most recent dates are always in)."""
     n = len(returns)
     size = n // blocks
     if size < 2:
         return np.zeros((blocks, returns.shape[1])), np.zeros((blocks, returns.shape[1])), np.zeros(blocks)
-    cut = returns[n - size * blocks :].reshape(blocks, size, returns.shape[1])
-    return cut.sum(axis=1), (cut**2).sum(axis=1), np.full(blocks, size, dtype=np.float64)
+    total, squares = block_sums_nb(
+        np.ascontiguousarray(returns, dtype=np.float64), np.ascontiguousarray(risk_free, dtype=np.float64), blocks, size
+    )
+    return total, squares, np.full(blocks, size, dtype=np.float64)
 
 
 def chunks(cfg: StrategyConfig, grid: Grid, chunk_size: int) -> list[np.ndarray]:

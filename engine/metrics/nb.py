@@ -12,16 +12,53 @@ import numba
 import numpy as np
 
 __all__ = [
+    "block_sums_nb",
     "covariances_nb",
     "drawdowns_nb",
     "means_nb",
     "moments_nb",
     "resampled_means_nb",
     "resampled_sharpes_nb",
+    "returns_nb",
     "weights_nb",
 ]
 
 Array = np.ndarray
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def returns_nb(value: Array, initial: Array) -> Array:
+    """(n, K): value[i, j] / value[i - 1, j] - 1, with ``initial[j]`` before row 0 (numpy's ``value / prev
+    - 1.0``, one pass: a zero previous value gives IEEE's inf or NaN as numpy does)."""
+    n, k = value.shape
+    out = np.empty((n, k))
+    if n == 0:
+        return out
+    for j in range(k):
+        out[0, j] = value[0, j] / initial[j] - 1.0
+    for i in range(1, n):
+        for j in range(k):
+            out[i, j] = value[i, j] / value[i - 1, j] - 1.0
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def block_sums_nb(r: Array, rf: Array, blocks: int, size: int) -> tuple[Array, Array]:
+    """(blocks, K) sums of e and of e * e, e = r[i, j] - rf[i], over ``blocks`` runs of ``size`` rows
+    ending at the last row, each summed in row order from 0.0 (numpy's ``sum(axis=1)`` of the
+    (blocks, size, K) reshape of ``r - rf[:, None]``, and of its square, without either array)."""
+    n, k = r.shape
+    total = np.zeros((blocks, k))
+    squares = np.zeros((blocks, k))
+    first = n - size * blocks
+    for b in range(blocks):
+        for i in range(first + b * size, first + (b + 1) * size):
+            f = rf[i]
+            for j in range(k):
+                e = r[i, j] - f
+                total[b, j] += e
+                squares[b, j] += e * e
+    return total, squares
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -26,7 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from engine.metrics.nb import covariances_nb, drawdowns_nb, means_nb, moments_nb, resampled_sharpes_nb, weights_nb
+from engine.metrics.nb import (
+    covariances_nb,
+    drawdowns_nb,
+    means_nb,
+    moments_nb,
+    resampled_sharpes_nb,
+    returns_nb,
+    weights_nb,
+)
 
 __all__ = [
     "annual_volatility",
@@ -87,6 +95,9 @@ def periods_per_year(n_dates: int, years: float) -> float:
 def daily_returns(value: Array, initial: float | Array) -> Array:
     """r_t = V_t / V_{t-1} - 1, with V_{-1} = ``initial`` (along axis 0: one column per curve)."""
     value = np.asarray(value, dtype=np.float64)
+    if value.ndim == 2:  # one compiled pass, the same bits as the division below
+        start = np.ascontiguousarray(np.broadcast_to(np.asarray(initial, dtype=np.float64), value.shape[1:]))
+        return returns_nb(np.ascontiguousarray(value), start)
     prev = np.concatenate([np.full((1, *value.shape[1:]), initial), value[:-1]])
     return value / prev - 1.0
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from engine import metrics as m
+from engine.metrics.nb import block_sums_nb
 
 
 @pytest.fixture
@@ -88,3 +89,42 @@ def test_drawdowns_of_every_column_follow_their_definition_alone_or_side_by_side
         alone = m.drawdowns(days, value[:, c], 100.0)
         assert np.array_equal(alone, (deepest[c], longest[c]), equal_nan=True)  # the same bits alone
     assert np.isnan(deepest[2]) and deepest[3] < -1.0 and deepest[1] == 0.0 and longest[4] == days[-1] - days[0]
+
+
+def test_daily_returns_of_a_matrix_are_numpy_s_division_bit_for_bit() -> None:
+    """The compiled pass for (dates, K) curves against ``value / previous - 1`` in numpy, on curves with
+    zeros, NaN, inf and negative values, one initial value or one per column, and a column alone."""
+    rng = np.random.default_rng(11)
+    value = 1000.0 * np.cumprod(1.0 + rng.normal(0.0, 0.02, (300, 7)), axis=0)
+    value[5, 1] = 0.0  # then a division by zero: inf, and 0 / 0: NaN
+    value[6, 1] = 0.0
+    value[40:45, 2] = np.nan
+    value[80, 3] = np.inf
+    value[:, 4] *= -1.0
+    for initial in (1000.0, rng.uniform(500.0, 1500.0, 7), np.zeros(7)):
+        prev = np.vstack([np.broadcast_to(initial, (1, 7)), value[:-1]])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            want = value / prev - 1.0
+        got = m.daily_returns(value, initial)
+        assert got.shape == want.shape and np.array_equal(got, want, equal_nan=True)
+        with np.errstate(divide="ignore", invalid="ignore"):  # one curve: numpy's own path
+            alone = m.daily_returns(value[:, 3], np.broadcast_to(initial, (7,))[3])
+        assert np.array_equal(alone, got[:, 3], equal_nan=True)
+    strided = value[::2, ::3]  # a view that is not C-ordered
+    assert np.array_equal(m.daily_returns(strided, 1.0), m.daily_returns(np.array(strided), 1.0), equal_nan=True)
+    assert m.daily_returns(np.empty((0, 3)), 1.0).shape == (0, 3)
+
+
+def test_block_sums_are_the_reshaped_sums_of_excess_returns() -> None:
+    """``block_sums_nb`` against numpy: the (blocks, size, K) reshape of r - rf summed over dates, and of
+    its square; the remainder rows dropped from the start."""
+    rng = np.random.default_rng(12)
+    r = rng.normal(0.0003, 0.01, (1003, 5))
+    r[500, 2] = np.nan
+    rf = rng.uniform(0.0, 0.0002, 1003)
+    size = 1003 // 16
+    cut = (r - rf[:, None])[1003 - 16 * size :].reshape(16, size, 5)
+    total, squares = block_sums_nb(r, rf, 16, size)
+    assert np.array_equal(total, cut.sum(axis=1), equal_nan=True)
+    assert np.array_equal(squares, (cut**2).sum(axis=1), equal_nan=True)
+    assert np.isnan(total[(500 - (1003 - 16 * size)) // size, 2])
