@@ -166,13 +166,15 @@ def deciding_rules(
     first: np.ndarray | int = 0,
     min_hold: np.ndarray | int = 0,
     cooldown: np.ndarray | int = 0,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rule (n, K), held (K,), cooled (K,)): the rule that decides on every date of K columns, before its
     weights are taken (:func:`decisions`, which a sweep of rules whose weights are numbers skips: it
-    takes the weights of all its columns at once)."""
+    takes the weights of all its columns at once).  ``out``: an (n, K) int64 array (a view of a
+    bigger one) the rules are written into and returned as; the rule array otherwise."""
     if not compiled.stateful and np.all(np.asarray(min_hold) <= 1) and np.all(np.asarray(cooldown) == 0):
         zeros = np.zeros(k, dtype=np.int64)
-        return _first_in_force(compiled, env, n, k), zeros, zeros  # no state: the first match, vectorised
+        return _first_in_force(compiled, env, n, k, out), zeros, zeros  # no state: the first match, vectorised
     from engine.rules_nb import decide_nb  # numba: compiled on first use, cached on disk
 
     r = len(compiled.conditions)
@@ -186,7 +188,7 @@ def deciding_rules(
     def per_column(x: np.ndarray | int) -> np.ndarray:
         return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.int64), (k,)))
 
-    return decide_nb(
+    rule, held, cooled = decide_nb(
         in_force,
         exits,
         np.array([e is not None for e in compiled.exits]),
@@ -196,6 +198,10 @@ def deciding_rules(
         per_column(min_hold),
         per_column(cooldown),
     )
+    if out is not None:
+        out[...] = rule
+        rule = out
+    return rule, held, cooled
 
 
 def _decided(
@@ -220,10 +226,17 @@ def _decided(
     return Decisions(rule=rule, targets=targets, held=held, cooled=cooled, clipped=clipped, clipped_at=changed)
 
 
-def _first_in_force(compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: int, k: int) -> np.ndarray:
-    """(n, K): the first rule in force on each date (rules without ``until:``), from the last rule up."""
+def _first_in_force(
+    compiled: CompiledRules, env: Mapping[str, np.ndarray | float], n: int, k: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """(n, K): the first rule in force on each date (rules without ``until:``), from the last rule up;
+    written into ``out`` when given."""
     fallback = _fallback(compiled)
-    rule = np.full((n, k), fallback, dtype=np.int64)
+    if out is None:
+        rule = np.full((n, k), fallback, dtype=np.int64)
+    else:
+        rule = out
+        rule[...] = fallback
     for i in range(len(compiled.conditions) - 1, -1, -1):
         holds = _when_holds(compiled, i, env)
         if isinstance(holds, bool):  # ``otherwise`` with number weights: every date

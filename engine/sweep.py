@@ -274,10 +274,13 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray
             env[p] = values[rows][None, :]
         sub = knobs.subset(rows)
         if rules is not None:
+            at = _as_slice(rows)
+            view = rules[:, at] if isinstance(at, slice) else None  # written in place; listed rows: copied
             found = deciding_rules(
-                compiled, env, n, len(rows), first=sub.first, min_hold=sub.min_hold, cooldown=sub.cooldown
+                compiled, env, n, len(rows), first=sub.first, min_hold=sub.min_hold, cooldown=sub.cooldown, out=view
             )
-            rules[:, _as_slice(rows)] = found[0]
+            if view is None:
+                rules[:, at] = found[0]
             continue
         d = decide_columns(compiled, env, n, sub, unit_value=ctx.val.known, dates=panel.dates.to_numpy())
         out[:, _as_slice(rows)] = d.targets

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from engine.config.models import Rule, Sizing
-from engine.rules import compile_rules, decisions
+from engine.rules import compile_rules, deciding_rules, decisions
 from engine.sizing import SizingPlan, equal_risk_shares, size_targets
 from engine.strategy import DecisionKnobs, decide_columns, sizing_plan
 
@@ -164,6 +164,27 @@ def test_parameters_as_columns_decide_each_column_as_its_own_run() -> None:
         one = decisions(rules, {"x": x, "c": c}, 5, min_hold=hold)
         np.testing.assert_array_equal(many.rule[:, k], one.rule)
         np.testing.assert_array_equal(many.targets[:, k], one.targets)
+
+
+@pytest.mark.parametrize("stateful", [False, True])
+def test_deciding_rules_write_into_a_view_of_a_bigger_array(stateful: bool) -> None:
+    """A sweep passes a slice of its chunk's rule array: the rules land there, the other columns keep
+    theirs, and the numbers are those of the rules returned without ``out``."""
+    until = "x > 0.4" if stateful else None
+    rules = _rules(
+        Rule(when="x < c", until=until, weights={"hk": 1.0}),
+        Rule(when="x > 0.45", weights={"us": 1.0}),
+        Rule(otherwise={"us": 0.5, "hk": 0.5}),
+    )
+    x = np.array([0.5, 0.1, 0.3, 0.5, 0.15, np.nan, 0.42])
+    env = {"x": x[:, None], "c": np.array([[0.2, 0.12, 0.35]])}
+    alone = deciding_rules(rules, env, 7, 3)[0]
+    big = np.full((7, 6), -7, dtype=np.int64)
+    got = deciding_rules(rules, env, 7, 3, out=big[:, 2:5])[0]
+    np.testing.assert_array_equal(got, alone)
+    np.testing.assert_array_equal(big[:, 2:5], alone)
+    assert (big[:, [0, 1, 5]] == -7).all()
+    assert len(np.unique(alone)) == 3
 
 
 # ------------------------------------------------------------------------------------------- sizing
