@@ -28,13 +28,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from engine import metrics as m
 from engine.config.models import Costs, Sizing, StrategyConfig
 from engine.config.params import Combination, Grid, sweep_target
 from engine.data.panel import LoadedPanel
@@ -42,7 +41,6 @@ from engine.errors import UserError
 from engine.evaluate import Columns, Market, cost_groups, evaluate_curves, first_decision, market
 from engine.memory import keep_freed_memory
 from engine.metrics import specs
-from engine.metrics.nb import block_sums_nb
 from engine.metrics.specs import Curves
 from engine.pipeline import benchmark_allocation, run_with_config
 from engine.rules import compile_rules, deciding_rules
@@ -342,10 +340,18 @@ def evaluate_chunk(
         mk, columns, init_cash=cfg.initial_cash, engine=ctx.simulator, reference=ctx.reference_value
     )
     del columns  # the targets: freed before the metrics allocate their arrays (engine/memory.py)
+    n = len(curves.value)
+    blocks = BLOCKS if n // BLOCKS >= 2 else 0  # the overfitting statistics' block sums, from the same passes
+    curves = replace(curves, market=ctx.market_returns, blocks=blocks)
     table = _metrics(ctx, curves, weights)
     if ctx.windows:
         table = pd.concat([table, _window_metrics(ctx, curves.value)], axis=1)
-    block_sum, block_sq, block_n = _block_sums(curves.returns, ctx.risk_free)
+    if blocks:
+        block_sum, block_sq = curves.passes.block_sum, curves.passes.block_sq
+        block_n = np.full(BLOCKS, n // BLOCKS, dtype=np.float64)
+    else:  # too few dates for two in each block
+        block_sum = block_sq = np.zeros((BLOCKS, curves.k))
+        block_n = np.zeros(BLOCKS)
     returns = curves.returns - ctx.risk_free[:, None] if keep_returns else None
     return ChunkResult(
         index=np.asarray(index, dtype=np.int64),
@@ -365,8 +371,9 @@ def _metrics(ctx: SweepContext, curves: Curves, weights: np.ndarray) -> pd.DataF
     for j, a in enumerate(panel.assets):
         if a not in panel.signal_only:
             out[f"weight_{a}"] = weights[:, j]
+    betas = curves.betas  # (A, k): on each asset's daily returns
     for j, a in enumerate(panel.assets):
-        out[f"beta_{a}"] = m.betas(curves.returns[1:], ctx.market_returns[:, j])
+        out[f"beta_{a}"] = betas[j]
     return pd.DataFrame(out)
 
 
@@ -394,21 +401,6 @@ def _window_metrics(ctx: SweepContext, value: np.ndarray) -> pd.DataFrame:
         found = window_metrics(ctx.dates, value, window, ctx.cfg.initial_cash, ctx.risk_free)
         out.update({f"w{i}:{name}": v for name, v in found.items()})
     return pd.DataFrame(out)
-
-
-def _block_sums(
-    returns: np.ndarray, risk_free: np.ndarray, blocks: int = BLOCKS
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-block sums of e and e^2, e = returns - risk_free (per date), over ``blocks`` contiguous blocks of
-    equal size (remainder rows dropped from the start, so the most recent dates are always in)."""
-    n = len(returns)
-    size = n // blocks
-    if size < 2:
-        return np.zeros((blocks, returns.shape[1])), np.zeros((blocks, returns.shape[1])), np.zeros(blocks)
-    total, squares = block_sums_nb(
-        np.ascontiguousarray(returns, dtype=np.float64), np.ascontiguousarray(risk_free, dtype=np.float64), blocks, size
-    )
-    return total, squares, np.full(blocks, size, dtype=np.float64)
 
 
 def chunks(cfg: StrategyConfig, grid: Grid, chunk_size: int) -> list[np.ndarray]:

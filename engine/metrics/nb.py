@@ -12,8 +12,8 @@ import numba
 import numpy as np
 
 __all__ = [
-    "block_sums_nb",
     "covariances_nb",
+    "curve_passes_nb",
     "drawdowns_nb",
     "means_nb",
     "moments_nb",
@@ -40,25 +40,6 @@ def returns_nb(value: Array, initial: Array) -> Array:
         for j in range(k):
             out[i, j] = value[i, j] / value[i - 1, j] - 1.0
     return out
-
-
-@numba.njit(cache=True, nogil=True)
-def block_sums_nb(r: Array, rf: Array, blocks: int, size: int) -> tuple[Array, Array]:
-    """(blocks, K) sums of e and of e * e, e = r[i, j] - rf[i], over ``blocks`` runs of ``size`` rows
-    ending at the last row, each summed in row order from 0.0 (numpy's ``sum(axis=1)`` of the
-    (blocks, size, K) reshape of ``r - rf[:, None]``, and of its square, without either array)."""
-    n, k = r.shape
-    total = np.zeros((blocks, k))
-    squares = np.zeros((blocks, k))
-    first = n - size * blocks
-    for b in range(blocks):
-        for i in range(first + b * size, first + (b + 1) * size):
-            f = rf[i]
-            for j in range(k):
-                e = r[i, j] - f
-                total[b, j] += e
-                squares[b, j] += e * e
-    return total, squares
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -103,6 +84,134 @@ def moments_nb(r: Array, rf: Array) -> tuple[Array, Array, Array, Array, Array]:
     else:
         std, std_raw = np.full(k, np.nan), np.full(k, np.nan)
     return mean, std, np.sqrt(down / n), biggest, std_raw
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def curve_passes_nb(
+    value: Array, initial: Array, rf: Array, ref: Array, days: Array, market: Array, blocks: int, size: int
+) -> tuple[Array, Array, Array, Array, Array, Array, Array, Array, Array, Array, Array, Array, Array, Array]:
+    """What the metrics of K curves need, from two passes in date order over ``value`` (n, K), each
+    daily return r = value / previous value - 1 computed on the way (``initial`` (K,) before row 0).
+
+    Returns, per column: :func:`moments_nb` of r against ``rf`` (mean, std, downside, max |r|, std of r);
+    the mean, std and max |d| of the active returns d = r - ``ref`` (the reference's (n,) returns);
+    :func:`drawdowns_nb` (``days`` (n,)); :func:`means_nb` of the values; the covariance of r[1:] with
+    each column of ``market`` (n - 1, M) (:func:`covariances_nb`), (M, K); and the sums of e = r - ``rf`` and
+    of e * e over ``blocks`` runs of ``size`` rows ending at the last row, each from 0.0 in row order (numpy's
+    ``sum(axis=1)`` of the (blocks, size, K) reshape; 0 blocks: none).  Each sum is the operations of the
+    kernel named, in the same order, so the same bits (``tests/unit/test_metric_kernels.py``), with no
+    (n, K) array of returns, excess or active returns written and read again.
+    """
+    n, k = value.shape
+    n_market = market.shape[1]
+    total = np.zeros(k)
+    total_raw = np.zeros(k)
+    biggest = np.zeros(k)
+    active_total = np.zeros(k)
+    active_biggest = np.zeros(k)
+    value_total = np.zeros(k)
+    later_total = np.zeros(k)
+    deepest = np.zeros(k)
+    longest = np.zeros(k)
+    peak = initial.copy()
+    peak_day = np.full(k, days[0] if n > 0 else 0.0)
+    was_at_peak = initial >= initial
+    block_sum = np.zeros((blocks, k))
+    block_sq = np.zeros((blocks, k))
+    first = n - size * blocks
+    for i in range(n):
+        f, g, day = rf[i], ref[i], days[i]
+        before = initial if i == 0 else value[i - 1]
+        row = value[i]
+        later = i >= 1
+        for j in range(k):
+            v = row[j]
+            x = v / before[j] - 1.0
+            total[j] += x - f
+            total_raw[j] += x
+            a = abs(x)
+            biggest[j] = a if a > biggest[j] else biggest[j]
+            y = x - g
+            active_total[j] += y - 0.0
+            a = abs(y)
+            active_biggest[j] = a if a > active_biggest[j] else active_biggest[j]
+            value_total[j] += v
+            later_total[j] += x if later else 0.0
+            p = peak[j]  # drawdowns_nb's step
+            p = np.nan if (v != v or p != p) else (v if v > p else p)
+            peak[j] = p
+            dd = v / p - 1.0
+            low = deepest[j]
+            deepest[j] = dd if (dd != dd or dd < low) else low
+            at_peak = v >= p
+            span = day - peak_day[j]
+            under = not at_peak or not was_at_peak[j]
+            longest[j] = span if (under and span > longest[j]) else longest[j]
+            peak_day[j] = day if at_peak else peak_day[j]
+            was_at_peak[j] = at_peak
+        if i >= first:
+            b = (i - first) // size
+            for j in range(k):
+                e = (row[j] / before[j] - 1.0) - f
+                block_sum[b, j] += e
+                block_sq[b, j] += e * e
+    mean = total / n
+    mean_raw = total_raw / n
+    active_mean = active_total / n
+    later_mean = later_total / (n - 1)
+    market_mean = np.zeros(n_market)
+    for q in range(n_market):
+        s = 0.0
+        for i in range(n - 1):
+            s += market[i, q]
+        market_mean[q] = s / (n - 1)
+    squares = np.zeros(k)
+    squares_raw = np.zeros(k)
+    down = np.zeros(k)
+    active_squares = np.zeros(k)
+    cov = np.zeros((n_market, k))
+    xs = np.empty(k)
+    for i in range(n):
+        f, g = rf[i], ref[i]
+        before = initial if i == 0 else value[i - 1]
+        row = value[i]
+        for j in range(k):
+            x = row[j] / before[j] - 1.0
+            xs[j] = x
+            e = x - f
+            d = e - mean[j]
+            squares[j] += d * d
+            d = x - mean_raw[j]
+            squares_raw[j] += d * d
+            down[j] += e * e if (e < 0.0 or e != e) else 0.0
+            d = ((x - g) - 0.0) - active_mean[j]
+            active_squares[j] += d * d
+        if i >= 1:
+            for q in range(n_market):
+                dm = market[i - 1, q] - market_mean[q]
+                for j in range(k):
+                    cov[q, j] += (xs[j] - later_mean[j]) * dm
+    if n > 1:
+        std, std_raw = np.sqrt(squares / (n - 1)), np.sqrt(squares_raw / (n - 1))
+        active_std = np.sqrt(active_squares / (n - 1))
+    else:
+        std, std_raw, active_std = np.full(k, np.nan), np.full(k, np.nan), np.full(k, np.nan)
+    return (
+        mean,
+        std,
+        np.sqrt(down / n),
+        biggest,
+        std_raw,
+        active_mean,
+        active_std,
+        active_biggest,
+        deepest,
+        longest,
+        value_total / n,
+        cov / (n - 2),
+        block_sum,
+        block_sq,
+    )
 
 
 @numba.njit(cache=True, nogil=True)

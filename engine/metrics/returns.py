@@ -22,12 +22,13 @@ tests against vectorbt's returns accessor with the same annualisation.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from engine.metrics.nb import (
     covariances_nb,
+    curve_passes_nb,
     drawdowns_nb,
     means_nb,
     moments_nb,
@@ -37,20 +38,25 @@ from engine.metrics.nb import (
 )
 
 __all__ = [
+    "CurvePasses",
     "annual_volatility",
     "average",
     "average_weights",
     "betas",
+    "betas_from_covariances",
     "cagr",
     "calmar",
+    "curve_passes",
     "daily_returns",
     "drawdowns",
     "longest_drawdown_days",
     "max_drawdown",
     "periods_per_year",
+    "ratios_from_moments",
     "resampled_sharpes",
     "risk_ratios",
     "sharpe",
+    "sharpe_from_moments",
     "sortino",
     "total_return",
     "worst_year",
@@ -140,16 +146,75 @@ def risk_ratios(returns: Array, ppy: float, *, risk_free: Array | None = None) -
     if len(returns) < 2:
         nan = _out(np.full(np.shape(returns)[1:], np.nan))
         return nan, nan, nan
-    mean, sd, downside, biggest, sd_raw = _stats(returns, risk_free)
-    root = np.sqrt(ppy)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = (
-            sd_raw * root,
-            np.where(sd > FLAT_RTOL * biggest, mean / sd * root, np.nan),
-            np.where(downside > FLAT_RTOL * biggest, mean / downside * root, np.nan),
-        )
-    vol, sharpe_, sortino_ = (_shaped(x, returns) for x in ratios)
+    vol, sharpe_, sortino_ = (_shaped(x, returns) for x in ratios_from_moments(_stats(returns, risk_free), ppy))
     return vol, sharpe_, sortino_
+
+
+def ratios_from_moments(moments: tuple[Array, Array, Array, Array, Array], ppy: float) -> tuple[Array, Array, Array]:
+    """(annual volatility, Sharpe, Sortino) per column from :func:`moments_nb`'s (mean, std, downside,
+    max |r|, std of r) of the excess returns e: ``std(r) * root``, ``mean(e) / std(e) * root`` and
+    ``mean(e) / downside * root`` (root = sqrt(``ppy``)), a ratio NaN when its denominator is within
+    ``FLAT_RTOL`` of max |r| (rounding noise, not variation)."""
+    mean, sd, downside, biggest, sd_raw = moments
+    root = np.sqrt(ppy)
+    return sd_raw * root, sharpe_from_moments(mean, sd, biggest, ppy), sharpe_from_moments(mean, downside, biggest, ppy)
+
+
+def sharpe_from_moments(mean: Array, spread: Array, biggest: Array, ppy: float) -> Array:
+    """``mean / spread * sqrt(ppy)`` per column; NaN where ``spread`` is within ``FLAT_RTOL`` of ``biggest``
+    (max |r|): a spread that small is rounding noise, not variation."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(spread > FLAT_RTOL * biggest, mean / spread * np.sqrt(ppy), np.nan)
+
+
+class CurvePasses(NamedTuple):
+    """Per-column sums of K curves from two compiled passes over their values (:func:`curve_passes`)."""
+
+    excess: tuple[Array, Array, Array, Array, Array]  # moments_nb of r against rf (ratios_from_moments' input)
+    active: tuple[Array, Array, Array]  # mean, std (ddof=1) and max |d| of d = r - r_reference
+    drawdowns: tuple[Array, Array]  # max drawdown, longest drawdown in days
+    mean_value: Array  # :func:`average` of the values
+    covariances: Array  # (M, K): cov(r[1:], market[:, q], ddof=1) per market column q
+    block_sum: Array  # (blocks, K) sums of r - rf over equal runs of dates ending at the last
+    block_sq: Array  # (blocks, K) sums of (r - rf)^2 over the same runs
+
+
+def curve_passes(
+    value: Array,
+    initial: float | Array,
+    days: Array,
+    *,
+    risk_free: Array | None = None,
+    reference_returns: Array | None = None,
+    market: Array | None = None,
+    blocks: int = 0,
+) -> CurvePasses:
+    """:class:`CurvePasses` of the (dates, K) curves ``value`` (:func:`engine.metrics.nb.curve_passes_nb`):
+    the sums of :func:`risk_ratios`, :func:`drawdowns`, :func:`average`, the active returns' moments and
+    :func:`betas`' covariances, the same bits, without an (dates, K) array of returns.
+
+    ``days``: calendar days of each date from the first; ``risk_free``: (dates,) per-date returns (None:
+    zero); ``reference_returns``: (dates,) the reference's daily returns (None: the active sums are those
+    of zero); ``market``: (dates - 1, M) returns the covariances are taken against (None: none);
+    ``blocks``: the number of equal runs of dates for the block sums (0: none; at least 2 dates each).
+    """
+    v = np.ascontiguousarray(value, dtype=np.float64)
+    n, k = v.shape
+    zeros = np.zeros(n)
+    size = n // blocks if blocks else 0
+    if blocks and size < 2:
+        raise ValueError(f"{blocks} blocks of {n} dates: fewer than 2 dates each")
+    out = curve_passes_nb(
+        v,
+        np.ascontiguousarray(np.broadcast_to(np.asarray(initial, dtype=np.float64), (k,))),
+        zeros if risk_free is None else np.ascontiguousarray(risk_free, dtype=np.float64),
+        zeros if reference_returns is None else np.ascontiguousarray(reference_returns, dtype=np.float64),
+        np.ascontiguousarray(days, dtype=np.float64),
+        np.zeros((max(n - 1, 0), 0)) if market is None else np.ascontiguousarray(market, dtype=np.float64),
+        blocks,
+        size,
+    )
+    return CurvePasses((out[0], out[1], out[2], out[3], out[4]), (out[5], out[6], out[7]), (out[8], out[9]), *out[10:])
 
 
 def annual_volatility(returns: Array, ppy: float) -> Metric:
@@ -259,7 +324,14 @@ def betas(returns: Array, market_returns: Array) -> Metric:
     r, mk = np.asarray(returns, dtype=np.float64), np.asarray(market_returns, dtype=np.float64)
     if len(mk) < 2:
         return _out(np.full(r.shape[1:], np.nan))
-    var = np.var(mk, ddof=1)
+    return _shaped(betas_from_covariances(covariances_nb(_columns(r), np.ascontiguousarray(mk)), mk), r)
+
+
+def betas_from_covariances(cov: Array, market_returns: Array) -> Array:
+    """cov / var(market_returns, ddof=1) per column (``cov``: each column's covariance with the market's
+    returns); NaN without variation in the market's returns or with fewer than two of them."""
+    mk = np.asarray(market_returns, dtype=np.float64)
+    var = np.var(mk, ddof=1) if len(mk) >= 2 else np.nan
     if not var > 0:
-        return _out(np.full(r.shape[1:], np.nan))
-    return _shaped(covariances_nb(_columns(r), np.ascontiguousarray(mk)) / var, r)
+        return np.full(np.shape(cov), np.nan)
+    return np.asarray(cov) / var

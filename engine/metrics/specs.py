@@ -76,6 +76,8 @@ class Curves:
     reference_initial: float | None = None
     years_given: float | None = None
     ppy_given: float | None = None
+    market: np.ndarray | None = None  # (dates - 1, M): returns the betas are taken against (None: no betas)
+    blocks: int = 0  # per-block sums of the excess returns over this many equal runs of dates (0: none)
 
     @property
     def k(self) -> int:
@@ -99,15 +101,29 @@ class Curves:
         return self.initial if self.reference_initial is None else self.reference_initial
 
     @cached_property
-    def active_returns(self) -> np.ndarray | None:
-        """d = r - r_reference, (dates, K), each from its own value before the first date; None without a reference."""
-        if self.reference is None:
-            return None
-        return self.returns - m.daily_returns(self.reference, self.reference_start)[:, None]
-
-    @cached_property
     def returns(self) -> np.ndarray:
         return m.daily_returns(self.value, self.initial)
+
+    @cached_property
+    def days(self) -> np.ndarray:
+        """Calendar days of each date from the first."""
+        return (self.dates - self.dates[0]).days.to_numpy()
+
+    @cached_property
+    def passes(self) -> m.CurvePasses:
+        """The sums behind the ratios, drawdowns, mean value, active returns' moments (d = r - r_reference,
+        each from its own value before the first date), betas and block sums: two compiled passes over the
+        curves (:func:`engine.metrics.returns.curve_passes`), no (dates, K) array of returns."""
+        ref = None if self.reference is None else m.daily_returns(self.reference, self.reference_start)
+        return m.curve_passes(
+            self.value,
+            self.initial,
+            self.days,
+            risk_free=self.risk_free,
+            reference_returns=ref,
+            market=self.market,
+            blocks=self.blocks,
+        )
 
     @cached_property
     def cagr(self) -> np.ndarray:
@@ -115,13 +131,33 @@ class Curves:
 
     @cached_property
     def ratios(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(annual volatility, Sharpe, Sortino), from one pass over the returns."""
-        return m.risk_ratios(self.returns, self.periods_per_year, risk_free=self.risk_free)
+        """(annual volatility, Sharpe, Sortino), as :func:`engine.metrics.returns.risk_ratios` gives them."""
+        if len(self.value) < 2:
+            return self._nan(), self._nan(), self._nan()
+        return m.ratios_from_moments(self.passes.excess, self.periods_per_year)
+
+    @cached_property
+    def relative(self) -> tuple[np.ndarray, np.ndarray]:
+        """(tracking error, information ratio): the annual volatility and the Sharpe ratio of the active
+        returns d = r - r_reference (NaN without a reference)."""
+        if self.reference is None or len(self.value) < 2:
+            return self._nan(), self._nan()
+        mean, sd, biggest = self.passes.active
+        return sd * np.sqrt(self.periods_per_year), m.sharpe_from_moments(mean, sd, biggest, self.periods_per_year)
 
     @cached_property
     def drawdowns(self) -> tuple[np.ndarray, np.ndarray]:
-        """(max drawdown, longest drawdown in calendar days), from one pass over the curves."""
-        return m.drawdowns((self.dates - self.dates[0]).days.to_numpy(), self.value, self.initial)
+        """(max drawdown, longest drawdown in calendar days), as :func:`engine.metrics.returns.drawdowns`."""
+        return self.passes.drawdowns
+
+    @cached_property
+    def betas(self) -> np.ndarray:
+        """(M, K): each column's beta on each column of ``market`` (:func:`engine.metrics.returns.betas`)."""
+        market = self.given(self.market, "market")
+        cov = self.passes.covariances
+        if len(market) < 2:
+            return np.full(cov.shape, np.nan)
+        return np.stack([m.betas_from_covariances(cov[q], market[:, q]) for q in range(market.shape[1])])
 
     def given(self, x: np.ndarray | None, name: str) -> np.ndarray:
         """An input a metric needs; a TypeError names it when the caller did not give it."""
@@ -139,7 +175,7 @@ class Curves:
 
 
 def _turnover(c: Curves) -> np.ndarray:
-    return c.per_year(c.given(c.traded, "traded") / 2.0 / m.average(c.value))
+    return c.per_year(c.given(c.traded, "traded") / 2.0 / c.passes.mean_value)
 
 
 def _excess(c: Curves) -> np.ndarray:
@@ -149,15 +185,11 @@ def _excess(c: Curves) -> np.ndarray:
 
 
 def _information_ratio(c: Curves) -> np.ndarray:
-    if c.active_returns is None:
-        return c._nan()
-    return np.asarray(m.sharpe(c.active_returns, c.periods_per_year))
+    return c.relative[1]
 
 
 def _tracking_error(c: Curves) -> np.ndarray:
-    if c.active_returns is None:
-        return c._nan()
-    return np.asarray(m.annual_volatility(c.active_returns, c.periods_per_year))
+    return c.relative[0]
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from engine import metrics as m
-from engine.metrics.nb import block_sums_nb
+from engine.metrics.nb import covariances_nb, drawdowns_nb, means_nb, moments_nb
+from engine.metrics.returns import curve_passes
+from engine.metrics.specs import Curves
 
 
 @pytest.fixture
@@ -115,16 +118,73 @@ def test_daily_returns_of_a_matrix_are_numpy_s_division_bit_for_bit() -> None:
     assert m.daily_returns(np.empty((0, 3)), 1.0).shape == (0, 3)
 
 
-def test_block_sums_are_the_reshaped_sums_of_excess_returns() -> None:
-    """``block_sums_nb`` against numpy: the (blocks, size, K) reshape of r - rf summed over dates, and of
-    its square; the remainder rows dropped from the start."""
-    rng = np.random.default_rng(12)
-    r = rng.normal(0.0003, 0.01, (1003, 5))
-    r[500, 2] = np.nan
-    rf = rng.uniform(0.0, 0.0002, 1003)
-    size = 1003 // 16
-    cut = (r - rf[:, None])[1003 - 16 * size :].reshape(16, size, 5)
-    total, squares = block_sums_nb(r, rf, 16, size)
-    assert np.array_equal(total, cut.sum(axis=1), equal_nan=True)
-    assert np.array_equal(squares, (cut**2).sum(axis=1), equal_nan=True)
-    assert np.isnan(total[(500 - (1003 - 16 * size)) // size, 2])
+def _awkward_curves(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(value (300, 7), risk-free (300,), reference (300,), market (299, 2), days (300,)): random curves, one
+    with a zero (inf and NaN returns), one with NaN values, one with an inf, one negative, one flat."""
+    rng = np.random.default_rng(seed)
+    value = 1000.0 * np.cumprod(1.0 + rng.normal(0.0003, 0.01, (300, 7)), axis=0)
+    value[50, 1] = 0.0
+    value[100:104, 2] = np.nan
+    value[200, 3] = np.inf
+    value[:, 4] *= -1.0
+    value[:, 5] = 1000.0
+    reference = 1000.0 * np.cumprod(1.0 + rng.normal(0.0002, 0.01, 300))
+    market = rng.normal(0.0, 0.01, (299, 2))
+    days = np.cumsum(rng.integers(1, 4, 300)) - 1.0
+    return value, rng.uniform(0.0, 0.0002, 300), reference, market, days
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_curve_passes_give_each_kernel_s_bits(seed: int) -> None:
+    """The two fused passes against the kernels they stand for, each on its own array of returns: the
+    moments of r - rf, of the active returns, the drawdowns, the mean value, the covariances with each
+    market's returns and the block sums (numpy's reshaped sums), for one initial value or one per column."""
+    value, rf, reference, market, days = _awkward_curves(seed)
+    for initial in (1000.0, np.linspace(900.0, 1100.0, 7)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = m.daily_returns(value, initial)
+            rr = m.daily_returns(reference, 1000.0)
+            active = r - rr[:, None]
+            got = curve_passes(value, initial, days, risk_free=rf, reference_returns=rr, market=market, blocks=6)
+            size = 300 // 6
+            cut = (r - rf[:, None])[300 - 6 * size :].reshape(6, size, 7)
+            want = {
+                "excess": moments_nb(r, rf),
+                "active": tuple(moments_nb(active, np.zeros(300))[i] for i in (0, 1, 3)),
+                "drawdowns": drawdowns_nb(value, np.broadcast_to(initial, (7,)).astype(float), days),
+                "mean_value": means_nb(value),
+                "covariances": np.stack([covariances_nb(r[1:].copy(), market[:, q].copy()) for q in (0, 1)]),
+                "block_sum": cut.sum(axis=1),
+                "block_sq": (cut**2).sum(axis=1),
+            }
+        for name, expected in want.items():
+            mine = getattr(got, name)
+            pairs = zip(*(x if isinstance(x, tuple) else (x,) for x in (mine, expected)), strict=True)
+            assert all(np.array_equal(a, b, equal_nan=True) for a, b in pairs), name
+
+
+def test_curves_read_their_metrics_from_the_passes_as_the_separate_functions_give_them() -> None:
+    """``Curves``' ratios, drawdowns, information ratio, tracking error, turnover and betas against
+    :mod:`engine.metrics.returns`' functions on the arrays of returns, bit for bit."""
+    value, rf, reference, market, _ = _awkward_curves(5)
+    dates = pd.bdate_range("2001-01-01", periods=300)
+    traded = np.full(7, 5.0e5)
+    c = Curves(dates, value, 1000.0, risk_free=rf, reference=reference, traded=traded, market=market)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = m.daily_returns(value, 1000.0)
+        active = r - m.daily_returns(reference, 1000.0)[:, None]
+        ppy = c.periods_per_year
+        pairs = [
+            (c.ratios, m.risk_ratios(r, ppy, risk_free=rf)),
+            (c.drawdowns, m.drawdowns((dates - dates[0]).days.to_numpy(), value, 1000.0)),
+            (c.relative, (m.annual_volatility(active, ppy), m.sharpe(active, ppy))),
+            ((c.passes.mean_value,), (m.average(value),)),
+            (tuple(c.betas), tuple(m.betas(r[1:], market[:, q]) for q in (0, 1))),
+        ]
+    for mine, theirs in pairs:
+        for a, b in zip(mine, theirs, strict=True):
+            assert np.array_equal(a, b, equal_nan=True)
+    alone = Curves(dates, value, 1000.0, risk_free=rf)  # no reference: no relative metrics
+    assert np.isnan(alone.relative[1]).all()
+    with pytest.raises(TypeError, match="market"):
+        _ = alone.betas
