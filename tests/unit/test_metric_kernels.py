@@ -145,9 +145,9 @@ def test_curve_passes_give_each_kernel_s_bits(seed: int) -> None:
             r = m.daily_returns(value, initial)
             rr = m.daily_returns(reference, 1000.0)
             active = r - rr[:, None]
-            got = curve_passes(value, initial, days, risk_free=rf, reference_returns=rr, market=market, blocks=6)
-            size = 300 // 6
-            cut = (r - rf[:, None])[300 - 6 * size :].reshape(6, size, 7)
+            got = curve_passes(value, initial, days, risk_free=rf, reference_returns=rr, market=market, blocks=7)
+            size = 300 // 7  # 42 dates each: the first 6 dates are in none
+            cut = (r - rf[:, None])[300 - 7 * size :].reshape(7, size, 7)
             want = {
                 "excess": moments_nb(r, rf),
                 "active": tuple(moments_nb(active, np.zeros(300))[i] for i in (0, 1, 3)),
