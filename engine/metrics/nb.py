@@ -42,6 +42,31 @@ def returns_nb(value: Array, initial: Array) -> Array:
     return out
 
 
+@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _deviations(x: float, f: float, mean: float, mean_raw: float) -> tuple[float, float, float]:
+    """One date's terms of :func:`moments_nb`'s second pass: (e - mean)^2, (x - mean_raw)^2 and e^2 when
+    e = x - f is below zero or NaN (else +0.0, which leaves a sum's bits)."""
+    e = x - f
+    d = e - mean
+    d_raw = x - mean_raw
+    return d * d, d_raw * d_raw, e * e if (e < 0.0 or e != e) else 0.0
+
+
+@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _drawdown_step(
+    v: float, peak: float, deepest: float, longest: float, peak_day: float, was_at_peak: bool, day: float
+) -> tuple[float, float, float, float, bool]:
+    """One date of :func:`drawdowns_nb` for one column: the new (peak, deepest, longest, peak day, at peak)."""
+    p = np.nan if (v != v or peak != peak) else (v if v > peak else peak)
+    dd = v / p - 1.0
+    deepest = dd if (dd != dd or dd < deepest) else deepest  # NaN sticks, as in numpy's min
+    at_peak = v >= p
+    span = day - peak_day
+    under = not at_peak or not was_at_peak  # under water at i, or regaining at i
+    longest = span if (under and span > longest) else longest
+    return p, deepest, longest, day if at_peak else peak_day, at_peak
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def moments_nb(r: Array, rf: Array) -> tuple[Array, Array, Array, Array, Array]:
     """Per column of e = r - rf (rf per row): mean, std (ddof=1), sqrt(mean(min(e, 0)^2)), max |r|,
@@ -72,13 +97,10 @@ def moments_nb(r: Array, rf: Array) -> tuple[Array, Array, Array, Array, Array]:
     for i in range(n):
         f = rf[i]
         for j in range(k):
-            x = r[i, j]
-            e = x - f
-            d = e - mean[j]
-            squares[j] += d * d
-            d = x - mean_raw[j]
-            squares_raw[j] += d * d
-            down[j] += e * e if (e < 0.0 or e != e) else 0.0
+            sq, sq_raw, dn = _deviations(r[i, j], f, mean[j], mean_raw[j])
+            squares[j] += sq
+            squares_raw[j] += sq_raw
+            down[j] += dn
     if n > 1:
         std, std_raw = np.sqrt(squares / (n - 1)), np.sqrt(squares_raw / (n - 1))
     else:
@@ -137,18 +159,9 @@ def curve_passes_nb(
             active_biggest[j] = a if a > active_biggest[j] else active_biggest[j]
             value_total[j] += v
             later_total[j] += x if later else 0.0
-            p = peak[j]  # drawdowns_nb's step
-            p = np.nan if (v != v or p != p) else (v if v > p else p)
-            peak[j] = p
-            dd = v / p - 1.0
-            low = deepest[j]
-            deepest[j] = dd if (dd != dd or dd < low) else low
-            at_peak = v >= p
-            span = day - peak_day[j]
-            under = not at_peak or not was_at_peak[j]
-            longest[j] = span if (under and span > longest[j]) else longest[j]
-            peak_day[j] = day if at_peak else peak_day[j]
-            was_at_peak[j] = at_peak
+            peak[j], deepest[j], longest[j], peak_day[j], was_at_peak[j] = _drawdown_step(
+                v, peak[j], deepest[j], longest[j], peak_day[j], was_at_peak[j], day
+            )
         if i >= first:
             b = (i - first) // size
             for j in range(k):
@@ -178,12 +191,10 @@ def curve_passes_nb(
         for j in range(k):
             x = row[j] / before[j] - 1.0
             xs[j] = x
-            e = x - f
-            d = e - mean[j]
-            squares[j] += d * d
-            d = x - mean_raw[j]
-            squares_raw[j] += d * d
-            down[j] += e * e if (e < 0.0 or e != e) else 0.0
+            sq, sq_raw, dn = _deviations(x, f, mean[j], mean_raw[j])
+            squares[j] += sq
+            squares_raw[j] += sq_raw
+            down[j] += dn
             d = ((x - g) - 0.0) - active_mean[j]
             active_squares[j] += d * d
         if i >= 1:
@@ -259,19 +270,9 @@ def drawdowns_nb(value: Array, initial: Array, days: Array) -> tuple[Array, Arra
     for i in range(n):
         day = days[i]
         for j in range(k):
-            v = value[i, j]
-            p = peak[j]
-            p = np.nan if (v != v or p != p) else (v if v > p else p)
-            peak[j] = p
-            dd = v / p - 1.0
-            low = deepest[j]
-            deepest[j] = dd if (dd != dd or dd < low) else low  # NaN sticks, as in numpy's min
-            at_peak = v >= p
-            span = day - peak_day[j]
-            under = not at_peak or not was_at_peak[j]  # under water at i, or regaining at i
-            longest[j] = span if (under and span > longest[j]) else longest[j]
-            peak_day[j] = day if at_peak else peak_day[j]
-            was_at_peak[j] = at_peak
+            peak[j], deepest[j], longest[j], peak_day[j], was_at_peak[j] = _drawdown_step(
+                value[i, j], peak[j], deepest[j], longest[j], peak_day[j], was_at_peak[j], day
+            )
     return deepest, longest
 
 
