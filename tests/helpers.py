@@ -27,6 +27,7 @@ __all__ = [
     "PRICE_COLUMNS",
     "MemProvider",
     "panel_from_closes",
+    "random_three_asset_panel",
     "real_frames",
     "scale_close_on",
     "scale_prices_after",
@@ -106,3 +107,20 @@ def panel_from_closes(closes: Mapping[str, pd.Series], markets: Mapping[str, str
     specs = {a: AssetSpec(symbol=a, market=markets[a], currency="USD") for a in closes}
     series = {a: pd.Series(s.to_numpy(dtype="float64"), index=pd.DatetimeIndex(s.index)) for a, s in closes.items()}
     return build_panel(series, specs, price_field="close", source="test", synthetic=False)
+
+
+def random_three_asset_panel(seed: int, periods: int = 300) -> PricePanel:
+    """A synthetic panel of ``periods`` business days: ``us`` and ``us2`` (US market, about 5% of days
+    missing) and ``hk`` (Hong Kong market, quoted in USD, about 8% missing), random-walk closes."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2020-01-01", periods=periods)
+    steps = np.cumsum(rng.normal(0, 0.02, periods))
+    us = pd.Series(100 * np.exp(steps), index=dates)[rng.random(periods) > 0.05]
+    hk = pd.Series(50 * np.exp(np.cumsum(rng.normal(0, 0.02, periods))), index=dates)[rng.random(periods) > 0.08]
+    us2 = pd.Series(80 * np.exp(np.cumsum(rng.normal(0, 0.02, len(us)))), index=us.index)
+    specs = {
+        "us": AssetSpec(symbol="US", market="us"),
+        "us2": AssetSpec(symbol="US2", market="us"),
+        "hk": AssetSpec(symbol="HK", market="hk", currency="USD"),
+    }
+    return build_panel({"us": us, "us2": us2, "hk": hk}, specs, price_field="close", source="t", synthetic=True)

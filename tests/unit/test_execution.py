@@ -17,26 +17,13 @@ from engine.data.panel import build_panel
 from engine.execution import event_mask, plan_batch
 from engine.simulate import simulate_batch
 from engine.valuation import simulation_prices, valuation
-
-
-def _panel(seed: int):
-    rng = np.random.default_rng(seed)
-    dates = pd.bdate_range("2020-01-01", periods=300)
-    us = pd.Series(100 * np.exp(np.cumsum(rng.normal(0, 0.02, 300))), index=dates)[rng.random(300) > 0.05]
-    hk = pd.Series(50 * np.exp(np.cumsum(rng.normal(0, 0.02, 300))), index=dates)[rng.random(300) > 0.08]
-    us2 = pd.Series(80 * np.exp(np.cumsum(rng.normal(0, 0.02, len(us)))), index=us.index)
-    specs = {
-        "us": AssetSpec(symbol="US", market="us"),
-        "us2": AssetSpec(symbol="US2", market="us"),
-        "hk": AssetSpec(symbol="HK", market="hk", currency="USD"),
-    }
-    return build_panel({"us": us, "us2": us2, "hk": hk}, specs, price_field="close", source="t", synthetic=True)
+from tests.helpers import random_three_asset_panel
 
 
 @pytest.mark.parametrize("engine", ["rust", "numba"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_scheduler_fills_equal_vectorbt_simulation_of_its_legs(engine: str, seed: int) -> None:
-    panel = _panel(seed)
+    panel = random_three_asset_panel(seed)
     rng = np.random.default_rng(seed + 100)
     n, a, k = len(panel.dates), len(panel.assets), 6
     menu = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.3, 0.3, 0.4], [0.5, 0, 0.2], [0, 0, 0]], dtype=float)
@@ -106,7 +93,7 @@ def test_the_scheduler_counts_switches_of_the_events_it_kept(seed: int, given: b
     band included): only events executing from the first simulated date on, a change under 1e-12 not
     counted; no event executing past the last date.  ``given``: events of the caller's, some decided before the
     start (and a lag per row for one seed), which plan_batch leaves as they were."""
-    panel = _panel(seed)
+    panel = random_three_asset_panel(seed)
     rng = np.random.default_rng(seed + 300)
     n, a, k = len(panel.dates), len(panel.assets), 5
     menu = np.array([[1, 0, 0], [1, 0, 1e-13], [0, 1, 0], [0.3, 0.3, 0.4], [0.3, 0.3, 0.4 + 1e-11]], dtype=float)
@@ -179,7 +166,7 @@ def test_the_event_mask_follows_each_column_s_mode_from_its_first_decision() -> 
 def test_a_lag_for_every_column_or_date_plans_as_the_full_lag_does(shape: str) -> None:
     """A lag given once for every column or every date is the (n, K) lag it stands for, not a smaller
     array the compiled scheduler would read past."""
-    panel = _panel(7)
+    panel = random_three_asset_panel(7)
     n, a, k = len(panel.dates), len(panel.assets), 3
     menu = np.array([[1, 0, 0], [0, 1, 0], [0.3, 0.3, 0.4]], dtype=float)
     targets = menu[np.repeat(np.random.default_rng(8).integers(0, 3, size=(n // 5 + 1, k)), 5, axis=0)[:n]]
@@ -267,7 +254,7 @@ def test_margin_fills_equal_vectorbt_from_orders_with_shorts(engine: str, seed: 
     shorts, docs/shorts.md) fills as vectorbt's own ``Portfolio.from_orders(direction='both')`` does."""
     import vectorbt as vbt
 
-    panel = _panel(seed)
+    panel = random_three_asset_panel(seed)
     rng = np.random.default_rng(seed + 200)
     n, a, k = len(panel.dates), len(panel.assets), 4
     menu = np.array([[1, 0, -1], [-1, 1, 0], [0, -0.5, 0.5], [0.5, 0, 0], [0, 0, 0], [-0.3, 0.3, 0.3]], dtype=float)

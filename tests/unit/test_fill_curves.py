@@ -8,18 +8,16 @@ Both read the same order records; the one-pass walk must add the same numbers in
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from vectorbt.portfolio.enums import order_dt
 
 from engine.calendar import market_rank
-from engine.config.models import AssetSpec
-from engine.data.panel import build_panel
 from engine.execution import plan_batch
 from engine.fill_curves import curves_from_fills
 from engine.metrics.returns import average_weights
 from engine.simulate import from_fills
 from engine.valuation import simulation_prices, valuation
+from tests.helpers import random_three_asset_panel
 
 
 def _reference(records, price, init_cash, n_groups, n_assets, rows, scale, unit_value):
@@ -45,23 +43,9 @@ def _assert_same_bits(records, price, init_cash, n_groups, n_assets, rows, scale
     assert np.array_equal(weights, want_weights, equal_nan=True)
 
 
-def _panel(seed: int):
-    rng = np.random.default_rng(seed)
-    dates = pd.bdate_range("2020-01-01", periods=260)
-    us = pd.Series(100 * np.exp(np.cumsum(rng.normal(0, 0.02, 260))), index=dates)[rng.random(260) > 0.05]
-    hk = pd.Series(50 * np.exp(np.cumsum(rng.normal(0, 0.02, 260))), index=dates)[rng.random(260) > 0.08]
-    us2 = pd.Series(80 * np.exp(np.cumsum(rng.normal(0, 0.02, len(us)))), index=us.index)
-    specs = {
-        "us": AssetSpec(symbol="US", market="us"),
-        "us2": AssetSpec(symbol="US2", market="us"),
-        "hk": AssetSpec(symbol="HK", market="hk", currency="USD"),
-    }
-    return build_panel({"us": us, "us2": us2, "hk": hk}, specs, price_field="close", source="t", synthetic=True)
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_the_scheduler_s_fills_give_the_three_pass_curves_and_weights(seed: int) -> None:
-    panel = _panel(seed)
+    panel = random_three_asset_panel(seed, periods=260)
     rng = np.random.default_rng(seed + 50)
     n, a, k = len(panel.dates), len(panel.assets), 7
     menu = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.3, 0.3, 0.4], [0.5, 0, 0.2], [0, 0, 0], [0.2, 0.7, 0.1]])
