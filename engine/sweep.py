@@ -13,8 +13,9 @@ combinations into columns, chunks the grid and ranks the rows:
    signals are neighbours, :func:`chunks`); rules are evaluated with the parameters as (1, k)
    rows broadcast against (dates, 1) signals; the k columns are planned and filled in one
    compiled kernel, whose fills (vectorbt's own order primitives, as ``Portfolio.from_orders``
-   calls them) give the value and each asset's average weight; the metrics of :mod:`engine.metrics.specs` are
-   computed on the (dates, k) equity matrix.  No Python loop runs over single combinations.
+   calls them) give the value and each asset's average weight in one more pass; the metrics of
+   :mod:`engine.metrics.specs`, the betas and the block sums come from two compiled passes over
+   the (dates, k) equity matrix.  No Python loop runs over single combinations.
 3. A chunk's result is a table (one row per combination) plus, for the overfitting statistics,
    per-block sums of each combination's daily excess returns.
 

@@ -61,7 +61,9 @@ class Curves:
     benchmark's (dates,) curve for relative metrics (None: they are NaN), ``reference_initial`` its
     value before the first date (None: ``initial``, a benchmark run beside the strategy from the
     same cash).  ``years_given`` and ``ppy_given`` replace the calendar years and periods per year
-    of ``dates`` when a caller fixed them (None: from the dates, as documented below).
+    of ``dates`` when a caller fixed them (None: from the dates, as documented below).  ``market``:
+    (dates - 1, M) daily returns the :attr:`betas` are taken against; ``blocks``: the number of equal
+    runs of dates (ending at the last) whose sums of excess returns :attr:`passes` adds up (0: none).
     """
 
     dates: pd.DatetimeIndex
