@@ -23,7 +23,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["curves_from_fills", "first_at_or_after"]
+__all__ = ["curves_from_fills", "fill_flows", "first_at_or_after", "reported_row"]
 
 
 def curves_from_fills(
@@ -110,7 +110,7 @@ def _curves_nb(
     nxt = np.full(n_groups, n_out, np.int64)
     for g in range(n_groups):
         if ptr[g] < end[g]:
-            nxt[g] = _reported_row(first_at, out_rows, idx[ptr[g]])
+            nxt[g] = reported_row(first_at, out_rows, idx[ptr[g]])
     value = np.empty((n_out, n_groups))
     total = np.zeros((n_groups, n_assets))
     cash_sum = np.zeros(n_groups)
@@ -125,15 +125,11 @@ def _curves_nb(
                 r = ptr[g]
                 at = i
                 while at == i:
-                    traded = size[r] * price[r]
-                    if side[r] == 0:
-                        flow[col[r] - base] += size[r]
-                        row_cash += -(traded + fees[r])
-                    else:
-                        flow[col[r] - base] += -size[r]
-                        row_cash += traded - fees[r]
+                    units_in, cash_in = fill_flows(size[r], price[r], fees[r], side[r])
+                    flow[col[r] - base] += units_in
+                    row_cash += cash_in
                     r += 1
-                    at = _reported_row(first_at, out_rows, idx[r]) if r < end[g] else n_out
+                    at = reported_row(first_at, out_rows, idx[r]) if r < end[g] else n_out
                 if at < i:
                     raise ValueError("curves_from_fills: a column's records are not in slot order")
                 ptr[g], nxt[g] = r, at
@@ -153,6 +149,18 @@ def _curves_nb(
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _reported_row(first_at: np.ndarray, out_rows: np.ndarray, slot: int) -> int:  # pragma: no cover - compiled
-    """The first reported row at or after ``slot`` (a table: binary searches cost twice the rest)."""
+def reported_row(first_at: np.ndarray, out_rows: np.ndarray, slot: int) -> int:  # pragma: no cover - compiled
+    """The first of ``out_rows`` at or after ``slot`` (``first_at``: :func:`first_at_or_after` of them; a
+    slot past its end, or before 0, by a binary search: the table costs half as much)."""
     return int(first_at[slot]) if 0 <= slot < len(first_at) else int(np.searchsorted(out_rows, slot))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def fill_flows(size: float, price: float, fees: float, side: int) -> tuple[float, float]:  # pragma: no cover
+    """A fill's (units, cash) flows as vectorbt's ``assets()`` and ``cash()`` add them up: a buy
+    (``side`` 0) adds ``size`` units and pays size x price + fees, a sale removes them and receives
+    size x price - fees."""
+    traded = size * price
+    if side == 0:
+        return size, -(traded + fees)
+    return -size, traded - fees

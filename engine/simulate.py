@@ -24,7 +24,7 @@ from typing import Literal
 import numba
 import numpy as np
 
-from engine.fill_curves import first_at_or_after
+from engine.fill_curves import fill_flows, first_at_or_after, reported_row
 
 __all__ = ["ENGINES", "BatchSim", "Engine", "SimResult", "from_fills", "group_rows", "simulate", "simulate_batch"]
 
@@ -452,17 +452,11 @@ def _equity_nb(
     position = np.zeros((n_out, width))
     first_at = first_at_or_after(out_rows)
     for r in range(len(idx)):
-        # the first reported row at or after the record's (a table: binary searches cost twice the rest)
-        at = first_at[idx[r]] if 0 <= idx[r] < len(first_at) else np.searchsorted(out_rows, idx[r])
+        at = reported_row(first_at, out_rows, idx[r])  # the first reported row at or after the record's
         if at < n_out:  # an order after the last reported row changes none of them
-            traded = size[r] * price[r]
-            c = col[r]
-            if side[r] == 0:
-                position[at, c] += size[r]
-                cash[at, c // n_assets] += -(traded + fees[r])
-            else:
-                position[at, c] += -size[r]
-                cash[at, c // n_assets] += traded - fees[r]
+            units_in, cash_in = fill_flows(size[r], price[r], fees[r], side[r])
+            position[at, col[r]] += units_in
+            cash[at, col[r] // n_assets] += cash_in
     value = np.empty((n_out, n_groups))
     cash_sum = np.zeros(n_groups)
     units_sum = np.zeros(width)
