@@ -162,6 +162,7 @@ EXPECTED: dict[str, set[str]] = {
         "simulate_batch",
     },
     "engine.store": {"RunFiles", "config_hash", "new_run_id", "write_run"},
+    "engine.uint128": {"mul128", "mulhi64"},
     "engine.valuation": {"Valuation", "cash_index", "dividend_growth", "simulation_prices", "slot_prices", "valuation"},
     "strategies": {
         "REGISTRY",

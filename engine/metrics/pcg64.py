@@ -27,8 +27,8 @@ from collections.abc import Sequence
 
 import numba
 import numpy as np
-from llvmlite import ir
-from numba.extending import intrinsic
+
+from engine.uint128 import mulhi64
 
 __all__ = ["StationaryDraws", "circular_draws"]
 
@@ -92,24 +92,11 @@ def _seeded(seed: int) -> np.ndarray:
     return np.array([*words, state["has_uint32"], state["uinteger"]], dtype=np.uint64)
 
 
-@intrinsic
-def _mulhi64(typingctx, a, b):
-    """The high 64 bits of the 128-bit product of two uint64 (one machine multiply, as numpy's C)."""
-    sig = numba.types.uint64(numba.types.uint64, numba.types.uint64)
-
-    def codegen(context, builder, signature, args):
-        wide = ir.IntType(128)
-        product = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
-        return builder.trunc(builder.lshr(product, ir.Constant(wide, 64)), ir.IntType(64))
-
-    return sig, codegen
-
-
 @numba.njit(cache=True, nogil=True, inline="always")
 def _step(hi: np.uint64, lo: np.uint64, inc_hi: np.uint64, inc_lo: np.uint64) -> tuple:
     """PCG64's next state (hi, lo) and its 64-bit output."""
     new_lo = lo * _MULT_LO
-    new_hi = _mulhi64(lo, _MULT_LO) + lo * _MULT_HI + hi * _MULT_LO  # type: ignore[call-arg]
+    new_hi = mulhi64(lo, _MULT_LO) + lo * _MULT_HI + hi * _MULT_LO  # type: ignore[call-arg]
     lo = new_lo + inc_lo
     hi = new_hi + inc_hi + (np.uint64(1) if lo < new_lo else np.uint64(0))
     value = hi ^ lo

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from engine.uint128 import mul128
+
 __all__ = ["WIDEST", "float_cells", "write_float"]
 
 _POW5_INV_BITCOUNT = 125
@@ -47,9 +49,8 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 _POW5_INV_SPLIT, _POW5_SPLIT = _tables()
-_U0, _U1, _U2, _U4, _U5, _U10, _U32, _U64 = (np.uint64(v) for v in (0, 1, 2, 4, 5, 10, 32, 64))
+_U0, _U1, _U2, _U4, _U5, _U10, _U64 = (np.uint64(v) for v in (0, 1, 2, 4, 5, 10, 64))
 _U100 = np.uint64(100)
-_MASK32 = np.uint64(0xFFFFFFFF)
 _MANTISSA = np.uint64((1 << 52) - 1)
 _HIDDEN = np.uint64(1 << 52)
 
@@ -257,21 +258,10 @@ def _pow5_factor(value):  # pragma: no cover - compiled
 @numba.njit(cache=True, nogil=True)
 def _mul_shift(m, low, high, j):  # pragma: no cover - compiled
     """floor(m * (high * 2**64 + low) / 2**j) for 64 < j < 128, m below 2**55 (Ryū's ``mulShift64``)."""
-    high1, low1 = _mul128(m, high)
-    high0, _ = _mul128(m, low)
+    high1, low1 = mul128(m, high)
+    high0, _ = mul128(m, low)
     total = high0 + low1
     if total < high0:
         high1 += _U1
     shift = np.uint64(j - 64)
     return (high1 << (_U64 - shift)) | (total >> shift)
-
-
-@numba.njit(cache=True, nogil=True)
-def _mul128(a, b):  # pragma: no cover - compiled
-    """The 128-bit product of two uint64 as (high, low) words."""
-    a_lo, a_hi = a & _MASK32, a >> _U32
-    b_lo, b_hi = b & _MASK32, b >> _U32
-    b00, b01, b10, b11 = a_lo * b_lo, a_lo * b_hi, a_hi * b_lo, a_hi * b_hi
-    mid1 = b10 + (b00 >> _U32)
-    mid2 = b01 + (mid1 & _MASK32)
-    return b11 + (mid1 >> _U32) + (mid2 >> _U32), ((mid2 & _MASK32) << _U32) | (b00 & _MASK32)
