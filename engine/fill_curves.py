@@ -5,7 +5,9 @@ date and each asset's average weight.  :func:`engine.simulate.from_fills` builds
 the units (n, K*A) at every reported row first; the value is then multiplied by the cash index and
 the weights are averaged from the units in two more passes.  :func:`curves_from_fills` walks each
 column's fills once, in date order, and keeps only the running cash and units, so neither array is
-written or read again.
+written or read again.  It goes date by date; within a date, after the fills reported there, each step
+(holdings, value, weights) is one loop over all the groups, which the compiler runs several groups at a time
+(SIMD lanes; each group's operations and their order are unchanged).
 
 The operations, and so the bits, are those of ``from_fills`` (a reported row's flows summed in
 record order, then added to the running sums; an asset held at a NaN price adds nothing only when
@@ -112,14 +114,16 @@ def _curves_nb(
         if ptr[g] < end[g]:
             nxt[g] = reported_row(first_at, out_rows, idx[ptr[g]])
     value = np.empty((n_out, n_groups))
-    total = np.zeros((n_groups, n_assets))
     cash_sum = np.zeros(n_groups)
-    units = np.zeros(n_groups * n_assets)
+    units = np.zeros((n_assets, n_groups))  # by asset: each loop below runs over the groups, in SIMD lanes
+    total = np.zeros((n_assets, n_groups))
+    held = np.empty(n_groups)
+    money = np.empty(n_groups)
     flow = np.zeros(n_assets)
     for i in range(n_out):
         for g in range(n_groups):
-            base = g * n_assets
             if nxt[g] == i:  # this row's flows, summed in record order, then added to the running sums
+                base = g * n_assets
                 row_cash = 0.0
                 flow[:] = 0.0
                 r = ptr[g]
@@ -135,17 +139,27 @@ def _curves_nb(
                 ptr[g], nxt[g] = r, at
                 cash_sum[g] += row_cash
                 for j in range(n_assets):
-                    units[base + j] += flow[j]
-            held = 0.0
-            for j in range(n_assets):
-                u = units[base + j]
+                    units[j, g] += flow[j]
+        held[:] = 0.0
+        for j in range(n_assets):  # each group's holdings summed in asset order, as one group at a time would
+            c = close[i, j]
+            for g in range(n_groups):
+                u = units[j, g]
                 if u != 0.0:  # no units are worth 0, even at a NaN price (as vectorbt's value())
-                    held += u * close[i, j]
-            money = ((init_cash + cash_sum[g]) + held) * scale[i]
-            value[i, g] = money
-            for j in range(n_assets):
-                total[g, j] += units[base + j] * unit_value[i, j] / money
-    return value, total / n_out
+                    held[g] += u * c
+        s = scale[i]
+        for g in range(n_groups):
+            money[g] = ((init_cash + cash_sum[g]) + held[g]) * s
+            value[i, g] = money[g]
+        for j in range(n_assets):
+            uv = unit_value[i, j]
+            for g in range(n_groups):
+                total[j, g] += units[j, g] * uv / money[g]
+    average = np.empty((n_groups, n_assets))
+    for g in range(n_groups):
+        for j in range(n_assets):
+            average[g, j] = total[j, g] / n_out
+    return value, average
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
