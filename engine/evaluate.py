@@ -39,6 +39,7 @@ from engine.execution import BatchPlan, next_slots, plan_batch
 from engine.fill_curves import curves_from_fills
 from engine.metrics.returns import average_weights
 from engine.metrics.specs import Curves
+from engine.rule_targets import RuleTargets
 from engine.signals import signal_lookback
 from engine.simulate import BatchSim, Engine, from_fills, simulate_batch
 from engine.valuation import Valuation, simulation_prices, valuation
@@ -201,7 +202,7 @@ def market(
 class Columns:
     """What differs between the K columns of one evaluation."""
 
-    targets: np.ndarray  # (n, K, A) targets decided on each row of the panel (warm-up included)
+    targets: np.ndarray | RuleTargets  # (n, K, A) decided on each row of the panel (warm-up included), or by rule
     lag: np.ndarray  # (K,), or (n, K) for a lag that changes over time
     rebalance: Sequence[str]  # K modes
     costs: Sequence[tuple[np.ndarray, CostRates]]  # (columns, rates): every column in exactly one group

@@ -61,6 +61,7 @@ which loops over the K columns in machine code, never in Python.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -69,6 +70,7 @@ import numpy as np
 import pandas as pd
 
 from engine.calendar import market_rank
+from engine.rule_targets import RULE_DTYPE, RuleTargets
 from engine.simulate import group_rows
 
 __all__ = ["BatchPlan", "OrderPlan", "event_mask", "next_slots", "plan_batch"]
@@ -118,7 +120,7 @@ class BatchPlan:
     leg_target: np.ndarray  # (L,) its target weight
     events: np.ndarray  # (n, K) bool: a decision with an event on that row that executes before the end
     lag: np.ndarray  # (n, K) lag of a decision taken on each row
-    targets: np.ndarray  # (n, K, A) the targets decided on each row
+    decided: np.ndarray | RuleTargets  # (n, K, A) the targets decided on each row, or by rule
     unfilled: tuple[tuple[int, int, int], ...]  # (allocation, decision row, asset) never executed
     fills: np.ndarray  # the scheduler's own fills: vectorbt order records, idx = slot - first_slot
     switches: np.ndarray  # (K,) events executed from the first simulated date on that change the previous one's targets
@@ -126,6 +128,11 @@ class BatchPlan:
     charges: np.ndarray | None = None  # (n, K, 2) margin accounts' (borrow, margin) paid at the start of each date
     margin: np.ndarray | None = None  # (K,) bool: margin accounts (docs/shorts.md)
     ruined: np.ndarray | None = None  # (K,) the row a margin account's value fell to zero or below at (-1: never)
+
+    @functools.cached_property
+    def targets(self) -> np.ndarray:
+        """(n, K, A): the targets decided on each row (spelled out once when given by rule)."""
+        return self.decided.dense() if isinstance(self.decided, RuleTargets) else self.decided
 
     @property
     def has_margin(self) -> bool:
@@ -185,10 +192,12 @@ class BatchPlan:
         )
 
 
-def event_mask(dates: pd.DatetimeIndex, targets: np.ndarray, first: np.ndarray, rebalance: Sequence[str]) -> np.ndarray:
+def event_mask(
+    dates: pd.DatetimeIndex, targets: np.ndarray | RuleTargets, first: np.ndarray, rebalance: Sequence[str]
+) -> np.ndarray:
     """(n, K) bool: rows (>= ``first[k]``) on which allocation k decides an event (rule 1).
 
-    ``targets``: (n, K, A) decided targets; ``first``: (K,) rows, or one for every column;
+    ``targets``: (n, K, A) decided targets, or by rule; ``first``: (K,) rows, or one for every column;
     ``rebalance[k]``: the allocation's mode.
     """
     n, k = targets.shape[:2]
@@ -205,7 +214,10 @@ def event_mask(dates: pd.DatetimeIndex, targets: np.ndarray, first: np.ndarray, 
         elif mode == "band":  # only the first decision: the scheduler adds the drift events (rule 1)
             continue
         elif mode == "on_change":
-            out[:, cols] = _changed(np.ascontiguousarray(targets[:, cols], dtype=np.float64), _EPS)
+            if isinstance(targets, RuleTargets):
+                out[:, cols] = targets.changed(cols, _EPS)
+            else:
+                out[:, cols] = _changed(np.ascontiguousarray(targets[:, cols], dtype=np.float64), _EPS)
         else:
             out[:, cols] = _period_ends(dates, mode)[:, None]
     first_row = np.asarray(first)
@@ -282,7 +294,7 @@ def _first_fill_slot(m: int, fill: str) -> int:
 
 def plan_batch(
     *,
-    targets: np.ndarray,
+    targets: np.ndarray | RuleTargets,
     traded: np.ndarray,
     markets: Sequence[str],
     dates: pd.DatetimeIndex,
@@ -305,20 +317,20 @@ def plan_batch(
 ) -> BatchPlan:
     """Plan K allocations at once (module docstring, rules 1-6).
 
-    ``targets``: (n, K, A) targets decided on each row; ``first_decision``: (K,) rows; ``lag``:
-    (K,), or (n, K) for a lag that changes over time (a walk-forward's folds); ``rebalance``: K
-    modes; ``traded``: (n, A) shared by every allocation.  ``events``: an (n, K) event mask to
-    use instead of the one the modes give; ``band``: (K,) rebalancing bands, NaN for none (rule
-    1).  What the simulation gets, from slot ``first_slot`` (the first simulated date's first
-    slot) on: ``close`` and ``order_price``, (S, A) in
-    cash-index units (:func:`engine.valuation.simulation_prices`); ``fees``: (S, A) or (S, K*A)
+    ``targets``: (n, K, A) targets decided on each row, or by rule (the same plan); ``first_decision``: (K,)
+    rows; ``lag``: (K,), or (n, K) for a lag that changes over time (a walk-forward's folds); ``rebalance``:
+    K modes; ``traded``: (n, A) shared by every allocation.  ``events``: an (n, K) event mask to use instead
+    of the one the modes give; ``band``: (K,) rebalancing bands, NaN for none (rule 1).  What the simulation
+    gets, from slot ``first_slot`` (the first simulated date's first slot) on: ``close`` and ``order_price``,
+    (S, A) in cash-index units (:func:`engine.valuation.simulation_prices`); ``fees``: (S, A) or (S, K*A)
     fractions; ``slippage``: (A,), (K*A,), (S, A) or (S, K*A); ``init_cash``.  ``margin``: (K,) bool,
     the margin accounts of docs/shorts.md (default none), with ``financing`` (K, 2) their borrow and
     spread fractions a year and ``accrual`` (n,) each date's calendar days since the previous one / 365
     x B[d-1] / B[d] (B the cash index).  ``next_slot``: :func:`next_slots` of ``traded``, when the caller
     keeps it (it depends on the panel only).
     """
-    targets = np.ascontiguousarray(targets, dtype=np.float64)
+    if not isinstance(targets, RuleTargets):
+        targets = np.ascontiguousarray(targets, dtype=np.float64)
     n, n_alloc = targets.shape[:2]
     ranks = market_rank(list(markets))
     m = len(ranks)
@@ -353,10 +365,19 @@ class _Account:
     ruined: np.ndarray  # (K,) written by the scheduler: the row a margin account was closed out at (-1: never)
 
 
+def _kernel_targets(targets: np.ndarray | RuleTargets) -> tuple[np.ndarray, np.ndarray]:
+    """The scheduler's ``targets`` and ``rule``: (n, K, A) targets and no rule, or the rules' weights as
+    (R, 1, A) and the (n, K) rules (a target is then ``targets[rule[d, k], 0, j]``)."""
+    if isinstance(targets, RuleTargets):
+        table = np.ascontiguousarray(targets.table, dtype=np.float64)[:, None, :]
+        return table, targets.kernel_rule()
+    return targets, np.zeros((0, 0), dtype=RULE_DTYPE)
+
+
 def _schedule(
-    targets: np.ndarray, events: np.ndarray, lag: np.ndarray, next_slot: np.ndarray, asset_slot: np.ndarray, m: int,
-    fill: str, close: np.ndarray, order_price: np.ndarray, fees: np.ndarray, slippage: np.ndarray, init_cash: float,
-    first_slot: int, band: np.ndarray, first: np.ndarray, account: _Account,
+    targets: np.ndarray | RuleTargets, events: np.ndarray, lag: np.ndarray, next_slot: np.ndarray,
+    asset_slot: np.ndarray, m: int, fill: str, close: np.ndarray, order_price: np.ndarray, fees: np.ndarray,
+    slippage: np.ndarray, init_cash: float, first_slot: int, band: np.ndarray, first: np.ndarray, account: _Account,
 ) -> BatchPlan:  # fmt: skip
     """:func:`plan_batch` once its events and lags are known: the compiled scheduler plans and fills every leg
     (and adds the drift events of a band, so ``events`` is a copy it writes into)."""
@@ -374,7 +395,7 @@ def _schedule(
     switches = np.zeros(n_alloc, dtype=np.int64)
     rows = lag if lag.strides[0] else lag[:1]  # a lag the same on every row: its one row, (1, K)
     n_legs, count, n_fills = schedule_nb(
-        targets, by_column, np.ascontiguousarray(rows), next_slot, m, _first_fill_slot(m, fill),
+        *_kernel_targets(targets), by_column, np.ascontiguousarray(rows), next_slot, m, _first_fill_slot(m, fill),
         np.ascontiguousarray(close, dtype=np.float64), np.ascontiguousarray(order_price, dtype=np.float64),
         fees, fees.shape[1] != n_assets, slip, slip.shape[1] != n_assets, float(init_cash), int(first_slot),
         leg_out, unfilled, records, band, first,
@@ -392,7 +413,7 @@ def _schedule(
         leg_decision=legs[:, 3].astype(np.int64),
         events=by_column.T,
         lag=lag,
-        targets=targets,
+        decided=targets,
         unfilled=tuple((int(k), int(d), int(j)) for k, d, j in unfilled[:count]),
         fills=records[:n_fills],
         switches=switches,

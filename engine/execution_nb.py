@@ -64,6 +64,7 @@ def work_arrays(n: int, n_assets: int) -> tuple[np.ndarray, ...]:
 @numba.njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # the stubs omit _nrt
 def schedule_nb(  # pragma: no cover - compiled
     targets,
+    rule,
     events,
     lag,
     next_slot,
@@ -97,7 +98,9 @@ def schedule_nb(  # pragma: no cover - compiled
 ):
     """Rules 2-5 of :mod:`engine.execution` for each allocation k, filling legs as time passes.
 
-    ``targets``: (n, K, A); ``events``: (K, n); ``lag``: (n, K), or (1, K) when the same on every row;
+    ``targets``: (n, K, A) with ``rule`` (0, 0), or each rule's weights (R, 1, A) with ``rule`` (n, K) the
+    rule deciding on each row (:func:`_target`); ``events``: (K, n); ``lag``: (n, K), or (1, K) when the same
+    on every row;
     ``next_slot``: (n*m + 1, A) the first slot at or after each slot in which each asset trades;
     ``after``: the first slot offset within the decision date at which a leg may fill (m - 1 with
     ``fill: close``, m with ``next_open``).  ``close``, ``order_price``: (S, A) value of one unit at
@@ -128,7 +131,8 @@ def schedule_nb(  # pragma: no cover - compiled
     nothing): ``legs`` (2, A, n+1) each asset's leg slots and decision rows, ``leg_target`` (A, n+1),
     ``ints`` (4, A), ``floats`` (4, A), ``flags`` (2, A), ``state`` (3,).
     """
-    n, n_alloc, n_assets = targets.shape
+    n, n_alloc = events.shape[1], events.shape[0]
+    n_assets = targets.shape[2]
     total_slots = n * m
     by_row = 1 if lag.shape[0] > 1 else 0  # lag[d * by_row, k]: a decision's lag on row d
     leg_slot, leg_decision = legs[0], legs[1]
@@ -186,15 +190,15 @@ def schedule_nb(  # pragma: no cover - compiled
                         slip_per_col, first_slot, state, units, last_val, temp, seq, records, on_margin,
                     )  # fmt: skip
                 if drift and stage == 0 and due == _NEVER:
-                    event = _drifted(d, k, targets, close, first_slot, m, state, units, band[k])
+                    event = _drifted(d, k, targets, rule, close, first_slot, m, state, units, band[k])
                     events[k, d] = event
                 if event and stage == 0:
                     if (d + lag[d * by_row, k]) * m >= first_slot:
-                        if counted >= 0 and _differ(targets, d, counted, k):
+                        if counted >= 0 and _differ(targets, rule, d, counted, k):
                             switches[k] += 1
                         counted = d
                     _decide(
-                        d, k, lower, targets, next_slot, close, first_slot, total_slots, m, state, units,
+                        d, k, lower, targets, rule, next_slot, close, first_slot, total_slots, m, state, units,
                         weight, sell, active, new_slot, leg_slot, leg_target, leg_decision, count, nxt,
                     )  # fmt: skip
                     due = _next_due(leg_slot, nxt, count)
@@ -217,7 +221,7 @@ def schedule_nb(  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _drifted(d, k, targets, close, first_slot, m, state, units, band):  # pragma: no cover - compiled
+def _drifted(d, k, targets, rule, close, first_slot, m, state, units, band):  # pragma: no cover - compiled
     """Whether some asset's actual weight at the end of date d (units held now, at d's end-of-day values,
     cash included) is more than ``band`` from allocation k's target decided on d."""
     n_assets = targets.shape[2]
@@ -231,7 +235,7 @@ def _drifted(d, k, targets, close, first_slot, m, state, units, band):  # pragma
         held = 0.0
         if eod >= 0 and units[j] != 0 and value > 0:
             held = units[j] * close[eod, j] / value
-        if abs(held - targets[d, k, j]) > band:
+        if abs(held - _target(targets, rule, d, k, j)) > band:
             return True
     return False
 
@@ -267,10 +271,10 @@ def _charge(d, k, m, close, first_slot, state, units, financing, accrual, charge
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _differ(targets, d, p, k):  # pragma: no cover - compiled
+def _differ(targets, rule, d, p, k):  # pragma: no cover - compiled
     """Whether allocation k's targets decided on rows d and p differ by more than ``_EPS`` in some asset."""
-    for j in range(targets.shape[2]):  # noqa: SIM110 - a plain loop: numba compiles it, not any() of a generator
-        if abs(targets[d, k, j] - targets[p, k, j]) > _EPS:
+    for j in range(targets.shape[2]):
+        if abs(_target(targets, rule, d, k, j) - _target(targets, rule, p, k, j)) > _EPS:
             return True
     return False
 
@@ -404,6 +408,7 @@ def _decide(  # pragma: no cover - compiled
     k,
     lower,
     targets,
+    rule,
     next_slot,
     close,
     first_slot,
@@ -437,7 +442,7 @@ def _decide(  # pragma: no cover - compiled
                 weight[j] /= value
     last_sell = -1
     for j in range(n_assets):
-        want = targets[d, k, j]
+        want = _target(targets, rule, d, k, j)
         active[j] = abs(want) > _EPS or units[j] != 0 or nxt[j] < count[j]
         sell[j] = active[j] and want < weight[j] - _EPS
         if sell[j]:
@@ -454,6 +459,15 @@ def _decide(  # pragma: no cover - compiled
         while count[j] > nxt[j] and leg_slot[j, count[j] - 1] >= new_slot[j]:
             count[j] -= 1
         leg_slot[j, count[j]] = new_slot[j]
-        leg_target[j, count[j]] = targets[d, k, j]
+        leg_target[j, count[j]] = _target(targets, rule, d, k, j)
         leg_decision[j, count[j]] = d
         count[j] += 1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _target(targets, rule, d, k, j):  # pragma: no cover - compiled
+    """Allocation k's target for asset j decided on row d: ``targets[d, k, j]``, or by rule (``rule`` not
+    empty) ``targets[rule[d, k], 0, j]``."""
+    if rule.shape[0]:
+        return targets[rule[d, k], 0, j]
+    return targets[d, k, j]

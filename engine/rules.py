@@ -170,7 +170,7 @@ def deciding_rules(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rule (n, K), held (K,), cooled (K,)): the rule that decides on every date of K columns, before its
     weights are taken (:func:`decisions`, which a sweep of rules whose weights are numbers skips: it
-    takes the weights of all its columns at once).  ``out``: an (n, K) int64 array (a view of a
+    takes the weights of all its columns at once).  ``out``: an (n, K) integer array (a view of a
     bigger one) the rules are written into and returned as; the rule array otherwise."""
     if not compiled.stateful and np.all(np.asarray(min_hold) <= 1) and np.all(np.asarray(cooldown) == 0):
         zeros = np.zeros(k, dtype=np.int64)

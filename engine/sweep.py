@@ -44,6 +44,7 @@ from engine.memory import keep_freed_memory
 from engine.metrics import specs
 from engine.metrics.specs import Curves
 from engine.pipeline import benchmark_allocation, run_with_config
+from engine.rule_targets import MAX_RULES, RULE_DTYPE, RuleTargets
 from engine.rules import compile_rules, deciding_rules
 from engine.signals import compute_signals
 from engine.simulate import Engine
@@ -246,8 +247,9 @@ def _knobs(cfg: StrategyConfig, frame: pd.DataFrame) -> _Knobs:
     )
 
 
-def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray:
-    """(n, k, A) targets: signals once per distinct spec, rules with the parameters as (1, k) rows."""
+def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray | RuleTargets:
+    """(n, k, A) targets: signals once per distinct spec, rules with the parameters as (1, k) rows; by rule
+    (:class:`engine.rule_targets.RuleTargets`) when the rules' weights are numbers taken as they are."""
     panel = ctx.loaded.panel
     n, k = len(panel.dates), len(cols.lag)
     compiled = compile_rules(cfg.rules, panel.assets, [*cfg.signals, *cfg.params])
@@ -262,8 +264,8 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray
         sizing=sizing_plan(cols.sizing, panel.assets),
         max_gross=cols.max_gross,
     )
-    numbers = compiled.constant and knobs.sizing is None  # weights taken as they are: one np.take for the chunk
-    rules = np.empty((n, k), dtype=np.int64) if numbers else None
+    numbers = compiled.constant and knobs.sizing is None and len(compiled.targets) <= MAX_RULES  # weights as they are
+    rules = np.empty((n, k), dtype=RULE_DTYPE) if numbers else None  # the targets by rule: RuleTargets
     out = np.empty((0, 0, 0) if numbers else (n, k, len(panel.assets)))
     for rows, signal_specs in cols.signal_groups:
         env: dict[str, np.ndarray | float] = {
@@ -283,7 +285,7 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray
             continue
         d = decide_columns(compiled, env, n, sub, unit_value=ctx.val.known, dates=panel.dates.to_numpy())
         out[:, _as_slice(rows)] = d.targets
-    return out if rules is None else np.take(compiled.targets, rules, axis=0)  # np.take: ~10x faster than indexing
+    return out if rules is None else RuleTargets(rules, compiled.targets)
 
 
 def _as_slice(rows: np.ndarray) -> slice | np.ndarray:
@@ -307,7 +309,8 @@ def setting_targets(cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[S
         band=np.array([np.nan if s.band is None else s.band for s in settings]),
         max_gross=np.array([np.nan if s.max_gross is None else s.max_gross for s in settings]),
     )
-    return _targets(cfg, ctx, cols)
+    targets = _targets(cfg, ctx, cols)
+    return targets.dense() if isinstance(targets, RuleTargets) else targets
 
 
 def evaluate_chunk(

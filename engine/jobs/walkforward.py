@@ -96,7 +96,8 @@ def run_walkforward(
     settings = [setting(cfg, c) for c in chosen]
     columns = stitched_columns(cfg, ctx, fold_list, settings)
     oos = LoadedPanel(panel=loaded.panel, start=loaded.start + fold_list[0].test[0], warmup_needed=loaded.warmup_needed)
-    stitched = Allocation("strategy", f"{cfg.name}_walkforward", columns.targets[:, 0], settings[0].rebalance)
+    targets = np.asarray(columns.targets)  # stitched from the folds' targets spelled out: (n, 1, A)
+    stitched = Allocation("strategy", f"{cfg.name}_walkforward", targets[:, 0], settings[0].rebalance)
     [strategy] = run_with_config(cfg, [stitched], oos, engine=engine, columns=columns)  # type: ignore[arg-type]
     benches = [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks]
     results = [strategy, *(run_with_config(cfg, benches, oos, engine=engine) if benches else [])]  # type: ignore[arg-type]
