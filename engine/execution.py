@@ -201,7 +201,8 @@ def event_mask(
     ``rebalance[k]``: the allocation's mode.
     """
     n, k = targets.shape[:2]
-    out = np.zeros((n, k), dtype=bool)
+    by_rule = isinstance(targets, RuleTargets)  # its changes come column after column: so does the mask
+    out = np.zeros((n, k), dtype=bool, order="F" if by_rule else "C")
     first = np.broadcast_to(np.asarray(first), (k,))  # one for every column, or one each
     modes = np.asarray(rebalance)
     for mode in sorted(set(rebalance)):
@@ -367,7 +368,7 @@ class _Account:
 
 def _kernel_targets(targets: np.ndarray | RuleTargets) -> tuple[np.ndarray, np.ndarray]:
     """The scheduler's ``targets`` and ``rule``: (n, K, A) targets and no rule, or the rules' weights as
-    (R, 1, A) and the (n, K) rules (a target is then ``targets[rule[d, k], 0, j]``)."""
+    (R, 1, A) and the (K, n) rules (a target is then ``targets[rule[k, d], 0, j]``)."""
     if isinstance(targets, RuleTargets):
         table = np.ascontiguousarray(targets.table, dtype=np.float64)[:, None, :]
         return table, targets.kernel_rule()

@@ -98,7 +98,7 @@ def schedule_nb(  # pragma: no cover - compiled
 ):
     """Rules 2-5 of :mod:`engine.execution` for each allocation k, filling legs as time passes.
 
-    ``targets``: (n, K, A) with ``rule`` (0, 0), or each rule's weights (R, 1, A) with ``rule`` (n, K) the
+    ``targets``: (n, K, A) with ``rule`` (0, 0), or each rule's weights (R, 1, A) with ``rule`` (K, n) the
     rule deciding on each row (:func:`_target`); ``events``: (K, n); ``lag``: (n, K), or (1, K) when the same
     on every row;
     ``next_slot``: (n*m + 1, A) the first slot at or after each slot in which each asset trades;
@@ -466,8 +466,8 @@ def _decide(  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _target(targets, rule, d, k, j):  # pragma: no cover - compiled
-    """Allocation k's target for asset j decided on row d: ``targets[d, k, j]``, or by rule (``rule`` not
-    empty) ``targets[rule[d, k], 0, j]``."""
+    """Allocation k's target for asset j decided on row d: ``targets[d, k, j]``, or by rule (``rule`` (K, n)
+    not empty) ``targets[rule[k, d], 0, j]``."""
     if rule.shape[0]:
-        return targets[rule[d, k], 0, j]
+        return targets[rule[k, d], 0, j]
     return targets[d, k, j]

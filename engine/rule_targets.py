@@ -61,23 +61,24 @@ class RuleTargets:
         return _changed_nb(self.kernel_rule(columns), differ, distinct)
 
     def kernel_rule(self, columns: slice | np.ndarray = slice(None)) -> np.ndarray:
-        """The rules of ``columns`` as the compiled kernels read them: C-contiguous :data:`RULE_DTYPE`."""
-        return np.ascontiguousarray(self.rule[:, columns], dtype=RULE_DTYPE)
+        """The rules of ``columns`` as the compiled kernels read them: (K, n), each column's dates in a row,
+        C-contiguous :data:`RULE_DTYPE` (no copy when ``rule`` is that array transposed, as a sweep's is)."""
+        return np.ascontiguousarray(self.rule[:, columns].T, dtype=RULE_DTYPE)
 
 
 @numba.njit(cache=True, nogil=True)
 def _changed_nb(rule: np.ndarray, differ: np.ndarray, distinct: bool) -> np.ndarray:  # pragma: no cover - compiled
-    """(n, K) bool: ``differ[rule[d, k], rule[d - 1, k]]`` from row 1 on; with ``distinct`` (no two rules'
-    weights alike: ``differ`` is true off its diagonal only), ``rule[d, k] != rule[d - 1, k]``, which the
-    processor compares several columns at a time."""
-    n, k = rule.shape
-    out = np.zeros((n, k), dtype=np.bool_)
-    for d in range(1, n):
-        now, before, row = rule[d], rule[d - 1], out[d]
+    """(n, K) bool from the (K, n) rules: ``differ[rule[k, d], rule[k, d - 1]]`` from row 1 on; with
+    ``distinct`` (no two rules' weights alike: ``differ`` is true off its diagonal only), ``rule[k, d] !=
+    rule[k, d - 1]``, which the processor compares several dates at a time."""
+    k, n = rule.shape
+    out = np.zeros((k, n), dtype=np.bool_)
+    for c in range(k):
+        now, row = rule[c], out[c]
         if distinct:
-            for c in range(k):
-                row[c] = now[c] != before[c]
+            for d in range(1, n):
+                row[d] = now[d] != now[d - 1]
         else:
-            for c in range(k):
-                row[c] = differ[now[c], before[c]]
-    return out
+            for d in range(1, n):
+                row[d] = differ[now[d], now[d - 1]]
+    return out.T

@@ -25,6 +25,7 @@ import numpy as np
 from engine import expr
 from engine.config.models import Rule
 from engine.config.values import REST, WEIGHT_TOLERANCE
+from engine.expr_eval import Order
 
 __all__ = [
     "CompiledRules",
@@ -88,13 +89,14 @@ def compile_rules(rules: Sequence[Rule], assets: Sequence[str], signal_names: Se
     return CompiledRules(conditions=conditions, exits=exits, weights=weights, labels=labels)
 
 
-def condition_mask(cond: expr.Expr, signals: Mapping[str, np.ndarray | float]) -> np.ndarray:
+def condition_mask(cond: expr.Expr, signals: Mapping[str, np.ndarray | float], *, order: Order = "K") -> np.ndarray:
     """Where ``cond`` holds: its value, and false wherever a signal it names is NaN (module docstring).
 
     Parameters (numbers, or (1, K) rows of a sweep) are never NaN; a NaN signal masks every column.
+    ``order``: the memory layout of the arrays computed (:func:`engine.expr_eval.evaluate`).
     """
-    ok = np.asarray(expr.evaluate(cond, signals), dtype=bool)
-    return ok & _known_mask(expr.names(cond), signals)
+    ok = np.asarray(expr.evaluate(cond, signals, order=order), dtype=bool)
+    return np.logical_and(ok, _known_mask(expr.names(cond), signals), order=order)
 
 
 def _known_mask(names: frozenset[str], signals: Mapping[str, np.ndarray | float]) -> np.ndarray | bool:
@@ -237,21 +239,31 @@ def _first_in_force(
     else:
         rule = out
         rule[...] = fallback
+    # rules written column after column (a sweep's): conditions computed in that layout, marked by a compiled loop
+    by_column = rule.ndim == 2 and rule.flags.f_contiguous and not rule.flags.c_contiguous
     for i in range(len(compiled.conditions) - 1, -1, -1):
-        holds = _when_holds(compiled, i, env)
+        holds = _when_holds(compiled, i, env, order="F" if by_column else "K")
         if isinstance(holds, bool):  # ``otherwise`` with number weights: every date
             if holds and not (i == fallback == len(compiled.conditions) - 1):  # the last and the fallback: as filled
                 rule[:] = i
             continue
-        rule[_as_columns(holds, n, k)] = i
+        holds = _as_columns(holds, n, k)
+        if by_column and holds.flags.f_contiguous:
+            from engine.rules_nb import mark_nb  # numba: compiled on first use, cached on disk
+
+            mark_nb(rule.T, holds.T, i)  # both (K, n) C-contiguous
+        else:
+            rule[holds] = i
     return rule
 
 
-def _when_holds(compiled: CompiledRules, i: int, env: Mapping[str, np.ndarray | float]) -> np.ndarray | bool:
+def _when_holds(
+    compiled: CompiledRules, i: int, env: Mapping[str, np.ndarray | float], *, order: Order = "K"
+) -> np.ndarray | bool:
     """Where rule ``i``'s ``when:`` holds (always for ``otherwise``) and its weight expressions are known."""
     cond = compiled.conditions[i]
     weight_names = frozenset().union(*(expr.names(w) for w in compiled.weights[i] if isinstance(w, expr.Expr)))
-    holds = True if cond is None else condition_mask(cond, env)
+    holds = True if cond is None else condition_mask(cond, env, order=order)
     return holds & _known_mask(weight_names, env) if weight_names else holds  # numbers: no second (n, K) pass
 
 

@@ -265,7 +265,7 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray
         max_gross=cols.max_gross,
     )
     numbers = compiled.constant and knobs.sizing is None and len(compiled.targets) <= MAX_RULES  # weights as they are
-    rules = np.empty((n, k), dtype=RULE_DTYPE) if numbers else None  # the targets by rule: RuleTargets
+    rules = np.empty((k, n), dtype=RULE_DTYPE) if numbers else None  # by rule (RuleTargets), column after column
     out = np.empty((0, 0, 0) if numbers else (n, k, len(panel.assets)))
     for rows, signal_specs in cols.signal_groups:
         env: dict[str, np.ndarray | float] = {
@@ -276,16 +276,16 @@ def _targets(cfg: StrategyConfig, ctx: SweepContext, cols: _Knobs) -> np.ndarray
         sub = knobs.subset(rows)
         if rules is not None:
             at = _as_slice(rows)
-            view = rules[:, at] if isinstance(at, slice) else None  # written in place; listed rows: copied
+            view = rules[at].T if isinstance(at, slice) else None  # (n, rows) written in place; listed rows: copied
             found = deciding_rules(
                 compiled, env, n, len(rows), first=sub.first, min_hold=sub.min_hold, cooldown=sub.cooldown, out=view
             )
             if view is None:
-                rules[:, at] = found[0]
+                rules[at] = found[0].T
             continue
         d = decide_columns(compiled, env, n, sub, unit_value=ctx.val.known, dates=panel.dates.to_numpy())
         out[:, _as_slice(rows)] = d.targets
-    return out if rules is None else RuleTargets(rules, compiled.targets)
+    return out if rules is None else RuleTargets(rules.T, compiled.targets)
 
 
 def _as_slice(rows: np.ndarray) -> slice | np.ndarray:

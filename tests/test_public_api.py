@@ -65,7 +65,7 @@ EXPECTED: dict[str, set[str]] = {
         "parse_number",
         "to_text",
     },
-    "engine.expr_eval": {"evaluate"},
+    "engine.expr_eval": {"Order", "evaluate"},
     "engine.expr_parse": {"parse_condition", "parse_number"},
     "engine.expr_tree": {
         "FUNCTIONS",

@@ -539,3 +539,31 @@ def test_weights_are_numbers_and_conditions_are_conditions(text: str, parse: str
     with pytest.raises(ExpressionError) as info:
         parser(text, ["x"])
     assert says in info.value.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x > k and not (abs(x) - k < 0.01 or x != y)",
+        "crosses_above(x, k) or crosses_below(y, -k)",
+        "clip(x, -k, k) * 2 / (k + 1) >= min(x, y, k) - max(y, 0.5)",
+        "x == y or x <= k",
+    ],
+)
+def test_order_f_changes_the_layout_and_no_value(text: str) -> None:
+    # a sweep's (dates, 1) signals against (1, K) parameters: order="F" lays the result out column by column
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(60, 1)), rng.normal(size=(60, 1))
+    x[[0, 5, 6]] = NAN
+    y[[3, 6]] = NAN
+    y[10:14] = x[10:14]  # equal values for ==
+    env = {"x": x, "y": y, "k": np.linspace(0.0, 1.5, 9)[None, :]}
+    known = frozenset(env)
+    tree = ex.parse_condition(text, known)
+    c_order, f_order = ex.evaluate(tree, env), ex.evaluate(tree, env, order="F")
+    assert c_order.shape == f_order.shape == (60, 9)
+    assert f_order.flags.f_contiguous and not f_order.flags.c_contiguous
+    assert c_order.dtype == f_order.dtype and np.array_equal(c_order, f_order, equal_nan=c_order.dtype != bool)
+    assert c_order.any() and not c_order.all()
+    number = ex.parse_number("clip(x, -k, k) * 2 / (k + 1) - abs(y)", known)
+    np.testing.assert_array_equal(ex.evaluate(number, env, order="F"), ex.evaluate(number, env))

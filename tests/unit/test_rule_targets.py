@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 
 from engine.calendar import market_rank
+from engine.config.models import Rule
 from engine.execution import event_mask, plan_batch
 from engine.rule_targets import MAX_RULES, RuleTargets
+from engine.rules import compile_rules, deciding_rules
+from engine.rules_nb import mark_nb
 from engine.valuation import simulation_prices, valuation
 from tests.helpers import random_three_asset_panel
 
@@ -98,5 +101,41 @@ def test_a_rule_outside_the_table_is_refused() -> None:
     with pytest.raises(ValueError, match=f"at most {MAX_RULES} rules"):  # the kernels read a rule as a byte
         RuleTargets(np.array([[0, 1]]), np.zeros((MAX_RULES + 1, 2)))
     widest = RuleTargets(np.array([[0, MAX_RULES - 1]]), np.arange(2.0 * MAX_RULES).reshape(MAX_RULES, 2))
-    np.testing.assert_array_equal(widest.kernel_rule(), [[0, MAX_RULES - 1]])  # the last rule, not a wrapped byte
+    np.testing.assert_array_equal(widest.kernel_rule(), [[0], [MAX_RULES - 1]])  # (K, n); the last rule, unwrapped
     np.testing.assert_array_equal(widest.dense(), [[[0.0, 1.0], [2.0 * MAX_RULES - 2, 2.0 * MAX_RULES - 1]]])
+
+
+def test_rules_written_column_after_column_are_the_rules_written_date_by_date() -> None:
+    # a sweep writes each chunk's rules (K, n), seen as an (n, K) view laid out column after column; its conditions
+    # are then computed in that layout and the rules marked by a compiled loop: the same rules as by date
+    rules = [
+        Rule(when="x > c", weights={"us": 1.0}),
+        Rule(when="x < -c and y > 0", weights={"hk": 1.0}),
+        Rule(when="abs(y) > 2 * c", weights={"us": 0.5}),
+        Rule(otherwise={"us": 0.5, "hk": 0.5}),
+    ]
+    compiled = compile_rules(rules, ["us", "hk"], ["x", "y", "c"])
+    rng = np.random.default_rng(11)
+    n, k = 300, 13
+    x, y = rng.normal(0, 0.05, (n, 1)), rng.normal(0, 0.05, (n, 1))
+    x[:20] = np.nan  # warming up: otherwise
+    y[50:55] = np.nan
+    env = {"x": x, "y": y, "c": np.linspace(0.0, 0.1, k)[None, :]}
+    by_date, _, _ = deciding_rules(compiled, env, n, k)
+    block = np.full((k + 4, n), 99, dtype=np.int8)  # the chunk's rules; this group's columns 2 .. 2 + k
+    view = block[2 : 2 + k].T
+    written, _, _ = deciding_rules(compiled, env, n, k, out=view)
+    assert written is view
+    np.testing.assert_array_equal(block[2 : 2 + k].T, by_date)
+    assert (block[:2] == 99).all() and (block[2 + k :] == 99).all()  # nothing outside the group's columns
+    assert set(np.unique(by_date)) == {0, 1, 2, 3}
+
+
+def test_the_compiled_mark_is_a_masked_assignment() -> None:
+    rng = np.random.default_rng(5)
+    rule = rng.integers(0, 4, (7, 50)).astype(np.int8)
+    holds = rng.random((7, 50)) < 0.3
+    want = rule.copy()
+    want[holds] = 9
+    mark_nb(rule, holds, 9)
+    np.testing.assert_array_equal(rule, want)
