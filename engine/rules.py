@@ -96,16 +96,22 @@ def condition_mask(cond: expr.Expr, signals: Mapping[str, np.ndarray | float], *
     ``order``: the memory layout of the arrays computed (:func:`engine.expr_eval.evaluate`).
     """
     ok = np.asarray(expr.evaluate(cond, signals, order=order), dtype=bool)
-    return np.logical_and(ok, _known_mask(expr.names(cond), signals), order=order)
+    return np.logical_and(ok, _known_mask(expr.names(cond), signals, order=order), order=order)
 
 
-def _known_mask(names: frozenset[str], signals: Mapping[str, np.ndarray | float]) -> np.ndarray | bool:
-    """False wherever one of the signals ``names`` is NaN (True when none is an array)."""
+def _known_mask(
+    names: frozenset[str], signals: Mapping[str, np.ndarray | float], *, order: Order = "K"
+) -> np.ndarray | bool:
+    """False wherever one of the signals ``names`` is NaN (True when none is an array); ``order``: the layout
+    of a mask broadcast from several arrays.  An array without a NaN (a sweep's (1, K) parameters) adds
+    nothing and is left out: a (dates, 1) signal's mask is not broadcast to (dates, K) for it."""
     ok: np.ndarray | bool = True
     for name in names:
         value = signals[name]
         if isinstance(value, np.ndarray):
-            ok = ok & ~np.isnan(value)
+            unknown = np.isnan(value)
+            if unknown.any():
+                ok = np.logical_and(ok, ~unknown, order=order)
     return ok
 
 
