@@ -70,7 +70,7 @@ import numpy as np
 import pandas as pd
 
 from engine.calendar import market_rank
-from engine.rule_targets import RULE_DTYPE, RuleTargets
+from engine.rule_targets import RULE_DTYPE, RuleTargets, spelled_out
 from engine.simulate import group_rows
 
 __all__ = ["BatchPlan", "OrderPlan", "event_mask", "next_slots", "plan_batch"]
@@ -132,7 +132,7 @@ class BatchPlan:
     @functools.cached_property
     def targets(self) -> np.ndarray:
         """(n, K, A): the targets decided on each row (spelled out once when given by rule)."""
-        return self.decided.dense() if isinstance(self.decided, RuleTargets) else self.decided
+        return spelled_out(self.decided)
 
     @property
     def has_margin(self) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-__all__ = ["MAX_RULES", "RULE_DTYPE", "RuleTargets"]
+__all__ = ["MAX_RULES", "RULE_DTYPE", "RuleTargets", "spelled_out"]
 
 #: The compiled kernels read the rules as bytes (an eighth of the memory of 64-bit integers) ...
 RULE_DTYPE = np.int8
@@ -64,6 +64,11 @@ class RuleTargets:
         """The rules of ``columns`` as the compiled kernels read them: (K, n), each column's dates in a row,
         C-contiguous :data:`RULE_DTYPE` (no copy when ``rule`` is that array transposed, as a sweep's is)."""
         return np.ascontiguousarray(self.rule[:, columns].T, dtype=RULE_DTYPE)
+
+
+def spelled_out(targets: np.ndarray | RuleTargets) -> np.ndarray:
+    """(n, K, A) targets, by rule or already spelled out."""
+    return targets.dense() if isinstance(targets, RuleTargets) else targets
 
 
 @numba.njit(cache=True, nogil=True)

@@ -44,7 +44,7 @@ from engine.memory import keep_freed_memory
 from engine.metrics import specs
 from engine.metrics.specs import Curves
 from engine.pipeline import benchmark_allocation, run_with_config
-from engine.rule_targets import MAX_RULES, RULE_DTYPE, RuleTargets
+from engine.rule_targets import MAX_RULES, RULE_DTYPE, RuleTargets, spelled_out
 from engine.rules import compile_rules, deciding_rules
 from engine.signals import compute_signals
 from engine.simulate import Engine
@@ -309,8 +309,7 @@ def setting_targets(cfg: StrategyConfig, ctx: SweepContext, settings: Sequence[S
         band=np.array([np.nan if s.band is None else s.band for s in settings]),
         max_gross=np.array([np.nan if s.max_gross is None else s.max_gross for s in settings]),
     )
-    targets = _targets(cfg, ctx, cols)
-    return targets.dense() if isinstance(targets, RuleTargets) else targets
+    return spelled_out(_targets(cfg, ctx, cols))
 
 
 def evaluate_chunk(

@@ -33,6 +33,7 @@ from engine.jobs.run import resolved_config, run_files, run_warnings
 from engine.jobs.sweep import load_sweep_config
 from engine.metrics.specs import LOWER_IS_BETTER, WINDOW_METRICS
 from engine.pipeline import Allocation, RunResult, benchmark_allocation, run_with_config
+from engine.rule_targets import spelled_out
 from engine.store import new_run_id, write_run
 from engine.sweep import (
     SweepContext,
@@ -96,8 +97,8 @@ def run_walkforward(
     settings = [setting(cfg, c) for c in chosen]
     columns = stitched_columns(cfg, ctx, fold_list, settings)
     oos = LoadedPanel(panel=loaded.panel, start=loaded.start + fold_list[0].test[0], warmup_needed=loaded.warmup_needed)
-    targets = np.asarray(columns.targets)  # stitched from the folds' targets spelled out: (n, 1, A)
-    stitched = Allocation("strategy", f"{cfg.name}_walkforward", targets[:, 0], settings[0].rebalance)
+    targets = spelled_out(columns.targets)[:, 0]  # (n, A): the folds' chosen targets, stitched
+    stitched = Allocation("strategy", f"{cfg.name}_walkforward", targets, settings[0].rebalance)
     [strategy] = run_with_config(cfg, [stitched], oos, engine=engine, columns=columns)  # type: ignore[arg-type]
     benches = [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks]
     results = [strategy, *(run_with_config(cfg, benches, oos, engine=engine) if benches else [])]  # type: ignore[arg-type]
