@@ -14,19 +14,29 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from engine.calendar import market_rank
 from engine.config.models import AssetSpec
 from engine.data.csv import CsvProvider
 from engine.data.panel import PricePanel, build_panel
+from engine.execution import BatchPlan, plan_batch
+from engine.valuation import Valuation, simulation_prices, valuation
 
 __all__ = [
+    "PLAN_CASH",
+    "PLAN_FEES",
+    "PLAN_SLIPPAGE",
     "PRICE_COLUMNS",
     "MemProvider",
+    "PlanPrices",
     "panel_from_closes",
+    "plan_on",
+    "plan_prices",
     "random_three_asset_panel",
     "real_frames",
     "scale_close_on",
@@ -124,3 +134,46 @@ def random_three_asset_panel(seed: int, periods: int = 300) -> PricePanel:
         "hk": AssetSpec(symbol="HK", market="hk", currency="USD"),
     }
     return build_panel({"us": us, "us2": us2, "hk": hk}, specs, price_field="close", source="t", synthetic=True)
+
+
+@dataclass(frozen=True)
+class PlanPrices:
+    """A panel's prices as an order plan reads them (fills at the close): ``close`` and ``order`` (S, A)
+    per slot in cash-index units, from slot ``first_slot`` (the first simulated date's) on."""
+
+    val: Valuation
+    close: np.ndarray
+    order: np.ndarray
+    first_slot: int
+    slots_per_date: int
+
+
+def plan_prices(panel: PricePanel, *, start: int, dividend_yield: float = 0.0, cash_rate: float = 0.02) -> PlanPrices:
+    """:class:`PlanPrices` of ``panel`` simulated from row ``start``."""
+    val = valuation(panel, dividend_yields=np.full(len(panel.assets), dividend_yield), cash_rate=cash_rate, start=start)
+    ranks = market_rank(list(panel.markets))
+    m = len(ranks)
+    close, order = simulation_prices(val, panel.traded, np.array([ranks[x] for x in panel.markets]), m, "close")
+    return PlanPrices(val, close[start * m :], order[start * m :], start * m, m)
+
+
+#: The costs of :func:`plan_on`: fees a fraction of value traded, slippage per asset (three assets).
+PLAN_FEES, PLAN_SLIPPAGE, PLAN_CASH = 7e-4, np.array([2e-4, 3e-4, 5e-4]), 100_000.0
+
+
+def plan_on(panel: PricePanel, prices: PlanPrices, targets: object, **kwargs: object) -> BatchPlan:
+    """``plan_batch`` of ``targets`` on ``prices`` with :data:`PLAN_FEES`, :data:`PLAN_SLIPPAGE` and
+    :data:`PLAN_CASH`; ``kwargs``: the rest (first_decision, lag, rebalance, band, events)."""
+    return plan_batch(
+        targets=targets,  # type: ignore[arg-type]
+        traded=panel.traded,
+        markets=panel.markets,
+        dates=panel.dates,
+        close=prices.close,
+        order_price=prices.order,
+        fees=np.full((len(prices.close), len(panel.assets)), PLAN_FEES),
+        slippage=PLAN_SLIPPAGE,
+        init_cash=PLAN_CASH,
+        first_slot=prices.first_slot,
+        **kwargs,  # type: ignore[arg-type]
+    )

@@ -17,7 +17,7 @@ from engine.data.panel import build_panel
 from engine.execution import event_mask, plan_batch
 from engine.simulate import simulate_batch
 from engine.valuation import simulation_prices, valuation
-from tests.helpers import random_three_asset_panel
+from tests.helpers import PLAN_CASH, PLAN_FEES, PLAN_SLIPPAGE, plan_on, plan_prices, random_three_asset_panel
 
 
 @pytest.mark.parametrize("engine", ["rust", "numba"])
@@ -29,40 +29,26 @@ def test_scheduler_fills_equal_vectorbt_simulation_of_its_legs(engine: str, seed
     menu = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.3, 0.3, 0.4], [0.5, 0, 0.2], [0, 0, 0]], dtype=float)
     choice = np.repeat(rng.integers(0, len(menu), size=(n // 10 + 1, k)), 10, axis=0)[:n]
     targets = menu[choice]  # (n, k, a)
-    val = valuation(panel, dividend_yields=np.zeros(a), cash_rate=0.02, start=5)
-    ranks = market_rank(list(panel.markets))
-    m = len(ranks)
-    asset_slot = np.array([ranks[mk] for mk in panel.markets])
-    close, order = simulation_prices(val, panel.traded, asset_slot, m, "close")
-    first_slot = 5 * m
-    fees = np.full((n * m - first_slot, a), 7e-4)
-    slippage = np.array([2e-4, 3e-4, 5e-4])
-    batch = plan_batch(
-        targets=targets,
-        traded=panel.traded,
-        markets=panel.markets,
-        dates=panel.dates,
+    prices = plan_prices(panel, start=5)
+    batch = plan_on(
+        panel,
+        prices,
+        targets,
         first_decision=np.full(k, 4),
         lag=rng.integers(1, 4, size=k),
         rebalance=["on_change", "daily", "weekly", "monthly", "band", "on_change"],
         band=np.array([np.nan, np.nan, 0.05, np.nan, 0.03, 0.1]),  # drift events, decided from the fills so far
-        close=close[first_slot:],
-        order_price=order[first_slot:],
-        fees=fees,
-        slippage=slippage,
-        init_cash=100_000.0,
-        first_slot=first_slot,
     )
-    rows, sizes = batch.orders_from(first_slot)
+    rows, sizes = batch.orders_from(prices.first_slot)
     sim = simulate_batch(
         size=sizes,
         rows=rows,
-        n_slots=len(close) - first_slot,
-        price=close[first_slot:],
-        order_price=order[first_slot:],
-        fees=fees,
-        slippage=slippage,
-        init_cash=100_000.0,
+        n_slots=len(prices.close),
+        price=prices.close,
+        order_price=prices.order,
+        fees=np.full((len(prices.close), a), PLAN_FEES),
+        slippage=PLAN_SLIPPAGE,
+        init_cash=PLAN_CASH,
         engine=engine,  # type: ignore[arg-type]
         n_assets=a,
     )
@@ -95,34 +81,22 @@ def test_the_scheduler_counts_switches_of_the_events_it_kept(seed: int, given: b
     start (and a lag per row for one seed), which plan_batch leaves as they were."""
     panel = random_three_asset_panel(seed)
     rng = np.random.default_rng(seed + 300)
-    n, a, k = len(panel.dates), len(panel.assets), 5
+    n, k = len(panel.dates), 5
     menu = np.array([[1, 0, 0], [1, 0, 1e-13], [0, 1, 0], [0.3, 0.3, 0.4], [0.3, 0.3, 0.4 + 1e-11]], dtype=float)
     targets = menu[np.repeat(rng.integers(0, len(menu), size=(n // 6 + 1, k)), 6, axis=0)[:n]]
-    val = valuation(panel, dividend_yields=np.zeros(a), cash_rate=0.02, start=20)
-    ranks = market_rank(list(panel.markets))
-    m = len(ranks)
-    close, order = simulation_prices(val, panel.traded, np.array([ranks[mk] for mk in panel.markets]), m, "close")
-    first_slot = 20 * m
     lag = rng.integers(1, 6, size=(n, k)) if given and seed == 1 else rng.integers(1, 4, size=k)
     events = rng.random((n, k)) < 0.3
     events[-6:] = True  # decisions whose execution date would be past the end are dropped
     kept = events.copy()
-    batch = plan_batch(
-        targets=targets,
-        traded=panel.traded,
-        markets=panel.markets,
-        dates=panel.dates,
+    batch = plan_on(
+        panel,
+        plan_prices(panel, start=20),
+        targets,
         first_decision=np.full(k, 2 if given else 17),
         lag=lag,
         rebalance=["on_change", "daily", "weekly", "band", "on_change"],
         events=events if given else None,
         band=np.array([np.nan, np.nan, np.nan, 0.02, np.nan]),
-        close=close[first_slot:],
-        order_price=order[first_slot:],
-        fees=np.full((n * m - first_slot, a), 7e-4),
-        slippage=np.array([2e-4, 3e-4, 5e-4]),
-        init_cash=100_000.0,
-        first_slot=first_slot,
     )
     np.testing.assert_array_equal(events, kept)  # the caller's mask is not written to
     assert not (batch.events & (np.arange(n)[:, None] + batch.lag >= n)).any()

@@ -11,13 +11,10 @@ import numpy as np
 import pytest
 from vectorbt.portfolio.enums import order_dt
 
-from engine.calendar import market_rank
-from engine.execution import plan_batch
 from engine.fill_curves import curves_from_fills
 from engine.metrics.returns import average_weights
 from engine.simulate import from_fills
-from engine.valuation import simulation_prices, valuation
-from tests.helpers import random_three_asset_panel
+from tests.helpers import plan_on, plan_prices, random_three_asset_panel
 
 
 def _reference(records, price, init_cash, n_groups, n_assets, rows, scale, unit_value):
@@ -50,47 +47,37 @@ def test_the_scheduler_s_fills_give_the_three_pass_curves_and_weights(seed: int)
     n, a, k = len(panel.dates), len(panel.assets), 7
     menu = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.3, 0.3, 0.4], [0.5, 0, 0.2], [0, 0, 0], [0.2, 0.7, 0.1]])
     choice = np.repeat(rng.integers(0, len(menu), size=(n // 7 + 1, k)), 7, axis=0)[:n]
-    val = valuation(panel, dividend_yields=np.full(a, 0.02), cash_rate=0.03, start=5)
-    ranks = market_rank(list(panel.markets))
-    m = len(ranks)
-    close, order = simulation_prices(val, panel.traded, np.array([ranks[x] for x in panel.markets]), m, "close")
-    first_slot = 5 * m
-    batch = plan_batch(
-        targets=menu[choice],
-        traded=panel.traded,
-        markets=panel.markets,
-        dates=panel.dates,
+    prices = plan_prices(panel, start=5, dividend_yield=0.02, cash_rate=0.03)
+    val, close, m = prices.val, prices.close, prices.slots_per_date
+    batch = plan_on(
+        panel,
+        prices,
+        menu[choice],
         first_decision=np.full(k, 4),
         lag=rng.integers(0, 3, size=k),
         rebalance=["on_change", "daily", "weekly", "monthly", "band", "on_change", "daily"],
         band=np.array([np.nan, np.nan, 0.05, np.nan, 0.03, 0.1, np.nan]),
-        close=close[first_slot:],
-        order_price=order[first_slot:],
-        fees=np.full((n * m - first_slot, a), 7e-4),
-        slippage=np.array([2e-4, 3e-4, 5e-4]),
-        init_cash=100_000.0,
-        first_slot=first_slot,
     )
     fills = batch.fills
     assert len(fills) > 200 and len(np.unique(fills["col"] // a)) == k
     # several fills of one column on one reported row (a date's sales, then its buys), as the reference sums them
-    eod = np.arange(m - 1, len(close) - first_slot, m)
+    eod = np.arange(m - 1, len(close), m)
     at = np.searchsorted(eod, fills["idx"])
     assert (np.diff(at[np.diff(fills["col"] // a, prepend=-1) == 0]) == 0).any()
     scale = val.cash_index[5:]
-    _assert_same_bits(fills, close[first_slot:], 100_000.0, k, a, eod, scale, val.known[5:])
+    _assert_same_bits(fills, close, 100_000.0, k, a, eod, scale, val.known[5:])
     # reported on every slot, and on every third date only
     _assert_same_bits(
         fills,
-        close[first_slot:],
+        close,
         100_000.0,
         k,
         a,
-        np.arange(len(close) - first_slot),
-        np.ones(len(close) - first_slot),
-        np.ones((len(close) - first_slot, a)),
+        np.arange(len(close)),
+        np.ones(len(close)),
+        np.ones((len(close), a)),
     )
-    _assert_same_bits(fills, close[first_slot:], 100_000.0, k, a, eod[::3], scale[::3], val.known[5:][::3])
+    _assert_same_bits(fills, close, 100_000.0, k, a, eod[::3], scale[::3], val.known[5:][::3])
 
 
 def _records(rows: list[tuple[int, int, float, float, float, int]]) -> np.ndarray:

@@ -11,14 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.calendar import market_rank
 from engine.config.models import Rule
-from engine.execution import event_mask, plan_batch
+from engine.execution import event_mask
 from engine.rule_targets import MAX_RULES, RuleTargets
 from engine.rules import compile_rules, deciding_rules
 from engine.rules_nb import mark_nb
-from engine.valuation import simulation_prices, valuation
-from tests.helpers import random_three_asset_panel
+from tests.helpers import plan_on, plan_prices, random_three_asset_panel
 
 DISTINCT = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.3, 0.3, 0.4], [0.5, 0, 0.2], [0, 0, 0]]
 # rules 1 and 4 alike, 2 and 5 apart by less than the scheduler's tolerance (1e-12): no event between them
@@ -37,28 +35,17 @@ def test_a_plan_by_rule_is_the_plan_of_the_targets_spelled_out(menu: list[list[f
     n, a, k = len(panel.dates), len(panel.assets), 6
     table = np.array(menu, dtype=float)
     by_rule = RuleTargets(_rules(seed, n, k, len(table)), table)
-    val = valuation(panel, dividend_yields=np.zeros(a), cash_rate=0.02, start=5)
-    ranks = market_rank(list(panel.markets))
-    m = len(ranks)
-    close, order = simulation_prices(val, panel.traded, np.array([ranks[x] for x in panel.markets]), m, "close")
-    first_slot = 5 * m
+    prices = plan_prices(panel, start=5)
 
     def plan(targets: np.ndarray | RuleTargets):
-        return plan_batch(
-            targets=targets,
-            traded=panel.traded,
-            markets=panel.markets,
-            dates=panel.dates,
+        return plan_on(
+            panel,
+            prices,
+            targets,
             first_decision=np.full(k, 4),
             lag=np.array([1, 2, 1, 3, 1, 0]),
             rebalance=["on_change", "daily", "weekly", "on_change", "band", "on_change"],
             band=np.array([np.nan, np.nan, 0.05, np.nan, 0.03, np.nan]),
-            close=close[first_slot:],
-            order_price=order[first_slot:],
-            fees=np.full((n * m - first_slot, a), 7e-4),
-            slippage=np.array([2e-4, 3e-4, 5e-4]),
-            init_cash=100_000.0,
-            first_slot=first_slot,
         )
 
     dense = by_rule.dense()
