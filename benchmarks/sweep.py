@@ -28,6 +28,10 @@ in July 2001).  Variants, interleaved in this one process (``--rounds`` times):
   i mod workers, results discarded): the same work without sharing one interpreter's GIL (but
   faulting in the pages the fork shares): when it is no faster than the threads, the GIL is not what
   keeps two threads from twice one thread's speed.  Its peak memory is not counted (the children's).
+* (h) vectorbt's order primitives alone: ``order_nb``, ``execute_order_nb`` and ``fill_order_record_nb``
+  called once for each fill the sweep's chunks make (the fills of (d), replayed as target-percent orders
+  at their prices, as the scheduler places them) in a compiled loop, on ``--workers`` threads: what
+  filling through vectorbt's own arithmetic costs at the least, whatever decides the orders.
 
 First it checks that sweep rows equal single runs (rel 1e-12).  Peak memory is the highest
 resident set size sampled every 5 ms while a variant runs, minus the size before it.
@@ -47,6 +51,8 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from vectorbt.portfolio.enums import Direction, OrderStatus, ProcessOrderState, SizeType
+from vectorbt.portfolio.nb import execute_order_nb, fill_order_record_nb, order_nb
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = (Path(__file__).resolve().parent / "grid_5061.yaml").read_text(encoding="utf-8")
@@ -156,10 +162,11 @@ def main() -> int:
 
     loop_sample = rng.choice(g.size, size=50, replace=False).tolist()
     results: dict[str, list[tuple[float, int]]] = {
-        key: [] for key in ("threads", "sweep", "loop", "naive", "sim", "fused", "rust", "ceiling", "procs")
+        key: [] for key in ("threads", "sweep", "loop", "naive", "sim", "fused", "rust", "ceiling", "procs", "orders")
     }
     todo = list(range(len(parts)))
-    plans, calls = _simulator_calls(ctx, frame, parts)
+    plans, calls, fills = _simulator_calls(ctx, frame, parts)
+    _replay(fills[:1], workers=1)  # compile outside the timing
     ctx_rust = prepare(cfg, loaded, engine="rust", simulator="rust")
     ceiling = _ceiling_inputs(ctx, g)
     _ceiling(*ceiling, workers=1)  # compile outside the timing
@@ -181,6 +188,7 @@ def main() -> int:
         "rust": lambda: run_all(ctx_rust),
         "ceiling": lambda: _ceiling(*ceiling, workers=args.workers),
         "procs": lambda: _processes(ctx, frame, parts, args.workers),
+        "orders": lambda: _replay(fills, workers=args.workers),
     }
     for _ in range(args.rounds):
         for key, variant in variants.items():
@@ -217,6 +225,7 @@ def main() -> int:
         "rust": f"(e) sweep --engine rust, {args.workers} thr.",
         "ceiling": f"(f) minimal rotation kernel, {args.workers} thr.",
         "procs": f"(g) sweep, {args.workers} processes",
+        "orders": f"(h) order primitives alone, {args.workers} thr.",
     }
     for key, (seconds, used) in best.items():
         ratio = seconds / sweep_s
@@ -232,6 +241,12 @@ def main() -> int:
         f"{sweep_s / best['ceiling'][0]:,.0f}x faster"
     )
     print(f"{args.workers} processes (g) take {best['procs'][0] / sweep_s:.0%} of the threads' time")
+    n_fills = sum(len(f) for f in fills)
+    per_fill = best["orders"][0] / n_fills * args.workers * 1e9  # ns a fill on one thread
+    print(
+        f"vectorbt's order primitives (h): {n_fills:,} fills, {per_fill:.0f} ns a fill and thread, "
+        f"{best['orders'][0] / sweep_s:.0%} of the sweep's time"
+    )
     naive = "; the naive call's frames dominate it" if results["naive"] else ""
     print(f"peak resident memory of this process, every variant included: {_peak_rss() / 2**20:.0f} MB{naive}")
     path.unlink()
@@ -286,7 +301,44 @@ def _simulator_calls(ctx, frame, parts) -> tuple[list[dict], list[dict]]:
             )
     finally:
         simulate._order_records = real
-    return [kw for _, kw in plans], calls
+    return [kw for _, kw in plans], calls, [batch.fills for batch, _ in plans]
+
+
+def _replay(fills: list[np.ndarray], workers: int) -> None:
+    """(h): each chunk's fills replayed through vectorbt's order primitives, on ``workers`` threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(records: np.ndarray) -> int:
+        out = np.empty_like(records)
+        col = np.ascontiguousarray(records["col"])
+        return _replay_nb(col, *(np.ascontiguousarray(records[f]) for f in ("size", "price", "fees", "side")), out)
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, fills))
+
+
+@numba.njit(nogil=True)
+def _replay_nb(col, size, price, fees, side, out):  # pragma: no cover - compiled
+    """Fill r again as vectorbt's primitives fill a target-percent order: the target is the units held after
+    it at its price over the column's value then; its fees as a fraction of what it trades."""
+    n_cols = int(col.max()) + 1 if len(col) else 0
+    units, cash = np.zeros(n_cols), np.full(n_cols, 1e9)
+    filled = 0
+    for r in range(len(col)):
+        c, p = col[r], price[r]
+        value = cash[c] + units[c] * p
+        held = units[c] + size[r] if side[r] == 0 else units[c] - size[r]
+        order = order_nb(
+            held * p / value, p, SizeType.TargetPercent, Direction.LongOnly, fees[r] / (size[r] * p),
+            0.0, 0.0, 0.0, np.inf, np.nan, 0.0, False, True, False, False,
+        )  # fmt: skip
+        state = ProcessOrderState(cash[c], units[c], 0.0, cash[c], p, value, filled, 0)
+        after, result = execute_order_nb(state, order)
+        if result.status == OrderStatus.Filled:
+            fill_order_record_nb(out[filled], filled, r, c, result)
+            filled += 1
+        cash[c], units[c] = after.cash, after.position
+    return filled
 
 
 def _plan_only(plans: list[dict], workers: int) -> None:
