@@ -177,9 +177,11 @@ def deciding_rules(
     out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rule (n, K), held (K,), cooled (K,)): the rule that decides on every date of K columns, before its
-    weights are taken (:func:`decisions`, which a sweep of rules whose weights are numbers skips: it
-    takes the weights of all its columns at once).  ``out``: an (n, K) integer array (a view of a
-    bigger one) the rules are written into and returned as; the rule array otherwise."""
+    weights are taken (:func:`decisions`, which a sweep of rules whose weights are numbers skips: it hands
+    the rules on, :class:`engine.rule_targets.RuleTargets`).  ``out``: an (n, K) integer array (a view of a
+    bigger one) the rules are written into and returned as; the rule array otherwise.  Laid out column
+    after column (the transpose of a C-contiguous (K, n) array, as a sweep's), the conditions are computed
+    and the rules marked in that layout (:func:`_first_in_force`)."""
     if not compiled.stateful and np.all(np.asarray(min_hold) <= 1) and np.all(np.asarray(cooldown) == 0):
         zeros = np.zeros(k, dtype=np.int64)
         return _first_in_force(compiled, env, n, k, out), zeros, zeros  # no state: the first match, vectorised
