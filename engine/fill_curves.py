@@ -118,7 +118,7 @@ def _curves_nb(
     units = np.zeros((n_assets, n_groups))  # by asset: each loop below runs over the groups, in SIMD lanes
     total = np.zeros((n_assets, n_groups))
     held = np.empty(n_groups)
-    money = np.empty(n_groups)
+    money = np.empty(n_groups)  # the row's values; dividing by a view of ``value`` was 0.2-0.3 ms a chunk slower
     flow = np.zeros(n_assets)
     for i in range(n_out):
         for g in range(n_groups):
