@@ -25,7 +25,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["curves_from_fills", "fill_flows", "first_at_or_after", "reported_row"]
+__all__ = ["curves_from_fills", "fill_flows", "first_at_or_after", "reported_rows"]
 
 
 def curves_from_fills(
@@ -78,6 +78,84 @@ def first_at_or_after(out_rows: np.ndarray) -> np.ndarray:  # pragma: no cover -
 
 
 @numba.njit(cache=True, nogil=True)
+def reported_rows(out_rows: np.ndarray, slots: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """For each of ``slots``, the index of the first of ``out_rows`` (ascending) at or after it
+    (``len(out_rows)``: none).
+
+    A table of every slot up to the last reported one, then a lookup per slot written out in the loop (a
+    slot past the table, or before 0, by a binary search).  Not a helper called per slot: numba counts
+    references to the arrays a call is passed, even inlined, which cost 10 ns a record (1.1 ms of a
+    sweep chunk's 110,000 records; the lookups themselves take 0.1 ms).
+    """
+    first_at = first_at_or_after(out_rows)
+    size = len(first_at)
+    out = np.empty(len(slots), np.int64)
+    for r in range(len(slots)):
+        slot = slots[r]
+        out[r] = first_at[slot] if 0 <= slot < size else np.searchsorted(out_rows, slot)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_flows(
+    row_of: np.ndarray,
+    col: np.ndarray,
+    size: np.ndarray,
+    price: np.ndarray,
+    fees: np.ndarray,
+    side: np.ndarray,
+    n_groups: int,
+    n_assets: int,
+    n_out: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Each group's flows on each reported row it trades on, sorted by row (a counting sort): (start
+    (n_out + 1,): row i's flows are [start[i], start[i+1]); their group; cash flow; (., A) units flows).
+
+    ``row_of``: each record's reported row.  A group's flows on a row are its records' there, summed in
+    record order.  Checks that the records are grouped by column, in column order, each group's in slot
+    order; those reported after the last row (``row_of`` = ``n_out``) change no row.
+    """
+    n_rec = len(row_of)
+    start = np.zeros(n_out + 1, np.int64)
+    base = -n_assets  # the first column of the current record's group
+    last_row = -1
+    for r in range(n_rec):
+        c, row = col[r], row_of[r]
+        new = c < base or c >= base + n_assets  # a division per group, not per record
+        if new:
+            if c < base + n_assets or c >= n_groups * n_assets or c < 0:
+                raise ValueError("curves_from_fills: records are not grouped by column in column order")
+            base = c // n_assets * n_assets
+        elif row < last_row:
+            raise ValueError("curves_from_fills: a column's records are not in slot order")
+        if (new or row != last_row) and row < n_out:
+            start[row + 1] += 1
+        last_row = row
+    for i in range(n_out):
+        start[i + 1] += start[i]
+    at = start[:n_out].copy()
+    group = np.empty(start[n_out], np.int64)
+    cash = np.empty(start[n_out])
+    units = np.zeros((start[n_out], n_assets))
+    r = 0
+    while r < n_rec:
+        g, row = col[r] // n_assets, row_of[r]
+        base = g * n_assets
+        p = at[row] if row < n_out else -1
+        row_cash = 0.0
+        while r < n_rec and row_of[r] == row and base <= col[r] < base + n_assets:
+            units_in, cash_in = fill_flows(size[r], price[r], fees[r], side[r])
+            if p >= 0:
+                units[p, col[r] - base] += units_in
+            row_cash += cash_in
+            r += 1
+        if p >= 0:
+            group[p], cash[p] = g, row_cash
+            at[row] = p + 1
+    return start, group, cash, units
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _curves_nb(
     out_rows: np.ndarray,
     idx: np.ndarray,
@@ -94,52 +172,21 @@ def _curves_nb(
     unit_value: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     n_out = close.shape[0]
-    n_rec = len(idx)
-    first_at = first_at_or_after(out_rows)
-    # each group's records: [ptr[g], end[g]), the groups in order
-    ptr = np.zeros(n_groups, np.int64)
-    end = np.zeros(n_groups, np.int64)
-    last = -1
-    for r in range(n_rec):
-        g = col[r] // n_assets
-        if g < last or g >= n_groups or col[r] < 0:
-            raise ValueError("curves_from_fills: records are not grouped by column in column order")
-        if g != last:
-            ptr[g] = r
-            last = g
-        end[g] = r + 1
-    # the reported row of each group's next record (n_out: none left to report)
-    nxt = np.full(n_groups, n_out, np.int64)
-    for g in range(n_groups):
-        if ptr[g] < end[g]:
-            nxt[g] = reported_row(first_at, out_rows, idx[ptr[g]])
+    start, flow_group, flow_cash, flow_units = _row_flows(
+        reported_rows(out_rows, idx), col, size, price, fees, side, n_groups, n_assets, n_out
+    )
     value = np.empty((n_out, n_groups))
     cash_sum = np.zeros(n_groups)
     units = np.zeros((n_assets, n_groups))  # by asset: each loop below runs over the groups, in SIMD lanes
     total = np.zeros((n_assets, n_groups))
     held = np.empty(n_groups)
     money = np.empty(n_groups)  # the row's values; dividing by a view of ``value`` was 0.2-0.3 ms a chunk slower
-    flow = np.zeros(n_assets)
     for i in range(n_out):
-        for g in range(n_groups):
-            if nxt[g] == i:  # this row's flows, summed in record order, then added to the running sums
-                base = g * n_assets
-                row_cash = 0.0
-                flow[:] = 0.0
-                r = ptr[g]
-                at = i
-                while at == i:
-                    units_in, cash_in = fill_flows(size[r], price[r], fees[r], side[r])
-                    flow[col[r] - base] += units_in
-                    row_cash += cash_in
-                    r += 1
-                    at = reported_row(first_at, out_rows, idx[r]) if r < end[g] else n_out
-                if at < i:
-                    raise ValueError("curves_from_fills: a column's records are not in slot order")
-                ptr[g], nxt[g] = r, at
-                cash_sum[g] += row_cash
-                for j in range(n_assets):
-                    units[j, g] += flow[j]
+        for p in range(start[i], start[i + 1]):  # this row's flows, each added to its group's running sums
+            g = flow_group[p]
+            cash_sum[g] += flow_cash[p]
+            for j in range(n_assets):
+                units[j, g] += flow_units[p, j]
         held[:] = 0.0
         for j in range(n_assets):  # each group's holdings summed in asset order, as one group at a time would
             c = close[i, j]
@@ -151,7 +198,7 @@ def _curves_nb(
         for g in range(n_groups):
             money[g] = ((init_cash + cash_sum[g]) + held[g]) * s
             value[i, g] = money[g]
-        for j in range(n_assets):
+        for j in range(n_assets):  # numpy's error model: a zero value gives inf or NaN, as average_weights
             uv = unit_value[i, j]
             for g in range(n_groups):
                 total[j, g] += units[j, g] * uv / money[g]
@@ -160,13 +207,6 @@ def _curves_nb(
         for j in range(n_assets):
             average[g, j] = total[j, g] / n_out
     return value, average
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def reported_row(first_at: np.ndarray, out_rows: np.ndarray, slot: int) -> int:  # pragma: no cover - compiled
-    """The first of ``out_rows`` at or after ``slot`` (``first_at``: :func:`first_at_or_after` of them; a
-    slot past its end, or before 0, by a binary search: the table costs half as much)."""
-    return int(first_at[slot]) if 0 <= slot < len(first_at) else int(np.searchsorted(out_rows, slot))
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

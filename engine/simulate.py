@@ -24,7 +24,7 @@ from typing import Literal
 import numba
 import numpy as np
 
-from engine.fill_curves import fill_flows, first_at_or_after, reported_row
+from engine.fill_curves import fill_flows, reported_rows
 
 __all__ = ["ENGINES", "BatchSim", "Engine", "SimResult", "from_fills", "group_rows", "simulate", "simulate_batch"]
 
@@ -450,9 +450,9 @@ def _equity_nb(
     width = n_groups * n_assets
     cash = np.zeros((n_out, n_groups))
     position = np.zeros((n_out, width))
-    first_at = first_at_or_after(out_rows)
+    reported = reported_rows(out_rows, idx)  # the first reported row at or after each record's slot
     for r in range(len(idx)):
-        at = reported_row(first_at, out_rows, idx[r])  # the first reported row at or after the record's
+        at = reported[r]
         if at < n_out:  # an order after the last reported row changes none of them
             units_in, cash_in = fill_flows(size[r], price[r], fees[r], side[r])
             position[at, col[r]] += units_in

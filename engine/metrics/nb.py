@@ -236,9 +236,10 @@ def means_nb(x: Array) -> Array:
     return total / n
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def weights_nb(units: Array, unit_value: Array, value: Array) -> Array:
-    """(K, A): per column k and asset j, the mean over rows of units[i, k*A+j] * unit_value[i, j] / value[i, k]."""
+    """(K, A): per column k and asset j, the mean over rows of units[i, k*A+j] * unit_value[i, j] / value[i, k]
+    (a zero value gives IEEE's inf or NaN, as numpy would, not an exception)."""
     n, n_assets = unit_value.shape
     k = value.shape[1]
     total = np.zeros((k, n_assets))

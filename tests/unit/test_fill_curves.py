@@ -117,6 +117,37 @@ def test_hand_made_fills_edge_cases_match_the_reference() -> None:
     _assert_same_bits(records[records["idx"] < 5], price, 1000.0, 3, 2, np.array([0, 1, 4]), scale[:3], unit_value[:3])
 
 
+def test_neighbouring_columns_trading_on_the_same_row_keep_their_own_flows() -> None:
+    """A column's last fills and the next column's first reported on the same row: two groups' flows on
+    that row, neither merged into the other nor dropped."""
+    price = np.array([[10.0, 20.0], [10.5, 20.5], [11.0, 21.0], [11.5, 21.5]])
+    records = _records(
+        [
+            (0, 0, 2.0, 10.0, 0.1, 0),
+            (1, 2, 1.0, 21.0, 0.1, 0),
+            (2, 1, 3.0, 10.5, 0.2, 0),
+            (3, 2, 1.5, 21.0, 0.1, 0),
+            (2, 3, 1.0, 11.5, 0.0, 1),
+        ]
+    )
+    rows = np.array([0, 2, 3])
+    _assert_same_bits(records, price, 100.0, 2, 2, rows, np.ones(3), price[rows])
+
+
+def test_a_worthless_row_gives_the_reference_s_inf_and_nan_weights() -> None:
+    """All the cash in one asset whose price then reads 0: the row's value is 0, and its weights are
+    units x unit value / 0 (inf, or NaN for an asset not held) on both paths, not an exception."""
+    price = np.array([[10.0, 5.0], [0.0, 5.0], [10.0, 5.0]])
+    records = _records([(0, 0, 10.0, 10.0, 0.0, 0)])
+    unit_value = np.array([[10.0, 5.0], [1.0, 5.0], [10.0, 5.0]])
+    value, weights = curves_from_fills(
+        records, price=price, init_cash=100.0, n_groups=1, n_assets=2, report_rows=np.arange(3),
+        scale=np.ones(3), unit_value=unit_value,
+    )  # fmt: skip
+    assert value[1, 0] == 0.0 and weights[0, 0] == np.inf and np.isnan(weights[0, 1])
+    _assert_same_bits(records, price, 100.0, 1, 2, np.arange(3), np.ones(3), unit_value)
+
+
 def test_records_out_of_order_are_refused() -> None:
     price = np.ones((4, 2))
     kw = dict(price=price, init_cash=10.0, n_groups=2, n_assets=2, report_rows=np.arange(4))
