@@ -11,7 +11,10 @@ and the Sharpe ratio follows :meth:`BlockSums._sharpe`, so the results are the s
 check both).  Each column's metrics are computed without a branch on the data (numpy's error model: a
 flat half's IEEE inf or NaN is replaced by -inf afterwards, where numba's default would test every
 division for zero), so those loops run on the vector units: 0.60 s to 0.23 s for those splits, the same
-bits.  Splits are independent: ranges of them run on threads (the kernel releases the GIL).
+bits.  Splits are independent: ranges of them run on threads (the kernel releases the GIL).  Beyond
+:data:`IN_CACHE` columns the pass goes a tile of columns at a time, every split on a tile before the
+next (the winners first, then the ranks), so the block sums are read from memory twice instead of once
+per split.
 """
 
 from __future__ import annotations
@@ -26,6 +29,14 @@ from engine.cores import usable_cores
 from engine.metrics.matrix import FLAT_SS_RTOL
 
 __all__ = ["BlockSums", "splits_nb"]
+
+#: Up to this many columns, every split reads all of them at once: their block sums (16 MB for 16 blocks)
+#: stay in the processor's caches from one split to the next.  Beyond, a tile at a time (measured on two
+#: threads: the same speed at 60,000 columns, tiles 1.2x faster at 150,000 and 1.8x at a million).
+IN_CACHE = 65_536
+#: Columns of a tile: its 16 blocks of sums (two arrays) and its work arrays take about 600 KB, within a
+#: core's level-2 cache.
+TILE = 2048
 
 
 @numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -50,40 +61,67 @@ def _perf(a, q, center, rows, sharpe, flat_rtol):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def splits_nb(  # pragma: no cover - compiled
-    blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best, rank
+    blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best, rank, tile
 ):
     """Score splits ``lo`` .. ``hi``-1: ``blocks`` (splits, S/2) their in-sample blocks, ``s1``/``s2``
     (S, N) per-block sums of d and d^2 (as :class:`BlockSums` keeps them: a split reads S/2 rows side
     by side, no transposed copy), ``total1``/``total2`` (N,) their totals.  Writes each split's
     in-sample winner n* (the first maximum, or the first NaN, as ``np.argmax``), its IS and OOS
-    metric and its OOS midrank among the N columns (below + (equal + 1) / 2, n* included in equal)."""
+    metric and its OOS midrank among the N columns (below + (equal + 1) / 2, n* included in equal).
+
+    More than ``tile`` columns go a tile at a time: every split's in-sample winner among a tile's columns,
+    kept when it beats the earlier tiles' (so the first maximum or NaN of all), then the winners' OOS
+    metrics, then every split's OOS counts, a tile at a time again.  A tile's block sums stay in the
+    processor's cache for all the splits instead of being read from memory again for each (256 MB of
+    them for a million columns); each column's sums and metrics are the same operations either way.
+    """
     n = s1.shape[1]
-    half = blocks.shape[1]
-    a_is = np.empty(n)
-    q_is = np.empty(n)
-    value = np.empty(n)
+    width = min(n, tile)
+    a_is, q_is, value = np.empty(width), np.empty(width), np.empty(width)
+    if n <= tile:
+        _whole_nb(
+            blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best, rank,
+            a_is, q_is, value,
+        )  # fmt: skip
+        return
+    best[lo:hi] = -1
+    for start in range(0, n, tile):
+        stop = min(n, start + tile)
+        _tile_winners_nb(
+            blocks, s1, s2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, best, is_best, a_is, q_is, value
+        )
     for k in range(lo, hi):
-        # each column's IS sums add its blocks in ascending order from 0.0, a block row at a time
-        # (contiguous, so the adds run side by side; every column still sums in the same order)
-        a_is[:] = 0.0
-        q_is[:] = 0.0
-        for i in range(half):
-            row = s1[blocks[k, i]]
-            for j in range(n):
-                a_is[j] += row[j]
-        if sharpe:
-            for i in range(half):
-                row = s2[blocks[k, i]]
-                for j in range(n):
-                    q_is[j] += row[j]
+        star = best[k]
+        a = 0.0
+        q = 0.0
+        for i in range(blocks.shape[1]):  # the winner's IS sums, the operations of the column loops
+            a += s1[blocks[k, i], star]
+            q += s2[blocks[k, i], star]
+        oos_best[k] = _perf(total1[star] - a, total2[star] - q, center[star], rows, sharpe, flat_rtol)
+    below = np.zeros(hi - lo, np.int64)
+    equal = np.zeros(hi - lo, np.int64)
+    for start in range(0, n, tile):
+        stop = min(n, start + tile)
+        _tile_counts_nb(
+            blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, oos_best, below,
+            equal, a_is, q_is,
+        )  # fmt: skip
+    for k in range(lo, hi):
+        rank[k] = below[k - lo] + (equal[k - lo] + 1) / 2.0
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _whole_nb(  # pragma: no cover - compiled
+    blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best, rank, a_is,
+    q_is, value,
+):  # fmt: skip
+    """:func:`splits_nb` with every column in one tile: each split's winner, then its OOS counts."""
+    n = s1.shape[1]
+    for k in range(lo, hi):
+        _half_sums(blocks, s1, s2, sharpe, k, 0, n, a_is, q_is)
         for j in range(n):  # every column's metric first (vectorised), then the first maximum
             value[j] = _perf(a_is[j], q_is[j], center[j], rows, sharpe, flat_rtol)
-        star = 0
-        top = value[0]
-        for j in range(1, n):
-            if value[j] > top or (value[j] != value[j] and top == top):
-                star = j
-                top = value[j]
+        star, top = _first_max(value, n)
         winner = _perf(total1[star] - a_is[star], total2[star] - q_is[star], center[star], rows, sharpe, flat_rtol)
         below = 0
         equal = 0
@@ -95,6 +133,79 @@ def splits_nb(  # pragma: no cover - compiled
         is_best[k] = top
         oos_best[k] = winner
         rank[k] = below + (equal + 1) / 2.0
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _tile_winners_nb(  # pragma: no cover - compiled
+    blocks, s1, s2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, best, is_best, a_is, q_is, value
+):
+    """Every split's IS winner among columns start .. stop-1, kept in ``best``/``is_best`` when it beats
+    the earlier columns' (``best`` -1: none yet): a NaN beats a number, a number only a smaller one."""
+    width = stop - start
+    mid = center[start:stop]  # views: an index start + j would be checked for wrapping around, keeping the loops scalar
+    for k in range(lo, hi):
+        _half_sums(blocks, s1, s2, sharpe, k, start, stop, a_is, q_is)
+        for j in range(width):
+            value[j] = _perf(a_is[j], q_is[j], mid[j], rows, sharpe, flat_rtol)
+        star, top = _first_max(value, width)
+        kept = is_best[k]
+        if best[k] < 0 or top > kept or (top != top and kept == kept):
+            best[k] = start + star
+            is_best[k] = top
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _tile_counts_nb(  # pragma: no cover - compiled
+    blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, winner, below, equal, a_is,
+    q_is,
+):  # fmt: skip
+    """Add to ``below[k - lo]`` and ``equal[k - lo]`` the columns start .. stop-1 whose OOS metric is below,
+    or equal to, split k's ``winner[k]``."""
+    width = stop - start
+    mid, all1, all2 = center[start:stop], total1[start:stop], total2[start:stop]  # views, as in _tile_winners_nb
+    for k in range(lo, hi):
+        _half_sums(blocks, s1, s2, sharpe, k, start, stop, a_is, q_is)
+        w = winner[k]
+        fewer = 0
+        same = 0
+        for j in range(width):  # without branches, as in _whole_nb
+            oos = _perf(all1[j] - a_is[j], all2[j] - q_is[j], mid[j], rows, sharpe, flat_rtol)
+            fewer += oos < w
+            same += oos == w
+        below[k - lo] += fewer
+        equal[k - lo] += same
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _half_sums(blocks, s1, s2, sharpe, k, start, stop, a_is, q_is):  # pragma: no cover - compiled
+    """Split k's IS sums of columns start .. stop-1 into ``a_is``/``q_is`` [0, stop - start): each column
+    adds its blocks in ascending order from 0.0, a block row at a time (contiguous, so the adds run side
+    by side; every column still sums in the same order)."""
+    width = stop - start
+    for j in range(width):
+        a_is[j] = 0.0
+        q_is[j] = 0.0
+    for i in range(blocks.shape[1]):
+        row = s1[blocks[k, i], start:stop]
+        for j in range(width):
+            a_is[j] += row[j]
+    if sharpe:
+        for i in range(blocks.shape[1]):
+            row = s2[blocks[k, i], start:stop]
+            for j in range(width):
+                q_is[j] += row[j]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _first_max(value, width):  # pragma: no cover - compiled
+    """(position, value) of the first maximum of ``value[:width]``, or of its first NaN (``np.argmax``)."""
+    star = 0
+    top = value[0]
+    for j in range(1, width):
+        if value[j] > top or (value[j] != value[j] and top == top):
+            star = j
+            top = value[j]
+    return star, top
 
 
 class BlockSums:
@@ -158,9 +269,10 @@ class BlockSums:
         edges = np.linspace(0, len(blocks), min(usable_cores(), len(blocks)) + 1).astype(int)
         work = [(lo, hi) for lo, hi in itertools.pairwise(edges) if hi > lo]
         scored = np.empty(len(blocks), dtype=np.int64)
+        tile = TILE if self.s1.shape[1] > IN_CACHE else max(self.s1.shape[1], 1)
 
         def run(span: tuple[int, int]) -> None:
-            splits_nb(blocks, *args, FLAT_SS_RTOL, *span, scored, is_best, oos, rank)
+            splits_nb(blocks, *args, FLAT_SS_RTOL, *span, scored, is_best, oos, rank, tile)
 
         with ThreadPoolExecutor(len(work)) as pool:
             list(pool.map(run, work))

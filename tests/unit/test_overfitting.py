@@ -485,14 +485,20 @@ def test_dsr_of_best_rejects_bad_input() -> None:
 
 @pytest.mark.parametrize("metric", ["sharpe", "mean"])
 @pytest.mark.parametrize(("rows", "columns", "blocks", "max_splits"), [(1600, 300, 16, None), (600, 9, 12, 200)])
+@pytest.mark.parametrize("tile", [None, 1, 7])
 def test_compiled_splits_are_the_numpy_formulation_bit_for_bit(
-    metric: str, rows: int, columns: int, blocks: int, max_splits: int | None
-) -> None:
+    metric: str, rows: int, columns: int, blocks: int, max_splits: int | None, tile: int | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
     # the compiled pass (engine.metrics.cscv_nb) against the (splits, S) x (S, N) products it replaced,
-    # with a tie (two equal columns), a flat column (-inf Sharpe in every half) and sampled splits
-    from engine.metrics import cscv
+    # with a tie (two equal columns), a flat column (-inf Sharpe in every half) and sampled splits; with
+    # columns in tiles of 1 and 7 too (the tie then across tiles, and a last tile shorter than the others)
+    from engine.metrics import cscv, cscv_blocks
     from engine.metrics.cscv_blocks import BlockSums
 
+    if tile is not None:
+        monkeypatch.setattr(cscv_blocks, "IN_CACHE", 0)
+        monkeypatch.setattr(cscv_blocks, "TILE", tile)
     rng = np.random.default_rng(columns)
     r = rng.normal(0.0003, 0.01, (rows, columns))
     r[:, 1] = r[:, 0]
@@ -534,3 +540,23 @@ def test_block_sums_centred_in_place_give_the_same_bits() -> None:
     for name in ("logits", "oos_rank", "best_in_sample", "is_performance", "oos_performance"):
         np.testing.assert_array_equal(getattr(consumed, name), getattr(kept, name))
     assert consumed.pbo == kept.pbo
+
+
+def test_tiles_keep_np_argmax_s_first_nan_and_first_maximum() -> None:
+    # the compiled pass on sums with NaN columns (which pbo_from_block_sums refuses): in-sample winners
+    # chosen tile by tile are np.argmax's over all columns (the first NaN, else the first maximum)
+    from engine.metrics.cscv_blocks import splits_nb
+
+    rng = np.random.default_rng(3)
+    s1, s2 = rng.normal(0.0, 1.0, (8, 23)), rng.uniform(5.0, 9.0, (8, 23))
+    s1[:, 4] = s1[:, 17] = s1[:, 9]  # ties, in different tiles of 5
+    s1[0, 12] = s1[5, 15] = np.nan  # a NaN in some splits' in-sample halves
+    blocks = np.array(list(itertools.combinations(range(8), 4)), dtype=np.int64)
+    args = (blocks, s1, s2, s1.sum(axis=0), s2.sum(axis=0), np.zeros(23), 40.0)
+    for sharpe in (True, False):
+        whole, tiled = [[np.empty(70, np.int64), *(np.empty(70) for _ in range(3))] for _ in range(2)]
+        splits_nb(*args, sharpe, 1e-12, 0, 70, *whole, 23)
+        splits_nb(*args, sharpe, 1e-12, 0, 70, *tiled, 5)
+        for a, b in zip(whole, tiled, strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert np.isnan(whole[1]).any() and (~np.isnan(whole[1])).any()
