@@ -117,13 +117,13 @@ def _row_flows(
     """
     n_rec = len(row_of)
     start = np.zeros(n_out + 1, np.int64)
-    base = -n_assets  # the first column of the current record's group
+    base = 0  # the first column of the current record's group (group 0 until a record says otherwise)
     last_row = -1
     for r in range(n_rec):
         c, row = col[r], row_of[r]
         new = c < base or c >= base + n_assets  # a division per group, not per record
         if new:
-            if c < base + n_assets or c >= n_groups * n_assets or c < 0:
+            if c < base + n_assets or c >= n_groups * n_assets:  # an earlier group, a negative column, or past K
                 raise ValueError("curves_from_fills: records are not grouped by column in column order")
             base = c // n_assets * n_assets
         elif row < last_row:

@@ -161,3 +161,6 @@ def test_records_out_of_order_are_refused() -> None:
     beyond = _records([(4, 0, 1.0, 1.0, 0.0, 0)])
     with pytest.raises(ValueError, match="grouped by column"):
         curves_from_fills(beyond, **kw)
+    for negative in (-1, -3):  # before any column, whatever the first record
+        with pytest.raises(ValueError, match="grouped by column"):
+            curves_from_fills(_records([(negative, 0, 1.0, 1.0, 0.0, 0), (0, 1, 1.0, 1.0, 0.0, 0)]), **kw)
