@@ -508,3 +508,31 @@ def test_sweep_table_fits_the_terminal_and_keeps_every_value_whole(small, tmp_pa
         # each number is shown whole on its row's line(s): the first cell of every block is the rank
         shown = " ".join(line for line in lines if line.split()[:1] == [str(rows.index(r) + 1)])
         assert f"{r['sharpe']:.2f}" in shown and f"{r['trades']:.0f}" in shown and f"{r['dsr']:.2f}" in shown
+
+
+@pytest.mark.parametrize("top", [0, 1, 7, 40, 500])
+def test_the_top_rows_are_the_head_of_the_whole_ranking(top: int) -> None:
+    # taken by position from an argsort: the same rows, in the same order, as the whole table sorted
+    # (NaN last, ties in grid order, -0.0 equal to 0.0, infinities), for higher- and lower-is-better
+    # columns, an integer column, and a text column (sorted as before)
+    from engine.metrics import specs
+    from engine.sweep import rank_combinations
+
+    rng = np.random.default_rng(top)
+    n = 300
+    pick = np.array([0.0, -0.0, 1.5, -1.5, 2.0, np.nan, np.inf, -np.inf, 0.25])
+    table = pd.DataFrame(
+        {
+            "combo": np.arange(n),
+            "sharpe": rng.choice(pick, n),
+            "ann_vol": rng.choice(pick, n),
+            "switches": rng.integers(0, 5, n),
+            "rebalance": rng.choice(["daily", "monthly", "weekly"], n),
+        },
+        index=np.arange(n) * 3,
+    )
+    assert "ann_vol" in specs.LOWER_IS_BETTER and "sharpe" not in specs.LOWER_IS_BETTER
+    for sort in ("sharpe", "ann_vol", "switches", "rebalance"):
+        whole = rank_combinations(table, sort)
+        pd.testing.assert_frame_equal(rank_combinations(table, sort, top), whole.head(top))
+        assert whole["combo"].is_unique and len(whole) == n

@@ -362,7 +362,7 @@ def top_rows(
     the number of combinations tried (all of them, not only the rows shown).
     """
     table = outcome.table
-    ranked = rank_combinations(table, sort).head(top)
+    ranked = rank_combinations(table, sort, top)
     # the sweep's own context when this process ran it; a reused sweep prepares it again
     simulator = sweep_engines(outcome.manifest.get("simulator", FUSED))[1]
     ctx = outcome.ctx or prepare(outcome.cfg, ctx_loaded, engine=engine, simulator=simulator)  # type: ignore[arg-type]

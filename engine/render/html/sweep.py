@@ -114,8 +114,7 @@ def _top_table(outcome: SweepOutcome, rows: pd.DataFrame, sort: str, reps: int) 
 
 def _all_table(outcome: SweepOutcome, sort: str, max_rows: int) -> str:
     table = outcome.table
-    ranked = rank_combinations(table, sort)
-    shown = ranked.head(max_rows)
+    shown = rank_combinations(table, sort, max_rows)
     keys = outcome.keys
     weights = [c for c in table.columns if c.startswith("weight_")]
     metrics = [c for c in table.columns if c not in ("combo", *keys, *weights)]
