@@ -27,6 +27,10 @@ __all__ = ["IMAGE_SIZE", "find_chromium", "report_target", "write_report"]
 
 #: Width and height in CSS pixels of every ``--png`` image.
 IMAGE_SIZE = (1200, 650)
+#: Tries at drawing a report's images.  kaleido reloads its page between images, and on a loaded machine
+#: an image was once asked for before the page had defined its drawing script (``ReferenceError:
+#: kaleido_scopes is not defined``), and drawing them again succeeded.  A browser that cannot draw fails twice.
+RENDER_ATTEMPTS = 2
 
 
 def find_chromium(env: Mapping[str, str]) -> str | None:
@@ -78,14 +82,18 @@ def _render_images(report: Report, staging: Path, browser: str) -> list[tuple[Pa
         {"fig": fig, "path": staging / f"{name}.png", "opts": {"format": "png", "width": width, "height": height}}
         for name, fig in report.figures.items()
     ]
-    try:
-        kaleido.write_fig_from_object_sync(jobs, kopts={"path": browser, "mathjax": False}, cancel_on_error=True)
-    except Exception as exc:  # kaleido/choreographer raise many types: a broken browser is the user's to fix
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise StoreError(
-            f"Chromium ({browser}) could not render the images: {type(exc).__name__} {first}".rstrip(),
-            file=str(staging.parent),
-        ) from None
+    for attempt in range(RENDER_ATTEMPTS):
+        try:
+            kaleido.write_fig_from_object_sync(jobs, kopts={"path": browser, "mathjax": False}, cancel_on_error=True)
+            break
+        except Exception as exc:  # kaleido/choreographer raise many types: a broken browser is the user's to fix
+            if attempt + 1 < RENDER_ATTEMPTS:
+                continue  # every image is drawn again, into the same staged files
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise StoreError(
+                f"Chromium ({browser}) could not render the images: {type(exc).__name__} {first}".rstrip(),
+                file=str(staging.parent),
+            ) from None
     out = []
     for job in jobs:
         staged = Path(job["path"])

@@ -1,0 +1,54 @@
+"""``--png``: a failed attempt at drawing a report's images is made once more, and a second failure is one
+clear error (kaleido is replaced by a stand-in: the real one runs in tests/test_browser.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from engine.errors import StoreError
+from engine.render.html import files
+
+
+class _Kaleido:
+    """Fails the first ``failures`` calls, then writes every job's file."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def write_fig_from_object_sync(self, jobs: list[dict], **_: object) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise RuntimeError("JavascriptError ReferenceError: kaleido_scopes is not defined\nmore")
+        for job in jobs:
+            Path(job["path"]).write_bytes(b"\x89PNG")
+
+
+def _render(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, failures: int) -> tuple[_Kaleido, object]:
+    stand_in = _Kaleido(failures)
+    monkeypatch.setitem(sys.modules, "kaleido", stand_in)
+    report = SimpleNamespace(figures={"equity": object(), "drawdown": object()})
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    try:
+        return stand_in, files._render_images(report, staging, "/usr/bin/chromium")  # type: ignore[arg-type]
+    except StoreError as exc:
+        return stand_in, exc
+
+
+def test_a_failed_attempt_is_made_once_more(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    stand_in, out = _render(monkeypatch, tmp_path, failures=1)
+    assert stand_in.calls == 2
+    assert [name for _, name in out] == ["equity.png", "drawdown.png"]  # type: ignore[union-attr]
+
+
+def test_two_failures_are_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    stand_in, out = _render(monkeypatch, tmp_path, failures=2)
+    assert stand_in.calls == files.RENDER_ATTEMPTS == 2
+    assert isinstance(out, StoreError)
+    assert "could not render the images: RuntimeError JavascriptError ReferenceError" in str(out)
+    assert "more" not in str(out)
