@@ -114,6 +114,7 @@ EXPECTED: dict[str, set[str]] = {
         "years_between",
     },
     "engine.metrics.cscv_blocks": {"BlockSums", "splits_nb"},
+    "engine.metrics.run_sums": {"PrefixSums", "run_sharpes", "sharpe_reducers"},
     "engine.metrics.resample": {
         "BATCH",
         "BATCH_BYTES",

@@ -18,6 +18,7 @@ __all__ = [
     "means_nb",
     "moments_nb",
     "resampled_means_nb",
+    "resampled_sharpe_nb",
     "resampled_sharpes_nb",
     "returns_nb",
     "weights_nb",
@@ -308,13 +309,13 @@ def resampled_sharpes_nb(r: Array, index: Array, root: float, flat_rtol: float) 
         _sharpes4(r, index[b], index[b + 1], index[b + 2], index[b + 3], root, flat_rtol, out[b : b + 4])
         b += 4
     while b < reps:
-        out[b] = _sharpe1(r, index[b], root, flat_rtol)
+        out[b] = resampled_sharpe_nb(r, index[b], root, flat_rtol)
         b += 1
     return out
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _sharpe1(r: Array, row: Array, root: float, flat_rtol: float) -> float:
+def resampled_sharpe_nb(r: Array, row: Array, root: float, flat_rtol: float) -> float:
     """:func:`resampled_sharpes_nb` of one resample."""
     n = len(row)
     total = 0.0
@@ -334,7 +335,7 @@ def _sharpe1(r: Array, row: Array, root: float, flat_rtol: float) -> float:
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _sharpes4(r: Array, i0: Array, i1: Array, i2: Array, i3: Array, root: float, flat_rtol: float, out: Array) -> None:
-    """:func:`_sharpe1` of four resamples at once, each with its own accumulators (the same bits)."""
+    """:func:`resampled_sharpe_nb` of four resamples at once, each with its own accumulators (the same bits)."""
     n = len(i0)
     t0 = t1 = t2 = t3 = 0.0
     g0 = g1 = g2 = g3 = 0.0

@@ -7,7 +7,9 @@ over ``PCG64``: the same random numbers in the same order, so the same bits
 seeds).  arch calls numpy twice and a Cython loop once per resample (about 80 µs for 6,300 dates,
 its Python and Cython parts holding the GIL); this loop draws a whole batch of resamples in one call
 without the GIL (about 30 µs each), so statistics on several threads draw at the same time, and the
-resamples of several block lengths from one stream at once.
+resamples of several block lengths from one stream at once.  :meth:`StationaryDraws.next_runs` hands
+out the same resamples as their runs of consecutive positions (:class:`Runs`), without writing the
+indices out.
 
 What it reproduces of numpy (the tests check the result against numpy's and arch's own draws):
 
@@ -24,13 +26,14 @@ What it reproduces of numpy (the tests check the result against numpy's and arch
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 from engine.uint128 import mulhi64
 
-__all__ = ["StationaryDraws", "circular_draws"]
+__all__ = ["Runs", "StationaryDraws", "circular_draws", "expand_runs_nb"]
 
 _MASK32 = np.uint64(0xFFFFFFFF)
 _MULT_HI = np.uint64(0x2360ED051FC65DA4)  # PCG's default 128-bit multiplier, high and low words
@@ -39,8 +42,8 @@ _MULT_LO = np.uint64(0x4385DF649FCCF645)
 
 class StationaryDraws:
     """The resamples of ``StationaryBootstrap(block, x, seed=np.random.default_rng(seed))`` for any x
-    of n rows and each block length of ``blocks``, handed out in order: each :meth:`next` continues the
-    stream where the last stopped.
+    of n rows and each block length of ``blocks``, handed out in order: each :meth:`next` (or
+    :meth:`next_runs`) continues the stream where the last stopped.
 
     A resample draws the same random numbers whatever its block length (n random starts, then n
     uniforms that decide, against 1 / block, whether each position continues the previous one), so
@@ -54,12 +57,46 @@ class StationaryDraws:
         for block in blocks:
             _check(n, block)
         self._n, self._p = n, np.array([1.0 / block for block in blocks], dtype=np.float64)
+        # shortest block first: each block length's run starts are a subset of the previous one's
+        self._order = np.argsort(-self._p, kind="stable")
         self._state = _seeded(seed)
 
     def next(self, reps: int) -> np.ndarray:
         """The next ``reps`` resamples' indices for each block length, (len(blocks), reps, n) int32."""
-        out = np.empty((len(self._p), reps, self._n), dtype=np.int32)
-        _draw_nb(self._state, self._n, self._p, out)
+        return np.stack([runs.indices() for runs in self.next_runs(reps)])
+
+    def next_runs(self, reps: int) -> list[Runs]:
+        """The next ``reps`` resamples for each block length, as their runs of consecutive positions."""
+        k, n = len(self._p), self._n
+        at = np.empty((k, reps, n), dtype=np.int32)
+        origin = np.empty((k, reps, n), dtype=np.int32)
+        count = np.empty((k, reps), dtype=np.int64)
+        _draw_runs_nb(self._state, n, self._p[self._order], at, origin, count)
+        where = np.empty(k, dtype=np.int64)
+        where[self._order] = np.arange(k)
+        return [Runs(n, at[w], origin[w], count[w]) for w in where]
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Resamples of n dates as runs: resample b's positions ``at[b, r]`` .. the next run's position - 1
+    (the last run: n - 1) take the indices ``origin[b, r]``, ``origin[b, r] + 1``, ... wrapping at n, for
+    r < ``count[b]`` (a stationary-bootstrap resample is its random starts followed by the positions
+    that continue them)."""
+
+    n: int
+    at: np.ndarray  # (reps, n) int32, the first count[b] used, ascending from 0
+    origin: np.ndarray  # (reps, n) int32
+    count: np.ndarray  # (reps,) int64
+
+    @property
+    def reps(self) -> int:
+        return len(self.count)
+
+    def indices(self) -> np.ndarray:
+        """(reps, n) int32: each resample's indices (what ``update_indices`` returns)."""
+        out = np.empty((self.reps, self.n), dtype=np.int32)
+        _expand_nb(self.at, self.origin, self.count, self.n, out)
         return out
 
 
@@ -120,9 +157,13 @@ def _bounded(hi, lo, inc_hi, inc_lo, has32, kept, size, threshold):
 
 
 @numba.njit(cache=True, nogil=True)
-def _draw_nb(s: np.ndarray, n: int, p: np.ndarray, out: np.ndarray) -> None:
-    """Fill ``out[j, b]`` with resample b's indices for continuation probability ``1 - p[j]`` (module docstring).
+def _draw_runs_nb(s: np.ndarray, n: int, p: np.ndarray, at: np.ndarray, origin: np.ndarray, count: np.ndarray) -> None:
+    """Fill ``at[j, b]``, ``origin[j, b]`` and ``count[j, b]`` with resample b's runs (:class:`Runs`) for
+    continuation probability ``1 - p[j]``, ``p`` descending (module docstring).
 
+    A position i > 0 starts a run when ``u[i] <= p[j]`` (it does not continue the previous one), so
+    with ``p`` descending the run starts of j are among those of j - 1: each block length filters the
+    previous one's, about n x p[j - 1] positions instead of n.
     ``s`` = [state hi, state lo, inc hi, inc lo, has_uint32, uinteger] of the generator, updated.
     """
     hi, lo, inc_hi, inc_lo = s[0], s[1], s[2], s[3]
@@ -132,23 +173,55 @@ def _draw_nb(s: np.ndarray, n: int, p: np.ndarray, out: np.ndarray) -> None:
     scale = 1.0 / 9007199254740992.0
     start = np.empty(n, dtype=np.int32)  # one resample's random starts and uniforms, shared by every p
     u = np.empty(n, dtype=np.float64)
-    for b in range(out.shape[1]):
+    for b in range(at.shape[1]):
         for i in range(n):
             hi, lo, has32, kept, value = _bounded(hi, lo, inc_hi, inc_lo, has32, kept, size, threshold)
             start[i] = np.int32(value)
         for i in range(n):  # u[0]: drawn, never used
             hi, lo, x = _step(hi, lo, inc_hi, inc_lo)
             u[i] = np.float64(x >> np.uint64(11)) * scale
-        for j in range(p.shape[0]):  # without branches: whether a position continues is a coin toss
-            row, pj = out[j, b], p[j]
-            prev = start[0]
-            row[0] = prev
-            for i in range(1, n):
-                nxt = prev + 1
-                nxt = np.int32(0) if nxt == n else nxt
-                prev = nxt if u[i] > pj else start[i]
-                row[i] = prev
+        pos, org = at[0, b], origin[0, b]
+        pos[0] = 0
+        org[0] = start[0]
+        c = 1
+        p0 = p[0]
+        for i in range(1, n):  # without branches: a run starts where the coin toss says so
+            pos[c] = i
+            org[c] = start[i]
+            c += 1 if u[i] <= p0 else 0
+        count[0, b] = c
+        for j in range(1, p.shape[0]):
+            prev, pos, org, pj = at[j - 1, b], at[j, b], origin[j, b], p[j]
+            pos[0] = 0
+            org[0] = start[0]
+            c = 1
+            for r in range(1, count[j - 1, b]):
+                i = prev[r]
+                pos[c] = i
+                org[c] = start[i]
+                c += 1 if u[i] <= pj else 0
+            count[j, b] = c
     s[0], s[1], s[4], s[5] = hi, lo, np.uint64(1 if has32 else 0), kept
+
+
+@numba.njit(cache=True, nogil=True)
+def _expand_nb(at: np.ndarray, origin: np.ndarray, count: np.ndarray, n: int, out: np.ndarray) -> None:
+    """Each resample's indices from its runs (:meth:`Runs.indices`)."""
+    for b in range(out.shape[0]):
+        expand_runs_nb(at[b], origin[b], count[b], n, out[b])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def expand_runs_nb(at: np.ndarray, origin: np.ndarray, count: int, n: int, out: np.ndarray) -> None:
+    """One resample's n indices into ``out`` from its ``count`` runs (a row of :class:`Runs`)."""
+    for r in range(count):
+        end = at[r + 1] if r + 1 < count else n
+        index = origin[r]
+        for i in range(at[r], end):
+            out[i] = index
+            index += 1
+            if index == n:
+                index = 0
 
 
 @numba.njit(cache=True, nogil=True)

@@ -6,7 +6,10 @@ dominated by the per-resample Python work.  Here the same index vectors come in 
 from the same random stream (:mod:`engine.metrics.pcg64` draws them as arch's ``update_indices``
 does), and the caller reduces a whole batch of resamples as the columns of one (dates, batch)
 array.  Column reductions of :mod:`engine.metrics` (one pass per column in date order) give every
-resample the same bits as the callback would.
+resample the same bits as the callback would.  A statistic may instead reduce the batch as runs of
+consecutive dates (:class:`engine.metrics.pcg64.Runs`, what a resample is made of), which
+:func:`evaluate` then hands it without expanding the indices: the Sharpe ratios of
+:mod:`engine.metrics.run_sums`, equal to the gathered ones up to rounding.
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ from typing import Any
 import numpy as np
 
 from engine.metrics.block_length import stationary_block_lengths
-from engine.metrics.pcg64 import StationaryDraws
+from engine.metrics.pcg64 import Runs, StationaryDraws
 
 __all__ = ["BATCH", "BATCH_BYTES", "Resampled", "evaluate", "optimal_block", "stationary_batches", "stationary_indices"]
 
 #: Resamples per batch: a batch of 100 resamples of 6,000 dates gathers 4.8 MB per series.
 BATCH = 100
-#: At most this many bytes of indices per batch drawn for several block lengths at once (fewer
-#: resamples per batch when there are many block lengths).
+#: At most this many bytes of runs per batch drawn for several block lengths at once (fewer resamples per
+#: batch when there are many block lengths).
 BATCH_BYTES = 32 * 2**20
 #: A group of statistics that draw one stream: their dates' count n, and each block length's statistics.
 _Group = tuple[int, dict[int, list[int]]]
@@ -73,14 +76,17 @@ class Resampled:
     """A statistic over the stationary-bootstrap resamples of n dates with mean block length ``block``.
 
     ``reduce`` maps a (b, n) batch of resample indices to the statistic's b values, ``finish`` all
-    ``reps`` values (in resample order) to the result.  Statistics of the same (n, block) need the
-    same resamples: :func:`evaluate` draws them once for all of them.
+    ``reps`` values (in resample order) to the result.  ``runs``, when given, maps the same batch as
+    runs of consecutive dates (:class:`engine.metrics.pcg64.Runs`) to the same values, up to rounding
+    (:mod:`engine.metrics.run_sums`): :func:`evaluate` then uses it and expands no indices.  Statistics
+    of the same (n, block) need the same resamples: :func:`evaluate` draws them once for all of them.
     """
 
     n: int
     block: int
     reduce: Callable[[np.ndarray], np.ndarray]
     finish: Callable[[np.ndarray], Any]
+    runs: Callable[[Runs], np.ndarray] | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -104,7 +110,7 @@ def evaluate(
     lengths, and hands each member the batch of its own block length.  ``map_groups`` runs the groups
     (``map``: one after another; an executor's ``map``: on its threads, ``parts`` of them per n).
     Each statistic gets the indices it would get alone, so its result does not depend on the grouping
-    nor on the batches (at most :data:`BATCH_BYTES` of indices each).
+    nor on the batches (at most :data:`BATCH_BYTES` of runs each).
     """
     by_n: dict[int, dict[int, list[int]]] = {}
     for i, stat in enumerate(stats):
@@ -114,11 +120,18 @@ def evaluate(
     def run(group: _Group) -> None:
         n, members = group
         blocks = list(members)
-        batch = max(1, min(BATCH, BATCH_BYTES // (4 * n * len(blocks))))  # int32 indices
-        for drawn in stationary_batches(n, blocks=blocks, reps=reps, seed=seed, batch=batch):
-            for index, block in zip(drawn, blocks, strict=True):
+        batch = max(1, min(BATCH, BATCH_BYTES // (8 * n * len(blocks))))  # two int32 arrays of runs
+        draws = StationaryDraws(n, blocks=blocks, seed=seed)
+        for start in range(0, reps, batch):
+            for runs, block in zip(draws.next_runs(min(batch, reps - start)), blocks, strict=True):
+                index = None  # expanded once, for the statistics that need the indices
                 for i in members[block]:
-                    results[i].append(stats[i].reduce(index))
+                    stat = stats[i]
+                    if stat.runs is not None:
+                        results[i].append(stat.runs(runs))
+                        continue
+                    index = runs.indices() if index is None else index
+                    results[i].append(stat.reduce(index))
 
     groups = [(n, share) for n, members in by_n.items() for share in _split(members, parts)]
     for _ in map_groups(run, groups):

@@ -35,7 +35,7 @@ import numpy as np
 
 from engine.metrics import sharpe
 from engine.metrics.resample import Resampled, evaluate, optimal_block
-from engine.metrics.returns import resampled_sharpes
+from engine.metrics.run_sums import sharpe_reducers
 from engine.metrics.spa import long_run_variance, spa_pvalues
 
 __all__ = [
@@ -198,13 +198,10 @@ def sharpe_ci_resampled(
         lower, upper = np.percentile(draws, [100 * alpha, 100 * (1.0 - alpha)])
         return float(lower), float(upper)
 
-    # each batch of resamples reduced at once, as the columns of one array would be (engine/metrics/resample.py)
-    return Resampled(
-        len(r),
-        optimal_block(r) if block is None else block,
-        lambda index: resampled_sharpes(r, index, periods_per_year),
-        interval,
-    )
+    # each batch of resamples reduced at once, as the columns of one array would be (engine/metrics/resample.py),
+    # from the runs of consecutive dates they are made of (engine/metrics/run_sums.py)
+    by_index, by_runs = sharpe_reducers(r, periods_per_year)
+    return Resampled(len(r), optimal_block(r) if block is None else block, by_index, interval, runs=by_runs)
 
 
 # ---------------------------------------------------------------------------- PSR
@@ -315,15 +312,20 @@ def sharpe_beats_resampled(
     if not np.any(r - y != r[0] - y[0]):
         return 0.5  # the same Sharpe in every resample
 
-    def differences(index: np.ndarray) -> np.ndarray:
-        # SR(r[i]) - SR(y[i]) per period for each row i, each SR as sharpe(x, 1.0) (NaN: no variation)
-        return resampled_sharpes(r, index, 1.0) - resampled_sharpes(y, index, 1.0)
+    # SR(r_b) - SR(y_b) per period for each resample b, each SR as sharpe(x, 1.0) (NaN: no variation)
+    (index_r, runs_r), (index_y, runs_y) = sharpe_reducers(r, 1.0), sharpe_reducers(y, 1.0)
 
     def probability(diffs: np.ndarray) -> float:
         diffs = diffs[np.isfinite(diffs)]
         return float(np.mean(diffs > 0) + 0.5 * np.mean(diffs == 0)) if len(diffs) else math.nan
 
-    return Resampled(len(r), block or optimal_block(r - y), differences, probability)
+    return Resampled(
+        len(r),
+        block or optimal_block(r - y),
+        lambda index: index_r(index) - index_y(index),
+        probability,
+        runs=lambda runs: runs_r(runs) - runs_y(runs),
+    )
 
 
 # ---------------------------------------------------------------------------- DSR

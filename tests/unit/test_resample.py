@@ -2,20 +2,23 @@
 
 The reference is arch itself: ``StationaryBootstrap.bootstrap(reps)`` with the same block and seed,
 its ``index`` read after each resample.  A statistic reduced over a batch's columns must give each
-resample the bits the one-at-a-time callback gives it, whatever the batch size.
+resample the bits the one-at-a-time callback gives it, whatever the batch size; one reduced from the
+resamples' runs of consecutive dates (engine/metrics/run_sums.py), the same up to rounding.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from arch.bootstrap import StationaryBootstrap, optimal_block_length
 
 from engine.metrics import sharpe
-from engine.metrics.pcg64 import circular_draws
+from engine.metrics.pcg64 import Runs, circular_draws
 from engine.metrics.resample import Resampled, evaluate, optimal_block, stationary_batches, stationary_indices
 from engine.metrics.returns import resampled_sharpes
-from engine.metrics.significance import sharpe_beats_probability, sharpe_ci
+from engine.metrics.significance import sharpe_beats_probability, sharpe_ci, sharpe_ci_resampled
 
 
 @pytest.mark.parametrize(("n", "block", "reps", "batch"), [(250, 7, 230, 100), (40, 1, 5, 2), (1000, 30, 101, 100)])
@@ -28,12 +31,17 @@ def test_indices_are_archs_resamples_in_order(n: int, block: int, reps: int, bat
     np.testing.assert_array_equal(np.concatenate(batches), expected)
 
 
-def test_sharpe_ci_is_bitwise_archs_conf_int() -> None:
-    # arch's own percentile interval with engine.metrics.sharpe as the callback, one resample at a time
+def test_sharpe_ci_is_archs_conf_int() -> None:
+    # arch's own percentile interval with engine.metrics.sharpe as the callback, one resample at a time:
+    # the gathered resamples give its bits, their runs (engine/metrics/run_sums.py) the same up to rounding
     r = np.random.default_rng(3).standard_t(4, 1500) * 0.01 + 0.0004
     bs = StationaryBootstrap(9, r, seed=np.random.default_rng(5))
     ci = bs.conf_int(lambda x: np.array([sharpe(x, 252.0)]), reps=333, method="percentile", size=0.9)
-    assert sharpe_ci(r, periods_per_year=252.0, level=0.9, reps=333, seed=5, block=9) == (ci[0, 0], ci[1, 0])
+    plan = sharpe_ci_resampled(r, periods_per_year=252.0, level=0.9, block=9)
+    assert isinstance(plan, Resampled) and plan.runs is not None
+    assert evaluate([replace(plan, runs=None)], reps=333, seed=5) == [(ci[0, 0], ci[1, 0])]
+    got = sharpe_ci(r, periods_per_year=252.0, level=0.9, reps=333, seed=5, block=9)
+    assert got == pytest.approx((ci[0, 0], ci[1, 0]), rel=1e-12, abs=0)
 
 
 def test_optimal_block_is_the_rounded_mean_of_archs_estimates() -> None:
@@ -99,17 +107,17 @@ def test_statistics_get_the_same_results_however_their_block_lengths_are_split(p
 
 
 def test_many_block_lengths_are_drawn_in_smaller_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Indices for many block lengths at once stay within BATCH_BYTES a batch, with the same results."""
+    """Runs for many block lengths at once stay within BATCH_BYTES a batch, with the same results."""
     from engine.metrics import resample
 
-    monkeypatch.setattr(resample, "BATCH_BYTES", 4 * 500 * 6 * 7)  # 7 resamples of 500 dates, 6 blocks
+    monkeypatch.setattr(resample, "BATCH_BYTES", 8 * 500 * 6 * 7)  # 7 resamples of 500 dates, 6 blocks
     shapes: list[tuple[int, ...]] = []
     real = resample.StationaryDraws
 
     class Recorded(real):  # type: ignore[misc, valid-type]
-        def next(self, reps: int) -> np.ndarray:
-            out = super().next(reps)
-            shapes.append(out.shape)
+        def next_runs(self, reps: int) -> list:
+            out = super().next_runs(reps)
+            shapes.append((len(out), reps, out[0].n))
             return out
 
     monkeypatch.setattr(resample, "StationaryDraws", Recorded)
@@ -120,6 +128,27 @@ def test_many_block_lengths_are_drawn_in_smaller_batches(monkeypatch: pytest.Mon
     for stat, values in zip(stats, got, strict=True):
         alone = np.concatenate([x[i].sum(axis=1) for i in stationary_indices(500, block=stat.block, reps=30, seed=4)])
         np.testing.assert_array_equal(values, alone)
+
+
+def test_a_statistic_with_a_runs_reduction_gets_the_runs_of_the_same_resamples() -> None:
+    """evaluate hands a statistic that reduces runs the resamples' runs (and expands no indices for it), the
+    others their indices: the same resamples either way."""
+    seen: dict[str, list[np.ndarray]] = {"index": [], "runs": []}
+
+    def by_index(index: np.ndarray) -> np.ndarray:
+        seen["index"].append(index.copy())
+        return np.zeros(len(index))
+
+    def by_runs(runs: Runs) -> np.ndarray:
+        seen["runs"].append(runs.indices())
+        return np.ones(runs.reps)
+
+    stats = [Resampled(50, 4, by_index, np.copy), Resampled(50, 4, lambda index: 1 / 0, np.copy, runs=by_runs)]
+    got = evaluate(stats, reps=7, seed=3)
+    np.testing.assert_array_equal(got[0], np.zeros(7))
+    np.testing.assert_array_equal(got[1], np.ones(7))
+    np.testing.assert_array_equal(np.concatenate(seen["index"]), np.concatenate(seen["runs"]))
+    np.testing.assert_array_equal(np.concatenate(seen["runs"]), next(stationary_indices(50, block=4, reps=7, seed=3)))
 
 
 def test_bad_arguments_are_refused() -> None:
