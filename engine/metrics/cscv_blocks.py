@@ -3,18 +3,20 @@
 :func:`engine.metrics.cscv.pbo_from_block_sums` (and ``pbo_cscv`` with the built-in metrics) scores each
 of the C(S, S/2) splits from per-block sums of every column (:class:`BlockSums`).  Done with numpy
 (:meth:`BlockSums.__call__`), that is two (splits, S) x (S, N) products and a dozen (splits, N)
-temporaries; the compiled pass (:func:`splits_nb`) reads only each split's S/2 in-sample blocks and keeps
-no (splits, N) array: 2.2 times faster on 12,870 splits of 5,061 columns (2 cores).  Its arithmetic is the
-numpy path's, operation for operation: a half's sums add its blocks in ascending order from 0.0 (as
-``np.einsum("ks,sn->kn")`` with a 0/1 matrix does), the out-of-sample sums are the totals minus them,
+temporaries; the compiled pass (:func:`splits_nb`) reads only S/2 block rows per split and keeps no
+(splits, N) array.  Its arithmetic is the numpy path's, operation for operation: of a split's two
+halves, the one holding block 0 adds its blocks in ascending order from 0.0 (as
+``np.einsum("ks,sn->kn")`` with a 0/1 matrix does), the other half's sums are the totals minus those,
 and the Sharpe ratio follows :meth:`BlockSums._sharpe`, so the results are the same bits (the tests
-check both).  Each column's metrics are computed without a branch on the data (numpy's error model: a
-flat half's IEEE inf or NaN is replaced by -inf afterwards, where numba's default would test every
-division for zero), so those loops run on the vector units: 0.60 s to 0.23 s for those splits, the same
-bits.  Splits are independent: ranges of them run on threads (the kernel releases the GIL).  Beyond
-:data:`IN_CACHE` columns the pass goes a tile of columns at a time, every split on a tile before the
-next (the winners first, then the ranks), so the block sums are read from memory twice instead of once
-per split.
+check both).  A split and its complement (IS and OOS swapped) then have the same two metrics per
+column, so the compiled pass scores the splits in complementary pairs (:func:`pair_splits`): one
+half's sums and two metrics per column serve both splits, where each split alone summed its half and
+computed both.  Each column's metrics are computed without a branch on the data (numpy's error
+model: a flat half's IEEE inf or NaN is replaced by -inf afterwards, where numba's default would test
+every division for zero), so those loops run on the vector units.  Pairs are independent: ranges of
+them run on threads (the kernel releases the GIL).  Beyond :data:`IN_CACHE` columns the pass goes a
+tile of columns at a time, every pair on a tile before the next (the winners first, then the ranks),
+so the block sums are read from memory twice instead of once per pair.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from engine.cores import usable_cores
 from engine.metrics.matrix import FLAT_SS_RTOL
 
-__all__ = ["BlockSums", "splits_nb"]
+__all__ = ["BlockSums", "pair_splits", "splits_nb"]
 
 #: Up to this many columns, every split reads all of them at once: their block sums (16 MB for 16 blocks)
 #: stay in the processor's caches from one split to the next.  Beyond, a tile at a time (measured on two
@@ -59,15 +61,39 @@ def _perf(a, q, center, rows, sharpe, flat_rtol):  # pragma: no cover - compiled
     return -np.inf if flat else value
 
 
+def pair_splits(blocks: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The splits ``blocks`` (splits, S/2) of S = ``n_blocks`` blocks as complementary pairs: (halves, first,
+    second), pair u's half ``halves[u]`` (S/2 blocks, ascending) being the one that holds block 0, the IS half
+    of split ``first[u]`` and the OOS half of split ``second[u]`` (-1 where that split is not in ``blocks``)."""
+    blocks = np.asarray(blocks, dtype=np.int64)
+    count = len(blocks)
+    member = np.zeros((count, n_blocks), dtype=np.bool_)
+    member[np.arange(count)[:, None], blocks] = True
+    holds0 = member[:, 0]
+    direct = np.where(holds0[:, None], member, ~member)
+    rows = np.nonzero(direct)[1].reshape(count, n_blocks // 2)
+    halves, pair = np.unique(rows, axis=0, return_inverse=True)
+    first = np.full(len(halves), -1, dtype=np.int64)
+    second = np.full(len(halves), -1, dtype=np.int64)
+    index = np.arange(count, dtype=np.int64)
+    first[pair[holds0]] = index[holds0]
+    second[pair[~holds0]] = index[~holds0]
+    if (first >= 0).sum() + (second >= 0).sum() != count:
+        raise ValueError("the splits name the same in-sample half more than once")
+    return np.ascontiguousarray(halves), first, second
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def splits_nb(  # pragma: no cover - compiled
-    blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best, rank, tile
-):
-    """Score splits ``lo`` .. ``hi``-1: ``blocks`` (splits, S/2) their in-sample blocks, ``s1``/``s2``
-    (S, N) per-block sums of d and d^2 (as :class:`BlockSums` keeps them: a split reads S/2 rows side
-    by side, no transposed copy), ``total1``/``total2`` (N,) their totals.  Writes each split's
-    in-sample winner n* (the first maximum, or the first NaN, as ``np.argmax``), its IS and OOS
-    metric and its OOS midrank among the N columns (below + (equal + 1) / 2, n* included in equal).
+    halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best,
+    rank, tile,
+):  # fmt: skip
+    """Score the splits of pairs ``lo`` .. ``hi``-1 (:func:`pair_splits`: pair u's ``halves[u]`` is the IS half of
+    split ``first[u]`` and the OOS half of split ``second[u]``, -1 for none).  ``s1``/``s2`` (S, N) per-block
+    sums of d and d^2 (as :class:`BlockSums` keeps them: a half reads S/2 rows side by side, no transposed
+    copy), ``total1``/``total2`` (N,) their totals.  Writes each split's in-sample winner n* (the first maximum,
+    or the first NaN, as ``np.argmax``), its IS and OOS metric and its OOS midrank among the N columns
+    (below + (equal + 1) / 2, n* included in equal).
 
     More than ``tile`` columns go a tile at a time: every split's in-sample winner among a tile's columns,
     kept when it beats the earlier tiles' (so the first maximum or NaN of all), then the winners' OOS
@@ -77,103 +103,138 @@ def splits_nb(  # pragma: no cover - compiled
     """
     n = s1.shape[1]
     width = min(n, tile)
-    a_is, q_is, value = np.empty(width), np.empty(width), np.empty(width)
+    a, q, direct, other = np.empty(width), np.empty(width), np.empty(width), np.empty(width)
     if n <= tile:
         _whole_nb(
-            blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best, rank,
-            a_is, q_is, value,
+            halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best,
+            oos_best, rank, a, q, direct, other,
         )  # fmt: skip
         return
-    best[lo:hi] = -1
+    for u in range(lo, hi):
+        for k in (first[u], second[u]):
+            if k >= 0:
+                best[k] = -1
     for start in range(0, n, tile):
-        stop = min(n, start + tile)
         _tile_winners_nb(
-            blocks, s1, s2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, best, is_best, a_is, q_is, value
-        )
-    for k in range(lo, hi):
-        star = best[k]
-        a = 0.0
-        q = 0.0
-        for i in range(blocks.shape[1]):  # the winner's IS sums, the operations of the column loops
-            a += s1[blocks[k, i], star]
-            q += s2[blocks[k, i], star]
-        oos_best[k] = _perf(total1[star] - a, total2[star] - q, center[star], rows, sharpe, flat_rtol)
-    below = np.zeros(hi - lo, np.int64)
-    equal = np.zeros(hi - lo, np.int64)
-    for start in range(0, n, tile):
-        stop = min(n, start + tile)
-        _tile_counts_nb(
-            blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, oos_best, below,
-            equal, a_is, q_is,
+            halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, min(n, start + tile),
+            lo, hi, best, is_best, a, q, direct, other,
         )  # fmt: skip
-    for k in range(lo, hi):
-        rank[k] = below[k - lo] + (equal[k - lo] + 1) / 2.0
+    for u in range(lo, hi):
+        for side in range(2):
+            k = first[u] if side == 0 else second[u]
+            if k < 0:
+                continue
+            star = best[k]
+            x = 0.0
+            y = 0.0
+            for i in range(halves.shape[1]):  # the winner's sums of the pair's half, the operations of the column loops
+                x += s1[halves[u, i], star]
+                y += s2[halves[u, i], star]
+            if side == 0:
+                oos_best[k] = _perf(total1[star] - x, total2[star] - y, center[star], rows, sharpe, flat_rtol)
+            else:
+                oos_best[k] = _perf(x, y, center[star], rows, sharpe, flat_rtol)
+    below = np.zeros((hi - lo, 2), np.int64)
+    equal = np.zeros((hi - lo, 2), np.int64)
+    for start in range(0, n, tile):
+        _tile_counts_nb(
+            halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, min(n, start + tile),
+            lo, hi, oos_best, below, equal, a, q, direct, other,
+        )  # fmt: skip
+    for u in range(lo, hi):
+        for side in range(2):
+            k = first[u] if side == 0 else second[u]
+            if k >= 0:
+                rank[k] = below[u - lo, side] + (equal[u - lo, side] + 1) / 2.0
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _pair_metrics(halves, s1, s2, all1, all2, mid, rows, sharpe, flat_rtol, u, start, stop, a, q, direct, other):
+    """Pair u's two halves' metrics of columns start .. stop-1: ``direct`` on its half (the one holding block 0),
+    ``other`` on the rest (the totals ``all1``/``all2`` minus its sums); ``mid``, ``all1``, ``all2``: views of the
+    tile (an index start + j would be checked for wrapping around, keeping the loops scalar)."""  # pragma: no cover
+    _half_sums(halves, s1, s2, sharpe, u, start, stop, a, q)
+    for j in range(stop - start):  # without branches on the data: on the vector units
+        direct[j] = _perf(a[j], q[j], mid[j], rows, sharpe, flat_rtol)
+        other[j] = _perf(all1[j] - a[j], all2[j] - q[j], mid[j], rows, sharpe, flat_rtol)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _counts(oos, width, winner):  # pragma: no cover - compiled
+    """How many of ``oos[:width]`` are below ``winner`` and how many equal (without branches: vectorised; NaN is
+    neither)."""
+    below = 0
+    equal = 0
+    for j in range(width):
+        below += oos[j] < winner
+        equal += oos[j] == winner
+    return below, equal
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _whole_nb(  # pragma: no cover - compiled
-    blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best, rank, a_is,
-    q_is, value,
+    halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best,
+    rank, a, q, direct, other,
 ):  # fmt: skip
-    """:func:`splits_nb` with every column in one tile: each split's winner, then its OOS counts."""
+    """:func:`splits_nb` with every column in one tile: each pair's two metrics, then each of its splits'
+    winner and OOS counts."""
     n = s1.shape[1]
-    for k in range(lo, hi):
-        _half_sums(blocks, s1, s2, sharpe, k, 0, n, a_is, q_is)
-        for j in range(n):  # every column's metric first (vectorised), then the first maximum
-            value[j] = _perf(a_is[j], q_is[j], center[j], rows, sharpe, flat_rtol)
-        star, top = _first_max(value, n)
-        winner = _perf(total1[star] - a_is[star], total2[star] - q_is[star], center[star], rows, sharpe, flat_rtol)
-        below = 0
-        equal = 0
-        for j in range(n):  # counts without branches (vectorised; NaN is neither below nor equal)
-            oos = _perf(total1[j] - a_is[j], total2[j] - q_is[j], center[j], rows, sharpe, flat_rtol)
-            below += oos < winner
-            equal += oos == winner
-        best[k] = star
-        is_best[k] = top
-        oos_best[k] = winner
-        rank[k] = below + (equal + 1) / 2.0
+    for u in range(lo, hi):
+        _pair_metrics(halves, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, u, 0, n, a, q, direct, other)
+        for side in range(2):
+            k = first[u] if side == 0 else second[u]
+            if k < 0:
+                continue
+            ins, oos = (direct, other) if side == 0 else (other, direct)
+            star, top = _first_max(ins, n)
+            winner = oos[star]
+            below, equal = _counts(oos, n, winner)
+            best[k] = star
+            is_best[k] = top
+            oos_best[k] = winner
+            rank[k] = below + (equal + 1) / 2.0
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _tile_winners_nb(  # pragma: no cover - compiled
-    blocks, s1, s2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, best, is_best, a_is, q_is, value
-):
+    halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, best,
+    is_best, a, q, direct, other,
+):  # fmt: skip
     """Every split's IS winner among columns start .. stop-1, kept in ``best``/``is_best`` when it beats
     the earlier columns' (``best`` -1: none yet): a NaN beats a number, a number only a smaller one."""
     width = stop - start
-    mid = center[start:stop]  # views: an index start + j would be checked for wrapping around, keeping the loops scalar
-    for k in range(lo, hi):
-        _half_sums(blocks, s1, s2, sharpe, k, start, stop, a_is, q_is)
-        for j in range(width):
-            value[j] = _perf(a_is[j], q_is[j], mid[j], rows, sharpe, flat_rtol)
-        star, top = _first_max(value, width)
-        kept = is_best[k]
-        if best[k] < 0 or top > kept or (top != top and kept == kept):
-            best[k] = start + star
-            is_best[k] = top
+    mid, all1, all2 = center[start:stop], total1[start:stop], total2[start:stop]
+    for u in range(lo, hi):
+        _pair_metrics(halves, s1, s2, all1, all2, mid, rows, sharpe, flat_rtol, u, start, stop, a, q, direct, other)
+        for side in range(2):
+            k = first[u] if side == 0 else second[u]
+            if k < 0:
+                continue
+            star, top = _first_max(direct if side == 0 else other, width)
+            kept = is_best[k]
+            if best[k] < 0 or top > kept or (top != top and kept == kept):
+                best[k] = start + star
+                is_best[k] = top
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _tile_counts_nb(  # pragma: no cover - compiled
-    blocks, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, winner, below, equal, a_is,
-    q_is,
+    halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, winner,
+    below, equal, a, q, direct, other,
 ):  # fmt: skip
-    """Add to ``below[k - lo]`` and ``equal[k - lo]`` the columns start .. stop-1 whose OOS metric is below,
-    or equal to, split k's ``winner[k]``."""
+    """Add to ``below[u - lo, side]`` and ``equal[u - lo, side]`` the columns start .. stop-1 whose OOS metric is
+    below, or equal to, the winner's of pair u's split on that side (0: ``first[u]``, 1: ``second[u]``)."""
     width = stop - start
-    mid, all1, all2 = center[start:stop], total1[start:stop], total2[start:stop]  # views, as in _tile_winners_nb
-    for k in range(lo, hi):
-        _half_sums(blocks, s1, s2, sharpe, k, start, stop, a_is, q_is)
-        w = winner[k]
-        fewer = 0
-        same = 0
-        for j in range(width):  # without branches, as in _whole_nb
-            oos = _perf(all1[j] - a_is[j], all2[j] - q_is[j], mid[j], rows, sharpe, flat_rtol)
-            fewer += oos < w
-            same += oos == w
-        below[k - lo] += fewer
-        equal[k - lo] += same
+    mid, all1, all2 = center[start:stop], total1[start:stop], total2[start:stop]
+    for u in range(lo, hi):
+        _pair_metrics(halves, s1, s2, all1, all2, mid, rows, sharpe, flat_rtol, u, start, stop, a, q, direct, other)
+        for side in range(2):
+            k = first[u] if side == 0 else second[u]
+            if k < 0:
+                continue
+            fewer, same = _counts(other if side == 0 else direct, width, winner[k])
+            below[u - lo, side] += fewer
+            equal[u - lo, side] += same
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -199,13 +260,38 @@ def _half_sums(blocks, s1, s2, sharpe, k, start, stop, a_is, q_is):  # pragma: n
 @numba.njit(cache=True, nogil=True, inline="always")
 def _first_max(value, width):  # pragma: no cover - compiled
     """(position, value) of the first maximum of ``value[:width]``, or of its first NaN (``np.argmax``)."""
-    star = 0
-    top = value[0]
-    for j in range(1, width):
-        if value[j] > top or (value[j] != value[j] and top == top):
-            star = j
-            top = value[j]
-    return star, top
+    nans = 0
+    for j in range(width):  # vectorised: a count
+        nans += value[j] != value[j]
+    if nans:
+        for j in range(width):
+            if value[j] != value[j]:
+                return j, value[j]
+    top = _largest(value, width)
+    for j in range(width):
+        if value[j] == top:
+            return j, value[j]
+    return 0, value[0]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _largest(value, width):  # pragma: no cover - compiled
+    """The largest of ``value[:width]`` (no NaN), four running maxima side by side."""
+    t0 = t1 = t2 = t3 = value[0]
+    j = 0
+    while j + 4 <= width:
+        a, b, c, d = value[j], value[j + 1], value[j + 2], value[j + 3]
+        t0 = a if a > t0 else t0
+        t1 = b if b > t1 else t1
+        t2 = c if c > t2 else t2
+        t3 = d if d > t3 else t3
+        j += 4
+    while j < width:
+        t0 = value[j] if value[j] > t0 else t0
+        j += 1
+    t0 = t1 if t1 > t0 else t0
+    t2 = t3 if t3 > t2 else t2
+    return t2 if t2 > t0 else t0
 
 
 class BlockSums:
@@ -263,16 +349,17 @@ class BlockSums:
         self, blocks: np.ndarray, best: np.ndarray, is_best: np.ndarray, oos: np.ndarray, rank: np.ndarray
     ) -> None:
         """Steps 3-4 for every split (``blocks``: their IS blocks) by the compiled pass
-        (:func:`splits_nb`, the same bits as :meth:`__call__`), ranges of splits on the cores this process may use."""
+        (:func:`splits_nb`, the same bits as :meth:`__call__`), ranges of complementary pairs of splits
+        (:func:`pair_splits`) on the cores this process may use."""
         args = (self.s1, self.s2, self.total1, self.total2, self.center, float(self.rows), self.metric == "sharpe")
-        blocks = np.ascontiguousarray(blocks, dtype=np.int64)
-        edges = np.linspace(0, len(blocks), min(usable_cores(), len(blocks)) + 1).astype(int)
+        halves, first, second = pair_splits(blocks, len(self.s1))
+        edges = np.linspace(0, len(halves), min(usable_cores(), len(halves)) + 1).astype(int)
         work = [(lo, hi) for lo, hi in itertools.pairwise(edges) if hi > lo]
         scored = np.empty(len(blocks), dtype=np.int64)
         tile = TILE if self.s1.shape[1] > IN_CACHE else max(self.s1.shape[1], 1)
 
         def run(span: tuple[int, int]) -> None:
-            splits_nb(blocks, *args, FLAT_SS_RTOL, *span, scored, is_best, oos, rank, tile)
+            splits_nb(halves, first, second, *args, FLAT_SS_RTOL, *span, scored, is_best, oos, rank, tile)
 
         with ThreadPoolExecutor(len(work)) as pool:
             list(pool.map(run, work))
@@ -281,12 +368,16 @@ class BlockSums:
     def __call__(self, halves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(IS, OOS) performance, each (k, N), of the k splits whose IS blocks ``halves`` marks with 1
         (the numpy formulation of :meth:`score`, for a caller's own halves and for the tests)."""
-        s1 = np.einsum("ks,sn->kn", halves, self.s1)
-        o1 = self.total1 - s1
+        holds0 = halves[:, :1] == 1  # the half holding block 0 is summed, the other is the totals minus it
+        direct = np.where(holds0, halves, 1.0 - halves)
+        d1 = np.einsum("ks,sn->kn", direct, self.s1)
+        o1 = self.total1 - d1
+        s1, o1 = np.where(holds0, d1, o1), np.where(holds0, o1, d1)
         if self.metric == "mean":
             return self._mean(s1), self._mean(o1)
-        s2 = np.einsum("ks,sn->kn", halves, self.s2)
-        o2 = self.total2 - s2
+        d2 = np.einsum("ks,sn->kn", direct, self.s2)
+        o2 = self.total2 - d2
+        s2, o2 = np.where(holds0, d2, o2), np.where(holds0, o2, d2)
         return self._sharpe(s1, s2), self._sharpe(o1, o2)
 
     def _mean(self, s1: np.ndarray) -> np.ndarray:

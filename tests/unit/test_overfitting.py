@@ -545,18 +545,18 @@ def test_block_sums_centred_in_place_give_the_same_bits() -> None:
 def test_tiles_keep_np_argmax_s_first_nan_and_first_maximum() -> None:
     # the compiled pass on sums with NaN columns (which pbo_from_block_sums refuses): in-sample winners
     # chosen tile by tile are np.argmax's over all columns (the first NaN, else the first maximum)
-    from engine.metrics.cscv_blocks import splits_nb
+    from engine.metrics.cscv_blocks import pair_splits, splits_nb
 
     rng = np.random.default_rng(3)
     s1, s2 = rng.normal(0.0, 1.0, (8, 23)), rng.uniform(5.0, 9.0, (8, 23))
     s1[:, 4] = s1[:, 17] = s1[:, 9]  # ties, in different tiles of 5
-    s1[0, 12] = s1[5, 15] = np.nan  # a NaN in some splits' in-sample halves
+    s1[3, 12] = s1[5, 15] = np.nan  # a NaN in some splits' in-sample halves (and in the totals)
     blocks = np.array(list(itertools.combinations(range(8), 4)), dtype=np.int64)
-    args = (blocks, s1, s2, s1.sum(axis=0), s2.sum(axis=0), np.zeros(23), 40.0)
+    args = (*pair_splits(blocks, 8), s1, s2, s1.sum(axis=0), s2.sum(axis=0), np.zeros(23), 40.0)
     for sharpe in (True, False):
         whole, tiled = [[np.empty(70, np.int64), *(np.empty(70) for _ in range(3))] for _ in range(2)]
-        splits_nb(*args, sharpe, 1e-12, 0, 70, *whole, 23)
-        splits_nb(*args, sharpe, 1e-12, 0, 70, *tiled, 5)
+        splits_nb(*args, sharpe, 1e-12, 0, 35, *whole, 23)
+        splits_nb(*args, sharpe, 1e-12, 0, 35, *tiled, 5)
         for a, b in zip(whole, tiled, strict=True):
             np.testing.assert_array_equal(a, b)
         assert np.isnan(whole[1]).any() and (~np.isnan(whole[1])).any()
