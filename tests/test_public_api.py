@@ -114,7 +114,7 @@ EXPECTED: dict[str, set[str]] = {
         "years_between",
     },
     "engine.metrics.cscv_blocks": {"BlockSums", "pair_splits", "splits_nb"},
-    "engine.metrics.run_sums": {"PrefixSums", "run_sharpes", "sharpe_reducers"},
+    "engine.metrics.run_sums": {"PrefixSums", "column_prefix", "run_means", "run_sharpes", "sharpe_reducers"},
     "engine.metrics.resample": {
         "BATCH",
         "BATCH_BYTES",
@@ -123,6 +123,7 @@ EXPECTED: dict[str, set[str]] = {
         "optimal_block",
         "stationary_batches",
         "stationary_indices",
+        "stationary_runs",
     },
     "engine.metrics.specs": {
         "CATALOG_COLUMNS",

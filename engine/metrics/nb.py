@@ -17,7 +17,6 @@ __all__ = [
     "drawdowns_nb",
     "means_nb",
     "moments_nb",
-    "resampled_means_nb",
     "resampled_sharpe_nb",
     "resampled_sharpes_nb",
     "returns_nb",
@@ -376,26 +375,3 @@ def _ratio(mean: float, squares: float, biggest: float, n: int, root: float, fla
     std with ddof=1, NaN when it is within ``flat_rtol`` of max |x|)."""
     std = np.sqrt(squares / (n - 1)) if n > 1 else np.nan
     return mean / std * root if std > flat_rtol * biggest else np.nan
-
-
-@numba.njit(cache=True, nogil=True)
-def resampled_means_nb(d: Array, index: Array) -> Array:
-    """(reps, K): per row b of ``index``, the column means of the resample ``d[index[b]]`` of the (T, K)
-    matrix ``d``, without gathering the (reps, T, K) array.
-
-    Each column is summed in date order and divided by T: for K >= 2 the bits of numpy's
-    ``d[index].mean(axis=1)``, which adds the gathered rows one after another (for K = 1 numpy sums
-    the one column pairwise instead).
-    """
-    reps, n = index.shape
-    k = d.shape[1]
-    out = np.zeros((reps, k))
-    for b in range(reps):
-        row = index[b]
-        for i in range(n):
-            src = d[row[i]]
-            for j in range(k):
-                out[b, j] += src[j]
-        for j in range(k):
-            out[b, j] /= n
-    return out

@@ -24,7 +24,16 @@ import numpy as np
 from engine.metrics.block_length import stationary_block_lengths
 from engine.metrics.pcg64 import Runs, StationaryDraws
 
-__all__ = ["BATCH", "BATCH_BYTES", "Resampled", "evaluate", "optimal_block", "stationary_batches", "stationary_indices"]
+__all__ = [
+    "BATCH",
+    "BATCH_BYTES",
+    "Resampled",
+    "evaluate",
+    "optimal_block",
+    "stationary_batches",
+    "stationary_indices",
+    "stationary_runs",
+]
 
 #: Resamples per batch: a batch of 100 resamples of 6,000 dates gathers 4.8 MB per series.
 BATCH = 100
@@ -57,6 +66,16 @@ def stationary_indices(n: int, *, block: int, reps: int, seed: int, batch: int =
     """
     for drawn in stationary_batches(n, blocks=(block,), reps=reps, seed=seed, batch=batch):
         yield drawn[0]
+
+
+def stationary_runs(n: int, *, block: int, reps: int, seed: int, batch: int = BATCH) -> Iterator[Runs]:
+    """The resamples of :func:`stationary_indices`, batch by batch, as their runs of consecutive dates
+    (:class:`engine.metrics.pcg64.Runs`)."""
+    if reps < 1:
+        raise ValueError(f"reps must be >= 1, got {reps}")
+    draws = StationaryDraws(n, blocks=(block,), seed=seed)
+    for start in range(0, reps, batch):
+        yield draws.next_runs(min(batch, reps - start))[0]
 
 
 def stationary_batches(

@@ -35,7 +35,7 @@ from engine.metrics.nb import resampled_sharpe_nb
 from engine.metrics.pcg64 import Runs, expand_runs_nb
 from engine.metrics.returns import FLAT_RTOL, resampled_sharpes
 
-__all__ = ["PrefixSums", "run_sharpes", "sharpe_reducers"]
+__all__ = ["PrefixSums", "column_prefix", "run_means", "run_sharpes", "sharpe_reducers"]
 
 #: Relative margin on the flat test within which a resample is scored by the gathered path.
 _MARGIN = 1e-9
@@ -87,6 +87,61 @@ def sharpe_reducers(
     :func:`engine.metrics.returns.resampled_sharpes`) and given as their runs (:func:`run_sharpes`)."""
     sums = PrefixSums.of(x)
     return (lambda index: resampled_sharpes(sums.x, index, ppy)), (lambda runs: run_sharpes(sums, runs, ppy))
+
+
+def column_prefix(d: np.ndarray) -> np.ndarray:
+    """(2, T + 1, K): the prefix sums of each column of the (T, K) array ``d`` and their rounding errors
+    (Neumaier), for :func:`run_means`."""
+    d = np.ascontiguousarray(d, dtype=np.float64)
+    out = np.empty((2, d.shape[0] + 1, d.shape[1]))
+    _column_prefix_nb(d, out)
+    return out
+
+
+def run_means(prefix: np.ndarray, runs: Runs) -> np.ndarray:
+    """(reps, K): each resample's column means, from the :func:`column_prefix` of its (T, K) array (T = ``runs.n``):
+    the means of the gathered rows up to rounding."""
+    if runs.n != prefix.shape[1] - 1:
+        raise ValueError(f"runs of {runs.n} dates for a series of {prefix.shape[1] - 1}")
+    out = np.zeros((runs.reps, prefix.shape[2]))
+    _run_means_nb(prefix[0], prefix[1], runs.at, runs.origin, runs.count, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _column_prefix_nb(d: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``out[0]``: running sums of each column of d from 0, ``out[1]`` their compensation (Neumaier)."""
+    s, e = out[0], out[1]
+    s[0] = 0.0
+    e[0] = 0.0
+    for i in range(d.shape[0]):
+        for k in range(d.shape[1]):
+            a = d[i, k]
+            x = s[i, k]
+            t = x + a
+            e[i + 1, k] = e[i, k] + ((x - t) + a if abs(x) >= abs(a) else (a - t) + x)
+            s[i + 1, k] = t
+
+
+@numba.njit(cache=True, nogil=True)
+def _run_means_nb(h, lo, at, origin, count, out):  # pragma: no cover - compiled
+    """:func:`run_means`: each resample's column sums, run by run, then divided by T."""
+    n = h.shape[0] - 1
+    for b in range(len(count)):
+        acc = out[b]
+        c = count[b]
+        for r in range(c):
+            first = origin[b, r]
+            last = first + (at[b, r + 1] if r + 1 < c else n) - at[b, r]
+            if last <= n:
+                for k in range(h.shape[1]):
+                    acc[k] += (h[last, k] - h[first, k]) + (lo[last, k] - lo[first, k])
+            else:  # the run wraps
+                last -= n
+                for k in range(h.shape[1]):
+                    acc[k] += ((h[n, k] - h[first, k]) + (lo[n, k] - lo[first, k])) + (h[last, k] + lo[last, k])
+        for k in range(h.shape[1]):
+            acc[k] /= n
 
 
 @numba.njit(cache=True, nogil=True)

@@ -15,22 +15,22 @@ d = benchmark - models of shape (T, K):
 
 arch loops over the resamples in Python and reduces each one three times (about 1.4 s for 2,000
 resamples of 6,300 dates and 15 strategies); here the resamples come in batches from
-:func:`engine.metrics.resample.stationary_indices` (arch's own stream) and each batch is reduced
-once: its means by a compiled loop that sums each column in date order as numpy's mean over the
-dates of the gathered (batch, T, K) array does (:func:`engine.metrics.nb.resampled_means_nb`,
-without gathering it; with one column numpy sums pairwise, and its own mean is used), the rest
-with numpy's reductions on arch's axes, so steps 4 and 5 give arch's bits.  omega_k^2 is
-the estimator arch uses, computed by FFT (:func:`long_run_variance`): the same number up to
-rounding, which can change step 2 only for a mean within rounding of its threshold
-(``tests/unit/test_spa.py`` checks the p-values against arch's).
+:func:`engine.metrics.resample.stationary_runs` (arch's own stream, each resample as its runs of
+consecutive dates) and each batch is reduced once: its means from the columns' prefix sums, run by run
+(:func:`engine.metrics.run_sums.run_means`: the gathered rows' means up to rounding), the rest with
+numpy's reductions on arch's axes.  A p-value counts the resamples whose statistic exceeds the observed
+one, so rounding can move it only for a resample within rounding of it.  omega_k^2 is the estimator
+arch uses, computed by FFT (:func:`long_run_variance`): the same number up to rounding, which can change
+step 2 only for a mean within rounding of its threshold (``tests/unit/test_spa.py`` checks the p-values
+against arch's).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine.metrics.nb import resampled_means_nb
-from engine.metrics.resample import stationary_indices
+from engine.metrics.resample import stationary_runs
+from engine.metrics.run_sums import column_prefix, run_means
 
 __all__ = ["long_run_variance", "spa_pvalues"]
 
@@ -73,9 +73,9 @@ def spa_pvalues(d: np.ndarray, *, block: int, reps: int, seed: int) -> dict[str,
     centres = np.stack([lower, consistent, mean])  # (3, K), in arch's order
     exceed = np.zeros(3)
     observed = np.max(mean)
-    for index in stationary_indices(t, block=block, reps=reps, seed=seed, batch=_BATCH):
-        # (b, K): each resample's means, reduced over dates as arch does (numpy sums one column pairwise)
-        star = resampled_means_nb(d, index) if d.shape[1] > 1 else d[index].mean(axis=1)
+    prefix = column_prefix(d)
+    for runs in stationary_runs(t, block=block, reps=reps, seed=seed, batch=_BATCH):
+        star = run_means(prefix, runs)  # (b, K): each resample's means, from its runs of consecutive dates
         simulated = np.max(star[:, None, :] - centres[None, :, :], axis=2)  # (b, 3)
         exceed += np.sum(simulated > observed, axis=0)
     p = exceed / reps

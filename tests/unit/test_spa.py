@@ -8,11 +8,14 @@ The long-run variance is checked against arch's direct O(T^2) sum (its ``_comput
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from arch.bootstrap import SPA
 
-from engine.metrics.nb import resampled_means_nb
+from engine.metrics.resample import stationary_runs
+from engine.metrics.run_sums import column_prefix, run_means
 from engine.metrics.spa import long_run_variance, spa_pvalues
 
 
@@ -63,10 +66,26 @@ def test_long_run_variance_is_archs_direct_sum() -> None:
     np.testing.assert_allclose(long_run_variance(d, block), expected, rtol=1e-12)
 
 
-@pytest.mark.parametrize(("t", "k"), [(5, 2), (301, 3), (6357, 15), (1000, 40)])
-def test_the_compiled_resample_means_are_numpys_bits(t: int, k: int) -> None:
-    """The means SPA reduces each resample to: numpy's mean over the dates of the gathered array."""
+@pytest.mark.parametrize(("t", "k", "block"), [(5, 2, 3), (301, 3, 7), (6357, 15, 12), (1000, 40, 1), (400, 1, 400)])
+def test_resample_means_from_runs_are_the_gathered_means(t: int, k: int, block: int) -> None:
+    """The means SPA reduces each resample to, from its runs of dates: numpy's mean over the dates of the
+    gathered array, up to rounding (columns of very different scales, runs that wrap, one column)."""
     rng = np.random.default_rng(t + k)
-    d = rng.normal(size=(t, k)) * 10.0 ** rng.integers(-4, 4, size=k)
-    index = rng.integers(0, t, size=(7, t)).astype(np.int32)
-    assert np.array_equal(resampled_means_nb(d, index), d[index].mean(axis=1))
+    d = rng.normal(size=(t, k)) * 10.0 ** rng.integers(-4, 4, size=k) + rng.normal(size=k)
+    runs = next(stationary_runs(t, block=block, reps=9, seed=t))
+    expected = d[runs.indices()].mean(axis=1)
+    got = run_means(column_prefix(d), runs)
+    scale = np.abs(d).max(axis=0)  # a mean near 0 is known to about eps x its largest term
+    np.testing.assert_array_less(np.abs(got - expected), 1e-15 * scale + 1e-13 * np.abs(expected))
+
+
+def test_column_prefix_sums_carry_their_rounding_errors() -> None:
+    """Each prefix sum and its compensation add up to the exact sum (math.fsum) to about a unit in the last
+    place, where a plain running sum drifts by many (so a run's sum, a difference of two, keeps its digits)."""
+    rng = np.random.default_rng(5)
+    d = rng.normal(0.0, 1.0, (4000, 2)) + np.array([3e4, -1e-3])
+    prefix = column_prefix(d)
+    exact = np.array([[0.0, *(math.fsum(d[: i + 1, k]) for i in range(len(d)))] for k in range(2)]).T
+    assert np.all(np.abs(prefix[0] + prefix[1] - exact) <= 2.3e-16 * np.abs(exact))
+    plain = np.concatenate([np.zeros((1, 2)), np.cumsum(d, axis=0)])
+    assert np.abs(plain - exact)[:, 0].max() > 1e-10  # the data do need the compensation
