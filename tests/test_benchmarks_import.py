@@ -40,3 +40,20 @@ def test_latency_times_a_command_in_one_process(tmp_path: Path) -> None:
     assert list(tmp_path.rglob("episodes.json"))
     with pytest.raises(SystemExit, match="in one process failed"):
         latency.in_process(["validate", config + ".missing"], env, 1)
+
+
+def test_the_switch_benchmark_varies_only_the_grid_s_third_rule_and_rebalancing(tmp_path: Path) -> None:
+    from engine.config import load_config
+
+    bench = _module(next(p for p in BENCHMARKS if p.stem == "sweep_switches"))
+    seen = []
+    for i, (text, half, monthly) in enumerate(bench.shapes(bench.CONFIG).values()):
+        path = tmp_path / f"shape{i}.yaml"
+        path.write_text(text, encoding="utf-8")
+        cfg = load_config(path)
+        seen.append((dict(cfg.rules[-1].target), cfg.execution.rebalance, half, monthly))
+    assert seen == [
+        ({"us": 0.5, "hk": 0.5}, "on_change", True, False),
+        ({"us": 1.0}, "on_change", False, False),
+        ({"us": 1.0}, "monthly", False, True),
+    ]
