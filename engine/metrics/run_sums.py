@@ -14,12 +14,14 @@ difference of two prefix sums accurate to about a unit in the last place of the 
 The gathered two-pass sums (:func:`engine.metrics.returns.resampled_sharpes`) add the same numbers in
 another order, so the two differ by rounding: about 1e-15 relative on daily returns, and
 ``tests/unit/test_run_sums.py`` checks 1e-12 on series with heavy tails, large means and runs that
-wrap.  A resample whose spread this formula puts near the flat threshold (``std`` within a relative
-1e-9 of ``flat_rtol`` x max |x| over the whole series) is scored by the gathered two-pass path instead,
-so NaN (no variation) is decided exactly as there; so is a resample whose squared deviations lost most
-of their digits to cancellation (S2 - S1^2 / n of a resample of one value repeated is rounding noise,
-whose square root can be far above the flat threshold): each run adds at most a unit roundoff of the
-sums to their error, so (2 x runs + 8) x 2^-53 x (S2 + S1^2 / n) bounds it, and it must stay below
+wrap, and 1e-12 of the exact value (rational arithmetic) on generated series, where the gathered sums
+themselves were off by up to about 1e-12 (a level of -50 with a spread of 1e-6).  A resample whose
+spread this formula puts near the flat threshold (``std`` within a relative 1e-9 of ``flat_rtol`` x
+max |x| over the whole series) is scored by the gathered two-pass path instead, so NaN (no variation)
+is decided exactly as there; so is a resample whose squared deviations lost most of their digits to
+cancellation (S2 - S1^2 / n of a resample of one value repeated is rounding noise, whose square root
+can be far above the flat threshold): each run adds at most a unit roundoff of the sums to their
+error, so (2 x runs + 8) x 2^-53 x (S2 + S1^2 / n) bounds it, and it must stay below
 1e-10 of the result.
 """
 

@@ -11,8 +11,14 @@ draws checked by hand: both within 4e-15 of it on daily-scale series.
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from engine.metrics.pcg64 import Runs, StationaryDraws
 from engine.metrics.returns import resampled_sharpes
@@ -90,7 +96,56 @@ def test_near_flat_resamples_are_decided_by_the_gathered_sums() -> None:
     assert np.isnan(got).all() and np.isnan(expected).all()
 
 
+def test_a_resample_far_from_the_series_mean_is_scored_from_its_gathered_dates() -> None:
+    """Half the series at 0, half at 1 +- 1e-4: a resample of only the second half has squared deviations
+    from the series' mean of about 0.25 a date but from its own mean of 1e-8, so the prefix sums would
+    leave few of their digits; it is scored from its gathered dates, as exactly as a single series."""
+    x = np.concatenate([np.zeros(100), 1.0 + 1e-4 * (-1.0) ** np.arange(100) + 1e-6 * np.arange(100) / 100])
+    at = np.zeros((1, 200), dtype=np.int32)
+    origin = np.zeros((1, 200), dtype=np.int32)
+    at[0, :2], origin[0, :2] = (0, 100), (100, 100)  # the second half, twice
+    runs = Runs(200, at, origin, np.array([2]))
+    got = run_sharpes(PrefixSums.of(x), runs, 252.0)[0]
+    assert abs(got - _exact_sharpe(x[runs.indices()[0]], 252.0)) <= 1e-13 * abs(got)
+
+
 def test_runs_of_another_length_are_refused() -> None:
     runs = StationaryDraws(10, blocks=(2,), seed=1).next_runs(3)[0]
     with pytest.raises(ValueError, match="runs of 10 dates for a series of 9"):
         run_sharpes(PrefixSums.of(np.ones(9)), runs, 252.0)
+
+
+def _exact_sharpe(x: np.ndarray, ppy: float) -> float:
+    """mean / std(ddof=1) x sqrt(ppy) of x in rational arithmetic, rounded once at the end (NaN: no variation)."""
+    v = [Fraction(float(a)) for a in x]
+    mean = sum(v) / len(v)
+    var = sum((a - mean) ** 2 for a in v) / (len(v) - 1)
+    return float(mean) / math.sqrt(float(var)) * math.sqrt(ppy) if var > 0 else math.nan
+
+
+RETURN = st.floats(-1.0, 1.0, allow_subnormal=False).map(lambda v: 0.0 if abs(v) < 1e-100 else v)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    x=arrays(np.float64, st.integers(3, 120), elements=RETURN),
+    block=st.integers(1, 60),
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.sampled_from([1.0, 1e-6, 1e6]),
+    shift=st.sampled_from([0.0, 1e-3, 1.0, -50.0]),
+)
+def test_run_sharpes_are_the_exact_ones_to_1e12(
+    x: np.ndarray, block: int, seed: int, scale: float, shift: float
+) -> None:
+    """Against rational arithmetic (the gathered two-pass sums are themselves off by up to about 1e-12 on a
+    level of -50 with a spread of 1e-6): NaN exactly where the gathered path says so, else within 1e-12 of
+    the exact ratio (relative, or absolute near 0).  Values below 1e-100 are 0 here: their squares would be
+    subnormal and lose digits in both paths."""
+    x = x * scale + shift
+    runs = StationaryDraws(len(x), blocks=(block,), seed=seed).next_runs(4)[0]
+    got = run_sharpes(PrefixSums.of(x), runs, 252.0)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(resampled_sharpes(x, runs.indices(), 252.0)))
+    for value, index in zip(got, runs.indices(), strict=True):
+        if not np.isnan(value):
+            exact = _exact_sharpe(x[index], 252.0)
+            assert abs(value - exact) <= 1e-12 * max(abs(exact), 1.0)
