@@ -168,8 +168,8 @@ def main() -> int:
     plans, calls, fills = _simulator_calls(ctx, frame, parts)
     _replay(fills[:1], workers=1)  # compile outside the timing
     ctx_rust = prepare(cfg, loaded, engine="rust", simulator="rust")
-    ceiling = _ceiling_inputs(ctx, g)
-    _ceiling(*ceiling, workers=1)  # compile outside the timing
+    rotation = ceiling_inputs(ctx, g)
+    ceiling(*rotation, workers=1)  # compile outside the timing
 
     def run_all(context) -> None:
         for _number, _result in evaluate_chunks(context, frame, parts, todo, None, args.workers):
@@ -186,7 +186,7 @@ def main() -> int:
         "sim": lambda: _simulate_only(calls, args.workers),
         "fused": lambda: _plan_only(plans, args.workers),
         "rust": lambda: run_all(ctx_rust),
-        "ceiling": lambda: _ceiling(*ceiling, workers=args.workers),
+        "ceiling": lambda: ceiling(*rotation, workers=args.workers),
         "procs": lambda: _processes(ctx, frame, parts, args.workers),
         "orders": lambda: _replay(fills, workers=args.workers),
     }
@@ -368,9 +368,11 @@ def _processes(ctx, frame, parts, workers: int) -> None:
         raise SystemExit(f"(g): a process failed (exit codes {[proc.exitcode for proc in procs]})")
 
 
-def _ceiling_inputs(ctx, g):
-    """Daily returns of the two assets in USD (their unit values), each window's relative momentum on the
-    run's dates, the thresholds, and the per-switch cost of the grid's config."""
+def ceiling_inputs(ctx, g, *, monthly: bool = False):
+    """Daily returns of the two assets in the base currency (their unit values), each window's relative
+    momentum known at the previous close (lag 1), the thresholds, the grid config's cost per switch, and the
+    dates on which a target may change: every date, or with ``monthly`` the first of each month (the
+    decision at the month's last close, executed the next date)."""
     unit = ctx.val.known[ctx.start - 1 :]
     returns = np.ascontiguousarray(unit[1:] / unit[:-1] - 1.0)  # (n, 2): the run's dates
     windows, cuts = (np.asarray(v, dtype=np.float64) for v in g.values)
@@ -380,32 +382,40 @@ def _ceiling_inputs(ctx, g):
         past = np.roll(level, w, axis=0)
         rel = np.log(level[:, 0] / past[:, 0]) - np.log(level[:, 1] / past[:, 1])
         momentum[:, j] = rel[ctx.start - 1 : -1]  # known at the previous close: lag 1
-    return returns, np.ascontiguousarray(momentum), cuts, 0.001
+    change = np.ones(len(returns), dtype=np.bool_)
+    if monthly:
+        months = ctx.dates.to_period("M").to_numpy()
+        change[1:] = months[1:] != months[:-1]
+    return returns, np.ascontiguousarray(momentum), cuts, 0.001, change
 
 
-def _ceiling(returns, momentum, cuts, cost, *, workers: int) -> np.ndarray:
+def ceiling(returns, momentum, cuts, cost, change, *, half: bool = True, workers: int) -> np.ndarray:
+    """The minimal rotation loop (:func:`_rotate_nb`) over every combination, on ``workers`` threads."""
     from concurrent.futures import ThreadPoolExecutor
 
-    k = momentum.shape[1] * len(cuts)
-    out = np.empty((k, 2))
-    edges = np.linspace(0, k, workers + 1).astype(int)
+    out = np.empty((momentum.shape[1] * len(cuts), 2))
+    edges = np.linspace(0, len(out), workers + 1).astype(int)
     with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda i: _rotate_nb(returns, momentum, cuts, cost, edges[i], edges[i + 1], out), range(workers)))
+        list(pool.map(lambda i: _rotate_nb(returns, momentum, cuts, cost, change, half, *edges[i : i + 2], out),
+                      range(workers)))  # fmt: skip
     return out
 
 
 @numba.njit(nogil=True, cache=True)
-def _rotate_nb(returns, momentum, cuts, cost, lo, hi, out):  # pragma: no cover - compiled
+def _rotate_nb(returns, momentum, cuts, cost, change, half, lo, hi, out):  # pragma: no cover - compiled
     """Combinations lo..hi-1 (window-major): hold US when momentum > cut, Hong Kong when < -cut, else half
-    each; a switch costs ``cost``; writes the final value and the daily Sharpe ratio."""
+    each (``half``) or the US; the target changes only on dates ``change``; a switch costs ``cost``; writes
+    the final value and the daily Sharpe ratio."""
     n = returns.shape[0]
     n_cuts = len(cuts)
     for c in range(lo, hi):
         w, cut = c // n_cuts, cuts[c % n_cuts]
         value, held, total, squares = 1.0, -1, 0.0, 0.0
         for t in range(n):
-            s = momentum[t, w]
-            want = 0 if s > cut else (1 if s < -cut else 2)
+            want = held
+            if change[t] or held < 0:
+                s = momentum[t, w]
+                want = 0 if s > cut else (1 if s < -cut else (2 if half else 0))
             r = returns[t, 0] if want == 0 else (returns[t, 1] if want == 1 else 0.5 * (returns[t, 0] + returns[t, 1]))
             if want != held:
                 r = (1.0 + r) * (1.0 - cost) - 1.0

@@ -8,12 +8,13 @@ S&P 500 / Hang Seng history in ``SEESAW_DATA_DIR``, or ../shared/data), run thre
 * monthly: full switches, rebalanced on the month's last trading date only.
 
 For each: the sweep as ``seesaw sweep`` runs it (``--workers`` threads), its trades per combination,
-and a minimal compiled rotation kernel for the same rule shape on the same threads (the targets from
-the momentum's sign against the threshold, changed every date or only after a month's last date, a
-cost per switch, the final value and the Sharpe ratio in one pass over the dates: no calendars, cash,
-order sizing or vectorbt arithmetic), the ceiling a loop that only rotates sets for that shape on this
-machine.  Rules whose targets are full switches and change less often leave the scheduler fewer
-events and fills per date, which is what the sweep's time follows (``docs/performance.md``).
+and the minimal compiled rotation loop of ``benchmarks/sweep.py`` (variant (f)) for the same rule shape
+on the same threads (the targets from the momentum's sign against the threshold, changed every date or
+only after a month's last date, a cost per switch, the final value and the Sharpe ratio in one pass over
+the dates: no calendars, cash, order sizing or vectorbt arithmetic), the ceiling a loop that only
+rotates sets for that shape on this machine.  Rules whose targets are full switches and change less
+often leave the scheduler fewer events and fills per date, which is what the sweep's time follows
+(``docs/performance.md``).
 
     python benchmarks/sweep_switches.py [--rounds 3] [--workers 2]
 """
@@ -24,15 +25,14 @@ import argparse
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numba
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.sweep import CONFIG, ceiling, ceiling_inputs  # noqa: E402
 from engine.config import load_config  # noqa: E402
 from engine.config.params import grid  # noqa: E402
 from engine.data.csv import CsvProvider  # noqa: E402
@@ -40,7 +40,6 @@ from engine.data.panel import load_for_config  # noqa: E402
 from engine.jobs.chunk_workers import default_workers, evaluate_chunks  # noqa: E402
 from engine.sweep import DEFAULT_CHUNK, chunks, evaluate_chunk, grid_frame, prepare, sweep_warmup  # noqa: E402
 
-CONFIG = (Path(__file__).resolve().parent / "grid_5061.yaml").read_text(encoding="utf-8")
 HALF = "  - otherwise: {us: 0.5, hk: 0.5}"
 
 
@@ -91,9 +90,9 @@ def _measure(path: Path, data_dir: Path, half: bool, monthly: bool, rounds: int,
     trades = float(np.mean([evaluate_chunk(ctx, frame.iloc[p], p).table["trades"].mean() for p in parts[::10]]))
     todo = list(range(len(parts)))
     sweep = _best(rounds, lambda: list(evaluate_chunks(ctx, frame, parts, todo, None, workers)))
-    inputs = _kernel_inputs(ctx, g, monthly)
-    _rotate(*inputs, half, workers=1)  # compiled outside the timing
-    kernel = _best(rounds, lambda: _rotate(*inputs, half, workers=workers))
+    inputs = ceiling_inputs(ctx, g, monthly=monthly)
+    ceiling(*inputs, half=half, workers=1)  # compiled outside the timing
+    kernel = _best(rounds, lambda: ceiling(*inputs, half=half, workers=workers))
     return len(ctx.dates) * g.size, sweep, trades, kernel
 
 
@@ -104,61 +103,6 @@ def _best(rounds: int, run) -> float:
         run()
         out = min(out, time.perf_counter() - t0)
     return out
-
-
-def _kernel_inputs(ctx, g, monthly: bool):
-    """Daily returns of the two assets in the base currency (their unit values), each window's momentum known
-    at the previous close, the thresholds, a cost per switch, and the dates on which a target may change."""
-    unit = ctx.val.known[ctx.start - 1 :]
-    returns = np.ascontiguousarray(unit[1:] / unit[:-1] - 1.0)
-    windows, cuts = (np.asarray(v, dtype=np.float64) for v in g.values)
-    level = ctx.val.known
-    momentum = np.empty((len(returns), len(windows)))
-    for j, w in enumerate(windows.astype(int)):
-        past = np.roll(level, w, axis=0)
-        rel = np.log(level[:, 0] / past[:, 0]) - np.log(level[:, 1] / past[:, 1])
-        momentum[:, j] = rel[ctx.start - 1 : -1]
-    months = ctx.dates.to_period("M").to_numpy()
-    change = np.ones(len(returns), dtype=np.bool_)
-    if monthly:  # the first date of each month: the decision at the month's last close, executed next
-        change[1:] = months[1:] != months[:-1]
-    return returns, np.ascontiguousarray(momentum), cuts, 0.001, change
-
-
-def _rotate(returns, momentum, cuts, cost, change, half: bool, *, workers: int) -> np.ndarray:
-    k = momentum.shape[1] * len(cuts)
-    out = np.empty((k, 2))
-    edges = np.linspace(0, k, workers + 1).astype(int)
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda i: _rotate_nb(returns, momentum, cuts, cost, change, half, edges[i], edges[i + 1], out),
-                      range(workers)))  # fmt: skip
-    return out
-
-
-@numba.njit(nogil=True, cache=True)
-def _rotate_nb(returns, momentum, cuts, cost, change, half, lo, hi, out):  # pragma: no cover - compiled
-    """Combinations lo..hi-1 (window-major): US when momentum > cut, Hong Kong when < -cut, else half each
-    (``half``) or the US; the target changes only on dates ``change``; a switch costs ``cost``."""
-    n = returns.shape[0]
-    n_cuts = len(cuts)
-    for c in range(lo, hi):
-        w, cut = c // n_cuts, cuts[c % n_cuts]
-        value, held, total, squares = 1.0, -1, 0.0, 0.0
-        for t in range(n):
-            want = held
-            if change[t] or held < 0:
-                s = momentum[t, w]
-                want = 0 if s > cut else (1 if s < -cut else (2 if half else 0))
-            r = returns[t, 0] if want == 0 else (returns[t, 1] if want == 1 else 0.5 * (returns[t, 0] + returns[t, 1]))
-            if want != held:
-                r = (1.0 + r) * (1.0 - cost) - 1.0
-                held = want
-            value *= 1.0 + r
-            total += r
-            squares += r * r
-        mean = total / n
-        out[c, 0] = value
-        out[c, 1] = mean / np.sqrt((squares - n * mean * mean) / (n - 1))
 
 
 if __name__ == "__main__":
