@@ -114,10 +114,12 @@ def splits_nb(  # pragma: no cover - compiled
         for k in (first[u], second[u]):
             if k >= 0:
                 best[k] = -1
+    below = np.zeros((hi - lo, 2), np.int64)
+    equal = np.zeros((hi - lo, 2), np.int64)
     for start in range(0, n, tile):
-        _tile_winners_nb(
+        _tile_nb(
             halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, min(n, start + tile),
-            lo, hi, best, is_best, a, q, direct, other,
+            lo, hi, best, is_best, oos_best, below, equal, False, a, q, direct, other,
         )  # fmt: skip
     for u in range(lo, hi):
         for side in range(2):
@@ -134,12 +136,10 @@ def splits_nb(  # pragma: no cover - compiled
                 oos_best[k] = _perf(total1[star] - x, total2[star] - y, center[star], rows, sharpe, flat_rtol)
             else:
                 oos_best[k] = _perf(x, y, center[star], rows, sharpe, flat_rtol)
-    below = np.zeros((hi - lo, 2), np.int64)
-    equal = np.zeros((hi - lo, 2), np.int64)
     for start in range(0, n, tile):
-        _tile_counts_nb(
+        _tile_nb(
             halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, min(n, start + tile),
-            lo, hi, oos_best, below, equal, a, q, direct, other,
+            lo, hi, best, is_best, oos_best, below, equal, True, a, q, direct, other,
         )  # fmt: skip
     for u in range(lo, hi):
         for side in range(2):
@@ -196,12 +196,15 @@ def _whole_nb(  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _tile_winners_nb(  # pragma: no cover - compiled
+def _tile_nb(  # pragma: no cover - compiled
     halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, best,
-    is_best, a, q, direct, other,
+    is_best, winner, below, equal, counting, a, q, direct, other,
 ):  # fmt: skip
-    """Every split's IS winner among columns start .. stop-1, kept in ``best``/``is_best`` when it beats
-    the earlier columns' (``best`` -1: none yet): a NaN beats a number, a number only a smaller one."""
+    """Pairs lo .. hi-1 on columns start .. stop-1.  Not ``counting``: every split's IS winner among them, kept
+    in ``best``/``is_best`` when it beats the earlier columns' (``best`` -1: none yet; a NaN beats a number,
+    a number only a smaller one).  ``counting``: add to ``below[u - lo, side]`` and ``equal[u - lo, side]``
+    the columns whose OOS metric is below, or equal to, ``winner`` of pair u's split on that side (0:
+    ``first[u]``, 1: ``second[u]``)."""
     width = stop - start
     mid, all1, all2 = center[start:stop], total1[start:stop], total2[start:stop]
     for u in range(lo, hi):
@@ -209,32 +212,17 @@ def _tile_winners_nb(  # pragma: no cover - compiled
         for side in range(2):
             k = first[u] if side == 0 else second[u]
             if k < 0:
+                continue
+            if counting:
+                fewer, same = _counts(other if side == 0 else direct, width, winner[k])
+                below[u - lo, side] += fewer
+                equal[u - lo, side] += same
                 continue
             star, top = _first_max(direct if side == 0 else other, width)
             kept = is_best[k]
             if best[k] < 0 or top > kept or (top != top and kept == kept):
                 best[k] = start + star
                 is_best[k] = top
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _tile_counts_nb(  # pragma: no cover - compiled
-    halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, winner,
-    below, equal, a, q, direct, other,
-):  # fmt: skip
-    """Add to ``below[u - lo, side]`` and ``equal[u - lo, side]`` the columns start .. stop-1 whose OOS metric is
-    below, or equal to, the winner's of pair u's split on that side (0: ``first[u]``, 1: ``second[u]``)."""
-    width = stop - start
-    mid, all1, all2 = center[start:stop], total1[start:stop], total2[start:stop]
-    for u in range(lo, hi):
-        _pair_metrics(halves, s1, s2, all1, all2, mid, rows, sharpe, flat_rtol, u, start, stop, a, q, direct, other)
-        for side in range(2):
-            k = first[u] if side == 0 else second[u]
-            if k < 0:
-                continue
-            fewer, same = _counts(other if side == 0 else direct, width, winner[k])
-            below[u - lo, side] += fewer
-            equal[u - lo, side] += same
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
