@@ -379,6 +379,16 @@ def test_a_window_under_a_year_prints_no_annualised_figure(real: Real) -> None:
 
 
 @pytest.mark.realdata
+def test_a_window_of_a_week_is_compared_not_refused_with_a_traceback(real: Real) -> None:
+    """Seven daily returns: the automatic block length's lags reach past the last date (arch's own estimator
+    fails there); the bootstrap statistics are still computed, and said to rest on 7 returns."""
+    doc = compare_real_json(real, "--period", "2024-12-20:2024-12-31")
+    assert all(row["total_return"] is not None for row in doc["rows"])
+    assert all(0.0 <= doc["spa"][key] <= 1.0 for key in ("lower", "consistent", "upper"))
+    assert "rest on only 7 daily returns" in " ".join(compare_real(real, "--period", "2024-12-20:2024-12-31").split())
+
+
+@pytest.mark.realdata
 def test_period_from_before_the_runs_starts_from_the_initial_cash(real: Real) -> None:
     doc = compare_real_json(real, "--period", "2000-01-01:2005-06-30")
     assert (doc["first"], doc["last"]) == (FIRST, "2005-06-30")

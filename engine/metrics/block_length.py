@@ -16,6 +16,11 @@ Patton, Politis & White 2009):
 * With the flat-top window lambda(k/m) = 1 for k/m <= 1/2, else 2 (1 - k/m):
   G = sum_{k=1}^m 2 lambda k gamma_k, sigma2 = gamma_0 + sum_{k=1}^m 2 lambda gamma_k,
   b = (2 G^2 / (2 sigma2^2))^(1/3) n^(1/3), at most ceil(min(3 sqrt n, n / 3)).
+
+Under 8 observations the lags searched (up to m_max) reach past the last date, where arch's slices of
+eps no longer match and ``optimal_block_length`` raises (a ``compare --period`` of one week did the
+same here); such a lag has no pair of dates and its cross-product is 0, as arch's own slices give it
+at exactly 8 observations.  From 8 observations on nothing differs from arch.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ def _stationary_block(x: np.ndarray) -> float:
         for i in range(m_max + 1):
             v1 = eps[i + 1 :] @ eps[i + 1 :]
             v2 = eps[: -(i + 1)] @ eps[: -(i + 1)]
-            cross_prod = eps[i:] @ eps[: nobs - i]
+            cross_prod = eps[i:] @ eps[: max(nobs - i, 0)]  # a lag past the last date: no pair, 0
             acv[i] = cross_prod / nobs
             abs_acorr[i] = np.abs(cross_prod) / np.sqrt(v1 * v2)
             if i >= kn and opt_m is None and np.all(abs_acorr[i - kn : i] < cv):

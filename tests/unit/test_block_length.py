@@ -5,6 +5,8 @@ The reference is ``arch.bootstrap.optimal_block_length(x)["stationary"]`` itself
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from arch.bootstrap import optimal_block_length
@@ -50,3 +52,23 @@ def test_a_serially_correlated_series_gets_a_longer_block() -> None:
     assert optimal_block(_series("ar", 2000, 1)) > optimal_block(_series("iid", 2000, 1))
     with pytest.raises(ValueError, match="1-D or 2-D"):
         stationary_block_lengths(np.zeros((3, 3, 3)))
+
+
+@pytest.mark.parametrize("n", [3, 5, 6, 7, 8])
+def test_a_series_shorter_than_the_lags_searched_gets_an_estimate_not_an_error(n: int) -> None:
+    """Under 8 dates the lags searched (ceil(sqrt n) + 5) reach past the last date, where arch's
+    ``optimal_block_length`` fails on mismatched slices (a `compare --period` of a week did too): a lag with
+    no pair of dates counts as none, as arch's own slices give it for 8 dates.  The estimate stays within
+    arch's cap, or is NaN (``optimal_block`` then takes 1)."""
+    x = _series("iid", n, 3)
+    with warnings.catch_warnings():  # arch divides 0 by 0 at the lags without pairs (and warns)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if n >= 8:
+            expected = optimal_block_length(x)["stationary"].to_numpy()
+            np.testing.assert_array_equal(stationary_block_lengths(x), expected)
+        else:
+            with pytest.raises(ValueError):
+                optimal_block_length(x)
+    (b,) = stationary_block_lengths(x)
+    assert np.isnan(b) or 0 <= b <= np.ceil(min(3 * np.sqrt(n), n / 3))
+    assert optimal_block(x) >= 1
