@@ -15,6 +15,7 @@ compared, and Hansen's SPA p-value of "no compared strategy beats the reference"
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -390,8 +391,9 @@ def _statistics(
 ) -> list[dict[str, float]]:
     """Each strategy's (in order, with its excess returns in ``strategy_returns``) Sharpe interval, PSR
     (against a Sharpe of 0), probability its Sharpe beats the reference's, and DSR over the strategies
-    compared (never above its PSR)."""
-    trial_sharpes = [sig.per_period_sharpe(x) for x in strategy_returns]
+    compared whose Sharpe ratio is defined (never above its PSR; a window of fewer than 3 returns, or
+    returns without variation, has none)."""
+    trial_sharpes = [s for s in (sig.per_period_sharpe(x) for x in strategy_returns) if math.isfinite(s)]
     return row_statistics(strategy_returns, ref_returns, periods_per_year=ppy, reps=reps, trial_sharpes=trial_sharpes)
 
 

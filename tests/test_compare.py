@@ -389,6 +389,20 @@ def test_a_window_of_a_week_is_compared_not_refused_with_a_traceback(real: Real)
 
 
 @pytest.mark.realdata
+def test_a_window_of_two_returns_has_no_sharpe_statistics_and_says_why(real: Real) -> None:
+    """Two daily returns: no Sharpe ratio, so no interval, PSR, DSR (the DSR's trials are the strategies
+    whose Sharpe is defined: none) nor SPA, each said once, not a traceback."""
+    doc = compare_real_json(real, "--period", "2024-12-30:2024-12-31")
+    for row in doc["rows"]:
+        assert row["total_return"] is not None
+        if row.get("kind", "strategy") == "strategy":
+            assert row["psr"] is None and row["dsr"] is None and row["sharpe_ci_low"] is None
+    text = " ".join(compare_real(real, "--period", "2024-12-30:2024-12-31").split())
+    assert "H0 'no strategy beats the reference': not computed (fewer than 3 daily returns)." in text
+    assert "nan" not in text.lower().split()
+
+
+@pytest.mark.realdata
 def test_period_from_before_the_runs_starts_from_the_initial_cash(real: Real) -> None:
     doc = compare_real_json(real, "--period", "2000-01-01:2005-06-30")
     assert (doc["first"], doc["last"]) == (FIRST, "2005-06-30")

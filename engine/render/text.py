@@ -32,6 +32,7 @@ __all__ = [
     "narrow_rows",
     "rows_json",
     "significance_lines",
+    "spa_sentence",
     "weights_cell",
 ]
 
@@ -197,6 +198,14 @@ def _data_words(c: Any) -> str:
     )
 
 
+def spa_sentence(spa: Mapping[str, float], reference: str) -> str:
+    """The SPA test's line under a comparison: its three p-values, or why there are none (under 3 returns)."""
+    head = f"Hansen's SPA test, H0 'no strategy beats {reference}'"
+    if any(math.isnan(spa[key]) for key in ("consistent", "lower", "upper")):
+        return f"{head}: not computed (fewer than 3 daily returns)."
+    return f"{head}: p = {spa['consistent']:.3f} (lower {spa['lower']:.3f}, upper {spa['upper']:.3f})."
+
+
 def significance_lines(reference: str, n_trials: int, trials: str = "strategies") -> list[str]:
     """The one-line definitions of PSR, P(SR>ref) and DSR that every table showing them carries;
     ``reference``: whose Sharpe P(SR>ref) is against, ``n_trials`` ``trials``: what the DSR deflates for."""
@@ -227,10 +236,7 @@ def compare_caption(c: Any, reps: int) -> list[str]:
         *significance_lines(str(c.reference), n_strategies),
     ]
     if c.spa:
-        lines.append(
-            f"Hansen's SPA test, H0 'no strategy beats the reference': p = {c.spa['consistent']:.3f} "
-            f"(lower {c.spa['lower']:.3f}, upper {c.spa['upper']:.3f})."
-        )
+        lines.append(spa_sentence(c.spa, "the reference"))
     if c.regime is not None:
         share = next(r["regime_in_share"] for r in c.rows)
         lines.append(

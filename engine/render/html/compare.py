@@ -39,6 +39,7 @@ from engine.render.text import (
     compare_columns,
     format_value,
     significance_lines,
+    spa_sentence,
 )
 
 __all__ = ["compare_report", "heat_colour"]
@@ -175,14 +176,7 @@ def _statistics_section(c: Comparison, rows: Sequence[dict[str, Any]], reps: int
         [(r["name"], r["sharpe"], r["sharpe_ci_low"], r["sharpe_ci_high"]) for r in strategies],
         title="Sharpe with its 95% stationary-bootstrap interval",
     )
-    spa = (
-        [
-            f"Hansen's SPA test, H0 'no strategy beats {c.reference}': p = {c.spa['consistent']:.3f} "
-            f"(lower {c.spa['lower']:.3f}, upper {c.spa['upper']:.3f})."
-        ]
-        if c.spa
-        else ["No SPA test: no strategy in the comparison."]
-    )
+    spa = [spa_sentence(c.spa, str(c.reference))] if c.spa else ["No SPA test: no strategy in the comparison."]
     notes = [
         *spa,
         f"Sharpe interval: stationary bootstrap (arch), {reps} resamples, seed 20250120.",
