@@ -113,6 +113,18 @@ def sweep_caption(outcome: Any, reps: int, sort: str) -> list[str]:
                 f"Logits of the best in-sample combination's out-of-sample rank, counts in bins from "
                 f"{hist['edges'][0]:.2f} to {hist['edges'][-1]:.2f}: {bars} (PBO = share of logits <= 0)."
             )
+    else:
+        dsr = (
+            f"; the best combination's deflated Sharpe DSR = {man['best_dsr']:.3f} (its Sharpe "
+            f"{man['best_sharpe']:.2f} against the expected maximum of {man['combinations']:,} unskilled trials, "
+            f"{man['best_sr0_annualised']:.2f})"
+            if "best_dsr" in man
+            else ""
+        )
+        lines.append(
+            "Overfitting: no PBO (combinatorially symmetric cross-validation needs at least two combinations and "
+            f"two dates in each of its 16 blocks){dsr}."
+        )
     results = shlex.quote(str(Path(outcome.sweep_dir).parents[2]))  # <results>/<config>/sweeps/<sweep-id>
     lines.append(
         f"Stored in {outcome.sweep_dir} "
