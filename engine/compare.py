@@ -391,10 +391,13 @@ def _statistics(
 ) -> list[dict[str, float]]:
     """Each strategy's (in order, with its excess returns in ``strategy_returns``) Sharpe interval, PSR
     (against a Sharpe of 0), probability its Sharpe beats the reference's, and DSR over the strategies
-    compared whose Sharpe ratio is defined (never above its PSR; a window of fewer than 3 returns, or
-    returns without variation, has none)."""
+    compared (never above its PSR): each one a trial, the variance of the Sharpe ratios over those that
+    have one (a window of fewer than 3 returns, or returns without variation, has none)."""
     trial_sharpes = [s for s in (sig.per_period_sharpe(x) for x in strategy_returns) if math.isfinite(s)]
-    return row_statistics(strategy_returns, ref_returns, periods_per_year=ppy, reps=reps, trial_sharpes=trial_sharpes)
+    return row_statistics(
+        strategy_returns, ref_returns, periods_per_year=ppy, reps=reps, trial_sharpes=trial_sharpes,
+        n_trials=len(strategy_returns),
+    )  # fmt: skip
 
 
 def _quoted_series(run: StoredRun) -> dict[tuple[str, str], pd.Series] | None:

@@ -258,6 +258,8 @@ def test_sweep_command_stores_every_combination_and_a_heatmap(small, tmp_path: P
     assert sharpes == sorted(sharpes, reverse=True)
     assert doc["sweep"]["combinations"] == 64
     assert 0.0 <= doc["sweep"]["pbo"] <= 1.0 and 0.0 <= doc["sweep"]["best_dsr"] <= 1.0
+    # the best row's DSR is the overfitting note's: both deflate by every combination tried
+    assert (doc["rows"][0]["combo"], doc["rows"][0]["dsr"]) == (doc["sweep"]["best_combo"], doc["sweep"]["best_dsr"])
     assert all(0.0 <= r["dsr"] <= 1.0 and r["sharpe_ci_low"] <= r["sharpe"] <= r["sharpe_ci_high"] for r in doc["rows"])
     text = html.read_text(encoding="utf-8")
     assert "plotly" in text.lower() and '"type":"heatmap"' in text.replace(" ", "")

@@ -40,13 +40,16 @@ def row_statistics(
     periods_per_year: float,
     reps: int,
     trial_sharpes: np.ndarray | Sequence[float],
+    n_trials: int | None = None,
     workers: int | None = None,
 ) -> list[dict[str, float]]:
     """Each row's :data:`ROW_STATS`, in the order of ``returns``.
 
     ``reference``: the reference benchmark's daily excess returns on the same dates (None: no
     ``p_beats_ref``, NaN).  ``trial_sharpes``: the per-period Sharpe ratios of every trial the DSR
-    deflates by (none: NaN).  ``workers``: threads (default: the cores this process may use, at most 4).
+    deflates by (none: NaN); ``n_trials``: how many trials there were, those without a Sharpe ratio
+    included (default: as many as ``trial_sharpes``).  ``workers``: threads (default: the cores this
+    process may use, at most 4).
     """
     trials = np.asarray(trial_sharpes, dtype=float)
     rows: list[dict[str, Any]] = []
@@ -58,7 +61,7 @@ def row_statistics(
                 "ci": ci,
                 "psr": sig.probabilistic_sharpe(r),
                 "p_beats_ref": beats,
-                "dsr": sig.deflated_sharpe(r, trial_sharpes=trials) if len(trials) else math.nan,
+                "dsr": sig.deflated_sharpe(r, trial_sharpes=trials, n_trials=n_trials) if len(trials) else math.nan,
             }
         )
     # the statistics that need resamples: one stream per set of dates and thread (module docstring)

@@ -357,7 +357,9 @@ def expected_max_sharpe(n_trials: int, var_sharpe: float) -> float:
     return float(math.sqrt(var_sharpe) * quantiles)
 
 
-def deflated_sharpe(returns: Sequence[float] | np.ndarray, *, trial_sharpes: Sequence[float] | np.ndarray) -> float:
+def deflated_sharpe(
+    returns: Sequence[float] | np.ndarray, *, trial_sharpes: Sequence[float] | np.ndarray, n_trials: int | None = None
+) -> float:
     """Deflated Sharpe ratio DSR = PSR(SR0) (Bailey & López de Prado 2014).
 
         SR0 = sqrt(V[SR_n]) * ((1 - gamma) * Phi^-1(1 - 1/N) + gamma * Phi^-1(1 - 1/(N e)))
@@ -370,6 +372,8 @@ def deflated_sharpe(returns: Sequence[float] | np.ndarray, *, trial_sharpes: Seq
     strategies are treated as N independent trials; strongly correlated strategies are fewer
     effective trials, so the DSR is then conservative.  No annualisation: SR, SR0 and V are
     per period, the result is a probability.  NaN with fewer than 3 returns or zero variance.
+    ``n_trials``: N when some trials have no Sharpe ratio (too few returns, no variation): they count
+    in N, not in V (as ``overfitting.deflated_sharpe_of_best`` counts them); at least len(trial_sharpes).
 
     >>> r = [0.01, -0.005, 0.012, -0.004, 0.008]
     >>> deflated_sharpe(r, trial_sharpes=[per_period_sharpe(r)]) == probabilistic_sharpe(r)
@@ -378,8 +382,10 @@ def deflated_sharpe(returns: Sequence[float] | np.ndarray, *, trial_sharpes: Seq
     trials = _returns_1d(trial_sharpes, name="trial_sharpes")
     if len(trials) == 0:
         raise ValueError("trial_sharpes is empty: pass the Sharpe ratio of every strategy compared")
+    if (n := len(trials) if n_trials is None else int(n_trials)) < len(trials):
+        raise ValueError(f"n_trials ({n}) is below the {len(trials)} trial Sharpe ratios given")
     var = float(np.var(trials, ddof=1)) if len(trials) > 1 else 0.0
-    return probabilistic_sharpe(returns, benchmark_sharpe=expected_max_sharpe(len(trials), var))
+    return probabilistic_sharpe(returns, benchmark_sharpe=expected_max_sharpe(n, var))
 
 
 # ---------------------------------------------------------------------------- SPA

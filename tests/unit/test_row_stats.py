@@ -50,6 +50,20 @@ def test_without_a_reference_or_trials_those_statistics_are_nan() -> None:
     assert row_statistics([], None, periods_per_year=252.0, reps=100, trial_sharpes=[]) == []
 
 
+def test_a_flat_row_counts_as_a_trial_in_the_others_dsr() -> None:
+    """compare's rows: one strategy without variation has no Sharpe, no interval nor DSR, and the others'
+    DSR still deflates by every strategy compared (N = 3, the variance over the two with a Sharpe)."""
+    from engine.compare import _statistics
+
+    rows = [*_rows(2), np.full(700, 0.0001)]
+    reference = np.random.default_rng(5).normal(0.0002, 0.01, 700)
+    got = _statistics(rows, reference, 252.0, 100)
+    trials = [sig.per_period_sharpe(r) for r in rows[:2]]
+    for r, g in zip(rows[:2], got[:2], strict=True):
+        assert g["dsr"] == sig.deflated_sharpe(r, trial_sharpes=trials, n_trials=3)
+    assert math.isnan(got[2]["dsr"]) and math.isnan(got[2]["psr"]) and math.isnan(got[2]["sharpe_ci_low"])
+
+
 def test_threads_drawing_the_same_resamples_at_once_get_archs_indices() -> None:
     """The draws keep their generator state in their own object: two threads drawing the same set at
     the same moment each get arch's indices, as one thread alone does."""

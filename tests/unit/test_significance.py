@@ -158,6 +158,19 @@ def test_dsr_with_one_trial_is_psr_zero_and_more_trials_deflate_more() -> None:
     assert dsr_40 < dsr_10 < probabilistic_sharpe(r)
 
 
+def test_dsr_counts_trials_without_a_sharpe_in_n_but_not_in_the_variance() -> None:
+    """Two trials of five have no Sharpe ratio (a flat series, too few returns): N = 5, V over the three."""
+    r = np.random.default_rng(7).standard_t(4, 1000) * 0.01 + 0.0008
+    trials = np.array([0.01, -0.02, per_period_sharpe(r)])
+    v = trials.var(ddof=1)
+    z = (1 - 0.5772156649) * norm.ppf(1 - 1 / 5) + 0.5772156649 * norm.ppf(1 - 1 / (5 * math.e))
+    got = deflated_sharpe(r, trial_sharpes=trials, n_trials=5)
+    assert got == pytest.approx(_oracle_psr(r, math.sqrt(v) * z), rel=1e-9)
+    assert got < deflated_sharpe(r, trial_sharpes=trials)  # more trials deflate more
+    with pytest.raises(ValueError, match="n_trials"):
+        deflated_sharpe(r, trial_sharpes=trials, n_trials=2)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
