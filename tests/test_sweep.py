@@ -278,6 +278,7 @@ def test_sweep_command_stores_every_combination_and_a_heatmap(small, tmp_path: P
     assert "64" in count.stdout
     again = invoke(*args)
     assert again.exit_code == 0 and "reused" in again.stdout
+    assert "under one year" not in again.stdout  # five years of dates: no such note
     hint = re.search(r'query: seesaw runs query "(.+)" --results-dir (\S+)\)', " ".join(again.stdout.split()))
     assert hint is not None and hint.group(2) == str(results)  # the printed query reads this sweep's catalog
     assert "64" in invoke("runs", "query", hint.group(1), "--results-dir", hint.group(2)).stdout
@@ -285,12 +286,14 @@ def test_sweep_command_stores_every_combination_and_a_heatmap(small, tmp_path: P
 
 def test_a_sweep_too_short_for_cscv_says_there_is_no_pbo_and_still_gives_the_dsr(small, tmp_path: Path) -> None:
     """A month of dates: fewer than two in each of CSCV's 16 blocks, so no PBO; the table's note says so
-    (rather than leaving the line out) and still gives the best combination's DSR."""
+    (rather than leaving the line out) and still gives the best combination's DSR; another note says the
+    annualised columns extrapolate a month."""
     args = ["sweep", str(small[0]), "--results-dir", str(tmp_path), "--start", "2016-11-01", "--end", "2016-11-30"]
     result = invoke(*args, "--top", "3", "--reps", "100")
     assert result.exit_code == 0, result.stderr
     text = " ".join(result.stdout.split())
     assert "Overfitting: no PBO (combinatorially symmetric cross-validation needs at least two" in text
+    assert "The window is 0.08 years: under one year CAGR, volatility, Sharpe and its interval" in text
     assert re.search(r"the best combination's deflated Sharpe DSR = \d\.\d{3}", text)
     doc = json.loads(invoke(*args, "--format", "json").stdout)["sweep"]
     assert "pbo" not in doc and 0.0 <= doc["best_dsr"] <= 1.0

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 from rich.text import Text
 
+from engine.metrics.samples import MIN_YEARS, covered_years
 from engine.metrics.specs import PERCENT_METRICS, SPECS, SWEEP_TABLE, spec
 from engine.render.fit import FitColumn, Printout, fit_table
 from engine.render.text import significance_lines
@@ -96,6 +97,12 @@ def sweep_caption(outcome: Any, reps: int, sort: str) -> list[str]:
         f"Annualised with {man.get('periods_per_year', float('nan')):.1f} trading periods per year (not 365); "
         "Sharpe, Sortino, the interval, PSR, P(SR>ref) and DSR are in excess of the config's cash rate."
     )
+    years = _window_years(man)
+    if years < MIN_YEARS:
+        lines.append(
+            f"The window is {years:.2f} years: under one year CAGR, volatility, Sharpe and its interval, Sortino, "
+            "Calmar, turnover and IR extrapolate it to a year (compare does not show them; a sweep ranks by them)."
+        )
     lines.append(f"Sharpe 95% CI: stationary bootstrap, {reps} resamples.")
     lines += significance_lines("the reference benchmark", int(man["combinations"]), "combinations (all tried)")
     if "pbo" in man:
@@ -131,6 +138,14 @@ def sweep_caption(outcome: Any, reps: int, sort: str) -> list[str]:
         f'(query: seesaw runs query "SELECT * FROM sweep_combos" --results-dir {results}).'
     )
     return lines
+
+
+def _window_years(man: Mapping[str, Any]) -> float:
+    """The years a sweep's dates cover, as compare counts them (:func:`engine.metrics.samples.covered_years`:
+    first to last date plus the first date's own period), from its manifest's dates and periods a year."""
+    years = (pd.Timestamp(man["end"]) - pd.Timestamp(man["start"])).days / 365.25
+    ppy = float(man.get("periods_per_year", math.nan))
+    return covered_years(years, round(years * ppy) + 1) if math.isfinite(ppy) and years > 0 else years
 
 
 def _fold_header(key: str) -> str:
