@@ -1,15 +1,14 @@
 """numpy's ``PCG64`` random stream and arch's stationary-bootstrap indices, compiled.
 
-:class:`StationaryDraws` hands out the index vectors that ``arch.bootstrap.StationaryBootstrap``'s
+:class:`StationaryDraws` hands out the resamples whose index vectors ``arch.bootstrap.StationaryBootstrap``'s
 ``update_indices`` would return, one resample after another, from a ``numpy.random.Generator``
 over ``PCG64``: the same random numbers in the same order, so the same bits
 (``tests/unit/test_resample.py`` compares them with arch's over odd and even lengths and several
 seeds).  arch calls numpy twice and a Cython loop once per resample (about 80 µs for 6,300 dates,
 its Python and Cython parts holding the GIL); this loop draws a whole batch of resamples in one call
 without the GIL (about 30 µs each), so statistics on several threads draw at the same time, and the
-resamples of several block lengths from one stream at once.  :meth:`StationaryDraws.next_runs` hands
-out the same resamples as their runs of consecutive positions (:class:`Runs`), without writing the
-indices out.
+resamples of several block lengths from one stream at once.  It hands them out as their runs of
+consecutive positions (:class:`Runs`), which :meth:`Runs.indices` writes out as arch's index vectors.
 
 What it reproduces of numpy (the tests check the result against numpy's and arch's own draws):
 
@@ -42,8 +41,8 @@ _MULT_LO = np.uint64(0x4385DF649FCCF645)
 
 class StationaryDraws:
     """The resamples of ``StationaryBootstrap(block, x, seed=np.random.default_rng(seed))`` for any x
-    of n rows and each block length of ``blocks``, handed out in order: each :meth:`next` (or
-    :meth:`next_runs`) continues the stream where the last stopped.
+    of n rows and each block length of ``blocks``, handed out in order: each :meth:`next_runs` continues
+    the stream where the last stopped (:meth:`Runs.indices` gives the index vectors).
 
     A resample draws the same random numbers whatever its block length (n random starts, then n
     uniforms that decide, against 1 / block, whether each position continues the previous one), so
@@ -60,10 +59,6 @@ class StationaryDraws:
         # shortest block first: each block length's run starts are a subset of the previous one's
         self._order = np.argsort(-self._p, kind="stable")
         self._state = _seeded(seed)
-
-    def next(self, reps: int) -> np.ndarray:
-        """The next ``reps`` resamples' indices for each block length, (len(blocks), reps, n) int32."""
-        return np.stack([runs.indices() for runs in self.next_runs(reps)])
 
     def next_runs(self, reps: int) -> list[Runs]:
         """The next ``reps`` resamples for each block length, as their runs of consecutive positions."""

@@ -71,11 +71,8 @@ def stationary_indices(n: int, *, block: int, reps: int, seed: int, batch: int =
 def stationary_runs(n: int, *, block: int, reps: int, seed: int, batch: int = BATCH) -> Iterator[Runs]:
     """The resamples of :func:`stationary_indices`, batch by batch, as their runs of consecutive dates
     (:class:`engine.metrics.pcg64.Runs`)."""
-    if reps < 1:
-        raise ValueError(f"reps must be >= 1, got {reps}")
-    draws = StationaryDraws(n, blocks=(block,), seed=seed)
-    for start in range(0, reps, batch):
-        yield draws.next_runs(min(batch, reps - start))[0]
+    for drawn in _batches(n, (block,), reps, seed, batch):
+        yield drawn[0]
 
 
 def stationary_batches(
@@ -83,11 +80,17 @@ def stationary_batches(
 ) -> Iterator[np.ndarray]:
     """(len(blocks), b, n) index arrays: for each block length, the batch :func:`stationary_indices` gives
     it, all drawn from one stream (:class:`engine.metrics.pcg64.StationaryDraws`)."""
+    for drawn in _batches(n, blocks, reps, seed, batch):
+        yield np.stack([runs.indices() for runs in drawn])
+
+
+def _batches(n: int, blocks: Sequence[int], reps: int, seed: int, batch: int) -> Iterator[list[Runs]]:
+    """``reps`` resamples of n dates for each block length of ``blocks``, at most ``batch`` at a time, as runs."""
     if reps < 1:
         raise ValueError(f"reps must be >= 1, got {reps}")
     draws = StationaryDraws(n, blocks=blocks, seed=seed)
     for start in range(0, reps, batch):
-        yield draws.next(min(batch, reps - start))
+        yield draws.next_runs(min(batch, reps - start))
 
 
 @dataclass(frozen=True)
@@ -140,9 +143,8 @@ def evaluate(
         n, members = group
         blocks = list(members)
         batch = max(1, min(BATCH, BATCH_BYTES // (8 * n * len(blocks))))  # two int32 arrays of runs
-        draws = StationaryDraws(n, blocks=blocks, seed=seed)
-        for start in range(0, reps, batch):
-            for runs, block in zip(draws.next_runs(min(batch, reps - start)), blocks, strict=True):
+        for drawn in _batches(n, blocks, reps, seed, batch):
+            for runs, block in zip(drawn, blocks, strict=True):
                 index = None  # expanded once, for the statistics that need the indices
                 for i in members[block]:
                     stat = stats[i]
