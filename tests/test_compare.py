@@ -796,3 +796,26 @@ def test_spa_p_values_are_probabilities_in_the_json(real: Real) -> None:
     assert set(spa) == {"consistent", "lower", "upper"}
     assert all(0.0 <= p <= 1.0 for p in spa.values())
     assert spa["lower"] <= spa["consistent"] <= spa["upper"]
+
+
+def test_a_strategy_without_a_sharpe_interval_is_named_with_the_reason(tmp_path: Path) -> None:
+    """A rule that is rarely out of cash has a Sharpe ratio, but some resamples of its returns hold no
+    position at all, so their Sharpe, and the interval, is undefined: the table shows –, and the line on
+    the interval names that strategy (and only it) with the reason."""
+    config = tmp_path / "mostly_cash.yaml"
+    config.write_text(
+        "name: mostly_cash\n"
+        "data: {source: synthetic, start: 2012-01-01, end: 2016-12-30}\n"
+        "assets:\n  us: {symbol: ^GSPC, market: us}\n  hk: {symbol: ^HSI, market: hk}\n"
+        "signals:\n  corr: {fn: rolling_corr, a: us, b: hk, window: 60}\n"
+        "rules:\n  - when: corr < -0.3\n    weights: {us: 1.0}\n  - otherwise: {}\n"
+        "execution: {lag: 1, rebalance: on_change}\n",
+        encoding="utf-8",
+    )
+    args = [str(config), str(REPO / "configs" / "buy_hold_us.yaml"), "--source", "synthetic"]
+    args += ["--start", "2012-01-01", "--end", "2016-12-30", "--results-dir", str(tmp_path / "r"), "--reps", "200"]
+    rows = {r["name"]: r for r in json.loads(ok("compare", *args, "--format", "json"))["rows"]}
+    assert rows["mostly_cash"]["sharpe"] is not None and rows["mostly_cash"]["sharpe_ci_low"] is None
+    assert rows["buy_hold_us"]["sharpe_ci_low"] is not None
+    text = " ".join(ok("compare", *args).split())
+    assert re.search(r"automatic block length\. No interval \(–\) for mostly_cash: some resamples of its", text)

@@ -299,6 +299,47 @@ def test_a_sweep_too_short_for_cscv_says_there_is_no_pbo_and_still_gives_the_dsr
     assert "pbo" not in doc and 0.0 <= doc["best_dsr"] <= 1.0
 
 
+MOSTLY_CASH = """\
+name: mostly_cash_sweep
+data: {source: synthetic, start: 2012-01-01, end: 2016-12-30}
+params: {cut: 0.0}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+signals:
+  corr: {fn: rolling_corr, a: us, b: hk, window: 60}
+rules:
+  - when: corr < cut
+    weights: {us: 1.0}
+  - otherwise: {}
+execution: {lag: 1, rebalance: on_change}
+costs: {fee_bps: 5, slippage_bps: 5}
+sweep:
+  cut: [-2.0, -0.3, 0.0]
+"""
+
+
+def test_a_row_without_an_interval_says_why_and_the_dsr_counts_every_combination(tmp_path: Path) -> None:
+    """A cut the correlation never reaches leaves the money in cash (no Sharpe ratio); a cut it reaches
+    rarely gives a Sharpe ratio whose resamples include some without a position (no interval).  The note
+    under the table names that row and says why; the DSR counts all three combinations as trials (the one
+    without a Sharpe ratio too), in the rows as in the overfitting note."""
+    path = tmp_path / "cash.yaml"
+    path.write_text(MOSTLY_CASH, encoding="utf-8")
+    args = ["sweep", str(path), "--results-dir", str(tmp_path / "results"), "--reps", "200"]
+    doc = json.loads(invoke(*args, "--format", "json").stdout)
+    rows = {r["cut"]: r for r in doc["rows"]}
+    assert rows[-2.0]["trades"] == 0 and rows[-2.0]["sharpe"] is None  # the setting this test needs
+    assert rows[-0.3]["sharpe"] is not None and rows[-0.3]["sharpe_ci_low"] is None
+    assert rows[0.0]["sharpe_ci_low"] < rows[0.0]["sharpe"] < rows[0.0]["sharpe_ci_high"]
+    assert doc["sweep"]["dsr_trials"] == 3
+    assert rows[0.0]["dsr"] == pytest.approx(doc["sweep"]["best_dsr"], rel=1e-12)
+    text = " ".join(invoke(*args).stdout.split())
+    ranks = [int(m) for m in re.findall(r"No interval \(–\) for #(\d+):", text)]
+    assert ranks == [[r["cut"] for r in doc["rows"]].index(-0.3) + 1]
+    assert "some resamples of its returns have no variation at all" in text
+
+
 def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, tmp_path: Path, monkeypatch) -> None:
     import engine.jobs.chunk_workers as sj
 

@@ -250,7 +250,7 @@ def _emit(
         return
     console = out_console()
     title = f"Seesaw sweep: {outcome.cfg.name}" + (" — SYNTHETIC DATA" if outcome.synthetic else "")
-    caption = sweep_caption(outcome, reps, sort)
+    caption = sweep_caption(outcome, reps, sort, rows)
     print_printout(sweep_printout(rows, outcome.keys, title, caption, table_width(os.environ)))
     if outcome.reused:
         console.print(f"reused {outcome.sweep_dir} (same config, data and code; --force runs again)", markup=False)

@@ -23,7 +23,7 @@ from rich.text import Text
 from engine.metrics.samples import MIN_YEARS, covered_years
 from engine.metrics.specs import PERCENT_METRICS, SPECS, SWEEP_TABLE, spec
 from engine.render.fit import FitColumn, Printout, fit_table
-from engine.render.text import significance_lines
+from engine.render.text import interval_sentence, significance_lines
 
 __all__ = ["folds_printout", "sweep_caption", "sweep_cell", "sweep_printout", "sweep_row_cells"]
 
@@ -83,8 +83,9 @@ def sweep_printout(rows: Any, keys: Sequence[str], title: str, caption: Sequence
     return fitted.printout(caption, wrap=width is not None)
 
 
-def sweep_caption(outcome: Any, reps: int, sort: str) -> list[str]:
-    """The lines under the sweep table: data, annualisation, the statistics and the overfitting controls."""
+def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None = None) -> list[str]:
+    """The lines under the sweep table: data, annualisation, the statistics and the overfitting controls;
+    ``rows``, the table's rows in rank order, for what they lack."""
     man = outcome.manifest
     lines = []
     if outcome.synthetic:
@@ -103,7 +104,9 @@ def sweep_caption(outcome: Any, reps: int, sort: str) -> list[str]:
             f"The window is {years:.2f} years: under one year CAGR, volatility, Sharpe and its interval, Sortino, "
             "Calmar, turnover and IR extrapolate it to a year (compare does not show them; a sweep ranks by them)."
         )
-    lines.append(f"Sharpe 95% CI: stationary bootstrap, {reps} resamples.")
+    records = [] if rows is None else rows.to_dict(orient="records")
+    head = f"Sharpe 95% CI: stationary bootstrap, {reps} resamples."
+    lines.append(interval_sentence(head, records, [f"#{i}" for i in range(1, len(records) + 1)]))
     lines += significance_lines("the reference benchmark", int(man["combinations"]), "combinations (all tried)")
     if "pbo" in man:
         lines.append(

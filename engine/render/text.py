@@ -29,6 +29,7 @@ __all__ = [
     "compare_markdown",
     "compare_sort",
     "format_value",
+    "interval_sentence",
     "narrow_rows",
     "rows_json",
     "significance_lines",
@@ -206,6 +207,28 @@ def spa_sentence(spa: Mapping[str, float], reference: str) -> str:
     return f"{head}: p = {spa['consistent']:.3f} (lower {spa['lower']:.3f}, upper {spa['upper']:.3f})."
 
 
+def interval_sentence(head: str, rows: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> str:
+    """``head`` (the Sharpe interval's method), and the rows labelled ``labels`` (one per row) that have a Sharpe
+    ratio but no interval, with the reason: some resample of their returns has no variation, so its Sharpe, and
+    the percentile interval over all resamples, is undefined (as arch's would be; the interval is the only way
+    a row with a Sharpe ratio lacks one)."""
+    missing = [
+        label
+        for row, label in zip(rows, labels, strict=True)
+        if _finite(row.get("sharpe")) and not _finite(row.get("sharpe_ci_low"))
+    ]
+    if not missing:
+        return head
+    return (
+        f"{head} No interval (–) for {', '.join(missing)}: some resamples of {'its' if len(missing) == 1 else 'their'} "
+        "returns have no variation at all (only dates in cash, say), so their Sharpe, and the interval, is undefined."
+    )
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
 def significance_lines(reference: str, n_trials: int, trials: str = "strategies") -> list[str]:
     """The one-line definitions of PSR, P(SR>ref) and DSR that every table showing them carries;
     ``reference``: whose Sharpe P(SR>ref) is against, ``n_trials`` ``trials``: what the DSR deflates for."""
@@ -232,7 +255,11 @@ def compare_caption(c: Any, reps: int) -> list[str]:
         f"cash rate (a benchmark: its run's): {c.risk_free}. "
         f"Reference benchmark for excess return (difference of CAGRs), IR, P(SR>ref) and SPA: {c.reference}. "
         "Betas: same-date OLS betas on each asset's daily returns.",
-        f"Sharpe 95% CI: stationary bootstrap (arch), {reps} resamples, seed 20250120, automatic block length.",
+        interval_sentence(
+            f"Sharpe 95% CI: stationary bootstrap (arch), {reps} resamples, seed 20250120, automatic block length.",
+            [r for r in c.rows if r["kind"] == "strategy"],
+            [r["name"] for r in c.rows if r["kind"] == "strategy"],
+        ),
         *significance_lines(str(c.reference), n_strategies),
     ]
     if c.spa:

@@ -109,7 +109,7 @@ def _top_table(outcome: SweepOutcome, rows: pd.DataFrame, sort: str, reps: int) 
         for i, r in enumerate(rows.to_dict(orient="records"), 1)
     ]
     table = table_html(headers, body, table_id="top", sortable=True)
-    return table + paragraphs(sweep_caption(outcome, reps, sort), "small muted")
+    return table + paragraphs(sweep_caption(outcome, reps, sort, rows), "small muted")
 
 
 def _all_table(outcome: SweepOutcome, sort: str, max_rows: int) -> str:
