@@ -102,7 +102,7 @@ def compare_runs(
         raise UserError("no runs to compare")
     fingerprints = tuple(dict.fromkeys(r.manifest["data_fingerprint"] for r in runs))
     _check_same_data(runs, allow_mixed)
-    curves, notes = _labelled_curves(runs)
+    curves, notes = _labelled_curves(runs, period)
     reference = _reference_name(curves, benchmark)
     measured, dates = _on_common_dates(curves, period, reference)
     ppy = m.periods_per_year(len(dates), m.years_between(dates[0].date(), dates[-1].date()))
@@ -149,19 +149,33 @@ def _check_same_data(runs: Sequence[StoredRun], allow_mixed: bool) -> None:
         )
 
 
-def _labelled_curves(runs: Sequence[StoredRun]) -> tuple[_Labelled, list[str]]:
+def _labelled_curves(
+    runs: Sequence[StoredRun], period: tuple[dt.date | None, dt.date | None] | None
+) -> tuple[_Labelled, list[str]]:
     """Every run's strategy curve by config name, then each distinct benchmark curve, and the notes
     on how benchmark rows were merged and named.
 
-    Benchmark curves on the same dates whose values over their run's initial capital agree to
-    :data:`SAME_CURVE_RTOL` (relative), in the same currency and with the same cash rate, are one row;
-    a name that several distinct curves share is qualified on every such row (:func:`qualified_labels`).
+    Benchmark curves that would give the same row are one row: in the same currency and with the same
+    cash rate, on the same dates of the comparison's window (a benchmark has its run's dates, and the runs'
+    common window within ``period`` is the comparison's), their values over the value before the window
+    (:func:`engine.metrics.frames.rebase`) agree to :data:`SAME_CURVE_RTOL` (relative); a run whose data ends
+    later holds the same benchmark on more dates.  A name that several distinct curves share is qualified on
+    every such row (:func:`qualified_labels`).
     """
     curves: _Labelled = {}
     for r in runs:
         if r.name in curves:
             raise UserError(f"two runs of config {r.name!r} in one comparison", expected="one run per config")
         curves[r.name] = (r.equity["value"], r.initial_cash, r, True)
+    try:
+        first, last = cmp.common_window({k: v[0] for k, v in curves.items()}, period)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+    def in_window(series: pd.Series, run: StoredRun) -> pd.Series:
+        cut, before = cmp.rebase(series, first, last, initial=run.initial_cash)
+        return cut / before
+
     distinct: list[tuple[str, pd.Series, StoredRun, list[str]]] = []  # (name, curve, run, configs holding it)
     merged: list[str] = []
     for r in runs:
@@ -173,7 +187,7 @@ def _labelled_curves(runs: Sequence[StoredRun]) -> tuple[_Labelled, list[str]]:
                 (
                     d
                     for d in distinct
-                    if _same_basis(d[2], r) and same_curve(d[1] / d[2].initial_cash, series / r.initial_cash)
+                    if _same_basis(d[2], r) and same_curve(in_window(d[1], d[2]), in_window(series, r))
                 ),
                 None,
             )
@@ -181,7 +195,7 @@ def _labelled_curves(runs: Sequence[StoredRun]) -> tuple[_Labelled, list[str]]:
                 distinct.append((name, series, r, [r.name]))
                 continue
             same[3].append(r.name)
-            if not np.array_equal(same[1].to_numpy() / same[2].initial_cash, series.to_numpy() / r.initial_cash):
+            if not np.array_equal(in_window(same[1], same[2]).to_numpy(), in_window(series, r).to_numpy()):
                 merged.append(f"{name!r} of {r.name} into {same[0]!r} of {same[2].name}")
     labels = qualified_labels([(name, run.name, base_currency(run)) for name, _, run, _ in distinct])
     shared = []
@@ -193,7 +207,9 @@ def _labelled_curves(runs: Sequence[StoredRun]) -> tuple[_Labelled, list[str]]:
             shared.append(f"{label} is also that of {', '.join(holders[1:])}")
     notes = []
     if merged:
-        notes.append(f"Shown once (curves equal to {SAME_CURVE_RTOL:g} relative): " + "; ".join(merged) + ".")
+        notes.append(
+            f"Shown once (curves equal to {SAME_CURVE_RTOL:g} relative in the window): " + "; ".join(merged) + "."
+        )
     if shared:
         notes.append("Benchmarks named after the first config holding them: " + "; ".join(shared) + ".")
     return curves, notes

@@ -249,6 +249,26 @@ def test_same_curves_to_1e9_are_shown_once_and_noted(tmp_path: Path) -> None:
     assert names == ["buy & hold US", "buy & hold HK", "50/50 monthly (static_60_40)", "50/50 monthly (tilt_6040_z)"]
 
 
+def test_a_benchmark_equal_in_the_window_is_one_row_though_its_run_ends_later(tmp_path: Path) -> None:
+    """Two configs with the same benchmarks, one run's data ending half a year later: in the comparison's
+    window (up to the earlier end) the benchmarks are the same curves, so one row each, named plainly; the
+    later run's extra dates do not make them other rows."""
+    results = tmp_path / "results"
+    text = (REPO / "configs" / "static_60_40.yaml").read_text(encoding="utf-8")
+    copy = tmp_path / "tilt.yaml"
+    copy.write_text(text.replace("name: static_60_40", "name: tilt_6040_z"), encoding="utf-8")
+    common = ["--source", "synthetic", "--start", "2010-01-01", "--results-dir", str(results), "--format", "json"]
+    ok("run", str(REPO / "configs" / "static_60_40.yaml"), *common, "--end", "2011-06-30")
+    ok("run", str(copy), *common, "--end", "2011-12-30")
+    args = ["compare", "--runs", "latest", "--results-dir", str(results), "--reps", REPS]
+    doc = json.loads(ok(*args, "--format", "json"))
+    assert {r["end"] for r in doc["rows"]} == {"2011-06-30"}
+    assert [r["name"] for r in doc["rows"] if r["kind"] == "benchmark"] == [
+        "buy & hold US", "buy & hold HK", "50/50 monthly",
+    ]  # fmt: skip
+    assert "Shown once" not in " ".join(ok(*args, columns=100).split())  # equal bit for bit in the window
+
+
 def test_run_shows_benchmark_curves_equal_to_1e9_once(tmp_path: Path) -> None:
     """``run``'s table: three configs' "B&H" curves, one nudged by 2e-10 (merged, with a note saying
     so), one by 2e-6 (its own row)."""
