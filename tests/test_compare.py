@@ -704,7 +704,7 @@ def test_runs_show_by_prefix_prints_manifest_and_metrics(store: Path) -> None:
     run_dir = store / "ratio_trend" / target
     assert manifest_text == (run_dir / "run.json").read_text(encoding="utf-8")
     assert rest.splitlines()[0] == str(run_dir.resolve())
-    assert re.search(r"strategy\s+│ ratio_trend", rest)
+    assert re.search(r"^strategy +ratio_trend ", rest, re.MULTILINE)
     for name in BENCHMARKS:
         assert name in rest
 

@@ -57,15 +57,17 @@ def _metric_table(fixed: Sequence[tuple[str, str]], metrics: Sequence[str], rows
     """``rows``: the ``fixed`` columns' values (header, key) then ``metrics``' values, formatted as every table
     formats them (:func:`engine.render.text.format_value`: percent with one decimal, ratios with two).
 
-    Numbers and run ids are never wrapped nor cut: a narrow window wraps the widest of the other columns
-    first (a period at its arrow, a name between words, a long config name anywhere).
+    Numbers, run ids and periods are never wrapped nor cut: a narrow window wraps the other columns (a name
+    between words, a long config name anywhere).
     """
+    from rich import box
     from rich.table import Table
 
     from engine.metrics.specs import spec
     from engine.render.text import format_value
 
-    table = Table()
+    # no frame (as the other tables): its rules and padding would take a long config name's room
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0), pad_edge=False)
     for header, key in fixed:
         table.add_column(header, no_wrap=key in _NO_WRAP, overflow="fold")
     for name in metrics:
@@ -78,7 +80,7 @@ def _metric_table(fixed: Sequence[tuple[str, str]], metrics: Sequence[str], rows
     return table
 
 
-_NO_WRAP = frozenset({"run_id", "kind"})
+_NO_WRAP = frozenset({"run_id", "kind", "period"})
 #: ``runs list``: the strategy's headline metrics.
 _LIST_METRICS = ("total_return", "sharpe")
 #: ``runs show``: the run table's metrics (:data:`engine.metrics.specs.RUN_TABLE`) in two tables that each fit
