@@ -68,8 +68,11 @@ __all__ = [
     "window_metrics",
 ]
 
-#: Combinations per vectorbt call, unless memory is short (see :func:`default_chunk_size`).
-DEFAULT_CHUNK = 100
+#: Combinations per chunk filled by the scheduler (``--engine fused``), unless memory is short
+#: (see :func:`default_chunk_size`) ...
+DEFAULT_CHUNK = 200
+#: ... and per chunk re-simulated by vectorbt (``--engine rust|numba``).
+SIMULATED_CHUNK = 100
 #: Contiguous blocks of the run's dates for the overfitting statistics (CSCV needs an even number).
 BLOCKS = 16
 
@@ -419,9 +422,13 @@ def chunks(cfg: StrategyConfig, grid: Grid, chunk_size: int) -> list[np.ndarray]
     return [order[i : i + chunk_size] for i in range(0, len(order), chunk_size)]
 
 
-def default_chunk_size(n_slots: int, n_assets: int, available_bytes: int | None = None) -> int:
-    """100 combinations per vectorbt call (the fastest of 16 to 160 measured in ``benchmarks/sweep.py``),
-    fewer when memory is short.
+def default_chunk_size(
+    n_slots: int, n_assets: int, available_bytes: int | None = None, simulator: Engine | None = None
+) -> int:
+    """Combinations per chunk: :data:`DEFAULT_CHUNK` filled by the scheduler (``simulator`` None), the fastest
+    of 100 to 300 on the benchmark grid (``benchmarks/sweep.py``: each chunk's Python work, about 4 ms, spread
+    over more combinations); :data:`SIMULATED_CHUNK` re-simulated by vectorbt, for which 200 was 7% slower
+    than 100; fewer when memory is short.
 
     Each combination is simulated on its own order slots only (:func:`engine.simulate.group_rows`),
     so a call's size grows with its columns, not with the union of their slots, and bigger chunks
@@ -436,7 +443,8 @@ def default_chunk_size(n_slots: int, n_assets: int, available_bytes: int | None 
         except (ValueError, OSError, AttributeError):
             available_bytes = 2**31
     per_combo = 10 * 8 * n_slots * max(n_assets, 1)
-    return int(max(1, min(DEFAULT_CHUNK, available_bytes // 4 // max(per_combo, 1))))
+    most = DEFAULT_CHUNK if simulator is None else SIMULATED_CHUNK
+    return int(max(1, min(most, available_bytes // 4 // max(per_combo, 1))))
 
 
 def grid_frame(grid: Grid) -> pd.DataFrame:

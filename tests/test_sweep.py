@@ -183,6 +183,21 @@ def test_a_reference_to_an_unknown_parameter_names_the_signal_argument(tmp_path:
 # ------------------------------------------------------------------------------------ vectorised = single
 
 
+def test_chunks_are_200_filled_by_the_scheduler_100_by_vectorbt_and_fewer_when_memory_is_short() -> None:
+    """The default chunk: 200 combinations with the fused scheduler, 100 re-simulated by vectorbt (the
+    fastest of each on the benchmark grid), capped so that a chunk's arrays (about ten float64 arrays of
+    slots x assets per combination) take at most a quarter of the memory available."""
+    from engine.sweep import default_chunk_size
+
+    slots, assets, plenty = 12_000, 2, 2**40
+    assert default_chunk_size(slots, assets, plenty) == 200
+    assert default_chunk_size(slots, assets, plenty, simulator="rust") == 100
+    per_combination = 10 * 8 * slots * assets
+    assert default_chunk_size(slots, assets, 4 * 50 * per_combination) == 50
+    assert default_chunk_size(slots, assets, 4 * 50 * per_combination, simulator="numba") == 50
+    assert default_chunk_size(slots, assets, 1) == 1
+
+
 def test_sweep_rows_equal_single_runs_of_the_same_values(small) -> None:
     _, cfg, g, provider, loaded = small
     table = evaluate(cfg, g, loaded, chunk_size=100)

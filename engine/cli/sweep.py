@@ -143,7 +143,10 @@ def sweep(
     sort: Annotated[str, typer.Option(help="Rank by this metric (best first).")] = "sharpe",
     max_combos: MaxCombosOpt = 100_000,
     chunk_size: Annotated[
-        int | None, typer.Option(min=1, help="Combinations per vectorbt call (default 100; fewer if memory is short).")
+        int | None,
+        typer.Option(
+            min=1, help="Combinations per chunk (default 200, 100 with --engine rust|numba; fewer if memory is short)."
+        ),
     ] = None,
     heatmap: Annotated[str | None, typer.Option(help="Two sweep keys A,B: write a heatmap to --output.")] = None,
     heatmap_metric: Annotated[str | None, typer.Option(help="Metric of the heatmap (default: --sort).")] = None,

@@ -253,7 +253,7 @@ def _staging_meta(
         shutil.rmtree(staging)
     panel = loaded.panel
     size = options.chunk_size or default_chunk_size(
-        len(panel.dates[loaded.start :]) * len(set(panel.markets)), len(panel.assets)
+        len(panel.dates[loaded.start :]) * len(set(panel.markets)), len(panel.assets), simulator=options.simulator
     )
     meta = {
         "sweep_id": staging.name.removeprefix(".partial-"),
