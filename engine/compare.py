@@ -1,22 +1,20 @@
 """Build the ``seesaw compare`` table from stored runs (read by :func:`engine.store.rundir.load_run`).
 
-Every row is measured on one common window: the dates every compared curve has,
-inside ``--period``.  Rows are the strategies, then each distinct benchmark curve.
-A strategy's returns start from its initial cash when the window starts on its first
-date (so the first day's costs count), else from the previous close
-(:func:`engine.metrics.frames.rebase`).
+Every row is measured on one common window: the dates every compared curve has, inside ``--period``.
+Rows are the strategies, then each distinct benchmark curve.  A strategy's returns start from its
+initial cash when the window starts on its first date (so the first day's costs count), else from the
+previous close (:func:`engine.metrics.frames.rebase`).
 
-Statistics (engine/significance.py): a 95% stationary-bootstrap interval of each
-strategy's annualised Sharpe (fixed seed), the probabilistic Sharpe ratio against the
-reference benchmark's Sharpe, the deflated Sharpe ratio given the number of strategies
-compared, and Hansen's SPA p-value of "no compared strategy beats the reference".
+Statistics (engine/significance.py): a 95% stationary-bootstrap interval of each strategy's annualised
+Sharpe (fixed seed), the probabilistic Sharpe ratio, the deflated Sharpe ratio given the number of
+strategies compared, and Hansen's SPA p-value of "no compared strategy beats the reference".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -81,12 +79,14 @@ def _switch_dates(weights: pd.DataFrame) -> list[pd.Timestamp]:
 
 #: label -> (curve, initial cash, the run it comes from, is it that run's strategy)
 _Labelled = dict[str, tuple[pd.Series, float, StoredRun, bool]]
+#: the dates a comparison is limited to (``--period``): first, last, either open
+_Period = tuple[dt.date | None, dt.date | None] | None
 
 
 def compare_runs(
     runs: Sequence[StoredRun],
     *,
-    period: tuple[dt.date | None, dt.date | None] | None = None,
+    period: _Period = None,
     benchmark: str | None = None,
     allow_mixed: bool = False,
     by_year: bool = False,
@@ -149,53 +149,36 @@ def _check_same_data(runs: Sequence[StoredRun], allow_mixed: bool) -> None:
         )
 
 
-def _labelled_curves(
-    runs: Sequence[StoredRun], period: tuple[dt.date | None, dt.date | None] | None
-) -> tuple[_Labelled, list[str]]:
+def _labelled_curves(runs: Sequence[StoredRun], period: _Period) -> tuple[_Labelled, list[str]]:
     """Every run's strategy curve by config name, then each distinct benchmark curve, and the notes
     on how benchmark rows were merged and named.
 
     Benchmark curves that would give the same row are one row: in the same currency and with the same
-    cash rate, on the same dates of the comparison's window (a benchmark has its run's dates, and the runs'
-    common window within ``period`` is the comparison's), their values over the value before the window
-    (:func:`engine.metrics.frames.rebase`) agree to :data:`SAME_CURVE_RTOL` (relative); a run whose data ends
-    later holds the same benchmark on more dates.  A name that several distinct curves share is qualified on
-    every such row (:func:`qualified_labels`).
+    cash rate, their values in the comparison's window over the value before it agree to
+    :data:`SAME_CURVE_RTOL` (relative) (:func:`_in_window`; a run whose data ends later holds the same
+    benchmark on more dates).  A name that several distinct curves share is qualified on every such row
+    (:func:`qualified_labels`).
     """
     curves: _Labelled = {}
     for r in runs:
         if r.name in curves:
             raise UserError(f"two runs of config {r.name!r} in one comparison", expected="one run per config")
         curves[r.name] = (r.equity["value"], r.initial_cash, r, True)
-    try:
-        first, last = cmp.common_window({k: v[0] for k, v in curves.items()}, period)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-
-    def in_window(series: pd.Series, run: StoredRun) -> pd.Series:
-        cut, before = cmp.rebase(series, first, last, initial=run.initial_cash)
-        return cut / before
-
+    in_window = _in_window(curves, period)
     distinct: list[tuple[str, pd.Series, StoredRun, list[str]]] = []  # (name, curve, run, configs holding it)
     merged: list[str] = []
     for r in runs:
         for name in r.benchmarks.columns:
             series = r.benchmarks[name]
-            # equal as returns on their initial capital (a run converted from another currency, or with
-            # another initial cash, holds the same benchmark at another scale)
-            same = next(
-                (
-                    d
-                    for d in distinct
-                    if _same_basis(d[2], r) and same_curve(in_window(d[1], d[2]), in_window(series, r))
-                ),
-                None,
-            )
+            # equal as returns in the window (a run converted from another currency, or with another
+            # initial cash, holds the same benchmark at another scale)
+            mine = in_window(series, r)
+            same = next((d for d in distinct if _same_basis(d[2], r) and same_curve(in_window(d[1], d[2]), mine)), None)
             if same is None:
                 distinct.append((name, series, r, [r.name]))
                 continue
             same[3].append(r.name)
-            if not np.array_equal(in_window(same[1], same[2]).to_numpy(), in_window(series, r).to_numpy()):
+            if not np.array_equal(in_window(same[1], same[2]).to_numpy(), mine.to_numpy()):
                 merged.append(f"{name!r} of {r.name} into {same[0]!r} of {same[2].name}")
     labels = qualified_labels([(name, run.name, base_currency(run)) for name, _, run, _ in distinct])
     shared = []
@@ -213,6 +196,26 @@ def _labelled_curves(
     if shared:
         notes.append("Benchmarks named after the first config holding them: " + "; ".join(shared) + ".")
     return curves, notes
+
+
+def _window(curves: _Labelled, period: _Period) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last date common to every curve within ``period`` (UserError when there are none)."""
+    try:
+        return cmp.common_window({k: v[0] for k, v in curves.items()}, period)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _in_window(curves: _Labelled, period: _Period) -> Callable[[pd.Series, StoredRun], pd.Series]:
+    """A run's curve on the comparison's window (:func:`_window`; a benchmark has its run's dates), over its
+    value before the window (:func:`engine.metrics.frames.rebase`)."""
+    first, last = _window(curves, period)
+
+    def in_window(series: pd.Series, run: StoredRun) -> pd.Series:
+        cut, before = cmp.rebase(series, first, last, initial=run.initial_cash)
+        return cut / before
+
+    return in_window
 
 
 def same_curve(a: pd.Series, b: pd.Series) -> bool:
@@ -275,13 +278,10 @@ def _reference_name(curves: _Labelled, benchmark: str | None) -> str:
 
 
 def _on_common_dates(
-    curves: _Labelled, period: tuple[dt.date | None, dt.date | None] | None, reference: str
+    curves: _Labelled, period: _Period, reference: str
 ) -> tuple[dict[str, tuple[pd.Series, float]], pd.DatetimeIndex]:
     """Each curve cut to the common window on the dates every curve has, with its V_-1; and those dates."""
-    try:
-        first, last = cmp.common_window({k: v[0] for k, v in curves.items()}, period)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    first, last = _window(curves, period)
     cut: dict[str, tuple[pd.Series, float]] = {}
     for label, (series, initial, _, _) in curves.items():
         common = series.loc[first:last]

@@ -72,6 +72,12 @@ SweepEngineOpt = Annotated[
         "vectorbt's from_orders on that engine (the reference, slower).",
     ),
 ]
+ChunkSizeOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=1, help="Combinations per chunk (default 200, 100 with --engine rust|numba; fewer if memory is short)."
+    ),
+]
 ClusterOpt = Annotated[
     str | None, typer.Option(help="Run chunks on Dask: 'local' (a LocalCluster) or tcp://HOST:PORT.")
 ]
@@ -142,12 +148,7 @@ def sweep(
     top: Annotated[int, typer.Option(min=1, help="Print the best N combinations.")] = 20,
     sort: Annotated[str, typer.Option(help="Rank by this metric (best first).")] = "sharpe",
     max_combos: MaxCombosOpt = 100_000,
-    chunk_size: Annotated[
-        int | None,
-        typer.Option(
-            min=1, help="Combinations per chunk (default 200, 100 with --engine rust|numba; fewer if memory is short)."
-        ),
-    ] = None,
+    chunk_size: ChunkSizeOpt = None,
     heatmap: Annotated[str | None, typer.Option(help="Two sweep keys A,B: write a heatmap to --output.")] = None,
     heatmap_metric: Annotated[str | None, typer.Option(help="Metric of the heatmap (default: --sort).")] = None,
     output: Annotated[Path | None, typer.Option(help="HTML file for --heatmap.")] = None,
