@@ -249,6 +249,11 @@ def test_runs_list_and_show_format_numbers_like_the_run_table_in_100_columns(sto
         assert max(len(line) for line in out.splitlines() if str(stored.run_dir) not in line) <= 100
         assert "…" not in out
     assert _cells(listed, stored.run_dir.name)[-2:] == [pct, f"{strategy['sharpe']:.2f}"]
+    start, end = (json.loads((stored.run_dir / "run.json").read_text(encoding="utf-8"))[k] for k in ("start", "end"))
+    assert f"corr_breakdown synthetic {start} → {end}" in " ".join(listed.split())  # 100 columns: one line
+    narrow = _cli("runs", "list", "--results-dir", results, columns=80)  # the name narrows first, the period wraps
+    assert _cells(narrow, stored.run_dir.name)[-2:] == [pct, f"{strategy['sharpe']:.2f}"]
+    assert max(len(line) for line in narrow.splitlines()) <= 80 and f"{start} →" in narrow and end in narrow
 
     returns, trading = _cells(shown, "strategy"), _cells(shown.split("Turnover/yr", 1)[1], "strategy")
     assert returns[1:] == [

@@ -53,12 +53,14 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     _console().print(table)
 
 
-def _metric_table(fixed: Sequence[tuple[str, str]], metrics: Sequence[str], rows: list[tuple[Any, ...]]) -> Table:
+def _metric_table(
+    fixed: Sequence[tuple[str, str]], metrics: Sequence[str], rows: list[tuple[Any, ...]], width: int
+) -> Table:
     """``rows``: the ``fixed`` columns' values (header, key) then ``metrics``' values, formatted as every table
     formats them (:func:`engine.render.text.format_value`: percent with one decimal, ratios with two).
 
-    Numbers, run ids and periods are never wrapped nor cut: a narrow window wraps the other columns (a name
-    between words, a long config name anywhere).
+    Numbers and run ids are never wrapped nor cut; a window of ``width`` columns too narrow for every cell on
+    one line narrows the other columns (:func:`_narrowed`).
     """
     from rich import box
     from rich.table import Table
@@ -66,21 +68,42 @@ def _metric_table(fixed: Sequence[tuple[str, str]], metrics: Sequence[str], rows
     from engine.metrics.specs import spec
     from engine.render.text import format_value
 
+    texts = [
+        ["" if v is None else str(v) for v in row[: len(fixed)]]
+        + [format_value(v, spec(name).fmt) for name, v in zip(metrics, row[len(fixed) :], strict=True)]
+        for row in rows
+    ]
+    headers = [h for h, _ in fixed] + [spec(name).label for name in metrics]
+    natural = [max([len(h)] + [len(t[i]) for t in texts]) for i, h in enumerate(headers)]
+    widths = _narrowed([k for _, k in fixed], natural, width)
     # no frame (as the other tables): its rules and padding would take a long config name's room
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0), pad_edge=False)
-    for header, key in fixed:
-        table.add_column(header, no_wrap=key in _NO_WRAP, overflow="fold")
+    for i, (header, key) in enumerate(fixed):
+        w = widths.get(i)
+        table.add_column(header, no_wrap=key in _NO_WRAP, overflow="fold", min_width=w, max_width=w)
     for name in metrics:
         table.add_column(spec(name).label, justify="right", no_wrap=True)
-    for row in rows:
-        texts = ["" if v is None else str(v) for v in row[: len(fixed)]]
-        values = row[len(fixed) :]
-        texts += [format_value(v, spec(name).fmt) for name, v in zip(metrics, values, strict=True)]
-        table.add_row(*texts)
+    for t in texts:
+        table.add_row(*t)
     return table
 
 
-_NO_WRAP = frozenset({"run_id", "kind", "period"})
+def _narrowed(keys: Sequence[str], natural: list[int], width: int) -> dict[int, int]:
+    """Widths for some of the columns ``keys`` (then the metrics) whose widest cells are ``natural``, so that
+    the table fits ``width``: the config or row name gives up its room first, down to 12 characters (a long
+    one folds), then the period, down to its first date and arrow (it wraps there), then the name again, down
+    to 6.  Empty when the table fits as it is, or cannot fit that way (rich then wraps what it can)."""
+    excess = sum(natural) + 2 * (len(natural) - 1) - width  # each column but the last: its padding and a rule
+    now = list(natural)
+    for key, floor in (("name", 12), ("period", len("2002-01-02 →")), ("name", 6)):
+        i = next((i for i, k in enumerate(keys) if k == key or (key == "name" and k == "config")), None)
+        if i is not None and excess > 0:
+            give = max(0, min(excess, now[i] - floor))
+            now[i], excess = now[i] - give, excess - give
+    return {i: w for i, (w, n) in enumerate(zip(now, natural, strict=True)) if w != n} if excess <= 0 else {}
+
+
+_NO_WRAP = frozenset({"run_id", "kind"})
 #: ``runs list``: the strategy's headline metrics.
 _LIST_METRICS = ("total_return", "sharpe")
 #: ``runs show``: the run table's metrics (:data:`engine.metrics.specs.RUN_TABLE`) in two tables that each fit
@@ -99,7 +122,8 @@ def runs_list(results_dir: ResultsDirOpt = Path("results"), store: StoreOpt = No
             "ORDER BY r.created_at DESC, r.run_id DESC"
         )
     fixed = [("Run id", "run_id"), ("Config", "config"), ("Source", "source"), ("Period", "period")]
-    _console().print(_metric_table(fixed, _LIST_METRICS, rows))
+    console = _console()
+    console.print(_metric_table(fixed, _LIST_METRICS, rows, console.width))
 
 
 @runs_app.command("show")
@@ -122,8 +146,8 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
     print((run_dir / "run.json").read_text(encoding="utf-8"), end="")
     print(f"run directory: {run_dir}")
     console, fixed = _console(), [("Kind", "kind"), ("Name", "name")]
-    console.print(_metric_table(fixed, RUN_TABLE[:split], [r[: 2 + split] for r in rows]))
-    console.print(_metric_table(fixed, RUN_TABLE[split:], [r[:2] + r[2 + split :] for r in rows]))
+    console.print(_metric_table(fixed, RUN_TABLE[:split], [r[: 2 + split] for r in rows], console.width))
+    console.print(_metric_table(fixed, RUN_TABLE[split:], [r[:2] + r[2 + split :] for r in rows], console.width))
 
 
 @runs_app.command("query")
