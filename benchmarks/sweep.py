@@ -18,8 +18,8 @@ in July 2001).  Variants, interleaved in this one process (``--rounds`` times):
 * (d) fused kernel alone: only the chunks' order planner and scheduler (``engine.execution.plan_batch``,
   which decides and fills every leg with vectorbt's order primitives), inputs recorded beforehand, on
   ``--workers`` threads: what the sweep spends outside signals, rules and metrics.
-* (e) the sweep with ``--engine rust``: every chunk's planned orders re-simulated by vectorbt's
-  ``from_orders`` (the reference the fused fills are checked against), on ``--workers`` threads.
+* (e) the sweep with ``--engine rust``: every chunk's planned orders re-simulated by vectorbt's ``from_orders`` (the
+  reference the fused fills are checked against), on ``--workers`` threads, in chunks of ``SIMULATED_CHUNK``.
 * (f) ceiling: a minimal compiled rotation kernel on the same grid and dates (US / Hong Kong / half
   each from the sign of the momentum against the threshold, lag 1, a cost per switch, the final value
   and the Sharpe ratio in the same pass), on ``--workers`` threads: how fast a loop that does nothing
@@ -67,6 +67,7 @@ from engine.jobs.chunk_workers import default_workers, evaluate_chunks  # noqa: 
 from engine.pipeline import required_warmup, run_strategy  # noqa: E402
 from engine.sweep import (  # noqa: E402
     DEFAULT_CHUNK,
+    SIMULATED_CHUNK,
     _knobs,
     _targets,
     chunks,
@@ -122,7 +123,7 @@ class PeakMemory:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK)
+    parser.add_argument("--chunk-size", type=int, help="every variant's (default: as seesaw sweep's)")
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--skip-naive", action="store_true", help="leave out (b), which needs several GB")
     args = parser.parse_args()
@@ -138,11 +139,11 @@ def main() -> int:
     loaded = load_for_config(provider, cfg, warmup_rows=sweep_warmup(cfg, g))
     ctx = prepare(cfg, loaded, engine="rust")
     n_dates = len(ctx.dates)
-    parts = chunks(cfg, g, args.chunk_size)
+    parts = chunks(cfg, g, args.chunk_size or DEFAULT_CHUNK)
     print(
         f"data: {data_dir} {ctx.dates[0].date()}..{ctx.dates[-1].date()} ({n_dates} dates, "
         f"{n_dates * len(set(loaded.panel.markets))} slots); grid {g.size:,} combinations "
-        f"({len(g.values[0])} windows x {len(g.values[1])} thresholds); chunks of {args.chunk_size}; "
+        f"({len(g.values[0])} windows x {len(g.values[1])} thresholds); chunks of {len(parts[0])}; "
         f"{os.cpu_count()} cores"
     )
 
@@ -164,15 +165,14 @@ def main() -> int:
     results: dict[str, list[tuple[float, int]]] = {
         key: [] for key in ("threads", "sweep", "loop", "naive", "sim", "fused", "rust", "ceiling", "procs", "orders")
     }
-    todo = list(range(len(parts)))
     plans, calls, fills = _simulator_calls(ctx, frame, parts)
     _replay(fills[:1], workers=1)  # compile outside the timing
     ctx_rust = prepare(cfg, loaded, engine="rust", simulator="rust")
     rotation = ceiling_inputs(ctx, g)
     ceiling(*rotation, workers=1)  # compile outside the timing
 
-    def run_all(context) -> None:
-        for _number, _result in evaluate_chunks(context, frame, parts, todo, None, args.workers):
+    def run_all(context, own: list = parts) -> None:
+        for _number, _result in evaluate_chunks(context, frame, own, list(range(len(own))), None, args.workers):
             pass
 
     def loop() -> None:
@@ -185,7 +185,7 @@ def main() -> int:
         "loop": loop,
         "sim": lambda: _simulate_only(calls, args.workers),
         "fused": lambda: _plan_only(plans, args.workers),
-        "rust": lambda: run_all(ctx_rust),
+        "rust": lambda: run_all(ctx_rust, chunks(cfg, g, args.chunk_size or SIMULATED_CHUNK)),
         "ceiling": lambda: ceiling(*rotation, workers=args.workers),
         "procs": lambda: _processes(ctx, frame, parts, args.workers),
         "orders": lambda: _replay(fills, workers=args.workers),

@@ -173,12 +173,12 @@ def _labelled_curves(runs: Sequence[StoredRun], period: _Period) -> tuple[_Label
             # equal as returns in the window (a run converted from another currency, or with another
             # initial cash, holds the same benchmark at another scale)
             mine = in_window(series, r)
-            same = next((d for d in distinct if _same_basis(d[2], r) and same_curve(in_window(d[1], d[2]), mine)), None)
-            if same is None:
+            same = next((d for d in distinct if _same_basis(d[2], r) and _alike(in_window(d[1], d[2]), mine)), None)
+            if same is None or mine is None:
                 distinct.append((name, series, r, [r.name]))
                 continue
             same[3].append(r.name)
-            if not np.array_equal(in_window(same[1], same[2]).to_numpy(), mine.to_numpy()):
+            if not np.array_equal(in_window(same[1], same[2]).to_numpy(), mine.to_numpy()):  # type: ignore[union-attr]
                 merged.append(f"{name!r} of {r.name} into {same[0]!r} of {same[2].name}")
     labels = qualified_labels([(name, run.name, base_currency(run)) for name, _, run, _ in distinct])
     shared = []
@@ -206,16 +206,21 @@ def _window(curves: _Labelled, period: _Period) -> tuple[pd.Timestamp, pd.Timest
         raise UserError(str(exc)) from None
 
 
-def _in_window(curves: _Labelled, period: _Period) -> Callable[[pd.Series, StoredRun], pd.Series]:
+def _in_window(curves: _Labelled, period: _Period) -> Callable[[pd.Series, StoredRun], pd.Series | None]:
     """A run's curve on the comparison's window (:func:`_window`; a benchmark has its run's dates), over its
-    value before the window (:func:`engine.metrics.frames.rebase`)."""
+    value before the window (:func:`engine.metrics.frames.rebase`); None when that value is 0 or not finite."""
     first, last = _window(curves, period)
 
-    def in_window(series: pd.Series, run: StoredRun) -> pd.Series:
+    def in_window(series: pd.Series, run: StoredRun) -> pd.Series | None:
         cut, before = cmp.rebase(series, first, last, initial=run.initial_cash)
-        return cut / before
+        return cut / before if math.isfinite(before) and before != 0 else None
 
     return in_window
+
+
+def _alike(a: pd.Series | None, b: pd.Series | None) -> bool:
+    """Two curves of :func:`_in_window`, both measurable and the same (:func:`same_curve`)."""
+    return a is not None and b is not None and same_curve(a, b)
 
 
 def same_curve(a: pd.Series, b: pd.Series) -> bool:

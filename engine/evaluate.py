@@ -1,6 +1,6 @@
 """The one evaluation path: K columns of targets on one panel -> order plan -> fills -> curves.
 
-A single run (K = the strategy and its benchmarks), a sweep chunk (K = up to 100 combinations)
+A single run (K = the strategy and its benchmarks), a sweep chunk (K = up to 200 combinations)
 and a walk-forward's stitched run (K = 1, with a lag, events and costs that follow its folds)
 are each one call of :func:`evaluate`:
 

@@ -819,3 +819,5 @@ def test_a_strategy_without_a_sharpe_interval_is_named_with_the_reason(tmp_path:
     assert rows["buy_hold_us"]["sharpe_ci_low"] is not None
     text = " ".join(ok("compare", *args).split())
     assert re.search(r"automatic block length\. No interval \(–\) for mostly_cash: some resamples of its", text)
+    top = " ".join(ok("compare", *args, "--sort", "sharpe", "--top", "1").split())  # buy_hold_us only
+    assert "automatic block length. PSR:" in top and "No interval" not in top

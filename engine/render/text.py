@@ -241,8 +241,9 @@ def significance_lines(reference: str, n_trials: int, trials: str = "strategies"
     ]
 
 
-def compare_caption(c: Any, reps: int) -> list[str]:
-    """What every compare output says under the table."""
+def compare_caption(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None = None) -> list[str]:
+    """What every compare output says under the table; ``shown``: the table's rows (default: all), the only
+    ones a note may name."""
     lines = []
     if c.synthetic:
         lines.append("SYNTHETIC DATA: generated prices, not market history.")
@@ -257,8 +258,8 @@ def compare_caption(c: Any, reps: int) -> list[str]:
         "Betas: same-date OLS betas on each asset's daily returns.",
         interval_sentence(
             f"Sharpe 95% CI: stationary bootstrap (arch), {reps} resamples, seed 20250120, automatic block length.",
-            [r for r in c.rows if r["kind"] == "strategy"],
-            [r["name"] for r in c.rows if r["kind"] == "strategy"],
+            [r for r in (c.rows if shown is None else shown) if r["kind"] == "strategy"],
+            [r["name"] for r in (c.rows if shown is None else shown) if r["kind"] == "strategy"],
         ),
         *significance_lines(str(c.reference), n_strategies),
     ]
@@ -314,7 +315,7 @@ def compare_markdown(
     for r in rows:
         cells = [r["name"], *(_markdown_cell(r, k, kind) for k, _, kind, _ in cols)]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return "\n".join(lines) + "\n\n" + "\n".join(compare_caption(c, reps)) + "\n"
+    return "\n".join(lines) + "\n\n" + "\n".join(compare_caption(c, reps, rows)) + "\n"
 
 
 def _markdown_cell(row: dict[str, Any], key: str, kind: str) -> str:

@@ -124,7 +124,7 @@ def _summary_sections(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) 
         ("strategies", str(sum(r["kind"] == "strategy" for r in rows))),
         ("risk-free rate", c.risk_free),
     ]
-    table = _compare_table(c, rows) + paragraphs(compare_caption(c, reps), "small muted")
+    table = _compare_table(c, rows) + paragraphs(compare_caption(c, reps, rows), "small muted")
     return [Section("summary", "Comparison", facts_html(facts)), Section("table", "Compare table", table)]
 
 
