@@ -36,7 +36,7 @@ from engine.evaluate import Columns
 from engine.execution import event_mask
 from engine.sweep import Setting, SweepContext, setting_targets
 
-__all__ = ["Fold", "decision_fold", "folds", "parse_duration", "select", "stitched_columns"]
+__all__ = ["Fold", "decision_fold", "duration_text", "folds", "parse_duration", "select", "stitched_columns"]
 
 _DURATION = re.compile(r"^(\d{1,6})([ymd])$")
 #: Longest --train, --test or --step (the data Seesaw handles spans 1900-2100).
@@ -61,6 +61,11 @@ def parse_duration(text: str, option: str) -> pd.DateOffset:
             f"{option}: {text!r} is longer than {MAX_DURATION_YEARS} years", expected=f"at most {limit}{unit}"
         )
     return pd.DateOffset(**{{"y": "years", "m": "months", "d": "days"}[unit]: count})
+
+
+def duration_text(offset: pd.DateOffset) -> str:
+    """A duration of :func:`parse_duration` as it is written (``DateOffset(months=18)``: ``18m``)."""
+    return "".join(f"{count}{unit[0]}" for unit, count in offset.kwds.items())
 
 
 @dataclass(frozen=True)
@@ -97,15 +102,15 @@ def folds(dates: pd.DatetimeIndex, train: pd.DateOffset, test: pd.DateOffset, st
         out.append(Fold(len(out), (a, b - 1), (b, min(c, len(dates)) - 1)))
         if len(out) > MAX_FOLDS:
             raise UserError(
-                f"walk-forward: --step {step} makes more than {MAX_FOLDS:,} folds in {dates[0].date()} → "
-                f"{dates[-1].date()}",
+                f"walk-forward: --step {duration_text(step)} makes more than {MAX_FOLDS:,} folds in "
+                f"{dates[0].date()} → {dates[-1].date()}",
                 expected=f"at most {MAX_FOLDS:,} folds (a longer --step)",
             )
         i += 1
     if not out:
         raise UserError(
-            f"walk-forward: no fold fits in {dates[0].date()} → {dates[-1].date()} with --train {train} "
-            f"and --test {test}",
+            f"walk-forward: no fold fits in {dates[0].date()} → {dates[-1].date()} with --train {duration_text(train)} "
+            f"and --test {duration_text(test)}",
             expected="a period longer than the training window",
         )
     return out

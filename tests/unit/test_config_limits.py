@@ -433,9 +433,12 @@ def test_walk_forward_folds_are_capped() -> None:
     from engine.walkforward import MAX_FOLDS, folds
 
     dates = pd.bdate_range("2000-01-03", "2020-12-31")
-    with pytest.raises(UserError, match=f"more than {MAX_FOLDS:,} folds"):
+    with pytest.raises(UserError, match=f"--step 1d makes more than {MAX_FOLDS:,} folds"):
         folds(dates, pd.DateOffset(years=5), pd.DateOffset(days=1), pd.DateOffset(days=1))
     assert len(folds(dates, pd.DateOffset(years=5), pd.DateOffset(years=1), pd.DateOffset(years=1))) == 16
+    # the durations as the user wrote them, not pandas' repr of an offset
+    with pytest.raises(UserError, match=r"no fold fits in 2000-01-03 → 2020-12-31 with --train 30y and --test 18m$"):
+        folds(dates, pd.DateOffset(years=30), pd.DateOffset(months=18), pd.DateOffset(years=1))
 
 
 def test_a_swept_window_longer_than_the_data_is_refused_at_its_sweep_key(tmp_path: Path) -> None:
