@@ -179,6 +179,17 @@ def test_the_table_fits_100_columns_and_says_what_is_stale(configs: dict[str, Pa
     assert "SYNTHETIC" not in result.stdout
 
 
+def test_a_pending_order_whose_session_has_closed_says_what_closed_means(configs: dict[str, Path]) -> None:
+    """The sale of the S&P 500 fills at New York's session of the 12th, which has closed by the clock while the
+    data ends on the 9th: the table marks it and says what the mark means; the Hong Kong buy's is open."""
+    result = invoke(str(configs["holiday"]), "--data-dir", str(FIXTURES), "--now", CLOCK, env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "2024-02-12 (closed)" in text and "2024-02-14 (closed): closed" in text  # the mark, then the caption
+    assert text.count("(closed)") == 2
+    assert "(closed): closed by the clock; this report is as of 2024-02-09" in text
+
+
 def test_synthetic_data_is_labelled_synthetic() -> None:
     args = (str(CONFIGS / "corr_breakdown.yaml"), "--source", "synthetic", "--start", "2020-01-01")
     (row,) = today_json(*args, "--now", "2025-12-31T23:00:00")

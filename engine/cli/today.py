@@ -174,6 +174,9 @@ def _pending(row: dict[str, Any]) -> Table | Text:
     for g in row["pending"]:
         session = (g["session"] or "none") + (" (closed)" if g["session_closed"] else "")
         table.add_row(g["asset"], g["market"], _pct(g["from"]), _pct(g["to"]), g["decided"], session)
+    if any(g["session_closed"] for g in row["pending"]):
+        table.caption = f"(closed): closed by the clock; this report is as of {row['as_of']}"
+        table.caption_justify = "left"
     return table
 
 
