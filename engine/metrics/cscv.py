@@ -67,7 +67,7 @@ from typing import Literal
 
 import numpy as np
 
-from engine.metrics.cscv_blocks import BlockSums
+from engine.metrics.cscv_blocks import BlockSums, distinct_columns
 from engine.metrics.matrix import check_int, returns_matrix
 from engine.metrics.significance import DEFAULT_SEED
 
@@ -304,6 +304,8 @@ def pbo_from_block_sums(
     :func:`pbo_cscv` on the rows that made the blocks, to rounding.  With ``overwrite_input`` (and
     float64 arrays) the sums are centred in place, which leaves them changed but needs no second
     pair of (S, N) arrays (as ``overwrite_input`` of ``numpy.median``); the results are the same bits.
+    Columns alike bit for bit are scored once and counted as often as they occur
+    (:func:`engine.metrics.cscv_blocks.distinct_columns`): the same bits as scoring every one.
 
     >>> r = np.random.default_rng(2).normal(0.0, 0.01, (160, 6))
     >>> blocks = r.reshape(8, 20, 6)
@@ -323,8 +325,14 @@ def pbo_from_block_sums(
         raise ValueError(f"each half has {s // 2 * block_size} row; a Sharpe ratio needs at least 2")
     if not (np.all(np.isfinite(s1)) and np.all(np.isfinite(s2))):
         raise ValueError("block sums must be finite")
-    perf = BlockSums.from_raw(s1, s2, int(block_size), metric, overwrite=overwrite_input)
-    return _cscv(perf, s, n, int(block_size), n_rows_dropped, max_splits, seed)
+    distinct = distinct_columns(s1, s2, overwrite=overwrite_input)
+    columns = None
+    if distinct is not None:  # alike columns scored once, counted as often as they occur (distinct_columns)
+        s1, s2, columns, weight = distinct
+    perf = BlockSums.from_raw(s1, s2, int(block_size), metric, overwrite=overwrite_input or distinct is not None)
+    if distinct is not None:
+        perf.weight = weight
+    return _cscv(perf, s, n, int(block_size), n_rows_dropped, max_splits, seed, columns)
 
 
 def _cscv(
@@ -335,8 +343,10 @@ def _cscv(
     dropped: int,
     max_splits: int | None,
     seed: int,
+    columns: np.ndarray | None = None,
 ) -> PBOResult:
-    """Steps 2-5 of the module docstring, given each split's IS and OOS performance."""
+    """Steps 2-5 of the module docstring, given each split's IS and OOS performance; ``columns``: the column
+    each of ``perf``'s stands for (its IS winners are reported as those)."""
     blocks = _split_blocks(s, max_splits, seed)
     count = len(blocks)
     best = np.empty(count, dtype=np.intp)
@@ -347,6 +357,8 @@ def _cscv(
         perf.score(blocks, best, is_best, oos_best, rank)
     else:
         _score(perf, _halves(blocks, s), n, best, is_best, oos_best, rank)
+    if columns is not None:
+        best = columns[best]
     logits = np.log(rank) - np.log(n + 1 - rank)
     for arr in (logits, rank, blocks, best, is_best, oos_best):
         arr.flags.writeable = False

@@ -30,7 +30,7 @@ import numpy as np
 from engine.cores import usable_cores
 from engine.metrics.matrix import FLAT_SS_RTOL
 
-__all__ = ["BlockSums", "pair_splits", "splits_nb"]
+__all__ = ["BlockSums", "distinct_columns", "pair_splits", "splits_nb"]
 
 #: Up to this many columns, every split reads all of them at once: their block sums (16 MB for 16 blocks)
 #: stay in the processor's caches from one split to the next.  Beyond, a tile at a time (measured on two
@@ -86,14 +86,15 @@ def pair_splits(blocks: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np.ndarr
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def splits_nb(  # pragma: no cover - compiled
     halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best,
-    rank, tile,
+    rank, tile, weight,
 ):  # fmt: skip
     """Score the splits of pairs ``lo`` .. ``hi``-1 (:func:`pair_splits`: pair u's ``halves[u]`` is the IS half of
     split ``first[u]`` and the OOS half of split ``second[u]``, -1 for none).  ``s1``/``s2`` (S, N) per-block
     sums of d and d^2 (as :class:`BlockSums` keeps them: a half reads S/2 rows side by side, no transposed
     copy), ``total1``/``total2`` (N,) their totals.  Writes each split's in-sample winner n* (the first maximum,
     or the first NaN, as ``np.argmax``), its IS and OOS metric and its OOS midrank among the N columns
-    (below + (equal + 1) / 2, n* included in equal).
+    (below + (equal + 1) / 2, n* included in equal), each column counted ``weight[n]`` times (the number of
+    columns it stands for, :func:`engine.metrics.cscv.pbo_from_block_sums`).
 
     More than ``tile`` columns go a tile at a time: every split's in-sample winner among a tile's columns,
     kept when it beats the earlier tiles' (so the first maximum or NaN of all), then the winners' OOS
@@ -107,7 +108,7 @@ def splits_nb(  # pragma: no cover - compiled
     if n <= tile:
         _whole_nb(
             halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best,
-            oos_best, rank, a, q, direct, other,
+            oos_best, rank, a, q, direct, other, weight,
         )  # fmt: skip
         return
     for u in range(lo, hi):
@@ -119,7 +120,7 @@ def splits_nb(  # pragma: no cover - compiled
     for start in range(0, n, tile):
         _tile_nb(
             halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, min(n, start + tile),
-            lo, hi, best, is_best, oos_best, below, equal, False, a, q, direct, other,
+            lo, hi, best, is_best, oos_best, below, equal, False, a, q, direct, other, weight,
         )  # fmt: skip
     for u in range(lo, hi):
         for side in range(2):
@@ -139,7 +140,7 @@ def splits_nb(  # pragma: no cover - compiled
     for start in range(0, n, tile):
         _tile_nb(
             halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, min(n, start + tile),
-            lo, hi, best, is_best, oos_best, below, equal, True, a, q, direct, other,
+            lo, hi, best, is_best, oos_best, below, equal, True, a, q, direct, other, weight,
         )  # fmt: skip
     for u in range(lo, hi):
         for side in range(2):
@@ -160,21 +161,21 @@ def _pair_metrics(halves, s1, s2, all1, all2, mid, rows, sharpe, flat_rtol, u, s
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _counts(oos, width, winner):  # pragma: no cover - compiled
-    """How many of ``oos[:width]`` are below ``winner`` and how many equal (without branches: vectorised; NaN is
-    neither)."""
+def _counts(oos, width, winner, weight):  # pragma: no cover - compiled
+    """How many of ``oos[:width]`` are below ``winner`` and how many equal, column j counted ``weight[j]`` times
+    (without branches: vectorised; NaN is neither)."""
     below = 0
     equal = 0
     for j in range(width):
-        below += oos[j] < winner
-        equal += oos[j] == winner
+        below += weight[j] * (oos[j] < winner)
+        equal += weight[j] * (oos[j] == winner)
     return below, equal
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _whole_nb(  # pragma: no cover - compiled
     halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, lo, hi, best, is_best, oos_best,
-    rank, a, q, direct, other,
+    rank, a, q, direct, other, weight,
 ):  # fmt: skip
     """:func:`splits_nb` with every column in one tile: each pair's two metrics, then each of its splits'
     winner and OOS counts."""
@@ -188,7 +189,7 @@ def _whole_nb(  # pragma: no cover - compiled
             ins, oos = (direct, other) if side == 0 else (other, direct)
             star, top = _first_max(ins, n)
             winner = oos[star]
-            below, equal = _counts(oos, n, winner)
+            below, equal = _counts(oos, n, winner, weight)
             best[k] = star
             is_best[k] = top
             oos_best[k] = winner
@@ -198,7 +199,7 @@ def _whole_nb(  # pragma: no cover - compiled
 @numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _tile_nb(  # pragma: no cover - compiled
     halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, best,
-    is_best, winner, below, equal, counting, a, q, direct, other,
+    is_best, winner, below, equal, counting, a, q, direct, other, weight,
 ):  # fmt: skip
     """Pairs lo .. hi-1 on columns start .. stop-1.  Not ``counting``: every split's IS winner among them, kept
     in ``best``/``is_best`` when it beats the earlier columns' (``best`` -1: none yet; a NaN beats a number,
@@ -214,7 +215,7 @@ def _tile_nb(  # pragma: no cover - compiled
             if k < 0:
                 continue
             if counting:
-                fewer, same = _counts(other if side == 0 else direct, width, winner[k])
+                fewer, same = _counts(other if side == 0 else direct, width, winner[k], weight[start:stop])
                 below[u - lo, side] += fewer
                 equal[u - lo, side] += same
                 continue
@@ -282,6 +283,75 @@ def _largest(value, width):  # pragma: no cover - compiled
     return t2 if t2 > t0 else t0
 
 
+def distinct_columns(
+    s1: np.ndarray, s2: np.ndarray, *, overwrite: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The columns of the (S, N) float64 block sums ``s1``/``s2`` without repeats: (their sums (S, U), which
+    columns they are (U,), ascending: each first of its kind, how many columns each stands for (U,)), or None
+    when no two columns are alike.  Columns alike bit for bit have the same metrics on every half, so they
+    win and rank alike: a split's winner is still the first maximum of all (the first of its kind comes
+    first), and counting each column as many times as it stands for gives the same midrank.  A sweep whose
+    parameters change nothing on some combinations (a threshold the signal never reaches) has many.
+
+    Columns are grouped by a 64-bit hash of their bits and then compared bit for bit with the first of their
+    group; a hash shared by unlike columns (a collision) leaves every column as it is (None).  With
+    ``overwrite`` the distinct columns' sums are moved to the front of ``s1``/``s2``'s own memory (C-contiguous
+    (S, U) views of it), else copied."""
+    a, b = s1.view(np.uint64), s2.view(np.uint64)
+    hashes = _column_hashes_nb(a, b)
+    _, first, inverse, counts = np.unique(hashes, return_index=True, return_inverse=True, return_counts=True)
+    if len(first) == s1.shape[1] or not _alike_nb(a, b, first[inverse.ravel()]):
+        return None
+    order = np.argsort(first)
+    keep, weight = first[order], counts[order].astype(np.int64)
+    if not overwrite:
+        return np.ascontiguousarray(s1[:, keep]), np.ascontiguousarray(s2[:, keep]), keep, weight
+    _compact_nb(s1, keep)
+    _compact_nb(s2, keep)
+    u = len(keep)
+    return (
+        s1.reshape(-1)[: len(s1) * u].reshape(len(s1), u),
+        s2.reshape(-1)[: len(s2) * u].reshape(len(s2), u),
+        keep,
+        weight,
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _column_hashes_nb(a, b):  # pragma: no cover - compiled
+    """An FNV-1a-style 64-bit hash of each column's bits in ``a`` then ``b`` ((S, N) uint64), a row at a time."""
+    out = np.full(a.shape[1], np.uint64(14695981039346656037))
+    prime = np.uint64(1099511628211)
+    for x in (a, b):
+        for i in range(x.shape[0]):
+            for j in range(x.shape[1]):
+                out[j] = (out[j] ^ x[i, j]) * prime
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _alike_nb(a, b, first):  # pragma: no cover - compiled
+    """Whether every column of ``a`` and ``b`` has the bits of column ``first[j]``."""
+    for x in (a, b):
+        for i in range(x.shape[0]):
+            for j in range(x.shape[1]):
+                if x[i, j] != x[i, first[j]]:
+                    return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _compact_nb(x, keep):  # pragma: no cover - compiled
+    """Columns ``keep`` (ascending) of the C-contiguous (S, N) ``x`` into the first S * len(keep) elements of its
+    memory, row after row: a value is always read before it is written over (row i's column keep[j] lies at
+    i * N + keep[j], at or after i * len(keep) + j)."""
+    flat = x.reshape(-1)
+    u = len(keep)
+    for i in range(x.shape[0]):
+        for j in range(u):
+            flat[i * u + j] = x[i, keep[j]]
+
+
 class BlockSums:
     """Per-block sums of d = r - column mean and of d^2: any half's mean and Sharpe in O(S * N).
 
@@ -304,6 +374,7 @@ class BlockSums:
         self.total2 = self.s2.sum(axis=0)
         self.rows = n_blocks // 2 * block_size  # rows in a half
         self.metric = metric
+        self.weight = np.ones(r.shape[1], dtype=np.int64)  # the columns each column stands for (score)
 
     @classmethod
     def from_raw(
@@ -331,6 +402,7 @@ class BlockSums:
         out.total2 = out.s2.sum(axis=0)
         out.rows = n_blocks // 2 * block_size
         out.metric = metric
+        out.weight = np.ones(block_sum.shape[1], dtype=np.int64)
         return out
 
     def score(
@@ -347,7 +419,7 @@ class BlockSums:
         tile = TILE if self.s1.shape[1] > IN_CACHE else max(self.s1.shape[1], 1)
 
         def run(span: tuple[int, int]) -> None:
-            splits_nb(halves, first, second, *args, FLAT_SS_RTOL, *span, scored, is_best, oos, rank, tile)
+            splits_nb(halves, first, second, *args, FLAT_SS_RTOL, *span, scored, is_best, oos, rank, tile, self.weight)
 
         with ThreadPoolExecutor(len(work)) as pool:
             list(pool.map(run, work))

@@ -555,8 +555,44 @@ def test_tiles_keep_np_argmax_s_first_nan_and_first_maximum() -> None:
     args = (*pair_splits(blocks, 8), s1, s2, s1.sum(axis=0), s2.sum(axis=0), np.zeros(23), 40.0)
     for sharpe in (True, False):
         whole, tiled = [[np.empty(70, np.int64), *(np.empty(70) for _ in range(3))] for _ in range(2)]
-        splits_nb(*args, sharpe, 1e-12, 0, 35, *whole, 23)
-        splits_nb(*args, sharpe, 1e-12, 0, 35, *tiled, 5)
+        splits_nb(*args, sharpe, 1e-12, 0, 35, *whole, 23, np.ones(23, np.int64))
+        splits_nb(*args, sharpe, 1e-12, 0, 35, *tiled, 5, np.ones(23, np.int64))
         for a, b in zip(whole, tiled, strict=True):
             np.testing.assert_array_equal(a, b)
         assert np.isnan(whole[1]).any() and (~np.isnan(whole[1])).any()
+
+
+@pytest.mark.parametrize("tiled", [False, True])
+def test_columns_alike_are_scored_once_and_counted_as_often_as_they_occur(
+    tiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a sweep's combinations that change nothing have the same block sums: pbo_from_block_sums scores each
+    # kind once and counts it as often as it occurs; every result is the bits of scoring all of them
+    from engine.metrics import cscv, cscv_blocks
+
+    if tiled:  # the tile-by-tile pass, as on a million columns
+        monkeypatch.setattr(cscv_blocks, "IN_CACHE", 8)
+        monkeypatch.setattr(cscv_blocks, "TILE", 5)
+    rng = np.random.default_rng(11)
+    cut = rng.normal(0.0003, 0.01, (1600, 40)).reshape(16, 100, 40)
+    cut[:, :, [5, 17, 30, 31]] = cut[:, :, [2]]  # four copies of column 2 (before and after it in other tiles)
+    cut[:, :, 0] = cut[:, :, 39]  # column 39's first occurrence is column 0
+    cut[:, :, 8] = 0.0  # two flat columns alike: never winners, the lowest ranks
+    cut[:, :, 21] = 0.0
+    block_sum, block_sq = cut.sum(axis=1), (cut**2).sum(axis=1)
+    found = cscv_blocks.distinct_columns(block_sum, block_sq)
+    assert found is not None and list(found[2][:4]) == [0, 1, 2, 3] and found[3].sum() == 40 and len(found[2]) == 34
+    every = cscv._cscv(cscv.BlockSums.from_raw(block_sum, block_sq, 100, "sharpe"), 16, 40, 100, 0, None, 0)
+    once = cscv.pbo_from_block_sums(block_sum.copy(), block_sq.copy(), 100)
+    consumed = cscv.pbo_from_block_sums(block_sum.copy(), block_sq.copy(), 100, overwrite_input=True)
+    assert set(every.best_in_sample) & {2, 5, 17, 30, 31} and 5 not in every.best_in_sample  # ties: the first
+    for result in (once, consumed):
+        for name in ("logits", "oos_rank", "best_in_sample", "is_performance", "oos_performance"):
+            np.testing.assert_array_equal(getattr(result, name), getattr(every, name))
+        assert result.pbo == every.pbo and result.n_combinations_tested == 40
+    # a hash shared by unlike columns: no column is merged, the same results
+    monkeypatch.setattr(cscv_blocks, "_column_hashes_nb", lambda a, b: np.zeros(a.shape[1], np.uint64))
+    assert cscv_blocks.distinct_columns(block_sum, block_sq) is None
+    collided = cscv.pbo_from_block_sums(block_sum.copy(), block_sq.copy(), 100)
+    np.testing.assert_array_equal(collided.logits, every.logits)
+    assert cscv_blocks.distinct_columns(block_sum[:, 1:8], block_sq[:, 1:8]) is None  # nothing alike
