@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from engine.metrics.specs import COMPARE_TABLE, LOWER_IS_BETTER, RUN_TABLE, MetricSpec, spec
 from engine.store.rundir import dumps_json
@@ -225,8 +225,9 @@ def interval_sentence(head: str, rows: Sequence[Mapping[str, Any]], labels: Sequ
     )
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
+def _finite(value: Any) -> TypeGuard[int | float]:
+    """A number that is neither NaN nor infinite (None, text and the like are not)."""
+    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def significance_lines(reference: str, n_trials: int, trials: str = "strategies") -> list[str]:
@@ -295,7 +296,7 @@ def column_extremes(
     extremes: dict[str, tuple[float, float]] = {}
     for key, _, _, better in cols:
         values = [r.get(key) for r in rows]
-        finite = [float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)]
+        finite = [float(v) for v in values if _finite(v)]
         if better and len(finite) > 1 and min(finite) != max(finite):
             best, worst = (max(finite), min(finite)) if better == "high" else (min(finite), max(finite))
             extremes[key] = (best, worst)
