@@ -153,11 +153,10 @@ def _labelled_curves(runs: Sequence[StoredRun], period: _Period) -> tuple[_Label
     """Every run's strategy curve by config name, then each distinct benchmark curve, and the notes
     on how benchmark rows were merged and named.
 
-    Benchmark curves that would give the same row are one row: in the same currency and with the same
-    cash rate, their values in the comparison's window over the value before it agree to
-    :data:`SAME_CURVE_RTOL` (relative) (:func:`_in_window`; a run whose data ends later holds the same
-    benchmark on more dates).  A name that several distinct curves share is qualified on every such row
-    (:func:`qualified_labels`).
+    Benchmark curves that would give the same row are one row: in the same currency and cash rate, their
+    values in the comparison's window over the value before it agree to :data:`SAME_CURVE_RTOL` (relative)
+    (:func:`_in_window`; a run whose data ends later holds the same benchmark on more dates).  A name that
+    several distinct curves share is qualified on every such row (:func:`qualified_labels`).
     """
     curves: _Labelled = {}
     for r in runs:
@@ -166,19 +165,20 @@ def _labelled_curves(runs: Sequence[StoredRun], period: _Period) -> tuple[_Label
         curves[r.name] = (r.equity["value"], r.initial_cash, r, True)
     in_window = _in_window(curves, period)
     distinct: list[tuple[str, pd.Series, StoredRun, list[str]]] = []  # (name, curve, run, configs holding it)
+    windowed: list[pd.Series | None] = []  # each distinct curve in the window, rebased once
     merged: list[str] = []
     for r in runs:
         for name in r.benchmarks.columns:
-            series = r.benchmarks[name]
-            # equal as returns in the window (a run converted from another currency, or with another
-            # initial cash, holds the same benchmark at another scale)
-            mine = in_window(series, r)
-            same = next((d for d in distinct if _same_basis(d[2], r) and _alike(in_window(d[1], d[2]), mine)), None)
-            if same is None or mine is None:
+            # equal as returns in the window (another currency or initial cash: the same benchmark at another scale)
+            mine = in_window(series := r.benchmarks[name], r)
+            i = next((i for i, d in enumerate(distinct) if _same_basis(d[2], r) and _alike(windowed[i], mine)), None)
+            if i is None or mine is None:
                 distinct.append((name, series, r, [r.name]))
+                windowed.append(mine)
                 continue
+            same = distinct[i]
             same[3].append(r.name)
-            if not np.array_equal(in_window(same[1], same[2]).to_numpy(), mine.to_numpy()):  # type: ignore[union-attr]
+            if not np.array_equal(windowed[i].to_numpy(), mine.to_numpy()):  # type: ignore[union-attr]
                 merged.append(f"{name!r} of {r.name} into {same[0]!r} of {same[2].name}")
     labels = qualified_labels([(name, run.name, base_currency(run)) for name, _, run, _ in distinct])
     shared = []
