@@ -361,6 +361,45 @@ def test_a_damaged_parquet_file_is_left_out_of_its_view_not_an_error(tmp_path: P
     assert {r["run_id"] for r in _query(db, "SELECT DISTINCT run_id FROM weights")} == {ratio.name, corr.name}
 
 
+@pytest.mark.parametrize(
+    ("table", "column", "value", "said"),
+    [
+        ("benchmarks", "50/50 monthly", np.nan, "is not a positive number"),
+        ("benchmarks", "buy & hold HK", 0.0, "is not a positive number"),
+        ("equity", "value", np.inf, "is not a number"),
+    ],
+)
+def test_a_run_whose_curve_was_damaged_is_refused_in_one_line(
+    tmp_path: Path, table: str, column: str, value: float, said: str
+) -> None:
+    """Three dates of a stored curve changed by hand: every command that reads the run names the run, the
+    file, the column and the first such date, and exits with code 2 (no traceback, no table of NaN)."""
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    [run_dir] = _run_dirs(results)
+    frame = pd.read_parquet(run_dir / f"{table}.parquet")
+    frame.loc[3:5, column] = value
+    frame.to_parquet(run_dir / f"{table}.parquet", index=False)
+    first = pd.Timestamp(frame["date"].iloc[3]).strftime("%Y-%m-%d")
+    for args in (["compare", "--runs", "latest", "--reps", "100"], ["report", "latest", "--format", "text"]):
+        result = invoke(*args, "--results-dir", results)
+        assert result.exit_code == 2, (args, result.stdout)
+        [line] = result.stderr.strip().splitlines()
+        assert str(run_dir) in line
+        assert f"{table}.parquet: {column!r} {said} on {first} (and 2 more dates)" in line
+
+
+def test_a_run_without_its_value_column_is_refused_in_one_line(tmp_path: Path) -> None:
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    [run_dir] = _run_dirs(results)
+    pd.read_parquet(run_dir / "equity.parquet").drop(columns="value").to_parquet(run_dir / "equity.parquet")
+    result = invoke("compare", "--runs", "latest", "--reps", "100", "--results-dir", results)
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert f"{run_dir}: equity.parquet has no column 'value'; run its config again with --force" in line
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 2. reuse and invalidation
 

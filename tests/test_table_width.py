@@ -12,11 +12,14 @@ independently of the engine's formatter.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -267,6 +270,35 @@ def test_a_benchmark_equal_in_the_window_is_one_row_though_its_run_ends_later(tm
         "buy & hold US", "buy & hold HK", "50/50 monthly",
     ]  # fmt: skip
     assert "Shown once" not in " ".join(ok(*args, columns=100).split())  # equal bit for bit in the window
+
+
+@pytest.mark.parametrize("before", [np.nan, 0.0])
+def test_benchmarks_without_a_value_before_the_window_are_never_merged(tmp_path: Path, before: float) -> None:
+    """Two configs with the same benchmarks, compared from a later date, their stored curves' values on the
+    dates before that window made NaN, or 0, in both runs (in memory: reading such files is refused).
+    Neither curve can be put on the window's scale, so neither is measured alike the other: two rows."""
+    from engine.compare import _labelled_curves
+    from engine.store.rundir import load_run
+
+    results = tmp_path / "results"
+    text = (REPO / "configs" / "static_60_40.yaml").read_text(encoding="utf-8")
+    copy = tmp_path / "tilt.yaml"
+    copy.write_text(text.replace("name: static_60_40", "name: tilt_6040_z"), encoding="utf-8")
+    common = ["--source", "synthetic", "--start", "2010-01-01", "--end", "2011-12-31", "--results-dir", str(results)]
+    ok("run", str(REPO / "configs" / "static_60_40.yaml"), str(copy), *common, "--format", "json")
+    period = (dt.date(2011, 1, 1), None)
+    runs = [load_run(d) for config in ("static_60_40", "tilt_6040_z") for d in results.glob(f"{config}/*/")]
+    benchmarks = [k for k, v in _labelled_curves(runs, period)[0].items() if not v[3]]
+    assert benchmarks == ["buy & hold US", "buy & hold HK", "50/50 monthly"]  # as stored: one row each
+    for i in range(2):
+        bench = runs[i].benchmarks.copy()
+        bench.loc[bench.index < pd.Timestamp("2011-01-01"), "50/50 monthly"] = before
+        runs[i] = replace(runs[i], benchmarks=bench)
+    curves, notes = _labelled_curves(runs, period)
+    assert [k for k, v in curves.items() if not v[3]] == [
+        "buy & hold US", "buy & hold HK", "50/50 monthly (static_60_40)", "50/50 monthly (tilt_6040_z)",
+    ]  # fmt: skip
+    assert not any("Shown once" in n for n in notes)
 
 
 def test_run_shows_benchmark_curves_equal_to_1e9_once(tmp_path: Path) -> None:

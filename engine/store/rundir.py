@@ -354,6 +354,33 @@ def load_run(run_dir: Path) -> StoredRun:
     except (OSError, ValueError) as exc:
         raise StoreError(f"cannot read run: {exc}".splitlines()[0], file=str(run_dir)) from None
     tables["weights"] = _renumbered(tables["weights"], manifest)
+    _check_curves(run_dir, tables["equity"], tables["benchmarks"])
     return StoredRun(
         run_dir, manifest, metrics, float(config["initial_cash"]), **tables, config=config, config_text=config_text
     )
+
+
+def _check_curves(run_dir: Path, equity: pd.DataFrame, benchmarks: pd.DataFrame) -> None:
+    """Refuse a run whose stored curves no table could measure (a file changed after it was written): the
+    strategy's value not a number on some date, or a benchmark's, a long-only allocation, not a positive one."""
+    if "value" not in equity:
+        raise StoreError(f"equity.parquet has no column 'value'; {_AGAIN}", file=str(run_dir), expected=_AS_WRITTEN)
+    for table, name, values, positive in [("equity", "value", equity["value"], False)] + [
+        ("benchmarks", str(name), benchmarks[name], True) for name in benchmarks.columns
+    ]:
+        x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(x) | (x <= 0) if positive else ~np.isfinite(x)
+        if bad.any():
+            first = values.index[int(np.argmax(bad))]
+            when = f" on {first:%Y-%m-%d}" if isinstance(first, pd.Timestamp) else ""
+            more = f" (and {int(bad.sum()) - 1:,} more dates)" if bad.sum() > 1 else ""
+            what = "a positive number" if positive else "a number"
+            raise StoreError(
+                f"{table}.parquet: {name!r} is not {what}{when}{more}; {_AGAIN}",
+                file=str(run_dir),
+                expected=_AS_WRITTEN,
+            )
+
+
+_AS_WRITTEN = "the run as Seesaw wrote it"
+_AGAIN = "run its config again with --force"
