@@ -112,6 +112,34 @@ def test_a_curve_longer_than_a_chart_is_drawn_through_its_extremes_and_says_so()
     assert charts.equity_figure({"b": walk.iloc[:1_000]}, title="t", y_title="v").layout.xaxis.title.text is None
 
 
+@pytest.mark.parametrize(
+    ("lo", "hi", "labels"),
+    [
+        (60_000.0, 700_000.0, ["100k", "200k", "300k", "500k"]),  # 1-2-5 gives three: 1-2-3-5
+        (100_000.0, 3_000_000.0, ["100k", "200k", "500k", "1M", "2M"]),
+        (1_000.0, 2e9, ["1k", "10k", "100k", "1M", "10M", "100M", "1G"]),  # powers of ten over six decades
+        (0.42, 3.1, ["0.5", "1", "2", "3"]),
+        (90_000.0, 110_000.0, ["90k", "100k"]),  # every digit, two ticks
+        (95_000.0, 105_000.0, None),  # one would fall in the range: plotly's own ticks
+    ],
+)
+def test_the_equity_axis_labels_each_tick_in_full(lo: float, hi: float, labels: list[str] | None) -> None:
+    """Plotly labels a log axis between powers of ten with bare digits (``2`` for 200k): the equity chart
+    gives its own ticks, every one inside the curves' range and written in full."""
+    dates = pd.bdate_range("2020-01-01", periods=3)
+    fig = charts.equity_figure(
+        {"a": pd.Series([lo, hi, np.nan], dates), "b": pd.Series([hi, lo, hi], dates)}, title="t", y_title="v"
+    )
+    if labels is None:
+        assert fig.layout.yaxis.tickvals is None and fig.layout.yaxis.ticktext is None
+        return
+    assert list(fig.layout.yaxis.ticktext) == labels
+    for value, text in zip(fig.layout.yaxis.tickvals, labels, strict=True):
+        assert lo <= value <= hi
+        number, unit = (text[:-1], text[-1]) if text[-1] in "kMG" else (text, "")
+        assert value == pytest.approx(float(number) * {"": 1, "k": 1e3, "M": 1e6, "G": 1e9}[unit], rel=1e-12)
+
+
 # ------------------------------------------------------------------------------------------- colour scales
 
 

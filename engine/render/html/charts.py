@@ -34,6 +34,7 @@ __all__ = [
     "drawdown_figure",
     "equity_figure",
     "layout",
+    "log_ticks",
     "pbo_figure",
     "risk_return_figure",
     "rolling_figure",
@@ -131,7 +132,41 @@ def equity_figure(
     """Curves on a log scale (equal vertical distances are equal percentage moves); ``dotted``: see ``_lines``."""
     fig = go.Figure()
     note = _lines(fig, curves, "%{y:,.4g}", dotted)
-    return layout(fig, title, yaxis={"type": "log", "title": y_title}, xaxis=_note(note))
+    values = np.concatenate([np.asarray(s, dtype=float) for s in curves.values()] or [np.zeros(0)])
+    ticks = log_ticks(values[np.isfinite(values) & (values > 0)])
+    return layout(fig, title, yaxis={"type": "log", "title": y_title, **ticks}, xaxis=_note(note))
+
+
+def log_ticks(values: np.ndarray) -> dict[str, list[Any]]:
+    """Tick values and labels for a log axis over ``values`` (positive): the first of powers of ten, 1-2-5,
+    1-2-3-5 and every digit that puts four ticks in the range (else the one with the most, when two or
+    more), each written in full (``200k``, not plotly's bare ``2`` between powers of ten).  Empty
+    (plotly's own ticks) when fewer than two would fall in the range.
+
+    >>> log_ticks(np.array([60_000.0, 700_000.0]))["ticktext"]
+    ['100k', '200k', '300k', '500k']
+    """
+    if len(values) == 0:
+        return {}
+    lo, hi = float(values.min()), float(values.max())
+    powers = range(int(np.floor(np.log10(lo))), int(np.floor(np.log10(hi))) + 1)
+    best: list[float] = []
+    for digits in ((1,), (1, 2, 5), (1, 2, 3, 5), tuple(range(1, 10))):
+        ticks = [m * 10.0**e for e in powers for m in digits if lo <= m * 10.0**e <= hi]
+        best = ticks if len(ticks) > len(best) else best
+        if len(ticks) >= 4:
+            break
+    if len(best) < 2:
+        return {}
+    return {"tickvals": best, "ticktext": [_short(v) for v in best]}
+
+
+def _short(v: float) -> str:
+    """``v`` (a 1-9 times a power of ten) with an SI suffix: 0.5, 20, 300k, 4M, 5G."""
+    for power, suffix in ((9, "G"), (6, "M"), (3, "k")):
+        if v >= 10.0**power:
+            return f"{v / 10.0**power:g}{suffix}"
+    return f"{v:g}"
 
 
 def drawdown_figure(
