@@ -72,6 +72,7 @@ class RunResult:
     unit_value: np.ndarray | None = None  # (n, A) base-currency value of one unit of each asset
     plan: OrderPlan | None = None  # the order plan on the panel's rows (warm-up included)
     signals: Mapping[str, np.ndarray] | None = None  # the values the rules saw, on the panel's rows
+    incomplete: tuple[str, ...] = ()  # signals without a value at the first decision (:func:`incomplete_signals`)
 
     @property
     def weights(self) -> np.ndarray:
@@ -159,7 +160,9 @@ def run_allocations(
     for i, a in enumerate(allocations):
         res = _result(a, i, mk, ev, {name: v[i].item() for name, v in scored.items()}, weights[i])
         lacking = incomplete_signals(a.signals, mk.panel.dates, first)
-        out.append(replace(res, notes=(*lacking, *res.notes)) if lacking else res)
+        if lacking:
+            res = replace(res, notes=(*lacking.values(), *res.notes), incomplete=tuple(lacking))
+        out.append(res)
     return out
 
 
@@ -190,22 +193,22 @@ def check_usable(allocations: list[Allocation], dates: pd.DatetimeIndex, first: 
                 )
 
 
-def incomplete_signals(signals: Mapping[str, np.ndarray] | None, dates: pd.DatetimeIndex, first: int) -> list[str]:
-    """A note for each signal that is NaN at the first decision (row ``first``): how many dates of
+def incomplete_signals(signals: Mapping[str, np.ndarray] | None, dates: pd.DatetimeIndex, first: int) -> dict[str, str]:
+    """A note for each signal (by name) that is NaN at the first decision (row ``first``): how many dates of
     history it lacked (until its first value), during which a rule naming it is false."""
-    out = []
+    out = {}
     for name, values in (signals or {}).items():
         column = np.asarray(values, dtype=np.float64).reshape(len(dates), -1)[:, 0]
         if first >= len(dates) or not np.isnan(column[first]):
             continue
         finite = np.flatnonzero(~np.isnan(column[first:]))
         if len(finite):
-            out.append(
+            out[name] = (
                 f"signal {name!r} is not complete at the first decision ({dates[first].date()}): the data lacked "
                 f"{int(finite[0])} dates of history; rules naming it are false until {dates[first + finite[0]].date()}"
             )
         else:
-            out.append(f"signal {name!r} has no value from the first decision ({dates[first].date()}) on")
+            out[name] = f"signal {name!r} has no value from the first decision ({dates[first].date()}) on"
     return out
 
 

@@ -218,9 +218,10 @@ previous date with complete signals. How many warm-up dates were used is in the 
 `metrics.json` (`data.warmup_dates` of `data.warmup_needed`). The warm-up counts dates of the union
 timeline, and each market's last price before the first warm-up date is kept too (when that date is
 a holiday of one market), so every signal is complete at the first decision whenever the source has
-the history. With too little history a warning says so, a note names each signal still incomplete
-at the first decision and how many dates of history it lacked, and until the signals are complete
-the `otherwise` weights apply. The data sources are described in [data.md](data.md).
+the history. With too little history a warning says so (also when the union timeline has the warm-up
+but a series a signal reads starts later), a note names each signal still incomplete at the first
+decision and how many dates of history it lacked, and until the signals are complete the rules
+naming them are false. The data sources are described in [data.md](data.md).
 """,
     AssetSpec: """\
 A map from a short name (used in rules and signals) to an asset. An asset named in no rule's or

@@ -100,10 +100,8 @@ def run_files(
     *,
     input_key: str | None = None,
 ) -> RunFiles:
-    """What :func:`engine.store.write_run` writes for one run; ``results``: the strategy's, then each benchmark's.
-
-    ``input_key``: the key of the files the data was loaded from (:mod:`engine.data.inputs`), if any.
-    """
+    """What :func:`engine.store.write_run` writes for one run; ``results``: the strategy's, then each benchmark's;
+    ``input_key``: the key of the files the data was loaded from (:mod:`engine.data.inputs`), if any."""
     s, *benches = results
     tables = _run_tables(s, benches, loaded)
     data = data_block(cfg, loaded)
@@ -317,7 +315,8 @@ def assumptions(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
     return lines
 
 
-def run_warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
+def run_warnings(cfg: StrategyConfig, loaded: LoadedPanel, incomplete: Sequence[str] = ()) -> list[str]:
+    """The run's warnings; ``incomplete``: the signals without a value at the first decision."""
     out = []
     if cfg.execution.lag == 0:
         out.append(
@@ -328,6 +327,11 @@ def run_warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
         out.append(
             f"{cfg.name}: only {loaded.warmup_used} of {loaded.warmup_needed} warm-up dates before the start; "
             "until signals are complete the otherwise weights apply"
+        )
+    elif incomplete:  # the union timeline had the warm-up; a series the signals read did not
+        out.append(
+            f"{cfg.name}: incomplete at the first decision though all {loaded.warmup_used} warm-up dates were used: "
+            f"{', '.join(map(repr, incomplete))} (a series has less history; see the notes); rules naming it are false"
         )
     return out
 
@@ -419,7 +423,8 @@ def _simulated(
     except (ConfigError, SignalError) as err:  # a value the data cannot support; a plugin breaking its contract
         raise err.located(file=str(file)) from None
     notes = [*loaded.panel.notes, *data_notes, *results[0].notes]
-    return run_files(cfg, loaded, results, resolved, notes, run_warnings(cfg, loaded), input_key=key)
+    warned = run_warnings(cfg, loaded, results[0].incomplete)
+    return run_files(cfg, loaded, results, resolved, notes, warned, input_key=key)
 
 
 def _reused(cfg: StrategyConfig, file: Path, run_dir: Path) -> ConfigRun:
