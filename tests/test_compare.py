@@ -376,6 +376,9 @@ def test_a_window_under_a_year_prints_no_annualised_figure(real: Real) -> None:
     text = compare_real(real, "--period", "2024-10-01:2024-11-15")
     assert "under one year no annualised figure is shown" in " ".join(text.split())
     assert re.search(r"rest on only \d+ daily returns", " ".join(text.split()))
+    assert "trading periods per year" not in text  # a rate estimated from 33 dates, annualising nothing
+    year = " ".join(compare_real(real, "--period", "2023-11-15:2024-11-15").split())
+    assert re.search(r"Annualised with 25\d\.\d trading periods per year", year)
 
 
 @pytest.mark.realdata

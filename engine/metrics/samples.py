@@ -27,7 +27,7 @@ The thresholds are conventions, stated here and in docs/compare.md, not tests of
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from engine.metrics.specs import SPECS
@@ -38,6 +38,7 @@ __all__ = [
     "MIN_RETURNS",
     "MIN_TRACKING_ERROR",
     "MIN_YEARS",
+    "annualised_shown",
     "covered_years",
     "episode_notes",
     "withhold_annualised",
@@ -69,6 +70,12 @@ def covered_years(years: float, n_returns: int) -> float:
     first date's own period, so that a calendar year of closes (2020-01-02 to 2020-12-31, 0.997 years
     between them, returns from the 2019 close) counts as the year it is."""
     return years * n_returns / (n_returns - 1) if n_returns > 1 else years
+
+
+def annualised_shown(row: Mapping[str, Any]) -> bool:
+    """Whether a row's window, its ``years`` and ``periods_per_year`` (:func:`covered_years`: years + 1 / periods
+    per year), reaches :data:`MIN_YEARS`, so that its annualised figures are shown."""
+    return row.get("years", math.inf) + 1.0 / row.get("periods_per_year", math.inf) >= MIN_YEARS
 
 
 def withhold_annualised(rows: Iterable[MutableMapping[str, Any]], years: float, n_returns: int) -> list[str]:
@@ -147,9 +154,7 @@ def episode_notes(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
 def withhold_short_runs(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
     """Withhold, in place, the annualised figures of every run row (``seesaw run``'s table) whose own
     window, its ``years``, is under :data:`MIN_YEARS`; return the note naming those runs."""
-    short = [
-        row for row in rows if row.get("years", math.inf) + 1.0 / row.get("periods_per_year", math.inf) < MIN_YEARS
-    ]
+    short = [row for row in rows if not annualised_shown(row)]
     for row in short:
         _nan_keys(row, ANNUALISED)
     names = list(dict.fromkeys(str(row.get("config") or row["name"]) for row in short))

@@ -9,6 +9,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
+from engine.metrics.samples import annualised_shown
 from engine.metrics.specs import COMPARE_TABLE, LOWER_IS_BETTER, RUN_TABLE, MetricSpec, spec
 from engine.store.rundir import dumps_json
 
@@ -74,13 +75,16 @@ def rows_json(rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = None)
 
 def caption_lines(rows: Sequence[dict[str, Any]], warnings: Sequence[str]) -> list[str]:
     """Caption: what the numbers mean, and every warning."""
-    ppy = sorted({round(r["periods_per_year"], 1) for r in rows if r.get("periods_per_year") is not None})
+    shown = [r for r in rows if r.get("periods_per_year") is not None and annualised_shown(r)]
+    ppy = sorted({round(r["periods_per_year"], 1) for r in shown})
     lines = []
     if any(r.get("synthetic") for r in rows):
         lines.append("SYNTHETIC DATA: generated prices, not market history.")
     lines.append(
         "Returns are fractions shown as %; CAGR from calendar time; volatility, Sharpe and Sortino annualised "
         f"with the run's own trading periods per year ({', '.join(f'{p:g}' for p in ppy)}), not 365."
+        if ppy
+        else "Returns are fractions shown as %."  # every run under a year: a note says no figure is annualised
     )
     rates = {r["config"]: r.get("risk_free") or "zero" for r in rows if r["kind"] == "strategy"}
     if len(set(rates.values())) <= 1:
@@ -250,10 +254,15 @@ def compare_caption(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None
         lines.append("SYNTHETIC DATA: generated prices, not market history.")
     n_strategies = sum(r["kind"] == "strategy" for r in c.rows)
     ppy = next(r["periods_per_year"] for r in c.rows)
+    annualised = (
+        f"Annualised with {ppy:.1f} trading periods per year (not 365). "
+        if annualised_shown(c.rows[0])
+        else ""  # under a year: a note says no figure is annualised
+    )
     lines += [
         f"Common window {c.first.date()} → {c.last.date()}; " + _data_words(c),
-        f"Annualised with {ppy:.1f} trading periods per year (not 365). "
-        "Sharpe, Sortino, the Sharpe interval, PSR, P(SR>ref), DSR and SPA are of returns in excess of each run's "
+        annualised
+        + "Sharpe, Sortino, the Sharpe interval, PSR, P(SR>ref), DSR and SPA are of returns in excess of each run's "
         f"cash rate (a benchmark: its run's): {c.risk_free}. "
         f"Reference benchmark for excess return (difference of CAGRs), IR, P(SR>ref) and SPA: {c.reference}. "
         "Betas: same-date OLS betas on each asset's daily returns.",

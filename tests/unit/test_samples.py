@@ -86,6 +86,19 @@ def test_short_runs_are_withheld_per_row() -> None:
     assert len(notes) == 1 and "short" in notes[0] and "long" not in notes[0]
 
 
+def test_the_run_caption_states_the_periods_per_year_only_of_runs_it_annualises() -> None:
+    """A week has "365.2 trading periods per year" (4 returns over 4 days): not a rate to state when nothing
+    is annualised with it."""
+    from engine.render.text import caption_lines
+
+    week = _row(years=4 / 365.25, periods_per_year=365.25, config="week", kind="strategy", name="week")
+    long = _row(years=3.0, periods_per_year=257.9, config="long", kind="strategy", name="long")
+    [text] = [line for line in caption_lines([week], []) if line.startswith("Returns")]
+    assert text == "Returns are fractions shown as %."
+    [text] = [line for line in caption_lines([week, long], []) if line.startswith("Returns")]
+    assert "trading periods per year (257.9), not 365" in text
+
+
 def test_a_calendar_year_of_closes_is_a_year() -> None:
     """2020-01-02 to 2020-12-31 is 364 days between the closes, but its 253 returns start from the 2019 close."""
     rows = [_row()]

@@ -23,7 +23,7 @@ import pandas as pd
 
 from engine import expr
 from engine.metrics import frames as cmp
-from engine.metrics.samples import withhold_short_runs
+from engine.metrics.samples import annualised_shown, withhold_short_runs
 from engine.render.html import charts
 from engine.render.html import series as ser
 from engine.render.html.page import (
@@ -261,6 +261,8 @@ def _metrics_section(run: StoredRun) -> Section:
         "From metrics.json, as computed by the run. Returns are fractions shown as %; CAGR from calendar "
         "time; volatility, Sharpe and Sortino annualised with the run's own "
         f"{ppy:.1f} trading periods per year, not 365. Turnover: one-way, per year."
+        if annualised_shown(run.metrics["strategy"])
+        else "From metrics.json, as computed by the run. Returns are fractions shown as %."
     )
     short = _metrics_rows(run)[1]
     return Section("metrics", "Metrics", metrics_table(run) + paragraphs([*short, note], "small muted"))
