@@ -22,6 +22,8 @@ from engine.cli import app
 from engine.config import load_config, load_configs
 from engine.errors import ConfigError, ExpressionError, UserError
 
+REPO = Path(__file__).resolve().parents[1]
+
 _RICH_ENV = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS")
 
 BASE = """\
@@ -588,3 +590,20 @@ def test_missing_data_file_is_one_line_and_nothing_is_written(tmp_path: Path) ->
     assert result.stdout == ""
     assert_only(tmp_path, {"mini.yaml", "empty"})
     assert_only(empty, set())
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "sweep"])
+def test_a_period_without_two_trading_dates_names_the_config_and_the_start(command: str, tmp_path: Path) -> None:
+    """A weekend: no trading date from the start; the line names the config (not only a date before the
+    period, as if the data were at fault) and what was found."""
+    path = REPO / ("configs/sweeps/corr_breakdown_sweep.yaml" if command == "sweep" else "configs/corr_breakdown.yaml")
+    results = tmp_path / "results"
+    args = ["--source", "synthetic", "--start", "2024-03-09", "--end", "2024-03-10", "--results-dir", str(results)]
+    result = invoke(command, str(path), *args)
+    assert result.exit_code == 2
+    line = assert_one_error_line(result.stderr, path, None)
+    assert line.endswith(
+        "fewer than two trading dates to simulate from the start 2024-03-09: 0 up to 2024-03-08, "
+        "the last date every series has data"
+    )
+    assert not results.exists()

@@ -86,7 +86,7 @@ def walkforward(
         wf = run_walkforward(
             config,
             lambda cfg: resolve(cfg, opts, env),
-            lambda cfg, warmup: load_walkforward_panel(cfg, opts, env, providers, warmup),
+            lambda cfg, warmup: load_walkforward_panel(cfg, opts, env, providers, warmup, file=config),
             train=train,
             test=test,
             step=step,

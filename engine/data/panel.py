@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from engine.config.models import AssetSpec, StrategyConfig
 from engine.config.values import DEFAULT_FX_BAND
 from engine.data.base import Provider
 from engine.data.loading import Extra, load_assets, load_rates
-from engine.errors import DataError
+from engine.errors import DataError, UserError
 from strategies.registry import SignalInputs
 
 __all__ = ["LoadedPanel", "PricePanel", "build_panel", "load_for_config", "load_panel"]
@@ -338,9 +339,11 @@ def _first_simulated_row(
         s0 = int(panel.dates.searchsorted(pd.Timestamp(start)))
         _check_data_by(panel.dates[min(s0, len(panel.dates) - 1)], start, panel, series, specs, extras)
     if s0 >= len(panel.dates) - 1:
+        found = max(len(panel.dates) - s0, 0)
+        where = f"from the start {start}" if start is not None else f"after {warmup_rows} warm-up dates"
         raise DataError(
-            f"fewer than two dates to simulate from {panel.dates[min(s0, len(panel.dates) - 1)].date()} "
-            f"to {panel.dates[-1].date()}",
+            f"fewer than two trading dates to simulate {where}: {found} up to {panel.dates[-1].date()}, "
+            "the last date every series has data",
             expected="a period with at least two trading dates",
         )
     return s0
@@ -400,9 +403,24 @@ def _check_opens(panel: PricePanel, s0: int, traded: Collection[str]) -> None:
 
 
 def load_for_config(
-    provider: Provider, cfg: StrategyConfig, *, warmup_rows: int, check_calendar: bool = True
+    provider: Provider,
+    cfg: StrategyConfig,
+    *,
+    warmup_rows: int,
+    check_calendar: bool = True,
+    file: str | Path | None = None,
 ) -> LoadedPanel:
-    """:func:`load_panel` with everything ``cfg`` asks for (prices, currency, cash rate, opens)."""
+    """:func:`load_panel` with everything ``cfg`` asks for (prices, currency, cash rate, opens); ``file``: the
+    config's file, named by an error about its data that names no data file (a period without two dates)."""
+    try:
+        return _load_for_config(provider, cfg, warmup_rows=warmup_rows, check_calendar=check_calendar)
+    except UserError as err:
+        if file is None:
+            raise
+        raise err.located(file=str(file)) from None
+
+
+def _load_for_config(provider: Provider, cfg: StrategyConfig, *, warmup_rows: int, check_calendar: bool) -> LoadedPanel:
     return load_panel(
         provider,
         cfg.assets,

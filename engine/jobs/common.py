@@ -115,7 +115,7 @@ def configs_with_data(
     providers: dict = {}
     for file, cfg in resolved_configs(paths, opts, env):
         provider = data_provider(cfg, opts, env, providers)
-        yield file, cfg, provider, load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
+        yield file, cfg, provider, load_for_config(provider, cfg, warmup_rows=required_warmup(cfg), file=file)
 
 
 def resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:

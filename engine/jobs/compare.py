@@ -125,7 +125,7 @@ def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[s
     except ExpressionError as exc:
         raise exc.located(file="--regime") from None
     loaded = load_for_config(
-        data_provider(cfg, opts, env, {}), cfg, warmup_rows=signal_lookback(cfg.resolved_signals) + 1
+        data_provider(cfg, opts, env, {}), cfg, warmup_rows=signal_lookback(cfg.resolved_signals) + 1, file=config_file
     )
     panel = loaded.panel
     mask = condition_mask(cond, {**compute_signals(cfg.resolved_signals, panel.signal_inputs()), **cfg.params})

@@ -231,7 +231,7 @@ def _signal_history(
                 expected=cfg.base_currency,
             )
     provider = data_provider(cfg, opts, env, {})
-    loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
+    loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg), file=file)
     try:
         values = compute_signals(cfg.resolved_signals, loaded.panel.signal_inputs())[signal]
     except SignalError as err:  # a signal from another package breaking its contract

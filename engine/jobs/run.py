@@ -364,7 +364,7 @@ def run_configs(
     pending: dict[int, RunFiles] = {}
 
     def load(i: int, _: None) -> str:
-        inputs[i] = _load(configs[i][1], opts, env, providers)
+        inputs[i] = _load(*configs[i], opts, env, providers)
         return inputs[i][0].fingerprint
 
     def simulate(i: int, _: None) -> dict[str, Any]:
@@ -451,12 +451,12 @@ def _find(
 
 
 def _load(
-    cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str], providers: dict
+    file: Path, cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str], providers: dict
 ) -> tuple[LoadedPanel, list[str]]:
     """``cfg``'s data as a run loads it, and the notes its provider added while loading it."""
     provider = data_provider(cfg, opts, env, providers)
     notes_before = len(getattr(provider, "notes", []))
-    loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg))
+    loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg), file=file)
     return loaded, getattr(provider, "notes", [])[notes_before:]
 
 

@@ -397,7 +397,7 @@ def run_sweep(
     catalog = catalog_for(opts, env)
 
     def load(cfg: StrategyConfig, warmup: int) -> LoadedPanel:
-        return load_for_config(data_provider(cfg, opts, env, providers), cfg, warmup_rows=warmup)
+        return load_for_config(data_provider(cfg, opts, env, providers), cfg, warmup_rows=warmup, file=path)
 
     def resolve(cfg: StrategyConfig) -> StrategyConfig:
         catalog.check_name(cfg.name, str(path))

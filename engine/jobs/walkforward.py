@@ -166,10 +166,10 @@ def walkforward_table(
 
 
 def load_walkforward_panel(
-    cfg: StrategyConfig, opts: Any, env: Mapping[str, str], providers: dict, warmup: int
+    cfg: StrategyConfig, opts: Any, env: Mapping[str, str], providers: dict, warmup: int, *, file: str | Path
 ) -> LoadedPanel:
-    """The panel of ``cfg`` with ``warmup`` rows, through the command's provider."""
-    return load_for_config(data_provider(cfg, opts, env, providers), cfg, warmup_rows=warmup)
+    """The panel of ``cfg`` (read from ``file``) with ``warmup`` rows, through the command's provider."""
+    return load_for_config(data_provider(cfg, opts, env, providers), cfg, warmup_rows=warmup, file=file)
 
 
 def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: dt.datetime) -> Path:
