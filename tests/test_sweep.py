@@ -308,10 +308,26 @@ def test_a_sweep_too_short_for_cscv_says_there_is_no_pbo_and_still_gives_the_dsr
     assert result.exit_code == 0, result.stderr
     text = " ".join(result.stdout.split())
     assert "Overfitting: no PBO (combinatorially symmetric cross-validation needs at least two" in text
-    assert "The window is 0.08 years: under one year CAGR, volatility, Sharpe and its interval" in text
+    extrapolated = "cagr, ann_vol, sharpe, sharpe_ci, sortino, calmar, turnover, switches_per_year, excess_return"
+    assert f"The window is 0.08 years: under one year {extrapolated}, information_ratio extrapolate it" in text
     assert re.search(r"the best combination's deflated Sharpe DSR = \d\.\d{3}", text)
+    assert re.search(r"PSR, P\(SR>ref\) and DSR rest on only 2\d daily returns \(under 252\)", text)
     doc = json.loads(invoke(*args, "--format", "json").stdout)["sweep"]
     assert "pbo" not in doc and 0.0 <= doc["best_dsr"] <= 1.0
+
+
+def test_a_sweep_of_two_dates_has_no_dsr_and_says_so_when_run_and_when_reused(small, tmp_path: Path) -> None:
+    """Two daily returns define no deflated Sharpe ratio: stored as null, said in words (the reused sweep
+    read the null back and failed formatting it)."""
+    args = ["sweep", str(small[0]), "--results-dir", str(tmp_path), "--start", "2016-11-01", "--end", "2016-11-02"]
+    for attempt in ("run", "reused"):
+        result = invoke(*args, "--top", "3", "--reps", "100", "--sort", "turnover")
+        assert result.exit_code == 0, result.stderr
+        text = " ".join(result.stdout.split())
+        assert ("reused" in text) == (attempt == "reused")
+        assert "the best combination's deflated Sharpe ratio is undefined (it needs 3 daily returns that vary)" in text
+        assert "PSR, P(SR>ref) and DSR rest on only 2 daily returns (under 252)" in text
+        assert "sorted by turnover (lowest first)." in text
 
 
 MOSTLY_CASH = """\

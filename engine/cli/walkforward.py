@@ -146,6 +146,8 @@ def _print_table(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[
 
 
 def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str, str, str]) -> list[str]:
+    from engine.render.text import counted
+
     strategy = wf.results[0].metrics
     is_mean = float(np.nanmean(wf.folds_table[f"is_{select}"]))
     train, test, step = windows
@@ -153,7 +155,8 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
     if wf.loaded.panel.synthetic:
         lines.append("SYNTHETIC DATA: generated prices, not market history.")
     lines.append(
-        f"{len(wf.table):,} combinations; {len(wf.folds)} folds (train {train}, test {test}, step {step}); "
+        f"{counted(len(wf.table), 'combinations')}; {counted(len(wf.folds), 'folds')} (train {train}, test {test}, "
+        f"step {step}); "
         f"chosen by {select} on each training window only."
     )
     lines.append(

@@ -20,10 +20,10 @@ from typing import Any
 import pandas as pd
 from rich.text import Text
 
-from engine.metrics.samples import MIN_YEARS, covered_years
-from engine.metrics.specs import PERCENT_METRICS, SPECS, SWEEP_TABLE, spec
+from engine.metrics.samples import ANNUALISED, MIN_RETURNS, MIN_YEARS, covered_years
+from engine.metrics.specs import LOWER_IS_BETTER, PERCENT_METRICS, SPECS, SWEEP_TABLE, spec
 from engine.render.fit import FitColumn, Printout, fit_table
-from engine.render.text import interval_sentence, significance_lines
+from engine.render.text import counted, interval_sentence, significance_lines
 
 __all__ = ["folds_printout", "sweep_caption", "sweep_cell", "sweep_printout", "sweep_row_cells"]
 
@@ -90,19 +90,26 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
     lines = []
     if outcome.synthetic:
         lines.append("SYNTHETIC DATA: generated prices, not market history.")
+    first = "lowest" if sort in LOWER_IS_BETTER else "highest"
     lines.append(
-        f"{man['combinations']:,} combinations of {', '.join(outcome.keys)}; {man['start']} → {man['end']}; "
-        f"data fingerprint {man['data_fingerprint']}; sorted by {sort}."
+        f"{counted(int(man['combinations']), 'combinations')} of {', '.join(outcome.keys)}; {man['start']} → "
+        f"{man['end']}; data fingerprint {man['data_fingerprint']}; sorted by {sort} ({first} first)."
     )
     lines.append(
         f"Annualised with {man.get('periods_per_year', float('nan')):.1f} trading periods per year (not 365); "
         "Sharpe, Sortino, the interval, PSR, P(SR>ref) and DSR are in excess of the config's cash rate."
     )
-    years = _window_years(man)
+    years, n_returns = _window_years(man)
     if years < MIN_YEARS:
+        extrapolated = ", ".join(c for c in SWEEP_TABLE if c in ANNUALISED)
         lines.append(
-            f"The window is {years:.2f} years: under one year CAGR, volatility, Sharpe and its interval, Sortino, "
-            "Calmar, turnover and IR extrapolate it to a year (compare does not show them; a sweep ranks by them)."
+            f"The window is {years:.2f} years: under one year {extrapolated} extrapolate it to a year "
+            "(compare does not show them; a sweep ranks by them)."
+        )
+    if n_returns < MIN_RETURNS:
+        lines.append(
+            f"PSR, P(SR>ref) and DSR rest on only {n_returns} daily returns (under {MIN_RETURNS}): read them as "
+            "indications, not evidence."
         )
     records = [] if rows is None else rows.to_dict(orient="records")
     head = f"Sharpe 95% CI: stationary bootstrap, {reps} resamples."
@@ -112,9 +119,7 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
         lines.append(
             f"Overfitting: probability of backtest overfitting (CSCV, {man['pbo_splits']} blocks of "
             f"{man['pbo_block_dates']} dates, {man['pbo_split_count']:,} splits) PBO = {man['pbo']:.3f}, "
-            f"probability of an out-of-sample loss {man['pbo_prob_loss']:.3f}; the best combination's deflated "
-            f"Sharpe DSR = {man['best_dsr']:.3f} (its Sharpe {man['best_sharpe']:.2f} against the expected maximum "
-            f"of {man['combinations']:,} unskilled trials, {man['best_sr0_annualised']:.2f})."
+            f"probability of an out-of-sample loss {man['pbo_prob_loss']:.3f}{_best_dsr(man)}."
         )
         hist = man.get("pbo_logit_hist")
         if hist:
@@ -124,16 +129,9 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
                 f"{hist['edges'][0]:.2f} to {hist['edges'][-1]:.2f}: {bars} (PBO = share of logits <= 0)."
             )
     else:
-        dsr = (
-            f"; the best combination's deflated Sharpe DSR = {man['best_dsr']:.3f} (its Sharpe "
-            f"{man['best_sharpe']:.2f} against the expected maximum of {man['combinations']:,} unskilled trials, "
-            f"{man['best_sr0_annualised']:.2f})"
-            if "best_dsr" in man
-            else ""
-        )
         lines.append(
             "Overfitting: no PBO (combinatorially symmetric cross-validation needs at least two combinations and "
-            f"two dates in each of its 16 blocks){dsr}."
+            f"two dates in each of its 16 blocks){_best_dsr(man)}."
         )
     results = shlex.quote(str(Path(outcome.sweep_dir).parents[2]))  # <results>/<config>/sweeps/<sweep-id>
     lines.append(
@@ -143,12 +141,31 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
     return lines
 
 
-def _window_years(man: Mapping[str, Any]) -> float:
+def _window_years(man: Mapping[str, Any]) -> tuple[float, int]:
     """The years a sweep's dates cover, as compare counts them (:func:`engine.metrics.samples.covered_years`:
-    first to last date plus the first date's own period), from its manifest's dates and periods a year."""
+    first to last date plus the first date's own period), and its daily returns, from its manifest's dates
+    and periods a year."""
     years = (pd.Timestamp(man["end"]) - pd.Timestamp(man["start"])).days / 365.25
-    ppy = float(man.get("periods_per_year", math.nan))
-    return covered_years(years, round(years * ppy) + 1) if math.isfinite(ppy) and years > 0 else years
+    ppy = float(man.get("periods_per_year") or math.nan)
+    if not (math.isfinite(ppy) and years > 0):
+        return years, 1
+    n_returns = round(years * ppy) + 1
+    return covered_years(years, n_returns), n_returns
+
+
+def _best_dsr(man: Mapping[str, Any]) -> str:
+    """The caption's clause on the best combination's deflated Sharpe ratio ("" without one in ``man``); a
+    statistic the window cannot define (stored as null) is said to be undefined."""
+    if "best_dsr" not in man:
+        return ""
+    dsr, best, sr0 = (man.get(k) for k in ("best_dsr", "best_sharpe", "best_sr0_annualised"))
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (dsr, best, sr0)):
+        return "; the best combination's deflated Sharpe ratio is undefined (it needs 3 daily returns that vary)"
+    trials = counted(int(man["combinations"]), "trials")
+    return (
+        f"; the best combination's deflated Sharpe DSR = {dsr:.3f} (its Sharpe {best:.2f} against the expected "
+        f"maximum of {trials} without skill, {sr0:.2f})"
+    )
 
 
 def _fold_header(key: str) -> str:

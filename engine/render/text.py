@@ -29,6 +29,7 @@ __all__ = [
     "compare_json",
     "compare_markdown",
     "compare_sort",
+    "counted",
     "format_value",
     "interval_sentence",
     "narrow_rows",
@@ -234,6 +235,20 @@ def _finite(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun`` (its plural, the first word: ``combinations (all tried)``) in the singular when ``n``
+    is 1.
+
+    >>> counted(1, "strategies"), counted(2_000, "combinations (all tried)"), counted(1, "folds")
+    ('1 strategy', '2,000 combinations (all tried)', '1 fold')
+    """
+    if n == 1:
+        word, _, rest = noun.partition(" ")
+        word = word[:-3] + "y" if word.endswith("ies") else word.removesuffix("s")
+        noun = f"{word} {rest}".rstrip()
+    return f"{n:,} {noun}"
+
+
 def significance_lines(reference: str, n_trials: int, trials: str = "strategies") -> list[str]:
     """The one-line definitions of PSR, P(SR>ref) and DSR that every table showing them carries;
     ``reference``: whose Sharpe P(SR>ref) is against, ``n_trials`` ``trials``: what the DSR deflates for."""
@@ -241,7 +256,7 @@ def significance_lines(reference: str, n_trials: int, trials: str = "strategies"
         "PSR: probability that the true Sharpe exceeds 0, from its estimate, skew, kurtosis and length "
         "(Bailey & López de Prado 2012).",
         f"P(SR>ref): share of paired block-bootstrap resamples in which the Sharpe beats that of {reference}.",
-        f"DSR: the PSR against the best Sharpe expected from {n_trials:,} zero-skill {trials} "
+        f"DSR: the PSR against the best Sharpe expected from {counted(n_trials, trials)} with zero skill "
         "(Bailey & López de Prado 2014); never above the PSR.",
     ]
 
