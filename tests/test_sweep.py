@@ -554,6 +554,26 @@ def test_threads_hold_a_bounded_number_of_chunks(monkeypatch: pytest.MonkeyPatch
     assert seen == list(range(200)) and sorted(started) == seen
 
 
+@pytest.mark.parametrize(("workers", "chunks"), [(1, 5), (4, 1)])
+def test_chunks_never_run_on_the_main_thread(monkeypatch: pytest.MonkeyPatch, workers: int, chunks: int) -> None:
+    """One worker or one chunk included: Ctrl-C must land in the main thread's wait for a chunk, never inside
+    a compiled call (numba reports a KeyboardInterrupt raised in its dispatcher as a SystemError: a traceback
+    instead of a clean stop)."""
+    import threading
+
+    import engine.jobs.chunk_workers as chunk_workers
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(
+        chunk_workers, "evaluate_chunk", lambda ctx, frame, part: threads.append(threading.current_thread()) or 0
+    )
+    parts = [np.array([i]) for i in range(chunks)]
+    frame = pd.DataFrame({"x": range(chunks)})
+    done = list(chunk_workers.evaluate_chunks(None, frame, parts, list(range(chunks)), None, workers=workers))  # type: ignore[arg-type]
+    assert [number for number, _ in done] == list(range(chunks))
+    assert len(threads) == chunks and threading.main_thread() not in threads
+
+
 _STARTED: list[int] = []
 
 

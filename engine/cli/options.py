@@ -161,13 +161,32 @@ def print_printout(printout: Printout) -> None:
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Run a command's work: a :class:`UserError` becomes ``error: <one line>`` on stderr and exit code 2."""
+def user_errors(stopped: str = "stopped (Ctrl-C)") -> Iterator[None]:
+    """Run a command's work: a :class:`UserError` becomes ``error: <one line>`` on stderr and exit code 2;
+    Ctrl-C, also when a compiled call turned it into another error, prints ``stopped`` and exits with 130."""
     try:
         yield
     except UserError as err:
         err_console().print(f"error: {err.one_line()}", markup=False)
         raise typer.Exit(2) from None
+    except (KeyboardInterrupt, Exception) as exc:
+        if not _interrupted(exc):
+            raise
+        err_console().print(stopped, markup=False)
+        raise typer.Exit(130) from None
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is Ctrl-C's KeyboardInterrupt or was raised while handling one (numba's dispatcher
+    reports a KeyboardInterrupt raised inside it as a ``SystemError`` whose context is the interrupt)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 #: What a terminal shows when numba starts compiling a kernel its cache does not hold yet.

@@ -176,7 +176,7 @@ def sweep(
     from engine.jobs.sweep import SweepOptions, heatmap_html, run_sweep, sweep_engines, sweep_top
 
     env, err = dict(os.environ), err_console()
-    with user_errors(), compile_notice():
+    with user_errors(_STOPPED), compile_notice():
         pair = _heatmap_pair(heatmap, output)
         browser = report_target(report, png, report_rows=report_rows)  # refuse before running anything
         vectorbt, simulator = sweep_engines(engine.value)
@@ -195,6 +195,10 @@ def sweep(
             browser=browser,
         )  # fmt: skip
     _emit(outcome, rows, format, reps=reps, sort=sort, heatmap_output=output if pair else None, written=written)
+
+
+#: What Ctrl-C outside the chunks says (the chunks themselves stop with :func:`_exit_if_stopped`'s count).
+_STOPPED = "stopped (Ctrl-C): every chunk finished is kept; continue with --resume"
 
 
 def _exit_if_stopped(outcome: SweepOutcome, err: Console) -> None:

@@ -52,11 +52,9 @@ def evaluate_chunks(
     """Finished chunks: in this process (``workers`` threads, in chunk order), or on a Dask cluster
     (as they come).  The same function on the same inputs either way, so the same bits."""
     if cluster is None:
-        if workers <= 1 or len(todo) <= 1:
-            for number in todo:
-                yield number, evaluate_chunk(ctx, frame.iloc[parts[number]], parts[number])
-            return
-        yield from _threaded(ctx, frame, parts, todo, workers)
+        # On worker threads even for one: Ctrl-C then stops the main thread's wait, never a compiled call
+        # (numba turns a KeyboardInterrupt raised inside its dispatcher into a SystemError).
+        yield from _threaded(ctx, frame, parts, todo, max(1, min(workers, len(todo))))
         return
     try:
         from distributed import Client, LocalCluster

@@ -1,13 +1,16 @@
-"""engine.cli.options.compile_notice: one line on a terminal when numba compiles, nothing otherwise."""
+"""engine.cli.options.compile_notice: one line on a terminal when numba compiles, nothing otherwise; and
+user_errors: Ctrl-C, even wrapped by a compiled call, is a clean stop."""
 
 from __future__ import annotations
 
 import io
 
 import numba
+import pytest
+import typer
 from rich.console import Console
 
-from engine.cli.options import COMPILING, compile_notice
+from engine.cli.options import COMPILING, compile_notice, user_errors
 
 
 def _console(terminal: bool) -> tuple[Console, io.StringIO]:
@@ -44,3 +47,20 @@ def test_no_notice_without_a_compile_or_off_a_terminal() -> None:
     with compile_notice(console):
         _fresh_kernel(4.0)(1.0)
     assert buffer.getvalue() == ""
+
+
+def _wrapped_interrupt() -> None:
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:  # as numba's dispatcher reports an interrupt inside it
+        raise SystemError("CPUDispatcher(<function kernel>) returned a result with an exception set") from None
+
+
+def test_ctrl_c_wrapped_by_a_compiled_call_stops_with_130(capsys: pytest.CaptureFixture[str]) -> None:
+    for interrupt in (_wrapped_interrupt, lambda: (_ for _ in ()).throw(KeyboardInterrupt)):
+        with pytest.raises(typer.Exit) as stop, user_errors("stopped: try --resume"):
+            interrupt()
+        assert stop.value.exit_code == 130
+        assert capsys.readouterr().err.strip() == "stopped: try --resume"
+    with pytest.raises(SystemError), user_errors():  # an error of its own stays a bug, with its traceback
+        raise SystemError("a bug")
