@@ -5,7 +5,8 @@ Folds, on the run's dates (the union US/HK timeline from the first simulated dat
     fold i trains on [t0 + i*step, t0 + i*step + train) and tests on [that end, that end + test)
 
 (calendar durations such as ``5y``, ``18m``, ``90d``; a window is the dates inside it; the last
-test window may be cut short by the end of the data; folds stop when no test date is left).
+test window may be cut short by the end of the data; folds stop when no test date is left; the step
+is at most the test window, so every date of the out-of-sample run is in some fold's test window).
 
 Selection uses only the training window: every combination is scored on the returns of the dates
 inside it (from the previous close, see :func:`engine.sweep.window_metrics`), and the best by the
@@ -86,9 +87,17 @@ class Fold:
 
 
 def folds(dates: pd.DatetimeIndex, train: pd.DateOffset, test: pd.DateOffset, step: pd.DateOffset) -> list[Fold]:
-    """Rolling folds over ``dates`` (module docstring); a one-line error when none fits."""
+    """Rolling folds over ``dates`` (module docstring); a one-line error when none fits, or when ``step`` is
+    longer than ``test`` (the dates between a test window and the next fold's choice would be traded by the
+    stitched run and tested by no fold)."""
     out: list[Fold] = []
     origin = dates[0]
+    if origin + step > origin + test:
+        raise UserError(
+            f"walk-forward: --step {duration_text(step)} is longer than --test {duration_text(test)}: the dates "
+            "between a test window and the next fold would be in the out-of-sample run but in no fold",
+            expected="a --step no longer than --test",
+        )
     i = 0
     while True:
         train_start = origin + step * i if i else origin

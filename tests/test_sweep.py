@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from engine.cli import app
@@ -533,6 +534,28 @@ def test_walkforward_command_stores_a_run_that_compare_shows(tmp_path: Path) -> 
     assert names == ["small_sweep_walkforward", "static_60_40"]
     bad = invoke("walkforward", str(path), "--train", "3 years", "--results-dir", results)
     assert bad.exit_code == 2 and "--train: expected a duration" in bad.stderr
+
+
+def test_a_walkforward_stores_its_folds_settings_and_refuses_a_step_past_its_test(tmp_path: Path) -> None:
+    """Walk-forwards of one config with other folds are other runs: config.yaml says how the folds were made,
+    so their config hashes differ.  A step longer than the test window would leave dates in the stitched
+    run that no fold tests: refused."""
+    path = tmp_path / "walk.yaml"
+    path.write_text(WALK, encoding="utf-8")
+    results = tmp_path / "results"
+    hashes = set()
+    for step in ("1y", "6m"):
+        args = ["--train", "3y", "--test", "1y", "--step", step, "--select", "calmar"]
+        result = invoke("walkforward", str(path), *args, "--results-dir", str(results), "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        run_dir = Path(json.loads(result.stdout)["run_dir"])
+        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+        assert config["walkforward"] == {"train": "3y", "test": "1y", "step": step, "select": "calmar"}
+        hashes.add(json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["config_hash"])
+    assert len(hashes) == 2
+    bad = invoke("walkforward", str(path), "--train", "3y", "--test", "1y", "--step", "18m", "--results-dir", "x")
+    assert bad.exit_code == 2
+    assert "--step 18m is longer than --test 1y" in " ".join(bad.stderr.split())
 
 
 def test_threads_hold_a_bounded_number_of_chunks(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,7 +44,7 @@ from engine.sweep import (
     setting,
     window_metrics,
 )
-from engine.walkforward import Fold, folds, parse_duration, select, stitched_columns
+from engine.walkforward import Fold, duration_text, folds, parse_duration, select, stitched_columns
 
 __all__ = ["WalkForward", "run_walkforward", "walkforward_table"]
 
@@ -62,6 +62,7 @@ class WalkForward:
     folds_table: pd.DataFrame  # one row per fold: windows, chosen values, IS and OOS metrics
     results: list[RunResult]  # [stitched strategy, *benchmarks] from the first test date
     select_metric: str
+    windows: tuple[str, str, str] = ("", "", "")  # --train, --test and --step as written (``5y``, ``1y``, ``1y``)
     run_dir: Path | None = None
 
 
@@ -103,7 +104,8 @@ def run_walkforward(
     benches = [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks]
     results = [strategy, *(run_with_config(cfg, benches, oos, engine=engine) if benches else [])]  # type: ignore[arg-type]
     folds_table = walkforward_table(ctx, fold_list, chosen, table, strategy, select_metric, g.keys)
-    return WalkForward(cfg, loaded, g.keys, fold_list, chosen, table, folds_table, results, select_metric)
+    windows = (duration_text(train_off), duration_text(test_off), duration_text(step_off))
+    return WalkForward(cfg, loaded, g.keys, fold_list, chosen, table, folds_table, results, select_metric, windows)
 
 
 def _scores(
@@ -179,6 +181,9 @@ def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: d
     first_test = wf.loaded.start + wf.folds[0].test[0]
     loaded = LoadedPanel(panel=wf.loaded.panel, start=first_test, warmup_needed=wf.loaded.warmup_needed)
     resolved = resolved_config(cfg)
+    # how the folds were made and chosen: in config.yaml, so walk-forwards of other settings differ in their hash
+    train, test, step = wf.windows
+    resolved["walkforward"] = {"train": train, "test": test, "step": step, "select": wf.select_metric}
     files = run_files(cfg, loaded, wf.results, resolved, list(wf.loaded.panel.notes), run_warnings(cfg, loaded))
     files.metrics["walkforward"] = {
         "select": wf.select_metric,
