@@ -351,3 +351,23 @@ def test_walkforward_folds_table_fits_and_prints_every_number_whole(
         for key in ("is_sharpe", "oos_sharpe", "is_cagr", "oos_cagr", "is_max_drawdown", "oos_max_drawdown"):
             fmt = "num" if key.endswith("sharpe") else "pct"
             assert written(fold[key], fmt) in tables, (fold["fold"], key)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_query_too_wide_for_the_terminal_prints_records_with_every_value_whole(tmp_path: Path, width: int) -> None:
+    """``SELECT *`` of a run's metrics has more columns than a terminal holds: each row becomes a record, a
+    line per column, its value whole (a table of 30 columns squeezed to 100 printed a digit a line)."""
+    results = tmp_path / "results"
+    ok("run", str(REPO / "configs" / "ratio_trend.yaml"), "--source", "synthetic", "--results-dir", str(results))
+    sql = "SELECT * FROM metrics ORDER BY name"
+    doc = json.loads(ok("runs", "query", sql, "--results-dir", str(results), "--format", "json"))
+    out = ok("runs", "query", sql, "--results-dir", str(results), columns=width)
+    assert max(len(line) for line in out.splitlines()) <= width
+    records = out.split("-[ row ")[1:]
+    assert len(records) == len(doc) == 4
+    for record, row in zip(records, doc, strict=True):
+        lines = {line.split(" | ")[0].strip(): line.split(" | ", 1)[1] for line in record.splitlines()[1:]}
+        for key, value in row.items():
+            assert lines[key] == ("" if value is None else str(value)), key
+    narrow = ok("runs", "query", "SELECT name, kind FROM metrics", "--results-dir", str(results), columns=width)
+    assert "-[ row" not in narrow and "buy & hold HK" in narrow  # fits: a table

@@ -42,15 +42,37 @@ def _console() -> Console:
 
 
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """A query's rows as they come; a cell too long for the window is folded, never cut."""
+    """A query's rows as they come: a table when every column fits the window whole (a cell too long for it
+    is folded, never cut), else one record per row, a line per column (:func:`_print_records`)."""
     from rich.table import Table
 
+    console = _console()
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    natural = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    if sum(natural) + 3 * len(columns) + 1 > console.width and len(columns) > 1:
+        _print_records(columns, cells, console.width)
+        return
     table = Table()
     for c in columns:
         table.add_column(c, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    _console().print(table)
+    for row in cells:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _print_records(columns: list[str], cells: list[list[str]], width: int) -> None:
+    """Each row as ``-[ row N ]-`` and a ``column | value`` line per column (psql's expanded display): a
+    value longer than the line continues on the next ones, whole."""
+    key = max(len(c) for c in columns)
+    room = max(width - key - 3, 20)
+    out = sys.stdout
+    for n, row in enumerate(cells, 1):
+        out.write(f"-[ row {n} ]".ljust(min(width, key + 3 + room), "-") + "\n")
+        for c, value in zip(columns, row, strict=True):
+            pieces = [value[i : i + room] for i in range(0, len(value), room)] or [""]
+            out.write(f"{c.ljust(key)} | {pieces[0]}\n")
+            for piece in pieces[1:]:
+                out.write(f"{'':{key}} | {piece}\n")
 
 
 def _metric_table(
