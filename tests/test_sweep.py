@@ -297,7 +297,9 @@ def test_sweep_command_stores_every_combination_and_a_heatmap(small, tmp_path: P
     assert "under one year" not in again.stdout  # five years of dates: no such note
     hint = re.search(r'query: seesaw runs query "(.+)" --results-dir (\S+)\)', " ".join(again.stdout.split()))
     assert hint is not None and hint.group(2) == str(results)  # the printed query reads this sweep's catalog
-    assert "64" in invoke("runs", "query", hint.group(1), "--results-dir", hint.group(2)).stdout
+    assert hint.group(1).endswith(f"WHERE sweep_id = '{sweep_dir.name}'")  # this sweep's rows, not every sweep's
+    hinted = invoke("runs", "query", hint.group(1), "--results-dir", hint.group(2), "--format", "json")
+    assert len(json.loads(hinted.stdout)) == 64
 
 
 def test_a_sweep_too_short_for_cscv_says_there_is_no_pbo_and_still_gives_the_dsr(small, tmp_path: Path) -> None:

@@ -136,7 +136,8 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
     results = shlex.quote(str(Path(outcome.sweep_dir).parents[2]))  # <results>/<config>/sweeps/<sweep-id>
     lines.append(
         f"Stored in {outcome.sweep_dir} "
-        f'(query: seesaw runs query "SELECT * FROM sweep_combos" --results-dir {results}).'
+        f"(query: seesaw runs query \"SELECT * FROM sweep_combos WHERE sweep_id = '{Path(outcome.sweep_dir).name}'\" "
+        f"--results-dir {results})."
     )
     return lines
 
