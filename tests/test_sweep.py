@@ -319,6 +319,21 @@ def test_a_sweep_too_short_for_cscv_says_there_is_no_pbo_and_still_gives_the_dsr
     assert "pbo" not in doc and 0.0 <= doc["best_dsr"] <= 1.0
 
 
+def test_csv_of_a_sweep_and_a_walkforward_says_the_data_is_synthetic(small, tmp_path: Path) -> None:
+    """Every output on synthetic data is labelled: the csv rows carry ``synthetic``, as compare's do."""
+    import io
+
+    args = ["--results-dir", str(tmp_path), "--format", "csv"]
+    sweep = invoke("sweep", str(small[0]), *args, "--top", "3", "--reps", "100")
+    assert sweep.exit_code == 0, sweep.stderr
+    frame = pd.read_csv(io.StringIO(sweep.stdout))
+    assert len(frame) == 3 and frame["synthetic"].tolist() == [True] * 3
+    walk = invoke("walkforward", str(small[0]), *args, "--train", "3y", "--test", "1y")
+    assert walk.exit_code == 0, walk.stderr
+    folds = pd.read_csv(io.StringIO(walk.stdout))
+    assert len(folds) > 1 and folds["synthetic"].all()
+
+
 def test_a_sweep_of_two_dates_has_no_dsr_and_says_so_when_run_and_when_reused(small, tmp_path: Path) -> None:
     """Two daily returns define no deflated Sharpe ratio: stored as null, said in words (the reused sweep
     read the null back and failed formatting it)."""

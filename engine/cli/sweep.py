@@ -252,7 +252,8 @@ def _emit(
 
     if format is not SweepFormat.table:
         doc: Any = {"sweep": outcome.manifest, "rows": rows.to_dict(orient="records")}
-        text = dumps_json(doc) if format is SweepFormat.json else rows.to_csv(index=False, lineterminator="\n")
+        labelled = rows.assign(synthetic=outcome.synthetic)  # as compare's csv: every row says what data it is of
+        text = dumps_json(doc) if format is SweepFormat.json else labelled.to_csv(index=False, lineterminator="\n")
         sys.stdout.write(text)
         print_written(written, err_console())
         return

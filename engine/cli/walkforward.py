@@ -132,7 +132,8 @@ def _write_output(
         }
         sys.stdout.write(dumps_json(doc))
     else:
-        sys.stdout.write(wf.folds_table.to_csv(index=False, lineterminator="\n"))
+        labelled = wf.folds_table.assign(synthetic=wf.loaded.panel.synthetic)
+        sys.stdout.write(labelled.to_csv(index=False, lineterminator="\n"))
     print_written(written, err_console())
 
 
