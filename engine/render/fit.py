@@ -99,10 +99,11 @@ def resolve_columns(
 
 
 def shorten_names(names: Sequence[str], limit: int) -> tuple[list[str], list[str]]:
-    """Names longer than ``limit`` become a prefix and ``[n]``; returns (names, legend lines).
+    """Names longer than ``limit`` become a prefix and ``[n]``; returns (names, legend lines).  A prefix ends on
+    neither a space nor an opening bracket or joining mark (no dangling ``(`` before the marker).
 
-    >>> shorten_names(["abc", "relative_momentum_total_return"], 14)
-    (['abc', 'relative_mo[1]'], ['[1] relative_momentum_total_return'])
+    >>> shorten_names(["abc", "relative_momentum_total_return", "buy & hold US (bh_us_a)"], 18)[0]
+    ['abc', 'relative_moment[1]', 'buy & hold US[2]']
     """
     out: list[str] = []
     legend: list[str] = []
@@ -111,7 +112,8 @@ def shorten_names(names: Sequence[str], limit: int) -> tuple[list[str], list[str
             out.append(name)
             continue
         marker = f"[{len(legend) + 1}]"
-        out.append(name[: max(limit - len(marker), 1)].rstrip() + marker)
+        prefix = name[: max(limit - len(marker), 1)]
+        out.append((prefix.rstrip(" ([{<-_,;:/&") or prefix) + marker)
         legend.append(f"{marker} {name}")
     return out, legend
 
