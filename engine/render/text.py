@@ -199,7 +199,8 @@ def _data_words(c: Any) -> str:
     if len(c.fingerprints) == 1:
         return f"data fingerprint {c.fingerprints[0]}."
     return (
-        f"{len(c.fingerprints)} data fingerprints (one per set of symbols; each row's is in the CSV and JSON), "
+        f"{len(c.fingerprints)} data fingerprints (the runs' data differ in symbols, prices, currencies or "
+        "dates; each row's is in the CSV and JSON), "
         "checked to agree on every symbol the runs share: " + ", ".join(c.fingerprints) + "."
     )
 
