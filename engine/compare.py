@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from engine import metrics as m
+from engine.compare_data import check_same_data, data_mismatch
 from engine.currency import base_currency
 from engine.errors import UserError
 from engine.metrics import frames as cmp
@@ -101,7 +102,7 @@ def compare_runs(
     if not runs:
         raise UserError("no runs to compare")
     fingerprints = tuple(dict.fromkeys(r.manifest["data_fingerprint"] for r in runs))
-    _check_same_data(runs, allow_mixed)
+    check_same_data(runs, allow_mixed)
     curves, notes = _labelled_curves(runs, period)
     reference = _reference_name(curves, benchmark)
     measured, dates = _on_common_dates(curves, period, reference)
@@ -137,16 +138,6 @@ def _sample_notes(rows: list[dict[str, Any]], dates: pd.DatetimeIndex) -> list[s
     (:mod:`engine.metrics.samples`)."""
     thin = episode_notes(rows)  # before the switches per year may be withheld
     return thin + withhold_annualised(rows, m.years_between(dates[0].date(), dates[-1].date()), len(dates))
-
-
-def _check_same_data(runs: Sequence[StoredRun], allow_mixed: bool) -> None:
-    """UserError when ``runs`` are on different data (:func:`data_mismatch`) and that is not allowed."""
-    mismatch = data_mismatch(runs)
-    if mismatch is not None and not allow_mixed:
-        raise UserError(
-            f"runs use different data ({mismatch}); compare runs on the same data, or pass --allow-mixed",
-            expected="one source, one base currency, and the same prices for every symbol the runs share",
-        )
 
 
 def _labelled_curves(runs: Sequence[StoredRun], period: _Period) -> tuple[_Labelled, list[str]]:
@@ -419,54 +410,6 @@ def _statistics(
         strategy_returns, ref_returns, periods_per_year=ppy, reps=reps, trial_sharpes=trial_sharpes,
         n_trials=len(strategy_returns),
     )  # fmt: skip
-
-
-def _quoted_series(run: StoredRun) -> dict[tuple[str, str], pd.Series] | None:
-    """{(symbol, price column): quoted prices on the dates it traded}, None for a run without quotes."""
-    info = run.metrics.get("data", {}).get("assets")
-    if run.quotes is None or not info:
-        return None
-    return {(info[a]["symbol"], info[a]["price"]): run.quotes[a].dropna() for a in run.quotes.columns}
-
-
-def data_mismatch(runs: Sequence[StoredRun]) -> str | None:
-    """Why ``runs`` are not on the same data, or None when they are.
-
-    Same data: one source, one base currency, and every (symbol, price column) that several
-    runs hold has the same trading dates and quoted prices on the dates those runs share.
-    Runs without quotes (written before Seesaw stored them) must have equal fingerprints.
-    """
-    sources = dict.fromkeys(r.manifest["data_source"] for r in runs)
-    if len(sources) > 1:
-        return "sources " + ", ".join(f"{r.name}: {r.manifest['data_source']}" for r in runs)
-    bases = dict.fromkeys(base_currency(r) for r in runs)
-    if len(bases) > 1:
-        return "base currencies " + ", ".join(f"{r.name}: {base_currency(r)}" for r in runs)
-    quoted = [(r, _quoted_series(r)) for r in runs]
-    if any(q is None for _, q in quoted):
-        if len({r.manifest["data_fingerprint"] for r in runs}) > 1:
-            return ", ".join(f"{r.name}: {r.manifest['data_source']} {r.manifest['data_fingerprint']}" for r in runs)
-        return None
-    first_seen: dict[tuple[str, str], tuple[str, pd.Series]] = {}
-    for run, series in quoted:
-        assert series is not None
-        for key, s in series.items():
-            if key not in first_seen:
-                first_seen[key] = (run.name, s)
-                continue
-            other_name, other = first_seen[key]
-            lo, hi = max(s.index[0], other.index[0]), min(s.index[-1], other.index[-1])
-            a, b = s.loc[lo:hi], other.loc[lo:hi]
-            if not a.index.equals(b.index):
-                day = a.index.symmetric_difference(b.index)[0]
-                return f"{key[0]} ({key[1]}) traded on {day.date()} in one of {other_name}, {run.name} only"
-            differs = a.to_numpy() != b.to_numpy()
-            if differs.any():
-                day = a.index[int(np.argmax(differs))]
-                return (
-                    f"{key[0]} ({key[1]}) on {day.date()}: {other_name} {b.loc[day]:.6g}, {run.name} {a.loc[day]:.6g}"
-                )
-    return None
 
 
 def _traded_assets(run: StoredRun) -> list[str]:
