@@ -3,7 +3,8 @@
 Every row is measured on one common window: the dates every compared curve has, inside ``--period``.
 Rows are the strategies, then each distinct benchmark curve.  A strategy's returns start from its
 initial cash when the window starts on its first date (so the first day's costs count), else from the
-previous close (:func:`engine.metrics.frames.rebase`).
+previous close (:func:`engine.metrics.frames.rebase`); when the window starts on some runs' first date and
+others ran before it, every row's from that date's close (:func:`engine.metrics.frames.rebase_after`).
 
 Statistics (engine/significance.py): a 95% stationary-bootstrap interval of each strategy's annualised
 Sharpe (fixed seed), the probabilistic Sharpe ratio, the deflated Sharpe ratio given the number of
@@ -114,7 +115,7 @@ def compare_runs(
     }
     assets = tuple(dict.fromkeys(a for r in runs for a in r.prices.columns))
     rows, spa = _rows_and_spa(curves, measured, reference, rf, ppy, reps, by_year=by_year, regime=regime)
-    notes += _sample_notes(rows, dates) + _margin_notes(runs)
+    notes += _start_notes(runs, _window(curves, period)[0]) + _sample_notes(rows, dates) + _margin_notes(runs)
     return Comparison(
         rows=rows,
         first=dates[0],
@@ -131,6 +132,20 @@ def compare_runs(
         curves=measured,
         notes=notes,
     )
+
+
+def _start_notes(runs: Sequence[StoredRun], first: pd.Timestamp) -> list[str]:
+    """The note on a window, from ``first``, that some runs start on and others run through
+    (:func:`engine.metrics.frames.rebase_after`)."""
+    curves = [r.equity["value"] for r in runs]
+    if not cmp.starts_mixed(curves, first):
+        return []
+    starting = [r.name for r, c in zip(runs, curves, strict=True) if c.index[0] == first]
+    return [
+        f"Every row from the close of {first.date()}, the first date of {', '.join(starting)}: "
+        f"{'that run' if len(starting) == 1 else 'those runs'} from the initial cash (the first trades' costs "
+        "included), the others from their value then, so that every row covers the same market days."
+    ]
 
 
 def _sample_notes(rows: list[dict[str, Any]], dates: pd.DatetimeIndex) -> list[str]:
@@ -201,9 +216,10 @@ def _in_window(curves: _Labelled, period: _Period) -> Callable[[pd.Series, Store
     """A run's curve on the comparison's window (:func:`_window`; a benchmark has its run's dates), over its
     value before the window (:func:`engine.metrics.frames.rebase`); None when that value is 0 or not finite."""
     first, last = _window(curves, period)
+    rebase = cmp.rebase_after if cmp.starts_mixed([v[0] for v in curves.values()], first) else cmp.rebase
 
     def in_window(series: pd.Series, run: StoredRun) -> pd.Series | None:
-        cut, before = cmp.rebase(series, first, last, initial=run.initial_cash)
+        cut, before = rebase(series, first, last, initial=run.initial_cash)
         return cut / before if math.isfinite(before) and before != 0 else None
 
     return in_window
@@ -278,10 +294,14 @@ def _on_common_dates(
 ) -> tuple[dict[str, tuple[pd.Series, float]], pd.DatetimeIndex]:
     """Each curve cut to the common window on the dates every curve has, with its V_-1; and those dates."""
     first, last = _window(curves, period)
+    mixed = cmp.starts_mixed([v[0] for v in curves.values()], first)
     cut: dict[str, tuple[pd.Series, float]] = {}
     for label, (series, initial, _, _) in curves.items():
         common = series.loc[first:last]
-        cut[label] = cmp.rebase(series, common.index[0], common.index[-1], initial=initial)
+        if mixed:  # from the first date's close: every row over the same market days
+            cut[label] = cmp.rebase_after(series, first, last, initial=initial)
+        else:
+            cut[label] = cmp.rebase(series, common.index[0], common.index[-1], initial=initial)
     # Every curve on exactly the same dates (the union timelines of the runs may differ when mixed).
     dates = cut[reference][0].index
     for v, _ in cut.values():

@@ -365,6 +365,40 @@ def test_period_rows_start_from_the_previous_close(real: Real) -> None:
         assert row["y2020"] == rel(by_hand)
 
 
+def test_runs_starting_on_the_window_and_before_it_cover_the_same_market_days(tmp_path: Path) -> None:
+    """Two copies of one config, one started half a year later (on F): the window is the later run's, and
+    every row's returns are of the dates after F's close: the earlier run's from its value then, the later
+    run's from its initial cash (its first trades' costs count).  From the close before F, the earlier run
+    would count F's move, which the later one did not hold: the same strategy, two numbers apart."""
+    results = tmp_path / "results"
+    text = (REPO / "configs" / "static_60_40.yaml").read_text(encoding="utf-8")
+    for name, start in (("early_6040", "2010-01-01"), ("late_6040", "2010-07-01")):
+        (tmp_path / f"{name}.yaml").write_text(text.replace("name: static_60_40", f"name: {name}"), encoding="utf-8")
+        common = ["--source", "synthetic", "--end", "2011-12-30", "--results-dir", str(results)]
+        ok("run", str(tmp_path / f"{name}.yaml"), "--start", start, *common)
+    args = ["compare", "--runs", "latest", "--results-dir", str(results), "--reps", "200"]
+    doc = json.loads(ok(*args, "--format", "json"))
+    rows = {r["name"]: r for r in doc["rows"]}
+    early, late = run_of(results, rows["early_6040"]["run_id"]), run_of(results, rows["late_6040"]["run_id"])
+    first_late = late.equity.index[0]
+    after = early.equity.index[early.equity.index > first_late]
+    assert doc["first"] == str(after[0].date()) and doc["last"] == "2011-12-30"
+    last = pd.Timestamp("2011-12-30")
+    by_hand = {
+        "early_6040": early.equity[last] / early.equity[first_late] - 1.0,
+        "late_6040": late.equity[last] / late.initial - 1.0,
+    }
+    for config, expected in by_hand.items():
+        assert rows[config]["total_return"] == pytest.approx(expected, rel=1e-12)
+    for config, run in (("early_6040", early), ("late_6040", late)):
+        bench = run.benchmarks["buy & hold US"]
+        base = run.initial if run is late else bench[first_late]
+        row = rows[f"buy & hold US ({config})"]  # not alike: the later one paid for its first trades
+        assert row["total_return"] == pytest.approx(bench[last] / base - 1.0, rel=1e-12)
+    note = " ".join(ok(*args).split())
+    assert f"Every row from the close of {first_late.date()}, the first date of late_6040: that run from the" in note
+
+
 @pytest.mark.realdata
 def test_a_window_under_a_year_prints_no_annualised_figure(real: Real) -> None:
     """40 days after the 2025 inauguration would print a CAGR of hundreds of percent: withheld, and said."""

@@ -36,9 +36,11 @@ __all__ = [
     "longest_drawdown_days",
     "partial_years",
     "rebase",
+    "rebase_after",
     "regime_metrics",
     "relative_metrics",
     "row_metrics",
+    "starts_mixed",
     "switches_per_year",
     "turnover_per_year",
     "year_returns",
@@ -145,6 +147,38 @@ def rebase(value: pd.Series, first: Any, last: Any, *, initial: float | None) ->
         start = float(cut.iloc[0]) if initial is None else float(initial)
     else:
         start = float(value[value.index < cut.index[0]].iloc[-1])
+    return cut, start
+
+
+def starts_mixed(curves: Iterable[pd.Series], first: Any) -> bool:
+    """Whether some of ``curves`` start on ``first`` and others before it: measured with :func:`rebase`, the
+    ones already running would count ``first``'s move, which the others did not hold (:func:`rebase_after`)."""
+    first = pd.Timestamp(first)
+    starts = [s.index[0] for s in curves if len(s)]
+    return any(t == first for t in starts) and any(t < first for t in starts)
+
+
+def rebase_after(value: pd.Series, first: Any, last: Any, *, initial: float | None) -> tuple[pd.Series, float]:
+    """``value`` cut to the dates after ``first`` up to ``last``, with V_{-1} its value at ``first``'s close,
+    or ``initial`` for a curve that starts on ``first`` (its first trades, at that close, count).
+
+    The window of curves that :func:`starts_mixed`: measured from ``first``'s close, every curve's returns
+    cover the same market days.  ``ValueError`` when no date follows ``first`` or ``first`` is not a date
+    of the curve.
+
+    >>> s = pd.Series([100.0, 110.0, 99.0], pd.bdate_range("2024-01-01", periods=3))
+    >>> rebase_after(s, s.index[1], s.index[2], initial=100.0)[1]  # the first date's close
+    110.0
+    >>> rebase_after(s, s.index[0], s.index[2], initial=90.0)[1]  # a curve starting then: its initial cash
+    90.0
+    """
+    first, last = pd.Timestamp(first), pd.Timestamp(last)
+    if first not in value.index:
+        raise ValueError(f"window starts {first.date()}, not a date of the curve")
+    cut = value[(value.index > first) & (value.index <= last)]
+    if len(cut) == 0:
+        raise ValueError(f"no dates after {first.date()} up to {last.date()}")
+    start = float(initial) if value.index[0] == first and initial is not None else float(value.loc[first])
     return cut, start
 
 

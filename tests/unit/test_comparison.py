@@ -37,9 +37,9 @@ SIX = _curve([100.0, 110.0, 99.0, 105.0, 121.0, 120.0], SIX_DATES)
 
 def test_public_api_is_listed_and_documented() -> None:
     assert set(cmp.__all__) == {
-        "betas", "common_window", "longest_drawdown_days", "partial_years", "rebase", "regime_metrics",
-        "relative_metrics",
-        "row_metrics", "switches_per_year", "turnover_per_year", "year_returns",
+        "betas", "common_window", "longest_drawdown_days", "partial_years", "rebase", "rebase_after",
+        "regime_metrics", "relative_metrics", "row_metrics", "starts_mixed", "switches_per_year",
+        "turnover_per_year", "year_returns",
     }  # fmt: skip
     for name in cmp.__all__:
         assert getattr(cmp, name).__doc__
