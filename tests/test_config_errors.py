@@ -464,6 +464,12 @@ def test_two_configs_with_the_same_name_in_one_run(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert_only(tmp_path, {"a.yaml", "b.yaml"})  # the valid first config did not run either
 
+    twice = invoke("run", str(first), str(tmp_path / "." / "a.yaml"), "--source", "synthetic", "--results-dir", "r")
+    assert twice.exit_code == 2
+    assert assert_one_error_line(twice.stderr, tmp_path / "." / "a.yaml", None).endswith(
+        "given twice; name each config once"
+    )  # not "also used by" itself
+
 
 # ---------------------------------------------------------------------------------------------
 # hostile `when:` expressions

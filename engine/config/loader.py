@@ -333,6 +333,9 @@ def check_configs(paths: Iterable[str | Path]) -> list[tuple[Path, StrategyConfi
             out.append((file, err))
             continue
         if cfg.name in seen:
+            if Path(seen[cfg.name]).resolve() == file.resolve():
+                out.append((file, ConfigError("given twice; name each config once", file=str(file))))
+                continue
             message = f"name {cfg.name!r} is also used by {seen[cfg.name]}; config names must be unique in one run"
             out.append((file, ConfigError(message, file=str(file), path="name")))
             continue

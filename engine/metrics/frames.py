@@ -116,8 +116,9 @@ def common_window(
         common = inside if common is None else common.intersection(inside)
     assert common is not None
     if len(common) < 2:
-        names = ", ".join(repr(k) for k in curves)
-        raise ValueError(f"runs {names} share {len(common)} date(s) in {lo.date()}→{hi.date()}; need at least 2")
+        n = f"{len(common)} date{'' if len(common) == 1 else 's'}"
+        which = f"run {next(iter(curves))!r} has" if len(curves) == 1 else f"runs {', '.join(map(repr, curves))} share"
+        raise ValueError(f"{which} {n} in {lo.date()}→{hi.date()}; a comparison needs at least 2")
     return common[0], common[-1]
 
 

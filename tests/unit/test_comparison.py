@@ -191,8 +191,11 @@ def test_common_window_errors_name_the_runs() -> None:
         common_window({"a": a, "late": late}, None)
     with pytest.raises(ValueError, match="after run 'a' ends"):
         common_window({"a": a}, (dt.date(2024, 2, 1), None))
-    with pytest.raises(ValueError, match="at least 2"):  # one common date: 5 Jan
+    with pytest.raises(ValueError, match=r"runs 'a', 'b' share 1 date in .*; a comparison needs at least 2"):
         common_window({"a": _curve([1.0] * 4, SIX_DATES[:4]), "b": _curve([1.0] * 3, SIX_DATES[3:])}, None)
+    weekend = (dt.date(2024, 1, 6), dt.date(2024, 1, 7))  # inside the run, no date of it
+    with pytest.raises(ValueError, match=r"run 'a' has 0 dates in 2024-01-06→2024-01-07; a comparison needs"):
+        common_window({"a": _curve([1.0] * 6, SIX_DATES)}, weekend)
 
 
 def test_turnover_and_switches_restricted_to_the_window() -> None:
