@@ -736,6 +736,10 @@ def test_runs_show_by_prefix_prints_manifest_and_metrics(store: Path) -> None:
     others = [m["run_id"] for m in manifests[1:]]
     prefix = next(target[:n] for n in range(10, len(target)) if not any(o.startswith(target[:n]) for o in others))
     assert prefix != target
+    ambiguous = sorted(m["run_id"] for m in manifests if m["run_id"].startswith("2"))  # every run: this century
+    error = user_error("runs", "show", "2", "--results-dir", str(store))
+    listed = ", ".join(ambiguous[:5]) + (", …" if len(ambiguous) > 5 else "")
+    assert error.endswith(f"{len(ambiguous)} stored runs match run id '2' ({listed}); give more of the id")
     out = ok("runs", "show", prefix, "--results-dir", str(store))
     manifest_text, rest = out.split("run directory: ", 1)
     run_dir = store / "ratio_trend" / target

@@ -350,10 +350,12 @@ class Catalog:
             )
         out = []
         for run_id in ids:
-            _, rows = self.query("SELECT run_dir FROM runs WHERE starts_with(run_id, ?)", [run_id])
+            _, rows = self.query("SELECT run_dir FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id", [run_id])
             if len(rows) != 1:
                 problem = "no stored run matches" if not rows else f"{len(rows)} stored runs match"
-                raise StoreError(f"{problem} run id {run_id!r}", file=str(self.db_path))
+                shown = [Path(r[0]).name for r in rows[:5]] + (["…"] if len(rows) > 5 else [])
+                listed = f" ({', '.join(shown)}); give more of the id" if rows else ""
+                raise StoreError(f"{problem} run id {run_id!r}{listed}", file=str(self.db_path))
             out.append(Path(rows[0][0]))
         return out
 
