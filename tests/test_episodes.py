@@ -231,6 +231,11 @@ def test_synthetic_json_csv_and_table_agree_and_are_stored(tmp_path):
     assert "SYNTHETIC" in table.stdout
     assert all(e["date"] in table.stdout for e in episodes)
     assert max(len(line) for line in table.stdout.splitlines()) <= 100
+    # one episode spanning every date (its observation count the widest): every header still whole
+    whole = _episodes(*common, "--threshold", "5", cwd=tmp_path)
+    [header] = [line for line in whole.stdout.splitlines() if "value [95% Fisher]" in line]
+    assert " ".join(header.split()) == "date value [95% Fisher] 95% bootstrap rank pctile extreme since obs as close"
+    assert max(len(line) for line in whole.stdout.splitlines()) <= 100
 
 
 def test_configs_are_run_and_stored_like_runs(tmp_path):

@@ -36,7 +36,7 @@ def _band(low: float | None, high: float | None) -> str:
 
 
 def _episode_table(r: EpisodeReport) -> Table:
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=None)
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title=None)
     for name, just in (("date", "left"), ("value [95% Fisher]", "right"), ("95% bootstrap", "right"),
                        ("rank", "right"), ("pctile", "right"), ("extreme since", "left"), ("obs", "right"),
                        ("as close", "right")):  # fmt: skip
