@@ -416,6 +416,7 @@ def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, 
     monkeypatch.setattr(sj, "evaluate_chunk", real)
     resumed = invoke("sweep", str(path), "--results-dir", str(stopped), "--resume")
     assert resumed.exit_code == 0, resumed.stderr
+    assert "resumed: 3 of 7 chunks kept from the stopped sweep, 4 computed now" in " ".join(resumed.stderr.split())
     [done] = (stopped / "small_sweep" / "sweeps").iterdir()
     [ref] = (complete / "small_sweep" / "sweeps").iterdir()
     assert done.name == ref.name

@@ -250,6 +250,12 @@ def _emit(
     from engine.render.sweep_text import sweep_caption, sweep_printout
     from engine.store.rundir import dumps_json
 
+    if outcome.chunks_resumed:  # on stderr: the table's, or the document's, stdout stays as without --resume
+        err_console().print(
+            f"resumed: {outcome.chunks_resumed} of {outcome.chunks_total} chunks kept from the stopped sweep, "
+            f"{outcome.chunks_total - outcome.chunks_resumed} computed now",
+            markup=False,
+        )
     if format is not SweepFormat.table:
         doc: Any = {"sweep": outcome.manifest, "rows": rows.to_dict(orient="records")}
         labelled = rows.assign(synthetic=outcome.synthetic)  # as compare's csv: every row says what data it is of

@@ -168,7 +168,10 @@ def sweep_job(
     manifest = _finish(staging, final, ctx, meta, table, blocks, now)
     if record is not None:
         record(final)
-    return SweepOutcome(cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts), ctx=ctx)
+    resumed = len(parts) - len(todo)
+    return SweepOutcome(
+        cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts), ctx=ctx, chunks_resumed=resumed
+    )
 
 
 def _save_chunks(

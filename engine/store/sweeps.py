@@ -57,6 +57,7 @@ class SweepOutcome:
     reused: bool = False
     stopped: bool = False
     ctx: SweepContext | None = None  # what the chunks shared, when this process ran them
+    chunks_resumed: int = 0  # chunks a stopped sweep had finished, read back instead of computed (--resume)
 
     @property
     def synthetic(self) -> bool:
