@@ -142,7 +142,7 @@ def test_too_many_combinations_is_refused(small) -> None:
         ("{window: [10, x]}", "sweep.window[1]", "window = 'x'"),
         ("{window: [0]}", "sweep.window[0]", "greater than 0"),
         ("{execution.lag: [0, 1]}", "sweep.execution.lag[0]", "allow_same_bar"),
-        ("{data.start: [2010-01-01]}", "sweep.data.start", "a sweep runs on one panel"),
+        ("{data.start: [2010-01-01]}", "sweep.data.start", "cannot be swept: it changes the data or the"),
         ("{signals.rel.a: [hk]}", "sweep.signals.rel.a", "unknown argument"),
         ("{sizing.target_vol: [0.1]}", "sweep.sizing.target_vol", "the config has none"),
         ("{execution.rebalance.band: [0.1]}", "sweep.execution.rebalance.band", "varies a rebalancing band"),

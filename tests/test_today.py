@@ -197,6 +197,19 @@ def test_synthetic_data_is_labelled_synthetic() -> None:
     assert row.keys() >= KEYS
     table = invoke(*args, "--now", "2025-12-31T23:00:00")
     assert table.exit_code == 0 and "SYNTHETIC DATA" in table.stdout
+    assert not any("after the clock" in w for w in row["warnings"])  # the data ends before the clock
+
+
+def test_a_clock_before_the_decision_date_is_warned_of() -> None:
+    """``--now`` judges staleness only: with a clock before the data's last date the report is still as of
+    that date, and says how to see what the config said at the clock."""
+    args = (str(CONFIGS / "corr_breakdown.yaml"), "--source", "synthetic", "--start", "2020-01-01")
+    (row,) = today_json(*args, "--now", "2021-03-01")
+    assert row["as_of"] > "2021-03-01"
+    assert (
+        f"decided as of {row['as_of']}, after the clock (2021-03-01): --now only judges whether the data is "
+        "stale; to see what the config said on 2021-03-01, pass --end 2021-03-01" in row["warnings"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -117,9 +117,13 @@ def sweep_target(cfg: StrategyConfig, key: str) -> tuple[str, ...]:
     close = difflib.get_close_matches(key, [*cfg.params, *SWEEPABLE_PATHS], n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     changes_data = parts[0] in ("data", "assets", "base_currency", "cash_rate", "benchmarks", "initial_cash")
-    why = " (it changes the data or the benchmarks: a sweep runs on one panel)" if changes_data else ""
+    what = (
+        f"sweep key {key!r} cannot be swept: it changes the data or the benchmarks, and a sweep runs on one panel"
+        if changes_data
+        else f"unknown sweep key {key!r}"
+    )
     raise ConfigError(
-        f"unknown sweep key {key!r}{why} ({hint}sweepable: {', '.join(sweepable)})",
+        f"{what} ({hint}sweepable: {', '.join(sweepable)})",
         path=f"sweep.{key}",
         expected="a parameter name or a sweepable YAML path",
         got=key,

@@ -86,7 +86,7 @@ def today_configs(
                 source=loaded.panel.source,
                 now=now,
                 data=data,
-                warnings=_warnings(found, data, loaded, cfg),
+                warnings=_warnings(found, data, loaded, cfg) + _clock_warning(found, now),
                 execution=_execution(cfg),
             )
         )
@@ -120,6 +120,17 @@ def _series_states(
         missing = today_ is not None and (last is None or last < today_)
         out.append(SeriesState(name, symbol, mkt, last, status.last_session, stale, today_, missing))
     return tuple(out)
+
+
+def _clock_warning(found: Today, now: dt.datetime) -> tuple[str, ...]:
+    """A clock (``--now``) before the decision date: it judges staleness only, it does not cut the data."""
+    day = now.astimezone(dt.UTC).date()
+    if found.as_of <= day:
+        return ()
+    return (
+        f"decided as of {found.as_of}, after the clock ({day}): --now only judges whether the data is stale; "
+        f"to see what the config said on {day}, pass --end {day}",
+    )
 
 
 def _warnings(found: Today, data: tuple[SeriesState, ...], loaded: LoadedPanel, cfg: StrategyConfig) -> tuple[str, ...]:
