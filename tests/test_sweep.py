@@ -574,6 +574,11 @@ def test_a_walkforward_stores_its_folds_settings_and_refuses_a_step_past_its_tes
     bad = invoke("walkforward", str(path), "--train", "3y", "--test", "1y", "--step", "18m", "--results-dir", "x")
     assert bad.exit_code == 2
     assert "--step 18m is longer than --test 1y" in " ".join(bad.stderr.split())
+    short = invoke("walkforward", str(path), "--train", "102m", "--test", "1y", "--results-dir", str(results))
+    assert short.exit_code == 0, short.stderr
+    assert re.search(r"The out-of-sample run is 0\.\d\d years: under one year its CAGR", " ".join(short.stdout.split()))
+    long = invoke("walkforward", str(path), "--train", "3y", "--results-dir", str(results))
+    assert long.exit_code == 0 and "under one year" not in long.stdout
 
 
 def test_threads_hold_a_bounded_number_of_chunks(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -147,6 +147,7 @@ def _print_table(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[
 
 
 def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str, str, str]) -> list[str]:
+    from engine.metrics.samples import annualised_shown
     from engine.render.text import counted
 
     strategy = wf.results[0].metrics
@@ -166,6 +167,11 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
         f"Sharpe {strategy['sharpe']:.2f}, max DD {strategy['max_drawdown'] * 100:.1f}%; "
         f"mean in-sample {select} of the chosen: {is_mean:.2f}."
     )
+    if not annualised_shown(strategy):
+        lines.append(
+            f"The out-of-sample run is {strategy['years']:.2f} years: under one year its CAGR and Sharpe, and the "
+            "folds' out-of-sample ones, extrapolate it to a year (compare does not show them)."
+        )
     for bench in wf.results[1:]:
         b = bench.metrics
         lines.append(
