@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from engine.render.html.run import SIGNALS_MISSING
-from tests.conftest import REPO, stored_run_dir
+from tests.conftest import CONFIGS, REPO, stored_run_dir
 from tests.report_html import RUN_FIGURES_WITHOUT_SIGNALS, figures
 from tests.test_report import invoke
 
@@ -116,6 +116,24 @@ def test_run_report_renders_every_chart_and_table(browser: Any, report_results: 
     assert rows(page, "trades") == len(pd.read_csv(run_dir / "trades.csv")) > 0
     assert page.locator("#synthetic-banner").is_visible()
     assert problems == []
+    page.close()
+
+
+def test_a_long_runs_metrics_fit_a_1280_pixel_window(browser: Any, tmp_path: Path) -> None:
+    """Twenty-four years: four-digit returns, six-digit fees, seven-digit values.  In a laptop's window the
+    metrics table is whole, without scrolling sideways (its period is the page's, the weights may wrap)."""
+    results = tmp_path / "results"
+    config = str(CONFIGS / "corr_breakdown.yaml")
+    assert invoke("run", config, "--source", "synthetic", "--results-dir", str(results)).exit_code == 0
+    out = tmp_path / "long.html"
+    assert invoke("report", "latest", "--results-dir", str(results), "--output", str(out)).exit_code == 0
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(out.as_uri())
+    page.wait_for_function(_ALL_DRAWN, timeout=30_000)
+    table_right, window = page.evaluate(
+        "() => [document.querySelector('table#metrics').getBoundingClientRect().right, window.innerWidth]"
+    )
+    assert table_right <= window - 24, (table_right, window)  # inside the page's margin
     page.close()
 
 

@@ -73,7 +73,8 @@ p,li{line-height:1.45}.muted{color:#5a6270}.small{font-size:.85em}
 .banner{background:#b3261e;color:#fff;font-weight:700;padding:10px 16px;letter-spacing:.04em}
 .notice{background:#fff4d6;border-left:4px solid #e0a000;padding:8px 12px;margin:8px 0}
 table.data{border-collapse:collapse;font-size:.85em;font-variant-numeric:tabular-nums}
-table.data th,table.data td{padding:3px 8px;border-bottom:1px solid #e6e8ee;white-space:nowrap}
+table.data th,table.data td{padding:3px 6px;border-bottom:1px solid #e6e8ee;white-space:nowrap}
+table.data td.wrap{white-space:normal}
 table.data th{background:#f3f4f8;position:sticky;top:0;text-align:left}
 table.data td.n{text-align:right}table.data tr.strategy td:first-child{font-weight:600}
 td.best{color:#0a7a2f;font-weight:700}td.worst{color:#b3261e}td.oos{background:#f1f5fc}

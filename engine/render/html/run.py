@@ -88,14 +88,16 @@ def _metrics_rows(run: StoredRun) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def metrics_table(run: StoredRun, table_id: str = "metrics") -> str:
-    """The strategy's and the benchmarks' rows of ``metrics.json``, cells as the terminal table's."""
-    headers = ["Name", "Kind", "Period", *(h for _, h, _ in RUN_COLUMNS), "Avg weight"]
+    """The strategy's and the benchmarks' rows of ``metrics.json``, cells as the terminal table's (no period
+    column: a run's rows share its simulated period, which the page's header gives)."""
+    headers = ["Name", "Kind", *(h for _, h, _ in RUN_COLUMNS), "Avg weight"]
     rows, classes = [], []
     for r in _metrics_rows(run)[0]:
-        weights = " ".join(f"{a} {w * 100:.0f}%" for a, w in (r.get("avg_weight") or {}).items())
-        cells: list[Cell | str] = [r["name"], r["kind"], f"{r['start']}→{r['end']}"]
+        # an asset and its weight kept together; the assets may wrap, so the table fits a 1280-pixel window
+        weights = " ".join(f"{a}\u00a0{w * 100:.0f}%" for a, w in (r.get("avg_weight") or {}).items())
+        cells: list[Cell | str] = [r["name"], r["kind"]]
         cells += [Cell(format_value(r.get(k), kind), value=r.get(k), key=k) for k, _, kind in RUN_COLUMNS]
-        cells.append(weights or "–")
+        cells.append(Cell(weights or "–", css="wrap"))
         rows.append(cells)
         classes.append(r["kind"])
     return table_html(headers, rows, table_id=table_id, row_classes=classes)
@@ -257,12 +259,13 @@ def _trades_table(trades: pd.DataFrame) -> str:
 
 def _metrics_section(run: StoredRun) -> Section:
     ppy = run.metrics["strategy"]["periods_per_year"]
+    period = f"Every row over {run.manifest.get('start')} → {run.manifest.get('end')}, from metrics.json"
     note = (
-        "From metrics.json, as computed by the run. Returns are fractions shown as %; CAGR from calendar "
+        f"{period}, as computed by the run. Returns are fractions shown as %; CAGR from calendar "
         "time; volatility, Sharpe and Sortino annualised with the run's own "
         f"{ppy:.1f} trading periods per year, not 365. Turnover: one-way, per year."
         if annualised_shown(run.metrics["strategy"])
-        else "From metrics.json, as computed by the run. Returns are fractions shown as %."
+        else f"{period}, as computed by the run. Returns are fractions shown as %."
     )
     short = _metrics_rows(run)[1]
     return Section("metrics", "Metrics", metrics_table(run) + paragraphs([*short, note], "small muted"))
