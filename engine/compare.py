@@ -106,11 +106,11 @@ def compare_runs(
     check_same_data(runs, allow_mixed)
     curves, notes = _labelled_curves(runs, period)
     reference = _reference_name(curves, benchmark)
-    measured, dates = _on_common_dates(curves, period, reference)
+    measured, dates, base = _on_common_dates(curves, period, reference)
     ppy = m.periods_per_year(len(dates), m.years_between(dates[0].date(), dates[-1].date()))
     # Each row's Sharpe-type ratios are in excess of its own run's cash rate (zero without one).
     rf = {
-        label: _risk_free(run, dates, starts_at_run=dates[0] == series.index[0])
+        label: _risk_free(run, dates, starts_at_run=dates[0] == series.index[0], base=base)
         for label, (series, _, run, _) in curves.items()
     }
     assets = tuple(dict.fromkeys(a for r in runs for a in r.prices.columns))
@@ -144,7 +144,8 @@ def _start_notes(runs: Sequence[StoredRun], first: pd.Timestamp) -> list[str]:
     return [
         f"Every row from the close of {first.date()}, the first date of {', '.join(starting)}: "
         f"{'that run' if len(starting) == 1 else 'those runs'} from the initial cash (the first trades' costs "
-        "included), the others from their value then, so that every row covers the same market days."
+        "included), the others from their value then, so that every row covers the same dates (a market closed "
+        "on that date is bought at its next session)."
     ]
 
 
@@ -291,14 +292,16 @@ def _reference_name(curves: _Labelled, benchmark: str | None) -> str:
 
 def _on_common_dates(
     curves: _Labelled, period: _Period, reference: str
-) -> tuple[dict[str, tuple[pd.Series, float]], pd.DatetimeIndex]:
-    """Each curve cut to the common window on the dates every curve has, with its V_-1; and those dates."""
+) -> tuple[dict[str, tuple[pd.Series, float]], pd.DatetimeIndex, pd.Timestamp | None]:
+    """Each curve cut to the common window on the dates every curve has, with its V_-1; those dates; and the
+    date whose close every row is measured from when the window starts some runs (None: each from its
+    previous close, or its initial cash)."""
     first, last = _window(curves, period)
     mixed = cmp.starts_mixed([v[0] for v in curves.values()], first)
     cut: dict[str, tuple[pd.Series, float]] = {}
     for label, (series, initial, _, _) in curves.items():
         common = series.loc[first:last]
-        if mixed:  # from the first date's close: every row over the same market days
+        if mixed:  # from the first date's close: every row over the same dates
             cut[label] = cmp.rebase_after(series, first, last, initial=initial)
         else:
             cut[label] = cmp.rebase(series, common.index[0], common.index[-1], initial=initial)
@@ -306,7 +309,14 @@ def _on_common_dates(
     dates = cut[reference][0].index
     for v, _ in cut.values():
         dates = dates.intersection(v.index)
-    return {label: (value.loc[dates], initial) for label, (value, initial) in cut.items()}, dates
+    if len(dates) < 2:  # measured from the window's first close, one date was left
+        raise UserError(
+            f"the runs share {len(dates)} date{'' if len(dates) == 1 else 's'} after the close of {first.date()}, "
+            "the first date of some of them; a comparison needs at least 2",
+            expected="a longer window (--period), or runs that overlap longer",
+        )
+    measured = {label: (value.loc[dates], initial) for label, (value, initial) in cut.items()}
+    return measured, dates, first if mixed else None
 
 
 def _margin_notes(runs: Sequence[StoredRun]) -> list[str]:
@@ -438,18 +448,24 @@ def _traded_assets(run: StoredRun) -> list[str]:
     return [a for a in run.prices.columns if info.get(a, {}).get("traded", True)]
 
 
-def _risk_free(run: StoredRun, dates: pd.DatetimeIndex, *, starts_at_run: bool) -> np.ndarray:
+def _risk_free(
+    run: StoredRun, dates: pd.DatetimeIndex, *, starts_at_run: bool, base: pd.Timestamp | None = None
+) -> np.ndarray:
     """Per-date risk-free returns on ``dates`` from ``run``'s cash index (zero for a run without one).
 
     r_f,t = B_t / B_(t-1) - 1, the interest one unit of cash earned on date t; on the first date 0
-    when the window starts from the run's initial cash, else from the previous date's index.
+    when the window starts from the run's initial cash, else from the previous date's index, or from
+    ``base``'s, the date whose close every row is measured from (:func:`_on_common_dates`).
     """
     if "cash_index" not in run.equity:
         return np.zeros(len(dates))
     index = run.equity["cash_index"]
     b = index.loc[dates].to_numpy(dtype=float)
     pos = int(index.index.get_loc(dates[0]))
-    before = b[0] if starts_at_run or pos == 0 else float(index.iloc[pos - 1])
+    if base is not None:
+        before = float(index.loc[base])
+    else:
+        before = b[0] if starts_at_run or pos == 0 else float(index.iloc[pos - 1])
     return np.concatenate([[b[0] / before - 1.0], b[1:] / b[:-1] - 1.0])
 
 

@@ -397,6 +397,10 @@ def test_runs_starting_on_the_window_and_before_it_cover_the_same_market_days(tm
         assert row["total_return"] == pytest.approx(bench[last] / base - 1.0, rel=1e-12)
     note = " ".join(ok(*args).split())
     assert f"Every row from the close of {first_late.date()}, the first date of late_6040: that run from the" in note
+    assert any(n.startswith(f"Every row from the close of {first_late.date()}") for n in doc["notes"])
+    # measured from that close, two common dates leave one return: refused in one line, not a traceback
+    error = user_error(*args, "--period", f":{after[0].date()}")
+    assert "the runs share 1 date after the close of" in error
 
 
 @pytest.mark.realdata

@@ -177,15 +177,18 @@ def user_errors(stopped: str = "stopped (Ctrl-C)") -> Iterator[None]:
 
 
 def _interrupted(exc: BaseException) -> bool:
-    """Whether ``exc`` is Ctrl-C's KeyboardInterrupt or was raised while handling one (numba's dispatcher
-    reports a KeyboardInterrupt raised inside it as a ``SystemError`` whose context is the interrupt)."""
+    """Whether ``exc`` is Ctrl-C's KeyboardInterrupt, or the ``SystemError`` numba's dispatcher reports one
+    raised inside it as (its context the interrupt).  Any other error, even one raised while a Ctrl-C was
+    being handled (a disk full while the finished chunks are saved), is itself and keeps its traceback."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
     seen: set[int] = set()
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return True
+    while isinstance(current, SystemError) and id(current) not in seen:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
+        if isinstance(current, KeyboardInterrupt):
+            return True
     return False
 
 

@@ -164,8 +164,8 @@ def rebase_after(value: pd.Series, first: Any, last: Any, *, initial: float | No
     or ``initial`` for a curve that starts on ``first`` (its first trades, at that close, count).
 
     The window of curves that :func:`starts_mixed`: measured from ``first``'s close, every curve's returns
-    cover the same market days.  ``ValueError`` when no date follows ``first`` or ``first`` is not a date
-    of the curve.
+    cover the same dates (a curve starting then holds a market closed on ``first`` only from its next
+    session).  ``ValueError`` when no date follows ``first`` or ``first`` is not a date of the curve.
 
     >>> s = pd.Series([100.0, 110.0, 99.0], pd.bdate_range("2024-01-01", periods=3))
     >>> rebase_after(s, s.index[1], s.index[2], initial=100.0)[1]  # the first date's close

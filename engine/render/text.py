@@ -384,8 +384,8 @@ def compare_csv(rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = Non
 
 
 def compare_json(c: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = None) -> str:
-    """JSON: the window, reference, SPA p-values and one object per row (fractions); ``keys``: only
-    these ``--columns`` in each row (:func:`narrow_rows`)."""
+    """JSON: the window, reference, SPA p-values, the notes under the table and one object per row
+    (fractions); ``keys``: only these ``--columns`` in each row (:func:`narrow_rows`)."""
     return dumps_json(
         {
             "first": str(c.first.date()),
@@ -394,6 +394,7 @@ def compare_json(c: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str] | N
             "data_fingerprints": list(c.fingerprints),
             "synthetic": c.synthetic,
             "spa": c.spa,
+            "notes": list(c.notes),
             "rows": narrow_rows(rows, keys),
         }
     )

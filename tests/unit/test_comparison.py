@@ -223,3 +223,21 @@ def test_row_metrics_properties(daily: np.ndarray, initial: float) -> None:
     assert row["total_return"] == values[-1] / initial - 1
     assert -1.0 <= row["max_drawdown"] <= 0.0
     assert 0 <= row["longest_drawdown_days"] <= (curve.index[-1] - curve.index[0]).days
+
+
+def test_the_first_cash_return_is_from_the_date_every_row_is_measured_from() -> None:
+    """Measured from a common date's close (runs starting on it beside runs already running), the first
+    risk-free return is the interest from that date, not from the run's own previous date (on another
+    calendar, a later one)."""
+    from types import SimpleNamespace
+
+    from engine.compare import _risk_free
+
+    dates = pd.to_datetime(["2010-07-01", "2010-07-02", "2010-07-05", "2010-07-06"])
+    index = pd.Series([1.0, 1.001, 1.002, 1.004], index=dates)  # one unit of cash, growing
+    run = SimpleNamespace(equity=pd.DataFrame({"cash_index": index}))
+    common = pd.DatetimeIndex(["2010-07-06"])
+    own = _risk_free(run, common, starts_at_run=False)  # type: ignore[arg-type]
+    assert own[0] == pytest.approx(1.004 / 1.002 - 1)  # from the run's previous date
+    based = _risk_free(run, common, starts_at_run=False, base=pd.Timestamp("2010-07-01"))  # type: ignore[arg-type]
+    assert based[0] == pytest.approx(1.004 / 1.0 - 1)  # from the common close every row starts from

@@ -64,3 +64,8 @@ def test_ctrl_c_wrapped_by_a_compiled_call_stops_with_130(capsys: pytest.Capture
         assert capsys.readouterr().err.strip() == "stopped: try --resume"
     with pytest.raises(SystemError), user_errors():  # an error of its own stays a bug, with its traceback
         raise SystemError("a bug")
+    with pytest.raises(OSError, match="No space left"), user_errors():  # failing while stopping: that failure
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise OSError(28, "No space left on device") from None
