@@ -87,25 +87,20 @@ class Fold:
 
 
 def folds(dates: pd.DatetimeIndex, train: pd.DateOffset, test: pd.DateOffset, step: pd.DateOffset) -> list[Fold]:
-    """Rolling folds over ``dates`` (module docstring); a one-line error when none fits, or when ``step`` is
-    longer than ``test`` (the dates between a test window and the next fold's choice would be traded by the
-    stitched run and tested by no fold)."""
+    """Rolling folds over ``dates`` (module docstring); a one-line error when none fits, or when a fold's test
+    window ends before the next fold's begins, or before the data ends after the last (a ``step`` longer than
+    ``test``: those dates would be traded by the stitched run and tested by no fold).
+
+    Every boundary is one offset from the first date (``origin + (i*step + train)``), so month offsets do not
+    drift as chained ones would (31 January + 1 month + 1 month is 28 March).
+    """
     out: list[Fold] = []
     origin = dates[0]
-    if origin + step > origin + test:
-        raise UserError(
-            f"walk-forward: --step {duration_text(step)} is longer than --test {duration_text(test)}: the dates "
-            "between a test window and the next fold would be in the out-of-sample run but in no fold",
-            expected="a --step no longer than --test",
-        )
     i = 0
     while True:
-        train_start = origin + step * i if i else origin
-        train_end = train_start + train
-        test_end = train_end + test
-        a = int(dates.searchsorted(train_start))
-        b = int(dates.searchsorted(train_end))  # first test row
-        c = int(dates.searchsorted(test_end))
+        a = int(dates.searchsorted(_after(origin, (step, i))))
+        b = int(dates.searchsorted(_after(origin, (step, i), (train, 1))))  # first test row
+        c = int(dates.searchsorted(_after(origin, (step, i), (train, 1), (test, 1))))
         if b >= len(dates) or b - a < 2:
             break
         out.append(Fold(len(out), (a, b - 1), (b, min(c, len(dates)) - 1)))
@@ -122,7 +117,30 @@ def folds(dates: pd.DatetimeIndex, train: pd.DateOffset, test: pd.DateOffset, st
             f"and --test {duration_text(test)}",
             expected="a period longer than the training window",
         )
+    starts = [f.test[0] for f in out[1:]] + [len(dates)]
+    for f, next_start in zip(out, starts, strict=True):
+        if next_start > f.test[1] + 1:
+            after = (
+                f"the next fold's starts {dates[next_start].date()}"
+                if next_start < len(dates)
+                else f"the data ends {dates[-1].date()}"
+            )
+            raise UserError(
+                f"walk-forward: --step {duration_text(step)} is longer than --test {duration_text(test)}: fold "
+                f"{f.number}'s test window ends {dates[f.test[1]].date()}, {after}; "
+                "the dates between would be in the out-of-sample run but in no fold",
+                expected="a --step no longer than --test",
+            )
     return out
+
+
+def _after(origin: pd.Timestamp, *terms: tuple[pd.DateOffset, int]) -> pd.Timestamp:
+    """``origin`` plus the sum of ``count`` times each offset, as one offset."""
+    kwds: dict[str, int] = {}
+    for offset, count in terms:
+        for unit, n in offset.kwds.items():
+            kwds[unit] = kwds.get(unit, 0) + n * count
+    return origin + pd.DateOffset(**kwds) if any(kwds.values()) else origin
 
 
 def select(table: pd.DataFrame, fold: Fold, metric: str, *, lower_is_better: bool = False) -> int:

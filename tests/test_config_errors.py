@@ -610,6 +610,6 @@ def test_a_period_without_two_trading_dates_names_the_config_and_the_start(comma
     line = assert_one_error_line(result.stderr, path, None)
     assert line.endswith(
         "fewer than two trading dates to simulate from the start 2024-03-09: 0 up to 2024-03-08, "
-        "the last date every series has data"
+        "the last date of the data in the period"
     )
     assert not results.exists()

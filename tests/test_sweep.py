@@ -23,7 +23,7 @@ from engine.config import load_config
 from engine.config.params import apply_combination, expand_values, grid
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.data.synthetic import SyntheticProvider
-from engine.errors import ConfigError
+from engine.errors import ConfigError, UserError
 from engine.pipeline import required_warmup, run_config
 from engine.sweep import chunks, evaluate_chunk, prepare, sweep_warmup
 from tests.conftest import REPO
@@ -554,6 +554,27 @@ def test_walkforward_command_stores_a_run_that_compare_shows(tmp_path: Path) -> 
     assert bad.exit_code == 2 and "--train: expected a duration" in bad.stderr
 
 
+def test_walk_forward_folds_leave_no_date_untested() -> None:
+    """Every date from the first test date on is in some fold's test window: boundaries are one offset from
+    the first date (chained, 31 January + 1 month + 1 month would be 28 March, leaving a gap), and a step
+    longer than the test window, in any fold or after the last, is refused."""
+    from engine.walkforward import folds, parse_duration
+
+    def d(text: str) -> pd.DateOffset:
+        return parse_duration(text, "--x")
+
+    dates = pd.bdate_range("2002-01-31", "2006-12-29")
+    made = folds(dates, d("1m"), d("1m"), d("1m"))
+    covered = np.concatenate([np.arange(f.test[0], f.test[1] + 1) for f in made])
+    assert covered.tolist() == list(range(made[0].test[0], len(dates)))
+    assert [str(dates[f.train[0]].date()) for f in made[:4]] == ["2002-01-31", "2002-02-28", "2002-04-01", "2002-04-30"]
+    feb = pd.bdate_range("2002-02-01", "2008-12-31")
+    with pytest.raises(UserError, match=r"--step 1m is longer than --test 28d: fold \d+'s test window ends"):
+        folds(feb, d("2y"), d("28d"), d("1m"))  # the first fold's 28 days are February's: a later one's are not
+    with pytest.raises(UserError, match="the data ends 2008-12-31"):
+        folds(feb, d("5y"), d("1y"), d("3y"))  # one fold, tested on the first of the data's last two years
+
+
 def test_a_walkforward_stores_its_folds_settings_and_refuses_a_step_past_its_test(tmp_path: Path) -> None:
     """Walk-forwards of one config with other folds are other runs: config.yaml says how the folds were made,
     so their config hashes differ.  A step longer than the test window would leave dates in the stitched
@@ -567,8 +588,13 @@ def test_a_walkforward_stores_its_folds_settings_and_refuses_a_step_past_its_tes
         result = invoke("walkforward", str(path), *args, "--results-dir", str(results), "--format", "json")
         assert result.exit_code == 0, result.stderr
         run_dir = Path(json.loads(result.stdout)["run_dir"])
-        config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-        assert config["walkforward"] == {"train": "3y", "test": "1y", "step": step, "select": "calmar"}
+        settings = {"train": "3y", "test": "1y", "step": step, "select": "calmar"}
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        assert {k: metrics["walkforward"][k] for k in settings} == settings
+        text = (run_dir / "config.yaml").read_text(encoding="utf-8")
+        assert f"# walk-forward: train 3y, test 1y, step {step}, select calmar\n" in text
+        assert "walkforward" not in yaml.safe_load(text)  # the body: a config Seesaw validates and runs
+        assert invoke("validate", str(run_dir / "config.yaml")).exit_code == 0
         hashes.add(json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["config_hash"])
     assert len(hashes) == 2
     bad = invoke("walkforward", str(path), "--train", "3y", "--test", "1y", "--step", "18m", "--results-dir", "x")

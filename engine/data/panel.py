@@ -340,10 +340,14 @@ def _first_simulated_row(
         _check_data_by(panel.dates[min(s0, len(panel.dates) - 1)], start, panel, series, specs, extras)
     if s0 >= len(panel.dates) - 1:
         found = max(len(panel.dates) - s0, 0)
-        where = f"from the start {start}" if start is not None else f"after {warmup_rows} warm-up dates"
+        where = (
+            f"from the start {start}"
+            if start is not None
+            else "once every series (exchange and cash rates included) has data and the warm-up is done"
+        )
         raise DataError(
-            f"fewer than two trading dates to simulate {where}: {found} up to {panel.dates[-1].date()}, "
-            "the last date every series has data",
+            f"fewer than two trading dates to simulate {where}: {found} up to {panel.dates[-1].date()}, the last "
+            "date of the data in the period",
             expected="a period with at least two trading dates",
         )
     return s0

@@ -68,8 +68,6 @@ def find_walkforward(outcome: SweepOutcome, opts: Any, env: Mapping[str, str]) -
             manifest = json.loads((path / "run.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):  # a run directory removed or half-written since it was indexed: not this one
             continue
-        if isinstance(config, dict):
-            config.pop("walkforward", None)  # the folds' settings: any walk-forward of this config will do
         if config == want and _same_data(outcome, manifest):
             return path
     return None

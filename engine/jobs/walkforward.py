@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -181,12 +181,16 @@ def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: d
     first_test = wf.loaded.start + wf.folds[0].test[0]
     loaded = LoadedPanel(panel=wf.loaded.panel, start=first_test, warmup_needed=wf.loaded.warmup_needed)
     resolved = resolved_config(cfg)
-    # how the folds were made and chosen: in config.yaml, so walk-forwards of other settings differ in their hash
+    # How the folds were made and chosen: hashed with the config, so walk-forwards of other settings have other
+    # config hashes, and said in config.yaml's header (its body stays a config Seesaw can validate and run).
     train, test, step = wf.windows
-    resolved["walkforward"] = {"train": train, "test": test, "step": step, "select": wf.select_metric}
-    files = run_files(cfg, loaded, wf.results, resolved, list(wf.loaded.panel.notes), run_warnings(cfg, loaded))
+    settings = {"train": train, "test": test, "step": step, "select": wf.select_metric}
+    notes, warned = list(wf.loaded.panel.notes), run_warnings(cfg, loaded)
+    files = run_files(cfg, loaded, wf.results, {**resolved, "walkforward": settings}, notes, warned)
+    described = ", ".join(f"{k} {v}" for k, v in settings.items())
+    files = replace(files, resolved_config=resolved, header=[*files.header, f"walk-forward: {described}"])
     files.metrics["walkforward"] = {
-        "select": wf.select_metric,
+        **settings,
         "keys": list(wf.keys),
         "folds": wf.folds_table.to_dict(orient="records"),
     }
