@@ -222,14 +222,21 @@ def test_run_rows_in_two_currencies_are_named_apart_and_whole(usd_and_hkd: tuple
     assert "Currency" in out.splitlines()[1] + out.splitlines()[2]
 
 
-def test_same_curves_to_1e9_are_shown_once_and_noted(tmp_path: Path) -> None:
-    """Two configs with the same benchmarks; one run's benchmark curves nudged by 2e-10 (relative)."""
+def _twin_6040_runs(tmp_path: Path) -> Path:
+    """The results directory of static_60_40 and a copy named tilt_6040_z (the same benchmarks), run on
+    synthetic data 2010-2011."""
     results = tmp_path / "results"
     text = (REPO / "configs" / "static_60_40.yaml").read_text(encoding="utf-8")
     copy = tmp_path / "tilt.yaml"
     copy.write_text(text.replace("name: static_60_40", "name: tilt_6040_z"), encoding="utf-8")
     common = ["--source", "synthetic", "--start", "2010-01-01", "--end", "2011-12-31", "--results-dir", str(results)]
     ok("run", str(REPO / "configs" / "static_60_40.yaml"), str(copy), *common, "--format", "json")
+    return results
+
+
+def test_same_curves_to_1e9_are_shown_once_and_noted(tmp_path: Path) -> None:
+    """Two configs with the same benchmarks; one run's benchmark curves nudged by 2e-10 (relative)."""
+    results = _twin_6040_runs(tmp_path)
     [parquet] = list(results.glob("tilt_6040_z/*/benchmarks.parquet"))
     frame = pd.read_parquet(parquet)
     frame["50/50 monthly"] *= 1 + 2e-10
@@ -280,12 +287,7 @@ def test_benchmarks_without_a_value_before_the_window_are_never_merged(tmp_path:
     from engine.compare import _labelled_curves
     from engine.store.rundir import load_run
 
-    results = tmp_path / "results"
-    text = (REPO / "configs" / "static_60_40.yaml").read_text(encoding="utf-8")
-    copy = tmp_path / "tilt.yaml"
-    copy.write_text(text.replace("name: static_60_40", "name: tilt_6040_z"), encoding="utf-8")
-    common = ["--source", "synthetic", "--start", "2010-01-01", "--end", "2011-12-31", "--results-dir", str(results)]
-    ok("run", str(REPO / "configs" / "static_60_40.yaml"), str(copy), *common, "--format", "json")
+    results = _twin_6040_runs(tmp_path)
     period = (dt.date(2011, 1, 1), None)
     runs = [load_run(d) for config in ("static_60_40", "tilt_6040_z") for d in results.glob(f"{config}/*/")]
     benchmarks = [k for k, v in _labelled_curves(runs, period)[0].items() if not v[3]]
