@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import shutil
 from html import escape
 from pathlib import Path
@@ -214,6 +215,28 @@ def test_a_page_is_self_contained_and_deterministic(report_results: Path) -> Non
     assert "<script src" not in html and "<link" not in html and "@import" not in html
     assert html.count("Plotly.newPlot(") == len(report.figures) == 8  # with the tear sheet's rolling beta
     assert run_report(run).html == html
+
+
+def test_every_id_on_every_kind_of_page_is_unique(report_results: Path, sweep_reports: dict, tmp_path: Path) -> None:
+    """A section and the table in it were both ``metrics`` (and six others): sections are ``section-<anchor>``,
+    the contents list links to them, and no id appears twice on a run, compare, sweep or walk-forward page."""
+    import collections
+
+    compare = tmp_path / "compare.html"
+    args = ["compare", "--runs", "latest", "--results-dir", str(report_results), "--reps", "200"]
+    assert invoke(*args, "--format", "html", "--output", str(compare)).exit_code == 0
+    pages = {
+        "run": run_report(load_run(stored_run_dir(report_results, "corr_breakdown"))).html,
+        "compare": compare.read_text(encoding="utf-8"),
+        "sweep": Path(sweep_reports["sweep_html"]).read_text(encoding="utf-8"),
+        "walkforward": Path(sweep_reports["walkforward_html"]).read_text(encoding="utf-8"),
+    }
+    for kind, html in pages.items():
+        ids = collections.Counter(re.findall(r'\bid="([^"]+)"', html))
+        assert [i for i, n in ids.items() if n > 1] == [], kind
+        for target in re.findall(r'<a href="#([^"]+)"', html):
+            assert ids[target] == 1, (kind, target)  # every link of the contents lands on its section
+    assert '<a href="#section-metrics">Metrics</a>' in pages["run"]
 
 
 # ---------------------------------------------------------------------------------------------

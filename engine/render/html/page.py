@@ -342,7 +342,8 @@ def page_html(title: str, sections: Sequence[Section], *, banner: str | None = N
         return m.group(0) if keep else ""
 
     bodies = [(s, _SHARED_TABLE.sub(first, s.body)) for s in sections]
-    toc = " · ".join(f'<a href="#{_esc(s.anchor)}">{_esc(s.title)}</a>' for s in sections)
+    # a section's id is its anchor after "section-": a table in it may have the anchor as its own id
+    toc = " · ".join(f'<a href="#section-{_esc(s.anchor)}">{_esc(s.title)}</a>' for s in sections)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -357,7 +358,7 @@ def page_html(title: str, sections: Sequence[Section], *, banner: str | None = N
         f"<main><h1>{_esc(title)}</h1>",
         f'<p class="muted">{_esc(subtitle)}</p>' if subtitle else "",
         f'<nav class="small">{toc}</nav>',
-        *(f'<section id="{_esc(s.anchor)}"><h2>{_esc(s.title)}</h2>{body}</section>' for s, body in bodies),
+        *(f'<section id="section-{_esc(s.anchor)}"><h2>{_esc(s.title)}</h2>{body}</section>' for s, body in bodies),
         "</main>",
         f"<script>{_SORT_SCRIPT}</script>" if any(f'class="{_SORTABLE}"' in s.body for s in sections) else "",
         "</body></html>\n",
