@@ -59,7 +59,10 @@ def walkforward(
     start: StartOpt = None,
     end: EndOpt = None,
     max_combos: MaxCombosOpt = 100_000,
-    chunk_size: Annotated[int, typer.Option(min=1, help="Combinations per vectorbt call.")] = 16,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Combinations per chunk (default 200, fewer when memory is short)."),
+    ] = None,
     cluster: ClusterOpt = None,
     workers: WorkersOpt = None,
     results_dir: ResultsDirOpt = Path("results"),

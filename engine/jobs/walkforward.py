@@ -38,6 +38,7 @@ from engine.store import new_run_id, write_run
 from engine.sweep import (
     SweepContext,
     chunks,
+    default_chunk_size,
     evaluate_chunk,
     grid_frame,
     prepare,
@@ -77,7 +78,7 @@ def run_walkforward(
     select_metric: str,
     engine: str,
     max_combos: int = 100_000,
-    chunk_size: int = 16,
+    chunk_size: int | None = None,
     evaluate: Callable[[SweepContext, pd.DataFrame, list[np.ndarray]], Any] | None = None,
 ) -> WalkForward:
     """Steps 1-3 of the module docstring (writing the run is the caller's)."""
@@ -90,7 +91,9 @@ def run_walkforward(
     fold_list = folds(dates, train_off, test_off, step_off)
     ctx = prepare(cfg, loaded, engine=engine, windows=[f.train for f in fold_list])  # type: ignore[arg-type]
     combos = list(g)
-    table = _scores(ctx, g, chunks(cfg, g, chunk_size), evaluate)
+    panel = loaded.panel
+    size = chunk_size or default_chunk_size(len(dates) * len(set(panel.markets)), len(panel.assets))
+    table = _scores(ctx, g, chunks(cfg, g, size), evaluate)
     lower = select_metric in LOWER_IS_BETTER
     chosen = [
         combos[int(table["combo"].iloc[select(table, f, select_metric, lower_is_better=lower)])] for f in fold_list
