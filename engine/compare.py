@@ -115,7 +115,7 @@ def compare_runs(
     }
     assets = tuple(dict.fromkeys(a for r in runs for a in r.prices.columns))
     rows, spa = _rows_and_spa(curves, measured, reference, rf, ppy, reps, by_year=by_year, regime=regime)
-    notes += _start_notes(runs, _window(curves, period)[0]) + _sample_notes(rows, dates) + _margin_notes(runs)
+    notes += _start_notes(runs, base) + _sample_notes(rows, dates) + _margin_notes(runs)
     return Comparison(
         rows=rows,
         first=dates[0],
@@ -134,13 +134,12 @@ def compare_runs(
     )
 
 
-def _start_notes(runs: Sequence[StoredRun], first: pd.Timestamp) -> list[str]:
-    """The note on a window, from ``first``, that some runs start on and others run through
-    (:func:`engine.metrics.frames.rebase_after`)."""
-    curves = [r.equity["value"] for r in runs]
-    if not cmp.starts_mixed(curves, first):
+def _start_notes(runs: Sequence[StoredRun], first: pd.Timestamp | None) -> list[str]:
+    """The note on a window that some runs start on and others run through, every row measured from the close
+    of ``first`` (:func:`_on_common_dates`; None: no such window)."""
+    if first is None:
         return []
-    starting = [r.name for r, c in zip(runs, curves, strict=True) if c.index[0] == first]
+    starting = [r.name for r in runs if r.equity["value"].index[0] == first]
     return [
         f"Every row from the close of {first.date()}, the first date of {', '.join(starting)}: "
         f"{'that run' if len(starting) == 1 else 'those runs'} from the initial cash (the first trades' costs "
@@ -217,13 +216,20 @@ def _in_window(curves: _Labelled, period: _Period) -> Callable[[pd.Series, Store
     """A run's curve on the comparison's window (:func:`_window`; a benchmark has its run's dates), over its
     value before the window (:func:`engine.metrics.frames.rebase`); None when that value is 0 or not finite."""
     first, last = _window(curves, period)
-    rebase = cmp.rebase_after if cmp.starts_mixed([v[0] for v in curves.values()], first) else cmp.rebase
+    rebase = _rebase_for(curves, first)
 
     def in_window(series: pd.Series, run: StoredRun) -> pd.Series | None:
         cut, before = rebase(series, first, last, initial=run.initial_cash)
         return cut / before if math.isfinite(before) and before != 0 else None
 
     return in_window
+
+
+def _rebase_for(curves: _Labelled, first: pd.Timestamp) -> Callable[..., tuple[pd.Series, float]]:
+    """How every curve is put on the window from ``first``: :func:`engine.metrics.frames.rebase_after` when
+    some curves start on ``first`` and others ran before it (every row from that close), else
+    :func:`engine.metrics.frames.rebase` (each from its previous close, or its initial cash)."""
+    return cmp.rebase_after if cmp.starts_mixed([v[0] for v in curves.values()], first) else cmp.rebase
 
 
 def _alike(a: pd.Series | None, b: pd.Series | None) -> bool:
@@ -296,15 +302,9 @@ def _on_common_dates(
     """Each curve cut to the common window on the dates every curve has, with its V_-1; those dates; and the
     date whose close every row is measured from when the window starts some runs (None: each from its
     previous close, or its initial cash)."""
-    first, last = _window(curves, period)
-    mixed = cmp.starts_mixed([v[0] for v in curves.values()], first)
-    cut: dict[str, tuple[pd.Series, float]] = {}
-    for label, (series, initial, _, _) in curves.items():
-        common = series.loc[first:last]
-        if mixed:  # from the first date's close: every row over the same dates
-            cut[label] = cmp.rebase_after(series, first, last, initial=initial)
-        else:
-            cut[label] = cmp.rebase(series, common.index[0], common.index[-1], initial=initial)
+    first, last = _window(curves, period)  # dates of every curve
+    rebase = _rebase_for(curves, first)
+    cut = {label: rebase(series, first, last, initial=initial) for label, (series, initial, _, _) in curves.items()}
     # Every curve on exactly the same dates (the union timelines of the runs may differ when mixed).
     dates = cut[reference][0].index
     for v, _ in cut.values():
@@ -316,7 +316,7 @@ def _on_common_dates(
             expected="a longer window (--period), or runs that overlap longer",
         )
     measured = {label: (value.loc[dates], initial) for label, (value, initial) in cut.items()}
-    return measured, dates, first if mixed else None
+    return measured, dates, first if rebase is cmp.rebase_after else None
 
 
 def _margin_notes(runs: Sequence[StoredRun]) -> list[str]:
