@@ -61,6 +61,7 @@ __all__ = [
     "chunks",
     "default_chunk_size",
     "evaluate_chunk",
+    "panel_chunk_size",
     "prepare",
     "rank_combinations",
     "setting",
@@ -445,6 +446,13 @@ def default_chunk_size(
     per_combo = 10 * 8 * n_slots * max(n_assets, 1)
     most = DEFAULT_CHUNK if simulator is None else SIMULATED_CHUNK
     return int(max(1, min(most, available_bytes // 4 // max(per_combo, 1))))
+
+
+def panel_chunk_size(loaded: LoadedPanel, simulator: Engine | None = None) -> int:
+    """:func:`default_chunk_size` for the run dates of ``loaded`` (a slot per date and market)."""
+    panel = loaded.panel
+    slots = len(panel.dates[loaded.start :]) * len(set(panel.markets))
+    return default_chunk_size(slots, len(panel.assets), simulator=simulator)
 
 
 def grid_frame(grid: Grid) -> pd.DataFrame:

@@ -61,9 +61,9 @@ from engine.sweep import (
     SweepContext,
     check_usable,
     chunks,
-    default_chunk_size,
     evaluate_chunk,
     grid_frame,
+    panel_chunk_size,
     prepare,
     rank_combinations,
     sweep_id,
@@ -255,9 +255,7 @@ def _staging_meta(
             )
         shutil.rmtree(staging)
     panel = loaded.panel
-    size = options.chunk_size or default_chunk_size(
-        len(panel.dates[loaded.start :]) * len(set(panel.markets)), len(panel.assets), simulator=options.simulator
-    )
+    size = options.chunk_size or panel_chunk_size(loaded, options.simulator)
     meta = {
         "sweep_id": staging.name.removeprefix(".partial-"),
         "config_name": cfg.name,

@@ -38,9 +38,9 @@ from engine.store import new_run_id, write_run
 from engine.sweep import (
     SweepContext,
     chunks,
-    default_chunk_size,
     evaluate_chunk,
     grid_frame,
+    panel_chunk_size,
     prepare,
     setting,
     window_metrics,
@@ -91,9 +91,7 @@ def run_walkforward(
     fold_list = folds(dates, train_off, test_off, step_off)
     ctx = prepare(cfg, loaded, engine=engine, windows=[f.train for f in fold_list])  # type: ignore[arg-type]
     combos = list(g)
-    panel = loaded.panel
-    size = chunk_size or default_chunk_size(len(dates) * len(set(panel.markets)), len(panel.assets))
-    table = _scores(ctx, g, chunks(cfg, g, size), evaluate)
+    table = _scores(ctx, g, chunks(cfg, g, chunk_size or panel_chunk_size(loaded)), evaluate)
     lower = select_metric in LOWER_IS_BETTER
     chosen = [
         combos[int(table["combo"].iloc[select(table, f, select_metric, lower_is_better=lower)])] for f in fold_list
