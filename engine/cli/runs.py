@@ -48,7 +48,7 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
 
     console = _console()
     cells = [["" if v is None else str(v) for v in row] for row in rows]
-    natural = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    natural = _natural_widths(columns, cells)
     if sum(natural) + 3 * len(columns) + 1 > console.width and len(columns) > 1:
         _print_records(columns, cells, console.width)
         return
@@ -58,6 +58,11 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     for row in cells:
         table.add_row(*row)
     console.print(table)
+
+
+def _natural_widths(headers: Sequence[str], texts: Sequence[Sequence[str]]) -> list[int]:
+    """Each column's width with every cell, and its header, on one line."""
+    return [max([len(h), *(len(row[i]) for row in texts)]) for i, h in enumerate(headers)]
 
 
 def _print_records(columns: list[str], cells: list[list[str]], width: int) -> None:
@@ -96,8 +101,7 @@ def _metric_table(
         for row in rows
     ]
     headers = [h for h, _ in fixed] + [spec(name).label for name in metrics]
-    natural = [max([len(h)] + [len(t[i]) for t in texts]) for i, h in enumerate(headers)]
-    widths = _narrowed([k for _, k in fixed], natural, width)
+    widths = _narrowed([k for _, k in fixed], _natural_widths(headers, texts), width)
     # no frame (as the other tables): its rules and padding would take a long config name's room
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0), pad_edge=False)
     for i, (header, key) in enumerate(fixed):
