@@ -23,7 +23,7 @@ from rich.text import Text
 from engine.metrics.samples import ANNUALISED, MIN_RETURNS, MIN_YEARS, covered_years
 from engine.metrics.specs import LOWER_IS_BETTER, PERCENT_METRICS, SPECS, SWEEP_TABLE, spec
 from engine.render.fit import FitColumn, Printout, fit_table
-from engine.render.text import counted, interval_sentence, significance_lines
+from engine.render.text import counted, finite, interval_sentence, significance_lines
 
 __all__ = ["folds_printout", "sweep_caption", "sweep_cell", "sweep_printout", "sweep_row_cells"]
 
@@ -160,7 +160,7 @@ def _best_dsr(man: Mapping[str, Any]) -> str:
     if "best_dsr" not in man:
         return ""
     dsr, best, sr0 = (man.get(k) for k in ("best_dsr", "best_sharpe", "best_sr0_annualised"))
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in (dsr, best, sr0)):
+    if not (finite(dsr) and finite(best) and finite(sr0)):
         return "; the best combination's deflated Sharpe ratio is undefined (it needs 3 daily returns that vary)"
     trials = counted(int(man["combinations"]), "trials")
     return (

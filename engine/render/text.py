@@ -30,6 +30,7 @@ __all__ = [
     "compare_markdown",
     "compare_sort",
     "counted",
+    "finite",
     "format_value",
     "interval_sentence",
     "narrow_rows",
@@ -221,7 +222,7 @@ def interval_sentence(head: str, rows: Sequence[Mapping[str, Any]], labels: Sequ
     missing = [
         label
         for row, label in zip(rows, labels, strict=True)
-        if _finite(row.get("sharpe")) and not _finite(row.get("sharpe_ci_low"))
+        if finite(row.get("sharpe")) and not finite(row.get("sharpe_ci_low"))
     ]
     if not missing:
         return head
@@ -231,7 +232,7 @@ def interval_sentence(head: str, rows: Sequence[Mapping[str, Any]], labels: Sequ
     )
 
 
-def _finite(value: Any) -> TypeGuard[int | float]:
+def finite(value: Any) -> TypeGuard[int | float]:
     """A number that is neither NaN nor infinite (None, text and the like are not)."""
     return isinstance(value, int | float) and math.isfinite(value)
 
@@ -321,9 +322,9 @@ def column_extremes(
     extremes: dict[str, tuple[float, float]] = {}
     for key, _, _, better in cols:
         values = [r.get(key) for r in rows]
-        finite = [float(v) for v in values if _finite(v)]
-        if better and len(finite) > 1 and min(finite) != max(finite):
-            best, worst = (max(finite), min(finite)) if better == "high" else (min(finite), max(finite))
+        known = [float(v) for v in values if finite(v)]
+        if better and len(known) > 1 and min(known) != max(known):
+            best, worst = (max(known), min(known)) if better == "high" else (min(known), max(known))
             extremes[key] = (best, worst)
     return extremes
 

@@ -37,6 +37,7 @@ from engine.render.text import (
     compare_caption,
     compare_cell,
     compare_columns,
+    finite,
     format_value,
     significance_lines,
     spa_sentence,
@@ -90,8 +91,7 @@ def _compare_table(c: Comparison, rows: Sequence[dict[str, Any]]) -> str:
 
 def _heat_table(c: Comparison, rows: Sequence[dict[str, Any]], partial: set[int]) -> str:
     values = [r.get(f"y{y}") for r in rows for y in c.years]
-    finite = [abs(float(v)) for v in values if isinstance(v, int | float) and math.isfinite(v)]
-    scale = max(finite, default=0.0)
+    scale = max((abs(float(v)) for v in values if finite(v)), default=0.0)
     headers = ["Name", *(f"{y} (partial)" if y in partial else str(y) for y in c.years)]
     out = []
     for r in rows:
