@@ -88,7 +88,7 @@ def today(
 
 
 def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:.1%}"
+    return "–" if x is None else f"{x:z.1%}"
 
 
 def _num(x: float | None) -> str:

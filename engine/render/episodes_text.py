@@ -24,7 +24,7 @@ CSV_FIELDS = (
 
 
 def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:+.1%}"
+    return "–" if x is None else f"{x:+z.1%}"
 
 
 def _num(x: float | None) -> str:
@@ -32,7 +32,7 @@ def _num(x: float | None) -> str:
 
 
 def _band(low: float | None, high: float | None) -> str:
-    return "–" if low is None or high is None else f"{low:.2f}…{high:.2f}"
+    return "–" if low is None or high is None else f"{low:z.2f}…{high:z.2f}"
 
 
 def _episode_table(r: EpisodeReport) -> Table:
@@ -94,7 +94,7 @@ def _study_table(summary: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Tabl
 
 
 def _pct_band(low: float | None, high: float | None) -> str:
-    return "–" if low is None or high is None else f"{low:+.1%}…{high:+.1%}"
+    return "–" if low is None or high is None else f"{low:+z.1%}…{high:+z.1%}"
 
 
 def episodes_lines(r: EpisodeReport) -> list[Any]:

@@ -37,9 +37,9 @@ def sweep_cell(key: str, value: Any) -> str:
     if key in _INT:
         return f"{int(value):d}"
     if isinstance(value, float) and key in PERCENT_METRICS:
-        return f"{value * 100:.1f}%"
+        return f"{value * 100:z.1f}%"
     if isinstance(value, float):
-        return f"{value:.2f}" if abs(value) < 1e6 else f"{value:,.0f}"
+        return f"{value:z.2f}" if abs(value) < 1e6 else f"{value:,.0f}"
     return str(value)
 
 

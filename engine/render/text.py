@@ -52,7 +52,9 @@ RUN_COLUMNS: tuple[tuple[str, str, str], ...] = tuple((n, spec(n).label, spec(n)
 
 
 def format_value(value: Any, kind: str) -> str:
-    """A fraction, ratio or amount as shown in every table: ``pct`` 12.3%, ``num`` 0.51, ``money`` 1,234; NaN ``–``."""
+    """A fraction, ratio or amount as shown in every table: ``pct`` 12.3%, ``num`` 0.51, ``money`` 1,234; NaN ``–``.
+
+    A value that rounds to zero shows no sign (``0.00``, not ``-0.00``)."""
     return _fmt(value, kind)
 
 
@@ -60,10 +62,10 @@ def _fmt(value: Any, kind: str) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     if kind == "pct":
-        return f"{value * 100:.1f}%"
+        return f"{value * 100:z.1f}%"
     if kind == "money":
-        return f"{value:,.0f}"
-    return f"{value:.2f}"
+        return f"{value:z,.0f}"
+    return f"{value:z.2f}"
 
 
 def rows_json(rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = None) -> str:

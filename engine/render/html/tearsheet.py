@@ -129,7 +129,7 @@ def _rolling_section(run: StoredRun, ts: dict[str, Any], figures: dict[str, Any]
     for asset in series:
         for what in ("correlation", "beta"):
             stats = ts["rolling"][asset][what]
-            cells = [Cell("–" if v is None else f"{v:.2f}", value=v, key=k) for k, v in stats.items()]
+            cells = [Cell("–" if v is None else f"{v:z.2f}", value=v, key=k) for k, v in stats.items()]
             rows.append([f"{asset} {what}", *cells])
     table = table_html(["", "Last", "Median", "Min", "Max"], rows, table_id="rolling-beta")
     return Section(
