@@ -398,3 +398,17 @@ def test_runs_query_help_names_every_table_and_view() -> None:
     text = " ".join(result.stdout.split())
     for name in ("runs", "metrics", "sweeps", "sweep_combos", *RUN_TABLES):
         assert re.search(rf"\b{name}\b", text), name
+
+
+def test_a_reader_closing_the_output_early_stops_the_command_quietly_with_141() -> None:
+    """``seesaw ... | head``: the command's first write meets a closed pipe; no traceback, and not exit 1
+    (a failed check or a bug) but 141, as a shell reports a program the closed pipe stopped."""
+    env = {**_process_env(), "SEESAW_SERVER": "off"}
+    cmd = [sys.executable, "-m", "engine", "validate", *map(str, SHIPPED)]
+    popen = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert popen.stdout is not None and popen.stderr is not None
+    popen.stdout.close()  # the reader is gone before the command writes a line
+    with popen.stderr:
+        stderr = popen.stderr.read()
+    assert popen.wait(timeout=120) == 141, stderr
+    assert stderr == ""

@@ -9,6 +9,7 @@ and ``--help`` stay fast.
 
 from __future__ import annotations
 
+import errno
 import gc
 
 # Importing a command module registers its commands; this order is the order of `seesaw --help`.
@@ -25,6 +26,10 @@ __all__ = ["app", "main"]
 #: The cyclic garbage collector's thresholds in a command's process (Python's are 700, 10, 10).
 GC_THRESHOLDS = (50_000, 20, 20)
 
+#: The exit code of a command whose reader closed its output early (``seesaw compare ... | head``):
+#: 128 + SIGPIPE, what a shell reports for a program that the closed pipe stopped.
+CLOSED_PIPE = 141
+
 
 def main() -> None:
     """Console-script entry point.
@@ -36,10 +41,18 @@ def main() -> None:
     had finished.  The objects are frozen (``gc.freeze``) once the command returns, so that last
     collection skips them (0.1 s); files, the catalog and worker pools are closed before then.
     A program that imports :mod:`engine` keeps its own collector settings.
+
+    A reader that closes the output early stops the command quietly with :data:`CLOSED_PIPE`: click
+    answers the broken pipe with exit code 1, the code of a failed check or a bug.
     """
     hide_from_vectorbt()  # vectorbt's unused quantstats adapter and notebook widgets (engine/import_guard.py)
     gc.set_threshold(*GC_THRESHOLDS)
     try:
         app(prog_name="seesaw")
+    except SystemExit as done:
+        cause = done.__context__  # click exits 1 while handling the broken pipe's OSError
+        if done.code == 1 and isinstance(cause, OSError) and cause.errno == errno.EPIPE:
+            raise SystemExit(CLOSED_PIPE) from None
+        raise
     finally:
         gc.freeze()
