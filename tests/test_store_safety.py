@@ -257,6 +257,21 @@ def test_clean_stale_removes_what_dead_writers_left_and_restores_a_set_aside_swe
     assert sorted(p.name for p in (tmp_path / "cfg").iterdir()) == [live_staging.name, "sweeps"]
 
 
+def test_writer_alive_is_false_for_an_exited_writer_not_yet_reaped() -> None:
+    """A killed command's worker is a zombie until its new parent reaps it: it writes nothing more, so
+    the next command removes its leftovers instead of keeping them as a live writer's."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # not waited for: a zombie once it exits
+    try:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            assert time.monotonic() < deadline, "the child did not exit"
+            time.sleep(0.01)
+        os.kill(child.pid, 0)  # the zombie still has its process id
+        assert not staging.writer_alive(child.pid, time.time())
+    finally:
+        child.wait()
+
+
 def test_writer_alive_is_false_for_a_reused_pid_and_true_for_this_process() -> None:
     assert staging.writer_alive(os.getpid(), time.time())
     assert not staging.writer_alive(os.getpid(), 0.0)  # this process started after 1970

@@ -81,10 +81,17 @@ def replace_dir(new: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _start_time(pid: int) -> float | None:
-    """When process ``pid`` started (seconds since the epoch), from ``/proc``; None where unknown."""
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first); None where unknown."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _start_time(fields: list[str]) -> float | None:
+    """When the process of ``/proc/<pid>/stat`` ``fields`` started (seconds since the epoch); None where unknown."""
+    try:
         boot = next(
             float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
         )
@@ -96,9 +103,9 @@ def _start_time(pid: int) -> float | None:
 def writer_alive(pid: int, written_at: float) -> bool:
     """Whether the process that wrote a file at ``written_at`` (its mtime) may still be writing it.
 
-    False if no process ``pid`` exists, or if the one that does started after the file was written
-    (the id was reused).  When in doubt, alive: a leftover is then kept, never a live writer's file
-    deleted.
+    False if no process ``pid`` exists, if it has exited and waits to be reaped (a zombie writes nothing
+    more), or if the one that does started after the file was written (the id was reused).  When in
+    doubt, alive: a leftover is then kept, never a live writer's file deleted.
     """
     if pid <= 0:
         return False
@@ -108,7 +115,12 @@ def writer_alive(pid: int, written_at: float) -> bool:
         return False
     except PermissionError:
         return True
-    started = _start_time(pid)
+    fields = _stat(pid)
+    if not fields:
+        return True
+    if fields[0] in ("Z", "X"):  # exited, not yet reaped by its parent (a killed command's orphaned worker)
+        return False
+    started = _start_time(fields)
     return started is None or started <= written_at + 1.0
 
 
