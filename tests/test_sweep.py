@@ -423,6 +423,49 @@ def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, 
     pd.testing.assert_frame_equal(pd.read_parquet(done / "combos.parquet"), pd.read_parquet(ref / "combos.parquet"))
 
 
+@pytest.mark.parametrize(
+    ("edit", "changed"),
+    [
+        (("cut: [0.0, 0.05]", "cut: [0.0, 0.1]"), "the grid"),
+        (("slippage_bps: 5", "slippage_bps: 6"), "the config"),
+    ],
+)
+def test_resume_after_the_config_changed_says_so_and_names_the_stopped_sweep_it_keeps(
+    small, tmp_path: Path, monkeypatch, edit: tuple[str, str], changed: str
+) -> None:
+    """The stopped sweep's id no longer matches: ``--resume`` says there is nothing to resume and starts
+    afresh, and names the stopped sweep it cannot continue (what changed, its chunks), which stays."""
+    import engine.jobs.chunk_workers as sj
+
+    path = tmp_path / "small.yaml"
+    path.write_text(small[0].read_text(encoding="utf-8"), encoding="utf-8")
+    real = sj.evaluate_chunk
+    calls = {"n": 0}
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sj, "evaluate_chunk", interrupted)
+    results = tmp_path / "results"
+    assert invoke("sweep", str(path), "--results-dir", str(results), "--chunk-size", "10").exit_code == 130
+    [partial] = (results / "small_sweep" / "sweeps").iterdir()
+    monkeypatch.setattr(sj, "evaluate_chunk", real)
+    text = path.read_text(encoding="utf-8")
+    assert text.count(edit[0]) == 1
+    path.write_text(text.replace(*edit), encoding="utf-8")
+    resumed = invoke("sweep", str(path), "--results-dir", str(results), "--chunk-size", "10", "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+    said = " ".join(resumed.stderr.split())
+    assert "nothing to resume" in said and "resumed:" not in said
+    assert f"cannot continue: {partial} (2 of 7 chunks; {changed} changed); remove the directory" in said
+    assert partial.is_dir() and len(list(partial.glob("chunk-*.parquet"))) == 2
+    quiet = invoke("sweep", str(path), "--results-dir", str(results), "--chunk-size", "10")  # reused: not again
+    assert quiet.exit_code == 0 and str(partial) not in quiet.stderr
+
+
 @pytest.mark.slow
 def test_dask_local_cluster_equals_in_process_bit_for_bit(small, tmp_path: Path) -> None:
     path = small[0]

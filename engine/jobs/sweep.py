@@ -52,6 +52,7 @@ from engine.store.sweeps import (
     done_chunks,
     load_sweep,
     save_chunk,
+    stopped_elsewhere,
     write_blocks,
     write_sweep,
 )
@@ -139,7 +140,9 @@ def sweep_job(
         outcome = load_sweep(final)
         return dataclasses.replace(outcome, cfg=cfg, loaded=loaded, reused=True)
     combos_frame = grid_frame(g)
+    nothing_to_resume = options.resume and not (staging / "meta.json").is_file()
     meta = _staging_meta(staging, cfg, g, loaded, options, resume=options.resume, force=force)
+    others = stopped_elsewhere(staging, meta)
     parts = chunks(cfg, g, int(meta["chunk_size"]))
     done = done_chunks(staging, len(parts))
     todo = [i for i in range(len(parts)) if i not in done]
@@ -162,7 +165,19 @@ def sweep_job(
     if not _save_chunks(evaluated, save, assembly, done, written):
         table = assembly.table() if done else combos_frame.iloc[:0]
         manifest = {**meta, "status": "stopped", "chunks_done": len(done)}
-        return SweepOutcome(cfg, g.keys, table, staging, manifest, loaded, len(done), len(parts), stopped=True)
+        return SweepOutcome(
+            cfg,
+            g.keys,
+            table,
+            staging,
+            manifest,
+            loaded,
+            len(done),
+            len(parts),
+            stopped=True,
+            nothing_to_resume=nothing_to_resume,
+            other_stopped=others,
+        )
     table, blocks = assembly.table(), assembly.blocks
     del assembly
     manifest = _finish(staging, final, ctx, meta, table, blocks, now)
@@ -170,7 +185,18 @@ def sweep_job(
         record(final)
     resumed = len(parts) - len(todo)
     return SweepOutcome(
-        cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts), ctx=ctx, chunks_resumed=resumed
+        cfg,
+        g.keys,
+        table,
+        final,
+        manifest,
+        loaded,
+        len(parts),
+        len(parts),
+        ctx=ctx,
+        chunks_resumed=resumed,
+        nothing_to_resume=nothing_to_resume,
+        other_stopped=others,
     )
 
 

@@ -13,6 +13,7 @@ What the files hold is described in :mod:`engine.jobs.sweep`; this module only r
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ __all__ = [
     "load_sweep",
     "save_chunk",
     "savez",
+    "stopped_elsewhere",
     "write_blocks",
     "write_sweep",
 ]
@@ -58,6 +60,8 @@ class SweepOutcome:
     stopped: bool = False
     ctx: SweepContext | None = None  # what the chunks shared, when this process ran them
     chunks_resumed: int = 0  # chunks a stopped sweep had finished, read back instead of computed (--resume)
+    nothing_to_resume: bool = False  # --resume found no stopped sweep of this id
+    other_stopped: tuple[str, ...] = ()  # the config's stopped sweeps this one cannot continue (stopped_elsewhere)
 
     @property
     def synthetic(self) -> bool:
@@ -91,6 +95,34 @@ def save_chunk(staging: Path, number: int, result: ChunkResult, combos: pd.DataF
 def done_chunks(staging: Path, total: int) -> set[int]:
     """The chunks of ``staging`` whose two files are both there."""
     return {i for i in range(total) if all(p.is_file() for p in chunk_files(staging, i))}
+
+
+#: What a stopped sweep's ``meta.json`` records of its identity (:func:`engine.sweep.sweep_id`), and its name.
+_IDENTITY = (
+    (("keys", "values"), "the grid"),
+    (("data_fingerprint",), "the data"),
+    (("code_hash",), "Seesaw's code"),
+    (("simulator",), "the engine"),
+)
+
+
+def stopped_elsewhere(staging: Path, meta: Mapping[str, Any]) -> tuple[str, ...]:
+    """The other stopped sweeps next to ``staging`` (``.partial-*`` of the same config), which a sweep with
+    ``meta`` cannot continue, each as ``<dir> (<n> of <m> chunks; <what> changed)``: what its
+    ``meta.json`` differs in, or ``the config`` when only the rest of the config can (the id hashes it)."""
+    found = []
+    for other in sorted(staging.parent.glob(".partial-*")):
+        if other == staging or not other.is_dir():
+            continue
+        try:
+            theirs = json.loads((other / "meta.json").read_text(encoding="utf-8"))
+            done = f"{len(done_chunks(other, int(theirs['chunks'])))} of {int(theirs['chunks'])} chunks"
+        except (OSError, ValueError, TypeError, KeyError):
+            found.append(f"{other} (no readable meta.json)")
+            continue
+        changed = [name for keys, name in _IDENTITY if any(theirs.get(k) != meta.get(k) for k in keys)]
+        found.append(f"{other} ({done}; {' and '.join(changed) or 'the config'} changed)")
+    return tuple(found)
 
 
 def write_blocks(staging: Path, blocks: dict[str, np.ndarray]) -> None:
