@@ -140,17 +140,13 @@ def sweep_job(
         outcome = load_sweep(final)
         return dataclasses.replace(outcome, cfg=cfg, loaded=loaded, reused=True)
     combos_frame = grid_frame(g)
-    nothing_to_resume = options.resume and not (staging / "meta.json").is_file()
+    notes = _StoppedNotes(options.resume and not (staging / "meta.json").is_file())
     meta = _staging_meta(staging, cfg, g, loaded, options, resume=options.resume, force=force)
-    others = stopped_elsewhere(staging, meta)
+    notes.others = stopped_elsewhere(staging, meta)
     parts = chunks(cfg, g, int(meta["chunk_size"]))
-    done = done_chunks(staging, len(parts))
+    done, assembly, finished = _kept_chunks(staging, parts, g.size)
     todo = [i for i in range(len(parts)) if i not in done]
     ctx = prepare(cfg, loaded, engine=engine, reference=options.reference, simulator=options.simulator)  # type: ignore[arg-type]
-    finished = sum(len(parts[i]) for i in done)
-    assembly = ChunkAssembly(g.size, BLOCKS)  # rows and block sums in grid order, filled as chunks finish
-    for number in sorted(done):
-        assembly.read(*chunk_files(staging, number))
     if progress:
         progress(len(done), len(parts), finished, g.size)
 
@@ -165,39 +161,37 @@ def sweep_job(
     if not _save_chunks(evaluated, save, assembly, done, written):
         table = assembly.table() if done else combos_frame.iloc[:0]
         manifest = {**meta, "status": "stopped", "chunks_done": len(done)}
-        return SweepOutcome(
-            cfg,
-            g.keys,
-            table,
-            staging,
-            manifest,
-            loaded,
-            len(done),
-            len(parts),
-            stopped=True,
-            nothing_to_resume=nothing_to_resume,
-            other_stopped=others,
+        return notes.on(
+            SweepOutcome(cfg, g.keys, table, staging, manifest, loaded, len(done), len(parts), stopped=True)
         )
     table, blocks = assembly.table(), assembly.blocks
     del assembly
     manifest = _finish(staging, final, ctx, meta, table, blocks, now)
     if record is not None:
         record(final)
-    resumed = len(parts) - len(todo)
-    return SweepOutcome(
-        cfg,
-        g.keys,
-        table,
-        final,
-        manifest,
-        loaded,
-        len(parts),
-        len(parts),
-        ctx=ctx,
-        chunks_resumed=resumed,
-        nothing_to_resume=nothing_to_resume,
-        other_stopped=others,
-    )
+    outcome = SweepOutcome(cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts), ctx=ctx)
+    return notes.on(dataclasses.replace(outcome, chunks_resumed=len(parts) - len(todo)))
+
+
+def _kept_chunks(staging: Path, parts: list[np.ndarray], size: int) -> tuple[set[int], ChunkAssembly, int]:
+    """The chunks a stopped sweep in ``staging`` finished, the assembly of the ``size`` rows (in grid order,
+    filled as chunks finish) with theirs read back, and how many combinations they hold."""
+    done = done_chunks(staging, len(parts))
+    assembly = ChunkAssembly(size, BLOCKS)
+    for number in sorted(done):
+        assembly.read(*chunk_files(staging, number))
+    return done, assembly, sum(len(parts[i]) for i in done)
+
+
+@dataclass
+class _StoppedNotes:
+    """What a computed sweep says of stopped sweeps: ``--resume`` found none of its id; the config's others."""
+
+    nothing_to_resume: bool
+    others: tuple[str, ...] = ()
+
+    def on(self, outcome: SweepOutcome) -> SweepOutcome:
+        return dataclasses.replace(outcome, nothing_to_resume=self.nothing_to_resume, other_stopped=self.others)
 
 
 def _save_chunks(
