@@ -12,7 +12,8 @@ show the run in C, every amount of money on date d is divided by X_C(d):
 Returns in C therefore include the move of the exchange rate, as an investor counting in C sees
 them.  The rate is the run's own (the same closes that valued its foreign assets), never a rate
 fetched for the occasion, so converting a run and converting it back gives the run again.  Weights,
-quoted prices, signals and the cash index (the run's own cash rate) are not money and stay.
+quoted prices, signals and the cash index (the run's own cash rate) are not money and stay, as do the
+prices of an asset only the signals read (kept in its own currency).
 
 A run whose assets are all in B has no rate to convert with (its data has no exchange rate), and
 a run stored before ``fx.parquet`` existed has none kept: both are a one-line error.
@@ -45,16 +46,22 @@ def _label(run: StoredRun) -> str:
     return f"run {run.manifest.get('run_id', run.run_dir.name)} ({run.name}, in {base_currency(run)})"
 
 
+def _traded(run: StoredRun) -> dict[str, dict[str, Any]]:
+    """The assets ``run`` valued in its base currency: every asset but those only its signals read, which keep
+    their own currency's prices (their ``fx.parquet`` column is 1, not an exchange rate)."""
+    assets = run.metrics.get("data", {}).get("assets") or {}
+    return {a: info for a, info in assets.items() if info.get("traded") is not False}
+
+
 def rate_to(run: StoredRun, currency: str) -> pd.Series:
     """The value in ``currency`` of one unit of ``run``'s base currency on each run date (1 for its own)."""
     dates = run.equity.index
     if currency == base_currency(run):
         return pd.Series(1.0, index=dates)
-    assets = run.metrics.get("data", {}).get("assets") or {}
-    quoted_in = [a for a, info in assets.items() if info.get("currency") == currency]
+    quoted_in = [a for a, info in _traded(run).items() if info.get("currency") == currency]
     if not quoted_in:
         raise UserError(
-            f"{_label(run)} holds no asset quoted in {currency}, so its data has no exchange rate to convert "
+            f"{_label(run)} trades no asset quoted in {currency}, so its data has no exchange rate to convert "
             f"it with; compare it in {base_currency(run)}"
         )
     if run.fx is None or quoted_in[0] not in run.fx:
@@ -75,6 +82,7 @@ def in_currency(run: StoredRun, currency: str) -> StoredRun:
     rate = rate_to(run, currency)
     money = [c for c in run.equity.columns if c != "cash_index"]
     equity = run.equity.assign(**{c: run.equity[c] * rate for c in money})
+    valued = list(_traded(run))  # the assets whose prices and rates are in the base currency
     on_fill = rate.reindex(pd.DatetimeIndex(pd.to_datetime(run.trades["date"]))).to_numpy()
     trades = run.trades.assign(
         **{c: run.trades[c].to_numpy() * on_fill for c in ("price", "value", "fees") if c in run.trades}
@@ -88,9 +96,14 @@ def in_currency(run: StoredRun, currency: str) -> StoredRun:
         equity=equity,
         benchmarks=run.benchmarks.mul(rate, axis=0),
         trades=trades,
-        prices=run.prices.mul(rate, axis=0),
-        fx=None if run.fx is None else run.fx.mul(rate, axis=0),
+        prices=_converted(run.prices, rate, valued),
+        fx=None if run.fx is None else _converted(run.fx, rate, valued),
     )
+
+
+def _converted(frame: pd.DataFrame, rate: pd.Series, columns: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with its ``columns`` (those it has) multiplied by ``rate`` on each date."""
+    return frame.assign(**{c: frame[c].mul(rate, axis=0) for c in columns if c in frame})
 
 
 def majority_currency(runs: Sequence[StoredRun]) -> str:

@@ -7,6 +7,7 @@ quoted in C); the initial capital at the first date's rate; weights, quotes and 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -81,10 +82,27 @@ def test_the_base_currency_is_the_run_itself() -> None:
 def test_a_run_without_rates_is_one_line_error() -> None:
     with pytest.raises(UserError, match=r"run id-hkd_run \(hkd_run, in HKD\) was stored before .*fx\.parquet.*--force"):
         in_currency(hkd_run(fx=False), "USD")
-    with pytest.raises(UserError, match="holds no asset quoted in USD, so its data has no exchange rate"):
+    with pytest.raises(UserError, match="trades no asset quoted in USD, so its data has no exchange rate"):
         in_currency(hkd_run(usd_asset=False), "USD")
     with pytest.raises(UserError, match="--currency: expected one of USD, HKD"):
         in_currency(hkd_run(), "EUR")
+
+
+def test_an_asset_only_the_signals_read_is_neither_a_rate_nor_money() -> None:
+    """A USD run that trades only USD assets but reads an HKD index for its signals (``etf_pair_us``): that
+    index's fx column is 1 (its prices stay in HKD), not an exchange rate, so the run cannot be shown in HKD;
+    and a run that can be converted leaves such an asset's prices and column as they are."""
+    run = hkd_run(usd_asset=False)
+    signal = {"currency": "USD", "traded": False}
+    only_signal = dataclasses.replace(run, metrics={"data": {"base_currency": "HKD", "assets": {"us": signal}}})
+    with pytest.raises(UserError, match="trades no asset quoted in USD, so its data has no exchange rate"):
+        in_currency(only_signal, "USD")
+    converted = in_currency(hkd_run(usd_asset=True), "USD")
+    read = hkd_run()
+    read.metrics["data"]["assets"]["hk"]["traded"] = False
+    kept = in_currency(read, "USD")
+    assert kept.prices["hk"].tolist() == [45.0, 45.0, 45.0] and kept.fx["hk"].tolist() == [1.0, 1.0, 1.0]
+    assert kept.prices["us"].equals(converted.prices["us"]) and kept.equity.equals(converted.equity)
 
 
 def test_majority_currency_and_the_note() -> None:
