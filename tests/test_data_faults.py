@@ -605,3 +605,16 @@ def test_a_config_symbol_that_is_a_path_exits_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "/etc/passwd" in proc.stderr + proc.stdout
+
+
+def test_a_period_without_data_names_the_dates_the_file_has(tmp_path: Path) -> None:
+    """A start after the file's last date: the error says which dates the file does have."""
+    data = tmp_path / "data"
+    _write(data)
+    cfg = load_config(_config(tmp_path))
+    cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"start": dt.date(2030, 1, 2), "end": None})})
+    with pytest.raises(DataError) as refused:
+        load_for_config(CsvProvider(data), cfg, warmup_rows=5)
+    said = str(refused.value)
+    assert "no data for '^GSPC' (asset 'us') between" in said
+    assert said.endswith(f"; it has data from {US_DATES[0]} to {US_DATES[-1]}"), said

@@ -44,8 +44,21 @@ def _fetch_extra(
 def _no_data(provider: Provider, role: str, symbol: str, start: dt.date | None, end: dt.date | None) -> DataError:
     span = f" between {start or 'the beginning'} and {end or 'today'}"
     return DataError(
-        f"no data for the {role} {symbol!r}{span} from source {provider.name}", file=_file_of(provider, symbol)
+        f"no data for the {role} {symbol!r}{span} from source {provider.name}{_covered(provider, symbol)}",
+        file=_file_of(provider, symbol),
     )
+
+
+def _covered(provider: Provider, symbol: str) -> str:
+    """``"; it has data from <first> to <last>"`` for a provider that reads files (nothing is downloaded for a
+    message); empty for one that does not, or when the file has no dated rows at all."""
+    if _file_of(provider, symbol) is None:
+        return ""
+    try:
+        dates = pd.DatetimeIndex(provider.fetch(symbol, None, None).index)
+    except (DataError, OSError, ValueError):  # only a detail of the message: the error stands without it
+        return ""
+    return f"; it has data from {dates.min().date()} to {dates.max().date()}" if len(dates) else ""
 
 
 def _file_of(provider: Provider, symbol: str) -> str | None:
@@ -87,7 +100,8 @@ def load_assets(
         if raw.empty:
             span = f" between {fetch_start or 'the beginning'} and {end or 'today'}"
             raise DataError(
-                f"no data for {spec.symbol!r} (asset {asset!r}){span} from source {provider.name}",
+                f"no data for {spec.symbol!r} (asset {asset!r}){span} from source {provider.name}"
+                f"{_covered(provider, spec.symbol)}",
                 file=_file_of(provider, spec.symbol),
             )
         market = spec.market if check_calendar else None
