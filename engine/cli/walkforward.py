@@ -151,7 +151,7 @@ def _print_table(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[
 
 def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str, str, str]) -> list[str]:
     from engine.metrics.samples import annualised_shown
-    from engine.render.text import counted
+    from engine.plural import counted
 
     strategy = wf.results[0].metrics
     is_mean = float(np.nanmean(wf.folds_table[f"is_{select}"]))

@@ -76,6 +76,7 @@ import pandas as pd
 from engine.calendar import sessions
 from engine.data import faults
 from engine.errors import DataError
+from engine.plural import counted
 
 __all__ = [
     "PRICE_COLUMNS",
@@ -164,13 +165,13 @@ def _drop_non_sessions(
     if len(drop):
         where = f"not {market} exchange sessions" if market else "on weekends"
         notes.append(
-            f"{symbol}: dropped {len(drop)} rows dated on days that are {where} ({_first_dates(drop, 5)}); "
+            f"{symbol}: dropped {counted(len(drop), 'rows')} dated on days that are {where} ({_first_dates(drop, 5)}); "
             "treated as days it did not trade"
         )
     if len(kept):
         notes.append(
-            f"{symbol}: kept {len(kept)} rows on weekdays the {market} exchange calendar has no session for "
-            f"({_first_dates(kept, 5)}): the data shows trading, or cannot tell"
+            f"{symbol}: kept {counted(len(kept), 'rows')} on weekdays the {market} exchange calendar has no session "
+            f"for ({_first_dates(kept, 5)}): the data shows trading, or cannot tell"
         )
     return values.drop(drop)
 
@@ -275,7 +276,7 @@ def _long_gaps(values: pd.Series, symbol: str, consequence: str, days: int = 10)
         return []
     shown = ", ".join(f"{index[i].date()} → {index[i + 1].date()} ({step[i]} days)" for i in where[:3])
     more = ", …" if len(where) > 3 else ""
-    return [f"{symbol}: {len(where)} gaps longer than {days} calendar days ({shown}{more}); {consequence}"]
+    return [f"{symbol}: {counted(len(where), 'gaps')} longer than {days} calendar days ({shown}{more}); {consequence}"]
 
 
 def clean_series(raw: pd.DataFrame, *, symbol: str, market: str | None = None) -> tuple[pd.Series, list[str]]:
@@ -363,13 +364,14 @@ def calendar_gap_notes(series: pd.Series, *, symbol: str, market: str) -> list[s
     absent = expected.difference(pd.DatetimeIndex(series.index))
     if len(absent):
         notes.append(
-            f"{symbol}: {len(absent)} {market} exchange-calendar sessions have no price "
-            f"({_first_dates(absent)}); treated as days it did not trade"
+            f"{symbol}: {counted(len(absent), 'sessions')} of the {market} exchange calendar "
+            f"{'has' if len(absent) == 1 else 'have'} no price ({_first_dates(absent)}); "
+            "treated as days it did not trade"
         )
     gaps = np.diff(series.index.to_numpy()).astype("timedelta64[D]").astype(int)
     long_gaps = np.flatnonzero(gaps > _LONG_GAP_DAYS)
     if len(long_gaps):
         shown = ", ".join(f"{series.index[i].date()}→{series.index[i + 1].date()}" for i in long_gaps[:3])
         more = ", …" if len(long_gaps) > 3 else ""
-        notes.append(f"{symbol}: {len(long_gaps)} gaps longer than {_LONG_GAP_DAYS} days ({shown}{more})")
+        notes.append(f"{symbol}: {counted(len(long_gaps), 'gaps')} longer than {_LONG_GAP_DAYS} days ({shown}{more})")
     return notes

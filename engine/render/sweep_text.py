@@ -22,8 +22,9 @@ from rich.text import Text
 
 from engine.metrics.samples import ANNUALISED, MIN_RETURNS, MIN_YEARS, covered_years
 from engine.metrics.specs import LOWER_IS_BETTER, PERCENT_METRICS, SPECS, SWEEP_TABLE, spec
+from engine.plural import counted
 from engine.render.fit import FitColumn, Printout, fit_table
-from engine.render.text import counted, finite, interval_sentence, significance_lines
+from engine.render.text import finite, interval_sentence, significance_lines
 
 __all__ = ["folds_printout", "sweep_caption", "sweep_cell", "sweep_printout", "sweep_row_cells"]
 

@@ -11,6 +11,7 @@ from typing import Any, TypeGuard
 
 from engine.metrics.samples import annualised_shown
 from engine.metrics.specs import COMPARE_TABLE, LOWER_IS_BETTER, RUN_TABLE, MetricSpec, spec
+from engine.plural import counted
 from engine.store.rundir import dumps_json
 
 __all__ = [
@@ -29,7 +30,6 @@ __all__ = [
     "compare_json",
     "compare_markdown",
     "compare_sort",
-    "counted",
     "finite",
     "format_value",
     "interval_sentence",
@@ -237,20 +237,6 @@ def interval_sentence(head: str, rows: Sequence[Mapping[str, Any]], labels: Sequ
 def finite(value: Any) -> TypeGuard[int | float]:
     """A number that is neither NaN nor infinite (None, text and the like are not)."""
     return isinstance(value, int | float) and math.isfinite(value)
-
-
-def counted(n: int, noun: str) -> str:
-    """``n`` and ``noun`` (its plural, the first word: ``combinations (all tried)``) in the singular when ``n``
-    is 1.
-
-    >>> counted(1, "strategies"), counted(2_000, "combinations (all tried)"), counted(1, "folds")
-    ('1 strategy', '2,000 combinations (all tried)', '1 fold')
-    """
-    if n == 1:
-        word, _, rest = noun.partition(" ")
-        word = word[:-3] + "y" if word.endswith("ies") else word.removesuffix("s")
-        noun = f"{word} {rest}".rstrip()
-    return f"{n:,} {noun}"
 
 
 def significance_lines(reference: str, n_trials: int, trials: str = "strategies") -> list[str]:

@@ -50,7 +50,7 @@ def test_long_fx_gaps_are_named() -> None:
     frame = raw(["2003-04-30", "2003-05-01", "2003-12-01", "2003-12-02"], [7.799, 7.799, 7.764, 7.765])
     _, notes = clean_fx(frame, symbol="HKD=X", band=(7.74, 7.86))
     assert notes == [
-        "HKD=X: 1 gaps longer than 10 calendar days (2003-05-01 → 2003-12-01 (214 days)); "
+        "HKD=X: 1 gap longer than 10 calendar days (2003-05-01 → 2003-12-01 (214 days)); "
         "the previous close is carried forward over each"
     ]
 
