@@ -42,6 +42,22 @@ class EpisodeReport:
             f"(never among the first {MIN_HISTORY} observations)"
         )
 
+    def interval_caveat(self) -> str | None:
+        """A sentence when an event study's 95% interval of a mean return reaches below -100%, a loss no
+        return can make: the t interval of so few independent episodes is then no guide; None otherwise."""
+        beyond = [
+            f"{name} {h} (k = {s['n_independent']})"
+            for name, by_h in self.summary.items()
+            for h, s in by_h.items()
+            if s.get("ci_low") is not None and s["ci_low"] < -1.0
+        ]
+        if not beyond:
+            return None
+        return (
+            f"The 95% interval of the mean reaches below -100% for {', '.join(beyond)}: no return can, so a t "
+            "interval from so few independent episodes is no guide to where the mean lies."
+        )
+
     def stored(self) -> dict[str, Any]:
         """The object written to ``episodes.json``."""
         return {

@@ -18,6 +18,7 @@ import pytest
 from scipy import stats
 
 from engine.episode_bands import Z95, bootstrap_band, fisher_band, indistinguishable
+from engine.episode_report import EpisodeReport
 from engine.episode_study import asset_forward, equity_forward, non_overlapping, study
 from engine.episodes import MIN_HISTORY, Threshold, find_episodes, observations, percentiles
 from tests.conftest import REPO
@@ -315,3 +316,24 @@ def test_without_an_exchange_rate_only_the_foreign_forward_returns_are_missing(d
     assert first["date"] == "2025-02-24"
     assert first["forward"]["hsi"]["1m"] is None and first["forward"]["spx"]["1m"] is not None
     assert "no exchange rate for the forward returns" in out.stderr
+
+
+def _report(summary: dict) -> EpisodeReport:
+    empty = pd.Series(dtype=float)
+    return EpisodeReport(
+        config="c", file="c.yaml", signal="corr", direction="low", threshold=Threshold("value", 0.0), synthetic=False,
+        data={}, observations={}, episodes=[], summary=summary, runs={}, notes=[], history=empty, paths={},
+    )  # fmt: skip
+
+
+def test_an_interval_below_a_total_loss_is_called_no_guide() -> None:
+    """A mean return's t interval from two independent episodes can reach below -100%, a loss no return
+    makes: the report says so, naming the series, horizon and k; an interval above -100% says nothing."""
+    s = {"ci_low": -1.599, "ci_high": 1.837, "n_independent": 2}
+    report = _report({"hsi": {"1m": {**s, "ci_low": -0.138}, "3m": s}, "spx": {"3m": {**s, "ci_low": None}}})
+    caveat = report.interval_caveat()
+    assert caveat is not None and caveat.startswith(
+        "The 95% interval of the mean reaches below -100% for hsi 3m (k = 2):"
+    )
+    assert "1m" not in caveat and "spx" not in caveat
+    assert _report({"hsi": {"3m": {**s, "ci_low": -0.99}}}).interval_caveat() is None

@@ -118,6 +118,7 @@ def episodes_lines(r: EpisodeReport) -> list[Any]:
         _forward_table(r),
         "Event study: independent episodes (h-month windows not overlapping) against every other date",
         _study_table(r.summary),
+        *([f"  {caveat}"] if (caveat := r.interval_caveat()) else []),
     ]
 
 

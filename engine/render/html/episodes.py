@@ -399,6 +399,7 @@ def _study_section(r: EpisodeReport, figures: dict[str, go.Figure]) -> Section:
         "kept start), with its 95% t interval; Episodes: all with a known return. Others: every observation date "
         "outside every episode with a known return; difference: mean − others' mean with a Welch 95% interval, the "
         "others' standard error from a non-overlapping sample of them.",
+        *([caveat] if (caveat := r.interval_caveat()) else []),
     ]
     if not r.episodes:
         return Section("event-study", "Event study", notice("No episode: no event study to chart.") + table)
