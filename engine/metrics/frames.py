@@ -35,6 +35,7 @@ __all__ = [
     "common_window",
     "longest_drawdown_days",
     "partial_years",
+    "partial_years_between",
     "rebase",
     "rebase_after",
     "regime_metrics",
@@ -197,12 +198,22 @@ def longest_drawdown_days(value: pd.Series, initial: float) -> int:
 
 
 def partial_years(value: pd.Series) -> frozenset[int]:
-    """Calendar years the curve covers only in part (its first and last year at most).
+    """Calendar years the curve covers only in part (its first and last year at most):
+    :func:`partial_years_between` its first and last date."""
+    return partial_years_between(value.index[0], value.index[-1])
+
+
+def partial_years_between(first: pd.Timestamp, last: pd.Timestamp) -> frozenset[int]:
+    """Calendar years the dates ``first`` to ``last`` cover only in part (the first and last year at most).
 
     A first year is complete when the first date is on or before 4 January, a last year when
     the last date is on or after 29 December (``_FULL_YEAR_FIRST``, ``_FULL_YEAR_LAST``).
+
+    >>> sorted(partial_years_between(pd.Timestamp("2002-03-15"), pd.Timestamp("2026-08-26")))
+    [2002, 2026]
+    >>> sorted(partial_years_between(pd.Timestamp("2002-01-02"), pd.Timestamp("2024-12-31")))
+    []
     """
-    first, last = value.index[0], value.index[-1]
     out = set()
     if (first.month, first.day) > _FULL_YEAR_FIRST:
         out.add(first.year)

@@ -26,7 +26,9 @@ from engine.render.text import (
     compare_cell,
     compare_columns,
     format_value,
+    part_years_note,
     weights_cell,
+    year_label,
 )
 
 __all__ = [
@@ -137,9 +139,11 @@ def year_printout(c: Any, rows: Sequence[dict[str, Any]], width: int | None = No
     """Calendar-year returns as a matrix, a row per year and a column per compared row (``--by year``)."""
     columns = [FitColumn(f"row{i}", r["name"]) for i, r in enumerate(rows)]
     cells = [[Text(format_value(r.get(f"y{y}"), "pct")) for r in rows] for y in c.years]
-    fitted = fit_table("Calendar-year returns", "Year", columns, [str(y) for y in c.years], cells, width=width)
-    note = "Each year from the last close of the year before (the first from the window's start)."
-    return Printout([*fitted.tables, note], fitted.width, wrap=width is not None)
+    labels = [year_label(c, y) for y in c.years]
+    fitted = fit_table("Calendar-year returns", "Year", columns, labels, cells, width=width)
+    notes = ["Each year from the last close of the year before (the first from the window's start)."]
+    notes += [note] if (note := part_years_note(c)) else []
+    return Printout([*fitted.tables, *notes], fitted.width, wrap=width is not None)
 
 
 def run_keys(rows: Sequence[dict[str, Any]]) -> tuple[list[Col], list[Col]]:

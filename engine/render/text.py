@@ -6,9 +6,10 @@ No printing here: the CLI prints.  The terminal tables are in :mod:`engine.rende
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeGuard
 
+from engine.metrics.frames import partial_years_between
 from engine.metrics.samples import annualised_shown
 from engine.metrics.specs import COMPARE_TABLE, LOWER_IS_BETTER, RUN_TABLE, MetricSpec, spec
 from engine.plural import counted
@@ -34,10 +35,12 @@ __all__ = [
     "format_value",
     "interval_sentence",
     "narrow_rows",
+    "part_years_note",
     "rows_json",
     "significance_lines",
     "spa_sentence",
     "weights_cell",
+    "year_label",
 ]
 
 #: Keys of every object in ``--format json`` output (the contract), in order; more may follow.
@@ -164,7 +167,27 @@ def compare_sort(rows: Sequence[dict[str, Any]], key: str | None, top: int | Non
     return strategies + benchmarks
 
 
-def _columns(assets: Sequence[str], years: Sequence[int], regime: bool = False) -> list[tuple[str, str, str, str]]:
+def year_label(c: Any, year: int) -> str:
+    """A calendar year as a table labels it: ``2026*`` when comparison ``c``'s window covers it only in part."""
+    return f"{year}*" if year in partial_years_between(c.first, c.last) else str(year)
+
+
+def part_years_note(c: Any) -> str | None:
+    """The line under calendar-year returns naming each year comparison ``c``'s window covers only in part
+    (marked ``*`` by :func:`year_label`); None when it covers every year whole or shows no years."""
+    part = partial_years_between(c.first, c.last) & set(c.years)
+    if not part:
+        return None
+    spans = []
+    for y in sorted(part):
+        start = f" from {c.first.date()}" if y == c.first.year else ""
+        spans.append(f"{y}{start}" + (f" to {c.last.date()}" if y == c.last.year else ""))
+    return f"* part of a year (its return is for those dates only, not annualised): {'; '.join(spans)}."
+
+
+def _columns(
+    assets: Sequence[str], years: Sequence[int], regime: bool = False, year: Callable[[int], str] = str
+) -> list[tuple[str, str, str, str]]:
     cols = list(COMPARE_COLUMNS)
     if regime:
         cols += [
@@ -174,7 +197,7 @@ def _columns(assets: Sequence[str], years: Sequence[int], regime: bool = False) 
             ("regime_out_sharpe", "Sharpe outside", "num", "high"),
         ]
     cols += [(f"beta_{a}", f"β {a}", "num", "") for a in assets]
-    cols += [(f"y{y}", str(y), "pct", "high") for y in years]
+    cols += [(f"y{y}", year(y), "pct", "high") for y in years]
     return cols
 
 
@@ -286,7 +309,10 @@ def compare_caption(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None
             f"Regime {c.regime!r}: {share * 100:.1f}% of days (each day classified by the regime at the previous "
             "close); returns annualised geometrically, Sharpe in excess of the cash rate as in the main table."
         )
-    lines.append("Turnover, switches and average weights are not stored for benchmarks (–).")
+    lines.append(
+        "Benchmarks' turnover, switches and average weights are –: their fills are not stored, so they cannot be "
+        "measured over the common window (`seesaw run` shows them over each run's own dates)."
+    )
     lines += list(getattr(c, "notes", ()) or ())
     lines += assumption_lines(c.assumptions or {})
     return lines
@@ -295,7 +321,7 @@ def compare_caption(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None
 def compare_columns(c: Any, *, years: bool = True) -> list[tuple[str, str, str, str]]:
     """The compare table's columns for comparison ``c``: (key, header, format, better); ``years=False`` drops
     the calendar-year columns."""
-    return _columns(c.assets, c.years if years else (), c.regime is not None)
+    return _columns(c.assets, c.years if years else (), c.regime is not None, lambda y: year_label(c, y))
 
 
 def compare_cell(row: dict[str, Any], key: str, kind: str) -> str:
@@ -330,7 +356,8 @@ def compare_markdown(
     for r in rows:
         cells = [r["name"], *(_markdown_cell(r, k, kind) for k, _, kind, _ in cols)]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    return "\n".join(lines) + "\n\n" + "\n".join(compare_caption(c, reps, rows)) + "\n"
+    caption = [*compare_caption(c, reps, rows), *([note] if (note := part_years_note(c)) and c.years else [])]
+    return "\n".join(lines) + "\n\n" + "\n".join(caption) + "\n"
 
 
 def _markdown_cell(row: dict[str, Any], key: str, kind: str) -> str:

@@ -1,11 +1,18 @@
-"""Table cells: a value that rounds to zero is shown without a minus sign, in every kind of cell."""
+"""Table cells and labels: a value that rounds to zero shows no minus sign; a year the window covers only in
+part is starred and its dates named."""
 
 from __future__ import annotations
 
+import io
+from types import SimpleNamespace
+
+import pandas as pd
 import pytest
+from rich.console import Console
 
 from engine.render.sweep_text import sweep_cell
-from engine.render.text import format_value
+from engine.render.tables import year_printout
+from engine.render.text import format_value, part_years_note, year_label
 
 
 @pytest.mark.parametrize(
@@ -35,3 +42,33 @@ def test_format_value_drops_the_sign_of_a_rounded_zero(value: float, kind: str, 
 )
 def test_sweep_cell_drops_the_sign_of_a_rounded_zero(key: str, value: float, shown: str) -> None:
     assert sweep_cell(key, value) == shown
+
+
+def _window(first: str, last: str, years: tuple[int, ...]) -> SimpleNamespace:
+    return SimpleNamespace(first=pd.Timestamp(first), last=pd.Timestamp(last), years=years)
+
+
+def test_a_year_the_window_covers_in_part_is_starred_and_named_with_its_dates() -> None:
+    c = _window("2002-03-15", "2026-08-26", tuple(range(2002, 2027)))
+    assert [year_label(c, y) for y in (2002, 2003, 2025, 2026)] == ["2002*", "2003", "2025", "2026*"]
+    assert part_years_note(c) == (
+        "* part of a year (its return is for those dates only, not annualised): "
+        "2002 from 2002-03-15; 2026 to 2026-08-26."
+    )
+    one = _window("2024-02-01", "2024-08-26", (2024,))
+    assert part_years_note(one) is not None and part_years_note(one).endswith("2024 from 2024-02-01 to 2024-08-26.")
+    whole = _window("2002-01-02", "2024-12-31", tuple(range(2002, 2025)))
+    assert part_years_note(whole) is None and year_label(whole, 2002) == "2002"
+    assert part_years_note(_window("2002-03-15", "2026-08-26", ())) is None  # no years shown
+
+
+def test_the_terminal_year_table_stars_part_years_and_says_why() -> None:
+    c = _window("2002-03-15", "2003-12-31", (2002, 2003))
+    rows = [{"name": "a", "y2002": -0.237, "y2003": 0.264}]
+    printout = year_printout(c, rows, width=100)
+    console = Console(width=100, record=True, file=io.StringIO())
+    for part in printout.parts:
+        console.print(part)
+    text = console.export_text()
+    assert "2002*" in text and "2003*" not in text and "-23.7%" in text
+    assert "* part of a year (its return is for those dates only, not annualised): 2002 from 2002-03-15." in text
