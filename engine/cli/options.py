@@ -97,7 +97,7 @@ ColumnsOpt = Annotated[
     str | None,
     typer.Option(
         help="Terminal table columns: a comma-separated list (e.g. cagr,sharpe,max_drawdown) or 'all' "
-        "[default: a compact set]; also narrows --format markdown, csv and json, which show all by default."
+        "[default: a compact set]; also narrows the other --format outputs, which show all by default."
     ),
 ]
 PngOpt = Annotated[Path | None, typer.Option(help="Also write each chart of the report as DIR/<chart>.png (Chromium).")]
