@@ -87,10 +87,12 @@ def _chosen(requested: str | None, every: list[Col], valid: list[Col], default: 
 
 
 def compare_chosen(c: Any, rows: Sequence[dict[str, Any]], requested: str | None, *, terminal: bool) -> list[Col]:
-    """The compare columns to show: ``--columns``, else the compact set (terminal) or all of them."""
+    """The compare columns to show: ``--columns``, else the compact set and, with ``--regime``, the regime's
+    columns (terminal) or all of them."""
     every, valid = compare_keys(c, rows, years=not terminal)
     currency = ["currency"] if _mixed_currency(rows) else []
-    default = [*currency, *COMPARE_COMPACT] if terminal else [col[0] for col in every]
+    regime = [col[0] for col in every if col[0].startswith("regime_")]
+    default = [*currency, *COMPARE_COMPACT, *regime] if terminal else [col[0] for col in every]
     return _chosen(requested, every, valid, default)
 
 

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from engine.render.sweep_text import sweep_cell
-from engine.render.tables import year_printout
+from engine.render.tables import compare_chosen, year_printout
 from engine.render.text import format_value, part_years_note, year_label
 
 
@@ -72,3 +72,13 @@ def test_the_terminal_year_table_stars_part_years_and_says_why() -> None:
     text = console.export_text()
     assert "2002*" in text and "2003*" not in text and "-23.7%" in text
     assert "* part of a year (its return is for those dates only, not annualised): 2002 from 2002-03-15." in text
+
+
+def test_the_terminal_compare_table_shows_the_regime_columns_asked_for() -> None:
+    """``--regime`` adds its four columns to the terminal's compact set; without it they are not there."""
+    rows = [{"kind": "strategy", "name": "a", "currency": "USD"}]
+    regime = SimpleNamespace(assets=("us", "hk"), years=(), regime="corr < 0.2")
+    keys = [col[0] for col in compare_chosen(regime, rows, None, terminal=True)]
+    assert keys[-4:] == ["regime_in_return", "regime_in_sharpe", "regime_out_return", "regime_out_sharpe"]
+    plain = SimpleNamespace(assets=("us", "hk"), years=(), regime=None)
+    assert not any(k.startswith("regime_") for k, *_ in compare_chosen(plain, rows, None, terminal=True))
