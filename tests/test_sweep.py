@@ -597,6 +597,18 @@ def test_walkforward_command_stores_a_run_that_compare_shows(tmp_path: Path) -> 
     assert bad.exit_code == 2 and "--train: expected a duration" in bad.stderr
 
 
+def test_the_walkforward_summary_shows_each_figure_in_its_metrics_unit(tmp_path: Path) -> None:
+    """The in-sample mean of a fraction (max drawdown) is a percentage, as every other output shows it."""
+    path = tmp_path / "walk.yaml"
+    path.write_text(WALK, encoding="utf-8")
+    args = ["--train", "3y", "--test", "1y", "--results-dir", str(tmp_path / "results"), "--select", "max_drawdown"]
+    doc = json.loads(invoke("walkforward", str(path), *args, "--format", "json").stdout)
+    mean = float(np.mean([f["is_max_drawdown"] for f in doc["folds"]]))
+    result = invoke("walkforward", str(path), *args)
+    assert result.exit_code == 0, result.stderr
+    assert f"mean in-sample max_drawdown of the chosen: {mean * 100:.1f}%." in " ".join(result.stdout.split())
+
+
 def test_a_walkforward_scores_in_the_sweeps_chunks_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Its training scores are a sweep's chunks filled by the scheduler: chunks of the sweep's default size
     (they were 16, a size once meant for vectorbt's calls; 200 scored the shipped sweep's 392 combinations

@@ -151,7 +151,15 @@ def _print_table(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[
 
 def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str, str, str]) -> list[str]:
     from engine.metrics.samples import annualised_shown
+    from engine.metrics.specs import spec
     from engine.plural import counted
+    from engine.render.text import format_value
+
+    def pct(x: float | None) -> str:
+        return format_value(x, "pct")
+
+    def num(x: float | None) -> str:
+        return format_value(x, "num")
 
     strategy = wf.results[0].metrics
     is_mean = float(np.nanmean(wf.folds_table[f"is_{select}"]))
@@ -166,9 +174,9 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
     )
     lines.append(
         f"Out of sample {strategy['start']} → {strategy['end']} (one stitched run, switches traded with their costs): "
-        f"total {strategy['total_return'] * 100:.1f}%, CAGR {strategy['cagr'] * 100:.1f}%, "
-        f"Sharpe {strategy['sharpe']:.2f}, max DD {strategy['max_drawdown'] * 100:.1f}%; "
-        f"mean in-sample {select} of the chosen: {is_mean:.2f}."
+        f"total {pct(strategy['total_return'])}, CAGR {pct(strategy['cagr'])}, "
+        f"Sharpe {num(strategy['sharpe'])}, max DD {pct(strategy['max_drawdown'])}; "
+        f"mean in-sample {select} of the chosen: {format_value(is_mean, spec(select).fmt)}."
     )
     if not annualised_shown(strategy):
         lines.append(
@@ -177,8 +185,6 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
         )
     for bench in wf.results[1:]:
         b = bench.metrics
-        lines.append(
-            f"  {b['name']} over the same dates: total {b['total_return'] * 100:.1f}%, Sharpe {b['sharpe']:.2f}."
-        )
+        lines.append(f"  {b['name']} over the same dates: total {pct(b['total_return'])}, Sharpe {num(b['sharpe'])}.")
     lines.append(f"wrote {run_dir} (compare it: seesaw compare --runs latest)")
     return lines
