@@ -597,6 +597,17 @@ def test_walkforward_command_stores_a_run_that_compare_shows(tmp_path: Path) -> 
     assert bad.exit_code == 2 and "--train: expected a duration" in bad.stderr
 
 
+def test_the_sweep_caption_names_the_benchmark_p_beats_ref_is_against(small, tmp_path: Path) -> None:
+    """Stored in the manifest, so a reused sweep names it too."""
+    args = ["sweep", str(small[0]), "--results-dir", str(tmp_path / "r"), "--reps", "100"]
+    for _ in range(2):  # computed, then reused
+        result = invoke(*args)
+        assert result.exit_code == 0, result.stderr
+        assert "Sharpe beats that of 50/50 monthly." in " ".join(result.stdout.split())
+    [stored] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()
+    assert json.loads((stored / "sweep.json").read_text(encoding="utf-8"))["reference"] == "50/50 monthly"
+
+
 def test_the_walkforward_summary_shows_each_figure_in_its_metrics_unit(tmp_path: Path) -> None:
     """The in-sample mean of a fraction (max drawdown) is a percentage, as every other output shows it."""
     path = tmp_path / "walk.yaml"

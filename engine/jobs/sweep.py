@@ -366,7 +366,8 @@ def _finish(
     The block sums are written first: the statistics then centre them in place (a million combinations'
     sums are 256 MB) and ``blocks`` is emptied."""
     write_blocks(staging, blocks)
-    manifest = {**meta, "status": "complete", "created_at": now.isoformat(), **overfitting_stats(ctx, table, blocks)}
+    manifest = {**meta, "status": "complete", "created_at": now.isoformat(), "reference": ctx.reference}
+    manifest |= overfitting_stats(ctx, table, blocks)
     blocks.clear()
     header = f"resolved sweep config written by seesaw {__version__}"
     write_sweep(staging, final, ctx.cfg, manifest, table, chunks=int(meta["chunks"]), header=header)

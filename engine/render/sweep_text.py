@@ -84,6 +84,14 @@ def sweep_printout(rows: Any, keys: Sequence[str], title: str, caption: Sequence
     return fitted.printout(caption, wrap=width is not None)
 
 
+def _reference(man: Mapping[str, Any]) -> str:
+    """The benchmark P(SR>ref) is against, as the caption names it (a sweep stored before its manifest named
+    it: "the reference benchmark")."""
+    if "reference" not in man:
+        return "the reference benchmark"
+    return "no benchmark (the config has none: –)" if man["reference"] is None else str(man["reference"])
+
+
 def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None = None) -> list[str]:
     """The lines under the sweep table: data, annualisation, the statistics and the overfitting controls;
     ``rows``, the table's rows in rank order, for what they lack."""
@@ -115,7 +123,7 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
     records = [] if rows is None else rows.to_dict(orient="records")
     head = f"Sharpe 95% CI: stationary bootstrap, {reps} resamples."
     lines.append(interval_sentence(head, records, [f"#{i}" for i in range(1, len(records) + 1)]))
-    lines += significance_lines("the reference benchmark", int(man["combinations"]), "combinations (all tried)")
+    lines += significance_lines(_reference(man), int(man["combinations"]), "combinations (all tried)")
     if "pbo" in man:
         lines.append(
             f"Overfitting: probability of backtest overfitting (CSCV, {man['pbo_splits']} blocks of "
