@@ -47,14 +47,14 @@ FINANCING = {"financing": "borrow and margin spread"}
 
 
 def pct(value: float | None, digits: int = 1) -> str:
-    """A fraction in percent (``-1.23%``); None or NaN as ``–``."""
+    """A fraction in percent (``-1.23%``; no minus sign when it rounds to zero); None or NaN as ``–``."""
     if value is None or not np.isfinite(value):
         return "–"
-    return f"{value * 100:.{digits}f}%"
+    return f"{value * 100:z.{digits}f}%"
 
 
 def _num(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+    return "–" if value is None or not np.isfinite(value) else f"{value:z.{digits}f}"
 
 
 def risky_assets(run: StoredRun) -> list[str]:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from engine.render.sweep_text import sweep_cell
 from engine.render.tables import compare_chosen, year_printout
+from engine.render.tearsheet_text import pct
 from engine.render.text import format_value, part_years_note, year_label
 
 
@@ -82,3 +83,7 @@ def test_the_terminal_compare_table_shows_the_regime_columns_asked_for() -> None
     assert keys[-4:] == ["regime_in_return", "regime_in_sharpe", "regime_out_return", "regime_out_sharpe"]
     plain = SimpleNamespace(assets=("us", "hk"), years=(), regime=None)
     assert not any(k.startswith("regime_") for k, *_ in compare_chosen(plain, rows, None, terminal=True))
+
+
+def test_the_tear_sheets_percentages_drop_the_sign_of_a_rounded_zero() -> None:
+    assert (pct(-0.0004), pct(-0.0006), pct(-0.00004, 2)) == ("0.0%", "-0.1%", "0.00%")
