@@ -179,7 +179,7 @@ def run_printout(
     default = [*(["period"] if len(periods) > 1 else []), *(["currency"] if _mixed_currency(rows) else [])]
     cols = _chosen(columns, *run_keys(rows), [*default, *RUN_COMPACT])
     labels = qualified_labels([(r["name"], str(r.get("config", "")), _currency(r)) for r in rows])
-    caption = [*caption_lines(rows, warnings), *notes]
+    caption = [*caption_lines(rows, warnings, [col[0] for col in cols]), *notes]
     if len(periods) == 1:
         first, last = next(iter(periods))
         money = "each row's currency" if _mixed_currency(rows) else _currency(rows[0])

@@ -80,10 +80,11 @@ def rows_json(rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = None)
     return dumps_json(ordered)
 
 
-def caption_lines(rows: Sequence[dict[str, Any]], warnings: Sequence[str]) -> list[str]:
-    """Caption: what the numbers mean, and every warning."""
-    shown = [r for r in rows if r.get("periods_per_year") is not None and annualised_shown(r)]
-    ppy = sorted({round(r["periods_per_year"], 1) for r in shown})
+def caption_lines(rows: Sequence[dict[str, Any]], warnings: Sequence[str], shown: Sequence[str] = ()) -> list[str]:
+    """Caption: what the numbers mean, and every warning; ``shown``: the keys of the table's columns (a column's
+    definition only when it is there)."""
+    annualised = [r for r in rows if r.get("periods_per_year") is not None and annualised_shown(r)]
+    ppy = sorted({round(r["periods_per_year"], 1) for r in annualised})
     lines = []
     if any(r.get("synthetic") for r in rows):
         lines.append("SYNTHETIC DATA: generated prices, not market history.")
@@ -99,7 +100,10 @@ def caption_lines(rows: Sequence[dict[str, Any]], warnings: Sequence[str]) -> li
     else:
         words = "; ".join(f"{config}: {text}" for config, text in rates.items())
     lines.append(f"Sharpe and Sortino are in excess of the risk-free rate, each run's cash rate: {words}.")
-    lines.append("Turnover: one-way, per year. fx_return: the currency's contribution to total return.")
+    lines.append(
+        "Turnover: one-way, per year."
+        + (" fx_return: the currency's contribution to total return." if "fx_return" in shown else "")
+    )
     lines += assumption_lines({r["config"]: r.get("assumptions") or [] for r in rows if r["kind"] == "strategy"})
     warm = sorted({(r["config"], r.get("warmup_dates")) for r in rows if r["kind"] == "strategy"})
     lines.append("Warm-up dates before start: " + ", ".join(f"{c} {w}" for c, w in warm) + ".")

@@ -13,7 +13,7 @@ from rich.console import Console
 from engine.render.sweep_text import sweep_cell
 from engine.render.tables import compare_chosen, year_printout
 from engine.render.tearsheet_text import pct
-from engine.render.text import format_value, part_years_note, year_label
+from engine.render.text import caption_lines, format_value, part_years_note, year_label
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,10 @@ def test_the_terminal_compare_table_shows_the_regime_columns_asked_for() -> None
 
 def test_the_tear_sheets_percentages_drop_the_sign_of_a_rounded_zero() -> None:
     assert (pct(-0.0004), pct(-0.0006), pct(-0.00004, 2)) == ("0.0%", "-0.1%", "0.00%")
+
+
+def test_the_run_caption_defines_fx_return_only_when_its_column_is_shown() -> None:
+    row = {"kind": "strategy", "config": "a", "name": "a", "periods_per_year": 252.0, "years": 5.0}
+    assert "Turnover: one-way, per year." in caption_lines([row], [], ["turnover"])
+    [line] = [s for s in caption_lines([row], [], ["turnover", "fx_return"]) if s.startswith("Turnover")]
+    assert line == "Turnover: one-way, per year. fx_return: the currency's contribution to total return."
