@@ -412,3 +412,15 @@ def test_a_reader_closing_the_output_early_stops_the_command_quietly_with_141() 
         stderr = popen.stderr.read()
     assert popen.wait(timeout=120) == 141, stderr
     assert stderr == ""
+
+
+def test_the_run_directory_line_is_never_cut_at_a_narrow_width(tmp_path: Path) -> None:
+    """The path a user copies stays on one line whatever the table's width (the terminal may wrap it)."""
+    results = tmp_path / "a-results-directory-with-a-rather-long-name" / "results"
+    cmd = [sys.executable, "-m", "engine", "run", str(SHIPPED[0]), "--source", "synthetic"]
+    env = {**_process_env(), "COLUMNS": "40", "SEESAW_SERVER": "off"}
+    proc = subprocess.run([*cmd, "--results-dir", str(results)], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    [line] = [s for s in proc.stdout.splitlines() if s.startswith("wrote ")]
+    run_dir = Path(line.removeprefix("wrote "))
+    assert run_dir.parent == results / _yaml(SHIPPED[0])["name"] and run_dir.is_dir()

@@ -768,6 +768,8 @@ def test_sweep_table_fits_the_terminal_and_keeps_every_value_whole(small, tmp_pa
     assert table.exit_code == 0, table.stderr
     lines = table.stdout.splitlines()
     assert max(len(line) for line in lines) <= width
+    headers = " ".join(line for line in lines if line.startswith("#"))  # each block's last header line
+    assert "P(SR>ref)" in headers and "Sharpe" in headers and "sharpe" not in headers  # the labels, as compare's
     rows = json.loads(invoke(*args, "--format", "json").stdout)["rows"]
     for r in rows:
         # each number is shown whole on its row's line(s): the first cell of every block is the rank

@@ -108,7 +108,7 @@ def run(
             console.print(f"note: {r.config.name}: {note}", markup=False)
         if r.run_dir is not None:
             verb = "reused (same config and data; --force runs again)" if r.reused else "wrote"
-            console.print(f"{verb} {r.run_dir}", markup=False)
+            console.print(f"{verb} {r.run_dir}", markup=False, soft_wrap=True)  # a path to copy: never cut
 
 
 def _merge_equal_benchmarks(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:

@@ -74,11 +74,14 @@ def sweep_row_cells(
 def sweep_printout(rows: Any, keys: Sequence[str], title: str, caption: Sequence[str], width: int | None) -> Printout:
     """The terminal table of ``seesaw sweep`` (``rows``: the frame of :func:`engine.jobs.sweep.top_rows`) and
     its ``caption``, fitted to ``width`` (None: natural width): a terminal narrower than the table gets its
-    columns in blocks, each a table with the ``#`` column, instead of cut cells."""
+    columns in blocks, each a table with the ``#`` column, instead of cut cells.  The metrics' headers are
+    their labels in every table (``Total ret``, ``P(SR>ref)``); the JSON and CSV keep the keys."""
     weight_cols = [c for c in rows.columns if c.startswith("weight_")]
     records = rows.to_dict(orient="records")  # per-column dtypes: an int key stays an int
     cells = [sweep_row_cells(r, i, keys, SWEEP_TABLE, weight_cols) for i, r in enumerate(records, 1)]
-    columns = [FitColumn(k, k) for k in (*keys, *SWEEP_TABLE, *weight_cols)]
+    columns = [FitColumn(k, k) for k in keys]  # the grid's keys, as the config and --heatmap name them
+    columns += [FitColumn(k, spec(k).label) for k in SWEEP_TABLE]  # the metrics as compare labels them
+    columns += [FitColumn(k, f"Avg {k.removeprefix('weight_')}") for k in weight_cols]
     texts = [[Text(text) for _, text, _ in row[1:]] for row in cells]
     fitted = fit_table(title, "#", columns, [row[0][1] for row in cells], texts, width=width)
     return fitted.printout(caption, wrap=width is not None)
