@@ -767,7 +767,9 @@ def test_sweep_table_fits_the_terminal_and_keeps_every_value_whole(small, tmp_pa
     table = CliRunner().invoke(app, args, env=env)
     assert table.exit_code == 0, table.stderr
     lines = table.stdout.splitlines()
-    assert max(len(line) for line in lines) <= width
+    [stored] = [line for line in lines if line.startswith("Stored in ")]  # whole, to copy: never cut at the width
+    assert stored.endswith(f"--results-dir {tmp_path / 'r'}).") and "seesaw runs query" in stored
+    assert max(len(line) for line in lines if line != stored) <= width
     headers = " ".join(line for line in lines if line.startswith("#"))  # each block's last header line
     assert "P(SR>ref)" in headers and "Sharpe" in headers and "sharpe" not in headers  # the labels, as compare's
     rows = json.loads(invoke(*args, "--format", "json").stdout)["rows"]

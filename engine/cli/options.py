@@ -155,9 +155,7 @@ def table_width(env: Mapping[str, str]) -> int | None:
 
 def print_printout(printout: Printout) -> None:
     """Tables and text lines on stdout: colour on a terminal; text lines wrap only when a width was fitted."""
-    console = Console(highlight=False, width=printout.width, soft_wrap=not printout.wrap)
-    for part in printout.parts:
-        console.print(part, markup=False)
+    printout.print_on(Console(highlight=False, width=printout.width, soft_wrap=not printout.wrap))
 
 
 @contextmanager

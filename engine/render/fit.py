@@ -25,7 +25,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["FitColumn", "Fitted", "Printout", "fit_table", "plain_text", "resolve_columns", "shorten_names"]
+__all__ = ["FitColumn", "Fitted", "Printout", "Whole", "fit_table", "plain_text", "resolve_columns", "shorten_names"]
 
 #: Names are never shortened below this many characters (marker included).
 MIN_NAME = 12
@@ -55,22 +55,34 @@ class Fitted:
         return Printout([*self.tables, *legend, *lines], self.width, wrap=wrap)
 
 
+class Whole(str):
+    """A line of a :class:`Printout` never wrapped at its width: a path or a command to copy (the terminal
+    itself may still fold it on screen)."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Printout:
     """What a command prints: tables and lines of text, at ``width``; ``wrap``: the text lines wrap at
-    ``width`` (a terminal), else they stay whole (natural width, for pipes and files)."""
+    ``width`` (a terminal), else they stay whole (natural width, for pipes and files); a :class:`Whole`
+    line always stays whole."""
 
     parts: list[Table | str]
     width: int
     wrap: bool
+
+    def print_on(self, console: Console) -> None:
+        """Every part on ``console`` (made at :attr:`width`, soft-wrapping unless :attr:`wrap`)."""
+        for part in self.parts:
+            console.print(part, markup=False, soft_wrap=True if isinstance(part, Whole) else None)
 
 
 def plain_text(printout: Printout) -> str:
     """``printout`` as plain text: no colour, no style."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=printout.width, no_color=True, highlight=False, soft_wrap=not printout.wrap)
-    for part in printout.parts:
-        console.print(part, markup=False)
+    printout.print_on(console)
     return buffer.getvalue()
 
 

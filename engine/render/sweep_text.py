@@ -23,7 +23,7 @@ from rich.text import Text
 from engine.metrics.samples import ANNUALISED, MIN_RETURNS, MIN_YEARS, covered_years
 from engine.metrics.specs import LOWER_IS_BETTER, PERCENT_METRICS, SPECS, SWEEP_TABLE, spec
 from engine.plural import counted
-from engine.render.fit import FitColumn, Printout, fit_table
+from engine.render.fit import FitColumn, Printout, Whole, fit_table
 from engine.render.text import finite, interval_sentence, significance_lines
 
 __all__ = ["folds_printout", "sweep_caption", "sweep_cell", "sweep_printout", "sweep_row_cells"]
@@ -146,10 +146,9 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
             f"two dates in each of its 16 blocks){_best_dsr(man)}."
         )
     results = shlex.quote(str(Path(outcome.sweep_dir).parents[2]))  # <results>/<config>/sweeps/<sweep-id>
-    lines.append(
-        f"Stored in {outcome.sweep_dir} "
-        f"(query: seesaw runs query \"SELECT * FROM sweep_combos WHERE sweep_id = '{Path(outcome.sweep_dir).name}'\" "
-        f"--results-dir {results})."
+    query = f"SELECT * FROM sweep_combos WHERE sweep_id = '{Path(outcome.sweep_dir).name}'"
+    lines.append(  # whole: a path and a command to copy
+        Whole(f'Stored in {outcome.sweep_dir} (query: seesaw runs query "{query}" --results-dir {results}).')
     )
     return lines
 
