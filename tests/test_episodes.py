@@ -228,6 +228,13 @@ def test_synthetic_json_csv_and_table_agree_and_are_stored(tmp_path):
     rows = pd.read_csv(pd.io.common.StringIO(csv_out.stdout))
     assert len(rows) == 2 * len(episodes)
     assert list(rows["date"].unique()) == [e["date"] for e in episodes]
+    for e in episodes:  # the JSON's indistinguishable object, flattened (the CSV has the same fields)
+        same = e["indistinguishable"] or {}
+        row = rows[rows["date"] == e["date"]].iloc[0]
+        for k in ("count", "first", "last", "share"):
+            assert (pd.isna(row[f"indistinguishable_{k}"]) and same.get(k) is None) or row[
+                f"indistinguishable_{k}"
+            ] == same[k]
     table = _episodes(*common, "--percentile", "10", cwd=tmp_path)
     assert "SYNTHETIC" in table.stdout
     assert all(e["date"] in table.stdout for e in episodes)

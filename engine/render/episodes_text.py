@@ -19,7 +19,8 @@ __all__ = ["CSV_FIELDS", "episodes_csv", "episodes_lines"]
 CSV_FIELDS = (
     "config", "signal", "direction", "synthetic", "date", "value", "rank", "percentile", "most_extreme_since",
     "record", "ci_low", "ci_high", "bootstrap_low", "bootstrap_high", "indistinguishable_count",
-    "indistinguishable_first", "start", "end", "observations", "series", "1m", "3m", "6m", "12m",
+    "indistinguishable_first", "indistinguishable_last", "indistinguishable_share", "start", "end",
+    "observations", "series", "1m", "3m", "6m", "12m",
 )  # fmt: skip
 
 
@@ -130,7 +131,7 @@ def episodes_csv(r: EpisodeReport) -> str:
     for e in r.episodes:
         same = e["indistinguishable"] or {}
         base = {k: e.get(k) for k in CSV_FIELDS if k in e}
-        base |= {"indistinguishable_count": same.get("count"), "indistinguishable_first": same.get("first")}
+        base |= {f"indistinguishable_{k}": same.get(k) for k in ("count", "first", "last", "share")}
         for name, fwd in e["forward"].items():
             w.writerow(base | {"series": name, **fwd})
     return buf.getvalue()
