@@ -661,14 +661,14 @@ def test_csv_format_one_row_per_compared_row_with_weight_columns(real: Real) -> 
 @pytest.mark.parametrize("fmt", ["markdown", "csv", "json"])
 def test_output_file_gets_what_stdout_would(real: Real, fmt: str, tmp_path: Path) -> None:
     target = tmp_path / f"out.{fmt}"
-    assert compare_real(real, "--format", fmt, "--output", str(target)) == ""
+    assert compare_real(real, "--format", fmt, "--output", str(target)) == f"wrote {target}\n"  # as the HTML's
     assert target.read_text(encoding="utf-8") == compare_real(real, "--format", fmt)
 
 
 @pytest.mark.realdata
 def test_output_file_table_is_plain_text(real: Real, tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
-    assert compare_real(real, "--output", str(target)) == ""
+    assert compare_real(real, "--output", str(target)) == f"wrote {target}\n"
     text = target.read_text(encoding="utf-8")
     assert "Seesaw compare" in text
     assert f"{FIRST} → {LAST}" in text

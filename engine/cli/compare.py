@@ -230,3 +230,4 @@ def _emit(
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise StoreError(f"cannot write the output: {exc.strerror or exc}", file=str(output)) from None
+    print_written([output])  # as the HTML report says where it went
