@@ -255,6 +255,7 @@ def test_runs_list_and_show_format_numbers_like_the_run_table_in_100_columns(sto
     assert _cells(narrow, stored.run_dir.name)[-2:] == [pct, f"{strategy['sharpe']:.2f}"]
     assert max(len(line) for line in narrow.splitlines()) <= 80 and f"{start} →" in narrow and end in narrow
 
+    assert "money (fees, final value) in USD, the run's base currency" in shown
     returns, trading = _cells(shown, "strategy"), _cells(shown.split("Turnover/yr", 1)[1], "strategy")
     assert returns[1:] == [
         "corr_breakdown",
@@ -268,7 +269,7 @@ def test_runs_list_and_show_format_numbers_like_the_run_table_in_100_columns(sto
         "corr_breakdown",
         f"{strategy['turnover']:.2f}",
         f"{strategy['switches_per_year']:.2f}",
-        f"{strategy['fx_return'] * 100:.1f}%",
+        f"{strategy['fx_return'] * 100:z.1f}%",
         f"{strategy['fees_paid']:,.0f}",
         f"{strategy['final_value']:,.0f}",
     ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -107,6 +109,9 @@ def _metric_table(
     for i, (header, key) in enumerate(fixed):
         w = widths.get(i)
         table.add_column(header, no_wrap=key in _NO_WRAP, overflow="fold", min_width=w, max_width=w)
+        if w is not None and key in ("name", "config"):
+            for row in texts:
+                row[i] = _at_underscores(row[i], w)
     for name in metrics:
         table.add_column(spec(name).label, justify="right", no_wrap=True)
     for t in texts:
@@ -114,11 +119,30 @@ def _metric_table(
     return table
 
 
+def _at_underscores(text: str, width: int) -> str:
+    r"""``text`` in lines of at most ``width`` characters, each ending after an underscore where one allows
+    (``relative_momentum_`` / ``price_only``); a part longer than ``width`` is left whole for the table to fold.
+
+    >>> _at_underscores("relative_momentum_price_only", 21)
+    'relative_momentum_\nprice_only'
+    >>> _at_underscores("corr_breakdown", 20)
+    'corr_breakdown'
+    """
+    lines: list[str] = []
+    for part in re.findall(r"[^_]*_+|[^_]+$", text):
+        if lines and len(lines[-1]) + len(part) <= width:
+            lines[-1] += part
+        else:
+            lines.append(part)
+    return "\n".join(lines)
+
+
 def _narrowed(keys: Sequence[str], natural: list[int], width: int) -> dict[int, int]:
     """Widths for some of the columns ``keys`` (then the metrics) whose widest cells are ``natural``, so that
     the table fits ``width``: the config or row name gives up its room first, down to 12 characters (a long
-    one folds), then the period, down to its first date and arrow (it wraps there), then the name again, down
-    to 6.  Empty when the table fits as it is, or cannot fit that way (rich then wraps what it can)."""
+    one wraps after an underscore, else folds: :func:`_at_underscores`), then the period, down to its first
+    date and arrow (it wraps there), then the name again, down to 6.  Empty when the table fits as it is, or
+    cannot fit that way (rich then wraps what it can)."""
     excess = sum(natural) + 2 * (len(natural) - 1) - width  # each column but the last: its padding and a rule
     now = list(natural)
     for key, floor in (("name", 12), ("period", len("2002-01-02 →")), ("name", 6)):
@@ -171,9 +195,21 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
         )
     print((run_dir / "run.json").read_text(encoding="utf-8"), end="")
     print(f"run directory: {run_dir}")
+    currency = _base_currency(run_dir)
+    if currency is not None:
+        print(f"money (fees, final value) in {currency}, the run's base currency")
     console, fixed = _console(), [("Kind", "kind"), ("Name", "name")]
     console.print(_metric_table(fixed, RUN_TABLE[:split], [r[: 2 + split] for r in rows], console.width))
     console.print(_metric_table(fixed, RUN_TABLE[split:], [r[:2] + r[2 + split :] for r in rows], console.width))
+
+
+def _base_currency(run_dir: Path) -> str | None:
+    """The currency a stored run counts its money in (``metrics.json``), None when it does not say."""
+    try:
+        found = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))["data"]["base_currency"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return found if isinstance(found, str) else None
 
 
 @runs_app.command("query")
