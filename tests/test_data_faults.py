@@ -618,3 +618,49 @@ def test_a_period_without_data_names_the_dates_the_file_has(tmp_path: Path) -> N
     said = str(refused.value)
     assert "no data for '^GSPC' (asset 'us') between" in said
     assert said.endswith(f"; it has data from {US_DATES[0]} to {US_DATES[-1]}"), said
+
+
+def _plant_file(path: Path, kind: str) -> None:
+    """``path`` made into something that is not a plain data file, without reading anything big."""
+    if kind == "device":
+        path.symlink_to("/dev/zero")  # endless: reading it first would never finish
+    elif kind == "pipe":
+        os.mkfifo(path)  # no writer: opening it for reading would wait forever
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "huge":
+        path.write_text(CLEAN["GSPC.csv"], encoding="utf-8")
+        os.truncate(path, 65 * 1024 * 1024)  # sparse: 65 MB of zeros after the rows
+    elif kind == "nul_tail":
+        path.write_bytes(CLEAN["GSPC.csv"].encode() + b"\0" * 10_000)
+    elif kind == "two_closes":
+        header, *rows = CLEAN["GSPC.csv"].splitlines()
+        path.write_text("\n".join([header.replace("Adj Close", "Close"), *rows]) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("device", "not a regular file (a pipe, device or directory)"),
+        ("pipe", "not a regular file (a pipe, device or directory)"),
+        ("directory", "not a regular file (a pipe, device or directory)"),
+        ("huge", "68,157,440 bytes, more than the 67,108,864 a data file may have"),
+        ("nul_tail", "a NUL byte on line"),
+        ("two_closes", "the header names 'Close' more than once"),
+    ],
+)
+def test_a_data_file_that_cannot_be_a_history_is_refused_before_it_is_read(
+    tmp_path: Path, kind: str, said: str
+) -> None:
+    """Refused in one line, quickly and in bounded memory: never read to the end of a device, never waiting on a
+    pipe, never quoting a whole damaged line."""
+    data = tmp_path / "data"
+    _write(data)
+    (data / "GSPC.csv").unlink()
+    _plant_file(data / "GSPC.csv", kind)
+    provider = CsvProvider(data)
+    assert provider.input_key(["^GSPC", "^HSI"]) is None or kind in ("nul_tail", "two_closes")
+    with pytest.raises(DataError) as refused:
+        load_for_config(provider, load_config(_config(tmp_path)), warmup_rows=5)
+    assert said in str(refused.value) and str(data / "GSPC.csv") in refused.value.one_line()
+    assert len(refused.value.one_line()) < 300

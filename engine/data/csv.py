@@ -11,8 +11,10 @@ What the file itself must be, checked here with the data row and date named
 (the values are checked later, in :mod:`engine.data.validate`):
 
 * the symbol is a ticker and its file lies in the data directory
-  (:func:`engine.data.base.check_symbol`); the file exists, is readable, is
-  UTF-8 (a byte-order mark is ignored), has a ``Date`` column and data rows;
+  (:func:`engine.data.base.check_symbol`); the file exists, is a regular file
+  (not a pipe, device or directory) of at most :data:`MAX_FILE_BYTES` (no more is
+  ever read), is readable, is UTF-8 (a byte-order mark is ignored) without NUL
+  bytes, names each column once and has a ``Date`` column and data rows;
 * a last line that does not end in a newline and has fewer fields than the
   header, an unparsable date, or a price more than 20% (in log terms) away from
   the previous line's is a write cut short: it is dropped (noted).  A complete
@@ -28,6 +30,8 @@ import datetime as dt
 import hashlib
 import io
 import math
+import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +56,10 @@ TRUNCATED_MOVE = 0.2
 _PRICES = ("Open", "High", "Low", "Close", "Adj Close")
 #: :meth:`CsvProvider.input_key`'s digest of a file that does not exist.
 _MISSING = b"missing"
+#: The largest data file read: a daily history of a century is about 3 MB.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+#: How much of a line a note or an error quotes.
+_QUOTED = 60
 
 
 class CsvProvider:
@@ -79,7 +87,7 @@ class CsvProvider:
         for symbol in sorted(set(symbols)):
             if symbol not in self._digests:
                 try:
-                    data = self.path_for(symbol).read_bytes()
+                    data = _read_file(self.path_for(symbol))
                 except FileNotFoundError:
                     self._digests[symbol] = _MISSING  # and missing for the fetches of this provider too
                     h.update(symbol.encode() + b"\0" + _MISSING)
@@ -99,7 +107,7 @@ class CsvProvider:
                 f"data directory {self.data_dir} does not exist",
                 expected="a directory of Yahoo-style CSVs (--data-dir DIR or SEESAW_DATA_DIR)",
             )
-        if self._digests.get(symbol) == _MISSING or not path.is_file():
+        if self._digests.get(symbol) == _MISSING or not path.exists():  # a pipe or device: _read_file says so
             raise DataError(
                 f"no file {path.name} for symbol '{symbol}' in {self.data_dir}",
                 file=str(path),
@@ -108,7 +116,7 @@ class CsvProvider:
         data = self._unparsed.pop(symbol, None)
         if data is None:
             try:
-                data = path.read_bytes()
+                data = _read_file(path)
             except OSError as exc:
                 raise DataError(f"cannot read the file ({exc.strerror or exc})", file=str(path)) from None
             self._digests[symbol] = hashlib.sha256(data).digest()
@@ -145,9 +153,39 @@ class CsvProvider:
         return frame
 
 
+def _read_file(path: Path) -> bytes:
+    """The bytes of the regular file ``path`` (a symbolic link followed), at most :data:`MAX_FILE_BYTES`; a
+    pipe, device or directory, or a larger file, is a DataError before anything is read (a pipe is opened
+    without waiting for a writer)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DataError("not a regular file (a pipe, device or directory)", file=str(path), expected="a CSV file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise DataError(
+                f"{info.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} a data file may have",
+                file=str(path),
+                expected="a daily history of at most 64 MB",
+            )
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:  # grew while being read
+        raise DataError(f"more than the {MAX_FILE_BYTES:,} bytes a data file may have", file=str(path))
+    return data
+
+
+def _quoted(line: str) -> str:
+    """A line as a note or an error quotes it: its first :data:`_QUOTED` characters, escaped."""
+    return repr(line if len(line) <= _QUOTED else line[:_QUOTED] + "…")
+
+
 def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFrame:
     """The frame of a file's bytes, every date and number checked (module docstring); notes appended."""
     text = _decode(data, path)
+    _check_header(text, path)
     text = _without_truncated_last_line(text, data, symbol, path, notes)
     try:
         raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
@@ -166,7 +204,7 @@ def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFra
     bad = raw["Date"][dates.isna() | (dates < FIRST_DATE) | (dates > LAST_DATE)]
     if len(bad):
         raise DataError(
-            f"unparsable or out-of-range date {bad.iloc[0]!r} on data row {int(bad.index[0]) + 1}",
+            f"unparsable or out-of-range date {_quoted(str(bad.iloc[0]))} on data row {int(bad.index[0]) + 1}",
             file=str(path),
             expected=f"dates as YYYY-MM-DD from {FIRST_DATE.date()} to {LAST_DATE.date()}",
             got=bad.iloc[0],
@@ -182,7 +220,8 @@ def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFra
         if len(bad_num):
             row = int(bad_num.index[0])
             raise DataError(
-                f"non-numeric or infinite {col} {bad_num.iloc[0]!r} on data row {row + 1} ({raw['Date'].iloc[row]})",
+                f"non-numeric or infinite {col} {_quoted(str(bad_num.iloc[0]))} on data row {row + 1} "
+                f"({raw['Date'].iloc[row]})",
                 file=str(path),
                 expected="numbers or empty fields",
                 got=bad_num.iloc[0],
@@ -191,8 +230,30 @@ def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFra
     return _sorted(out, symbol, path, notes)
 
 
+def _check_header(text: str, path: Path) -> None:
+    """A DataError when the header (the first line that is not blank) names a column twice: which of two
+    ``Close`` columns holds the prices cannot be told."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    names = [name.strip() for name in header.split(",")]
+    twice = sorted({name for name in names if name and names.count(name) > 1})
+    if twice:
+        raise DataError(
+            f"the header names {', '.join(map(repr, twice))} more than once",
+            file=str(path),
+            expected=f"each column once: Date,{','.join(RAW_COLUMNS)}",
+        )
+
+
 def _decode(data: bytes, path: Path) -> str:
     """``data`` as UTF-8 text without a byte-order mark; a DataError naming the line otherwise."""
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line = data[:nul].count(b"\n") + 1
+        raise DataError(
+            f"a NUL byte on line {line} (data row {line - 1}): a binary or damaged file",
+            file=str(path),
+            expected="a UTF-8 CSV",
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -218,8 +279,8 @@ def _without_truncated_last_line(text: str, data: bytes, symbol: str, path: Path
     if reason is None:
         return text
     notes.append(
-        f"{symbol}: {path.name}: the last line {lines[body[-1]]!r} (data row {len(body) - 1}) ends without a newline "
-        f"and {reason}: dropped as cut short"
+        f"{symbol}: {path.name}: the last line {_quoted(lines[body[-1]])} (data row {len(body) - 1}) ends without a "
+        f"newline and {reason}: dropped as cut short"
     )
     return "\n".join(lines[: body[-1]]) + "\n"
 
