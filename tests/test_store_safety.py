@@ -415,3 +415,24 @@ def test_a_run_id_prefix_is_a_prefix_not_a_pattern(store: Path, tmp_path: Path, 
     [run_dir] = _run_dirs(store)
     prefix = invoke("report", run_dir.name[:10], "--output", tmp_path / "r.html", "--results-dir", store)
     assert prefix.exit_code == 0, prefix.stderr
+
+
+@pytest.mark.parametrize("damage", ["metrics_cut", "metrics_not_a_run", "equity_deleted", "config_deleted"])
+def test_a_damaged_stored_run_is_never_reused_as_it_is(tmp_path: Path, damage: str) -> None:
+    """The run a config would reuse was damaged after it was written: one line naming it and --force, exit 2,
+    never a traceback nor a table from what is left; --force computes it again."""
+    results = tmp_path / "R"
+    cmd = ["run", str(RATIO), "--source", "synthetic", "--results-dir", str(results)]
+    assert invoke(*cmd).exit_code == 0
+    [run_dir] = _run_dirs(results)
+    if damage == "metrics_cut":
+        os.truncate(run_dir / "metrics.json", 100)
+    elif damage == "metrics_not_a_run":
+        (run_dir / "metrics.json").write_text("[]", encoding="utf-8")
+    else:
+        (run_dir / ("equity.parquet" if damage == "equity_deleted" else "config.yaml")).unlink()
+    again = invoke(*cmd)
+    assert again.exit_code == 2, again.stderr
+    [line] = again.stderr.strip().splitlines()
+    assert line.startswith(f"error: {run_dir}: ") and line.endswith("run its config again with --force")
+    assert invoke(*cmd, "--force").exit_code == 0

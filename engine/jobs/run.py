@@ -7,7 +7,6 @@ arguments); they never print: :mod:`engine.cli` renders what they return.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from engine.jobs.config_workers import config_steps, default_processes
 from engine.metrics.tearsheet import tearsheet
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
-from engine.store.rundir import FIRST_RULE, code_fingerprint, read_back
+from engine.store.rundir import FIRST_RULE, code_fingerprint, read_back, reusable_metrics
 from strategies.errors import SignalError
 
 if TYPE_CHECKING:
@@ -429,8 +428,7 @@ def _simulated(
 
 def _reused(cfg: StrategyConfig, file: Path, run_dir: Path) -> ConfigRun:
     """The stored run ``run_dir`` that ``cfg`` reuses, its metrics read back."""
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    return ConfigRun(cfg, str(file), run_dir, metrics, reused=True)
+    return ConfigRun(cfg, str(file), run_dir, reusable_metrics(run_dir), reused=True)
 
 
 def _find(

@@ -77,6 +77,7 @@ __all__ = [
     "load_run",
     "new_run_id",
     "read_back",
+    "reusable_metrics",
     "write_atomic",
     "write_run",
 ]
@@ -326,6 +327,10 @@ def _datetimes(column: pd.Series) -> pd.Series:
     return pd.to_datetime(column.astype(str), format="ISO8601")
 
 
+#: The Parquet tables every stored run has.
+_TABLES = ("equity", "benchmarks", "trades", "weights", "prices")
+
+
 @functools.cache
 def _iso_unit() -> str:
     """The resolution of datetimes pandas parses from ISO dates (microseconds in pandas 3)."""
@@ -340,6 +345,28 @@ def _renumbered(weights: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
     return weights.assign(rule=weights["rule"] - base + FIRST_RULE)
 
 
+#: The files every stored run has, which :func:`load_run` reads.
+_REQUIRED = ("run.json", "metrics.json", "config.yaml", *(f"{n}.parquet" for n in _TABLES))
+
+
+def reusable_metrics(run_dir: Path) -> dict[str, Any]:
+    """The metrics of the stored run ``run_dir`` that a command is about to reuse, once every file a stored
+    run has is there and ``metrics.json`` reads: a StoreError in one line otherwise (a damaged run is
+    never reused as it is)."""
+    missing = [name for name in _REQUIRED if not (run_dir / name).is_file()]
+    if missing:
+        raise StoreError(
+            f"the stored run has no {', '.join(missing)}; {_AGAIN}", file=str(run_dir), expected=_AS_WRITTEN
+        )
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"metrics.json cannot be read ({exc}); {_AGAIN}".splitlines()[0], file=str(run_dir)) from None
+    if not isinstance(metrics, dict) or not {"data", "strategy", "benchmarks"} <= set(metrics):
+        raise StoreError(f"metrics.json is not a run's metrics; {_AGAIN}", file=str(run_dir), expected=_AS_WRITTEN)
+    return metrics
+
+
 def load_run(run_dir: Path) -> StoredRun:
     """Read a run directory (manifest, metrics, resolved config and Parquet tables)."""
     try:
@@ -347,7 +374,7 @@ def load_run(run_dir: Path) -> StoredRun:
         metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
         config_text = (run_dir / "config.yaml").read_text(encoding="utf-8")
         config = yaml.load(config_text, Loader=_SAFE_LOADER)
-        tables = {n: _read_table(run_dir, n) for n in ("equity", "benchmarks", "trades", "weights", "prices")}
+        tables = {n: _read_table(run_dir, n) for n in _TABLES}
         for optional in ("quotes", "signals", "fx"):
             if (run_dir / f"{optional}.parquet").is_file():
                 tables[optional] = _read_table(run_dir, optional)
