@@ -344,3 +344,14 @@ def test_an_interval_below_a_total_loss_is_called_no_guide() -> None:
     )
     assert "1m" not in caveat and "spx" not in caveat
     assert _report({"hsi": {"3m": {**s, "ci_low": -0.99}}}).interval_caveat() is None
+
+
+def test_a_results_directory_that_is_a_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    taken = tmp_path / "results"
+    taken.write_text("not a directory", encoding="utf-8")
+    out = _episodes(
+        CONFIG, "--signal", "corr", "--low", "--source", "synthetic", "--results-dir", str(taken), cwd=tmp_path
+    )
+    assert out.returncode == 2, out.stderr
+    [line] = out.stderr.strip().splitlines()
+    assert line.startswith(f"error: {taken}/episodes/") and "cannot store the episodes" in line

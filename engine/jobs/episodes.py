@@ -25,7 +25,7 @@ from engine.episode_bands import bootstrap_band, fisher_band, indistinguishable
 from engine.episode_report import EpisodeReport
 from engine.episode_study import HORIZONS, asset_forward, equity_forward, inside_any, study
 from engine.episodes import DEFAULT_GAP, Direction, Episode, Observations, Threshold, find_episodes, observations
-from engine.errors import ConfigError, DataError, UserError
+from engine.errors import ConfigError, DataError, StoreError, UserError
 from engine.jobs.common import RunOptions, data_provider, resolved_configs
 from engine.pipeline import required_warmup
 from engine.signals import compute_signals
@@ -299,7 +299,10 @@ def store_report(report: EpisodeReport, results_dir: Path, now: dt.datetime) -> 
     """Write ``episodes/<id>/episodes.json`` under ``results_dir`` whole or not at all; its path."""
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     out = results_dir / "episodes" / f"{stamp}-{report.config}-{report.signal}"
-    out.mkdir(parents=True, exist_ok=False)
     path = out / "episodes.json"
-    write_atomic(path, lambda tmp: tmp.write_text(dumps_json(report.stored()), encoding="utf-8"))
+    try:
+        out.mkdir(parents=True, exist_ok=False)
+        write_atomic(path, lambda tmp: tmp.write_text(dumps_json(report.stored()), encoding="utf-8"))
+    except OSError as exc:  # the results directory a file, read-only, or the disk full
+        raise StoreError(f"cannot store the episodes: {exc.strerror or exc}", file=str(out)) from None
     return path
