@@ -67,6 +67,11 @@ MAX_DEPTH = 50  # nested lists/mappings (PyYAML's composer recurses: about 500 l
 MAX_NODES = 100_000  # values after expanding aliases (a 500-byte "billion laughs" file expands to 10^9)
 MAX_INT_DIGITS = 100  # digits of an integer (Python refuses to parse more than 4,300)
 _STD = "tag:yaml.org,2002:"
+#: How a number is written: decimal digits without a leading zero, a fraction, an exponent, or YAML's
+#: infinities and NaN (refused later with their YAML path); never octal, binary, hex, base 60 or digit groups.
+_PLAIN_NUMBER = re.compile(
+    r"^[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$"
+)
 _SCALAR_TAGS = frozenset(_STD + t for t in ("str", "int", "float", "bool", "null"))
 _TAGS = {yaml.ScalarNode: _SCALAR_TAGS, yaml.SequenceNode: {_STD + "seq"}, yaml.MappingNode: {_STD + "map"}}
 
@@ -133,6 +138,12 @@ def _check_shape(text: str, file: str) -> None:
             )
 
 
+def _number_form(loader: _Loader, node: yaml.Node) -> bool:
+    """Whether ``node``'s text is what YAML reads as a number when untagged (``!!float abc`` is not: that is a
+    bad value for its tag, reported as such)."""
+    return loader.resolve(yaml.ScalarNode, node.value, (True, False)) in (_STD + "int", _STD + "float")
+
+
 class _Builder:
     """Python values from a composed YAML node, checking each value at its YAML path."""
 
@@ -157,6 +168,19 @@ class _Builder:
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         if node.tag == _STD + "int" and sum(c.isdigit() for c in node.value) > MAX_INT_DIGITS:
             raise self.error(f"a number of more than {MAX_INT_DIGITS} digits", path, node)
+        if (
+            node.tag in (_STD + "int", _STD + "float")
+            and _number_form(self.loader, node)
+            and not _PLAIN_NUMBER.match(node.value)
+        ):
+            raise self.error(
+                f"{node.value!r} is a YAML 1.1 number form (a leading zero, 0b, 0o, 0x, ':' or '_') that YAML "
+                "readers read differently (010 is 8 to one, 10 to another); expected a plain decimal number (quote "
+                "it for text)",
+                path,
+                node,
+                node.value,
+            )
         try:
             return self.loader.construct_object(node, deep=True)
         except Exception:  # PyYAML raises ValueError, KeyError, ... for a bad explicit tag

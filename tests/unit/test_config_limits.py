@@ -146,6 +146,20 @@ def test_bad_value_for_a_plain_tag_is_refused(tmp_path: Path, value: str) -> Non
     assert "is not a valid" in err.message
 
 
+@pytest.mark.parametrize("value", ["010", "0b1011", "0x10", "1:30", "1_000", "1_000.5", "-007", "!!int 010"])
+def test_a_yaml_1_1_number_form_is_refused_not_converted(tmp_path: Path, value: str) -> None:
+    """PyYAML reads 010 as 8, 1:30 as 90 and 1_000 as 1000 where a YAML 1.2 reader sees 10, text, text:
+    refused at its path, never silently one of them."""
+    err = _error(tmp_path, f"name: x\ninitial_cash: {value}\n")
+    assert err.path == "initial_cash" and "YAML 1.1 number form" in err.message
+
+
+def test_plain_numbers_and_quoted_digits_still_read(tmp_path: Path) -> None:
+    text = "a: 10\nb: -3\nc: 0\nd: 0.5\ne: 1e12\nf: 2.5e-3\ng: .5\nh: '010'\ni: 1.\n"
+    data, _ = read_yaml(_write(tmp_path, text))
+    assert data == {"a": 10, "b": -3, "c": 0, "d": 0.5, "e": 1e12, "f": 2.5e-3, "g": 0.5, "h": "010", "i": 1.0}
+
+
 def test_plain_tags_still_work(tmp_path: Path) -> None:
     data, _ = read_yaml(_write(tmp_path, "a: !!str 5\nb: !!float 1\nc: !!int '7'\n"))
     assert data == {"a": "5", "b": 1.0, "c": 7}
