@@ -74,6 +74,13 @@ def known_bug(case: Case, reason: str, raises: type[BaseException] | None = None
 
 
 CASES = {
+    "a signal named like the weights' rest": Case(
+        "  mom: {fn: relative_momentum",
+        "  rest: {fn: relative_momentum",
+        "signals.rest",
+        "rest: {fn",
+        "invalid name 'rest'",
+    ),
     "unknown top-level key": Case(
         "costs:", "benchmark: []\ncosts:", "benchmark", "benchmark: []", "did you mean 'benchmarks'"
     ),

@@ -25,7 +25,7 @@ __all__ = ["CHECKS", "MAX_WINDOW", "check_config"]
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Largest integer argument of a signal: every one is a window of sessions (10,000 is about 40 years).
 MAX_WINDOW = 10_000
-_RESERVED = frozenset({"and", "or", "not", "true", "false", "none", *expr.FUNCTIONS})
+_RESERVED = frozenset({"and", "or", "not", "true", "false", "none", REST, *expr.FUNCTIONS})  # REST: rules' weights
 
 
 def check_names(cfg: StrategyConfig) -> None:
@@ -36,7 +36,8 @@ def check_names(cfg: StrategyConfig) -> None:
                 raise ConfigError(
                     f"invalid name {name!r}",
                     path=f"{section}.{name}",
-                    expected="a name of letters, digits and _ that starts with a letter and is not a keyword",
+                    expected="a name of letters, digits and _ that starts with a letter and is not a keyword "
+                    f"(and, or, not, true, false, none, {REST}, or a function of when:)",
                     got=name,
                 )
     for name in cfg.params:
