@@ -37,7 +37,8 @@ SIX = _curve([100.0, 110.0, 99.0, 105.0, 121.0, 120.0], SIX_DATES)
 
 def test_public_api_is_listed_and_documented() -> None:
     assert set(cmp.__all__) == {
-        "betas", "common_window", "longest_drawdown_days", "partial_years", "rebase", "rebase_after",
+        "betas", "common_window", "longest_drawdown_days", "partial_years", "partial_years_between", "rebase",
+        "rebase_after",
         "regime_metrics", "relative_metrics", "row_metrics", "starts_mixed", "switches_per_year",
         "turnover_per_year", "year_returns",
     }  # fmt: skip
