@@ -423,6 +423,26 @@ def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, 
     pd.testing.assert_frame_equal(pd.read_parquet(done / "combos.parquet"), pd.read_parquet(ref / "combos.parquet"))
 
 
+def test_ctrl_c_after_the_sweep_is_stored_says_so(small, tmp_path: Path, monkeypatch) -> None:
+    """Interrupted while the best rows' statistics are computed: not 'continue with --resume' (nothing to
+    resume), but where the stored sweep is; the same command then shows it."""
+    import engine.jobs.sweep as js
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(js, "sweep_top", interrupted)
+    args = ["sweep", str(small[0]), "--results-dir", str(tmp_path / "r"), "--reps", "100"]
+    result = invoke(*args)
+    assert result.exit_code == 130
+    [stored] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"stopped (Ctrl-C); the sweep is stored in {stored}: the same command shows it"
+    )
+    monkeypatch.undo()
+    assert invoke(*args).exit_code == 0
+
+
 @pytest.mark.parametrize(
     ("edit", "changed"),
     [

@@ -188,6 +188,8 @@ def sweep(
             outcome = run_sweep(config, opts, sopts, env=env, now=dt.datetime.now(dt.UTC), progress=progress)
         _say_stopped_sweeps(outcome, err)
         _exit_if_stopped(outcome, err)
+    stored = f"stopped (Ctrl-C); the sweep is stored in {outcome.sweep_dir}: the same command shows it"
+    with user_errors(stored), compile_notice():
         rows = sweep_top(outcome, opts, env=env, sort=sort, top=top, reps=reps)
         if pair is not None and output is not None:
             heatmap_html(outcome, pair[0], pair[1], heatmap_metric or sort, output)
