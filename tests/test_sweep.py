@@ -10,6 +10,9 @@ import datetime as dt
 import itertools
 import json
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -421,6 +424,42 @@ def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, 
     [ref] = (complete / "small_sweep" / "sweeps").iterdir()
     assert done.name == ref.name
     pd.testing.assert_frame_equal(pd.read_parquet(done / "combos.parquet"), pd.read_parquet(ref / "combos.parquet"))
+
+
+def test_a_sweep_another_process_is_computing_is_not_offered_for_resume(small, tmp_path: Path, monkeypatch) -> None:
+    """Its chunks look like a stopped sweep's: while their writer runs, a second command (with or without
+    --resume) says it is running, in one line; once it is gone, --resume continues the chunks."""
+    import engine.jobs.chunk_workers as sj
+
+    real = sj.evaluate_chunk
+    calls = {"n": 0}
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sj, "evaluate_chunk", interrupted)
+    args = ["sweep", str(small[0]), "--results-dir", str(tmp_path / "r"), "--chunk-size", "10"]
+    assert invoke(*args).exit_code == 130
+    monkeypatch.setattr(sj, "evaluate_chunk", real)
+    [staging] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.1)
+        (staging / "writer.pid").write_text(str(other.pid), encoding="utf-8")  # as that process would claim it
+        for extra in ([], ["--resume"]):
+            busy = invoke(*args, *extra)
+            assert busy.exit_code == 2, busy.stderr
+            assert f"the same sweep is running now in process {other.pid}" in " ".join(busy.stderr.split())
+    finally:
+        other.kill()
+        other.wait()
+    resumed = invoke(*args, "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+    [done] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()
+    assert not (done / "writer.pid").exists()
 
 
 def test_ctrl_c_after_the_sweep_is_stored_says_so(small, tmp_path: Path, monkeypatch) -> None:

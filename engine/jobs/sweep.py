@@ -49,8 +49,10 @@ from engine.store.rundir import code_fingerprint, dumps_json, write_atomic
 from engine.store.sweeps import (
     SweepOutcome,
     chunk_files,
+    claim,
     done_chunks,
     load_sweep,
+    running_writer,
     save_chunk,
     stopped_elsewhere,
     write_blocks,
@@ -264,7 +266,14 @@ def _staging_meta(
     meta_path = staging / "meta.json"
     if staging.is_dir() and meta_path.is_file():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if (pid := running_writer(staging)) is not None:
+            raise UserError(
+                f"the same sweep is running now in process {pid} (its chunks in {staging}): wait for it to finish, "
+                "then run the command again to show it",
+                expected="one command computing a sweep at a time",
+            )
         if resume and not force:
+            claim(staging)
             return dict(meta)
         if not force:
             done = len(done_chunks(staging, int(meta["chunks"])))
@@ -295,6 +304,7 @@ def _staging_meta(
     }
     try:
         staging.mkdir(parents=True, exist_ok=True)
+        claim(staging)
         write_atomic(meta_path, lambda p: p.write_text(dumps_json(meta), encoding="utf-8"))
     except OSError as exc:
         raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None

@@ -13,6 +13,7 @@ What the files hold is described in :mod:`engine.jobs.sweep`; this module only r
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from engine.config.models import StrategyConfig
 from engine.data.panel import LoadedPanel
 from engine.errors import StoreError
 from engine.store.rundir import dumps_json, write_atomic
-from engine.store.staging import clean_stale, replace_dir
+from engine.store.staging import clean_stale, replace_dir, writer_alive
 
 if TYPE_CHECKING:
     from engine.sweep import ChunkResult, SweepContext
@@ -34,8 +35,10 @@ if TYPE_CHECKING:
 __all__ = [
     "SweepOutcome",
     "chunk_files",
+    "claim",
     "done_chunks",
     "load_sweep",
+    "running_writer",
     "save_chunk",
     "savez",
     "stopped_elsewhere",
@@ -125,6 +128,26 @@ def stopped_elsewhere(staging: Path, meta: Mapping[str, Any]) -> tuple[str, ...]
     return tuple(found)
 
 
+#: The file of a sweep's staging directory naming the process computing its chunks.
+_WRITER = "writer.pid"
+
+
+def claim(staging: Path) -> None:
+    """Record this process as the one computing the chunks of ``staging`` (:func:`running_writer`)."""
+    write_atomic(staging / _WRITER, lambda p: p.write_text(str(os.getpid()), encoding="utf-8"))
+
+
+def running_writer(staging: Path) -> int | None:
+    """The process still computing the chunks of the stopped-looking sweep in ``staging``, or None (no such
+    process any more, or this one)."""
+    path = staging / _WRITER
+    try:
+        pid, written = int(path.read_text(encoding="utf-8")), path.stat().st_mtime
+    except (OSError, ValueError):
+        return None
+    return pid if pid != os.getpid() and writer_alive(pid, written) else None
+
+
 def write_blocks(staging: Path, blocks: dict[str, np.ndarray]) -> None:
     """The finished sweep's block sums (``blocks.npz``), written before its overfitting statistics are
     computed from them (which may centre them in place)."""
@@ -170,6 +193,7 @@ def write_sweep(
         for number in range(chunks):
             for p in chunk_files(staging, number):
                 p.unlink()
+        (staging / _WRITER).unlink(missing_ok=True)
         clean_stale(staging)  # temporary files of an earlier, killed attempt at a chunk
         replace_dir(staging, final)
     except OSError as exc:
