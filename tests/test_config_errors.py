@@ -74,6 +74,13 @@ def known_bug(case: Case, reason: str, raises: type[BaseException] | None = None
 
 
 CASES = {
+    "weights just over 1, their sum shown in full": Case(
+        "otherwise: {us: 0.5, hk: 0.5}",
+        "otherwise: {us: 0.5, hk: 0.5000001}",
+        "rules[2].otherwise",
+        "0.5000001",
+        "weights sum to 1.0000001; expected at most 1",
+    ),
     "a signal named like the weights' rest": Case(
         "  mom: {fn: relative_momentum",
         "  rest: {fn: relative_momentum",

@@ -175,7 +175,7 @@ def _check_weights(
             gross += abs(1.0 - sum(numbers))
         if gross > max_gross + WEIGHT_TOLERANCE:
             raise ConfigError(
-                f"weights have a gross exposure (sum of absolute weights) of {gross:g}; "
+                f"weights have a gross exposure (sum of absolute weights) of {gross:.12g}; "
                 f"expected at most execution.max_gross = {max_gross:g}",
                 path=path,
                 expected=f"sum of |weights| <= {max_gross:g}",
@@ -185,7 +185,7 @@ def _check_weights(
     total = sum(numbers)
     if total > 1.0 + WEIGHT_TOLERANCE:
         raise ConfigError(
-            f"weights sum to {total:g}; expected at most 1 (the rest is cash; leverage needs execution.max_gross)",
+            f"weights sum to {total:.12g}; expected at most 1 (the rest is cash; leverage needs execution.max_gross)",
             path=path,
             expected="sum of weights <= 1",
             got=total,
