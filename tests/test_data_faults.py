@@ -664,3 +664,12 @@ def test_a_data_file_that_cannot_be_a_history_is_refused_before_it_is_read(
         load_for_config(provider, load_config(_config(tmp_path)), warmup_rows=5)
     assert said in str(refused.value) and str(data / "GSPC.csv") in refused.value.one_line()
     assert len(refused.value.one_line()) < 300
+
+
+def test_a_data_directory_that_is_a_file_is_named_as_such(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("", encoding="utf-8")
+    with pytest.raises(DataError, match=f"data directory {not_a_dir} is not a directory"):
+        load_for_config(CsvProvider(not_a_dir), load_config(_config(tmp_path)), warmup_rows=5)
+    with pytest.raises(DataError, match="does not exist"):
+        load_for_config(CsvProvider(tmp_path / "missing"), load_config(_config(tmp_path)), warmup_rows=5)

@@ -103,8 +103,9 @@ class CsvProvider:
         """The bytes of ``symbol``'s file: those :meth:`input_key` read and hashed (so the key names what
         is parsed, and a file missing then is missing now), else read here."""
         if not self.data_dir.is_dir():
+            what = "is not a directory" if self.data_dir.exists() else "does not exist"
             raise DataError(
-                f"data directory {self.data_dir} does not exist",
+                f"data directory {self.data_dir} {what}",
                 expected="a directory of Yahoo-style CSVs (--data-dir DIR or SEESAW_DATA_DIR)",
             )
         if self._digests.get(symbol) == _MISSING or not path.exists():  # a pipe or device: _read_file says so
