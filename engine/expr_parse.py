@@ -207,7 +207,10 @@ class _Converter:
                 hint = {"&": ", use 'and'", "|": ", use 'or'"}.get(symbol, "")
                 self._fail(f"operator '{symbol}' is not allowed{hint} ({self._where(node)})", got=symbol)
             left = self._typed(node.left, depth + 1, False, f"'{op}'")
-            return BinOp(op, left, self._typed(node.right, depth + 1, False, f"'{op}'"))
+            right = self._typed(node.right, depth + 1, False, f"'{op}'")
+            if op == "/" and isinstance(right, Number) and right.value == 0:
+                self._fail(f"division by the number 0 ({self._where(node)}): every date would give inf or NaN", got=0)
+            return BinOp(op, left, right)
         if isinstance(node, ast.BoolOp):
             bool_op: BoolOpName = "and" if isinstance(node.op, ast.And) else "or"
             values = tuple(self._typed(v, depth + 1, True, f"'{bool_op}'") for v in node.values)

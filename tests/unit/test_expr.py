@@ -567,3 +567,14 @@ def test_order_f_changes_the_layout_and_no_value(text: str) -> None:
     assert c_order.any() and not c_order.all()
     number = ex.parse_number("clip(x, -k, k) * 2 / (k + 1) - abs(y)", known)
     np.testing.assert_array_equal(ex.evaluate(number, env, order="F"), ex.evaluate(number, env))
+
+
+@pytest.mark.parametrize("text", ["corr / 0 < 0.2", "corr / 0.0 > 1", "(mom / 0) > 0 or corr < 0"])
+def test_division_by_the_number_0_is_refused(text: str) -> None:
+    """Every date would give inf or NaN (a comparison then false): a mistake, said at parse time."""
+    with pytest.raises(ExpressionError, match="division by the number 0"):
+        parse_condition(text, {"corr", "mom"})
+
+
+def test_division_by_a_signal_that_may_be_0_is_allowed() -> None:
+    assert isinstance(parse_condition("corr / mom < 0.2", {"corr", "mom"}), Compare)
