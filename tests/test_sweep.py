@@ -392,22 +392,26 @@ def test_a_row_without_an_interval_says_why_and_the_dsr_counts_every_combination
     assert "some resamples of its returns have no variation at all" in text
 
 
-def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, tmp_path: Path, monkeypatch) -> None:
+def _ctrl_c_at_chunk(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """The sweep's n-th chunk evaluated is interrupted as by Ctrl-C (``monkeypatch.undo()`` restores it)."""
     import engine.jobs.chunk_workers as sj
 
-    path = small[0]
-    complete = tmp_path / "complete"
-    assert invoke("sweep", str(path), "--results-dir", str(complete), "--chunk-size", "10").exit_code == 0
-    calls = {"n": 0}
-    real = sj.evaluate_chunk
+    real, calls = sj.evaluate_chunk, {"n": 0}
 
     def interrupted(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 4:
+        if calls["n"] == n:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sj, "evaluate_chunk", interrupted)
+
+
+def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, tmp_path: Path, monkeypatch) -> None:
+    path = small[0]
+    complete = tmp_path / "complete"
+    assert invoke("sweep", str(path), "--results-dir", str(complete), "--chunk-size", "10").exit_code == 0
+    _ctrl_c_at_chunk(monkeypatch, 4)
     stopped = tmp_path / "stopped"
     result = invoke("sweep", str(path), "--results-dir", str(stopped), "--chunk-size", "10")
     assert result.exit_code == 130
@@ -416,7 +420,7 @@ def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, 
     assert partial.name.startswith(".partial-") and len(list(partial.glob("chunk-*.parquet"))) == 3
     again = invoke("sweep", str(path), "--results-dir", str(stopped))
     assert again.exit_code == 2 and "--resume" in again.stderr  # a stopped sweep is never silently redone
-    monkeypatch.setattr(sj, "evaluate_chunk", real)
+    monkeypatch.undo()
     resumed = invoke("sweep", str(path), "--results-dir", str(stopped), "--resume")
     assert resumed.exit_code == 0, resumed.stderr
     assert "resumed: 3 of 7 chunks kept from the stopped sweep, 4 computed now" in " ".join(resumed.stderr.split())
@@ -429,21 +433,10 @@ def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, 
 def test_a_sweep_another_process_is_computing_is_not_offered_for_resume(small, tmp_path: Path, monkeypatch) -> None:
     """Its chunks look like a stopped sweep's: while their writer runs, a second command (with or without
     --resume) says it is running, in one line; once it is gone, --resume continues the chunks."""
-    import engine.jobs.chunk_workers as sj
-
-    real = sj.evaluate_chunk
-    calls = {"n": 0}
-
-    def interrupted(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(sj, "evaluate_chunk", interrupted)
+    _ctrl_c_at_chunk(monkeypatch, 3)
     args = ["sweep", str(small[0]), "--results-dir", str(tmp_path / "r"), "--chunk-size", "10"]
     assert invoke(*args).exit_code == 130
-    monkeypatch.setattr(sj, "evaluate_chunk", real)
+    monkeypatch.undo()
     [staging] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
@@ -494,24 +487,13 @@ def test_resume_after_the_config_changed_says_so_and_names_the_stopped_sweep_it_
 ) -> None:
     """The stopped sweep's id no longer matches: ``--resume`` says there is nothing to resume and starts
     afresh, and names the stopped sweep it cannot continue (what changed, its chunks), which stays."""
-    import engine.jobs.chunk_workers as sj
-
     path = tmp_path / "small.yaml"
     path.write_text(small[0].read_text(encoding="utf-8"), encoding="utf-8")
-    real = sj.evaluate_chunk
-    calls = {"n": 0}
-
-    def interrupted(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(sj, "evaluate_chunk", interrupted)
+    _ctrl_c_at_chunk(monkeypatch, 3)
     results = tmp_path / "results"
     assert invoke("sweep", str(path), "--results-dir", str(results), "--chunk-size", "10").exit_code == 130
     [partial] = (results / "small_sweep" / "sweeps").iterdir()
-    monkeypatch.setattr(sj, "evaluate_chunk", real)
+    monkeypatch.undo()
     text = path.read_text(encoding="utf-8")
     assert text.count(edit[0]) == 1
     path.write_text(text.replace(*edit), encoding="utf-8")
