@@ -436,3 +436,20 @@ def test_a_damaged_stored_run_is_never_reused_as_it_is(tmp_path: Path, damage: s
     [line] = again.stderr.strip().splitlines()
     assert line.startswith(f"error: {run_dir}: ") and line.endswith("run its config again with --force")
     assert invoke(*cmd, "--force").exit_code == 0
+
+
+def test_a_store_file_that_is_not_duckdb_says_to_move_it_and_is_rebuilt_after(tmp_path: Path) -> None:
+    results = tmp_path / "R"
+    cmd = ["run", str(RATIO), "--source", "synthetic", "--results-dir", str(results)]
+    assert invoke(*cmd).exit_code == 0
+    (results / "seesaw.duckdb").write_bytes(b"\x00not a database\xff" * 100)
+    refused = invoke(*cmd)
+    assert refused.exit_code == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert line == (
+        f"error: {results / 'seesaw.duckdb'}: the results store is not a DuckDB database: move it away, and the next "
+        "command rebuilds it from the run and sweep directories (it only indexes them)"
+    )
+    (results / "seesaw.duckdb").rename(tmp_path / "aside.duckdb")
+    assert invoke(*cmd).exit_code == 0  # reused: found through the rebuilt catalog
+    assert len(_run_dirs(results)) == 1 and len(check_catalog(results / "seesaw.duckdb", results)) == 1

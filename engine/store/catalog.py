@@ -147,6 +147,12 @@ class Catalog:
             try:
                 con = duckdb.connect(str(self.db_path), read_only=not write, config=CONNECT_CONFIG)
             except duckdb.Error as exc:
+                if "not a valid DuckDB database file" in str(exc):  # damaged, or another program's file
+                    raise StoreError(
+                        "the results store is not a DuckDB database: move it away, and the next command "
+                        "rebuilds it from the run and sweep directories (it only indexes them)",
+                        file=str(self.db_path),
+                    ) from None
                 raise StoreError(
                     f"cannot open the results store: {str(exc).splitlines()[0]} "
                     "(another program may hold it open; Seesaw's own processes take turns)",
