@@ -453,3 +453,35 @@ def test_a_store_file_that_is_not_duckdb_says_to_move_it_and_is_rebuilt_after(tm
     (results / "seesaw.duckdb").rename(tmp_path / "aside.duckdb")
     assert invoke(*cmd).exit_code == 0  # reused: found through the rebuilt catalog
     assert len(_run_dirs(results)) == 1 and len(check_catalog(results / "seesaw.duckdb", results)) == 1
+
+
+def test_a_sweep_a_process_is_computing_is_not_listed_as_stopped(tmp_path: Path) -> None:
+    """Only stopped sweeps are offered for removal: one a process holds (engine.store.sweeps.held) is running."""
+    from engine.errors import StoreError
+    from engine.store.sweeps import held, running, stopped_elsewhere
+
+    sweeps = tmp_path / "cfg" / "sweeps"
+    meta = {"chunks": 2, "keys": ["w"], "values": [[1]], "data_fingerprint": "d", "code_hash": "c", "simulator": "s"}
+    for name in (".partial-live", ".partial-stopped"):
+        (sweeps / name).mkdir(parents=True)
+        (sweeps / name / "meta.json").write_text(repr(meta).replace("'", '"'), encoding="utf-8")
+    hold = (
+        "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY); "
+        "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)"
+    )
+    other = subprocess.Popen(
+        [sys.executable, "-c", hold, str(sweeps / ".partial-live")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "held"
+        assert running(sweeps / ".partial-live") and not running(sweeps / ".partial-stopped")
+        listed = stopped_elsewhere(sweeps / ".partial-new", {**meta, "code_hash": "new"})
+        assert listed == (f"{sweeps / '.partial-stopped'} (0 of 2 chunks; Seesaw's code changed)",)
+        with pytest.raises(StoreError, match="the same sweep is running now"), held(sweeps / ".partial-live"):
+            pass
+    finally:
+        other.kill()
+        other.wait()
+        other.stdout.close()
+    with held(sweeps / ".partial-live"):  # its holder gone: this process may hold it
+        assert (sweeps / ".partial-live" / "writer.pid").read_text(encoding="utf-8") == str(os.getpid())

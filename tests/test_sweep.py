@@ -12,7 +12,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -438,17 +437,24 @@ def test_a_sweep_another_process_is_computing_is_not_offered_for_resume(small, t
     assert invoke(*args).exit_code == 130
     monkeypatch.undo()
     [staging] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    hold = (  # another process computing it: it holds the directory as engine.store.sweeps.held does
+        "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY); "
+        "fcntl.flock(fd, fcntl.LOCK_EX); open(os.path.join(sys.argv[1], 'writer.pid'), 'w').write(str(os.getpid())); "
+        "print('held', flush=True); time.sleep(60)"
+    )
+    other = subprocess.Popen([sys.executable, "-c", hold, str(staging)], stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.1)
-        (staging / "writer.pid").write_text(str(other.pid), encoding="utf-8")  # as that process would claim it
+        assert other.stdout is not None and other.stdout.readline().strip() == "held"
         for extra in ([], ["--resume"]):
             busy = invoke(*args, *extra)
             assert busy.exit_code == 2, busy.stderr
-            assert f"the same sweep is running now in process {other.pid}" in " ".join(busy.stderr.split())
+            said = " ".join(busy.stderr.split())
+            assert f"the same sweep is running now in process {other.pid}: wait for it to finish" in said
+        assert len(list(staging.glob("chunk-*.parquet"))) == 2  # its chunks untouched
     finally:
         other.kill()
         other.wait()
+        other.stdout.close()
     resumed = invoke(*args, "--resume")
     assert resumed.exit_code == 0, resumed.stderr
     [done] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()

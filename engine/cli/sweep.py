@@ -6,6 +6,7 @@ Ctrl-C during a sweep keeps the finished chunks and exits 130.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -185,8 +186,8 @@ def sweep(
         )
         sopts = SweepOptions(max_combos, chunk_size, resume, cluster, workers=workers, simulator=simulator)
         with _progress_bar(err) as progress:
-            outcome = run_sweep(config, opts, sopts, env=env, now=dt.datetime.now(dt.UTC), progress=progress)
-        _say_stopped_sweeps(outcome, err)
+            now, say = dt.datetime.now(dt.UTC), functools.partial(err.print, markup=False)
+            outcome = run_sweep(config, opts, sopts, env=env, now=now, progress=progress, say=say)
         _exit_if_stopped(outcome, err)
     stored = f"stopped (Ctrl-C); the sweep is stored in {outcome.sweep_dir}: the same command shows it"
     with user_errors(stored), compile_notice():
@@ -202,22 +203,6 @@ def sweep(
 
 #: What Ctrl-C outside the chunks says (the chunks themselves stop with :func:`_exit_if_stopped`'s count).
 _STOPPED = "stopped (Ctrl-C): every chunk finished is kept; continue with --resume"
-
-
-def _say_stopped_sweeps(outcome: SweepOutcome, err: Console) -> None:
-    """On stderr: that ``--resume`` found nothing to continue, and each stopped sweep of the config that this
-    one cannot continue (another grid, data, code or engine), whose directory stays until removed."""
-    if outcome.nothing_to_resume:
-        err.print(
-            "nothing to resume: no stopped sweep of this config, data, code and engine; this sweep starts afresh",
-            markup=False,
-        )
-    for other in outcome.other_stopped:
-        err.print(
-            f"a stopped sweep of {outcome.cfg.name} that this one cannot continue: {other}; "
-            "remove the directory to free its space",
-            markup=False,
-        )
 
 
 def _exit_if_stopped(outcome: SweepOutcome, err: Console) -> None:

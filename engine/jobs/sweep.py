@@ -21,8 +21,7 @@ import dataclasses
 import datetime as dt
 import functools
 import json
-import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
@@ -49,10 +48,10 @@ from engine.store.rundir import code_fingerprint, dumps_json, write_atomic
 from engine.store.sweeps import (
     SweepOutcome,
     chunk_files,
-    claim,
+    clear_staging,
     done_chunks,
+    held,
     load_sweep,
-    running_writer,
     save_chunk,
     stopped_elsewhere,
     write_blocks,
@@ -128,11 +127,15 @@ def sweep_job(
     force: bool = False,
     progress: ProgressFn | None = None,
     record: Callable[[Path], None] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> SweepOutcome:
     """Run (or reuse, or resume) the sweep of the config at ``path``; see the module docstring.
 
     ``resolve`` applies the command line to the config; ``load`` loads its panel with a given
-    warm-up; ``record`` indexes a finished sweep directory in the catalog.
+    warm-up; ``record`` indexes a finished sweep directory in the catalog; ``say`` is told, before any
+    chunk is computed, what the user should know of stopped sweeps (:func:`_stopped_lines`).  While
+    this process computes the sweep it holds it (:func:`engine.store.sweeps.held`): a second command
+    of the same sweep is refused in one line instead of taking its chunks for a stopped sweep's.
     """
     cfg, g, loaded = load_sweep_config(path, resolve, load, max_combos=options.max_combos)
     sid = sweep_id(cfg, loaded.fingerprint, code_fingerprint(), options.simulator)
@@ -141,14 +144,49 @@ def sweep_job(
     if final.is_dir() and (final / "sweep.json").is_file() and not force:
         outcome = load_sweep(final)
         return dataclasses.replace(outcome, cfg=cfg, loaded=loaded, reused=True)
+    with held(staging):
+        nothing_to_resume = options.resume and not (staging / "meta.json").is_file()
+        meta = _staging_meta(staging, cfg, g, loaded, options, resume=options.resume, force=force)
+        for line in _stopped_lines(cfg.name, nothing_to_resume, stopped_elsewhere(staging, meta)):
+            if say is not None:
+                say(line)
+        ctx = prepare(cfg, loaded, engine=engine, reference=options.reference, simulator=options.simulator)  # type: ignore[arg-type]
+        return _computed(ctx, g, meta, (staging, final), options, now=now, progress=progress, record=record)
+
+
+def _stopped_lines(name: str, nothing_to_resume: bool, others: Sequence[str]) -> list[str]:
+    """That ``--resume`` found nothing to continue, and each stopped sweep of config ``name`` that this one
+    cannot continue (another grid, data, code or engine), whose directory stays until removed."""
+    lines = []
+    if nothing_to_resume:
+        lines.append(
+            "nothing to resume: no stopped sweep of this config, data, code and engine; this sweep starts afresh"
+        )
+    for other in others:
+        lines.append(
+            f"a stopped sweep of {name} that this one cannot continue: {other}; remove the directory to free its space"
+        )
+    return lines
+
+
+def _computed(
+    ctx: SweepContext,
+    g: Grid,
+    meta: dict[str, Any],
+    dirs: tuple[Path, Path],
+    options: SweepOptions,
+    *,
+    now: dt.datetime,
+    progress: ProgressFn | None,
+    record: Callable[[Path], None] | None,
+) -> SweepOutcome:
+    """The sweep's chunks not yet in the staging directory computed, then the sweep stored in the final one
+    (``dirs``: staging, final); stopped by Ctrl-C, what was finished, kept."""
+    cfg, loaded, (staging, final) = ctx.cfg, ctx.loaded, dirs
     combos_frame = grid_frame(g)
-    notes = _StoppedNotes(options.resume and not (staging / "meta.json").is_file())
-    meta = _staging_meta(staging, cfg, g, loaded, options, resume=options.resume, force=force)
-    notes.others = stopped_elsewhere(staging, meta)
     parts = chunks(cfg, g, int(meta["chunk_size"]))
     done, assembly, finished = _kept_chunks(staging, parts, g.size)
     todo = [i for i in range(len(parts)) if i not in done]
-    ctx = prepare(cfg, loaded, engine=engine, reference=options.reference, simulator=options.simulator)  # type: ignore[arg-type]
     if progress:
         progress(len(done), len(parts), finished, g.size)
 
@@ -163,16 +201,16 @@ def sweep_job(
     if not _save_chunks(evaluated, save, assembly, done, written):
         table = assembly.table() if done else combos_frame.iloc[:0]
         manifest = {**meta, "status": "stopped", "chunks_done": len(done)}
-        return notes.on(
-            SweepOutcome(cfg, g.keys, table, staging, manifest, loaded, len(done), len(parts), stopped=True)
-        )
+        return SweepOutcome(cfg, g.keys, table, staging, manifest, loaded, len(done), len(parts), stopped=True)
     table, blocks = assembly.table(), assembly.blocks
     del assembly
     manifest = _finish(staging, final, ctx, meta, table, blocks, now)
     if record is not None:
         record(final)
-    outcome = SweepOutcome(cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts), ctx=ctx)
-    return notes.on(dataclasses.replace(outcome, chunks_resumed=len(parts) - len(todo)))
+    resumed = len(parts) - len(todo)
+    return SweepOutcome(
+        cfg, g.keys, table, final, manifest, loaded, len(parts), len(parts), ctx=ctx, chunks_resumed=resumed
+    )
 
 
 def _kept_chunks(staging: Path, parts: list[np.ndarray], size: int) -> tuple[set[int], ChunkAssembly, int]:
@@ -183,17 +221,6 @@ def _kept_chunks(staging: Path, parts: list[np.ndarray], size: int) -> tuple[set
     for number in sorted(done):
         assembly.read(*chunk_files(staging, number))
     return done, assembly, sum(len(parts[i]) for i in done)
-
-
-@dataclass
-class _StoppedNotes:
-    """What a computed sweep says of stopped sweeps: ``--resume`` found none of its id; the config's others."""
-
-    nothing_to_resume: bool
-    others: tuple[str, ...] = ()
-
-    def on(self, outcome: SweepOutcome) -> SweepOutcome:
-        return dataclasses.replace(outcome, nothing_to_resume=self.nothing_to_resume, other_stopped=self.others)
 
 
 def _save_chunks(
@@ -266,14 +293,7 @@ def _staging_meta(
     meta_path = staging / "meta.json"
     if staging.is_dir() and meta_path.is_file():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if (pid := running_writer(staging)) is not None:
-            raise UserError(
-                f"the same sweep is running now in process {pid} (its chunks in {staging}): wait for it to finish, "
-                "then run the command again to show it",
-                expected="one command computing a sweep at a time",
-            )
         if resume and not force:
-            claim(staging)
             return dict(meta)
         if not force:
             done = len(done_chunks(staging, int(meta["chunks"])))
@@ -282,7 +302,7 @@ def _staging_meta(
                 "continue it with --resume, or start over with --force",
                 expected="--resume or --force",
             )
-        shutil.rmtree(staging)
+        clear_staging(staging)  # the directory itself is held (store.sweeps.held): only what is in it goes
     panel = loaded.panel
     size = options.chunk_size or panel_chunk_size(loaded, options.simulator)
     meta = {
@@ -304,7 +324,6 @@ def _staging_meta(
     }
     try:
         staging.mkdir(parents=True, exist_ok=True)
-        claim(staging)
         write_atomic(meta_path, lambda p: p.write_text(dumps_json(meta), encoding="utf-8"))
     except OSError as exc:
         raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None
@@ -423,6 +442,7 @@ def run_sweep(
     env: Mapping[str, str],
     now: dt.datetime,
     progress: ProgressFn | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> SweepOutcome:
     """``seesaw sweep``: resolve the command line, load the data, run or reuse, index the result."""
     providers: dict = {}
@@ -446,6 +466,7 @@ def run_sweep(
         force=opts.force,
         progress=progress,
         record=catalog.record_sweep,
+        say=say,
     )
 
 

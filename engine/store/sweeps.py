@@ -12,9 +12,12 @@ What the files hold is described in :mod:`engine.jobs.sweep`; this module only r
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
-from collections.abc import Mapping
+import shutil
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +30,7 @@ from engine.config.models import StrategyConfig
 from engine.data.panel import LoadedPanel
 from engine.errors import StoreError
 from engine.store.rundir import dumps_json, write_atomic
-from engine.store.staging import clean_stale, replace_dir, writer_alive
+from engine.store.staging import clean_stale, replace_dir
 
 if TYPE_CHECKING:
     from engine.sweep import ChunkResult, SweepContext
@@ -35,10 +38,11 @@ if TYPE_CHECKING:
 __all__ = [
     "SweepOutcome",
     "chunk_files",
-    "claim",
+    "clear_staging",
     "done_chunks",
+    "held",
     "load_sweep",
-    "running_writer",
+    "running",
     "save_chunk",
     "savez",
     "stopped_elsewhere",
@@ -63,8 +67,6 @@ class SweepOutcome:
     stopped: bool = False
     ctx: SweepContext | None = None  # what the chunks shared, when this process ran them
     chunks_resumed: int = 0  # chunks a stopped sweep had finished, read back instead of computed (--resume)
-    nothing_to_resume: bool = False  # --resume found no stopped sweep of this id
-    other_stopped: tuple[str, ...] = ()  # the config's stopped sweeps this one cannot continue (stopped_elsewhere)
 
     @property
     def synthetic(self) -> bool:
@@ -110,12 +112,13 @@ _IDENTITY = (
 
 
 def stopped_elsewhere(staging: Path, meta: Mapping[str, Any]) -> tuple[str, ...]:
-    """The other stopped sweeps next to ``staging`` (``.partial-*`` of the same config), which a sweep with
-    ``meta`` cannot continue, each as ``<dir> (<n> of <m> chunks; <what> changed)``: what its
-    ``meta.json`` differs in, or ``the config`` when only the rest of the config can (the id hashes it)."""
+    """The other stopped sweeps next to ``staging`` (``.partial-*`` of the same config, none that a process is
+    computing now), which a sweep with ``meta`` cannot continue, each as ``<dir> (<n> of <m> chunks; <what>
+    changed)``: what its ``meta.json`` differs in, or ``the config`` when only the rest of the config can (the
+    id hashes it)."""
     found = []
     for other in sorted(staging.parent.glob(".partial-*")):
-        if other == staging or not other.is_dir():
+        if other == staging or not other.is_dir() or running(other):
             continue
         try:
             theirs = json.loads((other / "meta.json").read_text(encoding="utf-8"))
@@ -128,24 +131,65 @@ def stopped_elsewhere(staging: Path, meta: Mapping[str, Any]) -> tuple[str, ...]
     return tuple(found)
 
 
-#: The file of a sweep's staging directory naming the process computing its chunks.
+#: The file of a sweep's staging directory naming the process computing its chunks (for messages only: the
+#: lock on the directory is what says whether one does).
 _WRITER = "writer.pid"
 
 
-def claim(staging: Path) -> None:
-    """Record this process as the one computing the chunks of ``staging`` (:func:`running_writer`)."""
-    write_atomic(staging / _WRITER, lambda p: p.write_text(str(os.getpid()), encoding="utf-8"))
-
-
-def running_writer(staging: Path) -> int | None:
-    """The process still computing the chunks of the stopped-looking sweep in ``staging``, or None (no such
-    process any more, or this one)."""
-    path = staging / _WRITER
+@contextlib.contextmanager
+def held(staging: Path) -> Iterator[None]:
+    """This process's hold on the sweep in ``staging`` (created if missing) while it computes it: an ``flock``
+    on the directory, which the system releases however the process ends, so a second command can tell a
+    running sweep from a stopped one.  A StoreError naming the holder when another process holds it."""
     try:
-        pid, written = int(path.read_text(encoding="utf-8")), path.stat().st_mtime
+        staging.mkdir(parents=True, exist_ok=True)
+        fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError(
+                f"the same sweep is running now{_in_process(staging)}: wait for it to finish, then run the command "
+                "again to show it",
+                file=str(staging),
+                expected="one command computing a sweep at a time",
+            ) from None
+        write_atomic(staging / _WRITER, lambda p: p.write_text(str(os.getpid()), encoding="utf-8"))
+        yield
+    finally:
+        os.close(fd)
+
+
+def clear_staging(staging: Path) -> None:
+    """Everything in ``staging`` removed (``sweep --force``) but the directory and its holder's file."""
+    for child in staging.iterdir():
+        if child.name != _WRITER:
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+
+
+def running(staging: Path) -> bool:
+    """Whether a process holds the sweep in ``staging`` (:func:`held`) now."""
+    try:
+        fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _in_process(staging: Path) -> str:
+    """`` in process <pid>`` from the holder's ``writer.pid``, when it says."""
+    try:
+        return f" in process {int((staging / _WRITER).read_text(encoding='utf-8'))}"
     except (OSError, ValueError):
-        return None
-    return pid if pid != os.getpid() and writer_alive(pid, written) else None
+        return ""
 
 
 def write_blocks(staging: Path, blocks: dict[str, np.ndarray]) -> None:
