@@ -383,7 +383,7 @@ def _trading(run: StoredRun, value: pd.Series, years: float) -> dict[str, Any]:
     weight per traded asset; ``years``: the window's calendar years."""
     dates = value.index
     traded_value = run.trades.assign(date=pd.to_datetime(run.trades["date"])).groupby("date")["value"].sum()
-    actual = run.weights.loc[dates, [f"{a}_actual" for a in _traded_assets(run)]]
+    actual = run.weights.loc[dates, [f"{a}_actual" for a in run.traded_assets]]
     return {
         "turnover": cmp.turnover_per_year(traded_value, value, years),
         "switches_per_year": cmp.switches_per_year(_switch_dates(run.weights), dates[0], dates[-1]),
@@ -440,12 +440,6 @@ def _statistics(
         strategy_returns, ref_returns, periods_per_year=ppy, reps=reps, trial_sharpes=trial_sharpes,
         n_trials=len(strategy_returns),
     )  # fmt: skip
-
-
-def _traded_assets(run: StoredRun) -> list[str]:
-    """The run's assets that are bought and sold (signal-only assets have no weight to show)."""
-    info = run.metrics.get("data", {}).get("assets") or {}
-    return [a for a in run.prices.columns if info.get(a, {}).get("traded", True)]
 
 
 def _risk_free(

@@ -47,10 +47,10 @@ def _label(run: StoredRun) -> str:
 
 
 def _traded(run: StoredRun) -> dict[str, dict[str, Any]]:
-    """The assets ``run`` valued in its base currency: every asset but those only its signals read, which keep
-    their own currency's prices (their ``fx.parquet`` column is 1, not an exchange rate)."""
+    """The assets ``run`` valued in its base currency (:attr:`StoredRun.traded_assets`): not those only its
+    signals read, which keep their own currency's prices (their ``fx.parquet`` column is 1, not a rate)."""
     assets = run.metrics.get("data", {}).get("assets") or {}
-    return {a: info for a, info in assets.items() if info.get("traded") is not False}
+    return {a: assets[a] for a in run.traded_assets if a in assets}
 
 
 def rate_to(run: StoredRun, currency: str) -> pd.Series:

@@ -281,6 +281,13 @@ class StoredRun:
     config_text: str = ""  # config.yaml as written, header comments included
 
     @property
+    def traded_assets(self) -> list[str]:
+        """The assets the run buys and sells, in its prices' order: not those only its signals read, which have
+        no weight and keep their own currency's prices (an asset a run stored before the flag existed: traded)."""
+        info = self.metrics.get("data", {}).get("assets") or {}
+        return [a for a in self.prices.columns if info.get(a, {}).get("traded", True) is not False]
+
+    @property
     def name(self) -> str:
         return str(self.manifest["config_name"])
 

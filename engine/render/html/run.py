@@ -285,12 +285,7 @@ def _equity_sections(run: StoredRun, curves: dict[str, pd.Series], figures: dict
 
 
 def _weights_section(run: StoredRun, figures: dict[str, Any]) -> Section:
-    info = run.metrics.get("data", {}).get("assets") or {}
-    traded = [  # signal-only assets have no weight to show
-        c
-        for c in run.weights.columns
-        if c.endswith("_actual") and info.get(c.removesuffix("_actual"), {}).get("traded", True)
-    ]
+    traded = [f"{a}_actual" for a in run.traded_assets if f"{a}_actual" in run.weights]  # signal-only: no weight
     actual = run.weights[traded].rename(columns=lambda c: c.removesuffix("_actual"))
     figures["weights"] = charts.weights_figure(actual)
     return Section("weights", "Weights", figure_html(figures["weights"], "fig-weights"))
