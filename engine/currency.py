@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -31,7 +31,7 @@ import pandas as pd
 from engine.errors import UserError
 from engine.store.rundir import StoredRun
 
-__all__ = ["CURRENCIES", "base_currency", "in_currency", "majority_currency", "rate_to"]
+__all__ = ["CURRENCIES", "base_currency", "currency_of", "in_currency", "majority_currency", "rate_to"]
 
 #: The currencies a run can be shown in.
 CURRENCIES = ("USD", "HKD")
@@ -39,7 +39,12 @@ CURRENCIES = ("USD", "HKD")
 
 def base_currency(run: StoredRun) -> str:
     """The currency ``run`` values everything in."""
-    return str(run.metrics.get("data", {}).get("base_currency") or "USD")
+    return currency_of(run.metrics)
+
+
+def currency_of(metrics: Mapping[str, Any]) -> str:
+    """The base currency a run's ``metrics.json`` names (USD for a run stored before it named one)."""
+    return str(metrics.get("data", {}).get("base_currency") or "USD")
 
 
 def _label(run: StoredRun) -> str:

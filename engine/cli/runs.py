@@ -204,12 +204,15 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
 
 
 def _base_currency(run_dir: Path) -> str | None:
-    """The currency a stored run counts its money in (``metrics.json``), None when it does not say."""
+    """The currency a stored run counts its money in (:func:`engine.currency.currency_of` its ``metrics.json``),
+    None when that cannot be read."""
+    from engine.currency import currency_of
+
     try:
-        found = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))["data"]["base_currency"]
-    except (OSError, ValueError, KeyError, TypeError):
+        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    return found if isinstance(found, str) else None
+    return currency_of(metrics) if isinstance(metrics, dict) else None
 
 
 @runs_app.command("query")
