@@ -80,7 +80,7 @@ def run(
     from engine.jobs.run import run_configs
     from engine.metrics.samples import withhold_short_runs
     from engine.render.tables import run_column_keys, run_printout
-    from engine.render.text import rows_json
+    from engine.render.text import dated_after, rows_json
 
     with user_errors(), compile_notice():
         try:
@@ -88,8 +88,9 @@ def run(
         except ValueError as exc:  # an unknown --columns name, before anything runs
             raise UserError(str(exc)) from None
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers)
-        report = run_configs(configs, opts, env=dict(os.environ), now=dt.datetime.now(dt.UTC))
-    warnings = [w for r in report.runs for w in r.warnings]
+        now = dt.datetime.now(dt.UTC)
+        report = run_configs(configs, opts, env=dict(os.environ), now=now)
+    warnings = [*(w for r in report.runs for w in r.warnings), *dated_after(report.rows, now.date())]
     short = withhold_short_runs(report.rows)
     if format is Format.json:
         sys.stdout.write(rows_json(report.rows, keys))

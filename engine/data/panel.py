@@ -24,7 +24,6 @@ from engine.config.values import DEFAULT_FX_BAND
 from engine.data.base import Provider
 from engine.data.loading import Extra, load_assets, load_rates
 from engine.errors import DataError, UserError
-from engine.plural import counted
 from strategies.registry import SignalInputs
 
 __all__ = ["LoadedPanel", "PricePanel", "build_panel", "load_for_config", "load_panel"]
@@ -132,15 +131,6 @@ class PricePanel:
             close_order={m: MARKETS[m].close_order for m in sorted(set(self.markets))},
             fx=fx,
         )
-
-    def dated_after(self, today: dt.date) -> str | None:
-        """A warning when the last date is after ``today`` (a clock's date): rows dated in the future are not
-        market history (a file edited, or generated); None otherwise and for synthetic data."""
-        last = self.dates[-1].date() if len(self.dates) else None
-        if self.synthetic or last is None or last <= today:
-            return None
-        later = int((self.dates > pd.Timestamp(today)).sum())
-        return f"the data runs to {last}, after today ({today}): {counted(later, 'dates')} in the future; check it"
 
     def slice(self, first: int, last: int | None = None) -> PricePanel:
         """Rows ``first .. last-1`` as a new panel."""

@@ -332,8 +332,6 @@ def run_warnings(cfg: StrategyConfig, loaded: LoadedPanel, incomplete: Sequence[
             f"{cfg.name}: incomplete at the first decision though all {loaded.warmup_used} warm-up dates were used: "
             f"{', '.join(map(repr, incomplete))} (a series has less history; see the notes); rules naming it are false"
         )
-    if future := loaded.panel.dated_after(dt.date.today()):
-        out.append(f"{cfg.name}: {future}")
     return out
 
 

@@ -5,6 +5,7 @@ No printing here: the CLI prints.  The terminal tables are in :mod:`engine.rende
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeGuard
@@ -31,6 +32,7 @@ __all__ = [
     "compare_json",
     "compare_markdown",
     "compare_sort",
+    "dated_after",
     "finite",
     "format_value",
     "interval_sentence",
@@ -109,6 +111,23 @@ def caption_lines(rows: Sequence[dict[str, Any]], warnings: Sequence[str], shown
     lines.append("Warm-up dates before start: " + ", ".join(f"{c} {w}" for c, w in warm) + ".")
     lines += [f"WARNING: {w}" for w in warnings]
     return lines
+
+
+def dated_after(rows: Sequence[Mapping[str, Any]], today: dt.date) -> list[str]:
+    """A warning for each config whose data runs past ``today`` (the clock's UTC date): dates in the future are
+    not market history (a file edited, or generated).  Printed, never stored: a stored run is the same
+    bytes whenever it is made.  Synthetic data is exempt.
+
+    >>> row = {"kind": "strategy", "config": "a", "end": "2027-06-30"}
+    >>> [line[:61] for line in dated_after([row], dt.date(2026, 12, 5))], dated_after([row], dt.date(2027, 6, 30))
+    (['a: the data runs to 2027-06-30, after today (2026-12-05, UTC)'], [])
+    """
+    return [
+        f"{r['config']}: the data runs to {r['end']}, after today ({today}, UTC): dates in the future are not "
+        "market history; check the data"
+        for r in rows
+        if r["kind"] == "strategy" and not r.get("synthetic") and dt.date.fromisoformat(str(r["end"])) > today
+    ]
 
 
 def assumption_lines(per_config: Mapping[str, Sequence[str]]) -> list[str]:

@@ -3,6 +3,7 @@ part is starred and its dates named."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from types import SimpleNamespace
 
@@ -13,7 +14,7 @@ from rich.console import Console
 from engine.render.sweep_text import sweep_cell
 from engine.render.tables import compare_chosen, year_printout
 from engine.render.tearsheet_text import pct
-from engine.render.text import caption_lines, format_value, part_years_note, year_label
+from engine.render.text import caption_lines, dated_after, format_value, part_years_note, year_label
 
 
 @pytest.mark.parametrize(
@@ -94,3 +95,17 @@ def test_the_run_caption_defines_fx_return_only_when_its_column_is_shown() -> No
     assert "Turnover: one-way, per year." in caption_lines([row], [], ["turnover"])
     [line] = [s for s in caption_lines([row], [], ["turnover", "fx_return"]) if s.startswith("Turnover")]
     assert line == "Turnover: one-way, per year. fx_return: the currency's contribution to total return."
+
+
+def test_a_run_whose_data_runs_past_today_is_warned_of_but_not_synthetic_data() -> None:
+    today = dt.date(2026, 12, 5)
+    rows = [
+        {"kind": "strategy", "config": "a", "end": "2027-06-30"},
+        {"kind": "benchmark", "config": "a", "end": "2027-06-30"},
+        {"kind": "strategy", "config": "b", "end": "2026-12-05"},
+        {"kind": "strategy", "config": "c", "end": "2027-01-04", "synthetic": True},
+    ]
+    assert dated_after(rows, today) == [
+        "a: the data runs to 2027-06-30, after today (2026-12-05, UTC): dates in the future are not market history; "
+        "check the data"
+    ]

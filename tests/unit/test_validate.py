@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -173,34 +171,3 @@ def test_non_tickers_are_refused(symbol: str) -> None:
     with pytest.raises(DataError) as err:
         check_symbol(symbol)
     assert err.value.got == symbol
-
-
-def test_data_dated_after_the_clock_is_warned_of() -> None:
-    """Rows dated after today are not market history: the run warns (how many, the last), never for synthetic
-    data, and not when the data ends today."""
-    from dataclasses import replace
-
-    from tests.helpers import panel_from_closes
-
-    dates = pd.bdate_range("2026-11-30", "2027-01-05")
-    panel = panel_from_closes({"us": pd.Series(100.0, index=dates)}, {"us": "us"})
-    later = int((dates > pd.Timestamp("2026-12-05")).sum())
-    assert panel.dated_after(dt.date(2026, 12, 5)) == (
-        f"the data runs to 2027-01-05, after today (2026-12-05): {later} dates in the future; check it"
-    )
-    assert panel.dated_after(dt.date(2027, 1, 5)) is None
-    assert replace(panel, synthetic=True).dated_after(dt.date(2026, 12, 5)) is None
-
-
-def test_a_run_warns_of_data_dated_after_the_clock() -> None:
-    from engine.config import load_config
-    from engine.data.panel import LoadedPanel
-    from engine.jobs.run import run_warnings
-    from tests.conftest import REPO
-    from tests.helpers import panel_from_closes
-
-    cfg = load_config(REPO / "configs" / "buy_hold_us.yaml")
-    dates = pd.bdate_range(dt.date.today() - dt.timedelta(days=20), dt.date.today() + dt.timedelta(days=20))
-    panel = panel_from_closes({"us": pd.Series(100.0, index=dates)}, {"us": "us"})
-    [warning] = run_warnings(cfg, LoadedPanel(panel, start=0, warmup_needed=0))
-    assert warning.startswith(f"buy_hold_us: the data runs to {dates[-1].date()}, after today")
