@@ -405,11 +405,12 @@ def test_sweep_report_top_table_is_the_printed_rows(sweep_reports: dict) -> None
     for key in numeric:
         assert table.column(key) == [_value(r[key]) for r in rows], key  # exactly the --format json numbers
     # the cells read as in the terminal table
-    assert _texts(table, "cagr") == [f"{r['cagr'] * 100:.1f}%" for r in rows]
-    assert _texts(table, "sharpe") == [f"{r['sharpe']:.2f}" for r in rows]
+    # (a value that rounds to zero without a minus sign: Python's "z" format option)
+    assert _texts(table, "cagr") == [f"{r['cagr'] * 100:z.1f}%" for r in rows]
+    assert _texts(table, "sharpe") == [f"{r['sharpe']:z.2f}" for r in rows]
     assert _texts(table, "trades") == [str(r["trades"]) for r in rows]
-    assert _texts(table, "weight_us") == [f"{r['weight_us'] * 100:.0f}%" for r in rows]
-    assert _texts(table, "sharpe_ci") == [f"{r['sharpe_ci_low']:.2f}…{r['sharpe_ci_high']:.2f}" for r in rows]
+    assert _texts(table, "weight_us") == [f"{r['weight_us'] * 100:z.0f}%" for r in rows]
+    assert _texts(table, "sharpe_ci") == [f"{r['sharpe_ci_low']:z.2f}…{r['sharpe_ci_high']:z.2f}" for r in rows]
 
 
 def test_sweep_report_table_of_all_combinations_is_combos_parquet(sweep_reports: dict) -> None:

@@ -29,7 +29,7 @@ def _pct(x: float | None) -> str:
 
 
 def _num(x: float | None) -> str:
-    return "–" if x is None else f"{x:.3f}"
+    return "–" if x is None else f"{x:z.3f}"
 
 
 def _band(low: float | None, high: float | None) -> str:
@@ -44,10 +44,10 @@ def _episode_table(r: EpisodeReport) -> Table:
         t.add_column(name, justify=just, no_wrap=True)  # type: ignore[arg-type]
     for e in r.episodes:
         same = e["indistinguishable"]
-        value = f"{e['value']:.3f}"
+        value = f"{e['value']:z.3f}"
         if e["ci_low"] is not None:
-            value += f" [{e['ci_low']:.2f}, {e['ci_high']:.2f}]"
-        boot = "–" if e["bootstrap_low"] is None else f"[{e['bootstrap_low']:.2f}, {e['bootstrap_high']:.2f}]"
+            value += f" [{e['ci_low']:z.2f}, {e['ci_high']:z.2f}]"
+        boot = "–" if e["bootstrap_low"] is None else f"[{e['bootstrap_low']:z.2f}, {e['bootstrap_high']:z.2f}]"
         t.add_row(
             e["date"],
             value,

@@ -63,11 +63,11 @@ def sweep_row_cells(
     for c in columns:
         if c == "sharpe_ci":
             lo, hi = record.get("sharpe_ci_low"), record.get("sharpe_ci_high")
-            cells.append((c, "–" if lo is None or math.isnan(lo) else f"{lo:.2f}…{hi:.2f}", None))
+            cells.append((c, "–" if lo is None or math.isnan(lo) else f"{lo:z.2f}…{hi:z.2f}", None))
         else:
             v = record.get(c)
             cells.append((c, sweep_cell(c, v), _number(v)))
-    cells += [(c, f"{record[c] * 100:.0f}%", _number(record[c])) for c in weights]
+    cells += [(c, f"{record[c] * 100:z.0f}%", _number(record[c])) for c in weights]
     return cells
 
 

@@ -241,7 +241,7 @@ WEIGHTS_COLUMN = ("avg_weight", "Avg weight", "weights", "")
 
 def weights_cell(row: dict[str, Any]) -> str:
     """A row's average weights as ``us 60% hk 40%`` (``–`` without any)."""
-    return " ".join(f"{a} {w * 100:.0f}%" for a, w in (row.get("avg_weight") or {}).items()) or "–"
+    return " ".join(f"{a} {w * 100:z.0f}%" for a, w in (row.get("avg_weight") or {}).items()) or "–"
 
 
 def _data_words(c: Any) -> str:

@@ -14,7 +14,7 @@ from rich.console import Console
 from engine.render.sweep_text import sweep_cell
 from engine.render.tables import compare_chosen, year_printout
 from engine.render.tearsheet_text import pct
-from engine.render.text import caption_lines, dated_after, format_value, part_years_note, year_label
+from engine.render.text import caption_lines, dated_after, format_value, part_years_note, weights_cell, year_label
 
 
 @pytest.mark.parametrize(
@@ -109,3 +109,12 @@ def test_a_run_whose_data_runs_past_today_is_warned_of_but_not_synthetic_data() 
         "a: the data runs to 2027-06-30, after today (2026-12-05, UTC): dates in the future are not market history; "
         "check the data"
     ]
+
+
+def test_weights_and_intervals_drop_the_sign_of_a_rounded_zero() -> None:
+    from engine.render.sweep_text import sweep_row_cells
+
+    assert weights_cell({"avg_weight": {"us": -0.001, "hk": 1.0}}) == "us 0% hk 100%"
+    record = {"sharpe_ci_low": -0.001, "sharpe_ci_high": 0.5, "weight_us": -0.0004}
+    cells = {key: text for key, text, _ in sweep_row_cells(record, 1, (), ("sharpe_ci",), ("weight_us",))}
+    assert cells["sharpe_ci"] == "0.00…0.50" and cells["weight_us"] == "0%"

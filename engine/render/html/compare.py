@@ -82,7 +82,7 @@ def _compare_table(c: Comparison, rows: Sequence[dict[str, Any]]) -> str:
                 css = "best" if v == extremes[key][0] else "worst" if v == extremes[key][1] else ""
             value = None if kind == "ci" else v
             cells.append(Cell(compare_cell(r, key, kind), value=value, key=key, css=css))
-        cells.append(" ".join(f"{a} {w * 100:.0f}%" for a, w in (r.get("avg_weight") or {}).items()) or "–")
+        cells.append(" ".join(f"{a} {w * 100:z.0f}%" for a, w in (r.get("avg_weight") or {}).items()) or "–")
         out.append(cells)
         classes.append(r["kind"])
     headers = ["Name", "Kind", *(h for _, h, _, _ in cols), "Avg weight"]

@@ -94,7 +94,7 @@ def metrics_table(run: StoredRun, table_id: str = "metrics") -> str:
     rows, classes = [], []
     for r in _metrics_rows(run)[0]:
         # an asset and its weight kept together; the assets may wrap, so the table fits a 1280-pixel window
-        weights = " ".join(f"{a}\u00a0{w * 100:.0f}%" for a, w in (r.get("avg_weight") or {}).items())
+        weights = " ".join(f"{a}\u00a0{w * 100:z.0f}%" for a, w in (r.get("avg_weight") or {}).items())
         cells: list[Cell | str] = [r["name"], r["kind"]]
         cells += [Cell(format_value(r.get(k), kind), value=r.get(k), key=k) for k, _, kind in RUN_COLUMNS]
         cells.append(Cell(weights or "–", css="wrap"))
