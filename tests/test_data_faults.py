@@ -633,6 +633,10 @@ def _plant_file(path: Path, kind: str) -> None:
         os.truncate(path, 65 * 1024 * 1024)  # sparse: 65 MB of zeros after the rows
     elif kind == "nul_tail":
         path.write_bytes(CLEAN["GSPC.csv"].encode() + b"\0" * 10_000)
+    elif kind == "utf16":
+        path.write_bytes(CLEAN["GSPC.csv"].encode("utf-16"))  # with its byte-order mark
+    elif kind == "utf16_no_bom":
+        path.write_bytes(CLEAN["GSPC.csv"].encode("utf-16-le"))
     elif kind == "two_closes":
         header, *rows = CLEAN["GSPC.csv"].splitlines()
         path.write_text("\n".join([header.replace("Adj Close", "Close"), *rows]) + "\n", encoding="utf-8")
@@ -647,6 +651,8 @@ def _plant_file(path: Path, kind: str) -> None:
         ("huge", "68,157,440 bytes, more than the 67,108,864 a data file may have"),
         ("nul_tail", "a NUL byte on line"),
         ("two_closes", "the header names 'Close' more than once"),
+        ("utf16", "UTF-16 text (as Excel or PowerShell may save it): save it as UTF-8"),
+        ("utf16_no_bom", "UTF-16 text (as Excel or PowerShell may save it): save it as UTF-8"),
     ],
 )
 def test_a_data_file_that_cannot_be_a_history_is_refused_before_it_is_read(
@@ -659,7 +665,7 @@ def test_a_data_file_that_cannot_be_a_history_is_refused_before_it_is_read(
     (data / "GSPC.csv").unlink()
     _plant_file(data / "GSPC.csv", kind)
     provider = CsvProvider(data)
-    assert provider.input_key(["^GSPC", "^HSI"]) is None or kind in ("nul_tail", "two_closes")
+    assert provider.input_key(["^GSPC", "^HSI"]) is None or kind in ("nul_tail", "two_closes", "utf16", "utf16_no_bom")
     with pytest.raises(DataError) as refused:
         load_for_config(provider, load_config(_config(tmp_path)), warmup_rows=5)
     assert said in str(refused.value) and str(data / "GSPC.csv") in refused.value.one_line()

@@ -247,11 +247,14 @@ def _check_header(text: str, path: Path) -> None:
 
 def _decode(data: bytes, path: Path) -> str:
     """``data`` as UTF-8 text without a byte-order mark; a DataError naming the line otherwise."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (data[:2].count(b"\0") == 1 == data[2:4].count(b"\0")):
+        raise DataError("UTF-16 text (as Excel or PowerShell may save it): save it as UTF-8", file=str(path))
     nul = data.find(b"\0")
     if nul >= 0:
         line = data[:nul].count(b"\n") + 1
         raise DataError(
-            f"a NUL byte on line {line} (data row {line - 1}): a binary or damaged file",
+            f"a NUL byte on line {line} ({'the header' if line == 1 else f'data row {line - 1}'}): a binary or "
+            "damaged file",
             file=str(path),
             expected="a UTF-8 CSV",
         )
