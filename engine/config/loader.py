@@ -174,7 +174,7 @@ class _Builder:
             and not _PLAIN_NUMBER.match(node.value)
         ):
             raise self.error(
-                f"{node.value!r} is a YAML 1.1 number form (a leading zero, 0b, 0o, 0x, ':' or '_') that YAML "
+                f"{node.value!r} is a YAML 1.1 number form (a leading zero, 0b, 0x, ':' or '_') that YAML "
                 "readers read differently (010 is 8 to one, 10 to another); expected a plain decimal number (quote "
                 "it for text)",
                 path,
