@@ -866,3 +866,14 @@ def test_a_strategy_without_a_sharpe_interval_is_named_with_the_reason(tmp_path:
     assert re.search(r"automatic block length\. No interval \(–\) for mostly_cash: some resamples of its", text)
     top = " ".join(ok("compare", *args, "--sort", "sharpe", "--top", "1").split())  # buy_hold_us only
     assert "automatic block length. PSR:" in top and "No interval" not in top
+
+
+@pytest.mark.realdata
+def test_a_part_year_is_starred_in_markdown_and_its_note_only_shown_with_the_years(real: Real) -> None:
+    shown = compare_real(real, "--by", "year", "--period", "2005-03-01:", "--format", "markdown")
+    assert "| 2005* |" in shown and "| 2006 |" in shown
+    assert "* part of a year (its return is for those dates only, not annualised): 2005 from 2005-03-01." in shown
+    narrowed = compare_real(
+        real, "--by", "year", "--period", "2005-03-01:", "--format", "markdown", "--columns", "cagr"
+    )
+    assert "2005*" not in narrowed and "part of a year" not in narrowed

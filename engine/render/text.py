@@ -379,7 +379,8 @@ def compare_markdown(
     for r in rows:
         cells = [r["name"], *(_markdown_cell(r, k, kind) for k, _, kind, _ in cols)]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    caption = [*compare_caption(c, reps, rows), *([note] if (note := part_years_note(c)) and c.years else [])]
+    shown_years = any(key.startswith("y") and key[1:].isdigit() for key, _, _, _ in cols)
+    caption = [*compare_caption(c, reps, rows), *([note] if (note := part_years_note(c)) and shown_years else [])]
     return "\n".join(lines) + "\n\n" + "\n".join(caption) + "\n"
 
 
