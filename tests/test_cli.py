@@ -424,3 +424,14 @@ def test_the_run_directory_line_is_never_cut_at_a_narrow_width(tmp_path: Path) -
     [line] = [s for s in proc.stdout.splitlines() if s.startswith("wrote ")]
     run_dir = Path(line.removeprefix("wrote "))
     assert run_dir.parent == results / _yaml(SHIPPED[0])["name"] and run_dir.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [("run", "--columns"), ("compare", "--columns"), ("today", "--now"), ("episodes", "--percentile")],
+)
+def test_an_options_default_is_shown_in_its_help(command: str, option: str) -> None:
+    """Square brackets in a help text are markup to the help's renderer, which drops them silently."""
+    result = CliRunner().invoke(app, [command, "--help"], env={**dict.fromkeys(_RICH_ENV), "COLUMNS": "200"})
+    [line] = [line for line in result.stdout.splitlines() if f" {option} " in line]
+    assert "(default: " in line, line

@@ -67,7 +67,7 @@ _Percentile = Annotated[
         min=0.0,
         max=100.0,
         help="An episode: the signal's percentile in the history so far at or beyond P "
-        "[default: 5 with --low, 95 with --high].",
+        "(default: 5 with --low, 95 with --high).",
     ),
 ]
 _Configs = Annotated[

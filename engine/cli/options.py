@@ -37,6 +37,7 @@ __all__ = [
     "OfflineOpt",
     "PngOpt",
     "ResultsDirOpt",
+    "RunColumnsOpt",
     "Source",
     "SourceOpt",
     "StartOpt",
@@ -93,13 +94,15 @@ ProcessesOpt = Annotated[
         help="Processes loading, running and writing the configs (default: the cores, up to 8; 1: this process only).",
     ),
 ]
+_COLUMNS = (
+    "Terminal table columns: a comma-separated list (e.g. cagr,sharpe,max_drawdown) or 'all' (default: a compact "
+    "set); also narrows "
+)
 ColumnsOpt = Annotated[
     str | None,
-    typer.Option(
-        help="Terminal table columns: a comma-separated list (e.g. cagr,sharpe,max_drawdown) or 'all' "
-        "[default: a compact set]; also narrows the other --format outputs, which show all by default."
-    ),
+    typer.Option(help=_COLUMNS + "--format markdown, csv and json (not the HTML report), which show all by default."),
 ]
+RunColumnsOpt = Annotated[str | None, typer.Option(help=_COLUMNS + "--format json, which shows all by default.")]
 PngOpt = Annotated[Path | None, typer.Option(help="Also write each chart of the report as DIR/<chart>.png (Chromium).")]
 
 

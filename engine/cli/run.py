@@ -15,7 +15,6 @@ from rich.console import Console
 from engine.cli.app import app
 from engine.cli.options import (
     CacheDirOpt,
-    ColumnsOpt,
     ConfigsArg,
     DataDirOpt,
     EndOpt,
@@ -25,6 +24,7 @@ from engine.cli.options import (
     OfflineOpt,
     ProcessesOpt,
     ResultsDirOpt,
+    RunColumnsOpt,
     SourceOpt,
     StartOpt,
     StoreOpt,
@@ -67,7 +67,7 @@ def run(
     format: Annotated[
         Format, typer.Option("--format", help="table, or json (one object per row) on stdout.")
     ] = Format.table,
-    columns: ColumnsOpt = None,
+    columns: RunColumnsOpt = None,
     results_dir: ResultsDirOpt = Path("results"),
     engine: EngineOpt = EngineChoice.rust,
     cache_dir: CacheDirOpt = None,

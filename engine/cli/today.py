@@ -47,7 +47,7 @@ _TODAY_HELP = (
 )
 NowOpt = Annotated[
     str | None,
-    typer.Option(help="The clock: an ISO datetime in UTC, or a date (its end, UTC) [default: now]."),
+    typer.Option(help="The clock: an ISO datetime in UTC, or a date (its end, UTC) (default: now)."),
 ]
 
 
