@@ -415,7 +415,9 @@ _numbers = st.floats(allow_nan=False, allow_infinity=False, width=64).map(lambda
 _numeric: st.SearchStrategy[Expr] = st.recursive(
     st.one_of(st.sampled_from(sorted(KNOWN)).map(Name), _numbers),
     lambda inner: st.one_of(
-        st.builds(BinOp, st.sampled_from(["+", "-", "*", "/"]), inner, inner),
+        st.builds(BinOp, st.sampled_from(["+", "-", "*", "/"]), inner, inner).filter(
+            lambda b: not (b.op == "/" and isinstance(b.right, Number) and b.right.value == 0)  # refused when parsed
+        ),
         inner.filter(lambda e: not isinstance(e, Number)).map(Neg),  # -<literal> is folded
         inner.map(lambda e: Call("abs", (e,))),
     ),
