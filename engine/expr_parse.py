@@ -36,6 +36,7 @@ from engine.expr_tree import (
     Not,
     Number,
 )
+from engine.plural import counted
 
 __all__ = ["parse_condition", "parse_number"]
 
@@ -294,7 +295,7 @@ class _Converter:
             self._fail(f"'*' unpacking is not allowed in {func.id}() ({self._where(node)})")
         least, most = _ARITY[func.id]
         if len(node.args) < least or (most is not None and len(node.args) > most):
-            count = f"{least} argument{'s' if least > 1 else ''}" if most == least else f"{least} or more arguments"
+            count = counted(least, "arguments") if most == least else f"{least} or more arguments"
             self._fail(
                 f"{func.id}() takes {count}, got {len(node.args)} ({self._where(node)})",
                 expected=count,

@@ -8,6 +8,7 @@ import typer
 
 from engine.cli.app import app
 from engine.cli.options import err_console
+from engine.plural import counted
 from engine.server.protocol import socket_path
 
 __all__ = ["server_app", "server_start", "server_status", "server_stop"]
@@ -81,4 +82,4 @@ def server_status(
 
 def _served(info: dict[str, Any]) -> str:
     n = int(info["commands"])
-    return f"{n} command{'s' if n != 1 else ''} served"
+    return f"{counted(n, 'commands')} served"

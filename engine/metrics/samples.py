@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from engine.metrics.specs import SPECS
+from engine.plural import counted
 
 __all__ = [
     "ANNUALISED",
@@ -145,7 +146,7 @@ def episode_notes(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
     spells = next((row["regime_in_episodes"] for row in rows if "regime_in_episodes" in row), None)
     if spells is not None and spells < MIN_EPISODES:
         notes.append(
-            f"The regime held in {spells} separate spell{'s' if spells != 1 else ''} in the window: its "
+            f"The regime held in {counted(spells, 'spells')} (separate runs of days) in the window: its "
             "in/out figures rest on that few independent episodes."
         )
     return notes

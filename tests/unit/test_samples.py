@@ -74,7 +74,8 @@ def test_thin_records_are_named_and_buy_and_hold_is_not() -> None:
 
 def test_few_regime_spells_are_said() -> None:
     assert episode_notes([_row(regime_in_episodes=3)]) == [
-        "The regime held in 3 separate spells in the window: its in/out figures rest on that few independent episodes."
+        "The regime held in 3 spells (separate runs of days) in the window: its in/out figures rest on that few "
+        "independent episodes."
     ]
     assert episode_notes([_row(regime_in_episodes=12)]) == []
 
