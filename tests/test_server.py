@@ -102,6 +102,19 @@ def test_a_users_mistake_is_the_same_line_and_exit_code(server: dict[str, str], 
     assert forked.stderr.startswith("error: missing.yaml")
 
 
+def test_a_closed_output_is_exit_code_141_through_the_server_too(server: dict[str, str], tmp_path: Path) -> None:
+    """``seesaw ... | head``: the forked command meets the closed pipe and the client returns its 141."""
+    before = _served(server)
+    cmd = [sys.executable, "-m", "engine", "validate", str(CONFIGS / "buy_hold_us.yaml")]
+    popen = subprocess.Popen(cmd, env=server, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert popen.stdout is not None and popen.stderr is not None
+    popen.stdout.close()  # the reader is gone before the command writes
+    with popen.stderr:
+        stderr = popen.stderr.read()
+    assert popen.wait(timeout=120) == 141, stderr
+    assert stderr == "" and _served(server) == before + 1
+
+
 def _on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> bytes:
     """What a command writes to a terminal (a pseudo-terminal 100 columns wide) until it exits."""
     leader, follower = pty.openpty()
