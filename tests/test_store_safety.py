@@ -485,3 +485,18 @@ def test_a_sweep_a_process_is_computing_is_not_listed_as_stopped(tmp_path: Path)
         other.stdout.close()
     with held(sweeps / ".partial-live"):  # its holder gone: this process may hold it
         assert (sweeps / ".partial-live" / "writer.pid").read_text(encoding="utf-8") == str(os.getpid())
+
+
+def test_a_sweep_that_cannot_write_its_staging_directory_is_one_line(tmp_path: Path, monkeypatch) -> None:
+    from engine.errors import StoreError
+    from engine.store import sweeps
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sweeps, "write_atomic", full)
+    with (
+        pytest.raises(StoreError, match="cannot write the sweep: No space left on device"),
+        sweeps.held(tmp_path / "s"),
+    ):
+        pass

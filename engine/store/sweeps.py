@@ -156,7 +156,10 @@ def held(staging: Path) -> Iterator[None]:
                 file=str(staging),
                 expected="one command computing a sweep at a time",
             ) from None
-        write_atomic(staging / _WRITER, lambda p: p.write_text(str(os.getpid()), encoding="utf-8"))
+        try:
+            write_atomic(staging / _WRITER, lambda p: p.write_text(str(os.getpid()), encoding="utf-8"))
+        except OSError as exc:  # a read-only or full disk
+            raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None
         yield
     finally:
         os.close(fd)
