@@ -31,6 +31,7 @@ from engine.metrics import frames as cmp
 from engine.metrics import significance as sig
 from engine.metrics.row_stats import row_statistics
 from engine.metrics.samples import episode_notes, withhold_annualised
+from engine.plural import counted
 from engine.store.rundir import StoredRun
 
 __all__ = [
@@ -311,7 +312,7 @@ def _on_common_dates(
         dates = dates.intersection(v.index)
     if len(dates) < 2:  # measured from the window's first close, one date was left
         raise UserError(
-            f"the runs share {len(dates)} date{'' if len(dates) == 1 else 's'} after the close of {first.date()}, "
+            f"the runs share {counted(len(dates), 'dates')} after the close of {first.date()}, "
             "the first date of some of them; a comparison needs at least 2",
             expected="a longer window (--period), or runs that overlap longer",
         )
