@@ -29,6 +29,7 @@ import pandas as pd
 from engine import metrics as m
 from engine.metrics import specs
 from engine.metrics.specs import Curves
+from engine.plural import counted
 
 __all__ = [
     "betas",
@@ -117,7 +118,7 @@ def common_window(
         common = inside if common is None else common.intersection(inside)
     assert common is not None
     if len(common) < 2:
-        n = f"{len(common)} date{'' if len(common) == 1 else 's'}"
+        n = counted(len(common), "dates")
         which = f"run {next(iter(curves))!r} has" if len(curves) == 1 else f"runs {', '.join(map(repr, curves))} share"
         raise ValueError(f"{which} {n} in {lo.date()}→{hi.date()}; a comparison needs at least 2")
     return common[0], common[-1]
