@@ -147,8 +147,8 @@ def sweep_job(
     with held(staging):
         nothing_to_resume = options.resume and not (staging / "meta.json").is_file()
         meta = _staging_meta(staging, cfg, g, loaded, options, resume=options.resume, force=force)
-        for line in _stopped_lines(cfg.name, nothing_to_resume, stopped_elsewhere(staging, meta)):
-            if say is not None:
+        if say is not None:  # the other stopped sweeps are looked for only when someone is told of them
+            for line in _stopped_lines(cfg.name, nothing_to_resume, stopped_elsewhere(staging, meta)):
                 say(line)
         ctx = prepare(cfg, loaded, engine=engine, reference=options.reference, simulator=options.simulator)  # type: ignore[arg-type]
         return _computed(ctx, g, meta, (staging, final), options, now=now, progress=progress, record=record)
