@@ -160,7 +160,7 @@ def _read_file(path: Path) -> bytes:
     without waiting for a writer)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        info = os.fstat(fd)
+        info = os.fstat(fd)  # before any read: io.open refuses a directory with an error of its own
         if not stat.S_ISREG(info.st_mode):
             raise DataError("not a regular file (a pipe, device or directory)", file=str(path), expected="a CSV file")
         if info.st_size > MAX_FILE_BYTES:
@@ -234,7 +234,7 @@ def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFra
 def _check_header(text: str, path: Path) -> None:
     """A DataError when the header (the first line that is not blank) names a column twice: which of two
     ``Close`` columns holds the prices cannot be told."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
+    header = next((line for line in io.StringIO(text) if line.strip()), "")  # not every line split for one
     names = [name.strip() for name in header.split(",")]
     twice = sorted({name for name in names if name and names.count(name) > 1})
     if twice:
