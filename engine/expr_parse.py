@@ -191,7 +191,8 @@ class _Converter:
     def _convert(self, node: ast.expr, depth: int) -> Expr:
         if depth > MAX_DEPTH:
             self._fail(
-                f"expression is nested more than {MAX_DEPTH} levels deep ({self._where(node)})",
+                f"expression is nested more than {MAX_DEPTH} levels deep ({self._where(node)}; each operator of a"
+                " chain such as a + b + c is a level)",
                 expected=f"at most {MAX_DEPTH} levels",
                 got=depth,
             )

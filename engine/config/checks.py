@@ -59,8 +59,15 @@ def check_signals(cfg: StrategyConfig) -> None:
     for name, spec in resolved.items():
         base = f"signals.{name}"
         fn = spec.get("fn")
-        if not isinstance(fn, str):
+        if fn is None:
             raise ConfigError("missing 'fn' (the signal function to use)", path=f"{base}.fn", expected="fn: NAME")
+        if not isinstance(fn, str):
+            raise ConfigError(
+                f"'fn' is the name of one signal function, got {_yaml_kind(fn)}",
+                path=f"{base}.fn",
+                expected="fn: NAME",
+                got=fn,
+            )
         try:
             sdef = get_signal(fn)
         except KeyError as exc:
@@ -324,3 +331,14 @@ def check_config(cfg: StrategyConfig) -> None:
     :func:`engine.config.params.check_sweep`'s)."""
     for check in CHECKS:
         check(cfg)
+
+
+def _yaml_kind(value: object) -> str:
+    """What a YAML value is, in YAML's words: 'a list', 'a mapping', 'a number', 'true'."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a number" if isinstance(value, (int, float)) else f"a {type(value).__name__}"

@@ -235,6 +235,15 @@ def apply_combination(cfg: StrategyConfig, combo: Mapping[str, Any]) -> Strategy
     return out
 
 
+def _decimal_range(spec: Any) -> str:
+    """Why a range's values are decimals, for an error about one of them: '' for a list or a range of integers."""
+    if isinstance(spec, dict):
+        for k in ("step", "start", "stop"):
+            if isinstance(spec[k], float):
+                return f" (the range's values are decimal numbers because its {k} is {spec[k]!r})"
+    return ""
+
+
 def _describe(combo: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} = {v!r}" for k, v in combo.items())
 
@@ -285,7 +294,7 @@ def grid(cfg: StrategyConfig, *, max_combos: int = 100_000) -> Grid:
                 apply_combination(cfg, {key: expanded[i]})
             except ConfigError as exc:
                 where = f"sweep.{key}[{i}]" if isinstance(spec, list) else f"sweep.{key}"
-                raise ConfigError(exc.message, path=where, got=expanded[i]) from None
+                raise ConfigError(exc.message + _decimal_range(spec), path=where, got=expanded[i]) from None
         values.append(tuple(expanded))
     for target, key in targets.items():
         ref = cfg.signals[target[1]].get(target[2]) if target[0] == "signals" else None

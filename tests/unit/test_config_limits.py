@@ -300,6 +300,16 @@ def test_numeric_cap(tmp_path: Path, where: str, cap: Any, beyond: Any) -> None:
     assert err.path == where.replace("__", ".")
 
 
+@pytest.mark.parametrize(
+    ("fn", "said"),
+    [(None, "missing 'fn'"), (["rolling_corr"], "got a list"), ({"name": "x"}, "got a mapping"), (3, "got a number")],
+)
+def test_a_signal_fn_that_is_not_a_name_is_refused_saying_what_it_is(tmp_path: Path, fn: Any, said: str) -> None:
+    err = _error(tmp_path, _doc(signals__corr__fn=fn))
+    assert err.path == "signals.corr.fn"
+    assert said in err.message
+
+
 def test_window_through_a_parameter_is_capped_at_the_signal(tmp_path: Path) -> None:
     err = _error(tmp_path, _doc(params__mom_window=MAX_WINDOW + 1))
     assert err.path == "signals.mom.window"
@@ -317,6 +327,28 @@ def test_sweep_naming_one_parameter_twice_is_refused(tmp_path: Path) -> None:
 def test_sweep_of_a_signal_argument_and_its_parameter_is_refused(tmp_path: Path) -> None:
     err = _error(tmp_path, _doc(sweep={"mom_window": [20, 40], "signals.mom.window": [30]}))
     assert err.path == "sweep.signals.mom.window"
+
+
+@pytest.mark.parametrize(
+    ("spec", "culprit"),
+    [
+        ({"start": 20, "stop": 60, "step": 5.5}, "step is 5.5"),
+        ({"start": 20.0, "stop": 60, "step": 5}, "start is 20.0"),
+    ],
+)
+def test_a_decimal_range_for_an_integer_is_refused_naming_what_made_it_decimal(
+    tmp_path: Path, spec: dict, culprit: str
+) -> None:
+    err = _error(tmp_path, _doc(sweep={"mom_window": spec}))
+    assert err.path == "sweep.mom_window"
+    assert "valid integer" in err.message
+    assert err.message.endswith(f"(the range's values are decimal numbers because its {culprit})")
+
+
+def test_an_integer_list_error_says_nothing_of_decimals(tmp_path: Path) -> None:
+    err = _error(tmp_path, _doc(sweep={"mom_window": [20, 25.5]}))
+    assert err.path == "sweep.mom_window[1]"
+    assert "decimal" not in err.message
 
 
 def test_million_value_range_is_refused_from_its_bounds(tmp_path: Path) -> None:

@@ -286,6 +286,13 @@ def test_bracket_nesting_cap() -> None:
     assert f"nested more than {MAX_DEPTH}" in err.message
 
 
+def test_a_long_flat_chain_is_said_to_count_one_level_per_operator() -> None:
+    # a + b + c parses as ((a + b) + c): a flat sum of 40 terms is 39 levels deep, which the message explains
+    err = rejected("+".join(["x"] * 40) + " < 1")
+    assert f"nested more than {MAX_DEPTH} levels" in err.message
+    assert "each operator of a chain such as a + b + c is a level" in err.message
+
+
 @pytest.mark.parametrize("prefix", ["not ", "-", "+"])
 def test_tree_depth_cap(prefix: str) -> None:
     # 30 prefixes + the comparison + its leaf: exactly MAX_DEPTH levels ("+" is dropped but counted)
