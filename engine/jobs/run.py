@@ -291,10 +291,7 @@ def assumptions(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
     lines = [f"values in {p.base_currency}"]
     foreign = [a for j, a in enumerate(p.assets) if p.currencies[j] != p.base_currency and a in cfg.traded_assets]
     if foreign:
-        lines[0] += (
-            f"; {', '.join(foreign)} converted at {p.fx_symbol} closes (carried forward over FX holidays); "
-            "fx_return is the currency's contribution"
-        )
+        lines[0] += f"; {', '.join(foreign)} converted at {p.fx_symbol} closes (carried forward over FX holidays)"
     if cfg.cash_rate is None:
         lines.append("cash earns no interest")
     else:
