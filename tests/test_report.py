@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.jobs.sweep import load_sweep
-from engine.metrics.specs import SWEEP_TABLE
+from engine.metrics.specs import SWEEP_TABLE, spec
 from engine.render.html import run_report
 from engine.render.html.page import page_html
 from engine.render.html.run import SIGNALS_MISSING
@@ -399,7 +399,9 @@ def test_sweep_report_top_table_is_the_printed_rows(sweep_reports: dict) -> None
     doc = sweep_reports["sweep"]
     rows, keys = doc["rows"], doc["sweep"]["keys"]
     table = tables(sweep_reports["sweep_html"].read_text(encoding="utf-8"))["top"]
-    assert table.headers == ["#", *keys, *SWEEP_TABLE, "weight_us", "weight_hk"]
+    # headed as the terminal's table: the grid's keys, the metrics' labels, the average weights
+    assert table.headers == ["#", *keys, *(spec(k).label for k in SWEEP_TABLE), "Avg us", "Avg hk"]
+    assert "P(SR>ref)" in table.headers
     assert table.column("rank") == [1, 2, 3, 4, 5]
     numeric = [*keys, *(c for c in SWEEP_TABLE if c != "sharpe_ci"), "weight_us", "weight_hk"]
     for key in numeric:

@@ -26,7 +26,7 @@ from engine.plural import counted
 from engine.render.fit import FitColumn, Printout, Whole, fit_table
 from engine.render.text import finite, interval_sentence, significance_lines
 
-__all__ = ["folds_printout", "sweep_caption", "sweep_cell", "sweep_printout", "sweep_row_cells"]
+__all__ = ["folds_printout", "sweep_caption", "sweep_cell", "sweep_headers", "sweep_printout", "sweep_row_cells"]
 
 _INT = frozenset(s.name for s in SPECS if s.fmt == "int")
 
@@ -71,6 +71,16 @@ def sweep_row_cells(
     return cells
 
 
+def sweep_headers(keys: Sequence[str], weight_cols: Sequence[str]) -> list[str]:
+    """The headers of a sweep table's columns after ``#``: the grid's keys as the config and ``--heatmap`` name
+    them, the metrics of :data:`~engine.metrics.specs.SWEEP_TABLE` as ``compare`` labels them, ``Avg us``.
+
+    >>> sweep_headers(["corr_cut"], ["weight_us"])[:3], sweep_headers(["corr_cut"], ["weight_us"])[-1]
+    (['corr_cut', 'Total ret', 'CAGR'], 'Avg us')
+    """
+    return [*keys, *(spec(k).label for k in SWEEP_TABLE), *(f"Avg {k.removeprefix('weight_')}" for k in weight_cols)]
+
+
 def sweep_printout(rows: Any, keys: Sequence[str], title: str, caption: Sequence[str], width: int | None) -> Printout:
     """The terminal table of ``seesaw sweep`` (``rows``: the frame of :func:`engine.jobs.sweep.top_rows`) and
     its ``caption``, fitted to ``width`` (None: natural width): a terminal narrower than the table gets its
@@ -79,9 +89,8 @@ def sweep_printout(rows: Any, keys: Sequence[str], title: str, caption: Sequence
     weight_cols = [c for c in rows.columns if c.startswith("weight_")]
     records = rows.to_dict(orient="records")  # per-column dtypes: an int key stays an int
     cells = [sweep_row_cells(r, i, keys, SWEEP_TABLE, weight_cols) for i, r in enumerate(records, 1)]
-    columns = [FitColumn(k, k) for k in keys]  # the grid's keys, as the config and --heatmap name them
-    columns += [FitColumn(k, spec(k).label) for k in SWEEP_TABLE]  # the metrics as compare labels them
-    columns += [FitColumn(k, f"Avg {k.removeprefix('weight_')}") for k in weight_cols]
+    names = [*keys, *SWEEP_TABLE, *weight_cols]
+    columns = [FitColumn(k, h) for k, h in zip(names, sweep_headers(keys, weight_cols), strict=True)]
     texts = [[Text(text) for _, text, _ in row[1:]] for row in cells]
     fitted = fit_table(title, "#", columns, [row[0][1] for row in cells], texts, width=width)
     return fitted.printout(caption, wrap=width is not None)

@@ -43,7 +43,7 @@ from engine.render.html.page import (
     table_html,
 )
 from engine.render.html.walkforward import walkforward_sections
-from engine.render.sweep_text import sweep_caption, sweep_row_cells
+from engine.render.sweep_text import sweep_caption, sweep_headers, sweep_row_cells
 from engine.store.rundir import StoredRun
 from engine.store.sweeps import SweepOutcome
 from engine.sweep import rank_combinations
@@ -103,7 +103,7 @@ def _header(outcome: SweepOutcome, sort: str) -> str:
 
 def _top_table(outcome: SweepOutcome, rows: pd.DataFrame, sort: str, reps: int) -> str:
     weights = [c for c in rows.columns if c.startswith("weight_")]
-    headers = ["#", *outcome.keys, *SWEEP_TABLE, *weights]
+    headers = ["#", *sweep_headers(outcome.keys, weights)]  # as the terminal's table heads them
     body = [
         _cells(sweep_row_cells(r, i, outcome.keys, SWEEP_TABLE, weights))
         for i, r in enumerate(rows.to_dict(orient="records"), 1)
