@@ -436,7 +436,11 @@ def _comparison(
         return replace(blank, reason=f"{name} is not alone on one side of the comparison")
     moving = sorted(expr.names(other) & signals)
     if moving:
-        return replace(blank, other=expr.to_text(other), reason=f"compared with signal(s) {', '.join(moving)}")
+        return replace(
+            blank,
+            other=expr.to_text(other),
+            reason=f"compared with {'signal' if len(moving) == 1 else 'signals'} {', '.join(moving)}",
+        )
     threshold = _last(expr.evaluate(other, env))
     if np.isnan(value):
         return replace(blank, other=expr.to_text(other), threshold=threshold, reason=f"{name} has no value (warm-up)")

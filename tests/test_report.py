@@ -134,7 +134,9 @@ def test_signal_charts_draw_the_thresholds_and_shade_the_active_rule(report_resu
         run_dir = stored_run_dir(report_results, config)
         signals = pd.read_parquet(run_dir / "signals.parquet")
         rule = pd.read_csv(run_dir / "weights.csv")["rule"].to_numpy()
-        figs = figures(run_report(load_run(run_dir)).html)
+        html = run_report(load_run(run_dir)).html
+        figs = figures(html)
+        assert "its orders execute 1 date later)" in html  # lag: 1, counted in the singular
         assert sorted(k for k in figs if k.startswith("fig-signal-")) == sorted(f"fig-signal-{s}" for s in expected)
         for name, lines in expected.items():
             fig = figs[f"fig-signal-{name}"]
@@ -516,7 +518,7 @@ def test_sweep_report_header_and_page(sweep_reports: dict) -> None:
     for fact in (man["sweep_id"], man["data_fingerprint"], man["code_hash"], "0.1.0", "2008-01-02 → 2014-12-31"):
         assert fact in html
     assert "A small sweep for the report tests" in html  # the description
-    assert "12 = 3 × 2 × 2" in html and "<dd>20, 40, 60</dd>" in html
+    assert "12 = 3 × 2 × 2 (3 chunks of up to 5)" in html and "<dd>20, 40, 60</dd>" in html
     assert "# resolved sweep config written by seesaw" in html and "sweep:\n  window:" in html  # config.yaml
     assert html.count("* plotly.js v") == 1  # plotly's JavaScript once, inline
     assert "<script src" not in html and "<link" not in html and "@import" not in html

@@ -258,3 +258,20 @@ def test_a_rule_kept_by_the_minimum_hold_says_so(data_dir: Path) -> None:
     assert row["as_of"] == "2020-03-20"
     assert row["rule"]["index"] == 3 and row["rule"]["state"] == "min_hold" and row["rule"]["held"] is True
     assert [r["in_force"] for r in row["rules"]] == [False, True, True]
+
+
+@pytest.mark.parametrize(("other", "said"), [("hk_mom", "signal hk_mom"), ("hk_mom + us_mom2", "signals ")])
+def test_a_signal_compared_with_another_has_no_threshold_and_says_with_which(
+    tmp_path: Path, other: str, said: str
+) -> None:
+    text = HOLIDAY.replace("  us_mom: {fn: momentum, a: us, window: 5}\n", "").replace(
+        "signals:\n",
+        "signals:\n  us_mom: {fn: momentum, a: us, window: 5}\n  us_mom2: {fn: momentum, a: us, window: 3}\n"
+        "  hk_mom: {fn: momentum, a: hk, window: 5}\n",
+    )
+    path = tmp_path / "two_signals.yaml"
+    path.write_text(text.replace("when: us_mom < -0.03", f"when: us_mom < {other}"), encoding="utf-8")
+    (row,) = today_json(str(path), "--source", "csv", "--data-dir", str(FIXTURES), "--now", CLOCK)
+    (comp,) = row["signals"]["us_mom"]["comparisons"]
+    assert comp["threshold"] is None
+    assert comp["reason"] == f"compared with {said}" + ("" if other == "hk_mom" else "hk_mom, us_mom2")

@@ -37,6 +37,7 @@ import pandas as pd
 from engine.data.base import RAW_COLUMNS, between
 from engine.data.cache import FrameCache, parse_downloaded_at
 from engine.errors import DataError
+from engine.plural import counted
 
 __all__ = ["YahooProvider", "yfinance_download"]
 
@@ -252,11 +253,14 @@ def _normalise(raw: pd.DataFrame | None, symbol: str) -> tuple[pd.DataFrame, lis
     exact = out.reset_index().duplicated(keep="last").to_numpy()
     if exact.any():
         out = out[~exact]
-        notes.append(f"{symbol}: dropped {int(exact.sum())} exact duplicate row(s)")
+        n = int(exact.sum())
+        notes.append(f"{symbol}: dropped {n:,} exact duplicate {'row' if n == 1 else 'rows'}")
     repeated = out.index.duplicated(keep="last")
     if repeated.any():
         out = out[~repeated]
-        notes.append(f"{symbol}: {int(repeated.sum())} date(s) appeared twice with different values; kept the last")
+        notes.append(
+            f"{symbol}: {counted(int(repeated.sum()), 'dates')} appeared twice with different values; kept the last"
+        )
     return out, notes
 
 

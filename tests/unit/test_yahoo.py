@@ -173,6 +173,8 @@ def test_unsorted_and_duplicate_dates_are_sorted_and_deduplicated(tmp_path: Path
     want.loc[want.index[5], "Close"] = changed["Close"].iloc[0]
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert len(p.notes) == 3  # sorted, one exact duplicate dropped, one repeated date resolved
+    assert "^GSPC: dropped 1 exact duplicate row" in p.notes  # counted in the singular
+    assert "^GSPC: 1 date appeared twice with different values; kept the last" in p.notes
 
 
 # --- download failures -------------------------------------------------------------------------------

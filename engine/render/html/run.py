@@ -24,6 +24,7 @@ import pandas as pd
 from engine import expr
 from engine.metrics import frames as cmp
 from engine.metrics.samples import annualised_shown, withhold_short_runs
+from engine.plural import counted
 from engine.render.html import charts
 from engine.render.html import series as ser
 from engine.render.html.page import (
@@ -204,7 +205,8 @@ def _signals_section(run: StoredRun, figures: dict[str, Any]) -> str:
         paragraphs(
             [
                 "Shaded: the rule that decided on each date (taken after both closes; its orders execute "
-                f"{(cfg.get('execution') or {}).get('lag', 1)} date(s) later), numbered as in weights.csv: rule "
+                f"{counted((cfg.get('execution') or {}).get('lag', 1), 'dates')} later), numbered as in weights.csv: "
+                "rule "
                 f"{FIRST_RULE} is the first of rules:. Dashed: the constants the rules compare "
                 "the signal with. Before a signal is complete (warm-up) its rules are false and the otherwise "
                 "weights apply."

@@ -26,6 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from engine.metrics.specs import LOWER_IS_BETTER, SWEEP_TABLE
+from engine.plural import counted
 from engine.render.heatmap import heatmap_figure
 from engine.render.html import charts
 from engine.render.html.colour_scale import share_colour_scale
@@ -92,7 +93,7 @@ def _header(outcome: SweepOutcome, sort: str) -> str:
         (
             "combinations",
             f"{man['combinations']:,} = {' × '.join(str(len(v)) for v in values)} "
-            f"({man['chunks']} chunk(s) of up to {man['chunk_size']})",
+            f"({counted(man['chunks'], 'chunks')} of up to {man['chunk_size']})",
         ),
         *((f"sweep: {k}", ", ".join(str(v) for v in vs)) for k, vs in zip(man["keys"], values, strict=True)),
         ("sorted by", f"{sort} ({'lowest' if sort in LOWER_IS_BETTER else 'highest'} first)"),
