@@ -679,3 +679,22 @@ def test_a_data_directory_that_is_a_file_is_named_as_such(tmp_path: Path) -> Non
         load_for_config(CsvProvider(not_a_dir), load_config(_config(tmp_path)), warmup_rows=5)
     with pytest.raises(DataError, match="does not exist"):
         load_for_config(CsvProvider(tmp_path / "missing"), load_config(_config(tmp_path)), warmup_rows=5)
+
+
+def test_start_auto_checks_and_notes_only_the_history_every_asset_shares(tmp_path: Path) -> None:
+    """With ``start: auto`` the run starts once every asset has data: a spike in the S&P 500 a year before the
+    Hang Seng's first row is never used, so it is not noted; the same spike after that row is."""
+    hk_first = HK_DATES.index("2019-01-02")
+    early, late = US_DATES.index("2018-06-14"), K
+    for k, noted in ((early, False), (late, True)):
+        directory = tmp_path / f"spike_{k}"
+        _write(directory, Fault("spike", "GSPC.csv", spike(10.0, k), "repaired", ()))
+        h, r = _rows(CLEAN["HSI.csv"])
+        (directory / "HSI.csv").write_bytes(_join(h, r[hk_first:]))  # the Hang Seng from 2019 on
+        config = directory / "faults.yaml"
+        config.write_text(CONFIG.format(start="auto", price="close"), encoding="utf-8")
+        provider = CsvProvider(directory)
+        loaded = load_for_config(provider, load_config(config), warmup_rows=5)
+        notes = [*loaded.panel.notes, *provider.notes]
+        assert any(US_DATES[k] in n and "spike" in n for n in notes) is noted, notes
+        assert loaded.panel.dates[loaded.start] > pd.Timestamp("2019-01-02")  # five warm-up rows after both begin

@@ -95,8 +95,11 @@ def load_assets(
     series: dict[str, pd.Series] = {}
     opens: dict[str, pd.Series] = {}
     notes: list[str] = []
+    raws = {asset: provider.fetch(spec.symbol, fetch_start, end) for asset, spec in specs.items()}
+    if fetch_start is None:
+        raws = _common_history(raws)
     for asset, spec in specs.items():
-        raw = provider.fetch(spec.symbol, fetch_start, end)
+        raw = raws[asset]
         if raw.empty:
             span = f" between {fetch_start or 'the beginning'} and {end or 'today'}"
             raise DataError(
@@ -117,6 +120,25 @@ def load_assets(
         if asset in opens_of:
             opens[asset] = open_prices(raw, pd.DatetimeIndex(s.index), price=fields[asset])
     return series, opens, notes
+
+
+#: How much of an asset's history before the first date every asset has data is kept with ``start: auto``:
+#: a month, so the checks that compare a price with the ones before it still see its neighbours.
+COMMON_HISTORY_MARGIN = dt.timedelta(days=31)
+
+
+def _common_history(raws: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Each raw frame from :data:`COMMON_HISTORY_MARGIN` before the latest first date among them.
+
+    With ``start: auto`` the run starts once every asset has data (:func:`engine.data.panel.load_panel`),
+    so an asset's history before then is never used: it is neither checked nor noted (a note about the
+    S&P 500 in 1933 says nothing of a run that starts in 1987).
+    """
+    firsts = [raw.index.min() for raw in raws.values() if not raw.empty]
+    if len(firsts) < 2:
+        return raws
+    cut = max(firsts) - COMMON_HISTORY_MARGIN
+    return {asset: raw[raw.index >= cut] for asset, raw in raws.items()}
 
 
 def load_rates(
