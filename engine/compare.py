@@ -116,6 +116,7 @@ def compare_runs(
     }
     assets = tuple(dict.fromkeys(a for r in runs for a in r.prices.columns))
     rows, spa = _rows_and_spa(curves, measured, reference, rf, ppy, reps, by_year=by_year, regime=regime)
+    notes += _other_rate_notes(rows, rf, reference)
     notes += _start_notes(runs, base) + _sample_notes(rows, dates) + _margin_notes(runs)
     return Comparison(
         rows=rows,
@@ -355,6 +356,7 @@ def _row(
     markets = {a: run.prices.loc[dates, a] for a in run.prices.columns}
     row.update({f"beta_{a}": b for a, b in cmp.betas(value, initial, markets).items()})
     row["currency"] = base_currency(run)
+    row["risk_free"] = str(run.metrics.get("data", {}).get("risk_free") or "zero")  # what its Sharpe is in excess of
     row["data_fingerprint"] = run.manifest["data_fingerprint"]
     row["synthetic"] = bool(run.manifest["synthetic"])
     if is_strategy:
@@ -410,27 +412,51 @@ def _rows_and_spa(
     """
     ref_value, ref_initial = measured[reference]
     ref_returns = m.daily_returns(ref_value.to_numpy(), ref_initial) - rf[reference]
-    strategy_returns = [
-        m.daily_returns(value.to_numpy(), initial) - rf[label]
-        for label, (value, initial) in measured.items()
-        if curves[label][3]
-    ]
+    returns = {label: m.daily_returns(v.to_numpy(), i) for label, (v, i) in measured.items() if curves[label][3]}
+    strategy_returns = [r - rf[label] for label, r in returns.items()]
+    # A paired test measures both sides over one risk-free rate, the reference's: a strategy whose cash rate
+    # differs has its own Sharpe ratio in the table, and is compared in excess of the reference's rate.
+    paired = [r - rf[reference] for r in returns.values()]
+    other = [None if not _other_rate(rf, label, reference) else x for label, x in zip(returns, paired, strict=True)]
     with ThreadPoolExecutor(1) as background:
-        statistics = background.submit(_statistics, strategy_returns, ref_returns, ppy, reps)
+        statistics = background.submit(_statistics, strategy_returns, ref_returns, ppy, reps, other)
         rows: list[dict[str, Any]] = []
         for label, (value, initial) in measured.items():
             _, _, run, is_strategy = curves[label]
             rows.append(_row(label, value, initial, run, is_strategy, rf[label], measured[reference], ppy))
             rows[-1].update(_extra_columns(value, initial, ppy, by_year=by_year, regime=regime, risk_free=rf[label]))
-        # SPA compares excess returns: (r_s - rf_s) - (r_ref - rf_ref); with one cash rate the rates cancel.
-        spa = sig.spa_pvalue(np.column_stack(strategy_returns), ref_returns, reps=reps) if strategy_returns else {}
+        spa = sig.spa_pvalue(np.column_stack(paired), ref_returns, reps=reps) if paired else {}
         for row, values in zip([r for r in rows if r["kind"] == "strategy"], statistics.result(), strict=True):
             row.update(values)
     return rows, spa
 
 
+def _other_rate(rf: dict[str, np.ndarray], label: str, reference: str) -> bool:
+    """Whether row ``label``'s risk-free returns differ from the reference's on some date."""
+    return not np.array_equal(rf[label], rf[reference])
+
+
+def _other_rate_notes(rows: Sequence[dict[str, Any]], rf: dict[str, np.ndarray], reference: str) -> list[str]:
+    """The strategies whose cash rate is not the reference's: P(SR>ref) and SPA measure them against the
+    reference's rate (a Sharpe ratio in excess of zero is not compared with one in excess of the T-bill rate)."""
+    other = [r["name"] for r in rows if r["kind"] == "strategy" and _other_rate(rf, r["name"], reference)]
+    if not other:
+        return []
+    rate = {r["name"]: r["risk_free"] for r in rows}
+    who = "; ".join(f"{name} ({rate[name]})" for name in other)
+    return [
+        f"P(SR>ref) and SPA compare the strategies and the reference over one risk-free rate, the reference's "
+        f"({rate[reference]}): for the strategies whose own cash rate differs, {who}, that is not the rate of "
+        "their Sharpe ratio in the table."
+    ]
+
+
 def _statistics(
-    strategy_returns: list[np.ndarray], ref_returns: np.ndarray, ppy: float, reps: int
+    strategy_returns: list[np.ndarray],
+    ref_returns: np.ndarray,
+    ppy: float,
+    reps: int,
+    paired: list[np.ndarray | None] | None = None,
 ) -> list[dict[str, float]]:
     """Each strategy's (in order, with its excess returns in ``strategy_returns``) Sharpe interval, PSR
     (against a Sharpe of 0), probability its Sharpe beats the reference's, and DSR over the strategies
@@ -439,7 +465,7 @@ def _statistics(
     trial_sharpes = [s for s in (sig.per_period_sharpe(x) for x in strategy_returns) if math.isfinite(s)]
     return row_statistics(
         strategy_returns, ref_returns, periods_per_year=ppy, reps=reps, trial_sharpes=trial_sharpes,
-        n_trials=len(strategy_returns),
+        n_trials=len(strategy_returns), paired=paired,
     )  # fmt: skip
 
 

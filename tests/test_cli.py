@@ -258,6 +258,11 @@ def test_caption_explains_annualisation_and_risk_free_rate(synthetic_runs: dict[
     assert "Sharpe and Sortino are in excess of the risk-free rate, each run's cash rate: " in text
     assert "static_60_40: zero" in text
     assert "relative_momentum_total_return: ^IRX (a series in percent a year)" in text
+    # a price index's close leaves its dividends out, and the caption says so; a modelled yield puts them in
+    price_only = "dividends not included: us (^GSPC), hk (^HSI) earn their price return only."
+    assert re.search(r"Assumption \(([^)]*)\): " + re.escape(price_only), text)
+    holders = re.search(r"Assumption \(([^)]*)\): " + re.escape(price_only), text).group(1).split(", ")
+    assert "static_60_40" in holders and "relative_momentum_total_return" not in holders
 
 
 # ---------------------------------------------------------------------------------------------

@@ -235,6 +235,8 @@ def test_etf_pair_config_runs_on_real_data_trading_only_the_etfs_on_new_york_ses
         np.testing.assert_allclose(mine["fees"], mine["value"] * 1e-4, rtol=1e-9)
     assert strategy["fx_return"] == 0.0  # everything traded is quoted in USD
     assert any("signal-only" in line for line in strategy["assumptions"])
+    # adjusted closes of ETFs include their dividends: no line says they are left out
+    assert not any("dividends not included" in line for line in strategy["assumptions"])
 
 
 def test_a_close_only_column_that_is_missing_says_which_key_to_set(data_dir: Path, tmp_path: Path) -> None:

@@ -17,12 +17,12 @@ import pandas as pd
 
 from engine import __version__
 from engine.config import StrategyConfig, load_configs
-from engine.config.models import AssetSpec
 from engine.data.inputs import input_key
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import ConfigError
 from engine.jobs.common import RunOptions, catalog_for, data_provider, expand_config_paths, resolved_configs
 from engine.jobs.config_workers import config_steps, default_processes
+from engine.jobs.run_assumptions import assumptions, data_block, risk_free_text, run_warnings
 from engine.metrics.tearsheet import tearsheet
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
@@ -229,106 +229,6 @@ def resolved_config(cfg: StrategyConfig) -> dict[str, Any]:
     for name, asset in out["assets"].items():
         spec = cfg.assets[name]
         asset.update(currency=spec.quote_currency, price=cfg.price_of(name), instrument=spec.kind)
-    return out
-
-
-def data_block(cfg: StrategyConfig, loaded: LoadedPanel) -> dict[str, Any]:
-    p = loaded.panel
-    traded = cfg.traded_assets
-    assets = {}
-    for j, a in enumerate(p.assets):
-        spec = cfg.assets[a]
-        assets[a] = {
-            "symbol": spec.symbol,
-            "market": spec.market,
-            "currency": p.currencies[j],
-            "price": p.price_fields[j],
-            "instrument": spec.kind,
-            "traded": a in traded,
-            "dividend_yield": spec.dividend_yield,
-            "stamp_duty_bps": stamp_duty_text(spec, cfg),
-        }
-    return {
-        "source": p.source,
-        "synthetic": p.synthetic,
-        "fingerprint": loaded.fingerprint,
-        "symbols": dict(zip(p.assets, p.symbols, strict=True)),
-        "price": p.price_field,
-        "base_currency": p.base_currency,
-        "assets": assets,
-        "fx_symbol": p.fx_symbol,
-        "cash_rate": cfg.cash_rate,
-        "risk_free": risk_free_text(cfg),
-        "fill": cfg.execution.fill,
-        "warmup_dates": loaded.warmup_used,
-        "warmup_needed": loaded.warmup_needed,
-        "first_date": str(p.dates[loaded.start].date()),
-        "last_date": str(p.dates[-1].date()),
-    }
-
-
-def stamp_duty_text(spec: AssetSpec, cfg: StrategyConfig) -> float | str:
-    """The asset's stamp duty per side: bps, or ``hk schedule`` (engine/costs.py)."""
-    if spec.stamp_duty_bps is not None:
-        return spec.stamp_duty_bps
-    if spec.market != "hk" or spec.kind == "etf":
-        return 0.0
-    return cfg.costs.hk_stamp_duty_bps if cfg.costs.hk_stamp_duty_bps is not None else "hk schedule"
-
-
-def risk_free_text(cfg: StrategyConfig) -> str:
-    """What Sharpe and Sortino are measured in excess of."""
-    if cfg.cash_rate is None:
-        return "zero"
-    if isinstance(cfg.cash_rate, str):
-        return f"{cfg.cash_rate} (a series in percent a year)"
-    return f"{cfg.cash_rate * 100:g}% a year (constant cash rate)"
-
-
-def assumptions(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
-    """The modelling choices behind a run's numbers, one line each, for every output."""
-    p = loaded.panel
-    lines = [f"values in {p.base_currency}"]
-    foreign = [a for j, a in enumerate(p.assets) if p.currencies[j] != p.base_currency and a in cfg.traded_assets]
-    if foreign:
-        lines[0] += f"; {', '.join(foreign)} converted at {p.fx_symbol} closes (carried forward over FX holidays)"
-    if cfg.cash_rate is None:
-        lines.append("cash earns no interest")
-    else:
-        lines.append(f"cash earns {risk_free_text(cfg)}, compounded daily (ACT/365)")
-    for a, spec in cfg.assets.items():
-        if spec.dividend_yield > 0:
-            lines.append(
-                f"APPROXIMATION: {a} ({spec.symbol}) dividends modelled as a constant {spec.dividend_yield * 100:.2f}% "
-                "a year accrued daily and reinvested, not actual payments"
-            )
-    prices = ", ".join(f"{a} {f}" for a, f in zip(p.assets, p.price_fields, strict=True))
-    fill = "the open of the next session" if cfg.execution.fill == "next_open" else "the close"
-    lines.append(f"prices: {prices}; orders fill at {fill}")
-    signal_only = [a for a in cfg.assets if a not in cfg.traded_assets]
-    if signal_only:
-        lines.append(f"signal-only (never traded): {', '.join(signal_only)}")
-    return lines
-
-
-def run_warnings(cfg: StrategyConfig, loaded: LoadedPanel, incomplete: Sequence[str] = ()) -> list[str]:
-    """The run's warnings; ``incomplete``: the signals without a value at the first decision."""
-    out = []
-    if cfg.execution.lag == 0:
-        out.append(
-            f"{cfg.name}: allow_same_bar with lag 0: US orders fill at the New York close the decision was "
-            "made on (look-ahead: results are optimistic); Hong Kong orders fill at Hong Kong's next close"
-        )
-    if loaded.warmup_used < loaded.warmup_needed:
-        out.append(
-            f"{cfg.name}: only {loaded.warmup_used} of {loaded.warmup_needed} warm-up dates before the start; "
-            "until signals are complete the otherwise weights apply"
-        )
-    elif incomplete:  # the union timeline had the warm-up; a series the signals read did not
-        out.append(
-            f"{cfg.name}: incomplete at the first decision though all {loaded.warmup_used} warm-up dates were used: "
-            f"{', '.join(map(repr, incomplete))} (a series has less history; see the notes); rules naming it are false"
-        )
     return out
 
 

@@ -29,7 +29,8 @@ from engine.config.params import Grid
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import UserError
 from engine.jobs.common import catalog_for, data_provider
-from engine.jobs.run import resolved_config, run_files, run_warnings
+from engine.jobs.run import resolved_config, run_files
+from engine.jobs.run_assumptions import run_warnings
 from engine.jobs.sweep import load_sweep_config
 from engine.metrics.specs import LOWER_IS_BETTER, WINDOW_METRICS
 from engine.pipeline import Allocation, RunResult, benchmark_allocation, run_with_config
