@@ -25,6 +25,7 @@ import pandas as pd
 
 from engine import metrics as m
 from engine.compare_data import check_same_data, data_mismatch
+from engine.compare_rates import other_rate, other_rate_notes, risk_free_returns, risk_free_text
 from engine.currency import base_currency
 from engine.errors import UserError
 from engine.metrics import frames as cmp
@@ -111,12 +112,12 @@ def compare_runs(
     ppy = m.periods_per_year(len(dates), m.years_between(dates[0].date(), dates[-1].date()))
     # Each row's Sharpe-type ratios are in excess of its own run's cash rate (zero without one).
     rf = {
-        label: _risk_free(run, dates, starts_at_run=dates[0] == series.index[0], base=base)
+        label: risk_free_returns(run, dates, starts_at_run=dates[0] == series.index[0], base=base)
         for label, (series, _, run, _) in curves.items()
     }
     assets = tuple(dict.fromkeys(a for r in runs for a in r.prices.columns))
     rows, spa = _rows_and_spa(curves, measured, reference, rf, ppy, reps, by_year=by_year, regime=regime)
-    notes += _other_rate_notes(rows, rf, reference)
+    notes += other_rate_notes(rows, rf, reference)
     notes += _start_notes(runs, base) + _sample_notes(rows, dates) + _margin_notes(runs)
     return Comparison(
         rows=rows,
@@ -129,7 +130,7 @@ def compare_runs(
         years=tuple(sorted({int(k[1:]) for row in rows for k in row if k.startswith("y") and k[1:].isdigit()})),
         assets=assets,
         regime=None if regime is None else str(regime.attrs.get("text", "regime")),
-        risk_free=_risk_free_text(runs),
+        risk_free=risk_free_text(runs),
         assumptions={r.name: list(r.metrics.get("assumptions") or []) for r in runs},
         curves=measured,
         notes=notes,
@@ -413,11 +414,17 @@ def _rows_and_spa(
     ref_value, ref_initial = measured[reference]
     ref_returns = m.daily_returns(ref_value.to_numpy(), ref_initial) - rf[reference]
     returns = {label: m.daily_returns(v.to_numpy(), i) for label, (v, i) in measured.items() if curves[label][3]}
-    strategy_returns = [r - rf[label] for label, r in returns.items()]
+    # A row without a Sharpe ratio (its excess returns do not vary beyond rounding: cash earning the risk-free
+    # rate) has no interval, PSR, P(SR>ref) or DSR either; flat zeros give each its "no variation" NaN.
+    flat = {label for label, r in returns.items() if math.isnan(m.sharpe(r, 1.0, risk_free=rf[label]))}
+    strategy_returns = [np.zeros_like(r) if label in flat else r - rf[label] for label, r in returns.items()]
     # A paired test measures both sides over one risk-free rate, the reference's: a strategy whose cash rate
     # differs has its own Sharpe ratio in the table, and is compared in excess of the reference's rate.
     paired = [r - rf[reference] for r in returns.values()]
-    other = [None if not _other_rate(rf, label, reference) else x for label, x in zip(returns, paired, strict=True)]
+    other = [
+        x if label not in flat and other_rate(rf, label, reference) else None
+        for label, x in zip(returns, paired, strict=True)
+    ]
     with ThreadPoolExecutor(1) as background:
         statistics = background.submit(_statistics, strategy_returns, ref_returns, ppy, reps, other)
         rows: list[dict[str, Any]] = []
@@ -429,26 +436,6 @@ def _rows_and_spa(
         for row, values in zip([r for r in rows if r["kind"] == "strategy"], statistics.result(), strict=True):
             row.update(values)
     return rows, spa
-
-
-def _other_rate(rf: dict[str, np.ndarray], label: str, reference: str) -> bool:
-    """Whether row ``label``'s risk-free returns differ from the reference's on some date."""
-    return not np.array_equal(rf[label], rf[reference])
-
-
-def _other_rate_notes(rows: Sequence[dict[str, Any]], rf: dict[str, np.ndarray], reference: str) -> list[str]:
-    """The strategies whose cash rate is not the reference's: P(SR>ref) and SPA measure them against the
-    reference's rate (a Sharpe ratio in excess of zero is not compared with one in excess of the T-bill rate)."""
-    other = [r["name"] for r in rows if r["kind"] == "strategy" and _other_rate(rf, r["name"], reference)]
-    if not other:
-        return []
-    rate = {r["name"]: r["risk_free"] for r in rows}
-    who = "; ".join(f"{name} ({rate[name]})" for name in other)
-    return [
-        f"P(SR>ref) and SPA compare the strategies and the reference over one risk-free rate, the reference's "
-        f"({rate[reference]}): for the strategies whose own cash rate differs, {who}, that is not the rate of "
-        "their Sharpe ratio in the table."
-    ]
 
 
 def _statistics(
@@ -467,34 +454,3 @@ def _statistics(
         strategy_returns, ref_returns, periods_per_year=ppy, reps=reps, trial_sharpes=trial_sharpes,
         n_trials=len(strategy_returns), paired=paired,
     )  # fmt: skip
-
-
-def _risk_free(
-    run: StoredRun, dates: pd.DatetimeIndex, *, starts_at_run: bool, base: pd.Timestamp | None = None
-) -> np.ndarray:
-    """Per-date risk-free returns on ``dates`` from ``run``'s cash index (zero for a run without one).
-
-    r_f,t = B_t / B_(t-1) - 1, the interest one unit of cash earned on date t; on the first date 0
-    when the window starts from the run's initial cash, else from the previous date's index, or from
-    ``base``'s, the date whose close every row is measured from (:func:`_on_common_dates`).
-    """
-    if "cash_index" not in run.equity:
-        return np.zeros(len(dates))
-    index = run.equity["cash_index"]
-    b = index.loc[dates].to_numpy(dtype=float)
-    pos = int(index.index.get_loc(dates[0]))
-    if base is not None:
-        before = float(index.loc[base])
-    else:
-        before = b[0] if starts_at_run or pos == 0 else float(index.iloc[pos - 1])
-    return np.concatenate([[b[0] / before - 1.0], b[1:] / b[:-1] - 1.0])
-
-
-def _risk_free_text(runs: Sequence[StoredRun]) -> str:
-    """The caption's words for the risk-free rates: one for all runs, or each with the runs that use it."""
-    users: dict[str, list[str]] = {}
-    for r in runs:
-        users.setdefault(str(r.metrics.get("data", {}).get("risk_free") or "zero"), []).append(r.name)
-    if len(users) == 1:
-        return next(iter(users))
-    return "; ".join(f"{text} for {', '.join(names)}" for text, names in users.items())

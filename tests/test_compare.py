@@ -912,3 +912,42 @@ def test_a_part_year_is_starred_in_markdown_and_its_note_only_shown_with_the_yea
         real, "--by", "year", "--period", "2005-03-01:", "--format", "markdown", "--columns", "cagr"
     )
     assert "2005*" not in narrowed and "part of a year" not in narrowed
+
+
+def test_a_strategy_in_cash_earning_the_risk_free_rate_has_no_sharpe_statistics(tmp_path: Path) -> None:
+    """Always in cash that earns the T-bill: its excess returns are zero up to rounding, so it has no Sharpe
+    ratio, and no interval, PSR, DSR or P(SR>ref) either (the flat series is no trial of the DSR's variance);
+    before, rounding left a PSR of about 0.95 next to a Sharpe of –."""
+    config = tmp_path / "all_cash.yaml"
+    config.write_text(
+        "name: all_cash\n"
+        "data: {source: synthetic, start: 2012-01-01, end: 2016-12-30}\n"
+        "cash_rate: ^IRX\n"
+        "assets:\n  us: {symbol: ^GSPC, market: us}\n  hk: {symbol: ^HSI, market: hk}\n"
+        "rules:\n  - otherwise: {}\n"
+        "execution: {lag: 1, rebalance: on_change}\n"
+        "benchmarks:\n  - {name: buy & hold US, weights: {us: 1.0}, rebalance: on_change}\n",
+        encoding="utf-8",
+    )
+    args = [str(config), str(REPO / "configs" / "buy_hold_us.yaml"), str(REPO / "configs" / "buy_hold_hk.yaml")]
+    args += ["--source", "synthetic", "--start", "2012-01-01", "--end", "2016-12-30", "--reps", REPS]
+    doc = json.loads(ok("compare", *args, "--results-dir", str(tmp_path / "r"), "--format", "json"))
+    rows = {r["name"]: r for r in doc["rows"]}
+    cash = rows["all_cash"]
+    assert cash["total_return"] > 0.0  # it earned interest
+    for key in ("sharpe", "sharpe_ci_low", "sharpe_ci_high", "psr", "dsr", "p_beats_ref"):
+        assert cash[key] is None, key
+    others = [rows["buy_hold_us"], rows["buy_hold_hk"]]
+    trials = []
+    for row in others:
+        values, start = window(*curve_of(tmp_path / "r", row), doc["first"], doc["last"])
+        r = daily_returns(values, start)
+        trials.append(float(r.mean() / r.std(ddof=1)))
+        assert row["psr"] == pytest.approx(psr(r, 0.0), abs=1e-9)
+    for row, r_sharpe in zip(others, trials, strict=True):  # N = 3 trials, the variance over the two with a Sharpe
+        n, q = 3, statistics.NormalDist().inv_cdf
+        sr0 = math.sqrt(statistics.variance(trials)) * (
+            (1 - EULER_GAMMA) * q(1 - 1 / n) + EULER_GAMMA * q(1 - 1 / (n * math.e))
+        )
+        values, start = window(*curve_of(tmp_path / "r", row), doc["first"], doc["last"])
+        assert row["dsr"] == pytest.approx(psr(daily_returns(values, start), sr0), abs=1e-9), r_sharpe

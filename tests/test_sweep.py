@@ -852,3 +852,39 @@ def test_the_top_rows_are_the_head_of_the_whole_ranking(top: int) -> None:
         whole = rank_combinations(table, sort)
         pd.testing.assert_frame_equal(rank_combinations(table, sort, top), whole.head(top))
         assert whole["combo"].is_unique and len(whole) == n
+
+
+CASH_SWEEP = """\
+name: cash_sweep
+data: {source: synthetic, start: 2012-01-01, end: 2016-12-30}
+cash_rate: ^IRX
+params: {cut: 0.5}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+signals:
+  corr: {fn: rolling_corr, a: us, b: hk, window: 60}
+rules:
+  - when: corr < cut
+    weights: {us: 1.0}
+  - otherwise: {}
+execution: {lag: 1, rebalance: on_change}
+benchmarks:
+  - {name: buy & hold US, weights: {us: 1.0}, rebalance: on_change}
+sweep:
+  cut: [-2.0, 0.0, 0.5]
+"""
+
+
+def test_a_combination_always_in_cash_earning_the_risk_free_rate_has_no_statistics(tmp_path: Path) -> None:
+    """cut -2: the correlation is never below it, so the combination is in cash earning the T-bill on every
+    date: no Sharpe ratio, so no interval, PSR, DSR or P(SR>ref) (rounding once left a PSR next to a –)."""
+    path = tmp_path / "cash_sweep.yaml"
+    path.write_text(CASH_SWEEP, encoding="utf-8")
+    result = invoke("sweep", str(path), "--results-dir", str(tmp_path / "r"), "--reps", "200", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    rows = {r["cut"]: r for r in json.loads(result.stdout)["rows"]}
+    assert rows[-2.0]["total_return"] > 0.0
+    for key in ("sharpe", "sharpe_ci_low", "sharpe_ci_high", "psr", "dsr", "p_beats_ref"):
+        assert rows[-2.0][key] is None, key
+        assert rows[0.0][key] is not None, key

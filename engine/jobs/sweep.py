@@ -426,7 +426,9 @@ def top_rows(
     ref_r = None
     if ctx.reference_value is not None:
         ref_r = m.daily_returns(ctx.reference_value, outcome.cfg.initial_cash) - ctx.risk_free
-    returns = [result.returns[:, j] for j in range(len(ranked))]
+    # a row without a Sharpe ratio (no variation beyond rounding) has no statistics: flat zeros give each its NaN
+    flat = ~np.isfinite(ranked["sharpe"].to_numpy(dtype=float))
+    returns = [np.zeros(len(dates)) if flat[j] else result.returns[:, j] for j in range(len(ranked))]
     extra = row_statistics(returns, ref_r, periods_per_year=ppy, reps=reps, trial_sharpes=trials, n_trials=len(table))
     return pd.concat([ranked.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
 

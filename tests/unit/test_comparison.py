@@ -232,7 +232,7 @@ def test_the_first_cash_return_is_from_the_date_every_row_is_measured_from() -> 
     calendar, a later one)."""
     from types import SimpleNamespace
 
-    from engine.compare import _risk_free
+    from engine.compare_rates import risk_free_returns as _risk_free
 
     dates = pd.to_datetime(["2010-07-01", "2010-07-02", "2010-07-05", "2010-07-06"])
     index = pd.Series([1.0, 1.001, 1.002, 1.004], index=dates)  # one unit of cash, growing

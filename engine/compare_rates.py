@@ -1,0 +1,68 @@
+"""The risk-free rates of a comparison: each row's per-date cash rate, and which rows compare over another.
+
+Each row's Sharpe-type ratios are in excess of its own run's cash rate (zero without one); the paired
+statistics (P(SR>ref), SPA) measure both sides over the reference's (:mod:`engine.compare`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.store.rundir import StoredRun
+
+__all__ = ["other_rate", "other_rate_notes", "risk_free_returns", "risk_free_text"]
+
+
+def other_rate(rf: dict[str, np.ndarray], label: str, reference: str) -> bool:
+    """Whether row ``label``'s risk-free returns differ from the reference's on some date."""
+    return not np.array_equal(rf[label], rf[reference])
+
+
+def other_rate_notes(rows: Sequence[dict[str, Any]], rf: dict[str, np.ndarray], reference: str) -> list[str]:
+    """The strategies whose cash rate is not the reference's: P(SR>ref) and SPA measure them against the
+    reference's rate (a Sharpe ratio in excess of zero is not compared with one in excess of the T-bill rate)."""
+    other = [r["name"] for r in rows if r["kind"] == "strategy" and other_rate(rf, r["name"], reference)]
+    if not other:
+        return []
+    rate = {r["name"]: r["risk_free"] for r in rows}
+    who = "; ".join(f"{name} ({rate[name]})" for name in other)
+    return [
+        f"P(SR>ref) and SPA compare the strategies and the reference over one risk-free rate, the reference's "
+        f"({rate[reference]}): for the strategies whose own cash rate differs, {who}, that is not the rate of "
+        "their Sharpe ratio in the table."
+    ]
+
+
+def risk_free_returns(
+    run: StoredRun, dates: pd.DatetimeIndex, *, starts_at_run: bool, base: pd.Timestamp | None = None
+) -> np.ndarray:
+    """Per-date risk-free returns on ``dates`` from ``run``'s cash index (zero for a run without one).
+
+    r_f,t = B_t / B_(t-1) - 1, the interest one unit of cash earned on date t; on the first date 0
+    when the window starts from the run's initial cash, else from the previous date's index, or from
+    ``base``'s, the date whose close every row is measured from (``engine.compare._on_common_dates``).
+    """
+    if "cash_index" not in run.equity:
+        return np.zeros(len(dates))
+    index = run.equity["cash_index"]
+    b = index.loc[dates].to_numpy(dtype=float)
+    pos = int(index.index.get_loc(dates[0]))
+    if base is not None:
+        before = float(index.loc[base])
+    else:
+        before = b[0] if starts_at_run or pos == 0 else float(index.iloc[pos - 1])
+    return np.concatenate([[b[0] / before - 1.0], b[1:] / b[:-1] - 1.0])
+
+
+def risk_free_text(runs: Sequence[StoredRun]) -> str:
+    """The caption's words for the risk-free rates: one for all runs, or each with the runs that use it."""
+    users: dict[str, list[str]] = {}
+    for r in runs:
+        users.setdefault(str(r.metrics.get("data", {}).get("risk_free") or "zero"), []).append(r.name)
+    if len(users) == 1:
+        return next(iter(users))
+    return "; ".join(f"{text} for {', '.join(names)}" for text, names in users.items())
