@@ -125,6 +125,23 @@ def test_a_changed_price_runs_again(data_dir: Path, tmp_path: Path, loads: list[
     assert _run(opts).reused and loads == ["ratio_trend", "ratio_trend"]  # the new run is found by its key
 
 
+def test_a_price_changed_in_the_warm_up_runs_again(data_dir: Path, tmp_path: Path, loads: list[str]) -> None:
+    """A price before the first simulated date (2012-01-03) moves the signals the first decisions read, so the
+    run: it is not reused, though the simulated window's prices, and so its fingerprint, are unchanged."""
+    opts = _csv_options(data_dir, tmp_path / "R")
+    first = _run(opts)
+    frame = pd.read_csv(data_dir / "HSI.csv", index_col="Date")
+    warm = (frame.index >= "2011-10-01") & (frame.index < "2012-01-01")
+    frame.loc[warm, ["Open", "High", "Low", "Close", "Adj Close"]] *= 0.85
+    _write_yahoo_csv(data_dir / "HSI.csv", frame)
+
+    again = _run(opts)
+    assert loads == ["ratio_trend", "ratio_trend"]
+    assert again.metrics["data"]["fingerprint"] == first.metrics["data"]["fingerprint"]  # the same window ...
+    assert not again.reused and again.run_dir != first.run_dir  # ... but other signals: run again
+    assert again.metrics["strategy"]["final_value"] != first.metrics["strategy"]["final_value"]
+
+
 def test_the_csv_key_covers_every_file_a_config_may_read(data_dir: Path) -> None:
     cfg = load_config(RATIO)
     key = input_key(cfg, CsvProvider(data_dir))
@@ -180,3 +197,31 @@ def test_the_catalog_matches_only_known_data_keys(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "R" / "seesaw.duckdb", tmp_path / "R")
     with pytest.raises(ValueError, match="data must be"):
         catalog.find([("a", "b", "c")], data="config_name")  # type: ignore[arg-type]
+
+
+def test_a_sweep_on_a_changed_warm_up_is_another_sweep(data_dir: Path, tmp_path: Path) -> None:
+    """A sweep is identified by every row it reads, warm-up included: after a change before its first date it
+    is computed again, under another id, and the first one is kept."""
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    config = tmp_path / "small_sweep.yaml"
+    text = (REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml").read_text(encoding="utf-8")
+    config.write_text(text.split("sweep:")[0] + "sweep:\n  corr_cut: [0.0, 0.2]\n", encoding="utf-8")
+    args = ["sweep", str(config), "--source", "csv", "--data-dir", str(data_dir), "--start", "2012-01-03"]
+    args += ["--results-dir", str(tmp_path / "R"), "--reps", "100", "--format", "json"]
+
+    def sweep() -> dict:
+        result = CliRunner().invoke(app, args, env={"COLUMNS": None, "SEESAW_STORE": None})
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)["sweep"]
+
+    first = sweep()
+    assert sweep()["sweep_id"] == first["sweep_id"]  # unchanged: the same sweep
+    frame = pd.read_csv(data_dir / "HSI.csv", index_col="Date")
+    warm = (frame.index >= "2011-10-01") & (frame.index < "2012-01-01")
+    frame.loc[warm, ["Open", "High", "Low", "Close", "Adj Close"]] *= 0.85
+    _write_yahoo_csv(data_dir / "HSI.csv", frame)
+    again = sweep()
+    assert again["data_fingerprint"] == first["data_fingerprint"] and again["sweep_id"] != first["sweep_id"]

@@ -224,6 +224,13 @@ class LoadedPanel:
         """
         return self.panel.slice(self.start).fingerprint
 
+    @cached_property
+    def loaded_key(self) -> str:
+        """Fingerprint of every row a run on this panel reads, its warm-up rows included: what a stored
+        run is reused by (a price changed before the first simulated date changes the signals, and so the
+        run, though not :attr:`fingerprint`)."""
+        return self.panel.fingerprint
+
     @property
     def warmup_used(self) -> int:
         """Rows of history before the first simulated date that signals could warm up on."""

@@ -206,6 +206,7 @@ def _manifest(
         "config_name": cfg.name,
         "config_hash": chash,
         "data_fingerprint": loaded.fingerprint,
+        "loaded_key": loaded.loaded_key,
         "data_source": loaded.panel.source,
         "symbols": symbols,
         "synthetic": loaded.panel.synthetic,
@@ -239,9 +240,9 @@ def run_configs(
 
     A config whose resolved form, data and code match a stored complete run reuses it (its metrics
     are read back) unless ``opts.force``.  The data is matched first by the key of the files a load
-    would read (:mod:`engine.data.inputs`), so such a config's data is not even loaded; the others
-    are loaded and matched by the loaded data's fingerprint.  Nothing is written until every config
-    has been validated, loaded and simulated.
+    would read (:mod:`engine.data.inputs`), so such a config's data is not even loaded; the others are
+    loaded and matched by every row loaded, warm-up included (:attr:`LoadedPanel.loaded_key`).  Nothing is
+    written until every config has been validated, loaded and simulated.
     """
     configs = resolved_configs(paths, opts, env)
     catalog = catalog_for(opts, env) if opts.write else None
@@ -259,9 +260,9 @@ def run_configs(
     inputs: dict[int, tuple[LoadedPanel, list[str]]] = {}
     pending: dict[int, RunFiles] = {}
 
-    def load(i: int, _: None) -> str:
+    def load(i: int, _: None) -> tuple[str, str]:
         inputs[i] = _load(*configs[i], opts, env, providers)
-        return inputs[i][0].fingerprint
+        return inputs[i][0].fingerprint, inputs[i][0].loaded_key
 
     def simulate(i: int, _: None) -> dict[str, Any]:
         pending[i] = _simulated(*configs[i], *inputs.pop(i), resolved[i], keys[i], opts.engine)
@@ -276,14 +277,14 @@ def run_configs(
     fingerprints = {i: load(i, None) for i in todo} if here else {}
     with config_steps([load, simulate, write], workers, hashes.__getitem__, lambda i: str(configs[i][0])) as steps:
         fingerprints = fingerprints or dict(zip(todo, steps.map(load, todo), strict=True))
-        by_data = _find(catalog, [(hashes[i], fingerprints[i], code) for i in todo], "data_fingerprint", reuse)
+        by_data = _find(catalog, [(hashes[i], fingerprints[i][1], code) for i in todo], "loaded_key", reuse)
         stored = [by_data.pop(0) if i in fingerprints else found for i, found in enumerate(stored)]
         new = [i for i in todo if stored[i] is None]
         metrics = dict(zip(new, steps.map(simulate, new), strict=True))
         # nothing is written until every config has been validated, loaded and simulated
         written: dict[int, Path] = {}
         if catalog is not None:
-            ids = [new_run_id(now, hashes[i], fingerprints[i]) for i in new]
+            ids = [new_run_id(now, hashes[i], fingerprints[i][0]) for i in new]
             written = dict(zip(new, steps.map(write, new, ids), strict=True))
     runs = [
         ConfigRun(cfg, str(file), written.get(i), metrics[i]) if found is None else _reused(cfg, file, found)

@@ -138,7 +138,7 @@ def sweep_job(
     of the same sweep is refused in one line instead of taking its chunks for a stopped sweep's.
     """
     cfg, g, loaded = load_sweep_config(path, resolve, load, max_combos=options.max_combos)
-    sid = sweep_id(cfg, loaded.fingerprint, code_fingerprint(), options.simulator)
+    sid = sweep_id(cfg, loaded.loaded_key, code_fingerprint(), options.simulator)  # the rows it reads, warm-up too
     parent = results_dir / cfg.name / "sweeps"
     final, staging = parent / sid, parent / f".partial-{sid}"
     if final.is_dir() and (final / "sweep.json").is_file() and not force:

@@ -40,7 +40,7 @@ __all__ = ["MANIFEST", "MAX_QUERY_ROWS", "Catalog", "check_read_only_sql", "defa
 MANIFEST = "run.json"
 _RUN_COLUMNS = (
     "run_id", "config_name", "config_hash", "data_fingerprint", "data_source", "symbols", "synthetic",
-    "seesaw_version", "code_hash", "input_key", "start", "end", "created_at", "status", "run_dir",
+    "seesaw_version", "code_hash", "input_key", "loaded_key", "start", "end", "created_at", "status", "run_dir",
 )  # fmt: skip
 _METRIC_COLUMNS = ("kind", "name", "start", "end", *CATALOG_COLUMNS)
 _FLOATS = {c for c in CATALOG_COLUMNS if spec(c).fmt != "int"}
@@ -49,7 +49,7 @@ _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, config_name VARCHAR, config_hash VARCHAR, data_fingerprint VARCHAR,
     data_source VARCHAR, symbols VARCHAR, synthetic BOOLEAN, seesaw_version VARCHAR, code_hash VARCHAR,
-    input_key VARCHAR, start DATE, "end" DATE,
+    input_key VARCHAR, loaded_key VARCHAR, start DATE, "end" DATE,
     created_at TIMESTAMPTZ, status VARCHAR, run_dir VARCHAR);
 CREATE TABLE IF NOT EXISTS sweeps (
     sweep_id VARCHAR PRIMARY KEY, config_name VARCHAR, combinations BIGINT, keys VARCHAR,
@@ -66,10 +66,10 @@ CREATE TABLE IF NOT EXISTS metrics (
 
 
 #: The columns a stored run's data is matched by (:meth:`Catalog.find`).
-DataKey = Literal["data_fingerprint", "input_key"]
+DataKey = Literal["data_fingerprint", "input_key", "loaded_key"]
 
 #: Bump when the tables change: the catalog is derived data, so an old one is dropped and rebuilt.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 #: The metrics columns held as JSON text (null: none).
@@ -321,7 +321,7 @@ class Catalog:
         yet counts: :meth:`query` reads the directories too).  ``data`` names the data key: the loaded
         data's fingerprint, or the key of the files a load would read (:mod:`engine.data.inputs`)."""
         if data not in get_args(DataKey):
-            raise ValueError(f"data must be data_fingerprint or input_key, got {data!r}")
+            raise ValueError(f"data must be one of {get_args(DataKey)}, got {data!r}")
         if not keys or (not self.db_path.exists() and not self._manifests()):
             return [None] * len(keys)
         wanted = ", ".join("(?, ?, ?, ?)" for _ in keys)
