@@ -8,6 +8,7 @@ command in its own process; the same command with ``SEESAW_SERVER=off`` is the r
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import pty
@@ -195,7 +196,23 @@ def test_a_changed_or_removed_file_is_noticed(tmp_path: Path) -> None:
     assert _changed(files) == str(module)
     module.unlink()
     assert _changed(files) == str(module)
-    assert _changed(_module_files()) is None  # every file this process imported, unchanged
+    assert _changed(_module_files(time.time_ns())) is None  # every file this process imported, unchanged
+
+
+def test_a_file_written_while_the_server_imported_it_counts_as_changed(tmp_path: Path) -> None:
+    """The server notes its files once its imports are done; one written after it began importing may
+    have been imported as it was before (the old code), so the first check finds it changed."""
+    sys.path.insert(0, str(tmp_path))
+    try:
+        before = time.time_ns()
+        (tmp_path / "edited_while_importing.py").write_text("x = 1\n")
+        importlib.import_module("edited_while_importing")
+        files = _module_files(before)
+        assert _changed(files) == str(tmp_path / "edited_while_importing.py")
+        assert _changed(_module_files(time.time_ns())) is None  # noted after the write: unchanged
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("edited_while_importing", None)
 
 
 def test_the_client_forwards_ctrl_c_to_the_command_and_returns_its_exit_code(tmp_path: Path) -> None:

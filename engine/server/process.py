@@ -155,13 +155,14 @@ def serve(path: Path, idle: float, command: str) -> None:
     ``seesaw`` does): the command line.
     """
     started = time.time()
+    since = time.time_ns()  # a file written after this may not be the one imported (written while importing)
     _BASE_PATH[:] = sys.path[1:]
     _preload()
     kernels = Kernels.of_imported_modules()
     kernels.refresh()
     gc.collect()
     gc.freeze()  # the children's collections skip the imported objects, so their pages stay shared
-    files = _module_files()
+    files = _module_files(since)
     listener = _listen(path)
     inode = path.stat().st_ino
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the waiters are reaped by the kernel
@@ -246,8 +247,10 @@ def _preload() -> None:
         atexit.unregister(colorama.reset_all)  # the stdout it saw: in a command, the client's terminal
 
 
-def _module_files() -> dict[str, tuple[int, int]]:
-    """Modification time and size of every file this process imported."""
+def _module_files(since: int) -> dict[str, tuple[int, int]]:
+    """Modification time and size of every file this process imported; a file modified at or after ``since``
+    (ns) gets a stamp no file has, so the first check finds it changed: it may have been written while it
+    was being imported, and what runs is then the file as it was."""
     seen: dict[str, tuple[int, int]] = {}
     for module in list(sys.modules.values()):
         name = getattr(module, "__file__", None)
@@ -256,7 +259,7 @@ def _module_files() -> dict[str, tuple[int, int]]:
                 info = os.stat(name)
             except OSError:
                 continue
-            seen[name] = (info.st_mtime_ns, info.st_size)
+            seen[name] = (info.st_mtime_ns, info.st_size) if info.st_mtime_ns < since else (-1, -1)
     return seen
 
 
