@@ -18,15 +18,17 @@ signal name already taken, or registers nothing raises :class:`~strategies.error
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import re
 import threading
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 
 from strategies import registry
 from strategies.errors import PluginError
 from strategies.registry import REGISTRY, SignalDef
 
-__all__ = ["BUILTIN_ORIGIN", "GROUP", "all_signals", "get_signal", "load_plugins", "reset_plugins"]
+__all__ = ["BUILTIN_ORIGIN", "GROUP", "all_signals", "get_signal", "load_plugins", "plugin_sources", "reset_plugins"]
 
 #: The entry-point group a package declares its signal modules in.
 GROUP = "seesaw.signals"
@@ -138,3 +140,25 @@ def _load(ep: EntryPoint) -> list[str]:
     for name in names:
         REGISTRY[name] = dataclasses.replace(REGISTRY[name], origin=dist)
     return names
+
+
+def plugin_sources() -> list[tuple[str, Path]]:
+    """Every source file of the packages that declare a signal module, found without importing any: for each
+    entry point of group :data:`GROUP`, ``name=value`` and the ``.py`` files of the top-level package its
+    module lives in (or the module's own file), sorted.  Part of the code a stored run is reused by
+    (:func:`engine.store.rundir.code_fingerprint`): editing a plugin's signal runs its configs again."""
+    out: list[tuple[str, Path]] = []
+    for ep in sorted(entry_points(group=GROUP), key=lambda e: (e.name, e.value)):
+        label = f"{ep.name}={ep.value}"
+        try:
+            spec = importlib.util.find_spec(ep.module.split(".")[0])
+        except (ImportError, ValueError):  # the import itself will say what is wrong
+            spec = None
+        if spec is None:
+            out.append((label, Path()))
+        elif spec.submodule_search_locations:
+            files = sorted(p for d in spec.submodule_search_locations for p in Path(d).rglob("*.py"))
+            out += [(label, p) for p in files]
+        elif spec.origin:
+            out.append((label, Path(spec.origin)))
+    return out

@@ -141,6 +141,31 @@ def test_a_plugin_signal_runs_a_config_end_to_end(install: Install, tmp_path: Pa
     assert stored["sig"].std() > 0
 
 
+def test_editing_a_plugin_signal_runs_its_config_again(install: Install, tmp_path: Path) -> None:
+    """The reuse key's code hash covers the installed signal packages' sources: after an edit of the plugin
+    (a user working on it with ``pip install -e``), the config runs again instead of reusing the old run."""
+    from engine.store.rundir import code_fingerprint
+
+    site = install("seesaw-trend", "seesaw_trend", GOOD)
+    code_fingerprint.cache_clear()
+    assert _run(tmp_path, "trend_gap").exit_code == 0
+    before = code_fingerprint()
+    assert _run(tmp_path, "trend_gap").exit_code == 0
+    assert len(list((tmp_path / "results" / "plugin_trend_gap").iterdir())) == 1  # unchanged: reused
+    source = site / "seesaw_trend" / "__init__.py"
+    source.write_text(source.read_text(encoding="utf-8").replace("p.shift(window))", "p.shift(window) * 1.5)"))
+    reset_plugins()
+    REGISTRY.pop("trend_gap", None)
+    sys.modules.pop("seesaw_trend", None)
+    code_fingerprint.cache_clear()
+    try:
+        assert code_fingerprint() != before
+        assert _run(tmp_path, "trend_gap").exit_code == 0
+        assert len(list((tmp_path / "results" / "plugin_trend_gap").iterdir())) == 2  # run again
+    finally:
+        code_fingerprint.cache_clear()
+
+
 def test_loading_is_lazy_and_marks_the_origin(install: Install) -> None:
     install("seesaw-trend", "seesaw_trend", GOOD)
     assert "trend_gap" not in REGISTRY  # installing (and importing strategies) loads nothing

@@ -187,7 +187,15 @@ EXPECTED: dict[str, set[str]] = {
         "UserError",
         "printable",
     },
-    "strategies.plugins": {"BUILTIN_ORIGIN", "GROUP", "all_signals", "get_signal", "load_plugins", "reset_plugins"},
+    "strategies.plugins": {
+        "BUILTIN_ORIGIN",
+        "GROUP",
+        "all_signals",
+        "get_signal",
+        "load_plugins",
+        "plugin_sources",
+        "reset_plugins",
+    },
     "strategies.registry": {"AssetRef", "REGISTRY", "SignalDef", "SignalInputs", "SignalRef", "get_signal", "signal"},
 }
 

@@ -136,15 +136,22 @@ def config_hash(resolved_config: dict[str, Any]) -> str:
 
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """sha256 of Seesaw's own source (engine/ and strategies/), first 16 hex digits.
+    """sha256 of Seesaw's own source (engine/ and strategies/) and its signal plugins', first 16 hex digits.
 
-    Part of the reuse key, so a stored run is never reused by a different version of the code.
+    Part of the reuse key, so a stored run is never reused by a different version of the code.  With the
+    source of every installed signal package (:func:`strategies.plugins.plugin_sources`).
     """
+    from strategies.plugins import plugin_sources
+
     root = Path(__file__).resolve().parents[2]
     h = hashlib.sha256()
     for package in ("engine", "strategies"):
         for path in sorted((root / package).rglob("*.py")):
             h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
+    for label, path in plugin_sources():  # the signal packages installed: their code decides signals too
+        h.update(f"{label}|{path}".encode())
+        with contextlib.suppress(OSError):
             h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
