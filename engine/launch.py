@@ -154,7 +154,8 @@ class _Client:
             for stream in (sys.stdout, sys.stderr):
                 with contextlib.suppress(OSError, ValueError):
                     stream.flush()
-            signal.signal(signum, signal.SIG_DFL)
+            with contextlib.suppress(OSError, ValueError):  # SIGKILL and SIGSTOP keep their default: always
+                signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return 128 + signum  # a signal that does not end a process
         sys.stderr.write("seesaw: the server went away before the command ended\n")

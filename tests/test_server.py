@@ -257,6 +257,44 @@ def test_the_client_forwards_ctrl_c_to_the_command_and_returns_its_exit_code(tmp
     assert seen["signal"] == -signal.SIGINT
 
 
+def test_a_command_killed_by_sigkill_kills_the_client_with_it_without_a_traceback(tmp_path: Path) -> None:
+    """Against a stand-in server that reports the command died of SIGKILL (the out-of-memory killer): the
+    client dies of SIGKILL too, as the command run on its own would have, and prints nothing."""
+    folder = tmp_path / "s"
+    folder.mkdir(mode=0o700)
+    env = _env(folder)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(socket_path(env)))
+    listener.listen(1)
+    command = subprocess.Popen(["sleep", "60"])
+
+    def stand_in() -> None:
+        conn, _ = listener.accept()
+        data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 4)
+        while not data.endswith(b"\n"):
+            data += conn.recv(1 << 16)
+        for fd in fds:
+            os.close(fd)
+        conn.sendall(json.dumps({"ready": True}).encode() + b"\n")
+        conn.recv(3)
+        conn.sendall(json.dumps({"pid": command.pid}).encode() + b"\n")  # what the client would signal
+        conn.sendall(json.dumps({"signal": int(signal.SIGKILL)}).encode() + b"\n")
+        conn.close()
+
+    thread = threading.Thread(target=stand_in)
+    thread.start()
+    client = subprocess.run(
+        [sys.executable, "-m", "engine", "validate", "x.yaml"], env=env, cwd=tmp_path, capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+    thread.join(timeout=60)
+    listener.close()
+    command.kill()
+    command.wait(timeout=60)
+    assert client.returncode == -signal.SIGKILL
+    assert client.stderr == "" and client.stdout == ""
+
+
 def test_after_stop_commands_run_on_their_own(tmp_path: Path) -> None:
     folder = tmp_path / "s"
     env = _env(folder)
