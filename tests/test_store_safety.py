@@ -500,3 +500,28 @@ def test_a_sweep_that_cannot_write_its_staging_directory_is_one_line(tmp_path: P
         sweeps.held(tmp_path / "s"),
     ):
         pass
+
+
+def test_a_catalog_that_cannot_be_written_is_one_line_and_the_run_is_kept(tmp_path: Path, monkeypatch) -> None:
+    """A full disk while the catalog commits (DuckDB cannot write its log): one line naming the store, exit 2,
+    no traceback; the run directory landed, and the next command indexes it."""
+    import duckdb
+
+    from engine.store import catalog as catalog_module
+
+    real = catalog_module.refresh_views
+
+    def full(con) -> None:  # type: ignore[no-untyped-def]
+        raise duckdb.IOException('Could not write file "seesaw.duckdb.wal": No space left on device')
+
+    results = tmp_path / "R"
+    monkeypatch.setattr(catalog_module, "refresh_views", full)
+    result = invoke("run", RATIO, "--source", "synthetic", "--results-dir", results)
+    assert result.exit_code == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "cannot write the results store: Could not write file" in line and "seesaw.duckdb" in line
+    assert len(_run_dirs(results)) == 1  # written before the catalog was
+    monkeypatch.setattr(catalog_module, "refresh_views", real)
+    again = run_ok(RATIO, results=results)
+    assert "reused" in again.stdout + again.stderr
+    check_catalog(results / "seesaw.duckdb", results)

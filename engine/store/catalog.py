@@ -164,6 +164,14 @@ class Catalog:
                 else:
                     seal(con)
                 yield con
+            except (duckdb.IOException, duckdb.TransactionException) as exc:
+                if not write:
+                    raise
+                raise StoreError(  # a full disk, a read-only file: the catalog only indexes the directories
+                    f"cannot write the results store: {str(exc).splitlines()[0]} (the run and sweep directories "
+                    "are kept: the next command that can write it indexes them)",
+                    file=str(self.db_path),
+                ) from None
             finally:
                 con.close()
 
