@@ -214,6 +214,22 @@ def test_sweep_rows_equal_single_runs_of_the_same_values(small) -> None:
             assert table.loc[i, key] == pytest.approx(res.metrics[key], rel=1e-12, abs=1e-12), (combos[i], key)
 
 
+def test_every_rows_relative_figures_are_against_the_configs_own_reference(small) -> None:
+    """The documented exception: excess return is against the config's own 50/50 monthly (lag 1, fee 5 bps)
+    for every row, also those with lag 2 or another fee, whose single runs give their benchmarks theirs."""
+    _, cfg, g, provider, loaded = small
+    table = evaluate(cfg, g, loaded, chunk_size=100)
+    base = run_config(cfg, load_for_config(provider, cfg, warmup_rows=required_warmup(cfg)), engine="rust")
+    ref_cagr = next(r for r in base if r.name == "50/50 monthly").metrics["cagr"]
+    combos = list(g)
+    for i in (0, 63):  # lag 1 and fee 1 bp; lag 2 and fee 10 bps
+        assert table.loc[i, "excess_return"] == pytest.approx(table.loc[i, "cagr"] - ref_cagr, abs=1e-12)
+    single = apply_combination(cfg, combos[63])
+    own = run_config(single, load_for_config(provider, single, warmup_rows=required_warmup(single)), engine="rust")
+    own_ref = next(r for r in own if r.name == "50/50 monthly").metrics["cagr"]
+    assert own_ref != pytest.approx(ref_cagr, abs=1e-9)  # lag 2 and 10 bps: the single run's own benchmark
+
+
 def test_chunked_equals_unchunked_exactly(small) -> None:
     _, cfg, g, _, loaded = small
     one = evaluate(cfg, g, loaded, chunk_size=1000)
@@ -282,6 +298,9 @@ def test_sweep_command_stores_every_combination_and_a_heatmap(small, tmp_path: P
     text = html.read_text(encoding="utf-8")
     assert "plotly" in text.lower() and '"type":"heatmap"' in text.replace(" ", "")
     [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
+    table = invoke("sweep", str(path), "--results-dir", str(results), "--top", "5", "--reps", "200")
+    said = " ".join(table.stdout.split())
+    assert "against one curve, 50/50 monthly with the config's own execution.lag and costs.fee_bps" in said
     assert {p.name for p in sweep_dir.iterdir()} == {
         "combos.parquet",
         "blocks.npz",

@@ -104,6 +104,17 @@ def _reference(man: Mapping[str, Any]) -> str:
     return "no benchmark (the config has none: –)" if man["reference"] is None else str(man["reference"])
 
 
+def _one_reference(keys: Sequence[str], reference: str | None) -> list[str]:
+    """The line saying that a swept lag or cost leaves the reference curve as the config's own."""
+    swept = [k for k in keys if k == "execution.lag" or k.startswith("costs.")]
+    if not swept or reference is None:
+        return []
+    return [
+        f"Excess, IR and P(SR>ref) of every row are against one curve, {reference} with the config's "
+        f"own {' and '.join(swept)}: a single run with a row's values gives its benchmarks those."
+    ]
+
+
 def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None = None) -> list[str]:
     """The lines under the sweep table: data, annualisation, the statistics and the overfitting controls;
     ``rows``, the table's rows in rank order, for what they lack."""
@@ -136,6 +147,7 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
     head = f"Sharpe 95% CI: stationary bootstrap, {reps} resamples."
     lines.append(interval_sentence(head, records, [f"#{i}" for i in range(1, len(records) + 1)]))
     lines += significance_lines(_reference(man), int(man["combinations"]), "combinations (all tried)")
+    lines += _one_reference(outcome.keys, man.get("reference"))
     if "pbo" in man:
         lines.append(
             f"Overfitting: probability of backtest overfitting (CSCV, {man['pbo_splits']} blocks of "
