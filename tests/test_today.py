@@ -275,3 +275,16 @@ def test_a_signal_compared_with_another_has_no_threshold_and_says_with_which(
     (comp,) = row["signals"]["us_mom"]["comparisons"]
     assert comp["threshold"] is None
     assert comp["reason"] == f"compared with {said}" + ("" if other == "hk_mom" else "hk_mom, us_mom2")
+
+
+def test_an_end_before_the_sources_last_date_is_said_and_not_called_stale(configs: dict[str, Path]) -> None:
+    """--end (or data.end) cuts what the rule decides from, not what the source holds: the data table shows
+    each series' last row in its file, which is not stale at the clock, and a warning says the end cut it."""
+    args = (str(configs["holiday"]), "--data-dir", str(FIXTURES), "--end", "2024-02-07", "--now", CLOCK)
+    (row,) = today_json(*args)
+    assert row["as_of"] == "2024-02-07"
+    us = next(s for s in row["data"] if s["symbol"] == "^TESTUS")
+    assert us["last_date"] == closes("TESTUS.csv").index[-1].date().isoformat() and us["stale"] is False
+    text = " ".join(row["warnings"])
+    assert "data.end (or --end) cuts the data at 2024-02-07" in text
+    assert "is stale" not in text and "the last date every series has data" not in text

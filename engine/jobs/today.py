@@ -111,7 +111,7 @@ def _series_states(
     since = panel.dates[-1].date() - dt.timedelta(days=_LOOKBACK_DAYS)
     out = []
     for name, symbol, mkt in wanted:
-        raw = provider.fetch(symbol, since, cfg.data.end)
+        raw = provider.fetch(symbol, since, None)  # the source's last row, whatever data.end cuts the run at
         priced = raw[["Close", "Adj Close"]].notna().any(axis=1).to_numpy() if len(raw) else np.zeros(0, dtype=bool)
         last = raw.index[np.flatnonzero(priced)[-1]].date() if priced.any() else None
         status = session_status(mkt, now)
@@ -141,7 +141,18 @@ def _warnings(found: Today, data: tuple[SeriesState, ...], loaded: LoadedPanel, 
     for s in data:
         if s.stale:
             out.append(f"{s.symbol} is stale: last date {s.last_date}, its market's last session {s.last_session}")
-    later = [f"{s.symbol} {s.last_date}" for s in data if s.last_date is not None and s.last_date > found.as_of]
+    end = cfg.data.end
+    cut = [f"{s.symbol} {s.last_date}" for s in data if s.last_date is not None and end and s.last_date > end]
+    if cut:
+        out.append(
+            f"decided as of {found.as_of}: data.end (or --end) cuts the data at {end}, and the sources go on "
+            f"({', '.join(cut)}); without it, the decision of the last date"
+        )
+    later = [
+        f"{s.symbol} {s.last_date}"
+        for s in data
+        if s.last_date is not None and s.last_date > found.as_of and not (end and s.last_date > end)
+    ]
     if later:
         out.append(f"decided as of {found.as_of}, the last date every series has data (later: {', '.join(later)})")
     if cfg.execution.allow_same_bar:
