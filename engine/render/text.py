@@ -393,17 +393,20 @@ def _markdown_cell(row: dict[str, Any], key: str, kind: str) -> str:
 
 
 def narrow_rows(rows: Sequence[dict[str, Any]], keys: Sequence[str] | None) -> list[dict[str, Any]]:
-    """Each row cut to ``kind``, ``name`` and the ``--columns`` ``keys`` (None: whole); ``sharpe_ci`` is
-    ``sharpe_ci_low`` and ``sharpe_ci_high``, ``period`` is ``start`` and ``end``.
+    """Each row cut to ``kind``, ``name`` and the ``--columns`` ``keys`` (None: whole), and ``synthetic`` when
+    some row is on synthetic data (a file of numbers is labelled too); ``sharpe_ci`` is ``sharpe_ci_low``
+    and ``sharpe_ci_high``, ``period`` is ``start`` and ``end``.
 
     >>> narrow_rows([{"kind": "strategy", "name": "a", "cagr": 0.1, "psr": 0.5}], ["cagr"])
     [{'kind': 'strategy', 'name': 'a', 'cagr': 0.1}]
+    >>> narrow_rows([{"kind": "strategy", "name": "a", "cagr": 0.1, "synthetic": True}], ["cagr"])
+    [{'kind': 'strategy', 'name': 'a', 'synthetic': True, 'cagr': 0.1}]
     """
     if keys is None:
         return list(rows)
     expand = {"sharpe_ci": ["sharpe_ci_low", "sharpe_ci_high"], "period": ["start", "end"]}
     expand["currency"] = ["currency", "base_currency"]
-    wanted = ["kind", "name"]
+    wanted = ["kind", "name", *(["synthetic"] if any(r.get("synthetic") for r in rows) else [])]
     for key in keys:
         wanted += expand.get(key, [key])
     present = [k for k in dict.fromkeys(wanted) if any(k in r for r in rows)]
