@@ -720,3 +720,32 @@ def test_report_text_of_a_run_under_a_year_prints_no_annualised_figure(tmp_path:
     total, cagr, vol = row.split()[1:4]
     assert total.endswith("%") and cagr == "–" and vol == "–"
     assert "no annualised figure is shown" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize("synthetic", [True, False])
+def test_png_images_of_a_synthetic_page_carry_the_label(synthetic: bool, tmp_path: Path, monkeypatch) -> None:
+    """An image leaves its page: from synthetic data, each figure drawn for --png carries the banner's words
+    (the figure on the page is unchanged); from market data, none does."""
+    import kaleido
+    import plotly.graph_objects as go
+
+    from engine.render.html import files
+    from engine.render.html.page import SYNTHETIC_BANNER, Report, page_html
+
+    drawn: list[go.Figure] = []
+
+    def capture(jobs, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        for job in jobs:
+            drawn.append(job["fig"])
+            Path(job["path"]).write_bytes(b"png")
+
+    monkeypatch.setattr(kaleido, "write_fig_from_object_sync", capture)
+    fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))
+    html = page_html("t", [], banner=SYNTHETIC_BANNER if synthetic else None)
+    written = files.write_report(
+        Report("t", html, {"equity": fig}), tmp_path / "r.html", png_dir=tmp_path / "png", browser="chromium"
+    )
+    assert [p.name for p in written] == ["r.html", "equity.png"]
+    texts = [a.text for a in drawn[0].layout.annotations]
+    assert (f"<b>{SYNTHETIC_BANNER}</b>" in texts) is synthetic
+    assert not fig.layout.annotations  # the page's own figure is left as it was

@@ -18,9 +18,10 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from engine.errors import StoreError
-from engine.render.html.page import Report
+from engine.render.html.page import SYNTHETIC_BANNER, Report
 from engine.store.rundir import write_atomic
 
 __all__ = ["IMAGE_SIZE", "find_chromium", "report_target", "write_report"]
@@ -73,13 +74,31 @@ def _write_atomic(path: Path, text: str) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
 
 
+def _labelled(fig: Any) -> Any:
+    """A copy of the plotly figure ``fig`` with the synthetic-data label across its top right corner, in the
+    banner's red."""
+    import plotly.graph_objects as go
+
+    out = go.Figure(fig)
+    out.add_annotation(
+        text=f"<b>{SYNTHETIC_BANNER}</b>", xref="paper", yref="paper", x=1.0, y=1.0, xanchor="right",
+        yanchor="bottom", showarrow=False, font={"color": "#b00020", "size": 12},
+    )  # fmt: skip
+    return out
+
+
 def _render_images(report: Report, staging: Path, browser: str) -> list[tuple[Path, str]]:
     """Each figure as ``staging/<name>.png``; returns (staged file, final name) pairs."""
     import kaleido
 
     width, height = IMAGE_SIZE
+    synthetic = 'id="synthetic-banner"' in report.html  # an image leaves the page: it carries the label itself
     jobs = [
-        {"fig": fig, "path": staging / f"{name}.png", "opts": {"format": "png", "width": width, "height": height}}
+        {
+            "fig": _labelled(fig) if synthetic else fig,
+            "path": staging / f"{name}.png",
+            "opts": {"format": "png", "width": width, "height": height},
+        }
         for name, fig in report.figures.items()
     ]
     for attempt in range(RENDER_ATTEMPTS):
