@@ -102,6 +102,8 @@ def test_run_report_charts_are_the_stored_curves(report_results: Path) -> None:
     assert list(stacked) == ["us", "hk", "cash"]
     assert stacked["us"].tolist() == weights["us_actual"].tolist()
     assert stacked["us"] + stacked["hk"] + stacked["cash"] == pytest.approx(1.0, abs=1e-9)
+    # areas without edges: the top edge of the stack would take the last asset's colour over a day in cash
+    assert all(t["line"]["width"] == 0 and t["stackgroup"] == "weights" for t in figs["fig-weights"]["data"])
 
     # Calendar-year returns: last value of the year over the last of the year before (initial cash first).
     years = pd.to_datetime(equity["date"]).dt.year

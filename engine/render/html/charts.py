@@ -202,7 +202,8 @@ def weights_figure(weights: pd.DataFrame, *, title: str = "Weights at the end of
                 y=values,
                 name=name,
                 mode="lines",
-                line={"width": 1.2 if signed else 0.5, "color": color},
+                # stacked: fills only, no edge (an asset never held would draw the cash edge in its colour)
+                line={"width": 1.2 if signed else 0.0, "color": color},
                 hovertemplate="%{y:.1%}",
                 **stacked,
             )
