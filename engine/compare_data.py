@@ -8,7 +8,7 @@ series cannot.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,21 @@ def _quoted_series(run: StoredRun) -> dict[tuple[str, str], pd.Series] | None:
     return {(info[a]["symbol"], info[a]["price"]): run.quotes[a].dropna() for a in run.quotes.columns}
 
 
+def _groups(runs: Sequence[StoredRun], value: Callable[[StoredRun], str]) -> str | None:
+    """The runs grouped by ``value`` when they differ, the odd ones first (``synthetic: vix_rot; csv: the 10
+    others``); None when every run has the same value."""
+    by: dict[str, list[str]] = {}
+    for r in runs:
+        by.setdefault(value(r), []).append(r.name)
+    if len(by) == 1:
+        return None
+    order = sorted(by, key=lambda v: len(by[v]))  # stable: among equal counts, the order the runs came in
+    parts = [f"{v}: {', '.join(by[v])}" for v in order[:-1]]
+    most = by[order[-1]]
+    parts.append(f"{order[-1]}: " + (f"the {len(most)} others" if len(most) > 3 else ", ".join(most)))
+    return "; ".join(parts)
+
+
 def data_mismatch(runs: Sequence[StoredRun]) -> str | None:
     """Why ``runs`` are not on the same data, or None when they are.
 
@@ -45,12 +60,12 @@ def data_mismatch(runs: Sequence[StoredRun]) -> str | None:
     runs hold has the same trading dates and quoted prices on the dates those runs share.
     Runs without quotes (written before Seesaw stored them) must have equal fingerprints.
     """
-    sources = dict.fromkeys(r.manifest["data_source"] for r in runs)
-    if len(sources) > 1:
-        return "sources " + ", ".join(f"{r.name}: {r.manifest['data_source']}" for r in runs)
-    bases = dict.fromkeys(base_currency(r) for r in runs)
-    if len(bases) > 1:
-        return "base currencies " + ", ".join(f"{r.name}: {base_currency(r)}" for r in runs)
+    sources = _groups(runs, lambda r: str(r.manifest["data_source"]))
+    if sources is not None:
+        return "sources " + sources
+    bases = _groups(runs, base_currency)
+    if bases is not None:
+        return "base currencies " + bases
     quoted = [(r, _quoted_series(r)) for r in runs]
     if any(q is None for _, q in quoted):
         if len({r.manifest["data_fingerprint"] for r in runs}) > 1:

@@ -242,3 +242,23 @@ def test_the_first_cash_return_is_from_the_date_every_row_is_measured_from() -> 
     assert own[0] == pytest.approx(1.004 / 1.002 - 1)  # from the run's previous date
     based = _risk_free(run, common, starts_at_run=False, base=pd.Timestamp("2010-07-01"))  # type: ignore[arg-type]
     assert based[0] == pytest.approx(1.004 / 1.0 - 1)  # from the common close every row starts from
+
+
+def test_runs_on_different_sources_are_named_by_group_the_odd_one_first() -> None:
+    """`compare --runs latest` over a store with one synthetic run: the message names that run, and the
+    ten others by their count, not eleven names in a row."""
+    from types import SimpleNamespace
+
+    from engine.compare_data import data_mismatch
+
+    def run(name: str, source: str) -> SimpleNamespace:
+        return SimpleNamespace(name=name, manifest={"data_source": source})
+
+    runs = (
+        [run(f"c{i}", "csv") for i in range(5)]
+        + [run("vix_rot", "synthetic")]
+        + [run(f"d{i}", "csv") for i in range(5)]
+    )
+    assert data_mismatch(runs) == "sources synthetic: vix_rot; csv: the 10 others"  # type: ignore[arg-type]
+    few = [run("a", "csv"), run("b", "synthetic"), run("c", "csv")]
+    assert data_mismatch(few) == "sources synthetic: b; csv: a, c"  # type: ignore[arg-type]
