@@ -525,3 +525,31 @@ def test_a_catalog_that_cannot_be_written_is_one_line_and_the_run_is_kept(tmp_pa
     again = run_ok(RATIO, results=results)
     assert "reused" in again.stdout + again.stderr
     check_catalog(results / "seesaw.duckdb", results)
+
+
+def test_a_catalog_of_an_older_schema_is_read_rebuilt_and_the_run_reused(tmp_path: Path) -> None:
+    """A results directory from an earlier Seesaw: its catalog's tables lack today's columns.  A read (the
+    reuse lookup) must not query them: it reads an index rebuilt from the directories, the run is reused, and
+    the write that follows rebuilds the file at the current schema."""
+    import duckdb
+
+    from engine.store.catalog import SCHEMA_VERSION
+
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    db = results / "seesaw.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("ALTER TABLE runs DROP COLUMN loaded_key")
+    con.execute("UPDATE runs SET input_key = NULL")  # as if no key matched: the lookup by loaded data follows
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION - 1)])
+    con.close()
+    again = run_ok(RATIO, results=results)
+    assert "reused" in again.stdout + again.stderr
+    assert len(_run_dirs(results)) == 1
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        [version] = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        assert version == str(SCHEMA_VERSION)
+    finally:
+        con.close()
+    check_catalog(db, results)

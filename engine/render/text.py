@@ -86,13 +86,19 @@ def caption_lines(rows: Sequence[dict[str, Any]], warnings: Sequence[str], shown
     """Caption: what the numbers mean, and every warning; ``shown``: the keys of the table's columns (a column's
     definition only when it is there)."""
     annualised = [r for r in rows if r.get("periods_per_year") is not None and annualised_shown(r)]
-    ppy = sorted({round(r["periods_per_year"], 1) for r in annualised})
+    by_ppy: dict[float, list[str]] = {}
+    for r in annualised:
+        names = by_ppy.setdefault(round(r["periods_per_year"], 1), [])
+        if r["kind"] == "strategy" and r["config"] not in names:
+            names.append(r["config"])
+    ppy = sorted(by_ppy)
+    per_run = "; ".join(f"{p:g}: {', '.join(by_ppy[p])}" for p in ppy) if len(ppy) > 1 else ""
     lines = []
     if any(r.get("synthetic") for r in rows):
         lines.append("SYNTHETIC DATA: generated prices, not market history.")
     lines.append(
         "Returns are fractions shown as %; CAGR from calendar time; volatility, Sharpe and Sortino annualised "
-        f"with the run's own trading periods per year ({', '.join(f'{p:g}' for p in ppy)}), not 365."
+        f"with the run's own trading periods per year ({per_run or ', '.join(f'{p:g}' for p in ppy)}), not 365."
         if ppy
         else "Returns are fractions shown as %."  # every run under a year: a note says no figure is annualised
     )

@@ -444,10 +444,14 @@ class Catalog:
         return self.query(sql)
 
     def _stale(self, con: Any) -> bool:
-        """Whether an indexed run or sweep directory is gone, or a landed one is not indexed."""
+        """Whether the catalog is of an older schema, an indexed run or sweep directory is gone, or a landed one
+        is not indexed."""
         import duckdb
 
         try:
+            version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if version is None or version[0] != str(SCHEMA_VERSION):  # an older catalog: its tables lack columns
+                return True
             runs = {r[0] for r in con.execute("SELECT run_dir FROM runs").fetchall()}
             sweeps = {r[0] for r in con.execute("SELECT sweep_dir FROM sweeps").fetchall()}
         except duckdb.Error:  # an old or foreign schema: the write path rebuilds it

@@ -118,3 +118,16 @@ def test_weights_and_intervals_drop_the_sign_of_a_rounded_zero() -> None:
     record = {"sharpe_ci_low": -0.001, "sharpe_ci_high": 0.5, "weight_us": -0.0004}
     cells = {key: text for key, text, _ in sweep_row_cells(record, 1, (), ("sharpe_ci",), ("weight_us",))}
     assert cells["sharpe_ci"] == "0.00…0.50" and cells["weight_us"] == "0%"
+
+
+def test_runs_annualised_with_different_periods_per_year_are_each_named() -> None:
+    rows = [
+        {"kind": "strategy", "config": "a", "name": "a", "periods_per_year": 257.61, "years": 5.0},
+        {"kind": "strategy", "config": "b", "name": "b", "periods_per_year": 257.9, "years": 5.0},
+        {"kind": "benchmark", "config": "b", "name": "x", "periods_per_year": 257.9, "years": 5.0},
+        {"kind": "strategy", "config": "c", "name": "c", "periods_per_year": 257.88, "years": 5.0},
+    ]
+    [line] = [s for s in caption_lines(rows, []) if s.startswith("Returns are")]
+    assert "trading periods per year (257.6: a; 257.9: b, c), not 365." in line
+    [one] = [s for s in caption_lines(rows[1:], []) if s.startswith("Returns are")]
+    assert "trading periods per year (257.9), not 365." in one  # one figure for every run: no names
