@@ -56,8 +56,11 @@ def _through_server(argv: list[str]) -> int | None:
     client = _Client()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(_ANSWER_SECONDS)  # a server busy or stuck: the command runs here
+    server = 0
     try:
         sock.connect(str(path))
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)  # (pid, uid, gid) of the server
+        server = int.from_bytes(creds[:4], sys.byteorder)
         for _name, stream in streams():  # what this process buffered comes before the command's output
             getattr(stream, "flush", lambda: None)()
         here = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
@@ -71,12 +74,30 @@ def _through_server(argv: list[str]) -> int | None:
         sock.sendall(b"go\n")  # from here the server runs the command, unless this process goes away
         first = json.loads(replies.readline() or b"{}")
         pid = int(first["pid"])
+    except TimeoutError:
+        _stop_stuck(server)
+        sock.close()
+        client.restore()
+        return None
     except (OSError, ValueError, KeyError, TypeError):
         sock.close()  # a command already forked dies with the connection (engine.server.command)
         client.restore()
         return None
     sock.settimeout(None)
     return client.wait(pid, replies, sock)
+
+
+def _stop_stuck(server: int) -> None:
+    """Kill a server that took this command's streams and did not answer: it holds them (a pipe's reader
+    would wait for it), and it must never start the command this process now runs itself."""
+    if server <= 1:
+        return
+    with contextlib.suppress(OSError):
+        os.kill(server, signal.SIGKILL)
+        sys.stderr.write(
+            f"seesaw: the server (pid {server}) did not answer in {_ANSWER_SECONDS:.0f} s; stopped it, and the "
+            "command runs here\n"
+        )
 
 
 #: Seconds the client waits for the server to take a command before running it itself.

@@ -295,6 +295,37 @@ def test_a_command_killed_by_sigkill_kills_the_client_with_it_without_a_tracebac
     assert client.stderr == "" and client.stdout == ""
 
 
+def test_a_server_that_never_answers_is_stopped_and_releases_the_callers_output(tmp_path: Path) -> None:
+    """A stand-in server that listens but never answers (stopped, or stuck): after 10 s the client runs the
+    command itself and kills the server, which held the client's stdout (passed over the socket); so a
+    pipe from the client ends with the command, and the stand-in never starts it."""
+    folder = tmp_path / "s"
+    folder.mkdir(mode=0o700)
+    env = _env(folder)
+    path = socket_path(env)
+    stuck = subprocess.Popen(
+        [sys.executable, "-c", "import socket, sys, time\n"
+         "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4); print('up', flush=True)\n"
+         "time.sleep(600)", str(path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert stuck.stdout is not None and stuck.stdout.readline() == "up\n"
+        client = subprocess.Popen(
+            [sys.executable, "-m", "engine", "validate", "missing.yaml"], env=env, cwd=tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        _, err = client.communicate(timeout=120)  # before: the stand-in kept stdout open for 600 s
+        assert client.returncode == 2 and "missing.yaml" in err  # the command ran here
+        assert f"the server (pid {stuck.pid}) did not answer in 10 s; stopped it" in err
+        assert stuck.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        stuck.kill()
+        stuck.wait()
+        if stuck.stdout is not None:
+            stuck.stdout.close()
+
+
 def test_after_stop_commands_run_on_their_own(tmp_path: Path) -> None:
     folder = tmp_path / "s"
     env = _env(folder)
