@@ -125,6 +125,23 @@ def test_a_changed_price_runs_again(data_dir: Path, tmp_path: Path, loads: list[
     assert _run(opts).reused and loads == ["ratio_trend", "ratio_trend"]  # the new run is found by its key
 
 
+def test_a_row_the_load_drops_is_noted_by_a_new_run_not_hidden_by_the_old(
+    data_dir: Path, tmp_path: Path, loads: list[str]
+) -> None:
+    """A row dated on a Saturday is dropped by the load, so the prices are the stored run's; but the note that
+    says so belongs to this data: the run is not reused with the old run's notes, it runs and says it."""
+    opts = _csv_options(data_dir, tmp_path / "R")
+    first = _run(opts)
+    frame = pd.read_csv(data_dir / "HSI.csv", index_col="Date")
+    extra = frame.loc[["2013-06-14"]].rename(index={"2013-06-14": "2013-06-15"})  # a Friday's row, on Saturday
+    _write_yahoo_csv(data_dir / "HSI.csv", pd.concat([frame, extra]).sort_index())
+
+    again = _run(opts)
+    assert again.metrics["data"]["fingerprint"] == first.metrics["data"]["fingerprint"]  # the same prices
+    assert not again.reused
+    assert any("2013-06-15" in note for note in again.metrics["notes"])
+
+
 def test_a_price_changed_in_the_warm_up_runs_again(data_dir: Path, tmp_path: Path, loads: list[str]) -> None:
     """A price before the first simulated date (2012-01-03) moves the signals the first decisions read, so the
     run: it is not reused, though the simulated window's prices, and so its fingerprint, are unchanged."""

@@ -226,10 +226,12 @@ class LoadedPanel:
 
     @cached_property
     def loaded_key(self) -> str:
-        """Fingerprint of every row a run on this panel reads, its warm-up rows included: what a stored
-        run is reused by (a price changed before the first simulated date changes the signals, and so the
-        run, though not :attr:`fingerprint`)."""
-        return self.panel.fingerprint
+        """Fingerprint of every row a run on this panel reads, its warm-up rows included, and of the notes
+        its load made: what a stored run is reused by (a price changed before the first simulated date
+        changes the signals, and so the run, though not :attr:`fingerprint`; a row the load dropped, which
+        leaves the prices alone, is noted by the run that reads it)."""
+        notes = "\n".join(self.panel.notes)
+        return hashlib.sha256(f"{self.panel.fingerprint}|{notes}".encode()).hexdigest()[:16]
 
     @property
     def warmup_used(self) -> int:
