@@ -161,8 +161,13 @@ def withhold_short_runs(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
     names = list(dict.fromkeys(str(row.get("config") or row["name"]) for row in short))
     if not names:
         return []
-    years = min(float(row["years"]) for row in short)
+    shortest = min(short, key=lambda row: float(row["years"]))
+    years = float(shortest["years"])
+    span = f"{years:.2f} years"
+    if shortest.get("start") and shortest.get("end"):  # a calendar year of trading dates is a few days short
+        days = round(years * 365.25)
+        span += f": {days} days from {shortest['start']} to {shortest['end']}, a year being 365.25"
     return [
-        f"Under one year of history ({years:.2f} years) for {', '.join(names)}: no annualised figure is "
+        f"Under one year of history ({span}) for {', '.join(names)}: no annualised figure is "
         "shown (CAGR, volatility, Sharpe, Sortino, Calmar, turnover: –)."
     ]

@@ -119,3 +119,15 @@ def test_an_information_ratio_over_a_tiny_tracking_error_is_noted() -> None:
         "Information ratios over a tracking error under 1% a year measure a steady drift (such as a modelled "
         "dividend), not skill: twin (27.34 over 0.097% a year)."
     ]
+
+
+def test_a_run_just_short_of_a_year_says_by_how_many_days() -> None:
+    """A calendar year of trading dates (2023-01-03 to 2023-12-29) is 360 days: the note says so, and what a
+    year is, rather than leave a reader to wonder why 2023 is 'under one year'."""
+    from engine.metrics.samples import withhold_short_runs
+
+    row = {"kind": "strategy", "config": "a", "name": "a", "years": 360 / 365.25, "cagr": 0.1}
+    row.update(start="2023-01-03", end="2023-12-29")
+    [note] = withhold_short_runs([row])
+    assert note.startswith("Under one year of history (0.99 years: 360 days from 2023-01-03 to 2023-12-29, a year")
+    assert math.isnan(row["cagr"])
