@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeGuard
 
 from engine.metrics.frames import partial_years_between
-from engine.metrics.samples import annualised_shown
+from engine.metrics.samples import MIN_TRACKING_ERROR, annualised_shown
 from engine.metrics.specs import COMPARE_TABLE, LOWER_IS_BETTER, RUN_TABLE, MetricSpec, spec
 from engine.plural import counted
 from engine.store.rundir import dumps_json
@@ -361,10 +361,13 @@ def compare_cell(row: dict[str, Any], key: str, kind: str) -> str:
 def column_extremes(
     cols: Sequence[tuple[str, str, str, str]], rows: Sequence[dict[str, Any]]
 ) -> dict[str, tuple[float, float]]:
-    """{key: (best, worst)} of each ranked column whose finite values are not all equal."""
+    """{key: (best, worst)} of each ranked column whose finite values are not all equal.  An information ratio
+    over a tracking error under :data:`~engine.metrics.samples.MIN_TRACKING_ERROR` (a drift the notes call no
+    skill) is not ranked."""
     extremes: dict[str, tuple[float, float]] = {}
     for key, _, _, better in cols:
-        values = [r.get(key) for r in rows]
+        drift = key == "information_ratio"
+        values = [r.get(key) for r in rows if not (drift and r.get("tracking_error", 1.0) < MIN_TRACKING_ERROR)]
         known = [float(v) for v in values if finite(v)]
         if better and len(known) > 1 and min(known) != max(known):
             best, worst = (max(known), min(known)) if better == "high" else (min(known), max(known))

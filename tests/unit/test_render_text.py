@@ -131,3 +131,17 @@ def test_runs_annualised_with_different_periods_per_year_are_each_named() -> Non
     assert "trading periods per year (257.6: a; 257.9: b, c), not 365." in line
     [one] = [s for s in caption_lines(rows[1:], []) if s.startswith("Returns are")]
     assert "trading periods per year (257.9), not 365." in one  # one figure for every run: no names
+
+
+def test_an_information_ratio_over_a_tiny_tracking_error_is_not_ranked_best() -> None:
+    """A benchmark against its total-return twin: IR 27 over a 0.1% tracking error, a drift the notes call no
+    skill; the best of the column is the best of the others."""
+    from engine.render.text import column_extremes
+
+    cols = [("information_ratio", "IR", "ratio", "high")]
+    rows = [
+        {"name": "a", "information_ratio": 0.4, "tracking_error": 0.05},
+        {"name": "twin", "information_ratio": 27.3, "tracking_error": 0.001},
+        {"name": "b", "information_ratio": -0.2, "tracking_error": 0.08},
+    ]
+    assert column_extremes(cols, rows) == {"information_ratio": (0.4, -0.2)}
