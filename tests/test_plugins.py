@@ -106,11 +106,15 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Install
         modules.append(module)
         return site
 
+    from engine.store.rundir import code_fingerprint  # covers the installed plugins: computed afresh, after too
+
     before = set(REGISTRY)
     reset_plugins()
+    code_fingerprint.cache_clear()
     monkeypatch.syspath_prepend(str(site))
     yield _install
     reset_plugins()
+    code_fingerprint.cache_clear()
     for name in set(REGISTRY) - before:  # what a failed plugin may have left
         REGISTRY.pop(name, None)
     for module in modules:
