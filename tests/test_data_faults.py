@@ -698,3 +698,23 @@ def test_start_auto_checks_and_notes_only_the_history_every_asset_shares(tmp_pat
         notes = [*loaded.panel.notes, *provider.notes]
         assert any(US_DATES[k] in n and "spike" in n for n in notes) is noted, notes
         assert loaded.panel.dates[loaded.start] > pd.Timestamp("2019-01-02")  # five warm-up rows after both begin
+
+
+def test_an_exchange_rate_gap_across_the_end_is_carried_forward_as_inside_a_longer_run(tmp_path: Path) -> None:
+    """USD/HKD has no rows from June to August 2019 and the config ends on 2019-07-31: the gap continues past the
+    end, so the rate's last value is carried over it as it would be in a longer run; the run does not stop at the
+    rate's last row, and a note names the gap and the next value."""
+    _write(tmp_path)
+    h, r = _rows(CLEAN["HKD_X.csv"])
+    kept = [row for row in r if not ("2019-06-01" <= row.split(",")[0] <= "2019-08-31")]
+    (tmp_path / "HKD_X.csv").write_bytes(_join(h, kept))
+    config = tmp_path / "gap.yaml"
+    config.write_text(CONFIG.format(start="2019-01-02", price="close").replace("end: 2019-12-31", "end: 2019-07-31"))
+    provider = CsvProvider(tmp_path)
+    loaded = load_for_config(provider, load_config(config), warmup_rows=5)
+    assert loaded.panel.dates[-1] == pd.Timestamp(US_DATES[max(i for i, d in enumerate(US_DATES) if d <= "2019-07-31")])
+    notes = " ".join(loaded.panel.notes)
+    assert "HKD=X: no value from 2019-06-01 to the end of the window (the next is on 2019-09-02)" in notes
+    assert "the run ends on" not in notes
+    fx = loaded.panel.usdhkd
+    assert fx is not None and fx[-1] == fx[loaded.panel.dates.searchsorted(pd.Timestamp("2019-05-31"))]

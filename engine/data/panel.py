@@ -277,7 +277,7 @@ def load_panel(
     )
     fx_needed = any(specs[a].quote_currency != base_currency for a in (specs if fx_for_signals else traded))
     extras, rate_notes = load_rates(provider, fx_symbol if fx_needed else None, fx_band, cash_symbol, fetch_start, end)
-    series, end_notes = _cut_to_common_end(series, specs, extras)
+    series, end_notes = _cut_to_common_end(series, specs, extras, _resumes(provider, extras, end))
     notes = [*asset_notes, *rate_notes, *end_notes]
     panel = build_panel(
         series,
@@ -308,14 +308,44 @@ def _fetch_start(start: dt.date | None, warmup_rows: int) -> dt.date | None:
     return start - dt.timedelta(days=int(warmup_rows * _DAYS_PER_ROW) + _DAYS_MARGIN)
 
 
+def _resumes(provider: Provider, extras: list[Extra], end: dt.date | None) -> dict[str, pd.Timestamp]:
+    """The exchange- and cash-rate series that stop before ``end`` inside a gap of their source, with the
+    date their next value comes (after ``end``): inside a longer window their last value would be carried
+    over the gap, so it is here too, rather than end the run early (Yahoo's HKD=X has a 214-day gap in 2003)."""
+    out: dict[str, pd.Timestamp] = {}
+    if end is None:
+        return out
+    for e in extras:
+        if e.values.index[-1].date() >= end:
+            continue
+        try:
+            later = provider.fetch(e.symbol, end + dt.timedelta(days=1), None)
+        except DataError:  # cannot tell (offline, say): the run ends with the series, as before
+            continue
+        if len(later):
+            out[e.symbol] = pd.Timestamp(later.index.min())
+    return out
+
+
 def _cut_to_common_end(
-    series: dict[str, pd.Series], specs: Mapping[str, AssetSpec], extras: list[Extra]
+    series: dict[str, pd.Series],
+    specs: Mapping[str, AssetSpec],
+    extras: list[Extra],
+    resumes: Mapping[str, pd.Timestamp] | None = None,
 ) -> tuple[dict[str, pd.Series], list[str]]:
-    """The asset series up to the earliest last date of every series, and a note when that cuts any."""
-    lasts = {specs[a].symbol: s.index[-1] for a, s in series.items()} | {e.symbol: e.values.index[-1] for e in extras}
+    """The asset series up to the earliest last date of every series, and a note when that cuts any; a rate series
+    in ``resumes`` (:func:`_resumes`) does not cut them: its last value is carried forward, and a note says so."""
+    resumes = resumes or {}
+    lasts = {specs[a].symbol: s.index[-1] for a, s in series.items()}
+    lasts |= {e.symbol: e.values.index[-1] for e in extras if e.symbol not in resumes}
     last_common = min(lasts.values())
     ends_early = [f"{sym} {last.date()}" for sym, last in lasts.items() if last > last_common]
-    notes = []
+    notes = [
+        f"{e.symbol}: no value from {(e.values.index[-1] + pd.Timedelta(days=1)).date()} to the end of the window "
+        f"(the next is on {resumes[e.symbol].date()}); its {e.values.index[-1].date()} value is carried forward"
+        for e in extras
+        if e.symbol in resumes and e.values.index[-1] < last_common
+    ]
     if ends_early:
         notes.append(
             f"the run ends on {last_common.date()}, the last date every series has data "
