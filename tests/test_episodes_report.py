@@ -206,3 +206,25 @@ def test_the_real_data_report_has_the_2025_episode(data_dir: Path, tmp_path: Pat
     assert array(traces["peak, 95% Fisher band"]["y"]).tolist() == [headline["value"]]
     assert {"spx", "hsi"} <= traces.keys()  # both growth curves: the rate is known in 2025
     assert all(e["date"] >= "2000-01-01" for e in episodes)
+
+
+def test_a_signal_without_a_fisher_band_is_not_said_to_have_one(synthetic: dict[str, Any], tmp_path: Path) -> None:
+    """Only a correlation's peak has a 95% Fisher band: the history chart of a momentum signal names no band in
+    its legend, title or caption; a correlation's does."""
+    fig = figures(synthetic["html"])["fig-history"]
+    assert fig["data"][1]["name"] == "episode peak, 95% Fisher band"
+    text = (
+        Path(CONFIG)
+        .read_text(encoding="utf-8")
+        .replace("signals:\n", "signals:\n  mom: {fn: relative_momentum, a: spx, b: hsi, window: 63}\n", 1)
+    )
+    config = tmp_path / "with_momentum.yaml"
+    config.write_text(text, encoding="utf-8")
+    out = tmp_path / "mom.html"
+    args = ["episodes", str(config), "--signal", "mom", "--high", "--source", "synthetic", "--format", "json"]
+    result = invoke(*args, "--report", str(out), "--results-dir", str(tmp_path / "results"))
+    assert result.exit_code == 0, result.stderr
+    html = out.read_text(encoding="utf-8")
+    mom = figures(html)["fig-history"]
+    assert mom["data"][1]["name"] == "episode peak"
+    assert "Fisher" not in json.dumps(mom["layout"]["title"]) and "with the 95% Fisher band" not in html

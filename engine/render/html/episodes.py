@@ -130,23 +130,30 @@ def _history_figure(r: EpisodeReport) -> go.Figure:
     fig = go.Figure()
     k = _signal_line(fig, r.history, r.signal)
     _spans(fig, r.episodes)
+    band = ", 95% Fisher band" if _has_bands(r) else ""  # a correlation's; other signals have none
     if r.episodes:
-        fig.add_trace(_peaks(r.episodes, "episode peak, 95% Fisher band"))
+        fig.add_trace(_peaks(r.episodes, f"episode peak{band}"))
     _threshold_line(fig, r)
     note = "" if k == 1 else f"the signal drawn through the lowest and highest value of every {k} observations"
     return charts.layout(
         fig,
-        f"{r.signal}: every observation, episodes shaded, each peak with its 95% Fisher band",
+        f"{r.signal}: every observation, episodes shaded, each peak" + (" with its 95% Fisher band" if band else ""),
         yaxis={"title": r.signal, "zeroline": True},
         xaxis={"title": {"text": note, "font": {"size": 11, "color": "#5a6270"}}} if note else {},
     )
+
+
+def _has_bands(r: EpisodeReport) -> bool:
+    """Whether some episode's peak has a Fisher band (a correlation's; no other signal has one)."""
+    return any(e.get("ci_low") is not None for e in r.episodes)
 
 
 def _history_section(r: EpisodeReport, figures: dict[str, go.Figure]) -> Section:
     figures["history"] = _history_figure(r)
     line = (
         f"Every observation of {r.signal} (a date on which it is finite and changed). Shaded: each listed episode, "
-        "start to end; diamonds: its most extreme observation with the 95% Fisher band. "
+        "start to end; diamonds: its most extreme observation"
+        + (" with the 95% Fisher band. " if _has_bands(r) else ". ")
         + ("Dashed: the threshold." if r.threshold.kind == "value" else "The threshold is a percentile of the "
            "history so far, so no fixed line.")
     )  # fmt: skip
@@ -414,7 +421,11 @@ def _charts_section(r: EpisodeReport, figures: dict[str, go.Figure]) -> Section:
         return Section("charts", "Each episode", notice("No episode: no chart."))
     lines = [
         "Left: the signal from a year before the episode's start to a year after its end, the episode shaded, its "
-        "peak with the 95% Fisher band (thin, capped) over the 95% bootstrap band (thick, orange)"
+        + (
+            "peak with the 95% Fisher band (thin, capped) over the 95% bootstrap band (thick, orange)"
+            if _has_bands(r)
+            else "peak (a correlation's would carry its 95% bands)"
+        )
         + (", the threshold dashed." if r.threshold.kind == "value" else ".")
         + " Right: the growth of 1 in each series over 12 months, from an asset's first close after the start "
         "(a config's value at the start); the dots are the stored 1, 3, 6 and 12-month forward returns."
