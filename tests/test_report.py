@@ -751,3 +751,20 @@ def test_png_images_of_a_synthetic_page_carry_the_label(synthetic: bool, tmp_pat
     texts = [a.text for a in drawn[0].layout.annotations]
     assert (f"<b>{SYNTHETIC_BANNER}</b>" in texts) is synthetic
     assert not fig.layout.annotations  # the page's own figure is left as it was
+
+
+def test_the_trades_table_names_the_currency_of_each_money_column(report_results: Path) -> None:
+    run_dir = stored_run_dir(report_results, "corr_breakdown")
+    html = run_report(load_run(run_dir)).html
+    table = tables(html)["trades"]
+    assert table.headers == [
+        "Date",
+        "Asset",
+        "Side",
+        "Quantity",
+        "Price (USD)",
+        "Value (USD)",
+        "Fees (USD)",
+        "Quoted price (local)",
+    ]
+    assert "Quoted price: the asset&#x27;s close in its own currency (us USD, hk HKD)." in html

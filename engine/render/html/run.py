@@ -253,10 +253,11 @@ def _trade_cell(value: Any, key: str, kind: str) -> Cell | str:
     return Cell(_trade_text(value, kind), value=value, key=key) if kind else str(value)
 
 
-def _trades_table(trades: pd.DataFrame) -> str:
+def _trades_table(trades: pd.DataFrame, base: str) -> str:
     cols = [c for c in _TRADE_COLUMNS if c[0] in trades.columns]
     rows = [[_trade_cell(rec[k], k, kind) for k, _, kind in cols] for rec in trades.to_dict("records")]
-    return table_html([h for _, h, _ in cols], rows, table_id="trades", scroll=True)
+    unit = {"price": f" ({base})", "value": f" ({base})", "fees": f" ({base})", "quoted_price": " (local)"}
+    return table_html([h + unit.get(k, "") for k, h, _ in cols], rows, table_id="trades", scroll=True)
 
 
 def _metrics_section(run: StoredRun) -> Section:
@@ -323,8 +324,14 @@ def _years_section(run: StoredRun, curves: dict[str, pd.Series], figures: dict[s
 
 
 def _trades_section(run: StoredRun) -> Section:
-    note = "Price: the fill price in the base currency, slippage included; fees include stamp duty."
-    body = _trades_table(run.trades) + paragraphs([note], "small muted")
+    data = run.metrics.get("data", {})
+    base = str(data.get("base_currency", "USD"))
+    local = ", ".join(f"{a} {spec['currency']}" for a, spec in (data.get("assets") or {}).items() if spec.get("traded"))
+    note = (
+        f"Price: the fill price in {base}, slippage included; fees include stamp duty. Quoted price: the asset's "
+        f"close in its own currency" + (f" ({local})." if local else ".")
+    )
+    body = _trades_table(run.trades, base) + paragraphs([note], "small muted")
     return Section("trades", f"Trades ({len(run.trades)})", body)
 
 
