@@ -19,6 +19,8 @@ os.environ.setdefault("SEESAW_DATA_DIR", str(REPO.parent / "shared" / "data"))
 # Commands the tests start run in their own process even when a `seesaw server` runs for this checkout
 # (tests/test_server.py turns it on for the commands it sends to the server it starts).
 os.environ["SEESAW_SERVER"] = "off"
+# Every test names its results directory, or means the default: a developer's own is never written to.
+os.environ.pop("SEESAW_RESULTS_DIR", None)
 # The commands the tests start inherit this process's signal dispositions, and the tests of Ctrl-C and of
 # ignored signals expect those of a terminal.  A shell starting the suite as a background job without job
 # control (``pytest &`` in a script) ignores SIGINT and SIGQUIT: restored here.

@@ -440,3 +440,18 @@ def test_an_options_default_is_shown_in_its_help(command: str, option: str) -> N
     result = CliRunner().invoke(app, [command, "--help"], env={**dict.fromkeys(_RICH_ENV), "COLUMNS": "200"})
     [line] = [line for line in result.stdout.splitlines() if f" {option} " in line]
     assert "(default: " in line, line
+
+
+def test_the_results_directory_comes_from_the_environment_unless_given(tmp_path: Path) -> None:
+    """$SEESAW_RESULTS_DIR is the results directory of every command that has --results-dir; the option wins."""
+    config = str(REPO / "configs" / "buy_hold_us.yaml")
+    env = {"SEESAW_RESULTS_DIR": str(tmp_path / "from_env"), "COLUMNS": None}
+    result = CliRunner().invoke(app, ["run", config, "--source", "synthetic"], env=env)
+    assert result.exit_code == 0, result.stderr
+    assert list((tmp_path / "from_env" / "buy_hold_us").iterdir())
+    listed = CliRunner().invoke(app, ["runs", "list"], env=env)
+    assert listed.exit_code == 0 and "buy_hold_us" in listed.stdout
+    given = CliRunner().invoke(
+        app, ["run", config, "--source", "synthetic", "--results-dir", str(tmp_path / "opt")], env=env
+    )
+    assert given.exit_code == 0 and (tmp_path / "opt" / "buy_hold_us").is_dir()

@@ -76,7 +76,14 @@ DataDirOpt = Annotated[
 ]
 StartOpt = Annotated[str | None, typer.Option(help="Override data.start (YYYY-MM-DD).")]
 EndOpt = Annotated[str | None, typer.Option(help="Override data.end (YYYY-MM-DD).")]
-ResultsDirOpt = Annotated[Path, typer.Option(help="Where run directories are written and read.")]
+ResultsDirOpt = Annotated[
+    Path,
+    typer.Option(
+        envvar="SEESAW_RESULTS_DIR",
+        show_envvar=False,  # said in the help, where typer's own brackets would be cut
+        help="Where run directories are written and read (default: $SEESAW_RESULTS_DIR, else results).",
+    ),
+]
 EngineOpt = Annotated[EngineChoice, typer.Option(help="vectorbt simulation engine (pinned, never 'auto').")]
 CacheDirOpt = Annotated[
     Path | None, typer.Option(help="Yahoo download cache (default: $SEESAW_CACHE_DIR, else ~/.cache/seesaw).")
