@@ -113,7 +113,7 @@ EXPECTED: dict[str, set[str]] = {
         "year_end_rows",
         "years_between",
     },
-    "engine.metrics.cscv_blocks": {"TIE_RTOL", "BlockSums", "distinct_columns", "pair_splits", "splits_nb"},
+    "engine.metrics.cscv_blocks": {"BlockSums", "distinct_columns", "pair_splits", "splits_nb"},
     "engine.metrics.run_sums": {"PrefixSums", "column_prefix", "run_means", "run_sharpes", "sharpe_reducers"},
     "engine.metrics.resample": {
         "BATCH",

@@ -32,11 +32,8 @@ What the paper leaves open, fixed here:
   odd, or through ties) counts as overfit, the mass at 0 belonging to the integral up to 0
   (as pypbo and the R package do).  Under the null of N exchangeable columns the OOS rank of
   n* is uniform on 1..N, so E[PBO] = 1/2 for even N and 1/2 + 1/(2N) for odd N.
-* IS ties: n* is the lowest column index among the maxima, metrics within ``TIE_RTOL`` (1e-9,
-  relative) of the maximum counting as equal to it, and out of sample a metric within ``TIE_RTOL`` of
-  the winner's shares its rank: the paper assumes a unique maximum, which continuous data have with
-  probability one, but combinations holding the same positions over a half differ there by rounding
-  only, which would otherwise decide the winner (and differ with the order of the additions).
+* IS ties: n* is the lowest column index among equal maxima (``numpy.argmax``); the paper
+  assumes a unique maximum, which continuous data have with probability one.
 * Zero variance: a column with no variation in a half (e.g. in cash, every return 0) has no
   Sharpe ratio; it scores -inf there, so it is never the IS winner (unless every column is
   flat, when n* = 0) and shares the lowest OOS ranks.  "No variation" is a sum of squared
@@ -70,7 +67,7 @@ from typing import Literal
 
 import numpy as np
 
-from engine.metrics.cscv_blocks import TIE_RTOL, BlockSums, distinct_columns
+from engine.metrics.cscv_blocks import BlockSums, distinct_columns
 from engine.metrics.matrix import check_int, returns_matrix
 from engine.metrics.significance import DEFAULT_SEED
 
@@ -402,26 +399,15 @@ def _score(
     for lo in range(0, len(halves), step):
         part = slice(lo, min(lo + step, len(halves)))
         is_perf, oos_perf = perf(halves[part])
-        with np.errstate(invalid="ignore"):  # -inf - 0 and NaN compare as the compiled pass's do
-            top = np.max(is_perf, axis=1, keepdims=True)
-            # the first column equal to the maximum within TIE_RTOL (rounding decides nothing), or the first NaN
-            first_tie = np.argmax(is_perf >= top - _tie(top), axis=1)
-            star = np.where(np.isnan(top[:, 0]), np.argmax(is_perf, axis=1), first_tie)
-            rows = np.arange(len(star))
-            winner = oos_perf[rows, star][:, None]
-            tie = _tie(winner)
-            below = np.count_nonzero(oos_perf < winner - tie, axis=1)
-            equal = np.count_nonzero((oos_perf == winner) | (np.abs(oos_perf - winner) <= tie), axis=1)  # n* too
+        star = np.argmax(is_perf, axis=1)
+        rows = np.arange(len(star))
+        winner = oos_perf[rows, star][:, None]
+        below = np.count_nonzero(oos_perf < winner, axis=1)
+        equal = np.count_nonzero(oos_perf == winner, axis=1)  # includes n* itself
         best[part] = star
         is_best[part] = is_perf[rows, star]
         oos_best[part] = winner[:, 0]
         rank[part] = below + (equal + 1) / 2.0
-
-
-def _tie(x: np.ndarray) -> np.ndarray:
-    """How far from each of ``x`` a metric still equals it (:data:`engine.metrics.cscv_blocks.TIE_RTOL`)."""
-    size = np.abs(x)
-    return np.where(size < np.inf, TIE_RTOL * size, 0.0)
 
 
 def logit_histogram(result: PBOResult, *, bins: int = 20) -> tuple[np.ndarray, np.ndarray]:

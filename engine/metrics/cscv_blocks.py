@@ -30,7 +30,7 @@ import numpy as np
 from engine.cores import usable_cores
 from engine.metrics.matrix import FLAT_SS_RTOL
 
-__all__ = ["TIE_RTOL", "BlockSums", "distinct_columns", "pair_splits", "splits_nb"]
+__all__ = ["BlockSums", "distinct_columns", "pair_splits", "splits_nb"]
 
 #: Up to this many columns, every split reads all of them at once: their block sums (16 MB for 16 blocks)
 #: stay in the processor's caches from one split to the next.  Beyond, a tile at a time (measured on two
@@ -39,18 +39,6 @@ IN_CACHE = 65_536
 #: Columns of a tile: its 16 blocks of sums (two arrays) and its work arrays take about 600 KB, within a
 #: core's level-2 cache.
 TILE = 2048
-#: Metrics within this fraction of each other are equal: the in-sample winner is the first column within it of
-#: the maximum, and out of sample a column within it of the winner shares its rank.  Columns that hold the same
-#: positions over a half have metrics there that differ only by rounding (their sums are about each column's
-#: own mean), which would otherwise decide the winner.
-TIE_RTOL = 1e-9
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _tie(x):  # pragma: no cover - compiled
-    """How far from ``x`` a metric still equals it: :data:`TIE_RTOL` of its size (0 for an infinite or NaN x)."""
-    size = abs(x)
-    return TIE_RTOL * size if size < np.inf else 0.0
 
 
 @numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -103,16 +91,14 @@ def splits_nb(  # pragma: no cover - compiled
     """Score the splits of pairs ``lo`` .. ``hi``-1 (:func:`pair_splits`: pair u's ``halves[u]`` is the IS half of
     split ``first[u]`` and the OOS half of split ``second[u]``, -1 for none).  ``s1``/``s2`` (S, N) per-block
     sums of d and d^2 (as :class:`BlockSums` keeps them: a half reads S/2 rows side by side, no transposed
-    copy), ``total1``/``total2`` (N,) their totals.  Writes each split's in-sample winner n* (the first column
-    equal to the maximum within :data:`TIE_RTOL`, or the first NaN, as ``np.argmax`` with ties of rounding),
-    its IS and OOS metric and its OOS midrank among the N columns (below + (equal + 1) / 2, n* included in
-    equal, equal within :data:`TIE_RTOL`), each column counted ``weight[n]`` times (the number of columns it
-    stands for, :func:`engine.metrics.cscv.pbo_from_block_sums`).
+    copy), ``total1``/``total2`` (N,) their totals.  Writes each split's in-sample winner n* (the first maximum,
+    or the first NaN, as ``np.argmax``), its IS and OOS metric and its OOS midrank among the N columns
+    (below + (equal + 1) / 2, n* included in equal), each column counted ``weight[n]`` times (the number of
+    columns it stands for, :func:`engine.metrics.cscv.pbo_from_block_sums`).
 
-    More than ``tile`` columns go a tile at a time: every split's in-sample maximum over the tiles, then the
-    first column equal to it (a second pass over the tiles, so a column of an earlier tile within the tie of a
-    later tile's maximum still wins), then the winners' OOS metrics, then every split's OOS counts, a tile at
-    a time again.  A tile's block sums stay in the
+    More than ``tile`` columns go a tile at a time: every split's in-sample winner among a tile's columns,
+    kept when it beats the earlier tiles' (so the first maximum or NaN of all), then the winners' OOS
+    metrics, then every split's OOS counts, a tile at a time again.  A tile's block sums stay in the
     processor's cache for all the splits instead of being read from memory again for each (256 MB of
     them for a million columns); each column's sums and metrics are the same operations either way.
     """
@@ -131,12 +117,11 @@ def splits_nb(  # pragma: no cover - compiled
                 best[k] = -1
     below = np.zeros((hi - lo, 2), np.int64)
     equal = np.zeros((hi - lo, 2), np.int64)
-    for mode in (0, 1):  # every split's maximum, then the first column equal to it (a tie of rounding included)
-        for start in range(0, n, tile):
-            _tile_nb(
-                halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start,
-                min(n, start + tile), lo, hi, best, is_best, oos_best, below, equal, mode, a, q, direct, other, weight,
-            )  # fmt: skip
+    for start in range(0, n, tile):
+        _tile_nb(
+            halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, min(n, start + tile),
+            lo, hi, best, is_best, oos_best, below, equal, False, a, q, direct, other, weight,
+        )  # fmt: skip
     for u in range(lo, hi):
         for side in range(2):
             k = first[u] if side == 0 else second[u]
@@ -155,7 +140,7 @@ def splits_nb(  # pragma: no cover - compiled
     for start in range(0, n, tile):
         _tile_nb(
             halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, min(n, start + tile),
-            lo, hi, best, is_best, oos_best, below, equal, 2, a, q, direct, other, weight,
+            lo, hi, best, is_best, oos_best, below, equal, True, a, q, direct, other, weight,
         )  # fmt: skip
     for u in range(lo, hi):
         for side in range(2):
@@ -177,15 +162,13 @@ def _pair_metrics(halves, s1, s2, all1, all2, mid, rows, sharpe, flat_rtol, u, s
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _counts(oos, width, winner, weight):  # pragma: no cover - compiled
-    """How many of ``oos[:width]`` are below ``winner`` and how many equal (within :func:`_tie`), column j
-    counted ``weight[j]`` times (without branches: vectorised; NaN is neither)."""
+    """How many of ``oos[:width]`` are below ``winner`` and how many equal, column j counted ``weight[j]`` times
+    (without branches: vectorised; NaN is neither)."""
     below = 0
     equal = 0
-    tie = _tie(winner)
-    floor = winner - tie
     for j in range(width):
-        below += weight[j] * (oos[j] < floor)
-        equal += weight[j] * ((oos[j] == winner) | (abs(oos[j] - winner) <= tie))
+        below += weight[j] * (oos[j] < winner)
+        equal += weight[j] * (oos[j] == winner)
     return below, equal
 
 
@@ -216,14 +199,13 @@ def _whole_nb(  # pragma: no cover - compiled
 @numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _tile_nb(  # pragma: no cover - compiled
     halves, first, second, s1, s2, total1, total2, center, rows, sharpe, flat_rtol, start, stop, lo, hi, best,
-    is_best, winner, below, equal, mode, a, q, direct, other, weight,
+    is_best, winner, below, equal, counting, a, q, direct, other, weight,
 ):  # fmt: skip
-    """Pairs lo .. hi-1 on columns start .. stop-1.  ``mode`` 0: every split's IS maximum so far in ``is_best``
-    (``best`` -1: none yet, then -2; a NaN beats a number).  1: the first column whose IS metric equals that
-    maximum within :func:`_tie` (or is NaN, with a NaN maximum), for the splits without one yet (``best`` < 0),
-    in ``best``/``is_best``.  2: add to ``below[u - lo, side]`` and ``equal[u - lo, side]`` the columns whose
-    OOS metric is below, or equal to, ``winner`` of pair u's split on that side (0: ``first[u]``, 1:
-    ``second[u]``)."""
+    """Pairs lo .. hi-1 on columns start .. stop-1.  Not ``counting``: every split's IS winner among them, kept
+    in ``best``/``is_best`` when it beats the earlier columns' (``best`` -1: none yet; a NaN beats a number,
+    a number only a smaller one).  ``counting``: add to ``below[u - lo, side]`` and ``equal[u - lo, side]``
+    the columns whose OOS metric is below, or equal to, ``winner`` of pair u's split on that side (0:
+    ``first[u]``, 1: ``second[u]``)."""
     width = stop - start
     mid, all1, all2 = center[start:stop], total1[start:stop], total2[start:stop]
     for u in range(lo, hi):
@@ -232,24 +214,16 @@ def _tile_nb(  # pragma: no cover - compiled
             k = first[u] if side == 0 else second[u]
             if k < 0:
                 continue
-            if mode == 2:
+            if counting:
                 fewer, same = _counts(other if side == 0 else direct, width, winner[k], weight[start:stop])
                 below[u - lo, side] += fewer
                 equal[u - lo, side] += same
                 continue
-            ins = direct if side == 0 else other
-            if mode == 0:
-                top, kept = _top(ins, width), is_best[k]
-                if best[k] == -1 or (kept == kept and (top != top or top > kept)):
-                    best[k], is_best[k] = -2, top
-                continue
-            if best[k] < 0:
-                top = is_best[k]
-                floor = top - _tie(top)
-                for j in range(width):
-                    if (ins[j] != ins[j]) if top != top else ins[j] >= floor:
-                        best[k], is_best[k] = start + j, ins[j]
-                        break
+            star, top = _first_max(direct if side == 0 else other, width)
+            kept = is_best[k]
+            if best[k] < 0 or top > kept or (top != top and kept == kept):
+                best[k] = start + star
+                is_best[k] = top
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -274,8 +248,7 @@ def _half_sums(blocks, s1, s2, sharpe, k, start, stop, a_is, q_is):  # pragma: n
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _first_max(value, width):  # pragma: no cover - compiled
-    """(position, value) of the first value of ``value[:width]`` equal to its maximum within :func:`_tie`, or of
-    its first NaN (as ``np.argmax``, with ties of rounding)."""
+    """(position, value) of the first maximum of ``value[:width]``, or of its first NaN (``np.argmax``)."""
     nans = 0
     for j in range(width):  # vectorised: a count
         nans += value[j] != value[j]
@@ -284,20 +257,10 @@ def _first_max(value, width):  # pragma: no cover - compiled
             if value[j] != value[j]:
                 return j, value[j]
     top = _largest(value, width)
-    floor = top - _tie(top)
     for j in range(width):
-        if value[j] >= floor:
+        if value[j] == top:
             return j, value[j]
     return 0, value[0]
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _top(value, width):  # pragma: no cover - compiled
-    """The largest of ``value[:width]``, or NaN when one is NaN."""
-    for j in range(width):
-        if value[j] != value[j]:
-            return value[j]
-    return _largest(value, width)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

@@ -596,36 +596,3 @@ def test_columns_alike_are_scored_once_and_counted_as_often_as_they_occur(
     collided = cscv.pbo_from_block_sums(block_sum.copy(), block_sq.copy(), 100)
     np.testing.assert_array_equal(collided.logits, every.logits)
     assert cscv_blocks.distinct_columns(block_sum[:, 1:8], block_sq[:, 1:8]) is None  # nothing alike
-
-
-def _sharpe_rows(x: np.ndarray) -> np.ndarray:
-    return x.mean(axis=0) / x.std(axis=0, ddof=1)
-
-
-@pytest.mark.parametrize(("metric", "tile"), [("sharpe", None), ("sharpe", 1), (_sharpe_rows, None)])
-def test_in_sample_metrics_equal_but_for_rounding_are_a_tie_won_by_the_first_column(
-    metric, tile: int | None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Column 1 is column 0 plus 1e-14 on every in-sample date (a Sharpe ratio larger by about 1e-11, relative:
-    what rounding makes of two combinations that held the same asset), and far worse out of sample.  Within
-    TIE_RTOL the two are tied in sample, so the first column wins the split, not the one rounding favoured;
-    out of sample, a column equal to the winner's metric within TIE_RTOL shares its rank.  Also column by column
-    in tiles of one (the winner is then found across tiles: a later tile's hair does not beat an earlier one)."""
-    from engine.metrics import cscv_blocks
-
-    if tile is not None:
-        monkeypatch.setattr(cscv_blocks, "IN_CACHE", 0)
-        monkeypatch.setattr(cscv_blocks, "TILE", tile)
-    rng = np.random.default_rng(5)
-    base = rng.normal(0.004, 0.01, 100)
-    other = rng.normal(-0.003, 0.01, (100, 2))  # worse than column 0 on both halves
-    nudged = base.copy()
-    nudged[:50] += 1e-14  # in sample (block 0): a hair better
-    nudged[50:] -= 0.02  # out of sample: the worst
-    twin = base.copy()
-    twin[50:] *= 1.0 + 1e-13  # out of sample: column 0's metric up to rounding
-    r = np.column_stack([base, nudged, other, twin])
-    res = pbo_cscv(r, n_splits=2, metric=metric)
-    split = next(i for i, b in enumerate(res.in_sample_blocks) if list(b) == [0])  # in sample: block 0
-    assert res.best_in_sample[split] == 0
-    assert res.oos_rank[split] == pytest.approx(4.5)  # columns 0 and 4 tie above the other three: (4 + 5) / 2
