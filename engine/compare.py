@@ -412,19 +412,16 @@ def _rows_and_spa(
     computes the rows and SPA; each number is the same whichever thread computes it.
     """
     ref_value, ref_initial = measured[reference]
-    ref_returns = m.daily_returns(ref_value.to_numpy(), ref_initial) - rf[reference]
+    ref_raw = m.daily_returns(ref_value.to_numpy(), ref_initial)
+    ref_returns = ref_raw - rf[reference]
     returns = {label: m.daily_returns(v.to_numpy(), i) for label, (v, i) in measured.items() if curves[label][3]}
     # A row without a Sharpe ratio (its excess returns do not vary beyond rounding: cash earning the risk-free
     # rate) has no interval, PSR, P(SR>ref) or DSR either; flat zeros give each its "no variation" NaN.
     flat = {label for label, r in returns.items() if math.isnan(m.sharpe(r, 1.0, risk_free=rf[label]))}
     strategy_returns = [np.zeros_like(r) if label in flat else r - rf[label] for label, r in returns.items()]
-    # A paired test measures both sides over one risk-free rate, the reference's: a strategy whose cash rate
-    # differs has its own Sharpe ratio in the table, and is compared in excess of the reference's rate.
-    paired = [r - rf[reference] for r in returns.values()]
-    other = [
-        x if label not in flat and other_rate(rf, label, reference) else None
-        for label, x in zip(returns, paired, strict=True)
-    ]
+    # P(SR>ref) measures both Sharpe ratios over one rate, the strategy's own (as its row's Sharpe): a strategy
+    # whose cash rate is not the reference's is compared with the reference's returns in excess of its rate.
+    other = [ref_raw - rf[label] if other_rate(rf, label, reference) else None for label in returns]
     with ThreadPoolExecutor(1) as background:
         statistics = background.submit(_statistics, strategy_returns, ref_returns, ppy, reps, other)
         rows: list[dict[str, Any]] = []
@@ -432,7 +429,8 @@ def _rows_and_spa(
             _, _, run, is_strategy = curves[label]
             rows.append(_row(label, value, initial, run, is_strategy, rf[label], measured[reference], ppy))
             rows[-1].update(_extra_columns(value, initial, ppy, by_year=by_year, regime=regime, risk_free=rf[label]))
-        spa = sig.spa_pvalue(np.column_stack(paired), ref_returns, reps=reps) if paired else {}
+        # SPA tests differences of returns, in which any rate both sides are measured over cancels
+        spa = sig.spa_pvalue(np.column_stack(list(returns.values())), ref_raw, reps=reps) if returns else {}
         for row, values in zip([r for r in rows if r["kind"] == "strategy"], statistics.result(), strict=True):
             row.update(values)
     return rows, spa
@@ -443,7 +441,7 @@ def _statistics(
     ref_returns: np.ndarray,
     ppy: float,
     reps: int,
-    paired: list[np.ndarray | None] | None = None,
+    references: list[np.ndarray | None] | None = None,
 ) -> list[dict[str, float]]:
     """Each strategy's (in order, with its excess returns in ``strategy_returns``) Sharpe interval, PSR
     (against a Sharpe of 0), probability its Sharpe beats the reference's, and DSR over the strategies
@@ -452,5 +450,5 @@ def _statistics(
     trial_sharpes = [s for s in (sig.per_period_sharpe(x) for x in strategy_returns) if math.isfinite(s)]
     return row_statistics(
         strategy_returns, ref_returns, periods_per_year=ppy, reps=reps, trial_sharpes=trial_sharpes,
-        n_trials=len(strategy_returns), paired=paired,
+        n_trials=len(strategy_returns), references=references,
     )  # fmt: skip

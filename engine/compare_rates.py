@@ -18,22 +18,28 @@ __all__ = ["other_rate", "other_rate_notes", "risk_free_returns", "risk_free_tex
 
 
 def other_rate(rf: dict[str, np.ndarray], label: str, reference: str) -> bool:
-    """Whether row ``label``'s risk-free returns differ from the reference's on some date."""
-    return not np.array_equal(rf[label], rf[reference])
+    """Whether row ``label``'s risk-free returns differ from the reference's on some date (beyond rounding: two
+    runs on the same rate series compound it over their own dates, so a day's rate may differ in its last bit)."""
+    return not np.allclose(rf[label], rf[reference], rtol=1e-9, atol=1e-15)
 
 
 def other_rate_notes(rows: Sequence[dict[str, Any]], rf: dict[str, np.ndarray], reference: str) -> list[str]:
-    """The strategies whose cash rate is not the reference's: P(SR>ref) and SPA measure them against the
-    reference's rate (a Sharpe ratio in excess of zero is not compared with one in excess of the T-bill rate)."""
-    other = [r["name"] for r in rows if r["kind"] == "strategy" and other_rate(rf, r["name"], reference)]
+    """The strategies whose cash rate is not the reference's: P(SR>ref) measures the reference in excess of each
+    one's own rate (a Sharpe ratio in excess of zero is not compared with one in excess of the T-bill rate)."""
+    other = [
+        r["name"]
+        for r in rows
+        if r["kind"] == "strategy" and other_rate(rf, r["name"], reference) and r.get("p_beats_ref") is not None
+        and r["p_beats_ref"] == r["p_beats_ref"]  # a row without a Sharpe ratio has no P(SR>ref) to explain
+    ]  # fmt: skip
     if not other:
         return []
     rate = {r["name"]: r["risk_free"] for r in rows}
     who = "; ".join(f"{name} ({rate[name]})" for name in other)
     return [
-        f"P(SR>ref) and SPA compare the strategies and the reference over one risk-free rate, the reference's "
-        f"({rate[reference]}): for the strategies whose own cash rate differs, {who}, that is not the rate of "
-        "their Sharpe ratio in the table."
+        f"P(SR>ref) compares each strategy's Sharpe ratio with the reference's, both in excess of the strategy's own "
+        f"cash rate, which for {who} is not the reference's ({rate[reference]}); SPA compares their returns, in "
+        "which a common rate cancels."
     ]
 
 

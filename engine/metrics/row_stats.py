@@ -42,7 +42,7 @@ def row_statistics(
     trial_sharpes: np.ndarray | Sequence[float],
     n_trials: int | None = None,
     workers: int | None = None,
-    paired: Sequence[np.ndarray | None] | None = None,
+    references: Sequence[np.ndarray | None] | None = None,
 ) -> list[dict[str, float]]:
     """Each row's :data:`ROW_STATS`, in the order of ``returns``.
 
@@ -50,17 +50,16 @@ def row_statistics(
     ``p_beats_ref``, NaN).  ``trial_sharpes``: the per-period Sharpe ratios of every trial the DSR
     deflates by (none: NaN); ``n_trials``: how many trials there were, those without a Sharpe ratio
     included (default: as many as ``trial_sharpes``).  ``workers``: threads (default: the cores this
-    process may use, at most 4).  ``paired``: for each row, the excess returns its ``p_beats_ref`` compares
-    with the reference's when they are not those of ``returns`` (None: they are), as when the row's cash
-    rate is not the reference's and both are measured against the reference's.
+    process may use, at most 4).  ``references``: for each row, the reference's returns its ``p_beats_ref``
+    compares with when they are not ``reference`` (None: they are), as when the row's cash rate is not the
+    reference's and both sides are measured in excess of the row's.
     """
     trials = np.asarray(trial_sharpes, dtype=float)
     rows: list[dict[str, Any]] = []
     for i, r in enumerate(returns):
         ci = sig.sharpe_ci_resampled(r, periods_per_year=periods_per_year)
-        mine = r if paired is None else paired[i]
-        mine = r if mine is None else mine
-        beats = math.nan if reference is None else sig.sharpe_beats_resampled(mine, reference)
+        theirs = reference if references is None or references[i] is None else references[i]
+        beats = math.nan if theirs is None else sig.sharpe_beats_resampled(r, theirs)
         rows.append(
             {
                 "ci": ci,

@@ -318,9 +318,9 @@ def compare_caption(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None
     )
     lines += [
         f"Common window {c.first.date()} → {c.last.date()}; " + _data_words(c),
-        annualised + "Sharpe, Sortino, the Sharpe interval, PSR and DSR are of returns in excess of each run's "
-        f"cash rate (a benchmark: its run's): {c.risk_free}; P(SR>ref) and SPA of both sides' returns in excess of "
-        "the reference's. "
+        annualised + "Sharpe, Sortino, the Sharpe interval, PSR, P(SR>ref) and DSR are of returns in excess of each "
+        f"run's cash rate (a benchmark: its run's): {c.risk_free}; P(SR>ref) measures the reference over the "
+        "strategy's rate, SPA their difference of returns. "
         f"Reference benchmark for excess return (difference of CAGRs), IR, P(SR>ref) and SPA: {c.reference}. "
         "Betas: same-date OLS betas on each asset's daily returns.",
         interval_sentence(

@@ -262,3 +262,15 @@ def test_runs_on_different_sources_are_named_by_group_the_odd_one_first() -> Non
     assert data_mismatch(runs) == "sources synthetic: vix_rot; csv: the 10 others"  # type: ignore[arg-type]
     few = [run("a", "csv"), run("b", "synthetic"), run("c", "csv")]
     assert data_mismatch(few) == "sources synthetic: b; csv: a, c"  # type: ignore[arg-type]
+
+
+def test_two_runs_on_the_same_rate_series_are_not_said_to_have_other_rates() -> None:
+    """Each run compounds its cash rate over its own dates: a day's rate may differ in its last bit between two
+    runs of the same series, which is the same rate; a T-bill against zero is another."""
+    from engine.compare_rates import other_rate
+
+    rng = np.random.default_rng(2)
+    irx = rng.uniform(0.0, 2e-4, 2000)
+    rf = {"a": irx, "b": irx * (1 + 2.2e-16 * rng.choice([-1.0, 0.0, 1.0], 2000)), "zero": np.zeros(2000)}
+    assert not other_rate(rf, "b", "a")
+    assert other_rate(rf, "zero", "a") and other_rate(rf, "a", "zero")
