@@ -142,6 +142,24 @@ def test_a_row_the_load_drops_is_noted_by_a_new_run_not_hidden_by_the_old(
     assert any("2013-06-15" in note for note in again.metrics["notes"])
 
 
+def test_a_file_whose_parsing_repairs_something_new_runs_again_and_says_so(
+    data_dir: Path, tmp_path: Path, loads: list[str]
+) -> None:
+    """Two rows of HSI.csv swapped: the parser sorts them back, so the panel is the stored run's; but the note
+    saying so belongs to this file: the run is not reused with the old run's notes, it runs and says it."""
+    opts = _csv_options(data_dir, tmp_path / "R")
+    first = _run(opts)
+    lines = (data_dir / "HSI.csv").read_text(encoding="utf-8").splitlines()
+    lines[800], lines[801] = lines[801], lines[800]
+    (data_dir / "HSI.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    again = _run(opts)
+    assert again.metrics["data"]["fingerprint"] == first.metrics["data"]["fingerprint"]  # the same prices
+    assert not again.reused
+    assert any("not in date order" in note for note in again.metrics["notes"])
+    assert _run(opts).reused  # and that run is reused by the same file
+
+
 def test_a_price_changed_in_the_warm_up_runs_again(data_dir: Path, tmp_path: Path, loads: list[str]) -> None:
     """A price before the first simulated date (2012-01-03) moves the signals the first decisions read, so the
     run: it is not reused, though the simulated window's prices, and so its fingerprint, are unchanged."""

@@ -7,6 +7,7 @@ arguments); they never print: :mod:`engine.cli` renders what they return.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,9 +99,11 @@ def run_files(
     warnings: list[str],
     *,
     input_key: str | None = None,
+    loaded_key: str | None = None,
 ) -> RunFiles:
     """What :func:`engine.store.write_run` writes for one run; ``results``: the strategy's, then each benchmark's;
-    ``input_key``: the key of the files the data was loaded from (:mod:`engine.data.inputs`), if any."""
+    ``input_key``: the key of the files the data was loaded from (:mod:`engine.data.inputs`), if any;
+    ``loaded_key``: what the run is reused by (:func:`_reuse_key`; default: the panel's own)."""
     s, *benches = results
     tables = _run_tables(s, benches, loaded)
     data = data_block(cfg, loaded)
@@ -132,7 +135,11 @@ def run_files(
         trades=s.trades,
         benchmarks=tables["benchmarks"],
         prices=tables["prices"],
-        manifest={**_manifest(cfg, loaded, s, data["symbols"], chash), "input_key": input_key},
+        manifest={
+            **_manifest(cfg, loaded, s, data["symbols"], chash),
+            "input_key": input_key,
+            "loaded_key": loaded_key or loaded.loaded_key,
+        },
         quotes=tables["quotes"],
         signals=tables["signals"],
         fx=tables["fx"],
@@ -206,7 +213,6 @@ def _manifest(
         "config_name": cfg.name,
         "config_hash": chash,
         "data_fingerprint": loaded.fingerprint,
-        "loaded_key": loaded.loaded_key,
         "data_source": loaded.panel.source,
         "symbols": symbols,
         "synthetic": loaded.panel.synthetic,
@@ -262,7 +268,7 @@ def run_configs(
 
     def load(i: int, _: None) -> tuple[str, str]:
         inputs[i] = _load(*configs[i], opts, env, providers)
-        return inputs[i][0].fingerprint, inputs[i][0].loaded_key
+        return inputs[i][0].fingerprint, _reuse_key(*inputs[i], configs[i][1].data.source)
 
     def simulate(i: int, _: None) -> dict[str, Any]:
         pending[i] = _simulated(*configs[i], *inputs.pop(i), resolved[i], keys[i], opts.engine)
@@ -321,7 +327,17 @@ def _simulated(
         raise err.located(file=str(file)) from None
     notes = [*loaded.panel.notes, *data_notes, *results[0].notes]
     warned = run_warnings(cfg, loaded, results[0].incomplete)
-    return run_files(cfg, loaded, results, resolved, notes, warned, input_key=key)
+    reuse = _reuse_key(loaded, data_notes, cfg.data.source)
+    return run_files(cfg, loaded, results, resolved, notes, warned, input_key=key, loaded_key=reuse)
+
+
+def _reuse_key(loaded: LoadedPanel, data_notes: Sequence[str], source: str) -> str:
+    """What a loaded config's stored run is matched by: every row it reads and the notes its load made
+    (:attr:`LoadedPanel.loaded_key`), with the notes of the files it parsed (a row sorted into place, a cut
+    last line), so a file repaired in a new way runs again.  Not Yahoo's: they say when data was downloaded."""
+    if source == "yahoo" or not data_notes:
+        return loaded.loaded_key
+    return hashlib.sha256("\n".join([loaded.loaded_key, *data_notes]).encode()).hexdigest()[:16]
 
 
 def _reused(cfg: StrategyConfig, file: Path, run_dir: Path) -> ConfigRun:
