@@ -553,3 +553,17 @@ def test_a_catalog_of_an_older_schema_is_read_rebuilt_and_the_run_reused(tmp_pat
     finally:
         con.close()
     check_catalog(db, results)
+
+
+def test_a_stopped_sweep_whose_warm_up_data_changed_says_the_data_changed(tmp_path: Path) -> None:
+    """The sweep's id hashes every row it reads (loaded_key), its fingerprint only the simulated window: a stopped
+    sweep that differs by the loaded key alone is said to differ by its data, not by 'the config'."""
+    from engine.store.sweeps import stopped_elsewhere
+
+    sweeps = tmp_path / "cfg" / "sweeps"
+    meta = {"chunks": 2, "keys": ["w"], "values": [[1]], "data_fingerprint": "d", "loaded_key": "k1",
+            "code_hash": "c", "simulator": "s"}  # fmt: skip
+    (sweeps / ".partial-old").mkdir(parents=True)
+    (sweeps / ".partial-old" / "meta.json").write_text(repr(meta).replace("'", '"'), encoding="utf-8")
+    listed = stopped_elsewhere(sweeps / ".partial-new", {**meta, "loaded_key": "k2"})
+    assert listed == (f"{sweeps / '.partial-old'} (0 of 2 chunks; the data changed)",)

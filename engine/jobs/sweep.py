@@ -314,6 +314,7 @@ def _staging_meta(
         "chunk_size": size,
         "chunks": len(chunks(cfg, g, size)),
         "data_fingerprint": loaded.fingerprint,
+        "loaded_key": loaded.loaded_key,  # the sweep's id hashes it: a stopped sweep's data differs by it too
         "data_source": panel.source,
         "synthetic": panel.synthetic,
         "seesaw_version": __version__,

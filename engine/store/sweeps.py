@@ -105,7 +105,7 @@ def done_chunks(staging: Path, total: int) -> set[int]:
 #: What a stopped sweep's ``meta.json`` records of its identity (:func:`engine.sweep.sweep_id`), and its name.
 _IDENTITY = (
     (("keys", "values"), "the grid"),
-    (("data_fingerprint",), "the data"),
+    (("data_fingerprint", "loaded_key"), "the data"),
     (("code_hash",), "Seesaw's code"),
     (("simulator",), "the engine"),
 )
