@@ -88,9 +88,11 @@ def _through_server(argv: list[str]) -> int | None:
 
 
 def _stop_stuck(server: int) -> None:
-    """Kill a server that took this command's streams and did not answer: it holds them (a pipe's reader
-    would wait for it), and it must never start the command this process now runs itself."""
-    if server <= 1:
+    """Kill a server that took this command's streams and did not answer because it is stopped (Ctrl-Z, SIGSTOP,
+    a debugger): it holds them, so a pipe's reader would wait as long as it stays stopped, and it must never
+    start the command this process now runs itself.  A server that is merely busy is left alone: it finds this
+    process gone when it reaches the connection, runs nothing and lets the streams go."""
+    if server <= 1 or _state(server) not in ("T", "t"):
         return
     with contextlib.suppress(OSError):
         os.kill(server, signal.SIGKILL)
@@ -98,6 +100,15 @@ def _stop_stuck(server: int) -> None:
             f"seesaw: the server (pid {server}) did not answer in {_ANSWER_SECONDS:.0f} s; stopped it, and the "
             "command runs here\n"
         )
+
+
+def _state(pid: int) -> str:
+    """The scheduler state of process ``pid`` (``R``, ``S``, ``T`` for stopped...), '' when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 #: Seconds the client waits for the server to take a command before running it itself.

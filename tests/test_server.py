@@ -295,10 +295,11 @@ def test_a_command_killed_by_sigkill_kills_the_client_with_it_without_a_tracebac
     assert client.stderr == "" and client.stdout == ""
 
 
-def test_a_server_that_never_answers_is_stopped_and_releases_the_callers_output(tmp_path: Path) -> None:
-    """A stand-in server that listens but never answers (stopped, or stuck): after 10 s the client runs the
-    command itself and kills the server, which held the client's stdout (passed over the socket); so a
-    pipe from the client ends with the command, and the stand-in never starts it."""
+def test_a_stopped_server_is_killed_and_releases_the_callers_output(tmp_path: Path) -> None:
+    """A stand-in server that listens and is then stopped (SIGSTOP, as Ctrl-Z or a debugger would): after 10 s
+    the client runs the command itself and kills the server, which held the client's stdout (passed over the
+    socket); so a pipe from the client ends with the command, and the stand-in never starts it.  (A server
+    that is only busy is left alone: tests/test_server_process.py.)"""
     folder = tmp_path / "s"
     folder.mkdir(mode=0o700)
     env = _env(folder)
@@ -311,6 +312,7 @@ def test_a_server_that_never_answers_is_stopped_and_releases_the_callers_output(
     )  # fmt: skip
     try:
         assert stuck.stdout is not None and stuck.stdout.readline() == "up\n"
+        stuck.send_signal(signal.SIGSTOP)
         client = subprocess.Popen(
             [sys.executable, "-m", "engine", "validate", "missing.yaml"], env=env, cwd=tmp_path,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

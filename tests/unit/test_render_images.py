@@ -31,7 +31,7 @@ class _Kaleido:
 def _render(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, failures: int) -> tuple[_Kaleido, object]:
     stand_in = _Kaleido(failures)
     monkeypatch.setitem(sys.modules, "kaleido", stand_in)
-    report = SimpleNamespace(figures={"equity": object(), "drawdown": object()})
+    report = SimpleNamespace(html="<main></main>", figures={"equity": object(), "drawdown": object()})
     staging = tmp_path / "staging"
     staging.mkdir()
     try:
