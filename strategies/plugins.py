@@ -142,12 +142,13 @@ def _load(ep: EntryPoint) -> list[str]:
     return names
 
 
-def plugin_sources() -> list[tuple[str, Path]]:
+def plugin_sources() -> list[tuple[str, str, Path]]:
     """Every source file of the packages that declare a signal module, found without importing any: for each
-    entry point of group :data:`GROUP`, ``name=value`` and the ``.py`` files of the top-level package its
-    module lives in (or the module's own file), sorted.  Part of the code a stored run is reused by
+    entry point of group :data:`GROUP`, ``name=value``, each ``.py`` file of the top-level package its module
+    lives in (or the module's own file) named relative to that package (the same plugin installed elsewhere
+    names its files alike) and its path, sorted.  Part of the code a stored run is reused by
     (:func:`engine.store.rundir.code_fingerprint`): editing a plugin's signal runs its configs again."""
-    out: list[tuple[str, Path]] = []
+    out: list[tuple[str, str, Path]] = []
     for ep in sorted(entry_points(group=GROUP), key=lambda e: (e.name, e.value)):
         label = f"{ep.name}={ep.value}"
         try:
@@ -155,10 +156,10 @@ def plugin_sources() -> list[tuple[str, Path]]:
         except (ImportError, ValueError):  # the import itself will say what is wrong
             spec = None
         if spec is None:
-            out.append((label, Path()))
+            out.append((label, "", Path()))
         elif spec.submodule_search_locations:
-            files = sorted(p for d in spec.submodule_search_locations for p in Path(d).rglob("*.py"))
-            out += [(label, p) for p in files]
+            for d in map(Path, spec.submodule_search_locations):
+                out += [(label, p.relative_to(d).as_posix(), p) for p in sorted(d.rglob("*.py"))]
         elif spec.origin:
-            out.append((label, Path(spec.origin)))
+            out.append((label, Path(spec.origin).name, Path(spec.origin)))
     return out

@@ -718,3 +718,23 @@ def test_an_exchange_rate_gap_across_the_end_is_carried_forward_as_inside_a_long
     assert "the run ends on" not in notes
     fx = loaded.panel.usdhkd
     assert fx is not None and fx[-1] == fx[loaded.panel.dates.searchsorted(pd.Timestamp("2019-05-31"))]
+
+
+def test_start_auto_keeps_the_price_an_asset_carries_over_a_long_gap_into_the_common_start(tmp_path: Path) -> None:
+    """The S&P 500 has no rows from mid-November 2018 to 10 January 2019 and the Hang Seng begins on 2019-01-02:
+    the S&P 500's 2018-11-14 close is its price on the common first date, so that row is kept (with its gap
+    noted) and the run starts as it would without the gap, not when the S&P 500's rows resume."""
+    hk_first = HK_DATES.index("2019-01-02")
+    _write(tmp_path)
+    h, r = _rows(CLEAN["GSPC.csv"])
+    (tmp_path / "GSPC.csv").write_bytes(_join(h, [row for row in r if not ("2018-11-15" <= row[:10] <= "2019-01-10")]))
+    h, r = _rows(CLEAN["HSI.csv"])
+    (tmp_path / "HSI.csv").write_bytes(_join(h, r[hk_first:]))
+    config = tmp_path / "faults.yaml"
+    config.write_text(CONFIG.format(start="auto", price="close"), encoding="utf-8")
+    loaded = load_for_config(CsvProvider(tmp_path), load_config(config), warmup_rows=5)
+    dates = loaded.panel.dates
+    first = dates.searchsorted(pd.Timestamp("2019-01-02"))
+    assert loaded.start == first + 5  # five warm-up rows after the Hang Seng's first, as without the gap
+    assert pd.Timestamp("2018-11-14") in dates  # the row the S&P 500's price comes from
+    assert any("2018-11-14" in n and "longer than 10" in n for n in loaded.panel.notes)

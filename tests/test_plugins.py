@@ -354,3 +354,28 @@ def test_seesaw_audit_passes_a_trailing_plugin_and_fails_a_peeking_one(install: 
     bad = invoke("audit", _config(tmp_path, "peek"), "--source", "synthetic")
     assert bad.exit_code == 1, bad.stderr
     assert "FAIL" in bad.stdout and "signal peek (package seesaw-peek) looks ahead" in bad.stdout
+
+
+def test_the_same_plugin_installed_elsewhere_has_the_same_code_hash(tmp_path: Path, monkeypatch) -> None:
+    """The code hash names a plugin's files relative to its package: the same sources installed in another
+    environment (another directory) reuse the same stored runs; other sources do not."""
+    from engine.store.rundir import code_fingerprint
+
+    def installed(site: Path, source: str) -> str:
+        (site / "seesaw_trend").mkdir(parents=True)
+        (site / "seesaw_trend" / "__init__.py").write_text(textwrap.dedent(source), encoding="utf-8")
+        info = site / "seesaw_trend-0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: seesaw-trend\nVersion: 0.1\n", encoding="utf-8")
+        (info / "entry_points.txt").write_text(f"[{GROUP}]\nseesaw_trend = seesaw_trend\n", encoding="utf-8")
+        with monkeypatch.context() as m:
+            m.syspath_prepend(str(site))
+            code_fingerprint.cache_clear()
+            try:
+                return code_fingerprint()
+            finally:
+                code_fingerprint.cache_clear()
+
+    a, b = installed(tmp_path / "a", GOOD), installed(tmp_path / "b", GOOD)
+    assert a == b
+    assert installed(tmp_path / "c", GOOD.replace("p.shift(window))", "p.shift(window) * 1.5)")) != a

@@ -128,7 +128,8 @@ COMMON_HISTORY_MARGIN = dt.timedelta(days=31)
 
 
 def _common_history(raws: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Each raw frame from :data:`COMMON_HISTORY_MARGIN` before the latest first date among them.
+    """Each raw frame from :data:`COMMON_HISTORY_MARGIN` before the latest first date among them (or before the
+    frame's last row on or before that date, if earlier: the price it carries into the run).
 
     With ``start: auto`` the run starts once every asset has data (:func:`engine.data.panel.load_panel`),
     so an asset's history before then is never used: it is neither checked nor noted (a note about the
@@ -137,8 +138,14 @@ def _common_history(raws: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     firsts = [raw.index.min() for raw in raws.values() if not raw.empty]
     if len(firsts) < 2:
         return raws
-    cut = max(firsts) - COMMON_HISTORY_MARGIN
-    return {asset: raw[raw.index >= cut] for asset, raw in raws.items()}
+    common = max(firsts)
+    out = {}
+    for asset, raw in raws.items():
+        # an asset's last row on or before the common first date is its price then, however long ago
+        before = raw.index[raw.index <= common]
+        cut = min(common, before.max()) - COMMON_HISTORY_MARGIN if len(before) else common - COMMON_HISTORY_MARGIN
+        out[asset] = raw[raw.index >= cut]
+    return out
 
 
 def load_rates(

@@ -155,7 +155,9 @@ def serve(path: Path, idle: float, command: str) -> None:
     ``seesaw`` does): the command line.
     """
     started = time.time()
-    since = time.time_ns()  # a file written after this may not be the one imported (written while importing)
+    # a file written after this may not be the one imported (written while importing); mtimes come from a
+    # coarser clock than time_ns, so a little before
+    since = time.time_ns() - 50_000_000
     _BASE_PATH[:] = sys.path[1:]
     _preload()
     kernels = Kernels.of_imported_modules()
@@ -252,6 +254,7 @@ def _module_files(since: int) -> dict[str, tuple[int, int]]:
     (ns) gets a stamp no file has, so the first check finds it changed: it may have been written while it
     was being imported, and what runs is then the file as it was."""
     seen: dict[str, tuple[int, int]] = {}
+    until = time.time_ns()  # a stamp later than now (another machine's clock) is not a write during the imports
     for module in list(sys.modules.values()):
         name = getattr(module, "__file__", None)
         if isinstance(name, str) and name not in seen:
@@ -259,7 +262,8 @@ def _module_files(since: int) -> dict[str, tuple[int, int]]:
                 info = os.stat(name)
             except OSError:
                 continue
-            seen[name] = (info.st_mtime_ns, info.st_size) if info.st_mtime_ns < since else (-1, -1)
+            during = since <= info.st_mtime_ns <= until
+            seen[name] = (-1, -1) if during else (info.st_mtime_ns, info.st_size)
     return seen
 
 

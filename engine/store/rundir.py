@@ -149,8 +149,8 @@ def code_fingerprint() -> str:
         for path in sorted((root / package).rglob("*.py")):
             h.update(path.relative_to(root).as_posix().encode())
             h.update(path.read_bytes())
-    for label, path in plugin_sources():  # the signal packages installed: their code decides signals too
-        h.update(f"{label}|{path}".encode())
+    for label, name, path in plugin_sources():  # the signal packages installed: their code decides signals too
+        h.update(f"{label}|{name}".encode())
         with contextlib.suppress(OSError):
             h.update(path.read_bytes())
     return h.hexdigest()[:16]
