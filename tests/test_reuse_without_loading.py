@@ -130,16 +130,23 @@ def test_a_row_the_load_drops_is_noted_by_a_new_run_not_hidden_by_the_old(
 ) -> None:
     """A row dated on a Saturday is dropped by the load, so the prices are the stored run's; but the note that
     says so belongs to this data: the run is not reused with the old run's notes, it runs and says it."""
-    opts = _csv_options(data_dir, tmp_path / "R")
-    first = _run(opts)
     frame = pd.read_csv(data_dir / "HSI.csv", index_col="Date")
     extra = frame.loc[["2013-06-14"]].rename(index={"2013-06-14": "2013-06-15"})  # a Friday's row, on Saturday
-    _write_yahoo_csv(data_dir / "HSI.csv", pd.concat([frame, extra]).sort_index())
+    again = _same_prices_again(
+        data_dir, tmp_path, lambda: _write_yahoo_csv(data_dir / "HSI.csv", pd.concat([frame, extra]).sort_index())
+    )
+    assert any("2013-06-15" in note for note in again.metrics["notes"])
 
+
+def _same_prices_again(data_dir: Path, tmp_path: Path, edit) -> run_job.ConfigRun:  # type: ignore[no-untyped-def]
+    """A run, ``edit()`` of its files, and the run again: the same prices, run again (not reused)."""
+    opts = _csv_options(data_dir, tmp_path / "R")
+    first = _run(opts)
+    edit()
     again = _run(opts)
     assert again.metrics["data"]["fingerprint"] == first.metrics["data"]["fingerprint"]  # the same prices
     assert not again.reused
-    assert any("2013-06-15" in note for note in again.metrics["notes"])
+    return again
 
 
 def test_a_file_whose_parsing_repairs_something_new_runs_again_and_says_so(
@@ -147,17 +154,13 @@ def test_a_file_whose_parsing_repairs_something_new_runs_again_and_says_so(
 ) -> None:
     """Two rows of HSI.csv swapped: the parser sorts them back, so the panel is the stored run's; but the note
     saying so belongs to this file: the run is not reused with the old run's notes, it runs and says it."""
-    opts = _csv_options(data_dir, tmp_path / "R")
-    first = _run(opts)
     lines = (data_dir / "HSI.csv").read_text(encoding="utf-8").splitlines()
     lines[800], lines[801] = lines[801], lines[800]
-    (data_dir / "HSI.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    again = _run(opts)
-    assert again.metrics["data"]["fingerprint"] == first.metrics["data"]["fingerprint"]  # the same prices
-    assert not again.reused
+    again = _same_prices_again(
+        data_dir, tmp_path, lambda: (data_dir / "HSI.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    )
     assert any("not in date order" in note for note in again.metrics["notes"])
-    assert _run(opts).reused  # and that run is reused by the same file
+    assert _run(_csv_options(data_dir, tmp_path / "R")).reused  # and that run is reused by the same file
 
 
 def test_a_price_changed_in_the_warm_up_runs_again(data_dir: Path, tmp_path: Path, loads: list[str]) -> None:

@@ -218,28 +218,39 @@ def test_a_file_written_while_the_server_imported_it_counts_as_changed(tmp_path:
         sys.modules.pop("edited_while_importing", None)
 
 
-def test_the_client_forwards_ctrl_c_to_the_command_and_returns_its_exit_code(tmp_path: Path) -> None:
-    """Against a stand-in server: the command is a `sleep`, which the client's SIGINT must reach."""
+def _stand_in(tmp_path: Path) -> tuple[dict[str, str], socket.socket]:
+    """The environment of a client and the listening socket of a stand-in server for it."""
     folder = tmp_path / "s"
     folder.mkdir(mode=0o700)
     env = _env(folder)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(socket_path(env)))
     listener.listen(1)
+    return env, listener
+
+
+def _taken(listener: socket.socket) -> tuple[socket.socket, dict, int, bytes]:
+    """A stand-in server's side of a command: accept, read the request (closing the descriptors it passed),
+    say ready and read the client's go; (connection, request, descriptors passed, go)."""
+    conn, _ = listener.accept()
+    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 4)
+    while not data.endswith(b"\n"):
+        data += conn.recv(1 << 16)
+    for fd in fds:
+        os.close(fd)
+    conn.sendall(json.dumps({"ready": True}).encode() + b"\n")
+    return conn, json.loads(data), len(fds), conn.recv(3)
+
+
+def test_the_client_forwards_ctrl_c_to_the_command_and_returns_its_exit_code(tmp_path: Path) -> None:
+    """Against a stand-in server: the command is a `sleep`, which the client's SIGINT must reach."""
+    env, listener = _stand_in(tmp_path)
     command = subprocess.Popen(["sleep", "60"])
     seen: dict[str, object] = {}
 
     def stand_in() -> None:
-        conn, _ = listener.accept()
-        data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 4)
-        while not data.endswith(b"\n"):
-            data += conn.recv(1 << 16)
-        seen["argv"] = json.loads(data)["argv"]
-        seen["fds"] = len(fds)
-        for fd in fds:
-            os.close(fd)
-        conn.sendall(json.dumps({"ready": True}).encode() + b"\n")
-        seen["go"] = conn.recv(3)
+        conn, message, seen["fds"], seen["go"] = _taken(listener)
+        seen["argv"] = message["argv"]
         conn.sendall(json.dumps({"pid": command.pid}).encode() + b"\n")
         seen["signal"] = command.wait(timeout=60)
         conn.sendall(json.dumps({"exit": 130}).encode() + b"\n")
@@ -263,23 +274,11 @@ def test_the_client_forwards_ctrl_c_to_the_command_and_returns_its_exit_code(tmp
 def test_a_command_killed_by_sigkill_kills_the_client_with_it_without_a_traceback(tmp_path: Path) -> None:
     """Against a stand-in server that reports the command died of SIGKILL (the out-of-memory killer): the
     client dies of SIGKILL too, as the command run on its own would have, and prints nothing."""
-    folder = tmp_path / "s"
-    folder.mkdir(mode=0o700)
-    env = _env(folder)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(socket_path(env)))
-    listener.listen(1)
+    env, listener = _stand_in(tmp_path)
     command = subprocess.Popen(["sleep", "60"])
 
     def stand_in() -> None:
-        conn, _ = listener.accept()
-        data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 4)
-        while not data.endswith(b"\n"):
-            data += conn.recv(1 << 16)
-        for fd in fds:
-            os.close(fd)
-        conn.sendall(json.dumps({"ready": True}).encode() + b"\n")
-        conn.recv(3)
+        conn = _taken(listener)[0]
         conn.sendall(json.dumps({"pid": command.pid}).encode() + b"\n")  # what the client would signal
         conn.sendall(json.dumps({"signal": int(signal.SIGKILL)}).encode() + b"\n")
         conn.close()

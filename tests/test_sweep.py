@@ -873,26 +873,12 @@ def test_the_top_rows_are_the_head_of_the_whole_ranking(top: int) -> None:
         assert whole["combo"].is_unique and len(whole) == n
 
 
-CASH_SWEEP = """\
-name: cash_sweep
-data: {source: synthetic, start: 2012-01-01, end: 2016-12-30}
-cash_rate: ^IRX
-params: {cut: 0.5}
-assets:
-  us: {symbol: ^GSPC, market: us}
-  hk: {symbol: ^HSI, market: hk}
-signals:
-  corr: {fn: rolling_corr, a: us, b: hk, window: 60}
-rules:
-  - when: corr < cut
-    weights: {us: 1.0}
-  - otherwise: {}
-execution: {lag: 1, rebalance: on_change}
-benchmarks:
-  - {name: buy & hold US, weights: {us: 1.0}, rebalance: on_change}
-sweep:
-  cut: [-2.0, 0.0, 0.5]
-"""
+#: MOSTLY_CASH whose cash earns the T-bill, with a benchmark to be the reference, and a cut reached half the time.
+CASH_SWEEP = (
+    MOSTLY_CASH.replace("name: mostly_cash_sweep", "name: cash_sweep\ncash_rate: ^IRX")
+    .replace("costs: {fee_bps: 5, slippage_bps: 5}", "benchmarks:\n  - {name: buy & hold US, weights: {us: 1.0}}")
+    .replace("cut: [-2.0, -0.3, 0.0]", "cut: [-2.0, 0.0, 0.5]")
+)
 
 
 def test_a_combination_always_in_cash_earning_the_risk_free_rate_has_no_statistics(tmp_path: Path) -> None:
