@@ -1,7 +1,8 @@
 """The risk-free rates of a comparison: each row's per-date cash rate, and which rows compare over another.
 
-Each row's Sharpe-type ratios are in excess of its own run's cash rate (zero without one); the paired
-statistics (P(SR>ref), SPA) measure both sides over the reference's (:mod:`engine.compare`).
+Each row's Sharpe-type ratios are in excess of its own run's cash rate (zero without one); P(SR>ref)
+measures the reference over each strategy's rate, and SPA tests differences of returns
+(:mod:`engine.compare`).
 """
 
 from __future__ import annotations
