@@ -242,7 +242,10 @@ def test_synthetic_json_csv_and_table_agree_and_are_stored(tmp_path):
     # one episode spanning every date (its observation count the widest): every header still whole
     whole = _episodes(*common, "--threshold", "5", cwd=tmp_path)
     [header] = [line for line in whole.stdout.splitlines() if "value [95% Fisher]" in line]
-    assert " ".join(header.split()) == "date value [95% Fisher] 95% bootstrap rank pctile extreme since obs as close"
+    assert " ".join(header.split()) == (
+        "extreme on value [95% Fisher] 95% bootstrap rank pctile extreme since obs as close"
+    )  # the date of the episode's most extreme value, not its start (the caption says so)
+    assert "What came after counts from the start" in " ".join(whole.stdout.split())
     assert max(len(line) for line in whole.stdout.splitlines()) <= 100
 
 

@@ -38,7 +38,7 @@ def _band(low: float | None, high: float | None) -> str:
 
 def _episode_table(r: EpisodeReport) -> Table:
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title=None)
-    for name, just in (("date", "left"), ("value [95% Fisher]", "right"), ("95% bootstrap", "right"),
+    for name, just in (("extreme on", "left"), ("value [95% Fisher]", "right"), ("95% bootstrap", "right"),
                        ("rank", "right"), ("pctile", "right"), ("extreme since", "left"), ("obs", "right"),
                        ("as close", "right")):  # fmt: skip
         t.add_column(name, justify=just, no_wrap=True)  # type: ignore[arg-type]
@@ -113,6 +113,7 @@ def episodes_lines(r: EpisodeReport) -> list[Any]:
     return [
         *head,
         _episode_table(r),
+        "  extreme on: its most extreme date (it starts earlier; What came after counts from the start);",
         "  extreme since: the last earlier date as extreme (ever: a record); obs: observations it spans;",
         "  as close: the share of earlier dates whose value a 5% test cannot tell apart from it",
         "What came after (base-currency returns from each asset's first close after the episode's start)",
