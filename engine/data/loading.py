@@ -143,8 +143,8 @@ def _common_history(raws: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     for asset, raw in raws.items():
         # an asset's last row on or before the common first date is its price then, however long ago
         before = raw.index[raw.index <= common]
-        cut = min(common, before.max()) - COMMON_HISTORY_MARGIN if len(before) else common - COMMON_HISTORY_MARGIN
-        out[asset] = raw[raw.index >= cut]
+        anchor = before.max() if len(before) else common
+        out[asset] = raw[raw.index >= anchor - COMMON_HISTORY_MARGIN]
     return out
 
 
