@@ -25,7 +25,7 @@ import pandas as pd
 
 from engine import metrics as m
 from engine.compare_data import check_same_data, data_mismatch
-from engine.compare_rates import other_rate, other_rate_notes, risk_free_returns, risk_free_text
+from engine.compare_rates import other_rate, other_rate_notes, risk_free_returns, risk_free_text, run_risk_free
 from engine.currency import base_currency
 from engine.errors import UserError
 from engine.metrics import frames as cmp
@@ -256,8 +256,7 @@ def same_curve(a: pd.Series, b: pd.Series) -> bool:
 
 def _same_basis(a: StoredRun, b: StoredRun) -> bool:
     """Rows of two runs measure alike: same base currency and cash rate (their Sharpe ratios agree)."""
-    rf = (str(r.metrics.get("data", {}).get("risk_free") or "zero") for r in (a, b))
-    return base_currency(a) == base_currency(b) and next(rf) == next(rf)
+    return base_currency(a) == base_currency(b) and run_risk_free(a) == run_risk_free(b)
 
 
 def qualified_labels(entries: Sequence[tuple[str, str, str]]) -> list[str]:
@@ -357,7 +356,7 @@ def _row(
     markets = {a: run.prices.loc[dates, a] for a in run.prices.columns}
     row.update({f"beta_{a}": b for a, b in cmp.betas(value, initial, markets).items()})
     row["currency"] = base_currency(run)
-    row["risk_free"] = str(run.metrics.get("data", {}).get("risk_free") or "zero")  # what its Sharpe is in excess of
+    row["risk_free"] = run_risk_free(run)  # what its Sharpe is in excess of
     row["data_fingerprint"] = run.manifest["data_fingerprint"]
     row["synthetic"] = bool(run.manifest["synthetic"])
     if is_strategy:

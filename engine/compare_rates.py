@@ -15,7 +15,7 @@ import pandas as pd
 
 from engine.store.rundir import StoredRun
 
-__all__ = ["other_rate", "other_rate_notes", "risk_free_returns", "risk_free_text"]
+__all__ = ["other_rate", "other_rate_notes", "risk_free_returns", "risk_free_text", "run_risk_free"]
 
 
 def other_rate(rf: dict[str, np.ndarray], label: str, reference: str) -> bool:
@@ -65,11 +65,16 @@ def risk_free_returns(
     return np.concatenate([[b[0] / before - 1.0], b[1:] / b[:-1] - 1.0])
 
 
+def run_risk_free(run: StoredRun) -> str:
+    """What ``run``'s Sharpe ratios are in excess of, in words (``zero``, ``^IRX (a series in percent a year)``)."""
+    return str(run.metrics.get("data", {}).get("risk_free") or "zero")
+
+
 def risk_free_text(runs: Sequence[StoredRun]) -> str:
     """The caption's words for the risk-free rates: one for all runs, or each with the runs that use it."""
     users: dict[str, list[str]] = {}
     for r in runs:
-        users.setdefault(str(r.metrics.get("data", {}).get("risk_free") or "zero"), []).append(r.name)
+        users.setdefault(run_risk_free(r), []).append(r.name)
     if len(users) == 1:
         return next(iter(users))
     return "; ".join(f"{text} for {', '.join(names)}" for text, names in users.items())
