@@ -484,15 +484,10 @@ def sweep_top(
 
 
 def heatmap_html(outcome: SweepOutcome, x: str, y: str, metric: str, output: Path) -> None:
-    """Write the heatmap of ``metric`` over sweep keys ``x`` and ``y`` to ``output``: a self-contained report page
-    (:func:`engine.render.html.page.page_html`, plotly.js as every report inlines it)."""
-    from engine.render.heatmap import heatmap_figure
-    from engine.render.html.page import SYNTHETIC_BANNER, Section, figure_html, page_html
+    """Write the heatmap of ``metric`` over sweep keys ``x`` and ``y`` to ``output`` (:func:`heatmap_page`)."""
+    from engine.render.heatmap import heatmap_page
 
-    fig = heatmap_figure(outcome.table, outcome.keys, x, y, metric, title=f"Sweep of {outcome.cfg.name}")
-    section = Section("heatmap", f"{metric} over {x} × {y}", figure_html(fig, "fig-heatmap", tall=True))
-    banner = SYNTHETIC_BANNER if outcome.synthetic else None
-    html = page_html(f"Seesaw sweep heatmap: {outcome.cfg.name}", [section], banner=banner)
+    html = heatmap_page(outcome, x, y, metric)
     try:
         write_atomic(output, lambda p: p.write_text(html, encoding="utf-8"))
     except OSError as exc:

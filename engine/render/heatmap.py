@@ -8,7 +8,7 @@ values of the other keys that gave it: a heatmap of a slice would hide where the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,10 @@ import pandas as pd
 from engine.errors import UserError
 from engine.metrics.specs import LOWER_IS_BETTER
 
-__all__ = ["heatmap_figure", "heatmap_grid"]
+if TYPE_CHECKING:
+    from engine.store.sweeps import SweepOutcome
+
+__all__ = ["heatmap_figure", "heatmap_grid", "heatmap_page"]
 
 
 def heatmap_grid(table: pd.DataFrame, keys: Sequence[str], x: str, y: str, metric: str) -> pd.DataFrame:
@@ -66,3 +69,20 @@ def heatmap_figure(table: pd.DataFrame, keys: Sequence[str], x: str, y: str, met
     fig.update_xaxes(type="category")
     fig.update_yaxes(type="category")
     return fig
+
+
+def heatmap_page(outcome: SweepOutcome, x: str, y: str, metric: str) -> str:
+    """The heatmap of ``metric`` over sweep keys ``x`` and ``y`` as a self-contained report page
+    (:func:`engine.render.html.page.page_html`, plotly.js as every report inlines it), under a line
+    naming the data, the period and the sweep, as the sweep's report does."""
+    from engine.render.html.page import SYNTHETIC_BANNER, Section, figure_html, page_html
+
+    fig = heatmap_figure(outcome.table, outcome.keys, x, y, metric, title=f"Sweep of {outcome.cfg.name}")
+    section = Section("heatmap", f"{metric} over {x} × {y}", figure_html(fig, "fig-heatmap", tall=True))
+    man = outcome.manifest
+    source = f"{man['data_source']}{' (SYNTHETIC)' if outcome.synthetic else ''}"
+    subtitle = (
+        f"{source} data, {man['start']} → {man['end']}; {man['combinations']:,} combinations, sweep {man['sweep_id']}"
+    )
+    banner = SYNTHETIC_BANNER if outcome.synthetic else None
+    return page_html(f"Seesaw sweep heatmap: {outcome.cfg.name}", [section], banner=banner, subtitle=subtitle)
