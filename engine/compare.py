@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -104,6 +106,7 @@ def compare_runs(
     """
     if not runs:
         raise UserError("no runs to compare")
+    runs = _one_name_each(runs)
     fingerprints = tuple(dict.fromkeys(r.manifest["data_fingerprint"] for r in runs))
     check_same_data(runs, allow_mixed)
     curves, notes = _labelled_curves(runs, period)
@@ -158,6 +161,21 @@ def _sample_notes(rows: list[dict[str, Any]], dates: pd.DatetimeIndex) -> list[s
     return thin + withhold_annualised(rows, m.years_between(dates[0].date(), dates[-1].date()), len(dates))
 
 
+def _one_name_each(runs: Sequence[StoredRun]) -> list[StoredRun]:
+    """``runs`` with each run of a config that has several in the comparison (a config edited between two runs,
+    say) named ``config (run id)`` on its rows; UserError for a run given twice."""
+    seen: dict[Path, int] = {}
+    for r in runs:
+        seen[r.run_dir] = seen.get(r.run_dir, 0) + 1
+        if seen[r.run_dir] > 1:
+            raise UserError(f"run {r.run_dir.name} of config {r.name!r} is given twice; give each run once")
+    names = Counter(r.name for r in runs)
+    return [
+        replace(r, manifest={**r.manifest, "config_name": f"{r.name} ({r.run_dir.name})"}) if names[r.name] > 1 else r
+        for r in runs
+    ]
+
+
 def _labelled_curves(runs: Sequence[StoredRun], period: _Period) -> tuple[_Labelled, list[str]]:
     """Every run's strategy curve by config name, then each distinct benchmark curve, and the notes
     on how benchmark rows were merged and named.
@@ -168,9 +186,7 @@ def _labelled_curves(runs: Sequence[StoredRun], period: _Period) -> tuple[_Label
     several distinct curves share is qualified on every such row (:func:`qualified_labels`).
     """
     curves: _Labelled = {}
-    for r in runs:
-        if r.name in curves:
-            raise UserError(f"two runs of config {r.name!r} in one comparison", expected="one run per config")
+    for r in runs:  # one name each (_one_name_each)
         curves[r.name] = (r.equity["value"], r.initial_cash, r, True)
     in_window = _in_window(curves, period)
     distinct: list[tuple[str, pd.Series, StoredRun, list[str]]] = []  # (name, curve, run, configs holding it)

@@ -530,6 +530,23 @@ def test_runs_in_different_base_currencies_are_shown_in_one(tmp_path: Path) -> N
     assert {row["currency"] for row in doc["rows"]} == {"HKD"}
 
 
+def test_two_runs_of_one_config_are_two_rows_named_by_run_id(tmp_path: Path) -> None:
+    """A config edited between two runs (here static_60_40's rules under buy_hold_us's name): both are compared,
+    each row named after its run; the same run given twice is refused."""
+    ids = _two_runs(tmp_path, "static_60_40", **{"name: static_60_40": "name: buy_hold_us"})
+    results = tmp_path / "results"
+    doc = json.loads(ok("compare", "--runs", ids, "--results-dir", str(results), "--reps", REPS, "--format", "json"))
+    rows = [r for r in doc["rows"] if r["kind"] == "strategy"]
+    assert sorted(r["name"] for r in rows) == sorted(f"buy_hold_us ({i})" for i in ids.split(","))
+    for row in rows:  # each row is its own run's
+        metrics = json.loads((run_of(results, row["run_id"]).run_dir / "metrics.json").read_text(encoding="utf-8"))
+        assert row["sharpe"] == rel(metrics["strategy"]["sharpe"], 1e-12)
+    assert rows[0]["sharpe"] != rows[1]["sharpe"]
+    first = ids.split(",")[0]
+    message = user_error("compare", "--runs", f"{first},{first}", "--results-dir", str(results), "--reps", REPS)
+    assert message == f"error: run {first} of config 'buy_hold_us' is given twice; give each run once"
+
+
 def test_runs_whose_shared_symbol_has_other_prices_are_refused(tmp_path: Path) -> None:
     """Same symbols, other data: a second synthetic seed cannot be chosen, so edit a stored quote."""
     ids = _two_runs(tmp_path, "static_60_40")
