@@ -700,6 +700,26 @@ def test_start_auto_checks_and_notes_only_the_history_every_asset_shares(tmp_pat
         assert loaded.panel.dates[loaded.start] > pd.Timestamp("2019-01-02")  # five warm-up rows after both begin
 
 
+def test_start_auto_checks_and_notes_no_history_before_the_exchange_rates_first_value_needs(tmp_path: Path) -> None:
+    """USD/HKD begins on 2019-03-01, after both assets: the run starts there, its warm-up on the assets' rows
+    before it, so a Hang Seng spike in mid-2018 is never used and not noted; the same spike in June 2019 is."""
+    fx_first = FX_DATES.index("2019-03-01")
+    early, late = HK_DATES.index("2018-06-14"), HK_DATES.index("2019-06-14")
+    for k, noted in ((early, False), (late, True)):
+        directory = tmp_path / f"spike_{k}"
+        _write(directory, Fault("spike", "HSI.csv", spike(10.0, k), "repaired", ()))
+        h, r = _rows(CLEAN["HKD_X.csv"])
+        (directory / "HKD_X.csv").write_bytes(_join(h, r[fx_first:]))
+        config = directory / "faults.yaml"
+        config.write_text(CONFIG.format(start="auto", price="close"), encoding="utf-8")
+        provider = CsvProvider(directory)
+        loaded = load_for_config(provider, load_config(config), warmup_rows=5)
+        notes = [*loaded.panel.notes, *provider.notes]
+        assert any(HK_DATES[k] in n and "spike" in n for n in notes) is noted, notes
+        assert not any("2018" in n for n in notes), notes
+        assert loaded.panel.dates[loaded.start] == pd.Timestamp("2019-03-01")  # warmed up on the rows before
+
+
 def test_an_exchange_rate_gap_across_the_end_is_carried_forward_as_inside_a_longer_run(tmp_path: Path) -> None:
     """USD/HKD has no rows from June to August 2019 and the config ends on 2019-07-31: the gap continues past the
     end, so the rate's last value is carried over it as it would be in a longer run; the run does not stop at the

@@ -9,9 +9,9 @@ naming the symbol and the period asked for.  :func:`engine.data.panel.load_panel
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -20,7 +20,7 @@ from engine.data.base import Provider, between
 from engine.data.validate import calendar_gap_notes, clean_fx, clean_prices, clean_rate, clean_series, open_prices
 from engine.errors import DataError
 
-__all__ = ["Extra", "load_assets", "load_rates"]
+__all__ = ["Extra", "RateHistory", "common_history", "fetch_assets", "fetch_rates", "load_assets", "load_rates"]
 
 
 @dataclass(frozen=True)
@@ -76,17 +76,35 @@ def _in_file(provider: Provider, symbol: str) -> Iterator[None]:
         raise err.located(file=_file_of(provider, symbol)) from None
 
 
+def fetch_assets(
+    provider: Provider, specs: Mapping[str, AssetSpec], fetch_start: dt.date | None, end: dt.date | None
+) -> dict[str, pd.DataFrame]:
+    """Each asset's raw frame from ``provider`` on [``fetch_start``, ``end``] (None: unbounded), in asset order;
+    a DataError for one without rows there."""
+    raws = {}
+    for asset, spec in specs.items():
+        raws[asset] = raw = provider.fetch(spec.symbol, fetch_start, end)
+        if raw.empty:
+            span = f" between {fetch_start or 'the beginning'} and {end or 'today'}"
+            raise DataError(
+                f"no data for {spec.symbol!r} (asset {asset!r}){span} from source {provider.name}"
+                f"{_covered(provider, spec.symbol)}",
+                file=_file_of(provider, spec.symbol),
+            )
+    return raws
+
+
 def load_assets(
     provider: Provider,
     specs: Mapping[str, AssetSpec],
+    raws: Mapping[str, pd.DataFrame],
     fields: Mapping[str, str],
-    fetch_start: dt.date | None,
-    end: dt.date | None,
     *,
     check_calendar: bool,
     opens_of: Collection[str],
 ) -> tuple[dict[str, pd.Series], dict[str, pd.Series], list[str]]:
-    """Each asset's cleaned prices, the opens of the assets in ``opens_of``, and the notes, in asset order.
+    """Each asset's cleaned prices from its raw frame (:func:`fetch_assets`), the opens of the assets in
+    ``opens_of``, and the notes, in asset order.
 
     ``check_calendar``: compare each series with its market's sessions (the notes say where they differ);
     never for a synthetic provider.
@@ -95,18 +113,8 @@ def load_assets(
     series: dict[str, pd.Series] = {}
     opens: dict[str, pd.Series] = {}
     notes: list[str] = []
-    raws = {asset: provider.fetch(spec.symbol, fetch_start, end) for asset, spec in specs.items()}
-    if fetch_start is None:
-        raws = _common_history(raws)
     for asset, spec in specs.items():
         raw = raws[asset]
-        if raw.empty:
-            span = f" between {fetch_start or 'the beginning'} and {end or 'today'}"
-            raise DataError(
-                f"no data for {spec.symbol!r} (asset {asset!r}){span} from source {provider.name}"
-                f"{_covered(provider, spec.symbol)}",
-                file=_file_of(provider, spec.symbol),
-            )
         market = spec.market if check_calendar else None
         with _in_file(provider, spec.symbol):
             if spec.kind == "series":  # not a price: no split, spike or positivity checks
@@ -127,52 +135,77 @@ def load_assets(
 COMMON_HISTORY_MARGIN = dt.timedelta(days=31)
 
 
-def _common_history(raws: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Each raw frame from :data:`COMMON_HISTORY_MARGIN` before the latest first date among them (or before the
-    frame's last row on or before that date, if earlier: the price it carries into the run).
+def common_history(
+    raws: Mapping[str, pd.DataFrame], rates: Sequence[RateHistory], *, lead: dt.timedelta
+) -> tuple[dict[str, pd.DataFrame], list[RateHistory]]:
+    """Each raw frame (the assets' and the rates': ``raw``, not ``history``) from :data:`COMMON_HISTORY_MARGIN`
+    before the date its history is first needed (or before the frame's last row on or before that date, if
+    earlier: the value it carries into the run).
 
-    With ``start: auto`` the run starts once every asset has data (:func:`engine.data.panel.load_panel`),
-    so an asset's history before then is never used: it is neither checked nor noted (a note about the
-    S&P 500 in 1933 says nothing of a run that starts in 1987).
+    With ``start: auto`` the run starts once every asset has data and the warm-up is done, and not before the
+    exchange and cash rates have data (:func:`engine.data.panel.load_panel`): the history is first needed on
+    the latest first date among the assets, or ``lead`` (the warm-up's span) before the latest first date of
+    the rates, whichever is later.  A series' history before then is never used, so it is neither checked nor
+    noted (a note about the S&P 500 in 1933 says nothing of a run that starts in 1987, nor one about the Hang
+    Seng in 1990 of a run that starts with the exchange rate's data in 2001).
     """
-    firsts = [raw.index.min() for raw in raws.values() if not raw.empty]
-    if len(firsts) < 2:
-        return raws
-    common = max(firsts)
-    out = {}
-    for asset, raw in raws.items():
-        # an asset's last row on or before the common first date is its price then, however long ago
-        before = raw.index[raw.index <= common]
-        anchor = before.max() if len(before) else common
-        out[asset] = raw[raw.index >= anchor - COMMON_HISTORY_MARGIN]
-    return out
+    asset_firsts = [raw.index.min() for raw in raws.values() if not raw.empty]
+    rate_firsts = [r.raw.index.min() for r in rates if not r.raw.empty]
+    if len(asset_firsts) + len(rate_firsts) < 2:
+        return dict(raws), list(rates)
+    needed = max([*asset_firsts, *([max(rate_firsts) - lead] if rate_firsts else [])])
+
+    def cut(raw: pd.DataFrame) -> pd.DataFrame:
+        # a series' last row on or before that date is its value then, however long ago
+        before = raw.index[raw.index <= needed]
+        anchor = before.max() if len(before) else needed
+        return raw[raw.index >= anchor - COMMON_HISTORY_MARGIN]
+
+    return {a: cut(raw) for a, raw in raws.items()}, [replace(r, raw=cut(r.raw)) for r in rates]
 
 
-def load_rates(
-    provider: Provider,
-    fx_symbol: str | None,
-    fx_band: tuple[float, float] | None,
-    cash_symbol: str | None,
-    fetch_start: dt.date | None,
-    end: dt.date | None,
-) -> tuple[list[Extra], list[str]]:
-    """The cleaned USD/HKD series ``fx_symbol`` and cash-rate series ``cash_symbol`` (each when not None), and notes."""
-    extras: list[Extra] = []
-    notes: list[str] = []
+@dataclass(frozen=True)
+class RateHistory:
+    """A rate series as fetched (:func:`fetch_rates`): ``raw`` the rows to clean, ``history`` every row up to the
+    end (the cash rate's written-as-fractions test looks at all of them; the exchange rate's: ``raw``)."""
+
+    role: str
+    symbol: str
+    raw: pd.DataFrame
+    history: pd.DataFrame
+
+
+def fetch_rates(
+    provider: Provider, fx_symbol: str | None, cash_symbol: str | None, fetch_start: dt.date | None, end: dt.date | None
+) -> list[RateHistory]:
+    """The USD/HKD series ``fx_symbol`` and the cash-rate series ``cash_symbol`` (each when not None) as fetched
+    from ``provider`` on [``fetch_start``, ``end``]; a DataError for one without rows there."""
+    out = []
     if fx_symbol is not None:
         fx_raw = _fetch_extra(provider, "exchange rate", fx_symbol, fetch_start, end)
-        with _in_file(provider, fx_symbol):
-            fx, fx_notes = clean_fx(fx_raw, symbol=fx_symbol, band=fx_band)
-        notes += fx_notes
-        extras.append(Extra("exchange rate", fx_symbol, fx))
+        out.append(RateHistory("exchange rate", fx_symbol, fx_raw, fx_raw))
     if cash_symbol is not None:
         # fetched from the beginning: the written-as-fractions test looks at the whole history (see clean_rate)
         history = _fetch_extra(provider, "cash rate", cash_symbol, None, end)
         rate_raw = between(history, fetch_start, end)
         if rate_raw.empty:
             raise _no_data(provider, "cash rate", cash_symbol, fetch_start, end)
-        with _in_file(provider, cash_symbol):
-            rate, rate_notes = clean_rate(rate_raw, symbol=cash_symbol, history=history)
+        out.append(RateHistory("cash rate", cash_symbol, rate_raw, history))
+    return out
+
+
+def load_rates(
+    provider: Provider, rates: Sequence[RateHistory], fx_band: tuple[float, float] | None
+) -> tuple[list[Extra], list[str]]:
+    """The rate series ``rates`` (:func:`fetch_rates`) cleaned, the exchange rate with ``fx_band``, and notes."""
+    extras: list[Extra] = []
+    notes: list[str] = []
+    for r in rates:
+        with _in_file(provider, r.symbol):
+            if r.role == "exchange rate":
+                values, rate_notes = clean_fx(r.raw, symbol=r.symbol, band=fx_band)
+            else:
+                values, rate_notes = clean_rate(r.raw, symbol=r.symbol, history=r.history)
         notes += rate_notes
-        extras.append(Extra("cash rate", cash_symbol, rate))
+        extras.append(Extra(r.role, r.symbol, values))
     return extras, notes

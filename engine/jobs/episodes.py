@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from engine.config import StrategyConfig
-from engine.data.loading import load_rates
+from engine.data.loading import fetch_rates, load_rates
 from engine.data.panel import LoadedPanel, PricePanel, load_for_config
 from engine.episode_bands import bootstrap_band, fisher_band, indistinguishable
 from engine.episode_report import EpisodeReport
@@ -65,7 +65,9 @@ def _base_closes(panel: PricePanel, cfg: StrategyConfig, provider: Any, notes: l
         if rate is None:
             first, last = panel.dates[0].date(), panel.dates[-1].date()
             try:
-                extras, _ = load_rates(provider, cfg.data.fx_symbol, cfg.data.fx_band, None, first, last)
+                extras, _ = load_rates(
+                    provider, fetch_rates(provider, cfg.data.fx_symbol, None, first, last), cfg.data.fx_band
+                )
                 fx = extras[0].values
                 rate = fx.reindex(fx.index.union(panel.dates)).ffill().reindex(panel.dates).to_numpy("float64")
             except DataError as err:  # only the forward returns need it: they are null without it
