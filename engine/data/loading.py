@@ -20,7 +20,17 @@ from engine.data.base import Provider, between
 from engine.data.validate import calendar_gap_notes, clean_fx, clean_prices, clean_rate, clean_series, open_prices
 from engine.errors import DataError
 
-__all__ = ["Extra", "RateHistory", "common_history", "fetch_assets", "fetch_rates", "load_assets", "load_rates"]
+__all__ = [
+    "Extra",
+    "RateHistory",
+    "_fetch_start",
+    "common_history",
+    "fetch_assets",
+    "fetch_rates",
+    "fetch_series",
+    "load_assets",
+    "load_rates",
+]
 
 
 @dataclass(frozen=True)
@@ -209,3 +219,40 @@ def load_rates(
         notes += rate_notes
         extras.append(Extra(r.role, r.symbol, values))
     return extras, notes
+
+
+#: Calendar days fetched per warm-up row: 10 sessions span at most ~16 days around holidays.
+_DAYS_PER_ROW = 1.6
+_DAYS_MARGIN = 20
+
+
+def fetch_series(
+    provider: Provider,
+    specs: Mapping[str, AssetSpec],
+    fx_symbol: str | None,
+    cash_symbol: str | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    warmup_rows: int,
+) -> tuple[dict[str, pd.DataFrame], list[RateHistory]]:
+    """The assets' and the rates' raw frames (:func:`fetch_assets`, :func:`fetch_rates`), from the warm-up before
+    ``start`` (:func:`_fetch_start`); with ``start`` None (auto), from where their history is first needed
+    (:func:`common_history`)."""
+    fetch_start = _fetch_start(start, warmup_rows)
+    raws = fetch_assets(provider, specs, fetch_start, end)
+    rates = fetch_rates(provider, fx_symbol, cash_symbol, fetch_start, end)
+    if start is None:
+        return common_history(raws, rates, lead=_warmup_span(warmup_rows))
+    return raws, rates
+
+
+def _fetch_start(start: dt.date | None, warmup_rows: int) -> dt.date | None:
+    """The first date to fetch: far enough before ``start`` for ``warmup_rows`` rows (None: from the beginning)."""
+    if start is None:
+        return None
+    return start - _warmup_span(warmup_rows)
+
+
+def _warmup_span(warmup_rows: int) -> dt.timedelta:
+    """Calendar days that hold ``warmup_rows`` rows of the panel, with a margin."""
+    return dt.timedelta(days=int(warmup_rows * _DAYS_PER_ROW) + _DAYS_MARGIN)

@@ -22,15 +22,11 @@ from engine.calendar import MARKETS, union_dates
 from engine.config.models import AssetSpec, StrategyConfig
 from engine.config.values import DEFAULT_FX_BAND
 from engine.data.base import Provider
-from engine.data.loading import Extra, common_history, fetch_assets, fetch_rates, load_assets, load_rates
+from engine.data.loading import Extra, fetch_series, load_assets, load_rates
 from engine.errors import DataError, UserError
 from strategies.registry import SignalInputs
 
 __all__ = ["LoadedPanel", "PricePanel", "build_panel", "load_for_config", "load_panel"]
-
-# Calendar days fetched per warm-up row: 10 sessions span at most ~16 days around holidays.
-_DAYS_PER_ROW = 1.6
-_DAYS_MARGIN = 20
 
 
 @dataclass(frozen=True)
@@ -271,26 +267,21 @@ def load_panel(
     """
     traded = list(specs) if traded is None else [a for a in specs if a in traded]
     fields = {a: (asset_prices or {}).get(a, price_field) for a in specs}
-    fetch_start = _fetch_start(start, warmup_rows)
     fx_needed = any(specs[a].quote_currency != base_currency for a in (specs if fx_for_signals else traded))
-    raws = fetch_assets(provider, specs, fetch_start, end)
-    rates = fetch_rates(provider, fx_symbol if fx_needed else None, cash_symbol, fetch_start, end)
-    if start is None:  # auto: from where every series has data (each asset's last value before it)
-        raws, rates = common_history(raws, rates, lead=_warmup_span(warmup_rows))
-    opens_of = traded if with_open else ()
+    raws, rates = fetch_series(provider, specs, fx_symbol if fx_needed else None, cash_symbol, start, end, warmup_rows)
+    opening = traded if with_open else ()
     series, opens, asset_notes = load_assets(
-        provider, specs, raws, fields, check_calendar=check_calendar, opens_of=opens_of
+        provider, specs, raws, fields, check_calendar=check_calendar, opens_of=opening
     )
     extras, rate_notes = load_rates(provider, rates, fx_band)
     series, end_notes = _cut_to_common_end(series, specs, extras, _resumes(provider, extras, end))
-    notes = [*asset_notes, *rate_notes, *end_notes]
     panel = build_panel(
         series,
         specs,
         price_field=fields,
         source=provider.name,
         synthetic=provider.synthetic,
-        notes=tuple(notes),
+        notes=(*asset_notes, *rate_notes, *end_notes),
         base_currency=base_currency,
         opens=opens if with_open else None,
         usdhkd=next((e.values for e in extras if e.role == "exchange rate"), None),
@@ -304,18 +295,6 @@ def load_panel(
         _check_opens(panel, s0, traded)
     keep_from = _first_kept_row(panel.traded, max(0, s0 - warmup_rows))
     return LoadedPanel(panel=panel.slice(keep_from), start=s0 - keep_from, warmup_needed=warmup_rows)
-
-
-def _fetch_start(start: dt.date | None, warmup_rows: int) -> dt.date | None:
-    """The first date to fetch: far enough before ``start`` for ``warmup_rows`` rows (None: from the beginning)."""
-    if start is None:
-        return None
-    return start - _warmup_span(warmup_rows)
-
-
-def _warmup_span(warmup_rows: int) -> dt.timedelta:
-    """Calendar days that hold ``warmup_rows`` rows of the panel, with a margin."""
-    return dt.timedelta(days=int(warmup_rows * _DAYS_PER_ROW) + _DAYS_MARGIN)
 
 
 def _resumes(provider: Provider, extras: list[Extra], end: dt.date | None) -> dict[str, pd.Timestamp]:
