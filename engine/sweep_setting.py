@@ -23,7 +23,7 @@ from engine.errors import ConfigError
 from engine.evaluate import warmup_rows
 from engine.signals import signal_key, signal_lookback
 
-__all__ = ["Setting", "check_usable", "setting", "signal_keys", "sub_grid", "sweep_warmup"]
+__all__ = ["Setting", "check_usable", "setting", "signal_keys", "sub_grid", "sweep_warmup", "warmup_range"]
 
 
 @dataclass(frozen=True)
@@ -117,17 +117,22 @@ def sub_grid(grid: Grid, keys: Sequence[str]) -> tuple[Grid, np.ndarray]:
 
 
 def sweep_warmup(cfg: StrategyConfig, grid: Grid) -> int:
-    """Rows of history every combination needs before the start (the longest warm-up of all): one
+    """Rows of history every combination needs before the start (the longest warm-up of all)."""
+    return warmup_range(cfg, grid)[1]
+
+
+def warmup_range(cfg: StrategyConfig, grid: Grid) -> tuple[int, int]:
+    """The shortest and the longest warm-up (rows of history before the start) of the grid's combinations: one
     pass over the distinct values of the keys that change a signal, the lag or the sizing window."""
     keys = signal_keys(cfg, grid.keys)
     keys += [
         k for k in grid.keys if sweep_target(cfg, k)[:2] == ("execution", "lag") or sweep_target(cfg, k)[0] == "sizing"
     ]
-    out = 0
+    rows = []
     for combo in sub_grid(grid, keys)[0]:
         s = setting(cfg, combo)
-        out = max(out, warmup_rows(s.signals, cfg.rules, s.lag, sizing=s.sizing))
-    return out
+        rows.append(warmup_rows(s.signals, cfg.rules, s.lag, sizing=s.sizing))
+    return min(rows), max(rows)
 
 
 def check_usable(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> None:

@@ -280,6 +280,49 @@ def test_real_data_sweep_rows_equal_single_runs(data_dir: Path) -> None:
 # ------------------------------------------------------------------------------------------- the command
 
 
+AUTO = """\
+name: auto_sweep
+data: {source: synthetic, start: auto, end: 2004-12-31}
+params: {window: 40}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+signals:
+  rel: {fn: relative_momentum, a: us, b: hk, window: $window}
+rules:
+  - when: rel > 0
+    weights: {us: 1.0}
+  - otherwise: {hk: 1.0}
+execution: {lag: 1, rebalance: on_change}
+costs: {fee_bps: 5, slippage_bps: 5}
+"""
+
+
+def test_a_start_auto_grid_starts_every_row_after_its_longest_warm_up_and_says_so(tmp_path: Path) -> None:
+    """Every row covers the same dates: from where the 200-day window has warmed up.  A single run of the 20-day
+    combination starts earlier on its own; with the --start the caption names, it equals its row."""
+    sweep, single = tmp_path / "auto.yaml", tmp_path / "one.yaml"
+    sweep.write_text(AUTO + "sweep:\n  window: [20, 200]\n", encoding="utf-8")
+    single.write_text(AUTO.replace("window: 40", "window: 20"), encoding="utf-8")
+    results = str(tmp_path / "results")
+    doc = json.loads(invoke("sweep", str(sweep), "--results-dir", results, "--reps", "100", "--format", "json").stdout)
+    start, row = doc["sweep"]["start"], next(r for r in doc["rows"] if r["window"] == 20)
+    assert doc["sweep"]["warmup_rows"] == [21, 201]
+    said = " ".join(invoke("sweep", str(sweep), "--results-dir", results, "--reps", "100").stdout.split())
+    assert f"start: auto: every row starts on {start}, once the grid's longest warm-up (201 rows; the shortest" in said
+    assert f"add --start {start} to compare it with its row" in said
+
+    def run(*extra: str) -> dict:
+        out = invoke("run", str(single), "--results-dir", results, "--format", "json", *extra).stdout
+        return json.loads(out)[0]
+
+    own, aligned = run(), run("--start", start)
+    assert own["start"] < start and own["total_return"] != pytest.approx(row["total_return"], rel=1e-6)
+    assert aligned["start"] == start
+    for key in ("total_return", "sharpe", "max_drawdown", "final_value"):
+        assert aligned[key] == pytest.approx(row[key], rel=1e-12, abs=1e-12), key
+
+
 def test_sweep_command_stores_every_combination_and_a_heatmap(small, tmp_path: Path) -> None:
     path = small[0]
     results, html = tmp_path / "results", tmp_path / "heat.html"

@@ -71,6 +71,7 @@ from engine.sweep import (
     sweep_id,
     sweep_warmup,
 )
+from engine.sweep_setting import warmup_range
 
 __all__ = [
     "FUSED",
@@ -323,6 +324,8 @@ def _staging_meta(
         "start": str(panel.dates[loaded.start].date()),
         "end": str(panel.dates[-1].date()),
     }
+    if cfg.data.start_date is None:  # auto: the rows start once the longest warm-up is done (docs/sweeps.md)
+        meta["warmup_rows"] = list(warmup_range(cfg, g))
     try:
         staging.mkdir(parents=True, exist_ok=True)
         write_atomic(meta_path, lambda p: p.write_text(dumps_json(meta), encoding="utf-8"))

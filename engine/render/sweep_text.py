@@ -131,6 +131,7 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
         f"Annualised with {man.get('periods_per_year', float('nan')):.1f} trading periods per year (not 365); "
         "Sharpe, Sortino, the interval, PSR, P(SR>ref) and DSR are in excess of the config's cash rate."
     )
+    lines += _auto_start(man)
     years, n_returns = _window_years(man)
     if years < MIN_YEARS:
         extrapolated = ", ".join(c for c in SWEEP_TABLE if c in ANNUALISED)
@@ -172,6 +173,18 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
         Whole(f'Stored in {outcome.sweep_dir} (query: seesaw runs query "{query}" --results-dir {results}).')
     )
     return lines
+
+
+def _auto_start(man: Mapping[str, Any]) -> list[str]:
+    """The line on a ``start: auto`` grid whose warm-ups differ: every row starts after the longest."""
+    shortest, longest = man.get("warmup_rows") or (0, 0)
+    if shortest == longest:
+        return []
+    return [
+        f"start: auto: every row starts on {man['start']}, once the grid's longest warm-up ({longest} rows; the "
+        f"shortest is {shortest}) is done, so that all cover the same dates; a single run of a combination with "
+        f"a shorter warm-up may start earlier: add --start {man['start']} to compare it with its row."
+    ]
 
 
 def _window_years(man: Mapping[str, Any]) -> tuple[float, int]:
