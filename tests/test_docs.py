@@ -13,6 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from engine.config import models
+from engine.config.params import SWEEPABLE_PATHS
 from engine.config.reference import config_reference
 from engine.render.text import JSON_KEYS
 from strategies import REGISTRY
@@ -24,6 +25,7 @@ README = README_PATH.read_text(encoding="utf-8")
 CONFIG_PAGE = (DOCS / "config.md").read_text(encoding="utf-8")
 METHODOLOGY = (DOCS / "methodology.md").read_text(encoding="utf-8")
 RUNS_PAGE = (DOCS / "runs.md").read_text(encoding="utf-8")
+SWEEPS_PAGE = (DOCS / "sweeps.md").read_text(encoding="utf-8")
 TEST_COMMAND = "pip install -e '.[dev]' && python -m pytest"
 RUN_COMMAND = "pip install -e . && seesaw compare configs/*.yaml --source synthetic"
 #: The heading that follows the two commands in README.md.
@@ -104,6 +106,12 @@ def test_config_page_says_how_to_regenerate_it() -> None:
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_every_signal_is_documented(name: str) -> None:
     assert f"`{name}`" in CONFIG_PAGE, f"signal {name} is not documented in docs/config.md"
+
+
+@pytest.mark.parametrize("path", SWEEPABLE_PATHS)
+def test_every_sweepable_path_is_documented(path: str) -> None:
+    grid = SWEEPS_PAGE[SWEEPS_PAGE.index("## The grid") :]
+    assert f"`{path}`" in grid[: grid.index("\n## ")], f"sweep key {path} is not listed in docs/sweeps.md"
 
 
 @pytest.mark.parametrize("key", JSON_KEYS)

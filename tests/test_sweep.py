@@ -154,6 +154,11 @@ def test_too_many_combinations_is_refused(small) -> None:
             "cannot be swept together",
         ),
         ("{execution.min_hold: [-1]}", "sweep.execution.min_hold[0]", "greater than or equal to 0"),
+        (
+            "{execution.rebalance: [on_change, {band: 0.05}]}",
+            "sweep.execution.rebalance[1]",
+            "is not a number or a name (a band is swept as execution.rebalance.band)",
+        ),
     ],
 )
 def test_a_bad_sweep_block_is_one_line_with_its_yaml_path_and_exit_2(

@@ -151,8 +151,12 @@ def expand_values(key: str, spec: Any) -> list[Any]:
         seen: set[Any] = set()
         for i, value in enumerate(spec):
             if not (_is_number(value) or isinstance(value, str)):
+                hint = " (a band is swept as execution.rebalance.band)" if isinstance(value, dict) else ""
                 raise ConfigError(
-                    f"value {value!r} is not a number or a name", path=f"{path}[{i}]", expected="a number", got=value
+                    f"value {value!r} is not a number or a name{hint}",
+                    path=f"{path}[{i}]",
+                    expected="a number",
+                    got=value,
                 )
             if value in seen:
                 raise ConfigError(f"value {value!r} is listed twice", path=path, expected="distinct values", got=value)
