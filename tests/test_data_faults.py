@@ -681,21 +681,25 @@ def test_a_data_directory_that_is_a_file_is_named_as_such(tmp_path: Path) -> Non
         load_for_config(CsvProvider(tmp_path / "missing"), load_config(_config(tmp_path)), warmup_rows=5)
 
 
+def _auto_with_spike(directory: Path, spiked: str, k: int, late: str, first: int) -> tuple[LoadedPanel, list[str]]:
+    """A ``start: auto`` run's panel and notes on the clean data with row ``k`` of ``spiked`` scaled tenfold and
+    ``late`` (a file name) kept from its row ``first`` on."""
+    _write(directory, Fault("spike", spiked, spike(10.0, k), "repaired", ()))
+    h, r = _rows(CLEAN[late])
+    (directory / late).write_bytes(_join(h, r[first:]))
+    config = directory / "faults.yaml"
+    config.write_text(CONFIG.format(start="auto", price="close"), encoding="utf-8")
+    provider = CsvProvider(directory)
+    loaded = load_for_config(provider, load_config(config), warmup_rows=5)
+    return loaded, [*loaded.panel.notes, *provider.notes]
+
+
 def test_start_auto_checks_and_notes_only_the_history_every_asset_shares(tmp_path: Path) -> None:
     """With ``start: auto`` the run starts once every asset has data: a spike in the S&P 500 a year before the
     Hang Seng's first row is never used, so it is not noted; the same spike after that row is."""
-    hk_first = HK_DATES.index("2019-01-02")
-    early, late = US_DATES.index("2018-06-14"), K
-    for k, noted in ((early, False), (late, True)):
-        directory = tmp_path / f"spike_{k}"
-        _write(directory, Fault("spike", "GSPC.csv", spike(10.0, k), "repaired", ()))
-        h, r = _rows(CLEAN["HSI.csv"])
-        (directory / "HSI.csv").write_bytes(_join(h, r[hk_first:]))  # the Hang Seng from 2019 on
-        config = directory / "faults.yaml"
-        config.write_text(CONFIG.format(start="auto", price="close"), encoding="utf-8")
-        provider = CsvProvider(directory)
-        loaded = load_for_config(provider, load_config(config), warmup_rows=5)
-        notes = [*loaded.panel.notes, *provider.notes]
+    hk_first = HK_DATES.index("2019-01-02")  # the Hang Seng from 2019 on
+    for k, noted in ((US_DATES.index("2018-06-14"), False), (K, True)):
+        loaded, notes = _auto_with_spike(tmp_path / f"spike_{k}", "GSPC.csv", k, "HSI.csv", hk_first)
         assert any(US_DATES[k] in n and "spike" in n for n in notes) is noted, notes
         assert loaded.panel.dates[loaded.start] > pd.Timestamp("2019-01-02")  # five warm-up rows after both begin
 
@@ -704,17 +708,8 @@ def test_start_auto_checks_and_notes_no_history_before_the_exchange_rates_first_
     """USD/HKD begins on 2019-03-01, after both assets: the run starts there, its warm-up on the assets' rows
     before it, so a Hang Seng spike in mid-2018 is never used and not noted; the same spike in June 2019 is."""
     fx_first = FX_DATES.index("2019-03-01")
-    early, late = HK_DATES.index("2018-06-14"), HK_DATES.index("2019-06-14")
-    for k, noted in ((early, False), (late, True)):
-        directory = tmp_path / f"spike_{k}"
-        _write(directory, Fault("spike", "HSI.csv", spike(10.0, k), "repaired", ()))
-        h, r = _rows(CLEAN["HKD_X.csv"])
-        (directory / "HKD_X.csv").write_bytes(_join(h, r[fx_first:]))
-        config = directory / "faults.yaml"
-        config.write_text(CONFIG.format(start="auto", price="close"), encoding="utf-8")
-        provider = CsvProvider(directory)
-        loaded = load_for_config(provider, load_config(config), warmup_rows=5)
-        notes = [*loaded.panel.notes, *provider.notes]
+    for k, noted in ((HK_DATES.index("2018-06-14"), False), (HK_DATES.index("2019-06-14"), True)):
+        loaded, notes = _auto_with_spike(tmp_path / f"spike_{k}", "HSI.csv", k, "HKD_X.csv", fx_first)
         assert any(HK_DATES[k] in n and "spike" in n for n in notes) is noted, notes
         assert not any("2018" in n for n in notes), notes
         assert loaded.panel.dates[loaded.start] == pd.Timestamp("2019-03-01")  # warmed up on the rows before
