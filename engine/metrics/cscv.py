@@ -443,6 +443,7 @@ def logit_histogram(result: PBOResult, *, bins: int = 20) -> tuple[np.ndarray, n
         raise ValueError(f"bins must be an even integer >= 2, got {b}")
     top = math.log(result.n_combinations_tested)
     edges = np.linspace(-top, top, b + 1)
+    edges[b // 2] = 0.0  # linspace leaves it at a rounding error from 0 for some N (8.9e-16 for N = 392)
     # side="left": edges[i-1] < x <= edges[i] gives i; -ln N itself (i = 0) goes to the first bin
     which = np.clip(np.searchsorted(edges, result.logits, side="left") - 1, 0, b - 1)
     return edges, np.bincount(which, minlength=b)

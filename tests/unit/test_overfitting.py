@@ -23,6 +23,7 @@ import pytest
 import engine.metrics.overfitting as ovf
 from engine.metrics.overfitting import deflated_sharpe_of_best, logit_histogram, pbo_cscv
 from engine.metrics.significance import deflated_sharpe, per_period_sharpe, probabilistic_sharpe
+from engine.render.html.charts import pbo_figure
 
 LN3 = math.log(3.0)
 
@@ -186,6 +187,22 @@ def test_logit_histogram_of_the_hand_example() -> None:
     edges, counts = logit_histogram(res, bins=6)  # width ln3 / 3
     assert edges == pytest.approx(np.arange(-3, 4) * LN3 / 3, abs=1e-15)
     assert counts.tolist() == [1, 0, 3, 0, 0, 2]
+
+
+@pytest.mark.parametrize("n", [7, 12, 392, 5061])
+def test_logit_histograms_middle_edge_is_zero_so_its_left_half_adds_up_to_pbo(n: int) -> None:
+    """np.linspace(-ln N, ln N, 21) puts its middle point at 8.9e-16 for N = 392: a chart colouring the bins
+    whose right edge is <= 0 then left a whole bin of overfit splits out of the red ones."""
+    res = pbo_cscv(np.random.default_rng(n).normal(0.0, 0.01, (64, n)), n_splits=4)
+    edges, counts = logit_histogram(res)
+    assert edges[10] == 0.0
+    assert counts[:10].sum() == counts[edges[1:] <= 0].sum() == round(res.pbo * len(res.logits))
+    fig = pbo_figure(edges.tolist(), counts.tolist(), pbo=res.pbo, title="t")
+    red = np.array(fig.data[0].marker.color) == "#b3261e"
+    stored = edges.copy()
+    stored[10] = 8.881784197001252e-16  # as a sweep stored before the middle edge was set
+    again = np.array(pbo_figure(stored.tolist(), counts.tolist(), pbo=res.pbo, title="t").data[0].marker.color)
+    assert red.tolist() == (again == "#b3261e").tolist() == [True] * 10 + [False] * 10
 
 
 def test_logit_histogram_adds_up_to_pbo() -> None:

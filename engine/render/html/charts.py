@@ -430,7 +430,9 @@ def pbo_figure(edges: Sequence[float], counts: Sequence[int], *, pbo: float, tit
     """
     e = np.asarray(edges, dtype=float)
     c = np.asarray(counts, dtype=np.int64)
-    left = e[1:] <= 0
+    # the bins are symmetric about 0 (an even number of them): the first half is left of 0, whatever rounding
+    # error a stored middle edge has (sweeps stored before it was set to 0 exactly)
+    left = np.arange(len(c)) < len(c) // 2
     fig = go.Figure(
         go.Bar(
             x=(e[:-1] + e[1:]) / 2,
