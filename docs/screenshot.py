@@ -34,7 +34,11 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=1900, help="pixels from the top of the page")
     args = parser.parse_args()
 
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("error: docs/screenshot.py needs Playwright: pip install -e '.[dev]'", file=sys.stderr)
+        return 2
 
     errors: list[str] = []
     with sync_playwright() as pw:

@@ -2,7 +2,7 @@
 
 * plotly.js is the vendored cartesian partial bundle, the version plotly.py expects (a plotly upgrade
   fails here until the bundle is replaced), and it has every trace type the reports draw.
-* A 25-year comparison of the ten shipped strategies on the real data is under 4 MB.
+* A 25-year comparison of the fifteen shipped strategies on the real data is under 4 MB.
 * Every heatmap of one metric on a page has the same colour range, symmetric about 0 when it holds both signs.
 * In Chromium at 1280 px (and 1920 px): the page never scrolls sideways (a wide table scrolls in its own
   box), and no two text labels of a chart overlap (risk-return, folds, signals' thresholds).
