@@ -24,7 +24,7 @@ ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-WIDTH = 1280  # the narrow window the reports are laid out for (issue 15)
+WIDTH = 1280  # the narrowest window the reports are laid out for (tests/test_html_layout.py)
 
 
 def main() -> int:

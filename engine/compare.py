@@ -302,8 +302,9 @@ def qualified_labels(entries: Sequence[tuple[str, str, str]]) -> list[str]:
 
 
 def _reference_name(curves: _Labelled, benchmark: str | None) -> str:
-    """The reference row: ``benchmark``, else ``DEFAULT_BENCHMARK`` when present, else the first benchmark;
-    a benchmark's plain name picks the first row of that name when several rows qualify it."""
+    """The reference row: ``benchmark``, else ``DEFAULT_BENCHMARK`` when present, else the first benchmark, else
+    ``""`` (no run compared has one); a benchmark's plain name picks the first row of that name when several rows
+    qualify it."""
     bench_names = [k for k, v in curves.items() if not v[3]]
     wanted = benchmark or DEFAULT_BENCHMARK
     for label in bench_names:
@@ -324,7 +325,7 @@ def _on_common_dates(
     rebase = _rebase_for(curves, first)
     cut = {label: rebase(series, first, last, initial=initial) for label, (series, initial, _, _) in curves.items()}
     # Every curve on exactly the same dates (the union timelines of the runs may differ when mixed).
-    dates = cut[reference][0].index
+    dates = cut[reference][0].index if reference in cut else next(iter(cut.values()))[0].index  # "": no benchmark
     for v, _ in cut.values():
         dates = dates.intersection(v.index)
     if len(dates) < 2:  # measured from the window's first close, one date was left
@@ -359,16 +360,19 @@ def _row(
     run: StoredRun,
     is_strategy: bool,
     risk_free: np.ndarray,
-    reference: tuple[pd.Series, float],
+    reference: tuple[pd.Series, float] | None,
     ppy: float,
 ) -> dict[str, Any]:
-    """One row before its statistics: the metrics of ``value``, against the ``reference`` curve and its V_-1,
-    its betas, its data, and (a strategy's only) its trading."""
+    """One row before its statistics: the metrics of ``value``, against the ``reference`` curve and its V_-1
+    (None: no benchmark, so no relative metrics), its betas, its data, and (a strategy's only) its trading."""
     dates = value.index
     row: dict[str, Any] = {"kind": "strategy" if is_strategy else "benchmark", "name": label}
     row.update({"start": str(dates[0].date()), "end": str(dates[-1].date())})
     row.update(cmp.row_metrics(value, initial, risk_free=risk_free))
-    row.update(cmp.relative_metrics(value, reference[0], initial, reference[1], ppy))
+    if reference is None:
+        row.update(dict.fromkeys(("excess_return", "tracking_error", "information_ratio"), math.nan))
+    else:
+        row.update(cmp.relative_metrics(value, reference[0], initial, reference[1], ppy))
     markets = {a: run.prices.loc[dates, a] for a in run.prices.columns}
     row.update({f"beta_{a}": b for a, b in cmp.betas(value, initial, markets).items()})
     row["currency"] = base_currency(run)
@@ -426,9 +430,9 @@ def _rows_and_spa(
     The bootstrap statistics (compiled, without the GIL) are drawn on other threads while this one
     computes the rows and SPA; each number is the same whichever thread computes it.
     """
-    ref_value, ref_initial = measured[reference]
-    ref_raw = m.daily_returns(ref_value.to_numpy(), ref_initial)
-    ref_returns = ref_raw - rf[reference]
+    ref = measured.get(reference)  # None: no run compared has a benchmark
+    ref_raw = None if ref is None else m.daily_returns(ref[0].to_numpy(), ref[1])
+    ref_returns = None if ref_raw is None else ref_raw - rf[reference]
     returns = {label: m.daily_returns(v.to_numpy(), i) for label, (v, i) in measured.items() if curves[label][3]}
     # A row without a Sharpe ratio (its excess returns do not vary beyond rounding: cash earning the risk-free
     # rate) has no interval, PSR, P(SR>ref) or DSR either; flat zeros give each its "no variation" NaN.
@@ -436,16 +440,22 @@ def _rows_and_spa(
     strategy_returns = [np.zeros_like(r) if label in flat else r - rf[label] for label, r in returns.items()]
     # P(SR>ref) measures both Sharpe ratios over one rate, the strategy's own (as its row's Sharpe): a strategy
     # whose cash rate is not the reference's is compared with the reference's returns in excess of its rate.
-    other = [ref_raw - rf[label] if other_rate(rf, label, reference) else None for label in returns]
+    other = [
+        ref_raw - rf[label] if ref_raw is not None and other_rate(rf, label, reference) else None for label in returns
+    ]
     with ThreadPoolExecutor(1) as background:
         statistics = background.submit(_statistics, strategy_returns, ref_returns, ppy, reps, other)
         rows: list[dict[str, Any]] = []
         for label, (value, initial) in measured.items():
             _, _, run, is_strategy = curves[label]
-            rows.append(_row(label, value, initial, run, is_strategy, rf[label], measured[reference], ppy))
+            rows.append(_row(label, value, initial, run, is_strategy, rf[label], ref, ppy))
             rows[-1].update(_extra_columns(value, initial, ppy, by_year=by_year, regime=regime, risk_free=rf[label]))
         # SPA tests differences of returns, in which any rate both sides are measured over cancels
-        spa = sig.spa_pvalue(np.column_stack(list(returns.values())), ref_raw, reps=reps) if returns else {}
+        spa = (
+            sig.spa_pvalue(np.column_stack(list(returns.values())), ref_raw, reps=reps)
+            if returns and ref_raw is not None
+            else {}
+        )
         for row, values in zip([r for r in rows if r["kind"] == "strategy"], statistics.result(), strict=True):
             row.update(values)
     return rows, spa
@@ -453,7 +463,7 @@ def _rows_and_spa(
 
 def _statistics(
     strategy_returns: list[np.ndarray],
-    ref_returns: np.ndarray,
+    ref_returns: np.ndarray | None,
     ppy: float,
     reps: int,
     references: list[np.ndarray | None] | None = None,

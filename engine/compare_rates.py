@@ -21,7 +21,7 @@ __all__ = ["other_rate", "other_rate_notes", "risk_free_returns", "risk_free_tex
 def other_rate(rf: dict[str, np.ndarray], label: str, reference: str) -> bool:
     """Whether row ``label``'s risk-free returns differ from the reference's on some date (beyond rounding: two
     runs on the same rate series compound it over their own dates, so a day's rate may differ in its last bit)."""
-    return not np.allclose(rf[label], rf[reference], rtol=1e-9, atol=1e-15)
+    return reference in rf and not np.allclose(rf[label], rf[reference], rtol=1e-9, atol=1e-15)
 
 
 def other_rate_notes(rows: Sequence[dict[str, Any]], rf: dict[str, np.ndarray], reference: str) -> list[str]:

@@ -547,6 +547,23 @@ def test_two_runs_of_one_config_are_two_rows_named_by_run_id(tmp_path: Path) -> 
     assert message == f"error: run {first} of config 'buy_hold_us' is given twice; give each run once"
 
 
+def test_configs_without_benchmarks_are_compared_without_relative_figures(tmp_path: Path) -> None:
+    """No run has a benchmark: every absolute figure and statistic is there; excess return, IR, P(SR>ref) and
+    SPA, which need a reference, are not, and the caption and the JSON say there is none."""
+    text = (REPO / "configs" / "static_60_40.yaml").read_text(encoding="utf-8")
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(text[: text.index("benchmarks:")] + "initial_cash: 100000\n", encoding="utf-8")
+    common = ["--source", "synthetic", "--results-dir", str(tmp_path / "results"), "--reps", REPS]
+    doc = json.loads(ok("compare", str(bare), *common, "--format", "json"))
+    [row] = doc["rows"]
+    assert doc["reference"] is None and doc["spa"] == {}
+    assert row["excess_return"] is row["information_ratio"] is row["p_beats_ref"] is None
+    assert 0.0 < row["psr"] <= 1.0 and row["sharpe_ci_low"] < row["sharpe"] < row["sharpe_ci_high"]
+    said = " ".join(ok("compare", str(bare), *common).split())
+    assert "IR, P(SR>ref) and SPA: no benchmark (no run compared has one: –)." in said
+    assert "Benchmarks' turnover" not in said and "SPA test" not in said
+
+
 def test_runs_whose_shared_symbol_has_other_prices_are_refused(tmp_path: Path) -> None:
     """Same symbols, other data: a second synthetic seed cannot be chosen, so edit a stored quote."""
     ids = _two_runs(tmp_path, "static_60_40")

@@ -303,6 +303,11 @@ def significance_lines(reference: str, n_trials: int, trials: str = "strategies"
     ]
 
 
+def reference_words(c: Any) -> str:
+    """The comparison's reference benchmark as the caption names it (none: no run compared has a benchmark)."""
+    return str(c.reference) if c.reference else "no benchmark (no run compared has one: –)"
+
+
 def compare_caption(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None = None) -> list[str]:
     """What every compare output says under the table; ``shown``: the table's rows (default: all), the only
     ones a note may name."""
@@ -321,14 +326,14 @@ def compare_caption(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None
         annualised + "Sharpe, Sortino, the Sharpe interval, PSR, P(SR>ref) and DSR are of returns in excess of each "
         f"run's cash rate (a benchmark: its run's): {c.risk_free}; P(SR>ref) measures the reference over the "
         "strategy's rate, SPA their difference of returns. "
-        f"Reference benchmark for excess return (difference of CAGRs), IR, P(SR>ref) and SPA: {c.reference}. "
+        f"Reference benchmark for excess return (difference of CAGRs), IR, P(SR>ref) and SPA: {reference_words(c)}. "
         "Betas: same-date OLS betas on each asset's daily returns.",
         interval_sentence(
             f"Sharpe 95% CI: stationary bootstrap (arch), {reps} resamples, seed 20250120, automatic block length.",
             [r for r in (c.rows if shown is None else shown) if r["kind"] == "strategy"],
             [r["name"] for r in (c.rows if shown is None else shown) if r["kind"] == "strategy"],
         ),
-        *significance_lines(str(c.reference), n_strategies),
+        *significance_lines(reference_words(c), n_strategies),
     ]
     if c.spa:
         lines.append(spa_sentence(c.spa, "the reference"))
@@ -338,10 +343,11 @@ def compare_caption(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None
             f"Regime {c.regime!r}: {share * 100:.1f}% of days (each day classified by the regime at the previous "
             "close); returns annualised geometrically, Sharpe in excess of the cash rate as in the main table."
         )
-    lines.append(
-        "Benchmarks' turnover, switches and average weights are –: their fills are not stored, so they cannot be "
-        "measured over the common window (`seesaw run` shows them over each run's own dates)."
-    )
+    if any(r["kind"] == "benchmark" for r in c.rows):
+        lines.append(
+            "Benchmarks' turnover, switches and average weights are –: their fills are not stored, so they cannot "
+            "be measured over the common window (`seesaw run` shows them over each run's own dates)."
+        )
     lines += list(getattr(c, "notes", ()) or ())
     lines += assumption_lines(c.assumptions or {})
     return lines
@@ -442,7 +448,7 @@ def compare_json(c: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str] | N
         {
             "first": str(c.first.date()),
             "last": str(c.last.date()),
-            "reference": c.reference,
+            "reference": c.reference or None,
             "data_fingerprints": list(c.fingerprints),
             "synthetic": c.synthetic,
             "spa": c.spa,

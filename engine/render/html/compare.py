@@ -39,6 +39,7 @@ from engine.render.text import (
     compare_columns,
     finite,
     format_value,
+    reference_words,
     significance_lines,
     spa_sentence,
 )
@@ -120,7 +121,7 @@ def _summary_sections(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) 
     facts = [
         ("common window", f"{c.first.date()} → {c.last.date()}"),
         ("data fingerprints", ", ".join(c.fingerprints)),
-        ("reference benchmark", c.reference),
+        ("reference benchmark", reference_words(c)),
         ("strategies", str(sum(r["kind"] == "strategy" for r in rows))),
         ("risk-free rate", c.risk_free),
     ]
@@ -176,14 +177,21 @@ def _statistics_section(c: Comparison, rows: Sequence[dict[str, Any]], reps: int
         [(r["name"], r["sharpe"], r["sharpe_ci_low"], r["sharpe_ci_high"]) for r in strategies],
         title="Sharpe with its 95% stationary-bootstrap interval",
     )
-    spa = [spa_sentence(c.spa, str(c.reference))] if c.spa else ["No SPA test: no strategy in the comparison."]
+    spa = [spa_sentence(c.spa, str(c.reference))] if c.spa else [_no_spa(c)]
     notes = [
         *spa,
         f"Sharpe interval: stationary bootstrap (arch), {reps} resamples, seed 20250120.",
-        *significance_lines(str(c.reference), len(strategies)),
+        *significance_lines(reference_words(c), len(strategies)),
     ]
     body = figure_html(figures["sharpe_interval"], "fig-sharpe-interval") + _stats_table(rows)
     return Section("statistics", "Statistics", body + paragraphs(notes, "small"))
+
+
+def _no_spa(c: Comparison) -> str:
+    """Why the page has no SPA test."""
+    if not c.reference:
+        return "No SPA test: no benchmark to test the strategies against."
+    return "No SPA test: no strategy in the comparison."
 
 
 def compare_report(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) -> Report:
