@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from engine.config import models
 from engine.config.params import SWEEPABLE_PATHS
 from engine.config.reference import config_reference
-from engine.render.text import JSON_KEYS
+from engine.render.text import COMPARE_COLUMNS, JSON_KEYS
 from strategies import REGISTRY
 from tests.conftest import REPO
 
@@ -26,6 +26,7 @@ CONFIG_PAGE = (DOCS / "config.md").read_text(encoding="utf-8")
 METHODOLOGY = (DOCS / "methodology.md").read_text(encoding="utf-8")
 RUNS_PAGE = (DOCS / "runs.md").read_text(encoding="utf-8")
 SWEEPS_PAGE = (DOCS / "sweeps.md").read_text(encoding="utf-8")
+COMPARE_PAGE = (DOCS / "compare.md").read_text(encoding="utf-8")
 TEST_COMMAND = "pip install -e '.[dev]' && python -m pytest"
 RUN_COMMAND = "pip install -e . && seesaw compare configs/*.yaml --source synthetic"
 #: The heading that follows the two commands in README.md.
@@ -112,6 +113,13 @@ def test_every_signal_is_documented(name: str) -> None:
 def test_every_sweepable_path_is_documented(path: str) -> None:
     grid = SWEEPS_PAGE[SWEEPS_PAGE.index("## The grid") :]
     assert f"`{path}`" in grid[: grid.index("\n## ")], f"sweep key {path} is not listed in docs/sweeps.md"
+
+
+@pytest.mark.parametrize("key", ["kind", "currency", *(k for k, *_ in COMPARE_COLUMNS if not k.startswith("beta_"))])
+def test_every_compare_column_key_is_listed(key: str) -> None:
+    listed = COMPARE_PAGE[COMPARE_PAGE.index("refused with the list of valid ones") :]
+    listed = listed[: listed.index("`, the regime columns")]
+    assert re.search(rf"\b{key}\b", listed), f"--columns key {key} is not listed in docs/compare.md"
 
 
 @pytest.mark.parametrize("key", JSON_KEYS)
