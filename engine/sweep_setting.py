@@ -23,7 +23,16 @@ from engine.errors import ConfigError
 from engine.evaluate import warmup_rows
 from engine.signals import signal_key, signal_lookback
 
-__all__ = ["Setting", "check_usable", "setting", "signal_keys", "sub_grid", "sweep_warmup", "warmup_range"]
+__all__ = [
+    "Setting",
+    "check_usable",
+    "setting",
+    "short_warmup",
+    "signal_keys",
+    "sub_grid",
+    "sweep_warmup",
+    "warmup_range",
+]
 
 
 @dataclass(frozen=True)
@@ -122,17 +131,37 @@ def sweep_warmup(cfg: StrategyConfig, grid: Grid) -> int:
 
 
 def warmup_range(cfg: StrategyConfig, grid: Grid) -> tuple[int, int]:
-    """The shortest and the longest warm-up (rows of history before the start) of the grid's combinations: one
-    pass over the distinct values of the keys that change a signal, the lag or the sizing window."""
+    """The shortest and the longest warm-up (rows of history before the start) of the grid's combinations."""
+    rows = _warmups(cfg, grid)[2]
+    return int(rows.min()), int(rows.max())
+
+
+def short_warmup(cfg: StrategyConfig, grid: Grid, available: int) -> dict[str, Any] | None:
+    """The combinations whose warm-up is longer than the ``available`` rows of history before the start, as a
+    sweep's manifest records them (``available``, ``combinations``: how many, ``example``: the values of the
+    keys that set the warm-up in the first of them); None when every combination has its warm-up."""
+    sub, index, rows = _warmups(cfg, grid)
+    short = rows > available
+    if not short.any():
+        return None
+    first = int(np.flatnonzero(short)[0])
+    example = dict(zip(sub.keys, list(sub)[first].values(), strict=True)) if sub.keys else {}
+    return {"available": available, "combinations": int(short[index].sum()), "example": example}
+
+
+def _warmups(cfg: StrategyConfig, grid: Grid) -> tuple[Grid, np.ndarray, np.ndarray]:
+    """The grid of the keys that change a signal, the lag or the sizing window (:func:`sub_grid`: the grid, each
+    combination's position in it) and the warm-up of each of its combinations: one pass over their values."""
     keys = signal_keys(cfg, grid.keys)
     keys += [
         k for k in grid.keys if sweep_target(cfg, k)[:2] == ("execution", "lag") or sweep_target(cfg, k)[0] == "sizing"
     ]
+    sub, index = sub_grid(grid, keys)
     rows = []
-    for combo in sub_grid(grid, keys)[0]:
+    for combo in sub:
         s = setting(cfg, combo)
         rows.append(warmup_rows(s.signals, cfg.rules, s.lag, sizing=s.sizing))
-    return min(rows), max(rows)
+    return sub, index, np.asarray(rows, dtype=np.int64)
 
 
 def check_usable(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> None:

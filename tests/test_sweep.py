@@ -285,6 +285,23 @@ def test_real_data_sweep_rows_equal_single_runs(data_dir: Path) -> None:
 # ------------------------------------------------------------------------------------------- the command
 
 
+def test_combinations_the_data_cannot_warm_up_before_an_explicit_start_are_named(tmp_path: Path) -> None:
+    """About 105 dates of synthetic history before 1998-06-01: the 200-day window cannot warm up, so its row is
+    partly the otherwise rule; the caption and sweep.json say how many combinations that is, and which."""
+    sweep = tmp_path / "short.yaml"
+    text = AUTO.replace("start: auto, end: 2004-12-31", "start: 1998-06-01, end: 2002-12-31")
+    sweep.write_text(text + "sweep:\n  window: [20, 50, 200]\n", encoding="utf-8")
+    args = ["sweep", str(sweep), "--results-dir", str(tmp_path / "results"), "--reps", "100"]
+    doc = json.loads(invoke(*args, "--format", "json").stdout)
+    short = doc["sweep"]["warmup_short"]
+    assert short["combinations"] == 1 and short["example"] == {"window": 200} and 50 < short["available"] < 200
+    said = " ".join(invoke(*args).stdout.split())
+    assert f"Warning: 1 of 3 combinations need more warm-up than the {short['available']} dates of data" in said
+    assert "(such as window = 200)" in said
+    sweep.write_text(text + "sweep:\n  window: [20, 50]\n", encoding="utf-8")
+    assert "warmup_short" not in json.loads(invoke(*args, "--format", "json").stdout)["sweep"]
+
+
 AUTO = """\
 name: auto_sweep
 data: {source: synthetic, start: auto, end: 2004-12-31}

@@ -71,7 +71,7 @@ from engine.sweep import (
     sweep_id,
     sweep_warmup,
 )
-from engine.sweep_setting import warmup_range
+from engine.sweep_setting import short_warmup, warmup_range
 
 __all__ = [
     "FUSED",
@@ -326,6 +326,8 @@ def _staging_meta(
     }
     if cfg.data.start_date is None:  # auto: the rows start once the longest warm-up is done (docs/sweeps.md)
         meta["warmup_rows"] = list(warmup_range(cfg, g))
+    elif short := short_warmup(cfg, g, loaded.warmup_used):  # an explicit start the data has too little before
+        meta["warmup_short"] = short
     try:
         staging.mkdir(parents=True, exist_ok=True)
         write_atomic(meta_path, lambda p: p.write_text(dumps_json(meta), encoding="utf-8"))

@@ -131,7 +131,7 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
         f"Annualised with {man.get('periods_per_year', float('nan')):.1f} trading periods per year (not 365); "
         "Sharpe, Sortino, the interval, PSR, P(SR>ref) and DSR are in excess of the config's cash rate."
     )
-    lines += _auto_start(man)
+    lines += _auto_start(man) + _short_warmup(man)
     years, n_returns = _window_years(man)
     if years < MIN_YEARS:
         extrapolated = ", ".join(c for c in SWEEP_TABLE if c in ANNUALISED)
@@ -184,6 +184,20 @@ def _auto_start(man: Mapping[str, Any]) -> list[str]:
         f"start: auto: every row starts on {man['start']}, once the grid's longest warm-up ({longest} rows; the "
         f"shortest is {shortest}) is done, so that all cover the same dates; a single run of a combination with "
         f"a shorter warm-up may start earlier: add --start {man['start']} to compare it with its row."
+    ]
+
+
+def _short_warmup(man: Mapping[str, Any]) -> list[str]:
+    """The warning on combinations the data has too little history before the start to warm up."""
+    short = man.get("warmup_short")
+    if not short:
+        return []
+    example = ", ".join(f"{k} = {v}" for k, v in short["example"].items())
+    return [
+        f"Warning: {short['combinations']:,} of {int(man['combinations']):,} combinations need more warm-up than the "
+        f"{short['available']} dates of data before the start{f' (such as {example})' if example else ''}: until "
+        "their signals are complete the rules naming them are false and the otherwise weights apply, so those rows "
+        "are not their rule's alone (a single run of one says so too)."
     ]
 
 
