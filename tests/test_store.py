@@ -361,6 +361,27 @@ def test_a_damaged_parquet_file_is_left_out_of_its_view_not_an_error(tmp_path: P
     assert {r["run_id"] for r in _query(db, "SELECT DISTINCT run_id FROM weights")} == {ratio.name, corr.name}
 
 
+@pytest.mark.parametrize("damage", ["cut", "deleted"])
+def test_a_file_damaged_after_indexing_is_left_out_of_queries_and_later_views(tmp_path: Path, damage: str) -> None:
+    """A run's weights.parquet cut short (or its equity.parquet deleted) after the runs were indexed: ``runs
+    query`` still answers, from the other run's file, and so does the view the next write rebuilds."""
+    results = tmp_path / "R"
+    run_ok(RATIO, CORR, results=results)
+    [ratio] = _run_dirs(results, "ratio_trend")
+    [corr] = _run_dirs(results, "corr_breakdown")
+    table = "weights" if damage == "cut" else "equity"
+    if damage == "cut":
+        os.truncate(corr / "weights.parquet", 500)
+    else:
+        (corr / "equity.parquet").unlink()
+    sql = f"SELECT DISTINCT run_id FROM {table}"
+    asked = invoke("runs", "query", sql, "--format", "json", "--results-dir", results)
+    assert asked.exit_code == 0, asked.stderr
+    assert [r["run_id"] for r in json.loads(asked.stdout)] == [ratio.name]
+    run_ok(_variant(tmp_path, RATIO, "another", 7), results=results)  # a write: the catalog's views again
+    assert corr.name not in {r["run_id"] for r in _query(results / "seesaw.duckdb", sql)}
+
+
 @pytest.mark.parametrize(
     ("table", "column", "value", "said"),
     [

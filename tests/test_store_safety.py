@@ -417,7 +417,13 @@ def test_a_run_id_prefix_is_a_prefix_not_a_pattern(store: Path, tmp_path: Path, 
     assert prefix.exit_code == 0, prefix.stderr
 
 
-@pytest.mark.parametrize("damage", ["metrics_cut", "metrics_not_a_run", "equity_deleted", "config_deleted"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "metrics_cut", "metrics_not_a_run", "equity_deleted", "config_deleted", "run_json_cut", "config_garbage",
+        "csv_deleted", "weights_parquet_cut",
+    ],
+)  # fmt: skip
 def test_a_damaged_stored_run_is_never_reused_as_it_is(tmp_path: Path, damage: str) -> None:
     """The run a config would reuse was damaged after it was written: one line naming it and --force, exit 2,
     never a traceback nor a table from what is left; --force computes it again."""
@@ -429,12 +435,33 @@ def test_a_damaged_stored_run_is_never_reused_as_it_is(tmp_path: Path, damage: s
         os.truncate(run_dir / "metrics.json", 100)
     elif damage == "metrics_not_a_run":
         (run_dir / "metrics.json").write_text("[]", encoding="utf-8")
+    elif damage == "run_json_cut":
+        os.truncate(run_dir / "run.json", 50)
+    elif damage == "config_garbage":
+        (run_dir / "config.yaml").write_text("garbage: [\n", encoding="utf-8")
+    elif damage == "csv_deleted":
+        (run_dir / "equity.csv").unlink()
+    elif damage == "weights_parquet_cut":
+        os.truncate(run_dir / "weights.parquet", 500)
     else:
         (run_dir / ("equity.parquet" if damage == "equity_deleted" else "config.yaml")).unlink()
     again = invoke(*cmd)
     assert again.exit_code == 2, again.stderr
     [line] = again.stderr.strip().splitlines()
     assert line.startswith(f"error: {run_dir}: ") and line.endswith("run its config again with --force")
+    assert invoke(*cmd, "--force").exit_code == 0
+
+
+def test_a_stored_sweep_whose_config_was_damaged_is_refused_in_one_line(tmp_path: Path, sweep_config: Path) -> None:
+    results = tmp_path / "R"
+    cmd = ["sweep", sweep_config, "--results-dir", results, "--reps", "100"]
+    assert invoke(*cmd).exit_code == 0
+    [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
+    (sweep_dir / "config.yaml").write_text("[\n", encoding="utf-8")
+    again = invoke(*cmd)
+    assert again.exit_code == 2
+    [line] = again.stderr.strip().splitlines()
+    assert line.startswith(f"error: {sweep_dir}: cannot read sweep: ") and line.endswith("--force computes it again")
     assert invoke(*cmd, "--force").exit_code == 0
 
 

@@ -66,7 +66,7 @@ def find_walkforward(outcome: SweepOutcome, opts: Any, env: Mapping[str, str]) -
         try:
             config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
             manifest = json.loads((path / "run.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):  # a run directory removed or half-written since it was indexed: not this one
+        except (OSError, ValueError, yaml.YAMLError):  # a run directory removed or damaged since it was indexed
             continue
         if config == want and _same_data(outcome, manifest):
             return path

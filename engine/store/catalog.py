@@ -32,6 +32,7 @@ from typing import Any, Literal, get_args
 from engine.errors import ConfigError, StoreError
 from engine.metrics.specs import CATALOG_COLUMNS, spec
 from engine.store.catalog_views import RUN_FILES_SCHEMA, file_schemas, refresh_views
+from engine.store.parquet_check import whole_parquet
 from engine.store.readonly import CONNECT_CONFIG, MAX_QUERY_ROWS, check_read_only_sql, read, seal
 from engine.store.staging import clean_stale
 
@@ -461,7 +462,17 @@ class Catalog:
         gone = any(not (Path(d) / MANIFEST).is_file() for d in runs) or any(
             not (Path(d) / "sweep.json").is_file() for d in sweeps
         )
-        return gone or bool(landed - runs) or bool(landed_sweeps - sweeps)
+        return gone or bool(landed - runs) or bool(landed_sweeps - sweeps) or self._damaged(con)
+
+    @staticmethod
+    def _damaged(con: Any) -> bool:
+        """Whether a file the views list was deleted or damaged since it was indexed (the views, built over every
+        file, would fail each query of theirs; the index rebuilt in memory leaves it out)."""
+        listed = con.execute(
+            "SELECT r.run_dir || '/' || f.table_name || '.parquet' FROM run_files AS f JOIN runs AS r USING (run_id)"
+        ).fetchall()
+        combos = con.execute("SELECT sweep_dir || '/combos.parquet' FROM sweeps").fetchall()
+        return not all(whole_parquet(path) for (path,) in [*listed, *combos])
 
 
 def _copy_tables(con: Any, db_path: Path) -> None:

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from engine.store.parquet_check import whole_parquet
 from engine.store.readonly import RUN_TABLES
 
 __all__ = ["RUN_FILES_SCHEMA", "file_schemas", "refresh_views"]
@@ -49,7 +50,7 @@ def refresh_views(con: Any) -> None:
     """(Re)create one view per table of :data:`RUN_TABLES` over the indexed runs' files (module
     docstring), and ``sweep_combos`` over the indexed sweeps' ``combos.parquet``."""
     sweep_dirs = [Path(r[0]) for r in con.execute("SELECT sweep_dir FROM sweeps ORDER BY sweep_id").fetchall()]
-    files = [d / "combos.parquet" for d in sweep_dirs if (d / "combos.parquet").is_file()]
+    files = [d / "combos.parquet" for d in sweep_dirs if whole_parquet(d / "combos.parquet")]
     if files:
         con.execute(
             "CREATE OR REPLACE VIEW sweep_combos AS SELECT "
@@ -65,7 +66,7 @@ def refresh_views(con: Any) -> None:
     ).fetchall()
     for table, run_dirs in rows:
         found = [os.path.join(d, f"{table}.parquet") for d in run_dirs]
-        found = [f for f in found if os.path.isfile(f)]  # a file deleted by hand is left out, not an error
+        found = [f for f in found if whole_parquet(f)]  # a file deleted or damaged by hand is left out, not an error
         if found and table in groups:
             groups[table].append(found)
     for table, parts in groups.items():

@@ -65,6 +65,7 @@ import yaml
 
 from engine.errors import StoreError
 from engine.store.csv_text import csv_text
+from engine.store.parquet_check import whole_parquet
 from engine.store.staging import fsync_dir
 
 __all__ = [
@@ -360,7 +361,9 @@ def _renumbered(weights: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame
 
 
 #: The files every stored run has, which :func:`load_run` reads.
-_REQUIRED = ("run.json", "metrics.json", "config.yaml", *(f"{n}.parquet" for n in _TABLES))
+_CSV_FILES = ("equity.csv", "weights.csv", "trades.csv", "benchmarks.csv")
+_PARQUET_FILES = tuple(f"{n}.parquet" for n in _TABLES)
+_REQUIRED = ("run.json", "metrics.json", "config.yaml", *_CSV_FILES, *_PARQUET_FILES)
 
 
 def reusable_metrics(run_dir: Path) -> dict[str, Any]:
@@ -374,10 +377,18 @@ def reusable_metrics(run_dir: Path) -> dict[str, Any]:
         )
     try:
         metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"metrics.json cannot be read ({exc}); {_AGAIN}".splitlines()[0], file=str(run_dir)) from None
+        manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        config = yaml.load((run_dir / "config.yaml").read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StoreError(f"the stored run cannot be read ({why}); {_AGAIN}", file=str(run_dir)) from None
     if not isinstance(metrics, dict) or not {"data", "strategy", "benchmarks"} <= set(metrics):
         raise StoreError(f"metrics.json is not a run's metrics; {_AGAIN}", file=str(run_dir), expected=_AS_WRITTEN)
+    if not isinstance(manifest, dict) or "run_id" not in manifest or not isinstance(config, dict):
+        raise StoreError(f"run.json or config.yaml is not a run's; {_AGAIN}", file=str(run_dir), expected=_AS_WRITTEN)
+    cut = [name for name in _PARQUET_FILES if not whole_parquet(run_dir / name)]
+    if cut:
+        raise StoreError(f"{', '.join(cut)} cut short or damaged; {_AGAIN}", file=str(run_dir), expected=_AS_WRITTEN)
     return metrics
 
 
@@ -392,7 +403,7 @@ def load_run(run_dir: Path) -> StoredRun:
         for optional in ("quotes", "signals", "fx"):
             if (run_dir / f"{optional}.parquet").is_file():
                 tables[optional] = _read_table(run_dir, optional)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:
         raise StoreError(f"cannot read run: {exc}".splitlines()[0], file=str(run_dir)) from None
     tables["weights"] = _renumbered(tables["weights"], manifest)
     _check_curves(run_dir, tables["equity"], tables["benchmarks"])

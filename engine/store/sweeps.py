@@ -210,8 +210,9 @@ def load_sweep(sweep_dir: Path) -> SweepOutcome:
         manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
         table = pd.read_parquet(sweep_dir / "combos.parquet")
         cfg = StrategyConfig.model_validate(yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8")))
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"cannot read sweep: {exc}".splitlines()[0], file=str(sweep_dir)) from None
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StoreError(f"cannot read sweep: {why}; --force computes it again", file=str(sweep_dir)) from None
     keys = tuple(manifest["keys"])
     return SweepOutcome(cfg, keys, table, sweep_dir, manifest, None, manifest["chunks"], manifest["chunks"])
 
