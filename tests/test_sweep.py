@@ -616,6 +616,37 @@ def test_dask_local_cluster_equals_in_process_bit_for_bit(small, tmp_path: Path)
         assert all(np.array_equal(x[k], y[k]) for k in ("sum", "sq", "n"))
 
 
+@pytest.mark.parametrize("address", ["bogus", "tcp://127.0.0.1", "", "foo://x:1", "tcp://[::1", "tcp://h:99999"])
+def test_a_malformed_cluster_address_is_one_line_before_anything_runs(small, tmp_path: Path, address: str) -> None:
+    """Dask's own parser raised a ValueError traceback mid-sweep, after the sweep's directory was made."""
+    for command in ("sweep", "walkforward"):
+        result = invoke(command, str(small[0]), "--results-dir", str(tmp_path / "r"), "--cluster", address)
+        assert result.exit_code == 2
+        assert result.stderr.strip() == (
+            f"error: --cluster: expected 'local' or a Dask scheduler's address as tcp://HOST:PORT, got {address!r}"
+        )
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_sweep_whose_cluster_cannot_be_reached_leaves_nothing_in_the_way(small, tmp_path: Path) -> None:
+    """No chunk was done: the next sweep of the same config starts, rather than asking for --resume or --force;
+    had the stopped sweep's meta.json been damaged, one line says --force starts it over."""
+    args = ["sweep", str(small[0]), "--results-dir", str(tmp_path / "r")]
+    unreachable = invoke(*args, "--cluster", "tcp://127.0.0.1:1")
+    assert unreachable.exit_code == 2 and "cannot reach the Dask scheduler tcp://127.0.0.1:1" in unreachable.stderr
+    [partial] = (tmp_path / "r" / "small_sweep" / "sweeps").glob(".partial-*")
+    meta = (partial / "meta.json").read_bytes()
+    (partial / "meta.json").write_bytes(meta[:20])
+    for extra in ((), ("--resume",)):
+        damaged = invoke(*args, *extra)
+        assert damaged.exit_code == 2
+        assert damaged.stderr.strip().startswith(f"error: {partial}: the stopped sweep's meta.json cannot be read (")
+        assert damaged.stderr.strip().endswith("; --force starts the sweep over")
+    (partial / "meta.json").write_bytes(meta)
+    again = invoke(*args)
+    assert again.exit_code == 0, again.stderr
+
+
 # ----------------------------------------------------------------------------------------- walk-forward
 
 

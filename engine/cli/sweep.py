@@ -174,11 +174,13 @@ def sweep(
     cache_dir: CacheDirOpt = None,
     offline: OfflineOpt = False,
 ) -> None:
+    from engine.jobs.chunk_workers import check_cluster
     from engine.jobs.sweep import SweepOptions, heatmap_html, run_sweep, sweep_engines, sweep_top
 
     env, err = dict(os.environ), err_console()
     with user_errors(_STOPPED), compile_notice():
         pair = _heatmap_pair(heatmap, output)
+        check_cluster(cluster)
         browser = report_target(report, png, report_rows=report_rows)  # refuse before running anything
         vectorbt, simulator = sweep_engines(engine.value)
         opts = run_options(

@@ -77,13 +77,14 @@ def walkforward(
     ] = None,
     png: PngOpt = None,
 ) -> None:
-    from engine.jobs.chunk_workers import cluster_evaluator, default_workers, thread_evaluator
+    from engine.jobs.chunk_workers import check_cluster, cluster_evaluator, default_workers, thread_evaluator
     from engine.jobs.common import resolve
     from engine.jobs.walkforward import load_walkforward_panel, run_walkforward, store_walkforward
 
     env = dict(os.environ)
     with user_errors(), compile_notice():
         browser = report_target(report, png)  # refuse before running anything
+        check_cluster(cluster)
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, False, cache_dir, offline)
         providers: dict = {}
         wf = run_walkforward(

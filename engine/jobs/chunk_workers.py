@@ -7,6 +7,7 @@ change its bits (tested with a ``LocalCluster``); only the order in which chunks
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -17,7 +18,22 @@ from engine.cores import usable_cores
 from engine.errors import UserError
 from engine.sweep import ChunkResult, SweepContext, evaluate_chunk
 
-__all__ = ["cluster_evaluator", "default_workers", "evaluate_chunks", "thread_evaluator"]
+__all__ = ["check_cluster", "cluster_evaluator", "default_workers", "evaluate_chunks", "thread_evaluator"]
+
+#: A Dask scheduler's address: an optional protocol, a host name, IPv4 or bracketed IPv6 address, and a port.
+_ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
+
+
+def check_cluster(cluster: str | None) -> None:
+    """Refuse a ``--cluster`` that is neither ``local`` nor a scheduler address, before anything runs (Dask's own
+    parser raises a ValueError mid-sweep)."""
+    if cluster is None or cluster == "local":
+        return
+    match = _ADDRESS.fullmatch(cluster)
+    if match is None or not 0 < int(match.group(1)) < 65536:
+        raise UserError(
+            f"--cluster: expected 'local' or a Dask scheduler's address as tcp://HOST:PORT, got {cluster!r}"
+        )
 
 
 def default_workers() -> int:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +53,7 @@ from engine.store.sweeps import (
     load_sweep,
     save_chunk,
     stopped_elsewhere,
+    stopped_meta,
     write_blocks,
     write_sweep,
 )
@@ -293,14 +293,14 @@ def _staging_meta(
     """Create the staging directory (or reopen it with ``--resume``) and return its meta data."""
     meta_path = staging / "meta.json"
     if staging.is_dir() and meta_path.is_file():
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        stopped = stopped_meta(staging, force)
         if resume and not force:
-            return dict(meta)
-        if not force:
-            done = len(done_chunks(staging, int(meta["chunks"])))
+            return stopped
+        done = 0 if force else len(done_chunks(staging, int(stopped["chunks"])))
+        if done:  # a stopped sweep with nothing done (its cluster unreachable, say) is simply started again
             raise UserError(
-                f"a stopped sweep of this config and data is in {staging} ({done} of {meta['chunks']} chunks done): "
-                "continue it with --resume, or start over with --force",
+                f"a stopped sweep of this config and data is in {staging} ({done} of {stopped['chunks']} chunks "
+                "done): continue it with --resume, or start over with --force",
                 expected="--resume or --force",
             )
         clear_staging(staging)  # the directory itself is held (store.sweeps.held): only what is in it goes

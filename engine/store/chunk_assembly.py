@@ -14,6 +14,7 @@ first had integers) widens the column, never the reverse, so no value is cast to
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +71,13 @@ class ChunkAssembly:
         (delete the sweep's ``.partial-*`` directory, or run with ``--force``, to compute it again)."""
         try:
             frame = pd.read_parquet(table_path)
-            with np.load(blocks_path) as z:
+            with open(blocks_path, "rb") as fh, np.load(fh) as z:  # np.load leaves its own file open on a bad zip
                 index, block_sum, block_sq, block_n = z["index"], z["sum"], z["sq"], z["n"]
-        except (OSError, ValueError, KeyError) as exc:
-            raise StoreError(f"cannot read a stored sweep chunk: {exc}".splitlines()[0], file=str(table_path)) from None
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a file cut short: not a zip
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StoreError(
+                f"cannot read a stored sweep chunk ({why}); run the sweep with --force", file=str(table_path)
+            ) from None
         if "combo" not in frame or not np.array_equal(index, frame["combo"].to_numpy()):
             raise StoreError(
                 f"the chunk's block sums ({blocks_path.name}) are not for its rows; run the sweep with --force",

@@ -46,6 +46,7 @@ __all__ = [
     "save_chunk",
     "savez",
     "stopped_elsewhere",
+    "stopped_meta",
     "write_blocks",
     "write_sweep",
 ]
@@ -246,3 +247,19 @@ def write_sweep(
         replace_dir(staging, final)
     except OSError as exc:
         raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None
+
+
+def stopped_meta(staging: Path, force: bool) -> dict[str, Any]:
+    """The stopped sweep's meta.json in ``staging``; one damaged is a StoreError naming --force (with ``force``,
+    which starts the sweep over, it is not needed: ``{"chunks": 0}``)."""
+    try:
+        meta = json.loads((staging / "meta.json").read_text(encoding="utf-8"))
+        int(meta["chunks"])
+        return dict(meta)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if force:
+            return {"chunks": 0}
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise StoreError(
+            f"the stopped sweep's meta.json cannot be read ({why}); --force starts the sweep over", file=str(staging)
+        ) from None

@@ -6,6 +6,7 @@ pandas, the block sums joined and put in the order of their combinations with nu
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -100,4 +101,13 @@ def test_block_sums_that_are_not_the_tables_rows_are_refused(tmp_path: Path) -> 
     assert caught.value.file == str(table_path)
     table_path.write_bytes(b"not parquet")
     with pytest.raises(StoreError, match="cannot read a stored sweep chunk"):
+        ChunkAssembly(30, 4).read(table_path, blocks_path)
+
+
+def test_block_sums_cut_short_are_refused_naming_force(tmp_path: Path) -> None:
+    """An .npz cut short is not a zip file: a StoreError, not numpy's BadZipFile."""
+    _saved(tmp_path)
+    table_path, blocks_path = chunk_files(tmp_path, 0)
+    os.truncate(blocks_path, 100)
+    with pytest.raises(StoreError, match=r"cannot read a stored sweep chunk \(.*\); run the sweep with --force"):
         ChunkAssembly(30, 4).read(table_path, blocks_path)
