@@ -180,13 +180,12 @@ def sweep(
     env, err = dict(os.environ), err_console()
     with user_errors(_STOPPED), compile_notice():
         pair = _heatmap_pair(heatmap, output)
-        check_cluster(cluster)
         browser = report_target(report, png, report_rows=report_rows)  # refuse before running anything
-        vectorbt, simulator = sweep_engines(engine.value)
+        vectorbt, sim = sweep_engines(engine.value)
         opts = run_options(
             source, data_dir, start, end, results_dir, EngineChoice(vectorbt), store, force, cache_dir, offline
         )
-        sopts = SweepOptions(max_combos, chunk_size, resume, cluster, workers=workers, simulator=simulator)
+        sopts = SweepOptions(max_combos, chunk_size, resume, check_cluster(cluster), workers=workers, simulator=sim)
         with _progress_bar(err) as progress:
             now, say = dt.datetime.now(dt.UTC), functools.partial(err.print, markup=False)
             outcome = run_sweep(config, opts, sopts, env=env, now=now, progress=progress, say=say)

@@ -24,16 +24,17 @@ __all__ = ["check_cluster", "cluster_evaluator", "default_workers", "evaluate_ch
 _ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
 
 
-def check_cluster(cluster: str | None) -> None:
-    """Refuse a ``--cluster`` that is neither ``local`` nor a scheduler address, before anything runs (Dask's own
-    parser raises a ValueError mid-sweep)."""
+def check_cluster(cluster: str | None) -> str | None:
+    """``cluster``, once known to be ``local``, a scheduler address or None: refused before anything runs
+    otherwise (Dask's own parser raises a ValueError mid-sweep)."""
     if cluster is None or cluster == "local":
-        return
+        return cluster
     match = _ADDRESS.fullmatch(cluster)
     if match is None or not 0 < int(match.group(1)) < 65536:
         raise UserError(
             f"--cluster: expected 'local' or a Dask scheduler's address as tcp://HOST:PORT, got {cluster!r}"
         )
+    return cluster
 
 
 def default_workers() -> int:
