@@ -455,3 +455,22 @@ def test_the_results_directory_comes_from_the_environment_unless_given(tmp_path:
         app, ["run", config, "--source", "synthetic", "--results-dir", str(tmp_path / "opt")], env=env
     )
     assert given.exit_code == 0 and (tmp_path / "opt" / "buy_hold_us").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["run", "configs/buy_hold_us.yaml", "--start", "20150101"], "--start: expected a date as YYYY-MM-DD"),
+        (["run", "configs/buy_hold_us.yaml", "--end", "2016-W01"], "--end: expected a date as YYYY-MM-DD"),
+        (["compare", "--runs", "latest", "--period", "2016-W01:"], "--period: expected START:END as YYYY-MM-DD"),
+        (["today", "configs/buy_hold_us.yaml", "--now", "2026-W35"], "--now: expected an ISO date or datetime"),
+        (["today", "configs/buy_hold_us.yaml", "--now", "20260101T1000"], "--now: expected an ISO date or datetime"),
+    ],
+)
+def test_dates_in_other_iso_forms_are_refused_not_read_as_another_day(args: list[str], said: str) -> None:
+    """Python's fromisoformat reads ``20150101`` and week dates (``2016-W01`` is 2016-01-04); a date typed in
+    another form than the message asks for is refused, never silently taken."""
+    result = invoke(*[str(REPO / a) if a.startswith("configs/") else a for a in args], "--source", "synthetic")
+    assert result.exit_code == 2, result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {said}")

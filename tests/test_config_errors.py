@@ -195,6 +195,10 @@ CASES = {
     ),
     "bad date (quoted)": Case("start: 2020-01-01", "start: '2020-13-01'", "data.start", "start:", "2020-13-01"),
     "bad date": Case("start: 2020-01-01", "start: 2020-13-01", "data.start", "start:", "2020-13-01"),
+    # Python's date.fromisoformat takes these two; a mistyped date must not silently become one
+    "ISO week date": Case("start: 2020-01-01", "start: '2020-W01'", "data.start", "start:", "YYYY-MM-DD"),
+    "basic-format date": Case("start: 2020-01-01", "start: '20200101'", "data.start", "start:", "YYYY-MM-DD"),
+    "ISO week end date": Case("end: 2020-06-30", "end: '2020-W26'", "data.end", "end:", "YYYY-MM-DD"),
     "start after end": Case("start: 2020-01-01", "start: 2021-01-01", "data", "start:", "before"),
     "non-positive window": Case(
         "window: 20}", "window: 0}", "signals.corr.window", "window: 0", "greater than 0", got=0

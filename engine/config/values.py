@@ -49,6 +49,7 @@ __all__ = [
     "Ticker",
     "Volatility",
     "Weights",
+    "iso_date",
 ]
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -78,13 +79,24 @@ def _in_date_range(value: dt.date) -> dt.date:
     return value
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_date(text: str) -> dt.date:
+    """``YYYY-MM-DD`` as a date, and nothing else: Python's ``date.fromisoformat`` also takes ``20150101`` and
+    ISO week dates (``2016-W01``), which a mistyped date should not silently become.  ValueError otherwise."""
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"not a date as YYYY-MM-DD: {text!r}")
+    return dt.date.fromisoformat(text)
+
+
 def _iso_date(value: Any) -> Any:
     """Accept ``YYYY-MM-DD`` strings for dates (YAML usually gives a date already), within MIN_DATE-MAX_DATE."""
     if isinstance(value, dt.datetime):
         raise ValueError("expected a date (YYYY-MM-DD), got a date and time")
     if isinstance(value, str):
         try:
-            value = dt.date.fromisoformat(value)
+            value = iso_date(value)
         except ValueError:
             raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
     if isinstance(value, dt.date):
@@ -117,7 +129,7 @@ def _start_date(value: Any) -> Any:
         return value
     if isinstance(value, str):
         try:
-            day = dt.date.fromisoformat(value)
+            day = iso_date(value)
         except ValueError:
             raise ValueError(f"expected a date as YYYY-MM-DD or 'auto', got {value!r}") from None
         return _in_date_range(day)

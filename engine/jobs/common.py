@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from engine.config import StrategyConfig
 from engine.config.messages import first_error, pydantic_message
 from engine.config.models import DataSpec
+from engine.config.values import iso_date
 from engine.data.base import Provider
 from engine.data.inputs import config_markets
 from engine.errors import ConfigError, UserError
@@ -82,7 +83,7 @@ def parse_date(value: str | None, option: str) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        return iso_date(value)
     except ValueError:
         raise UserError(f"{option}: expected a date as YYYY-MM-DD, got {value!r}") from None
 

@@ -13,6 +13,7 @@ import pandas as pd
 from engine import expr
 from engine.compare import Comparison, compare_runs
 from engine.config import load_config
+from engine.config.values import iso_date
 from engine.currency import base_currency, in_currency, majority_currency
 from engine.data.panel import load_for_config
 from engine.errors import ExpressionError, UserError
@@ -33,7 +34,7 @@ def parse_period(text: str | None) -> tuple[dt.date | None, dt.date | None] | No
     try:
         if not sep:
             raise ValueError
-        return (dt.date.fromisoformat(left) if left else None, dt.date.fromisoformat(right) if right else None)
+        return (iso_date(left) if left else None, iso_date(right) if right else None)
     except ValueError:
         raise UserError(f"--period: expected START:END as YYYY-MM-DD:YYYY-MM-DD, got {text!r}") from None
 

@@ -7,6 +7,7 @@ against it, never against the machine's time.  docs/today.md describes every fie
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from engine.config import StrategyConfig
+from engine.config.values import iso_date
 from engine.data.base import Provider
 from engine.data.panel import LoadedPanel
 from engine.errors import UserError
@@ -55,6 +57,11 @@ class TodayReport:
     execution: dict[str, Any]
 
 
+#: ``--now`` as a date and time: ``YYYY-MM-DDTHH:MM`` (or a space for the T), seconds and fractions optional, then
+#: an optional ``Z`` or UTC offset (Python's parser also takes week dates and basic formats, which are refused).
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
 def parse_now(text: str | None, clock: dt.datetime) -> dt.datetime:
     """``--now``: an ISO datetime (UTC unless it has an offset) or a date (the end of that day, UTC);
     None is ``clock``.  A user error for anything else."""
@@ -62,8 +69,9 @@ def parse_now(text: str | None, clock: dt.datetime) -> dt.datetime:
         return clock.astimezone(dt.UTC)
     try:
         if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            return dt.datetime.combine(day, dt.time(23, 59, 59), dt.UTC)
+            return dt.datetime.combine(iso_date(text), dt.time(23, 59, 59), dt.UTC)
+        if not _ISO_DATETIME.fullmatch(text):
+            raise ValueError(text)
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise UserError(f"--now: expected an ISO date or datetime (UTC), got {text!r}") from None
