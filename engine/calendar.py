@@ -32,7 +32,15 @@ import pandas as pd
 
 from engine.cache_dir import default_cache_dir
 
-__all__ = ["MARKETS", "Market", "market_rank", "next_index_at_or_after", "sessions", "union_dates"]
+__all__ = [
+    "MARKETS",
+    "Market",
+    "last_known_session",
+    "market_rank",
+    "next_index_at_or_after",
+    "sessions",
+    "union_dates",
+]
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,12 @@ def sessions(market: str, first: dt.date, last: dt.date) -> pd.DatetimeIndex:
     """
     out = _all_sessions(market)
     return out[(out >= pd.Timestamp(first)) & (out <= pd.Timestamp(last))]
+
+
+def last_known_session(market: str) -> dt.date:
+    """The last session exchange-calendars lists for ``market`` (about a year after the calendar was built):
+    past it, no session, holiday or close is known."""
+    return _all_sessions(market)[-1].date()
 
 
 @functools.lru_cache(maxsize=4)

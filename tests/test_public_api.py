@@ -21,7 +21,15 @@ from tests.conftest import REPO
 
 EXPECTED: dict[str, set[str]] = {
     "engine.api": {"Compared", "Run", "RunSet", "Sweep", "compare", "load_config", "run", "sweep"},
-    "engine.calendar": {"MARKETS", "Market", "market_rank", "next_index_at_or_after", "sessions", "union_dates"},
+    "engine.calendar": {
+        "MARKETS",
+        "Market",
+        "last_known_session",
+        "market_rank",
+        "next_index_at_or_after",
+        "sessions",
+        "union_dates",
+    },
     "engine.config": {
         "AssetSpec",
         "Benchmark",

@@ -288,3 +288,21 @@ def test_an_end_before_the_sources_last_date_is_said_and_not_called_stale(config
     text = " ".join(row["warnings"])
     assert "data.end (or --end) cuts the data at 2024-02-07" in text
     assert "is stale" not in text and "the last date every series has data" not in text
+
+
+def test_a_clock_past_the_exchange_calendars_is_refused_not_reported_ok() -> None:
+    """Past the last session exchange-calendars lists, no session or holiday is known: a report would call prices
+    eight months old 'ok' (its last session unknown); the clock is refused in one line instead."""
+    from engine.calendar import last_known_session
+
+    horizon = min(last_known_session("us"), last_known_session("hk"))
+    late = (horizon + dt.timedelta(days=30)).isoformat()
+    result = invoke(str(CONFIGS / "buy_hold_us.yaml"), "--source", "synthetic", "--now", late)
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == f"error: --now: {late} is after {horizon}, the last session the exchange calendars list"
+    )
+    assert (
+        invoke(str(CONFIGS / "buy_hold_us.yaml"), "--source", "synthetic", "--now", horizon.isoformat()).exit_code == 0
+    )

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.calendar import last_known_session
 from engine.config import StrategyConfig
 from engine.config.values import iso_date
 from engine.data.base import Provider
@@ -69,13 +70,18 @@ def parse_now(text: str | None, clock: dt.datetime) -> dt.datetime:
         return clock.astimezone(dt.UTC)
     try:
         if len(text) == 10:
-            return dt.datetime.combine(iso_date(text), dt.time(23, 59, 59), dt.UTC)
-        if not _ISO_DATETIME.fullmatch(text):
+            value = dt.datetime.combine(iso_date(text), dt.time(23, 59, 59), dt.UTC)
+        elif _ISO_DATETIME.fullmatch(text):
+            value = dt.datetime.fromisoformat(text)
+        else:
             raise ValueError(text)
-        value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise UserError(f"--now: expected an ISO date or datetime (UTC), got {text!r}") from None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    now = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    horizon = min(last_known_session(m) for m in ("us", "hk"))
+    if now.date() > horizon:  # no session, holiday or close is known then: every status would be a guess
+        raise UserError(f"--now: {text} is after {horizon}, the last session the exchange calendars list")
+    return now
 
 
 def today_configs(
