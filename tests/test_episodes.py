@@ -277,6 +277,8 @@ def test_configs_are_run_and_stored_like_runs(tmp_path):
         (["--signal", "nope", "--low"], "signals: --signal 'nope' is not a signal of the config"),
         (["--signal", "corr", "--low", "--threshold", "0", "--percentile", "5"], "not both"),
         (["--signal", "corr", "--low", "--since", "2020-13-01"], "--since"),
+        (["--signal", "corr", "--low", "--threshold", "nan"], "--threshold: expected a finite number, got nan"),
+        (["--signal", "corr", "--high", "--threshold", "inf"], "--threshold: expected a finite number, got inf"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):

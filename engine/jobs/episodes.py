@@ -42,6 +42,8 @@ def _threshold(direction: Direction, value: float | None, percentile: float | No
     if value is not None and percentile is not None:
         raise UserError("give --threshold or --percentile, not both", expected="one of them")
     if value is not None:
+        if not math.isfinite(value):  # nan compares false with everything: "no episode", said as a finding
+            raise UserError(f"--threshold: expected a finite number, got {value}")
         return Threshold("value", float(value))
     return Threshold("percentile", float(DEFAULT_PERCENTILE[direction] if percentile is None else percentile))
 
