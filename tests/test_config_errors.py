@@ -196,6 +196,14 @@ CASES = {
     "bad date (quoted)": Case("start: 2020-01-01", "start: '2020-13-01'", "data.start", "start:", "2020-13-01"),
     "bad date": Case("start: 2020-01-01", "start: 2020-13-01", "data.start", "start:", "2020-13-01"),
     # Python's date.fromisoformat takes these two; a mistyped date must not silently become one
+    "benchmark named like the config": Case(
+        "costs: {fee_bps: 5, slippage_bps: 5}",
+        "costs: {fee_bps: 5, slippage_bps: 5}\nbenchmarks: [{name: mini, weights: {us: 1.0}}]",
+        "benchmarks[0].name",
+        "name: mini,",
+        "is the config's own name",
+        got="mini",
+    ),
     "ISO week date": Case("start: 2020-01-01", "start: '2020-W01'", "data.start", "start:", "YYYY-MM-DD"),
     "basic-format date": Case("start: 2020-01-01", "start: '20200101'", "data.start", "start:", "YYYY-MM-DD"),
     "ISO week end date": Case("end: 2020-06-30", "end: '2020-W26'", "data.end", "end:", "YYYY-MM-DD"),

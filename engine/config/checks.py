@@ -225,11 +225,19 @@ def check_rules(cfg: StrategyConfig) -> None:
 
 
 def check_benchmarks(cfg: StrategyConfig) -> None:
-    """Benchmark names are unique and their weights name known assets."""
+    """Benchmark names are unique and not the config's own (a table's row names tell strategy and benchmarks
+    apart), and their weights name known assets."""
     seen: set[str] = set()
     for i, bench in enumerate(cfg.benchmarks):
         if bench.name in seen:
             raise ConfigError(f"duplicate benchmark name {bench.name!r}", path=f"benchmarks[{i}].name")
+        if bench.name == cfg.name:
+            raise ConfigError(
+                f"benchmark name {bench.name!r} is the config's own name",
+                path=f"benchmarks[{i}].name",
+                expected="a name of its own",
+                got=bench.name,
+            )
         seen.add(bench.name)
         _check_weights(bench.weights, cfg, f"benchmarks[{i}].weights")
 
