@@ -354,6 +354,9 @@ def test_seesaw_audit_passes_a_trailing_plugin_and_fails_a_peeking_one(install: 
     bad = invoke("audit", _config(tmp_path, "peek"), "--source", "synthetic")
     assert bad.exit_code == 1, bad.stderr
     assert "FAIL" in bad.stdout and "signal peek (package seesaw-peek) looks ahead" in bad.stdout
+    # the rule reads the signal; the control was not run because the contract refused it first
+    assert "control: not run (the signal contract refused a signal before any cut)" in bad.stdout
+    assert "no rule reads a signal" not in bad.stdout
 
 
 def test_the_same_plugin_installed_elsewhere_has_the_same_code_hash(tmp_path: Path, monkeypatch) -> None:

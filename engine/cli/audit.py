@@ -92,7 +92,9 @@ def _lines(row: dict[str, Any]) -> list[str]:
     if row["contract"]:
         out.append(f"  {row['contract']}")
     control = row["control"]
-    if control["signal"] is None:
+    if control["signal"] is None and row["contract"]:
+        out.append("  control: not run (the signal contract refused a signal before any cut)")
+    elif control["signal"] is None:
         out.append("  control: none (no rule reads a signal)")
     else:
         caught = next((c for c in control["checks"] if not c["passed"]), None)
