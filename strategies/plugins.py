@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import re
+import sys
 import threading
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -116,8 +117,15 @@ def _load(ep: EntryPoint) -> list[str]:
     dist = _distribution(ep)
     label = f"signal plugin {ep.name!r} ({ep.value}) of package {dist!r}"
     before = set(REGISTRY)
+
+    def registered() -> list[str]:
+        return sorted(n for n, s in REGISTRY.items() if n not in before or _owned_by(s, ep.module, dist))
+
     try:
         ep.load()
+        if not registered() and ep.module in sys.modules:
+            # imported before, its signals since taken out of the registry (reset_plugins): run its decorators again
+            importlib.reload(sys.modules[ep.module])
     except Exception as exc:  # anything a package's import raises is that package's mistake
         for name in set(REGISTRY) - before:
             REGISTRY.pop(name, None)
@@ -130,7 +138,7 @@ def _load(ep: EntryPoint) -> list[str]:
         raise PluginError(
             f"{label} failed to import: {detail}", distribution=dist, got=f"{ep.name} = {ep.value}"
         ) from None
-    names = sorted(n for n, s in REGISTRY.items() if n not in before or _owned_by(s, ep.module, dist))
+    names = registered()
     if not names:
         raise PluginError(
             f"{label} registers no signal (decorate functions with strategies.signal in the module it names)",

@@ -134,6 +134,19 @@ def _run(tmp_path: Path, fn: str):
 # ----------------------------------------------------------------------------- loading
 
 
+def test_a_plugin_loaded_again_after_a_reset_registers_its_signals_again(install: Install, tmp_path: Path) -> None:
+    """reset_plugins takes a package's signals out of the registry but Python keeps its module imported: the next
+    load imports it again rather than find no signal (an installed plugin then failed every later test)."""
+    install("seesaw-trend", "seesaw_trend", GOOD)
+    assert _run(tmp_path, "trend_gap").exit_code == 0
+    assert "seesaw_trend" in sys.modules
+    reset_plugins()
+    assert "trend_gap" not in REGISTRY
+    again = invoke("validate", _config(tmp_path, "trend_gap"))
+    assert again.exit_code == 0, again.stderr
+    assert REGISTRY["trend_gap"].origin == "seesaw-trend"
+
+
 def test_a_plugin_signal_runs_a_config_end_to_end(install: Install, tmp_path: Path) -> None:
     install("seesaw-trend", "seesaw_trend", GOOD)
     result = _run(tmp_path, "trend_gap")
