@@ -760,6 +760,13 @@ def test_walkforward_command_stores_a_run_that_compare_shows(tmp_path: Path) -> 
     assert names == ["small_sweep_walkforward", "static_60_40"]
     bad = invoke("walkforward", str(path), "--train", "3 years", "--results-dir", results)
     assert bad.exit_code == 2 and "--train: expected a duration" in bad.stderr
+    # the table's last line is a command that compares the walk-forward run by its id, whatever else is stored
+    text = invoke("walkforward", str(path), "--train", "3y", "--test", "1y", "--results-dir", results).stdout
+    hint = text.strip().splitlines()[-1]
+    assert re.fullmatch(rf"seesaw compare --runs \d{{8}}T\d{{6}}Z-\w+,RUN_ID --results-dir {re.escape(results)}", hint)
+    [static] = json.loads(shown.stdout)["rows"][1:2]
+    again = invoke(*hint.replace("RUN_ID", static["run_id"]).split()[1:], "--reps", "200")
+    assert again.exit_code == 0, again.stderr
 
 
 def test_the_sweep_caption_names_the_benchmark_p_beats_ref_is_against(small, tmp_path: Path) -> None:

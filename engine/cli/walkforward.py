@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -154,6 +155,7 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
     from engine.metrics.samples import annualised_shown
     from engine.metrics.specs import spec
     from engine.plural import counted
+    from engine.render.fit import Whole
     from engine.render.text import format_value
 
     def pct(x: float | None) -> str:
@@ -187,5 +189,7 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
     for bench in wf.results[1:]:
         b = bench.metrics
         lines.append(f"  {b['name']} over the same dates: total {pct(b['total_return'])}, Sharpe {num(b['sharpe'])}.")
-    lines.append(f"wrote {run_dir} (compare it: seesaw compare --runs latest)")
+    results = shlex.quote(str(run_dir.parents[1]))  # <results>/<config>_walkforward/<run id>
+    lines.append(f"wrote {run_dir}; compare it with runs on the same data (seesaw runs list shows their ids):")
+    lines.append(Whole(f"seesaw compare --runs {run_dir.name},RUN_ID --results-dir {results}"))  # a command to copy
     return lines
