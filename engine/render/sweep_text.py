@@ -24,7 +24,7 @@ from engine.metrics.samples import ANNUALISED, MIN_RETURNS, MIN_YEARS, covered_y
 from engine.metrics.specs import LOWER_IS_BETTER, PERCENT_METRICS, SPECS, SWEEP_TABLE, spec
 from engine.plural import counted
 from engine.render.fit import FitColumn, Printout, Whole, fit_table
-from engine.render.text import finite, interval_sentence, significance_lines
+from engine.render.text import LONGEST_DD_NOTE, finite, interval_sentence, significance_lines
 
 __all__ = ["folds_printout", "sweep_caption", "sweep_cell", "sweep_headers", "sweep_printout", "sweep_row_cells"]
 
@@ -132,6 +132,8 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
         "Sharpe, Sortino, the interval, PSR, P(SR>ref) and DSR are in excess of the config's cash rate."
     )
     lines += _auto_start(man) + _short_warmup(man)
+    if "longest_drawdown_days" in SWEEP_TABLE:
+        lines.append(LONGEST_DD_NOTE)
     years, n_returns = _window_years(man)
     if years < MIN_YEARS:
         extrapolated = ", ".join(c for c in SWEEP_TABLE if c in ANNUALISED)
@@ -251,5 +253,8 @@ def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], widt
         for r in records
     ]  # fmt: skip
     fitted = fit_table(title, "Fold", columns, [str(r["fold"]) for r in records], cells, width=width)
-    note = "Each training window ends on the date before its test starts (train_end in --format csv and json)."
+    note = (
+        "IS: in sample, the training window a fold's combination was chosen on; OOS: out of sample, its test "
+        "window. Each training window ends on the date before its test starts (train_end in --format csv and json)."
+    )
     return Printout([*fitted.tables, note, *caption], fitted.width, wrap=width is not None)

@@ -303,6 +303,10 @@ def significance_lines(reference: str, n_trials: int, trials: str = "strategies"
     ]
 
 
+#: What the ``Longest DD d`` header stands for, under a table that shows it.
+LONGEST_DD_NOTE = "Longest DD d: the longest drawdown, in calendar days from a peak until it is regained (or the end)."
+
+
 def reference_words(c: Any) -> str:
     """The comparison's reference benchmark as the caption names it (none: no run compared has a benchmark)."""
     return str(c.reference) if c.reference else "no benchmark (no run compared has one: –)"
@@ -396,6 +400,8 @@ def compare_markdown(
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     shown_years = any(key.startswith("y") and key[1:].isdigit() for key, _, _, _ in cols)
     caption = [*compare_caption(c, reps, rows), *([note] if (note := part_years_note(c)) and shown_years else [])]
+    if any(key == "longest_drawdown_days" for key, _, _, _ in cols):
+        caption.append(LONGEST_DD_NOTE)
     return "\n".join(lines) + "\n\n" + "\n".join(caption) + "\n"
 
 
