@@ -645,6 +645,15 @@ def test_a_sweep_whose_cluster_cannot_be_reached_leaves_nothing_in_the_way(small
     (partial / "meta.json").write_bytes(meta)
     again = invoke(*args)
     assert again.exit_code == 0, again.stderr
+    # chunk files without their meta.json are of no known grid: a later sweep starts afresh, keeping none
+    [final] = (tmp_path / "r" / "small_sweep" / "sweeps").glob("[!.]*")
+    staging = final.parent / f".partial-{final.name}"
+    staging.mkdir()
+    (staging / "chunk-00000.parquet").write_bytes(b"PAR1 no meta")
+    (staging / "chunk-00000.npz").write_bytes(b"no meta")
+    fresh = invoke(*args, "--force", "--resume")
+    assert fresh.exit_code == 0, fresh.stderr
+    assert "resumed:" not in fresh.stderr and "nothing to resume" in fresh.stderr
 
 
 # ----------------------------------------------------------------------------------------- walk-forward

@@ -303,6 +303,7 @@ def _staging_meta(
                 "done): continue it with --resume, or start over with --force",
                 expected="--resume or --force",
             )
+    if staging.is_dir():  # started over; or chunks without their meta.json, of no known grid: not kept either
         clear_staging(staging)  # the directory itself is held (store.sweeps.held): only what is in it goes
     panel = loaded.panel
     size = options.chunk_size or panel_chunk_size(loaded, options.simulator)
