@@ -482,6 +482,17 @@ def test_a_store_file_that_is_not_duckdb_says_to_move_it_and_is_rebuilt_after(tm
     assert len(_run_dirs(results)) == 1 and len(check_catalog(results / "seesaw.duckdb", results)) == 1
 
 
+def test_a_store_file_cut_short_says_to_move_it_not_that_another_program_holds_it(tmp_path: Path) -> None:
+    results = tmp_path / "R"
+    cmd = ["run", str(RATIO), "--source", "synthetic", "--results-dir", str(results)]
+    assert invoke(*cmd).exit_code == 0
+    os.truncate(results / "seesaw.duckdb", 5000)
+    refused = invoke(*cmd)
+    assert refused.exit_code == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert "is not a DuckDB database: move it away" in line and "another program" not in line
+
+
 def test_a_sweep_a_process_is_computing_is_not_listed_as_stopped(tmp_path: Path) -> None:
     """Only stopped sweeps are offered for removal: one a process holds (engine.store.sweeps.held) is running."""
     from engine.errors import StoreError

@@ -148,7 +148,8 @@ class Catalog:
             try:
                 con = duckdb.connect(str(self.db_path), read_only=not write, config=CONNECT_CONFIG)
             except duckdb.Error as exc:
-                if "not a valid DuckDB database file" in str(exc):  # damaged, or another program's file
+                damaged = ("not a valid DuckDB database file", "Could not read enough bytes")  # or cut short
+                if any(words in str(exc) for words in damaged):  # damaged, or another program's file
                     raise StoreError(
                         "the results store is not a DuckDB database: move it away, and the next command "
                         "rebuilds it from the run and sweep directories (it only indexes them)",
