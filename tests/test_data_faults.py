@@ -637,6 +637,8 @@ def _plant_file(path: Path, kind: str) -> None:
         path.write_bytes(CLEAN["GSPC.csv"].encode("utf-16"))  # with its byte-order mark
     elif kind == "utf16_no_bom":
         path.write_bytes(CLEAN["GSPC.csv"].encode("utf-16-le"))
+    elif kind == "cr_only":
+        path.write_bytes(CLEAN["GSPC.csv"].replace("\n", "\r").encode())
     elif kind == "two_closes":
         header, *rows = CLEAN["GSPC.csv"].splitlines()
         path.write_text("\n".join([header.replace("Adj Close", "Close"), *rows]) + "\n", encoding="utf-8")
@@ -653,6 +655,7 @@ def _plant_file(path: Path, kind: str) -> None:
         ("two_closes", "the header names 'Close' more than once"),
         ("utf16", "UTF-16 text (as Excel or PowerShell may save it): save it as UTF-8"),
         ("utf16_no_bom", "UTF-16 text (as Excel or PowerShell may save it): save it as UTF-8"),
+        ("cr_only", "its lines end in a carriage return alone (old Mac line endings): save it with LF or CRLF"),
     ],
 )
 def test_a_data_file_that_cannot_be_a_history_is_refused_before_it_is_read(
@@ -665,7 +668,9 @@ def test_a_data_file_that_cannot_be_a_history_is_refused_before_it_is_read(
     (data / "GSPC.csv").unlink()
     _plant_file(data / "GSPC.csv", kind)
     provider = CsvProvider(data)
-    assert provider.input_key(["^GSPC", "^HSI"]) is None or kind in ("nul_tail", "two_closes", "utf16", "utf16_no_bom")
+    assert provider.input_key(["^GSPC", "^HSI"]) is None or kind in (
+        "nul_tail", "two_closes", "utf16", "utf16_no_bom", "cr_only"
+    )  # fmt: skip
     with pytest.raises(DataError) as refused:
         load_for_config(provider, load_config(_config(tmp_path)), warmup_rows=5)
     assert said in str(refused.value) and str(data / "GSPC.csv") in refused.value.one_line()

@@ -249,6 +249,12 @@ def _decode(data: bytes, path: Path) -> str:
     """``data`` as UTF-8 text without a byte-order mark; a DataError naming the line otherwise."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (data[:2].count(b"\0") == 1 == data[2:4].count(b"\0")):
         raise DataError("UTF-16 text (as Excel or PowerShell may save it): save it as UTF-8", file=str(path))
+    if b"\r" in data and b"\n" not in data:  # every row on one line to a CSV reader
+        raise DataError(
+            "its lines end in a carriage return alone (old Mac line endings): save it with LF or CRLF line endings",
+            file=str(path),
+            expected="a UTF-8 CSV",
+        )
     nul = data.find(b"\0")
     if nul >= 0:
         line = data[:nul].count(b"\n") + 1
