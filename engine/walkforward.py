@@ -101,8 +101,14 @@ def folds(dates: pd.DatetimeIndex, train: pd.DateOffset, test: pd.DateOffset, st
         a = int(dates.searchsorted(_after(origin, (step, i))))
         b = int(dates.searchsorted(_after(origin, (step, i), (train, 1))))  # first test row
         c = int(dates.searchsorted(_after(origin, (step, i), (train, 1), (test, 1))))
-        if b >= len(dates) or b - a < 2:
+        if b >= len(dates):
             break
+        if b - a < 2:  # a training window of one date or none: nothing to rank combinations on
+            raise UserError(
+                f"walk-forward: --train {duration_text(train)} holds {b - a} trading date(s) from "
+                f"{_after(origin, (step, i)).date()} (fold {len(out)})",
+                expected="a training window of at least two trading dates",
+            )
         out.append(Fold(len(out), (a, b - 1), (b, min(c, len(dates)) - 1)))
         if len(out) > MAX_FOLDS:
             raise UserError(

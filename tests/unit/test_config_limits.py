@@ -485,6 +485,10 @@ def test_walk_forward_folds_are_capped() -> None:
     # the durations as the user wrote them, not pandas' repr of an offset
     with pytest.raises(UserError, match=r"no fold fits in 2000-01-03 → 2020-12-31 with --train 30y and --test 18m$"):
         folds(dates, pd.DateOffset(years=30), pd.DateOffset(months=18), pd.DateOffset(years=1))
+    # a training window of one date (a weekend in it) is named, not reported as no fold fitting
+    weekend = pd.bdate_range("2015-01-02", "2020-12-31")  # from a Friday
+    with pytest.raises(UserError, match=r"--train 3d holds 1 trading date\(s\) from 2015-01-02 \(fold 0\)$"):
+        folds(weekend, pd.DateOffset(days=3), pd.DateOffset(days=1), pd.DateOffset(days=1))
 
 
 def test_a_swept_window_longer_than_the_data_is_refused_at_its_sweep_key(tmp_path: Path) -> None:
