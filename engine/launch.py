@@ -35,8 +35,12 @@ def main() -> None:
     code = _through_server(sys.argv[1:]) if _may_use_server(sys.argv[1:]) else None
     if code is not None:
         sys.exit(code)
-    from engine.cli import main as run_here
-
+    try:
+        from engine.cli import main as run_here
+    except KeyboardInterrupt:  # Ctrl-C while the command line loads: the process ends as Ctrl-C ends it, quietly
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        raise  # not reached: SIGINT's default action ends the process
     run_here()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -474,3 +475,25 @@ def test_dates_in_other_iso_forms_are_refused_not_read_as_another_day(args: list
     assert result.exit_code == 2, result.stdout
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"error: {said}")
+
+
+def test_ctrl_c_while_the_command_line_loads_ends_the_process_quietly_as_sigint(tmp_path: Path) -> None:
+    """A Ctrl-C in the first few tenths of a second lands in an import: no traceback, death by SIGINT as a
+    shell expects (planted here by an import hook that raises KeyboardInterrupt when engine.cli loads)."""
+    script = tmp_path / "early.py"
+    script.write_text(
+        "import sys\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'engine.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "sys.argv = ['seesaw', 'signals']\n"
+        "from engine.launch import main\n"
+        "main()\n",
+        encoding="utf-8",
+    )
+    env = {**_process_env(), "SEESAW_SERVER": "off"}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == -signal.SIGINT, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr
