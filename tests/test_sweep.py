@@ -772,7 +772,8 @@ def test_walkforward_command_stores_a_run_that_compare_shows(tmp_path: Path) -> 
     # the table's last line is a command that compares the walk-forward run by its id, whatever else is stored
     text = invoke("walkforward", str(path), "--train", "3y", "--test", "1y", "--results-dir", results).stdout
     hint = text.strip().splitlines()[-1]
-    assert re.fullmatch(rf"seesaw compare --runs \d{{8}}T\d{{6}}Z-\w+,RUN_ID --results-dir {re.escape(results)}", hint)
+    run_id = r"\d{8}T\d{6}Z-[\w-]+"  # a second run in the same second has a -N suffix
+    assert re.fullmatch(rf"seesaw compare --runs {run_id},RUN_ID --results-dir {re.escape(results)}", hint)
     [static] = json.loads(shown.stdout)["rows"][1:2]
     again = invoke(*hint.replace("RUN_ID", static["run_id"]).split()[1:], "--reps", "200")
     assert again.exit_code == 0, again.stderr
