@@ -564,6 +564,20 @@ def test_configs_without_benchmarks_are_compared_without_relative_figures(tmp_pa
     assert "Benchmarks' turnover" not in said and "SPA test" not in said
 
 
+def test_the_terminal_table_leaves_out_the_notes_on_columns_it_does_not_show(tmp_path: Path) -> None:
+    """The default terminal table shows no P(SR>ref): its definition waits for --columns that show it, and a
+    line says where the notes on hidden columns are; markdown (every column) keeps it."""
+    configs = [str(REPO / "configs" / f"{n}.yaml") for n in ("corr_breakdown", "static_60_40")]
+    common = ["--source", "synthetic", "--results-dir", str(tmp_path / "results"), "--reps", REPS]
+    terminal = " ".join(ok("compare", *configs, *common).split())
+    assert "P(SR>ref): share of paired" not in terminal
+    assert "The notes on columns not shown come with them: --columns all" in terminal
+    shown = " ".join(ok("compare", *configs, *common, "--columns", "sharpe,p_beats_ref").split())
+    assert "P(SR>ref): share of paired" in shown and "notes on columns not shown" not in shown
+    markdown = " ".join(ok("compare", *configs, *common, "--format", "markdown").split())
+    assert "P(SR>ref): share of paired" in markdown and "notes on columns not shown" not in markdown
+
+
 def test_runs_whose_shared_symbol_has_other_prices_are_refused(tmp_path: Path) -> None:
     """Same symbols, other data: a second synthetic seed cannot be chosen, so edit a stored quote."""
     ids = _two_runs(tmp_path, "static_60_40")

@@ -134,7 +134,8 @@ def compare_printout(
     (ValueError for an unknown ``--columns`` name)."""
     cols = compare_chosen(c, rows, columns, terminal=True)
     title = "Seesaw compare" + (" — SYNTHETIC DATA" if c.synthetic else "")
-    return _printout(title, [r["name"] for r in rows], rows, cols, compare_caption(c, reps, rows), width)
+    caption = compare_caption(c, reps, rows, columns=[col[0] for col in cols])
+    return _printout(title, [r["name"] for r in rows], rows, cols, caption, width)
 
 
 def year_printout(c: Any, rows: Sequence[dict[str, Any]], width: int | None = None) -> Printout:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeGuard
 
 from engine.metrics.frames import partial_years_between
@@ -312,9 +312,36 @@ def reference_words(c: Any) -> str:
     return str(c.reference) if c.reference else "no benchmark (no run compared has one: –)"
 
 
-def compare_caption(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None = None) -> list[str]:
+#: The caption's lines about one column, by how they begin: left out under a table that does not show it.
+_ABOUT_COLUMN = {
+    "P(SR>ref): share of paired": "p_beats_ref",
+    "P(SR>ref) compares each strategy's Sharpe": "p_beats_ref",
+    "Information ratios over a tracking error": "information_ratio",
+}
+
+
+def compare_caption(
+    c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None = None, columns: Collection[str] | None = None
+) -> list[str]:
     """What every compare output says under the table; ``shown``: the table's rows (default: all), the only
-    ones a note may name."""
+    ones a note may name; ``columns``: the table's column keys (default: all), the only ones a line about one
+    column (:data:`_ABOUT_COLUMN`) is kept for."""
+    lines = _caption_lines(c, reps, shown)
+    if columns is None:
+        return lines
+    kept = [line for line in lines if _about(line) in ("", *columns)]
+    if len(kept) < len(lines):
+        kept.append("The notes on columns not shown come with them: --columns all, or --format markdown, csv or json.")
+    return kept
+
+
+def _about(line: str) -> str:
+    """The column a caption line is about (:data:`_ABOUT_COLUMN`), or ``""``."""
+    return next((key for start, key in _ABOUT_COLUMN.items() if line.startswith(start)), "")
+
+
+def _caption_lines(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    """:func:`compare_caption` for every column."""
     lines = []
     if c.synthetic:
         lines.append("SYNTHETIC DATA: generated prices, not market history.")
