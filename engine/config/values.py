@@ -79,7 +79,7 @@ def _in_date_range(value: dt.date) -> dt.date:
     return value
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d also matches others
 
 
 def iso_date(text: str) -> dt.date:

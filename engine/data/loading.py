@@ -23,7 +23,6 @@ from engine.errors import DataError
 __all__ = [
     "Extra",
     "RateHistory",
-    "_fetch_start",
     "common_history",
     "fetch_assets",
     "fetch_rates",

@@ -21,7 +21,7 @@ from engine.sweep import ChunkResult, SweepContext, evaluate_chunk
 __all__ = ["check_cluster", "cluster_evaluator", "default_workers", "evaluate_chunks", "thread_evaluator"]
 
 #: A Dask scheduler's address: an optional protocol, a host name, IPv4 or bracketed IPv6 address, and a port.
-_ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
+_ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):([0-9]{1,5})")
 
 
 def check_cluster(cluster: str | None) -> str | None:

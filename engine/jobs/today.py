@@ -60,7 +60,7 @@ class TodayReport:
 
 #: ``--now`` as a date and time: ``YYYY-MM-DDTHH:MM`` (or a space for the T), seconds and fractions optional, then
 #: an optional ``Z`` or UTC offset (Python's parser also takes week dates and basic formats, which are refused).
-_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII)
 
 
 def parse_now(text: str | None, clock: dt.datetime) -> dt.datetime:
