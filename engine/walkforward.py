@@ -35,6 +35,7 @@ from engine.costs import CostRates, cost_rates
 from engine.errors import UserError
 from engine.evaluate import Columns
 from engine.execution import event_mask
+from engine.plural import counted
 from engine.sweep import Setting, SweepContext, setting_targets
 
 __all__ = ["Fold", "decision_fold", "duration_text", "folds", "parse_duration", "select", "stitched_columns"]
@@ -105,7 +106,7 @@ def folds(dates: pd.DatetimeIndex, train: pd.DateOffset, test: pd.DateOffset, st
             break
         if b - a < 2:  # a training window of one date or none: nothing to rank combinations on
             raise UserError(
-                f"walk-forward: --train {duration_text(train)} holds {b - a} trading date(s) from "
+                f"walk-forward: --train {duration_text(train)} holds {counted(b - a, 'dates')} of data from "
                 f"{_after(origin, (step, i)).date()} (fold {len(out)})",
                 expected="a training window of at least two trading dates",
             )

@@ -296,7 +296,7 @@ def test_combinations_the_data_cannot_warm_up_before_an_explicit_start_are_named
     short = doc["sweep"]["warmup_short"]
     assert short["combinations"] == 1 and short["example"] == {"window": 200} and 50 < short["available"] < 200
     said = " ".join(invoke(*args).stdout.split())
-    assert f"Warning: 1 of 3 combinations need more warm-up than the {short['available']} dates of data" in said
+    assert f"Warning: 1 of 3 combinations needs more warm-up than the {short['available']} dates of data" in said
     assert "(such as window = 200)" in said
     sweep.write_text(text + "sweep:\n  window: [20, 50]\n", encoding="utf-8")
     assert "warmup_short" not in json.loads(invoke(*args, "--format", "json").stdout)["sweep"]

@@ -196,7 +196,8 @@ def _short_warmup(man: Mapping[str, Any]) -> list[str]:
         return []
     example = ", ".join(f"{k} = {v}" for k, v in short["example"].items())
     return [
-        f"Warning: {short['combinations']:,} of {int(man['combinations']):,} combinations need more warm-up than the "
+        f"Warning: {short['combinations']:,} of {int(man['combinations']):,} combinations "
+        f"{'needs' if short['combinations'] == 1 else 'need'} more warm-up than the "
         f"{short['available']} dates of data before the start{f' (such as {example})' if example else ''}: until "
         "their signals are complete the rules naming them are false and the otherwise weights apply, so those rows "
         "are not their rule's alone (a single run of one says so too)."

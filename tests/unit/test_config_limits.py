@@ -487,7 +487,7 @@ def test_walk_forward_folds_are_capped() -> None:
         folds(dates, pd.DateOffset(years=30), pd.DateOffset(months=18), pd.DateOffset(years=1))
     # a training window of one date (a weekend in it) is named, not reported as no fold fitting
     weekend = pd.bdate_range("2015-01-02", "2020-12-31")  # from a Friday
-    with pytest.raises(UserError, match=r"--train 3d holds 1 trading date\(s\) from 2015-01-02 \(fold 0\)$"):
+    with pytest.raises(UserError, match=r"--train 3d holds 1 date of data from 2015-01-02 \(fold 0\)$"):
         folds(weekend, pd.DateOffset(days=3), pd.DateOffset(days=1), pd.DateOffset(days=1))
 
 
