@@ -25,6 +25,7 @@ from engine.signals import signal_key, signal_lookback
 
 __all__ = [
     "Setting",
+    "auto_start_warmups",
     "check_usable",
     "setting",
     "short_warmup",
@@ -134,6 +135,18 @@ def warmup_range(cfg: StrategyConfig, grid: Grid) -> tuple[int, int]:
     """The shortest and the longest warm-up (rows of history before the start) of the grid's combinations."""
     rows = _warmups(cfg, grid)[2]
     return int(rows.min()), int(rows.max())
+
+
+def auto_start_warmups(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> list[int] | None:
+    """[shortest, longest] warm-up of a ``start: auto`` grid whose rows start later than a single run of some
+    combination would: the warm-ups differ and the first simulated date is not the first value of the exchange
+    or cash rate (which starts every run alike); None otherwise."""
+    shortest, longest = warmup_range(cfg, grid)
+    for rate in (loaded.panel.usdhkd, loaded.panel.cash_rate):
+        known = np.flatnonzero(np.isfinite(rate)) if rate is not None else np.zeros(0, dtype=np.int64)
+        if len(known) and known[0] == loaded.start:
+            return None
+    return [shortest, longest] if shortest < longest else None
 
 
 def short_warmup(cfg: StrategyConfig, grid: Grid, available: int) -> dict[str, Any] | None:

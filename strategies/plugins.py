@@ -124,8 +124,11 @@ def _load(ep: EntryPoint) -> list[str]:
     try:
         ep.load()
         if not registered() and ep.module in sys.modules:
-            # imported before, its signals since taken out of the registry (reset_plugins): run its decorators again
-            importlib.reload(sys.modules[ep.module])
+            # imported before, its signals since taken out of the registry (reset_plugins): run its decorators
+            # again, in its submodules first (a package's __init__ importing them would find them imported)
+            inner = sorted(n for n in list(sys.modules) if n.startswith(ep.module + "."))
+            for name in [*reversed(inner), ep.module]:
+                importlib.reload(sys.modules[name])
     except Exception as exc:  # anything a package's import raises is that package's mistake
         for name in set(REGISTRY) - before:
             REGISTRY.pop(name, None)

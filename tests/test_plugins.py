@@ -118,7 +118,8 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Install
     for name in set(REGISTRY) - before:  # what a failed plugin may have left
         REGISTRY.pop(name, None)
     for module in modules:
-        sys.modules.pop(module, None)
+        for name in [n for n in list(sys.modules) if n == module or n.startswith(module + ".")]:
+            sys.modules.pop(name, None)
 
 
 def _config(tmp_path: Path, fn: str) -> str:
@@ -140,6 +141,21 @@ def test_a_plugin_loaded_again_after_a_reset_registers_its_signals_again(install
     install("seesaw-trend", "seesaw_trend", GOOD)
     assert _run(tmp_path, "trend_gap").exit_code == 0
     assert "seesaw_trend" in sys.modules
+    reset_plugins()
+    assert "trend_gap" not in REGISTRY
+    again = invoke("validate", _config(tmp_path, "trend_gap"))
+    assert again.exit_code == 0, again.stderr
+    assert REGISTRY["trend_gap"].origin == "seesaw-trend"
+
+
+def test_a_package_whose_signals_live_in_a_submodule_registers_them_again_after_a_reset(
+    install: Install, tmp_path: Path
+) -> None:
+    """Its __init__ imports the submodule holding the decorators: reloading __init__ alone would find the
+    submodule imported and register nothing; the submodule is imported again first."""
+    site = install("seesaw-trend", "seesaw_trend", "from . import sigs\n")
+    (site / "seesaw_trend" / "sigs.py").write_text(textwrap.dedent(GOOD), encoding="utf-8")
+    assert invoke("validate", _config(tmp_path, "trend_gap")).exit_code == 0
     reset_plugins()
     assert "trend_gap" not in REGISTRY
     again = invoke("validate", _config(tmp_path, "trend_gap"))

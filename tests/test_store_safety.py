@@ -452,6 +452,18 @@ def test_a_damaged_stored_run_is_never_reused_as_it_is(tmp_path: Path, damage: s
     assert invoke(*cmd, "--force").exit_code == 0
 
 
+@pytest.mark.parametrize("text", ["[1, 2]\n", "garbage: [\n", "just text\n"])
+def test_a_run_whose_config_yaml_is_not_a_config_is_refused_by_report_in_one_line(tmp_path: Path, text: str) -> None:
+    results = tmp_path / "R"
+    assert invoke("run", str(RATIO), "--source", "synthetic", "--results-dir", str(results)).exit_code == 0
+    [run_dir] = _run_dirs(results)
+    (run_dir / "config.yaml").write_text(text, encoding="utf-8")
+    refused = invoke("report", run_dir.name, "--output", str(tmp_path / "r.html"), "--results-dir", str(results))
+    assert refused.exit_code == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith(f"error: {run_dir}: cannot read run: ")
+
+
 def test_a_stored_sweep_whose_config_was_damaged_is_refused_in_one_line(tmp_path: Path, sweep_config: Path) -> None:
     results = tmp_path / "R"
     cmd = ["sweep", sweep_config, "--results-dir", results, "--reps", "100"]

@@ -285,6 +285,21 @@ def test_real_data_sweep_rows_equal_single_runs(data_dir: Path) -> None:
 # ------------------------------------------------------------------------------------------- the command
 
 
+def test_a_start_auto_grid_started_by_the_exchange_rate_claims_no_earlier_single_run(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """On the real data the runs start with USD/HKD's first close (2001-07-16), after even the longest warm-up:
+    a single run of the shortest-window combination starts there too, so the caption says nothing of it."""
+    text = (REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"start: [0-9-]+", "start: auto", text, count=1)
+    sweep = tmp_path / "auto.yaml"
+    sweep.write_text(text[: text.index("sweep:")] + "sweep:\n  mom_window: [20, 200]\n", encoding="utf-8")
+    args = ["sweep", str(sweep), "--source", "csv", "--data-dir", str(data_dir), "--results-dir", str(tmp_path / "r")]
+    doc = json.loads(invoke(*args, "--reps", "100", "--format", "json").stdout)
+    assert doc["sweep"]["start"] == "2001-07-16" and "warmup_rows" not in doc["sweep"]
+    assert "start: auto" not in invoke(*args, "--reps", "100").stdout
+
+
 def test_combinations_the_data_cannot_warm_up_before_an_explicit_start_are_named(tmp_path: Path) -> None:
     """About 105 dates of synthetic history before 1998-06-01: the 200-day window cannot warm up, so its row is
     partly the otherwise rule; the caption and sweep.json say how many combinations that is, and which."""

@@ -71,7 +71,7 @@ from engine.sweep import (
     sweep_id,
     sweep_warmup,
 )
-from engine.sweep_setting import short_warmup, warmup_range
+from engine.sweep_setting import auto_start_warmups, short_warmup
 
 __all__ = [
     "FUSED",
@@ -325,8 +325,8 @@ def _staging_meta(
         "start": str(panel.dates[loaded.start].date()),
         "end": str(panel.dates[-1].date()),
     }
-    if cfg.data.start_date is None:  # auto: the rows start once the longest warm-up is done (docs/sweeps.md)
-        meta["warmup_rows"] = list(warmup_range(cfg, g))
+    if cfg.data.start_date is None and (rows := auto_start_warmups(cfg, g, loaded)):  # auto, docs/sweeps.md
+        meta["warmup_rows"] = rows
     elif short := short_warmup(cfg, g, loaded.warmup_used):  # an explicit start the data has too little before
         meta["warmup_short"] = short
     try:

@@ -399,6 +399,8 @@ def load_run(run_dir: Path) -> StoredRun:
         metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
         config_text = (run_dir / "config.yaml").read_text(encoding="utf-8")
         config = yaml.load(config_text, Loader=_SAFE_LOADER)
+        if not isinstance(manifest, dict) or not isinstance(metrics, dict) or not isinstance(config, dict):
+            raise ValueError("run.json, metrics.json or config.yaml is not a run's")
         tables = {n: _read_table(run_dir, n) for n in _TABLES}
         for optional in ("quotes", "signals", "fx"):
             if (run_dir / f"{optional}.parquet").is_file():
