@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import StoreError
+from engine.store.readonly import first_line
 
 __all__ = ["ChunkAssembly"]
 
@@ -74,7 +75,7 @@ class ChunkAssembly:
             with open(blocks_path, "rb") as fh, np.load(fh) as z:  # np.load leaves its own file open on a bad zip
                 index, block_sum, block_sq, block_n = z["index"], z["sum"], z["sq"], z["n"]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a file cut short: not a zip
-            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            why = first_line(exc)
             raise StoreError(
                 f"cannot read a stored sweep chunk ({why}); run the sweep with --force", file=str(table_path)
             ) from None

@@ -66,6 +66,7 @@ import yaml
 from engine.errors import StoreError
 from engine.store.csv_text import csv_text
 from engine.store.parquet_check import whole_parquet
+from engine.store.readonly import first_line
 from engine.store.staging import fsync_dir
 
 __all__ = [
@@ -380,7 +381,7 @@ def reusable_metrics(run_dir: Path) -> dict[str, Any]:
         manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
         config = yaml.load((run_dir / "config.yaml").read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except (OSError, ValueError, yaml.YAMLError) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = first_line(exc)
         raise StoreError(f"the stored run cannot be read ({why}); {_AGAIN}", file=str(run_dir)) from None
     if not isinstance(metrics, dict) or not {"data", "strategy", "benchmarks"} <= set(metrics):
         raise StoreError(f"metrics.json is not a run's metrics; {_AGAIN}", file=str(run_dir), expected=_AS_WRITTEN)

@@ -29,6 +29,7 @@ import yaml
 from engine.config.models import StrategyConfig
 from engine.data.panel import LoadedPanel
 from engine.errors import StoreError
+from engine.store.readonly import first_line
 from engine.store.rundir import dumps_json, write_atomic
 from engine.store.staging import clean_stale, replace_dir
 
@@ -212,7 +213,7 @@ def load_sweep(sweep_dir: Path) -> SweepOutcome:
         table = pd.read_parquet(sweep_dir / "combos.parquet")
         cfg = StrategyConfig.model_validate(yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8")))
     except (OSError, ValueError, yaml.YAMLError) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = first_line(exc)
         raise StoreError(f"cannot read sweep: {why}; --force computes it again", file=str(sweep_dir)) from None
     keys = tuple(manifest["keys"])
     return SweepOutcome(cfg, keys, table, sweep_dir, manifest, None, manifest["chunks"], manifest["chunks"])
@@ -259,7 +260,7 @@ def stopped_meta(staging: Path, force: bool) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         if force:
             return {"chunks": 0}
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = first_line(exc)
         raise StoreError(
             f"the stopped sweep's meta.json cannot be read ({why}); --force starts the sweep over", file=str(staging)
         ) from None
