@@ -24,7 +24,7 @@ from engine.evaluate import Columns, Evaluation, Market, cost_groups, evaluate, 
 from engine.execution import OrderPlan
 from engine.metrics import specs
 from engine.rules import compile_rules
-from engine.signals import compute_signals
+from engine.signals import compute_signals, rows_lacking
 from engine.simulate import Engine
 from engine.strategy import decide_columns, knobs
 from engine.valuation import valuation
@@ -197,15 +197,11 @@ def incomplete_signals(signals: Mapping[str, np.ndarray] | None, dates: pd.Datet
     """A note for each signal (by name) that is NaN at the first decision (row ``first``): how many dates of
     history it lacked (until its first value), during which a rule naming it is false."""
     out = {}
-    for name, values in (signals or {}).items():
-        column = np.asarray(values, dtype=np.float64).reshape(len(dates), -1)[:, 0]
-        if first >= len(dates) or not np.isnan(column[first]):
-            continue
-        finite = np.flatnonzero(~np.isnan(column[first:]))
-        if len(finite):
+    for name, rows in rows_lacking(signals, first).items():
+        if rows is not None:
             out[name] = (
                 f"signal {name!r} is not complete at the first decision ({dates[first].date()}): the data lacked "
-                f"{int(finite[0])} dates of history; rules naming it are false until {dates[first + finite[0]].date()}"
+                f"{rows} dates of history; rules naming it are false until {dates[first + rows].date()}"
             )
         else:
             out[name] = f"signal {name!r} has no value from the first decision ({dates[first].date()}) on"

@@ -23,7 +23,14 @@ import numpy as np
 from strategies import SignalDef, get_signal
 from strategies.registry import SignalInputs
 
-__all__ = ["compute_signals", "signal_dependencies", "signal_key", "signal_lookback", "signal_order"]
+__all__ = [
+    "compute_signals",
+    "rows_lacking",
+    "signal_dependencies",
+    "signal_key",
+    "signal_lookback",
+    "signal_order",
+]
 
 Specs = Mapping[str, Mapping[str, Any]]
 
@@ -145,3 +152,16 @@ def compute_signals(
                 cache[key] = value
         done[name] = value
     return {name: done[name] for name in signals}
+
+
+def rows_lacking(signals: Mapping[str, np.ndarray] | None, first: int) -> dict[str, int | None]:
+    """Each signal (by name) without a value at row ``first``: the rows from there until its first value,
+    or None when it has none from there on.  Signals with a value at ``first`` are left out."""
+    out: dict[str, int | None] = {}
+    for name, values in (signals or {}).items():
+        column = np.asarray(values, dtype=np.float64).reshape(len(values), -1)[:, 0]
+        if first >= len(column) or not np.isnan(column[first]):
+            continue
+        finite = np.flatnonzero(~np.isnan(column[first:]))
+        out[name] = int(finite[0]) if len(finite) else None
+    return out

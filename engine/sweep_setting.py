@@ -7,6 +7,7 @@ have written, and a sweep row equals that config's single run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -20,19 +21,18 @@ from engine.config.params import Grid, sweep_target
 from engine.config.refs import resolve_refs
 from engine.data.panel import LoadedPanel
 from engine.errors import ConfigError
-from engine.evaluate import warmup_rows
-from engine.signals import signal_key, signal_lookback
+from engine.evaluate import first_decision, warmup_rows
+from engine.signals import compute_signals, rows_lacking, signal_key, signal_lookback
+from strategies.registry import SignalInputs
 
 __all__ = [
     "Setting",
-    "auto_start_warmups",
     "check_usable",
     "setting",
-    "short_warmup",
     "signal_keys",
     "sub_grid",
     "sweep_warmup",
-    "warmup_range",
+    "warmup_notes",
 ]
 
 
@@ -128,53 +128,119 @@ def sub_grid(grid: Grid, keys: Sequence[str]) -> tuple[Grid, np.ndarray]:
 
 def sweep_warmup(cfg: StrategyConfig, grid: Grid) -> int:
     """Rows of history every combination needs before the start (the longest warm-up of all)."""
-    return warmup_range(cfg, grid)[1]
+    return int(_warmups(cfg, grid).rows.max())
 
 
-def warmup_range(cfg: StrategyConfig, grid: Grid) -> tuple[int, int]:
-    """The shortest and the longest warm-up (rows of history before the start) of the grid's combinations."""
-    rows = _warmups(cfg, grid)[2]
-    return int(rows.min()), int(rows.max())
+@dataclass(frozen=True)
+class _Warmups:
+    """The grid of the keys that change a signal, the lag or the sizing window (:func:`sub_grid`), each
+    combination's position in it, and each of its combinations' setting and warm-up (rows before the start)."""
+
+    sub: Grid
+    index: np.ndarray
+    settings: list[Setting]
+    rows: np.ndarray
+
+    def example(self, i: int) -> dict[str, Any]:
+        """The values of the keys that set the warm-up in the sub-grid's combination ``i``."""
+        return dict(zip(self.sub.keys, list(self.sub)[i].values(), strict=True)) if self.sub.keys else {}
 
 
-def auto_start_warmups(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> list[int] | None:
-    """[shortest, longest] warm-up of a ``start: auto`` grid whose rows start later than a single run of some
-    combination would: the warm-ups differ and the first simulated date is not the first value of the exchange
-    or cash rate (which starts every run alike); None otherwise."""
-    shortest, longest = warmup_range(cfg, grid)
-    for rate in (loaded.panel.usdhkd, loaded.panel.cash_rate):
-        known = np.flatnonzero(np.isfinite(rate)) if rate is not None else np.zeros(0, dtype=np.int64)
-        if len(known) and known[0] == loaded.start:
-            return None
-    return [shortest, longest] if shortest < longest else None
-
-
-def short_warmup(cfg: StrategyConfig, grid: Grid, available: int) -> dict[str, Any] | None:
-    """The combinations whose warm-up is longer than the ``available`` rows of history before the start, as a
-    sweep's manifest records them (``available``, ``combinations``: how many, ``example``: the values of the
-    keys that set the warm-up in the first of them); None when every combination has its warm-up."""
-    sub, index, rows = _warmups(cfg, grid)
-    short = rows > available
-    if not short.any():
-        return None
-    first = int(np.flatnonzero(short)[0])
-    example = dict(zip(sub.keys, list(sub)[first].values(), strict=True)) if sub.keys else {}
-    return {"available": available, "combinations": int(short[index].sum()), "example": example}
-
-
-def _warmups(cfg: StrategyConfig, grid: Grid) -> tuple[Grid, np.ndarray, np.ndarray]:
-    """The grid of the keys that change a signal, the lag or the sizing window (:func:`sub_grid`: the grid, each
-    combination's position in it) and the warm-up of each of its combinations: one pass over their values."""
+def _warmups(cfg: StrategyConfig, grid: Grid) -> _Warmups:
+    """:class:`_Warmups` of ``grid``: one pass over the values of the keys that set a warm-up."""
     keys = signal_keys(cfg, grid.keys)
     keys += [
         k for k in grid.keys if sweep_target(cfg, k)[:2] == ("execution", "lag") or sweep_target(cfg, k)[0] == "sizing"
     ]
     sub, index = sub_grid(grid, keys)
-    rows = []
-    for combo in sub:
-        s = setting(cfg, combo)
-        rows.append(warmup_rows(s.signals, cfg.rules, s.lag, sizing=s.sizing))
-    return sub, index, np.asarray(rows, dtype=np.int64)
+    settings = [setting(cfg, combo) for combo in sub]
+    rows = [warmup_rows(s.signals, cfg.rules, s.lag, sizing=s.sizing) for s in settings]
+    return _Warmups(sub, index, settings, np.asarray(rows, dtype=np.int64))
+
+
+def warmup_notes(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> dict[str, Any]:
+    """What a sweep's manifest records of its combinations' warm-ups (docs/sweeps.md): ``warmup_rows`` for a
+    ``start: auto`` grid whose rows start later than a single run of some combination would, else ``warmup_short``
+    for an explicit start with too little history before it; and ``incomplete_signals``."""
+    warm, out = _warmups(cfg, grid), dict[str, Any]()
+    if cfg.data.start_date is None and (rows := _auto_start(warm, loaded)):
+        out["warmup_rows"] = rows
+    elif short := _short(warm, loaded.warmup_used):
+        out["warmup_short"] = short
+    if lacking := _incomplete(warm, loaded):  # a series the signals read starts later than the others
+        out["incomplete_signals"] = lacking
+    return out
+
+
+def _auto_start(warm: _Warmups, loaded: LoadedPanel) -> list[int] | None:
+    """[shortest, longest] warm-up of a ``start: auto`` grid whose rows start later than a single run of some
+    combination would: the warm-ups differ and the first simulated date is not the first value of the exchange
+    or cash rate (which starts every run alike); None otherwise."""
+    for rate in (loaded.panel.usdhkd, loaded.panel.cash_rate):
+        known = np.flatnonzero(np.isfinite(rate)) if rate is not None else np.zeros(0, dtype=np.int64)
+        if len(known) and known[0] == loaded.start:
+            return None
+    shortest, longest = int(warm.rows.min()), int(warm.rows.max())
+    return [shortest, longest] if shortest < longest else None
+
+
+def _short(warm: _Warmups, available: int) -> dict[str, Any] | None:
+    """The combinations whose warm-up is longer than the ``available`` rows of history before the start, as a
+    sweep's manifest records them (``available``, ``combinations``: how many, ``example``: the values of the
+    keys that set the warm-up in the first of them); None when every combination has its warm-up."""
+    short = warm.rows > available
+    if not short.any():
+        return None
+    example = warm.example(int(np.flatnonzero(short)[0]))
+    return {"available": available, "combinations": int(short[warm.index].sum()), "example": example}
+
+
+def _incomplete(warm: _Warmups, loaded: LoadedPanel) -> dict[str, Any] | None:
+    """The combinations whose warm-up the data has before the start but one of whose signals still has no value
+    at their first decision (a series it reads starts later than the others), as a sweep's manifest records them
+    (``combinations``: how many, ``signals``: their names, ``until``: the last date on which one of them becomes
+    complete, ``example``: the values of the keys that set it in the first of them); None when there are none.
+
+    The single-run twin is the ``incomplete`` warning (:func:`engine.pipeline.incomplete_signals`): until then a
+    rule naming such a signal is false and the otherwise weights apply.  Each distinct signal is computed once.
+    """
+    dates, inputs = loaded.panel.dates, loaded.panel.signal_inputs()
+    head = _head(inputs, loaded.start + 1)  # every first decision is in the head
+    cache: dict[str, np.ndarray] = {}
+    head_cache: dict[str, np.ndarray] = {}
+    lacking = np.zeros(len(warm.rows), dtype=bool)
+    names: set[str] = set()
+    until = -1
+    for i, s in enumerate(warm.settings):
+        if warm.rows[i] > loaded.warmup_used:  # counted by _short
+            continue
+        first = int(first_decision(loaded.start, s.lag))
+        # signals are trailing (their value at a row reads no later row): the head decides; the whole finds when
+        if rows_lacking(compute_signals(s.signals, head, cache=head_cache), first) and (
+            found := rows_lacking(compute_signals(s.signals, inputs, cache=cache), first)
+        ):
+            lacking[i] = True
+            names.update(found)
+            until = max(until, *(len(dates) - 1 if r is None else first + r for r in found.values()))
+    if not lacking.any():
+        return None
+    return {
+        "combinations": int(lacking[warm.index].sum()),
+        "signals": sorted(names),
+        "until": str(dates[until].date()),
+        "example": warm.example(int(np.flatnonzero(lacking)[0])),
+    }
+
+
+def _head(inputs: SignalInputs, rows: int) -> SignalInputs:
+    """``inputs`` on their first ``rows`` dates only."""
+    return dataclasses.replace(
+        inputs,
+        dates=inputs.dates[:rows],
+        prices={a: v[:rows] for a, v in inputs.prices.items()},
+        traded={a: v[:rows] for a, v in inputs.traded.items()},
+        fx={a: v[:rows] for a, v in inputs.fx.items()},
+    )
 
 
 def check_usable(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> None:

@@ -160,7 +160,14 @@ EXPECTED: dict[str, set[str]] = {
         "decisions",
         "valid_weights",
     },
-    "engine.signals": {"compute_signals", "signal_dependencies", "signal_key", "signal_lookback", "signal_order"},
+    "engine.signals": {
+        "compute_signals",
+        "rows_lacking",
+        "signal_dependencies",
+        "signal_key",
+        "signal_lookback",
+        "signal_order",
+    },
     "engine.simulate": {
         "ENGINES",
         "BatchSim",

@@ -317,6 +317,52 @@ def test_combinations_the_data_cannot_warm_up_before_an_explicit_start_are_named
     assert "warmup_short" not in json.loads(invoke(*args, "--format", "json").stdout)["sweep"]
 
 
+LATE_SERIES = """\
+name: late_series
+data: {source: csv, start: 2013-10-01, end: 2016-12-31, price: close}
+cash_rate: 0.0
+assets:
+  spy: {symbol: SPY, market: us, price: adj_close}
+  kweb: {symbol: KWEB, market: us, price: adj_close}
+signals:
+  mom: {fn: relative_momentum, a: spy, b: kweb, window: 63}
+rules:
+  - when: mom > 0
+    weights: {spy: 1.0}
+  - otherwise: {kweb: 1.0}
+execution: {lag: 1, rebalance: on_change}
+costs: {fee_bps: 5, slippage_bps: 5}
+"""
+
+
+def test_combinations_whose_signal_reads_a_series_that_starts_later_are_named(data_dir: Path, tmp_path: Path) -> None:
+    """SPY has decades of history before 2013-10-01, KWEB's first close is 2013-08-01: the union timeline has every
+    warm-up, but a momentum of KWEB over 100 or 200 dates has no value at the first decision.  The 200-date window
+    first has one on KWEB's 201st date, 2014-05-19 (read from KWEB.csv), which the single run names too."""
+    kweb = pd.read_csv(data_dir / "KWEB.csv")["Date"]
+    assert kweb.iloc[0] == "2013-08-01"
+    sweep = tmp_path / "late.yaml"
+    sweep.write_text(LATE_SERIES + "sweep:\n  signals.mom.window: [20, 100, 200]\n", encoding="utf-8")
+    args = ["sweep", str(sweep), "--data-dir", str(data_dir), "--results-dir", str(tmp_path / "r"), "--reps", "100"]
+    doc = json.loads(invoke(*args, "--format", "json").stdout)["sweep"]
+    assert "warmup_short" not in doc
+    assert doc["incomplete_signals"] == {
+        "combinations": 2,
+        "signals": ["mom"],
+        "until": kweb.iloc[200],
+        "example": {"signals.mom.window": 100},
+    }
+    said = " ".join(invoke(*args).stdout.split())
+    assert "Warning: 2 of 3 combinations have a signal ('mom') without a value at the first decision" in said
+    assert f"(as late as {kweb.iloc[200]})" in said
+    single = tmp_path / "single.yaml"
+    single.write_text(LATE_SERIES.replace("window: 63", "window: 200"), encoding="utf-8")
+    ran = invoke("run", str(single), "--data-dir", str(data_dir), "--results-dir", str(tmp_path / "r"))
+    assert f"rules naming it are false until {kweb.iloc[200]}" in " ".join(ran.stdout.split() + ran.stderr.split())
+    sweep.write_text(LATE_SERIES + "sweep:\n  signals.mom.window: [20, 40]\n", encoding="utf-8")
+    assert "incomplete_signals" not in json.loads(invoke(*args, "--format", "json").stdout)["sweep"]
+
+
 AUTO = """\
 name: auto_sweep
 data: {source: synthetic, start: auto, end: 2004-12-31}

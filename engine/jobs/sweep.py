@@ -71,7 +71,7 @@ from engine.sweep import (
     sweep_id,
     sweep_warmup,
 )
-from engine.sweep_setting import auto_start_warmups, short_warmup
+from engine.sweep_setting import warmup_notes
 
 __all__ = [
     "FUSED",
@@ -325,10 +325,7 @@ def _staging_meta(
         "start": str(panel.dates[loaded.start].date()),
         "end": str(panel.dates[-1].date()),
     }
-    if cfg.data.start_date is None and (rows := auto_start_warmups(cfg, g, loaded)):  # auto, docs/sweeps.md
-        meta["warmup_rows"] = rows
-    elif short := short_warmup(cfg, g, loaded.warmup_used):  # an explicit start the data has too little before
-        meta["warmup_short"] = short
+    meta.update(warmup_notes(cfg, g, loaded))  # docs/sweeps.md
     try:
         staging.mkdir(parents=True, exist_ok=True)
         write_atomic(meta_path, lambda p: p.write_text(dumps_json(meta), encoding="utf-8"))

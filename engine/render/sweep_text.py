@@ -131,7 +131,7 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
         f"Annualised with {man.get('periods_per_year', float('nan')):.1f} trading periods per year (not 365); "
         "Sharpe, Sortino, the interval, PSR, P(SR>ref) and DSR are in excess of the config's cash rate."
     )
-    lines += _auto_start(man) + _short_warmup(man)
+    lines += _auto_start(man) + _short_warmup(man) + _incomplete(man)
     if "longest_drawdown_days" in SWEEP_TABLE:
         lines.append(LONGEST_DD_NOTE)
     years, n_returns = _window_years(man)
@@ -201,6 +201,22 @@ def _short_warmup(man: Mapping[str, Any]) -> list[str]:
         f"{short['available']} dates of data before the start{f' (such as {example})' if example else ''}: until "
         "their signals are complete the rules naming them are false and the otherwise weights apply, so those rows "
         "are not their rule's alone (a single run of one says so too)."
+    ]
+
+
+def _incomplete(man: Mapping[str, Any]) -> list[str]:
+    """The warning on combinations one of whose signals reads a series with less history than the others."""
+    found = man.get("incomplete_signals")
+    if not found:
+        return []
+    n, example = found["combinations"], ", ".join(f"{k} = {v}" for k, v in found["example"].items())
+    names = ", ".join(map(repr, found["signals"]))
+    return [
+        f"Warning: {n:,} of {int(man['combinations']):,} combinations {'has' if n == 1 else 'have'} a signal ({names}) "
+        f"without a value at the first decision, though the data has their warm-up before the start: a series it "
+        f"reads starts later{f' (such as {example})' if example else ''}. Until it is complete (as late as "
+        f"{found['until']}) the rules naming it are false and the otherwise weights apply, so those rows are not "
+        "their rule's alone (a single run of one says so too)."
     ]
 
 
