@@ -16,6 +16,7 @@ from engine.config import models
 from engine.config.params import SWEEPABLE_PATHS
 from engine.config.reference import config_reference
 from engine.render.text import COMPARE_COLUMNS, JSON_KEYS
+from engine.store.readonly import RUN_TABLES
 from strategies import REGISTRY
 from tests.conftest import REPO
 
@@ -120,6 +121,13 @@ def test_every_compare_column_key_is_listed(key: str) -> None:
     listed = COMPARE_PAGE[COMPARE_PAGE.index("refused with the list of valid ones") :]
     listed = listed[: listed.index("`, the regime columns")]
     assert re.search(rf"\b{key}\b", listed), f"--columns key {key} is not listed in docs/compare.md"
+
+
+@pytest.mark.parametrize("page", ["guarantees.md", "store.md"])
+@pytest.mark.parametrize("view", [*RUN_TABLES, "sweep_combos"])
+def test_every_catalog_view_is_listed(page: str, view: str) -> None:
+    text = " ".join((DOCS / page).read_text(encoding="utf-8").split())
+    assert f"`{view}`" in text, f"the catalog's view {view} is not listed in docs/{page}"
 
 
 @pytest.mark.parametrize("key", JSON_KEYS)

@@ -50,7 +50,8 @@ EXTREME_FLOOR = 0.25
 #: A spike's second move gives back all but this fraction of the smaller of the two moves.
 SPIKE_NET_FRACTION = 1.0 / 3.0
 #: Price ratios (before / after) of a forward or reverse split, and the relative tolerance around them.
-SPLIT_RATIOS = (2.0, 3.0, 4.0, 5.0, 8.0, 10.0, 20.0, 50.0, 100.0, 1 / 2, 1 / 3, 1 / 4, 1 / 5, 1 / 8, 1 / 10, 1 / 20)
+_SPLITS = (2.0, 3.0, 4.0, 5.0, 8.0, 10.0, 20.0, 50.0, 100.0)
+SPLIT_RATIOS = (*_SPLITS, *(1 / q for q in _SPLITS))
 SPLIT_TOLERANCE = 0.02
 #: A price repeated on this many consecutive rows is a frozen feed.
 STALE_PRICE_ROWS = 20

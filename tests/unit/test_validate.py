@@ -64,7 +64,15 @@ def test_the_threshold_scales_with_the_typical_move() -> None:
 # --- splits --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("ratio", "kind"), [(2.0, "2-for-1 split"), (1 / 3, "1-for-3 reverse split")])
+@pytest.mark.parametrize(
+    ("ratio", "kind"),
+    [
+        (2.0, "2-for-1 split"),
+        (100.0, "100-for-1 split"),
+        (1 / 3, "1-for-3 reverse split"),
+        (1 / 50, "1-for-50 reverse split"),
+    ],
+)
 def test_a_persistent_jump_at_a_split_ratio_is_refused(ratio: float, kind: str) -> None:
     values = _walk(60)
     values[30:] = [v / ratio for v in values[30:]]
