@@ -617,3 +617,48 @@ def test_a_stopped_sweep_whose_warm_up_data_changed_says_the_data_changed(tmp_pa
     (sweeps / ".partial-old" / "meta.json").write_text(repr(meta).replace("'", '"'), encoding="utf-8")
     listed = stopped_elsewhere(sweeps / ".partial-new", {**meta, "loaded_key": "k2"})
     assert listed == (f"{sweeps / '.partial-old'} (0 of 2 chunks; the data changed)",)
+
+
+def test_every_file_of_a_run_is_durable_before_the_run_appears(tmp_path: Path, monkeypatch) -> None:
+    """The run directory is renamed into place only after each of its files and the staging directory itself
+    were fsynced (on threads, together), and its parent is fsynced after the rename: a crash of the machine
+    cannot leave a visible run with a file missing or empty."""
+    events: list[tuple[str, str]] = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def rename(src, dst) -> None:
+        real_rename(src, dst)
+        events.append(("rename", f"{os.fspath(src)} -> {os.fspath(dst)}"))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    [run_dir] = _run_dirs(results, "ratio_trend")
+    [at] = [i for i, (kind, what) in enumerate(events) if kind == "rename" and what.endswith(f" -> {run_dir}")]
+    staged = events[at][1].split(" -> ")[0]
+    synced_before = {what for kind, what in events[:at] if kind == "fsync"}
+    files = sorted(p.name for p in run_dir.iterdir())
+    assert len(files) >= 12 and "run.json" in files and "equity.parquet" in files
+    assert {f"{staged}/{name}" for name in files} | {staged} <= synced_before
+    assert ("fsync", str(run_dir.parent)) in events[at + 1 :]
+
+
+def test_fsync_all_syncs_every_path_and_raises_the_first_error_after_the_others(tmp_path: Path, monkeypatch) -> None:
+    paths = [tmp_path / f"f{i}" for i in range(6)]
+    for p in paths:
+        p.write_text("x", encoding="utf-8")
+    synced: list[str] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd)))
+    staging.fsync_all([tmp_path, *paths])
+    assert sorted(synced) == sorted(map(str, [tmp_path, *paths]))
+    synced.clear()
+    with pytest.raises(FileNotFoundError):
+        staging.fsync_all([*paths[:3], tmp_path / "missing", *paths[3:]])
+    assert sorted(synced) == sorted(map(str, paths))
+    staging.fsync_all([])

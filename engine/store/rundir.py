@@ -67,7 +67,7 @@ from engine.errors import StoreError
 from engine.store.csv_text import csv_text
 from engine.store.parquet_check import whole_parquet
 from engine.store.readonly import first_line
-from engine.store.staging import fsync_dir
+from engine.store.staging import fsync_all, fsync_dir
 
 __all__ = [
     "FIRST_RULE",
@@ -164,11 +164,11 @@ def new_run_id(now: dt.datetime, cfg_hash: str, data_fingerprint: str) -> str:
     return f"{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{digest}"
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str) -> Path:
+    """``text`` in ``path`` (not yet fsynced: :func:`write_run` syncs a run's files together)."""
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+    return path
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
@@ -216,10 +216,10 @@ def _parsed(text: pa.Array | pa.ChunkedArray, to: pa.DataType) -> pa.Array | pa.
         return None
 
 
-def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
+def _write_parquet(path: Path, frame: pd.DataFrame) -> Path:
+    """``frame`` in ``path`` as Parquet (not yet fsynced, as :func:`_write`)."""
     pq.write_table(_parquet_table(frame), path)
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
+    return path
 
 
 def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt.datetime) -> Path:
@@ -232,18 +232,20 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
             shutil.rmtree(tmp)
         tmp.mkdir()
         header = "".join(f"# {line}\n" for line in files.header)
-        _write(
-            tmp / "config.yaml",
-            header + yaml.safe_dump(files.resolved_config, sort_keys=False, allow_unicode=True),
-        )
-        _write(tmp / "metrics.json", dumps_json(files.metrics))
-        _write(tmp / "equity.csv", csv_text(files.equity))
-        _write(tmp / "weights.csv", csv_text(files.weights))
-        _write(tmp / "trades.csv", csv_text(files.trades))
-        _write(tmp / "benchmarks.csv", csv_text(files.benchmarks))
+        written = [
+            tmp,
+            _write(
+                tmp / "config.yaml", header + yaml.safe_dump(files.resolved_config, sort_keys=False, allow_unicode=True)
+            ),
+            _write(tmp / "metrics.json", dumps_json(files.metrics)),
+            *(
+                _write(tmp / f"{name}.csv", csv_text(getattr(files, name)))
+                for name in ("equity", "weights", "trades", "benchmarks")
+            ),
+        ]
         for name in ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals", "fx"):
             if getattr(files, name) is not None:
-                _write_parquet(tmp / f"{name}.parquet", getattr(files, name))
+                written.append(_write_parquet(tmp / f"{name}.parquet", getattr(files, name)))
         final, suffix = parent / run_id, 1
         while True:
             manifest = {
@@ -252,7 +254,9 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
                 "created_at": created_at.isoformat(),
                 "status": "complete",
             }
-            _write(tmp / "run.json", dumps_json(manifest))
+            # every file and the directory durable before the rename makes the run visible
+            fsync_all([*written, _write(tmp / "run.json", dumps_json(manifest))])
+            written = []
             try:
                 os.rename(tmp, final)  # atomic; fails if final exists and is not empty
                 fsync_dir(parent)

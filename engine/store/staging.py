@@ -23,9 +23,11 @@ import errno
 import os
 import secrets
 import shutil
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["clean_stale", "fsync_dir", "replace_dir", "writer_alive"]
+__all__ = ["clean_stale", "fsync_all", "fsync_dir", "replace_dir", "writer_alive"]
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -39,6 +41,36 @@ def fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_all(paths: Sequence[Path]) -> None:
+    """Make the files (or directories) ``paths`` durable, each fsynced on a thread of its own, all at once.
+
+    One after the other, each fsync waits for a commit of the file system's journal of its own (about 3 ms
+    each on ext4, for the 16 files of a run directory); issued together, the journal commits them in one or
+    two.  Raises the first error any of them met, after all have finished.
+    """
+    errors: list[OSError] = []
+
+    def sync(path: Path) -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sync, args=(p,), daemon=True) for p in paths[1:]]
+    for t in threads:
+        t.start()
+    if paths:
+        sync(paths[0])
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def _exchange(a: Path, b: Path) -> bool:
