@@ -497,3 +497,36 @@ def test_ctrl_c_while_the_command_line_loads_ends_the_process_quietly_as_sigint(
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == -signal.SIGINT, (done.returncode, done.stderr)
     assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr
+
+
+def test_run_shows_a_shared_benchmark_once_and_says_whose_it_is_but_never_one_of_another_cash_rate(
+    tmp_path: Path,
+) -> None:
+    """corr_breakdown and static_60_40 hold the same three benchmarks (zero cash rate, same data): one row each,
+    and a note that they are also static_60_40's.  A copy of static_60_40 whose cash earns 5% has the same
+    benchmark names and weights, but its Sharpe ratios are in excess of 5%: its rows are its own, with the numbers
+    its metrics.json holds."""
+    text = (REPO / "configs" / "static_60_40.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^name: .*$", "name: static_cash5", text)
+    text = re.sub(r"(?m)^cash_rate: .*$", "", text) + "cash_rate: 0.05\n"
+    cash5 = tmp_path / "static_cash5.yaml"
+    cash5.write_text(text, encoding="utf-8")
+    results = tmp_path / "R"
+    corr, static = str(REPO / "configs" / "corr_breakdown.yaml"), str(REPO / "configs" / "static_60_40.yaml")
+    args = ["--source", "synthetic", "--results-dir", str(results)]
+    shown = invoke("run", corr, static, str(cash5), *args, "--format", "json")
+    assert shown.exit_code == 0, shown.stderr
+    rows = json.loads(shown.stdout)
+    benches = [(r["config"], r["name"]) for r in rows if r["kind"] == "benchmark"]
+    names = ["buy & hold US", "buy & hold HK", "50/50 monthly"]
+    assert benches == [("corr_breakdown", n) for n in names] + [("static_cash5", n) for n in names]
+    stored = json.loads(next((results / "static_cash5").glob("*/metrics.json")).read_text(encoding="utf-8"))
+    own = {b["name"]: b["sharpe"] for b in stored["benchmarks"]}
+    assert {r["name"]: r["sharpe"] for r in rows if r["config"] == "static_cash5" and r["kind"] == "benchmark"} == own
+    zero = {r["name"]: r["sharpe"] for r in rows if r["config"] == "corr_breakdown" and r["kind"] == "benchmark"}
+    assert all(own[n] < zero[n] for n in names)  # in excess of 5% a year, not of zero
+    said = _plain(invoke("run", corr, static, str(cash5), *args).stdout)
+    assert (
+        "Benchmarks 'buy & hold US', 'buy & hold HK', '50/50 monthly' of corr_breakdown are also those of "
+        "static_60_40 (every number the same): shown once." in said
+    )

@@ -101,7 +101,8 @@ def run(
             err.print(f"warning: {w}", markup=False)
         return
     rows, merged = _merge_equal_benchmarks(report.rows)
-    printout = run_printout(rows, warnings, columns=columns, width=table_width(os.environ), notes=[*merged, *short])
+    notes = [*report.shared, *merged, *short]
+    printout = run_printout(rows, warnings, columns=columns, width=table_width(os.environ), notes=notes)
     print_printout(printout)
     console = Console(highlight=False, width=printout.width, soft_wrap=not printout.wrap)
     for r in report.runs:

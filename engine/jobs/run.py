@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,7 @@ class RunReport:
 
     runs: list[ConfigRun]
     rows: list[dict[str, Any]]
+    shared: list[str] = field(default_factory=list)  # benchmark rows shown once for several configs
 
     @property
     def synthetic(self) -> bool:
@@ -298,7 +300,7 @@ def run_configs(
     ]
     if catalog is not None:
         catalog.record(*[written[i] for i in new])
-    return RunReport(runs=runs, rows=_rows(runs))
+    return RunReport(runs, *_rows(runs))
 
 
 def _worker_count(opts: RunOptions, configs: int) -> int:
@@ -387,26 +389,30 @@ def row_extra(run: ConfigRun) -> dict[str, Any]:
     }
 
 
-def _rows(runs: list[ConfigRun]) -> list[dict[str, Any]]:
+def _rows(runs: list[ConfigRun]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The table's rows, a benchmark of several configs with every number the same (its name, money, cash rate
+    and metrics) once under the first config's name; and a note naming the configs it also is of."""
     rows: list[dict[str, Any]] = []
     bench_rows: dict[tuple, dict[str, Any]] = {}
+    holders: dict[tuple, list[str]] = {}
     for run in runs:
-        data = run.metrics["data"]
         extra = row_extra(run)
         rows.append({**run.metrics["strategy"], **extra})
-        cfg = run.config
-        for bench, metrics in zip(cfg.benchmarks, run.metrics["benchmarks"], strict=True):
-            key = (
-                bench.name,
-                tuple(sorted(bench.weights.items())),
-                bench.rebalance,
-                cfg.costs,
-                cfg.execution.lag,
-                cfg.initial_cash,
-                data["fingerprint"],
-                metrics["start"],
-                metrics["end"],
-            )
+        for metrics in run.metrics["benchmarks"]:
+            same = (extra["base_currency"], extra["risk_free"], extra["data_fingerprint"], extra["synthetic"])
+            key = (*same, json.dumps(metrics, sort_keys=True, default=str))
             if key not in bench_rows:
                 bench_rows[key] = {**metrics, **extra}
-    return rows + list(bench_rows.values())
+            if run.config.name not in holders.setdefault(key, []):
+                holders[key].append(run.config.name)
+    by_configs: dict[tuple[str, ...], list[str]] = {}
+    for key, names in holders.items():
+        if len(names) > 1:
+            by_configs.setdefault(tuple(names), []).append(repr(bench_rows[key]["name"]))
+    shared = [
+        f"{'Benchmark' if len(benches) == 1 else 'Benchmarks'} {', '.join(benches)} of {names[0]} "
+        f"{'is also that' if len(benches) == 1 else 'are also those'} of {', '.join(names[1:])} (every number the "
+        "same): shown once."
+        for names, benches in by_configs.items()
+    ]
+    return rows + list(bench_rows.values()), shared
