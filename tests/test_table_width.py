@@ -319,12 +319,15 @@ def test_run_shows_benchmark_curves_equal_to_1e9_once(tmp_path: Path) -> None:
         )
         rows.append({"kind": "strategy", "name": config, "config": config, "base_currency": "USD"})
         common = {"config": config, "base_currency": "USD", "risk_free": None, "run_dir": str(run_dir)}
-        rows.append({"kind": "benchmark", "name": "B&H", **common})
+        ends = {"start": "2024-01-02", "end": "2024-01-04", "final_value": 99.5 * nudge}
+        rows.append({"kind": "benchmark", "name": "B&H", **common, **ends})
     kept, notes = _merge_equal_benchmarks(rows)
     assert [(r["kind"], r["config"]) for r in kept] == [
         ("strategy", "a"), ("benchmark", "a"), ("strategy", "b"), ("strategy", "c"), ("benchmark", "c"),
     ]  # fmt: skip
     assert notes == ["Shown once (curves equal to 1e-09 relative): 'B&H' of b into 'B&H' of a."]
+    (tmp_path / "c" / "benchmarks.parquet").unlink()  # a final value 2e-6 apart: its curve is never read
+    assert _merge_equal_benchmarks(rows) == (kept, notes)
     rows[3]["base_currency"] = "HKD"  # another currency: never merged
     assert len(_merge_equal_benchmarks(rows)[0]) == 6
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import sys
 from enum import StrEnum
@@ -116,29 +117,46 @@ def run(
 def _merge_equal_benchmarks(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
     """Benchmark rows whose stored curves (``benchmarks.parquet`` of each row's run) agree to 1e-9
     relative, on the same dates, in the same currency and with the same cash rate: shown once; and
-    the note saying which rows were merged."""
-    from engine.compare import SAME_CURVE_RTOL
+    the note saying which rows were merged.  A curve is read only for rows that could be alike
+    (:func:`_may_be_alike`)."""
+    from engine.compare import SAME_CURVE_RTOL, same_curve
 
-    kept: list[tuple[dict[str, Any], pd.Series | None]] = []
+    kept: list[dict[str, Any]] = []
+    curves: dict[int, pd.Series | None] = {}
+
+    def curve(row: dict[str, Any]) -> pd.Series | None:
+        if id(row) not in curves:
+            curves[id(row)] = _benchmark_curve(row)
+        return curves[id(row)]
+
+    def alike(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        if not _may_be_alike(a, b):
+            return False
+        ca, cb = curve(a), curve(b)
+        return ca is not None and cb is not None and same_curve(ca, cb)
+
     merged = []
     for row in rows:
-        curve = _benchmark_curve(row)
-        twin = next((k for k, c in kept if _same_benchmark(k, c, row, curve)), None)
+        twin = next((k for k in kept if alike(k, row)), None)
         if twin is None:
-            kept.append((row, curve))
+            kept.append(row)
         else:
             merged.append(f"{row['name']!r} of {row['config']} into {twin['name']!r} of {twin['config']}")
     notes = [f"Shown once (curves equal to {SAME_CURVE_RTOL:g} relative): " + "; ".join(merged) + "."]
-    return [row for row, _ in kept], notes if merged else []
+    return kept, notes if merged else []
 
 
-def _same_benchmark(a: dict[str, Any], a_curve: pd.Series | None, b: dict[str, Any], b_curve: pd.Series | None) -> bool:
-    from engine.compare import same_curve
+def _may_be_alike(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two rows could be benchmark curves equal to 1e-9 relative: both benchmarks, measured alike (base
+    currency, cash rate), on the same first and last date, their final values within that tolerance."""
+    from engine.compare import SAME_CURVE_RTOL
 
-    if a_curve is None or b_curve is None:
+    if not (a["kind"] == b["kind"] == "benchmark"):
         return False
-    same_basis = all(a.get(k) == b.get(k) for k in ("base_currency", "risk_free"))
-    return same_basis and same_curve(a_curve, b_curve)
+    if any(a.get(k) != b.get(k) for k in ("base_currency", "risk_free", "start", "end")):
+        return False
+    fa, fb = float(a.get("final_value", math.nan)), float(b.get("final_value", math.nan))
+    return (math.isnan(fa) and math.isnan(fb)) or abs(fa - fb) <= SAME_CURVE_RTOL * abs(fb)
 
 
 def _benchmark_curve(row: dict[str, Any]) -> pd.Series | None:
