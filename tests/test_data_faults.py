@@ -153,6 +153,30 @@ def set_close(value: str, k: int = K) -> Callable[[str], bytes]:
     return go
 
 
+def short_row(fields: int, k: int = K) -> Callable[[str], bytes]:
+    """Row ``k`` with only its first ``fields`` fields, its last one cut to the integer part (a line damaged in the
+    middle of the file: ``2019-06-14,...,2886`` for ``2886.98``)."""
+
+    def go(text: str) -> bytes:
+        h, r = _rows(text)
+        f = r[k].split(",")[:fields]
+        f[-1] = f[-1].split(".")[0]
+        r[k] = ",".join(f)
+        return _join(h, r)
+
+    return go
+
+
+def set_date(value: str, k: int = K) -> Callable[[str], bytes]:
+    def go(text: str) -> bytes:
+        h, r = _rows(text)
+        f = r[k].split(",")
+        r[k] = ",".join([value, *f[1:]])
+        return _join(h, r)
+
+    return go
+
+
 def set_rate(value: str, k: int) -> Callable[[str], bytes]:
     return set_close(value, k)
 
@@ -334,6 +358,9 @@ FAULTS = [
     Fault("non_numeric_close", "GSPC.csv", set_close("abc"), "refused", ("2019-06-14", "'abc'")),
     Fault("thousands_separator", "GSPC.csv", set_close('"2,744.50"'), "refused", ("2019-06-14",)),
     Fault("empty_close_rows", "GSPC.csv", set_close(""), "repaired", ("^GSPC", "2019-06-14")),
+    Fault("short_row_mid_file", "GSPC.csv", short_row(5), "refused", ("2019-06-14", "5 of the header's 7 fields")),
+    Fault("short_row_hk", "HSI.csv", short_row(3, HK_K), "refused", ("2019-06-14", "3 of the header's 7 fields")),
+    Fault("date_one_digit_month", "GSPC.csv", set_date("2019-6-14"), "refused", ("'2019-6-14'",)),
     # file shape
     Fault("empty_file", "GSPC.csv", lambda t: b"", "refused", ("empty",)),
     Fault("header_only", "GSPC.csv", lambda t: (HEADER + "\n").encode(), "refused", ("no data rows",)),

@@ -19,13 +19,16 @@ What the file itself must be, checked here with the data row and date named
   header, an unparsable date, or a price more than 20% (in log terms) away from
   the previous line's is a write cut short: it is dropped (noted).  A complete
   last line without a newline is read as is;
-* dates are ``YYYY-MM-DD`` between 1900-01-01 and 2100-12-31; numbers are
-  numbers or empty fields, never ``inf``;
+* any other row has the header's fields (a row with fewer, cut short or damaged
+  in the middle of the file, is refused rather than read with missing values);
+* dates are ``YYYY-MM-DD`` (four, two and two digits) between 1900-01-01 and
+  2100-12-31; numbers are numbers or empty fields, never ``inf``;
 * rows out of date order are sorted (noted, naming the first row out of order).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import io
@@ -188,6 +191,7 @@ def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFra
     text = _decode(data, path)
     _check_header(text, path)
     text = _without_truncated_last_line(text, data, symbol, path, notes)
+    _check_field_counts(text, path)
     try:
         raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -202,7 +206,8 @@ def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFra
     if raw.empty:
         raise DataError("the file has a header but no data rows", file=str(path), expected="data rows")
     dates = pd.to_datetime(raw["Date"], format="%Y-%m-%d", errors="coerce")
-    bad = raw["Date"][dates.isna() | (dates < FIRST_DATE) | (dates > LAST_DATE)]
+    iso = raw["Date"].str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).to_numpy(dtype=bool)  # not 2007-1-4
+    bad = raw["Date"][dates.isna() | ~iso | (dates < FIRST_DATE) | (dates > LAST_DATE)]
     if len(bad):
         raise DataError(
             f"unparsable or out-of-range date {_quoted(str(bad.iloc[0]))} on data row {int(bad.index[0]) + 1}",
@@ -229,6 +234,24 @@ def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFra
             )
         out[col] = values.to_numpy(dtype="float64")
     return _sorted(out, symbol, path, notes)
+
+
+def _check_field_counts(text: str, path: Path) -> None:
+    """A DataError naming the first data row with fewer fields than the header: a line cut short or damaged in
+    the middle of the file, whose missing fields would otherwise be read as missing values and a cut number as a
+    number (``20025`` for ``20025.58``).  A last line cut short was dropped before (noted)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        return
+    counts = [len(r) for r in csv.reader(lines)] if '"' in text else [line.count(",") + 1 for line in lines]
+    short = next((i for i in range(1, len(counts)) if counts[i] < counts[0]), None)
+    if short is not None:
+        raise DataError(
+            f"data row {short} ({_quoted(lines[short][:60])}) has {counts[short]} of the header's {counts[0]} fields: "
+            "a line cut short or damaged",
+            file=str(path),
+            expected="every row with the header's fields (an empty field for a missing value)",
+        )
 
 
 def _check_header(text: str, path: Path) -> None:
