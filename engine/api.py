@@ -460,8 +460,9 @@ def _table(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _run_rows(config_run: ConfigRun, stored: StoredRun) -> list[dict[str, Any]]:
-    """The run's rows as ``seesaw run`` builds them: its strategy, then every benchmark."""
-    extra = row_extra(config_run)
+    """The run's rows as ``seesaw run`` builds them: its strategy, then every benchmark (none shared with another
+    config's run: ``also_of`` empty)."""
+    extra = {**row_extra(config_run), "also_of": []}
     metrics = stored.metrics
     return [{**metrics["strategy"], **extra}, *({**b, **extra} for b in metrics["benchmarks"])]
 

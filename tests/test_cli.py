@@ -516,10 +516,14 @@ def test_run_shows_a_shared_benchmark_once_and_says_whose_it_is_but_never_one_of
     args = ["--source", "synthetic", "--results-dir", str(results)]
     shown = invoke("run", corr, static, str(cash5), *args, "--format", "json")
     assert shown.exit_code == 0, shown.stderr
-    rows = json.loads(shown.stdout)
-    benches = [(r["config"], r["name"]) for r in rows if r["kind"] == "benchmark"]
+    rows = json.loads(
+        shown.stdout
+    )  # the table's rows: a benchmark of several configs once, `also_of` naming the others
+    benches = [(r["config"], r["name"], r["also_of"]) for r in rows if r["kind"] == "benchmark"]
     names = ["buy & hold US", "buy & hold HK", "50/50 monthly"]
-    assert benches == [("corr_breakdown", n) for n in names] + [("static_cash5", n) for n in names]
+    assert benches == [("corr_breakdown", n, ["static_60_40"]) for n in names] + [
+        ("static_cash5", n, []) for n in names
+    ]
     stored = json.loads(next((results / "static_cash5").glob("*/metrics.json")).read_text(encoding="utf-8"))
     own = {b["name"]: b["sharpe"] for b in stored["benchmarks"]}
     assert {r["name"]: r["sharpe"] for r in rows if r["config"] == "static_cash5" and r["kind"] == "benchmark"} == own
@@ -530,3 +534,6 @@ def test_run_shows_a_shared_benchmark_once_and_says_whose_it_is_but_never_one_of
         "Benchmarks 'buy & hold US', 'buy & hold HK', '50/50 monthly' of corr_breakdown are also those of "
         "static_60_40 (every number the same): shown once." in said
     )
+    table = said[: said.index("Period of every row")]
+    assert [table.count(f"{n} (corr_breakdown)") for n in names] == [1, 1, 1]
+    assert [table.count(f"{n} (static_cash5)") for n in names] == [1, 1, 1] and "(static_60_40)" not in table

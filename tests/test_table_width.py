@@ -377,3 +377,21 @@ def test_a_query_too_wide_for_the_terminal_prints_records_with_every_value_whole
             assert lines[key] == ("" if value is None else str(value)), key
     narrow = ok("runs", "query", "SELECT name, kind FROM metrics", "--results-dir", str(results), columns=width)
     assert "-[ row" not in narrow and "buy & hold HK" in narrow  # fits: a table
+
+
+def test_a_benchmark_is_the_same_whether_its_run_was_computed_or_read_back() -> None:
+    """A computed run's metrics hold NaN where a reused run's metrics.json holds null (a Sharpe ratio of a curve
+    that never moves): the two are the same benchmark, and the 1e-9 merge's pre-check reads null as NaN."""
+    import math
+
+    from engine.cli.run import _may_be_alike
+    from engine.jobs.run import benchmarks_once
+
+    common = {"kind": "benchmark", "name": "cash", "start": "2024-01-02", "end": "2024-12-31", "base_currency": "USD"}
+    fresh = {**common, "config": "a", "sharpe": math.nan, "final_value": 1.0, "run_dir": "/r/a"}
+    reused = {**common, "config": "b", "sharpe": None, "final_value": 1.0, "run_dir": "/r/b"}
+    rows, notes = benchmarks_once([fresh, reused])
+    assert [(r["config"], r["also_of"]) for r in rows] == [("a", ["b"])]
+    assert notes == ["Benchmark 'cash' of a is also that of b (every number the same): shown once."]
+    assert _may_be_alike({**fresh, "final_value": None}, {**reused, "final_value": math.nan})
+    assert not _may_be_alike({**fresh, "final_value": None}, reused)

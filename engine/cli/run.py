@@ -155,7 +155,7 @@ def _may_be_alike(a: dict[str, Any], b: dict[str, Any]) -> bool:
         return False
     if any(a.get(k) != b.get(k) for k in ("base_currency", "risk_free", "start", "end")):
         return False
-    fa, fb = float(a.get("final_value", math.nan)), float(b.get("final_value", math.nan))
+    fa, fb = (math.nan if r.get("final_value") is None else float(r["final_value"]) for r in (a, b))
     return (math.isnan(fa) and math.isnan(fb)) or abs(fa - fb) <= SAME_CURVE_RTOL * abs(fb)
 
 

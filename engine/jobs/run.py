@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from engine.jobs.run_assumptions import assumptions, data_block, risk_free_text,
 from engine.metrics.tearsheet import tearsheet
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
-from engine.store.rundir import FIRST_RULE, code_fingerprint, read_back, reusable_metrics
+from engine.store.rundir import FIRST_RULE, code_fingerprint, dumps_json, read_back, reusable_metrics
 from strategies.errors import SignalError
 
 if TYPE_CHECKING:
@@ -80,7 +79,7 @@ class RunReport:
 
     runs: list[ConfigRun]
     rows: list[dict[str, Any]]
-    shared: list[str] = field(default_factory=list)  # benchmark rows shown once for several configs
+    shared: list[str] = field(default_factory=list)  # the note on benchmark rows of several configs
 
     @property
     def synthetic(self) -> bool:
@@ -390,29 +389,44 @@ def row_extra(run: ConfigRun) -> dict[str, Any]:
 
 
 def _rows(runs: list[ConfigRun]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The table's rows, a benchmark of several configs with every number the same (its name, money, cash rate
-    and metrics) once under the first config's name; and a note naming the configs it also is of."""
-    rows: list[dict[str, Any]] = []
-    bench_rows: dict[tuple, dict[str, Any]] = {}
-    holders: dict[tuple, list[str]] = {}
+    """Each config's strategy row, then each distinct benchmark row (:func:`benchmarks_once`), and its note."""
+    strategies: list[dict[str, Any]] = []
+    benchmarks: list[dict[str, Any]] = []
     for run in runs:
         extra = row_extra(run)
-        rows.append({**run.metrics["strategy"], **extra})
-        for metrics in run.metrics["benchmarks"]:
-            same = (extra["base_currency"], extra["risk_free"], extra["data_fingerprint"], extra["synthetic"])
-            key = (*same, json.dumps(metrics, sort_keys=True, default=str))
-            if key not in bench_rows:
-                bench_rows[key] = {**metrics, **extra}
-            if run.config.name not in holders.setdefault(key, []):
-                holders[key].append(run.config.name)
+        strategies.append({**run.metrics["strategy"], **extra})
+        benchmarks += [{**metrics, **extra} for metrics in run.metrics["benchmarks"]]
+    return benchmarks_once(strategies + benchmarks)
+
+
+#: The keys of a row that name its config rather than measure it.
+_PER_CONFIG = frozenset({"config", "run_dir", "warmup_dates", "assumptions"})
+
+
+def benchmarks_once(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """``rows`` with a benchmark of several configs whose every number is the same (money, cash rate, data and
+    metrics) once, under the first config holding it, its ``also_of`` naming the others (empty on every other
+    row); and the note saying so."""
+    kept: dict[str, dict[str, Any]] = {}
+    out = []
+    for row in rows:
+        if row["kind"] != "benchmark":
+            out.append({**row, "also_of": []})
+            continue
+        key = dumps_json({k: v for k, v in row.items() if k not in _PER_CONFIG})  # NaN as null, as a reused run's
+        if key not in kept:
+            kept[key] = row = {**row, "also_of": []}
+            out.append(row)
+        elif row["config"] != kept[key]["config"] and row["config"] not in kept[key]["also_of"]:
+            kept[key]["also_of"].append(row["config"])
     by_configs: dict[tuple[str, ...], list[str]] = {}
-    for key, names in holders.items():
-        if len(names) > 1:
-            by_configs.setdefault(tuple(names), []).append(repr(bench_rows[key]["name"]))
-    shared = [
+    for row in kept.values():
+        if row["also_of"]:
+            by_configs.setdefault((row["config"], *row["also_of"]), []).append(repr(row["name"]))
+    notes = [
         f"{'Benchmark' if len(benches) == 1 else 'Benchmarks'} {', '.join(benches)} of {names[0]} "
         f"{'is also that' if len(benches) == 1 else 'are also those'} of {', '.join(names[1:])} (every number the "
         "same): shown once."
         for names, benches in by_configs.items()
     ]
-    return rows + list(bench_rows.values()), shared
+    return out, notes
