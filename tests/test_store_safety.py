@@ -662,3 +662,64 @@ def test_fsync_all_syncs_every_path_and_raises_the_first_error_after_the_others(
         staging.fsync_all([*paths[:3], tmp_path / "missing", *paths[3:]])
     assert sorted(synced) == sorted(map(str, paths))
     staging.fsync_all([])
+
+
+def test_fsync_all_syncs_here_what_no_thread_can_and_never_loses_an_error(tmp_path: Path, monkeypatch) -> None:
+    import threading
+
+    paths = [tmp_path / f"f{i}" for i in range(5)]
+    for p in paths:
+        p.write_text("x", encoding="utf-8")
+    synced: list[str] = []
+    real_fsync, real_start, started = os.fsync, threading.Thread.start, [0]
+
+    def start(self: threading.Thread) -> None:
+        started[0] += 1
+        if started[0] > 2:
+            raise RuntimeError("can't start new thread")
+        real_start(self)
+
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd)))
+    monkeypatch.setattr(threading.Thread, "start", start)
+    staging.fsync_all(paths)
+    assert sorted(synced) == sorted(map(str, paths))
+    monkeypatch.setattr(threading.Thread, "start", real_start)
+
+    def odd(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("f3"):
+            raise ValueError("not an OSError")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", odd)
+    with pytest.raises(ValueError, match="not an OSError"):
+        staging.fsync_all(paths)
+
+
+def test_a_run_that_cannot_be_written_leaves_nothing_staged_and_a_failed_directory_sync_is_no_name_taken(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A disk full while staging: one line, and the staging directory goes (it would fill the disk for the next
+    command).  A directory sync failing after the rename is an error of its own, not a name already taken."""
+    import errno
+
+    from engine.store import rundir
+
+    results = tmp_path / "R"
+    real_fsync = os.fsync
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    failed = invoke("run", RATIO, "--source", "synthetic", "--results-dir", results)
+    assert failed.exit_code == 2 and "No space left on device" in failed.stderr
+    assert not list((results / "ratio_trend").glob(".tmp-*")) and not _run_dirs(results, "ratio_trend")
+    monkeypatch.setattr(os, "fsync", real_fsync)
+
+    def broken(directory: Path) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(rundir, "fsync_dir", broken)
+    failed = invoke("run", RATIO, "--source", "synthetic", "--results-dir", results)
+    assert failed.exit_code == 2 and "Input/output error" in failed.stderr, failed.stderr
+    assert [d.name.count("-") for d in (results / "ratio_trend").iterdir()] == [1]  # no "-2" suffix was tried

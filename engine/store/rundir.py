@@ -225,9 +225,9 @@ def _write_parquet(path: Path, frame: pd.DataFrame) -> Path:
 def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt.datetime) -> Path:
     """Write ``files`` to ``results_dir/<config>/<run_id>`` (a new suffix if that exists); return the path."""
     parent = results_dir / files.config_name
+    tmp = parent / f".tmp-{run_id}-{os.getpid()}"
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = parent / f".tmp-{run_id}-{os.getpid()}"
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir()
@@ -259,15 +259,19 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
             written = []
             try:
                 os.rename(tmp, final)  # atomic; fails if final exists and is not empty
-                fsync_dir(parent)
-                break
             except OSError:
                 if not final.exists():
                     raise
                 suffix += 1
                 final = parent / f"{run_id}-{suffix}"
-    except OSError as exc:
-        raise StoreError(f"cannot write run under {parent}: {exc.strerror or exc}", file=str(parent)) from None
+                continue
+            fsync_dir(parent)  # after the rename: its failure is not a name taken
+            break
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)  # a disk full, say: what was staged goes, not left to fill it
+        if isinstance(exc, OSError):
+            raise StoreError(f"cannot write run under {parent}: {exc.strerror or exc}", file=str(parent)) from None
+        raise
     return final
 
 

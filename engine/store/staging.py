@@ -48,9 +48,10 @@ def fsync_all(paths: Sequence[Path]) -> None:
 
     One after the other, each fsync waits for a commit of the file system's journal of its own (about 3 ms
     each on ext4, for the 16 files of a run directory); issued together, the journal commits them in one or
-    two.  Raises the first error any of them met, after all have finished.
+    two.  A path whose thread cannot start is synced here.  Raises the first error any of them met, after all
+    have finished.
     """
-    errors: list[OSError] = []
+    errors: list[BaseException] = []
 
     def sync(path: Path) -> None:
         try:
@@ -59,16 +60,25 @@ def fsync_all(paths: Sequence[Path]) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        except OSError as exc:
+        except BaseException as exc:  # re-raised in the caller, never lost to the thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=sync, args=(p,), daemon=True) for p in paths[1:]]
-    for t in threads:
-        t.start()
+    started = []
+    for i, path in enumerate(paths):
+        if i == 0:
+            continue
+        thread = threading.Thread(target=sync, args=(path,), daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # no more threads: the rest here, one after the other
+            for rest in paths[i:]:
+                sync(rest)
+            break
+        started.append(thread)
     if paths:
         sync(paths[0])
-    for t in threads:
-        t.join()
+    for thread in started:
+        thread.join()
     if errors:
         raise errors[0]
 
