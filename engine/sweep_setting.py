@@ -167,7 +167,7 @@ def warmup_notes(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> dict[s
         out["warmup_rows"] = rows
     elif short := _short(warm, loaded.warmup_used):
         out["warmup_short"] = short
-    if lacking := _incomplete(warm, loaded):  # a series the signals read starts later than the others
+    if lacking := _incomplete(warm, loaded):  # a series starting later than the others, say
         out["incomplete_signals"] = lacking
     return out
 
@@ -197,7 +197,8 @@ def _short(warm: _Warmups, available: int) -> dict[str, Any] | None:
 
 def _incomplete(warm: _Warmups, loaded: LoadedPanel) -> dict[str, Any] | None:
     """The combinations whose warm-up the data has before the start but one of whose signals still has no value
-    at their first decision (a series it reads starts later than the others), as a sweep's manifest records them
+    at their first decision (a series it reads starts later than the others, or the signal is undefined there), as
+    a sweep's manifest records them
     (``combinations``: how many, ``signals``: their names, ``until``: the last date on which one of them becomes
     complete, ``example``: the values of the keys that set it in the first of them); None when there are none.
 

@@ -353,7 +353,10 @@ def test_combinations_whose_signal_reads_a_series_that_starts_later_are_named(da
         "example": {"signals.mom.window": 100},
     }
     said = " ".join(invoke(*args).stdout.split())
-    assert "Warning: 2 of 3 combinations have a signal ('mom') without a value at the first decision" in said
+    assert (
+        "Warning: 2 of 3 combinations (such as signals.mom.window = 100) have a signal ('mom') without a value at "
+        "the first decision" in said
+    )
     assert f"(as late as {kweb.iloc[200]})" in said
     single = tmp_path / "single.yaml"
     single.write_text(LATE_SERIES.replace("window: 63", "window: 200"), encoding="utf-8")

@@ -205,18 +205,19 @@ def _short_warmup(man: Mapping[str, Any]) -> list[str]:
 
 
 def _incomplete(man: Mapping[str, Any]) -> list[str]:
-    """The warning on combinations one of whose signals reads a series with less history than the others."""
+    """The warning on combinations one of whose signals has no value at the first decision despite the warm-up."""
     found = man.get("incomplete_signals")
     if not found:
         return []
     n, example = found["combinations"], ", ".join(f"{k} = {v}" for k, v in found["example"].items())
     names = ", ".join(map(repr, found["signals"]))
+    such = f" (such as {example})" if example else ""
     return [
-        f"Warning: {n:,} of {int(man['combinations']):,} combinations {'has' if n == 1 else 'have'} a signal ({names}) "
-        f"without a value at the first decision, though the data has their warm-up before the start: a series it "
-        f"reads starts later{f' (such as {example})' if example else ''}. Until it is complete (as late as "
-        f"{found['until']}) the rules naming it are false and the otherwise weights apply, so those rows are not "
-        "their rule's alone (a single run of one says so too)."
+        f"Warning: {n:,} of {int(man['combinations']):,} combinations{such} {'has' if n == 1 else 'have'} a signal "
+        f"({names}) without a value at the first decision, though the data has their warm-up before the start: a "
+        "series it reads starts later than the others, or the signal is undefined there (a flat window, say). "
+        f"Until it has one (as late as {found['until']}) the rules naming it are false and the otherwise weights "
+        "apply, so those rows are not their rule's alone (a single run of one says so too)."
     ]
 
 
