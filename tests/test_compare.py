@@ -44,6 +44,7 @@ from engine.cli import app
 from engine.jobs.common import RunOptions
 from engine.jobs.compare import compare_job
 from tests import oracle
+from tests.run_files import resum
 
 REPO = Path(__file__).resolve().parents[1]
 ALL_CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
@@ -587,6 +588,7 @@ def test_runs_whose_shared_symbol_has_other_prices_are_refused(tmp_path: Path) -
     row = quotes["us"].dropna().index[10]  # a day New York traded
     quotes.loc[row, "us"] *= 1.001
     quotes.to_parquet(static, index=False)
+    resum(static)  # as if the run had stored these quotes
     message = user_error("compare", "--runs", ids, "--results-dir", str(results), "--reps", REPS)
     day = quotes.loc[row, "date"]
     assert f"^GSPC (close) on {day}: buy_hold_us" in message

@@ -394,7 +394,8 @@ def test_a_run_whose_curve_was_damaged_is_refused_in_one_line(
     tmp_path: Path, table: str, column: str, value: float, said: str
 ) -> None:
     """Three dates of a stored curve changed by hand: every command that reads the run names the run, the
-    file, the column and the first such date, and exits with code 2 (no traceback, no table of NaN)."""
+    file and exits with code 2 (no traceback, no table of NaN): the file is not the one whose size and CRC-32
+    run.json records; in a run written before run.json recorded them, the column and the first such date."""
     results = tmp_path / "R"
     run_ok(RATIO, results=results)
     [run_dir] = _run_dirs(results)
@@ -402,12 +403,19 @@ def test_a_run_whose_curve_was_damaged_is_refused_in_one_line(
     frame.loc[3:5, column] = value
     frame.to_parquet(run_dir / f"{table}.parquet", index=False)
     first = pd.Timestamp(frame["date"].iloc[3]).strftime("%Y-%m-%d")
-    for args in (["compare", "--runs", "latest", "--reps", "100"], ["report", "latest", "--format", "text"]):
-        result = invoke(*args, "--results-dir", results)
-        assert result.exit_code == 2, (args, result.stdout)
-        [line] = result.stderr.strip().splitlines()
-        assert str(run_dir) in line
-        assert f"{table}.parquet: {column!r} {said} on {first} (and 2 more dates)" in line
+    manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    for older in (False, True):
+        if older:
+            (run_dir / "run.json").write_text(json.dumps({k: v for k, v in manifest.items() if k != "files"}))
+        for args in (["compare", "--runs", "latest", "--reps", "100"], ["report", "latest", "--format", "text"]):
+            result = invoke(*args, "--results-dir", results)
+            assert result.exit_code == 2, (args, result.stdout)
+            [line] = result.stderr.strip().splitlines()
+            assert str(run_dir) in line
+            if older:
+                assert f"{table}.parquet: {column!r} {said} on {first} (and 2 more dates)" in line
+            else:
+                assert f"{table}.parquet is not the file this run wrote (" in line and "damaged or replaced" in line
 
 
 def test_a_run_without_its_value_column_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -415,6 +423,8 @@ def test_a_run_without_its_value_column_is_refused_in_one_line(tmp_path: Path) -
     run_ok(RATIO, results=results)
     [run_dir] = _run_dirs(results)
     pd.read_parquet(run_dir / "equity.parquet").drop(columns="value").to_parquet(run_dir / "equity.parquet")
+    manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    (run_dir / "run.json").write_text(json.dumps({k: v for k, v in manifest.items() if k != "files"}))  # older
     result = invoke("compare", "--runs", "latest", "--reps", "100", "--results-dir", results)
     assert result.exit_code == 2
     [line] = result.stderr.strip().splitlines()

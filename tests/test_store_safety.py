@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -24,6 +25,7 @@ import pandas as pd
 import pytest
 
 from engine.store import staging
+from tests.run_files import as_older
 from tests.test_store import CORR, KILL_AT, RATIO, _process_env, _run_dirs, check_catalog, invoke, run_ok
 from tests.test_sweep import SMALL
 
@@ -458,10 +460,16 @@ def test_a_run_whose_config_yaml_is_not_a_config_is_refused_by_report_in_one_lin
     assert invoke("run", str(RATIO), "--source", "synthetic", "--results-dir", str(results)).exit_code == 0
     [run_dir] = _run_dirs(results)
     (run_dir / "config.yaml").write_text(text, encoding="utf-8")
-    refused = invoke("report", run_dir.name, "--output", str(tmp_path / "r.html"), "--results-dir", str(results))
-    assert refused.exit_code == 2
-    [line] = refused.stderr.strip().splitlines()
-    assert line.startswith(f"error: {run_dir}: cannot read run: ")
+    manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    for older in (False, True):  # a run whose run.json records its files' sums, and one written before
+        if older:
+            (run_dir / "run.json").write_text(json.dumps({k: v for k, v in manifest.items() if k != "files"}))
+        cmd = ("report", run_dir.name, "--output", str(tmp_path / "r.html"), "--results-dir", str(results))
+        refused = invoke(*cmd)
+        assert refused.exit_code == 2
+        [line] = refused.stderr.strip().splitlines()
+        assert line.startswith(f"error: {run_dir}: config.yaml ") and line.endswith("run its config again with --force")
+        assert ("not the file this run wrote" in line) != older
 
 
 def test_a_stored_sweep_whose_config_was_damaged_is_refused_in_one_line(tmp_path: Path, sweep_config: Path) -> None:
@@ -723,3 +731,76 @@ def test_a_run_that_cannot_be_written_leaves_nothing_staged_and_a_failed_directo
     failed = invoke("run", RATIO, "--source", "synthetic", "--results-dir", results)
     assert failed.exit_code == 2 and "Input/output error" in failed.stderr, failed.stderr
     assert [d.name.count("-") for d in (results / "ratio_trend").iterdir()] == [1]  # no "-2" suffix was tried
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "said", "older_said"),
+    [
+        ("metrics.json", "{}", "metrics.json is not the file this run wrote", "metrics.json has no 'data', 'strategy'"),
+        ("run.json", "{}", "run.json has no 'run_id', 'config_name'", None),
+        ("config.yaml", "name: x\n", "config.yaml is not the file this run wrote", "config.yaml has no 'initial_cash'"),
+        ("metrics.json", '{"data": {}, "strategy": [], "benchmarks": []}', None, "metrics.json is not a run's metrics"),
+    ],
+)  # fmt: skip
+def test_a_run_file_that_parses_but_is_not_a_runs_is_one_line_naming_it(
+    tmp_path: Path, name: str, text: str, said: str | None, older_said: str | None
+) -> None:
+    """report, compare and run each say which file, in one line with exit code 2, never a KeyError."""
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    [run_dir] = _run_dirs(results)
+    (run_dir / name).write_text(text, encoding="utf-8")
+    for expected in (said, older_said):
+        if expected is None:
+            as_older(run_dir)
+            continue
+        for cmd in (
+            ("report", run_dir.name, "--format", "text", "--results-dir", str(results)),
+            ("compare", "--runs", run_dir.name, "--reps", "100", "--results-dir", str(results)),
+            ("run", str(RATIO), "--source", "synthetic", "--results-dir", str(results)),
+        ):
+            refused = invoke(*cmd)
+            assert refused.exit_code == 2, (cmd, refused.stdout)
+            [line] = refused.stderr.strip().splitlines()
+            assert line.startswith(f"error: {run_dir}: ") and expected in line, (cmd, line)
+        as_older(run_dir)
+
+
+@pytest.mark.parametrize("damage", ["flip", "halve_csv", "cut_signals", "other_runs_curve"])
+def test_a_run_file_damaged_or_replaced_is_never_read_or_reused(tmp_path: Path, damage: str) -> None:
+    """Three bytes flipped in the middle of equity.parquet (read before as other numbers: a volatility of 29%
+    for 20%), equity.csv cut to half, signals.parquet cut short, another run's equity.parquet copied in: the run
+    is refused by compare, report and run, naming the file; in a run written before run.json recorded its files,
+    a curve that is not the run's own is refused by its last value."""
+    results = tmp_path / "R"
+    run_ok(RATIO, CORR, results=results)
+    [run_dir] = _run_dirs(results, "ratio_trend")
+    [other] = _run_dirs(results, "corr_breakdown")
+    name = {"flip": "equity.parquet", "halve_csv": "equity.csv", "cut_signals": "signals.parquet"}.get(damage)
+    if damage == "other_runs_curve":
+        name = "equity.parquet"
+        (run_dir / name).write_bytes((other / name).read_bytes())
+    else:
+        data = bytearray((run_dir / name).read_bytes())
+        if damage == "flip":
+            for offset in (len(data) // 2, len(data) // 2 + 1, len(data) // 2 + 2):
+                data[offset] ^= 16
+        else:
+            data = data[: len(data) // 2]
+        (run_dir / name).write_bytes(bytes(data))
+    commands = [("run", str(RATIO), "--source", "synthetic", "--results-dir", str(results))]
+    if name.endswith(".parquet") and name != "signals.parquet":  # compare and report read these
+        commands += [
+            ("report", run_dir.name, "--format", "text", "--results-dir", str(results)),
+            ("compare", "--runs", run_dir.name, "--reps", "100", "--results-dir", str(results)),
+        ]
+    for cmd in commands:
+        refused = invoke(*cmd)
+        assert refused.exit_code == 2, (cmd, refused.stdout)
+        [line] = refused.stderr.strip().splitlines()
+        assert f"{name} is not the file this run wrote" in line and "--force" in line, (cmd, line)
+    if damage == "other_runs_curve":
+        as_older(run_dir)
+        refused = invoke("compare", "--runs", run_dir.name, "--reps", "100", "--results-dir", str(results))
+        assert refused.exit_code == 2
+        assert "equity.parquet: 'value' ends at" in refused.stderr and "not this run's" in refused.stderr

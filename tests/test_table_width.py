@@ -25,6 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
+from tests.run_files import resum
 
 REPO = Path(__file__).resolve().parents[1]
 ALL_CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
@@ -242,6 +243,7 @@ def test_same_curves_to_1e9_are_shown_once_and_noted(tmp_path: Path) -> None:
     frame = pd.read_parquet(parquet)
     frame["50/50 monthly"] *= 1 + 2e-10
     frame.to_parquet(parquet, index=False)
+    resum(parquet)  # as if the run had stored this curve
     doc = json.loads(
         ok("compare", "--runs", "latest", "--results-dir", str(results), "--reps", REPS, "--format", "json")
     )
@@ -253,6 +255,7 @@ def test_same_curves_to_1e9_are_shown_once_and_noted(tmp_path: Path) -> None:
     # A larger difference is another curve: two rows, each naming its config.
     frame["50/50 monthly"] *= 1 + 1e-6
     frame.to_parquet(parquet, index=False)
+    resum(parquet)
     doc = json.loads(
         ok("compare", "--runs", "latest", "--results-dir", str(results), "--reps", REPS, "--format", "json")
     )

@@ -67,6 +67,7 @@ from engine.errors import StoreError
 from engine.store.csv_text import csv_text
 from engine.store.parquet_check import whole_parquet
 from engine.store.readonly import first_line
+from engine.store.run_check import AGAIN, AS_WRITTEN, check_shapes, check_sums, file_sum, read_checked
 from engine.store.staging import fsync_all, fsync_dir
 
 __all__ = [
@@ -164,10 +165,14 @@ def new_run_id(now: dt.datetime, cfg_hash: str, data_fingerprint: str) -> str:
     return f"{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{digest}"
 
 
-def _write(path: Path, text: str) -> Path:
-    """``text`` in ``path`` (not yet fsynced: :func:`write_run` syncs a run's files together)."""
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
+def _write(path: Path, data: str | bytes, sums: dict[str, Any] | None = None) -> Path:
+    """``data`` (text: UTF-8) in ``path``, its size and CRC-32 in ``sums`` (not yet fsynced: :func:`write_run`
+    syncs a run's files together)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    with open(path, "wb") as fh:
+        fh.write(raw)
+    if sums is not None:
+        sums[path.name] = file_sum(raw)
     return path
 
 
@@ -216,10 +221,11 @@ def _parsed(text: pa.Array | pa.ChunkedArray, to: pa.DataType) -> pa.Array | pa.
         return None
 
 
-def _write_parquet(path: Path, frame: pd.DataFrame) -> Path:
-    """``frame`` in ``path`` as Parquet (not yet fsynced, as :func:`_write`)."""
-    pq.write_table(_parquet_table(frame), path)
-    return path
+def _write_parquet(path: Path, frame: pd.DataFrame, sums: dict[str, Any]) -> Path:
+    """``frame`` in ``path`` as Parquet (as :func:`_write`)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(_parquet_table(frame), sink)
+    return _write(path, sink.getvalue().to_pybytes(), sums)
 
 
 def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt.datetime) -> Path:
@@ -232,20 +238,20 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
             shutil.rmtree(tmp)
         tmp.mkdir()
         header = "".join(f"# {line}\n" for line in files.header)
+        config_text = header + yaml.safe_dump(files.resolved_config, sort_keys=False, allow_unicode=True)
+        sums: dict[str, Any] = {}  # each file's size and CRC-32, for run.json (engine/store/run_check.py)
         written = [
             tmp,
-            _write(
-                tmp / "config.yaml", header + yaml.safe_dump(files.resolved_config, sort_keys=False, allow_unicode=True)
-            ),
-            _write(tmp / "metrics.json", dumps_json(files.metrics)),
+            _write(tmp / "config.yaml", config_text, sums),
+            _write(tmp / "metrics.json", dumps_json(files.metrics), sums),
             *(
-                _write(tmp / f"{name}.csv", csv_text(getattr(files, name)))
+                _write(tmp / f"{name}.csv", csv_text(getattr(files, name)), sums)
                 for name in ("equity", "weights", "trades", "benchmarks")
             ),
         ]
         for name in ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals", "fx"):
             if getattr(files, name) is not None:
-                written.append(_write_parquet(tmp / f"{name}.parquet", getattr(files, name)))
+                written.append(_write_parquet(tmp / f"{name}.parquet", getattr(files, name), sums))
         final, suffix = parent / run_id, 1
         while True:
             manifest = {
@@ -253,6 +259,7 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
                 "run_id": final.name,
                 "created_at": created_at.isoformat(),
                 "status": "complete",
+                "files": sums,
             }
             # every file and the directory durable before the rename makes the run visible
             fsync_all([*written, _write(tmp / "run.json", dumps_json(manifest))])
@@ -309,11 +316,11 @@ class StoredRun:
         return str(self.manifest["config_name"])
 
 
-def _read_table(run_dir: Path, name: str) -> pd.DataFrame:
-    """A run's Parquet table as :func:`read_back` frames it.  Its typed dates (date32) become datetimes in
-    Arrow, before pandas sees them: pandas would make them ``datetime.date`` objects to be converted one
-    by one (reading a run's tables took twice as long)."""
-    table = pq.read_table(run_dir / f"{name}.parquet")
+def _read_table(source: pa.BufferReader, name: str) -> pd.DataFrame:
+    """A run's Parquet table (its bytes) as :func:`read_back` frames it.  Its typed dates (date32) become
+    datetimes in Arrow, before pandas sees them: pandas would make them ``datetime.date`` objects to be
+    converted one by one (reading a run's tables took twice as long)."""
+    table = pq.read_table(source)
     i = table.schema.get_field_index("date")
     if i >= 0 and pa.types.is_date32(table.schema.field(i).type):
         table = table.set_column(i, "date", table.column(i).cast(pa.timestamp(_iso_unit())))
@@ -377,57 +384,82 @@ _REQUIRED = ("run.json", "metrics.json", "config.yaml", *_CSV_FILES, *_PARQUET_F
 
 def reusable_metrics(run_dir: Path) -> dict[str, Any]:
     """The metrics of the stored run ``run_dir`` that a command is about to reuse, once every file a stored
-    run has is there and ``metrics.json`` reads: a StoreError in one line otherwise (a damaged run is
-    never reused as it is)."""
+    run has is there, whole (its size and CRC-32 as ``run.json`` records them, :mod:`engine.store.run_check`) and
+    its documents read: a StoreError in one line naming the file otherwise (a damaged run is never reused)."""
     missing = [name for name in _REQUIRED if not (run_dir / name).is_file()]
     if missing:
-        raise StoreError(
-            f"the stored run has no {', '.join(missing)}; {_AGAIN}", file=str(run_dir), expected=_AS_WRITTEN
-        )
-    try:
-        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-        manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-        config = yaml.load((run_dir / "config.yaml").read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        why = first_line(exc)
-        raise StoreError(f"the stored run cannot be read ({why}); {_AGAIN}", file=str(run_dir)) from None
-    if not isinstance(metrics, dict) or not {"data", "strategy", "benchmarks"} <= set(metrics):
-        raise StoreError(f"metrics.json is not a run's metrics; {_AGAIN}", file=str(run_dir), expected=_AS_WRITTEN)
-    if not isinstance(manifest, dict) or "run_id" not in manifest or not isinstance(config, dict):
-        raise StoreError(f"run.json or config.yaml is not a run's; {_AGAIN}", file=str(run_dir), expected=_AS_WRITTEN)
+        raise StoreError(f"the stored run has no {', '.join(missing)}; {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
+    manifest, metrics, *_ = _documents(run_dir)
+    check_sums(run_dir, manifest.get("files") or {})
     cut = [name for name in _PARQUET_FILES if not whole_parquet(run_dir / name)]
     if cut:
-        raise StoreError(f"{', '.join(cut)} cut short or damaged; {_AGAIN}", file=str(run_dir), expected=_AS_WRITTEN)
+        raise StoreError(f"{', '.join(cut)} cut short or damaged; {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
     return metrics
 
 
-def load_run(run_dir: Path) -> StoredRun:
-    """Read a run directory (manifest, metrics, resolved config and Parquet tables)."""
+def _documents(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]:
+    """``run.json``, ``metrics.json`` and ``config.yaml`` (with its text) of a run, each checked against its sum and
+    its shape (:mod:`engine.store.run_check`); a StoreError naming the file otherwise."""
+    name = "run.json"
     try:
-        manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-        metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-        config_text = (run_dir / "config.yaml").read_text(encoding="utf-8")
+        manifest = json.loads((run_dir / name).read_bytes())
+        sums = manifest.get("files") or {} if isinstance(manifest, dict) else {}
+        name = "metrics.json"
+        metrics = json.loads(read_checked(run_dir, name, sums))
+        name = "config.yaml"
+        config_text = read_checked(run_dir, name, sums).decode("utf-8")
         config = yaml.load(config_text, Loader=_SAFE_LOADER)
-        if not isinstance(manifest, dict) or not isinstance(metrics, dict) or not isinstance(config, dict):
-            raise ValueError("run.json, metrics.json or config.yaml is not a run's")
-        tables = {n: _read_table(run_dir, n) for n in _TABLES}
-        for optional in ("quotes", "signals", "fx"):
-            if (run_dir / f"{optional}.parquet").is_file():
-                tables[optional] = _read_table(run_dir, optional)
     except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise StoreError(f"cannot read run: {exc}".splitlines()[0], file=str(run_dir)) from None
+        raise StoreError(f"{name} cannot be read ({first_line(exc)}); {AGAIN}", file=str(run_dir)) from None
+    check_shapes(run_dir, manifest, metrics, config)
+    return manifest, metrics, config, config_text
+
+
+def load_run(run_dir: Path) -> StoredRun:
+    """Read a run directory (manifest, metrics, resolved config and Parquet tables), each file checked
+    (:func:`_documents`; the tables against their sums and the metrics)."""
+    manifest, metrics, config, config_text = _documents(run_dir)
+    sums = manifest.get("files") or {}
+    tables = {}
+    for n in (*_TABLES, *(o for o in ("quotes", "signals", "fx") if (run_dir / f"{o}.parquet").is_file())):
+        data = read_checked(run_dir, f"{n}.parquet", sums)
+        try:
+            tables[n] = _read_table(pa.BufferReader(data), n)
+        except (OSError, ValueError) as exc:  # pyarrow's errors are both
+            raise StoreError(f"{n}.parquet cannot be read ({first_line(exc)}); {AGAIN}", file=str(run_dir)) from None
     tables["weights"] = _renumbered(tables["weights"], manifest)
-    _check_curves(run_dir, tables["equity"], tables["benchmarks"])
+    _check_curves(run_dir, tables["equity"], tables["benchmarks"], None if sums else metrics)
     return StoredRun(
         run_dir, manifest, metrics, float(config["initial_cash"]), **tables, config=config, config_text=config_text
     )
 
 
-def _check_curves(run_dir: Path, equity: pd.DataFrame, benchmarks: pd.DataFrame) -> None:
-    """Refuse a run whose stored curves no table could measure (a file changed after it was written): the
-    strategy's value not a number on some date, or a benchmark's, a long-only allocation, not a positive one."""
+def _check_curves(
+    run_dir: Path, equity: pd.DataFrame, benchmarks: pd.DataFrame, metrics: dict[str, Any] | None
+) -> None:
+    """Refuse a run whose stored curves no table could measure, or not its own (a file changed after it was
+    written): the strategy's value not a number on some date, or a benchmark's, a long-only allocation, not a
+    positive one; with ``metrics`` (a run written before run.json recorded its files' sums), a curve whose last
+    value is not the final value ``metrics.json`` holds (to 1e-9)."""
     if "value" not in equity:
-        raise StoreError(f"equity.parquet has no column 'value'; {_AGAIN}", file=str(run_dir), expected=_AS_WRITTEN)
+        raise StoreError(f"equity.parquet has no column 'value'; {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
+    finals: list[tuple[str, Any, pd.Series, Any]] = []
+    if metrics is not None:
+        finals.append(("equity", "value", equity["value"], metrics["strategy"].get("final_value")))
+    finals += [
+        ("benchmarks", b.get("name"), benchmarks[b.get("name")], b.get("final_value"))
+        for b in (metrics or {}).get("benchmarks", [])
+        if isinstance(b, dict) and b.get("name") in benchmarks
+    ]
+    for table, name, values, final in finals:
+        last = float(values.iloc[-1]) if len(values) else math.nan
+        if isinstance(final, int | float) and math.isfinite(final) and not math.isclose(last, final, rel_tol=1e-9):
+            raise StoreError(
+                f"{table}.parquet: {name!r} ends at {last:,.2f}, but metrics.json's final value is {final:,.2f}: "
+                f"the file is not this run's; {AGAIN}",
+                file=str(run_dir),
+                expected=AS_WRITTEN,
+            )
     for table, name, values, positive in [("equity", "value", equity["value"], False)] + [
         ("benchmarks", str(name), benchmarks[name], True) for name in benchmarks.columns
     ]:
@@ -439,11 +471,7 @@ def _check_curves(run_dir: Path, equity: pd.DataFrame, benchmarks: pd.DataFrame)
             more = f" (and {int(bad.sum()) - 1:,} more dates)" if bad.sum() > 1 else ""
             what = "a positive number" if positive else "a number"
             raise StoreError(
-                f"{table}.parquet: {name!r} is not {what}{when}{more}; {_AGAIN}",
+                f"{table}.parquet: {name!r} is not {what}{when}{more}; {AGAIN}",
                 file=str(run_dir),
-                expected=_AS_WRITTEN,
+                expected=AS_WRITTEN,
             )
-
-
-_AS_WRITTEN = "the run as Seesaw wrote it"
-_AGAIN = "run its config again with --force"

@@ -15,8 +15,8 @@ Points:
 * ``simulated``: right after the simulation of a config returned; nothing written yet.
 * ``parquet``: on entry to the N-th ``rundir._write_parquet`` call (the text files and the
   earlier Parquet files of the staging directory are complete).
-* ``parquet_footer``: inside the N-th Parquet write, before pyarrow closes the file, so the
-  staging directory holds a Parquet file without its footer (a kill in the middle of a write).
+* ``parquet_footer``: inside the N-th Parquet write, half the file's bytes written, so the staging
+  directory holds a Parquet file without its footer (a kill in the middle of a write).
 * ``rename``: just before the staging directory (``run.json`` included) is renamed into place.
 * ``record``: after the rename, on entry to ``Catalog.record`` (landed, not indexed).
 * ``index``: inside ``Catalog.record``, before the N-th ``INSERT INTO metrics`` statement (with
@@ -68,6 +68,25 @@ def _kill_on_call(n: int, fn: Callable[..., Any], *, before: bool = True, when=l
     return wrapper
 
 
+def _half_written_parquet(n: int) -> None:
+    """The N-th Parquet file of a run written half, then the process killed (or stopped) before the rest."""
+    import engine.store.rundir
+
+    original, calls = engine.store.rundir._write, [0]
+
+    def write(path: Any, data: Any, sums: Any = None) -> Any:
+        if str(path).endswith(".parquet"):
+            calls[0] += 1
+            if calls[0] == n:
+                with open(path, "wb") as fh:
+                    fh.write(data[: len(data) // 2])
+                    fh.flush()
+                _die()
+        return original(path, data, sums)
+
+    engine.store.rundir._write = write
+
+
 class _KillingConnection:
     """A DuckDB connection that dies before the N-th ``INSERT INTO metrics``."""
 
@@ -95,9 +114,7 @@ def install(point: str, n: int) -> None:
     elif point == "parquet":
         engine.store.rundir._write_parquet = _kill_on_call(n, engine.store.rundir._write_parquet)
     elif point == "parquet_footer":
-        import pyarrow.parquet as pq
-
-        pq.ParquetWriter.close = _kill_on_call(n, pq.ParquetWriter.close)
+        _half_written_parquet(n)
     elif point == "rename":
         staging = lambda src, dst: os.path.basename(os.fspath(src)).startswith(".tmp-")  # noqa: E731
         engine.store.rundir.os.rename = _kill_on_call(n, os.rename, when=staging)
