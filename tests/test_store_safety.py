@@ -804,3 +804,51 @@ def test_a_run_file_damaged_or_replaced_is_never_read_or_reused(tmp_path: Path, 
         refused = invoke("compare", "--runs", run_dir.name, "--reps", "100", "--results-dir", str(results))
         assert refused.exit_code == 2
         assert "equity.parquet: 'value' ends at" in refused.stderr and "not this run's" in refused.stderr
+
+
+def test_a_disk_full_while_a_sweep_saves_a_chunk_is_one_line(tmp_path: Path, sweep_config: Path, monkeypatch) -> None:
+    import errno
+
+    from engine.store import sweeps
+
+    calls = [0]
+    real = sweeps.savez
+
+    def full(path: Path, **arrays) -> None:
+        calls[0] += 1
+        if calls[0] > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, **arrays)
+
+    monkeypatch.setattr(sweeps, "savez", full)
+    result = invoke("sweep", sweep_config, "--results-dir", tmp_path / "R", "--reps", "100", "--chunk-size", "2")
+    assert result.exit_code == 2, result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert "cannot write chunk 1 of the sweep: No space left on device" in line, line
+
+
+def test_a_directory_the_user_cannot_read_is_one_line_not_a_traceback(tmp_path: Path, monkeypatch) -> None:
+    """chmod 000 on a run directory (as a user without root's override): every command that lists or reads the
+    store says which file, in one line, with exit code 2."""
+    import errno
+
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    [run_dir] = _run_dirs(results)
+    real = Path.is_file
+
+    def is_file(self: Path) -> bool:
+        if self.parent == run_dir:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    for cmd in (
+        ("runs", "list"),
+        ("report", "latest", "--format", "text"),
+        ("run", str(RATIO), "--source", "synthetic"),
+    ):
+        result = invoke(*cmd, "--results-dir", results)
+        assert result.exit_code == 2, (cmd, result.stdout)
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith(f"error: {run_dir}/") and "Permission denied (give your user access to it" in line

@@ -7,6 +7,7 @@ line on stderr and exit code 2; anything else is a bug and shows its traceback.
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -177,11 +178,27 @@ def user_errors(stopped: str = "stopped (Ctrl-C)") -> Iterator[None]:
     except UserError as err:
         err_console().print(f"error: {err.one_line()}", markup=False)
         raise typer.Exit(2) from None
+    except OSError as exc:
+        if exc.errno not in _ENVIRONMENT:  # any other system error keeps its traceback: it may be a bug
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console().print(f"error: {where}{exc.strerror or exc} ({_ENVIRONMENT[exc.errno]})", markup=False)
+        raise typer.Exit(2) from None
     except (KeyboardInterrupt, Exception) as exc:
         if not _interrupted(exc):
             raise
         err_console().print(stopped, markup=False)
         raise typer.Exit(130) from None
+
+
+#: System errors that are the machine's state, not Seesaw's: one line, with what to do.
+_ENVIRONMENT = {
+    errno.EACCES: "give your user access to it, or choose another directory",
+    errno.EPERM: "give your user access to it, or choose another directory",
+    errno.ENOSPC: "free some space on that disk; what was written whole is kept",
+    errno.EDQUOT: "your disk quota is used up; free some space",
+    errno.EROFS: "the file system is read-only; choose another directory",
+}
 
 
 def _interrupted(exc: BaseException) -> bool:

@@ -91,11 +91,15 @@ def save_chunk(staging: Path, number: int, result: ChunkResult, combos: pd.DataF
     table_path, blocks_path = chunk_files(staging, number)
     frame = pd.concat([combos.iloc[result.index].reset_index(drop=True), result.table], axis=1)
     frame.insert(0, "combo", result.index)
-    write_atomic(
-        blocks_path,
-        lambda p: savez(p, index=result.index, sum=result.block_sum, sq=result.block_sq, n=result.block_n),
-    )
-    write_atomic(table_path, lambda p: frame.to_parquet(p, index=False))
+    try:
+        write_atomic(
+            blocks_path,
+            lambda p: savez(p, index=result.index, sum=result.block_sum, sq=result.block_sq, n=result.block_n),
+        )
+        write_atomic(table_path, lambda p: frame.to_parquet(p, index=False))
+    except OSError as exc:  # a full disk, say: one line; the chunks written so far stay, for --resume
+        why = exc.strerror or exc
+        raise StoreError(f"cannot write chunk {number} of the sweep: {why}", file=str(staging)) from None
     return frame
 
 
