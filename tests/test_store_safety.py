@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -852,3 +853,23 @@ def test_a_directory_the_user_cannot_read_is_one_line_not_a_traceback(tmp_path: 
         assert result.exit_code == 2, (cmd, result.stdout)
         [line] = result.stderr.strip().splitlines()
         assert line.startswith(f"error: {run_dir}/") and "Permission denied (give your user access to it" in line
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate"])
+def test_a_stored_sweep_without_its_whole_blocks_file_is_refused_not_reused(
+    tmp_path: Path, sweep_config: Path, damage: str
+) -> None:
+    results = tmp_path / "R"
+    cmd = ["sweep", sweep_config, "--results-dir", results, "--reps", "100"]
+    assert invoke(*cmd).exit_code == 0
+    [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
+    blocks = sweep_dir / "blocks.npz"
+    if damage == "delete":
+        blocks.unlink()
+    else:
+        blocks.write_bytes(blocks.read_bytes()[:1000])
+    again = invoke(*cmd)
+    assert again.exit_code == 2, again.stdout
+    [line] = again.stderr.strip().splitlines()
+    assert "blocks.npz is missing or cut short; --force computes it again" in line
+    assert invoke(*cmd, "--force").exit_code == 0 and zipfile.is_zipfile(blocks)

@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import shutil
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +217,10 @@ def load_sweep(sweep_dir: Path) -> SweepOutcome:
         manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
         table = pd.read_parquet(sweep_dir / "combos.parquet")
         cfg = StrategyConfig.model_validate(yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8")))
+        if not isinstance(manifest, dict) or not {"keys", "chunks", "synthetic"} <= set(manifest):
+            raise ValueError("sweep.json is not a sweep's")
+        if not zipfile.is_zipfile(sweep_dir / "blocks.npz"):  # its central directory is at the end: whole or not
+            raise ValueError("blocks.npz is missing or cut short")
     except (OSError, ValueError, yaml.YAMLError) as exc:
         why = first_line(exc)
         raise StoreError(f"cannot read sweep: {why}; --force computes it again", file=str(sweep_dir)) from None
