@@ -873,3 +873,17 @@ def test_a_stored_sweep_without_its_whole_blocks_file_is_refused_not_reused(
     [line] = again.stderr.strip().splitlines()
     assert "blocks.npz is missing or cut short; --force computes it again" in line
     assert invoke(*cmd, "--force").exit_code == 0 and zipfile.is_zipfile(blocks)
+
+
+def test_a_catalog_cut_short_says_to_move_it_away_and_is_rebuilt_after(tmp_path: Path) -> None:
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    db = results / "seesaw.duckdb"
+    db.write_bytes(db.read_bytes()[:300_000])
+    refused = invoke("run", str(CORR), "--source", "synthetic", "--results-dir", results)
+    assert refused.exit_code == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith(f"error: {db}: ") and "it is damaged: move it away, and the next command rebuilds" in line
+    db.rename(tmp_path / "aside.duckdb")
+    run_ok(CORR, results=results)
+    assert len(check_catalog(db, results)) == 2  # both runs indexed again

@@ -168,9 +168,12 @@ class Catalog:
             except (duckdb.IOException, duckdb.TransactionException) as exc:
                 if not write:
                     raise
+                then = "the next command that can write it indexes them"
+                if "Could not read enough bytes" in str(exc):  # cut short: no later writer could use it either
+                    then = "it is damaged: move it away, and the next command rebuilds it from them"
                 raise StoreError(  # a full disk, a read-only file: the catalog only indexes the directories
                     f"cannot write the results store: {str(exc).splitlines()[0]} (the run and sweep directories "
-                    "are kept: the next command that can write it indexes them)",
+                    f"are kept: {then})",
                     file=str(self.db_path),
                 ) from None
             finally:
