@@ -809,6 +809,7 @@ def test_a_run_file_damaged_or_replaced_is_never_read_or_reused(tmp_path: Path, 
 
 def test_a_disk_full_while_a_sweep_saves_a_chunk_is_one_line(tmp_path: Path, sweep_config: Path, monkeypatch) -> None:
     import errno
+    import threading
 
     from engine.store import sweeps
 
@@ -822,10 +823,14 @@ def test_a_disk_full_while_a_sweep_saves_a_chunk_is_one_line(tmp_path: Path, swe
         real(path, **arrays)
 
     monkeypatch.setattr(sweeps, "savez", full)
+    before = set(threading.enumerate())
     result = invoke("sweep", sweep_config, "--results-dir", tmp_path / "R", "--reps", "100", "--chunk-size", "2")
     assert result.exit_code == 2, result.stdout
     [line] = result.stderr.strip().splitlines()
     assert "cannot write chunk 1 of the sweep: No space left on device" in line, line
+    # the chunks' threads were stopped by the failing sweep, not left to a later collection (which, run on one of
+    # them, fails with "cannot join current thread")
+    assert not [t for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor") and t not in before]
 
 
 def test_a_directory_the_user_cannot_read_is_one_line_not_a_traceback(tmp_path: Path, monkeypatch) -> None:

@@ -248,6 +248,8 @@ def _save_chunks(
         except KeyboardInterrupt:
             add(writer.drain())
             return False
+        finally:  # a chunk that cannot be written, say: the chunks' threads stop here, not in a later collection
+            getattr(evaluated, "close", lambda: None)()
         add(writer.drain())
     return True
 

@@ -64,8 +64,14 @@ def test_ctrl_c_wrapped_by_a_compiled_call_stops_with_130(capsys: pytest.Capture
         assert capsys.readouterr().err.strip() == "stopped: try --resume"
     with pytest.raises(SystemError), user_errors():  # an error of its own stays a bug, with its traceback
         raise SystemError("a bug")
-    with pytest.raises(OSError, match="No space left"), user_errors():  # failing while stopping: that failure
+    with pytest.raises(OSError, match="Input/output error"), user_errors():  # failing while stopping: that failure
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise OSError(5, "Input/output error") from None
+    with pytest.raises(typer.Exit) as full, user_errors():  # a full disk while stopping: one line, not a stop
         try:
             raise KeyboardInterrupt
         except KeyboardInterrupt:
             raise OSError(28, "No space left on device") from None
+    assert full.value.exit_code == 2 and "No space left on device (free some space" in capsys.readouterr().err
