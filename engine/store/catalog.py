@@ -280,13 +280,13 @@ class Catalog:
             clean_stale(self.results_dir)
         present = {str(p.resolve()) for p in self._manifests()}
         known = {row[0]: row[1] for row in con.execute("SELECT run_dir, run_id FROM runs").fetchall()}
-        _forget(con, [run_id for run_dir, run_id in known.items() if not self._there(run_dir, MANIFEST)])
+        _forget(con, [run_id for run_dir, run_id in known.items() if not (Path(run_dir) / MANIFEST).is_file()])
         added = present - set(known)
         self._insert(con, [Path(d) for d in sorted(added)])
         sweeps = {str(p.resolve()) for p in self._sweep_dirs()}
         known_sweeps = {row[0]: row[1] for row in con.execute("SELECT sweep_dir, sweep_id FROM sweeps").fetchall()}
         for sweep_dir, sweep_id in known_sweeps.items():
-            if not self._there(sweep_dir, "sweep.json"):
+            if not (Path(sweep_dir) / "sweep.json").is_file():
                 con.execute("DELETE FROM sweeps WHERE sweep_id = ?", [sweep_id])
         for sweep_dir in sorted(sweeps - set(known_sweeps)):
             self._insert_sweep(con, Path(sweep_dir))
@@ -454,12 +454,6 @@ class Catalog:
         check_read_only_sql(sql, file=str(self.db_path))
         return self.query(sql)
 
-    def _there(self, directory: str, marker: str) -> bool:
-        """Whether an indexed directory still holds ``marker``; in a results directory's own catalog (no --store),
-        and lies in it: a row elsewhere is of the directory this one was copied or moved from."""
-        path, home = Path(directory), self.results_dir.resolve()
-        return (self.db_path.parent.resolve() != home or path.is_relative_to(home)) and (path / marker).is_file()
-
     def _stale(self, con: Any) -> bool:
         """Whether the catalog is of an older schema, an indexed run or sweep directory is gone, or a landed one
         is not indexed."""
@@ -475,7 +469,9 @@ class Catalog:
             return True
         landed = {str(p.resolve()) for p in self._manifests()}
         landed_sweeps = {str(p.resolve()) for p in self._sweep_dirs()}
-        gone = any(not self._there(d, MANIFEST) for d in runs) or any(not self._there(d, "sweep.json") for d in sweeps)
+        gone = any(not (Path(d) / MANIFEST).is_file() for d in runs) or any(
+            not (Path(d) / "sweep.json").is_file() for d in sweeps
+        )
         return gone or bool(landed - runs) or bool(landed_sweeps - sweeps)
 
 
