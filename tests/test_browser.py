@@ -25,6 +25,7 @@ import pytest
 from engine.render.html.run import SIGNALS_MISSING
 from tests.conftest import CONFIGS, REPO, stored_run_dir
 from tests.report_html import RUN_FIGURES_WITHOUT_SIGNALS, figures
+from tests.run_files import as_older
 from tests.test_report import invoke
 
 pytestmark = pytest.mark.browser
@@ -142,6 +143,7 @@ def test_report_of_a_run_without_stored_signals_renders(browser: Any, report_res
     shutil.copytree(report_results / "corr_breakdown", results / "corr_breakdown")
     old = stored_run_dir(results, "corr_breakdown")
     (old / "signals.parquet").unlink()  # as written before Seesaw stored signals
+    as_older(old)  # and before it recorded its files' sums
     out = tmp_path / "old.html"
     result = invoke("report", "latest", "--results-dir", str(results), "--output", str(out))
     assert result.exit_code == 0, result.stderr

@@ -361,6 +361,13 @@ FAULTS = [
     Fault("short_row_mid_file", "GSPC.csv", short_row(5), "refused", ("2019-06-14", "5 of the header's 7 fields")),
     Fault("short_row_hk", "HSI.csv", short_row(3, HK_K), "refused", ("2019-06-14", "3 of the header's 7 fields")),
     Fault("date_one_digit_month", "GSPC.csv", set_date("2019-6-14"), "refused", ("'2019-6-14'",)),
+    Fault(
+        "extra_value_in_a_row",
+        "GSPC.csv",
+        lambda t: t.replace("\n2019-06-14,", "\n2019-06-14,1,", 1).encode(),
+        "refused",
+        ("more than the header's 7",),
+    ),
     # file shape
     Fault("empty_file", "GSPC.csv", lambda t: b"", "refused", ("empty",)),
     Fault("header_only", "GSPC.csv", lambda t: (HEADER + "\n").encode(), "refused", ("no data rows",)),
@@ -402,6 +409,8 @@ CONTROLS = {
     ).encode(),
     "no_final_newline": lambda t: t.rstrip("\n").encode(),
     "blank_line_inside": lambda t: t.replace(f"\n{US_DATES[K]},", f"\n\n{US_DATES[K]},").encode(),
+    "header_and_rows_end_in_a_comma": lambda t: "".join(line + ",\n" for line in t.splitlines()).encode(),
+    "header_ends_in_a_comma": lambda t: t.replace("\n", ",\n", 1).encode(),
 }
 
 

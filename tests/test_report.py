@@ -37,6 +37,7 @@ from engine.render.text import RUN_COLUMNS, format_value
 from engine.store.rundir import load_run
 from tests.conftest import CONFIGS, stored_run_dir
 from tests.report_html import Table, array, figures, tables
+from tests.run_files import as_older
 
 _RICH_ENV = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS", "SEESAW_STORE")
 
@@ -186,6 +187,7 @@ def test_a_run_written_before_signals_were_stored_renders_and_says_so(report_res
     old = tmp_path / "old-run"
     shutil.copytree(stored_run_dir(report_results, "corr_breakdown"), old)
     (old / "signals.parquet").unlink()
+    as_older(old)  # such a run recorded no sums of its files either (tests/run_files.py)
     report = run_report(load_run(old))
     assert SIGNALS_MISSING in report.html
     assert list(report.figures) == ["equity", "drawdown", "weights", "rolling", "years", "rolling_beta"]

@@ -892,3 +892,67 @@ def test_a_catalog_cut_short_says_to_move_it_away_and_is_rebuilt_after(tmp_path:
     db.rename(tmp_path / "aside.duckdb")
     run_ok(CORR, results=results)
     assert len(check_catalog(db, results)) == 2  # both runs indexed again
+
+
+def test_a_damaged_run_is_left_out_of_a_rebuilt_catalog_and_named_when_read(tmp_path: Path) -> None:
+    """metrics.json edited by hand (numbers that still parse, or a document without a run's keys), then the
+    catalog moved away: the rebuilt index lists the other run, never the edited numbers, and no command fails
+    with a traceback (report of the damaged run finds no such stored run)."""
+    results = tmp_path / "R"
+    run_ok(RATIO, CORR, results=results)
+    [edited] = _run_dirs(results, "ratio_trend")
+    metrics = json.loads((edited / "metrics.json").read_text(encoding="utf-8"))
+    metrics["strategy"]["sharpe"] = 9.99
+    for text in (json.dumps(metrics), "{}"):
+        (edited / "metrics.json").write_text(text, encoding="utf-8")
+        (results / "seesaw.duckdb").unlink(missing_ok=True)
+        listed = invoke("runs", "list", "--results-dir", results)
+        assert listed.exit_code == 0 and "corr_breakdown" in listed.stdout and "9.99" not in listed.stdout
+        assert "ratio_trend" not in listed.stdout
+        refused = invoke("report", edited.name, "--format", "text", "--results-dir", results)
+        assert refused.exit_code == 2 and f"no stored run matches run id '{edited.name}'" in refused.stderr
+
+
+@pytest.mark.parametrize("files", ['"x"', '{"equity.csv": {"bytes": "12", "crc32": 1}}'])
+def test_a_run_json_whose_files_record_is_not_a_runs_is_one_line(tmp_path: Path, files: str) -> None:
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    [run_dir] = _run_dirs(results)
+    manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    (run_dir / "run.json").write_text(json.dumps({**manifest, "files": json.loads(files)}), encoding="utf-8")
+    refused = invoke("report", run_dir.name, "--format", "text", "--results-dir", results)
+    assert refused.exit_code == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert "run.json's files is not a run's; run its config again with --force" in line
+
+
+def test_a_file_the_run_wrote_and_lost_is_named_not_taken_for_an_older_runs(tmp_path: Path) -> None:
+    results = tmp_path / "R"
+    run_ok(CORR, results=results)
+    [run_dir] = _run_dirs(results)
+    (run_dir / "fx.parquet").unlink()
+    for cmd in (("report", run_dir.name, "--format", "text"), ("compare", "--runs", run_dir.name, "--reps", "100")):
+        refused = invoke(*cmd, "--results-dir", results)
+        assert refused.exit_code == 2, refused.stdout
+        assert "fx.parquet cannot be read (No such file or directory); run its config again" in refused.stderr
+
+
+def test_a_run_file_the_user_cannot_read_says_so_not_to_run_again(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    [run_dir] = _run_dirs(results)
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == run_dir / "metrics.json":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    refused = invoke("report", run_dir.name, "--format", "text", "--results-dir", results)
+    assert refused.exit_code == 2
+    [line] = refused.stderr.strip().splitlines()
+    advice = "give your user access to it, or choose another directory"
+    assert line == f"error: {run_dir / 'metrics.json'}: Permission denied ({advice})"

@@ -35,6 +35,7 @@ import io
 import math
 import os
 import stat
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,7 +194,9 @@ def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFra
     text = _without_truncated_last_line(text, data, symbol, path, notes)
     _check_field_counts(text, path)
     try:
-        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+        with warnings.catch_warnings():  # rows ending in empty fields beyond the header (checked above): dropped
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         what = "the file is empty" if not text.strip() else f"cannot read CSV: {exc}".splitlines()[0]
         raise DataError(what, file=str(path), expected=f"header Date,{','.join(RAW_COLUMNS)}") from None
@@ -244,10 +247,21 @@ def _check_field_counts(text: str, path: Path) -> None:
     if len(lines) < 2:
         return
     counts = [len(r) for r in csv.reader(lines)] if '"' in text else [line.count(",") + 1 for line in lines]
-    short = next((i for i in range(1, len(counts)) if counts[i] < counts[0]), None)
+    header = next(csv.reader(lines[:1]))
+    named = max((i + 1 for i, h in enumerate(header) if h.strip()), default=0)  # a trailing comma names nothing
+    rows = (lambda i: next(csv.reader([lines[i]]))) if '"' in text else (lambda i: lines[i].split(","))
+    long = next((i for i in range(1, len(counts)) if counts[i] > len(header) and any(rows(i)[len(header) :])), None)
+    if long is not None:
+        raise DataError(
+            f"data row {long} ({_quoted(lines[long][:60])}) has {counts[long]} fields, more than the header's "
+            f"{len(header)}: which column a value belongs to cannot be told",
+            file=str(path),
+            expected="every row with the header's fields",
+        )
+    short = next((i for i in range(1, len(counts)) if counts[i] < named), None)
     if short is not None:
         raise DataError(
-            f"data row {short} ({_quoted(lines[short][:60])}) has {counts[short]} of the header's {counts[0]} fields: "
+            f"data row {short} ({_quoted(lines[short][:60])}) has {counts[short]} of the header's {named} fields: "
             "a line cut short or damaged",
             file=str(path),
             expected="every row with the header's fields (an empty field for a missing value)",

@@ -33,6 +33,7 @@ from engine.errors import ConfigError, StoreError
 from engine.metrics.specs import CATALOG_COLUMNS, spec
 from engine.store.catalog_views import RUN_FILES_SCHEMA, file_schemas, refresh_views
 from engine.store.readonly import CONNECT_CONFIG, MAX_QUERY_ROWS, check_read_only_sql, read, seal
+from engine.store.run_check import check_shapes, read_checked, sums_of
 from engine.store.staging import clean_stale
 
 __all__ = ["MANIFEST", "MAX_QUERY_ROWS", "Catalog", "check_read_only_sql", "default_store_path"]
@@ -301,9 +302,10 @@ class Catalog:
         for run_dir in run_dirs:
             try:
                 manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-                metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue  # not a complete run directory: never indexed
+                metrics = json.loads(read_checked(run_dir, "metrics.json", sums_of(run_dir, manifest)))
+                check_shapes(run_dir, manifest, metrics)
+            except (OSError, ValueError, StoreError):
+                continue  # not a complete run directory, or a damaged one (report names it): never indexed
             if manifest.get("status") != "complete":
                 continue
             row = {**{c: manifest.get(c) for c in _RUN_COLUMNS}, "run_dir": str(run_dir.resolve())}

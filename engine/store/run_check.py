@@ -21,11 +21,13 @@ from typing import Any
 from engine.errors import StoreError
 from engine.store.readonly import first_line
 
-__all__ = ["AGAIN", "AS_WRITTEN", "check_shapes", "check_sums", "file_sum", "read_checked"]
+__all__ = ["AGAIN", "AS_WRITTEN", "check_shapes", "check_sums", "file_sum", "read_checked", "sums_of"]
 
 AGAIN = "run its config again with --force"
 AS_WRITTEN = "the run as Seesaw wrote it"
 
+#: What ``run.json`` records of each file.
+FIELDS = ("bytes", "crc32")
 #: The keys of each document every reader of a run uses.
 _MANIFEST_KEYS = ("run_id", "config_name", "data_fingerprint", "data_source", "synthetic", "start", "end")
 _METRICS_KEYS = ("data", "strategy", "benchmarks")
@@ -36,13 +38,30 @@ def file_sum(data: bytes) -> dict[str, int]:
     return {"bytes": len(data), "crc32": zlib.crc32(data)}
 
 
+def sums_of(run_dir: Path, manifest: Any) -> Mapping[str, Any]:
+    """The sizes and CRC-32 a run's ``run.json`` records (empty for a run written before it kept them); a
+    StoreError when ``run.json`` is not a mapping or its ``files`` not one of ``{"bytes": int, "crc32": int}``."""
+    if not isinstance(manifest, dict):
+        raise StoreError(f"run.json is not a run's (not a mapping); {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
+    sums = manifest.get("files") or {}
+    if not isinstance(sums, dict) or not all(
+        isinstance(v, dict) and all(isinstance(v.get(k), int) and not isinstance(v.get(k), bool) for k in FIELDS)
+        for v in sums.values()
+    ):
+        raise StoreError(f"run.json's files is not a run's; {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
+    return sums
+
+
 def read_checked(run_dir: Path, name: str, sums: Mapping[str, Any]) -> bytes:
     """The bytes of ``run_dir/name``, checked against ``sums[name]`` when ``run.json`` recorded it; a StoreError
     naming the file when it cannot be read or differs."""
     try:
         data = (run_dir / name).read_bytes()
+    except PermissionError:
+        raise  # the user's access, not the run: one line saying so (engine.cli.options.user_errors)
     except OSError as exc:
-        raise StoreError(f"{name} cannot be read ({first_line(exc)}); {AGAIN}", file=str(run_dir)) from None
+        why = exc.strerror or first_line(exc)
+        raise StoreError(f"{name} cannot be read ({why}); {AGAIN}", file=str(run_dir)) from None
     want = sums.get(name)
     if isinstance(want, Mapping) and file_sum(data) != {"bytes": want.get("bytes"), "crc32": want.get("crc32")}:
         size = f"{len(data):,} bytes, written as {want.get('bytes', 0):,}"
@@ -60,14 +79,11 @@ def check_sums(run_dir: Path, sums: Mapping[str, Any]) -> None:
         read_checked(run_dir, str(name), sums)
 
 
-def check_shapes(run_dir: Path, manifest: Any, metrics: Any, config: Any) -> None:
-    """A StoreError naming the first of ``run.json``, ``metrics.json`` and ``config.yaml`` that is not the shape a
-    run's is (a mapping with the keys readers use)."""
-    for name, doc, keys in (
-        ("run.json", manifest, _MANIFEST_KEYS),
-        ("metrics.json", metrics, _METRICS_KEYS),
-        ("config.yaml", config, ("initial_cash",)),
-    ):
+def check_shapes(run_dir: Path, manifest: Any, metrics: Any, config: Any = None) -> None:
+    """A StoreError naming the first of ``run.json``, ``metrics.json`` and ``config.yaml`` (when given) that is not
+    the shape a run's is (a mapping with the keys readers use)."""
+    docs = [("run.json", manifest, _MANIFEST_KEYS), ("metrics.json", metrics, _METRICS_KEYS)]
+    for name, doc, keys in [*docs, *([("config.yaml", config, ("initial_cash",))] if config is not None else [])]:
         if not isinstance(doc, dict):
             raise StoreError(f"{name} is not a run's (not a mapping); {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
         lost = [k for k in keys if k not in doc]
@@ -77,5 +93,7 @@ def check_shapes(run_dir: Path, manifest: Any, metrics: Any, config: Any) -> Non
             )
     if not isinstance(metrics["strategy"], dict) or not isinstance(metrics["benchmarks"], list):
         raise StoreError(f"metrics.json is not a run's metrics; {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
-    if isinstance(config["initial_cash"], bool) or not isinstance(config["initial_cash"], int | float):
+    if config is not None and (
+        isinstance(config["initial_cash"], bool) or not isinstance(config["initial_cash"], int | float)
+    ):
         raise StoreError(f"config.yaml's initial_cash is not a number; {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)

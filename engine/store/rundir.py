@@ -67,7 +67,7 @@ from engine.errors import StoreError
 from engine.store.csv_text import csv_text
 from engine.store.parquet_check import whole_parquet
 from engine.store.readonly import first_line
-from engine.store.run_check import AGAIN, AS_WRITTEN, check_shapes, check_sums, file_sum, read_checked
+from engine.store.run_check import AGAIN, AS_WRITTEN, check_shapes, check_sums, file_sum, read_checked, sums_of
 from engine.store.staging import fsync_all, fsync_dir
 
 __all__ = [
@@ -390,7 +390,7 @@ def reusable_metrics(run_dir: Path) -> dict[str, Any]:
     if missing:
         raise StoreError(f"the stored run has no {', '.join(missing)}; {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
     manifest, metrics, *_ = _documents(run_dir)
-    check_sums(run_dir, manifest.get("files") or {})
+    check_sums(run_dir, sums_of(run_dir, manifest))
     cut = [name for name in _PARQUET_FILES if not whole_parquet(run_dir / name)]
     if cut:
         raise StoreError(f"{', '.join(cut)} cut short or damaged; {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
@@ -403,14 +403,17 @@ def _documents(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str,
     name = "run.json"
     try:
         manifest = json.loads((run_dir / name).read_bytes())
-        sums = manifest.get("files") or {} if isinstance(manifest, dict) else {}
+        sums = sums_of(run_dir, manifest)
         name = "metrics.json"
         metrics = json.loads(read_checked(run_dir, name, sums))
         name = "config.yaml"
         config_text = read_checked(run_dir, name, sums).decode("utf-8")
         config = yaml.load(config_text, Loader=_SAFE_LOADER)
+    except PermissionError:
+        raise  # the user's access, not the run: one line saying so (engine.cli.options.user_errors)
     except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise StoreError(f"{name} cannot be read ({first_line(exc)}); {AGAIN}", file=str(run_dir)) from None
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else first_line(exc)
+        raise StoreError(f"{name} cannot be read ({why}); {AGAIN}", file=str(run_dir)) from None
     check_shapes(run_dir, manifest, metrics, config)
     return manifest, metrics, config, config_text
 
@@ -419,9 +422,12 @@ def load_run(run_dir: Path) -> StoredRun:
     """Read a run directory (manifest, metrics, resolved config and Parquet tables), each file checked
     (:func:`_documents`; the tables against their sums and the metrics)."""
     manifest, metrics, config, config_text = _documents(run_dir)
-    sums = manifest.get("files") or {}
+    sums = sums_of(run_dir, manifest)
     tables = {}
-    for n in (*_TABLES, *(o for o in ("quotes", "signals", "fx") if (run_dir / f"{o}.parquet").is_file())):
+    optional = [
+        o for o in ("quotes", "signals", "fx") if f"{o}.parquet" in sums or (run_dir / f"{o}.parquet").is_file()
+    ]
+    for n in (*_TABLES, *optional):  # one the run wrote and lost is refused by name, not taken for an older run's
         data = read_checked(run_dir, f"{n}.parquet", sums)
         try:
             tables[n] = _read_table(pa.BufferReader(data), n)
