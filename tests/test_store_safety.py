@@ -956,3 +956,29 @@ def test_a_run_file_the_user_cannot_read_says_so_not_to_run_again(tmp_path: Path
     [line] = refused.stderr.strip().splitlines()
     advice = "give your user access to it, or choose another directory"
     assert line == f"error: {run_dir / 'metrics.json'}: Permission denied ({advice})"
+
+
+@pytest.mark.parametrize("damage", ["unreadable", "deleted"])
+def test_runs_show_of_a_run_whose_run_json_went_bad_since_it_was_indexed_is_one_line(
+    tmp_path: Path, monkeypatch, damage: str
+) -> None:
+    import errno
+
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    [run_dir] = _run_dirs(results)
+    real = Path.read_text
+
+    def read_text(self: Path, *args, **kwargs) -> str:
+        if self == run_dir / "run.json":
+            if damage == "unreadable":
+                raise PermissionError(errno.EACCES, "Permission denied", str(self))
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    shown = invoke("runs", "show", run_dir.name, "--results-dir", results)
+    assert shown.exit_code == 2, shown.stdout
+    [line] = shown.stderr.strip().splitlines()
+    said = "Permission denied (give your user access" if damage == "unreadable" else "run.json cannot be read ("
+    assert said in line, line

@@ -16,7 +16,7 @@ import typer
 
 from engine.cli.app import app
 from engine.cli.options import ResultsDirOpt, StoreOpt, out_console, table_width, user_errors
-from engine.errors import UserError
+from engine.errors import StoreError, UserError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -193,9 +193,15 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
             "WHERE run_id = (SELECT run_id FROM runs WHERE run_dir = ?) ORDER BY kind DESC, name",
             [str(run_dir)],
         )
-    print((run_dir / "run.json").read_text(encoding="utf-8"), end="")
+        try:
+            manifest = (run_dir / "run.json").read_text(encoding="utf-8")
+        except PermissionError:
+            raise  # the user's access: user_errors says so
+        except (OSError, ValueError) as exc:  # gone or garbled since it was indexed: one line, not a traceback
+            raise StoreError(f"run.json cannot be read ({exc}); run its config again", file=str(run_dir)) from None
+        currency = _base_currency(run_dir)
+    print(manifest, end="")
     print(f"run directory: {run_dir}")
-    currency = _base_currency(run_dir)
     if currency is not None:
         print(f"money (fees, final value) in {currency}, the run's base currency")
     console, fixed = _console(), [("Kind", "kind"), ("Name", "name")]
