@@ -982,3 +982,17 @@ def test_runs_show_of_a_run_whose_run_json_went_bad_since_it_was_indexed_is_one_
     [line] = shown.stderr.strip().splitlines()
     said = "Permission denied (give your user access" if damage == "unreadable" else "run.json cannot be read ("
     assert said in line, line
+
+
+def test_a_damaged_stored_run_stops_run_before_anything_new_is_written(tmp_path: Path) -> None:
+    """ratio_trend's stored equity.csv changed (a byte-order mark, as a spreadsheet may save it): run of it and
+    corr_breakdown refuses in one line, and writes no corr_breakdown run that nothing would report."""
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    [run_dir] = _run_dirs(results, "ratio_trend")
+    (run_dir / "equity.csv").write_bytes(b"\xef\xbb\xbf" + (run_dir / "equity.csv").read_bytes())
+    refused = invoke("run", str(RATIO), str(CORR), "--source", "synthetic", "--results-dir", results)
+    assert refused.exit_code == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert "equity.csv is not the file this run wrote" in line
+    assert not (results / "corr_breakdown").exists()

@@ -249,13 +249,10 @@ def run_configs(
     are read back) unless ``opts.force``.  The data is matched first by the key of the files a load
     would read (:mod:`engine.data.inputs`), so such a config's data is not even loaded; the others are
     loaded and matched by every row loaded, warm-up included (:attr:`LoadedPanel.loaded_key`).  Nothing is
-    written until every config has been validated, loaded and simulated.
+    written until every config has been validated, loaded and simulated, and every run to reuse checked whole.
     """
     configs = resolved_configs(paths, opts, env)
-    catalog = catalog_for(opts, env) if opts.write else None
-    if catalog is not None:
-        for file, cfg in configs:
-            catalog.check_name(cfg.name, str(file))
+    catalog = _catalog(configs, opts, env)
     providers: dict = {}
     resolved = [resolved_config(cfg) for _, cfg in configs]
     hashes, code = [config_hash(r) for r in resolved], code_fingerprint()
@@ -286,6 +283,7 @@ def run_configs(
         fingerprints = fingerprints or dict(zip(todo, steps.map(load, todo), strict=True))
         by_data = _find(catalog, [(hashes[i], fingerprints[i][1], code) for i in todo], "loaded_key", reuse)
         stored = [by_data.pop(0) if i in fingerprints else found for i, found in enumerate(stored)]
+        kept = {i: reusable_metrics(found) for i, found in enumerate(stored) if found is not None}  # whole, or refused
         new = [i for i in todo if stored[i] is None]
         metrics = dict(zip(new, steps.map(simulate, new), strict=True))
         # nothing is written until every config has been validated, loaded and simulated
@@ -294,12 +292,23 @@ def run_configs(
             ids = [new_run_id(now, hashes[i], fingerprints[i][0]) for i in new]
             written = dict(zip(new, steps.map(write, new, ids), strict=True))
     runs = [
-        ConfigRun(cfg, str(file), written.get(i), metrics[i]) if found is None else _reused(cfg, file, found)
+        ConfigRun(cfg, str(file), written.get(i), metrics[i])
+        if found is None
+        else ConfigRun(cfg, str(file), found, kept[i], reused=True)
         for i, ((file, cfg), found) in enumerate(zip(configs, stored, strict=True))
     ]
     if catalog is not None:
         catalog.record(*[written[i] for i in new])
     return RunReport(runs, *_rows(runs))
+
+
+def _catalog(configs: Sequence[tuple[Path, StrategyConfig]], opts: RunOptions, env: Mapping[str, str]) -> Any:
+    """The catalog a writing run records in (None when it writes nothing), every config's name checked usable."""
+    catalog = catalog_for(opts, env) if opts.write else None
+    if catalog is not None:
+        for file, cfg in configs:
+            catalog.check_name(cfg.name, str(file))
+    return catalog
 
 
 def _worker_count(opts: RunOptions, configs: int) -> int:
@@ -339,11 +348,6 @@ def _reuse_key(loaded: LoadedPanel, data_notes: Sequence[str], source: str) -> s
     if source == "yahoo" or not data_notes:
         return loaded.loaded_key
     return hashlib.sha256("\n".join([loaded.loaded_key, *data_notes]).encode()).hexdigest()[:16]
-
-
-def _reused(cfg: StrategyConfig, file: Path, run_dir: Path) -> ConfigRun:
-    """The stored run ``run_dir`` that ``cfg`` reuses, its metrics read back."""
-    return ConfigRun(cfg, str(file), run_dir, reusable_metrics(run_dir), reused=True)
 
 
 def _find(
