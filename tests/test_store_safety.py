@@ -967,16 +967,19 @@ def test_runs_show_of_a_run_whose_run_json_went_bad_since_it_was_indexed_is_one_
     results = tmp_path / "R"
     run_ok(RATIO, results=results)
     [run_dir] = _run_dirs(results)
-    real = Path.read_text
 
-    def read_text(self: Path, *args, **kwargs) -> str:
-        if self == run_dir / "run.json":
-            if damage == "unreadable":
-                raise PermissionError(errno.EACCES, "Permission denied", str(self))
-            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(self))
-        return real(self, *args, **kwargs)
+    def failing(real):  # run.json, read as text or as bytes
+        def read(self: Path, *args, **kwargs):
+            if self == run_dir / "run.json":
+                if damage == "unreadable":
+                    raise PermissionError(errno.EACCES, "Permission denied", str(self))
+                raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(self))
+            return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", read_text)
+        return read
+
+    monkeypatch.setattr(Path, "read_text", failing(Path.read_text))
+    monkeypatch.setattr(Path, "read_bytes", failing(Path.read_bytes))
     shown = invoke("runs", "show", run_dir.name, "--results-dir", results)
     assert shown.exit_code == 2, shown.stdout
     [line] = shown.stderr.strip().splitlines()

@@ -180,6 +180,7 @@ def runs_list(results_dir: ResultsDirOpt = Path("results"), store: StoreOpt = No
 def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: StoreOpt = None) -> None:
     """Show one run: its manifest and the metrics of its strategy and benchmarks."""
     from engine.metrics.specs import RUN_TABLE  # numba: only when a command shows metrics
+    from engine.store.run_check import read_checked
 
     split = RUN_TABLE.index(_SHOW_SPLIT_AT)
     with user_errors():
@@ -193,11 +194,10 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
             "WHERE run_id = (SELECT run_id FROM runs WHERE run_dir = ?) ORDER BY kind DESC, name",
             [str(run_dir)],
         )
+        data = read_checked(run_dir, "run.json", {})  # gone or unreadable since it was indexed: one line
         try:
-            manifest = (run_dir / "run.json").read_text(encoding="utf-8")
-        except PermissionError:
-            raise  # the user's access: user_errors says so
-        except (OSError, ValueError) as exc:  # gone or garbled since it was indexed: one line, not a traceback
+            manifest = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise StoreError(f"run.json cannot be read ({exc}); run its config again", file=str(run_dir)) from None
         currency = _base_currency(run_dir)
     print(manifest, end="")

@@ -390,8 +390,9 @@ def reusable_metrics(run_dir: Path) -> dict[str, Any]:
     if missing:
         raise StoreError(f"the stored run has no {', '.join(missing)}; {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
     manifest, metrics, *_ = _documents(run_dir)
-    check_sums(run_dir, sums_of(run_dir, manifest))
-    cut = [name for name in _PARQUET_FILES if not whole_parquet(run_dir / name)]
+    sums = sums_of(run_dir, manifest)
+    check_sums(run_dir, sums)  # a file checked here is the bytes as written: its Parquet is whole
+    cut = [name for name in _PARQUET_FILES if name not in sums and not whole_parquet(run_dir / name)]
     if cut:
         raise StoreError(f"{', '.join(cut)} cut short or damaged; {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
     return metrics
