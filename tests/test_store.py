@@ -378,8 +378,41 @@ def test_a_file_damaged_after_indexing_is_left_out_of_queries_and_later_views(tm
     asked = invoke("runs", "query", sql, "--format", "json", "--results-dir", results)
     assert asked.exit_code == 0, asked.stderr
     assert [r["run_id"] for r in json.loads(asked.stdout)] == [ratio.name]
+    [warning] = asked.stderr.splitlines()
+    assert warning.startswith(f"warning: left out of the views: {corr}: {table}.parquet "), warning
     run_ok(_variant(tmp_path, RATIO, "another", 7), results=results)  # a write: the catalog's views again
     assert corr.name not in {r["run_id"] for r in _query(results / "seesaw.duckdb", sql)}
+
+
+@pytest.mark.parametrize("damage", ["flip", "other_runs_file"])
+def test_runs_query_never_reads_a_file_its_run_did_not_write(tmp_path: Path, damage: str) -> None:
+    """Three bytes flipped inside corr's equity.parquet (still Parquet, one value changed), or ratio's copied over
+    it: read as they are, the views would give corr's rows wrong numbers.  The file is left out of the views a
+    statement names, with a warning naming it; a statement naming no view of that file reads no file and warns
+    of nothing."""
+    results = tmp_path / "R"
+    run_ok(RATIO, CORR, results=results)
+    [ratio] = _run_dirs(results, "ratio_trend")
+    [corr] = _run_dirs(results, "corr_breakdown")
+    if damage == "flip":
+        data = bytearray((corr / "equity.parquet").read_bytes())
+        for offset in range(len(data) // 2, len(data) // 2 + 3):
+            data[offset] ^= 16
+        (corr / "equity.parquet").write_bytes(bytes(data))
+    else:
+        (corr / "equity.parquet").write_bytes((ratio / "equity.parquet").read_bytes())
+    sql = "SELECT run_id, count(*) AS n, sum(value) AS total FROM Equity GROUP BY run_id"  # any case names the view
+    asked = invoke("runs", "query", sql, "--format", "json", "--results-dir", results)
+    assert asked.exit_code == 0, asked.stderr
+    expected = pd.read_csv(ratio / "equity.csv")["value"]
+    [row] = json.loads(asked.stdout)
+    assert row["run_id"] == ratio.name and row["n"] == len(expected)
+    assert row["total"] == pytest.approx(expected.sum(), rel=1e-12)
+    [warning] = asked.stderr.splitlines()
+    assert warning.startswith(f"warning: left out of the views: {corr}: equity.parquet is not the file this run wrote")
+    other = invoke("runs", "query", "SELECT count(*) AS n FROM weights", "--format", "json", "--results-dir", results)
+    assert other.exit_code == 0 and other.stderr == "", other.stderr
+    assert json.loads(other.stdout)[0]["n"] > 0
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from engine.cli.app import app
-from engine.cli.options import ResultsDirOpt, StoreOpt, out_console, table_width, user_errors
+from engine.cli.options import ResultsDirOpt, StoreOpt, err_console, out_console, table_width, user_errors
 from engine.errors import StoreError, UserError
 
 if TYPE_CHECKING:
@@ -221,19 +221,26 @@ def _base_currency(run_dir: Path) -> str | None:
     return currency_of(metrics) if isinstance(metrics, dict) else None
 
 
-@runs_app.command("query")
+_QUERY_HELP = (
+    "Run read-only SQL on the catalog: tables runs, metrics, sweeps; views equity, weights, trades, benchmarks, "
+    "prices, quotes, signals, fx, sweep_combos. A run's Parquet file that is not as the run wrote it (missing, cut "
+    "short or changed since) is left out of the views the statement names, with a warning naming it."
+)
+
+
+@runs_app.command("query", help=_QUERY_HELP)
 def runs_query(
     sql: str,
     results_dir: ResultsDirOpt = Path("results"),
     store: StoreOpt = None,
     format: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
 ) -> None:
-    """Run read-only SQL on the catalog: tables runs, metrics, sweeps; views equity, weights, trades, benchmarks,
-    prices, quotes, signals, fx, sweep_combos."""
     with user_errors():
         if format not in ("table", "csv", "json"):
             raise UserError(f"--format: expected table, csv or json, got {format!r}")
-        cols, rows = _catalog(results_dir, store).user_query(sql)
+        cols, rows, left_out = _catalog(results_dir, store).user_query(sql)
+    for file, why in left_out.items():  # read as numbers, they would be wrong: its rows are not in the result
+        err_console().print(f"warning: left out of the views: {Path(file).parent}: {why}", markup=False)
     if format == "table":
         _print_rows(cols, rows)
     elif format == "csv":

@@ -7,12 +7,10 @@ blocks even read-only openers):
   directory and renamed into place (:mod:`engine.store.rundir`), with its
   Parquet files (``equity``, ``weights``, ``trades``, ``benchmarks``) and a
   ``run.json`` manifest.  Nothing is ever overwritten in place.
-* ``seesaw.duckdb`` holds two tables, ``runs`` and ``metrics``, rebuilt from the
-  manifests, plus views ``equity``, ``weights``, ``trades``, ``benchmarks``, ``prices``, ``quotes`` and ``signals``
-  over the Parquet files.  Every open of the database happens under a
-  ``fcntl`` file lock next to it (exclusive to write, shared to read), so
-  Seesaw processes never meet DuckDB's own lock; the lock dies with its
-  process, so a killed writer cannot leave it held.
+* ``seesaw.duckdb`` holds tables ``runs``, ``metrics`` and ``run_files``, rebuilt from the manifests, and a
+  view over each kind of the runs' Parquet files (:mod:`engine.store.catalog_views`).  Every open of the
+  database happens under a ``fcntl`` file lock next to it (exclusive to write, shared to read), so Seesaw
+  processes never meet DuckDB's own lock; the lock dies with its process, so a killed writer cannot leave it held.
 * Finished sweeps (``<results>/<config>/sweeps/<sweep-id>/sweep.json``) are indexed in a ``sweeps``
   table, and a view ``sweep_combos`` holds every combination of every indexed sweep.
 * ``sync`` reconciles the tables with the directories: a run whose directory
@@ -31,7 +29,7 @@ from typing import Any, Literal, get_args
 
 from engine.errors import ConfigError, StoreError
 from engine.metrics.specs import CATALOG_COLUMNS, spec
-from engine.store.catalog_views import RUN_FILES_SCHEMA, file_schemas, refresh_views
+from engine.store.catalog_views import RUN_FILES_SCHEMA, file_schemas, refresh_views, unsound_files
 from engine.store.readonly import CONNECT_CONFIG, MAX_QUERY_ROWS, check_read_only_sql, read, seal
 from engine.store.run_check import check_shapes, read_checked, sums_of
 from engine.store.staging import clean_stale
@@ -423,9 +421,10 @@ class Catalog:
             return read(con, sql, params, file=str(self.db_path))
 
     @contextlib.contextmanager
-    def _in_memory(self) -> Iterator[Any]:
+    def _in_memory(self, leave_out: frozenset[str] = frozenset()) -> Iterator[Any]:
         """A sealed in-memory catalog: the file's rows (if it has the current schema), reconciled with the
-        directories as :meth:`sync` would, without cleaning up or writing anything."""
+        directories as :meth:`sync` would, without cleaning up or writing anything; its views without the
+        files ``leave_out``."""
         import duckdb
 
         con = duckdb.connect(":memory:", config=CONNECT_CONFIG)
@@ -435,7 +434,7 @@ class Catalog:
                 with self._lock(write=False):
                     _copy_tables(con, self.db_path)
             self._sync(con, clean=False)
-            refresh_views(con)
+            refresh_views(con, leave_out)
             seal(con)
             yield con
         finally:
@@ -451,10 +450,15 @@ class Catalog:
                 expected="a results directory with runs in it (--results-dir, --store), or a run first",
             )
 
-    def user_query(self, sql: str) -> tuple[list[str], list[tuple]]:
-        """``seesaw runs query``: like :meth:`query`, for one ``SELECT`` (or ``EXPLAIN``) statement only."""
+    def user_query(self, sql: str) -> tuple[list[str], list[tuple], dict[str, str]]:
+        """``seesaw runs query``: like :meth:`query`, for one ``SELECT`` (or ``EXPLAIN``) statement only, on views
+        without the files not as their runs wrote them: those, and why, are the third item (:func:`unsound_files`)."""
         check_read_only_sql(sql, file=str(self.db_path))
-        return self.query(sql)
+        left_out = unsound_files(self.query, sql)
+        if not left_out:
+            return (*self.query(sql), {})
+        with self._in_memory(frozenset(left_out)) as con:
+            return (*read(con, sql, None, file=str(self.db_path)), left_out)
 
     def _stale(self, con: Any) -> bool:
         """Whether the catalog is of an older schema, an indexed run or sweep directory is gone, or a landed one

@@ -10,22 +10,36 @@ run is indexed: table ``run_files``), and a view is the ``UNION ALL BY NAME`` of
 per distinct schema, each of which DuckDB binds from its first file.  The columns (and their order
 and types) and the rows are those ``union_by_name`` over the same files gives: the groups come in
 the order of their first run, and within a group every file has the same schema.
+
+A statement a user runs (``seesaw runs query``) reads numbers from those files, so the files behind the
+views it names are checked first (:func:`unsound_files`): one whose size or CRC-32 is not what its run's
+``run.json`` records (cut short, changed on disk, replaced by another run's: :mod:`engine.store.run_check`),
+or that is missing, is left out of the views the statement runs on, and named, instead of read as numbers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
+from engine.errors import StoreError
 from engine.store.parquet_check import whole_parquet
 from engine.store.readonly import RUN_TABLES
+from engine.store.run_check import read_checked, sums_of
 
-__all__ = ["RUN_FILES_SCHEMA", "file_schemas", "refresh_views"]
+__all__ = ["RUN_FILES_SCHEMA", "file_schemas", "refresh_views", "unsound_files", "views_named"]
 
 #: The table of each indexed run's Parquet files and their schema keys.
 RUN_FILES_SCHEMA = "CREATE TABLE IF NOT EXISTS run_files (run_id VARCHAR, table_name VARCHAR, schema_key VARCHAR);"
+#: Each indexed run's directory and the tables it has a file of: the files behind the views.
+_VIEW_FILES = (
+    "SELECT r.run_dir, f.table_name FROM run_files AS f JOIN runs AS r USING (run_id) ORDER BY r.run_id, f.table_name"
+)
 
 
 def file_schemas(run_dir: Path) -> list[tuple[str, str]]:
@@ -46,9 +60,10 @@ def file_schemas(run_dir: Path) -> list[tuple[str, str]]:
     return out
 
 
-def refresh_views(con: Any) -> None:
+def refresh_views(con: Any, leave_out: Collection[str] = ()) -> None:
     """(Re)create one view per table of :data:`RUN_TABLES` over the indexed runs' files (module
-    docstring), and ``sweep_combos`` over the indexed sweeps' ``combos.parquet``."""
+    docstring), and ``sweep_combos`` over the indexed sweeps' ``combos.parquet``; the files ``leave_out``
+    (paths as :func:`unsound_files` names them) are not read."""
     sweep_dirs = [Path(r[0]) for r in con.execute("SELECT sweep_dir FROM sweeps ORDER BY sweep_id").fetchall()]
     files = [d / "combos.parquet" for d in sweep_dirs if whole_parquet(d / "combos.parquet")]
     if files:
@@ -66,7 +81,8 @@ def refresh_views(con: Any) -> None:
     ).fetchall()
     for table, run_dirs in rows:
         found = [os.path.join(d, f"{table}.parquet") for d in run_dirs]
-        found = [f for f in found if whole_parquet(f)]  # a file deleted or damaged by hand is left out, not an error
+        # a file deleted or damaged by hand is left out, not an error
+        found = [f for f in found if f not in leave_out and whole_parquet(f)]
         if found and table in groups:
             groups[table].append(found)
     for table, parts in groups.items():
@@ -79,6 +95,42 @@ def refresh_views(con: Any) -> None:
             for part in parts
         ]
         con.execute(f"CREATE OR REPLACE VIEW {table} AS {' UNION ALL BY NAME '.join(selects)}")
+
+
+def views_named(sql: str) -> list[str]:
+    """The tables of :data:`RUN_TABLES` whose name is a word of ``sql`` (in any case): the views it may read.
+    A name in a string or a column's name counts too, which only checks more files."""
+    words = {word.lower() for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql)}
+    return [table for table in RUN_TABLES if table in words]
+
+
+def unsound_files(query: Callable[[str], tuple[list[str], list[tuple]]], sql: str) -> dict[str, str]:
+    """{file: why (one line, naming the file in its run directory)} of the Parquet files behind the views ``sql``
+    names (:func:`views_named`) that are not as their run wrote them: of another size or CRC-32 than its
+    ``run.json`` records, or missing or unreadable; a run written before ``run.json`` recorded the sums, by
+    Parquet's magic bytes.  ``query``: the catalog's read-only query (it lists the files).  Reads each such file
+    whole: about 0.4 ms a megabyte."""
+    tables = views_named(sql)
+    by_run: dict[str, list[str]] = {}
+    for run_dir, table in query(_VIEW_FILES)[1] if tables else ():
+        if table in tables:
+            by_run.setdefault(run_dir, []).append(table)
+    out = {}
+    for run_dir, names in by_run.items():
+        try:
+            sums = sums_of(Path(run_dir), json.loads(read_checked(Path(run_dir), "run.json", {})))
+        except (StoreError, ValueError):  # run.json unreadable since the run was indexed: its files by their bytes
+            sums = {}
+        for name in (f"{table}.parquet" for table in names):
+            file = os.path.join(run_dir, name)
+            try:
+                if name in sums:
+                    read_checked(Path(run_dir), name, sums)
+                elif not whole_parquet(file):
+                    out[file] = f"{name} is missing, or not a whole Parquet file"
+            except StoreError as err:
+                out[file] = err.message
+    return out
 
 
 def _listed(files: list[Path] | list[str]) -> str:
