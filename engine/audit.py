@@ -220,7 +220,7 @@ def _trace(cfg: StrategyConfig, compiled: CompiledRules, loaded: LoadedPanel, ta
 
 def _same_close(plan: BatchPlan, mk: Market) -> tuple[int, int] | None:
     """(decision row, slot) of the first leg (by slot) filling at or before the last close of its decision date."""
-    if plan.leg_decision is None or not len(plan.leg_slot):
+    if not len(plan.leg_slot):
         return None
     m = mk.slots_per_date
     early = np.flatnonzero(plan.leg_slot <= plan.leg_decision * m + m - 1)

@@ -115,19 +115,36 @@ class BatchPlan:
     slots_per_date: int
     asset_slot: np.ndarray  # (A,)
     n_slots: int  # n*M
-    leg_slot: np.ndarray  # (L,) slot of each order (leg)
-    leg_column: np.ndarray  # (L,) its column k*A + j
-    leg_target: np.ndarray  # (L,) its target weight
+    legs: np.ndarray  # (L, 4) each order (leg): its slot, column k*A + j, target weight and decision row
     events: np.ndarray  # (n, K) bool: a decision with an event on that row that executes before the end
     lag: np.ndarray  # (n, K) lag of a decision taken on each row
     decided: np.ndarray | RuleTargets  # (n, K, A) the targets decided on each row, or by rule
     unfilled: tuple[tuple[int, int, int], ...]  # (allocation, decision row, asset) never executed
     fills: np.ndarray  # the scheduler's own fills: vectorbt order records, idx = slot - first_slot
     switches: np.ndarray  # (K,) events executed from the first simulated date on that change the previous one's targets
-    leg_decision: np.ndarray | None = None  # (L,) the row each leg was decided on
     charges: np.ndarray | None = None  # (n, K, 2) margin accounts' (borrow, margin) paid at the start of each date
     margin: np.ndarray | None = None  # (K,) bool: margin accounts (docs/shorts.md)
     ruined: np.ndarray | None = None  # (K,) the row a margin account's value fell to zero or below at (-1: never)
+
+    @functools.cached_property
+    def leg_slot(self) -> np.ndarray:
+        """(L,) the slot of each leg (a sweep needs only the fills: these are made when asked for)."""
+        return self.legs[:, 0].astype(np.int64)
+
+    @functools.cached_property
+    def leg_column(self) -> np.ndarray:
+        """(L,) each leg's column k*A + j."""
+        return self.legs[:, 1].astype(np.int64)
+
+    @functools.cached_property
+    def leg_target(self) -> np.ndarray:
+        """(L,) each leg's target weight."""
+        return np.ascontiguousarray(self.legs[:, 2])
+
+    @functools.cached_property
+    def leg_decision(self) -> np.ndarray:
+        """(L,) the row each leg was decided on."""
+        return self.legs[:, 3].astype(np.int64)
 
     @functools.cached_property
     def targets(self) -> np.ndarray:
@@ -403,15 +420,11 @@ def _schedule(
         *(account.margin, account.financing, account.accrual, account.charges, account.ruined), switches,
         *work_arrays(n, n_assets),
     )  # fmt: skip
-    legs = leg_out[:n_legs]
     return BatchPlan(
         slots_per_date=m,
         asset_slot=asset_slot,
         n_slots=n * m,
-        leg_slot=legs[:, 0].astype(np.int64),
-        leg_column=legs[:, 1].astype(np.int64),
-        leg_target=np.ascontiguousarray(legs[:, 2]),
-        leg_decision=legs[:, 3].astype(np.int64),
+        legs=leg_out[:n_legs],
         events=by_column.T,
         lag=lag,
         decided=targets,

@@ -240,7 +240,6 @@ def _legs(plan: BatchPlan, n: int, a: int) -> list[tuple[int, int, float, int]]:
     """(slot, asset, target, decision row) of every leg decided on or before ``as_of`` (row n-1), by slot.
 
     A leg whose market never opens within the horizon is in ``plan.unfilled`` instead (:func:`_pending`)."""
-    assert plan.leg_decision is not None
     out = [
         (int(s), int(c) % a, float(t), int(d))
         for s, c, t, d in zip(plan.leg_slot, plan.leg_column, plan.leg_target, plan.leg_decision, strict=True)
