@@ -473,16 +473,57 @@ def test_a_run_whose_config_yaml_is_not_a_config_is_refused_by_report_in_one_lin
         assert ("not the file this run wrote" in line) != older
 
 
-def test_a_stored_sweep_whose_config_was_damaged_is_refused_in_one_line(tmp_path: Path, sweep_config: Path) -> None:
+@pytest.mark.parametrize("older", [False, True])
+def test_a_stored_sweep_whose_config_was_damaged_is_refused_in_one_line(
+    tmp_path: Path, sweep_config: Path, older: bool
+) -> None:
+    """``older``: a sweep stored before ``sweep.json`` recorded its files' sums, refused when its config is read."""
     results = tmp_path / "R"
     cmd = ["sweep", sweep_config, "--results-dir", results, "--reps", "100"]
     assert invoke(*cmd).exit_code == 0
     [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
+    if older:
+        manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
+        del manifest["files"]
+        (sweep_dir / "sweep.json").write_text(json.dumps(manifest), encoding="utf-8")
     (sweep_dir / "config.yaml").write_text("[\n", encoding="utf-8")
     again = invoke(*cmd)
     assert again.exit_code == 2
     [line] = again.stderr.strip().splitlines()
-    assert line.startswith(f"error: {sweep_dir}: cannot read sweep: ") and line.endswith("--force computes it again")
+    said = "cannot read sweep: " if older else "config.yaml is not the file this sweep wrote "
+    assert line.startswith(f"error: {sweep_dir}: {said}") and line.endswith("--force computes it again")
+    assert invoke(*cmd, "--force").exit_code == 0
+
+
+def test_a_stored_sweep_whose_table_was_changed_is_refused_not_printed(tmp_path: Path, sweep_config: Path) -> None:
+    """Three bytes flipped inside ``combos.parquet`` (still Parquet: one stored number changed, which the reused
+    sweep printed as it was): ``sweep.json`` records each file's size and CRC-32, so the reused sweep is refused
+    in one line naming the file, and ``runs query`` leaves the file out of ``sweep_combos`` with a warning.  The
+    sums are the store's, not the sweep's: ``--format json`` shows none, computed or reused."""
+    results = tmp_path / "R"
+    cmd = ["sweep", sweep_config, "--results-dir", results, "--reps", "100", "--format", "json"]
+    computed = invoke(*cmd)
+    assert computed.exit_code == 0, computed.stderr
+    [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
+    stored = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))["files"]
+    assert set(stored) == {"combos.parquet", "blocks.npz", "config.yaml"}
+    reused = invoke(*cmd)
+    assert json.loads(reused.stdout)["sweep"] == json.loads(computed.stdout)["sweep"]
+    assert "files" not in json.loads(computed.stdout)["sweep"]
+    data = bytearray((sweep_dir / "combos.parquet").read_bytes())
+    for offset in range(len(data) // 2, len(data) // 2 + 3):
+        data[offset] ^= 16
+    (sweep_dir / "combos.parquet").write_bytes(bytes(data))
+    refused = invoke(*cmd)
+    assert refused.exit_code == 2 and refused.stdout == ""
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith(f"error: {sweep_dir}: combos.parquet is not the file this sweep wrote (")
+    assert line.endswith("--force computes it again")
+    asked = invoke("runs", "query", "SELECT count(*) AS n FROM runs", "--results-dir", results, "--format", "json")
+    assert asked.exit_code == 0 and asked.stderr == ""
+    asked = invoke("runs", "query", "SELECT * FROM sweep_combos LIMIT 1", "--results-dir", results)
+    warning = f"warning: left out of the views: {sweep_dir}: combos.parquet is not the file this sweep wrote"
+    assert asked.stderr.startswith(warning), asked.stderr  # then: no sweep_combos (its only file left out)
     assert invoke(*cmd, "--force").exit_code == 0
 
 
@@ -860,15 +901,23 @@ def test_a_directory_the_user_cannot_read_is_one_line_not_a_traceback(tmp_path: 
         assert line.startswith(f"error: {run_dir}/") and "Permission denied (give your user access to it" in line
 
 
+@pytest.mark.parametrize("older", [False, True])
 @pytest.mark.parametrize("damage", ["delete", "truncate"])
 def test_a_stored_sweep_without_its_whole_blocks_file_is_refused_not_reused(
-    tmp_path: Path, sweep_config: Path, damage: str
+    tmp_path: Path, sweep_config: Path, damage: str, older: bool
 ) -> None:
+    """``older``: a sweep stored before ``sweep.json`` recorded its files' sums, whose ``blocks.npz`` is checked
+    by its zip directory."""
     results = tmp_path / "R"
     cmd = ["sweep", sweep_config, "--results-dir", results, "--reps", "100"]
     assert invoke(*cmd).exit_code == 0
     [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
+    if older:
+        manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
+        del manifest["files"]
+        (sweep_dir / "sweep.json").write_text(json.dumps(manifest), encoding="utf-8")
     blocks = sweep_dir / "blocks.npz"
+    size = blocks.stat().st_size
     if damage == "delete":
         blocks.unlink()
     else:
@@ -876,7 +925,13 @@ def test_a_stored_sweep_without_its_whole_blocks_file_is_refused_not_reused(
     again = invoke(*cmd)
     assert again.exit_code == 2, again.stdout
     [line] = again.stderr.strip().splitlines()
-    assert "blocks.npz is missing or cut short; --force computes it again" in line
+    said = {
+        (True, "delete"): "blocks.npz is missing or cut short",
+        (True, "truncate"): "blocks.npz is missing or cut short",
+        (False, "delete"): "blocks.npz cannot be read (No such file or directory)",
+        (False, "truncate"): f"blocks.npz is not the file this sweep wrote (1,000 bytes, written as {size:,};",
+    }[older, damage]
+    assert said in line and line.endswith("; --force computes it again"), line
     assert invoke(*cmd, "--force").exit_code == 0 and zipfile.is_zipfile(blocks)
 
 

@@ -43,6 +43,11 @@ def _console() -> Console:
     return out_console(piped_width=table_width(os.environ) or 240)
 
 
+def _left_out(file: str, why: str) -> None:
+    """A stored file left out of the views (read as numbers, they would be wrong): its rows are not in the result."""
+    err_console().print(f"warning: left out of the views: {Path(file).parent}: {why}", markup=False)
+
+
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     """A query's rows as they come: a table when every column fits the window whole (a cell too long for it
     is folded, never cut), else one record per row, a line per column (:func:`_print_records`)."""
@@ -238,9 +243,7 @@ def runs_query(
     with user_errors():
         if format not in ("table", "csv", "json"):
             raise UserError(f"--format: expected table, csv or json, got {format!r}")
-        cols, rows, left_out = _catalog(results_dir, store).user_query(sql)
-    for file, why in left_out.items():  # read as numbers, they would be wrong: its rows are not in the result
-        err_console().print(f"warning: left out of the views: {Path(file).parent}: {why}", markup=False)
+        cols, rows = _catalog(results_dir, store).user_query(sql, _left_out)
     if format == "table":
         _print_rows(cols, rows)
     elif format == "csv":

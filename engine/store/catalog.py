@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -450,15 +450,15 @@ class Catalog:
                 expected="a results directory with runs in it (--results-dir, --store), or a run first",
             )
 
-    def user_query(self, sql: str) -> tuple[list[str], list[tuple], dict[str, str]]:
+    def user_query(self, sql: str, warn: Callable[[str, str], None]) -> tuple[list[str], list[tuple]]:
         """``seesaw runs query``: like :meth:`query`, for one ``SELECT`` (or ``EXPLAIN``) statement only, on views
-        without the files not as their runs wrote them: those, and why, are the third item (:func:`unsound_files`)."""
+        without the files not as their runs wrote them (:func:`unsound_files`), each told to ``warn(file, why)``."""
         check_read_only_sql(sql, file=str(self.db_path))
-        left_out = unsound_files(self.query, sql)
+        left_out = unsound_files(self.query, sql, warn)
         if not left_out:
-            return (*self.query(sql), {})
+            return self.query(sql)
         with self._in_memory(frozenset(left_out)) as con:
-            return (*read(con, sql, None, file=str(self.db_path)), left_out)
+            return read(con, sql, None, file=str(self.db_path))
 
     def _stale(self, con: Any) -> bool:
         """Whether the catalog is of an older schema, an indexed run or sweep directory is gone, or a landed one

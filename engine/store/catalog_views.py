@@ -13,8 +13,9 @@ the order of their first run, and within a group every file has the same schema.
 
 A statement a user runs (``seesaw runs query``) reads numbers from those files, so the files behind the
 views it names are checked first (:func:`unsound_files`): one whose size or CRC-32 is not what its run's
-``run.json`` records (cut short, changed on disk, replaced by another run's: :mod:`engine.store.run_check`),
-or that is missing, is left out of the views the statement runs on, and named, instead of read as numbers.
+``run.json`` (a sweep's ``sweep.json``) records (cut short, changed on disk, replaced by another run's:
+:mod:`engine.store.run_check`), or that is missing, is left out of the views the statement runs on, and named,
+instead of read as numbers.
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ from typing import Any
 from engine.errors import StoreError
 from engine.store.parquet_check import whole_parquet
 from engine.store.readonly import RUN_TABLES
-from engine.store.run_check import read_checked, sums_of
+from engine.store.run_check import AGAIN, read_checked, sums_of
 
 __all__ = ["RUN_FILES_SCHEMA", "file_schemas", "refresh_views", "unsound_files", "views_named"]
 
 #: The table of each indexed run's Parquet files and their schema keys.
 RUN_FILES_SCHEMA = "CREATE TABLE IF NOT EXISTS run_files (run_id VARCHAR, table_name VARCHAR, schema_key VARCHAR);"
+#: The view over every indexed sweep's ``combos.parquet``.
+SWEEP_VIEW = "sweep_combos"
 #: Each indexed run's directory and the tables it has a file of: the files behind the views.
 _VIEW_FILES = (
     "SELECT r.run_dir, f.table_name FROM run_files AS f JOIN runs AS r USING (run_id) ORDER BY r.run_id, f.table_name"
@@ -64,8 +67,10 @@ def refresh_views(con: Any, leave_out: Collection[str] = ()) -> None:
     """(Re)create one view per table of :data:`RUN_TABLES` over the indexed runs' files (module
     docstring), and ``sweep_combos`` over the indexed sweeps' ``combos.parquet``; the files ``leave_out``
     (paths as :func:`unsound_files` names them) are not read."""
-    sweep_dirs = [Path(r[0]) for r in con.execute("SELECT sweep_dir FROM sweeps ORDER BY sweep_id").fetchall()]
-    files = [d / "combos.parquet" for d in sweep_dirs if whole_parquet(d / "combos.parquet")]
+    sweep_dirs = [r[0] for r in con.execute("SELECT sweep_dir FROM sweeps ORDER BY sweep_id").fetchall()]
+    files = [
+        f for f in (os.path.join(d, "combos.parquet") for d in sweep_dirs) if f not in leave_out and whole_parquet(f)
+    ]
     if files:
         con.execute(
             "CREATE OR REPLACE VIEW sweep_combos AS SELECT "
@@ -98,38 +103,46 @@ def refresh_views(con: Any, leave_out: Collection[str] = ()) -> None:
 
 
 def views_named(sql: str) -> list[str]:
-    """The tables of :data:`RUN_TABLES` whose name is a word of ``sql`` (in any case): the views it may read.
-    A name in a string or a column's name counts too, which only checks more files."""
+    """The views over stored files (:data:`RUN_TABLES`, ``sweep_combos``) whose name is a word of ``sql`` (in any
+    case): those it may read.  A name in a string or a column's name counts too, which only checks more files."""
     words = {word.lower() for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql)}
-    return [table for table in RUN_TABLES if table in words]
+    return [view for view in (*RUN_TABLES, SWEEP_VIEW) if view in words]
 
 
-def unsound_files(query: Callable[[str], tuple[list[str], list[tuple]]], sql: str) -> dict[str, str]:
-    """{file: why (one line, naming the file in its run directory)} of the Parquet files behind the views ``sql``
-    names (:func:`views_named`) that are not as their run wrote them: of another size or CRC-32 than its
-    ``run.json`` records, or missing or unreadable; a run written before ``run.json`` recorded the sums, by
-    Parquet's magic bytes.  ``query``: the catalog's read-only query (it lists the files).  Reads each such file
-    whole: about 0.4 ms a megabyte."""
-    tables = views_named(sql)
-    by_run: dict[str, list[str]] = {}
-    for run_dir, table in query(_VIEW_FILES)[1] if tables else ():
-        if table in tables:
-            by_run.setdefault(run_dir, []).append(table)
+def unsound_files(
+    query: Callable[[str], tuple[list[str], list[tuple]]], sql: str, warn: Callable[[str, str], None] | None = None
+) -> dict[str, str]:
+    """{file: why (one line, naming the file in its directory)} of the Parquet files behind the views ``sql``
+    names (:func:`views_named`) that are not as their run (or sweep) wrote them: of another size or CRC-32 than
+    its ``run.json`` (``sweep.json``) records, or missing or unreadable; one written before those recorded the
+    sums, by Parquet's magic bytes.  ``query``: the catalog's read-only query (it lists the files).  Reads each
+    such file whole: about 0.4 ms a megabyte.  ``warn(file, why)`` is told of each."""
+    views = views_named(sql)
+    files: dict[str, tuple[str, list[str]]] = {}  # each directory: who wrote it, and its files to check
+    for run_dir, table in query(_VIEW_FILES)[1] if set(views) - {SWEEP_VIEW} else ():
+        if table in views:
+            files.setdefault(run_dir, ("run", []))[1].append(f"{table}.parquet")
+    for (sweep_dir,) in query("SELECT sweep_dir FROM sweeps")[1] if SWEEP_VIEW in views else ():
+        files[sweep_dir] = ("sweep", ["combos.parquet"])
     out = {}
-    for run_dir, names in by_run.items():
+    for where, (writer, names) in files.items():
+        again = AGAIN if writer == "run" else "--force computes it again"
         try:
-            sums = sums_of(Path(run_dir), json.loads(read_checked(Path(run_dir), "run.json", {})))
-        except (StoreError, ValueError):  # run.json unreadable since the run was indexed: its files by their bytes
+            manifest = json.loads(read_checked(Path(where), f"{writer}.json", {}))
+            sums = sums_of(Path(where), manifest, doc=f"{writer}.json", writer=writer, again=again)
+        except (StoreError, ValueError):  # unreadable since it was indexed: its files by their bytes
             sums = {}
-        for name in (f"{table}.parquet" for table in names):
-            file = os.path.join(run_dir, name)
+        for name in names:
+            file = os.path.join(where, name)
             try:
                 if name in sums:
-                    read_checked(Path(run_dir), name, sums)
+                    read_checked(Path(where), name, sums, writer=writer, again=again)
                 elif not whole_parquet(file):
                     out[file] = f"{name} is missing, or not a whole Parquet file"
             except StoreError as err:
                 out[file] = err.message
+            if file in out and warn is not None:
+                warn(file, out[file])
     return out
 
 

@@ -38,35 +38,41 @@ def file_sum(data: bytes) -> dict[str, int]:
     return {"bytes": len(data), "crc32": zlib.crc32(data)}
 
 
-def sums_of(run_dir: Path, manifest: Any) -> Mapping[str, Any]:
+def sums_of(
+    run_dir: Path, manifest: Any, *, doc: str = "run.json", writer: str = "run", again: str = AGAIN
+) -> Mapping[str, Any]:
     """The sizes and CRC-32 a run's ``run.json`` records (empty for a run written before it kept them); a
-    StoreError when ``run.json`` is not a mapping or its ``files`` not one of ``{"bytes": int, "crc32": int}``."""
+    StoreError when ``run.json`` is not a mapping or its ``files`` not one of ``{"bytes": int, "crc32": int}``.
+    ``doc``, ``writer``, ``again``: another directory's manifest (a sweep's ``sweep.json``), as :func:`read_checked`."""
     if not isinstance(manifest, dict):
-        raise StoreError(f"run.json is not a run's (not a mapping); {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
+        raise StoreError(f"{doc} is not a {writer}'s (not a mapping); {again}", file=str(run_dir), expected=AS_WRITTEN)
     sums = manifest.get("files") or {}
     if not isinstance(sums, dict) or not all(
         isinstance(v, dict) and all(isinstance(v.get(k), int) and not isinstance(v.get(k), bool) for k in FIELDS)
         for v in sums.values()
     ):
-        raise StoreError(f"run.json's files is not a run's; {AGAIN}", file=str(run_dir), expected=AS_WRITTEN)
+        raise StoreError(f"{doc}'s files is not a {writer}'s; {again}", file=str(run_dir), expected=AS_WRITTEN)
     return sums
 
 
-def read_checked(run_dir: Path, name: str, sums: Mapping[str, Any]) -> bytes:
+def read_checked(
+    run_dir: Path, name: str, sums: Mapping[str, Any], *, writer: str = "run", again: str = AGAIN
+) -> bytes:
     """The bytes of ``run_dir/name``, checked against ``sums[name]`` when ``run.json`` recorded it; a StoreError
-    naming the file when it cannot be read or differs."""
+    naming the file when it cannot be read or differs.  ``writer`` and ``again``: what wrote the directory (a
+    ``sweep``, whose ``sweep.json`` records its files' sums the same way) and how to compute it again."""
     try:
         data = (run_dir / name).read_bytes()
     except PermissionError:
         raise  # the user's access, not the run: one line saying so (engine.cli.options.user_errors)
     except OSError as exc:
         why = exc.strerror or first_line(exc)
-        raise StoreError(f"{name} cannot be read ({why}); {AGAIN}", file=str(run_dir)) from None
+        raise StoreError(f"{name} cannot be read ({why}); {again}", file=str(run_dir)) from None
     want = sums.get(name)
     if isinstance(want, Mapping) and file_sum(data) != {"bytes": want.get("bytes"), "crc32": want.get("crc32")}:
         size = f"{len(data):,} bytes, written as {want.get('bytes', 0):,}"
         raise StoreError(
-            f"{name} is not the file this run wrote ({size}; its CRC-32 differs): damaged or replaced; {AGAIN}",
+            f"{name} is not the file this {writer} wrote ({size}; its CRC-32 differs): damaged or replaced; {again}",
             file=str(run_dir),
             expected=AS_WRITTEN,
         )

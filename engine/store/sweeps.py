@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import json
 import os
 import shutil
@@ -31,6 +32,7 @@ from engine.config.models import StrategyConfig
 from engine.data.panel import LoadedPanel
 from engine.errors import StoreError
 from engine.store.readonly import first_line
+from engine.store.run_check import file_sum, read_checked, sums_of
 from engine.store.rundir import dumps_json, write_atomic
 from engine.store.staging import clean_stale, replace_dir
 
@@ -52,6 +54,12 @@ __all__ = [
     "write_blocks",
     "write_sweep",
 ]
+
+
+#: How a stored sweep that cannot be read is computed again.
+_AGAIN = "--force computes it again"
+#: The files of a finished sweep whose size and CRC-32 ``sweep.json`` records (``files``), as a run's ``run.json``.
+_SUMMED = ("combos.parquet", "blocks.npz", "config.yaml")
 
 
 @dataclass(frozen=True)
@@ -212,19 +220,23 @@ def write_blocks(staging: Path, blocks: dict[str, np.ndarray]) -> None:
 
 
 def load_sweep(sweep_dir: Path) -> SweepOutcome:
-    """A finished sweep read back from its directory."""
+    """A finished sweep read back from its directory, each file first checked against the size and CRC-32
+    ``sweep.json`` records (a sweep written before it kept them: ``blocks.npz`` by its zip directory)."""
     try:
         manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
-        table = pd.read_parquet(sweep_dir / "combos.parquet")
+        sums = sums_of(sweep_dir, manifest, doc="sweep.json", writer="sweep", again=_AGAIN)
+        checked = {name: read_checked(sweep_dir, name, sums, writer="sweep", again=_AGAIN) for name in sums}
+        table = pd.read_parquet(io.BytesIO(checked["combos.parquet"]) if sums else sweep_dir / "combos.parquet")
         cfg = StrategyConfig.model_validate(yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8")))
-        if not isinstance(manifest, dict) or not {"keys", "chunks", "synthetic"} <= set(manifest):
+        if not {"keys", "chunks", "synthetic"} <= set(manifest):
             raise ValueError("sweep.json is not a sweep's")
-        if not zipfile.is_zipfile(sweep_dir / "blocks.npz"):  # its central directory is at the end: whole or not
+        if not sums and not zipfile.is_zipfile(sweep_dir / "blocks.npz"):  # its directory is at the end: whole or not
             raise ValueError("blocks.npz is missing or cut short")
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, KeyError, yaml.YAMLError) as exc:
         why = first_line(exc)
-        raise StoreError(f"cannot read sweep: {why}; --force computes it again", file=str(sweep_dir)) from None
+        raise StoreError(f"cannot read sweep: {why}; {_AGAIN}", file=str(sweep_dir)) from None
     keys = tuple(manifest["keys"])
+    manifest = {key: value for key, value in manifest.items() if key != "files"}  # the store's, not the sweep's
     return SweepOutcome(cfg, keys, table, sweep_dir, manifest, None, manifest["chunks"], manifest["chunks"])
 
 
@@ -248,7 +260,9 @@ def write_sweep(
         resolved = cfg.model_dump(mode="json")
         text = f"# {header}\n" + yaml.safe_dump(resolved, sort_keys=False)
         write_atomic(staging / "config.yaml", lambda p: p.write_text(text, encoding="utf-8"))
-        write_atomic(staging / "sweep.json", lambda p: p.write_text(dumps_json(manifest), encoding="utf-8"))
+        sums = {name: file_sum((staging / name).read_bytes()) for name in _SUMMED}  # as written, read back
+        document = dumps_json({**manifest, "files": sums})
+        write_atomic(staging / "sweep.json", lambda p: p.write_text(document, encoding="utf-8"))
         for number in range(chunks):
             for p in chunk_files(staging, number):
                 p.unlink()
