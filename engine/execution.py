@@ -93,19 +93,16 @@ class OrderPlan:
     unfilled: tuple[tuple[int, int], ...]  # (decision row, asset) of legs never executed before the end
 
     def in_force(self, n: int) -> np.ndarray:
-        """Targets of the latest event whose execution date is on or before each date (0 before)."""
+        """Targets of the latest decided event whose execution date is on or before each date (0 before), as
+        :meth:`BatchPlan.in_force`: with a lag that differs between rows, executions need not be in decision
+        order, and an event a later decision overtakes (executing on or before its date) is never in force."""
+        last = np.full(n, -1, dtype=np.int64)
+        due = self.event_execution < n
+        np.maximum.at(last, self.event_execution[due], np.flatnonzero(due))  # the events are in decision order
+        last = np.maximum.accumulate(last) if n else last
         out = np.zeros((n, self.event_targets.shape[1]))
-        if len(self.event_execution):
-            k = np.searchsorted(self.event_execution, np.arange(n), side="right") - 1
-            has = k >= 0
-            out[has] = self.event_targets[k[has]]
+        out[last >= 0] = self.event_targets[last[last >= 0]]
         return out
-
-    def switches(self, start: int) -> int:
-        """Events executed from row ``start`` on whose targets differ from the previous such event's
-        (:attr:`BatchPlan.switches` for one allocation)."""
-        t = self.event_targets[self.event_execution >= start]
-        return int(np.any(np.abs(np.diff(t, axis=0)) > _EPS, axis=1).sum()) if len(t) > 1 else 0
 
 
 @dataclass(frozen=True)

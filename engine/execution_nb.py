@@ -52,13 +52,14 @@ _NEVER = np.iinfo(np.int64).max
 
 
 def work_arrays(n: int, n_assets: int) -> tuple[np.ndarray, ...]:
-    """:func:`schedule_nb`'s work arrays for n dates and ``n_assets`` assets (its last six arguments)."""
+    """:func:`schedule_nb`'s work arrays for n dates and ``n_assets`` assets (its last seven arguments)."""
     legs = np.empty((2, n_assets, n + 1), np.int64)  # each asset's legs: slot, decision row
     leg_target = np.empty((n_assets, n + 1), np.float64)
     ints = np.zeros((4, n_assets), np.int64)  # count, nxt, seq, new_slot
     floats = np.zeros((4, n_assets))  # units, last_val, weight, temp
     flags = np.zeros((2, n_assets), np.bool_)  # sell, active
-    return legs, leg_target, ints, floats, flags, np.zeros(3)
+    alive = np.empty((3, n + 1), np.int64)  # the events that may still come into force: row, execution row, counted
+    return legs, leg_target, ints, floats, flags, np.zeros(3), alive
 
 
 @numba.njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # the stubs omit _nrt
@@ -95,6 +96,7 @@ def schedule_nb(  # pragma: no cover - compiled
     floats,
     flags,
     state,
+    alive,
 ):
     """Rules 2-5 of :mod:`engine.execution` for each allocation k, filling legs as time passes.
 
@@ -123,13 +125,16 @@ def schedule_nb(  # pragma: no cover - compiled
     no earlier leg is still pending and some asset's actual weight at the end of the date (as an
     event's sales are decided from) is more than ``band`` from the date's target (rule 1).
 
-    ``switches`` (K,): written, each allocation's switches, the events executing from the first simulated
-    date on (``(d + lag) * m >= first_slot``) whose targets differ by more than ``_EPS`` in some asset from
-    the previous such event's.
+    ``switches`` (K,): written, each allocation's switches: of the events that come into force (no later
+    decision executes on or before their execution date: with a lag that differs between rows, a decision can
+    overtake an earlier one, whose targets then never are the ones in force,
+    :meth:`engine.execution.BatchPlan.in_force`), those executing from the first simulated date on
+    (``(d + lag) * m >= first_slot``) whose targets differ by more than ``_EPS`` in some asset from the
+    previous such event's.
 
-    The last six arguments are :func:`work_arrays` (compiled without numba's runtime, this allocates
+    The last seven arguments are :func:`work_arrays` (compiled without numba's runtime, this allocates
     nothing): ``legs`` (2, A, n+1) each asset's leg slots and decision rows, ``leg_target`` (A, n+1),
-    ``ints`` (4, A), ``floats`` (4, A), ``flags`` (2, A), ``state`` (3,).
+    ``ints`` (4, A), ``floats`` (4, A), ``flags`` (2, A), ``state`` (3,), ``alive`` (3, n+1).
     """
     n, n_alloc = events.shape[1], events.shape[0]
     n_assets = targets.shape[2]
@@ -156,7 +161,7 @@ def schedule_nb(  # pragma: no cover - compiled
         financed = on_margin and (financing[k, 0] > 0 or financing[k, 1] > 0)
         ruined[k] = -1
         switches[k] = 0
-        counted = -1  # row of the allocation's previous event executing from first_slot on
+        top = 0  # alive[:, :top]: the events not (yet) overtaken by a later decision, in decision order
         skips = not banded and not on_margin  # only an event or a due leg makes a date do anything
         d = 0
         while d <= n:
@@ -193,10 +198,16 @@ def schedule_nb(  # pragma: no cover - compiled
                     event = _drifted(d, k, targets, rule, close, first_slot, m, state, units, band[k])
                     events[k, d] = event
                 if event and stage == 0:
-                    if (d + lag[d * by_row, k]) * m >= first_slot:
-                        if counted >= 0 and _differ(targets, rule, d, counted, k):
-                            switches[k] += 1
-                        counted = d
+                    x = d + lag[d * by_row, k]  # the execution row
+                    while top > 0 and alive[1, top - 1] >= x:  # overtaken: never in force, nor its switch
+                        top -= 1
+                        switches[k] -= alive[2, top]
+                    change = 0  # a change from the previous event in force, both executing from first_slot on
+                    if top > 0 and alive[1, top - 1] * m >= first_slot:
+                        change = 1 if _differ(targets, rule, d, alive[0, top - 1], k) else 0
+                    switches[k] += change
+                    alive[0, top], alive[1, top], alive[2, top] = d, x, change
+                    top += 1
                     _decide(
                         d, k, lower, targets, rule, next_slot, close, first_slot, total_slots, m, state, units,
                         weight, sell, active, new_slot, leg_slot, leg_target, leg_decision, count, nxt,

@@ -854,6 +854,32 @@ def test_the_sweep_caption_names_the_benchmark_p_beats_ref_is_against(small, tmp
     assert json.loads((stored / "sweep.json").read_text(encoding="utf-8"))["reference"] == "50/50 monthly"
 
 
+def test_a_walkforward_counts_the_switches_its_weights_show_when_a_fold_overtakes_decisions(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """Folds alternate between lag 1 and lag 2 (real data): the first decision of a lag-1 fold executes with
+    the last of the lag-2 fold before it, which it overtakes (that one's targets are never in force, nor
+    traded).  ``switches`` counts the changes of the targets in force, as ``weights.csv`` shows them: the
+    first test date holds nothing (its fold decides on it), so every change after the first position is one.
+    Counting the overtaken decisions too gave 210 switches for the 208 changes shown."""
+    results = tmp_path / "results"
+    result = invoke(
+        "walkforward", str(REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml"), "--source", "csv",
+        "--data-dir", str(data_dir), "--end", "2026-08-26", "--train", "5y", "--test", "1y",
+        "--results-dir", str(results), "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    lags = [fold["execution.lag"] for fold in doc["folds"]]
+    assert any(a == 2 and b == 1 for a, b in itertools.pairwise(lags)), lags
+    run_dir = Path(doc["run_dir"])
+    targets = pd.read_csv(run_dir / "weights.csv").filter(like="_target").to_numpy()
+    assert not targets[0].any()
+    changes = int((np.abs(np.diff(targets, axis=0)) > 1e-12).any(axis=1).sum())
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))["strategy"]
+    assert metrics["switches"] == changes - 1 == 208
+
+
 def test_the_walkforward_summary_shows_each_figure_in_its_metrics_unit(tmp_path: Path) -> None:
     """The in-sample mean of a fraction (max drawdown) is a percentage, as every other output shows it."""
     path = tmp_path / "walk.yaml"

@@ -62,11 +62,16 @@ def test_scheduler_fills_equal_vectorbt_simulation_of_its_legs(engine: str, seed
 
 
 def _switches_from_events(events: np.ndarray, lag: np.ndarray, targets: np.ndarray, start: int) -> np.ndarray:
-    """Per column: the events executing on or after row ``start`` (decision row d, execution d + lag[d])
-    whose targets differ by more than 1e-12 in some asset from the previous such event's."""
+    """Per column: of the events that come into force (decision row d, execution d + lag[d]; an event is
+    overtaken, never in force, when a later decision executes on or before its execution row), those executing
+    on or after row ``start`` whose targets differ by more than 1e-12 in some asset from the previous event in
+    force, itself executing on or after ``start``."""
     out = np.zeros(events.shape[1], dtype=np.int64)
     for k in range(events.shape[1]):
-        rows = [d for d in np.flatnonzero(events[:, k]) if d + lag[d, k] >= start]
+        rows = np.flatnonzero(events[:, k])
+        execution = rows + lag[rows, k]
+        kept = [d for i, (d, x) in enumerate(zip(rows, execution, strict=True)) if (execution[i + 1 :] > x).all()]
+        rows = [d for d in kept if d + lag[d, k] >= start]
         t = targets[rows, k]
         out[k] = int((np.abs(np.diff(t, axis=0)) > 1e-12).any(axis=1).sum())
     return out
@@ -104,6 +109,14 @@ def test_the_scheduler_counts_switches_of_the_events_it_kept(seed: int, given: b
     expected = _switches_from_events(batch.events, batch.lag, batch.targets, 20)
     assert (expected > 5).all()
     np.testing.assert_array_equal(batch.switches, expected)
+    overtaken = 0
+    for column in range(k):
+        rows = np.flatnonzero(batch.events[:, column])
+        execution = rows + batch.lag[rows, column]
+        overtaken += sum(bool((execution[i + 1 :] <= x).any()) for i, x in enumerate(execution))
+    assert (overtaken > 0) == (given and seed == 1), overtaken  # a lag per row overtakes some decisions
+    for column in range(k):  # one allocation's targets in force (a run's weights.csv) are the batch's
+        np.testing.assert_array_equal(batch.single(column).in_force(n), batch.in_force()[:, column])
 
 
 def test_the_event_mask_follows_each_column_s_mode_from_its_first_decision() -> None:
