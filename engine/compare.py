@@ -75,6 +75,8 @@ class Comparison:
     curves: dict[str, tuple[pd.Series, float]] | None = None
     #: how benchmark rows were merged (equal curves) and named (a name several curves share)
     notes: tuple[str, ...] | list[str] = ()
+    #: how the runs' data differ when ``--allow-mixed`` let them be compared (None: the same data)
+    mixed: str | None = None
 
 
 def _switch_dates(weights: pd.DataFrame) -> list[pd.Timestamp]:
@@ -108,7 +110,7 @@ def compare_runs(
         raise UserError("no runs to compare")
     runs = _one_name_each(runs)
     fingerprints = tuple(dict.fromkeys(r.manifest["data_fingerprint"] for r in runs))
-    check_same_data(runs, allow_mixed)
+    mixed = check_same_data(runs, allow_mixed)
     curves, notes = _labelled_curves(runs, period)
     reference = _reference_name(curves, benchmark)
     measured, dates, base = _on_common_dates(curves, period, reference)
@@ -137,6 +139,7 @@ def compare_runs(
         assumptions={r.name: list(r.metrics.get("assumptions") or []) for r in runs},
         curves=measured,
         notes=notes,
+        mixed=mixed,
     )
 
 

@@ -20,14 +20,16 @@ from engine.store.rundir import StoredRun
 __all__ = ["check_same_data", "data_mismatch"]
 
 
-def check_same_data(runs: Sequence[StoredRun], allow_mixed: bool) -> None:
-    """UserError when ``runs`` are on different data (:func:`data_mismatch`) and that is not allowed."""
+def check_same_data(runs: Sequence[StoredRun], allow_mixed: bool) -> str | None:
+    """UserError when ``runs`` are on different data (:func:`data_mismatch`) and that is not allowed; else how
+    their data differ (None: they do not), for the caption of a comparison ``allow_mixed`` let through."""
     mismatch = data_mismatch(runs)
     if mismatch is not None and not allow_mixed:
         raise UserError(
             f"runs use different data ({mismatch}); compare runs on the same data, or pass --allow-mixed",
             expected="one source, one base currency, and the same prices for every symbol the runs share",
         )
+    return mismatch
 
 
 def _quoted_series(run: StoredRun) -> dict[tuple[str, str], pd.Series] | None:

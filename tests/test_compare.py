@@ -486,6 +486,17 @@ def test_runs_on_different_data_are_refused_unless_allowed(data_dir: Path, tmp_p
     assert doc["synthetic"] is True
     assert [r["name"] for r in doc["rows"] if r["kind"] == "strategy"] == ["buy_hold_us", "ratio_trend"]
     assert {r["synthetic"] for r in doc["rows"]} == {True, False}
+    # the table says which rows are synthetic, and that the data were let through, not checked to agree
+    text = " ".join(ok("compare", "--runs", ids, "--allow-mixed", "--results-dir", results, "--reps", REPS).split())
+    synthetic = [r["name"] for r in doc["rows"] if r["synthetic"]]
+    assert text.startswith("Seesaw compare — SYNTHETIC DATA IN SOME ROWS ")
+    assert f"SYNTHETIC DATA in {len(synthetic)} of the {len(doc['rows'])} rows " in text
+    assert "checked to agree" not in text
+    assert "on different data (sources csv: buy_hold_us; synthetic: ratio_trend), compared as --allow-mixed" in text
+    page = tmp_path / "mixed.html"
+    ok("compare", "--runs", ids, "--allow-mixed", "--results-dir", results, "--reps", REPS, "--format", "html",
+       "--output", str(page))  # fmt: skip
+    assert f"SYNTHETIC DATA in {len(synthetic)} of the {len(doc['rows'])} rows" in page.read_text(encoding="utf-8")
 
 
 def test_the_readme_main_job_compares_every_shipped_config_on_synthetic_data(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from engine.compare import qualified_labels
 from engine.metrics.specs import COMPARE_COMPACT, RUN_COMPACT
+from engine.render.data_words import synthetic_words
 from engine.render.fit import FitColumn, Printout, fit_table, resolve_columns
 from engine.render.text import (
     KIND_COLUMN,
@@ -133,7 +134,7 @@ def compare_printout(
     """The compare table for a terminal ``width`` (None: natural width), its legend and its caption
     (ValueError for an unknown ``--columns`` name)."""
     cols = compare_chosen(c, rows, columns, terminal=True)
-    title = "Seesaw compare" + (" — SYNTHETIC DATA" if c.synthetic else "")
+    title = "Seesaw compare" + synthetic_words(c.rows)[0]
     caption = compare_caption(c, reps, rows, columns=[col[0] for col in cols])
     return _printout(title, [r["name"] for r in rows], rows, cols, caption, width)
 

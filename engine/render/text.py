@@ -14,6 +14,7 @@ from engine.metrics.frames import partial_years_between
 from engine.metrics.samples import MIN_TRACKING_ERROR, annualised_shown
 from engine.metrics.specs import COMPARE_TABLE, LOWER_IS_BETTER, RUN_TABLE, MetricSpec, spec
 from engine.plural import counted
+from engine.render.data_words import data_words, synthetic_words
 from engine.store.rundir import dumps_json
 
 __all__ = [
@@ -250,16 +251,6 @@ def weights_cell(row: dict[str, Any]) -> str:
     return " ".join(f"{a} {w * 100:z.0f}%" for a, w in (row.get("avg_weight") or {}).items()) or "–"
 
 
-def _data_words(c: Any) -> str:
-    if len(c.fingerprints) == 1:
-        return f"data fingerprint {c.fingerprints[0]}."
-    return (
-        f"{len(c.fingerprints)} data fingerprints (the runs' data differ in symbols, prices, currencies or "
-        "dates; each row's is in the CSV and JSON), "
-        "checked to agree on every symbol the runs share: " + ", ".join(c.fingerprints) + "."
-    )
-
-
 def spa_sentence(spa: Mapping[str, float], reference: str) -> str:
     """The SPA test's line under a comparison: its three p-values, or why there are none (under 3 returns)."""
     head = f"Hansen's SPA test, H0 'no strategy beats {reference}'"
@@ -342,9 +333,7 @@ def _about(line: str) -> str:
 
 def _caption_lines(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None) -> list[str]:
     """:func:`compare_caption` for every column."""
-    lines = []
-    if c.synthetic:
-        lines.append("SYNTHETIC DATA: generated prices, not market history.")
+    lines = [line] if (line := synthetic_words(c.rows)[1]) else []
     n_strategies = sum(r["kind"] == "strategy" for r in c.rows)
     ppy = next(r["periods_per_year"] for r in c.rows)
     annualised = (
@@ -353,7 +342,7 @@ def _caption_lines(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None)
         else ""  # under a year: a note says no figure is annualised
     )
     lines += [
-        f"Common window {c.first.date()} → {c.last.date()}; " + _data_words(c),
+        f"Common window {c.first.date()} → {c.last.date()}; " + data_words(c),
         annualised + "Sharpe, Sortino, the Sharpe interval, PSR, P(SR>ref) and DSR are of returns in excess of each "
         f"run's cash rate (a benchmark: its run's): {c.risk_free}; P(SR>ref) measures the reference over the "
         "strategy's rate, SPA their difference of returns. "

@@ -18,10 +18,10 @@ import pandas as pd
 from engine.compare import Comparison
 from engine.metrics import frames as cmp
 from engine.metrics.specs import spec
+from engine.render.data_words import synthetic_words
 from engine.render.html import charts, labels
 from engine.render.html import series as ser
 from engine.render.html.page import (
-    SYNTHETIC_BANNER,
     Cell,
     Report,
     Section,
@@ -208,5 +208,6 @@ def compare_report(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) -> 
     ]
     title = "Seesaw comparison"
     subtitle = f"{len(rows)} rows · common window {c.first.date()} → {c.last.date()}"
-    html = page_html(title, sections, banner=SYNTHETIC_BANNER if c.synthetic else None, subtitle=subtitle)
+    caption = synthetic_words(c.rows)[1]  # every row, or some (named) of a comparison --allow-mixed let through
+    html = page_html(title, sections, banner=caption or None, subtitle=subtitle)
     return Report(title=title, html=html, figures=figures)
