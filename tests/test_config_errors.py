@@ -635,7 +635,7 @@ def test_a_period_without_two_trading_dates_names_the_config_and_the_start(comma
     assert result.exit_code == 2
     line = assert_one_error_line(result.stderr, path, None)
     assert line.endswith(
-        "fewer than two trading dates to simulate from the start 2024-03-09: 0 up to 2024-03-08, "
-        "the last date of the data in the period"
+        "fewer than two trading dates to simulate from the start 2024-03-09 (none: the data in the period end on "
+        "2024-03-08)"
     )
     assert not results.exists()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -652,7 +653,10 @@ def test_a_period_without_data_names_the_dates_the_file_has(tmp_path: Path) -> N
     with pytest.raises(DataError) as refused:
         load_for_config(CsvProvider(data), cfg, warmup_rows=5)
     said = str(refused.value)
-    assert "no data for '^GSPC' (asset 'us') between" in said
+    # the first date fetched is the warm-up's, before the start the user typed: the line says so
+    found = re.search(r"no data for '\^GSPC' \(asset 'us'\) in source csv from (\S+) \(the warm-up before the start "
+                      r"2030-01-02\) on;", said)  # fmt: skip
+    assert found is not None and dt.date.fromisoformat(found.group(1)) < dt.date(2030, 1, 2), said
     assert said.endswith(f"; it has data from {US_DATES[0]} to {US_DATES[-1]}"), said
 
 

@@ -173,12 +173,14 @@ def test_unknown_column_is_one_line_listing_the_valid_ones(every_config: tuple[P
     result = invoke("compare", "--runs", "latest", "--results-dir", str(results), "--columns", "cagr,nope")
     assert result.exit_code == 2
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith("error: --columns: unknown column 'nope' (valid: all, ")
+    assert line.startswith("error: --columns: unknown column 'nope' (valid: all, alone, or a list of ")
     for name in ("total_return", "sharpe_ci", "psr", "beta_spy", "avg_weight", "currency"):
         assert name in line
     run = invoke("run", str(ALL_CONFIGS[0]), "--source", "synthetic", "--columns", "psr")  # not a run column
     assert run.exit_code == 2
-    assert run.stderr.startswith("error: --columns: unknown column 'psr' (valid: all, kind, period, currency")
+    assert run.stderr.startswith(
+        "error: --columns: unknown column 'psr' (valid: all, alone, or a list of kind, period, currency"
+    )
 
 
 def test_benchmarks_sharing_a_name_each_name_their_config(every_config: tuple[Path, dict]) -> None:

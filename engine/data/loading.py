@@ -42,18 +42,35 @@ class Extra:
 
 
 def _fetch_extra(
-    provider: Provider, role: str, symbol: str, start: dt.date | None, end: dt.date | None
+    provider: Provider, role: str, symbol: str, first: dt.date | None, end: dt.date | None, start: dt.date | None = None
 ) -> pd.DataFrame:
-    raw = provider.fetch(symbol, start, end)
+    raw = provider.fetch(symbol, first, end)
     if raw.empty:
-        raise _no_data(provider, role, symbol, start, end)
+        raise _no_data(provider, role, symbol, first, end, start)
     return raw
 
 
-def _no_data(provider: Provider, role: str, symbol: str, start: dt.date | None, end: dt.date | None) -> DataError:
-    span = f" between {start or 'the beginning'} and {end or 'today'}"
+def _span(first: dt.date | None, end: dt.date | None, start: dt.date | None = None) -> str:
+    """The period a series was fetched for, in words: ``first`` to ``end`` (None: unbounded), ``first`` being
+    the warm-up before the user's ``start`` when earlier.
+
+    >>> _span(dt.date(2029, 7, 18), None, dt.date(2030, 1, 1))
+    ' from 2029-07-18 (the warm-up before the start 2030-01-01) on'
+    >>> _span(None, dt.date(2024, 12, 29)), _span(None, None)
+    (' up to 2024-12-29', ' at all')
+    """
+    if first is None:
+        return f" up to {end}" if end is not None else " at all"
+    warmup = f" (the warm-up before the start {start})" if start is not None and first < start else ""
+    return f" from {first}{warmup}" + (f" to {end}" if end is not None else " on")
+
+
+def _no_data(
+    provider: Provider, role: str, symbol: str, first: dt.date | None, end: dt.date | None, start: dt.date | None = None
+) -> DataError:
+    span = _span(first, end, start)
     return DataError(
-        f"no data for the {role} {symbol!r}{span} from source {provider.name}{_covered(provider, symbol)}",
+        f"no data for the {role} {symbol!r} in source {provider.name}{span}{_covered(provider, symbol)}",
         file=_file_of(provider, symbol),
     )
 
@@ -86,17 +103,21 @@ def _in_file(provider: Provider, symbol: str) -> Iterator[None]:
 
 
 def fetch_assets(
-    provider: Provider, specs: Mapping[str, AssetSpec], fetch_start: dt.date | None, end: dt.date | None
+    provider: Provider,
+    specs: Mapping[str, AssetSpec],
+    fetch_start: dt.date | None,
+    end: dt.date | None,
+    start: dt.date | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Each asset's raw frame from ``provider`` on [``fetch_start``, ``end``] (None: unbounded), in asset order;
-    a DataError for one without rows there."""
+    a DataError for one without rows there (``start``: the user's, which the warm-up precedes, for its words)."""
     raws = {}
     for asset, spec in specs.items():
         raws[asset] = raw = provider.fetch(spec.symbol, fetch_start, end)
         if raw.empty:
-            span = f" between {fetch_start or 'the beginning'} and {end or 'today'}"
             raise DataError(
-                f"no data for {spec.symbol!r} (asset {asset!r}){span} from source {provider.name}"
+                f"no data for {spec.symbol!r} (asset {asset!r}) in source {provider.name}"
+                f"{_span(fetch_start, end, start)}"
                 f"{_covered(provider, spec.symbol)}",
                 file=_file_of(provider, spec.symbol),
             )
@@ -185,20 +206,26 @@ class RateHistory:
 
 
 def fetch_rates(
-    provider: Provider, fx_symbol: str | None, cash_symbol: str | None, fetch_start: dt.date | None, end: dt.date | None
+    provider: Provider,
+    fx_symbol: str | None,
+    cash_symbol: str | None,
+    fetch_start: dt.date | None,
+    end: dt.date | None,
+    start: dt.date | None = None,
 ) -> list[RateHistory]:
     """The USD/HKD series ``fx_symbol`` and the cash-rate series ``cash_symbol`` (each when not None) as fetched
-    from ``provider`` on [``fetch_start``, ``end``]; a DataError for one without rows there."""
+    from ``provider`` on [``fetch_start``, ``end``]; a DataError for one without rows there (``start``: as
+    :func:`fetch_assets`)."""
     out = []
     if fx_symbol is not None:
-        fx_raw = _fetch_extra(provider, "exchange rate", fx_symbol, fetch_start, end)
+        fx_raw = _fetch_extra(provider, "exchange rate", fx_symbol, fetch_start, end, start)
         out.append(RateHistory("exchange rate", fx_symbol, fx_raw, fx_raw))
     if cash_symbol is not None:
         # fetched from the beginning: the written-as-fractions test looks at the whole history (see clean_rate)
         history = _fetch_extra(provider, "cash rate", cash_symbol, None, end)
         rate_raw = between(history, fetch_start, end)
         if rate_raw.empty:
-            raise _no_data(provider, "cash rate", cash_symbol, fetch_start, end)
+            raise _no_data(provider, "cash rate", cash_symbol, fetch_start, end, start)
         out.append(RateHistory("cash rate", cash_symbol, rate_raw, history))
     return out
 
@@ -238,8 +265,8 @@ def fetch_series(
     ``start`` (:func:`_fetch_start`); with ``start`` None (auto), from where their history is first needed
     (:func:`common_history`)."""
     fetch_start = _fetch_start(start, warmup_rows)
-    raws = fetch_assets(provider, specs, fetch_start, end)
-    rates = fetch_rates(provider, fx_symbol, cash_symbol, fetch_start, end)
+    raws = fetch_assets(provider, specs, fetch_start, end, start)
+    rates = fetch_rates(provider, fx_symbol, cash_symbol, fetch_start, end, start)
     if start is None:
         return common_history(raws, rates, lead=_warmup_span(warmup_rows))
     return raws, rates

@@ -373,9 +373,10 @@ def _first_simulated_row(
             if start is not None
             else "once every series (exchange and cash rates included) has data and the warm-up is done"
         )
+        last = panel.dates[-1].date()
+        said = f"none: the data in the period end on {last}" if found == 0 else f"only {last}, where the data end"
         raise DataError(
-            f"fewer than two trading dates to simulate {where}: {found} up to {panel.dates[-1].date()}, the last "
-            "date of the data in the period",
+            f"fewer than two trading dates to simulate {where} ({said})",
             expected="a period with at least two trading dates",
         )
     return s0

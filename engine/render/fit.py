@@ -97,6 +97,9 @@ def resolve_columns(
     ['cagr', 'sharpe']
     >>> resolve_columns(None, ["cagr", "psr"], ["psr", "dsr"])
     ['psr']
+    >>> resolve_columns("sharpe,all", ["sharpe"], [])
+    Traceback (most recent call last):
+    ValueError: --columns: 'all' stands alone (every column), not in a list: got 'sharpe,all'
     """
     if requested is None:
         return [k for k in default if k in available]
@@ -104,9 +107,11 @@ def resolve_columns(
         return list(available if every is None else every)
     keys = [k.strip() for k in requested.split(",") if k.strip()]
     unknown = [k for k in keys if k not in available]
+    if "all" in keys:
+        raise ValueError(f"--columns: 'all' stands alone (every column), not in a list: got {requested.strip()!r}")
     if unknown or not keys:
         what = f"unknown column {unknown[0]!r}" if unknown else "no column named"
-        raise ValueError(f"--columns: {what} (valid: all, {', '.join(available)})")
+        raise ValueError(f"--columns: {what} (valid: all, alone, or a list of {', '.join(available)})")
     return list(dict.fromkeys(keys))
 
 
