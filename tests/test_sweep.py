@@ -880,6 +880,23 @@ def test_a_walkforward_counts_the_switches_its_weights_show_when_a_fold_overtake
     assert metrics["switches"] == changes - 1 == 208
 
 
+def test_a_walkforward_whose_last_test_window_the_data_cut_short_says_its_figures_extrapolate(tmp_path: Path) -> None:
+    """Data ending mid-year: the last fold tests half a year, whose CAGR and Sharpe extrapolate it to a year (as
+    compare, which would not show them, says); a last window a few days short of a year (the data's last date
+    a holiday or a weekend before its nominal end) is no such window."""
+    path = tmp_path / "walk.yaml"
+    path.write_text(WALK, encoding="utf-8")
+    args = ["walkforward", str(path), "--train", "3y", "--test", "1y", "--results-dir", str(tmp_path / "results")]
+    cut = invoke(*args, "--end", "2016-06-30")
+    assert cut.exit_code == 0, cut.stderr
+    pattern = r"The last fold's test window is cut short by the end of the data \(fold (\d+): (\S+) → 2016-06-30, "
+    said = re.search(pattern + r"(0\.\d\d) years of the 1y asked\)", " ".join(cut.stdout.split()))
+    assert said is not None, cut.stdout
+    assert dt.date.fromisoformat(said.group(2)).year == 2016 and 0.4 < float(said.group(3)) < 0.55
+    whole = invoke(*args)  # the data end 2016-12-30, the last window's nominal end 2017-01-0x
+    assert whole.exit_code == 0 and "cut short" not in whole.stdout
+
+
 def test_the_walkforward_summary_shows_each_figure_in_its_metrics_unit(tmp_path: Path) -> None:
     """The in-sample mean of a fraction (max drawdown) is a percentage, as every other output shows it."""
     path = tmp_path / "walk.yaml"

@@ -186,6 +186,11 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
             f"The out-of-sample run is {strategy['years']:.2f} years: under one year its CAGR and Sharpe, and the "
             "folds' out-of-sample ones, extrapolate it to a year (compare does not show them)."
         )
+    elif cut := _cut_short(wf, test):
+        lines.append(
+            f"The last fold's test window is cut short by the end of the data ({cut}): its out-of-sample CAGR "
+            "and Sharpe extrapolate it to a year (compare does not show such figures)."
+        )
     for bench in wf.results[1:]:
         b = bench.metrics
         lines.append(f"  {b['name']} over the same dates: total {pct(b['total_return'])}, Sharpe {num(b['sharpe'])}.")
@@ -193,3 +198,23 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
     lines.append(f"wrote {run_dir}; compare it with runs on the same data (seesaw runs list shows their ids):")
     lines.append(Whole(f"seesaw compare --runs {run_dir.name},RUN_ID --results-dir {results}"))  # a command to copy
     return lines
+
+
+def _cut_short(wf: WalkForward, test: str) -> str:
+    """``fold 19: 2026-01-02 → 2026-08-26, 0.65 years of the 1y asked`` when the last fold's test window ends
+    with the data, more than a week before its ``--test`` duration (``test``), and covers under a year (as
+    :func:`engine.metrics.samples.covered_years` counts, the first date's own period included); else empty."""
+    import pandas as pd
+
+    from engine.metrics.samples import MIN_YEARS, covered_years
+    from engine.walkforward import parse_duration
+
+    last = wf.folds_table.iloc[-1]
+    first, end = pd.Timestamp(last["test_start"]), pd.Timestamp(last["test_end"])
+    dates = wf.results[0].dates
+    n = int(((dates >= first) & (dates <= end)).sum())  # its returns, the first from the previous close
+    covered = covered_years((end - first).days / 365.25, n)
+    # a week short at least: weekends and holidays leave a whole window a few days short of its nominal end
+    if not test or first + parse_duration(test, "--test") - pd.Timedelta(days=7) <= dates[-1] or covered >= MIN_YEARS:
+        return ""
+    return f"fold {last['fold']}: {first.date()} → {end.date()}, {covered:.2f} years of the {test} asked"
