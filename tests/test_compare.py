@@ -855,6 +855,8 @@ def test_runs_show_by_prefix_prints_manifest_and_metrics(store: Path) -> None:
     run_dir = store / "ratio_trend" / target
     assert manifest_text == (run_dir / "run.json").read_text(encoding="utf-8")
     assert rest.splitlines()[0] == str(run_dir.resolve())
+    assert json.loads(manifest_text)["synthetic"] is True
+    assert rest.splitlines()[1] == "SYNTHETIC DATA: generated prices, not market history."  # as every output says
     assert re.search(r"^strategy +ratio_trend ", rest, re.MULTILINE)
     for name in BENCHMARKS:
         assert name in rest

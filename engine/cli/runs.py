@@ -205,8 +205,15 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
         except UnicodeDecodeError as exc:
             raise StoreError(f"run.json cannot be read ({exc}); run its config again", file=str(run_dir)) from None
         currency = _base_currency(run_dir)
+        try:
+            synthetic = json.loads(manifest).get("synthetic") is True
+        except (ValueError, AttributeError):
+            message = "run.json is not a run's (not a JSON mapping); run its config again"
+            raise StoreError(message, file=str(run_dir)) from None
     print(manifest, end="")
     print(f"run directory: {run_dir}")
+    if synthetic:
+        print("SYNTHETIC DATA: generated prices, not market history.")
     if currency is not None:
         print(f"money (fees, final value) in {currency}, the run's base currency")
     console, fixed = _console(), [("Kind", "kind"), ("Name", "name")]
