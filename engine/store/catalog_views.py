@@ -31,7 +31,7 @@ from typing import Any
 from engine.errors import StoreError
 from engine.store.parquet_check import whole_parquet
 from engine.store.readonly import RUN_TABLES
-from engine.store.run_check import AGAIN, read_checked, sums_of
+from engine.store.run_check import AGAIN, check_file, read_checked, sums_of
 
 __all__ = ["RUN_FILES_SCHEMA", "file_schemas", "refresh_views", "unsound_files", "views_named"]
 
@@ -136,7 +136,7 @@ def unsound_files(
             file = os.path.join(where, name)
             try:
                 if name in sums:
-                    read_checked(Path(where), name, sums, writer=writer, again=again)
+                    check_file(Path(where), name, sums, writer=writer, again=again)
                 elif not whole_parquet(file):
                     out[file] = f"{name} is missing, or not a whole Parquet file"
             except StoreError as err:

@@ -13,19 +13,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from engine.errors import StoreError
 from engine.store.readonly import first_line
 
-__all__ = ["AGAIN", "AS_WRITTEN", "check_shapes", "check_sums", "file_sum", "read_checked", "sums_of"]
+__all__ = ["AGAIN", "AS_WRITTEN", "check_file", "check_shapes", "check_sums", "file_sum", "read_checked", "sums_of"]
 
 AGAIN = "run its config again with --force"
 AS_WRITTEN = "the run as Seesaw wrote it"
 
+#: Bytes read at a time from a file checked but not kept (:func:`check_file`).
+_BLOCK = 1 << 24
 #: What ``run.json`` records of each file.
 FIELDS = ("bytes", "crc32")
 #: The keys of each document every reader of a run uses.
@@ -61,28 +64,53 @@ def read_checked(
     """The bytes of ``run_dir/name``, checked against ``sums[name]`` when ``run.json`` recorded it; a StoreError
     naming the file when it cannot be read or differs.  ``writer`` and ``again``: what wrote the directory (a
     ``sweep``, whose ``sweep.json`` records its files' sums the same way) and how to compute it again."""
-    try:
+    with _reading(run_dir, name, again):
         data = (run_dir / name).read_bytes()
+    _compare(run_dir, name, sums, file_sum(data), writer, again)
+    return data
+
+
+def check_file(run_dir: Path, name: str, sums: Mapping[str, Any], *, writer: str = "run", again: str = AGAIN) -> None:
+    """:func:`read_checked` without keeping the bytes: the file is read :data:`_BLOCK` bytes at a time (a
+    sweep's ``blocks.npz`` of a million combinations is 256 MB)."""
+    size, crc = 0, 0
+    with _reading(run_dir, name, again), (run_dir / name).open("rb") as fh:
+        while block := fh.read(_BLOCK):
+            size, crc = size + len(block), zlib.crc32(block, crc)
+    _compare(run_dir, name, sums, {"bytes": size, "crc32": crc}, writer, again)
+
+
+@contextlib.contextmanager
+def _reading(run_dir: Path, name: str, again: str) -> Iterator[None]:
+    """A file of ``run_dir`` that cannot be read, as a StoreError naming it (a PermissionError stays one: the
+    user's access, not the run, which engine.cli.options.user_errors says in one line)."""
+    try:
+        yield
     except PermissionError:
-        raise  # the user's access, not the run: one line saying so (engine.cli.options.user_errors)
+        raise
     except OSError as exc:
         why = exc.strerror or first_line(exc)
         raise StoreError(f"{name} cannot be read ({why}); {again}", file=str(run_dir)) from None
+
+
+def _compare(
+    run_dir: Path, name: str, sums: Mapping[str, Any], found: Mapping[str, int], writer: str, again: str
+) -> None:
+    """A StoreError when ``sums`` recorded ``name`` and ``found`` (its size and CRC-32) is not that."""
     want = sums.get(name)
-    if isinstance(want, Mapping) and file_sum(data) != {"bytes": want.get("bytes"), "crc32": want.get("crc32")}:
-        size = f"{len(data):,} bytes, written as {want.get('bytes', 0):,}"
+    if isinstance(want, Mapping) and dict(found) != {"bytes": want.get("bytes"), "crc32": want.get("crc32")}:
+        size = f"{found['bytes']:,} bytes, written as {want.get('bytes', 0):,}"
         raise StoreError(
             f"{name} is not the file this {writer} wrote ({size}; its CRC-32 differs): damaged or replaced; {again}",
             file=str(run_dir),
             expected=AS_WRITTEN,
         )
-    return data
 
 
 def check_sums(run_dir: Path, sums: Mapping[str, Any]) -> None:
-    """Every file ``run.json`` lists, checked (:func:`read_checked`)."""
+    """Every file ``run.json`` lists, checked (:func:`check_file`)."""
     for name in sums:
-        read_checked(run_dir, str(name), sums)
+        check_file(run_dir, str(name), sums)
 
 
 def check_shapes(run_dir: Path, manifest: Any, metrics: Any, config: Any = None) -> None:

@@ -32,7 +32,7 @@ from engine.config.models import StrategyConfig
 from engine.data.panel import LoadedPanel
 from engine.errors import StoreError
 from engine.store.readonly import first_line
-from engine.store.run_check import file_sum, read_checked, sums_of
+from engine.store.run_check import check_file, file_sum, read_checked, sums_of
 from engine.store.rundir import dumps_json, write_atomic
 from engine.store.staging import clean_stale, replace_dir
 
@@ -225,8 +225,13 @@ def load_sweep(sweep_dir: Path) -> SweepOutcome:
     try:
         manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
         sums = sums_of(sweep_dir, manifest, doc="sweep.json", writer="sweep", again=_AGAIN)
-        checked = {name: read_checked(sweep_dir, name, sums, writer="sweep", again=_AGAIN) for name in sums}
-        table = pd.read_parquet(io.BytesIO(checked["combos.parquet"]) if sums else sweep_dir / "combos.parquet")
+        for name in set(sums) - {"combos.parquet"}:  # checked, not kept
+            check_file(sweep_dir, name, sums, writer="sweep", again=_AGAIN)
+        table = pd.read_parquet(
+            io.BytesIO(read_checked(sweep_dir, "combos.parquet", sums, writer="sweep", again=_AGAIN))
+            if sums
+            else sweep_dir / "combos.parquet"
+        )
         cfg = StrategyConfig.model_validate(yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8")))
         if not {"keys", "chunks", "synthetic"} <= set(manifest):
             raise ValueError("sweep.json is not a sweep's")
