@@ -413,6 +413,23 @@ def test_runs_query_never_reads_a_file_its_run_did_not_write(tmp_path: Path, dam
     other = invoke("runs", "query", "SELECT count(*) AS n FROM weights", "--format", "json", "--results-dir", results)
     assert other.exit_code == 0 and other.stderr == "", other.stderr
     assert json.loads(other.stdout)[0]["n"] > 0
+    # a column named like a view (metrics.trades) reads no file: nothing checked, nothing said
+    column = invoke("runs", "query", "SELECT name, trades, 'equity' AS word FROM metrics", "--results-dir", results)
+    assert column.exit_code == 0 and column.stderr == "", column.stderr
+    # read by its path, the file is refused, not read: every stored file is checked for such a statement
+    direct = f"SELECT sum(value) AS total FROM read_parquet('{(corr / 'equity.parquet').resolve()}')"
+    refused = invoke("runs", "query", direct, "--results-dir", results)
+    assert refused.exit_code == 2 and refused.stdout == "", refused.stdout
+    *warnings, line = refused.stderr.strip().splitlines()
+    assert warnings == [warning] and line.startswith("error: ") and "equity.parquet" in line
+    # nothing left behind a view: one line saying so
+    (ratio / "equity.parquet").write_bytes(b"PAR1" + (ratio / "equity.parquet").read_bytes()[4:-1] + b"X")
+    empty = invoke("runs", "query", sql, "--results-dir", results)
+    assert empty.exit_code == 2 and len(empty.stderr.strip().splitlines()) == 3, empty.stderr
+    assert empty.stderr.strip().splitlines()[-1] == (
+        "error: every stored file behind the view equity is left out (damaged or missing: the warnings name them); "
+        "run their configs again with --force"
+    )
 
 
 @pytest.mark.parametrize(

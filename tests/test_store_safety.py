@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -21,6 +22,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -493,6 +495,48 @@ def test_a_stored_sweep_whose_config_was_damaged_is_refused_in_one_line(
     said = "cannot read sweep: " if older else "config.yaml is not the file this sweep wrote "
     assert line.startswith(f"error: {sweep_dir}: {said}") and line.endswith("--force computes it again")
     assert invoke(*cmd, "--force").exit_code == 0
+
+
+def test_a_stored_sweep_not_readable_by_the_user_says_so_not_force(
+    tmp_path: Path, sweep_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's access, not the sweep: the permission line, as for a run (``--force`` would not help)."""
+    results = tmp_path / "R"
+    cmd = ["sweep", sweep_config, "--results-dir", results, "--reps", "100"]
+    assert invoke(*cmd).exit_code == 0
+    [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
+    real_open = Path.open
+
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self.name == "blocks.npz":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    refused = invoke(*cmd)
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == (
+        f"error: {sweep_dir / 'blocks.npz'}: Permission denied (give your user access to it, or choose another "
+        "directory)"
+    )
+
+
+def test_a_sweep_json_that_is_not_a_mapping_is_not_indexed_nor_a_traceback(tmp_path: Path, sweep_config: Path) -> None:
+    """Damaged by hand into a list, with the catalog to rebuild: the sweep is not indexed (as one still running
+    is not), a query answers, and reusing it says in one line what is wrong."""
+    results = tmp_path / "R"
+    cmd = ["sweep", sweep_config, "--results-dir", results, "--reps", "100"]
+    assert invoke(*cmd).exit_code == 0
+    [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
+    (sweep_dir / "sweep.json").write_text("[1]\n", encoding="utf-8")
+    for leftover in results.glob("seesaw.duckdb*"):
+        leftover.unlink()
+    asked = invoke("runs", "query", "SELECT count(*) AS n FROM sweeps", "--results-dir", results, "--format", "json")
+    assert asked.exit_code == 0, asked.stderr
+    assert json.loads(asked.stdout) == [{"n": 0}]
+    again = invoke(*cmd)
+    assert again.exit_code == 2
+    assert again.stderr.strip().endswith("sweep.json is not a sweep's (not a mapping); --force computes it again")
 
 
 def test_a_stored_sweep_whose_table_was_changed_is_refused_not_printed(tmp_path: Path, sweep_config: Path) -> None:

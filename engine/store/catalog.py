@@ -241,8 +241,8 @@ class Catalog:
             manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return
-        if manifest.get("status") != "complete":
-            return
+        if not isinstance(manifest, dict) or manifest.get("status") != "complete" or "sweep_id" not in manifest:
+            return  # not a finished sweep's (damaged by hand): not indexed, as a sweep still running is not
         cols = (
             "sweep_id", "config_name", "combinations", "keys", "data_fingerprint", "data_source", "synthetic",
             "code_hash", "start", "end", "created_at", "status", "pbo", "best_dsr",
@@ -435,7 +435,7 @@ class Catalog:
                     _copy_tables(con, self.db_path)
             self._sync(con, clean=False)
             refresh_views(con, leave_out)
-            seal(con)
+            seal(con, leave_out)
             yield con
         finally:
             con.close()

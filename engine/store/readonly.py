@@ -8,6 +8,7 @@ and the Parquet files its views list, and nothing else.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,9 @@ def check_read_only_sql(sql: str, *, file: str | None = None) -> None:
         )
 
 
-def seal(con: Any) -> None:
-    """Confine a read-only connection to the catalog: its tables and the Parquet files its views list.
+def seal(con: Any, leave_out: Collection[str] = ()) -> None:
+    """Confine a read-only connection to the catalog: its tables and the Parquet files its views list (not the
+    files ``leave_out``, which a statement then cannot read by their paths either).
 
     DuckDB's ``enable_external_access = false`` refuses every other file (``read_csv``, ``read_text``,
     ``glob``, ``COPY ... TO``, ``EXPORT DATABASE``, ``ATTACH``) and every extension install or load;
@@ -85,6 +87,7 @@ def seal(con: Any) -> None:
             files += [str(Path(run_dir) / f"{t}.parquet") for t in RUN_TABLES]
     with contextlib.suppress(duckdb.Error):
         files += [str(Path(d) / "combos.parquet") for (d,) in con.execute("SELECT sweep_dir FROM sweeps").fetchall()]
+    files = [f for f in files if f not in leave_out]
     if files:
         con.execute("SET allowed_paths = ?", [files])
     con.execute(f"SET memory_limit = '{_READ_MEMORY_LIMIT}'")

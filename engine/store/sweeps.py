@@ -225,7 +225,7 @@ def load_sweep(sweep_dir: Path) -> SweepOutcome:
     try:
         manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
         sums = sums_of(sweep_dir, manifest, doc="sweep.json", writer="sweep", again=_AGAIN)
-        for name in set(sums) - {"combos.parquet"}:  # checked, not kept
+        for name in [name for name in sums if name != "combos.parquet"]:  # checked, not kept
             check_file(sweep_dir, name, sums, writer="sweep", again=_AGAIN)
         table = pd.read_parquet(
             io.BytesIO(read_checked(sweep_dir, "combos.parquet", sums, writer="sweep", again=_AGAIN))
@@ -237,6 +237,8 @@ def load_sweep(sweep_dir: Path) -> SweepOutcome:
             raise ValueError("sweep.json is not a sweep's")
         if not sums and not zipfile.is_zipfile(sweep_dir / "blocks.npz"):  # its directory is at the end: whole or not
             raise ValueError("blocks.npz is missing or cut short")
+    except PermissionError:
+        raise  # the user's access, not the sweep: one line saying so (engine.cli.options.user_errors)
     except (OSError, ValueError, KeyError, yaml.YAMLError) as exc:
         why = first_line(exc)
         raise StoreError(f"cannot read sweep: {why}; {_AGAIN}", file=str(sweep_dir)) from None
