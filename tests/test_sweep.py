@@ -895,6 +895,10 @@ def test_a_walkforward_whose_last_test_window_the_data_cut_short_says_its_figure
     assert dt.date.fromisoformat(said.group(2)).year == 2016 and 0.4 < float(said.group(3)) < 0.55
     whole = invoke(*args)  # the data end 2016-12-30, the last window's nominal end 2017-01-0x
     assert whole.exit_code == 0 and "cut short" not in whole.stdout
+    # a step of a quarter: three folds' test windows end with the data under a year
+    stepped = " ".join(invoke(*args, "--end", "2016-06-30", "--step", "3m").stdout.split())
+    assert "The last folds' test windows are cut short by the end of the data (fold " in stepped
+    assert len(re.findall(r"fold \d+: \S+ → 2016-06-30, 0\.\d\d years of the 1y asked", stepped)) == 3, stepped
 
 
 def test_the_walkforward_summary_shows_each_figure_in_its_metrics_unit(tmp_path: Path) -> None:

@@ -187,9 +187,10 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
             "folds' out-of-sample ones, extrapolate it to a year (compare does not show them)."
         )
     elif cut := _cut_short(wf, test):
+        which = "The last fold's test window is" if len(cut) == 1 else "The last folds' test windows are"
         lines.append(
-            f"The last fold's test window is cut short by the end of the data ({cut}): its out-of-sample CAGR "
-            "and Sharpe extrapolate it to a year (compare does not show such figures)."
+            f"{which} cut short by the end of the data ({'; '.join(cut)}): out-of-sample CAGR and Sharpe over "
+            "under a year extrapolate it to a year (compare does not show such figures)."
         )
     for bench in wf.results[1:]:
         b = bench.metrics
@@ -200,21 +201,23 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
     return lines
 
 
-def _cut_short(wf: WalkForward, test: str) -> str:
-    """``fold 19: 2026-01-02 → 2026-08-26, 0.65 years of the 1y asked`` when the last fold's test window ends
-    with the data, more than a week before its ``--test`` duration (``test``), and covers under a year (as
-    :func:`engine.metrics.samples.covered_years` counts, the first date's own period included); else empty."""
+def _cut_short(wf: WalkForward, test: str) -> list[str]:
+    """``fold 19: 2026-01-02 → 2026-08-26, 0.65 years of the 1y asked`` for each fold whose test window ends with
+    the data, more than a week before its ``--test`` duration (``test``), and covers under a year (as
+    :func:`engine.metrics.samples.covered_years` counts, the first date's own period included); with a
+    ``--step`` shorter than ``--test``, several last folds may."""
     import pandas as pd
 
     from engine.metrics.samples import MIN_YEARS, covered_years
     from engine.walkforward import parse_duration
 
-    last = wf.folds_table.iloc[-1]
-    first, end = pd.Timestamp(last["test_start"]), pd.Timestamp(last["test_end"])
     dates = wf.results[0].dates
-    n = int(((dates >= first) & (dates <= end)).sum())  # its returns, the first from the previous close
-    covered = covered_years((end - first).days / 365.25, n)
-    # a week short at least: weekends and holidays leave a whole window a few days short of its nominal end
-    if not test or first + parse_duration(test, "--test") - pd.Timedelta(days=7) <= dates[-1] or covered >= MIN_YEARS:
-        return ""
-    return f"fold {last['fold']}: {first.date()} → {end.date()}, {covered:.2f} years of the {test} asked"
+    out = []
+    for fold in wf.folds_table.itertuples(index=False):
+        first, end = pd.Timestamp(fold.test_start), pd.Timestamp(fold.test_end)
+        n = int(((dates >= first) & (dates <= end)).sum())  # its returns, the first from the previous close
+        covered = covered_years((end - first).days / 365.25, n)
+        # a week short at least: weekends and holidays leave a whole window a few days short of its nominal end
+        if test and first + parse_duration(test, "--test") - pd.Timedelta(days=7) > dates[-1] and covered < MIN_YEARS:
+            out.append(f"fold {fold.fold}: {first.date()} → {end.date()}, {covered:.2f} years of the {test} asked")
+    return out
