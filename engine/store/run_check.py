@@ -22,7 +22,17 @@ from typing import Any
 from engine.errors import StoreError
 from engine.store.readonly import first_line
 
-__all__ = ["AGAIN", "AS_WRITTEN", "check_file", "check_shapes", "check_sums", "file_sum", "read_checked", "sums_of"]
+__all__ = [
+    "AGAIN",
+    "AS_WRITTEN",
+    "check_file",
+    "check_shapes",
+    "check_sums",
+    "file_sum",
+    "path_sum",
+    "read_checked",
+    "sums_of",
+]
 
 AGAIN = "run its config again with --force"
 AS_WRITTEN = "the run as Seesaw wrote it"
@@ -71,13 +81,20 @@ def read_checked(
 
 
 def check_file(run_dir: Path, name: str, sums: Mapping[str, Any], *, writer: str = "run", again: str = AGAIN) -> None:
-    """:func:`read_checked` without keeping the bytes: the file is read :data:`_BLOCK` bytes at a time (a
-    sweep's ``blocks.npz`` of a million combinations is 256 MB)."""
+    """:func:`read_checked` without keeping the bytes (:func:`path_sum`)."""
+    with _reading(run_dir, name, again):
+        found = path_sum(run_dir / name)
+    _compare(run_dir, name, sums, found, writer, again)
+
+
+def path_sum(path: Path) -> dict[str, int]:
+    """:func:`file_sum` of the file at ``path``, read :data:`_BLOCK` bytes at a time (a sweep's ``blocks.npz`` of
+    a million combinations is 256 MB): never the whole file in memory."""
     size, crc = 0, 0
-    with _reading(run_dir, name, again), (run_dir / name).open("rb") as fh:
+    with path.open("rb") as fh:
         while block := fh.read(_BLOCK):
             size, crc = size + len(block), zlib.crc32(block, crc)
-    _compare(run_dir, name, sums, {"bytes": size, "crc32": crc}, writer, again)
+    return {"bytes": size, "crc32": crc}
 
 
 @contextlib.contextmanager

@@ -32,7 +32,7 @@ from engine.config.models import StrategyConfig
 from engine.data.panel import LoadedPanel
 from engine.errors import StoreError
 from engine.store.readonly import first_line
-from engine.store.run_check import check_file, file_sum, read_checked, sums_of
+from engine.store.run_check import check_file, path_sum, read_checked, sums_of
 from engine.store.rundir import dumps_json, write_atomic
 from engine.store.staging import clean_stale, replace_dir
 
@@ -267,7 +267,7 @@ def write_sweep(
         resolved = cfg.model_dump(mode="json")
         text = f"# {header}\n" + yaml.safe_dump(resolved, sort_keys=False)
         write_atomic(staging / "config.yaml", lambda p: p.write_text(text, encoding="utf-8"))
-        sums = {name: file_sum((staging / name).read_bytes()) for name in _SUMMED}  # as written, read back
+        sums = {name: path_sum(staging / name) for name in _SUMMED}  # as written, read back
         document = dumps_json({**manifest, "files": sums})
         write_atomic(staging / "sweep.json", lambda p: p.write_text(document, encoding="utf-8"))
         for number in range(chunks):
