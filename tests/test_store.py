@@ -430,6 +430,11 @@ def test_runs_query_never_reads_a_file_its_run_did_not_write(tmp_path: Path, dam
         "error: every stored file behind the view equity is left out (damaged or missing: the warnings name them); "
         "run their configs again with --force"
     )
+    # a statement that does not read that view still answers (a whole file, read by its path)
+    whole = f"SELECT count(*) AS n FROM read_parquet('{(ratio / 'weights.parquet').resolve()}')"
+    answered = invoke("runs", "query", whole, "--results-dir", results, "--format", "json")
+    assert answered.exit_code == 0 and json.loads(answered.stdout)[0]["n"] > 0, answered.stderr
+    assert len(answered.stderr.strip().splitlines()) == 2  # the two equity files, warned of
 
 
 @pytest.mark.parametrize(

@@ -104,28 +104,35 @@ def refresh_views(con: Any, leave_out: Collection[str] = ()) -> None:
 
 def views_named(sql: str) -> list[str]:
     """The views over stored files (:data:`RUN_TABLES`, ``sweep_combos``) that ``sql`` reads: the tables it names,
-    as DuckDB parses it (``json_serialize_sql``, after a leading ``EXPLAIN``; a CTE named like a view counts too,
-    which only checks more files).  A statement with a table function (``read_parquet`` of a stored file by its
-    path) may read any stored file: every view.  One DuckDB cannot serialise: every view whose name is a word."""
+    as DuckDB parses it (:func:`_table_names`; a CTE named like a view counts too, which only checks more files).
+    A statement with a table function (``read_parquet`` of a stored file by its path) may read any stored file:
+    every view.  One DuckDB cannot serialise: every view whose name is a word of it."""
+    views = (*RUN_TABLES, SWEEP_VIEW)
+    names = _table_names(sql)
+    if names is None:
+        names = {word.lower() for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql)}
+    return [view for view in views if view in names or "" in names]
+
+
+def _table_names(sql: str) -> set[str] | None:
+    """The tables ``sql`` names, lower-cased, as DuckDB parses it (``json_serialize_sql``, after a leading
+    ``EXPLAIN``), "" for a table function; None when DuckDB cannot serialise it."""
     import duckdb
 
-    views = (*RUN_TABLES, SWEEP_VIEW)
     con = duckdb.connect(":memory:")
     try:
         query = re.sub(r"(?is)^\s*explain(\s+analyze)?\s", "", sql)
         row = con.execute("SELECT json_serialize_sql(?)", [query]).fetchone()
         tree = json.loads(row[0]) if row is not None else {"error": True}
     except duckdb.Error:
-        tree = {"error": True}
+        return None
     finally:
         con.close()
     if tree.get("error"):
-        names = {word.lower() for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql)}
-    else:
-        refs: list[tuple[str, str]] = []
-        _table_refs(tree, refs)
-        names = set(views) if any(kind == "TABLE_FUNCTION" for kind, _ in refs) else {n.lower() for _, n in refs}
-    return [view for view in views if view in names]
+        return None
+    refs: list[tuple[str, str]] = []
+    _table_refs(tree, refs)
+    return {"" if kind == "TABLE_FUNCTION" else name.lower() for kind, name in refs}
 
 
 def _table_refs(node: Any, out: list[tuple[str, str]]) -> None:
@@ -147,7 +154,7 @@ def unsound_files(
     names (:func:`views_named`) that are not as their run (or sweep) wrote them: of another size or CRC-32 than
     its ``run.json`` (``sweep.json``) records, or missing or unreadable; one written before those recorded the
     sums, by Parquet's magic bytes.  ``query``: the catalog's read-only query (it lists the files).  Reads each
-    such file whole: about 0.4 ms a megabyte.  ``warn(file, why)`` is told of each."""
+    such file through: about 0.4 ms a megabyte.  ``warn(file, why)`` is told of each."""
     views = views_named(sql)
     files: dict[str, tuple[str, list[str]]] = {}  # each directory: who wrote it, and its files to check
     for run_dir, table in query(_VIEW_FILES)[1] if set(views) - {SWEEP_VIEW} else ():
@@ -174,7 +181,8 @@ def unsound_files(
                 out[file] = err.message
             if file in out and warn is not None:
                 warn(file, out[file])
-    for view in views:  # a view with nothing left to read: one line, not DuckDB's "does not exist"
+    named = _table_names(sql) or set()
+    for view in (v for v in views if v in named):  # a view it names left empty: one line, not "does not exist"
         behind = [os.path.join(w, n) for w, (_, names) in files.items() for n in names if n.startswith(f"{view}.")]
         if view == SWEEP_VIEW:
             behind = [os.path.join(w, "combos.parquet") for w, (writer, _) in files.items() if writer == "sweep"]
