@@ -895,10 +895,36 @@ def test_a_walkforward_whose_last_test_window_the_data_cut_short_says_its_figure
     assert dt.date.fromisoformat(said.group(2)).year == 2016 and 0.4 < float(said.group(3)) < 0.55
     whole = invoke(*args)  # the data end 2016-12-30, the last window's nominal end 2017-01-0x
     assert whole.exit_code == 0 and "cut short" not in whole.stdout
-    # a step of a quarter: three folds' test windows end with the data under a year
+    # a step of a quarter: the folds' windows overlap; each fold's figures end when the next one's choice takes over,
+    # so only the last window ends with the data
     stepped = " ".join(invoke(*args, "--end", "2016-06-30", "--step", "3m").stdout.split())
-    assert "The last folds' test windows are cut short by the end of the data (fold " in stepped
-    assert len(re.findall(r"fold \d+: \S+ → 2016-06-30, 0\.\d\d years of the 1y asked", stepped)) == 3, stepped
+    assert "The last fold's test window is cut short by the end of the data (fold " in stepped
+    assert len(re.findall(r"fold \d+: \S+ → 2016-06-30, 0\.\d\d years of the 1y asked", stepped)) == 1, stepped
+    assert "The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before" in stepped
+
+
+def test_overlapping_walkforward_folds_score_each_choice_only_while_it_trades(tmp_path: Path) -> None:
+    """--step 6m --test 1y: fold i+1's choice takes over half-way through fold i's test window, so fold i's
+    out-of-sample figures end the date before (scored_to), never scoring the next choice's trading as its own."""
+    path = tmp_path / "walk.yaml"
+    path.write_text(WALK, encoding="utf-8")
+    args = ["walkforward", str(path), "--train", "3y", "--test", "1y", "--step", "6m", "--format", "json"]
+    result = invoke(*args, "--results-dir", str(tmp_path / "results"))
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    folds = doc["folds"]
+    equity = pd.read_csv(Path(doc["run_dir"]) / "equity.csv", index_col="date", parse_dates=True)["value"]
+    for fold, after in itertools.pairwise(folds):
+        assert fold["scored_to"] == str((equity.index[equity.index < after["test_start"]][-1]).date())
+        assert fold["scored_to"] < fold["test_end"]
+    assert folds[-1]["scored_to"] == folds[-1]["test_end"]
+    fold = folds[1]
+    window = equity[fold["test_start"] : fold["scored_to"]]
+    before = equity[equity.index < fold["test_start"]].iloc[-1]
+    years = (window.index[-1] - window.index[0]).days / 365.25
+    assert fold["oos_cagr"] == pytest.approx((window.iloc[-1] / before) ** (1 / years) - 1, rel=1e-9)
+    drawdown = (np.minimum.accumulate(window / np.maximum.accumulate(np.r_[before, window.to_numpy()])[1:]) - 1).min()
+    assert fold["oos_max_drawdown"] == pytest.approx(min(drawdown, 0.0), rel=1e-9)
 
 
 def test_the_walkforward_summary_shows_each_figure_in_its_metrics_unit(tmp_path: Path) -> None:

@@ -204,8 +204,9 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
 def _cut_short(wf: WalkForward, test: str) -> list[str]:
     """``fold 19: 2026-01-02 → 2026-08-26, 0.65 years of the 1y asked`` for each fold whose test window ends with
     the data, more than a week before its ``--test`` duration (``test``), and covers under a year (as
-    :func:`engine.metrics.samples.covered_years` counts, the first date's own period included); with a
-    ``--step`` shorter than ``--test``, several last folds may."""
+    :func:`engine.metrics.samples.covered_years` counts, the first date's own period included).  With a ``--step``
+    shorter than ``--test`` a fold's out-of-sample figures end when the next fold's choice takes over
+    (``scored_to``): only a window the data ended is named."""
     import pandas as pd
 
     from engine.metrics.samples import MIN_YEARS, covered_years
@@ -214,10 +215,11 @@ def _cut_short(wf: WalkForward, test: str) -> list[str]:
     dates = wf.results[0].dates
     out = []
     for fold in wf.folds_table.itertuples(index=False):
-        first, end = pd.Timestamp(fold.test_start), pd.Timestamp(fold.test_end)
+        first, end = pd.Timestamp(fold.test_start), pd.Timestamp(fold.scored_to)
         n = int(((dates >= first) & (dates <= end)).sum())  # its returns, the first from the previous close
         covered = covered_years((end - first).days / 365.25, n)
         # a week short at least: weekends and holidays leave a whole window a few days short of its nominal end
-        if test and first + parse_duration(test, "--test") - pd.Timedelta(days=7) > dates[-1] and covered < MIN_YEARS:
+        short = test and first + parse_duration(test, "--test") - pd.Timedelta(days=7) > dates[-1]
+        if short and end == dates[-1] and covered < MIN_YEARS:  # ended by the data, not by the next fold
             out.append(f"fold {fold.fold}: {first.date()} → {end.date()}, {covered:.2f} years of the {test} asked")
     return out

@@ -147,21 +147,31 @@ def walkforward_table(
     """One row per fold: windows, chosen values, in-sample (training) and out-of-sample (test) metrics.
 
     In-sample: the chosen combination's scores on its training window.  Out-of-sample: the
-    stitched run on the test window, from the previous close.
+    stitched run on the test window, from the previous close, up to ``scored_to``: the test window's end, or,
+    with a step shorter than the test, the date before the next fold's test starts (its combination trades
+    from there on).
     """
     dates = ctx.dates
     offset = len(dates) - len(strategy.dates)  # the stitched run starts at the first test date
     rows = []
-    for f, combo in zip(fold_list, chosen, strict=True):
+    # a fold's combination trades until the next fold's takes over (sooner than its test end with --step < --test)
+    takeover = [f.test[0] for f in fold_list[1:]] + [len(dates)]
+    for f, combo, after in zip(fold_list, chosen, takeover, strict=True):
         match = np.ones(len(table), dtype=bool)
         for k in keys:
             match &= (table[k] == combo[k]).to_numpy()
         row_is = table[match].iloc[0]
-        test = (f.test[0] - offset, f.test[1] - offset)
+        last = min(f.test[1], after - 1)
+        test = (f.test[0] - offset, last - offset)
         oos = window_metrics(
             dates[offset:], strategy.value[:, None], test, ctx.cfg.initial_cash, ctx.risk_free[offset:]
         )
-        row = {"fold": f.number, **f.describe(dates), **{k: combo[k] for k in keys}}
+        row = {
+            "fold": f.number,
+            **f.describe(dates),
+            "scored_to": str(dates[last].date()),
+            **{k: combo[k] for k in keys},
+        }
         for name in ("sharpe", "cagr", "max_drawdown", metric):
             row[f"is_{name}"] = float(row_is[f"w{f.number}:{name}"])
             row[f"oos_{name}"] = float(np.asarray(oos[name]).ravel()[0])

@@ -262,7 +262,7 @@ def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], widt
     ``train_end`` is left out: a training window always ends on the date before its test starts,
     which the first caption line says; ``--format csv|json`` keep it.
     """
-    keys = [k for k in folds.columns if k not in ("fold", "train_end")]
+    keys = [k for k in folds.columns if k not in ("fold", "train_end", "scored_to")]
     columns = [FitColumn(k, _fold_header(k)) for k in keys]
     records = folds.to_dict(orient="records")
     cells = [
@@ -275,4 +275,10 @@ def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], widt
         "IS: in sample, the training window a fold's combination was chosen on; OOS: out of sample, its test "
         "window. Each training window ends on the date before its test starts (train_end in --format csv and json)."
     )
+    if (folds["scored_to"] != folds["test_end"]).any():  # --step shorter than --test: the windows overlap
+        note += (
+            " The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before the "
+            "next fold's test starts, when that fold's combination takes over (scored_to in --format csv and json); "
+            "over under a year, their CAGR and Sharpe extrapolate it to a year."
+        )
     return Printout([*fitted.tables, note, *caption], fitted.width, wrap=width is not None)
