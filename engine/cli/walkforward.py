@@ -189,8 +189,8 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
     elif cut := _cut_short(wf, test):
         which = "The last fold's test window is" if len(cut) == 1 else "The last folds' test windows are"
         lines.append(
-            f"{which} cut short by the end of the data ({'; '.join(cut)}): out-of-sample CAGR and Sharpe over "
-            "under a year extrapolate it to a year (compare does not show such figures)."
+            f"{which} cut short by the end of the data ({'; '.join(cut)}): a CAGR or Sharpe over such a window "
+            "extrapolates it to a year (compare does not show such figures)."
         )
     for bench in wf.results[1:]:
         b = bench.metrics

@@ -279,6 +279,6 @@ def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], widt
         note += (
             " The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before the "
             "next fold's test starts, when that fold's combination takes over (scored_to in --format csv and json); "
-            "over under a year, their CAGR and Sharpe extrapolate it to a year."
+            "a CAGR or Sharpe over such a window, under a year, extrapolates it to a year."
         )
     return Printout([*fitted.tables, note, *caption], fitted.width, wrap=width is not None)
