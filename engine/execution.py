@@ -118,7 +118,7 @@ class BatchPlan:
     decided: np.ndarray | RuleTargets  # (n, K, A) the targets decided on each row, or by rule
     unfilled: tuple[tuple[int, int, int], ...]  # (allocation, decision row, asset) never executed
     fills: np.ndarray  # the scheduler's own fills: vectorbt order records, idx = slot - first_slot
-    switches: np.ndarray  # (K,) events executed from the first simulated date on that change the previous one's targets
+    switches: np.ndarray  # (K,) changes of the targets in force from the first simulated date on (schedule_nb)
     charges: np.ndarray | None = None  # (n, K, 2) margin accounts' (borrow, margin) paid at the start of each date
     margin: np.ndarray | None = None  # (K,) bool: margin accounts (docs/shorts.md)
     ruined: np.ndarray | None = None  # (K,) the row a margin account's value fell to zero or below at (-1: never)
