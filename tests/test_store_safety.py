@@ -475,19 +475,26 @@ def test_a_run_whose_config_yaml_is_not_a_config_is_refused_by_report_in_one_lin
         assert ("not the file this run wrote" in line) != older
 
 
-@pytest.mark.parametrize("older", [False, True])
-def test_a_stored_sweep_whose_config_was_damaged_is_refused_in_one_line(
-    tmp_path: Path, sweep_config: Path, older: bool
-) -> None:
-    """``older``: a sweep stored before ``sweep.json`` recorded its files' sums, refused when its config is read."""
+def _stored_sweep(tmp_path: Path, sweep_config: Path, *, older: bool = False) -> tuple[list[Any], Path]:
+    """(the sweep's command, its stored directory) of the small sweep computed under ``tmp_path/R``; ``older``: its
+    ``sweep.json`` as written before it recorded its files' sums."""
     results = tmp_path / "R"
-    cmd = ["sweep", sweep_config, "--results-dir", results, "--reps", "100"]
+    cmd: list[Any] = ["sweep", sweep_config, "--results-dir", results, "--reps", "100"]
     assert invoke(*cmd).exit_code == 0
     [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
     if older:
         manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
         del manifest["files"]
         (sweep_dir / "sweep.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return cmd, sweep_dir
+
+
+@pytest.mark.parametrize("older", [False, True])
+def test_a_stored_sweep_whose_config_was_damaged_is_refused_in_one_line(
+    tmp_path: Path, sweep_config: Path, older: bool
+) -> None:
+    """``older``: a sweep stored before ``sweep.json`` recorded its files' sums, refused when its config is read."""
+    cmd, sweep_dir = _stored_sweep(tmp_path, sweep_config, older=older)
     (sweep_dir / "config.yaml").write_text("[\n", encoding="utf-8")
     again = invoke(*cmd)
     assert again.exit_code == 2
@@ -501,10 +508,7 @@ def test_a_stored_sweep_not_readable_by_the_user_says_so_not_force(
     tmp_path: Path, sweep_config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The user's access, not the sweep: the permission line, as for a run (``--force`` would not help)."""
-    results = tmp_path / "R"
-    cmd = ["sweep", sweep_config, "--results-dir", results, "--reps", "100"]
-    assert invoke(*cmd).exit_code == 0
-    [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
+    cmd, sweep_dir = _stored_sweep(tmp_path, sweep_config)
     real_open = Path.open
 
     def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
@@ -524,10 +528,8 @@ def test_a_stored_sweep_not_readable_by_the_user_says_so_not_force(
 def test_a_sweep_json_that_is_not_a_mapping_is_not_indexed_nor_a_traceback(tmp_path: Path, sweep_config: Path) -> None:
     """Damaged by hand into a list, with the catalog to rebuild: the sweep is not indexed (as one still running
     is not), a query answers, and reusing it says in one line what is wrong."""
+    cmd, sweep_dir = _stored_sweep(tmp_path, sweep_config)
     results = tmp_path / "R"
-    cmd = ["sweep", sweep_config, "--results-dir", results, "--reps", "100"]
-    assert invoke(*cmd).exit_code == 0
-    [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
     (sweep_dir / "sweep.json").write_text("[1]\n", encoding="utf-8")
     for leftover in results.glob("seesaw.duckdb*"):
         leftover.unlink()
@@ -952,14 +954,7 @@ def test_a_stored_sweep_without_its_whole_blocks_file_is_refused_not_reused(
 ) -> None:
     """``older``: a sweep stored before ``sweep.json`` recorded its files' sums, whose ``blocks.npz`` is checked
     by its zip directory."""
-    results = tmp_path / "R"
-    cmd = ["sweep", sweep_config, "--results-dir", results, "--reps", "100"]
-    assert invoke(*cmd).exit_code == 0
-    [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
-    if older:
-        manifest = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
-        del manifest["files"]
-        (sweep_dir / "sweep.json").write_text(json.dumps(manifest), encoding="utf-8")
+    cmd, sweep_dir = _stored_sweep(tmp_path, sweep_config, older=older)
     blocks = sweep_dir / "blocks.npz"
     size = blocks.stat().st_size
     if damage == "delete":
