@@ -107,11 +107,14 @@ def views_named(sql: str) -> list[str]:
     as DuckDB parses it (:func:`_table_names`; a CTE named like a view counts too, which only checks more files).
     A statement with a table function (``read_parquet`` of a stored file by its path) may read any stored file:
     every view.  One DuckDB cannot serialise: every view whose name is a word of it."""
-    views = (*RUN_TABLES, SWEEP_VIEW)
-    names = _table_names(sql)
+    return _views_read(sql, _table_names(sql))
+
+
+def _views_read(sql: str, names: set[str] | None) -> list[str]:
+    """:func:`views_named` of ``sql`` from its parsed table ``names`` (:func:`_table_names`)."""
     if names is None:
         names = {word.lower() for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql)}
-    return [view for view in views if view in names or "" in names]
+    return [view for view in (*RUN_TABLES, SWEEP_VIEW) if view in names or "" in names]
 
 
 def _table_names(sql: str) -> set[str] | None:
@@ -155,7 +158,8 @@ def unsound_files(
     its ``run.json`` (``sweep.json``) records, or missing or unreadable; one written before those recorded the
     sums, by Parquet's magic bytes.  ``query``: the catalog's read-only query (it lists the files).  Reads each
     such file through: about 0.4 ms a megabyte.  ``warn(file, why)`` is told of each."""
-    views = views_named(sql)
+    named = _table_names(sql)  # parsed once: the views it reads, and those it names as tables
+    views = _views_read(sql, named)
     files: dict[str, tuple[str, list[str]]] = {}  # each directory: who wrote it, and its files to check
     for run_dir, table in query(_VIEW_FILES)[1] if set(views) - {SWEEP_VIEW} else ():
         if table in views:
@@ -181,11 +185,13 @@ def unsound_files(
                 out[file] = err.message
             if file in out and warn is not None:
                 warn(file, out[file])
-    named = _table_names(sql) or set()
-    for view in (v for v in views if v in named):  # a view it names left empty: one line, not "does not exist"
-        behind = [os.path.join(w, n) for w, (_, names) in files.items() for n in names if n.startswith(f"{view}.")]
-        if view == SWEEP_VIEW:
-            behind = [os.path.join(w, "combos.parquet") for w, (writer, _) in files.items() if writer == "sweep"]
+    for view in (v for v in views if v in (named or ())):  # a view it names left empty: one line, not "does not exist"
+        behind = [
+            os.path.join(where, name)
+            for where, (writer, names) in files.items()
+            for name in names
+            if (SWEEP_VIEW if writer == "sweep" else name.removesuffix(".parquet")) == view
+        ]
         if behind and all(f in out for f in behind):
             raise StoreError(
                 f"every stored file behind the view {view} is left out (damaged or missing: the warnings name "
