@@ -187,10 +187,9 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
             "folds' out-of-sample ones, extrapolate it to a year (compare does not show them)."
         )
     elif cut := _cut_short(wf, test):
-        which = "The last fold's test window is" if len(cut) == 1 else "The last folds' test windows are"
         lines.append(
-            f"{which} cut short by the end of the data ({'; '.join(cut)}): a CAGR or Sharpe over such a window "
-            "extrapolates it to a year (compare does not show such figures)."
+            f"The last fold's test window is cut short by the end of the data ({cut}): a CAGR or Sharpe over such a "
+            "window extrapolates it to a year (compare does not show such figures)."
         )
     for bench in wf.results[1:]:
         b = bench.metrics
@@ -201,25 +200,22 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
     return lines
 
 
-def _cut_short(wf: WalkForward, test: str) -> list[str]:
-    """``fold 19: 2026-01-02 → 2026-08-26, 0.65 years of the 1y asked`` for each fold whose test window ends with
+def _cut_short(wf: WalkForward, test: str) -> str:
+    """``fold 19: 2026-01-02 → 2026-08-26, 0.65 years of the 1y asked`` when the last fold's test window ends with
     the data, more than a week before its ``--test`` duration (``test``), and covers under a year (as
-    :func:`engine.metrics.samples.covered_years` counts, the first date's own period included).  With a ``--step``
-    shorter than ``--test`` a fold's out-of-sample figures end when the next fold's choice takes over
-    (``scored_to``): only a window the data ended is named."""
+    :func:`engine.metrics.samples.covered_years` counts, the first date's own period included); else empty.  Only
+    the last fold can: every other is scored up to the next fold's test (``scored_to``)."""
     import pandas as pd
 
     from engine.metrics.samples import MIN_YEARS, covered_years
     from engine.walkforward import parse_duration
 
     dates = wf.results[0].dates
-    out = []
-    for fold in wf.folds_table.itertuples(index=False):
-        first, end = pd.Timestamp(fold.test_start), pd.Timestamp(fold.scored_to)
-        n = int(((dates >= first) & (dates <= end)).sum())  # its returns, the first from the previous close
-        covered = covered_years((end - first).days / 365.25, n)
-        # a week short at least: weekends and holidays leave a whole window a few days short of its nominal end
-        short = test and first + parse_duration(test, "--test") - pd.Timedelta(days=7) > dates[-1]
-        if short and end == dates[-1] and covered < MIN_YEARS:  # ended by the data, not by the next fold
-            out.append(f"fold {fold.fold}: {first.date()} → {end.date()}, {covered:.2f} years of the {test} asked")
-    return out
+    last = wf.folds_table.iloc[-1]
+    first, end = pd.Timestamp(last["test_start"]), pd.Timestamp(last["scored_to"])
+    n = int(((dates >= first) & (dates <= end)).sum())  # its returns, the first from the previous close
+    covered = covered_years((end - first).days / 365.25, n)
+    # a week short at least: weekends and holidays leave a whole window a few days short of its nominal end
+    if not test or first + parse_duration(test, "--test") - pd.Timedelta(days=7) <= dates[-1] or covered >= MIN_YEARS:
+        return ""
+    return f"fold {last['fold']}: {first.date()} → {end.date()}, {covered:.2f} years of the {test} asked"
