@@ -426,10 +426,15 @@ def test_sweep_command_stores_every_combination_and_a_heatmap(small, tmp_path: P
     assert all(0.0 <= r["dsr"] <= 1.0 and r["sharpe_ci_low"] <= r["sharpe"] <= r["sharpe_ci_high"] for r in doc["rows"])
     text = html.read_text(encoding="utf-8")
     assert "plotly" in text.lower() and '"type":"heatmap"' in text.replace(" ", "")
+    [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
+    assert (doc["sweep_dir"], doc["reused"]) == (str(sweep_dir), False) and "reused" not in result.stderr
+    for fmt in ("csv", "json"):  # a script learns that the stored sweep was printed, not computed, and where it is
+        again = invoke(*args, "--format", fmt)
+        assert again.exit_code == 0 and f"reused {sweep_dir} (same config" in again.stderr, again.stderr
+    assert json.loads(again.stdout)["reused"] is True
     # the page says what was swept on which data, as the sweep's report does
     [subtitle] = re.findall(r'<p class="muted">([^<]*)</p>', text)
     assert subtitle.startswith(f"synthetic (SYNTHETIC) data, {doc['sweep']['start']} → {doc['sweep']['end']}; 64")
-    [sweep_dir] = (results / "small_sweep" / "sweeps").iterdir()
     table = invoke("sweep", str(path), "--results-dir", str(results), "--top", "5", "--reps", "200")
     said = " ".join(table.stdout.split())
     assert "against one curve, 50/50 monthly with the config's own execution.lag and costs.fee_bps" in said

@@ -204,6 +204,7 @@ def sweep(
 
 #: What Ctrl-C outside the chunks says (the chunks themselves stop with :func:`_exit_if_stopped`'s count).
 _STOPPED = "stopped (Ctrl-C): every chunk finished is kept; continue with --resume"
+_REUSED = "reused {} (same config, data and code; --force runs again)"
 
 
 def _exit_if_stopped(outcome: SweepOutcome, err: Console) -> None:
@@ -262,18 +263,27 @@ def _emit(
             markup=False,
         )
     if format is not SweepFormat.table:
-        doc: Any = {"sweep": outcome.manifest, "rows": rows.to_dict(orient="records")}
+        # where the sweep is stored and whether this command computed it (the manifest is the stored sweep.json's)
+        doc: Any = {
+            "sweep": outcome.manifest,
+            "rows": rows.to_dict(orient="records"),
+            "sweep_dir": str(outcome.sweep_dir),
+            "reused": outcome.reused,
+        }
         labelled = rows.assign(synthetic=outcome.synthetic)  # as compare's csv: every row says what data it is of
         text = dumps_json(doc) if format is SweepFormat.json else labelled.to_csv(index=False, lineterminator="\n")
         sys.stdout.write(text)
-        print_written(written, err_console())
+        err = err_console()
+        if outcome.reused:
+            err.print(_REUSED.format(outcome.sweep_dir), markup=False, soft_wrap=True)
+        print_written(written, err)
         return
     console = out_console()
     title = f"Seesaw sweep: {outcome.cfg.name}" + (" — SYNTHETIC DATA" if outcome.synthetic else "")
     caption = sweep_caption(outcome, reps, sort, rows)
     print_printout(sweep_printout(rows, outcome.keys, title, caption, table_width(os.environ)))
     if outcome.reused:
-        console.print(f"reused {outcome.sweep_dir} (same config, data and code; --force runs again)", markup=False)
+        console.print(_REUSED.format(outcome.sweep_dir), markup=False, soft_wrap=True)  # a path to copy: never cut
     if heatmap_output is not None:
         console.print(f"wrote {heatmap_output}", markup=False)
     print_written(written, console)
