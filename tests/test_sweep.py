@@ -585,6 +585,29 @@ def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, 
     pd.testing.assert_frame_equal(pd.read_parquet(done / "combos.parquet"), pd.read_parquet(ref / "combos.parquet"))
 
 
+def test_resume_finishes_a_stopped_forced_run_of_a_stored_sweep(small, tmp_path: Path, monkeypatch) -> None:
+    """A --force run of a stored sweep stopped by Ctrl-C says 'continue with --resume': --resume then finishes
+    that run (not the stored sweep shown again with the stopped one left behind); the same command without
+    --resume shows the stored sweep and names the stopped run."""
+    args = ["sweep", str(small[0]), "--results-dir", str(tmp_path / "r"), "--chunk-size", "10"]
+    assert invoke(*args).exit_code == 0
+    [stored] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()
+    first = pd.read_parquet(stored / "combos.parquet")
+    _ctrl_c_at_chunk(monkeypatch, 4)
+    forced = invoke(*args, "--force")
+    assert forced.exit_code == 130 and "--resume" in forced.stderr
+    monkeypatch.undo()
+    staging = stored.parent / f".partial-{stored.name}"
+    shown = invoke(*args)
+    assert shown.exit_code == 0 and "reused" in shown.stdout
+    assert f"a stopped run of this same sweep is in {staging}" in " ".join(shown.stderr.split())
+    resumed = invoke(*args, "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "resumed: 3 of 7 chunks kept from the stopped sweep, 4 computed now" in " ".join(resumed.stderr.split())
+    assert "reused" not in resumed.stdout and not staging.exists()
+    pd.testing.assert_frame_equal(pd.read_parquet(stored / "combos.parquet"), first)
+
+
 def test_a_sweep_another_process_is_computing_is_not_offered_for_resume(small, tmp_path: Path, monkeypatch) -> None:
     """Its chunks look like a stopped sweep's: while their writer runs, a second command (with or without
     --resume) says it is running, in one line; once it is gone, --resume continues the chunks."""

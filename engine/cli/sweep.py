@@ -175,7 +175,7 @@ def sweep(
     offline: OfflineOpt = False,
 ) -> None:
     from engine.jobs.chunk_workers import check_cluster
-    from engine.jobs.sweep import SweepOptions, heatmap_html, run_sweep, sweep_engines, sweep_top
+    from engine.jobs.sweep import SweepOptions, run_sweep, sweep_engines, sweep_top
 
     env, err = dict(os.environ), err_console()
     with user_errors(_STOPPED), compile_notice():
@@ -193,8 +193,7 @@ def sweep(
     stored = f"stopped (Ctrl-C); the sweep is stored in {outcome.sweep_dir}: the same command shows it"
     with user_errors(stored), compile_notice():
         rows = sweep_top(outcome, opts, env=env, sort=sort, top=top, reps=reps)
-        if pair is not None and output is not None:
-            heatmap_html(outcome, pair[0], pair[1], heatmap_metric or sort, output)
+        _write_heatmap(outcome, pair, heatmap_metric or sort, output)
         written = _write_report(
             report, outcome, rows, opts, env=env, sort=sort, reps=reps, max_rows=report_rows, png_dir=png,
             browser=browser,
@@ -205,6 +204,14 @@ def sweep(
 #: What Ctrl-C outside the chunks says (the chunks themselves stop with :func:`_exit_if_stopped`'s count).
 _STOPPED = "stopped (Ctrl-C): every chunk finished is kept; continue with --resume"
 _REUSED = "reused {} (same config, data and code; --force runs again)"
+
+
+def _write_heatmap(outcome: SweepOutcome, pair: tuple[str, str] | None, metric: str, output: Path | None) -> None:
+    """``--heatmap A,B --output FILE``: the heatmap of ``metric`` over keys A and B written to FILE."""
+    if pair is not None and output is not None:
+        from engine.jobs.report import heatmap_html
+
+        heatmap_html(outcome, pair[0], pair[1], metric, output)
 
 
 def _exit_if_stopped(outcome: SweepOutcome, err: Console) -> None:

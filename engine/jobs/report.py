@@ -1,4 +1,5 @@
-"""The report jobs (``seesaw report``, ``compare --format html``, ``sweep --report``, ``walkforward --report``).
+"""The report jobs (``seesaw report``, ``compare --format html``, ``sweep --report`` and ``--heatmap``,
+``walkforward --report``).
 
 Each reads what its page shows from the results store, builds the page (pure: :mod:`engine.render.html`)
 and writes it with :func:`engine.render.html.files.write_report`.
@@ -34,6 +35,7 @@ from engine.store.sweeps import SweepOutcome
 __all__ = [
     "compare_report_job",
     "find_walkforward",
+    "heatmap_html",
     "report_job",
     "report_text_job",
     "sweep_report_job",
@@ -162,3 +164,14 @@ def compare_report_job(
     """``seesaw compare --format html``: the comparison's report written to ``output`` (+ PNGs)."""
     browser = report_target(output, png_dir, env)
     return write_report(compare_report(comparison, rows, reps), output, png_dir=png_dir, browser=browser)
+
+
+def heatmap_html(outcome: SweepOutcome, x: str, y: str, metric: str, output: Path) -> None:
+    """Write the heatmap of ``metric`` over sweep keys ``x`` and ``y`` to ``output`` (:func:`heatmap_page`)."""
+    from engine.render.heatmap import heatmap_page
+
+    html = heatmap_page(outcome, x, y, metric)
+    try:
+        write_atomic(output, lambda p: p.write_text(html, encoding="utf-8"))
+    except OSError as exc:
+        raise StoreError(f"cannot write the heatmap: {exc.strerror or exc}", file=str(output)) from None

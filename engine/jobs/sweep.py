@@ -51,6 +51,7 @@ from engine.store.sweeps import (
     done_chunks,
     held,
     load_sweep,
+    running,
     save_chunk,
     stopped_elsewhere,
     stopped_meta,
@@ -76,7 +77,6 @@ from engine.sweep_setting import warmup_notes
 __all__ = [
     "FUSED",
     "SweepOptions",
-    "heatmap_html",
     "load_sweep_config",
     "run_sweep",
     "sweep_engines",
@@ -142,8 +142,14 @@ def sweep_job(
     sid = sweep_id(cfg, loaded.loaded_key, code_fingerprint(), options.simulator)  # the rows it reads, warm-up too
     parent = results_dir / cfg.name / "sweeps"
     final, staging = parent / sid, parent / f".partial-{sid}"
-    if final.is_dir() and (final / "sweep.json").is_file() and not force:
+    stopped_here = (staging / "meta.json").is_file()  # a stopped run of this very sweep (a --force run, say)
+    if final.is_dir() and (final / "sweep.json").is_file() and not force and not (options.resume and stopped_here):
         outcome = load_sweep(final)
+        if say is not None and stopped_here and not running(staging):
+            say(
+                f"a stopped run of this same sweep is in {staging}: the stored sweep is shown; --resume finishes "
+                "the stopped one instead, or remove the directory to free its space"
+            )
         return dataclasses.replace(outcome, cfg=cfg, loaded=loaded, reused=True)
     with held(staging):
         nothing_to_resume = options.resume and not (staging / "meta.json").is_file()
@@ -486,14 +492,3 @@ def sweep_top(
     if loaded is None:  # pragma: no cover - run_sweep always loads
         raise UserError("the sweep's data is not loaded")
     return top_rows(outcome, loaded, sort=sort, top=top, engine=opts.engine, reps=reps)
-
-
-def heatmap_html(outcome: SweepOutcome, x: str, y: str, metric: str, output: Path) -> None:
-    """Write the heatmap of ``metric`` over sweep keys ``x`` and ``y`` to ``output`` (:func:`heatmap_page`)."""
-    from engine.render.heatmap import heatmap_page
-
-    html = heatmap_page(outcome, x, y, metric)
-    try:
-        write_atomic(output, lambda p: p.write_text(html, encoding="utf-8"))
-    except OSError as exc:
-        raise StoreError(f"cannot write the heatmap: {exc.strerror or exc}", file=str(output)) from None
