@@ -26,6 +26,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -35,9 +36,11 @@ from engine.cache_dir import default_cache_dir
 __all__ = [
     "MARKETS",
     "Market",
+    "SessionStatus",
     "last_known_session",
     "market_rank",
     "next_index_at_or_after",
+    "session_status",
     "sessions",
     "union_dates",
 ]
@@ -111,6 +114,35 @@ def last_known_session(market: str) -> dt.date:
     """The last session exchange-calendars lists for ``market`` (about a year after the calendar was built):
     past it, no session, holiday or close is known."""
     return _all_sessions(market)[-1].date()
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """A market's sessions around a clock: the last one closed by then, and the one on the clock's local date."""
+
+    last_session: dt.date | None
+    session_today: dt.date | None
+
+
+def session_status(market: str, now: dt.datetime) -> SessionStatus:
+    """The last session of ``market`` whose close is at or before ``now`` (aware, any zone), and its session
+    on the clock's UTC date (None if it has none that day), closed yet or not.
+
+    ``us``/``hk``: exchange-calendar sessions (:func:`sessions`) closing at the
+    market's ``close_local`` time (:data:`MARKETS`; early closes are not modelled).
+    ``fx``: Monday to Friday, each day complete at midnight UTC after it.
+    """
+    day = now.astimezone(dt.UTC).date()
+    if market == "fx":
+        zone, close, days_after = ZoneInfo("UTC"), dt.time(0, 0), 1
+        days = pd.bdate_range(day - dt.timedelta(days=14), day)
+    else:
+        clock, zone_name = MARKETS[market].close_local.split()
+        zone, close, days_after = ZoneInfo(zone_name), dt.time.fromisoformat(clock), 0
+        days = sessions(market, day - dt.timedelta(days=30), day + dt.timedelta(days=1))
+    dates = [d.date() for d in days]
+    done = [d for d in dates if dt.datetime.combine(d + dt.timedelta(days=days_after), close, zone) <= now]
+    return SessionStatus(done[-1] if done else None, day if day in dates else None)
 
 
 @functools.lru_cache(maxsize=4)

@@ -12,7 +12,7 @@ Pure computation on a loaded panel, with the engine's own machinery and nothing 
   own evaluation (:func:`engine.rules.decisions`, :func:`engine.rules.condition_mask`) on the
   expression tree of :mod:`engine.expr`.
 
-The staleness of each series against a clock is :func:`session_status`; the clock is an argument.
+The staleness of each series against a clock is :func:`engine.calendar.session_status`.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from engine import expr
-from engine.calendar import MARKETS, sessions, union_dates
+from engine.calendar import sessions, union_dates
 from engine.config.models import StrategyConfig
 from engine.data.panel import LoadedPanel
 from engine.evaluate import evaluate, first_decision, market
@@ -41,12 +40,10 @@ __all__ = [
     "Decision",
     "Leg",
     "RuleState",
-    "SessionStatus",
     "SignalState",
     "Switch",
     "Today",
     "extend_panel",
-    "session_status",
     "today",
 ]
 
@@ -141,6 +138,8 @@ class Today:
     signals: tuple[SignalState, ...]
     last_switch: Switch | None
     pending: tuple[Leg, ...]
+    decided_on_as_of: bool  # an order event is decided on as_of (its orders are pending, or filled with lag 0)
+    next_decision: dt.date | None  # the next date after as_of the rebalance calendar decides on (None: on a change)
 
 
 def today(cfg: StrategyConfig, loaded: LoadedPanel) -> Today:
@@ -148,7 +147,7 @@ def today(cfg: StrategyConfig, loaded: LoadedPanel) -> Today:
     panel = loaded.panel
     n = len(panel.dates)
     alloc = strategy_allocation(cfg, panel, loaded.start)
-    plan, dates, actual = _future_plan(cfg, loaded, alloc)
+    plan, dates, actual, scheduled = _future_plan(cfg, loaded, alloc)
     traded = [j for j, a in enumerate(panel.assets) if a in cfg.traded_assets]
     legs = _legs(plan, n, len(panel.assets))
     weights = np.zeros(len(panel.assets))
@@ -176,6 +175,8 @@ def today(cfg: StrategyConfig, loaded: LoadedPanel) -> Today:
         signals=_signal_states(cfg, compiled, env, decide, rule),
         last_switch=_last_switch(plan, dates, n, legs, alloc, named),
         pending=_pending(plan, dates, n, legs, weights, panel.assets, panel.markets, set(traded)),
+        decided_on_as_of=bool(plan.events[n - 1, 0]),
+        next_decision=None if scheduled is None else dates[scheduled].date(),
     )
 
 
@@ -218,9 +219,11 @@ def extend_panel(loaded: LoadedPanel, rows: int) -> LoadedPanel:
 
 def _future_plan(
     cfg: StrategyConfig, loaded: LoadedPanel, alloc: Allocation
-) -> tuple[BatchPlan, pd.DatetimeIndex, np.ndarray]:
-    """The strategy's order plan on the extended panel (no event after ``as_of``), its dates, and the
-    simulated account's end-of-day weights at ``as_of``."""
+) -> tuple[BatchPlan, pd.DatetimeIndex, np.ndarray, int | None]:
+    """The strategy's order plan on the extended panel (no event after ``as_of``), its dates, the
+    simulated account's end-of-day weights at ``as_of``, and the first extended row after it on which the
+    rebalance calendar decides with the targets held (a week's or month's last date, the next date with
+    ``daily``; None with ``on_change`` and a band, which decide on a change or a drift only)."""
     n = len(loaded.panel.dates)
     ext = extend_panel(loaded, HORIZON + cfg.execution.lag)
     rows = len(ext.panel.dates) - n
@@ -228,12 +231,14 @@ def _future_plan(
     mk = market(ext, assets=cfg.assets, cash_rate=cfg.constant_cash_rate, fill=cfg.execution.fill)
     cols = allocation_columns([replace(alloc, targets=targets)], mk, cfg.execution, cfg.costs)
     events = event_mask(ext.panel.dates, cols.targets, cols.first_decision, cols.rebalance)
+    later = np.flatnonzero(events[n:, 0])
     events[n:] = False
     ev = evaluate(mk, replace(cols, events=events), init_cash=cfg.initial_cash, engine=None)
     row = n - 1 - loaded.start
     units = ev.units[row, : len(loaded.panel.assets)]
     held = np.where(units == 0.0, 0.0, units * mk.val.known[n - 1])
-    return ev.plan, ext.panel.dates, np.round(held / ev.value[row, 0], 12)
+    scheduled = n + int(later[0]) if len(later) else None
+    return ev.plan, ext.panel.dates, np.round(held / ev.value[row, 0], 12), scheduled
 
 
 def _legs(plan: BatchPlan, n: int, a: int) -> list[tuple[int, int, float, int]]:
@@ -464,32 +469,3 @@ def _flipped(atom: expr.Expr, name: str, threshold: float, holds: bool, env: _En
         if bool(_last(condition_mask(atom, trial))) != holds:
             return decide(trial) + 1
     return None
-
-
-@dataclass(frozen=True)
-class SessionStatus:
-    """A market's sessions around a clock: the last one closed by then, and the one on the clock's local date."""
-
-    last_session: dt.date | None
-    session_today: dt.date | None
-
-
-def session_status(market: str, now: dt.datetime) -> SessionStatus:
-    """The last session of ``market`` whose close is at or before ``now`` (aware, any zone), and its session
-    on the clock's UTC date (None if it has none that day), closed yet or not.
-
-    ``us``/``hk``: exchange-calendar sessions (:func:`engine.calendar.sessions`) closing at the
-    market's ``close_local`` time (:data:`engine.calendar.MARKETS`; early closes are not modelled).
-    ``fx``: Monday to Friday, each day complete at midnight UTC after it.
-    """
-    day = now.astimezone(dt.UTC).date()
-    if market == "fx":
-        zone, close, days_after = ZoneInfo("UTC"), dt.time(0, 0), 1
-        days = pd.bdate_range(day - dt.timedelta(days=14), day)
-    else:
-        clock, zone_name = MARKETS[market].close_local.split()
-        zone, close, days_after = ZoneInfo(zone_name), dt.time.fromisoformat(clock), 0
-        days = sessions(market, day - dt.timedelta(days=30), day + dt.timedelta(days=1))
-    dates = [d.date() for d in days]
-    done = [d for d in dates if dt.datetime.combine(d + dt.timedelta(days=days_after), close, zone) <= now]
-    return SessionStatus(done[-1] if done else None, day if day in dates else None)

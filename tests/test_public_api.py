@@ -24,9 +24,11 @@ EXPECTED: dict[str, set[str]] = {
     "engine.calendar": {
         "MARKETS",
         "Market",
+        "SessionStatus",
         "last_known_session",
         "market_rank",
         "next_index_at_or_after",
+        "session_status",
         "sessions",
         "union_dates",
     },

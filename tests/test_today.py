@@ -306,3 +306,29 @@ def test_a_clock_past_the_exchange_calendars_is_refused_not_reported_ok() -> Non
     assert (
         invoke(str(CONFIGS / "buy_hold_us.yaml"), "--source", "synthetic", "--now", horizon.isoformat()).exit_code == 0
     )
+
+
+def test_a_monthly_rule_says_its_next_decision_is_the_months_last_date(data_dir: Path) -> None:
+    """With ``rebalance: monthly`` the rules' targets on a mid-month date are no order: the table says so and
+    when the next decision is, the union of New York's and Hong Kong's last June 2024 session (read from
+    exchange-calendars here); on that date the decision is taken and the next is July's last."""
+    config = str(CONFIGS / "zscore_tilt.yaml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        june = [xc.get_calendar(c).sessions_in_range("2024-06-01", "2024-06-30")[-1] for c in ("XNYS", "XHKG")]
+        july = [xc.get_calendar(c).sessions_in_range("2024-07-01", "2024-07-31")[-1] for c in ("XNYS", "XHKG")]
+    month_end, next_end = max(june).date().isoformat(), max(july).date().isoformat()
+    args = ("--source", "csv", "--data-dir", str(data_dir))
+    (mid,) = today_json(config, *args, "--end", "2024-06-12", "--now", "2024-06-12")
+    assert mid["changes"] is True and mid["pending"] == []  # the zscore's weights move every day
+    assert (mid["decided_on_as_of"], mid["next_decision"]) == (False, month_end)
+    said = " ".join(invoke(config, *args, "--end", "2024-06-12", "--now", "2024-06-12").stdout.split())
+    assert (
+        f"No order is decided on 2024-06-12 (rebalance: monthly): next is what the rules give that day; the "
+        f"next decision is on {month_end}, with the rules' targets then" in said
+    )
+    (end,) = today_json(config, *args, "--end", month_end, "--now", month_end)
+    assert (end["decided_on_as_of"], end["next_decision"]) == (True, next_end) and end["pending"]
+    assert "No order is decided" not in invoke(config, *args, "--end", month_end, "--now", month_end).stdout
+    (change,) = today_json(str(CONFIGS / "corr_breakdown.yaml"), *args, "--end", month_end, "--now", month_end)
+    assert change["next_decision"] is None  # on_change: no calendar decides, a change does

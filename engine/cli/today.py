@@ -115,16 +115,28 @@ def _render(row: dict[str, Any]) -> Group:
         ),
         *(Text(f"  {reason}") for reason in rule["reasons"]),
     ]
-    return Group(*head, _weights(row), _signals(row), *_switch(row), _pending(row), _data(row), *_warnings(row))
+    return Group(*head, *_weights(row), _signals(row), *_switch(row), _pending(row), _data(row), *_warnings(row))
 
 
-def _weights(row: dict[str, Any]) -> Table:
+def _weights(row: dict[str, Any]) -> list[Table | Text]:
     table = _table("Weights", "asset", "in force", "next", "change", "actual")
     for asset, w in row["weights"].items():
         nxt = row["next_weights"][asset]
         change = "" if abs(nxt - w) <= 1e-12 else f"{nxt - w:+.1%}"
         table.add_row(asset, _pct(w), _pct(nxt), change, _pct(row["actual_weights"][asset]))
-    return table
+    if not row["changes"] or row["decided_on_as_of"]:
+        return [table]
+    mode, when = row["execution"]["rebalance"], row["next_decision"]  # a change no order follows yet: say when
+    later = f"the next decision is on {when}, with the rules' targets then" if when else _UNDECIDED.get(mode, "")
+    said = f"No order is decided on {row['as_of']} (rebalance: {mode}): next is what the rules give that day; "
+    return [table, Text(said + (later or "no decision is scheduled"))]
+
+
+#: When a rebalance mode without a calendar decides (``today``'s line under the weights).
+_UNDECIDED = {
+    "band": "an order is decided when a weight drifts past the band",
+    "on_change": "one is decided when the targets change",
+}
 
 
 def _signals(row: dict[str, Any]) -> Table | Text:

@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from engine.calendar import last_known_session
+from engine.calendar import last_known_session, session_status
 from engine.config import StrategyConfig
 from engine.config.values import iso_date
 from engine.data.base import Provider
 from engine.data.panel import LoadedPanel
 from engine.errors import UserError
 from engine.jobs.common import RunOptions, configs_with_data
-from engine.today import Today, session_status, today
+from engine.today import Today, today
 
 __all__ = ["SeriesState", "TodayReport", "parse_now", "today_configs", "today_json"]
 
@@ -198,6 +198,8 @@ def _row(r: TodayReport) -> dict[str, Any]:
         "weights": t.weights,
         "next_weights": t.next_weights,
         "changes": any(abs(t.weights[a] - t.next_weights[a]) > 1e-12 for a in t.weights),
+        "decided_on_as_of": t.decided_on_as_of,
+        "next_decision": _day(t.next_decision),
         "actual_weights": t.actual_weights,
         "rule": {"index": d.rule, "label": d.label, "when": t.rules[d.rule - 1].when,
                  "until": t.rules[d.rule - 1].until, "state": d.state, "held": d.held, "reasons": list(d.reasons)},
