@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from engine.pipeline import required_warmup, run_config
 from engine.sweep import chunks, evaluate_chunk, prepare, sweep_warmup
 from tests.conftest import REPO
 from tests.helpers import MemProvider, real_frames
+from tests.report_html import tables
 
 SWEEP_CONFIG = REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml"
 _RICH_ENV = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS", "SEESAW_STORE")
@@ -937,10 +939,16 @@ def test_overlapping_walkforward_folds_score_each_choice_only_while_it_trades(tm
     path = tmp_path / "walk.yaml"
     path.write_text(WALK, encoding="utf-8")
     args = ["walkforward", str(path), "--train", "3y", "--test", "1y", "--step", "6m", "--format", "json"]
-    result = invoke(*args, "--results-dir", str(tmp_path / "results"))
+    result = invoke(*args, "--results-dir", str(tmp_path / "results"), "--report", str(tmp_path / "walk.html"))
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     folds = doc["folds"]
+    page = (tmp_path / "walk.html").read_text(encoding="utf-8")  # the report shows the windows scored, not the tests
+    shown = tables(page)["folds"]
+    at = shown.headers.index("OOS scored to")
+    assert [row[at][0] for row in shown.rows] == [f["scored_to"] for f in folds]
+    said = unescape(page)
+    assert "The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before" in said
     equity = pd.read_csv(Path(doc["run_dir"]) / "equity.csv", index_col="date", parse_dates=True)["value"]
     for fold, after in itertools.pairwise(folds):
         assert fold["scored_to"] == str((equity.index[equity.index < after["test_start"]][-1]).date())

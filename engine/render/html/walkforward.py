@@ -46,8 +46,15 @@ def fold_metrics(folds: Sequence[Mapping[str, Any]]) -> list[str]:
     return [k.removeprefix("is_") for k in folds[0] if k.startswith("is_") and f"oos_{k[3:]}" in folds[0]]
 
 
+def _overlap(folds: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether some fold's OOS figures end before its test window (``scored_to``: --step shorter than --test;
+    a walk-forward stored without the key scored every test window to its end)."""
+    return any(f.get("scored_to", f["test_end"]) != f["test_end"] for f in folds)
+
+
 def _folds_table(folds: Sequence[Mapping[str, Any]], keys: Sequence[str], metrics: Sequence[str]) -> str:
-    headers = ["Fold", "Train", "Test", *keys]
+    overlap = _overlap(folds)
+    headers = ["Fold", "Train", "Test", *(["OOS scored to"] if overlap else []), *keys]
     for m in metrics:
         headers += [f"IS {m}", f"OOS {m}"]
     rows = []
@@ -56,6 +63,7 @@ def _folds_table(folds: Sequence[Mapping[str, Any]], keys: Sequence[str], metric
             Cell(str(f["fold"]), value=f["fold"], key="fold"),
             f"{f['train_start']} → {f['train_end']}",
             f"{f['test_start']} → {f['test_end']}",
+            *([str(f.get("scored_to", f["test_end"]))] if overlap else []),
         ]
         for k in keys:
             v = f[k]
@@ -71,7 +79,10 @@ def _folds_table(folds: Sequence[Mapping[str, Any]], keys: Sequence[str], metric
 
 def _fold_details(folds: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[str]:
     return [
-        f"fold {f['fold']}: test {f['test_start']} → {f['test_end']}<br>" + ", ".join(f"{k} = {f[k]}" for k in keys)
+        f"fold {f['fold']}: test {f['test_start']} → {f['test_end']}"
+        + (f" (OOS scored to {f['scored_to']})" if f.get("scored_to", f["test_end"]) != f["test_end"] else "")
+        + "<br>"
+        + ", ".join(f"{k} = {f[k]}" for k in keys)
         for f in folds
     ]
 
@@ -192,6 +203,12 @@ def _folds_body(run: StoredRun, figures: dict[str, go.Figure]) -> str:
         f"by {select}. Out of sample (OOS): the stitched run on the fold's test window, from the previous close, "
         "switches traded with their costs. Points below the dashed diagonal did worse out of sample.",
     ]
+    if _overlap(folds):
+        notes.append(
+            "The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before the "
+            "next fold's test starts, when that fold's combination takes over (OOS scored to); a CAGR or Sharpe "
+            "over such a window, under a year, extrapolates it to a year."
+        )
     return (
         facts_html(facts)
         + _folds_table(folds, keys, metrics)
