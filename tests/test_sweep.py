@@ -933,6 +933,34 @@ def test_a_walkforward_whose_last_test_window_the_data_cut_short_says_its_figure
     assert "The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before" in stepped
 
 
+def test_an_unchanged_walkforward_is_reused_and_shown_as_stored(tmp_path: Path) -> None:
+    """The same config, data, settings and code: the stored walk-forward run is shown again (the same document
+    but for ``reused``), not a second run stored; --force, another --step or changed data run it again."""
+    path = tmp_path / "walk.yaml"
+    path.write_text(WALK, encoding="utf-8")
+    args = ["walkforward", str(path), "--train", "3y", "--test", "1y", "--results-dir", str(tmp_path / "r")]
+    first = invoke(*args, "--format", "json")
+    again = invoke(*args, "--format", "json")
+    assert first.exit_code == again.exit_code == 0, again.stderr
+    doc, shown = json.loads(first.stdout), json.loads(again.stdout)
+    assert (doc.pop("reused"), shown.pop("reused")) == (False, True) and shown == doc
+    assert f"reused {doc['run_dir']} (same config, data, settings and code; --force runs again)" in again.stderr
+    stored = tmp_path / "r" / "small_sweep_walkforward"
+    assert [p.name for p in stored.iterdir()] == [Path(doc["run_dir"]).name]
+    text = " ".join(invoke(*args).stdout.split())
+    assert f"reused {doc['run_dir']} (same config, data, settings and code" in text and "wrote" not in text
+    for other in (["--force"], ["--step", "6m"], ["--end", "2016-06-30"]):
+        rerun = json.loads(invoke(*args, *other, "--format", "json").stdout)
+        assert rerun["reused"] is False and rerun["run_dir"] != doc["run_dir"], other
+    assert len(list(stored.iterdir())) == 4
+    newest = json.loads(invoke(*args, "--format", "json").stdout)  # the --force run: the newest of the same
+    assert newest["reused"] is True and newest["run_dir"] != doc["run_dir"]
+    (Path(newest["run_dir"]) / "equity.parquet").write_bytes(b"PAR1 damaged")  # never shown from a damaged run
+    refused = invoke(*args)
+    assert refused.exit_code == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "equity.parquet" in refused.stderr and "--force" in refused.stderr
+
+
 def test_overlapping_walkforward_folds_score_each_choice_only_while_it_trades(tmp_path: Path) -> None:
     """--step 6m --test 1y: fold i+1's choice takes over half-way through fold i's test window, so fold i's
     out-of-sample figures end the date before (scored_to), never scoring the next choice's trading as its own."""

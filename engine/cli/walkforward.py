@@ -19,6 +19,7 @@ from engine.cli.options import (
     EndOpt,
     EngineChoice,
     EngineOpt,
+    ForceOpt,
     OfflineOpt,
     PngOpt,
     ResultsDirOpt,
@@ -37,7 +38,7 @@ from engine.cli.options import (
 from engine.cli.sweep import ClusterOpt, FormatOpt, MaxCombosOpt, SweepFormat, WorkersOpt, report_target
 
 if TYPE_CHECKING:
-    from engine.jobs.walkforward import WalkForward
+    from engine.jobs.walkforward import StoredWalkForward
 
 __all__ = ["walkforward"]
 
@@ -68,6 +69,7 @@ def walkforward(
     workers: WorkersOpt = None,
     results_dir: ResultsDirOpt = Path("results"),
     store: StoreOpt = None,
+    force: ForceOpt = False,
     engine: EngineOpt = EngineChoice.rust,
     cache_dir: CacheDirOpt = None,
     offline: OfflineOpt = False,
@@ -79,40 +81,37 @@ def walkforward(
     png: PngOpt = None,
 ) -> None:
     from engine.jobs.chunk_workers import check_cluster, cluster_evaluator, default_workers, thread_evaluator
-    from engine.jobs.common import resolve
-    from engine.jobs.walkforward import load_walkforward_panel, run_walkforward, store_walkforward
+    from engine.jobs.walkforward import load_walkforward, walkforward_job
 
     env = dict(os.environ)
     with user_errors(), compile_notice():
         browser = report_target(report, png)  # refuse before running anything
         check_cluster(cluster)
-        opts = run_options(source, data_dir, start, end, results_dir, engine, store, False, cache_dir, offline)
-        providers: dict = {}
-        wf = run_walkforward(
+        opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
+        run_dir, reused = walkforward_job(
             config,
-            lambda cfg: resolve(cfg, opts, env),
-            lambda cfg, warmup: load_walkforward_panel(cfg, opts, env, providers, warmup, file=config),
+            opts,
+            env,
             train=train,
             test=test,
             step=step,
             select_metric=select,
-            engine=opts.engine,
             max_combos=max_combos,
             chunk_size=chunk_size,
             evaluate=cluster_evaluator(cluster) if cluster else thread_evaluator(workers or default_workers()),
+            now=dt.datetime.now(dt.UTC),
         )
-        run_dir = store_walkforward(wf, opts, env, dt.datetime.now(dt.UTC))
+        shown = load_walkforward(run_dir, reused=reused)  # computed or reused: what is shown is what is stored
         written: list[Path] = []
         if report is not None:
             from engine.jobs.report import walkforward_report_job
 
             written = walkforward_report_job(run_dir, output=report, png_dir=png, browser=browser)
-    _write_output(wf, run_dir, written, format, select=select, windows=(train, test, step or test))
+    _write_output(shown, written, format, select=select, windows=(train, test, step or test))
 
 
 def _write_output(
-    wf: WalkForward,
-    run_dir: Path,
+    wf: StoredWalkForward,
     written: list[Path],
     fmt: SweepFormat,
     *,
@@ -121,7 +120,7 @@ def _write_output(
 ) -> None:
     """The result in ``fmt`` on stdout; the report files written after it (on stderr unless a table)."""
     if fmt is SweepFormat.table:
-        _print_table(wf, run_dir, select=select, windows=windows)
+        _print_table(wf, select=select, windows=windows)
         print_written(written, out_console())
         return
     if fmt is SweepFormat.json:
@@ -129,29 +128,37 @@ def _write_output(
 
         doc = {
             "select": select,
-            "folds": wf.folds_table.to_dict(orient="records"),
-            "out_of_sample": wf.results[0].metrics,
-            "benchmarks": [r.metrics for r in wf.results[1:]],
-            "run_dir": str(run_dir),
-            "synthetic": wf.loaded.panel.synthetic,
+            "folds": wf.folds.to_dict(orient="records"),
+            "out_of_sample": wf.strategy,
+            "benchmarks": wf.benchmarks,
+            "run_dir": str(wf.run_dir),
+            "reused": wf.reused,
+            "synthetic": wf.synthetic,
         }
         sys.stdout.write(dumps_json(doc))
     else:
-        labelled = wf.folds_table.assign(synthetic=wf.loaded.panel.synthetic)
+        labelled = wf.folds.assign(synthetic=wf.synthetic)
         sys.stdout.write(labelled.to_csv(index=False, lineterminator="\n"))
-    print_written(written, err_console())
+    err = err_console()
+    if wf.reused:
+        err.print(_REUSED.format(wf.run_dir), markup=False, soft_wrap=True)
+    print_written(written, err)
 
 
-def _print_table(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str, str, str]) -> None:
+#: How a walk-forward printed from the store says so (the table's last lines, or stderr with --format json|csv).
+_REUSED = "reused {} (same config, data, settings and code; --force runs again)"
+
+
+def _print_table(wf: StoredWalkForward, *, select: str, windows: tuple[str, str, str]) -> None:
     """The folds table, then the out-of-sample run against its benchmarks in words."""
     from engine.render.sweep_text import folds_printout
 
-    title = f"Seesaw walk-forward: {wf.cfg.name}" + (" — SYNTHETIC DATA" if wf.loaded.panel.synthetic else "")
-    summary = _summary(wf, run_dir, select=select, windows=windows)
-    print_printout(folds_printout(wf.folds_table, title, summary, table_width(os.environ)))
+    title = f"Seesaw walk-forward: {wf.name}" + (" — SYNTHETIC DATA" if wf.synthetic else "")
+    summary = _summary(wf, select=select, windows=windows)
+    print_printout(folds_printout(wf.folds, title, summary, table_width(os.environ)))
 
 
-def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str, str, str]) -> list[str]:
+def _summary(wf: StoredWalkForward, *, select: str, windows: tuple[str, str, str]) -> list[str]:
     from engine.metrics.samples import annualised_shown
     from engine.metrics.specs import spec
     from engine.plural import counted
@@ -164,14 +171,14 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
     def num(x: float | None) -> str:
         return format_value(x, "num")
 
-    strategy = wf.results[0].metrics
-    is_mean = float(np.nanmean(wf.folds_table[f"is_{select}"]))
+    strategy = wf.strategy
+    is_mean = float(np.nanmean(wf.folds[f"is_{select}"].to_numpy(dtype=float)))
     train, test, step = windows
     lines = []
-    if wf.loaded.panel.synthetic:
+    if wf.synthetic:
         lines.append("SYNTHETIC DATA: generated prices, not market history.")
     lines.append(
-        f"{counted(len(wf.table), 'combinations')}; {counted(len(wf.folds), 'folds')} (train {train}, test {test}, "
+        f"{counted(wf.combinations, 'combinations')}; {counted(len(wf.folds), 'folds')} (train {train}, test {test}, "
         f"step {step}); "
         f"chosen by {select} on each training window only."
     )
@@ -191,16 +198,17 @@ def _summary(wf: WalkForward, run_dir: Path, *, select: str, windows: tuple[str,
             f"The last fold's test window is cut short by the end of the data ({cut}): a CAGR or Sharpe over such a "
             "window extrapolates it to a year (compare does not show such figures)."
         )
-    for bench in wf.results[1:]:
-        b = bench.metrics
+    for b in wf.benchmarks:
         lines.append(f"  {b['name']} over the same dates: total {pct(b['total_return'])}, Sharpe {num(b['sharpe'])}.")
+    run_dir = wf.run_dir
     results = shlex.quote(str(run_dir.parents[1]))  # <results>/<config>_walkforward/<run id>
-    lines.append(f"wrote {run_dir}; compare it with runs on the same data (seesaw runs list shows their ids):")
+    verb = _REUSED.format(run_dir) if wf.reused else f"wrote {run_dir}"
+    lines.append(f"{verb}; compare it with runs on the same data (seesaw runs list shows their ids):")
     lines.append(Whole(f"seesaw compare --runs {run_dir.name},RUN_ID --results-dir {results}"))  # a command to copy
     return lines
 
 
-def _cut_short(wf: WalkForward, test: str) -> str:
+def _cut_short(wf: StoredWalkForward, test: str) -> str:
     """``fold 19: 2026-01-02 → 2026-08-26, 0.65 years of the 1y asked`` when the last fold's test window ends with
     the data, more than a week before its ``--test`` duration (``test``), and covers under a year (as
     :func:`engine.metrics.samples.covered_years` counts, the first date's own period included); else empty.  Only
@@ -210,8 +218,8 @@ def _cut_short(wf: WalkForward, test: str) -> str:
     from engine.metrics.samples import MIN_YEARS, covered_years
     from engine.walkforward import parse_duration
 
-    dates = wf.results[0].dates
-    last = wf.folds_table.iloc[-1]
+    dates = wf.dates
+    last = wf.folds.iloc[-1]
     first, end = pd.Timestamp(last["test_start"]), pd.Timestamp(last["scored_to"])
     n = int(((dates >= first) & (dates <= end)).sum())  # its returns, the first from the previous close
     covered = covered_years((end - first).days / 365.25, n)

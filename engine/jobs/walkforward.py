@@ -28,14 +28,15 @@ from engine.config.models import StrategyConfig
 from engine.config.params import Grid
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import UserError
-from engine.jobs.common import catalog_for, data_provider
+from engine.jobs.common import catalog_for, data_provider, resolve
 from engine.jobs.run import resolved_config, run_files
 from engine.jobs.run_assumptions import run_warnings
 from engine.jobs.sweep import load_sweep_config
 from engine.metrics.specs import LOWER_IS_BETTER, WINDOW_METRICS
 from engine.pipeline import Allocation, RunResult, benchmark_allocation, run_with_config
 from engine.rule_targets import spelled_out
-from engine.store import new_run_id, write_run
+from engine.store import config_hash, new_run_id, write_run
+from engine.store.rundir import code_fingerprint, load_run
 from engine.sweep import (
     SweepContext,
     chunks,
@@ -48,7 +49,18 @@ from engine.sweep import (
 )
 from engine.walkforward import Fold, duration_text, folds, parse_duration, select, stitched_columns
 
-__all__ = ["WalkForward", "run_walkforward", "walkforward_table"]
+__all__ = [
+    "StoredWalkForward",
+    "WalkForward",
+    "WalkForwardPlan",
+    "load_walkforward",
+    "plan_walkforward",
+    "run_planned",
+    "run_walkforward",
+    "store_walkforward",
+    "walkforward_job",
+    "walkforward_table",
+]
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,41 @@ class WalkForward:
     run_dir: Path | None = None
 
 
+@dataclass(frozen=True)
+class WalkForwardPlan:
+    """A walk-forward's inputs, checked: the config, its grid and data, the folds, and how they are chosen."""
+
+    cfg: StrategyConfig
+    grid: Grid
+    loaded: LoadedPanel
+    folds: list[Fold]
+    select_metric: str
+    windows: tuple[str, str, str]  # --train, --test and --step as durations (``5y``, ``1y``, ``1y``)
+
+
+def plan_walkforward(
+    path: str | Path,
+    resolve: Callable[[StrategyConfig], StrategyConfig],
+    load: Callable[[StrategyConfig, int], LoadedPanel],
+    *,
+    train: str,
+    test: str,
+    step: str | None,
+    select_metric: str,
+    max_combos: int = 100_000,
+) -> WalkForwardPlan:
+    """The config at ``path``, its grid and data loaded and checked, and its folds; a user error otherwise."""
+    if select_metric not in WINDOW_METRICS:
+        raise UserError(f"--select: expected one of {', '.join(WINDOW_METRICS)}, got {select_metric!r}")
+    cfg, g, loaded = load_sweep_config(path, resolve, load, max_combos=max_combos, purpose="choose from")
+    dates = loaded.panel.dates[loaded.start :]
+    train_off, test_off = parse_duration(train, "--train"), parse_duration(test, "--test")
+    step_off = parse_duration(step, "--step") if step else test_off
+    fold_list = folds(dates, train_off, test_off, step_off)
+    windows = (duration_text(train_off), duration_text(test_off), duration_text(step_off))
+    return WalkForwardPlan(cfg, g, loaded, fold_list, select_metric, windows)
+
+
 def run_walkforward(
     path: str | Path,
     resolve: Callable[[StrategyConfig], StrategyConfig],
@@ -83,13 +130,21 @@ def run_walkforward(
     evaluate: Callable[[SweepContext, pd.DataFrame, list[np.ndarray]], Any] | None = None,
 ) -> WalkForward:
     """Steps 1-3 of the module docstring (writing the run is the caller's)."""
-    if select_metric not in WINDOW_METRICS:
-        raise UserError(f"--select: expected one of {', '.join(WINDOW_METRICS)}, got {select_metric!r}")
-    cfg, g, loaded = load_sweep_config(path, resolve, load, max_combos=max_combos, purpose="choose from")
-    dates = loaded.panel.dates[loaded.start :]
-    train_off, test_off = parse_duration(train, "--train"), parse_duration(test, "--test")
-    step_off = parse_duration(step, "--step") if step else test_off
-    fold_list = folds(dates, train_off, test_off, step_off)
+    plan = plan_walkforward(
+        path, resolve, load, train=train, test=test, step=step, select_metric=select_metric, max_combos=max_combos
+    )
+    return run_planned(plan, engine=engine, chunk_size=chunk_size, evaluate=evaluate)
+
+
+def run_planned(
+    plan: WalkForwardPlan,
+    *,
+    engine: str,
+    chunk_size: int | None = None,
+    evaluate: Callable[[SweepContext, pd.DataFrame, list[np.ndarray]], Any] | None = None,
+) -> WalkForward:
+    """Steps 1-3 of the module docstring on a planned walk-forward."""
+    cfg, g, loaded, fold_list, select_metric = plan.cfg, plan.grid, plan.loaded, plan.folds, plan.select_metric
     ctx = prepare(cfg, loaded, engine=engine, windows=[f.train for f in fold_list])  # type: ignore[arg-type]
     combos = list(g)
     table = _scores(ctx, g, chunks(cfg, g, chunk_size or panel_chunk_size(loaded)), evaluate)
@@ -106,8 +161,7 @@ def run_walkforward(
     benches = [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks]
     results = [strategy, *(run_with_config(cfg, benches, oos, engine=engine) if benches else [])]  # type: ignore[arg-type]
     folds_table = walkforward_table(ctx, fold_list, chosen, table, strategy, select_metric, g.keys)
-    windows = (duration_text(train_off), duration_text(test_off), duration_text(step_off))
-    return WalkForward(cfg, loaded, g.keys, fold_list, chosen, table, folds_table, results, select_metric, windows)
+    return WalkForward(cfg, loaded, g.keys, fold_list, chosen, table, folds_table, results, select_metric, plan.windows)
 
 
 def _scores(
@@ -186,17 +240,71 @@ def load_walkforward_panel(
     return load_for_config(data_provider(cfg, opts, env, providers), cfg, warmup_rows=warmup, file=file)
 
 
+def walkforward_job(
+    config: str | Path,
+    opts: Any,
+    env: Mapping[str, str],
+    *,
+    train: str,
+    test: str,
+    step: str | None,
+    select_metric: str,
+    max_combos: int,
+    chunk_size: int | None,
+    evaluate: Callable[[SweepContext, pd.DataFrame, list[np.ndarray]], Any] | None,
+    now: dt.datetime,
+) -> tuple[Path, bool]:
+    """``seesaw walkforward``: the stored run of this walk-forward (config, data, settings and code the same)
+    reused unless ``opts.force``, else steps 1-4; returns (its run directory, reused)."""
+    providers: dict = {}
+    plan = plan_walkforward(
+        config,
+        lambda cfg: resolve(cfg, opts, env),
+        lambda cfg, warmup: load_walkforward_panel(cfg, opts, env, providers, warmup, file=config),
+        train=train,
+        test=test,
+        step=step,
+        select_metric=select_metric,
+        max_combos=max_combos,
+    )
+    catalog = catalog_for(opts, env)
+    cfg, resolved = _stored_form(plan.cfg)
+    catalog.check_name(cfg.name, str(config))
+    if not opts.force:
+        key = (
+            config_hash({**resolved, "walkforward": _settings(plan.windows, plan.select_metric)}),
+            plan.loaded.loaded_key,
+            code_fingerprint(),
+        )
+        [found] = catalog.find([key], data="loaded_key")
+        if found is not None:
+            return found, True
+    wf = run_planned(plan, engine=opts.engine, chunk_size=chunk_size, evaluate=evaluate)
+    return store_walkforward(wf, opts, env, now), False
+
+
+def _stored_form(cfg: StrategyConfig) -> tuple[StrategyConfig, dict[str, Any]]:
+    """The walk-forward's run as stored: config ``<name>_walkforward`` and its resolved form (hashed with the
+    settings, so walk-forwards of other settings have other config hashes)."""
+    stored = cfg.model_copy(update={"name": f"{cfg.name}_walkforward"})
+    return stored, resolved_config(stored)
+
+
+def _settings(windows: tuple[str, str, str], select_metric: str) -> dict[str, str]:
+    """How the folds were made and chosen, as the stored run's ``walkforward`` block and config hash have them."""
+    train, test, step = windows
+    return {"train": train, "test": test, "step": step, "select": select_metric}
+
+
 def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: dt.datetime) -> Path:
     """Write the stitched run as config ``<name>_walkforward`` and index it (step 4)."""
-    cfg = wf.cfg.model_copy(update={"name": f"{wf.cfg.name}_walkforward"})
+    cfg, resolved = _stored_form(wf.cfg)
+    settings = _settings(wf.windows, wf.select_metric)
     # the out-of-sample run starts at the first test date: everything before it is its warm-up
     first_test = wf.loaded.start + wf.folds[0].test[0]
     loaded = LoadedPanel(panel=wf.loaded.panel, start=first_test, warmup_needed=wf.loaded.warmup_needed)
-    resolved = resolved_config(cfg)
-    # How the folds were made and chosen: hashed with the config, so walk-forwards of other settings have other
-    # config hashes, and said in config.yaml's header (its body stays a config Seesaw can validate and run).
-    train, test, step = wf.windows
-    settings = {"train": train, "test": test, "step": step, "select": wf.select_metric}
+    # How the folds were made and chosen: hashed with the config, and said in config.yaml's header (its body
+    # stays a config Seesaw can validate and run).
     notes, warned = list(wf.loaded.panel.notes), run_warnings(cfg, loaded)
     files = run_files(cfg, loaded, wf.results, {**resolved, "walkforward": settings}, notes, warned)
     described = ", ".join(f"{k} {v}" for k, v in settings.items())
@@ -204,11 +312,43 @@ def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: d
     files.metrics["walkforward"] = {
         **settings,
         "keys": list(wf.keys),
+        "combinations": len(wf.table),
         "folds": wf.folds_table.to_dict(orient="records"),
     }
     catalog = catalog_for(opts, env)
-    catalog.check_name(cfg.name)
     run_id = new_run_id(now, files.manifest["config_hash"], files.manifest["data_fingerprint"])
     run_dir = write_run(opts.results_dir, run_id, files, created_at=now)
     catalog.record(run_dir)
     return run_dir
+
+
+@dataclass(frozen=True)
+class StoredWalkForward:
+    """What ``seesaw walkforward`` shows, read back from the stored run (computed now or reused)."""
+
+    name: str  # the swept config's name (the run's is ``<name>_walkforward``)
+    synthetic: bool
+    combinations: int
+    folds: pd.DataFrame  # one row per fold, as ``walkforward_table`` made it
+    strategy: dict[str, Any]  # the stitched run's metrics
+    benchmarks: list[dict[str, Any]]
+    dates: pd.DatetimeIndex  # the stitched run's dates
+    run_dir: Path
+    reused: bool
+
+
+def load_walkforward(run_dir: Path, *, reused: bool) -> StoredWalkForward:
+    """The stored walk-forward run ``run_dir``, every file checked (:func:`engine.store.rundir.load_run`)."""
+    run = load_run(run_dir)
+    block = run.metrics["walkforward"]
+    return StoredWalkForward(
+        name=run.name.removesuffix("_walkforward"),
+        synthetic=bool(run.manifest.get("synthetic", False)),
+        combinations=int(block["combinations"]),
+        folds=pd.DataFrame.from_records(block["folds"]),
+        strategy=run.metrics["strategy"],
+        benchmarks=run.metrics["benchmarks"],
+        dates=pd.DatetimeIndex(run.equity.index),
+        run_dir=run_dir,
+        reused=reused,
+    )
