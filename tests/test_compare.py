@@ -418,6 +418,13 @@ def test_a_window_under_a_year_prints_no_annualised_figure(real: Real) -> None:
     assert "trading periods per year" not in text  # a rate estimated from 33 dates, annualising nothing
     year = " ".join(compare_real(real, "--period", "2023-11-15:2024-11-15").split())
     assert re.search(r"Annualised with 25\d\.\d trading periods per year", year)
+    # the calendar year 2023: its trading dates, 2023-01-03 to 2023-12-29, are 360 days, and it is a year
+    calendar = compare_real_json(real, "--period", "2023-01-01:2023-12-31")
+    for row in calendar["rows"]:
+        assert (row["start"], row["end"]) == ("2023-01-03", "2023-12-29")
+        assert row["cagr"] == pytest.approx((1 + row["total_return"]) ** (365.25 / 360) - 1, rel=1e-12)
+        assert row["sharpe"] is not None and row["ann_vol"] is not None, row["name"]
+    assert not any("no annualised figure" in note for note in calendar["notes"])
 
 
 @pytest.mark.realdata

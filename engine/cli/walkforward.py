@@ -215,7 +215,7 @@ def _cut_short(wf: StoredWalkForward, test: str) -> str:
     the last fold can: every other is scored up to the next fold's test (``scored_to``)."""
     import pandas as pd
 
-    from engine.metrics.samples import MIN_YEARS, covered_years
+    from engine.metrics.samples import covered_years, spans_a_year
     from engine.walkforward import parse_duration
 
     dates = wf.dates
@@ -224,6 +224,6 @@ def _cut_short(wf: StoredWalkForward, test: str) -> str:
     n = int(((dates >= first) & (dates <= end)).sum())  # its returns, the first from the previous close
     covered = covered_years((end - first).days / 365.25, n)
     # a week short at least: weekends and holidays leave a whole window a few days short of its nominal end
-    if not test or first + parse_duration(test, "--test") - pd.Timedelta(days=7) <= dates[-1] or covered >= MIN_YEARS:
+    if not test or first + parse_duration(test, "--test") - pd.Timedelta(days=7) <= dates[-1] or spans_a_year(covered):
         return ""
     return f"fold {last['fold']}: {first.date()} → {end.date()}, {covered:.2f} years of the {test} asked"

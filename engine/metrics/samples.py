@@ -3,7 +3,8 @@
 * **Annualised figures over less than a year are withheld.**  A CAGR, volatility, Sharpe, Sortino,
   Calmar, turnover or IR extrapolates the window to a year: over 40 days a 17% rise prints as a
   CAGR of 311%.  Below :data:`MIN_YEARS` (one year of calendar days / 365.25, the first date's own
-  period included: :func:`covered_years`) the metrics whose spec is ``annualised``
+  period included: :func:`covered_years`), less :data:`YEAR_SLACK_DAYS` (:func:`spans_a_year`: a calendar
+  year of trading dates, 2023-01-03 to 2023-12-29, is 360 days), the metrics whose spec is ``annualised``
   (:mod:`engine.metrics.specs`) become NaN in every output (shown as "–"), and one note says so.
   Total return, drawdowns, final value and counts stay.
 * **A regime side seen for less than a year of days** has its annualised return and Sharpe
@@ -39,15 +40,21 @@ __all__ = [
     "MIN_RETURNS",
     "MIN_TRACKING_ERROR",
     "MIN_YEARS",
+    "YEAR_SLACK_DAYS",
     "annualised_shown",
     "covered_years",
     "episode_notes",
+    "spans_a_year",
     "withhold_annualised",
     "withhold_short_runs",
 ]
 
-#: Below this many years (calendar days / 365.25) no annualised figure is shown.
+#: Below this many years (calendar days / 365.25), less :data:`YEAR_SLACK_DAYS`, no annualised figure is shown.
 MIN_YEARS = 1.0
+#: Calendar days a window may fall short of :data:`MIN_YEARS` and still count as a year: the weekends and holidays
+#: at a calendar year's ends (its first trading date can be the 3rd or 4th of January, its last the 29th of
+#: December) leave a year of trading dates up to about a week short of 365.25 days.
+YEAR_SLACK_DAYS = 7
 #: Below this many daily returns, the statistics of daily returns carry a note.
 MIN_RETURNS = 252
 #: Below this annualised tracking error, an information ratio carries a note.
@@ -73,10 +80,20 @@ def covered_years(years: float, n_returns: int) -> float:
     return years * n_returns / (n_returns - 1) if n_returns > 1 else years
 
 
+def spans_a_year(years: float) -> bool:
+    """Whether a window of ``years`` (:func:`covered_years`) is a year, as annualised figures need: at least
+    :data:`MIN_YEARS` less :data:`YEAR_SLACK_DAYS` days.
+
+    >>> spans_a_year(360 / 365.25 * 257 / 256), spans_a_year(350 / 365.25)  # 2023's trading dates; 350 days
+    (True, False)
+    """
+    return years >= MIN_YEARS - YEAR_SLACK_DAYS / 365.25
+
+
 def annualised_shown(row: Mapping[str, Any]) -> bool:
     """Whether a row's window, its ``years`` and ``periods_per_year`` (:func:`covered_years`: years + 1 / periods
-    per year), reaches :data:`MIN_YEARS`, so that its annualised figures are shown."""
-    return row.get("years", math.inf) + 1.0 / row.get("periods_per_year", math.inf) >= MIN_YEARS
+    per year), spans a year (:func:`spans_a_year`), so that its annualised figures are shown."""
+    return spans_a_year(row.get("years", math.inf) + 1.0 / row.get("periods_per_year", math.inf))
 
 
 def withhold_annualised(rows: Iterable[MutableMapping[str, Any]], years: float, n_returns: int) -> list[str]:
@@ -85,7 +102,7 @@ def withhold_annualised(rows: Iterable[MutableMapping[str, Any]], years: float, 
     rows = list(rows)
     notes = []
     covered = covered_years(years, n_returns)
-    if covered < MIN_YEARS:
+    if not spans_a_year(covered):
         for row in rows:
             _nan_keys(row, ANNUALISED)
         notes.append(
@@ -166,7 +183,8 @@ def withhold_short_runs(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
     span = f"{years:.2f} years"
     if shortest.get("start") and shortest.get("end"):  # a calendar year of trading dates is a few days short
         days = round(years * 365.25)
-        span += f": {days} days from {shortest['start']} to {shortest['end']}, a year being 365.25"
+        span += f": {days} days from {shortest['start']} to {shortest['end']}, a year being 365.25, a week less for "
+        span += "the weekends and holidays at a calendar year's ends"
     return [
         f"Under one year of history ({span}) for {', '.join(names)}: no annualised figure is "
         "shown (CAGR, volatility, Sharpe, Sortino, Calmar, turnover: –)."

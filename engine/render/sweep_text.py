@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from rich.text import Text
 
-from engine.metrics.samples import ANNUALISED, MIN_RETURNS, MIN_YEARS, covered_years
+from engine.metrics.samples import ANNUALISED, MIN_RETURNS, covered_years, spans_a_year
 from engine.metrics.specs import LOWER_IS_BETTER, PERCENT_METRICS, SPECS, SWEEP_TABLE, spec
 from engine.plural import counted
 from engine.render.fit import FitColumn, Printout, Whole, fit_table
@@ -135,7 +135,7 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
     if "longest_drawdown_days" in SWEEP_TABLE:
         lines.append(LONGEST_DD_NOTE)
     years, n_returns = _window_years(man)
-    if years < MIN_YEARS:
+    if not spans_a_year(years):
         extrapolated = ", ".join(c for c in SWEEP_TABLE if c in ANNUALISED)
         lines.append(
             f"The window is {years:.2f} years: under one year {extrapolated} extrapolate it to a year "

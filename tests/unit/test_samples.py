@@ -121,13 +121,19 @@ def test_an_information_ratio_over_a_tiny_tracking_error_is_noted() -> None:
     ]
 
 
-def test_a_run_just_short_of_a_year_says_by_how_many_days() -> None:
-    """A calendar year of trading dates (2023-01-03 to 2023-12-29) is 360 days: the note says so, and what a
-    year is, rather than leave a reader to wonder why 2023 is 'under one year'."""
+def test_a_calendar_year_of_trading_dates_is_a_year_and_a_shorter_run_says_by_how_many_days() -> None:
+    """2023's trading dates (2023-01-03 to 2023-12-29) are 360 days, a calendar year short of 365.25 by its
+    weekends and holidays: a year, its annualised figures shown.  Ten days later a start leaves 350 days (and a
+    week's slack, 358.25, is the least a year can be): withheld, and the note says by how much and what a year is."""
     from engine.metrics.samples import withhold_short_runs
 
-    row = {"kind": "strategy", "config": "a", "name": "a", "years": 360 / 365.25, "cagr": 0.1}
-    row.update(start="2023-01-03", end="2023-12-29")
-    [note] = withhold_short_runs([row])
-    assert note.startswith("Under one year of history (0.99 years: 360 days from 2023-01-03 to 2023-12-29, a year")
-    assert math.isnan(row["cagr"])
+    year = {"kind": "strategy", "config": "y", "name": "y", "years": 360 / 365.25, "periods_per_year": 251.0}
+    year.update(start="2023-01-03", end="2023-12-29", cagr=0.1)
+    short = {**year, "config": "s", "name": "s", "years": 350 / 365.25, "start": "2023-01-13"}
+    edge = {**year, "config": "e", "name": "e", "years": 357.5 / 365.25, "periods_per_year": 365.25}
+    assert withhold_short_runs([year]) == [] and year["cagr"] == 0.1
+    assert withhold_short_runs([edge]) == [] and edge["cagr"] == 0.1  # 357.5 + 1 days of returns >= 358.25
+    [note] = withhold_short_runs([short])
+    assert note.startswith("Under one year of history (0.96 years: 350 days from 2023-01-13 to 2023-12-29, a year")
+    assert "a week less for the weekends and holidays at a calendar year's ends" in note
+    assert math.isnan(short["cagr"])
