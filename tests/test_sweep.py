@@ -760,7 +760,7 @@ WALK = SMALL.replace(
 
 
 def _walk(tmp_path: Path, frames: dict[str, pd.DataFrame], chunk_size: int = 100):
-    from engine.jobs.walkforward import run_walkforward
+    from engine.jobs.walkforward import plan_walkforward, run_planned
 
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "walk.yaml"
@@ -769,17 +769,8 @@ def _walk(tmp_path: Path, frames: dict[str, pd.DataFrame], chunk_size: int = 100
     def load(cfg, warmup):
         return load_for_config(MemProvider(frames), cfg, warmup_rows=warmup, check_calendar=False)
 
-    return run_walkforward(
-        path,
-        lambda cfg: cfg,
-        load,
-        train="3y",
-        test="1y",
-        step=None,
-        select_metric="sharpe",
-        engine="rust",
-        chunk_size=chunk_size,
-    )
+    plan = plan_walkforward(path, lambda cfg: cfg, load, train="3y", test="1y", step=None, select_metric="sharpe")
+    return run_planned(plan, engine="rust", chunk_size=chunk_size)
 
 
 @pytest.fixture(scope="module")

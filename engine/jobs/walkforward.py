@@ -56,7 +56,6 @@ __all__ = [
     "load_walkforward",
     "plan_walkforward",
     "run_planned",
-    "run_walkforward",
     "store_walkforward",
     "walkforward_job",
     "walkforward_table",
@@ -115,27 +114,6 @@ def plan_walkforward(
     return WalkForwardPlan(cfg, g, loaded, fold_list, select_metric, windows)
 
 
-def run_walkforward(
-    path: str | Path,
-    resolve: Callable[[StrategyConfig], StrategyConfig],
-    load: Callable[[StrategyConfig, int], LoadedPanel],
-    *,
-    train: str,
-    test: str,
-    step: str | None,
-    select_metric: str,
-    engine: str,
-    max_combos: int = 100_000,
-    chunk_size: int | None = None,
-    evaluate: Callable[[SweepContext, pd.DataFrame, list[np.ndarray]], Any] | None = None,
-) -> WalkForward:
-    """Steps 1-3 of the module docstring (writing the run is the caller's)."""
-    plan = plan_walkforward(
-        path, resolve, load, train=train, test=test, step=step, select_metric=select_metric, max_combos=max_combos
-    )
-    return run_planned(plan, engine=engine, chunk_size=chunk_size, evaluate=evaluate)
-
-
 def run_planned(
     plan: WalkForwardPlan,
     *,
@@ -143,7 +121,8 @@ def run_planned(
     chunk_size: int | None = None,
     evaluate: Callable[[SweepContext, pd.DataFrame, list[np.ndarray]], Any] | None = None,
 ) -> WalkForward:
-    """Steps 1-3 of the module docstring on a planned walk-forward."""
+    """Steps 1-3 of the module docstring on a planned walk-forward (:func:`plan_walkforward`; writing the run is
+    :func:`store_walkforward`'s)."""
     cfg, g, loaded, fold_list, select_metric = plan.cfg, plan.grid, plan.loaded, plan.folds, plan.select_metric
     ctx = prepare(cfg, loaded, engine=engine, windows=[f.train for f in fold_list])  # type: ignore[arg-type]
     combos = list(g)
