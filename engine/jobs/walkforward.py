@@ -11,6 +11,10 @@ Steps (pure parts in :mod:`engine.walkforward` and :mod:`engine.sweep`):
 4. the run is written like any run, as config ``<name>_walkforward`` (its ``metrics.json`` has a
    ``walkforward`` block: the folds, the chosen values, in- and out-of-sample metrics), so
    ``seesaw compare`` can show it next to the plain configs.
+
+A walk-forward of the same config, data (every row loaded), settings and code as a stored run is not
+computed again (:func:`walkforward_job`); what the command shows is read back from the stored run either
+way (:func:`load_walkforward`).
 """
 
 from __future__ import annotations
