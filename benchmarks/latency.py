@@ -42,6 +42,7 @@ def commands(data: Path, results: Path) -> dict[str, list[str]]:
     csv = ["--source", "csv", "--data-dir", str(data), "--results-dir", str(results)]
     cfg = str(REPO / "configs" / "corr_breakdown.yaml")
     episodes = str(REPO / "configs" / "episodes" / "hsi_spx_divergence.yaml")
+    walk = str(REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml")
     grid = results / "grid_5061.yaml"
     grid.write_text(CONFIG, encoding="utf-8")
     shipped = sorted(str(p) for p in (REPO / "configs").glob("*.yaml"))
@@ -56,6 +57,8 @@ def commands(data: Path, results: Path) -> dict[str, list[str]]:
         "episodes": ["episodes", episodes, "--signal", "corr", "--low", *csv, "--format", "json"],
         "compare (all)": ["compare", *shipped, *csv],
         "sweep (5,061)": ["sweep", str(grid), *csv, "--force", "--format", "csv"],
+        "walkforward (392)": ["walkforward", walk, *csv, "--force", "--format", "csv"],
+        "walkforward (reused)": ["walkforward", walk, *csv, "--format", "csv"],
     }
 
 

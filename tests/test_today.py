@@ -287,6 +287,7 @@ def test_an_end_before_the_sources_last_date_is_said_and_not_called_stale(config
     assert us["last_date"] == closes("TESTUS.csv").index[-1].date().isoformat() and us["stale"] is False
     text = " ".join(row["warnings"])
     assert "data.end (or --end) cuts the data at 2024-02-07" in text
+    assert text.endswith("; without it, today decides as of the sources' last common date")  # a sentence
     assert "is stale" not in text and "the last date every series has data" not in text
 
 

@@ -160,7 +160,7 @@ def _warnings(found: Today, data: tuple[SeriesState, ...], loaded: LoadedPanel, 
     if cut:
         out.append(
             f"decided as of {found.as_of}: data.end (or --end) cuts the data at {end}, and the sources go on "
-            f"({', '.join(cut)}); without it, the decision of the last date"
+            f"({', '.join(cut)}); without it, today decides as of the sources' last common date"
         )
     later = [
         f"{s.symbol} {s.last_date}"
