@@ -610,6 +610,39 @@ def test_resume_finishes_a_stopped_forced_run_of_a_stored_sweep(small, tmp_path:
     pd.testing.assert_frame_equal(pd.read_parquet(stored / "combos.parquet"), first)
 
 
+@pytest.mark.parametrize("when", ["before it is stored", "once it is stored"])
+def test_ctrl_c_after_the_chunks_says_whether_the_sweep_was_stored(small, tmp_path: Path, monkeypatch, when) -> None:
+    """Ctrl-C while the overfitting statistics are computed leaves every chunk kept (--resume finishes it); Ctrl-C
+    while the stored sweep is indexed leaves it stored, and says so (the same command shows it), not '--resume'."""
+    import engine.jobs.sweep as job
+    from engine.store.catalog import Catalog
+
+    args = ["sweep", str(small[0]), "--results-dir", str(tmp_path / "r"), "--chunk-size", "10"]
+    real = Catalog.record_sweep if when == "once it is stored" else job.overfitting_stats
+
+    def interrupted(*a, **kw):
+        real(*a, **kw)
+        raise KeyboardInterrupt
+
+    if when == "once it is stored":
+        monkeypatch.setattr(Catalog, "record_sweep", interrupted)
+    else:
+        monkeypatch.setattr(job, "overfitting_stats", interrupted)
+    stopped = invoke(*args)
+    monkeypatch.undo()
+    assert stopped.exit_code == 130 and stopped.stdout == ""
+    [kept] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()
+    if when == "once it is stored":
+        assert stopped.stderr.strip() == f"stopped (Ctrl-C); the sweep is stored in {kept}: the same command shows it"
+        again = invoke(*args)
+        assert again.exit_code == 0 and f"reused {kept}" in again.stdout
+    else:
+        assert kept.name.startswith(".partial-")
+        assert stopped.stderr.strip() == "stopped (Ctrl-C): every chunk finished is kept; continue with --resume"
+        again = invoke(*args, "--resume")
+        assert again.exit_code == 0 and "resumed: 7 of 7 chunks kept" in " ".join(again.stderr.split())
+
+
 def test_a_sweep_another_process_is_computing_is_not_offered_for_resume(small, tmp_path: Path, monkeypatch) -> None:
     """Its chunks look like a stopped sweep's: while their writer runs, a second command (with or without
     --resume) says it is running, in one line; once it is gone, --resume continues the chunks."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -170,9 +170,10 @@ def print_printout(printout: Printout) -> None:
 
 
 @contextmanager
-def user_errors(stopped: str = "stopped (Ctrl-C)") -> Iterator[None]:
+def user_errors(stopped: str | Callable[[], str] = "stopped (Ctrl-C)") -> Iterator[None]:
     """Run a command's work: a :class:`UserError` becomes ``error: <one line>`` on stderr and exit code 2;
-    Ctrl-C, also when a compiled call turned it into another error, prints ``stopped`` and exits with 130."""
+    Ctrl-C, also when a compiled call turned it into another error, prints ``stopped`` (or what it returns,
+    when the message depends on how far the command got) and exits with 130."""
     try:
         yield
     except UserError as err:
@@ -187,7 +188,7 @@ def user_errors(stopped: str = "stopped (Ctrl-C)") -> Iterator[None]:
     except (KeyboardInterrupt, Exception) as exc:
         if not _interrupted(exc):
             raise
-        err_console().print(stopped, markup=False)
+        err_console().print(stopped if isinstance(stopped, str) else stopped(), markup=False)
         raise typer.Exit(130) from None
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 import functools
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -177,8 +178,8 @@ def sweep(
     from engine.jobs.chunk_workers import check_cluster
     from engine.jobs.sweep import SweepOptions, run_sweep, sweep_engines, sweep_top
 
-    env, err = dict(os.environ), err_console()
-    with user_errors(_STOPPED), compile_notice():
+    env, err, stop = dict(os.environ), err_console(), _Stopped()
+    with user_errors(stop), compile_notice():
         pair = _heatmap_pair(heatmap, output)
         browser = report_target(report, png, report_rows=report_rows)  # refuse before running anything
         vectorbt, sim = sweep_engines(engine.value)
@@ -188,10 +189,9 @@ def sweep(
         sopts = SweepOptions(max_combos, chunk_size, resume, check_cluster(cluster), workers=workers, simulator=sim)
         with _progress_bar(err) as progress:
             now, say = dt.datetime.now(dt.UTC), functools.partial(err.print, markup=False)
-            outcome = run_sweep(config, opts, sopts, env=env, now=now, progress=progress, say=say)
+            outcome = run_sweep(config, opts, sopts, env=env, now=now, progress=progress, say=say, located=stop.locate)
         _exit_if_stopped(outcome, err)
-    stored = f"stopped (Ctrl-C); the sweep is stored in {outcome.sweep_dir}: the same command shows it"
-    with user_errors(stored), compile_notice():
+    with user_errors(_STORED.format(outcome.sweep_dir)), compile_notice():
         rows = sweep_top(outcome, opts, env=env, sort=sort, top=top, reps=reps)
         _write_heatmap(outcome, pair, heatmap_metric or sort, output)
         written = _write_report(
@@ -201,8 +201,35 @@ def sweep(
     _emit(outcome, rows, format, reps=reps, sort=sort, heatmap_output=output if pair else None, written=written)
 
 
-#: What Ctrl-C outside the chunks says (the chunks themselves stop with :func:`_exit_if_stopped`'s count).
+#: What Ctrl-C outside the chunks says (the chunks themselves stop with :func:`_exit_if_stopped`'s count), before
+#: the sweep is stored, and once it is.
 _STOPPED = "stopped (Ctrl-C): every chunk finished is kept; continue with --resume"
+_STORED = "stopped (Ctrl-C); the sweep is stored in {}: the same command shows it"
+
+
+class _Stopped:
+    """What Ctrl-C says while the sweep runs: :data:`_STORED` once this command has stored it (its ``sweep.json``
+    written since the command started, no stopped run of it left), else :data:`_STOPPED`."""
+
+    def __init__(self) -> None:
+        self.started = time.time()
+        self.final: Path | None = None
+
+    def locate(self, final: Path) -> None:
+        """Told the sweep's directory once its id is known."""
+        self.final = final
+
+    def __call__(self) -> str:
+        final = self.final
+        if final is None or (final.parent / f".partial-{final.name}").exists():
+            return _STOPPED
+        try:
+            stored = (final / "sweep.json").stat().st_mtime >= self.started
+        except OSError:
+            stored = False
+        return _STORED.format(final) if stored else _STOPPED
+
+
 _REUSED = "reused {} (same config, data and code; --force runs again)"
 
 

@@ -129,12 +129,14 @@ def sweep_job(
     progress: ProgressFn | None = None,
     record: Callable[[Path], None] | None = None,
     say: Callable[[str], None] | None = None,
+    located: Callable[[Path], None] | None = None,
 ) -> SweepOutcome:
     """Run (or reuse, or resume) the sweep of the config at ``path``; see the module docstring.
 
     ``resolve`` applies the command line to the config; ``load`` loads its panel with a given
     warm-up; ``record`` indexes a finished sweep directory in the catalog; ``say`` is told, before any
-    chunk is computed, what the user should know of stopped sweeps (:func:`_stopped_lines`).  While
+    chunk is computed, what the user should know of stopped sweeps (:func:`_stopped_lines`); ``located``, the
+    sweep's directory as soon as its id is known (what Ctrl-C says depends on whether it is stored).  While
     this process computes the sweep it holds it (:func:`engine.store.sweeps.held`): a second command
     of the same sweep is refused in one line instead of taking its chunks for a stopped sweep's.
     """
@@ -142,6 +144,8 @@ def sweep_job(
     sid = sweep_id(cfg, loaded.loaded_key, code_fingerprint(), options.simulator)  # the rows it reads, warm-up too
     parent = results_dir / cfg.name / "sweeps"
     final, staging = parent / sid, parent / f".partial-{sid}"
+    if located is not None:  # told where the sweep is stored (what Ctrl-C says depends on it)
+        located(final)
     stopped_here = (staging / "meta.json").is_file()  # a stopped run of this very sweep (a --force run, say)
     if final.is_dir() and (final / "sweep.json").is_file() and not force and not (options.resume and stopped_here):
         outcome = load_sweep(final)
@@ -457,6 +461,7 @@ def run_sweep(
     now: dt.datetime,
     progress: ProgressFn | None = None,
     say: Callable[[str], None] | None = None,
+    located: Callable[[Path], None] | None = None,
 ) -> SweepOutcome:
     """``seesaw sweep``: resolve the command line, load the data, run or reuse, index the result."""
     providers: dict = {}
@@ -481,6 +486,7 @@ def run_sweep(
         progress=progress,
         record=catalog.record_sweep,
         say=say,
+        located=located,
     )
 
 
