@@ -878,6 +878,13 @@ def test_walkforward_command_stores_a_run_that_compare_shows(tmp_path: Path) -> 
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert len(doc["folds"]) == 6 and doc["out_of_sample"]["name"] == "small_sweep_walkforward"
+    assert (doc["train"], doc["test"], doc["step"], doc["select"], doc["combinations"]) == (
+        "3y",
+        "1y",
+        "1y",
+        "sharpe",
+        64,
+    )
     assert Path(doc["run_dir"]).is_dir()
     plain = REPO / "configs" / "static_60_40.yaml"
     assert invoke("run", str(plain), "--source", "synthetic", "--results-dir", results).exit_code == 0
@@ -1001,6 +1008,10 @@ def test_overlapping_walkforward_folds_score_each_choice_only_while_it_trades(tm
     assert [row[at][0] for row in shown.rows] == [f["scored_to"] for f in folds]
     said = unescape(page)
     assert "The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before" in said
+    table = invoke(*args[:-2], "--results-dir", str(tmp_path / "results")).stdout  # the text table: its OOS to
+    assert "OOS to" in table
+    rows = {line.split()[0]: line.split() for line in table.splitlines() if re.match(r"\d+\s+\d{4}-", line)}
+    assert [rows[str(f["fold"])][4] for f in folds] == [f["scored_to"] for f in folds]
     equity = pd.read_csv(Path(doc["run_dir"]) / "equity.csv", index_col="date", parse_dates=True)["value"]
     for fold, after in itertools.pairwise(folds):
         assert fold["scored_to"] == str((equity.index[equity.index < after["test_start"]][-1]).date())

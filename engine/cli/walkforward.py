@@ -128,6 +128,8 @@ def _write_output(
 
         doc = {
             "select": select,
+            **{k: wf.settings[k] for k in ("train", "test", "step")},
+            "combinations": wf.combinations,
             "folds": wf.folds.to_dict(orient="records"),
             "out_of_sample": wf.strategy,
             "benchmarks": wf.benchmarks,

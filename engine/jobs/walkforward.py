@@ -312,6 +312,7 @@ class StoredWalkForward:
     name: str  # the swept config's name (the run's is ``<name>_walkforward``)
     synthetic: bool
     combinations: int
+    settings: dict[str, str]  # train, test, step (durations) and select, as stored
     folds: pd.DataFrame  # one row per fold, as ``walkforward_table`` made it
     strategy: dict[str, Any]  # the stitched run's metrics
     benchmarks: list[dict[str, Any]]
@@ -328,6 +329,7 @@ def load_walkforward(run_dir: Path, *, reused: bool) -> StoredWalkForward:
         name=run.name.removesuffix("_walkforward"),
         synthetic=bool(run.manifest.get("synthetic", False)),
         combinations=int(block["combinations"]),
+        settings={k: str(block[k]) for k in ("train", "test", "step", "select")},
         folds=pd.DataFrame.from_records(block["folds"]),
         strategy=run.metrics["strategy"],
         benchmarks=run.metrics["benchmarks"],

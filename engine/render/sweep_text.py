@@ -253,7 +253,9 @@ def _fold_header(key: str) -> str:
     side, _, metric = key.partition("_")
     if side in ("is", "oos") and metric in {s.name for s in SPECS}:
         return f"{side.upper()} {spec(metric).label}"
-    return {"train_start": "Train from", "test_start": "Test from", "test_end": "Test to"}.get(key, key)
+    return {"train_start": "Train from", "test_start": "Test from", "test_end": "Test to", "scored_to": "OOS to"}.get(
+        key, key
+    )
 
 
 def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], width: int | None) -> Printout:
@@ -262,7 +264,8 @@ def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], widt
     ``train_end`` is left out: a training window always ends on the date before its test starts,
     which the first caption line says; ``--format csv|json`` keep it.
     """
-    keys = [k for k in folds.columns if k not in ("fold", "train_end", "scored_to")]
+    overlap = bool((folds["scored_to"] != folds["test_end"]).any())  # --step shorter than --test
+    keys = [k for k in folds.columns if k not in ("fold", "train_end") and (overlap or k != "scored_to")]
     columns = [FitColumn(k, _fold_header(k)) for k in keys]
     records = folds.to_dict(orient="records")
     cells = [
@@ -275,10 +278,11 @@ def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], widt
         "IS: in sample, the training window a fold's combination was chosen on; OOS: out of sample, its test "
         "window. Each training window ends on the date before its test starts (train_end in --format csv and json)."
     )
-    if (folds["scored_to"] != folds["test_end"]).any():  # --step shorter than --test: the windows overlap
+    if overlap:
         note += (
             " The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before the "
-            "next fold's test starts, when that fold's combination takes over (scored_to in --format csv and json); "
+            "next fold's test starts, when that fold's combination takes over (OOS to; scored_to in --format csv "
+            "and json); "
             "a CAGR or Sharpe over such a window, under a year, extrapolates it to a year."
         )
     return Printout([*fitted.tables, note, *caption], fitted.width, wrap=width is not None)
