@@ -333,3 +333,8 @@ def test_a_monthly_rule_says_its_next_decision_is_the_months_last_date(data_dir:
     assert "No order is decided" not in invoke(config, *args, "--end", month_end, "--now", month_end).stdout
     (change,) = today_json(str(CONFIGS / "corr_breakdown.yaml"), *args, "--end", month_end, "--now", month_end)
     assert change["next_decision"] is None  # on_change: no calendar decides, a change does
+    # May 2024's last date: relative_momentum's targets held (all US), and its monthly order rebalances to them
+    may = (str(CONFIGS / "relative_momentum.yaml"), *args, "--end", "2024-05-31", "--now", "2024-05-31T22:00")
+    (held,) = today_json(*may)
+    assert held["decided_on_as_of"] and [(g["asset"], g["from"], g["to"]) for g in held["pending"]] == [("us", 1, 1)]
+    assert "from = to: a rebalance back to the target (rebalance: monthly)" in invoke(*may).stdout

@@ -186,8 +186,13 @@ def _pending(row: dict[str, Any]) -> Table | Text:
     for g in row["pending"]:
         session = (g["session"] or "none") + (" (closed)" if g["session_closed"] else "")
         table.add_row(g["asset"], g["market"], _pct(g["from"]), _pct(g["to"]), g["decided"], session)
+    captions = []
+    if any(abs(g["from"] - g["to"]) <= 1e-12 for g in row["pending"]):  # the targets held: prices moved the weights
+        captions.append(f"from = to: a rebalance back to the target (rebalance: {row['execution']['rebalance']})")
     if any(g["session_closed"] for g in row["pending"]):
-        table.caption = f"(closed): closed by the clock; this report is as of {row['as_of']}"
+        captions.append(f"(closed): closed by the clock; this report is as of {row['as_of']}")
+    if captions:
+        table.caption = "\n".join(captions)
         table.caption_justify = "left"
     return table
 
