@@ -338,3 +338,39 @@ def test_a_monthly_rule_says_its_next_decision_is_the_months_last_date(data_dir:
     (held,) = today_json(*may)
     assert held["decided_on_as_of"] and [(g["asset"], g["from"], g["to"]) for g in held["pending"]] == [("us", 1, 1)]
     assert "from = to: a rebalance back to the target (rebalance: monthly)" in invoke(*may).stdout
+
+
+def test_a_change_already_ordered_or_left_to_a_band_is_said_as_it_is(data_dir: Path, tmp_path: Path) -> None:
+    """lag 2: the switch decided on 2024-12-23 is pending on the 24th, so the rules' targets differing from the
+    weights in force is no unordered change (no line).  A band with ``every: monthly`` decides on a drift any
+    day as well as at the month's end: the line says both, and the json's execution gives the band."""
+    lagged = tmp_path / "lagged.yaml"
+    lagged.write_text(
+        (CONFIGS / "corr_breakdown.yaml")
+        .read_text()
+        .replace("{lag: 1, rebalance: on_change}", "{lag: 2, rebalance: on_change}")
+    )
+    args = ("--source", "csv", "--data-dir", str(data_dir))
+    day = ("--end", "2024-12-24", "--now", "2024-12-24T23:00")
+    (row,) = today_json(str(lagged), *args, *day)
+    assert row["changes"] and not row["decided_on_as_of"]
+    assert {(g["asset"], g["to"], g["decided"]) for g in row["pending"]} == {
+        ("hk", 0, "2024-12-23"),
+        ("us", 1, "2024-12-23"),
+    }
+    assert "No order is decided" not in invoke(str(lagged), *args, *day).stdout
+    banded = tmp_path / "banded.yaml"
+    banded.write_text(
+        (CONFIGS / "zscore_tilt.yaml")
+        .read_text()
+        .replace("rebalance: monthly}", "rebalance: {band: 0.02, every: monthly}}", 1)
+    )
+    day = ("--end", "2024-06-17", "--now", "2024-06-17")
+    (row,) = today_json(str(banded), *args, *day)
+    assert row["execution"]["band"] == 0.02 and row["execution"]["rebalance"] == "monthly"
+    assert (row["decided_on_as_of"], row["next_decision"]) == (False, "2024-06-28")
+    said = " ".join(invoke(str(banded), *args, *day).stdout.split())
+    assert (
+        "No order is decided on 2024-06-17 (rebalance: band 0.02, every monthly): next is what the rules give that "
+        "day; an order is decided when a weight drifts more than 0.02 from its target, or on 2024-06-28"
+    ) in said

@@ -122,21 +122,41 @@ def _weights(row: dict[str, Any]) -> list[Table | Text]:
     table = _table("Weights", "asset", "in force", "next", "change", "actual")
     for asset, w in row["weights"].items():
         nxt = row["next_weights"][asset]
-        change = "" if abs(nxt - w) <= 1e-12 else f"{nxt - w:+.1%}"
-        table.add_row(asset, _pct(w), _pct(nxt), change, _pct(row["actual_weights"][asset]))
-    if not row["changes"] or row["decided_on_as_of"]:
+        table.add_row(asset, _pct(w), _pct(nxt), _change(nxt - w), _pct(row["actual_weights"][asset]))
+    if row["decided_on_as_of"] or not _unordered(row):
         return [table]
-    mode, when = row["execution"]["rebalance"], row["next_decision"]  # a change no order follows yet: say when
-    later = f"the next decision is on {when}, with the rules' targets then" if when else _UNDECIDED.get(mode, "")
-    said = f"No order is decided on {row['as_of']} (rebalance: {mode}): next is what the rules give that day; "
-    return [table, Text(said + (later or "no decision is scheduled"))]
+    ex, when = row["execution"], row["next_decision"]  # a change no order follows yet: say when one may
+    mode, band = ex["rebalance"], ex["band"]
+    if band is not None:
+        shown = f"band {band:g}" + ("" if mode == "band" else f", every {mode}")
+        later = f"an order is decided when a weight drifts more than {band:g} from its target" + (
+            f", or on {when}" if when else ""
+        )
+    else:
+        shown = mode
+        later = (
+            f"the next decision is on {when}, with the rules' targets then"
+            if when
+            else "one is decided when they change"
+        )
+    said = f"No order is decided on {row['as_of']} (rebalance: {shown}): next is what the rules give that day; "
+    return [table, Text(said + later)]
 
 
-#: When a rebalance mode without a calendar decides (``today``'s line under the weights).
-_UNDECIDED = {
-    "band": "an order is decided when a weight drifts past the band",
-    "on_change": "one is decided when the targets change",
-}
+def _change(x: float) -> str:
+    """A change of weight: none within 1e-12, one under 0.05 points with two significant digits (not ``+0.0%``)."""
+    if abs(x) <= 1e-12:
+        return ""
+    return f"{x:+.1%}" if abs(x) >= 0.0005 else f"{x * 100:+.2g}%"
+
+
+def _unordered(row: dict[str, Any]) -> bool:
+    """Whether the rules' targets on ``as_of`` differ from the ones the account holds or is moving to (the weights
+    in force with the pending legs applied, in the order they fill)."""
+    settled = dict(row["weights"])
+    for g in row["pending"]:
+        settled[g["asset"]] = g["to"]
+    return any(abs(row["next_weights"][a] - settled[a]) > 1e-12 for a in settled if a != "cash")
 
 
 def _signals(row: dict[str, Any]) -> Table | Text:

@@ -109,7 +109,8 @@ def today_configs(
 
 def _execution(cfg: StrategyConfig) -> dict[str, Any]:
     ex = cfg.execution
-    return {"lag": ex.lag, "fill": ex.fill, "allow_same_bar": ex.allow_same_bar, "rebalance": ex.mode}
+    mode = {"lag": ex.lag, "fill": ex.fill, "allow_same_bar": ex.allow_same_bar, "rebalance": ex.mode}
+    return {**mode, "band": ex.band}
 
 
 def _series_states(
