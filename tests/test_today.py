@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -369,6 +370,8 @@ def test_a_change_already_ordered_or_left_to_a_band_is_said_as_it_is(data_dir: P
     (row,) = today_json(str(banded), *args, *day)
     assert row["execution"]["band"] == 0.02 and row["execution"]["rebalance"] == "monthly"
     assert (row["decided_on_as_of"], row["next_decision"]) == (False, "2024-06-28")
+    tiny = invoke(str(banded), *args, "--end", "2024-06-14", "--now", "2024-06-14").stdout  # 45.0% to 45.0%
+    assert re.search(r"^us\s+45\.0%\s+45\.0%\s+-0\.024%", tiny, re.M) and "+0.0%" not in tiny, tiny
     said = " ".join(invoke(str(banded), *args, *day).stdout.split())
     assert (
         "No order is decided on 2024-06-17 (rebalance: band 0.02, every monthly): next is what the rules give that "
