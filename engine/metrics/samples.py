@@ -7,8 +7,8 @@
   year of trading dates, 2023-01-03 to 2023-12-29, is 360 days), the metrics whose spec is ``annualised``
   (:mod:`engine.metrics.specs`) become NaN in every output (shown as "–"), and one note says so.
   Total return, drawdowns, final value and counts stay.
-* **A regime side seen for less than a year of days** has its annualised return and Sharpe
-  withheld in the same way.
+* **A regime side seen for less than a year of days** (its share of the window's years, by the same rule)
+  has its annualised return and Sharpe withheld in the same way.
 * **Statistics of daily returns over fewer than :data:`MIN_RETURNS` returns** (the Sharpe
   interval, PSR, P(SR>ref), DSR, SPA) are shown with a note giving the count: they are computed
   correctly but rest on too little.
@@ -118,7 +118,7 @@ def withhold_annualised(rows: Iterable[MutableMapping[str, Any]], years: float, 
     short_regime = []
     for side in ("in", "out"):
         share = next((row.get(f"regime_{side}_share") for row in rows if f"regime_{side}_share" in row), None)
-        if share is not None and math.isfinite(share) and share * years < MIN_YEARS:
+        if share is not None and math.isfinite(share) and not spans_a_year(share * covered):
             for row in rows:
                 _nan_keys(row, (f"regime_{side}_{k}" for k in _REGIME_ANNUALISED))
             short_regime.append("in the regime" if side == "in" else "outside it")
@@ -171,7 +171,7 @@ def episode_notes(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
 
 def withhold_short_runs(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
     """Withhold, in place, the annualised figures of every run row (``seesaw run``'s table) whose own
-    window, its ``years``, is under :data:`MIN_YEARS`; return the note naming those runs."""
+    window, its ``years``, is not a year (:func:`annualised_shown`); return the note naming those runs."""
     short = [row for row in rows if not annualised_shown(row)]
     for row in short:
         _nan_keys(row, ANNUALISED)

@@ -56,6 +56,18 @@ def test_a_regime_side_under_a_year_is_withheld() -> None:
     assert any("in the regime" in n for n in notes)
 
 
+def test_a_regime_held_over_a_calendar_year_of_trading_dates_is_a_year_as_the_window_is() -> None:
+    """2023's trading dates (360 days, 257 returns) are a year: so is the regime that held on all of them
+    (its figures kept, as the window's are); held on 95% of them it is not (withheld, and said)."""
+    whole = [_row(regime_in_share=1.0, regime_in_return=0.3, regime_in_sharpe=2.0, regime_out_share=0.0)]
+    notes = withhold_annualised(whole, 360 / 365.25, 257)
+    assert whole[0]["cagr"] == 1.0 and whole[0]["regime_in_return"] == 0.3 and whole[0]["regime_in_sharpe"] == 2.0
+    assert not any("in the regime" in n for n in notes)
+    most = [_row(regime_in_share=0.95, regime_in_return=0.3, regime_in_sharpe=2.0, regime_out_share=0.05)]
+    assert any("in the regime" in n for n in withhold_annualised(most, 360 / 365.25, 257))
+    assert math.isnan(most[0]["regime_in_return"]) and most[0]["cagr"] == 1.0
+
+
 def test_thin_records_are_named_and_buy_and_hold_is_not() -> None:
     rows = [
         _row(name="thin", switches_per_year=0.5, years=4.0),  # 2 switches
