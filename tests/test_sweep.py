@@ -613,7 +613,8 @@ def test_resume_finishes_a_stopped_forced_run_of_a_stored_sweep(small, tmp_path:
 @pytest.mark.parametrize("when", ["before it is stored", "once it is stored"])
 def test_ctrl_c_after_the_chunks_says_whether_the_sweep_was_stored(small, tmp_path: Path, monkeypatch, when) -> None:
     """Ctrl-C while the overfitting statistics are computed leaves every chunk kept (--resume finishes it); Ctrl-C
-    while the stored sweep is indexed leaves it stored, and says so (the same command shows it), not '--resume'."""
+    while the stored sweep is indexed leaves it stored, and says so (the same command shows it), not '--resume';
+    so does Ctrl-C while a stored sweep is read to be shown."""
     import engine.jobs.sweep as job
     from engine.store.catalog import Catalog
 
@@ -636,6 +637,13 @@ def test_ctrl_c_after_the_chunks_says_whether_the_sweep_was_stored(small, tmp_pa
         assert stopped.stderr.strip() == f"stopped (Ctrl-C); the sweep is stored in {kept}: the same command shows it"
         again = invoke(*args)
         assert again.exit_code == 0 and f"reused {kept}" in again.stdout
+
+        def reading_stopped(*a, **kw):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(job, "load_sweep", reading_stopped)
+        reading = invoke(*args)
+        assert reading.exit_code == 130 and reading.stderr.strip() == stopped.stderr.strip()
     else:
         assert kept.name.startswith(".partial-")
         assert stopped.stderr.strip() == "stopped (Ctrl-C): every chunk finished is kept; continue with --resume"

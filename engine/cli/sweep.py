@@ -9,7 +9,6 @@ import datetime as dt
 import functools
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -189,7 +188,7 @@ def sweep(
         sopts = SweepOptions(max_combos, chunk_size, resume, check_cluster(cluster), workers=workers, simulator=sim)
         with _progress_bar(err) as progress:
             now, say = dt.datetime.now(dt.UTC), functools.partial(err.print, markup=False)
-            outcome = run_sweep(config, opts, sopts, env=env, now=now, progress=progress, say=say, located=stop.locate)
+            outcome = run_sweep(config, opts, sopts, env=env, now=now, progress=progress, say=say, stage=stop.at)
         _exit_if_stopped(outcome, err)
     with user_errors(_STORED.format(outcome.sweep_dir)), compile_notice():
         rows = sweep_top(outcome, opts, env=env, sort=sort, top=top, reps=reps)
@@ -208,26 +207,20 @@ _STORED = "stopped (Ctrl-C); the sweep is stored in {}: the same command shows i
 
 
 class _Stopped:
-    """What Ctrl-C says while the sweep runs: :data:`_STORED` once this command has stored it (its ``sweep.json``
-    written since the command started, no stopped run of it left), else :data:`_STOPPED`."""
+    """What Ctrl-C says while the sweep runs, by how far it got (the job tells it, :func:`engine.jobs.sweep.sweep_job`):
+    nothing computed yet, :data:`_STOPPED` while computing, :data:`_STORED` once stored (or while a stored one is read).
+    """
 
     def __init__(self) -> None:
-        self.started = time.time()
-        self.final: Path | None = None
+        self.stage, self.final = "", Path()
 
-    def locate(self, final: Path) -> None:
-        """Told the sweep's directory once its id is known."""
-        self.final = final
+    def at(self, stage: str, final: Path) -> None:
+        self.stage, self.final = stage, final
 
     def __call__(self) -> str:
-        final = self.final
-        if final is None or (final.parent / f".partial-{final.name}").exists():
-            return _STOPPED
-        try:
-            stored = (final / "sweep.json").stat().st_mtime >= self.started
-        except OSError:
-            stored = False
-        return _STORED.format(final) if stored else _STOPPED
+        if self.stage == "stored":
+            return _STORED.format(self.final)
+        return _STOPPED if self.stage == "computing" else "stopped (Ctrl-C): nothing was computed"
 
 
 _REUSED = "reused {} (same config, data and code; --force runs again)"

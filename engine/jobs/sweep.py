@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
@@ -54,6 +54,7 @@ from engine.store.sweeps import (
     running,
     save_chunk,
     stopped_elsewhere,
+    stopped_lines,
     stopped_meta,
     write_blocks,
     write_sweep,
@@ -129,14 +130,15 @@ def sweep_job(
     progress: ProgressFn | None = None,
     record: Callable[[Path], None] | None = None,
     say: Callable[[str], None] | None = None,
-    located: Callable[[Path], None] | None = None,
+    stage: Callable[[str, Path], None] | None = None,
 ) -> SweepOutcome:
     """Run (or reuse, or resume) the sweep of the config at ``path``; see the module docstring.
 
     ``resolve`` applies the command line to the config; ``load`` loads its panel with a given
     warm-up; ``record`` indexes a finished sweep directory in the catalog; ``say`` is told, before any
-    chunk is computed, what the user should know of stopped sweeps (:func:`_stopped_lines`); ``located``, the
-    sweep's directory as soon as its id is known (what Ctrl-C says depends on whether it is stored).  While
+    chunk is computed, what the user should know of stopped sweeps (:func:`engine.store.sweeps.stopped_lines`);
+    ``stage``, with the sweep's directory, ``computing`` before its chunks and ``stored`` once it is in place, or
+    reused (what Ctrl-C says depends on it).  While
     this process computes the sweep it holds it (:func:`engine.store.sweeps.held`): a second command
     of the same sweep is refused in one line instead of taking its chunks for a stopped sweep's.
     """
@@ -144,10 +146,10 @@ def sweep_job(
     sid = sweep_id(cfg, loaded.loaded_key, code_fingerprint(), options.simulator)  # the rows it reads, warm-up too
     parent = results_dir / cfg.name / "sweeps"
     final, staging = parent / sid, parent / f".partial-{sid}"
-    if located is not None:  # told where the sweep is stored (what Ctrl-C says depends on it)
-        located(final)
+    told = stage or (lambda _stage, _final: None)
     stopped_here = (staging / "meta.json").is_file()  # a stopped run of this very sweep (a --force run, say)
     if final.is_dir() and (final / "sweep.json").is_file() and not force and not (options.resume and stopped_here):
+        told("stored", final)
         outcome = load_sweep(final)
         if say is not None and stopped_here and not running(staging):
             say(
@@ -155,29 +157,21 @@ def sweep_job(
                 "the stopped one instead, or remove the directory to free its space"
             )
         return dataclasses.replace(outcome, cfg=cfg, loaded=loaded, reused=True)
+    told("computing", final)
+
+    def stored(sweep_dir: Path) -> None:  # called once the sweep is in place
+        told("stored", sweep_dir)
+        if record is not None:
+            record(sweep_dir)
+
     with held(staging):
         nothing_to_resume = options.resume and not (staging / "meta.json").is_file()
         meta = _staging_meta(staging, cfg, g, loaded, options, resume=options.resume, force=force)
         if say is not None:  # the other stopped sweeps are looked for only when someone is told of them
-            for line in _stopped_lines(cfg.name, nothing_to_resume, stopped_elsewhere(staging, meta)):
+            for line in stopped_lines(cfg.name, nothing_to_resume, stopped_elsewhere(staging, meta)):
                 say(line)
         ctx = prepare(cfg, loaded, engine=engine, reference=options.reference, simulator=options.simulator)  # type: ignore[arg-type]
-        return _computed(ctx, g, meta, (staging, final), options, now=now, progress=progress, record=record)
-
-
-def _stopped_lines(name: str, nothing_to_resume: bool, others: Sequence[str]) -> list[str]:
-    """That ``--resume`` found nothing to continue, and each stopped sweep of config ``name`` that this one
-    cannot continue (another grid, data, code or engine), whose directory stays until removed."""
-    lines = []
-    if nothing_to_resume:
-        lines.append(
-            "nothing to resume: no stopped sweep of this config, data, code and engine; this sweep starts afresh"
-        )
-    for other in others:
-        lines.append(
-            f"a stopped sweep of {name} that this one cannot continue: {other}; remove the directory to free its space"
-        )
-    return lines
+        return _computed(ctx, g, meta, (staging, final), options, now=now, progress=progress, record=stored)
 
 
 def _computed(
@@ -461,7 +455,7 @@ def run_sweep(
     now: dt.datetime,
     progress: ProgressFn | None = None,
     say: Callable[[str], None] | None = None,
-    located: Callable[[Path], None] | None = None,
+    stage: Callable[[str, Path], None] | None = None,
 ) -> SweepOutcome:
     """``seesaw sweep``: resolve the command line, load the data, run or reuse, index the result."""
     providers: dict = {}
@@ -486,7 +480,7 @@ def run_sweep(
         progress=progress,
         record=catalog.record_sweep,
         say=say,
-        located=located,
+        stage=stage,
     )
 
 

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +50,7 @@ __all__ = [
     "save_chunk",
     "savez",
     "stopped_elsewhere",
+    "stopped_lines",
     "stopped_meta",
     "write_blocks",
     "write_sweep",
@@ -144,6 +145,21 @@ def stopped_elsewhere(staging: Path, meta: Mapping[str, Any]) -> tuple[str, ...]
         changed = [name for keys, name in _IDENTITY if any(theirs.get(k) != meta.get(k) for k in keys)]
         found.append(f"{other} ({done}; {' and '.join(changed) or 'the config'} changed)")
     return tuple(found)
+
+
+def stopped_lines(name: str, nothing_to_resume: bool, others: Sequence[str]) -> list[str]:
+    """That ``--resume`` found nothing to continue, and each stopped sweep of config ``name`` that this one
+    cannot continue (another grid, data, code or engine), whose directory stays until removed."""
+    lines = []
+    if nothing_to_resume:
+        lines.append(
+            "nothing to resume: no stopped sweep of this config, data, code and engine; this sweep starts afresh"
+        )
+    for other in others:
+        lines.append(
+            f"a stopped sweep of {name} that this one cannot continue: {other}; remove the directory to free its space"
+        )
+    return lines
 
 
 #: The file of a sweep's staging directory naming the process computing its chunks (for messages only: the
