@@ -651,6 +651,18 @@ def test_ctrl_c_after_the_chunks_says_whether_the_sweep_was_stored(small, tmp_pa
         assert again.exit_code == 0 and "resumed: 7 of 7 chunks kept" in " ".join(again.stderr.split())
 
 
+def test_ctrl_c_before_any_chunk_is_computed_says_nothing_was(small, tmp_path: Path, monkeypatch) -> None:
+    """Stopped while the config and data are read: no 'chunks kept', no '--resume' (there is nothing to resume)."""
+    import engine.jobs.sweep as job
+
+    def stopped(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(job, "load_sweep_config", stopped)
+    result = invoke("sweep", str(small[0]), "--results-dir", str(tmp_path / "r"))
+    assert result.exit_code == 130 and result.stderr.strip() == "stopped (Ctrl-C): nothing was computed"
+
+
 def test_a_sweep_another_process_is_computing_is_not_offered_for_resume(small, tmp_path: Path, monkeypatch) -> None:
     """Its chunks look like a stopped sweep's: while their writer runs, a second command (with or without
     --resume) says it is running, in one line; once it is gone, --resume continues the chunks."""
