@@ -107,28 +107,24 @@ def walkforward(
             from engine.jobs.report import walkforward_report_job
 
             written = walkforward_report_job(run_dir, output=report, png_dir=png, browser=browser)
-    _write_output(shown, written, format, select=select, windows=(train, test, step or test))
+    _write_output(shown, written, format)
 
 
 def _write_output(
     wf: StoredWalkForward,
     written: list[Path],
     fmt: SweepFormat,
-    *,
-    select: str,
-    windows: tuple[str, str, str],
 ) -> None:
     """The result in ``fmt`` on stdout; the report files written after it (on stderr unless a table)."""
     if fmt is SweepFormat.table:
-        _print_table(wf, select=select, windows=windows)
+        _print_table(wf)
         print_written(written, out_console())
         return
     if fmt is SweepFormat.json:
         from engine.store.rundir import dumps_json
 
         doc = {
-            "select": select,
-            **{k: wf.settings[k] for k in ("train", "test", "step")},
+            **{k: wf.settings[k] for k in ("select", "train", "test", "step")},
             "combinations": wf.combinations,
             "folds": wf.folds.to_dict(orient="records"),
             "out_of_sample": wf.strategy,
@@ -151,16 +147,18 @@ def _write_output(
 _REUSED = "reused {} (same config, data, settings and code; --force runs again)"
 
 
-def _print_table(wf: StoredWalkForward, *, select: str, windows: tuple[str, str, str]) -> None:
+def _print_table(wf: StoredWalkForward) -> None:
     """The folds table, then the out-of-sample run against its benchmarks in words."""
     from engine.render.sweep_text import folds_printout
 
     title = f"Seesaw walk-forward: {wf.name}" + (" — SYNTHETIC DATA" if wf.synthetic else "")
-    summary = _summary(wf, select=select, windows=windows)
+    summary = _summary(wf)
     print_printout(folds_printout(wf.folds, title, summary, table_width(os.environ)))
 
 
-def _summary(wf: StoredWalkForward, *, select: str, windows: tuple[str, str, str]) -> list[str]:
+def _summary(wf: StoredWalkForward) -> list[str]:
+    """The lines under the folds table: what was swept and chosen (the stored settings), the stitched run, and its
+    benchmarks."""
     from engine.metrics.samples import annualised_shown
     from engine.metrics.specs import spec
     from engine.plural import counted
@@ -174,8 +172,8 @@ def _summary(wf: StoredWalkForward, *, select: str, windows: tuple[str, str, str
         return format_value(x, "num")
 
     strategy = wf.strategy
+    select, train, test, step = (wf.settings[k] for k in ("select", "train", "test", "step"))
     is_mean = float(np.nanmean(wf.folds[f"is_{select}"].to_numpy(dtype=float)))
-    train, test, step = windows
     lines = []
     if wf.synthetic:
         lines.append("SYNTHETIC DATA: generated prices, not market history.")

@@ -80,7 +80,6 @@ class WalkForward:
     results: list[RunResult]  # [stitched strategy, *benchmarks] from the first test date
     select_metric: str
     windows: tuple[str, str, str] = ("", "", "")  # --train, --test and --step as written (``5y``, ``1y``, ``1y``)
-    run_dir: Path | None = None
 
 
 @dataclass(frozen=True)
