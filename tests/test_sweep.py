@@ -651,6 +651,40 @@ def test_ctrl_c_after_the_chunks_says_whether_the_sweep_was_stored(small, tmp_pa
         assert again.exit_code == 0 and "resumed: 7 of 7 chunks kept" in " ".join(again.stderr.split())
 
 
+@pytest.mark.parametrize("extra", [[], ["--resume"]])
+def test_a_sweep_stopped_once_written_whole_is_put_in_place_not_computed_again(
+    small, tmp_path: Path, monkeypatch, extra
+) -> None:
+    """Ctrl-C after ``sweep.json`` was written and the chunks dropped, before the directory was put in place: the
+    next command (with or without --resume) puts it in place, its files checked, and shows it, computing no chunk;
+    the rows are the uninterrupted sweep's."""
+    import engine.jobs.sweep as job
+    import engine.store.sweeps as stored
+
+    args = ["sweep", str(small[0]), "--chunk-size", "10", "--format", "json"]
+    reference = json.loads(invoke(*args, "--results-dir", str(tmp_path / "ref")).stdout)
+
+    def stopped(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stored, "replace_dir", stopped)
+    assert invoke(*args, "--results-dir", str(tmp_path / "r")).exit_code == 130
+    monkeypatch.undo()
+    [staging] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()
+    assert staging.name.startswith(".partial-") and not list(staging.glob("chunk-*"))
+    monkeypatch.setattr(job, "evaluate_chunks", stopped)  # no chunk is computed again
+    shown = invoke(*args, *extra, "--results-dir", str(tmp_path / "r"))
+    assert shown.exit_code == 0, shown.stderr
+    [final] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()
+    assert final.name == staging.name.removeprefix(".partial-") and not (final / "writer.pid").exists()
+    doc = json.loads(shown.stdout)
+    assert (
+        doc["reused"] is True and doc["rows"] == reference["rows"] and doc["sweep"]["pbo"] == reference["sweep"]["pbo"]
+    )
+    listed = invoke("runs", "query", "SELECT sweep_dir FROM sweeps", "--results-dir", str(tmp_path / "r"))
+    assert str(final) in listed.stdout
+
+
 def test_ctrl_c_before_any_chunk_is_computed_says_nothing_was(small, tmp_path: Path, monkeypatch) -> None:
     """Stopped while the config and data are read: no 'chunks kept', no '--resume' (there is nothing to resume)."""
     import engine.jobs.sweep as job

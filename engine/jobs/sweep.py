@@ -51,6 +51,7 @@ from engine.store.sweeps import (
     done_chunks,
     held,
     load_sweep,
+    put_in_place,
     running,
     save_chunk,
     stopped_elsewhere,
@@ -165,6 +166,11 @@ def sweep_job(
             record(sweep_dir)
 
     with held(staging):
+        if not force and (staging / "sweep.json").is_file():  # stopped once written whole, before put in place
+            outcome = load_sweep(staging)  # every file checked against its sum
+            put_in_place(staging, final, chunks=outcome.chunks_total)
+            stored(final)
+            return dataclasses.replace(outcome, sweep_dir=final, cfg=cfg, loaded=loaded, reused=True)
         nothing_to_resume = options.resume and not (staging / "meta.json").is_file()
         meta = _staging_meta(staging, cfg, g, loaded, options, resume=options.resume, force=force)
         if say is not None:  # the other stopped sweeps are looked for only when someone is told of them

@@ -46,6 +46,7 @@ __all__ = [
     "done_chunks",
     "held",
     "load_sweep",
+    "put_in_place",
     "running",
     "save_chunk",
     "savez",
@@ -286,9 +287,18 @@ def write_sweep(
         sums = {name: path_sum(staging / name) for name in _SUMMED}  # as written, read back
         document = dumps_json({**manifest, "files": sums})
         write_atomic(staging / "sweep.json", lambda p: p.write_text(document, encoding="utf-8"))
+    except OSError as exc:
+        raise StoreError(f"cannot write the sweep: {exc.strerror or exc}", file=str(staging)) from None
+    put_in_place(staging, final, chunks=chunks)
+
+
+def put_in_place(staging: Path, final: Path, *, chunks: int) -> None:
+    """The finished sweep in ``staging`` (its ``sweep.json`` written) without its chunks, in place of ``final``:
+    the end of :func:`write_sweep`, and of a sweep stopped after its ``sweep.json`` was written."""
+    try:
         for number in range(chunks):
             for p in chunk_files(staging, number):
-                p.unlink()
+                p.unlink(missing_ok=True)
         (staging / _WRITER).unlink(missing_ok=True)
         clean_stale(staging)  # temporary files of an earlier, killed attempt at a chunk
         replace_dir(staging, final)
