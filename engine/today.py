@@ -139,7 +139,7 @@ class Today:
     last_switch: Switch | None
     pending: tuple[Leg, ...]
     decided_on_as_of: bool  # an order event is decided on as_of (its orders are pending, or filled with lag 0)
-    next_decision: dt.date | None  # the next date after as_of the rebalance calendar decides on (None: on a change)
+    next_decision: dt.date | None  # the next date after as_of the rebalance calendar decides on (None: no calendar)
 
 
 def today(cfg: StrategyConfig, loaded: LoadedPanel) -> Today:
@@ -223,7 +223,7 @@ def _future_plan(
     """The strategy's order plan on the extended panel (no event after ``as_of``), its dates, the
     simulated account's end-of-day weights at ``as_of``, and the first extended row after it on which the
     rebalance calendar decides with the targets held (a week's or month's last date, the next date with
-    ``daily``; None with ``on_change`` and a band, which decide on a change or a drift only)."""
+    ``daily``; None with ``on_change`` and a band without ``every``, which decide on a change or a drift only)."""
     n = len(loaded.panel.dates)
     ext = extend_panel(loaded, HORIZON + cfg.execution.lag)
     rows = len(ext.panel.dates) - n
