@@ -1031,3 +1031,21 @@ def test_a_strategy_in_cash_earning_the_risk_free_rate_has_no_sharpe_statistics(
         )
         values, start = window(*curve_of(tmp_path / "r", row), doc["first"], doc["last"])
         assert row["dsr"] == pytest.approx(psr(daily_returns(values, start), sr0), abs=1e-9), r_sharpe
+
+
+def test_compare_says_on_stderr_which_runs_it_computed_and_which_it_reused(tmp_path: Path) -> None:
+    """Comparing configs runs them (or reuses their stored runs): stderr says how many of each, as run does per
+    run; stdout stays the comparison.  Comparing stored runs (--runs) computes nothing and says nothing."""
+    configs = [str(REPO / "configs" / f"{name}.yaml") for name in GOLDEN_CONFIGS]
+    args = ["--source", "synthetic", "--start", "2010-01-01", "--end", "2012-12-31", "--reps", REPS]
+    results = ["--results-dir", str(tmp_path / "r")]
+    first = invoke("compare", *configs[:2], *args, *results, "--format", "json")
+    assert first.exit_code == 0 and first.stderr.strip() == "2 runs computed and stored (seesaw runs list)"
+    json.loads(first.stdout)
+    second = invoke("compare", *configs, *args, *results)
+    assert second.exit_code == 0 and second.stderr.strip() == (
+        "1 run computed and stored (seesaw runs list); 2 runs reused from the store (same config, data and code; "
+        "--force runs again)"
+    )
+    stored = invoke("compare", "--runs", "latest", *results, "--reps", REPS)
+    assert stored.exit_code == 0 and "computed" not in stored.stderr and "reused" not in stored.stderr

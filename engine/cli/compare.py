@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -28,6 +29,7 @@ from engine.cli.options import (
     StartOpt,
     StoreOpt,
     compile_notice,
+    err_console,
     print_printout,
     print_written,
     run_options,
@@ -37,6 +39,7 @@ from engine.cli.options import (
 from engine.errors import StoreError, UserError
 
 if TYPE_CHECKING:
+    from engine.jobs.run import ConfigRun
     from engine.render.fit import Printout
 
 __all__ = ["compare"]
@@ -116,7 +119,7 @@ def compare(
     with user_errors(), compile_notice():
         _check_options(by, png, output, html=html)
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers)
-        comparison, _ = compare_job(
+        comparison, runs_made = compare_job(
             configs or [],
             opts,
             runs=runs,
@@ -133,6 +136,21 @@ def compare(
         )
         rows = _sorted_rows(comparison.rows, sort, top)
     _output(format, comparison, rows, reps, output, png, columns)
+    _say_stored(runs_made)
+
+
+def _say_stored(runs: Sequence[ConfigRun]) -> None:
+    """On stderr, after the comparison: how many of the configs' runs were computed and stored now, and how many
+    shown from the store (none said when stored runs were compared, ``--runs``)."""
+    from engine.plural import counted
+
+    stored = [r for r in runs if r.run_dir is not None]
+    new, reused = sum(not r.reused for r in stored), sum(r.reused for r in stored)
+    said = [f"{counted(new, 'runs')} computed and stored (seesaw runs list)"] if new else []
+    if reused:
+        said.append(f"{counted(reused, 'runs')} reused from the store (same config, data and code; --force runs again)")
+    if said:
+        err_console().print("; ".join(said), markup=False)
 
 
 def _check_options(by: str | None, png: Path | None, output: Path | None, *, html: bool) -> None:
