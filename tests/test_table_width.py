@@ -382,6 +382,11 @@ def test_a_query_too_wide_for_the_terminal_prints_records_with_every_value_whole
             assert lines[key] == ("" if value is None else str(value)), key
     narrow = ok("runs", "query", "SELECT name, kind FROM metrics", "--results-dir", str(results), columns=width)
     assert "-[ row" not in narrow and "buy & hold HK" in narrow  # fits: a table
+    none = ok(
+        "runs", "query", f"{sql.split(' ORDER')[0]} WHERE name = 'x'", "--results-dir", str(results), columns=width
+    )
+    assert " ".join(none.split()).startswith(f"(0 rows; columns: {', '.join(doc[0])})")  # not an empty output
+    assert max(len(line) for line in none.splitlines()) <= width
 
 
 def test_a_benchmark_is_the_same_whether_its_run_was_computed_or_read_back() -> None:

@@ -78,6 +78,10 @@ def _print_records(columns: list[str], cells: list[list[str]], width: int) -> No
     key = max(len(c) for c in columns)
     room = max(width - key - 3, 20)
     out = sys.stdout
+    if not cells:  # as psql says it: an empty result is not nothing
+        import textwrap
+
+        out.write(textwrap.fill(f"(0 rows; columns: {', '.join(columns)})", width, break_long_words=False) + "\n")
     for n, row in enumerate(cells, 1):
         out.write(f"-[ row {n} ]".ljust(min(width, key + 3 + room), "-") + "\n")
         for c, value in zip(columns, row, strict=True):
