@@ -23,6 +23,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "ExpressionError",
+    "MissingSeries",
     "SeesawError",
     "StoreError",
     "UserError",
@@ -40,6 +41,11 @@ class ExpressionError(UserError):
 
 class DataError(UserError):
     """Price data is missing, unreachable or fails validation."""
+
+
+class MissingSeries(DataError):
+    """A symbol the config names has no series in the source (no such file): a mistake in the config's symbol
+    or in the data directory, so the loader names the config's YAML path (``assets.<name>.symbol``)."""
 
 
 class StoreError(UserError):

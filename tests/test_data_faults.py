@@ -9,7 +9,8 @@ reads it.  The outcome must be exactly the one the fault's row says:
 * ``repaired``: the load succeeds, a note that the clean run did not have names the
   symbol and the date, and every price in the panel is the clean one (or absent);
 * ``refused``: a :class:`DataError` whose ``file`` is the planted file and whose
-  message names the row or date.
+  message names the row or date (a missing file: a :class:`MissingSeries` at the config's
+  ``assets.<name>.symbol``, naming the file in its message).
 
 A handful also go through ``seesaw run`` in a subprocess: exit 0 or 2, never a traceback.
 """
@@ -34,7 +35,7 @@ from engine.config.loader import load_config
 from engine.data.cache import FrameCache
 from engine.data.csv import CsvProvider
 from engine.data.panel import LoadedPanel, load_for_config
-from engine.errors import DataError
+from engine.errors import DataError, MissingSeries
 
 FIRST, LAST = dt.date(2018, 1, 2), dt.date(2019, 12, 31)
 CONFIG = """\
@@ -496,7 +497,10 @@ def test_fault_is_repaired_and_noted_or_refused(
     assert_none_silent(notes, clean_notes, error)
     if fault.outcome == "refused":
         assert error is not None, f"expected a refusal, got notes {notes}"
-        assert error.file is not None and Path(error.file).name == fault.file, error
+        if fault.special == "missing":  # the config's symbol is the mistake: its YAML path; the file in the words
+            assert isinstance(error, MissingSeries) and error.path == "assets.us.symbol", error
+        else:
+            assert error.file is not None and Path(error.file).name == fault.file, error
         for name in fault.names:
             assert name in str(error), (name, str(error))
         return
@@ -642,6 +646,24 @@ def test_a_config_symbol_that_is_a_path_exits_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "/etc/passwd" in proc.stderr + proc.stdout
+
+
+NEAR_HSI = " (did you mean HSI.csv?)"
+
+
+@pytest.mark.parametrize(("symbol", "near"), [("^HSIX", NEAR_HSI), ("^hsi", NEAR_HSI), ("ZZZZ", "")])
+def test_a_symbol_without_a_file_names_the_config_and_its_yaml_path(symbol: str, near: str, tmp_path: Path) -> None:
+    """The config's symbol (or the data directory) is the mistake: the one line names the config file and the
+    asset's YAML path, as every other config error does, and the data directory's closest file, case aside."""
+    data = tmp_path / "data"
+    _write(data)
+    config = _config(tmp_path)
+    config.write_text(config.read_text().replace("symbol: ^HSI", f"symbol: {symbol}"), encoding="utf-8")
+    proc = subprocess.run(_cli_run(config, data, tmp_path), capture_output=True, text=True, timeout=300)
+    name = symbol.lstrip("^") + ".csv"
+    assert proc.returncode == 2 and proc.stderr == (
+        f"error: {config}: assets.hk.symbol: no file {name} for symbol '{symbol}' in {data}{near}\n"
+    ), proc.stderr
 
 
 def test_a_period_without_data_names_the_dates_the_file_has(tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ EXPECTED: dict[str, set[str]] = {
         "ConfigError",
         "DataError",
         "ExpressionError",
+        "MissingSeries",
         "SeesawError",
         "StoreError",
         "UserError",

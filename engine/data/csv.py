@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.base import RAW_COLUMNS, between, file_inside, symbol_to_filename
-from engine.errors import DataError
+from engine.errors import DataError, MissingSeries
 
 if TYPE_CHECKING:
     from engine.data.parsed_cache import ParsedCache
@@ -113,8 +113,8 @@ class CsvProvider:
                 expected="a directory of Yahoo-style CSVs (--data-dir DIR or SEESAW_DATA_DIR)",
             )
         if self._digests.get(symbol) == _MISSING or not path.exists():  # a pipe or device: _read_file says so
-            raise DataError(
-                f"no file {path.name} for symbol '{symbol}' in {self.data_dir}",
+            raise MissingSeries(
+                f"no file {path.name} for symbol '{symbol}' in {self.data_dir}{self._near(path.name)}",
                 file=str(path),
                 expected=f"{path.name} with columns Date,{','.join(RAW_COLUMNS)}",
             )
@@ -126,6 +126,17 @@ class CsvProvider:
                 raise DataError(f"cannot read the file ({exc.strerror or exc})", file=str(path)) from None
             self._digests[symbol] = hashlib.sha256(data).digest()
         return data
+
+    def _near(self, name: str) -> str:
+        """`` (did you mean X.csv?)`` for the data directory's file closest to ``name`` (case aside), if one is."""
+        import difflib
+
+        try:
+            files = {p.name.lower(): p.name for p in self.data_dir.glob("*.csv")}
+        except OSError:
+            return ""
+        close = difflib.get_close_matches(name.lower(), list(files), n=1, cutoff=0.75)
+        return f" (did you mean {files[close[0]]}?)" if close else ""
 
     def path_for(self, symbol: str) -> Path:
         """The file that holds ``symbol`` (a DataError for a symbol that is not a ticker)."""

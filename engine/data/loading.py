@@ -18,7 +18,7 @@ import pandas as pd
 from engine.config.models import AssetSpec
 from engine.data.base import Provider, between
 from engine.data.validate import calendar_gap_notes, clean_fx, clean_prices, clean_rate, clean_series, open_prices
-from engine.errors import DataError
+from engine.errors import DataError, MissingSeries
 
 __all__ = [
     "Extra",
@@ -113,7 +113,10 @@ def fetch_assets(
     a DataError for one without rows there (``start``: the user's, which the warm-up precedes, for its words)."""
     raws = {}
     for asset, spec in specs.items():
-        raws[asset] = raw = provider.fetch(spec.symbol, fetch_start, end)
+        try:
+            raws[asset] = raw = provider.fetch(spec.symbol, fetch_start, end)
+        except MissingSeries as err:  # the config's symbol (or the data directory): said at its YAML path
+            raise MissingSeries(err.message, path=f"assets.{asset}.symbol", expected=err.expected) from None
         if raw.empty:
             raise DataError(
                 f"no data for {spec.symbol!r} (asset {asset!r}) in source {provider.name}"
