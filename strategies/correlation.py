@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from pydantic import PositiveInt, conint
+from pydantic import conint
 
 from strategies._common import later_closing, log_of, log_returns, prices_in
 from strategies.registry import AssetRef, SignalInputs, signal
@@ -39,7 +39,7 @@ def rolling_corr(
     *,
     a: AssetRef,
     b: AssetRef,
-    window: PositiveInt,
+    window: conint(strict=True, ge=2),  # type: ignore[valid-type]  # one observation has no correlation
     on: Literal["returns", "levels"] = "returns",
     align: Literal["async", "sync"] = "async",
     dates: Literal["union", "common"] = "union",

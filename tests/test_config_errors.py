@@ -100,6 +100,9 @@ CASES = {
     "misspelt key inside a signal": Case(
         "window: 20}", "windw: 20}", "signals.corr.windw", "windw", "did you mean 'window'"
     ),
+    "correlation window of one observation": Case(
+        "window: 20}", "window: 1}", "signals.corr.window", "hk, window: 1}", "greater than or equal to 2", got=1
+    ),
     "unknown signal function": Case(
         "fn: rolling_corr", "fn: rolling_cor", "signals.corr.fn", "rolling_cor", "did you mean 'rolling_corr'"
     ),
@@ -209,7 +212,7 @@ CASES = {
     "ISO week end date": Case("end: 2020-06-30", "end: '2020-W26'", "data.end", "end:", "YYYY-MM-DD"),
     "start after end": Case("start: 2020-01-01", "start: 2021-01-01", "data", "start:", "before"),
     "non-positive window": Case(
-        "window: 20}", "window: 0}", "signals.corr.window", "window: 0", "greater than 0", got=0
+        "window: 20}", "window: 0}", "signals.corr.window", "window: 0", "greater than or equal to 2", got=0
     ),
     "unparsable when": Case(WHEN, "when: corr <", "rules[0].when", "when: corr <", "", ExpressionError, got="corr <"),
     "unknown name in when": Case(

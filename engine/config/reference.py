@@ -121,7 +121,7 @@ contract tests (`tests/contracts/`) automatically.
 SIGNAL_ROWS = (
     (
         "`rolling_corr`",
-        "`a, b, window, on: returns|levels, align: async|sync, dates: union|common, currency: local|base`",
+        "`a, b, window ≥ 2, on: returns|levels, align: async|sync, dates: union|common, currency: local|base`",
         "Pearson correlation over the trailing `window` observations of log returns (or levels). `async` pairs "
         "Hong Kong's day d with New York's day d−1 (HK closes ~13 h before NY, so same-date returns understate "
         "the link); `sync` pairs same dates. `dates: common` takes observations on the dates both traded only "
