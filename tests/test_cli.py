@@ -463,6 +463,7 @@ def test_the_results_directory_comes_from_the_environment_unless_given(tmp_path:
     [
         (["run", "configs/buy_hold_us.yaml", "--start", "20150101"], "--start: expected a date as YYYY-MM-DD"),
         (["run", "configs/buy_hold_us.yaml", "--end", "2016-W01"], "--end: expected a date as YYYY-MM-DD"),
+        (["run", "configs/buy_hold_us.yaml", "--end", "2021-02-29"], "--end: no such date: '2021-02-29'"),
         (["compare", "--runs", "latest", "--period", "2016-W01:"], "--period: expected START:END as YYYY-MM-DD"),
         (["today", "configs/buy_hold_us.yaml", "--now", "2026-W35"], "--now: expected an ISO date or datetime"),
         (["today", "configs/buy_hold_us.yaml", "--now", "20260101T1000"], "--now: expected an ISO date or datetime"),

@@ -100,6 +100,9 @@ CASES = {
     "misspelt key inside a signal": Case(
         "window: 20}", "windw: 20}", "signals.corr.windw", "windw", "did you mean 'window'"
     ),
+    "a date that names no day": Case(
+        "start: 2020-01-01", "start: 2020-02-30", "data.start", "2020-02-30", "no such date: '2020-02-30'"
+    ),
     "correlation window of one observation": Case(
         "window: 20}", "window: 1}", "signals.corr.window", "hk, window: 1}", "greater than or equal to 2", got=1
     ),

@@ -49,6 +49,7 @@ __all__ = [
     "Ticker",
     "Volatility",
     "Weights",
+    "date_error",
     "iso_date",
 ]
 
@@ -90,6 +91,18 @@ def iso_date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+def date_error(value: str, expected: str) -> str:
+    """The words for text that is not a date: one written as YYYY-MM-DD that names no day says so
+    (``2002-02-30``); anything else, what was ``expected``.
+
+    >>> date_error("2002-02-30", "a date as YYYY-MM-DD"), date_error("30/02/2002", "a date as YYYY-MM-DD")
+    ("no such date: '2002-02-30' (no day of the calendar)", "expected a date as YYYY-MM-DD, got '30/02/2002'")
+    """
+    if _ISO_DATE.fullmatch(value):
+        return f"no such date: {value!r} (no day of the calendar)"
+    return f"expected {expected}, got {value!r}"
+
+
 def _iso_date(value: Any) -> Any:
     """Accept ``YYYY-MM-DD`` strings for dates (YAML usually gives a date already), within MIN_DATE-MAX_DATE."""
     if isinstance(value, dt.datetime):
@@ -98,7 +111,7 @@ def _iso_date(value: Any) -> Any:
         try:
             value = iso_date(value)
         except ValueError:
-            raise ValueError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+            raise ValueError(date_error(value, "a date as YYYY-MM-DD")) from None
     if isinstance(value, dt.date):
         return _in_date_range(value)
     return value
@@ -131,7 +144,7 @@ def _start_date(value: Any) -> Any:
         try:
             day = iso_date(value)
         except ValueError:
-            raise ValueError(f"expected a date as YYYY-MM-DD or 'auto', got {value!r}") from None
+            raise ValueError(date_error(value, "a date as YYYY-MM-DD or 'auto'")) from None
         return _in_date_range(day)
     value = _iso_date(value)
     if not isinstance(value, dt.date):

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from engine.config import StrategyConfig
 from engine.config.messages import first_error, pydantic_message
 from engine.config.models import DataSpec
-from engine.config.values import iso_date
+from engine.config.values import date_error, iso_date
 from engine.data.base import Provider
 from engine.data.inputs import config_markets
 from engine.errors import ConfigError, UserError
@@ -85,7 +85,7 @@ def parse_date(value: str | None, option: str) -> dt.date | None:
     try:
         return iso_date(value)
     except ValueError:
-        raise UserError(f"{option}: expected a date as YYYY-MM-DD, got {value!r}") from None
+        raise UserError(f"{option}: {date_error(value, 'a date as YYYY-MM-DD')}") from None
 
 
 def resolve_in_file(file: Path, cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:
