@@ -128,15 +128,17 @@ def clean_prices(
     missing = values.isna()
     if missing.any():
         notes.append(
-            f"{symbol}: {int(missing.sum())} rows without {column} are not sessions "
+            f"{symbol}: dropped {counted(int(missing.sum()), 'rows')} without {column} (taken as no trading) "
             f"({_first_dates(values.index[missing])})"
         )
     values = values[~missing]
     faults.non_finite(values, symbol=symbol, column=column)
     nonpos = values <= 0
     if nonpos.any():
+        n = int(nonpos.sum())
         notes.append(
-            f"{symbol}: removed {int(nonpos.sum())} non-positive {column} values ({_first_dates(values.index[nonpos])})"
+            f"{symbol}: removed {n} non-positive {column} {'value' if n == 1 else 'values'} "
+            f"({_first_dates(values.index[nonpos])})"
         )
         values = values[~nonpos]
     faults.absurd_values(values, symbol=symbol, column=column)
