@@ -173,13 +173,13 @@ def test_unknown_column_is_one_line_listing_the_valid_ones(every_config: tuple[P
     result = invoke("compare", "--runs", "latest", "--results-dir", str(results), "--columns", "cagr,nope")
     assert result.exit_code == 2
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith("error: --columns: unknown column 'nope' (valid: all, alone, or a list of ")
+    assert line.startswith("error: --columns: unknown column 'nope' (valid: all on its own, or a list of ")
     for name in ("total_return", "sharpe_ci", "psr", "beta_spy", "avg_weight", "currency"):
         assert name in line
     run = invoke("run", str(ALL_CONFIGS[0]), "--source", "synthetic", "--columns", "psr")  # not a run column
     assert run.exit_code == 2
     assert run.stderr.startswith(
-        "error: --columns: unknown column 'psr' (valid: all, alone, or a list of kind, period, currency"
+        "error: --columns: unknown column 'psr' (valid: all on its own, or a list of kind, period, currency"
     )
 
 

@@ -70,7 +70,7 @@ def test_resolve_columns_default_all_list_and_errors() -> None:
     assert resolve_columns("all", valid, [], ["kind", "cagr", "sharpe"]) == ["kind", "cagr", "sharpe"]
     assert resolve_columns("sharpe,cagr,sharpe", valid, []) == ["sharpe", "cagr"]
     with pytest.raises(
-        ValueError, match=r"unknown column 'nope' \(valid: all, alone, or a list of kind, cagr, sharpe, currency\)"
+        ValueError, match=r"unknown column 'nope' \(valid: all on its own, or a list of kind, cagr, sharpe, currency\)"
     ):
         resolve_columns("cagr,nope", valid, [])
     with pytest.raises(ValueError, match="no column named"):
