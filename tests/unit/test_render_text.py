@@ -94,7 +94,11 @@ def test_the_run_caption_defines_fx_return_only_when_its_column_is_shown() -> No
     row = {"kind": "strategy", "config": "a", "name": "a", "periods_per_year": 252.0, "years": 5.0}
     assert "Turnover: one-way, per year." in caption_lines([row], [], ["turnover"])
     [line] = [s for s in caption_lines([row], [], ["turnover", "fx_return"]) if s.startswith("Turnover")]
-    assert line == "Turnover: one-way, per year. fx_return: the currency's contribution to total return."
+    assert line == (
+        "Turnover: one-way, per year. fx_return: the currency's contribution, the final value over the same run's "
+        "with the exchange rate held at its first value, minus 1 (a ratio of two runs; the tear sheet's currency "
+        "part adds up the rate's daily moves)."
+    )
 
 
 def test_a_run_whose_data_runs_past_today_is_warned_of_but_not_synthetic_data() -> None:
