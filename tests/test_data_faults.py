@@ -678,6 +678,27 @@ def test_a_symbol_without_a_file_names_the_config_and_its_yaml_path(symbol: str,
     ), proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("line", "broken", "said"),
+    [
+        ("cash_rate: ^IRX", "cash_rate: ^IRXX", "cash_rate: no file IRXX.csv for symbol '^IRXX'"),
+        (
+            "end: 2019-12-31,",
+            "end: 2019-12-31, fx_symbol: HKD=Y,",
+            "data.fx_symbol: no file HKD_Y.csv for symbol 'HKD=Y'",
+        ),
+    ],
+)
+def test_a_rate_symbol_without_a_file_names_its_yaml_path(line: str, broken: str, said: str, tmp_path: Path) -> None:
+    """The exchange rate's and the cash rate's symbols are the config's too: the line names where it sets them."""
+    data = tmp_path / "data"
+    _write(data)
+    config = tmp_path / "faults.yaml"
+    config.write_text(CONFIG.replace(line, broken).format(start="2019-01-02", price="close"), encoding="utf-8")
+    proc = subprocess.run(_cli_run(config, data, tmp_path), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.startswith(f"error: {config}: {said} in {data}"), proc.stderr
+
+
 def test_a_period_without_data_names_the_dates_the_file_has(tmp_path: Path) -> None:
     """A start after the file's last date: the error says which dates the file does have."""
     data = tmp_path / "data"

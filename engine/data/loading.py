@@ -41,10 +41,17 @@ class Extra:
     values: pd.Series
 
 
+#: Where a config names each rate's symbol (the YAML path of an error about a symbol without a series).
+_RATE_KEYS = {"exchange rate": "data.fx_symbol", "cash rate": "cash_rate"}
+
+
 def _fetch_extra(
     provider: Provider, role: str, symbol: str, first: dt.date | None, end: dt.date | None, start: dt.date | None = None
 ) -> pd.DataFrame:
-    raw = provider.fetch(symbol, first, end)
+    try:
+        raw = provider.fetch(symbol, first, end)
+    except MissingSeries as err:  # the config's symbol (or the data directory): said at its YAML path
+        raise MissingSeries(err.message, path=_RATE_KEYS[role], expected=err.expected) from None
     if raw.empty:
         raise _no_data(provider, role, symbol, first, end, start)
     return raw
