@@ -45,7 +45,8 @@ class DataError(UserError):
 
 class MissingSeries(DataError):
     """A symbol the config names has no series in the source (no such file): a mistake in the config's symbol
-    or in the data directory, so the loader names the config's YAML path (``assets.<name>.symbol``)."""
+    or in the data directory, so the loader names the config's YAML path (``assets.<name>.symbol``,
+    ``data.fx_symbol`` or ``cash_rate``)."""
 
 
 class StoreError(UserError):
