@@ -33,7 +33,7 @@ from engine.store.parquet_check import whole_parquet
 from engine.store.readonly import RUN_TABLES
 from engine.store.run_check import AGAIN, check_file, read_checked, sums_of
 
-__all__ = ["RUN_FILES_SCHEMA", "file_schemas", "refresh_views", "unsound_files", "views_named"]
+__all__ = ["RUN_FILES_SCHEMA", "file_schemas", "refresh_views", "unsound_files"]
 
 #: The table of each indexed run's Parquet files and their schema keys.
 RUN_FILES_SCHEMA = "CREATE TABLE IF NOT EXISTS run_files (run_id VARCHAR, table_name VARCHAR, schema_key VARCHAR);"
@@ -102,16 +102,12 @@ def refresh_views(con: Any, leave_out: Collection[str] = ()) -> None:
         con.execute(f"CREATE OR REPLACE VIEW {table} AS {' UNION ALL BY NAME '.join(selects)}")
 
 
-def views_named(sql: str) -> list[str]:
-    """The views over stored files (:data:`RUN_TABLES`, ``sweep_combos``) that ``sql`` reads: the tables it names,
-    as DuckDB parses it (:func:`_table_names`; a CTE named like a view counts too, which only checks more files).
-    A statement with a table function (``read_parquet`` of a stored file by its path) may read any stored file:
-    every view.  One DuckDB cannot serialise: every view whose name is a word of it."""
-    return _views_read(sql, _table_names(sql))
-
-
 def _views_read(sql: str, names: set[str] | None) -> list[str]:
-    """:func:`views_named` of ``sql`` from its parsed table ``names`` (:func:`_table_names`)."""
+    """The views over stored files (:data:`RUN_TABLES`, ``sweep_combos``) that ``sql`` reads, from the tables it
+    names as DuckDB parses it (``names``, :func:`_table_names`; a CTE named like a view counts too, which only
+    checks more files).  A statement with a table function (``read_parquet`` of a stored file by its path) may read
+    any stored file: every view.  One DuckDB cannot serialise (``names`` None): every view whose name is a word
+    of it."""
     if names is None:
         names = {word.lower() for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql)}
     return [view for view in (*RUN_TABLES, SWEEP_VIEW) if view in names or "" in names]
@@ -154,7 +150,7 @@ def unsound_files(
     query: Callable[[str], tuple[list[str], list[tuple]]], sql: str, warn: Callable[[str, str], None] | None = None
 ) -> dict[str, str]:
     """{file: why (one line, naming the file in its directory)} of the Parquet files behind the views ``sql``
-    names (:func:`views_named`) that are not as their run (or sweep) wrote them: of another size or CRC-32 than
+    names (:func:`_views_read`) that are not as their run (or sweep) wrote them: of another size or CRC-32 than
     its ``run.json`` (``sweep.json``) records, or missing or unreadable; one written before those recorded the
     sums, by Parquet's magic bytes.  ``query``: the catalog's read-only query (it lists the files).  Reads each
     such file through: about 0.4 ms a megabyte.  ``warn(file, why)`` is told of each."""
