@@ -45,13 +45,19 @@ class Extra:
 _RATE_KEYS = {"exchange rate": "data.fx_symbol", "cash rate": "cash_rate"}
 
 
+def _fetch(provider: Provider, symbol: str, first: dt.date | None, end: dt.date | None, *, where: str) -> pd.DataFrame:
+    """``provider.fetch``; a symbol without a series is the config's mistake (or its data directory's): said at
+    the YAML path ``where`` that names it."""
+    try:
+        return provider.fetch(symbol, first, end)
+    except MissingSeries as err:
+        raise MissingSeries(err.message, path=where, expected=err.expected) from None
+
+
 def _fetch_extra(
     provider: Provider, role: str, symbol: str, first: dt.date | None, end: dt.date | None, start: dt.date | None = None
 ) -> pd.DataFrame:
-    try:
-        raw = provider.fetch(symbol, first, end)
-    except MissingSeries as err:  # the config's symbol (or the data directory): said at its YAML path
-        raise MissingSeries(err.message, path=_RATE_KEYS[role], expected=err.expected) from None
+    raw = _fetch(provider, symbol, first, end, where=_RATE_KEYS[role])
     if raw.empty:
         raise _no_data(provider, role, symbol, first, end, start)
     return raw
@@ -120,10 +126,7 @@ def fetch_assets(
     a DataError for one without rows there (``start``: the user's, which the warm-up precedes, for its words)."""
     raws = {}
     for asset, spec in specs.items():
-        try:
-            raws[asset] = raw = provider.fetch(spec.symbol, fetch_start, end)
-        except MissingSeries as err:  # the config's symbol (or the data directory): said at its YAML path
-            raise MissingSeries(err.message, path=f"assets.{asset}.symbol", expected=err.expected) from None
+        raws[asset] = raw = _fetch(provider, spec.symbol, fetch_start, end, where=f"assets.{asset}.symbol")
         if raw.empty:
             raise DataError(
                 f"no data for {spec.symbol!r} (asset {asset!r}) in source {provider.name}"

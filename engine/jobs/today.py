@@ -109,8 +109,13 @@ def today_configs(
 
 def _execution(cfg: StrategyConfig) -> dict[str, Any]:
     ex = cfg.execution
-    mode = {"lag": ex.lag, "fill": ex.fill, "allow_same_bar": ex.allow_same_bar, "rebalance": ex.mode}
-    return {**mode, "band": ex.band}
+    return {
+        "lag": ex.lag,
+        "fill": ex.fill,
+        "allow_same_bar": ex.allow_same_bar,
+        "rebalance": ex.mode,
+        "band": ex.band,
+    }
 
 
 def _series_states(
