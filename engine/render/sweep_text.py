@@ -26,7 +26,15 @@ from engine.plural import counted
 from engine.render.fit import FitColumn, Printout, Whole, fit_table
 from engine.render.text import LONGEST_DD_NOTE, finite, interval_sentence, significance_lines
 
-__all__ = ["folds_printout", "sweep_caption", "sweep_cell", "sweep_headers", "sweep_printout", "sweep_row_cells"]
+__all__ = [
+    "OVERLAP_NOTE",
+    "folds_printout",
+    "sweep_caption",
+    "sweep_cell",
+    "sweep_headers",
+    "sweep_printout",
+    "sweep_row_cells",
+]
 
 _INT = frozenset(s.name for s in SPECS if s.fmt == "int")
 
@@ -258,6 +266,14 @@ def _fold_header(key: str) -> str:
     )
 
 
+#: Under a walk-forward's folds table when its test windows overlap; ``column``: where each fold's end is shown.
+OVERLAP_NOTE = (
+    "The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before the next "
+    "fold's test starts, when that fold's combination takes over ({column}); a CAGR or Sharpe over such a window, "
+    "under a year, extrapolates it to a year."
+)
+
+
 def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], width: int | None) -> Printout:
     """The walk-forward's folds table (a row per fold) fitted to ``width`` (None: natural width).
 
@@ -279,10 +295,5 @@ def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], widt
         "window. Each training window ends on the date before its test starts (train_end in --format csv and json)."
     )
     if overlap:
-        note += (
-            " The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before the "
-            "next fold's test starts, when that fold's combination takes over (OOS to; scored_to in --format csv "
-            "and json); "
-            "a CAGR or Sharpe over such a window, under a year, extrapolates it to a year."
-        )
+        note += " " + OVERLAP_NOTE.format(column="OOS to; scored_to in --format csv and json")
     return Printout([*fitted.tables, note, *caption], fitted.width, wrap=width is not None)

@@ -33,7 +33,7 @@ from engine.render.html.page import (
     table_html,
 )
 from engine.render.html.run import metrics_table, run_facts, strategy_and_benchmarks
-from engine.render.sweep_text import sweep_cell
+from engine.render.sweep_text import OVERLAP_NOTE, sweep_cell
 from engine.store.rundir import StoredRun
 
 __all__ = ["fold_metrics", "walkforward_report", "walkforward_sections"]
@@ -46,10 +46,15 @@ def fold_metrics(folds: Sequence[Mapping[str, Any]]) -> list[str]:
     return [k.removeprefix("is_") for k in folds[0] if k.startswith("is_") and f"oos_{k[3:]}" in folds[0]]
 
 
+def _scored_to(fold: Mapping[str, Any]) -> str:
+    """The date a fold's OOS figures end (``scored_to``; a walk-forward stored without the key scored every test
+    window to its end)."""
+    return str(fold.get("scored_to", fold["test_end"]))
+
+
 def _overlap(folds: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether some fold's OOS figures end before its test window (``scored_to``: --step shorter than --test;
-    a walk-forward stored without the key scored every test window to its end)."""
-    return any(f.get("scored_to", f["test_end"]) != f["test_end"] for f in folds)
+    """Whether some fold's OOS figures end before its test window does (--step shorter than --test)."""
+    return any(_scored_to(f) != f["test_end"] for f in folds)
 
 
 def _folds_table(folds: Sequence[Mapping[str, Any]], keys: Sequence[str], metrics: Sequence[str]) -> str:
@@ -63,7 +68,7 @@ def _folds_table(folds: Sequence[Mapping[str, Any]], keys: Sequence[str], metric
             Cell(str(f["fold"]), value=f["fold"], key="fold"),
             f"{f['train_start']} → {f['train_end']}",
             f"{f['test_start']} → {f['test_end']}",
-            *([str(f.get("scored_to", f["test_end"]))] if overlap else []),
+            *([_scored_to(f)] if overlap else []),
         ]
         for k in keys:
             v = f[k]
@@ -80,7 +85,7 @@ def _folds_table(folds: Sequence[Mapping[str, Any]], keys: Sequence[str], metric
 def _fold_details(folds: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[str]:
     return [
         f"fold {f['fold']}: test {f['test_start']} → {f['test_end']}"
-        + (f" (OOS scored to {f['scored_to']})" if f.get("scored_to", f["test_end"]) != f["test_end"] else "")
+        + (f" (OOS scored to {_scored_to(f)})" if _scored_to(f) != f["test_end"] else "")
         + "<br>"
         + ", ".join(f"{k} = {f[k]}" for k in keys)
         for f in folds
@@ -204,11 +209,7 @@ def _folds_body(run: StoredRun, figures: dict[str, go.Figure]) -> str:
         "switches traded with their costs. Points below the dashed diagonal did worse out of sample.",
     ]
     if _overlap(folds):
-        notes.append(
-            "The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before the "
-            "next fold's test starts, when that fold's combination takes over (OOS scored to); a CAGR or Sharpe "
-            "over such a window, under a year, extrapolates it to a year."
-        )
+        notes.append(OVERLAP_NOTE.format(column="OOS scored to"))
     return (
         facts_html(facts)
         + _folds_table(folds, keys, metrics)
