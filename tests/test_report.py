@@ -325,6 +325,34 @@ def test_report_latest_is_the_most_recent_run(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 
+def test_report_latest_is_the_run_the_last_command_showed_even_when_reused(tmp_path: Path) -> None:
+    """``latest`` is the run the last ``run`` or ``compare`` showed (its last config), computed or reused from the
+    store, not the most recently created one; once that run is removed, the most recently created."""
+    results = tmp_path / "results"
+    common = ["--source", "synthetic", "--start", "2013-01-01", "--end", "2014-12-31", "--results-dir", str(results)]
+
+    def latest() -> str:
+        shown = invoke("report", "latest", "--format", "text", "--results-dir", str(results))
+        assert shown.exit_code == 0, shown.stderr
+        return shown.stdout.splitlines()[0]
+
+    def stored(config: str) -> Path:
+        (run_dir,) = (results / config).iterdir()
+        return run_dir
+
+    for config in ("static_60_40", "buy_hold_us"):  # buy_hold_us created last
+        assert invoke("run", str(CONFIGS / f"{config}.yaml"), *common).exit_code == 0
+    again = invoke("run", str(CONFIGS / "static_60_40.yaml"), *common)
+    assert again.exit_code == 0 and "reused" in again.stderr + again.stdout
+    assert latest().split() == ["static_60_40", "run", stored("static_60_40").name]
+    shown = invoke("compare", str(CONFIGS / "static_60_40.yaml"), str(CONFIGS / "buy_hold_us.yaml"), *common)
+    assert shown.exit_code == 0, shown.stderr
+    assert latest().split() == ["buy_hold_us", "run", stored("buy_hold_us").name]  # the compare's last config
+    assert invoke("run", str(CONFIGS / "static_60_40.yaml"), *common).exit_code == 0
+    shutil.rmtree(stored("static_60_40"))
+    assert latest().split() == ["buy_hold_us", "run", stored("buy_hold_us").name]  # the newest still stored
+
+
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [

@@ -41,6 +41,7 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.store.catalog import Catalog
+from engine.store.last_run import LAST_RUN, last_run_id, note_last_run
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "configs").glob("*.yaml"))
@@ -877,3 +878,19 @@ def test_writer_does_not_read_a_slow_writers_staging(tmp_path: Path) -> None:
         _, stderr = slow.communicate(timeout=300)
     assert slow.returncode == 0, stderr
     check_catalog(results / "seesaw.duckdb", results)
+
+
+@pytest.mark.parametrize("run_id", ["20261206T150557Z-a1cfdf35", "20261206T150557Z-a1cfdf35-2"])
+def test_the_last_run_noted_is_read_back_suffix_and_all(tmp_path: Path, run_id: str) -> None:
+    """A run id with the suffix of a second run in the same second is a run id (``report latest`` shows it)."""
+    assert last_run_id(tmp_path) is None  # nothing noted
+    note_last_run(tmp_path, tmp_path / "cfg" / run_id)
+    assert (tmp_path / LAST_RUN).read_text(encoding="utf-8") == run_id + "\n"
+    assert last_run_id(tmp_path) == run_id
+    assert [p.name for p in tmp_path.iterdir()] == [LAST_RUN]  # written whole: no temporary file left
+
+
+@pytest.mark.parametrize("text", ["../../etc/passwd", "20261206T150557Z-a1cfdf35/x", "", "latest"])
+def test_a_last_run_file_that_is_not_a_run_id_names_no_run(tmp_path: Path, text: str) -> None:
+    (tmp_path / LAST_RUN).write_text(text, encoding="utf-8")
+    assert last_run_id(tmp_path) is None

@@ -1040,6 +1040,8 @@ def test_an_unchanged_walkforward_is_reused_and_shown_as_stored(tmp_path: Path) 
     assert len(list(stored.iterdir())) == 4
     newest = json.loads(invoke(*args, "--format", "json").stdout)  # the --force run: the newest of the same
     assert newest["reused"] is True and newest["run_dir"] != doc["run_dir"]
+    latest = invoke("report", "latest", "--format", "text", "--results-dir", str(tmp_path / "r"))  # the one shown
+    assert latest.stdout.split()[:3] == ["small_sweep_walkforward", "run", Path(newest["run_dir"]).name]
     (Path(newest["run_dir"]) / "equity.parquet").write_bytes(b"PAR1 damaged")  # never shown from a damaged run
     refused = invoke(*args)
     assert refused.exit_code == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr

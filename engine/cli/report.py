@@ -23,11 +23,12 @@ class ReportFormat(StrEnum):
 
 
 _HELP = (
-    "Write the HTML report of a stored run: RUN_ID (or a unique prefix), or 'latest' (the most recently created "
-    "run). One self-contained file that opens offline: metrics, equity against the benchmarks, drawdowns, "
-    "weights, signals with their rules, rolling one-year return and Sharpe, calendar years, trades. "
-    "--format text prints the run's headline metrics and tear sheet instead (monthly returns, worst drawdowns, "
-    "rolling correlation and beta, VaR, switches, contribution), 100 columns wide."
+    "Write the HTML report of a stored run: RUN_ID (or a unique prefix), or 'latest' (the run the last run, "
+    "compare or walkforward showed, computed or reused; else the most recently created). One self-contained "
+    "file that opens offline: metrics, equity against the benchmarks, drawdowns, weights, signals with their "
+    "rules, rolling one-year return and Sharpe, calendar years, trades. --format text prints the run's headline "
+    "metrics and tear sheet instead (monthly returns, worst drawdowns, rolling correlation and beta, VaR, "
+    "switches, contribution), 100 columns wide."
 )
 
 

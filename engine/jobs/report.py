@@ -14,6 +14,7 @@ walk-forward's dates.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ from engine.jobs.run import resolved_config
 from engine.render.html import compare_report, run_report, sweep_report, walkforward_report
 from engine.render.html.files import report_target, write_report
 from engine.render.tearsheet_text import tearsheet_text
+from engine.store.last_run import last_run_id
 from engine.store.rundir import load_run, write_atomic
 from engine.store.sweeps import SweepOutcome
 
@@ -125,7 +127,7 @@ def report_job(
 ) -> list[Path]:
     """``seesaw report``: the HTML report of one stored run, written to ``output`` (+ PNGs); the files written.
 
-    ``run``: a run id (or a unique prefix of one), or ``latest``: the most recently created run.
+    ``run``: a run id (or a unique prefix of one), or ``latest`` (:func:`_run_dir`).
     """
 
     browser = report_target(output, png_dir, env)
@@ -133,9 +135,17 @@ def report_job(
 
 
 def _run_dir(run: str, opts: RunOptions, env: Mapping[str, str]) -> Path:
-    """The stored run ``run`` names: a run id, a unique prefix of one, or ``latest``."""
+    """The stored run ``run`` names: a run id, a unique prefix of one, or ``latest``: the run the last ``run``,
+    ``compare`` or ``walkforward`` showed, computed or reused, while it is stored (engine/store/last_run.py),
+    else the most recently created one."""
     catalog = catalog_for(opts, env)
-    return catalog.latest() if run == "latest" else catalog.select_one(run)
+    if run != "latest":
+        return catalog.select_one(run)
+    noted = last_run_id(opts.results_dir)
+    if noted is not None:
+        with contextlib.suppress(StoreError):  # removed since, or its id no longer unique: the newest instead
+            return catalog.select_one(noted)
+    return catalog.latest()
 
 
 def report_text_job(

@@ -27,6 +27,7 @@ from engine.jobs.run_assumptions import assumptions, data_block, risk_free_text,
 from engine.metrics.tearsheet import tearsheet
 from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
+from engine.store.last_run import note_last_run
 from engine.store.rundir import FIRST_RULE, code_fingerprint, dumps_json, read_back, reusable_metrics
 from strategies.errors import SignalError
 
@@ -298,8 +299,16 @@ def run_configs(
         for i, ((file, cfg), found) in enumerate(zip(configs, stored, strict=True))
     ]
     if catalog is not None:
-        catalog.record(*[written[i] for i in new])
+        _record(catalog, [written[i] for i in new], runs, opts.results_dir)
     return RunReport(runs, *_rows(runs))
+
+
+def _record(catalog: Any, written: list[Path], runs: list[ConfigRun], results_dir: Path) -> None:
+    """Index the runs ``written``, and note the last config's run, written or reused, as the one ``seesaw report
+    latest`` shows next (:mod:`engine.store.last_run`)."""
+    catalog.record(*written)
+    if runs and runs[-1].run_dir is not None:
+        note_last_run(results_dir, runs[-1].run_dir)
 
 
 def _catalog(configs: Sequence[tuple[Path, StrategyConfig]], opts: RunOptions, env: Mapping[str, str]) -> Any:

@@ -40,6 +40,7 @@ from engine.metrics.specs import LOWER_IS_BETTER, WINDOW_METRICS
 from engine.pipeline import Allocation, RunResult, benchmark_allocation, run_with_config
 from engine.rule_targets import spelled_out
 from engine.store import config_hash, new_run_id, write_run
+from engine.store.last_run import note_last_run
 from engine.store.rundir import code_fingerprint, load_run
 from engine.sweep import (
     SweepContext,
@@ -260,9 +261,12 @@ def walkforward_job(
         )
         [found] = catalog.find([key], data="loaded_key")
         if found is not None:
+            note_last_run(opts.results_dir, found)  # what ``seesaw report latest`` shows next
             return found, True
     wf = run_planned(plan, engine=opts.engine, chunk_size=chunk_size, evaluate=evaluate)
-    return store_walkforward(wf, opts, env, now), False
+    run_dir = store_walkforward(wf, opts, env, now)
+    note_last_run(opts.results_dir, run_dir)
+    return run_dir, False
 
 
 def _stored_form(cfg: StrategyConfig) -> tuple[StrategyConfig, dict[str, Any]]:
