@@ -123,7 +123,10 @@ def test_run_table_exits_0_and_labels_synthetic_data(synthetic_runs: dict[str, P
 def test_run_writes_one_complete_run_directory_per_config(synthetic_runs: dict[str, Proc]) -> None:
     results = synthetic_runs["table"].results
     configs = {_yaml(p)["name"]: _yaml(p) for p in SHIPPED}
-    assert {p.name for p in results.iterdir()} == set(configs) | STORE_FILES  # nothing else, no temp directories
+    # nothing else, no temp directories; .last-run names the last config's run (what ``report latest`` opens)
+    assert {p.name for p in results.iterdir()} == set(configs) | STORE_FILES | {".last-run"}
+    last = _run_dir(results, _yaml(SHIPPED[-1])["name"]).name
+    assert (results / ".last-run").read_text(encoding="utf-8") == last + "\n"
     for name, cfg in configs.items():
         run_dir = _run_dir(results, name)
         assert RUN_ID.match(run_dir.name), run_dir.name
@@ -340,6 +343,34 @@ def test_schema_is_json_with_every_top_level_key() -> None:
     expected = {"name", "data", "assets", "signals", "rules", "execution", "costs", "benchmarks", "initial_cash"}
     assert expected <= set(schema["properties"])
     assert schema["additionalProperties"] is False  # unknown keys are refused
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sweep", "x.yaml", "--engine", "rusty"], "Invalid value for '--engine':"),
+        (["sweep", "x.yaml", "--top", "0"], "Invalid value for '--top':"),
+        (["report", "latest", "--format", "pdf"], "Invalid value for '--format':"),
+        (["run", "--bogus"], "No such option: --bogus"),
+        (["run"], "Missing argument 'configs'."),
+        (["runs", "query"], "Missing argument 'sql'."),
+        (["runs", "nosuch"], "No such command 'nosuch'."),
+        (["nosuch"], "No such command 'nosuch'."),
+    ],
+)
+def test_a_command_line_mistake_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    """An unknown option or command, a value not among the choices or out of range, a missing argument: one
+    line naming it, and where the options are listed, as every other mistake; never click's boxed usage."""
+    result = invoke(*args)
+    assert result.exit_code == 2 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {message}") and line.endswith(" --help)"), line
+
+
+@pytest.mark.parametrize("args", [[], ["runs"], ["server"]])
+def test_a_command_group_alone_shows_its_help_not_an_error(args: list[str]) -> None:
+    result = invoke(*args)
+    assert "Usage:" in result.output and "error:" not in result.output
 
 
 def test_top_level_help_explains_annualisation() -> None:
