@@ -356,6 +356,7 @@ def test_schema_is_json_with_every_top_level_key() -> None:
         (["runs", "query"], "Missing argument 'sql'."),
         (["runs", "nosuch"], "No such command 'nosuch'."),
         (["nosuch"], "No such command 'nosuch'."),
+        (["run", "--a\x1b[2Jb\nc"], "No such option: --a\\x1b[2Jb\\x0ac"),  # escaped, never sent to the terminal
     ],
 )
 def test_a_command_line_mistake_is_one_line_and_exit_2(args: list[str], message: str) -> None:

@@ -10,6 +10,8 @@ import typer
 from typer import core
 from typer.core import TyperGroup
 
+from engine.errors import printable
+
 __all__ = ["app"]
 
 #: click, whose exceptions Typer's commands raise: Typer 0.29 and later carry their own copy of it
@@ -33,7 +35,7 @@ def _one_line() -> Iterator[None]:
             exc.ctx.command_path if isinstance(exc, _click.exceptions.UsageError) and exc.ctx is not None else None
         )
         hint = f" (see {command} --help)" if command else ""
-        err_console().print(f"error: {exc.format_message()}{hint}", markup=False)
+        err_console().print(f"error: {printable(exc.format_message())}{hint}", markup=False)
         raise SystemExit(exc.exit_code) from None
 
 
