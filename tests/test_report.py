@@ -633,10 +633,22 @@ def test_sweep_report_errors_come_before_the_sweep_runs(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_report_rows_goes_with_report(sweep_reports: dict, tmp_path: Path) -> None:
-    result = invoke("sweep", str(sweep_reports["config"]), "--results-dir", str(tmp_path / "r"), "--report-rows", "9")
-    assert result.exit_code == 2 and "--report-rows goes with --report FILE" in result.stderr
-    assert list(tmp_path.iterdir()) == []
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--report-rows", "9"], "--report-rows goes with --report FILE"),
+        (["--output", "{tmp}/h.html"], "--output goes with --heatmap A,B"),
+        (["--heatmap-metric", "cagr"], "--heatmap-metric goes with --heatmap A,B"),
+    ],
+)
+def test_an_option_without_the_one_it_goes_with_is_refused(
+    sweep_reports: dict, tmp_path: Path, args: list[str], message: str
+) -> None:
+    """Never silently ignored: before the sweep runs, one line, exit 2, nothing written."""
+    argv = [a.format(tmp=tmp_path) for a in args]
+    result = invoke("sweep", str(sweep_reports["config"]), "--results-dir", str(tmp_path / "r"), *argv)
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: {message}"), result.stderr
+    assert len(result.stderr.splitlines()) == 1 and list(tmp_path.iterdir()) == []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -102,8 +102,13 @@ def report_target(report: Path | None, png: Path | None, *, report_rows: int | N
     return check_target(report, png, dict(os.environ))
 
 
-def _heatmap_pair(heatmap: str | None, output: Path | None) -> tuple[str, str] | None:
+def _heatmap_pair(heatmap: str | None, output: Path | None, metric: str | None) -> tuple[str, str] | None:
+    """The --heatmap keys; its file and metric refused without it (never silently ignored)."""
     if heatmap is None:
+        if output is not None:
+            raise UserError("--output goes with --heatmap A,B (it is the heatmap's file; the report's is --report)")
+        if metric is not None:
+            raise UserError("--heatmap-metric goes with --heatmap A,B")
         return None
     pair = tuple(p.strip() for p in heatmap.split(","))
     if len(pair) != 2 or not all(pair):
@@ -179,7 +184,7 @@ def sweep(
 
     env, err, stop = dict(os.environ), err_console(), _Stopped()
     with user_errors(stop), compile_notice():
-        pair = _heatmap_pair(heatmap, output)
+        pair = _heatmap_pair(heatmap, output, heatmap_metric)
         browser = report_target(report, png, report_rows=report_rows)  # refuse before running anything
         vectorbt, sim = sweep_engines(engine.value)
         opts = run_options(
