@@ -637,6 +637,12 @@ def test_ctrl_c_after_the_chunks_says_whether_the_sweep_was_stored(small, tmp_pa
         assert stopped.stderr.strip() == f"stopped (Ctrl-C); the sweep is stored in {kept}: the same command shows it"
         again = invoke(*args)
         assert again.exit_code == 0 and f"reused {kept}" in again.stdout
+        monkeypatch.setattr(Catalog, "record_sweep", interrupted)
+        forced = invoke(*args, "--force")  # the same command would compute it again: not that one
+        monkeypatch.undo()
+        assert forced.exit_code == 130 and forced.stderr.strip() == (
+            f"stopped (Ctrl-C); the sweep is stored in {kept}: the same command without --force shows it"
+        )
 
         def reading_stopped(*a, **kw):
             raise KeyboardInterrupt
@@ -744,6 +750,10 @@ def test_ctrl_c_after_the_sweep_is_stored_says_so(small, tmp_path: Path, monkeyp
     [stored] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()
     assert result.stderr.strip().splitlines()[-1] == (
         f"stopped (Ctrl-C); the sweep is stored in {stored}: the same command shows it"
+    )
+    forced = invoke(*args, "--force")
+    assert forced.exit_code == 130 and forced.stderr.strip().splitlines()[-1] == (
+        f"stopped (Ctrl-C); the sweep is stored in {stored}: the same command without --force shows it"
     )
     monkeypatch.undo()
     assert invoke(*args).exit_code == 0

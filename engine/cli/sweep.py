@@ -182,7 +182,7 @@ def sweep(
     from engine.jobs.chunk_workers import check_cluster
     from engine.jobs.sweep import SweepOptions, run_sweep, sweep_engines, sweep_top
 
-    env, err, stop = dict(os.environ), err_console(), _Stopped()
+    env, err, stop = dict(os.environ), err_console(), _Stopped(force)
     with user_errors(stop), compile_notice():
         pair = _heatmap_pair(heatmap, output, heatmap_metric)
         browser = report_target(report, png, report_rows=report_rows)  # refuse before running anything
@@ -195,7 +195,7 @@ def sweep(
             now, say = dt.datetime.now(dt.UTC), functools.partial(err.print, markup=False)
             outcome = run_sweep(config, opts, sopts, env=env, now=now, progress=progress, say=say, stage=stop.at)
         _exit_if_stopped(outcome, err)
-    with user_errors(_STORED.format(outcome.sweep_dir)), compile_notice():
+    with user_errors(stop.stored(outcome.sweep_dir)), compile_notice():
         rows = sweep_top(outcome, opts, env=env, sort=sort, top=top, reps=reps)
         _write_heatmap(outcome, pair, heatmap_metric or sort, output)
         written = _write_report(
@@ -208,7 +208,7 @@ def sweep(
 #: What Ctrl-C outside the chunks says (the chunks themselves stop with :func:`_exit_if_stopped`'s count), before
 #: the sweep is stored, and once it is.
 _STOPPED = "stopped (Ctrl-C): every chunk finished is kept; continue with --resume"
-_STORED = "stopped (Ctrl-C); the sweep is stored in {}: the same command shows it"
+_STORED = "stopped (Ctrl-C); the sweep is stored in {}: the same command{} shows it"
 
 
 class _Stopped:
@@ -216,15 +216,19 @@ class _Stopped:
     nothing computed yet, :data:`_STOPPED` while computing, :data:`_STORED` once stored (or while a stored one is read).
     """
 
-    def __init__(self) -> None:
-        self.stage, self.final = "", Path()
+    def __init__(self, force: bool) -> None:
+        self.stage, self.final, self.force = "", Path(), force
 
     def at(self, stage: str, final: Path) -> None:
         self.stage, self.final = stage, final
 
+    def stored(self, final: Path) -> str:
+        """:data:`_STORED`: the command that shows the sweep stored in ``final`` is this one, less any --force."""
+        return _STORED.format(final, " without --force" if self.force else "")
+
     def __call__(self) -> str:
         if self.stage == "stored":
-            return _STORED.format(self.final)
+            return self.stored(self.final)
         return _STOPPED if self.stage == "computing" else "stopped (Ctrl-C): nothing was computed"
 
 
