@@ -691,15 +691,17 @@ def test_a_sweep_stopped_once_written_whole_is_put_in_place_not_computed_again(
     assert str(final) in listed.stdout
 
 
-def test_ctrl_c_before_any_chunk_is_computed_says_nothing_was(small, tmp_path: Path, monkeypatch) -> None:
-    """Stopped while the config and data are read: no 'chunks kept', no '--resume' (there is nothing to resume)."""
+@pytest.mark.parametrize("step", ["load_sweep_config", "prepare"])
+def test_ctrl_c_before_any_chunk_is_computed_says_nothing_was(small, tmp_path: Path, monkeypatch, step) -> None:
+    """Stopped while the config and data are read, or while what every chunk shares (the reference benchmark's
+    run) is prepared: no 'chunks kept', no '--resume' (there is nothing to resume)."""
     import engine.jobs.sweep as job
 
     def stopped(*a, **kw):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(job, "load_sweep_config", stopped)
-    result = invoke("sweep", str(small[0]), "--results-dir", str(tmp_path / "r"))
+    monkeypatch.setattr(job, step, stopped)
+    result = invoke("sweep", str(small[0]), "--results-dir", str(tmp_path / "r"), "--force")
     assert result.exit_code == 130 and result.stderr.strip() == "stopped (Ctrl-C): nothing was computed"
 
 

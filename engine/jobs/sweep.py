@@ -138,7 +138,7 @@ def sweep_job(
     ``resolve`` applies the command line to the config; ``load`` loads its panel with a given
     warm-up; ``record`` indexes a finished sweep directory in the catalog; ``say`` is told, before any
     chunk is computed, what the user should know of stopped sweeps (:func:`engine.store.sweeps.stopped_lines`);
-    ``stage``, with the sweep's directory, ``computing`` before its chunks and ``stored`` once it is in place, or
+    ``stage``, with the sweep's directory, ``computing`` just before its chunks and ``stored`` once it is in place, or
     reused (what Ctrl-C says depends on it).  While
     this process computes the sweep it holds it (:func:`engine.store.sweeps.held`): a second command
     of the same sweep is refused in one line instead of taking its chunks for a stopped sweep's.
@@ -158,7 +158,6 @@ def sweep_job(
                 "the stopped one instead, or remove the directory to free its space"
             )
         return dataclasses.replace(outcome, cfg=cfg, loaded=loaded, reused=True)
-    told("computing", final)
 
     def stored(sweep_dir: Path) -> None:  # called once the sweep is in place
         told("stored", sweep_dir)
@@ -177,6 +176,7 @@ def sweep_job(
             for line in stopped_lines(cfg.name, nothing_to_resume, stopped_elsewhere(staging, meta)):
                 say(line)
         ctx = prepare(cfg, loaded, engine=engine, reference=options.reference, simulator=options.simulator)  # type: ignore[arg-type]
+        told("computing", final)  # from here on Ctrl-C keeps the chunks finished
         return _computed(ctx, g, meta, (staging, final), options, now=now, progress=progress, record=stored)
 
 
