@@ -1017,17 +1017,27 @@ def test_a_walkforward_whose_last_test_window_the_data_cut_short_says_its_figure
     cut = invoke(*args, "--end", "2016-06-30")
     assert cut.exit_code == 0, cut.stderr
     pattern = r"The last fold's test window is cut short by the end of the data \(fold (\d+): (\S+) → 2016-06-30, "
-    said = re.search(pattern + r"(0\.\d\d) years of the 1y asked\)", " ".join(cut.stdout.split()))
+    said = re.search(pattern + r"(0\.\d\d) of the 1\.00 years asked\)", " ".join(cut.stdout.split()))
     assert said is not None, cut.stdout
     assert dt.date.fromisoformat(said.group(2)).year == 2016 and 0.4 < float(said.group(3)) < 0.55
+    assert "under a year" not in cut.stdout  # the other folds' windows are years
     whole = invoke(*args)  # the data end 2016-12-30, the last window's nominal end 2017-01-0x
     assert whole.exit_code == 0 and "cut short" not in whole.stdout
     # a step of a quarter: the folds' windows overlap; each fold's figures end when the next one's choice takes over,
     # so only the last window ends with the data
     stepped = " ".join(invoke(*args, "--end", "2016-06-30", "--step", "3m").stdout.split())
     assert "The last fold's test window is cut short by the end of the data (fold " in stepped
-    assert len(re.findall(r"fold \d+: \S+ → 2016-06-30, 0\.\d\d years of the 1y asked", stepped)) == 1, stepped
+    assert len(re.findall(r"fold \d+: \S+ → 2016-06-30, 0\.\d\d of the 1\.00 years asked", stepped)) == 1, stepped
     assert "The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before" in stepped
+    assert (
+        "Every fold but the last is scored over under a year (--step 3m, until the next fold's test): its CAGR "
+        "and Sharpe in the table extrapolate that to a year" in stepped
+    )
+    half = " ".join(invoke(*args, "--test", "6m").stdout.split())  # the last --test wins
+    assert (
+        "Every fold's out-of-sample window is under a year (--test 6m): its CAGR and Sharpe in the table "
+        "extrapolate that to a year (compare shows no such figure)." in half
+    )
 
 
 def test_an_unchanged_walkforward_is_reused_and_shown_as_stored(tmp_path: Path) -> None:

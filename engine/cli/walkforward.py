@@ -193,11 +193,8 @@ def _summary(wf: StoredWalkForward) -> list[str]:
             f"The out-of-sample run is {strategy['years']:.2f} years: under one year its CAGR and Sharpe, and the "
             "folds' out-of-sample ones, extrapolate it to a year (compare does not show them)."
         )
-    elif cut := _cut_short(wf, test):
-        lines.append(
-            f"The last fold's test window is cut short by the end of the data ({cut}): a CAGR or Sharpe over such a "
-            "window extrapolates it to a year (compare does not show such figures)."
-        )
+    else:
+        lines += _short_windows(wf, test, step)
     for b in wf.benchmarks:
         lines.append(f"  {b['name']} over the same dates: total {pct(b['total_return'])}, Sharpe {num(b['sharpe'])}.")
     run_dir = wf.run_dir
@@ -208,8 +205,36 @@ def _summary(wf: StoredWalkForward) -> list[str]:
     return lines
 
 
+def _short_windows(wf: StoredWalkForward, test: str, step: str) -> list[str]:
+    """What extrapolates a fold's out-of-sample window to a year: every fold's when the windows scored (the
+    shorter of ``--test`` and ``--step``: with overlapping windows a fold is scored until the next one's test
+    starts) are under a year; the last fold's when the end of the data cuts it short (:func:`_cut_short`)."""
+    import pandas as pd
+
+    from engine.metrics.samples import spans_a_year
+    from engine.walkforward import parse_duration
+
+    lines = []
+    start = pd.Timestamp(wf.dates[0])
+    days = {o: (start + parse_duration(d, o) - start).days for o, d in (("--test", test), ("--step", step)) if d}
+    if days and not spans_a_year(min(days.values()) / 365.25):
+        if "--step" not in days or days.get("--test", 0) <= days["--step"]:
+            which = f"Every fold's out-of-sample window is under a year (--test {test})"
+        else:  # overlapping windows: each fold is scored until the next one's test starts
+            which = f"Every fold but the last is scored over under a year (--step {step}, until the next fold's test)"
+        lines.append(
+            f"{which}: its CAGR and Sharpe in the table extrapolate that to a year (compare shows no such figure)."
+        )
+    if cut := _cut_short(wf, test):
+        lines.append(
+            f"The last fold's test window is cut short by the end of the data ({cut}): a CAGR or Sharpe over such a "
+            "window extrapolates it to a year (compare does not show such figures)."
+        )
+    return lines
+
+
 def _cut_short(wf: StoredWalkForward, test: str) -> str:
-    """``fold 19: 2026-01-02 → 2026-08-26, 0.65 years of the 1y asked`` when the last fold's test window ends with
+    """``fold 19: 2026-01-02 → 2026-08-26, 0.65 of the 1.00 years asked`` when the last fold's test window ends with
     the data, more than a week before its ``--test`` duration (``test``), and covers under a year (as
     :func:`engine.metrics.samples.covered_years` counts, the first date's own period included); else empty.  Only
     the last fold can: every other is scored up to the next fold's test (``scored_to``)."""
@@ -226,4 +251,5 @@ def _cut_short(wf: StoredWalkForward, test: str) -> str:
     # a week short at least: weekends and holidays leave a whole window a few days short of its nominal end
     if not test or first + parse_duration(test, "--test") - pd.Timedelta(days=7) <= dates[-1] or spans_a_year(covered):
         return ""
-    return f"fold {last['fold']}: {first.date()} → {end.date()}, {covered:.2f} years of the {test} asked"
+    asked = (first + parse_duration(test, "--test") - first).days / 365.25
+    return f"fold {last['fold']}: {first.date()} → {end.date()}, {covered:.2f} of the {asked:.2f} years asked"
