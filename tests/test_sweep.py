@@ -737,6 +737,25 @@ def test_a_sweep_another_process_is_computing_is_not_offered_for_resume(small, t
     assert not (done / "writer.pid").exists()
 
 
+def test_the_catalog_tells_sweeps_on_different_engines_apart(small, tmp_path: Path) -> None:
+    """The same grid filled by the scheduler and re-simulated by vectorbt: two sweeps, whose rows in the catalog's
+    ``sweeps`` table say which engine filled their orders (as their ``sweep.json`` does)."""
+    args = ["sweep", str(small[0]), "--results-dir", str(tmp_path / "r"), "--chunk-size", "20"]
+    for engine in ("fused", "rust"):
+        assert invoke(*args, "--engine", engine).exit_code == 0
+    listed = invoke(
+        "runs", "query", "SELECT simulator, sweep_dir FROM sweeps ORDER BY simulator", "--format", "json",
+        "--results-dir", str(tmp_path / "r"),
+    )  # fmt: skip
+    assert listed.exit_code == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [r["simulator"] for r in rows] == ["fused", "rust"]
+    for r in rows:
+        assert (
+            json.loads((Path(r["sweep_dir"]) / "sweep.json").read_text(encoding="utf-8"))["simulator"] == r["simulator"]
+        )
+
+
 def test_ctrl_c_after_the_sweep_is_stored_says_so(small, tmp_path: Path, monkeypatch) -> None:
     """Interrupted while the best rows' statistics are computed: not 'continue with --resume' (nothing to
     resume), but where the stored sweep is; the same command then shows it."""

@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS sweeps (
     sweep_id VARCHAR PRIMARY KEY, config_name VARCHAR, combinations BIGINT, keys VARCHAR,
     data_fingerprint VARCHAR, data_source VARCHAR, synthetic BOOLEAN, code_hash VARCHAR,
     start DATE, "end" DATE, created_at TIMESTAMPTZ, status VARCHAR, pbo DOUBLE, best_dsr DOUBLE,
-    sweep_dir VARCHAR);
+    simulator VARCHAR, sweep_dir VARCHAR);
 CREATE TABLE IF NOT EXISTS metrics (
     run_id VARCHAR, kind VARCHAR, name VARCHAR, start DATE, "end" DATE,
     {", ".join(f"{c} DOUBLE" for c in _METRIC_COLUMNS if c in _FLOATS)},
@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 DataKey = Literal["data_fingerprint", "input_key", "loaded_key"]
 
 #: Bump when the tables change: the catalog is derived data, so an old one is dropped and rebuilt.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 #: The metrics columns held as JSON text (null: none).
@@ -245,7 +245,7 @@ class Catalog:
             return  # not a finished sweep's (damaged by hand): not indexed, as a sweep still running is not
         cols = (
             "sweep_id", "config_name", "combinations", "keys", "data_fingerprint", "data_source", "synthetic",
-            "code_hash", "start", "end", "created_at", "status", "pbo", "best_dsr",
+            "code_hash", "start", "end", "created_at", "status", "pbo", "best_dsr", "simulator",
         )  # fmt: skip
         values = [json.dumps(manifest.get(c)) if c == "keys" else manifest.get(c) for c in cols]
         con.execute("DELETE FROM sweeps WHERE sweep_id = ?", [manifest["sweep_id"]])
