@@ -471,8 +471,8 @@ def test_a_sweep_too_short_for_cscv_says_there_is_no_pbo_and_still_gives_the_dsr
     assert result.exit_code == 0, result.stderr
     text = " ".join(result.stdout.split())
     assert "Overfitting: no PBO (combinatorially symmetric cross-validation needs at least two" in text
-    extrapolated = "cagr, ann_vol, sharpe, sharpe_ci, sortino, calmar, turnover, switches_per_year, excess_return"
-    assert f"The window is 0.08 years: under one year {extrapolated}, information_ratio extrapolate it" in text
+    extrapolated = "CAGR, Vol, Sharpe, Sharpe 95% CI, Sortino, Calmar, Turnover/yr, Switch/yr, Excess"  # the headers
+    assert f"The window is 0.08 years: under one year {extrapolated}, IR extrapolate it" in text
     assert re.search(r"the best combination's deflated Sharpe DSR = \d\.\d{3}", text)
     assert re.search(r"PSR, P\(SR>ref\) and DSR rest on only 2\d daily returns \(under 252\)", text)
     doc = json.loads(invoke(*args, "--format", "json").stdout)["sweep"]
@@ -741,8 +741,16 @@ def test_the_catalog_tells_sweeps_on_different_engines_apart(small, tmp_path: Pa
     """The same grid filled by the scheduler and re-simulated by vectorbt: two sweeps, whose rows in the catalog's
     ``sweeps`` table say which engine filled their orders (as their ``sweep.json`` does)."""
     args = ["sweep", str(small[0]), "--results-dir", str(tmp_path / "r"), "--chunk-size", "20"]
-    for engine in ("fused", "rust"):
-        assert invoke(*args, "--engine", engine).exit_code == 0
+    said = {
+        "fused": "orders filled by the scheduler with vectorbt's order primitives (--engine fused);",
+        "rust": "orders re-simulated by vectorbt's from_orders on Rust (--engine rust);",
+    }
+    for engine, words in said.items():
+        shown = invoke(*args, "--engine", engine)
+        assert shown.exit_code == 0 and words in " ".join(shown.stdout.split()), shown.stdout  # the caption says
+        assert "Excess: CAGR less the reference benchmark's. Worst year: the lowest calendar-year return" in " ".join(
+            shown.stdout.split()
+        )
     listed = invoke(
         "runs", "query", "SELECT simulator, sweep_dir FROM sweeps ORDER BY simulator", "--format", "json",
         "--results-dir", str(tmp_path / "r"),

@@ -123,6 +123,30 @@ def _one_reference(keys: Sequence[str], reference: str | None) -> list[str]:
     ]
 
 
+#: The sweep table's columns that no other line of its caption explains.
+_COLUMNS_NOTE = (
+    "Excess: CAGR less the reference benchmark's. Worst year: the lowest calendar-year return (a part year at "
+    "either end counts as its year). Avg <asset>: the asset's average end-of-day weight."
+)
+#: Who filled a sweep's orders (``sweep.json``'s ``simulator``, the ``--engine``).
+_FILLED_BY = {
+    "fused": "orders filled by the scheduler with vectorbt's order primitives (--engine fused)",
+    "rust": "orders re-simulated by vectorbt's from_orders on Rust (--engine rust)",
+    "numba": "orders re-simulated by vectorbt's from_orders on numba (--engine numba)",
+}
+
+
+def _column_notes() -> list[str]:
+    """What the table's columns are that their headers do not say."""
+    return [LONGEST_DD_NOTE, _COLUMNS_NOTE] if "longest_drawdown_days" in SWEEP_TABLE else [_COLUMNS_NOTE]
+
+
+def _filled(man: Mapping[str, Any]) -> str:
+    """``orders filled by ...; `` of a sweep's engine (empty for a sweep stored before it was recorded)."""
+    said = _FILLED_BY.get(str(man.get("simulator")))
+    return f"{said}; " if said else ""
+
+
 def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None = None) -> list[str]:
     """The lines under the sweep table: data, annualisation, the statistics and the overfitting controls;
     ``rows``, the table's rows in rank order, for what they lack."""
@@ -133,18 +157,17 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
     first = "lowest" if sort in LOWER_IS_BETTER else "highest"
     lines.append(
         f"{counted(int(man['combinations']), 'combinations')} of {', '.join(outcome.keys)}; {man['start']} → "
-        f"{man['end']}; data fingerprint {man['data_fingerprint']}; sorted by {sort} ({first} first)."
+        f"{man['end']}; data fingerprint {man['data_fingerprint']}; {_filled(man)}sorted by {sort} ({first} first)."
     )
     lines.append(
         f"Annualised with {man.get('periods_per_year', float('nan')):.1f} trading periods per year (not 365); "
         "Sharpe, Sortino, the interval, PSR, P(SR>ref) and DSR are in excess of the config's cash rate."
     )
     lines += _auto_start(man) + _short_warmup(man) + _incomplete(man)
-    if "longest_drawdown_days" in SWEEP_TABLE:
-        lines.append(LONGEST_DD_NOTE)
+    lines += _column_notes()
     years, n_returns = _window_years(man)
     if not spans_a_year(years):
-        extrapolated = ", ".join(c for c in SWEEP_TABLE if c in ANNUALISED)
+        extrapolated = ", ".join(spec(c).label for c in SWEEP_TABLE if c in ANNUALISED)
         lines.append(
             f"The window is {years:.2f} years: under one year {extrapolated} extrapolate it to a year "
             "(compare does not show them; a sweep ranks by them)."
