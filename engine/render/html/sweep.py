@@ -90,6 +90,7 @@ def _header(outcome: SweepOutcome, sort: str) -> str:
         ("data fingerprint", str(man["data_fingerprint"])),
         ("code hash", str(man.get("code_hash", "–"))),
         ("Seesaw version", str(man.get("seesaw_version", "–"))),
+        ("engine", str(man.get("simulator", "–"))),
         (
             "combinations",
             f"{man['combinations']:,} = {' × '.join(str(len(v)) for v in values)} "
