@@ -8,6 +8,7 @@ command in its own process; the same command with ``SEESAW_SERVER=off`` is the r
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import importlib
 import json
 import os
@@ -357,6 +358,8 @@ def test_status_as_json(server: dict[str, str], tmp_path: Path) -> None:
     info = json.loads(proc.stdout)
     assert proc.returncode == 0 and info["running"] is True
     assert info["socket"] == str(socket_path(server)) and info["commands"] == _served(server)
+    started = dt.datetime.fromisoformat(info["started"])  # local time, with its offset from UTC
+    assert started.tzinfo is not None and abs(dt.datetime.now(dt.UTC) - started) < dt.timedelta(hours=1)
     gone = _seesaw(["server", "status", "--json"], {**server, "SEESAW_SERVER_DIR": str(tmp_path / "none")}, tmp_path)
     assert gone.returncode == 1 and json.loads(gone.stdout)["running"] is False
 

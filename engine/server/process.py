@@ -401,7 +401,9 @@ def _status(state: dict[str, Any]) -> dict[str, Any]:
         fields = dict(line.split(":", 1) for line in info if ":" in line)
     return {
         "pid": state["pid"],
-        "started": dt.datetime.fromtimestamp(state["started"]).isoformat(timespec="seconds"),
+        "started": dt.datetime.fromtimestamp(state["started"])
+        .astimezone()
+        .isoformat(timespec="seconds"),  # with its offset
         "commands": state["commands"],
         "idle_seconds": round(time.monotonic() - state["last"], 1),
         "idle_limit": state["idle"],
