@@ -1132,15 +1132,20 @@ def test_overlapping_walkforward_folds_score_each_choice_only_while_it_trades(tm
 
 
 def test_the_walkforward_summary_shows_each_figure_in_its_metrics_unit(tmp_path: Path) -> None:
-    """The in-sample mean of a fraction (max drawdown) is a percentage, as every other output shows it."""
+    """The folds' in- and out-of-sample means of a fraction (max drawdown) are percentages, as every other output
+    shows them."""
     path = tmp_path / "walk.yaml"
     path.write_text(WALK, encoding="utf-8")
     args = ["--train", "3y", "--test", "1y", "--results-dir", str(tmp_path / "results"), "--select", "max_drawdown"]
     doc = json.loads(invoke("walkforward", str(path), *args, "--format", "json").stdout)
-    mean = float(np.mean([f["is_max_drawdown"] for f in doc["folds"]]))
+    means = [float(np.mean([f[f"{k}_max_drawdown"] for f in doc["folds"]])) * 100 for k in ("is", "oos")]
     result = invoke("walkforward", str(path), *args)
     assert result.exit_code == 0, result.stderr
-    assert f"mean in-sample max_drawdown of the chosen: {mean * 100:.1f}%." in " ".join(result.stdout.split())
+    assert (
+        f"over the folds, the chosen combinations' max_drawdown averaged {means[0]:.1f}% in sample and "
+        f"{means[1]:.1f}% out of sample (each on its fold's own window)." in " ".join(result.stdout.split())
+    )
+    assert f"{means[0]:.1f}" != f"{means[1]:.1f}"
 
 
 def test_a_walkforward_scores_in_the_sweeps_chunks_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

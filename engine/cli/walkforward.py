@@ -173,7 +173,7 @@ def _summary(wf: StoredWalkForward) -> list[str]:
 
     strategy = wf.strategy
     select, train, test, step = (wf.settings[k] for k in ("select", "train", "test", "step"))
-    is_mean = float(np.nanmean(wf.folds[f"is_{select}"].to_numpy(dtype=float)))
+    is_mean, oos_mean = (float(np.nanmean(wf.folds[f"{k}_{select}"].to_numpy(dtype=float))) for k in ("is", "oos"))
     lines = []
     if wf.synthetic:
         lines.append("SYNTHETIC DATA: generated prices, not market history.")
@@ -186,7 +186,8 @@ def _summary(wf: StoredWalkForward) -> list[str]:
         f"Out of sample {strategy['start']} → {strategy['end']} (one stitched run, switches traded with their costs): "
         f"total {pct(strategy['total_return'])}, CAGR {pct(strategy['cagr'])}, "
         f"Sharpe {num(strategy['sharpe'])}, max DD {pct(strategy['max_drawdown'])}; "
-        f"mean in-sample {select} of the chosen: {format_value(is_mean, spec(select).fmt)}."
+        f"over the folds, the chosen combinations' {select} averaged {format_value(is_mean, spec(select).fmt)} in "
+        f"sample and {format_value(oos_mean, spec(select).fmt)} out of sample (each on its fold's own window)."
     )
     if not annualised_shown(strategy):
         lines.append(
