@@ -140,7 +140,17 @@ def _run_dir(run: str, opts: RunOptions, env: Mapping[str, str]) -> Path:
     else the most recently created one."""
     catalog = catalog_for(opts, env)
     if run != "latest":
-        return catalog.select_one(run)
+        try:
+            return catalog.select_one(run)
+        except StoreError as err:
+            _, sweeps = catalog.query("SELECT sweep_id FROM sweeps WHERE starts_with(sweep_id, ?)", [run.strip()])
+            if sweeps and run.strip():  # a sweep's id, given where a run's is asked for
+                raise StoreError(
+                    f"{run!r} is a stored sweep's id, not a run's: a sweep's report is written by seesaw sweep "
+                    "CONFIG --report FILE (the stored sweep is shown again, not computed)",
+                    file=err.file,
+                ) from None
+            raise
     noted = last_run_id(opts.results_dir)
     if noted is not None:
         with contextlib.suppress(StoreError):  # removed since, or its id no longer unique: the newest instead
