@@ -1087,6 +1087,10 @@ def test_an_unchanged_walkforward_is_reused_and_shown_as_stored(tmp_path: Path) 
         rerun = json.loads(invoke(*args, *other, "--format", "json").stdout)
         assert rerun["reused"] is False and rerun["run_dir"] != doc["run_dir"], other
     assert len(list(stored.iterdir())) == 4
+    listed = " ".join(invoke("runs", "list", "--results-dir", str(tmp_path / "r")).stdout.split())
+    for made in ("3y/1y/1y, sharpe", "3y/1y/6m, sharpe"):  # walk-forwards made otherwise are told apart
+        assert f"small_sweep_walkforward ({made})" in listed, listed
+    assert "A walk-forward's (train/test/step, metric chosen by) follows its config's name." in listed
     newest = json.loads(invoke(*args, "--format", "json").stdout)  # the --force run: the newest of the same
     assert newest["reused"] is True and newest["run_dir"] != doc["run_dir"]
     latest = invoke("report", "latest", "--format", "text", "--results-dir", str(tmp_path / "r"))  # the one shown

@@ -176,13 +176,31 @@ def runs_list(results_dir: ResultsDirOpt = Path("results"), store: StoreOpt = No
     with user_errors():
         _, rows = _catalog(results_dir, store).query(
             "SELECT r.run_id, r.config_name, r.data_source, CAST(r.start AS VARCHAR) || ' → ' || CAST(r.\"end\" "
-            f"AS VARCHAR), {', '.join(f'm.{n}' for n in _LIST_METRICS)} "
+            f"AS VARCHAR), {', '.join(f'm.{n}' for n in _LIST_METRICS)}, r.run_dir "
             "FROM runs r JOIN metrics m ON m.run_id = r.run_id AND m.kind = 'strategy' "
             "ORDER BY r.created_at DESC, r.run_id DESC"
         )
+    names = [row[1] for row in rows]
+    rows = [(row[0], _with_settings(row[1], row[-1]), *row[2:-1]) for row in rows]
     fixed = [("Run id", "run_id"), ("Config", "config"), ("Source", "source"), ("Period", "period")]
     console = _console()
     console.print(_metric_table(fixed, _LIST_METRICS, rows, console.width))
+    if any(row[1] != name for row, name in zip(rows, names, strict=True)):
+        console.print("A walk-forward's (train/test/step, metric chosen by) follows its config's name.", markup=False)
+
+
+def _with_settings(config_name: str, run_dir: str) -> str:
+    """A walk-forward's config name with how its folds were made and chosen (``(5y/1y/1y, sharpe)``: train, test
+    and step, and the metric chosen by, from its ``metrics.json``): walk-forwards of one config made otherwise are
+    told apart."""
+    if not config_name.endswith("_walkforward"):
+        return config_name
+    try:
+        block = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8")).get("walkforward")
+        said = f"{block['train']}/{block['test']}/{block['step']}, {block['select']}"
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):  # not a walk-forward's, or damaged: the name
+        return config_name
+    return f"{config_name} ({said})"
 
 
 @runs_app.command("show")
