@@ -552,6 +552,7 @@ def test_sweep_report_header_and_page(sweep_reports: dict) -> None:
     assert "A small sweep for the report tests" in html  # the description
     assert "12 = 3 × 2 × 2 (3 chunks of up to 5)" in html and "<dd>20, 40, 60</dd>" in html
     assert f"<dt>engine</dt><dd>{man['simulator']}</dd>" in html and man["simulator"] == "fused"
+    assert "Assumption: values in USD" in html and "Assumption: prices: " in html  # as seesaw sweep prints them
     assert "# resolved sweep config written by seesaw" in html and "sweep:\n  window:" in html  # config.yaml
     assert html.count("* plotly.js v") == 1  # plotly's JavaScript once, inline
     assert "<script src" not in html and "<link" not in html and "@import" not in html

@@ -299,7 +299,12 @@ def test_a_start_auto_grid_started_by_the_exchange_rate_claims_no_earlier_single
     args = ["sweep", str(sweep), "--source", "csv", "--data-dir", str(data_dir), "--results-dir", str(tmp_path / "r")]
     doc = json.loads(invoke(*args, "--reps", "100", "--format", "json").stdout)
     assert doc["sweep"]["start"] == "2001-07-16" and "warmup_rows" not in doc["sweep"]
-    assert "start: auto" not in invoke(*args, "--reps", "100").stdout
+    text = invoke(*args, "--reps", "100").stdout
+    assert "start: auto" not in text
+    said = " ".join(text.split())  # the model's assumptions and the data's notes, as seesaw run shows them
+    assert "Assumption: values in USD; hk converted at HKD=X closes (carried forward over FX holidays)." in said
+    assert "Assumption: dividends not included: us (^GSPC), hk (^HSI) earn their price return only." in said
+    assert "note: HKD=X: dropped 11 closes outside the band 7.74-7.86 (data.fx_band) as bad ticks" in said
 
 
 def test_combinations_the_data_cannot_warm_up_before_an_explicit_start_are_named(tmp_path: Path) -> None:

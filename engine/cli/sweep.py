@@ -289,6 +289,7 @@ def _emit(
     written: list[Path],
 ) -> None:
     """The best rows in ``format`` on stdout; what was written, on stderr for json and csv."""
+    from engine.jobs.run_assumptions import caveat_lines
     from engine.render.sweep_text import sweep_caption, sweep_printout
     from engine.store.rundir import dumps_json
 
@@ -316,7 +317,8 @@ def _emit(
         return
     console = out_console()
     title = f"Seesaw sweep: {outcome.cfg.name}" + (" — SYNTHETIC DATA" if outcome.synthetic else "")
-    caption = sweep_caption(outcome, reps, sort, rows)
+    caveats = caveat_lines(outcome.cfg, outcome.loaded) if outcome.loaded is not None else []
+    caption = sweep_caption(outcome, reps, sort, rows, caveats)
     print_printout(sweep_printout(rows, outcome.keys, title, caption, table_width(os.environ)))
     if outcome.reused:
         console.print(_REUSED.format(outcome.sweep_dir), markup=False, soft_wrap=True)  # a path to copy: never cut

@@ -27,6 +27,7 @@ from engine.compare import Comparison
 from engine.errors import StoreError
 from engine.jobs.common import RunOptions, catalog_for
 from engine.jobs.run import resolved_config
+from engine.jobs.run_assumptions import caveat_lines
 from engine.render.html import compare_report, run_report, sweep_report, walkforward_report
 from engine.render.html.files import report_target, write_report
 from engine.render.tearsheet_text import tearsheet_text
@@ -110,6 +111,7 @@ def sweep_report_job(
         config_text=config_text,
         walkforward=load_run(found) if found is not None else None,
         max_rows=max_rows,
+        caveats=caveat_lines(outcome.cfg, outcome.loaded) if outcome.loaded is not None else (),
     )
     return write_report(report, output, png_dir=png_dir, browser=browser)
 

@@ -12,8 +12,9 @@ from typing import Any
 from engine.config import StrategyConfig
 from engine.config.models import AssetSpec
 from engine.data.panel import LoadedPanel
+from engine.render.text import assumption_lines
 
-__all__ = ["assumptions", "data_block", "risk_free_text", "run_warnings", "stamp_duty_text"]
+__all__ = ["assumptions", "caveat_lines", "data_block", "risk_free_text", "run_warnings", "stamp_duty_text"]
 
 
 def data_block(cfg: StrategyConfig, loaded: LoadedPanel) -> dict[str, Any]:
@@ -124,3 +125,11 @@ def run_warnings(cfg: StrategyConfig, loaded: LoadedPanel, incomplete: Sequence[
             f"{', '.join(map(repr, incomplete))} (a series has less history; see the notes); rules naming it are false"
         )
     return out
+
+
+def caveat_lines(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
+    """The model's assumptions (``Assumption: ...``) and the data's notes (``note: ...``) of config ``cfg`` on
+    ``loaded``, as ``seesaw run`` shows them under its table, for the outputs of one config that are not a run's
+    (a sweep's table and report)."""
+    lines = assumption_lines({cfg.name: assumptions(cfg, loaded)})
+    return lines + [f"note: {note}" for note in loaded.panel.notes]

@@ -136,6 +136,30 @@ _FILLED_BY = {
 }
 
 
+def _overfitting(man: Mapping[str, Any]) -> list[str]:
+    """The caption's lines on overfitting: PBO with its logits' histogram and the best combination's DSR."""
+    lines: list[str] = []
+    if "pbo" in man:
+        lines.append(
+            f"Overfitting: probability of backtest overfitting (CSCV, {man['pbo_splits']} blocks of "
+            f"{man['pbo_block_dates']} dates, {man['pbo_split_count']:,} splits) PBO = {man['pbo']:.3f}, "
+            f"probability of an out-of-sample loss {man['pbo_prob_loss']:.3f}{_best_dsr(man)}."
+        )
+        hist = man.get("pbo_logit_hist")
+        if hist:
+            bars = " ".join(f"{c}" for c in hist["counts"])
+            lines.append(
+                f"Logits of the best in-sample combination's out-of-sample rank, counts in bins from "
+                f"{hist['edges'][0]:.2f} to {hist['edges'][-1]:.2f}: {bars} (PBO = share of logits <= 0)."
+            )
+    else:
+        lines.append(
+            "Overfitting: no PBO (combinatorially symmetric cross-validation needs at least two combinations and "
+            f"two dates in each of its 16 blocks){_best_dsr(man)}."
+        )
+    return lines
+
+
 def _column_notes() -> list[str]:
     """What the table's columns are that their headers do not say."""
     return [LONGEST_DD_NOTE, _COLUMNS_NOTE] if "longest_drawdown_days" in SWEEP_TABLE else [_COLUMNS_NOTE]
@@ -147,9 +171,12 @@ def _filled(man: Mapping[str, Any]) -> str:
     return f"{said}; " if said else ""
 
 
-def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None = None) -> list[str]:
+def sweep_caption(
+    outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None = None, caveats: Sequence[str] = ()
+) -> list[str]:
     """The lines under the sweep table: data, annualisation, the statistics and the overfitting controls;
-    ``rows``, the table's rows in rank order, for what they lack."""
+    ``rows``, the table's rows in rank order, for what they lack; ``caveats``, the model's assumptions and the
+    data's notes (:func:`engine.jobs.run_assumptions.caveat_lines`), before where the sweep is stored."""
     man = outcome.manifest
     lines = []
     if outcome.synthetic:
@@ -182,26 +209,10 @@ def sweep_caption(outcome: Any, reps: int, sort: str, rows: pd.DataFrame | None 
     lines.append(interval_sentence(head, records, [f"#{i}" for i in range(1, len(records) + 1)]))
     lines += significance_lines(_reference(man), int(man["combinations"]), "combinations (all tried)")
     lines += _one_reference(outcome.keys, man.get("reference"))
-    if "pbo" in man:
-        lines.append(
-            f"Overfitting: probability of backtest overfitting (CSCV, {man['pbo_splits']} blocks of "
-            f"{man['pbo_block_dates']} dates, {man['pbo_split_count']:,} splits) PBO = {man['pbo']:.3f}, "
-            f"probability of an out-of-sample loss {man['pbo_prob_loss']:.3f}{_best_dsr(man)}."
-        )
-        hist = man.get("pbo_logit_hist")
-        if hist:
-            bars = " ".join(f"{c}" for c in hist["counts"])
-            lines.append(
-                f"Logits of the best in-sample combination's out-of-sample rank, counts in bins from "
-                f"{hist['edges'][0]:.2f} to {hist['edges'][-1]:.2f}: {bars} (PBO = share of logits <= 0)."
-            )
-    else:
-        lines.append(
-            "Overfitting: no PBO (combinatorially symmetric cross-validation needs at least two combinations and "
-            f"two dates in each of its 16 blocks){_best_dsr(man)}."
-        )
+    lines += _overfitting(man)
     results = shlex.quote(str(Path(outcome.sweep_dir).parents[2]))  # <results>/<config>/sweeps/<sweep-id>
     query = f"SELECT * FROM sweep_combos WHERE sweep_id = '{Path(outcome.sweep_dir).name}'"
+    lines += caveats
     lines.append(  # whole: a path and a command to copy
         Whole(f'Stored in {outcome.sweep_dir} (query: seesaw runs query "{query}" --results-dir {results}).')
     )

@@ -103,7 +103,7 @@ def _header(outcome: SweepOutcome, sort: str) -> str:
     return facts_html(facts)
 
 
-def _top_table(outcome: SweepOutcome, rows: pd.DataFrame, sort: str, reps: int) -> str:
+def _top_table(outcome: SweepOutcome, rows: pd.DataFrame, sort: str, reps: int, caveats: Sequence[str]) -> str:
     weights = [c for c in rows.columns if c.startswith("weight_")]
     headers = ["#", *sweep_headers(outcome.keys, weights)]  # as the terminal's table heads them
     body = [
@@ -111,7 +111,7 @@ def _top_table(outcome: SweepOutcome, rows: pd.DataFrame, sort: str, reps: int) 
         for i, r in enumerate(rows.to_dict(orient="records"), 1)
     ]
     table = table_html(headers, body, table_id="top", sortable=True)
-    return table + paragraphs(sweep_caption(outcome, reps, sort, rows), "small muted")
+    return table + paragraphs(sweep_caption(outcome, reps, sort, rows, caveats), "small muted")
 
 
 def _all_table(outcome: SweepOutcome, sort: str, max_rows: int) -> str:
@@ -233,6 +233,7 @@ def sweep_report(
     config_text: str,
     walkforward: StoredRun | None = None,
     max_rows: int | None = None,
+    caveats: Sequence[str] = (),
 ) -> Report:
     """The sweep's report page and its figures.
 
@@ -245,7 +246,7 @@ def sweep_report(
     total = len(outcome.table)
     sections = [
         Section("sweep", "Sweep", _header(outcome, sort)),
-        Section("top", f"The best {len(rows)} by {sort}", _top_table(outcome, rows, sort, reps)),
+        Section("top", f"The best {len(rows)} by {sort}", _top_table(outcome, rows, sort, reps, caveats)),
         Section("combinations", "All combinations", _all_table(outcome, sort, max_rows or DEFAULT_TABLE_ROWS)),
         Section("heatmaps", f"Heatmaps of {sort}", _heatmaps(outcome, sort, figures)),
         Section("overfitting", "Overfitting: PBO and deflated Sharpe", _overfitting(outcome, figures)),
