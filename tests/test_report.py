@@ -209,6 +209,8 @@ def test_header_states_data_version_and_config_and_synthetic_banner(report_resul
         assert fact in html
     assert "When the US/HK correlation breaks down" in html  # the description
     assert "# resolved config written by seesaw" in html  # config.yaml, as stored
+    have, need = (run.metrics["data"][k] for k in ("warmup_dates", "warmup_needed"))
+    assert f"<dt>warm-up</dt><dd>{have} dates before the start; the signals need {need}</dd>" in html
     real = dataclasses.replace(run, manifest={**run.manifest, "synthetic": False, "data_source": "csv"})
     assert "synthetic-banner" not in run_report(real).html
 
@@ -508,9 +510,13 @@ def test_walkforward_part_is_the_stored_walkforward_run(sweep_reports: dict) -> 
     assert metrics["walkforward"]["folds"] == folds and len(folds) == 4
     equity = pd.read_csv(run_dir / "equity.csv")
     benchmarks = pd.read_csv(run_dir / "benchmarks.csv")
+    own = sweep_reports["walkforward_html"].read_text(encoding="utf-8")  # the walk-forward run's own header
+    have = metrics["data"]["warmup_dates"]
+    assert f"<dt>warm-up</dt><dd>{have} dates before the first test date (the first training window" in own
     for page in (sweep_reports["sweep_html"], sweep_reports["walkforward_html"]):
         html = page.read_text(encoding="utf-8")
         assert run_dir.name in html
+        assert "<dt>windows</dt><dd>train 3y, test 1y, step 1y</dd>" in html  # how the folds were made
         table = tables(html)["folds"]
         assert table.column("fold") == [0, 1, 2, 3]
         assert [row[1][0] for row in table.rows] == [f"{f['train_start']} → {f['train_end']}" for f in folds]

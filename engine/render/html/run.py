@@ -104,6 +104,16 @@ def metrics_table(run: StoredRun, table_id: str = "metrics") -> str:
     return table_html(headers, rows, table_id=table_id, row_classes=classes)
 
 
+def _warmup(data: dict[str, Any], walkforward: bool) -> str:
+    """``262 dates before the start (the signals need 262)``; a walk-forward's start is its first test date, after
+    the first training window."""
+    have, need = data.get("warmup_dates", "–"), data.get("warmup_needed", "–")
+    where = (
+        "before the first test date (the first training window and its warm-up)" if walkforward else "before the start"
+    )
+    return f"{have} dates {where}; the signals need {need}"
+
+
 def run_facts(run: StoredRun) -> str:
     """The run's header: config, data, fingerprint, hashes, version; its assumptions, warnings and notes."""
     data, cfg, man = run.metrics.get("data", {}), run.config or {}, run.manifest
@@ -117,7 +127,7 @@ def run_facts(run: StoredRun) -> str:
         ("simulated period", f"{man.get('start')} → {man.get('end')}"),
         ("symbols", ", ".join(f"{a}: {s}" for a, s in (data.get("symbols") or man.get("symbols") or {}).items())),
         ("base currency", str(data.get("base_currency", "–"))),
-        ("warm-up dates", f"{data.get('warmup_dates', '–')} used of {data.get('warmup_needed', '–')} needed"),
+        ("warm-up", _warmup(data, "walkforward" in run.metrics)),
         ("data fingerprint", str(man.get("data_fingerprint"))),
         ("config hash", str(man.get("config_hash"))),
         ("code hash", str(man.get("code_hash", "–"))),
