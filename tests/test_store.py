@@ -894,3 +894,23 @@ def test_the_last_run_noted_is_read_back_suffix_and_all(tmp_path: Path, run_id: 
 def test_a_last_run_file_that_is_not_a_run_id_names_no_run(tmp_path: Path, text: str) -> None:
     (tmp_path / LAST_RUN).write_text(text, encoding="utf-8")
     assert last_run_id(tmp_path) is None
+
+
+def test_runs_list_takes_one_config_or_the_newest_runs(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    for config in (RATIO, CORR):  # corr_breakdown's run the newer
+        run_ok(config, "--start", "2015-01-01", "--end", "2016-12-31", results=results)
+    (ratio,), (corr,) = ([p.name for p in (results / n).iterdir()] for n in ("ratio_trend", "corr_breakdown"))
+
+    def listed(*args: str) -> str:
+        result = invoke("runs", "list", "--results-dir", results, *args)
+        assert result.exit_code == 0, result.stderr
+        return result.stdout
+
+    everything = listed()
+    assert ratio in everything and corr in everything and "--limit" not in everything
+    newest = listed("--limit", "1")
+    assert corr in newest and ratio not in newest and "The newest 1 of 2 runs (--limit)." in newest
+    one = listed("--config", "ratio_trend")
+    assert ratio in one and corr not in one and "--limit" not in one
+    assert "No stored run of a config named 'ratio'." in listed("--config", "ratio")  # a name, not a prefix

@@ -171,15 +171,22 @@ _SHOW_SPLIT_AT = "turnover"
 
 
 @runs_app.command("list")
-def runs_list(results_dir: ResultsDirOpt = Path("results"), store: StoreOpt = None) -> None:
+def runs_list(
+    results_dir: ResultsDirOpt = Path("results"),
+    store: StoreOpt = None,
+    config: Annotated[str | None, typer.Option(help="Only the runs of the config of this name.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the newest N runs.")] = None,
+) -> None:
     """List stored runs, newest first, with their strategy's headline metrics."""
     with user_errors():
         _, rows = _catalog(results_dir, store).query(
             "SELECT r.run_id, r.config_name, r.data_source, CAST(r.start AS VARCHAR) || ' → ' || CAST(r.\"end\" "
             f"AS VARCHAR), {', '.join(f'm.{n}' for n in _LIST_METRICS)}, r.run_dir "
             "FROM runs r JOIN metrics m ON m.run_id = r.run_id AND m.kind = 'strategy' "
-            "ORDER BY r.created_at DESC, r.run_id DESC"
+            "WHERE ? IS NULL OR r.config_name = ? ORDER BY r.created_at DESC, r.run_id DESC",
+            [config, config],
         )
+    total, rows = len(rows), rows[:limit]
     names = [row[1] for row in rows]
     rows = [(row[0], _with_settings(row[1], row[-1]), *row[2:-1]) for row in rows]
     fixed = [("Run id", "run_id"), ("Config", "config"), ("Source", "source"), ("Period", "period")]
@@ -187,6 +194,10 @@ def runs_list(results_dir: ResultsDirOpt = Path("results"), store: StoreOpt = No
     console.print(_metric_table(fixed, _LIST_METRICS, rows, console.width))
     if any(row[1] != name for row, name in zip(rows, names, strict=True)):
         console.print("A walk-forward's (train/test/step, metric chosen by) follows its config's name.", markup=False)
+    if len(rows) < total:
+        console.print(f"The newest {len(rows)} of {total} runs (--limit).", markup=False)
+    elif config is not None and not rows:
+        console.print(f"No stored run of a config named {config!r}.", markup=False)
 
 
 def _with_settings(config_name: str, run_dir: str) -> str:
