@@ -1140,6 +1140,21 @@ def test_overlapping_walkforward_folds_score_each_choice_only_while_it_trades(tm
     assert fold["oos_max_drawdown"] == pytest.approx(min(drawdown, 0.0), rel=1e-9)
 
 
+def test_the_folds_table_shows_each_chosen_value_as_the_grid_has_it(tmp_path: Path) -> None:
+    """A grid value of 0.0125 is 0.0125 in the text folds table, as in the sweep table and the report, not 0.01."""
+    path = tmp_path / "walk.yaml"
+    path.write_text(WALK.replace("cut: [0.0, 0.05]", "cut: [0.0125, 0.0375]"), encoding="utf-8")
+    args = ["walkforward", str(path), "--train", "3y", "--test", "1y", "--results-dir", str(tmp_path / "r")]
+    doc = json.loads(invoke(*args, "--format", "json").stdout)
+    chosen = [f["cut"] for f in doc["folds"]]
+    assert set(chosen) <= {0.0125, 0.0375} and chosen
+    text = invoke(*args, "--format", "table")
+    assert text.exit_code == 0, text.stderr
+    rows = [line.split() for line in text.stdout.splitlines() if line.split()[:1] in ([str(i)] for i in range(9))]
+    shown = [next(c for c in row if c in ("0.0125", "0.0375", "0.01", "0.04", "0.03")) for row in rows]
+    assert shown == [str(c) for c in chosen], text.stdout
+
+
 def test_the_walkforward_summary_shows_each_figure_in_its_metrics_unit(tmp_path: Path) -> None:
     """The folds' in- and out-of-sample means of a fraction (max drawdown) are percentages, as every other output
     shows them."""

@@ -308,6 +308,14 @@ OVERLAP_NOTE = (
 )
 
 
+def _fold_cell(key: str, value: Any) -> str:
+    """A folds table's cell: an in- or out-of-sample metric as the sweep table shows it; a date as it is; a swept
+    key's chosen value as the grid has it (``0.0125``, as the sweep table and the report show it, never rounded)."""
+    if key.startswith(("is_", "oos_")):
+        return sweep_cell(key.split("_", 1)[1], value)
+    return value if isinstance(value, str) else str(value)
+
+
 def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], width: int | None) -> Printout:
     """The walk-forward's folds table (a row per fold) fitted to ``width`` (None: natural width).
 
@@ -318,11 +326,7 @@ def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], widt
     keys = [k for k in folds.columns if k not in ("fold", "train_end") and (overlap or k != "scored_to")]
     columns = [FitColumn(k, _fold_header(k)) for k in keys]
     records = folds.to_dict(orient="records")
-    cells = [
-        [Text(v if isinstance(v, str) else sweep_cell(k.split("_", 1)[1] if k.startswith(("is_", "oos_")) else k, v))
-         for k, v in ((k, r[k]) for k in keys)]
-        for r in records
-    ]  # fmt: skip
+    cells = [[Text(_fold_cell(k, r[k])) for k in keys] for r in records]
     fitted = fit_table(title, "Fold", columns, [str(r["fold"]) for r in records], cells, width=width)
     note = (
         "IS: in sample, the training window a fold's combination was chosen on; OOS: out of sample, its test "
