@@ -17,6 +17,9 @@ __all__ = ["app"]
 #: click, whose exceptions Typer's commands raise: Typer 0.29 and later carry their own copy of it
 #: (``typer._click``), earlier ones use the installed ``click``.
 _click: Any = getattr(core, "_click", None) or core.click  # type: ignore[attr-defined]
+#: What click raises to show a group's help when it is given no command (click 8.2 on; earlier, none: the group
+#: prints its help and exits itself).
+_HELP_ASKED: Any = getattr(_click.exceptions, "NoArgsIsHelpError", ())
 
 
 @contextlib.contextmanager
@@ -26,7 +29,7 @@ def _one_line() -> Iterator[None]:
     instead of click's usage, hint and boxed message.  ``seesaw`` or ``seesaw runs`` alone still shows help."""
     try:
         yield
-    except _click.exceptions.NoArgsIsHelpError:
+    except _HELP_ASKED:
         raise
     except _click.exceptions.ClickException as exc:
         from engine.cli.options import err_console
@@ -34,7 +37,7 @@ def _one_line() -> Iterator[None]:
         command = (
             exc.ctx.command_path if isinstance(exc, _click.exceptions.UsageError) and exc.ctx is not None else None
         )
-        hint = f" (see {command} --help)" if command else ""
+        hint = f" — see {command} --help" if command else ""
         err_console().print(f"error: {printable(exc.format_message())}{hint}", markup=False)
         raise SystemExit(exc.exit_code) from None
 
