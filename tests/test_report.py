@@ -351,6 +351,13 @@ def test_report_latest_is_the_run_the_last_command_showed_even_when_reused(tmp_p
     assert shown.exit_code == 0, shown.stderr
     assert latest().split() == ["buy_hold_us", "run", stored("buy_hold_us").name]  # the compare's last config
     assert invoke("run", str(CONFIGS / "static_60_40.yaml"), *common).exit_code == 0
+    twin = stored("static_60_40").with_name(stored("static_60_40").name + "-2")  # a second run's id in that second
+    shutil.copytree(stored("static_60_40"), twin)
+    manifest = json.loads((twin / "run.json").read_text(encoding="utf-8"))
+    (twin / "run.json").write_text(json.dumps({**manifest, "run_id": twin.name}), encoding="utf-8")
+    assert invoke("runs", "list", "--results-dir", str(results)).exit_code == 0  # indexed: its id begins the same
+    assert latest().split() == ["static_60_40", "run", twin.name[:-2]]  # the one noted, exactly, not its twin
+    shutil.rmtree(twin)
     shutil.rmtree(stored("static_60_40"))
     assert latest().split() == ["buy_hold_us", "run", stored("buy_hold_us").name]  # the newest still stored
 

@@ -1100,10 +1100,13 @@ def test_an_unchanged_walkforward_is_reused_and_shown_as_stored(tmp_path: Path) 
     assert newest["reused"] is True and newest["run_dir"] != doc["run_dir"]
     latest = invoke("report", "latest", "--format", "text", "--results-dir", str(tmp_path / "r"))  # the one shown
     assert latest.stdout.split()[:3] == ["small_sweep_walkforward", "run", Path(newest["run_dir"]).name]
+    stepped = json.loads(invoke(*args, "--step", "6m", "--format", "json").stdout)  # reused, and noted
     (Path(newest["run_dir"]) / "equity.parquet").write_bytes(b"PAR1 damaged")  # never shown from a damaged run
     refused = invoke(*args)
     assert refused.exit_code == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert "equity.parquet" in refused.stderr and "--force" in refused.stderr
+    noted = (tmp_path / "r" / ".last-run").read_text(encoding="utf-8").strip()
+    assert stepped["reused"] is True and noted == Path(stepped["run_dir"]).name  # not the damaged run refused
 
 
 def test_overlapping_walkforward_folds_score_each_choice_only_while_it_trades(tmp_path: Path) -> None:

@@ -23,8 +23,8 @@ class ReportFormat(StrEnum):
 
 
 _HELP = (
-    "Write the HTML report of a stored run: RUN_ID (or a unique prefix), or 'latest' (the run the last run, "
-    "compare or walkforward showed, computed or reused; else the most recently created). One self-contained "
+    "Write the HTML report of a stored run: RUN_ID (or a unique prefix), or 'latest' (the last config's run of "
+    "the last run, compare or walkforward, computed or reused; else the most recently created). One self-contained "
     "file that opens offline: metrics, equity against the benchmarks, drawdowns, weights, signals with their "
     "rules, rolling one-year return and Sharpe, calendar years, trades. --format text prints the run's headline "
     "metrics and tear sheet instead (monthly returns, worst drawdowns, rolling correlation and beta, VaR, "

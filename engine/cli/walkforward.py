@@ -81,14 +81,14 @@ def walkforward(
     png: PngOpt = None,
 ) -> None:
     from engine.jobs.chunk_workers import check_cluster, cluster_evaluator, default_workers, thread_evaluator
-    from engine.jobs.walkforward import load_walkforward, walkforward_job
+    from engine.jobs.walkforward import walkforward_job
 
     env = dict(os.environ)
     with user_errors(), compile_notice():
         browser = report_target(report, png)  # refuse before running anything
         check_cluster(cluster)
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
-        run_dir, reused = walkforward_job(
+        shown = walkforward_job(
             config,
             opts,
             env,
@@ -101,7 +101,7 @@ def walkforward(
             evaluate=cluster_evaluator(cluster) if cluster else thread_evaluator(workers or default_workers()),
             now=dt.datetime.now(dt.UTC),
         )
-        shown = load_walkforward(run_dir, reused=reused)  # computed or reused: what is shown is what is stored
+        run_dir = shown.run_dir  # computed or reused: what is shown is what is stored
         written: list[Path] = []
         if report is not None:
             from engine.jobs.report import walkforward_report_job

@@ -14,7 +14,6 @@ walk-forward's dates.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -154,9 +153,11 @@ def _run_dir(run: str, opts: RunOptions, env: Mapping[str, str]) -> Path:
                 ) from None
             raise
     noted = last_run_id(opts.results_dir)
-    if noted is not None:
-        with contextlib.suppress(StoreError):  # removed since, or its id no longer unique: the newest instead
-            return catalog.select_one(noted)
+    if noted is not None:  # that run exactly (an id is also the prefix of its "-2" twin's), while it is stored
+        catalog.check_stored()
+        _, rows = catalog.query("SELECT run_dir FROM runs WHERE run_id = ? AND status = 'complete'", [noted])
+        if rows:
+            return Path(rows[0][0])
     return catalog.latest()
 
 

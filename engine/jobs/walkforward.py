@@ -236,9 +236,10 @@ def walkforward_job(
     chunk_size: int | None,
     evaluate: Callable[[SweepContext, pd.DataFrame, list[np.ndarray]], Any] | None,
     now: dt.datetime,
-) -> tuple[Path, bool]:
+) -> StoredWalkForward:
     """``seesaw walkforward``: the stored run of this walk-forward (config, data, settings and code the same)
-    reused unless ``opts.force``, else steps 1-4; returns (its run directory, reused)."""
+    reused unless ``opts.force``, else steps 1-4; returns it as stored (:func:`load_walkforward`: every file
+    checked), noted as the run ``seesaw report latest`` shows next (:mod:`engine.store.last_run`)."""
     providers: dict = {}
     plan = plan_walkforward(
         config,
@@ -261,12 +262,17 @@ def walkforward_job(
         )
         [found] = catalog.find([key], data="loaded_key")
         if found is not None:
-            note_last_run(opts.results_dir, found)  # what ``seesaw report latest`` shows next
-            return found, True
+            return _shown(found, opts, reused=True)
     wf = run_planned(plan, engine=opts.engine, chunk_size=chunk_size, evaluate=evaluate)
-    run_dir = store_walkforward(wf, opts, env, now)
+    return _shown(store_walkforward(wf, opts, env, now), opts, reused=False)
+
+
+def _shown(run_dir: Path, opts: Any, *, reused: bool) -> StoredWalkForward:
+    """The stored walk-forward read back and checked, then noted for ``seesaw report latest`` (a damaged run never
+    is)."""
+    shown = load_walkforward(run_dir, reused=reused)
     note_last_run(opts.results_dir, run_dir)
-    return run_dir, False
+    return shown
 
 
 def _stored_form(cfg: StrategyConfig) -> tuple[StrategyConfig, dict[str, Any]]:

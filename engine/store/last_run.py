@@ -1,6 +1,7 @@
 """Which stored run ``latest`` names: the one the last command that runs configs ran or reused.
 
-``seesaw run`` and ``seesaw compare`` of configs, and ``seesaw walkforward``, show a run they computed or
+``seesaw run`` and ``seesaw compare`` of configs (and whatever else runs configs: ``episodes --configs``,
+:func:`engine.api.run`, :func:`engine.api.compare`), and ``seesaw walkforward``, show a run they computed or
 found already stored (reused).  ``seesaw report latest`` means the run the user just saw, so each of those
 commands notes the run id of the last run it showed in ``.last-run`` in the results directory (a hidden
 file, whole or not at all); ``latest`` is that run while it is stored and complete, else the most recently
@@ -28,8 +29,9 @@ _RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}(-[0-9]+)?$")
 def note_last_run(results_dir: Path, run_dir: Path) -> None:
     """Note ``run_dir`` (a stored run under ``results_dir``) as the run ``latest`` names.
 
-    Best effort: a results directory that cannot take the file (read-only, say) leaves ``latest`` the most
-    recently created run, which is what it was before; the command's own output is not affected."""
+    Best effort: in a results directory that cannot take the file (read-only, say) the note stays what it was
+    (``latest`` the run noted before, or the most recently created one when none was); the command's own output
+    is not affected."""
     with contextlib.suppress(OSError, StoreError):
         write_atomic(results_dir / LAST_RUN, lambda p: p.write_text(run_dir.name + "\n", encoding="utf-8"))
 
