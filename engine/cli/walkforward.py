@@ -195,7 +195,7 @@ def _summary(wf: StoredWalkForward) -> list[str]:
             "folds' out-of-sample ones, extrapolate it to a year (compare does not show them)."
         )
     else:
-        lines += _short_windows(wf, test, step)
+        lines += _short_windows(wf, test)
     for b in wf.benchmarks:
         lines.append(f"  {b['name']} over the same dates: total {pct(b['total_return'])}, Sharpe {num(b['sharpe'])}.")
     run_dir = wf.run_dir
@@ -206,25 +206,17 @@ def _summary(wf: StoredWalkForward) -> list[str]:
     return lines
 
 
-def _short_windows(wf: StoredWalkForward, test: str, step: str) -> list[str]:
-    """What extrapolates a fold's out-of-sample window to a year: every fold's when the windows scored (the
-    shorter of ``--test`` and ``--step``: with overlapping windows a fold is scored until the next one's test
-    starts) are under a year; the last fold's when the end of the data cuts it short (:func:`_cut_short`)."""
-    import pandas as pd
-
+def _short_windows(wf: StoredWalkForward, test: str) -> list[str]:
+    """What extrapolates a fold's out-of-sample window to a year: every fold's when ``--test`` is under a year;
+    the last fold's when the end of the data cuts it short (:func:`_cut_short`).  (Overlapping windows, scored
+    until the next fold's test starts, have their own note: :data:`engine.render.sweep_text.OVERLAP_NOTE`.)"""
     from engine.metrics.samples import spans_a_year
-    from engine.walkforward import parse_duration
 
     lines = []
-    start = pd.Timestamp(wf.dates[0])
-    days = {o: (start + parse_duration(d, o) - start).days for o, d in (("--test", test), ("--step", step)) if d}
-    if days and not spans_a_year(min(days.values()) / 365.25):
-        if "--step" not in days or days.get("--test", 0) <= days["--step"]:
-            which = f"Every fold's out-of-sample window is under a year (--test {test})"
-        else:  # overlapping windows: each fold is scored until the next one's test starts
-            which = f"Every fold but the last is scored over under a year (--step {step}, until the next fold's test)"
+    if test and not spans_a_year(_years(wf.dates[0], test, "--test")):
         lines.append(
-            f"{which}: its CAGR and Sharpe in the table extrapolate that to a year (compare shows no such figure)."
+            f"Every fold's out-of-sample window is under a year (--test {test}): its CAGR and Sharpe in the table "
+            "extrapolate it to a year (compare shows no such figure)."
         )
     if cut := _cut_short(wf, test):
         lines.append(
@@ -232,6 +224,16 @@ def _short_windows(wf: StoredWalkForward, test: str, step: str) -> list[str]:
             "window extrapolates it to a year (compare does not show such figures)."
         )
     return lines
+
+
+def _years(start: object, duration: str, option: str) -> float:
+    """Years (calendar days / 365.25) of ``duration`` (``6m``, as ``option`` takes it) from ``start``."""
+    import pandas as pd
+
+    from engine.walkforward import parse_duration
+
+    first = pd.Timestamp(start)
+    return (first + parse_duration(duration, option) - first).days / 365.25
 
 
 def _cut_short(wf: StoredWalkForward, test: str) -> str:
@@ -252,5 +254,5 @@ def _cut_short(wf: StoredWalkForward, test: str) -> str:
     # a week short at least: weekends and holidays leave a whole window a few days short of its nominal end
     if not test or first + parse_duration(test, "--test") - pd.Timedelta(days=7) <= dates[-1] or spans_a_year(covered):
         return ""
-    asked = (first + parse_duration(test, "--test") - first).days / 365.25
+    asked = _years(first, test, "--test")
     return f"fold {last['fold']}: {first.date()} → {end.date()}, {covered:.2f} of the {asked:.2f} years asked"
