@@ -10,9 +10,10 @@ import datetime as dt
 import itertools
 import json
 import re
+import shutil
 import subprocess
 import sys
-from html import unescape
+from html import escape, unescape
 from pathlib import Path
 
 import numpy as np
@@ -305,6 +306,28 @@ def test_a_start_auto_grid_started_by_the_exchange_rate_claims_no_earlier_single
     assert "Assumption: values in USD; hk converted at HKD=X closes (carried forward over FX holidays)." in said
     assert "Assumption: dividends not included: us (^GSPC), hk (^HSI) earn their price return only." in said
     assert "note: HKD=X: dropped 11 closes outside the band 7.74-7.86 (data.fx_band) as bad ticks" in said
+
+
+def test_a_sweep_shows_the_notes_its_data_files_made_as_a_run_does(data_dir: Path, tmp_path: Path) -> None:
+    """A CSV whose last line is cut short: the run notes the line dropped, and so does the sweep of the same data
+    (in its table's caption and in its report)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("GSPC.csv", "HSI.csv", "HKD_X.csv"):
+        shutil.copy(data_dir / name, data / name)
+    text = (data / "GSPC.csv").read_text(encoding="utf-8")
+    (data / "GSPC.csv").write_text(text.rstrip("\n").rsplit(",", 3)[0], encoding="utf-8")  # the last line cut
+    sweep = tmp_path / "cut.yaml"
+    config = (REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml").read_text(encoding="utf-8")
+    sweep.write_text(config[: config.index("sweep:")] + "sweep:\n  mom_window: [20, 200]\n", encoding="utf-8")
+    common = ["--source", "csv", "--data-dir", str(data), "--results-dir", str(tmp_path / "r")]
+    ran = " ".join(invoke("run", str(sweep), *common).stdout.split())
+    [note] = [n.split(" wrote ")[0].strip() for n in ran.split("note: corr_breakdown_sweep: ") if "cut short" in n]
+    assert note.startswith("^GSPC: ") and note.endswith("dropped as cut short"), note
+    swept = invoke("sweep", str(sweep), *common, "--reps", "100", "--report", str(tmp_path / "s.html"))
+    assert swept.exit_code == 0, swept.stderr
+    assert f"note: {note}" in " ".join(swept.stdout.split())
+    assert escape(note) in " ".join((tmp_path / "s.html").read_text(encoding="utf-8").split())
 
 
 def test_combinations_the_data_cannot_warm_up_before_an_explicit_start_are_named(tmp_path: Path) -> None:

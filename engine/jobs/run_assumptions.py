@@ -127,9 +127,10 @@ def run_warnings(cfg: StrategyConfig, loaded: LoadedPanel, incomplete: Sequence[
     return out
 
 
-def caveat_lines(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
-    """The model's assumptions (``Assumption: ...``) and the data's notes (``note: ...``) of config ``cfg`` on
-    ``loaded``, as ``seesaw run`` shows them under its table, for the outputs of one config that are not a run's
-    (a sweep's table and report)."""
+def caveat_lines(cfg: StrategyConfig, loaded: LoadedPanel, data_notes: Sequence[str] = ()) -> list[str]:
+    """The model's assumptions (``Assumption: ...``) and the data's notes (``note: ...``: the panel's, then
+    ``data_notes``, the provider's) of config ``cfg`` on ``loaded``, as ``seesaw run`` shows them with its table,
+    for the outputs of one config that are not a run's (a sweep's table and report; a run's warnings depend on
+    values a sweep varies, such as the lag, and are not among them)."""
     lines = assumption_lines({cfg.name: assumptions(cfg, loaded)})
-    return lines + [f"note: {note}" for note in loaded.panel.notes]
+    return lines + [f"note: {note}" for note in (*loaded.panel.notes, *data_notes)]

@@ -474,20 +474,12 @@ def run_sweep(
         catalog.check_name(cfg.name, str(path))
         return resolve_data(cfg, opts, env)
 
-    return sweep_job(
-        path,
-        resolve,
-        load,
-        results_dir=opts.results_dir,
-        options=sopts,
-        engine=opts.engine,
-        now=now,
-        force=opts.force,
-        progress=progress,
-        record=catalog.record_sweep,
-        say=say,
-        stage=stage,
-    )
+    outcome = sweep_job(
+        path, resolve, load, results_dir=opts.results_dir, options=sopts, engine=opts.engine, now=now,
+        force=opts.force, progress=progress, record=catalog.record_sweep, say=say, stage=stage,
+    )  # fmt: skip
+    noted = tuple(n for p in providers.values() for n in getattr(p, "notes", []))  # this command's own providers
+    return dataclasses.replace(outcome, data_notes=noted)
 
 
 def sweep_top(

@@ -80,6 +80,7 @@ class SweepOutcome:
     stopped: bool = False
     ctx: SweepContext | None = None  # what the chunks shared, when this process ran them
     chunks_resumed: int = 0  # chunks a stopped sweep had finished, read back instead of computed (--resume)
+    data_notes: tuple[str, ...] = ()  # what the data's provider noted while this command loaded it (a line cut short)
 
     @property
     def synthetic(self) -> bool:
