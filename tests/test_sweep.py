@@ -719,6 +719,24 @@ def test_a_sweep_stopped_once_written_whole_is_put_in_place_not_computed_again(
     assert str(final) in listed.stdout
 
 
+def test_ctrl_c_while_a_resumed_sweep_prepares_keeps_its_chunks_for_resume(small, tmp_path: Path, monkeypatch) -> None:
+    """--resume, stopped again before its first new chunk: the chunks the first run kept are still kept."""
+    import engine.jobs.sweep as job
+
+    args = ["sweep", str(small[0]), "--results-dir", str(tmp_path / "r"), "--chunk-size", "10"]
+    _ctrl_c_at_chunk(monkeypatch, 4)
+    assert invoke(*args).exit_code == 130
+    monkeypatch.undo()
+
+    def stopped(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(job, "prepare", stopped)
+    again = invoke(*args, "--resume")
+    assert again.exit_code == 130, again.stderr
+    assert again.stderr.strip() == "stopped (Ctrl-C): every chunk finished is kept; continue with --resume"
+
+
 @pytest.mark.parametrize("step", ["load_sweep_config", "prepare"])
 def test_ctrl_c_before_any_chunk_is_computed_says_nothing_was(small, tmp_path: Path, monkeypatch, step) -> None:
     """Stopped while the config and data are read, or while what every chunk shares (the reference benchmark's

@@ -174,7 +174,9 @@ _SHOW_SPLIT_AT = "turnover"
 def runs_list(
     results_dir: ResultsDirOpt = Path("results"),
     store: StoreOpt = None,
-    config: Annotated[str | None, typer.Option(help="Only the runs of the config of this name.")] = None,
+    config: Annotated[
+        str | None, typer.Option(help="Only the runs of the config of this name (its walk-forwards: NAME_walkforward).")
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the newest N runs.")] = None,
 ) -> None:
     """List stored runs, newest first, with their strategy's headline metrics."""

@@ -144,8 +144,10 @@ def _run_dir(run: str, opts: RunOptions, env: Mapping[str, str]) -> Path:
         try:
             return catalog.select_one(run)
         except StoreError as err:
-            _, sweeps = catalog.query("SELECT sweep_id FROM sweeps WHERE starts_with(sweep_id, ?)", [run.strip()])
-            if sweeps and run.strip():  # a sweep's id, given where a run's is asked for
+            given = run.strip()
+            _, runs = catalog.query("SELECT run_id FROM runs WHERE starts_with(run_id, ?)", [given])
+            _, sweeps = catalog.query("SELECT sweep_id FROM sweeps WHERE starts_with(sweep_id, ?)", [given])
+            if given and sweeps and not runs:  # a sweep's id where a run's is asked for (not a prefix of several runs)
                 raise StoreError(
                     f"{run!r} is a stored sweep's id, not a run's: a sweep's report is written by seesaw sweep "
                     "CONFIG --report FILE (the stored sweep is shown again, not computed)",

@@ -138,11 +138,10 @@ def sweep_job(
     ``resolve`` applies the command line to the config; ``load`` loads its panel with a given
     warm-up; ``record`` indexes a finished sweep directory in the catalog; ``say`` is told, before any
     chunk is computed, what the user should know of stopped sweeps (:func:`engine.store.sweeps.stopped_lines`);
-    ``stage``, with the sweep's directory, ``computing`` just before its chunks and ``stored`` once it is in place, or
-    reused (what Ctrl-C says depends on it).  While
-    this process computes the sweep it holds it (:func:`engine.store.sweeps.held`): a second command
-    of the same sweep is refused in one line instead of taking its chunks for a stopped sweep's.
-    """
+    ``stage``, with the sweep's directory, ``computing`` once chunks are kept (just before the first, or those a
+    resumed sweep kept) and ``stored`` once it is in place, or reused (what Ctrl-C says depends on it).  While this
+    process computes the sweep it holds it (:func:`engine.store.sweeps.held`): a second command of the same sweep
+    is refused in one line instead of taking its chunks for a stopped sweep's."""
     cfg, g, loaded = load_sweep_config(path, resolve, load, max_combos=options.max_combos)
     sid = sweep_id(cfg, loaded.loaded_key, code_fingerprint(), options.simulator)  # the rows it reads, warm-up too
     parent = results_dir / cfg.name / "sweeps"
@@ -175,6 +174,7 @@ def sweep_job(
         if say is not None:  # the other stopped sweeps are looked for only when someone is told of them
             for line in stopped_lines(cfg.name, nothing_to_resume, stopped_elsewhere(staging, meta)):
                 say(line)
+        told("computing" if options.resume and not (force or nothing_to_resume) else "preparing", final)
         ctx = prepare(cfg, loaded, engine=engine, reference=options.reference, simulator=options.simulator)  # type: ignore[arg-type]
         told("computing", final)  # from here on Ctrl-C keeps the chunks finished
         return _computed(ctx, g, meta, (staging, final), options, now=now, progress=progress, record=stored)

@@ -185,7 +185,7 @@ def _folds_body(run: StoredRun, figures: dict[str, go.Figure]) -> str:
     strategy = run.metrics["strategy"]
     facts = [
         ("walk-forward run", f"{run.manifest.get('run_id')} ({run.name}, created {run.manifest.get('created_at')})"),
-        ("windows", f"train {block['train']}, test {block['test']}, step {block['step']}"),
+        ("windows", f"train {block['train']}, test {block['test']}, step {block.get('step', block['test'])}"),
         ("chosen by", f"{select} on each training window only"),
         (
             "folds",
