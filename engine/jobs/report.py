@@ -136,9 +136,9 @@ def report_job(
 
 
 def _run_dir(run: str, opts: RunOptions, env: Mapping[str, str]) -> Path:
-    """The stored run ``run`` names: a run id, a unique prefix of one, or ``latest``: the run the last ``run``,
-    ``compare`` or ``walkforward`` showed, computed or reused, while it is stored (engine/store/last_run.py),
-    else the most recently created one."""
+    """The stored run ``run`` names: a run id, a unique prefix of one, or ``latest``: the last config's run of the
+    last ``run`` or ``compare`` of configs, or of the last ``walkforward``, computed or reused, while it is stored
+    (engine/store/last_run.py), else the most recently created one."""
     catalog = catalog_for(opts, env)
     if run != "latest":
         try:

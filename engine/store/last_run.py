@@ -2,11 +2,11 @@
 
 ``seesaw run`` and ``seesaw compare`` of configs (and whatever else runs configs: ``episodes --configs``,
 :func:`engine.api.run`, :func:`engine.api.compare`), and ``seesaw walkforward``, show a run they computed or
-found already stored (reused).  ``seesaw report latest`` means the run the user just saw, so each of those
-commands notes the run id of the last run it showed in ``.last-run`` in the results directory (a hidden
-file, whole or not at all); ``latest`` is that run while it is stored and complete, else the most recently
-created complete run (:meth:`engine.store.catalog.Catalog.latest`).  Concurrent commands: the last one to
-finish is the one noted.
+found already stored (reused).  ``seesaw report latest`` means the run the user just made, so each of those
+commands notes the run id of its last config's run (shown or not, with ``--top``) in ``.last-run`` in the
+results directory (a hidden file, whole or not at all); ``latest`` is that run while it is stored and
+complete, else the most recently created complete run (:meth:`engine.store.catalog.Catalog.latest`).
+Concurrent commands: the last one to finish is the one noted.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from engine.store.rundir import write_atomic
 
 __all__ = ["LAST_RUN", "last_run_id", "note_last_run"]
 
-#: The file in the results directory holding the run id of the last run a command showed.
+#: The file in the results directory holding the run id of the last config's run of the last such command.
 LAST_RUN = ".last-run"
 #: A run id (:func:`engine.store.rundir.new_run_id`), with the suffix a second run of the same id and second gets.
 _RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}(-[0-9]+)?$")
