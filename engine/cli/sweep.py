@@ -317,8 +317,7 @@ def _emit(
         return
     console = out_console()
     title = f"Seesaw sweep: {outcome.cfg.name}" + (" — SYNTHETIC DATA" if outcome.synthetic else "")
-    caveats = caveat_lines(outcome.cfg, outcome.loaded, outcome.data_notes) if outcome.loaded is not None else []
-    caption = sweep_caption(outcome, reps, sort, rows, caveats)
+    caption = sweep_caption(outcome, reps, sort, rows, caveat_lines(outcome))
     print_printout(sweep_printout(rows, outcome.keys, title, caption, table_width(os.environ)))
     if outcome.reused:
         console.print(_REUSED.format(outcome.sweep_dir), markup=False, soft_wrap=True)  # a path to copy: never cut

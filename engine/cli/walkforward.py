@@ -252,7 +252,8 @@ def _cut_short(wf: StoredWalkForward, test: str) -> str:
     n = int(((dates >= first) & (dates <= end)).sum())  # its returns, the first from the previous close
     covered = covered_years((end - first).days / 365.25, n)
     # a week short at least: weekends and holidays leave a whole window a few days short of its nominal end
-    if not test or first + parse_duration(test, "--test") - pd.Timedelta(days=7) <= dates[-1] or spans_a_year(covered):
+    nominal = first + parse_duration(test, "--test") if test else first  # where the window would end
+    if not test or nominal - pd.Timedelta(days=7) <= dates[-1] or spans_a_year(covered):
         return ""
-    asked = _years(first, test, "--test")
+    asked = (nominal - first).days / 365.25
     return f"fold {last['fold']}: {first.date()} → {end.date()}, {covered:.2f} of the {asked:.2f} years asked"

@@ -110,7 +110,7 @@ def sweep_report_job(
         config_text=config_text,
         walkforward=load_run(found) if found is not None else None,
         max_rows=max_rows,
-        caveats=caveat_lines(outcome.cfg, outcome.loaded, outcome.data_notes) if outcome.loaded is not None else (),
+        caveats=caveat_lines(outcome),
     )
     return write_report(report, output, png_dir=png_dir, browser=browser)
 

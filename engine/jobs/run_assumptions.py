@@ -7,12 +7,15 @@ output: the table's caption, the JSON rows, the HTML report, ``compare``'s capti
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config import StrategyConfig
 from engine.config.models import AssetSpec
 from engine.data.panel import LoadedPanel
 from engine.render.text import assumption_lines
+
+if TYPE_CHECKING:
+    from engine.store.sweeps import SweepOutcome
 
 __all__ = ["assumptions", "caveat_lines", "data_block", "risk_free_text", "run_warnings", "stamp_duty_text"]
 
@@ -127,10 +130,13 @@ def run_warnings(cfg: StrategyConfig, loaded: LoadedPanel, incomplete: Sequence[
     return out
 
 
-def caveat_lines(cfg: StrategyConfig, loaded: LoadedPanel, data_notes: Sequence[str] = ()) -> list[str]:
-    """The model's assumptions (``Assumption: ...``) and the data's notes (``note: ...``: the panel's, then
-    ``data_notes``, the provider's) of config ``cfg`` on ``loaded``, as ``seesaw run`` shows them with its table,
-    for the outputs of one config that are not a run's (a sweep's table and report; a run's warnings depend on
-    values a sweep varies, such as the lag, and are not among them)."""
+def caveat_lines(outcome: SweepOutcome) -> list[str]:
+    """A sweep's model assumptions (``Assumption: ...``) and its data's notes (``note: ...``: the panel's, then
+    what the provider noted while loading), as ``seesaw run`` shows them with its table, for its table and report
+    (a run's warnings depend on values a sweep varies, such as the lag, and are not among them); none when the
+    sweep's data is not loaded."""
+    cfg, loaded = outcome.cfg, outcome.loaded
+    if loaded is None:
+        return []
     lines = assumption_lines({cfg.name: assumptions(cfg, loaded)})
-    return lines + [f"note: {note}" for note in (*loaded.panel.notes, *data_notes)]
+    return lines + [f"note: {note}" for note in (*loaded.panel.notes, *outcome.data_notes)]
