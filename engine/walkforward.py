@@ -48,10 +48,13 @@ MAX_FOLDS = 1_000
 
 
 def parse_duration(text: str, option: str) -> pd.DateOffset:
-    """``5y``, ``18m`` or ``90d`` as a calendar offset; a one-line error for anything else.
+    """``5y``, ``18m`` or ``90d`` as a calendar offset; a one-line error for anything else.  Whole years of
+    months are years (the same dates: ``60m`` is ``5y``, written and stored so, a walk-forward reused for either).
 
     >>> parse_duration("18m", "--train")
     <DateOffset: months=18>
+    >>> parse_duration("60m", "--train")
+    <DateOffset: years=5>
     """
     found = _DURATION.match(text.strip().lower())
     if not found or int(found.group(1)) == 0:
@@ -62,6 +65,8 @@ def parse_duration(text: str, option: str) -> pd.DateOffset:
         raise UserError(
             f"{option}: {text!r} is longer than {MAX_DURATION_YEARS} years", expected=f"at most {limit}{unit}"
         )
+    if unit == "m" and count % 12 == 0:
+        count, unit = count // 12, "y"
     return pd.DateOffset(**{{"y": "years", "m": "months", "d": "days"}[unit]: count})
 
 

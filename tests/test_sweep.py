@@ -1136,6 +1136,9 @@ def test_an_unchanged_walkforward_is_reused_and_shown_as_stored(tmp_path: Path) 
     assert "A walk-forward's (train/test/step, metric chosen by) follows its config's name." in listed
     newest = json.loads(invoke(*args, "--format", "json").stdout)  # the --force run: the newest of the same
     assert newest["reused"] is True and newest["run_dir"] != doc["run_dir"]
+    months = [a.replace("3y", "36m").replace("1y", "12m") for a in args]  # whole years of months: the same folds
+    written = json.loads(invoke(*months, "--format", "json").stdout)
+    assert written["reused"] is True and written["run_dir"] == newest["run_dir"]
     latest = invoke("report", "latest", "--format", "text", "--results-dir", str(tmp_path / "r"))  # the one shown
     assert latest.stdout.split()[:3] == ["small_sweep_walkforward", "run", Path(newest["run_dir"]).name]
     stepped = json.loads(invoke(*args, "--step", "6m", "--format", "json").stdout)  # reused, and noted
