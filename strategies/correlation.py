@@ -61,7 +61,8 @@ def rolling_corr(
     later-closing market's value of the observation before: Hong Kong closes about 13 hours
     before New York, so HK's day d reacts to New York's day d-1, and same-date
     returns understate the link.  ``align: sync`` pairs same dates (the naive
-    version).  For two assets of the same market both are the same.
+    version).  For two assets of the same market there is no lead or lag: ``async`` gives the ``sync``
+    value one row later, so the warm-up does not depend on which assets are chosen.
 
     ``currency: base`` converts each price to the run's base currency at the rate known on its
     date before returns are taken (a Hang Seng in USD); ``local`` keeps each asset's own currency.
