@@ -100,7 +100,8 @@ def _check_signal_refs(cfg: StrategyConfig, name: str, refs: Mapping[str, str]) 
                 f"signal {name!r} reads itself", path=path, expected="another signal or an asset", got=ref
             )
         if ref not in cfg.signals and ref not in cfg.assets:
-            raise ConfigError(unknown("signal or asset", ref, [*cfg.signals, *cfg.assets]), path=path, got=ref)
+            others = [s for s in cfg.signals if s != name]  # never suggested: a signal cannot read itself
+            raise ConfigError(unknown("signal or asset", ref, [*others, *cfg.assets]), path=path, got=ref)
 
 
 def _check_signal_cycles(reads: Mapping[str, list[tuple[str, str]]]) -> None:

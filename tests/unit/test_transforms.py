@@ -325,6 +325,13 @@ def test_reference_errors_point_at_the_argument(tmp_path, old, new, path, says, 
     assert "\n" not in err.one_line()
 
 
+def test_a_misspelt_reference_is_never_told_to_read_its_own_signal(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, "of: fast,", "of: zz,")  # closest to 'z' itself, which it may not read
+    assert "unknown signal or asset 'zz'" in info.value.message
+    assert "did you mean 'z'" not in info.value.message and "known: fast, hk, mom, us)" in info.value.message
+
+
 def test_a_cycle_through_three_signals_is_reported_at_its_last_link(tmp_path):
     # fast reads w, w reads z, z reads fast: visited from fast (the first in the file), z closes it
     with pytest.raises(ConfigError) as info:
