@@ -94,6 +94,15 @@ def _base_closes(panel: PricePanel, cfg: StrategyConfig, provider: Any, notes: l
     return out
 
 
+def _signal_only_note(panel: PricePanel, cfg: StrategyConfig, asset: str) -> str:
+    """What a signal-only asset's rows in What came after and the event study are."""
+    return (
+        f"{asset} ({cfg.assets[asset].symbol}) is read as a signal only (in no rule's weights): its rows in What "
+        f"came after and the event study are the change of its level in {panel.base_currency}, not a return this "
+        "config could earn"
+    )
+
+
 def _corr_pairs(spec: Mapping[str, Any], panel: PricePanel) -> tuple[pd.Series, pd.Series] | None:
     """The pairs a ``rolling_corr`` signal correlates (None for any other signal)."""
     if spec.get("fn") != "rolling_corr":
@@ -188,6 +197,7 @@ def episodes_report(
     series: dict[str, tuple[str, pd.Series]] = {
         a: ("asset", s) for a, s in _base_closes(panel, cfg, provider, notes).items()
     }
+    notes += [_signal_only_note(panel, cfg, a) for a in panel.signal_only]
     strat, dirs = _config_runs(configs, cfg, opts, env, now)
     series.update(strat)
     listed = [e for e in found if since is None or obs.dates[e.peak].date() >= since]
