@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.server.process import _changed, _differs, _module_files, status
+from engine.server.process import _changed, _differs, _module_files, _stamp, status
 from engine.server.protocol import socket_path
 from tests.conftest import CONFIGS
 
@@ -191,13 +191,32 @@ def test_what_makes_a_command_start_differently() -> None:
 def test_a_changed_or_removed_file_is_noticed(tmp_path: Path) -> None:
     module = tmp_path / "probe.py"
     module.write_text("x = 1\n")
-    files = {str(module): (module.stat().st_mtime_ns, module.stat().st_size)}
+    files = {str(module): _stamp(module.stat())}
     assert _changed(files) is None
     module.write_text("x = 22\n")
     assert _changed(files) == str(module)
     module.unlink()
     assert _changed(files) == str(module)
     assert _changed(_module_files(time.time_ns())) is None  # every file this process imported, unchanged
+
+
+@pytest.mark.parametrize("how", ["in place", "replaced"])
+def test_an_edit_that_keeps_the_size_and_modification_time_is_noticed(tmp_path: Path, how: str) -> None:
+    """``touch -d`` after an edit, or ``rsync -a`` (a new file renamed over the old one, its time copied):
+    the same size and modification time, other code."""
+    module = tmp_path / "probe.py"
+    module.write_text("x = 1\n")
+    old = module.stat()
+    files = {str(module): _stamp(old)}
+    time.sleep(0.02)  # the status-change clock is coarser than the nanoseconds it reports
+    target = module if how == "in place" else tmp_path / "copy.py"
+    target.write_text("x = 2\n")
+    os.utime(target, ns=(old.st_atime_ns, old.st_mtime_ns))
+    if how == "replaced":
+        target.replace(module)
+    now = module.stat()
+    assert (now.st_size, now.st_mtime_ns) == (old.st_size, old.st_mtime_ns)
+    assert _changed(files) == str(module)
 
 
 def test_a_file_written_while_the_server_imported_it_counts_as_changed(tmp_path: Path) -> None:
@@ -213,7 +232,14 @@ def test_a_file_written_while_the_server_imported_it_counts_as_changed(tmp_path:
         assert _changed(_module_files(time.time_ns())) is None  # noted after the write: unchanged
         ahead = time.time_ns() + 3600 * 10**9  # another machine's clock (a network file system): not a write now
         os.utime(tmp_path / "edited_while_importing.py", ns=(ahead, ahead))
-        assert _changed(_module_files(before)) is None
+        time.sleep(0.02)  # the status-change clock is coarser than the nanoseconds it reports
+        assert _changed(_module_files(time.time_ns())) is None
+        kept = tmp_path / "kept_time.py"  # a copy renamed over it while importing, its time kept (rsync -a)
+        kept.write_text("x = 2\n")
+        os.utime(kept, ns=(ahead, ahead))
+        during = time.time_ns() - 50_000_000  # as the server does: the status-change clock lags
+        kept.replace(tmp_path / "edited_while_importing.py")
+        assert _changed(_module_files(during)) == str(tmp_path / "edited_while_importing.py")
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("edited_while_importing", None)

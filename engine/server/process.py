@@ -209,7 +209,7 @@ def _listen(path: Path) -> socket.socket:
     return listener
 
 
-def _why_stop(path: Path, inode: int, state: dict[str, Any], files: dict[str, tuple[int, int]] | None) -> str | None:
+def _why_stop(path: Path, inode: int, state: dict[str, Any], files: dict[str, Stamp] | None) -> str | None:
     """Why the server should stop now, if it should (``files``: checked for changes unless None)."""
     if not _still_ours(path, inode):
         return f"{path} is no longer this server's socket"
@@ -249,11 +249,22 @@ def _preload() -> None:
         atexit.unregister(colorama.reset_all)  # the stdout it saw: in a command, the client's terminal
 
 
-def _module_files(since: int) -> dict[str, tuple[int, int]]:
-    """Modification time and size of every file this process imported; a file modified at or after ``since``
-    (ns) gets a stamp no file has, so the first check finds it changed: it may have been written while it
-    was being imported, and what runs is then the file as it was."""
-    seen: dict[str, tuple[int, int]] = {}
+#: A file's stamp: modification time, size, inode and status-change time.  The last two change with any write
+#: or replacement, even one that restores the size and modification time (``touch -d``, ``rsync -a``), and no
+#: tool can set them back.
+Stamp = tuple[int, int, int, int]
+_WRITTEN_WHILE_IMPORTING: Stamp = (-1, -1, -1, -1)
+
+
+def _stamp(info: os.stat_result) -> Stamp:
+    return (info.st_mtime_ns, info.st_size, info.st_ino, info.st_ctime_ns)
+
+
+def _module_files(since: int) -> dict[str, Stamp]:
+    """The stamp of every file this process imported; a file modified or replaced at or after ``since`` (ns)
+    gets a stamp no file has, so the first check finds it changed: it may have been written while it was
+    being imported, and what runs is then the file as it was."""
+    seen: dict[str, Stamp] = {}
     until = time.time_ns()  # a stamp later than now (another machine's clock) is not a write during the imports
     for module in list(sys.modules.values()):
         name = getattr(module, "__file__", None)
@@ -262,18 +273,18 @@ def _module_files(since: int) -> dict[str, tuple[int, int]]:
                 info = os.stat(name)
             except OSError:
                 continue
-            during = since <= info.st_mtime_ns <= until
-            seen[name] = (-1, -1) if during else (info.st_mtime_ns, info.st_size)
+            during = any(since <= t <= until for t in (info.st_mtime_ns, info.st_ctime_ns))
+            seen[name] = _WRITTEN_WHILE_IMPORTING if during else _stamp(info)
     return seen
 
 
-def _changed(files: dict[str, tuple[int, int]]) -> str | None:
+def _changed(files: dict[str, Stamp]) -> str | None:
     for name, before in files.items():
         try:
             info = os.stat(name)
         except OSError:
             return name
-        if (info.st_mtime_ns, info.st_size) != before:
+        if _stamp(info) != before:
             return name
     return None
 
