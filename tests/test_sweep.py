@@ -615,6 +615,30 @@ def test_ctrl_c_keeps_finished_chunks_and_resume_finishes_the_same_sweep(small, 
     pd.testing.assert_frame_equal(pd.read_parquet(done / "combos.parquet"), pd.read_parquet(ref / "combos.parquet"))
 
 
+def test_ctrl_c_after_a_chunks_files_are_written_counts_that_chunk_as_kept(small, tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C between a chunk's files and its count: the stopped sweep says (and returns) what --resume finds."""
+    import engine.jobs.sweep as js
+    from engine.api import sweep
+
+    real, calls = js.ChunkAssembly.add, {"n": 0}
+
+    def interrupted(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # the third chunk's files are on disk
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(js.ChunkAssembly, "add", interrupted)
+    out = sweep(small[0], results_dir=tmp_path, chunk_size=10, workers=1)
+    monkeypatch.undo()
+    [partial] = (tmp_path / "small_sweep" / "sweeps").iterdir()
+    kept = len(list(partial.glob("chunk-*.parquet")))
+    assert out.stopped and kept >= 3 and out.manifest["chunks_done"] == kept
+    assert len(out.combinations) == min(10 * kept, small[2].size)
+    result = invoke("sweep", str(small[0]), "--results-dir", str(tmp_path), "--resume")
+    assert f"resumed: {kept} of 7 chunks kept from the stopped sweep" in " ".join(result.stderr.split())
+
+
 def test_resume_finishes_a_stopped_forced_run_of_a_stored_sweep(small, tmp_path: Path, monkeypatch) -> None:
     """A --force run of a stored sweep stopped by Ctrl-C says 'continue with --resume': --resume then finishes
     that run (not the stored sweep shown again with the stopped one left behind); the same command without

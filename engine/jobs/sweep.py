@@ -210,6 +210,8 @@ def _computed(
     evaluated = evaluate_chunks(ctx, combos_frame, parts, todo, options.cluster, options.workers or default_workers())
     save = functools.partial(save_chunk, staging, combos=combos_frame)
     if not _save_chunks(evaluated, save, assembly, done, written):
+        # what --resume will find: Ctrl-C may land after a chunk's files were written, before it was counted
+        done, assembly, _ = _kept_chunks(staging, parts, g.size)
         table = assembly.table() if done else combos_frame.iloc[:0]
         manifest = {**meta, "status": "stopped", "chunks_done": len(done)}
         return SweepOutcome(cfg, g.keys, table, staging, manifest, loaded, len(done), len(parts), stopped=True)
