@@ -7,6 +7,7 @@ values (engine.config.params.apply_combination), however the grid is chunked and
 from __future__ import annotations
 
 import datetime as dt
+import html
 import itertools
 import json
 import re
@@ -805,6 +806,26 @@ def test_a_sweep_another_process_is_computing_is_not_offered_for_resume(small, t
     assert resumed.exit_code == 0, resumed.stderr
     [done] = (tmp_path / "r" / "small_sweep" / "sweeps").iterdir()
     assert not (done / "writer.pid").exists()
+
+
+def test_a_margin_sweep_on_vectorbt_says_the_scheduler_filled_its_orders(tmp_path: Path) -> None:
+    """from_orders cannot debit financing, so a margin account's orders are the scheduler's whatever --engine asks:
+    the caption and the report's header say so, not that vectorbt re-simulated them."""
+    path = tmp_path / "margin.yaml"
+    margin = SMALL.replace(
+        "execution: {lag: 1, rebalance: on_change}", "execution: {lag: 1, rebalance: on_change, max_gross: 1.5}"
+    )
+    path.write_text(margin.split("sweep:")[0] + "sweep:\n  cut: [0.0, 0.05]\n", encoding="utf-8")
+    report = tmp_path / "sweep.html"
+    args = ["sweep", str(path), "--results-dir", str(tmp_path / "r"), "--reps", "100", "--engine", "rust"]
+    shown = invoke(*args, "--report", str(report))
+    assert shown.exit_code == 0, shown.stderr
+    said = " ".join(shown.stdout.split())
+    assert "orders filled by the scheduler with vectorbt's order primitives, not re-simulated (--engine rust): " in said
+    assert "margin accounts, whose financing from_orders cannot debit;" in said and "on Rust" not in said
+    assert "rust (margin accounts: the scheduler's fills, not re-simulated)" in html.unescape(report.read_text("utf-8"))
+    cash = invoke("sweep", str(path), "--results-dir", str(tmp_path / "c"), "--reps", "100", "--engine", "fused")
+    assert "order primitives (--engine fused);" in " ".join(cash.stdout.split())  # the scheduler's, as asked
 
 
 def test_the_catalog_tells_sweeps_on_different_engines_apart(small, tmp_path: Path) -> None:

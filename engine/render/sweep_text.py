@@ -165,9 +165,16 @@ def _column_notes() -> list[str]:
     return [LONGEST_DD_NOTE, _COLUMNS_NOTE] if "longest_drawdown_days" in SWEEP_TABLE else [_COLUMNS_NOTE]
 
 
-def _filled(man: Mapping[str, Any]) -> str:
-    """``orders filled by ...; `` of a sweep's engine (empty for a sweep stored before it was recorded)."""
-    said = _FILLED_BY.get(str(man.get("simulator")))
+def _filled(outcome: Any) -> str:
+    """``orders filled by ...; `` of a sweep's ``--engine`` (empty for a sweep stored before it was recorded); a
+    margin account's are the scheduler's whatever the engine (:attr:`engine.store.sweeps.SweepOutcome.margin`)."""
+    engine = str(outcome.manifest.get("simulator"))
+    said = _FILLED_BY.get(engine)
+    if said and outcome.margin and engine != "fused":
+        said = (
+            f"orders filled by the scheduler with vectorbt's order primitives, not re-simulated (--engine {engine}): "
+            "margin accounts, whose financing from_orders cannot debit"
+        )
     return f"{said}; " if said else ""
 
 
@@ -184,7 +191,7 @@ def sweep_caption(
     first = "lowest" if sort in LOWER_IS_BETTER else "highest"
     lines.append(
         f"{counted(int(man['combinations']), 'combinations')} of {', '.join(outcome.keys)}; {man['start']} → "
-        f"{man['end']}; data fingerprint {man['data_fingerprint']}; {_filled(man)}sorted by {sort} ({first} first)."
+        f"{man['end']}; data fingerprint {man['data_fingerprint']}; {_filled(outcome)}sorted by {sort} ({first} first)."
     )
     lines.append(
         f"Annualised with {man.get('periods_per_year', float('nan')):.1f} trading periods per year (not 365); "

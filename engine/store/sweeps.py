@@ -86,6 +86,12 @@ class SweepOutcome:
     def synthetic(self) -> bool:
         return bool(self.manifest["synthetic"])
 
+    @property
+    def margin(self) -> bool:
+        """Whether its accounts are margin accounts (``execution.max_gross`` set or swept, docs/shorts.md), whose
+        orders the scheduler fills whatever ``--engine`` says: vectorbt's ``from_orders`` cannot debit financing."""
+        return self.cfg.execution.max_gross is not None or "execution.max_gross" in self.keys
+
 
 def savez(path: Path, **arrays: np.ndarray) -> None:
     """``np.savez`` to exactly ``path``."""

@@ -90,7 +90,7 @@ def _header(outcome: SweepOutcome, sort: str) -> str:
         ("data fingerprint", str(man["data_fingerprint"])),
         ("code hash", str(man.get("code_hash", "–"))),
         ("Seesaw version", str(man.get("seesaw_version", "–"))),
-        ("engine", str(man.get("simulator", "–"))),
+        ("engine", _engine_fact(outcome)),
         (
             "combinations",
             f"{man['combinations']:,} = {' × '.join(str(len(v)) for v in values)} "
@@ -101,6 +101,14 @@ def _header(outcome: SweepOutcome, sort: str) -> str:
         ("stored in", str(outcome.sweep_dir)),
     ]
     return facts_html(facts)
+
+
+def _engine_fact(outcome: SweepOutcome) -> str:
+    """The ``--engine`` a sweep ran with, and who filled its orders when that is not the engine (margin accounts)."""
+    engine = str(outcome.manifest.get("simulator", "–"))
+    if outcome.margin and engine not in ("fused", "–"):
+        return f"{engine} (margin accounts: the scheduler's fills, not re-simulated)"
+    return engine
 
 
 def _top_table(outcome: SweepOutcome, rows: pd.DataFrame, sort: str, reps: int, caveats: Sequence[str]) -> str:
