@@ -649,14 +649,15 @@ def test_sweep_report_errors_come_before_the_sweep_runs(
 
 
 def test_report_of_a_sweep_id_says_how_a_sweep_gets_its_report(sweep_reports: dict, tmp_path: Path) -> None:
-    sweep_id = sweep_reports["sweep"]["sweep"]["sweep_id"]
+    sweep_id, name = sweep_reports["sweep"]["sweep"]["sweep_id"], sweep_reports["sweep"]["sweep"]["config_name"]
     for given in (sweep_id, sweep_id[:6]):
         args = ["report", given, "--results-dir", str(sweep_reports["results"]), "--output", str(tmp_path / "r.html")]
         result = invoke(*args)
         assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
         assert (
             f"{given!r} is a stored sweep's id, not a run's: a sweep's report is written by seesaw sweep CONFIG "
-            "--report FILE" in result.stderr
+            "--report FILE, which shows the stored sweep again given the options it was made with "
+            f"(config {name}, --source synthetic, --engine fused)" in result.stderr
         )
     unknown = invoke("report", "ffffffffffff", "--results-dir", str(sweep_reports["results"]), "--format", "text")
     assert unknown.exit_code == 2 and "no stored run matches run id 'ffffffffffff'" in unknown.stderr

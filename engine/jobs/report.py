@@ -146,11 +146,15 @@ def _run_dir(run: str, opts: RunOptions, env: Mapping[str, str]) -> Path:
         except StoreError as err:
             given = run.strip()
             _, runs = catalog.query("SELECT run_id FROM runs WHERE starts_with(run_id, ?)", [given])
-            _, sweeps = catalog.query("SELECT sweep_id FROM sweeps WHERE starts_with(sweep_id, ?)", [given])
+            _, sweeps = catalog.query(
+                "SELECT config_name, data_source, simulator FROM sweeps WHERE starts_with(sweep_id, ?)", [given]
+            )
             if given and sweeps and not runs:  # a sweep's id where a run's is asked for (not a prefix of several runs)
+                made = "" if len(sweeps) > 1 else " (config {}, --source {}, --engine {})".format(*sweeps[0])
                 raise StoreError(
                     f"{run!r} is a stored sweep's id, not a run's: a sweep's report is written by seesaw sweep "
-                    "CONFIG --report FILE (the stored sweep is shown again, not computed)",
+                    "CONFIG --report FILE, which shows the stored sweep again given the options it was made "
+                    f"with{made}",
                     file=err.file,
                 ) from None
             raise
