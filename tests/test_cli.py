@@ -357,6 +357,8 @@ def test_schema_is_json_with_every_top_level_key() -> None:
         (["runs", "nosuch"], "No such command 'nosuch'."),
         (["nosuch"], "No such command 'nosuch'."),
         (["run", "--a\x1b[2Jb\nc"], "No such option: --a\\x1b[2Jb\\x0ac"),  # escaped, never sent to the terminal
+        (["walkforward", "x.yaml", "--train"], "Option '--train' requires an argument."),  # click names no context
+        (["runs", "list", "--limit"], "Option '--limit' requires an argument."),
     ],
 )
 def test_a_command_line_mistake_is_one_line_and_exit_2(args: list[str], message: str) -> None:
@@ -366,6 +368,15 @@ def test_a_command_line_mistake_is_one_line_and_exit_2(args: list[str], message:
     assert result.exit_code == 2 and result.stdout == ""
     [line] = result.stderr.splitlines()
     assert line.startswith(f"error: {message}") and line.endswith(" --help"), line
+
+
+@pytest.mark.parametrize(
+    "args", [["walkforward", "x.yaml", "--train"], ["runs", "list", "--limit"], ["server", "start", "--idle-minutes"]]
+)
+def test_an_option_without_its_value_names_the_command_whose_help_lists_it(args: list[str]) -> None:
+    [line] = invoke(*args).stderr.splitlines()
+    command = " ".join(a for a in args if not a.endswith(".yaml") and not a.startswith("--"))
+    assert re.search(rf"requires an argument\. — see \S+ {command} --help$", line), line  # the program, then it
 
 
 @pytest.mark.parametrize("args", [[], ["runs"], ["server"]])

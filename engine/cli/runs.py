@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from engine.cli.app import app
+from engine.cli.app import Commands, app
 from engine.cli.options import ResultsDirOpt, StoreOpt, err_console, out_console, table_width, user_errors
 from engine.errors import StoreError, UserError
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["runs_app", "runs_list", "runs_query", "runs_show"]
 
-runs_app = typer.Typer(help="Browse the results store.", no_args_is_help=True)
+runs_app = typer.Typer(cls=Commands, help="Browse the results store.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from engine.cli.app import app
+from engine.cli.app import Commands, app
 from engine.cli.options import err_console
 from engine.plural import counted
 from engine.server.protocol import socket_path
@@ -14,6 +14,7 @@ from engine.server.protocol import socket_path
 __all__ = ["server_app", "server_start", "server_status", "server_stop"]
 
 server_app = typer.Typer(
+    cls=Commands,
     help=(
         "A warm process for this Python environment: while it runs, every `seesaw` command is forked from it "
         "instead of importing pandas, numba and vectorbt again (about 2 s a command). Same output, files and "
