@@ -221,7 +221,7 @@ def _short_windows(wf: StoredWalkForward, test: str) -> list[str]:
     if cut := _cut_short(wf, test):
         lines.append(
             f"The last fold's test window is cut short by the end of the data ({cut}): a CAGR or Sharpe over such a "
-            "window extrapolates it to a year (compare does not show such figures)."
+            "window extrapolates it to a year (compare shows no such figure)."
         )
     return lines
 

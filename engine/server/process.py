@@ -249,9 +249,9 @@ def _preload() -> None:
         atexit.unregister(colorama.reset_all)  # the stdout it saw: in a command, the client's terminal
 
 
-#: A file's stamp: modification time, size, inode and status-change time.  The last two change with any write
-#: or replacement, even one that restores the size and modification time (``touch -d``, ``rsync -a``), and no
-#: tool can set them back.
+#: A file's stamp: modification time, size, inode and status-change time.  A write changes the status-change time
+#: even when the size and modification time are restored (``touch -d``), a replacement the inode too (``rsync -a``
+#: renames a copy over it, its time kept); no tool sets those back.
 Stamp = tuple[int, int, int, int]
 _WRITTEN_WHILE_IMPORTING: Stamp = (-1, -1, -1, -1)
 

@@ -105,7 +105,7 @@ def metrics_table(run: StoredRun, table_id: str = "metrics") -> str:
 
 
 def _warmup(data: dict[str, Any], walkforward: bool) -> str:
-    """``262 dates before the start (the signals need 262)``; a walk-forward's start is its first test date, after
+    """``262 dates before the start; the signals need 262``; a walk-forward's start is its first test date, after
     the first training window."""
     have, need = data.get("warmup_dates", "–"), data.get("warmup_needed", "–")
     where = (
