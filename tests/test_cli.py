@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import typer
+import typer.core
 import yaml
 from typer.testing import CliRunner
 
@@ -382,7 +384,9 @@ def test_an_option_without_its_value_names_the_command_whose_help_lists_it(args:
 @pytest.mark.parametrize("args", [[], ["runs"], ["server"]])
 def test_a_command_group_alone_shows_its_help_not_an_error(args: list[str]) -> None:
     result = invoke(*args)
-    assert "Usage:" in result.output and "error:" not in result.output and result.exit_code == 2  # click's code
+    assert "Usage:" in result.output and "error:" not in result.output
+    click = getattr(typer.core, "_click", None) or typer.core.click  # Typer 0.29 on carries its own copy
+    assert result.exit_code == (2 if hasattr(click.exceptions, "NoArgsIsHelpError") else 0)  # click 8.2 on: 2
 
 
 def test_top_level_help_explains_annualisation() -> None:
