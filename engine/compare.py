@@ -111,7 +111,9 @@ def compare_runs(
     runs = _one_name_each(runs)
     fingerprints = tuple(dict.fromkeys(r.manifest["data_fingerprint"] for r in runs))
     mixed = check_same_data(runs, allow_mixed)
-    curves, notes = _labelled_curves(runs, period)
+    curves, shared = _labelled_curves(runs, period)
+    notes = [f"WARNING: {w}" for r in runs for w in r.metrics.get("warnings") or ()]  # a look-ahead run, say
+    notes += shared
     reference = _reference_name(curves, benchmark)
     measured, dates, base = _on_common_dates(curves, period, reference)
     ppy = m.periods_per_year(len(dates), m.years_between(dates[0].date(), dates[-1].date()))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import io
 import json
 import math
@@ -536,6 +537,31 @@ def _two_runs(tmp_path: Path, second: str, **edits: str) -> str:
     ok("run", str(REPO / "configs" / "buy_hold_us.yaml"), *common, "--format", "json")
     ok("run", str(path), *common, "--format", "json")
     return ",".join(r.manifest["run_id"] for r in stored_runs(results))
+
+
+def test_a_look_ahead_run_is_warned_of_wherever_it_is_shown(tmp_path: Path) -> None:
+    """docs/config.md: allow_same_bar is look-ahead, "warned in every output": compare's table (first under it),
+    JSON and HTML, a run's text report, runs show and run's JSON rows, as run's table does."""
+    lag0 = {"execution: {lag: 1,": "execution: {lag: 0, allow_same_bar: true,", "name: corr_breakdown": "name: peek"}
+    ids = _two_runs(tmp_path, "corr_breakdown", **lag0)
+    results, said = str(tmp_path / "results"), "WARNING: peek: allow_same_bar with lag 0:"
+    table = ok("compare", "--runs", ids, "--results-dir", results, "--reps", REPS)
+    assert said in " ".join(table.split()) and "look-ahead: results are optimistic" in " ".join(table.split())
+    assert next(line for line in table.splitlines() if line.startswith(("WARNING", "Common window"))).startswith(said)
+    doc = json.loads(ok("compare", "--runs", ids, "--results-dir", results, "--reps", REPS, "--format", "json"))
+    assert [n for n in doc["notes"] if n.startswith("WARNING: ")] == [n for n in doc["notes"] if said in n]
+    assert len([n for n in doc["notes"] if said in n]) == 1  # the look-ahead run's, not buy_hold_us's
+    page = tmp_path / "compare.html"
+    ok("compare", "--runs", ids, "--results-dir", results, "--reps", REPS, "--format", "html", "--output", str(page))
+    assert said in html.unescape(page.read_text(encoding="utf-8"))
+    peek = [i for i in ids.split(",") if i in ok("runs", "list", "--config", "peek", "--results-dir", results)]
+    assert len(peek) == 1
+    assert said in ok("report", peek[0], "--format", "text", "--results-dir", results).replace("\n", " ")
+    assert said in ok("runs", "show", peek[0], "--results-dir", results)
+    rows = json.loads(ok("run", str(tmp_path / "corr_breakdown.yaml"), "--source", "synthetic", "--start", "2010-01-01",
+                         "--end", "2012-12-31", "--results-dir", results, "--format", "json"))  # fmt: skip
+    assert next(w for r in rows if r["kind"] == "strategy" for w in r["warnings"]).startswith(said[len("WARNING: ") :])
+    assert all(isinstance(r["notes"], list) for r in rows)
 
 
 def test_runs_in_different_base_currencies_are_shown_in_one(tmp_path: Path) -> None:

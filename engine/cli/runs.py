@@ -239,7 +239,7 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
             manifest = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise StoreError(f"run.json cannot be read ({exc}); run its config again", file=str(run_dir)) from None
-        currency = _base_currency(run_dir)
+        currency, warnings = _money_and_warnings(run_dir)
         try:
             synthetic = json.loads(manifest).get("synthetic") is True
         except (ValueError, AttributeError):
@@ -251,21 +251,25 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
         print("SYNTHETIC DATA: generated prices, not market history.")
     if currency is not None:
         print(f"money (fees, final value) in {currency}, the run's base currency")
+    for warning in warnings:
+        print(f"WARNING: {warning}")
     console, fixed = _console(), [("Kind", "kind"), ("Name", "name")]
     console.print(_metric_table(fixed, RUN_TABLE[:split], [r[: 2 + split] for r in rows], console.width))
     console.print(_metric_table(fixed, RUN_TABLE[split:], [r[:2] + r[2 + split :] for r in rows], console.width))
 
 
-def _base_currency(run_dir: Path) -> str | None:
-    """The currency a stored run counts its money in (:func:`engine.currency.currency_of` its ``metrics.json``),
-    None when that cannot be read."""
+def _money_and_warnings(run_dir: Path) -> tuple[str | None, list[str]]:
+    """The currency a stored run counts its money in (:func:`engine.currency.currency_of` its ``metrics.json``) and
+    its warnings (a look-ahead config, say); None and none when that cannot be read."""
     from engine.currency import currency_of
 
     try:
         metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    return currency_of(metrics) if isinstance(metrics, dict) else None
+        return None, []
+    if not isinstance(metrics, dict):
+        return None, []
+    return currency_of(metrics), [str(w) for w in metrics.get("warnings") or ()]
 
 
 _QUERY_HELP = (

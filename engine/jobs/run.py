@@ -398,6 +398,8 @@ def row_extra(run: ConfigRun) -> dict[str, Any]:
         "base_currency": data["base_currency"],
         "risk_free": risk_free_text(run.config),
         "assumptions": run.metrics["assumptions"],
+        "warnings": list(run.metrics.get("warnings") or ()),  # a look-ahead config, say
+        "notes": list(run.metrics.get("notes") or ()),  # what the data's checks repaired or left out
     }
 
 
@@ -413,7 +415,7 @@ def _rows(runs: list[ConfigRun]) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 #: The keys of a row that name its config rather than measure it.
-_PER_CONFIG = frozenset({"config", "run_dir", "warmup_dates", "assumptions"})
+_PER_CONFIG = frozenset({"config", "run_dir", "warmup_dates", "assumptions", "warnings", "notes"})
 
 
 def benchmarks_once(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:

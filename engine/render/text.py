@@ -335,8 +335,10 @@ def _about(line: str) -> str:
 
 
 def _caption_lines(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None) -> list[str]:
-    """:func:`compare_caption` for every column."""
-    lines = [line] if (line := synthetic_words(c.rows)[1]) else []
+    """:func:`compare_caption` for every column; a run's warnings (a look-ahead config) first."""
+    notes = list(getattr(c, "notes", ()) or ())
+    lines = [n for n in notes if n.startswith("WARNING: ")]
+    lines += [line] if (line := synthetic_words(c.rows)[1]) else []
     n_strategies = sum(r["kind"] == "strategy" for r in c.rows)
     ppy = next(r["periods_per_year"] for r in c.rows)
     annualised = (
@@ -371,7 +373,7 @@ def _caption_lines(c: Any, reps: int, shown: Sequence[Mapping[str, Any]] | None)
             "Benchmarks' turnover, switches and average weights are –: their fills are not stored, so they cannot "
             "be measured over the common window (`seesaw run` shows them over each run's own dates)."
         )
-    lines += list(getattr(c, "notes", ()) or ())
+    lines += [n for n in notes if not n.startswith("WARNING: ")]
     lines += assumption_lines(c.assumptions or {})
     return lines
 
