@@ -569,7 +569,7 @@ def test_runs_in_different_base_currencies_are_shown_in_one(tmp_path: Path) -> N
     ids = _two_runs(tmp_path, "static_60_40", **{"name: static_60_40": "name: static_hkd\nbase_currency: HKD"})
     results = str(tmp_path / "results")
     text = " ".join(ok("compare", "--runs", ids, "--results-dir", results, "--reps", REPS).split())
-    assert "Shown in USD (the majority currency; --currency USD|HKD chooses): static_hkd (HKD) converted" in text
+    assert "Shown in USD (USD on a tie; --currency USD|HKD chooses): static_hkd (HKD) converted" in text
     doc = json.loads(ok("compare", "--runs", ids, "--currency", "HKD", "--results-dir", results, "--reps", REPS,
                         "--format", "json"))  # fmt: skip
     assert {row["currency"] for row in doc["rows"]} == {"HKD"}

@@ -104,7 +104,12 @@ def one_currency(stored: Sequence[StoredRun], currency: str | None) -> tuple[lis
     converted = [r for r in stored if base_currency(r) != target]
     if not converted:
         return list(stored), []
-    why = "as --currency asks" if currency else "the majority currency; --currency USD|HKD chooses"
+    tie = len(converted) * 2 == len(stored)  # as many runs in each of the two currencies
+    why = (
+        "as --currency asks"
+        if currency
+        else f"{'USD on a tie' if tie else 'the majority currency'}; --currency USD|HKD chooses"
+    )
     names = ", ".join(f"{r.name} ({base_currency(r)})" for r in converted)
     return [in_currency(r, target) for r in stored], [
         f"Shown in {target} ({why}): {names} converted at the HKD=X closes of its own data, so its returns "

@@ -114,6 +114,8 @@ def test_majority_currency_and_the_note() -> None:
     assert [r.metrics["data"]["base_currency"] for r in shown] == ["HKD", "HKD", "HKD"]
     assert len(notes) == 1 and notes[0].startswith("Shown in HKD (the majority currency; --currency USD|HKD chooses)")
     assert "c (USD) converted" in notes[0]
+    _, tied = one_currency([runs[0], usd_run], None)
+    assert tied[0].startswith("Shown in USD (USD on a tie; --currency USD|HKD chooses): a (HKD) converted")
     shown, notes = one_currency(runs, None)
     assert notes == [] and shown == runs
     shown, notes = one_currency(runs, "USD")
