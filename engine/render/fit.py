@@ -110,7 +110,7 @@ def resolve_columns(
     if "all" in keys:
         raise ValueError(f"--columns: 'all' stands alone (every column), not in a list: got {requested.strip()!r}")
     if unknown or not keys:
-        what = f"unknown column {unknown[0]!r}" if unknown else "no column named"
+        what = f"unknown column {unknown[0]!r}" if unknown else f"no column in {requested!r}"
         raise ValueError(f"--columns: {what} (valid: all on its own, or a list of {', '.join(available)})")
     return list(dict.fromkeys(keys))
 
