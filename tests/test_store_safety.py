@@ -190,6 +190,12 @@ def test_reading_an_empty_results_directory_is_one_line_and_creates_nothing(tmp_
     out = invoke("runs", "query", "SELECT 1", "--store", store, "--results-dir", tmp_path / "none")
     assert out.exit_code == 2, out.stderr
     assert list(tmp_path.iterdir()) == []
+    (tmp_path / "a-file").write_text("")  # a results directory that is a file is said to be one
+    for args in (("runs", "list"), ("compare", "--runs", "latest"), ("report", "latest", "--format", "text")):
+        out = invoke(*args, "--results-dir", tmp_path / "a-file")
+        assert (
+            out.exit_code == 2 and f"no results store: {tmp_path / 'a-file'} is a file, not a directory" in out.stderr
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------

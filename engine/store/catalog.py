@@ -422,9 +422,8 @@ class Catalog:
 
     @contextlib.contextmanager
     def _in_memory(self, leave_out: frozenset[str] = frozenset()) -> Iterator[Any]:
-        """A sealed in-memory catalog: the file's rows (if it has the current schema), reconciled with the
-        directories as :meth:`sync` would, without cleaning up or writing anything; its views without the
-        files ``leave_out``."""
+        """A sealed in-memory catalog: the file's rows (if of the current schema), reconciled with the directories
+        as :meth:`sync` would, without cleaning up or writing anything; its views without the files ``leave_out``."""
         import duckdb
 
         con = duckdb.connect(":memory:", config=CONNECT_CONFIG)
@@ -441,11 +440,12 @@ class Catalog:
             con.close()
 
     def check_stored(self) -> None:
-        """A one-line error when there is no catalog and nothing stored under the results directory
-        (a browsing command pointed at the wrong place)."""
+        """A one-line error when no catalog and nothing is stored under the results directory (pointed elsewhere)."""
         if not self.db_path.exists() and not self._manifests() and not self._sweep_dirs():
             raise StoreError(
-                f"no results store: nothing is stored under {self.results_dir}",
+                f"no results store: {self.results_dir} is a file, not a directory"
+                if self.results_dir.is_file()
+                else f"no results store: nothing is stored under {self.results_dir}",
                 file=str(self.db_path),
                 expected="a results directory with runs in it (--results-dir, --store), or a run first",
             )
