@@ -193,9 +193,8 @@ def test_reading_an_empty_results_directory_is_one_line_and_creates_nothing(tmp_
     (tmp_path / "a-file").write_text("")  # a results directory that is a file is said to be one
     for args in (("runs", "list"), ("compare", "--runs", "latest"), ("report", "latest", "--format", "text")):
         out = invoke(*args, "--results-dir", tmp_path / "a-file")
-        assert (
-            out.exit_code == 2 and f"no results store: {tmp_path / 'a-file'} is a file, not a directory" in out.stderr
-        )
+        said = " ".join(out.stderr.split())  # wrapped at the terminal's width
+        assert out.exit_code == 2 and f"no results store: {tmp_path / 'a-file'} is a file, not a directory" in said
 
 
 # ---------------------------------------------------------------------------------------------------------------
