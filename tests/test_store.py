@@ -913,4 +913,7 @@ def test_runs_list_takes_one_config_or_the_newest_runs(tmp_path: Path) -> None:
     assert corr in newest and ratio not in newest and "The newest 1 of 2 runs (--limit)." in newest
     one = listed("--config", "ratio_trend")
     assert ratio in one and corr not in one and "--limit" not in one
-    assert "No stored run of a config named 'ratio'." in listed("--config", "ratio")  # a name, not a prefix
+    nothing = listed("--config", "ratio")
+    assert "No stored run of a config named 'ratio'." in nothing  # a name, not a prefix
+    sharpe = "Sharpe: annualised, in excess of each run's own cash rate (zero without one)."
+    assert sharpe in " ".join(everything.split()) and "Sharpe:" not in nothing  # said under a table with rows

@@ -194,6 +194,8 @@ def runs_list(
     fixed = [("Run id", "run_id"), ("Config", "config"), ("Source", "source"), ("Period", "period")]
     console = _console()
     console.print(_metric_table(fixed, _LIST_METRICS, rows, console.width))
+    if rows:  # a config with a cash rate and one without: two conventions in one column
+        console.print("Sharpe: annualised, in excess of each run's own cash rate (zero without one).", markup=False)
     if any(row[1] != name for row, name in zip(rows, names, strict=True)):
         console.print("A walk-forward's (train/test/step, metric chosen by) follows its config's name.", markup=False)
     if len(rows) < total:
