@@ -808,6 +808,33 @@ def test_a_sweep_another_process_is_computing_is_not_offered_for_resume(small, t
     assert not (done / "writer.pid").exists()
 
 
+def test_rows_and_folds_deciding_with_lag_0_are_warned_of_as_look_ahead(tmp_path: Path) -> None:
+    """allow_same_bar is "warned in every output": a sweep whose grid holds execution.lag 0 says so under its
+    table and in its report; a walk-forward whose folds chose lag 0 says so, in its JSON, its stored run and
+    compare; a grid without lag 0 says nothing of it."""
+    path, results = tmp_path / "lag.yaml", str(tmp_path / "r")
+    peek = SMALL.replace("execution: {lag: 1, rebalance: on_change}", "execution: {lag: 1, allow_same_bar: true}")
+    grid = "sweep:\n  window: [20, 40]\n  execution.lag: [{}]\n"
+    path.write_text(peek.split("sweep:")[0] + grid.format("0, 1"), encoding="utf-8")
+    report = tmp_path / "sweep.html"
+    shown = invoke("sweep", str(path), "--results-dir", results, "--reps", "100", "--report", str(report))
+    said = "WARNING: small_sweep (the rows with execution.lag 0): allow_same_bar with lag 0:"
+    assert shown.exit_code == 0 and said in " ".join(shown.stdout.split()), shown.stdout
+    assert said in html.unescape(report.read_text("utf-8"))
+    path.write_text(peek.split("sweep:")[0] + grid.format("1, 2"), encoding="utf-8")
+    assert "WARNING" not in invoke("sweep", str(path), "--results-dir", results, "--reps", "100").stdout
+    path.write_text(peek.split("sweep:")[0] + grid.format("0"), encoding="utf-8")  # every fold chooses lag 0
+    args = ["walkforward", str(path), "--train", "2y", "--test", "1y", "--results-dir", results]
+    doc = json.loads(invoke(*args, "--format", "json").stdout)
+    folded = "small_sweep_walkforward (a fold chose execution.lag 0): allow_same_bar with lag 0:"
+    assert [w[: len(folded)] for w in doc["warnings"]] == [folded]
+    assert f"WARNING: {folded}" in " ".join(invoke(*args).stdout.split())
+    stored = json.loads((Path(doc["run_dir"]) / "metrics.json").read_text(encoding="utf-8"))
+    assert stored["warnings"] == doc["warnings"]
+    compared = invoke("compare", "--runs", Path(doc["run_dir"]).name, "--results-dir", results, "--reps", "100")
+    assert f"WARNING: {folded}" in " ".join(compared.stdout.split())
+
+
 def test_a_margin_sweep_on_vectorbt_says_the_scheduler_filled_its_orders(tmp_path: Path) -> None:
     """from_orders cannot debit financing, so a margin account's orders are the scheduler's whatever --engine asks:
     the caption and the report's header say so, not that vectorbt re-simulated them."""

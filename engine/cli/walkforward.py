@@ -132,6 +132,7 @@ def _write_output(
             "run_dir": str(wf.run_dir),
             "reused": wf.reused,
             "synthetic": wf.synthetic,
+            "warnings": list(wf.warnings),
         }
         sys.stdout.write(dumps_json(doc))
     else:
@@ -174,7 +175,7 @@ def _summary(wf: StoredWalkForward) -> list[str]:
     strategy = wf.strategy
     select, train, test, step = (wf.settings[k] for k in ("select", "train", "test", "step"))
     is_mean, oos_mean = (float(np.nanmean(wf.folds[f"{k}_{select}"].to_numpy(dtype=float))) for k in ("is", "oos"))
-    lines = []
+    lines = [f"WARNING: {w}" for w in wf.warnings]  # a fold that chose lag 0: look-ahead
     if wf.synthetic:
         lines.append("SYNTHETIC DATA: generated prices, not market history.")
     lines.append(

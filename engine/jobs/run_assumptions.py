@@ -17,7 +17,15 @@ from engine.render.text import assumption_lines
 if TYPE_CHECKING:
     from engine.store.sweeps import SweepOutcome
 
-__all__ = ["assumptions", "caveat_lines", "data_block", "risk_free_text", "run_warnings", "stamp_duty_text"]
+__all__ = [
+    "assumptions",
+    "caveat_lines",
+    "data_block",
+    "look_ahead_warning",
+    "risk_free_text",
+    "run_warnings",
+    "stamp_duty_text",
+]
 
 
 def data_block(cfg: StrategyConfig, loaded: LoadedPanel) -> dict[str, Any]:
@@ -109,14 +117,22 @@ def _price_return(cfg: StrategyConfig, spec: AssetSpec, field: str, asset: str) 
     return held and (field == "close" or spec.kind == "index")
 
 
-def run_warnings(cfg: StrategyConfig, loaded: LoadedPanel, incomplete: Sequence[str] = ()) -> list[str]:
-    """The run's warnings; ``incomplete``: the signals without a value at the first decision."""
+def look_ahead_warning(name: str, which: str = "") -> str:
+    """The warning of a run (or ``which`` of its combinations or folds) deciding with lag 0 (allow_same_bar)."""
+    return (
+        f"{name}{which}: allow_same_bar with lag 0: US orders fill at the New York close the decision was "
+        "made on (look-ahead: results are optimistic); Hong Kong orders fill at Hong Kong's next close"
+    )
+
+
+def run_warnings(
+    cfg: StrategyConfig, loaded: LoadedPanel, incomplete: Sequence[str] = (), lags: Sequence[int] = ()
+) -> list[str]:
+    """The run's warnings; ``incomplete``: the signals without a value at the first decision; ``lags``: the lags a
+    walk-forward's folds chose (its config's own is not theirs when the lag is swept)."""
     out = []
-    if cfg.execution.lag == 0:
-        out.append(
-            f"{cfg.name}: allow_same_bar with lag 0: US orders fill at the New York close the decision was "
-            "made on (look-ahead: results are optimistic); Hong Kong orders fill at Hong Kong's next close"
-        )
+    if cfg.execution.lag == 0 or 0 in lags:
+        out.append(look_ahead_warning(cfg.name, "" if cfg.execution.lag == 0 else " (a fold chose execution.lag 0)"))
     if loaded.warmup_used < loaded.warmup_needed:
         out.append(
             f"{cfg.name}: only {loaded.warmup_used} of {loaded.warmup_needed} warm-up dates before the start; "
@@ -131,12 +147,16 @@ def run_warnings(cfg: StrategyConfig, loaded: LoadedPanel, incomplete: Sequence[
 
 
 def caveat_lines(outcome: SweepOutcome) -> list[str]:
-    """A sweep's model assumptions (``Assumption: ...``) and its data's notes (``note: ...``: the panel's, then
-    what the provider noted while loading), as ``seesaw run`` shows them with its table, for its table and report
-    (a run's warnings depend on values a sweep varies, such as the lag, and are not among them); none when the
-    sweep's data is not loaded."""
-    cfg, loaded = outcome.cfg, outcome.loaded
+    """A sweep's look-ahead warning (rows deciding with lag 0), its model assumptions (``Assumption: ...``) and
+    its data's notes (``note: ...``: the panel's, then what the provider noted while loading), as ``seesaw run``
+    shows them with its table, for its table and report (a run's other warnings depend on values a sweep varies,
+    such as the warm-up, and are not among them); the assumptions and notes only when the sweep's data is loaded."""
+    cfg, loaded, man = outcome.cfg, outcome.loaded, outcome.manifest
+    lags = dict(zip(man.get("keys") or (), man.get("values") or (), strict=False)).get("execution.lag")
+    lags = [cfg.execution.lag] if lags is None else lags
+    which = "" if len(lags) == 1 else " (the rows with execution.lag 0)"
+    warned = [f"WARNING: {look_ahead_warning(cfg.name, which)}"] if 0 in lags else []
     if loaded is None:
-        return []
-    lines = assumption_lines({cfg.name: assumptions(cfg, loaded)})
+        return warned
+    lines = warned + assumption_lines({cfg.name: assumptions(cfg, loaded)})
     return lines + [f"note: {note}" for note in (*loaded.panel.notes, *outcome.data_notes)]

@@ -297,7 +297,8 @@ def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: d
     loaded = LoadedPanel(panel=wf.loaded.panel, start=first_test, warmup_needed=wf.loaded.warmup_needed)
     # How the folds were made and chosen: hashed with the config, and said in config.yaml's header (its body
     # stays a config Seesaw can validate and run).
-    notes, warned = list(wf.loaded.panel.notes), run_warnings(cfg, loaded)
+    chosen = wf.folds_table["execution.lag"].tolist() if "execution.lag" in wf.folds_table else []
+    notes, warned = list(wf.loaded.panel.notes), run_warnings(cfg, loaded, lags=[int(lag) for lag in chosen])
     files = run_files(cfg, loaded, wf.results, {**resolved, "walkforward": settings}, notes, warned)
     described = ", ".join(f"{k} {v}" for k, v in settings.items())
     files = replace(files, resolved_config=resolved, header=[*files.header, f"walk-forward: {described}"])
@@ -328,6 +329,7 @@ class StoredWalkForward:
     dates: pd.DatetimeIndex  # the stitched run's dates
     run_dir: Path
     reused: bool
+    warnings: tuple[str, ...] = ()  # the stitched run's (a fold that chose lag 0: look-ahead)
 
 
 def load_walkforward(run_dir: Path, *, reused: bool) -> StoredWalkForward:
@@ -345,4 +347,5 @@ def load_walkforward(run_dir: Path, *, reused: bool) -> StoredWalkForward:
         dates=pd.DatetimeIndex(run.equity.index),
         run_dir=run_dir,
         reused=reused,
+        warnings=tuple(run.metrics.get("warnings") or ()),
     )
