@@ -835,6 +835,23 @@ def test_rows_and_folds_deciding_with_lag_0_are_warned_of_as_look_ahead(tmp_path
     assert f"WARNING: {folded}" in " ".join(compared.stdout.split())
 
 
+def test_a_walk_forwards_look_ahead_warning_follows_the_lags_its_folds_chose(tmp_path: Path) -> None:
+    """With the lag swept, the folds' lags decide (the config's own lag 0 is then no fold's); without, the config's."""
+    from types import SimpleNamespace
+
+    from engine.jobs.run_assumptions import run_warnings
+
+    path = tmp_path / "lag0.yaml"
+    path.write_text(SMALL.replace("{lag: 1, rebalance: on_change}", "{lag: 0, allow_same_bar: true}"), "utf-8")
+    cfg, loaded = load_config(path), SimpleNamespace(warmup_used=10, warmup_needed=10)
+    said = "allow_same_bar with lag 0: US orders fill at the New York close"
+    assert [w for w in run_warnings(cfg, loaded, lags=[1, 2]) if said in w] == []  # type: ignore[arg-type]
+    [folded] = run_warnings(cfg, loaded, lags=[1, 0])  # type: ignore[arg-type]
+    assert folded.startswith(f"small_sweep (a fold chose execution.lag 0): {said}")
+    [own] = run_warnings(cfg, loaded)  # type: ignore[arg-type]
+    assert own.startswith(f"small_sweep: {said}")
+
+
 def test_a_margin_sweep_on_vectorbt_says_the_scheduler_filled_its_orders(tmp_path: Path) -> None:
     """from_orders cannot debit financing, so a margin account's orders are the scheduler's whatever --engine asks:
     the caption and the report's header say so, not that vectorbt re-simulated them."""

@@ -17,15 +17,7 @@ from engine.render.text import assumption_lines
 if TYPE_CHECKING:
     from engine.store.sweeps import SweepOutcome
 
-__all__ = [
-    "assumptions",
-    "caveat_lines",
-    "data_block",
-    "look_ahead_warning",
-    "risk_free_text",
-    "run_warnings",
-    "stamp_duty_text",
-]
+__all__ = ["assumptions", "caveat_lines", "data_block", "risk_free_text", "run_warnings", "stamp_duty_text"]
 
 
 def data_block(cfg: StrategyConfig, loaded: LoadedPanel) -> dict[str, Any]:
@@ -117,7 +109,7 @@ def _price_return(cfg: StrategyConfig, spec: AssetSpec, field: str, asset: str) 
     return held and (field == "close" or spec.kind == "index")
 
 
-def look_ahead_warning(name: str, which: str = "") -> str:
+def _look_ahead_warning(name: str, which: str = "") -> str:
     """The warning of a run (or ``which`` of its combinations or folds) deciding with lag 0 (allow_same_bar)."""
     return (
         f"{name}{which}: allow_same_bar with lag 0: US orders fill at the New York close the decision was "
@@ -129,10 +121,10 @@ def run_warnings(
     cfg: StrategyConfig, loaded: LoadedPanel, incomplete: Sequence[str] = (), lags: Sequence[int] = ()
 ) -> list[str]:
     """The run's warnings; ``incomplete``: the signals without a value at the first decision; ``lags``: the lags a
-    walk-forward's folds chose (its config's own is not theirs when the lag is swept)."""
+    walk-forward's folds chose, when the lag is swept (then the config's own is not theirs)."""
     out = []
-    if cfg.execution.lag == 0 or 0 in lags:
-        out.append(look_ahead_warning(cfg.name, "" if cfg.execution.lag == 0 else " (a fold chose execution.lag 0)"))
+    if (0 in lags) if lags else cfg.execution.lag == 0:
+        out.append(_look_ahead_warning(cfg.name, " (a fold chose execution.lag 0)" if lags else ""))
     if loaded.warmup_used < loaded.warmup_needed:
         out.append(
             f"{cfg.name}: only {loaded.warmup_used} of {loaded.warmup_needed} warm-up dates before the start; "
@@ -155,7 +147,7 @@ def caveat_lines(outcome: SweepOutcome) -> list[str]:
     lags = dict(zip(man.get("keys") or (), man.get("values") or (), strict=False)).get("execution.lag")
     lags = [cfg.execution.lag] if lags is None else lags
     which = "" if len(lags) == 1 else " (the rows with execution.lag 0)"
-    warned = [f"WARNING: {look_ahead_warning(cfg.name, which)}"] if 0 in lags else []
+    warned = [f"WARNING: {_look_ahead_warning(cfg.name, which)}"] if 0 in lags else []
     if loaded is None:
         return warned
     lines = warned + assumption_lines({cfg.name: assumptions(cfg, loaded)})
