@@ -249,6 +249,17 @@ def test_synthetic_json_csv_and_table_agree_and_are_stored(tmp_path):
     assert max(len(line) for line in whole.stdout.splitlines()) <= 100
 
 
+def test_json_and_csv_without_an_episode_still_say_the_data_is_synthetic(tmp_path):
+    """No row carries ``synthetic`` when nothing qualifies: stderr says it, as run's --format json does."""
+    common = [CONFIG, "--signal", "corr", "--low", "--threshold", "-0.99", "--source", "synthetic"]
+    for fmt, empty in (("json", "[]"), ("csv", "")):
+        out = _episodes(*common, "--results-dir", str(tmp_path / fmt), "--format", fmt, cwd=tmp_path)
+        assert out.returncode == 0 and (out.stdout.strip() if fmt == "json" else "") == empty, out.stderr
+        assert "warning: SYNTHETIC data: generated prices, not market history" in out.stderr
+    table = " ".join(_episodes(*common, "--results-dir", str(tmp_path / "t"), cwd=tmp_path).stderr.split())
+    assert "warning: SYNTHETIC" not in table  # the table says it in its title instead
+
+
 def test_configs_are_run_and_stored_like_runs(tmp_path):
     out = _episodes(
         CONFIG, "--signal", "corr", "--low", "--source", "synthetic", "--results-dir", str(tmp_path),

@@ -161,6 +161,8 @@ def _show(found: EpisodeReport, format: EpisodesFormat, path: Path, report: Path
         for line in episodes_lines(found):
             console.print(line, markup=False)
     err = err_console()
+    if found.synthetic and format is not EpisodesFormat.table:  # also when no episode row carries it
+        err.print("warning: SYNTHETIC data: generated prices, not market history", markup=False)
     for note in found.notes:
         err.print(f"note: {note}")
     err.print(f"stored {path}")
