@@ -52,3 +52,31 @@ def test_two_failures_are_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert isinstance(out, StoreError)
     assert "could not render the images: RuntimeError JavascriptError ReferenceError" in str(out)
     assert "more" not in str(out)
+
+
+def test_the_synthetic_label_of_a_figure_of_several_panels_sits_above_their_titles() -> None:
+    """A figure of panels has their titles at the top of the plots (annotations at paper y = 1): the label is
+    lifted above them, where a figure of one panel has it at the top of its plot."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    def label(fig: go.Figure) -> object:
+        return next(a for a in files._labelled(fig).layout.annotations if "SYNTHETIC" in a.text)
+
+    assert label(go.Figure()).yshift in (None, 0)
+    assert label(make_subplots(rows=1, cols=3, subplot_titles=["sharpe", "cagr", "max_drawdown"])).yshift >= 20
+
+
+def test_the_walk_forward_scatter_has_no_legend_to_meet_its_title() -> None:
+    """Its legend sat above the panels' titles in paper units and met the title at a PNG's height: the title says
+    what the dashed line is instead."""
+    from engine.render.html.walkforward import _is_oos_figure
+
+    fig = _is_oos_figure(
+        [("sharpe", "num", [0.5, 1.0], [0.2, 0.8]), ("cagr", "pct", [0.1, 0.2], [0.05, 0.1])],
+        [0, 1],
+        ["fold 0", "fold 1"],
+        title="In sample against out of sample",
+    )
+    assert all(trace.showlegend is False for trace in fig.data)
+    assert fig.layout.title.text == "In sample against out of sample (dashed: out of sample = in sample)"

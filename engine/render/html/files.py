@@ -76,13 +76,14 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _labelled(fig: Any) -> Any:
     """A copy of the plotly figure ``fig`` with the synthetic-data label across its top right corner, in the
-    banner's red."""
+    banner's red: above the panels' titles of a figure of several (annotations at the top of the plots)."""
     import plotly.graph_objects as go
 
     out = go.Figure(fig)
+    titled = any(a.yref == "paper" and (a.y or 0) >= 1.0 for a in out.layout.annotations)
     out.add_annotation(
         text=f"<b>{SYNTHETIC_BANNER}</b>", xref="paper", yref="paper", x=1.0, y=1.0, xanchor="right",
-        yanchor="bottom", showarrow=False, font={"color": "#b00020", "size": 12},
+        yanchor="bottom", yshift=24 if titled else 0, showarrow=False, font={"color": "#b00020", "size": 12},
     )  # fmt: skip
     return out
 

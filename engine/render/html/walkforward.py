@@ -130,7 +130,8 @@ def _is_oos_figure(
 
     ``metrics``: (name, format ``pct`` or ``num``, in-sample values, out-of-sample values), one value per
     fold; ``numbers``: each fold's number, ``details`` its hover text.  A fold's colour is its number (the
-    colour bar); a point below the diagonal did worse out of sample than in sample.
+    colour bar); a point below the diagonal did worse out of sample than in sample.  No legend: placed above the
+    panels' titles, in paper units, it met the title at a PNG's height, so the title says what the dashed line is.
     """
     fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[m[0] for m in metrics], horizontal_spacing=0.07)
     for col, (name, kind, ins, outs) in enumerate(metrics, start=1):
@@ -146,8 +147,7 @@ def _is_oos_figure(
                 y=[lo - pad, hi + pad],
                 mode="lines",
                 name="out of sample = in sample",
-                legendgroup="diagonal",
-                showlegend=col == 1,
+                showlegend=False,  # the title says what the dashed line is: a legend above the panels' titles
                 line={"dash": "dash", "color": "#7f7f7f", "width": 1},
                 hoverinfo="skip",
             ),
@@ -158,8 +158,8 @@ def _is_oos_figure(
         axis = {"tickformat": ".0%"} if kind == "pct" else {}
         fig.update_xaxes(title_text=f"in sample ({name})", row=1, col=col, **axis)
         fig.update_yaxes(title_text=f"out of sample ({name})", row=1, col=col, **axis)
-    charts.layout(fig, title, hovermode="closest")
-    fig.update_layout(margin={"t": 110}, legend={"y": 1.1})  # the legend above the panels' titles
+    charts.layout(fig, f"{title} (dashed: out of sample = in sample)", hovermode="closest")
+    fig.update_layout(margin={"t": 90})  # the title above the panels' titles
     return fig
 
 
