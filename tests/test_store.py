@@ -225,7 +225,8 @@ def check_catalog(db: Path, results: Path, *, all_landed: bool = True, views: bo
         assert json.loads(row["symbols"]) == manifest["symbols"]
         assert (row["start_s"], row["end_s"]) == (manifest["start"], manifest["end"])
         assert row["created_s"] == pytest.approx(pd.Timestamp(manifest["created_at"]).timestamp(), abs=1e-6)
-        expected = [metrics["strategy"], *metrics["benchmarks"]]
+        synthetic = manifest["synthetic"]  # on every metrics row, as on the run's
+        expected = [{**m, "synthetic": synthetic} for m in [metrics["strategy"], *metrics["benchmarks"]]]
         stored = _metrics(db, run_id)
         if len(stored) != len(expected):
             raise PartialIndex(f"run {run_id}: {len(stored)} metrics rows in the catalog, {len(expected)} in the run")
@@ -894,6 +895,21 @@ def test_the_last_run_noted_is_read_back_suffix_and_all(tmp_path: Path, run_id: 
 def test_a_last_run_file_that_is_not_a_run_id_names_no_run(tmp_path: Path, text: str) -> None:
     (tmp_path / LAST_RUN).write_text(text, encoding="utf-8")
     assert last_run_id(tmp_path) is None
+
+
+def test_the_metrics_table_says_which_rows_are_of_synthetic_data(tmp_path: Path, data_dir: Path) -> None:
+    """A query of metrics alone tells generated prices from market history, as the runs table does."""
+    results = tmp_path / "results"
+    run_ok(RATIO, "--start", "2015-01-01", "--end", "2016-12-31", results=results)
+    real = invoke("run", RATIO, "--source", "csv", "--data-dir", data_dir, "--start", "2015-01-01", "--end",
+                  "2016-12-31", "--results-dir", results)  # fmt: skip
+    assert real.exit_code == 0, real.stderr
+    sql = "SELECT DISTINCT m.synthetic, r.data_source FROM metrics m JOIN runs r USING (run_id) ORDER BY 1"
+    asked = invoke("runs", "query", sql, "--format", "json", "--results-dir", results)
+    assert json.loads(asked.stdout) == [
+        {"synthetic": False, "data_source": "csv"},
+        {"synthetic": True, "data_source": "synthetic"},
+    ]
 
 
 def test_runs_list_takes_one_config_or_the_newest_runs(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS sweeps (
     start DATE, "end" DATE, created_at TIMESTAMPTZ, status VARCHAR, pbo DOUBLE, best_dsr DOUBLE,
     simulator VARCHAR, sweep_dir VARCHAR);
 CREATE TABLE IF NOT EXISTS metrics (
-    run_id VARCHAR, kind VARCHAR, name VARCHAR, start DATE, "end" DATE,
+    run_id VARCHAR, synthetic BOOLEAN, kind VARCHAR, name VARCHAR, start DATE, "end" DATE,
     {", ".join(f"{c} DOUBLE" for c in _METRIC_COLUMNS if c in _FLOATS)},
     {", ".join(f"{c} BIGINT" for c in _METRIC_COLUMNS if c in _INTS)}, avg_weight VARCHAR, decisions VARCHAR,
     financing VARCHAR);
@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 DataKey = Literal["data_fingerprint", "input_key", "loaded_key"]
 
 #: Bump when the tables change: the catalog is derived data, so an old one is dropped and rebuilt.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 #: The metrics columns held as JSON text (null: none).
@@ -292,8 +292,7 @@ class Catalog:
         return int(con.execute("SELECT count(*) FROM runs").fetchone()[0]), added
 
     def _insert(self, con: Any, run_dirs: Sequence[Path]) -> None:
-        """Index (or index again) the complete run directories among ``run_dirs``: a few statements for all
-        of them, each a round trip to DuckDB that costs more than its rows."""
+        """Index (again) the complete run directories among ``run_dirs``: a few statements for all (each costs more)."""
         runs: dict[str, list[Any]] = {}  # run id -> its runs row
         metric_rows: dict[str, list[list[Any]]] = {}
         file_rows: dict[str, list[list[Any]]] = {}
@@ -310,7 +309,8 @@ class Catalog:
             row["symbols"] = json.dumps(row["symbols"])
             runs[row["run_id"]] = [row[c] for c in _RUN_COLUMNS]
             metric_rows[row["run_id"]] = [
-                [row["run_id"], *[m.get(c) for c in _METRIC_COLUMNS], *[json.dumps(m.get(c)) for c in _METRIC_JSON]]
+                [row["run_id"], manifest.get("synthetic") is True, *[m.get(c) for c in _METRIC_COLUMNS]]
+                + [json.dumps(m.get(c)) for c in _METRIC_JSON]
                 for m in [metrics["strategy"], *metrics.get("benchmarks", [])]
             ]
             file_rows[row["run_id"]] = [[row["run_id"], t, key] for t, key in file_schemas(run_dir)]
@@ -319,7 +319,7 @@ class Catalog:
         for start in range(0, len(ids), _ROWS_PER_STATEMENT):
             part = ids[start : start + _ROWS_PER_STATEMENT]
             _insert_rows(con, "runs", _RUN_COLUMNS, [runs[i] for i in part])
-            metric_columns = ("run_id", *_METRIC_COLUMNS, *_METRIC_JSON)
+            metric_columns = ("run_id", "synthetic", *_METRIC_COLUMNS, *_METRIC_JSON)
             _insert_rows(con, "metrics", metric_columns, [r for i in part for r in metric_rows[i]])
             _insert_rows(
                 con, "run_files", ("run_id", "table_name", "schema_key"), [r for i in part for r in file_rows[i]]
