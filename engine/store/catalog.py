@@ -73,7 +73,7 @@ SCHEMA_VERSION = 11
 
 #: The metrics columns held as JSON text (null: none).
 _METRIC_JSON = ("avg_weight", "decisions", "financing")
-#: Runs indexed by one statement (its parameters: about 16 per run and 30 per metrics row).
+#: Runs indexed by one statement (its parameters: about 16 per run and 31 per metrics row).
 _ROWS_PER_STATEMENT = 200
 
 
@@ -292,7 +292,7 @@ class Catalog:
         return int(con.execute("SELECT count(*) FROM runs").fetchone()[0]), added
 
     def _insert(self, con: Any, run_dirs: Sequence[Path]) -> None:
-        """Index (again) the complete run directories among ``run_dirs``: a few statements for all (each costs more)."""
+        """Index (again) the complete run directories among ``run_dirs``, in a few statements (round trips cost)."""
         runs: dict[str, list[Any]] = {}  # run id -> its runs row
         metric_rows: dict[str, list[list[Any]]] = {}
         file_rows: dict[str, list[list[Any]]] = {}
