@@ -231,10 +231,11 @@ def _years(start: object, duration: str, option: str) -> float:
     """Years (calendar days / 365.25) of ``duration`` (``6m``, as ``option`` takes it) from ``start``."""
     import pandas as pd
 
+    from engine.metrics.returns import years_between
     from engine.walkforward import parse_duration
 
     first = pd.Timestamp(start)
-    return (first + parse_duration(duration, option) - first).days / 365.25
+    return years_between(first, first + parse_duration(duration, option))
 
 
 def _cut_short(wf: StoredWalkForward, test: str) -> str:
@@ -244,6 +245,7 @@ def _cut_short(wf: StoredWalkForward, test: str) -> str:
     the last fold can: every other is scored up to the next fold's test (``scored_to``)."""
     import pandas as pd
 
+    from engine.metrics.returns import years_between
     from engine.metrics.samples import covered_years, spans_a_year
     from engine.walkforward import parse_duration
 
@@ -251,10 +253,10 @@ def _cut_short(wf: StoredWalkForward, test: str) -> str:
     last = wf.folds.iloc[-1]
     first, end = pd.Timestamp(last["test_start"]), pd.Timestamp(last["scored_to"])
     n = int(((dates >= first) & (dates <= end)).sum())  # its returns, the first from the previous close
-    covered = covered_years((end - first).days / 365.25, n)
+    covered = covered_years(years_between(first, end), n)
     # a week short at least: weekends and holidays leave a whole window a few days short of its nominal end
     nominal = first + parse_duration(test, "--test") if test else first  # where the window would end
     if not test or nominal - pd.Timedelta(days=7) <= dates[-1] or spans_a_year(covered):
         return ""
-    asked = (nominal - first).days / 365.25
+    asked = years_between(first, nominal)
     return f"fold {last['fold']}: {first.date()} → {end.date()}, {covered:.2f} of the {asked:.2f} years asked"
