@@ -121,8 +121,9 @@ def curve_passes_nb(
     each column of ``market`` (n - 1, M) (:func:`covariances_nb`), (M, K); and the sums of e = r - ``rf`` and
     of e * e over ``blocks`` runs of ``size`` rows ending at the last row, each from 0.0 in row order (numpy's
     ``sum(axis=1)`` of the (blocks, size, K) reshape; 0 blocks: none).  Each sum is the operations of the
-    kernel named, in the same order, so the same bits (``tests/unit/test_metric_kernels.py``), with no
-    (n, K) array of returns, excess or active returns written and read again.
+    kernel named, in the same order, so the same bits (``tests/unit/test_metric_kernels.py``).  The first pass
+    writes the returns, which the second reads instead of dividing again (a division per value and pass
+    took longer than writing and reading the (n, K) array); no array of excess or active returns is written.
     """
     n, k = value.shape
     n_market = market.shape[1]
@@ -141,14 +142,17 @@ def curve_passes_nb(
     block_sum = np.zeros((blocks, k))
     block_sq = np.zeros((blocks, k))
     first = n - size * blocks
+    rets = np.empty((n, k))  # the returns, read again by the second pass
     for i in range(n):
         f, g, day = rf[i], ref[i], days[i]
         before = initial if i == 0 else value[i - 1]
         row = value[i]
+        xs = rets[i]
         later = i >= 1
         for j in range(k):
             v = row[j]
             x = v / before[j] - 1.0
+            xs[j] = x
             total[j] += x - f
             total_raw[j] += x
             a = abs(x)
@@ -165,7 +169,7 @@ def curve_passes_nb(
         if i >= first:
             b = (i - first) // size
             for j in range(k):
-                e = (row[j] / before[j] - 1.0) - f
+                e = xs[j] - f  # the return just computed, not divided again
                 block_sum[b, j] += e
                 block_sq[b, j] += e * e
     mean = total / n
@@ -183,14 +187,11 @@ def curve_passes_nb(
     down = np.zeros(k)
     active_squares = np.zeros(k)
     cov = np.zeros((n_market, k))
-    xs = np.empty(k)
     for i in range(n):
         f, g = rf[i], ref[i]
-        before = initial if i == 0 else value[i - 1]
-        row = value[i]
+        xs = rets[i]
         for j in range(k):
-            x = row[j] / before[j] - 1.0
-            xs[j] = x
+            x = xs[j]
             sq, sq_raw, dn = _deviations(x, f, mean[j], mean_raw[j])
             squares[j] += sq
             squares_raw[j] += sq_raw
