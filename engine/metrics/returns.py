@@ -191,7 +191,7 @@ def curve_passes(
 ) -> CurvePasses:
     """:class:`CurvePasses` of the (dates, K) curves ``value`` (:func:`engine.metrics.nb.curve_passes_nb`):
     the sums of :func:`risk_ratios`, :func:`drawdowns`, :func:`average`, the active returns' moments and
-    :func:`betas`' covariances, the same bits, without an (dates, K) array of returns.
+    :func:`betas`' covariances, the same bits; the first pass writes the daily returns, which the second reads.
 
     ``days``: calendar days of each date from the first; ``risk_free``: (dates,) per-date returns (None:
     zero); ``reference_returns``: (dates,) the reference's daily returns (None: the active sums are those

@@ -115,7 +115,7 @@ class Curves:
     def passes(self) -> m.CurvePasses:
         """The sums behind the ratios, drawdowns, mean value, active returns' moments (d = r - r_reference,
         each from its own value before the first date), betas and block sums: two compiled passes over the
-        curves (:func:`engine.metrics.returns.curve_passes`), no (dates, K) array of returns."""
+        curves (:func:`engine.metrics.returns.curve_passes`), no (dates, K) array of excess or active returns."""
         ref = None if self.reference is None else m.daily_returns(self.reference, self.reference_start)
         return m.curve_passes(
             self.value,
