@@ -331,7 +331,7 @@ def evaluate_curves(
     k, n_assets = cols.targets.shape[1], len(mk.panel.assets)
     fees, slippage = _slot_costs(mk, cols.costs, k)
     plan = _plan(mk, cols, fees, slippage, init_cash)
-    walked = curves_from_fills(
+    value, weights = curves_from_fills(
         plan.fills,
         price=mk.close,
         init_cash=init_cash,
@@ -340,10 +340,8 @@ def evaluate_curves(
         report_rows=mk.eod,
         scale=mk.val.cash_index[mk.start :],
         unit_value=unit_value,
-        growth=mk.cash_slots,
     )
-    totals = (walked.traded, walked.fees, walked.trades)
-    return _curves(mk, walked.value, plan.fills, plan.switches, init_cash, reference, totals), walked.weights
+    return _curves(mk, value, plan.fills, plan.switches, init_cash, reference), weights
 
 
 def _plan(mk: Market, cols: Columns, fees: np.ndarray, slippage: np.ndarray, init_cash: float) -> BatchPlan:
@@ -436,23 +434,12 @@ def _curves(
     switches: np.ndarray,
     init_cash: float,
     reference: np.ndarray | None,
-    totals: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> Curves:
-    """The K curves with what each traded (``records``: vectorbt's order records of the K columns; ``totals``:
-    their value traded, fees and fills per column when already summed, :func:`_record_totals_nb`'s bits)."""
+    """The K curves with what each traded (``records``: vectorbt's order records of the K columns)."""
     k, n_assets = value.shape[1], len(mk.panel.assets)
-    if totals is None:
-        totals = _record_totals_nb(
-            records["col"],
-            records["idx"],
-            records["size"],
-            records["price"],
-            records["fees"],
-            mk.cash_slots,
-            n_assets,
-            k,
-        )
-    traded, fees, trades = totals
+    traded, fees, trades = _record_totals_nb(
+        records["col"], records["idx"], records["size"], records["price"], records["fees"], mk.cash_slots, n_assets, k
+    )
     return Curves(
         dates=mk.dates,
         value=value,

@@ -1,15 +1,13 @@
 """Money curves and average weights straight from the order scheduler's fills, in one compiled pass.
 
-A sweep needs, of each combination's simulation, only its value in money at the end of every run date,
-each asset's average weight, and what it traded (value traded, fees, fills; summed on the same walk over
-the records, which the metrics' turnover and fees would otherwise read again).
-:func:`engine.simulate.from_fills` builds the cash (n, K) and the units (n, K*A) at every reported row
-first; the value is then multiplied by the cash index and the weights are averaged from the units in two
-more passes. :func:`curves_from_fills` walks each column's fills once, in date order, and keeps only the
-running cash and units, so neither array is written or read again. It goes date by date; within a date,
-after the fills reported there, each step (holdings, value, weights) is one loop over all the groups,
-which the compiler runs several groups at a time (SIMD lanes; each group's operations and their order are
-unchanged).
+A sweep needs, of each combination's simulation, only its value in money at the end of every run
+date and each asset's average weight.  :func:`engine.simulate.from_fills` builds the cash (n, K) and
+the units (n, K*A) at every reported row first; the value is then multiplied by the cash index and
+the weights are averaged from the units in two more passes.  :func:`curves_from_fills` walks each
+column's fills once, in date order, and keeps only the running cash and units, so neither array is
+written or read again.  It goes date by date; within a date, after the fills reported there, each step
+(holdings, value, weights) is one loop over all the groups, which the compiler runs several groups at a time
+(SIMD lanes; each group's operations and their order are unchanged).
 
 The operations, and so the bits, are those of ``from_fills`` (a reported row's flows summed in
 record order, then added to the running sums; an asset held at a NaN price adds nothing only when
@@ -24,22 +22,10 @@ asset within a column, go through ``from_fills``.  Records in another order rais
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numba
 import numpy as np
 
-__all__ = ["FillCurves", "curves_from_fills", "fill_flows", "first_at_or_after", "reported_rows"]
-
-
-class FillCurves(NamedTuple):
-    """What :func:`curves_from_fills` reads off K groups' fills."""
-
-    value: np.ndarray  # (n, K) money after each reported row
-    weights: np.ndarray  # (K, A) each asset's average weight
-    traded: np.ndarray  # (K,) value traded in money: size x price x growth, summed in record order
-    fees: np.ndarray  # (K,) fees paid in money: fees x growth, summed in record order
-    trades: np.ndarray  # (K,) fills
+__all__ = ["curves_from_fills", "fill_flows", "first_at_or_after", "reported_rows"]
 
 
 def curves_from_fills(
@@ -52,36 +38,29 @@ def curves_from_fills(
     report_rows: np.ndarray,
     scale: np.ndarray,
     unit_value: np.ndarray,
-    growth: np.ndarray,
-) -> FillCurves:
-    """(n, K) value x ``scale`` after each of the n ``report_rows``, (K, A) average weights, and each
-    group's value traded, fees and fills, from one walk over the records.
+) -> tuple[np.ndarray, np.ndarray]:
+    """((n, K) value x ``scale`` after each of the n ``report_rows``, (K, A) average weights).
 
     ``records``: vectorbt order records (``idx`` the slot, ``col`` g*A + j), each group's together
     and in slot order; ``price``: (S, A) value of one unit at the end of each slot, in the units of
     the cash; ``scale``: (n,) money per unit of cash at each reported row (the cash index);
-    ``unit_value``: (n, A) money value of one unit of each asset, the weights' numerator; ``growth``:
-    (S,) money per unit of cash in each slot, which turns a fill's value and fees into money (the bits
-    of ``np.bincount`` over the groups with those weights).
+    ``unit_value``: (n, A) money value of one unit of each asset, the weights' numerator.
     """
     rows = np.asarray(report_rows, dtype=np.int64)
-    return FillCurves(
-        *_curves_nb(
-            rows,
-            records["idx"],
-            records["col"],
-            records["size"],
-            records["price"],
-            records["fees"],
-            records["side"],
-            np.ascontiguousarray(np.asarray(price)[rows], dtype=np.float64),
-            n_groups,
-            n_assets,
-            float(init_cash),
-            np.ascontiguousarray(scale, dtype=np.float64),
-            np.ascontiguousarray(unit_value, dtype=np.float64),
-            np.ascontiguousarray(growth, dtype=np.float64),
-        )
+    return _curves_nb(
+        rows,
+        records["idx"],
+        records["col"],
+        records["size"],
+        records["price"],
+        records["fees"],
+        records["side"],
+        np.ascontiguousarray(np.asarray(price)[rows], dtype=np.float64),
+        n_groups,
+        n_assets,
+        float(init_cash),
+        np.ascontiguousarray(scale, dtype=np.float64),
+        np.ascontiguousarray(unit_value, dtype=np.float64),
     )
 
 
@@ -128,18 +107,13 @@ def _row_flows(
     n_groups: int,
     n_assets: int,
     n_out: int,
-    idx: np.ndarray,
-    growth: np.ndarray,
-) -> tuple[
-    np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]
-]:  # pragma: no cover
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     """Each group's flows on each reported row it trades on, sorted by row (a counting sort): (start
-    (n_out + 1,): row i's flows are [start[i], start[i+1]); their group; cash flow; (., A) units flows),
-    and each group's (value traded, fees, fills) in money (``growth`` at each record's slot ``idx``).
+    (n_out + 1,): row i's flows are [start[i], start[i+1]); their group; cash flow; (., A) units flows).
 
     ``row_of``: each record's reported row.  A group's flows on a row are its records' there, summed in
     record order.  Checks that the records are grouped by column, in column order, each group's in slot
-    order, and within the slots; those reported after the last row (``row_of`` = ``n_out``) change no row.
+    order; those reported after the last row (``row_of`` = ``n_out``) change no row.
     """
     n_rec = len(row_of)
     start = np.zeros(n_out + 1, np.int64)
@@ -163,7 +137,6 @@ def _row_flows(
     group = np.empty(start[n_out], np.int64)
     cash = np.empty(start[n_out])
     units = np.zeros((start[n_out], n_assets))
-    traded, paid, count = np.zeros(n_groups), np.zeros(n_groups), np.zeros(n_groups, np.int64)
     r = 0
     while r < n_rec:
         g, row = col[r] // n_assets, row_of[r]
@@ -175,17 +148,11 @@ def _row_flows(
             if p >= 0:
                 units[p, col[r] - base] += units_in
             row_cash += cash_in
-            if not 0 <= idx[r] < len(growth):  # numba checks no bounds
-                raise IndexError("curves_from_fills: a record outside the slots")
-            w = growth[idx[r]]
-            traded[g] += size[r] * price[r] * w
-            paid[g] += fees[r] * w
-            count[g] += 1
             r += 1
         if p >= 0:
             group[p], cash[p] = g, row_cash
             at[row] = p + 1
-    return start, group, cash, units, (traded, paid, count)
+    return start, group, cash, units
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -203,11 +170,10 @@ def _curves_nb(
     init_cash: float,
     scale: np.ndarray,
     unit_value: np.ndarray,
-    growth: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     n_out = close.shape[0]
-    start, flow_group, flow_cash, flow_units, totals = _row_flows(
-        reported_rows(out_rows, idx), col, size, price, fees, side, n_groups, n_assets, n_out, idx, growth
+    start, flow_group, flow_cash, flow_units = _row_flows(
+        reported_rows(out_rows, idx), col, size, price, fees, side, n_groups, n_assets, n_out
     )
     value = np.empty((n_out, n_groups))
     cash_sum = np.zeros(n_groups)
@@ -240,7 +206,7 @@ def _curves_nb(
     for g in range(n_groups):
         for j in range(n_assets):
             average[g, j] = total[j, g] / n_out
-    return value, average, totals[0], totals[1], totals[2]
+    return value, average
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

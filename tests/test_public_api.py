@@ -97,7 +97,7 @@ EXPECTED: dict[str, set[str]] = {
         "names",
         "to_text",
     },
-    "engine.fill_curves": {"FillCurves", "curves_from_fills", "fill_flows", "first_at_or_after", "reported_rows"},
+    "engine.fill_curves": {"curves_from_fills", "fill_flows", "first_at_or_after", "reported_rows"},
     "engine.metrics.returns": {
         "CurvePasses",
         "annual_volatility",
