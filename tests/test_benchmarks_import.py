@@ -72,3 +72,30 @@ def test_the_single_run_benchmark_times_every_shipped_config_or_says_why_not(dat
     listed = {line.split()[0] for line in done.stdout.splitlines()[2:-2]}
     assert listed == {p.stem for p in (path.parents[1] / "configs").glob("*.yaml")}
     assert [line.split()[0] for line in done.stdout.splitlines() if "skipped" in line] == ["hk_us_spread"]
+
+
+def test_the_stage_benchmark_times_every_stage_a_chunk_goes_through(tmp_path: Path) -> None:
+    """Each stage it names is a function a sweep chunk calls (a renamed or skipped one would go unseen
+    until someone next measures), the stages and the rest add up to the whole, and the wrappers go."""
+    import datetime as dt
+
+    from engine.config import load_config
+    from engine.config.params import grid
+    from engine.data.panel import load_for_config
+    from engine.data.synthetic import SyntheticProvider
+    from engine.sweep import chunks, grid_frame, prepare, sweep_warmup
+
+    bench = _module(next(p for p in BENCHMARKS if p.stem == "chunk_stages"))
+    path = tmp_path / "grid.yaml"
+    text = bench.CONFIG.replace("source: csv, start: 2002-01-01", "source: synthetic, start: 2012-01-01")
+    path.write_text(text.replace("stop: 260, step: 1", "stop: 60, step: 20"), encoding="utf-8")
+    cfg = load_config(path)
+    g = grid(cfg)
+    provider = SyntheticProvider({"^GSPC": "us", "^HSI": "hk", "HKD=X": "fx"}, first=dt.date(2010, 1, 4))
+    ctx = prepare(cfg, load_for_config(provider, cfg, warmup_rows=sweep_warmup(cfg, g)), engine="rust")
+    originals = [getattr(module, name) for module, name, _ in bench.STAGES]
+    whole, stages = bench.stage_times(ctx, chunks(cfg, g, 20)[:2], grid_frame(g), 1)
+    assert set(stages) == {label for _, _, label in bench.STAGES} | {"the rest"}
+    assert all(seconds > 0 for label, seconds in stages.items() if label != "the rest")
+    assert stages["the rest"] >= 0 and sum(stages.values()) == pytest.approx(whole)
+    assert [getattr(module, name) for module, name, _ in bench.STAGES] == originals
