@@ -13,7 +13,8 @@ total time counts.  A stage is a function ``evaluate_chunk`` calls, wrapped in a
 * values and weights: ``engine.evaluate.curves_from_fills``, the walk over the fills;
 * order totals: ``engine.evaluate._curves``, what each combination traded (a pass over the records);
 * metrics: ``engine.sweep._metrics``, the two passes over the values and the table;
-* the rest: what ``evaluate_chunk`` does outside them (the chunk's frame, window metrics, the result).
+* the rest: what ``evaluate_chunk`` does outside them (the chunk's frame of settings, the costs per
+  slot, the first decisions, window metrics, the result) and the wrappers' own cost.
 
 It prints each stage's milliseconds a chunk, nanoseconds a bar-combination (a combination on a date)
 and share of the chunk's whole time, measured in the same rounds.
@@ -82,15 +83,16 @@ def timed_stages(totals: dict[str, float]) -> Iterator[None]:
 def stage_times(ctx: SweepContext, parts: Sequence[Any], frame: Any, rounds: int) -> tuple[float, dict[str, float]]:
     """(seconds of the round with the least total, its seconds per stage and ``"the rest"``) evaluating
     the chunks ``parts`` (row positions in ``frame``), after one warm-up pass."""
-    for part in parts:
-        evaluate_chunk(ctx, frame.iloc[part], part)
+    combos = [(frame.iloc[part], part) for part in parts]  # sliced before the timing, as the sweep hands them
+    for rows, part in combos:
+        evaluate_chunk(ctx, rows, part)
     best: tuple[float, dict[str, float]] | None = None
     for _ in range(rounds):
         totals: dict[str, float] = {}
         with timed_stages(totals):
             start = time.perf_counter()
-            for part in parts:
-                evaluate_chunk(ctx, frame.iloc[part], part)
+            for rows, part in combos:
+                evaluate_chunk(ctx, rows, part)
             whole = time.perf_counter() - start
         if best is None or whole < best[0]:
             best = (whole, totals)

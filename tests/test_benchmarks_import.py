@@ -87,8 +87,14 @@ def test_the_stage_benchmark_times_every_stage_a_chunk_goes_through(tmp_path: Pa
 
     bench = _module(next(p for p in BENCHMARKS if p.stem == "chunk_stages"))
     path = tmp_path / "grid.yaml"
-    text = bench.CONFIG.replace("source: csv, start: 2002-01-01", "source: synthetic, start: 2012-01-01")
-    path.write_text(text.replace("stop: 260, step: 1", "stop: 60, step: 20"), encoding="utf-8")
+    text = bench.CONFIG
+    for old, new in [
+        ("source: csv, start: 2002-01-01", "source: synthetic, start: 2012-01-01"),
+        ("stop: 260, step: 1", "stop: 60, step: 20"),
+    ]:
+        assert old in text  # the benchmark's grid, made small and synthetic
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
     cfg = load_config(path)
     g = grid(cfg)
     provider = SyntheticProvider({"^GSPC": "us", "^HSI": "hk", "HKD=X": "fx"}, first=dt.date(2010, 1, 4))
@@ -97,5 +103,5 @@ def test_the_stage_benchmark_times_every_stage_a_chunk_goes_through(tmp_path: Pa
     whole, stages = bench.stage_times(ctx, chunks(cfg, g, 20)[:2], grid_frame(g), 1)
     assert set(stages) == {label for _, _, label in bench.STAGES} | {"the rest"}
     assert all(seconds > 0 for label, seconds in stages.items() if label != "the rest")
-    assert stages["the rest"] >= 0 and sum(stages.values()) == pytest.approx(whole)
+    assert 0 <= stages["the rest"] < whole
     assert [getattr(module, name) for module, name, _ in bench.STAGES] == originals
