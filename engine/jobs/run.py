@@ -398,8 +398,8 @@ def row_extra(run: ConfigRun) -> dict[str, Any]:
         "base_currency": data["base_currency"],
         "risk_free": risk_free_text(run.config),
         "assumptions": run.metrics["assumptions"],
-        "warnings": list(run.metrics.get("warnings") or ()),  # a look-ahead config, say
-        "notes": list(run.metrics.get("notes") or ()),  # what the data's checks repaired or left out
+        "warnings": run.warnings,  # a look-ahead config, say
+        "notes": run.notes,  # what the data's checks repaired or left out
     }
 
 
