@@ -112,7 +112,7 @@ def compare_runs(
     fingerprints = tuple(dict.fromkeys(r.manifest["data_fingerprint"] for r in runs))
     mixed = check_same_data(runs, allow_mixed)
     curves, shared = _labelled_curves(runs, period)
-    notes = [f"WARNING: {w}" for r in runs for w in r.metrics.get("warnings") or ()]  # a look-ahead run, say
+    notes = [f"WARNING: {w}" for r in runs for w in r.warnings]  # a look-ahead run, say
     notes += shared
     reference = _reference_name(curves, benchmark)
     measured, dates, base = _on_common_dates(curves, period, reference)

@@ -347,5 +347,5 @@ def load_walkforward(run_dir: Path, *, reused: bool) -> StoredWalkForward:
         dates=pd.DatetimeIndex(run.equity.index),
         run_dir=run_dir,
         reused=reused,
-        warnings=tuple(run.metrics.get("warnings") or ()),
+        warnings=tuple(run.warnings),
     )

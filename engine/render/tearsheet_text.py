@@ -126,7 +126,7 @@ def _headline(run: StoredRun, width: int) -> list[str]:
         lines.append(SYNTHETIC_BANNER)
     lines += [
         f"{s['start']} → {s['end']}, data {man.get('data_source')}, values in {data.get('base_currency', '–')}",
-        *(f"WARNING: {w}" for w in run.metrics.get("warnings") or ()),  # a look-ahead config, say
+        *(f"WARNING: {w}" for w in run.warnings),  # a look-ahead config, say
         "",
     ]
     s = dict(s)

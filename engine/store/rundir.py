@@ -315,6 +315,11 @@ class StoredRun:
     def name(self) -> str:
         return str(self.manifest["config_name"])
 
+    @property
+    def warnings(self) -> list[str]:
+        """The run's warnings (a look-ahead config, say; none in runs stored before they were recorded)."""
+        return list(self.metrics.get("warnings") or ())
+
 
 def _read_table(source: pa.BufferReader, name: str) -> pd.DataFrame:
     """A run's Parquet table (its bytes) as :func:`read_back` frames it.  Its typed dates (date32) become

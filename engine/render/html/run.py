@@ -135,7 +135,7 @@ def run_facts(run: StoredRun) -> str:
         ("risk-free rate", str(data.get("risk_free", "zero"))),
     ]
     lines = [f"Assumption: {a}." for a in run.metrics.get("assumptions", [])]
-    lines += [f"WARNING: {w}" for w in run.metrics.get("warnings", [])]
+    lines += [f"WARNING: {w}" for w in run.warnings]
     lines += [f"Note: {n}" for n in run.metrics.get("notes", [])]
     return facts_html(facts) + paragraphs(lines, "small")
 
