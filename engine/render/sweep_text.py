@@ -167,10 +167,11 @@ def _column_notes() -> list[str]:
 
 def _filled(outcome: Any) -> str:
     """``orders filled by ...; `` of a sweep's ``--engine`` (empty for a sweep stored before it was recorded); a
-    margin account's are the scheduler's whatever the engine (:attr:`engine.store.sweeps.SweepOutcome.margin`)."""
+    margin account's are the scheduler's whatever the engine
+    (:attr:`engine.store.sweeps.SweepOutcome.engine_overruled`)."""
     engine = str(outcome.manifest.get("simulator"))
     said = _FILLED_BY.get(engine)
-    if said and outcome.margin and engine != "fused":
+    if outcome.engine_overruled:
         said = (
             f"orders filled by the scheduler with vectorbt's order primitives, not re-simulated (--engine {engine}): "
             "margin accounts, whose financing from_orders cannot debit"

@@ -92,6 +92,12 @@ class SweepOutcome:
         orders the scheduler fills whatever ``--engine`` says: vectorbt's ``from_orders`` cannot debit financing."""
         return self.cfg.execution.max_gross is not None or "execution.max_gross" in self.keys
 
+    @property
+    def engine_overruled(self) -> bool:
+        """Whether ``--engine`` asked vectorbt to re-simulate the orders (rust, numba) and the scheduler's fills
+        stand instead, as for :attr:`margin` accounts."""
+        return self.margin and self.manifest.get("simulator") in ("rust", "numba")
+
 
 def savez(path: Path, **arrays: np.ndarray) -> None:
     """``np.savez`` to exactly ``path``."""

@@ -106,7 +106,7 @@ def _header(outcome: SweepOutcome, sort: str) -> str:
 def _engine_fact(outcome: SweepOutcome) -> str:
     """The ``--engine`` a sweep ran with, and who filled its orders when that is not the engine (margin accounts)."""
     engine = str(outcome.manifest.get("simulator", "–"))
-    if outcome.margin and engine not in ("fused", "–"):
+    if outcome.engine_overruled:
         return f"{engine} (margin accounts: the scheduler's fills, not re-simulated)"
     return engine
 
