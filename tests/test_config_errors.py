@@ -88,6 +88,27 @@ CASES = {
         "rest: {fn",
         "invalid name 'rest'",
     ),
+    "an asset named like a column of equity.csv": Case(
+        "  hk: {symbol: ^HSI, market: hk}\n",
+        "  hk: {symbol: ^HSI, market: hk}\n  Cash: {symbol: ^GSPC, market: us}\n",
+        "assets.Cash",
+        "Cash: {symbol",
+        "asset name 'Cash' is taken by a column of the run's equity.csv",
+    ),
+    "a signal named date": Case(
+        "  mom: {fn: relative_momentum",
+        "  date: {fn: relative_momentum",
+        "signals.date",
+        "date: {fn",
+        "signal name 'date' is taken by a column of the run's signals.parquet",
+    ),
+    "a benchmark named date": Case(
+        "costs: {fee_bps: 5, slippage_bps: 5}\n",
+        "costs: {fee_bps: 5, slippage_bps: 5}\nbenchmarks:\n  - {name: date, weights: {us: 1.0}}\n",
+        "benchmarks[0].name",
+        "name: date",
+        "benchmark name 'date' is taken by a column of the run's benchmarks.csv",
+    ),
     "unknown top-level key": Case(
         "costs:", "benchmark: []\ncosts:", "benchmark", "benchmark: []", "did you mean 'benchmarks'"
     ),

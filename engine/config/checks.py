@@ -26,6 +26,15 @@ _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Largest integer argument of a signal: every one is a window of sessions (10,000 is about 40 years).
 MAX_WINDOW = 10_000
 _RESERVED = frozenset({"and", "or", "not", "true", "false", "none", REST, *expr.FUNCTIONS})  # REST: rules' weights
+#: Column names a run's files give their own columns, beside one column per asset (``equity.csv``; ``prices``,
+#: ``quotes`` and ``fx`` hold ``date``), per signal (``signals.parquet``) or per benchmark (``benchmarks.csv``): a
+#: name among them would put two columns of one name in a file, one overwriting the other.  Compared without
+#: case, as the results store's SQL views compare column names.  Section: (the file named, its own columns).
+_OWN_COLUMNS = {
+    "assets": ("equity.csv", frozenset({"date", "value", "cash", "cash_index"})),
+    "signals": ("signals.parquet", frozenset({"date"})),
+    "benchmarks": ("benchmarks.csv", frozenset({"date"})),
+}
 
 
 def check_names(cfg: StrategyConfig) -> None:
@@ -40,6 +49,8 @@ def check_names(cfg: StrategyConfig) -> None:
                     f"(and, or, not, true, false, none, {REST}, or a function of when:)",
                     got=name,
                 )
+            if section in _OWN_COLUMNS:
+                _check_not_a_column(section, name, f"{section}.{name}")
     for name in cfg.params:
         if name in cfg.signals:
             raise ConfigError(
@@ -47,6 +58,19 @@ def check_names(cfg: StrategyConfig) -> None:
                 path=f"params.{name}",
                 got=name,
             )
+
+
+def _check_not_a_column(section: str, name: str, path: str) -> None:
+    """``name`` (of an asset, a signal or a benchmark) is not one of the run files' own columns."""
+    file, own = _OWN_COLUMNS[section]
+    if name.lower() in own:
+        listed = ", ".join(sorted(own))
+        raise ConfigError(
+            f"{section[:-1]} name {name!r} is taken by a column of the run's {file} ({listed}); choose another name",
+            path=path,
+            expected=f"a name other than {listed}",
+            got=name,
+        )
 
 
 def check_signals(cfg: StrategyConfig) -> None:
@@ -239,6 +263,7 @@ def check_benchmarks(cfg: StrategyConfig) -> None:
                 expected="a name of its own",
                 got=bench.name,
             )
+        _check_not_a_column("benchmarks", bench.name, f"benchmarks[{i}].name")
         seen.add(bench.name)
         _check_weights(bench.weights, cfg, f"benchmarks[{i}].weights")
 

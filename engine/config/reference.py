@@ -225,7 +225,10 @@ decision and how many dates of history it lacked, and until the signals are comp
 naming them are false. The data sources are described in [data.md](data.md).
 """,
     AssetSpec: """\
-A map from a short name (used in rules and signals) to an asset. An asset named in no rule's or
+A map from a short name (used in rules and signals) to an asset: letters, digits and `_`, starting
+with a letter, not a word of `when:` (`and`, `true`, a function's name, ...), and not a column the run's
+files already hold, in any case: `date`, `value`, `cash`, `cash_index` (`equity.csv`). A signal and a
+benchmark are not named `date` either (`signals.parquet`, `benchmarks.csv`). An asset named in no rule's or
 benchmark's weights is *signal-only*: it is never traded, needs no exchange rate, and shows no
 weight. `fee_bps`, `slippage_bps` and `stamp_duty_bps` override `costs:` for this asset
 (`stamp_duty_bps` per side, overriding the Hong Kong schedule).
