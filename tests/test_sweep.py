@@ -523,6 +523,30 @@ def test_csv_of_a_sweep_and_a_walkforward_says_the_data_is_synthetic(small, tmp_
     assert len(folds) > 1 and folds["synthetic"].all()
 
 
+def test_a_swept_parameter_may_not_take_the_name_of_a_column_of_the_table(small, tmp_path: Path) -> None:
+    """The names a swept parameter is refused are the table's other columns, as the csv and the stored table
+    hold them (a parameter ``sharpe`` made two ``sharpe`` columns: a traceback, or one overwriting the other)."""
+    import io
+
+    from engine.metrics.row_stats import ROW_STATS
+    from engine.sweep_columns import taken_names
+
+    args = ["--results-dir", str(tmp_path), "--format", "csv", "--top", "3", "--reps", "100"]
+    sweep = invoke("sweep", str(small[0]), *args)
+    assert sweep.exit_code == 0, sweep.stderr
+    header = pd.read_csv(io.StringIO(sweep.stdout)).columns
+    keys = set(small[1].sweep)
+    assert {c.lower() for c in header if c not in keys} == taken_names(["us", "hk"])
+    stored = pd.read_parquet(next(tmp_path.glob("small_sweep/sweeps/*/combos.parquet"))).columns
+    assert {c.lower() for c in stored if c not in keys} <= taken_names(["us", "hk"]) - set(ROW_STATS)
+    renamed = re.sub(r"\bcut\b", "Sharpe", SMALL).replace("name: small_sweep", "name: renamed")
+    path = tmp_path / "renamed.yaml"
+    path.write_text(renamed, encoding="utf-8")
+    refused = invoke("validate", str(path))
+    assert refused.exit_code == 2
+    assert "sweep.Sharpe: sweep key 'Sharpe' is the name of a column of the sweep's table" in refused.stderr
+
+
 def test_a_sweep_of_two_dates_has_no_dsr_and_says_so_when_run_and_when_reused(small, tmp_path: Path) -> None:
     """Two daily returns define no deflated Sharpe ratio: stored as null, said in words (the reused sweep
     read the null back and failed formatting it)."""

@@ -36,6 +36,7 @@ from engine.config.checks import check_config
 from engine.config.messages import first_error, format_loc, pydantic_message, unknown
 from engine.config.models import StrategyConfig
 from engine.errors import ConfigError
+from engine.sweep_columns import taken_names
 
 __all__ = [
     "SWEEPABLE_PATHS",
@@ -332,5 +333,16 @@ def check_sweep(cfg: StrategyConfig) -> None:
             expected="one of the two keys",
             got="execution.rebalance.band",
         )
+    taken = taken_names(cfg.assets)
+    for key in cfg.sweep:
+        if key.lower() in taken:
+            raise ConfigError(
+                f"sweep key {key!r} is the name of a column of the sweep's table (a metric, combo, synthetic, "
+                "weight_<asset> or beta_<asset>); rename the parameter",
+                path=f"sweep.{key}",
+                expected="a name that is not a metric's (sharpe, cagr, ...), combo, synthetic, weight_<asset> "
+                "or beta_<asset>",
+                got=key,
+            )
     if cfg.sweep:
         grid(cfg, max_combos=2**62)  # the --max-combos cap is the command's, checked when it runs

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from engine.metrics import returns as m
+from engine.sweep_columns import SWEEP_COLUMNS  # what a sweep computes for every combination
 
 __all__ = [
     "CATALOG_COLUMNS",
@@ -307,10 +308,6 @@ COMPARE_COMPACT = ("total_return", "cagr", "ann_vol", "sharpe", "sharpe_ci", "ma
                    "psr", "dsr")  # fmt: skip
 #: ``seesaw sweep``'s table of the best combinations.
 SWEEP_TABLE = (*COMPARE_TABLE, "trades")
-#: What a sweep computes for every combination (``weight_<asset>`` and ``beta_<asset>`` follow).
-SWEEP_COLUMNS = ("total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "longest_drawdown_days",
-                 "calmar", "turnover", "switches_per_year", "excess_return", "information_ratio", "worst_year",
-                 "trades", "fees_paid", "final_value")  # fmt: skip
 #: What a walk-forward computes on each training window of every combination.
 WINDOW_METRICS = ("total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar")
 #: The catalog's metric columns (``runs query``), after kind, name, start and end.

@@ -1,0 +1,28 @@
+"""The columns of a sweep's table, named without importing the metrics (a config check reads them).
+
+A sweep's table (``combos.parquet``, ``seesaw sweep --format csv``) has a column ``combo``, one per swept key
+(named as written under ``sweep:``), :data:`SWEEP_COLUMNS`, ``weight_<asset>`` and ``beta_<asset>``; the rows
+ranked for the terminal gain :data:`engine.metrics.row_stats.ROW_STATS`, and a CSV or JSON table ``synthetic``.
+A swept parameter named like one of those would make two columns of one name (:func:`taken_names`).
+``tests/unit/test_sweep_columns.py`` checks the names against a sweep's table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["SWEEP_COLUMNS", "taken_names"]
+
+#: What a sweep computes for every combination (``weight_<asset>`` and ``beta_<asset>`` follow).
+SWEEP_COLUMNS = ("total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "longest_drawdown_days",
+                 "calmar", "turnover", "switches_per_year", "excess_return", "information_ratio", "worst_year",
+                 "trades", "fees_paid", "final_value")  # fmt: skip
+#: The ranked rows' statistics (:data:`engine.metrics.row_stats.ROW_STATS`, which imports the metrics).
+_RANKED = ("sharpe_ci_low", "sharpe_ci_high", "psr", "p_beats_ref", "dsr")
+
+
+def taken_names(assets: Iterable[str]) -> frozenset[str]:
+    """The column names of a sweep's table other than its swept keys', lower case (the results store's SQL
+    compares names without case): what a swept parameter may not be called."""
+    per_asset = (f"{prefix}_{asset}".lower() for asset in assets for prefix in ("weight", "beta"))
+    return frozenset({"combo", "synthetic", *SWEEP_COLUMNS, *_RANKED, *per_asset})
