@@ -132,6 +132,7 @@ def test_run_tables_are_the_stored_ones(both_runs: tuple[api.RunSet, list[dict[s
     assert {"us_target", "us_actual", "hk_target", "hk_actual", "rule"} <= set(r.weights.columns)
     assert {"date", "asset", "side", "value", "fees"} <= set(r.trades.columns) and len(r.trades) > 0
     stored = pd.read_csv(r.run_dir / "equity.csv", index_col="date", parse_dates=True)
+    assert stored.pop("synthetic").all()  # the CSV file's label of synthetic data
     pd.testing.assert_frame_equal(r.equity, stored, check_exact=False, rtol=1e-12, check_freq=False)
     for run in runs:
         assert run.equity["value"].iloc[-1] == run.metrics["final_value"].iloc[0]

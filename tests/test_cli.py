@@ -52,6 +52,19 @@ def _csv_header(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()[0].split(",")
 
 
+def _labels(run_dir: Path) -> dict[str, object]:
+    """Each CSV file's last column's cells (a set) and each Parquet file's ``seesaw.data`` metadata, by file."""
+    import pyarrow.parquet as pq
+
+    out: dict[str, object] = {}
+    for path in sorted(run_dir.glob("*.csv")):
+        frame = pd.read_csv(path, dtype=str)
+        out[path.name] = (frame.columns[-1], set(frame.iloc[:, -1]))
+    for path in sorted(run_dir.glob("*.parquet")):
+        out[path.name] = (pq.read_schema(path).metadata or {}).get(b"seesaw.data")
+    return out
+
+
 def _plain(text: str) -> str:
     """Help text without rich's box characters and line wrapping."""
     return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
@@ -133,14 +146,22 @@ def test_run_writes_one_complete_run_directory_per_config(synthetic_runs: dict[s
         run_dir = _run_dir(results, name)
         assert RUN_ID.match(run_dir.name), run_dir.name
         assert {p.name for p in run_dir.iterdir()} == RUN_FILES
-        assets = list(cfg["assets"])
-        assert _csv_header(run_dir / "equity.csv") == ["date", "value", "cash", *assets, "cash_index"]
+        assets = list(cfg["assets"])  # each CSV file ends in the column ``synthetic``
+        assert _csv_header(run_dir / "equity.csv") == ["date", "value", "cash", *assets, "cash_index", "synthetic"]
         expected_weights = ["date"]
         for a in assets:
             expected_weights += [f"{a}_target", f"{a}_actual"]
-        assert _csv_header(run_dir / "weights.csv") == [*expected_weights, "rule"]
-        assert (run_dir / "trades.csv").read_text(encoding="utf-8").splitlines()[0] == TRADES_HEADER
-        assert _csv_header(run_dir / "benchmarks.csv") == ["date", *(b["name"] for b in cfg["benchmarks"])]
+        assert _csv_header(run_dir / "weights.csv") == [*expected_weights, "rule", "synthetic"]
+        assert (run_dir / "trades.csv").read_text(encoding="utf-8").splitlines()[0] == TRADES_HEADER + ",synthetic"
+        benchmarks = ["date", *(b["name"] for b in cfg["benchmarks"]), "synthetic"]
+        assert _csv_header(run_dir / "benchmarks.csv") == benchmarks
+        label = b"SYNTHETIC DATA: generated prices, not market history."  # every table, also read apart from its run
+        for file, found in _labels(run_dir).items():
+            if file.endswith(".csv"):
+                assert found[0] == "synthetic" and found[1] <= {"True"}, (name, file, found)
+                assert found[1] or file == "trades.csv", (name, file)  # no row: only a run without a fill
+            else:
+                assert found == label, (name, file)
         assert json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["run_id"] == run_dir.name
 
         metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
@@ -304,6 +325,9 @@ def test_run_on_real_csv_data(data_dir: Path, tmp_path: Path) -> None:
     assert metrics["data"]["synthetic"] is False
     assert metrics["data"]["source"] == "csv"
     assert "SYNTHETIC" not in result.stderr
+    labels = _labels(Path(rows[0]["run_dir"]))  # market data: no column synthetic, no label in the metadata
+    assert len(labels) == 12 and all(v[0] != "synthetic" for f, v in labels.items() if f.endswith(".csv"))
+    assert all(v is None for f, v in labels.items() if f.endswith(".parquet"))
 
     table = invoke("run", config, *common, "--results-dir", str(tmp_path / "table"))
     assert table.exit_code == 0, table.stderr

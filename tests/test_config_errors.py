@@ -102,6 +102,13 @@ CASES = {
         "date: {fn",
         "signal name 'date' is taken by a column of the run's signals.parquet",
     ),
+    "a benchmark named like the column a synthetic run's CSV files end in": Case(
+        "costs: {fee_bps: 5, slippage_bps: 5}\n",
+        "costs: {fee_bps: 5, slippage_bps: 5}\nbenchmarks:\n  - {name: synthetic, weights: {us: 1.0}}\n",
+        "benchmarks[0].name",
+        "name: synthetic",
+        "benchmark name 'synthetic' is taken by a column of the run's benchmarks.csv (date, synthetic)",
+    ),
     "a benchmark named date": Case(
         "costs: {fee_bps: 5, slippage_bps: 5}\n",
         "costs: {fee_bps: 5, slippage_bps: 5}\nbenchmarks:\n  - {name: date, weights: {us: 1.0}}\n",

@@ -153,7 +153,7 @@ def test_a_run_reads_back_as_pandas_reads_its_files_typed_dates_or_text(stored: 
 
 
 def test_dates_become_the_same_typed_dates_however_they_are_given() -> None:
-    from engine.store.rundir import _parquet_table
+    from engine.store.table_files import parquet_table
 
     want = [dt.date(2020, 1, 2), dt.date(2024, 2, 29)]
     for dates in (
@@ -161,7 +161,7 @@ def test_dates_become_the_same_typed_dates_however_they_are_given() -> None:
         pd.Series(["20200102", "2024-02-29T00:00:00"], dtype="str"),  # other ISO forms: pandas parses them
         pd.Series(pd.to_datetime(["2020-01-02", "2024-02-29"])),
     ):
-        table = _parquet_table(pd.DataFrame({"date": dates, "x": [1.0, 2.0]}))
+        table = parquet_table(pd.DataFrame({"date": dates, "x": [1.0, 2.0]}))
         assert table.schema.field("date").type == pa.date32()
         assert table.column("date").to_pylist() == want
 
@@ -172,6 +172,8 @@ def test_every_csv_file_is_the_text_pandas_writes_for_its_table(stored: api.Run)
     for name in ("equity", "weights", "trades", "benchmarks"):
         frame = pd.read_parquet(stored.run_dir / f"{name}.parquet")
         frame["date"] = pd.Series([d.isoformat() for d in frame["date"]], dtype="str")
+        if stored.synthetic:  # the CSV files of a run on synthetic data end in a column saying so
+            frame["synthetic"] = True
         want = frame.to_csv(index=False, lineterminator="\n")
         assert (stored.run_dir / f"{name}.csv").read_text(encoding="utf-8") == want, name
 

@@ -276,6 +276,8 @@ def assert_views_equal_csv(db: Path, run_dir: Path) -> None:
     for view in VIEWS:
         got = _frame(db, f"SELECT * FROM {view} WHERE run_id = ?", [run_dir.name])
         want = pd.read_csv(run_dir / f"{view}.csv")
+        if "synthetic" in want:  # a synthetic run's CSV label; its tables carry it in their metadata, the runs table
+            assert set(want.pop("synthetic")) == {True}, view  # as ``synthetic``
         assert list(got.columns) == ["run_id", *want.columns], view
         assert (got["run_id"] == run_dir.name).all()
         assert len(got) == len(want) > 0, view

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -517,6 +518,9 @@ def test_csv_of_a_sweep_and_a_walkforward_says_the_data_is_synthetic(small, tmp_
     assert sweep.exit_code == 0, sweep.stderr
     frame = pd.read_csv(io.StringIO(sweep.stdout))
     assert len(frame) == 3 and frame["synthetic"].tolist() == [True] * 3
+    (stored,) = tmp_path.glob("small_sweep/sweeps/*/combos.parquet")  # the stored table, read apart from its sweep
+    metadata = pq.read_schema(stored).metadata
+    assert metadata[b"seesaw.data"] == b"SYNTHETIC DATA: generated prices, not market history."
     walk = invoke("walkforward", str(small[0]), *args, "--train", "3y", "--test", "1y")
     assert walk.exit_code == 0, walk.stderr
     folds = pd.read_csv(io.StringIO(walk.stdout))

@@ -28,12 +28,13 @@ MAX_WINDOW = 10_000
 _RESERVED = frozenset({"and", "or", "not", "true", "false", "none", REST, *expr.FUNCTIONS})  # REST: rules' weights
 #: Column names a run's files give their own columns, beside one column per asset (``equity.csv``; ``prices``,
 #: ``quotes`` and ``fx`` hold ``date``), per signal (``signals.parquet``) or per benchmark (``benchmarks.csv``): a
-#: name among them would put two columns of one name in a file, one overwriting the other.  Compared without
-#: case, as the results store's SQL views compare column names.  Section: (the file named, its own columns).
+#: name among them would put two columns of one name in a file, one overwriting the other (a CSV file of a run on
+#: synthetic data ends in a column ``synthetic``).  Compared without case, as the results store's SQL views
+#: compare column names.  Section: (the file named, its own columns).
 _OWN_COLUMNS = {
-    "assets": ("equity.csv", frozenset({"date", "value", "cash", "cash_index"})),
+    "assets": ("equity.csv", frozenset({"date", "value", "cash", "cash_index", "synthetic"})),
     "signals": ("signals.parquet", frozenset({"date"})),
-    "benchmarks": ("benchmarks.csv", frozenset({"date"})),
+    "benchmarks": ("benchmarks.csv", frozenset({"date", "synthetic"})),
 }
 
 

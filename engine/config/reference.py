@@ -227,8 +227,9 @@ naming them are false. The data sources are described in [data.md](data.md).
     AssetSpec: """\
 A map from a short name (used in rules and signals) to an asset: letters, digits and `_`, starting
 with a letter, not a word of `when:` (`and`, `true`, a function's name, ...), and not a column the run's
-files already hold, in any case: `date`, `value`, `cash`, `cash_index` (`equity.csv`). A signal and a
-benchmark are not named `date` either (`signals.parquet`, `benchmarks.csv`). An asset named in no rule's or
+files already hold, in any case: `date`, `value`, `cash`, `cash_index`, `synthetic` (`equity.csv`). A
+signal is not named `date` (`signals.parquet`), a benchmark not `date` or `synthetic` (`benchmarks.csv`).
+An asset named in no rule's or
 benchmark's weights is *signal-only*: it is never traded, needs no exchange rate, and shows no
 weight. `fee_bps`, `slippage_bps` and `stamp_duty_bps` override `costs:` for this asset
 (`stamp_duty_bps` per side, overriding the Hong Kong schedule).

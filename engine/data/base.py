@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_SYMBOL_LENGTH",
     "RAW_COLUMNS",
+    "SYNTHETIC_LABEL",
     "TICKER_RULE",
     "Provider",
     "between",
@@ -36,6 +37,9 @@ __all__ = [
 ]
 
 RAW_COLUMNS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
+
+#: What every output made from a provider whose data is ``synthetic`` says about it.
+SYNTHETIC_LABEL = "SYNTHETIC DATA: generated prices, not market history."
 
 #: Longest accepted ticker (Yahoo's longest are about 20 characters).
 MAX_SYMBOL_LENGTH = 32

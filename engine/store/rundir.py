@@ -30,6 +30,9 @@ Files (all human-readable):
   for the currency's part of the tear sheet's contribution (absent in runs written
   before it existed: :attr:`StoredRun.fx` is None).
 
+A run on synthetic data says so in every file: ``run.json`` and ``metrics.json`` (``synthetic``), the
+header of ``config.yaml``, and each table (:mod:`engine.store.table_files`).
+
 Every Parquet file stores ``date`` as a typed date (Arrow ``date32``, DuckDB ``DATE``); the CSV
 files hold the same dates as ``YYYY-MM-DD`` text.
 * ``run.json``: the manifest the catalog indexes (run id, config name and
@@ -64,11 +67,11 @@ import pyarrow.parquet as pq
 import yaml
 
 from engine.errors import StoreError
-from engine.store.csv_text import csv_text
 from engine.store.parquet_check import whole_parquet
 from engine.store.readonly import first_line
 from engine.store.run_check import AGAIN, AS_WRITTEN, check_shapes, check_sums, file_sum, read_checked, sums_of
 from engine.store.staging import fsync_all, fsync_dir
+from engine.store.table_files import csv_file, parquet_bytes, parsed_text
 
 __all__ = [
     "FIRST_RULE",
@@ -196,36 +199,9 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
         raise
 
 
-def _parquet_table(frame: pd.DataFrame) -> pa.Table:
-    """``frame`` as an Arrow table, its ``date`` column (``YYYY-MM-DD`` text or datetimes) a typed ``date32``.
-
-    Without pandas' schema metadata: it would turn the dates back into the frame's text when read.
-    """
-    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-    if "date" in frame.columns:
-        i = table.schema.get_field_index("date")
-        dates = _parsed(table.column(i), pa.date32())
-        if dates is None:
-            dates = pa.array(pd.to_datetime(frame["date"], format="ISO8601").to_numpy(dtype="datetime64[D]"))
-        table = table.set_column(i, pa.field("date", pa.date32()), dates.cast(pa.date32()))
-    return table
-
-
-def _parsed(text: pa.Array | pa.ChunkedArray, to: pa.DataType) -> pa.Array | pa.ChunkedArray | None:
-    """``YYYY-MM-DD`` text parsed by Arrow (six times faster than pandas), or None when it is not all such text."""
-    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)) or text.null_count:
-        return None
-    try:
-        return text.cast(to)
-    except pa.ArrowInvalid:
-        return None
-
-
-def _write_parquet(path: Path, frame: pd.DataFrame, sums: dict[str, Any]) -> Path:
-    """``frame`` in ``path`` as Parquet (as :func:`_write`)."""
-    sink = pa.BufferOutputStream()
-    pq.write_table(_parquet_table(frame), sink)
-    return _write(path, sink.getvalue().to_pybytes(), sums)
+def _write_parquet(path: Path, frame: pd.DataFrame, sums: dict[str, Any], synthetic: bool) -> Path:
+    """``frame`` in ``path`` as Parquet (as :func:`_write`; :func:`engine.store.table_files.parquet_bytes`)."""
+    return _write(path, parquet_bytes(frame, synthetic), sums)
 
 
 def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt.datetime) -> Path:
@@ -240,18 +216,19 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
         header = "".join(f"# {line}\n" for line in files.header)
         config_text = header + yaml.safe_dump(files.resolved_config, sort_keys=False, allow_unicode=True)
         sums: dict[str, Any] = {}  # each file's size and CRC-32, for run.json (engine/store/run_check.py)
+        synthetic = bool(files.manifest["synthetic"])
         written = [
             tmp,
             _write(tmp / "config.yaml", config_text, sums),
             _write(tmp / "metrics.json", dumps_json(files.metrics), sums),
             *(
-                _write(tmp / f"{name}.csv", csv_text(getattr(files, name)), sums)
+                _write(tmp / f"{name}.csv", csv_file(getattr(files, name), synthetic), sums)
                 for name in ("equity", "weights", "trades", "benchmarks")
             ),
         ]
         for name in ("equity", "weights", "trades", "benchmarks", "prices", "quotes", "signals", "fx"):
             if getattr(files, name) is not None:
-                written.append(_write_parquet(tmp / f"{name}.parquet", getattr(files, name), sums))
+                written.append(_write_parquet(tmp / f"{name}.parquet", getattr(files, name), sums, synthetic))
         final, suffix = parent / run_id, 1
         while True:
             manifest = {
@@ -357,7 +334,7 @@ def _datetimes(column: pd.Series) -> pd.Series:
     if len(column) and column.dtype == object and isinstance(column.iloc[0], dt.date):
         return pd.to_datetime(column).dt.as_unit(_iso_unit())
     if isinstance(column.dtype, pd.StringDtype):
-        parsed = _parsed(pa.array(column, from_pandas=True), pa.timestamp(_iso_unit()))
+        parsed = parsed_text(pa.array(column, from_pandas=True), pa.timestamp(_iso_unit()))
         if parsed is not None:
             return pd.Series(parsed.to_numpy(zero_copy_only=False), index=column.index, name=column.name)
     return pd.to_datetime(column.astype(str), format="ISO8601")

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from engine.config.models import StrategyConfig
@@ -35,6 +37,7 @@ from engine.store.readonly import first_line
 from engine.store.run_check import check_file, path_sum, read_checked, sums_of
 from engine.store.rundir import dumps_json, write_atomic
 from engine.store.staging import clean_stale, replace_dir
+from engine.store.table_files import labelled
 
 if TYPE_CHECKING:
     from engine.sweep import ChunkResult, SweepContext
@@ -293,7 +296,8 @@ def write_sweep(
     With ``--force`` the old sweep stays readable until the new one is in place.
     """
     try:
-        write_atomic(staging / "combos.parquet", lambda p: table.to_parquet(p, index=False))
+        arrow = labelled(pa.Table.from_pandas(table, preserve_index=False), bool(manifest["synthetic"]))
+        write_atomic(staging / "combos.parquet", lambda p: pq.write_table(arrow, p))
         resolved = cfg.model_dump(mode="json")
         text = f"# {header}\n" + yaml.safe_dump(resolved, sort_keys=False)
         write_atomic(staging / "config.yaml", lambda p: p.write_text(text, encoding="utf-8"))
