@@ -16,6 +16,7 @@ import typer
 
 from engine.cli.app import Commands, app
 from engine.cli.options import ResultsDirOpt, StoreOpt, err_console, out_console, table_width, user_errors
+from engine.data.base import SYNTHETIC_LABEL
 from engine.errors import StoreError, UserError
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
     print(manifest, end="")
     print(f"run directory: {run_dir}")
     if synthetic:
-        print("SYNTHETIC DATA: generated prices, not market history.")
+        print(SYNTHETIC_LABEL)
     if currency is not None:
         print(f"money (fees, final value) in {currency}, the run's base currency")
     for warning in warnings:

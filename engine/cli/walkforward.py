@@ -36,6 +36,7 @@ from engine.cli.options import (
     user_errors,
 )
 from engine.cli.sweep import ClusterOpt, FormatOpt, MaxCombosOpt, SweepFormat, WorkersOpt, report_target
+from engine.data.base import SYNTHETIC_LABEL
 
 if TYPE_CHECKING:
     from engine.jobs.walkforward import StoredWalkForward
@@ -177,7 +178,7 @@ def _summary(wf: StoredWalkForward) -> list[str]:
     is_mean, oos_mean = (float(np.nanmean(wf.folds[f"{k}_{select}"].to_numpy(dtype=float))) for k in ("is", "oos"))
     lines = [f"WARNING: {w}" for w in wf.warnings]  # a fold that chose lag 0: look-ahead
     if wf.synthetic:
-        lines.append("SYNTHETIC DATA: generated prices, not market history.")
+        lines.append(SYNTHETIC_LABEL)
     lines.append(
         f"{counted(wf.combinations, 'combinations')}; {counted(len(wf.folds), 'folds')} (train {train}, test {test}, "
         f"step {step}); "

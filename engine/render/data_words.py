@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from engine.data.base import SYNTHETIC_LABEL
+
 __all__ = ["data_words", "synthetic_words"]
 
 
@@ -37,7 +39,7 @@ def synthetic_words(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
     if not synthetic:
         return "", ""
     if len(synthetic) == len(rows):
-        return " — SYNTHETIC DATA", "SYNTHETIC DATA: generated prices, not market history."
+        return " — SYNTHETIC DATA", SYNTHETIC_LABEL
     return " — SYNTHETIC DATA IN SOME ROWS", (
         f"SYNTHETIC DATA in {len(synthetic)} of the {len(rows)} rows (generated prices, not market history): "
         f"{', '.join(synthetic)}; the other rows are on market data."

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 from rich.text import Text
 
+from engine.data.base import SYNTHETIC_LABEL
 from engine.metrics.samples import ANNUALISED, MIN_RETURNS, covered_years, spans_a_year
 from engine.metrics.specs import LOWER_IS_BETTER, PERCENT_METRICS, SPECS, SWEEP_TABLE, spec
 from engine.plural import counted
@@ -188,7 +189,7 @@ def sweep_caption(
     man = outcome.manifest
     lines = []
     if outcome.synthetic:
-        lines.append("SYNTHETIC DATA: generated prices, not market history.")
+        lines.append(SYNTHETIC_LABEL)
     first = "lowest" if sort in LOWER_IS_BETTER else "highest"
     lines.append(
         f"{counted(int(man['combinations']), 'combinations')} of {', '.join(outcome.keys)}; {man['start']} → "

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.data.base import SYNTHETIC_LABEL
 from engine.metrics.samples import withhold_short_runs
 from engine.metrics.tearsheet import tearsheet
 from engine.render.text import RUN_COLUMNS, format_value
@@ -39,7 +40,7 @@ CURRENCY_UNAVAILABLE = (
     "currency contribution unavailable (stored before fx.parquet): each asset's includes its currency"
 )
 #: The line under the title of a run made from synthetic data (as the HTML report's banner says).
-SYNTHETIC_BANNER = "SYNTHETIC DATA: generated prices, not market history."
+SYNTHETIC_BANNER = SYNTHETIC_LABEL
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _GAP = 2
 #: The contribution table's label of a margin account's borrow and margin spread (docs/shorts.md).

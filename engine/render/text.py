@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeGuard
 
+from engine.data.base import SYNTHETIC_LABEL
 from engine.metrics.frames import partial_years_between
 from engine.metrics.samples import MIN_TRACKING_ERROR, annualised_shown
 from engine.metrics.specs import COMPARE_TABLE, LOWER_IS_BETTER, RUN_TABLE, MetricSpec, spec
@@ -102,7 +103,7 @@ def caption_lines(rows: Sequence[dict[str, Any]], warnings: Sequence[str], shown
     per_run = "; ".join(f"{p:g}: {', '.join(by_ppy[p])}" for p in ppy) if len(ppy) > 1 else ""
     lines = []
     if any(r.get("synthetic") for r in rows):
-        lines.append("SYNTHETIC DATA: generated prices, not market history.")
+        lines.append(SYNTHETIC_LABEL)
     lines.append(
         "Returns are fractions shown as %; CAGR from calendar time; volatility, Sharpe and Sortino annualised "
         f"with the run's own trading periods per year ({per_run or ', '.join(f'{p:g}' for p in ppy)}), not 365."

@@ -46,6 +46,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.io.json import to_json_plotly
 
+from engine.data.base import SYNTHETIC_LABEL
+
 __all__ = [
     "SYNTHETIC_BANNER",
     "Cell",
@@ -63,7 +65,7 @@ __all__ = [
 ]
 
 #: The banner across the top of every page made from synthetic data.
-SYNTHETIC_BANNER = "SYNTHETIC DATA: generated prices, not market history."
+SYNTHETIC_BANNER = SYNTHETIC_LABEL
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;background:#fff}
