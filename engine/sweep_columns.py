@@ -2,7 +2,8 @@
 
 A sweep's table (``combos.parquet``, ``seesaw sweep --format csv``) has a column ``combo``, one per swept key
 (named as written under ``sweep:``), :data:`SWEEP_COLUMNS`, ``weight_<asset>`` and ``beta_<asset>``; the rows
-ranked for the terminal gain :data:`engine.metrics.row_stats.ROW_STATS`, and a CSV or JSON table ``synthetic``.
+ranked for the terminal gain :data:`engine.metrics.row_stats.ROW_STATS`, a CSV or JSON table ``synthetic``, and
+the results store's view of the tables ``sweep_id`` (:mod:`engine.store.catalog_views`).
 A swept parameter named like one of those would make two columns of one name (:func:`taken_names`).
 ``tests/unit/test_sweep_columns.py`` checks the names against a sweep's table.
 """
@@ -23,6 +24,7 @@ _RANKED = ("sharpe_ci_low", "sharpe_ci_high", "psr", "p_beats_ref", "dsr")
 
 def taken_names(assets: Iterable[str]) -> frozenset[str]:
     """The column names of a sweep's table other than its swept keys', lower case (the results store's SQL
-    compares names without case): what a swept parameter may not be called."""
+    compares names without case), and the store's view's ``sweep_id`` and DuckDB's ``filename`` (a file holding
+    a column of that name cannot be read): what a swept parameter may not be called."""
     per_asset = (f"{prefix}_{asset}".lower() for asset in assets for prefix in ("weight", "beta"))
-    return frozenset({"combo", "synthetic", *SWEEP_COLUMNS, *_RANKED, *per_asset})
+    return frozenset({"combo", "synthetic", "sweep_id", "filename", *SWEEP_COLUMNS, *_RANKED, *per_asset})

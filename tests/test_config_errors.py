@@ -107,7 +107,14 @@ CASES = {
         "costs: {fee_bps: 5, slippage_bps: 5}\nbenchmarks:\n  - {name: synthetic, weights: {us: 1.0}}\n",
         "benchmarks[0].name",
         "name: synthetic",
-        "benchmark name 'synthetic' is taken by a column of the run's benchmarks.csv (date, synthetic)",
+        "benchmark name 'synthetic' is taken by a column of the run's benchmarks.csv or of the results store's views",
+    ),
+    "a signal named like the column DuckDB adds when the results store's views read a file": Case(
+        "  mom: {fn: relative_momentum",
+        "  FileName: {fn: relative_momentum",
+        "signals.FileName",
+        "FileName: {fn",
+        "signal name 'FileName' is taken by a column of the run's signals.parquet or of the results store's views",
     ),
     "a benchmark named date": Case(
         "costs: {fee_bps: 5, slippage_bps: 5}\n",

@@ -540,9 +540,15 @@ def test_a_swept_parameter_may_not_take_the_name_of_a_column_of_the_table(small,
     assert sweep.exit_code == 0, sweep.stderr
     header = pd.read_csv(io.StringIO(sweep.stdout)).columns
     keys = set(small[1].sweep)
-    assert {c.lower() for c in header if c not in keys} == taken_names(["us", "hk"])
+    taken = taken_names(["us", "hk"])
+    assert {c.lower() for c in header if c not in keys} == taken - {"sweep_id", "filename"}  # the store's view's
     stored = pd.read_parquet(next(tmp_path.glob("small_sweep/sweeps/*/combos.parquet"))).columns
-    assert {c.lower() for c in stored if c not in keys} <= taken_names(["us", "hk"]) - set(ROW_STATS)
+    assert {c.lower() for c in stored if c not in keys} <= taken - set(ROW_STATS)
+    query = invoke(
+        "runs", "query", "SELECT * FROM sweep_combos LIMIT 1", "--results-dir", str(tmp_path), "--format", "json"
+    )
+    assert query.exit_code == 0, query.stderr
+    assert {c.lower() for c in json.loads(query.stdout)[0] if c not in keys} <= taken
     renamed = re.sub(r"\bcut\b", "Sharpe", SMALL).replace("name: small_sweep", "name: renamed")
     path = tmp_path / "renamed.yaml"
     path.write_text(renamed, encoding="utf-8")

@@ -29,12 +29,14 @@ _RESERVED = frozenset({"and", "or", "not", "true", "false", "none", REST, *expr.
 #: Column names a run's files give their own columns, beside one column per asset (``equity.csv``; ``prices``,
 #: ``quotes`` and ``fx`` hold ``date``), per signal (``signals.parquet``) or per benchmark (``benchmarks.csv``): a
 #: name among them would put two columns of one name in a file, one overwriting the other (a CSV file of a run on
-#: synthetic data ends in a column ``synthetic``).  Compared without case, as the results store's SQL views
-#: compare column names.  Section: (the file named, its own columns).
+#: synthetic data ends in a column ``synthetic``); the results store's views of those files add ``run_id`` and
+#: read DuckDB's ``filename`` (a file with a column of that name cannot be read).  Compared without case, as the
+#: store's SQL compares column names.  Section: (the file named, its own columns and the views').
+_VIEWS = frozenset({"run_id", "filename"})
 _OWN_COLUMNS = {
-    "assets": ("equity.csv", frozenset({"date", "value", "cash", "cash_index", "synthetic"})),
-    "signals": ("signals.parquet", frozenset({"date"})),
-    "benchmarks": ("benchmarks.csv", frozenset({"date", "synthetic"})),
+    "assets": ("equity.csv", frozenset({"date", "value", "cash", "cash_index", "synthetic"}) | _VIEWS),
+    "signals": ("signals.parquet", frozenset({"date"}) | _VIEWS),
+    "benchmarks": ("benchmarks.csv", frozenset({"date", "synthetic"}) | _VIEWS),
 }
 
 
@@ -62,12 +64,13 @@ def check_names(cfg: StrategyConfig) -> None:
 
 
 def _check_not_a_column(section: str, name: str, path: str) -> None:
-    """``name`` (of an asset, a signal or a benchmark) is not one of the run files' own columns."""
+    """``name`` (of an asset, a signal or a benchmark) is not one of the run files' or the store's own columns."""
     file, own = _OWN_COLUMNS[section]
     if name.lower() in own:
         listed = ", ".join(sorted(own))
         raise ConfigError(
-            f"{section[:-1]} name {name!r} is taken by a column of the run's {file} ({listed}); choose another name",
+            f"{section[:-1]} name {name!r} is taken by a column of the run's {file} or of the results store's "
+            f"views ({listed}); choose another name",
             path=path,
             expected=f"a name other than {listed}",
             got=name,

@@ -338,10 +338,10 @@ def check_sweep(cfg: StrategyConfig) -> None:
         if key.lower() in taken:
             raise ConfigError(
                 f"sweep key {key!r} is the name of a column of the sweep's table (a metric, combo, synthetic, "
-                "weight_<asset> or beta_<asset>); rename the parameter",
+                "weight_<asset>, beta_<asset>, sweep_id or filename); rename the parameter",
                 path=f"sweep.{key}",
-                expected="a name that is not a metric's (sharpe, cagr, ...), combo, synthetic, weight_<asset> "
-                "or beta_<asset>",
+                expected="a name that is not a metric's (sharpe, cagr, ...), combo, synthetic, weight_<asset>, "
+                "beta_<asset>, sweep_id or filename",
                 got=key,
             )
     if cfg.sweep:

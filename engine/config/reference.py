@@ -227,8 +227,9 @@ naming them are false. The data sources are described in [data.md](data.md).
     AssetSpec: """\
 A map from a short name (used in rules and signals) to an asset: letters, digits and `_`, starting
 with a letter, not a word of `when:` (`and`, `true`, a function's name, ...), and not a column the run's
-files already hold, in any case: `date`, `value`, `cash`, `cash_index`, `synthetic` (`equity.csv`). A
-signal is not named `date` (`signals.parquet`), a benchmark not `date` or `synthetic` (`benchmarks.csv`).
+files or the results store's views already hold, in any case: `date`, `value`, `cash`, `cash_index`,
+`synthetic` (`equity.csv`), `run_id` or `filename` (the views). A signal is not named `date`, `run_id` or
+`filename` either, a benchmark not `date`, `synthetic`, `run_id` or `filename`.
 An asset named in no rule's or
 benchmark's weights is *signal-only*: it is never traded, needs no exchange rate, and shows no
 weight. `fee_bps`, `slippage_bps` and `stamp_duty_bps` override `costs:` for this asset
