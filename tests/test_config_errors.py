@@ -116,6 +116,21 @@ CASES = {
         "FileName: {fn",
         "signal name 'FileName' is taken by a column of the run's signals.parquet or of the results store's views",
     ),
+    "two assets whose names differ only in case": Case(
+        "  hk: {symbol: ^HSI, market: hk}\n",
+        "  hk: {symbol: ^HSI, market: hk}\n  HK: {symbol: ^HSI, market: hk}\n",
+        "assets.HK",
+        "HK: {symbol",
+        "asset names 'hk' and 'HK' differ only in case, which the results store's SQL does not tell apart",
+    ),
+    "two benchmarks whose names differ only in case": Case(
+        "costs: {fee_bps: 5, slippage_bps: 5}\n",
+        "costs: {fee_bps: 5, slippage_bps: 5}\nbenchmarks:\n  - {name: Mix, weights: {us: 1.0}}\n"
+        "  - {name: mix, weights: {hk: 1.0}}\n",
+        "benchmarks[1].name",
+        "name: mix,",
+        "benchmark names 'Mix' and 'mix' differ only in case",
+    ),
     "a benchmark named date": Case(
         "costs: {fee_bps: 5, slippage_bps: 5}\n",
         "costs: {fee_bps: 5, slippage_bps: 5}\nbenchmarks:\n  - {name: date, weights: {us: 1.0}}\n",

@@ -43,6 +43,7 @@ _OWN_COLUMNS = {
 def check_names(cfg: StrategyConfig) -> None:
     """Asset and signal names are identifiers that expressions can use."""
     for section, names in (("assets", cfg.assets), ("signals", cfg.signals), ("params", cfg.params)):
+        seen: dict[str, str] = {}  # lower case: as written
         for name in names:
             if not _IDENT.match(name) or keyword.iskeyword(name) or name.lower() in _RESERVED:
                 raise ConfigError(
@@ -54,6 +55,7 @@ def check_names(cfg: StrategyConfig) -> None:
                 )
             if section in _OWN_COLUMNS:
                 _check_not_a_column(section, name, f"{section}.{name}")
+                _check_unlike(seen, section[:-1], name, f"{section}.{name}")
     for name in cfg.params:
         if name in cfg.signals:
             raise ConfigError(
@@ -61,6 +63,20 @@ def check_names(cfg: StrategyConfig) -> None:
                 path=f"params.{name}",
                 got=name,
             )
+
+
+def _check_unlike(seen: dict[str, str], kind: str, name: str, path: str) -> None:
+    """``name`` differs from every name of ``seen`` (lower case: as written) in more than case: each is a column of
+    the run's files, which the results store's SQL tells apart without case (``SELECT US`` would read ``us``)."""
+    other = seen.setdefault(name.lower(), name)
+    if other != name:
+        raise ConfigError(
+            f"{kind} names {other!r} and {name!r} differ only in case, which the results store's SQL does not "
+            "tell apart",
+            path=path,
+            expected="names that differ in more than case",
+            got=name,
+        )
 
 
 def _check_not_a_column(section: str, name: str, path: str) -> None:
@@ -257,6 +273,7 @@ def check_benchmarks(cfg: StrategyConfig) -> None:
     """Benchmark names are unique and not the config's own (a table's row names tell strategy and benchmarks
     apart), and their weights name known assets."""
     seen: set[str] = set()
+    lower: dict[str, str] = {}
     for i, bench in enumerate(cfg.benchmarks):
         if bench.name in seen:
             raise ConfigError(f"duplicate benchmark name {bench.name!r}", path=f"benchmarks[{i}].name")
@@ -268,6 +285,7 @@ def check_benchmarks(cfg: StrategyConfig) -> None:
                 got=bench.name,
             )
         _check_not_a_column("benchmarks", bench.name, f"benchmarks[{i}].name")
+        _check_unlike(lower, "benchmark", bench.name, f"benchmarks[{i}].name")
         seen.add(bench.name)
         _check_weights(bench.weights, cfg, f"benchmarks[{i}].weights")
 

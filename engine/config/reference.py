@@ -229,7 +229,8 @@ A map from a short name (used in rules and signals) to an asset: letters, digits
 with a letter, not a word of `when:` (`and`, `true`, a function's name, ...), and not a column the run's
 files or the results store's views already hold, in any case: `date`, `value`, `cash`, `cash_index`,
 `synthetic` (`equity.csv`), `run_id` or `filename` (the views). A signal is not named `date`, `run_id` or
-`filename` either, a benchmark not `date`, `synthetic`, `run_id` or `filename`.
+`filename` either, a benchmark not `date`, `synthetic`, `run_id` or `filename`. Two assets (signals,
+benchmarks) differ in more than case: the store's SQL reads `US` and `us` as one name.
 An asset named in no rule's or
 benchmark's weights is *signal-only*: it is never traded, needs no exchange rate, and shows no
 weight. `fee_bps`, `slippage_bps` and `stamp_duty_bps` override `costs:` for this asset
