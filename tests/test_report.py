@@ -80,7 +80,7 @@ def test_run_report_charts_are_the_stored_curves(report_results: Path) -> None:
     benchmarks = pd.read_csv(run_dir / "benchmarks.csv")
     initial = 100_000.0
     curves = {"corr_breakdown": equity["value"].to_numpy()}
-    curves |= {b: benchmarks[b].to_numpy() for b in benchmarks.columns if b != "date"}
+    curves |= {b: benchmarks[b].to_numpy() for b in benchmarks.columns if b not in ("date", "synthetic")}
     by_name = {m["name"]: m for m in [metrics["strategy"], *metrics["benchmarks"]]}
     figs = figures(run_report(load_run(run_dir)).html)
 
