@@ -185,6 +185,43 @@ def test_catalog_views_see_dates(stored: api.Run) -> None:
     assert json.loads(out) == [{"last": end, "type": "DATE"}]
 
 
+def test_a_query_in_json_holds_every_type_duckdb_gives_and_refuses_repeated_names(stored: api.Run) -> None:
+    """DuckDB gives DECIMAL as Python's Decimal, INTERVAL as timedelta, BLOB as bytes, UUID as UUID, none of which
+    JSON encodes (each was a traceback); a DECIMAL is the number it is, or its text when no float is."""
+    results = str(stored.run_dir.parents[1])
+    sql = (
+        "SELECT 0.31 AS d, 12345678901234567890.123::DECIMAL(38,3) AS big, INTERVAL 3 DAY AS i, TIME '10:00' AS t, "
+        "'ab'::BLOB AS b, UUID '12345678-1234-5678-1234-567812345678' AS u, [1.5, 2.25]::DECIMAL(4,2)[] AS l, "
+        "{'a': 1.10::DECIMAL(3,2)} AS s, DATE '2020-01-02' AS day"
+    )
+    (row,) = json.loads(_cli("runs", "query", sql, "--results-dir", results, "--format", "json"))
+    assert row == {
+        "d": 0.31,
+        "big": "12345678901234567890.123",
+        "i": "3 days, 0:00:00",
+        "t": "10:00:00",
+        "b": "b'ab'",
+        "u": "12345678-1234-5678-1234-567812345678",
+        "l": [1.5, 2.25],
+        "s": {"a": 1.1},
+        "day": "2020-01-02",
+    }
+    joined = "SELECT * FROM runs JOIN metrics USING (run_id)"  # start, end and synthetic in both tables
+    result = CliRunner().invoke(app, ["runs", "query", joined, "--results-dir", results, "--format", "json"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        "error: --format json: the columns 'end', 'start', 'synthetic' appear more than once in the result; name "
+        "each apart (AS) or use --format csv\n"
+    )
+
+
+def test_a_query_table_shows_control_characters_escaped(stored: api.Run) -> None:
+    sql = "SELECT chr(27) || '[31mred' || chr(7) AS x, 'a' || chr(10) || 'b' AS y"
+    out = _cli("runs", "query", sql, "--results-dir", str(stored.run_dir.parents[1]), columns=100)
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b[31mred\\x07" in out and "a\\nb" in out
+
+
 # -- 3. the resolved config -----------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -55,7 +56,8 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     from rich.table import Table
 
     console = _console()
-    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    columns = [_shown(c) for c in columns]
+    cells = [["" if v is None else _shown(str(v)) for v in row] for row in rows]
     natural = _natural_widths(columns, cells)
     if sum(natural) + 3 * len(columns) + 1 > console.width and len(columns) > 1:
         _print_records(columns, cells, console.width)
@@ -66,6 +68,32 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     for row in cells:
         table.add_row(*row)
     console.print(table)
+
+
+def _shown(text: str) -> str:
+    """``text`` with each control character (an ANSI escape, a bell, a line break) written as Python writes it in a
+    string (``\\x1b``, ``\\n``): shown, never sent to the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _json_value(value: Any) -> Any:
+    """A query's value as JSON holds it: a date or time as ISO text, a DECIMAL as the number it is (its text when
+    no float is that number), a list or struct value by value; what JSON has no type for (an INTERVAL, a BLOB, a
+    UUID) as its text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        number = float(value)
+        return number if Decimal(repr(number)) == value else str(value)
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    return str(value)
 
 
 def _natural_widths(headers: Sequence[str], texts: Sequence[Sequence[str]]) -> list[int]:
@@ -293,6 +321,16 @@ def runs_query(
         if format not in ("table", "csv", "json"):
             raise UserError(f"--format: expected table, csv or json, got {format!r}")
         cols, rows = _catalog(results_dir, store).user_query(sql, _left_out)
+        repeated = sorted({c for c in cols if cols.count(c) > 1})
+        if format == "json" and repeated:  # a JSON object holds one value of a name: the others would be lost
+            names = (
+                f"columns {', '.join(map(repr, repeated))} appear"
+                if len(repeated) > 1
+                else f"column {repeated[0]!r} appears"
+            )
+            raise UserError(
+                f"--format json: the {names} more than once in the result; name each apart (AS) or use --format csv"
+            )
     if format == "table":
         _print_rows(cols, rows)
     elif format == "csv":
@@ -302,8 +340,4 @@ def runs_query(
     else:
         from engine.store.rundir import dumps_json
 
-        sys.stdout.write(
-            dumps_json(
-                [dict(zip(cols, (str(v) if isinstance(v, dt.date) else v for v in r), strict=True)) for r in rows]
-            )
-        )
+        sys.stdout.write(dumps_json([dict(zip(cols, map(_json_value, r), strict=True)) for r in rows]))
