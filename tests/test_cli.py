@@ -543,7 +543,26 @@ def test_the_results_directory_comes_from_the_environment_unless_given(tmp_path:
 def test_dates_in_other_iso_forms_are_refused_not_read_as_another_day(args: list[str], said: str) -> None:
     """Python's fromisoformat reads ``20150101`` and week dates (``2016-W01`` is 2016-01-04); a date typed in
     another form than the message asks for is refused, never silently taken."""
-    result = invoke(*[str(REPO / a) if a.startswith("configs/") else a for a in args], "--source", "synthetic")
+    source = [] if "--runs" in args else ["--source", "synthetic"]  # stored runs take no --source
+    result = invoke(*[str(REPO / a) if a.startswith("configs/") else a for a in args], *source)
+    assert result.exit_code == 2, result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {said}")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--start", "2020-01-01", "--end", "2020-12-31"], "--start and --end have no effect with --runs: stored runs "
+         "are compared as they were run (--period START:END compares a part of the stored runs)"),
+        (["--source", "csv", "--data-dir", "x", "--force"], "--source, --data-dir and --force have no effect with "
+         "--runs: stored runs are compared as they were run"),
+        (["--workers", "2"], "--workers has no effect with --runs"),
+    ],
+)  # fmt: skip
+def test_compare_of_stored_runs_refuses_the_options_only_running_configs_reads(args: list[str], said: str) -> None:
+    """``compare --runs`` took --start and --end without a word and compared the whole stored history."""
+    result = invoke("compare", "--runs", "latest", *args)
     assert result.exit_code == 2, result.stdout
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"error: {said}")

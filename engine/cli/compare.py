@@ -118,6 +118,10 @@ def compare(
     html = format is CompareFormat.html
     with user_errors(), compile_notice():
         _check_options(by, png, output, html=html)
+        if runs is not None:
+            given = {"--source": source, "--data-dir": data_dir, "--start": start, "--end": end, "--force": force}
+            given |= {"--cache-dir": cache_dir, "--offline": offline, "--workers": workers}
+            _check_stored_options([name for name, value in given.items() if value not in (None, False)])
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers)
         comparison, runs_made = compare_job(
             configs or [],
@@ -165,6 +169,19 @@ def _check_options(by: str | None, png: Path | None, output: Path | None, *, htm
         if output is None:
             raise UserError("--format html writes a report file: give --output FILE")
         report_target(output, png, dict(os.environ))  # refuse before running anything
+
+
+def _check_stored_options(given: Sequence[str]) -> None:
+    """Refuse the options ``given`` with ``--runs`` that only running configs reads (UserError): the stored runs
+    keep the data, dates and settings they were run with."""
+    if not given:
+        return
+    hint = " (--period START:END compares a part of the stored runs)" if {"--start", "--end"} & set(given) else ""
+    verb = "has" if len(given) == 1 else "have"
+    raise UserError(
+        f"{' and '.join([', '.join(given[:-1]), given[-1]] if len(given) > 1 else given)} {verb} no effect with "
+        f"--runs: stored runs are compared as they were run{hint}"
+    )
 
 
 def _sorted_rows(rows: list[dict[str, Any]], sort: str | None, top: int | None) -> list[dict[str, Any]]:
