@@ -118,10 +118,7 @@ def compare(
     html = format is CompareFormat.html
     with user_errors(), compile_notice():
         _check_options(by, png, output, html=html)
-        if runs is not None:
-            given = {"--source": source, "--data-dir": data_dir, "--start": start, "--end": end, "--force": force}
-            given |= {"--cache-dir": cache_dir, "--offline": offline, "--workers": workers}
-            _check_stored_options([name for name, value in given.items() if value not in (None, False)])
+        _check_stored_options(runs, source, data_dir, start, end, force, cache_dir, offline, workers)
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers)
         comparison, runs_made = compare_job(
             configs or [],
@@ -171,10 +168,15 @@ def _check_options(by: str | None, png: Path | None, output: Path | None, *, htm
         report_target(output, png, dict(os.environ))  # refuse before running anything
 
 
-def _check_stored_options(given: Sequence[str]) -> None:
-    """Refuse the options ``given`` with ``--runs`` that only running configs reads (UserError): the stored runs
-    keep the data, dates and settings they were run with."""
-    if not given:
+#: The options only running configs reads, in the order :func:`_check_stored_options` is passed them.
+_RUN_ONLY = ("--source", "--data-dir", "--start", "--end", "--force", "--cache-dir", "--offline", "--workers")
+
+
+def _check_stored_options(runs: str | None, *options: object) -> None:
+    """Refuse with ``--runs`` the ``options`` given (not None or False) that only running configs reads (UserError),
+    in the order of :data:`_RUN_ONLY`: the stored runs keep the data, dates and settings they were run with."""
+    given = [name for name, value in zip(_RUN_ONLY, options, strict=True) if value is not None and value is not False]
+    if runs is None or not given:
         return
     hint = " (--period START:END compares a part of the stored runs)" if {"--start", "--end"} & set(given) else ""
     verb = "has" if len(given) == 1 else "have"
