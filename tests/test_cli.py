@@ -553,6 +553,32 @@ def test_dates_in_other_iso_forms_are_refused_not_read_as_another_day(args: list
 @pytest.mark.parametrize(
     ("args", "said"),
     [
+        (["validate", ""], "Invalid value for 'configs': expected a path, got ''"),
+        (["run", "configs/buy_hold_us.yaml", "--results-dir", ""], "Invalid value for '--results-dir'"),
+        (["run", "configs/buy_hold_us.yaml", "--results-dir", "  "], "Invalid value for '--results-dir': expected a "
+         "path, got '  '"),
+        (["run", "configs/buy_hold_us.yaml", "--store", ""], "Invalid value for '--store'"),
+        (["run", "configs/buy_hold_us.yaml", "--source", "csv", "--data-dir", ""], "Invalid value for '--data-dir'"),
+        (["sweep", ""], "Invalid value for 'config'"),
+        (["compare", "configs/buy_hold_us.yaml", "--output", ""], "Invalid value for '--output'"),
+    ],
+)  # fmt: skip
+def test_an_empty_path_is_refused_not_read_as_the_current_directory(
+    args: list[str], said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Path("")`` is ``.``: ``--results-dir ''`` wrote the run into the current directory, ``validate ''`` checked
+    every config there, ``--store ''`` was a traceback."""
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*[str(REPO / a) if a.startswith("configs/") else a for a in args])
+    assert result.exit_code == 2, result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {said}")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
         (["--start", "2020-01-01", "--end", "2020-12-31"], "--start and --end have no effect with --runs: stored runs "
          "are compared as they were run (--period START:END compares a part of the stored runs)"),
         (["--source", "csv", "--data-dir", "x", "--force"], "--source, --data-dir and --force have no effect with "

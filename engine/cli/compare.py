@@ -14,6 +14,8 @@ import typer
 
 from engine.cli.app import app
 from engine.cli.options import (
+    PATH,
+    PATH_ARG,
     CacheDirOpt,
     ColumnsOpt,
     DataDirOpt,
@@ -77,9 +79,15 @@ _HELP = (
 )
 
 
+#: ``ConfigsArg``, which ``--runs`` may replace.
+_ConfigsOrNone = Annotated[
+    list[Path] | None, typer.Argument(help="Config files (or directories of *.yaml).", **PATH_ARG)
+]
+
+
 @app.command(help=_HELP)
 def compare(
-    configs: Annotated[list[Path] | None, typer.Argument(help="Config files (or directories of *.yaml).")] = None,
+    configs: _ConfigsOrNone = None,
     runs: Annotated[str | None, typer.Option(help="Stored runs instead of configs: 'latest' or RUN_ID,RUN_ID.")] = None,
     source: SourceOpt = None,
     data_dir: DataDirOpt = None,
@@ -94,7 +102,7 @@ def compare(
     format: Annotated[
         CompareFormat, typer.Option("--format", help="html: a self-contained report page (needs --output).")
     ] = CompareFormat.table,
-    output: Annotated[Path | None, typer.Option(help="Write the output to FILE instead of stdout.")] = None,
+    output: Annotated[Path | None, typer.Option(**PATH, help="Write the output to FILE instead of stdout.")] = None,
     png: PngOpt = None,
     allow_mixed: Annotated[bool, typer.Option(help="Allow runs on different data (fingerprints).")] = False,
     currency: CurrencyOpt = None,
@@ -103,7 +111,7 @@ def compare(
         str | None, typer.Option(help="Split history by this when:-style expression, e.g. 'corr < 0.2'.")
     ] = None,
     regime_config: Annotated[
-        Path | None, typer.Option(help="Config whose signals --regime names (its assets and data are used).")
+        Path | None, typer.Option(**PATH, help="Config whose signals --regime names (its assets and data are used).")
     ] = None,
     results_dir: ResultsDirOpt = Path("results"),
     store: StoreOpt = None,

@@ -14,6 +14,8 @@ import typer
 
 from engine.cli.app import app
 from engine.cli.options import (
+    PATH,
+    PATH_ARG,
     CacheDirOpt,
     DataDirOpt,
     EndOpt,
@@ -53,7 +55,7 @@ _EPISODES_HELP = (
 )
 
 
-_Config = Annotated[Path, typer.Argument(help="The config that names the assets and defines the signal.")]
+_Config = Annotated[Path, typer.Argument(help="The config that names the assets and defines the signal.", **PATH_ARG)]
 _Signal = Annotated[str, typer.Option(help="The signal of the config to look at.")]
 _Low = Annotated[bool, typer.Option("--low", help="Extremes are the lowest values (a correlation breaking down).")]
 _High = Annotated[bool, typer.Option("--high", help="Extremes are the highest values.")]
@@ -74,6 +76,7 @@ _Configs = Annotated[
     list[Path] | None,
     typer.Option(
         "--configs",
+        **PATH,
         help="A config whose forward returns to show (repeat the option for more), run and stored as `run` does.",
     ),
 ]
@@ -86,7 +89,7 @@ _Gap = Annotated[
 ]
 _Format = Annotated[EpisodesFormat, typer.Option("--format", help="table, json (a list of episodes) or csv on stdout.")]
 _Report = Annotated[
-    Path | None, typer.Option(help="Also write an HTML report with a chart per episode and a summary chart.")
+    Path | None, typer.Option(**PATH, help="Also write an HTML report with a chart per episode and a summary chart.")
 ]
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPILING",
+    "PATH",
+    "PATH_ARG",
     "CacheDirOpt",
     "ColumnsOpt",
     "ConfigsArg",
@@ -65,14 +67,33 @@ class EngineChoice(StrEnum):
     numba = "numba"
 
 
-ConfigsArg = Annotated[list[Path], typer.Argument(help="Config files (or directories of *.yaml).")]
+def _path_typed(text: str | Path) -> Path:
+    """A path typed on the command line, refused when empty or only spaces: ``Path("")`` is the current directory,
+    which a forgotten value (``--results-dir "$UNSET"``, ``seesaw validate ''``) would silently become.  A default
+    is a Path already."""
+    if isinstance(text, Path):
+        return text
+    if not text.strip():
+        raise typer.BadParameter(f"expected a path, got {text!r}")
+    return Path(text)
+
+
+#: What every path option passes ``typer.Option``: :func:`_path_typed`, shown as typer shows a path; and every path
+#: argument ``typer.Argument`` (its metavar would stand for its name in an error).
+PATH: dict[str, Any] = {"parser": _path_typed, "metavar": "<path>"}
+PATH_ARG: dict[str, Any] = {"parser": _path_typed}
+
+ConfigsArg = Annotated[
+    list[Path],
+    typer.Argument(help="Config files (or directories of *.yaml).", **PATH_ARG),
+]
 SourceOpt = Annotated[
     Source | None, typer.Option(help="Override data.source: yahoo (internet, cached), csv, synthetic (offline).")
 ]
 DataDirOpt = Annotated[
     Path | None,
     typer.Option(
-        help="Directory of Yahoo-style CSVs for --source csv (default: data.data_dir, else $SEESAW_DATA_DIR)."
+        **PATH, help="Directory of Yahoo-style CSVs for --source csv (default: data.data_dir, else $SEESAW_DATA_DIR)."
     ),
 ]
 StartOpt = Annotated[str | None, typer.Option(help="Override data.start (YYYY-MM-DD).")]
@@ -81,17 +102,20 @@ ResultsDirOpt = Annotated[
     Path,
     typer.Option(
         envvar="SEESAW_RESULTS_DIR",
+        **PATH,
         show_envvar=False,  # said in the help, where typer's own brackets would be cut
         help="Where run directories are written and read (default: $SEESAW_RESULTS_DIR, else results).",
     ),
 ]
 EngineOpt = Annotated[EngineChoice, typer.Option(help="vectorbt simulation engine (pinned, never 'auto').")]
 CacheDirOpt = Annotated[
-    Path | None, typer.Option(help="Yahoo download cache (default: $SEESAW_CACHE_DIR, else ~/.cache/seesaw).")
+    Path | None,
+    typer.Option(**PATH, help="Yahoo download cache (default: $SEESAW_CACHE_DIR, else ~/.cache/seesaw)."),
 ]
 OfflineOpt = Annotated[bool, typer.Option(help="Yahoo: use the cache only, never download.")]
 StoreOpt = Annotated[
-    Path | None, typer.Option(help="Results catalog (default: $SEESAW_STORE, else RESULTS_DIR/seesaw.duckdb).")
+    Path | None,
+    typer.Option(**PATH, help="Results catalog (default: $SEESAW_STORE, else RESULTS_DIR/seesaw.duckdb)."),
 ]
 ForceOpt = Annotated[bool, typer.Option(help="Run again even if an identical run (config, data, code) is stored.")]
 ProcessesOpt = Annotated[
@@ -111,7 +135,9 @@ ColumnsOpt = Annotated[
     typer.Option(help=_COLUMNS + "--format markdown, csv and json (not the HTML report), which show all by default."),
 ]
 RunColumnsOpt = Annotated[str | None, typer.Option(help=_COLUMNS + "--format json, which shows all by default.")]
-PngOpt = Annotated[Path | None, typer.Option(help="Also write each chart of the report as DIR/<chart>.png (Chromium).")]
+PngOpt = Annotated[
+    Path | None, typer.Option(**PATH, help="Also write each chart of the report as DIR/<chart>.png (Chromium).")
+]
 
 
 def run_options(

@@ -11,7 +11,16 @@ from typing import Annotated
 import typer
 
 from engine.cli.app import app
-from engine.cli.options import PngOpt, ResultsDirOpt, StoreOpt, compile_notice, err_console, print_written, user_errors
+from engine.cli.options import (
+    PATH,
+    PngOpt,
+    ResultsDirOpt,
+    StoreOpt,
+    compile_notice,
+    err_console,
+    print_written,
+    user_errors,
+)
 from engine.errors import UserError
 
 __all__ = ["ReportFormat", "report"]
@@ -37,7 +46,9 @@ def report(
     run: Annotated[str, typer.Argument(help="RUN_ID, a unique prefix of one, or 'latest'.")],
     output: Annotated[
         Path | None,
-        typer.Option(help="The file to write (its directory must exist); needed with html, optional with text."),
+        typer.Option(
+            **PATH, help="The file to write (its directory must exist); needed with html, optional with text."
+        ),
     ] = None,
     format: Annotated[
         ReportFormat, typer.Option("--format", help="html: a report page (needs --output); text: the tear sheet.")

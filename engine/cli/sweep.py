@@ -21,6 +21,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from engine.cli.app import app
 from engine.cli.options import (
+    PATH,
+    PATH_ARG,
     CacheDirOpt,
     DataDirOpt,
     EndOpt,
@@ -146,7 +148,7 @@ _HELP = (
 
 @app.command(help=_HELP)
 def sweep(
-    config: Annotated[Path, typer.Argument(help="A config with a sweep: block.")],
+    config: Annotated[Path, typer.Argument(help="A config with a sweep: block.", **PATH_ARG)],
     source: SourceOpt = None,
     data_dir: DataDirOpt = None,
     start: StartOpt = None,
@@ -157,10 +159,10 @@ def sweep(
     chunk_size: ChunkSizeOpt = None,
     heatmap: Annotated[str | None, typer.Option(help="Two sweep keys A,B: write a heatmap to --output.")] = None,
     heatmap_metric: Annotated[str | None, typer.Option(help="Metric of the heatmap (default: --sort).")] = None,
-    output: Annotated[Path | None, typer.Option(help="HTML file for --heatmap.")] = None,
+    output: Annotated[Path | None, typer.Option(**PATH, help="HTML file for --heatmap.")] = None,
     report: Annotated[
         Path | None,
-        typer.Option(help="Also write the sweep's HTML report to FILE: tables, heatmaps, PBO, walk-forward."),
+        typer.Option(**PATH, help="Also write the sweep's HTML report to FILE: tables, heatmaps, PBO, walk-forward."),
     ] = None,
     png: PngOpt = None,
     report_rows: Annotated[

@@ -14,6 +14,8 @@ import typer
 
 from engine.cli.app import app
 from engine.cli.options import (
+    PATH,
+    PATH_ARG,
     CacheDirOpt,
     DataDirOpt,
     EndOpt,
@@ -52,7 +54,7 @@ _HELP = (
 
 @app.command(help=_HELP)
 def walkforward(
-    config: Annotated[Path, typer.Argument(help="A config with a sweep: block.")],
+    config: Annotated[Path, typer.Argument(help="A config with a sweep: block.", **PATH_ARG)],
     train: Annotated[str, typer.Option(help="Training window, e.g. 5y.")] = "5y",
     test: Annotated[str, typer.Option(help="Test window, e.g. 1y.")] = "1y",
     step: Annotated[str | None, typer.Option(help="Step between folds (default: --test).")] = None,
@@ -77,7 +79,7 @@ def walkforward(
     format: FormatOpt = SweepFormat.table,
     report: Annotated[
         Path | None,
-        typer.Option(help="Also write the walk-forward's HTML report to FILE: folds, IS vs OOS, equity."),
+        typer.Option(**PATH, help="Also write the walk-forward's HTML report to FILE: folds, IS vs OOS, equity."),
     ] = None,
     png: PngOpt = None,
 ) -> None:
