@@ -131,6 +131,13 @@ CASES = {
         "name: mix,",
         "benchmark names 'Mix' and 'mix' differ only in case",
     ),
+    "a benchmark name ending in a space, which no table shows": Case(
+        "costs: {fee_bps: 5, slippage_bps: 5}\n",
+        "costs: {fee_bps: 5, slippage_bps: 5}\nbenchmarks:\n  - {name: 'Mix ', weights: {us: 1.0}}\n",
+        "benchmarks[0].name",
+        "name: 'Mix '",
+        "expected a name that neither is empty nor starts or ends with a space, got 'Mix '",
+    ),
     "a benchmark named date": Case(
         "costs: {fee_bps: 5, slippage_bps: 5}\n",
         "costs: {fee_bps: 5, slippage_bps: 5}\nbenchmarks:\n  - {name: date, weights: {us: 1.0}}\n",

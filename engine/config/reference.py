@@ -287,7 +287,8 @@ statutory rounding up to a whole dollar is not modelled.
     Benchmark: """\
 A list of static allocations, simulated with the same data, lag, costs and initial cash as the
 strategy, in the same vectorbt call. The shipped configs compare against buy-and-hold US,
-buy-and-hold HK and 50/50 monthly.
+buy-and-hold HK and 50/50 monthly. A name is the row's in every table: unique (also without case), not
+the config's own, without control characters or a space at either end (which a table would not show).
 """,
 }
 

@@ -256,9 +256,12 @@ RuleWeights = dict[str, Annotated[float | str, BeforeValidator(_rule_weight)]]
 
 
 def _printable(value: Any) -> Any:
-    """A name shown in tables: no control characters."""
+    """A name shown in tables: no control characters, not empty, and no space at either end, which a table would
+    not show (``"bench"`` and ``"bench "`` would be two rows named alike)."""
     if isinstance(value, str) and not value.isprintable():
         raise ValueError(f"expected a name without control characters, got {value!r}")
+    if isinstance(value, str) and (not value.strip() or value != value.strip()):
+        raise ValueError(f"expected a name that neither is empty nor starts or ends with a space, got {value!r}")
     return value
 
 
