@@ -651,6 +651,25 @@ def test_lag_0_with_allow_same_bar_runs_with_a_look_ahead_warning(tmp_path: Path
     assert "look-ahead" in " ".join(as_json.stderr.split())
 
 
+def test_lag_0_filling_at_the_next_open_is_not_warned_as_look_ahead(tmp_path: Path) -> None:
+    """With ``fill: next_open`` every leg fills at an open after the decision, lag 0 too (the opens lag 1 fills
+    at): it was warned as filling at the close the decision used, in the run's table, metrics and ``today``."""
+    path = tmp_path / "next_open.yaml"
+    path.write_text(SAME_BAR.replace("allow_same_bar: true", "allow_same_bar: true, fill: next_open"), encoding="utf-8")
+    assert load_config(path).execution.fill == "next_open"
+    table = invoke("run", str(path), "--source", "synthetic", "--results-dir", str(tmp_path / "table"))
+    assert table.exit_code == 0, table.stderr
+    assert "look-ahead" not in table.stdout + table.stderr
+    [run_dir] = (tmp_path / "table" / "mini").iterdir()
+    assert not any("look-ahead" in w for w in json.loads((run_dir / "metrics.json").read_bytes())["warnings"])
+    today = invoke("today", str(path), "--source", "synthetic", "--format", "json")
+    assert today.exit_code == 0, today.stderr
+    assert not any("look-ahead" in w for w in json.loads(today.stdout)[0]["warnings"])
+    path.write_text(path.read_text(encoding="utf-8").replace("lag: 0", "lag: 1"), encoding="utf-8")
+    today = invoke("today", str(path), "--source", "synthetic", "--format", "json")  # allowed, and not used
+    assert not any("look-ahead" in w for w in json.loads(today.stdout)[0]["warnings"])
+
+
 def test_json_mode_warnings_are_one_line_each(tmp_path: Path) -> None:
     path = tmp_path / "same_bar.yaml"
     path.write_text(SAME_BAR, encoding="utf-8")

@@ -232,7 +232,9 @@ class Execution(_Model):
         "decide on the last date of each week or month of the timeline; {band: 0.05}: when a weight drifts more than "
         "5 points from its target (plus {every: weekly|monthly})",
     )
-    allow_same_bar: bool = Field(default=False, description="permit lag: 0 (look-ahead; warned in every output)")
+    allow_same_bar: bool = Field(
+        default=False, description="permit lag: 0 (look-ahead with fill: close; warned in every output)"
+    )
     fill: Literal["close", "next_open"] = Field(
         default="close", description="fill at the close of the execution session, or at its open"
     )
@@ -268,6 +270,11 @@ class Execution(_Model):
     def band(self) -> float | None:
         """The rebalancing band, or None."""
         return self.rebalance.band if isinstance(self.rebalance, Band) else None
+
+    def looks_ahead(self, lag: int | None = None) -> bool:
+        """Whether a decision with ``lag`` (default: this lag) fills a US leg at the close the decision used: lag 0
+        with ``fill: close``.  With ``fill: next_open`` every leg fills at an open after the decision, lag 0 too."""
+        return (self.lag if lag is None else lag) == 0 and self.fill == "close"
 
 
 class Sizing(_Model):

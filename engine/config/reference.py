@@ -252,16 +252,16 @@ and the absolute weights may sum to up to `max_gross`; computed weights are then
 """,
     Execution: """\
 A decision taken after the close of date t executes at the close `lag` dates later on the union
-timeline. `lag: 0` is refused unless `allow_same_bar: true`, which prints a look-ahead warning in
-every output: US orders then fill at the very close the decision used, and Hong Kong orders at Hong
-Kong's next close (never before the decision exists). `fill: next_open` fills at the *open* of the
-session, never earlier than the first session after the decision date (also with `lag: 0`); it
-needs an `Open` on every session the asset trades in the run (a one-line error names the first one
-missing; the adjusted-only ETF files have none). With `adj_close` the open is put on the adjusted
-basis (`Open x Adj Close / Close`). See the
-[execution timeline](methodology.md#execution-timeline-two-markets-one-clock). `min_hold` and
-`cooldown` count dates of the union timeline and act on the decisions, before the lag
-([rules.md](rules.md)).
+timeline. `lag: 0` is refused unless `allow_same_bar: true`; with `fill: close` it prints a look-ahead
+warning in every output: US orders then fill at the very close the decision used, and Hong Kong orders
+at Hong Kong's next close (never before the decision exists). With `fill: next_open` a lag of 0 fills
+at the first opens after the decision, the opens a lag of 1 fills at, and is not warned. `fill:
+next_open` fills at the *open* of the session, never earlier than the first session after the decision
+date (also with `lag: 0`); it needs an `Open` on every session the asset trades in the run (a one-line
+error names the first one missing; the adjusted-only ETF files have none). With `adj_close` the open
+is put on the adjusted basis (`Open x Adj Close / Close`). See the [execution
+timeline](methodology.md#execution-timeline-two-markets-one-clock). `min_hold` and `cooldown` count
+dates of the union timeline and act on the decisions, before the lag ([rules.md](rules.md)).
 """,
     Band: """\
 `rebalance: {band: 0.05}` trades only when some asset's actual end-of-day weight is more than

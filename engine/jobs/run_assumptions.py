@@ -123,7 +123,7 @@ def run_warnings(
     """The run's warnings; ``incomplete``: the signals without a value at the first decision; ``lags``: the lags a
     walk-forward's folds chose, when the lag is swept (then the config's own is not theirs)."""
     out = []
-    if (0 in lags) if lags else cfg.execution.lag == 0:
+    if any(map(cfg.execution.looks_ahead, lags)) if lags else cfg.execution.looks_ahead():
         out.append(_look_ahead_warning(cfg.name, " (a fold chose execution.lag 0)" if lags else ""))
     if loaded.warmup_used < loaded.warmup_needed:
         out.append(
@@ -147,7 +147,7 @@ def caveat_lines(outcome: SweepOutcome) -> list[str]:
     lags = dict(zip(man.get("keys") or (), man.get("values") or (), strict=False)).get("execution.lag")
     lags = [cfg.execution.lag] if lags is None else lags
     which = "" if len(lags) == 1 else " (the rows with execution.lag 0)"
-    warned = [f"WARNING: {_look_ahead_warning(cfg.name, which)}"] if 0 in lags else []
+    warned = [f"WARNING: {_look_ahead_warning(cfg.name, which)}"] if any(map(cfg.execution.looks_ahead, lags)) else []
     if loaded is None:
         return warned
     lines = warned + assumption_lines({cfg.name: assumptions(cfg, loaded)})

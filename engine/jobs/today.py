@@ -175,7 +175,7 @@ def _warnings(found: Today, data: tuple[SeriesState, ...], loaded: LoadedPanel, 
     ]
     if later:
         out.append(f"decided as of {found.as_of}, the last date every series has data (later: {', '.join(later)})")
-    if cfg.execution.allow_same_bar:
+    if cfg.execution.looks_ahead():
         out.append("execution.allow_same_bar: a lag of 0 trades at the close the decision used (look-ahead)")
     return tuple(out)
 
