@@ -33,6 +33,7 @@ __all__ = [
     "extreme_threshold",
     "non_finite",
     "non_sessions",
+    "number",
     "reverting_spikes",
     "stale_runs",
     "unadjusted_splits",
@@ -59,6 +60,13 @@ STALE_PRICE_ROWS = 20
 RATE_BAND_PCT = (-1.0, 25.0)
 
 
+def number(value: float) -> str:
+    """A value read from a data file, as a message shows it: its shortest exact text (``9999999``, ``1234.5678``),
+    not ``:g``'s six digits (``1e+07``, ``1234.57``), which can show a price the file does not hold."""
+    text = repr(float(value))
+    return text.removesuffix(".0")
+
+
 def _day(ts: object) -> str:
     return str(pd.Timestamp(ts).date())
 
@@ -81,7 +89,7 @@ def absurd_values(values: pd.Series, *, symbol: str, column: str) -> None:
     if bad.any():
         day = values.index[bad.to_numpy()][0]
         raise DataError(
-            f"{symbol}: {column} {values[day]:g} on {_day(day)} is not a plausible price "
+            f"{symbol}: {column} {number(values[day])} on {_day(day)} is not a plausible price "
             f"({int(bad.sum())} rows outside {ABSURD_LOW:g}..{ABSURD_HIGH:g})",
             expected=f"prices between {ABSURD_LOW:g} and {ABSURD_HIGH:g}",
             got=float(values[day]),
@@ -170,7 +178,7 @@ def unadjusted_splits(values: pd.Series, *, symbol: str, column: str) -> None:
             q = near[0]
             kind = f"{q:g}-for-1 split" if q > 1 else f"1-for-{1 / q:g} reverse split"
             raise DataError(
-                f"{symbol}: {column} goes from {p[k]:g} on {_day(values.index[k])} to {p[k + 1]:g} on "
+                f"{symbol}: {column} goes from {number(p[k])} on {_day(values.index[k])} to {number(p[k + 1])} on "
                 f"{_day(values.index[k + 1])} (a ratio of {ratio:.3f}): this looks like an unadjusted {kind}; "
                 "use split-adjusted data (price: adj_close, or an adjusted file)",
                 expected="split-adjusted prices",

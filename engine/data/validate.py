@@ -149,8 +149,8 @@ def clean_prices(
     if stale:
         first, last, n, value = stale[0]
         raise DataError(
-            f"{symbol}: {column} is {value:g} on {n} consecutive rows from {first.date()} to {last.date()}: "
-            "a stale (frozen) feed",
+            f"{symbol}: {column} is {faults.number(value)} on {n} consecutive rows from {first.date()} to "
+            f"{last.date()}: a stale (frozen) feed",
             expected=f"fewer than {faults.STALE_PRICE_ROWS} equal consecutive prices",
         )
     if values.empty:
@@ -183,7 +183,8 @@ def _drop_spikes(values: pd.Series, symbol: str, what: str, notes: list[str]) ->
     spikes = faults.reverting_spikes(values)
     for day, before, value, after in spikes:
         notes.append(
-            f"{symbol}: {day.date()}: {what} {value:g} is a one-day spike between {before:g} and {after:g}; "
+            f"{symbol}: {day.date()}: {what} {faults.number(value)} is a one-day spike between "
+            f"{faults.number(before)} and {faults.number(after)}; "
             "row dropped (treated as a day it did not trade)"
         )
     return values.drop([s[0] for s in spikes]) if spikes else values
@@ -264,7 +265,7 @@ def _stale_notes(values: pd.Series, symbol: str, rows: int, consequence: str, *,
     runs = [run for run in faults.stale_runs(values, rows) if zero or run[3] != 0]
     if not runs:
         return []
-    shown = ", ".join(f"{a.date()} → {b.date()} ({n} rows at {v:g})" for a, b, n, v in runs[:3])
+    shown = ", ".join(f"{a.date()} → {b.date()} ({n} rows at {faults.number(v)})" for a, b, n, v in runs[:3])
     more = ", …" if len(runs) > 3 else ""
     return [f"{symbol}: {len(runs)} runs of {rows} or more equal values ({shown}{more}); {consequence}"]
 
@@ -322,7 +323,7 @@ def clean_rate(raw: pd.DataFrame, *, symbol: str, history: pd.DataFrame | None =
     if out.any():
         day = values.index[out.to_numpy()][0]
         raise DataError(
-            f"{symbol}: cash rate {values[day]:g} on {pd.Timestamp(day).date()} is outside {lo:g}..{hi:g} "
+            f"{symbol}: cash rate {faults.number(values[day])} on {pd.Timestamp(day).date()} is outside {lo:g}..{hi:g} "
             f"percent per year ({int(out.sum())} such rows)",
             expected=f"a rate in percent per year between {lo:g} and {hi:g}",
             got=float(values[day]),

@@ -37,6 +37,17 @@ def test_a_flat_series_with_one_reverting_day_is_a_spike() -> None:
     assert [d for d, *_ in faults.reverting_spikes(s)] == [s.index[3]]
 
 
+def test_a_spike_note_shows_the_price_the_file_holds() -> None:
+    """``:g`` kept six digits: a close of 9999999 (under the 1e7 refused as no price) was noted as ``1e+07``."""
+    values = [1234.5678] * 3 + [9_999_999.0] + [1234.5678] * 3
+    _, notes = clean_prices(_raw(values), symbol="X", price="close")
+    assert notes == [
+        "X: 2019-01-07: Close 9999999 is a one-day spike between 1234.5678 and 1234.5678; row dropped (treated as "
+        "a day it did not trade)"
+    ]
+    assert faults.number(1e-05) == "1e-05" and faults.number(2.0) == "2" and faults.number(0.1) == "0.1"
+
+
 def test_a_move_just_under_the_floor_is_not_a_spike() -> None:
     # ln(1.28) = 0.247 < 0.25
     s = _series([100, 100.1, 100, 128, 100.1, 100])
