@@ -377,6 +377,12 @@ def _decision(
         reasons.append(f"execution.min_hold ({hold} dates) keeps it; rule {without_hold + 1} would decide without it")
     if without_cooling != rule:
         reasons.append(f"rule {without_cooling + 1} is cooling (execution.cooldown: {cfg.execution.cooldown} dates)")
+    elif without_hold == rule and (without_both := decide(env, min_hold=0, cooldown=0)) != rule:
+        kind = "min_hold"  # each keeps it when the other is gone: a rule held while the one it left cools
+        reasons.append(
+            f"execution.min_hold ({cfg.execution.min_hold} dates) and execution.cooldown ({cfg.execution.cooldown} "
+            f"dates) together keep it; rule {without_both + 1} would decide without both"
+        )
     return Decision(rule + 1, compiled.labels[rule], kind, kind in ("latched", "min_hold"), tuple(reasons))
 
 

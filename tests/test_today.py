@@ -261,6 +261,40 @@ def test_a_rule_kept_by_the_minimum_hold_says_so(data_dir: Path) -> None:
     assert [r["in_force"] for r in row["rules"]] == [False, True, True]
 
 
+HELD_AND_COOLED = """\
+name: held_and_cooled
+data: {source: synthetic, start: 2010-01-01, end: 2014-12-31}
+assets:
+  us: {symbol: ^GSPC, market: us}
+  hk: {symbol: ^HSI, market: hk}
+signals:
+  mom: {fn: relative_momentum, a: us, b: hk, window: 63}
+rules:
+  - when: mom > 0
+    weights: {us: 1.0}
+  - otherwise: {hk: 1.0}
+execution: {min_hold: 5000, cooldown: %d}
+"""
+
+
+@pytest.mark.parametrize(
+    ("cooldown", "said"),
+    [
+        (10, "execution.min_hold (5000 dates) keeps it; rule 1 would decide without it"),
+        (10000, "execution.min_hold (5000 dates) and execution.cooldown (10000 dates) together keep it; rule 1 would "
+         "decide without both"),
+    ],
+)  # fmt: skip
+def test_a_rule_kept_by_the_hold_while_the_rule_above_cools_says_so(cooldown: int, said: str, tmp_path: Path) -> None:
+    """With both long, neither alone changed the decision (each keeps it when the other is gone): the reason named
+    only the rule in force above it, as if the otherwise rule decided by itself."""
+    path = tmp_path / "held.yaml"
+    path.write_text(HELD_AND_COOLED % cooldown, encoding="utf-8")
+    (row,) = today_json(str(path))
+    assert row["rule"]["index"] == 2 and row["rule"]["state"] == "min_hold" and row["rule"]["held"] is True
+    assert row["rule"]["reasons"] == ["in force above it: rule 1", said]
+
+
 @pytest.mark.parametrize(("other", "said"), [("hk_mom", "signal hk_mom"), ("hk_mom + us_mom2", "signals ")])
 def test_a_signal_compared_with_another_has_no_threshold_and_says_with_which(
     tmp_path: Path, other: str, said: str
