@@ -187,3 +187,19 @@ def test_docs_describe_the_product_not_work_on_it(page: Path) -> None:
     text = page.read_text(encoding="utf-8").lower()
     found = [phrase for phrase in DIARY if phrase in text]
     assert not found, f"{_page_id(page)} contains {found}: describe the product, not work on it or one machine"
+
+
+@pytest.mark.realdata
+def test_the_readme_index_moves_are_those_of_the_closes(data_dir: Path) -> None:
+    """The README's motivating figures, recomputed from the indices' closes: each changes with its sentence."""
+    import pandas as pd
+
+    def move(file: str, start: str, end: str) -> float:
+        close = pd.read_csv(data_dir / file, index_col="Date", parse_dates=True)["Close"].dropna()
+        return float(close[:end].iloc[-1] / close[:start].iloc[-1] - 1.0)
+
+    text = " ".join(README.split())
+    hsi, spx = move("HSI.csv", "2025-01-17", "2025-03-11"), move("GSPC.csv", "2025-01-17", "2025-03-11")
+    assert f"the Hang Seng rose {hsi:.1%} while the S&P 500 fell {-spx:.1%}" in text
+    spx, hsi = move("GSPC.csv", "2017-12-29", "2024-12-31"), move("HSI.csv", "2017-12-29", "2024-12-31")
+    assert f"the S&P 500 rose {spx:.0%} while the Hang Seng fell {-hsi:.0%}" in text
