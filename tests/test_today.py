@@ -218,9 +218,11 @@ def test_a_clock_before_the_decision_date_is_warned_of() -> None:
     [
         ("missing.yaml",),
         ("{holiday}", "--now", "yesterday"),
+        ("{holiday}", "--now", "0001-01-01"),  # an OverflowError traceback, as was any offset taking it before year 1
+        ("{holiday}", "--now", "0001-01-01T00:00+01:00"),
         ("{holiday}", "--data-dir", "{empty}"),
     ],
-    ids=["no config", "bad clock", "no data"],
+    ids=["no config", "bad clock", "clock before the calendars", "clock before year 1 in UTC", "no data"],
 )
 def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], configs: dict[str, Path], tmp_path: Path) -> None:
     filled = [a.format(holiday=configs["holiday"], empty=tmp_path) for a in args]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.calendar import last_known_session, session_status
+from engine.calendar import CALENDAR_FIRST, last_known_session, session_status
 from engine.config import StrategyConfig
 from engine.config.values import iso_date
 from engine.data.base import Provider
@@ -75,12 +75,14 @@ def parse_now(text: str | None, clock: dt.datetime) -> dt.datetime:
             value = dt.datetime.fromisoformat(text)
         else:
             raise ValueError(text)
-    except ValueError:
+        now = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # an offset moving 0001-01-01 before year 1: no such UTC time
         raise UserError(f"--now: expected an ISO date or datetime (UTC), got {text!r}") from None
-    now = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     horizon = min(last_known_session(m) for m in ("us", "hk"))
     if now.date() > horizon:  # no session, holiday or close is known then: every status would be a guess
         raise UserError(f"--now: {text} is after {horizon}, the last session the exchange calendars list")
+    if now.date() < CALENDAR_FIRST:  # nor before the calendars begin
+        raise UserError(f"--now: {text} is before {CALENDAR_FIRST}, the first date the exchange calendars list")
     return now
 
 
