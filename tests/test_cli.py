@@ -576,6 +576,43 @@ def test_an_empty_path_is_refused_not_read_as_the_current_directory(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_output_never_writes_over_a_config_another_output_or_the_store(tmp_path: Path) -> None:
+    """Each was written, exit 0: a report over the sweep's config, the report over the heatmap, a report over a
+    stored run's metrics.json or the catalog, and --png the report's own name (a directory made, then refused)."""
+    results = str(tmp_path / "results")
+    config = tmp_path / "victim.yaml"
+    original = (REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml").read_text(encoding="utf-8")
+    config.write_text(original, encoding="utf-8")
+    made = invoke("run", str(REPO / "configs" / "buy_hold_us.yaml"), "--source", "synthetic", "--start",
+                  "2015-01-01", "--end", "2015-12-31", "--results-dir", results)  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    [run_dir] = (tmp_path / "results" / "buy_hold_us").iterdir()
+    metrics = (run_dir / "metrics.json").read_bytes()
+    page = str(tmp_path / "page.html")
+    cases = [
+        (["sweep", str(config), "--report", str(config)], f"--report {config} names the same file as the config"),
+        (["walkforward", str(config), "--report", str(config)], "names the same file as the config"),
+        (["episodes", str(config), "--signal", "corr", "--low", "--report", str(config)], "the same file as"),
+        (["sweep", str(config), "--heatmap", "corr_cut,mom_window", "--output", page, "--report", page],
+         f"--report {page} names the same file as --output"),
+        (["compare", str(config), "--format", "csv", "--output", str(config)], "names the same file as the config"),
+        (["report", "latest", "--output", str(run_dir / "metrics.json")], "the output is in a stored run's"),
+        (["report", "latest", "--output", str(tmp_path / "results" / "seesaw.duckdb")], "over the results store's"),
+        (["report", "latest", "--output", page, "--png", page], "--png names the report's own file"),
+    ]  # fmt: skip
+    for args, said in cases:
+        result = (
+            invoke(*args, "--source", "synthetic", "--results-dir", results)
+            if args[0] != "report"
+            else invoke(*args, "--results-dir", results)
+        )
+        assert result.exit_code == 2, (args, result.stdout)
+        [line] = result.stderr.strip().splitlines()
+        assert said in line, (args, line)
+    assert config.read_text(encoding="utf-8") == original
+    assert (run_dir / "metrics.json").read_bytes() == metrics and not (tmp_path / "page.html").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [

@@ -31,6 +31,7 @@ from engine.cli.options import (
     StartOpt,
     StoreOpt,
     compile_notice,
+    distinct_files,
     err_console,
     print_printout,
     print_written,
@@ -125,7 +126,7 @@ def compare(
 
     html = format is CompareFormat.html
     with user_errors(), compile_notice():
-        _check_options(by, png, output, html=html)
+        _check_options(by, png, output, [*(configs or []), regime_config], html=html)
         _check_stored_options(runs, source, data_dir, start, end, force, cache_dir, offline, workers)
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers)
         comparison, runs_made = compare_job(
@@ -162,8 +163,16 @@ def _say_stored(runs: Sequence[ConfigRun]) -> None:
         err_console().print("; ".join(said), markup=False)
 
 
-def _check_options(by: str | None, png: Path | None, output: Path | None, *, html: bool) -> None:
-    """Refuse option combinations ``compare`` cannot honour, before anything runs (UserError)."""
+def _check_options(
+    by: str | None, png: Path | None, output: Path | None, reads: Sequence[Path | None], *, html: bool
+) -> None:
+    """Refuse option combinations ``compare`` cannot honour, and an output over a config it ``reads`` or a file of
+    the results store, before anything runs (UserError, StoreError)."""
+    distinct_files({"--output": output}, reads)
+    if output is not None:
+        from engine.render.html.files import check_output
+
+        check_output(output)
     if by not in (None, "year"):
         raise UserError(f"--by: expected 'year', got {by!r}")
     if png is not None and not html:

@@ -26,6 +26,7 @@ from engine.cli.options import (
     StartOpt,
     StoreOpt,
     compile_notice,
+    distinct_files,
     err_console,
     out_console,
     run_options,
@@ -126,6 +127,7 @@ def episodes(
         if report is not None:
             from engine.render.html.files import report_target
 
+            distinct_files({"--report": report}, [config, *(configs or [])])
             report_target(report, None, dict(os.environ))  # refuse before any work
         opts = run_options(
             source, data_dir, start, end, results_dir, EngineChoice.rust, store, False, cache_dir, offline

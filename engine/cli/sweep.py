@@ -35,6 +35,7 @@ from engine.cli.options import (
     StartOpt,
     StoreOpt,
     compile_notice,
+    distinct_files,
     err_console,
     out_console,
     print_printout,
@@ -91,8 +92,17 @@ MaxCombosOpt = Annotated[int, typer.Option(min=1, help="Refuse grids with more c
 FormatOpt = Annotated[SweepFormat, typer.Option("--format")]
 
 
-def report_target(report: Path | None, png: Path | None, *, report_rows: int | None = None) -> str | None:
-    """Refuse, before any work, a report that cannot be written; the Chromium for ``--png`` (None without)."""
+def report_target(
+    report: Path | None,
+    png: Path | None,
+    *,
+    report_rows: int | None = None,
+    config: Path | None = None,
+    output: Path | None = None,
+) -> str | None:
+    """Refuse, before any work, a report that cannot be written, or that would write over the ``config`` or the
+    heatmap's ``output``; the Chromium for ``--png`` (None without)."""
+    distinct_files({"--output": output, "--report": report}, [config])
     if png is not None and report is None:
         raise UserError("--png goes with --report FILE (the images are the report's charts)")
     if report_rows is not None and report is None:
@@ -187,7 +197,7 @@ def sweep(
     env, err, stop = dict(os.environ), err_console(), _Stopped(force)
     with user_errors(stop), compile_notice():
         pair = _heatmap_pair(heatmap, output, heatmap_metric)
-        browser = report_target(report, png, report_rows=report_rows)  # refuse before running anything
+        browser = report_target(report, png, report_rows=report_rows, config=config, output=output)  # before any work
         vectorbt, sim = sweep_engines(engine.value)
         opts = run_options(
             source, data_dir, start, end, results_dir, EngineChoice(vectorbt), store, force, cache_dir, offline

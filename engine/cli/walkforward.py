@@ -88,7 +88,7 @@ def walkforward(
 
     env = dict(os.environ)
     with user_errors(), compile_notice():
-        browser = report_target(report, png)  # refuse before running anything
+        browser = report_target(report, png, config=config)  # refuse before running anything
         check_cluster(cluster)
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
         shown = walkforward_job(
