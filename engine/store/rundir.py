@@ -403,9 +403,11 @@ def _documents(run_dir: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str,
 
 def load_run(run_dir: Path) -> StoredRun:
     """Read a run directory (manifest, metrics, resolved config and Parquet tables), each file checked
-    (:func:`_documents`; the tables against their sums and the metrics)."""
+    (:func:`_documents`; the tables against their sums and the metrics), and its CSV files against theirs: a run
+    whose CSV files changed is damaged, though its tables are read from the Parquet files."""
     manifest, metrics, config, config_text = _documents(run_dir)
     sums = sums_of(run_dir, manifest)
+    check_sums(run_dir, {name: sums[name] for name in _CSV_FILES if name in sums})  # not read, but the run's
     tables = {}
     optional = [
         o for o in ("quotes", "signals", "fx") if f"{o}.parquet" in sums or (run_dir / f"{o}.parquet").is_file()
