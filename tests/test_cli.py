@@ -599,6 +599,8 @@ def test_an_output_never_writes_over_a_config_another_output_or_the_store(tmp_pa
         (["report", "latest", "--output", str(run_dir / "metrics.json")], "the output is in a stored run's"),
         (["report", "latest", "--output", str(tmp_path / "results" / "seesaw.duckdb")], "over the results store's"),
         (["report", "latest", "--output", page, "--png", page], "--png names the report's own file"),
+        (["sweep", str(config), "--heatmap", "corr_cut,mom_window", "--output", str(run_dir / "equity.csv")],
+         "the output is in a stored run's"),
     ]  # fmt: skip
     for args, said in cases:
         result = (

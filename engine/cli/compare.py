@@ -31,7 +31,6 @@ from engine.cli.options import (
     StartOpt,
     StoreOpt,
     compile_notice,
-    distinct_files,
     err_console,
     print_printout,
     print_written,
@@ -40,6 +39,7 @@ from engine.cli.options import (
     user_errors,
 )
 from engine.errors import StoreError, UserError
+from engine.output_paths import check_output, distinct_files
 
 if TYPE_CHECKING:
     from engine.jobs.run import ConfigRun
@@ -170,8 +170,6 @@ def _check_options(
     the results store, before anything runs (UserError, StoreError)."""
     distinct_files({"--output": output}, reads)
     if output is not None:
-        from engine.render.html.files import check_output
-
         check_output(output)
     if by not in (None, "year"):
         raise UserError(f"--by: expected 'year', got {by!r}")

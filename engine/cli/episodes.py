@@ -26,7 +26,6 @@ from engine.cli.options import (
     StartOpt,
     StoreOpt,
     compile_notice,
-    distinct_files,
     err_console,
     out_console,
     run_options,
@@ -34,6 +33,7 @@ from engine.cli.options import (
     user_errors,
 )
 from engine.errors import UserError
+from engine.output_paths import distinct_files
 
 if TYPE_CHECKING:
     from engine.episode_report import EpisodeReport

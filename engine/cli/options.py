@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -46,7 +46,6 @@ __all__ = [
     "StartOpt",
     "StoreOpt",
     "compile_notice",
-    "distinct_files",
     "err_console",
     "out_console",
     "print_printout",
@@ -139,19 +138,6 @@ RunColumnsOpt = Annotated[str | None, typer.Option(help=_COLUMNS + "--format jso
 PngOpt = Annotated[
     Path | None, typer.Option(**PATH, help="Also write each chart of the report as DIR/<chart>.png (Chromium).")
 ]
-
-
-def distinct_files(outputs: Mapping[str, Path | None], reads: Sequence[Path | None] = ()) -> None:
-    """Refuse (UserError) two of ``outputs`` (an option: its path) naming one file, or one naming a config the
-    command ``reads``: one would be written over the other (a heatmap by the report, a config by HTML)."""
-    seen = {p.resolve(): f"the config {p}" for p in reads if p is not None}
-    for option, path in outputs.items():
-        if path is None:
-            continue
-        key = path.resolve()
-        if key in seen:
-            raise UserError(f"{option} {path} names the same file as {seen[key]}; give each its own")
-        seen[key] = option
 
 
 def run_options(

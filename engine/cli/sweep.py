@@ -35,7 +35,6 @@ from engine.cli.options import (
     StartOpt,
     StoreOpt,
     compile_notice,
-    distinct_files,
     err_console,
     out_console,
     print_printout,
@@ -45,6 +44,7 @@ from engine.cli.options import (
     user_errors,
 )
 from engine.errors import UserError
+from engine.output_paths import check_output, distinct_files
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,6 +103,8 @@ def report_target(
     """Refuse, before any work, a report that cannot be written, or that would write over the ``config`` or the
     heatmap's ``output``; the Chromium for ``--png`` (None without)."""
     distinct_files({"--output": output, "--report": report}, [config])
+    if output is not None:
+        check_output(output)  # the heatmap's file, not over the store's
     if png is not None and report is None:
         raise UserError("--png goes with --report FILE (the images are the report's charts)")
     if report_rows is not None and report is None:

@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import StoreError
+from engine.output_paths import check_output
 from engine.render.html.page import SYNTHETIC_BANNER, Report
 from engine.store.rundir import write_atomic
 
-__all__ = ["IMAGE_SIZE", "check_output", "find_chromium", "report_target", "write_report"]
+__all__ = ["IMAGE_SIZE", "find_chromium", "report_target", "write_report"]
 
 #: Width and height in CSS pixels of every ``--png`` image.
 IMAGE_SIZE = (1200, 650)
@@ -49,8 +50,8 @@ def report_target(output: Path, png_dir: Path | None, env: Mapping[str, str]) ->
     """Check, before any work, that the report can be written; return the Chromium for ``--png`` (None without).
 
     Refused: an output that is a directory or whose directory is missing, a file of the results store or of a
-    stored run or sweep (written over, the run would be damaged: :func:`check_output`); ``--png`` naming the output
-    itself, or without Chromium.
+    stored run or sweep (written over, the run would be damaged: :func:`engine.output_paths.check_output`);
+    ``--png`` naming the output itself, or without Chromium.
     """
     check_output(output)
     if png_dir is not None and png_dir.resolve() == output.resolve():
@@ -74,22 +75,6 @@ def report_target(output: Path, png_dir: Path | None, env: Mapping[str, str]) ->
         )
         raise StoreError(f"--png needs Chromium: {why}", file=str(png_dir))
     return browser
-
-
-def check_output(output: Path) -> None:
-    """Refuse (StoreError) an output that would write over the results store's catalog (``seesaw.duckdb``, a
-    ``.duckdb`` or ``.wal`` file) or a file of a stored run or sweep (a directory holding ``run.json`` or
-    ``sweep.json``): a report written there would damage what it reports on."""
-    name = output.name.lower()
-    if name.startswith("seesaw.duckdb") or name.endswith((".duckdb", ".wal")):
-        raise StoreError(
-            "the output would write over the results store's catalog; write it elsewhere", file=str(output)
-        )
-    if (output.parent / "run.json").is_file() or (output.parent / "sweep.json").is_file():
-        raise StoreError(
-            "the output is in a stored run's or sweep's directory, whose files it would damage; write it elsewhere",
-            file=str(output),
-        )
 
 
 def _write_atomic(path: Path, text: str) -> None:
