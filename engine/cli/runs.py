@@ -18,7 +18,7 @@ import typer
 from engine.cli.app import Commands, app
 from engine.cli.options import ResultsDirOpt, StoreOpt, err_console, out_console, table_width, user_errors
 from engine.data.base import SYNTHETIC_LABEL
-from engine.errors import StoreError, UserError
+from engine.errors import StoreError, UserError, printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -56,8 +56,8 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     from rich.table import Table
 
     console = _console()
-    columns = [_shown(c) for c in columns]
-    cells = [["" if v is None else _shown(str(v)) for v in row] for row in rows]
+    columns = [printable(c) for c in columns]  # a control character shown escaped, never sent to the terminal
+    cells = [["" if v is None else printable(str(v)) for v in row] for row in rows]
     natural = _natural_widths(columns, cells)
     if sum(natural) + 3 * len(columns) + 1 > console.width and len(columns) > 1:
         _print_records(columns, cells, console.width)
@@ -68,14 +68,6 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     for row in cells:
         table.add_row(*row)
     console.print(table)
-
-
-def _shown(text: str) -> str:
-    """``text`` with each control character (an ANSI escape, a bell, a line break) written as Python writes it in a
-    string (``\\x1b``, ``\\n``): shown, never sent to the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _json_value(value: Any) -> Any:
