@@ -16,6 +16,7 @@ import errno
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -148,7 +149,6 @@ def test_report_of_an_empty_run_id_is_a_user_error(store: Path, tmp_path: Path) 
 
 
 def test_a_run_deleted_by_hand_is_never_listed_and_reads_write_nothing(tmp_path: Path) -> None:
-    import shutil
 
     results = tmp_path / "R"
     run_ok(RATIO, results=results)
@@ -464,6 +464,52 @@ def test_a_damaged_stored_run_is_never_reused_as_it_is(tmp_path: Path, damage: s
     assert invoke(*cmd, "--force").exit_code == 0
 
 
+@pytest.mark.parametrize("damage", ["metrics_cut", "metrics_not_a_run", "csv_deleted", "run_json_cut"])
+@pytest.mark.parametrize("how", ["catalog_deleted", "copied"])
+def test_a_damaged_run_stays_refused_when_the_catalog_is_rebuilt_or_the_results_copied(
+    tmp_path: Path, damage: str, how: str
+) -> None:
+    """The catalog is derived from the run directories: rebuilt after it was deleted, or read from a copy of the
+    results directory (its rows naming the original's directories), a run damaged in the directory read is
+    refused as when the catalog had indexed it, never answered from the original nor computed again unseen.  A
+    run whose run.json is damaged cannot say which config it is: the config is computed again, in the copy."""
+    original = tmp_path / "R"
+    cmd = ["run", str(RATIO), "--source", "synthetic", "--results-dir"]
+    assert invoke(*cmd, original).exit_code == 0
+    results = original
+    if how == "copied":
+        results = tmp_path / "copy"
+        shutil.copytree(original, results)
+    [run_dir] = _run_dirs(results)
+    if damage == "metrics_cut":
+        os.truncate(run_dir / "metrics.json", 100)
+    elif damage == "metrics_not_a_run":
+        (run_dir / "metrics.json").write_text("[]", encoding="utf-8")
+    elif damage == "run_json_cut":
+        os.truncate(run_dir / "run.json", 50)
+    else:
+        (run_dir / "equity.csv").unlink()
+    if how == "catalog_deleted":
+        for own in results.glob("seesaw.duckdb*"):
+            own.unlink()
+    listed = invoke("runs", "list", "--results-dir", results)
+    assert listed.exit_code == 0, listed.stderr
+    assert (run_dir.name in listed.stdout) is (damage != "run_json_cut")
+    assert (str(original) not in listed.stdout) or how != "copied"
+    again = invoke(*cmd, results)
+    if damage == "run_json_cut":
+        assert again.exit_code == 0, again.stderr
+        assert str(results.resolve()) in again.stdout + again.stderr and "reused" not in again.stdout + again.stderr
+        assert len(_run_dirs(results)) == 2
+        return
+    assert again.exit_code == 2, again.stderr
+    [line] = again.stderr.strip().splitlines()
+    assert line.startswith(f"error: {run_dir}: ") and line.endswith("run its config again with --force")
+    reported = invoke("report", run_dir.name, "--output", tmp_path / "r.html", "--results-dir", results)
+    assert reported.exit_code == 2 and reported.stderr.startswith(f"error: {run_dir}: "), reported.stderr
+    assert invoke(*cmd, results, "--force").exit_code == 0
+
+
 @pytest.mark.parametrize("text", ["[1, 2]\n", "garbage: [\n", "just text\n"])
 def test_a_run_whose_config_yaml_is_not_a_config_is_refused_by_report_in_one_line(tmp_path: Path, text: str) -> None:
     results = tmp_path / "R"
@@ -546,6 +592,18 @@ def test_a_sweep_json_that_is_not_a_mapping_is_not_indexed_nor_a_traceback(tmp_p
     again = invoke(*cmd)
     assert again.exit_code == 2
     assert again.stderr.strip().endswith("sweep.json is not a sweep's (not a mapping); --force computes it again")
+
+
+def test_a_copied_results_directory_never_lists_the_originals_sweep(tmp_path: Path, sweep_config: Path) -> None:
+    """A results directory copied with its catalog, whose rows name the original's directories: the copy's own
+    sweep, damaged in the copy, is not indexed, and the original's is not listed in its place."""
+    _, sweep_dir = _stored_sweep(tmp_path, sweep_config)
+    copy = tmp_path / "copy"
+    shutil.copytree(tmp_path / "R", copy)
+    (copy / sweep_dir.relative_to(tmp_path / "R") / "sweep.json").write_text("[1]\n", encoding="utf-8")
+    asked = invoke("runs", "query", "SELECT sweep_dir FROM sweeps", "--results-dir", copy, "--format", "json")
+    assert asked.exit_code == 0, asked.stderr
+    assert json.loads(asked.stdout) == []
 
 
 def test_a_stored_sweep_whose_table_was_changed_is_refused_not_printed(tmp_path: Path, sweep_config: Path) -> None:
@@ -994,10 +1052,10 @@ def test_a_catalog_cut_short_says_to_move_it_away_and_is_rebuilt_after(tmp_path:
     assert len(check_catalog(db, results)) == 2  # both runs indexed again
 
 
-def test_a_damaged_run_is_left_out_of_a_rebuilt_catalog_and_named_when_read(tmp_path: Path) -> None:
+def test_a_damaged_run_is_listed_without_numbers_by_a_rebuilt_catalog_and_named_when_read(tmp_path: Path) -> None:
     """metrics.json edited by hand (numbers that still parse, or a document without a run's keys), then the
-    catalog moved away: the rebuilt index lists the other run, never the edited numbers, and no command fails
-    with a traceback (report of the damaged run finds no such stored run)."""
+    catalog moved away: the rebuilt index lists the damaged run without numbers, never the edited ones, and
+    report names the damage in one line, as it does for a run damaged after it was indexed."""
     results = tmp_path / "R"
     run_ok(RATIO, CORR, results=results)
     [edited] = _run_dirs(results, "ratio_trend")
@@ -1008,9 +1066,10 @@ def test_a_damaged_run_is_left_out_of_a_rebuilt_catalog_and_named_when_read(tmp_
         (results / "seesaw.duckdb").unlink(missing_ok=True)
         listed = invoke("runs", "list", "--results-dir", results)
         assert listed.exit_code == 0 and "corr_breakdown" in listed.stdout and "9.99" not in listed.stdout
-        assert "ratio_trend" not in listed.stdout
+        [row] = [line for line in listed.stdout.splitlines() if "ratio_trend" in line]
+        assert row.split()[-2:] == ["–", "–"] and "metrics.json is not as written" in listed.stdout
         refused = invoke("report", edited.name, "--format", "text", "--results-dir", results)
-        assert refused.exit_code == 2 and f"no stored run matches run id '{edited.name}'" in refused.stderr
+        assert refused.exit_code == 2 and refused.stderr.startswith(f"error: {edited}: metrics.json "), refused.stderr
 
 
 @pytest.mark.parametrize("files", ['"x"', '{"equity.csv": {"bytes": "12", "crc32": 1}}'])

@@ -205,7 +205,7 @@ def runs_list(
         _, rows = _catalog(results_dir, store).query(
             "SELECT r.run_id, r.config_name, r.data_source, CAST(r.start AS VARCHAR) || ' → ' || CAST(r.\"end\" "
             f"AS VARCHAR), {', '.join(f'm.{n}' for n in _LIST_METRICS)}, r.run_dir "
-            "FROM runs r JOIN metrics m ON m.run_id = r.run_id AND m.kind = 'strategy' "
+            "FROM runs r LEFT JOIN metrics m ON m.run_id = r.run_id AND m.kind = 'strategy' "
             "WHERE ? IS NULL OR r.config_name = ? ORDER BY r.created_at DESC, r.run_id DESC",
             [config, config],
         )
@@ -217,6 +217,8 @@ def runs_list(
     console.print(_metric_table(fixed, _LIST_METRICS, rows, console.width))
     if rows:  # a config with a cash rate and one without: two conventions in one column
         console.print("Sharpe: annualised, in excess of each run's own cash rate (zero without one).", markup=False)
+    if any(all(value is None for value in row[4:]) for row in rows):  # indexed without metrics: damaged by hand
+        console.print("–: its metrics.json is not as written; `seesaw report RUN_ID` says more.", markup=False)
     if any(row[1] != name for row, name in zip(rows, names, strict=True)):
         console.print("A walk-forward's (train/test/step, metric chosen by) follows its config's name.", markup=False)
     if len(rows) < total:

@@ -28,8 +28,17 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from engine.errors import ConfigError, StoreError
-from engine.metrics.specs import CATALOG_COLUMNS, spec
-from engine.store.catalog_views import RUN_FILES_SCHEMA, file_schemas, refresh_views, unsound_files
+from engine.store.catalog_schema import (
+    METRIC_COLUMNS,
+    METRIC_JSON,
+    RUN_COLUMNS,
+    SCHEMA_VERSION,
+    copy_tables,
+    ensure_schema,
+    insert_rows,
+    transaction,
+)
+from engine.store.catalog_views import file_schemas, refresh_views, unsound_files
 from engine.store.readonly import CONNECT_CONFIG, MAX_QUERY_ROWS, check_read_only_sql, read, seal
 from engine.store.run_check import check_shapes, read_checked, sums_of
 from engine.store.staging import clean_stale
@@ -37,42 +46,11 @@ from engine.store.staging import clean_stale
 __all__ = ["MANIFEST", "MAX_QUERY_ROWS", "Catalog", "check_read_only_sql", "default_store_path"]
 
 MANIFEST = "run.json"
-_RUN_COLUMNS = (
-    "run_id", "config_name", "config_hash", "data_fingerprint", "data_source", "symbols", "synthetic",
-    "seesaw_version", "code_hash", "input_key", "loaded_key", "start", "end", "created_at", "status", "run_dir",
-)  # fmt: skip
-_METRIC_COLUMNS = ("kind", "name", "start", "end", *CATALOG_COLUMNS)
-_FLOATS = {c for c in CATALOG_COLUMNS if spec(c).fmt != "int"}
-_INTS = set(CATALOG_COLUMNS) - _FLOATS
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR PRIMARY KEY, config_name VARCHAR, config_hash VARCHAR, data_fingerprint VARCHAR,
-    data_source VARCHAR, symbols VARCHAR, synthetic BOOLEAN, seesaw_version VARCHAR, code_hash VARCHAR,
-    input_key VARCHAR, loaded_key VARCHAR, start DATE, "end" DATE,
-    created_at TIMESTAMPTZ, status VARCHAR, run_dir VARCHAR);
-CREATE TABLE IF NOT EXISTS sweeps (
-    sweep_id VARCHAR PRIMARY KEY, config_name VARCHAR, combinations BIGINT, keys VARCHAR,
-    data_fingerprint VARCHAR, data_source VARCHAR, synthetic BOOLEAN, code_hash VARCHAR,
-    start DATE, "end" DATE, created_at TIMESTAMPTZ, status VARCHAR, pbo DOUBLE, best_dsr DOUBLE,
-    simulator VARCHAR, sweep_dir VARCHAR);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id VARCHAR, synthetic BOOLEAN, kind VARCHAR, name VARCHAR, start DATE, "end" DATE,
-    {", ".join(f"{c} DOUBLE" for c in _METRIC_COLUMNS if c in _FLOATS)},
-    {", ".join(f"{c} BIGINT" for c in _METRIC_COLUMNS if c in _INTS)}, avg_weight VARCHAR, decisions VARCHAR,
-    financing VARCHAR);
-{RUN_FILES_SCHEMA}
-"""
-
 
 #: The columns a stored run's data is matched by (:meth:`Catalog.find`).
 DataKey = Literal["data_fingerprint", "input_key", "loaded_key"]
 
-#: Bump when the tables change: the catalog is derived data, so an old one is dropped and rebuilt.
-SCHEMA_VERSION = 11
 
-
-#: The metrics columns held as JSON text (null: none).
-_METRIC_JSON = ("avg_weight", "decisions", "financing")
 #: Runs indexed by one statement (its parameters: about 16 per run and 31 per metrics row).
 _ROWS_PER_STATEMENT = 200
 
@@ -84,39 +62,6 @@ def _forget(con: Any, run_ids: Sequence[str]) -> None:
         marks = ", ".join("?" * len(part))
         for table in ("runs", "metrics", "run_files"):
             con.execute(f"DELETE FROM {table} WHERE run_id IN ({marks})", part)
-
-
-def _insert_rows(con: Any, table: str, columns: Sequence[str], rows: list[list[Any]]) -> None:
-    """``rows`` (each a value per column of ``columns``) inserted into ``table`` by one statement."""
-    if not rows:
-        return
-    one = f"({', '.join('?' * len(columns))})"
-    names = ", ".join(f'"{c}"' for c in columns)
-    con.execute(f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(rows))}", [v for r in rows for v in r])
-
-
-def _ensure_schema(con: Any) -> None:
-    con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None or row[0] != str(SCHEMA_VERSION):
-        con.execute(
-            "DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS metrics; DROP TABLE IF EXISTS sweeps; "
-            "DROP TABLE IF EXISTS run_files"
-        )
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-    con.execute(_SCHEMA)
-
-
-@contextlib.contextmanager
-def _transaction(con: Any) -> Iterator[None]:
-    """All statements of one indexing step commit together, or not at all (a kill rolls back)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def default_store_path(results_dir: Path, env: dict[str, str] | None = None) -> Path:
@@ -160,7 +105,7 @@ class Catalog:
                 ) from None
             try:
                 if write:
-                    _ensure_schema(con)
+                    ensure_schema(con)
                 else:
                     seal(con)
                 yield con
@@ -217,14 +162,14 @@ class Catalog:
 
     def record(self, *run_dirs: Path) -> None:
         """Index landed run directories (and anything else not yet indexed), in one transaction of the lock."""
-        with self._connect(write=True) as con, _transaction(con):
+        with self._connect(write=True) as con, transaction(con):
             indexed = self._sync(con)[1]
             self._insert(con, [d for d in map(Path, run_dirs) if str(d.resolve()) not in indexed])
             refresh_views(con)
 
     def record_sweep(self, sweep_dir: Path) -> None:
         """Index a finished sweep directory (``<results>/<config>/sweeps/<sweep-id>``) and refresh the views."""
-        with self._connect(write=True) as con, _transaction(con):
+        with self._connect(write=True) as con, transaction(con):
             self._sync(con)
             self._insert_sweep(con, Path(sweep_dir))
             refresh_views(con)
@@ -257,7 +202,7 @@ class Catalog:
 
     def sync(self) -> int:
         """Reconcile the catalog with the run directories; return the number of runs indexed."""
-        with self._connect(write=True) as con, _transaction(con):
+        with self._connect(write=True) as con, transaction(con):
             n = self._sync(con)[0]
             refresh_views(con)
             return n
@@ -278,14 +223,18 @@ class Catalog:
         if clean:
             clean_stale(self.results_dir)
         present = {str(p.resolve()) for p in self._manifests()}
+        here = {Path(d).name for d in present}  # a run id's directory here is its run, not one it was copied from
         known = {row[0]: row[1] for row in con.execute("SELECT run_dir, run_id FROM runs").fetchall()}
-        _forget(con, [run_id for run_dir, run_id in known.items() if not (Path(run_dir) / MANIFEST).is_file()])
+        _forget(
+            con, [i for d, i in known.items() if not (Path(d) / MANIFEST).is_file() or (d not in present and i in here)]
+        )
         added = present - set(known)
         self._insert(con, [Path(d) for d in sorted(added)])
         sweeps = {str(p.resolve()) for p in self._sweep_dirs()}
         known_sweeps = {row[0]: row[1] for row in con.execute("SELECT sweep_dir, sweep_id FROM sweeps").fetchall()}
+        sweeps_here = {Path(d).name for d in sweeps}
         for sweep_dir, sweep_id in known_sweeps.items():
-            if not (Path(sweep_dir) / "sweep.json").is_file():
+            if not (Path(sweep_dir) / "sweep.json").is_file() or (sweep_dir not in sweeps and sweep_id in sweeps_here):
                 con.execute("DELETE FROM sweeps WHERE sweep_id = ?", [sweep_id])
         for sweep_dir in sorted(sweeps - set(known_sweeps)):
             self._insert_sweep(con, Path(sweep_dir))
@@ -299,29 +248,34 @@ class Catalog:
         for run_dir in run_dirs:
             try:
                 manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-                metrics = json.loads(read_checked(run_dir, "metrics.json", sums_of(run_dir, manifest)))
-                check_shapes(run_dir, manifest, metrics)
+                check_shapes(run_dir, manifest, {"data": None, "strategy": {}, "benchmarks": []})
             except (OSError, ValueError, StoreError):
-                continue  # not a complete run directory, or a damaged one (report names it): never indexed
+                continue  # not a run directory, or its run.json damaged: nothing says which config's it is
             if manifest.get("status") != "complete":
                 continue
-            row = {**{c: manifest.get(c) for c in _RUN_COLUMNS}, "run_dir": str(run_dir.resolve())}
+            try:
+                metrics = json.loads(read_checked(run_dir, "metrics.json", sums_of(run_dir, manifest)))
+                check_shapes(run_dir, manifest, metrics)
+            except (OSError, ValueError, StoreError):  # damaged since (the catalog rebuilt): indexed without its
+                metrics = {"strategy": None, "benchmarks": []}  # metrics, so reusing or reporting it names the damage
+            row = {**{c: manifest.get(c) for c in RUN_COLUMNS}, "run_dir": str(run_dir.resolve())}
             row["symbols"] = json.dumps(row["symbols"])
-            runs[row["run_id"]] = [row[c] for c in _RUN_COLUMNS]
+            runs[row["run_id"]] = [row[c] for c in RUN_COLUMNS]
             metric_rows[row["run_id"]] = [
-                [row["run_id"], manifest.get("synthetic") is True, *[m.get(c) for c in _METRIC_COLUMNS]]
-                + [json.dumps(m.get(c)) for c in _METRIC_JSON]
+                [row["run_id"], manifest.get("synthetic") is True, *[m.get(c) for c in METRIC_COLUMNS]]
+                + [json.dumps(m.get(c)) for c in METRIC_JSON]
                 for m in [metrics["strategy"], *metrics.get("benchmarks", [])]
+                if m is not None
             ]
             file_rows[row["run_id"]] = [[row["run_id"], t, key] for t, key in file_schemas(run_dir)]
         ids = list(runs)
         _forget(con, ids)
         for start in range(0, len(ids), _ROWS_PER_STATEMENT):
             part = ids[start : start + _ROWS_PER_STATEMENT]
-            _insert_rows(con, "runs", _RUN_COLUMNS, [runs[i] for i in part])
-            metric_columns = ("run_id", "synthetic", *_METRIC_COLUMNS, *_METRIC_JSON)
-            _insert_rows(con, "metrics", metric_columns, [r for i in part for r in metric_rows[i]])
-            _insert_rows(
+            insert_rows(con, "runs", RUN_COLUMNS, [runs[i] for i in part])
+            metric_columns = ("run_id", "synthetic", *METRIC_COLUMNS, *METRIC_JSON)
+            insert_rows(con, "metrics", metric_columns, [r for i in part for r in metric_rows[i]])
+            insert_rows(
                 con, "run_files", ("run_id", "table_name", "schema_key"), [r for i in part for r in file_rows[i]]
             )
 
@@ -428,10 +382,10 @@ class Catalog:
 
         con = duckdb.connect(":memory:", config=CONNECT_CONFIG)
         try:
-            _ensure_schema(con)
+            ensure_schema(con)
             if self.db_path.exists():
                 with self._lock(write=False):
-                    _copy_tables(con, self.db_path)
+                    copy_tables(con, self.db_path)
             self._sync(con, clean=False)
             refresh_views(con, leave_out)
             seal(con, leave_out)
@@ -479,22 +433,3 @@ class Catalog:
             not (Path(d) / "sweep.json").is_file() for d in sweeps
         )
         return gone or bool(landed - runs) or bool(landed_sweeps - sweeps)
-
-
-def _copy_tables(con: Any, db_path: Path) -> None:
-    """Copy the catalog file's tables into the in-memory ``con`` when its schema is the current one."""
-    import duckdb
-
-    try:
-        con.execute(f"ATTACH '{str(db_path).replace(chr(39), chr(39) * 2)}' AS disk (READ_ONLY)")
-    except duckdb.Error:
-        return  # unreadable: rebuilt from the directories alone
-    try:
-        row = con.execute("SELECT value FROM disk.meta WHERE key = 'schema_version'").fetchone()
-        if row is not None and row[0] == str(SCHEMA_VERSION):
-            for table in ("runs", "metrics", "sweeps", "run_files"):
-                con.execute(f"INSERT INTO {table} SELECT * FROM disk.{table}")
-    except duckdb.Error:
-        pass  # an old or foreign schema: rebuilt from the directories alone
-    finally:
-        con.execute("DETACH disk")
