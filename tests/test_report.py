@@ -657,8 +657,20 @@ def test_report_of_a_sweep_id_says_how_a_sweep_gets_its_report(sweep_reports: di
         assert (
             f"{given!r} is a stored sweep's id, not a run's: a sweep's report is written by seesaw sweep CONFIG "
             "--report FILE, which shows the stored sweep again given the options it was made with "
-            f"(config {name}, --source synthetic, --engine fused)" in result.stderr
+            f"(config {name}, --source synthetic, --engine fused, --start 2008-01-01, --end 2014-12-31)"
+            in result.stderr
         )
+    hinted = result.stderr.split(f"(config {name}, ")[1].strip().rstrip(")").replace(",", "").split()
+    again = invoke(
+        "sweep",
+        str(sweep_reports["config"]),
+        *hinted,
+        "--results-dir",
+        str(sweep_reports["results"]),
+        "--format",
+        "json",
+    )
+    assert again.exit_code == 0 and json.loads(again.stdout)["reused"] is True, again.stderr  # the hint finds it
     unknown = invoke("report", "ffffffffffff", "--results-dir", str(sweep_reports["results"]), "--format", "text")
     assert unknown.exit_code == 2 and "no stored run matches run id 'ffffffffffff'" in unknown.stderr
     assert list(tmp_path.iterdir()) == []

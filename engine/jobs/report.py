@@ -147,10 +147,12 @@ def _run_dir(run: str, opts: RunOptions, env: Mapping[str, str]) -> Path:
             given = run.strip()
             _, runs = catalog.query("SELECT run_id FROM runs WHERE starts_with(run_id, ?)", [given])
             _, sweeps = catalog.query(
-                "SELECT config_name, data_source, simulator FROM sweeps WHERE starts_with(sweep_id, ?)", [given]
+                "SELECT config_name, data_source, simulator, sweep_dir FROM sweeps WHERE starts_with(sweep_id, ?)",
+                [given],
             )
             if given and sweeps and not runs:  # a sweep's id where a run's is asked for (not a prefix of several runs)
-                made = "" if len(sweeps) > 1 else " (config {}, --source {}, --engine {})".format(*sweeps[0])
+                made = "" if len(sweeps) > 1 else " (config {}, --source {}, --engine {}".format(*sweeps[0])
+                made += "" if len(sweeps) > 1 else _sweep_dates(Path(sweeps[0][3])) + ")"
                 raise StoreError(
                     f"{run!r} is a stored sweep's id, not a run's: a sweep's report is written by seesaw sweep "
                     "CONFIG --report FILE, which shows the stored sweep again given the options it was made "
@@ -165,6 +167,17 @@ def _run_dir(run: str, opts: RunOptions, env: Mapping[str, str]) -> Path:
         if rows:
             return Path(rows[0][0])
     return catalog.latest()
+
+
+def _sweep_dates(sweep_dir: Path) -> str:
+    """``, --start S --end E``: the dates a stored sweep was made with (its resolved ``config.yaml``'s), each
+    given only when set; nothing when that file cannot be read."""
+    try:
+        data = yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8"))["data"]
+        dates = {key: data[key] for key in ("start", "end") if data.get(key) is not None}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError):
+        return ""
+    return "".join(f", --{key} {value}" for key, value in dates.items())
 
 
 def report_text_job(
