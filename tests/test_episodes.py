@@ -288,6 +288,10 @@ def test_configs_are_run_and_stored_like_runs(tmp_path):
         (["--signal", "nope", "--low"], "signals: --signal 'nope' is not a signal of the config"),
         (["--signal", "corr", "--low", "--threshold", "0", "--percentile", "5"], "not both"),
         (["--signal", "corr", "--low", "--since", "2020-13-01"], "--since"),
+        (
+            ["--signal", "corr", "--low", "--since", "2099-01-01"],
+            "--since 2099-01-01: after corr's last observation, 20",
+        ),
         (["--signal", "corr", "--low", "--threshold", "nan"], "--threshold: expected a finite number, got nan"),
         (["--signal", "corr", "--high", "--threshold", "inf"], "--threshold: expected a finite number, got inf"),
     ],

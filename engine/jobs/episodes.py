@@ -192,6 +192,9 @@ def episodes_report(
     rule = _threshold(direction, threshold, percentile)
     file, cfg, provider, loaded, obs = _signal_history(config, signal, opts, env, configs)
     spec, panel = cfg.resolved_signals[signal], loaded.panel
+    if since is not None and since > obs.dates[-1].date():  # nothing could be listed: not "no episode"
+        last = obs.dates[-1].date().isoformat()
+        raise UserError(f"--since {since}: after {signal}'s last observation, {last}", expected=f"a date up to {last}")
     found, _ = find_episodes(obs, direction, rule, gap)
     notes = [*panel.notes]
     series: dict[str, tuple[str, pd.Series]] = {
