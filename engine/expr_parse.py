@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import re
 from collections.abc import Collection
 from typing import NoReturn, get_args
 
@@ -40,6 +41,8 @@ from engine.plural import counted
 
 __all__ = ["parse_condition", "parse_number"]
 
+#: A number as the language writes it: decimal digits, a point, an exponent (no 0x, 0o, 0b, '_' nor leading zeros).
+_PLAIN_NUMBER = r"(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?"
 _ARITH: dict[type[ast.operator], ArithOp] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _COMPARE_TYPES = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 _COMPARE: dict[type[ast.cmpop], CompareOp] = dict(zip(_COMPARE_TYPES, get_args(CompareOp), strict=True))
@@ -158,6 +161,8 @@ class _Converter:
         if not 1 <= offset <= len(self.text):
             return ExpressionError("expression ends unexpectedly", got=self.text)
         message = (err.msg or "invalid syntax").split(". ")[0]
+        if message.startswith("leading zeros in decimal integer literals"):  # 007: not Python's advice on octals
+            message = "a number with a leading zero is not a plain decimal"
         if message == "invalid syntax":
             token = self.text[offset - 1 : max(end - 1, offset)]
             message = f"unexpected '{token}'"
@@ -244,12 +249,21 @@ class _Converter:
         if not isinstance(value, int | float):
             what = _LITERALS.get(type(value), repr(value))
             self._fail(f"{what} is not allowed, only numbers ({self._where(node)})", got=self._source(node))
+        written = ast.get_source_segment(self.text, node) or ""
+        if not re.fullmatch(_PLAIN_NUMBER, written):  # 0x10, 0o7, 0b1, 1_000, 00.5: Python's forms, not a plain decimal
+            self._fail(
+                f"number {self._where(node)} is not a plain decimal",
+                expected="digits like 10, 0.5 or 1e-3",
+                got=written,
+            )
         try:
             number = sign * float(value)
         except OverflowError:
             number = math.inf
         if not math.isfinite(number):
             self._fail(f"number is too large ({self._where(node)})", got=self._source(node))
+        if number == 0.0 and any(ch in "123456789" for ch in written.lower().partition("e")[0]):
+            self._fail(f"number {self._where(node)} is too small: it would be read as 0", got=written)
         return number
 
     def _unary(self, node: ast.UnaryOp, depth: int) -> Expr:

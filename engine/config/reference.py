@@ -189,7 +189,9 @@ call       := "abs(" sum ")" | "crosses_above(" sum "," sum ")" | "crosses_below
 
 Names are the config's signal names and `params`. `crosses_above(x, y)` is true on t when `x > y`
 on t and `x <= y` on t−1. `clip(x, lo, hi)` is `min(max(x, lo), hi)`. A `when:` or `until:` must
-be a condition; a weight expression must be a number (`sum`). A comparison with NaN is false.
+be a condition; a weight expression must be a number (`sum`). A comparison with NaN is false. A NUMBER
+is plain decimal (`10`, `0.5`, `.5`, `1e-3`); Python's other forms (`0x10`, `0b1`, `0o7`, `1_000`, `007`) and a
+number too small to be told from 0 (`1e-400`) are refused.
 Anything else (attribute access, other calls, subscripts, lambdas, strings, names starting with
 `_`) is refused with a one-line error, as are expressions over 500 characters or 32 levels deep.
 """
