@@ -5,12 +5,16 @@ command checks these before it imports what does the work.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from engine.errors import StoreError, UserError
 
-__all__ = ["check_output", "distinct_files"]
+__all__ = ["check_html_file", "check_output", "check_png_dir", "distinct_files"]
+
+#: Suffixes of image files, which an HTML output is not.
+_IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf")
 
 
 def distinct_files(outputs: Mapping[str, Path | None], reads: Sequence[Path | None] = ()) -> None:
@@ -40,3 +44,34 @@ def check_output(output: Path) -> None:
             "the output is in a stored run's or sweep's directory, whose files it would damage; write it elsewhere",
             file=str(output),
         )
+
+
+def check_html_file(output: Path) -> None:
+    """:func:`check_output`, and refuse (StoreError) an HTML output named like an image, one that is a directory,
+    or one whose directory is missing or cannot be written."""
+    check_output(output)
+    if output.suffix.lower() in _IMAGES:
+        raise StoreError(
+            f"the output is an HTML page, not a {output.suffix} image; name it FILE.html (--png DIR writes a "
+            "report's charts as images)",
+            file=str(output),
+        )
+    if output.is_dir():
+        raise StoreError("the output is a directory; give a file name", file=str(output))
+    _check_directory(output.parent, output, "the output's")
+
+
+def check_png_dir(png_dir: Path) -> None:
+    """Refuse (StoreError) a ``--png`` directory that is a file, or that cannot be created or written."""
+    if png_dir.exists() and not png_dir.is_dir():
+        raise StoreError("--png names a file; give a directory for the charts", file=str(png_dir))
+    _check_directory(png_dir if png_dir.is_dir() else png_dir.parent, png_dir, "--png's")
+
+
+def _check_directory(directory: Path, path: Path, whose: str) -> None:
+    if not directory.is_dir():
+        raise StoreError(
+            f"{whose} directory {directory} does not exist", file=str(path), expected="an existing directory"
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise StoreError(f"{whose} directory {directory} cannot be written", file=str(path))

@@ -10,9 +10,10 @@ A swept parameter named like one of those would make two columns of one name (:f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
 
-__all__ = ["SWEEP_COLUMNS", "taken_names"]
+__all__ = ["SWEEP_COLUMNS", "numeric_columns", "taken_names"]
 
 #: What a sweep computes for every combination (``weight_<asset>`` and ``beta_<asset>`` follow).
 SWEEP_COLUMNS = ("total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "longest_drawdown_days",
@@ -28,3 +29,16 @@ def taken_names(assets: Iterable[str]) -> frozenset[str]:
     a column of that name cannot be read): what a swept parameter may not be called."""
     per_asset = (f"{prefix}_{asset}".lower() for asset in assets for prefix in ("weight", "beta"))
     return frozenset({"combo", "synthetic", "sweep_id", "filename", *SWEEP_COLUMNS, *_RANKED, *per_asset})
+
+
+def numeric_columns(sweep: Mapping[str, Any], assets: Sequence[str], traded: Collection[str]) -> list[str]:
+    """The numeric columns of the table of a sweep over ``sweep`` (the config's ``sweep:`` block), in the table's
+    order: the keys whose values are numbers, :data:`SWEEP_COLUMNS`, ``weight_<asset>`` of each of the ``traded``
+    assets and ``beta_<asset>`` of every asset: what ``--sort`` and ``--heatmap-metric`` may name."""
+    keys = [k for k, v in sweep.items() if isinstance(v, Mapping) or all(_is_number(x) for x in v)]
+    weights = [f"weight_{a}" for a in assets if a in traded]
+    return [*keys, *SWEEP_COLUMNS, *weights, *(f"beta_{a}" for a in assets)]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

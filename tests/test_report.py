@@ -648,6 +648,34 @@ def test_sweep_report_errors_come_before_the_sweep_runs(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sort", "foo"], "--sort: cannot sort by 'foo' (columns: window, cut, execution.lag, total_return,"),
+        (["--sort", "dsr"], "--sort: cannot sort by 'dsr'"),  # the top rows' statistic, not the table's
+        (["--heatmap", "window,nosuch", "--output", "{tmp}/h.html"], "y 'nosuch' is not a sweep key (keys: window,"),
+        (["--heatmap", "window,window", "--output", "{tmp}/h.html"], "expected two different sweep keys"),
+        (["--heatmap", "window,cut", "--heatmap-metric", "dsr", "--output", "{tmp}/h.html"],
+         "--heatmap-metric: unknown metric 'dsr' (columns: window, cut, execution.lag, total_return,"),
+        (["--heatmap", "window,cut", "--output", "{tmp}/missing/h.html"], "the output's directory"),
+        (["--heatmap", "window,cut", "--output", "{tmp}"], "the output is a directory"),
+        (["--heatmap", "window,cut", "--output", "{tmp}/h.png"], "the output is an HTML page, not a .png image"),
+    ],
+)  # fmt: skip
+def test_a_sweeps_table_options_are_refused_before_it_runs(
+    sweep_reports: dict, tmp_path: Path, args: list[str], message: str
+) -> None:
+    """--sort, --heatmap and its metric and file are known wrong from the config and the file system: refused
+    before any data is loaded or any chunk computed, not after the sweep ran and was stored."""
+    results = tmp_path / "results"  # never created: the error comes first
+    argv = [a.format(tmp=tmp_path) for a in args]
+    result = invoke("sweep", str(sweep_reports["config"]), "--results-dir", str(results), *argv)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: ") and message in line, result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_report_of_a_sweep_id_says_how_a_sweep_gets_its_report(sweep_reports: dict, tmp_path: Path) -> None:
     sweep_id, name = sweep_reports["sweep"]["sweep"]["sweep_id"], sweep_reports["sweep"]["sweep"]["config_name"]
     for given in (sweep_id, sweep_id[:6]):

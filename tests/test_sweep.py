@@ -533,7 +533,7 @@ def test_a_swept_parameter_may_not_take_the_name_of_a_column_of_the_table(small,
     import io
 
     from engine.metrics.row_stats import ROW_STATS
-    from engine.sweep_columns import taken_names
+    from engine.sweep_columns import numeric_columns, taken_names
 
     args = ["--results-dir", str(tmp_path), "--format", "csv", "--top", "3", "--reps", "100"]
     sweep = invoke("sweep", str(small[0]), *args)
@@ -542,8 +542,11 @@ def test_a_swept_parameter_may_not_take_the_name_of_a_column_of_the_table(small,
     keys = set(small[1].sweep)
     taken = taken_names(["us", "hk"])
     assert {c.lower() for c in header if c not in keys} == taken - {"sweep_id", "filename"}  # the store's view's
-    stored = pd.read_parquet(next(tmp_path.glob("small_sweep/sweeps/*/combos.parquet"))).columns
+    table = pd.read_parquet(next(tmp_path.glob("small_sweep/sweeps/*/combos.parquet")))
+    stored = table.columns
     assert {c.lower() for c in stored if c not in keys} <= taken - set(ROW_STATS)
+    numeric = [c for c in stored if c != "combo" and pd.api.types.is_numeric_dtype(table[c])]
+    assert numeric_columns(small[1].sweep, ["us", "hk"], small[1].traded_assets) == numeric  # what --sort may name
     query = invoke(
         "runs", "query", "SELECT * FROM sweep_combos LIMIT 1", "--results-dir", str(tmp_path), "--format", "json"
     )

@@ -44,7 +44,8 @@ from engine.cli.options import (
     user_errors,
 )
 from engine.errors import UserError
-from engine.output_paths import check_output, distinct_files
+from engine.output_paths import check_html_file, distinct_files
+from engine.sweep_columns import numeric_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,7 +105,7 @@ def report_target(
     heatmap's ``output``; the Chromium for ``--png`` (None without)."""
     distinct_files({"--output": output, "--report": report}, [config])
     if output is not None:
-        check_output(output)  # the heatmap's file, not over the store's
+        check_html_file(output)  # the heatmap's file: HTML, where it can be written, not over the store's
     if png is not None and report is None:
         raise UserError("--png goes with --report FILE (the images are the report's charts)")
     if report_rows is not None and report is None:
@@ -130,6 +131,24 @@ def _heatmap_pair(heatmap: str | None, output: Path | None, metric: str | None) 
     if output is None:
         raise UserError("--heatmap needs --output FILE.html")
     return pair[0], pair[1]
+
+
+def check_table_options(cfg: Any, *, sort: str, pair: tuple[str, str] | None, metric: str | None) -> None:
+    """Refuse, before the sweep runs, a ``--sort`` or ``--heatmap-metric`` that is not a numeric column of its
+    table, and ``--heatmap`` keys that are not two of its sweep keys (each said again when the table is read)."""
+    columns = numeric_columns(cfg.sweep, list(cfg.assets), cfg.traded_assets)
+    if sort not in columns:
+        raise UserError(f"--sort: cannot sort by {sort!r} (columns: {', '.join(columns)})")
+    if pair is None:
+        return
+    keys = list(cfg.sweep)
+    for name, what in zip(pair, ("x", "y"), strict=True):
+        if name not in keys:
+            raise UserError(f"--heatmap: {what} {name!r} is not a sweep key (keys: {', '.join(keys)})")
+    if pair[0] == pair[1]:
+        raise UserError("--heatmap: expected two different sweep keys, as A,B")
+    if metric is not None and metric not in columns:
+        raise UserError(f"--heatmap-metric: unknown metric {metric!r} (columns: {', '.join(columns)})")
 
 
 @contextmanager
@@ -207,7 +226,10 @@ def sweep(
         sopts = SweepOptions(max_combos, chunk_size, resume, check_cluster(cluster), workers=workers, simulator=sim)
         with _progress_bar(err) as progress:
             now, say = dt.datetime.now(dt.UTC), functools.partial(err.print, markup=False)
-            outcome = run_sweep(config, opts, sopts, env=env, now=now, progress=progress, say=say, stage=stop.at)
+            check = functools.partial(check_table_options, sort=sort, pair=pair, metric=heatmap_metric)
+            outcome = run_sweep(
+                config, opts, sopts, env=env, now=now, progress=progress, say=say, stage=stop.at, check=check
+            )
         _exit_if_stopped(outcome, err)
     with user_errors(stop.stored(outcome.sweep_dir)), compile_notice():
         rows = sweep_top(outcome, opts, env=env, sort=sort, top=top, reps=reps)

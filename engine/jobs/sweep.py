@@ -464,8 +464,10 @@ def run_sweep(
     progress: ProgressFn | None = None,
     say: Callable[[str], None] | None = None,
     stage: Callable[[str, Path], None] | None = None,
+    check: Callable[[StrategyConfig], None] | None = None,
 ) -> SweepOutcome:
-    """``seesaw sweep``: resolve the command line, load the data, run or reuse, index the result."""
+    """``seesaw sweep``: resolve the command line, load the data, run or reuse, index the result; ``check``: the
+    command's own checks of the loaded config (its table options), before any data is loaded."""
     providers: dict = {}
     catalog = catalog_for(opts, env)
 
@@ -474,6 +476,8 @@ def run_sweep(
 
     def resolve(cfg: StrategyConfig) -> StrategyConfig:
         catalog.check_name(cfg.name, str(path))
+        if check is not None:
+            check(cfg)
         return resolve_data(cfg, opts, env)
 
     outcome = sweep_job(

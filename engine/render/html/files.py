@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import StoreError
-from engine.output_paths import check_output
+from engine.output_paths import check_html_file, check_png_dir
 from engine.render.html.page import SYNTHETIC_BANNER, Report
 from engine.store.rundir import write_atomic
 
@@ -53,19 +53,14 @@ def report_target(output: Path, png_dir: Path | None, env: Mapping[str, str]) ->
     stored run or sweep (written over, the run would be damaged: :func:`engine.output_paths.check_output`);
     ``--png`` naming the output itself, or without Chromium.
     """
-    check_output(output)
     if png_dir is not None and png_dir.resolve() == output.resolve():
         raise StoreError(
             "--png names the report's own file; give the charts a directory of their own", file=str(output)
         )
-    if output.is_dir():
-        raise StoreError("the output is a directory; give a file name", file=str(output))
-    if not output.parent.is_dir():
-        raise StoreError(
-            f"the output's directory {output.parent} does not exist", file=str(output), expected="an existing directory"
-        )
+    check_html_file(output)
     if png_dir is None:
         return None
+    check_png_dir(png_dir)
     browser = find_chromium(env)
     if browser is None:
         why = (
