@@ -133,6 +133,23 @@ def _heatmap_pair(heatmap: str | None, output: Path | None, metric: str | None) 
     return pair[0], pair[1]
 
 
+def _before_any_work(
+    config: Path,
+    sort: str,
+    heatmap: str | None,
+    metric: str | None,
+    output: Path | None,
+    report: Path | None,
+    png: Path | None,
+    report_rows: int | None,
+) -> tuple[tuple[str, str] | None, str | None, Callable[[Any], None]]:
+    """The options checked before any work: (the --heatmap keys, the Chromium for --png, the check of the table
+    options against the config once it is loaded, :func:`check_table_options`)."""
+    pair = _heatmap_pair(heatmap, output, metric)
+    browser = report_target(report, png, report_rows=report_rows, config=config, output=output)
+    return pair, browser, functools.partial(check_table_options, sort=sort, pair=pair, metric=metric)
+
+
 def check_table_options(cfg: Any, *, sort: str, pair: tuple[str, str] | None, metric: str | None) -> None:
     """Refuse, before the sweep runs, a ``--sort`` or ``--heatmap-metric`` that is not a numeric column of its
     table, and ``--heatmap`` keys that are not two of its sweep keys (each said again when the table is read)."""
@@ -217,8 +234,7 @@ def sweep(
 
     env, err, stop = dict(os.environ), err_console(), _Stopped(force)
     with user_errors(stop), compile_notice():
-        pair = _heatmap_pair(heatmap, output, heatmap_metric)
-        browser = report_target(report, png, report_rows=report_rows, config=config, output=output)  # before any work
+        pair, browser, check = _before_any_work(config, sort, heatmap, heatmap_metric, output, report, png, report_rows)
         vectorbt, sim = sweep_engines(engine.value)
         opts = run_options(
             source, data_dir, start, end, results_dir, EngineChoice(vectorbt), store, force, cache_dir, offline
@@ -226,7 +242,6 @@ def sweep(
         sopts = SweepOptions(max_combos, chunk_size, resume, check_cluster(cluster), workers=workers, simulator=sim)
         with _progress_bar(err) as progress:
             now, say = dt.datetime.now(dt.UTC), functools.partial(err.print, markup=False)
-            check = functools.partial(check_table_options, sort=sort, pair=pair, metric=heatmap_metric)
             outcome = run_sweep(
                 config, opts, sopts, env=env, now=now, progress=progress, say=say, stage=stop.at, check=check
             )
