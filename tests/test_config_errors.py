@@ -123,6 +123,21 @@ CASES = {
         "HK: {symbol",
         "asset names 'hk' and 'HK' differ only in case, which the results store's SQL does not tell apart",
     ),
+    "a signal named like an asset, which an of: reference would name both": Case(
+        "  mom: {fn: relative_momentum",
+        "  us: {fn: momentum, a: hk, window: 5}\n  mom: {fn: relative_momentum",
+        "signals.us",
+        "us: {fn: momentum",
+        "signal 'us' has the name of an asset; a signal's of: names a signal or an asset, so names must be unique",
+    ),
+    "two swept parameters whose names differ only in case": Case(
+        "costs: {fee_bps: 5, slippage_bps: 5}\n",
+        "costs: {fee_bps: 5, slippage_bps: 5}\nparams: {cut: 0.2, Cut: 0.1}\n"
+        "sweep: {cut: [0.1, 0.2], Cut: [0.1, 0.3]}\n",
+        "sweep.Cut",
+        "sweep: {cut",
+        "sweep keys 'cut' and 'Cut' differ only in case, which the results store's SQL does not tell apart",
+    ),
     "two benchmarks whose names differ only in case": Case(
         "costs: {fee_bps: 5, slippage_bps: 5}\n",
         "costs: {fee_bps: 5, slippage_bps: 5}\nbenchmarks:\n  - {name: Mix, weights: {us: 1.0}}\n"

@@ -56,6 +56,15 @@ def check_names(cfg: StrategyConfig) -> None:
             if section in _OWN_COLUMNS:
                 _check_not_a_column(section, name, f"{section}.{name}")
                 _check_unlike(seen, section[:-1], name, f"{section}.{name}")
+    for name in cfg.signals:
+        if name in cfg.assets:  # an of: reference would name both
+            raise ConfigError(
+                f"signal {name!r} has the name of an asset; a signal's of: names a signal or an asset, so names "
+                "must be unique",
+                path=f"signals.{name}",
+                expected="a name that is not an asset's",
+                got=name,
+            )
     for name in cfg.params:
         if name in cfg.signals:
             raise ConfigError(

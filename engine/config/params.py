@@ -334,7 +334,17 @@ def check_sweep(cfg: StrategyConfig) -> None:
             got="execution.rebalance.band",
         )
     taken = taken_names(cfg.assets)
+    seen: dict[str, str] = {}  # lower case: as written
     for key in cfg.sweep:
+        other = seen.setdefault(key.lower(), key)
+        if other != key:  # two columns of the table the results store's SQL reads as one
+            raise ConfigError(
+                f"sweep keys {other!r} and {key!r} differ only in case, which the results store's SQL does not "
+                "tell apart",
+                path=f"sweep.{key}",
+                expected="names that differ in more than case",
+                got=key,
+            )
         if key.lower() in taken:
             raise ConfigError(
                 f"sweep key {key!r} is the name of a column of the sweep's table (a metric, combo, synthetic, "

@@ -106,7 +106,8 @@ parameters. Parameters named `a`/`b` name assets. `of` (the transforms: `sma`, `
 then the input; a signal-only asset such as `^VIX` can be read this way, or through `level`, without
 being traded. Warm-ups add up along `of`: `{fn: zscore, of: mom, window: 20}` over a 63-row `mom`
 needs 19 + 63 rows. A reference must name a signal or an asset, never the signal itself, and
-references may not form a cycle. Built in (`strategies/`):
+references may not form a cycle; so that a reference names one thing, no signal has an asset's name.
+Built in (`strategies/`):
 
 {signal_table}
 
