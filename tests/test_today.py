@@ -211,6 +211,12 @@ def test_a_clock_before_the_decision_date_is_warned_of() -> None:
         f"decided as of {row['as_of']}, after the clock (2021-03-01): --now only judges whether the data is "
         "stale; to see what the config said on 2021-03-01, pass --end 2021-03-01" in row["warnings"]
     )
+    assert invoke(*args, "--end", "2021-03-01").exit_code == 0  # the advice is taken
+    for clock in ("2019-06-01", "2020-01-02"):  # no --end shows a day up to the first simulated date
+        (early,) = today_json(*args, "--now", clock)
+        [said] = [w for w in early["warnings"] if "after the clock" in w]
+        assert said.endswith(f"no --end shows {clock}: the config's first simulated date is 2020-01-02"), said
+        assert invoke(*args, "--end", clock).exit_code == 2
 
 
 @pytest.mark.parametrize(

@@ -102,7 +102,8 @@ def today_configs(
                 source=loaded.panel.source,
                 now=now,
                 data=data,
-                warnings=_warnings(found, data, loaded, cfg) + _clock_warning(found, now),
+                warnings=_warnings(found, data, loaded, cfg)
+                + _clock_warning(found, now, loaded.panel.dates[loaded.start].date()),
                 execution=_execution(cfg),
             )
         )
@@ -144,14 +145,19 @@ def _series_states(
     return tuple(out)
 
 
-def _clock_warning(found: Today, now: dt.datetime) -> tuple[str, ...]:
-    """A clock (``--now``) before the decision date: it judges staleness only, it does not cut the data."""
+def _clock_warning(found: Today, now: dt.datetime, first: dt.date) -> tuple[str, ...]:
+    """A clock (``--now``) before the decision date: it judges staleness only, it does not cut the data; before
+    ``first``, its first simulated date (after the signals' warm-up), the config said nothing on that day."""
     day = now.astimezone(dt.UTC).date()
     if found.as_of <= day:
         return ()
+    then = (
+        f"to see what the config said on {day}, pass --end {day}"
+        if day > first  # --end must come after the start
+        else f"no --end shows {day}: the config's first simulated date is {first}"
+    )
     return (
-        f"decided as of {found.as_of}, after the clock ({day}): --now only judges whether the data is stale; "
-        f"to see what the config said on {day}, pass --end {day}",
+        f"decided as of {found.as_of}, after the clock ({day}): --now only judges whether the data is stale; {then}",
     )
 
 
