@@ -77,6 +77,8 @@ class Comparison:
     notes: tuple[str, ...] | list[str] = ()
     #: how the runs' data differ when ``--allow-mixed`` let them be compared (None: the same data)
     mixed: str | None = None
+    #: the bootstrap resamples of the Sharpe interval, P(SR>ref) and SPA
+    reps: int = 2000
 
 
 def _switch_dates(weights: pd.DataFrame) -> list[pd.Timestamp]:
@@ -142,6 +144,7 @@ def compare_runs(
         curves=measured,
         notes=notes,
         mixed=mixed,
+        reps=reps,
     )
 
 

@@ -524,6 +524,21 @@ def test_the_readme_main_job_compares_every_shipped_config_on_synthetic_data(tmp
         assert rows[name]["sharpe"] == rel(metrics["strategy"]["sharpe"], 1e-12), name
 
 
+def test_json_keeps_every_note_of_the_caption_and_the_resamples(tmp_path: Path) -> None:
+    """JSON carries what the numbers rest on, as Markdown does: the statistics' definitions and settings (the
+    resamples, the seed, DSR's number of trials), the regime, the runs' assumptions; with --top 1 too."""
+    corr = str(REPO / "configs" / "corr_breakdown.yaml")
+    args = ["compare", str(REPO / "configs" / "buy_hold_us.yaml"), corr, "--source", "synthetic", "--reps", REPS]
+    args += ["--results-dir", str(tmp_path / "results"), "--regime", "corr > 0.5", "--regime-config", corr]
+    doc = json.loads(ok(*args, "--top", "1", "--format", "json"))
+    markdown = ok(*args, "--top", "1", "--format", "markdown").split("\n\n", 1)[1].splitlines()
+    assert doc["resamples"] == int(REPS) and doc["notes"] and set(doc["notes"]) <= set(markdown)
+    said = " ".join(doc["notes"])
+    for words in (f"{REPS} resamples, seed 20250120", "expected from 2 strategies", "Regime '(corr > 0.5)': ",
+                  "Assumption", "Hansen's SPA test", "SYNTHETIC DATA"):  # fmt: skip
+        assert words in said, words
+
+
 def _two_runs(tmp_path: Path, second: str, **edits: str) -> str:
     """Run buy_hold_us and an edited copy of ``second`` on synthetic data; return both run ids."""
     results = tmp_path / "results"

@@ -470,8 +470,9 @@ def compare_csv(rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = Non
 
 
 def compare_json(c: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str] | None = None) -> str:
-    """JSON: the window, reference, SPA p-values, the notes under the table and one object per row
-    (fractions); ``keys``: only these ``--columns`` in each row (:func:`narrow_rows`)."""
+    """JSON: the window, reference, SPA p-values, the bootstrap's resamples, every note under the table (as
+    the Markdown caption: the statistics' definitions and settings, the runs' assumptions; a run's warnings
+    first) and one object per row (fractions); ``keys``: only these ``--columns`` in each row (:func:`narrow_rows`)."""
     return dumps_json(
         {
             "first": str(c.first.date()),
@@ -480,7 +481,8 @@ def compare_json(c: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str] | N
             "data_fingerprints": list(c.fingerprints),
             "synthetic": c.synthetic,
             "spa": c.spa,
-            "notes": list(c.notes),
+            "resamples": c.reps,
+            "notes": compare_caption(c, c.reps, rows),
             "rows": narrow_rows(rows, keys),
         }
     )
