@@ -591,9 +591,14 @@ def test_sweep_report_is_pure_and_cuts_the_table(sweep_reports: dict) -> None:
     assert "No heatmap: the sort column label is not a number" in by_text.html and list(by_text.figures) == ["pbo"]
     one_key = dataclasses.replace(outcome, keys=("window",))
     assert (
-        "No heatmap: a heatmap needs two numeric sweep keys"
+        "No heatmap here: the report draws them over two numeric sweep keys, and this sweep has window "
+        "(12 combinations; see the tables). --heatmap A,B --output FILE.html draws one over any two keys."
         in sweep_report(one_key, rows, sort="sharpe", reps=200, config_text="").html
     )
+    single = dataclasses.replace(one_key, table=outcome.table.head(1))  # one combination: no "1 combinations"
+    page = sweep_report(single, rows.head(1), sort="sharpe", reps=200, config_text="").html
+    assert "(1 combination; see the tables)" in page and "The best 1 of 1 combination by sharpe" in page
+    assert "1 combinations" not in page
 
 
 def test_a_walkforward_is_shown_only_for_the_same_config_and_data(sweep_reports: dict) -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from engine.errors import UserError
 from engine.metrics.specs import LOWER_IS_BETTER
+from engine.plural import counted
 
 if TYPE_CHECKING:
     from engine.store.sweeps import SweepOutcome
@@ -81,8 +82,7 @@ def heatmap_page(outcome: SweepOutcome, x: str, y: str, metric: str) -> str:
     section = Section("heatmap", f"{metric} over {x} × {y}", figure_html(fig, "fig-heatmap", tall=True))
     man = outcome.manifest
     source = f"{man['data_source']}{' (SYNTHETIC)' if outcome.synthetic else ''}"
-    subtitle = (
-        f"{source} data, {man['start']} → {man['end']}; {man['combinations']:,} combinations, sweep {man['sweep_id']}"
-    )
+    tried = counted(int(man["combinations"]), "combinations")
+    subtitle = f"{source} data, {man['start']} → {man['end']}; {tried}, sweep {man['sweep_id']}"
     banner = SYNTHETIC_BANNER if outcome.synthetic else None
     return page_html(f"Seesaw sweep heatmap: {outcome.cfg.name}", [section], banner=banner, subtitle=subtitle)

@@ -138,7 +138,7 @@ def _all_table(outcome: SweepOutcome, sort: str, max_rows: int) -> str:
     html = table_html(headers, body, table_id="combinations", scroll=True, sortable=True, sorted_by=(sort, order))
     left = len(table) - len(shown)
     lines = [
-        f"The best {len(shown):,} of {len(table):,} combinations by {sort}"
+        f"The best {len(shown):,} of {counted(len(table), 'combinations')} by {sort}"
         + (f" ({left:,} left out: --report-rows N shows more)" if left else " (all of them)")
         + ", from combos.parquet. Click a column header to sort by it, again to reverse; empty values stay last. "
         "combo: the combination's number in grid order (the last key varies fastest). All combinations: "
@@ -153,8 +153,9 @@ def _heatmaps(outcome: SweepOutcome, sort: str, figures: dict[str, go.Figure]) -
         return notice(f"No heatmap: the sort column {sort} is not a number (sort by a metric, e.g. --sort sharpe).")
     if not pairs:
         return notice(
-            f"No heatmap: a heatmap needs two numeric sweep keys, and this sweep has "
-            f"{', '.join(outcome.keys)} ({len(outcome.table):,} combinations; see the tables)."
+            f"No heatmap here: the report draws them over two numeric sweep keys, and this sweep has "
+            f"{', '.join(outcome.keys)} ({counted(len(outcome.table), 'combinations')}; see the tables). "
+            "--heatmap A,B --output FILE.html draws one over any two keys."
         )
     shown = pairs[:MAX_HEATMAPS]
     best = "lowest" if sort in LOWER_IS_BETTER else "highest"
@@ -263,6 +264,6 @@ def sweep_report(
     ]
     man = outcome.manifest
     title = f"Seesaw sweep report: {outcome.cfg.name}"
-    subtitle = f"sweep {man['sweep_id']} · {total:,} combinations · {man['start']} → {man['end']}"
+    subtitle = f"sweep {man['sweep_id']} · {counted(total, 'combinations')} · {man['start']} → {man['end']}"
     html = page_html(title, sections, banner=SYNTHETIC_BANNER if outcome.synthetic else None, subtitle=subtitle)
     return Report(title=title, html=html, figures=figures)
