@@ -57,8 +57,10 @@ def parse_duration(text: str, option: str) -> pd.DateOffset:
     <DateOffset: years=5>
     """
     found = _DURATION.match(text.strip().lower())
-    if not found or int(found.group(1)) == 0:
+    if not found:
         raise UserError(f"{option}: expected a duration such as 5y, 18m or 90d, got {text!r}")
+    if int(found.group(1)) == 0:
+        raise UserError(f"{option}: a duration must be longer than 0, got {text!r}", expected="such as 5y, 18m or 90d")
     count, unit = int(found.group(1)), found.group(2)
     limit = {"y": MAX_DURATION_YEARS, "m": 12 * MAX_DURATION_YEARS, "d": 366 * MAX_DURATION_YEARS}[unit]
     if count > limit:

@@ -151,6 +151,7 @@ def test_too_many_combinations_is_refused(small) -> None:
         ("{execution.lag: [0, 1]}", "sweep.execution.lag[0]", "allow_same_bar"),
         ("{data.start: [2010-01-01]}", "sweep.data.start", "cannot be swept: it changes the data or the"),
         ("{signals.rel.a: [hk]}", "sweep.signals.rel.a", "unknown argument"),
+        ("{signals.nosig.window: [60, 90]}", "sweep.signals.nosig.window", "unknown signal 'nosig' (known: corr, rel)"),
         ("{sizing.target_vol: [0.1]}", "sweep.sizing.target_vol", "the config has none"),
         ("{execution.rebalance.band: [0.1]}", "sweep.execution.rebalance.band", "varies a rebalancing band"),
         (
@@ -1368,6 +1369,9 @@ def test_walk_forward_folds_leave_no_date_untested() -> None:
     def d(text: str) -> pd.DateOffset:
         return parse_duration(text, "--x")
 
+    for zero in ("0y", "0m", "0d"):  # the form of a duration, but none: said so, not that the form is wrong
+        with pytest.raises(UserError, match=f"--x: a duration must be longer than 0, got '{zero}'"):
+            d(zero)
     dates = pd.bdate_range("2002-01-31", "2006-12-29")
     made = folds(dates, d("1m"), d("1m"), d("1m"))
     covered = np.concatenate([np.arange(f.test[0], f.test[1] + 1) for f in made])

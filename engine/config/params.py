@@ -102,7 +102,9 @@ def sweep_target(cfg: StrategyConfig, key: str) -> tuple[str, ...]:
                 got=key,
             )
         return parts
-    if len(parts) == 3 and parts[0] == "signals" and parts[1] in cfg.signals:
+    if len(parts) == 3 and parts[0] == "signals":
+        if parts[1] not in cfg.signals:
+            raise ConfigError(unknown("signal", parts[1], list(cfg.signals)), path=f"sweep.{key}", got=key)
         fn = cfg.signals[parts[1]].get("fn")
         sdef = get_signal(str(fn))
         names = (*sdef.asset_params, *sdef.signal_params)  # a sweep varies numbers and options, not what is read
