@@ -181,6 +181,10 @@ class _Builder:
                 node,
                 node.value,
             )
+        if node.tag == _STD + "bool" and self.loader.resolve(yaml.ScalarNode, node.value, (True, False)) != node.tag:
+            raise self.error(  # !!bool yes: YAML 1.1's words, which the plain form refuses too
+                f"{node.value!r} is not a valid !!bool value; expected true or false", path, node, node.value
+            )
         try:
             return self.loader.construct_object(node, deep=True)
         except Exception:  # PyYAML raises ValueError, KeyError, ... for a bad explicit tag
@@ -190,8 +194,12 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: tuple[str | int, ...]) -> dict[str, Any]:
         seen: set[str] = set()
+        merges = 0
         for key_node, _ in node.value:
             if key_node.tag == _STD + "merge":
+                merges += 1
+                if merges > 1:  # a repeated key like any other (one <<: takes a list to merge several)
+                    raise self.error("duplicate key '<<' (merge several mappings with <<: [*a, *b])", path, key_node)
                 continue
             key = self._key(key_node, path)
             if key in seen:

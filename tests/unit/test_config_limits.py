@@ -139,7 +139,9 @@ def test_explicit_tags_are_refused_at_their_path(tmp_path: Path, value: str, tag
     assert repr(tag) in err.message
 
 
-@pytest.mark.parametrize("value", ["!!float abc", "!!int abc", "!!int 1.5", "!!bool maybe"])
+@pytest.mark.parametrize(
+    "value", ["!!float abc", "!!int abc", "!!int 1.5", "!!bool maybe", "!!bool yes", "!!bool off", "!!bool 'No'"]
+)
 def test_bad_value_for_a_plain_tag_is_refused(tmp_path: Path, value: str) -> None:
     err = _error(tmp_path, f"name: x\ninitial_cash: {value}\n")
     assert err.path == "initial_cash"
@@ -186,6 +188,16 @@ def test_keys_must_be_names(tmp_path: Path, text: str, path: str | None) -> None
 def test_duplicate_key_is_still_refused(tmp_path: Path) -> None:
     err = _error(tmp_path, "name: x\nname: y\n")
     assert (err.path, err.line) == ("name", 2)
+
+
+def test_a_repeated_merge_key_is_a_duplicate_key_and_a_list_of_merges_still_reads(tmp_path: Path) -> None:
+    """Two ``<<:`` in one mapping are a repeated key, which PyYAML merged both of; ``<<: [*a, *b]`` is YAML's
+    way to merge several (the first wins a key both hold)."""
+    base = "a: &a {fee_bps: 5}\nb: &b {fee_bps: 1, slippage_bps: 2}\n"
+    err = _error(tmp_path, base + "c:\n  <<: *a\n  <<: *b\n")
+    assert (err.path, err.line) == ("c", 5) and "duplicate key '<<'" in err.message
+    data, _ = read_yaml(_write(tmp_path, base + "c:\n  <<: [*a, *b]\n"))
+    assert data["c"] == {"fee_bps": 5, "slippage_bps": 2}
 
 
 # ---- messages --------------------------------------------------------------------------------------------------
