@@ -123,6 +123,20 @@ CASES = {
         "HK: {symbol",
         "asset names 'hk' and 'HK' differ only in case, which the results store's SQL does not tell apart",
     ),
+    "a weight expression of numbers only, a short in a cash account": Case(
+        "otherwise: {us: 0.5, hk: 0.5}",
+        'otherwise: {us: 0.5, hk: "-0.4"}',
+        "rules[2].otherwise.hk",
+        "otherwise: {us: 0.5",
+        "weight -0.4 is a short; shorting needs a margin account",
+    ),
+    "a weight expression of numbers only, over 1 with the rest": Case(
+        "otherwise: {us: 0.5, hk: 0.5}",
+        'otherwise: {us: rest, hk: "0.7 * 2"}',
+        "rules[2].otherwise",
+        "otherwise: {us: rest",
+        "weights sum to 1.4; expected at most 1",
+    ),
     "a signal named like an asset, which an of: reference would name both": Case(
         "  mom: {fn: relative_momentum",
         "  us: {fn: momentum, a: hk, window: 5}\n  mom: {fn: relative_momentum",

@@ -8,9 +8,11 @@ offending value, e.g. ``rules[1].when`` or ``signals.corr.window``.
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from collections.abc import Mapping
 
+import numpy as np
 from pydantic import ValidationError
 
 from engine import expr
@@ -204,16 +206,20 @@ def _check_signal_numbers(params: Mapping[str, object], base: str) -> None:
 def _check_weights(
     weights: Mapping[str, float | str], cfg: StrategyConfig, path: str, *, max_gross: float | None = None
 ) -> None:
-    """Assets exist; at most one ``rest``; expressions parse as numbers; the numbers are >= 0 and sum to at
-    most 1, or, in a margin account (``max_gross``, docs/shorts.md), their absolute values sum to at most it."""
-    for asset, value in weights.items():
+    """Assets exist; at most one ``rest``; expressions parse as numbers; the numbers, and the expressions of
+    numbers and params only (the same on every date: ``"-0.4"``), are >= 0 and sum to at most 1, or, in a
+    margin account (``max_gross``, docs/shorts.md), their absolute values sum to at most it."""
+    weights = dict(weights)
+    for asset, value in list(weights.items()):
         if asset not in cfg.assets:
             raise ConfigError(unknown("asset", asset, cfg.assets), path=f"{path}.{asset}", got=asset)
         if isinstance(value, str) and value != REST:
             try:
-                expr.parse_number(value, known=[*cfg.signals, *cfg.params])
+                tree = expr.parse_number(value, known=[*cfg.signals, *cfg.params])
             except ExpressionError as exc:
                 raise exc.located(path=f"{path}.{asset}") from None
+            if expr.names(tree) <= set(cfg.params):  # a constant: checked as the number it is
+                weights[asset] = value = _constant_weight(tree, value, cfg, f"{path}.{asset}")
         if not isinstance(value, str) and value < 0 and max_gross is None:
             raise ConfigError(
                 f"weight {value:g} is a short; shorting needs a margin account (execution.max_gross, docs/shorts.md)",
@@ -251,6 +257,15 @@ def _check_weights(
             expected="sum of weights <= 1",
             got=total,
         )
+
+
+def _constant_weight(tree: expr.Expr, text: str, cfg: StrategyConfig, path: str) -> float:
+    """The value of a weight expression of numbers and params only, refused when it is not finite."""
+    with np.errstate(all="ignore"):
+        value = float(expr.evaluate(tree, cfg.params))
+    if not math.isfinite(value):
+        raise ConfigError(f"weight {text!r} is {value} on every date", path=path, expected="a finite weight", got=text)
+    return value
 
 
 def check_rules(cfg: StrategyConfig) -> None:
