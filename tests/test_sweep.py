@@ -701,6 +701,34 @@ def test_resume_finishes_a_stopped_forced_run_of_a_stored_sweep(small, tmp_path:
     pd.testing.assert_frame_equal(pd.read_parquet(stored / "combos.parquet"), first)
 
 
+def test_ctrl_c_says_whether_the_walkforward_was_stored(tmp_path: Path, monkeypatch) -> None:
+    """Ctrl-C while the folds run stores nothing ('stopped'); once the stitched run is stored (while it is read
+    back to be shown) it says where, and that the same command shows it, as a sweep does."""
+    import engine.jobs.walkforward as job
+
+    path = tmp_path / "walk.yaml"
+    path.write_text(WALK, encoding="utf-8")
+    args = ["walkforward", str(path), "--train", "3y", "--test", "1y", "--results-dir", str(tmp_path / "r")]
+
+    def stop(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(job, "run_planned", stop)
+    early = invoke(*args)
+    monkeypatch.undo()
+    assert (early.exit_code, early.stderr.strip()) == (130, "stopped (Ctrl-C)") and not (tmp_path / "r").exists()
+    for force in ([], ["--force"], []):
+        monkeypatch.setattr(job, "load_walkforward", stop)
+        late = invoke(*args, *force)
+        monkeypatch.undo()
+        [stored] = sorted(tmp_path.glob("r/*_walkforward/2*"))[-1:]  # the newest run
+        without = " without --force" if force else ""
+        said = f"stopped (Ctrl-C); the walk-forward is stored in {stored}: the same command{without} shows it"
+        assert (late.exit_code, late.stderr.strip()) == (130, said)
+    again = invoke(*args, "--format", "json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["run_dir"] == str(stored)
+
+
 @pytest.mark.parametrize("when", ["before it is stored", "once it is stored"])
 def test_ctrl_c_after_the_chunks_says_whether_the_sweep_was_stored(small, tmp_path: Path, monkeypatch, when) -> None:
     """Ctrl-C while the overfitting statistics are computed leaves every chunk kept (--resume finishes it); Ctrl-C

@@ -86,8 +86,8 @@ def walkforward(
     from engine.jobs.chunk_workers import check_cluster, cluster_evaluator, default_workers, thread_evaluator
     from engine.jobs.walkforward import walkforward_job
 
-    env = dict(os.environ)
-    with user_errors(), compile_notice():
+    env, stored = dict(os.environ), list[Path]()
+    with user_errors(lambda: _stopped(stored, force)), compile_notice():
         browser = report_target(report, png, config=config)  # refuse before running anything
         check_cluster(cluster)
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline)
@@ -103,6 +103,7 @@ def walkforward(
             chunk_size=chunk_size,
             evaluate=cluster_evaluator(cluster) if cluster else thread_evaluator(workers or default_workers()),
             now=dt.datetime.now(dt.UTC),
+            stored=stored.append,
         )
         run_dir = shown.run_dir  # computed or reused: what is shown is what is stored
         written: list[Path] = []
@@ -111,6 +112,14 @@ def walkforward(
 
             written = walkforward_report_job(run_dir, output=report, png_dir=png, browser=browser)
     _write_output(shown, written, format)
+
+
+def _stopped(stored: list[Path], force: bool) -> str:
+    """What Ctrl-C says: once the walk-forward is stored (or a stored one is being read), where, as a sweep says."""
+    if not stored:
+        return "stopped (Ctrl-C)"
+    without = " without --force" if force else ""
+    return f"stopped (Ctrl-C); the walk-forward is stored in {stored[-1]}: the same command{without} shows it"
 
 
 def _write_output(

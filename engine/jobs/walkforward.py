@@ -236,10 +236,13 @@ def walkforward_job(
     chunk_size: int | None,
     evaluate: Callable[[SweepContext, pd.DataFrame, list[np.ndarray]], Any] | None,
     now: dt.datetime,
+    stored: Callable[[Path], None] | None = None,
 ) -> StoredWalkForward:
     """``seesaw walkforward``: the stored run of this walk-forward (config, data, settings and code the same)
     reused unless ``opts.force``, else steps 1-4; returns it as stored (:func:`load_walkforward`: every file
-    checked), noted as the run ``seesaw report latest`` shows next (:mod:`engine.store.last_run`)."""
+    checked), noted as the run ``seesaw report latest`` shows next (:mod:`engine.store.last_run`).  ``stored`` is
+    told the run directory once there is one to show (found, or written and indexed), before it is read back."""
+    told = stored or (lambda _: None)
     providers: dict = {}
     plan = plan_walkforward(
         config,
@@ -262,9 +265,12 @@ def walkforward_job(
         )
         [found] = catalog.find([key], data="loaded_key")
         if found is not None:
+            told(found)
             return _shown(found, opts, reused=True)
     wf = run_planned(plan, engine=opts.engine, chunk_size=chunk_size, evaluate=evaluate)
-    return _shown(store_walkforward(wf, opts, env, now), opts, reused=False)
+    run_dir = store_walkforward(wf, opts, env, now)
+    told(run_dir)
+    return _shown(run_dir, opts, reused=False)
 
 
 def _shown(run_dir: Path, opts: Any, *, reused: bool) -> StoredWalkForward:
