@@ -144,16 +144,20 @@ def _on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> bytes:
     return b"".join(chunks)
 
 
-def test_on_a_terminal_the_bytes_are_those_of_the_command_alone(server: dict[str, str], tmp_path: Path) -> None:
-    """Colours, widths and the last byte: nothing the server's own imports hooked onto its exit."""
+@pytest.mark.parametrize("command", ["run", "audit"])  # a run reused, and a command that imports numba
+def test_on_a_terminal_the_bytes_are_those_of_the_command_alone(
+    server: dict[str, str], tmp_path: Path, command: str
+) -> None:
+    """Colours, widths and the last byte: nothing the server's own imports hooked onto its exit, nor the
+    command's alone onto its own (numba's colorama wrote a colour reset after the output)."""
     env = {k: v for k, v in server.items() if k != "COLUMNS"}
-    args = ["run", str(CONFIG), "--source", "synthetic"]
+    args = [command, str(CONFIG), "--source", "synthetic"]
     _seesaw(args, {**env, "SEESAW_SERVER": "off"}, tmp_path)  # stored first: both print the reused run
     before = _served(server)
     forked = _on_a_terminal(args, env, tmp_path)
     assert _served(server) == before + 1
     alone = _on_a_terminal(args, {**env, "SEESAW_SERVER": "off"}, tmp_path)
-    assert b"\x1b[" in alone  # a terminal gets colours
+    assert (b"\x1b[" in alone) is (command == "run")  # a terminal gets colours: run's table has some
     assert forked == alone
 
 

@@ -9,8 +9,10 @@ and ``--help`` stay fast.
 
 from __future__ import annotations
 
+import atexit
 import errno
 import gc
+import sys
 
 # Importing a command module registers its commands; this order is the order of `seesaw --help`.
 # isort: off
@@ -55,4 +57,14 @@ def main() -> None:
             raise SystemExit(CLOSED_PIPE) from None
         raise
     finally:
+        _drop_colour_reset()
         gc.freeze()
+
+
+def _drop_colour_reset() -> None:
+    """numba, importing, sets up colorama for its error messages, and colorama's exit handler writes a colour
+    reset to a terminal after the command's output: bytes that a command served by the warm server (whose
+    children exit without exit handlers) does not write.  Seesaw's own output resets its colours itself."""
+    colorama = sys.modules.get("colorama.initialise")
+    if colorama is not None:
+        atexit.unregister(colorama.reset_all)
