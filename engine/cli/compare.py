@@ -107,7 +107,7 @@ def compare(
     png: PngOpt = None,
     allow_mixed: Annotated[bool, typer.Option(help="Allow runs on different data (fingerprints).")] = False,
     currency: CurrencyOpt = None,
-    reps: Annotated[int, typer.Option(min=100, help="Bootstrap resamples for the Sharpe CI and SPA.")] = 2000,
+    reps: Annotated[int, typer.Option(min=100, help="Resamples for the Sharpe CI, P(SR>ref) and SPA.")] = 2000,
     regime: Annotated[
         str | None, typer.Option(help="Split history by this when:-style expression, e.g. 'corr < 0.2'.")
     ] = None,

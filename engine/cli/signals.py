@@ -67,11 +67,6 @@ def lookback_text(cases: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def _plain(text: str) -> str:
-    """Docstring text without reStructuredText's double backticks."""
-    return text.replace("``", "")
-
-
 def _listing(described: list[dict[str, Any]]) -> Table:
     """Name, origin, parameters, lookback and formula of every signal; long cells wrap between words."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0), pad_edge=False, leading=1)
@@ -86,7 +81,7 @@ def _listing(described: list[dict[str, Any]]) -> Table:
             d["origin"],
             "\n".join(p["text"] for p in d["parameters"]),
             "\n".join(lookback_text(d["lookback"])),
-            _plain(d["formula"]),
+            d["formula"],
         )
     return table
 
@@ -96,4 +91,4 @@ def _details(d: dict[str, Any]) -> list[str]:
     lines = [f"{d['name']} (origin: {d['origin']})", "", "parameters:"]
     lines += [f"  {p['text']}" for p in d["parameters"]] or ["  (none)"]
     lines += ["", "lookback (rows):", *(f"  {t}" for t in lookback_text(d["lookback"])), ""]
-    return [*lines, _plain(d["doc"])]
+    return [*lines, d["doc"]]

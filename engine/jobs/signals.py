@@ -54,9 +54,14 @@ def describe_signal(name: str) -> dict[str, Any]:
             _parameter(sdef, pname, prop, pname in required) for pname, prop in schema.get("properties", {}).items()
         ],
         "lookback": lookback_cases(sdef),
-        "formula": formula(sdef),
-        "doc": sdef.doc,
+        "formula": _plain(formula(sdef)),
+        "doc": _plain(sdef.doc),
     }
+
+
+def _plain(text: str) -> str:
+    """Docstring text without reStructuredText's double backticks (``of``), in every format."""
+    return text.replace("``", "")
 
 
 def _parameter(sdef: SignalDef, name: str, prop: Mapping[str, Any], required: bool) -> dict[str, Any]:
