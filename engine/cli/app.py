@@ -44,7 +44,8 @@ def _one_line(ctx: Any = None) -> Iterator[None]:
         if isinstance(exc, _click.exceptions.UsageError):
             command = exc.ctx.command_path if exc.ctx is not None else (ctx.meta.get(_PARSING) if ctx else None)
         hint = f" — see {command} --help" if command else ""
-        err_console().print(f"error: {printable(exc.format_message())}{hint}", markup=False)
+        message = exc.format_message().replace(": Value error, ", ": ")  # pydantic's wording of a Literal's check
+        err_console().print(f"error: {printable(message)}{hint}", markup=False)
         raise SystemExit(exc.exit_code) from None
 
 
