@@ -681,6 +681,20 @@ def test_a_sweeps_table_options_are_refused_before_it_runs(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_text_sweep_key_may_be_sorted_by_but_is_no_heatmap_metric(sweep_reports: dict, tmp_path: Path) -> None:
+    from engine.cli.sweep import check_table_options
+    from engine.config import load_config
+    from engine.errors import UserError
+
+    text = sweep_reports["config"].read_text(encoding="utf-8")
+    path = tmp_path / "text_key.yaml"
+    path.write_text(text.replace("execution.lag: [1, 2]", "execution.rebalance: [on_change, monthly]"), "utf-8")
+    cfg = load_config(path)
+    check_table_options(cfg, sort="execution.rebalance", pair=None, metric=None)  # sorted as text, as before
+    with pytest.raises(UserError, match=r"--heatmap-metric: unknown metric 'execution\.rebalance'"):
+        check_table_options(cfg, sort="sharpe", pair=("window", "cut"), metric="execution.rebalance")
+
+
 def test_report_of_a_sweep_id_says_how_a_sweep_gets_its_report(sweep_reports: dict, tmp_path: Path) -> None:
     sweep_id, name = sweep_reports["sweep"]["sweep"]["sweep_id"], sweep_reports["sweep"]["sweep"]["config_name"]
     for given in (sweep_id, sweep_id[:6]):

@@ -151,14 +151,14 @@ def _before_any_work(
 
 
 def check_table_options(cfg: Any, *, sort: str, pair: tuple[str, str] | None, metric: str | None) -> None:
-    """Refuse, before the sweep runs, a ``--sort`` or ``--heatmap-metric`` that is not a numeric column of its
-    table, and ``--heatmap`` keys that are not two of its sweep keys (each said again when the table is read)."""
-    columns = numeric_columns(cfg.sweep, list(cfg.assets), cfg.traded_assets)
-    if sort not in columns:
+    """Refuse, before the sweep runs, a ``--sort`` that is neither a numeric column of its table nor a sweep key,
+    a ``--heatmap-metric`` that is not a numeric column, and ``--heatmap`` keys that are not two of its sweep
+    keys (each said again when the table is read)."""
+    columns, keys = numeric_columns(cfg.sweep, list(cfg.assets), cfg.traded_assets), list(cfg.sweep)
+    if sort not in columns and sort not in keys:  # a text key (execution.rebalance) sorts too
         raise UserError(f"--sort: cannot sort by {sort!r} (columns: {', '.join(columns)})")
     if pair is None:
         return
-    keys = list(cfg.sweep)
     for name, what in zip(pair, ("x", "y"), strict=True):
         if name not in keys:
             raise UserError(f"--heatmap: {what} {name!r} is not a sweep key (keys: {', '.join(keys)})")
