@@ -187,10 +187,11 @@ def test_catalog_views_see_dates(stored: api.Run) -> None:
 
 def test_a_query_in_json_holds_every_type_duckdb_gives_and_refuses_repeated_names(stored: api.Run) -> None:
     """DuckDB gives DECIMAL as Python's Decimal, INTERVAL as timedelta, BLOB as bytes, UUID as UUID, none of which
-    JSON encodes (each was a traceback); a DECIMAL is the number it is, or its text when no float is."""
+    JSON encodes (each was a traceback); a DECIMAL is the number it is, or its text when no float is.  An
+    INTERVAL and a BLOB are DuckDB's text: Python's timedelta turns 14 months into 420 days."""
     results = str(stored.run_dir.parents[1])
     sql = (
-        "SELECT 0.31 AS d, 12345678901234567890.123::DECIMAL(38,3) AS big, INTERVAL 3 DAY AS i, TIME '10:00' AS t, "
+        "SELECT 0.31 AS d, 12345678901234567890.123::DECIMAL(38,3) AS big, INTERVAL 14 MONTH AS i, TIME '10:00' AS t, "
         "'ab'::BLOB AS b, UUID '12345678-1234-5678-1234-567812345678' AS u, [1.5, 2.25]::DECIMAL(4,2)[] AS l, "
         "{'a': 1.10::DECIMAL(3,2)} AS s, DATE '2020-01-02' AS day"
     )
@@ -198,14 +199,16 @@ def test_a_query_in_json_holds_every_type_duckdb_gives_and_refuses_repeated_name
     assert row == {
         "d": 0.31,
         "big": "12345678901234567890.123",
-        "i": "3 days, 0:00:00",
+        "i": "1 year 2 months",
         "t": "10:00:00",
-        "b": "b'ab'",
+        "b": "ab",
         "u": "12345678-1234-5678-1234-567812345678",
         "l": [1.5, 2.25],
         "s": {"a": 1.1},
         "day": "2020-01-02",
     }
+    table = _cli("runs", "query", "SELECT INTERVAL 14 MONTH AS i, '\\xAA'::BLOB AS b", "--results-dir", results)
+    assert "1 year 2 months" in table and "\\xAA" in table and "420" not in table  # the table shows the same text
     joined = "SELECT * FROM runs JOIN metrics USING (run_id)"  # start, end and synthetic in both tables
     result = CliRunner().invoke(app, ["runs", "query", joined, "--results-dir", results, "--format", "json"])
     assert result.exit_code == 2 and result.stdout == ""

@@ -96,6 +96,11 @@ def seal(con: Any, leave_out: Collection[str] = ()) -> None:
     con.execute("SET lock_configuration = true")
 
 
+#: DuckDB types whose Python value loses what their text says: an INTERVAL of months becomes days (14 months,
+#: 420 days), a BLOB Python's bytes repr; a column holding one (in a list or struct too) is read as DuckDB's text.
+_AS_TEXT = ("INTERVAL", "BLOB")
+
+
 def read(con: Any, sql: str, params: list[Any] | None, *, file: str) -> tuple[list[str], list[tuple]]:
     """Run ``sql`` on the sealed ``con``: (column names, rows); a one-line error for a refused or failed
     statement, or for more than :data:`MAX_QUERY_ROWS` rows."""
@@ -105,6 +110,13 @@ def read(con: Any, sql: str, params: list[Any] | None, *, file: str) -> tuple[li
         cur = con.execute(sql, params or [])
         if cur.description is None:
             return [], []
+        columns = [d[0] for d in cur.description]
+        lossy = [i for i, d in enumerate(cur.description) if any(t in str(d[1]) for t in _AS_TEXT)]
+        if lossy:  # Python's values would lose what DuckDB's text keeps: the same query, those columns as text
+            names = [f"c{i}" for i in range(len(cur.description))]
+            shown = ", ".join(f"CAST({c} AS VARCHAR)" if i in lossy else c for i, c in enumerate(names))
+            statement = sql.strip().rstrip(";").rstrip()
+            cur = con.execute(f"SELECT {shown} FROM ({statement}\n) AS q({', '.join(names)})", params or [])
         rows = cur.fetchmany(MAX_QUERY_ROWS + 1)
     except duckdb.PermissionException as exc:
         raise StoreError(
@@ -120,4 +132,4 @@ def read(con: Any, sql: str, params: list[Any] | None, *, file: str) -> tuple[li
             file=file,
             expected="a LIMIT, a WHERE or an aggregate",
         )
-    return [d[0] for d in cur.description], rows
+    return columns, rows
