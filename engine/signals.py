@@ -137,11 +137,11 @@ def compute_signals(
             sdef, params = _validated(signals[name])
             x = dataclasses.replace(inputs, signals=dict(done))
             if sdef.origin != "seesaw":
-                from strategies.contract import check_signal
+                from strategies.contract import call_signal, check_signal
                 from strategies.errors import SignalError
 
-                raw = sdef.func(x, **params)
-                try:
+                try:  # an exception the package's code raises is its signal's error, in one line
+                    raw = call_signal(sdef, x, params, "on the config's data")
                     check_signal(sdef, x, params, raw)
                 except SignalError as err:
                     raise err.located(path=f"signals.{name}") from None

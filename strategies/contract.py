@@ -30,7 +30,7 @@ import numpy as np
 from strategies.errors import SignalContractError
 from strategies.registry import SignalDef, SignalInputs
 
-__all__ = ["CUTS", "check_signal"]
+__all__ = ["CUTS", "call_signal", "check_signal"]
 
 #: How many cut rows the look-ahead check tries, spread evenly over the rows after warm-up.
 CUTS = 3
@@ -48,7 +48,7 @@ def check_signal(sdef: SignalDef, inputs: SignalInputs, params: Mapping[str, Any
     full = _values(sdef, value, n)
     lookback = max(int(sdef.lookback(params)), 0)
     before, again = _copy(inputs), _copy(inputs)
-    second = _call(sdef, again, params, "when called again on the same data")
+    second = call_signal(sdef, again, params, "when called again on the same data")
     if not _unchanged(before, again):
         _fail(sdef, "modifies its input arrays (prices, traded flags or signals)", "input modified")
     differ = np.flatnonzero(~_same(full, second))
@@ -66,7 +66,7 @@ def _fail(sdef: SignalDef, what: str, got: object) -> NoReturn:
     )
 
 
-def _call(sdef: SignalDef, x: SignalInputs, params: Mapping[str, Any], why: str) -> np.ndarray:
+def call_signal(sdef: SignalDef, x: SignalInputs, params: Mapping[str, Any], why: str) -> np.ndarray:
     """The signal's values on ``x`` (checked by :func:`_values`); an exception it raises is its contract error."""
     try:
         raw = sdef.func(x, **params)
@@ -127,7 +127,7 @@ def _check_trailing(
     rng = np.random.default_rng(_SEED)
     for t in cuts:
         for other in (_truncated(x, t), _garbage_after(x, t, rng)):
-            got = _call(sdef, other, params, f"on the data up to {x.dates[t].date()}")[: t + 1]
+            got = call_signal(sdef, other, params, f"on the data up to {x.dates[t].date()}")[: t + 1]
             differ = np.flatnonzero(~_same(full[: t + 1], got))
             if len(differ):
                 when = x.dates[differ[0]].date()

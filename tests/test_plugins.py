@@ -249,6 +249,29 @@ def test_a_look_ahead_plugin_signal_is_refused_with_one_line(install: Install, t
     assert line.endswith("changes when later prices change")
 
 
+RAISES = '''
+import numpy as np
+from pydantic import PositiveInt
+from strategies import AssetRef, SignalInputs, signal
+
+
+@signal("raiser", lookback=lambda p: p["window"])
+def raiser(x: SignalInputs, *, a: AssetRef, window: PositiveInt) -> np.ndarray:
+    """Fails on every call."""
+    raise ValueError("boom")
+'''
+
+
+def test_a_plugin_signal_that_raises_is_refused_with_one_line(install: Install, tmp_path: Path) -> None:
+    """The package's own exception, on the config's data: one line naming the signal and the package, exit 2,
+    never a traceback (validate cannot see it: it computes no signal)."""
+    install("seesaw-raiser", "seesaw_raiser", RAISES)
+    result = _run(tmp_path, "raiser")
+    assert result.exit_code == 2
+    line = _one_error_line(result)
+    assert "signals.sig: signal raiser (package seesaw-raiser) fails on the config's data: ValueError: boom" in line
+
+
 def test_a_plugin_that_fails_to_import_names_its_entry_point(install: Install, tmp_path: Path) -> None:
     install("seesaw-broken", "seesaw_broken", "import seesaw_no_such_module\n")
     line = _one_error_line(invoke("signals"))

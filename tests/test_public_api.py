@@ -195,7 +195,7 @@ EXPECTED: dict[str, set[str]] = {
         "load_plugins",
         "signal",
     },
-    "strategies.contract": {"CUTS", "check_signal"},
+    "strategies.contract": {"CUTS", "call_signal", "check_signal"},
     "strategies.errors": {
         "MAX_MESSAGE_CHARS",
         "PluginError",
