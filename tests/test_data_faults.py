@@ -535,6 +535,65 @@ def _assert_clean_prices(loaded: LoadedPanel, clean_loaded: LoadedPanel) -> None
     assert np.allclose(got[kept].fillna(0), want[kept].fillna(0), rtol=1e-12, atol=0), "a repaired price differs"
 
 
+def _with_open(directory: Path, day: str, open_: str) -> Path:
+    """The clean files with ^GSPC's Open on ``day`` written as ``open_``, and the config with fill: next_open."""
+    _write(directory)
+    text = CLEAN["GSPC.csv"].replace("\n" + day + ",", "\n" + day + ",X", 1)
+    head, rest = text.split("\n" + day + ",X", 1)
+    text = head + "\n" + day + "," + open_ + rest[rest.index(",") :]
+    (directory / "GSPC.csv").write_text(text, encoding="utf-8")
+    config = _config(directory)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("rebalance: monthly}", "rebalance: monthly, fill: next_open}")
+    )
+    return config
+
+
+@pytest.mark.parametrize("open_", ["274412.0", "0", "-5", ""])
+def test_an_open_that_is_no_price_is_refused_for_next_open_fills_and_noted_before_the_run(
+    open_: str, tmp_path: Path
+) -> None:
+    """An open 100 times the day's prices (the day's high untouched) filled orders at it, silently (a 36,000%
+    return); an open of 0 or below was a traceback from vectorbt.  Each is removed (noted), so a run that
+    would fill at it is refused in one line naming the date; in the warm-up only a note says so."""
+    day = "2019-06-03"  # a session of the run, which starts 2019-01-02
+    config = _with_open(tmp_path, day, open_)
+    with pytest.raises(DataError, match=rf"has no Open on 1 of its sessions in the run \(first {day}; empty, not "):
+        load_for_config(CsvProvider(tmp_path), load_config(config), warmup_rows=5)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "run", str(config), "--data-dir", str(tmp_path), "--results-dir",
+         str(tmp_path / "results")], env={**os.environ, "SEESAW_SERVER": "off"}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    early = tmp_path / "early"
+    warmup_day = US_DATES[US_DATES.index("2019-01-02") - 2]  # in the 5 rows of warm-up before the run
+    provider = CsvProvider(early)
+    loaded = load_for_config(provider, load_config(_with_open(early, warmup_day, open_)), warmup_rows=5)
+    said = [n for n in [*loaded.panel.notes, *provider.notes] if "open" in n]
+    assert len(said) == (0 if open_ == "" else 1) and all("^GSPC" in n and warmup_day in n for n in said), said
+
+
+def test_the_clean_opens_load_without_a_note(tmp_path: Path) -> None:
+    """No real open is taken for a bad tick: one inside the day's range never is (the VIX opened at 45.69 on
+    1997-10-28 between closes of 31.12 and 31.22), nor are the clean files' opens."""
+    config = _with_open(tmp_path, US_DATES[10], CLEAN["GSPC.csv"].splitlines()[11].split(",")[1])
+    provider = CsvProvider(tmp_path)
+    loaded = load_for_config(provider, load_config(config), warmup_rows=5)
+    assert [*loaded.panel.notes, *provider.notes] == []
+    assert not (np.isnan(loaded.panel.open) & loaded.panel.traded).any()  # an open on every session
+    from engine.data.faults import bad_opens
+
+    vix = [("1997-10-24", 20.93, 23.49, 20.88, 23.17), ("1997-10-27", 24.91, 32.64, 24.77, 31.12),
+           ("1997-10-28", 45.69, 48.64, 30.69, 31.22), ("1997-10-29", 29.32, 34.43, 28.83, 33.75)]  # fmt: skip
+    calm = [(f"calm day {k}", 20.0, 20.3, 19.7, 20.0 * 1.01 ** (k % 2)) for k in range(1, 71)]  # 1% moves
+    frame = pd.DataFrame(calm + vix, columns=["Date", "Open", "High", "Low", "Close"]).set_index("Date")
+    assert not bad_opens(frame["Open"], frame["Close"], frame["High"], frame["Low"]).any()
+    outside = frame.assign(Open=frame["Open"] * ([1] * 72 + [10, 1]))  # ten times: above the day's range, far off
+    assert np.flatnonzero(bad_opens(outside["Open"], outside["Close"], outside["High"], outside["Low"])).tolist() == [
+        72
+    ]
+
+
 @pytest.mark.parametrize("name", sorted(CONTROLS))
 def test_harmless_variations_load_like_the_clean_files(
     name: str, tmp_path: Path, clean: dict[str, tuple[LoadedPanel, list[str]]]

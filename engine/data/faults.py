@@ -30,6 +30,7 @@ __all__ = [
     "SPLIT_TOLERANCE",
     "STALE_PRICE_ROWS",
     "absurd_values",
+    "bad_opens",
     "extreme_threshold",
     "non_finite",
     "non_sessions",
@@ -130,6 +131,28 @@ def extreme_threshold(moves: np.ndarray) -> np.ndarray:
     overall = float(np.nanmedian(size)) if len(size) else 0.0
     typical = typical.fillna(overall).to_numpy()
     return np.maximum(EXTREME_SCALES * typical, EXTREME_FLOOR)
+
+
+def bad_opens(opens: pd.Series, closes: pd.Series, highs: pd.Series, lows: pd.Series) -> np.ndarray:
+    """Which of ``opens`` (on the dates of ``closes``, the cleaned closes, as ``highs`` and ``lows``) is a bad
+    tick: outside the day's range (when the file has one) and off both the previous close and the same day's
+    close by an extreme move (:func:`extreme_threshold` of the closes' moves, by the move into that day), such
+    as an open 100 times the day's prices.  A real gap opens away from the previous close near where the day
+    closes, or reverses within the day, inside the day's range (the VIX opened at 45.69 on 1997-10-28, between
+    closes of 31.12 and 31.22, its range 30.69-48.64)."""
+    c = closes.to_numpy(dtype="float64")
+    o = opens.to_numpy(dtype="float64")
+    if len(c) < 2:
+        return np.zeros(len(o), dtype=bool)
+    into = extreme_threshold(np.diff(np.log(c)))  # the threshold of the move into each row after the first
+    thr = np.concatenate([into[:1], into])  # the first row: its first move's
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off_close = np.abs(np.log(o / c))
+        off_before = np.abs(np.log(o[1:] / c[:-1]))
+    off_before = np.concatenate([[np.inf], off_before])  # the first row: no close before it, its own close decides
+    h, lo = highs.to_numpy(dtype="float64"), lows.to_numpy(dtype="float64")
+    inside = (o <= h) & (o >= lo)  # False where the file has no range
+    return (o > 0) & ~inside & (off_close > thr) & (off_before > thr)
 
 
 def reverting_spikes(values: pd.Series) -> list[tuple[pd.Timestamp, float, float, float]]:

@@ -169,7 +169,8 @@ def load_assets(
             notes += calendar_gap_notes(s, symbol=spec.symbol, market=spec.market)
         series[asset] = s
         if asset in opens_of:
-            opens[asset] = open_prices(raw, pd.DatetimeIndex(s.index), price=fields[asset])
+            opens[asset], open_notes = open_prices(raw, s, price=fields[asset], symbol=spec.symbol)
+            notes += open_notes
     return series, opens, notes
 
 

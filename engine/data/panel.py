@@ -430,7 +430,8 @@ def _check_opens(panel: PricePanel, s0: int, traded: Collection[str]) -> None:
             first = panel.dates[s0 + int(np.argmax(missing))].date()
             raise DataError(
                 f"asset {asset!r} ({panel.symbols[j]}) has no Open on {int(missing.sum())} of its sessions in the run "
-                f"(first {first}); execution.fill: next_open needs an open on every session, use fill: close",
+                f"(first {first}; empty, not positive, or a bad tick far from the closes around it); "
+                "execution.fill: next_open needs an open on every session, use fill: close",
                 expected="an Open price on every session",
             )
 

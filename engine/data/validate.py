@@ -65,7 +65,8 @@ median below 0.3, so 0.05 would mean 5%) is refused: it is ambiguous, and
 reading it as percent would make cash interest 100 times too small.  20 or
 more equal consecutive values other than 0 are noted (rates are sometimes
 quoted stale; a rate held at 0 is not).
-Opens (:func:`open_prices`) are put on the price column's basis.
+Opens (:func:`open_prices`) are put on the price column's basis; an open that is not
+positive, or a bad tick (:func:`~engine.data.faults.bad_opens`), is removed (noted).
 """
 
 from __future__ import annotations
@@ -344,17 +345,36 @@ def clean_rate(raw: pd.DataFrame, *, symbol: str, history: pd.DataFrame | None =
     return values / 100.0, notes
 
 
-def open_prices(raw: pd.DataFrame, index: pd.DatetimeIndex, *, price: str) -> pd.Series:
-    """Opens on the dates of ``index``, on the same basis as the chosen price column.
+def open_prices(raw: pd.DataFrame, closes: pd.Series, *, price: str, symbol: str = "") -> tuple[pd.Series, list[str]]:
+    """Opens on the dates of ``closes`` (the cleaned price series), on the same basis, and the notes.
 
     With ``adj_close`` the open is adjusted by that date's ``Adj Close / Close`` (so an
-    open-to-close return is the same on either basis); NaN where a value is missing.
+    open-to-close return is the same on either basis); NaN where a value is missing.  An open that is
+    not positive, or a bad tick (:func:`~engine.data.faults.bad_opens`: off both the previous close and the
+    day's close by an extreme move), is removed (NaN, noted): no order fills there.
     """
+    index = pd.DatetimeIndex(closes.index)
     frame = raw[~raw.index.duplicated(keep="last")].reindex(index)
     opens = frame["Open"]
     if price == "adj_close":
         opens = opens * frame["Adj Close"] / frame["Close"]
-    return pd.Series(opens.to_numpy(dtype="float64"), index=index)
+    out = pd.Series(opens.to_numpy(dtype="float64"), index=index)
+    notes = []
+    not_positive = (out <= 0).to_numpy()
+    if not_positive.any():
+        where = _first_dates(index[not_positive])
+        notes.append(f"{symbol}: removed {counted(int(not_positive.sum()), 'opens')} not positive ({where})")
+    ranges = [pd.Series(frame[k].to_numpy(dtype="float64"), index=index) for k in ("High", "Low")]
+    if price == "adj_close":  # on the open's basis
+        ranges = [r * (frame["Adj Close"] / frame["Close"]).to_numpy(dtype="float64") for r in ranges]
+    bad = faults.bad_opens(out, closes, *ranges)
+    for k in np.flatnonzero(bad):
+        before = faults.number(closes.iloc[k - 1]) + " before, " if k else ""
+        notes.append(
+            f"{symbol}: {index[k].date()}: open {faults.number(out.iloc[k])} is a bad tick ({before}close "
+            f"{faults.number(closes.iloc[k])}): removed"
+        )
+    return out.mask(not_positive | bad), notes
 
 
 def calendar_gap_notes(series: pd.Series, *, symbol: str, market: str) -> list[str]:

@@ -69,7 +69,8 @@ def test_cash_rate_is_read_in_percent_a_year() -> None:
 
 def test_opens_on_the_adjusted_basis_scale_by_adj_close_over_close() -> None:
     frame = raw(["2024-01-02", "2024-01-03"], [100.0, 110.0], Open=[99.0, 104.0], Adj_Close=[50.0, 55.0])
-    opens = open_prices(frame, pd.DatetimeIndex(frame.index), price="adj_close")
+    opens, notes = open_prices(frame, frame["Adj Close"], price="adj_close")
+    assert notes == []
     assert opens.tolist() == [49.5, 52.0]  # 99 x 50/100, 104 x 55/110: the same open-to-close return
 
 
