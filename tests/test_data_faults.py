@@ -573,6 +573,26 @@ def test_an_open_that_is_no_price_is_refused_for_next_open_fills_and_noted_befor
     assert len(said) == (0 if open_ == "" else 1) and all("^GSPC" in n and warmup_day in n for n in said), said
 
 
+def test_data_dir_is_stored_resolved_and_never_ignored(tmp_path: Path) -> None:
+    """A relative --data-dir is stored as the directory it is (csv/ in two working directories is two
+    directories, two runs); --data-dir for a config that reads another source is refused, not ignored."""
+    _write(tmp_path / "csv")
+    config = _config(tmp_path)
+    env = {**os.environ, "SEESAW_SERVER": "off"}
+    cmd = [sys.executable, "-m", "engine", "run", str(config), "--results-dir", str(tmp_path / "results")]
+    done = subprocess.run([*cmd, "--data-dir", "csv"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    [stored] = tmp_path.glob("results/faults/*/config.yaml")
+    assert f"data_dir: {tmp_path / 'csv'}\n" in stored.read_text(encoding="utf-8")
+    for source in ("synthetic", "yahoo"):
+        refused = subprocess.run([*cmd, "--data-dir", "csv", "--source", source], cwd=tmp_path, env=env,
+                                 capture_output=True, text=True)  # fmt: skip
+        assert refused.returncode == 2
+        assert refused.stderr.strip().endswith(
+            f"data.source: --data-dir goes with source csv, and this config reads {source} data"
+        )
+
+
 def test_the_clean_opens_load_without_a_note(tmp_path: Path) -> None:
     """No real open is taken for a bad tick: one inside the day's range never is (the VIX opened at 45.69 on
     1997-10-28 between closes of 31.12 and 31.22), nor are the clean files' opens."""

@@ -139,7 +139,14 @@ def resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> St
                 path="data.data_dir",
                 expected="--data-dir DIR, data.data_dir in the config, or the SEESAW_DATA_DIR environment variable",
             )
-        update["data_dir"] = str(data_dir)
+        update["data_dir"] = str(Path(data_dir).resolve())  # stored so: csv/ in two directories is two directories
+    elif opts.data_dir is not None:  # never silently ignored: the config's source would be read instead
+        raise ConfigError(
+            f"--data-dir goes with source csv, and this config reads {source} data",
+            path="data.source",
+            expected="--source csv with --data-dir DIR",
+            got=source,
+        )
     elif opts.source is not None:
         update["data_dir"] = None
     try:
