@@ -400,6 +400,7 @@ FAULTS = [
     Fault("fx_zero", "HKD_X.csv", set_close("0", FX_K), "repaired", ("HKD=X", "2019-06-14")),
     Fault("fx_outside_band", "HKD_X.csv", set_close("7.5", FX_K), "repaired", ("HKD=X", "2019-06-14", "band")),
     Fault("fx_inf", "HKD_X.csv", set_close("inf", FX_K), "refused", ("2019-06-14",)),
+    Fault("fx_empty_close", "HKD_X.csv", set_close("", FX_K), "repaired", ("HKD=X", "2019-06-14", "without Close")),
     Fault("fx_saturday_row", "HKD_X.csv", insert_row("2019-06-15", copy_of=FX_K), "repaired", ("HKD=X", "2019-06-15")),
     Fault("fx_whole_file_10x", "HKD_X.csv", fx_all(10.0), "refused", ("HKD=X", "band", "2019-12-31")),
     # the cash rate (^IRX, percent per year)
@@ -407,6 +408,7 @@ FAULTS = [
     Fault("irx_below_minus_1", "IRX.csv", set_rate("-2.5", K), "refused", ("2019-06-14", "-2.5")),
     Fault("irx_as_fraction", "IRX.csv", fx_all(0.01), "refused", ("fractions",)),
     Fault("irx_inf", "IRX.csv", set_rate("inf", K), "refused", ("2019-06-14",)),
+    Fault("irx_empty_close", "IRX.csv", set_rate("", K), "repaired", ("^IRX", "2019-06-14", "without Close")),
     Fault("irx_saturday_row", "IRX.csv", insert_row("2019-06-15"), "repaired", ("^IRX", "2019-06-15")),
     # the file itself
     Fault("file_is_a_directory", "GSPC.csv", None, "refused", ("GSPC.csv",), special="dir"),

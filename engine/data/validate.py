@@ -220,6 +220,12 @@ def _close_series(raw: pd.DataFrame, symbol: str, what: str, notes: list[str]) -
     values = frame["Close"].dropna()
     if values.empty:
         raise DataError(f"{symbol}: no 'Close' values for the {what}", expected=f"a {what} series with a Close column")
+    empty = frame.index[frame["Close"].isna().to_numpy()]
+    if len(empty):  # as a price's: said, and carried over like any day without a quote
+        notes.append(
+            f"{symbol}: dropped {counted(len(empty), 'rows')} without Close ({_first_dates(empty)}); the previous "
+            "value is carried forward over them"
+        )
     faults.non_finite(values, symbol=symbol, column="Close")
     return pd.Series(values.to_numpy(dtype="float64"), index=pd.DatetimeIndex(values.index, name="date"))
 
