@@ -409,6 +409,7 @@ FAULTS = [
     Fault("irx_as_fraction", "IRX.csv", fx_all(0.01), "refused", ("fractions",)),
     Fault("irx_inf", "IRX.csv", set_rate("inf", K), "refused", ("2019-06-14",)),
     Fault("irx_empty_close", "IRX.csv", set_rate("", K), "repaired", ("^IRX", "2019-06-14", "without Close")),
+    Fault("irx_one_day_spike", "IRX.csv", set_rate("24", K), "repaired", ("^IRX", "2019-06-14", "one-day spike")),
     Fault("irx_saturday_row", "IRX.csv", insert_row("2019-06-15"), "repaired", ("^IRX", "2019-06-15")),
     # the file itself
     Fault("file_is_a_directory", "GSPC.csv", None, "refused", ("GSPC.csv",), special="dir"),

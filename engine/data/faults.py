@@ -26,6 +26,7 @@ __all__ = [
     "EXTREME_FLOOR",
     "EXTREME_SCALES",
     "RATE_BAND_PCT",
+    "RATE_SPIKE_POINTS",
     "SPLIT_RATIOS",
     "SPLIT_TOLERANCE",
     "STALE_PRICE_ROWS",
@@ -35,6 +36,7 @@ __all__ = [
     "non_finite",
     "non_sessions",
     "number",
+    "rate_spikes",
     "reverting_spikes",
     "stale_runs",
     "unadjusted_splits",
@@ -59,6 +61,9 @@ SPLIT_TOLERANCE = 0.02
 STALE_PRICE_ROWS = 20
 #: Plausible cash rates, percent per year.
 RATE_BAND_PCT = (-1.0, 25.0)
+#: A cash rate's move, in percentage points, beyond which it is extreme: ^IRX never moved more than 1.34 in a
+#: day (1981-05-04).  Rates are near 0 for years, so their moves are not measured in logs as prices' are.
+RATE_SPIKE_POINTS = 3.0
 
 
 def number(value: float) -> str:
@@ -153,6 +158,25 @@ def bad_opens(opens: pd.Series, closes: pd.Series, highs: pd.Series, lows: pd.Se
     h, lo = highs.to_numpy(dtype="float64"), lows.to_numpy(dtype="float64")
     inside = (o <= h) & (o >= lo)  # False where the file has no range
     return (o > 0) & ~inside & (off_close > thr) & (off_before > thr)
+
+
+def rate_spikes(values: pd.Series) -> list[tuple[pd.Timestamp, float, float, float]]:
+    """Rows of a cash rate (percent per year) reached by a move of more than :data:`RATE_SPIKE_POINTS` and left
+    by an opposite one that gives back all but :data:`SPIKE_NET_FRACTION` of the smaller: (date, before, value,
+    after) of each, as :func:`reverting_spikes` for prices."""
+    v = values.to_numpy(dtype="float64")
+    if len(v) < 3:
+        return []
+    d1, d2 = np.diff(v)[:-1], np.diff(v)[1:]
+    hit = (
+        (np.abs(d1) > RATE_SPIKE_POINTS)
+        & (np.abs(d2) > RATE_SPIKE_POINTS)
+        & (np.sign(d1) != np.sign(d2))
+        & (np.abs(d1 + d2) <= SPIKE_NET_FRACTION * np.minimum(np.abs(d1), np.abs(d2)))
+    )
+    return [
+        (pd.Timestamp(values.index[k + 1]), float(v[k]), float(v[k + 1]), float(v[k + 2])) for k in np.flatnonzero(hit)
+    ]
 
 
 def reverting_spikes(values: pd.Series) -> list[tuple[pd.Timestamp, float, float, float]]:

@@ -64,7 +64,8 @@ as fractions (over the file's whole history, every value below 1 and the
 median below 0.3, so 0.05 would mean 5%) is refused: it is ambiguous, and
 reading it as percent would make cash interest 100 times too small.  20 or
 more equal consecutive values other than 0 are noted (rates are sometimes
-quoted stale; a rate held at 0 is not).
+quoted stale; a rate held at 0 is not).  A one-day spike of more than 3 percentage points each way
+(:func:`~engine.data.faults.rate_spikes`) is dropped (noted), the previous rate carried forward.
 Opens (:func:`open_prices`) are put on the price column's basis; an open that is not
 positive, or a bad tick (:func:`~engine.data.faults.bad_opens`), is removed (noted).
 """
@@ -344,6 +345,14 @@ def clean_rate(raw: pd.DataFrame, *, symbol: str, history: pd.DataFrame | None =
             expected="a rate in percent per year (5.0 for 5%)",
             got=float(whole.median()),
         )
+    spikes = faults.rate_spikes(values)
+    for day, before, value, after in spikes:
+        notes.append(
+            f"{symbol}: {day.date()}: cash rate {faults.number(value)} is a one-day spike between "
+            f"{faults.number(before)} and {faults.number(after)} (moves of over {faults.RATE_SPIKE_POINTS:g} "
+            "points); dropped, the previous rate carried forward"
+        )
+    values = values.drop([s[0] for s in spikes]) if spikes else values
     # a rate held at exactly 0 (a floor) is not a stale quote
     stale = "kept (rates are sometimes quoted stale)"
     notes += _stale_notes(values, symbol, faults.STALE_PRICE_ROWS, stale, zero=False)
