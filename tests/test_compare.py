@@ -524,6 +524,21 @@ def test_the_readme_main_job_compares_every_shipped_config_on_synthetic_data(tmp
         assert rows[name]["sharpe"] == rel(metrics["strategy"]["sharpe"], 1e-12), name
 
 
+def test_an_unknown_benchmark_is_refused_before_any_config_runs(tmp_path: Path) -> None:
+    """A user's mistake: one line, no run made or stored, and ``latest`` still the run it was."""
+    results = tmp_path / "results"
+    args = ["--source", "synthetic", "--results-dir", str(results)]
+    ok("run", str(REPO / "configs" / "static_60_40.yaml"), *args)
+    args += ["--reps", REPS]
+    latest = (results / ".last-run").read_bytes()
+    refused = invoke("compare", str(REPO / "configs" / "corr_breakdown.yaml"), "--benchmark", "nope", *args)
+    assert refused.exit_code == 2
+    assert refused.stderr == "error: unknown benchmark 'nope' (known: buy & hold US, buy & hold HK, 50/50 monthly)\n"
+    assert not (results / "corr_breakdown").exists() and (results / ".last-run").read_bytes() == latest
+    named = ok("compare", str(REPO / "configs" / "corr_breakdown.yaml"), "--benchmark", "buy & hold HK", *args)
+    assert "buy & hold HK" in named
+
+
 def test_json_keeps_every_note_of_the_caption_and_the_resamples(tmp_path: Path) -> None:
     """JSON carries what the numbers rest on, as Markdown does: the statistics' definitions and settings (the
     resamples, the seed, DSR's number of trials), the regime, the runs' assumptions; with --top 1 too."""

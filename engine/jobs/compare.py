@@ -12,12 +12,12 @@ import pandas as pd
 
 from engine import expr
 from engine.compare import Comparison, compare_runs
-from engine.config import load_config
+from engine.config import StrategyConfig, load_config
 from engine.config.values import iso_date
 from engine.currency import base_currency, in_currency, majority_currency
 from engine.data.panel import load_for_config
 from engine.errors import ExpressionError, UserError
-from engine.jobs.common import RunOptions, catalog_for, data_provider, resolve
+from engine.jobs.common import RunOptions, catalog_for, data_provider, resolve, resolved_configs
 from engine.jobs.run import ConfigRun, run_configs
 from engine.rules import condition_mask
 from engine.signals import compute_signals, signal_lookback
@@ -67,6 +67,8 @@ def compare_job(
     if paths and runs:
         raise UserError("give config files or --runs, not both")
     if paths:
+        if benchmark is not None:  # a mistake refused before any run is made (or noted as the latest)
+            _check_benchmark(benchmark, [cfg for _, cfg in resolved_configs(paths, opts, env)])
         report = run_configs(paths, opts, env=env, now=now)
         run_dirs = [r.run_dir for r in report.runs if r.run_dir is not None]
         config_runs = report.runs
@@ -95,6 +97,14 @@ def compare_job(
     if currency_notes:
         comparison = dataclasses.replace(comparison, notes=[*comparison.notes, *currency_notes])
     return comparison, config_runs
+
+
+def _check_benchmark(benchmark: str, configs: Sequence[StrategyConfig]) -> None:
+    """Refuse a ``--benchmark`` that names none of the configs' benchmarks (plainly, or as a row label that
+    qualifies the name: ``buy & hold US (corr_breakdown)``), as the comparison would after running them."""
+    names = list(dict.fromkeys(b.name for cfg in configs for b in cfg.benchmarks))
+    if not any(benchmark == n or benchmark.startswith(f"{n} (") for n in names):
+        raise UserError(f"unknown benchmark {benchmark!r} (known: {', '.join(names) or 'none'})")
 
 
 def one_currency(stored: Sequence[StoredRun], currency: str | None) -> tuple[list[StoredRun], list[str]]:
