@@ -594,6 +594,21 @@ def test_a_sweep_json_that_is_not_a_mapping_is_not_indexed_nor_a_traceback(tmp_p
     assert again.stderr.strip().endswith("sweep.json is not a sweep's (not a mapping); --force computes it again")
 
 
+def test_every_view_answers_before_anything_of_its_kind_is_stored(tmp_path: Path) -> None:
+    """``sweep_combos`` with runs but no sweep, and a run table no run has a file of, are empty views, with the
+    columns every file of theirs has, not "table does not exist"; once a run or sweep is stored they read it."""
+    from engine.store.readonly import RUN_TABLES
+
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)  # a run and no sweep
+    args = ["--results-dir", results, "--format", "json"]
+    for view in (*RUN_TABLES, "sweep_combos"):
+        asked = invoke("runs", "query", f"SELECT * FROM {view} LIMIT 1", *args)
+        assert asked.exit_code == 0, (view, asked.stderr)
+    empty = invoke("runs", "query", "SELECT count(*) AS n, min(sharpe) AS best FROM sweep_combos", *args)
+    assert json.loads(empty.stdout) == [{"n": 0, "best": None}]
+
+
 def test_a_copied_results_directory_never_lists_the_originals_sweep(tmp_path: Path, sweep_config: Path) -> None:
     """A results directory copied with its catalog, whose rows name the original's directories: the copy's own
     sweep, damaged in the copy, is not indexed, and the original's is not listed in its place."""

@@ -32,6 +32,7 @@ from engine.errors import StoreError
 from engine.store.parquet_check import whole_parquet
 from engine.store.readonly import RUN_TABLES
 from engine.store.run_check import AGAIN, check_file, read_checked, sums_of
+from engine.sweep_columns import SWEEP_COLUMNS
 
 __all__ = ["RUN_FILES_SCHEMA", "file_schemas", "refresh_views", "unsound_files"]
 
@@ -39,6 +40,16 @@ __all__ = ["RUN_FILES_SCHEMA", "file_schemas", "refresh_views", "unsound_files"]
 RUN_FILES_SCHEMA = "CREATE TABLE IF NOT EXISTS run_files (run_id VARCHAR, table_name VARCHAR, schema_key VARCHAR);"
 #: The view over every indexed sweep's ``combos.parquet``.
 SWEEP_VIEW = "sweep_combos"
+#: Each view with no file to read yet (no run, or no sweep, stored): empty, with the columns every such file has
+#: (the others' ``run_id`` and ``date``; columns named after assets, signals or sweep keys come with the files).
+_EMPTY = {
+    "equity": "run_id VARCHAR, date DATE, value DOUBLE, cash DOUBLE, cash_index DOUBLE",
+    "weights": "run_id VARCHAR, date DATE, rule BIGINT",
+    "trades": "run_id VARCHAR, date DATE, asset VARCHAR, side VARCHAR, quantity DOUBLE, price DOUBLE, value DOUBLE, "
+    "fees DOUBLE, quoted_price DOUBLE",
+    SWEEP_VIEW: "sweep_id VARCHAR, combo BIGINT, "
+    + ", ".join(f"{c} {'BIGINT' if c == 'trades' else 'DOUBLE'}" for c in SWEEP_COLUMNS),
+}
 #: Each indexed run's directory and the tables it has a file of: the files behind the views.
 _VIEW_FILES = (
     "SELECT r.run_dir, f.table_name FROM run_files AS f JOIN runs AS r USING (run_id) ORDER BY r.run_id, f.table_name"
@@ -78,7 +89,7 @@ def refresh_views(con: Any, leave_out: Collection[str] = ()) -> None:
             f"FROM read_parquet([{_listed(files)}], filename = true, union_by_name = true)"
         )
     else:
-        con.execute("DROP VIEW IF EXISTS sweep_combos")
+        con.execute(f"CREATE OR REPLACE VIEW sweep_combos AS {_empty(SWEEP_VIEW)}")
     groups: dict[str, list[list[str]]] = {table: [] for table in RUN_TABLES}
     rows = con.execute(
         "SELECT f.table_name, list(r.run_dir ORDER BY r.run_id) FROM run_files AS f JOIN runs AS r USING (run_id) "
@@ -92,7 +103,7 @@ def refresh_views(con: Any, leave_out: Collection[str] = ()) -> None:
             groups[table].append(found)
     for table, parts in groups.items():
         if not parts:
-            con.execute(f"DROP VIEW IF EXISTS {table}")
+            con.execute(f"CREATE OR REPLACE VIEW {table} AS {_empty(table)}")
             continue
         selects = [
             f"SELECT regexp_extract(filename, '([^/]+)/{table}\\.parquet$', 1) AS run_id, * EXCLUDE (filename) "
@@ -100,6 +111,12 @@ def refresh_views(con: Any, leave_out: Collection[str] = ()) -> None:
             for part in parts
         ]
         con.execute(f"CREATE OR REPLACE VIEW {table} AS {' UNION ALL BY NAME '.join(selects)}")
+
+
+def _empty(view: str) -> str:
+    """A query of no rows with the columns every file of ``view`` has (:data:`_EMPTY`)."""
+    columns = [column.rsplit(" ", 1) for column in _EMPTY.get(view, "run_id VARCHAR, date DATE").split(", ")]
+    return "SELECT " + ", ".join(f"NULL::{kind} AS {name}" for name, kind in columns) + " WHERE false"
 
 
 def _views_read(sql: str, names: set[str] | None) -> list[str]:
