@@ -389,6 +389,30 @@ def test_a_query_too_wide_for_the_terminal_prints_records_with_every_value_whole
     assert max(len(line) for line in none.splitlines()) <= width
 
 
+@pytest.mark.parametrize("width", [40, 50, 60, 80, 100])
+def test_runs_list_and_show_never_cut_a_value_nor_leave_out_a_column(tmp_path: Path, width: int) -> None:
+    """Too narrow for a table even with the name and period narrowed, each row is a record (a line per column,
+    its value whole), as a query's is; rich squeezed the table instead: 5.… for a CAGR, the config, source and
+    period columns left out at 50 columns, dates broken mid-value at 60."""
+    results = tmp_path / "results"
+    ok("run", str(REPO / "configs" / "relative_momentum_total_return.yaml"), "--source", "synthetic",
+       "--results-dir", str(results))  # fmt: skip
+    [run] = json.loads(ok("runs", "query", "SELECT * FROM runs", "--results-dir", str(results), "--format", "json"))
+    strategy = "SELECT * FROM metrics WHERE kind = 'strategy'"
+    [metrics] = json.loads(ok("runs", "query", strategy, "--results-dir", str(results), "--format", "json"))
+    listed = ok("runs", "list", "--results-dir", str(results), columns=width)
+    shown = ok("runs", "show", run["run_id"], "--results-dir", str(results), columns=width)
+    shown = shown.split("Kind", 1)[1]  # the tables, after the manifest (JSON as stored) and its notes
+    for out in (listed, shown):
+        assert "…" not in out and max(len(line) for line in out.splitlines()) <= width, (width, out)
+    # a number, a run id, the source and each date whole; the config's name may wrap (a table) or fold (a record)
+    for value in (run["run_id"], run["data_source"], f"{run['start']} →", run["end"], "relative_",
+                  written(metrics["total_return"], "pct"), written(metrics["sharpe"], "num")):  # fmt: skip
+        assert value in listed, (width, value)
+    for key, fmt in (("cagr", "pct"), ("max_drawdown", "pct"), ("final_value", "money")):
+        assert written(metrics[key], fmt) in shown, (width, key)
+
+
 def test_a_benchmark_is_the_same_whether_its_run_was_computed_or_read_back() -> None:
     """A computed run's metrics hold NaN where a reused run's metrics.json holds null (a Sharpe ratio of a curve
     that never moves): the two are the same benchmark, and the 1e-9 merge's pre-check reads null as NaN."""

@@ -112,18 +112,17 @@ def _print_records(columns: list[str], cells: list[list[str]], width: int) -> No
                 out.write(f"{'':{key}} | {piece}\n")
 
 
-def _metric_table(
-    fixed: Sequence[tuple[str, str]], metrics: Sequence[str], rows: list[tuple[Any, ...]], width: int
-) -> Table:
+def _print_metrics(
+    console: Console, fixed: Sequence[tuple[str, str]], metrics: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
     """``rows``: the ``fixed`` columns' values (header, key) then ``metrics``' values, formatted as every table
-    formats them (:func:`engine.render.text.format_value`: percent with one decimal, ratios with two).
+    formats them (:func:`engine.render.text.format_value`: percent with one decimal, ratios with two), printed as
+    a table of the console's width.
 
-    Numbers and run ids are never wrapped nor cut; a window of ``width`` columns too narrow for every cell on
-    one line narrows the other columns (:func:`_narrowed`).
+    Numbers and run ids are never wrapped nor cut; a window too narrow for every cell on one line narrows the
+    other columns (:func:`_narrowed`); one too narrow for that shows each row as a block of ``column | value``
+    lines (:func:`_print_records`), as ``runs query`` does, rather than cut a number or leave out a column.
     """
-    from rich import box
-    from rich.table import Table
-
     from engine.metrics.specs import spec
     from engine.render.text import format_value
 
@@ -133,7 +132,27 @@ def _metric_table(
         for row in rows
     ]
     headers = [h for h, _ in fixed] + [spec(name).label for name in metrics]
-    widths = _narrowed([k for _, k in fixed], _natural_widths(headers, texts), width)
+    natural = _natural_widths(headers, texts)
+    widths = _narrowed([k for _, k in fixed], natural, console.width)
+    if not widths and sum(natural) + 2 * (len(natural) - 1) > console.width:
+        _print_records(headers, texts, console.width)
+        return
+    console.print(_metric_table(fixed, metrics, headers, texts, widths))
+
+
+def _metric_table(
+    fixed: Sequence[tuple[str, str]],
+    metrics: Sequence[str],
+    headers: Sequence[str],
+    texts: list[list[str]],
+    widths: dict[int, int],
+) -> Table:
+    """The table of :func:`_print_metrics`: the fixed columns at ``widths`` (the others at their own)."""
+    from rich import box
+    from rich.table import Table
+
+    from engine.metrics.specs import spec
+
     # no frame (as the other tables): its rules and padding would take a long config name's room
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0), pad_edge=False)
     for i, (header, key) in enumerate(fixed):
@@ -214,7 +233,7 @@ def runs_list(
     rows = [(row[0], _with_settings(row[1], row[-1]), *row[2:-1]) for row in rows]
     fixed = [("Run id", "run_id"), ("Config", "config"), ("Source", "source"), ("Period", "period")]
     console = _console()
-    console.print(_metric_table(fixed, _LIST_METRICS, rows, console.width))
+    _print_metrics(console, fixed, _LIST_METRICS, rows)
     if rows:  # a config with a cash rate and one without: two conventions in one column
         console.print("Sharpe: annualised, in excess of each run's own cash rate (zero without one).", markup=False)
     if any(all(value is None for value in row[4:]) for row in rows):  # indexed without metrics: damaged by hand
@@ -279,8 +298,8 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
     for warning in warnings:
         print(f"WARNING: {warning}")
     console, fixed = _console(), [("Kind", "kind"), ("Name", "name")]
-    console.print(_metric_table(fixed, RUN_TABLE[:split], [r[: 2 + split] for r in rows], console.width))
-    console.print(_metric_table(fixed, RUN_TABLE[split:], [r[:2] + r[2 + split :] for r in rows], console.width))
+    _print_metrics(console, fixed, RUN_TABLE[:split], [r[: 2 + split] for r in rows])
+    _print_metrics(console, fixed, RUN_TABLE[split:], [r[:2] + r[2 + split :] for r in rows])
 
 
 def _money_and_warnings(run_dir: Path) -> tuple[str | None, list[str]]:
