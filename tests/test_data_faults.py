@@ -146,6 +146,11 @@ def split(ratio: float, k: int = K) -> Callable[[str], bytes]:
     return go
 
 
+def pad(column: str) -> Callable[[str], bytes]:
+    """The header naming ``column`` with a space after it."""
+    return lambda text: text.replace(f",{column},", f",{column} ,", 1).encode()
+
+
 def set_close(value: str, k: int = K) -> Callable[[str], bytes]:
     def go(text: str) -> bytes:
         h, r = _rows(text)
@@ -385,6 +390,7 @@ FAULTS = [
     # file shape
     Fault("empty_file", "GSPC.csv", lambda t: b"", "refused", ("empty",)),
     Fault("header_only", "GSPC.csv", lambda t: (HEADER + "\n").encode(), "refused", ("no data rows",)),
+    Fault("header_close_padded", "GSPC.csv", pad("Close"), "refused", ("'Close '", "with a space around 'Close'")),
     Fault("missing_date_column", "GSPC.csv", drop_column("Date"), "refused", ("Date",)),
     Fault("missing_close_column", "GSPC.csv", drop_column("Close"), "refused", ("'Close'",)),
     Fault("semicolon_delimited", "GSPC.csv", lambda t: t.replace(",", ";").encode(), "refused", ("Date",)),
@@ -757,6 +763,20 @@ def test_a_symbol_without_a_file_names_the_config_and_its_yaml_path(symbol: str,
     name = symbol.lstrip("^") + ".csv"
     assert proc.returncode == 2 and proc.stderr == (
         f"error: {config}: assets.hk.symbol: no file {name} for symbol '{symbol}' in {data}{near}\n"
+    ), proc.stderr
+
+
+def test_a_data_file_that_is_a_broken_link_is_named_so(tmp_path: Path) -> None:
+    """HSI.csv a symbolic link to nothing: the file is there, what it links to is not, and the line says that
+    (it said there is no HSI.csv, and asked whether HSI.csv was meant)."""
+    data = tmp_path / "data"
+    _write(data)
+    (data / "HSI.csv").unlink()
+    (data / "HSI.csv").symlink_to(tmp_path / "gone.csv")
+    proc = subprocess.run(_cli_run(_config(tmp_path), data, tmp_path), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.endswith(
+        f"no file HSI.csv for symbol '^HSI' in {data} (HSI.csv is a link to {tmp_path / 'gone.csv'}, which does not "
+        "exist)\n"
     ), proc.stderr
 
 

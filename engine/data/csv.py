@@ -113,8 +113,9 @@ class CsvProvider:
                 expected="a directory of Yahoo-style CSVs (--data-dir DIR or SEESAW_DATA_DIR)",
             )
         if self._digests.get(symbol) == _MISSING or not path.exists():  # a pipe or device: _read_file says so
+            near = f" ({path.name} is a link to {os.readlink(path)}, which does not exist)" if path.is_symlink() else ""
             raise MissingSeries(
-                f"no file {path.name} for symbol '{symbol}' in {self.data_dir}{self._near(path.name)}",
+                f"no file {path.name} for symbol '{symbol}' in {self.data_dir}{near or self._near(path.name)}",
                 file=str(path),
                 expected=f"{path.name} with columns Date,{','.join(RAW_COLUMNS)}",
             )
@@ -280,9 +281,16 @@ def _check_field_counts(text: str, path: Path) -> None:
 
 
 def _check_header(text: str, path: Path) -> None:
-    """A DataError when the header (the first line that is not blank) names a column twice: which of two
-    ``Close`` columns holds the prices cannot be told."""
+    """A DataError when the header (the first line that is not blank) names a column twice (which of two
+    ``Close`` columns holds the prices cannot be told), or one of Seesaw's with a space around it."""
     header = next((line for line in io.StringIO(text) if line.strip()), "")  # not every line split for one
+    padded = [n for n in header.rstrip("\r\n").split(",") if n != n.strip() and n.strip() in ("Date", *RAW_COLUMNS)]
+    if padded:  # read as another column, 'Close ' would leave Close empty and its error point elsewhere
+        raise DataError(
+            f"the header names {padded[0]!r}, with a space around {padded[0].strip()!r}",
+            file=str(path),
+            expected=f"column names without spaces: Date,{','.join(RAW_COLUMNS)}",
+        )
     names = [name.strip() for name in header.split(",")]
     twice = sorted({name for name in names if name and names.count(name) > 1})
     if twice:
