@@ -107,12 +107,18 @@ def test_hostile_sql_is_refused_in_one_line_and_touches_nothing(store: Path, tmp
         "SHOW TABLES",
         "EXPLAIN SELECT * FROM trades",
         "SELECT r.config_name, count(*) FROM runs r JOIN weights w USING (run_id) GROUP BY ALL",
+        "PIVOT runs ON data_source IN ('csv', 'synthetic') USING count(*)",
     ],
 )
 def test_read_only_queries_of_the_catalog_still_work(store: Path, sql: str) -> None:
     result = invoke("runs", "query", sql, "--results-dir", store, "--format", "csv")
     assert result.exit_code == 0, result.stderr
     assert len(result.stdout.splitlines()) >= 2
+
+
+def test_a_pivot_duckdb_runs_as_two_statements_says_how_to_write_it_as_one(store: Path) -> None:
+    result = invoke("runs", "query", "PIVOT runs ON data_source", "--results-dir", store)
+    assert result.exit_code == 2 and "a PIVOT names the values it makes columns of (PIVOT runs ON" in result.stderr
 
 
 def test_views_read_exactly_the_run_files(store: Path) -> None:

@@ -62,6 +62,13 @@ def check_read_only_sql(sql: str, *, file: str | None = None) -> None:
             expected="one SELECT statement",
         )
     kind = statements[0].type.name
+    if kind == "MULTI":  # DuckDB makes a PIVOT without its values listed two statements (a type, then the query)
+        raise StoreError(
+            "runs query takes one read-only SELECT statement, and DuckDB runs this one as several: a PIVOT names "
+            "the values it makes columns of (PIVOT runs ON data_source IN ('csv', 'synthetic') USING count(*))",
+            file=file,
+            expected="one SELECT statement",
+        )
     if kind not in _ALLOWED_STATEMENTS:
         raise StoreError(
             f"runs query takes one read-only SELECT statement, not {kind}",
