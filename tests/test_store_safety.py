@@ -435,20 +435,8 @@ def test_a_run_id_prefix_is_a_prefix_not_a_pattern(store: Path, tmp_path: Path, 
     assert prefix.exit_code == 0, prefix.stderr
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        "metrics_cut", "metrics_not_a_run", "equity_deleted", "config_deleted", "run_json_cut", "config_garbage",
-        "csv_deleted", "weights_parquet_cut",
-    ],
-)  # fmt: skip
-def test_a_damaged_stored_run_is_never_reused_as_it_is(tmp_path: Path, damage: str) -> None:
-    """The run a config would reuse was damaged after it was written: one line naming it and --force, exit 2,
-    never a traceback nor a table from what is left; --force computes it again."""
-    results = tmp_path / "R"
-    cmd = ["run", str(RATIO), "--source", "synthetic", "--results-dir", str(results)]
-    assert invoke(*cmd).exit_code == 0
-    [run_dir] = _run_dirs(results)
+def _damage(run_dir: Path, damage: str) -> None:
+    """One way a stored run is damaged by hand, by its name."""
     if damage == "metrics_cut":
         os.truncate(run_dir / "metrics.json", 100)
     elif damage == "metrics_not_a_run":
@@ -463,6 +451,23 @@ def test_a_damaged_stored_run_is_never_reused_as_it_is(tmp_path: Path, damage: s
         os.truncate(run_dir / "weights.parquet", 500)
     else:
         (run_dir / ("equity.parquet" if damage == "equity_deleted" else "config.yaml")).unlink()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "metrics_cut", "metrics_not_a_run", "equity_deleted", "config_deleted", "run_json_cut", "config_garbage",
+        "csv_deleted", "weights_parquet_cut",
+    ],
+)  # fmt: skip
+def test_a_damaged_stored_run_is_never_reused_as_it_is(tmp_path: Path, damage: str) -> None:
+    """The run a config would reuse was damaged after it was written: one line naming it and --force, exit 2,
+    never a traceback nor a table from what is left; --force computes it again."""
+    results = tmp_path / "R"
+    cmd = ["run", str(RATIO), "--source", "synthetic", "--results-dir", str(results)]
+    assert invoke(*cmd).exit_code == 0
+    [run_dir] = _run_dirs(results)
+    _damage(run_dir, damage)
     again = invoke(*cmd)
     assert again.exit_code == 2, again.stderr
     [line] = again.stderr.strip().splitlines()
@@ -487,14 +492,7 @@ def test_a_damaged_run_stays_refused_when_the_catalog_is_rebuilt_or_the_results_
         results = tmp_path / "copy"
         shutil.copytree(original, results)
     [run_dir] = _run_dirs(results)
-    if damage == "metrics_cut":
-        os.truncate(run_dir / "metrics.json", 100)
-    elif damage == "metrics_not_a_run":
-        (run_dir / "metrics.json").write_text("[]", encoding="utf-8")
-    elif damage == "run_json_cut":
-        os.truncate(run_dir / "run.json", 50)
-    else:
-        (run_dir / "equity.csv").unlink()
+    _damage(run_dir, damage)
     if how == "catalog_deleted":
         for own in results.glob("seesaw.duckdb*"):
             own.unlink()

@@ -180,14 +180,21 @@ def _drop_non_sessions(
     return values.drop(drop)
 
 
-def _drop_spikes(values: pd.Series, symbol: str, what: str, notes: list[str]) -> pd.Series:
-    """``values`` without one-day reverting spikes, each noted with its neighbours."""
-    spikes = faults.reverting_spikes(values)
+def _drop_spikes(
+    values: pd.Series,
+    symbol: str,
+    what: str,
+    notes: list[str],
+    spikes: list[tuple[pd.Timestamp, float, float, float]] | None = None,
+    dropped: str = "; row dropped (treated as a day it did not trade)",
+) -> pd.Series:
+    """``values`` without one-day reverting ``spikes`` (default: a price's, :func:`faults.reverting_spikes`),
+    each noted with its neighbours and ``dropped``, what became of it."""
+    spikes = faults.reverting_spikes(values) if spikes is None else spikes
     for day, before, value, after in spikes:
         notes.append(
             f"{symbol}: {day.date()}: {what} {faults.number(value)} is a one-day spike between "
-            f"{faults.number(before)} and {faults.number(after)}; "
-            "row dropped (treated as a day it did not trade)"
+            f"{faults.number(before)} and {faults.number(after)}{dropped}"
         )
     return values.drop([s[0] for s in spikes]) if spikes else values
 
@@ -345,14 +352,8 @@ def clean_rate(raw: pd.DataFrame, *, symbol: str, history: pd.DataFrame | None =
             expected="a rate in percent per year (5.0 for 5%)",
             got=float(whole.median()),
         )
-    spikes = faults.rate_spikes(values)
-    for day, before, value, after in spikes:
-        notes.append(
-            f"{symbol}: {day.date()}: cash rate {faults.number(value)} is a one-day spike between "
-            f"{faults.number(before)} and {faults.number(after)} (moves of over {faults.RATE_SPIKE_POINTS:g} "
-            "points); dropped, the previous rate carried forward"
-        )
-    values = values.drop([s[0] for s in spikes]) if spikes else values
+    carried = f" (moves of over {faults.RATE_SPIKE_POINTS:g} points); dropped, the previous rate carried forward"
+    values = _drop_spikes(values, symbol, "cash rate", notes, faults.rate_spikes(values), carried)
     # a rate held at exactly 0 (a floor) is not a stale quote
     stale = "kept (rates are sometimes quoted stale)"
     notes += _stale_notes(values, symbol, faults.STALE_PRICE_ROWS, stale, zero=False)
