@@ -62,10 +62,12 @@ def check_html_file(output: Path) -> None:
 
 
 def check_png_dir(png_dir: Path) -> None:
-    """Refuse (StoreError) a ``--png`` directory that is a file, or that cannot be created or written."""
+    """Refuse (StoreError) a ``--png`` directory that is a file, or that cannot be created (its nearest existing
+    ancestor is a file or cannot be written) or written."""
     if png_dir.exists() and not png_dir.is_dir():
         raise StoreError("--png names a file; give a directory for the charts", file=str(png_dir))
-    _check_directory(png_dir if png_dir.is_dir() else png_dir.parent, png_dir, "--png's")
+    existing = next(d for d in (png_dir, *png_dir.absolute().parents) if d.exists())  # the rest is created
+    _check_directory(existing, png_dir, "--png's")
 
 
 def _check_directory(directory: Path, path: Path, whose: str) -> None:

@@ -146,9 +146,9 @@ def split(ratio: float, k: int = K) -> Callable[[str], bytes]:
     return go
 
 
-def pad(column: str) -> Callable[[str], bytes]:
-    """The header naming ``column`` with a space after it."""
-    return lambda text: text.replace(f",{column},", f",{column} ,", 1).encode()
+def pad(column: str, quote: str = "") -> Callable[[str], bytes]:
+    """The header naming ``column`` with a space after it (inside ``quote``s)."""
+    return lambda text: text.replace(f",{column},", f",{quote}{column} {quote},", 1).encode()
 
 
 def set_close(value: str, k: int = K) -> Callable[[str], bytes]:
@@ -391,6 +391,7 @@ FAULTS = [
     Fault("empty_file", "GSPC.csv", lambda t: b"", "refused", ("empty",)),
     Fault("header_only", "GSPC.csv", lambda t: (HEADER + "\n").encode(), "refused", ("no data rows",)),
     Fault("header_close_padded", "GSPC.csv", pad("Close"), "refused", ("'Close '", "with a space around 'Close'")),
+    Fault("header_quoted_padded", "GSPC.csv", pad("Adj Close", '"'), "refused", ("'Adj Close '", "around 'Adj")),
     Fault("missing_date_column", "GSPC.csv", drop_column("Date"), "refused", ("Date",)),
     Fault("missing_close_column", "GSPC.csv", drop_column("Close"), "refused", ("'Close'",)),
     Fault("semicolon_delimited", "GSPC.csv", lambda t: t.replace(",", ";").encode(), "refused", ("Date",)),
@@ -598,7 +599,7 @@ def test_data_dir_is_stored_resolved_and_never_ignored(tmp_path: Path) -> None:
                                  capture_output=True, text=True)  # fmt: skip
         assert refused.returncode == 2
         assert refused.stderr.strip().endswith(
-            f"data.source: --data-dir goes with source csv, and this config reads {source} data"
+            f"data.source: a data directory (--data-dir) goes with source csv, and this config reads {source} data"
         )
 
 
@@ -617,6 +618,8 @@ def test_the_clean_opens_load_without_a_note(tmp_path: Path) -> None:
     calm = [(f"calm day {k}", 20.0, 20.3, 19.7, 20.0 * 1.01 ** (k % 2)) for k in range(1, 71)]  # 1% moves
     frame = pd.DataFrame(calm + vix, columns=["Date", "Open", "High", "Low", "Close"]).set_index("Date")
     assert not bad_opens(frame["Open"], frame["Close"], frame["High"], frame["Low"]).any()
+    no_range = frame.assign(High=np.nan, Low=np.nan)  # a file without High and Low: no open is judged
+    assert not bad_opens(no_range["Open"], no_range["Close"], no_range["High"], no_range["Low"]).any()
     outside = frame.assign(Open=frame["Open"] * ([1] * 72 + [10, 1]))  # ten times: above the day's range, far off
     assert np.flatnonzero(bad_opens(outside["Open"], outside["Close"], outside["High"], outside["Low"])).tolist() == [
         72

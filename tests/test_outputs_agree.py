@@ -209,6 +209,11 @@ def test_a_query_in_json_holds_every_type_duckdb_gives_and_refuses_repeated_name
     }
     table = _cli("runs", "query", "SELECT INTERVAL 14 MONTH AS i, '\\xAA'::BLOB AS b", "--results-dir", results)
     assert "1 year 2 months" in table and "\\xAA" in table and "420" not in table  # the table shows the same text
+    for ending in ("; -- c", "; /* c */", " -- c", ";"):  # the statement read again as a subquery: cut at its ;
+        sql = f"SELECT INTERVAL 14 MONTH AS i, ';' AS s{ending}"
+        assert json.loads(_cli("runs", "query", sql, "--results-dir", results, "--format", "json")) == [
+            {"i": "1 year 2 months", "s": ";"}
+        ], ending
     joined = "SELECT * FROM runs JOIN metrics USING (run_id)"  # start, end and synthetic in both tables
     result = CliRunner().invoke(app, ["runs", "query", joined, "--results-dir", results, "--format", "json"])
     assert result.exit_code == 2 and result.stdout == ""

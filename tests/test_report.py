@@ -661,7 +661,9 @@ def test_sweep_report_errors_come_before_the_sweep_runs(
         (["--heatmap", "window,nosuch", "--output", "{tmp}/h.html"], "y 'nosuch' is not a sweep key (keys: window,"),
         (["--heatmap", "window,window", "--output", "{tmp}/h.html"], "expected two different sweep keys"),
         (["--heatmap", "window,cut", "--heatmap-metric", "dsr", "--output", "{tmp}/h.html"],
-         "--heatmap-metric: unknown metric 'dsr' (columns: window, cut, execution.lag, total_return,"),
+         "--heatmap-metric: cannot draw 'dsr' over window and cut (metrics: window, cut, execution.lag, total_return,"),
+        (["--sort", "window", "--heatmap", "window,cut", "--output", "{tmp}/h.html"],
+         "--heatmap-metric (default: --sort): cannot draw 'window' over window and cut"),
         (["--heatmap", "window,cut", "--output", "{tmp}/missing/h.html"], "the output's directory"),
         (["--heatmap", "window,cut", "--output", "{tmp}"], "the output is a directory"),
         (["--heatmap", "window,cut", "--output", "{tmp}/h.png"], "the output is an HTML page, not a .png image"),
@@ -691,8 +693,21 @@ def test_a_text_sweep_key_may_be_sorted_by_but_is_no_heatmap_metric(sweep_report
     path.write_text(text.replace("execution.lag: [1, 2]", "execution.rebalance: [on_change, monthly]"), "utf-8")
     cfg = load_config(path)
     check_table_options(cfg, sort="execution.rebalance", pair=None, metric=None)  # sorted as text, as before
-    with pytest.raises(UserError, match=r"--heatmap-metric: unknown metric 'execution\.rebalance'"):
+    with pytest.raises(UserError, match=r"--heatmap-metric: cannot draw 'execution\.rebalance' over window and cut"):
         check_table_options(cfg, sort="sharpe", pair=("window", "cut"), metric="execution.rebalance")
+    with pytest.raises(UserError, match=r"\(default: --sort\): cannot draw 'execution\.rebalance'"):  # a KeyError once
+        check_table_options(cfg, sort="execution.rebalance", pair=("window", "cut"), metric=None)
+
+
+def test_png_may_name_directories_still_to_create_but_not_under_a_file(tmp_path: Path) -> None:
+    from engine.errors import StoreError
+    from engine.output_paths import check_png_dir
+
+    check_png_dir(tmp_path / "new" / "nested" / "charts")  # created when the charts are written
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    for bad in (tmp_path / "file", tmp_path / "file" / "charts"):
+        with pytest.raises(StoreError):
+            check_png_dir(bad)
 
 
 def test_report_of_a_sweep_id_says_how_a_sweep_gets_its_report(sweep_reports: dict, tmp_path: Path) -> None:

@@ -1087,8 +1087,9 @@ def test_a_damaged_run_is_listed_without_numbers_by_a_rebuilt_catalog_and_named_
         assert listed.exit_code == 0 and "corr_breakdown" in listed.stdout and "9.99" not in listed.stdout
         [row] = [line for line in listed.stdout.splitlines() if "ratio_trend" in line]
         assert row.split()[-2:] == ["–", "–"] and "metrics.json is not as written" in listed.stdout
-        refused = invoke("report", edited.name, "--format", "text", "--results-dir", results)
-        assert refused.exit_code == 2 and refused.stderr.startswith(f"error: {edited}: metrics.json "), refused.stderr
+        for command in (("report", edited.name, "--format", "text"), ("runs", "show", edited.name)):
+            refused = invoke(*command, "--results-dir", results)
+            assert refused.exit_code == 2 and refused.stderr.startswith(f"error: {edited}: metrics.json "), command
 
 
 @pytest.mark.parametrize("files", ['"x"', '{"equity.csv": {"bytes": "12", "crc32": 1}}'])

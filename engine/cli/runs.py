@@ -264,7 +264,7 @@ def _with_settings(config_name: str, run_dir: str) -> str:
 def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: StoreOpt = None) -> None:
     """Show one run: its manifest and the metrics of its strategy and benchmarks."""
     from engine.metrics.specs import RUN_TABLE  # numba: only when a command shows metrics
-    from engine.store.run_check import read_checked
+    from engine.store.run_check import check_shapes, read_checked, sums_of
 
     split = RUN_TABLE.index(_SHOW_SPLIT_AT)
     with user_errors():
@@ -289,6 +289,9 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
         except (ValueError, AttributeError):
             message = "run.json is not a run's (not a JSON mapping); run its config again"
             raise StoreError(message, file=str(run_dir)) from None
+        if not rows:  # indexed without its metrics (damaged when the catalog was rebuilt): say what is wrong
+            doc = json.loads(manifest)
+            check_shapes(run_dir, doc, json.loads(read_checked(run_dir, "metrics.json", sums_of(run_dir, doc))))
     print(manifest, end="")
     print(f"run directory: {run_dir}")
     if synthetic:

@@ -164,8 +164,10 @@ def check_table_options(cfg: Any, *, sort: str, pair: tuple[str, str] | None, me
             raise UserError(f"--heatmap: {what} {name!r} is not a sweep key (keys: {', '.join(keys)})")
     if pair[0] == pair[1]:
         raise UserError("--heatmap: expected two different sweep keys, as A,B")
-    if metric is not None and metric not in columns:
-        raise UserError(f"--heatmap-metric: unknown metric {metric!r} (columns: {', '.join(columns)})")
+    shown = metric or sort  # the heatmap's metric: --heatmap-metric, else --sort
+    if shown not in columns or shown in pair:
+        what = "--heatmap-metric" if metric else "--heatmap-metric (default: --sort)"
+        raise UserError(f"{what}: cannot draw {shown!r} over {pair[0]} and {pair[1]} (metrics: {', '.join(columns)})")
 
 
 @contextmanager

@@ -212,6 +212,13 @@ def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFra
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         what = "the file is empty" if not text.strip() else f"cannot read CSV: {exc}".splitlines()[0]
         raise DataError(what, file=str(path), expected=f"header Date,{','.join(RAW_COLUMNS)}") from None
+    padded = [c for c in map(str, raw.columns) if c != c.strip() and c.strip() in ("Date", *RAW_COLUMNS)]
+    if padded:  # read as another column, 'Close ' would leave Close empty and its error point elsewhere
+        raise DataError(
+            f"the header names {padded[0]!r}, with a space around {padded[0].strip()!r}",
+            file=str(path),
+            expected=f"column names without spaces: Date,{','.join(RAW_COLUMNS)}",
+        )
     if "Date" not in raw.columns:
         raise DataError(
             "no 'Date' column",
@@ -281,16 +288,9 @@ def _check_field_counts(text: str, path: Path) -> None:
 
 
 def _check_header(text: str, path: Path) -> None:
-    """A DataError when the header (the first line that is not blank) names a column twice (which of two
-    ``Close`` columns holds the prices cannot be told), or one of Seesaw's with a space around it."""
+    """A DataError when the header (the first line that is not blank) names a column twice: which of two
+    ``Close`` columns holds the prices cannot be told."""
     header = next((line for line in io.StringIO(text) if line.strip()), "")  # not every line split for one
-    padded = [n for n in header.rstrip("\r\n").split(",") if n != n.strip() and n.strip() in ("Date", *RAW_COLUMNS)]
-    if padded:  # read as another column, 'Close ' would leave Close empty and its error point elsewhere
-        raise DataError(
-            f"the header names {padded[0]!r}, with a space around {padded[0].strip()!r}",
-            file=str(path),
-            expected=f"column names without spaces: Date,{','.join(RAW_COLUMNS)}",
-        )
     names = [name.strip() for name in header.split(",")]
     twice = sorted({name for name in names if name and names.count(name) > 1})
     if twice:

@@ -140,7 +140,7 @@ def extreme_threshold(moves: np.ndarray) -> np.ndarray:
 
 def bad_opens(opens: pd.Series, closes: pd.Series, highs: pd.Series, lows: pd.Series) -> np.ndarray:
     """Which of ``opens`` (on the dates of ``closes``, the cleaned closes, as ``highs`` and ``lows``) is a bad
-    tick: outside the day's range (when the file has one) and off both the previous close and the same day's
+    tick: outside the day's range (a day without one is not judged) and off both the previous close and the same day's
     close by an extreme move (:func:`extreme_threshold` of the closes' moves, by the move into that day), such
     as an open 100 times the day's prices.  A real gap opens away from the previous close near where the day
     closes, or reverses within the day, inside the day's range (the VIX opened at 45.69 on 1997-10-28, between
@@ -156,8 +156,8 @@ def bad_opens(opens: pd.Series, closes: pd.Series, highs: pd.Series, lows: pd.Se
         off_before = np.abs(np.log(o[1:] / c[:-1]))
     off_before = np.concatenate([[np.inf], off_before])  # the first row: no close before it, its own close decides
     h, lo = highs.to_numpy(dtype="float64"), lows.to_numpy(dtype="float64")
-    inside = (o <= h) & (o >= lo)  # False where the file has no range
-    return (o > 0) & ~inside & (off_close > thr) & (off_before > thr)
+    outside = (o > h) | (o < lo)  # a comparison with a missing High or Low is false: without a range no open is judged
+    return (o > 0) & outside & (off_close > thr) & (off_before > thr)
 
 
 def rate_spikes(values: pd.Series) -> list[tuple[pd.Timestamp, float, float, float]]:

@@ -142,9 +142,9 @@ def resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> St
         update["data_dir"] = str(Path(data_dir).resolve())  # stored so: csv/ in two directories is two directories
     elif opts.data_dir is not None:  # never silently ignored: the config's source would be read instead
         raise ConfigError(
-            f"--data-dir goes with source csv, and this config reads {source} data",
+            f"a data directory (--data-dir) goes with source csv, and this config reads {source} data",
             path="data.source",
-            expected="--source csv with --data-dir DIR",
+            expected="source csv (--source csv) with the data directory",
             got=source,
         )
     elif opts.source is not None:

@@ -108,6 +108,16 @@ def seal(con: Any, leave_out: Collection[str] = ()) -> None:
 _AS_TEXT = ("INTERVAL", "BLOB")
 
 
+def _without_final_semicolon(sql: str) -> str:
+    """``sql`` cut before the ``;`` that ends it, if one does (a comment may follow it), to be a subquery."""
+    import duckdb
+
+    tokens = [(at, kind) for at, kind in duckdb.tokenize(sql) if kind != duckdb.token_type.comment]
+    if tokens and sql[tokens[-1][0]] == ";":
+        return sql[: tokens[-1][0]]
+    return sql
+
+
 def read(con: Any, sql: str, params: list[Any] | None, *, file: str) -> tuple[list[str], list[tuple]]:
     """Run ``sql`` on the sealed ``con``: (column names, rows); a one-line error for a refused or failed
     statement, or for more than :data:`MAX_QUERY_ROWS` rows."""
@@ -122,7 +132,7 @@ def read(con: Any, sql: str, params: list[Any] | None, *, file: str) -> tuple[li
         if lossy:  # Python's values would lose what DuckDB's text keeps: the same query, those columns as text
             names = [f"c{i}" for i in range(len(cur.description))]
             shown = ", ".join(f"CAST({c} AS VARCHAR)" if i in lossy else c for i, c in enumerate(names))
-            statement = sql.strip().rstrip(";").rstrip()
+            statement = _without_final_semicolon(sql)
             cur = con.execute(f"SELECT {shown} FROM ({statement}\n) AS q({', '.join(names)})", params or [])
         rows = cur.fetchmany(MAX_QUERY_ROWS + 1)
     except duckdb.PermissionException as exc:
