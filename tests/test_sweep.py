@@ -185,6 +185,26 @@ def test_a_bad_sweep_block_is_one_line_with_its_yaml_path_and_exit_2(
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize(("w2", "refused"), [("[0.3, 0.4]", False), ("[0.4, 0.5]", True)])
+def test_swept_params_in_constant_weights_are_checked_in_each_combination(
+    tmp_path: Path, w2: str, refused: bool
+) -> None:
+    """Weights "w1" and "w2" are numbers in each combination: one whose weights a single run refuses (0.6 + 0.5)
+    is refused for the sweep too, naming it, not scaled down on the data without a word."""
+    text = SMALL.replace("params: {cut: 0.0, window: 40}", "params: {cut: 0.0, window: 40, w1: 0.5, w2: 0.4}")
+    text = text.replace("weights: {us: 1.0}", 'weights: {us: "w1", hk: "w2"}', 1)
+    file = tmp_path / "weights.yaml"
+    file.write_text(text[: text.index("sweep:")] + f"sweep: {{w1: [0.5, 0.6], w2: {w2}}}\n", encoding="utf-8")
+    if not refused:
+        load_config(file)
+        return
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    assert info.value.path == "sweep" and info.value.message.startswith(
+        "w1 = 0.6, w2 = 0.5: rules[0].weights: weights sum to 1.1; expected at most 1"
+    )
+
+
 def test_a_reference_to_an_unknown_parameter_names_the_signal_argument(tmp_path: Path) -> None:
     file = tmp_path / "bad.yaml"
     file.write_text(SMALL.replace("window: $window}", "window: $windw}"), encoding="utf-8")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -357,4 +357,34 @@ def check_sweep(cfg: StrategyConfig) -> None:
                 got=key,
             )
     if cfg.sweep:
-        grid(cfg, max_combos=2**62)  # the --max-combos cap is the command's, checked when it runs
+        _check_constant_weights(cfg, grid(cfg, max_combos=2**62))  # --max-combos is the command's, checked then
+
+
+#: Combinations of the swept params that constant weights read, checked one by one up to this many (each
+#: about 0.2 ms); beyond it, every param's smallest and largest values together.
+_WEIGHT_COMBOS = 2_000
+
+
+def _check_constant_weights(cfg: StrategyConfig, g: Grid) -> None:
+    """Each combination of the swept params that the rules' constant weight expressions (``"w1"``, numbers and
+    params only) read is a config a single run accepts: weights a run refuses (summing over 1, a short in a
+    cash account) are refused for the sweep too, naming the combination, not scaled on the data."""
+    from engine import expr
+    from engine.config.values import REST
+
+    read: set[str] = set()
+    for rule in cfg.rules:
+        for value in rule.target.values():
+            if isinstance(value, str) and value != REST:
+                names = expr.names(expr.parse_number(value, known=[*cfg.signals, *cfg.params]))
+                read |= names if names <= set(cfg.params) else set()
+    wanted = {("params", n) for n in read}
+    chosen: list[tuple[str, Sequence[Any]]] = [
+        (k, v) for k, v in zip(g.keys, g.values, strict=True) if sweep_target(cfg, k) in wanted
+    ]
+    if not chosen:
+        return
+    if math.prod(len(v) for _, v in chosen) > _WEIGHT_COMBOS:
+        chosen = [(k, sorted(set(v))[:: max(len(set(v)) - 1, 1)]) for k, v in chosen]  # each one's ends
+    for point in itertools.product(*(v for _, v in chosen)):
+        apply_combination(cfg, dict(zip((k for k, _ in chosen), point, strict=True)))
