@@ -194,17 +194,18 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: tuple[str | int, ...]) -> dict[str, Any]:
         seen: set[str] = set()
-        merges = 0
+        merges = [value for key_node, value in node.value if key_node.tag == _STD + "merge"]
+        if len(merges) > 1:  # a repeated key like any other (one <<: takes a list to merge several)
+            where = [k for k, _ in node.value if k.tag == _STD + "merge"][1]  # the repeated one
+            raise self.error("duplicate key '<<' (merge several mappings with <<: [*a, *b])", path, where)
         for key_node, _ in node.value:
             if key_node.tag == _STD + "merge":
-                merges += 1
-                if merges > 1:  # a repeated key like any other (one <<: takes a list to merge several)
-                    raise self.error("duplicate key '<<' (merge several mappings with <<: [*a, *b])", path, key_node)
                 continue
             key = self._key(key_node, path)
             if key in seen:
                 raise self.error(f"duplicate key {key!r}", (*path, key), key_node, key)
             seen.add(key)
+        self._check_merged(merges, seen, path, node)
         try:
             self.loader.flatten_mapping(node)  # resolves ``<<: *base`` merge keys
         except yaml.YAMLError as exc:
@@ -214,6 +215,25 @@ class _Builder:
             key = self._key(key_node, path)
             out[key] = self.build(value_node, (*path, key))
         return out
+
+    def _check_merged(self, merges: list[yaml.Node], own: set[str], path: tuple, node: yaml.Node) -> None:
+        """Refuse a key two mappings merged by one ``<<: [*a, *b]`` both give, unless the mapping sets it itself:
+        YAML readers disagree on which wins (PyYAML 6.0.3 the first, 6.0.4 the last)."""
+        items = [m for m in (merges[0].value if merges and isinstance(merges[0], yaml.SequenceNode) else [])]
+        given: set[str] = set()
+        for item in items:
+            if not isinstance(item, yaml.MappingNode):
+                continue  # not a mapping: flatten_mapping says so
+            keys = {k.value for k, _ in item.value if isinstance(k, yaml.ScalarNode) and k.tag != _STD + "merge"}
+            both = sorted((keys & given) - own)
+            if both:
+                raise self.error(
+                    f"{', '.join(map(repr, both))} is given by more than one mapping merged with <<:, and YAML readers "
+                    "disagree on which wins; set it in the mapping itself",
+                    path,
+                    node,
+                )
+            given |= keys
 
     def _key(self, node: yaml.Node, path: tuple[str | int, ...]) -> str:
         if not isinstance(node, yaml.ScalarNode):

@@ -192,11 +192,16 @@ def test_duplicate_key_is_still_refused(tmp_path: Path) -> None:
 
 def test_a_repeated_merge_key_is_a_duplicate_key_and_a_list_of_merges_still_reads(tmp_path: Path) -> None:
     """Two ``<<:`` in one mapping are a repeated key, which PyYAML merged both of; ``<<: [*a, *b]`` is YAML's
-    way to merge several (the first wins a key both hold)."""
+    way to merge several, refused when two of them give one key the mapping does not set itself: PyYAML 6.0.3
+    took the first one's, 6.0.4 the last one's."""
     base = "a: &a {fee_bps: 5}\nb: &b {fee_bps: 1, slippage_bps: 2}\n"
     err = _error(tmp_path, base + "c:\n  <<: *a\n  <<: *b\n")
     assert (err.path, err.line) == ("c", 5) and "duplicate key '<<'" in err.message
-    data, _ = read_yaml(_write(tmp_path, base + "c:\n  <<: [*a, *b]\n"))
+    err = _error(tmp_path, base + "c:\n  <<: [*a, *b]\n")
+    assert err.path == "c" and err.message.startswith("'fee_bps' is given by more than one mapping merged with <<:")
+    data, _ = read_yaml(_write(tmp_path, base + "c:\n  <<: [*a, *b]\n  fee_bps: 3\n"))  # set here: it wins
+    assert data["c"] == {"fee_bps": 3, "slippage_bps": 2}
+    data, _ = read_yaml(_write(tmp_path, "a: &a {fee_bps: 5}\nb: &b {slippage_bps: 2}\nc:\n  <<: [*a, *b]\n"))
     assert data["c"] == {"fee_bps": 5, "slippage_bps": 2}
 
 
