@@ -167,16 +167,8 @@ def rate_spikes(values: pd.Series) -> list[tuple[pd.Timestamp, float, float, flo
     v = values.to_numpy(dtype="float64")
     if len(v) < 3:
         return []
-    d1, d2 = np.diff(v)[:-1], np.diff(v)[1:]
-    hit = (
-        (np.abs(d1) > RATE_SPIKE_POINTS)
-        & (np.abs(d2) > RATE_SPIKE_POINTS)
-        & (np.sign(d1) != np.sign(d2))
-        & (np.abs(d1 + d2) <= SPIKE_NET_FRACTION * np.minimum(np.abs(d1), np.abs(d2)))
-    )
-    return [
-        (pd.Timestamp(values.index[k + 1]), float(v[k]), float(v[k + 1]), float(v[k + 2])) for k in np.flatnonzero(hit)
-    ]
+    moves = np.diff(v)
+    return _spikes(values, v, moves, np.full(len(moves), RATE_SPIKE_POINTS))
 
 
 def reverting_spikes(values: pd.Series) -> list[tuple[pd.Timestamp, float, float, float]]:
@@ -191,18 +183,24 @@ def reverting_spikes(values: pd.Series) -> list[tuple[pd.Timestamp, float, float
     if len(p) < 3:
         return []
     r = np.diff(np.log(p))
-    thr = extreme_threshold(r)
-    r1, r2, t1 = r[:-1], r[1:], thr[:-1]
+    return _spikes(values, p, r, extreme_threshold(r))
+
+
+def _spikes(
+    values: pd.Series, v: np.ndarray, moves: np.ndarray, threshold: np.ndarray
+) -> list[tuple[pd.Timestamp, float, float, float]]:
+    """(date, before, value, after) of each row reached by a move beyond its ``threshold`` (by the move into it)
+    and left by an opposite one beyond it that gives back all but :data:`SPIKE_NET_FRACTION` of the smaller."""
+    r1, r2, t1 = moves[:-1], moves[1:], threshold[:-1]
     hit = (
         (np.abs(r1) > t1)
         & (np.abs(r2) > t1)
         & (np.sign(r1) != np.sign(r2))
         & (np.abs(r1 + r2) <= SPIKE_NET_FRACTION * np.minimum(np.abs(r1), np.abs(r2)))
     )
-    out = []
-    for k in np.flatnonzero(hit):
-        out.append((pd.Timestamp(values.index[k + 1]), float(p[k]), float(p[k + 1]), float(p[k + 2])))
-    return out
+    return [
+        (pd.Timestamp(values.index[k + 1]), float(v[k]), float(v[k + 1]), float(v[k + 2])) for k in np.flatnonzero(hit)
+    ]
 
 
 def unadjusted_splits(values: pd.Series, *, symbol: str, column: str) -> None:

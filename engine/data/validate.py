@@ -371,19 +371,18 @@ def open_prices(raw: pd.DataFrame, closes: pd.Series, *, price: str, symbol: str
     """
     index = pd.DatetimeIndex(closes.index)
     frame = raw[~raw.index.duplicated(keep="last")].reindex(index)
-    opens = frame["Open"]
-    if price == "adj_close":
-        opens = opens * frame["Adj Close"] / frame["Close"]
-    out = pd.Series(opens.to_numpy(dtype="float64"), index=index)
+
+    def on_basis(column: str) -> pd.Series:  # x adj / close, in that order: the opens' bits as they always were
+        values = frame[column] * frame["Adj Close"] / frame["Close"] if price == "adj_close" else frame[column]
+        return pd.Series(values.to_numpy(dtype="float64"), index=index)
+
+    out = on_basis("Open")
     notes = []
     not_positive = (out <= 0).to_numpy()
     if not_positive.any():
         where = _first_dates(index[not_positive])
         notes.append(f"{symbol}: removed {counted(int(not_positive.sum()), 'opens')} not positive ({where})")
-    ranges = [pd.Series(frame[k].to_numpy(dtype="float64"), index=index) for k in ("High", "Low")]
-    if price == "adj_close":  # on the open's basis
-        ranges = [r * (frame["Adj Close"] / frame["Close"]).to_numpy(dtype="float64") for r in ranges]
-    bad = faults.bad_opens(out, closes, *ranges)
+    bad = faults.bad_opens(out, closes, on_basis("High"), on_basis("Low"))
     for k in np.flatnonzero(bad):
         before = faults.number(closes.iloc[k - 1]) + " before, " if k else ""
         notes.append(
