@@ -43,6 +43,7 @@ __all__ = [
     "Comparison",
     "compare_runs",
     "data_mismatch",
+    "is_benchmark_label",
     "qualified_labels",
     "same_curve",
 ]
@@ -309,6 +310,12 @@ def qualified_labels(entries: Sequence[tuple[str, str, str]]) -> list[str]:
     return labels
 
 
+def is_benchmark_label(label: str, name: str) -> bool:
+    """Whether a benchmark row's ``label`` is of the benchmark ``name``: the name itself, or the name qualified
+    by its config or currency (``buy & hold US (corr_breakdown)``)."""
+    return label == name or label.startswith(f"{name} (")
+
+
 def _reference_name(curves: _Labelled, benchmark: str | None) -> str:
     """The reference row: ``benchmark``, else ``DEFAULT_BENCHMARK`` when present, else the first benchmark, else
     ``""`` (no run compared has one); a benchmark's plain name picks the first row of that name when several rows
@@ -316,7 +323,7 @@ def _reference_name(curves: _Labelled, benchmark: str | None) -> str:
     bench_names = [k for k, v in curves.items() if not v[3]]
     wanted = benchmark or DEFAULT_BENCHMARK
     for label in bench_names:
-        if label == wanted or label.startswith(f"{wanted} ("):
+        if is_benchmark_label(label, wanted):
             return label
     if benchmark is None:
         return (bench_names or [""])[0]

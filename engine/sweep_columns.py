@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["SWEEP_COLUMNS", "numeric_columns", "taken_names"]
+from engine.errors import UserError
+
+__all__ = ["SWEEP_COLUMNS", "check_heatmap_keys", "numeric_columns", "taken_names"]
 
 #: What a sweep computes for every combination (``weight_<asset>`` and ``beta_<asset>`` follow).
 SWEEP_COLUMNS = ("total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "longest_drawdown_days",
@@ -42,3 +44,12 @@ def numeric_columns(sweep: Mapping[str, Any], assets: Sequence[str], traded: Col
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_heatmap_keys(keys: Sequence[str], x: str, y: str) -> None:
+    """Refuse (UserError) ``--heatmap x,y`` unless they are two different sweep ``keys``."""
+    for name, what in ((x, "x"), (y, "y")):
+        if name not in keys:
+            raise UserError(f"--heatmap: {what} {name!r} is not a sweep key (keys: {', '.join(keys)})")
+    if x == y:
+        raise UserError("--heatmap: expected two different sweep keys, as A,B")

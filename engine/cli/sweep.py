@@ -45,7 +45,7 @@ from engine.cli.options import (
 )
 from engine.errors import UserError
 from engine.output_paths import check_html_file, distinct_files
-from engine.sweep_columns import numeric_columns
+from engine.sweep_columns import check_heatmap_keys, numeric_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -159,11 +159,7 @@ def check_table_options(cfg: Any, *, sort: str, pair: tuple[str, str] | None, me
         raise UserError(f"--sort: cannot sort by {sort!r} (columns: {', '.join(columns)})")
     if pair is None:
         return
-    for name, what in zip(pair, ("x", "y"), strict=True):
-        if name not in keys:
-            raise UserError(f"--heatmap: {what} {name!r} is not a sweep key (keys: {', '.join(keys)})")
-    if pair[0] == pair[1]:
-        raise UserError("--heatmap: expected two different sweep keys, as A,B")
+    check_heatmap_keys(keys, *pair)
     shown = metric or sort  # the heatmap's metric: --heatmap-metric, else --sort
     if shown not in columns or shown in pair:
         what = "--heatmap-metric" if metric else "--heatmap-metric (default: --sort)"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from engine import expr
-from engine.compare import Comparison, compare_runs
+from engine.compare import Comparison, compare_runs, is_benchmark_label
 from engine.config import StrategyConfig, load_config
 from engine.config.values import iso_date
 from engine.currency import base_currency, in_currency, majority_currency
@@ -103,7 +103,7 @@ def _check_benchmark(benchmark: str, configs: Sequence[StrategyConfig]) -> None:
     """Refuse a ``--benchmark`` that names none of the configs' benchmarks (plainly, or as a row label that
     qualifies the name: ``buy & hold US (corr_breakdown)``), as the comparison would after running them."""
     names = list(dict.fromkeys(b.name for cfg in configs for b in cfg.benchmarks))
-    if not any(benchmark == n or benchmark.startswith(f"{n} (") for n in names):
+    if not any(is_benchmark_label(benchmark, n) for n in names):
         raise UserError(f"unknown benchmark {benchmark!r} (known: {', '.join(names) or 'none'})")
 
 

@@ -151,8 +151,10 @@ def _run_dir(run: str, opts: RunOptions, env: Mapping[str, str]) -> Path:
                 [given],
             )
             if given and sweeps and not runs:  # a sweep's id where a run's is asked for (not a prefix of several runs)
-                made = "" if len(sweeps) > 1 else " (config {}, --source {}, --engine {}".format(*sweeps[0])
-                made += "" if len(sweeps) > 1 else _sweep_dates(Path(sweeps[0][3])) + ")"
+                made = ""
+                if len(sweeps) == 1:
+                    name, source, engine, sweep_dir = sweeps[0]
+                    made = f" (config {name}, --source {source}, --engine {engine}{_sweep_dates(Path(sweep_dir))})"
                 raise StoreError(
                     f"{run!r} is a stored sweep's id, not a run's: a sweep's report is written by seesaw sweep "
                     "CONFIG --report FILE, which shows the stored sweep again given the options it was made "

@@ -16,6 +16,7 @@ import pandas as pd
 from engine.errors import UserError
 from engine.metrics.specs import LOWER_IS_BETTER
 from engine.plural import counted
+from engine.sweep_columns import check_heatmap_keys
 
 if TYPE_CHECKING:
     from engine.store.sweeps import SweepOutcome
@@ -28,11 +29,7 @@ def heatmap_grid(table: pd.DataFrame, keys: Sequence[str], x: str, y: str, metri
 
     Returns a frame indexed by (y, x) with the metric and the other keys' values of the best row.
     """
-    for name, what in ((x, "x"), (y, "y")):
-        if name not in keys:
-            raise UserError(f"--heatmap: {what} {name!r} is not a sweep key (keys: {', '.join(keys)})")
-    if x == y:
-        raise UserError("--heatmap: expected two different sweep keys, as A,B")
+    check_heatmap_keys(keys, x, y)
     if metric not in table.columns:
         raise UserError(f"--heatmap-metric: unknown metric {metric!r}")
     ascending = metric in LOWER_IS_BETTER
