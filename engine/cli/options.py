@@ -51,6 +51,7 @@ __all__ = [
     "print_printout",
     "print_written",
     "run_options",
+    "stopped_once_stored",
     "table_width",
     "user_errors",
 ]
@@ -193,6 +194,13 @@ def table_width(env: Mapping[str, str]) -> int | None:
 def print_printout(printout: Printout) -> None:
     """Tables and text lines on stdout: colour on a terminal; text lines wrap only when a width was fitted."""
     printout.print_on(Console(highlight=False, width=printout.width, soft_wrap=not printout.wrap))
+
+
+def stopped_once_stored(what: str, where: Path, force: bool) -> str:
+    """What Ctrl-C says once a command's ``what`` (a sweep, a walk-forward) is stored in ``where`` (or while a stored
+    one is read to be shown): where, and the command that shows it, this one less any --force."""
+    without = " without --force" if force else ""
+    return f"stopped (Ctrl-C); the {what} is stored in {where}: the same command{without} shows it"
 
 
 @contextmanager

@@ -40,6 +40,7 @@ from engine.cli.options import (
     print_printout,
     print_written,
     run_options,
+    stopped_once_stored,
     table_width,
     user_errors,
 )
@@ -254,15 +255,14 @@ def sweep(
     _emit(outcome, rows, format, reps=reps, sort=sort, heatmap_output=output if pair else None, written=written)
 
 
-#: What Ctrl-C outside the chunks says (the chunks themselves stop with :func:`_exit_if_stopped`'s count), before
-#: the sweep is stored, and once it is.
+#: What Ctrl-C outside the chunks says (the chunks themselves stop with :func:`_exit_if_stopped`'s count) before
+#: the sweep is stored (once it is: :func:`engine.cli.options.stopped_once_stored`).
 _STOPPED = "stopped (Ctrl-C): every chunk finished is kept; continue with --resume"
-_STORED = "stopped (Ctrl-C); the sweep is stored in {}: the same command{} shows it"
 
 
 class _Stopped:
     """What Ctrl-C says while the sweep runs, by how far it got (the job tells it, :func:`engine.jobs.sweep.sweep_job`):
-    nothing computed yet, :data:`_STOPPED` while computing, :data:`_STORED` once stored (or while a stored one is read).
+    nothing computed yet, :data:`_STOPPED` while computing, where it is once stored (or while a stored one is read).
     """
 
     def __init__(self, force: bool) -> None:
@@ -272,8 +272,8 @@ class _Stopped:
         self.stage, self.final = stage, final
 
     def stored(self, final: Path) -> str:
-        """:data:`_STORED`: the command that shows the sweep stored in ``final`` is this one, less any --force."""
-        return _STORED.format(final, " without --force" if self.force else "")
+        """Where the sweep is stored (``final``) and the command that shows it."""
+        return stopped_once_stored("sweep", final, self.force)
 
     def __call__(self) -> str:
         if self.stage == "stored":

@@ -34,6 +34,7 @@ from engine.cli.options import (
     print_printout,
     print_written,
     run_options,
+    stopped_once_stored,
     table_width,
     user_errors,
 )
@@ -116,10 +117,7 @@ def walkforward(
 
 def _stopped(stored: list[Path], force: bool) -> str:
     """What Ctrl-C says: once the walk-forward is stored (or a stored one is being read), where, as a sweep says."""
-    if not stored:
-        return "stopped (Ctrl-C)"
-    without = " without --force" if force else ""
-    return f"stopped (Ctrl-C); the walk-forward is stored in {stored[-1]}: the same command{without} shows it"
+    return stopped_once_stored("walk-forward", stored[-1], force) if stored else "stopped (Ctrl-C)"
 
 
 def _write_output(
