@@ -134,7 +134,7 @@ def _print_metrics(
     headers = [h for h, _ in fixed] + [spec(name).label for name in metrics]
     natural = _natural_widths(headers, texts)
     widths = _narrowed([k for _, k in fixed], natural, console.width)
-    if not widths and sum(natural) + 2 * (len(natural) - 1) > console.width:
+    if widths is None:
         _print_records(headers, texts, console.width)
         return
     console.print(_metric_table(fixed, metrics, headers, texts, widths))
@@ -186,12 +186,12 @@ def _at_underscores(text: str, width: int) -> str:
     return "\n".join(lines)
 
 
-def _narrowed(keys: Sequence[str], natural: list[int], width: int) -> dict[int, int]:
+def _narrowed(keys: Sequence[str], natural: list[int], width: int) -> dict[int, int] | None:
     """Widths for some of the columns ``keys`` (then the metrics) whose widest cells are ``natural``, so that
     the table fits ``width``: the config or row name gives up its room first, down to 12 characters (a long
     one wraps after an underscore, else folds: :func:`_at_underscores`), then the period, down to its first
-    date and arrow (it wraps there), then the name again, down to 6.  Empty when the table fits as it is, or
-    cannot fit that way (rich then wraps what it can)."""
+    date and arrow (it wraps there), then the name again, down to 6.  Empty when the table fits as it is; None
+    when it cannot fit that way."""
     excess = sum(natural) + 2 * (len(natural) - 1) - width  # each column but the last: its padding and a rule
     now = list(natural)
     for key, floor in (("name", 12), ("period", len("2002-01-02 →")), ("name", 6)):
@@ -199,7 +199,7 @@ def _narrowed(keys: Sequence[str], natural: list[int], width: int) -> dict[int, 
         if i is not None and excess > 0:
             give = max(0, min(excess, now[i] - floor))
             now[i], excess = now[i] - give, excess - give
-    return {i: w for i, (w, n) in enumerate(zip(now, natural, strict=True)) if w != n} if excess <= 0 else {}
+    return {i: w for i, (w, n) in enumerate(zip(now, natural, strict=True)) if w != n} if excess <= 0 else None
 
 
 _NO_WRAP = frozenset({"run_id", "kind"})
