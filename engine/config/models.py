@@ -229,7 +229,8 @@ class Execution(_Model):
     rebalance: Rebalance = Field(
         default="on_change",
         description="on_change: trade when the target changes; daily: back to target every date; weekly, monthly: "
-        "decide on the last date of each week or month of the timeline; {band: 0.05}: when a weight drifts more than "
+        "decide on the last date of each week or month of the timeline, and on the first decision (the last date "
+        "before start when the data has one, else the first date); {band: 0.05}: when a weight drifts more than "
         "5 points from its target (plus {every: weekly|monthly})",
     )
     allow_same_bar: bool = Field(
