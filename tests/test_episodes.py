@@ -326,6 +326,8 @@ def test_a_signal_only_series_is_said_to_be_a_level_not_a_return(tmp_path):
         vix, "--signal", "vix_z", "--high", "--source", "synthetic", "--results-dir", str(tmp_path), cwd=tmp_path
     )
     assert out.returncode == 0, out.stderr
+    notes = [line for line in out.stderr.splitlines() if not line.startswith("stored ")]
+    assert max(map(len, notes)) <= 100 < len(" ".join(notes)), notes  # wrapped at COLUMNS, as the table is
     said = " ".join(out.stderr.split())
     assert "note: vix (^VIX) is read as a signal only (in no rule's weights): its rows in What came after" in said
     assert "the change of its level in USD, not a return this config could earn" in said

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 
 from engine.cli.app import app
 from engine.cli.options import (
@@ -168,8 +169,10 @@ def _show(found: EpisodeReport, format: EpisodesFormat, path: Path, report: Path
     err = err_console()
     if found.synthetic and format is not EpisodesFormat.table:  # also when no episode row carries it
         err.print("warning: SYNTHETIC data: generated prices, not market history", markup=False)
+    width = table_width(os.environ)  # notes wrap where the table does; the paths below never
+    notes = Console(stderr=True, highlight=False, width=width, soft_wrap=width is None)
     for note in found.notes:
-        err.print(f"note: {note}")
+        notes.print(f"note: {note}", markup=False)
     err.print(f"stored {path}")
     if report is not None:
         err.print(f"wrote {report}")
