@@ -1338,6 +1338,7 @@ def test_overlapping_walkforward_folds_score_each_choice_only_while_it_trades(tm
     page = (tmp_path / "walk.html").read_text(encoding="utf-8")  # the report shows the windows scored, not the tests
     shown = tables(page)["folds"]
     at = shown.headers.index("OOS scored to")
+    assert {"IS Sharpe", "OOS Sharpe", "IS CAGR", "OOS Max DD"} <= set(shown.headers), shown.headers  # as the terminal
     assert [row[at][0] for row in shown.rows] == [f["scored_to"] for f in folds]
     said = unescape(page)
     assert "The test windows overlap (--step shorter than --test): a fold's OOS figures end the date before" in said

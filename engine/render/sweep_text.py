@@ -29,6 +29,7 @@ from engine.render.text import LONGEST_DD_NOTE, finite, interval_sentence, signi
 
 __all__ = [
     "OVERLAP_NOTE",
+    "fold_header",
     "folds_printout",
     "sweep_caption",
     "sweep_cell",
@@ -299,7 +300,7 @@ def _best_dsr(man: Mapping[str, Any]) -> str:
     )
 
 
-def _fold_header(key: str) -> str:
+def fold_header(key: str) -> str:
     """``is_sharpe`` -> "IS Sharpe", ``test_start`` -> "Test from", a sweep key as it is."""
     side, _, metric = key.partition("_")
     if side in ("is", "oos") and metric in {s.name for s in SPECS}:
@@ -333,7 +334,7 @@ def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], widt
     """
     overlap = bool((folds["scored_to"] != folds["test_end"]).any())  # --step shorter than --test
     keys = [k for k in folds.columns if k not in ("fold", "train_end") and (overlap or k != "scored_to")]
-    columns = [FitColumn(k, _fold_header(k)) for k in keys]
+    columns = [FitColumn(k, fold_header(k)) for k in keys]
     records = folds.to_dict(orient="records")
     cells = [[Text(_fold_cell(k, r[k])) for k in keys] for r in records]
     fitted = fit_table(title, "Fold", columns, [str(r["fold"]) for r in records], cells, width=width)

@@ -33,7 +33,7 @@ from engine.render.html.page import (
     table_html,
 )
 from engine.render.html.run import metrics_table, run_facts, strategy_and_benchmarks
-from engine.render.sweep_text import OVERLAP_NOTE, sweep_cell
+from engine.render.sweep_text import OVERLAP_NOTE, fold_header, sweep_cell
 from engine.store.rundir import StoredRun
 
 __all__ = ["fold_metrics", "walkforward_report", "walkforward_sections"]
@@ -61,7 +61,7 @@ def _folds_table(folds: Sequence[Mapping[str, Any]], keys: Sequence[str], metric
     overlap = _overlap(folds)
     headers = ["Fold", "Train", "Test", *(["OOS scored to"] if overlap else []), *keys]
     for m in metrics:
-        headers += [f"IS {m}", f"OOS {m}"]
+        headers += [fold_header(f"is_{m}"), fold_header(f"oos_{m}")]  # the terminal's names: IS Sharpe, OOS Max DD
     rows = []
     for f in folds:
         cells: list[Cell | str] = [
