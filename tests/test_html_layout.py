@@ -112,6 +112,22 @@ def test_a_curve_longer_than_a_chart_is_drawn_through_its_extremes_and_says_so()
     assert charts.equity_figure({"b": walk.iloc[:1_000]}, title="t", y_title="v").layout.xaxis.title.text is None
 
 
+def test_no_two_curves_of_a_chart_share_a_colour_and_a_pattern() -> None:
+    """A comparison of fifteen configs draws 31 curves, more than the palette's colours: a curve whose colour an
+    earlier one of its kind has is drawn in another pattern; a benchmark stays dotted while no other has its colour."""
+    dates = pd.bdate_range("2020-01-01", periods=3)
+    names = [f"s{i}" for i in range(15)] + [f"b{i}" for i in range(16)]
+    curves = {name: pd.Series([1.0, 1.1, 1.2], dates) for name in names}
+    benchmarks = {n for n in names if n[0] == "b"}
+    equity = charts.equity_figure(curves, title="t", y_title="v", dotted=benchmarks)
+    for fig in (equity, charts.rolling_figure(curves, curves, rows=2, title="t")):
+        drawn = [(t.line.color, t.line.dash) for t in fig.data if t.showlegend is not False]
+        assert len(drawn) == 31 and len(set(drawn)) == 31, drawn
+    dash = {t.name: t.line.dash for t in equity.data}
+    assert [dash[f"s{i}"] for i in (0, 8, 9, 14)] == ["solid", "solid", "dash", "dash"]
+    assert [dash[f"b{i}"] for i in (0, 2, 3, 8, 11, 12)] == ["dot", "dot", "dot", "dot", "dashdot", "dashdot"]
+
+
 @pytest.mark.parametrize(
     ("lo", "hi", "labels"),
     [

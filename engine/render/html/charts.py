@@ -94,6 +94,25 @@ def _color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+#: The line patterns of curves whose colour an earlier curve of their kind (strategy: solid, benchmark: dotted)
+#: already has, round after round past the palette's length: no two curves of a chart share a colour and a pattern.
+_SOLID_ROUNDS = ("solid", "dash", "longdash", "8px,3px,2px,3px")
+_DOTTED_ROUNDS = ("dot", "dashdot", "longdashdot", "2px,5px")
+
+
+def _patterns(dotted: Sequence[bool]) -> list[str]:
+    """Each curve's pattern, the i-th in :func:`_color` (i): solid (dotted) unless an earlier curve of its kind has
+    its colour, then the next of its kind's rounds."""
+    seen: dict[tuple[str, bool], int] = {}
+    out = []
+    for i, dots in enumerate(dotted):
+        n = seen.get((_color(i), dots), 0)
+        seen[(_color(i), dots)] = n + 1
+        rounds = _DOTTED_ROUNDS if dots else _SOLID_ROUNDS
+        out.append(rounds[n % len(rounds)])
+    return out
+
+
 def _thin(s: pd.Series) -> tuple[list[str], np.ndarray, int]:
     """The dates and values a chart draws of ``s`` (:func:`~engine.render.html.series.envelope`), and k."""
     y, dates = s.to_numpy(dtype=float), _dates(s.index)
@@ -109,6 +128,7 @@ def _lines(fig: go.Figure, curves: Mapping[str, pd.Series], hover: str, dotted: 
     """One line per curve; with no ``dotted`` curves the first is the subject (thicker), else ``dotted`` are
     the benchmarks (dotted) among equals.  Returns the note for the date axis when a curve is thinned, else ""."""
     thinned = 1
+    patterns = _patterns([name in dotted for name in curves])
     for i, (name, s) in enumerate(curves.items()):
         width = 1.3 if dotted else (2.2 if i == 0 else 1.3)
         x, y, k = _thin(s)
@@ -119,7 +139,7 @@ def _lines(fig: go.Figure, curves: Mapping[str, pd.Series], hover: str, dotted: 
                 y=y,
                 name=name,
                 mode="lines",
-                line={"width": width, "color": _color(i), "dash": "dot" if name in dotted else "solid"},
+                line={"width": width, "color": _color(i), "dash": patterns[i]},
                 hovertemplate=hover,
             )
         )
@@ -316,6 +336,7 @@ def rolling_figure(
         subplot_titles=(f"return over the trailing {rows} dates", f"Sharpe over the trailing {rows} dates"),
     )
     thinned = 1
+    patterns = _patterns([False] * max(len(returns), len(sharpes)))
     for panel, (curves, hover) in enumerate(((returns, "%{y:.1%}"), (sharpes, "%{y:.2f}")), start=1):
         for i, (name, s) in enumerate(curves.items()):
             x, y, k = _thin(s)
@@ -328,7 +349,7 @@ def rolling_figure(
                     legendgroup=name,
                     showlegend=panel == 1,
                     mode="lines",
-                    line={"width": 1.8 if i == 0 else 1.0, "color": _color(i)},
+                    line={"width": 1.8 if i == 0 else 1.0, "color": _color(i), "dash": patterns[i]},
                     hovertemplate=hover,
                 ),
                 row=panel,
