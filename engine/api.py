@@ -30,11 +30,13 @@ from typing import Any, get_args, overload
 
 import pandas as pd
 
+from engine.api_args import counts, flags, optional_counts
 from engine.compare import Comparison
 from engine.config import StrategyConfig
 from engine.config import load_config as _load_config
 from engine.config.models import DataSpec
 from engine.errors import UserError
+from engine.jobs.chunk_workers import check_cluster
 from engine.jobs.common import RunOptions, parse_date
 from engine.jobs.compare import compare_job, parse_period
 from engine.jobs.run import ConfigRun, row_extra, run_configs
@@ -239,8 +241,7 @@ def run(
         r.equity["value"].plot()
         runs.metrics[["name", "kind", "cagr", "sharpe", "max_drawdown"]]
     """
-    if workers is not None and workers < 1:
-        raise UserError(f"workers: expected at least 1, got {workers}")
+    optional_counts(workers=(workers, 1))
     opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
     opts = dataclasses.replace(opts, workers=workers)
     report = run_configs([Path(c) for c in configs], opts, env=_env(env), now=_now())
@@ -274,13 +275,12 @@ def compare(
 ) -> Compared:
     """Compare strategies on their common window like ``seesaw compare``.
 
-    Give config files (run or reused first, like :func:`run`), or ``runs=`` stored runs: ``"latest"``
-    (the newest run of each config) or run ids (a list, or comma-separated).  ``period`` is
-    ``"START:END"`` (either side may be empty) or a ``(start, end)`` pair; ``benchmark`` the reference
-    (default ``50/50 monthly``); ``by_year`` adds a ``y<year>`` column per calendar year; ``reps``
-    bootstrap resamples; ``sort``/``top`` as ``--sort``/``--top``; ``regime`` (a ``when:`` expression)
-    with ``regime_config`` (the config defining its signals) splits every row's returns by regime;
-    ``currency`` (``"USD"`` or ``"HKD"``) shows every run in it (default: the majority's).
+    Give config files (run or reused first, like :func:`run`), or ``runs=`` stored runs: ``"latest"`` (the newest
+    run of each config) or run ids (a list, or comma-separated). ``period`` is ``"START:END"`` (either side may be
+    empty) or a ``(start, end)`` pair; ``benchmark`` the reference (default ``50/50 monthly``); ``by_year`` adds a
+    ``y<year>`` column per calendar year; ``reps`` bootstrap resamples; ``sort``/``top`` as ``--sort``/``--top``;
+    ``regime`` (a ``when:`` expression) with ``regime_config`` (the config defining its signals) splits every row's
+    returns by regime; ``currency`` (``"USD"`` or ``"HKD"``) shows every run in it (default: the majority's).
 
     Example::
 
@@ -288,9 +288,10 @@ def compare(
         c.table.set_index("name")[["sharpe", "sharpe_ci_low", "sharpe_ci_high", "psr", "dsr"]]
         c.spa["consistent"], c.reference, c.first, c.last
     """
+    counts(reps=(reps, 100))
+    optional_counts(top=(top, 1))
+    flags(by_year=by_year, allow_mixed=allow_mixed)
     opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
-    if reps < 100:
-        raise UserError(f"reps: expected at least 100 bootstrap resamples, got {reps}")
     comparison, config_runs = compare_job(
         [Path(c) for c in configs],
         opts,
@@ -334,11 +335,10 @@ def sweep(
 ) -> Sweep:
     """Run (or reuse, or resume) the ``sweep:`` block of a config like ``seesaw sweep``.
 
-    Every combination is evaluated (vectorised, in chunks of ``chunk_size``, on ``workers``
-    threads or a Dask ``cluster``) and stored under ``results_dir/<config>/sweeps/``; an
-    identical sweep (config, data, code) is reused unless ``force=True``.  ``top`` rows by
-    ``sort`` get their Sharpe interval (``reps`` resamples), PSR and DSR.  ``engine``: "fused" (the
-    compiled scheduler's own fills) or "rust"/"numba" (vectorbt re-simulates every chunk), as ``--engine``.
+    Every combination is evaluated (in chunks of ``chunk_size``, on ``workers`` threads or a Dask ``cluster``) and
+    stored under ``results_dir/<config>/sweeps/``; an identical sweep (config, data, code) is reused unless
+    ``force=True``. ``top`` rows by ``sort`` get their Sharpe interval (``reps`` resamples), PSR and DSR. ``engine``
+    as ``--engine``: "fused" (the compiled scheduler's fills) or "rust"/"numba" (vectorbt re-simulates each chunk).
 
     Example::
 
@@ -349,8 +349,10 @@ def sweep(
     """
     vectorbt, simulator = sweep_engines(engine)
     opts = _options(source, data_dir, start, end, results_dir, store, force, vectorbt, cache_dir, offline)
-    _check_sweep_counts(top=top, max_combos=max_combos, reps=reps, chunk_size=chunk_size, workers=workers)
-    sopts = SweepOptions(max_combos, chunk_size, resume, cluster, workers=workers, simulator=simulator)
+    counts(top=(top, 1), max_combos=(max_combos, 1), reps=(reps, 100))
+    optional_counts(chunk_size=(chunk_size, 1), workers=(workers, 1))
+    flags(resume=resume)
+    sopts = SweepOptions(max_combos, chunk_size, resume, check_cluster(cluster), workers=workers, simulator=simulator)
     environ = _env(env)
     outcome = run_sweep(Path(config), opts, sopts, env=environ, now=_now())
     if outcome.stopped:
@@ -381,16 +383,6 @@ def _compared(comparison: Comparison, config_runs: Sequence[ConfigRun], sort: st
         raise UserError(f"sort: {exc.args[0]}") from None
     table = pd.DataFrame(json.loads(compare_json(comparison, rows))["rows"])
     return Compared(table=table, comparison=comparison, runs=_run_set(config_runs, None))
-
-
-def _check_sweep_counts(*, top: int, max_combos: int, reps: int, chunk_size: int | None, workers: int | None) -> None:
-    """:func:`sweep`'s counts are at least 1 (``reps`` at least 100), as the command's options."""
-    for name, value, least in (("top", top, 1), ("max_combos", max_combos, 1), ("reps", reps, 100)):
-        if value < least:
-            raise UserError(f"{name}: expected at least {least}, got {value}")
-    for name, maybe in (("chunk_size", chunk_size), ("workers", workers)):
-        if maybe is not None and maybe < 1:
-            raise UserError(f"{name}: expected at least 1, got {maybe}")
 
 
 def _env(env: Mapping[str, str] | None) -> dict[str, str]:
@@ -435,6 +427,7 @@ def _options(
     offline: bool,
 ) -> RunOptions:
     """The jobs' options, checked as the command line's parser checks them."""
+    flags(force=force, offline=offline)
     if source is not None and source not in _SOURCES:
         raise UserError(f"source: expected one of {', '.join(_SOURCES)}, got {source!r}")
     if engine not in _ENGINES:

@@ -30,7 +30,8 @@ RUN_CONFIGS = [CONFIGS / "corr_breakdown.yaml", CONFIGS / "static_60_40.yaml"]
 PLACE_KEYS = {"run_dir", "run_id", "created_at"}
 
 #: configs/sweeps/corr_breakdown_sweep.yaml cut to 3 x 2 = 6 combinations
-SWEEP = (CONFIGS / "sweeps" / "corr_breakdown_sweep.yaml").read_text(encoding="utf-8")
+SWEEP_CONFIG = CONFIGS / "sweeps" / "corr_breakdown_sweep.yaml"
+SWEEP = SWEEP_CONFIG.read_text(encoding="utf-8")
 SWEEP = re.sub(r"sweep:.*", "sweep:\n  corr_cut: [0.1, 0.2, 0.3]\n  mom_window: [40, 63]\n", SWEEP, flags=re.S)
 SWEEP = SWEEP.replace("name: corr_breakdown_sweep", "name: api_sweep")
 
@@ -222,6 +223,31 @@ def test_mistakes_raise_user_errors(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no sweep"):
         api.sweep(RUN_CONFIGS[0], source="synthetic", results_dir=tmp_path, env={})
     assert not any(tmp_path.glob("*/*/run.json"))  # nothing was stored
+
+
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (lambda d: api.compare(RUN_CONFIGS[0], top=0, **d), "top: expected at least 1, got 0"),  # else: no strategy row
+        (lambda d: api.compare(RUN_CONFIGS[0], top=-1, **d), "top: expected at least 1, got -1"),
+        (lambda d: api.compare(RUN_CONFIGS[0], top="x", **d), "top: expected a whole number, got 'x'"),
+        (lambda d: api.compare(RUN_CONFIGS[0], top=2.0, **d), "top: expected a whole number, got 2.0"),
+        (lambda d: api.compare(RUN_CONFIGS[0], reps="x", **d), "reps: expected a whole number, got 'x'"),
+        (lambda d: api.compare(RUN_CONFIGS[0], reps=99, **d), "reps: expected at least 100, got 99"),
+        (lambda d: api.compare(RUN_CONFIGS[0], by_year="no", **d), "by_year: expected True or False, got 'no'"),
+        (lambda d: api.run(RUN_CONFIGS[0], force="no", **d), "force: expected True or False, got 'no'"),
+        (lambda d: api.run(RUN_CONFIGS[0], workers=True, **d), "workers: expected a whole number, got True"),
+        (lambda d: api.sweep(SWEEP_CONFIG, cluster="bogus", **d), "--cluster: expected 'local' or a Dask scheduler's"),
+        (lambda d: api.sweep(SWEEP_CONFIG, top=0, **d), "top: expected at least 1, got 0"),
+        (lambda d: api.sweep(SWEEP_CONFIG, resume=1, **d), "resume: expected True or False, got 1"),
+    ],
+)
+def test_arguments_are_checked_as_the_command_line_checks_its_options(call: Any, said: str, tmp_path: Path) -> None:
+    """A wrong argument is a UserError before anything runs, never a cut table or a truthy string."""
+    with pytest.raises(UserError) as err:
+        call({"source": "synthetic", "results_dir": tmp_path, "env": {}})
+    assert str(err.value).startswith(said), err.value
+    assert not any(tmp_path.rglob("*.json"))  # nothing was run or stored
 
 
 # -- real data -------------------------------------------------------------------------------------------------------
