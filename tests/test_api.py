@@ -149,6 +149,16 @@ def test_a_second_run_reuses_the_stored_one(both_runs: tuple[api.RunSet, list[di
     assert same(records(again[0].metrics), records(runs[0].metrics)) == []
 
 
+def test_a_run_dir_is_the_same_path_computed_or_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative results_dir: the run's directory is one absolute path, whether it was written or found."""
+    monkeypatch.chdir(tmp_path)
+    first = api.run(RUN_CONFIGS[1], **WINDOW, results_dir="rel", env={})[0]
+    again = api.run(RUN_CONFIGS[1], **WINDOW, results_dir="rel", env={})[0]
+    assert not first.reused and again.reused
+    assert first.run_dir == again.run_dir and first.run_dir.is_absolute()
+    assert first.run_dir.parent.parent == (tmp_path / "rel").resolve()
+
+
 # -- compare ---------------------------------------------------------------------------------------------------------
 
 
