@@ -46,6 +46,17 @@ def test_every_shipped_config_passes_and_its_control_is_caught() -> None:
             assert row["control"]["caught"] is True, row["config"]  # the audit can fail
 
 
+def test_a_run_shorter_than_the_cuts_asked_is_cut_at_every_date_and_says_so() -> None:
+    """Three dates: the two before the last are every date there is to cut; the output says fewer than asked."""
+    window = ("--source", "synthetic", "--start", "2014-02-10", "--end", "2014-02-13")
+    code, (row,) = audited(str(CONFIGS / "corr_breakdown.yaml"), *window)
+    assert code == 0 and row["cuts_asked"] == 8
+    assert sorted({c["date"] for c in row["cuts"]}) == ["2014-02-10", "2014-02-11", "2014-02-12"]
+    text = invoke("audit", str(CONFIGS / "corr_breakdown.yaml"), *window, "--cuts", "9").stdout
+    said = " ".join(text.split())
+    assert "cut at 3 dates (2014-02-10 … 2014-02-12: every date before the run's last; 9 asked)" in said, text
+
+
 @pytest.mark.parametrize("name", ["corr_breakdown", "hk_us_spread", "vix_filter"])
 def test_shipped_configs_pass_on_the_real_data(name: str, data_dir: Path) -> None:
     code, (row,) = audited(str(CONFIGS / f"{name}.yaml"), "--source", "csv", "--data-dir", str(data_dir))

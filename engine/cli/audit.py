@@ -24,6 +24,7 @@ from engine.cli.options import (
     table_width,
     user_errors,
 )
+from engine.plural import counted
 
 __all__ = ["audit"]
 
@@ -86,7 +87,10 @@ def _lines(row: dict[str, Any]) -> list[str]:
     out = [f"{row['config']}{label}: {'PASS' if row['passed'] else 'FAIL'}", f"  file: {row['file']}"]
     if row["cuts"]:
         dates = [c["date"] for c in row["cuts"] if c["kind"] == "truncated"]
-        out.append(f"  cut at {len(dates)} dates ({dates[0]} … {dates[-1]}), after each market's close and truncated")
+        span = f"{dates[0]} … {dates[-1]}" if len(dates) > 1 else dates[0]
+        if len(dates) < row["cuts_asked"]:  # a short run: every date it has before its last, and it says so
+            span += f": every date before the run's last; {row['cuts_asked']} asked"
+        out.append(f"  cut at {counted(len(dates), 'dates')} ({span}), after each market's close and truncated")
     for c in row["checks"]:
         out.append("  " + _check_line(c))
     if row["contract"]:

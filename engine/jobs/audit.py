@@ -27,6 +27,7 @@ class AuditReport:
     audit: Audit
     synthetic: bool
     contract: str | None = None  # the signal contract's message, when it refused a signal outright
+    asked: int = CUTS  # the dates asked to cut at (fewer are cut when the run has fewer dates)
 
 
 def audit_configs(
@@ -37,17 +38,18 @@ def audit_configs(
     for file, cfg, _, loaded in configs_with_data(paths, opts, env):
         try:
             found = audit(cfg, loaded, cuts=cuts)
-            out.append(AuditReport(str(file), found, loaded.panel.synthetic))
+            out.append(AuditReport(str(file), found, loaded.panel.synthetic, asked=cuts))
         except SignalContractError as err:
             name = err.signal or "a signal from another package"
             failed = Check("signal", name, Cut(-1, "", "signal contract"), None)
             found = Audit(cfg.name, list(loaded.panel.dates), [], [failed])
-            out.append(AuditReport(str(file), found, loaded.panel.synthetic, contract=err.one_line()))
+            out.append(AuditReport(str(file), found, loaded.panel.synthetic, contract=err.one_line(), asked=cuts))
     return out
 
 
 def audit_json(reports: Sequence[AuditReport]) -> list[dict[str, Any]]:
-    """One object per config: ``config``, ``file``, ``passed``, ``cuts``, ``checks`` and the ``control``."""
+    """One object per config: ``config``, ``file``, ``passed``, ``cuts`` (and ``cuts_asked``, the dates asked
+    for), ``checks`` and the ``control``."""
     return [
         {
             "config": r.audit.config,
@@ -55,6 +57,7 @@ def audit_json(reports: Sequence[AuditReport]) -> list[dict[str, Any]]:
             "synthetic": r.synthetic,
             "passed": r.audit.passed,
             "cuts": [_cut(c, r.audit.dates) for c in r.audit.cuts],
+            "cuts_asked": r.asked,
             "checks": [_check(c, r.audit.dates) for c in r.audit.checks],
             "control": {
                 "signal": r.audit.control_signal,
