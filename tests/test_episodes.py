@@ -294,6 +294,12 @@ def test_configs_are_run_and_stored_like_runs(tmp_path):
         ),
         (["--signal", "corr", "--low", "--threshold", "nan"], "--threshold: expected a finite number, got nan"),
         (["--signal", "corr", "--high", "--threshold", "inf"], "--threshold: expected a finite number, got inf"),
+        (
+            ["--signal", "corr", "--low", "--percentile", "nan"],
+            "--percentile: expected a number from 0 to 100, got nan",
+        ),
+        (["--signal", "corr", "--low", "--percentile", "100.5"], "--percentile: expected a number from 0 to 100, got"),
+        (["--signal", "corr", "--low", "--percentile", "-1"], "--percentile: expected a number from 0 to 100, got -1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):

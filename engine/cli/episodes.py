@@ -67,10 +67,8 @@ _Since = Annotated[
 _Threshold = Annotated[float | None, typer.Option(help="An episode: the signal at or beyond this value.")]
 _Percentile = Annotated[
     float | None,
-    typer.Option(
-        min=0.0,
-        max=100.0,
-        help="An episode: the signal's percentile in the history so far at or beyond P "
+    typer.Option(  # 0..100, checked with nan (which no range check of the parser catches) by the job
+        help="An episode: the signal's percentile in the history so far at or beyond P (0 to 100) "
         "(default: 5 with --low, 95 with --high).",
     ),
 ]

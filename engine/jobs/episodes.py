@@ -45,6 +45,8 @@ def _threshold(direction: Direction, value: float | None, percentile: float | No
         if not math.isfinite(value):  # nan compares false with everything: "no episode", said as a finding
             raise UserError(f"--threshold: expected a finite number, got {value}")
         return Threshold("value", float(value))
+    if percentile is not None and not 0 <= percentile <= 100:  # nan too
+        raise UserError(f"--percentile: expected a number from 0 to 100, got {percentile}")
     return Threshold("percentile", float(DEFAULT_PERCENTILE[direction] if percentile is None else percentile))
 
 
