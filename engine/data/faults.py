@@ -224,10 +224,10 @@ def unadjusted_splits(values: pd.Series, *, symbol: str, column: str) -> None:
             kind = f"{q:g}-for-1 split" if q > 1 else f"1-for-{1 / q:g} reverse split"
             raise DataError(
                 f"{symbol}: {column} goes from {number(p[k])} on {_day(values.index[k])} to {number(p[k + 1])} on "
-                f"{_day(values.index[k + 1])} (a ratio of {ratio:.3f}): this looks like an unadjusted {kind}; "
+                f"{_day(values.index[k + 1])} (x{1 / ratio:.3g} in one row): this looks like an unadjusted {kind}; "
                 "use split-adjusted data (price: adj_close, or an adjusted file)",
                 expected="split-adjusted prices",
-                got=float(ratio),
+                got=float(1 / ratio),
             )
 
 

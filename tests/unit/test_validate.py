@@ -85,12 +85,14 @@ def test_the_threshold_scales_with_the_typical_move() -> None:
     ],
 )
 def test_a_persistent_jump_at_a_split_ratio_is_refused(ratio: float, kind: str) -> None:
+    """The move is said as the new price over the old (x3 when it trebles), the kind of split from that."""
     values = _walk(60)
     values[30:] = [v / ratio for v in values[30:]]
     s = _series(values)
     with pytest.raises(DataError, match=kind) as err:
         faults.unadjusted_splits(s, symbol="X", column="Close")
     assert str(s.index[30].date()) in err.value.message
+    assert f"(x{values[30] / values[29]:.3g} in one row)" in err.value.message, err.value.message
 
 
 def test_a_crash_of_a_third_is_not_a_split() -> None:
