@@ -323,3 +323,7 @@ def test_runs_list_and_show_format_numbers_like_the_run_table_in_100_columns(sto
         f"{strategy['fees_paid']:,.0f}",
         f"{strategy['final_value']:,.0f}",
     ]
+    names = [b["name"] for b in json.loads((stored.run_dir / "metrics.json").read_text(encoding="utf-8"))["benchmarks"]]
+    assert names != sorted(names)  # the config's order, not the alphabet's: us, hk, then 50/50
+    rows = [line for line in shown.split("Turnover/yr", 1)[0].splitlines() if line.startswith("benchmark")]
+    assert [next(n for n in names if n in " ".join(row.split())) for row in rows] == names, shown

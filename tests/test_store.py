@@ -226,11 +226,12 @@ def check_catalog(db: Path, results: Path, *, all_landed: bool = True, views: bo
         assert (row["start_s"], row["end_s"]) == (manifest["start"], manifest["end"])
         assert row["created_s"] == pytest.approx(pd.Timestamp(manifest["created_at"]).timestamp(), abs=1e-6)
         synthetic = manifest["synthetic"]  # on every metrics row, as on the run's
-        expected = [{**m, "synthetic": synthetic} for m in [metrics["strategy"], *metrics["benchmarks"]]]
+        rows = [metrics["strategy"], *metrics["benchmarks"]]  # position: the strategy, then the config's order
+        expected = [{**m, "synthetic": synthetic, "position": i} for i, m in enumerate(rows)]
         stored = _metrics(db, run_id)
         if len(stored) != len(expected):
             raise PartialIndex(f"run {run_id}: {len(stored)} metrics rows in the catalog, {len(expected)} in the run")
-        assert sorted(stored, key=repr) == sorted(expected, key=repr), run_id  # exact, every column
+        assert sorted(stored, key=lambda r: r["position"]) == expected, run_id  # exact, every column
         indexed[run_id] = run_dir
     landed = set(_run_dirs(results))
     assert_complete_or_absent(results)

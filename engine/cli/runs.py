@@ -275,7 +275,7 @@ def runs_show(run_id: str, results_dir: ResultsDirOpt = Path("results"), store: 
         (run_dir,) = selected
         _, rows = catalog.query(
             f"SELECT kind, name, {', '.join(RUN_TABLE)} FROM metrics "
-            "WHERE run_id = (SELECT run_id FROM runs WHERE run_dir = ?) ORDER BY kind DESC, name",
+            "WHERE run_id = (SELECT run_id FROM runs WHERE run_dir = ?) ORDER BY position",  # as seesaw run shows them
             [str(run_dir)],
         )
         data = read_checked(run_dir, "run.json", {})  # gone or unreadable since it was indexed: one line

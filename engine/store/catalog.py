@@ -261,10 +261,10 @@ class Catalog:
             row = {**{c: manifest.get(c) for c in RUN_COLUMNS}, "run_dir": str(run_dir.resolve())}
             row["symbols"] = json.dumps(row["symbols"])
             runs[row["run_id"]] = [row[c] for c in RUN_COLUMNS]
-            metric_rows[row["run_id"]] = [
-                [row["run_id"], manifest.get("synthetic") is True, *[m.get(c) for c in METRIC_COLUMNS]]
+            metric_rows[row["run_id"]] = [  # position: 0 the strategy, then the benchmarks in the config's order
+                [row["run_id"], manifest.get("synthetic") is True, position, *[m.get(c) for c in METRIC_COLUMNS]]
                 + [json.dumps(m.get(c)) for c in METRIC_JSON]
-                for m in [metrics["strategy"], *metrics.get("benchmarks", [])]
+                for position, m in enumerate([metrics["strategy"], *metrics.get("benchmarks", [])])
                 if m is not None
             ]
             file_rows[row["run_id"]] = [[row["run_id"], t, key] for t, key in file_schemas(run_dir)]
@@ -273,7 +273,7 @@ class Catalog:
         for start in range(0, len(ids), _ROWS_PER_STATEMENT):
             part = ids[start : start + _ROWS_PER_STATEMENT]
             insert_rows(con, "runs", RUN_COLUMNS, [runs[i] for i in part])
-            metric_columns = ("run_id", "synthetic", *METRIC_COLUMNS, *METRIC_JSON)
+            metric_columns = ("run_id", "synthetic", "position", *METRIC_COLUMNS, *METRIC_JSON)
             insert_rows(con, "metrics", metric_columns, [r for i in part for r in metric_rows[i]])
             insert_rows(
                 con, "run_files", ("run_id", "table_name", "schema_key"), [r for i in part for r in file_rows[i]]

@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS sweeps (
     start DATE, "end" DATE, created_at TIMESTAMPTZ, status VARCHAR, pbo DOUBLE, best_dsr DOUBLE,
     simulator VARCHAR, sweep_dir VARCHAR);
 CREATE TABLE IF NOT EXISTS metrics (
-    run_id VARCHAR, synthetic BOOLEAN, kind VARCHAR, name VARCHAR, start DATE, "end" DATE,
+    run_id VARCHAR, synthetic BOOLEAN, position INTEGER, kind VARCHAR, name VARCHAR, start DATE, "end" DATE,
     {", ".join(f"{c} DOUBLE" for c in METRIC_COLUMNS if c in _FLOATS)},
     {", ".join(f"{c} BIGINT" for c in METRIC_COLUMNS if c in _INTS)}, avg_weight VARCHAR, decisions VARCHAR,
     financing VARCHAR);
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 """
 
 #: Bump when the tables change: the catalog is derived data, so an old one is dropped and rebuilt.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 #: The metrics columns held as JSON text (null: none).
 METRIC_JSON = ("avg_weight", "decisions", "financing")
