@@ -147,8 +147,9 @@ def _reopen_streams(buffering: dict[str, list[Any]]) -> None:
 def _run(command: str) -> int:
     """Call ``command`` (``module:function``) as a script's entry point; the process's exit code.
 
-    The signals held since the fork are let in first; an uncaught KeyboardInterrupt ends the process
-    as Python ends it: the traceback, then death by SIGINT.
+    The signals held since the fork are let in first; a KeyboardInterrupt the command did not catch (Ctrl-C
+    before its own handling starts) ends the process by SIGINT, as an interrupted command dies, without the
+    traceback Python would print: what a user pressing Ctrl-C asked for, not a failure of the command.
     """
     module, _, function = command.partition(":")
     try:
@@ -158,7 +159,6 @@ def _run(command: str) -> int:
     except SystemExit as exit_:
         code = exit_.code
     except KeyboardInterrupt:
-        traceback.print_exc()
         _flush()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
