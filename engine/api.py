@@ -30,7 +30,7 @@ from typing import Any, get_args, overload
 
 import pandas as pd
 
-from engine.api_args import counts, flags, optional_counts
+from engine.api_args import check_counts, check_flags, check_optional_counts
 from engine.compare import Comparison
 from engine.config import StrategyConfig
 from engine.config import load_config as _load_config
@@ -241,7 +241,7 @@ def run(
         r.equity["value"].plot()
         runs.metrics[["name", "kind", "cagr", "sharpe", "max_drawdown"]]
     """
-    optional_counts(workers=(workers, 1))
+    check_optional_counts(workers=(workers, 1))
     opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
     opts = dataclasses.replace(opts, workers=workers)
     report = run_configs([Path(c) for c in configs], opts, env=_env(env), now=_now())
@@ -288,9 +288,9 @@ def compare(
         c.table.set_index("name")[["sharpe", "sharpe_ci_low", "sharpe_ci_high", "psr", "dsr"]]
         c.spa["consistent"], c.reference, c.first, c.last
     """
-    counts(reps=(reps, 100))
-    optional_counts(top=(top, 1))
-    flags(by_year=by_year, allow_mixed=allow_mixed)
+    check_counts(reps=(reps, 100))
+    check_optional_counts(top=(top, 1))
+    check_flags(by_year=by_year, allow_mixed=allow_mixed)
     opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
     comparison, config_runs = compare_job(
         [Path(c) for c in configs],
@@ -349,16 +349,16 @@ def sweep(
     """
     vectorbt, simulator = sweep_engines(engine)
     opts = _options(source, data_dir, start, end, results_dir, store, force, vectorbt, cache_dir, offline)
-    counts(top=(top, 1), max_combos=(max_combos, 1), reps=(reps, 100))
-    optional_counts(chunk_size=(chunk_size, 1), workers=(workers, 1))
-    flags(resume=resume)
-    sopts = SweepOptions(max_combos, chunk_size, resume, check_cluster(cluster), workers=workers, simulator=simulator)
+    check_counts(top=(top, 1), max_combos=(max_combos, 1), reps=(reps, 100))
+    check_optional_counts(chunk_size=(chunk_size, 1), workers=(workers, 1))
+    check_flags(resume=resume)
+    sopts = SweepOptions(
+        max_combos, chunk_size, resume, check_cluster(cluster, "cluster"), workers=workers, simulator=simulator
+    )
     environ = _env(env)
     outcome = run_sweep(Path(config), opts, sopts, env=environ, now=_now())
-    if outcome.stopped:
-        best = outcome.table.iloc[:0]
-    else:
-        best = sweep_top(outcome, opts, env=environ, sort=sort, top=top, reps=reps)
+    stopped = outcome.stopped  # a sweep stopped by Ctrl-C: its finished combinations, no top rows
+    best = outcome.table.iloc[:0] if stopped else sweep_top(outcome, opts, env=environ, sort=sort, top=top, reps=reps)
     return Sweep(
         config=outcome.cfg,
         keys=tuple(outcome.keys),
@@ -427,7 +427,7 @@ def _options(
     offline: bool,
 ) -> RunOptions:
     """The jobs' options, checked as the command line's parser checks them."""
-    flags(force=force, offline=offline)
+    check_flags(force=force, offline=offline)
     if source is not None and source not in _SOURCES:
         raise UserError(f"source: expected one of {', '.join(_SOURCES)}, got {source!r}")
     if engine not in _ENGINES:

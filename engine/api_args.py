@@ -13,10 +13,10 @@ import numpy as np
 
 from engine.errors import UserError
 
-__all__ = ["counts", "flags", "optional_counts"]
+__all__ = ["check_counts", "check_flags", "check_optional_counts"]
 
 
-def counts(**values: tuple[object, int]) -> None:
+def check_counts(**values: tuple[object, int]) -> None:
     """Each of ``values``, (value, least), is an int of at least ``least``: a whole number (numpy's integers
     too), never a bool, a float or text."""
     for name, (value, least) in values.items():
@@ -26,12 +26,12 @@ def counts(**values: tuple[object, int]) -> None:
             raise UserError(f"{name}: expected at least {least}, got {value}")
 
 
-def optional_counts(**values: tuple[object, int]) -> None:
-    """:func:`counts`, each value None allowed."""
-    counts(**{name: pair for name, pair in values.items() if pair[0] is not None})
+def check_optional_counts(**values: tuple[object, int]) -> None:
+    """:func:`check_counts`, each value None allowed."""
+    check_counts(**{name: pair for name, pair in values.items() if pair[0] is not None})
 
 
-def flags(**values: object) -> None:
+def check_flags(**values: object) -> None:
     """Each of ``values`` is True or False (numpy's bools too): text such as ``"no"`` would count as true."""
     for name, value in values.items():
         if not isinstance(value, bool | np.bool_):

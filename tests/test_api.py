@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -149,6 +150,13 @@ def test_a_second_run_reuses_the_stored_one(both_runs: tuple[api.RunSet, list[di
     assert same(records(again[0].metrics), records(runs[0].metrics)) == []
 
 
+def test_numpy_numbers_and_bools_are_arguments_like_pythons(tmp_path: Path) -> None:
+    """A count from a numpy array or a flag from a comparison of arrays is taken as the int or bool it is."""
+    runs = api.run(RUN_CONFIGS[1], **WINDOW, results_dir=tmp_path, workers=np.int64(1), force=np.False_, env={})
+    c = api.compare(RUN_CONFIGS[1], **WINDOW, results_dir=tmp_path, top=np.int64(1), reps=np.int32(100), env={})
+    assert not runs[0].reused and c.runs[0].reused and c.table["kind"].tolist()[0] == "strategy"
+
+
 def test_a_run_dir_is_the_same_path_computed_or_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A relative results_dir: the run's directory is one absolute path, whether it was written or found."""
     monkeypatch.chdir(tmp_path)
@@ -157,6 +165,10 @@ def test_a_run_dir_is_the_same_path_computed_or_reused(tmp_path: Path, monkeypat
     assert not first.reused and again.reused
     assert first.run_dir == again.run_dir and first.run_dir.is_absolute()
     assert first.run_dir.parent.parent == (tmp_path / "rel").resolve()
+    (tmp_path / "s.yaml").write_text(SWEEP, encoding="utf-8")  # a sweep's directory likewise
+    swept = api.sweep("s.yaml", source="synthetic", results_dir="rel", top=1, reps=100, env={})
+    reswept = api.sweep("s.yaml", source="synthetic", results_dir="rel", top=1, reps=100, env={})
+    assert reswept.reused and swept.sweep_dir == reswept.sweep_dir and swept.sweep_dir.is_absolute()
 
 
 # -- compare ---------------------------------------------------------------------------------------------------------
@@ -247,7 +259,8 @@ def test_mistakes_raise_user_errors(tmp_path: Path) -> None:
         (lambda d: api.compare(RUN_CONFIGS[0], by_year="no", **d), "by_year: expected True or False, got 'no'"),
         (lambda d: api.run(RUN_CONFIGS[0], force="no", **d), "force: expected True or False, got 'no'"),
         (lambda d: api.run(RUN_CONFIGS[0], workers=True, **d), "workers: expected a whole number, got True"),
-        (lambda d: api.sweep(SWEEP_CONFIG, cluster="bogus", **d), "--cluster: expected 'local' or a Dask scheduler's"),
+        (lambda d: api.sweep(SWEEP_CONFIG, cluster="bogus", **d), "cluster: expected 'local' or a Dask scheduler's"),
+        (lambda d: api.sweep(SWEEP_CONFIG, cluster=1, **d), "cluster: expected 'local' or a Dask scheduler's"),
         (lambda d: api.sweep(SWEEP_CONFIG, top=0, **d), "top: expected at least 1, got 0"),
         (lambda d: api.sweep(SWEEP_CONFIG, resume=1, **d), "resume: expected True or False, got 1"),
     ],

@@ -328,17 +328,16 @@ def test_headline_on_real_data(data_dir, tmp_path):
 def test_a_signal_only_series_is_said_to_be_a_level_not_a_return(tmp_path):
     """vix_filter reads the VIX as a signal: its rows in What came after are changes of an index no order buys."""
     vix = str(REPO / "configs" / "vix_filter.yaml")
-    out = _episodes(
-        vix, "--signal", "vix_z", "--high", "--source", "synthetic", "--results-dir", str(tmp_path), cwd=tmp_path
-    )
+    out = _episodes(vix, "--signal", "vix_z", "--high", "--source", "synthetic", "--results-dir", "res", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
+    (stored,) = (tmp_path / "res").glob("episodes/*/episodes.json")
+    assert f"stored {stored.resolve()}\n" in out.stderr  # one resolved path, as a run's and a sweep's
     notes = [line for line in out.stderr.splitlines() if not line.startswith("stored ")]
     assert max(map(len, notes)) <= 100 < len(" ".join(notes)), notes  # wrapped at COLUMNS, as the table is
     said = " ".join(out.stderr.split())
     assert "note: vix (^VIX) is read as a signal only (in no rule's weights): its rows in What came after" in said
     assert "the change of its level in USD, not a return this config could earn" in said
     assert "us (" not in said and "hk (" not in said  # the traded assets' rows are returns
-    (stored,) = tmp_path.glob("episodes/*/episodes.json")
     assert any(n.startswith("vix (^VIX) is read as a signal only") for n in json.loads(stored.read_text())["notes"])
 
 

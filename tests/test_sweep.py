@@ -1285,12 +1285,16 @@ def test_a_walkforward_whose_last_test_window_the_data_cut_short_says_its_figure
     )
 
 
-def test_an_unchanged_walkforward_is_reused_and_shown_as_stored(tmp_path: Path) -> None:
+def test_an_unchanged_walkforward_is_reused_and_shown_as_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The same config, data, settings and code: the stored walk-forward run is shown again (the same document
-    but for ``reused``), not a second run stored; --force, another --step or changed data run it again."""
+    but for ``reused``, its run_dir one resolved path under a relative --results-dir), not a second run stored;
+    --force, another --step or changed data run it again."""
     path = tmp_path / "walk.yaml"
     path.write_text(WALK, encoding="utf-8")
-    args = ["walkforward", str(path), "--train", "3y", "--test", "1y", "--results-dir", str(tmp_path / "r")]
+    monkeypatch.chdir(tmp_path)
+    args = ["walkforward", str(path), "--train", "3y", "--test", "1y", "--results-dir", "r"]
     first = invoke(*args, "--format", "json")
     again = invoke(*args, "--format", "json")
     assert first.exit_code == again.exit_code == 0, again.stderr

@@ -24,17 +24,16 @@ __all__ = ["check_cluster", "cluster_evaluator", "default_workers", "evaluate_ch
 _ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):([0-9]{1,5})")
 
 
-def check_cluster(cluster: str | None) -> str | None:
+def check_cluster(cluster: object, name: str = "--cluster") -> str | None:
     """``cluster``, once known to be ``local``, a scheduler address or None: refused before anything runs
-    otherwise (Dask's own parser raises a ValueError mid-sweep)."""
+    otherwise (Dask's own parser raises a ValueError mid-sweep), the message naming ``name`` (the option, or the
+    API's argument)."""
     if cluster is None or cluster == "local":
-        return cluster
-    match = _ADDRESS.fullmatch(cluster)
+        return None if cluster is None else "local"
+    match = _ADDRESS.fullmatch(cluster) if isinstance(cluster, str) else None
     if match is None or not 0 < int(match.group(1)) < 65536:
-        raise UserError(
-            f"--cluster: expected 'local' or a Dask scheduler's address as tcp://HOST:PORT, got {cluster!r}"
-        )
-    return cluster
+        raise UserError(f"{name}: expected 'local' or a Dask scheduler's address as tcp://HOST:PORT, got {cluster!r}")
+    return str(cluster)
 
 
 def default_workers() -> int:

@@ -315,7 +315,8 @@ def _data_block(loaded: LoadedPanel) -> dict[str, Any]:
 
 
 def store_report(report: EpisodeReport, results_dir: Path, now: dt.datetime) -> Path:
-    """Write ``episodes/<id>/episodes.json`` under ``results_dir`` whole or not at all; its path."""
+    """Write ``episodes/<id>/episodes.json`` under ``results_dir`` whole or not at all; its resolved path (as a run's
+    and a sweep's)."""
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     out = results_dir / "episodes" / f"{stamp}-{report.config}-{report.signal}"
     path = out / "episodes.json"
@@ -324,4 +325,4 @@ def store_report(report: EpisodeReport, results_dir: Path, now: dt.datetime) -> 
         write_atomic(path, lambda tmp: tmp.write_text(dumps_json(report.stored()), encoding="utf-8"))
     except OSError as exc:  # the results directory a file, read-only, or the disk full
         raise StoreError(f"cannot store the episodes: {exc.strerror or exc}", file=str(out)) from None
-    return path
+    return path.resolve()

@@ -291,7 +291,7 @@ def run_configs(
         written: dict[int, Path] = {}
         if catalog is not None:
             ids = [new_run_id(now, hashes[i], fingerprints[i][0]) for i in new]
-            written = {i: path.resolve() for i, path in zip(new, steps.map(write, new, ids), strict=True)}  # as reused
+            written = dict(zip(new, steps.map(write, new, ids), strict=True))
     runs = [
         ConfigRun(cfg, str(file), written.get(i), metrics[i])
         if found is None

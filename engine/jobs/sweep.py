@@ -144,7 +144,7 @@ def sweep_job(
     is refused in one line instead of taking its chunks for a stopped sweep's."""
     cfg, g, loaded = load_sweep_config(path, resolve, load, max_combos=options.max_combos)
     sid = sweep_id(cfg, loaded.loaded_key, code_fingerprint(), options.simulator)  # the rows it reads, warm-up too
-    parent = results_dir / cfg.name / "sweeps"
+    parent = results_dir.resolve() / cfg.name / "sweeps"  # printed and stored as one path, as runs are
     final, staging = parent / sid, parent / f".partial-{sid}"
     told = stage or (lambda _stage, _final: None)
     stopped_here = (staging / "meta.json").is_file()  # a stopped run of this very sweep (a --force run, say)

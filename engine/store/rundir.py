@@ -205,7 +205,8 @@ def _write_parquet(path: Path, frame: pd.DataFrame, sums: dict[str, Any], synthe
 
 
 def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt.datetime) -> Path:
-    """Write ``files`` to ``results_dir/<config>/<run_id>`` (a new suffix if that exists); return the path."""
+    """Write ``files`` to ``results_dir/<config>/<run_id>`` (a new suffix if that exists); return its resolved
+    path."""
     parent = results_dir / files.config_name
     tmp = parent / f".tmp-{run_id}-{os.getpid()}"
     try:
@@ -256,7 +257,7 @@ def write_run(results_dir: Path, run_id: str, files: RunFiles, *, created_at: dt
         if isinstance(exc, OSError):
             raise StoreError(f"cannot write run under {parent}: {exc.strerror or exc}", file=str(parent)) from None
         raise
-    return final
+    return final.resolve()  # one path for a run, as the catalog gives a reused one
 
 
 # -- reading a run directory back ---------------------------------------------------------------------------------

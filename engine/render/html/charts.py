@@ -95,7 +95,8 @@ def _color(i: int) -> str:
 
 
 #: The line patterns of curves whose colour an earlier curve of their kind (strategy: solid, benchmark: dotted)
-#: already has, round after round past the palette's length: no two curves of a chart share a colour and a pattern.
+#: already has, round after round past the palette's length: no two curves of a chart (up to 36 of a kind) share
+#: a colour and a pattern.
 _SOLID_ROUNDS = ("solid", "dash", "longdash", "8px,3px,2px,3px")
 _DOTTED_ROUNDS = ("dot", "dashdot", "longdashdot", "2px,5px")
 
