@@ -526,6 +526,8 @@ def test_a_sweep_too_short_for_cscv_says_there_is_no_pbo_and_still_gives_the_dsr
     assert f"The window is 0.08 years: under one year {extrapolated}, IR extrapolate it" in text
     assert re.search(r"the best combination's deflated Sharpe DSR = \d\.\d{3}", text)
     assert re.search(r"PSR, P\(SR>ref\) and DSR rest on only 2\d daily returns \(under 252\)", text)
+    said = "Sharpe 95% CI and P(SR>ref): stationary bootstrap (arch), 100 resamples, seed 20250120, automatic block"
+    assert said in text  # --reps is the resamples of both, said as compare says it
     doc = json.loads(invoke(*args, "--format", "json").stdout)["sweep"]
     assert "pbo" not in doc and 0.0 <= doc["best_dsr"] <= 1.0
 

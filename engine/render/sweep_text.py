@@ -215,7 +215,10 @@ def sweep_caption(
             "indications, not evidence."
         )
     records = [] if rows is None else rows.to_dict(orient="records")
-    head = f"Sharpe 95% CI: stationary bootstrap, {reps} resamples."
+    head = (
+        f"Sharpe 95% CI and P(SR>ref): stationary bootstrap (arch), {reps} resamples, seed 20250120, automatic block "
+        "length."
+    )  # as compare's caption says it
     lines.append(interval_sentence(head, records, [f"#{i}" for i in range(1, len(records) + 1)]))
     lines += significance_lines(_reference(man), int(man["combinations"]), "combinations (all tried)")
     lines += _one_reference(outcome.keys, man.get("reference"))

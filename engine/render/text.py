@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeGuard
 
 from engine.data.base import SYNTHETIC_LABEL
@@ -260,7 +261,14 @@ def spa_sentence(spa: Mapping[str, float], reference: str) -> str:
     head = f"Hansen's SPA test, H0 'no strategy beats {reference}'"
     if any(math.isnan(spa[key]) for key in ("consistent", "lower", "upper")):
         return f"{head}: not computed (fewer than 3 daily returns)."
-    return f"{head}: p = {spa['consistent']:.3f} (lower {spa['lower']:.3f}, upper {spa['upper']:.3f})."
+    p = {key: _decimal(spa[key]) for key in ("consistent", "lower", "upper")}
+    return f"{head}: p = {p['consistent']} (lower {p['lower']}, upper {p['upper']})."
+
+
+def _decimal(p: float) -> str:
+    """A share of resamples to three decimals as its decimal digits round: 691/2000 = 0.3455 is 0.346, where
+    ``f"{0.3455:.3f}"`` gives 0.345 (the double nearest 0.3455 lies just below it)."""
+    return str(Decimal(repr(float(p))).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
 
 def interval_sentence(head: str, rows: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> str:

@@ -14,7 +14,15 @@ from rich.console import Console
 from engine.render.sweep_text import sweep_cell
 from engine.render.tables import compare_chosen, year_printout
 from engine.render.tearsheet_text import pct
-from engine.render.text import caption_lines, dated_after, format_value, part_years_note, weights_cell, year_label
+from engine.render.text import (
+    caption_lines,
+    dated_after,
+    format_value,
+    part_years_note,
+    spa_sentence,
+    weights_cell,
+    year_label,
+)
 
 
 @pytest.mark.parametrize(
@@ -149,3 +157,9 @@ def test_an_information_ratio_over_a_tiny_tracking_error_is_not_ranked_best() ->
         {"name": "b", "information_ratio": -0.2, "tracking_error": 0.08},
     ]
     assert column_extremes(cols, rows) == {"information_ratio": (0.4, -0.2)}
+
+
+def test_spa_p_values_round_as_their_decimal_digits_do() -> None:
+    """691 of 2,000 resamples is 0.3455: shown 0.346 (the double nearest 0.3455 lies below it: .3f gives 0.345)."""
+    said = spa_sentence({"consistent": 691 / 2000, "lower": 0.204, "upper": 0.0005}, "the reference")
+    assert said == "Hansen's SPA test, H0 'no strategy beats the reference': p = 0.346 (lower 0.204, upper 0.001)."
