@@ -138,8 +138,10 @@ def test_run_table_exits_0_and_labels_synthetic_data(synthetic_runs: dict[str, P
 def test_run_writes_one_complete_run_directory_per_config(synthetic_runs: dict[str, Proc]) -> None:
     results = synthetic_runs["table"].results
     configs = {_yaml(p)["name"]: _yaml(p) for p in SHIPPED}
-    # nothing else, no temp directories; .last-run names the last config's run (what ``report latest`` opens)
-    assert {p.name for p in results.iterdir()} == set(configs) | STORE_FILES | {".last-run"}
+    # nothing else, no temp directories; .last-run names the last config's run (what ``report latest`` opens),
+    # .locks holds each config's write lock (engine/store/write_lock.py), an empty file each
+    assert {p.name for p in results.iterdir()} == set(configs) | STORE_FILES | {".last-run", ".locks"}
+    assert {p.name for p in (results / ".locks").iterdir()} == {f"{name}.lock" for name in configs}
     last = _run_dir(results, _yaml(SHIPPED[-1])["name"]).name
     assert (results / ".last-run").read_text(encoding="utf-8") == last + "\n"
     for name, cfg in configs.items():

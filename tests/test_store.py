@@ -936,3 +936,17 @@ def test_runs_list_takes_one_config_or_the_newest_runs(tmp_path: Path) -> None:
     assert "No stored run of a config named 'ratio'." in nothing  # a name, not a prefix
     sharpe = "Sharpe: annualised, in excess of each run's own cash rate (zero without one)."
     assert sharpe in " ".join(everything.split()) and "Sharpe:" not in nothing  # said under a table with rows
+
+
+def test_identical_runs_started_together_are_stored_once(tmp_path: Path) -> None:
+    """Three commands of one config, data and code at once: each finds nothing stored and simulates, then, under
+    the config's write lock, the first stores its run and the others find it and reuse it (engine/store/write_lock)."""
+    results = tmp_path / "R"
+    cmd = _seesaw_cmd("run", RATIO, "--source", "synthetic", "--start", "2015-01-01", "--results-dir", results)
+    procs = [_start([*cmd, "--format", "json"], tmp_path) for _ in range(3)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outs]
+    run_dirs = {json.loads(out)[0]["run_dir"] for out, _ in outs}
+    stored = [d for d in (results / "ratio_trend").iterdir() if d.is_dir()]
+    assert len(stored) == 1 and run_dirs == {str(stored[0])}, (stored, run_dirs)
+    assert len(_query(results / "seesaw.duckdb", "SELECT run_id FROM runs", [])) == 1

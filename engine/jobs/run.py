@@ -29,6 +29,7 @@ from engine.pipeline import RunResult, required_warmup, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
 from engine.store.last_run import note_last_run
 from engine.store.rundir import FIRST_RULE, code_fingerprint, dumps_json, read_back, reusable_metrics
+from engine.store.write_lock import writing
 from strategies.errors import SignalError
 
 if TYPE_CHECKING:
@@ -246,11 +247,11 @@ def run_configs(
 ) -> RunReport:
     """Validate every config first, then run (or reuse) each and store what is new.
 
-    A config whose resolved form, data and code match a stored complete run reuses it (its metrics
-    are read back) unless ``opts.force``.  The data is matched first by the key of the files a load
-    would read (:mod:`engine.data.inputs`), so such a config's data is not even loaded; the others are
-    loaded and matched by every row loaded, warm-up included (:attr:`LoadedPanel.loaded_key`).  Nothing is
-    written until every config has been validated, loaded and simulated, and every run to reuse checked whole.
+    A config whose resolved form, data and code match a stored complete run reuses it (its metrics are read back)
+    unless ``opts.force``. The data is matched first by the key of the files a load would read
+    (:mod:`engine.data.inputs`), so such a config's data is not even loaded; the others are loaded and matched by
+    every row loaded, warm-up included (:attr:`LoadedPanel.loaded_key`). Nothing is written until every config has
+    been validated, loaded and simulated, and every run to reuse checked whole.
     """
     configs = resolved_configs(paths, opts, env)
     catalog = _catalog(configs, opts, env)
@@ -282,16 +283,16 @@ def run_configs(
     fingerprints = {i: load(i, None) for i in todo} if here else {}
     with config_steps([load, simulate, write], workers, hashes.__getitem__, lambda i: str(configs[i][0])) as steps:
         fingerprints = fingerprints or dict(zip(todo, steps.map(load, todo), strict=True))
-        by_data = _find(catalog, [(hashes[i], fingerprints[i][1], code) for i in todo], "loaded_key", reuse)
+        data_keys = {i: (hashes[i], fingerprints[i][1], code) for i in todo}  # the loaded data's
+        by_data = _find(catalog, list(data_keys.values()), "loaded_key", reuse)
         stored = [by_data.pop(0) if i in fingerprints else found for i, found in enumerate(stored)]
         kept = {i: reusable_metrics(found) for i, found in enumerate(stored) if found is not None}  # whole, or refused
         new = [i for i in todo if stored[i] is None]
         metrics = dict(zip(new, steps.map(simulate, new), strict=True))
-        # nothing is written until every config has been validated, loaded and simulated
-        written: dict[int, Path] = {}
-        if catalog is not None:
+        with writing(opts.results_dir, [configs[i][1].name for i in new] if catalog is not None else []):
+            new = _landed_meanwhile(catalog, {i: data_keys[i] for i in new}, stored, kept, reuse)
             ids = [new_run_id(now, hashes[i], fingerprints[i][0]) for i in new]
-            written = dict(zip(new, steps.map(write, new, ids), strict=True))
+            written = dict(zip(new, steps.map(write, new, ids), strict=True)) if catalog is not None else {}
     runs = [
         ConfigRun(cfg, str(file), written.get(i), metrics[i])
         if found is None
@@ -357,6 +358,22 @@ def _reuse_key(loaded: LoadedPanel, data_notes: Sequence[str], source: str) -> s
     if source == "yahoo" or not data_notes:
         return loaded.loaded_key
     return hashlib.sha256("\n".join([loaded.loaded_key, *data_notes]).encode()).hexdigest()[:16]
+
+
+def _landed_meanwhile(
+    catalog: Catalog | None,
+    keys: dict[int, tuple[str, str | None, str]],
+    stored: list[Path | None],
+    kept: dict[int, dict[str, Any]],
+    reuse: bool,
+) -> list[int]:
+    """Of the configs ``keys`` names (i: config hash, loaded data's key, code), those still to write: a run of
+    the same config, data and code another command stored while this one simulated (:mod:`engine.store.write_lock`)
+    is reused instead, set in ``stored`` and ``kept`` as one found before."""
+    for i, found in zip(keys, _find(catalog, list(keys.values()), "loaded_key", reuse), strict=True):
+        if found is not None:
+            stored[i], kept[i] = found, reusable_metrics(found)
+    return [i for i in keys if stored[i] is None]
 
 
 def _find(
