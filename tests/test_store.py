@@ -21,6 +21,7 @@ results directories), so a failure says which one came back.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import re
@@ -939,14 +940,29 @@ def test_runs_list_takes_one_config_or_the_newest_runs(tmp_path: Path) -> None:
 
 
 def test_identical_runs_started_together_are_stored_once(tmp_path: Path) -> None:
-    """Three commands of one config, data and code at once: each finds nothing stored and simulates, then, under
-    the config's write lock, the first stores its run and the others find it and reuse it (engine/store/write_lock)."""
+    """Three commands of one config, data and code: each finds nothing stored and simulates, then waits for the
+    config's write lock (held here until all three wait on it, as /proc/locks shows); the first to get it stores
+    its run, the others look again, find it and reuse it (engine/store/write_lock.py)."""
     results = tmp_path / "R"
+    lock_path = results / ".locks" / "ratio_trend.lock"
+    lock_path.parent.mkdir(parents=True)
     cmd = _seesaw_cmd("run", RATIO, "--source", "synthetic", "--start", "2015-01-01", "--results-dir", results)
-    procs = [_start([*cmd, "--format", "json"], tmp_path) for _ in range(3)]
+    with open(lock_path, "a+") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        procs = [_start([*cmd, "--format", "json"], tmp_path) for _ in range(3)]
+        inode, deadline = os.stat(lock_path).st_ino, time.monotonic() + 240
+        while _lock_waiters(inode) < 3:
+            assert all(p.poll() is None for p in procs) and time.monotonic() < deadline, "a command never waited"
+            time.sleep(0.05)
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outs]
     run_dirs = {json.loads(out)[0]["run_dir"] for out, _ in outs}
     stored = [d for d in (results / "ratio_trend").iterdir() if d.is_dir()]
     assert len(stored) == 1 and run_dirs == {str(stored[0])}, (stored, run_dirs)
     assert len(_query(results / "seesaw.duckdb", "SELECT run_id FROM runs", [])) == 1
+
+
+def _lock_waiters(inode: int) -> int:
+    """Processes blocked on an flock of the file ``inode`` (the ``->`` lines of /proc/locks)."""
+    lines = Path("/proc/locks").read_text().splitlines()
+    return sum(1 for line in lines if "->" in line and line.split()[6].rsplit(":", 1)[1] == str(inode))

@@ -289,7 +289,7 @@ def run_configs(
         kept = {i: reusable_metrics(found) for i, found in enumerate(stored) if found is not None}  # whole, or refused
         new = [i for i in todo if stored[i] is None]
         metrics = dict(zip(new, steps.map(simulate, new), strict=True))
-        with writing(opts.results_dir, [configs[i][1].name for i in new] if catalog is not None else []):
+        with writing(opts.results_dir, [configs[i][1].name for i in new] * (catalog is not None), stop=steps.close):
             new = _landed_meanwhile(catalog, {i: data_keys[i] for i in new}, stored, kept, reuse)
             ids = [new_run_id(now, hashes[i], fingerprints[i][0]) for i in new]
             written = dict(zip(new, steps.map(write, new, ids), strict=True)) if catalog is not None else {}

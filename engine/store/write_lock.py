@@ -4,15 +4,18 @@ Two commands of one config, data and code started together both find nothing sto
 and without this both store the same run.  Each holds ``results/.locks/<config>.lock`` (an ``fcntl``
 lock, released when its process ends, so a killed command cannot leave it held) from the moment it
 looks again for a stored run until its own has landed: the second then finds the first's and reuses it.
-Simulating happens before, unlocked: only the check and the write, tens of milliseconds, wait, and only
-for a command of the same config (a writer stopped halfway through one config's files holds up no other).
+Simulating happens before, unlocked: only the check and the writes wait.  A command of several configs
+takes their locks in name order and holds them all until every one of its runs has landed, so it holds
+up a command of any of those configs meanwhile (a writer stopped halfway, by Ctrl-Z say, holds them up
+until it goes on).  The guarantee is per results directory: two commands sharing a ``--store`` but
+writing to different results directories can still store the same run twice.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from engine.errors import StoreError
@@ -24,16 +27,26 @@ LOCKS = ".locks"
 
 
 @contextlib.contextmanager
-def writing(results_dir: Path, config_names: Iterable[str]) -> Iterator[None]:
+def writing(
+    results_dir: Path, config_names: Iterable[str], *, stop: Callable[[], None] = lambda: None
+) -> Iterator[None]:
     """Each of ``config_names``' lock under ``results_dir``, taken in name order (two commands of the same
-    configs never wait for each other's second lock while holding their first), held for the block."""
+    configs never wait for each other's second lock while holding their first), held for the block.  When the
+    block fails (Ctrl-C), ``stop`` is called before the locks go: workers still writing stop first.
+
+    Names that differ only in case share a lock (on a filesystem that ignores case they would be one file,
+    and a process locking one file twice waits for itself)."""
     with contextlib.ExitStack() as held:
-        for name in sorted(set(config_names)):
+        for name in sorted({n.casefold() for n in config_names}):
             path = results_dir / LOCKS / f"{name}.lock"
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 lock = held.enter_context(open(path, "a+"))  # held for the block
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             except OSError as exc:
                 raise StoreError(f"cannot lock {path}: {exc.strerror or exc}", file=str(path)) from None
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        yield
+        try:
+            yield
+        except BaseException:
+            stop()
+            raise
