@@ -194,10 +194,9 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: tuple[str | int, ...]) -> dict[str, Any]:
         seen: set[str] = set()
-        merges = [value for key_node, value in node.value if key_node.tag == _STD + "merge"]
+        merges = [(key_node, value) for key_node, value in node.value if key_node.tag == _STD + "merge"]
         if len(merges) > 1:  # a repeated key like any other (one <<: takes a list to merge several)
-            where = [k for k, _ in node.value if k.tag == _STD + "merge"][1]  # the repeated one
-            raise self.error("duplicate key '<<' (merge several mappings with <<: [*a, *b])", path, where)
+            raise self.error("duplicate key '<<' (merge several mappings with <<: [*a, *b])", path, merges[1][0])
         for key_node, _ in node.value:
             if key_node.tag == _STD + "merge":
                 continue
@@ -205,7 +204,7 @@ class _Builder:
             if key in seen:
                 raise self.error(f"duplicate key {key!r}", (*path, key), key_node, key)
             seen.add(key)
-        self._check_merged(merges, seen, path, node)
+        self._check_merged([value for _, value in merges], seen, path, node)
         try:
             self.loader.flatten_mapping(node)  # resolves ``<<: *base`` merge keys
         except yaml.YAMLError as exc:
@@ -219,7 +218,7 @@ class _Builder:
     def _check_merged(self, merges: list[yaml.Node], own: set[str], path: tuple, node: yaml.Node) -> None:
         """Refuse a key two mappings merged by one ``<<: [*a, *b]`` both give, unless the mapping sets it itself:
         YAML readers disagree on which wins (PyYAML 6.0.3 the first, 6.0.4 the last)."""
-        items = [m for m in (merges[0].value if merges and isinstance(merges[0], yaml.SequenceNode) else [])]
+        items = merges[0].value if merges and isinstance(merges[0], yaml.SequenceNode) else []
         given: set[str] = set()
         for item in items:
             if not isinstance(item, yaml.MappingNode):

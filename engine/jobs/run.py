@@ -284,13 +284,11 @@ def run_configs(
     with config_steps([load, simulate, write], workers, hashes.__getitem__, lambda i: str(configs[i][0])) as steps:
         fingerprints = fingerprints or dict(zip(todo, steps.map(load, todo), strict=True))
         data_keys = {i: (hashes[i], fingerprints[i][1], code) for i in todo}  # the loaded data's
-        by_data = _find(catalog, list(data_keys.values()), "loaded_key", reuse)
-        stored = [by_data.pop(0) if i in fingerprints else found for i, found in enumerate(stored)]
         kept = {i: reusable_metrics(found) for i, found in enumerate(stored) if found is not None}  # whole, or refused
-        new = [i for i in todo if stored[i] is None]
+        new = _found_by_data(catalog, data_keys, stored, kept, reuse)
         metrics = dict(zip(new, steps.map(simulate, new), strict=True))
         with writing(opts.results_dir, [configs[i][1].name for i in new] * (catalog is not None), stop=steps.close):
-            new = _landed_meanwhile(catalog, {i: data_keys[i] for i in new}, stored, kept, reuse)
+            new = _found_by_data(catalog, {i: data_keys[i] for i in new}, stored, kept, reuse)  # stored meanwhile?
             ids = [new_run_id(now, hashes[i], fingerprints[i][0]) for i in new]
             written = dict(zip(new, steps.map(write, new, ids), strict=True)) if catalog is not None else {}
     runs = [
@@ -360,16 +358,17 @@ def _reuse_key(loaded: LoadedPanel, data_notes: Sequence[str], source: str) -> s
     return hashlib.sha256("\n".join([loaded.loaded_key, *data_notes]).encode()).hexdigest()[:16]
 
 
-def _landed_meanwhile(
+def _found_by_data(
     catalog: Catalog | None,
-    keys: dict[int, tuple[str, str | None, str]],
+    keys: Mapping[int, tuple[str, str | None, str]],
     stored: list[Path | None],
     kept: dict[int, dict[str, Any]],
     reuse: bool,
 ) -> list[int]:
-    """Of the configs ``keys`` names (i: config hash, loaded data's key, code), those still to write: a run of
-    the same config, data and code another command stored while this one simulated (:mod:`engine.store.write_lock`)
-    is reused instead, set in ``stored`` and ``kept`` as one found before."""
+    """Of the configs ``keys`` names (i: config hash, loaded data's key, code), those still to simulate or write: a
+    stored run of the same config, data and code is reused instead, set in ``stored`` and ``kept`` (its metrics,
+    checked whole).  Asked once the data is loaded, and again under the write lock just before writing, for a run
+    another command stored while this one simulated (:mod:`engine.store.write_lock`)."""
     for i, found in zip(keys, _find(catalog, list(keys.values()), "loaded_key", reuse), strict=True):
         if found is not None:
             stored[i], kept[i] = found, reusable_metrics(found)
