@@ -939,25 +939,40 @@ def test_runs_list_takes_one_config_or_the_newest_runs(tmp_path: Path) -> None:
     assert sharpe in " ".join(everything.split()) and "Sharpe:" not in nothing  # said under a table with rows
 
 
-def test_identical_runs_started_together_are_stored_once(tmp_path: Path) -> None:
+SWEEP = REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml"
+
+
+@pytest.mark.parametrize(
+    ("command", "stored_as"),
+    [
+        (["run", RATIO, "--start", "2015-01-01"], "ratio_trend"),
+        (
+            ["walkforward", SWEEP, "--start", "2012-01-01", "--train", "3y", "--test", "1y"],
+            "corr_breakdown_sweep_walkforward",
+        ),
+    ],
+    ids=["run", "walkforward"],
+)
+def test_identical_runs_started_together_are_stored_once(tmp_path: Path, command: list, stored_as: str) -> None:
     """Three commands of one config, data and code: each finds nothing stored and simulates, then waits for the
     config's write lock (held here until all three wait on it, as /proc/locks shows); the first to get it stores
     its run, the others look again, find it and reuse it (engine/store/write_lock.py)."""
     results = tmp_path / "R"
-    lock_path = results / ".locks" / "ratio_trend.lock"
+    lock_path = results / ".locks" / f"{stored_as}.lock"
     lock_path.parent.mkdir(parents=True)
-    cmd = _seesaw_cmd("run", RATIO, "--source", "synthetic", "--start", "2015-01-01", "--results-dir", results)
+    cmd = _seesaw_cmd(*command, "--source", "synthetic", "--results-dir", results, "--format", "json")
     with open(lock_path, "a+") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
-        procs = [_start([*cmd, "--format", "json"], tmp_path) for _ in range(3)]
+        procs = [_start(cmd, tmp_path) for _ in range(3)]
         inode, deadline = os.stat(lock_path).st_ino, time.monotonic() + 240
         while _lock_waiters(inode) < 3:
             assert all(p.poll() is None for p in procs) and time.monotonic() < deadline, "a command never waited"
             time.sleep(0.05)
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outs]
-    run_dirs = {json.loads(out)[0]["run_dir"] for out, _ in outs}
-    stored = [d for d in (results / "ratio_trend").iterdir() if d.is_dir()]
+    docs = [json.loads(out) for out, _ in outs]
+    run_dirs = {(doc[0] if isinstance(doc, list) else doc)["run_dir"] for doc in docs}
+    stored = [d for d in (results / stored_as).iterdir() if d.is_dir()]
     assert len(stored) == 1 and run_dirs == {str(stored[0])}, (stored, run_dirs)
     assert len(_query(results / "seesaw.duckdb", "SELECT run_id FROM runs", [])) == 1
 

@@ -13,8 +13,9 @@ Steps (pure parts in :mod:`engine.walkforward` and :mod:`engine.sweep`):
    ``seesaw compare`` can show it next to the plain configs.
 
 A walk-forward of the same config, data (every row loaded), settings and code as a stored run is not
-computed again (:func:`walkforward_job`); what the command shows is read back from the stored run either
-way (:func:`load_walkforward`).
+computed again (:func:`walkforward_job`), nor stored twice when two such commands run together (they
+look again under the config's write lock, :mod:`engine.store.write_lock`); what the command shows is read
+back from the stored run either way (:func:`load_walkforward`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from engine.rule_targets import spelled_out
 from engine.store import config_hash, new_run_id, write_run
 from engine.store.last_run import note_last_run
 from engine.store.rundir import code_fingerprint, load_run
+from engine.store.write_lock import writing
 from engine.sweep import (
     SweepContext,
     chunks,
@@ -257,20 +259,20 @@ def walkforward_job(
     catalog = catalog_for(opts, env)
     cfg, resolved = _stored_form(plan.cfg)
     catalog.check_name(cfg.name, str(config))
-    if not opts.force:
-        key = (
-            config_hash({**resolved, "walkforward": _settings(plan.windows, plan.select_metric)}),
-            plan.loaded.loaded_key,
-            code_fingerprint(),
-        )
-        [found] = catalog.find([key], data="loaded_key")
-        if found is not None:
-            told(found)
-            return _shown(found, opts, reused=True)
-    wf = run_planned(plan, engine=opts.engine, chunk_size=chunk_size, evaluate=evaluate)
-    run_dir = store_walkforward(wf, opts, env, now)
-    told(run_dir)
-    return _shown(run_dir, opts, reused=False)
+    key = (
+        config_hash({**resolved, "walkforward": _settings(plan.windows, plan.select_metric)}),
+        plan.loaded.loaded_key,
+        code_fingerprint(),
+    )
+    found = None if opts.force else catalog.find([key], data="loaded_key")[0]
+    if found is None:
+        wf = run_planned(plan, engine=opts.engine, chunk_size=chunk_size, evaluate=evaluate)
+        # an identical walk-forward started meanwhile may have stored its run: look again under the write lock
+        with writing(opts.results_dir, [cfg.name]):
+            found = None if opts.force else catalog.find([key], data="loaded_key")[0]
+            run_dir = found if found is not None else store_walkforward(wf, opts, env, now)
+    told(found or run_dir)
+    return _shown(found or run_dir, opts, reused=found is not None)
 
 
 def _shown(run_dir: Path, opts: Any, *, reused: bool) -> StoredWalkForward:
