@@ -10,9 +10,10 @@ is at most the test window, so every date of the out-of-sample run is in some fo
 
 Selection uses only the training window: every combination is scored on the returns of the dates
 inside it (from the previous close, see :func:`engine.sweep.window_metrics`), and the best by the
-chosen metric wins (ties: the first in grid order).  Signals on any date use the history before
-it (known at the time), so a test window's signals may look back into the training window and
-before; a test window's returns are never read before its fold is chosen.
+chosen metric wins (ties, scores within :data:`TIE_RTOL` of the best: the first in grid order).
+Signals on any date use the history before it (known at the time), so a test window's signals may
+look back into the training window and before; a test window's returns are never read before its
+fold is chosen.
 
 The out-of-sample run is one simulation (``stitch``): from the first test date on, the decisions
 taken on each row follow the combination chosen for the fold whose selection was known by then
@@ -157,17 +158,33 @@ def _after(origin: pd.Timestamp, *terms: tuple[pd.DateOffset, int]) -> pd.Timest
     return origin + pd.DateOffset(**kwds) if any(kwds.values()) else origin
 
 
+#: Scores within this fraction of the best one are tied.  Combinations that hold the same positions over a
+#: training window score alike up to rounding (their values, and so their returns' last bits, differ by what
+#: they held before it): 7e-13 of the Sharpe ratio apart on the shipped sweep's sixth fold.  Without a margin,
+#: which of them wins would depend on those bits, and the test window, where they differ, on the winner.
+TIE_RTOL = 1e-9
+
+
 def select(table: pd.DataFrame, fold: Fold, metric: str, *, lower_is_better: bool = False) -> int:
     """Row position in ``table`` (grid order) of the best combination on ``fold``'s training window.
 
-    Reads only the column ``w<fold>:<metric>``; NaN never wins; ties go to the first row.
+    Reads only the column ``w<fold>:<metric>``; NaN never wins; the first row (grid order) of those within
+    :data:`TIE_RTOL` of the best score (relative, so an exact tie only at a best of 0) wins.
     """
-    column = f"w{fold.number}:{metric}"
-    values = table[column].to_numpy(dtype=float)
+    return int(np.argmax(tied_with_best(table, fold, metric, lower_is_better=lower_is_better)))
+
+
+def tied_with_best(table: pd.DataFrame, fold: Fold, metric: str, *, lower_is_better: bool = False) -> np.ndarray:
+    """(rows,) bool: the combinations tied for the best ``metric`` on ``fold``'s training window (:func:`select`
+    chooses the first); a user error when every score is NaN."""
+    values = table[f"w{fold.number}:{metric}"].to_numpy(dtype=float)
     if np.isnan(values).all():
         raise UserError(f"walk-forward: {metric} is undefined for every combination on fold {fold.number}'s training")
-    score = np.where(np.isnan(values), np.inf if lower_is_better else -np.inf, values)
-    return int(np.argmin(score) if lower_is_better else np.argmax(score))
+    score = np.where(np.isnan(values), -np.inf, -values if lower_is_better else values)
+    best = score.max()
+    if not np.isfinite(best):  # every score -inf (or +inf): those equal to it tie
+        return score == best
+    return score >= best - TIE_RTOL * abs(best)
 
 
 def decision_fold(n_rows: int, fold_list: Sequence[Fold]) -> np.ndarray:

@@ -1415,6 +1415,49 @@ def test_a_walkforward_scores_in_the_sweeps_chunks_by_default(tmp_path: Path, mo
     assert sizes == [DEFAULT_CHUNK]
 
 
+def test_walk_forward_selection_counts_scores_apart_only_by_rounding_as_tied() -> None:
+    """Combinations holding the same positions over a training window score alike up to rounding (7e-13 of the
+    Sharpe ratio apart on the shipped sweep's sixth fold): the first of them in grid order wins, not the one
+    whose last bits happen to be largest; a real difference, however small in money, still wins."""
+    from engine.walkforward import TIE_RTOL, Fold, select
+
+    fold = Fold(1, (0, 9), (10, 19))
+    best = 0.009416488525874848
+
+    def chosen(values: list[float], *, lower: bool = False) -> int:
+        return select(pd.DataFrame({"w1:sharpe": values}), fold, "sharpe", lower_is_better=lower)
+
+    assert chosen([0.001, best - 6.9e-15, np.nan, best, best - 3e-15]) == 1
+    assert chosen([0.001, best * (1 - 10 * TIE_RTOL), best]) == 2
+    assert chosen([np.nan, -0.2 + 1e-16, -0.2, -0.2 - 1e-16]) == 1  # a negative best: within its size
+    assert chosen([0.3, 0.1 + 1e-16, 0.1], lower=True) == 1
+    assert chosen([0.0, 0.0, -1e-300]) == 0 and chosen([-1e-300, 0.0, 0.0]) == 1  # a best of 0 ties only with 0
+    assert chosen([-np.inf, np.nan, -np.inf]) == 0
+    with pytest.raises(UserError, match="undefined for every combination on fold 1"):
+        chosen([np.nan, np.nan])
+
+
+def test_the_shipped_walk_forward_chooses_the_first_of_its_tied_combinations(data_dir: Path, tmp_path: Path) -> None:
+    """On real data the shipped sweep's folds 2-5 train on windows where 196 combinations hold the same positions
+    (the correlation never crosses their cuts) and fold 6 on one where 49 do, their Sharpe ratios 7e-13 apart:
+    each fold's ``tied`` counts them, the first in grid order (mom_window 20) is chosen, and a note says so."""
+    config = str(REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml")
+    args = [config, "--source", "csv", "--data-dir", str(data_dir), "--results-dir", str(tmp_path / "r")]
+    result = invoke("walkforward", *args, "--train", "5y", "--test", "1y", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    folds = json.loads(result.stdout)["folds"]
+    tied = {f["fold"]: f["tied"] for f in folds if f["tied"] > 1}
+    assert tied == {2: 196, 3: 196, 4: 196, 5: 196, 6: 49}
+    assert [(f["corr_cut"], f["mom_window"], f["execution.lag"]) for f in folds[2:7]] == [(0.0, 20, 1)] * 4 + [
+        (0.2, 20, 2)
+    ]
+    text = " ".join(invoke("walkforward", *args, "--train", "5y", "--test", "1y").stdout.split())
+    assert (
+        "Tied in training (scores within a relative 1e-9 of the best): folds 2, 3, 4 and 5, 196 combinations "
+        "each; fold 6, 49 combinations. The first of them in grid order is chosen and shown"
+    ) in text
+
+
 def test_walk_forward_folds_leave_no_date_untested() -> None:
     """Every date from the first test date on is in some fold's test window: boundaries are one offset from
     the first date (chained, 31 January + 1 month + 1 month would be 28 March, leaving a gap), and a step

@@ -54,7 +54,7 @@ from engine.sweep import (
     setting,
     window_metrics,
 )
-from engine.walkforward import Fold, duration_text, folds, parse_duration, select, stitched_columns
+from engine.walkforward import Fold, duration_text, folds, parse_duration, stitched_columns, tied_with_best
 
 __all__ = [
     "StoredWalkForward",
@@ -134,9 +134,8 @@ def run_planned(
     combos = list(g)
     table = _scores(ctx, g, chunks(cfg, g, chunk_size or panel_chunk_size(loaded)), evaluate)
     lower = select_metric in LOWER_IS_BETTER
-    chosen = [
-        combos[int(table["combo"].iloc[select(table, f, select_metric, lower_is_better=lower)])] for f in fold_list
-    ]
+    tied = [tied_with_best(table, f, select_metric, lower_is_better=lower) for f in fold_list]
+    chosen = [combos[int(table["combo"].iloc[int(np.argmax(mask))])] for mask in tied]  # the first tied (select)
     settings = [setting(cfg, c) for c in chosen]
     columns = stitched_columns(cfg, ctx, fold_list, settings)
     oos = LoadedPanel(panel=loaded.panel, start=loaded.start + fold_list[0].test[0], warmup_needed=loaded.warmup_needed)
@@ -145,7 +144,8 @@ def run_planned(
     [strategy] = run_with_config(cfg, [stitched], oos, engine=engine, columns=columns)  # type: ignore[arg-type]
     benches = [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks]
     results = [strategy, *(run_with_config(cfg, benches, oos, engine=engine) if benches else [])]  # type: ignore[arg-type]
-    folds_table = walkforward_table(ctx, fold_list, chosen, table, strategy, select_metric, g.keys)
+    ties = [int(mask.sum()) for mask in tied]
+    folds_table = walkforward_table(ctx, fold_list, chosen, ties, table, strategy, select_metric, g.keys)
     return WalkForward(cfg, loaded, g.keys, fold_list, chosen, table, folds_table, results, select_metric, plan.windows)
 
 
@@ -178,12 +178,14 @@ def walkforward_table(
     ctx: SweepContext,
     fold_list: Sequence[Fold],
     chosen: Sequence[Mapping[str, Any]],
+    ties: Sequence[int],
     table: pd.DataFrame,
     strategy: RunResult,
     metric: str,
     keys: Sequence[str],
 ) -> pd.DataFrame:
-    """One row per fold: windows, chosen values, in-sample (training) and out-of-sample (test) metrics.
+    """One row per fold: windows, chosen values, how many combinations tied for the best training score with the
+    chosen one (``ties``, itself included), in-sample (training) and out-of-sample (test) metrics.
 
     In-sample: the chosen combination's scores on its training window.  Out-of-sample: the
     stitched run on the test window, from the previous close, up to ``scored_to``: the test window's end, or,
@@ -195,7 +197,7 @@ def walkforward_table(
     rows = []
     # a fold's combination trades until the next fold's takes over (sooner than its test end with --step < --test)
     takeover = [f.test[0] for f in fold_list[1:]] + [len(dates)]
-    for f, combo, after in zip(fold_list, chosen, takeover, strict=True):
+    for f, combo, tied, after in zip(fold_list, chosen, ties, takeover, strict=True):
         match = np.ones(len(table), dtype=bool)
         for k in keys:
             match &= (table[k] == combo[k]).to_numpy()
@@ -210,6 +212,7 @@ def walkforward_table(
             **f.describe(dates),
             "scored_to": str(dates[last].date()),
             **{k: combo[k] for k in keys},
+            "tied": tied,
         }
         for name in ("sharpe", "cagr", "max_drawdown", metric):
             row[f"is_{name}"] = float(row_is[f"w{f.number}:{name}"])

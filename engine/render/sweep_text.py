@@ -321,6 +321,27 @@ OVERLAP_NOTE = (
 )
 
 
+def ties_note(folds: Sequence[Mapping[str, Any]]) -> str | None:
+    """Which folds chose among tied combinations (``tied`` > 1: training scores within a relative 1e-9 of the best,
+    :data:`engine.walkforward.TIE_RTOL`), or None (none did, or a walk-forward stored before the count was)."""
+    groups: dict[int, list[str]] = {}
+    for f in folds:
+        if int(f.get("tied", 1)) > 1:
+            groups.setdefault(int(f["tied"]), []).append(str(f["fold"]))
+    if not groups:
+        return None
+    parts = [
+        f"fold {numbers[0]}, {counted(n, 'combinations')}"
+        if len(numbers) == 1
+        else f"folds {', '.join(numbers[:-1])} and {numbers[-1]}, {counted(n, 'combinations')} each"
+        for n, numbers in groups.items()
+    ]
+    return (
+        f"Tied in training (scores within a relative 1e-9 of the best): {'; '.join(parts)}. The first of them in "
+        "grid order is chosen and shown (combinations holding the same positions over a window score alike there)."
+    )
+
+
 def _fold_cell(key: str, value: Any) -> str:
     """A folds table's cell: an in- or out-of-sample metric as the sweep table shows it; a date as it is; a swept
     key's chosen value as the grid has it (``0.0125``, as the sweep table and the report show it, never rounded)."""
@@ -336,7 +357,7 @@ def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], widt
     which the first caption line says; ``--format csv|json`` keep it.
     """
     overlap = bool((folds["scored_to"] != folds["test_end"]).any())  # --step shorter than --test
-    keys = [k for k in folds.columns if k not in ("fold", "train_end") and (overlap or k != "scored_to")]
+    keys = [k for k in folds.columns if k not in ("fold", "train_end", "tied") and (overlap or k != "scored_to")]
     columns = [FitColumn(k, fold_header(k)) for k in keys]
     records = folds.to_dict(orient="records")
     cells = [[Text(_fold_cell(k, r[k])) for k in keys] for r in records]
@@ -347,4 +368,5 @@ def folds_printout(folds: pd.DataFrame, title: str, caption: Sequence[str], widt
     )
     if overlap:
         note += " " + OVERLAP_NOTE.format(column="OOS to; scored_to in --format csv and json")
-    return Printout([*fitted.tables, note, *caption], fitted.width, wrap=width is not None)
+    ties = ties_note(records)
+    return Printout([*fitted.tables, note, *([ties] if ties else []), *caption], fitted.width, wrap=width is not None)

@@ -33,7 +33,7 @@ from engine.render.html.page import (
     table_html,
 )
 from engine.render.html.run import metrics_table, run_facts, strategy_and_benchmarks
-from engine.render.sweep_text import OVERLAP_NOTE, fold_header, sweep_cell
+from engine.render.sweep_text import OVERLAP_NOTE, fold_header, sweep_cell, ties_note
 from engine.store.rundir import StoredRun
 
 __all__ = ["fold_metrics", "walkforward_report", "walkforward_sections"]
@@ -211,6 +211,9 @@ def _folds_body(run: StoredRun, figures: dict[str, go.Figure]) -> str:
     ]
     if _overlap(folds):
         notes.append(OVERLAP_NOTE.format(column="OOS scored to"))
+    ties = ties_note(folds)
+    if ties:
+        notes.append(ties)
     return (
         facts_html(facts)
         + _folds_table(folds, keys, metrics)
