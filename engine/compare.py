@@ -128,7 +128,9 @@ def compare_runs(
     assets = tuple(dict.fromkeys(a for r in runs for a in r.prices.columns))
     rows, spa = _rows_and_spa(curves, measured, reference, rf, ppy, reps, by_year=by_year, regime=regime)
     notes += other_rate_notes(rows, rf, reference)
-    notes += _start_notes(runs, base) + _sample_notes(rows, dates) + _margin_notes(runs)
+    notes += (
+        _start_notes(runs, base) + _sample_notes(rows, dates, {r.name for r in runs if r.decides}) + _margin_notes(runs)
+    )
     return Comparison(
         rows=rows,
         first=dates[0],
@@ -163,10 +165,10 @@ def _start_notes(runs: Sequence[StoredRun], first: pd.Timestamp | None) -> list[
     ]
 
 
-def _sample_notes(rows: list[dict[str, Any]], dates: pd.DatetimeIndex) -> list[str]:
+def _sample_notes(rows: list[dict[str, Any]], dates: pd.DatetimeIndex, deciding: set[str]) -> list[str]:
     """What the window's size does not support, withheld from ``rows`` in place, and the notes saying so
-    (:mod:`engine.metrics.samples`)."""
-    thin = episode_notes(rows)  # before the switches per year may be withheld
+    (:mod:`engine.metrics.samples`; ``deciding``: the strategies whose targets follow the data)."""
+    thin = episode_notes(rows, deciding)  # before the switches per year may be withheld
     return thin + withhold_annualised(rows, m.years_between(dates[0].date(), dates[-1].date()), len(dates))
 
 

@@ -435,7 +435,12 @@ def test_a_window_of_a_week_is_compared_not_refused_with_a_traceback(real: Real)
     doc = compare_real_json(real, "--period", "2024-12-20:2024-12-31")
     assert all(row["total_return"] is not None for row in doc["rows"])
     assert all(0.0 <= doc["spa"][key] <= 1.0 for key in ("lower", "consistent", "upper"))
-    assert "rest on only 7 daily returns" in " ".join(compare_real(real, "--period", "2024-12-20:2024-12-31").split())
+    text = " ".join(compare_real(real, "--period", "2024-12-20:2024-12-31").split())
+    assert "rest on only 7 daily returns" in text
+    # a rule that did not switch in the window has one holding period and is named; a buy-and-hold decides nothing
+    thin = re.search(r"Fewer than 10 holding periods in the window[^:]*: ([^.]*)\.", text)
+    assert thin and "relative_momentum (no switch)" in thin[1] and "corr_breakdown (1 switch)" in thin[1]
+    assert not re.search(r"buy_hold|static_60_40", thin[1])
 
 
 @pytest.mark.realdata

@@ -28,7 +28,7 @@ The thresholds are conventions, stated here and in docs/compare.md, not tests of
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Collection, Iterable, Mapping, MutableMapping
 from typing import Any
 
 from engine.metrics.specs import SPECS
@@ -130,19 +130,24 @@ def withhold_annualised(rows: Iterable[MutableMapping[str, Any]], years: float, 
     return notes
 
 
-def episode_notes(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
+def episode_notes(rows: Iterable[MutableMapping[str, Any]], deciding: Collection[str] = ()) -> list[str]:
     """Notes for the strategies whose record rests on fewer than :data:`MIN_EPISODES` holding
     periods, for information ratios over a tracking error under :data:`MIN_TRACKING_ERROR`, and for a
-    regime seen in fewer than :data:`MIN_EPISODES` spells (module docstring).
+    regime seen in fewer than :data:`MIN_EPISODES` spells (module docstring).  ``deciding``: the names of
+    the strategies whose targets follow the data (rules with conditions, signals, sizing); one of them that
+    never switched in the window is named too, a fixed allocation (a buy-and-hold) is not: it decides nothing.
     Call it before :func:`withhold_annualised`, which may withhold the switches per year."""
     rows = list(rows)
     thin = []
     for row in rows:
         switches = row.get("switches_per_year", math.nan) * row.get("years", math.nan)
-        # a strategy that never switches (a buy-and-hold, a fixed mix) makes no timing decisions to judge
-        if row.get("kind") == "strategy" and math.isfinite(switches) and 0 < round(switches) < MIN_EPISODES - 1:
-            k = round(switches)
+        if row.get("kind") != "strategy" or not math.isfinite(switches) or round(switches) >= MIN_EPISODES - 1:
+            continue
+        k = round(switches)
+        if k > 0:
             thin.append(f"{row['name']} ({k} switch{'es' if k > 1 else ''})")
+        elif row["name"] in deciding:
+            thin.append(f"{row['name']} (no switch)")
     notes = []
     if thin:
         notes.append(

@@ -294,6 +294,14 @@ class StoredRun:
         return str(self.manifest["config_name"])
 
     @property
+    def decides(self) -> bool:
+        """Whether the run's targets follow the data: its config has a rule with a condition, a signal or sizing (a
+        fixed allocation, such as a buy-and-hold, decides nothing; a run stored without its config counts as one)."""
+        cfg = self.config or {}
+        conditions = any(rule.get("when") is not None for rule in cfg.get("rules") or ())
+        return bool(cfg.get("signals") or cfg.get("sizing") or conditions)
+
+    @property
     def warnings(self) -> list[str]:
         """The run's warnings (a look-ahead config, say; none in runs stored before they were recorded)."""
         return list(self.metrics.get("warnings") or ())

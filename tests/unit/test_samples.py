@@ -82,6 +82,9 @@ def test_thin_records_are_named_and_buy_and_hold_is_not() -> None:
     assert len(notes) == 1
     assert "thin (2 switches)" in notes[0] and "one (1 switch)" in notes[0]
     assert "busy" not in notes[0] and "static" not in notes[0] and "bench" not in notes[0]
+    # a rule that follows the data but never switched in the window has one holding period: named
+    [named] = episode_notes(rows, deciding={"static", "busy", "bench"})
+    assert named.endswith(": thin (2 switches), one (1 switch), static (no switch).")
 
 
 def test_few_regime_spells_are_said() -> None:
