@@ -504,6 +504,8 @@ def test_runs_on_different_data_are_refused_unless_allowed(data_dir: Path, tmp_p
     synthetic = [r["name"] for r in doc["rows"] if r["synthetic"]]
     assert text.startswith("Seesaw compare — SYNTHETIC DATA IN SOME ROWS ")
     assert f"SYNTHETIC DATA in {len(synthetic)} of the {len(doc['rows'])} rows " in text
+    years = ok("compare", "--runs", ids, "--allow-mixed", "--results-dir", results, "--reps", REPS, "--by", "year")
+    assert "Calendar-year returns — SYNTHETIC DATA IN SOME ROWS" in years  # the second table, copied alone, says so
     assert "checked to agree" not in text
     assert "on different data (sources csv: buy_hold_us; synthetic: ratio_trend), compared as --allow-mixed" in text
     page = tmp_path / "mixed.html"
