@@ -10,7 +10,7 @@ is at most the test window, so every date of the out-of-sample run is in some fo
 
 Selection uses only the training window: every combination is scored on the returns of the dates
 inside it (from the previous close, see :func:`engine.sweep.window_metrics`), and the best by the
-chosen metric wins (ties, scores within :data:`TIE_RTOL` of the best: the first in grid order).
+chosen metric wins (ties, scores within :data:`engine.metrics.matrix.TIE_RTOL` of the best: the first in grid order).
 Signals on any date use the history before it (known at the time), so a test window's signals may
 look back into the training window and before; a test window's returns are never read before its
 fold is chosen.
@@ -36,6 +36,7 @@ from engine.costs import CostRates, cost_rates
 from engine.errors import UserError
 from engine.evaluate import Columns
 from engine.execution import event_mask
+from engine.metrics.matrix import TIE_RTOL
 from engine.plural import counted
 from engine.sweep import Setting, SweepContext, setting_targets
 
@@ -158,18 +159,11 @@ def _after(origin: pd.Timestamp, *terms: tuple[pd.DateOffset, int]) -> pd.Timest
     return origin + pd.DateOffset(**kwds) if any(kwds.values()) else origin
 
 
-#: Scores within this fraction of the best one are tied.  Combinations that hold the same positions over a
-#: training window score alike up to rounding (their values, and so their returns' last bits, differ by what
-#: they held before it): 7e-13 of the Sharpe ratio apart on the shipped sweep's sixth fold.  Without a margin,
-#: which of them wins would depend on those bits, and the test window, where they differ, on the winner.
-TIE_RTOL = 1e-9
-
-
 def select(table: pd.DataFrame, fold: Fold, metric: str, *, lower_is_better: bool = False) -> int:
     """Row position in ``table`` (grid order) of the best combination on ``fold``'s training window.
 
     Reads only the column ``w<fold>:<metric>``; NaN never wins; the first row (grid order) of those within
-    :data:`TIE_RTOL` of the best score (relative, so an exact tie only at a best of 0) wins.
+    :data:`engine.metrics.matrix.TIE_RTOL` of the best score (relative, so an exact tie only at a best of 0) wins.
     """
     return int(np.argmax(tied_with_best(table, fold, metric, lower_is_better=lower_is_better)))
 

@@ -124,7 +124,8 @@ EXPECTED: dict[str, set[str]] = {
         "year_end_rows",
         "years_between",
     },
-    "engine.metrics.cscv_blocks": {"BlockSums", "distinct_columns", "pair_splits", "splits_nb"},
+    "engine.metrics.cscv_blocks": {"BlockSums", "distinct_columns"},
+    "engine.metrics.cscv_splits": {"pair_splits", "splits_nb"},
     "engine.metrics.run_sums": {"PrefixSums", "column_prefix", "run_means", "run_sharpes", "sharpe_reducers"},
     "engine.metrics.resample": {
         "BATCH",

@@ -378,6 +378,7 @@ def overfitting_stats(ctx: SweepContext, table: pd.DataFrame, blocks: Mapping[st
             pbo_split_count=len(res.logits),
             pbo_block_dates=res.block_size,
             pbo_prob_loss=res.prob_loss,
+            pbo_tied_splits=int(np.count_nonzero(res.tied_winners > 1)),
             pbo_logit_hist={"edges": edges.tolist(), "counts": counts.tolist()},
         )
     sharpe = table["sharpe"].to_numpy(dtype=float)

@@ -19,7 +19,7 @@ Probability of backtest overfitting (``pbo_cscv``), combinatorially symmetric cr
 5. PBO = ∫_{-inf}^{0} f(λ) dλ with f the relative frequency of the λ_c: the fraction of splits
    in which the IS winner does no better than the OOS median.
 
-What the paper leaves open, fixed here:
+What the paper leaves open, fixed here (``docs/methodology.md`` states the same rules for a reimplementation):
 
 * Rank: ascending, 1 = worst OOS, N = best; ties share their average rank (the midrank,
   ``scipy.stats.rankdata``'s default), so ω̄_c = rank / (N + 1).  The N + 1 keeps ω̄_c inside
@@ -32,17 +32,27 @@ What the paper leaves open, fixed here:
   odd, or through ties) counts as overfit, the mass at 0 belonging to the integral up to 0
   (as pypbo and the R package do).  Under the null of N exchangeable columns the OOS rank of
   n* is uniform on 1..N, so E[PBO] = 1/2 for even N and 1/2 + 1/(2N) for odd N.
-* IS ties: n* is the lowest column index among equal maxima (``numpy.argmax``); the paper
-  assumes a unique maximum, which continuous data have with probability one.
-* Zero variance: a column with no variation in a half (e.g. in cash, every return 0) has no
-  Sharpe ratio; it scores -inf there, so it is never the IS winner (unless every column is
-  flat, when n* = 0) and shares the lowest OOS ranks.  "No variation" is a sum of squared
-  deviations at most 1e-10 of the sum of squares about the column's full-sample mean, so
-  rounding in the block sums cannot turn a flat half into a huge Sharpe ratio.
+* Ties, within :data:`engine.metrics.matrix.TIE_RTOL` (1e-9) of a value's size: combinations that hold the
+  same positions over a half score alike only up to rounding (their values differ by what they held
+  before), and which of them wins, or where each ranks, would otherwise depend on those last bits.  The IS
+  winners W_c are every column within 1e-9 of the largest metric R* (R_n >= R* - 1e-9 |R*|); an OOS value x
+  ranks above the columns below x - 1e-9 |x| and shares the midrank of those within 1e-9 |x| of it.  Each
+  winner is ranked, and counts 1 / |W_c| of its split: PBO is the mean over splits of the share of their
+  winners with λ <= 0 (an order of the columns, or of their last bits, changes nothing), the probability of
+  loss the mean share with R̄ < 0, and the logit histogram adds 1 / |W_c| per winner.  n*, the reported
+  winner of a split (its IS and OOS metric, rank and λ), is the first of W_c in column order.  The paper
+  assumes a unique maximum, which continuous data have with probability one; a user's callable metric
+  follows the same rules (its NaN scores count as -inf, and infinities tie only with themselves).
+* Zero variance: a column with no variation in a half (in cash: every excess return 0) has no Sharpe
+  ratio; it scores 0 there, cash's (no excess return, no risk), so an IS winner with a negative OOS
+  Sharpe ratio ranks below it, and it can win a half in which every column that traded lost.  "No
+  variation" is a sum of squared deviations at most 1e-10 of the sum of squares about the column's
+  full-sample mean, so rounding in the block sums cannot turn a flat half into a huge Sharpe ratio.  (A
+  constant non-zero excess return, which a sweep cannot make, scores 0 too.)
 * Remainder rows: with T = S * b + m, the first (oldest) m rows are dropped, so every block
   has b rows and the most recent data are kept (pypbo drops the same rows).
 * The paper's performance degradation and probability of loss: the pairs
-  (R_{n*}, R̄_{n*}) of every split, and the fraction of splits with R̄_{n*} < 0.
+  (R_{n*}, R̄_{n*}) of every split, and the share of winners with R̄ < 0, averaged over splits.
 
 The default metric, the per-period Sharpe ratio, and the mean are computed from per-block
 sums of r and r^2 (about each column's full-sample mean, for accuracy), so a split costs
@@ -68,7 +78,7 @@ from typing import Literal
 import numpy as np
 
 from engine.metrics.cscv_blocks import BlockSums, distinct_columns
-from engine.metrics.matrix import check_int, returns_matrix
+from engine.metrics.matrix import TIE_RTOL, check_int, returns_matrix
 from engine.metrics.significance import DEFAULT_SEED
 
 __all__ = [
@@ -100,21 +110,29 @@ class PBOResult:
     Attributes
     ----------
     pbo:
-        Fraction of splits with logit <= 0, in [0, 1].
+        The mean over splits of the share of their tied IS winners with logit <= 0, in [0, 1] (without ties,
+        the fraction of splits with logit <= 0).
     logits:
-        λ_c = ln(ω̄_c / (1 - ω̄_c)), ω̄_c = ``oos_rank`` / (N + 1).
+        λ_c = ln(ω̄_c / (1 - ω̄_c)) of n*, ω̄_c = ``oos_rank`` / (N + 1).
     oos_rank:
-        Rank of the IS winner among the N OOS performances, 1 = worst, N = best, ties averaged.
+        Rank of n* among the N OOS performances, 1 = worst, N = best, ties (within 1e-9) averaged.
     in_sample_blocks:
         Shape (splits, S/2): the IS blocks of each split (0 = oldest), in ``itertools.combinations``
         order; the OOS blocks are the complement.
     best_in_sample:
-        n*, the column index of each split's IS winner.
+        n*, the column index of each split's IS winner (the first of the tied ones).
+    tied_winners:
+        |W_c|, the columns tied for the largest IS metric in each split, n* included.
+    overfit_share:
+        The share of each split's tied winners with logit <= 0 (0 or 1 without ties); PBO is its mean.
+    rank_mass:
+        Shape (2N - 1,): how many winners (each 1 / |W_c| of its split) have OOS rank 1, 1.5, 2, .., N.
     is_performance, oos_performance:
         R_{n*} and R̄_{n*}: the winner's metric in and out of sample (the paper's performance
         degradation pairs; regress the second on the first for its slope).
     prob_loss:
-        Fraction of splits with ``oos_performance`` < 0 (the paper's probability of loss).
+        The mean over splits of the share of their winners with an OOS performance < 0 (the paper's
+        probability of loss; without ties, the fraction of splits with ``oos_performance`` < 0).
     n_splits:
         S, the number of blocks.
     n_combinations_tested:
@@ -130,6 +148,9 @@ class PBOResult:
     oos_rank: np.ndarray
     in_sample_blocks: np.ndarray
     best_in_sample: np.ndarray
+    tied_winners: np.ndarray
+    overfit_share: np.ndarray
+    rank_mass: np.ndarray
     is_performance: np.ndarray
     oos_performance: np.ndarray
     prob_loss: float
@@ -349,28 +370,28 @@ def _cscv(
     each of ``perf``'s stands for (its IS winners are reported as those)."""
     blocks = _split_blocks(s, max_splits, seed)
     count = len(blocks)
-    best = np.empty(count, dtype=np.intp)
-    is_best = np.empty(count)
-    oos_best = np.empty(count)
-    rank = np.empty(count)
-    if isinstance(perf, BlockSums):
-        perf.score(blocks, best, is_best, oos_best, rank)
-    else:
-        _score(perf, _halves(blocks, s), n, best, is_best, oos_best, rank)
-    if columns is not None:
-        best = columns[best]
-    logits = np.log(rank) - np.log(n + 1 - rank)
-    for arr in (logits, rank, blocks, best, is_best, oos_best):
+    out = {
+        "best": np.empty(count, dtype=np.int64),
+        "is_best": np.empty(count),
+        "oos_best": np.empty(count),
+        "rank": np.empty(count),
+        "tied": np.empty(count, dtype=np.int64),
+        "overfit": np.empty(count),
+        "loss": np.empty(count),
+    }
+    scored = perf.score(blocks, out) if isinstance(perf, BlockSums) else None
+    mass = scored if scored is not None else _score(perf, _halves(blocks, s), n, out)
+    best = out["best"] if columns is None else columns[out["best"]]
+    logits = np.log(out["rank"]) - np.log(n + 1 - out["rank"])
+    kept = {"logits": logits, "oos_rank": out["rank"], "in_sample_blocks": blocks, "best_in_sample": best}
+    kept |= {"tied_winners": out["tied"], "overfit_share": out["overfit"], "rank_mass": mass}
+    kept |= {"is_performance": out["is_best"], "oos_performance": out["oos_best"]}
+    for arr in kept.values():
         arr.flags.writeable = False
     return PBOResult(
-        pbo=float(np.mean(logits <= 0)),
-        logits=logits,
-        oos_rank=rank,
-        in_sample_blocks=blocks,
-        best_in_sample=best,
-        is_performance=is_best,
-        oos_performance=oos_best,
-        prob_loss=float(np.mean(oos_best < 0)),
+        pbo=float(np.mean(out["overfit"])),
+        **kept,
+        prob_loss=float(np.mean(out["loss"])),
         n_splits=s,
         n_combinations_tested=n,
         block_size=block,
@@ -386,38 +407,41 @@ def _halves(blocks: np.ndarray, s: int) -> np.ndarray:
 
 
 def _score(
-    perf: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-    halves: np.ndarray,
-    n: int,
-    best: np.ndarray,
-    is_best: np.ndarray,
-    oos_best: np.ndarray,
-    rank: np.ndarray,
-) -> None:
-    """Steps 3-4 for a user's metric: each split's IS winner, its IS and OOS values and OOS midrank."""
+    perf: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], halves: np.ndarray, n: int, out: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Steps 3-6 for a user's metric, as :meth:`BlockSums.score` does them for the built-in ones: each split's tied
+    IS winners (the first reported), their OOS ranks, shares and masses."""
     step = max(1, _CHUNK_ELEMENTS // n)
+    mass = np.zeros(2 * n - 1)
     for lo in range(0, len(halves), step):
-        part = slice(lo, min(lo + step, len(halves)))
-        is_perf, oos_perf = perf(halves[part])
-        star = np.argmax(is_perf, axis=1)
-        rows = np.arange(len(star))
-        winner = oos_perf[rows, star][:, None]
-        below = np.count_nonzero(oos_perf < winner, axis=1)
-        equal = np.count_nonzero(oos_perf == winner, axis=1)  # includes n* itself
-        best[part] = star
-        is_best[part] = is_perf[rows, star]
-        oos_best[part] = winner[:, 0]
-        rank[part] = below + (equal + 1) / 2.0
+        is_perf, oos_perf = perf(halves[lo : lo + step])
+        for i, (ins, oos) in enumerate(zip(is_perf, oos_perf, strict=True), start=lo):
+            top = ins.max()
+            winners = np.flatnonzero(ins >= (top - TIE_RTOL * abs(top) if np.isfinite(top) else top))
+            values = oos[winners]
+            tol = np.where(np.isfinite(values), TIE_RTOL * np.abs(values), 0.0)
+            below = np.count_nonzero(oos[None, :] < (values - tol)[:, None], axis=1)
+            equal = np.count_nonzero(np.abs(oos[None, :] - values[:, None]) <= tol[:, None], axis=1)
+            equal = np.where(np.isfinite(values), equal, np.count_nonzero(oos[None, :] == values[:, None], axis=1))
+            rank = below + (equal + 1) / 2.0
+            np.add.at(mass, (2.0 * rank).astype(np.int64) - 2, 1.0 / len(winners))
+            star = winners[0]
+            out["best"][i], out["is_best"][i], out["oos_best"][i], out["rank"][i] = star, ins[star], oos[star], rank[0]
+            out["tied"][i] = len(winners)
+            out["overfit"][i] = np.count_nonzero(2.0 * rank <= n + 1) / len(winners)
+            out["loss"][i] = np.count_nonzero(values < 0) / len(winners)
+    return mass
 
 
 def logit_histogram(result: PBOResult, *, bins: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """Histogram of the CSCV logits for rendering: (bin edges, counts per bin).
 
-    The logits lie in [-ln N, ln N] (OOS rank 1 to N), so the edges are ``bins + 1`` evenly
-    spaced points over exactly that range, with ``bins`` even so that 0 is an edge.  Bins are
-    closed on the right, (e_i, e_{i+1}] (the first one also holds -ln N), so a logit of exactly
-    0 falls left of 0 as PBO counts it: the counts of the bins whose right edge is <= 0 add up
-    to PBO * number of splits.
+    Every tied IS winner's logit counts 1 / |W_c| of its split (``rank_mass``), so a split adds 1 in all and
+    the counts are whole numbers when no split has tied winners.  The logits lie in [-ln N, ln N] (OOS rank
+    1 to N), so the edges are ``bins + 1`` evenly spaced points over exactly that range, with ``bins`` even so
+    that 0 is an edge.  Bins are closed on the right, (e_i, e_{i+1}] (the first one also holds -ln N), so a
+    logit of exactly 0 falls left of 0 as PBO counts it: the counts of the bins whose right edge is <= 0 add
+    up to PBO * number of splits.
 
     Parameters
     ----------
@@ -428,7 +452,7 @@ def logit_histogram(result: PBOResult, *, bins: int = 20) -> tuple[np.ndarray, n
 
     Returns
     -------
-    (edges, counts): float array of ``bins + 1`` edges, int array of ``bins`` counts.
+    (edges, counts): float arrays of ``bins + 1`` edges and ``bins`` counts.
 
     Example
     -------
@@ -444,6 +468,9 @@ def logit_histogram(result: PBOResult, *, bins: int = 20) -> tuple[np.ndarray, n
     top = math.log(result.n_combinations_tested)
     edges = np.linspace(-top, top, b + 1)
     edges[b // 2] = 0.0  # linspace leaves it at a rounding error from 0 for some N (8.9e-16 for N = 392)
+    n = result.n_combinations_tested
+    rank = 1.0 + np.arange(2 * n - 1) / 2.0  # rank_mass's ranks: 1, 1.5, .., N
+    logits = np.log(rank) - np.log(n + 1 - rank)  # as PBOResult.logits computes them
     # side="left": edges[i-1] < x <= edges[i] gives i; -ln N itself (i = 0) goes to the first bin
-    which = np.clip(np.searchsorted(edges, result.logits, side="left") - 1, 0, b - 1)
-    return edges, np.bincount(which, minlength=b)
+    which = np.clip(np.searchsorted(edges, logits, side="left") - 1, 0, b - 1)
+    return edges, np.bincount(which, weights=result.rank_mass, minlength=b)

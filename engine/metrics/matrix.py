@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FLAT_SS_RTOL", "check_int", "returns_matrix"]
+__all__ = ["FLAT_SS_RTOL", "TIE_RTOL", "check_int", "returns_matrix"]
 
 FLAT_SS_RTOL = 1e-10
 """A column (or half of one) whose sum of squared deviations is at most this fraction of its sum of
 squares (about the column's mean) has no variation: rounding in s2 - s1^2 / n is ~1e-16 of s2."""
+
+TIE_RTOL = 1e-9
+"""Scores of combinations within this fraction of each other (of the larger's size) are tied: those holding
+the same positions over a window score alike up to rounding (their values, and so their returns' last bits,
+differ by what they held before it: 7e-13 of the Sharpe ratio apart on the shipped sweep).  Without a margin,
+which of them wins, and where each ranks, would depend on those bits (:mod:`engine.metrics.cscv`,
+:func:`engine.walkforward.select`)."""
 
 
 def returns_matrix(returns: np.ndarray, min_columns: int) -> np.ndarray:

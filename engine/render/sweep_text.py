@@ -138,6 +138,14 @@ _FILLED_BY = {
 }
 
 
+#: Under PBO when some splits had several in-sample bests (``pbo_tied_splits``): how they count.
+TIED_SPLITS = (
+    "In {tied} of the {splits} splits several combinations tied for the best in sample (within a relative 1e-9: "
+    "those holding the same positions there score alike up to rounding); each of them counts an equal share of "
+    "its split in PBO, the probability of loss and the logits."
+)
+
+
 def _overfitting(man: Mapping[str, Any]) -> list[str]:
     """The caption's lines on overfitting: PBO with its logits' histogram and the best combination's DSR."""
     lines: list[str] = []
@@ -147,9 +155,11 @@ def _overfitting(man: Mapping[str, Any]) -> list[str]:
             f"{man['pbo_block_dates']} dates, {man['pbo_split_count']:,} splits) PBO = {man['pbo']:.3f}, "
             f"probability of an out-of-sample loss {man['pbo_prob_loss']:.3f}{_best_dsr(man)}."
         )
+        if tied := man.get("pbo_tied_splits"):
+            lines.append(TIED_SPLITS.format(tied=f"{tied:,}", splits=f"{man['pbo_split_count']:,}"))
         hist = man.get("pbo_logit_hist")
         if hist:
-            bars = " ".join(f"{c}" for c in hist["counts"])
+            bars = " ".join(f"{c:.0f}" if float(c).is_integer() else f"{c:.2f}" for c in hist["counts"])
             lines.append(
                 f"Logits of the best in-sample combination's out-of-sample rank, counts in bins from "
                 f"{hist['edges'][0]:.2f} to {hist['edges'][-1]:.2f}: {bars} (PBO = share of logits <= 0)."

@@ -13,6 +13,7 @@ Worked examples:
 from __future__ import annotations
 
 import doctest
+import functools
 import itertools
 import math
 from dataclasses import FrozenInstanceError
@@ -21,9 +22,10 @@ import numpy as np
 import pytest
 
 import engine.metrics.overfitting as ovf
-from engine.metrics.overfitting import deflated_sharpe_of_best, logit_histogram, pbo_cscv
+from engine.metrics.overfitting import deflated_sharpe_of_best, logit_histogram, pbo_cscv, pbo_from_block_sums
 from engine.metrics.significance import deflated_sharpe, per_period_sharpe, probabilistic_sharpe
 from engine.render.html.charts import pbo_figure
+from tests.pbo_reference import reference_pbo
 
 LN3 = math.log(3.0)
 
@@ -117,25 +119,31 @@ def test_hand_example_with_the_mean_as_metric() -> None:
     # Mean of each half = average of its two block means:
     #   {0,1}: A -1, B -0.5, C 2     {0,2}: A -1, B -0.5, C 0.5    {0,3}: A -0.5, B 0, C 0.5
     #   {1,2}: A -1, B 0, C 0.5      {1,3}: A -0.5, B 0.5, C 0.5   {2,3}: A -0.5, B 0.5, C -1
-    # {1,3}: B and C tie at 0.5 in sample: n* is the lower index, B, whose OOS {0,2} mean -0.5 ranks 2 of 3.
+    # {1,3}: B and C tie at 0.5 in sample: both are winners, n* the lower index, B, whose OOS {0,2} mean -0.5
+    # ranks 2 of 3 (logit 0: overfit, and a loss); C's OOS {0,2} mean 0.5 ranks 3 (neither): the split counts 1/2.
     #   {0,1} -> C, OOS {2,3}: C -1 lowest -> rank 1        {0,2} -> C, OOS {1,3}: C 0.5 ties B 0.5 -> rank 2.5
     #   {0,3} -> C, OOS {1,2}: C 0.5 highest -> rank 3      {1,2} -> C, OOS {0,3}: C 0.5 highest -> rank 3
-    #   {1,3} -> B, OOS {0,2}: B -0.5 -> rank 2             {2,3} -> B, OOS {0,1}: B -0.5 -> rank 2
+    #   {1,3} -> B, C (B reported)                          {2,3} -> B, OOS {0,1}: B -0.5 -> rank 2
     res = pbo_cscv(HAND, n_splits=4, metric="mean")
     assert res.best_in_sample.tolist() == [2, 2, 2, 2, 1, 1]
+    assert res.tied_winners.tolist() == [1, 1, 1, 1, 2, 1]
     assert res.oos_rank.tolist() == [1.0, 2.5, 3.0, 3.0, 2.0, 2.0]
     # rank 2.5 of 3: w = 2.5 / 4, logit ln(2.5 / 1.5) = ln(5/3)
     assert res.logits == pytest.approx([-LN3, math.log(5 / 3), LN3, LN3, 0.0, 0.0], abs=1e-15)
-    assert res.pbo == 3 / 6
+    assert res.overfit_share.tolist() == [1.0, 0.0, 0.0, 0.0, 0.5, 1.0]
+    assert res.pbo == pytest.approx(2.5 / 6, abs=1e-15)  # (1 + 1/2 + 1) / 6
     assert res.is_performance.tolist() == [2.0, 0.5, 0.5, 0.5, 0.5, 0.5]
     assert res.oos_performance.tolist() == [-1.0, 0.5, 0.5, 0.5, -0.5, -0.5]
-    assert res.prob_loss == 3 / 6
+    assert res.prob_loss == pytest.approx(2.5 / 6, abs=1e-15)  # splits {0,1}, half of {1,3}, {2,3}
+    # ranks 1, 2.5, 3, 3, 2 and 3 (split {1,3}'s two winners, 1/2 each), 2: the histogram's mass
+    assert res.rank_mass.tolist() == [1.0, 0.0, 1.5, 1.0, 2.5]  # ranks 1, 1.5, 2, 2.5, 3
 
 
 def test_ties_flat_columns_and_remainder_rows() -> None:
     # X (block means 1, 2, 1, 2, rows m +- 1), an exact copy of X, and cash (all zeros).  Every half: X and its
-    # copy tie in sample, n* = 0 (the lower index); out of sample cash is flat (-inf, rank 1) and the twins share
-    # ranks 2 and 3 -> 2.5, w = 2.5 / 4, logit ln(5/3) > 0 in all 6 splits: PBO = 0.
+    # copy tie in sample, both winners, n* = 0 (the lower index); out of sample cash is flat (0, below X's
+    # positive Sharpe ratio: rank 1) and the twins share ranks 2 and 3 -> 2.5, w = 2.5 / 4, logit ln(5/3) > 0
+    # for both winners in all 6 splits: PBO = 0.
     x = np.repeat([1.0, 2.0, 1.0, 2.0], 2) + np.tile([1.0, -1.0], 4)
     core = np.column_stack([x, x, np.zeros(8)])
     # one extra first row: T = 9 = 4 * 2 + 1 drops the oldest row, which would break both the tie and the flatness
@@ -144,6 +152,7 @@ def test_ties_flat_columns_and_remainder_rows() -> None:
     assert res.n_rows_dropped == 1
     assert res.block_size == 2
     assert res.best_in_sample.tolist() == [0] * 6
+    assert res.tied_winners.tolist() == [2] * 6
     assert res.oos_rank.tolist() == [2.5] * 6
     assert res.logits == pytest.approx([math.log(5 / 3)] * 6, abs=1e-15)
     assert res.pbo == 0.0
@@ -152,31 +161,50 @@ def test_ties_flat_columns_and_remainder_rows() -> None:
     assert via_callable.logits.tolist() == res.logits.tolist()
 
 
-def test_a_flat_column_never_wins_even_when_every_return_is_positive() -> None:
-    # a constant +1% a day has no Sharpe ratio (zero variance): it scores -inf, it does not win with +inf
+def test_a_flat_column_scores_zero_as_cash_does() -> None:
+    # a constant return has no variation: it scores 0, cash's Sharpe ratio (no excess return, no risk), not +inf.
+    # Against columns losing 1% a day (sd 1%: every half's Sharpe ratio about -1) it wins every half, and out of
+    # sample it ranks above all three (rank 4 of 4, logit ln 4): PBO 0.
     rng = np.random.default_rng(3)
-    r = np.column_stack([np.full(64, 0.01), rng.normal(0.0, 0.01, (64, 3))])
+    r = np.column_stack([np.full(64, 0.01), rng.normal(-0.01, 0.01, (64, 3))])
     res = pbo_cscv(r, n_splits=4)
-    assert 0 not in res.best_in_sample.tolist()
-    assert np.all(res.oos_rank >= 2)  # the flat column is the one below
+    assert res.best_in_sample.tolist() == [0] * 6 and res.is_performance.tolist() == [0.0] * 6
+    assert res.oos_rank.tolist() == [4.0] * 6 and res.pbo == 0.0 and res.prob_loss == 0.0
+    # against columns gaining 1% a day it never wins, and ranks below every winner out of sample
+    r = np.column_stack([np.zeros(64), rng.normal(0.01, 0.01, (64, 3))])
+    res = pbo_cscv(r, n_splits=4)
+    assert 0 not in res.best_in_sample.tolist() and np.all(res.oos_rank >= 2)
+
+
+def test_a_winner_that_loses_out_of_sample_ranks_below_the_columns_in_cash() -> None:
+    # two columns in cash (flat: 0) and two that trade: a winner whose OOS Sharpe ratio is negative ranks below
+    # both cash columns (rank 1 or 2 of 4, logit <= 0: overfit), not above them
+    rng = np.random.default_rng(5)
+    trend = np.concatenate([np.full(32, 0.01), np.full(32, -0.01)]) + rng.normal(0.0, 0.002, 64)
+    r = np.column_stack([np.zeros(64), trend, np.zeros(64), -trend])
+    res = pbo_cscv(r, n_splits=2)  # one split each way: IS the first half (trend wins) and the second (-trend)
+    assert res.best_in_sample.tolist() == [1, 3]
+    assert res.oos_performance[0] < 0 and res.oos_performance[1] < 0
+    assert res.oos_rank.tolist() == [1.0, 1.0] and res.pbo == 1.0
 
 
 def test_a_column_in_cash_for_half_the_time_is_flat_there_despite_rounding() -> None:
     # 0.01% a day of cash interest in blocks 0 and 1, then trading.  About its full-sample mean the cash rows are
     # one constant d, and s2 - s1^2 / n comes out as 5.3e-23 instead of 0: taken at face value, the cash half
-    # would have a Sharpe ratio of 1e-4 / sqrt(5.3e-23 / 19) = 6e7 and win.  It is flat, so it scores -inf.
+    # would have a Sharpe ratio of 1e-4 / sqrt(5.3e-23 / 19) = 6e7 and win.  It is flat, so it scores 0.
     rng = np.random.default_rng(1)
     cash_then_trading = np.concatenate([np.full(20, 0.0001), rng.normal(0.0, 0.01, 20)])
     r = np.column_stack([cash_then_trading, rng.normal(0.0, 0.01, (40, 1))])
     res = pbo_cscv(r, n_splits=4)
     assert res.in_sample_blocks[[0, 5]].tolist() == [[0, 1], [2, 3]]
-    # IS {0,1}: the other column wins with its ordinary Sharpe ratio over rows 0..19
-    assert res.best_in_sample[0] == 1
-    assert res.is_performance[0] == pytest.approx(r[:20, 1].mean() / r[:20, 1].std(ddof=1), rel=1e-12)
-    # IS {2,3}: the trading half wins, and its OOS half {0,1} is the cash: -inf, last
+    # IS {0,1}: column 0 is in cash there (0); the other column lost over rows 0..19 (a Sharpe ratio of -0.026),
+    # so the cash wins, with 0, and its OOS half is the other column's
+    assert r[:20, 1].mean() / r[:20, 1].std(ddof=1) == pytest.approx(-0.026321913790292133, rel=1e-12)
+    assert res.best_in_sample[0] == 0 and res.is_performance[0] == 0.0
+    # IS {2,3}: the trading half wins, and its OOS half {0,1} is the cash: 0, above the other column's -0.026
     assert res.best_in_sample[5] == 0
-    assert res.oos_performance[5] == -math.inf
-    assert res.oos_rank[5] == 1.0
+    assert res.oos_performance[5] == 0.0
+    assert res.oos_rank[5] == 2.0
 
 
 def test_logit_histogram_of_the_hand_example() -> None:
@@ -222,34 +250,20 @@ def test_logit_histogram_adds_up_to_pbo() -> None:
 # ------------------------------------------------------------------------- independent oracle
 
 
-def _oracle_pbo(r: np.ndarray, s: int, score: str) -> tuple[float, list[float], list[float], list[float]]:
-    """CSCV the slow way: loops over splits and columns, each score computed on the half's own rows."""
+def _with_ties(r: np.ndarray, s: int) -> np.ndarray:
+    """``r``, its first two columns made strong, with columns a sweep makes: cash (flat: 0), a copy of column 0
+    that differs from it in the last two blocks only (the two hold the same positions over every half without
+    those blocks: tied there up to rounding), copies of column 1 scaled by 1 + k 1e-13 (tied everywhere, but not
+    bit for bit; ten of them), and a column in cash over the first quarter of the blocks."""
     t, n = r.shape
     size = t // s
-    rows = r[t - s * size :]
-    blocks = [rows[i * size : (i + 1) * size] for i in range(s)]
-
-    def perf(column: np.ndarray) -> float:
-        if score == "mean":
-            return float(np.mean(column))
-        sd = float(np.std(column, ddof=1))
-        return float(np.mean(column)) / sd if sd > 0 else -math.inf
-
-    logits, is_perf, oos_perf = [], [], []
-    for chosen in itertools.combinations(range(s), s // 2):
-        train = np.concatenate([blocks[i] for i in chosen])
-        test = np.concatenate([blocks[i] for i in range(s) if i not in chosen])
-        r_is = [perf(train[:, k]) for k in range(n)]
-        r_oos = [perf(test[:, k]) for k in range(n)]
-        star = max(range(n), key=lambda k: r_is[k])  # max() keeps the first of equal maxima
-        x = r_oos[star]
-        rank = sum(v < x for v in r_oos) + (sum(v == x for v in r_oos) + 1) / 2
-        w = rank / (n + 1)
-        logits.append(math.log(w / (1 - w)))
-        is_perf.append(r_is[star])
-        oos_perf.append(x)
-    pbo = sum(lam <= 0 for lam in logits) / len(logits)
-    return pbo, logits, is_perf, oos_perf
+    r = r.copy()
+    r[:, :2] += [0.003, 0.0035]  # columns 0 and 1 (and so their copies) win often
+    copies = [r[:, 1] * (1 + k * 1e-13) for k in range(1, 11)]  # more ties than a tile keeps as it goes
+    out = np.column_stack([r, np.zeros(t), r[:, 0], copies[0], r[:, 2], *copies[1:]])
+    out[t - 2 * size :, n + 1] = r[t - 2 * size :, 3]
+    out[: t - s * size + s // 4 * size, n + 3] = 0.0
+    return out
 
 
 @pytest.mark.parametrize(
@@ -259,21 +273,62 @@ def _oracle_pbo(r: np.ndarray, s: int, score: str) -> tuple[float, list[float], 
         (12, 401, 20, 8, "sharpe"),  # one remainder row
         (13, 400, 21, 8, "sharpe"),
         (14, 398, 20, 8, "mean"),
-        pytest.param(15, 400, 20, 16, "sharpe", marks=pytest.mark.slow),  # 12,870 splits: ~5 s in the oracle
+        pytest.param(15, 400, 20, 16, "sharpe", marks=pytest.mark.slow),  # 12,870 splits: ~10 s in the oracle
         (16, 203, 9, 16, "sharpe"),  # 11 remainder rows
     ],
 )
-def test_matches_the_slow_oracle(seed: int, t: int, n: int, s: int, score: str) -> None:
+@pytest.mark.parametrize("path", ["returns", "block sums", "tiles", "callable"])
+def test_matches_the_independent_reference(
+    seed: int, t: int, n: int, s: int, score: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tests/pbo_reference.py, written from the contract alone (docs/methodology.md's CSCV rules), on matrices
+    with the ties a sweep makes: from the returns, from per-block sums (as a sweep keeps them), a tile of 3
+    columns at a time (as on a million columns) and with the metric as a user's callable."""
+    from engine.metrics import cscv_blocks
+
+    r, want = _reference_case(seed, t, n, s, score)
+    if path == "tiles":
+        monkeypatch.setattr(cscv_blocks, "IN_CACHE", 0)
+        monkeypatch.setattr(cscv_blocks, "TILE", 3)
+    if path in ("block sums", "tiles"):
+        size = t // s
+        cut = r[t - s * size :].reshape(s, size, -1)
+        res = pbo_from_block_sums(cut.sum(axis=1), (cut**2).sum(axis=1), size, metric=score)  # type: ignore[arg-type]
+    elif path == "callable":
+        res = pbo_cscv(r, n_splits=s, metric=_callable_sharpe if score == "sharpe" else lambda h: h.mean(axis=0))
+    else:
+        res = pbo_cscv(r, n_splits=s, metric=score)  # type: ignore[arg-type]
+    assert (res.tied_winners > 1).any() and (res.tied_winners > 8).any()  # a tile keeps 8 winners as it goes
+    np.testing.assert_array_equal(res.best_in_sample, want["best_in_sample"])
+    np.testing.assert_array_equal(res.tied_winners, want["tied"])
+    np.testing.assert_array_equal(res.oos_rank, want["oos_rank"])
+    np.testing.assert_allclose(res.overfit_share, want["overfit_share"], rtol=1e-15)
+    assert res.pbo == pytest.approx(want["pbo"], rel=1e-14)
+    assert res.prob_loss == pytest.approx(want["prob_loss"], rel=1e-14)
+    assert res.logits == pytest.approx(want["logits"], rel=1e-12, abs=1e-12)
+    assert res.is_performance == pytest.approx(want["is_performance"], rel=1e-10, abs=1e-15)
+    assert res.oos_performance == pytest.approx(want["oos_performance"], rel=1e-10, abs=1e-15)
+    edges, counts = logit_histogram(res)
+    np.testing.assert_allclose(edges, want["hist_edges"], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(counts, want["hist_counts"], rtol=1e-12, atol=1e-12)
+
+
+@functools.cache
+def _reference_case(seed: int, t: int, n: int, s: int, score: str) -> tuple[np.ndarray, dict]:
+    """The case's matrix and the reference's result, computed once for the four paths."""
     rng = np.random.default_rng(seed)
     # some real, persistent differences between columns, so the ranks are not pure noise
-    r = rng.standard_t(5, (t, n)) * 0.01 + rng.normal(0.0, 0.0005, n)
-    pbo, logits, is_perf, oos_perf = _oracle_pbo(r, s, score)
-    res = pbo_cscv(r, n_splits=s, metric=score)  # type: ignore[arg-type]
-    assert res.pbo == pbo
-    assert res.logits == pytest.approx(logits, rel=1e-12, abs=1e-12)
-    assert res.is_performance == pytest.approx(is_perf, rel=1e-12, abs=1e-15)
-    assert res.oos_performance == pytest.approx(oos_perf, rel=1e-12, abs=1e-15)
-    assert res.prob_loss == sum(v < 0 for v in oos_perf) / len(oos_perf)
+    r = _with_ties(rng.standard_t(5, (t, n)) * 0.01 + rng.normal(0.0, 0.0005, n), s)
+    return r, reference_pbo(r, n_splits=s, metric=score)
+
+
+def _callable_sharpe(half: np.ndarray) -> np.ndarray:
+    """The Sharpe ratio with the contract's flat rule, written as a user would (0 where a half does not vary)."""
+    mean = half.mean(axis=0)
+    deviations = ((half - mean) ** 2).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sharpe = mean / half.std(axis=0, ddof=1)
+    return np.where(deviations <= 1e-10 * (half**2).sum(axis=0), 0.0, sharpe)
 
 
 def test_callable_metric_matches_the_named_one() -> None:
@@ -561,22 +616,32 @@ def test_block_sums_centred_in_place_give_the_same_bits() -> None:
 
 def test_tiles_keep_np_argmax_s_first_nan_and_first_maximum() -> None:
     # the compiled pass on sums with NaN columns (which pbo_from_block_sums refuses): in-sample winners
-    # chosen tile by tile are np.argmax's over all columns (the first NaN, else the first maximum)
-    from engine.metrics.cscv_blocks import pair_splits, splits_nb
+    # chosen tile by tile are those of all the columns at once (the first NaN, else every column tied with the
+    # largest, the first reported), and so are their ranks, shares and masses
+    from engine.metrics.cscv_splits import pair_splits, splits_nb
 
     rng = np.random.default_rng(3)
     s1, s2 = rng.normal(0.0, 1.0, (8, 23)), rng.uniform(5.0, 9.0, (8, 23))
     s1[:, 4] = s1[:, 17] = s1[:, 9]  # ties, in different tiles of 5
+    s1[:, 2] = np.abs(s1[:, 2]) + 3.0  # the largest in most halves ...
+    s1[:, 20], s2[:, 20] = s1[:, 2] * (1 + 1e-13), s2[:, 2]  # ... tied up to rounding with one in another tile
     s1[3, 12] = s1[5, 15] = np.nan  # a NaN in some splits' in-sample halves (and in the totals)
     blocks = np.array(list(itertools.combinations(range(8), 4)), dtype=np.int64)
     args = (*pair_splits(blocks, 8), s1, s2, s1.sum(axis=0), s2.sum(axis=0), np.zeros(23), 40.0)
     for sharpe in (True, False):
-        whole, tiled = [[np.empty(70, np.int64), *(np.empty(70) for _ in range(3))] for _ in range(2)]
-        splits_nb(*args, sharpe, 1e-12, 0, 35, *whole, 23, np.ones(23, np.int64))
-        splits_nb(*args, sharpe, 1e-12, 0, 35, *tiled, 5, np.ones(23, np.int64))
+        whole, tiled = [
+            [np.empty(70, np.int64), *(np.empty(70) for _ in range(3)), np.empty(70, np.int64), np.empty(70),
+             np.empty(70), np.zeros(45)]
+            for _ in range(2)
+        ]  # fmt: skip
+        splits_nb(*args, sharpe, 1e-12, 1e-9, 0, 35, *whole, 23, np.ones(23, np.int64))
+        splits_nb(*args, sharpe, 1e-12, 1e-9, 0, 35, *tiled, 5, np.ones(23, np.int64))
         for a, b in zip(whole, tiled, strict=True):
             np.testing.assert_array_equal(a, b)
         assert np.isnan(whole[1]).any() and (~np.isnan(whole[1])).any()
+        assert (whole[4] > 1).any()  # splits with tied winners
+        ranked = np.count_nonzero(whole[3] >= 1)  # a NaN OOS metric has no rank (which the sweep never has)
+        assert 0 < ranked < 70 and whole[7].sum() == pytest.approx(ranked, abs=1e-12)  # each split's winners: 1
 
 
 @pytest.mark.parametrize("tiled", [False, True])

@@ -444,14 +444,15 @@ def sharpe_interval_figure(points: Sequence[tuple[str, float, float, float]], *,
     return layout(fig, title, hovermode="closest", yaxis={"title": "annualised Sharpe", "zeroline": True})
 
 
-def pbo_figure(edges: Sequence[float], counts: Sequence[int], *, pbo: float, title: str) -> go.Figure:
+def pbo_figure(edges: Sequence[float], counts: Sequence[float], *, pbo: float, title: str) -> go.Figure:
     """The stored histogram of the CSCV logits as bars, the bins left of 0 (overfit) in red, a line at 0.
 
     Bins are closed on the right (:func:`engine.metrics.overfitting.logit_histogram`), so the red bars hold
-    PBO x splits logits; ``pbo`` (the stored value) is written next to the zero line.
+    PBO x splits logits (a split's tied in-sample bests a share each, so a count may be fractional); ``pbo``
+    (the stored value) is written next to the zero line.
     """
     e = np.asarray(edges, dtype=float)
-    c = np.asarray(counts, dtype=np.int64)
+    c = np.asarray(counts, dtype=float)
     # the bins are symmetric about 0 (an even number of them): the first half is left of 0, whatever rounding
     # error a stored middle edge has (sweeps stored before it was set to 0 exactly)
     left = np.arange(len(c)) < len(c) // 2
@@ -463,7 +464,7 @@ def pbo_figure(edges: Sequence[float], counts: Sequence[int], *, pbo: float, tit
             name="logits",
             marker={"color": np.where(left, "#b3261e", PALETTE[0]).tolist(), "line": {"width": 0.5, "color": "#fff"}},
             customdata=np.column_stack([e[:-1], e[1:]]),
-            hovertemplate="logit in (%{customdata[0]:.2f}, %{customdata[1]:.2f}]: %{y} splits<extra></extra>",
+            hovertemplate="logit in (%{customdata[0]:.2f}, %{customdata[1]:.2f}]: %{y:,.6~g} splits<extra></extra>",
         )
     )
     fig.add_vline(

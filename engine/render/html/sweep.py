@@ -44,7 +44,7 @@ from engine.render.html.page import (
     table_html,
 )
 from engine.render.html.walkforward import walkforward_sections
-from engine.render.sweep_text import sweep_caption, sweep_headers, sweep_row_cells
+from engine.render.sweep_text import TIED_SPLITS, sweep_caption, sweep_headers, sweep_row_cells
 from engine.store.rundir import StoredRun
 from engine.store.sweeps import SweepOutcome
 from engine.sweep import rank_combinations
@@ -208,6 +208,8 @@ def _overfitting(outcome: SweepOutcome, figures: dict[str, go.Figure]) -> str:
             f"Probability of an out-of-sample loss (the in-sample best's out-of-sample Sharpe below zero): "
             f"{man['pbo_prob_loss']:.3f}.",
         ]
+        if tied := man.get("pbo_tied_splits"):
+            lines.append(TIED_SPLITS.format(tied=f"{tied:,}", splits=f"{man['pbo_split_count']:,}"))
     else:
         body += notice(
             "No PBO: combinatorially symmetric cross-validation needs at least two combinations and a full block "
