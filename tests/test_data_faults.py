@@ -18,6 +18,7 @@ A handful also go through ``seesaw run`` in a subprocess: exit 0 or 2, never a t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -36,6 +37,7 @@ from engine.data.cache import FrameCache
 from engine.data.csv import CsvProvider
 from engine.data.panel import LoadedPanel, load_for_config
 from engine.errors import DataError, MissingSeries
+from tests.conftest import REPO
 
 FIRST, LAST = dt.date(2018, 1, 2), dt.date(2019, 12, 31)
 CONFIG = """\
@@ -958,3 +960,63 @@ def test_start_auto_keeps_the_price_an_asset_carries_over_a_long_gap_into_the_co
     assert loaded.start == first + 5  # five warm-up rows after the Hang Seng's first, as without the gap
     assert pd.Timestamp("2018-11-14") in dates  # the row the S&P 500's price comes from
     assert any("2018-11-14" in n and "longer than 10" in n for n in loaded.panel.notes)
+
+
+def test_a_rate_near_zero_keeps_a_complete_last_line_that_moved_as_it_usually_does(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """^IRX at the end of 2014 moved from 0.020 to 0.037 (a log move of 0.62) on its last line, without a newline:
+    a rate near 0 moves that much often, so the line is read; the same last line cut to 3 characters of its
+    Close's field in an index, whose moves are under 0.2, is dropped."""
+    lines = [x for x in (data_dir / "IRX.csv").read_text(encoding="utf-8").splitlines() if x]
+    kept = [lines[0], *(x for x in lines[1:] if x[:10] <= "2014-12-31")]
+    assert kept[-1].startswith("2014-12-31,")
+    (tmp_path / "IRX.csv").write_text("\n".join(kept), encoding="utf-8")  # no newline at the end
+    provider = CsvProvider(tmp_path)
+    frame = provider.fetch("^IRX", None, None)
+    assert frame.index[-1] == pd.Timestamp("2014-12-31") and not provider.notes
+    index = [x for x in (data_dir / "GSPC.csv").read_text(encoding="utf-8").splitlines() if x]
+    index = [index[0], *(x for x in index[1:] if x[:10] <= "2014-12-31")]
+    header = index[0].split(",")
+    fields = index[-1].split(",")
+    fields[header.index("Close")] = fields[header.index("Close")][:3]  # 2058.90 cut to 205
+    (tmp_path / "GSPC.csv").write_text("\n".join([*index[:-1], ",".join(fields)]), encoding="utf-8")
+    provider = CsvProvider(tmp_path)
+    frame = provider.fetch("^GSPC", None, None)
+    assert frame.index[-1] == pd.Timestamp("2014-12-30")
+    [note] = provider.notes
+    assert note.startswith("^GSPC: GSPC.csv: the last line '2014-12-31,") and note.endswith("dropped as cut short")
+
+
+def test_a_cut_short_cash_rate_line_is_noted_once(data_dir: Path, tmp_path: Path) -> None:
+    """With an --end, the cash rate's file is read for its history and for the run's window: its repair is one note,
+    not two."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("GSPC.csv", "HSI.csv", "HKD_X.csv"):
+        (data / name).write_bytes((data_dir / name).read_bytes())
+    lines = [x for x in (data_dir / "IRX.csv").read_text(encoding="utf-8").splitlines() if x]
+    (data / "IRX.csv").write_text("\n".join(lines)[:-12], encoding="utf-8")  # the last line cut mid-row
+    config = REPO / "configs" / "relative_momentum_total_return.yaml"
+    args = [
+        config,
+        "--source",
+        "csv",
+        "--data-dir",
+        data,
+        "--start",
+        "2024-01-01",
+        "--end",
+        "2026-12-31",
+        "--format",
+        "json",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "run", *map(str, args), "--results-dir", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    notes = json.loads(proc.stdout)[0]["notes"]
+    assert len([n for n in notes if n.startswith("^IRX: IRX.csv: the last line")]) == 1, notes

@@ -16,9 +16,11 @@ What the file itself must be, checked here with the data row and date named
   ever read), is readable, is UTF-8 (a byte-order mark is ignored) without NUL
   bytes, names each column once and has a ``Date`` column and data rows;
 * a last line that does not end in a newline and has fewer fields than the
-  header, an unparsable date, or a price more than 20% (in log terms) away from
-  the previous line's is a write cut short: it is dropped (noted).  A complete
-  last line without a newline is read as is;
+  header, an unparsable date, or a price further (in log terms) from the
+  previous line's than 0.2 and than any move of that column over the
+  :data:`MOVES_SEEN` lines before (a rate near 0, such as ^IRX in 2014, moves
+  more than 20% in a day) is a write cut short: it is dropped (noted).  A
+  complete last line without a newline is read as is;
 * any other row has the header's fields (a row with fewer, cut short or damaged
   in the middle of the file, is refused rather than read with missing values);
 * dates are ``YYYY-MM-DD`` (four, two and two digits) between 1900-01-01 and
@@ -32,6 +34,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import math
 import os
 import stat
@@ -55,8 +58,10 @@ __all__ = ["CsvProvider"]
 #: Dates outside these bounds are refused (the earliest real file starts in 1927).
 FIRST_DATE = pd.Timestamp("1900-01-01")
 LAST_DATE = pd.Timestamp("2100-12-31")
-#: A last line without a newline whose price is further than this (absolute log move) from the line before is cut short.
+#: A last line without a newline whose price is further than this (absolute log move) from the line before, and
+#: than any move of the :data:`MOVES_SEEN` lines before it, is cut short.
 TRUNCATED_MOVE = 0.2
+MOVES_SEEN = 250
 _PRICES = ("Open", "High", "Low", "Close", "Adj Close")
 #: :meth:`CsvProvider.input_key`'s digest of a file that does not exist.
 _MISSING = b"missing"
@@ -340,8 +345,8 @@ def _without_truncated_last_line(text: str, data: bytes, symbol: str, path: Path
     if len(body) < 3:  # header, one row to compare with, the last row
         return text
     header = lines[body[0]].split(",")
-    last, prev = lines[body[-1]].split(","), lines[body[-2]].split(",")
-    reason = _truncation(header, last, prev)
+    seen = [lines[i].split(",") for i in body[max(1, len(body) - 2 - MOVES_SEEN) : -1]]  # prev last
+    reason = _truncation(header, lines[body[-1]].split(","), seen)
     if reason is None:
         return text
     notes.append(
@@ -351,20 +356,28 @@ def _without_truncated_last_line(text: str, data: bytes, symbol: str, path: Path
     return "\n".join(lines[: body[-1]]) + "\n"
 
 
-def _truncation(header: list[str], last: list[str], prev: list[str]) -> str | None:
-    """Why the last line looks cut short, or None."""
+def _truncation(header: list[str], last: list[str], seen: list[list[str]]) -> str | None:
+    """Why the last line looks cut short, or None; ``seen``: the lines before it, the previous one last."""
     if len(last) < len(header):
         return f"has {len(last)} of {len(header)} fields"
     if "Date" in header and pd.isna(pd.to_datetime(last[header.index("Date")], format="%Y-%m-%d", errors="coerce")):
         return "its date is unparsable"
+    prev = seen[-1]
     for col in _PRICES:
         if col not in header or len(prev) < len(header):
             continue
         j = header.index(col)
         a, b = _number(prev[j]), _number(last[j])
-        if a is not None and b is not None and a > 0 and b > 0 and abs(math.log(b / a)) > TRUNCATED_MOVE:
+        if a is not None and b is not None and a > 0 and b > 0 and abs(math.log(b / a)) > _usual_move(seen, j):
             return f"its {col} {last[j]} is far from the previous line's {prev[j]}"
     return None
+
+
+def _usual_move(seen: list[list[str]], j: int) -> float:
+    """The larger of :data:`TRUNCATED_MOVE` and the largest absolute log move of column ``j`` over ``seen``."""
+    values = [_number(line[j]) if j < len(line) else None for line in seen]
+    moves = [abs(math.log(b / a)) for a, b in itertools.pairwise(values) if a and b and a > 0 and b > 0]
+    return max([TRUNCATED_MOVE, *moves])
 
 
 def _number(field: str) -> float | None:

@@ -395,11 +395,12 @@ def _find(
 def _load(
     file: Path, cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str], providers: dict
 ) -> tuple[LoadedPanel, list[str]]:
-    """``cfg``'s data as a run loads it, and the notes its provider added while loading it."""
+    """``cfg``'s data as a run loads it, and the notes its provider added while loading it, each once (a file read
+    twice, for its history and its window, notes its repairs on each read)."""
     provider = data_provider(cfg, opts, env, providers)
     notes_before = len(getattr(provider, "notes", []))
     loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg), file=file)
-    return loaded, getattr(provider, "notes", [])[notes_before:]
+    return loaded, list(dict.fromkeys(getattr(provider, "notes", [])[notes_before:]))
 
 
 def row_extra(run: ConfigRun) -> dict[str, Any]:
