@@ -245,12 +245,25 @@ def _head(inputs: SignalInputs, rows: int) -> SignalInputs:
 
 
 def check_usable(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> None:
-    """Refuse a grid in which a combination's signal needs more history than the whole data has.
+    """Refuse a grid in which a combination's signal, or its sizing window, needs more history than the whole data
+    has.
 
     Such a signal has no value on any decision date, so its combination would be ranked on what
     the other rules alone produced (the single-run twin is :func:`engine.pipeline.check_usable`).
     """
     dates = loaded.panel.dates
+    swept = [
+        (k, v) for k, v in zip(grid.keys, grid.values, strict=True) if sweep_target(cfg, k) == ("sizing", "window")
+    ]
+    own = [] if cfg.sizing is None else [("sizing.window", (cfg.sizing.window,))]
+    for key, windows in swept or own:  # window returns need window + 1 dates: sized on no decision date
+        if (too_long := [w for w in windows if int(w) + 1 > len(dates)]) and cfg.sizing is not None:
+            raise ConfigError(
+                f"a sizing window of {int(too_long[0]):,} dates needs {int(too_long[0]) + 1:,} dates of prices and the "
+                f"data has {len(dates):,} ({dates[0].date()} to {dates[-1].date()}): no decision could be sized",
+                path=f"sweep.{key}" if swept else key,
+                expected="sizing windows shorter than the data",
+            )
     seen: set[str] = set()
     for combo in sub_grid(grid, signal_keys(cfg, grid.keys))[0]:
         specs = setting(cfg, combo).signals

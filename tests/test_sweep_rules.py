@@ -226,3 +226,35 @@ sweep:
         pairs = [(i, j) for i, a in enumerate(combos) for j, b in enumerate(combos) if i < j and a != b]
         alone = [(i, j) for i, j in pairs if {k for k in cfg.sweep if combos[i][k] != combos[j][k]} == {key}]
         assert any(runs[i]["final_value"] != runs[j]["final_value"] for i, j in alone), key
+
+
+def _seesaw(*args: str) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_sizing_window_the_data_cannot_fill_is_refused_and_one_it_fills_late_is_said(tmp_path: Path) -> None:
+    """A run whose sizing window needs more history than the data has would run every decision unsized and be
+    stored as a volatility-targeted strategy: refused, naming sizing.window, as is such a window in a sweep's grid.
+    One the data fills after the start is run, and the warm-up warning says the weights run unsized until then
+    (not that the otherwise rule applies: the signals are complete)."""
+    base = CONFIG.split("sweep:")[0]
+    results = ["--results-dir", str(tmp_path / "r")]
+    long = tmp_path / "long.yaml"
+    long.write_text(base.replace("window: 40, inverse_vol", "window: 9000, inverse_vol"), encoding="utf-8")
+    code, _, err = _seesaw("run", str(long), *results)
+    assert code == 2 and err.startswith(f"error: {long}: sizing.window: sizing applies on no decision date"), err
+    swept = tmp_path / "swept.yaml"
+    swept.write_text(base + "sweep:\n  sizing.window: [40, 9000]\n", encoding="utf-8")
+    code, _, err = _seesaw("sweep", str(swept), *results)
+    assert code == 2 and "sweep.sizing.window: a sizing window of 9,000 dates needs 9,001 dates of prices" in err, err
+    late = tmp_path / "late.yaml"
+    late.write_text(base.replace("window: 40, inverse_vol", "window: 4000, inverse_vol"), encoding="utf-8")
+    code, out, err = _seesaw("run", str(late), *results)
+    assert code == 0, err
+    said = " ".join((out + err).split())
+    assert "warm-up dates before the start; until the sizing window fills, the rules' weights apply unsized" in said

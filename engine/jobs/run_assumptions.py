@@ -126,9 +126,16 @@ def run_warnings(
     if any(map(cfg.execution.looks_ahead, lags)) if lags else cfg.execution.looks_ahead():
         out.append(_look_ahead_warning(cfg.name, " (a fold chose execution.lag 0)" if lags else ""))
     if loaded.warmup_used < loaded.warmup_needed:
+        from engine.evaluate import warmup_rows  # numba's import (0.15 s), only for a run short of its warm-up
+
+        signals_need = warmup_rows(cfg.resolved_signals, cfg.rules, cfg.execution.lag)  # without sizing's window
+        until = (
+            "until the sizing window fills, the rules' weights apply unsized"
+            if loaded.warmup_used >= signals_need
+            else "until signals are complete the otherwise weights apply"
+        )
         out.append(
-            f"{cfg.name}: only {loaded.warmup_used} of {loaded.warmup_needed} warm-up dates before the start; "
-            "until signals are complete the otherwise weights apply"
+            f"{cfg.name}: only {loaded.warmup_used} of {loaded.warmup_needed} warm-up dates before the start; {until}"
         )
     elif incomplete:  # the union timeline had the warm-up; a series the signals read did not
         out.append(
