@@ -13,6 +13,8 @@ from engine.errors import StoreError, UserError
 
 __all__ = ["check_html_file", "check_output", "check_png_dir", "distinct_files"]
 
+#: The files that make a directory a stored run's or a stored sweep's, in pairs.
+_STORED = (("run.json", "metrics.json"), ("sweep.json", "combos.parquet"))
 #: Suffixes of image files, which an HTML output is not.
 _IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf")
 
@@ -32,14 +34,15 @@ def distinct_files(outputs: Mapping[str, Path | None], reads: Sequence[Path | No
 
 def check_output(output: Path) -> None:
     """Refuse (StoreError) an output that would write over the results store's catalog (``seesaw.duckdb``, a
-    ``.duckdb`` or ``.wal`` file) or a file of a stored run or sweep (a directory holding ``run.json`` or
-    ``sweep.json``): a report written there would damage what it reports on."""
+    ``.duckdb`` or ``.wal`` file) or a file of a stored run or sweep (a directory holding ``run.json`` and
+    ``metrics.json``, or ``sweep.json`` and ``combos.parquet``): a report written there would damage what it
+    reports on.  A ``run.json`` or ``sweep.json`` alone (a ``--format json`` output saved so) is no stored run."""
     name = output.name.lower()
     if name.startswith("seesaw.duckdb") or name.endswith((".duckdb", ".wal")):
         raise StoreError(
             "the output would write over the results store's catalog; write it elsewhere", file=str(output)
         )
-    if (output.parent / "run.json").is_file() or (output.parent / "sweep.json").is_file():
+    if any((output.parent / a).is_file() and (output.parent / b).is_file() for a, b in _STORED):
         raise StoreError(
             "the output is in a stored run's or sweep's directory, whose files it would damage; write it elsewhere",
             file=str(output),

@@ -201,5 +201,7 @@ def test_the_readme_index_moves_are_those_of_the_closes(data_dir: Path) -> None:
     text = " ".join(README.split())
     hsi, spx = move("HSI.csv", "2025-01-17", "2025-03-11"), move("GSPC.csv", "2025-01-17", "2025-03-11")
     assert f"the Hang Seng rose {hsi:.1%} while the S&P 500 fell {-spx:.1%}" in text
+    hsi = move("HSI.csv", "2025-01-20", "2025-03-11")  # Hong Kong closed on inauguration day before the ceremony
+    assert f"({hsi:.1%} from Hong Kong's close on inauguration day)" in text
     spx, hsi = move("GSPC.csv", "2017-12-29", "2024-12-31"), move("HSI.csv", "2017-12-29", "2024-12-31")
     assert f"the S&P 500 rose {spx:.0%} while the Hang Seng fell {-hsi:.0%}" in text

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,12 @@ def test_the_page_says_synthetic(synthetic: dict[str, Any]) -> None:
     assert 'id="synthetic-banner">SYNTHETIC DATA' in html
     assert "<dd>synthetic (SYNTHETIC)</dd>" in html  # the data source in the header
     assert synthetic["stored"]["data"]["fingerprint"] in html
+    # the loaded dates start before the first observation (its windows' history): said, not called the data period
+    data, first = synthetic["stored"]["data"], synthetic["stored"]["observations"]["first"]
+    assert data["first_date"] < first and "data period" not in html
+    assert f"<dd>{data['first_date']} → {data['last_date']}, the dates loaded (the signal's windows read" in unescape(
+        html
+    )
 
 
 def test_one_chart_per_episode_and_the_two_summary_charts(synthetic: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ import json
 import math
 import re
 import shutil
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 
 import numpy as np
@@ -245,6 +245,8 @@ def test_every_id_on_every_kind_of_page_is_unique(report_results: Path, sweep_re
         for target in re.findall(r'<a href="#([^"]+)"', html):
             assert ids[target] == 1, (kind, target)  # every link of the contents lands on its section
     assert '<a href="#section-metrics">Metrics</a>' in pages["run"]
+    # the sweep page's walk-forward part has the stitched run's fingerprint, which is not the sweep's: said so
+    assert unescape(pages["sweep"]).count("(of the stitched run's own dates and warm-up, not the sweep's)") == 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -708,6 +710,23 @@ def test_png_may_name_directories_still_to_create_but_not_under_a_file(tmp_path:
     for bad in (tmp_path / "file", tmp_path / "file" / "charts"):
         with pytest.raises(StoreError):
             check_png_dir(bad)
+
+
+def test_an_output_is_refused_in_a_stored_run_or_sweep_not_beside_a_saved_json_document(tmp_path: Path) -> None:
+    """A stored run's directory holds run.json and metrics.json, a sweep's sweep.json and combos.parquet: a report
+    there would damage them.  A run.json or sweep.json alone (a --format json output saved under that name) is not
+    one, and a report may go beside it."""
+    from engine.errors import StoreError
+    from engine.output_paths import check_output
+
+    for first, second in (("run.json", "metrics.json"), ("sweep.json", "combos.parquet")):
+        folder = tmp_path / first.split(".")[0]
+        folder.mkdir()
+        (folder / first).write_text("{}", encoding="utf-8")
+        check_output(folder / "report.html")  # a saved document alone
+        (folder / second).write_bytes(b"x")
+        with pytest.raises(StoreError, match="stored run's or sweep's directory"):
+            check_output(folder / "report.html")
 
 
 def test_report_of_a_sweep_id_says_how_a_sweep_gets_its_report(sweep_reports: dict, tmp_path: Path) -> None:

@@ -100,6 +100,9 @@ def resolve_columns(
     >>> resolve_columns("sharpe,all", ["sharpe"], [])
     Traceback (most recent call last):
     ValueError: --columns: 'all' stands alone (every column), not in a list: got 'sharpe,all'
+    >>> resolve_columns("sharpe, cagr,sharpe", ["sharpe", "cagr"], [])
+    Traceback (most recent call last):
+    ValueError: --columns: 'sharpe' is named twice in 'sharpe, cagr,sharpe'; name each column once
     """
     if requested is None:
         return [k for k in default if k in available]
@@ -112,25 +115,37 @@ def resolve_columns(
     if unknown or not keys:
         what = f"unknown column {unknown[0]!r}" if unknown else f"no column in {requested!r}"
         raise ValueError(f"--columns: {what} (valid: all on its own, or a list of {', '.join(available)})")
-    return list(dict.fromkeys(keys))
+    if twice := next((k for i, k in enumerate(keys) if k in keys[:i]), None):
+        raise ValueError(f"--columns: {twice!r} is named twice in {requested.strip()!r}; name each column once")
+    return keys
 
 
 def shorten_names(names: Sequence[str], limit: int) -> tuple[list[str], list[str]]:
     """Names longer than ``limit`` become a prefix and ``[n]``; returns (names, legend lines).  A prefix ends on
-    neither a space nor an opening bracket or joining mark (no dangling ``(`` before the marker).
+    neither a space nor an opening bracket or joining mark (no dangling ``(`` before the marker), and is never
+    another row's whole name (``corr_breakdown_[1]`` under a ``corr_breakdown`` row, not ``corr_breakdown[1]``).
 
     >>> shorten_names(["abc", "relative_momentum_total_return", "buy & hold US (bh_us_a)"], 18)[0]
     ['abc', 'relative_moment[1]', 'buy & hold US[2]']
+    >>> shorten_names(["corr_breakdown", "corr_breakdown_hysteresis"], 18)[0]
+    ['corr_breakdown', 'corr_breakdown_[1]']
+    >>> shorten_names(["corr_breakdown", "corr_breakdown_hysteresis"], 17)[0]
+    ['corr_breakdown', 'corr_breakdow[1]']
     """
     out: list[str] = []
     legend: list[str] = []
+    whole = set(names)
     for name in names:
         if len(name) <= limit:
             out.append(name)
             continue
         marker = f"[{len(legend) + 1}]"
         prefix = name[: max(limit - len(marker), 1)]
-        out.append((prefix.rstrip(" ([{<-_,;:/&") or prefix) + marker)
+        shown = prefix.rstrip(" ([{<-_,;:/&") or prefix
+        shown = shown if shown not in whole else prefix
+        while shown in whole and len(shown) > 1:  # the prefix is another row's name: cut one more character
+            shown = shown[:-1]
+        out.append(shown + marker)
         legend.append(f"{marker} {name}")
     return out, legend
 

@@ -101,13 +101,13 @@ def caption_lines(rows: Sequence[dict[str, Any]], warnings: Sequence[str], shown
         if r["kind"] == "strategy" and r["config"] not in names:
             names.append(r["config"])
     ppy = sorted(by_ppy)
-    per_run = "; ".join(f"{p:g}: {', '.join(by_ppy[p])}" for p in ppy) if len(ppy) > 1 else ""
+    per_run = "; ".join(f"{p:.1f}: {', '.join(by_ppy[p])}" for p in ppy) if len(ppy) > 1 else ""
     lines = []
     if any(r.get("synthetic") for r in rows):
         lines.append(SYNTHETIC_LABEL)
     lines.append(
         "Returns are fractions shown as %; CAGR from calendar time; volatility, Sharpe and Sortino annualised "
-        f"with the run's own trading periods per year ({per_run or ', '.join(f'{p:g}' for p in ppy)}), not 365."
+        f"with the run's own trading periods per year ({per_run or ', '.join(f'{p:.1f}' for p in ppy)}), not 365."
         if ppy
         else "Returns are fractions shown as %."  # every run under a year: a note says no figure is annualised
     )

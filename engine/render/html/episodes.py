@@ -70,7 +70,11 @@ def _header(r: EpisodeReport) -> str:
         ("gap", f"runs separated by fewer than {r.gap} non-qualifying observations are one episode"),
         ("observations", f"{obs['count']:,}, {obs['first']} → {obs['last']}"),
         ("data source", f"{d.get('source')}{' (SYNTHETIC)' if r.synthetic else ''}"),
-        ("data period", f"{d.get('first_date')} → {d.get('last_date')}, base currency {d.get('base_currency')}"),
+        (
+            "dates read",
+            f"{d.get('first_date')} → {d.get('last_date')}, the dates loaded (the signal's windows read dates before "
+            f"the first observation); base currency {d.get('base_currency')}",
+        ),
         ("data fingerprint", str(d.get("fingerprint"))),
         ("episodes", str(len(r.episodes))),
         *((f"run of {name}", path) for name, path in r.runs.items()),

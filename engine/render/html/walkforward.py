@@ -193,7 +193,10 @@ def _folds_body(run: StoredRun, figures: dict[str, go.Figure]) -> str:
             f"the last tests {folds[-1]['test_start']} → {folds[-1]['test_end']}",
         ),
         ("out of sample", f"{strategy['start']} → {strategy['end']} (one stitched run)"),
-        ("data fingerprint", str(run.manifest.get("data_fingerprint"))),
+        (
+            "data fingerprint",
+            f"{run.manifest.get('data_fingerprint')} (of the stitched run's own dates and warm-up, not the sweep's)",
+        ),
     ]
     figures["walkforward_is_oos"] = _is_oos_figure(
         [
