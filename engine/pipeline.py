@@ -26,6 +26,7 @@ from engine.metrics import specs
 from engine.rules import compile_rules
 from engine.signals import compute_signals, rows_lacking
 from engine.simulate import Engine
+from engine.sizing import check_window
 from engine.strategy import decide_columns, knobs
 from engine.valuation import valuation
 
@@ -167,8 +168,8 @@ def run_allocations(
 
 
 def check_usable(allocations: list[Allocation], dates: pd.DatetimeIndex, first: int, lag: int) -> None:
-    """Refuse a run that cannot use its config: a lag that leaves no date to trade on, sizing that applies on no
-    decision date, or a signal with no value on any decision date (its window needs more history than the data has).
+    """Refuse a run that cannot use its config: a lag that leaves no date to trade on, or a signal
+    with no value on any decision date (its window needs more history than the data has).
 
     Both would otherwise run and report numbers that only the ``otherwise`` rule, or no trade at
     all, produced.
@@ -181,14 +182,6 @@ def check_usable(allocations: list[Allocation], dates: pd.DatetimeIndex, first: 
             got=lag,
         )
     for a in allocations:
-        if (a.decisions or {}).get("unsized", 0) >= len(dates) - first > 0:
-            raise ConfigError(
-                f"sizing applies on no decision date ({dates[first].date()} to {dates[-1].date()}): a volatility over "
-                "its window is never there, so the rules' weights would run unsized; its window needs more history "
-                "than the data has",
-                path="sizing.window",
-                expected="a window the data can fill before the last decision",
-            )
         for name, values in (a.signals or {}).items():
             column = np.asarray(values, dtype=np.float64).reshape(len(dates), -1)[first:, 0]
             if len(column) and np.isnan(column).all():
@@ -375,6 +368,7 @@ def strategy_allocation(
     first = int(first_decision(start, cfg.execution.lag)[()])
     unit_value = None
     if cfg.sizing is not None:
+        check_window(cfg.sizing.window, panel.dates, path="sizing.window")
         yields = np.array([cfg.assets[a].dividend_yield for a in panel.assets], dtype="float64")
         unit_value = valuation(panel, dividend_yields=yields, cash_rate=0.0, start=start).known
     d = decide_columns(

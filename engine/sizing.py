@@ -22,14 +22,42 @@ uses returns up to t.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
 
 from engine.config.values import WEIGHT_TOLERANCE
+from engine.errors import ConfigError
 
-__all__ = ["DAYS_PER_YEAR", "SizingPlan", "equal_risk_shares", "rolling_covariance", "size_targets"]
+__all__ = [
+    "DAYS_PER_YEAR",
+    "SizingPlan",
+    "check_window",
+    "equal_risk_shares",
+    "rolling_covariance",
+    "size_targets",
+]
+
+
+def check_window(window: int, dates: Sequence[Any], *, path: str) -> None:
+    """Refuse (ConfigError at ``path``) a sizing window the data cannot fill: ``window`` returns need ``window``
+    + 1 dates of prices, so with fewer ``dates`` (every date loaded, warm-up included) no decision is sized and
+    the rules' weights would run unsized while the run says it targets a volatility."""
+    if window + 1 > len(dates):
+        raise ConfigError(
+            f"a sizing window of {window:,} dates needs {window + 1:,} dates of prices and the data has "
+            f"{len(dates):,} ({_day(dates[0])} to {_day(dates[-1])}): no decision could be sized",
+            path=path,
+            expected="a sizing window shorter than the data",
+        )
+
+
+def _day(value: Any) -> str:
+    return str(value)[:10]
+
 
 DAYS_PER_YEAR = 365.25
 _SCHEMES = {None: 0, "inverse_vol": 1, "equal_risk": 2}

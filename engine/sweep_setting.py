@@ -23,6 +23,7 @@ from engine.data.panel import LoadedPanel
 from engine.errors import ConfigError
 from engine.evaluate import first_decision, warmup_rows
 from engine.signals import compute_signals, rows_lacking, signal_key, signal_lookback
+from engine.sizing import check_window
 from strategies.registry import SignalInputs
 
 __all__ = [
@@ -255,15 +256,9 @@ def check_usable(cfg: StrategyConfig, grid: Grid, loaded: LoadedPanel) -> None:
     swept = [
         (k, v) for k, v in zip(grid.keys, grid.values, strict=True) if sweep_target(cfg, k) == ("sizing", "window")
     ]
-    own = [] if cfg.sizing is None else [("sizing.window", (cfg.sizing.window,))]
-    for key, windows in swept or own:  # window returns need window + 1 dates: sized on no decision date
-        if (too_long := [w for w in windows if int(w) + 1 > len(dates)]) and cfg.sizing is not None:
-            raise ConfigError(
-                f"a sizing window of {int(too_long[0]):,} dates needs {int(too_long[0]) + 1:,} dates of prices and the "
-                f"data has {len(dates):,} ({dates[0].date()} to {dates[-1].date()}): no decision could be sized",
-                path=f"sweep.{key}" if swept else key,
-                expected="sizing windows shorter than the data",
-            )
+    if cfg.sizing is not None:  # the longest window each key (or the config) gives, as a single run checks it
+        for key, windows in swept or [("sizing.window", (cfg.sizing.window,))]:
+            check_window(max(int(w) for w in windows), dates, path=f"sweep.{key}" if swept else key)
     seen: set[str] = set()
     for combo in sub_grid(grid, signal_keys(cfg, grid.keys))[0]:
         specs = setting(cfg, combo).signals

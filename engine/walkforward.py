@@ -174,11 +174,12 @@ def tied_with_best(table: pd.DataFrame, fold: Fold, metric: str, *, lower_is_bet
     values = table[f"w{fold.number}:{metric}"].to_numpy(dtype=float)
     if np.isnan(values).all():
         raise UserError(f"walk-forward: {metric} is undefined for every combination on fold {fold.number}'s training")
-    score = np.where(np.isnan(values), -np.inf, -values if lower_is_better else values)
-    best = score.max()
+    known = ~np.isnan(values)  # a NaN never ties, even with a best of -inf
+    score = np.where(known, -values if lower_is_better else values, -np.inf)
+    best = score[known].max()
     if not np.isfinite(best):  # every score -inf (or +inf): those equal to it tie
-        return score == best
-    return score >= best - TIE_RTOL * abs(best)
+        return known & (score == best)
+    return known & (score >= best - TIE_RTOL * abs(best))
 
 
 def decision_fold(n_rows: int, fold_list: Sequence[Fold]) -> np.ndarray:

@@ -1020,3 +1020,17 @@ def test_a_cut_short_cash_rate_line_is_noted_once(data_dir: Path, tmp_path: Path
     assert proc.returncode == 0, proc.stderr
     notes = json.loads(proc.stdout)[0]["notes"]
     assert len([n for n in notes if n.startswith("^IRX: IRX.csv: the last line")]) == 1, notes
+    # and a sweep of a config with that cash rate: its notes under the table, each once
+    sweep = (REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml").read_text(encoding="utf-8")
+    sweep = sweep.replace("initial_cash: 100000", "initial_cash: 100000\ncash_rate: ^IRX").split("sweep:")[0]
+    (tmp_path / "cash_sweep.yaml").write_text(sweep + "sweep:\n  corr_cut: [0.1, 0.2]\n", encoding="utf-8")
+    args = [tmp_path / "cash_sweep.yaml", *args[1:-2]]  # the same data and dates, the table's notes
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "sweep", *map(str, args), "--results-dir", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "400"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("IRX.csv: the last line") == 1, proc.stdout

@@ -1433,6 +1433,7 @@ def test_walk_forward_selection_counts_scores_apart_only_by_rounding_as_tied() -
     assert chosen([0.3, 0.1 + 1e-16, 0.1], lower=True) == 1
     assert chosen([0.0, 0.0, -1e-300]) == 0 and chosen([-1e-300, 0.0, 0.0]) == 1  # a best of 0 ties only with 0
     assert chosen([-np.inf, np.nan, -np.inf]) == 0
+    assert chosen([np.nan, -np.inf, -np.inf]) == 1  # a NaN never wins, nor ties with a best of -inf
     with pytest.raises(UserError, match="undefined for every combination on fold 1"):
         chosen([np.nan, np.nan])
 

@@ -238,8 +238,9 @@ def _seesaw(*args: str) -> tuple[int, str, str]:
 
 
 def test_a_sizing_window_the_data_cannot_fill_is_refused_and_one_it_fills_late_is_said(tmp_path: Path) -> None:
-    """A run whose sizing window needs more history than the data has would run every decision unsized and be
-    stored as a volatility-targeted strategy: refused, naming sizing.window, as is such a window in a sweep's grid.
+    """A run whose sizing window needs more history than the data has would run every decision unsized (or hold
+    cash) and be stored as a volatility-targeted strategy: refused, naming sizing.window, as is such a window in
+    a sweep's grid (one check for both).
     One the data fills after the start is run, and the warm-up warning says the weights run unsized until then
     (not that the otherwise rule applies: the signals are complete)."""
     base = CONFIG.split("sweep:")[0]
@@ -247,7 +248,9 @@ def test_a_sizing_window_the_data_cannot_fill_is_refused_and_one_it_fills_late_i
     long = tmp_path / "long.yaml"
     long.write_text(base.replace("window: 40, inverse_vol", "window: 9000, inverse_vol"), encoding="utf-8")
     code, _, err = _seesaw("run", str(long), *results)
-    assert code == 2 and err.startswith(f"error: {long}: sizing.window: sizing applies on no decision date"), err
+    assert code == 2 and err.startswith(f"error: {long}: sizing.window: a sizing window of 9,000 dates needs 9,001"), (
+        err
+    )
     swept = tmp_path / "swept.yaml"
     swept.write_text(base + "sweep:\n  sizing.window: [40, 9000]\n", encoding="utf-8")
     code, _, err = _seesaw("sweep", str(swept), *results)

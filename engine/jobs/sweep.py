@@ -485,7 +485,7 @@ def run_sweep(
         path, resolve, load, results_dir=opts.results_dir, options=sopts, engine=opts.engine, now=now,
         force=opts.force, progress=progress, record=catalog.record_sweep, say=say, stage=stage,
     )  # fmt: skip
-    noted = tuple(n for p in providers.values() for n in getattr(p, "notes", []))  # this command's own providers
+    noted = tuple(dict.fromkeys(n for p in providers.values() for n in getattr(p, "notes", [])))  # each once
     return dataclasses.replace(outcome, data_notes=noted)
 
 

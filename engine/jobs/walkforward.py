@@ -54,7 +54,7 @@ from engine.sweep import (
     setting,
     window_metrics,
 )
-from engine.walkforward import Fold, duration_text, folds, parse_duration, stitched_columns, tied_with_best
+from engine.walkforward import Fold, duration_text, folds, parse_duration, select, stitched_columns, tied_with_best
 
 __all__ = [
     "StoredWalkForward",
@@ -134,8 +134,9 @@ def run_planned(
     combos = list(g)
     table = _scores(ctx, g, chunks(cfg, g, chunk_size or panel_chunk_size(loaded)), evaluate)
     lower = select_metric in LOWER_IS_BETTER
-    tied = [tied_with_best(table, f, select_metric, lower_is_better=lower) for f in fold_list]
-    chosen = [combos[int(table["combo"].iloc[int(np.argmax(mask))])] for mask in tied]  # the first tied (select)
+    chosen = [
+        combos[int(table["combo"].iloc[select(table, f, select_metric, lower_is_better=lower)])] for f in fold_list
+    ]
     settings = [setting(cfg, c) for c in chosen]
     columns = stitched_columns(cfg, ctx, fold_list, settings)
     oos = LoadedPanel(panel=loaded.panel, start=loaded.start + fold_list[0].test[0], warmup_needed=loaded.warmup_needed)
@@ -144,7 +145,7 @@ def run_planned(
     [strategy] = run_with_config(cfg, [stitched], oos, engine=engine, columns=columns)  # type: ignore[arg-type]
     benches = [benchmark_allocation(b, loaded.panel) for b in cfg.benchmarks]
     results = [strategy, *(run_with_config(cfg, benches, oos, engine=engine) if benches else [])]  # type: ignore[arg-type]
-    ties = [int(mask.sum()) for mask in tied]
+    ties = [int(tied_with_best(table, f, select_metric, lower_is_better=lower).sum()) for f in fold_list]
     folds_table = walkforward_table(ctx, fold_list, chosen, ties, table, strategy, select_metric, g.keys)
     return WalkForward(cfg, loaded, g.keys, fold_list, chosen, table, folds_table, results, select_metric, plan.windows)
 

@@ -242,8 +242,9 @@ def pbo_cscv(
 ) -> PBOResult:
     """Probability of backtest overfitting by CSCV (Bailey, Borwein, López de Prado & Zhu 2017).
 
-        λ_c = ln(ω̄_c / (1 - ω̄_c)),  ω̄_c = rank of R̄_{n*} among R̄_1..R̄_N / (N + 1),
-        n* = argmax_n R_n,           PBO = #{c : λ_c <= 0} / #splits
+        λ_n = ln(ω̄_n / (1 - ω̄_n)),  ω̄_n = rank of R̄_n among R̄_1..R̄_N / (N + 1),  n in W_c,
+        W_c = the columns tied for max_n R_n,  PBO = mean over c of #{n in W_c : λ_n <= 0} / |W_c|
+        (#{c : λ_c <= 0} / #splits when every W_c has one column)
 
     R_n and R̄_n the metric of column n on the IS and OOS halves of split c; the split
     scheme and every convention (ranks, ties, flat columns, remainder rows) in the module
@@ -259,7 +260,7 @@ def pbo_cscv(
         S, the number of contiguous blocks: even, 2 <= S <= T.  The paper's 16 gives 12,870
         splits of T/2 rows each; a smaller S gives fewer, longer blocks.
     metric:
-        ``"sharpe"`` (per-period mean / std(ddof=1), -inf for a flat column), ``"mean"``
+        ``"sharpe"`` (per-period mean / std(ddof=1), 0 for a flat half), ``"mean"``
         (per-period mean return), or a callable mapping the (T/2, N) rows of one half, in time
         order, to N scores, higher is better (NaN scores count as -inf).  The two names are
         computed from block sums; a callable costs O(T * N) per split.

@@ -18,6 +18,7 @@ import numpy as np
 
 from engine.cores import usable_cores
 from engine.metrics.cscv_splits import pair_splits, splits_nb
+from engine.metrics.cscv_tiles import BATCH_WINNERS
 from engine.metrics.matrix import FLAT_SS_RTOL, TIE_RTOL
 
 __all__ = ["BlockSums", "distinct_columns"]
@@ -29,6 +30,8 @@ IN_CACHE = 65_536
 #: Columns of a tile: its 16 blocks of sums (two arrays) and its work arrays take about 600 KB, within a
 #: core's level-2 cache.
 TILE = 2048
+#: Tied winners a thread records at once in tiles (:data:`engine.metrics.cscv_tiles.BATCH_WINNERS`).
+BATCH = BATCH_WINNERS
 
 
 def distinct_columns(
@@ -170,7 +173,18 @@ class BlockSums:
 
         def run(i: int) -> None:
             splits_nb(  # type: ignore[call-arg]  # numba's stub counts fewer parameters than the kernel has
-                halves, first, second, *args, FLAT_SS_RTOL, TIE_RTOL, *work[i], *arrays, mass[i], tile, self.weight
+                halves,
+                first,
+                second,
+                *args,
+                FLAT_SS_RTOL,
+                TIE_RTOL,
+                *work[i],
+                *arrays,
+                mass[i],
+                tile,
+                self.weight,
+                BATCH,
             )
 
         with ThreadPoolExecutor(len(work)) as pool:

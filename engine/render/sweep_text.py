@@ -146,6 +146,11 @@ TIED_SPLITS = (
 )
 
 
+def _count(value: float) -> str:
+    """A histogram's count: whole, or with a split's share of tied bests (2191.5, 0.333: never 0.00)."""
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}" if value >= 1 else f"{value:.3g}"
+
+
 def _overfitting(man: Mapping[str, Any]) -> list[str]:
     """The caption's lines on overfitting: PBO with its logits' histogram and the best combination's DSR."""
     lines: list[str] = []
@@ -159,7 +164,7 @@ def _overfitting(man: Mapping[str, Any]) -> list[str]:
             lines.append(TIED_SPLITS.format(tied=f"{tied:,}", splits=f"{man['pbo_split_count']:,}"))
         hist = man.get("pbo_logit_hist")
         if hist:
-            bars = " ".join(f"{c:.0f}" if float(c).is_integer() else f"{c:.2f}" for c in hist["counts"])
+            bars = " ".join(_count(c) for c in hist["counts"])
             lines.append(
                 f"Logits of the best in-sample combination's out-of-sample rank, counts in bins from "
                 f"{hist['edges'][0]:.2f} to {hist['edges'][-1]:.2f}: {bars} (PBO = share of logits <= 0)."

@@ -144,7 +144,7 @@ def year_printout(c: Any, rows: Sequence[dict[str, Any]], width: int | None = No
     columns = [FitColumn(f"row{i}", r["name"]) for i, r in enumerate(rows)]
     cells = [[Text(format_value(r.get(f"y{y}"), "pct")) for r in rows] for y in c.years]
     labels = [year_label(c, y) for y in c.years]
-    title = "Calendar-year returns" + synthetic_words(c.rows)[0]  # copied alone, it still says so
+    title = "Calendar-year returns" + synthetic_words(rows)[0]  # copied alone, it still says so
     fitted = fit_table(title, "Year", columns, labels, cells, width=width)
     notes = ["Each year from the last close of the year before (the first from the window's start)."]
     notes += [note] if (note := part_years_note(c)) else []

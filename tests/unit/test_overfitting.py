@@ -250,19 +250,25 @@ def test_logit_histogram_adds_up_to_pbo() -> None:
 # ------------------------------------------------------------------------- independent oracle
 
 
-def _with_ties(r: np.ndarray, s: int) -> np.ndarray:
-    """``r``, its first two columns made strong, with columns a sweep makes: cash (flat: 0), a copy of column 0
-    that differs from it in the last two blocks only (the two hold the same positions over every half without
+def _with_ties(r: np.ndarray, s: int, *, losing: bool = False) -> np.ndarray:
+    """``r``, its first two columns made strong, with columns a sweep makes: cash (flat: 0) twice, a copy of column
+    0 that differs from it in the last two blocks only (the two hold the same positions over every half without
     those blocks: tied there up to rounding), copies of column 1 scaled by 1 + k 1e-13 (tied everywhere, but not
-    bit for bit; ten of them), and a column in cash over the first quarter of the blocks."""
+    bit for bit; ten of them), a column in cash over the first quarter of the blocks, and an exact copy of
+    column 1 (merged with it from block sums, counted twice).  ``losing``: every column loses 1% a day more and
+    there is no cash, so every in-sample best is negative."""
     t, n = r.shape
     size = t // s
     r = r.copy()
     r[:, :2] += [0.003, 0.0035]  # columns 0 and 1 (and so their copies) win often
+    if losing:
+        r -= 0.01
     copies = [r[:, 1] * (1 + k * 1e-13) for k in range(1, 11)]  # more ties than a tile keeps as it goes
-    out = np.column_stack([r, np.zeros(t), r[:, 0], copies[0], r[:, 2], *copies[1:]])
+    cash = np.full(t, -0.01) * (1 + np.arange(t) % 2) if losing else np.zeros(t)  # not flat when losing
+    out = np.column_stack([r, cash, r[:, 0], copies[0], r[:, 2], *copies[1:], r[:, 1], cash])
     out[t - 2 * size :, n + 1] = r[t - 2 * size :, 3]
-    out[: t - s * size + s // 4 * size, n + 3] = 0.0
+    if not losing:
+        out[: t - s * size + s // 4 * size, n + 3] = 0.0
     return out
 
 
@@ -275,6 +281,8 @@ def _with_ties(r: np.ndarray, s: int) -> np.ndarray:
         (14, 398, 20, 8, "mean"),
         pytest.param(15, 400, 20, 16, "sharpe", marks=pytest.mark.slow),  # 12,870 splits: ~10 s in the oracle
         (16, 203, 9, 16, "sharpe"),  # 11 remainder rows
+        (17, 400, 20, 8, "losing"),  # every in-sample best negative: the tie's floor below it
+        (18, 400, 20, 8, "cash"),  # everything that trades loses: five columns in cash tie for the best at 0
     ],
 )
 @pytest.mark.parametrize("path", ["returns", "block sums", "tiles", "callable"])
@@ -287,18 +295,24 @@ def test_matches_the_independent_reference(
     from engine.metrics import cscv_blocks
 
     r, want = _reference_case(seed, t, n, s, score)
-    if path == "tiles":
+    metric = "mean" if score == "mean" else "sharpe"
+    if path == "tiles":  # a tile of 3 columns at a time, the winners of 20 at a time (a pair with more alone)
         monkeypatch.setattr(cscv_blocks, "IN_CACHE", 0)
         monkeypatch.setattr(cscv_blocks, "TILE", 3)
+        monkeypatch.setattr(cscv_blocks, "BATCH", 20)
     if path in ("block sums", "tiles"):
         size = t // s
         cut = r[t - s * size :].reshape(s, size, -1)
-        res = pbo_from_block_sums(cut.sum(axis=1), (cut**2).sum(axis=1), size, metric=score)  # type: ignore[arg-type]
+        res = pbo_from_block_sums(cut.sum(axis=1), (cut**2).sum(axis=1), size, metric=metric)  # type: ignore[arg-type]
     elif path == "callable":
-        res = pbo_cscv(r, n_splits=s, metric=_callable_sharpe if score == "sharpe" else lambda h: h.mean(axis=0))
+        res = pbo_cscv(r, n_splits=s, metric=_callable_sharpe if metric == "sharpe" else lambda h: h.mean(axis=0))
     else:
-        res = pbo_cscv(r, n_splits=s, metric=score)  # type: ignore[arg-type]
-    assert (res.tied_winners > 1).any() and (res.tied_winners > 8).any()  # a tile keeps 8 winners as it goes
+        res = pbo_cscv(r, n_splits=s, metric=metric)  # type: ignore[arg-type]
+    assert (res.tied_winners > (4 if score == "cash" else 8)).any()  # a tile keeps 8 as it goes; from 4: sorted
+    if score == "losing":
+        assert (res.is_performance < 0).all()
+    if score == "cash":
+        assert (res.is_performance == 0.0).all() and (res.tied_winners == 5).all()
     np.testing.assert_array_equal(res.best_in_sample, want["best_in_sample"])
     np.testing.assert_array_equal(res.tied_winners, want["tied"])
     np.testing.assert_array_equal(res.oos_rank, want["oos_rank"])
@@ -318,8 +332,10 @@ def _reference_case(seed: int, t: int, n: int, s: int, score: str) -> tuple[np.n
     """The case's matrix and the reference's result, computed once for the four paths."""
     rng = np.random.default_rng(seed)
     # some real, persistent differences between columns, so the ranks are not pure noise
-    r = _with_ties(rng.standard_t(5, (t, n)) * 0.01 + rng.normal(0.0, 0.0005, n), s)
-    return r, reference_pbo(r, n_splits=s, metric=score)
+    r = _with_ties(rng.standard_t(5, (t, n)) * 0.01 + rng.normal(0.0, 0.0005, n), s, losing=score in ("losing", "cash"))
+    if score == "cash":  # out of sample, each cash column's 0 lies exactly on the bounds of the five winners
+        r = np.column_stack([r, np.zeros((t, 5))])
+    return r, reference_pbo(r, n_splits=s, metric="mean" if score == "mean" else "sharpe")
 
 
 def _callable_sharpe(half: np.ndarray) -> np.ndarray:
@@ -562,8 +578,8 @@ def test_compiled_splits_are_the_numpy_formulation_bit_for_bit(
     metric: str, rows: int, columns: int, blocks: int, max_splits: int | None, tile: int | None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    # the compiled pass (engine.metrics.cscv_nb) against the (splits, S) x (S, N) products it replaced,
-    # with a tie (two equal columns), a flat column (-inf Sharpe in every half) and sampled splits; with
+    # the compiled pass (engine.metrics.cscv_splits) against the (splits, S) x (S, N) products it replaced,
+    # with a tie (two equal columns), a flat column (a Sharpe ratio of 0 in every half) and sampled splits; with
     # columns in tiles of 1 and 7 too (the tie then across tiles, and a last tile shorter than the others)
     from engine.metrics import cscv, cscv_blocks
     from engine.metrics.cscv_blocks import BlockSums
@@ -634,8 +650,8 @@ def test_tiles_keep_np_argmax_s_first_nan_and_first_maximum() -> None:
              np.empty(70), np.zeros(45)]
             for _ in range(2)
         ]  # fmt: skip
-        splits_nb(*args, sharpe, 1e-12, 1e-9, 0, 35, *whole, 23, np.ones(23, np.int64))
-        splits_nb(*args, sharpe, 1e-12, 1e-9, 0, 35, *tiled, 5, np.ones(23, np.int64))
+        splits_nb(*args, sharpe, 1e-12, 1e-9, 0, 35, *whole, 23, np.ones(23, np.int64), 1_000_000)
+        splits_nb(*args, sharpe, 1e-12, 1e-9, 0, 35, *tiled, 5, np.ones(23, np.int64), 3)  # batches of 3 winners
         for a, b in zip(whole, tiled, strict=True):
             np.testing.assert_array_equal(a, b)
         assert np.isnan(whole[1]).any() and (~np.isnan(whole[1])).any()

@@ -68,7 +68,9 @@ def test_resolve_columns_default_all_list_and_errors() -> None:
     valid = ["kind", "cagr", "sharpe", "currency"]
     assert resolve_columns(None, valid, ["sharpe", "psr"]) == ["sharpe"]
     assert resolve_columns("all", valid, [], ["kind", "cagr", "sharpe"]) == ["kind", "cagr", "sharpe"]
-    assert resolve_columns("sharpe,cagr,sharpe", valid, []) == ["sharpe", "cagr"]
+    assert resolve_columns("sharpe,cagr", valid, []) == ["sharpe", "cagr"]
+    with pytest.raises(ValueError, match="'sharpe' is named twice in 'sharpe,cagr,sharpe'; name each column once"):
+        resolve_columns("sharpe,cagr,sharpe", valid, [])  # a typo for another column, most likely: not dropped
     with pytest.raises(
         ValueError, match=r"unknown column 'nope' \(valid: all on its own, or a list of kind, cagr, sharpe, currency\)"
     ):
