@@ -422,7 +422,8 @@ def _score(
             values = oos[winners]
             tol = np.where(np.isfinite(values), TIE_RTOL * np.abs(values), 0.0)
             below = np.count_nonzero(oos[None, :] < (values - tol)[:, None], axis=1)
-            equal = np.count_nonzero(np.abs(oos[None, :] - values[:, None]) <= tol[:, None], axis=1)
+            with np.errstate(invalid="ignore"):  # -inf - -inf: NaN, not within; the exact count below takes over
+                equal = np.count_nonzero(np.abs(oos[None, :] - values[:, None]) <= tol[:, None], axis=1)
             equal = np.where(np.isfinite(values), equal, np.count_nonzero(oos[None, :] == values[:, None], axis=1))
             rank = below + (equal + 1) / 2.0
             np.add.at(mass, (2.0 * rank).astype(np.int64) - 2, 1.0 / len(winners))

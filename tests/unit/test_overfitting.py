@@ -694,3 +694,20 @@ def test_columns_alike_are_scored_once_and_counted_as_often_as_they_occur(
     collided = cscv.pbo_from_block_sums(block_sum.copy(), block_sq.copy(), 100)
     np.testing.assert_array_equal(collided.logits, every.logits)
     assert cscv_blocks.distinct_columns(block_sum[:, 1:8], block_sq[:, 1:8]) is None  # nothing alike
+
+
+def test_a_callables_nan_scores_rank_last_without_a_warning() -> None:
+    # a user's metric gives NaN for a half in cash (0 / 0): it scores -inf and ties only with another -inf (an
+    # infinity ties only with itself), and no RuntimeWarning escapes the ranking (pytest makes them errors).
+    # Column 0 gains in the first half and holds cash in the second; column 3 holds cash throughout.
+    def sharpe(half: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return half.mean(axis=0) / half.std(axis=0, ddof=1)
+
+    rng = np.random.default_rng(0)
+    r = rng.normal(0.0, 0.01, (64, 4))
+    r[:32, 0] = rng.normal(0.02, 0.01, 32)
+    r[32:, 0] = r[:, 3] = 0.0
+    res = pbo_cscv(r, n_splits=2, metric=sharpe)  # split 0: in sample the first half, column 0 wins
+    assert res.best_in_sample[0] == 0 and res.oos_performance[0] == -np.inf
+    assert res.oos_rank[0] == 1.5 and res.pbo >= 0.5  # it shares ranks 1 and 2 with column 3
