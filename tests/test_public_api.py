@@ -125,7 +125,7 @@ EXPECTED: dict[str, set[str]] = {
         "years_between",
     },
     "engine.metrics.cscv_blocks": {"BlockSums", "distinct_columns"},
-    "engine.metrics.cscv_splits": {"pair_splits", "splits_nb"},
+    "engine.metrics.cscv_splits": {"pair_splits", "splits_nb", "winners_nb"},
     "engine.metrics.run_sums": {"PrefixSums", "column_prefix", "run_means", "run_sharpes", "sharpe_reducers"},
     "engine.metrics.resample": {
         "BATCH",

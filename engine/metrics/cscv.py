@@ -78,6 +78,8 @@ from typing import Literal
 import numpy as np
 
 from engine.metrics.cscv_blocks import BlockSums, distinct_columns
+from engine.metrics.cscv_kernels import tie_floor
+from engine.metrics.cscv_splits import winners_nb
 from engine.metrics.matrix import TIE_RTOL, check_int, returns_matrix
 from engine.metrics.significance import DEFAULT_SEED
 
@@ -380,8 +382,7 @@ def _cscv(
         "overfit": np.empty(count),
         "loss": np.empty(count),
     }
-    scored = perf.score(blocks, out) if isinstance(perf, BlockSums) else None
-    mass = scored if scored is not None else _score(perf, _halves(blocks, s), n, out)
+    mass = perf.score(blocks, out) if isinstance(perf, BlockSums) else _score(perf, _halves(blocks, s), n, out)
     best = out["best"] if columns is None else columns[out["best"]]
     logits = np.log(out["rank"]) - np.log(n + 1 - out["rank"])
     kept = {"logits": logits, "oos_rank": out["rank"], "in_sample_blocks": blocks, "best_in_sample": best}
@@ -414,24 +415,17 @@ def _score(
     IS winners (the first reported), their OOS ranks, shares and masses."""
     step = max(1, _CHUNK_ELEMENTS // n)
     mass = np.zeros(2 * n - 1)
+    ones = np.ones(n, dtype=np.int64)
     for lo in range(0, len(halves), step):
         is_perf, oos_perf = perf(halves[lo : lo + step])
         for i, (ins, oos) in enumerate(zip(is_perf, oos_perf, strict=True), start=lo):
-            top = ins.max()
-            winners = np.flatnonzero(ins >= (top - TIE_RTOL * abs(top) if np.isfinite(top) else top))
-            values = oos[winners]
-            tol = np.where(np.isfinite(values), TIE_RTOL * np.abs(values), 0.0)
-            below = np.count_nonzero(oos[None, :] < (values - tol)[:, None], axis=1)
-            with np.errstate(invalid="ignore"):  # -inf - -inf: NaN, not within; the exact count below takes over
-                equal = np.count_nonzero(np.abs(oos[None, :] - values[:, None]) <= tol[:, None], axis=1)
-            equal = np.where(np.isfinite(values), equal, np.count_nonzero(oos[None, :] == values[:, None], axis=1))
-            rank = below + (equal + 1) / 2.0
-            np.add.at(mass, (2.0 * rank).astype(np.int64) - 2, 1.0 / len(winners))
+            winners = np.flatnonzero(ins >= tie_floor(ins.max(), TIE_RTOL))  # every column tied with the largest
+            row = np.ascontiguousarray(oos, dtype=np.float64)
+            out["rank"][i], out["tied"][i], out["overfit"][i], out["loss"][i] = winners_nb(
+                row, n, winners, ones, TIE_RTOL, n, mass
+            )  # the compiled pass's ranks and shares, each column once
             star = winners[0]
-            out["best"][i], out["is_best"][i], out["oos_best"][i], out["rank"][i] = star, ins[star], oos[star], rank[0]
-            out["tied"][i] = len(winners)
-            out["overfit"][i] = np.count_nonzero(2.0 * rank <= n + 1) / len(winners)
-            out["loss"][i] = np.count_nonzero(values < 0) / len(winners)
+            out["best"][i], out["is_best"][i], out["oos_best"][i] = star, ins[star], oos[star]
     return mass
 
 

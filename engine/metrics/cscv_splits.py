@@ -44,7 +44,7 @@ from engine.metrics.cscv_kernels import (
 )
 from engine.metrics.cscv_tiles import tiled_nb
 
-__all__ = ["pair_splits", "splits_nb"]
+__all__ = ["pair_splits", "splits_nb", "winners_nb"]
 
 
 def pair_splits(blocks: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -109,7 +109,7 @@ def _whole_nb(  # pragma: no cover - compiled
     oos_best, rank, tied, overfit, loss, mass, a, q, direct, other, weight, total,
 ):  # fmt: skip
     """:func:`splits_nb` with every column in one tile: each pair's two metrics, then each of its splits' winners
-    and their OOS ranks (:func:`_winners_nb`)."""
+    and their OOS ranks (:func:`winners_nb`)."""
     n = s1.shape[1]
     winners = np.empty(n, np.int64)
     for u in range(lo, hi):
@@ -131,13 +131,14 @@ def _whole_nb(  # pragma: no cover - compiled
                         m += 1
             star = winners[0]
             best[k], is_best[k], oos_best[k] = star, ins[star], oos[star]
-            rank[k], tied[k], overfit[k], loss[k] = _winners_nb(oos, n, winners[:m], weight, tie_rtol, total, mass)
+            rank[k], tied[k], overfit[k], loss[k] = winners_nb(oos, n, winners[:m], weight, tie_rtol, total, mass)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _winners_nb(oos, n, winners, weight, tie_rtol, total, mass):  # pragma: no cover - compiled
+def winners_nb(oos, n, winners, weight, tie_rtol, total, mass):  # pragma: no cover - compiled
     """A split's winners (columns, in column order) ranked among ``oos[:n]``: (the first's midrank, the winners
-    counted by weight, the shares of them overfit and losing); their ranks go into ``mass``."""
+    counted by weight, the shares of them overfit and losing); their ranks go into ``mass``.  Also how
+    :func:`engine.metrics.cscv.pbo_cscv` ranks a user's metric's winners."""
     m = len(winners)
     count = 0
     for i in range(m):
