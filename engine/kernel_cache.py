@@ -8,45 +8,78 @@ file).  So the cache is marked with a hash of every source file of the package (
 when the source no longer matches the mark, every numba cache file under the package (``*.nbi``, ``*.nbc``) is
 removed before any kernel loads, and the kernels compile again once.  Hashing the source takes about 5 ms.
 
-With ``NUMBA_CACHE_DIR`` set, numba keeps its cache there instead, where this does not reach: clear that
-directory after changing Seesaw's source.
+The kernels also compile in code of other packages (vectorbt's order primitives, numpy's), which numba does not
+check either: the mark includes the installed versions of vectorbt, numba and numpy, so upgrading one of them
+clears the cache as an edit does.  With ``NUMBA_CACHE_DIR`` set, numba keeps the cache in that directory, one
+subdirectory per source directory (``<name>_<sha1 of its absolute path>``): those subdirectories are what is
+cleared, and that directory holds its own mark, so a cache filled there before an edit is not vouched for by a
+mark written elsewhere after it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
+import os
 from pathlib import Path
 
-__all__ = ["MARK", "keep_in_step", "source_hash"]
+__all__ = ["COMPILED_IN", "MARK", "cache_dirs", "keep_in_step", "source_hash"]
 
-#: The file, in the package's ``__pycache__``, holding the hash of the source its cached kernels were built from.
+#: The file, in the package's ``__pycache__`` (or ``NUMBA_CACHE_DIR``), holding the hash its cached kernels were
+#: built from.
 MARK = "kernels.sha256"
+
+#: The packages whose code numba compiles into the kernels: their installed versions are part of the mark.
+COMPILED_IN = ("vectorbt", "numba", "numpy")
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
 
 
 def source_hash(root: Path) -> str:
-    """sha256 of every ``*.py`` file under ``root``: its path and bytes, in path order."""
+    """sha256 of every ``*.py`` file under ``root`` (its path and bytes, in path order) and of the installed
+    versions of :data:`COMPILED_IN`."""
     h = hashlib.sha256()
+    for package in COMPILED_IN:
+        h.update(f"{package}=={_version(package)}\n".encode())
     for path in sorted(root.rglob("*.py")):
         h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
 
-def keep_in_step(root: Path) -> bool:
-    """Remove numba's cache files under ``root`` when its source changed since they were marked; True if it did.
-    A cache it cannot remove or mark (a read-only install) is left as it is: numba recompiles what changed in
-    the files it can see, and a new install changes them all."""
+def cache_dirs(root: Path, cache_dir: str | None) -> tuple[list[Path], Path]:
+    """Where numba keeps the cached kernels of the source under ``root``, and the mark's file: the ``__pycache__``
+    next to each source file; with ``cache_dir`` (``NUMBA_CACHE_DIR``) numba's subdirectory of it for each
+    source directory (numba's ``UserProvidedCacheLocator``)."""
+    if not cache_dir:
+        return [root], root / "__pycache__" / MARK
+    sources = sorted({os.path.abspath(path.parent) for path in root.rglob("*.py")}) or [os.path.abspath(root)]
+    located = [f"{os.path.basename(d)}_{hashlib.sha1(d.encode()).hexdigest()}" for d in sources]
+    return [Path(cache_dir, name) for name in located], Path(cache_dir, f"{located[0]}.{MARK}")
+
+
+def keep_in_step(root: Path, cache_dir: str | None = None) -> bool:
+    """Remove numba's cache files of the source under ``root`` when the source (or a package compiled in) changed
+    since they were marked; True if it did.  ``cache_dir``: numba's ``NUMBA_CACHE_DIR`` (read from the environment
+    when not given).  A cache it cannot remove or mark (a read-only install) is left as it is: numba recompiles
+    what changed in the files it can see, and a new install changes them all."""
     digest = source_hash(root)
-    mark = root / "__pycache__" / MARK
+    dirs, mark = cache_dirs(root, os.environ.get("NUMBA_CACHE_DIR") if cache_dir is None else cache_dir)
     with contextlib.suppress(OSError):
         if mark.read_text(encoding="ascii") == digest:
             return False
-    for pattern in ("*.nbi", "*.nbc"):
-        for stale in root.rglob(pattern):
-            with contextlib.suppress(OSError):
-                stale.unlink()
+    for d in dirs:
+        for pattern in ("*.nbi", "*.nbc"):
+            for stale in d.rglob(pattern):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
     with contextlib.suppress(OSError):
-        mark.parent.mkdir(exist_ok=True)
+        mark.parent.mkdir(parents=True, exist_ok=True)
         mark.write_text(digest, encoding="ascii")
     return True
