@@ -321,7 +321,7 @@ def _add_threshold_lines(fig: go.Figure, thresholds: Sequence[Threshold], y_rang
         fig.add_hline(y=value, line={"dash": "dash", "color": "#444", "width": 1})
         fig.add_annotation(
             text=label, x=x, xref="x domain", y=value, yref="y", xanchor="left", yanchor="bottom" if above else "top",
-            showarrow=False, font={"size": 10}, bgcolor="rgba(255,255,255,0.7)",
+            showarrow=False, font={"size": 10}, bgcolor="rgba(255,255,255,0.85)",
         )  # fmt: skip
 
 

@@ -217,7 +217,7 @@ def _signals_section(run: StoredRun, figures: dict[str, Any]) -> str:
                 "Shaded: the rule that decided on each date (taken after both closes; its orders execute "
                 f"{counted((cfg.get('execution') or {}).get('lag', 1), 'dates')} later), numbered as in weights.csv: "
                 "rule "
-                f"{FIRST_RULE} is the first of rules:. Dashed: the constants the rules compare "
+                f"{FIRST_RULE} is the config's first rule. Dashed: the constants the rules compare "
                 "the signal with. Before a signal is complete (warm-up) its rules are false and the otherwise "
                 "weights apply."
             ],
