@@ -936,3 +936,25 @@ def test_the_trades_table_names_the_currency_of_each_money_column(report_results
         "Quoted price (local)",
     ]
     assert "Quoted price: the asset&#x27;s close in its own currency (us USD, hk HKD)." in html
+
+
+def test_a_run_directory_as_a_command_prints_it_names_the_run(
+    report_results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = stored_run_dir(report_results, "corr_breakdown")
+    by_id = invoke("report", run_dir.name, "--format", "text", "--results-dir", str(report_results))
+    monkeypatch.chdir(report_results.parent)
+    for given in (str(run_dir), f"{report_results.name}/{run_dir.parent.name}/{run_dir.name}/"):  # either spelling
+        result = invoke("report", given, "--format", "text", "--results-dir", str(report_results))
+        assert result.exit_code == 0 and result.stdout == by_id.stdout, result.stderr
+    other = next(d for d in report_results.glob("*/*") if (d / "run.json").is_file() and d != run_dir)
+    compared = invoke("compare", "--runs", f"{run_dir},{other.name}", "--results-dir", str(report_results))
+    assert compared.exit_code == 0, compared.stderr
+    twice = invoke("compare", "--runs", f"{run_dir},{run_dir.name}", "--results-dir", str(report_results))
+    assert twice.exit_code == 2 and f"run {run_dir.name} of config 'corr_breakdown' is given twice" in twice.stderr
+    elsewhere = tmp_path / "other"
+    assert invoke("run", str(CONFIGS / "buy_hold_us.yaml"), "--source", "synthetic", "--results-dir", str(elsewhere))
+    (foreign,) = elsewhere.glob("buy_hold_us/*/run.json")
+    refused = invoke("report", str(foreign.parent), "--format", "text", "--results-dir", str(report_results))
+    assert refused.exit_code == 2 and len(refused.stderr.splitlines()) == 1
+    assert f"run directory '{foreign.parent}' is not in this store: give the --results-dir" in refused.stderr

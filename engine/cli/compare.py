@@ -89,7 +89,7 @@ _ConfigsOrNone = Annotated[
 @app.command(help=_HELP)
 def compare(
     configs: _ConfigsOrNone = None,
-    runs: Annotated[str | None, typer.Option(help="Stored runs instead of configs: 'latest' or RUN_ID,RUN_ID.")] = None,
+    runs: Annotated[str | None, typer.Option(help="Stored runs instead of configs: 'latest' or RUN_ID,…")] = None,
     source: SourceOpt = None,
     data_dir: DataDirOpt = None,
     start: StartOpt = None,

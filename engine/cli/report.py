@@ -32,18 +32,18 @@ class ReportFormat(StrEnum):
 
 
 _HELP = (
-    "Write the HTML report of a stored run: RUN_ID (or a unique prefix), or 'latest' (the last config's run of "
-    "the last run, compare or walkforward, computed or reused; else the most recently created). One self-contained "
-    "file that opens offline: metrics, equity against the benchmarks, drawdowns, weights, signals with their "
-    "rules, rolling one-year return and Sharpe, calendar years, trades. --format text prints the run's headline "
-    "metrics and tear sheet instead (monthly returns, worst drawdowns, rolling correlation and beta, VaR, "
-    "switches, contribution), 100 columns wide."
+    "Write the HTML report of a stored run: RUN_ID (or a unique prefix, or the run's directory), or 'latest' "
+    "(the last config's run of the last run, compare or walkforward, computed or reused; else the most recently "
+    "created). One self-contained file that opens offline: metrics, equity against the benchmarks, drawdowns, "
+    "weights, signals with their rules, rolling one-year return and Sharpe, calendar years, trades. --format text "
+    "prints the run's headline metrics and tear sheet instead (monthly returns, worst drawdowns, rolling "
+    "correlation and beta, VaR, switches, contribution), 100 columns wide."
 )
 
 
 @app.command(help=_HELP)
 def report(
-    run: Annotated[str, typer.Argument(help="RUN_ID, a unique prefix of one, or 'latest'.")],
+    run: Annotated[str, typer.Argument(help="RUN_ID, a unique prefix of one, a run directory, or 'latest'.")],
     output: Annotated[
         Path | None,
         typer.Option(

@@ -304,7 +304,8 @@ class Catalog:
         return found
 
     def select(self, spec: str) -> list[Path]:
-        """Run directories for ``--runs``: ``latest`` (newest run of each config) or run ids, comma-separated."""
+        """Run directories for ``--runs``: ``latest`` (newest run of each config) or run ids (or unique prefixes, or
+        run directories), comma-separated."""
         self.check_stored()
         if spec == "latest":
             sql = (
@@ -322,6 +323,9 @@ class Catalog:
             )
         out = []
         for run_id in ids:
+            if (Path(run_id) / MANIFEST).is_file():  # a run directory, as the commands print it
+                out.append(self._indexed(Path(run_id)))
+                continue
             _, rows = self.query("SELECT run_dir FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id", [run_id])
             if len(rows) != 1:
                 problem = "no stored run matches" if not rows else f"{len(rows)} stored runs match"
@@ -330,6 +334,19 @@ class Catalog:
                 raise StoreError(f"{problem} run id {run_id!r}{listed}", file=str(self.db_path))
             out.append(Path(rows[0][0]))
         return out
+
+    def _indexed(self, run_dir: Path) -> Path:
+        """A run directory given by its path, as this store indexes it (the same directory, whatever the path's
+        spelling); refused if the store does not hold it."""
+        _, rows = self.query("SELECT run_dir FROM runs WHERE run_id = ?", [run_dir.name])
+        for (stored,) in rows:
+            if Path(stored).resolve() == run_dir.resolve():
+                return Path(stored)
+        raise StoreError(
+            f"run directory {str(run_dir)!r} is not in this store: give the --results-dir (or --store) that holds it",
+            file=str(self.db_path),
+            expected="a run directory of this store",
+        )
 
     def latest(self) -> Path:
         """The run directory of the most recently created complete run (of any config)."""
