@@ -3,8 +3,10 @@
 Forward returns run over ``h`` calendar months (:data:`HORIZONS`).  An asset's starts at its first
 close after the start date (the episode is known once that date's closes are in; an order takes
 the next close) and ends at its last close on or before that first close's date plus h months; a
-strategy's runs from its value at the start date to its last value on or before the start date plus
-h months.  Either is NaN when the data ends before the horizon does.
+strategy's runs over the same dates of its own equity (its first value after the start date to its
+last on or before that date plus h months), so that the rows of one episode compare the same days.
+Either is NaN when the data ends before the horizon does, a strategy's also when it starts after the
+start date.
 
 The event study keeps *independent* episodes (in date order, one whose start is at least h months
 after the previous kept start), so overlapping windows do not count twice; it compares their mean
@@ -54,20 +56,12 @@ def asset_forward(traded: pd.Series, starts: pd.DatetimeIndex, months: int) -> n
 
 
 def equity_forward(equity: pd.Series, starts: pd.DatetimeIndex, months: int) -> np.ndarray:
-    """Forward return of a strategy's equity from its value on each start date over ``months``."""
-    dates, values = equity.index.to_numpy(), equity.to_numpy(dtype="float64")
-    out = np.full(len(starts), np.nan)
-    if not len(dates):
-        return out
-    s = starts.to_numpy()
-    at = np.searchsorted(dates, s, side="right") - 1
-    target = _plus_months(starts, months).to_numpy()
-    ok = (at >= 0) & (target <= dates[-1])
-    ok &= dates[np.maximum(at, 0)] == s  # its value on the start date itself
-    exit_ = np.searchsorted(dates, target, side="right") - 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = values[np.maximum(exit_, 0)] / values[np.maximum(at, 0)] - 1.0
-    out[ok] = r[ok]
+    """Forward return of a strategy's equity over ``months`` from each start, on the dates an asset's takes
+    (:func:`asset_forward`: from its first value after the start); NaN where the strategy has no value on or
+    before the start (its run begins later)."""
+    out = asset_forward(equity, starts, months)
+    if len(equity):
+        out[starts.to_numpy() < equity.index[0].to_datetime64()] = np.nan
     return out
 
 

@@ -116,7 +116,7 @@ def episodes_lines(r: EpisodeReport) -> list[Any]:
         "  extreme on: its most extreme date (it starts earlier; What came after counts from the start);",
         "  extreme since: the last earlier date as extreme (ever: a record); obs: observations it spans;",
         "  as close: the share of earlier dates whose value a 5% test cannot tell apart from it",
-        "What came after (base-currency returns from each asset's first close after the episode's start)",
+        "What came after (base-currency returns from each series' first close after the episode's start)",
         _forward_table(r),
         "Event study: independent episodes (h-month windows not overlapping) against every other date",
         _study_table(r.summary),

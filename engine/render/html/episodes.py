@@ -208,10 +208,12 @@ def _growth(level: pd.Series, start: pd.Timestamp, asset: bool) -> tuple[pd.Time
     """(base date, level / level at the base date) from the base date over the next 12 months; None without a
     finite value there.
 
-    The base date is where forward returns start (docs/episodes.md): an asset's first close after ``start``
-    (its path holds the dates it traded, NaN before an exchange rate converts it), a config's ``start`` itself.
+    The base date is where forward returns start (docs/episodes.md): a series' first close after ``start`` (an
+    asset's path holds the dates it traded, NaN before an exchange rate converts it); none for a config whose run
+    begins after ``start``.
     """
-    after = level.index[level.index > start] if asset else level.index[level.index == start]
+    begun = asset or (len(level) > 0 and level.index[0] <= start)
+    after = level.index[level.index > start] if begun else level.index[:0]
     base = after[0] if len(after) else None
     if base is None or not np.isfinite(level.loc[base]):
         return None
@@ -383,8 +385,8 @@ def _forward_section(r: EpisodeReport) -> Section:
         for name, fwd in (e.get("forward") or {}).items()
     ]
     line = (
-        "Base-currency returns over 1, 3, 6 and 12 calendar months: an asset's from its first close after the "
-        "episode's start, a config's from its value at the start's close; – where the data ends before the horizon "
+        "Base-currency returns over 1, 3, 6 and 12 calendar months from each series' first close after the "
+        "episode's start (a config's value then); – where the data ends before the horizon "
         "or no exchange rate is known."
     )
     body = table_html(["Date", "Start", "Series", *HORIZONS], rows, table_id="forward", scroll=True)
@@ -431,8 +433,8 @@ def _charts_section(r: EpisodeReport, figures: dict[str, go.Figure]) -> Section:
             else "peak (a correlation's would carry its 95% bands)"
         )
         + (", the threshold dashed." if r.threshold.kind == "value" else ".")
-        + " Right: the growth of 1 in each series over 12 months, from an asset's first close after the start "
-        "(a config's value at the start); the dots are the stored 1, 3, 6 and 12-month forward returns."
+        + " Right: the growth of 1 in each series over 12 months, from its first close after the start; the dots "
+        "are the stored 1, 3, 6 and 12-month forward returns."
     ]
     if len(shown) < len(r.episodes):
         lines.insert(0, f"Charts for the {len(shown)} most extreme of the {len(r.episodes)} episodes (lowest rank).")
