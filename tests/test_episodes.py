@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -288,6 +289,28 @@ def test_configs_are_run_and_stored_like_runs(tmp_path):
     same = [abs(config - asset) < 1e-9 for config, asset in pairs]
     assert sum(same) >= 0.75 * len(pairs), pairs
     assert all(abs(config - asset) < 0.05 for config, asset in pairs)
+
+
+def test_a_long_config_name_is_shortened_with_a_legend_and_no_number_is_cut_at_100_columns(tmp_path):
+    long = "relative_momentum_total_return"
+    out = _episodes(
+        CONFIG, "--signal", "corr", "--low", "--source", "synthetic", "--results-dir", str(tmp_path),
+        "--configs", str(REPO / "configs" / f"{long}.yaml"), "--percentile", "10", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert max(map(len, lines)) <= 100
+    after = lines[next(i for i, line in enumerate(lines) if line.startswith("What came after")) :]
+    # a cut cell ends in "…" (rich's ellipsis); an interval's "…" always has a signed number after it
+    assert not [line for line in after if re.search(r"…(?![+-]\d)", line)], "\n".join(after)
+    study = after[next(i for i, line in enumerate(after) if line.startswith("Event study")) :]
+    header = next(line for line in study if "indep./all" in line)
+    assert header.split() == ["series", "h", "mean", "95%", "CI", "indep./all", "others", "difference", "95%", "CI"]
+    [legend] = [line for line in lines if "names shortened:" in line]
+    (marker,) = re.findall(r"\[\d+\]", legend)
+    assert legend.strip() == f"names shortened: {marker} {long}"
+    shown = [w for line in study for w in line.split()[:1] if w.endswith(marker)]
+    assert len(shown) == 1 and long.startswith(shown[0].removesuffix(marker)) and len(shown[0]) >= 12
 
 
 @pytest.mark.parametrize(

@@ -161,8 +161,9 @@ def _show(found: EpisodeReport, format: EpisodesFormat, path: Path, report: Path
     elif format is EpisodesFormat.csv:
         sys.stdout.write(episodes_csv(found))
     else:
-        console = out_console(table_width(os.environ) or 240)
-        for line in episodes_lines(found):
+        width = table_width(os.environ)
+        console = out_console(width or 240)
+        for line in episodes_lines(found, width):
             console.print(line, markup=False)
     err = err_console()
     if found.synthetic and format is not EpisodesFormat.table:  # also when no episode row carries it

@@ -8,7 +8,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
+
+from engine.render.fit import MIN_NAME, shorten_names
 
 if TYPE_CHECKING:
     from engine.episode_report import EpisodeReport
@@ -61,20 +65,20 @@ def _episode_table(r: EpisodeReport) -> Table:
     return t
 
 
-def _forward_table(r: EpisodeReport) -> Table:
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+def _forward_table(r: EpisodeReport, names: Mapping[str, str]) -> Table:
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     t.add_column("from (episode start)")
     t.add_column("series")
     for h in ("1m", "3m", "6m", "12m"):
         t.add_column(h, justify="right")
     for e in r.episodes:
         for k, (name, fwd) in enumerate(e["forward"].items()):
-            t.add_row(e["start"] if k == 0 else "", name, *(_pct(fwd[h]) for h in ("1m", "3m", "6m", "12m")))
+            t.add_row(e["start"] if k == 0 else "", names[name], *(_pct(fwd[h]) for h in ("1m", "3m", "6m", "12m")))
     return t
 
 
-def _study_table(summary: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Table:
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+def _study_table(summary: Mapping[str, Mapping[str, Mapping[str, Any]]], names: Mapping[str, str]) -> Table:
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for name, just in (("series", "left"), ("h", "left"), ("mean", "right"), ("95% CI", "right"),
                        ("indep./all", "right"), ("others", "right"), ("difference", "right"),
                        ("95% CI", "right")):  # fmt: skip
@@ -82,7 +86,7 @@ def _study_table(summary: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Tabl
     for name, by_h in summary.items():
         for k, (h, s) in enumerate(by_h.items()):
             t.add_row(
-                name if k == 0 else "",
+                names[name] if k == 0 else "",
                 h,
                 _pct(s["mean"]),
                 _pct_band(s["ci_low"], s["ci_high"]),
@@ -98,8 +102,25 @@ def _pct_band(low: float | None, high: float | None) -> str:
     return "–" if low is None or high is None else f"{low:+z.1%}…{high:+z.1%}"
 
 
-def episodes_lines(r: EpisodeReport) -> list[Any]:
-    """What the terminal shows: a heading, the episodes, what followed, the event study."""
+def _measure(table: Table) -> int:
+    console = Console(width=100_000, color_system=None)
+    return Measurement.get(console, console.options, table).maximum
+
+
+def _series_names(r: EpisodeReport, width: int | None) -> tuple[dict[str, str], list[str]]:
+    """Each series' name as the tables show it, and the legend of those shortened: a name longer than the event
+    study leaves room for at ``width`` becomes a prefix and ``[n]`` (never a number cut)."""
+    names = list(dict.fromkeys([*r.summary, *(n for e in r.episodes for n in e["forward"])]))
+    if width is None:
+        return {n: n for n in names}, []
+    rest = _measure(_study_table(r.summary, dict.fromkeys(names, "")))
+    short, legend = shorten_names(names, max(width - rest, MIN_NAME))
+    return dict(zip(names, short, strict=True)), ["  names shortened: " + "; ".join(legend)] if legend else []
+
+
+def episodes_lines(r: EpisodeReport, width: int | None = None) -> list[Any]:
+    """What the terminal shows: a heading, the episodes, what followed, the event study; at ``width`` a series'
+    name the event study has no room for is shortened, with a legend."""
     label = " (SYNTHETIC DATA)" if r.synthetic else ""
     obs = r.observations
     head = [
@@ -110,6 +131,7 @@ def episodes_lines(r: EpisodeReport) -> list[Any]:
     ]
     if not r.episodes:
         return [*head, "  no episode"]
+    names, legend = _series_names(r, width)
     return [
         *head,
         _episode_table(r),
@@ -117,9 +139,10 @@ def episodes_lines(r: EpisodeReport) -> list[Any]:
         "  extreme since: the last earlier date as extreme (ever: a record); obs: observations it spans;",
         "  as close: the share of earlier dates whose value a 5% test cannot tell apart from it",
         "What came after (base-currency returns from each series' first close after the episode's start)",
-        _forward_table(r),
+        _forward_table(r, names),
         "Event study: independent episodes (h-month windows not overlapping) against every other date",
-        _study_table(r.summary),
+        _study_table(r.summary, names),
+        *legend,
         *([f"  {caveat}"] if (caveat := r.interval_caveat()) else []),
     ]
 
