@@ -30,7 +30,7 @@ from typing import Any, get_args, overload
 
 import pandas as pd
 
-from engine.api_args import check_counts, check_flags, check_optional_counts
+from engine.api_args import check_counts, check_env, check_flags, check_optional_counts, config_paths, runs_text
 from engine.compare import Comparison
 from engine.config import StrategyConfig
 from engine.config import load_config as _load_config
@@ -38,7 +38,7 @@ from engine.config.models import DataSpec
 from engine.errors import UserError
 from engine.jobs.chunk_workers import check_cluster
 from engine.jobs.common import RunOptions, parse_date
-from engine.jobs.compare import compare_job, parse_period
+from engine.jobs.compare import compare_job, parse_period, refuse_run_options
 from engine.jobs.run import ConfigRun, row_extra, run_configs
 from engine.jobs.sweep import SweepOptions, run_sweep, sweep_engines, sweep_top
 from engine.render.text import compare_json, compare_sort, rows_json
@@ -244,7 +244,7 @@ def run(
     check_optional_counts(workers=(workers, 1))
     opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
     opts = dataclasses.replace(opts, workers=workers)
-    report = run_configs([Path(c) for c in configs], opts, env=_env(env), now=_now())
+    report = run_configs(config_paths(configs), opts, env=_env(env), now=_now())
     return _run_set(report.runs, report.rows)
 
 
@@ -291,22 +291,15 @@ def compare(
     check_counts(reps=(reps, 100))
     check_optional_counts(top=(top, 1))
     check_flags(by_year=by_year, allow_mixed=allow_mixed)
+    stored = runs_text(runs)
+    refuse_run_options(stored, "=", source=source, data_dir=data_dir, start=start, end=end, force=force,
+                       cache_dir=cache_dir, offline=offline)  # fmt: skip
     opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
     comparison, config_runs = compare_job(
-        [Path(c) for c in configs],
-        opts,
-        runs=runs if runs is None or isinstance(runs, str) else ",".join(runs),
-        env=_env(env),
-        now=_now(),
-        period=_period(period),
-        benchmark=benchmark,
-        allow_mixed=allow_mixed,
-        by_year=by_year,
-        reps=reps,
-        regime=regime,
-        regime_config=Path(regime_config) if regime_config is not None else None,
-        currency=currency,
-    )
+        config_paths(configs), opts, runs=stored, env=_env(env), now=_now(), period=_period(period),
+        benchmark=benchmark, allow_mixed=allow_mixed, by_year=by_year, reps=reps, regime=regime,
+        regime_config=Path(regime_config) if regime_config is not None else None, currency=currency,
+    )  # fmt: skip
     return _compared(comparison, config_runs, sort, top)
 
 
@@ -356,7 +349,7 @@ def sweep(
         max_combos, chunk_size, resume, check_cluster(cluster, "cluster"), workers=workers, simulator=simulator
     )
     environ = _env(env)
-    outcome = run_sweep(Path(config), opts, sopts, env=environ, now=_now())
+    outcome = run_sweep(config_paths([config])[0], opts, sopts, env=environ, now=_now())
     stopped = outcome.stopped  # a sweep stopped by Ctrl-C: its finished combinations, no top rows
     best = outcome.table.iloc[:0] if stopped else sweep_top(outcome, opts, env=environ, sort=sort, top=top, reps=reps)
     return Sweep(
@@ -386,6 +379,7 @@ def _compared(comparison: Comparison, config_runs: Sequence[ConfigRun], sort: st
 
 
 def _env(env: Mapping[str, str] | None) -> dict[str, str]:
+    check_env(env)
     return dict(os.environ if env is None else env)
 
 

@@ -8,12 +8,15 @@ raises :class:`~engine.errors.UserError` naming the argument, what was expected 
 from __future__ import annotations
 
 import numbers
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from engine.errors import UserError
 
-__all__ = ["check_counts", "check_flags", "check_optional_counts"]
+__all__ = ["check_counts", "check_env", "check_flags", "check_optional_counts", "config_paths", "runs_text"]
 
 
 def check_counts(**values: tuple[object, int]) -> None:
@@ -36,3 +39,32 @@ def check_flags(**values: object) -> None:
     for name, value in values.items():
         if not isinstance(value, bool | np.bool_):
             raise UserError(f"{name}: expected True or False, got {value!r}")
+
+
+def _kind(value: object) -> str:
+    return repr(value) if isinstance(value, str | int | float | bool | None) else f"a {type(value).__name__}"
+
+
+def config_paths(configs: Sequence[object]) -> list[Path]:
+    """The config files given, each a path (text or ``os.PathLike``): a loaded config is not one."""
+    for c in configs:
+        if not isinstance(c, str | os.PathLike):
+            raise UserError(f"configs: expected config files (paths), got {_kind(c)}")
+    return [Path(c) for c in configs]  # type: ignore[arg-type]
+
+
+def check_env(env: object) -> None:
+    """``env`` is None or a mapping of text to text (the environment a call reads instead of ``os.environ``)."""
+    if env is not None and not (
+        isinstance(env, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+    ):
+        raise UserError(f"env: expected a mapping of names to text (like os.environ), got {_kind(env)}")
+
+
+def runs_text(runs: object) -> str | None:
+    """``runs``: None, ``"latest"`` or run ids (comma-separated text, or a sequence of text), as ``--runs``."""
+    if runs is None or isinstance(runs, str):
+        return runs
+    if isinstance(runs, Sequence) and all(isinstance(r, str) for r in runs):
+        return ",".join(runs)
+    raise UserError(f"runs: expected 'latest' or run ids (text, or a list of text), got {_kind(runs)}")

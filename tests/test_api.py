@@ -273,6 +273,32 @@ def test_arguments_are_checked_as_the_command_line_checks_its_options(call: Any,
     assert not any(tmp_path.rglob("*.json"))  # nothing was run or stored
 
 
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (lambda d: api.compare(runs="latest", start="2010-01-01", **d), "start= has no effect with runs=: stored runs"),
+        (
+            lambda d: api.compare(runs=["a", "b"], source="csv", data_dir="x", force=True, **d),
+            "source=, data_dir= and force= have no effect with runs=",
+        ),
+        (lambda d: api.compare(runs="latest", end="2020-01-01", **d), "end= has no effect with runs=: stored runs are"),
+        (lambda d: api.compare(runs=5, **d), "runs: expected 'latest' or run ids (text, or a list of text), got 5"),
+        (lambda d: api.compare(runs=[1, 2], **d), "runs: expected 'latest' or run ids (text, or a list of text)"),
+        (lambda d: api.run(RUN_CONFIGS[0], **{**d, "env": "x"}), "env: expected a mapping of names to text"),
+        (lambda d: api.run(api.load_config(RUN_CONFIGS[0]), **d), "configs: expected config files (paths), got a"),
+        (lambda d: api.sweep(7, **d), "configs: expected config files (paths), got 7"),
+    ],
+)
+def test_stored_runs_refuse_what_only_running_reads_and_wrong_types_are_user_errors(
+    call: Any, said: str, tmp_path: Path
+) -> None:
+    """``compare(runs=...)`` with ``start=`` would otherwise compare the whole stored window, silently."""
+    with pytest.raises(UserError) as err:
+        call({"results_dir": tmp_path, "env": {}})
+    assert str(err.value).startswith(said), err.value
+    assert not any(tmp_path.rglob("*.json"))
+
+
 # -- real data -------------------------------------------------------------------------------------------------------
 
 

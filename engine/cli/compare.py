@@ -122,28 +122,21 @@ def compare(
     offline: OfflineOpt = False,
     workers: ProcessesOpt = None,
 ) -> None:
-    from engine.jobs.compare import compare_job, parse_period
+    from engine.jobs.compare import compare_job, parse_period, refuse_run_options
 
     html = format is CompareFormat.html
     with user_errors(), compile_notice():
         _check_options(by, png, output, [*(configs or []), regime_config], html=html)
-        _check_stored_options(runs, source, data_dir, start, end, force, cache_dir, offline, workers)
+        refuse_run_options(runs, "--", source=source, data_dir=data_dir, start=start, end=end, force=force,
+                           cache_dir=cache_dir, offline=offline, workers=workers)  # fmt: skip
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers)
         comparison, runs_made = compare_job(
-            configs or [],
-            opts,
-            runs=runs,
-            env=dict(os.environ),
-            now=dt.datetime.now(dt.UTC),
-            period=parse_period(period),
-            benchmark=benchmark,
-            allow_mixed=allow_mixed,
+            configs or [], opts, runs=runs, env=dict(os.environ), now=dt.datetime.now(dt.UTC),
+            period=parse_period(period), benchmark=benchmark, allow_mixed=allow_mixed,
             by_year=by == "year" or html,  # the report's year-by-year table
-            reps=reps,
-            regime=regime,
-            regime_config=regime_config,
+            reps=reps, regime=regime, regime_config=regime_config,
             currency=None if currency is None else currency.value,
-        )
+        )  # fmt: skip
         rows = _sorted_rows(comparison.rows, sort, top)
     _output(format, comparison, rows, reps, output, png, columns)
     _say_stored(runs_made)
@@ -181,24 +174,6 @@ def _check_options(
         if output is None:
             raise UserError("--format html writes a report file: give --output FILE")
         report_target(output, png, dict(os.environ))  # refuse before running anything
-
-
-#: The options only running configs reads, in the order :func:`_check_stored_options` is passed them.
-_RUN_ONLY = ("--source", "--data-dir", "--start", "--end", "--force", "--cache-dir", "--offline", "--workers")
-
-
-def _check_stored_options(runs: str | None, *options: object) -> None:
-    """Refuse with ``--runs`` the ``options`` given (not None or False) that only running configs reads (UserError),
-    in the order of :data:`_RUN_ONLY`: the stored runs keep the data, dates and settings they were run with."""
-    given = [name for name, value in zip(_RUN_ONLY, options, strict=True) if value is not None and value is not False]
-    if runs is None or not given:
-        return
-    hint = " (--period START:END compares a part of the stored runs)" if {"--start", "--end"} & set(given) else ""
-    verb = "has" if len(given) == 1 else "have"
-    raise UserError(
-        f"{' and '.join([', '.join(given[:-1]), given[-1]] if len(given) > 1 else given)} {verb} no effect with "
-        f"--runs: stored runs are compared as they were run{hint}"
-    )
 
 
 def _sorted_rows(rows: list[dict[str, Any]], sort: str | None, top: int | None) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from engine.rules import condition_mask
 from engine.signals import compute_signals, signal_lookback
 from engine.store.rundir import StoredRun, load_run
 
-__all__ = ["compare_job", "one_currency", "parse_period", "regime_series"]
+__all__ = ["compare_job", "one_currency", "parse_period", "refuse_run_options", "regime_series"]
 
 
 def parse_period(text: str | None) -> tuple[dt.date | None, dt.date | None] | None:
@@ -37,6 +37,23 @@ def parse_period(text: str | None) -> tuple[dt.date | None, dt.date | None] | No
         return (iso_date(left) if left else None, iso_date(right) if right else None)
     except ValueError:
         raise UserError(f"--period: expected START:END as YYYY-MM-DD:YYYY-MM-DD, got {text!r}") from None
+
+
+def refuse_run_options(runs: str | None, style: str, **options: object) -> None:
+    """Refuse with stored runs (``runs``) the ``options`` given (not None or False) that only running configs reads
+    (UserError): the stored runs keep the data, dates and settings they were run with.  ``style``: how the caller
+    spells an option, ``"--"`` (``--data-dir``, the command line) or ``"="`` (``data_dir=``, the Python API)."""
+    named = [name for name, value in options.items() if value is not None and value is not False]
+    if runs is None or not named:
+        return
+    given = [f"--{name.replace('_', '-')}" if style == "--" else f"{name}=" for name in named]
+    cut = "--period START:END" if style == "--" else "period="
+    hint = f" ({cut} compares a part of the stored runs)" if {"start", "end"} & set(named) else ""
+    verb = "has" if len(given) == 1 else "have"
+    raise UserError(
+        f"{' and '.join([', '.join(given[:-1]), given[-1]] if len(given) > 1 else given)} {verb} no effect with "
+        f"{'--runs' if style == '--' else 'runs='}: stored runs are compared as they were run{hint}"
+    )
 
 
 def compare_job(
