@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import shutil
 from pathlib import Path
@@ -223,6 +225,37 @@ def test_a_query_in_json_holds_every_type_duckdb_gives_and_refuses_repeated_name
     )
 
 
+def test_intervals_and_blobs_inside_lists_structs_and_maps_keep_their_shape_and_duckdbs_text(stored: api.Run) -> None:
+    """An INTERVAL or BLOB inside a list, struct or map is DuckDB's text in place: the list stays a list (it was the
+    whole list's text, ``"[1 day, 2 months]"``); the table and CSV show a list or struct as its JSON, with dates as
+    ISO text (they were Python's ``datetime.date(2020, 1, 2)``), and text as it is (``[b]x[/b]`` was rich's markup,
+    shown as a bold ``x``)."""
+    results = str(stored.run_dir.parents[1])
+    sql = (
+        "SELECT [INTERVAL 1 DAY, INTERVAL 14 MONTH] AS li, {'gap': INTERVAL 3 DAY, 'n': 2} AS s, "
+        "{'b': '\\xAA'::BLOB, 'l': [[INTERVAL 2 MONTH]]} AS deep, MAP {'k': INTERVAL 14 MONTH} AS m, "
+        "NULL::STRUCT(g INTERVAL) AS none, [DATE '2020-01-02'] AS days, '[b]x[/b] [red]r' AS markup"
+    )
+    (row,) = json.loads(_cli("runs", "query", sql, "--results-dir", results, "--format", "json"))
+    assert row == {
+        "li": ["1 day", "1 year 2 months"],
+        "s": {"gap": "3 days", "n": 2},
+        "deep": {"b": "\\xAA", "l": [["2 months"]]},
+        "m": {"k": "1 year 2 months"},
+        "none": None,
+        "days": ["2020-01-02"],
+        "markup": "[b]x[/b] [red]r",
+    }
+    csv_text = _cli("runs", "query", sql, "--results-dir", results, "--format", "csv")
+    (record,) = list(csv.DictReader(io.StringIO(csv_text)))
+    assert {k: json.loads(v) for k, v in record.items() if k not in ("none", "markup")} == {
+        k: v for k, v in row.items() if k not in ("none", "markup")
+    }
+    assert record["none"] == "" and record["markup"] == "[b]x[/b] [red]r"
+    table = _cli("runs", "query", "SELECT [DATE '2020-01-02'] AS days, '[b]x[/b]' AS markup", "--results-dir", results)
+    assert '["2020-01-02"]' in table and "[b]x[/b]" in table and "datetime" not in table
+
+
 def test_a_query_table_shows_control_characters_escaped(stored: api.Run) -> None:
     sql = "SELECT chr(27) || '[31mred' || chr(7) AS x, 'a' || chr(10) || 'b' AS y"
     out = _cli("runs", "query", sql, "--results-dir", str(stored.run_dir.parents[1]), columns=100)
@@ -327,3 +360,15 @@ def test_runs_list_and_show_format_numbers_like_the_run_table_in_100_columns(sto
     assert names != sorted(names)  # the config's order, not the alphabet's: us, hk, then 50/50
     rows = [line for line in shown.split("Turnover/yr", 1)[0].splitlines() if line.startswith("benchmark")]
     assert [next(n for n in names if n in " ".join(row.split())) for row in rows] == names, shown
+
+
+def test_runs_list_and_show_print_a_name_with_brackets_as_it_is(tmp_path: Path) -> None:
+    """A benchmark named ``hold [us] [b]x[/b]``: rich's markup would drop ``[us]`` and ``[b]``, ``[/b]``."""
+    text = (CONFIGS / "static_60_40.yaml").read_text(encoding="utf-8").replace("name: 50/50 monthly", "name: x")
+    assert "name: x" in text
+    config = tmp_path / "static_60_40.yaml"
+    config.write_text(text.replace("name: x", 'name: "hold [us] [b]x[/b]"'), encoding="utf-8")
+    results = tmp_path / "results"
+    (run,) = api.run(config, source="synthetic", start="2014-01-01", end="2014-12-31", results_dir=results, env={})
+    shown = _cli("runs", "show", run.run_dir.name, "--results-dir", str(results), columns=200)
+    assert "hold [us] [b]x[/b]" in shown

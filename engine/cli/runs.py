@@ -54,20 +54,31 @@ def _print_rows(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     """A query's rows as they come: a table when every column fits the window whole (a cell too long for it
     is folded, never cut), else one record per row, a line per column (:func:`_print_records`)."""
     from rich.table import Table
+    from rich.text import Text
 
     console = _console()
     columns = [printable(c) for c in columns]  # a control character shown escaped, never sent to the terminal
-    cells = [["" if v is None else printable(str(v)) for v in row] for row in rows]
+    cells = [[printable(_text_value(v)) for v in row] for row in rows]
     natural = _natural_widths(columns, cells)
     if sum(natural) + 3 * len(columns) + 1 > console.width and len(columns) > 1:
         _print_records(columns, cells, console.width)
         return
     table = Table()
     for c in columns:
-        table.add_column(c, overflow="fold")
+        table.add_column(Text(c), overflow="fold")
     for row in cells:
-        table.add_row(*row)
+        table.add_row(*map(Text, row))  # as stored: "[b]x[/b]" is text, not rich's markup
     console.print(table)
+
+
+def _text_value(value: Any) -> str:
+    """A query's value as the table and CSV show it: its text, a list or struct as its JSON (:func:`_json_value`:
+    dates as ISO text, not Python's repr); NULL as nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(_json_value(value), ensure_ascii=False)
+    return str(value)
 
 
 def _json_value(value: Any) -> Any:
@@ -150,6 +161,7 @@ def _metric_table(
     """The table of :func:`_print_metrics`: the fixed columns at ``widths`` (the others at their own)."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from engine.metrics.specs import spec
 
@@ -164,7 +176,7 @@ def _metric_table(
     for name in metrics:
         table.add_column(spec(name).label, justify="right", no_wrap=True)
     for t in texts:
-        table.add_row(*t)
+        table.add_row(*map(Text, t))  # names as given: "[us]" is text, not rich's markup
     return table
 
 
@@ -352,7 +364,7 @@ def runs_query(
     elif format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(cols)
-        writer.writerows(rows)
+        writer.writerows([_text_value(v) for v in r] for r in rows)
     else:
         from engine.store.rundir import dumps_json
 

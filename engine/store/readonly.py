@@ -104,8 +104,41 @@ def seal(con: Any, leave_out: Collection[str] = ()) -> None:
 
 
 #: DuckDB types whose Python value loses what their text says: an INTERVAL of months becomes days (14 months,
-#: 420 days), a BLOB Python's bytes repr; a column holding one (in a list or struct too) is read as DuckDB's text.
-_AS_TEXT = ("INTERVAL", "BLOB")
+#: 420 days), a BLOB Python's bytes repr; such a value is read as DuckDB's text, in a list, struct or map too
+#: (:func:`_text_leaves`).
+_AS_TEXT = ("interval", "blob")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _text_leaves(sql: str, kind: Any, depth: int = 0) -> str | None:
+    """``sql``, an expression of DuckDB type ``kind``, with each INTERVAL and BLOB in it as DuckDB's text and the
+    lists, structs and maps around them kept (so JSON shows them value by value); None when it holds neither.
+    Any other type that holds one (a fixed-size array, a union) becomes its text as a whole."""
+    if kind.id in _AS_TEXT:
+        return f"CAST({sql} AS VARCHAR)"
+    v = f"v{depth}"
+    if kind.id == "list":
+        inner = _text_leaves(v, kind.children[0][1], depth + 1)
+        return None if inner is None else f"list_transform({sql}, lambda {v}: {inner})"
+    if kind.id == "struct":
+        parts = [(name, f"struct_extract({sql}, {_literal(name)})", t) for name, t in kind.children]
+        shown = [(name, _text_leaves(field, t, depth), field) for name, field, t in parts]
+        if all(text is None for _, text, _ in shown):
+            return None
+        packed = ", ".join(f'"{name.replace(chr(34), chr(34) * 2)}" := {text or field}' for name, text, field in shown)
+        return f"CASE WHEN {sql} IS NULL THEN NULL ELSE struct_pack({packed}) END"
+    if kind.id == "map":
+        key, value = (_text_leaves(f"{v}.{part}", t, depth + 1) for part, t in kind.children)
+        if key is None and value is None:
+            return None
+        entry = f"{{'key': {key or v + '.key'}, 'value': {value or v + '.value'}}}"
+        return f"map_from_entries(list_transform(map_entries({sql}), lambda {v}: {entry}))"
+    if any(t.upper() in str(kind) for t in _AS_TEXT):
+        return f"CAST({sql} AS VARCHAR)"
+    return None
 
 
 def _without_final_semicolon(sql: str) -> str:
@@ -128,10 +161,10 @@ def read(con: Any, sql: str, params: list[Any] | None, *, file: str) -> tuple[li
         if cur.description is None:
             return [], []
         columns = [d[0] for d in cur.description]
-        lossy = [i for i, d in enumerate(cur.description) if any(t in str(d[1]) for t in _AS_TEXT)]
-        if lossy:  # Python's values would lose what DuckDB's text keeps: the same query, those columns as text
-            names = [f"c{i}" for i in range(len(cur.description))]
-            shown = ", ".join(f"CAST({c} AS VARCHAR)" if i in lossy else c for i, c in enumerate(names))
+        names = [f"c{i}" for i in range(len(cur.description))]
+        texts = [_text_leaves(c, d[1]) for c, d in zip(names, cur.description, strict=True)]
+        if any(texts):  # Python's values would lose what DuckDB's text keeps: the same query, those values as text
+            shown = ", ".join(text or c for c, text in zip(names, texts, strict=True))
             statement = _without_final_semicolon(sql)
             cur = con.execute(f"SELECT {shown} FROM ({statement}\n) AS q({', '.join(names)})", params or [])
         rows = cur.fetchmany(MAX_QUERY_ROWS + 1)
