@@ -272,6 +272,20 @@ def test_a_plugin_signal_that_raises_is_refused_with_one_line(install: Install, 
     assert "signals.sig: signal raiser (package seesaw-raiser) fails on the config's data: ValueError: boom" in line
 
 
+@pytest.mark.parametrize("command", ["run", "today", "sweep", "walkforward"])
+def test_every_command_computing_the_signal_names_the_config_file(
+    install: Install, tmp_path: Path, command: str
+) -> None:
+    """The one line names the file and the YAML path, whichever command computes the signal."""
+    install("seesaw-raiser", "seesaw_raiser", RAISES)
+    path = Path(_config(tmp_path, "raiser"))
+    path.write_text(path.read_text(encoding="utf-8") + "sweep: {signals.sig.window: [10, 20]}\n", encoding="utf-8")
+    extra = {"today": ["--now", "2016-12-31"], "walkforward": ["--train", "1y", "--test", "6m"]}.get(command, [])
+    results = ["--results-dir", str(tmp_path / "results")] if command != "today" else []
+    line = _one_error_line(invoke(command, str(path), "--source", "synthetic", *extra, *results))
+    assert f"{path}: signals.sig: signal raiser (package seesaw-raiser) fails on the config's data" in line
+
+
 def test_a_plugin_that_fails_to_import_names_its_entry_point(install: Install, tmp_path: Path) -> None:
     install("seesaw-broken", "seesaw_broken", "import seesaw_no_such_module\n")
     line = _one_error_line(invoke("signals"))

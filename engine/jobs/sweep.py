@@ -1,18 +1,17 @@
-"""``seesaw sweep``: run a config's grid in chunks, keep every finished chunk, store the sweep.
+"""``seesaw sweep``: run a config's grid in chunks, keep every finished chunk, store the sweep (the I/O; the pure
+evaluation is :mod:`engine.sweep`).  A sweep is written like a run:
 
-I/O lives here (the pure evaluation is :mod:`engine.sweep`).  A sweep is written like a run:
+* while it runs, in ``RESULTS/<config>/sweeps/.partial-<sweep-id>/``: ``meta.json`` (the grid, the chunking) and
+  one ``chunk-NNNNN.parquet`` + ``chunk-NNNNN.npz`` per finished chunk, each written to a temporary name and
+  renamed, so a chunk file is complete or absent.  Ctrl-C (or a kill) keeps the finished chunks; ``--resume``
+  evaluates only the missing ones.
+* when every chunk is done: ``combos.parquet`` (every combination: its values and metrics), ``blocks.npz``
+  (per-block sums of daily excess returns, for the overfitting statistics), ``config.yaml`` and ``sweep.json``
+  (manifest and the overfitting statistics) are written and the directory is renamed to
+  ``RESULTS/<config>/sweeps/<sweep-id>/``, then indexed in the catalog.
 
-* while it runs, in ``RESULTS/<config>/sweeps/.partial-<sweep-id>/``: ``meta.json`` (the grid,
-  the chunking) and one ``chunk-NNNNN.parquet`` + ``chunk-NNNNN.npz`` per finished chunk, each
-  written to a temporary name and renamed, so a chunk file is complete or absent.  Ctrl-C (or
-  a kill) keeps the finished chunks; ``--resume`` evaluates only the missing ones.
-* when every chunk is done: ``combos.parquet`` (every combination: its values and metrics),
-  ``blocks.npz`` (per-block sums of daily excess returns, for the overfitting statistics),
-  ``config.yaml`` and ``sweep.json`` (manifest and the overfitting statistics) are written and the
-  directory is renamed to ``RESULTS/<config>/sweeps/<sweep-id>/``, then indexed in the catalog.
-
-The sweep id hashes the resolved config (sweep block included), the data fingerprint and
-Seesaw's code, so a changed config, data or code is a new sweep; an unchanged one is reused.
+The sweep id hashes the resolved config (sweep block included), the data fingerprint and Seesaw's code, so a
+changed config, data or code is a new sweep; an unchanged one is reused.
 """
 
 from __future__ import annotations
@@ -75,6 +74,7 @@ from engine.sweep import (
     sweep_warmup,
 )
 from engine.sweep_setting import warmup_notes
+from strategies.errors import SignalError
 
 __all__ = [
     "FUSED",
@@ -133,15 +133,13 @@ def sweep_job(
     say: Callable[[str], None] | None = None,
     stage: Callable[[str, Path], None] | None = None,
 ) -> SweepOutcome:
-    """Run (or reuse, or resume) the sweep of the config at ``path``; see the module docstring.
-
-    ``resolve`` applies the command line to the config; ``load`` loads its panel with a given
-    warm-up; ``record`` indexes a finished sweep directory in the catalog; ``say`` is told, before any
-    chunk is computed, what the user should know of stopped sweeps (:func:`engine.store.sweeps.stopped_lines`);
-    ``stage``, with the sweep's directory, ``computing`` once chunks are kept (just before the first, or those a
-    resumed sweep kept) and ``stored`` once it is in place, or reused (what Ctrl-C says depends on it).  While this
-    process computes the sweep it holds it (:func:`engine.store.sweeps.held`): a second command of the same sweep
-    is refused in one line instead of taking its chunks for a stopped sweep's."""
+    """Run (or reuse, or resume) the sweep of the config at ``path`` (module docstring).  ``resolve`` applies the
+    command line to the config; ``load`` loads its panel with a given warm-up; ``record`` indexes a finished sweep
+    directory in the catalog; ``say`` is told, before any chunk is computed, what the user should know of stopped
+    sweeps (:func:`engine.store.sweeps.stopped_lines`); ``stage``, with the sweep's directory, ``computing`` once
+    chunks are kept (before the first, or those a resumed sweep kept) and ``stored`` once in place, or reused
+    (what Ctrl-C says depends on it).  While computing it, this process holds the sweep
+    (:func:`engine.store.sweeps.held`): a second command of it is refused in one line."""
     cfg, g, loaded = load_sweep_config(path, resolve, load, max_combos=options.max_combos)
     sid = sweep_id(cfg, loaded.loaded_key, code_fingerprint(), options.simulator)  # the rows it reads, warm-up too
     parent = results_dir.resolve() / cfg.name / "sweeps"  # printed and stored as one path, as runs are
@@ -481,10 +479,13 @@ def run_sweep(
             check(cfg)
         return resolve_data(cfg, opts, env)
 
-    outcome = sweep_job(
-        path, resolve, load, results_dir=opts.results_dir, options=sopts, engine=opts.engine, now=now,
-        force=opts.force, progress=progress, record=catalog.record_sweep, say=say, stage=stage,
-    )  # fmt: skip
+    try:
+        outcome = sweep_job(
+            path, resolve, load, results_dir=opts.results_dir, options=sopts, engine=opts.engine, now=now,
+            force=opts.force, progress=progress, record=catalog.record_sweep, say=say, stage=stage,
+        )  # fmt: skip
+    except SignalError as err:  # a signal from another package breaking its contract, in any chunk
+        raise err.located(file=str(path)) from None
     noted = tuple(dict.fromkeys(n for p in providers.values() for n in getattr(p, "notes", [])))  # each once
     return dataclasses.replace(outcome, data_notes=noted)
 

@@ -23,6 +23,7 @@ from engine.data.panel import LoadedPanel
 from engine.errors import UserError
 from engine.jobs.common import RunOptions, configs_with_data
 from engine.today import Today, today
+from strategies.errors import SignalError
 
 __all__ = ["SeriesState", "TodayReport", "parse_now", "today_configs", "today_json"]
 
@@ -92,7 +93,10 @@ def today_configs(
     """Validate every config first, then load its data and report its state at the clock ``now``."""
     out = []
     for file, cfg, provider, loaded in configs_with_data(paths, opts, env):
-        found = today(cfg, loaded)
+        try:
+            found = today(cfg, loaded)
+        except SignalError as err:  # a signal from another package breaking its contract
+            raise err.located(file=str(file)) from None
         data = _series_states(cfg, loaded, provider, now)
         out.append(
             TodayReport(

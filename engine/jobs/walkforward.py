@@ -55,6 +55,7 @@ from engine.sweep import (
     window_metrics,
 )
 from engine.walkforward import Fold, duration_text, folds, parse_duration, select, stitched_columns, tied_with_best
+from strategies.errors import SignalError
 
 __all__ = [
     "StoredWalkForward",
@@ -270,7 +271,10 @@ def walkforward_job(
     )
     found = None if opts.force else catalog.find([key], data="loaded_key")[0]
     if found is None:
-        wf = run_planned(plan, engine=opts.engine, chunk_size=chunk_size, evaluate=evaluate)
+        try:
+            wf = run_planned(plan, engine=opts.engine, chunk_size=chunk_size, evaluate=evaluate)
+        except SignalError as err:  # a signal from another package breaking its contract
+            raise err.located(file=str(config)) from None
         # an identical walk-forward started meanwhile may have stored its run: look again under the write lock
         with writing(opts.results_dir, [cfg.name]):
             found = None if opts.force else catalog.find([key], data="loaded_key")[0]
