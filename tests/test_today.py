@@ -219,6 +219,24 @@ def test_a_clock_before_the_decision_date_is_warned_of() -> None:
         assert invoke(*args, "--end", clock).exit_code == 2
 
 
+def test_a_clock_before_a_close_the_decision_read_is_warned_of() -> None:
+    """At noon UTC on a Wednesday Hong Kong has closed (08:00 UTC) and New York has not (21:00 UTC in winter): a
+    decision as of that day read a New York close the clock has not reached; after 21:00 nothing is said."""
+    args = (str(CONFIGS / "corr_breakdown.yaml"), "--source", "synthetic", "--start", "2020-01-01")
+    (row,) = today_json(*args, "--end", "2021-03-03", "--now", "2021-03-03T12:00")
+    assert row["as_of"] == "2021-03-03"
+    [said] = [w for w in row["warnings"] if "after the clock" in w]
+    assert said == (
+        "decided as of 2021-03-03, with closes after the clock (2021-03-03 12:00 UTC: ^GSPC 2021-03-03): --now only "
+        "judges whether the data is stale; to see what the config said on 2021-03-02, pass --end 2021-03-02"
+    )
+    (later,) = today_json(*args, "--end", "2021-03-03", "--now", "2021-03-03T21:30")
+    assert not any("after the clock" in w for w in later["warnings"])
+    (early,) = today_json(*args, "--end", "2021-03-03", "--now", "2021-03-03T07:00")  # neither market has closed
+    [said] = [w for w in early["warnings"] if "after the clock" in w]
+    assert "(2021-03-03 07:00 UTC: ^GSPC 2021-03-03, ^HSI 2021-03-03)" in said
+
+
 @pytest.mark.parametrize(
     "args",
     [

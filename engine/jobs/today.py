@@ -107,7 +107,7 @@ def today_configs(
                 now=now,
                 data=data,
                 warnings=_warnings(found, data, loaded, cfg)
-                + _clock_warning(found, now, loaded.panel.dates[loaded.start].date()),
+                + _clock_warning(found, data, now, loaded.panel.dates[loaded.start].date()),
                 execution=_execution(cfg),
             )
         )
@@ -149,20 +149,30 @@ def _series_states(
     return tuple(out)
 
 
-def _clock_warning(found: Today, now: dt.datetime, first: dt.date) -> tuple[str, ...]:
-    """A clock (``--now``) before the decision date: it judges staleness only, it does not cut the data; before
+def _clock_warning(found: Today, data: tuple[SeriesState, ...], now: dt.datetime, first: dt.date) -> tuple[str, ...]:
+    """A clock (``--now``) before the decision date, or before a market's close the decision read (New York's
+    close of the decision date, at noon UTC that day): it judges staleness only, it does not cut the data; before
     ``first``, its first simulated date (after the signals' warm-up), the config said nothing on that day."""
     day = now.astimezone(dt.UTC).date()
-    if found.as_of <= day:
+    ahead = [  # a market's close the decision read that, by the clock, has not happened yet
+        s
+        for s in data
+        if s.market != "fx" and s.last_date and s.last_session and min(s.last_date, found.as_of) > s.last_session
+    ]
+    if found.as_of > day:
+        why, known = f"after the clock ({day})", day
+    elif ahead:
+        closes = ", ".join(f"{s.symbol} {min(s.last_date, found.as_of)}" for s in ahead if s.last_date)
+        why = f"with closes after the clock ({now.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC: {closes})"
+        known = min(s.last_session for s in ahead if s.last_session)
+    else:
         return ()
     then = (
-        f"to see what the config said on {day}, pass --end {day}"
-        if day > first  # --end must come after the start
-        else f"no --end shows {day}: the config's first simulated date is {first}"
+        f"to see what the config said on {known}, pass --end {known}"
+        if known > first  # --end must come after the start
+        else f"no --end shows {known}: the config's first simulated date is {first}"
     )
-    return (
-        f"decided as of {found.as_of}, after the clock ({day}): --now only judges whether the data is stale; {then}",
-    )
+    return (f"decided as of {found.as_of}, {why}: --now only judges whether the data is stale; {then}",)
 
 
 def _warnings(found: Today, data: tuple[SeriesState, ...], loaded: LoadedPanel, cfg: StrategyConfig) -> tuple[str, ...]:
