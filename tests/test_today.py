@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 import warnings
 from pathlib import Path
 
@@ -437,3 +438,22 @@ def test_a_change_already_ordered_or_left_to_a_band_is_said_as_it_is(data_dir: P
         "No order is decided on 2024-06-17 (rebalance: band 0.02, every monthly): next is what the rules give that "
         "day; an order is decided when a weight drifts more than 0.02 from its target, or on 2024-06-28"
     ) in said
+
+
+def test_the_datas_repairs_are_noted_as_run_notes_them(configs: dict[str, Path], tmp_path: Path) -> None:
+    """Hong Kong sessions with no price, the latest inside the signal's window: the notes name the first ones and the
+    latest (the one a reader of today needs); the note of a run cut short is left to its warning."""
+    missing = ["2023-11-06", "2023-11-07", "2023-12-05", "2024-02-08"]
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURES, data)
+    hk = data / "TESTHK.csv"
+    lines = hk.read_text(encoding="utf-8").splitlines(keepends=True)
+    hk.write_text("".join(line for line in lines if line[:10] not in missing), encoding="utf-8")
+    (row,) = today_json(str(configs["holiday"]), "--data-dir", str(data), "--now", CLOCK)
+    said = "^TESTHK: 4 sessions of the hk exchange calendar have no price (2023-11-06, 2023-11-07, …, 2024-02-08)"
+    assert any(n.startswith(said) for n in row["notes"]), row["notes"]
+    assert not any(n.startswith("the run ends on") for n in row["notes"])
+    table = invoke(str(configs["holiday"]), "--data-dir", str(data), "--now", CLOCK, env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and f"note: {said}" in table.stdout
+    (clean,) = today_json(str(configs["holiday"]), "--data-dir", str(FIXTURES), "--now", CLOCK)
+    assert clean["notes"] == []

@@ -228,4 +228,4 @@ def _data(row: dict[str, Any]) -> Table:
 
 
 def _warnings(row: dict[str, Any]) -> list[Text]:
-    return [Text(f"warning: {w}") for w in row["warnings"]]
+    return [Text(f"warning: {w}") for w in row["warnings"]] + [Text(f"note: {n}") for n in row["notes"]]

@@ -26,7 +26,10 @@ from engine.data.loading import Extra, fetch_series, load_assets, load_rates
 from engine.errors import DataError, UserError
 from strategies.registry import SignalInputs
 
-__all__ = ["LoadedPanel", "PricePanel", "build_panel", "load_for_config", "load_panel"]
+__all__ = ["RUN_ENDS", "LoadedPanel", "PricePanel", "build_panel", "load_for_config", "load_panel"]
+
+#: How the note of a run cut short by a series that ends early begins (``seesaw today`` warns of it instead).
+RUN_ENDS = "the run ends on"
 
 
 @dataclass(frozen=True)
@@ -337,8 +340,7 @@ def _cut_to_common_end(
     ]
     if ends_early:
         notes.append(
-            f"the run ends on {last_common.date()}, the last date every series has data "
-            f"(later: {', '.join(ends_early)})"
+            f"{RUN_ENDS} {last_common.date()}, the last date every series has data (later: {', '.join(ends_early)})"
         )
     return {a: s[s.index <= last_common] for a, s in series.items()}, notes
 

@@ -100,8 +100,10 @@ _FRACTION_MEDIAN = 0.3
 
 
 def _first_dates(index: pd.Index, k: int = 3) -> str:
-    shown = ", ".join(str(pd.Timestamp(d).date()) for d in index[:k])
-    return shown + (", …" if len(index) > k else "")
+    """Up to ``k`` of the dates in ``index``: the first ones and, when there are more, ``…`` and the last (the
+    most recent is often the one a reader needs: inside today's signal windows, say)."""
+    days = [str(pd.Timestamp(d).date()) for d in index]
+    return ", ".join(days if len(days) <= k else [*days[: k - 1], "…", days[-1]])
 
 
 def clean_prices(

@@ -35,7 +35,7 @@ def audit_configs(
 ) -> list[AuditReport]:
     """Validate every config first, then load its data and audit it."""
     out = []
-    for file, cfg, _, loaded in configs_with_data(paths, opts, env):
+    for file, cfg, _, loaded, _notes in configs_with_data(paths, opts, env):
         try:
             found = audit(cfg, loaded, cuts=cuts)
             out.append(AuditReport(str(file), found, loaded.panel.synthetic, asked=cuts))

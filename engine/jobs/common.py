@@ -108,15 +108,19 @@ def resolved_configs(
 
 def configs_with_data(
     paths: Sequence[str | Path], opts: RunOptions, env: Mapping[str, str]
-) -> Iterator[tuple[Path, StrategyConfig, Provider, LoadedPanel]]:
-    """Every config validated and resolved first, then each with its data, loaded as ``run`` loads it."""
+) -> Iterator[tuple[Path, StrategyConfig, Provider, LoadedPanel, list[str]]]:
+    """Every config validated and resolved first, then each with its data, loaded as ``run`` loads it, and the
+    notes of that load: the panel's and its provider's (what the data's checks repaired or left out), each once."""
     from engine.data.panel import load_for_config
     from engine.pipeline import required_warmup
 
     providers: dict = {}
     for file, cfg in resolved_configs(paths, opts, env):
         provider = data_provider(cfg, opts, env, providers)
-        yield file, cfg, provider, load_for_config(provider, cfg, warmup_rows=required_warmup(cfg), file=file)
+        before = len(getattr(provider, "notes", []))
+        loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg), file=file)
+        said = getattr(provider, "notes", [])[before:]
+        yield file, cfg, provider, loaded, list(dict.fromkeys([*loaded.panel.notes, *said]))
 
 
 def resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:

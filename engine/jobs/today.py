@@ -19,7 +19,7 @@ from engine.calendar import CALENDAR_FIRST, last_known_session, session_status
 from engine.config import StrategyConfig
 from engine.config.values import iso_date
 from engine.data.base import Provider
-from engine.data.panel import LoadedPanel
+from engine.data.panel import RUN_ENDS, LoadedPanel
 from engine.errors import UserError
 from engine.jobs.common import RunOptions, configs_with_data
 from engine.today import Today, today
@@ -57,6 +57,7 @@ class TodayReport:
     data: tuple[SeriesState, ...]
     warnings: tuple[str, ...]
     execution: dict[str, Any]
+    notes: tuple[str, ...] = ()  # what the data's checks repaired or left out, as run notes it
 
 
 #: ``--now`` as a date and time: ``YYYY-MM-DDTHH:MM`` (or a space for the T), seconds and fractions optional, then
@@ -92,7 +93,7 @@ def today_configs(
 ) -> list[TodayReport]:
     """Validate every config first, then load its data and report its state at the clock ``now``."""
     out = []
-    for file, cfg, provider, loaded in configs_with_data(paths, opts, env):
+    for file, cfg, provider, loaded, notes in configs_with_data(paths, opts, env):
         try:
             found = today(cfg, loaded)
         except SignalError as err:  # a signal from another package breaking its contract
@@ -109,6 +110,7 @@ def today_configs(
                 warnings=_warnings(found, data, loaded, cfg)
                 + _clock_warning(found, data, now, loaded.panel.dates[loaded.start].date()),
                 execution=_execution(cfg),
+                notes=tuple(n for n in notes if not n.startswith(RUN_ENDS)),  # a warning says it
             )
         )
     return out
@@ -249,4 +251,5 @@ def _row(r: TodayReport) -> dict[str, Any]:
         "data": [{**asdict(s), **{k: _day(getattr(s, k)) for k in ("last_date", "last_session", "session_today")}}
                  for s in r.data],
         "warnings": list(r.warnings),
+        "notes": list(r.notes),
     }  # fmt: skip
