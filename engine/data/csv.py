@@ -3,7 +3,8 @@
 Files are named after the ticker (:func:`engine.data.base.symbol_to_filename`:
 ``^GSPC`` -> ``GSPC.csv``) with the header ``Date,Open,High,Low,Close,Adj Close,Volume``.
 An empty field is a missing value (NaN), never zero.  Extra columns are
-ignored; a missing standard column becomes all-NaN and is recorded in
+ignored (but a header naming a misspelt standard column, ``Klose`` for a missing
+``Close``, is refused); a missing standard column becomes all-NaN and is recorded in
 :attr:`CsvProvider.notes`, so a file with only ``Adj Close`` loads and the
 choice of price column is made, and checked, later.
 
@@ -217,13 +218,7 @@ def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFra
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         what = "the file is empty" if not text.strip() else f"cannot read CSV: {exc}".splitlines()[0]
         raise DataError(what, file=str(path), expected=f"header Date,{','.join(RAW_COLUMNS)}") from None
-    padded = [c for c in map(str, raw.columns) if c != c.strip() and c.strip() in ("Date", *RAW_COLUMNS)]
-    if padded:  # read as another column, 'Close ' would leave Close empty and its error point elsewhere
-        raise DataError(
-            f"the header names {padded[0]!r}, with a space around {padded[0].strip()!r}",
-            file=str(path),
-            expected=f"column names without spaces: Date,{','.join(RAW_COLUMNS)}",
-        )
+    _check_column_names(list(map(str, raw.columns)), path)
     if "Date" not in raw.columns:
         raise DataError(
             "no 'Date' column",
@@ -290,6 +285,40 @@ def _check_field_counts(text: str, path: Path) -> None:
             file=str(path),
             expected="every row with the header's fields (an empty field for a missing value)",
         )
+
+
+def _check_column_names(columns: list[str], path: Path) -> None:
+    """A DataError for a standard column named with a space around it, or misspelt (:func:`_misspelt`): read as
+    another column, ``Close `` or ``Klose`` would leave Close empty and its error point elsewhere."""
+    padded = [c for c in columns if c != c.strip() and c.strip() in ("Date", *RAW_COLUMNS)]
+    if padded:
+        raise DataError(
+            f"the header names {padded[0]!r}, with a space around {padded[0].strip()!r}",
+            file=str(path),
+            expected=f"column names without spaces: Date,{','.join(RAW_COLUMNS)}",
+        )
+    for got, meant in _misspelt(columns):
+        raise DataError(
+            f"the header names {got!r} but no {meant!r} column: a misspelt {meant!r}?",
+            file=str(path),
+            expected=f"header Date,{','.join(RAW_COLUMNS)}",
+        )
+
+
+def _misspelt(columns: list[str]) -> list[tuple[str, str]]:
+    """(column, standard name) for each column the header names that is not a standard one but is nearly one the
+    header lacks (the same letters in another case, or a similarity ratio of 0.8 or more: ``Klose``, ``AdjClose``):
+    read as an extra column, it would leave the standard one empty and the error point elsewhere."""
+    import difflib
+
+    missing = [c for c in ("Date", *RAW_COLUMNS) if c not in columns]
+    extra = [c for c in columns if c not in ("Date", *RAW_COLUMNS)]
+    return [
+        (got, meant)
+        for meant in missing
+        for got in extra
+        if got.lower() == meant.lower() or difflib.SequenceMatcher(None, got, meant).ratio() >= 0.8
+    ]
 
 
 def _check_header(text: str, path: Path) -> None:

@@ -124,7 +124,8 @@ def clean_prices(
         other = "adj_close" if price == "close" else "close"
         has_other = len(frame) and frame[PRICE_COLUMNS[other]].notna().any()
         where = f"assets.{asset}.price" if asset else "data.price"
-        hint = f"; this data has only {PRICE_COLUMNS[other]!r}: set {where}: {other}" if has_other else ""
+        kind = " (a total-return price: dividends reinvested)" if other == "adj_close" else ""
+        hint = f"; this data has only {PRICE_COLUMNS[other]!r}: set {where}: {other}{kind}" if has_other else ""
         raise DataError(
             f"{symbol}: no {column!r} values{hint}",
             expected=f"a {column!r} column with prices",
