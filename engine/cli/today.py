@@ -175,13 +175,21 @@ def _signals(row: dict[str, Any]) -> Table | Text:
             if c["distance"] is None:
                 distance, flip = (c["reason"] or "–"), ""
             else:
-                rel = "" if c["relative"] is None else f" ({c['relative']:+.0%})"
+                rel = "" if c["relative"] is None else f" ({_relative(c['relative'])})"
                 distance = f"{c['distance']:+.4g}{rel}"
                 flip = "–" if c["rule_if_flipped"] is None else f"rule {c['rule_if_flipped']}"
                 if c["rule_if_flipped"] == row["rule"]["index"]:
                     flip = "no change"
             table.add_row(*cells, where, c["text"], "yes" if c["holds"] else "no", _num(c["threshold"]), distance, flip)
     return table
+
+
+def _relative(x: float) -> str:
+    """A distance as a share of the value: whole percent, or two significant digits below 1% (``+0.15%``), so a
+    distance that is not zero never shows as ``+0%``."""
+    if abs(x) >= 0.01 or x == 0:
+        return f"{x:+.0%}"
+    return f"{x * 100:+.2g}%" if abs(x) >= 1e-4 else f"{'+' if x > 0 else '-'}<0.01%"
 
 
 def _switch(row: dict[str, Any]) -> list[Text]:

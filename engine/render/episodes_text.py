@@ -17,7 +17,7 @@ from engine.render.fit import MIN_NAME, shorten_names
 if TYPE_CHECKING:
     from engine.episode_report import EpisodeReport
 
-__all__ = ["CSV_FIELDS", "episodes_csv", "episodes_lines"]
+__all__ = ["CSV_FIELDS", "episodes_csv", "episodes_lines", "percentile_text"]
 
 #: Columns of ``--format csv``: one row per episode and series, the horizons last.
 CSV_FIELDS = (
@@ -30,6 +30,11 @@ CSV_FIELDS = (
 
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:+z.1%}"
+
+
+def percentile_text(p: float) -> str:
+    """A percentile to one decimal, or two significant digits below 0.1 (a record's, 100/n, never shows as 0.0)."""
+    return f"{p:.1f}" if p >= 0.1 or p == 0 else f"{p:.2g}"
 
 
 def _num(x: float | None) -> str:
@@ -57,7 +62,7 @@ def _episode_table(r: EpisodeReport) -> Table:
             value,
             boot,
             str(e["rank"]),
-            f"{e['percentile']:.1f}",
+            percentile_text(e["percentile"]),
             e["most_extreme_since"] or "ever",
             str(e["observations"]),
             "–" if same is None or same["share"] is None else f"{same['share']:.0%}",

@@ -24,6 +24,7 @@ from plotly.subplots import make_subplots
 
 from engine.episode_report import EpisodeReport
 from engine.episode_study import HORIZONS
+from engine.render.episodes_text import percentile_text
 from engine.render.html import charts
 from engine.render.html.files import report_target, write_report
 from engine.render.html.page import (
@@ -109,7 +110,8 @@ def _peaks(episodes: Sequence[Mapping[str, Any]], name: str) -> go.Scatter:
     high = np.array([_nan(e["ci_high"]) for e in episodes], dtype=float)
     hover = [
         f"{e['date']}: {e['value']:.3f} [{_num(e['ci_low'], 2)}, {_num(e['ci_high'], 2)}]<br>rank {e['rank']}, "
-        f"percentile {e['percentile']:.1f}, most extreme since {e['most_extreme_since'] or 'ever (a record)'}"
+        f"percentile {percentile_text(e['percentile'])}, "
+        f"most extreme since {e['most_extreme_since'] or 'ever (a record)'}"
         for e in episodes
     ]
     return go.Scatter(
@@ -278,7 +280,9 @@ def _bands(e: Mapping[str, Any]) -> list[go.Scatter]:
 
 def _episode_title(r: EpisodeReport, e: Mapping[str, Any]) -> str:
     since = e["most_extreme_since"]
-    lead = f"{e['date']}: {r.signal} {e['value']:.3f}, rank {e['rank']}, percentile {e['percentile']:.1f}, "
+    lead = (
+        f"{e['date']}: {r.signal} {e['value']:.3f}, rank {e['rank']}, percentile {percentile_text(e['percentile'])}, "
+    )
     lead += f"most extreme since {since}" if since else "a record"
     bands = [
         f"{name} [{e[low]:.2f}, {e[high]:.2f}]"
