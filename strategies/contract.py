@@ -71,7 +71,11 @@ def call_signal(sdef: SignalDef, x: SignalInputs, params: Mapping[str, Any], why
     try:
         raw = sdef.func(x, **params)
     except Exception as exc:  # the package's code failed on inputs a signal must accept
-        _fail(sdef, f"fails {why}: {type(exc).__name__}: {' '.join(str(exc).split())}", type(exc).__name__)
+        said = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+        if isinstance(exc, ValueError) and "read-only" in str(exc):  # numpy refused a write into an input array
+            _fail(sdef, f"modifies its input arrays (prices, traded flags or signals), which are read-only ({said})",
+                  "input modified")  # fmt: skip
+        _fail(sdef, f"fails {why}: {said}", type(exc).__name__)
     return _values(sdef, raw, len(x.dates))
 
 
