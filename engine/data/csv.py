@@ -3,7 +3,7 @@
 Files are named after the ticker (:func:`engine.data.base.symbol_to_filename`:
 ``^GSPC`` -> ``GSPC.csv``) with the header ``Date,Open,High,Low,Close,Adj Close,Volume``.
 An empty field is a missing value (NaN), never zero.  Extra columns are
-ignored (but a header naming a misspelt standard column, ``Klose`` for a missing
+ignored (but a header naming a misspelt ``Date`` or ``Close``, ``Klose`` with no
 ``Close``, is refused); a missing standard column becomes all-NaN and is recorded in
 :attr:`CsvProvider.notes`, so a file with only ``Adj Close`` loads and the
 choice of price column is made, and checked, later.
@@ -306,12 +306,13 @@ def _check_column_names(columns: list[str], path: Path) -> None:
 
 
 def _misspelt(columns: list[str]) -> list[tuple[str, str]]:
-    """(column, standard name) for each column the header names that is not a standard one but is nearly one the
-    header lacks (the same letters in another case, or a similarity ratio of 0.8 or more: ``Klose``, ``AdjClose``):
-    read as an extra column, it would leave the standard one empty and the error point elsewhere."""
+    """(column, standard name) for a header without ``Date`` or ``Close`` that names a column nearly like it (the
+    same letters in another case, or a similarity ratio of 0.8 or more: ``Klose``, ``close``, ``Dte``): read as
+    an extra column, it would leave the dates or the default price empty and the error point elsewhere.  Only
+    those two: a file may lack ``Adj Close`` and carry columns like it (Quandl's ``Adj. Close``, ``Unadj Close``)."""
     import difflib
 
-    missing = [c for c in ("Date", *RAW_COLUMNS) if c not in columns]
+    missing = [c for c in ("Date", "Close") if c not in columns]
     extra = [c for c in columns if c not in ("Date", *RAW_COLUMNS)]
     return [
         (got, meant)
