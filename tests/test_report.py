@@ -958,3 +958,15 @@ def test_a_run_directory_as_a_command_prints_it_names_the_run(
     refused = invoke("report", str(foreign.parent), "--format", "text", "--results-dir", str(report_results))
     assert refused.exit_code == 2 and len(refused.stderr.splitlines()) == 1
     assert f"run directory '{foreign.parent}' is not in this store: give the --results-dir" in refused.stderr
+    monkeypatch.chdir(run_dir)  # the directory itself, as "."
+    here = invoke("report", ".", "--format", "text", "--results-dir", str(report_results))
+    assert here.exit_code == 0 and here.stdout == by_id.stdout, here.stderr
+    not_a_run = invoke("report", str(run_dir.parent), "--format", "text", "--results-dir", str(report_results))
+    assert not_a_run.exit_code == 2
+    assert f"'{run_dir.parent}' is a directory but not a run directory (it has no run.json)" in not_a_run.stderr
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / run_dir.name).mkdir()  # a directory named like the id, not a run: the id is still an id
+    again = invoke("report", run_dir.name, "--format", "text", "--results-dir", str(report_results))
+    assert again.exit_code == 0 and again.stdout == by_id.stdout, again.stderr
+    too_long = invoke("report", "x" * 300 + "/y", "--format", "text", "--results-dir", str(report_results))
+    assert too_long.exit_code == 2 and "no stored run matches" in too_long.stderr

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -68,6 +69,26 @@ def default_store_path(results_dir: Path, env: dict[str, str] | None = None) -> 
     """``$SEESAW_STORE`` if set, else ``<results_dir>/seesaw.duckdb``."""
     override = (env or {}).get("SEESAW_STORE")
     return Path(override) if override else results_dir / "seesaw.duckdb"
+
+
+def _as_directory(text: str) -> Path | None:
+    """``text`` as a run directory (one holding :data:`MANIFEST`), else None; a directory that is not one is
+    refused naming it, and a name the system cannot look up (too long, not readable) is no directory."""
+    path = Path(text)
+    try:
+        if (path / MANIFEST).is_file():
+            return path
+        directory = _spelled_as_path(text) and path.is_dir()
+    except OSError:
+        return None
+    if directory:
+        raise StoreError(f"{text!r} is a directory but not a run directory (it has no {MANIFEST})")
+    return None
+
+
+def _spelled_as_path(text: str) -> bool:
+    """Whether ``text`` reads as a path (a separator, or ``.``/``..`` first) rather than a run id."""
+    return "/" in text or os.sep in text or text.startswith(".")
 
 
 class Catalog:
@@ -323,9 +344,12 @@ class Catalog:
             )
         out = []
         for run_id in ids:
-            if (Path(run_id) / MANIFEST).is_file():  # a run directory, as the commands print it
-                out.append(self._indexed(Path(run_id)))
-                continue
+            given = _as_directory(run_id)
+            if given is not None:  # a run directory, as the commands print it
+                found = self._indexed(given, by_path=_spelled_as_path(run_id))
+                if found is not None:
+                    out.append(found)
+                    continue
             _, rows = self.query("SELECT run_dir FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id", [run_id])
             if len(rows) != 1:
                 problem = "no stored run matches" if not rows else f"{len(rows)} stored runs match"
@@ -335,13 +359,17 @@ class Catalog:
             out.append(Path(rows[0][0]))
         return out
 
-    def _indexed(self, run_dir: Path) -> Path:
+    def _indexed(self, run_dir: Path, *, by_path: bool) -> Path | None:
         """A run directory given by its path, as this store indexes it (the same directory, whatever the path's
-        spelling); refused if the store does not hold it."""
-        _, rows = self.query("SELECT run_dir FROM runs WHERE run_id = ?", [run_dir.name])
+        spelling).  Not in the store: refused when ``by_path`` (the text was written as a path), else None (a bare
+        run id that also names a directory here is looked up as an id)."""
+        resolved = run_dir.resolve()
+        _, rows = self.query("SELECT run_dir FROM runs WHERE run_id = ?", [resolved.name])
         for (stored,) in rows:
-            if Path(stored).resolve() == run_dir.resolve():
+            if Path(stored).resolve() == resolved:
                 return Path(stored)
+        if not by_path:
+            return None
         raise StoreError(
             f"run directory {str(run_dir)!r} is not in this store: give the --results-dir (or --store) that holds it",
             file=str(self.db_path),
