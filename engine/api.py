@@ -292,8 +292,8 @@ def compare(
     check_optional_counts(top=(top, 1))
     check_flags(by_year=by_year, allow_mixed=allow_mixed)
     stored = runs_text(runs)
-    refuse_run_options(stored, "=", source=source, data_dir=data_dir, start=start, end=end, force=force,
-                       cache_dir=cache_dir, offline=offline)  # fmt: skip
+    refuse_run_options(stored, "=", regime=regime_config is not None, source=source, data_dir=data_dir, start=start,
+                       end=end, force=force, cache_dir=cache_dir, offline=offline)  # fmt: skip
     opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
     comparison, config_runs = compare_job(
         config_paths(configs), opts, runs=stored, env=_env(env), now=_now(), period=_period(period),

@@ -635,6 +635,22 @@ def test_compare_of_stored_runs_refuses_the_options_only_running_configs_reads(a
     assert line.startswith(f"error: {said}")
 
 
+def test_compare_of_stored_runs_takes_the_data_options_for_a_regime_config(tmp_path: Path) -> None:
+    """The regime config's signals load data with --source (and --data-dir): with --runs they were refused, and the
+    regime could then not be loaded at all; --start stays refused."""
+    results = ["--results-dir", str(tmp_path)]
+    window = ["--start", "2012-01-01", "--end", "2014-12-31"]
+    static = str(REPO / "configs" / "static_60_40.yaml")
+    assert invoke("run", static, "--source", "synthetic", *window, *results).exit_code == 0
+    regime = ["--regime", "corr < 0.2", "--regime-config", str(REPO / "configs" / "corr_breakdown.yaml")]
+    result = invoke("compare", "--runs", "latest", *regime, "--source", "synthetic", "--format", "json", *results)
+    assert result.exit_code == 0, result.stderr
+    row = json.loads(result.stdout)["rows"][0]
+    assert 0 < row["regime_in_share"] < 1 and row["regime_in_share"] + row["regime_out_share"] == pytest.approx(1)
+    dated = invoke("compare", "--runs", "latest", *regime, "--source", "synthetic", "--start", "2013-01-01", *results)
+    assert dated.exit_code == 2 and "--start has no effect with --runs" in dated.stderr
+
+
 def test_ctrl_c_while_the_command_line_loads_ends_the_process_quietly_as_sigint(tmp_path: Path) -> None:
     """A Ctrl-C in the first few tenths of a second lands in an import: no traceback, death by SIGINT as a
     shell expects (planted here by an import hook that raises KeyboardInterrupt when engine.cli loads)."""

@@ -272,7 +272,7 @@ def test_a_plugin_signal_that_raises_is_refused_with_one_line(install: Install, 
     assert "signals.sig: signal raiser (package seesaw-raiser) fails on the config's data: ValueError: boom" in line
 
 
-@pytest.mark.parametrize("command", ["run", "today", "sweep", "walkforward"])
+@pytest.mark.parametrize("command", ["run", "today", "sweep", "walkforward", "compare"])
 def test_every_command_computing_the_signal_names_the_config_file(
     install: Install, tmp_path: Path, command: str
 ) -> None:
@@ -282,7 +282,12 @@ def test_every_command_computing_the_signal_names_the_config_file(
     path.write_text(path.read_text(encoding="utf-8") + "sweep: {signals.sig.window: [10, 20]}\n", encoding="utf-8")
     extra = {"today": ["--now", "2016-12-31"], "walkforward": ["--train", "1y", "--test", "6m"]}.get(command, [])
     results = ["--results-dir", str(tmp_path / "results")] if command != "today" else []
-    line = _one_error_line(invoke(command, str(path), "--source", "synthetic", *extra, *results))
+    if command == "compare":  # the regime config's signals
+        static = str(Path(__file__).parents[1] / "configs" / "static_60_40.yaml")
+        extra = ["--regime", "sig > 0", "--regime-config", str(path), "--start", "2015-01-01", "--end", "2016-12-31"]
+        line = _one_error_line(invoke(command, static, "--source", "synthetic", *extra, *results))
+    else:
+        line = _one_error_line(invoke(command, str(path), "--source", "synthetic", *extra, *results))
     assert f"{path}: signals.sig: signal raiser (package seesaw-raiser) fails on the config's data" in line
 
 

@@ -127,8 +127,9 @@ def compare(
     html = format is CompareFormat.html
     with user_errors(), compile_notice():
         _check_options(by, png, output, [*(configs or []), regime_config], html=html)
-        refuse_run_options(runs, "--", source=source, data_dir=data_dir, start=start, end=end, force=force,
-                           cache_dir=cache_dir, offline=offline, workers=workers)  # fmt: skip
+        refuse_run_options(runs, "--", regime=regime_config is not None, source=source, data_dir=data_dir,
+                           start=start, end=end, force=force, cache_dir=cache_dir, offline=offline,
+                           workers=workers)  # fmt: skip
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers)
         comparison, runs_made = compare_job(
             configs or [], opts, runs=runs, env=dict(os.environ), now=dt.datetime.now(dt.UTC),

@@ -22,6 +22,7 @@ from engine.jobs.run import ConfigRun, run_configs
 from engine.rules import condition_mask
 from engine.signals import compute_signals, signal_lookback
 from engine.store.rundir import StoredRun, load_run
+from strategies.errors import SignalError
 
 __all__ = ["compare_job", "one_currency", "parse_period", "refuse_run_options", "regime_series"]
 
@@ -39,11 +40,20 @@ def parse_period(text: str | None) -> tuple[dt.date | None, dt.date | None] | No
         raise UserError(f"--period: expected START:END as YYYY-MM-DD:YYYY-MM-DD, got {text!r}") from None
 
 
-def refuse_run_options(runs: str | None, style: str, **options: object) -> None:
+#: The options that say where data comes from: with a regime config they load its data, stored runs or not.
+_DATA_OPTIONS = ("source", "data_dir", "cache_dir", "offline")
+
+
+def refuse_run_options(runs: str | None, style: str, *, regime: bool = False, **options: object) -> None:
     """Refuse with stored runs (``runs``) the ``options`` given (not None or False) that only running configs reads
     (UserError): the stored runs keep the data, dates and settings they were run with.  ``style``: how the caller
-    spells an option, ``"--"`` (``--data-dir``, the command line) or ``"="`` (``data_dir=``, the Python API)."""
-    named = [name for name, value in options.items() if value is not None and value is not False]
+    spells an option, ``"--"`` (``--data-dir``, the command line) or ``"="`` (``data_dir=``, the Python API).
+    ``regime``: a regime config is given, whose data the data options (:data:`_DATA_OPTIONS`) load."""
+    named = [
+        name
+        for name, value in options.items()
+        if value is not None and value is not False and not (regime and name in _DATA_OPTIONS)
+    ]
     if runs is None or not named:
         return
     given = [f"--{name.replace('_', '-')}" if style == "--" else f"{name}=" for name in named]
@@ -161,7 +171,11 @@ def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[s
         data_provider(cfg, opts, env, {}), cfg, warmup_rows=signal_lookback(cfg.resolved_signals) + 1, file=config_file
     )
     panel = loaded.panel
-    mask = condition_mask(cond, {**compute_signals(cfg.resolved_signals, panel.signal_inputs()), **cfg.params})
+    try:
+        signals = compute_signals(cfg.resolved_signals, panel.signal_inputs())
+    except SignalError as err:  # a signal from another package breaking its contract
+        raise err.located(file=str(config_file)) from None
+    mask = condition_mask(cond, {**signals, **cfg.params})
     shifted = pd.Series(np.concatenate([[False], mask[:-1]]), index=panel.dates)
     shifted.attrs["source"] = panel.source
     shifted.attrs["text"] = expr.to_text(cond)
