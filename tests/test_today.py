@@ -222,20 +222,44 @@ def test_a_clock_before_the_decision_date_is_warned_of() -> None:
 
 def test_a_clock_before_a_close_the_decision_read_is_warned_of() -> None:
     """At noon UTC on a Wednesday Hong Kong has closed (08:00 UTC) and New York has not (21:00 UTC in winter): a
-    decision as of that day read a New York close the clock has not reached; after 21:00 nothing is said."""
+    decision as of that day read a New York row from before its close; after 21:00 nothing is said.  On New York's
+    holiday (2021-07-05) the decision read New York's close of the 2nd, which the clock has passed."""
     args = (str(CONFIGS / "corr_breakdown.yaml"), "--source", "synthetic", "--start", "2020-01-01")
     (row,) = today_json(*args, "--end", "2021-03-03", "--now", "2021-03-03T12:00")
     assert row["as_of"] == "2021-03-03"
-    [said] = [w for w in row["warnings"] if "after the clock" in w]
+    [said] = [w for w in row["warnings"] if "not closed by the clock" in w]
     assert said == (
-        "decided as of 2021-03-03, with closes after the clock (2021-03-03 12:00 UTC: ^GSPC 2021-03-03): --now only "
-        "judges whether the data is stale; to see what the config said on 2021-03-02, pass --end 2021-03-02"
+        "decided as of 2021-03-03, reading rows of sessions not closed by the clock (2021-03-03 12:00 UTC: ^GSPC "
+        "2021-03-03): a row from before its market's close is not that close; to see what the config said on "
+        "2021-03-02, pass --end 2021-03-02"
     )
+    us = next(d for d in row["data"] if d["symbol"] == "^GSPC")
+    assert (us["as_of_date"], us["last_session"]) == ("2021-03-03", "2021-03-02")
     (later,) = today_json(*args, "--end", "2021-03-03", "--now", "2021-03-03T21:30")
-    assert not any("after the clock" in w for w in later["warnings"])
+    assert not any("by the clock" in w for w in later["warnings"])
     (early,) = today_json(*args, "--end", "2021-03-03", "--now", "2021-03-03T07:00")  # neither market has closed
-    [said] = [w for w in early["warnings"] if "after the clock" in w]
+    [said] = [w for w in early["warnings"] if "by the clock" in w]
     assert "(2021-03-03 07:00 UTC: ^GSPC 2021-03-03, ^HSI 2021-03-03)" in said
+
+
+def test_on_new_yorks_holiday_the_decision_read_its_close_before_it(configs: dict[str, Path], tmp_path: Path) -> None:
+    """Hong Kong's data ends on 2024-01-15, a New York holiday (Martin Luther King Day) on which Hong Kong traded: the
+    decision of that date read New York's close of the 12th, which a clock at noon UTC on the 15th has passed."""
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURES, data)
+    hk = data / "TESTHK.csv"
+    lines = hk.read_text(encoding="utf-8").splitlines(keepends=True)
+    hk.write_text(
+        "".join(line for line in lines if line.startswith("Date") or line[:10] <= "2024-01-15"), encoding="utf-8"
+    )
+    (row,) = today_json(str(configs["holiday"]), "--data-dir", str(data), "--now", "2024-01-15T12:00")
+    assert row["as_of"] == "2024-01-15"
+    assert not any("by the clock" in w for w in row["warnings"]), row["warnings"]
+    us = next(d for d in row["data"] if d["symbol"] == "^TESTUS")
+    assert us["as_of_date"] == "2024-01-12" and us["last_date"] > row["as_of"]
+    (early,) = today_json(str(configs["holiday"]), "--data-dir", str(data), "--now", "2024-01-15T07:00")
+    [said] = [w for w in early["warnings"] if "by the clock" in w]
+    assert "(2024-01-15 07:00 UTC: ^TESTHK 2024-01-15)" in said  # Hong Kong's row, before its close; not New York's
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,7 @@ class SeriesState:
     stale: bool
     session_today: dt.date | None  # the market's session on the clock's UTC date, if any (closed or not)
     missing_today: bool
+    as_of_date: dt.date | None = None  # its last priced date on or before the decision date (the close it read)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def today_configs(
             found = today(cfg, loaded)
         except SignalError as err:  # a signal from another package breaking its contract
             raise err.located(file=str(file)) from None
-        data = _series_states(cfg, loaded, provider, now)
+        data = _series_states(cfg, loaded, provider, now, found.as_of)
         out.append(
             TodayReport(
                 file=str(file),
@@ -128,7 +129,7 @@ def _execution(cfg: StrategyConfig) -> dict[str, Any]:
 
 
 def _series_states(
-    cfg: StrategyConfig, loaded: LoadedPanel, provider: Provider, now: dt.datetime
+    cfg: StrategyConfig, loaded: LoadedPanel, provider: Provider, now: dt.datetime, as_of: dt.date
 ) -> tuple[SeriesState, ...]:
     """Each asset (signal-only ones too), then the exchange-rate and cash-rate series the panel loaded."""
     panel = loaded.panel
@@ -143,29 +144,32 @@ def _series_states(
         raw = provider.fetch(symbol, since, None)  # the source's last row, whatever data.end cuts the run at
         priced = raw[["Close", "Adj Close"]].notna().any(axis=1).to_numpy() if len(raw) else np.zeros(0, dtype=bool)
         last = raw.index[np.flatnonzero(priced)[-1]].date() if priced.any() else None
+        read = np.flatnonzero(priced & (raw.index.date <= as_of))
+        through = raw.index[read[-1]].date() if len(read) else None
         status = session_status(mkt, now)
         stale = last is None or (status.last_session is not None and last < status.last_session)
         today_ = status.session_today
         missing = today_ is not None and (last is None or last < today_)
-        out.append(SeriesState(name, symbol, mkt, last, status.last_session, stale, today_, missing))
+        out.append(SeriesState(name, symbol, mkt, last, status.last_session, stale, today_, missing, through))
     return tuple(out)
 
 
 def _clock_warning(found: Today, data: tuple[SeriesState, ...], now: dt.datetime, first: dt.date) -> tuple[str, ...]:
-    """A clock (``--now``) before the decision date, or before a market's close the decision read (New York's
-    close of the decision date, at noon UTC that day): it judges staleness only, it does not cut the data; before
-    ``first``, its first simulated date (after the signals' warm-up), the config said nothing on that day."""
+    """A clock before the decision date (a ``--now`` in the past: it judges staleness only, it does not cut the
+    data), or before a market's close the decision read (the row of a session not closed yet: a bar still forming,
+    or data from after a ``--now`` in the past; New York's close of the decision date at noon UTC that day).  The
+    exchange rate is left out: a date's rate is read as that date's whatever the hour (data.md).  Before ``first``,
+    its first simulated date (after the signals' warm-up), the config said nothing on that day."""
     day = now.astimezone(dt.UTC).date()
-    ahead = [  # a market's close the decision read that, by the clock, has not happened yet
-        s
-        for s in data
-        if s.market != "fx" and s.last_date and s.last_session and min(s.last_date, found.as_of) > s.last_session
-    ]
+    ahead = [s for s in data if s.market != "fx" and s.as_of_date and s.last_session and s.as_of_date > s.last_session]
     if found.as_of > day:
-        why, known = f"after the clock ({day})", day
+        why, known = f"after the clock ({day}): --now only judges whether the data is stale", day
     elif ahead:
-        closes = ", ".join(f"{s.symbol} {min(s.last_date, found.as_of)}" for s in ahead if s.last_date)
-        why = f"with closes after the clock ({now.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC: {closes})"
+        closes = ", ".join(f"{s.symbol} {s.as_of_date}" for s in ahead)
+        why = (
+            f"reading rows of sessions not closed by the clock ({now.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC: "
+            f"{closes}): a row from before its market's close is not that close"
+        )
         known = min(s.last_session for s in ahead if s.last_session)
     else:
         return ()
@@ -174,7 +178,7 @@ def _clock_warning(found: Today, data: tuple[SeriesState, ...], now: dt.datetime
         if known > first  # --end must come after the start
         else f"no --end shows {known}: the config's first simulated date is {first}"
     )
-    return (f"decided as of {found.as_of}, {why}: --now only judges whether the data is stale; {then}",)
+    return (f"decided as of {found.as_of}, {why}; {then}",)
 
 
 def _warnings(found: Today, data: tuple[SeriesState, ...], loaded: LoadedPanel, cfg: StrategyConfig) -> tuple[str, ...]:
@@ -202,6 +206,10 @@ def _warnings(found: Today, data: tuple[SeriesState, ...], loaded: LoadedPanel, 
     if cfg.execution.looks_ahead():
         out.append("execution.allow_same_bar: a lag of 0 trades at the close the decision used (look-ahead)")
     return tuple(out)
+
+
+#: The dates of a :class:`SeriesState`, ISO text in JSON.
+_DATES = ("last_date", "last_session", "session_today", "as_of_date")
 
 
 def _day(value: dt.date | None) -> str | None:
@@ -248,8 +256,7 @@ def _row(r: TodayReport) -> dict[str, Any]:
             for g in t.pending
         ],
         "execution": r.execution,
-        "data": [{**asdict(s), **{k: _day(getattr(s, k)) for k in ("last_date", "last_session", "session_today")}}
-                 for s in r.data],
+        "data": [{**asdict(s), **{k: _day(getattr(s, k)) for k in _DATES}} for s in r.data],
         "warnings": list(r.warnings),
         "notes": list(r.notes),
     }  # fmt: skip
