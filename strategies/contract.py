@@ -72,9 +72,9 @@ def call_signal(sdef: SignalDef, x: SignalInputs, params: Mapping[str, Any], why
         raw = sdef.func(x, **params)
     except Exception as exc:  # the package's code failed on inputs a signal must accept
         said = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
-        if isinstance(exc, ValueError) and "read-only" in str(exc):  # numpy refused a write into an input array
-            _fail(sdef, f"modifies its input arrays (prices, traded flags or signals), which are read-only ({said})",
-                  "input modified")  # fmt: skip
+        if isinstance(exc, ValueError) and str(exc) == "assignment destination is read-only":  # numpy's refusal
+            _fail(sdef, f"writes into a read-only array (its input arrays, prices, traded flags and signals, are "
+                        f"read-only: a signal may not modify them) ({said})", "input modified")  # fmt: skip
         _fail(sdef, f"fails {why}: {said}", type(exc).__name__)
     return _values(sdef, raw, len(x.dates))
 

@@ -394,7 +394,7 @@ def test_the_check_catches_a_signal_writing_into_its_inputs() -> None:
     )
 
 
-def test_a_signal_writing_into_read_only_inputs_is_told_it_modifies_them() -> None:
+def test_a_signal_writing_into_read_only_inputs_is_told_they_are_read_only() -> None:
     """A run passes read-only arrays: the write raises numpy's ValueError, which names the contract it breaks."""
     from strategies.contract import call_signal
 
@@ -407,9 +407,10 @@ def test_a_signal_writing_into_read_only_inputs_is_told_it_modifies_them() -> No
         values.flags.writeable = False
     with pytest.raises(SignalContractError) as err:
         call_signal(_external("_scribble_ro", lambda p: p["window"], scribbles), x, {"a": "us", "window": 5}, "here")
-    assert err.value.message.startswith(
-        "signal _scribble_ro (package my-signals) modifies its input arrays (prices, traded flags or signals), which "
-        "are read-only (ValueError: assignment destination is read-only)"
+    assert err.value.message == (
+        "signal _scribble_ro (package my-signals) writes into a read-only array (its input arrays, prices, traded "
+        "flags and signals, are read-only: a signal may not modify them) (ValueError: assignment destination is "
+        "read-only)"
     )
     assert err.value.got == "input modified"
 
