@@ -30,7 +30,15 @@ from typing import Any, get_args, overload
 
 import pandas as pd
 
-from engine.api_args import check_counts, check_env, check_flags, check_optional_counts, config_paths, runs_text
+from engine.api_args import (
+    check_counts,
+    check_env,
+    check_flags,
+    check_optional_counts,
+    config_paths,
+    optional_path,
+    runs_text,
+)
 from engine.compare import Comparison
 from engine.config import StrategyConfig
 from engine.config import load_config as _load_config
@@ -298,7 +306,7 @@ def compare(
     comparison, config_runs = compare_job(
         config_paths(configs), opts, runs=stored, env=_env(env), now=_now(), period=_period(period),
         benchmark=benchmark, allow_mixed=allow_mixed, by_year=by_year, reps=reps, regime=regime,
-        regime_config=Path(regime_config) if regime_config is not None else None, currency=currency,
+        regime_config=optional_path("regime_config", regime_config), currency=currency,
     )  # fmt: skip
     return _compared(comparison, config_runs, sort, top)
 
@@ -349,7 +357,7 @@ def sweep(
         max_combos, chunk_size, resume, check_cluster(cluster, "cluster"), workers=workers, simulator=simulator
     )
     environ = _env(env)
-    outcome = run_sweep(config_paths([config])[0], opts, sopts, env=environ, now=_now())
+    outcome = run_sweep(config_paths([config], "config")[0], opts, sopts, env=environ, now=_now())
     stopped = outcome.stopped  # a sweep stopped by Ctrl-C: its finished combinations, no top rows
     best = outcome.table.iloc[:0] if stopped else sweep_top(outcome, opts, env=environ, sort=sort, top=top, reps=reps)
     return Sweep(
@@ -429,14 +437,14 @@ def _options(
     chosen: Engine = "numba" if engine == "numba" else "rust"
     return RunOptions(
         source=source,
-        data_dir=Path(data_dir) if data_dir is not None else None,
+        data_dir=optional_path("data_dir", data_dir),
         start=_date(start, "start"),
         end=_date(end, "end"),
-        results_dir=Path(results_dir),
+        results_dir=optional_path("results_dir", results_dir) or Path("results"),
         engine=chosen,
-        cache_dir=Path(cache_dir) if cache_dir is not None else None,
+        cache_dir=optional_path("cache_dir", cache_dir),
         offline=offline,
-        store=Path(store) if store is not None else None,
+        store=optional_path("store", store),
         force=force,
     )
 

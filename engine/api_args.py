@@ -16,7 +16,15 @@ import numpy as np
 
 from engine.errors import UserError
 
-__all__ = ["check_counts", "check_env", "check_flags", "check_optional_counts", "config_paths", "runs_text"]
+__all__ = [
+    "check_counts",
+    "check_env",
+    "check_flags",
+    "check_optional_counts",
+    "config_paths",
+    "optional_path",
+    "runs_text",
+]
 
 
 def check_counts(**values: tuple[object, int]) -> None:
@@ -45,12 +53,22 @@ def _kind(value: object) -> str:
     return repr(value) if isinstance(value, str | int | float | bool | None) else f"a {type(value).__name__}"
 
 
-def config_paths(configs: Sequence[object]) -> list[Path]:
-    """The config files given, each a path (text or ``os.PathLike``): a loaded config is not one."""
+def config_paths(configs: Sequence[object], name: str = "configs") -> list[Path]:
+    """The config files given as argument ``name``, each a path (text or ``os.PathLike``): a loaded config is not
+    one."""
     for c in configs:
         if not isinstance(c, str | os.PathLike):
-            raise UserError(f"configs: expected config files (paths), got {_kind(c)}")
+            raise UserError(f"{name}: expected config files (paths), got {_kind(c)}")
     return [Path(c) for c in configs]  # type: ignore[arg-type]
+
+
+def optional_path(name: str, value: object) -> Path | None:
+    """Argument ``name``, a path (text or ``os.PathLike``) or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str | os.PathLike):
+        raise UserError(f"{name}: expected a path (text or os.PathLike), got {_kind(value)}")
+    return Path(value)
 
 
 def check_env(env: object) -> None:
@@ -62,9 +80,14 @@ def check_env(env: object) -> None:
 
 
 def runs_text(runs: object) -> str | None:
-    """``runs``: None, ``"latest"`` or run ids (comma-separated text, or a sequence of text), as ``--runs``."""
+    """``runs``: None, ``"latest"``, or run ids or run directories (comma-separated text, a path, or a sequence of
+    them), as ``--runs``."""
     if runs is None or isinstance(runs, str):
         return runs
-    if isinstance(runs, Sequence) and all(isinstance(r, str) for r in runs):
-        return ",".join(runs)
-    raise UserError(f"runs: expected 'latest' or run ids (text, or a list of text), got {_kind(runs)}")
+    if isinstance(runs, os.PathLike):
+        return os.fspath(runs)
+    if isinstance(runs, Sequence) and all(isinstance(r, str | os.PathLike) for r in runs):
+        if not runs:
+            raise UserError("runs: no run id (give 'latest', run ids or run directories)")
+        return ",".join(os.fspath(r) for r in runs)
+    raise UserError(f"runs: expected 'latest', run ids or run directories (text or paths), got {_kind(runs)}")

@@ -194,6 +194,8 @@ def test_compare_equals_the_cli(tmp_path: Path) -> None:
     again = api.compare(runs="latest", **options, results_dir=tmp_path / "api", env={})
     by_name = [records(t.sort_values("name", ignore_index=True)) for t in (again.table, c.table)]
     assert same(*by_name) == [] and len(again.runs) == 0
+    by_dirs = api.compare(runs=[r.run_dir for r in c.runs], **options, results_dir=tmp_path / "api", env={})
+    assert same(records(by_dirs.table), records(c.table)) == []  # run directories, as Run.run_dir gives them
     top = api.compare(runs="latest", sort="cagr", top=1, reps=200, results_dir=tmp_path / "api", env={})
     assert top.table["kind"].tolist()[0] == "strategy" and (top.table["kind"] == "strategy").sum() == 1
 
@@ -282,11 +284,20 @@ def test_arguments_are_checked_as_the_command_line_checks_its_options(call: Any,
             "source=, data_dir= and force= have no effect with runs=",
         ),
         (lambda d: api.compare(runs="latest", end="2020-01-01", **d), "end= has no effect with runs=: stored runs are"),
-        (lambda d: api.compare(runs=5, **d), "runs: expected 'latest' or run ids (text, or a list of text), got 5"),
-        (lambda d: api.compare(runs=[1, 2], **d), "runs: expected 'latest' or run ids (text, or a list of text)"),
+        (
+            lambda d: api.compare(runs=5, **d),
+            "runs: expected 'latest', run ids or run directories (text or paths), got",
+        ),
+        (lambda d: api.compare(runs=[1, 2], **d), "runs: expected 'latest', run ids or run directories"),
+        (lambda d: api.compare(runs=[], **d), "runs: no run id (give 'latest', run ids or run directories)"),
         (lambda d: api.run(RUN_CONFIGS[0], **{**d, "env": "x"}), "env: expected a mapping of names to text"),
         (lambda d: api.run(api.load_config(RUN_CONFIGS[0]), **d), "configs: expected config files (paths), got a"),
-        (lambda d: api.sweep(7, **d), "configs: expected config files (paths), got 7"),
+        (lambda d: api.sweep(7, **d), "config: expected config files (paths), got 7"),
+        (lambda d: api.run(RUN_CONFIGS[0], data_dir=5, **d), "data_dir: expected a path (text or os.PathLike), got 5"),
+        (
+            lambda d: api.compare(RUN_CONFIGS[0], regime="x > 0", regime_config=["a.yaml"], **d),
+            "regime_config: expected a path (text or os.PathLike), got a list",
+        ),
     ],
 )
 def test_stored_runs_refuse_what_only_running_reads_and_wrong_types_are_user_errors(
