@@ -80,6 +80,8 @@ _HELP = (
 )
 
 
+_RUNS_HELP = "Stored runs instead of configs: 'latest', or RUN_ID,… (run ids, unique prefixes or run directories)."
+
 #: ``ConfigsArg``, which ``--runs`` may replace.
 _ConfigsOrNone = Annotated[
     list[Path] | None, typer.Argument(help="Config files (or directories of *.yaml).", **PATH_ARG)
@@ -89,7 +91,7 @@ _ConfigsOrNone = Annotated[
 @app.command(help=_HELP)
 def compare(
     configs: _ConfigsOrNone = None,
-    runs: Annotated[str | None, typer.Option(help="Stored runs instead of configs: 'latest' or RUN_ID,…")] = None,
+    runs: Annotated[str | None, typer.Option(help=_RUNS_HELP)] = None,
     source: SourceOpt = None,
     data_dir: DataDirOpt = None,
     start: StartOpt = None,
