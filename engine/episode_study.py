@@ -23,7 +23,16 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtrit  # the t quantile, without importing all of scipy.stats
 
-__all__ = ["HORIZONS", "Study", "asset_forward", "equity_forward", "inside_any", "non_overlapping", "study"]
+__all__ = [
+    "HORIZONS",
+    "Study",
+    "asset_forward",
+    "base_date",
+    "equity_forward",
+    "inside_any",
+    "non_overlapping",
+    "study",
+]
 
 #: The forward horizons, in calendar months, by label.
 HORIZONS: dict[str, int] = {"1m": 1, "3m": 3, "6m": 6, "12m": 12}
@@ -53,6 +62,15 @@ def asset_forward(traded: pd.Series, starts: pd.DatetimeIndex, months: int) -> n
         r = prices[x] / prices[e] - 1.0
     out[ok] = r[ok]
     return out
+
+
+def base_date(level: pd.Series, start: pd.Timestamp, *, strategy: bool) -> pd.Timestamp | None:
+    """Where a forward return from ``start`` starts: the series' first date after it (:func:`asset_forward`); for a
+    strategy none when its run begins after ``start`` (:func:`equity_forward`)."""
+    if strategy and (not len(level) or level.index[0] > start):
+        return None
+    after = level.index[level.index > start]
+    return after[0] if len(after) else None
 
 
 def equity_forward(equity: pd.Series, starts: pd.DatetimeIndex, months: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from scipy import stats
 
 from engine.episode_bands import Z95, bootstrap_band, fisher_band, indistinguishable
 from engine.episode_report import EpisodeReport
-from engine.episode_study import asset_forward, equity_forward, non_overlapping, study
+from engine.episode_study import asset_forward, base_date, equity_forward, non_overlapping, study
 from engine.episodes import MIN_HISTORY, Threshold, find_episodes, observations, percentiles
 from tests.conftest import REPO
 
@@ -163,6 +163,12 @@ def test_equity_forward_runs_over_the_dates_an_assets_would():
     assert got[1] == pytest.approx(equity[pd.Timestamp("2024-04-15")] / equity[pd.Timestamp("2024-01-15")] - 1)
     assert np.isnan(got[2])  # the run begins after this start: no value the episode could have started from
     np.testing.assert_array_equal(got[:2], asset_forward(equity, starts, 3)[:2])  # the same dates as an asset's
+    first = equity.index[0]  # the run's first date is a start it has a value on: counted from the next
+    (on_first,) = equity_forward(equity, pd.DatetimeIndex([first]), 1)
+    assert on_first == pytest.approx(equity[: equity.index[1] + pd.DateOffset(months=1)].iloc[-1] / equity.iloc[1] - 1)
+    assert base_date(equity, first, strategy=True) == equity.index[1]
+    assert base_date(equity, first - pd.Timedelta(days=1), strategy=True) is None  # the run begins after it
+    assert base_date(equity, first - pd.Timedelta(days=1), strategy=False) == first  # an asset: its first close
 
 
 def test_non_overlapping_keeps_a_date_once_the_previous_window_is_over():

@@ -34,6 +34,7 @@ __all__ = [
     "configs_with_data",
     "data_provider",
     "expand_config_paths",
+    "load_with_notes",
     "parse_date",
     "resolve",
     "resolve_in_file",
@@ -111,16 +112,22 @@ def configs_with_data(
 ) -> Iterator[tuple[Path, StrategyConfig, Provider, LoadedPanel, list[str]]]:
     """Every config validated and resolved first, then each with its data, loaded as ``run`` loads it, and the
     notes of that load: the panel's and its provider's (what the data's checks repaired or left out), each once."""
-    from engine.data.panel import load_for_config
-    from engine.pipeline import required_warmup
-
     providers: dict = {}
     for file, cfg in resolved_configs(paths, opts, env):
         provider = data_provider(cfg, opts, env, providers)
-        before = len(getattr(provider, "notes", []))
-        loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg), file=file)
-        said = getattr(provider, "notes", [])[before:]
+        loaded, said = load_with_notes(provider, cfg, file)
         yield file, cfg, provider, loaded, list(dict.fromkeys([*loaded.panel.notes, *said]))
+
+
+def load_with_notes(provider: Provider, cfg: StrategyConfig, file: str | Path) -> tuple[LoadedPanel, list[str]]:
+    """``cfg``'s data as a run loads it (its signals' warm-up included), and the notes its provider added while
+    loading it, each once (a file read twice, for its history and its window, notes its repairs on each read)."""
+    from engine.data.panel import load_for_config
+    from engine.pipeline import required_warmup
+
+    before = len(getattr(provider, "notes", []))
+    loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg), file=file)
+    return loaded, list(dict.fromkeys(getattr(provider, "notes", [])[before:]))
 
 
 def resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:

@@ -19,13 +19,20 @@ import pandas as pd
 from engine import __version__
 from engine.config import StrategyConfig, load_configs
 from engine.data.inputs import input_key
-from engine.data.panel import LoadedPanel, load_for_config
+from engine.data.panel import LoadedPanel
 from engine.errors import ConfigError
-from engine.jobs.common import RunOptions, catalog_for, data_provider, expand_config_paths, resolved_configs
+from engine.jobs.common import (
+    RunOptions,
+    catalog_for,
+    data_provider,
+    expand_config_paths,
+    load_with_notes,
+    resolved_configs,
+)
 from engine.jobs.config_workers import config_steps, default_processes
 from engine.jobs.run_assumptions import assumptions, data_block, risk_free_text, run_warnings
 from engine.metrics.tearsheet import tearsheet
-from engine.pipeline import RunResult, required_warmup, run_config
+from engine.pipeline import RunResult, run_config
 from engine.store import RunFiles, config_hash, new_run_id, write_run
 from engine.store.last_run import note_last_run
 from engine.store.rundir import FIRST_RULE, code_fingerprint, dumps_json, read_back, reusable_metrics
@@ -395,12 +402,8 @@ def _find(
 def _load(
     file: Path, cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str], providers: dict
 ) -> tuple[LoadedPanel, list[str]]:
-    """``cfg``'s data as a run loads it, and the notes its provider added while loading it, each once (a file read
-    twice, for its history and its window, notes its repairs on each read)."""
-    provider = data_provider(cfg, opts, env, providers)
-    notes_before = len(getattr(provider, "notes", []))
-    loaded = load_for_config(provider, cfg, warmup_rows=required_warmup(cfg), file=file)
-    return loaded, list(dict.fromkeys(getattr(provider, "notes", [])[notes_before:]))
+    """``cfg``'s data as a run loads it, and the notes its provider added while loading it (:func:`load_with_notes`)."""
+    return load_with_notes(data_provider(cfg, opts, env, providers), cfg, file)
 
 
 def row_extra(run: ConfigRun) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from engine.episode_report import EpisodeReport
-from engine.episode_study import HORIZONS
+from engine.episode_study import HORIZONS, base_date
 from engine.render.episodes_text import percentile_text
 from engine.render.html import charts
 from engine.render.html.files import report_target, write_report
@@ -210,13 +210,10 @@ def _growth(level: pd.Series, start: pd.Timestamp, asset: bool) -> tuple[pd.Time
     """(base date, level / level at the base date) from the base date over the next 12 months; None without a
     finite value there.
 
-    The base date is where forward returns start (docs/episodes.md): a series' first close after ``start`` (an
-    asset's path holds the dates it traded, NaN before an exchange rate converts it); none for a config whose run
-    begins after ``start``.
+    The base date is where forward returns start (:func:`engine.episode_study.base_date`; an asset's path holds the
+    dates it traded, NaN before an exchange rate converts it).
     """
-    begun = asset or (len(level) > 0 and level.index[0] <= start)
-    after = level.index[level.index > start] if begun else level.index[:0]
-    base = after[0] if len(after) else None
+    base = base_date(level, start, strategy=not asset)
     if base is None or not np.isfinite(level.loc[base]):
         return None
     window = level[(level.index >= base) & (level.index <= base + pd.DateOffset(months=max(HORIZONS.values())))]
