@@ -99,11 +99,11 @@ _FX_STALE_ROWS = 60
 _FRACTION_MEDIAN = 0.3
 
 
-def _first_dates(index: pd.Index, k: int = 3) -> str:
+def _some_dates(index: pd.Index, k: int = 3) -> str:
     """Up to ``k`` of the dates in ``index``: the first ones and, when there are more, ``…`` and the last (the
     most recent is often the one a reader needs: inside today's signal windows, say)."""
     days = [str(pd.Timestamp(d).date()) for d in index]
-    return ", ".join(days if len(days) <= k else [*days[: k - 1], "…", days[-1]])
+    return ", ".join(days if len(days) <= k else [*days[: max(k - 1, 1)], "…", days[-1]])
 
 
 def clean_prices(
@@ -134,7 +134,7 @@ def clean_prices(
     if missing.any():
         notes.append(
             f"{symbol}: dropped {counted(int(missing.sum()), 'rows')} without {column} (taken as no trading) "
-            f"({_first_dates(values.index[missing])})"
+            f"({_some_dates(values.index[missing])})"
         )
     values = values[~missing]
     faults.non_finite(values, symbol=symbol, column=column)
@@ -143,7 +143,7 @@ def clean_prices(
         n = int(nonpos.sum())
         notes.append(
             f"{symbol}: removed {n} non-positive {column} {'value' if n == 1 else 'values'} "
-            f"({_first_dates(values.index[nonpos])})"
+            f"({_some_dates(values.index[nonpos])})"
         )
         values = values[~nonpos]
     faults.absurd_values(values, symbol=symbol, column=column)
@@ -172,13 +172,13 @@ def _drop_non_sessions(
     if len(drop):
         where = f"not {market} exchange sessions" if market else "on weekends"
         notes.append(
-            f"{symbol}: dropped {counted(len(drop), 'rows')} dated on days that are {where} ({_first_dates(drop, 5)}); "
+            f"{symbol}: dropped {counted(len(drop), 'rows')} dated on days that are {where} ({_some_dates(drop, 5)}); "
             "treated as days it did not trade"
         )
     if len(kept):
         notes.append(
             f"{symbol}: kept {counted(len(kept), 'rows')} on weekdays the {market} exchange calendar has no session "
-            f"for ({_first_dates(kept, 5)}): the data shows trading, or cannot tell"
+            f"for ({_some_dates(kept, 5)}): the data shows trading, or cannot tell"
         )
     return values.drop(drop)
 
@@ -221,7 +221,7 @@ def _ordered(raw: pd.DataFrame, symbol: str, notes: list[str]) -> pd.DataFrame:
         frame = frame[~frame.index.duplicated(keep="last")]
         notes.append(
             f"{symbol}: dropped {int(dup.sum()) - dups.index.nunique()} duplicate rows "
-            f"({_first_dates(dups.index.unique())})"
+            f"({_some_dates(dups.index.unique())})"
         )
     return frame
 
@@ -234,7 +234,7 @@ def _close_series(raw: pd.DataFrame, symbol: str, what: str, notes: list[str]) -
     empty = frame.index[frame["Close"].isna().to_numpy()]
     if len(empty):  # as a price's: said, and carried over like any day without a quote
         notes.append(
-            f"{symbol}: dropped {counted(len(empty), 'rows')} without Close ({_first_dates(empty)}); the previous "
+            f"{symbol}: dropped {counted(len(empty), 'rows')} without Close ({_some_dates(empty)}); the previous "
             "value is carried forward over them"
         )
     faults.non_finite(values, symbol=symbol, column="Close")
@@ -315,7 +315,7 @@ def clean_series(raw: pd.DataFrame, *, symbol: str, market: str | None = None) -
         if off.any():
             notes.append(
                 f"{symbol}: dropped {int(off.sum())} rows dated on days that are not {market} exchange sessions "
-                f"({_first_dates(values.index[off], 5)}); a series is read on its market's sessions only"
+                f"({_some_dates(values.index[off], 5)}); a series is read on its market's sessions only"
             )
             values = values[~off]
     else:
@@ -383,7 +383,7 @@ def open_prices(raw: pd.DataFrame, closes: pd.Series, *, price: str, symbol: str
     notes = []
     not_positive = (out <= 0).to_numpy()
     if not_positive.any():
-        where = _first_dates(index[not_positive])
+        where = _some_dates(index[not_positive])
         notes.append(f"{symbol}: removed {counted(int(not_positive.sum()), 'opens')} not positive ({where})")
     bad = faults.bad_opens(out, closes, on_basis("High"), on_basis("Low"))
     for k in np.flatnonzero(bad):
@@ -406,7 +406,7 @@ def calendar_gap_notes(series: pd.Series, *, symbol: str, market: str) -> list[s
     if len(absent):
         notes.append(
             f"{symbol}: {counted(len(absent), 'sessions')} of the {market} exchange calendar "
-            f"{'has' if len(absent) == 1 else 'have'} no price ({_first_dates(absent)}); "
+            f"{'has' if len(absent) == 1 else 'have'} no price ({_some_dates(absent)}); "
             "treated as days it did not trade"
         )
     gaps = np.diff(series.index.to_numpy()).astype("timedelta64[D]").astype(int)
