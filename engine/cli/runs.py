@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import math
 import os
 import re
 import sys
@@ -85,6 +86,8 @@ def _json_value(value: Any) -> Any:
     """A query's value as JSON holds it: a date or time as ISO text, a DECIMAL as the number it is (its text when
     no float is that number), a list or struct value by value; what JSON has no type for (an INTERVAL, a BLOB, a
     UUID) as its text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # as the JSON output writes it (null), also inside a list or struct the table shows as JSON
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, dt.date | dt.time):
