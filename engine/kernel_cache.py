@@ -14,7 +14,7 @@ clears the cache as an edit does.  With ``NUMBA_CACHE_DIR`` set, numba keeps the
 subdirectory per source directory (``<name>_<sha1 of its absolute path>``): those subdirectories are what is
 cleared, and that directory holds its own mark, so a cache filled there before an edit is not vouched for by a
 mark written elsewhere after it.  Only the environment variable is read (importing numba to read its config
-would cost every command a few hundred milliseconds).  Not reached either: the user-wide cache numba falls back to
+would cost every command about 0.15 s).  Not reached either: the user-wide cache numba falls back to
 when the package's own directory is read-only (a system install); there an upgrade of vectorbt alone leaves
 Seesaw's kernels compiled with the old version until that cache is cleared.
 """
