@@ -56,13 +56,13 @@ def data_dir(tmp_path: Path) -> Path:
 def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the configs whose data the run job loads, in order."""
     seen: list[str] = []
-    real = run_job.load_for_config
+    real = run_job.load_with_notes
 
-    def counted(provider, cfg, **kwargs):  # type: ignore[no-untyped-def]
+    def counted(provider, cfg, file):  # type: ignore[no-untyped-def]
         seen.append(cfg.name)
-        return real(provider, cfg, **kwargs)
+        return real(provider, cfg, file)
 
-    monkeypatch.setattr(run_job, "load_for_config", counted)
+    monkeypatch.setattr(run_job, "load_with_notes", counted)
     return seen
 
 
