@@ -8,11 +8,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 
-from engine.render.fit import MIN_NAME, shorten_names
+from engine.render.fit import MIN_NAME, natural_width, shorten_names
 
 if TYPE_CHECKING:
     from engine.episode_report import EpisodeReport
@@ -107,18 +105,13 @@ def _pct_band(low: float | None, high: float | None) -> str:
     return "–" if low is None or high is None else f"{low:+z.1%}…{high:+z.1%}"
 
 
-def _measure(table: Table) -> int:
-    console = Console(width=100_000, color_system=None)
-    return Measurement.get(console, console.options, table).maximum
-
-
 def _series_names(r: EpisodeReport, width: int | None) -> tuple[dict[str, str], list[str]]:
     """Each series' name as the tables show it, and the legend of those shortened: a name longer than the event
     study leaves room for at ``width`` becomes a prefix and ``[n]`` (never a number cut)."""
     names = list(dict.fromkeys([*r.summary, *(n for e in r.episodes for n in e["forward"])]))
     if width is None:
         return {n: n for n in names}, []
-    rest = _measure(_study_table(r.summary, dict.fromkeys(names, "")))
+    rest = natural_width(_study_table(r.summary, dict.fromkeys(names, "")))
     short, legend = shorten_names(names, max(width - rest, MIN_NAME))
     return dict(zip(names, short, strict=True)), ["  names shortened: " + "; ".join(legend)] if legend else []
 

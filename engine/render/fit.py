@@ -25,7 +25,17 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["FitColumn", "Fitted", "Printout", "Whole", "fit_table", "plain_text", "resolve_columns", "shorten_names"]
+__all__ = [
+    "FitColumn",
+    "Fitted",
+    "Printout",
+    "Whole",
+    "fit_table",
+    "natural_width",
+    "plain_text",
+    "resolve_columns",
+    "shorten_names",
+]
 
 #: Names are never shortened below this many characters (marker included).
 MIN_NAME = 12
@@ -191,7 +201,8 @@ def _table(title: str | None, name_header: str, names: Sequence[Text], cols: Seq
     return table
 
 
-def _measure(table: Table) -> int:
+def natural_width(table: Table) -> int:
+    """The columns ``table`` takes printed with no width to fit."""
     console = Console(width=100_000, color_system=None)
     return Measurement.get(console, console.options, table).maximum
 
@@ -217,20 +228,20 @@ def fit_table(
         return _table(title, name_header, shown, cols, cells, sections)
 
     natural = build(False, texts)
-    if width is None or _measure(natural) <= width:
-        return Fitted([natural], [], _measure(natural) if width is None else width)
-    if _measure(wrapped := build(True, texts)) <= width:
+    if width is None or natural_width(natural) <= width:
+        return Fitted([natural], [], natural_width(natural) if width is None else width)
+    if natural_width(wrapped := build(True, texts)) <= width:
         return Fitted([wrapped], [], width)
     longest = max((t.cell_len for t in texts), default=0)
-    rest = _measure(wrapped) - max(longest, len(name_header))
+    rest = natural_width(wrapped) - max(longest, len(name_header))
     limit = max(width - rest, MIN_NAME)
     shown, legend = _shortened(texts, limit)
-    if _measure(table := build(True, shown)) <= width:
+    if natural_width(table := build(True, shown)) <= width:
         return Fitted([table], legend, width)
     # Split into blocks of columns: the names may then take up to a third of the width.
     shown, legend = _shortened(texts, max(MIN_NAME, min(longest, width // 3)))
     tables = _blocks(title, name_header, columns, shown, cells, sections, width)
-    return Fitted(tables, legend, max(width, *(_measure(t) for t in tables)))
+    return Fitted(tables, legend, max(width, *(natural_width(t) for t in tables)))
 
 
 def _shortened(texts: Sequence[Text], limit: int) -> tuple[list[Text], list[str]]:
@@ -248,7 +259,7 @@ def _blocks(title: str | None, name_header: str, columns: Sequence[FitColumn], n
         trial = [*groups[-1], j]
         cols = [(columns[i], widths[i]) for i in trial]
         sub = [[row[i] for i in trial] for row in cells]
-        if groups[-1] and _measure(_table(None, name_header, names, cols, sub, sections)) > width:
+        if groups[-1] and natural_width(_table(None, name_header, names, cols, sub, sections)) > width:
             groups.append([j])
         else:
             groups[-1] = trial
