@@ -213,11 +213,17 @@ def test_a_clock_before_the_decision_date_is_warned_of() -> None:
         "stale; to see what the config said on 2021-03-01, pass --end 2021-03-01" in row["warnings"]
     )
     assert invoke(*args, "--end", "2021-03-01").exit_code == 0  # the advice is taken
-    for clock in ("2019-06-01", "2020-01-02"):  # no --end shows a day up to the first simulated date
+    # no --end shows a day up to the first simulated date; a Saturday's clock shows Friday's closes, the last in
+    for clock, shown in (("2019-06-01", "2019-05-31"), ("2020-01-02", "2020-01-02")):
         (early,) = today_json(*args, "--now", clock)
         [said] = [w for w in early["warnings"] if "after the clock" in w]
-        assert said.endswith(f"no --end shows {clock}: the config's first simulated date is 2020-01-02"), said
-        assert invoke(*args, "--end", clock).exit_code == 2
+        assert said.endswith(f"no --end shows {shown}: the config's first simulated date is 2020-01-02"), said
+        assert invoke(*args, "--end", shown).exit_code == 2
+    (monday,) = today_json(*args, "--now", "2021-03-01T03:00")  # before either market's close that Monday
+    [said] = [w for w in monday["warnings"] if "after the clock" in w]
+    assert said.endswith("to see what the config said on 2021-02-26, pass --end 2021-02-26"), said
+    (taken,) = today_json(*args, "--now", "2021-03-01T03:00", "--end", "2021-02-26")  # the advice is taken
+    assert taken["as_of"] == "2021-02-26" and not any("by the clock" in w for w in taken["warnings"])
 
 
 def test_a_clock_before_a_close_the_decision_read_is_warned_of() -> None:

@@ -162,8 +162,10 @@ def _clock_warning(found: Today, data: tuple[SeriesState, ...], now: dt.datetime
     its first simulated date (after the signals' warm-up), the config said nothing on that day."""
     day = now.astimezone(dt.UTC).date()
     ahead = [s for s in data if s.market != "fx" and s.as_of_date and s.last_session and s.as_of_date > s.last_session]
+    closed = [s.last_session for s in data if s.market != "fx" and s.last_session]  # each market's, by the clock
     if found.as_of > day:
-        why, known = f"after the clock ({day}): --now only judges whether the data is stale", day
+        why = f"after the clock ({day}): --now only judges whether the data is stale"
+        known = min([day, *closed])  # the last date whose closes were all in by the clock
     elif ahead:
         closes = ", ".join(f"{s.symbol} {s.as_of_date}" for s in ahead)
         why = (
