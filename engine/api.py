@@ -35,6 +35,7 @@ from engine.api_args import (
     check_env,
     check_flags,
     check_optional_counts,
+    check_texts,
     config_paths,
     optional_path,
     runs_text,
@@ -299,6 +300,7 @@ def compare(
     check_counts(reps=(reps, 100))
     check_optional_counts(top=(top, 1))
     check_flags(by_year=by_year, allow_mixed=allow_mixed)
+    check_texts(regime=regime, benchmark=benchmark, sort=sort, currency=currency)
     stored = runs_text(runs)
     refuse_run_options(stored, "=", regime=regime_config is not None, source=source, data_dir=data_dir, start=start,
                        end=end, force=force, cache_dir=cache_dir, offline=offline)  # fmt: skip

@@ -21,6 +21,7 @@ __all__ = [
     "check_env",
     "check_flags",
     "check_optional_counts",
+    "check_texts",
     "config_paths",
     "optional_path",
     "runs_text",
@@ -91,3 +92,10 @@ def runs_text(runs: object) -> str | None:
             raise UserError("runs: no run id (give 'latest', run ids or run directories)")
         return ",".join(os.fspath(r) for r in runs)
     raise UserError(f"runs: expected 'latest', run ids or run directories (text or paths), got {_kind(runs)}")
+
+
+def check_texts(**values: object) -> None:
+    """Each of ``values`` is None or text (a ``when:`` expression, a benchmark's name, a column, a currency)."""
+    for name, value in values.items():
+        if value is not None and not isinstance(value, str):
+            raise UserError(f"{name}: expected text, got {_kind(value)}")

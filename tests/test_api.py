@@ -295,6 +295,11 @@ def test_arguments_are_checked_as_the_command_line_checks_its_options(call: Any,
         (lambda d: api.sweep(7, **d), "config: expected config files (paths), got 7"),
         (lambda d: api.run(RUN_CONFIGS[0], data_dir=5, **d), "data_dir: expected a path (text or os.PathLike), got 5"),
         (
+            lambda d: api.compare(RUN_CONFIGS[0], regime=5, regime_config=RUN_CONFIGS[0], **d),
+            "regime: expected text, got 5",
+        ),
+        (lambda d: api.compare(RUN_CONFIGS[0], benchmark=["x"], **d), "benchmark: expected text, got a list"),
+        (
             lambda d: api.compare(RUN_CONFIGS[0], regime="x > 0", regime_config=["a.yaml"], **d),
             "regime_config: expected a path (text or os.PathLike), got a list",
         ),
