@@ -970,3 +970,9 @@ def test_a_run_directory_as_a_command_prints_it_names_the_run(
     assert again.exit_code == 0 and again.stdout == by_id.stdout, again.stderr
     too_long = invoke("report", "x" * 300 + "/y", "--format", "text", "--results-dir", str(report_results))
     assert too_long.exit_code == 2 and "no stored run matches" in too_long.stderr
+    missing = invoke("report", "./nope/x", "--format", "text", "--results-dir", str(report_results))
+    assert missing.exit_code == 2 and "'./nope/x': no such run directory" in missing.stderr
+    empty = invoke("report", str(run_dir), "--format", "text", "--results-dir", str(tmp_path / "empty"))
+    assert empty.exit_code == 2 and len(empty.stderr.splitlines()) == 1
+    assert f"run directory '{run_dir}' is not in this store (nothing is stored under" in empty.stderr
+    assert "give the --results-dir (or --store) that holds it" in empty.stderr

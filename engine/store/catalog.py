@@ -83,6 +83,8 @@ def _as_directory(text: str) -> Path | None:
         return None
     if directory:
         raise StoreError(f"{text!r} is a directory but not a run directory (it has no {MANIFEST})")
+    if _spelled_as_path(text) and not path.exists():
+        raise StoreError(f"{text!r}: no such run directory")
     return None
 
 
@@ -327,7 +329,17 @@ class Catalog:
     def select(self, spec: str) -> list[Path]:
         """Run directories for ``--runs``: ``latest`` (newest run of each config) or run ids (or unique prefixes, or
         run directories), comma-separated."""
-        self.check_stored()
+        try:
+            self.check_stored()
+        except StoreError:  # nothing stored here: a run directory given is another results directory's
+            elsewhere = next((t.strip() for t in spec.split(",") if _as_directory(t.strip()) is not None), None)
+            if elsewhere is None:
+                raise
+            raise StoreError(
+                f"run directory {elsewhere!r} is not in this store (nothing is stored under {self.results_dir}): "
+                "give the --results-dir (or --store) that holds it",
+                file=str(self.db_path),
+            ) from None
         if spec == "latest":
             sql = (
                 "SELECT run_dir FROM runs WHERE status = 'complete' QUALIFY row_number() OVER "
