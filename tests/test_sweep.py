@@ -1271,6 +1271,10 @@ def test_a_walkforward_whose_last_test_window_the_data_cut_short_says_its_figure
     assert said is not None, cut.stdout
     assert dt.date.fromisoformat(said.group(2)).year == 2016 and 0.4 < float(said.group(3)) < 0.55
     assert "under a year" not in cut.stdout  # the other folds' windows are years
+    page = tmp_path / "walk.html"  # the page says it in the same words
+    assert invoke(*args, "--end", "2016-06-30", "--report", str(page)).exit_code == 0
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8"))).split())
+    assert said.group(0) in text, said.group(0)
     whole = invoke(*args)  # the data end 2016-12-30, the last window's nominal end 2017-01-0x
     assert whole.exit_code == 0 and "cut short" not in whole.stdout
     # a step of a quarter: the folds' windows overlap; each fold's figures end when the next one's choice takes over,

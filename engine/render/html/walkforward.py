@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -35,6 +36,7 @@ from engine.render.html.page import (
 from engine.render.html.run import metrics_table, run_facts, strategy_and_benchmarks
 from engine.render.sweep_text import OVERLAP_NOTE, fold_header, sweep_cell, ties_note
 from engine.store.rundir import StoredRun
+from engine.walkforward_windows import short_windows
 
 __all__ = ["fold_metrics", "walkforward_report", "walkforward_sections"]
 
@@ -214,6 +216,7 @@ def _folds_body(run: StoredRun, figures: dict[str, go.Figure]) -> str:
     ]
     if _overlap(folds):
         notes.append(OVERLAP_NOTE.format(column="OOS scored to"))
+    notes += short_windows(pd.DatetimeIndex(run.equity.index), folds, str(block["test"]))
     ties = ties_note(folds)
     if ties:
         notes.append(ties)
