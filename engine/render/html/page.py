@@ -79,6 +79,7 @@ table.data th,table.data td{padding:3px 6px;border-bottom:1px solid #e6e8ee;whit
 table.data td.wrap{white-space:normal}
 table.data th{background:#f3f4f8;position:sticky;top:0;text-align:left}
 table.data td.n{text-align:right}table.data tr.strategy td:first-child{font-weight:600}
+table.data td:first-child{position:sticky;left:0;background:#fff;z-index:1}table.data th:first-child{left:0;z-index:2}
 td.best{color:#0a7a2f;font-weight:700}td.worst{color:#b3261e}td.oos{background:#f1f5fc}
 .scroll{max-height:420px;overflow:auto;border:1px solid #e6e8ee}.wide{overflow-x:auto}
 .scroll,.wide{max-width:100%}main,section{min-width:0}
