@@ -170,6 +170,16 @@ def test_compare_report_renders_every_chart_and_table(browser: Any, report_resul
     labels = page.eval_on_selector_all("#fig-risk-return .annotation-text", "els => els.map(e => e.textContent)")
     names = page.locator("#compare tbody tr td:first-child").all_inner_texts()
     assert sorted(n for label in labels for n in label.split(" = ")) == sorted(names)  # every row named, once
+    # a table wider than the page scrolls sideways with its names in view (they scrolled away with the numbers)
+    page.set_viewport_size({"width": 700, "height": 900})
+    box = page.locator("#compare").evaluate("t => t.parentElement.getBoundingClientRect().left")
+    page.locator("#compare").evaluate("t => { t.parentElement.scrollLeft = 400; }")
+    page.wait_for_timeout(100)
+    name_left = page.locator("#compare tbody tr:first-child td:first-child").evaluate(
+        "c => c.getBoundingClientRect().left"
+    )
+    assert page.locator("#compare").evaluate("t => t.parentElement.scrollLeft") > 0
+    assert abs(name_left - box) < 2, (name_left, box)
     assert problems == []
     page.close()
 
