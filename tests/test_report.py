@@ -458,6 +458,7 @@ def test_sweep_report_top_table_is_the_printed_rows(sweep_reports: dict) -> None
     assert _texts(table, "trades") == [str(r["trades"]) for r in rows]
     assert _texts(table, "weight_us") == [f"{r['weight_us'] * 100:z.0f}%" for r in rows]
     assert _texts(table, "sharpe_ci") == [f"{r['sharpe_ci_low']:z.2f}…{r['sharpe_ci_high']:z.2f}" for r in rows]
+    assert table.column("sharpe_ci") == [_value(r["sharpe_ci_low"]) for r in rows]  # sorted by its low end, as a number
 
 
 def test_sweep_report_table_of_all_combinations_is_combos_parquet(sweep_reports: dict) -> None:

@@ -66,14 +66,15 @@ def sweep_row_cells(
 ) -> list[tuple[str, str, float | int | None]]:
     """(column, text, number) of each cell of one row: ``#``, the keys, ``columns``, the ``weights`` columns.
 
-    ``sharpe_ci`` is one cell, ``low…high``, with no single number.
+    ``sharpe_ci`` is one cell, ``low…high``, its number the low end (what a table sorts it by).
     """
     cells: list[tuple[str, str, float | int | None]] = [("rank", str(rank), rank)]
     cells += [(k, str(record[k]), _number(record[k])) for k in keys]
     for c in columns:
         if c == "sharpe_ci":
             lo, hi = record.get("sharpe_ci_low"), record.get("sharpe_ci_high")
-            cells.append((c, "–" if lo is None or math.isnan(lo) else f"{lo:z.2f}…{hi:z.2f}", None))
+            shown = lo is not None and not math.isnan(lo)
+            cells.append((c, f"{lo:z.2f}…{hi:z.2f}" if shown else "–", _number(lo) if shown else None))
         else:
             v = record.get(c)
             cells.append((c, sweep_cell(c, v), _number(v)))
