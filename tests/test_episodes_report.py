@@ -235,3 +235,18 @@ def test_a_signal_without_a_fisher_band_is_not_said_to_have_one(synthetic: dict[
     mom = figures(html)["fig-history"]
     assert mom["data"][1]["name"] == "episode peak"
     assert "Fisher" not in json.dumps(mom["layout"]["title"]) and "with the 95% Fisher band" not in html
+
+
+def test_a_config_whose_run_begins_after_an_episode_says_so(tmp_path: Path) -> None:
+    """Its forward returns are null there (docs/episodes.md), and the page says why: the caption names the reason,
+    the episode's chart note says the run begins after the start (not only that its values start later)."""
+    late = tmp_path / "bh_late.yaml"
+    text = (CONFIGS / "buy_hold_us.yaml").read_text(encoding="utf-8")
+    late.write_text(text.replace("start: 2002-01-01", "start: 2015-01-01").replace("buy_hold_us", "bh_late"))
+    found = _episodes(tmp_path, "--source", "synthetic", "--configs", str(late))
+    early = [e for e in found["printed"] if e["start"] < "2015-01-01"]
+    assert early and all(v is None for e in early for v in e["forward"]["bh_late"].values())
+    page = " ".join(unescape(re.sub(r"<[^>]+>", " ", found["html"])).split())
+    assert "– where the data ends before the horizon, no exchange rate is known, or a config's run begins" in page
+    begins = re.findall(r"for bh_late \(its run begins (\S+), after the start\)", page)
+    assert begins and all(day > e["start"] for day in begins for e in early)

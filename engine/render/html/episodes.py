@@ -239,7 +239,12 @@ def _growth_traces(fig: go.Figure, r: EpisodeReport, e: Mapping[str, Any]) -> li
         found = _growth(level, start, name not in r.runs)
         if found is None:
             known = level.index[np.isfinite(level.to_numpy(dtype=float))]
-            missing.append(f"{name} (its values start {known[0]:%Y-%m-%d})" if len(known) else f"{name} (no value)")
+            first = known[0] if len(known) else None
+            late_run = name in r.runs and first is not None and first > start
+            why = (
+                "no value" if first is None else f"its {'run begins' if late_run else 'values start'} {first:%Y-%m-%d}"
+            )
+            missing.append(f"{name} ({why}{', after the start' if late_run else ''})")
             continue
         base, curve = found
         colour = charts.PALETTE[(i + 1) % len(charts.PALETTE)]
@@ -387,8 +392,8 @@ def _forward_section(r: EpisodeReport) -> Section:
     ]
     line = (
         "Base-currency returns over 1, 3, 6 and 12 calendar months from each series' first close after the "
-        "episode's start (a config's value then); – where the data ends before the horizon "
-        "or no exchange rate is known."
+        "episode's start (a config's value then); – where the data ends before the horizon, no exchange rate is "
+        "known, or a config's run begins after the start."
     )
     body = table_html(["Date", "Start", "Series", *HORIZONS], rows, table_id="forward", scroll=True)
     return Section("after", "What came after", body + paragraphs([line], "small muted"))
