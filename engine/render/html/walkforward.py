@@ -36,7 +36,6 @@ from engine.render.html.page import (
 from engine.render.html.run import metrics_table, run_facts, strategy_and_benchmarks
 from engine.render.sweep_text import OVERLAP_NOTE, fold_header, sweep_cell, ties_note
 from engine.store.rundir import StoredRun
-from engine.walkforward_windows import short_windows
 
 __all__ = ["fold_metrics", "walkforward_report", "walkforward_sections"]
 
@@ -216,6 +215,8 @@ def _folds_body(run: StoredRun, figures: dict[str, go.Figure]) -> str:
     ]
     if _overlap(folds):
         notes.append(OVERLAP_NOTE.format(column="OOS scored to"))
+    from engine.walkforward_windows import short_windows  # imports engine.walkforward: for a walk-forward's page only
+
     notes += short_windows(pd.DatetimeIndex(run.equity.index), folds, str(block["test"]))
     ties = ties_note(folds)
     if ties:
