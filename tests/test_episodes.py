@@ -204,13 +204,15 @@ def test_study_counts_only_independent_episodes():
 # ----------------------------------------------------------------------------- the command
 
 
-def _episodes(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def _episodes(*args: str, cwd: Path, columns: str | None = "100") -> subprocess.CompletedProcess:
+    """``seesaw episodes`` with stdout at ``columns`` (None: piped, the tables at their natural width)."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)} | ({} if columns is None else {"COLUMNS": columns})
     return subprocess.run(
         [sys.executable, "-m", "engine", "episodes", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "100", "PYTHONPATH": str(REPO)},
+        env=env,
         timeout=600,
     )
 
@@ -317,6 +319,27 @@ def test_a_long_config_name_is_shortened_with_a_legend_and_no_number_is_cut_at_1
     assert legend.strip() == f"names shortened: {marker} {long}"
     shown = [w for line in study for w in line.split()[:1] if w.endswith(marker)]
     assert len(shown) == 1 and long.startswith(shown[0].removesuffix(marker)) and len(shown[0]) >= 12
+
+
+def test_below_100_columns_the_tables_split_into_blocks_and_no_cell_is_cut(tmp_path):
+    """At 80 and 60 columns each table splits its columns into blocks that repeat the date (or the series and
+    horizon): every cell printed at the natural width is printed whole, and no line is wider than the terminal."""
+    common = [CONFIG, "--signal", "corr", "--low", "--source", "synthetic", "--results-dir", str(tmp_path)]
+    common += ["--configs", str(REPO / "configs" / "relative_momentum_total_return.yaml"), "--percentile", "10"]
+    natural = _episodes(*common, cwd=tmp_path, columns=None)
+    assert natural.returncode == 0, natural.stderr
+    tables = natural.stdout[natural.stdout.index("one episode)") :]  # from the first table on
+    cells = {w for w in tables.split() if not w.startswith("-" * 3) and "─" not in w}
+    assert {"0.2", "ever", "1m", "12m", "relative_momentum_total_return"} <= cells
+    for width in (80, 60):
+        out = _episodes(*common, cwd=tmp_path, columns=str(width))
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.splitlines()
+        assert max(map(len, lines)) <= width
+        words = set(out.stdout.split())
+        missing = sorted(cells - words - {"relative_momentum_total_return"})  # the legend names it whole
+        assert not missing, f"cut or lost at {width} columns: {missing}\n{out.stdout}"
+        assert sum(line.split()[:2] == ["extreme", "on"] for line in lines) >= 2  # the date in every block
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ import io
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from rich import box
+from rich.console import JustifyMethod
 from rich.table import Table
 
-from engine.render.fit import MIN_NAME, natural_width, shorten_names
+from engine.render.fit import MIN_NAME, column_blocks, natural_width, shorten_names
 
 if TYPE_CHECKING:
     from engine.episode_report import EpisodeReport
@@ -43,19 +43,28 @@ def _band(low: float | None, high: float | None) -> str:
     return "–" if low is None or high is None else f"{low:z.2f}…{high:z.2f}"
 
 
-def _episode_table(r: EpisodeReport) -> Table:
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, title=None)
-    for name, just in (("extreme on", "left"), ("value [95% Fisher]", "right"), ("95% bootstrap", "right"),
-                       ("rank", "right"), ("pctile", "right"), ("extreme since", "left"), ("obs", "right"),
-                       ("as close", "right")):  # fmt: skip
-        t.add_column(name, justify=just, no_wrap=True)  # type: ignore[arg-type]
+#: The episodes table's columns (header, justification); the first, the date, is repeated in every block.
+_EPISODE_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("extreme on", "left"), ("value [95% Fisher]", "right"), ("95% bootstrap", "right"), ("rank", "right"),
+    ("pctile", "right"), ("extreme since", "left"), ("obs", "right"), ("as close", "right"),
+)  # fmt: skip
+#: The event study's columns; the first two, the series and the horizon, are repeated in every block.
+_STUDY_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("series", "left"), ("h", "left"), ("mean", "right"), ("95% CI", "right"), ("indep./all", "right"),
+    ("others", "right"), ("difference", "right"), ("95% CI", "right"),
+)  # fmt: skip
+_HORIZONS = ("1m", "3m", "6m", "12m")
+
+
+def _episode_tables(r: EpisodeReport, width: int | None) -> list[Table]:
+    rows = []
     for e in r.episodes:
         same = e["indistinguishable"]
         value = f"{e['value']:z.3f}"
         if e["ci_low"] is not None:
             value += f" [{e['ci_low']:z.2f}, {e['ci_high']:z.2f}]"
         boot = "–" if e["bootstrap_low"] is None else f"[{e['bootstrap_low']:z.2f}, {e['bootstrap_high']:z.2f}]"
-        t.add_row(
+        rows.append([
             e["date"],
             value,
             boot,
@@ -64,41 +73,35 @@ def _episode_table(r: EpisodeReport) -> Table:
             e["most_extreme_since"] or "ever",
             str(e["observations"]),
             "–" if same is None or same["share"] is None else f"{same['share']:.0%}",
-        )
-    return t
+        ])  # fmt: skip
+    return column_blocks(_EPISODE_COLUMNS, rows, keys=1, width=width)
 
 
-def _forward_table(r: EpisodeReport, names: Mapping[str, str]) -> Table:
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    t.add_column("from (episode start)")
-    t.add_column("series")
-    for h in ("1m", "3m", "6m", "12m"):
-        t.add_column(h, justify="right")
-    for e in r.episodes:
-        for k, (name, fwd) in enumerate(e["forward"].items()):
-            t.add_row(e["start"] if k == 0 else "", names[name], *(_pct(fwd[h]) for h in ("1m", "3m", "6m", "12m")))
-    return t
+def _forward_tables(r: EpisodeReport, names: Mapping[str, str], width: int | None) -> list[Table]:
+    columns: list[tuple[str, JustifyMethod]] = [("from (episode start)", "left"), ("series", "left")]
+    rows = [
+        [e["start"] if k == 0 else "", names[name], *(_pct(fwd[h]) for h in _HORIZONS)]
+        for e in r.episodes
+        for k, (name, fwd) in enumerate(e["forward"].items())
+    ]
+    return column_blocks([*columns, *((h, "right") for h in _HORIZONS)], rows, keys=2, width=width)
 
 
-def _study_table(summary: Mapping[str, Mapping[str, Mapping[str, Any]]], names: Mapping[str, str]) -> Table:
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for name, just in (("series", "left"), ("h", "left"), ("mean", "right"), ("95% CI", "right"),
-                       ("indep./all", "right"), ("others", "right"), ("difference", "right"),
-                       ("95% CI", "right")):  # fmt: skip
-        t.add_column(name, justify=just, no_wrap=True)  # type: ignore[arg-type]
-    for name, by_h in summary.items():
-        for k, (h, s) in enumerate(by_h.items()):
-            t.add_row(
-                names[name] if k == 0 else "",
-                h,
-                _pct(s["mean"]),
-                _pct_band(s["ci_low"], s["ci_high"]),
-                f"{s['n_independent']}/{s['n_episodes']}",
-                _pct(s["others_mean"]),
-                _pct(s["difference"]),
-                _pct_band(s["difference_low"], s["difference_high"]),
-            )
-    return t
+def _study_rows(summary: Mapping[str, Mapping[str, Mapping[str, Any]]], names: Mapping[str, str]) -> list[list[str]]:
+    return [
+        [
+            names[name] if k == 0 else "",
+            h,
+            _pct(s["mean"]),
+            _pct_band(s["ci_low"], s["ci_high"]),
+            f"{s['n_independent']}/{s['n_episodes']}",
+            _pct(s["others_mean"]),
+            _pct(s["difference"]),
+            _pct_band(s["difference_low"], s["difference_high"]),
+        ]
+        for name, by_h in summary.items()
+        for k, (h, s) in enumerate(by_h.items())
+    ]
 
 
 def _pct_band(low: float | None, high: float | None) -> str:
@@ -111,7 +114,8 @@ def _series_names(r: EpisodeReport, width: int | None) -> tuple[dict[str, str], 
     names = list(dict.fromkeys([*r.summary, *(n for e in r.episodes for n in e["forward"])]))
     if width is None:
         return {n: n for n in names}, []
-    rest = natural_width(_study_table(r.summary, dict.fromkeys(names, "")))
+    [whole] = column_blocks(_STUDY_COLUMNS, _study_rows(r.summary, dict.fromkeys(names, "")), keys=2, width=None)
+    rest = natural_width(whole)
     short, legend = shorten_names(names, max(width - rest, MIN_NAME))
     return dict(zip(names, short, strict=True)), ["  names shortened: " + "; ".join(legend)] if legend else []
 
@@ -132,14 +136,14 @@ def episodes_lines(r: EpisodeReport, width: int | None = None) -> list[Any]:
     names, legend = _series_names(r, width)
     return [
         *head,
-        _episode_table(r),
+        *_episode_tables(r, width),
         "  extreme on: its most extreme date (it starts earlier; What came after counts from the start);",
         "  extreme since: the last earlier date as extreme (ever: a record); obs: observations it spans;",
         "  as close: the share of earlier dates whose value a 5% test cannot tell apart from it",
         "What came after (base-currency returns from each series' first close after the episode's start)",
-        _forward_table(r, names),
+        *_forward_tables(r, names, width),
         "Event study: independent episodes (h-month windows not overlapping) against every other date",
-        _study_table(r.summary, names),
+        *column_blocks(_STUDY_COLUMNS, _study_rows(r.summary, names), keys=2, width=width),
         *legend,
         *([f"  {caveat}"] if (caveat := r.interval_caveat()) else []),
     ]

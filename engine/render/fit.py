@@ -30,6 +30,7 @@ __all__ = [
     "Fitted",
     "Printout",
     "Whole",
+    "column_blocks",
     "fit_table",
     "natural_width",
     "plain_text",
@@ -205,6 +206,41 @@ def natural_width(table: Table) -> int:
     """The columns ``table`` takes printed with no width to fit."""
     console = Console(width=100_000, color_system=None)
     return Measurement.get(console, console.options, table).maximum
+
+
+def column_blocks(
+    columns: Sequence[tuple[str, JustifyMethod]], rows: Sequence[Sequence[str]], *, keys: int, width: int | None
+) -> list[Table]:
+    """``rows`` under ``columns`` (header, justification) as one compact table or, when it is wider than
+    ``width``, as several: the columns after the first ``keys`` split greedily into blocks that fit, each
+    block repeating those ``keys`` columns.  No cell is cut or wrapped (a block of one column wider than
+    ``width`` stays whole).
+
+    >>> columns = [("k", "left"), ("a", "right"), ("b", "right")]
+    >>> blocks = column_blocks(columns, [["x", "1.25", "-3.5"]], keys=1, width=10)
+    >>> [[column.header for column in table.columns] for table in blocks], natural_width(blocks[0])
+    ([['k', 'a'], ['k', 'b']], 9)
+    """
+
+    def build(chosen: Sequence[int]) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        for j in chosen:
+            table.add_column(columns[j][0], justify=columns[j][1], no_wrap=True)
+        for row in rows:
+            table.add_row(*(row[j] for j in chosen))
+        return table
+
+    whole = build(range(len(columns)))
+    if width is None or natural_width(whole) <= width:
+        return [whole]
+    key_columns = list(range(keys))
+    groups: list[list[int]] = [[]]
+    for j in range(keys, len(columns)):
+        if groups[-1] and natural_width(build([*key_columns, *groups[-1], j])) > width:
+            groups.append([j])
+        else:
+            groups[-1].append(j)
+    return [build([*key_columns, *group]) for group in groups]
 
 
 def fit_table(
