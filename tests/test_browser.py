@@ -184,6 +184,43 @@ def test_compare_report_renders_every_chart_and_table(browser: Any, report_resul
     page.close()
 
 
+@pytest.mark.parametrize("curves", [8, 27, 40])
+def test_every_legend_entry_of_a_chart_of_many_curves_is_in_view(browser: Any, tmp_path: Path, curves: int) -> None:
+    """A compare of every shipped config draws 27 curves: each legend entry lies inside the figure, none scrolled
+    out of it (plotly scrolls a legend taller than its plot), and the figure does not overlap what follows."""
+    import numpy as np
+    import pandas as pd
+
+    from engine.render.html import charts
+    from engine.render.html.page import Section, figure_html, page_html
+
+    dates = pd.bdate_range("2020-01-01", periods=300)
+    series = {
+        f"config_number_{i}": pd.Series(np.linspace(1, 1 + i / 10, len(dates)), index=dates) for i in range(curves)
+    }
+    fig = charts.equity_figure(series, title="t", y_title="y", dotted=[f"config_number_{curves - 1}"])
+    html = page_html(
+        "legend", [Section("equity", "E", figure_html(fig, "fig-equity")), Section("after", "A", "<p>x</p>")]
+    )
+    out = tmp_path / "legend.html"
+    out.write_text(html, encoding="utf-8")
+    page, problems = open_report(browser, out, f"legend_{curves}.png")
+    figure = page.locator("#fig-equity").evaluate("d => d.getBoundingClientRect().bottom")
+    entries = page.eval_on_selector_all(
+        "#fig-equity .legend .traces", "els => els.map(e => e.getBoundingClientRect().bottom)"
+    )
+    assert len(entries) == curves
+    assert max(entries) <= figure, (max(entries), figure)
+    assert (
+        page.locator("#fig-equity .legend .scrollbar").evaluate_all("els => els.filter(e => e.getBBox().height > 0)")
+        == []
+    )
+    after = page.locator("#section-after").evaluate("s => s.getBoundingClientRect().top")
+    assert after >= figure
+    assert problems == []
+    page.close()
+
+
 def _png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n", path

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import plotly.graph_objects as go
 import pytest
 
 from engine.errors import StoreError
@@ -19,6 +20,7 @@ class _Kaleido:
     def __init__(self, failures: int) -> None:
         self.failures = failures
         self.calls = 0
+        self.sizes: list[tuple[int, int]] = []
 
     def write_fig_from_object_sync(self, jobs: list[dict], **_: object) -> None:
         self.calls += 1
@@ -26,12 +28,14 @@ class _Kaleido:
             raise RuntimeError("JavascriptError ReferenceError: kaleido_scopes is not defined\nmore")
         for job in jobs:
             Path(job["path"]).write_bytes(b"\x89PNG")
+            self.sizes.append((job["opts"]["width"], job["opts"]["height"]))
 
 
 def _render(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, failures: int) -> tuple[_Kaleido, object]:
     stand_in = _Kaleido(failures)
     monkeypatch.setitem(sys.modules, "kaleido", stand_in)
-    report = SimpleNamespace(html="<main></main>", figures={"equity": object(), "drawdown": object()})
+    figures = {"equity": go.Figure(), "drawdown": go.Figure(layout={"height": 700})}
+    report = SimpleNamespace(html="<main></main>", figures=figures)
     staging = tmp_path / "staging"
     staging.mkdir()
     try:
@@ -44,6 +48,7 @@ def test_a_failed_attempt_is_made_once_more(monkeypatch: pytest.MonkeyPatch, tmp
     stand_in, out = _render(monkeypatch, tmp_path, failures=1)
     assert stand_in.calls == 2
     assert [name for _, name in out] == ["equity.png", "drawdown.png"]  # type: ignore[union-attr]
+    assert stand_in.sizes == [(1200, 650), (1200, 700)]  # a figure made taller for its legend keeps its height
 
 
 def test_two_failures_are_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from engine.render.html import labels
+from engine.render.html.page import FIGURE_PX
 from engine.render.html.series import Threshold, envelope
 from engine.store.rundir import FIRST_RULE
 
@@ -59,6 +60,10 @@ def _dates(index: pd.Index) -> list[str]:
 
 #: More legend entries than this go in a column on the right instead of a row above the plot.
 _LEGEND_ROW_MAX = 6
+#: A legend entry's height in that column (font size 10), and the legend's padding, in px: a figure whose column of
+#: entries and margins is taller than ``FIGURE_PX`` is given the height that shows them all (plotly would scroll the
+#: legend, and an image would cut it off).
+_LEGEND_ENTRY_PX, _PAD_PX = 20, 30
 
 
 @cache
@@ -87,6 +92,9 @@ def layout(fig: go.Figure, title: str, **kwargs: Any) -> go.Figure:
         "hovermode": "x unified",
     }
     fig.update_layout(**{**style, **kwargs})
+    margin = fig.layout.margin
+    if entries > _LEGEND_ROW_MAX and (column := margin.t + margin.b + _PAD_PX + _LEGEND_ENTRY_PX * entries) > FIGURE_PX:
+        fig.update_layout(height=column)
     return fig
 
 

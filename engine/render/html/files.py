@@ -101,7 +101,7 @@ def _render_images(report: Report, staging: Path, browser: str) -> list[tuple[Pa
         {
             "fig": _labelled(fig) if synthetic else fig,
             "path": staging / f"{name}.png",
-            "opts": {"format": "png", "width": width, "height": height},
+            "opts": {"format": "png", "width": width, "height": max(height, fig.layout.height or 0)},
         }
         for name, fig in report.figures.items()
     ]

@@ -49,7 +49,9 @@ from plotly.io.json import to_json_plotly
 from engine.data.base import SYNTHETIC_LABEL
 
 __all__ = [
+    "FIGURE_PX",
     "SYNTHETIC_BANNER",
+    "TALL_PX",
     "Cell",
     "Report",
     "Section",
@@ -66,6 +68,8 @@ __all__ = [
 
 #: The banner across the top of every page made from synthetic data.
 SYNTHETIC_BANNER = SYNTHETIC_LABEL
+#: A figure's height on the page, and a tall one's (``figure_html(tall=True)``), in px.
+FIGURE_PX, TALL_PX = 440, 620
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;background:#fff}
@@ -87,12 +91,12 @@ dl.facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 16
 dl.facts dt{color:#5a6270}dl.facts dd{margin:0;font-family:ui-monospace,monospace;overflow-wrap:anywhere}
 h1,h2,p,li,nav{overflow-wrap:anywhere}
 pre{background:#f6f7f9;padding:10px;overflow:auto;max-height:420px;font-size:.8em}
-.figure{height:440px;margin:4px 0 12px}.figure.tall{height:620px}
+.figure{height:FIGURE_PXpx;margin:4px 0 12px}.figure.tall{height:TALL_PXpx}
 .pair{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:0 16px}.pair>*{min-width:0}
 table.sortable th{cursor:pointer;user-select:none}table.sortable th:hover{background:#e4e7f0}
 table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}
 table.sortable th[aria-sort=descending]::after{content:" \\25BC"}
-"""
+""".replace("FIGURE_PX", str(FIGURE_PX)).replace("TALL_PX", str(TALL_PX))
 
 #: The class of a sortable table, and the script that sorts it (added once, only to pages that have one).
 _SORTABLE = "data sortable"
@@ -304,8 +308,12 @@ def figure_html(fig: go.Figure, div_id: str, *, tall: bool = False) -> str:
         f'Plotly.newPlot("{div_id}", seesawData({to_json_plotly(data)}), {to_json_plotly(spec.get("layout", {}))}, '
         f"{json.dumps(_PLOT_CONFIG)});"
     )
+    style = ""
+    if height := spec.get("layout", {}).get("height"):  # a column of legend entries taller than the figure's class
+        spec["layout"]["height"] = height = max(int(height), TALL_PX if tall else FIGURE_PX)
+        style = f' style="height:{height}px"'
     return (
-        f'<div class="figure{" tall" if tall else ""}">{shared}'
+        f'<div class="figure{" tall" if tall else ""}"{style}>{shared}'
         f'<div id="{div_id}" class="plotly-graph-div" style="height:100%;width:100%"></div>'
         f"<script>{script}</script></div>"
     )
