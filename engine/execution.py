@@ -73,10 +73,11 @@ from engine.calendar import market_rank
 from engine.rule_targets import RULE_DTYPE, RuleTargets, spelled_out
 from engine.simulate import group_rows
 
-__all__ = ["BatchPlan", "OrderPlan", "event_mask", "next_slots", "plan_batch"]
+__all__ = ["TARGET_EPS", "BatchPlan", "OrderPlan", "event_mask", "next_slots", "plan_batch"]
 
 NEVER = np.iinfo(np.int64).max
-_EPS = 1e-12
+#: Targets that differ by no more than this in every asset are the same targets (``on_change``: no event).
+TARGET_EPS = 1e-12
 REBALANCE_MODES = ("on_change", "daily", "weekly", "monthly", "band")
 
 
@@ -230,9 +231,9 @@ def event_mask(
             continue
         elif mode == "on_change":
             if isinstance(targets, RuleTargets):
-                out[:, cols] = targets.changed(cols, _EPS)
+                out[:, cols] = targets.changed(cols, TARGET_EPS)
             else:
-                out[:, cols] = _changed(np.ascontiguousarray(targets[:, cols], dtype=np.float64), _EPS)
+                out[:, cols] = _changed(np.ascontiguousarray(targets[:, cols], dtype=np.float64), TARGET_EPS)
         else:
             out[:, cols] = _period_ends(dates, mode)[:, None]
     first_row = np.asarray(first)

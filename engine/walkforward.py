@@ -18,8 +18,9 @@ fold is chosen.
 The out-of-sample run is one simulation (``stitch``): from the first test date on, the decisions
 taken on each row follow the combination chosen for the fold whose selection was known by then
 (after the close of the last training date, the fold's combination decides); switching between
-combinations is traded like any other change of targets, with its costs, and each fold's first
-decision is an event whatever the rebalance mode.
+combinations is traded like any other change of targets, with its costs: a fold's first decision is an
+event when its targets differ from those ordered last (or on a date its rebalance mode makes an event),
+so a fold that decides the targets already held trades nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from engine.config.models import StrategyConfig
 from engine.costs import CostRates, cost_rates
 from engine.errors import UserError
 from engine.evaluate import Columns
-from engine.execution import event_mask
+from engine.execution import TARGET_EPS, event_mask
 from engine.metrics.matrix import TIE_RTOL
 from engine.plural import counted
 from engine.sweep import Setting, SweepContext, setting_targets
@@ -200,8 +201,8 @@ def stitched_columns(
     """The one column of the run that follows each fold's chosen setting (module docstring).
 
     Rows are the panel's (warm-up included).  A row decides with the setting of
-    :func:`decision_fold`, with its lag; each fold's first row is an event, the others are
-    events as the setting's rebalance mode makes them.  A fill on a date pays the costs of the
+    :func:`decision_fold`, with its lag; a fold's first row is an event as :func:`_first_row_event` says,
+    the others as the setting's rebalance mode makes them.  A fill on a date pays the costs of the
     fold whose test window holds it (the first fold's before that).
     """
     panel, start = ctx.loaded.panel, ctx.start
@@ -219,7 +220,7 @@ def stitched_columns(
         lag[rows] = s.lag
         mode = event_mask(panel.dates, per_fold[:, f : f + 1], np.array([rows[0]]), [s.rebalance])[:, 0]
         events[rows] = mode[rows]
-        events[rows[0]] = True  # a new fold's combination always decides on its first row
+        events[rows[0]] = _first_row_event(panel.dates, targets, events, rows[0], s.rebalance)
     if len({s.band for s in settings}) > 1:
         raise UserError("a walk-forward whose folds choose different rebalancing bands is not supported")
     if len({(s.max_gross, s.costs.borrow_bps, s.costs.margin_spread_bps) for s in settings}) > 1:
@@ -238,6 +239,19 @@ def stitched_columns(
         events=events[:, None],
         margin=None if settings[0].max_gross is None else np.array([True]),
     )
+
+
+def _first_row_event(dates: pd.DatetimeIndex, targets: np.ndarray, events: np.ndarray, row: int, mode: str) -> bool:
+    """Whether a fold's first decision, on ``row``, is an event: the run's first decision is; a later fold's is
+    when its targets differ from those of the last event before it (the targets ordered), or on a date its
+    rebalance mode makes an event (every date with ``daily``, a week's or month's last).  A fold whose combination
+    decides the targets already held trades nothing: a drifted mix is not rebalanced because a fold began."""
+    earlier = np.flatnonzero(events[:row])
+    if not len(earlier) or np.max(np.abs(targets[row] - targets[earlier[-1]]), initial=0.0) > TARGET_EPS:
+        return True
+    if mode in ("on_change", "band"):
+        return False
+    return bool(event_mask(dates, targets[:, None, :], np.array([row - 1]), [mode])[row, 0])
 
 
 def _fold_costs(

@@ -56,7 +56,7 @@ EXPECTED: dict[str, set[str]] = {
         "UserError",
         "printable",
     },
-    "engine.execution": {"BatchPlan", "OrderPlan", "event_mask", "next_slots", "plan_batch"},
+    "engine.execution": {"TARGET_EPS", "BatchPlan", "OrderPlan", "event_mask", "next_slots", "plan_batch"},
     "engine.expr": {
         "FUNCTIONS",
         "MAX_DEPTH",
