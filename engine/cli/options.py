@@ -253,7 +253,7 @@ def _interrupted(exc: BaseException) -> bool:
 
 
 #: What a terminal shows when numba starts compiling a kernel its cache does not hold yet.
-COMPILING = "compiling Seesaw's numerical kernels: once after installing or upgrading (up to a minute), then cached"
+COMPILING = "compiling Seesaw's numerical kernels, once after installing or upgrading (up to a minute)"
 
 
 @contextmanager
