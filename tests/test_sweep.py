@@ -214,6 +214,46 @@ def test_a_reference_to_an_unknown_parameter_names_the_signal_argument(tmp_path:
     assert "unknown parameter 'windw' (did you mean 'window'?" in info.value.message
 
 
+@pytest.mark.parametrize(
+    ("change", "read"),
+    [
+        (("params: {cut: 0.0, window: 40}", "params: {cut: 0.0, window: 40, spare: 1}"), False),
+        (("window: $window}", "window: 40}"), False),  # the typo the refusal is for: a literal where $window was meant
+        (("when: rel > cut and", "when: rel > 0 and"), True),  # cut is still read by the second rule
+        (("when: rel > cut and", "when: rel > 0 and", "when: rel < -cut", "when: rel < 0"), False),
+        (
+            ("when: rel < -cut\n", "when: rel < 0\n    until: rel > cut\n", "when: rel > cut and", "when: rel > 0 and"),
+            True,
+        ),
+        (
+            ("{hk: 1.0}", "{hk: cut}", "when: rel > cut and", "when: rel > 0 and", "when: rel < -cut", "when: rel < 0"),
+            True,
+        ),
+    ],
+)
+def test_a_swept_parameter_that_nothing_reads_is_refused(tmp_path: Path, change: tuple[str, ...], read: bool) -> None:
+    """Every combination of a parameter no signal argument ($name) and no rule's when, until or weights reads
+    would be the same run, under overfitting statistics that mean nothing: refused at its sweep key."""
+    text = (
+        SMALL.replace("  cut: [0.0, 0.05]\n", "  cut: [0.0, 0.05]\n  spare: [1, 2]\n")
+        if "spare" in change[1]
+        else SMALL
+    )
+    for old, new in zip(change[::2], change[1::2], strict=True):
+        assert old in text
+        text = text.replace(old, new)
+    file = tmp_path / "sweep.yaml"
+    file.write_text(text, encoding="utf-8")
+    if read:
+        load_config(file)
+        return
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    name = "spare" if "spare" in change[1] else ("window" if "$window" in change[0] else "cut")
+    assert info.value.path == f"sweep.{name}"
+    assert f"varies params.{name}, which no signal argument (${name}) and no rule reads" in info.value.message
+
+
 # ------------------------------------------------------------------------------------ vectorised = single
 
 

@@ -356,8 +356,37 @@ def check_sweep(cfg: StrategyConfig) -> None:
                 "beta_<asset>, sweep_id or filename",
                 got=key,
             )
+    read = _params_read(cfg)
+    for key in cfg.sweep:
+        target = sweep_target(cfg, key)
+        if target[0] == "params" and target[-1] not in read:
+            raise ConfigError(
+                f"sweep key {key!r} varies params.{target[-1]}, which no signal argument (${target[-1]}) and no rule "
+                "reads: every combination would be the same run",
+                path=f"sweep.{key}",
+                expected=f"a parameter that a signal argument (${target[-1]}) or a rule's when, until or weights names",
+                got=key,
+            )
     if cfg.sweep:
         _check_constant_weights(cfg, grid(cfg, max_combos=2**62))  # --max-combos is the command's, checked then
+
+
+def _params_read(cfg: StrategyConfig) -> set[str]:
+    """The names under ``params:`` that a signal argument (``$name``) or a rule's ``when``, ``until`` or weight
+    expression reads."""
+    from engine import expr
+    from engine.config.values import REST
+
+    known = [*cfg.signals, *cfg.params]
+    read = {v[1:] for spec in cfg.signals.values() for v in spec.values() if isinstance(v, str) and v.startswith("$")}
+    for rule in cfg.rules:
+        for condition in (rule.when, rule.until):
+            if condition is not None:
+                read |= expr.names(expr.parse_condition(condition, known=known))
+        for value in rule.target.values():
+            if isinstance(value, str) and value != REST:
+                read |= expr.names(expr.parse_number(value, known=known))
+    return read & set(cfg.params)
 
 
 #: Combinations of the swept params that constant weights read, checked one by one up to this many (each
