@@ -1062,3 +1062,33 @@ def test_a_cut_short_cash_rate_line_is_noted_once(data_dir: Path, tmp_path: Path
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("IRX.csv: the last line") == 1, proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("file", "dropped", "warned"),
+    [
+        (None, ("", ""), None),
+        ("GSPC.csv", ("2019-05-01", "2019-06-30"), "^GSPC has no price from 2019-04-30 to 2019-07-01 (62 days)"),
+        ("HSI.csv", ("2019-05-01", "2019-06-30"), "^HSI has no price from 2019-04-30 to 2019-07-02 (63 days)"),
+        ("GSPC.csv", ("2019-05-01", "2019-05-30"), None),  # 31 days (to 2019-05-31): noted, not warned about
+        ("HSI.csv", ("2019-11-01", "2019-12-31"), "the run ends on 2019-10-31, 61 days before the end asked for"),
+        ("HSI.csv", ("2019-12-03", "2019-12-31"), None),  # 29 days before the end: the note says so
+    ],
+)
+def test_a_long_gap_or_an_early_end_inside_the_run_is_a_warning(
+    file: str | None, dropped: tuple[str, str], warned: str | None, tmp_path: Path
+) -> None:
+    """A price missing for more than a month inside the run (its last close carried over the gap), or a run ending
+    over a month before its data.end because a series ends, changes every figure: a warning in every output, not
+    only a note (the real histories' longest gap since 1934 is 7 days)."""
+    from engine.jobs.run_assumptions import run_warnings
+
+    _write(tmp_path)
+    if file is not None:
+        header, rows = _rows(CLEAN[file])
+        (tmp_path / file).write_bytes(_join(header, [r for r in rows if not dropped[0] <= r[:10] <= dropped[1]]))
+    cfg = load_config(_config(tmp_path))
+    loaded = load_for_config(CsvProvider(tmp_path), cfg, warmup_rows=5)
+    warnings = run_warnings(cfg, loaded)
+    assert [w for w in warnings if warned is not None and warned in w] == warnings, warnings
+    assert len(warnings) == (warned is not None), warnings

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from engine.config import StrategyConfig
 from engine.config.models import AssetSpec
 from engine.data.panel import LoadedPanel
@@ -141,6 +143,40 @@ def run_warnings(
         out.append(
             f"{cfg.name}: incomplete at the first decision though all {loaded.warmup_used} warm-up dates were used: "
             f"{', '.join(map(repr, incomplete))} (a series has less history; see the notes); rules naming it are false"
+        )
+    return out + _data_warnings(cfg, loaded)
+
+
+#: A series without a price for more calendar days than this inside the run, or a run that ends this many days
+#: before the end it was asked for, is a warning and not only a note: the longest gap in any of the real
+#: histories' prices since 1934 is 7 days (the New York close after 11 September 2001).
+_GAP_WARNING_DAYS = 31
+
+
+def _data_warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
+    """Warnings about the data inside the run: an asset's longest gap between two prices over
+    :data:`_GAP_WARNING_DAYS` (its last close carried over it), and a run that ends that long before the end asked
+    for (``data.end`` or ``--end``) because a series ends there."""
+    panel, start = loaded.panel, loaded.start
+    dates = panel.dates[start:]
+    out = []
+    for j, symbol in enumerate(panel.symbols):
+        rows = np.flatnonzero(panel.traded[start:, j])
+        if len(rows) < 2:
+            continue
+        days = np.diff(dates[rows].to_numpy()).astype("timedelta64[D]").astype(np.int64)
+        longest = int(np.argmax(days))
+        if days[longest] > _GAP_WARNING_DAYS:
+            last, then = dates[rows[longest]].date(), dates[rows[longest + 1]].date()
+            out.append(
+                f"{cfg.name}: {symbol} has no price from {last} to {then} ({days[longest]:,} days) inside the run: its "
+                f"{last} close is carried over the gap, and every figure over those dates rests on it"
+            )
+    asked, ended = cfg.data.end, dates[-1].date()
+    if asked is not None and (asked - ended).days > _GAP_WARNING_DAYS:
+        out.append(
+            f"{cfg.name}: the run ends on {ended}, {(asked - ended).days:,} days before the end asked for ({asked}), "
+            "where the data end (see the notes)"
         )
     return out
 
