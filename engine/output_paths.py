@@ -17,6 +17,9 @@ __all__ = ["check_html_file", "check_output", "check_png_dir", "distinct_files"]
 _STORED = (("run.json", "metrics.json"), ("sweep.json", "combos.parquet"))
 #: Suffixes of image files, which an HTML output is not.
 _IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf")
+#: Suffixes of configs, data, code and documents, which an HTML output is not either (``--output c.yaml`` would
+#: replace a config with a page).
+_OTHER_FILES = (".yaml", ".yml", ".csv", ".json", ".parquet", ".toml", ".py", ".md", ".txt")
 
 
 def distinct_files(outputs: Mapping[str, Path | None], reads: Sequence[Path | None] = ()) -> None:
@@ -50,13 +53,19 @@ def check_output(output: Path) -> None:
 
 
 def check_html_file(output: Path) -> None:
-    """:func:`check_output`, and refuse (StoreError) an HTML output named like an image, one that is a directory,
-    or one whose directory is missing or cannot be written."""
+    """:func:`check_output`, and refuse (StoreError) an HTML output named like an image, a config, data or a
+    document, one that is a directory, or one whose directory is missing or cannot be written."""
     check_output(output)
     if output.suffix.lower() in _IMAGES:
         raise StoreError(
             f"the output is an HTML page, not a {output.suffix} image; name it FILE.html (--png DIR writes a "
             "report's charts as images)",
+            file=str(output),
+        )
+    if output.suffix.lower() in _OTHER_FILES:
+        raise StoreError(
+            f"the output is an HTML page, not a {output.suffix} file (a config, data or a document it would write "
+            "over); name it FILE.html",
             file=str(output),
         )
     if output.is_dir():

@@ -371,6 +371,8 @@ def test_report_latest_is_the_run_the_last_command_showed_even_when_reused(tmp_p
         (["latest", "--output", "{tmp}/missing/r.html"], {}, "does not exist"),
         (["latest"], {}, "give --output FILE"),
         (["latest", "--output", "{tmp}"], {}, "the output is a directory"),
+        (["latest", "--output", "{tmp}/c.yaml"], {}, "the output is an HTML page, not a .yaml file (a config, data"),
+        (["latest", "--output", "{tmp}/prices.CSV"], {}, "the output is an HTML page, not a .CSV file"),
         (["latest", "--output", "{out}", "--png", "{tmp}/png"], {"CHROMIUM": "/nonexistent/chromium"},
          "CHROMIUM=/nonexistent/chromium is not an executable"),
     ],
