@@ -440,7 +440,7 @@ def _options(
     return RunOptions(
         source=source,
         data_dir=optional_path("data_dir", data_dir),
-        start=_date(start, "start"),
+        start="auto" if isinstance(start, str) and start.strip() == "auto" else _date(start, "start"),
         end=_date(end, "end"),
         results_dir=optional_path("results_dir", results_dir) or Path("results"),
         engine=chosen,

@@ -534,7 +534,7 @@ def test_the_results_directory_comes_from_the_environment_unless_given(tmp_path:
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["run", "configs/buy_hold_us.yaml", "--start", "20150101"], "--start: expected a date as YYYY-MM-DD"),
+        (["run", "configs/buy_hold_us.yaml", "--start", "20150101"], "--start: expected a date as YYYY-MM-DD, or auto"),
         (["run", "configs/buy_hold_us.yaml", "--end", "2016-W01"], "--end: expected a date as YYYY-MM-DD"),
         (["run", "configs/buy_hold_us.yaml", "--end", "2021-02-29"], "--end: no such date: '2021-02-29'"),
         (["compare", "--runs", "latest", "--period", "2016-W01:"], "--period: expected START:END as YYYY-MM-DD"),
@@ -550,6 +550,22 @@ def test_dates_in_other_iso_forms_are_refused_not_read_as_another_day(args: list
     assert result.exit_code == 2, result.stdout
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"error: {said}")
+
+
+def test_start_auto_on_the_command_line_is_data_start_auto(tmp_path: Path) -> None:
+    """``--start auto`` overrides data.start as ``start: auto`` in the config does: the same run, reused."""
+    text = (REPO / "configs" / "buy_hold_us.yaml").read_text(encoding="utf-8")
+    auto = tmp_path / "buy_hold_us.yaml"
+    auto.write_text(re.sub(r"start: [0-9-]+", "start: auto", text, count=1), encoding="utf-8")
+    assert "start: auto" in auto.read_text(encoding="utf-8")
+    common = ["--source", "synthetic", "--results-dir", str(tmp_path / "results"), "--format", "json"]
+    from_config = invoke("run", str(auto), *common)
+    assert from_config.exit_code == 0, from_config.stderr
+    overridden = invoke("run", str(REPO / "configs" / "buy_hold_us.yaml"), "--start", "auto", *common)
+    assert overridden.exit_code == 0, overridden.stderr
+    first, second = (json.loads(r.stdout)[0] for r in (from_config, overridden))
+    assert (second["start"], second["final_value"]) == (first["start"], first["final_value"])
+    assert first["start"] < "2002-01-01"  # the synthetic data begin in 1998: auto starts before the config's date
 
 
 @pytest.mark.parametrize(

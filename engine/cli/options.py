@@ -97,7 +97,7 @@ DataDirOpt = Annotated[
         **PATH, help="Directory of Yahoo-style CSVs for --source csv (default: data.data_dir, else $SEESAW_DATA_DIR)."
     ),
 ]
-StartOpt = Annotated[str | None, typer.Option(help="Override data.start (YYYY-MM-DD).")]
+StartOpt = Annotated[str | None, typer.Option(help="Override data.start (YYYY-MM-DD, or auto).")]
 EndOpt = Annotated[str | None, typer.Option(help="Override data.end (YYYY-MM-DD).")]
 ResultsDirOpt = Annotated[
     Path,
@@ -155,12 +155,12 @@ def run_options(
     workers: int | None = None,
 ) -> RunOptions:
     """The jobs' :class:`~engine.jobs.common.RunOptions` from the shared options' values."""
-    from engine.jobs.common import RunOptions, parse_date  # the jobs load only when a command runs
+    from engine.jobs.common import RunOptions, parse_date, parse_start  # the jobs load only when a command runs
 
     return RunOptions(
         source=source.value if source else None,
         data_dir=data_dir,
-        start=parse_date(start, "--start"),
+        start=parse_start(start, "--start"),
         end=parse_date(end, "--end"),
         results_dir=results_dir,
         engine=engine.value,

@@ -70,7 +70,8 @@ class DataSpec(_Model):
     start: StartDate = Field(
         default=None,
         description="first simulated date (signals warm up on the history before it); 'auto' or null: the first "
-        "date every series (assets, exchange rate, cash rate) has data, after the warm-up; --start overrides",
+        "date every series (assets, exchange rate, cash rate) has data, after the warm-up; --start overrides (a date "
+        "or auto)",
     )
     end: Date | None = Field(
         default=None, description="last simulated date; null: as far as the data goes; --end overrides"

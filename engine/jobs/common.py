@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -36,6 +36,7 @@ __all__ = [
     "expand_config_paths",
     "load_with_notes",
     "parse_date",
+    "parse_start",
     "resolve",
     "resolve_in_file",
     "resolved_configs",
@@ -51,7 +52,7 @@ class RunOptions:
 
     source: str | None = None
     data_dir: Path | None = None
-    start: dt.date | None = None
+    start: dt.date | Literal["auto"] | None = None
     end: dt.date | None = None
     results_dir: Path = Path("results")
     engine: Engine = "rust"
@@ -87,6 +88,16 @@ def parse_date(value: str | None, option: str) -> dt.date | None:
         return iso_date(value)
     except ValueError:
         raise UserError(f"{option}: {date_error(value, 'a date as YYYY-MM-DD')}") from None
+
+
+def parse_start(value: str | None, option: str) -> dt.date | Literal["auto"] | None:
+    """:func:`parse_date`, or ``auto`` as ``data.start`` takes it (``--start auto``, the API's ``start="auto"``)."""
+    if value is None or value.strip() == "auto":
+        return None if value is None else "auto"
+    try:
+        return iso_date(value)
+    except ValueError:
+        raise UserError(f"{option}: {date_error(value, 'a date as YYYY-MM-DD, or auto')}") from None
 
 
 def resolve_in_file(file: Path, cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> StrategyConfig:
