@@ -37,7 +37,10 @@ def main() -> None:
         sys.exit(code)
     try:
         from engine.cli import main as run_here
-    except KeyboardInterrupt:  # Ctrl-C while the command line loads: the process ends as Ctrl-C ends it, quietly
+    except KeyboardInterrupt:  # Ctrl-C while the command line loads: said, then the process ends as Ctrl-C ends it
+        with contextlib.suppress(OSError, ValueError):  # stderr closed: the signal still ends the process
+            sys.stderr.write("stopped (Ctrl-C) while the command line loaded: nothing was done\n")
+            sys.stderr.flush()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
         raise  # not reached: SIGINT's default action ends the process
