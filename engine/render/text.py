@@ -58,11 +58,15 @@ JSON_KEYS = (
 #: The run table's columns, (key, header, format), for the other renderers (the HTML report).
 RUN_COLUMNS: tuple[tuple[str, str, str], ...] = tuple((n, spec(n).label, spec(n).fmt) for n in RUN_TABLE)
 
-#: What the run table's ``fx_return`` is, said under it (not the tear sheet's additive ``currency`` part).
-_FX_RETURN = (
-    " fx_return: the currency's contribution, the final value over the same run's with the exchange rate held at its"
-    " first value, minus 1 (a ratio of two runs; the tear sheet's currency part adds up the rate's daily moves)."
-)
+#: What the run table's columns less plain than a return are, said under it when they are shown (``fx_return``:
+#: not the tear sheet's additive ``currency`` part).
+_DEFINED = {
+    "fees_paid": " Fees: the fees (fee_bps) and HK stamp duty paid, in money (slippage is paid in the fill prices).",
+    "fx_return": " FX ret: the currency's contribution, the final value over the same run's with the exchange rate"
+    " held at its first value, minus 1 (a ratio of two runs; the tear sheet's currency part adds up the rate's daily"
+    " moves).",
+    "avg_weight": " Avg weight: each asset's mean end-of-day weight (the rest is cash).",
+}
 
 
 def format_value(value: Any, kind: str) -> str:
@@ -117,7 +121,7 @@ def caption_lines(rows: Sequence[dict[str, Any]], warnings: Sequence[str], shown
     else:
         words = "; ".join(f"{config}: {text}" for config, text in rates.items())
     lines.append(f"Sharpe and Sortino are in excess of the risk-free rate, each run's cash rate: {words}.")
-    lines.append("Turnover: one-way, per year." + (_FX_RETURN if "fx_return" in shown else ""))
+    lines.append("Turnover: one-way, per year." + "".join(text for key, text in _DEFINED.items() if key in shown))
     lines += assumption_lines({r["config"]: r.get("assumptions") or [] for r in rows if r["kind"] == "strategy"})
     warm = sorted({(r["config"], r.get("warmup_dates")) for r in rows if r["kind"] == "strategy"})
     lines.append("Warm-up dates before start: " + ", ".join(f"{c} {w}" for c, w in warm) + ".")

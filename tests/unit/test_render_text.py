@@ -98,14 +98,19 @@ def test_the_tear_sheets_percentages_drop_the_sign_of_a_rounded_zero() -> None:
     assert (pct(-0.0004), pct(-0.0006), pct(-0.00004, 2)) == ("0.0%", "-0.1%", "0.00%")
 
 
-def test_the_run_caption_defines_fx_return_only_when_its_column_is_shown() -> None:
+def test_the_run_caption_defines_fx_return_fees_and_avg_weight_only_when_their_columns_are_shown() -> None:
     row = {"kind": "strategy", "config": "a", "name": "a", "periods_per_year": 252.0, "years": 5.0}
     assert "Turnover: one-way, per year." in caption_lines([row], [], ["turnover"])
     [line] = [s for s in caption_lines([row], [], ["turnover", "fx_return"]) if s.startswith("Turnover")]
     assert line == (
-        "Turnover: one-way, per year. fx_return: the currency's contribution, the final value over the same run's "
+        "Turnover: one-way, per year. FX ret: the currency's contribution, the final value over the same run's "
         "with the exchange rate held at its first value, minus 1 (a ratio of two runs; the tear sheet's currency "
         "part adds up the rate's daily moves)."
+    )
+    [line] = [s for s in caption_lines([row], [], ["avg_weight", "fees_paid"]) if s.startswith("Turnover")]
+    assert line == (
+        "Turnover: one-way, per year. Fees: the fees (fee_bps) and HK stamp duty paid, in money (slippage is paid in "
+        "the fill prices). Avg weight: each asset's mean end-of-day weight (the rest is cash)."
     )
 
 
