@@ -381,7 +381,20 @@ FAULTS = [
     ),
     Fault("short_row_mid_file", "GSPC.csv", short_row(5), "refused", ("2019-06-14", "5 of the header's 7 fields")),
     Fault("short_row_hk", "HSI.csv", short_row(3, HK_K), "refused", ("2019-06-14", "3 of the header's 7 fields")),
-    Fault("date_one_digit_month", "GSPC.csv", set_date("2019-6-14"), "refused", ("'2019-6-14'",)),
+    Fault(
+        "date_one_digit_month",
+        "GSPC.csv",
+        set_date("2019-6-14"),
+        "refused",
+        ("'2019-6-14'", "expected YYYY-MM-DD from 1900-01-01 to 2100-12-31"),
+    ),
+    Fault(
+        "non_utf8_header",
+        "GSPC.csv",
+        lambda t: t.replace("Volume", "Vol\xe9", 1).encode("latin-1"),
+        "refused",
+        ("byte 0xe9 on line 1 (the header)",),
+    ),
     Fault(
         "extra_value_in_a_row",
         "GSPC.csv",

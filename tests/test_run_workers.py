@@ -95,8 +95,9 @@ def test_a_bad_file_met_by_a_worker_is_the_error_one_process_gives_and_nothing_i
     one = _drive(tmp_path / "one", 1, "csv", configs, SEESAW_DATA_DIR=str(data))
     two = _drive(tmp_path / "two", 2, "csv", configs, SEESAW_DATA_DIR=str(data))
     assert two["forked"] == [2]
-    message = "unparsable or out-of-range date 'not-a-date' on data row 2"
-    assert one["error"] == two["error"] == f"{data / 'QQQ.csv'}: {message}"
+    message = "unparsable or out-of-range date 'not-a-date' on data row 2: expected YYYY-MM-DD from 1900-01-01 to"
+    assert one["error"] == two["error"]
+    assert one["error"].startswith(f"{data / 'QQQ.csv'}: {message}")
     assert one["type"] == two["type"] == "DataError"
     for results in (tmp_path / "one", tmp_path / "two"):
         assert not results.exists() or _files(results) == {}

@@ -232,7 +232,8 @@ def _parse(data: bytes, symbol: str, path: Path, notes: list[str]) -> pd.DataFra
     bad = raw["Date"][dates.isna() | ~iso | (dates < FIRST_DATE) | (dates > LAST_DATE)]
     if len(bad):
         raise DataError(
-            f"unparsable or out-of-range date {_quoted(str(bad.iloc[0]))} on data row {int(bad.index[0]) + 1}",
+            f"unparsable or out-of-range date {_quoted(str(bad.iloc[0]))} on data row {int(bad.index[0]) + 1}: "
+            f"expected YYYY-MM-DD from {FIRST_DATE.date()} to {LAST_DATE.date()}",
             file=str(path),
             expected=f"dates as YYYY-MM-DD from {FIRST_DATE.date()} to {LAST_DATE.date()}",
             got=bad.iloc[0],
@@ -360,7 +361,8 @@ def _decode(data: bytes, path: Path) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise DataError(
-            f"not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} (data row {line - 1})",
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} "
+            f"({'the header' if line == 1 else f'data row {line - 1}'})",
             file=str(path),
             expected="a UTF-8 CSV",
         ) from None
