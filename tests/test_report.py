@@ -979,3 +979,20 @@ def test_a_run_directory_as_a_command_prints_it_names_the_run(
     assert empty.exit_code == 2 and len(empty.stderr.splitlines()) == 1
     assert f"run directory '{run_dir}' is not in this store (nothing is stored under" in empty.stderr
     assert "give the --results-dir (or --store) that holds it" in empty.stderr
+
+
+def test_a_partial_years_monthly_row_is_marked_in_the_html_and_the_text(tmp_path: Path) -> None:
+    """A run from March 2012 to June 2013 covers both years in part: their Year cell compounds only the months the
+    run has, and both tear sheets (HTML and text) say which years those are; a whole year is not marked."""
+    results = tmp_path / "results"
+    args = ["--source", "synthetic", "--start", "2012-03-01", "--end", "2014-06-30", "--results-dir", str(results)]
+    assert invoke("run", str(CONFIGS / "buy_hold_us.yaml"), *args).exit_code == 0
+    out = tmp_path / "run.html"
+    assert invoke("report", "latest", "--output", str(out), "--results-dir", str(results)).exit_code == 0
+    got = tables(out.read_text(encoding="utf-8"))
+    assert got["monthly"].first_column() == ["2012 (partial)", "2013", "2014 (partial)"]
+    text = invoke("report", "latest", "--format", "text", "--results-dir", str(results))
+    assert text.exit_code == 0, text.stderr
+    rows = [line.split()[0] for line in text.stdout.splitlines() if re.match(r"20\d\d\*? ", line)]
+    assert rows == ["2012*", "2013", "2014*"]
+    assert "* a partial year" in text.stdout

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.base import SYNTHETIC_LABEL
+from engine.metrics.frames import partial_years_between
 from engine.metrics.samples import withhold_short_runs
 from engine.metrics.tearsheet import tearsheet
 from engine.render.text import RUN_COLUMNS, format_value
@@ -137,13 +138,16 @@ def _headline(run: StoredRun, width: int) -> list[str]:
     return lines + table_lines(["", *headers], [["strategy", *cells]], width) + short
 
 
-def _monthly(ts: dict[str, Any], width: int) -> list[str]:
+def _monthly(ts: dict[str, Any], strategy: dict[str, Any], width: int) -> list[str]:
+    partial = partial_years_between(pd.Timestamp(strategy["start"]), pd.Timestamp(strategy["end"]))
     rows = []
     for year, months in ts["monthly_returns"].items():
-        rows.append([year, *(pct(months.get(str(m))) if str(m) in months else "" for m in range(1, 13))])
+        label = f"{year}*" if int(year) in partial else year
+        rows.append([label, *(pct(months.get(str(m))) if str(m) in months else "" for m in range(1, 13))])
         rows[-1].append(pct(months["year"]))
+    marked = "; * a partial year, its Year only the months the run covers" if partial else ""
     return [
-        "Monthly returns (the first month from the initial capital)",
+        f"Monthly returns (the first month from the initial capital{marked})",
         *table_lines(["", *MONTHS, "Year"], rows, width),
     ]
 
@@ -222,7 +226,7 @@ def tearsheet_text(run: StoredRun, width: int = 100) -> str:
     ts = run_tearsheet(run)
     parts = [
         _headline(run, width),
-        _monthly(ts, width),
+        _monthly(ts, run.metrics["strategy"], width),
         _drawdowns(ts, width),
         _rolling(ts, width),
         _stats(ts, width),

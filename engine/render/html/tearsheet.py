@@ -18,6 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from engine.metrics.frames import partial_years
 from engine.metrics.tearsheet import monthly_table, rolling_series
 from engine.render.html.charts import MAX_POINTS, PALETTE
 from engine.render.html.page import Cell, Section, facts_html, figure_html, notice, paragraphs, table_html
@@ -54,9 +55,10 @@ def _pct_cell(value: float | None, key: str, digits: int = 1, style: str = "") -
 
 def _monthly_section(run: StoredRun) -> Section:
     table = monthly_table(run.equity["value"], run.initial_cash)
+    partial = partial_years(run.equity["value"])
     rows = []
     for year, row in zip(table.index, table.to_numpy(dtype="float64"), strict=True):
-        cells: list[Cell | str] = [str(year)]
+        cells: list[Cell | str] = [f"{year} (partial)" if year in partial else str(year)]
         for m, r in enumerate(row[:12], 1):
             value = None if np.isnan(r) else float(r)
             cells.append(
@@ -64,7 +66,10 @@ def _monthly_section(run: StoredRun) -> Section:
             )
         cells.append(_pct_cell(float(row[12]), "year", style=monthly_colour(float(row[12]))))
         rows.append(cells)
-    note = "Each month from the previous month's last date (the first from the initial capital); a blank: no date."
+    note = (
+        "Each month from the previous month's last date (the first from the initial capital); a blank: no date. "
+        "A partial year's Year compounds only the months the run covers."
+    )
     body = table_html(["Year", *MONTHS, "Year"], rows, table_id="monthly") + paragraphs([note], "small muted")
     return Section("monthly", "Monthly returns", body)
 
