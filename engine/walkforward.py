@@ -244,12 +244,16 @@ def stitched_columns(
 def _first_row_event(dates: pd.DatetimeIndex, targets: np.ndarray, events: np.ndarray, row: int, mode: str) -> bool:
     """Whether a fold's first decision, on ``row``, is an event: the run's first decision is; a later fold's is
     when its targets differ from those of the last event before it (the targets ordered), or on a date its
-    rebalance mode makes an event (every date with ``daily``, a week's or month's last).  A fold whose combination
-    decides the targets already held trades nothing: a drifted mix is not rebalanced because a fold began."""
+    rebalance mode makes an event (every date with ``daily``, a week's or month's last); with a band, never (the
+    scheduler trades when the holdings are off the targets by more than the band, a change of targets included).
+    A fold whose combination decides the targets already held trades nothing: a drifted mix is not rebalanced
+    because a fold began."""
     earlier = np.flatnonzero(events[:row])
+    if mode == "band":  # the scheduler trades a band's drift and changes of targets: the first decision only
+        return not len(earlier)
     if not len(earlier) or np.max(np.abs(targets[row] - targets[earlier[-1]]), initial=0.0) > TARGET_EPS:
         return True
-    if mode in ("on_change", "band"):
+    if mode == "on_change":
         return False
     return bool(event_mask(dates, targets[:, None, :], np.array([row - 1]), [mode])[row, 0])
 
