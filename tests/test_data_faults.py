@@ -1086,6 +1086,10 @@ def test_a_cut_short_cash_rate_line_is_noted_once(data_dir: Path, tmp_path: Path
         ("GSPC.csv", ("2019-05-01", "2019-05-30"), None),  # 31 days (to 2019-05-31): noted, not warned about
         ("HSI.csv", ("2019-11-01", "2019-12-31"), "the run ends on 2019-10-31, 61 days before the end asked for"),
         ("HSI.csv", ("2019-12-03", "2019-12-31"), None),  # 29 days before the end: the note says so
+        # across the start (2019-01-02): the first orders are priced at a close 26 days old
+        ("GSPC.csv", ("2018-12-10", "2019-01-20"), "^GSPC has no price from 2018-12-07 to 2019-01-22 (46 days)"),
+        # every series ends early: the data end there, no series ended the run before the others
+        ("GSPC.csv HSI.csv HKD_X.csv IRX.csv", ("2019-11-01", "2019-12-31"), None),
     ],
 )
 def test_a_long_gap_or_an_early_end_inside_the_run_is_a_warning(
@@ -1097,11 +1101,28 @@ def test_a_long_gap_or_an_early_end_inside_the_run_is_a_warning(
     from engine.jobs.run_assumptions import run_warnings
 
     _write(tmp_path)
-    if file is not None:
-        header, rows = _rows(CLEAN[file])
-        (tmp_path / file).write_bytes(_join(header, [r for r in rows if not dropped[0] <= r[:10] <= dropped[1]]))
+    for name in (file or "").split():
+        header, rows = _rows(CLEAN[name])
+        (tmp_path / name).write_bytes(_join(header, [r for r in rows if not dropped[0] <= r[:10] <= dropped[1]]))
     cfg = load_config(_config(tmp_path))
     loaded = load_for_config(CsvProvider(tmp_path), cfg, warmup_rows=5)
     warnings = run_warnings(cfg, loaded)
     assert [w for w in warnings if warned is not None and warned in w] == warnings, warnings
     assert len(warnings) == (warned is not None), warnings
+
+
+def test_a_sweep_and_a_run_over_a_long_gap_both_show_the_warning(tmp_path: Path) -> None:
+    """The gap does not depend on what a sweep varies: its table says so too, as the run's does."""
+    data = tmp_path / "data"
+    _write(data)
+    header, rows = _rows(CLEAN["HSI.csv"])
+    (data / "HSI.csv").write_bytes(_join(header, [r for r in rows if not "2019-05-01" <= r[:10] <= "2019-06-30"]))
+    config = _config(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + "sweep:\n  execution.lag: [1, 2]\n", encoding="utf-8")
+    said = "WARNING: faults: ^HSI has no price from 2019-04-30 to 2019-07-02 (63 days) inside the run"
+    for command in ("run", "sweep"):
+        argv = _cli_run(config, data, tmp_path / command)
+        argv[argv.index("run")] = command
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "250"})
+        assert proc.returncode == 0, proc.stderr
+        assert said in proc.stdout, (command, proc.stdout)

@@ -971,7 +971,9 @@ def test_a_walk_forwards_look_ahead_warning_follows_the_lags_its_folds_chose(tmp
 
     path = tmp_path / "lag0.yaml"
     path.write_text(SMALL.replace("{lag: 1, rebalance: on_change}", "{lag: 0, allow_same_bar: true}"), "utf-8")
-    cfg, loaded = load_config(path), SimpleNamespace(warmup_used=10, warmup_needed=10)
+    panel = SimpleNamespace(symbols=(), dates=pd.DatetimeIndex(["2016-12-30"]), traded=np.zeros((1, 0), bool))
+    cfg = load_config(path)
+    loaded = SimpleNamespace(warmup_used=10, warmup_needed=10, start=0, panel=panel, ends_early=())
     said = "allow_same_bar with lag 0: US orders fill at the New York close"
     assert [w for w in run_warnings(cfg, loaded, lags=[1, 2]) if said in w] == []  # type: ignore[arg-type]
     [folded] = run_warnings(cfg, loaded, lags=[1, 0])  # type: ignore[arg-type]

@@ -213,6 +213,8 @@ class LoadedPanel:
     panel: PricePanel
     start: int
     warmup_needed: int
+    #: The series with data after the run's last date ("^GSPC 2026-08-26"): another series ended the run early.
+    ends_early: tuple[str, ...] = ()
 
     @cached_property
     def fingerprint(self) -> str:
@@ -277,7 +279,7 @@ def load_panel(
         provider, specs, raws, fields, check_calendar=check_calendar, opens_of=opening
     )
     extras, rate_notes = load_rates(provider, rates, fx_band)
-    series, end_notes = _cut_to_common_end(series, specs, extras, _resumes(provider, extras, end))
+    series, end_notes, ends_early = _cut_to_common_end(series, specs, extras, _resumes(provider, extras, end))
     panel = build_panel(
         series,
         specs,
@@ -297,7 +299,7 @@ def load_panel(
     if with_open:
         _check_opens(panel, s0, traded)
     keep_from = _first_kept_row(panel.traded, max(0, s0 - warmup_rows))
-    return LoadedPanel(panel=panel.slice(keep_from), start=s0 - keep_from, warmup_needed=warmup_rows)
+    return LoadedPanel(panel.slice(keep_from), start=s0 - keep_from, warmup_needed=warmup_rows, ends_early=ends_early)
 
 
 def _resumes(provider: Provider, extras: list[Extra], end: dt.date | None) -> dict[str, pd.Timestamp]:
@@ -324,9 +326,10 @@ def _cut_to_common_end(
     specs: Mapping[str, AssetSpec],
     extras: list[Extra],
     resumes: Mapping[str, pd.Timestamp] | None = None,
-) -> tuple[dict[str, pd.Series], list[str]]:
-    """The asset series up to the earliest last date of every series, and a note when that cuts any; a rate series
-    in ``resumes`` (:func:`_resumes`) does not cut them: its last value is carried forward, and a note says so."""
+) -> tuple[dict[str, pd.Series], list[str], tuple[str, ...]]:
+    """The asset series up to the earliest last date of every series, a note when that cuts any, and the series
+    that end later (symbol and last date); a rate series in ``resumes`` (:func:`_resumes`) does not cut them: its
+    last value is carried forward, and a note says so."""
     resumes = resumes or {}
     lasts = {specs[a].symbol: s.index[-1] for a, s in series.items()}
     lasts |= {e.symbol: e.values.index[-1] for e in extras if e.symbol not in resumes}
@@ -342,7 +345,7 @@ def _cut_to_common_end(
         notes.append(
             f"{RUN_ENDS} {last_common.date()}, the last date every series has data (later: {', '.join(ends_early)})"
         )
-    return {a: s[s.index <= last_common] for a, s in series.items()}, notes
+    return {a: s[s.index <= last_common] for a, s in series.items()}, notes, tuple(ends_early)
 
 
 def _first_simulated_row(

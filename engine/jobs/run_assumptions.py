@@ -19,7 +19,15 @@ from engine.render.text import assumption_lines
 if TYPE_CHECKING:
     from engine.store.sweeps import SweepOutcome
 
-__all__ = ["assumptions", "caveat_lines", "data_block", "risk_free_text", "run_warnings", "stamp_duty_text"]
+__all__ = [
+    "assumptions",
+    "caveat_lines",
+    "data_block",
+    "data_warnings",
+    "risk_free_text",
+    "run_warnings",
+    "stamp_duty_text",
+]
 
 
 def data_block(cfg: StrategyConfig, loaded: LoadedPanel) -> dict[str, Any]:
@@ -144,48 +152,57 @@ def run_warnings(
             f"{cfg.name}: incomplete at the first decision though all {loaded.warmup_used} warm-up dates were used: "
             f"{', '.join(map(repr, incomplete))} (a series has less history; see the notes); rules naming it are false"
         )
-    return out + _data_warnings(cfg, loaded)
+    return out + data_warnings(cfg, loaded)
 
 
-#: A series without a price for more calendar days than this inside the run, or a run that ends this many days
-#: before the end it was asked for, is a warning and not only a note: the longest gap in any of the real
-#: histories' prices since 1934 is 7 days (the New York close after 11 September 2001).
+#: A price missing for more calendar days than this inside the run, or a run that another series ends this many days
+#: before the end it was asked for, is a warning and not only a note: the longest gap in any of the real histories'
+#: prices since 1934 is 7 days (the New York close after 11 September 2001).  Exchange-rate gaps stay notes (Yahoo's
+#: USD/HKD has a 214-day gap in 2003, over which the peg held).
 _GAP_WARNING_DAYS = 31
 
 
-def _data_warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
-    """Warnings about the data inside the run: an asset's longest gap between two prices over
-    :data:`_GAP_WARNING_DAYS` (its last close carried over it), and a run that ends that long before the end asked
-    for (``data.end`` or ``--end``) because a series ends there."""
+def data_warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
+    """Warnings about the data a run's figures rest on, whatever a sweep varies: an asset's longest gap between two
+    prices from its last price at or before the first simulated date on, over :data:`_GAP_WARNING_DAYS` (its last
+    close carried over it), and a run ended that long before the end asked for (``data.end`` or ``--end``) by a
+    series whose data stop there while others go on."""
     panel, start = loaded.panel, loaded.start
-    dates = panel.dates[start:]
     out = []
     for j, symbol in enumerate(panel.symbols):
-        rows = np.flatnonzero(panel.traded[start:, j])
+        traded = panel.traded[:, j]
+        before = np.flatnonzero(traded[: start + 1])
+        rows = np.flatnonzero(traded[before[-1] if len(before) else start :]) + (before[-1] if len(before) else start)
         if len(rows) < 2:
             continue
-        days = np.diff(dates[rows].to_numpy()).astype("timedelta64[D]").astype(np.int64)
+        days = np.diff(panel.dates[rows].to_numpy()).astype("timedelta64[D]").astype(np.int64)
         longest = int(np.argmax(days))
         if days[longest] > _GAP_WARNING_DAYS:
-            last, then = dates[rows[longest]].date(), dates[rows[longest + 1]].date()
-            out.append(
-                f"{cfg.name}: {symbol} has no price from {last} to {then} ({days[longest]:,} days) inside the run: its "
-                f"{last} close is carried over the gap, and every figure over those dates rests on it"
+            last, next_price = panel.dates[rows[longest]].date(), panel.dates[rows[longest + 1]].date()
+            carried = (
+                "the signals that read it see that close"
+                if panel.assets[j] in panel.signal_only
+                else "what the run holds of it is valued, and traded, at that close"
             )
-    asked, ended = cfg.data.end, dates[-1].date()
-    if asked is not None and (asked - ended).days > _GAP_WARNING_DAYS:
+            out.append(
+                f"{cfg.name}: {symbol} has no price from {last} to {next_price} ({days[longest]:,} days) inside the "
+                f"run: its {last} close is carried over the gap, and {carried}"
+            )
+    asked, ended = cfg.data.end, panel.dates[-1].date()
+    if asked is not None and loaded.ends_early and (asked - ended).days > _GAP_WARNING_DAYS:
         out.append(
-            f"{cfg.name}: the run ends on {ended}, {(asked - ended).days:,} days before the end asked for ({asked}), "
-            "where the data end (see the notes)"
+            f"{cfg.name}: the run ends on {ended}, {(asked - ended).days:,} days before the end asked for ({asked}): "
+            f"a series' data end there, while others go on (later: {', '.join(loaded.ends_early)})"
         )
     return out
 
 
 def caveat_lines(outcome: SweepOutcome) -> list[str]:
-    """A sweep's look-ahead warning (rows deciding with lag 0), its model assumptions (``Assumption: ...``) and
-    its data's notes (``note: ...``: the panel's, then what the provider noted while loading), as ``seesaw run``
-    shows them with its table, for its table and report (a run's other warnings depend on values a sweep varies,
-    such as the warm-up, and are not among them); the assumptions and notes only when the sweep's data is loaded."""
+    """A sweep's look-ahead warning (rows deciding with lag 0), its data's warnings (:func:`data_warnings`), its
+    model assumptions (``Assumption: ...``) and its data's notes (``note: ...``: the panel's, then what the provider
+    noted while loading), as ``seesaw run`` shows them with its table, for its table and report (a run's other
+    warnings depend on values a sweep varies, such as the warm-up, and are not among them); all but the look-ahead
+    warning only when the sweep's data is loaded."""
     cfg, loaded, man = outcome.cfg, outcome.loaded, outcome.manifest
     lags = dict(zip(man.get("keys") or (), man.get("values") or (), strict=False)).get("execution.lag")
     lags = [cfg.execution.lag] if lags is None else lags
@@ -193,5 +210,6 @@ def caveat_lines(outcome: SweepOutcome) -> list[str]:
     warned = [f"WARNING: {_look_ahead_warning(cfg.name, which)}"] if any(map(cfg.execution.looks_ahead, lags)) else []
     if loaded is None:
         return warned
+    warned += [f"WARNING: {w}" for w in data_warnings(cfg, loaded)]
     lines = warned + assumption_lines({cfg.name: assumptions(cfg, loaded)})
     return lines + [f"note: {note}" for note in (*loaded.panel.notes, *outcome.data_notes)]
