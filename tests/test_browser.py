@@ -184,10 +184,14 @@ def test_compare_report_renders_every_chart_and_table(browser: Any, report_resul
     page.close()
 
 
-@pytest.mark.parametrize("curves", [8, 27, 40])
-def test_every_legend_entry_of_a_chart_of_many_curves_is_in_view(browser: Any, tmp_path: Path, curves: int) -> None:
+@pytest.mark.parametrize(("chart", "curves"), [("equity", 8), ("equity", 27), ("equity", 40), ("rolling", 18)])
+def test_every_legend_entry_of_a_chart_of_many_curves_is_in_view(
+    browser: Any, tmp_path: Path, chart: str, curves: int
+) -> None:
     """A compare of every shipped config draws 27 curves: each legend entry lies inside the figure, none scrolled
-    out of it (plotly scrolls a legend taller than its plot), and the figure does not overlap what follows."""
+    out of it (plotly scrolls a legend taller than its plot), the plot fills its box, and the figure does not
+    overlap what follows; also a tall figure of two panels whose legend groups each curve's two lines, and whose
+    margins its caller widens after the house style."""
     import numpy as np
     import pandas as pd
 
@@ -198,13 +202,15 @@ def test_every_legend_entry_of_a_chart_of_many_curves_is_in_view(browser: Any, t
     series = {
         f"config_number_{i}": pd.Series(np.linspace(1, 1 + i / 10, len(dates)), index=dates) for i in range(curves)
     }
-    fig = charts.equity_figure(series, title="t", y_title="y", dotted=[f"config_number_{curves - 1}"])
-    html = page_html(
-        "legend", [Section("equity", "E", figure_html(fig, "fig-equity")), Section("after", "A", "<p>x</p>")]
-    )
+    if chart == "equity":
+        fig = charts.equity_figure(series, title="t", y_title="y", dotted=[f"config_number_{curves - 1}"])
+    else:
+        fig = charts.rolling_figure(series, series, rows=63, title="t")
+    body = figure_html(fig, "fig-equity", tall=chart == "rolling")
+    html = page_html("legend", [Section("equity", "E", body), Section("after", "A", "<p>x</p>")])
     out = tmp_path / "legend.html"
     out.write_text(html, encoding="utf-8")
-    page, problems = open_report(browser, out, f"legend_{curves}.png")
+    page, problems = open_report(browser, out, f"legend_{chart}_{curves}.png")
     figure = page.locator("#fig-equity").evaluate("d => d.getBoundingClientRect().bottom")
     entries = page.eval_on_selector_all(
         "#fig-equity .legend .traces", "els => els.map(e => e.getBoundingClientRect().bottom)"
@@ -216,7 +222,8 @@ def test_every_legend_entry_of_a_chart_of_many_curves_is_in_view(browser: Any, t
         == []
     )
     after = page.locator("#section-after").evaluate("s => s.getBoundingClientRect().top")
-    assert after >= figure
+    drawn = page.locator("#fig-equity .main-svg").first.evaluate("s => s.getBoundingClientRect().bottom")
+    assert after >= figure and abs(drawn - figure) < 2, (after, drawn, figure)  # the plot fills its box
     assert problems == []
     page.close()
 

@@ -34,7 +34,9 @@ class _Kaleido:
 def _render(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, failures: int) -> tuple[_Kaleido, object]:
     stand_in = _Kaleido(failures)
     monkeypatch.setitem(sys.modules, "kaleido", stand_in)
-    figures = {"equity": go.Figure(), "drawdown": go.Figure(layout={"height": 700})}
+    long = go.Figure([go.Scatter(x=[0, 1], y=[i, i], name=f"c{i}") for i in range(30)])
+    long.update_layout(legend={"orientation": "v"}, margin={"t": 70, "b": 40})  # 70 + 40 + 30 + 30 x 20 px
+    figures = {"equity": go.Figure(), "drawdown": long}
     report = SimpleNamespace(html="<main></main>", figures=figures)
     staging = tmp_path / "staging"
     staging.mkdir()
@@ -48,7 +50,7 @@ def test_a_failed_attempt_is_made_once_more(monkeypatch: pytest.MonkeyPatch, tmp
     stand_in, out = _render(monkeypatch, tmp_path, failures=1)
     assert stand_in.calls == 2
     assert [name for _, name in out] == ["equity.png", "drawdown.png"]  # type: ignore[union-attr]
-    assert stand_in.sizes == [(1200, 650), (1200, 700)]  # a figure made taller for its legend keeps its height
+    assert stand_in.sizes == [(1200, 650), (1200, 740)]  # as tall as its column of legend entries
 
 
 def test_two_failures_are_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

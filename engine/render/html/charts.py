@@ -25,7 +25,6 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from engine.render.html import labels
-from engine.render.html.page import FIGURE_PX
 from engine.render.html.series import Threshold, envelope
 from engine.store.rundir import FIRST_RULE
 
@@ -60,10 +59,6 @@ def _dates(index: pd.Index) -> list[str]:
 
 #: More legend entries than this go in a column on the right instead of a row above the plot.
 _LEGEND_ROW_MAX = 6
-#: A legend entry's height in that column (font size 10), and the legend's padding, in px: a figure whose column of
-#: entries and margins is taller than ``FIGURE_PX`` is given the height that shows them all (plotly would scroll the
-#: legend, and an image would cut it off).
-_LEGEND_ENTRY_PX, _PAD_PX = 20, 30
 
 
 @cache
@@ -92,9 +87,6 @@ def layout(fig: go.Figure, title: str, **kwargs: Any) -> go.Figure:
         "hovermode": "x unified",
     }
     fig.update_layout(**{**style, **kwargs})
-    margin = fig.layout.margin
-    if entries > _LEGEND_ROW_MAX and (column := margin.t + margin.b + _PAD_PX + _LEGEND_ENTRY_PX * entries) > FIGURE_PX:
-        fig.update_layout(height=column)
     return fig
 
 
@@ -367,7 +359,9 @@ def rolling_figure(
     fig.update_yaxes(tickformat=".0%", row=1, col=1)
     fig.update_xaxes(_note(_thinned(thinned)), row=2, col=1)
     layout(fig, title)
-    fig.update_layout(margin={"t": 100}, legend={"y": 1.06, "x": 1, "xanchor": "right"})  # above the panel title, right
+    fig.update_layout(margin={"t": 100})
+    if fig.layout.legend.orientation == "h":  # a row: above the panels' titles, right (a column stays beside them)
+        fig.update_layout(legend={"y": 1.06, "x": 1, "xanchor": "right"})
     return fig
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.errors import StoreError
 from engine.output_paths import check_html_file, check_png_dir
-from engine.render.html.page import SYNTHETIC_BANNER, Report
+from engine.render.html.page import SYNTHETIC_BANNER, Report, legend_height
 from engine.store.rundir import write_atomic
 
 __all__ = ["IMAGE_SIZE", "find_chromium", "report_target", "write_report"]
@@ -101,7 +101,7 @@ def _render_images(report: Report, staging: Path, browser: str) -> list[tuple[Pa
         {
             "fig": _labelled(fig) if synthetic else fig,
             "path": staging / f"{name}.png",
-            "opts": {"format": "png", "width": width, "height": max(height, fig.layout.height or 0)},
+            "opts": {"format": "png", "width": width, "height": max(height, legend_height(fig))},
         }
         for name, fig in report.figures.items()
     ]

@@ -302,21 +302,39 @@ def figure_html(fig: go.Figure, div_id: str, *, tall: bool = False) -> str:
     """
     spec = fig.to_dict()  # numpy arrays become base64 typed arrays here
     data: list[dict[str, Any]] = spec.get("data", [])
+    layout = spec.setdefault("layout", {})
+    style = ""
+    if (height := legend_height(fig)) > (TALL_PX if tall else FIGURE_PX):  # taller than the figure's class
+        layout["height"] = height
+        style = f' style="height:{height}px"'
     table_id, table = _share_axes(data)
     shared = f'<script type="application/json" id="{table_id}">{table}</script>' if table_id else ""
     script = (
-        f'Plotly.newPlot("{div_id}", seesawData({to_json_plotly(data)}), {to_json_plotly(spec.get("layout", {}))}, '
+        f'Plotly.newPlot("{div_id}", seesawData({to_json_plotly(data)}), {to_json_plotly(layout)}, '
         f"{json.dumps(_PLOT_CONFIG)});"
     )
-    style = ""
-    if height := spec.get("layout", {}).get("height"):  # a column of legend entries taller than the figure's class
-        spec["layout"]["height"] = height = max(int(height), TALL_PX if tall else FIGURE_PX)
-        style = f' style="height:{height}px"'
     return (
         f'<div class="figure{" tall" if tall else ""}"{style}>{shared}'
         f'<div id="{div_id}" class="plotly-graph-div" style="height:100%;width:100%"></div>'
         f"<script>{script}</script></div>"
     )
+
+
+#: A legend entry's height in a column of them (font size 10), the gap plotly leaves between legend groups, and the
+#: legend's padding, in px.
+_ENTRY_PX, _GROUP_GAP_PX, _PAD_PX = 20, 10, 30
+
+
+def legend_height(fig: go.Figure) -> int:
+    """The height (px) ``fig`` needs to show every entry of its legend when the legend is a column (plotly scrolls a
+    taller legend, and an image cuts it off): its margins, and a row per entry; 0 for a legend in a row, or none."""
+    lay = fig.layout
+    if lay.legend.orientation != "v" or lay.showlegend is False:
+        return 0
+    shown = [t for t in fig.data if t.showlegend is not False]
+    groups = {t.legendgroup for t in shown if t.legendgroup}
+    gaps = _GROUP_GAP_PX * max(len(groups) - 1, 0)
+    return int((lay.margin.t or 0) + (lay.margin.b or 0) + _PAD_PX + _ENTRY_PX * len(shown) + gaps)
 
 
 def facts_html(facts: Sequence[tuple[str, str]]) -> str:
