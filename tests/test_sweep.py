@@ -251,7 +251,47 @@ def test_a_swept_parameter_that_nothing_reads_is_refused(tmp_path: Path, change:
         load_config(file)
     name = "spare" if "spare" in change[1] else ("window" if "$window" in change[0] else "cut")
     assert info.value.path == f"sweep.{name}"
-    assert f"varies params.{name}, which no signal argument (${name}) and no rule reads" in info.value.message
+    assert (
+        f"varies params.{name}, which no rule reads, nor any argument (${name}) of a signal a rule"
+        in info.value.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("sweep", "signals", "refused"),
+    [
+        # a signal no rule reads: its argument, or the param only it reads, changes nothing
+        ("  signals.spare.window: [20, 40]\n", "  spare: {fn: rolling_corr, a: us, b: hk, window: 30}\n", "spare"),
+        ("  depth: [20, 40]\n", "  spare: {fn: rolling_corr, a: us, b: hk, window: $depth}\n", "depth"),
+        # a signal read only by a signal a rule reads (an ema of it): read
+        (
+            "  depth: [20, 40]\n",
+            "  spare: {fn: rolling_corr, a: us, b: hk, window: $depth}\n  top: {fn: ema, of: spare, span: 5}\n",
+            None,
+        ),
+    ],
+)
+def test_a_swept_signal_that_no_rule_reads_is_refused(
+    tmp_path: Path, sweep: str, signals: str, refused: str | None
+) -> None:
+    """Sweeping a signal that no rule reads, directly or through a signal a rule reads, changes no combination."""
+    text = SMALL.replace("params: {cut: 0.0, window: 40}", "params: {cut: 0.0, window: 40, depth: 30}")
+    text = text.replace(
+        "  corr: {fn: rolling_corr, a: us, b: hk, window: 60}\n",
+        f"  corr: {{fn: rolling_corr, a: us, b: hk, window: 60}}\n{signals}",
+    )
+    text = text.replace("  cut: [0.0, 0.05]\n", "  cut: [0.0, 0.05]\n" + sweep)
+    if refused is None:
+        text = text.replace("when: rel > cut and corr < 0.5", "when: rel > cut and top < 0.5")
+    file = tmp_path / "sweep.yaml"
+    file.write_text(text, encoding="utf-8")
+    if refused is None:
+        load_config(file)
+        return
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    assert info.value.path == f"sweep.{sweep.split(':')[0].strip()}"
+    assert "every combination would be the same run" in info.value.message
 
 
 # ------------------------------------------------------------------------------------ vectorised = single

@@ -356,29 +356,45 @@ def check_sweep(cfg: StrategyConfig) -> None:
                 "beta_<asset>, sweep_id or filename",
                 got=key,
             )
-    read = _params_read(cfg)
-    for key in cfg.sweep:
-        target = sweep_target(cfg, key)
-        if target[0] == "params" and target[-1] not in read:
-            raise ConfigError(
-                f"sweep key {key!r} varies params.{target[-1]}, which no signal argument (${target[-1]}) and no rule "
-                "reads: every combination would be the same run",
-                path=f"sweep.{key}",
-                expected=f"a parameter that a signal argument (${target[-1]}) or a rule's when, until or weights names",
-                got=key,
-            )
+    _check_read(cfg)
     if cfg.sweep:
         _check_constant_weights(cfg, grid(cfg, max_combos=2**62))  # --max-combos is the command's, checked then
 
 
-def _params_read(cfg: StrategyConfig) -> set[str]:
-    """The names under ``params:`` that a signal argument (``$name``) or a rule's ``when``, ``until`` or weight
-    expression reads."""
+def _check_read(cfg: StrategyConfig) -> None:
+    """Every swept parameter or signal argument is read by a rule, directly or through a signal a rule reads: one
+    that nothing reads would make every combination the same run."""
+    rule_names = _rule_names(cfg)
+    signals = _signals_read(cfg, rule_names)
+    params = _params_read(cfg, signals, rule_names)
+    for key in cfg.sweep:
+        target = sweep_target(cfg, key)
+        if target[0] == "params" and target[-1] not in params:
+            raise ConfigError(
+                f"sweep key {key!r} varies params.{target[-1]}, which no rule reads, nor any argument (${target[-1]}) "
+                "of a signal a rule reads: every combination would be the same run",
+                path=f"sweep.{key}",
+                expected=f"a parameter a rule's when, until or weights names, or an argument (${target[-1]}) of a "
+                "signal a rule reads",
+                got=key,
+            )
+        if target[0] == "signals" and target[1] not in signals:
+            raise ConfigError(
+                f"sweep key {key!r} varies signal {target[1]!r}, which no rule reads (nor a signal a rule reads): "
+                "every combination would be the same run",
+                path=f"sweep.{key}",
+                expected="an argument of a signal that a rule's when, until or weights reads",
+                got=key,
+            )
+
+
+def _rule_names(cfg: StrategyConfig) -> set[str]:
+    """The names (signals and params) the rules' ``when``, ``until`` and weight expressions read."""
     from engine import expr
     from engine.config.values import REST
 
     known = [*cfg.signals, *cfg.params]
-    read = {v[1:] for spec in cfg.signals.values() for v in spec.values() if isinstance(v, str) and v.startswith("$")}
+    read: set[str] = set()
     for rule in cfg.rules:
         for condition in (rule.when, rule.until):
             if condition is not None:
@@ -386,7 +402,31 @@ def _params_read(cfg: StrategyConfig) -> set[str]:
         for value in rule.target.values():
             if isinstance(value, str) and value != REST:
                 read |= expr.names(expr.parse_number(value, known=known))
-    return read & set(cfg.params)
+    return read
+
+
+def _signals_read(cfg: StrategyConfig, rule_names: set[str]) -> set[str]:
+    """The signals a rule reads, and the signals those read in turn (a signal's signal arguments)."""
+    from strategies import get_signal
+
+    read = rule_names & set(cfg.signals)
+    todo = list(read)
+    while todo:
+        spec = cfg.signals[todo.pop()]
+        for param in get_signal(str(spec.get("fn"))).signal_params:
+            values = spec.get(param)
+            for name in values if isinstance(values, list) else [values]:
+                if isinstance(name, str) and name in cfg.signals and name not in read:
+                    read.add(name)
+                    todo.append(name)
+    return read
+
+
+def _params_read(cfg: StrategyConfig, signals: set[str], rule_names: set[str]) -> set[str]:
+    """The names under ``params:`` that a rule's expression, or an argument (``$name``) of one of ``signals``,
+    reads."""
+    refs = {v[1:] for sig in signals for v in cfg.signals[sig].values() if isinstance(v, str) and v.startswith("$")}
+    return (refs | rule_names) & set(cfg.params)
 
 
 #: Combinations of the swept params that constant weights read, checked one by one up to this many (each
