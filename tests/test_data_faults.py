@@ -1111,8 +1111,9 @@ def test_a_long_gap_or_an_early_end_inside_the_run_is_a_warning(
     assert len(warnings) == (warned is not None), warnings
 
 
-def test_a_sweep_and_a_run_over_a_long_gap_both_show_the_warning(tmp_path: Path) -> None:
-    """The gap does not depend on what a sweep varies: its table says so too, as the run's does."""
+def test_a_sweep_a_run_and_a_compare_over_a_long_gap_all_show_the_warning(tmp_path: Path) -> None:
+    """The gap does not depend on what a sweep varies: its table says so too, as the run's does, and a comparison
+    written as CSV says so on stderr."""
     data = tmp_path / "data"
     _write(data)
     header, rows = _rows(CLEAN["HSI.csv"])
@@ -1120,9 +1121,13 @@ def test_a_sweep_and_a_run_over_a_long_gap_both_show_the_warning(tmp_path: Path)
     config = _config(tmp_path)
     config.write_text(config.read_text(encoding="utf-8") + "sweep:\n  execution.lag: [1, 2]\n", encoding="utf-8")
     said = "WARNING: faults: ^HSI has no price from 2019-04-30 to 2019-07-02 (63 days) inside the run"
-    for command in ("run", "sweep"):
+    for command in ("run", "sweep", "compare"):
         argv = _cli_run(config, data, tmp_path / command)
         argv[argv.index("run")] = command
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "250"})
+        csv = ["--format", "csv"] if command == "compare" else []  # its warnings on stderr: a CSV has no place
+        proc = subprocess.run(
+            [*argv, *csv], capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "250"}
+        )
         assert proc.returncode == 0, proc.stderr
-        assert said in proc.stdout, (command, proc.stdout)
+        shown = proc.stderr.replace("warning: ", "WARNING: ") if csv else proc.stdout
+        assert said in shown, (command, shown)
