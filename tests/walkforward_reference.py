@@ -223,39 +223,14 @@ def risk_free(dates: pd.DatetimeIndex, cash_rate: float | None) -> np.ndarray:
 
 
 def window_metrics(dates: pd.DatetimeIndex, value: np.ndarray, rf: np.ndarray, previous: float) -> dict[str, float]:
-    """The metrics of one window's dates alone (module docstring)."""
-    v = np.asarray(value, dtype=float)
-    n = len(v)
-    days = (dates[-1] - dates[0]).days
-    years = days / 365.25
-    r = v / np.concatenate([[previous], v[:-1]]) - 1.0
-    e = r - np.asarray(rf, dtype=float)
-    nan = math.nan
-    ppy = (n - 1) / years if years > 0 else nan
-    growth = v[-1] / previous
-    cagr = growth ** (365.25 / days) - 1.0 if days > 0 else nan
-    std_e = float(np.std(e, ddof=1)) if n > 1 else nan
-    flat = not (std_e > 1e-10 * float(np.max(np.abs(r))))
-    sharpe = nan if flat else float(np.mean(e)) / std_e * math.sqrt(ppy)
-    downside = math.sqrt(float(np.mean(np.minimum(e, 0.0) ** 2)))
-    if flat:
-        sortino = nan
-    elif downside == 0:
-        sortino = math.inf if float(np.mean(e)) > 0 else nan
-    else:
-        sortino = float(np.mean(e)) / downside * math.sqrt(ppy)
-    peaks = np.maximum.accumulate(np.concatenate([[previous], v]))[1:]
-    mdd = float(np.min(v / peaks - 1.0))
-    return {
-        "total_return": float(growth - 1.0),
-        "cagr": cagr,
-        "ann_vol": float(np.std(r, ddof=1)) * math.sqrt(ppy) if n > 1 else nan,
-        "sharpe": sharpe,
-        "sortino": sortino,
-        "max_drawdown": mdd,
-        "calmar": cagr / abs(mdd) if mdd < 0 else nan,
-        "periods_per_year": ppy,
-    }
+    """The metrics of one window's dates alone (module docstring): the reference backtester's, with the value before
+    the window as the initial capital (no trades are counted here)."""
+    trades = pd.DataFrame({"quantity": [], "price": [], "fees": []})
+    kept = ("total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar", "periods_per_year")
+    series = pd.Series(np.asarray(value, dtype=float), index=dates)
+    got = reference._metrics(series, np.asarray(rf, dtype=float), trades, initial_cash=previous, cash_interest=0.0,
+                             cash_index=1.0)  # fmt: skip
+    return {k: float(got[k]) for k in kept}  # type: ignore[arg-type]
 
 
 def choose(scores: Sequence[float], select: str) -> tuple[int, int]:
