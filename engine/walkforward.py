@@ -220,7 +220,9 @@ def stitched_columns(
         lag[rows] = s.lag
         mode = event_mask(panel.dates, per_fold[:, f : f + 1], np.array([rows[0]]), [s.rebalance])[:, 0]
         events[rows] = mode[rows]
-        events[rows[0]] = _first_row_event(panel.dates, targets, events, rows[0], s.rebalance)
+        events[rows[0]] = _first_row_event(
+            panel.dates, targets, events, rows[0], s.rebalance, banded=s.band is not None
+        )
     if len({s.band for s in settings}) > 1:
         raise UserError("a walk-forward whose folds choose different rebalancing bands is not supported")
     if len({(s.max_gross, s.costs.borrow_bps, s.costs.margin_spread_bps) for s in settings}) > 1:
@@ -241,19 +243,23 @@ def stitched_columns(
     )
 
 
-def _first_row_event(dates: pd.DatetimeIndex, targets: np.ndarray, events: np.ndarray, row: int, mode: str) -> bool:
+def _first_row_event(
+    dates: pd.DatetimeIndex, targets: np.ndarray, events: np.ndarray, row: int, mode: str, *, banded: bool = False
+) -> bool:
     """Whether a fold's first decision, on ``row``, is an event: the run's first decision is; a later fold's is
     when its targets differ from those of the last event before it (the targets ordered), or on a date its
-    rebalance mode makes an event (every date with ``daily``, a week's or month's last); with a band, never (the
-    scheduler trades when the holdings are off the targets by more than the band, a change of targets included).
+    rebalance mode makes an event (every date with ``daily``, a week's or month's last); with a band (``banded``),
+    only on its schedule's dates (the scheduler trades when the holdings are off the targets by more than the band,
+    a change of targets included).
     A fold whose combination decides the targets already held trades nothing: a drifted mix is not rebalanced
     because a fold began."""
     earlier = np.flatnonzero(events[:row])
-    if mode == "band":  # the scheduler trades a band's drift and changes of targets: the first decision only
-        return not len(earlier)
-    if not len(earlier) or np.max(np.abs(targets[row] - targets[earlier[-1]]), initial=0.0) > TARGET_EPS:
+    if not len(earlier):
         return True
-    if mode == "on_change":
+    # with a band the scheduler trades a drift past it, a change of targets included: not a change here
+    if not banded and np.max(np.abs(targets[row] - targets[earlier[-1]]), initial=0.0) > TARGET_EPS:
+        return True
+    if mode in ("on_change", "band"):
         return False
     return bool(event_mask(dates, targets[:, None, :], np.array([row - 1]), [mode])[row, 0])
 

@@ -36,14 +36,19 @@ def _events_and_targets(new: tuple[float, float], row: int) -> tuple[np.ndarray,
         ("weekly", (0.5, 0.5), FRIDAY, True),
         ("band", (0.5, 0.5), MID_MONTH, False),  # the scheduler trades a drift past the band
         ("band", (1.0, 0.0), MID_MONTH, False),  # and a change of targets past it
+        ("banded monthly", (1.0, 0.0), MID_MONTH, False),  # a band with every: monthly
+        ("banded monthly", (0.5, 0.5), MONTH_END, True),  # its schedule's date
     ],
 )
 def test_a_later_folds_first_decision(mode: str, new: tuple[float, float], row: int, event: bool) -> None:
     events, targets = _events_and_targets(new, row)
-    assert _first_row_event(DATES, targets, events, row, mode) is event
+    banded = mode.startswith("banded ") or mode == "band"
+    got = _first_row_event(DATES, targets, events, row, mode.removeprefix("banded "), banded=banded)
+    assert got is event
 
 
 @pytest.mark.parametrize("mode", ["on_change", "daily", "weekly", "monthly", "band"])
 def test_the_runs_first_decision_is_always_an_event(mode: str) -> None:
     targets = np.full((len(DATES), 2), 0.5)
-    assert _first_row_event(DATES, targets, np.zeros(len(DATES), dtype=bool), MID_MONTH, mode) is True
+    nothing_ordered = np.zeros(len(DATES), dtype=bool)
+    assert _first_row_event(DATES, targets, nothing_ordered, MID_MONTH, mode, banded=mode == "band") is True
