@@ -46,7 +46,7 @@ from engine.config import load_config as _load_config
 from engine.config.models import DataSpec
 from engine.errors import UserError
 from engine.jobs.chunk_workers import check_cluster
-from engine.jobs.common import RunOptions, parse_date
+from engine.jobs.common import RunOptions, parse_date, parse_start
 from engine.jobs.compare import compare_job, parse_period, refuse_run_options
 from engine.jobs.run import ConfigRun, row_extra, run_configs
 from engine.jobs.sweep import SweepOptions, run_sweep, sweep_engines, sweep_top
@@ -440,7 +440,7 @@ def _options(
     return RunOptions(
         source=source,
         data_dir=optional_path("data_dir", data_dir),
-        start="auto" if isinstance(start, str) and start.strip() == "auto" else _date(start, "start"),
+        start=parse_start(start, "start") if isinstance(start, str) else _date(start, "start"),
         end=_date(end, "end"),
         results_dir=optional_path("results_dir", results_dir) or Path("results"),
         engine=chosen,

@@ -80,6 +80,8 @@ class Comparison:
     mixed: str | None = None
     #: the bootstrap resamples of the Sharpe interval, P(SR>ref) and SPA
     reps: int = 2000
+    #: the runs' warnings (a look-ahead run, a gap in its data), also among the notes as ``WARNING:`` lines
+    warnings: tuple[str, ...] = ()
 
 
 def _switch_dates(weights: pd.DataFrame) -> list[pd.Timestamp]:
@@ -115,7 +117,8 @@ def compare_runs(
     fingerprints = tuple(dict.fromkeys(r.manifest["data_fingerprint"] for r in runs))
     mixed = check_same_data(runs, allow_mixed)
     curves, shared = _labelled_curves(runs, period)
-    notes = [f"WARNING: {w}" for r in runs for w in r.warnings]  # a look-ahead run, say
+    warned = tuple(w for r in runs for w in r.warnings)  # a look-ahead run, say
+    notes = [f"WARNING: {w}" for w in warned]
     notes += shared
     reference = _reference_name(curves, benchmark)
     measured, dates, base = _on_common_dates(curves, period, reference)
@@ -148,6 +151,7 @@ def compare_runs(
         notes=notes,
         mixed=mixed,
         reps=reps,
+        warnings=warned,
     )
 
 

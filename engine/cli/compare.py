@@ -253,9 +253,8 @@ def _emit(
             CompareFormat.json: lambda: compare_json(comparison, rows, keys),
         }[format]()
     if format is CompareFormat.csv:  # a CSV has no place for the runs' warnings: stderr says them
-        for note in comparison.notes:
-            if note.startswith("WARNING: "):
-                err_console().print(f"warning: {note.removeprefix('WARNING: ')}", markup=False)
+        for warning in comparison.warnings:
+            err_console().print(f"warning: {warning}", markup=False)
     if output is None:
         sys.stdout.write(text)
         return

@@ -172,7 +172,8 @@ def data_warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
     for j, symbol in enumerate(panel.symbols):
         traded = panel.traded[:, j]
         before = np.flatnonzero(traded[: start + 1])
-        rows = np.flatnonzero(traded[before[-1] if len(before) else start :]) + (before[-1] if len(before) else start)
+        first = int(before[-1]) if len(before) else start  # its last price at or before the first simulated date
+        rows = first + np.flatnonzero(traded[first:])
         if len(rows) < 2:
             continue
         days = np.diff(panel.dates[rows].to_numpy()).astype("timedelta64[D]").astype(np.int64)
