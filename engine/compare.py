@@ -28,6 +28,7 @@ import pandas as pd
 from engine import metrics as m
 from engine.compare_data import check_same_data, data_mismatch
 from engine.compare_rates import other_rate, other_rate_notes, risk_free_returns, risk_free_text, run_risk_free
+from engine.compare_trading import trading_columns
 from engine.currency import base_currency
 from engine.errors import UserError
 from engine.metrics import frames as cmp
@@ -82,12 +83,6 @@ class Comparison:
     reps: int = 2000
     #: the runs' warnings (a look-ahead run, a gap in its data), also among the notes as ``WARNING:`` lines
     warnings: tuple[str, ...] = ()
-
-
-def _switch_dates(weights: pd.DataFrame) -> list[pd.Timestamp]:
-    targets = weights[[c for c in weights.columns if c.endswith("_target")]].to_numpy()
-    changed = np.any(np.abs(np.diff(targets, axis=0)) > 1e-12, axis=1)
-    return list(weights.index[1:][changed])
 
 
 #: label -> (curve, initial cash, the run it comes from, is it that run's strategy)
@@ -401,7 +396,7 @@ def _row(
     row["data_fingerprint"] = run.manifest["data_fingerprint"]
     row["synthetic"] = bool(run.manifest["synthetic"])
     if is_strategy:
-        row.update(_trading(run, value, row["years"]))
+        row.update(trading_columns(run, value, row["years"]))
     else:
         # Benchmark trades and weights are not stored: turnover, switches and weights are left out.
         row.update({"turnover": float("nan"), "switches_per_year": float("nan"), "avg_weight": {}})
@@ -420,19 +415,6 @@ def _extra_columns(
     if regime is not None:
         out.update(cmp.regime_metrics(value, initial, regime, ppy, risk_free))
     return out
-
-
-def _trading(run: StoredRun, value: pd.Series, years: float) -> dict[str, Any]:
-    """A strategy's turnover and switches per year over its compared curve ``value``, and its average
-    weight per traded asset; ``years``: the window's calendar years."""
-    dates = value.index
-    traded_value = run.trades.assign(date=pd.to_datetime(run.trades["date"])).groupby("date")["value"].sum()
-    actual = run.weights.loc[dates, [f"{a}_actual" for a in run.traded_assets]]
-    return {
-        "turnover": cmp.turnover_per_year(traded_value, value, years),
-        "switches_per_year": cmp.switches_per_year(_switch_dates(run.weights), dates[0], dates[-1]),
-        "avg_weight": {c.removesuffix("_actual"): float(actual[c].mean()) for c in actual.columns},
-    }
 
 
 def _rows_and_spa(
