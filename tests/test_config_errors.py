@@ -263,6 +263,29 @@ CASES = {
         "costs:",
         "less than or equal to 10000",
     ),
+    "borrow_bps in a cash account": Case(
+        "costs: {fee_bps: 5,",
+        "costs: {borrow_bps: 30, fee_bps: 5,",
+        "costs.borrow_bps",
+        "costs:",
+        "a margin account pays it, and this config's account is a cash account",
+        got=30,
+    ),
+    "margin_spread_bps in a cash account": Case(
+        "costs: {fee_bps: 5,",
+        "costs: {margin_spread_bps: 50, fee_bps: 5,",
+        "costs.margin_spread_bps",
+        "costs:",
+        "it would change nothing",
+        got=50,
+    ),
+    "borrow_bps swept in a cash account": Case(
+        "costs: {fee_bps: 5, slippage_bps: 5}\n",
+        "costs: {fee_bps: 5, slippage_bps: 5}\nsweep: {costs.borrow_bps: [0, 30]}\n",
+        "sweep.costs.borrow_bps",
+        "sweep:",
+        "varies a cost a margin account pays, and the config's account is a cash account",
+    ),
     "sizing.max_gross above execution.max_gross": Case(
         "execution: {lag: 1, rebalance: on_change}\ncosts: {",
         "execution: {lag: 1, rebalance: on_change, max_gross: 2}\nsizing: {max_gross: 2.5}\ncosts: {",
@@ -501,6 +524,23 @@ def test_base_config_is_valid(tmp_path: Path) -> None:
     cfg = load_config(path)
     assert cfg.name == "mini"
     assert len(cfg.rules) == 3
+
+
+@pytest.mark.parametrize(
+    "account",
+    [
+        "execution: {lag: 1, rebalance: on_change, max_gross: 2}",  # a margin account
+        "execution: {lag: 1, rebalance: on_change}\nsweep: {execution.max_gross: [1, 2]}",  # made one by the sweep
+    ],
+)
+def test_margin_costs_are_accepted_where_a_margin_account_pays_them(account: str, tmp_path: Path) -> None:
+    path = tmp_path / "margin.yaml"
+    text = BASE.replace("execution: {lag: 1, rebalance: on_change}", account)
+    text = text.replace("costs: {fee_bps: 5,", "costs: {borrow_bps: 30, margin_spread_bps: 50, fee_bps: 5,")
+    swept = text.replace("sweep: {", "sweep: {costs.borrow_bps: [0, 30], ") if "sweep:" in text else text
+    for config in (text, swept if swept != text else text + "sweep: {costs.borrow_bps: [0, 30]}\n"):
+        path.write_text(config, encoding="utf-8")
+        assert load_config(path).costs.borrow_bps == 30
 
 
 def invoke(*args: str):

@@ -22,7 +22,7 @@ from engine.config.refs import resolve_refs
 from engine.config.values import MAX_PARAM, REST, WEIGHT_TOLERANCE
 from engine.errors import ConfigError, ExpressionError
 
-__all__ = ["CHECKS", "MAX_WINDOW", "check_config"]
+__all__ = ["CHECKS", "MAX_WINDOW", "check_config", "check_costs"]
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Largest integer argument of a signal: every one is a window of sessions (10,000 is about 40 years).
@@ -324,6 +324,24 @@ def check_execution(cfg: StrategyConfig) -> None:
             expected="lag >= 1",
             got=0,
         )
+
+
+def check_costs(cfg: StrategyConfig) -> None:
+    """``borrow_bps`` and ``margin_spread_bps`` are what a margin account pays: in a cash account, which never
+    shorts nor borrows, they would change nothing (unless the sweep varies ``execution.max_gross``).  Not one of
+    :data:`CHECKS`: it reads the ``sweep:`` block, which a combination's config has not (the loader calls it)."""
+    if cfg.execution.max_gross is not None or "execution.max_gross" in cfg.sweep:
+        return
+    for key in ("borrow_bps", "margin_spread_bps"):
+        if getattr(cfg.costs, key) != 0:
+            raise ConfigError(
+                "a margin account pays it, and this config's account is a cash account "
+                "(no execution.max_gross), which never shorts nor borrows: it would change nothing",
+                path=f"costs.{key}",
+                expected="0 or no such key in a cash account, or execution.max_gross to make it a margin account "
+                "(docs/shorts.md)",
+                got=getattr(cfg.costs, key),
+            )
 
 
 def check_assets(cfg: StrategyConfig) -> None:

@@ -66,12 +66,41 @@ SWEEPABLE_PATHS = (
     "costs.borrow_bps",
     "costs.margin_spread_bps",
 )
+#: The costs only a margin account pays (docs/shorts.md).
+_MARGIN_COSTS = ("costs.borrow_bps", "costs.margin_spread_bps")
 #: A range may expand to at most this many values (the grid's own cap is ``--max-combos``).
 MAX_RANGE_VALUES = 100_000
 #: A list may hold at most this many values (each is validated on its own; write a range for more).
 MAX_LIST_VALUES = 10_000
 
 Combination = dict[str, Any]  # sweep key -> value
+
+
+def _check_path_key(cfg: StrategyConfig, key: str) -> None:
+    """Refuse a sweepable path ``key`` that would vary nothing in ``cfg`` (a band, a sizing block, a margin cost
+    it has not)."""
+    if key == "execution.rebalance.band" and cfg.execution.band is None:
+        raise ConfigError(
+            f"sweep key {key!r} varies a rebalancing band, and execution.rebalance is {cfg.execution.rebalance!r}",
+            path=f"sweep.{key}",
+            expected="execution.rebalance: {band: ...} to vary",
+            got=key,
+        )
+    if key in _MARGIN_COSTS and cfg.execution.max_gross is None and "execution.max_gross" not in cfg.sweep:
+        raise ConfigError(
+            f"sweep key {key!r} varies a cost a margin account pays, and the config's account is a cash account "
+            "(no execution.max_gross): every combination would be the same run",
+            path=f"sweep.{key}",
+            expected="execution.max_gross (a margin account, docs/shorts.md) to vary it",
+            got=key,
+        )
+    if key.startswith("sizing.") and cfg.sizing is None:
+        raise ConfigError(
+            f"sweep key {key!r} varies the sizing: block, and the config has none",
+            path=f"sweep.{key}",
+            expected="a sizing: block (e.g. sizing: {target_vol: 0.12}) to vary",
+            got=key,
+        )
 
 
 def sweep_target(cfg: StrategyConfig, key: str) -> tuple[str, ...]:
@@ -87,20 +116,7 @@ def sweep_target(cfg: StrategyConfig, key: str) -> tuple[str, ...]:
     if len(parts) == 2 and parts[0] == "params" and parts[1] in cfg.params:
         return parts
     if key in SWEEPABLE_PATHS:
-        if key == "execution.rebalance.band" and cfg.execution.band is None:
-            raise ConfigError(
-                f"sweep key {key!r} varies a rebalancing band, and execution.rebalance is {cfg.execution.rebalance!r}",
-                path=f"sweep.{key}",
-                expected="execution.rebalance: {band: ...} to vary",
-                got=key,
-            )
-        if parts[0] == "sizing" and cfg.sizing is None:
-            raise ConfigError(
-                f"sweep key {key!r} varies the sizing: block, and the config has none",
-                path=f"sweep.{key}",
-                expected="a sizing: block (e.g. sizing: {target_vol: 0.12}) to vary",
-                got=key,
-            )
+        _check_path_key(cfg, key)
         return parts
     if len(parts) == 3 and parts[0] == "signals":
         if parts[1] not in cfg.signals:
