@@ -487,3 +487,26 @@ def test_the_datas_repairs_are_noted_as_run_notes_them(configs: dict[str, Path],
     assert table.exit_code == 0 and f"note: {said}" in table.stdout
     (clean,) = today_json(str(configs["holiday"]), "--data-dir", str(FIXTURES), "--now", CLOCK)
     assert clean["notes"] == []
+
+
+def test_a_closed_session_missing_inside_the_data_is_flagged(configs: dict[str, Path], tmp_path: Path) -> None:
+    """A clock in the past (noon UTC on Thursday 2024-02-08, after Hong Kong's close at 08:00 UTC, before New
+    York's) over data that lacks ^TESTHK's row of that day but goes on: the session has closed and has no
+    price, a gap in the data, though the source's last date is later."""
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURES, data)
+    hk = (data / "TESTHK.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (data / "TESTHK.csv").write_text("".join(r for r in hk if not r.startswith("2024-02-08,")), encoding="utf-8")
+    args = (str(configs["holiday"]), "--data-dir", str(data), "--end", "2024-02-08", "--now", "2024-02-08T12:00")
+    (row,) = today_json(*args)
+    series = {s["symbol"]: s for s in row["data"]}
+    hk_state, us_state = series["^TESTHK"], series["^TESTUS"]
+    assert hk_state["last_date"] == "2024-02-09" and hk_state["last_session"] == "2024-02-08"
+    assert hk_state["stale"] is False and hk_state["missing_today"] is True
+    assert hk_state["missing_last_session"] is True
+    # New York's session of the 8th has not closed at noon UTC; its row is there: nothing is missing
+    assert us_state["last_session"] == "2024-02-07" and us_state["missing_today"] is False
+    assert us_state["missing_last_session"] is False
+    assert any(w.startswith("^TESTHK has no price for 2024-02-08") for w in row["warnings"])
+    table = " ".join(invoke(*args, env={"COLUMNS": "100"}).stdout.split())
+    assert "^TESTHK hk 2024-02-09 2024-02-08 MISSING 2024-02-08" in table

@@ -228,8 +228,8 @@ def _pending(row: dict[str, Any]) -> Table | Text:
 def _data(row: dict[str, Any]) -> Table:
     table = _table("Data", "series", "symbol", "market", "last date", "last session", "status")
     for s in row["data"]:
-        status = "STALE" if s["stale"] else "ok"
-        if s["missing_today"] and not s["stale"]:
+        status = "STALE" if s["stale"] else f"MISSING {s['last_session']}" if s["missing_last_session"] else "ok"
+        if s["missing_today"] and not s["stale"] and s["session_today"] != s["last_session"]:
             status += f"; {s['session_today']} not in yet"
         table.add_row(s["series"], s["symbol"], s["market"], s["last_date"] or "none", s["last_session"] or "–", status)
     return table

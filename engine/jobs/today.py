@@ -44,6 +44,8 @@ class SeriesState:
     session_today: dt.date | None  # the market's session on the clock's UTC date, if any (closed or not)
     missing_today: bool
     as_of_date: dt.date | None = None  # its last priced date on or before the decision date (the close it read)
+    #: the source has no price for ``last_session`` though it has later rows (a gap; a clock in the past)
+    missing_last_session: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,11 +148,14 @@ def _series_states(
         last = raw.index[np.flatnonzero(priced)[-1]].date() if priced.any() else None
         read = np.flatnonzero(priced & (raw.index.date <= as_of))
         through = raw.index[read[-1]].date() if len(read) else None
+        dates = set(raw.index[priced].date)
         status = session_status(mkt, now)
-        stale = last is None or (status.last_session is not None and last < status.last_session)
+        closed = status.last_session
+        stale = last is None or (closed is not None and last < closed)
         today_ = status.session_today
-        missing = today_ is not None and (last is None or last < today_)
-        out.append(SeriesState(name, symbol, mkt, last, status.last_session, stale, today_, missing, through))
+        missing = today_ is not None and today_ not in dates  # not only after the last row: a gap too
+        gap = closed is not None and not stale and closed not in dates
+        out.append(SeriesState(name, symbol, mkt, last, closed, stale, today_, missing, through, gap))
     return tuple(out)
 
 
@@ -191,6 +196,11 @@ def _warnings(found: Today, data: tuple[SeriesState, ...], loaded: LoadedPanel, 
     for s in data:
         if s.stale:
             out.append(f"{s.symbol} is stale: last date {s.last_date}, its market's last session {s.last_session}")
+        elif s.missing_last_session:
+            out.append(
+                f"{s.symbol} has no price for {s.last_session}, its market's last session closed by the clock, though "
+                f"the source has later rows (to {s.last_date}): a gap in the data"
+            )
     end = cfg.data.end
     cut = [f"{s.symbol} {s.last_date}" for s in data if s.last_date is not None and end and s.last_date > end]
     if cut:
