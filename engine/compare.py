@@ -27,6 +27,7 @@ import pandas as pd
 
 from engine import metrics as m
 from engine.compare_data import check_same_data, data_mismatch
+from engine.compare_notes import data_notes, margin_notes
 from engine.compare_rates import other_rate, other_rate_notes, risk_free_returns, risk_free_text, run_risk_free
 from engine.compare_trading import trading_columns
 from engine.currency import base_currency
@@ -127,8 +128,9 @@ def compare_runs(
     rows, spa = _rows_and_spa(curves, measured, reference, rf, ppy, reps, by_year=by_year, regime=regime)
     notes += other_rate_notes(rows, rf, reference)
     notes += (
-        _start_notes(runs, base) + _sample_notes(rows, dates, {r.name for r in runs if r.decides}) + _margin_notes(runs)
+        _start_notes(runs, base) + _sample_notes(rows, dates, {r.name for r in runs if r.decides}) + margin_notes(runs)
     )
+    notes += data_notes(runs)
     return Comparison(
         rows=rows,
         first=dates[0],
@@ -352,21 +354,6 @@ def _on_common_dates(
         )
     measured = {label: (value.loc[dates], initial) for label, (value, initial) in cut.items()}
     return measured, dates, first if rebase is cmp.rebase_after else None
-
-
-def _margin_notes(runs: Sequence[StoredRun]) -> list[str]:
-    """One note naming the margin accounts among the strategies (docs/shorts.md), with what their financing
-    cost over their own run (not only the common window)."""
-    paid = [
-        f"{r.metrics['strategy']['name']} (borrow {f['borrow']:,.2f}, margin spread {f['margin']:,.2f})"
-        for r in runs
-        if (f := r.metrics["strategy"].get("financing")) is not None
-    ]
-    if not paid:
-        return []
-    return [
-        "Margin accounts (shorts and borrowed cash, docs/shorts.md); financing paid over each run: " + "; ".join(paid)
-    ]
 
 
 def _row(

@@ -110,10 +110,12 @@ def run_files(
     *,
     input_key: str | None = None,
     loaded_key: str | None = None,
+    data_notes: Sequence[str] = (),
 ) -> RunFiles:
     """What :func:`engine.store.write_run` writes for one run; ``results``: the strategy's, then each benchmark's;
     ``input_key``: the key of the files the data was loaded from (:mod:`engine.data.inputs`), if any;
-    ``loaded_key``: what the run is reused by (:func:`_reuse_key`; default: the panel's own)."""
+    ``loaded_key``: what the run is reused by (:func:`_reuse_key`; default: the panel's own); ``data_notes``: those
+    of ``notes`` about its data (what the data's checks repaired or left out), which ``compare`` shows."""
     s, *benches = results
     tables = _run_tables(s, benches, loaded)
     data = data_block(cfg, loaded)
@@ -129,6 +131,7 @@ def run_files(
         "assumptions": assumptions(cfg, loaded),
         "warnings": warnings,
         "notes": notes,
+        "data_notes": list(data_notes),
     }
     label = " (SYNTHETIC)" if loaded.panel.synthetic else ""
     header = [
@@ -350,10 +353,13 @@ def _simulated(
         results = run_config(cfg, loaded, engine=engine)
     except (ConfigError, SignalError) as err:  # a value the data cannot support; a plugin breaking its contract
         raise err.located(file=str(file)) from None
-    notes = [*loaded.panel.notes, *data_notes, *results[0].notes]
+    on_data = [*loaded.panel.notes, *data_notes]
     warned = run_warnings(cfg, loaded, results[0].incomplete)
     reuse = _reuse_key(loaded, data_notes, cfg.data.source)
-    return run_files(cfg, loaded, results, resolved, notes, warned, input_key=key, loaded_key=reuse)
+    return run_files(
+        cfg, loaded, results, resolved, [*on_data, *results[0].notes], warned,
+        input_key=key, loaded_key=reuse, data_notes=on_data,
+    )  # fmt: skip
 
 
 def _reuse_key(loaded: LoadedPanel, data_notes: Sequence[str], source: str) -> str:

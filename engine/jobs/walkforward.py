@@ -316,7 +316,7 @@ def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: d
     # stays a config Seesaw can validate and run).
     chosen = wf.folds_table["execution.lag"].tolist() if "execution.lag" in wf.folds_table else []
     notes, warned = list(wf.loaded.panel.notes), run_warnings(cfg, loaded, lags=[int(lag) for lag in chosen])
-    files = run_files(cfg, loaded, wf.results, {**resolved, "walkforward": settings}, notes, warned)
+    files = run_files(cfg, loaded, wf.results, {**resolved, "walkforward": settings}, notes, warned, data_notes=notes)
     described = ", ".join(f"{k} {v}" for k, v in settings.items())
     files = replace(files, resolved_config=resolved, header=[*files.header, f"walk-forward: {described}"])
     files.metrics["walkforward"] = {

@@ -1,0 +1,97 @@
+"""``seesaw compare`` carries the notes each run made about its data (``data_notes`` in ``metrics.json``: what
+the data's checks repaired or left out), each note once, naming the runs that made it unless every run did.
+
+Data: the hand-made CSVs of ``tests/fixtures/today`` with ^TESTHK's row of 2024-02-08 removed, a session of
+Hong Kong's exchange calendar with no price, which a run on ^TESTHK notes and one on ^TESTUS alone does not.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine.cli import app
+
+FIXTURES = Path(__file__).parent / "fixtures" / "today"
+_UNSET = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS", "SEESAW_STORE")
+
+PAIR = """\
+name: pair
+data: {source: csv, start: 2023-10-03, price: close, fx_symbol: TESTHKD=X}
+assets:
+  us: {symbol: ^TESTUS, market: us}
+  hk: {symbol: ^TESTHK, market: hk}
+signals:
+  us_mom: {fn: momentum, a: us, window: 5}
+rules:
+  - when: us_mom < -0.01
+    weights: {hk: 1.0}
+  - otherwise: {us: 1.0}
+execution: {lag: 1, rebalance: on_change}
+"""
+US_ONLY = """\
+name: us_only
+data: {source: csv, start: 2023-11-01, price: close}
+assets:
+  us: {symbol: ^TESTUS, market: us}
+rules:
+  - otherwise: {us: 1.0}
+"""
+GAP = "2024-02-08"
+
+
+def _ok(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), env=dict.fromkeys(_UNSET), catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("notes")
+    data = root / "data"
+    shutil.copytree(FIXTURES, data)
+    rows = (data / "TESTHK.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [r for r in rows if not r.startswith(f"{GAP},")]
+    assert len(kept) == len(rows) - 1
+    (data / "TESTHK.csv").write_text("".join(kept), encoding="utf-8")
+    for name, text in (("pair", PAIR), ("us_only", US_ONLY)):
+        (root / f"{name}.yaml").write_text(text, encoding="utf-8")
+    out = root / "results"
+    _ok("run", str(root / "pair.yaml"), str(root / "us_only.yaml"), "--data-dir", str(data), "--results-dir", str(out))
+    return out
+
+
+def _metrics(results: Path, name: str) -> dict:
+    [path] = results.glob(f"{name}/*/metrics.json")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _compare_notes(results: Path, runs: str) -> list[str]:
+    out = _ok("compare", "--runs", runs, "--results-dir", str(results), "--reps", "100", "--format", "json")
+    return json.loads(out)["notes"]
+
+
+def test_a_run_stores_its_data_notes_apart_from_its_other_notes(results: Path) -> None:
+    pair = _metrics(results, "pair")
+    [gap] = [n for n in pair["data_notes"] if GAP in n]
+    assert gap.startswith("^TESTHK: ") and gap in pair["notes"]
+    assert set(pair["data_notes"]) <= set(pair["notes"])
+    others = set(pair["notes"]) - set(pair["data_notes"])
+    assert any("is not complete at the first decision" in n for n in others)  # about a signal (no warm-up)
+    assert not any(GAP in n for n in _metrics(results, "us_only")["data_notes"])
+
+
+def test_compare_shows_each_data_note_once_naming_the_runs_that_made_it(results: Path) -> None:
+    ids = ",".join(p.parent.name for p in sorted(results.glob("*/*/metrics.json")))
+    notes = _compare_notes(results, ids)
+    gap = [n for n in notes if GAP in n]
+    assert len(gap) == 1 and gap[0].startswith("Data note (pair): ^TESTHK: ")
+    assert not any(n.startswith("Data note") and "is not complete" in n for n in notes)
+    [pair_dir] = [p.parent for p in results.glob("pair/*/metrics.json")]
+    alone = _compare_notes(results, pair_dir.name)
+    assert [n for n in alone if GAP in n] == [gap[0].replace("Data note (pair): ", "Data note: ")]
