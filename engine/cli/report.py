@@ -36,8 +36,8 @@ _HELP = (
     "(the last config's run of the last run, compare or walkforward, computed or reused; else the most recently "
     "created). One self-contained file that opens offline: metrics, equity against the benchmarks, drawdowns, "
     "weights, signals with their rules, rolling one-year return and Sharpe, calendar years, trades. --format text "
-    "prints the run's headline metrics and tear sheet instead (monthly returns, worst drawdowns, rolling "
-    "correlation and beta, VaR, switches, contribution), 100 columns wide."
+    "prints the run's headline metrics, warnings and notes and its tear sheet instead (monthly returns, worst "
+    "drawdowns, rolling correlation and beta, VaR, switches, contribution), 100 columns wide."
 )
 
 

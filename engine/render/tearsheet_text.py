@@ -129,6 +129,7 @@ def _headline(run: StoredRun, width: int) -> list[str]:
     lines += [
         f"{s['start']} → {s['end']}, data {man.get('data_source')}, values in {data.get('base_currency', '–')}",
         *(f"WARNING: {w}" for w in run.warnings),  # a look-ahead config, say
+        *(f"note: {n}" for n in run.metrics.get("notes") or ()),  # what the data's checks repaired, say
         "",
     ]
     s = dict(s)

@@ -1,5 +1,6 @@
-"""``seesaw compare`` carries the notes each run made about its data (``data_notes`` in ``metrics.json``: what
-the data's checks repaired or left out), each note once, naming the runs that made it unless every run did.
+"""The notes a run makes, in the outputs that show a stored run: ``seesaw compare`` carries those about its data
+(``data_notes`` in ``metrics.json``: what the data's checks repaired or left out), each note once, naming the runs
+that made it unless every run did; ``seesaw report --format text`` lists every note of the run, as ``run`` did.
 
 Data: the hand-made CSVs of ``tests/fixtures/today`` with ^TESTHK's row of 2024-02-08 removed, a session of
 Hong Kong's exchange calendar with no price, which a run on ^TESTHK notes and one on ^TESTUS alone does not.
@@ -95,3 +96,13 @@ def test_compare_shows_each_data_note_once_naming_the_runs_that_made_it(results:
     [pair_dir] = [p.parent for p in results.glob("pair/*/metrics.json")]
     alone = _compare_notes(results, pair_dir.name)
     assert [n for n in alone if GAP in n] == [gap[0].replace("Data note (pair): ", "Data note: ")]
+
+
+def test_the_text_report_lists_every_note_of_the_run(results: Path) -> None:
+    [pair_dir] = [p.parent for p in results.glob("pair/*/metrics.json")]
+    notes = json.loads((pair_dir / "metrics.json").read_text(encoding="utf-8"))["notes"]
+    assert len(notes) >= 3
+    text = _ok("report", pair_dir.name, "--format", "text", "--results-dir", str(results), "--output", "-")
+    flat = " ".join(text.split())
+    for note in notes:
+        assert f"note: {' '.join(note.split())}" in flat
