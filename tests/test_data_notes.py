@@ -102,7 +102,7 @@ def test_the_text_report_lists_every_note_of_the_run(results: Path) -> None:
     [pair_dir] = [p.parent for p in results.glob("pair/*/metrics.json")]
     notes = json.loads((pair_dir / "metrics.json").read_text(encoding="utf-8"))["notes"]
     assert len(notes) >= 3
-    text = _ok("report", pair_dir.name, "--format", "text", "--results-dir", str(results), "--output", "-")
+    text = _ok("report", pair_dir.name, "--format", "text", "--results-dir", str(results))
     flat = " ".join(text.split())
     for note in notes:
         assert f"note: {' '.join(note.split())}" in flat
