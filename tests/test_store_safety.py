@@ -98,6 +98,21 @@ def test_hostile_sql_is_refused_in_one_line_and_touches_nothing(store: Path, tmp
 
 
 @pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        ("INSTALL httpfs", "INSTALL"),  # DuckDB's type of it is LOAD: the message names what was written
+        ("/* a comment */ force  install httpfs", "FORCE INSTALL"),
+        ("LOAD httpfs", "LOAD"),
+        ("COPY runs TO 'x.csv'", "COPY"),
+    ],
+)
+def test_a_refused_statement_is_named_as_written(store: Path, sql: str, said: str) -> None:
+    result = invoke("runs", "query", sql, "--results-dir", store)
+    assert result.exit_code == 2
+    assert result.stderr.rstrip().endswith(f"runs query takes one read-only SELECT statement, not {said}")
+
+
+@pytest.mark.parametrize(
     "sql",
     [
         "SELECT count(*) AS n FROM equity",

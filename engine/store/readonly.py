@@ -8,6 +8,7 @@ and the Parquet files its views list, and nothing else.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,13 @@ def check_read_only_sql(sql: str, *, file: str | None = None) -> None:
             expected="one SELECT statement",
         )
     if kind not in _ALLOWED_STATEMENTS:
+        # DuckDB's type of INSTALL is LOAD: name the statement by its keyword when the type is of another
+        word = re.match(
+            r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*((?:FORCE\s+)?INSTALL)\b", statements[0].query, re.S | re.I
+        )
+        said = " ".join(word.group(1).upper().split()) if word else kind
         raise StoreError(
-            f"runs query takes one read-only SELECT statement, not {kind}",
+            f"runs query takes one read-only SELECT statement, not {said}",
             file=file,
             expected="one SELECT statement",
         )
