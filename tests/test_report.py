@@ -666,7 +666,7 @@ def test_sweep_report_errors_come_before_the_sweep_runs(
         (["--heatmap", "window,nosuch", "--output", "{tmp}/h.html"], "y 'nosuch' is not a sweep key (keys: window,"),
         (["--heatmap", "window,window", "--output", "{tmp}/h.html"], "expected two different sweep keys"),
         (["--heatmap", "window,cut", "--heatmap-metric", "dsr", "--output", "{tmp}/h.html"],
-         "--heatmap-metric: cannot draw 'dsr' over window and cut (metrics: window, cut, execution.lag, total_return,"),
+         "--heatmap-metric: cannot draw 'dsr' over window and cut (metrics: execution.lag, total_return,"),
         (["--sort", "window", "--heatmap", "window,cut", "--output", "{tmp}/h.html"],
          "--heatmap-metric (default: --sort): cannot draw 'window' over window and cut"),
         (["--heatmap", "window,cut", "--output", "{tmp}/missing/h.html"], "the output's directory"),

@@ -164,7 +164,8 @@ def check_table_options(cfg: Any, *, sort: str, pair: tuple[str, str] | None, me
     shown = metric or sort  # the heatmap's metric: --heatmap-metric, else --sort
     if shown not in columns or shown in pair:
         what = "--heatmap-metric" if metric else "--heatmap-metric (default: --sort)"
-        raise UserError(f"{what}: cannot draw {shown!r} over {pair[0]} and {pair[1]} (metrics: {', '.join(columns)})")
+        drawable = [c for c in columns if c not in pair]  # a heatmap's axis is not its colour
+        raise UserError(f"{what}: cannot draw {shown!r} over {pair[0]} and {pair[1]} (metrics: {', '.join(drawable)})")
 
 
 @contextmanager
