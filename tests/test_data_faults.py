@@ -1111,6 +1111,32 @@ def test_a_long_gap_or_an_early_end_inside_the_run_is_a_warning(
     assert len(warnings) == (warned is not None), warnings
 
 
+@pytest.mark.parametrize(("cut", "warned"), [("2019-11-01", True), ("2019-12-03", False)])
+def test_without_an_end_a_series_ending_a_month_before_the_others_is_a_warning(
+    cut: str, warned: bool, tmp_path: Path
+) -> None:
+    """With no data.end the run goes to the last date every series has data: ^HSI's stopping on 2019-10-31, 61
+    days before the others' last data (2019-12-31), ends it there, a warning; 29 days before, only the note."""
+    from engine.jobs.run_assumptions import run_warnings
+
+    _write(tmp_path)
+    header, rows = _rows(CLEAN["HSI.csv"])
+    (tmp_path / "HSI.csv").write_bytes(_join(header, [r for r in rows if r[:10] < cut]))
+    path = _config(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("end: 2019-12-31", "end: null"), encoding="utf-8")
+    cfg = load_config(path)
+    assert cfg.data.end is None
+    loaded = load_for_config(CsvProvider(tmp_path), cfg, warmup_rows=5)
+    ended = loaded.panel.dates[-1].date()
+    days = (dt.date(2019, 12, 31) - ended).days
+    expected = [
+        f"faults: the run ends on {ended}, {days} days before the last data of other series: a series' data end "
+        "there (later: ^GSPC 2019-12-31, HKD=X 2019-12-31, ^IRX 2019-12-31)"
+    ]
+    assert run_warnings(cfg, loaded) == (expected if warned else [])
+    assert (days > 31) is warned
+
+
 def test_a_sweep_a_run_and_a_compare_over_a_long_gap_all_show_the_warning(tmp_path: Path) -> None:
     """The gap does not depend on what a sweep varies: its table says so too, as the run's does, and a comparison
     written as CSV says so on stderr."""

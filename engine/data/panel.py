@@ -213,8 +213,13 @@ class LoadedPanel:
     panel: PricePanel
     start: int
     warmup_needed: int
-    #: The series with data after the run's last date ("^GSPC 2026-08-26"): another series ended the run early.
-    ends_early: tuple[str, ...] = ()
+    #: The series with data after the run's last date, and their last dates: another series ended the run early.
+    ends_early: tuple[tuple[str, dt.date], ...] = ()
+
+    @property
+    def later(self) -> str:
+        """:attr:`ends_early` as the notes say it: "^GSPC 2026-08-26, ^HSI 2026-08-26"."""
+        return ", ".join(f"{symbol} {last}" for symbol, last in self.ends_early)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -326,7 +331,7 @@ def _cut_to_common_end(
     specs: Mapping[str, AssetSpec],
     extras: list[Extra],
     resumes: Mapping[str, pd.Timestamp] | None = None,
-) -> tuple[dict[str, pd.Series], list[str], tuple[str, ...]]:
+) -> tuple[dict[str, pd.Series], list[str], tuple[tuple[str, dt.date], ...]]:
     """The asset series up to the earliest last date of every series, a note when that cuts any, and the series
     that end later (symbol and last date); a rate series in ``resumes`` (:func:`_resumes`) does not cut them: its
     last value is carried forward, and a note says so."""
@@ -334,7 +339,7 @@ def _cut_to_common_end(
     lasts = {specs[a].symbol: s.index[-1] for a, s in series.items()}
     lasts |= {e.symbol: e.values.index[-1] for e in extras if e.symbol not in resumes}
     last_common = min(lasts.values())
-    ends_early = [f"{sym} {last.date()}" for sym, last in lasts.items() if last > last_common]
+    ends_early = [(sym, last.date()) for sym, last in lasts.items() if last > last_common]
     notes = [
         f"{e.symbol}: no value from {(e.values.index[-1] + pd.Timedelta(days=1)).date()} to the end of the window "
         f"(the next is on {resumes[e.symbol].date()}); its {e.values.index[-1].date()} value is carried forward"
@@ -343,7 +348,8 @@ def _cut_to_common_end(
     ]
     if ends_early:
         notes.append(
-            f"{RUN_ENDS} {last_common.date()}, the last date every series has data (later: {', '.join(ends_early)})"
+            f"{RUN_ENDS} {last_common.date()}, the last date every series has data "
+            f"(later: {', '.join(f'{sym} {last}' for sym, last in ends_early)})"
         )
     return {a: s[s.index <= last_common] for a, s in series.items()}, notes, tuple(ends_early)
 

@@ -165,8 +165,8 @@ _GAP_WARNING_DAYS = 31
 def data_warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
     """Warnings about the data a run's figures rest on, whatever a sweep varies: an asset's longest gap between two
     prices from its last price at or before the first simulated date on, over :data:`_GAP_WARNING_DAYS` (its last
-    close carried over it), and a run ended that long before the end asked for (``data.end`` or ``--end``) by a
-    series whose data stop there while others go on."""
+    close carried over it), and a run ended that long before the end asked for (``data.end`` or ``--end``; without
+    one, before the last data of the other series) by a series whose data stop there while others go on."""
     panel, start = loaded.panel, loaded.start
     out = []
     for j, symbol in enumerate(panel.symbols):
@@ -190,10 +190,17 @@ def data_warnings(cfg: StrategyConfig, loaded: LoadedPanel) -> list[str]:
                 f"run: its {last} close is carried over the gap, and {carried}"
             )
     asked, ended = cfg.data.end, panel.dates[-1].date()
-    if asked is not None and loaded.ends_early and (asked - ended).days > _GAP_WARNING_DAYS:
+    if not loaded.ends_early:
+        return out
+    if asked is not None and (asked - ended).days > _GAP_WARNING_DAYS:
         out.append(
             f"{cfg.name}: the run ends on {ended}, {(asked - ended).days:,} days before the end asked for ({asked}): "
-            f"a series' data end there, while others go on (later: {', '.join(loaded.ends_early)})"
+            f"a series' data end there, while others go on (later: {loaded.later})"
+        )
+    elif asked is None and (days := (max(last for _, last in loaded.ends_early) - ended).days) > _GAP_WARNING_DAYS:
+        out.append(
+            f"{cfg.name}: the run ends on {ended}, {days:,} days before the last data of other series: a series' data "
+            f"end there (later: {loaded.later})"
         )
     return out
 
