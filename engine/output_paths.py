@@ -40,6 +40,11 @@ def check_output(output: Path) -> None:
     ``.duckdb`` or ``.wal`` file) or a file of a stored run or sweep (a directory holding ``run.json`` and
     ``metrics.json``, or ``sweep.json`` and ``combos.parquet``): a report written there would damage what it
     reports on.  A ``run.json`` or ``sweep.json`` alone (a ``--format json`` output saved so) is no stored run."""
+    if str(output) == "-":  # many tools' stdout: here it would be a file named '-'
+        raise UserError(
+            "the output '-' would be a file named '-', not stdout: give a file name (without --output, text goes to "
+            "stdout)"
+        )
     name = output.name.lower()
     if name.startswith("seesaw.duckdb") or name.endswith((".duckdb", ".wal")):
         raise StoreError(

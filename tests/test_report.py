@@ -808,6 +808,24 @@ def test_report_text_prints_the_tear_sheet_within_100_columns(report_results: Pa
     assert out.read_text(encoding="utf-8") == written.stdout == result.stdout
 
 
+def test_report_text_is_not_written_over_a_stored_run_nor_to_a_file_named_dash(
+    report_results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The text tear sheet's --output is checked as an HTML report's is: never over a stored run's file (which
+    would damage the run it reports on), and '-' is refused rather than written as a file of that name."""
+    run_dir = stored_run_dir(report_results, "corr_breakdown")
+    before = (run_dir / "metrics.json").read_bytes()
+    args = ["report", run_dir.name, "--format", "text", "--results-dir", str(report_results)]
+    result = invoke(*args, "--output", str(run_dir / "metrics.json"))
+    assert result.exit_code == 2 and "the output is in a stored run's or sweep's directory" in result.stderr
+    assert (run_dir / "metrics.json").read_bytes() == before and result.stdout == ""
+    monkeypatch.chdir(tmp_path)
+    for command in (args, ["compare", "--runs", run_dir.name, "--results-dir", str(report_results)]):
+        dash = invoke(*command, "--output", "-")
+        assert dash.exit_code == 2 and "the output '-' would be a file named '-', not stdout" in dash.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_report_text_refuses_png(report_results: Path, tmp_path: Path) -> None:
     args = ["latest", "--format", "text", "--png", str(tmp_path / "png"), "--results-dir", str(report_results)]
     result = invoke("report", *args)

@@ -27,6 +27,7 @@ from engine.errors import StoreError
 from engine.jobs.common import RunOptions, catalog_for
 from engine.jobs.run import resolved_config
 from engine.jobs.run_assumptions import caveat_lines
+from engine.output_paths import check_output
 from engine.render.html import compare_report, run_report, sweep_report, walkforward_report
 from engine.render.html.files import report_target, write_report
 from engine.render.tearsheet_text import tearsheet_text
@@ -187,6 +188,8 @@ def report_text_job(
 ) -> str:
     """``seesaw report --format text``: the run's headline metrics and tear sheet as text ``width`` columns
     wide (:func:`engine.render.tearsheet_text.tearsheet_text`), also written to ``output`` when given."""
+    if output is not None:
+        check_output(output)  # not over the catalog or a stored run's files, before the run is read
     text = tearsheet_text(load_run(_run_dir(run, opts, env)), width)
     if output is not None:
         try:
