@@ -31,6 +31,9 @@ class EpisodeReport:
     history: pd.Series = field(repr=False)  # the signal's observations, for the charts
     paths: dict[str, pd.Series] = field(repr=False)  # each series' base-currency level, for the charts
     gap: int = DEFAULT_GAP
+    #: what the figures rest on that changes them (a long gap in a price, a run another series ended early), of the
+    #: episodes' data and of the ``--configs`` runs
+    warnings: list[str] = field(default_factory=list)
 
     def threshold_text(self) -> str:
         """What makes an observation part of an episode, in words."""
@@ -73,5 +76,6 @@ class EpisodeReport:
             "episodes": self.episodes,
             "summary": self.summary,
             "runs": self.runs,
+            "warnings": self.warnings,
             "notes": self.notes,
         }

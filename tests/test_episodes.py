@@ -459,3 +459,21 @@ def test_a_results_directory_that_is_a_file_is_one_line_and_exit_2(tmp_path: Pat
     assert out.returncode == 2, out.stderr
     [line] = out.stderr.strip().splitlines()
     assert line.startswith(f"error: {taken}/episodes/") and "cannot store the episodes" in line
+
+
+def test_the_configs_runs_warnings_are_shown_and_stored(tmp_path):
+    """A ``--configs`` run's warnings (here a same-bar config's look-ahead) change what its forward returns mean:
+    stderr says them with the notes, and episodes.json keeps them (``warnings``)."""
+    text = (REPO / "configs" / "corr_breakdown.yaml").read_text(encoding="utf-8")
+    assert text.count("lag: 1,") == 1
+    same_bar = tmp_path / "same_bar.yaml"
+    same_bar.write_text(text.replace("lag: 1,", "lag: 0, allow_same_bar: true,"), encoding="utf-8")
+    out = _episodes(
+        CONFIG, "--signal", "corr", "--low", "--source", "synthetic", "--results-dir", str(tmp_path / "r"),
+        "--configs", str(same_bar), "--percentile", "10", "--format", "json", cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (stored,) = (tmp_path / "r").glob("episodes/*/episodes.json")
+    warnings = json.loads(stored.read_text())["warnings"]
+    [look_ahead] = [w for w in warnings if w.startswith("corr_breakdown: ") and "look-ahead" in w]
+    assert f"warning: {' '.join(look_ahead.split())}" in " ".join(out.stderr.split())

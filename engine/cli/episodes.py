@@ -170,8 +170,8 @@ def _show(found: EpisodeReport, format: EpisodesFormat, path: Path, report: Path
         err.print("warning: SYNTHETIC data: generated prices, not market history", markup=False)
     width = table_width(os.environ)  # notes wrap where the table does; the paths below never
     notes = Console(stderr=True, highlight=False, width=width, soft_wrap=width is None)
-    for note in found.notes:
-        notes.print(f"note: {note}", markup=False)
+    for line in (*(f"warning: {w}" for w in found.warnings), *(f"note: {n}" for n in found.notes)):
+        notes.print(line, markup=False)
     err.print(f"stored {path}")
     if report is not None:
         err.print(f"wrote {report}")

@@ -27,6 +27,7 @@ from engine.episode_study import HORIZONS, asset_forward, equity_forward, inside
 from engine.episodes import DEFAULT_GAP, Direction, Episode, Observations, Threshold, find_episodes, observations
 from engine.errors import ConfigError, DataError, StoreError, UserError
 from engine.jobs.common import RunOptions, data_provider, resolved_configs
+from engine.jobs.run_assumptions import data_warnings
 from engine.pipeline import required_warmup
 from engine.signals import compute_signals
 from engine.store.rundir import dumps_json, load_run, write_atomic
@@ -159,12 +160,13 @@ def _forwards(
 
 def _config_runs(
     paths: Sequence[str | Path], cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str], now: dt.datetime
-) -> tuple[dict[str, tuple[str, pd.Series]], dict[str, str]]:
-    """Run the ``--configs`` as ``run`` does (stored like runs); their equity curves and run directories."""
+) -> tuple[dict[str, tuple[str, pd.Series]], dict[str, str], list[str]]:
+    """Run the ``--configs`` as ``run`` does (stored like runs); their equity curves, run directories and the
+    runs' warnings."""
     from engine.jobs.run import run_configs
 
     if not paths:
-        return {}, {}
+        return {}, {}, []
     report = run_configs(paths, opts, env=env, now=now)
     series: dict[str, tuple[str, pd.Series]] = {}
     dirs: dict[str, str] = {}
@@ -173,7 +175,7 @@ def _config_runs(
             raise UserError(f"--configs {r.config.name}: the run was not stored", file=r.file)
         series[r.config.name] = ("config", load_run(r.run_dir).equity["value"])
         dirs[r.config.name] = str(r.run_dir)
-    return series, dirs
+    return series, dirs, [w for r in report.runs for w in r.warnings]
 
 
 def episodes_report(
@@ -203,7 +205,7 @@ def episodes_report(
         a: ("asset", s) for a, s in _base_closes(panel, cfg, provider, notes).items()
     }
     notes += [_signal_only_note(panel, cfg, a) for a in panel.signal_only]
-    strat, dirs = _config_runs(configs, cfg, opts, env, now)
+    strat, dirs, warned = _config_runs(configs, cfg, opts, env, now)
     series.update(strat)
     listed = [e for e in found if since is None or obs.dates[e.peak].date() >= since]
     pairs_of = _corr_pairs(spec, panel)
@@ -229,6 +231,7 @@ def episodes_report(
         summary=summary,
         runs=dirs,
         notes=notes,
+        warnings=[*data_warnings(cfg, loaded), *warned],
         history=pd.Series(obs.values, index=obs.dates),
         paths={name: level for name, (_, level) in series.items()},
         gap=gap,

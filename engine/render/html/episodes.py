@@ -464,7 +464,7 @@ def episodes_page(r: EpisodeReport) -> Report:
         _episodes_section(r),
         _forward_section(r),
         _charts_section(r, figures),
-        Section("notes", "Notes", paragraphs(list(r.notes) or ["None."], "small")),
+        Section("notes", "Notes", paragraphs([*(f"WARNING: {w}" for w in r.warnings), *r.notes] or ["None."], "small")),
     ]  # fmt: skip
     extreme = "lowest" if r.direction == "low" else "highest"
     title = f"Seesaw episodes: {r.config}, {r.signal} at its {extreme}"
