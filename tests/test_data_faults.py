@@ -1111,6 +1111,27 @@ def test_a_long_gap_or_an_early_end_inside_the_run_is_a_warning(
     assert len(warnings) == (warned is not None), warnings
 
 
+@pytest.mark.parametrize(("symbol", "file", "kind"), [("^GSPC", "GSPC.csv", "price"), ("HKD=X", "HKD_X.csv", "series")])
+def test_a_long_gap_in_an_asset_is_noted_once(symbol: str, file: str, kind: str, tmp_path: Path) -> None:
+    """Three weeks missing from an asset's file: one note names the gap, whether the asset is a price or a series
+    (a series is cleaned by its own checks, which note the gap too: not a second note from the calendar's)."""
+    _write(tmp_path)
+    header, rows = _rows(CLEAN[file])
+    (tmp_path / file).write_bytes(_join(header, [r for r in rows if not "2019-06-03" <= r[:10] <= "2019-06-21"]))
+    extra = f"  x: {{symbol: {symbol}, market: us, instrument: series}}\n" if kind == "series" else ""
+    path = tmp_path / "gap.yaml"
+    path.write_text(
+        "name: gap\ndata: {source: csv, start: 2019-01-02, end: 2019-12-31}\nassets:\n"
+        f"  us: {{symbol: ^GSPC, market: us}}\n{extra}rules:\n  - otherwise: {{us: 1.0}}\n",
+        encoding="utf-8",
+    )
+    provider = CsvProvider(tmp_path)
+    loaded = load_for_config(provider, load_config(path), warmup_rows=5)
+    gaps = [n for n in [*loaded.panel.notes, *provider.notes] if n.startswith(f"{symbol}: ") and "longer than" in n]
+    assert len(gaps) == 1, gaps
+    assert "2019-05-31" in gaps[0] and "2019-06-24" in gaps[0]
+
+
 @pytest.mark.parametrize(("cut", "warned"), [("2019-11-01", True), ("2019-12-03", False)])
 def test_without_an_end_a_series_ending_a_month_before_the_others_is_a_warning(
     cut: str, warned: bool, tmp_path: Path

@@ -166,7 +166,7 @@ def load_assets(
                 s, asset_notes = clean_prices(raw, symbol=spec.symbol, price=fields[asset], asset=asset, market=market)
         notes += asset_notes
         if check_calendar:
-            notes += calendar_gap_notes(s, symbol=spec.symbol, market=spec.market)
+            notes += calendar_gap_notes(s, symbol=spec.symbol, market=spec.market, long_gaps=spec.kind != "series")
         series[asset] = s
         if asset in opens_of:
             opens[asset], open_notes = open_prices(raw, s, price=fields[asset], symbol=spec.symbol)

@@ -395,8 +395,9 @@ def open_prices(raw: pd.DataFrame, closes: pd.Series, *, price: str, symbol: str
     return out.mask(not_positive | bad), notes
 
 
-def calendar_gap_notes(series: pd.Series, *, symbol: str, market: str) -> list[str]:
-    """Notes on sessions the exchange calendar expects but ``series`` lacks, and on long gaps."""
+def calendar_gap_notes(series: pd.Series, *, symbol: str, market: str, long_gaps: bool = True) -> list[str]:
+    """Notes on sessions the exchange calendar expects but ``series`` lacks, and on long gaps (not with
+    ``long_gaps`` False: for a series :func:`clean_series` notes them, with what is carried over them)."""
     if series.empty:
         return []
     notes: list[str] = []
@@ -410,9 +411,9 @@ def calendar_gap_notes(series: pd.Series, *, symbol: str, market: str) -> list[s
             "treated as days it did not trade"
         )
     gaps = np.diff(series.index.to_numpy()).astype("timedelta64[D]").astype(int)
-    long_gaps = np.flatnonzero(gaps > _LONG_GAP_DAYS)
-    if len(long_gaps):
-        shown = ", ".join(f"{series.index[i].date()}→{series.index[i + 1].date()}" for i in long_gaps[:3])
-        more = ", …" if len(long_gaps) > 3 else ""
-        notes.append(f"{symbol}: {counted(len(long_gaps), 'gaps')} longer than {_LONG_GAP_DAYS} days ({shown}{more})")
+    where = np.flatnonzero(gaps > _LONG_GAP_DAYS) if long_gaps else np.zeros(0, dtype=np.int64)
+    if len(where):
+        shown = ", ".join(f"{series.index[i].date()}→{series.index[i + 1].date()}" for i in where[:3])
+        more = ", …" if len(where) > 3 else ""
+        notes.append(f"{symbol}: {counted(len(where), 'gaps')} longer than {_LONG_GAP_DAYS} days ({shown}{more})")
     return notes
