@@ -102,6 +102,8 @@ def test_hostile_sql_is_refused_in_one_line_and_touches_nothing(store: Path, tmp
     [
         ("INSTALL httpfs", "INSTALL"),  # DuckDB's type of it is LOAD: the message names what was written
         ("/* a comment */ force  install httpfs", "FORCE INSTALL"),
+        ("FORCE /* between */ INSTALL httpfs", "FORCE INSTALL"),
+        ("UPDATE EXTENSIONS", "UPDATE EXTENSIONS"),  # a type DuckDB's Python enum lacks: once a traceback
         ("LOAD httpfs", "LOAD"),
         ("COPY runs TO 'x.csv'", "COPY"),
     ],

@@ -497,6 +497,9 @@ def test_a_closed_session_missing_inside_the_data_is_flagged(configs: dict[str, 
     shutil.copytree(FIXTURES, data)
     hk = (data / "TESTHK.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     (data / "TESTHK.csv").write_text("".join(r for r in hk if not r.startswith("2024-02-08,")), encoding="utf-8")
+    # the exchange rate's calendar is every weekday: a day without its row is a holiday of that market, no gap
+    fx = (data / "TESTHKD_X.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (data / "TESTHKD_X.csv").write_text("".join(r for r in fx if not r.startswith("2024-02-07,")), encoding="utf-8")
     args = (str(configs["holiday"]), "--data-dir", str(data), "--end", "2024-02-08", "--now", "2024-02-08T12:00")
     (row,) = today_json(*args)
     series = {s["symbol"]: s for s in row["data"]}
@@ -508,5 +511,9 @@ def test_a_closed_session_missing_inside_the_data_is_flagged(configs: dict[str, 
     assert us_state["last_session"] == "2024-02-07" and us_state["missing_today"] is False
     assert us_state["missing_last_session"] is False
     assert any(w.startswith("^TESTHK has no price for 2024-02-08") for w in row["warnings"])
+    fx_state = series["TESTHKD=X"]
+    assert fx_state["last_session"] == "2024-02-07" and fx_state["missing_last_session"] is False
+    assert fx_state["missing_today"] is False  # its row of the 8th is there
+    assert not any(w.startswith("TESTHKD=X") for w in row["warnings"])
     table = " ".join(invoke(*args, env={"COLUMNS": "100"}).stdout.split())
     assert "^TESTHK hk 2024-02-09 2024-02-08 MISSING 2024-02-08" in table

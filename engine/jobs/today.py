@@ -153,8 +153,11 @@ def _series_states(
         closed = status.last_session
         stale = last is None or (closed is not None and last < closed)
         today_ = status.session_today
-        missing = today_ is not None and today_ not in dates  # not only after the last row: a gap too
-        gap = closed is not None and not stale and closed not in dates
+        # A market's session inside the data without a row is noted (a gap, or a day it did not trade); the
+        # exchange rate's calendar is every weekday, and its holidays are no gap
+        inside = mkt != "fx"
+        missing = today_ is not None and (today_ not in dates if inside else last is None or last < today_)
+        gap = inside and closed is not None and not stale and closed not in dates
         out.append(SeriesState(name, symbol, mkt, last, closed, stale, today_, missing, through, gap))
     return tuple(out)
 
@@ -199,7 +202,7 @@ def _warnings(found: Today, data: tuple[SeriesState, ...], loaded: LoadedPanel, 
         elif s.missing_last_session:
             out.append(
                 f"{s.symbol} has no price for {s.last_session}, its market's last session closed by the clock, though "
-                f"the source has later rows (to {s.last_date}): a gap in the data"
+                f"the source has later rows (to {s.last_date}): a gap in the data, or a day it did not trade"
             )
     end = cfg.data.end
     cut = [f"{s.symbol} {s.last_date}" for s in data if s.last_date is not None and end and s.last_date > end]

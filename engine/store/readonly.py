@@ -62,7 +62,10 @@ def check_read_only_sql(sql: str, *, file: str | None = None) -> None:
             file=file,
             expected="one SELECT statement",
         )
-    kind = statements[0].type.name
+    try:
+        kind = statements[0].type.name
+    except ValueError:  # a statement type DuckDB's Python enum does not list (UPDATE EXTENSIONS): not a SELECT
+        kind = "UNKNOWN"
     if kind == "MULTI":  # DuckDB makes a PIVOT without its values listed two statements (a type, then the query)
         raise StoreError(
             "runs query takes one read-only SELECT statement, and DuckDB runs this one as several: a PIVOT names "
@@ -71,10 +74,9 @@ def check_read_only_sql(sql: str, *, file: str | None = None) -> None:
             expected="one SELECT statement",
         )
     if kind not in _ALLOWED_STATEMENTS:
-        # DuckDB's type of INSTALL is LOAD: name the statement by its keyword when the type is of another
-        word = re.match(
-            r"\s*(?:(?:--[^\n]*\n|/\*.*?\*/)\s*)*((?:FORCE\s+)?INSTALL)\b", statements[0].query, re.S | re.I
-        )
+        # DuckDB's type of INSTALL is LOAD, and UPDATE EXTENSIONS has none: those are named by their keywords
+        text = re.sub(r"--[^\n]*|/\*.*?\*/", " ", statements[0].query, flags=re.S)  # comments apart
+        word = re.match(r"\s*((?:FORCE\s+)?INSTALL|UPDATE\s+EXTENSIONS)\b", text, re.I)
         said = " ".join(word.group(1).upper().split()) if word else kind
         raise StoreError(
             f"runs query takes one read-only SELECT statement, not {said}",
