@@ -1029,6 +1029,31 @@ def test_a_rate_near_zero_keeps_a_complete_last_line_that_moved_as_it_usually_do
     assert note.startswith("^GSPC: GSPC.csv: the last line '2014-12-31,") and note.endswith("dropped as cut short")
 
 
+def test_a_walk_forward_stores_the_notes_on_its_files_among_its_data_notes(data_dir: Path, tmp_path: Path) -> None:
+    """A repair made while reading a file (^GSPC's last line cut short, dropped) is a data note of the walk-forward's
+    stored run, as of a run's, so that compare shows it."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("HSI.csv", "HKD_X.csv"):
+        (data / name).write_bytes((data_dir / name).read_bytes())
+    index = [x for x in (data_dir / "GSPC.csv").read_text(encoding="utf-8").splitlines() if x]
+    header, fields = index[0].split(","), index[-1].split(",")
+    fields[header.index("Close")] = fields[header.index("Close")][:3]
+    (data / "GSPC.csv").write_text("\n".join([*index[:-1], ",".join(fields)]), encoding="utf-8")
+    sweep = (REPO / "configs" / "sweeps" / "corr_breakdown_sweep.yaml").read_text(encoding="utf-8").split("sweep:")[0]
+    (tmp_path / "wf.yaml").write_text(sweep + "sweep:\n  corr_cut: [0.1, 0.2]\n", encoding="utf-8")
+    args = [tmp_path / "wf.yaml", "--source", "csv", "--data-dir", data, "--start", "2018-01-01"]
+    args += ["--train", "2y", "--test", "1y", "--results-dir", tmp_path / "r"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine", "walkforward", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    [metrics] = (tmp_path / "r").glob("*_walkforward/*/metrics.json")
+    stored = json.loads(metrics.read_text(encoding="utf-8"))
+    cut = [n for n in stored["data_notes"] if n.startswith("^GSPC: GSPC.csv: the last line")]
+    assert len(cut) == 1 and cut[0] in stored["notes"], stored["data_notes"]
+
+
 def test_a_cut_short_cash_rate_line_is_noted_once(data_dir: Path, tmp_path: Path) -> None:
     """With an --end, the cash rate's file is read for its history and for the run's window: its repair is one note,
     not two."""

@@ -279,7 +279,8 @@ def walkforward_job(
         # an identical walk-forward started meanwhile may have stored its run: look again under the write lock
         with writing(opts.results_dir, [cfg.name]):
             found = None if opts.force else catalog.find([key], data="loaded_key")[0]
-            run_dir = found if found is not None else store_walkforward(wf, opts, env, now)
+            said = [n for provider in providers.values() for n in getattr(provider, "notes", [])]  # files' repairs
+            run_dir = found if found is not None else store_walkforward(wf, opts, env, now, said)
     told(found or run_dir)
     return _shown(found or run_dir, opts, reused=found is not None)
 
@@ -305,8 +306,11 @@ def _settings(windows: tuple[str, str, str], select_metric: str) -> dict[str, st
     return {"train": train, "test": test, "step": step, "select": select_metric}
 
 
-def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: dt.datetime) -> Path:
-    """Write the stitched run as config ``<name>_walkforward`` and index it (step 4)."""
+def store_walkforward(
+    wf: WalkForward, opts: Any, env: Mapping[str, str], now: dt.datetime, file_notes: Sequence[str] = ()
+) -> Path:
+    """Write the stitched run as config ``<name>_walkforward`` and index it (step 4); ``file_notes``: what the
+    provider noted while reading the data files (a row sorted into place, say), among its data notes as a run's."""
     cfg, resolved = _stored_form(wf.cfg)
     settings = _settings(wf.windows, wf.select_metric)
     # the out-of-sample run starts at the first test date: everything before it is its warm-up
@@ -315,7 +319,8 @@ def store_walkforward(wf: WalkForward, opts: Any, env: Mapping[str, str], now: d
     # How the folds were made and chosen: hashed with the config, and said in config.yaml's header (its body
     # stays a config Seesaw can validate and run).
     chosen = wf.folds_table["execution.lag"].tolist() if "execution.lag" in wf.folds_table else []
-    notes, warned = list(wf.loaded.panel.notes), run_warnings(cfg, loaded, lags=[int(lag) for lag in chosen])
+    notes = list(dict.fromkeys([*wf.loaded.panel.notes, *file_notes]))
+    warned = run_warnings(cfg, loaded, lags=[int(lag) for lag in chosen])
     files = run_files(cfg, loaded, wf.results, {**resolved, "walkforward": settings}, notes, warned, data_notes=notes)
     described = ", ".join(f"{k} {v}" for k, v in settings.items())
     files = replace(files, resolved_config=resolved, header=[*files.header, f"walk-forward: {described}"])
