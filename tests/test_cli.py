@@ -8,6 +8,7 @@ in-process, which is much faster.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -728,3 +729,28 @@ def test_run_shows_a_shared_benchmark_once_and_says_whose_it_is_but_never_one_of
     table = said[: said.index("Period of every row")]
     assert [table.count(f"{n} (corr_breakdown)") for n in names] == [1, 1, 1]
     assert [table.count(f"{n} (static_cash5)") for n in names] == [1, 1, 1] and "(static_60_40)" not in table
+
+
+def test_ctrl_c_during_run_names_the_runs_it_had_stored_whole(tmp_path: Path) -> None:
+    """What Ctrl-C during ``seesaw run`` says: the run directories of this command (their ids start with its
+    time) that hold run.json, which a run directory does only once every file is written; not a directory still
+    being written (``.tmp-...``), nor a run of another command."""
+    from engine.cli.run import stopped_run
+
+    now = dt.datetime(2026, 12, 7, 15, 20, 26, 500_000, tzinfo=dt.UTC)
+    assert stopped_run() == "stopped (Ctrl-C): nothing was stored"  # before the options were read
+    assert stopped_run(tmp_path, now) == "stopped (Ctrl-C): no run was stored"
+    for name, run_id, whole in (
+        ("b_cfg", "20261207T152026Z-0b4e7443", True),
+        ("a_cfg", "20261207T152026Z-1a2b3c4d", True),
+        ("c_cfg", ".tmp-20261207T152026Z-5e6f7a8b-123", True),  # being written, renamed once whole
+        ("d_cfg", "20261207T152025Z-9c9c9c9c", True),  # another command's, a second earlier
+        ("e_cfg", "20261207T152026Z-77777777", False),  # no run.json: not a run
+    ):
+        (tmp_path / name / run_id).mkdir(parents=True)
+        if whole:
+            (tmp_path / name / run_id / "run.json").write_text("{}", encoding="utf-8")
+    assert stopped_run(tmp_path, now) == (
+        "stopped (Ctrl-C): 2 runs stored whole before it, kept (a_cfg, b_cfg); the same command reuses them (and runs "
+        "any others)"
+    )

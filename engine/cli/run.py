@@ -37,6 +37,7 @@ from engine.cli.options import (
     user_errors,
 )
 from engine.errors import UserError
+from engine.plural import counted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,13 +84,15 @@ def run(
     from engine.render.tables import run_column_keys, run_printout
     from engine.render.text import dated_after, rows_json
 
-    with user_errors(), compile_notice():
+    started: dict[str, Any] = {}  # where and when runs are stored, for what Ctrl-C says
+    with user_errors(lambda: stopped_run(**started)), compile_notice():
         try:
             keys = run_column_keys(columns)
         except ValueError as exc:  # an unknown --columns name, before anything runs
             raise UserError(str(exc)) from None
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers)
         now = dt.datetime.now(dt.UTC)
+        started.update(results_dir=opts.results_dir, now=now)
         report = run_configs(configs, opts, env=dict(os.environ), now=now)
     warnings = [*(w for r in report.runs for w in r.warnings), *dated_after(report.rows, now.date())]
     short = withhold_short_runs(report.rows)
@@ -167,3 +170,18 @@ def _benchmark_curve(row: dict[str, Any]) -> pd.Series | None:
         return None
     frame = pd.read_parquet(Path(row["run_dir"]) / "benchmarks.parquet", columns=["date", row["name"]])
     return pd.Series(frame[row["name"]].to_numpy(), index=pd.to_datetime(frame["date"]))
+
+
+def stopped_run(results_dir: Path | None = None, now: dt.datetime | None = None) -> str:
+    """What Ctrl-C during ``seesaw run`` says: the runs it had stored, whole (a run directory appears only once
+    every file is written), which the same command reuses; none before anything could be stored."""
+    if results_dir is None or now is None:
+        return "stopped (Ctrl-C): nothing was stored"
+    stamp = f"{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-"  # the ids of this command's runs (new_run_id)
+    kept = sorted(p.parent.parent.name for p in Path(results_dir).glob(f"*/{stamp}*/run.json"))
+    if not kept:
+        return "stopped (Ctrl-C): no run was stored"
+    return (
+        f"stopped (Ctrl-C): {counted(len(kept), 'runs')} stored whole before it, kept ({', '.join(kept)}); "
+        "the same command reuses them (and runs any others)"
+    )
