@@ -16,24 +16,14 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
+from tests.test_today import HOLIDAY
 
 FIXTURES = Path(__file__).parent / "fixtures" / "today"
 _UNSET = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS", "SEESAW_STORE")
 
-PAIR = """\
-name: pair
-data: {source: csv, start: 2023-10-03, price: close, fx_symbol: TESTHKD=X}
-assets:
-  us: {symbol: ^TESTUS, market: us}
-  hk: {symbol: ^TESTHK, market: hk}
-signals:
-  us_mom: {fn: momentum, a: us, window: 5}
-rules:
-  - when: us_mom < -0.01
-    weights: {hk: 1.0}
-  - otherwise: {us: 1.0}
-execution: {lag: 1, rebalance: on_change}
-"""
+#: test_today's two-market rotation, started on the data's first date (its signal lacks history there)
+PAIR = HOLIDAY.replace("name: holiday_rotation", "name: pair").replace("start: 2023-11-01", "start: 2023-10-03")
+assert PAIR != HOLIDAY
 US_ONLY = """\
 name: us_only
 data: {source: csv, start: 2023-11-01, price: close}
