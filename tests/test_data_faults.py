@@ -1157,6 +1157,25 @@ def test_a_long_gap_in_an_asset_is_noted_once(symbol: str, file: str, kind: str,
     assert "2019-05-31" in gaps[0] and "2019-06-24" in gaps[0]
 
 
+@pytest.mark.parametrize("gspc_ends", [None, "2019-11-29"])
+def test_sessions_without_a_price_are_noted_only_up_to_the_runs_end(gspc_ends: str | None, tmp_path: Path) -> None:
+    """^HSI lacks its 2019-12-10 session: noted while the run reaches it, not when ^GSPC's data (and so the run)
+    end before it: a note names days the run treated as not traded, not days after it."""
+    _write(tmp_path)
+    header, rows = _rows(CLEAN["HSI.csv"])
+    (tmp_path / "HSI.csv").write_bytes(_join(header, [r for r in rows if not r.startswith("2019-12-10,")]))
+    if gspc_ends is not None:
+        header, rows = _rows(CLEAN["GSPC.csv"])
+        (tmp_path / "GSPC.csv").write_bytes(_join(header, [r for r in rows if r[:10] <= gspc_ends]))
+    path = _config(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("end: 2019-12-31", "end: null"), encoding="utf-8")
+    loaded = load_for_config(CsvProvider(tmp_path), load_config(path), warmup_rows=5)
+    noted = [n for n in loaded.panel.notes if n.startswith("^HSI: ") and "2019-12-10" in n]
+    assert len(noted) == (gspc_ends is None), loaded.panel.notes
+    if gspc_ends is not None:
+        assert loaded.panel.dates[-1].date().isoformat() == gspc_ends
+
+
 @pytest.mark.parametrize(("cut", "warned"), [("2019-11-01", True), ("2019-12-03", False)])
 def test_without_an_end_a_series_ending_a_month_before_the_others_is_a_warning(
     cut: str, warned: bool, tmp_path: Path

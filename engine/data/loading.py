@@ -23,6 +23,7 @@ from engine.errors import DataError, MissingSeries
 __all__ = [
     "Extra",
     "RateHistory",
+    "calendar_notes",
     "common_history",
     "fetch_assets",
     "fetch_rates",
@@ -137,6 +138,23 @@ def fetch_assets(
     return raws
 
 
+def calendar_notes(
+    provider: Provider, specs: Mapping[str, AssetSpec], series: Mapping[str, pd.Series], *, check_calendar: bool
+) -> list[str]:
+    """Each asset's sessions of its market's exchange calendar without a price, and its long gaps
+    (:func:`calendar_gap_notes`; a series notes its gaps itself), over ``series`` as the run keeps them (cut to
+    the last date every series has data); never for a synthetic provider."""
+    if not check_calendar or provider.synthetic:
+        return []
+    return [
+        note
+        for asset, spec in specs.items()
+        for note in calendar_gap_notes(
+            series[asset], symbol=spec.symbol, market=spec.market, long_gaps=spec.kind != "series"
+        )
+    ]
+
+
 def load_assets(
     provider: Provider,
     specs: Mapping[str, AssetSpec],
@@ -149,8 +167,8 @@ def load_assets(
     """Each asset's cleaned prices from its raw frame (:func:`fetch_assets`), the opens of the assets in
     ``opens_of``, and the notes, in asset order.
 
-    ``check_calendar``: compare each series with its market's sessions (the notes say where they differ);
-    never for a synthetic provider.
+    ``check_calendar``: drop the rows on days that are not sessions of its market (noted); never for a synthetic
+    provider.  Where a series lacks sessions is :func:`calendar_notes`'s, once the run's end is known.
     """
     check_calendar = check_calendar and not provider.synthetic
     series: dict[str, pd.Series] = {}
@@ -165,8 +183,6 @@ def load_assets(
             else:
                 s, asset_notes = clean_prices(raw, symbol=spec.symbol, price=fields[asset], asset=asset, market=market)
         notes += asset_notes
-        if check_calendar:
-            notes += calendar_gap_notes(s, symbol=spec.symbol, market=spec.market, long_gaps=spec.kind != "series")
         series[asset] = s
         if asset in opens_of:
             opens[asset], open_notes = open_prices(raw, s, price=fields[asset], symbol=spec.symbol)

@@ -22,7 +22,7 @@ from engine.calendar import MARKETS, union_dates
 from engine.config.models import AssetSpec, StrategyConfig
 from engine.config.values import DEFAULT_FX_BAND
 from engine.data.base import Provider
-from engine.data.loading import Extra, fetch_series, load_assets, load_rates
+from engine.data.loading import Extra, calendar_notes, fetch_series, load_assets, load_rates
 from engine.errors import DataError, UserError
 from strategies.registry import SignalInputs
 
@@ -279,12 +279,12 @@ def load_panel(
     fields = {a: (asset_prices or {}).get(a, price_field) for a in specs}
     fx_needed = any(specs[a].quote_currency != base_currency for a in (specs if fx_for_signals else traded))
     raws, rates = fetch_series(provider, specs, fx_symbol if fx_needed else None, cash_symbol, start, end, warmup_rows)
-    opening = traded if with_open else ()
     series, opens, asset_notes = load_assets(
-        provider, specs, raws, fields, check_calendar=check_calendar, opens_of=opening
+        provider, specs, raws, fields, check_calendar=check_calendar, opens_of=traded if with_open else ()
     )
     extras, rate_notes = load_rates(provider, rates, fx_band)
     series, end_notes, ends_early = _cut_to_common_end(series, specs, extras, _resumes(provider, extras, end))
+    asset_notes += calendar_notes(provider, specs, series, check_calendar=check_calendar)  # over the run's dates
     panel = build_panel(
         series,
         specs,
