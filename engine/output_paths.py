@@ -50,7 +50,7 @@ def check_output(output: Path) -> None:
         raise StoreError(
             "the output would write over the results store's catalog; write it elsewhere", file=str(output)
         )
-    if any((output.parent / a).is_file() and (output.parent / b).is_file() for a, b in _STORED):
+    if _stored(output.parent):
         raise StoreError(
             "the output is in a stored run's or sweep's directory, whose files it would damage; write it elsewhere",
             file=str(output),
@@ -83,8 +83,19 @@ def check_png_dir(png_dir: Path) -> None:
     ancestor is a file or cannot be written) or written."""
     if png_dir.exists() and not png_dir.is_dir():
         raise StoreError("--png names a file; give a directory for the charts", file=str(png_dir))
+    if any(_stored(d) for d in (png_dir, *png_dir.absolute().parents)):
+        raise StoreError(
+            "--png is in a stored run's or sweep's directory, which its charts would change; write them elsewhere",
+            file=str(png_dir),
+        )
     existing = next(d for d in (png_dir, *png_dir.absolute().parents) if d.exists())  # the rest is created
     _check_directory(existing, png_dir, "--png's")
+
+
+def _stored(directory: Path) -> bool:
+    """Whether ``directory`` is a stored run's (run.json and metrics.json) or sweep's (sweep.json and
+    combos.parquet)."""
+    return any((directory / a).is_file() and (directory / b).is_file() for a, b in _STORED)
 
 
 def _check_directory(directory: Path, path: Path, whose: str) -> None:

@@ -713,6 +713,15 @@ def test_png_may_name_directories_still_to_create_but_not_under_a_file(tmp_path:
     for bad in (tmp_path / "file", tmp_path / "file" / "charts"):
         with pytest.raises(StoreError):
             check_png_dir(bad)
+    for first, second in (("run.json", "metrics.json"), ("sweep.json", "combos.parquet")):  # a stored run, a sweep
+        stored = tmp_path / first.split(".")[0]
+        stored.mkdir()
+        (stored / first).write_text("{}", encoding="utf-8")
+        check_png_dir(stored)  # a saved document alone is no stored run
+        (stored / second).write_bytes(b"x")
+        for bad in (stored, stored / "charts"):
+            with pytest.raises(StoreError, match="--png is in a stored run's or sweep's directory"):
+                check_png_dir(bad)
 
 
 def test_an_output_is_refused_in_a_stored_run_or_sweep_not_beside_a_saved_json_document(tmp_path: Path) -> None:
