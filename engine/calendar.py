@@ -130,12 +130,14 @@ def session_status(market: str, now: dt.datetime) -> SessionStatus:
 
     ``us``/``hk``: exchange-calendar sessions (:func:`sessions`) closing at the
     market's ``close_local`` time (:data:`MARKETS`; early closes are not modelled).
-    ``fx``: Monday to Friday, each day complete at midnight UTC after it.
+    ``fx``: each weekday on which New York or Hong Kong trades (Yahoo's USD/HKD has no rate on the days both are
+    closed: Christmas, New Year's Day, Good Friday), complete at midnight UTC after it.
     """
     day = now.astimezone(dt.UTC).date()
     if market == "fx":
         zone, close, days_after = ZoneInfo("UTC"), dt.time(0, 0), 1
-        days = pd.bdate_range(day - dt.timedelta(days=14), day)
+        lo, hi = day - dt.timedelta(days=30), day + dt.timedelta(days=1)
+        days = sessions("us", lo, hi).union(sessions("hk", lo, hi))
     else:
         clock, zone_name = MARKETS[market].close_local.split()
         zone, close, days_after = ZoneInfo(zone_name), dt.time.fromisoformat(clock), 0

@@ -517,3 +517,31 @@ def test_a_closed_session_missing_inside_the_data_is_flagged(configs: dict[str, 
     assert not any(w.startswith("TESTHKD=X") for w in row["warnings"])
     table = " ".join(invoke(*args, env={"COLUMNS": "100"}).stdout.split())
     assert "^TESTHK hk 2024-02-09 2024-02-08 MISSING 2024-02-08" in table
+
+
+def test_the_exchange_rate_is_not_stale_over_a_day_neither_market_trades(
+    configs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Yahoo's USD/HKD has no rate on the weekdays New York and Hong Kong are both closed (Christmas): on the
+    morning of Tuesday 2023-12-26 (UTC), data to Friday the 22nd is not stale for the rate, whose last session is
+    that Friday (exchange-calendars: both exchanges closed on Monday the 25th)."""
+    data = tmp_path / "data"
+    shutil.copytree(FIXTURES, data)
+    for path in data.glob("*.csv"):
+        rows = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        path.write_text("".join(r for r in rows if r[:10] <= "2023-12-22" or r.startswith("Date")), encoding="utf-8")
+    assert next_session("XNYS", "2023-12-22") == dt.date(2023, 12, 26)  # the 25th is no session in New York
+    assert next_session("XHKG", "2023-12-22") == dt.date(2023, 12, 27)  # nor in Hong Kong, nor the 26th
+    (row,) = today_json(str(configs["holiday"]), "--data-dir", str(data), "--now", "2023-12-26T03:00")
+    fx = {s["symbol"]: s for s in row["data"]}["TESTHKD=X"]
+    assert fx["last_session"] == "2023-12-22" and fx["stale"] is False
+    assert not any("TESTHKD=X" in w for w in row["warnings"])
+
+
+def test_a_clock_before_the_rows_read_flags_nothing_missing(configs: dict[str, Path]) -> None:
+    """``today`` reads each source's last rows (60 days before the panel's end): a clock months before them cannot
+    tell a missing session from one it did not read, so none is called missing (the rows exist in the files)."""
+    (row,) = today_json(str(configs["holiday"]), "--data-dir", str(FIXTURES), "--now", "2023-10-11T12:00")
+    for state in row["data"]:
+        assert state["missing_last_session"] is False and state["missing_today"] is False, state
+    assert not any("has no price for" in w for w in row["warnings"])

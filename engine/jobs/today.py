@@ -153,11 +153,12 @@ def _series_states(
         closed = status.last_session
         stale = last is None or (closed is not None and last < closed)
         today_ = status.session_today
-        # A market's session inside the data without a row is noted (a gap, or a day it did not trade); the
-        # exchange rate's calendar is every weekday, and its holidays are no gap
+        # A market's session inside the rows read (from ``since``) without a price is noted: a gap, or a day it did
+        # not trade; not the exchange rate's, whose missing days a run carries its last rate over (data.md)
         inside = mkt != "fx"
-        missing = today_ is not None and (today_ not in dates if inside else last is None or last < today_)
-        gap = inside and closed is not None and not stale and closed not in dates
+        read_today = inside and today_ is not None and today_ >= since
+        missing = today_ is not None and (today_ not in dates if read_today else last is None or last < today_)
+        gap = inside and closed is not None and closed >= since and not stale and closed not in dates
         out.append(SeriesState(name, symbol, mkt, last, closed, stale, today_, missing, through, gap))
     return tuple(out)
 
