@@ -543,6 +543,27 @@ def test_margin_costs_are_accepted_where_a_margin_account_pays_them(account: str
         assert load_config(path).costs.borrow_bps == 30
 
 
+@pytest.mark.parametrize("swept", [False, True])
+def test_hk_stamp_duty_is_refused_where_no_traded_asset_pays_it(swept: bool, tmp_path: Path) -> None:
+    """``costs.hk_stamp_duty_bps`` applies to hk indexes and stocks: with Hong Kong held through an ETF (which pays
+    none) it would change nothing, set or swept; with the index it is read."""
+    etf = BASE.replace("  hk: {symbol: ^HSI, market: hk}\n", "  hk: {symbol: 2800.HK, market: hk, instrument: etf}\n")
+    assert etf != BASE
+    costs = ("costs: {fee_bps: 5,", "costs: {hk_stamp_duty_bps: 20, fee_bps: 5,")
+    sweep = "sweep: {costs.hk_stamp_duty_bps: [0, 20]}\n"
+    path = tmp_path / "duty.yaml"
+    for text, refused in ((BASE, False), (etf, True)):
+        path.write_text(text + sweep if swept else text.replace(*costs), encoding="utf-8")
+        if not refused:
+            load_config(path)
+            continue
+        result = invoke("validate", str(path))
+        assert result.exit_code == 2
+        where = "sweep.costs.hk_stamp_duty_bps" if swept else "costs.hk_stamp_duty_bps"
+        line = assert_one_error_line(result.stderr, path, where)
+        assert ("every combination would be the same run" if swept else "it would change nothing") in line
+
+
 def invoke(*args: str):
     """The CLI in-process; stdout and stderr kept apart; a crash re-raises with its traceback."""
     result = CliRunner().invoke(app, list(args), env=dict.fromkeys(_RICH_ENV), catch_exceptions=True)

@@ -22,7 +22,7 @@ from engine.config.refs import resolve_refs
 from engine.config.values import MAX_PARAM, REST, WEIGHT_TOLERANCE
 from engine.errors import ConfigError, ExpressionError
 
-__all__ = ["CHECKS", "MAX_WINDOW", "check_config", "check_costs"]
+__all__ = ["CHECKS", "MAX_WINDOW", "check_config", "check_costs", "reads_hk_stamp_duty"]
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Largest integer argument of a signal: every one is a window of sessions (10,000 is about 40 years).
@@ -326,10 +326,26 @@ def check_execution(cfg: StrategyConfig) -> None:
         )
 
 
+def reads_hk_stamp_duty(cfg: StrategyConfig) -> bool:
+    """Whether ``costs.hk_stamp_duty_bps`` applies to a traded asset: an index or stock of the ``hk`` market
+    without its own ``stamp_duty_bps`` (engine/costs.py; an ETF pays none)."""
+    specs = [cfg.assets[a] for a in cfg.traded_assets]
+    return any(s.market == "hk" and s.kind != "etf" and s.stamp_duty_bps is None for s in specs)
+
+
 def check_costs(cfg: StrategyConfig) -> None:
     """``borrow_bps`` and ``margin_spread_bps`` are what a margin account pays: in a cash account, which never
-    shorts nor borrows, they would change nothing (unless the sweep varies ``execution.max_gross``).  Not one of
+    shorts nor borrows, they would change nothing (unless the sweep varies ``execution.max_gross``); nor would
+    ``hk_stamp_duty_bps`` in a config trading no hk index or stock (:func:`reads_hk_stamp_duty`).  Not one of
     :data:`CHECKS`: it reads the ``sweep:`` block, which a combination's config has not (the loader calls it)."""
+    if cfg.costs.hk_stamp_duty_bps is not None and not reads_hk_stamp_duty(cfg):
+        raise ConfigError(
+            "it applies to the traded indexes and stocks of the hk market without a stamp_duty_bps of their own, "
+            "and this config trades none: it would change nothing",
+            path="costs.hk_stamp_duty_bps",
+            expected="no such key, or an hk index or stock among the assets a rule or benchmark weights",
+            got=cfg.costs.hk_stamp_duty_bps,
+        )
     if cfg.execution.max_gross is not None or "execution.max_gross" in cfg.sweep:
         return
     for key in ("borrow_bps", "margin_spread_bps"):

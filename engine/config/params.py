@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.config.checks import check_config
+from engine.config.checks import check_config, reads_hk_stamp_duty
 from engine.config.messages import first_error, format_loc, pydantic_message, unknown
 from engine.config.models import StrategyConfig
 from engine.errors import ConfigError
@@ -92,6 +92,14 @@ def _check_path_key(cfg: StrategyConfig, key: str) -> None:
             "(no execution.max_gross): every combination would be the same run",
             path=f"sweep.{key}",
             expected="execution.max_gross (a margin account, docs/shorts.md) to vary it",
+            got=key,
+        )
+    if key == "costs.hk_stamp_duty_bps" and not reads_hk_stamp_duty(cfg):
+        raise ConfigError(
+            f"sweep key {key!r} varies the stamp duty of hk indexes and stocks, and the config trades none: every "
+            "combination would be the same run",
+            path=f"sweep.{key}",
+            expected="an hk index or stock among the assets a rule or benchmark weights",
             got=key,
         )
     if key.startswith("sizing.") and cfg.sizing is None:
