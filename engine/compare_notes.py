@@ -12,8 +12,8 @@ __all__ = ["data_notes", "margin_notes"]
 
 def data_notes(runs: Sequence[StoredRun]) -> list[str]:
     """What the runs' data checks repaired or left out (``data_notes`` in ``metrics.json``; none in a run stored
-    before it existed), each note once: of every run, or naming the runs that made it (over each run's own dates,
-    as ``seesaw run`` showed it, not only the common window)."""
+    before it existed), each note once: of every run, or naming the runs that made it (over the data each run
+    loaded, its warm-up included, as ``seesaw run`` showed it; not only the common window)."""
     made: dict[str, list[str]] = {}
     for r in runs:
         for note in r.metrics.get("data_notes") or ():
