@@ -564,6 +564,55 @@ def test_hk_stamp_duty_is_refused_where_no_traded_asset_pays_it(swept: bool, tmp
         assert ("every combination would be the same run" if swept else "it would change nothing") in line
 
 
+#: BASE with its otherwise rule alone
+ONE_RULE = (
+    BASE[: BASE.index("rules:")] + "rules:\n  - otherwise: {us: 0.5, hk: 0.5}\n" + BASE[BASE.index("execution:") :]
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "says"),
+    [
+        (
+            ONE_RULE.replace("on_change}", "on_change, min_hold: 20}"),
+            "execution.min_hold",
+            "and this config has one rule: it would change nothing",
+        ),
+        (
+            ONE_RULE.replace("on_change}", "on_change, cooldown: 5}"),
+            "execution.cooldown",
+            "and this config has one rule: it would change nothing",
+        ),
+        (ONE_RULE + "sweep: {execution.min_hold: [0, 20]}\n", "sweep.execution.min_hold", "the same run"),
+        (BASE + "sizing: {window: 20}\n", "sizing.window", "this sizing block has none of them"),
+        (BASE + "sizing: {max_gross: 0.8}\nsweep: {sizing.window: [20, 40]}\n", "sweep.sizing.window", "same run"),
+    ],
+)
+def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tmp_path: Path) -> None:
+    """min_hold and cooldown hold back a change of rule (none with one rule); sizing.window is the window of
+    target_vol's, inverse_vol's or equal_risk's volatility: set or swept without them, they would change nothing."""
+    path = tmp_path / "unread.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = invoke("validate", str(path))
+    assert result.exit_code == 2, result.stdout
+    assert says in assert_one_error_line(result.stderr, path, where)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        BASE.replace("on_change}", "on_change, min_hold: 20, cooldown: 5}"),  # three rules
+        BASE + "sizing: {window: 20, target_vol: 0.1}\n",
+        BASE + "sizing: {max_gross: 0.8}\n",  # a cap on the weights, without a window
+        BASE + "sizing: {max_gross: 0.8}\nsweep: {sizing.window: [20, 40], sizing.target_vol: [0.1, 0.2]}\n",
+    ],
+)
+def test_the_same_settings_are_accepted_where_they_are_read(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "read.yaml"
+    path.write_text(text, encoding="utf-8")
+    load_config(path)
+
+
 def invoke(*args: str):
     """The CLI in-process; stdout and stderr kept apart; a crash re-raises with its traceback."""
     result = CliRunner().invoke(app, list(args), env=dict.fromkeys(_RICH_ENV), catch_exceptions=True)

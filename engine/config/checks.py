@@ -22,7 +22,7 @@ from engine.config.refs import resolve_refs
 from engine.config.values import MAX_PARAM, REST, WEIGHT_TOLERANCE
 from engine.errors import ConfigError, ExpressionError
 
-__all__ = ["CHECKS", "MAX_WINDOW", "check_config", "check_costs", "reads_hk_stamp_duty"]
+__all__ = ["CHECKS", "MAX_WINDOW", "check_config", "check_costs", "check_unread", "reads_hk_stamp_duty"]
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Largest integer argument of a signal: every one is a window of sessions (10,000 is about 40 years).
@@ -358,6 +358,32 @@ def check_costs(cfg: StrategyConfig) -> None:
                 "(docs/shorts.md)",
                 got=getattr(cfg.costs, key),
             )
+
+
+def check_unread(cfg: StrategyConfig) -> None:
+    """Settings nothing reads in this config, which would change nothing: ``execution.min_hold`` or ``cooldown``
+    with one rule (no other rule to replace it), ``sizing.window`` without ``target_vol``, ``inverse_vol`` or
+    ``equal_risk`` (whose volatility it measures).  The loader calls it: a combination's config states every
+    default, so what the user set is told by the config as written."""
+    if len(cfg.rules) == 1:
+        for key in ("min_hold", "cooldown"):
+            if getattr(cfg.execution, key) > 0:
+                raise ConfigError(
+                    f"{key} holds back a change of rule, and this config has one rule: it would change nothing",
+                    path=f"execution.{key}",
+                    expected=f"0 or no {key} with a single rule, or more rules (docs/rules.md)",
+                    got=getattr(cfg.execution, key),
+                )
+    sizing = cfg.sizing
+    measured = sizing is not None and (sizing.target_vol is not None or bool(sizing.risk_assets))
+    if sizing is not None and "window" in sizing.model_fields_set and not measured:
+        raise ConfigError(
+            "the window of the volatility target_vol, inverse_vol or equal_risk measure, and this sizing block has "
+            "none of them: it would change nothing",
+            path="sizing.window",
+            expected="target_vol, inverse_vol or equal_risk with it, or no window",
+            got=sizing.window,
+        )
 
 
 def check_assets(cfg: StrategyConfig) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from engine.config.checks import check_config, check_costs
+from engine.config.checks import check_config, check_costs, check_unread
 from engine.config.messages import first_error, format_loc, pydantic_message
 from engine.config.models import StrategyConfig
 from engine.config.params import check_sweep
@@ -358,6 +358,7 @@ def load_config(path: str | Path) -> StrategyConfig:
     try:
         check_config(cfg)
         check_costs(cfg)
+        check_unread(cfg)
         check_sweep(cfg)
     except UserError as exc:
         loc = _parse_path(exc.path or "")

@@ -102,6 +102,23 @@ def _check_path_key(cfg: StrategyConfig, key: str) -> None:
             expected="an hk index or stock among the assets a rule or benchmark weights",
             got=key,
         )
+    if key in ("execution.min_hold", "execution.cooldown") and len(cfg.rules) == 1:
+        raise ConfigError(
+            f"sweep key {key!r} holds back a change of rule, and the config has one rule: every combination would be "
+            "the same run",
+            path=f"sweep.{key}",
+            expected="more than one rule (docs/rules.md)",
+            got=key,
+        )
+    measured = cfg.sizing is not None and (cfg.sizing.target_vol is not None or bool(cfg.sizing.risk_assets))
+    if key == "sizing.window" and cfg.sizing is not None and not measured and "sizing.target_vol" not in cfg.sweep:
+        raise ConfigError(
+            f"sweep key {key!r} varies the window of the volatility target_vol, inverse_vol or equal_risk measure, "
+            "and the sizing block has none of them: every combination would be the same run",
+            path=f"sweep.{key}",
+            expected="sizing.target_vol, inverse_vol or equal_risk",
+            got=key,
+        )
     if key.startswith("sizing.") and cfg.sizing is None:
         raise ConfigError(
             f"sweep key {key!r} varies the sizing: block, and the config has none",
