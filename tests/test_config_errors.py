@@ -605,6 +605,7 @@ def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tm
         BASE + "sizing: {window: 20, target_vol: 0.1}\n",
         BASE + "sizing: {max_gross: 0.8}\n",  # a cap on the weights, without a window
         BASE + "sizing: {max_gross: 0.8}\nsweep: {sizing.window: [20, 40], sizing.target_vol: [0.1, 0.2]}\n",
+        BASE + "sizing: {window: 20}\nsweep: {sizing.target_vol: [0.1, 0.2]}\n",  # the sweep gives it a target
     ],
 )
 def test_the_same_settings_are_accepted_where_they_are_read(text: str, tmp_path: Path) -> None:

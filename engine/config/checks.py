@@ -22,7 +22,7 @@ from engine.config.refs import resolve_refs
 from engine.config.values import MAX_PARAM, REST, WEIGHT_TOLERANCE
 from engine.errors import ConfigError, ExpressionError
 
-__all__ = ["CHECKS", "MAX_WINDOW", "check_config", "check_costs", "check_unread", "reads_hk_stamp_duty"]
+__all__ = ["CHECKS", "MAX_WINDOW", "check_config"]
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Largest integer argument of a signal: every one is a window of sessions (10,000 is about 40 years).
@@ -323,66 +323,6 @@ def check_execution(cfg: StrategyConfig) -> None:
             path="execution.lag",
             expected="lag >= 1",
             got=0,
-        )
-
-
-def reads_hk_stamp_duty(cfg: StrategyConfig) -> bool:
-    """Whether ``costs.hk_stamp_duty_bps`` applies to a traded asset: an index or stock of the ``hk`` market
-    without its own ``stamp_duty_bps`` (engine/costs.py; an ETF pays none)."""
-    specs = [cfg.assets[a] for a in cfg.traded_assets]
-    return any(s.market == "hk" and s.kind != "etf" and s.stamp_duty_bps is None for s in specs)
-
-
-def check_costs(cfg: StrategyConfig) -> None:
-    """``borrow_bps`` and ``margin_spread_bps`` are what a margin account pays: in a cash account, which never
-    shorts nor borrows, they would change nothing (unless the sweep varies ``execution.max_gross``); nor would
-    ``hk_stamp_duty_bps`` in a config trading no hk index or stock (:func:`reads_hk_stamp_duty`).  Not one of
-    :data:`CHECKS`: it reads the ``sweep:`` block, which a combination's config has not (the loader calls it)."""
-    if cfg.costs.hk_stamp_duty_bps is not None and not reads_hk_stamp_duty(cfg):
-        raise ConfigError(
-            "it applies to the traded indexes and stocks of the hk market without a stamp_duty_bps of their own, "
-            "and this config trades none: it would change nothing",
-            path="costs.hk_stamp_duty_bps",
-            expected="no such key, or an hk index or stock among the assets a rule or benchmark weights",
-            got=cfg.costs.hk_stamp_duty_bps,
-        )
-    if cfg.execution.max_gross is not None or "execution.max_gross" in cfg.sweep:
-        return
-    for key in ("borrow_bps", "margin_spread_bps"):
-        if getattr(cfg.costs, key) != 0:
-            raise ConfigError(
-                "a margin account pays it, and this config's account is a cash account "
-                "(no execution.max_gross), which never shorts nor borrows: it would change nothing",
-                path=f"costs.{key}",
-                expected="0 or no such key in a cash account, or execution.max_gross to make it a margin account "
-                "(docs/shorts.md)",
-                got=getattr(cfg.costs, key),
-            )
-
-
-def check_unread(cfg: StrategyConfig) -> None:
-    """Settings nothing reads in this config, which would change nothing: ``execution.min_hold`` or ``cooldown``
-    with one rule (no other rule to replace it), ``sizing.window`` without ``target_vol``, ``inverse_vol`` or
-    ``equal_risk`` (whose volatility it measures).  The loader calls it: a combination's config states every
-    default, so what the user set is told by the config as written."""
-    if len(cfg.rules) == 1:
-        for key in ("min_hold", "cooldown"):
-            if getattr(cfg.execution, key) > 0:
-                raise ConfigError(
-                    f"{key} holds back a change of rule, and this config has one rule: it would change nothing",
-                    path=f"execution.{key}",
-                    expected=f"0 or no {key} with a single rule, or more rules (docs/rules.md)",
-                    got=getattr(cfg.execution, key),
-                )
-    sizing = cfg.sizing
-    measured = sizing is not None and (sizing.target_vol is not None or bool(sizing.risk_assets))
-    if sizing is not None and "window" in sizing.model_fields_set and not measured:
-        raise ConfigError(
-            "the window of the volatility target_vol, inverse_vol or equal_risk measure, and this sizing block has "
-            "none of them: it would change nothing",
-            path="sizing.window",
-            expected="target_vol, inverse_vol or equal_risk with it, or no window",
-            got=sizing.window,
         )
 
 

@@ -24,10 +24,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from engine.config.checks import check_config, check_costs, check_unread
+from engine.config.checks import check_config
 from engine.config.messages import first_error, format_loc, pydantic_message
 from engine.config.models import StrategyConfig
 from engine.config.params import check_sweep
+from engine.config.unread import check_costs, check_unread
 from engine.errors import ConfigError, UserError
 
 __all__ = ["load_config", "load_configs", "read_yaml"]

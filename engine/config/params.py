@@ -32,9 +32,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.config.checks import check_config, reads_hk_stamp_duty
+from engine.config.checks import check_config
 from engine.config.messages import first_error, format_loc, pydantic_message, unknown
 from engine.config.models import StrategyConfig
+from engine.config.unread import cash_account, measures_volatility, reads_hk_stamp_duty
 from engine.errors import ConfigError
 from engine.sweep_columns import taken_names
 
@@ -86,7 +87,7 @@ def _check_path_key(cfg: StrategyConfig, key: str) -> None:
             expected="execution.rebalance: {band: ...} to vary",
             got=key,
         )
-    if key in _MARGIN_COSTS and cfg.execution.max_gross is None and "execution.max_gross" not in cfg.sweep:
+    if key in _MARGIN_COSTS and cash_account(cfg):
         raise ConfigError(
             f"sweep key {key!r} varies a cost a margin account pays, and the config's account is a cash account "
             "(no execution.max_gross): every combination would be the same run",
@@ -110,8 +111,7 @@ def _check_path_key(cfg: StrategyConfig, key: str) -> None:
             expected="more than one rule (docs/rules.md)",
             got=key,
         )
-    measured = cfg.sizing is not None and (cfg.sizing.target_vol is not None or bool(cfg.sizing.risk_assets))
-    if key == "sizing.window" and cfg.sizing is not None and not measured and "sizing.target_vol" not in cfg.sweep:
+    if key == "sizing.window" and cfg.sizing is not None and not measures_volatility(cfg):
         raise ConfigError(
             f"sweep key {key!r} varies the window of the volatility target_vol, inverse_vol or equal_risk measure, "
             "and the sizing block has none of them: every combination would be the same run",
