@@ -17,7 +17,6 @@ The staleness of each series against a clock is :func:`engine.calendar.session_s
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -215,7 +214,7 @@ def extend_panel(loaded: LoadedPanel, rows: int) -> LoadedPanel:
         usdhkd=carried(panel.usdhkd),
         cash_rate=carried(panel.cash_rate),
     )
-    return dataclasses.replace(loaded, panel=extended)
+    return replace(loaded, panel=extended)
 
 
 def _future_plan(

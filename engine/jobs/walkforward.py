@@ -20,7 +20,6 @@ back from the stored run either way (:func:`load_walkforward`).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -141,7 +140,7 @@ def run_planned(
     ]
     settings = [setting(cfg, c) for c in chosen]
     columns = stitched_columns(cfg, ctx, fold_list, settings)
-    oos = dataclasses.replace(loaded, start=loaded.start + fold_list[0].test[0])
+    oos = replace(loaded, start=loaded.start + fold_list[0].test[0])
     targets = spelled_out(columns.targets)[:, 0]  # (n, A): the folds' chosen targets, stitched
     stitched = Allocation("strategy", f"{cfg.name}_walkforward", targets, settings[0].rebalance)
     [strategy] = run_with_config(cfg, [stitched], oos, engine=engine, columns=columns)  # type: ignore[arg-type]
@@ -315,7 +314,7 @@ def store_walkforward(
     settings = _settings(wf.windows, wf.select_metric)
     # the out-of-sample run starts at the first test date: everything before it is its warm-up
     first_test = wf.loaded.start + wf.folds[0].test[0]
-    loaded = dataclasses.replace(wf.loaded, start=first_test)
+    loaded = replace(wf.loaded, start=first_test)
     # How the folds were made and chosen: hashed with the config, and said in config.yaml's header (its body
     # stays a config Seesaw can validate and run).
     chosen = wf.folds_table["execution.lag"].tolist() if "execution.lag" in wf.folds_table else []
