@@ -564,6 +564,8 @@ def test_hk_stamp_duty_is_refused_where_no_traded_asset_pays_it(swept: bool, tmp
         assert ("every combination would be the same run" if swept else "it would change nothing") in line
 
 
+#: BASE with both assets quoted in USD: no exchange rate to load
+ALL_USD = BASE.replace("market: hk}", "market: hk, currency: USD}")
 #: BASE with its otherwise rule alone
 ONE_RULE = (
     BASE[: BASE.index("rules:")] + "rules:\n  - otherwise: {us: 0.5, hk: 0.5}\n" + BASE[BASE.index("execution:") :]
@@ -586,11 +588,14 @@ ONE_RULE = (
         (ONE_RULE + "sweep: {execution.min_hold: [0, 20]}\n", "sweep.execution.min_hold", "the same run"),
         (BASE + "sizing: {window: 20}\n", "sizing.window", "this sizing block has none of them"),
         (BASE + "sizing: {max_gross: 0.8}\nsweep: {sizing.window: [20, 40]}\n", "sweep.sizing.window", "same run"),
+        (ALL_USD.replace("2020-06-30}", "2020-06-30, fx_band: [7.7, 7.9]}"), "data.fx_band", "no exchange rate"),
+        (ALL_USD.replace("2020-06-30}", "2020-06-30, fx_symbol: HKD=X}"), "data.fx_symbol", "no exchange rate"),
     ],
 )
 def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tmp_path: Path) -> None:
     """min_hold and cooldown hold back a change of rule (none with one rule); sizing.window is the window of
-    target_vol's, inverse_vol's or equal_risk's volatility: set or swept without them, they would change nothing."""
+    target_vol's, inverse_vol's or equal_risk's volatility: set or swept without them, they would change nothing; nor
+    would data.fx_symbol and fx_band (the exchange rate and its band) with every asset quoted in the base currency."""
     path = tmp_path / "unread.yaml"
     path.write_text(text, encoding="utf-8")
     result = invoke("validate", str(path))
@@ -606,6 +611,10 @@ def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tm
         BASE + "sizing: {max_gross: 0.8}\n",  # a cap on the weights, without a window
         BASE + "sizing: {max_gross: 0.8}\nsweep: {sizing.window: [20, 40], sizing.target_vol: [0.1, 0.2]}\n",
         BASE + "sizing: {window: 20}\nsweep: {sizing.target_vol: [0.1, 0.2]}\n",  # the sweep gives it a target
+        BASE.replace("2020-06-30}", "2020-06-30, fx_band: [7.7, 7.9], fx_symbol: HKD=X}"),  # hk is in HKD
+        ALL_USD.replace("market: us}", "market: us, currency: HKD}").replace(
+            "2020-06-30}", "2020-06-30, fx_band: null}"
+        ),
     ],
 )
 def test_the_same_settings_are_accepted_where_they_are_read(text: str, tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ class DataSpec(_Model):
         default="HKD=X",
         min_length=1,
         description="USD/HKD series, HKD per 1 USD; loaded only when a traded asset's currency differs from "
-        "base_currency",
+        "base_currency; refused, as fx_band, when every asset is quoted in base_currency",
     )
     fx_band: FxBand = Field(
         default=DEFAULT_FX_BAND,

@@ -8,7 +8,14 @@ from __future__ import annotations
 from engine.config.models import StrategyConfig
 from engine.errors import ConfigError
 
-__all__ = ["cash_account", "check_costs", "check_unread", "measures_volatility", "reads_hk_stamp_duty"]
+__all__ = [
+    "cash_account",
+    "check_costs",
+    "check_unread",
+    "measures_volatility",
+    "reads_exchange_rate",
+    "reads_hk_stamp_duty",
+]
 
 
 def reads_hk_stamp_duty(cfg: StrategyConfig) -> bool:
@@ -16,6 +23,13 @@ def reads_hk_stamp_duty(cfg: StrategyConfig) -> bool:
     without its own ``stamp_duty_bps`` (engine/costs.py; an ETF pays none)."""
     specs = [cfg.assets[a] for a in cfg.traded_assets]
     return any(s.market == "hk" and s.kind != "etf" and s.stamp_duty_bps is None for s in specs)
+
+
+def reads_exchange_rate(cfg: StrategyConfig) -> bool:
+    """Whether anything loads the USD/HKD series ``data.fx_symbol`` (cleaned with ``data.fx_band``): a run, a
+    signal in the base currency and ``seesaw episodes`` convert only assets quoted in another currency than
+    ``base_currency`` (engine/data/panel.py, engine/jobs/episodes.py)."""
+    return any(spec.quote_currency != cfg.base_currency for spec in cfg.assets.values())
 
 
 def cash_account(cfg: StrategyConfig) -> bool:
@@ -62,8 +76,20 @@ def check_costs(cfg: StrategyConfig) -> None:
 def check_unread(cfg: StrategyConfig) -> None:
     """Settings nothing reads in this config, which would change nothing: ``execution.min_hold`` or ``cooldown``
     with one rule (no other rule to replace it), ``sizing.window`` without ``target_vol``, ``inverse_vol`` or
-    ``equal_risk`` (whose volatility it measures).  The loader calls it: a combination's config states every
+    ``equal_risk`` (whose volatility it measures), ``data.fx_symbol`` or ``fx_band`` with every asset quoted in
+    the base currency (no exchange rate is loaded).  The loader calls it: a combination's config states every
     default, so what the user set is told by the config as written."""
+    written = cfg.data.model_fields_set & {"fx_symbol", "fx_band"}
+    if written and not reads_exchange_rate(cfg):
+        key = min(written)  # fx_band before fx_symbol: one line names one key
+        raise ConfigError(
+            f"the USD/HKD series converts assets quoted in another currency than base_currency "
+            f"({cfg.base_currency}), and every asset of this config is quoted in it: no exchange rate is loaded, "
+            "it would change nothing",
+            path=f"data.{key}",
+            expected=f"no {key}, or an asset quoted in another currency (docs/data.md)",
+            got=getattr(cfg.data, key),
+        )
     if len(cfg.rules) == 1:
         for key in ("min_hold", "cooldown"):
             if getattr(cfg.execution, key) > 0:
