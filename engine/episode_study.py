@@ -142,9 +142,9 @@ def study(
     diff = mean - others_mean
     dlow = dhigh = math.nan
     if k >= 2 and len(sample) >= 2:
-        v1, v2 = se1**2, se2**2
-        nu = (v1 + v2) ** 2 / (v1**2 / (k - 1) + v2**2 / (len(sample) - 1)) if v1 + v2 > 0 else math.inf
-        dhalf = stdtrit(nu, 0.975) * math.sqrt(v1 + v2)
+        # Welch's standard error, with the conservative degrees of freedom: Welch-Satterthwaite's would rest on a
+        # variance from as few as two episodes, and give the difference a narrower interval than the mean's own
+        dhalf = stdtrit(min(k, len(sample)) - 1, 0.975) * math.sqrt(se1**2 + se2**2)
         dlow, dhigh = diff - dhalf, diff + dhalf
     return Study(mean, mean - half, mean + half, len(rets), k, others_mean, len(orets), diff, dlow, dhigh)
 

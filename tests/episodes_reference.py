@@ -100,8 +100,8 @@ What came after
   [start, end] (listed or not), with a known return (first close after the date).  ``others_mean``
   over all of them (null if none).  ``difference`` = mean − others_mean (null if either is null);
   Welch bounds from se₁ = sd/√k (independent episodes) and se₂ = sd/√m of the greedy
-  non-overlapping sample of other dates (date ≥ last kept + h months), ν Welch–Satterthwaite; null
-  when k < 2 or m < 2.
+  non-overlapping sample of other dates (date ≥ last kept + h months), ν = min(k, m) − 1 (the
+  conservative degrees of freedom); null when k < 2 or m < 2.
 """
 
 from __future__ import annotations
@@ -523,8 +523,7 @@ def welch_half(x: np.ndarray, y: np.ndarray) -> float | None:
     if k < 2 or m < 2:
         return None
     v1, v2 = np.var(x, ddof=1) / k, np.var(y, ddof=1) / m
-    nu = (v1 + v2) ** 2 / (v1**2 / (k - 1) + v2**2 / (m - 1))
-    return float(stats.t.ppf(0.975, nu) * math.sqrt(v1 + v2))
+    return float(stats.t.ppf(0.975, min(k, m) - 1) * math.sqrt(v1 + v2))
 
 
 def other_dates(obs_dates: pd.DatetimeIndex, spans: list[tuple[pd.Timestamp, pd.Timestamp]], since) -> pd.DatetimeIndex:

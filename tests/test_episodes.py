@@ -176,7 +176,7 @@ def test_non_overlapping_keeps_a_date_once_the_previous_window_is_over():
     assert list(non_overlapping(d, 1)) == [0, 2, 4]
 
 
-def test_study_matches_scipy_t_and_welch_intervals():
+def test_study_matches_scipy_t_and_welch_intervals_with_conservative_degrees_of_freedom():
     rng = np.random.default_rng(7)
     starts = pd.DatetimeIndex(pd.date_range("2001-01-01", periods=12, freq="4MS"))
     ep = rng.normal(0.02, 0.05, len(starts))
@@ -187,10 +187,25 @@ def test_study_matches_scipy_t_and_welch_intervals():
     lo, hi = stats.t.interval(0.95, 11, loc=ep.mean(), scale=stats.sem(ep))
     assert (s.ci_low, s.ci_high) == pytest.approx((lo, hi))
     sample = other_r[non_overlapping(others, 3)]
-    welch = stats.ttest_ind(ep, sample, equal_var=False).confidence_interval(0.95)
-    shift = other_r.mean() - sample.mean()  # the mean uses every other date, the error a sparse sample
+    welch = stats.ttest_ind(ep, sample, equal_var=False)  # Welch's standard error; df: the smaller sample's, less one
+    se = (ep.mean() - sample.mean()) / welch.statistic  # scipy's sqrt(se1^2 + se2^2)
+    half = stats.t.ppf(0.975, min(len(ep), len(sample)) - 1) * se
+    diff = ep.mean() - other_r.mean()  # the mean uses every other date, the error a sparse sample
     assert s.others_mean == pytest.approx(other_r.mean())
-    assert (s.difference_low, s.difference_high) == pytest.approx((welch.low - shift, welch.high - shift))
+    assert (s.difference_low, s.difference_high) == pytest.approx((diff - half, diff + half))
+
+
+def test_difference_interval_is_never_narrower_than_the_episode_mean_interval():
+    """Two episodes that happen to agree (+23% and +30%) against noisy other dates: Welch-Satterthwaite's degrees
+    of freedom (about 9 here) made the difference's interval exclude zero while the mean's own, on one degree of
+    freedom, ran from -16% to +69%."""
+    starts = pd.DatetimeIndex(["2016-01-04", "2018-03-01"])
+    others = pd.DatetimeIndex(pd.date_range("2015-01-01", periods=12, freq="12MS"))
+    other_r = np.array([0.3, -0.2, 0.1, -0.1, 0.25, -0.15, 0.05, 0.2, -0.25, 0.0, 0.15, -0.1])
+    s = study(starts, np.array([0.23, 0.30]), others, other_r, 12)
+    assert s.n_independent == 2
+    assert s.difference_high - s.difference_low >= s.ci_high - s.ci_low
+    assert s.difference_low < 0 < s.difference_high
 
 
 def test_study_counts_only_independent_episodes():

@@ -416,8 +416,9 @@ def _study_section(r: EpisodeReport, figures: dict[str, go.Figure]) -> Section:
     lines = [
         "Mean: over the independent episodes (in date order, one whose start is at least h months after the previous "
         "kept start), with its 95% t interval; Episodes: all with a known return. Others: every observation date "
-        "outside every episode with a known return; difference: mean − others' mean with a Welch 95% interval, the "
-        "others' standard error from a non-overlapping sample of them.",
+        "outside every episode with a known return; difference: mean − others' mean with a Welch 95% interval "
+        "(degrees of freedom: the smaller sample's, less one), the others' standard error from a non-overlapping "
+        "sample of them.",
         *([caveat] if (caveat := r.interval_caveat()) else []),
     ]
     if not r.episodes:
