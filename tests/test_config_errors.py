@@ -564,6 +564,24 @@ def test_hk_stamp_duty_is_refused_where_no_traded_asset_pays_it(swept: bool, tmp
         assert ("every combination would be the same run" if swept else "it would change nothing") in line
 
 
+#: Index signals traded through two ETFs with costs of their own: spx and hsi are signal-only
+OWN_COSTS = """\
+name: own_costs
+data: {source: synthetic, start: 2020-01-01, end: 2020-06-30}
+assets:
+  spx: {symbol: ^GSPC, market: us}
+  hsi: {symbol: ^HSI, market: hk}
+  spy: {symbol: SPY, market: us, instrument: etf, fee_bps: 1, slippage_bps: 2}
+  ewh: {symbol: EWH, market: us, instrument: etf, slippage_bps: 5, fee_bps: 1}
+signals:
+  mom: {fn: relative_momentum, a: spx, b: hsi, window: 10}
+rules:
+  - when: mom > 0
+    weights: {spy: 1.0}
+  - otherwise: {ewh: 1.0}
+"""
+SIGNAL_ONLY = OWN_COSTS
+
 #: BASE with both assets quoted in USD: no exchange rate to load
 ALL_USD = BASE.replace("market: hk}", "market: hk, currency: USD}")
 #: BASE with its otherwise rule alone
@@ -590,6 +608,20 @@ ONE_RULE = (
         (BASE + "sizing: {max_gross: 0.8}\nsweep: {sizing.window: [20, 40]}\n", "sweep.sizing.window", "same run"),
         (ALL_USD.replace("2020-06-30}", "2020-06-30, fx_band: [7.7, 7.9]}"), "data.fx_band", "no exchange rate"),
         (ALL_USD.replace("2020-06-30}", "2020-06-30, fx_symbol: HKD=X}"), "data.fx_symbol", "no exchange rate"),
+        (OWN_COSTS + "costs: {fee_bps: 5}\n", "costs.fee_bps", "every traded asset sets its own fee_bps"),
+        (OWN_COSTS + "costs: {slippage_bps: 0}\n", "costs.slippage_bps", "sets its own slippage_bps"),
+        (OWN_COSTS + "sweep: {costs.fee_bps: [0, 5]}\n", "sweep.costs.fee_bps", "the same run"),
+        (BASE.replace("on_change}", "on_change, allow_same_bar: true}"), "execution.allow_same_bar", "lag is 1"),
+        (SIGNAL_ONLY.replace("market: us}", "market: us, fee_bps: 10}", 1), "assets.spx.fee_bps", "signal-only"),
+        (SIGNAL_ONLY.replace("market: us}", "market: us, dividend_yield: 0.02}", 1), "assets.spx.dividend_yield", ""),
+        (SIGNAL_ONLY.replace("market: hk}", "market: hk, stamp_duty_bps: 13}"), "assets.hsi.stamp_duty_bps", ""),
+        (BASE.replace("rebalance: on_change}", "rebalance: {band: 1}}"), "execution.rebalance.band", "first decision"),
+        (
+            BASE.replace("rebalance: on_change}", "rebalance: {band: 0.1}}")
+            + "sweep: {execution.rebalance.band: [0.5, 1]}\n",
+            "sweep.execution.rebalance.band[1]",
+            "would trade on its first decision only",
+        ),
     ],
 )
 def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tmp_path: Path) -> None:
@@ -615,6 +647,14 @@ def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tm
         ALL_USD.replace("market: us}", "market: us, currency: HKD}").replace(
             "2020-06-30}", "2020-06-30, fx_band: null}"
         ),
+        OWN_COSTS.replace(", fee_bps: 1}", "}")
+        + "costs: {fee_bps: 5}\nsweep: {costs.fee_bps: [0, 5]}\n",  # ewh pays it
+        BASE.replace("lag: 1,", "lag: 0,").replace("on_change}", "on_change, allow_same_bar: true}"),
+        BASE.replace("on_change}", "on_change, allow_same_bar: true}") + "sweep: {execution.lag: [0, 1]}\n",
+        SIGNAL_ONLY.replace("market: us}", "market: us, currency: USD, price: close}", 1),  # signals read them
+        BASE.replace("rebalance: on_change}", "rebalance: {band: 0.99}}"),  # a full switch drifts 1
+        BASE.replace("rebalance: on_change}", "rebalance: {band: 1, every: monthly}}"),  # the calendar trades
+        BASE.replace("rebalance: on_change}", "rebalance: {band: 1}, max_gross: 2}"),  # a short drifts further
     ],
 )
 def test_the_same_settings_are_accepted_where_they_are_read(text: str, tmp_path: Path) -> None:
@@ -815,8 +855,9 @@ def test_lag_0_filling_at_the_next_open_is_not_warned_as_look_ahead(tmp_path: Pa
     assert today.exit_code == 0, today.stderr
     assert not any("look-ahead" in w for w in json.loads(today.stdout)[0]["warnings"])
     path.write_text(path.read_text(encoding="utf-8").replace("lag: 0", "lag: 1"), encoding="utf-8")
-    today = invoke("today", str(path), "--source", "synthetic", "--format", "json")  # allowed, and not used
-    assert not any("look-ahead" in w for w in json.loads(today.stdout)[0]["warnings"])
+    today = invoke("today", str(path), "--source", "synthetic", "--format", "json")  # allowed, and not used: refused
+    assert today.exit_code == 2
+    assert "lag is 1: it would change nothing" in assert_one_error_line(today.stderr, path, "execution.allow_same_bar")
 
 
 def test_json_mode_warnings_are_one_line_each(tmp_path: Path) -> None:

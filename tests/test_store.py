@@ -640,7 +640,8 @@ def test_one_store_shared_by_two_results_directories_keeps_both(tmp_path: Path) 
 
 
 def test_eight_concurrent_writers_take_turns(tmp_path: Path) -> None:
-    bases = [*SHIPPED[:7], RATIO]
+    charged = [b for b in SHIPPED if re.search(r"(?m)^costs: {fee_bps: \d+", b.read_text(encoding="utf-8"))]
+    bases = [*charged[:7], RATIO]  # each a shipped config with a costs.fee_bps to vary (an ETF pair's are its own)
     configs = [_variant(tmp_path, base, f"w{i}_{base.stem}", fee_bps=i + 1) for i, base in enumerate(bases)]
     assert len(configs) == 8
     results = tmp_path / "R"

@@ -315,7 +315,17 @@ def check_benchmarks(cfg: StrategyConfig) -> None:
 
 
 def check_execution(cfg: StrategyConfig) -> None:
-    """``lag: 0`` trades on the close that produced the signal: only with ``allow_same_bar: true``."""
+    """``lag: 0`` trades on the close that produced the signal: only with ``allow_same_bar: true``; a band of 1 or
+    more in a cash account, whose weights stay within [0, 1], would never trade after the first decision."""
+    band = cfg.execution.band
+    if band is not None and band >= 1 and cfg.execution.mode == "band" and cfg.execution.max_gross is None:
+        raise ConfigError(
+            "a cash account's weights stay within [0, 1], so none ever drifts more than 1 from its target: the "
+            "strategy would trade on its first decision only, and hold that whatever the rules say",
+            path="execution.rebalance.band",
+            expected="a band below 1 in a cash account (0.05 = 5 points)",
+            got=band,
+        )
     if cfg.execution.lag == 0 and not cfg.execution.allow_same_bar:
         raise ConfigError(
             "lag 0 trades at the close the decision was made on (look-ahead); "

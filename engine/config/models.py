@@ -199,7 +199,8 @@ class Band(_Model):
         gt=0.0,
         le=1.0,
         allow_inf_nan=False,
-        description="rebalance when an asset's actual weight is more than this far from its target (0.05 = 5 points)",
+        description="rebalance when an asset's actual weight is more than this far from its target (0.05 = 5 points); "
+        "below 1 in a cash account, without every",
     )
     every: Literal["weekly", "monthly"] | None = Field(
         default=None, description="also rebalance on the last date of each week or month, whatever the drift"

@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from engine.config.checks import check_config
 from engine.config.messages import first_error, format_loc, pydantic_message, unknown
 from engine.config.models import StrategyConfig
-from engine.config.unread import cash_account, measures_volatility, reads_hk_stamp_duty
+from engine.config.unread import check_swept_unread
 from engine.errors import ConfigError
 from engine.sweep_columns import taken_names
 
@@ -67,8 +67,6 @@ SWEEPABLE_PATHS = (
     "costs.borrow_bps",
     "costs.margin_spread_bps",
 )
-#: The costs only a margin account pays (docs/shorts.md).
-_MARGIN_COSTS = ("costs.borrow_bps", "costs.margin_spread_bps")
 #: A range may expand to at most this many values (the grid's own cap is ``--max-combos``).
 MAX_RANGE_VALUES = 100_000
 #: A list may hold at most this many values (each is validated on its own; write a range for more).
@@ -87,38 +85,7 @@ def _check_path_key(cfg: StrategyConfig, key: str) -> None:
             expected="execution.rebalance: {band: ...} to vary",
             got=key,
         )
-    if key in _MARGIN_COSTS and cash_account(cfg):
-        raise ConfigError(
-            f"sweep key {key!r} varies a cost a margin account pays, and the config's account is a cash account "
-            "(no execution.max_gross): every combination would be the same run",
-            path=f"sweep.{key}",
-            expected="execution.max_gross (a margin account, docs/shorts.md) to vary it",
-            got=key,
-        )
-    if key == "costs.hk_stamp_duty_bps" and not reads_hk_stamp_duty(cfg):
-        raise ConfigError(
-            f"sweep key {key!r} varies the stamp duty of hk indexes and stocks, and the config trades none: every "
-            "combination would be the same run",
-            path=f"sweep.{key}",
-            expected="an hk index or stock among the assets a rule or benchmark weights",
-            got=key,
-        )
-    if key in ("execution.min_hold", "execution.cooldown") and len(cfg.rules) == 1:
-        raise ConfigError(
-            f"sweep key {key!r} holds back a change of rule, and the config has one rule: every combination would be "
-            "the same run",
-            path=f"sweep.{key}",
-            expected="more than one rule (docs/rules.md)",
-            got=key,
-        )
-    if key == "sizing.window" and cfg.sizing is not None and not measures_volatility(cfg):
-        raise ConfigError(
-            f"sweep key {key!r} varies the window of the volatility target_vol, inverse_vol or equal_risk measure, "
-            "and the sizing block has none of them: every combination would be the same run",
-            path=f"sweep.{key}",
-            expected="sizing.target_vol, inverse_vol or equal_risk",
-            got=key,
-        )
+    check_swept_unread(cfg, key)
     if key.startswith("sizing.") and cfg.sizing is None:
         raise ConfigError(
             f"sweep key {key!r} varies the sizing: block, and the config has none",

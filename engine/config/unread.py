@@ -11,8 +11,10 @@ from engine.errors import ConfigError
 __all__ = [
     "cash_account",
     "check_costs",
+    "check_swept_unread",
     "check_unread",
     "measures_volatility",
+    "reads_default_cost",
     "reads_exchange_rate",
     "reads_hk_stamp_duty",
 ]
@@ -46,10 +48,17 @@ def measures_volatility(cfg: StrategyConfig) -> bool:
     return sizing is not None and (sizing.target_vol is not None or swept or bool(sizing.risk_assets))
 
 
+def reads_default_cost(cfg: StrategyConfig, key: str) -> bool:
+    """Whether ``costs.<key>`` (``fee_bps`` or ``slippage_bps``) is read: some traded asset has no ``key`` of its
+    own, which would override it (engine/costs.py)."""
+    return any(getattr(cfg.assets[a], key) is None for a in cfg.traded_assets)
+
+
 def check_costs(cfg: StrategyConfig) -> None:
     """``borrow_bps`` and ``margin_spread_bps`` are what a margin account pays: in a cash account, which never
     shorts nor borrows, they would change nothing (unless the sweep varies ``execution.max_gross``); nor would
-    ``hk_stamp_duty_bps`` in a config trading no hk index or stock (:func:`reads_hk_stamp_duty`).  Not one of
+    ``hk_stamp_duty_bps`` in a config trading no hk index or stock (:func:`reads_hk_stamp_duty`), nor ``fee_bps``
+    or ``slippage_bps`` when every traded asset sets its own (:func:`reads_default_cost`).  Not one of
     :data:`CHECKS`: it reads the ``sweep:`` block, which a combination's config has not (the loader calls it)."""
     if cfg.costs.hk_stamp_duty_bps is not None and not reads_hk_stamp_duty(cfg):
         raise ConfigError(
@@ -59,6 +68,14 @@ def check_costs(cfg: StrategyConfig) -> None:
             expected="no such key, or an hk index or stock among the assets a rule or benchmark weights",
             got=cfg.costs.hk_stamp_duty_bps,
         )
+    for key in ("fee_bps", "slippage_bps"):
+        if key in cfg.costs.model_fields_set and not reads_default_cost(cfg, key):
+            raise ConfigError(
+                f"every traded asset sets its own {key}, which overrides this one: it would change nothing",
+                path=f"costs.{key}",
+                expected=f"no costs.{key}, or a traded asset without its own {key}",
+                got=getattr(cfg.costs, key),
+            )
     if not cash_account(cfg):
         return
     for key in ("borrow_bps", "margin_spread_bps"):
@@ -77,8 +94,38 @@ def check_unread(cfg: StrategyConfig) -> None:
     """Settings nothing reads in this config, which would change nothing: ``execution.min_hold`` or ``cooldown``
     with one rule (no other rule to replace it), ``sizing.window`` without ``target_vol``, ``inverse_vol`` or
     ``equal_risk`` (whose volatility it measures), ``data.fx_symbol`` or ``fx_band`` with every asset quoted in
-    the base currency (no exchange rate is loaded).  The loader calls it: a combination's config states every
-    default, so what the user set is told by the config as written."""
+    the base currency (no exchange rate is loaded), ``allow_same_bar: true`` with no lag of 0, and the costs and
+    dividend yield of a signal-only asset (never traded nor held).  The loader calls it: a combination's config
+    states every default, so what the user set is told by the config as written."""
+    for check in (_rule_memory, _sizing_window, _exchange_rate, _same_bar, _signal_only_assets):
+        check(cfg)
+
+
+def _rule_memory(cfg: StrategyConfig) -> None:
+    if len(cfg.rules) == 1:
+        for key in ("min_hold", "cooldown"):
+            if getattr(cfg.execution, key) > 0:
+                raise ConfigError(
+                    f"{key} holds back a change of rule, and this config has one rule: it would change nothing",
+                    path=f"execution.{key}",
+                    expected=f"0 or no {key} with a single rule, or more rules (docs/rules.md)",
+                    got=getattr(cfg.execution, key),
+                )
+
+
+def _sizing_window(cfg: StrategyConfig) -> None:
+    sizing = cfg.sizing
+    if sizing is not None and "window" in sizing.model_fields_set and not measures_volatility(cfg):
+        raise ConfigError(
+            "the window of the volatility target_vol, inverse_vol or equal_risk measure, and this sizing block has "
+            "none of them: it would change nothing",
+            path="sizing.window",
+            expected="target_vol, inverse_vol or equal_risk with it, or no window",
+            got=sizing.window,
+        )
+
+
+def _exchange_rate(cfg: StrategyConfig) -> None:
     written = cfg.data.model_fields_set & {"fx_symbol", "fx_band"}
     if written and not reads_exchange_rate(cfg):
         key = min(written)  # fx_band before fx_symbol: one line names one key
@@ -90,21 +137,77 @@ def check_unread(cfg: StrategyConfig) -> None:
             expected=f"no {key}, or an asset quoted in another currency (docs/data.md)",
             got=getattr(cfg.data, key),
         )
-    if len(cfg.rules) == 1:
-        for key in ("min_hold", "cooldown"):
-            if getattr(cfg.execution, key) > 0:
-                raise ConfigError(
-                    f"{key} holds back a change of rule, and this config has one rule: it would change nothing",
-                    path=f"execution.{key}",
-                    expected=f"0 or no {key} with a single rule, or more rules (docs/rules.md)",
-                    got=getattr(cfg.execution, key),
-                )
-    sizing = cfg.sizing
-    if sizing is not None and "window" in sizing.model_fields_set and not measures_volatility(cfg):
+
+
+def _same_bar(cfg: StrategyConfig) -> None:
+    ex = cfg.execution
+    if ex.allow_same_bar and ex.lag > 0 and "execution.lag" not in cfg.sweep:
         raise ConfigError(
-            "the window of the volatility target_vol, inverse_vol or equal_risk measure, and this sizing block has "
-            "none of them: it would change nothing",
-            path="sizing.window",
-            expected="target_vol, inverse_vol or equal_risk with it, or no window",
-            got=sizing.window,
+            f"it permits a lag of 0, and this config's lag is {ex.lag}: it would change nothing",
+            path="execution.allow_same_bar",
+            expected="false or no allow_same_bar with a lag of 1 or more, or lag: 0 (look-ahead, docs/rules.md)",
+            got=True,
+        )
+
+
+#: What only a traded asset's trades and holdings read: its costs and its dividends.
+_TRADED_ONLY = ("fee_bps", "slippage_bps", "stamp_duty_bps", "dividend_yield")
+
+
+def _signal_only_assets(cfg: StrategyConfig) -> None:
+    traded = set(cfg.traded_assets)
+    for name, spec in cfg.assets.items():
+        written = [key for key in _TRADED_ONLY if key in spec.model_fields_set]
+        if name not in traded and written:
+            raise ConfigError(
+                f"{name} is signal-only (named in no rule's or benchmark's weights): it is never traded nor held, "
+                f"so its {written[0]} would change nothing",
+                path=f"assets.{name}.{written[0]}",
+                expected=f"no {written[0]} on a signal-only asset, or {name} in some weights",
+                got=getattr(spec, written[0]),
+            )
+
+
+def check_swept_unread(cfg: StrategyConfig, key: str) -> None:
+    """Refuse sweep path ``key`` when nothing reads it in ``cfg``: every combination would be the same run (the
+    swept twins of :func:`check_costs` and :func:`check_unread`; :mod:`engine.config.params` calls it)."""
+    if key in ("costs.borrow_bps", "costs.margin_spread_bps") and cash_account(cfg):
+        raise ConfigError(
+            f"sweep key {key!r} varies a cost a margin account pays, and the config's account is a cash account "
+            "(no execution.max_gross): every combination would be the same run",
+            path=f"sweep.{key}",
+            expected="execution.max_gross (a margin account, docs/shorts.md) to vary it",
+            got=key,
+        )
+    if key == "costs.hk_stamp_duty_bps" and not reads_hk_stamp_duty(cfg):
+        raise ConfigError(
+            f"sweep key {key!r} varies the stamp duty of hk indexes and stocks, and the config trades none: every "
+            "combination would be the same run",
+            path=f"sweep.{key}",
+            expected="an hk index or stock among the assets a rule or benchmark weights",
+            got=key,
+        )
+    if key in ("execution.min_hold", "execution.cooldown") and len(cfg.rules) == 1:
+        raise ConfigError(
+            f"sweep key {key!r} holds back a change of rule, and the config has one rule: every combination would be "
+            "the same run",
+            path=f"sweep.{key}",
+            expected="more than one rule (docs/rules.md)",
+            got=key,
+        )
+    if key == "sizing.window" and cfg.sizing is not None and not measures_volatility(cfg):
+        raise ConfigError(
+            f"sweep key {key!r} varies the window of the volatility target_vol, inverse_vol or equal_risk measure, "
+            "and the sizing block has none of them: every combination would be the same run",
+            path=f"sweep.{key}",
+            expected="sizing.target_vol, inverse_vol or equal_risk",
+            got=key,
+        )
+    if key in ("costs.fee_bps", "costs.slippage_bps") and not reads_default_cost(cfg, key.split(".")[1]):
+        raise ConfigError(
+            f"sweep key {key!r} varies a cost every traded asset overrides with its own: every combination would be "
+            "the same run",
+            path=f"sweep.{key}",
+            expected=f"a traded asset without its own {key.split('.')[1]}",
+            got=key,
         )
