@@ -582,6 +582,9 @@ rules:
 """
 SIGNAL_ONLY = OWN_COSTS
 
+#: BASE with cash for its otherwise rule: each rule holds one market, or none
+ROTATION = BASE.replace("otherwise: {us: 0.5, hk: 0.5}", "otherwise: {}")
+
 #: BASE with both assets quoted in USD: no exchange rate to load
 ALL_USD = BASE.replace("market: hk}", "market: hk, currency: USD}")
 #: BASE with its otherwise rule alone
@@ -622,6 +625,25 @@ ONE_RULE = (
             "sweep.execution.rebalance.band[1]",
             "would trade on its first decision only",
         ),
+        (
+            ROTATION + "sizing: {inverse_vol: [us, hk]}\n",
+            "sizing.inverse_vol",
+            "no rule holds two of them",
+        ),
+        (ROTATION + "sizing: {target_vol: 0.1, equal_risk: [hk, us]}\n", "sizing.equal_risk", "no rule holds two"),
+        (  # a weight of 0 holds nothing
+            ROTATION.replace("weights: {hk: 1.0}", "weights: {hk: 1.0, us: 0}") + "sizing: {inverse_vol: [us, hk]}\n",
+            "sizing.inverse_vol",
+            "no rule holds two",
+        ),
+        (
+            OWN_COSTS.replace(
+                "window: 10}", "window: 10}\n  c: {fn: rolling_corr, a: spy, b: ewh, window: 20, currency: base}"
+            ).replace("when: mom > 0", "when: mom > 0 and c < 0.5"),
+            "signals.c.currency",
+            "spy and ewh are quoted in it",
+        ),
+        (BASE + "params: {cut: 0.2}\n", "params.cut", "no rule's when, until or weights names it"),
     ],
 )
 def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tmp_path: Path) -> None:
@@ -655,6 +677,14 @@ def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tm
         BASE.replace("rebalance: on_change}", "rebalance: {band: 0.99}}"),  # a full switch drifts 1
         BASE.replace("rebalance: on_change}", "rebalance: {band: 1, every: monthly}}"),  # the calendar trades
         BASE.replace("rebalance: on_change}", "rebalance: {band: 1}, max_gross: 2}"),  # a short drifts further
+        BASE + "sizing: {inverse_vol: [us, hk]}\n",  # the otherwise rule holds both
+        ROTATION.replace("weights: {hk: 1.0}", "weights: {hk: 1.0, us: w}")
+        + "params: {w: 0}\nsizing: {inverse_vol: [us, hk]}\n",
+        OWN_COSTS.replace(
+            "window: 10}", "window: 10}\n  c: {fn: rolling_corr, a: spy, b: hsi, window: 20, currency: base}"
+        ).replace("when: mom > 0", "when: mom > 0 and c < 0.5"),  # hsi is in HKD
+        BASE.replace("window: 10}", "window: $w}") + "params: {w: 10}\n",  # a signal's argument reads it
+        BASE.replace("corr < 0.2", "corr < cut") + "params: {cut: 0.2}\n",
     ],
 )
 def test_the_same_settings_are_accepted_where_they_are_read(text: str, tmp_path: Path) -> None:

@@ -403,6 +403,16 @@ def check_sizing(cfg: StrategyConfig) -> None:
             )
         if asset in cfg.sizing.risk_assets[:i]:
             raise ConfigError(f"asset {asset!r} is listed twice", path=path, got=asset)
+    listed = set(cfg.sizing.risk_assets)
+    held = [{a for a, w in r.target.items() if w != 0} for r in cfg.rules]  # an expression may be nonzero
+    if listed and not any(len(listed & assets) >= 2 for assets in held):
+        raise ConfigError(
+            f"sizing.{key} shares anew the weight of its assets a rule holds together, and no rule holds two of "
+            "them (a rule holding one is unchanged): it would change nothing",
+            path=f"sizing.{key}",
+            expected=f"a rule whose weights hold two or more of {', '.join(cfg.sizing.risk_assets)}, or no {key}",
+            got=", ".join(cfg.sizing.risk_assets),
+        )
 
 
 CHECKS = (

@@ -202,8 +202,8 @@ SECTION_PROSE: dict[type[BaseModel], str] = {
     StrategyConfig: """\
 The keys of the file. `name` names the results directory: letters, digits, `_`, `-`, `.`; unique
 among the configs of one command; never one of the store's own file names (`seesaw.duckdb*`,
-`*.duckdb`, `*.wal`, `*.lock`, `*.tmp`). `description` is shown nowhere but kept in the resolved
-config. `compare` shows runs in different `base_currency` in one currency, converting the others at
+`*.duckdb`, `*.wal`, `*.lock`, `*.tmp`). `description` is shown in the HTML report's header and kept in the
+resolved config. `compare` shows runs in different `base_currency` in one currency, converting the others at
 their own HKD=X closes ([compare.md](compare.md#one-currency)); the HKD view of `corr_breakdown`
 ships as `configs/hkd/corr_breakdown_hkd.yaml`. A constant
 `cash_rate` lies between -0.05 and 0.5 (`5` is refused with "did you mean 0.05?"); a series such as

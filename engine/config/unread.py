@@ -94,10 +94,11 @@ def check_unread(cfg: StrategyConfig) -> None:
     """Settings nothing reads in this config, which would change nothing: ``execution.min_hold`` or ``cooldown``
     with one rule (no other rule to replace it), ``sizing.window`` without ``target_vol``, ``inverse_vol`` or
     ``equal_risk`` (whose volatility it measures), ``data.fx_symbol`` or ``fx_band`` with every asset quoted in
-    the base currency (no exchange rate is loaded), ``allow_same_bar: true`` with no lag of 0, and the costs and
-    dividend yield of a signal-only asset (never traded nor held).  The loader calls it: a combination's config
+    the base currency (no exchange rate is loaded), ``allow_same_bar: true`` with no lag of 0, the costs and
+    dividend yield of a signal-only asset (never traded nor held), and ``currency: base`` on a signal of assets
+    quoted in the base currency.  The loader calls it: a combination's config
     states every default, so what the user set is told by the config as written."""
-    for check in (_rule_memory, _sizing_window, _exchange_rate, _same_bar, _signal_only_assets):
+    for check in (_rule_memory, _sizing_window, _exchange_rate, _same_bar, _signal_only_assets, _base_currency_signals):
         check(cfg)
 
 
@@ -165,6 +166,20 @@ def _signal_only_assets(cfg: StrategyConfig) -> None:
                 path=f"assets.{name}.{written[0]}",
                 expected=f"no {written[0]} on a signal-only asset, or {name} in some weights",
                 got=getattr(spec, written[0]),
+            )
+
+
+def _base_currency_signals(cfg: StrategyConfig) -> None:
+    for name, spec in cfg.signals.items():
+        inputs = [spec.get(arg) for arg in ("a", "b") if spec.get(arg) in cfg.assets]
+        quoted = {cfg.assets[str(a)].quote_currency for a in inputs}
+        if spec.get("currency") == "base" and inputs and quoted == {cfg.base_currency}:
+            raise ConfigError(
+                f"it converts prices to the base currency ({cfg.base_currency}), and {' and '.join(map(str, inputs))} "
+                f"{'is' if len(inputs) == 1 else 'are'} quoted in it: it would change nothing",
+                path=f"signals.{name}.currency",
+                expected="currency: base with an asset quoted in another currency, or no currency",
+                got="base",
             )
 
 
