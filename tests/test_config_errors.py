@@ -643,7 +643,6 @@ ONE_RULE = (
             "signals.c.currency",
             "spy and ewh are quoted in it",
         ),
-        (BASE + "params: {cut: 0.2}\n", "params.cut", "no rule's when, until or weights names it"),
     ],
 )
 def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tmp_path: Path) -> None:
@@ -683,8 +682,7 @@ def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tm
         OWN_COSTS.replace(
             "window: 10}", "window: 10}\n  c: {fn: rolling_corr, a: spy, b: hsi, window: 20, currency: base}"
         ).replace("when: mom > 0", "when: mom > 0 and c < 0.5"),  # hsi is in HKD
-        BASE.replace("window: 10}", "window: $w}") + "params: {w: 10}\n",  # a signal's argument reads it
-        BASE.replace("corr < 0.2", "corr < cut") + "params: {cut: 0.2}\n",
+        BASE + "params: {cut: 0.2}\n",  # compare --regime "corr < cut" --regime-config reads it
     ],
 )
 def test_the_same_settings_are_accepted_where_they_are_read(text: str, tmp_path: Path) -> None:

@@ -275,10 +275,7 @@ def test_a_swept_signal_that_no_rule_reads_is_refused(
     tmp_path: Path, sweep: str, signals: str, refused: str | None
 ) -> None:
     """Sweeping a signal that no rule reads, directly or through a signal a rule reads, changes no combination."""
-    if "$depth" in signals:  # a parameter nothing reads is refused before the sweep is looked at
-        text = SMALL.replace("params: {cut: 0.0, window: 40}", "params: {cut: 0.0, window: 40, depth: 30}")
-    else:
-        text = SMALL
+    text = SMALL.replace("params: {cut: 0.0, window: 40}", "params: {cut: 0.0, window: 40, depth: 30}")
     text = text.replace(
         "  corr: {fn: rolling_corr, a: us, b: hk, window: 60}\n",
         f"  corr: {{fn: rolling_corr, a: us, b: hk, window: 60}}\n{signals}",

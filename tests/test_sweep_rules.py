@@ -217,8 +217,6 @@ sweep:
 """
         + keys
     )
-    if "leave" not in first_rule:  # a parameter nothing reads is refused
-        text = text.replace("params: {enter: 0.2, leave: 0.4}", "params: {enter: 0.2}")
     path = tmp_path / "numbers.yaml"
     path.write_text(text, encoding="utf-8")
     cfg = load_config(path)

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 from engine.config.checks import check_config
 from engine.config.messages import first_error, format_loc, pydantic_message
 from engine.config.models import StrategyConfig
-from engine.config.params import check_params_read, check_sweep
+from engine.config.params import check_sweep
 from engine.config.unread import check_costs, check_unread
 from engine.errors import ConfigError, UserError
 
@@ -360,7 +360,6 @@ def load_config(path: str | Path) -> StrategyConfig:
         check_config(cfg)
         check_costs(cfg)
         check_unread(cfg)
-        check_params_read(cfg)
         check_sweep(cfg)
     except UserError as exc:
         loc = _parse_path(exc.path or "")

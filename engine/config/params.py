@@ -44,7 +44,6 @@ __all__ = [
     "Combination",
     "Grid",
     "apply_combination",
-    "check_params_read",
     "check_sweep",
     "expand_values",
     "grid",
@@ -368,21 +367,6 @@ def check_sweep(cfg: StrategyConfig) -> None:
     _check_read(cfg)
     if cfg.sweep:
         _check_constant_weights(cfg, grid(cfg, max_combos=2**62))  # --max-combos is the command's, checked then
-
-
-def check_params_read(cfg: StrategyConfig) -> None:
-    """Every name under ``params:`` is read, by a rule's ``when``, ``until`` or weights or as a signal's argument
-    (``$name``): one that nothing reads would change nothing (a swept one is :func:`check_sweep`'s)."""
-    read = _params_read(cfg, set(cfg.signals), _rule_names(cfg))
-    for name, value in cfg.params.items():
-        if name not in read and name not in cfg.sweep and f"params.{name}" not in cfg.sweep:
-            raise ConfigError(
-                f"no rule's when, until or weights names it, nor does any signal's argument (${name}): it would "
-                "change nothing",
-                path=f"params.{name}",
-                expected=f"{name} in a rule's expression or ${name} as a signal argument, or no such parameter",
-                got=value,
-            )
 
 
 def _check_read(cfg: StrategyConfig) -> None:
