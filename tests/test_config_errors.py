@@ -364,9 +364,9 @@ CASES = {
     "dividend yield in percent": Case(
         "market: hk}", "market: hk, dividend_yield: 3.5}", "assets.hk.dividend_yield", "dividend", "did you mean 0.035?"
     ),
-    "dividend yield on adjusted closes": Case(
+    "dividend yield on an ETF's adjusted closes": Case(
         "market: hk}",
-        "market: hk, price: adj_close, dividend_yield: 0.03}",
+        "market: hk, instrument: etf, price: adj_close, dividend_yield: 0.03}",
         "assets.hk.dividend_yield",
         "dividend",
         "counts dividends twice",
@@ -677,6 +677,7 @@ def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tm
         BASE.replace("rebalance: on_change}", "rebalance: {band: 1, every: monthly}}"),  # the calendar trades
         BASE.replace("rebalance: on_change}", "rebalance: {band: 1}, max_gross: 2}"),  # a short drifts further
         BASE + "sizing: {inverse_vol: [us, hk]}\n",  # the otherwise rule holds both
+        BASE.replace("market: hk}", "market: hk, price: adj_close, dividend_yield: 0.03}"),  # an index's is its close
         ROTATION.replace("weights: {hk: 1.0}", "weights: {hk: 1.0, us: w}")
         + "params: {w: 0}\nsizing: {inverse_vol: [us, hk]}\n",
         OWN_COSTS.replace(

@@ -337,8 +337,9 @@ def check_execution(cfg: StrategyConfig) -> None:
 
 
 def check_assets(cfg: StrategyConfig) -> None:
-    """A ``dividend_yield`` is for price series without dividends: not with ``adj_close``, which has them;
-    an ``instrument: series`` (not a price) is never traded."""
+    """A ``dividend_yield`` is for price series without dividends: not with the ``adj_close`` of an ETF or a stock,
+    which has them (an index's adjusted close is its close: it has no corporate actions); an ``instrument: series``
+    (not a price) is never traded."""
     series = {name for name, spec in cfg.assets.items() if spec.kind == "series"}
     holders: list[tuple[str, Mapping[str, object]]] = [
         (f"rules[{i}].{'otherwise' if r.otherwise is not None else 'weights'}", r.target)
@@ -354,11 +355,11 @@ def check_assets(cfg: StrategyConfig) -> None:
                 got=asset,
             )
     for name, spec in cfg.assets.items():
-        if spec.dividend_yield > 0 and cfg.price_of(name) == "adj_close":
+        if spec.dividend_yield > 0 and cfg.price_of(name) == "adj_close" and spec.kind != "index":
             where = "assets." + name + ".price" if spec.price else "data.price"
             raise ConfigError(
                 f"dividend_yield {spec.dividend_yield:g} with adj_close prices ({where}) counts dividends twice: "
-                "adjusted closes already include them",
+                f"the adjusted closes of an {spec.kind} already include them",
                 path=f"assets.{name}.dividend_yield",
                 expected="dividend_yield: 0 with adj_close, or price: close",
                 got=spec.dividend_yield,
