@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from engine.cli import app
 from engine.config import load_config, load_configs
 from engine.errors import ConfigError, ExpressionError, UserError
+from tests.conftest import SHIPPED_CONFIGS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -364,12 +365,20 @@ CASES = {
     "dividend yield in percent": Case(
         "market: hk}", "market: hk, dividend_yield: 3.5}", "assets.hk.dividend_yield", "dividend", "did you mean 0.035?"
     ),
+    "dividend yield on a stock's adjusted closes": Case(
+        "market: hk}",
+        "market: hk, instrument: stock, price: adj_close, dividend_yield: 0.03}",
+        "assets.hk.dividend_yield",
+        "dividend",
+        "the adjusted closes of a stock already include them",
+        got=0.03,
+    ),
     "dividend yield on an ETF's adjusted closes": Case(
         "market: hk}",
         "market: hk, instrument: etf, price: adj_close, dividend_yield: 0.03}",
         "assets.hk.dividend_yield",
         "dividend",
-        "counts dividends twice",
+        "the adjusted closes of an ETF already include them",
         got=0.03,
     ),
     "negative per-asset stamp duty": Case(
@@ -610,14 +619,22 @@ ONE_RULE = (
         (BASE + "sizing: {window: 20}\n", "sizing.window", "this sizing block has none of them"),
         (BASE + "sizing: {max_gross: 0.8}\nsweep: {sizing.window: [20, 40]}\n", "sweep.sizing.window", "same run"),
         (ALL_USD.replace("2020-06-30}", "2020-06-30, fx_band: [7.7, 7.9]}"), "data.fx_band", "no exchange rate"),
-        (ALL_USD.replace("2020-06-30}", "2020-06-30, fx_symbol: HKD=X}"), "data.fx_symbol", "no exchange rate"),
+        (ALL_USD.replace("2020-06-30}", "2020-06-30, fx_symbol: USDHKD=X}"), "data.fx_symbol", "no exchange rate"),
         (OWN_COSTS + "costs: {fee_bps: 5}\n", "costs.fee_bps", "every traded asset sets its own fee_bps"),
-        (OWN_COSTS + "costs: {slippage_bps: 0}\n", "costs.slippage_bps", "sets its own slippage_bps"),
+        (OWN_COSTS + "costs: {slippage_bps: 3}\n", "costs.slippage_bps", "sets its own slippage_bps"),
         (OWN_COSTS + "sweep: {costs.fee_bps: [0, 5]}\n", "sweep.costs.fee_bps", "the same run"),
         (BASE.replace("on_change}", "on_change, allow_same_bar: true}"), "execution.allow_same_bar", "lag is 1"),
         (SIGNAL_ONLY.replace("market: us}", "market: us, fee_bps: 10}", 1), "assets.spx.fee_bps", "signal-only"),
-        (SIGNAL_ONLY.replace("market: us}", "market: us, dividend_yield: 0.02}", 1), "assets.spx.dividend_yield", ""),
-        (SIGNAL_ONLY.replace("market: hk}", "market: hk, stamp_duty_bps: 13}"), "assets.hsi.stamp_duty_bps", ""),
+        (
+            SIGNAL_ONLY.replace("market: us}", "market: us, dividend_yield: 0.02}", 1),
+            "assets.spx.dividend_yield",
+            "never traded nor held",
+        ),
+        (
+            SIGNAL_ONLY.replace("market: hk}", "market: hk, stamp_duty_bps: 13}"),
+            "assets.hsi.stamp_duty_bps",
+            "so its stamp_duty_bps",
+        ),
         (BASE.replace("rebalance: on_change}", "rebalance: {band: 1}}"), "execution.rebalance.band", "first decision"),
         (
             BASE.replace("rebalance: on_change}", "rebalance: {band: 0.1}}")
@@ -642,6 +659,17 @@ ONE_RULE = (
             ).replace("when: mom > 0", "when: mom > 0 and c < 0.5"),
             "signals.c.currency",
             "spy and ewh are quoted in it",
+        ),
+        (
+            BASE.replace("on_change}", "on_change, allow_same_bar: true}") + "sweep: {execution.lag: [1, 2]}\n",
+            "execution.allow_same_bar",
+            "nor does a sweep take it to 0",
+        ),
+        (  # rest gets what the numbers leave: nothing
+            ROTATION.replace("weights: {hk: 1.0}", "weights: {us: 1.0, hk: rest}")
+            + "sizing: {inverse_vol: [us, hk]}\n",
+            "sizing.inverse_vol",
+            "no rule holds two",
         ),
     ],
 )
@@ -672,11 +700,22 @@ def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tm
         + "costs: {fee_bps: 5}\nsweep: {costs.fee_bps: [0, 5]}\n",  # ewh pays it
         BASE.replace("lag: 1,", "lag: 0,").replace("on_change}", "on_change, allow_same_bar: true}"),
         BASE.replace("on_change}", "on_change, allow_same_bar: true}") + "sweep: {execution.lag: [0, 1]}\n",
+        BASE.replace("on_change}", "on_change, allow_same_bar: true}")
+        + "sweep: {execution.lag: {start: 0, stop: 2, step: 1}}\n",
         SIGNAL_ONLY.replace("market: us}", "market: us, currency: USD, price: close}", 1),  # signals read them
         BASE.replace("rebalance: on_change}", "rebalance: {band: 0.99}}"),  # a full switch drifts 1
         BASE.replace("rebalance: on_change}", "rebalance: {band: 1, every: monthly}}"),  # the calendar trades
-        BASE.replace("rebalance: on_change}", "rebalance: {band: 1}, max_gross: 2}"),  # a short drifts further
+        BASE.replace("rebalance: on_change}", "rebalance: {band: 1}, max_gross: 2}").replace(
+            "weights: {hk: 1.0}", "weights: {hk: 1.0, us: -1.0}"
+        ),  # a margin account: a short drifts further
+        BASE.replace("rebalance: on_change}", "rebalance: {band: 1}}") + "sweep: {execution.max_gross: [1.5, 2]}\n",
+        BASE.replace("rebalance: on_change}", "rebalance: {band: 1}}")
+        + "sweep: {execution.rebalance: [monthly, weekly]}\n",
+        SIGNAL_ONLY.replace("market: us}", "market: us, dividend_yield: 0, fee_bps: null}", 1),  # the defaults
+        ALL_USD.replace("2020-06-30}", "2020-06-30, fx_band: [7.74, 7.86], fx_symbol: HKD=X}"),  # the defaults
+        OWN_COSTS + "costs: {fee_bps: 0, slippage_bps: 0}\n",  # the defaults, as a run's config.yaml writes them
         BASE + "sizing: {inverse_vol: [us, hk]}\n",  # the otherwise rule holds both
+        ROTATION.replace("weights: {hk: 1.0}", "weights: {us: 0.4, hk: rest}") + "sizing: {inverse_vol: [us, hk]}\n",
         BASE.replace("market: hk}", "market: hk, price: adj_close, dividend_yield: 0.03}"),  # an index's is its close
         ROTATION.replace("weights: {hk: 1.0}", "weights: {hk: 1.0, us: w}")
         + "params: {w: 0}\nsizing: {inverse_vol: [us, hk]}\n",
@@ -690,6 +729,19 @@ def test_the_same_settings_are_accepted_where_they_are_read(text: str, tmp_path:
     path = tmp_path / "read.yaml"
     path.write_text(text, encoding="utf-8")
     load_config(path)
+
+
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda p: p.stem)
+def test_a_stored_config_yaml_loads_again(path: Path, tmp_path: Path) -> None:
+    """A run's config.yaml writes every default (docs/store.md): none of them reads as a setting nothing reads.
+    ``etf_pair_us`` writes costs.fee_bps 0 beside its ETFs' own fees; an all-USD config writes data.fx_band."""
+    import yaml
+
+    from engine.jobs.run import resolved_config
+
+    stored = tmp_path / "config.yaml"
+    stored.write_text(yaml.safe_dump(resolved_config(load_config(path)), sort_keys=False), encoding="utf-8")
+    assert load_config(stored).name == load_config(path).name
 
 
 def invoke(*args: str):
@@ -886,7 +938,7 @@ def test_lag_0_filling_at_the_next_open_is_not_warned_as_look_ahead(tmp_path: Pa
     path.write_text(path.read_text(encoding="utf-8").replace("lag: 0", "lag: 1"), encoding="utf-8")
     today = invoke("today", str(path), "--source", "synthetic", "--format", "json")  # allowed, and not used: refused
     assert today.exit_code == 2
-    assert "lag is 1: it would change nothing" in assert_one_error_line(today.stderr, path, "execution.allow_same_bar")
+    assert "this config's lag is 1" in assert_one_error_line(today.stderr, path, "execution.allow_same_bar")
 
 
 def test_json_mode_warnings_are_one_line_each(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import keyword
 import math
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
@@ -318,7 +319,8 @@ def check_execution(cfg: StrategyConfig) -> None:
     """``lag: 0`` trades on the close that produced the signal: only with ``allow_same_bar: true``; a band of 1 or
     more in a cash account, whose weights stay within [0, 1], would never trade after the first decision."""
     band = cfg.execution.band
-    if band is not None and band >= 1 and cfg.execution.mode == "band" and cfg.execution.max_gross is None:
+    unswept = not {"execution.max_gross", "execution.rebalance"} & set(cfg.sweep)  # a combination's config has none
+    if band is not None and band >= 1 and cfg.execution.mode == "band" and cfg.execution.max_gross is None and unswept:
         raise ConfigError(
             "a cash account's weights stay within [0, 1], so none ever drifts more than 1 from its target: the "
             "strategy would trade on its first decision only, and hold that whatever the rules say",
@@ -359,11 +361,19 @@ def check_assets(cfg: StrategyConfig) -> None:
             where = "assets." + name + ".price" if spec.price else "data.price"
             raise ConfigError(
                 f"dividend_yield {spec.dividend_yield:g} with adj_close prices ({where}) counts dividends twice: "
-                f"the adjusted closes of an {spec.kind} already include them",
+                f"the adjusted closes of {'an ETF' if spec.kind == 'etf' else 'a stock'} already include them",
                 path=f"assets.{name}.dividend_yield",
                 expected="dividend_yield: 0 with adj_close, or price: close",
                 got=spec.dividend_yield,
             )
+
+
+def _held(target: Mapping[str, Any]) -> set[str]:
+    """The assets a rule's weights may hold: a positive number, an expression (it may be), ``rest`` unless numbers
+    alone leave it nothing."""
+    numbers = [w for w in target.values() if isinstance(w, int | float)]
+    rest_left = len(numbers) < len(target) - 1 or sum(numbers) < 1
+    return {a for a, w in target.items() if (w > 0 if isinstance(w, int | float) else rest_left if w == REST else True)}
 
 
 def check_sizing(cfg: StrategyConfig) -> None:
@@ -405,7 +415,7 @@ def check_sizing(cfg: StrategyConfig) -> None:
         if asset in cfg.sizing.risk_assets[:i]:
             raise ConfigError(f"asset {asset!r} is listed twice", path=path, got=asset)
     listed = set(cfg.sizing.risk_assets)
-    held = [{a for a, w in r.target.items() if w != 0} for r in cfg.rules]  # an expression may be nonzero
+    held = [_held(r.target) for r in cfg.rules]
     if listed and not any(len(listed & assets) >= 2 for assets in held):
         raise ConfigError(
             f"sizing.{key} shares anew the weight of its assets a rule holds together, and no rule holds two of "

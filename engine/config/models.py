@@ -135,7 +135,7 @@ class AssetSpec(_Model):
         le=MAX_DIVIDEND_YIELD,
         allow_inf_nan=False,
         description="annual dividend yield as a fraction (0.035), accrued daily while held and reinvested, for price "
-        "series without dividends (an approximation); never with adj_close",
+        "series without dividends (an approximation); never with the adj_close of an ETF or a stock",
     )
     fee_bps: Bps | None = Field(default=None, description="overrides costs.fee_bps for this asset")
     slippage_bps: Bps | None = Field(default=None, description="overrides costs.slippage_bps for this asset")

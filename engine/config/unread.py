@@ -5,11 +5,14 @@ asks the predicates here)."""
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from engine.config.models import StrategyConfig
 from engine.errors import ConfigError
 
 __all__ = [
     "cash_account",
+    "changed",
     "check_costs",
     "check_swept_unread",
     "check_unread",
@@ -18,6 +21,12 @@ __all__ = [
     "reads_exchange_rate",
     "reads_hk_stamp_duty",
 ]
+
+
+def changed(model: BaseModel, key: str) -> bool:
+    """Whether the config sets ``key`` of ``model`` to another value than its default: what the user changed.  A
+    default written out is no change (a stored run's ``config.yaml`` writes every default)."""
+    return key in model.model_fields_set and getattr(model, key) != type(model).model_fields[key].default
 
 
 def reads_hk_stamp_duty(cfg: StrategyConfig) -> bool:
@@ -69,7 +78,7 @@ def check_costs(cfg: StrategyConfig) -> None:
             got=cfg.costs.hk_stamp_duty_bps,
         )
     for key in ("fee_bps", "slippage_bps"):
-        if key in cfg.costs.model_fields_set and not reads_default_cost(cfg, key):
+        if changed(cfg.costs, key) and not reads_default_cost(cfg, key):
             raise ConfigError(
                 f"every traded asset sets its own {key}, which overrides this one: it would change nothing",
                 path=f"costs.{key}",
@@ -116,7 +125,7 @@ def _rule_memory(cfg: StrategyConfig) -> None:
 
 def _sizing_window(cfg: StrategyConfig) -> None:
     sizing = cfg.sizing
-    if sizing is not None and "window" in sizing.model_fields_set and not measures_volatility(cfg):
+    if sizing is not None and changed(sizing, "window") and not measures_volatility(cfg):
         raise ConfigError(
             "the window of the volatility target_vol, inverse_vol or equal_risk measure, and this sizing block has "
             "none of them: it would change nothing",
@@ -127,7 +136,7 @@ def _sizing_window(cfg: StrategyConfig) -> None:
 
 
 def _exchange_rate(cfg: StrategyConfig) -> None:
-    written = cfg.data.model_fields_set & {"fx_symbol", "fx_band"}
+    written = {key for key in ("fx_symbol", "fx_band") if changed(cfg.data, key)}
     if written and not reads_exchange_rate(cfg):
         key = min(written)  # fx_band before fx_symbol: one line names one key
         raise ConfigError(
@@ -142,13 +151,23 @@ def _exchange_rate(cfg: StrategyConfig) -> None:
 
 def _same_bar(cfg: StrategyConfig) -> None:
     ex = cfg.execution
-    if ex.allow_same_bar and ex.lag > 0 and "execution.lag" not in cfg.sweep:
+    if ex.allow_same_bar and ex.lag > 0 and not _sweeps_lag_0(cfg):
         raise ConfigError(
-            f"it permits a lag of 0, and this config's lag is {ex.lag}: it would change nothing",
+            f"it permits a lag of 0, and this config's lag is {ex.lag} (nor does a sweep take it to 0): it would "
+            "change nothing",
             path="execution.allow_same_bar",
             expected="false or no allow_same_bar with a lag of 1 or more, or lag: 0 (look-ahead, docs/rules.md)",
             got=True,
         )
+
+
+def _sweeps_lag_0(cfg: StrategyConfig) -> bool:
+    """Whether the sweep takes ``execution.lag`` to 0: a list holding it, or a range from it (a range ascends from
+    its start, and a lag is never below 0)."""
+    spec = cfg.sweep.get("execution.lag")
+    if isinstance(spec, list):
+        return 0 in spec
+    return isinstance(spec, dict) and spec.get("start") == 0
 
 
 #: What only a traded asset's trades and holdings read: its costs and its dividends.
@@ -158,7 +177,7 @@ _TRADED_ONLY = ("fee_bps", "slippage_bps", "stamp_duty_bps", "dividend_yield")
 def _signal_only_assets(cfg: StrategyConfig) -> None:
     traded = set(cfg.traded_assets)
     for name, spec in cfg.assets.items():
-        written = [key for key in _TRADED_ONLY if key in spec.model_fields_set]
+        written = [key for key in _TRADED_ONLY if changed(spec, key)]
         if name not in traded and written:
             raise ConfigError(
                 f"{name} is signal-only (named in no rule's or benchmark's weights): it is never traded nor held, "
