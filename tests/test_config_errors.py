@@ -714,6 +714,7 @@ def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tm
         SIGNAL_ONLY.replace("market: us}", "market: us, dividend_yield: 0, fee_bps: null}", 1),  # the defaults
         ALL_USD.replace("2020-06-30}", "2020-06-30, fx_band: [7.74, 7.86], fx_symbol: HKD=X}"),  # the defaults
         OWN_COSTS + "costs: {fee_bps: 0, slippage_bps: 0}\n",  # the defaults, as a run's config.yaml writes them
+        BASE + "sizing: {max_gross: 0.8, window: 63}\n",  # the default window, written out
         BASE + "sizing: {inverse_vol: [us, hk]}\n",  # the otherwise rule holds both
         ROTATION.replace("weights: {hk: 1.0}", "weights: {us: 0.4, hk: rest}") + "sizing: {inverse_vol: [us, hk]}\n",
         BASE.replace("market: hk}", "market: hk, price: adj_close, dividend_yield: 0.03}"),  # an index's is its close
