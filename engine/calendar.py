@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from engine.cache_dir import default_cache_dir
+from engine.markets import MARKETS, Market
 
 __all__ = [
     "MARKETS",
@@ -44,27 +45,6 @@ __all__ = [
     "sessions",
     "union_dates",
 ]
-
-
-@dataclass(frozen=True)
-class Market:
-    """A stock market Seesaw knows about."""
-
-    key: str
-    #: exchange-calendars code of the exchange's sessions.
-    calendar: str
-    #: Position of the market's close within one calendar date (0 closes first).
-    close_order: int
-    #: Local closing time and zone, for documentation and outputs.
-    close_local: str
-    #: Currency its listings are quoted in (an asset's default ``currency``).
-    currency: str
-
-
-MARKETS: dict[str, Market] = {
-    "hk": Market("hk", "XHKG", 0, "16:00 Asia/Hong_Kong", "HKD"),
-    "us": Market("us", "XNYS", 1, "16:00 America/New_York", "USD"),
-}
 
 
 def market_rank(markets: list[str] | tuple[str, ...]) -> dict[str, int]:

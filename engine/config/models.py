@@ -41,6 +41,7 @@ from engine.config.values import (
     Volatility,
     Weights,
 )
+from engine.markets import MARKETS
 
 __all__ = [
     "AssetSpec",
@@ -146,8 +147,6 @@ class AssetSpec(_Model):
     @property
     def quote_currency(self) -> str:
         """The currency its prices are in."""
-        from engine.calendar import MARKETS
-
         return self.currency or MARKETS[self.market].currency
 
     @property
