@@ -965,7 +965,8 @@ def test_the_trades_table_names_the_currency_of_each_money_column(report_results
         "Fees (USD)",
         "Quoted price (local)",
     ]
-    assert "Quoted price: the asset&#x27;s close in its own currency (us USD, hk HKD)." in html
+    assert "Quoted price: the exchange&#x27;s price in the asset&#x27;s own currency (us USD, hk HKD)." in html
+    assert "for an asset with a dividend_yield its accrued dividends too" in html  # Price is the unit value held
 
 
 def test_a_run_directory_as_a_command_prints_it_names_the_run(
@@ -1018,6 +1019,8 @@ def test_a_partial_years_monthly_row_is_marked_in_the_html_and_the_text(tmp_path
     assert invoke("report", "latest", "--output", str(out), "--results-dir", str(results)).exit_code == 0
     got = tables(out.read_text(encoding="utf-8"))
     assert got["monthly"].first_column() == ["2012 (partial)", "2013", "2014 (partial)"]
+    bars = figures(out.read_text(encoding="utf-8"))["fig-years"]["data"][0]["x"]  # the chart names them alike
+    assert bars == ["2012 (partial)", "2013", "2014 (partial)"]
     text = invoke("report", "latest", "--format", "text", "--results-dir", str(results))
     assert text.exit_code == 0, text.stderr
     rows = [line.split()[0] for line in text.stdout.splitlines() if re.match(r"20\d\d\*? ", line)]

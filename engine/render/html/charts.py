@@ -366,10 +366,10 @@ def rolling_figure(
 
 
 def year_returns_figure(years: Mapping[str, Mapping[int, float]], *, title: str, partial: set[int]) -> go.Figure:
-    """Grouped bars of calendar-year returns, one group per year ('*' marks a partial year)."""
+    """Grouped bars of calendar-year returns, one group per year ('(partial)' marks a partial year, as the tables)."""
     fig = go.Figure()
     all_years = sorted({y for v in years.values() for y in v})
-    labels = [f"{y}*" if y in partial else str(y) for y in all_years]
+    labels = [f"{y} (partial)" if y in partial else str(y) for y in all_years]
     for i, (name, by_year) in enumerate(years.items()):
         fig.add_trace(
             go.Bar(

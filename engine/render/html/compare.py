@@ -132,11 +132,11 @@ def _summary_sections(c: Comparison, rows: Sequence[dict[str, Any]], reps: int) 
 def _curve_sections(
     rows: Sequence[dict[str, Any]], curves: dict[str, tuple[pd.Series, float]], figures: dict[str, Any]
 ) -> list[Section]:
-    """Equity normalised to 1 and drawdowns (benchmarks dotted), and the risk-return scatter."""
+    """Equity normalised to 1 and drawdowns (benchmarks dotted or dash-dotted), and the risk-return scatter."""
     benchmarks = {r["name"] for r in rows if r["kind"] != "strategy"}
     figures["equity"] = charts.equity_figure(
         {k: ser.normalised(v, start) for k, (v, start) in curves.items()},
-        title="Growth of 1 on the common window (log scale; benchmarks dotted)",
+        title="Growth of 1 on the common window (log scale; benchmarks dotted or dash-dotted)",
         y_title="value / value before the first date",
         dotted=benchmarks,
     )

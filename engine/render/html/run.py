@@ -326,9 +326,7 @@ def _rolling_section(run: StoredRun, curves: dict[str, pd.Series], figures: dict
 def _years_section(run: StoredRun, curves: dict[str, pd.Series], figures: dict[str, Any]) -> Section:
     years = {k: cmp.year_returns(v, run.initial_cash) for k, v in curves.items()}
     partial = set(cmp.partial_years(run.equity["value"]))
-    figures["years"] = charts.year_returns_figure(
-        years, title="Calendar-year returns (* partial year)", partial=partial
-    )
+    figures["years"] = charts.year_returns_figure(years, title="Calendar-year returns", partial=partial)
     body = figure_html(figures["years"], "fig-years") + _years_table(years, partial, "years")
     return Section("years", "Calendar-year returns", body)
 
@@ -338,8 +336,9 @@ def _trades_section(run: StoredRun) -> Section:
     base = str(data.get("base_currency", "USD"))
     local = ", ".join(f"{a} {spec['currency']}" for a, spec in (data.get("assets") or {}).items() if spec.get("traded"))
     note = (
-        f"Price: the fill price in {base}, slippage included; fees include stamp duty. Quoted price: the asset's "
-        f"close in its own currency" + (f" ({local})." if local else ".")
+        f"Price: what one unit cost in {base}, slippage included, and for an asset with a dividend_yield its "
+        "accrued dividends too (the unit value the run holds, docs/runs.md); fees include stamp duty. Quoted price: "
+        f"the exchange's price in the asset's own currency" + (f" ({local})." if local else ".")
     )
     body = _trades_table(run.trades, base) + paragraphs([note], "small muted")
     return Section("trades", f"Trades ({len(run.trades)})", body)
