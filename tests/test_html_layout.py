@@ -131,9 +131,9 @@ def test_no_two_curves_of_a_chart_share_a_colour_and_a_pattern() -> None:
 @pytest.mark.parametrize(
     ("lo", "hi", "labels"),
     [
-        (60_000.0, 700_000.0, ["100k", "200k", "300k", "500k"]),  # 1-2-5 gives three: 1-2-3-5
-        (100_000.0, 3_000_000.0, ["100k", "200k", "500k", "1M", "2M"]),
-        (1_000.0, 2e9, ["1k", "10k", "100k", "1M", "10M", "100M", "1G"]),  # powers of ten over six decades
+        (60_000.0, 700_000.0, ["60k", "100k", "200k", "300k", "500k"]),  # 1-2-5 gives three: 1-2-3-5; 60k below
+        (100_000.0, 3_000_000.0, ["100k", "200k", "500k", "1M", "2M", "3M"]),  # 3M: the top is 1.5 times 2M
+        (1_000.0, 2e9, ["1k", "10k", "100k", "1M", "10M", "100M", "1G", "2G"]),  # powers of ten over six decades
         (0.42, 3.1, ["0.5", "1", "2", "3"]),
         (90_000.0, 110_000.0, ["90k", "100k"]),  # every digit, two ticks
         (95_000.0, 105_000.0, None),  # one would fall in the range: plotly's own ticks
@@ -141,7 +141,8 @@ def test_no_two_curves_of_a_chart_share_a_colour_and_a_pattern() -> None:
 )
 def test_the_equity_axis_labels_each_tick_in_full(lo: float, hi: float, labels: list[str] | None) -> None:
     """Plotly labels a log axis between powers of ten with bare digits (``2`` for 200k): the equity chart
-    gives its own ticks, every one inside the curves' range and written in full."""
+    gives its own ticks, every one inside the curves' range and written in full, and one more near an end of
+    the range that runs on half as far again past the others (a run's 2003 and 2009 lows had no scale)."""
     dates = pd.bdate_range("2020-01-01", periods=3)
     fig = charts.equity_figure(
         {"a": pd.Series([lo, hi, np.nan], dates), "b": pd.Series([hi, lo, hi], dates)}, title="t", y_title="v"

@@ -161,11 +161,15 @@ def equity_figure(
 def log_ticks(values: np.ndarray) -> dict[str, list[Any]]:
     """Tick values and labels for a log axis over ``values`` (positive): the first of powers of ten, 1-2-5,
     1-2-3-5 and every digit that puts four ticks in the range (else the one with the most, when two or
-    more), each written in full (``200k``, not plotly's bare ``2`` between powers of ten).  Empty
-    (plotly's own ticks) when fewer than two would fall in the range.
+    more), each written in full (``200k``, not plotly's bare ``2`` between powers of ten); where the range
+    runs on more than half as far again past the first or last of them, one digit-times-a-power tick more
+    there, so that no end of the axis is left without a scale.  Empty (plotly's own ticks) when fewer than
+    two would fall in the range.
 
     >>> log_ticks(np.array([60_000.0, 700_000.0]))["ticktext"]
-    ['100k', '200k', '300k', '500k']
+    ['60k', '100k', '200k', '300k', '500k']
+    >>> log_ticks(np.array([1.0, 9.5]))["ticktext"]
+    ['1', '2', '3', '5', '8']
     """
     if len(values) == 0:
         return {}
@@ -179,6 +183,10 @@ def log_ticks(values: np.ndarray) -> dict[str, list[Any]]:
             break
     if len(best) < 2:
         return {}
+    every = [m * 10.0**e for e in powers for m in range(1, 10)]
+    below = [v for v in every if lo <= v <= best[0] / 1.5]
+    above = [v for v in every if best[-1] * 1.5 <= v <= hi]
+    best = [*below[-1:], *best, *above[:1]]
     return {"tickvals": best, "ticktext": [_short(v) for v in best]}
 
 
