@@ -3,7 +3,8 @@
 * plotly.js is the vendored cartesian partial bundle, the version plotly.py expects (a plotly upgrade
   fails here until the bundle is replaced), and it has every trace type the reports draw.
 * A 25-year comparison of the fifteen shipped strategies on the real data is under 4 MB.
-* Every heatmap of one metric on a page has the same colour range, symmetric about 0 when it holds both signs.
+* Every heatmap of one metric on a page has the same colour range, symmetric about 0 on red-yellow-green when it
+  holds both signs, one green when it holds one.
 * In Chromium at 1280 px (and 1920 px): the page never scrolls sideways (a wide table scrolls in its own
   box), and no two text labels of a chart overlap (risk-return, folds, signals' thresholds).
 """
@@ -170,12 +171,14 @@ def test_every_heatmap_of_the_metric_has_one_colour_scale(sweep_reports: dict) -
     low, high = float(np.nanmin(z)), float(np.nanmax(z))
     scale = {(t.get("zmin"), t.get("zmax"), t.get("zauto"), str(t.get("colorscale"))) for t in heatmaps}
     assert len(scale) == 1
-    ((zmin, zmax, zauto, _),) = scale
+    ((zmin, zmax, zauto, colours),) = scale
     assert zauto is False
-    if low < 0 < high:  # Sharpe of both signs: 0 is the middle colour
+    if low < 0 < high:  # Sharpe of both signs: 0 is the middle colour, losses red
         assert zmin == -zmax == -max(-low, high)
-    else:
+        assert re.findall(r"rgb\([^)]*\)", colours)[0] == "rgb(165,0,38)"  # RdYlGn: red at the bottom
+    else:  # one sign: one green, the worst cell pale, not red
         assert (zmin, zmax) == (low, high)
+        assert re.findall(r"rgb\([^)]*\)", colours)[0] == "rgb(247,252,245)"  # Greens: pale at the bottom
 
 
 # --------------------------------------------------------------------------------------------- page size

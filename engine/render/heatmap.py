@@ -41,6 +41,8 @@ def heatmap_figure(table: pd.DataFrame, keys: Sequence[str], x: str, y: str, met
     """The plotly figure (see the module docstring)."""
     import plotly.graph_objects as go
 
+    from engine.render.html.colour_scale import colour_scale
+
     best = heatmap_grid(table, keys, x, y, metric)
     ys = sorted(best.index.get_level_values(0).unique())
     xs = sorted(best.index.get_level_values(1).unique())
@@ -57,7 +59,7 @@ def heatmap_figure(table: pd.DataFrame, keys: Sequence[str], x: str, y: str, met
             x=[str(v) for v in xs],
             y=[str(v) for v in ys],
             text=text,
-            colorscale="RdYlGn_r" if metric in LOWER_IS_BETTER else "RdYlGn",
+            colorscale=colour_scale(metric, *_range(z)),
             colorbar={"title": metric},
             hovertemplate=f"{x} = %{{x}}<br>{y} = %{{y}}<br>{metric} = %{{z:.4g}}<br>%{{text}}<extra></extra>",
         )
@@ -67,6 +69,12 @@ def heatmap_figure(table: pd.DataFrame, keys: Sequence[str], x: str, y: str, met
     fig.update_xaxes(type="category")
     fig.update_yaxes(type="category")
     return fig
+
+
+def _range(z: np.ndarray) -> tuple[float, float]:
+    """The lowest and highest finite cell (0, 0 when none is)."""
+    finite = z[np.isfinite(z)]
+    return (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
 
 
 def heatmap_page(outcome: SweepOutcome, x: str, y: str, metric: str) -> str:

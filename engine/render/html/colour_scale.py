@@ -3,9 +3,10 @@
 Each heatmap of :func:`engine.render.heatmap.heatmap_figure` scales its colours to its own
 cells, so the same colour would mean a different Sharpe in two heatmaps side by side.
 :func:`share_colour_scale` gives them all the same ``zmin``/``zmax`` and colour scale: the
-lowest and highest value over every cell of every one of them, and, when that range holds
-both signs, symmetric about 0, so 0 is the scale's middle colour (a loss is red, a gain green,
-however lopsided the range).
+lowest and highest value over every cell of every one of them.  When that range holds both
+signs it is symmetric about 0 on a red-yellow-green scale, so 0 is the middle colour (a loss is
+red, a gain green, however lopsided the range); when every cell has one sign, a single green
+from pale to dark (darker is better), so that the worst of all-positive Sharpes is not red.
 
 >>> import plotly.graph_objects as go
 >>> a, b = go.Figure(go.Heatmap(z=[[0.1, 0.3]])), go.Figure(go.Heatmap(z=[[-0.2, 0.2]]))
@@ -13,6 +14,8 @@ however lopsided the range).
 (-0.3, 0.3)
 >>> b.data[0].zmin, b.data[0].zmax, b.data[0].zauto
 (-0.3, 0.3, False)
+>>> colour_scale("sharpe", 0.24, 0.51), colour_scale("sharpe", -0.1, 0.5), colour_scale("ann_vol", 0.1, 0.2)
+('Greens', 'RdYlGn', 'Greens_r')
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from engine.metrics.specs import LOWER_IS_BETTER
 __all__ = ["colour_scale", "share_colour_scale"]
 
 
-def colour_scale(metric: str) -> str:
-    """Red for bad, green for good: ``RdYlGn``, reversed for a metric where lower is better."""
-    return "RdYlGn_r" if metric in LOWER_IS_BETTER else "RdYlGn"
+def colour_scale(metric: str, low: float, high: float) -> str:
+    """For values from ``low`` to ``high``: red for bad, green for good (``RdYlGn``) when they hold both signs,
+    else one green, darker for better (``Greens``); reversed for a metric where lower is better."""
+    scale = "RdYlGn" if low < 0 < high else "Greens"
+    return f"{scale}_r" if metric in LOWER_IS_BETTER else scale
 
 
 def share_colour_scale(figures: Sequence[go.Figure], metric: str) -> tuple[float, float] | None:
@@ -43,8 +48,9 @@ def share_colour_scale(figures: Sequence[go.Figure], metric: str) -> tuple[float
     if not len(cells):
         return None
     low, high = float(cells.min()), float(cells.max())
+    scale = colour_scale(metric, low, high)
     if low < 0 < high:
         low, high = -max(-low, high), max(-low, high)
     for t in traces:
-        t.update(zmin=low, zmax=high, zauto=False, colorscale=colour_scale(metric))
+        t.update(zmin=low, zmax=high, zauto=False, colorscale=scale)
     return low, high
