@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from engine.episode_study import HORIZONS
@@ -131,6 +132,9 @@ def test_the_history_chart_shades_each_episode_and_marks_its_peak(synthetic: dic
     assert np.allclose(value - array(peaks["error_y"]["arrayminus"]), low, rtol=0, atol=1e-15)
     spans = [(s["x0"], s["x1"]) for s in fig["layout"]["shapes"]]
     assert spans == [(e["start"], e["end"]) for e in episodes]  # percentile rule: no threshold line
+    first, last = pd.Timestamp(line["x"][0]), pd.Timestamp(line["x"][-1])
+    low, high = (pd.Timestamp(v) for v in fig["layout"]["xaxis"]["range"])  # the data's dates, not plotly's padding
+    assert first - (last - first) * 0.02 <= low <= first and last <= high <= last + (last - first) * 0.02
 
 
 def test_each_growth_curve_starts_at_1_and_passes_through_the_stored_forward_returns(synthetic: dict[str, Any]) -> None:

@@ -141,11 +141,16 @@ def _history_figure(r: EpisodeReport) -> go.Figure:
         fig.add_trace(_peaks(r.episodes, f"episode peak{band}"))
     _threshold_line(fig, r)
     note = "" if k == 1 else f"the signal drawn through the lowest and highest value of every {k} observations"
+    xaxis: dict[str, Any] = {"title": {"text": note, "font": {"size": 11, "color": "#5a6270"}}} if note else {}
+    if len(r.history):  # the data's dates and 1% more: plotly pads a range for markers, years on a long history
+        first, last = r.history.index[0], r.history.index[-1]
+        pad = (last - first) * 0.01
+        xaxis["range"] = [str((first - pad).date()), str((last + pad).date())]
     return charts.layout(
         fig,
         f"{r.signal}: every observation, episodes shaded, each peak" + (" with its 95% Fisher band" if band else ""),
         yaxis={"title": r.signal, "zeroline": True},
-        xaxis={"title": {"text": note, "font": {"size": 11, "color": "#5a6270"}}} if note else {},
+        xaxis=xaxis,
     )
 
 
