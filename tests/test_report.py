@@ -148,6 +148,9 @@ def test_signal_charts_draw_the_thresholds_and_shade_the_active_rule(report_resu
             assert array(line["y"]).tolist() == signals[name].tolist()
             shaded = [t for t in fig["data"] if t["name"].startswith("rule ")]
             assert shaded, "no rule shaded"
+            # the line on the overlaying axis, which plotly draws over the base axis's shading: never tinted by it
+            assert line["yaxis"] == "y2" and fig["layout"]["yaxis2"]["overlaying"] == "y"
+            assert all(t.get("yaxis", "y") == "y" for t in shaded)
             for t in shaded:  # the legend's "rule k" is the k that weights.csv holds (both count from 1)
                 k = int(t["name"].split()[1])
                 assert array(t["y"]).tolist() == (rule == k).astype(float).tolist()

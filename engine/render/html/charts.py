@@ -257,7 +257,9 @@ def signal_figure(
 
     The shading is one filled step trace per rule on a hidden 0..1 axis: 1 on the dates whose
     decision matched that rule (``weights.rule``, numbered from :data:`~engine.store.rundir.FIRST_RULE`
-    as every output numbers rules: ``rule 1`` is the first of ``rule_labels``), 0 elsewhere.
+    as every output numbers rules: ``rule 1`` is the first of ``rule_labels``), 0 elsewhere.  The shading
+    is on the base axis ``y`` and the signal on ``y2`` over it, which plotly draws on top: the shading
+    never tints the line.
     """
     fig = go.Figure()
     x = _dates(values.index)
@@ -272,23 +274,25 @@ def signal_figure(
             mode="lines",
             line={"width": 1.4, "color": PALETTE[0]},
             hovertemplate="%{y:.4g}",
+            yaxis="y2",
         )
     )
     both = np.concatenate([values.to_numpy(dtype=float), [t.value for t in thresholds]])
     y_range = _padded(both[np.isfinite(both)] if np.isfinite(both).any() else np.zeros(1), 0.06)
     _add_threshold_lines(fig, thresholds, y_range)
     title = f"Signal {name}" + (f": {description}" if description else "")
+    values_axis = {"title": name, "zeroline": False, "range": y_range, "overlaying": "y", "tickmode": "auto"}
     return layout(
         fig,
         title,
-        yaxis={"title": name, "zeroline": False, "range": y_range},
-        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
+        yaxis={"range": [0, 1], "visible": False, "fixedrange": True},
+        yaxis2={**values_axis, "side": "left"},
         xaxis=_note(_thinned(k).replace("each curve", "the signal")),
     )
 
 
 def _add_rule_shading(fig: go.Figure, x: list[str], rule: pd.Series, rule_labels: Sequence[str]) -> None:
-    """One filled step trace per rule that matched any date, on the hidden axis ``y2``."""
+    """One filled step trace per rule that matched any date, on the hidden base axis ``y``."""
     r = rule.to_numpy()
     for i, label in enumerate(rule_labels):
         number = i + FIRST_RULE  # what weights.rule holds on the dates this rule matched
@@ -304,7 +308,6 @@ def _add_rule_shading(fig: go.Figure, x: list[str], rule: pd.Series, rule_labels
                 line={"width": 0, "shape": "hv"},
                 fill="tozeroy",
                 fillcolor=_OTHERWISE_FILL if label == "otherwise" else _RULE_FILLS[i % len(_RULE_FILLS)],
-                yaxis="y2",
                 hoverinfo="skip",
             )
         )
@@ -326,9 +329,12 @@ def _add_threshold_lines(fig: go.Figure, thresholds: Sequence[Threshold], y_rang
             for text, rules in texts.items()
         )
         x, above = labels.along_the_line(value, label, y_range, taken)
-        fig.add_hline(y=value, line={"dash": "dash", "color": "#444", "width": 1})
+        fig.add_shape(
+            type="line", xref="x domain", x0=0, x1=1, yref="y2", y0=value, y1=value,
+            line={"dash": "dash", "color": "#444", "width": 1},
+        )  # fmt: skip
         fig.add_annotation(
-            text=label, x=x, xref="x domain", y=value, yref="y", xanchor="left", yanchor="bottom" if above else "top",
+            text=label, x=x, xref="x domain", y=value, yref="y2", xanchor="left", yanchor="bottom" if above else "top",
             showarrow=False, font={"size": 10}, bgcolor="rgba(255,255,255,0.85)",
         )  # fmt: skip
 
