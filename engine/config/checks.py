@@ -338,6 +338,10 @@ def check_execution(cfg: StrategyConfig) -> None:
         )
 
 
+#: An instrument's kind as a message names it.
+_ARTICLED = {"etf": "an ETF", "stock": "a stock", "series": "a series"}
+
+
 def check_assets(cfg: StrategyConfig) -> None:
     """A ``dividend_yield`` is for price series without dividends: not with the ``adj_close`` of an ETF or a stock,
     which has them (an index's adjusted close is its close: it has no corporate actions); an ``instrument: series``
@@ -361,7 +365,7 @@ def check_assets(cfg: StrategyConfig) -> None:
             where = "assets." + name + ".price" if spec.price else "data.price"
             raise ConfigError(
                 f"dividend_yield {spec.dividend_yield:g} with adj_close prices ({where}) counts dividends twice: "
-                f"the adjusted closes of {'an ETF' if spec.kind == 'etf' else 'a stock'} already include them",
+                f"the adjusted closes of {_ARTICLED.get(spec.kind, spec.kind)} already include them",
                 path=f"assets.{name}.dividend_yield",
                 expected="dividend_yield: 0 with adj_close, or price: close",
                 got=spec.dividend_yield,

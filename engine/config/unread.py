@@ -105,8 +105,8 @@ def check_unread(cfg: StrategyConfig) -> None:
     ``equal_risk`` (whose volatility it measures), ``data.fx_symbol`` or ``fx_band`` with every asset quoted in
     the base currency (no exchange rate is loaded), ``allow_same_bar: true`` with no lag of 0, the costs and
     dividend yield of a signal-only asset (never traded nor held), and ``currency: base`` on a signal of assets
-    quoted in the base currency.  The loader calls it: a combination's config
-    states every default, so what the user set is told by the config as written."""
+    quoted in the base currency.  The loader calls it on the config as written (a combination's config states every
+    default), and a setting counts as set when its value differs from the default (:func:`changed`)."""
     for check in (_rule_memory, _sizing_window, _exchange_rate, _same_bar, _signal_only_assets, _base_currency_signals):
         check(cfg)
 
