@@ -20,6 +20,7 @@ from engine import expr
 from engine.config.messages import first_error, format_loc, pydantic_message, unknown
 from engine.config.models import StrategyConfig
 from engine.config.refs import resolve_refs
+from engine.config.unread import cash_account
 from engine.config.values import MAX_PARAM, REST, WEIGHT_TOLERANCE
 from engine.errors import ConfigError, ExpressionError
 
@@ -319,8 +320,8 @@ def check_execution(cfg: StrategyConfig) -> None:
     """``lag: 0`` trades on the close that produced the signal: only with ``allow_same_bar: true``; a band of 1 or
     more in a cash account, whose weights stay within [0, 1], would never trade after the first decision."""
     band = cfg.execution.band
-    unswept = not {"execution.max_gross", "execution.rebalance"} & set(cfg.sweep)  # a combination's config has none
-    if band is not None and band >= 1 and cfg.execution.mode == "band" and cfg.execution.max_gross is None and unswept:
+    kept = cash_account(cfg) and "execution.rebalance" not in cfg.sweep  # a combination's config has no sweep
+    if band is not None and band >= 1 and cfg.execution.mode == "band" and kept:
         raise ConfigError(
             "a cash account's weights stay within [0, 1], so none ever drifts more than 1 from its target: the "
             "strategy would trade on its first decision only, and hold that whatever the rules say",
