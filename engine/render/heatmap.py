@@ -59,7 +59,7 @@ def heatmap_figure(table: pd.DataFrame, keys: Sequence[str], x: str, y: str, met
             x=[str(v) for v in xs],
             y=[str(v) for v in ys],
             text=text,
-            colorscale=colour_scale(metric, *_range(z)),
+            colorscale=colour_scale(metric, z),
             colorbar={"title": metric},
             hovertemplate=f"{x} = %{{x}}<br>{y} = %{{y}}<br>{metric} = %{{z:.4g}}<br>%{{text}}<extra></extra>",
         )
@@ -69,12 +69,6 @@ def heatmap_figure(table: pd.DataFrame, keys: Sequence[str], x: str, y: str, met
     fig.update_xaxes(type="category")
     fig.update_yaxes(type="category")
     return fig
-
-
-def _range(z: np.ndarray) -> tuple[float, float]:
-    """The lowest and highest finite cell (0, 0 when none is)."""
-    finite = z[np.isfinite(z)]
-    return (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
 
 
 def heatmap_page(outcome: SweepOutcome, x: str, y: str, metric: str) -> str:

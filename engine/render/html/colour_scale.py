@@ -14,8 +14,10 @@ from pale to dark (darker is better), so that the worst of all-positive Sharpes 
 (-0.3, 0.3)
 >>> b.data[0].zmin, b.data[0].zmax, b.data[0].zauto
 (-0.3, 0.3, False)
->>> colour_scale("sharpe", 0.24, 0.51), colour_scale("sharpe", -0.1, 0.5), colour_scale("ann_vol", 0.1, 0.2)
-('Greens', 'RdYlGn', 'Greens_r')
+>>> colour_scale("sharpe", np.array([0.24, 0.51])), colour_scale("sharpe", np.array([-0.1, 0.5, np.nan]))
+('Greens', 'RdYlGn')
+>>> colour_scale("ann_vol", np.array([0.1, 0.2]))
+'Greens_r'
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from engine.metrics.specs import LOWER_IS_BETTER
 __all__ = ["colour_scale", "share_colour_scale"]
 
 
-def colour_scale(metric: str, low: float, high: float) -> str:
-    """For values from ``low`` to ``high``: red for bad, green for good (``RdYlGn``) when they hold both signs,
+def colour_scale(metric: str, cells: np.ndarray) -> str:
+    """For ``cells`` (NaN ignored): red for bad, green for good (``RdYlGn``) when the finite ones hold both signs,
     else one green, darker for better (``Greens``); reversed for a metric where lower is better."""
-    scale = "RdYlGn" if low < 0 < high else "Greens"
+    finite = cells[np.isfinite(cells)]
+    scale = "RdYlGn" if len(finite) and finite.min() < 0 < finite.max() else "Greens"
     return f"{scale}_r" if metric in LOWER_IS_BETTER else scale
 
 
@@ -48,7 +51,7 @@ def share_colour_scale(figures: Sequence[go.Figure], metric: str) -> tuple[float
     if not len(cells):
         return None
     low, high = float(cells.min()), float(cells.max())
-    scale = colour_scale(metric, low, high)
+    scale = colour_scale(metric, cells)
     if low < 0 < high:
         low, high = -max(-low, high), max(-low, high)
     for t in traces:
