@@ -359,3 +359,30 @@ def test_the_25_year_comparison_fits_1280_px_and_its_labels_do_not_overlap(
     assert _overlapping(boxes) == []
     assert problems == []
     page.close()
+
+
+@pytest.mark.realdata
+@pytest.mark.browser
+def test_a_25_year_walk_forward_s_tables_fit_1280_px_without_scrolling(
+    browser: Any,  # noqa: F811
+    data_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """Its fold table (dates, three parameters, six metrics) and its metrics table (a long name, the average
+    weights) are read whole: a header wraps at its spaces before a table has to scroll in its box."""
+    out = tmp_path / "walkforward.html"
+    result = invoke(
+        "walkforward", str(CONFIGS / "sweeps" / "corr_breakdown_sweep.yaml"), "--source", "csv", "--data-dir",
+        str(data_dir), "--train", "5y", "--test", "1y", "--results-dir", str(tmp_path / "results"),
+        "--report", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    page, problems = _open(browser, out, 1280)
+    widths = page.evaluate(
+        "() => Array.from(document.querySelectorAll('table'))"
+        ".map(t => [t.id, t.scrollWidth, t.parentElement.clientWidth])"
+    )
+    assert {w[0] for w in widths} >= {"folds", "walkforward-metrics"}
+    assert [w for w in widths if w[1] > w[2]] == []
+    assert problems == []
+    page.close()

@@ -15,7 +15,8 @@ back before ``Plotly.newPlot`` draws them.
 
 Layout: the page never scrolls sideways; a table wider than the page scrolls inside its own box
 (``div.wide``, or ``div.scroll``, which also caps its height), and long unbroken text (a path, a
-fingerprint) wraps.
+fingerprint) wraps.  A header wraps at its spaces before its table needs to scroll (numbers never wrap):
+the walk-forward's fold and metrics tables fit a 1280 px window.
 
 Tables carry their numbers twice: the cell text is rounded for reading, and ``data-value``
 holds the full-precision number it was formatted from (``data-key`` names the column), so a
@@ -79,7 +80,8 @@ p,li{line-height:1.45}.muted{color:#5a6270}.small{font-size:.85em}
 .banner{background:#b3261e;color:#fff;font-weight:700;padding:10px 16px;letter-spacing:.04em}
 .notice{background:#fff4d6;border-left:4px solid #e0a000;padding:8px 12px;margin:8px 0}
 table.data{border-collapse:collapse;font-size:.85em;font-variant-numeric:tabular-nums}
-table.data th,table.data td{padding:3px 6px;border-bottom:1px solid #e6e8ee;white-space:nowrap}
+table.data th,table.data td{padding:3px 5px;border-bottom:1px solid #e6e8ee;white-space:nowrap}
+table.data th{white-space:normal}
 table.data td.wrap{white-space:normal}
 table.data th{background:#f3f4f8;position:sticky;top:0;text-align:left}
 table.data td.n{text-align:right}table.data tr.strategy td:first-child{font-weight:600}
