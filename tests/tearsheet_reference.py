@@ -55,7 +55,10 @@ Semantics (each choice the contract left open is marked *chosen*):
   compared exactly, NaN equal to NaN). A segment starts on date 0 and on each date whose targets differ
   from the previous date's and ends on the next segment's start (the last ends on the last date and is
   ``open``). Each ``{"start", "end", "target": {asset: weight for every holdable asset, 0 included}
-  (*chosen*), "return": v_end / v_start - 1, "profit": v_end - v_start, "days": calendar days, "open"}``.
+  (*chosen*), "return": V_end / V_start - 1, "profit": V_end - V_start, "days": calendar days, "open"}``,
+  with ``V_end = v_end`` and ``V_start = v_start``, the value at the end of the start date, except for
+  the first segment, whose ``V_start = C`` (as the first month's base): date 0's fills and costs fall in
+  it, and the profits telescope to ``v_{N-1} - C``. ``days`` stay calendar days from start to end.
   **switch_stats** over the closed segments: ``count``, ``win_rate`` (share with return ``> 0``),
   ``avg_win`` (mean of returns ``> 0``), ``avg_loss`` (mean of returns ``< 0``, *chosen*: a segment
   returning exactly 0 is neither a win nor a loss), ``avg_days`` (mean), ``median_days`` (median, a
@@ -314,8 +317,11 @@ def time_invested(holdings_value: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def holdings(value: pd.Series, targets: pd.DataFrame) -> list[dict[str, Any]]:
-    """Segments of constant target weights: start, end, targets, return, profit, calendar days, open."""
+def holdings(value: pd.Series, targets: pd.DataFrame, initial_cash: float) -> list[dict[str, Any]]:
+    """Segments of constant target weights: start, end, targets, return, profit, calendar days, open.
+
+    A segment's base is the value at the end of its start date, the first's the initial cash ``C``.
+    """
     t = targets.to_numpy(dtype=float)
     same = (t[1:] == t[:-1]) | (np.isnan(t[1:]) & np.isnan(t[:-1]))
     starts = [0, *(np.flatnonzero(~same.all(axis=1)) + 1).tolist()]
@@ -324,13 +330,14 @@ def holdings(value: pd.Series, targets: pd.DataFrame) -> list[dict[str, Any]]:
     dates = value.index
     out = []
     for k, (s, e) in enumerate(zip(starts, ends, strict=True)):
+        base = initial_cash if k == 0 else v[s]
         out.append(
             {
                 "start": _day(dates[s]),
                 "end": _day(dates[e]),
                 "target": {a: _num(t[s, i]) for i, a in enumerate(targets.columns)},
-                "return": float(v[e] / v[s] - 1.0),
-                "profit": float(v[e] - v[s]),
+                "return": float(v[e] / base - 1.0),
+                "profit": float(v[e] - base),
                 "days": int((dates[e] - dates[s]).days),
                 "open": k == len(starts) - 1,
             }
@@ -433,7 +440,7 @@ def tearsheet(frames: RunFrames) -> dict[str, Any]:
     months = monthly_returns(value, frames.initial_cash)
     month_rets = np.array([x for m in months.values() for k, x in m.items() if k != "year"])
     var_95 = float(np.percentile(r, 5))
-    segments = holdings(value, frames.targets)
+    segments = holdings(value, frames.targets, frames.initial_cash)
     return {
         "monthly_returns": months,
         "worst_drawdowns": worst_drawdowns(value, frames.initial_cash),

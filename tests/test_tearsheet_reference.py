@@ -138,8 +138,8 @@ def test_round_trip_holdings_and_switch_stats() -> None:
             "start": "2024-01-29",
             "end": "2024-02-01",
             "target": {"us": 1.0},
-            "return": pytest.approx(1158.2 / 990 - 1, rel=1e-12),
-            "profit": pytest.approx(168.2, rel=1e-12),
+            "return": pytest.approx(1158.2 / 1000 - 1, rel=1e-12),  # from C: date 0's costs fall in it
+            "profit": pytest.approx(158.2, rel=1e-12),  # the whole gain, 1158.20 - 1000 (contribution below)
             "days": 3,
             "open": False,
         },
@@ -149,7 +149,7 @@ def test_round_trip_holdings_and_switch_stats() -> None:
     assert ts["switch_stats"] == {
         "count": 1,
         "win_rate": 1.0,
-        "avg_win": pytest.approx(1158.2 / 990 - 1, rel=1e-12),
+        "avg_win": pytest.approx(1158.2 / 1000 - 1, rel=1e-12),
         "avg_loss": None,
         "avg_days": 3.0,
         "median_days": 3.0,
@@ -301,7 +301,7 @@ def test_segments_nan_targets_zero_return_and_two_assets() -> None:
         prices={"us": [1.0] * 6, "hk": [1.0] * 6},
         targets={"us": [np.nan, np.nan, 1.0, 0.0, 0.0, 0.0], "hk": [np.nan, np.nan, 0.0, 1.0, 0.5, 0.5]},
     )
-    segments = ref.holdings(frames.equity["value"], frames.targets)
+    segments = ref.holdings(frames.equity["value"], frames.targets, 1000.0)
     assert [(s["start"], s["end"], s["return"], s["days"], s["open"]) for s in segments] == [
         ("2024-01-02", "2024-01-04", pytest.approx(0.1), 2, False),
         ("2024-01-04", "2024-01-05", 0.0, 1, False),  # neither a win nor a loss

@@ -203,7 +203,7 @@ def tearsheet(
     month_values = [r for year in months.values() for k, r in year.items() if k != "year"]
     window = round(periods_per_year) if np.isfinite(periods_per_year) else len(value)  # one date: no window
     targets = weights[[f"{a}_target" for a in assets]].set_axis(list(assets), axis=1)
-    segments = holdings(value, targets)
+    segments = holdings(value, targets, initial)
     return {
         "monthly_returns": months,
         "worst_drawdowns": worst_drawdowns(value, initial),

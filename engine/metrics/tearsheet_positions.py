@@ -6,7 +6,9 @@
 * ``holdings``: the run's dates split into segments of constant target weights, one starting on the first
   date and on every date whose targets differ from the previous date's, each ending on the date the next
   starts (the last on the last date, ``open``): start, end, target, return = V_end / V_start - 1,
-  profit = V_end - V_start, calendar days, open.
+  profit = V_end - V_start, calendar days, open.  V_start is the value at the end of the start date, and
+  for the first segment the initial capital C (as the first month's return), so the first date's fills
+  and costs fall in a segment and the profits add up to V_T - C.
 * ``switch_stats``: over the closed segments: count, win_rate (share with return > 0), avg_win (mean return
   of those), avg_loss (mean return of those < 0; a zero return is neither), avg_days, median_days.
 * ``contribution``: the gain V_T - C (C: the initial capital) split additively, as fractions of C.  With
@@ -54,8 +56,9 @@ def _changed(targets: np.ndarray) -> np.ndarray:
     return ~same.all(axis=1)
 
 
-def holdings(value: pd.Series, targets: pd.DataFrame) -> list[dict[str, Any]]:
-    """The segments of constant target weights (module docstring); ``targets``: dates x assets."""
+def holdings(value: pd.Series, targets: pd.DataFrame, initial: float) -> list[dict[str, Any]]:
+    """The segments of constant target weights (module docstring); ``targets``: dates x assets; ``initial``:
+    the capital the first segment starts from."""
     t = targets.to_numpy(dtype="float64")
     v = value.to_numpy(dtype="float64")
     index = pd.DatetimeIndex(value.index)
@@ -64,13 +67,14 @@ def holdings(value: pd.Series, targets: pd.DataFrame) -> list[dict[str, Any]]:
     ends = [*starts[1:], len(v) - 1]
     out = []
     for k, (s, e) in enumerate(zip(starts, ends, strict=True)):
+        base = float(initial) if k == 0 else v[s]
         out.append(
             {
                 "start": dates[s],
                 "end": dates[e],
                 "target": {a: float(t[s, j]) for j, a in enumerate(targets.columns)},
-                "return": float(v[e] / v[s] - 1.0),
-                "profit": float(v[e] - v[s]),
+                "return": float(v[e] / base - 1.0),
+                "profit": float(v[e] - base),
                 "days": int(day[e] - day[s]),
                 "open": k == len(starts) - 1,
             }

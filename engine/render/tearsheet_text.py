@@ -201,7 +201,11 @@ def _switches(ts: dict[str, Any], width: int) -> list[str]:
     head = ["Closed holdings", "Win rate", "Avg win", "Avg loss", "Avg days", "Median days"]
     row = [str(st["count"]), pct(st["win_rate"]), pct(st["avg_win"]), pct(st["avg_loss"])]
     row += [_num(st["avg_days"], 1), _num(st["median_days"], 1)]
-    out = ["Switches (a holding: the dates with the same target weights)", *table_lines(head, [row], width), ""]
+    out = [
+        "Switches (a holding: the dates with the same target weights; the first from the initial capital)",
+        *table_lines(head, [row], width),
+        "",
+    ]
     rows = []
     for h in ts["holdings"]:
         target = " ".join(f"{a} {w * 100:g}%" for a, w in h["target"].items() if w) or "cash"

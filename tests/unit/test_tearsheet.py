@@ -109,20 +109,21 @@ def test_holdings_are_the_segments_of_constant_targets() -> None:
     targets = pd.DataFrame(
         {"us": [1.0, 1.0, 0.0, 0.0, 0.5, 0.5], "hk": [0.0, 0.0, 1.0, 1.0, 0.5, 0.5]}, index=dates
     )  # changes on d2 and d4
-    value = pd.Series([100.0, 110.0, 105.0, 99.0, 100.0, 130.0], dates)
-    segments = holdings(value, targets)
-    assert segments == [
-        {"start": "2024-01-01", "end": "2024-01-03", "target": {"us": 1.0, "hk": 0.0}, "return": 105 / 100 - 1,
-         "profit": 5.0, "days": 2, "open": False},
+    value = pd.Series([100.0, 110.0, 105.0, 99.0, 100.0, 130.0], dates)  # 102 - 2 of costs and moves on d0
+    segments = holdings(value, targets, 102.0)
+    assert segments == [  # the first from the initial capital: d0's fills and costs fall in it
+        {"start": "2024-01-01", "end": "2024-01-03", "target": {"us": 1.0, "hk": 0.0}, "return": 105 / 102 - 1,
+         "profit": 3.0, "days": 2, "open": False},
         {"start": "2024-01-03", "end": "2024-01-05", "target": {"us": 0.0, "hk": 1.0}, "return": 100 / 105 - 1,
          "profit": -5.0, "days": 2, "open": False},
         {"start": "2024-01-05", "end": "2024-01-06", "target": {"us": 0.5, "hk": 0.5}, "return": 130 / 100 - 1,
          "profit": 30.0, "days": 1, "open": True},
     ]  # fmt: skip
-    assert switch_stats(segments) == {  # the two closed segments: +5%, -4.76%
+    assert sum(s["profit"] for s in segments) == 130.0 - 102.0  # the profits add up to V_T - C
+    assert switch_stats(segments) == {  # the two closed segments: +2.9%, -4.76%
         "count": 2,
         "win_rate": 0.5,
-        "avg_win": 105 / 100 - 1,
+        "avg_win": 105 / 102 - 1,
         "avg_loss": 100 / 105 - 1,
         "avg_days": 2.0,
         "median_days": 2.0,
@@ -131,10 +132,10 @@ def test_holdings_are_the_segments_of_constant_targets() -> None:
 
 def test_switch_stats_without_a_closed_segment_or_a_loss() -> None:
     value = pd.Series([100.0, 101.0, 102.0], _days(3))
-    one = holdings(value, pd.DataFrame({"us": [1.0, 1.0, 1.0]}, index=_days(3)))
+    one = holdings(value, pd.DataFrame({"us": [1.0, 1.0, 1.0]}, index=_days(3)), 100.0)
     assert switch_stats(one) == {"count": 0, "win_rate": None, "avg_win": None, "avg_loss": None,
                                  "avg_days": None, "median_days": None}  # fmt: skip
-    two = holdings(value, pd.DataFrame({"us": [1.0, np.nan, np.nan]}, index=_days(3)))  # NaN equals NaN
+    two = holdings(value, pd.DataFrame({"us": [1.0, np.nan, np.nan]}, index=_days(3)), 100.0)  # NaN equals NaN
     assert [s["start"] for s in two] == ["2024-01-01", "2024-01-02"]
     assert switch_stats(two)["avg_loss"] is None and switch_stats(two)["win_rate"] == 1.0
 

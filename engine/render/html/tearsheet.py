@@ -181,7 +181,10 @@ def _switches_section(ts: dict[str, Any]) -> Section:
     holdings = table_html(
         ["Start", "End", "Target", "Return", "Profit", "Days"], rows, table_id="holdings", scroll=True
     )
-    note = "A holding: the dates with the same target weights, from the date they changed to the next change."
+    note = (
+        "A holding: the dates with the same target weights, from the date they changed to the next change; the"
+        " first from the initial capital, so the first date's costs fall in it and the profits add up."
+    )
     body = table_html(heads, summary, table_id="switch-stats") + paragraphs([note], "small muted") + holdings
     return Section("switches", f"Switches and holdings ({len(rows)})", body)
 
