@@ -970,6 +970,15 @@ def test_the_trades_table_names_the_currency_of_each_money_column(report_results
     ]
     assert "Quoted price: the exchange&#x27;s price in the asset&#x27;s own currency (us USD, hk HKD)." in html
     assert "for an asset with a dividend_yield its accrued dividends too" in html  # Price is the unit value held
+    assert "adjusted for dividends" not in html  # closes of indexes
+
+
+def test_the_trades_table_says_an_adjusted_close_is_not_the_exchange_s_tape(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    run = ["run", str(CONFIGS / "etf_pair_us.yaml"), "--source", "synthetic", "--start", "2012-01-01"]
+    assert invoke(*run, "--end", "2012-12-31", "--results-dir", str(results)).exit_code == 0
+    html = run_report(load_run(stored_run_dir(results, "etf_pair_us"))).html
+    assert "(spy USD, ewh USD); adjusted for dividends and splits for spy, ewh (price: adj_close)." in html
 
 
 def test_a_run_directory_as_a_command_prints_it_names_the_run(

@@ -334,11 +334,15 @@ def _years_section(run: StoredRun, curves: dict[str, pd.Series], figures: dict[s
 def _trades_section(run: StoredRun) -> Section:
     data = run.metrics.get("data", {})
     base = str(data.get("base_currency", "USD"))
-    local = ", ".join(f"{a} {spec['currency']}" for a, spec in (data.get("assets") or {}).items() if spec.get("traded"))
+    traded = {a: spec for a, spec in (data.get("assets") or {}).items() if spec.get("traded")}
+    adjusted = [a for a, s in traded.items() if s.get("price") == "adj_close" and s.get("instrument") != "index"]
+    local = ", ".join(f"{a} {spec['currency']}" for a, spec in traded.items())
     note = (
         f"Price: what one unit cost in {base}, slippage included, and for an asset with a dividend_yield its "
         "accrued dividends too (the unit value the run holds, docs/runs.md); fees include stamp duty. Quoted price: "
-        f"the exchange's price in the asset's own currency" + (f" ({local})." if local else ".")
+        f"the exchange's price in the asset's own currency"
+        + (f" ({local})" if local else "")
+        + (f"; adjusted for dividends and splits for {', '.join(adjusted)} (price: adj_close)." if adjusted else ".")
     )
     body = _trades_table(run.trades, base) + paragraphs([note], "small muted")
     return Section("trades", f"Trades ({len(run.trades)})", body)
