@@ -668,6 +668,24 @@ def test_compare_of_stored_runs_takes_the_data_options_for_a_regime_config(tmp_p
     assert dated.exit_code == 2 and "--start has no effect with --runs" in dated.stderr
 
 
+@pytest.mark.parametrize("condition", ["1 < 2", "cut > 0"])
+def test_a_regime_naming_no_signal_is_refused_in_one_line(tmp_path: Path, condition: str) -> None:
+    """A constant condition (numbers, params) is the same on every date: it ended in an IndexError's traceback."""
+    config = tmp_path / "regime.yaml"
+    text = (REPO / "configs" / "corr_breakdown.yaml").read_text(encoding="utf-8")
+    config.write_text(text + "params: {cut: 0.2}\n", encoding="utf-8")
+    result = invoke(
+        "compare", str(config), "--source", "synthetic", "--regime", condition, "--regime-config", str(config),
+        "--results-dir", str(tmp_path / "results"),
+    )  # fmt: skip
+    assert result.exit_code == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line == (
+        f"error: --regime: {condition!r} names no signal of {config}, so it is the same on every date; name one of"
+        " its signals (corr, mom)"
+    )
+
+
 def test_ctrl_c_while_the_command_line_loads_says_stopped_and_ends_the_process_as_sigint(tmp_path: Path) -> None:
     """A Ctrl-C in the first few tenths of a second lands in an import: one line saying nothing was done, no
     traceback, death by SIGINT as a shell expects (planted here by an import hook that raises KeyboardInterrupt when

@@ -167,6 +167,14 @@ def regime_series(text: str, config_file: Path, opts: RunOptions, env: Mapping[s
         cond = expr.parse_condition(text, known=[*cfg.signals, *cfg.params])
     except ExpressionError as exc:
         raise exc.located(file="--regime") from None
+    if not expr.names(cond) & set(cfg.signals):  # a constant: every date in the regime, or none
+        raise UserError(
+            f"{text!r} names no signal of {config_file}, so it is the same on every date; name one of its signals"
+            f" ({', '.join(cfg.signals) or 'it has none'})",
+            file="--regime",
+            expected="a condition on a signal of that config",
+            got=text,
+        )
     loaded = load_for_config(
         data_provider(cfg, opts, env, {}), cfg, warmup_rows=signal_lookback(cfg.resolved_signals) + 1, file=config_file
     )
