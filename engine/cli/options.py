@@ -237,19 +237,31 @@ _ENVIRONMENT = {
 
 
 def _interrupted(exc: BaseException) -> bool:
-    """Whether ``exc`` is Ctrl-C's KeyboardInterrupt, or the ``SystemError`` numba's dispatcher reports one
-    raised inside it as (its context the interrupt).  Any other error, even one raised while a Ctrl-C was
-    being handled (a disk full while the finished chunks are saved), is itself and keeps its traceback."""
-    if isinstance(exc, KeyboardInterrupt):
+    """Whether ``exc`` is Ctrl-C's KeyboardInterrupt, or what another library reports one as: the
+    ``SystemError`` numba's dispatcher raises (its context the interrupt), the ``ImportError`` of an extension
+    module interrupted while it initialised (its cause), and DuckDB's ``RuntimeError('Query interrupted')``
+    (which keeps neither; DuckDB's own ``InterruptException`` too).  Any other error, even one raised while a
+    Ctrl-C was being handled (a disk full while the finished chunks are saved), is itself and keeps its
+    traceback."""
+    if isinstance(exc, KeyboardInterrupt) or _duckdb_interrupted(exc):
         return True
     seen: set[int] = set()
     current: BaseException | None = exc
-    while isinstance(current, SystemError) and id(current) not in seen:
+    while isinstance(current, SystemError | ImportError) and id(current) not in seen:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
         if isinstance(current, KeyboardInterrupt):
             return True
     return False
+
+
+def _duckdb_interrupted(exc: BaseException) -> bool:
+    """DuckDB's report of a Ctrl-C during a statement (told apart by type and text: importing duckdb here would
+    cost every command its import)."""
+    kind = type(exc)
+    if kind.__name__ == "InterruptException" and kind.__module__.lstrip("_").startswith("duckdb"):
+        return True
+    return kind is RuntimeError and str(exc) == "Query interrupted"
 
 
 #: What a terminal shows when numba starts compiling a kernel its cache does not hold yet.

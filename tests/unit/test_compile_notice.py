@@ -4,6 +4,9 @@ user_errors: Ctrl-C, even wrapped by a compiled call, is a clean stop."""
 from __future__ import annotations
 
 import io
+import os
+import signal
+import threading
 
 import numba
 import pytest
@@ -75,3 +78,30 @@ def test_ctrl_c_wrapped_by_a_compiled_call_stops_with_130(capsys: pytest.Capture
         except KeyboardInterrupt:
             raise OSError(28, "No space left on device") from None
     assert full.value.exit_code == 2 and "No space left on device (free some space" in capsys.readouterr().err
+
+
+def _import_interrupted() -> None:
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as exc:  # as an extension module reports a Ctrl-C while it initialises
+        raise ImportError("initialization failed") from exc
+
+
+def _duckdb_interrupt() -> None:
+    import duckdb
+
+    threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    duckdb.connect().execute("SELECT count(*) FROM range(100000000000) t(a) WHERE a % 7 = 3").fetchall()
+
+
+def test_ctrl_c_reported_as_an_import_or_a_duckdb_error_stops_with_130(capsys: pytest.CaptureFixture[str]) -> None:
+    """A Ctrl-C in a lazy import, or while the catalog is written, printed a traceback and exited with 1."""
+    for interrupt in (_import_interrupted, _duckdb_interrupt):
+        with pytest.raises(typer.Exit) as stop, user_errors():
+            interrupt()
+        assert stop.value.exit_code == 130
+        assert capsys.readouterr().err.strip() == "stopped (Ctrl-C)"
+    with pytest.raises(ImportError), user_errors():  # a missing module is not a stop
+        raise ImportError("No module named 'nothing'")
+    with pytest.raises(RuntimeError), user_errors():
+        raise RuntimeError("Query failed")
