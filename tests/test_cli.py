@@ -569,6 +569,21 @@ def test_start_auto_on_the_command_line_is_data_start_auto(tmp_path: Path) -> No
     assert first["start"] < "2002-01-01"  # the synthetic data begin in 1998: auto starts before the config's date
 
 
+def test_a_start_before_all_of_the_data_is_refused_not_moved(tmp_path: Path) -> None:
+    """Every synthetic series begins on 1998-01-02: --start 1900-01-01 ran from there, saying nothing of it.  A
+    start a holiday before the first date is the first date."""
+    config, results = str(REPO / "configs" / "buy_hold_us.yaml"), ["--results-dir", str(tmp_path / "results")]
+    early = invoke("run", config, "--source", "synthetic", "--start", "1997-12-01", "--end", "1998-06-30", *results)
+    assert early.exit_code == 2
+    [line] = early.stderr.strip().splitlines()
+    assert line.endswith(
+        "the data start on 1998-01-02, after the start 1997-12-01: use a start on or after 1998-01-02, or start: auto"
+    )
+    assert not (tmp_path / "results").exists()
+    holiday = invoke("run", config, "--source", "synthetic", "--start", "1998-01-01", "--end", "1998-06-30", *results)
+    assert holiday.exit_code == 0, holiday.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [

@@ -377,6 +377,7 @@ def _first_simulated_row(
     else:
         s0 = int(panel.dates.searchsorted(pd.Timestamp(start)))
         _check_data_by(panel.dates[min(s0, len(panel.dates) - 1)], start, panel, series, specs, extras)
+        _check_data_from(start, panel.dates[0])
     if s0 >= len(panel.dates) - 1:
         found = max(len(panel.dates) - s0, 0)
         where = (
@@ -391,6 +392,21 @@ def _first_simulated_row(
             expected="a period with at least two trading dates",
         )
     return s0
+
+
+#: The longest run of calendar days without a session of either market: a start that far before the data's first
+#: date is not a holiday or a weekend before it (New York closed six days after 2001-09-11, Hong Kong five at most).
+_LONGEST_CLOSURE_DAYS = 7
+
+
+def _check_data_from(start: dt.date, first: pd.Timestamp) -> None:
+    """The data reach back to ``start``: a start before every series' first date would silently move to it."""
+    if (first.date() - start).days > _LONGEST_CLOSURE_DAYS:
+        raise DataError(
+            f"the data start on {first.date()}, after the start {start}: use a start on or after {first.date()}, "
+            "or start: auto",
+            expected=f"data from {start} or earlier",
+        )
 
 
 def _check_data_by(
