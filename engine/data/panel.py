@@ -394,8 +394,7 @@ def _first_simulated_row(
     return s0
 
 
-#: The longest run of calendar days without a session of either market: a start that far before the data's first
-#: date is not a holiday or a weekend before it (New York closed six days after 2001-09-11, Hong Kong five at most).
+#: Calendar days without a session of either market, at most (New York closed six days from 2001-09-11).
 _LONGEST_CLOSURE_DAYS = 7
 
 
