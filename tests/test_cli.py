@@ -569,6 +569,22 @@ def test_start_auto_on_the_command_line_is_data_start_auto(tmp_path: Path) -> No
     assert first["start"] < "2002-01-01"  # the synthetic data begin in 1998: auto starts before the config's date
 
 
+def test_a_cache_directory_that_is_a_file_is_refused(tmp_path: Path, data_dir: Path) -> None:
+    """The CSV parse cache skipped it without a word; an offline Yahoo run said no cached copy exists in it."""
+    file = tmp_path / "cache"
+    file.write_text("", encoding="utf-8")
+    config, results = str(REPO / "configs" / "buy_hold_us.yaml"), ["--results-dir", str(tmp_path / "results")]
+    csv = invoke("run", config, "--source", "csv", "--data-dir", str(data_dir), "--cache-dir", str(file), *results)
+    yahoo = CliRunner().invoke(
+        app, ["run", config, "--source", "yahoo", "--offline", *results], env={"SEESAW_CACHE_DIR": str(file)}
+    )
+    for result, given in ((csv, "--cache-dir"), (yahoo, "SEESAW_CACHE_DIR")):
+        assert result.exit_code == 2, result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert line == f"error: {given}: the cache directory {file} is a file, not a directory"
+    assert not (tmp_path / "results").exists()
+
+
 def test_a_start_before_all_of_the_data_is_refused_not_moved(tmp_path: Path) -> None:
     """Every synthetic series begins on 1998-01-02: --start 1900-01-01 ran from there, saying nothing of it.  A
     start a holiday before the first date is the first date."""

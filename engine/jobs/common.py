@@ -199,22 +199,36 @@ def data_provider(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str],
     if data.source == "csv":
         key = ("csv", data.data_dir)
         if key not in cache:
-            from engine.cache_dir import default_cache_dir
             from engine.data.csv import CsvProvider
             from engine.data.parsed_cache import ParsedCache
 
             assert data.data_dir is not None  # resolve() gives every csv config a directory
-            parsed = ParsedCache(opts.cache_dir or default_cache_dir(env))
+            parsed = ParsedCache(_cache_root(opts, env))
             cache[key] = CsvProvider(Path(data.data_dir), parsed=parsed)
         return cache[key]
     key = ("yahoo",)
     if key not in cache:
-        from engine.data.cache import FrameCache, default_cache_dir
+        from engine.data.cache import FrameCache
         from engine.data.yahoo import YahooProvider
 
-        root = opts.cache_dir or default_cache_dir(env)
-        cache[key] = YahooProvider(FrameCache(root), offline=opts.offline)
+        cache[key] = YahooProvider(FrameCache(_cache_root(opts, env)), offline=opts.offline)
     return cache[key]
+
+
+def _cache_root(opts: RunOptions, env: Mapping[str, str]) -> Path:
+    """The cache directory: ``--cache-dir``, else :func:`engine.cache_dir.default_cache_dir`.  One that is a file
+    is refused (the caches would be skipped without a word, and an offline Yahoo run would find nothing in it)."""
+    from engine.cache_dir import default_cache_dir
+
+    root = opts.cache_dir or default_cache_dir(env)
+    if root.exists() and not root.is_dir():
+        given = "--cache-dir" if opts.cache_dir else "SEESAW_CACHE_DIR" if env.get("SEESAW_CACHE_DIR") else None
+        raise UserError(
+            f"the cache directory {root} is a file, not a directory",
+            file=given,
+            expected="a directory, or a path where one can be made",
+        )
+    return root
 
 
 def catalog_for(opts: RunOptions, env: Mapping[str, str]) -> Catalog:
