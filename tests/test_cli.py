@@ -365,6 +365,20 @@ def test_validate_reports_every_file_and_exits_2_if_any_is_refused(tmp_path: Pat
     assert str(twin) in errors[1] and "also used by" in errors[1]
 
 
+def test_validate_goes_on_past_a_directory_without_configs(tmp_path: Path) -> None:
+    """It stopped there: the files after it, bad ones too, got no line."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(SHIPPED[0].read_text(encoding="utf-8").replace("rules:", "rulez:", 1), encoding="utf-8")
+    result = invoke("validate", str(SHIPPED[0]), str(empty), str(typo), str(SHIPPED[1]))
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == [f"{SHIPPED[0]}: ok", f"{SHIPPED[1]}: ok"]
+    errors = result.stderr.strip().splitlines()
+    assert errors[0] == f"error: {empty}: directory holds no *.yaml config"
+    assert len(errors) == 2 and str(typo) in errors[1] and "rulez" in errors[1]
+
+
 def test_schema_is_json_with_every_top_level_key() -> None:
     result = invoke("schema")
     assert result.exit_code == 0

@@ -20,15 +20,25 @@ def validate(configs: ConfigsArg) -> None:
     from engine.errors import UserError
     from engine.jobs.common import expand_config_paths
 
-    with user_errors():
-        files = expand_config_paths(configs)
+    if not configs:
+        with user_errors():
+            expand_config_paths(configs)
+    given: list[list | UserError] = []  # each argument's files, or why it has none (a directory without configs)
+    for arg in configs:
+        try:
+            given.append(expand_config_paths([arg]))
+        except UserError as err:
+            given.append(err)
+    checked = iter(check_configs([p for files in given if isinstance(files, list) for p in files]))
     failed = 0
-    for path, found in check_configs(files):
-        if isinstance(found, UserError):
-            failed += 1
-            err_console().print(f"error: {found.one_line()}", markup=False)
-        else:
-            print(f"{path}: ok")
+    for files in given:  # in the order given, a directory's files where it was named
+        results = [(None, files)] if isinstance(files, UserError) else [next(checked) for _ in files]
+        for path, found in results:
+            if isinstance(found, UserError):
+                failed += 1
+                err_console().print(f"error: {found.one_line()}", markup=False)
+            else:
+                print(f"{path}: ok")
     if failed:
         raise typer.Exit(2)
 
