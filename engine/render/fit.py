@@ -114,12 +114,18 @@ def resolve_columns(
     >>> resolve_columns("sharpe, cagr,sharpe", ["sharpe", "cagr"], [])
     Traceback (most recent call last):
     ValueError: --columns: 'sharpe' is named twice in 'sharpe, cagr,sharpe'; name each column once
+    >>> resolve_columns("cagr,,sharpe", ["sharpe", "cagr"], [])
+    Traceback (most recent call last):
+    ValueError: --columns: an empty name in 'cagr,,sharpe'; name a column between every two commas
     """
     if requested is None:
         return [k for k in default if k in available]
     if requested.strip() == "all":
         return list(available if every is None else every)
-    keys = [k.strip() for k in requested.split(",") if k.strip()]
+    keys = [k.strip() for k in requested.split(",")]
+    if "" in keys and any(keys):  # a name left out between commas, or a comma too many: said, not guessed
+        raise ValueError(f"--columns: an empty name in {requested.strip()!r}; name a column between every two commas")
+    keys = [k for k in keys if k]
     unknown = [k for k in keys if k not in available]
     if "all" in keys:
         raise ValueError(f"--columns: 'all' stands alone (every column), not in a list: got {requested.strip()!r}")
