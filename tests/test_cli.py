@@ -599,6 +599,37 @@ def test_a_cache_directory_that_is_a_file_is_refused(tmp_path: Path, data_dir: P
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "configs/buy_hold_us.yaml"],
+        ["compare", "configs/buy_hold_us.yaml"],
+        ["sweep", "configs/sweeps/corr_breakdown_sweep.yaml"],
+        ["walkforward", "configs/sweeps/corr_breakdown_sweep.yaml", "--train", "5y", "--test", "1y"],
+        ["episodes", "configs/episodes/hsi_spx_divergence_usd.yaml", "--signal", "corr", "--low"],
+    ],
+)
+def test_a_results_directory_that_is_a_file_is_named_in_one_line(tmp_path: Path, command: list[str]) -> None:
+    """It was reported as a lock or a staging directory under it that could not be made (Not a directory)."""
+    file = tmp_path / "results"
+    file.write_text("", encoding="utf-8")
+    args = [str(REPO / a) if a.startswith("configs/") else a for a in command]
+    result = invoke(*args, "--source", "synthetic", "--results-dir", str(file))
+    assert result.exit_code == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line == f"error: the results directory {file} is a file, not a directory (--results-dir, SEESAW_RESULTS_DIR)"
+
+
+def test_commands_that_write_no_results_ignore_a_file_named_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "results").write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for command in ("today", "audit"):
+        result = invoke(command, str(REPO / "configs" / "buy_hold_us.yaml"), "--source", "synthetic")
+        assert result.exit_code == 0, result.stderr
+
+
 def test_a_start_before_all_of_the_data_is_refused_not_moved(tmp_path: Path) -> None:
     """Every synthetic series begins on 1998-01-02: --start 1900-01-01 ran from there, saying nothing of it.  A
     start a holiday before the first date is the first date."""

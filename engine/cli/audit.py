@@ -66,7 +66,17 @@ def audit(
 
     with user_errors(), compile_notice():
         opts = run_options(
-            source, data_dir, start, end, Path("results"), EngineChoice.rust, None, False, cache_dir, offline
+            source,
+            data_dir,
+            start,
+            end,
+            Path("results"),
+            EngineChoice.rust,
+            None,
+            False,
+            cache_dir,
+            offline,
+            writes=False,
         )
         reports = audit_configs(configs, opts, env=dict(os.environ), cuts=cuts)
     rows = audit_json(reports)

@@ -153,10 +153,20 @@ def run_options(
     cache_dir: Path | None,
     offline: bool,
     workers: int | None = None,
+    *,
+    writes: bool = True,
 ) -> RunOptions:
-    """The jobs' :class:`~engine.jobs.common.RunOptions` from the shared options' values."""
+    """The jobs' :class:`~engine.jobs.common.RunOptions` from the shared options' values; ``writes``: the command
+    writes under ``results_dir``, which must then not be a file."""
     from engine.jobs.common import RunOptions, parse_date, parse_start  # the jobs load only when a command runs
 
+    if (
+        writes and results_dir.exists() and not results_dir.is_dir()
+    ):  # else a lock or a staging directory under it fails
+        raise UserError(
+            f"the results directory {results_dir} is a file, not a directory (--results-dir, SEESAW_RESULTS_DIR)",
+            expected="a directory, or a path where one can be made",
+        )
     return RunOptions(
         source=source.value if source else None,
         data_dir=data_dir,

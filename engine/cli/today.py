@@ -73,7 +73,17 @@ def today(
     with user_errors(), compile_notice():
         clock = parse_now(now, dt.datetime.now(dt.UTC))
         opts = run_options(
-            source, data_dir, start, end, Path("results"), EngineChoice.rust, None, False, cache_dir, offline
+            source,
+            data_dir,
+            start,
+            end,
+            Path("results"),
+            EngineChoice.rust,
+            None,
+            False,
+            cache_dir,
+            offline,
+            writes=False,
         )
         reports = today_configs(configs, opts, env=dict(os.environ), now=clock)
     rows = today_json(reports)
