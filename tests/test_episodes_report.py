@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from engine.episode_study import HORIZONS
+from engine.render.episodes_text import percentile_text
 from engine.render.html.episodes import MAX_EPISODE_CHARTS
 from tests.conftest import CONFIGS
 from tests.report_html import array, figures, tables
@@ -95,6 +96,7 @@ def test_the_episode_table_is_the_printed_episodes(synthetic: dict[str, Any]) ->
     assert table.column("indistinguishable_share") == [e["indistinguishable"]["share"] for e in episodes]
     texts = [[text for text, _ in row] for row in table.rows]
     for row, e in zip(texts, episodes, strict=True):
+        assert row[8] == percentile_text(e["percentile"])  # as the text output and the charts' titles write it
         assert row[9:13] == [e["most_extreme_since"] or "–", "yes" if e["record"] else "no", e["start"], e["end"]]
         assert row[15:17] == [e["indistinguishable"]["first"], e["indistinguishable"]["last"]]
     forward = tables(synthetic["html"])["forward"]
@@ -149,6 +151,12 @@ def test_each_growth_curve_starts_at_1_and_passes_through_the_stored_forward_ret
             on_curve = dict(zip(curve["x"], y.tolist(), strict=True))
             known = [r for r in forward.values() if r is not None]
             assert array(dots["y"]).tolist() == [1.0 + r for r in known]
+            said = [
+                f"{name}, {h} forward return: {r:+.1%} (growth {1 + r:.3f})"
+                for h, r in forward.items()
+                if r is not None
+            ]
+            assert dots["hovertext"] == said  # the horizon and the return in percent, as the table shows it
             for x, r in zip(dots["x"], known, strict=True):
                 assert on_curve[x] == pytest.approx(1.0 + r, rel=1e-12), (e["date"], name, x)
 
@@ -217,6 +225,15 @@ def test_the_real_data_report_has_the_2025_episode(data_dir: Path, tmp_path: Pat
     assert array(traces["peak, 95% Fisher band"]["y"]).tolist() == [headline["value"]]
     assert {"spx", "hsi"} <= traces.keys()  # both growth curves: the rate is known in 2025
     assert all(e["date"] >= "2000-01-01" for e in episodes)
+    titles = {k: [a["text"] for a in f["layout"]["annotations"]] for k, f in figs.items() if k.startswith("fig-ep")}
+    assert "growth of 1 from the episode's start, 12 months" in titles["fig-episode-2025-02-24"]
+    last = max(e["start"] for e in episodes)  # within a year of the data's end: its curves stop there
+    assert pd.Timestamp(last) + pd.DateOffset(months=12) > pd.Timestamp(page["stored"]["data"]["last_date"])
+    assert any(
+        t.startswith("growth of 1 from the episode's start, to the data's end, ")
+        for t in titles[f"fig-episode-{max(e['date'] for e in episodes)}"]
+    )
+    assert "ever (a record)" not in html
 
 
 def test_a_signal_without_a_fisher_band_is_not_said_to_have_one(synthetic: dict[str, Any], tmp_path: Path) -> None:

@@ -111,7 +111,7 @@ def _peaks(episodes: Sequence[Mapping[str, Any]], name: str) -> go.Scatter:
     hover = [
         f"{e['date']}: {e['value']:.3f} [{_num(e['ci_low'], 2)}, {_num(e['ci_high'], 2)}]<br>rank {e['rank']}, "
         f"percentile {percentile_text(e['percentile'])}, "
-        f"most extreme since {e['most_extreme_since'] or 'ever (a record)'}"
+        + (f"most extreme since {e['most_extreme_since']}" if e["most_extreme_since"] else "a record")
         for e in episodes
     ]
     return go.Scatter(
@@ -225,16 +225,17 @@ def _growth(level: pd.Series, start: pd.Timestamp, asset: bool) -> tuple[pd.Time
     return base, window / float(level.loc[base])
 
 
-def _horizon_marks(level: pd.Series, base: pd.Timestamp, forward: Mapping[str, float | None]) -> tuple[list, list]:
-    """Where each stored forward return ends (the last date on or before base + h months) and 1 + that return."""
-    x, y = [], []
+def _horizon_marks(level: pd.Series, base: pd.Timestamp, forward: Mapping[str, float | None]) -> tuple[list, ...]:
+    """Where each stored forward return ends (the last date on or before base + h months), 1 + it, its horizon."""
+    x, y, horizon = [], [], []
     for h, months in HORIZONS.items():
         r = forward.get(h)
         ends = level.index[level.index <= base + pd.DateOffset(months=months)]
         if r is not None and len(ends):
             x.append(f"{ends[-1]:%Y-%m-%d}")
             y.append(1.0 + r)
-    return x, y
+            horizon.append(h)
+    return x, y, horizon
 
 
 def _growth_traces(fig: go.Figure, r: EpisodeReport, e: Mapping[str, Any]) -> list[str]:
@@ -258,11 +259,12 @@ def _growth_traces(fig: go.Figure, r: EpisodeReport, e: Mapping[str, Any]) -> li
                        mode="lines", line={"width": 1.5, "color": colour}, hovertemplate="%{y:.3f}"),
             row=1, col=2,
         )  # fmt: skip
-        x, y = _horizon_marks(level, base, (e.get("forward") or {}).get(name, {}))
+        x, y, horizon = _horizon_marks(level, base, (e.get("forward") or {}).get(name, {}))
+        hover = [f"{name}, {h} forward return: {g - 1:+.1%} (growth {g:.3f})" for h, g in zip(horizon, y, strict=True)]
         fig.add_trace(
             go.Scatter(x=x, y=y, name=f"{name} 1m/3m/6m/12m", legendgroup=name, showlegend=False, mode="markers",
                        marker={"size": 7, "color": colour, "line": {"width": 1, "color": "#ffffff"}},
-                       hovertemplate=f"{name}: %{{y:.3f}} (stored forward return)<extra></extra>"),
+                       hovertext=hover, hovertemplate="%{hovertext}<extra></extra>"),
             row=1, col=2,
         )  # fmt: skip
     return missing
@@ -300,6 +302,13 @@ def _episode_title(r: EpisodeReport, e: Mapping[str, Any]) -> str:
     return f"{lead}<br><sup>{'; '.join([span, *bands])}</sup>"
 
 
+def _span(r: EpisodeReport, start: pd.Timestamp) -> str:
+    """How far the growth curves go: 12 months, or to the end of the data when that comes first."""
+    last, months = max((p.index[-1] for p in r.paths.values() if len(p)), default=None), max(HORIZONS.values())
+    cut = last is not None and last < start + pd.DateOffset(months=months)
+    return f"to the data's end, {last:%Y-%m-%d} (less than {months} months)" if cut else f"{months} months"
+
+
 def _episode_figure(r: EpisodeReport, e: Mapping[str, Any]) -> tuple[go.Figure, list[str]]:
     """One episode: the signal a year either side with its bands, and the growth of 1 over the next 12 months.
 
@@ -311,7 +320,7 @@ def _episode_figure(r: EpisodeReport, e: Mapping[str, Any]) -> tuple[go.Figure, 
     ]
     fig = make_subplots(
         rows=1, cols=2, horizontal_spacing=0.08,
-        subplot_titles=(f"{r.signal}, a year either side", "growth of 1 from the episode's start, 12 months"),
+        subplot_titles=(f"{r.signal}, a year either side", f"growth of 1 from the episode's start, {_span(r, start)}"),
     )  # fmt: skip
     *boot, peak = _bands(e)  # the bootstrap band under the line, the peak over it
     fig.add_traces(boot, rows=1, cols=1)
@@ -358,7 +367,7 @@ def _episode_row(i: int, e: Mapping[str, Any]) -> list[Cell | str]:
     return [
         Cell(str(i), value=i, key="number"), e["date"],
         *(_c(e, k, _num) for k in ("value", "ci_low", "ci_high", "bootstrap_low", "bootstrap_high")),
-        _c(e, "rank", _int), _c(e, "percentile", lambda x: f"{x:.2f}"),
+        _c(e, "rank", _int), _c(e, "percentile", percentile_text),
         e["most_extreme_since"] or "–", "yes" if e["record"] else "no", e["start"], e["end"],
         _c(e, "observations", _int), _c(same, "count", _int, "indistinguishable_count"),
         same.get("first") or "–", same.get("last") or "–", _c(same, "share", _pct, "indistinguishable_share"),
