@@ -473,12 +473,16 @@ def test_sweep_report_table_of_all_combinations_is_combos_parquet(sweep_reports:
     table = tables(html)["combinations"]
     weights = [c for c in combos.columns if c.startswith("weight_")]
     assert weights == ["weight_us", "weight_hk"]
-    assert table.headers == ["#", *(c for c in combos.columns if c not in weights), *weights]  # weights last
+    keys, metrics = ["combo", "window", "cut", "execution.lag"], [c for c in combos.columns if c not in weights][4:]
+    assert list(combos.columns[:4]) == keys
+    labels = [f"β {m[5:]}" if m.startswith("beta_") else spec(m).label for m in metrics]  # as the best rows' table
+    assert "Total ret" in labels and "Max DD" in labels and labels[-2:] == ["β us", "β hk"]  # and compare head them
+    assert table.headers == ["#", *keys, *labels, "Avg us", "Avg hk"]  # weights last
     assert len(table.rows) == len(combos) == 12
     assert table.column("rank") == list(range(1, 13))
     for col in combos.columns:
         assert table.column(col) == [_parquet_value(v) for v in ranked[col].tolist()], col
-    assert 'aria-sort="descending">sharpe</th>' in html  # the order the rows come in
+    assert 'aria-sort="descending">Sharpe</th>' in html  # the order the rows come in
     assert "The best 12 of 12 combinations by sharpe (all of them)" in html
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "sweep_headers",
     "sweep_printout",
     "sweep_row_cells",
+    "weight_headers",
 ]
 
 _INT = frozenset(s.name for s in SPECS if s.fmt == "int")
@@ -89,7 +90,12 @@ def sweep_headers(keys: Sequence[str], weight_cols: Sequence[str]) -> list[str]:
     >>> sweep_headers(["corr_cut"], ["weight_us"])[:3], sweep_headers(["corr_cut"], ["weight_us"])[-1]
     (['corr_cut', 'Total ret', 'CAGR'], 'Avg us')
     """
-    return [*keys, *(spec(k).label for k in SWEEP_TABLE), *(f"Avg {k.removeprefix('weight_')}" for k in weight_cols)]
+    return [*keys, *(spec(k).label for k in SWEEP_TABLE), *weight_headers(weight_cols)]
+
+
+def weight_headers(weight_cols: Sequence[str]) -> list[str]:
+    """The headers of the average weights' columns: ``weight_us`` is ``Avg us``."""
+    return [f"Avg {k.removeprefix('weight_')}" for k in weight_cols]
 
 
 def sweep_printout(rows: Any, keys: Sequence[str], title: str, caption: Sequence[str], width: int | None) -> Printout:

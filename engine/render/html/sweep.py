@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from engine.metrics.specs import LOWER_IS_BETTER, SWEEP_TABLE
+from engine.metrics.specs import LOWER_IS_BETTER, SWEEP_TABLE, spec
 from engine.plural import counted
 from engine.render.heatmap import heatmap_figure
 from engine.render.html import charts
@@ -44,7 +44,7 @@ from engine.render.html.page import (
     table_html,
 )
 from engine.render.html.walkforward import walkforward_sections
-from engine.render.sweep_text import TIED_SPLITS, sweep_caption, sweep_headers, sweep_row_cells
+from engine.render.sweep_text import TIED_SPLITS, sweep_caption, sweep_headers, sweep_row_cells, weight_headers
 from engine.store.rundir import StoredRun
 from engine.store.sweeps import SweepOutcome
 from engine.sweep import rank_combinations
@@ -128,14 +128,16 @@ def _all_table(outcome: SweepOutcome, sort: str, max_rows: int) -> str:
     keys = outcome.keys
     weights = [c for c in table.columns if c.startswith("weight_")]
     metrics = [c for c in table.columns if c not in ("combo", *keys, *weights)]
-    headers = ["#", "combo", *keys, *metrics, *weights]
+    labels = {k: _label(k) for k in metrics}  # as the best rows' table heads them; the cells keep the keys
+    headers = ["#", "combo", *keys, *labels.values(), *weight_headers(weights)]
     body = []
     for i, r in enumerate(shown.to_dict(orient="records"), 1):
         cells = sweep_row_cells(r, i, keys, metrics, weights)
         cells.insert(1, ("combo", str(r["combo"]), int(r["combo"])))
         body.append(_cells(cells))
     order = "ascending" if sort in LOWER_IS_BETTER else "descending"
-    html = table_html(headers, body, table_id="combinations", scroll=True, sortable=True, sorted_by=(sort, order))
+    by = labels.get(sort, sort)
+    html = table_html(headers, body, table_id="combinations", scroll=True, sortable=True, sorted_by=(by, order))
     left = len(table) - len(shown)
     lines = [
         f"The best {len(shown):,} of {counted(len(table), 'combinations')} by {sort}"
@@ -145,6 +147,16 @@ def _all_table(outcome: SweepOutcome, sort: str, max_rows: int) -> str:
         'seesaw runs query "SELECT * FROM sweep_combos".'
     ]
     return html + paragraphs(lines, "small muted")
+
+
+def _label(key: str) -> str:
+    """A metric's label (``Total ret``; ``β us`` for ``beta_us``, as compare heads it), else the column's key."""
+    if key.startswith("beta_"):
+        return f"β {key.removeprefix('beta_')}"
+    try:
+        return spec(key).label
+    except KeyError:
+        return key
 
 
 def _heatmaps(outcome: SweepOutcome, sort: str, figures: dict[str, go.Figure]) -> str:
