@@ -40,7 +40,7 @@ def late_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     path = tmp / "late.yaml"
     path.write_text(text.replace("lag: 1,", "lag: 3,"), encoding="utf-8")
     results = tmp / "results"
-    _ok("run", str(path), "--source", "synthetic", "--start", "1990-01-01", "--end", "2001-12-31",
+    _ok("run", str(path), "--source", "synthetic", "--start", "1998-01-02", "--end", "2001-12-31",
         "--results-dir", str(results))  # fmt: skip
     [run_dir] = [p.parent for p in results.glob("*/*/run.json")]
     return results, run_dir

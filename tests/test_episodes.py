@@ -473,7 +473,9 @@ def test_a_results_directory_that_is_a_file_is_one_line_and_exit_2(tmp_path: Pat
     )
     assert out.returncode == 2, out.stderr
     [line] = out.stderr.strip().splitlines()
-    assert line.startswith(f"error: {taken}/episodes/") and "cannot store the episodes" in line
+    assert (
+        line == f"error: the results directory {taken} is a file, not a directory (--results-dir, SEESAW_RESULTS_DIR)"
+    )
 
 
 def test_the_configs_runs_warnings_are_shown_and_stored(tmp_path):

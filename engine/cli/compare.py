@@ -132,7 +132,10 @@ def compare(
         refuse_run_options(runs, "--", regime=regime_config is not None, source=source, data_dir=data_dir,
                            start=start, end=end, force=force, cache_dir=cache_dir, offline=offline,
                            workers=workers)  # fmt: skip
-        opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers)
+        opts = run_options(
+            source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers,
+            writes=runs is None,  # stored runs are only read: the store says what it lacks
+        )  # fmt: skip
         comparison, runs_made = compare_job(
             configs or [], opts, runs=runs, env=dict(os.environ), now=dt.datetime.now(dt.UTC),
             period=parse_period(period), benchmark=benchmark, allow_mixed=allow_mixed,
