@@ -59,25 +59,12 @@ def audit(
     offline: OfflineOpt = False,
 ) -> None:
     """Audit configs for look-ahead (see the command's help)."""
-    from pathlib import Path
 
-    from engine.cli.options import EngineChoice, run_options
+    from engine.cli.options import read_options
     from engine.jobs.audit import audit_configs, audit_json
 
     with user_errors(), compile_notice():
-        opts = run_options(
-            source,
-            data_dir,
-            start,
-            end,
-            Path("results"),
-            EngineChoice.rust,
-            None,
-            False,
-            cache_dir,
-            offline,
-            writes=False,
-        )
+        opts = read_options(source, data_dir, start, end, cache_dir, offline)
         reports = audit_configs(configs, opts, env=dict(os.environ), cuts=cuts)
     rows = audit_json(reports)
     if format is AuditFormat.json:

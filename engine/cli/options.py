@@ -182,6 +182,20 @@ def run_options(
     )
 
 
+def read_options(
+    source: Source | None,
+    data_dir: Path | None,
+    start: str | None,
+    end: str | None,
+    cache_dir: Path | None,
+    offline: bool,
+) -> RunOptions:
+    """:func:`run_options` of a command that reads configs and data and writes no results (``today``, ``audit``)."""
+    return run_options(
+        source, data_dir, start, end, Path("results"), EngineChoice.rust, None, False, cache_dir, offline, writes=False
+    )
+
+
 def err_console() -> Console:
     """stderr, no markup or highlighting, lines never wrapped."""
     return Console(stderr=True, highlight=False, soft_wrap=True)

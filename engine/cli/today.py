@@ -65,26 +65,13 @@ def today(
 ) -> None:
     """Report each config's state today (see the command's help)."""
     import datetime as dt
-    from pathlib import Path
 
-    from engine.cli.options import EngineChoice, run_options
+    from engine.cli.options import read_options
     from engine.jobs.today import parse_now, today_configs, today_json
 
     with user_errors(), compile_notice():
         clock = parse_now(now, dt.datetime.now(dt.UTC))
-        opts = run_options(
-            source,
-            data_dir,
-            start,
-            end,
-            Path("results"),
-            EngineChoice.rust,
-            None,
-            False,
-            cache_dir,
-            offline,
-            writes=False,
-        )
+        opts = read_options(source, data_dir, start, end, cache_dir, offline)
         reports = today_configs(configs, opts, env=dict(os.environ), now=clock)
     rows = today_json(reports)
     if format is TodayFormat.json:
