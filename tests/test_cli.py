@@ -583,6 +583,26 @@ def test_start_auto_on_the_command_line_is_data_start_auto(tmp_path: Path) -> No
     assert first["start"] < "2002-01-01"  # the synthetic data begin in 1998: auto starts before the config's date
 
 
+def test_a_config_s_data_dir_is_read_by_source_csv_and_refused_without_it(tmp_path: Path, data_dir: Path) -> None:
+    """A yahoo config's data.data_dir is the directory --source csv reads (docs/data.md); run without that option it
+    would change nothing, and was ignored without a word."""
+    text = (REPO / "configs" / "buy_hold_us.yaml").read_text(encoding="utf-8")
+    assert text.count("data: {source: yahoo,") == 1
+    config = tmp_path / "dir.yaml"
+    config.write_text(text.replace("data: {source: yahoo,", f"data: {{source: yahoo, data_dir: '{data_dir}',"))
+    results = ["--results-dir", str(tmp_path / "results"), "--end", "2010-12-31"]
+    assert invoke("validate", str(config)).exit_code == 0
+    read = invoke("run", str(config), "--source", "csv", *results)
+    assert read.exit_code == 0, read.stderr
+    unread = invoke("run", str(config), *results)
+    assert unread.exit_code == 2
+    [line] = unread.stderr.strip().splitlines()
+    assert line == (
+        f"error: {config}: data.data_dir: a data directory goes with source csv, and this config reads yahoo data: it "
+        "would change nothing"
+    )
+
+
 def test_a_cache_directory_that_is_a_file_is_refused(tmp_path: Path, data_dir: Path) -> None:
     """The CSV parse cache skipped it without a word; an offline Yahoo run said no cached copy exists in it."""
     file = tmp_path / "cache"

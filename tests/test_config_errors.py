@@ -620,12 +620,6 @@ ONE_RULE = (
         (BASE + "sizing: {max_gross: 0.8}\nsweep: {sizing.window: [20, 40]}\n", "sweep.sizing.window", "same run"),
         (ALL_USD.replace("2020-06-30}", "2020-06-30, fx_band: [7.7, 7.9]}"), "data.fx_band", "no exchange rate"),
         (ALL_USD.replace("2020-06-30}", "2020-06-30, fx_symbol: USDHKD=X}"), "data.fx_symbol", "no exchange rate"),
-        (BASE.replace("2020-06-30}", "2020-06-30, data_dir: csvs}"), "data.data_dir", "reads synthetic data"),
-        (
-            BASE.replace("source: synthetic", "source: yahoo").replace("30}", "30, data_dir: .}"),
-            "data.data_dir",
-            "yahoo",
-        ),
         (OWN_COSTS + "costs: {fee_bps: 5}\n", "costs.fee_bps", "every traded asset sets its own fee_bps"),
         (OWN_COSTS + "costs: {slippage_bps: 3}\n", "costs.slippage_bps", "sets its own slippage_bps"),
         (OWN_COSTS + "sweep: {costs.fee_bps: [0, 5]}\n", "sweep.costs.fee_bps", "the same run"),
@@ -731,6 +725,7 @@ def test_a_setting_nothing_reads_is_refused(text: str, where: str, says: str, tm
         ).replace("when: mom > 0", "when: mom > 0 and c < 0.5"),  # hsi is in HKD
         BASE + "params: {cut: 0.2}\n",  # compare --regime "corr < cut" --regime-config reads it
         BASE.replace("source: synthetic", "source: csv").replace("30}", "30, data_dir: csvs}"),
+        BASE.replace("30}", "30, data_dir: csvs}"),  # --source csv reads it (a run without it refuses it)
     ],
 )
 def test_the_same_settings_are_accepted_where_they_are_read(text: str, tmp_path: Path) -> None:

@@ -83,9 +83,9 @@ class DataSpec(_Model):
     )
     data_dir: str | None = Field(
         default=None,
-        description="directory of Yahoo-style CSVs for source: csv, refused with another source (a relative path is "
-        "from the directory the command runs in, not the config's); --data-dir overrides it, $SEESAW_DATA_DIR "
-        "applies when neither is set",
+        description="directory of Yahoo-style CSVs for source: csv, or for --source csv with another source (a run "
+        "without it refuses it there); a relative path is from the directory the command runs in, not the config's; "
+        "--data-dir overrides it, $SEESAW_DATA_DIR applies when neither is set",
     )
     fx_symbol: Ticker = Field(
         default="HKD=X",

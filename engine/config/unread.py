@@ -106,22 +106,11 @@ def check_unread(cfg: StrategyConfig) -> None:
     the base currency (no exchange rate is loaded), ``allow_same_bar: true`` with no lag of 0, the costs and
     dividend yield of a signal-only asset (never traded nor held), and ``currency: base`` on a signal of assets
     quoted in the base currency.  The loader calls it on the config as written (a combination's config states every
-    default), and a setting counts as set when its value differs from the default (:func:`changed`).  Also
-    ``data.data_dir`` with another source than csv."""
-    checks = (_data_dir, _rule_memory, _sizing_window, _exchange_rate, _same_bar, _signal_only_assets)
-    for check in (*checks, _base_currency_signals):
+    default), and a setting counts as set when its value differs from the default (:func:`changed`).
+    ``data.data_dir`` with another source is refused when a command runs the config without ``--source csv``
+    (:func:`engine.jobs.common.resolve`), since that option reads it."""
+    for check in (_rule_memory, _sizing_window, _exchange_rate, _same_bar, _signal_only_assets, _base_currency_signals):
         check(cfg)
-
-
-def _data_dir(cfg: StrategyConfig) -> None:
-    if cfg.data.data_dir is not None and cfg.data.source != "csv":
-        raise ConfigError(
-            f"a data directory goes with source csv, and this config reads {cfg.data.source} data: it would change "
-            "nothing",
-            path="data.data_dir",
-            expected="source: csv with it, or no data_dir (--source csv --data-dir DIR on the command line)",
-            got=cfg.data.data_dir,
-        )
 
 
 def _rule_memory(cfg: StrategyConfig) -> None:

@@ -171,6 +171,13 @@ def resolve(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str]) -> St
         )
     elif opts.source is not None:
         update["data_dir"] = None
+    elif data.data_dir is not None:  # read only with --source csv, which this command was not given
+        raise ConfigError(
+            f"a data directory goes with source csv, and this config reads {source} data: it would change nothing",
+            path="data.data_dir",
+            expected="source: csv with it, --source csv to read it, or no data_dir",
+            got=data.data_dir,
+        )
     try:
         resolved = DataSpec.model_validate({**data.model_dump(), **update})
     except ValidationError as exc:
