@@ -273,7 +273,8 @@ def _interrupted(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while isinstance(current, SystemError | ImportError) and id(current) not in seen:
         seen.add(id(current))
-        current = current.__cause__ or current.__context__
+        # an ImportError raised *while* a Ctrl-C was handled (its context, not its cause) is an error of its own
+        current = current.__cause__ if isinstance(current, ImportError) else current.__cause__ or current.__context__
         if isinstance(current, KeyboardInterrupt):
             return True
     return False

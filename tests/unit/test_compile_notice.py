@@ -103,5 +103,10 @@ def test_ctrl_c_reported_as_an_import_or_a_duckdb_error_stops_with_130(capsys: p
         assert capsys.readouterr().err.strip() == "stopped (Ctrl-C)"
     with pytest.raises(ImportError), user_errors():  # a missing module is not a stop
         raise ImportError("No module named 'nothing'")
+    with pytest.raises(ImportError), user_errors():  # nor one missing while a Ctrl-C is handled: its own error
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise ImportError("No module named 'nothing'")  # noqa: B904  (as a handler's own import fails)
     with pytest.raises(RuntimeError), user_errors():
         raise RuntimeError("Query failed")
