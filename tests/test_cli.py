@@ -638,6 +638,12 @@ def test_a_results_directory_that_is_a_file_is_named_in_one_line(tmp_path: Path,
     assert result.exit_code == 2, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line == f"error: the results directory {file} is a file, not a directory (--results-dir, SEESAW_RESULTS_DIR)"
+    under = invoke(*args, "--source", "synthetic", "--results-dir", str(file / "sub"))  # under a file: cannot be made
+    assert under.exit_code == 2, under.stderr
+    [line] = under.stderr.strip().splitlines()
+    assert line == f"error: the results directory {file / 'sub'} cannot be made: {file} is a file (--results-dir, " + (
+        "SEESAW_RESULTS_DIR)"
+    )
 
 
 def test_commands_that_write_no_results_ignore_a_file_named_results(

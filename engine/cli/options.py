@@ -160,11 +160,11 @@ def run_options(
     writes under ``results_dir``, which must then not be a file."""
     from engine.jobs.common import RunOptions, parse_date, parse_start  # the jobs load only when a command runs
 
-    if (
-        writes and results_dir.exists() and not results_dir.is_dir()
-    ):  # else a lock or a staging directory under it fails
+    file = next((p for p in (results_dir, *results_dir.parents) if p.exists()), None)  # itself, or where it is made
+    if writes and file is not None and not file.is_dir():  # else a lock or a staging directory under it fails
+        said = "is a file, not a directory" if file == results_dir else f"cannot be made: {file} is a file"
         raise UserError(
-            f"the results directory {results_dir} is a file, not a directory (--results-dir, SEESAW_RESULTS_DIR)",
+            f"the results directory {results_dir} {said} (--results-dir, SEESAW_RESULTS_DIR)",
             expected="a directory, or a path where one can be made",
         )
     return RunOptions(
