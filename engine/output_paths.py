@@ -11,7 +11,7 @@ from pathlib import Path
 
 from engine.errors import StoreError, UserError
 
-__all__ = ["check_html_file", "check_output", "check_png_dir", "distinct_files"]
+__all__ = ["check_html_file", "check_output", "check_png_dir", "directory_blocked", "distinct_files"]
 
 #: The files that make a directory a stored run's or a stored sweep's, in pairs.
 _STORED = (("run.json", "metrics.json"), ("sweep.json", "combos.parquet"))
@@ -20,6 +20,15 @@ _IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf")
 #: Suffixes of configs, data, code and documents, which an HTML output is not either (``--output c.yaml`` would
 #: replace a config with a page).
 _OTHER_FILES = (".yaml", ".yml", ".csv", ".json", ".parquet", ".toml", ".py", ".md", ".txt")
+
+
+def directory_blocked(path: Path) -> str | None:
+    """Why ``path`` cannot be a directory a command writes under (a cache, the results), or None: it is a file
+    (``"is a file, not a directory"``), or a file stands where one of its parents would be made."""
+    file = next((p for p in (path, *path.parents) if p.exists()), None)  # itself, or where it would be made
+    if file is None or file.is_dir():
+        return None
+    return "is a file, not a directory" if file == path else f"cannot be made: {file} is a file"
 
 
 def distinct_files(outputs: Mapping[str, Path | None], reads: Sequence[Path | None] = ()) -> None:

@@ -159,10 +159,10 @@ def run_options(
     """The jobs' :class:`~engine.jobs.common.RunOptions` from the shared options' values; ``writes``: the command
     writes under ``results_dir``, which must then not be a file."""
     from engine.jobs.common import RunOptions, parse_date, parse_start  # the jobs load only when a command runs
+    from engine.output_paths import directory_blocked
 
-    file = next((p for p in (results_dir, *results_dir.parents) if p.exists()), None)  # itself, or where it is made
-    if writes and file is not None and not file.is_dir():  # else a lock or a staging directory under it fails
-        said = "is a file, not a directory" if file == results_dir else f"cannot be made: {file} is a file"
+    said = directory_blocked(results_dir) if writes else None  # else a lock or a staging directory under it fails
+    if said:
         raise UserError(
             f"the results directory {results_dir} {said} (--results-dir, SEESAW_RESULTS_DIR)",
             expected="a directory, or a path where one can be made",

@@ -224,14 +224,15 @@ def data_provider(cfg: StrategyConfig, opts: RunOptions, env: Mapping[str, str],
 
 def _cache_root(opts: RunOptions, env: Mapping[str, str]) -> Path:
     """The cache directory: ``--cache-dir``, else :func:`engine.cache_dir.default_cache_dir`.  One that is a file
-    is refused (the caches would be skipped without a word, and an offline Yahoo run would find nothing in it)."""
+    (or under one) is refused: the caches would be skipped without a word, and an offline Yahoo run find nothing."""
     from engine.cache_dir import default_cache_dir
+    from engine.output_paths import directory_blocked
 
     root = opts.cache_dir or default_cache_dir(env)
-    if root.exists() and not root.is_dir():
+    if said := directory_blocked(root):
         given = "--cache-dir" if opts.cache_dir else "SEESAW_CACHE_DIR" if env.get("SEESAW_CACHE_DIR") else None
         raise UserError(
-            f"the cache directory {root} is a file, not a directory",
+            f"the cache directory {root} {said}",
             file=given,
             expected="a directory, or a path where one can be made",
         )
