@@ -151,6 +151,7 @@ EXPECTED: dict[str, set[str]] = {
         "WINDOW_METRICS",
         "Curves",
         "MetricSpec",
+        "beta_label",
         "compute",
         "spec",
     },

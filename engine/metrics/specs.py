@@ -43,6 +43,7 @@ __all__ = [
     "WINDOW_METRICS",
     "Curves",
     "MetricSpec",
+    "beta_label",
     "compute",
     "spec",
 ]
@@ -285,6 +286,11 @@ _BY_NAME = {s.name: s for s in SPECS}
 def spec(name: str) -> MetricSpec:
     """The spec of metric ``name`` (KeyError for an unknown one)."""
     return _BY_NAME[name]
+
+
+def beta_label(asset: str) -> str:
+    """The header of the beta of the returns to ``asset``'s (the column ``beta_<asset>``): ``β us``."""
+    return f"β {asset}"
 
 
 def compute(names: Sequence[str], curves: Curves) -> dict[str, np.ndarray]:

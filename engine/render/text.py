@@ -14,7 +14,7 @@ from typing import Any, TypeGuard
 from engine.data.base import SYNTHETIC_LABEL
 from engine.metrics.frames import partial_years_between
 from engine.metrics.samples import MIN_TRACKING_ERROR, annualised_shown
-from engine.metrics.specs import COMPARE_TABLE, LOWER_IS_BETTER, RUN_TABLE, MetricSpec, spec
+from engine.metrics.specs import COMPARE_TABLE, LOWER_IS_BETTER, RUN_TABLE, MetricSpec, beta_label, spec
 from engine.plural import counted
 from engine.render.data_words import data_words, synthetic_words
 from engine.store.rundir import dumps_json
@@ -235,7 +235,7 @@ def _columns(
             ("regime_out_return", "Ret outside", "pct", "high"),
             ("regime_out_sharpe", "Sharpe outside", "num", "high"),
         ]
-    cols += [(f"beta_{a}", f"β {a}", "num", "") for a in assets]
+    cols += [(f"beta_{a}", beta_label(a), "num", "") for a in assets]
     cols += [(f"y{y}", year(y), "pct", "high") for y in years]
     return cols
 

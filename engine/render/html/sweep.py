@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from engine.metrics.specs import LOWER_IS_BETTER, SWEEP_TABLE, spec
+from engine.metrics.specs import LOWER_IS_BETTER, SWEEP_TABLE, beta_label, spec
 from engine.plural import counted
 from engine.render.heatmap import heatmap_figure
 from engine.render.html import charts
@@ -152,7 +152,7 @@ def _all_table(outcome: SweepOutcome, sort: str, max_rows: int) -> str:
 def _label(key: str) -> str:
     """A metric's label (``Total ret``; ``β us`` for ``beta_us``, as compare heads it), else the column's key."""
     if key.startswith("beta_"):
-        return f"β {key.removeprefix('beta_')}"
+        return beta_label(key.removeprefix("beta_"))
     try:
         return spec(key).label
     except KeyError:
