@@ -50,6 +50,7 @@ from engine.jobs.common import RunOptions, parse_date, parse_start
 from engine.jobs.compare import compare_job, parse_period, refuse_run_options
 from engine.jobs.run import ConfigRun, row_extra, run_configs
 from engine.jobs.sweep import SweepOptions, run_sweep, sweep_engines, sweep_top
+from engine.output_paths import check_results_dir
 from engine.render.text import compare_json, compare_sort, rows_json
 from engine.simulate import Engine
 from engine.store.rundir import StoredRun, load_run
@@ -304,7 +305,8 @@ def compare(
     stored = runs_text(runs)
     refuse_run_options(stored, "=", regime=regime_config is not None, source=source, data_dir=data_dir, start=start,
                        end=end, force=force, cache_dir=cache_dir, offline=offline)  # fmt: skip
-    opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline)
+    opts = _options(source, data_dir, start, end, results_dir, store, force, engine, cache_dir, offline,
+                    writes=stored is None)  # fmt: skip
     comparison, config_runs = compare_job(
         config_paths(configs), opts, runs=stored, env=_env(env), now=_now(), period=_period(period),
         benchmark=benchmark, allow_mixed=allow_mixed, by_year=by_year, reps=reps, regime=regime,
@@ -429,20 +431,26 @@ def _options(
     engine: str,
     cache_dir: PathLike | None,
     offline: bool,
+    *,
+    writes: bool = True,
 ) -> RunOptions:
-    """The jobs' options, checked as the command line's parser checks them."""
+    """The jobs' options, checked as the command line's parser checks them; ``writes``: the call writes under
+    ``results_dir`` (:func:`engine.output_paths.check_results_dir`)."""
     check_flags(force=force, offline=offline)
     if source is not None and source not in _SOURCES:
         raise UserError(f"source: expected one of {', '.join(_SOURCES)}, got {source!r}")
     if engine not in _ENGINES:
         raise UserError(f"engine: expected one of {', '.join(_ENGINES)}, got {engine!r}")
     chosen: Engine = "numba" if engine == "numba" else "rust"
+    results = optional_path("results_dir", results_dir) or Path("results")
+    if writes:
+        check_results_dir(results, "results_dir")
     return RunOptions(
         source=source,
         data_dir=optional_path("data_dir", data_dir),
         start=parse_start(start, "start") if isinstance(start, str) else _date(start, "start"),
         end=_date(end, "end"),
-        results_dir=optional_path("results_dir", results_dir) or Path("results"),
+        results_dir=results,
         engine=chosen,
         cache_dir=optional_path("cache_dir", cache_dir),
         offline=offline,

@@ -11,7 +11,14 @@ from pathlib import Path
 
 from engine.errors import StoreError, UserError
 
-__all__ = ["check_html_file", "check_output", "check_png_dir", "directory_blocked", "distinct_files"]
+__all__ = [
+    "check_html_file",
+    "check_output",
+    "check_png_dir",
+    "check_results_dir",
+    "directory_blocked",
+    "distinct_files",
+]
 
 #: The files that make a directory a stored run's or a stored sweep's, in pairs.
 _STORED = (("run.json", "metrics.json"), ("sweep.json", "combos.parquet"))
@@ -29,6 +36,15 @@ def directory_blocked(path: Path) -> str | None:
     if file is None or file.is_dir():
         return None
     return "is a file, not a directory" if file == path else f"cannot be made: {file} is a file"
+
+
+def check_results_dir(path: Path, given: str) -> None:
+    """Refuse (UserError) a results directory a command would write under that is a file, or under one (else
+    the store's lock or a staging directory under it is what fails); ``given``: where it came from."""
+    if said := directory_blocked(path):
+        raise UserError(
+            f"the results directory {path} {said} ({given})", expected="a directory, or a path where one can be made"
+        )
 
 
 def distinct_files(outputs: Mapping[str, Path | None], reads: Sequence[Path | None] = ()) -> None:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from engine import api
 from engine.cli import app
-from engine.errors import ConfigError, UserError
+from engine.errors import ConfigError, StoreError, UserError
 from tests.conftest import CONFIGS, REPO
 
 _RICH_ENV = ("FORCE_COLOR", "COLUMNS", "LINES", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS", "SEESAW_STORE")
@@ -247,6 +247,20 @@ def test_mistakes_raise_user_errors(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no sweep"):
         api.sweep(RUN_CONFIGS[0], source="synthetic", results_dir=tmp_path, env={})
     assert not any(tmp_path.glob("*/*/run.json"))  # nothing was stored
+
+
+def test_a_results_dir_that_is_a_file_is_named(tmp_path: Path) -> None:
+    """A results_dir that is a file, or under one, is a UserError naming it, as --results-dir is, before any
+    data is loaded; not the error of the store's lock under it."""
+    file = tmp_path / "a-file"
+    file.write_text("")
+    for where, said in [(file, "is a file, not a directory"), (file / "sub", f"cannot be made: {file} is a file")]:
+        for call, config in ((api.run, RUN_CONFIGS[0]), (api.compare, RUN_CONFIGS[0]), (api.sweep, SWEEP_CONFIG)):
+            with pytest.raises(UserError) as err:
+                call(config, source="synthetic", results_dir=where, env={})
+            assert str(err.value) == f"the results directory {where} {said} (results_dir)", err.value
+    with pytest.raises(StoreError):  # stored runs are only read: the store says what it lacks
+        api.compare(runs="latest", results_dir=file, env={})
 
 
 @pytest.mark.parametrize(

@@ -159,14 +159,10 @@ def run_options(
     """The jobs' :class:`~engine.jobs.common.RunOptions` from the shared options' values; ``writes``: the command
     writes under ``results_dir``, which must then not be a file."""
     from engine.jobs.common import RunOptions, parse_date, parse_start  # the jobs load only when a command runs
-    from engine.output_paths import directory_blocked
+    from engine.output_paths import check_results_dir
 
-    said = directory_blocked(results_dir) if writes else None  # else a lock or a staging directory under it fails
-    if said:
-        raise UserError(
-            f"the results directory {results_dir} {said} (--results-dir, SEESAW_RESULTS_DIR)",
-            expected="a directory, or a path where one can be made",
-        )
+    if writes:
+        check_results_dir(results_dir, "--results-dir, SEESAW_RESULTS_DIR")
     return RunOptions(
         source=source.value if source else None,
         data_dir=data_dir,
