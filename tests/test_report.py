@@ -483,7 +483,9 @@ def test_sweep_report_table_of_all_combinations_is_combos_parquet(sweep_reports:
     for col in combos.columns:
         assert table.column(col) == [_parquet_value(v) for v in ranked[col].tolist()], col
     assert 'aria-sort="descending">Sharpe</th>' in html  # the order the rows come in
-    assert "The best 12 of 12 combinations by sharpe (all of them)" in html
+    assert "The best 12 of 12 combinations by Sharpe (all of them)" in html  # the metric named as headed
+    assert "The best 5 by Sharpe" in html and "Heatmaps of Sharpe" in html  # the sections' titles too
+    assert "by sharpe<" not in html and "of sharpe<" not in html
 
 
 def test_sweep_report_heatmaps_show_the_best_over_the_other_key(sweep_reports: dict) -> None:
@@ -591,7 +593,7 @@ def test_sweep_report_is_pure_and_cuts_the_table(sweep_reports: dict) -> None:
     report = sweep_report(outcome, rows, sort="sharpe", reps=200, config_text="name: x", max_rows=5)
     assert report.html == sweep_report(outcome, rows, sort="sharpe", reps=200, config_text="name: x", max_rows=5).html
     table = tables(report.html)["combinations"]
-    assert len(table.rows) == 5 and "The best 5 of 12 combinations by sharpe (7 left out" in report.html
+    assert len(table.rows) == 5 and "The best 5 of 12 combinations by Sharpe (7 left out" in report.html
     assert "No walk-forward of this config on this data is stored" in report.html  # none given: said, not faked
     assert list(report.figures) == [
         "heatmap_window_cut", "heatmap_window_execution-lag", "heatmap_cut_execution-lag", "pbo"
@@ -609,7 +611,7 @@ def test_sweep_report_is_pure_and_cuts_the_table(sweep_reports: dict) -> None:
     )
     single = dataclasses.replace(one_key, table=outcome.table.head(1))  # one combination: no "1 combinations"
     page = sweep_report(single, rows.head(1), sort="sharpe", reps=200, config_text="").html
-    assert "(1 combination; see the tables)" in page and "The best 1 of 1 combination by sharpe" in page
+    assert "(1 combination; see the tables)" in page and "The best 1 of 1 combination by Sharpe" in page
     assert "1 combinations" not in page
 
 

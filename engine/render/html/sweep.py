@@ -140,7 +140,7 @@ def _all_table(outcome: SweepOutcome, sort: str, max_rows: int) -> str:
     html = table_html(headers, body, table_id="combinations", scroll=True, sortable=True, sorted_by=(by, order))
     left = len(table) - len(shown)
     lines = [
-        f"The best {len(shown):,} of {counted(len(table), 'combinations')} by {sort}"
+        f"The best {len(shown):,} of {counted(len(table), 'combinations')} by {by}"
         + (f" ({left:,} left out: --report-rows N shows more)" if left else " (all of them)")
         + ", from combos.parquet. Click a column header to sort by it, again to reverse; empty values stay last. "
         "combo: the combination's number in grid order (the last key varies fastest). All combinations: "
@@ -269,9 +269,9 @@ def sweep_report(
     total = len(outcome.table)
     sections = [
         Section("sweep", "Sweep", _header(outcome, sort)),
-        Section("top", f"The best {len(rows)} by {sort}", _top_table(outcome, rows, sort, reps, caveats)),
+        Section("top", f"The best {len(rows)} by {_label(sort)}", _top_table(outcome, rows, sort, reps, caveats)),
         Section("combinations", "All combinations", _all_table(outcome, sort, max_rows or DEFAULT_TABLE_ROWS)),
-        Section("heatmaps", f"Heatmaps of {sort}", _heatmaps(outcome, sort, figures)),
+        Section("heatmaps", f"Heatmaps of {_label(sort)}", _heatmaps(outcome, sort, figures)),
         Section("overfitting", "Overfitting: PBO and deflated Sharpe", _overfitting(outcome, figures)),
         *_walkforward(walkforward, figures),
         Section("config", "Resolved config", preformatted(config_text)),
