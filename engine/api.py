@@ -403,10 +403,8 @@ def _date(value: DateLike, name: str) -> dt.date | None:
     """``value`` as a date: a ``date`` (a ``datetime``'s date), or text ``YYYY-MM-DD``."""
     if value is None:
         return None
-    if isinstance(value, dt.datetime):
-        return value.date()
     if isinstance(value, dt.date):
-        return value
+        return value.date() if isinstance(value, dt.datetime) else value
     return parse_date(str(value), name)
 
 
@@ -431,11 +429,9 @@ def _options(
     engine: str,
     cache_dir: PathLike | None,
     offline: bool,
-    *,
     writes: bool = True,
 ) -> RunOptions:
-    """The jobs' options, checked as the command line's parser checks them; ``writes``: the call writes under
-    ``results_dir`` (:func:`engine.output_paths.check_results_dir`)."""
+    """The jobs' options, checked as the command line's parser checks them (``writes``: under ``results_dir``)."""
     check_flags(force=force, offline=offline)
     if source is not None and source not in _SOURCES:
         raise UserError(f"source: expected one of {', '.join(_SOURCES)}, got {source!r}")
