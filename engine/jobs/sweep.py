@@ -73,6 +73,8 @@ from engine.sweep import (
     sweep_id,
     sweep_warmup,
 )
+from engine.sweep_columns import SWEEP_COLUMNS
+from engine.sweep_memory import available_bytes, kept_bytes, memory_note
 from engine.sweep_setting import warmup_notes
 from strategies.errors import SignalError
 
@@ -172,6 +174,8 @@ def sweep_job(
         if say is not None:  # the other stopped sweeps are looked for only when someone is told of them
             for line in stopped_lines(cfg.name, nothing_to_resume, stopped_elsewhere(staging, meta)):
                 say(line)
+            if note := memory_note(_kept_bytes(cfg, g), available_bytes()):
+                say(note)
         told("computing" if options.resume and not (force or nothing_to_resume) else "preparing", final)
         ctx = prepare(cfg, loaded, engine=engine, reference=options.reference, simulator=options.simulator)  # type: ignore[arg-type]
         told("computing", final)  # from here on Ctrl-C keeps the chunks finished
@@ -262,6 +266,13 @@ def _save_chunks(
             getattr(evaluated, "close", lambda: None)()
         add(writer.drain())
     return True
+
+
+def _kept_bytes(cfg: StrategyConfig, g: Grid) -> int:
+    """What the sweep of ``g`` keeps in memory until it is written (:func:`engine.sweep_memory.kept_bytes`): its
+    table has ``combo``, the keys, :data:`SWEEP_COLUMNS` and a weight and a beta an asset at most."""
+    columns = 1 + len(g.keys) + len(SWEEP_COLUMNS) + 2 * len(cfg.assets)
+    return kept_bytes(g.size, columns, len(g.keys), BLOCKS)
 
 
 def load_sweep_config(

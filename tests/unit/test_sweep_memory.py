@@ -1,0 +1,86 @@
+"""What a sweep keeps in memory until it is written (engine/sweep_memory.py): the estimate against the arrays a
+real sweep keeps, the machine's free memory read from /proc and the control group, and the note before a grid
+that would not fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from engine import api
+from engine.cli import app
+from engine.config.params import grid
+from engine.jobs import sweep as sweep_job
+from engine.sweep import BLOCKS
+from engine.sweep_memory import CSCV_WORK, available_bytes, kept_bytes, memory_note
+
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "sweeps" / "corr_breakdown_sweep.yaml"
+WINDOW = {"source": "synthetic", "start": "2015-01-01", "end": "2016-12-31"}
+
+
+def test_the_estimate_counts_the_arrays_a_sweep_keeps(tmp_path: Path) -> None:
+    """Rows, grid values and block sums as a finished sweep holds them, plus CSCV's work: the estimate counts
+    each column of the real table (a column added to the table and not to the estimate fails here)."""
+    swept = api.sweep(CONFIG, **WINDOW, top=1, reps=100, results_dir=tmp_path, env={})
+    table = swept.combinations
+    n = len(table)
+    cfg = api.load_config(CONFIG)
+    g = grid(cfg, max_combos=10**6)
+    assert g.size == n
+    rows = int(table.memory_usage(index=False, deep=False).sum())
+    with np.load(swept.sweep_dir / "blocks.npz") as z:
+        sums = z["sum"].nbytes + z["sq"].nbytes
+    grid_values = 8 * (len(g.keys) + 1) * n
+    untraded = 8 * n * sum(1 for a in cfg.assets if f"weight_{a}" not in table)  # the estimate counts a weight each
+    assert sweep_job._kept_bytes(cfg, g) == rows + untraded + sums + grid_values + CSCV_WORK * n
+    assert kept_bytes(1_000_000, 25, 4, BLOCKS) == 576_000_000  # docs/sweeps.md: 0.57 KB a combination measured
+
+
+def _proc(tmp_path: Path, available_kb: int) -> Path:
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "meminfo").write_text(f"MemTotal: 99999999 kB\nMemFree: 1 kB\nMemAvailable: {available_kb} kB\n")
+    return proc
+
+
+def test_free_memory_is_the_systems_or_the_control_groups_less(tmp_path: Path) -> None:
+    proc = _proc(tmp_path, 2_000_000)
+    none = tmp_path / "no-cgroup"
+    assert available_bytes(proc, none) == 2_048_000_000
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "memory.max").write_text("1500000000\n")
+    (v2 / "memory.current").write_text("500000000\n")
+    assert available_bytes(proc, v2) == 1_000_000_000
+    (v2 / "memory.max").write_text("max\n")
+    assert available_bytes(proc, v2) == 2_048_000_000
+    v1 = tmp_path / "v1"
+    (v1 / "memory").mkdir(parents=True)
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # no limit, as v1 says it
+    (v1 / "memory" / "memory.usage_in_bytes").write_text("100\n")
+    assert available_bytes(proc, v1) == 2_048_000_000
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("800000000\n")
+    assert available_bytes(proc, v1) == 799_999_900
+    assert available_bytes(tmp_path / "nowhere", v1) is None
+    (proc / "meminfo").write_text("MemTotal: 5 kB\n")
+    assert available_bytes(proc, none) is None
+
+
+def test_the_note_only_when_the_grid_would_not_fit() -> None:
+    assert memory_note(1_000, None) is None and memory_note(1_000, 1_000) is None
+    note = memory_note(2_300_000_000, 850_000_000)
+    assert note is not None and "about 2.3 GB in memory" in note and "about 850 MB is free" in note
+
+
+@pytest.mark.parametrize(("free", "said"), [(10**12, False), (1_000, True)])
+def test_sweep_says_so_before_its_chunks(free: int, said: bool, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sweep_job, "available_bytes", lambda: free)
+    args = ["sweep", str(CONFIG), "--source", "synthetic", "--start", "2015-01-01", "--end", "2016-12-31"]
+    out = CliRunner().invoke(app, [*args, "--results-dir", str(tmp_path), "--top", "1", "--reps", "100"])
+    assert out.exit_code == 0, out.output
+    assert ("this grid keeps about" in out.stderr) is said
+    again = CliRunner().invoke(app, [*args, "--results-dir", str(tmp_path), "--top", "1", "--reps", "100"])
+    assert "this grid keeps about" not in again.stderr  # a stored sweep is read back, not computed
