@@ -9,6 +9,7 @@ from pydantic import conint
 
 from strategies._common import later_closing, log_of, log_returns, prices_in
 from strategies.registry import AssetRef, SignalInputs, signal
+from strategies.windows import placed, window_comoments, window_corr
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,7 +72,8 @@ def rolling_corr(
     plus the slack of ``dates: common``.  Known at the close of date t: uses rows <= t only.
     """
     u, v = corr_pairs(x, a, b, on=on, align=align, dates=dates, currency=currency)
-    corr = u.rolling(window, min_periods=window).corr(v).to_numpy(dtype="float64")
+    u_, v_ = u.to_numpy(dtype="float64"), v.to_numpy(dtype="float64")
+    corr = placed(window_corr(u_, v_, window), len(u_), window - 1)  # each window on its own (strategies/windows.py)
     if dates == "union":
         return corr
     out = on_union_timeline(x, a, b, corr)
@@ -153,9 +155,8 @@ def rolling_beta(
 
     Warm-up: ``window`` rows, plus one for ``async``.  Known at the close of date t.
     """
-    u, v = _aligned(x, log_returns(x, a), log_returns(x, b), a, b, align)
-    var = v.rolling(window, min_periods=window).var(ddof=1)
-    cov = u.rolling(window, min_periods=window).cov(v, ddof=1)
+    u, v = (s.to_numpy(dtype="float64") for s in _aligned(x, log_returns(x, a), log_returns(x, b), a, b, align))
+    _, var, cov = window_comoments(u, v, window)  # each window on its own: var 0 exactly on a flat one
     with np.errstate(divide="ignore", invalid="ignore"):
-        beta = cov / var
-    return beta.where(var > 0).to_numpy(dtype="float64")
+        beta = np.where(var > 0, cov / var, np.nan)
+    return placed(beta, len(v), window - 1)

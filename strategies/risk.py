@@ -7,6 +7,7 @@ from pydantic import PositiveInt, conint
 
 from strategies._common import log_returns
 from strategies.registry import AssetRef, SignalInputs, signal
+from strategies.windows import placed, window_var
 
 #: Annualisation of realized_vol; a convention, independent of the run's timeline.
 TRADING_DAYS_PER_YEAR = 252
@@ -22,10 +23,9 @@ def realized_vol(x: SignalInputs, *, a: AssetRef, window: conint(strict=True, ge
     union timeline (a holiday of a's market contributes a zero return).
     Warm-up: ``window`` rows.
     """
-    r = log_returns(x, a)
-    return (r.rolling(window, min_periods=window).std(ddof=1) * np.sqrt(TRADING_DAYS_PER_YEAR)).to_numpy(
-        dtype="float64"
-    )
+    r = log_returns(x, a).to_numpy(dtype="float64")
+    vol = np.sqrt(window_var(r, window)) * np.sqrt(TRADING_DAYS_PER_YEAR)  # 0 exactly on a flat window
+    return placed(vol, len(r), window - 1)
 
 
 @signal("drawdown", lookback=lambda p: p["window"] - 1)

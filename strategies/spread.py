@@ -9,6 +9,8 @@ from pydantic import PositiveInt, conint
 
 from strategies._common import log_of
 from strategies.registry import AssetRef, SignalInputs, signal
+from strategies.transforms import window_zscore
+from strategies.windows import placed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,12 +32,8 @@ def spread_zscore(x: SignalInputs, *, a: AssetRef, b: AssetRef, window: conint(s
     means HK is rich relative to its recent history against the US.  Warm-up:
     ``window - 1`` rows.
     """
-    s = _log_ratio(x, a, b)
-    roll = s.rolling(window, min_periods=window)
-    std = roll.std(ddof=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (s - roll.mean()) / std
-    return z.where(std > 0).to_numpy(dtype="float64")
+    s = _log_ratio(x, a, b).to_numpy(dtype="float64")
+    return placed(window_zscore(s, window), len(s), window - 1)  # each window on its own (strategies/windows.py)
 
 
 @signal("ratio_trend", lookback=lambda p: p["window"] - 1)

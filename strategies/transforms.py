@@ -20,12 +20,11 @@ of what ``of:`` names (0 for an asset's price series).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 from pydantic import PositiveInt, conint
 
 from strategies.registry import AssetRef, SignalInputs, SignalRef, signal
+from strategies.windows import placed, trailing, window_sum, window_var
 
 __all__ = ["EMA_SPANS", "diff", "ema", "ema_weights", "lag", "level", "percentile", "sma", "zscore"]
 
@@ -35,28 +34,6 @@ EMA_SPANS = 4
 
 def _input(x: SignalInputs, of: str) -> np.ndarray:
     return x.values(of).to_numpy(dtype="float64")
-
-
-def _trailing(v: np.ndarray, window: int) -> Iterator[np.ndarray]:
-    """For i = 0 .. window-1, the values v[t-i] of the rows t = window-1 .. n-1 (views)."""
-    n = max(len(v), window - 1)  # a panel shorter than the window: empty views
-    for i in range(window):
-        yield v[window - 1 - i : n - i]
-
-
-def _place(values: np.ndarray, n: int, lookback: int) -> np.ndarray:
-    """A length-n array: NaN on the first ``lookback`` rows, then ``values``."""
-    out = np.full(n, np.nan)
-    if n > lookback:
-        out[lookback:] = values
-    return out
-
-
-def _rolling_sum(v: np.ndarray, window: int) -> np.ndarray:
-    total = np.zeros(max(len(v) - window + 1, 0))
-    for shifted in _trailing(v, window):
-        total = total + shifted
-    return total
 
 
 @signal("level", lookback=lambda p: 0)
@@ -76,7 +53,7 @@ def sma(x: SignalInputs, *, of: SignalRef, window: PositiveInt) -> np.ndarray:
     sma_t = (v[t-window+1] + ... + v[t]) / window.  Warm-up: ``window - 1`` rows plus v's.
     """
     v = _input(x, of)
-    return _place(_rolling_sum(v, window) / window, len(v), window - 1)
+    return placed(window_sum(v, window) / window, len(v), window - 1)
 
 
 @signal("zscore", lookback=lambda p: p["window"] - 1)
@@ -87,15 +64,16 @@ def zscore(x: SignalInputs, *, of: SignalRef, window: conint(strict=True, ge=2))
     (ddof = 1); NaN where s_t = 0 (a flat window).  Warm-up: ``window - 1`` rows plus v's.
     """
     v = _input(x, of)
-    n = len(v)
-    m = _rolling_sum(v, window) / window
-    squares = np.zeros_like(m)
-    for shifted in _trailing(v, window):
-        squares = squares + (shifted - m) ** 2
-    s = np.sqrt(squares / (window - 1))
+    return placed(window_zscore(v, window), len(v), window - 1)
+
+
+def window_zscore(v: np.ndarray, window: int) -> np.ndarray:
+    """(v_t - m_t) / s_t of each window of ``window`` rows (rows t = window-1 .. n-1; :mod:`strategies.windows`),
+    NaN where s_t = 0."""
+    m = window_sum(v, window) / window
+    s = np.sqrt(window_var(v, window))
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(s > 0, (v[window - 1 :] - m) / s, np.nan)
-    return _place(z, n, window - 1)
+        return np.where(s > 0, (v[window - 1 :] - m) / s, np.nan)
 
 
 def ema_weights(span: int) -> np.ndarray:
@@ -123,23 +101,23 @@ def ema(x: SignalInputs, *, of: SignalRef, span: PositiveInt) -> np.ndarray:
     v = _input(x, of)
     weights = ema_weights(span)
     total = np.zeros(max(len(v) - len(weights) + 1, 0))
-    for w, shifted in zip(weights, _trailing(v, len(weights)), strict=True):
+    for w, shifted in zip(weights, trailing(v, len(weights)), strict=True):
         total = total + w * shifted
-    return _place(total, len(v), len(weights) - 1)
+    return placed(total, len(v), len(weights) - 1)
 
 
 @signal("lag", lookback=lambda p: p["n"])
 def lag(x: SignalInputs, *, of: SignalRef, n: PositiveInt) -> np.ndarray:
     """v (what ``of`` names) ``n`` rows earlier: lag_t = v[t-n].  Warm-up: ``n`` rows plus v's."""
     v = _input(x, of)
-    return _place(v[: max(len(v) - n, 0)], len(v), n)
+    return placed(v[: max(len(v) - n, 0)], len(v), n)
 
 
 @signal("diff", lookback=lambda p: p["n"])
 def diff(x: SignalInputs, *, of: SignalRef, n: PositiveInt) -> np.ndarray:
     """Change of v (what ``of`` names) over ``n`` rows: diff_t = v[t] - v[t-n].  Warm-up: ``n`` rows plus v's."""
     v = _input(x, of)
-    return _place(v[n:] - v[: max(len(v) - n, 0)], len(v), n)
+    return placed(v[n:] - v[: max(len(v) - n, 0)], len(v), n)
 
 
 @signal("percentile", lookback=lambda p: p["window"] - 1)
@@ -154,7 +132,7 @@ def percentile(x: SignalInputs, *, of: SignalRef, window: PositiveInt) -> np.nda
     today = v[window - 1 :]
     count = np.zeros_like(today)
     has_nan = np.zeros(today.shape, dtype=bool)
-    for shifted in _trailing(v, window):
+    for shifted in trailing(v, window):
         count = count + (shifted <= today)
         has_nan |= np.isnan(shifted)
-    return _place(np.where(has_nan, np.nan, count / window), len(v), window - 1)
+    return placed(np.where(has_nan, np.nan, count / window), len(v), window - 1)

@@ -1,0 +1,114 @@
+"""Statistics of trailing windows, each window summed on its own: no running sums.
+
+A running sum (pandas' ``rolling``) adds each new value and subtracts the one leaving; what it leaves
+behind after large values have passed is rounding, so a window of equal values can get a variance of
+1e-18 instead of 0, and a z-score of a short window can be off in its seventh digit.  Here every value
+at row t is a fixed-order sum over the rows ``t-L+1 .. t`` of the window (L rows), the variance two-pass
+(deviations from the window's own mean), and a window whose values are all equal has a variance (and a
+covariance with anything) of exactly 0: the same bits whatever history precedes the window.  A window
+that holds a NaN gives NaN.  Time is L passes over the rows; memory a few arrays of the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+__all__ = ["placed", "trailing", "window_comoments", "window_corr", "window_cov", "window_sum", "window_var"]
+
+
+def trailing(v: np.ndarray, window: int) -> Iterator[np.ndarray]:
+    """For i = 0 .. window-1, the values v[t-i] of the rows t = window-1 .. n-1 (views)."""
+    n = max(len(v), window - 1)  # a panel shorter than the window: empty views
+    for i in range(window):
+        yield v[window - 1 - i : n - i]
+
+
+def placed(values: np.ndarray, n: int, lookback: int) -> np.ndarray:
+    """A length-n array: NaN on the first ``lookback`` rows, then ``values``."""
+    out = np.full(n, np.nan)
+    if n > lookback:
+        out[lookback:] = values
+    return out
+
+
+def window_sum(v: np.ndarray, window: int) -> np.ndarray:
+    """The sum of each window of ``window`` rows, for the rows t = window-1 .. n-1.
+
+    >>> window_sum(np.array([1.0, 2.0, 3.0, 4.0]), 3).tolist()
+    [6.0, 9.0]
+    """
+    total = np.zeros(max(len(v) - window + 1, 0))
+    for shifted in trailing(v, window):
+        total = total + shifted
+    return total
+
+
+def window_cov(u: np.ndarray, v: np.ndarray, window: int) -> np.ndarray:
+    """The sample covariance (ddof 1) of u and v over each window of ``window`` rows, for the rows
+    t = window-1 .. n-1 (``window_cov(v, v, L)`` is v's variance): the mean of each window first, then
+    the sum of the products of the deviations from it.  Exactly 0 where u or v is flat (all its values in
+    the window equal) and the other has no NaN; NaN where either has a NaN.
+
+    >>> window_cov(np.array([0.0, 0.0, 0.0, 1.0]), np.array([0.1, 0.1, 0.1, 0.3]), 3).tolist()
+    [0.0, 0.06666666666666667]
+    """
+    return window_comoments(u, v, window)[2]
+
+
+def window_corr(u: np.ndarray, v: np.ndarray, window: int) -> np.ndarray:
+    """Pearson's correlation of u and v over each window of ``window`` rows, for the rows t = window-1 .. n-1:
+    their covariance over the square root of the product of their variances (:func:`window_cov`), NaN where
+    either is flat (a variance of exactly 0) or holds a NaN.
+
+    >>> window_corr(np.array([1.0, 2.0, 3.0, 3.0, 3.0]), np.array([2.0, 4.0, 7.0, 5.0, 6.0]), 3).round(12).tolist()
+    [0.993399267799, 0.755928946018, nan]
+    """
+    var_u, var_v, cov = window_comoments(u, v, window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((var_u > 0) & (var_v > 0), cov / np.sqrt(var_u * var_v), np.nan)
+
+
+def window_var(v: np.ndarray, window: int) -> np.ndarray:
+    """The sample variance (ddof 1) of v over each window (:func:`window_cov` of v with itself), exactly 0 where
+    the window is flat.
+
+    >>> window_var(np.array([0.1, 0.1, 0.1, 0.3]), 3).tolist()
+    [0.0, 0.01333333333333333]
+    """
+    if window < 2:
+        raise ValueError(f"a variance needs a window of at least 2 rows, got {window}")
+    mv = window_sum(v, window) / window
+    svv, dv = np.zeros_like(mv), np.empty_like(mv)
+    flat, last = np.ones(mv.shape, dtype=bool), v[window - 1 :]
+    for sv in trailing(v, window):
+        np.subtract(sv, mv, out=dv)
+        svv += np.multiply(dv, dv, out=dv)
+        flat &= sv == last  # a NaN equals nothing: a window holding one is not flat
+    svv[flat & ~np.isnan(svv)] = 0.0  # deviations from a mean that rounds off the values themselves
+    return svv / (window - 1)
+
+
+def window_comoments(u: np.ndarray, v: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(u's variance, v's variance, their covariance) over each window, in one pass over its rows after the
+    means (:func:`window_cov`)."""
+    if window < 2:
+        raise ValueError(f"a covariance needs a window of at least 2 rows, got {window}")
+    mu, mv = window_sum(u, window) / window, window_sum(v, window) / window
+    suu, svv, suv = np.zeros_like(mu), np.zeros_like(mu), np.zeros_like(mu)
+    du, dv, product = np.empty_like(mu), np.empty_like(mu), np.empty_like(mu)
+    flat_u, flat_v = np.ones(mu.shape, dtype=bool), np.ones(mu.shape, dtype=bool)
+    last_u, last_v = u[window - 1 :], v[window - 1 :]
+    for su, sv in zip(trailing(u, window), trailing(v, window), strict=True):
+        np.subtract(su, mu, out=du)
+        np.subtract(sv, mv, out=dv)
+        suu += np.multiply(du, du, out=product)
+        svv += np.multiply(dv, dv, out=product)
+        suv += np.multiply(du, dv, out=product)
+        flat_u &= su == last_u
+        flat_v &= sv == last_v
+    suu[flat_u & ~np.isnan(suu)] = 0.0
+    svv[flat_v & ~np.isnan(svv)] = 0.0
+    suv[(flat_u | flat_v) & ~np.isnan(suv)] = 0.0
+    return suu / (window - 1), svv / (window - 1), suv / (window - 1)
