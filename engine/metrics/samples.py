@@ -65,6 +65,8 @@ MIN_EPISODES = 10
 #: Row keys that extrapolate a window to a year.
 ANNUALISED = frozenset([s.name for s in SPECS if s.annualised] + ["sharpe_ci_low", "sharpe_ci_high"])
 _REGIME_ANNUALISED = ("return", "sharpe")
+#: The columns a window under a year shows as –, as the tables head them (every annualised metric).
+_WITHHELD = ", ".join(s.label for s in SPECS if s.annualised)
 
 
 def _nan_keys(row: MutableMapping[str, Any], keys: Iterable[str]) -> None:
@@ -107,8 +109,7 @@ def withhold_annualised(rows: Iterable[MutableMapping[str, Any]], years: float, 
             _nan_keys(row, ANNUALISED)
         notes.append(
             f"The window is {covered:.2f} years ({n_returns} daily returns): under one year no annualised "
-            "figure is shown (CAGR, volatility, Sharpe and its interval, Sortino, Calmar, turnover, excess "
-            "return, IR: –); total return and drawdowns are of the window itself."
+            f"figure is shown ({_WITHHELD}: –); total return and drawdowns are of the window itself."
         )
     if n_returns < MIN_RETURNS and any(row.get("kind") == "strategy" for row in rows):
         notes.append(
@@ -191,6 +192,5 @@ def withhold_short_runs(rows: Iterable[MutableMapping[str, Any]]) -> list[str]:
         span += f": {days} days from {shortest['start']} to {shortest['end']}, a year being 365.25, a week less for "
         span += "the weekends and holidays at a calendar year's ends"
     return [
-        f"Under one year of history ({span}) for {', '.join(names)}: no annualised figure is "
-        "shown (CAGR, volatility, Sharpe, Sortino, Calmar, turnover: –)."
+        f"Under one year of history ({span}) for {', '.join(names)}: no annualised figure is shown ({_WITHHELD}: –)."
     ]

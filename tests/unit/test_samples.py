@@ -32,6 +32,10 @@ def test_every_annualised_spec_is_withheld_under_one_year() -> None:
         assert row["total_return"] == 0.17 and row["max_drawdown"] == -0.04 and row["psr"] == 0.9
     assert any("0.15 years" in n and "no annualised figure" in n for n in notes)
     assert any("41 daily returns" in n and "PSR" in n for n in notes)
+    short = withhold_short_runs([{"name": "x", "years": 0.4, "cagr": 0.1}])
+    for note in (next(n for n in notes if "no annualised figure" in n), *short):
+        named = note.split("shown (")[1].split(": –)")[0].split(", ")
+        assert named == [s.label for s in SPECS if s.annualised], note  # every column the window shows as –
 
 
 def test_a_year_or_more_keeps_everything() -> None:
