@@ -9,8 +9,7 @@ from pydantic import PositiveInt, conint
 
 from strategies._common import log_of
 from strategies.registry import AssetRef, SignalInputs, signal
-from strategies.transforms import window_zscore
-from strategies.windows import placed
+from strategies.windows import placed, window_zscore
 
 if TYPE_CHECKING:
     import pandas as pd

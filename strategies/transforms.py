@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import PositiveInt, conint
 
 from strategies.registry import AssetRef, SignalInputs, SignalRef, signal
-from strategies.windows import placed, trailing, window_sum, window_var
+from strategies.windows import placed, trailing, window_sum, window_zscore
 
 __all__ = ["EMA_SPANS", "diff", "ema", "ema_weights", "lag", "level", "percentile", "sma", "zscore"]
 
@@ -65,15 +65,6 @@ def zscore(x: SignalInputs, *, of: SignalRef, window: conint(strict=True, ge=2))
     """
     v = _input(x, of)
     return placed(window_zscore(v, window), len(v), window - 1)
-
-
-def window_zscore(v: np.ndarray, window: int) -> np.ndarray:
-    """(v_t - m_t) / s_t of each window of ``window`` rows (rows t = window-1 .. n-1; :mod:`strategies.windows`),
-    NaN where s_t = 0."""
-    m = window_sum(v, window) / window
-    s = np.sqrt(window_var(v, window))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(s > 0, (v[window - 1 :] - m) / s, np.nan)
 
 
 def ema_weights(span: int) -> np.ndarray:

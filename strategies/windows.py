@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["placed", "trailing", "window_comoments", "window_corr", "window_cov", "window_sum", "window_var"]
+__all__ = ["placed", "trailing", "window_comoments", "window_corr", "window_sum", "window_var", "window_zscore"]
 
 
 def trailing(v: np.ndarray, window: int) -> Iterator[np.ndarray]:
@@ -45,22 +45,10 @@ def window_sum(v: np.ndarray, window: int) -> np.ndarray:
     return total
 
 
-def window_cov(u: np.ndarray, v: np.ndarray, window: int) -> np.ndarray:
-    """The sample covariance (ddof 1) of u and v over each window of ``window`` rows, for the rows
-    t = window-1 .. n-1 (``window_cov(v, v, L)`` is v's variance): the mean of each window first, then
-    the sum of the products of the deviations from it.  Exactly 0 where u or v is flat (all its values in
-    the window equal) and the other has no NaN; NaN where either has a NaN.
-
-    >>> window_cov(np.array([0.0, 0.0, 0.0, 1.0]), np.array([0.1, 0.1, 0.1, 0.3]), 3).tolist()
-    [0.0, 0.06666666666666667]
-    """
-    return window_comoments(u, v, window)[2]
-
-
 def window_corr(u: np.ndarray, v: np.ndarray, window: int) -> np.ndarray:
     """Pearson's correlation of u and v over each window of ``window`` rows, for the rows t = window-1 .. n-1:
-    their covariance over the square root of the product of their variances (:func:`window_cov`), NaN where
-    either is flat (a variance of exactly 0) or holds a NaN.
+    their covariance over the square root of the product of their variances (:func:`window_comoments`), NaN
+    where either is flat (a variance of exactly 0) or holds a NaN.
 
     >>> window_corr(np.array([1.0, 2.0, 3.0, 3.0, 3.0]), np.array([2.0, 4.0, 7.0, 5.0, 6.0]), 3).round(12).tolist()
     [0.993399267799, 0.755928946018, nan]
@@ -71,11 +59,11 @@ def window_corr(u: np.ndarray, v: np.ndarray, window: int) -> np.ndarray:
 
 
 def window_var(v: np.ndarray, window: int) -> np.ndarray:
-    """The sample variance (ddof 1) of v over each window (:func:`window_cov` of v with itself), exactly 0 where
-    the window is flat.
+    """The sample variance (ddof 1) of v over each window (as :func:`window_comoments`), exactly 0 where the
+    window is flat.
 
-    >>> window_var(np.array([0.1, 0.1, 0.1, 0.3]), 3).tolist()
-    [0.0, 0.01333333333333333]
+    >>> window_var(np.array([0.1, 0.1, 0.1, 0.3]), 3).round(12).tolist()
+    [0.0, 0.013333333333]
     """
     if window < 2:
         raise ValueError(f"a variance needs a window of at least 2 rows, got {window}")
@@ -91,8 +79,15 @@ def window_var(v: np.ndarray, window: int) -> np.ndarray:
 
 
 def window_comoments(u: np.ndarray, v: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(u's variance, v's variance, their covariance) over each window, in one pass over its rows after the
-    means (:func:`window_cov`)."""
+    """(u's variance, v's variance, their covariance), sample (ddof 1), over each window of ``window`` rows, for
+    the rows t = window-1 .. n-1: the means of each window first, then one pass over its rows summing the
+    products of the deviations from them.  A variance is exactly 0 where its series is flat (all its values in
+    the window equal), and so is the covariance, unless the other holds a NaN; NaN where either holds one.
+
+    >>> u, v = np.array([0.0, 0.0, 0.0, 1.0]), np.array([0.1, 0.1, 0.1, 0.3])
+    >>> [m.round(12).tolist() for m in window_comoments(u, v, 3)]
+    [[0.0, 0.333333333333], [0.0, 0.013333333333], [0.0, 0.066666666667]]
+    """
     if window < 2:
         raise ValueError(f"a covariance needs a window of at least 2 rows, got {window}")
     mu, mv = window_sum(u, window) / window, window_sum(v, window) / window
@@ -112,3 +107,16 @@ def window_comoments(u: np.ndarray, v: np.ndarray, window: int) -> tuple[np.ndar
     svv[flat_v & ~np.isnan(svv)] = 0.0
     suv[(flat_u | flat_v) & ~np.isnan(suv)] = 0.0
     return suu / (window - 1), svv / (window - 1), suv / (window - 1)
+
+
+def window_zscore(v: np.ndarray, window: int) -> np.ndarray:
+    """(v_t - m_t) / s_t of each window of ``window`` rows, m_t its mean and s_t its sample standard deviation,
+    for the rows t = window-1 .. n-1; NaN where s_t = 0 (a flat window).
+
+    >>> window_zscore(np.array([1.0, 2.0, 3.0, 3.0, 3.0]), 3).round(12).tolist()
+    [1.0, 0.57735026919, nan]
+    """
+    m = window_sum(v, window) / window
+    s = np.sqrt(window_var(v, window))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(s > 0, (v[window - 1 :] - m) / s, np.nan)
