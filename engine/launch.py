@@ -23,7 +23,7 @@ import os
 import signal
 import socket
 import sys
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from engine.server.protocol import private, request, send_message, socket_path, streams
 
@@ -32,19 +32,30 @@ __all__ = ["main"]
 
 def main() -> None:
     """Console-script entry point (module docstring)."""
-    code = _through_server(sys.argv[1:]) if _may_use_server(sys.argv[1:]) else None
+    try:
+        code = _through_server(sys.argv[1:]) if _may_use_server(sys.argv[1:]) else None
+    except KeyboardInterrupt:  # Ctrl-C before the client's own handlers were set: nothing was done either
+        _end(signal.SIGINT, "before the command started")
     if code is not None:
         sys.exit(code)
     try:
         from engine.cli import main as run_here
     except KeyboardInterrupt:  # Ctrl-C while the command line loads: said, then the process ends as Ctrl-C ends it
-        with contextlib.suppress(OSError, ValueError):  # stderr closed: the signal still ends the process
-            sys.stderr.write("stopped (Ctrl-C) while the command line loaded: nothing was done\n")
-            sys.stderr.flush()
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
-        raise  # not reached: SIGINT's default action ends the process
+        _end(signal.SIGINT, "while the command line loaded")
     run_here()
+
+
+def _end(signum: int, when: str) -> NoReturn:
+    """End this process by ``signum``'s default action, as if nothing had caught it; Ctrl-C says ``when`` it came
+    (nothing was done)."""
+    if signum == signal.SIGINT:
+        with contextlib.suppress(OSError, ValueError):  # stderr closed: the signal still ends the process
+            sys.stderr.write(f"stopped (Ctrl-C) {when}: nothing was done\n")
+            sys.stderr.flush()
+    with contextlib.suppress(OSError, ValueError):
+        signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    sys.exit(128 + signum)  # a signal whose default action does not end a process
 
 
 def _may_use_server(argv: list[str]) -> bool:
@@ -60,11 +71,12 @@ def _through_server(argv: list[str]) -> int | None:
     path = socket_path()
     if not private(path.parent) or not _streams_open():
         return None
-    client = _Client()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(_ANSWER_SECONDS)  # a server busy or stuck: the command runs here
     server = 0
+    client = _Client()
     try:
+        client.install()
         sock.connect(str(path))
         creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)  # (pid, uid, gid) of the server
         server = int.from_bytes(creds[:4], sys.byteorder)
@@ -78,23 +90,33 @@ def _through_server(argv: list[str]) -> int | None:
         replies = sock.makefile("rb")
         if "ready" not in json.loads(replies.readline() or b"{}"):
             raise ValueError("refused")
+        client.started = True  # a signal from here on is the command's: passed on once its pid is known
         sock.sendall(b"go\n")  # from here the server runs the command, unless this process goes away
         first = json.loads(replies.readline() or b"{}")
         pid = int(first["pid"])
-    except TimeoutError:
-        _stop_stuck(server)
+    except _Signalled as stop:  # before the server took the command: nothing was done
+        client.restore()  # first: a second signal now acts as it would have without a server
         sock.close()
-        client.restore()
+        _stop_stuck(server, "is stopped; killed it")
+        _end(stop.signum, "before the command started")
+    except TimeoutError:
+        pending = client.restore()
+        sock.close()
+        if pending:  # the command may have started: the user wants it stopped, not run here
+            _stop_stuck(server, "is stopped; killed it")
+            _end(pending[0], "before the command started")
+        _stop_stuck(server, f"did not answer in {_ANSWER_SECONDS:.0f} s; stopped it, and the command runs here")
         return None
     except (OSError, ValueError, KeyError, TypeError):
         sock.close()  # a command already forked dies with the connection (engine.server.command)
-        client.restore()
+        if pending := client.restore():
+            _end(pending[0], "before the command started")
         return None
     sock.settimeout(None)
     return client.wait(pid, replies, sock)
 
 
-def _stop_stuck(server: int) -> None:
+def _stop_stuck(server: int, said: str) -> None:
     """Kill a server that took this command's streams and did not answer because it is stopped (Ctrl-Z, SIGSTOP,
     a debugger): it holds them, so a pipe's reader would wait as long as it stays stopped, and it must never
     start the command this process now runs itself.  A server that is merely busy is left alone: it finds this
@@ -103,10 +125,7 @@ def _stop_stuck(server: int) -> None:
         return
     with contextlib.suppress(OSError):
         os.kill(server, signal.SIGKILL)
-        sys.stderr.write(
-            f"seesaw: the server (pid {server}) did not answer in {_ANSWER_SECONDS:.0f} s; stopped it, and the "
-            "command runs here\n"
-        )
+        sys.stderr.write(f"seesaw: the server (pid {server}) {said}\n")
 
 
 def _state(pid: int) -> str:
@@ -134,31 +153,44 @@ def _streams_open() -> bool:
     return True
 
 
+class _Signalled(Exception):
+    """A signal the client received before the server was told to run its command."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 class _Client:
     """The client's signals while its command runs: each forwarded to the command once its pid is known
     (one arriving earlier waits for it); a signal this process ignores stays ignored by the command."""
 
     def __init__(self) -> None:
         self.pid: int | None = None
+        self.started = False  # the server was told to run the command ("go")
         self.pending: list[int] = []
         self.before = {s: signal.getsignal(s) for s in (*_FORWARDED, signal.SIGTSTP)}
         self.ignored = [int(s) for s, h in self.before.items() if h == signal.SIG_IGN]
+
+    def install(self) -> None:
+        """Take the signals this process does not ignore."""
         for s in _FORWARDED:
             if s not in self.ignored:
                 signal.signal(s, self._forward)
         if signal.SIGTSTP not in self.ignored:
             signal.signal(signal.SIGTSTP, self._stop)
 
-    def restore(self) -> None:
-        """The handlers as they were; a signal that arrived meanwhile is raised again, for them."""
+    def restore(self) -> list[int]:
+        """The handlers as they were; the signals that arrived for a command whose pid never came."""
         for s, handler in self.before.items():
             signal.signal(s, handler)
-        for signum in self.pending:
-            os.kill(os.getpid(), signum)
-        self.pending.clear()
+        pending, self.pending = self.pending, []
+        return pending
 
     def _forward(self, signum: int, _frame: object) -> None:
         if self.pid is None:
+            if not self.started:  # the server has not been told to run it: stop waiting for it
+                raise _Signalled(signum)
             self.pending.append(signum)
             return
         with contextlib.suppress(ProcessLookupError):

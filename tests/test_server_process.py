@@ -41,21 +41,56 @@ SERVE_PROBE = (
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The environment of clients of a probe server (stopped after the module's tests)."""
-    folder = tmp_path_factory.mktemp("probe") / "s"
+    with _probe_server(tmp_path_factory.mktemp("probe") / "s") as (env, _server):
+        yield env
+
+
+@contextlib.contextmanager
+def _probe_server(folder: Path) -> Iterator[tuple[dict[str, str], subprocess.Popen]]:
+    """A probe server in ``folder``: its clients' environment and its process (killed at the end)."""
     folder.mkdir(mode=0o700)
     quiet = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # so that -u shows
     env = {**quiet, "SEESAW_SERVER": "on", "SEESAW_SERVER_DIR": str(folder)}
     path = socket_path(env)
     log = (folder / "probe.log").open("wb")
     server = subprocess.Popen([sys.executable, "-c", SERVE_PROBE, str(path)], cwd=REPO, env=env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 120
-    while status(path) is None:
-        assert server.poll() is None and time.monotonic() < deadline, (folder / "probe.log").read_text()
-        time.sleep(0.1)
-    yield env
-    server.kill()
-    server.wait()
-    log.close()
+    try:
+        deadline = time.monotonic() + 120
+        while status(path) is None:
+            assert server.poll() is None and time.monotonic() < deadline, (folder / "probe.log").read_text()
+            time.sleep(0.1)
+        yield env, server
+    finally:
+        server.kill()
+        server.wait()
+        log.close()
+
+
+@pytest.mark.parametrize(("signum", "said"), [(signal.SIGINT, True), (signal.SIGTERM, False)])
+def test_a_signal_while_a_stopped_server_keeps_the_client_waiting_ends_it(
+    signum: int, said: bool, tmp_path: Path
+) -> None:
+    """A server stopped (SIGSTOP) takes no command; Ctrl-C or SIGTERM meanwhile ends the client at once, as
+    without a server (-signum), in one line for Ctrl-C and none for SIGTERM: not after the 10 s wait, not with a
+    traceback, and not by running the command itself after all.  The stopped server is killed: it held the
+    client's streams."""
+    with _probe_server(tmp_path / "s") as (env, server):
+        os.kill(server.pid, signal.SIGSTOP)
+        proc = _client({**env, "PROBE_MARK": str(tmp_path / "ran")}, tmp_path)
+        time.sleep(2.0)  # the client is waiting for the server's answer
+        began = time.monotonic()
+        proc.send_signal(signum)
+        _out, err = proc.communicate(timeout=60)
+        waited = time.monotonic() - began
+        assert proc.returncode == -signum, err
+        assert waited < 5.0, waited  # the wait for an answer is 10 s
+        lines = err.decode().splitlines()
+        stopped = "stopped (Ctrl-C) before the command started: nothing was done"
+        assert lines == [f"seesaw: the server (pid {server.pid}) is stopped; killed it"] + (
+            [stopped] if said else []
+        ), lines
+        assert server.wait(timeout=10) == -signal.SIGKILL
+        assert not (tmp_path / "ran").exists()
 
 
 def _client(env: dict[str, str], cwd: Path, setup: Callable[[], None] | None = None, **kw) -> subprocess.Popen:
