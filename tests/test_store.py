@@ -41,6 +41,7 @@ import yaml
 from typer.testing import CliRunner
 
 from engine.cli import app
+from engine.errors import StoreError
 from engine.store.catalog import Catalog
 from engine.store.last_run import LAST_RUN, last_run_id, note_last_run
 
@@ -982,3 +983,22 @@ def _lock_waiters(inode: int) -> int:
     """Processes blocked on an flock of the file ``inode`` (the ``->`` lines of /proc/locks)."""
     lines = Path("/proc/locks").read_text().splitlines()
     return sum(1 for line in lines if "->" in line and line.split()[6].rsplit(":", 1)[1] == str(inode))
+
+
+def test_a_run_id_given_whole_is_that_run_when_longer_ones_share_it(tmp_path: Path) -> None:
+    """Runs started in one second are X, X-2, X-3: X itself, as ``wrote ...`` printed it, names X, not three
+    runs; a part of it still names all three (a prefix must be unique)."""
+    results = tmp_path / "R"
+    run_ok(RATIO, results=results)
+    [first] = _run_dirs(results, "ratio_trend")
+    for suffix in ("-2", "-3"):  # as two more runs of the same second are named
+        twin = first.with_name(first.name + suffix)
+        shutil.copytree(first, twin)
+        manifest = json.loads((twin / "run.json").read_text(encoding="utf-8"))
+        (twin / "run.json").write_text(json.dumps({**manifest, "run_id": twin.name}), encoding="utf-8")
+    catalog = Catalog(results / "seesaw.duckdb", results)
+    assert catalog.sync() == 3  # the three runs indexed
+    assert catalog.select(first.name) == [first.resolve()]
+    assert catalog.select(first.name + "-3") == [first.with_name(first.name + "-3").resolve()]
+    with pytest.raises(StoreError, match="3 stored runs match run id"):
+        catalog.select(first.name[:-1])

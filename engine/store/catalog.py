@@ -362,7 +362,10 @@ class Catalog:
                 if found is not None:
                     out.append(found)
                     continue
-            _, rows = self.query("SELECT run_dir FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id", [run_id])
+            _, rows = self.query(
+                "SELECT run_dir, run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY run_id", [run_id]
+            )
+            rows = [r for r in rows if r[1] == run_id] or rows  # an id given whole is that run, even when X-2 exists
             if len(rows) != 1:
                 problem = "no stored run matches" if not rows else f"{len(rows)} stored runs match"
                 shown = [Path(r[0]).name for r in rows[:5]] + (["…"] if len(rows) > 5 else [])
