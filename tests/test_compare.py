@@ -1112,3 +1112,15 @@ def test_compare_says_on_stderr_which_runs_it_computed_and_which_it_reused(tmp_p
     )
     stored = invoke("compare", "--runs", "latest", *results, "--reps", REPS)
     assert stored.exit_code == 0 and "computed" not in stored.stderr and "reused" not in stored.stderr
+
+
+def test_runs_given_in_several_options_are_all_compared(tmp_path: Path) -> None:
+    """--runs A --runs B compares A and B, as --runs A,B does: a repeated option drops none of them."""
+    first, second = _two_runs(tmp_path, "ratio_trend").split(",")
+    results = str(tmp_path / "results")
+    args = ["--results-dir", results, "--reps", REPS, "--format", "json"]
+    joined = json.loads(ok("compare", "--runs", f"{first},{second}", *args))
+    repeated = json.loads(ok("compare", "--runs", first, "--runs", second, *args))
+    names = [r["name"] for r in repeated["rows"] if r["kind"] == "strategy"]
+    assert sorted(names) == ["buy_hold_us", "ratio_trend"]
+    assert repeated["rows"] == joined["rows"]

@@ -80,7 +80,10 @@ _HELP = (
 )
 
 
-_RUNS_HELP = "Stored runs instead of configs: 'latest', or RUN_ID,… (run ids, unique prefixes or run directories)."
+_RUNS_HELP = (
+    "Stored runs instead of configs: 'latest', or RUN_ID,… (run ids, unique prefixes or run directories); "
+    "repeat the option for more."
+)
 
 #: ``ConfigsArg``, which ``--runs`` may replace.
 _ConfigsOrNone = Annotated[
@@ -91,7 +94,7 @@ _ConfigsOrNone = Annotated[
 @app.command(help=_HELP)
 def compare(
     configs: _ConfigsOrNone = None,
-    runs: Annotated[str | None, typer.Option(help=_RUNS_HELP)] = None,
+    runs_given: Annotated[list[str] | None, typer.Option("--runs", help=_RUNS_HELP)] = None,
     source: SourceOpt = None,
     data_dir: DataDirOpt = None,
     start: StartOpt = None,
@@ -127,6 +130,7 @@ def compare(
     from engine.jobs.compare import compare_job, parse_period, refuse_run_options
 
     html = format is CompareFormat.html
+    runs = ",".join(runs_given) if runs_given else None  # every --runs, as one list: none is dropped
     with user_errors(), compile_notice():
         _check_options(by, png, output, [*(configs or []), regime_config], html=html)
         refuse_run_options(runs, "--", regime=regime_config is not None, source=source, data_dir=data_dir,
