@@ -8,10 +8,12 @@ Hong Kong's exchange calendar with no price, which a run on ^TESTHK notes and on
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -96,3 +98,22 @@ def test_the_text_report_lists_every_note_of_the_run(results: Path) -> None:
     flat = " ".join(text.split())
     for note in notes:
         assert f"note: {' '.join(note.split())}" in flat
+
+
+@pytest.mark.parametrize("absent", [12, 13])
+def test_a_note_names_up_to_twelve_dates_then_the_first_and_the_last(absent: int) -> None:
+    """docs/data.md: each session without a price is named in a note; twelve in full, beyond the first eleven,
+    '…' and the last (the most recent, the one inside today's windows)."""
+    from engine.calendar import sessions
+    from engine.data.validate import calendar_gap_notes
+
+    days = sessions("us", dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    gone = days[10 : 10 + 2 * absent : 2]  # every other session from the eleventh
+    prices = pd.Series(100.0, index=days.difference(gone))
+    [note] = calendar_gap_notes(prices, symbol="^X", market="us")
+    named = [str(d.date()) for d in gone]
+    shown = named if absent <= 12 else [*named[:11], "…", named[-1]]
+    assert note == (
+        f"^X: {absent} sessions of the us exchange calendar have no price ({', '.join(shown)}); "
+        "treated as days it did not trade"
+    )

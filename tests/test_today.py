@@ -471,8 +471,9 @@ def test_a_change_already_ordered_or_left_to_a_band_is_said_as_it_is(data_dir: P
 
 
 def test_the_datas_repairs_are_noted_as_run_notes_them(configs: dict[str, Path], tmp_path: Path) -> None:
-    """Hong Kong sessions with no price, the latest inside the signal's window: the notes name the first ones and the
-    latest (the one a reader of today needs); the note of a run cut short is left to its warning."""
+    """Hong Kong sessions with no price, the latest inside the signal's window: the notes name every one (up to
+    twelve; beyond, the first ones and the latest, the one a reader of today needs); the note of a run cut short is
+    left to its warning."""
     missing = ["2023-11-06", "2023-11-07", "2023-12-05", "2024-02-08"]
     data = tmp_path / "data"
     shutil.copytree(FIXTURES, data)
@@ -480,7 +481,9 @@ def test_the_datas_repairs_are_noted_as_run_notes_them(configs: dict[str, Path],
     lines = hk.read_text(encoding="utf-8").splitlines(keepends=True)
     hk.write_text("".join(line for line in lines if line[:10] not in missing), encoding="utf-8")
     (row,) = today_json(str(configs["holiday"]), "--data-dir", str(data), "--now", CLOCK)
-    said = "^TESTHK: 4 sessions of the hk exchange calendar have no price (2023-11-06, 2023-11-07, …, 2024-02-08)"
+    said = (
+        "^TESTHK: 4 sessions of the hk exchange calendar have no price (2023-11-06, 2023-11-07, 2023-12-05, 2024-02-08)"
+    )
     assert any(n.startswith(said) for n in row["notes"]), row["notes"]
     assert not any(n.startswith("the run ends on") for n in row["notes"])
     table = invoke(str(configs["holiday"]), "--data-dir", str(data), "--now", CLOCK, env={"COLUMNS": "200"})

@@ -99,7 +99,11 @@ _FX_STALE_ROWS = 60
 _FRACTION_MEDIAN = 0.3
 
 
-def _some_dates(index: pd.Index, k: int = 3) -> str:
+#: Dates a note names in full; beyond, the first ones, ``…`` and the last.
+NAMED_DATES = 12
+
+
+def _some_dates(index: pd.Index, k: int = NAMED_DATES) -> str:
     """Up to ``k`` of the dates in ``index``: the first ones and, when there are more, ``…`` and the last (the
     most recent is often the one a reader needs: inside today's signal windows, say)."""
     days = [str(pd.Timestamp(d).date()) for d in index]
@@ -172,13 +176,13 @@ def _drop_non_sessions(
     if len(drop):
         where = f"not {market} exchange sessions" if market else "on weekends"
         notes.append(
-            f"{symbol}: dropped {counted(len(drop), 'rows')} dated on days that are {where} ({_some_dates(drop, 5)}); "
+            f"{symbol}: dropped {counted(len(drop), 'rows')} dated on days that are {where} ({_some_dates(drop)}); "
             "treated as days it did not trade"
         )
     if len(kept):
         notes.append(
             f"{symbol}: kept {counted(len(kept), 'rows')} on weekdays the {market} exchange calendar has no session "
-            f"for ({_some_dates(kept, 5)}): the data shows trading, or cannot tell"
+            f"for ({_some_dates(kept)}): the data shows trading, or cannot tell"
         )
     return values.drop(drop)
 
@@ -262,9 +266,9 @@ def clean_fx(raw: pd.DataFrame, *, symbol: str, band: tuple[float, float] | None
             expected="USD/HKD closes (HKD per USD) inside data.fx_band",
         )
     if bad.any():
-        worst = values[bad].iloc[:4]
+        worst = values[bad].iloc[:NAMED_DATES]
         shown = ", ".join(f"{d.date()} {v:.4f}" for d, v in zip(pd.DatetimeIndex(worst.index), worst, strict=True))
-        more = ", …" if bad.sum() > 4 else ""
+        more = ", …" if bad.sum() > NAMED_DATES else ""
         notes.append(
             f"{symbol}: dropped {int(bad.sum())} closes {where} as bad ticks ({shown}{more}); "
             "the previous close is carried forward over them"
@@ -315,7 +319,7 @@ def clean_series(raw: pd.DataFrame, *, symbol: str, market: str | None = None) -
         if off.any():
             notes.append(
                 f"{symbol}: dropped {int(off.sum())} rows dated on days that are not {market} exchange sessions "
-                f"({_some_dates(values.index[off], 5)}); a series is read on its market's sessions only"
+                f"({_some_dates(values.index[off])}); a series is read on its market's sessions only"
             )
             values = values[~off]
     else:
