@@ -117,3 +117,28 @@ def test_a_note_names_up_to_twelve_dates_then_the_first_and_the_last(absent: int
         f"^X: {absent} sessions of the us exchange calendar have no price ({', '.join(shown)}); "
         "treated as days it did not trade"
     )
+
+
+def test_a_session_without_an_open_of_its_own_is_noted_for_next_open() -> None:
+    """PROVENANCE.md: old index rows (and a few later ones, ^HSI on 2020-03-23) repeat the close as Open, High and
+    Low with no volume; a fill at the open there fills at the close, which a note says."""
+    from engine.data.validate import open_prices
+
+    idx = pd.to_datetime(["2020-03-20", "2020-03-23", "2020-03-24", "2020-03-25"])
+    raw = pd.DataFrame(
+        {
+            "Open": [10.0, 11, 12, 13],
+            "High": [10.5, 11, 12.5, 13],
+            "Low": [9.5, 11, 11.5, 13],
+            "Close": [10.2, 11, 12.2, 13],
+            "Adj Close": [10.2, 11, 12.2, 13],
+            "Volume": [100, 0, 100, 50],  # the last is flat but traded: a real (if still) day
+        },
+        index=idx,
+    )
+    opens, notes = open_prices(raw, raw["Close"], price="close", symbol="^X")
+    assert opens.tolist() == [10.0, 11.0, 12.0, 13.0]  # kept: the close is the best price there is
+    assert notes == [
+        "^X: 1 session has no open of its own (Open, High and Low equal the Close, no volume: 2020-03-23); an order "
+        "filled at the open there fills at that close"
+    ]

@@ -389,6 +389,15 @@ def open_prices(raw: pd.DataFrame, closes: pd.Series, *, price: str, symbol: str
     if not_positive.any():
         where = _some_dates(index[not_positive])
         notes.append(f"{symbol}: removed {counted(int(not_positive.sum()), 'opens')} not positive ({where})")
+    flat = (frame["Open"] == frame["Close"]) & (frame["High"] == frame["Close"]) & (frame["Low"] == frame["Close"])
+    flat &= ~(frame["Volume"] > 0)  # a row the source filled from its close (PROVENANCE: old index rows)
+    if flat.any():
+        notes.append(
+            f"{symbol}: {counted(int(flat.sum()), 'sessions')} "
+            + ("has no open of its own" if flat.sum() == 1 else "have no open of their own")
+            + f" (Open, High and Low equal the Close, no volume: {_some_dates(index[flat.to_numpy()])}); an "
+            "order filled at the open there fills at that close"
+        )
     bad = faults.bad_opens(out, closes, on_basis("High"), on_basis("Low"))
     for k in np.flatnonzero(bad):
         before = faults.number(closes.iloc[k - 1]) + " before, " if k else ""
