@@ -155,6 +155,7 @@ def test_compare_columns_all_and_a_list(every_config: tuple[Path, dict]) -> None
     header = chosen.splitlines()[1]
     assert header.split() == ["Name", "CAGR", "Sortino"]
     assert_whole(chosen, doc["rows"], [("cagr", "pct"), ("sortino", "num")], 100)
+    assert compare_again(results, "--columns", "cagr", "--columns", "sortino", columns=100) == chosen  # repeated
 
 
 def test_compare_columns_narrow_json_csv_and_markdown(every_config: tuple[Path, dict]) -> None:
@@ -211,6 +212,14 @@ def run_again(results: Path, rows: list[dict], *args: str, columns: int | None =
     configs = [str(REPO / "configs" / "corr_breakdown.yaml"), str(REPO / "configs" / "hkd" / "corr_breakdown_hkd.yaml")]
     common = ["--source", "synthetic", "--start", "2010-01-01", "--end", "2015-12-31", "--results-dir", str(results)]
     return ok("run", *configs, *common, *args, columns=columns)
+
+
+def test_run_columns_repeated_are_the_list(usd_and_hkd: tuple[Path, list[dict]]) -> None:
+    """run --columns cagr --columns sharpe shows the columns --columns cagr,sharpe does (none dropped)."""
+    results, rows = usd_and_hkd
+    listed = run_again(results, rows, "--columns", "cagr,sharpe", columns=100)
+    assert listed.splitlines()[1].split()[-2:] == ["CAGR", "Sharpe"]
+    assert run_again(results, rows, "--columns", "cagr", "--columns", "sharpe", columns=100) == listed
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -32,6 +32,7 @@ from engine.cli.options import (
     StoreOpt,
     compile_notice,
     err_console,
+    joined,
     print_printout,
     print_written,
     run_options,
@@ -130,7 +131,7 @@ def compare(
     from engine.jobs.compare import compare_job, parse_period, refuse_run_options
 
     html = format is CompareFormat.html
-    runs = ",".join(runs_given) if runs_given else None  # every --runs, as one list: none is dropped
+    runs = joined(runs_given)  # every --runs, as one list: none is dropped
     with user_errors(), compile_notice():
         _check_options(by, png, output, [*(configs or []), regime_config], html=html)
         refuse_run_options(runs, "--", regime=regime_config is not None, source=source, data_dir=data_dir,
@@ -148,7 +149,7 @@ def compare(
             currency=None if currency is None else currency.value,
         )  # fmt: skip
         rows = _sorted_rows(comparison.rows, sort, top)
-    _output(format, comparison, rows, reps, output, png, columns)
+    _output(format, comparison, rows, reps, output, png, joined(columns))
     _say_stored(runs_made)
 
 

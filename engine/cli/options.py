@@ -47,6 +47,7 @@ __all__ = [
     "StoreOpt",
     "compile_notice",
     "err_console",
+    "joined",
     "out_console",
     "print_printout",
     "print_written",
@@ -128,14 +129,22 @@ ProcessesOpt = Annotated[
     ),
 ]
 _COLUMNS = (
-    "Terminal table columns: a comma-separated list (e.g. cagr,sharpe,max_drawdown) or 'all' (default: a compact "
-    "set); also narrows "
+    "Terminal table columns: a comma-separated list (e.g. cagr,sharpe,max_drawdown; or the option repeated) or 'all' "
+    "(default: a compact set); also narrows "
 )
 ColumnsOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(help=_COLUMNS + "--format markdown, csv and json (not the HTML report), which show all by default."),
 ]
-RunColumnsOpt = Annotated[str | None, typer.Option(help=_COLUMNS + "--format json, which shows all by default.")]
+RunColumnsOpt = Annotated[list[str] | None, typer.Option(help=_COLUMNS + "--format json, which shows all by default.")]
+
+
+def joined(values: list[str] | None) -> str | None:
+    """A list option given several times (``--columns a --columns b``) as the one comma-separated text it may also
+    be given as (``a,b``): none is dropped; None when not given."""
+    return ",".join(values) if values else None
+
+
 PngOpt = Annotated[
     Path | None, typer.Option(**PATH, help="Also write each chart of the report as DIR/<chart>.png (Chromium).")
 ]

@@ -31,6 +31,7 @@ from engine.cli.options import (
     StoreOpt,
     compile_notice,
     err_console,
+    joined,
     print_printout,
     run_options,
     table_width,
@@ -84,10 +85,11 @@ def run(
     from engine.render.tables import run_column_keys, run_printout
     from engine.render.text import dated_after, rows_json
 
+    columns_text = joined(columns)  # --columns a --columns b as a,b
     started: dict[str, Any] = {}  # where and when runs are stored, for what Ctrl-C says
     with user_errors(lambda: stopped_run(**started)), compile_notice():
         try:
-            keys = run_column_keys(columns)
+            keys = run_column_keys(columns_text)
         except ValueError as exc:  # an unknown --columns name, before anything runs
             raise UserError(str(exc)) from None
         opts = run_options(source, data_dir, start, end, results_dir, engine, store, force, cache_dir, offline, workers)
@@ -106,7 +108,7 @@ def run(
         return
     rows, merged = _merge_equal_benchmarks(report.rows)
     notes = [*report.shared, *merged, *short]
-    printout = run_printout(rows, warnings, columns=columns, width=table_width(os.environ), notes=notes)
+    printout = run_printout(rows, warnings, columns=columns_text, width=table_width(os.environ), notes=notes)
     print_printout(printout)
     console = Console(highlight=False, width=printout.width, soft_wrap=not printout.wrap)
     for r in report.runs:
