@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import sys
+from pathlib import Path
 from typing import BinaryIO, NoReturn
 
 from engine.server.protocol import private, request, send_message, socket_path, streams
@@ -35,22 +36,22 @@ def main() -> None:
     try:
         code = _through_server(sys.argv[1:]) if _may_use_server(sys.argv[1:]) else None
     except KeyboardInterrupt:  # Ctrl-C before the client's own handlers were set: nothing was done either
-        _end(signal.SIGINT, "before the command started")
+        _end(signal.SIGINT, "before the command started: nothing was done")
     if code is not None:
         sys.exit(code)
     try:
         from engine.cli import main as run_here
     except KeyboardInterrupt:  # Ctrl-C while the command line loads: said, then the process ends as Ctrl-C ends it
-        _end(signal.SIGINT, "while the command line loaded")
+        _end(signal.SIGINT, "while the command line loaded: nothing was done")
     run_here()
 
 
 def _end(signum: int, when: str) -> NoReturn:
     """End this process by ``signum``'s default action, as if nothing had caught it; Ctrl-C says ``when`` it came
-    (nothing was done)."""
+    and what became of the command."""
     if signum == signal.SIGINT:
         with contextlib.suppress(OSError, ValueError):  # stderr closed: the signal still ends the process
-            sys.stderr.write(f"stopped (Ctrl-C) {when}: nothing was done\n")
+            sys.stderr.write(f"stopped (Ctrl-C) {when}\n")
             sys.stderr.flush()
     with contextlib.suppress(OSError, ValueError):
         signal.signal(signum, signal.SIG_DFL)
@@ -73,13 +74,24 @@ def _through_server(argv: list[str]) -> int | None:
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(_ANSWER_SECONDS)  # a server busy or stuck: the command runs here
-    server = 0
     client = _Client()
+    try:
+        return _handed_over(argv, path, sock, client)
+    except _Signalled as stop:  # before the server took the command (raised once: later ones wait in pending)
+        client.restore()  # first: a later signal now acts as it would have without a server
+        sock.close()
+        _stop_stuck(client.server, "is stopped; killed it")
+        _end(stop.signum, "before the command started: nothing was done")
+
+
+def _handed_over(argv: list[str], path: Path, sock: socket.socket, client: _Client) -> int | None:
+    """:func:`_through_server` once the socket is made: a signal before ``go`` raises :class:`_Signalled`, here
+    or in the handling of another failure, for the caller to end the process by it."""
     try:
         client.install()
         sock.connect(str(path))
         creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)  # (pid, uid, gid) of the server
-        server = int.from_bytes(creds[:4], sys.byteorder)
+        client.server = int.from_bytes(creds[:4], sys.byteorder)
         for _name, stream in streams():  # what this process buffered comes before the command's output
             getattr(stream, "flush", lambda: None)()
         here = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
@@ -94,23 +106,19 @@ def _through_server(argv: list[str]) -> int | None:
         sock.sendall(b"go\n")  # from here the server runs the command, unless this process goes away
         first = json.loads(replies.readline() or b"{}")
         pid = int(first["pid"])
-    except _Signalled as stop:  # before the server took the command: nothing was done
-        client.restore()  # first: a second signal now acts as it would have without a server
-        sock.close()
-        _stop_stuck(server, "is stopped; killed it")
-        _end(stop.signum, "before the command started")
     except TimeoutError:
         pending = client.restore()
-        sock.close()
-        if pending:  # the command may have started: the user wants it stopped, not run here
-            _stop_stuck(server, "is stopped; killed it")
-            _end(pending[0], "before the command started")
-        _stop_stuck(server, f"did not answer in {_ANSWER_SECONDS:.0f} s; stopped it, and the command runs here")
+        sock.close()  # a command the server started dies with the connection (engine.server.command)
+        if pending:  # the user wants it stopped, not run here
+            _stop_stuck(client.server, "is stopped; killed it")
+            _end(pending[0], "before the server answered: a command it started ends with the connection")
+        _stop_stuck(client.server, f"did not answer in {_ANSWER_SECONDS:.0f} s; stopped it, and the command runs here")
         return None
     except (OSError, ValueError, KeyError, TypeError):
+        pending = client.restore()
         sock.close()  # a command already forked dies with the connection (engine.server.command)
-        if pending := client.restore():
-            _end(pending[0], "before the command started")
+        if pending:
+            _end(pending[0], "before the server answered: a command it started ends with the connection")
         return None
     sock.settimeout(None)
     return client.wait(pid, replies, sock)
@@ -167,7 +175,9 @@ class _Client:
 
     def __init__(self) -> None:
         self.pid: int | None = None
+        self.server = 0  # the server's pid, once connected
         self.started = False  # the server was told to run the command ("go")
+        self.stopping = False  # a signal before "go" was raised as _Signalled: the next ones wait in pending
         self.pending: list[int] = []
         self.before = {s: signal.getsignal(s) for s in (*_FORWARDED, signal.SIGTSTP)}
         self.ignored = [int(s) for s, h in self.before.items() if h == signal.SIG_IGN]
@@ -189,7 +199,8 @@ class _Client:
 
     def _forward(self, signum: int, _frame: object) -> None:
         if self.pid is None:
-            if not self.started:  # the server has not been told to run it: stop waiting for it
+            if not (self.started or self.stopping):  # the server has not been told to run it: stop waiting for it
+                self.stopping = True
                 raise _Signalled(signum)
             self.pending.append(signum)
             return

@@ -322,3 +322,29 @@ def test_what_else_makes_a_client_run_its_command_itself(tmp_path: Path) -> None
         assert server_module._shadowed(str(REPO)) is None  # Seesaw's own packages, where the server found them
     finally:
         server_module._BASE_PATH.clear()
+
+
+def test_two_signals_at_once_while_the_server_is_silent_end_the_client_by_the_first(tmp_path: Path) -> None:
+    """A server that takes the connection and never answers; SIGHUP and SIGTERM sent together: the client dies
+    of the first, at once, without a traceback (the second arrives while the first is being handled)."""
+    folder = tmp_path / "s"
+    folder.mkdir(mode=0o700)
+    env = {**os.environ, "SEESAW_SERVER": "on", "SEESAW_SERVER_DIR": str(folder)}
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listening:
+        listening.bind(str(socket_path(env)))
+        listening.listen(8)
+        for _ in range(3):
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "engine", "validate", "nothing.yaml"], env=env, cwd=tmp_path,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )  # fmt: skip
+            held, _ = listening.accept()  # connected: the client waits for an answer that never comes
+            time.sleep(0.5)
+            began = time.monotonic()
+            os.kill(proc.pid, signal.SIGHUP)
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
+            held.close()  # it holds the client's streams, passed with the request: now they can close
+            _out, err = proc.communicate(timeout=60)
+            assert proc.returncode == -signal.SIGHUP, err
+            assert time.monotonic() - began < 5.0 and b"Traceback" not in err, err
