@@ -1002,3 +1002,6 @@ def test_a_run_id_given_whole_is_that_run_when_longer_ones_share_it(tmp_path: Pa
     assert catalog.select(first.name + "-3") == [first.with_name(first.name + "-3").resolve()]
     with pytest.raises(StoreError, match="3 stored runs match run id"):
         catalog.select(first.name[:-1])
+    assert catalog.select("latest,latest") == catalog.select("latest")  # --runs latest --runs latest
+    with pytest.raises(StoreError, match="'latest' stands alone"):  # not a run id 'latest' that matches none
+        catalog.select(f"latest,{first.name}")
