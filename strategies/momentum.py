@@ -6,6 +6,7 @@ import numpy as np
 from pydantic import PositiveInt
 
 from strategies.registry import AssetRef, SignalInputs, signal
+from strategies.windows import placed, window_sum
 
 __all__ = ["momentum", "price_vs_ma", "relative_momentum"]
 
@@ -46,5 +47,5 @@ def price_vs_ma(x: SignalInputs, *, a: AssetRef, window: PositiveInt) -> np.ndar
     d_t = P[t] / mean(P[t-window+1..t]) - 1: positive above the average (an uptrend), 0.05
     when 5% above it.  Warm-up: ``window - 1`` rows.
     """
-    p = x.series(a)
-    return (p / p.rolling(window, min_periods=window).mean() - 1.0).to_numpy(dtype="float64")
+    p = x.series(a).to_numpy(dtype="float64")
+    return placed(p[window - 1 :] / (window_sum(p, window) / window) - 1.0, len(p), window - 1)  # strategies/windows.py

@@ -9,7 +9,7 @@ from pydantic import PositiveInt, conint
 
 from strategies._common import log_of
 from strategies.registry import AssetRef, SignalInputs, signal
-from strategies.windows import placed, window_zscore
+from strategies.windows import placed, window_sum, window_zscore
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,6 +43,7 @@ def ratio_trend(x: SignalInputs, *, a: AssetRef, b: AssetRef, window: PositiveIn
     when HK/US is above its moving average (HK is trending up against the
     US).  Warm-up: ``window - 1`` rows.
     """
-    ratio = x.series(b) / x.series(a)
-    sma = ratio.rolling(window, min_periods=window).mean()
-    return log_of(ratio / sma).to_numpy(dtype="float64")
+    ratio = (x.series(b) / x.series(a)).to_numpy(dtype="float64")
+    sma = window_sum(ratio, window) / window  # each window on its own (strategies/windows.py)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return placed(np.log(ratio[window - 1 :] / sma), len(ratio), window - 1)

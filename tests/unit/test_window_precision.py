@@ -107,3 +107,30 @@ def test_realized_vol_and_beta_to_the_last_digits(x: SignalInputs, window: int) 
     np.testing.assert_allclose(run(x, "realized_vol", a="hk", window=window), vol, rtol=1e-12, atol=0.0, equal_nan=True)
     got = run(x, "rolling_beta", a="us", b="hk", window=window, align="sync")
     np.testing.assert_allclose(got, beta, rtol=1e-12, atol=1e-14, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("fn", "params"),
+    [
+        ("price_vs_ma", {"a": "hk", "window": 20}),
+        ("ratio_trend", {"a": "us", "b": "hk", "window": 20}),
+        ("spread_zscore", {"a": "us", "b": "hk", "window": 20}),
+        ("realized_vol", {"a": "hk", "window": 20}),
+        ("rolling_beta", {"a": "us", "b": "hk", "window": 20}),
+        ("rolling_corr", {"a": "us", "b": "hk", "window": 20, "on": "levels"}),
+    ],
+)
+def test_a_window_value_does_not_depend_on_the_history_before_it(data_dir, fn: str, params: dict) -> None:
+    """docs/signals.md: each window on its own, so the value at a date is the same bits whether the data
+    starts a year or a month before it (a sweep and a run load different warm-ups)."""
+    frames = real_frames(data_dir, ["^GSPC", "^HSI"])
+    closes = {
+        a: frames[s].loc["2007-01-01":"2009-12-31", "Close"].dropna() for a, s in (("us", "^GSPC"), ("hk", "^HSI"))
+    }
+    panel = panel_from_closes(closes, {"us": "us", "hk": "hk"})
+    full = panel.slice(int(np.flatnonzero(panel.traded.all(axis=1))[0]))
+    later = full.slice(300)
+    whole, cut = run(full.signal_inputs(), fn, **params), run(later.signal_inputs(), fn, **params)
+    shared = whole[300:][30:]  # past the later panel's own warm-up
+    assert np.isfinite(shared).all()
+    assert shared.tobytes() == cut[30:].tobytes()
