@@ -40,8 +40,9 @@ def window_sum(v: np.ndarray, window: int) -> np.ndarray:
     [6.0, 9.0]
     """
     total = np.zeros(max(len(v) - window + 1, 0))
-    for shifted in trailing(v, window):
-        total = total + shifted
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, as a window holding it gives
+        for shifted in trailing(v, window):
+            total = total + shifted
     return total
 
 
@@ -70,10 +71,11 @@ def window_var(v: np.ndarray, window: int) -> np.ndarray:
     mv = window_sum(v, window) / window
     svv, dv = np.zeros_like(mv), np.empty_like(mv)
     flat, last = np.ones(mv.shape, dtype=bool), v[window - 1 :]
-    for sv in trailing(v, window):
-        np.subtract(sv, mv, out=dv)
-        svv += np.multiply(dv, dv, out=dv)
-        flat &= sv == last  # a NaN equals nothing: a window holding one is not flat
+    with np.errstate(invalid="ignore"):  # an infinite value: NaN, as a window holding a NaN gives
+        for sv in trailing(v, window):
+            np.subtract(sv, mv, out=dv)
+            svv += np.multiply(dv, dv, out=dv)
+            flat &= sv == last  # a NaN equals nothing: a window holding one is not flat
     svv[flat & ~np.isnan(svv)] = 0.0  # deviations from a mean that rounds off the values themselves
     return svv / (window - 1)
 
@@ -95,14 +97,15 @@ def window_comoments(u: np.ndarray, v: np.ndarray, window: int) -> tuple[np.ndar
     du, dv, product = np.empty_like(mu), np.empty_like(mu), np.empty_like(mu)
     flat_u, flat_v = np.ones(mu.shape, dtype=bool), np.ones(mu.shape, dtype=bool)
     last_u, last_v = u[window - 1 :], v[window - 1 :]
-    for su, sv in zip(trailing(u, window), trailing(v, window), strict=True):
-        np.subtract(su, mu, out=du)
-        np.subtract(sv, mv, out=dv)
-        suu += np.multiply(du, du, out=product)
-        svv += np.multiply(dv, dv, out=product)
-        suv += np.multiply(du, dv, out=product)
-        flat_u &= su == last_u
-        flat_v &= sv == last_v
+    with np.errstate(invalid="ignore"):  # an infinite value: NaN, as a window holding a NaN gives
+        for su, sv in zip(trailing(u, window), trailing(v, window), strict=True):
+            np.subtract(su, mu, out=du)
+            np.subtract(sv, mv, out=dv)
+            suu += np.multiply(du, du, out=product)
+            svv += np.multiply(dv, dv, out=product)
+            suv += np.multiply(du, dv, out=product)
+            flat_u &= su == last_u
+            flat_v &= sv == last_v
     suu[flat_u & ~np.isnan(suu)] = 0.0
     svv[flat_v & ~np.isnan(svv)] = 0.0
     suv[(flat_u | flat_v) & ~np.isnan(suv)] = 0.0

@@ -134,3 +134,15 @@ def test_a_window_value_does_not_depend_on_the_history_before_it(data_dir, fn: s
     shared = whole[300:][30:]  # past the later panel's own warm-up
     assert np.isfinite(shared).all()
     assert shared.tobytes() == cut[30:].tobytes()
+
+
+def test_an_infinite_value_gives_nan_windows_without_a_warning() -> None:
+    """As pandas' rolling did (it reads inf as missing): a window holding ±inf is NaN, and no RuntimeWarning (an
+    error under pytest) escapes; windows without one are untouched."""
+    from strategies.windows import window_comoments, window_corr, window_zscore
+
+    v = np.array([1.0, 2.0, np.inf, 3.0, 4.0, -np.inf, 5.0, 6.0, 7.0])
+    z = window_zscore(v, 3)
+    assert np.isnan(z[:6]).all() and z[6] == 1.0
+    assert np.isnan(window_corr(v, v.copy(), 3)[:6]).all() and window_corr(v, v.copy(), 3)[6] == pytest.approx(1.0)
+    assert all(np.isnan(m[:6]).all() for m in window_comoments(v, v.copy(), 3))
