@@ -7,8 +7,9 @@ values in the grid (8 bytes a key, and its number), and its block sums for CSCV 
 (docs/sweeps.md, "Big grids": 0.57 KB a combination measured from 200,000 to 2,000,000 combinations of 25
 columns and four keys, where this counts 0.58 KB).
 
-Free memory is Linux's ``MemAvailable`` (``/proc/meminfo``), or less when the process's control group allows
-less (cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``); elsewhere it is not known and nothing is said.
+Free memory is Linux's ``MemAvailable`` (``/proc/meminfo``), or less when the process's control group, or one
+of its ancestors, allows less (cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``, less the usage without
+the page cache the kernel can drop); elsewhere it is not known and nothing is said.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def kept_bytes(combinations: int, columns: int, keys: int, blocks: int) -> int:
 
 
 def available_bytes(proc: Path = Path("/proc"), cgroup: Path = Path("/sys/fs/cgroup")) -> int | None:
-    """Memory this process can still take: ``MemAvailable``, at most its control group's limit less its usage;
-    None when the system does not say (not Linux, or unreadable)."""
+    """Memory this process can still take: ``MemAvailable``, at most what the limit of its control group (or of an
+    ancestor's) leaves, its page cache that can be dropped not counted as used; None when the system does not say
+    (not Linux, or unreadable)."""
     try:
         meminfo = (proc / "meminfo").read_text(encoding="ascii")
     except OSError:
@@ -40,19 +42,61 @@ def available_bytes(proc: Path = Path("/proc"), cgroup: Path = Path("/sys/fs/cgr
     )
     if free is None:
         return None
-    for limit_file, usage_file in (
-        ("memory.max", "memory.current"),  # cgroup v2, the process's group mounted at the root
-        ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),  # cgroup v1
-    ):
-        try:
-            limit_text = (cgroup / limit_file).read_text(encoding="ascii").strip()
-            usage = int((cgroup / usage_file).read_text(encoding="ascii").strip())
-        except (OSError, ValueError):
-            continue
-        if limit_text.isdigit():  # "max": no limit
-            free = min(free, max(0, int(limit_text) - usage))
-        break
+    for left in _group_room(proc, cgroup):
+        free = min(free, left)
     return free
+
+
+#: (the hierarchy's directory under the cgroup mount, its controller in /proc/self/cgroup, the limit's, the
+#: usage's file, the reclaimable page cache's key in memory.stat): cgroup v2, then v1.
+_HIERARCHIES = (
+    ("", "", "memory.max", "memory.current", "inactive_file"),
+    ("memory", "memory", "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file"),
+)
+
+
+def _group_room(proc: Path, cgroup: Path) -> list[int]:
+    """What each control group this process is in, and each of their ancestors, leaves under its memory limit."""
+    try:
+        lines = (proc / "self" / "cgroup").read_text(encoding="ascii").splitlines()
+    except OSError:
+        return []
+    out = []
+    for sub, controller, limit_file, usage_file, cache_key in _HIERARCHIES:
+        path = next(
+            (ln.split(":", 2)[2] for ln in lines if ln.count(":") >= 2 and ln.split(":")[1] == controller), None
+        )
+        if path is None:
+            continue
+        root = cgroup / sub
+        group = root / path.lstrip("/")
+        if not group.is_dir():  # a namespaced mount shows the group as its root
+            group = root
+        for level in (group, *[p for p in group.parents if p.is_relative_to(root)]):
+            left = _room(level, limit_file, usage_file, cache_key)
+            if left is not None:
+                out.append(left)
+    return out
+
+
+def _room(level: Path, limit_file: str, usage_file: str, cache_key: str) -> int | None:
+    """The limit of the group at ``level`` less its usage without its reclaimable page cache; None without one."""
+    try:
+        limit_text = (level / limit_file).read_text(encoding="ascii").strip()
+        usage = int((level / usage_file).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    if not limit_text.isdigit() or int(limit_text) >= 2**62:  # "max", or v1's page-rounded 2**63: no limit
+        return None
+    cache = 0
+    try:
+        for line in (level / "memory.stat").read_text(encoding="ascii").splitlines():
+            key, _, value = line.partition(" ")
+            if key == cache_key and value.strip().isdigit():
+                cache = int(value)
+    except OSError:
+        pass
+    return max(0, int(limit_text) - max(0, usage - cache))
 
 
 def memory_note(needed: int, available: int | None) -> str | None:

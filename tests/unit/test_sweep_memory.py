@@ -39,34 +39,46 @@ def test_the_estimate_counts_the_arrays_a_sweep_keeps(tmp_path: Path) -> None:
     assert kept_bytes(1_000_000, 25, 4, BLOCKS) == 576_000_000  # docs/sweeps.md: 0.57 KB a combination measured
 
 
-def _proc(tmp_path: Path, available_kb: int) -> Path:
+def _proc(tmp_path: Path, available_kb: int, cgroup_line: str = "0::/") -> Path:
     proc = tmp_path / "proc"
-    proc.mkdir()
+    (proc / "self").mkdir(parents=True)
     (proc / "meminfo").write_text(f"MemTotal: 99999999 kB\nMemFree: 1 kB\nMemAvailable: {available_kb} kB\n")
+    (proc / "self" / "cgroup").write_text(cgroup_line + "\n")
     return proc
 
 
-def test_free_memory_is_the_systems_or_the_control_groups_less(tmp_path: Path) -> None:
-    proc = _proc(tmp_path, 2_000_000)
-    none = tmp_path / "no-cgroup"
-    assert available_bytes(proc, none) == 2_048_000_000
+def _group(folder: Path, files: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text + "\n")
+
+
+def test_free_memory_is_the_systems_or_what_a_control_group_leaves(tmp_path: Path) -> None:
+    """MemAvailable, or less: the limit of the process's group (read from /proc/self/cgroup) or of an ancestor,
+    less its usage without the page cache the kernel can drop."""
+    assert available_bytes(_proc(tmp_path / "a", 2_000_000), tmp_path / "none") == 2_048_000_000
     v2 = tmp_path / "v2"
-    v2.mkdir()
-    (v2 / "memory.max").write_text("1500000000\n")
-    (v2 / "memory.current").write_text("500000000\n")
-    assert available_bytes(proc, v2) == 1_000_000_000
-    (v2 / "memory.max").write_text("max\n")
-    assert available_bytes(proc, v2) == 2_048_000_000
+    _group(v2 / "user" / "job", {"memory.max": "1500000000", "memory.current": "500000000",
+                                 "memory.stat": "anon 1\ninactive_file 100000000"})  # fmt: skip
+    _group(v2 / "user", {"memory.max": "max", "memory.current": "900000000"})
+    proc = _proc(tmp_path / "b", 2_000_000, "0::/user/job")
+    assert available_bytes(proc, v2) == 1_500_000_000 - (500_000_000 - 100_000_000)  # the cache does not count
+    _group(v2 / "user", {"memory.max": "1000000000", "memory.current": "900000000"})  # an ancestor's limit
+    assert available_bytes(proc, v2) == 100_000_000
     v1 = tmp_path / "v1"
-    (v1 / "memory").mkdir(parents=True)
-    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # no limit, as v1 says it
-    (v1 / "memory" / "memory.usage_in_bytes").write_text("100\n")
-    assert available_bytes(proc, v1) == 2_048_000_000
-    (v1 / "memory" / "memory.limit_in_bytes").write_text("800000000\n")
-    assert available_bytes(proc, v1) == 799_999_900
+    _group(v1 / "memory" / "a", {"memory.limit_in_bytes": "9223372036854771712", "memory.usage_in_bytes": "1"})
+    _group(v1 / "memory", {"memory.limit_in_bytes": "800000000", "memory.usage_in_bytes": "100000000",
+                           "memory.stat": "cache 5\ntotal_inactive_file 50000000"})  # fmt: skip
+    assert available_bytes(_proc(tmp_path / "c", 2_000_000, "4:memory:/a"), v1) == 750_000_000
+    namespaced = _proc(tmp_path / "d", 2_000_000, "4:memory:/not/mounted/here")  # the mount shows it as the root
+    assert available_bytes(namespaced, v1) == 750_000_000
+    no_limit = _proc(tmp_path / "e", 2_000_000, "4:memory:/a")
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    assert available_bytes(no_limit, v1) == 2_048_000_000
     assert available_bytes(tmp_path / "nowhere", v1) is None
-    (proc / "meminfo").write_text("MemTotal: 5 kB\n")
-    assert available_bytes(proc, none) is None
+    broken = _proc(tmp_path / "f", 2_000_000)
+    (broken / "meminfo").write_text("MemTotal: 5 kB\n")
+    assert available_bytes(broken, tmp_path / "none") is None
 
 
 def test_the_note_only_when_the_grid_would_not_fit() -> None:
