@@ -142,3 +142,19 @@ def test_a_session_without_an_open_of_its_own_is_noted_for_next_open() -> None:
         "^X: 1 session has no open of its own (Open, High and Low equal the Close, no volume: 2020-03-23); an order "
         "filled at the open there fills at that close"
     ]
+
+
+def test_bad_fx_ticks_are_named_as_dates_are() -> None:
+    """Thirteen USD/HKD closes outside the band: the note names the first eleven, '…' and the last, as it names
+    dates (docs/data.md)."""
+    from engine.data.validate import clean_fx
+
+    days = pd.bdate_range("2020-01-01", periods=40)
+    close = pd.Series(7.80, index=days)
+    bad = days[5 : 5 + 26 : 2]  # thirteen, every other day
+    close[bad] = 7.60
+    raw = pd.DataFrame({c: close for c in ("Open", "High", "Low", "Close", "Adj Close")}).assign(Volume=0.0)
+    _, notes = clean_fx(raw, symbol="HKD=X", band=(7.74, 7.86))
+    [note] = [n for n in notes if "bad ticks" in n]
+    shown = [f"{d.date()} 7.6000" for d in bad]
+    assert f"as bad ticks ({', '.join([*shown[:11], '…', shown[-1]])});" in note

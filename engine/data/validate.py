@@ -106,8 +106,12 @@ NAMED_DATES = 12
 def _some_dates(index: pd.Index, k: int = NAMED_DATES) -> str:
     """Up to ``k`` of the dates in ``index``: the first ones and, when there are more, ``…`` and the last (the
     most recent is often the one a reader needs: inside today's signal windows, say)."""
-    days = [str(pd.Timestamp(d).date()) for d in index]
-    return ", ".join(days if len(days) <= k else [*days[: max(k - 1, 1)], "…", days[-1]])
+    return _some([str(pd.Timestamp(d).date()) for d in index], k)
+
+
+def _some(items: list[str], k: int = NAMED_DATES) -> str:
+    """Up to ``k`` of ``items``, as :func:`_some_dates` names dates."""
+    return ", ".join(items if len(items) <= k else [*items[: max(k - 1, 1)], "…", items[-1]])
 
 
 def clean_prices(
@@ -266,11 +270,10 @@ def clean_fx(raw: pd.DataFrame, *, symbol: str, band: tuple[float, float] | None
             expected="USD/HKD closes (HKD per USD) inside data.fx_band",
         )
     if bad.any():
-        worst = values[bad].iloc[:NAMED_DATES]
-        shown = ", ".join(f"{d.date()} {v:.4f}" for d, v in zip(pd.DatetimeIndex(worst.index), worst, strict=True))
-        more = ", …" if bad.sum() > NAMED_DATES else ""
+        ticks = values[bad]
+        shown = _some([f"{d.date()} {v:.4f}" for d, v in zip(pd.DatetimeIndex(ticks.index), ticks, strict=True)])
         notes.append(
-            f"{symbol}: dropped {int(bad.sum())} closes {where} as bad ticks ({shown}{more}); "
+            f"{symbol}: dropped {int(bad.sum())} closes {where} as bad ticks ({shown}); "
             "the previous close is carried forward over them"
         )
     kept = values[~bad]
