@@ -77,10 +77,12 @@ def _through_server(argv: list[str]) -> int | None:
     client = _Client()
     try:
         return _handed_over(argv, path, sock, client)
-    except _Signalled as stop:  # before the server took the command (raised once: later ones wait in pending)
+    except _Signalled as stop:  # before the command's pid came (raised once: later ones wait in pending)
         client.restore()  # first: a later signal now acts as it would have without a server
-        sock.close()
+        sock.close()  # a command the server started dies with the connection (engine.server.command)
         _stop_stuck(client.server, "is stopped; killed it")
+        if client.started:
+            _end(stop.signum, "before the server answered: a command it started ends with the connection")
         _end(stop.signum, "before the command started: nothing was done")
 
 
@@ -102,23 +104,18 @@ def _handed_over(argv: list[str], path: Path, sock: socket.socket, client: _Clie
         replies = sock.makefile("rb")
         if "ready" not in json.loads(replies.readline() or b"{}"):
             raise ValueError("refused")
-        client.started = True  # a signal from here on is the command's: passed on once its pid is known
+        client.started = True  # from here a signal before the pid comes ends the command with the connection
         sock.sendall(b"go\n")  # from here the server runs the command, unless this process goes away
         first = json.loads(replies.readline() or b"{}")
-        pid = int(first["pid"])
+        pid = client.pid = int(first["pid"])  # from here a signal goes to the command
     except TimeoutError:
-        pending = client.restore()
+        client.restore()
         sock.close()  # a command the server started dies with the connection (engine.server.command)
-        if pending:  # the user wants it stopped, not run here
-            _stop_stuck(client.server, "is stopped; killed it")
-            _end(pending[0], "before the server answered: a command it started ends with the connection")
         _stop_stuck(client.server, f"did not answer in {_ANSWER_SECONDS:.0f} s; stopped it, and the command runs here")
         return None
     except (OSError, ValueError, KeyError, TypeError):
-        pending = client.restore()
+        client.restore()
         sock.close()  # a command already forked dies with the connection (engine.server.command)
-        if pending:
-            _end(pending[0], "before the server answered: a command it started ends with the connection")
         return None
     sock.settimeout(None)
     return client.wait(pid, replies, sock)
@@ -170,14 +167,15 @@ class _Signalled(Exception):
 
 
 class _Client:
-    """The client's signals while its command runs: each forwarded to the command once its pid is known
-    (one arriving earlier waits for it); a signal this process ignores stays ignored by the command."""
+    """The client's signals while its command runs: each forwarded to the command once its pid is known (the
+    first arriving earlier ends the wait, :class:`_Signalled`; any after it are kept until the handlers are
+    restored); a signal this process ignores stays ignored by the command."""
 
     def __init__(self) -> None:
         self.pid: int | None = None
         self.server = 0  # the server's pid, once connected
         self.started = False  # the server was told to run the command ("go")
-        self.stopping = False  # a signal before "go" was raised as _Signalled: the next ones wait in pending
+        self.stopping = False  # a signal before the pid came was raised as _Signalled: the next ones wait
         self.pending: list[int] = []
         self.before = {s: signal.getsignal(s) for s in (*_FORWARDED, signal.SIGTSTP)}
         self.ignored = [int(s) for s, h in self.before.items() if h == signal.SIG_IGN]
@@ -190,16 +188,16 @@ class _Client:
         if signal.SIGTSTP not in self.ignored:
             signal.signal(signal.SIGTSTP, self._stop)
 
-    def restore(self) -> list[int]:
-        """The handlers as they were; the signals that arrived for a command whose pid never came."""
+    def restore(self) -> None:
+        """The handlers as they were (a signal kept after the first that ended the wait is dropped: that one
+        ends the process)."""
         for s, handler in self.before.items():
             signal.signal(s, handler)
-        pending, self.pending = self.pending, []
-        return pending
+        self.pending.clear()
 
     def _forward(self, signum: int, _frame: object) -> None:
         if self.pid is None:
-            if not (self.started or self.stopping):  # the server has not been told to run it: stop waiting for it
+            if not self.stopping:  # no command to pass it on to yet: stop waiting for one
                 self.stopping = True
                 raise _Signalled(signum)
             self.pending.append(signum)

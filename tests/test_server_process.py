@@ -348,3 +348,36 @@ def test_two_signals_at_once_while_the_server_is_silent_end_the_client_by_the_fi
             _out, err = proc.communicate(timeout=60)
             assert proc.returncode == -signal.SIGHUP, err
             assert time.monotonic() - began < 5.0 and b"Traceback" not in err, err
+
+
+def test_ctrl_c_after_go_while_the_server_is_silent_ends_the_client_at_once(tmp_path: Path) -> None:
+    """The server said it is ready and was told to go, then says nothing (no pid): Ctrl-C ends the client at
+    once, saying a command the server started ends with the connection, not after the 10 s wait."""
+    folder = tmp_path / "s"
+    folder.mkdir(mode=0o700)
+    env = {**os.environ, "SEESAW_SERVER": "on", "SEESAW_SERVER_DIR": str(folder)}
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listening:
+        listening.bind(str(socket_path(env)))
+        listening.listen(8)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "engine", "validate", "nothing.yaml"], env=env, cwd=tmp_path,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        held, _ = listening.accept()
+        held.sendall(b'{"ready": true}\n')
+        held.settimeout(30)
+        told = b""
+        while b"go\n" not in told:  # the request, then "go"
+            chunk = held.recv(65536)
+            assert chunk, "the client closed before saying go"
+            told += chunk
+        began = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        waited = time.monotonic() - began
+        held.close()  # it holds the client's streams
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGINT and waited < 5.0, (waited, err)
+    assert err.decode().splitlines() == [
+        "stopped (Ctrl-C) before the server answered: a command it started ends with the connection"
+    ]
