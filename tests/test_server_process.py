@@ -76,7 +76,7 @@ def test_a_signal_while_a_stopped_server_keeps_the_client_waiting_ends_it(
     client's streams."""
     with _probe_server(tmp_path / "s") as (env, server):
         os.kill(server.pid, signal.SIGSTOP)
-        proc = _client({**env, "PROBE_MARK": str(tmp_path / "ran")}, tmp_path)
+        proc = _client({**env, "PROBE_MARK": str(tmp_path / "ran")}, tmp_path, _signals_default)
         time.sleep(2.0)  # the client is waiting for the server's answer
         began = time.monotonic()
         proc.send_signal(signum)
@@ -324,6 +324,13 @@ def test_what_else_makes_a_client_run_its_command_itself(tmp_path: Path) -> None
         server_module._BASE_PATH.clear()
 
 
+def _signals_default() -> None:
+    """In the client: SIGHUP and SIGTERM as a terminal's shell leaves them (``nohup`` ignores SIGHUP, and a
+    client keeps the signals its parent ignores)."""
+    for s in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, signal.SIG_DFL)
+
+
 def test_two_signals_at_once_while_the_server_is_silent_end_the_client_by_the_first(tmp_path: Path) -> None:
     """A server that takes the connection and never answers; SIGHUP and SIGTERM sent together: the client dies
     of the first, at once, without a traceback (the second arrives while the first is being handled)."""
@@ -336,7 +343,7 @@ def test_two_signals_at_once_while_the_server_is_silent_end_the_client_by_the_fi
         for _ in range(3):
             proc = subprocess.Popen(
                 [sys.executable, "-m", "engine", "validate", "nothing.yaml"], env=env, cwd=tmp_path,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_signals_default,
             )  # fmt: skip
             held, _ = listening.accept()  # connected: the client waits for an answer that never comes
             time.sleep(0.5)
@@ -361,7 +368,7 @@ def test_ctrl_c_after_go_while_the_server_is_silent_ends_the_client_at_once(tmp_
         listening.listen(8)
         proc = subprocess.Popen(
             [sys.executable, "-m", "engine", "validate", "nothing.yaml"], env=env, cwd=tmp_path,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_signals_default,
         )  # fmt: skip
         held, _ = listening.accept()
         held.sendall(b'{"ready": true}\n')
