@@ -331,20 +331,32 @@ def _signals_default() -> None:
         signal.signal(s, signal.SIG_DFL)
 
 
-def test_two_signals_at_once_while_the_server_is_silent_end_the_client_by_the_first(tmp_path: Path) -> None:
-    """A server that takes the connection and never answers; SIGHUP and SIGTERM sent together: the client dies
-    of the first, at once, without a traceback (the second arrives while the first is being handled)."""
+@contextlib.contextmanager
+def _silent_server(tmp_path: Path) -> Iterator[tuple[socket.socket, dict[str, str]]]:
+    """A socket where a server would listen, which this test answers by hand (or not), and its clients' env."""
     folder = tmp_path / "s"
     folder.mkdir(mode=0o700)
     env = {**os.environ, "SEESAW_SERVER": "on", "SEESAW_SERVER_DIR": str(folder)}
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listening:
         listening.bind(str(socket_path(env)))
         listening.listen(8)
+        yield listening, env
+
+
+def _silent_client(env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    """``seesaw validate`` through the server of ``env``, its signals at their defaults."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine", "validate", "nothing.yaml"], env=env, cwd=cwd,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_signals_default,
+    )  # fmt: skip
+
+
+def test_two_signals_at_once_while_the_server_is_silent_end_the_client_by_the_first(tmp_path: Path) -> None:
+    """A server that takes the connection and never answers; SIGHUP and SIGTERM sent together: the client dies
+    of the first, at once, without a traceback (the second arrives while the first is being handled)."""
+    with _silent_server(tmp_path) as (listening, env):
         for _ in range(3):
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "engine", "validate", "nothing.yaml"], env=env, cwd=tmp_path,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_signals_default,
-            )  # fmt: skip
+            proc = _silent_client(env, tmp_path)
             held, _ = listening.accept()  # connected: the client waits for an answer that never comes
             time.sleep(0.5)
             began = time.monotonic()
@@ -360,16 +372,8 @@ def test_two_signals_at_once_while_the_server_is_silent_end_the_client_by_the_fi
 def test_ctrl_c_after_go_while_the_server_is_silent_ends_the_client_at_once(tmp_path: Path) -> None:
     """The server said it is ready and was told to go, then says nothing (no pid): Ctrl-C ends the client at
     once, saying a command the server started ends with the connection, not after the 10 s wait."""
-    folder = tmp_path / "s"
-    folder.mkdir(mode=0o700)
-    env = {**os.environ, "SEESAW_SERVER": "on", "SEESAW_SERVER_DIR": str(folder)}
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listening:
-        listening.bind(str(socket_path(env)))
-        listening.listen(8)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "engine", "validate", "nothing.yaml"], env=env, cwd=tmp_path,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_signals_default,
-        )  # fmt: skip
+    with _silent_server(tmp_path) as (listening, env):
+        proc = _silent_client(env, tmp_path)
         held, _ = listening.accept()
         held.sendall(b'{"ready": true}\n')
         held.settimeout(30)
