@@ -66,6 +66,11 @@ def window_var(v: np.ndarray, window: int) -> np.ndarray:
     >>> window_var(np.array([0.1, 0.1, 0.1, 0.3]), 3).round(12).tolist()
     [0.0, 0.013333333333]
     """
+    return _mean_and_var(v, window)[1]
+
+
+def _mean_and_var(v: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, :func:`window_var`) of each window: the mean is the one the deviations are taken from."""
     if window < 2:
         raise ValueError(f"a variance needs a window of at least 2 rows, got {window}")
     mv = window_sum(v, window) / window
@@ -77,7 +82,7 @@ def window_var(v: np.ndarray, window: int) -> np.ndarray:
             svv += np.multiply(dv, dv, out=dv)
             flat &= sv == last  # a NaN equals nothing: a window holding one is not flat
     svv[flat & ~np.isnan(svv)] = 0.0  # deviations from a mean that rounds off the values themselves
-    return svv / (window - 1)
+    return mv, svv / (window - 1)
 
 
 def window_comoments(u: np.ndarray, v: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -119,7 +124,7 @@ def window_zscore(v: np.ndarray, window: int) -> np.ndarray:
     >>> window_zscore(np.array([1.0, 2.0, 3.0, 3.0, 3.0]), 3).round(12).tolist()
     [1.0, 0.57735026919, nan]
     """
-    m = window_sum(v, window) / window
-    s = np.sqrt(window_var(v, window))
+    m, var = _mean_and_var(v, window)  # one mean for the deviations and the z-score
+    s = np.sqrt(var)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(s > 0, (v[window - 1 :] - m) / s, np.nan)
