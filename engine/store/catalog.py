@@ -340,12 +340,12 @@ class Catalog:
                 "give the --results-dir (or --store) that holds it",
                 file=str(self.db_path),
             ) from None
-        named = {t.strip() for t in spec.split(",") if t.strip()}
-        if "latest" in named and named != {"latest"}:  # --runs latest --runs ID: which would it mean?
+        ids = [s.strip() for s in spec.split(",") if s.strip()]
+        if "latest" in ids and set(ids) != {"latest"}:  # --runs latest --runs ID: which would it mean?
             raise StoreError(
                 f"'latest' stands alone (the newest run of every config), got {spec!r}", file=str(self.db_path)
             )
-        if named == {"latest"}:  # --runs latest given twice is latest
+        if ids and set(ids) == {"latest"}:  # --runs latest given twice is latest
             sql = (
                 "SELECT run_dir FROM runs WHERE status = 'complete' QUALIFY row_number() OVER "
                 "(PARTITION BY config_name ORDER BY created_at DESC, run_id DESC) = 1 ORDER BY config_name"
@@ -354,7 +354,6 @@ class Catalog:
             if not rows:
                 raise StoreError("no stored runs", file=str(self.db_path), expected="run some configs first")
             return [Path(r[0]) for r in rows]
-        ids = [s.strip() for s in spec.split(",") if s.strip()]
         if not ids:
             raise StoreError(
                 f"no run id in {spec!r}", file=str(self.db_path), expected="'latest' or run ids, comma-separated"
