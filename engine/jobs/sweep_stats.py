@@ -20,7 +20,10 @@ def overfitting_stats(ctx: SweepContext, table: pd.DataFrame, blocks: Mapping[st
     """The overfitting controls shown with every sweep (engine/metrics/overfitting.py, engine/metrics/significance.py).
 
     * PBO by CSCV on the per-block sums of every combination's daily excess returns (16 blocks,
-      all 12,870 splits), with the histogram of its logits;
+      all 12,870 splits), with the histogram of its logits; a combination without a Sharpe ratio over the
+      run (no variation beyond rounding: never invested, or in cash earning the risk-free rate, whose
+      excess returns are rounding noise of about 1e-17) scores cash's 0 on every half, its sums taken as 0
+      (:func:`_cash_scored`), rather than a Sharpe ratio of its noise;
     * the deflated Sharpe ratio of the best combination by Sharpe: PSR of its daily excess returns
       against SR0, the expected maximum Sharpe of N unskilled trials, N = every combination tried,
       V = the variance of their (finite) per-period Sharpe ratios.
@@ -32,6 +35,7 @@ def overfitting_stats(ctx: SweepContext, table: pd.DataFrame, blocks: Mapping[st
     out: dict[str, Any] = {"periods_per_year": ppy}
     size = int(blocks["n"][0]) if len(blocks["n"]) else 0
     if len(table) >= 2 and size >= 1:
+        _cash_scored(table, blocks)
         res = pbo_from_block_sums(
             blocks["sum"],
             blocks["sq"],
@@ -66,3 +70,16 @@ def overfitting_stats(ctx: SweepContext, table: pd.DataFrame, blocks: Mapping[st
             dsr_trials=len(table),
         )
     return out
+
+
+def _cash_scored(table: pd.DataFrame, blocks: Mapping[str, np.ndarray]) -> None:
+    """The block sums of the combinations whose Sharpe ratio in ``table`` is NaN set to 0, in place: CSCV then
+    scores them 0 on every half, as cash, by the rule that gives their Sharpe ratio (docs/methodology.md).
+
+    Their excess returns are rounding noise when cash earns a rate (the run's value grows by the rate each day,
+    and its return less the rate is about 1e-17); CSCV's own test of a flat half compares a half's spread
+    with the combination's over the whole run, both noise, and scored them a Sharpe ratio of noise."""
+    flat = table["combo"].to_numpy()[~np.isfinite(table["sharpe"].to_numpy(dtype=float))]
+    if len(flat):
+        blocks["sum"][:, flat] = 0.0
+        blocks["sq"][:, flat] = 0.0
