@@ -422,16 +422,19 @@ def _rows_and_spa(
     """
     ref = measured.get(reference)  # None: no run compared has a benchmark
     ref_raw = None if ref is None else m.daily_returns(ref[0].to_numpy(), ref[1])
-    ref_returns = None if ref_raw is None else ref_raw - rf[reference]
+    ref_returns = None if ref_raw is None else m.excess_returns(ref_raw, rf[reference])
     returns = {label: m.daily_returns(v.to_numpy(), i) for label, (v, i) in measured.items() if curves[label][3]}
     # A row without a Sharpe ratio (its excess returns do not vary beyond rounding: cash earning the risk-free
     # rate) has no interval, PSR, P(SR>ref) or DSR either; flat zeros give each its "no variation" NaN.
     flat = {label for label, r in returns.items() if math.isnan(m.sharpe(r, 1.0, risk_free=rf[label]))}
-    strategy_returns = [np.zeros_like(r) if label in flat else r - rf[label] for label, r in returns.items()]
+    strategy_returns = [
+        np.zeros_like(r) if label in flat else m.excess_returns(r, rf[label]) for label, r in returns.items()
+    ]
     # P(SR>ref) measures both Sharpe ratios over one rate, the strategy's own (as its row's Sharpe): a strategy
     # whose cash rate is not the reference's is compared with the reference's returns in excess of its rate.
     other = [
-        ref_raw - rf[label] if ref_raw is not None and other_rate(rf, label, reference) else None for label in returns
+        m.excess_returns(ref_raw, rf[label]) if ref_raw is not None and other_rate(rf, label, reference) else None
+        for label in returns
     ]
     with ThreadPoolExecutor(1) as background:
         statistics = background.submit(_statistics, strategy_returns, ref_returns, ppy, reps, other)

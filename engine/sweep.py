@@ -42,6 +42,7 @@ from engine.errors import UserError
 from engine.evaluate import Columns, Market, cost_groups, evaluate_curves, first_decision, market
 from engine.memory import keep_freed_memory
 from engine.metrics import specs
+from engine.metrics.returns import excess_returns
 from engine.metrics.specs import Curves
 from engine.pipeline import benchmark_allocation, run_with_config
 from engine.rule_targets import MAX_RULES, RULE_DTYPE, RuleTargets, spelled_out
@@ -359,7 +360,7 @@ def evaluate_chunk(
     else:  # too few dates for two in each block
         block_sum = block_sq = np.zeros((BLOCKS, curves.k))
         block_n = np.zeros(BLOCKS)
-    returns = curves.returns - ctx.risk_free[:, None] if keep_returns else None
+    returns = excess_returns(curves.returns, ctx.risk_free[:, None]) if keep_returns else None
     return ChunkResult(
         index=np.asarray(index, dtype=np.int64),
         table=table,

@@ -110,6 +110,7 @@ EXPECTED: dict[str, set[str]] = {
         "curve_passes",
         "daily_returns",
         "drawdowns",
+        "excess_returns",
         "longest_drawdown_days",
         "max_drawdown",
         "periods_per_year",

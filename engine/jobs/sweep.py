@@ -401,7 +401,7 @@ def top_rows(
     trials = trials[np.isfinite(trials)]
     ref_r = None
     if ctx.reference_value is not None:
-        ref_r = m.daily_returns(ctx.reference_value, outcome.cfg.initial_cash) - ctx.risk_free
+        ref_r = m.excess_returns(m.daily_returns(ctx.reference_value, outcome.cfg.initial_cash), ctx.risk_free)
     # a row without a Sharpe ratio (no variation beyond rounding) has no statistics: flat zeros give each its NaN
     flat = ~np.isfinite(ranked["sharpe"].to_numpy(dtype=float))
     returns = [np.zeros(len(dates)) if flat[j] else result.returns[:, j] for j in range(len(ranked))]

@@ -49,6 +49,7 @@ __all__ = [
     "curve_passes",
     "daily_returns",
     "drawdowns",
+    "excess_returns",
     "longest_drawdown_days",
     "max_drawdown",
     "periods_per_year",
@@ -106,6 +107,22 @@ def daily_returns(value: Array, initial: float | Array) -> Array:
         return returns_nb(np.ascontiguousarray(value), start)
     prev = np.concatenate([np.full((1, *value.shape[1:]), initial), value[:-1]])
     return value / prev - 1.0
+
+
+def excess_returns(returns: Array, risk_free: Array | float) -> Array:
+    """``returns - risk_free`` (along axis 0: one column per curve), a difference within ``FLAT_RTOL`` of the
+    column's max |r| taken as 0: cash earning the risk-free rate leaves r - rf of about 1e-17, rounding noise
+    (a run's value grows by the rate, its return is that growth divided back), not a return.
+
+    The series the statistics drawn from a run's excess returns take (the Sharpe interval, PSR, P(SR>ref), DSR):
+    a resample of a run's days that holds nothing then has no Sharpe ratio, as a run that holds nothing has
+    none (:func:`sharpe`), rather than a Sharpe ratio of noise.  A day's excess return that small while
+    invested would be a return equal to the rate to 1e-10 of the run's largest move.
+    """
+    r = np.asarray(returns, dtype=np.float64)
+    e = r - np.asarray(risk_free, dtype=np.float64)
+    size = np.max(np.abs(r), axis=0) if len(r) else 0.0
+    return np.where(np.abs(e) <= FLAT_RTOL * size, 0.0, e)
 
 
 def total_return(value: Array, initial: float | Array) -> Metric:
