@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -457,8 +458,17 @@ def panel_chunk_size(loaded: LoadedPanel, simulator: Engine | None = None) -> in
 
 
 def grid_frame(grid: Grid) -> pd.DataFrame:
-    """The grid as a table: one row per combination (in grid order), one column per sweep key."""
-    return pd.DataFrame(list(grid), columns=list(grid.keys))
+    """The grid as a table: one row per combination (in grid order), one column per sweep key, typed as pandas types
+    the key's values; each value picked by the row's number, not from a dict a combination (21 s and 1.2 GB for 4M)."""
+    n = grid.size
+    rows = np.arange(n, dtype=np.int64)
+    columns: dict[str, Any] = {}
+    for i, (key, values) in enumerate(zip(grid.keys, grid.values, strict=True)):
+        inner = math.prod(len(v) for v in grid.values[i + 1 :])  # combinations per step of this key
+        typed = pd.Series(list(values))  # the type pandas gives the key's values
+        at = (rows // inner) % len(values)
+        columns[key] = typed.to_numpy()[at] if isinstance(typed.dtype, np.dtype) else typed.array.take(at)
+    return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
 
 def sweep_id(cfg: StrategyConfig, fingerprint: str, code: str, simulator: str | None = None) -> str:
