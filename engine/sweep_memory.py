@@ -1,11 +1,10 @@
 """What a sweep keeps in memory until it finishes, against what the machine has free: a note before a grid
 that would not fit, so that it is not stopped for lack of memory after its chunks have run.
 
-Each finished combination keeps, until the sweep is written: its row of the table (8 bytes a column), its
-values in the grid (8 bytes a key, and its number), and its block sums for CSCV (two 8-byte sums for each of
-:data:`engine.sweep.BLOCKS` blocks); CSCV then adds about :data:`CSCV_WORK` bytes a combination of work arrays
-(docs/sweeps.md, "Big grids": 0.57 KB a combination measured from 200,000 to 2,000,000 combinations of 25
-columns and four keys, where this counts 0.58 KB).
+Each finished combination's row of the table and block sums are kept on disk, in unnamed files in the sweep's
+staging directory (engine/store/spill.py), not counted here.  In memory each keeps, until the sweep is written:
+its values in the grid (8 bytes a key, and its number), its place in the chunks' order (8 bytes) and whether it
+is finished (1 byte); CSCV then adds about :data:`CSCV_WORK` bytes a combination of work arrays.
 
 Free memory is Linux's ``MemAvailable`` (``/proc/meminfo``), or less when the process's control group, or one
 of its ancestors, allows less (cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``, less the usage without
@@ -18,15 +17,16 @@ from pathlib import Path
 
 __all__ = ["CSCV_WORK", "available_bytes", "kept_bytes", "memory_note"]
 
-#: Bytes a combination of CSCV's work arrays (hashes, order, the columns' totals and weights), measured: the
-#: process grew by 73 MB during CSCV on a million combinations.
-CSCV_WORK = 80
+#: Bytes a combination of CSCV's work arrays (hashes, order, the columns' totals and weights), measured: Python's
+#: ``tracemalloc`` peaked at 102 MB in CSCV of a million combinations' block sums.
+CSCV_WORK = 100
 
 
-def kept_bytes(combinations: int, columns: int, keys: int, blocks: int) -> int:
-    """Bytes a sweep of ``combinations`` keeps until it is written: rows of ``columns`` 8-byte values, the
-    grid's ``keys`` values and number, ``blocks`` pairs of block sums and :data:`CSCV_WORK`, each."""
-    return combinations * (8 * columns + 8 * (keys + 1) + 16 * blocks + CSCV_WORK)
+def kept_bytes(combinations: int, keys: int) -> int:
+    """Bytes a sweep of ``combinations`` keeps in memory until it is written: the grid's ``keys`` values and
+    number, the chunks' order, whether it is finished and :data:`CSCV_WORK`, each (its row and block sums are
+    on disk)."""
+    return combinations * (8 * (keys + 1) + 8 + 1 + CSCV_WORK)
 
 
 def available_bytes(proc: Path = Path("/proc"), cgroup: Path = Path("/sys/fs/cgroup")) -> int | None:
@@ -105,8 +105,8 @@ def memory_note(needed: int, available: int | None) -> str | None:
     if available is None or needed <= available:
         return None
     return (
-        f"this grid keeps about {_size(needed)} in memory until it is written (each combination's row and "
-        f"block sums), and about {_size(available)} is free: the system may stop the sweep for lack of memory "
+        f"this grid keeps about {_size(needed)} in memory until it is written (each combination's grid values "
+        f"and CSCV's work), and about {_size(available)} is free: the system may stop the sweep for lack of memory "
         "before it is written; a smaller grid, or more memory, avoids it"
     )
 

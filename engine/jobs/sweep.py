@@ -73,7 +73,6 @@ from engine.sweep import (
     sweep_id,
     sweep_warmup,
 )
-from engine.sweep_columns import SWEEP_COLUMNS
 from engine.sweep_memory import available_bytes, kept_bytes, memory_note
 from engine.sweep_setting import warmup_notes
 from strategies.errors import SignalError
@@ -174,7 +173,7 @@ def sweep_job(
         if say is not None:  # the other stopped sweeps are looked for only when someone is told of them
             for line in stopped_lines(cfg.name, nothing_to_resume, stopped_elsewhere(staging, meta)):
                 say(line)
-            if note := memory_note(_kept_bytes(cfg, g), available_bytes()):
+            if note := memory_note(kept_bytes(g.size, len(g.keys)), available_bytes()):
                 say(note)
         told("computing" if options.resume and not (force or nothing_to_resume) else "preparing", final)
         ctx = prepare(cfg, loaded, engine=engine, reference=options.reference, simulator=options.simulator)  # type: ignore[arg-type]
@@ -212,7 +211,9 @@ def _computed(
     evaluated = evaluate_chunks(ctx, combos_frame, parts, todo, options.cluster, options.workers or default_workers())
     save = functools.partial(save_chunk, staging, combos=combos_frame)
     if not _save_chunks(evaluated, save, assembly, done, written):
-        # what --resume will find: Ctrl-C may land after a chunk's files were written, before it was counted
+        # what --resume will find: Ctrl-C may land after a chunk's files were written, before it was counted;
+        # the assembly's files given back first, not held twice
+        del assembly
         done, assembly, _ = _kept_chunks(staging, parts, g.size)
         table = assembly.table() if done else combos_frame.iloc[:0]
         manifest = {**meta, "status": "stopped", "chunks_done": len(done)}
@@ -232,7 +233,7 @@ def _kept_chunks(staging: Path, parts: list[np.ndarray], size: int) -> tuple[set
     """The chunks a stopped sweep in ``staging`` finished, the assembly of the ``size`` rows (in grid order,
     filled as chunks finish) with theirs read back, and how many combinations they hold."""
     done = done_chunks(staging, len(parts))
-    assembly = ChunkAssembly(size, BLOCKS)
+    assembly = ChunkAssembly(size, BLOCKS, spill=staging)  # on disk: a grid is not bounded by memory
     for number in sorted(done):
         assembly.read(*chunk_files(staging, number))
     return done, assembly, sum(len(parts[i]) for i in done)
@@ -266,13 +267,6 @@ def _save_chunks(
             getattr(evaluated, "close", lambda: None)()
         add(writer.drain())
     return True
-
-
-def _kept_bytes(cfg: StrategyConfig, g: Grid) -> int:
-    """What the sweep of ``g`` keeps in memory until it is written (:func:`engine.sweep_memory.kept_bytes`): its
-    table has ``combo``, the keys, :data:`SWEEP_COLUMNS` and a weight and a beta an asset at most."""
-    columns = 1 + len(g.keys) + len(SWEEP_COLUMNS) + 2 * len(cfg.assets)
-    return kept_bytes(g.size, columns, len(g.keys), BLOCKS)
 
 
 def load_sweep_config(

@@ -8,6 +8,10 @@ no chunk is read back after it ran, and no per-chunk frames are joined and sorte
 combinations (10,000 chunks), reading the chunks back and joining them took about 20 s and left
 about 300 MB of the small frames' memory behind.
 
+Given a directory (the sweep's staging directory), the arrays are kept in unnamed files there
+(:func:`engine.store.spill.spilled`) rather than in memory, so a grid's size is bounded by the disk, not
+by the memory free; columns of Python objects (strings) stay in memory.
+
 Column types are the first chunk's; a later chunk whose column has a wider type (a float where the
 first had integers) widens the column, never the reverse, so no value is cast to a narrower type.
 """
@@ -23,6 +27,7 @@ import pandas as pd
 
 from engine.errors import StoreError
 from engine.store.readonly import first_line
+from engine.store.spill import spilled
 
 __all__ = ["ChunkAssembly"]
 
@@ -34,9 +39,14 @@ class ChunkAssembly:
     ``n`` (n_blocks,) dates per block.  Sums of a combination no chunk has filled are undefined.
     """
 
-    def __init__(self, size: int, n_blocks: int) -> None:
+    def __init__(self, size: int, n_blocks: int, spill: Path | None = None) -> None:
+        self._spill = spill
         self.filled = np.zeros(size, dtype=bool)
-        self.blocks = {"sum": np.empty((n_blocks, size)), "sq": np.empty((n_blocks, size)), "n": np.zeros(n_blocks)}
+        self.blocks = {
+            "sum": self._array((n_blocks, size), np.float64),
+            "sq": self._array((n_blocks, size), np.float64),
+            "n": np.zeros(n_blocks),
+        }
         self._columns: dict[str, np.ndarray] = {}
         self._dtypes: dict[str, Any] = {}  # pandas dtypes of the first chunk, given back by table()
 
@@ -49,7 +59,7 @@ class ChunkAssembly:
             for name, column in frame.items():
                 values = column.to_numpy()
                 self._dtypes[name] = column.dtype
-                self._columns[name] = np.empty(size, dtype=values.dtype)
+                self._columns[name] = self._array((size,), values.dtype)
         if list(frame.columns) != list(self._columns):
             raise ValueError(f"chunk columns {list(frame.columns)} differ from {list(self._columns)}")
         for name, column in frame.items():
@@ -57,13 +67,25 @@ class ChunkAssembly:
             target = self._columns[name]
             wider = np.result_type(target.dtype, values.dtype)
             if wider != target.dtype:
-                target = self._columns[name] = target.astype(wider)
+                target = self._columns[name] = self._widened(target, wider)
                 self._dtypes[name] = wider
             target[where] = values
         self.blocks["sum"][:, where] = block_sum
         self.blocks["sq"][:, where] = block_sq
         self.blocks["n"] = np.asarray(block_n, dtype=float)
         self.filled[where] = True
+
+    def _array(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """An uninitialised array, in a file in the spill directory when there is one and it can hold the type."""
+        if self._spill is None or np.dtype(dtype).hasobject:
+            return np.empty(shape, dtype=dtype)
+        return spilled(self._spill, shape, dtype)
+
+    def _widened(self, values: np.ndarray, dtype: Any) -> np.ndarray:
+        """``values`` as the wider ``dtype``, kept where :meth:`_array` keeps it."""
+        wider = self._array(values.shape, dtype)
+        wider[...] = values
+        return wider
 
     def read(self, table_path: Path, blocks_path: Path) -> None:
         """A chunk saved to disk: its rows (Parquet) and its block sums (``.npz``, columns in ``index`` order).

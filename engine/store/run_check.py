@@ -17,7 +17,7 @@ import contextlib
 import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from engine.errors import StoreError
 from engine.store.readonly import first_line
@@ -29,6 +29,7 @@ __all__ = [
     "check_shapes",
     "check_sums",
     "file_sum",
+    "open_checked",
     "path_sum",
     "read_checked",
     "sums_of",
@@ -87,13 +88,32 @@ def check_file(run_dir: Path, name: str, sums: Mapping[str, Any], *, writer: str
     _compare(run_dir, name, sums, found, writer, again)
 
 
+@contextlib.contextmanager
+def open_checked(
+    run_dir: Path, name: str, sums: Mapping[str, Any], *, writer: str = "run", again: str = AGAIN
+) -> Iterator[IO[bytes]]:
+    """``run_dir/name`` open for reading, at its start, once checked against ``sums[name]`` as :func:`read_checked`
+    checks it but a block at a time: the file read after the check is the file checked (the same open file,
+    whatever replaces its name meanwhile), never whole in memory."""
+    with _reading(run_dir, name, again), (run_dir / name).open("rb") as fh:
+        if name in sums:
+            _compare(run_dir, name, sums, _stream_sum(fh), writer, again)
+            fh.seek(0)
+        yield fh
+
+
 def path_sum(path: Path) -> dict[str, int]:
     """:func:`file_sum` of the file at ``path``, read :data:`_BLOCK` bytes at a time (a sweep's ``blocks.npz`` of
     a million combinations is 256 MB): never the whole file in memory."""
-    size, crc = 0, 0
     with path.open("rb") as fh:
-        while block := fh.read(_BLOCK):
-            size, crc = size + len(block), zlib.crc32(block, crc)
+        return _stream_sum(fh)
+
+
+def _stream_sum(fh: IO[bytes]) -> dict[str, int]:
+    """:func:`file_sum` of what is left to read in ``fh``, :data:`_BLOCK` bytes at a time."""
+    size, crc = 0, 0
+    while block := fh.read(_BLOCK):
+        size, crc = size + len(block), zlib.crc32(block, crc)
     return {"bytes": size, "crc32": crc}
 
 

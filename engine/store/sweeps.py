@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import io
 import json
 import os
 import shutil
@@ -34,8 +33,9 @@ from engine.config.models import StrategyConfig
 from engine.data.panel import LoadedPanel
 from engine.errors import StoreError
 from engine.store.readonly import first_line
-from engine.store.run_check import check_file, path_sum, read_checked, sums_of
+from engine.store.run_check import check_file, open_checked, path_sum, sums_of
 from engine.store.rundir import dumps_json, write_atomic
+from engine.store.spill import spilled_table
 from engine.store.staging import clean_stale, replace_dir
 from engine.store.table_files import labelled
 
@@ -260,11 +260,8 @@ def load_sweep(sweep_dir: Path) -> SweepOutcome:
         sums = sums_of(sweep_dir, manifest, doc="sweep.json", writer="sweep", again=_AGAIN)
         for name in [name for name in sums if name != "combos.parquet"]:  # checked, not kept
             check_file(sweep_dir, name, sums, writer="sweep", again=_AGAIN)
-        table = pd.read_parquet(
-            io.BytesIO(read_checked(sweep_dir, "combos.parquet", sums, writer="sweep", again=_AGAIN))
-            if sums
-            else sweep_dir / "combos.parquet"
-        )
+        with open_checked(sweep_dir, "combos.parquet", sums, writer="sweep", again=_AGAIN) as fh:
+            table = spilled_table(fh, sweep_dir)  # a column at a time, kept on disk (engine/store/spill.py)
         cfg = StrategyConfig.model_validate(yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8")))
         if not {"keys", "chunks", "synthetic"} <= set(manifest):
             raise ValueError("sweep.json is not a sweep's")

@@ -1,11 +1,15 @@
 """engine.store.chunk_assembly.ChunkAssembly: a sweep's chunks, finished or read back, in grid order.
 
 Reference: the chunk files read back one by one, the tables concatenated and sorted by ``combo`` with
-pandas, the block sums joined and put in the order of their combinations with numpy.
+pandas, the block sums joined and put in the order of their combinations with numpy.  Each case runs with
+the arrays in memory and spilled to unnamed files in a directory (engine/store/spill.py), as a sweep keeps
+them: the same table either way.
 """
 
 from __future__ import annotations
 
+import errno
+import mmap
 import os
 from pathlib import Path
 
@@ -43,9 +47,28 @@ def _reference(tmp_path: Path, numbers: list[int]) -> tuple[pd.DataFrame, np.nda
     return table, raw[:, np.argsort(index)]
 
 
-def test_chunks_read_back_out_of_order_come_back_in_grid_order(tmp_path: Path) -> None:
+@pytest.fixture(params=["memory", "spilled"])
+def spill(request: pytest.FixtureRequest, tmp_path: Path) -> Path | None:
+    """Where the assembly keeps its arrays: in memory (None), or in a directory of their own."""
+    if request.param == "memory":
+        return None
+    (tmp_path / "spill").mkdir()
+    return tmp_path / "spill"
+
+
+def _on_disk(values: np.ndarray) -> bool:
+    """Whether ``values`` is (a view of) a memory map of a file."""
+    base: object = values
+    while isinstance(base, np.ndarray):
+        if isinstance(base, np.memmap):
+            return True
+        base = base.base
+    return isinstance(base, mmap.mmap)
+
+
+def test_chunks_read_back_out_of_order_come_back_in_grid_order(tmp_path: Path, spill: Path | None) -> None:
     combos, _ = _saved(tmp_path)
-    assembly = ChunkAssembly(30, 4)
+    assembly = ChunkAssembly(30, 4, spill)
     for number in [3, 0, 2, 1]:
         assembly.read(*chunk_files(tmp_path, number))
     expected, sums = _reference(tmp_path, [3, 0, 2, 1])
@@ -56,10 +79,10 @@ def test_chunks_read_back_out_of_order_come_back_in_grid_order(tmp_path: Path) -
     np.testing.assert_array_equal(assembly.blocks["sq"], sums**2)
 
 
-def test_finished_chunks_and_read_back_chunks_give_the_same_table(tmp_path: Path) -> None:
+def test_finished_chunks_and_read_back_chunks_give_the_same_table(tmp_path: Path, spill: Path | None) -> None:
     # a resumed sweep: two chunks read from disk, two added as they finish (the rows save_chunk wrote)
     combos, results = _saved(tmp_path)
-    assembly = ChunkAssembly(30, 4)
+    assembly = ChunkAssembly(30, 4, spill)
     assembly.read(*chunk_files(tmp_path, 2))
     assembly.read(*chunk_files(tmp_path, 0))
     for number in (3, 1):
@@ -70,9 +93,9 @@ def test_finished_chunks_and_read_back_chunks_give_the_same_table(tmp_path: Path
     np.testing.assert_array_equal(assembly.blocks["sum"], sums)
 
 
-def test_a_stopped_sweep_has_only_its_finished_rows(tmp_path: Path) -> None:
+def test_a_stopped_sweep_has_only_its_finished_rows(tmp_path: Path, spill: Path | None) -> None:
     _saved(tmp_path)
-    assembly = ChunkAssembly(30, 4)
+    assembly = ChunkAssembly(30, 4, spill)
     for number in (1, 3):
         assembly.read(*chunk_files(tmp_path, number))
     expected, _ = _reference(tmp_path, [1, 3])
@@ -80,15 +103,53 @@ def test_a_stopped_sweep_has_only_its_finished_rows(tmp_path: Path) -> None:
     assert assembly.filled.sum() == 9
 
 
-def test_a_wider_column_type_in_a_later_chunk_widens_the_column() -> None:
+def test_a_wider_column_type_in_a_later_chunk_widens_the_column(spill: Path | None) -> None:
     # integers first, then a float with a fraction: the column becomes float, no value is truncated
-    assembly = ChunkAssembly(4, 2)
+    assembly = ChunkAssembly(4, 2, spill)
     sums = np.zeros((2, 2))
     assembly.add(pd.DataFrame({"combo": [0, 1], "trades": [3, 4]}), sums, sums, np.ones(2))
     assembly.add(pd.DataFrame({"combo": [2, 3], "trades": [5.5, np.nan]}), sums, sums, np.ones(2))
     table = assembly.table()
     assert table["trades"].dtype == np.float64
     np.testing.assert_array_equal(table["trades"], [3.0, 4.0, 5.5, np.nan])
+    assert _on_disk(table["trades"].to_numpy()) == (spill is not None)  # widened where it was kept
+
+
+def test_spilled_arrays_are_files_with_no_name_and_the_table_is_over_them(tmp_path: Path, spill: Path | None) -> None:
+    """A sweep's rows and block sums kept on disk, not in the process's memory: the finished table's columns
+    and the block sums are maps of files, the table not a copy; strings stay in memory; nothing is left in the
+    directory (the files have no name)."""
+    _saved(tmp_path)
+    assembly = ChunkAssembly(30, 4, spill)
+    for number in range(len(PARTS)):
+        assembly.read(*chunk_files(tmp_path, number))
+    table = assembly.table()
+    spilled = spill is not None
+    assert _on_disk(assembly.blocks["sum"]) == _on_disk(assembly.blocks["sq"]) == spilled
+    for name in ("combo", "window", "sharpe", "trades"):
+        assert _on_disk(table[name].to_numpy()) == spilled, name
+    assert not _on_disk(table["rebalance"].to_numpy())
+    if spill is not None:
+        assert list(spill.iterdir()) == []
+
+
+def test_a_spill_directory_without_room_is_one_error_naming_it(tmp_path: Path, monkeypatch) -> None:
+    """A full disk is found when the arrays are made (their blocks reserved), as a StoreError naming the
+    directory, not as a crash at a write into a page the disk has no room for."""
+
+    def full(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(
+        StoreError, match=r"cannot keep the sweep's table on disk \(960 bytes\): No space left"
+    ) as caught:
+        ChunkAssembly(30, 4, tmp_path)
+    assert caught.value.file == str(tmp_path)
+    monkeypatch.undo()
+    with pytest.raises(StoreError, match="cannot keep the sweep's table on disk") as caught:
+        ChunkAssembly(30, 4, tmp_path / "gone")
+    assert caught.value.file == str(tmp_path / "gone")
 
 
 def test_block_sums_that_are_not_the_tables_rows_are_refused(tmp_path: Path) -> None:

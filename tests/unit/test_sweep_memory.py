@@ -4,39 +4,72 @@ that would not fit."""
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from engine import api
 from engine.cli import app
 from engine.config.params import grid
+from engine.errors import StoreError
 from engine.jobs import sweep as sweep_job
-from engine.sweep import BLOCKS
+from engine.store import spill
+from engine.store.sweeps import load_sweep
 from engine.sweep_memory import CSCV_WORK, available_bytes, kept_bytes, memory_note
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "sweeps" / "corr_breakdown_sweep.yaml"
 WINDOW = {"source": "synthetic", "start": "2015-01-01", "end": "2016-12-31"}
 
 
-def test_the_estimate_counts_the_arrays_a_sweep_keeps(tmp_path: Path) -> None:
-    """Rows, grid values and block sums as a finished sweep holds them, plus CSCV's work: the estimate counts
-    each column of the real table (a column added to the table and not to the estimate fails here)."""
+def _on_disk(values: np.ndarray) -> bool:
+    """Whether ``values`` is (a view of) a memory map of a file."""
+    base: object = values
+    while isinstance(base, np.ndarray):
+        if isinstance(base, np.memmap):
+            return True
+        base = base.base
+    return isinstance(base, mmap.mmap)
+
+
+def test_a_sweeps_rows_and_block_sums_are_on_disk_and_the_estimate_counts_the_rest(tmp_path: Path) -> None:
+    """The finished sweep's table is over files (engine/store/spill.py), not in memory, and nothing of them is
+    left in the sweep's directory; the estimate counts what stays in memory: the grid's values and number, the
+    chunks' order, a flag and CSCV's work a combination."""
     swept = api.sweep(CONFIG, **WINDOW, top=1, reps=100, results_dir=tmp_path, env={})
     table = swept.combinations
-    n = len(table)
-    cfg = api.load_config(CONFIG)
-    g = grid(cfg, max_combos=10**6)
-    assert g.size == n
-    rows = int(table.memory_usage(index=False, deep=False).sum())
-    with np.load(swept.sweep_dir / "blocks.npz") as z:
-        sums = z["sum"].nbytes + z["sq"].nbytes
-    grid_values = 8 * (len(g.keys) + 1) * n
-    untraded = 8 * n * sum(1 for a in cfg.assets if f"weight_{a}" not in table)  # the estimate counts a weight each
-    assert sweep_job._kept_bytes(cfg, g) == rows + untraded + sums + grid_values + CSCV_WORK * n
-    assert kept_bytes(1_000_000, 25, 4, BLOCKS) == 576_000_000  # docs/sweeps.md: 0.57 KB a combination measured
+    numeric = [name for name in table if table[name].dtype.kind in "fiub"]
+    assert {"combo", "sharpe", "final_value"} <= set(numeric)
+    assert all(_on_disk(table[name].to_numpy()) for name in numeric)
+    assert sorted(p.name for p in swept.sweep_dir.iterdir()) == [
+        "blocks.npz", "combos.parquet", "config.yaml", "meta.json", "sweep.json"
+    ]  # fmt: skip
+    n, keys = len(table), len(grid(api.load_config(CONFIG), max_combos=10**6).keys)
+    assert kept_bytes(n, keys) == n * (8 * (keys + 1) + 8 + 1 + CSCV_WORK)
+    assert kept_bytes(1_000_000, 4) == 149_000_000  # docs/sweeps.md, "Big grids"
+    _read_back(swept.sweep_dir)
+
+
+def _read_back(sweep_dir: Path) -> None:
+    """A stored sweep read back (shown again, reused) gives read_parquet's frame, its columns of numbers over
+    files, as it was computed; where the results directory cannot hold them, in memory."""
+    expected = pd.read_parquet(sweep_dir / "combos.parquet")
+    table = load_sweep(sweep_dir).table
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+    numeric = [name for name in table if table[name].dtype.kind in "fiub"]
+    assert len(numeric) > 20 and all(_on_disk(table[name].to_numpy()) for name in numeric)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(spill, "spilled", _no_room)
+        table = load_sweep(sweep_dir).table
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+    assert not any(_on_disk(table[name].to_numpy()) for name in numeric)
+
+
+def _no_room(directory: Path, shape: tuple[int, ...], dtype: object) -> np.ndarray:
+    raise StoreError("cannot keep the sweep's table on disk: Read-only file system", file=str(directory))
 
 
 def _proc(tmp_path: Path, available_kb: int, cgroup_line: str = "0::/") -> Path:
