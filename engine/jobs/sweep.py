@@ -39,6 +39,7 @@ from engine.jobs.chunk_writer import ChunkWriter, Written
 from engine.jobs.common import catalog_for, data_provider
 from engine.jobs.common import resolve as resolve_data
 from engine.jobs.sweep_stats import overfitting_stats
+from engine.memory import release_freed_memory
 from engine.metrics.row_stats import row_statistics
 from engine.simulate import Engine
 from engine.store.chunk_assembly import ChunkAssembly
@@ -218,6 +219,7 @@ def _computed(
         table = assembly.table() if done else combos_frame.iloc[:0]
         manifest = {**meta, "status": "stopped", "chunks_done": len(done)}
         return SweepOutcome(cfg, g.keys, table, staging, manifest, loaded, len(done), len(parts), stopped=True)
+    release_freed_memory()  # the chunks' reused arrays given back: the statistics allocate others (engine/memory.py)
     table, blocks = assembly.table(), assembly.blocks
     del assembly
     manifest = _finish(staging, final, ctx, meta, table, blocks, now)
