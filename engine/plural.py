@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["counted"]
+__all__ = ["byte_size", "counted"]
 
 
 def counted(n: int, noun: str) -> str:
@@ -19,3 +19,12 @@ def counted(n: int, noun: str) -> str:
         word = word[:-3] + "y" if word.endswith("ies") else word.removesuffix("s")
         noun = f"{word} {rest}".rstrip()
     return f"{n:,} {noun}"
+
+
+def byte_size(n: int) -> str:
+    """``n`` bytes as ``1.2 GB``, ``850 MB`` or ``960 bytes`` (decimal units, as memory and disks are sold).
+
+    >>> byte_size(2_345_000_000), byte_size(850_000_000), byte_size(960)
+    ('2.3 GB', '850 MB', '960 bytes')
+    """
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB" if n >= 1e6 else f"{n:,} bytes"

@@ -3,8 +3,8 @@ that would not fit, so that it is not stopped for lack of memory after its chunk
 
 Each finished combination's row of the table and block sums are kept on disk, in unnamed files in the sweep's
 staging directory (engine/store/spill.py), not counted here.  In memory each keeps, until the sweep is written:
-its values in the grid (8 bytes a key, and its number), its place in the chunks' order (8 bytes) and whether it
-is finished (1 byte); CSCV then adds about :data:`CSCV_WORK` bytes a combination of work arrays.
+its values in the grid (8 bytes a key), its place in the chunks' order (8 bytes) and whether it is finished
+(1 byte); CSCV then adds about :data:`CSCV_WORK` bytes a combination of work arrays.
 
 Free memory is Linux's ``MemAvailable`` (``/proc/meminfo``), or less when the process's control group, or one
 of its ancestors, allows less (cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``, less the usage without
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.plural import byte_size
+
 __all__ = ["CSCV_WORK", "available_bytes", "kept_bytes", "memory_note"]
 
 #: Bytes a combination of CSCV's work arrays (hashes, order, the columns' totals and weights), measured: Python's
@@ -23,10 +25,9 @@ CSCV_WORK = 100
 
 
 def kept_bytes(combinations: int, keys: int) -> int:
-    """Bytes a sweep of ``combinations`` keeps in memory until it is written: the grid's ``keys`` values and
-    number, the chunks' order, whether it is finished and :data:`CSCV_WORK`, each (its row and block sums are
-    on disk)."""
-    return combinations * (8 * (keys + 1) + 8 + 1 + CSCV_WORK)
+    """Bytes a sweep of ``combinations`` keeps in memory until it is written: the grid's ``keys`` values, the
+    chunks' order, whether it is finished and :data:`CSCV_WORK`, each (its row and block sums are on disk)."""
+    return combinations * (8 * keys + 8 + 1 + CSCV_WORK)
 
 
 def available_bytes(proc: Path = Path("/proc"), cgroup: Path = Path("/sys/fs/cgroup")) -> int | None:
@@ -105,12 +106,7 @@ def memory_note(needed: int, available: int | None) -> str | None:
     if available is None or needed <= available:
         return None
     return (
-        f"this grid keeps about {_size(needed)} in memory until it is written (each combination's grid values "
-        f"and CSCV's work), and about {_size(available)} is free: the system may stop the sweep for lack of memory "
+        f"this grid keeps about {byte_size(needed)} in memory until it is written (each combination's grid values "
+        f"and CSCV's work), and about {byte_size(available)} is free: the system may stop the sweep for lack of memory "
         "before it is written; a smaller grid, or more memory, avoids it"
     )
-
-
-def _size(n: int) -> str:
-    """``n`` bytes as ``1.2 GB`` or ``850 MB`` (decimal units, as memory is sold)."""
-    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import mmap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,8 @@ __all__ = [
     "PRICE_COLUMNS",
     "MemProvider",
     "PlanPrices",
+    "map_of",
+    "on_disk",
     "panel_from_closes",
     "plan_on",
     "plan_prices",
@@ -177,3 +180,20 @@ def plan_on(panel: PricePanel, prices: PlanPrices, targets: object, **kwargs: ob
         first_slot=prices.first_slot,
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def map_of(values: np.ndarray) -> object | None:
+    """The memory map of a file ``values`` is (a view of), or None when it is in memory."""
+    base: object = values
+    while isinstance(base, np.ndarray):
+        if isinstance(base, np.memmap):
+            return base
+        base = base.base
+    if isinstance(base, memoryview):  # np.frombuffer over a map
+        base = base.obj
+    return base if isinstance(base, mmap.mmap) else None
+
+
+def on_disk(values: np.ndarray) -> bool:
+    """Whether ``values`` is (a view of) a memory map of a file (:func:`map_of`)."""
+    return map_of(values) is not None

@@ -9,8 +9,9 @@ combinations (10,000 chunks), reading the chunks back and joining them took abou
 about 300 MB of the small frames' memory behind.
 
 Given a directory (the sweep's staging directory), the arrays are kept in unnamed files there
-(:func:`engine.store.spill.spilled`) rather than in memory, so a grid's size is bounded by the disk, not
-by the memory free; columns of Python objects (strings) stay in memory.
+(:func:`engine.store.spill.spilled_arrays`: one for the block sums, one for the columns) rather than in
+memory, so a grid's size is bounded by the disk, not by the memory free; columns of Python objects (strings)
+stay in memory.
 
 Column types are the first chunk's; a later chunk whose column has a wider type (a float where the
 first had integers) widens the column, never the reverse, so no value is cast to a narrower type.
@@ -27,7 +28,7 @@ import pandas as pd
 
 from engine.errors import StoreError
 from engine.store.readonly import first_line
-from engine.store.spill import spilled
+from engine.store.spill import spilled_arrays
 
 __all__ = ["ChunkAssembly"]
 
@@ -42,11 +43,8 @@ class ChunkAssembly:
     def __init__(self, size: int, n_blocks: int, spill: Path | None = None) -> None:
         self._spill = spill
         self.filled = np.zeros(size, dtype=bool)
-        self.blocks = {
-            "sum": self._array((n_blocks, size), np.float64),
-            "sq": self._array((n_blocks, size), np.float64),
-            "n": np.zeros(n_blocks),
-        }
+        block_sum, block_sq = self._arrays([((n_blocks, size), np.float64)] * 2)
+        self.blocks = {"sum": block_sum, "sq": block_sq, "n": np.zeros(n_blocks)}
         self._columns: dict[str, np.ndarray] = {}
         self._dtypes: dict[str, Any] = {}  # pandas dtypes of the first chunk, given back by table()
 
@@ -55,11 +53,10 @@ class ChunkAssembly:
         j of the sums for row j of the frame."""
         where = frame["combo"].to_numpy()
         if not self._columns:
-            size = len(self.filled)
-            for name, column in frame.items():
-                values = column.to_numpy()
-                self._dtypes[name] = column.dtype
-                self._columns[name] = self._array((size,), values.dtype)
+            types = {name: column.to_numpy().dtype for name, column in frame.items()}
+            self._dtypes = {name: column.dtype for name, column in frame.items()}
+            arrays = self._arrays([((len(self.filled),), dtype) for dtype in types.values()])
+            self._columns = dict(zip(types, arrays, strict=True))
         if list(frame.columns) != list(self._columns):
             raise ValueError(f"chunk columns {list(frame.columns)} differ from {list(self._columns)}")
         for name, column in frame.items():
@@ -75,15 +72,19 @@ class ChunkAssembly:
         self.blocks["n"] = np.asarray(block_n, dtype=float)
         self.filled[where] = True
 
-    def _array(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-        """An uninitialised array, in a file in the spill directory when there is one and it can hold the type."""
-        if self._spill is None or np.dtype(dtype).hasobject:
-            return np.empty(shape, dtype=dtype)
-        return spilled(self._spill, shape, dtype)
+    def _arrays(self, specs: list[tuple[tuple[int, ...], Any]]) -> list[np.ndarray]:
+        """Uninitialised arrays of the ``(shape, dtype)`` of ``specs``: in one file in the spill directory when
+        there is one (:func:`engine.store.spill.spilled_arrays`), but those of Python objects, in memory."""
+        out: list[np.ndarray] = [np.empty(shape, dtype=dtype) for shape, dtype in specs]
+        on_disk = [i for i, (_, dtype) in enumerate(specs) if not np.dtype(dtype).hasobject]
+        if self._spill is not None and on_disk:
+            for i, array in zip(on_disk, spilled_arrays(self._spill, [specs[i] for i in on_disk]), strict=True):
+                out[i] = array
+        return out
 
     def _widened(self, values: np.ndarray, dtype: Any) -> np.ndarray:
-        """``values`` as the wider ``dtype``, kept where :meth:`_array` keeps it."""
-        wider = self._array(values.shape, dtype)
+        """``values`` as the wider ``dtype``, kept where :meth:`_arrays` keeps it."""
+        (wider,) = self._arrays([(values.shape, dtype)])
         wider[...] = values
         return wider
 

@@ -1,79 +1,108 @@
 """Arrays kept in a file on the sweep's own disk rather than in the process's memory.
 
 A sweep keeps every finished combination's row and block sums until it is written (0.46 KB a combination);
-kept in memory, a grid of a few million combinations passed 1.5 GB and a machine's free memory.  An array
-from :func:`spilled` is a memory map of a file with no name in the directory given (``O_TMPFILE``, or a file
-deleted once mapped): its pages are the kernel's page cache, written back to disk and dropped when memory is
-short, rather than memory the process holds until it ends.  The file's blocks are reserved when the array is
-made, so a full disk is one error then, not a crash (``SIGBUS``) at a write into a page that has no block.
-Nothing is left on disk when the process ends, however it ends.  A stored sweep's table is read back the same
-way, a column at a time (:func:`spilled_table`).
+kept in memory, a grid of a few million combinations passed 1.5 GB and a machine's free memory.  Arrays from
+:func:`spilled_arrays` share one memory map of one file with no name in the directory given (``O_TMPFILE``;
+where the system has none, a named file deleted as soon as it is made): their pages are the kernel's page
+cache, written back to disk and dropped when memory is short, rather than memory the process holds until it
+ends, and a table of any number of columns holds one file descriptor.  The file's blocks are reserved when
+the arrays are made, so a disk too small for them is one error then, not a crash (``SIGBUS``) at a write into
+a page that has no block.  Nothing is left on disk when the process ends.  A stored sweep's table too big for
+the memory free is read back the same way, a column at a time (:func:`spilled_table`).
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
 from engine.errors import StoreError
+from engine.plural import byte_size
 
-__all__ = ["spilled", "spilled_table"]
+__all__ = ["spilled", "spilled_arrays", "spilled_table"]
+
+#: Each array of a file starts at a multiple of this many bytes (a cache line).
+_ALIGN = 64
 
 
-def spilled(directory: Path, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
-    """An uninitialised array of ``shape`` and ``dtype`` kept in an unnamed file in ``directory`` (see the module).
+def spilled(directory: Path, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialised array of ``shape`` and ``dtype`` kept in an unnamed file in ``directory`` (see the module)."""
+    return spilled_arrays(directory, [(shape, dtype)])[0]
 
-    A directory that cannot hold it (full, read-only, gone) is a :class:`StoreError` naming it."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if nbytes == 0:  # mmap cannot map an empty file
-        return np.empty(shape, dtype=dtype)
+
+def spilled_arrays(directory: Path, specs: Sequence[tuple[tuple[int, ...], Any]]) -> list[np.ndarray]:
+    """Uninitialised arrays of the ``(shape, dtype)`` of ``specs``, in one unnamed file in ``directory`` under one
+    memory map (see the module).  A directory that cannot hold them (full, read-only, gone) is a
+    :class:`StoreError` naming it."""
+    dtypes = [np.dtype(dtype) for _, dtype in specs]
+    counts = [int(np.prod(shape, dtype=np.int64)) for shape, _ in specs]
+    offsets, total = [], 0
+    for count, dtype in zip(counts, dtypes, strict=True):
+        offsets.append(total)
+        total += -(-count * dtype.itemsize // _ALIGN) * _ALIGN
+    if total == 0:  # mmap cannot map an empty file
+        return [np.empty(shape, dtype=dtype) for (shape, _), dtype in zip(specs, dtypes, strict=True)]
     try:
         with tempfile.TemporaryFile(dir=directory, prefix=".spill-") as fh:
-            _reserve(fh.fileno(), nbytes)
-            mapped = np.memmap(fh, dtype=dtype, mode="r+", shape=shape)  # the map keeps its own handle on the file
+            _reserve(fh.fileno(), total)
+            mapped = mmap.mmap(fh.fileno(), total)  # its own handle on the file: the file object may close
     except OSError as exc:
         raise StoreError(
-            f"cannot keep the sweep's table on disk ({_size(nbytes)}): {exc.strerror or exc}",
+            f"cannot keep the sweep's table on disk ({byte_size(total)}): {exc.strerror or exc}",
             file=str(directory),
             expected="a directory with room for the sweep",
         ) from None
-    return np.asarray(mapped)  # a plain array over the map: operations on it give arrays, not memmaps
+    return [
+        np.frombuffer(mapped, dtype=dtype, count=count, offset=offset).reshape(shape)
+        for (shape, _), dtype, count, offset in zip(specs, dtypes, counts, offsets, strict=True)
+    ]
 
 
-def spilled_table(source: IO[bytes], directory: Path) -> pd.DataFrame:
-    """The frame ``pandas.read_parquet(source)`` gives, read a column at a time, each column of numbers copied into
-    an array from :func:`spilled` in ``directory``: never the whole table in memory (a sweep's of four million
-    combinations is 0.8 GB).  Where ``directory`` cannot hold them (read-only, full), the columns stay in memory."""
+def spilled_table(source: IO[bytes], directory: Path, *, free: int | None) -> pd.DataFrame:
+    """The frame ``pandas.read_parquet(source)`` gives, read a column at a time; when its columns of numbers
+    would take more than a quarter of ``free`` bytes of memory (None: not known, never), they are copied into
+    :func:`spilled_arrays` in ``directory``, so the table is never whole in memory (a sweep's of four million
+    combinations is 0.8 GB).  Where ``directory`` cannot hold them (read-only, full), they stay in memory."""
     parquet = pq.ParquetFile(source)
-    room = True
-    columns: dict[str, pd.Series | np.ndarray] = {}
-    for name in parquet.schema_arrow.names:
-        series = parquet.read(columns=[name]).to_pandas()[name]  # the file's pandas types, as read_parquet's
-        values = series.to_numpy()
-        if not (room and isinstance(series.dtype, np.dtype) and series.dtype.kind in "biuf" and len(values)):
-            columns[name] = series
-            continue
+    names = parquet.schema_arrow.names
+    types = {
+        c.get("name"): c.get("numpy_type") for c in (parquet.schema_arrow.pandas_metadata or {}).get("columns", [])
+    }
+    numbers = [name for name in names if types.get(name) in _NUMBERS]
+    rows = parquet.metadata.num_rows
+    need = sum(rows * np.dtype(types[name]).itemsize for name in numbers)
+    kept: dict[str, np.ndarray] = {}
+    if free is not None and rows and need > free // 4:
         try:
-            kept = spilled(directory, values.shape, values.dtype)
+            arrays = spilled_arrays(directory, [((rows,), types[name]) for name in numbers])
+            kept = dict(zip(numbers, arrays, strict=True))
         except StoreError:  # read where the results cannot be written: as read_parquet, in memory
-            room, columns[name] = False, series
-            continue
-        kept[...] = values
-        columns[name] = kept
-        del series, values
+            kept = {}
+    columns: dict[str, Any] = {}
+    for name in names:
+        series = parquet.read(columns=[name]).to_pandas()[name]  # the file's pandas types, as read_parquet's
+        target = kept.get(name)
+        if target is not None and series.dtype == target.dtype:
+            target[...] = series.to_numpy()
+            columns[name] = target
+        else:
+            columns[name] = series
+        del series
     return pd.DataFrame(columns, copy=False)
 
 
-def _size(n: int) -> str:
-    """``n`` bytes as ``960 bytes``, ``850.3 MB`` or ``1.2 GB``."""
-    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n:,} bytes"
+#: The numpy types of columns :func:`spilled_table` keeps on disk (pandas' metadata names them so).
+_NUMBERS = frozenset(
+    {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64", "bool"}
+)
 
 
 def _reserve(fd: int, nbytes: int) -> None:

@@ -38,6 +38,7 @@ from engine.store.rundir import dumps_json, write_atomic
 from engine.store.spill import spilled_table
 from engine.store.staging import clean_stale, replace_dir
 from engine.store.table_files import labelled
+from engine.sweep_memory import available_bytes
 
 if TYPE_CHECKING:
     from engine.sweep import ChunkResult, SweepContext
@@ -261,7 +262,7 @@ def load_sweep(sweep_dir: Path) -> SweepOutcome:
         for name in [name for name in sums if name != "combos.parquet"]:  # checked, not kept
             check_file(sweep_dir, name, sums, writer="sweep", again=_AGAIN)
         with open_checked(sweep_dir, "combos.parquet", sums, writer="sweep", again=_AGAIN) as fh:
-            table = spilled_table(fh, sweep_dir)  # a column at a time, kept on disk (engine/store/spill.py)
+            table = spilled_table(fh, sweep_dir, free=available_bytes())  # a column at a time (engine/store/spill.py)
         cfg = StrategyConfig.model_validate(yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8")))
         if not {"keys", "chunks", "synthetic"} <= set(manifest):
             raise ValueError("sweep.json is not a sweep's")

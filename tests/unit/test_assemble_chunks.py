@@ -9,7 +9,6 @@ them: the same table either way.
 from __future__ import annotations
 
 import errno
-import mmap
 import os
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from engine.errors import StoreError
 from engine.store.chunk_assembly import ChunkAssembly
 from engine.store.sweeps import chunk_files, save_chunk
 from engine.sweep import ChunkResult
+from tests.helpers import map_of, on_disk
 
 PARTS = [np.array([7, 2, 9, 0]), np.array([29, 3, 11]), np.arange(12, 29), np.array([1, 4, 5, 6, 8, 10])]
 
@@ -54,16 +54,6 @@ def spill(request: pytest.FixtureRequest, tmp_path: Path) -> Path | None:
         return None
     (tmp_path / "spill").mkdir()
     return tmp_path / "spill"
-
-
-def _on_disk(values: np.ndarray) -> bool:
-    """Whether ``values`` is (a view of) a memory map of a file."""
-    base: object = values
-    while isinstance(base, np.ndarray):
-        if isinstance(base, np.memmap):
-            return True
-        base = base.base
-    return isinstance(base, mmap.mmap)
 
 
 def test_chunks_read_back_out_of_order_come_back_in_grid_order(tmp_path: Path, spill: Path | None) -> None:
@@ -112,7 +102,7 @@ def test_a_wider_column_type_in_a_later_chunk_widens_the_column(spill: Path | No
     table = assembly.table()
     assert table["trades"].dtype == np.float64
     np.testing.assert_array_equal(table["trades"], [3.0, 4.0, 5.5, np.nan])
-    assert _on_disk(table["trades"].to_numpy()) == (spill is not None)  # widened where it was kept
+    assert on_disk(table["trades"].to_numpy()) == (spill is not None)  # widened where it was kept
 
 
 def test_spilled_arrays_are_files_with_no_name_and_the_table_is_over_them(tmp_path: Path, spill: Path | None) -> None:
@@ -125,12 +115,15 @@ def test_spilled_arrays_are_files_with_no_name_and_the_table_is_over_them(tmp_pa
         assembly.read(*chunk_files(tmp_path, number))
     table = assembly.table()
     spilled = spill is not None
-    assert _on_disk(assembly.blocks["sum"]) == _on_disk(assembly.blocks["sq"]) == spilled
+    assert on_disk(assembly.blocks["sum"]) == on_disk(assembly.blocks["sq"]) == spilled
     for name in ("combo", "window", "sharpe", "trades"):
-        assert _on_disk(table[name].to_numpy()) == spilled, name
-    assert not _on_disk(table["rebalance"].to_numpy())
+        assert on_disk(table[name].to_numpy()) == spilled, name
+    assert not on_disk(table["rebalance"].to_numpy())
     if spill is not None:
         assert list(spill.iterdir()) == []
+        # one map, so one open file, for all the columns, another for the block sums
+        assert len({id(map_of(table[name].to_numpy())) for name in ("combo", "window", "sharpe", "trades")}) == 1
+        assert map_of(assembly.blocks["sum"]) is map_of(assembly.blocks["sq"])
 
 
 def test_a_spill_directory_without_room_is_one_error_naming_it(tmp_path: Path, monkeypatch) -> None:
@@ -142,7 +135,7 @@ def test_a_spill_directory_without_room_is_one_error_naming_it(tmp_path: Path, m
 
     monkeypatch.setattr(os, "posix_fallocate", full)
     with pytest.raises(
-        StoreError, match=r"cannot keep the sweep's table on disk \(960 bytes\): No space left"
+        StoreError, match=r"cannot keep the sweep's table on disk \(1,920 bytes\): No space left"
     ) as caught:
         ChunkAssembly(30, 4, tmp_path)
     assert caught.value.file == str(tmp_path)

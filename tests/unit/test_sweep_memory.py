@@ -4,7 +4,6 @@ that would not fit."""
 
 from __future__ import annotations
 
-import mmap
 from pathlib import Path
 
 import numpy as np
@@ -18,21 +17,15 @@ from engine.config.params import grid
 from engine.errors import StoreError
 from engine.jobs import sweep as sweep_job
 from engine.store import spill
+from engine.store import sweeps as store_sweeps
+from engine.store.chunk_assembly import ChunkAssembly
 from engine.store.sweeps import load_sweep
+from engine.sweep import BLOCKS, chunks, grid_frame
 from engine.sweep_memory import CSCV_WORK, available_bytes, kept_bytes, memory_note
+from tests.helpers import on_disk
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "sweeps" / "corr_breakdown_sweep.yaml"
 WINDOW = {"source": "synthetic", "start": "2015-01-01", "end": "2016-12-31"}
-
-
-def _on_disk(values: np.ndarray) -> bool:
-    """Whether ``values`` is (a view of) a memory map of a file."""
-    base: object = values
-    while isinstance(base, np.ndarray):
-        if isinstance(base, np.memmap):
-            return True
-        base = base.base
-    return isinstance(base, mmap.mmap)
 
 
 def test_a_sweeps_rows_and_block_sums_are_on_disk_and_the_estimate_counts_the_rest(tmp_path: Path) -> None:
@@ -43,13 +36,19 @@ def test_a_sweeps_rows_and_block_sums_are_on_disk_and_the_estimate_counts_the_re
     table = swept.combinations
     numeric = [name for name in table if table[name].dtype.kind in "fiub"]
     assert {"combo", "sharpe", "final_value"} <= set(numeric)
-    assert all(_on_disk(table[name].to_numpy()) for name in numeric)
+    assert all(on_disk(table[name].to_numpy()) for name in numeric)
     assert sorted(p.name for p in swept.sweep_dir.iterdir()) == [
         "blocks.npz", "combos.parquet", "config.yaml", "meta.json", "sweep.json"
     ]  # fmt: skip
-    n, keys = len(table), len(grid(api.load_config(CONFIG), max_combos=10**6).keys)
-    assert kept_bytes(n, keys) == n * (8 * (keys + 1) + 8 + 1 + CSCV_WORK)
-    assert kept_bytes(1_000_000, 4) == 149_000_000  # docs/sweeps.md, "Big grids"
+    cfg = api.load_config(CONFIG)
+    g = grid(cfg, max_combos=10**6)
+    in_memory = (  # what a sweep holds in memory until it is written: the grid's values, the chunks' order, a flag
+        int(grid_frame(g).memory_usage(index=False, deep=True).sum())
+        + sum(part.nbytes for part in chunks(cfg, g, 50))
+        + ChunkAssembly(len(table), BLOCKS, tmp_path).filled.nbytes
+    )
+    assert kept_bytes(len(table), len(g.keys)) == in_memory + CSCV_WORK * len(table)
+    assert kept_bytes(1_000_000, 4) == 141_000_000  # docs/sweeps.md, "Big grids"
     _read_back(swept.sweep_dir)
 
 
@@ -57,18 +56,23 @@ def _read_back(sweep_dir: Path) -> None:
     """A stored sweep read back (shown again, reused) gives read_parquet's frame, its columns of numbers over
     files, as it was computed; where the results directory cannot hold them, in memory."""
     expected = pd.read_parquet(sweep_dir / "combos.parquet")
-    table = load_sweep(sweep_dir).table
+    numeric = [name for name in expected if expected[name].dtype.kind in "fiub"]
+    assert len(numeric) > 20
+    table = load_sweep(sweep_dir).table  # small against the memory free: in memory, nothing written
     pd.testing.assert_frame_equal(table, expected, check_exact=True)
-    numeric = [name for name in table if table[name].dtype.kind in "fiub"]
-    assert len(numeric) > 20 and all(_on_disk(table[name].to_numpy()) for name in numeric)
+    assert not any(on_disk(table[name].to_numpy()) for name in numeric)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(spill, "spilled", _no_room)
+        patch.setattr(store_sweeps, "available_bytes", lambda: 1_000)  # too big for the memory free: on disk
+        table = load_sweep(sweep_dir).table
+        pd.testing.assert_frame_equal(table, expected, check_exact=True)
+        assert all(on_disk(table[name].to_numpy()) for name in numeric)
+        patch.setattr(spill, "spilled_arrays", _no_room)  # and where they cannot be written, in memory
         table = load_sweep(sweep_dir).table
     pd.testing.assert_frame_equal(table, expected, check_exact=True)
-    assert not any(_on_disk(table[name].to_numpy()) for name in numeric)
+    assert not any(on_disk(table[name].to_numpy()) for name in numeric)
 
 
-def _no_room(directory: Path, shape: tuple[int, ...], dtype: object) -> np.ndarray:
+def _no_room(directory: Path, specs: object) -> list[np.ndarray]:
     raise StoreError("cannot keep the sweep's table on disk: Read-only file system", file=str(directory))
 
 
