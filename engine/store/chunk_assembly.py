@@ -75,12 +75,10 @@ class ChunkAssembly:
     def _arrays(self, specs: list[tuple[tuple[int, ...], Any]]) -> list[np.ndarray]:
         """Uninitialised arrays of the ``(shape, dtype)`` of ``specs``: in one file in the spill directory when
         there is one (:func:`engine.store.spill.spilled_arrays`), but those of Python objects, in memory."""
-        out: list[np.ndarray] = [np.empty(shape, dtype=dtype) for shape, dtype in specs]
-        on_disk = [i for i, (_, dtype) in enumerate(specs) if not np.dtype(dtype).hasobject]
-        if self._spill is not None and on_disk:
-            for i, array in zip(on_disk, spilled_arrays(self._spill, [specs[i] for i in on_disk]), strict=True):
-                out[i] = array
-        return out
+        spill = self._spill
+        on_disk = [i for i, (_, dtype) in enumerate(specs) if spill is not None and not np.dtype(dtype).hasobject]
+        mapped = dict(zip(on_disk, spilled_arrays(spill, [specs[i] for i in on_disk]), strict=True)) if spill else {}
+        return [mapped[i] if i in mapped else np.empty(shape, dtype=dtype) for i, (shape, dtype) in enumerate(specs)]
 
     def _widened(self, values: np.ndarray, dtype: Any) -> np.ndarray:
         """``values`` as the wider ``dtype``, kept where :meth:`_arrays` keeps it."""
