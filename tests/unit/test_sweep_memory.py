@@ -30,7 +30,7 @@ WINDOW = {"source": "synthetic", "start": "2015-01-01", "end": "2016-12-31"}
 
 def test_a_sweeps_rows_and_block_sums_are_on_disk_and_the_estimate_counts_the_rest(tmp_path: Path) -> None:
     """The finished sweep's table is over files (engine/store/spill.py), not in memory, and nothing of them is
-    left in the sweep's directory; the estimate counts what stays in memory: the grid's values and number, the
+    left in the sweep's directory; the estimate counts what stays in memory: the grid's values, the
     chunks' order, a flag and CSCV's work a combination."""
     swept = api.sweep(CONFIG, **WINDOW, top=1, reps=100, results_dir=tmp_path, env={})
     table = swept.combinations
