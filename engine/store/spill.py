@@ -27,15 +27,10 @@ import pyarrow.parquet as pq
 from engine.errors import StoreError
 from engine.plural import byte_size
 
-__all__ = ["spilled", "spilled_arrays", "spilled_table"]
+__all__ = ["spilled_arrays", "spilled_table"]
 
 #: Each array of a file starts at a multiple of this many bytes (a cache line).
 _ALIGN = 64
-
-
-def spilled(directory: Path, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-    """An uninitialised array of ``shape`` and ``dtype`` kept in an unnamed file in ``directory`` (see the module)."""
-    return spilled_arrays(directory, [(shape, dtype)])[0]
 
 
 def spilled_arrays(directory: Path, specs: Sequence[tuple[tuple[int, ...], Any]]) -> list[np.ndarray]:
